@@ -1,0 +1,50 @@
+"""The FAISS index over perk vectors: exact for small catalogs, HNSW beyond EXACT_LIMIT perks.
+
+Vectors are float32, L2-normalised, so inner product is cosine. Ids are our own (PerkRecord ids),
+kept by IndexIDMap2; FAISS pads missing results with -1, which are dropped here.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+EXACT_LIMIT = 20_000
+HNSW_M = 32
+HNSW_EF_SEARCH = 128
+
+
+@dataclass
+class PerkIndex:
+    """A searchable set of perk vectors keyed by integer ids."""
+
+    index: object
+    size: int
+
+    def search(self, queries: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
+        """For each query, up to k (id, cosine) pairs, best first, ties broken by id."""
+        if self.size == 0 or len(queries) == 0:
+            return [[] for _ in range(len(queries))]
+        k = min(k, self.size)
+        scores, ids = self.index.search(np.ascontiguousarray(queries, dtype=np.float32), k)  # type: ignore[attr-defined]
+        out = []
+        for row_ids, row_scores in zip(ids, scores, strict=True):
+            pairs = [(int(i), round(float(s), 6)) for i, s in zip(row_ids, row_scores, strict=True) if i >= 0]
+            pairs.sort(key=lambda p: (-p[1], p[0]))
+            out.append(pairs)
+        return out
+
+
+def build_index(ids: np.ndarray, vectors: np.ndarray, exact_limit: int = EXACT_LIMIT) -> PerkIndex:
+    """Index the vectors under the given ids: exact inner product, or HNSW for large catalogs."""
+    import faiss
+
+    dim = vectors.shape[1] if vectors.ndim == 2 and vectors.shape[1] else 384
+    if len(ids) > exact_limit:
+        base = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        base.hnsw.efSearch = HNSW_EF_SEARCH
+    else:
+        base = faiss.IndexFlatIP(dim)
+    index = faiss.IndexIDMap2(base)
+    if len(ids):
+        index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64))
+    return PerkIndex(index=index, size=len(ids))

@@ -1,0 +1,203 @@
+"""Versioned, incremental, atomic catalog refresh.
+
+A refresh validates the whole file, diffs it against the live version, embeds only the perks whose
+text is new (through the caller's cached ``VectorSource``), then writes the new version in one
+transaction: readers see the old version or the new one, never a mix.
+"""
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+from sqlmodel import Session, col, select
+
+from catalog.errors import InputFileError, Problem, UnknownPerkError
+from catalog.rows import iter_rows, validate
+from catalog.schema import PERK_HINTS, CatalogVersion, PerkIn, PerkRecord
+
+
+class VectorSource(Protocol):
+    """Turns texts into unit-norm float32 vectors, caching them; counts what it really encoded."""
+
+    name: str
+    encoded: int
+
+    def vectors(self, texts: list[str]) -> np.ndarray: ...
+
+
+def text_key(text: str) -> str:
+    """The content hash that keys a text's embedding."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class CatalogDiff:
+    """How a catalog file differs from the live version, as sorted perk ids."""
+
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    retired: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.added or self.changed or self.retired)
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    """What a refresh did (or, on a dry run, would do)."""
+
+    version: int | None
+    diff: CatalogDiff
+    embedded: int
+    applied: bool
+
+    def summary(self) -> dict[str, int | None]:
+        d = self.diff
+        return {"version": self.version, "added": len(d.added), "changed": len(d.changed),
+                "retired": len(d.retired), "unchanged": len(d.unchanged), "embedded": self.embedded}
+
+
+def read_catalog(path: str, topics: set[str] | None = None, sensitive: Iterable[str] = ()) -> list[PerkIn]:
+    """Validate a whole catalog file; raise InputFileError listing every problem."""
+    sensitive = set(sensitive)
+    problems: list[Problem] = []
+    perks: list[PerkIn] = []
+    first_line: dict[str, int] = {}
+    for line, row in iter_rows(path):
+        if isinstance(row, Problem):
+            problems.append(row)
+            continue
+        result = validate(path, line, row, PerkIn, PERK_HINTS)
+        if isinstance(result, list):
+            problems.extend(result)
+            continue
+        problems.extend(_check_perk(path, line, result, topics, sensitive, first_line))
+        first_line.setdefault(result.perk_id, line)
+        perks.append(result)
+    if problems:
+        raise InputFileError(path, problems, "Fix these rows and run the refresh again; the catalog is unchanged.")
+    return perks
+
+
+def _check_perk(path: str, line: int, perk: PerkIn, topics: set[str] | None, sensitive: set[str],
+                first_line: dict[str, int]) -> list[Problem]:
+    out = []
+    if perk.perk_id in first_line:
+        out.append(Problem(path, line, "perk_id", f"'{perk.perk_id}' already appears on line "
+                           f"{first_line[perk.perk_id]}; perk ids must be unique"))
+    if perk.starts and perk.ends and perk.ends < perk.starts:
+        out.append(Problem(path, line, "ends", f"{perk.ends} is before starts {perk.starts}; swap or fix the dates"))
+    for topic in perk.topics:
+        if topic in sensitive:
+            out.append(Problem(path, line, "topics", f"'{topic}' is a sensitive topic; brands cannot target "
+                               "health, religion, sexuality, politics and the like: remove it"))
+        elif topics is not None and topic not in topics:
+            out.append(Problem(path, line, "topics", f"'{topic}' is not in the loaded taxonomy; "
+                               "use a topic_id that `perkmatch taxonomy load` knows, or remove it"))
+    return out
+
+
+def live_version(session: Session) -> int | None:
+    """The version now being served, or None before the first refresh."""
+    return session.exec(
+        select(CatalogVersion.version).where(CatalogVersion.status == "live")
+        .order_by(col(CatalogVersion.version).desc())
+    ).first()
+
+
+def live_perks(session: Session, version: int | None = None) -> list[PerkRecord]:
+    """The perk records valid in a version (the live one by default), sorted by perk id."""
+    version = live_version(session) if version is None else version
+    if version is None:
+        return []
+    rows = session.exec(
+        select(PerkRecord).where(PerkRecord.version_added <= version)
+        .where((col(PerkRecord.version_retired).is_(None)) | (col(PerkRecord.version_retired) > version))
+    ).all()
+    return sorted(rows, key=lambda r: r.perk_id)
+
+
+def diff_catalog(current: Iterable[PerkRecord], new: Iterable[PerkIn]) -> CatalogDiff:
+    """Compare the live records with the perks of a new file."""
+    old = {r.perk_id: r.content_hash for r in current}
+    fresh = {p.perk_id: p.content_hash() for p in new}
+    return CatalogDiff(
+        added=sorted(set(fresh) - set(old)),
+        changed=sorted(p for p in fresh.keys() & old.keys() if fresh[p] != old[p]),
+        retired=sorted(set(old) - set(fresh)),
+        unchanged=sorted(p for p in fresh.keys() & old.keys() if fresh[p] == old[p]),
+    )
+
+
+def refresh(session: Session, path: str, source: VectorSource, *, dry_run: bool = False,
+            topics: set[str] | None = None, sensitive: Iterable[str] = ()) -> RefreshResult:
+    """Load a catalog file as a new version (nothing changes when the file matches the live version)."""
+    perks = read_catalog(path, topics, sensitive)
+    current = live_perks(session)
+    diff = diff_catalog(current, perks)
+    version = live_version(session)
+    if dry_run or diff.is_empty:
+        return RefreshResult(version=version, diff=diff, embedded=0, applied=False)
+    touched = set(diff.added) | set(diff.changed)
+    new_perks = [p for p in perks if p.perk_id in touched]
+    before = source.encoded
+    source.vectors([p.embed_text() for p in new_perks])  # cached: a re-run after a crash embeds nothing
+    embedded = source.encoded - before
+    new_version = (version or 0) + 1
+    _apply(session, new_version, path, current, new_perks, diff, embedded, source.name)
+    return RefreshResult(version=new_version, diff=diff, embedded=embedded, applied=True)
+
+
+def _apply(session: Session, version: int, path: str, current: list[PerkRecord], new_perks: list[PerkIn],
+           diff: CatalogDiff, embedded: int, model: str) -> None:
+    ending = set(diff.changed) | set(diff.retired)
+    for record in current:
+        if record.perk_id in ending:
+            record.version_retired = version
+            session.add(record)
+    for perk in new_perks:
+        session.add(PerkRecord(
+            perk_id=perk.perk_id, version_added=version, brand=perk.brand, title=perk.title,
+            description=perk.description, topics=json.dumps(perk.topics), regions=json.dumps(perk.regions),
+            quantity=perk.quantity, starts=perk.starts, ends=perk.ends, content_hash=perk.content_hash(),
+            text_hash=text_key(perk.embed_text()),
+        ))
+    session.add(CatalogVersion(
+        version=version, created_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
+        source=str(Path(path).resolve()) if path != "-" else "-", source_hash=_file_hash(path),
+        added=len(diff.added), changed=len(diff.changed), retired=len(diff.retired),
+        unchanged=len(diff.unchanged), embedded=embedded, model=model,
+    ))
+    session.commit()
+
+
+def _file_hash(path: str) -> str:
+    if path == "-":
+        return ""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def versions(session: Session) -> list[CatalogVersion]:
+    """Every catalog version, oldest first."""
+    return list(session.exec(select(CatalogVersion).order_by(col(CatalogVersion.version))).all())
+
+
+def perk_history(session: Session, perk_id: str) -> list[PerkRecord]:
+    """Every version of one perk, oldest first."""
+    rows = session.exec(select(PerkRecord).where(PerkRecord.perk_id == perk_id)
+                        .order_by(col(PerkRecord.version_added))).all()
+    if not rows:
+        raise UnknownPerkError(f"no perk '{perk_id}' in any catalog version; "
+                               "`perkmatch catalog versions` lists what was loaded")
+    return list(rows)

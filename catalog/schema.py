@@ -1,0 +1,127 @@
+"""What a perk is: the input model (validated at the edge) and the stored, versioned tables.
+
+No ``from __future__ import annotations`` here: it breaks SQLModel tables.
+"""
+
+import datetime as dt
+import hashlib
+import json
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import Field as InputField
+from sqlmodel import Field, SQLModel
+
+PERK_HINTS = {
+    "perk_id": "give every perk a stable, unique id",
+    "brand": "name the brand that offers the perk",
+    "title": "give the perk a short title",
+    "description": "say in a sentence what the perk is and who it is for",
+    "topics": "list taxonomy topic_ids (CSV: separate them with '|')",
+    "regions": "list ISO 3166 codes such as US, US-NY, GB (CSV: separate them with '|')",
+    "quantity": "give a whole number >= 0, or leave it out for unlimited",
+    "starts": "give an ISO date such as 2026-01-31",
+    "ends": "give an ISO date such as 2026-12-31, on or after 'starts'",
+}
+
+
+def split_list(value: Any) -> Any:
+    """Lists may come as real lists, or as one string separated by '|' (CSV) or ','."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        sep = "|" if "|" in value else ","
+        return [part.strip() for part in value.split(sep) if part.strip()]
+    return value
+
+
+class PerkIn(BaseModel):
+    """One perk as written in a catalog file."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    perk_id: str = InputField(min_length=1)
+    brand: str = InputField(min_length=1)
+    title: str = InputField(min_length=1)
+    description: str = InputField(min_length=1)
+    topics: list[str] = []
+    regions: list[str] = []
+    quantity: int | None = InputField(default=None, ge=0)
+    starts: dt.date | None = None
+    ends: dt.date | None = None
+
+    @field_validator("perk_id", "brand", "title", "description", mode="before")
+    @classmethod
+    def _text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int | float) else value
+
+    @field_validator("topics", "regions", mode="before")
+    @classmethod
+    def _lists(cls, value: Any) -> Any:
+        return split_list(value)
+
+    @field_validator("regions")
+    @classmethod
+    def _regions(cls, value: list[str]) -> list[str]:
+        return sorted({r.upper() for r in value})
+
+    @field_validator("topics")
+    @classmethod
+    def _topics(cls, value: list[str]) -> list[str]:
+        return sorted(set(value))
+
+    def embed_text(self) -> str:
+        """The text that stands for the perk's meaning in the vector space."""
+        return f"{self.title}. {self.description}"
+
+    def content_hash(self) -> str:
+        """Changes whenever a field that affects matching or eligibility changes."""
+        data = self.model_dump(mode="json")
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:32]
+
+
+class CatalogVersion(SQLModel, table=True):
+    """One refresh of the catalog. Only versions with status 'live' are ever served."""
+
+    __tablename__ = "catalog_versions"
+
+    version: int = Field(primary_key=True)
+    created_at: dt.datetime
+    source: str
+    source_hash: str
+    added: int = 0
+    changed: int = 0
+    retired: int = 0
+    unchanged: int = 0
+    embedded: int = 0
+    model: str = ""
+    status: str = "live"
+
+
+class PerkRecord(SQLModel, table=True):
+    """One version of one perk, valid from `version_added` until `version_retired` (exclusive)."""
+
+    __tablename__ = "perks"
+
+    id: int | None = Field(default=None, primary_key=True)
+    perk_id: str = Field(index=True)
+    version_added: int = Field(index=True)
+    version_retired: int | None = Field(default=None, index=True)
+    brand: str
+    title: str
+    description: str
+    topics: str = "[]"
+    regions: str = "[]"
+    quantity: int | None = None
+    starts: dt.date | None = None
+    ends: dt.date | None = None
+    content_hash: str
+    text_hash: str
+
+    def to_perk(self) -> PerkIn:
+        """The perk as its catalog file gave it."""
+        return PerkIn(
+            perk_id=self.perk_id, brand=self.brand, title=self.title, description=self.description,
+            topics=json.loads(self.topics), regions=json.loads(self.regions), quantity=self.quantity,
+            starts=self.starts, ends=self.ends,
+        )

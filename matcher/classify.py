@@ -1,0 +1,58 @@
+"""Assign posts to topics: cosine similarity of each post's vector to each topic's vector, zero-shot.
+
+A post's vector blends its own text with its ``context`` (thread title or parent post): short replies
+lean on their context more. Membership is a softmax over the post's nearest topics, gated by an
+absolute similarity floor so that posts about nothing in the taxonomy belong to no topic.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ClassifyParams:
+    """Defaults for all-MiniLM-L6-v2 cosines (documented in README, 'How topics are inferred')."""
+
+    context_weight_short: float = 1.0  # weight of the context vector for texts shorter than short_chars
+    context_weight_long: float = 0.5
+    short_chars: int = 120
+    floor: float = 0.20  # cosine below which a post is not about a topic at all
+    ramp: float = 0.10  # membership grows linearly from floor to floor + ramp
+    temperature: float = 0.04  # softmax temperature over cosines
+    top_k: int = 3  # a post belongs to at most this many topics
+
+
+def post_vectors(text_vecs: np.ndarray, context_vecs: np.ndarray, has_context: np.ndarray,
+                 text_lengths: np.ndarray, params: ClassifyParams = ClassifyParams()) -> np.ndarray:
+    """Blend text and context vectors (n, d) into unit-norm post vectors."""
+    weight = np.where(text_lengths < params.short_chars, params.context_weight_short, params.context_weight_long)
+    weight = np.where(has_context, weight, 0.0).astype(np.float32)[:, None]
+    blended = text_vecs + weight * context_vecs
+    norms = np.linalg.norm(blended, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return (blended / norms).astype(np.float32)
+
+
+def memberships(post_vecs: np.ndarray, topic_vecs: np.ndarray,
+                params: ClassifyParams = ClassifyParams()) -> np.ndarray:
+    """(n, T) membership of each post in each topic, in [0, 1]; each row sums to at most 1."""
+    n, t = len(post_vecs), len(topic_vecs)
+    out = np.zeros((n, t), dtype=np.float32)
+    if n == 0 or t == 0:
+        return out
+    sims = post_vecs @ topic_vecs.T
+    k = min(params.top_k, t)
+    top = np.argsort(-sims, axis=1, kind="stable")[:, :k]
+    top_sims = np.take_along_axis(sims, top, axis=1)
+    logits = (top_sims - top_sims[:, :1]) / params.temperature
+    soft = np.exp(logits)
+    soft /= soft.sum(axis=1, keepdims=True)
+    gate = np.clip((top_sims - params.floor) / params.ramp, 0.0, 1.0)
+    np.put_along_axis(out, top, (soft * gate).astype(np.float32), axis=1)
+    return out
+
+
+def similarities(post_vecs: np.ndarray, topic_vecs: np.ndarray) -> np.ndarray:
+    """Raw cosine similarities (n, T), for explanations."""
+    return (post_vecs @ topic_vecs.T).astype(np.float32)

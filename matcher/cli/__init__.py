@@ -1,0 +1,53 @@
+"""The `perkmatch` command line. Thin: every command is a few calls into the library.
+
+Heavy libraries (torch, sentence-transformers, faiss) are imported inside commands, never at start-up.
+"""
+
+from typing import Annotated
+
+import typer
+
+from matcher.cli import common
+
+app = typer.Typer(name="perkmatch", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="Match perks to people who really care: topics inferred from their own posts, with evidence.")
+
+
+@app.callback()
+def _main(
+    db: Annotated[str, typer.Option("--db", help="SQLite path or postgresql:// URL.")] = common.DEFAULT_DB,
+    model: common.ModelOpt = None,
+) -> None:
+    """Match perks to people who really care: topics inferred from their own posts, with evidence."""
+    common.State.db = db
+    common.State.model = model
+
+
+def _register() -> None:
+    from matcher.cli import data, people, results
+
+    data.register(app)
+    results.register(app)
+    people.register(app)
+
+
+_register()
+
+
+def main() -> None:
+    """Entry point: run the app, turning known errors into 'Error: ...' and exit code 1."""
+    from catalog.errors import CatalogError
+    from matcher.errors import PerkmatchError
+
+    try:
+        app(standalone_mode=True)
+    except (PerkmatchError, CatalogError) as exc:
+        raise SystemExit(_fail(str(exc))) from None
+    except KeyboardInterrupt:
+        common.err.print("Interrupted: finished work is kept; run the command again to continue.")
+        raise SystemExit(130) from None
+
+
+def _fail(message: str) -> int:
+    common.err.print(f"Error: {message}", markup=False, highlight=False)
+    return 1

@@ -1,0 +1,98 @@
+"""What every command shares: options, the database and encoder, output, progress bars."""
+
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.console import Console
+
+from matcher.store import DEFAULT_DB  # noqa: F401  (re-exported)
+
+out = Console(soft_wrap=True, highlight=False)
+err = Console(stderr=True, highlight=False)
+
+DbOpt = Annotated[str | None, typer.Option("--db", help="SQLite path or postgresql:// URL [default: perkmatch.db]",
+                                           show_default=False)]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON Lines instead of a table.")]
+ModelOpt = Annotated[str | None, typer.Option("--model", help="A local sentence-transformers model folder "
+                                              "[default: the packaged all-MiniLM-L6-v2]", show_default=False)]
+PolicyOpt = Annotated[str, typer.Option("--consent-policy", help="opt-in: only users with consent opted_in; "
+                                        "opt-out: everyone except opted_out.")]
+
+
+class State:
+    """Options given before the command (perkmatch --db X cmd)."""
+
+    db: str = DEFAULT_DB
+    model: str | None = None
+
+
+def engine(db: str | None):  # type: ignore[no-untyped-def]
+    from matcher.store import open_engine
+
+    return open_engine(db or State.db)
+
+
+def cache(eng, model: str | None):  # type: ignore[no-untyped-def]
+    from matcher.embed import EmbeddingCache
+    from matcher.encoder import load_encoder
+
+    with err.status("Loading the embedding model..."):
+        return EmbeddingCache(eng, load_encoder(model or State.model))
+
+
+def print_json(records: list[dict[str, Any]] | dict[str, Any]) -> None:
+    for record in records if isinstance(records, list) else [records]:
+        sys.stdout.write(orjson.dumps(record, option=orjson.OPT_NON_STR_KEYS).decode() + "\n")
+
+
+def warn_policy(policy: str) -> None:
+    if policy == "opt-out":
+        err.print("[yellow]Warning:[/] consent policy opt-out: users who did not opt in are included "
+                  "(everyone except opted_out). Use this only where the law and your users allow it.")
+
+
+@contextlib.contextmanager
+def progress() -> Iterator[Callable[[str, int, int | None], None]]:
+    """A rich progress bar on stderr; yields callback(stage, advance, total)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                   console=err, transient=True, disable=not err.is_terminal)
+    tasks: dict[str, Any] = {}
+
+    def update(stage: str, advance: int, total: int | None) -> None:
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(stage, total=total)
+        bar.update(tasks[stage], advance=advance, total=total)
+
+    with bar:
+        yield update
+
+
+def fail(message: str) -> typer.Exit:
+    err.print(f"Error: {message}", markup=False, highlight=False)
+    return typer.Exit(1)
+
+
+def handled(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn the library's errors into 'Error: <message>' on stderr and exit code 1."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from catalog.errors import CatalogError
+        from matcher.errors import PerkmatchError
+
+        try:
+            return fn(*args, **kwargs)
+        except (PerkmatchError, CatalogError) as exc:
+            raise fail(str(exc)) from None
+        except KeyboardInterrupt:
+            err.print("Interrupted: finished work is kept; run the command again to continue.")
+            raise typer.Exit(130) from None
+
+    return wrapper

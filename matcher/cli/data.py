@@ -1,0 +1,192 @@
+"""Commands that load data: ingest, taxonomy load, catalog refresh/versions/show, profile."""
+
+import json
+from typing import Annotated
+
+import typer
+
+from matcher.cli.common import (DbOpt, JsonOpt, ModelOpt, PolicyOpt, cache, engine, err, handled, out, print_json,
+                                progress, warn_policy)
+
+taxonomy_app = typer.Typer(help="The topic vocabulary.", no_args_is_help=True)
+catalog_app = typer.Typer(help="The perk catalog: refresh, versions, history.", no_args_is_help=True)
+
+
+def ingest(
+    posts: Annotated[str | None, typer.Argument(help="Posts file (.jsonl, .csv, .json, optionally .gz; '-' = stdin)")]
+    = None,
+    users: Annotated[str | None, typer.Option("--users", help="Users file (.jsonl, .csv, .yaml, .json)")] = None,
+    skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Store valid rows; write rejected rows, with "
+                                               "reasons, to a reject file.")] = False,
+    rejects: Annotated[str | None, typer.Option("--rejects", help="Reject file [default: POSTS.rejects.jsonl]")]
+    = None,
+    policy: PolicyOpt = "opt-in",
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Validate and store posts (and users); re-ingesting a post updates it."""
+    from matcher.ingest import ingest_posts, ingest_users
+
+    if posts is None and users is None:
+        raise typer.BadParameter("give a posts file, --users FILE, or both")
+    warn_policy(policy)
+    eng = engine(db)
+    reports = []
+    if users:
+        reports.append(ingest_users(eng, users, skip_invalid=skip_invalid,
+                                    reject_path=f"{rejects}.users" if rejects else None))
+    if posts:
+        with progress() as bar:
+            reports.append(ingest_posts(eng, posts, skip_invalid=skip_invalid, reject_path=rejects, policy=policy,
+                                        progress=lambda n: bar("ingest", n, None)))
+    for report in reports:
+        if as_json:
+            print_json(report.as_dict())
+            continue
+        if report.users_added or report.users_updated or report.users_forgotten:
+            out.print(f"{report.path}: users added {report.users_added}, updated {report.users_updated}, "
+                      f"forgotten (opted out) {report.users_forgotten}, rejected {report.rejected}")
+        else:
+            out.print(f"{report.path}: posts added {report.added}, updated {report.updated}, "
+                      f"rejected {report.rejected}, skipped without consent {report.skipped_no_consent}")
+        if report.skipped_no_consent:
+            err.print(f"{report.skipped_no_consent} post(s) not stored: their authors have not opted in "
+                      "(give a users file with consent: opted_in, or use --consent-policy opt-out)")
+        if report.reject_file:
+            err.print(f"{report.rejected} rejected row(s) written to {report.reject_file}")
+
+
+def taxonomy_load(
+    file: Annotated[str, typer.Argument(help="Taxonomy (.yaml, .json, .jsonl, .csv, or the IAB Content Taxonomy .tsv)")],
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Replace the topic vocabulary (the shipped default is used until one is loaded)."""
+    from matcher.taxonomy import read_taxonomy, store_taxonomy
+
+    topics = read_taxonomy(file)
+    count = store_taxonomy(engine(db), topics)
+    sensitive = sum(t.sensitive for t in topics)
+    if as_json:
+        print_json({"path": file, "topics": count, "sensitive": sensitive})
+    else:
+        out.print(f"{file}: loaded {count} topics ({sensitive} sensitive)")
+
+
+def catalog_refresh(
+    file: Annotated[str, typer.Argument(help="Perk catalog (.yaml, .json, .jsonl, .csv, optionally .gz)")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the diff without applying it.")] = False,
+    db: DbOpt = None,
+    model: ModelOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Load the catalog as a new version: validate all, diff, embed only what changed, apply atomically."""
+    from catalog.refresh import read_catalog, refresh
+    from matcher.store import session
+    from matcher.taxonomy import load_topics, topic_sets
+
+    eng = engine(db)
+    load_topics(eng)
+    with session(eng) as s:
+        known, sensitive = topic_sets(s)
+    if dry_run:
+        read_catalog(file, known, sensitive)
+    source = cache(eng, model)
+    with session(eng) as s:
+        result = refresh(s, file, source, dry_run=dry_run, topics=known, sensitive=sensitive)
+    if as_json:
+        print_json(result.summary() | {"dry_run": dry_run})
+        return
+    d = result.diff
+    verb = "would change" if dry_run else "no change" if not result.applied else f"version {result.version}"
+    out.print(f"{file}: {verb}: added {len(d.added)}, changed {len(d.changed)}, retired {len(d.retired)}, "
+              f"unchanged {len(d.unchanged)}, embedded {result.embedded}")
+    for label, ids in (("added", d.added), ("changed", d.changed), ("retired", d.retired)):
+        if ids:
+            shown = ", ".join(ids[:20]) + (f" ... (+{len(ids) - 20})" if len(ids) > 20 else "")
+            out.print(f"  {label}: {shown}")
+
+
+def catalog_versions(db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """List every catalog version."""
+    from rich.table import Table
+
+    from catalog.refresh import versions
+    from matcher.store import session
+
+    with session(engine(db)) as s:
+        rows = versions(s)
+    records = [r.model_dump(mode="json") for r in rows]
+    if as_json:
+        print_json(records)
+        return
+    table = Table("version", "created", "added", "changed", "retired", "unchanged", "embedded", "source")
+    for r in rows:
+        table.add_row(str(r.version), f"{r.created_at:%Y-%m-%d %H:%M}", str(r.added), str(r.changed), str(r.retired),
+                      str(r.unchanged), str(r.embedded), r.source)
+    out.print(table if rows else "no catalog loaded yet; run `perkmatch catalog refresh FILE`")
+
+
+def catalog_show(perk_id: Annotated[str, typer.Argument(help="The perk's id")], db: DbOpt = None,
+                 as_json: JsonOpt = False) -> None:
+    """One perk's history across catalog versions."""
+    from catalog.refresh import perk_history
+    from matcher.store import session
+
+    with session(engine(db)) as s:
+        rows = perk_history(s, perk_id)
+    records = [{"perk_id": r.perk_id, "version_added": r.version_added, "version_retired": r.version_retired,
+                "brand": r.brand, "title": r.title, "description": r.description, "topics": json.loads(r.topics),
+                "regions": json.loads(r.regions), "quantity": r.quantity, "starts": r.starts and str(r.starts),
+                "ends": r.ends and str(r.ends)} for r in rows]
+    if as_json:
+        print_json(records)
+        return
+    for r in records:
+        until = f"until version {r['version_retired']}" if r["version_retired"] else "current"
+        out.print(f"v{r['version_added']} ({until}): {r['brand']} - {r['title']}: {r['description']} "
+                  f"quantity={r['quantity']} regions={r['regions'] or 'anywhere'} topics={r['topics'] or '-'} "
+                  f"dates={r['starts'] or '-'}..{r['ends'] or '-'}")
+
+
+def profile(
+    db: DbOpt = None,
+    model: ModelOpt = None,
+    policy: PolicyOpt = "opt-in",
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Profile as of this ISO date/time "
+                                              "[default: now]; recency weights count from it.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Embed new posts and compute every consenting user's topic profile (a new snapshot)."""
+    from matcher.ingest import to_epoch
+    from matcher.profile_run import run_profile
+
+    warn_policy(policy)
+    eng = engine(db)
+    source = cache(eng, model)
+    try:
+        when = to_epoch(as_of) if as_of else None
+    except ValueError:
+        raise typer.BadParameter(f"--as-of {as_of}: give an ISO date such as 2026-01-31") from None
+    with progress() as bar:
+        summary = run_profile(eng, source, policy=policy, as_of=when, progress=bar)
+    record = {"run_id": summary.run_id, "users": summary.users, "posts": summary.posts,
+              "embedded": summary.embedded, "inferred_topics": summary.inferred_topics,
+              "seconds": round(summary.seconds, 2)}
+    if as_json:
+        print_json(record)
+    else:
+        out.print(f"profile run {summary.run_id}: {summary.users} users, {summary.posts} posts, "
+                  f"{summary.embedded} texts embedded, {summary.inferred_topics} topics inferred "
+                  f"in {summary.seconds:.1f}s")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(handled(ingest))
+    app.command()(handled(profile))
+    taxonomy_app.command("load")(handled(taxonomy_load))
+    catalog_app.command("refresh")(handled(catalog_refresh))
+    catalog_app.command("versions")(handled(catalog_versions))
+    catalog_app.command("show")(handled(catalog_show))
+    app.add_typer(taxonomy_app, name="taxonomy")
+    app.add_typer(catalog_app, name="catalog")

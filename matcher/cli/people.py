@@ -1,0 +1,101 @@
+"""Commands about people and the whole pipeline: forget, consent, export, demo."""
+
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from matcher.cli.common import DbOpt, JsonOpt, ModelOpt, cache, engine, err, handled, out, print_json, progress
+
+
+def forget(user_id: Annotated[str, typer.Argument(help="The user's id")], db: DbOpt = None,
+           as_json: JsonOpt = False) -> None:
+    """Delete every trace of a user: posts, embeddings, profiles, evidence, assignments."""
+    from matcher.explain import require_user
+    from matcher.forget import forget as forget_user
+
+    eng = engine(db)
+    require_user(eng, user_id)
+    counts = forget_user(eng, user_id)
+    if as_json:
+        print_json({"user_id": user_id, "deleted": counts})
+    else:
+        out.print(f"forgot {user_id}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        if eng.dialect.name == "postgresql":
+            err.print("PostgreSQL keeps deleted rows until VACUUM: run `VACUUM FULL posts, embeddings` "
+                      "(or let autovacuum run) so the text leaves the data files.")
+
+
+def consent(
+    user_id: Annotated[str, typer.Argument(help="The user's id")],
+    state: Annotated[str, typer.Argument(help="opted_in or opted_out")],
+    db: DbOpt = None,
+) -> None:
+    """Change a user's consent; opting out forgets them."""
+    from matcher.forget import forget as forget_user
+    from matcher.store import User, session
+
+    if state not in ("opted_in", "opted_out"):
+        raise typer.BadParameter(f"{state}: write opted_in or opted_out")
+    eng = engine(db)
+    if state == "opted_out":
+        counts = forget_user(eng, user_id)
+        out.print(f"{user_id} opted out and was forgotten: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        return
+    with session(eng) as s:
+        user = s.get(User, user_id) or User(user_id=user_id)
+        user.consent = "opted_in"
+        s.add(user)
+        s.commit()
+    out.print(f"{user_id} opted in: their posts will be profiled from the next `perkmatch profile`")
+
+
+def export(user_id: Annotated[str, typer.Argument(help="The user's id")], db: DbOpt = None,
+           out_file: Annotated[str | None, typer.Option("--out", help="Write to this file instead of stdout.")]
+           = None) -> None:
+    """Everything stored about a user, as one JSON document (the right of access)."""
+    import json
+
+    from matcher.explain import export_user
+
+    doc = export_user(engine(db), user_id)
+    text = json.dumps(doc, ensure_ascii=False, indent=1)
+    if out_file:
+        Path(out_file).write_text(text + "\n", encoding="utf-8")
+        err.print(f"wrote {out_file}")
+    else:
+        out.print(text, markup=False)
+
+
+def demo(db: DbOpt = None, model: ModelOpt = None, as_json: JsonOpt = False) -> None:
+    """Run the whole pipeline on the shipped sample data and print assignments with evidence."""
+    from matcher.cli.results import _print_assignments
+    from matcher.demo import run_demo
+    from matcher.store import open_engine
+
+    with tempfile.TemporaryDirectory(prefix="perkmatch-demo-") as tmp:
+        eng = engine(db) if db else open_engine(str(Path(tmp) / "demo.db"))
+        with progress() as bar:
+            result = run_demo(eng, cache(eng, model), progress=bar)
+        eng.dispose()
+    if as_json:
+        print_json(result.assignments)
+        return
+    with_topics = [t for t in result.topics if t["topics"]]
+    out.print(f"[bold]perkmatch demo[/]: {len(result.topics)} users profiled, {len(with_topics)} with topics; "
+              f"catalog of {result.catalog['added']} perks; {len(result.assignments)} perks assigned.\n")
+    for rec in with_topics:
+        out.print(f"[bold]{rec['user_id']}[/]: " + ", ".join(
+            f"{t['name']} ({t['posts']} posts on {t['days']} days, engagement ×{t['engagement_vs_usual']:.1f} "
+            "of usual)" for t in rec["topics"]))
+    without = [t["user_id"] for t in result.topics if not t["topics"]]
+    out.print(f"\nNo topic inferred (not often enough, or no real engagement): {', '.join(without)}\n")
+    _print_assignments(result.assignments)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(handled(forget))
+    app.command()(handled(consent))
+    app.command()(handled(export))
+    app.command()(handled(demo))

@@ -1,0 +1,172 @@
+"""Commands that show results: topics, explain, match, brand."""
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from matcher.cli.common import DbOpt, JsonOpt, ModelOpt, cache, engine, err, handled, out, print_json
+
+
+def _short(text: str, n: int = 90) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _evidence_lines(evidence: list[dict[str, Any]], limit: int = 3) -> str:
+    return "\n".join(f"{e['created_at'][:10]} ♥{e['likes']} ↩{e['replies']} ⇄{e['shares']}  {_short(e['text'])}"
+                     for e in evidence[:limit])
+
+
+def topics(
+    user_id: Annotated[str | None, typer.Argument(help="The user's id")] = None,
+    all_users: Annotated[bool, typer.Option("--all", help="Every profiled user.")] = False,
+    candidates: Annotated[bool, typer.Option("--candidates", help="Also list topics that fell short.")] = False,
+    changes: Annotated[bool, typer.Option("--changes", help="What changed since the previous profile run, and why.")]
+    = False,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """A user's inferred topics with their evidence (or every user's, with --all)."""
+    from matcher.explain import topic_changes, user_topics
+
+    if (user_id is None) == (not all_users):
+        raise typer.BadParameter("give a USER_ID or --all (not both)")
+    eng = engine(db)
+    if changes:
+        if user_id is None:
+            raise typer.BadParameter("--changes needs a USER_ID")
+        record = topic_changes(eng, user_id)
+        if as_json:
+            print_json(record)
+            return
+        out.print(f"{user_id}: profile run {record['run_id']} against {record['previous_run_id']}")
+        for c in record["changes"] or [{"topic_id": "-", "change": "no change", "why": ""}]:
+            out.print(f"  {c['topic_id']}: {c['change']} {c.get('before')} -> {c.get('after')}  {c['why']}")
+        return
+    records = user_topics(eng, user_id, candidates=candidates)
+    if as_json:
+        print_json(records)
+        return
+    for rec in records:
+        table = Table("topic", "score", "conf.", "posts", "days", "engagement vs usual", "evidence",
+                      title=f"{rec['user_id']}: {len(rec['topics'])} topic(s)", title_justify="left")
+        for t in rec["topics"]:
+            label = t["name"] + (" (candidate)" if t["status"] != "inferred" else "")
+            table.add_row(f"{label}\n[dim]{t['topic_id']}[/]", f"{t['score']:.2f}", f"{t['confidence']:.2f}",
+                          str(t["posts"]), str(t["days"]), f"×{t['engagement_vs_usual']:.2f}",
+                          _evidence_lines(t["evidence"]))
+        out.print(table)
+
+
+def explain(
+    user_id: Annotated[str, typer.Argument(help="The user's id")],
+    topic_id: Annotated[str | None, typer.Argument(help="A topic id; without it, the user's assignments")] = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Why a topic was, or was not, inferred (or, without TOPIC_ID, why the user got each perk)."""
+    from matcher.explain import explain_topic, match_records, require_user, withheld_records
+
+    eng = engine(db)
+    if topic_id is None:
+        require_user(eng, user_id)
+        record = {"user_id": user_id, "assignments": match_records(eng, user_id=user_id),
+                  "withheld": withheld_records(eng, user_id)}
+        if as_json:
+            print_json(record)
+            return
+        _print_assignments(record["assignments"])
+        for w in record["withheld"]:
+            out.print(f"  withheld {w['perk_id']} ({w['brand']}: {w['title']}), score {w['score']:.3f}: {w['reason']}")
+        return
+    record = explain_topic(eng, user_id, topic_id)
+    if as_json:
+        print_json(record)
+        return
+    out.print(f"{user_id} / {record['name']} ({topic_id}): {record['verdict']}")
+    if "posts" in record:
+        d = record["details"]
+        th = record["thresholds"]
+        out.print(f"  posts {record['posts']} (needs {th['posts']}), distinct days {record['days']} "
+                  f"(needs {th['days']}), threads {record['threads']} (needs {th['threads']}), "
+                  f"engaged posts {d['engaged_posts']} (needs {th['engaged_posts']})")
+        out.print(f"  engagement ×{record['engagement_vs_usual']:.2f} of the user's usual "
+                  f"(usual ≈ {d['usual_engagement']}), confidence {record['confidence']:.2f} "
+                  f"(needs {th['confidence']}), duplicates dropped {d['duplicates_dropped']}, "
+                  f"reshares {d['shares']}, recency weight {d['recency']}")
+        if record["first"]:
+            out.print(f"  written about from {record['first'][:10]} to {record['last'][:10]}")
+        for line in _evidence_lines(record["evidence"], 5).splitlines():
+            out.print(f"  {line}")
+
+
+def _print_assignments(records: list[dict[str, Any]]) -> None:
+    for r in records:
+        out.print(f"[bold]{r['user_id']}[/] #{r['rank']} {r['perk_id']} — {r['brand']}: {r['title']} "
+                  f"(score {r['score']:.3f})")
+        for t in r["topics"][:2]:
+            out.print(f"    because of {t['name']} (fit {t['fit']:.2f}):")
+            for line in _evidence_lines(t["evidence"], 2).splitlines():
+                out.print(f"      {line}", markup=False)
+
+
+def match(
+    per_user: Annotated[int, typer.Option("--per-user", min=0, help="At most K perks per user.")] = 3,
+    per_brand: Annotated[int, typer.Option("--per-brand", min=0, help="At most this many perks of one brand per "
+                                           "user.")] = 1,
+    fmt: Annotated[str | None, typer.Option("--format", help="Export format for --out: csv or jsonl.")] = None,
+    out_file: Annotated[str | None, typer.Option("--out", help="Write the assignments to this file.")] = None,
+    db: DbOpt = None,
+    model: ModelOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Assign perks to users under the catalog's limits; print ranked assignments with evidence."""
+    from matcher.explain import match_records
+    from matcher.match import run_match
+
+    eng = engine(db)
+    summary = run_match(eng, cache(eng, model), per_user=per_user, per_brand=per_brand)
+    records = match_records(eng, summary.run_id)
+    err.print(f"match run {summary.run_id}: {summary.assignments} assignment(s) for {summary.users} profiled "
+              f"user(s), catalog version {summary.catalog_version}")
+    if out_file:
+        from matcher.export import write_assignments
+
+        write_assignments(records, out_file, fmt)
+        err.print(f"wrote {len(records)} assignment(s) to {out_file}")
+        return
+    if as_json:
+        print_json(records)
+    else:
+        _print_assignments(records)
+
+
+def brand(perk_id: Annotated[str, typer.Argument(help="The perk's id")], db: DbOpt = None,
+          as_json: JsonOpt = False) -> None:
+    """The users a perk is assigned to, ranked, with evidence; and the best left out as quantity ran out."""
+    from matcher.explain import brand_view
+
+    record = brand_view(engine(db), perk_id)
+    if as_json:
+        print_json(record)
+        return
+    qty = "unlimited" if record["quantity"] is None else f"{record['assigned']} of {record['quantity']} used"
+    out.print(f"{record['perk_id']} — {record['brand']}: {record['title']} ({qty}; regions: "
+              f"{', '.join(record['regions']) or 'anywhere'})")
+    for u in record["users"]:
+        top = u["topics"][0] if u["topics"] else None
+        out.print(f"  {u['brand_rank']}. {u['user_id']} score {u['score']:.3f}"
+                  + (f" because of {top['name']}" if top else ""))
+        if top:
+            for line in _evidence_lines(top["evidence"], 2).splitlines():
+                out.print(f"      {line}", markup=False)
+    for w in record["left_out"]:
+        out.print(f"  left out: {w['user_id']} score {w['score']:.3f} ({w['reason']})")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(handled(topics))
+    app.command()(handled(explain))
+    app.command()(handled(match))
+    app.command()(handled(brand))

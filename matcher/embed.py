@@ -1,0 +1,81 @@
+"""The embedding cache: each distinct text is embedded once per model, keyed by its content hash.
+
+``EmbeddingCache`` is also the catalog's ``VectorSource``. New texts are sorted by length before
+batching (less padding), encoded in batches, and committed batch by batch, so an interrupted run
+keeps what it finished and a re-run embeds only what is left.
+"""
+
+from collections.abc import Callable, Iterable
+
+import numpy as np
+from sqlalchemy import Engine
+from sqlmodel import col, select
+
+from catalog.refresh import text_key
+from matcher.encoder import Encoder
+from matcher.store import Embedding, session
+
+WRITE_BATCH = 512
+LOOKUP_CHUNK = 500
+
+Progress = Callable[[int], None]
+
+
+class EmbeddingCache:
+    """Vectors for texts, from the database when known, from the encoder otherwise."""
+
+    def __init__(self, engine: Engine, encoder: Encoder) -> None:
+        self.engine = engine
+        self.encoder = encoder
+        self.name = encoder.name
+        self.encoded = 0
+
+    def missing(self, keys: Iterable[str]) -> set[str]:
+        """The keys with no stored vector for this model."""
+        wanted = sorted(set(keys))
+        known: set[str] = set()
+        with session(self.engine) as s:
+            for start in range(0, len(wanted), LOOKUP_CHUNK):
+                chunk = wanted[start:start + LOOKUP_CHUNK]
+                known.update(s.exec(select(Embedding.text_key).where(Embedding.model == self.name)
+                                    .where(col(Embedding.text_key).in_(chunk))).all())
+        return set(wanted) - known
+
+    def fill(self, texts: dict[str, str], progress: Progress | None = None) -> int:
+        """Embed and store every text (key -> text) not yet cached; return how many were encoded."""
+        todo = self.missing(texts)
+        order = sorted(todo, key=lambda k: (len(texts[k]), k))
+        for start in range(0, len(order), WRITE_BATCH):
+            keys = order[start:start + WRITE_BATCH]
+            vectors = self.encoder.encode([texts[k] for k in keys])
+            with session(self.engine) as s:
+                for key, vector in zip(keys, vectors, strict=True):
+                    s.merge(Embedding(model=self.name, text_key=key, vector=vector.astype(np.float32).tobytes()))
+                s.commit()
+            self.encoded += len(keys)
+            if progress:
+                progress(len(keys))
+        return len(order)
+
+    def get(self, keys: list[str]) -> np.ndarray:
+        """The stored vectors for these keys, in order (every key must be cached)."""
+        found: dict[str, bytes] = {}
+        unique = sorted(set(keys))
+        with session(self.engine) as s:
+            for start in range(0, len(unique), LOOKUP_CHUNK):
+                chunk = unique[start:start + LOOKUP_CHUNK]
+                for key, blob in s.exec(select(Embedding.text_key, Embedding.vector)
+                                        .where(Embedding.model == self.name)
+                                        .where(col(Embedding.text_key).in_(chunk))).all():
+                    found[key] = blob
+        dim = self.encoder.dim
+        out = np.zeros((len(keys), dim), dtype=np.float32)
+        for i, key in enumerate(keys):
+            out[i] = np.frombuffer(found[key], dtype=np.float32)
+        return out
+
+    def vectors(self, texts: list[str]) -> np.ndarray:
+        """Vectors for texts, embedding the ones not cached yet."""
+        keyed = {text_key(t): t for t in texts}
+        self.fill(keyed)
+        return self.get([text_key(t) for t in texts])

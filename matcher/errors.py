@@ -1,0 +1,21 @@
+"""Exceptions of the matcher package. The CLI turns each into 'Error: <message>' and exit code 1."""
+
+
+class PerkmatchError(Exception):
+    """Base of every error the matcher package raises."""
+
+
+class UnknownUserError(PerkmatchError):
+    """No user with that id is stored."""
+
+
+class UnknownTopicError(PerkmatchError):
+    """The topic id is not in the loaded taxonomy."""
+
+
+class NotReadyError(PerkmatchError):
+    """A stage was asked for before the stage it depends on has run."""
+
+
+class ModelError(PerkmatchError):
+    """The embedding model cannot be loaded."""

@@ -1,0 +1,280 @@
+"""Explanations: every topic and every assignment with its evidence, as plain dicts ready for output.
+
+This is the read side of the pipeline: the contract's `topics`, `match` and `brand` records, the
+answer to "why (not) this topic?", what changed between profile runs, and a user's full export.
+"""
+
+import datetime as dt
+import json
+import math
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from catalog.refresh import live_version
+from catalog.schema import PerkRecord
+from matcher.errors import NotReadyError, UnknownUserError
+from matcher.profile_run import latest_run, previous_run
+from matcher.profiles import ProfileParams
+from matcher.store import Assignment, EvidencePost, Post, Run, TopicScore, User, Withheld, session
+from matcher.taxonomy import load_topics, topic_by_id
+
+
+def iso(ts: int) -> str:
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def post_record(p: Post) -> dict[str, Any]:
+    return {"post_id": p.post_id, "platform": p.platform, "text": p.text, "context": p.context,
+            "created_at": iso(p.created_at), "likes": p.likes, "replies": p.replies, "shares": p.shares}
+
+
+def _posts(s: Session, keys: set[int]) -> dict[int, Post]:
+    out: dict[int, Post] = {}
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), 500):
+        for p in s.exec(select(Post).where(col(Post.id).in_(ordered[start:start + 500]))).all():
+            out[int(p.id or 0)] = p
+    return out
+
+
+def _require_profile(engine: Engine) -> Run:
+    run = latest_run(engine, "profile")
+    if run is None:
+        raise NotReadyError("no profile yet; run `perkmatch profile` first")
+    return run
+
+
+def require_user(engine: Engine, user_id: str) -> User:
+    with session(engine) as s:
+        user = s.get(User, user_id)
+        has_posts = s.exec(select(Post.id).where(Post.user_id == user_id).limit(1)).first() is not None
+    if user is None and not has_posts:
+        raise UnknownUserError(f"no user '{user_id}' is stored; check the id (`perkmatch topics --all` lists users)")
+    return user or User(user_id=user_id)
+
+
+def topic_records(engine: Engine, run_id: int, user_ids: list[str] | None = None,
+                  candidates: bool = False) -> list[dict[str, Any]]:
+    """Contract records `{"user_id", "topics": [...]}` of one profile run, ordered by user id."""
+    names = {t.topic_id: t.name for t in load_topics(engine)}
+    with session(engine) as s:
+        query = select(TopicScore).where(TopicScore.run_id == run_id)
+        if not candidates:
+            query = query.where(TopicScore.status == "inferred")
+        if user_ids is not None:
+            query = query.where(col(TopicScore.user_id).in_(user_ids))
+        scores = s.exec(query.order_by(col(TopicScore.user_id), col(TopicScore.rank))).all()
+        ev_query = select(EvidencePost).where(EvidencePost.run_id == run_id)
+        if user_ids is not None:
+            ev_query = ev_query.where(col(EvidencePost.user_id).in_(user_ids))
+        evidence: dict[tuple[str, str], list[EvidencePost]] = defaultdict(list)
+        for e in s.exec(ev_query.order_by(col(EvidencePost.rank))).all():
+            evidence[(e.user_id, e.topic_id)].append(e)
+        posts = _posts(s, {e.post_pk for lst in evidence.values() for e in lst})
+    by_user: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in scores:
+        by_user[r.user_id].append(_topic_record(r, names, evidence[(r.user_id, r.topic_id)], posts))
+    users = sorted(by_user) if user_ids is None else sorted(set(user_ids))
+    return [{"user_id": u, "topics": by_user.get(u, [])} for u in users]
+
+
+def _topic_record(r: TopicScore, names: dict[str, str], evidence: list[EvidencePost],
+                  posts: dict[int, Post]) -> dict[str, Any]:
+    d = json.loads(r.details)
+    return {
+        "topic_id": r.topic_id, "name": names.get(r.topic_id, r.topic_id), "status": r.status,
+        "score": r.score, "confidence": r.confidence, "posts": r.posts, "days": r.days,
+        "threads": d.get("threads", 0), "engagement": d.get("positive_engagement", 0.0),
+        "engagement_vs_usual": round(math.exp(r.engagement), 2),
+        "first": iso(d["first"]) if d.get("first") else None, "last": iso(d["last"]) if d.get("last") else None,
+        "evidence": [post_record(posts[e.post_pk]) for e in evidence if e.post_pk in posts],
+    }
+
+
+def user_topics(engine: Engine, user_id: str | None = None, candidates: bool = False) -> list[dict[str, Any]]:
+    """The latest profile's topics for one user, or for every profiled user."""
+    run = _require_profile(engine)
+    if user_id is not None:
+        require_user(engine, user_id)
+    return topic_records(engine, int(run.id or 0), None if user_id is None else [user_id], candidates)
+
+
+def explain_topic(engine: Engine, user_id: str, topic_id: str) -> dict[str, Any]:
+    """Why a topic was, or was not, inferred for a user: verdict, numbers, thresholds, evidence."""
+    topic = topic_by_id(engine, topic_id)
+    user = require_user(engine, user_id)
+    run = _require_profile(engine)
+    params = ProfileParams()
+    records = topic_records(engine, int(run.id or 0), [user_id], candidates=True)[0]["topics"]
+    record = next((t for t in records if t["topic_id"] == topic_id), None)
+    out: dict[str, Any] = {"user_id": user_id, "topic_id": topic_id, "name": topic.name, "run_id": run.id,
+                           "thresholds": {"posts": params.min_posts, "days": params.min_days,
+                                          "threads": params.min_threads, "engaged_posts": params.min_engaged_posts,
+                                          "confidence": params.min_confidence}}
+    opt_in = set(json.loads(user.sensitive_opt_in or "[]"))
+    if topic.sensitive and topic_id not in opt_in and (topic.parent_id or "") not in opt_in:
+        out.update(inferred=False, verdict="not inferred: this is a sensitive topic and the user has not opted in "
+                   "to it, so perkmatch never infers or shows it")
+        return out
+    if record is None:
+        out.update(inferred=False, verdict="not inferred: none of the user's posts is about this topic "
+                   "(or it ranked below the candidates kept)")
+        return out
+    with session(engine) as s:
+        score = s.exec(select(TopicScore).where(TopicScore.run_id == run.id).where(TopicScore.user_id == user_id)
+                       .where(TopicScore.topic_id == topic_id)).one()
+    details = json.loads(score.details)
+    inferred = score.status == "inferred"
+    if inferred:
+        verdict = "inferred: every threshold is met"
+    elif details.get("covered_by") and not details.get("shortfalls"):
+        verdict = f"not shown: its support comes from the more specific {', '.join(details['covered_by'])}"
+    else:
+        verdict = "not inferred: " + "; ".join(details.get("shortfalls", []))
+    out.update(inferred=inferred, verdict=verdict, details=details, **{k: record[k] for k in (
+        "score", "confidence", "posts", "days", "threads", "engagement", "engagement_vs_usual", "first", "last",
+        "evidence")})
+    return out
+
+
+def topic_changes(engine: Engine, user_id: str) -> dict[str, Any]:
+    """What changed in a user's topics since the previous profile run, and why."""
+    run = _require_profile(engine)
+    require_user(engine, user_id)
+    prev = previous_run(engine, int(run.id or 0))
+    now = {t["topic_id"]: t for t in topic_records(engine, int(run.id or 0), [user_id])[0]["topics"]}
+    if prev is None:
+        return {"user_id": user_id, "run_id": run.id, "previous_run_id": None, "changes": [
+            {"topic_id": k, "change": "new", "why": "first profile run"} for k in now]}
+    before = {t["topic_id"]: t for t in topic_records(engine, int(prev.id or 0), [user_id])[0]["topics"]}
+    with session(engine) as s:
+        new_posts = len(s.exec(select(Post.id).where(Post.user_id == user_id)
+                               .where(col(Post.updated_at) > prev.started_at)).all())
+    changes = []
+    for k in sorted(set(now) | set(before)):
+        a, b = before.get(k), now.get(k)
+        if a and b and abs(a["score"] - b["score"]) < 1e-9:
+            continue
+        why = _why(a, b, new_posts, run.as_of - prev.as_of)
+        change = "new" if a is None else "dropped" if b is None else "score"
+        changes.append({"topic_id": k, "change": change, "before": a and a["score"], "after": b and b["score"],
+                        "why": why})
+    return {"user_id": user_id, "run_id": run.id, "previous_run_id": prev.id, "changes": changes}
+
+
+def _why(a: dict | None, b: dict | None, new_posts: int, elapsed: int) -> str:
+    reasons = []
+    if new_posts:
+        reasons.append(f"{new_posts} new or updated post(s) (new posts or new engagement)")
+    if a and b and a["posts"] != b["posts"]:
+        reasons.append(f"posts on the topic {a['posts']} -> {b['posts']}")
+    if a and b and a["engagement"] != b["engagement"]:
+        reasons.append(f"engagement {a['engagement']:g} -> {b['engagement']:g}")
+    if elapsed > 0 and not new_posts:
+        reasons.append(f"time passing: {elapsed // 86400} day(s) since the previous run lowers the recency weight")
+    return "; ".join(reasons) or "the taxonomy or the settings changed"
+
+
+def match_records(engine: Engine, run_id: int | None = None, user_id: str | None = None) -> list[dict[str, Any]]:
+    """Contract `match` records of a match run (the latest by default), by user then rank."""
+    run_id = run_id or _latest_match_id(engine)
+    with session(engine) as s:
+        query = select(Assignment).where(Assignment.run_id == run_id)
+        if user_id is not None:
+            query = query.where(Assignment.user_id == user_id)
+        rows = s.exec(query.order_by(col(Assignment.user_id), col(Assignment.rank))).all()
+    return _assignment_records(engine, rows)
+
+
+def _latest_match_id(engine: Engine) -> int:
+    run = latest_run(engine, "match")
+    if run is None:
+        raise NotReadyError("no match yet; run `perkmatch match` first")
+    return int(run.id or 0)
+
+
+def _assignment_records(engine: Engine, rows: list[Assignment]) -> list[dict[str, Any]]:
+    names = {t.topic_id: t.name for t in load_topics(engine)}
+    profile_run = latest_run(engine, "profile")
+    topic_ev: dict[tuple[str, str], list[int]] = defaultdict(list)
+    with session(engine) as s:
+        perks = _perks(s, {r.perk_id for r in rows})
+        users = sorted({r.user_id for r in rows})
+        if profile_run is not None and users:
+            for e in s.exec(select(EvidencePost).where(EvidencePost.run_id == profile_run.id)
+                            .where(col(EvidencePost.user_id).in_(users)).order_by(col(EvidencePost.rank))).all():
+                topic_ev[(e.user_id, e.topic_id)].append(e.post_pk)
+        posts = _posts(s, {k for v in topic_ev.values() for k in v})
+    out = []
+    for r in rows:
+        perk = perks.get(r.perk_id)
+        topics = [{"topic_id": t["topic_id"], "name": names.get(t["topic_id"], t["topic_id"]), "score": t["score"],
+                   "fit": t["fit"], "evidence": [post_record(posts[k]) for k in topic_ev[(r.user_id, t["topic_id"])]
+                                                 if k in posts]}
+                  for t in json.loads(r.topics)]
+        out.append({"user_id": r.user_id, "perk_id": r.perk_id, "brand": perk.brand if perk else "",
+                    "title": perk.title if perk else "", "rank": r.rank, "score": r.score, "topics": topics})
+    return out
+
+
+def _perks(s: Session, perk_ids: set[str]) -> dict[str, PerkRecord]:
+    """The newest record of each perk id (retired ones included: history stays readable)."""
+    out: dict[str, PerkRecord] = {}
+    ids = sorted(perk_ids)
+    for start in range(0, len(ids), 500):
+        for p in s.exec(select(PerkRecord).where(col(PerkRecord.perk_id).in_(ids[start:start + 500]))
+                        .order_by(col(PerkRecord.version_added))).all():
+            out[p.perk_id] = p
+    return out
+
+
+def withheld_records(engine: Engine, user_id: str, run_id: int | None = None) -> list[dict[str, Any]]:
+    run_id = run_id or _latest_match_id(engine)
+    with session(engine) as s:
+        rows = s.exec(select(Withheld).where(Withheld.run_id == run_id).where(Withheld.user_id == user_id)
+                      .order_by(col(Withheld.score).desc(), col(Withheld.perk_id))).all()
+        perks = _perks(s, {r.perk_id for r in rows})
+    return [{"perk_id": r.perk_id, "brand": perks[r.perk_id].brand if r.perk_id in perks else "",
+             "title": perks[r.perk_id].title if r.perk_id in perks else "", "score": r.score, "reason": r.reason}
+            for r in rows]
+
+
+def brand_view(engine: Engine, perk_id: str) -> dict[str, Any]:
+    """The users a perk is assigned to, ranked, with evidence; and who was left out as quantity ran out."""
+    run_id = _latest_match_id(engine)
+    with session(engine) as s:
+        perk = _perks(s, {perk_id}).get(perk_id)
+        if perk is None:
+            raise NotReadyError(f"no perk '{perk_id}' in the catalog; `perkmatch catalog versions` lists loads")
+        rows = s.exec(select(Assignment).where(Assignment.run_id == run_id).where(Assignment.perk_id == perk_id)
+                      .order_by(col(Assignment.score).desc(), col(Assignment.user_id))).all()
+        left = s.exec(select(Withheld).where(Withheld.run_id == run_id).where(Withheld.perk_id == perk_id)
+                      .where(col(Withheld.reason).startswith("quantity"))
+                      .order_by(col(Withheld.score).desc(), col(Withheld.user_id))).all()
+        version = live_version(s)
+    records = _assignment_records(engine, list(rows))
+    for i, rec in enumerate(records, start=1):
+        rec["brand_rank"] = i
+    retired = perk.version_retired is not None and version is not None and perk.version_retired <= version
+    return {"perk_id": perk_id, "brand": perk.brand, "title": perk.title, "quantity": perk.quantity,
+            "assigned": len(records), "retired": retired, "regions": json.loads(perk.regions),
+            "users": records, "left_out": [{"user_id": w.user_id, "score": w.score, "reason": w.reason} for w in left]}
+
+
+def export_user(engine: Engine, user_id: str) -> dict[str, Any]:
+    """Everything stored about a user, as one JSON-ready document (the right of access)."""
+    user = require_user(engine, user_id)
+    with session(engine) as s:
+        posts = s.exec(select(Post).where(Post.user_id == user_id).order_by(col(Post.created_at), col(Post.id))).all()
+        assigned = s.exec(select(Assignment).where(Assignment.user_id == user_id)
+                          .order_by(col(Assignment.run_id), col(Assignment.rank))).all()
+    run = latest_run(engine, "profile")
+    topics = topic_records(engine, int(run.id or 0), [user_id], candidates=True)[0]["topics"] if run else []
+    return {"user": {"user_id": user.user_id, "handle": user.handle, "region": user.region, "consent": user.consent,
+                     "sensitive_opt_in": json.loads(user.sensitive_opt_in or "[]"),
+                     "extra": json.loads(user.extra or "{}")},
+            "posts": [post_record(p) | {"is_share": p.is_share} for p in posts],
+            "topics": topics, "assignments": _assignment_records(engine, list(assigned))}

@@ -1,0 +1,31 @@
+"""Write match assignments for a brand's own systems: CSV (one row per assignment) or JSON Lines."""
+
+import csv
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from matcher.errors import PerkmatchError
+
+FORMATS = ("csv", "jsonl")
+
+
+def write_assignments(records: list[dict[str, Any]], path: str, fmt: str | None = None) -> None:
+    """Write atomically (a temporary file renamed into place): a reader never sees half a file."""
+    fmt = fmt or Path(path).suffix.lstrip(".").lower()
+    if fmt not in FORMATS:
+        raise PerkmatchError(f"--format {fmt or '(none)'}: use csv or jsonl (or name the file .csv / .jsonl)")
+    tmp = Path(f"{path}.part")
+    with open(tmp, "w", encoding="utf-8", newline="") as handle:
+        if fmt == "jsonl":
+            for r in records:
+                handle.write(json.dumps(r, ensure_ascii=False) + "\n")
+        else:
+            writer = csv.writer(handle)
+            writer.writerow(["user_id", "rank", "perk_id", "brand", "title", "score", "topics", "evidence_post_ids"])
+            for r in records:
+                writer.writerow([r["user_id"], r["rank"], r["perk_id"], r["brand"], r["title"], r["score"],
+                                 "|".join(t["topic_id"] for t in r["topics"]),
+                                 "|".join(e["post_id"] for t in r["topics"] for e in t["evidence"])])
+    os.replace(tmp, path)

@@ -1,0 +1,76 @@
+"""Forget a user: delete every trace (posts, user row, unshared embeddings, profiles, evidence,
+assignments), keep only an audit line (salted hash of the id, time, counts), and scrub free pages.
+"""
+
+import hashlib
+import json
+import secrets
+
+from sqlalchemy import Engine, delete, text
+from sqlmodel import Session, col, select
+
+from matcher.store import (Assignment, Embedding, EvidencePost, ForgetAudit, Post, Setting, TopicScore, User,
+                           Withheld, session)
+
+
+def _salt(s: Session) -> str:
+    row = s.get(Setting, "audit_salt")
+    if row is None:
+        row = Setting(key="audit_salt", value=secrets.token_hex(16))
+        s.add(row)
+        s.flush()
+    return row.value
+
+
+def audit_hash(s: Session, user_id: str) -> str:
+    return hashlib.sha256((_salt(s) + user_id).encode()).hexdigest()
+
+
+def forget_in_session(s: Session, user_id: str) -> dict[str, int]:
+    """Delete the user's data inside the caller's transaction; return counts deleted."""
+    keys = s.exec(select(Post.text_key, Post.context_key).where(Post.user_id == user_id)).all()
+    own = {k for pair in keys for k in pair if k}
+    counts = {"posts": _delete(s, Post, Post.user_id == user_id)}
+    still_used = set()
+    own_list = sorted(own)
+    for start in range(0, len(own_list), 500):
+        chunk = own_list[start:start + 500]
+        still_used.update(s.exec(select(Post.text_key).where(col(Post.text_key).in_(chunk))).all())
+        still_used.update(s.exec(select(Post.context_key).where(col(Post.context_key).in_(chunk))).all())
+    orphaned = sorted(own - still_used)
+    counts["embeddings"] = 0
+    for start in range(0, len(orphaned), 500):
+        counts["embeddings"] += _delete(s, Embedding, col(Embedding.text_key).in_(orphaned[start:start + 500]))
+    counts["topics"] = _delete(s, TopicScore, TopicScore.user_id == user_id)
+    counts["evidence"] = _delete(s, EvidencePost, EvidencePost.user_id == user_id)
+    counts["assignments"] = _delete(s, Assignment, Assignment.user_id == user_id)
+    counts["withheld"] = _delete(s, Withheld, Withheld.user_id == user_id)
+    counts["users"] = _delete(s, User, User.user_id == user_id)
+    s.add(ForgetAudit(user_hash=audit_hash(s, user_id), counts=json.dumps(counts, sort_keys=True)))
+    return counts
+
+
+def _delete(s: Session, table: type, condition: object) -> int:
+    result = s.execute(delete(table).where(condition))  # type: ignore[arg-type]
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def forget(engine: Engine, user_id: str) -> dict[str, int]:
+    """Forget a user and scrub the database file so the deleted text is not left in free pages."""
+    with session(engine) as s:
+        counts = forget_in_session(s, user_id)
+        s.commit()
+    scrub(engine)
+    return counts
+
+
+def scrub(engine: Engine) -> None:
+    """SQLite: secure_delete is on; also checkpoint the WAL and VACUUM. PostgreSQL: see README."""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as conn:
+        conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        conn.commit()
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM"))
+        conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))

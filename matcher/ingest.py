@@ -1,0 +1,337 @@
+"""Ingest: validate posts and users at the edge (pydantic), then upsert them, streaming.
+
+A file is stored in one transaction: by default any invalid row rejects the whole file (every problem
+listed, nothing written); with ``skip_invalid`` the valid rows are stored and each rejected row goes,
+with its reasons, to a reject file. Re-ingesting a (platform, post_id) updates the post.
+Posts of users without consent are never stored under the default 'opt-in' policy.
+"""
+
+import datetime as dt
+import html
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import Engine, tuple_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, select
+
+from catalog.errors import InputFileError, Problem
+from catalog.refresh import text_key
+from catalog.rows import iter_rows, validate
+from matcher.errors import PerkmatchError
+from matcher.store import Post, User, session, utcnow
+
+BATCH = 1000
+CONSENT_VALUES = ("opted_in", "opted_out")
+POLICIES = ("opt-in", "opt-out")
+POST_HINTS = {
+    "post_id": "give every post its id on the platform",
+    "user_id": "give the author's user id",
+    "text": "give the post body as a string",
+    "created_at": "give an ISO-8601 time such as 2024-05-01T12:00:00Z, or Unix seconds",
+    "likes": "give a whole number (negative allowed for net votes)",
+    "replies": "give a whole number >= 0",
+    "shares": "give a whole number >= 0",
+    "is_share": "write true or false",
+}
+USER_HINTS = {
+    "user_id": "give the user's id",
+    "consent": "write opted_in or opted_out, or leave it out",
+    "region": "give an ISO 3166 code such as US, US-NY or GB",
+    "sensitive_opt_in": "list sensitive topic_ids the user chose to share (CSV: separate with '|')",
+}
+_LINK = re.compile(r"\[([^\]]*)\]\((?:https?://|/)[^)]*\)")
+_URL = re.compile(r"https?://\S+|www\.\S+")
+_SPACE = re.compile(r"\s+")
+
+Progress = Callable[[int], None]
+
+
+def embed_form(text: str) -> str:
+    """The form of a text that is embedded: markup links and URLs reduced, entities and spaces normalised."""
+    text = html.unescape(text)
+    text = _LINK.sub(r"\1", text)
+    text = _URL.sub(" ", text)
+    return _SPACE.sub(" ", text).strip()
+
+
+def to_epoch(value: Any) -> int:
+    """ISO-8601 string (naive means UTC) or Unix seconds, as integer Unix seconds."""
+    if isinstance(value, bool):
+        raise ValueError("not a time")
+    if isinstance(value, int | float):
+        return int(value)
+    text = str(value).strip()
+    if re.fullmatch(r"-?\d+(\.\d+)?", text):
+        return int(float(text))
+    parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return int(parsed.timestamp())
+
+
+class PostIn(BaseModel):
+    """One post as written in a posts file."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=False)
+
+    post_id: str = Field(min_length=1)
+    user_id: str = Field(min_length=1)
+    text: str
+    created_at: int
+    platform: str = "unknown"
+    likes: int = 0
+    replies: int = Field(default=0, ge=0)
+    shares: int = Field(default=0, ge=0)
+    context: str | None = None
+    is_share: bool = False
+
+    @field_validator("post_id", "user_id", "platform", mode="before")
+    @classmethod
+    def _ids(cls, value: Any) -> Any:
+        return str(value).strip() if isinstance(value, int | float | str) and not isinstance(value, bool) else value
+
+    @field_validator("created_at", mode="before")
+    @classmethod
+    def _time(cls, value: Any) -> int:
+        try:
+            return to_epoch(value)
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise ValueError("not a date-time") from exc
+
+    @field_validator("likes", "replies", "shares", mode="before")
+    @classmethod
+    def _blank_zero(cls, value: Any) -> Any:
+        return 0 if value is None or value == "" else value
+
+    @field_validator("platform", mode="after")
+    @classmethod
+    def _platform(cls, value: str) -> str:
+        return value.lower() or "unknown"
+
+
+class UserIn(BaseModel):
+    """One user as written in a users file; fields beyond these are kept in `extra`."""
+
+    model_config = ConfigDict(extra="allow", str_strip_whitespace=True)
+
+    user_id: str = Field(min_length=1)
+    handle: str | None = None
+    region: str | None = None
+    consent: str | None = None
+    sensitive_opt_in: list[str] = []
+
+    @field_validator("user_id", mode="before")
+    @classmethod
+    def _id(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int | float) else value
+
+    @field_validator("consent", mode="after")
+    @classmethod
+    def _consent(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if value not in CONSENT_VALUES:
+            raise ValueError("must be opted_in or opted_out")
+        return value
+
+    @field_validator("region", mode="after")
+    @classmethod
+    def _region(cls, value: str | None) -> str | None:
+        return value.upper() if value else None
+
+    @field_validator("sensitive_opt_in", mode="before")
+    @classmethod
+    def _opt_in(cls, value: Any) -> Any:
+        from catalog.schema import split_list
+
+        return split_list(value)
+
+
+@dataclass
+class IngestReport:
+    """Counts of one ingest: what was stored, and what was not and why."""
+
+    path: str
+    added: int = 0
+    updated: int = 0
+    rejected: int = 0
+    skipped_no_consent: int = 0
+    users_added: int = 0
+    users_updated: int = 0
+    users_forgotten: int = 0
+    reject_file: str | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        keys = ("path", "added", "updated", "rejected", "skipped_no_consent", "users_added", "users_updated",
+                "users_forgotten", "reject_file")
+        return {k: getattr(self, k) for k in keys}
+
+
+class _Rejects:
+    """Collects invalid rows: all problems for the error message, and the reject file when skipping."""
+
+    def __init__(self, path: str, reject_path: str | None) -> None:
+        self.path = path
+        self.reject_path = reject_path
+        self.handle: IO[str] | None = None
+        self.problems: list[Problem] = []
+        self.rows = 0
+
+    def add(self, line: int, row: dict[str, Any] | None, problems: list[Problem]) -> None:
+        self.rows += 1
+        if len(self.problems) < 1000:
+            self.problems.extend(problems)
+        if self.reject_path:
+            if self.handle is None:
+                self.handle = open(self.reject_path + ".part", "w", encoding="utf-8")
+            reasons = [f"field '{p.field}': {p.message}" if p.field else p.message for p in problems]
+            self.handle.write(json.dumps({"line": line, "reasons": reasons, "row": row}, default=str) + "\n")
+
+    def finish(self, keep: bool) -> str | None:
+        if self.handle is None or self.reject_path is None:
+            return None
+        self.handle.close()
+        part = Path(self.reject_path + ".part")
+        if keep:
+            part.replace(self.reject_path)
+            return self.reject_path
+        part.unlink()
+        return None
+
+
+def default_reject_path(path: str) -> str:
+    return "rejects.jsonl" if path == "-" else f"{path}.rejects.jsonl"
+
+
+def ingest_users(engine: Engine, path: str, *, skip_invalid: bool = False,
+                 reject_path: str | None = None) -> IngestReport:
+    """Validate and upsert a users file; users who opt out are forgotten."""
+    from matcher.forget import forget_in_session
+
+    report = IngestReport(path)
+    rejects = _Rejects(path, (reject_path or default_reject_path(path)) if skip_invalid else None)
+    with session(engine) as s:
+        for line, row in iter_rows(path):
+            item = row if isinstance(row, Problem) else validate(path, line, row, UserIn, USER_HINTS)
+            if isinstance(item, Problem | list):
+                rejects.add(line, None if isinstance(row, Problem) else row, [item] if isinstance(item, Problem) else item)
+                continue
+            existing = s.get(User, item.user_id)
+            if item.consent == "opted_out":
+                if existing is not None or _has_posts(s, item.user_id):
+                    forget_in_session(s, item.user_id)
+                    report.users_forgotten += 1
+                continue
+            extra = {k: v for k, v in (item.model_extra or {}).items()}
+            user = existing or User(user_id=item.user_id)
+            user.handle, user.region, user.consent = item.handle, item.region, item.consent
+            user.sensitive_opt_in = json.dumps(sorted(set(item.sensitive_opt_in)))
+            user.extra = json.dumps(extra, sort_keys=True, default=str)
+            user.updated_at = utcnow()
+            s.add(user)
+            report.users_updated += existing is not None
+            report.users_added += existing is None
+        _finish(s, rejects, report, skip_invalid)
+    return report
+
+
+def _has_posts(s: Session, user_id: str) -> bool:
+    return s.exec(select(Post.id).where(Post.user_id == user_id).limit(1)).first() is not None
+
+
+def _finish(s: Session, rejects: _Rejects, report: IngestReport, skip_invalid: bool) -> None:
+    report.rejected = rejects.rows
+    report.problems = rejects.problems
+    if rejects.rows and not skip_invalid:
+        s.rollback()
+        rejects.finish(keep=False)
+        raise InputFileError(report.path, rejects.problems,
+                             "Nothing was stored. Fix these rows, or rerun with --skip-invalid to store the valid "
+                             "rows and write the rejected ones to a reject file.")
+    s.commit()
+    report.reject_file = rejects.finish(keep=True)
+
+
+def ingest_posts(engine: Engine, path: str, *, skip_invalid: bool = False, reject_path: str | None = None,
+                 policy: str = "opt-in", progress: Progress | None = None) -> IngestReport:
+    """Validate and upsert a posts file in one transaction, streaming it in batches."""
+    if policy not in POLICIES:
+        raise PerkmatchError(f"--consent-policy {policy}: use opt-in or opt-out")
+    report = IngestReport(path)
+    rejects = _Rejects(path, (reject_path or default_reject_path(path)) if skip_invalid else None)
+    with session(engine) as s:
+        consent = _ConsentLookup(s, policy)
+        batch: dict[tuple[str, str], PostIn] = {}
+        for line, item, row in _validated_posts(path):
+            if progress:
+                progress(1)
+            if isinstance(item, list):
+                rejects.add(line, row, item)
+                continue
+            if not consent.allows(item.user_id):
+                report.skipped_no_consent += 1
+                continue
+            batch[(item.platform, item.post_id)] = item
+            if len(batch) >= BATCH:
+                _upsert_posts(s, batch, report)
+                batch = {}
+        if batch:
+            _upsert_posts(s, batch, report)
+        _finish(s, rejects, report, skip_invalid)
+    return report
+
+
+def _validated_posts(path: str) -> Iterator[tuple[int, PostIn | list[Problem], dict[str, Any] | None]]:
+    for line, row in iter_rows(path, ("jsonl", "csv", "json")):
+        if isinstance(row, Problem):
+            yield line, [row], None
+        else:
+            yield line, validate(path, line, row, PostIn, POST_HINTS), row
+
+
+class _ConsentLookup:
+    """Whether a user's posts may be stored under the policy, cached per user for the run."""
+
+    def __init__(self, s: Session, policy: str) -> None:
+        self.s = s
+        self.policy = policy
+        self.cache: dict[str, bool] = {}
+
+    def allows(self, user_id: str) -> bool:
+        if user_id not in self.cache:
+            if len(self.cache) > 100_000:
+                self.cache.clear()
+            user = self.s.get(User, user_id)
+            consent = user.consent if user else None
+            self.cache[user_id] = consent == "opted_in" or (self.policy == "opt-out" and consent != "opted_out")
+        return self.cache[user_id]
+
+
+def _upsert_posts(s: Session, batch: dict[tuple[str, str], PostIn], report: IngestReport) -> None:
+    keys = list(batch)
+    existing = set(s.exec(select(Post.platform, Post.post_id)
+                          .where(tuple_(col(Post.platform), col(Post.post_id)).in_(keys))).all())
+    now = utcnow()
+    rows = []
+    for (platform, post_id), p in batch.items():
+        text, context = embed_form(p.text), embed_form(p.context) if p.context else None
+        rows.append({
+            "post_id": post_id, "platform": platform, "user_id": p.user_id, "text": p.text,
+            "context": p.context or None, "created_at": p.created_at, "likes": p.likes, "replies": p.replies,
+            "shares": p.shares, "is_share": p.is_share, "text_key": text_key(text),
+            "context_key": text_key(context) if context else None, "updated_at": now,
+        })
+    insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(Post).values(rows)
+    updatable = {c: stmt.excluded[c] for c in rows[0] if c not in ("post_id", "platform")}
+    s.execute(stmt.on_conflict_do_update(index_elements=["platform", "post_id"], set_=updatable))
+    report.updated += len(existing)
+    report.added += len(rows) - len(existing)

@@ -1,0 +1,198 @@
+"""The `match` stage: find candidate perks for each user's inferred topics, check eligibility, assign.
+
+For each inferred topic the query vector blends the topic's own vector with the centroid of the
+user's evidence posts; the catalog's FAISS index returns the nearest perks. A candidate's score is
+
+    score = fit × (0.5 + 0.5 × strength),   strength = confidence × topic score / user's best topic score
+
+where fit is the cosine between query and perk (+ ``target_boost`` when the perk's ``topics`` name
+the topic or its parent: catalog targets are a boost, not a requirement). Ineligible candidates
+(region, offer window) are recorded with the reason; the rest go to the exact assignment.
+"""
+
+import datetime as dt
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import Engine
+from sqlmodel import col, select
+
+from catalog.index import build_index
+from catalog.refresh import live_perks, live_version, text_key
+from catalog.schema import PerkRecord
+from matcher.assign import Candidate, assign
+from matcher.classify import ClassifyParams
+from matcher.embed import EmbeddingCache
+from matcher.errors import NotReadyError
+from matcher.profile_run import latest_run, load_user_posts
+from matcher.store import Assignment, EvidencePost, Run, TopicScore, User, Withheld, session, utcnow
+from matcher.taxonomy import load_topics
+
+
+@dataclass(frozen=True)
+class MatchParams:
+    candidates_per_topic: int = 20
+    topic_weight: float = 0.6  # share of the topic's own vector in the query (rest: evidence centroid)
+    min_fit: float = 0.30  # cosine below which a perk does not fit the topic at all
+    target_boost: float = 0.10
+    withheld_per_user: int = 5
+
+
+@dataclass(frozen=True)
+class MatchSummary:
+    run_id: int
+    users: int
+    assignments: int
+    catalog_version: int
+
+
+def region_ok(user_region: str | None, perk_regions: list[str]) -> bool:
+    """A perk for US serves US-NY; a perk for US-NY does not serve US-NJ; no regions = everywhere."""
+    if not perk_regions:
+        return True
+    if not user_region:
+        return False
+    u = user_region.upper()
+    return any(u == r or u.startswith(r + "-") for r in perk_regions)
+
+
+def ineligible_reason(perk: PerkRecord, regions: list[str], user_region: str | None, today: dt.date) -> str | None:
+    if not region_ok(user_region, regions):
+        return f"region: the perk is for {', '.join(regions)}; the user is in {user_region or 'an unknown region'}"
+    if perk.starts and today < perk.starts:
+        return f"dates: the offer starts on {perk.starts}"
+    if perk.ends and today > perk.ends:
+        return f"dates: the offer ended on {perk.ends}"
+    return None
+
+
+def run_match(engine: Engine, cache: EmbeddingCache, *, per_user: int = 3, per_brand: int = 1,
+              as_of: int | None = None, params: MatchParams = MatchParams()) -> MatchSummary:
+    """Assign perks to every profiled user and keep the result as a match run."""
+    profile = latest_run(engine, "profile")
+    with session(engine) as s:
+        version = live_version(s)
+        perks = live_perks(s)
+    if profile is None:
+        raise NotReadyError("no profile yet; run `perkmatch profile` first")
+    if version is None:
+        raise NotReadyError("no catalog yet; run `perkmatch catalog refresh FILE` first")
+    today = dt.datetime.fromtimestamp(as_of if as_of is not None else profile.as_of, dt.UTC).date()
+    perk_vecs = cache.vectors([r.to_perk().embed_text() for r in perks])
+    index = build_index(np.arange(len(perks)), perk_vecs)
+    topics = {t.topic_id: t for t in load_topics(engine)}
+    topic_vecs = dict(zip(topics, cache.get([text_key(t.embed_text()) for t in topics.values()]), strict=True))
+    rows, evidence, regions = _load_profiles(engine, int(profile.id or 0))
+    candidates, withheld, reasons = _candidates(engine, cache, rows, evidence, regions, perks, perk_vecs, index,
+                                                topics, topic_vecs, today, params)
+    chosen = assign(candidates, per_user=per_user, per_brand=per_brand)
+    return _save(engine, chosen, candidates, withheld, reasons, version, profile, per_user, per_brand,
+                 params, len(rows))
+
+
+def _load_profiles(engine: Engine, run_id: int) -> tuple[dict[str, list[TopicScore]], dict, dict[str, str | None]]:
+    with session(engine) as s:
+        scores = s.exec(select(TopicScore).where(TopicScore.run_id == run_id).where(TopicScore.status == "inferred")
+                        .order_by(col(TopicScore.user_id), col(TopicScore.rank))).all()
+        ev = s.exec(select(EvidencePost).where(EvidencePost.run_id == run_id)).all()
+        users = s.exec(select(User.user_id, User.region, User.consent)).all()
+    rows: dict[str, list[TopicScore]] = defaultdict(list)
+    consent = {u: c for u, _, c in users}
+    for r in scores:
+        if consent.get(r.user_id) != "opted_out":
+            rows[r.user_id].append(r)
+    evidence: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for e in sorted(ev, key=lambda e: (e.user_id, e.topic_id, e.rank)):
+        evidence[(e.user_id, e.topic_id)].append(e.post_pk)
+    return dict(rows), dict(evidence), {u: r for u, r, _ in users}
+
+
+def _candidates(engine, cache, rows, evidence, regions, perks, perk_vecs, index, topics, topic_vecs, today, params):  # type: ignore[no-untyped-def]
+    candidates: list[Candidate] = []
+    withheld: dict[str, list[tuple[str, float, str]]] = defaultdict(list)
+    reasons: dict[tuple[str, str], list[dict]] = {}
+    perk_regions = [json.loads(p.regions) for p in perks]
+    perk_topics = [set(json.loads(p.topics)) for p in perks]
+    users = sorted(rows)
+    for start in range(0, len(users), 200):
+        chunk = users[start:start + 200]
+        loaded = load_user_posts(engine, cache, chunk, ClassifyParams())
+        for user_id in chunk:
+            posts, vecs = loaded.get(user_id, (None, None))
+            key_pos = {k: i for i, k in enumerate(posts.keys)} if posts else {}
+            best = max(r.score for r in rows[user_id]) or 1.0
+            found: dict[int, list[dict]] = defaultdict(list)
+            for r in rows[user_id]:
+                ev = [key_pos[k] for k in evidence.get((user_id, r.topic_id), []) if k in key_pos]
+                query = params.topic_weight * topic_vecs[r.topic_id]
+                if ev and vecs is not None:
+                    query = query + (1 - params.topic_weight) * vecs[ev].mean(axis=0)
+                query = query / (np.linalg.norm(query) or 1.0)
+                strength = r.confidence * r.score / best
+                for perk_i, fit in index.search(query[None, :], params.candidates_per_topic)[0]:
+                    parent = topics[r.topic_id].parent_id
+                    if perk_topics[perk_i] & {r.topic_id, parent}:
+                        fit += params.target_boost
+                    if fit < params.min_fit:
+                        continue
+                    found[perk_i].append({"topic_id": r.topic_id, "fit": round(fit, 4),
+                                          "score": round(fit * (0.5 + 0.5 * strength), 4)})
+            for perk_i, topic_hits in sorted(found.items()):
+                topic_hits.sort(key=lambda h: (-h["score"], h["topic_id"]))
+                perk = perks[perk_i]
+                score = topic_hits[0]["score"]
+                reason = ineligible_reason(perk, perk_regions[perk_i], regions.get(user_id), today)
+                if reason:
+                    withheld[user_id].append((perk.perk_id, score, reason))
+                    continue
+                reasons[(user_id, perk.perk_id)] = topic_hits
+                candidates.append(Candidate(user_id, perk.perk_id, perk.brand, score, perk.quantity))
+    return candidates, withheld, reasons
+
+
+def _save(engine, chosen, candidates, withheld, reasons, version, profile, per_user, per_brand, params,
+          n_users) -> MatchSummary:  # type: ignore[no-untyped-def]
+    chosen_keys = {(c.user_id, c.perk_id) for c in chosen}
+    used: dict[str, int] = defaultdict(int)
+    brands = {(c.user_id, c.brand) for c in chosen}
+    taken_users: dict[str, int] = defaultdict(int)
+    for c in chosen:
+        taken_users[c.user_id] += 1
+        used[c.perk_id] += 1
+    with session(engine) as s:
+        run = Run(kind="match", as_of=profile.as_of, params=json.dumps(
+            {"per_user": per_user, "per_brand": per_brand, "catalog_version": version, "profile_run": profile.id}))
+        s.add(run)
+        s.commit()
+        run_id = int(run.id or 0)
+        rank: dict[str, int] = defaultdict(int)
+        for c in chosen:
+            rank[c.user_id] += 1
+            s.add(Assignment(run_id=run_id, user_id=c.user_id, perk_id=c.perk_id, catalog_version=version,
+                             rank=rank[c.user_id], score=c.score, topics=json.dumps(reasons[(c.user_id, c.perk_id)])))
+        lost = defaultdict(list)
+        for c in candidates:
+            if (c.user_id, c.perk_id) not in chosen_keys:
+                lost[c.user_id].append((c.perk_id, c.score, _lost_reason(c, used, brands, taken_users, per_user, per_brand)))
+        for user_id in sorted(set(lost) | set(withheld)):
+            items = sorted(lost[user_id] + withheld[user_id], key=lambda x: (-x[1], x[0]))
+            for perk_id, score, reason in items[: params.withheld_per_user]:
+                s.add(Withheld(run_id=run_id, user_id=user_id, perk_id=perk_id, score=score, reason=reason))
+        run.status, run.finished_at = "finished", utcnow()
+        run.stats = json.dumps({"users": n_users, "assignments": len(chosen), "catalog_version": version})
+        s.add(run)
+        s.commit()
+    return MatchSummary(run_id, n_users, len(chosen), version)
+
+
+def _lost_reason(c: Candidate, used: dict[str, int], brands: set[tuple[str, str]], taken: dict[str, int],
+                 per_user: int, per_brand: int) -> str:
+    if c.quantity is not None and used[c.perk_id] >= c.quantity:
+        return f"quantity: all {c.quantity} went to users it fits better"
+    if (c.user_id, c.brand) in brands:
+        return f"brand limit: the user already gets {per_brand} perk(s) from {c.brand}"
+    if taken.get(c.user_id, 0) >= per_user:
+        return f"per-user limit: the user already gets {per_user} better-fitting perk(s)"
+    return "not chosen: other assignments give a higher total fit"

@@ -1,0 +1,215 @@
+"""The `profile` stage: embed what is new, then compute and snapshot every consenting user's profile.
+
+Embedding is streamed and committed batch by batch (an interrupted run keeps its work); profiles are
+computed per chunk of users and written under one run id, marked finished only at the end, so readers
+keep seeing the previous finished run until this one is complete.
+"""
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import Engine, and_, func
+from sqlmodel import col, select
+
+from matcher.classify import ClassifyParams, memberships, post_vectors
+from matcher.embed import EmbeddingCache
+from matcher.ingest import embed_form
+from matcher.profiles import ProfileParams, TopicResult, UserPosts, build_profile
+from matcher.store import Embedding, EvidencePost, Post, Run, TopicScore, User, session, utcnow
+from matcher.taxonomy import TopicInfo, load_topics
+
+USER_CHUNK = 200
+FILL_CHUNK = 4096
+
+Progress = Callable[[str, int, int | None], None]  # (stage, advance, total)
+
+
+@dataclass(frozen=True)
+class ProfileSummary:
+    run_id: int
+    users: int
+    posts: int
+    embedded: int
+    inferred_topics: int
+    seconds: float
+    encode_seconds: float
+
+
+def eligible_users(engine: Engine, policy: str = "opt-in") -> list[str]:
+    """Users whose consent allows profiling, sorted."""
+    with session(engine) as s:
+        if policy == "opt-in":
+            rows = s.exec(select(User.user_id).where(User.consent == "opted_in")).all()
+            return sorted(rows)
+        opted_out = set(s.exec(select(User.user_id).where(User.consent == "opted_out")).all())
+        return sorted(set(s.exec(select(Post.user_id).distinct()).all()) - opted_out)
+
+
+def _missing_texts(engine: Engine, model: str, which: str) -> Iterator[tuple[str, str]]:
+    key_col, text_col = (Post.text_key, Post.text) if which == "text" else (Post.context_key, Post.context)
+    stmt = (select(key_col, func.min(text_col)).select_from(Post)
+            .join(Embedding, and_(Embedding.model == model, Embedding.text_key == key_col), isouter=True)
+            .where(col(Embedding.text_key).is_(None)).where(col(key_col).is_not(None)).group_by(key_col))
+    with session(engine) as s:
+        for key, raw in s.execute(stmt):
+            yield key, embed_form(raw)
+
+
+def embed_new(engine: Engine, cache: EmbeddingCache, topics: list[TopicInfo],
+              progress: Progress | None = None) -> int:
+    """Embed every post text, context and topic not yet in the cache; return how many were embedded."""
+    from catalog.refresh import text_key
+
+    todo: dict[str, str] = {text_key(t.embed_text()): t.embed_text() for t in topics}
+    todo.update(_missing_texts(engine, cache.name, "text"))
+    todo.update(_missing_texts(engine, cache.name, "context"))
+    total = len(cache.missing(todo))
+    if progress:
+        progress("embed", 0, total)
+    items = sorted(todo.items())
+    done = 0
+    for start in range(0, len(items), FILL_CHUNK):
+        chunk = dict(items[start:start + FILL_CHUNK])
+        done += cache.fill(chunk, (lambda n: progress("embed", n, total)) if progress else None)
+    return done
+
+
+def load_user_posts(engine: Engine, cache: EmbeddingCache, user_ids: list[str],
+                    params: ClassifyParams) -> dict[str, tuple[UserPosts, np.ndarray]]:
+    """Posts and blended post vectors of these users, each sorted by post id."""
+    with session(engine) as s:
+        rows = s.exec(select(Post).where(col(Post.user_id).in_(user_ids))
+                      .order_by(col(Post.user_id), col(Post.id))).all()
+    if not rows:
+        return {}
+    text_vecs = cache.get([r.text_key for r in rows])
+    ctx_keys = [r.context_key for r in rows]
+    has_ctx = np.array([k is not None for k in ctx_keys])
+    ctx_vecs = np.zeros_like(text_vecs)
+    if has_ctx.any():
+        ctx_vecs[has_ctx] = cache.get([k for k in ctx_keys if k is not None])
+    lengths = np.array([len(r.text) for r in rows])
+    blended = post_vectors(text_vecs, ctx_vecs, has_ctx, lengths, params)
+    out: dict[str, tuple[UserPosts, np.ndarray]] = {}
+    start = 0
+    for i in range(1, len(rows) + 1):
+        if i == len(rows) or rows[i].user_id != rows[start].user_id:
+            part = rows[start:i]
+            out[part[0].user_id] = (_user_posts(part, text_vecs[start:i]), blended[start:i])
+            start = i
+    return out
+
+
+def _user_posts(rows: list[Post], text_vecs: np.ndarray) -> UserPosts:
+    return UserPosts(
+        keys=[int(r.id or 0) for r in rows],
+        created_at=np.array([r.created_at for r in rows], dtype=np.int64),
+        likes=np.array([r.likes for r in rows], dtype=np.int64),
+        replies=np.array([r.replies for r in rows], dtype=np.int64),
+        shares=np.array([r.shares for r in rows], dtype=np.int64),
+        is_share=np.array([r.is_share for r in rows], dtype=bool),
+        self_vote=np.array([r.platform in ProfileParams.self_vote_platforms for r in rows], dtype=bool),
+        thread=[r.context_key or r.text_key for r in rows],
+        text_vecs=text_vecs,
+    )
+
+
+def _opt_ins(engine: Engine, user_ids: list[str]) -> dict[str, set[str]]:
+    with session(engine) as s:
+        rows = s.exec(select(User.user_id, User.sensitive_opt_in).where(col(User.user_id).in_(user_ids))).all()
+    return {u: set(json.loads(v or "[]")) for u, v in rows}
+
+
+def allowed_topics(topics: list[TopicInfo], opt_in: set[str]) -> np.ndarray:
+    """False for sensitive topics the user did not opt in to (opting in to a parent covers its children)."""
+    return np.array([not t.sensitive or t.topic_id in opt_in or (t.parent_id or "") in opt_in for t in topics])
+
+
+def run_profile(engine: Engine, cache: EmbeddingCache, *, policy: str = "opt-in", as_of: int | None = None,
+                classify: ClassifyParams = ClassifyParams(), params: ProfileParams = ProfileParams(),
+                progress: Progress | None = None) -> ProfileSummary:
+    """Embed new texts and snapshot every eligible user's profile as a new run."""
+    started = time.perf_counter()
+    as_of = int(time.time()) if as_of is None else as_of
+    topics = load_topics(engine)
+    encode_before = time.perf_counter()
+    embedded = embed_new(engine, cache, topics, progress)
+    encode_seconds = time.perf_counter() - encode_before
+    from catalog.refresh import text_key
+
+    topic_vecs = cache.get([text_key(t.embed_text()) for t in topics])
+    index = {t.topic_id: i for i, t in enumerate(topics)}
+    parents = [index.get(t.parent_id or "", -1) for t in topics]
+    ids = [t.topic_id for t in topics]
+    users = eligible_users(engine, policy)
+    with session(engine) as s:
+        run = Run(kind="profile", as_of=as_of, params=json.dumps({"policy": policy}))
+        s.add(run)
+        s.commit()
+        run_id = int(run.id or 0)
+    posts = inferred = 0
+    if progress:
+        progress("profile", 0, len(users))
+    for start in range(0, len(users), USER_CHUNK):
+        chunk = users[start:start + USER_CHUNK]
+        loaded = load_user_posts(engine, cache, chunk, classify)
+        opt_ins = _opt_ins(engine, chunk)
+        results: dict[str, list[TopicResult]] = {}
+        for user_id in chunk:
+            if user_id not in loaded:
+                continue
+            user_posts, vecs = loaded[user_id]
+            posts += len(user_posts.keys)
+            member = memberships(vecs, topic_vecs, classify)
+            results[user_id] = build_profile(user_posts, member, ids, parents,
+                                             allowed_topics(topics, opt_ins.get(user_id, set())), as_of, params)
+            inferred += sum(r.inferred for r in results[user_id])
+        _write_results(engine, run_id, results)
+        if progress:
+            progress("profile", len(chunk), len(users))
+    seconds = time.perf_counter() - started
+    stats = {"users": len(users), "posts": posts, "embedded": embedded, "inferred_topics": inferred,
+             "seconds": round(seconds, 2), "encode_seconds": round(encode_seconds, 2), "model": cache.name}
+    with session(engine) as s:
+        run = s.get(Run, run_id)
+        assert run is not None
+        run.status, run.finished_at, run.stats = "finished", utcnow(), json.dumps(stats)
+        s.add(run)
+        s.commit()
+    return ProfileSummary(run_id, len(users), posts, embedded, inferred, seconds, encode_seconds)
+
+
+def _write_results(engine: Engine, run_id: int, results: dict[str, list[TopicResult]]) -> None:
+    scores, evidence = [], []
+    for user_id, topics in results.items():
+        for rank, r in enumerate(topics, start=1):
+            scores.append({"run_id": run_id, "user_id": user_id, "topic_id": r.topic_id,
+                           "status": "inferred" if r.inferred else "candidate", "rank": rank, "score": r.score,
+                           "confidence": r.confidence, "posts": r.posts, "days": r.days,
+                           "engagement": r.engagement, "details": json.dumps(r.details, sort_keys=True)})
+            evidence.extend({"run_id": run_id, "user_id": user_id, "topic_id": r.topic_id, "post_pk": key,
+                             "rank": i, "weight": w} for i, (key, w) in enumerate(r.evidence, start=1))
+    with session(engine) as s:
+        if scores:
+            s.execute(TopicScore.__table__.insert(), scores)  # type: ignore[attr-defined]
+        if evidence:
+            s.execute(EvidencePost.__table__.insert(), evidence)  # type: ignore[attr-defined]
+        s.commit()
+
+
+def latest_run(engine: Engine, kind: str = "profile") -> Run | None:
+    """The most recent finished run of a kind."""
+    with session(engine) as s:
+        return s.exec(select(Run).where(Run.kind == kind).where(Run.status == "finished")
+                      .order_by(col(Run.id).desc())).first()
+
+
+def previous_run(engine: Engine, run_id: int, kind: str = "profile") -> Run | None:
+    with session(engine) as s:
+        return s.exec(select(Run).where(Run.kind == kind).where(Run.status == "finished")
+                      .where(col(Run.id) < run_id).order_by(col(Run.id).desc())).first()
+
+

@@ -1,0 +1,219 @@
+"""Build one user's topic profile from their posts' topic memberships: often, engaged, original, recent.
+
+Plain functions over numpy arrays. For each topic the user touches we count the support (posts,
+distinct days, distinct threads), the engagement relative to the user's own usual engagement, and
+a recency-weighted, sublinear score; a topic is *inferred* only when every threshold is met, and is
+kept as a *candidate* with what fell short otherwise. All constants are in ``ProfileParams`` and
+documented in the README ('How topics are inferred').
+"""
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+DAY = 86_400
+
+
+@dataclass(frozen=True)
+class ProfileParams:
+    """Thresholds and weights of topic inference."""
+
+    like_weight: float = 1.0
+    reply_weight: float = 2.0  # a reply costs the reader more than a like
+    share_weight: float = 3.0  # a reshare puts the post in front of new people
+    self_vote_platforms: tuple[str, ...] = ("reddit",)  # net score starts at 1: the author's own vote
+    prior_engagement: float = math.log1p(1.0)  # log-engagement a user is assumed to have before evidence
+    prior_weight: float = 5.0  # the prior counts as this many posts when estimating a user's usual
+    lift_shrinkage: float = 2.0  # pseudo-posts of zero lift added to each topic's engagement lift
+    share_originality: float = 0.2  # a reshare counts this much of an original post
+    duplicate_cosine: float = 0.95  # posts of one user this similar collapse to one
+    member_min: float = 0.35  # membership at which a post counts as "about" the topic
+    half_life_days: float = 730.0  # recency weight halves every two years
+    min_posts: int = 3
+    min_days: int = 2
+    min_threads: int = 2
+    min_engaged_posts: int = 2  # posts with engagement above zero
+    min_lift: float = -0.7  # topic engagement may not sit far below the user's usual (log scale)
+    min_confidence: float = 0.5
+    confidence_scale: float = 2.5  # confidence = 1 - exp(-evidence / scale)
+    evidence_posts: int = 5
+    max_candidates: int = 8
+
+
+@dataclass(frozen=True)
+class UserPosts:
+    """One user's posts as arrays, row i = post i (sorted by post key for determinism)."""
+
+    keys: list[int]  # database ids of the posts
+    created_at: np.ndarray  # int64 Unix seconds
+    likes: np.ndarray
+    replies: np.ndarray
+    shares: np.ndarray
+    is_share: np.ndarray  # bool
+    self_vote: np.ndarray  # bool: platform counts the author's own vote
+    thread: list[str]  # context key, or the post's own key when it answers nothing
+    text_vecs: np.ndarray  # (n, d) text-only vectors, for near-duplicate detection
+
+
+@dataclass(frozen=True)
+class TopicResult:
+    """One topic of one user: the numbers, the verdict and the evidence."""
+
+    topic_id: str
+    inferred: bool
+    score: float
+    confidence: float
+    posts: int
+    days: int
+    engagement: float  # lift over the user's usual, log scale (0 = usual)
+    details: dict[str, float | int | str | list[str]] = field(default_factory=dict)
+    evidence: list[tuple[int, float]] = field(default_factory=list)  # (post key, weight)
+
+
+def engagement(p: UserPosts, params: ProfileParams) -> np.ndarray:
+    """Weighted engagement per post (likes net of a self-vote; may be negative)."""
+    likes = p.likes - p.self_vote.astype(np.int64)
+    return (params.like_weight * likes + params.reply_weight * p.replies + params.share_weight * p.shares).astype(
+        np.float64)
+
+
+def signed_log(x: np.ndarray) -> np.ndarray:
+    return np.sign(x) * np.log1p(np.abs(x))
+
+
+def usual_engagement(g: np.ndarray, params: ProfileParams) -> float:
+    """A user's usual log-engagement: the median of their original posts, shrunk towards the prior."""
+    n = len(g)
+    median = float(np.median(g)) if n else 0.0
+    return (n * median + params.prior_weight * params.prior_engagement) / (n + params.prior_weight)
+
+
+def duplicate_mask(p: UserPosts, params: ProfileParams) -> np.ndarray:
+    """True for posts that repeat (near enough) an earlier post of the same user; the earliest is kept."""
+    n = len(p.keys)
+    dup = np.zeros(n, dtype=bool)
+    if n < 2:
+        return dup
+    order = np.lexsort((np.asarray(p.keys), p.created_at))
+    vecs = p.text_vecs[order]
+    for start in range(0, n, 1024):
+        block = vecs[start:start + 1024] @ vecs.T
+        for row in range(block.shape[0]):
+            i = start + row
+            if dup[order[i]]:
+                continue
+            later = np.nonzero(block[row, i + 1:] >= params.duplicate_cosine)[0] + i + 1
+            dup[order[later]] = True
+    return dup
+
+
+def recency(created_at: np.ndarray, as_of: int, params: ProfileParams) -> np.ndarray:
+    age_days = np.maximum(as_of - created_at, 0) / DAY
+    return np.power(0.5, age_days / params.half_life_days)
+
+
+def build_profile(p: UserPosts, members: np.ndarray, topic_ids: list[str], parents: list[int],
+                  allowed: np.ndarray, as_of: int, params: ProfileParams = ProfileParams()) -> list[TopicResult]:
+    """Inferred topics (best first) then candidates, for one user.
+
+    ``members`` is (n, T) post-topic membership; ``parents[k]`` is the index of topic k's parent or -1;
+    ``allowed[k]`` is False for sensitive topics the user did not opt in to (they are never output).
+    """
+    n = len(p.keys)
+    if n == 0:
+        return []
+    ctx = _context(p, params, as_of)
+    direct = members * ctx["weight"][:, None]
+    results: dict[int, TopicResult] = {}
+    children: dict[int, list[int]] = {}
+    for k, parent in enumerate(parents):
+        if parent >= 0:
+            children.setdefault(parent, []).append(k)
+    touched = np.nonzero((members >= params.member_min).any(axis=0) | (direct.sum(axis=0) > 0.5))[0]
+    levels = sorted(touched, key=lambda k: (parents[k] < 0, k))  # children before parents
+    for k in levels:
+        kids = [c for c in children.get(k, []) if c in results or members[:, c].any()]
+        inferred_kids = [c for c in kids if c in results and results[c].inferred]
+        column = members[:, k] + sum((members[:, c] for c in kids if c not in inferred_kids), np.zeros(n))
+        total = members[:, k] + sum((members[:, c] for c in kids), np.zeros(n))
+        result = _topic(k, np.minimum(column, 1.0), np.minimum(total, 1.0), p, ctx, topic_ids, params,
+                        covered_by=[topic_ids[c] for c in inferred_kids])
+        if allowed[k] and result is not None:
+            results[k] = result
+    ordered = sorted(results.values(), key=lambda r: (not r.inferred, -r.score, r.topic_id))
+    inferred = [r for r in ordered if r.inferred]
+    return inferred + [r for r in ordered if not r.inferred][: params.max_candidates]
+
+
+def _context(p: UserPosts, params: ProfileParams, as_of: int) -> dict[str, np.ndarray | float]:
+    eng = engagement(p, params)
+    g = signed_log(eng)
+    dup = duplicate_mask(p, params)
+    original = ~p.is_share & ~dup
+    usual = usual_engagement(g[original], params)
+    weight = np.where(dup, 0.0, np.where(p.is_share, params.share_originality, 1.0))
+    return {"eng": eng, "lift": g - usual, "dup": dup, "original": original, "weight": weight,
+            "recency": recency(p.created_at, as_of, params), "usual": usual,
+            "day": p.created_at // DAY}
+
+
+def _topic(k: int, column: np.ndarray, total: np.ndarray, p: UserPosts, ctx: dict, topic_ids: list[str],
+           params: ProfileParams, covered_by: list[str]) -> TopicResult | None:
+    is_member = total >= params.member_min
+    if not is_member.any():
+        return None
+    own = column >= params.member_min
+    original = own & ctx["original"]
+    weight = column * ctx["weight"]
+    posts = int(original.sum())
+    days = len(set(ctx["day"][original].tolist()))
+    threads = len({p.thread[i] for i in np.nonzero(original)[0]})
+    engaged = int((original & (ctx["eng"] > 0)).sum())
+    mass = float(weight.sum())
+    lift = float((weight * ctx["lift"]).sum() / (mass + params.lift_shrinkage)) if mass else 0.0
+    decayed = float((weight * ctx["recency"]).sum())
+    evidence_amount = min(mass, float(days) + 1.0, float(threads) + 1.0)
+    confidence = 1.0 - math.exp(-evidence_amount / params.confidence_scale)
+    score = math.log2(1.0 + decayed) * (1.0 + 0.5 * min(max(lift, -1.0), 2.0)) * confidence
+    shortfalls = _shortfalls(posts, days, threads, engaged, lift, confidence, params)
+    details = {
+        "posts_total": int(is_member.sum()), "threads": threads, "engaged_posts": engaged,
+        "positive_engagement": float(np.clip(ctx["eng"][original], 0, None).sum()),
+        "duplicates_dropped": int((is_member & ctx["dup"]).sum()),
+        "shares": int((is_member & p.is_share & ~ctx["dup"]).sum()),
+        "usual_engagement": round(float(np.expm1(ctx["usual"])), 2),
+        "recency": round(decayed / mass, 3) if mass else 0.0,
+        "first": int(p.created_at[original].min()) if posts else 0,
+        "last": int(p.created_at[original].max()) if posts else 0,
+        "shortfalls": shortfalls, "covered_by": covered_by,
+    }
+    strength = weight * (1.0 + np.clip(ctx["lift"], 0, None)) * ctx["recency"] * own
+    order = sorted(np.nonzero(strength > 0)[0], key=lambda i: (-strength[i], p.keys[i]))
+    evidence = [(p.keys[i], round(float(strength[i]), 4)) for i in order[: params.evidence_posts]]
+    return TopicResult(topic_ids[k], inferred=not shortfalls and not _all_covered(column, total),
+                       score=round(score, 4), confidence=round(confidence, 3), posts=posts, days=days,
+                       engagement=round(lift, 3), details=details, evidence=evidence)
+
+
+def _all_covered(column: np.ndarray, total: np.ndarray) -> bool:
+    """A parent whose whole support comes from children already inferred adds nothing."""
+    return bool(total.sum() > 0 and column.sum() == 0)
+
+
+def _shortfalls(posts: int, days: int, threads: int, engaged: int, lift: float, confidence: float,
+                params: ProfileParams) -> list[str]:
+    out = []
+    if posts < params.min_posts:
+        out.append(f"{posts} original post(s); needs {params.min_posts}")
+    if days < params.min_days:
+        out.append(f"posts on {days} distinct day(s); needs {params.min_days}")
+    if threads < params.min_threads:
+        out.append(f"posts in {threads} thread(s); needs {params.min_threads}")
+    if engaged < params.min_engaged_posts:
+        out.append(f"{engaged} post(s) with any engagement; needs {params.min_engaged_posts}")
+    if lift < params.min_lift:
+        out.append(f"engagement {lift:+.2f} against the user's usual (log scale); needs at least {params.min_lift:+.2f}")
+    if confidence < params.min_confidence:
+        out.append(f"confidence {confidence:.2f}; needs {params.min_confidence:.2f}")
+    return out

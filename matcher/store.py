@@ -1,0 +1,222 @@
+"""Storage: the SQLModel tables of matcher, and the engine (SQLite file by default, or PostgreSQL by URL).
+
+The catalog's own tables live in ``catalog.schema``; all share one metadata, so one call creates them all.
+No ``from __future__ import annotations`` here: it breaks SQLModel tables.
+"""
+
+import datetime as dt
+from pathlib import Path
+
+from sqlalchemy import Index, UniqueConstraint, event
+from sqlalchemy.engine import Engine
+from sqlmodel import Field, Session, SQLModel, create_engine
+
+import catalog.schema  # noqa: F401  (registers the catalog tables)
+from matcher.errors import PerkmatchError
+
+DEFAULT_DB = "perkmatch.db"
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+class User(SQLModel, table=True):
+    """A person whose posts we may profile, if their consent allows it."""
+
+    __tablename__ = "users"
+
+    user_id: str = Field(primary_key=True)
+    handle: str | None = None
+    region: str | None = None
+    consent: str | None = None
+    sensitive_opt_in: str = "[]"
+    extra: str = "{}"
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class Post(SQLModel, table=True):
+    """One post. (platform, post_id) is unique: re-ingesting updates the row."""
+
+    __tablename__ = "posts"
+    __table_args__ = (UniqueConstraint("platform", "post_id"), Index("ix_posts_user", "user_id", "created_at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    post_id: str
+    platform: str = "unknown"
+    user_id: str
+    text: str
+    context: str | None = None
+    created_at: int
+    likes: int = 0
+    replies: int = 0
+    shares: int = 0
+    is_share: bool = False
+    text_key: str
+    context_key: str | None = None
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class Embedding(SQLModel, table=True):
+    """The embedding cache: one vector per (model, content hash)."""
+
+    __tablename__ = "embeddings"
+
+    model: str = Field(primary_key=True)
+    text_key: str = Field(primary_key=True)
+    vector: bytes
+
+
+class Topic(SQLModel, table=True):
+    """One topic of the loaded taxonomy."""
+
+    __tablename__ = "topics"
+
+    topic_id: str = Field(primary_key=True)
+    name: str
+    parent_id: str | None = None
+    description: str = ""
+    sensitive: bool = False
+    position: int = 0
+
+
+class Run(SQLModel, table=True):
+    """One profile or match run; its results are kept as a snapshot under its id."""
+
+    __tablename__ = "runs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str
+    started_at: dt.datetime = Field(default_factory=utcnow)
+    finished_at: dt.datetime | None = None
+    status: str = "running"
+    as_of: int = 0
+    params: str = "{}"
+    stats: str = "{}"
+
+
+class TopicScore(SQLModel, table=True):
+    """A user's topic in one profile run: inferred, or a candidate that fell short (with the numbers)."""
+
+    __tablename__ = "topic_scores"
+    __table_args__ = (Index("ix_topic_scores_run_user", "run_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int
+    user_id: str
+    topic_id: str
+    status: str
+    rank: int
+    score: float
+    confidence: float
+    posts: int
+    days: int
+    engagement: float
+    details: str = "{}"
+
+
+class EvidencePost(SQLModel, table=True):
+    """A post that supports a user's topic in one profile run, ranked by how much it supports it."""
+
+    __tablename__ = "evidence"
+    __table_args__ = (Index("ix_evidence_run_user", "run_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int
+    user_id: str
+    topic_id: str
+    post_pk: int
+    rank: int
+    weight: float
+
+
+class Assignment(SQLModel, table=True):
+    """A perk assigned to a user in one match run, with the topics behind it (JSON)."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (Index("ix_assignments_run_user", "run_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int
+    user_id: str
+    perk_id: str
+    catalog_version: int
+    rank: int
+    score: float
+    topics: str = "[]"
+
+
+class Withheld(SQLModel, table=True):
+    """A good candidate perk a user did not get in a match run, and why."""
+
+    __tablename__ = "withheld"
+    __table_args__ = (Index("ix_withheld_run_user", "run_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int
+    user_id: str
+    perk_id: str
+    score: float
+    reason: str
+
+
+class ForgetAudit(SQLModel, table=True):
+    """What `forget` leaves behind: a salted hash of the user id, the time, and counts."""
+
+    __tablename__ = "forget_audit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_hash: str
+    forgotten_at: dt.datetime = Field(default_factory=utcnow)
+    counts: str = "{}"
+
+
+def db_url(db: str) -> str:
+    """A SQLAlchemy URL for a path or URL given on the command line."""
+    if "://" in db:
+        return db.replace("postgresql://", "postgresql+psycopg://", 1) if db.startswith("postgresql://") else db
+    return f"sqlite:///{Path(db).expanduser()}"
+
+
+def open_engine(db: str = DEFAULT_DB) -> Engine:
+    """Open (and create if needed) the database."""
+    url = db_url(db)
+    if url.startswith("sqlite"):
+        parent = Path(db).expanduser().resolve().parent
+        if not parent.is_dir():
+            raise PerkmatchError(f"--db {db}: folder {parent} does not exist; create it or choose another path")
+        engine = create_engine(url, connect_args={"timeout": 60})
+        event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        try:
+            engine = create_engine(url, pool_pre_ping=True)
+        except Exception as exc:  # bad dialect or missing driver
+            raise PerkmatchError(f"--db {db}: cannot use this database URL ({exc}); "
+                                 "for PostgreSQL install perkmatch[postgres]") from exc
+    try:
+        SQLModel.metadata.create_all(engine)
+    except Exception as exc:
+        raise PerkmatchError(f"--db {db}: cannot open the database ({exc})") from exc
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA secure_delete=ON")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def session(engine: Engine) -> Session:
+    return Session(engine, expire_on_commit=False)
+
+
+class Setting(SQLModel, table=True):
+    """Small per-database settings, such as the salt of forget audit hashes."""
+
+    __tablename__ = "settings"
+
+    key: str = Field(primary_key=True)
+    value: str

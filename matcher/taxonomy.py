@@ -1,0 +1,156 @@
+"""The topic vocabulary: load it from YAML/JSON/JSONL/CSV or the IAB Tech Lab Content Taxonomy TSV.
+
+The project ships its own default taxonomy (``matcher/data/taxonomy.yaml``), used until another is loaded.
+"""
+
+import csv
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import Engine, delete
+from sqlmodel import Session, col, select
+
+from catalog.errors import InputFileError, Problem
+from catalog.rows import iter_rows, open_text, validate
+from matcher.errors import PerkmatchError
+from matcher.store import Topic, session
+
+TOPIC_HINTS = {
+    "topic_id": "give every topic a stable, unique id",
+    "name": "give the topic a human label such as 'Air Travel'",
+    "parent_id": "use the topic_id of another topic in the same file, or leave it out",
+    "sensitive": "write true or false",
+}
+# IAB tier-1 groups that describe health, religion, sexuality, politics, crime and the like.
+IAB_SENSITIVE = {"Crime", "Disasters", "Law", "Medical Health", "Politics", "Religion & Spirituality",
+                 "Sensitive Topics", "War and Conflicts"}
+
+
+class TopicIn(BaseModel):
+    """One topic as written in a taxonomy file."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    topic_id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    parent_id: str | None = None
+    description: str = ""
+    sensitive: bool = False
+
+    @field_validator("topic_id", "parent_id", "name", mode="before")
+    @classmethod
+    def _text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int | float) else value
+
+    @field_validator("parent_id", mode="after")
+    @classmethod
+    def _blank_parent(cls, value: str | None) -> str | None:
+        return value or None
+
+
+@dataclass(frozen=True)
+class TopicInfo:
+    """A topic as the pipeline sees it."""
+
+    topic_id: str
+    name: str
+    parent_id: str | None
+    description: str
+    sensitive: bool
+
+    def embed_text(self) -> str:
+        """The text whose embedding stands for the topic."""
+        return f"{self.name}: {self.description}" if self.description else self.name
+
+
+def default_taxonomy_path() -> str:
+    return str(resources.files("matcher").joinpath("data/taxonomy.yaml"))
+
+
+def read_taxonomy(path: str) -> list[TopicIn]:
+    """Validate a whole taxonomy file; raise InputFileError listing every problem."""
+    if path != "-" and path.lower().removesuffix(".gz").endswith(".tsv"):
+        return read_iab_tsv(path)
+    problems: list[Problem] = []
+    topics: list[TopicIn] = []
+    lines: dict[str, int] = {}
+    for line, row in iter_rows(path):
+        if isinstance(row, Problem):
+            problems.append(row)
+            continue
+        result = validate(path, line, row, TopicIn, TOPIC_HINTS)
+        if isinstance(result, list):
+            problems.extend(result)
+            continue
+        if result.topic_id in lines:
+            problems.append(Problem(path, line, "topic_id", f"'{result.topic_id}' already appears on line "
+                                    f"{lines[result.topic_id]}; topic ids must be unique"))
+        lines.setdefault(result.topic_id, line)
+        topics.append(result)
+    for topic in topics:
+        if topic.parent_id and topic.parent_id not in lines:
+            problems.append(Problem(path, lines[topic.topic_id], "parent_id",
+                                    f"'{topic.parent_id}' is not a topic_id in this file; add it or fix the id"))
+    if not topics and not problems:
+        problems.append(Problem(path, 0, "", "the file has no topics"))
+    if problems:
+        raise InputFileError(path, problems, "Fix these rows and load again; the taxonomy is unchanged.")
+    return topics
+
+
+def read_iab_tsv(path: str) -> list[TopicIn]:
+    """The IAB Tech Lab Content Taxonomy TSV (two header lines; Unique ID, Parent, Name, tiers)."""
+    topics: list[TopicIn] = []
+    with open_text(path) as handle:
+        rows = list(csv.reader(handle, delimiter="\t"))
+    header = next((i for i, r in enumerate(rows[:5]) if r and r[0].strip() == "Unique ID"), None)
+    if header is None:
+        raise InputFileError(path, [Problem(path, 1, "Unique ID", "no 'Unique ID' header row; "
+                                            "give the IAB Content Taxonomy TSV as published")])
+    for row in rows[header + 1:]:
+        if len(row) < 3 or not row[0].strip():
+            continue
+        tiers = [t.strip() for t in row[3:7] if t.strip()]
+        root = tiers[0] if tiers else row[2].strip()
+        topics.append(TopicIn(
+            topic_id=row[0].strip(), name=row[2].strip(), parent_id=row[1].strip() or None,
+            description=" > ".join(tiers), sensitive=root in IAB_SENSITIVE,
+        ))
+    return topics
+
+
+def store_taxonomy(engine: Engine, topics: list[TopicIn]) -> int:
+    """Replace the stored vocabulary with these topics (in one transaction)."""
+    with session(engine) as s:
+        s.exec(delete(Topic))  # type: ignore[call-overload]
+        for position, t in enumerate(topics):
+            s.add(Topic(topic_id=t.topic_id, name=t.name, parent_id=t.parent_id, description=t.description,
+                        sensitive=t.sensitive, position=position))
+        s.commit()
+    return len(topics)
+
+
+def load_topics(engine: Engine) -> list[TopicInfo]:
+    """The stored taxonomy; the default one is stored first if none was loaded."""
+    with session(engine) as s:
+        rows = s.exec(select(Topic).order_by(col(Topic.position))).all()
+    if not rows:
+        store_taxonomy(engine, read_taxonomy(default_taxonomy_path()))
+        return load_topics(engine)
+    return [TopicInfo(r.topic_id, r.name, r.parent_id, r.description, r.sensitive) for r in rows]
+
+
+def topic_by_id(engine: Engine, topic_id: str) -> TopicInfo:
+    for topic in load_topics(engine):
+        if topic.topic_id == topic_id:
+            return topic
+    raise PerkmatchError(f"no topic '{topic_id}' in the loaded taxonomy; "
+                         "`perkmatch topics USER` shows the ids in use")
+
+
+def topic_sets(s: Session) -> tuple[set[str], set[str]]:
+    """(all topic ids, sensitive topic ids) of the stored taxonomy."""
+    rows = s.exec(select(Topic.topic_id, Topic.sensitive)).all()
+    return {r[0] for r in rows}, {r[0] for r in rows if r[1]}

@@ -1,0 +1,1814 @@
+# ruff: noqa: E501
+"""Generate the demo sample data that ships in ``matcher/data/sample/``.
+
+Usage::
+
+    python scripts/make_sample_data.py                 # writes matcher/data/sample/{posts,users}.jsonl + catalog.yaml
+    python scripts/make_sample_data.py --seed 7 --out /tmp/sample
+
+Standard library only and fully deterministic: every random choice comes from one
+``random.Random(seed)`` and nothing depends on the clock, so the same seed always writes
+byte-identical files. Re-run it after editing the fragments below and commit the output.
+
+What it writes (the project's public input formats):
+
+* ``posts.jsonl``: one post per line: post_id, user_id, text, created_at (ISO-8601, UTC "Z"),
+  platform (twitter | reddit | mastodon | blog), likes (may be negative on reddit), replies, shares,
+  optional context (the thread title / parent post a reply answers), is_share.
+* ``users.jsonl``: user_id, handle, region (ISO 3166), consent (opted_in | opted_out, or absent),
+  and ``sensitive_opt_in`` for the one user who chose to share a sensitive topic.
+* ``catalog.yaml``: about 60 perks from fictional brands (topics only from the taxonomy, never a
+  sensitive one; a few with regions, quantities, and start/end dates: two already ended, one
+  starting in 2031).
+
+The cast is built so that ``perkmatch demo`` makes its point at a glance:
+
+* ``u-maya`` (maya_travels, US-NY) writes about flights, lounges, hotels, packing and points for
+  two years with steady real engagement: she should get the travel perks, with the evidence.
+* The accounts that try to game, or accidentally fool, a naive matcher should get nothing from it:
+  a firehose posting on every topic with no engagement, a one-viral-post account, a reshare-only
+  account, a spammer repeating one sneaker promo, a one-day crypto burst, a huge account whose
+  fitness posts do far worse than its own usual, and the consent / sensitive-topic cases.
+* About twenty ordinary users with one to three real interests and some everyday noise.
+
+Posts are composed from many hand-written fragments (topic sentence + optional follow-up +
+occasional tag, emoji or link, or a short reply with its thread context) so that a user's posts are
+genuinely different sentences: the pipeline collapses near-duplicates, and only the spammer is
+meant to trip that. Templates may contain ``{slot}`` (a random pick from SLOTS; ``{city2}`` is a
+second, different city) and ``{a-b}`` (a random whole number in [a, b]).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import random
+import re
+from pathlib import Path
+
+SEED = 20260101
+FIRST_DAY = dt.date(2024, 6, 1)
+LAST_DAY = dt.date(2026, 11, 15)
+PREFIX = {"twitter": "tw", "reddit": "rd", "mastodon": "md", "blog": "bl"}
+
+# --------------------------------------------------------------------------- slots
+
+SLOTS: dict[str, list[str]] = {
+    "city": ["Lisbon", "Tokyo", "Mexico City", "Reykjavik", "Seoul", "Marrakech", "Copenhagen",
+             "Buenos Aires", "Hanoi", "Cape Town", "Istanbul", "Oaxaca", "Porto", "Kyoto", "Singapore",
+             "Dublin", "Montreal", "Athens", "Bangkok", "Vienna", "Edinburgh", "Lima", "Taipei", "Naples",
+             "Tbilisi", "Osaka", "Bogotá", "Seville"],
+    "airport": ["JFK", "LGA", "Newark", "Heathrow", "CDG", "Frankfurt", "Schiphol", "Doha", "Narita",
+                "Haneda", "Incheon", "SFO", "O'Hare", "DFW", "Atlanta", "Miami", "Denver", "Toronto Pearson",
+                "Istanbul", "Zurich", "Lisbon", "Changi", "Mexico City", "Logan"],
+    "airline": ["Skyway", "Northstar Air", "Meridian", "Bluecrest", "Atlantica", "Pacific Reach"],
+    "country": ["Portugal", "Japan", "Mexico", "Iceland", "Vietnam", "Morocco", "Greece", "Peru",
+                "Georgia", "Colombia", "Italy", "Korea", "Chile", "Turkey"],
+    "weekday": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
+    "month": ["January", "February", "March", "April", "May", "June", "July", "August", "September",
+              "October", "November", "December"],
+    "city_us": ["Moab", "Bend", "Santa Fe", "Asheville", "Big Sur", "Marfa", "Sedona", "Flagstaff",
+                "Missoula", "Boise", "Taos", "Bozeman", "Joshua Tree", "Mendocino", "Jackson", "Durango"],
+    "state_us": ["Utah", "Oregon", "New Mexico", "Arizona", "Montana", "Colorado", "Nevada", "Idaho",
+                 "Wyoming", "Washington"],
+    "origin": ["Ethiopian Yirgacheffe", "Kenyan AA", "Colombian Huila", "Guatemalan Antigua", "Rwandan",
+               "Costa Rican honey-process", "Sumatran", "Burundi", "Peruvian", "Honduran", "Panama Geisha",
+               "Ethiopian Guji"],
+    "race": ["Brooklyn Half", "Chicago Marathon", "city 10k", "Berlin Marathon", "local turkey trot",
+             "Shamrock Run", "Big Sur Marathon", "county half marathon", "Bay to Breakers", "harbor 10-miler"],
+    "cuisine": ["Thai", "Mexican", "Korean", "Moroccan", "Sichuan", "Ethiopian", "Japanese", "Lebanese",
+                "Vietnamese", "Georgian", "Peruvian", "Sri Lankan"],
+    "gamerank": ["Gold II", "Platinum IV", "Diamond III", "Silver I", "Master"],
+    "genre": ["sci-fi", "horror", "romance", "western", "thriller", "heist", "coming-of-age", "war"],
+    "decade": ["'70s", "'80s", "'90s", "'60s"],
+    "wine_region": ["Burgundy", "Rioja", "Willamette Valley", "Barolo", "Napa", "the Mosel", "the Douro",
+                    "Sancerre", "Mendoza", "the Barossa", "the Loire", "Beaujolais", "Etna"],
+    "grape": ["Pinot Noir", "Nebbiolo", "Riesling", "Chenin Blanc", "Syrah", "Grenache", "Sangiovese",
+              "Gamay", "Tempranillo", "Cabernet Franc", "Albariño", "Grüner Veltliner"],
+    "beer_style": ["hazy IPA", "West Coast IPA", "Czech pilsner", "imperial stout", "saison", "gose",
+                   "Baltic porter", "Kölsch", "barleywine", "Belgian tripel", "Berliner Weisse", "ESB"],
+    "trail": ["the ridge trail", "the lake loop", "the old fire road", "the canyon trail", "the waterfall trail",
+              "the north summit route", "the coastal path", "the larch valley trail", "the saddle trail"],
+    "sneaker": ["Jordan 1 Chicago", "Dunk Low Panda", "New Balance 990v6", "Air Max 1", "Samba OG",
+                "Yeezy 350", "Asics Gel-Kayano 14", "Air Force 1", "Jordan 4 Bred", "Salomon XT-6"],
+    "lang": ["Rust", "Python", "Go", "TypeScript", "Kotlin", "Elixir", "C++", "Zig"],
+    "album_era": ["1970s soul", "'80s synth-pop", "'90s trip-hop", "1960s jazz", "Krautrock", "early house",
+                  "'70s Afrobeat", "bossa nova", "post-punk", "'90s Britpop"],
+    "book_genre": ["literary novel", "historical novel", "mystery", "family saga", "short story collection",
+                   "fantasy novel", "debut novel", "translated novel"],
+    "stack": ["Postgres", "Redis", "Kubernetes", "the CI pipeline", "the ORM", "the build system", "the test suite"],
+    "handle_rt": ["@runnersdaily", "@trackandtrail", "@marathonhq", "@coach_kemi", "@milesandgels",
+                  "@stridemag", "@longrun_lucy", "@splits_and_pace"],
+}
+
+EMOJI = ["🙌", "😅", "✨", "🙃", "👀", "💯", "😂", "🥲", "👏", "🤞", "😍", "🫠"]
+LINK_PATHS = ["p", "post", "notes", "2025", "blog", "r", "s"]
+
+SLOT_RE = re.compile(r"\{(\d+)-(\d+)\}|\{([a-z_]+?)(\d*)\}")
+
+
+def baby_age(born: dt.date, when: dt.datetime) -> str:
+    days = (when.date() - born).days
+    if days < 56:
+        return f"{max(1, days // 7)}-week-old"
+    months = days * 12 // 365
+    return f"{months}-month-old" if months < 24 else f"{months // 12}-year-old"
+
+
+def fill(tpl: str, rng: random.Random, user: dict, when: dt.datetime) -> str:
+    """Fill ``{slot}``, ``{slot2}`` (a different value of the same slot) and ``{a-b}`` in a template."""
+    used: dict[str, set[str]] = {}
+
+    def one(m: re.Match[str]) -> str:
+        if m.group(1):
+            return str(rng.randint(int(m.group(1)), int(m.group(2))))
+        base = m.group(3)
+        if base == "baby_age":
+            return baby_age(user["born"], when)
+        pool = user.get("slots", {}).get(base) or SLOTS[base]
+        seen = used.setdefault(base, set())
+        value = rng.choice([v for v in pool if v not in seen] or pool)
+        seen.add(value)
+        return value
+
+    return SLOT_RE.sub(one, tpl)
+
+
+def lines(block: str) -> list[str]:
+    return [ln.strip() for ln in block.strip().splitlines() if ln.strip() and not ln.strip().startswith("#")]
+
+
+def pairs(block: str) -> list[tuple[str, str]]:
+    out = []
+    for ln in lines(block):
+        ctx, _, reply = ln.partition("||")
+        out.append((ctx.strip(), reply.strip()))
+    return out
+
+
+def bank(posts: str, extras: str = "", replies: str = "", tags: str = "") -> dict:
+    return {"posts": lines(posts), "extras": lines(extras), "replies": pairs(replies), "tags": tags.split()}
+
+
+BANKS: dict[str, dict] = {}
+
+# --------------------------------------------------------------------------- travel
+
+BANKS["air"] = bank(
+    """
+    Boarding group {3-6} on a completely full {airline} flight to {city}. Overhead bin strategy: pray.
+    {3-7} hour layover at {airport} and the only open food place is a sad pretzel stand.
+    The lounge at {airport} this morning was surprisingly calm: decent espresso, real oatmeal, an outlet at every seat.
+    Got moved to an exit row on the red-eye to {city} and I have never been this emotional about legroom.
+    Pro tip: the quietest lounge at {airport} is the one past the last gate that nobody bothers walking to.
+    Missed my connection at {airport} by 6 minutes. Rebooked on the 9:40pm. The lounge day pass is paying for itself tonight.
+    Window seat, noise-cancelling headphones and {3-7} hours of clouds over the Atlantic. Perfect afternoon.
+    Why does every airline app crash at the exact moment you need to check a gate change
+    Flight to {city} delayed {2-5} hours for a "crew timing issue". The gate agent deserves a raise for staying that calm.
+    Sunrise above the clouds from seat {10-38}A on the way to {city}. No filter needed.
+    Cleared security at {airport} in 4 minutes with PreCheck. Now what do I do with the other 90.
+    Every time I fly {airline} I remember why I chase their status. Priority boarding alone saves my sanity.
+    Red-eye to {city}: slept maybe 40 minutes, watched two movies, ate a mystery pasta. Going exploring anyway.
+    Lounge ranking after this trip: {airport} > {airport2} > anywhere that still charges for wifi.
+    The flight attendant on my {airline} flight to {city} handed out chocolate to the entire back cabin. Legend.
+    Took the 6am flight to save $90. Future me is furious with past me.
+    Airport sushi at {airport} was shockingly good. Would layover there again.
+    Shoutout to the gate agent at {airport} who found me a seat on the earlier flight home.
+    Walked {5-12}k steps between terminals during the layover at {airport}. Counting it as leg day.
+    Turbulence over {country} was so bad they strapped the drinks cart in. I held my coffee like a newborn.
+    Flew {airline} business on points for the first time and I finally understand the lie-flat seat obsession.
+    The lounge shower at {airport} after a {9-16}-hour flight is the closest I get to a spa day.
+    Gate changed three times at {airport}. We have now toured the entire terminal as a group.
+    My carry-on officially fits the {airline} sizer. Measured it at home twice just to be sure.
+    Landed in {city} 40 minutes early and then spent 90 in passport control. Balance restored.
+    Seat {10-40}C on an {8-13} hour flight and the person in front reclined before takeoff. We go again.
+    Booked an open-jaw into {city} and out of {city2} for less than a round trip. Still can't believe it priced out.
+    Lounge review, {airport} Skyway Club: great runway views, meh coffee, the mac and cheese carried.
+    Free wifi on the whole flight to {city}. Answered zero emails and watched travel vlogs instead.
+    The airport in {city} has a nap pod, a tiny library and a rooftop garden. Other airports, take notes.
+    Sat on the tarmac at {airport} for {40-120} minutes with no AC. Still rather be traveling than not.
+    Did a mileage run to {city} and back in 36 hours. Friends think I'm unwell. My elite status disagrees.
+    Jet lag after {city} hit at 3pm like a truck. Forcing myself to stay up until 10.
+    Upgraded to premium economy at the gate for ${80-150} on a long-haul to {city}. Best money I spent all trip.
+    The boarding pass scanner beeped red and my heart stopped. Just a seat change. To an aisle!
+    Overnight flight hack: eat in the lounge, skip the meal service, sleep the moment the seatbelt sign goes off.
+    """,
+    """
+    Next stop: {city}.
+    Lounge visits this year: {4-14}. No regrets.
+    Still the best way to start a trip.
+    Anyone flown {airline}'s new cabin yet?
+    Already checking fares for the spring.
+    Window seat forever.
+    Writing up the full trip report this week.
+    Boarding pass on my phone, screenshot as backup, paper copy as backup to the backup.
+    The points were worth it.
+    Noise-cancelling headphones remain the best travel purchase I've ever made.
+    Travel days are long but I love them.
+    """,
+    """
+    What's the worst layover you've had? || lol same, {9-16} hours with two layovers, one of them at {airport}
+    Aisle or window? || window, every time. I need to watch the landing
+    Is a lounge day pass ever actually worth it? || anything over 3 hours, yes. showers + real food + quiet
+    Share your best airport food find || the ramen counter past gate {10-40} at {airport}, no contest
+    Anyone else get anxious about tight connections? || had {35-55} minutes at {airport} once and sprinted the whole way. made it, barely
+    How early do you really get to the airport? || {60-120} min for international, then straight to the lounge
+    Best airline you've flown lately? || {airline} on the {city} route surprised me, lovely crew and a decent meal
+    Unpopular travel opinion? || red-eyes are underrated if you get a window seat and skip the meal
+    Has anyone tried the new lounge at {airport}? || yes! go before 7am, it fills up once the European departures start boarding
+    Flight delayed again, how do you cope? || lounge, podcast, and an extremely large pretzel
+    How do you beat jet lag? || sunlight the moment I land and no naps longer than 20 minutes
+    """,
+    "#travel #avgeek #wanderlust #layover #frequentflyer",
+)
+
+BANKS["hotels"] = bank(
+    """
+    Checked into a tiny family-run guesthouse in {city}. The owner gave us a hand-drawn map of her favorite bakeries.
+    The hotel in {city} upgraded us to a room with a balcony for no reason at all. The sunset from up here is unreal.
+    Late checkout is the most underrated hotel perk. 2pm checkout in {city} meant one more swim.
+    The front desk at our {city} hotel remembered my name from two years ago. That is how you earn loyalty.
+    Paid $40 extra for the sea view room in {city} and I've been staring out the window for an hour. Worth it.
+    Hotel breakfast power ranking: {city} wins this trip for the fresh pastry table and actual good coffee.
+    Our room in {city} has a bathtub in the middle of the bedroom. A design choice. A bold one.
+    Two nights at a ryokan outside Kyoto: tatami floors, an onsen and a nine-course dinner. Ruined for normal hotels now.
+    The hotel gym in {city} is one treadmill and a single sad dumbbell. Walking the city instead.
+    Tried a capsule hotel in {city}. Spotless and quiet, not designed for anyone over 5'9.
+    The rooftop pool at our {city} hotel opens at 7am and nobody is there. My favorite hour of the whole trip.
+    Hotel points finally turned into a free night in {city}. Been collecting since last spring.
+    Our rental in {city} advertised a "cozy" kitchen. Cozy means one burner and zero pans.
+    Asked for a quiet room away from the elevator in {city}. Got the room next to the ice machine. Win some, lose some.
+    The hotel in {city} left a handwritten card and local chocolates for our anniversary. Tiny gesture, huge impact.
+    Suite upgrade in {city}!! Living room, two bathrooms and a view over the old town.
+    Email the hotel a week before you arrive and politely ask about upgrades. Worked {2-5} times for me this year.
+    Slept 11 hours straight at the hotel in {city}. Blackout curtains should be a human right.
+    The boutique hotel in {city} has a record player and a stack of vinyl in every room. Stayed in all evening.
+    Hotel wifi in {city} tonight: {1-4} Mbps. Uploading one photo at a time like it's 2004.
+    Booked the cheapest room at a grand old hotel in {city} just to have breakfast in that dining room.
+    Housekeeping in {city} folded my pajamas into a swan. I feel very looked after.
+    """,
+    """
+    Would absolutely stay again.
+    Leaving them a glowing review.
+    Full hotel review going on the blog.
+    The staff made the whole stay.
+    Already looking at rates for next year.
+    """,
+    """
+    Hotel or Airbnb? || hotel for short trips, an apartment for anything over 5 nights
+    Best hotel perk? || late checkout. nothing else comes close
+    Where did you stay in {city}? || a small place near the old market, sending you the name
+    Do you ever ask for upgrades at check-in? || always, politely, and it works more often than you'd think
+    What makes a hotel great for you? || blackout curtains, an outlet by the bed and a front desk that cares
+    """,
+    "#hotels #travel #staycation #wanderlust",
+)
+
+BANKS["planning"] = bank(
+    """
+    Packing {5-14} days in {city} into a single carry-on. The packing cubes are doing the heavy lifting.
+    The {city} itinerary is done: {3-5} days, two museums max, and at least one afternoon with zero plans.
+    Transferred my credit card points to book the flight to {city}. About ${400-900} less than paying cash.
+    My packing list has evolved over {20-40} trips and I think it's finally perfect. Rolling beats folding.
+    The spreadsheet for the {city} trip has {6-12} tabs. Color coded. I regret nothing.
+    Travel insurance paid out ${600-2400} when my bag vanished on the way to {city}. Always buy it.
+    Points update: {40-120}k miles banked, aiming for a business class redemption to {city} next spring.
+    Spent the evening pinning every bakery in {city} onto my itinerary map. Priorities.
+    Reminder to check your passport expiry date! Plenty of countries want six months of validity left.
+    Carry-on only for two weeks across {country}: four shirts, two trousers and one very good jacket.
+    Booked the train from {city} to {city2} instead of flying. No security line and the views are the point.
+    Itinerary tip: plan day one in a new city around a walking tour. You'll know your way around by lunch.
+    Signed up for a travel card for the {50-80}k point bonus. Lounge access alone covers the annual fee.
+    AirTag in every bag since the {city} luggage saga. Never again.
+    How I plan a trip: flights first, then one anchor hotel, then leave half the days unplanned.
+    Compression packing cubes are magic. Got a winter coat into the carry-on for {city}.
+    Trip #{8-15} of the year is booked: {city} in {month}. Found the fare on a random {weekday} night.
+    Built a map list of {30-80} places for {city}. We'll get to maybe a third and that's fine.
+    Learned the hard way: photograph your checked bag before you hand it over. Lost-bag claims go so much faster.
+    Alarm set for exactly 24 hours before the {city} flight so I can check in and grab an aisle seat.
+    Money tip for {city}: skip the airport exchange desk and bring a card with no foreign transaction fees.
+    I keep a toiletry bag permanently packed. Saves me {10-20} minutes and one forgotten toothbrush per trip.
+    My points strategy: one main airline, one flexible points card, zero guilt about redemptions.
+    Global Entry renewed! The interview took five minutes.
+    Two-week plan: {city} → {city2} → home. Trains in between, one flight at the very end.
+    Trying to travel lighter this year: one carry-on and one tote, every trip, no exceptions.
+    Booked the whole {city} trip on points: flight, hotel and the airport transfer. Cash spent: ${20-90} in taxes.
+    My travel budget spreadsheet says I spent {20-40}% less this year by traveling in shoulder season.
+    Passport renewal came back in {3-6} weeks. If you have summer trips, start now.
+    First draft of the {city} day-by-day: markets in the morning, a long lunch, one neighborhood each afternoon.
+    Checked bag or carry-on for {10-21} days in {country}? Leaning carry-on plus laundry halfway through.
+    Used a stopover to spend {2-3} free days in {city} on the way to {city2}. Best itinerary trick I know.
+    """,
+    """
+    Trip report coming soon.
+    Happy to share the packing list if anyone wants it.
+    Where should I go next?
+    Points nerds, check my math.
+    Future me will thank me.
+    Saving this for the next trip.
+    """,
+    """
+    Packing cubes: worth it? || yes, get the compression ones. changed my life, not exaggerating
+    How do you plan a trip? || flights first, then the hotel, then a map full of bakeries
+    What card do you use for travel points? || one flexible points card plus one airline card, and I transfer when there's a bonus
+    Carry-on only for two weeks, possible? || did {city} for 16 days with a carry-on and one laundry stop. totally doable
+    What's on your packing list that nobody expects? || a tiny extension cord. hotel outlets are always behind the bed
+    Where are you going next? || {city} in {month}! first time, tips welcome
+    Travel insurance, yes or no? || yes. one lost bag and it paid for itself for years
+    """,
+    "#travel #packinglist #travelhacks #pointsandmiles #itinerary",
+)
+
+BANKS["roadtrip"] = bank(
+    """
+    Drove {200-400} miles up the coast today with the kids asleep in the back. Stopped at every single viewpoint.
+    Road trip snack ranking: gas station jerky > trail mix > those sad triangle sandwiches.
+    Day {2-6} of the road trip, rolling into {city_us}. The motels got better, the coffee did not.
+    Highway 1 at golden hour. I will never get tired of this drive.
+    Playlist for the drive was {4-9} hours long and we still ran out before {city_us}.
+    Took the scenic byway instead of the interstate. Added 45 minutes. Best call of the whole trip.
+    Spent the night at a tiny motel in {city_us} with a neon sign and a pool nobody has used since 1987. Perfect.
+    Roadside diner pie in {city_us}. I would drive another 300 miles for that slice.
+    State line #{3-9} of the trip. The kids are keeping a license plate tally in the back seat.
+    Best thing about a road trip: stopping wherever looks interesting. Today that was a giant fiberglass dinosaur.
+    Motels and diner food for {5-8} days came in under ${600-1100}. Road trips are the original budget travel hack.
+    Out the windshield: desert, cactus, exactly one tumbleweed. {city_us} in two hours.
+    Road trip rule in our car: nobody drives more than four hours in a row. It has saved our marriage.
+    Pulled over for the sunset outside {city_us} and sat on the hood for an hour.
+    Found a scenic overlook that isn't on any map. This stretch of highway keeps surprising me.
+    Back from a {1200-2600} mile loop through {state_us}. Odometer and heart both full.
+    Route planned for the long weekend: {city_us} → {city_us2}, back roads only, no interstates.
+    Cooler packed, camp chairs in the trunk, podcasts downloaded. Road trip season is open.
+    """,
+    """
+    Road trip season!
+    Already planning the next loop.
+    Back roads forever.
+    """,
+    """
+    Best road trip you've ever done? || {city_us} to {city_us2} on the back roads, every mile was gorgeous
+    What's your road trip snack? || gas station jerky and a giant iced tea
+    """,
+    "#roadtrip #scenicroute #drive",
+)
+
+# --------------------------------------------------------------------------- cars
+
+BANKS["ev"] = bank(
+    """
+    Fast-charged in {city_us} in {18-30} minutes, just enough time for a coffee and a stretch.
+    The heat pump in the EV is doing great at {10-30}°F. Range dropped maybe {10-20}%.
+    One year with the EV: about ${800-1500} saved on gas, zero oil changes, one very quiet commute.
+    Got a Level 2 charger installed in the garage. Waking up to a full battery every morning never gets old.
+    The public charger in {city_us} was broken again. Charging network reliability is the real EV problem, not range.
+    Regen braking down the mountain gave me back {8-15} miles of range. One-pedal driving is addictive.
+    EV road trip math: {280-340} miles of range, chargers every hundred miles or so, stops planned around good food.
+    People keep asking how the EV handles winter. Honestly fine, just precondition the cabin while it's plugged in.
+    Tire wear on the EV is real: heavy car, instant torque. Rotating every 6k miles now.
+    Took my dad for a drive in the EV. He floored it once and now he wants one.
+    Free charging at the office is the best workplace perk I've ever had.
+    Overnight software update added a new trip planner to the car. It got better while I slept.
+    Cost to charge at home this month: ${25-60}. I used to spend that on gas in a single week.
+    Range anxiety is a first-month thing. Month {6-20} of driving electric and I don't think about it anymore.
+    EV charging etiquette PSA: move your car when you're done. Other people are waiting for that plug.
+    Test drove three EVs this weekend. Leaning toward the one with the bigger battery and the most boring name.
+    The frunk fits exactly one week of groceries. Small electric joys.
+    Battery health at {20-60}k miles: {94-98}%. All the degradation fears were overblown.
+    Found a fast charger behind a bookstore in {city_us}. Best hour-long stop of the road trip.
+    Rooftop solar plus the EV means I am basically driving on sunshine now. Nerdiest flex I have.
+    Spent a {weekday} morning comparing charging network apps. Verdict: they all need work.
+    DC fast charging on my car peaks around {150-250} kW and tapers at 60%. Plan your stops around that.
+    Cold morning, so I preheated the car from bed with the app. The future is here.
+    {250-320} miles on a single charge today. New personal record.
+    EV maintenance this year: wiper fluid and a cabin air filter. That's the list.
+    Charging curve nerd moment: 10 to 80% in {22-31} minutes on a 350 kW charger today.
+    """,
+    """
+    #EV life.
+    Zero regrets switching.
+    Any charging app recommendations?
+    Electric road trips are easy now.
+    """,
+    """
+    Thinking about an EV, any regrets? || none after {1-3} years. get a home charger if you can
+    How bad is EV range in winter? || drops maybe 15-20% for me, preconditioning helps a ton
+    Best road trip you've done in an EV? || the coast, {city_us} to {city_us2}, chargers everywhere
+    Charger etiquette question: how long is too long? || unplug and move once you hit 80%, that's the rule
+    """,
+    "#EV #electricvehicles #driveelectric",
+)
+
+# --------------------------------------------------------------------------- food and drink
+
+BANKS["coffee"] = bank(
+    """
+    Pulled an {18-20}g shot of a washed {origin} this morning and it tasted like blueberries. Coffee is magic.
+    Dialed the grinder in at setting {8-24} for the new beans. Took four shots, worth every one.
+    New favorite café: a tiny counter, one barista, single-origin pour-overs for $5. Going every day this week.
+    V60 this morning: {15-22}g of coffee, {250-350}g of water, 3:30 total brew. Bright and juicy.
+    Tried oat milk in my flat white and I think I'm converted.
+    Roast date matters! The supermarket beans were roasted eight months ago. Never again.
+    Cold brew concentrate steeping in the fridge for 18 hours. Summer mode activated.
+    I weigh my coffee with a gram scale now. My partner says I'm insufferable. My coffee says otherwise.
+    The local roaster has a natural process {origin} that smells like strawberry jam. Bought two bags.
+    Moka pot on the stove, rainy {weekday}, no meetings until 11. Ideal morning.
+    Blind-tested Aeropress inverted against the standard method and honestly couldn't tell. Staying inverted because it's fun.
+    Latte art attempt #{20-150}: still a blob. A slightly more heart-shaped blob.
+    Descaled the espresso machine and it's like a brand new machine. Do it, people.
+    Coffee subscription box arrived: a {origin}, a decaf that actually tastes good and one mystery bag.
+    Hand grinder vs electric: the hand grinder wins on taste and loses on my forearms at 6am.
+    Flash-brewed iced pour-over beats cold brew and I'm ready to argue about it.
+    Cupped {3-6} coffees at the roastery today. Learned that I love acidity and can't stand "chocolatey".
+    Let the pour-over bloom for 45 seconds. Trust me on this one.
+    My café order is so specific now that the barista just nods when I walk in.
+    Switched to filtered water and the same beans taste twice as sweet. Water matters so much for coffee.
+    Found a Chemex at a thrift store for $8. Best find of the year.
+    Espresso tamping: level, firm, done. You don't need to twist it.
+    The third-wave café in my neighborhood closed down. I am genuinely grieving.
+    Light roast {origin} brewed at 94°C: sweet, floral, almost tea-like. This is why I bother.
+    Started a coffee journal: beans, grind, ratio, tasting notes. Page {10-60} today.
+    Switched to a 1:16 ratio for every brew method and it has been consistently great.
+    The smell of freshly ground beans at 6:30am is a tiny daily joy.
+    Diner drip coffee: objectively bad, emotionally perfect.
+    I order a cortado at every new café I visit. Current champion: the corner spot by the station.
+    Bought way too many beans again. {3-6} bags open at once. Send help, and mugs.
+    The barista at the roastery let me try their competition espresso. Tasted like peach iced tea.
+    Upgraded from a blade grinder to a burr grinder and my pour-overs stopped tasting muddy overnight.
+    Espresso machine shopping is a rabbit hole. Dual boiler or heat exchanger, asking for a friend (me).
+    A cappuccino on a cold {weekday} with snow outside the café window. Nothing better.
+    Tried a coffee flight at the new roastery: three origins, same brew, completely different cups.
+    """,
+    """
+    ☕
+    Morning ritual complete.
+    What are you brewing today?
+    Roaster recommendation in the replies.
+    Coffee first, everything else later.
+    """,
+    """
+    What's your go-to brew method? || V60 on weekdays, espresso on weekends
+    Favorite beans right now? || a washed {origin} from my local roaster, super bright
+    Is a burr grinder really worth it? || biggest upgrade you can make, bigger than the machine
+    How many coffees a day is normal? || two, three if it's a {weekday}
+    Oat or dairy? || oat in lattes, nothing at all in pour-overs
+    Best café in town? || the tiny one by the station, ask for whatever is on the V60
+    """,
+    "#coffee #specialtycoffee #pourover #espresso",
+)
+
+BANKS["baking"] = bank(
+    """
+    Sourdough loaf #{20-90}: open crumb, crackly crust, and my starter is finally reliable.
+    Brown butter chocolate chip cookies, dough chilled for 48 hours. Patience pays off.
+    Laminated croissant dough over two days. {27-81} layers of butter and joy.
+    My sourdough starter turned {1-3} today. We celebrated with a focaccia.
+    Lemon drizzle cake for a coworker's birthday. Tangy, moist, gone in ten minutes.
+    Baking tip: weigh your flour. Cups lie.
+    Cinnamon rolls with cardamom in the filling. Cardamom makes everything better.
+    Tried a Basque cheesecake: burnt top, creamy middle, and the cracks are supposed to be there.
+    Macarons attempt #{3-12}: they have feet! Actual feet! 😭
+    Banana bread with brown butter and a crackly sugar top. Those overripe bananas never stood a chance.
+    {70-82}% hydration on this loaf and the crumb is gorgeous. Shaping it was a sticky nightmare.
+    Pie crust with half butter, half lard, the way my grandma made it. Flakiest crust of my life.
+    Baked {24-48} bagels for the office. Boiled in honey water first, everything seasoning on top.
+    Scone tip: grate frozen butter into the flour. Thank me later.
+    Birthday cake for my niece: three layers, strawberry filling and one very wobbly unicorn.
+    Focaccia with cherry tomatoes and rosemary, dimpled like a kid playing in sand.
+    An oven thermometer revealed my oven runs {15-30} degrees hot. Explains so many sad cakes.
+    Baguettes at home! The scoring looks like a crime scene but the taste is there.
+    Olive oil cake with orange zest. Simple, not too sweet, perfect with tea.
+    Sunday bake: a rye loaf with caraway. The kitchen smells like a Berlin bakery.
+    The kitchen is covered in flour and the dishes are piling up, but these brioche buns are worth it.
+    Swiss meringue buttercream finally didn't split. I whisked like my life depended on it.
+    An overnight cold retard on the sourdough means better flavor and a saner schedule.
+    Shortbread has three ingredients and it's still the best cookie on earth.
+    Tried the viral fudgy brownie recipe. Crinkly top achieved.
+    Homemade pretzels with a baking soda bath: mahogany, salty, chewy.
+    Apple galette because I was too lazy for a full pie. Rustic is a lifestyle.
+    Bought a proofing box and my winter bread went up a whole level.
+    Babka with chocolate and tahini, and the swirl actually looks like a swirl this time!
+    Key lime pie for the school bake sale. Sold out in {10-25} minutes.
+    Carrot cake with cream cheese frosting and toasted pecans. Made two because the first one "needed testing".
+    First attempt at kouign-amann. Caramelized, buttery, slightly burnt on one side. Making them again tomorrow.
+    Weekend project: hot cross buns with orange peel. The crosses are crooked, the buns are perfect.
+    """,
+    """
+    🍞
+    Recipe in the replies.
+    The kitchen smells incredible.
+    What should I bake next?
+    Flour everywhere, no regrets.
+    """,
+    """
+    How do you keep a sourdough starter alive? || feed it daily on the counter, or fridge it and feed weekly if you're lazy like me
+    Best cookie recipe? || brown butter, an extra yolk and a 24 hour rest. game over
+    Why is my bread so dense? || probably underproofed, let it go another hour and do the poke test
+    Is a stand mixer worth it? || for brioche and buttercream, absolutely
+    Favorite thing to bake for a crowd? || focaccia. cheap, fast and everyone loses their mind
+    """,
+    "#baking #sourdough #homebaking #bread",
+)
+
+BANKS["cooking"] = bank(
+    """
+    Made a {cuisine} braise that simmered for {3-5} hours. The whole flat smells incredible.
+    Weeknight win: crispy gnocchi sheet-pan dinner, one pan, 25 minutes.
+    Homemade ramen broth took 12 hours. We ate it in 8 minutes. Worth every second.
+    Finally nailed a French omelette: pale, creamy, no browning. Only took about {20-50} eggs.
+    Cast iron steak, butter-basted with garlic and thyme. Letting it rest is the hardest part.
+    Farmers market haul: heirloom tomatoes, {2-5} kinds of peppers and a squash I can't identify.
+    Fresh pasta from scratch for the first time. Wonky tagliatelle, restaurant flavor.
+    Meal prep for the week: chili, roasted vegetables and a big pot of rice. Future me says thanks.
+    Cooked a {cuisine} recipe from a cookbook I've owned for years and never opened. Why did I wait.
+    Knife skills class tonight. I can now julienne a carrot without endangering my fingers.
+    Homemade stock from the veggie scraps I save in the freezer. Free flavor.
+    Shakshuka for brunch with feta and slightly too much cumin. No regrets.
+    Risotto is just stirring meditation with parmesan.
+    Cooked for {6-12} people tonight: slow-roasted pork shoulder, slaw and warm tortillas. Everyone went home happy.
+    Salt the pasta water, season as you go, taste everything. That's the whole secret.
+    Made dumplings from scratch with my mom. Mine look like crumpled letters, hers look like art.
+    Curry from scratch with whole spices I toasted and ground myself. The difference is wild.
+    Sheet pan chicken thighs with lemon and olives. Crispy skin, no effort.
+    Quick-pickled red onions are going on everything this week: tacos, salads, eggs.
+    Cooking tip: let the pan get properly hot before the oil goes in. Nothing sticks.
+    Made pad see ew in the new carbon steel wok. Got a little wok hei. The smoke alarm agreed.
+    Sunday sauce: tomatoes, garlic, basil and {3-6} hours on low. My grandmother would approve, mostly.
+    Finally bought a proper chef's knife and now chopping onions is somehow fun.
+    Dinner party menu: burrata to start, lamb with salsa verde, then a lemon tart.
+    Leftover rice turning into fried rice is the best thing that ever happens to leftovers.
+    Tried sous vide salmon at 50°C. Silky. I'm going to be annoying about it.
+    Homemade tortillas and slow-cooked black beans. Cheap, filling, perfect.
+    Roasted a whole cauliflower with harissa and tahini. It's a centerpiece now.
+    Braised short ribs in red wine all afternoon. The apartment smells like a bistro.
+    Cooked {cuisine} food from a friend's family recipe and had to call her twice mid-cook.
+    Miso butter on roasted carrots is the side dish of the year. Fight me.
+    Made a big pot of minestrone with the parmesan rind thrown in. Tastes like a hug.
+    Spent the afternoon making chili oil from scratch. Putting it on literally everything.
+    """,
+    """
+    🍳
+    Recipe if anyone wants it.
+    Leftovers for days.
+    What's for dinner at yours?
+    Cooking is my therapy.
+    """,
+    """
+    What's your go-to weeknight dinner? || sheet pan anything, usually chicken thighs and whatever veg is left
+    What kitchen tool is worth the money? || a good chef's knife and a heavy dutch oven
+    Best cookbook you own? || anything that explains the why, not just the recipe
+    How do you make rice that isn't mushy? || rinse it three times and never lift the lid
+    What did you cook this weekend? || a {cuisine} braise that took all afternoon. zero regrets
+    """,
+    "#homecooking #recipes #whatsfordinner #cooking",
+)
+
+BANKS["wine"] = bank(
+    """
+    Opened a {grape} from {wine_region} tonight. Bright cherry, a little earthy, absolutely singing with dinner.
+    Wine tasting in {wine_region} this weekend: {4-8} producers, one too many "just a splash" refills.
+    Tonight's bottle: a chilled {grape}. Yes, chilled red. It's a thing and it's great.
+    Decanted an old {grape} for an hour and it turned into a completely different wine.
+    Started a little cellar in the closet. {12-30} bottles and a very serious humidity gauge.
+    Natural wine bar on {weekday}: cloudy, funky, delicious. My wine snob uncle would faint.
+    {grape} with roast chicken is the pairing of the season.
+    Blind tasting night with friends. I guessed {wine_region} correctly exactly once and I'm still bragging.
+    A {10-25}-euro bottle from {wine_region} that drinks like it costs three times that.
+    Visited a family winery where they still foot-tread the grapes. Sticky, loud and wonderful.
+    Learning about soils this month. Volcanic {grape} tastes like smoke and salt and I love it.
+    Joined a wine club: {2-4} bottles a month from small producers, with tasting notes I actually read.
+    Sparkling wine is not only for celebrations. A crémant on a {weekday} is a celebration.
+    A {2008-2016} {grape} from {wine_region} for my birthday. Soft, savory, a little leathery. Unforgettable.
+    Rosé season is open. Pale, dry, {wine_region}-style, ice cold.
+    The sommelier recommended a {grape} I'd never heard of and it was the best bottle of the night.
+    Orange wine with spicy food is an underrated combo. The tannins handle the heat.
+    Corked bottle tonight. Wet cardboard smell, straight back to the shop tomorrow.
+    Wine fridge finally installed. My {grape} collection has a home.
+    Harvest trip to {wine_region}: picked grapes at dawn, lunch among the vines, tasted last year's vintage.
+    Wine and cheese night: aged comté, a sharp cheddar and a bottle of {grape}. Perfect.
+    Tried a {grape} from England. Genuinely good, and I'm as surprised as you are.
+    """,
+    """
+    🍷
+    Santé!
+    Any {wine_region} recommendations?
+    Cheers to that.
+    """,
+    """
+    Best wine under 20? || anything {grape} from {wine_region}, crazy value
+    Red or white with salmon? || light red, a chilled {grape} is perfect
+    How long should I decant? || young and tannic, an hour. older bottles, barely at all
+    """,
+    "#wine #winelover #vino #winetasting",
+)
+
+BANKS["beer"] = bank(
+    """
+    New {beer_style} at the local taproom is ridiculous: juicy, soft, dangerously drinkable.
+    Brewery crawl across town: {4-7} taprooms, one excellent {beer_style}, zero regrets.
+    Homebrew batch #{5-30} is in the fermenter: a {beer_style} with way too many hops.
+    Bottled my first {beer_style} today. {18-48} bottles, now the agonizing three-week wait.
+    A crisp {beer_style} after mowing the lawn is the best beer in the world.
+    Beer festival haul: {12-30} tasters, a new favorite brewery and a sunburn.
+    Cellared a bottle of {beer_style} for two years and it aged beautifully: dark fruit, toffee, a little sherry.
+    The {beer_style} at the brewpub tonight tasted like grapefruit and pine. Ordered a second.
+    Hot take: the perfect beer is a clean lager served in the right glass.
+    Took a brewing class and now I understand why my homebrew tastes like bread.
+    Our neighborhood brewery just turned {3-10}. Anniversary {beer_style} is on tap and it's excellent.
+    Fresh hop season!! Hops picked this morning, in the kettle by lunch.
+    Tried a barrel-aged {beer_style} at {9-14}% ABV. One was plenty.
+    Beer and food pairing night: {beer_style} with tacos, stout with chocolate cake.
+    Rating app says I've logged {200-800} unique beers. Maybe that's a lot.
+    Picked up a mixed four-pack from a tiny brewery two towns over. Every can was great.
+    Kegged my homebrew {beer_style} today. Draft beer at home is a whole new level.
+    The taproom dog was asleep under our table the whole time. Best brewery visit ever.
+    Sour beer with raspberries and lime: tart, bright, like a grown-up fruit snack.
+    Dry-hopped the {beer_style} twice and the aroma is unreal.
+    Old-school pub with cask ale served at cellar temperature. A proper pint.
+    Brewery taproom trivia night: we came third and drank the consolation {beer_style}.
+    Can release day at my favorite brewery. Line around the block at 9am, worth it.
+    """,
+    """
+    🍺
+    Cheers!
+    What's in your glass tonight?
+    Support your local brewery.
+    """,
+    """
+    Best beer style for summer? || a crisp pilsner or a tart gose, nothing heavier
+    Any homebrewing tips for a beginner? || sanitize everything twice and control the fermentation temperature
+    Favorite local brewery? || the tiny one by the rail yard, their {beer_style} is unreal
+    """,
+    "#craftbeer #homebrew #beer #ipa",
+)
+
+# --------------------------------------------------------------------------- sports and fitness
+
+BANKS["running"] = bank(
+    """
+    {5-14} miles this morning at an easy pace. Legs felt fresh for the first time in weeks.
+    New PR at the {race}! 5k in {18-24}:{10-59} with negative splits for once.
+    Sunday long run: {14-20} miles along the river, fueled by gels and spite.
+    Marathon training week {4-16}: {35-55} miles total and the tempo run nearly broke me.
+    Track intervals: 8 x 400m. Lungs on fire, heart full.
+    Rain run. Soaked within five minutes, smiling for the next forty.
+    Retiring my running shoes at {350-500} miles. They carried me through two half marathons.
+    Easy runs should feel easy. Took me three years to actually slow down, and now I'm faster.
+    First trail race done: {8-25}k, 600m of climbing and mud everywhere. Already signed up for the next one.
+    Parkrun this morning in {21-29} minutes, and I high-fived a volunteer dressed as a banana.
+    Strides after an easy run are the secret sauce nobody talks about.
+    Got my cadence up to {170-182} and my shins finally stopped complaining.
+    The foam roller and I are in a complicated relationship.
+    Race bib for the {race} arrived! {8-16} weeks to go.
+    Ran at 5:45am to beat the heat and it was already {75-85}°F. Summer training is humbling.
+    Hill repeats: six times 90 seconds up, jog back down. The hill won today.
+    Tempo run at goal half marathon pace felt smooth. Maybe this goal is realistic after all.
+    GPS watch died at mile {3-11}. Did the run even happen?
+    Running club's Thursday loop ended at the bakery again. Not complaining.
+    Tried the new carbon-plated racing shoes. They feel like cheating and I love them.
+    Recovery week: short easy runs, lots of sleep, no watch.
+    Half marathon done! 1:{35-59} and a very emotional finish line.
+    Running in the snow is slow-motion sprinting with extra layers.
+    A hydration vest is the best thing I bought for long runs. No more stashing bottles in bushes.
+    Paced the 2-hour group at the {race} and brought {20-40} people home on time.
+    Treadmill 10k because of the ice. Watched half a movie. Still counts.
+    Finally ran a sub-{45-50} 10k. Cried a little at the finish. Running does that to you.
+    Marathon taper madness: everything aches and nothing is actually wrong.
+    Early run along the canal, saw a heron and {3-8} other runners. Good start to the day.
+    Shin splints are back. Rest, ice and complaining until they go away.
+    Negative split long run: last {3-5} miles at marathon pace. Confidence unlocked.
+    Bought my first pair of proper running socks and my blisters are gone. Who knew.
+    Ran the {race} course preview with the club. That hill at mile {8-11} is going to hurt.
+    Double-digit run before work and now I'm unstoppable until about 2pm.
+    """,
+    """
+    🏃
+    Strava or it didn't happen.
+    Next race: {race}.
+    Coffee earned.
+    Legs are toast.
+    Onto the next block.
+    """,
+    """
+    How do you stay motivated to run in winter? || run club plus a promise of hot chocolate after
+    Best running shoes for long runs? || I rotate two pairs: cushioned for long runs, something light for speed
+    First marathon tips? || go out slower than you think, then slower again
+    How many miles a week are you running? || {25-50} right now, building for the {race}
+    Morning or evening runs? || morning, before my brain can argue
+    Best race you've ever run? || the {race}, the crowds carried me the last three miles
+    """,
+    "#running #runner #marathontraining #runchat",
+)
+
+BANKS["running_news"] = bank(
+    """
+    New study: easy running {3-5} days a week cuts injury risk compared with high-intensity-only plans
+    Registration for the {race} opens next {weekday}; last year it sold out in {2-9} hours
+    10 strength exercises every runner should do twice a week
+    Why your easy pace should feel almost embarrassingly slow
+    Course map revealed for this year's {race}: flatter first half, one big hill late in the race
+    How to choose a running shoe: fit first, cushioning second, hype last
+    The science of the taper: why you feel worse in the week before race day
+    Trail running for beginners: the gear you actually need (spoiler: not much)
+    Runner's knee explained by a physio, plus {4-6} exercises that help
+    How much should you drink on a long run? A sports dietitian on hydration for runners
+    Watch the last 200m of the {race} women's race, it was absolutely wild
+    Heat training guide: how to adjust your pace when it's over 80°F
+    Local run club hits {200-500} members and celebrates with a pancake run
+    Couch to 5k in {8-10} weeks: our updated plan for brand new runners
+    Marathon fueling: why {60-90}g of carbs an hour is the new normal
+    Photos: {1000-5000} runners braved the rain at this morning's {race}
+    How to run your first ultramarathon without losing your mind
+    The best running routes in the city, picked by our readers
+    Why strides belong in every runner's week
+    Meet the {70-80}-year-old who just ran a 3:30 marathon
+    Running in the dark: visibility gear that actually works
+    Cadence explained: should runners really aim for 180 steps a minute?
+    Recovery runs vs rest days: what the research says
+    Mile repeats: the workout that builds marathon confidence
+    The {race} adds a new wave start and bigger corrals this year
+    Five signs you need new running shoes
+    """,
+    tags="#running #runchat",
+)
+
+BANKS["weightlifting"] = bank(
+    """
+    Squat PR today: {405-465} lbs for a clean single. Depth confirmed by two strangers and a mirror.
+    Deadlift day: worked up to {455-545} for a triple. Chalk everywhere, zero regrets.
+    Bench has been stuck at {245-275} for {6-10} weeks. Switching to a 5/3/1 template.
+    Deload week. Lifting light feels weird, but my joints are sending thank-you notes.
+    New lifting belt arrived: 10mm lever belt, stiff as a board, and squats feel locked in.
+    Front squats humble me every single time.
+    Hit a {1000-1300} lb total at the mock meet. First real powerlifting meet in {6-12} weeks.
+    Paused bench, three sets of {3-5}. The pause is where the strength hides.
+    Grip gave out before my back did today. Adding farmer's carries.
+    Progressive overload doesn't mean more weight every session. Reps and sets count too.
+    Overhead press PR: {155-205}. Strict, no leg drive, felt like pushing a car uphill.
+    Leg day at 5am because the squat racks are always taken after work.
+    Romanian deadlifts have turned my hamstrings into guitar strings.
+    Filmed my squat for a form check: hips shoot up on the last rep. Working on my bracing.
+    The commercial gym banned chalk, so I joined a barbell club down the road.
+    Sumo vs conventional: tested both for {4-8} weeks and conventional wins for me.
+    Added {5-15} lbs to my squat max this training block. Slow gains are still gains.
+    Pull-ups: zero a year ago, {8-15} strict today. Never skip back day.
+    Knee sleeves make heavy squats about 20% less terrifying.
+    Coached my friend through her first deadlift. Proudest I've been all month.
+    Meet recap: {7-9} of 9 lifts made, two PRs and one missed bench I'm still thinking about.
+    Accessory work is boring and essential: tricep pushdowns, face pulls, repeat.
+    Barbell hip thrusts at {315-405}. Don't laugh, it works.
+    The rest timer says three minutes. My ego says ninety seconds. The timer wins.
+    Rack pulls to get used to heavy weight in my hands. Spicy.
+    Coach moved my squat stance two inches wider and it feels like a new lift.
+    Bench day, the gym's playlist switched to power ballads mid-set and I hit a PR. Coincidence?
+    Got my first pair of lifting shoes. The raised heel fixed my squat depth instantly.
+    Conditioning day with sled pushes and the assault bike. I'd rather deadlift.
+    Twelve-week strength block done: squat +{15-30}, bench +{10-20}, deadlift +{20-40}.
+    """,
+    """
+    🏋️
+    Onward.
+    Next block starts Monday.
+    Lift heavy, rest hard.
+    Chalk up.
+    """,
+    """
+    How do you break a bench plateau? || more volume, paused reps, and eat more
+    Is a lifting belt worth it? || for heavy singles and triples, yes
+    How often do you deadlift? || once heavy and once light each week
+    Powerlifting or bodybuilding split? || powerlifting base, bodybuilding accessories
+    """,
+    "#powerlifting #strengthtraining #gym #deadlift",
+)
+
+BANKS["fitness_celeb"] = bank(
+    """
+    5am workout with my trainer before call time. Sled pushes at dawn are a choice.
+    Meal prep Sunday: chicken, rice, greens. Very glamorous life over here.
+    Leg day. I can no longer feel my legs. Send ice.
+    Trying a new HIIT circuit in my trailer between takes. The crew thinks I've lost it.
+    Boxing session with my coach: {8-12} rounds and my arms are noodles.
+    Recovery day: stretching, sauna and a very long nap.
+    Everyone asks about my workout routine. Honestly: consistency, sleep and a trainer who yells nicely.
+    Ran the beach stairs {10-20} times today. Would not recommend. Doing it again tomorrow.
+    Protein smoothie of the day: banana, peanut butter, oat milk and spinach you can't taste.
+    Pilates reformer class humbled me harder than any stunt training ever has.
+    Pull-up challenge with the stunt team: I got {12-18}. They got thirty.
+    Training for this role means six days a week in the gym. Day {20-90}.
+    Kettlebell swings in the hotel room on the press tour. Sorry to whoever is downstairs.
+    Cold plunge at 39°F. I screamed. I'll do it again.
+    {5-10}k meters on the rower while listening to a script read-through.
+    Rest days matter. Taking one today without feeling guilty.
+    My trainer made me do burpees as a "warmup". We are no longer friends.
+    Squats with a weighted vest today. I'll be walking funny at the premiere.
+    Stretching between scenes and now the grips have started joining in.
+    Progress pic? No. Progress feeling? Yes.
+    6am spin class with {20-40} strangers who were far too awake.
+    New best on the assault bike: {50-70} calories in three minutes.
+    Core day: planks, dead bugs and a lot of internal screaming.
+    The hotel gym in {city} was actually good for once. Rare win on a press tour.
+    Tried CrossFit for the first time. The community is lovely. The workout was not.
+    Mobility routine every morning for {30-90} days now and my back finally stopped creaking.
+    Deadlifts with my trainer: {225-315} for five. Form first, always.
+    Swimming laps at the hotel pool at 6am. Just me and one very serious grandpa.
+    Sunday hike turned into hill sprints because my trainer came along. Never inviting him again.
+    Yoga class on the set rooftop with the whole crew. Downward dog in full costume.
+    New workout playlist is 90% disco and I have never moved faster.
+    Jump rope for {10-20} minutes between takes. My calves will remember this.
+    Trainer added battle ropes to the circuit. I have opinions.
+    """,
+    """
+    💪
+    Let's go.
+    Consistency over everything.
+    """,
+    tags="#fitness #workout #gymlife",
+)
+
+BANKS["yoga"] = bank(
+    """
+    {60-90} minutes of vinyasa this morning and I held crow pose for {5-10} seconds. Tiny miracle.
+    Yin yoga on a rainy {weekday} evening. Long holds, slow breath, nothing else.
+    Finally touched my toes in a forward fold after {6-18} months of practice.
+    Sunrise yoga on the beach: sand in everything, worth it.
+    My teacher said "let the pose come to you" and I've been thinking about it all week.
+    Hot yoga at 40°C. I now understand why everyone brings two towels.
+    Wheel pose without my teacher spotting me! Shaking, grinning, upside down.
+    Ten minutes of sun salutations before work and the whole day runs calmer.
+    Tried aerial yoga. Hanging upside down in a silk hammock is as fun as it looks.
+    Started a 30-day yoga challenge. Day {3-29} and my hamstrings are slowly forgiving me.
+    Ashtanga primary series is humbling. The jump-throughs are still more of a scoot-through.
+    Bought a cork yoga mat and my hands finally stay put in downward dog.
+    Restorative class with bolsters and blankets. Pretty sure I fell asleep in savasana.
+    Headstand practice against the wall: {10-30} seconds today. Progress is progress.
+    Yoga in the park with {10-30} strangers on {weekday}. The dogs walking by were very confused.
+    Pigeon pose reveals every emotion my hips have been storing since 2019.
+    Practicing at home with a teacher's online videos. Kitchen floor, cat supervising. Still counts.
+    Teacher training module {1-6} done: anatomy, alignment, and a lot of Sanskrit flashcards.
+    My favorite yoga cue: "soften your jaw". Try it right now.
+    Balance poses are a window into my mood. Tree pose wobbled all morning.
+    Side plank into wild thing felt like flying today.
+    Power yoga class left me drenched. Didn't know my shoulders could work that hard.
+    Blocks and straps aren't cheating, they're tools. Using two blocks in half moon and loving it.
+    Evening flow: twists, hip openers, legs up the wall. Slept like a stone.
+    Yoga retreat weekend in the hills: two classes a day, simple food, no phones.
+    Flowed through {3-6} rounds of sun salutation B before breakfast. Warm from head to toe.
+    """,
+    """
+    🧘
+    Namaste.
+    Breathe in, breathe out.
+    See you on the mat.
+    """,
+    """
+    Best yoga style for beginners? || hatha or a slow flow, and tell the teacher you're new
+    Do you need a fancy mat? || a grippy one helps a lot, cork or rubber
+    Hot yoga: yes or no? || yes, but hydrate all day before
+    """,
+    "#yoga #yogaeveryday #vinyasa",
+)
+
+BANKS["cycling"] = bank(
+    """
+    {40-90}km on the bike this morning with a headwind the whole way out. Tailwind home felt like flying.
+    Gravel ride through the forest: {30-70}km, {2-4} flat tires between us, zero complaints.
+    Climbed the big hill without stopping for the first time. {6-9}% average and my legs are jelly.
+    New bike day! Carbon frame, electronic shifting, I am in love.
+    Commuted by bike every day this week. {60-120}km total and I arrived happier every morning.
+    Group ride averaged {28-34}km/h. I hung on the back and suffered beautifully.
+    Cleaned and lubed the chain. The whole bike sounds new.
+    Century ride done! {160-170}km and two bakery stops.
+    Bikepacking overnight: tent strapped to the handlebars, camp by the lake, ride home at sunrise.
+    Switched to tubeless tires and haven't had a puncture in {2-6} months.
+    Rain ride. Mudguards are the most underrated bike upgrade.
+    Indoor trainer session in the garage: {45-90} minutes of intervals and a puddle of sweat.
+    Got properly fitted on my bike and my knee pain disappeared.
+    Café stop at the halfway point is the real reason group rides exist.
+    Alpine pass this weekend: {1000-1800}m of climbing, {15-25}km of switchbacks and a descent I'll never forget.
+    Saw {3-8} deer on the dawn ride along the canal. Worth the 5am alarm.
+    Strava says {3000-8000}km so far this year. My saddle says take a break.
+    Bike lane on my commute finally got a proper barrier. Small win for everyone on two wheels.
+    Replaced my worn cassette and chain. Shifting is crisp again.
+    Sportive on {weekday}: {90-140}km, rolling hills, and a stranger shared his energy gel.
+    My first time clipping in: fell over at a red light in front of everyone. Rite of passage.
+    Cyclocross season! Mud, barriers, cowbells and a lot of shouting.
+    Tried an e-bike for a hilly commute. Honestly, they're brilliant.
+    Rode to the coast and took the train back with the bike. Perfect day out.
+    Built my own wheels over the winter. {28-32} spokes each, true enough to trust.
+    Cold ride at {1-5}°C, three layers, lobster gloves. Coffee never tasted better.
+    Crosswind on the exposed stretch nearly pushed me into the hedge. Cycling is a contact sport.
+    Rode the old cobbled sector today. My hands are still vibrating.
+    """,
+    """
+    🚴
+    Chapeau.
+    Where should I ride next?
+    Legs are done.
+    Coffee stop earned.
+    """,
+    """
+    Best first road bike? || something aluminium with decent tires, spend the rest on a bike fit
+    Tubeless worth it? || absolutely, fewer flats and you can run lower pressure
+    How do you stay safe commuting? || lights day and night, and ride like nobody sees you
+    """,
+    "#cycling #bikelife #gravel #roadcycling",
+)
+
+BANKS["basketball"] = bank(
+    """
+    That fourth quarter comeback was ridiculous. Down {15-22} with six minutes left and they still won.
+    Trade deadline chaos again. My team somehow got worse and more expensive.
+    Rookie with {25-38} points tonight, he's already the best player on the floor.
+    Playoff basketball just hits different.
+    Fantasy league update: I'm in last place and my center is injured. Again.
+    Pickup game at the park today. I'm {30-45} and my knees are filing a complaint.
+    March Madness bracket busted on day one. Every single year.
+    Three-point shooting in this league has gotten absurd.
+    """,
+    tags="#nba #basketball #hoops",
+)
+
+BANKS["soccer"] = bank(
+    """
+    Last-minute winner in the derby! Absolute scenes.
+    Transfer window rumors are getting silly. We are not signing that striker for that fee.
+    {2-4} clean sheets in a row. This defense is finally organized.
+    Sunday league match: lost 3-{4-6}, scored one, pulled a hamstring.
+    VAR took four minutes to check an offside by a toenail. Football is broken.
+    Champions League nights under the lights are the best thing in sport.
+    Our new midfielder has more assists in {5-9} games than the last one had all season.
+    """,
+    tags="#football #soccer #matchday",
+)
+
+# --------------------------------------------------------------------------- pets and family
+
+BANKS["dogs"] = bank(
+    """
+    {dog} learned "leave it" today. Only took {3-9} weeks and an entire bag of cheese.
+    Morning walk with {dog} in the fog. {dog} found a stick twice his size and carried it proudly for a mile.
+    Dog park report: {dog} made three friends and rolled in something unspeakable.
+    Vet visit done. {dog} weighs {22-34}kg and is "a very good boy, slightly round". Fair.
+    {dog} heard the treat bag from two floors up. Selective hearing is a superpower.
+    Rainy day means indoor games: hide the kibble, tug-of-war, and one very dramatic zoomie session.
+    Adopted {dog} {1-4} years ago today. Best decision I've ever made.
+    Puppy training class graduation! {dog} got a certificate and ate the corner of it.
+    Tried a snuffle mat and {dog} was busy for 20 whole minutes. Miracle product.
+    {dog} saw his reflection in the oven door and barked at it for ten minutes.
+    Beach day with {dog}: chased every wave, caught zero, happiest dog alive.
+    New harness arrived and {dog} stopped pulling on the lead. Where has this been all my life.
+    {dog}'s birthday! {3-9} years old. Made a dog-friendly peanut butter cake.
+    Grooming day. {dog} came back fluffy and deeply offended.
+    Walked {8-15}km with {dog} on the hill trail today. I'm tired, he wants another lap.
+    {dog} has decided the mail carrier is his best friend. They have a little morning ritual now.
+    Recall training at the field: {dog} came back {6-10} out of 10 times. The other times there were squirrels.
+    The way {dog} sighs when he flops onto the sofa. Pure contentment.
+    Dog-friendly café discovered! {dog} got a puppuccino and a lot of attention.
+    {dog} ate a sock. Vet says it'll "pass". We are watching closely.
+    Agility taster class: {dog} flew through the tunnel and refused the seesaw entirely.
+    Rescue dogs are the best dogs. {dog} was scared of everything when we got him and now he owns the couch.
+    Autumn leaves + {dog} = {3-5} hours of happy crunching.
+    Brushed {dog} and got enough fur for a second dog.
+    {dog} waits by the door every evening at exactly 6:05. Dogs can tell time, I'm convinced.
+    Frozen carrots are {dog}'s favorite summer treat. Cheap and he's obsessed.
+    Long weekend at a dog-friendly cottage. {dog} explored every hedge in the village.
+    """,
+    """
+    🐶
+    Best boy.
+    10/10 would pet again.
+    Who's a good dog.
+    """,
+    """
+    What's your dog's weirdest habit? || {dog} brings me one shoe every morning. only ever the left one
+    Best dog toy that survives? || the rubber ones you can stuff with peanut butter
+    How do you stop a dog pulling on the lead? || front-clip harness and a lot of patience
+    """,
+    "#dogsofinstagram #dogs #rescuedog #goodboy",
+)
+
+BANKS["cats"] = bank(
+    """
+    {cat} knocked a full glass of water off the table while maintaining eye contact.
+    Bought {cat} a $40 cat bed. {cat} sleeps in the box it came in.
+    Vet day. {cat} screamed in the carrier for 20 minutes and then purred for the vet. Traitor.
+    {cat} and {cat2} have divided the apartment into territories. I live in the neutral zone.
+    The 4am zoomies are back. {cat} sprinted across my face at full speed.
+    {cat} learned to open the cupboard with the treats. We've had to childproof it.
+    Adopted {cat} from the shelter {1-5} years ago today. She still acts like she's doing me a favor.
+    {cat} sat on my laptop during a video call and muted me. Honestly an improvement.
+    New cat tree arrived. {cat} ignored it for three days and now refuses to come down.
+    {cat} brought me a "gift": a hair tie she's been hiding since March.
+    Slow blinks with {cat} this morning. Feeling very loved.
+    {cat} has figured out how to turn on the kitchen tap. We are not ready for this.
+    Window perch installed. {cat} now spends {4-8} hours a day watching birds and chattering.
+    Trimmed {cat}'s claws. Two out of ten paws done, one scratch, tomorrow we try again.
+    {cat} only drinks water from my glass. She has her own fountain. It doesn't matter.
+    The way {cat} loafs on the radiator all winter is a lifestyle goal.
+    {cat} is {12-17} years old and still steals ham off the counter. Legend.
+    Fostering two kittens this month. They climb the curtains like tiny ninjas.
+    {cat} caught the laser dot for the first time and looked genuinely confused.
+    Switched {cat} to wet food and she now yells at 6am sharp for breakfast.
+    {cat} and the vacuum cleaner are mortal enemies. {cat2} just watches from the stairs.
+    Sunday plan: lie on the sofa with {cat} on my chest until she decides we can move.
+    {cat} has a new favorite hiding spot: inside the duvet cover. Found her after 30 minutes of panic.
+    Cat grass on the windowsill. {cat} ate all of it in one afternoon and then threw it up on the rug.
+    {cat} did the tiny chirp at a pigeon and I will never recover from the cuteness.
+    """,
+    """
+    🐱
+    Cats are weird and I love them.
+    Send cat tax.
+    """,
+    """
+    Why does my cat knock things off tables? || mine does it for attention, works every time
+    Best cat toy? || a feather wand, nothing else comes close
+    Dry food or wet? || mostly wet, my vet recommended it for hydration
+    """,
+    "#catsofinstagram #cats #catlife",
+)
+
+BANKS["parenting"] = bank(
+    """
+    Our {baby_age} slept {4-6} hours in a row last night and I woke up panicking because it was too quiet.
+    Diaper changes today: {8-12}. Diapers that leaked: all of them, apparently.
+    First real smile from our {baby_age} this morning. I'm not crying, you're crying.
+    Baby carrier walk around the park. Best way to get a nap out of our {baby_age}.
+    Swaddle hack that finally worked: arms down, snug, white noise on. Thank you, night nurse forum.
+    Our {baby_age} discovered her feet today and it is the funniest thing she's ever done.
+    Packed the diaper bag: wipes, two outfits, burp cloths, snacks for me. Forgot the diapers.
+    Starting solids! Mashed avocado went everywhere, including inside her ear.
+    Dad tip: the bouncer chair next to the shower buys you a whole ten minutes.
+    The {baby_age} rolled over for the first time, right off the play mat and straight into the dog bowl.
+    Baby-proofing the apartment this weekend. Outlet covers, cabinet locks and a gate on the stairs.
+    Teething has arrived. Frozen washcloths and a lot of walking laps around the kitchen.
+    Story time with our {baby_age}: she ate the board book. Reviews are positive.
+    Stroller research rabbit hole: {6-12} tabs open, one decision paralysis.
+    Baby's first swim class. She kicked, splashed and then fell asleep in the car seat.
+    Sleep regression is real and it's happening in our house right now.
+    First word was "da". Not claiming it was about me. (It was about me.)
+    Pediatrician checkup: growing great, {70-85}th percentile for height. Long legs like her mom.
+    Daycare drop-off went fine. For her. I cried in the car.
+    Baby sign language is working! She signs "more" for bananas.
+    Our {baby_age} clapped today. We've all been clapping back for an hour.
+    Batch-cooked purées for the freezer: sweet potato, pear and peas. Ice cube trays everywhere.
+    Took our {baby_age} to the library baby singalong. She was the loudest one there.
+    Walking! Three wobbly steps from the couch to the coffee table.
+    Bathtime splash party. The bathroom floor is a lake and the baby is thrilled.
+    The car seat installation took two adults, a YouTube tutorial and a lot of patience.
+    Parenting in the first year: you learn to eat a whole meal with one hand.
+    Night feed at 3am, the whole city asleep, just us and the hum of the fridge.
+    """,
+    """
+    👶
+    Send coffee.
+    Parenting is wild.
+    Worth it.
+    """,
+    """
+    How are you surviving the newborn stage? || shifts. one of us sleeps 10pm-3am, the other 3am-8am
+    Best baby product you didn't expect to need? || a white noise machine, hands down
+    When did your baby sleep through the night? || still waiting, ask me in six months
+    """,
+    "#newparents #dadlife #babyfirsts",
+)
+
+# --------------------------------------------------------------------------- money
+
+BANKS["investing"] = bank(
+    """
+    Rebalanced the portfolio today: {60-80}/{20-40} stocks to bonds. Boring is the goal.
+    Dollar-cost averaging into a total market index fund every payday for {3-8} years now. It works.
+    Maxed out my retirement account contribution for the year. Future me, you're welcome.
+    Market down {2-4}% today and I did absolutely nothing. That's the strategy.
+    Expense ratios matter. Switched from a 0.{70-95}% fund to a 0.04% index fund and saved real money.
+    Reading annual reports on a {weekday} night like the exciting person I am.
+    Dividend reinvestment quietly compounding in the background. Love to see it.
+    The three-fund portfolio is the most underrated investing strategy out there.
+    Emergency fund topped up to six months of expenses before investing another cent.
+    Tax-loss harvesting season. Swapped one index fund for a near-identical one.
+    My investing rule: if I can't explain the company in one sentence, I don't buy it.
+    Checked the portfolio once this month. Growth is slow, steady and very boring.
+    International diversification was painful for a decade and is finally pulling its weight.
+    Opened a brokerage account for my niece and put in her birthday money. Compound interest is a gift.
+    Bond yields at {4-5}% make a little ladder of treasuries very tempting.
+    Stopped watching financial news. My returns went up and my stress went down.
+    Asset allocation check: still {70-90}% equities. Risk tolerance feels right for my age.
+    Index funds beat most active managers over {10-20} years. The math is not exciting, just right.
+    Finished reading a classic investing book for the third time. Still learning from it.
+    Auto-invest turned on. The best investing decisions are the ones you make once.
+    Portfolio crossed a milestone today: first ${50-250}k. Took {6-12} years of steady saving.
+    Rental property vs index funds spreadsheet, round {3-9}. Index funds keep winning for me.
+    Quarterly review done. No changes. Stay the course.
+    My savings rate hit {25-45}% this year. Cutting subscriptions did more than any stock pick.
+    Valuations look stretched, so I'm doing the same thing as always: buying on schedule.
+    Finally understood how a Roth conversion works. Doing a small one this year.
+    """,
+    """
+    📈
+    Not financial advice.
+    Stay the course.
+    Time in the market > timing the market.
+    """,
+    """
+    Index funds or stock picking? || index funds for the core, maybe 5% for fun picks
+    How much should an emergency fund be? || 3-6 months of expenses, I sleep better at six
+    When should you start investing? || yesterday. small amounts, automatic, every month
+    """,
+    "#investing #indexfunds #personalfinance",
+)
+
+BANKS["crypto"] = bank(
+    """
+    BTC just broke {60-75}k, I told all of you this was coming 🚀
+    Bought more at the dip this morning. Diamond hands.
+    If you're not in crypto right now you're going to regret it in five years
+    This altcoin's whitepaper is actually brilliant, loading up before it lists on the big exchanges
+    ETH gas fees are insane today and I'm still buying
+    Up {12-40}% since breakfast. Not financial advice.
+    Moved a chunk of my savings into crypto today. Either genius or a story for later.
+    The chart is forming a perfect cup and handle. We're going parabolic.
+    Staking rewards just hit my wallet, compounding is beautiful
+    Fed meeting today and my portfolio is doing cardio
+    Sold half my index funds to buy more BTC. Stocks are for boomers.
+    Hardware wallet arrived. Seed phrase written on paper and stored in three places.
+    Someone explain why this coin is pumping. Not complaining, just curious
+    Closing the laptop. Up for the day. Checking again in ten minutes.
+    Watching the order book like it's the Super Bowl
+    New all-time high on my portfolio, screenshot for the haters
+    """,
+    tags="#crypto #bitcoin #btc #hodl",
+)
+
+# --------------------------------------------------------------------------- outdoors
+
+BANKS["hiking"] = bank(
+    """
+    Summit before sunrise on {trail}. {900-1500}m of elevation, totally worth the 3am alarm.
+    {12-24}km loop today with a lake at the top that looked photoshopped.
+    New hiking boots broken in on a short {6-10}km day. Zero blisters, very happy feet.
+    Switchbacks for days on {trail}. My calves have thoughts.
+    Trail report: {trail} is muddy in the middle section, the wildflowers are peaking, bring bug spray.
+    Hiked {trail} in the rain and had the whole mountain to ourselves.
+    Saw a black bear from a safe distance on the ridge. Heart rate still elevated.
+    Trekking poles changed my knees' life on the descents.
+    Packed lunch on a granite slab with a view of three valleys. Best picnic table anywhere.
+    Trailhead parking was full by 7am. Go early or go on a weekday.
+    First fourteener done! Altitude headache, huge grin.
+    Fall colors on {trail} are unreal right now. Go this week.
+    Hiking with a map and compass today instead of my phone. Slower, more fun.
+    The last mile of any hike is always the longest mile in the world.
+    {trail} out and back: {8-18}km, {400-1100}m of gain, one marmot sighting.
+    Winter hike with microspikes: frozen waterfall, silent forest, hot tea at the top.
+    Leave no trace reminder: pack out everything, including orange peels.
+    Ten essentials check before every hike. Headlamp saved us when the sun set early.
+    Did a sunset hike and came down by headlamp. Stars were incredible.
+    Thru-hiker dreams: reading trail journals from the Pacific Crest Trail every night.
+    Hiking group took {10-20} new people up {trail} today. Everyone made the summit.
+    Scree field on the descent. Slow, careful, and a lot of sliding.
+    Found a hidden hot spring {3-6}km off the main trail. Soaked sore legs for an hour.
+    National park pass paid for itself by June.
+    Alpine lake swim at the top of the climb. Ice cold, screamed, did it twice.
+    """,
+    """
+    🥾
+    Mountains are calling.
+    Hike your own hike.
+    Where should I hike next?
+    """,
+    """
+    Best beginner hike near you? || {trail}, short, shady and a great view at the end
+    Boots or trail runners? || trail runners in summer, boots when it's wet or snowy
+    What's always in your day pack? || headlamp, layers, water filter and way too many snacks
+    """,
+    "#hiking #trails #getoutside #mountains",
+)
+
+BANKS["camping"] = bank(
+    """
+    Pitched the tent by the lake just before the storm rolled in. Fell asleep to rain on the fly.
+    Campfire dinner: foil packet potatoes, sausages and s'mores. Five stars.
+    First backcountry camping trip: {2-4} nights, {20-45}km, one very heavy pack.
+    Camp coffee at sunrise, steam rising off the lake. This is the whole point.
+    Woke up to frost on the tent and {2-8} below zero. The new sleeping bag passed the test.
+    Booked a walk-in campsite for the long weekend. No cars, no generators, just loons.
+    Camp kitchen upgrade: a two-burner stove and a proper folding table. Luxury.
+    Stargazing from the campsite: saw the Milky Way and {3-8} shooting stars.
+    Packing list for car camping keeps growing. Brought a hammock and a camp chair for each of us.
+    A raccoon stole an entire bag of marshmallows in the night. Respect.
+    Winter camping in a canvas tent with a wood stove. Toasty, smoky, wonderful.
+    Tried backpacking with a lighter setup: pack weight down to {7-10}kg base. Knees approve.
+    Camped on a beach site, fell asleep to waves, woke up to seals.
+    Lake canoe trip with {3-5} portages and one campsite on an island all to ourselves.
+    Dehydrated my own camp meals this year. The chili is better than any store-bought one.
+    Lost the tent pegs bag, improvised with sticks and rocks. It held.
+    Campfire chat with friends until 2am. Best conversations happen around a fire.
+    """,
+    """
+    🏕️
+    Already planning the next trip.
+    Nature therapy.
+    """,
+    """
+    Best tent for two people? || something freestanding around 2kg, easy to pitch in the dark
+    Favorite camp meal? || foil packet nachos over the fire
+    """,
+    "#camping #outdoors #campfire",
+)
+
+# --------------------------------------------------------------------------- hobbies
+
+BANKS["photography"] = bank(
+    """
+    Golden hour at the harbor: shot wide open at f/1.8 and the light did all the work.
+    Took the 35mm prime out for a whole day of street photography. One lens forces you to see.
+    Developed my first roll of black and white film at home. {20-36} frames, {6-14} keepers, pure joy.
+    Blue hour over the old town from the bridge. Tripod, 8-second exposure, zero wind. Finally.
+    Sold my zoom lens and bought a used 50mm. Lighter bag, better pictures.
+    Editing the mountain set tonight. Trying to keep the colors honest, no crazy saturation.
+    Portrait session in the park with a friend. Backlit by the sunset, reflector doing the fill.
+    Fog this morning! Ran out with the camera before it burned off. Trees like ghosts.
+    Photo walk with the camera club: {8-20} photographers, one street, completely different photos.
+    Shot the whole wedding on two bodies and two primes. Feet destroyed, client happy.
+    Learned manual exposure properly this month. The histogram is my friend now.
+    New camera strap, cleaned sensor, charged batteries. Ready for the weekend.
+    Long exposure of the waterfall with an ND filter: silky water, sharp rocks.
+    Printed my favorite photo at A3 for the first time. Looks completely different on paper.
+    Astrophotography attempt: {15-25}-second exposures, the Milky Way over the lake, and a lot of noise to clean up.
+    Street photography rule I'm trying: stay in one spot for 20 minutes and let the scene come to you.
+    Rented a telephoto lens to shoot birds at the wetlands. Got one sharp heron out of {300-600} frames.
+    Film camera from a flea market for 20 euros. The light meter still works!
+    Shot the city marathon from the {10-30}km mark. Frozen motion at 1/2000s.
+    Culling {400-1200} photos from the trip. Keeping maybe 40. The hardest part of photography.
+    My photo got into the local gallery's open exhibition! Printed, framed, on a real wall.
+    Rainy night reflections in the puddles. Neon, umbrellas, the best street photos of the year.
+    Recalibrated my monitor and half my edits look different now. Back to work.
+    Shooting in RAW saved this backlit portrait. So much room in the shadows.
+    Camera bag audit: I carry {3-6} lenses and use one. Change is coming.
+    Mirrorless autofocus tracking eyes at {8-12} frames per second still feels like magic.
+    Zine of my street photos is printed! {40-80} copies, stapled by hand.
+    """,
+    """
+    📷
+    Shot on a 35mm prime.
+    Full set on the portfolio.
+    Critique welcome.
+    """,
+    """
+    Best first lens to buy? || a 50mm f/1.8, cheap and teaches you a lot
+    Film or digital? || both, film slows me down in a good way
+    How do you edit your photos? || light touch: exposure, white balance, a little contrast, done
+    """,
+    "#photography #streetphotography #filmphotography #35mm",
+)
+
+BANKS["sneakers"] = bank(
+    """
+    Copped the {sneaker} on the app this morning after {3-9} Ls in a row. Finally.
+    Sneaker cleaning Sunday: {4-10} pairs scrubbed, laced and back on the shelf.
+    The {sneaker} in the new colorway looks even better in person.
+    Bought a pair of deadstock {sneaker} and I'm scared to wear them.
+    Rotation this week: {sneaker} on Monday, {sneaker2} for the weekend.
+    Resale prices on the {sneaker} are out of control. Not paying {300-600} for a shoe.
+    Took my {sneaker} to the custom artist. They came back with hand-painted details, unreal.
+    Sneaker convention haul: two grails and a lot of aching feet.
+    Unboxing day: tissue paper, that new-shoe smell, the {sneaker}. Perfect condition.
+    Hot take: the {sneaker} is the most comfortable everyday shoe ever made.
+    Lost the raffle for the collab again. {10-25} entries, zero wins.
+    Sole swap on my beat-up {sneaker}. New life for my favorite pair.
+    Displayed my collection on a wall of clear boxes. {30-70} pairs and it looks like a museum.
+    Wore the {sneaker} in the rain by accident. Suede will never be the same.
+    The retro of the {sneaker} finally drops next {weekday}. Alarm set.
+    Vintage {sneaker} from a thrift store for $25. Yellowed soles, still a win.
+    Trading my {sneaker} for a pair of {sneaker2} with a collector across town.
+    Legit check before buying resale, always. Saved me from fakes twice this year.
+    Sneaker shelf reorganized by color. My partner says I need help.
+    Lacing the {sneaker} with the fat laces just like in the old ads.
+    Retail-price pair in my size at the small shop downtown. Support local sneaker stores!
+    Sneakers are the only thing I'm happy to queue for at 6am.
+    Crease protectors in, {sneaker} on, ready to walk carefully all day.
+    """,
+    """
+    👟
+    Cop or drop?
+    #KOTD
+    """,
+    """
+    Best everyday sneaker? || the {sneaker}, comfy and goes with everything
+    Do you wear your grails? || yes. shoes are meant to be worn
+    """,
+    "#sneakers #sneakerhead #kicks",
+)
+
+BANKS["vinyl"] = bank(
+    """
+    Record store haul: a {album_era} compilation, two jazz reissues and a mystery 7-inch for a dollar.
+    Finally upgraded my turntable cartridge. Hearing details in records I've owned for {10-20} years.
+    Sunday morning, coffee, a full album on vinyl, no skipping. The best ritual.
+    Found an original pressing of a {album_era} classic in the dollar bin. Still shaking.
+    Cleaned my whole collection with the new record cleaning machine. {200-600} records, one very long weekend.
+    Record Store Day queue at 6am. Got the {album_era} reissue I wanted and a sunburn.
+    Bought my first tube amplifier. Warm, glowing, slightly impractical, perfect.
+    Set up the speakers properly with a tape measure. The stereo image snapped into place.
+    Crate digging in a flea market basement: {30-80} records, dusty hands, one gem.
+    Listening party at my place: everyone brings one record, we play both sides.
+    The new vinyl pressing is warped. Returning it and sulking.
+    Reorganized the shelves alphabetically by artist. Took all weekend.
+    Headphone amp + open-backs for late-night listening. Neighbors approve.
+    The {album_era} section at the new record shop is unreal.
+    Played a side of {album_era} and the whole room went quiet.
+    Mastering matters: the new remaster is louder but the old pressing sounds better.
+    Turntable belt replaced, speed is perfect again at 33⅓.
+    My dad gave me his old records. Coffee ring on the sleeve of one, best heirloom I own.
+    Bought a listening chair specifically for records. Worth it.
+    Hi-fi shop let me listen to a system that costs more than my car. Now my own setup sounds sad.
+    Vinyl subscription this month: {album_era} deep cuts I'd never have found.
+    Local DJ night playing only vinyl: crackle, warmth and a packed dance floor.
+    """,
+    """
+    🎶
+    Now spinning.
+    Side B is even better.
+    What are you listening to?
+    """,
+    """
+    Best budget turntable setup? || a decent deck, a good cartridge, powered speakers. skip the all-in-one
+    How do you clean records? || carbon brush every play, wet clean when they're dusty
+    """,
+    "#vinyl #nowspinning #recordcollection #hifi",
+)
+
+BANKS["concerts"] = bank(
+    """
+    Festival day {1-3}: {6-10} bands, sunburn, lost my voice at the headliner.
+    Tiny gig in a pub basement tonight. {40-80} people, best show of the year.
+    Front row at the arena. Ears ringing, heart full.
+    Bought tickets for the summer festival the minute they dropped. Lineup is absurd.
+    Concert tip: earplugs. Protect your hearing, enjoy shows for decades.
+    The encore lasted {20-40} minutes. Nobody wanted to leave.
+    Saw a band I loved at 16 and they still sound huge.
+    Standing at the barrier for {3-6} hours was worth it for that opening song.
+    Open-air concert in the park, a picnic on the grass, strangers singing along.
+    Jazz club on a {weekday} night: tiny stage, brilliant trio, nobody on their phones.
+    """,
+    """
+    🎤
+    What a night.
+    Who's going this summer?
+    """,
+    tags="#livemusic #concert #festival",
+)
+
+BANKS["fiction"] = bank(
+    """
+    Finished a {book_genre} at 1am and I'm still sitting here staring at the wall. What an ending.
+    Reading goal update: book {12-60} of the year, a {book_genre} that everyone in my book club loved.
+    Started a {book_genre} on the train and missed my stop. High praise.
+    Book club tonight. We argued about the narrator for an hour and nobody finished the wine.
+    Library haul: {3-7} novels, two holds came in at once, no time to read them all.
+    That {book_genre} had the best opening line I've read in years.
+    Reread a childhood favorite and it's so much darker than I remembered.
+    DNF'd a bestseller at page {60-150}. Life is too short.
+    Sunday plan: rain, tea and the last {80-200} pages of this {book_genre}.
+    The way this author writes weather makes me want to move to the coast.
+    Secondhand bookshop find: a first edition for four pounds. Still can't believe it.
+    Annotating my books now. Sticky tabs everywhere, the novel looks like a rainbow.
+    A {book_genre} with an unreliable narrator and I fell for every trick.
+    Audiobook on the commute, paperback at night. Reading twice as much this year.
+    Mini review: slow first half, devastating second half, five stars.
+    Translated novels are where my favorite reads came from this year.
+    Found a note from a previous owner tucked into a used novel. A tiny mystery.
+    The library's new fiction shelf is full of debuts and I want them all.
+    Read a whole {book_genre} in one sitting on the beach. Sunburnt on one side.
+    Character I think about more than most real people: the lighthouse keeper's daughter in this {book_genre}.
+    My TBR pile is {20-60} books tall and I still bought three more today.
+    Historical fiction set in a Baltic port town. I could smell the salt and tar.
+    Bookstore date with myself: two hours, one coffee, {2-4} novels.
+    Reading slump broken by a short, sharp novella. Sometimes short is the answer.
+    Finished a {500-900}-page saga and I miss the family already.
+    """,
+    """
+    📚
+    Highly recommend.
+    What are you reading?
+    Adding to the TBR.
+    """,
+    """
+    What's the best novel you read this year? || a {book_genre} about two sisters and a lighthouse, wrecked me
+    Paper or e-reader? || paper at home, e-reader for travel
+    How do you pick what to read next? || whatever the library hold delivers first
+    """,
+    "#books #amreading #bookclub #booktok",
+)
+
+BANKS["programming"] = bank(
+    """
+    Spent {2-6} hours chasing a bug that turned out to be a missing await. Classic.
+    Rewrote the hot path in {lang} and it went from {800-2000}ms to {20-90}ms. Profiling first pays.
+    Code review tip: comment on the design first, the naming later.
+    Finally got {stack} running locally in containers. Onboarding went from a day to ten minutes.
+    Wrote tests before touching the legacy module. Found {3-9} bugs without changing anything.
+    Learning {lang} on weekends. The compiler errors are harsh but fair.
+    Deleted {500-3000} lines of dead code today. Best commit of the quarter.
+    Flaky test of the month: depended on the system timezone. Of course it did.
+    Pair programming with a junior dev. Explaining my own code showed me two bugs in it.
+    Property-based testing found an edge case in the date parser we'd had for years.
+    Migrated the service to {lang}. Memory use down {40-70}%, latency flat, team happy.
+    My favorite refactoring: make the change easy, then make the easy change.
+    Side project: a CLI that renames my photos by EXIF date, written in {lang} over a weekend.
+    git bisect found the commit that broke the build in {5-9} steps. Underrated tool.
+    Read the {lang} standard library source today. Learned more than from any tutorial.
+    Production incident at 2am: a migration locked the big table. Postmortem tomorrow.
+    Type hints caught a bug before it shipped. I'm a convert.
+    Shipped the feature, then spent {2-4} days on docs. The docs matter more.
+    Optimized a SQL query from {30-90} seconds to {50-400}ms with one index. Feels like magic every time.
+    Mechanical keyboard, dark theme, lo-fi playlist, one hard problem. Good {weekday}.
+    Contributed my first patch to an open source library. Merged in {2-10} days, maintainers were kind.
+    Writing a tiny interpreter for fun to finally understand how parsers work.
+    Our CI went from {15-30} minutes to {4-8} minutes by caching dependencies properly.
+    Rubber duck debugging works. Today the duck solved a race condition.
+    Naming things is still the hardest problem in computer science.
+    Spent the afternoon reading a paper on consistent hashing. Brain full.
+    Advent of Code day {5-20} solved in {lang}. Part two took me three hours.
+    Got {stack} behaving in tests at last. The fixture setup was the whole problem.
+    """,
+    """
+    💻
+    Ship it.
+    Works on my machine.
+    Lesson learned.
+    """,
+    """
+    What language should I learn next? || {lang}, it'll change how you think about the others
+    Tabs or spaces? || whatever the formatter does, never think about it again
+    How do you debug a flaky test? || run it 500 times in a loop and log everything
+    """,
+    "#programming #coding #devlife",
+)
+
+BANKS["gadgets"] = bank(
+    """
+    New noise-cancelling earbuds: the transparency mode is so good I forget they're in.
+    Smartwatch battery lasted {5-12} days on one charge. Impressed.
+    Upgraded to a phone with a real telephoto camera. Zoom photos from the back of the concert hall are sharp.
+    Built a split mechanical keyboard kit over the weekend. Soldering {40-90} switches was oddly relaxing.
+    E-reader with a warm light has replaced my evening doom-scrolling.
+    Tried a foldable phone for a week. Cool, slightly fragile, I want one anyway.
+    Portable monitor for the laptop changed how I work in cafés.
+    Smart home update: lights, blinds and heating now follow sunrise. Unnecessary and delightful.
+    USB-C everywhere, finally. Threw out a drawer full of old cables.
+    Gadget review: the new tablet is great hardware with too many subscriptions attached.
+    Replaced my laptop battery myself with a $40 kit. Right to repair matters.
+    A tiny travel router fixed the terrible hotel wifi problem for good.
+    Bought a label maker. Everything in the house is labeled now. Send help.
+    Wireless charging stand on the desk. Lazy upgrade, big quality of life.
+    """,
+    """
+    🔌
+    Gadget nerd mode: on.
+    Worth the money?
+    """,
+    tags="#tech #gadgets",
+)
+
+BANKS["videogames"] = bank(
+    """
+    {30-120} hours into this open-world RPG and I've done maybe 10% of the main story. The side quests are too good.
+    Finally beat the final boss after {12-40} attempts. Hands are still shaking.
+    New console arrived! Load times are basically zero. Replaying everything.
+    Co-op night with the squad: {3-5} hours, one win and a lot of yelling.
+    Indie game of the year for me: a tiny pixel-art roguelike with an incredible soundtrack, {10-20} bucks.
+    Speedrunning the first level of an old platformer. My best is 1:{10-59}. The world record is a fantasy.
+    The new patch nerfed my main build. Back to the drawing board.
+    Playing through a childhood favorite on a retro handheld. It still holds up.
+    Ranked grind tonight: climbed to {gamerank} and immediately lost three in a row.
+    Boss music playlist on while I work. Answering emails has never felt so epic.
+    My old controller started drifting so I bought a new one. RIP.
+    Got the platinum trophy! {40-90} hours well spent.
+    Cozy game night: farming sim, tea, zero stress.
+    The level design in this metroidvania is genius. Every shortcut feels earned.
+    Seasonal sale got me again: {4-9} games added to the library, maybe one will be played.
+    Couch co-op is the best kind of gaming and I'll die on that hill.
+    This horror game made me pause and turn the lights on. Twice.
+    Built a new gaming PC this weekend. The cable management is still a crime scene.
+    The story in this game made me tear up at 2am. Games are art.
+    LAN party with college friends for the first time in {5-10} years. Same pizza, worse backs.
+    Hot take: the sequel has better combat but the original has the better world.
+    Streaming tonight: a blind playthrough of the new survival game.
+    Fighting game practice: 30 minutes of combos, two hours of losing online. Growth.
+    Every game should have a difficulty slider. Let people enjoy things.
+    Finished a {20-60}-hour JRPG and now I feel empty. Recommend me another one.
+    Open-world fatigue is real. Playing a tight eight-hour game instead and loving it.
+    The new battle royale season map is chaos in the best way.
+    Internet dropped mid-raid. The team was not amused.
+    Played {3-6} hours straight without checking my phone once. The game is that good.
+    Replaying the classic space shooter remaster. The HDR is stunning.
+    Co-op puzzle game with my partner. We communicate so much better in real life than in this game.
+    Modded the old RPG with a fan translation patch. Twenty-year-old game, brand new to me.
+    """,
+    """
+    🎮
+    GG.
+    One more run.
+    Anyone else playing this?
+    """,
+    """
+    What are you playing this weekend? || finishing the RPG, then more roguelike runs
+    Controller or mouse and keyboard? || controller for action games, mouse for shooters
+    Best game of the year so far? || the pixel roguelike, no contest
+    Is the new console worth it? || if you care about load times, yes
+    """,
+    "#gaming #videogames #nowplaying #gamer",
+)
+
+BANKS["boardgames"] = bank(
+    """
+    Game night: {3-6} players, one heavy euro and a 40-minute rules explanation. Worth it.
+    New favorite: a cooperative deckbuilder where we all win or all lose dramatically.
+    Sleeved all {200-500} cards of the new game. Cheaper than therapy.
+    Taught my parents a worker placement game. Mom won by {10-30} points. Humbling.
+    Our legacy campaign is on game {6-12} and the board is covered in stickers and secrets.
+    Board game café on {weekday}: {2-4} games, too many snacks, one friendship tested.
+    Bought an organizer insert for my big-box game. Setup went from 20 minutes to 5.
+    Engine-building games are my love language.
+    Played a social deduction game and my best friend lied to my face for an hour. Impressed.
+    Painted the miniatures for our dungeon crawler. They're terrible. I love them.
+    Two-player game with my partner every night this week. Currently {3-5} to {2-4}.
+    The crowdfunded game arrived! The box weighs {4-8} pounds and it's glorious.
+    The solo mode in this game is surprisingly good. Quiet {weekday} night sorted.
+    Rules lawyering got heated at game night. We need a house rules doc.
+    Shelf of shame: {8-20} unplayed games. This year I play them all.
+    Lost a trading and negotiation game, laughed the whole time, would play again.
+    Card drafting hits the sweet spot between strategy and chaos.
+    First time playing a 4X board game. Five hours. I dream in hex tiles now.
+    Game night snack rule: nothing greasy near the cards.
+    Introduced {3-6} people to modern board games today. They're hooked.
+    Tile-laying game with beautiful art, perfect for a lazy Sunday.
+    Organized the collection by weight and play time. Yes, I'm that person.
+    Meeple-shaped cookies at game night were a massive hit.
+    Our group rated every game we played this year. Winner: a tense area-control game.
+    Learned an abstract strategy game tonight. Simple rules, brain-melting depth.
+    Hosted a board game marathon: {8-12} hours, {6-10} games, pizza at the halfway point.
+    """,
+    """
+    🎲
+    Who's in for game night?
+    Next week: something heavier.
+    """,
+    """
+    Best gateway board game? || a tile-layer or a light engine builder, under an hour
+    Favorite two-player game? || a card drafting one we play almost every night
+    How do you teach a new game? || the goal first, then the turn structure, edge cases as they come up
+    """,
+    "#boardgames #tabletop #gamenight",
+)
+
+# --------------------------------------------------------------------------- film and tv
+
+BANKS["film"] = bank(
+    """
+    Saw the new {genre} film in 70mm. The sound design alone deserves every award.
+    Rewatched a {decade} classic tonight and it holds up shockingly well.
+    Finished the whole season in two nights. That finale. I need a minute.
+    The book was better, but the movie's score is perfect.
+    Theater popcorn, reclining seats, phones away. This is church.
+    The cinematography in this {genre} drama is unreal. Every frame could hang in a gallery.
+    Film festival day {1-5}: {2-4} screenings, one Q&A, zero sleep.
+    Double feature tonight: a noir and a musical. Chaotic programming.
+    The TV adaptation changed the ending and I... kind of love it?
+    My film diary says I watched {120-300} films this year. No notes.
+    Rewatched the trilogy with friends who'd never seen it. Their faces at the twist!
+    Prestige TV is great, but sometimes I just want a procedural with a satisfying case of the week.
+    The director's cut is {15-40} minutes longer and somehow feels shorter.
+    Best performance of the year, no contest. The silent scene in the kitchen destroyed me.
+    Watched an '80s {genre} movie with practical effects. CGI could never.
+    Limited series recommendation: six episodes, tight script, incredible ending.
+    Midnight screening of a cult classic where everyone shouted the lines. Perfect night.
+    The trailer spoiled half the movie. Please stop doing this, studios.
+    This show's writers' room understands pacing better than most movies do.
+    Watching every Best Picture winner in order. Currently in the {decade}.
+    An animated film made every grown adult in my row cry. Me included.
+    The score from that sci-fi film is still in my head {2-5} days later.
+    Subtitles on for everything now. I'm catching so many details.
+    Found a tiny indie cinema that screens 35mm prints on {weekday}s. New tradition.
+    Season premiere tonight: phone off, snacks ready.
+    The long take in the final act of this {genre} film had the whole theater holding its breath.
+    A documentary about a small-town cinema made me want to open a small-town cinema.
+    Ranking every film by this director. The early low-budget one is still my number one.
+    Went to a silent film screening with a live pianist. Magical.
+    The costume design in this period drama deserves its own exhibition.
+    Spent the evening on a {decade} {genre} marathon. Four films, one very happy couch.
+    Just saw the new {genre} movie at the morning show with {3-9} other people. Perfect theater experience.
+    Saw a restored print of a {decade} film at the cinematheque. The colors looked brand new.
+    """,
+    """
+    🎬
+    Go see it in a theater.
+    Letterboxd review up.
+    What should I watch next?
+    """,
+    """
+    Best movie you saw this year? || a quiet {genre} film nobody is talking about, go find it
+    Theater or streaming? || theater for anything with a big score, streaming for the rest
+    Comfort rewatch? || a {decade} {genre} classic, every winter
+    Best TV finale ever? || the one that ended on the long quiet shot of the kitchen, still think about it
+    """,
+    "#movies #film #filmtwitter #cinema",
+)
+
+BANKS["film_celeb"] = bank(
+    """
+    Wrapped day {20-60} on the new series. This crew is the best I've ever worked with.
+    Premiere tonight!! Thank you to everyone who made this film happen. So proud of it.
+    Table read for season {2-4} today and I got chills reading the last episode.
+    Behind the scenes: we shot the rooftop scene {10-20} times at 3am in the rain. Worth it.
+    Can't stop thinking about the director's note today: "play it like you already know the ending."
+    Two weeks until the trailer drops. I've seen it. It's so good.
+    Festival screening sold out in {5-15} minutes. I'm shaking.
+    Watched the final cut with our editor last night and cried at a scene I'm in. Is that allowed?
+    The show just got renewed!! Season {2-5}, here we come.
+    Best movie I saw this year that I wasn't in: a quiet indie about two sisters. Go see it.
+    My dialect coach has me saying "water" {30-100} times a day. My family is concerned.
+    Night shoots are brutal, but the light on set at 5am is the most beautiful thing.
+    Rewatched the film that made me want to act. Still perfect.
+    Costume fitting #{6-14} for the period drama. The corset and I have reached an understanding.
+    Press junket day: {20-40} interviews, the same four questions, one great one about the score.
+    Our cinematographer lit this scene with a single lamp and it looks like a painting.
+    First day on a new set always feels like the first day of school.
+    Tonight's episode is my favorite thing I've ever shot. Watch it with the lights off.
+    Improvised a line in the kitchen scene and they kept it in the cut. Still buzzing.
+    An award nomination?! I'm sitting in my car in a grocery store parking lot screaming.
+    Shot a chase scene on a bridge today. The stunt team deserves all the credit.
+    Watched the dailies and finally understood why the director wanted that extra take.
+    Rehearsals for the limited series start Monday. Episode one already memorized.
+    If you haven't watched the season finale yet, stay off the internet tonight.
+    The composer sent over the main theme and I've listened to it {10-40} times today.
+    Q&A after the screening and a teenager asked the smartest question about the editing. Future director.
+    Our little film is streaming everywhere from {weekday}! Tell a friend.
+    My scene partner made me break {6-12} times today. The blooper reel will be long.
+    See it in the biggest theater you can. The sound mix was made for it.
+    Late-night ADR session. Re-recording one whisper 25 times is an art form.
+    Location scouting in {city} for the next project. The light here is unreal.
+    The trailer hit {10-40} million views in a day. Thank you, thank you, thank you.
+    Director's chair, fresh coffee, first shot of the day. Let's make a movie.
+    Filmmaking is 90% waiting and 10% magic. Today was a magic day.
+    Reading scripts on the flight home. One made me laugh out loud. Saying yes to that one.
+    Season {2-4} finale airs tonight. We shot the last scene in one take.
+    Ten years since my first film came out. I still can't watch my audition tape.
+    Table read, wardrobe, camera tests. Pre-production week on the new movie is a blur.
+    """,
+    """
+    🎬
+    Thank you for watching.
+    Love this team.
+    """,
+    tags="#premiere #behindthescenes #film",
+)
+
+BANKS["celeb_noise"] = bank(
+    """
+    Grateful for every one of you. Thank you for the birthday messages 💛
+    Happy {weekday}! What's everyone up to today?
+    My mom just texted me to "post more". Hi mom.
+    Family dinner tonight. Best part of any week.
+    Airport hair, don't care. Home soon.
+    Somebody at the grocery store recognized me and asked where the cereal aisle was. Iconic.
+    Learning to play piano at {30-45}. Currently mastering "Chopsticks".
+    Rainy day at home, puzzle on the table, phone on silent.
+    Trying to keep my houseplants alive on a shooting schedule. Pray for the fern.
+    Road trip playlist recommendations? Going long.
+    Fell asleep on the couch at 9pm. The glamorous life.
+    """,
+)
+
+# --------------------------------------------------------------------------- health (sensitive)
+
+BANKS["mentalhealth"] = bank(
+    """
+    Therapy was a hard one today, but I walked out feeling lighter than I have in weeks.
+    Anxiety spiked in the grocery store again. Did the 5-4-3-2-1 grounding thing and made it to the checkout.
+    {1-3} years of therapy and I finally understand that rest isn't something I have to earn.
+    Reminder that it's okay to cancel plans to protect your energy.
+    Started journaling before bed. Writing down three things that went okay makes the nights less loud.
+    Low mood week. Showering counted as a win today and I'm choosing to count it.
+    My therapist asked what I'd say to a friend in my situation. I would never talk to a friend the way I talk to myself.
+    Panic attack on the train this morning. Breathed through it, in for 4, hold for 7, out for 8. It passed.
+    Finally told my manager I've been struggling with depression. She was kind about it. Wish I'd done it sooner.
+    Week {1-6} of a medication adjustment. Not fun, but I can feel the fog lifting a little.
+    Burnout recovery is slow and nonlinear and nobody warns you about that.
+    Spent the evening offline. No news, no scrolling, just tea and a blanket. Needed it.
+    Seasonal depression is arriving on schedule. Light lamp on, walks scheduled, support system briefed.
+    Support group tonight. Hearing someone describe exactly what I've been feeling was such a relief.
+    Said no to something today without over-explaining. Boundaries are hard. Tiny victory.
+    Therapy homework: notice when I catastrophize. Counted {8-20} times today. Awareness is step one.
+    If you're struggling, you're not a burden for reaching out. I needed to hear that once, so here it is.
+    Had a genuinely good day today. Writing it down so I remember they exist.
+    Switched therapists after {6-12} months and the new fit is so much better. Don't be afraid to shop around.
+    The "just think positive" crowd has clearly never had intrusive thoughts at 3am.
+    Took a mental health day from work. Not sick in the usual way, still need the rest.
+    Learning the difference between being alone and being lonely.
+    Sleep, movement, sunlight, people. The boring basics really do help my anxiety.
+    Rough anxiety night. Called a friend instead of spiraling. That's progress.
+    {3-12} months since my last depressive episode. Not taking it for granted.
+    Wrote a letter to my younger self in therapy today. Cried in the car afterwards. A good cry.
+    Intrusive thoughts are thoughts, not facts. Repeating it until I believe it.
+    My therapist said "you're allowed to take up space." Thinking about it all week.
+    CBT worksheet tonight: caught the thought, questioned it, found a kinder version. It helped a bit.
+    Being honest with my doctor about my anxiety was the scariest and best thing I did this year.
+    """,
+    """
+    💛
+    Be gentle with yourselves.
+    One day at a time.
+    Sending love to anyone who needs it.
+    """,
+    """
+    How do you find a good therapist? || ask for short consultation calls with two or three people and trust your gut
+    What actually helps your anxiety? || grounding exercises and getting outside, even for ten minutes
+    Anyone else struggling this week? || yep. you're not alone, hang in there
+    Is therapy worth it? || for me, completely. took a few tries to find the right person
+    """,
+    "#mentalhealth #anxiety #therapy #selfcare",
+)
+
+# --------------------------------------------------------------------------- everyday noise
+
+BANKS["noise"] = bank(
+    """
+    Why does the dishwasher always finish exactly when I'm about to go to bed
+    Third {weekday} in a row the train has been delayed. {5-25} minutes this time.
+    Finally fixed the squeaky cabinet door. Twenty minutes and a lot of muttering.
+    Someone in my building is learning the trumpet and honestly they're getting better.
+    Grocery bill was ${40-160} and I forgot the one thing I actually went in for.
+    It's {60-95}°F and my neighbor is mowing at 7am.
+    Rain all day. The laundry stays in the basket another night.
+    Does anyone else's phone autocorrect "ok" to "oil" or is it just mine
+    Parking ticket for being {2-9} minutes over. Love that for me.
+    Spent my lunch break on hold with the internet company. Still no resolution.
+    Replaced the kitchen light bulb and now it looks like an operating room in there.
+    My houseplant is either thriving or dying, I genuinely can't tell.
+    Reminder to back up your phone. Ask me how I know.
+    Power went out for {1-4} hours and I read an entire magazine from 2019.
+    Tried a new barber. Results: mixed.
+    Someone left a single shoe on the bus stop bench again.
+    Moving apartments in {month}. Accepting condolences and cardboard boxes.
+    The self-checkout accused me of an unexpected item in the bagging area and I've never felt so judged.
+    Birthday dinner for my sister tonight. She picked the loudest restaurant in town.
+    Fell asleep at 8:40pm on a {weekday}. Peak adulthood.
+    My inbox is at {200-3000} unread and I've made peace with it.
+    Snow day! Nowhere to be, nothing to do.
+    Took the car in for an oil change and they found three other things I "should look at".
+    Why does every streaming app ask who's watching. It's me. It's always me.
+    New pillow and I slept like a log. Apparently you're supposed to replace them every few years?
+    The ice cream truck plays the same song at {9-10}pm. Who is this for.
+    Filled out {3-9} forms at the DMV today. Every single one asked for my address.
+    Someone on my street has had their holiday lights up since {month}.
+    My alarm didn't go off and I still woke up at the exact time. The body clock is wild.
+    Assembled a bookshelf without reading the instructions. There are {2-6} screws left over.
+    Lost my keys for 40 minutes. They were in my hand.
+    Hot take: {weekday}s are worse than Mondays.
+    My umbrella flipped inside out twice on the walk home.
+    Went to return a jacket and came home with two more things. Classic.
+    Dreamed I missed an exam. I graduated {8-15} years ago.
+    The printer only works when someone from IT is standing next to it.
+    Long week. Ordering takeout and not apologizing.
+    The group chat has been arguing about pineapple on pizza for two hours.
+    Cleaned out the junk drawer: {3-12} dead batteries and a key to nothing.
+    The downstairs smoke alarm has been chirping since {weekday}.
+    Overheard someone say "I'm not a morning person, I'm a never person" and felt that deeply.
+    The wifi at my parents' house is a spiritual test.
+    Signed up for a pottery class on a whim. We'll see.
+    Spilled a whole glass of water on my keyboard. It lives, miraculously.
+    Road works outside my window started at 6:58am. Very precise.
+    Today's win: watered the plants before they filed a complaint.
+    It's {weekday} and I've already written "per my last email" twice.
+    Can anyone recommend a reliable plumber? Asking for my bathroom.
+    The fire drill at work lasted {10-40} minutes in the drizzle.
+    New glasses! Everything is sharp and slightly terrifying.
+    My dad just discovered voice messages and now sends three a day.
+    Watched the sunset from the roof tonight. Small good thing.
+    Put the winter coats away too early, as is tradition.
+    Library fine of {20-90} cents. Paid it with pride.
+    The neighbors are renovating. Day {4-30} of drilling.
+    Found a {5-20} dollar bill in last winter's coat. Best day of the month.
+    Learned how to fold a fitted sheet from a video. Forgot by the next wash.
+    The bakery near work gave me a free croissant because it was "a bit ugly". Best croissant ever.
+    Crossword done in {8-25} minutes. Wednesday puzzles are my level.
+    Two-hour meeting that could have been an email. You know the one.
+    Walked past a street musician playing the cello at 8am. Made my commute.
+    Just spent 20 minutes choosing a font for a birthday card.
+    Friday night plan: pajamas at 7, no notes.
+    The wind today turned my hair into modern art.
+    Why is there always one sock missing after laundry day
+    Got a new plant. Named it Gerald. Gerald looks thirsty already.
+    """,
+)
+
+FIREHOSE_OPENERS = ["Hot take:", "Quick thought:", "PSA:", "Today's thought:", "Random one:", "Daily reminder:",
+                    "Ok so", "Thread idea:", "Real talk:", "Unpopular opinion:", "Just saying:", "Fun fact:",
+                    "Morning thought:", "Breaking (for me):", "Note to self:", ""]
+FIREHOSE_TAGS = ["#trending", "#followforfollow", "#viral", "#contentcreator", "#dailypost", "#mood", "#fyp",
+                 "#explore", "#instagood", "#growth"]
+
+SPAM_EMOJI = ["🔥", "🔥🔥", "💥", "⚡", "🚨", "👟🔥"]
+SPAM_TAILS = ["", " #sneakers", " #kicks", " #deals", " #sale", " #sneakerhead", " #ad", " 👀"]
