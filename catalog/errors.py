@@ -33,7 +33,7 @@ class InputFileError(CatalogError):
         self.problems = problems
         shown = "\n  ".join(str(p) for p in problems[:MAX_LISTED])
         more = len(problems) - MAX_LISTED
-        text = f"{path}: {len(problems)} invalid row(s), nothing was stored:\n  {shown}"
+        text = f"{path}: {len(problems)} problem(s), nothing was stored:\n  {shown}"
         if more > 0:
             text += f"\n  ... and {more} more"
         if hint:

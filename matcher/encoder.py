@@ -3,6 +3,7 @@
 Every encoder returns float32 arrays of shape (n, dim), L2-normalised, so inner product is cosine.
 """
 
+import functools
 import hashlib
 import os
 import re
@@ -120,8 +121,9 @@ def _normalise(vectors: np.ndarray) -> np.ndarray:
     return (vectors / norms).astype(np.float32)
 
 
+@functools.lru_cache(maxsize=4)
 def load_encoder(model: str | None = None, precision: str = "auto") -> Encoder:
-    """The real encoder: the packaged model, or a local model folder given with --model."""
+    """The real encoder: the packaged model, or a local model folder given with --model (loaded once)."""
     try:
         return SentenceTransformerEncoder(model, precision=precision)
     except ModelError:

@@ -9,8 +9,8 @@ import secrets
 from sqlalchemy import Engine, delete, text
 from sqlmodel import Session, col, select
 
-from matcher.store import (Assignment, Embedding, EvidencePost, ForgetAudit, Post, Setting, TopicScore, User,
-                           Withheld, session)
+from matcher.store import (Assignment, Embedding, EvidencePost, ForgetAudit, OptOut, Post, Setting, TopicScore,
+                           User, Withheld, session)
 
 
 def _salt(s: Session) -> str:
@@ -55,10 +55,21 @@ def _delete(s: Session, table: type, condition: object) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def forget(engine: Engine, user_id: str) -> dict[str, int]:
-    """Forget a user and scrub the database file so the deleted text is not left in free pages."""
+def record_opt_out(s: Session, user_id: str) -> None:
+    """Remember (by salted hash only) that a user opted out, so ingest never stores their posts again."""
+    s.merge(OptOut(user_hash=audit_hash(s, user_id)))
+
+
+def opted_out(s: Session, user_id: str) -> bool:
+    return s.get(OptOut, audit_hash(s, user_id)) is not None
+
+
+def forget(engine: Engine, user_id: str, opt_out: bool = False) -> dict[str, int]:
+    """Forget a user (and, on opt-out, remember the hash) and scrub the file of the deleted text."""
     with session(engine) as s:
         counts = forget_in_session(s, user_id)
+        if opt_out:
+            record_opt_out(s, user_id)
         s.commit()
     scrub(engine)
     return counts

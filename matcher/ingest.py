@@ -214,7 +214,7 @@ def default_reject_path(path: str) -> str:
 def ingest_users(engine: Engine, path: str, *, skip_invalid: bool = False,
                  reject_path: str | None = None) -> IngestReport:
     """Validate and upsert a users file; users who opt out are forgotten."""
-    from matcher.forget import forget_in_session
+    from matcher.forget import forget_in_session, record_opt_out
 
     report = IngestReport(path)
     rejects = _Rejects(path, (reject_path or default_reject_path(path)) if skip_invalid else None)
@@ -229,6 +229,7 @@ def ingest_users(engine: Engine, path: str, *, skip_invalid: bool = False,
                 if existing is not None or _has_posts(s, item.user_id):
                     forget_in_session(s, item.user_id)
                     report.users_forgotten += 1
+                record_opt_out(s, item.user_id)
                 continue
             extra = {k: v for k, v in (item.model_extra or {}).items()}
             user = existing or User(user_id=item.user_id)
@@ -309,8 +310,10 @@ class _ConsentLookup:
         if user_id not in self.cache:
             if len(self.cache) > 100_000:
                 self.cache.clear()
+            from matcher.forget import opted_out
+
             user = self.s.get(User, user_id)
-            consent = user.consent if user else None
+            consent = user.consent if user else "opted_out" if opted_out(self.s, user_id) else None
             self.cache[user_id] = consent == "opted_in" or (self.policy == "opt-out" and consent != "opted_out")
         return self.cache[user_id]
 

@@ -24,7 +24,7 @@ class ProfileParams:
     share_weight: float = 3.0  # a reshare puts the post in front of new people
     self_vote_platforms: tuple[str, ...] = ("reddit",)  # net score starts at 1: the author's own vote
     prior_engagement: float = math.log1p(1.0)  # log-engagement a user is assumed to have before evidence
-    prior_weight: float = 5.0  # the prior counts as this many posts when estimating a user's usual
+    prior_weight: float = 2.0  # the prior counts as this many posts when estimating a user's usual
     lift_shrinkage: float = 2.0  # pseudo-posts of zero lift added to each topic's engagement lift
     share_originality: float = 0.2  # a reshare counts this much of an original post
     duplicate_cosine: float = 0.95  # posts of one user this similar collapse to one
@@ -32,6 +32,7 @@ class ProfileParams:
     half_life_days: float = 730.0  # recency weight halves every two years
     min_posts: int = 3
     min_days: int = 2
+    day_gap_hours: float = 20.0  # posts closer than this count as the same day
     min_threads: int = 2
     min_engaged_posts: int = 2  # posts with engagement above zero
     min_lift: float = -0.7  # topic engagement may not sit far below the user's usual (log scale)
@@ -108,6 +109,17 @@ def duplicate_mask(p: UserPosts, params: ProfileParams) -> np.ndarray:
     return dup
 
 
+def distinct_days(times: np.ndarray, params: ProfileParams) -> int:
+    """Days with posts, counted robustly: posts at least `day_gap_hours` after the last counted one.
+
+    Calendar dates would let a burst around midnight count as two days."""
+    count, last = 0, None
+    for t in np.sort(times):
+        if last is None or t - last >= params.day_gap_hours * 3600:
+            count, last = count + 1, t
+    return count
+
+
 def recency(created_at: np.ndarray, as_of: int, params: ProfileParams) -> np.ndarray:
     age_days = np.maximum(as_of - created_at, 0) / DAY
     return np.power(0.5, age_days / params.half_life_days)
@@ -130,7 +142,8 @@ def build_profile(p: UserPosts, members: np.ndarray, topic_ids: list[str], paren
     for k, parent in enumerate(parents):
         if parent >= 0:
             children.setdefault(parent, []).append(k)
-    touched = np.nonzero((members >= params.member_min).any(axis=0) | (direct.sum(axis=0) > 0.5))[0]
+    touched = set(np.nonzero((members >= params.member_min).any(axis=0) | (direct.sum(axis=0) > 0.5))[0].tolist())
+    touched |= {parents[k] for k in touched if parents[k] >= 0}
     levels = sorted(touched, key=lambda k: (parents[k] < 0, k))  # children before parents
     for k in levels:
         kids = [c for c in children.get(k, []) if c in results or members[:, c].any()]
@@ -154,8 +167,7 @@ def _context(p: UserPosts, params: ProfileParams, as_of: int) -> dict[str, np.nd
     usual = usual_engagement(g[original], params)
     weight = np.where(dup, 0.0, np.where(p.is_share, params.share_originality, 1.0))
     return {"eng": eng, "lift": g - usual, "dup": dup, "original": original, "weight": weight,
-            "recency": recency(p.created_at, as_of, params), "usual": usual,
-            "day": p.created_at // DAY}
+            "recency": recency(p.created_at, as_of, params), "usual": usual}
 
 
 def _topic(k: int, column: np.ndarray, total: np.ndarray, p: UserPosts, ctx: dict, topic_ids: list[str],
@@ -167,7 +179,7 @@ def _topic(k: int, column: np.ndarray, total: np.ndarray, p: UserPosts, ctx: dic
     original = own & ctx["original"]
     weight = column * ctx["weight"]
     posts = int(original.sum())
-    days = len(set(ctx["day"][original].tolist()))
+    days = distinct_days(p.created_at[original], params)
     threads = len({p.thread[i] for i in np.nonzero(original)[0]})
     engaged = int((original & (ctx["eng"] > 0)).sum())
     mass = float(weight.sum())

@@ -220,3 +220,11 @@ class Setting(SQLModel, table=True):
 
     key: str = Field(primary_key=True)
     value: str
+
+
+class OptOut(SQLModel, table=True):
+    """Users who opted out, by salted hash only, so their posts are never stored again."""
+
+    __tablename__ = "opt_outs"
+
+    user_hash: str = Field(primary_key=True)

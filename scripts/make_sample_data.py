@@ -98,6 +98,8 @@ SLOTS: dict[str, list[str]] = {
     "book_genre": ["literary novel", "historical novel", "mystery", "family saga", "short story collection",
                    "fantasy novel", "debut novel", "translated novel"],
     "stack": ["Postgres", "Redis", "Kubernetes", "the CI pipeline", "the ORM", "the build system", "the test suite"],
+    "dog": ["Max", "Luna", "Pepper", "Moose", "Waffles", "Olive"],
+    "cat": ["Miso", "Pickle", "Juno", "Biscotti", "Pesto"],
     "handle_rt": ["@runnersdaily", "@trackandtrail", "@marathonhq", "@coach_kemi", "@milesandgels",
                   "@stridemag", "@longrun_lucy", "@splits_and_pace"],
 }
@@ -117,7 +119,9 @@ def baby_age(born: dt.date, when: dt.datetime) -> str:
 
 
 def fill(tpl: str, rng: random.Random, user: dict, when: dt.datetime) -> str:
-    """Fill ``{slot}``, ``{slot2}`` (a different value of the same slot) and ``{a-b}`` in a template."""
+    """Fill ``{slot}``, ``{slot2}`` (a different value of the same slot) and ``{a-b}`` in a template.
+
+    ``user["pin"]`` may fix a slot's value for the post being written (see Builder.compose)."""
     used: dict[str, set[str]] = {}
 
     def one(m: re.Match[str]) -> str:
@@ -128,6 +132,11 @@ def fill(tpl: str, rng: random.Random, user: dict, when: dt.datetime) -> str:
             return baby_age(user["born"], when)
         pool = user.get("slots", {}).get(base) or SLOTS[base]
         seen = used.setdefault(base, set())
+        pinned = user.get("pin", {}).get(base)
+        if pinned:  # one post talks about one city: {city} is the same everywhere in it, {city2} differs
+            seen.add(pinned)
+            if not m.group(4):
+                return pinned
         value = rng.choice([v for v in pool if v not in seen] or pool)
         seen.add(value)
         return value
@@ -1032,14 +1041,14 @@ BANKS["parenting"] = bank(
     """
     Our {baby_age} slept {4-6} hours in a row last night and I woke up panicking because it was too quiet.
     Diaper changes today: {8-12}. Diapers that leaked: all of them, apparently.
-    First real smile from our {baby_age} this morning. I'm not crying, you're crying.
+    First real smile this morning. I'm not crying, you're crying.
     Baby carrier walk around the park. Best way to get a nap out of our {baby_age}.
     Swaddle hack that finally worked: arms down, snug, white noise on. Thank you, night nurse forum.
-    Our {baby_age} discovered her feet today and it is the funniest thing she's ever done.
+    The baby discovered her feet today and it is the funniest thing she's ever done.
     Packed the diaper bag: wipes, two outfits, burp cloths, snacks for me. Forgot the diapers.
     Starting solids! Mashed avocado went everywhere, including inside her ear.
     Dad tip: the bouncer chair next to the shower buys you a whole ten minutes.
-    The {baby_age} rolled over for the first time, right off the play mat and straight into the dog bowl.
+    She rolled over for the first time, right off the play mat and straight into the dog bowl.
     Baby-proofing the apartment this weekend. Outlet covers, cabinet locks and a gate on the stairs.
     Teething has arrived. Frozen washcloths and a lot of walking laps around the kitchen.
     Story time with our {baby_age}: she ate the board book. Reviews are positive.
@@ -1812,3 +1821,683 @@ FIREHOSE_TAGS = ["#trending", "#followforfollow", "#viral", "#contentcreator", "
 
 SPAM_EMOJI = ["🔥", "🔥🔥", "💥", "⚡", "🚨", "👟🔥"]
 SPAM_TAILS = ["", " #sneakers", " #kicks", " #deals", " #sale", " #sneakerhead", " #ad", " 👀"]
+
+BLOG_TITLES = {
+    "air": ["Trip report: {city} in {4-9} days.", "Lounge diaries: {airport}.", "How I flew to {city} on points."],
+    "hotels": ["Where we stayed in {city}.", "Hotel review: {city}."],
+    "planning": ["My {city} itinerary, day by day.", "The packing list, {month} edition.", "Points update for the year."],
+    "photography": ["Photo diary: a week with one lens.", "Notes from the darkroom.", "Contact sheet: {month}."],
+    "programming": ["Dev log #{10-60}.", "What I learned shipping this week.", "A tale of one slow query."],
+}
+PINNED = ("city", "airport", "city_us")
+RT_HANDLES = ["@jess_k", "@marco_p", "@thelocalpaper", "@weekendreads", "@sam_and_co", "@notes_by_ana", "@dailybits",
+              "@kai_writes", "@the_monday_list"]
+
+# --------------------------------------------------------------------------- people
+
+# Engagement spec: ((likes_min, likes_max), (replies_min, replies_max), (shares_min, shares_max)).
+NOISE_ENG = ((0, 3), (0, 1), (0, 0))
+
+# UTC offset (hours) used to turn a plausible local posting hour into UTC.
+UTC_OFFSET = {"US": 5, "US-NY": 5, "US-MA": 5, "US-GA": 5, "US-FL": 5, "US-IL": 6, "US-TX": 6, "US-MN": 6,
+              "US-CO": 7, "US-CA": 8, "US-OR": 8, "US-WA": 8, "CA-ON": 5, "CA-BC": 8, "GB": 0, "DE": -1, "FR": -1,
+              "AU": -10}
+LOCAL_HOUR_WEIGHTS = [1, 0.6, 0.3, 0.2, 0.2, 0.3, 0.8, 1.5, 1.8, 1.6, 1.4, 1.4, 2, 1.8, 1.4, 1.3, 1.4, 1.8, 2.3,
+                      2.8, 3, 3, 2.6, 1.7]
+
+
+def E(likes: tuple[int, int], replies: tuple[int, int], shares: tuple[int, int]) -> tuple:
+    return (likes, replies, shares)
+
+
+ORDINARY = [
+    dict(uid="u-runner", handle="dani_runs_long", region="US-CO", platforms={"twitter": 5, "reddit": 2, "mastodon": 1},
+         interests=[("running", 34, E((8, 40), (1, 7), (0, 4))), ("coffee", 14, E((5, 22), (0, 4), (0, 2)))], noise=9),
+    dict(uid="u-gamer", handle="pixel_pete", region="US-TX", platforms={"twitter": 4, "reddit": 4, "mastodon": 1},
+         interests=[("videogames", 36, E((10, 45), (2, 9), (0, 5))), ("gadgets", 10, E((4, 18), (0, 3), (0, 2)))], noise=8),
+    dict(uid="u-homecook", handle="sunday_sauce_sal", region="US-IL", platforms={"twitter": 5, "reddit": 2},
+         interests=[("cooking", 38, E((6, 30), (1, 6), (0, 3)))], noise=7),
+    dict(uid="u-photographer", handle="lena_shoots_35", region="DE", platforms={"mastodon": 5, "twitter": 3, "blog": 1},
+         interests=[("photography", 32, E((12, 60), (1, 8), (0, 6))), ("hiking", 12, E((5, 25), (0, 4), (0, 2)))], noise=7),
+    dict(uid="u-dogowner", handle="biscuit_and_me", region="GB", platforms={"twitter": 6, "mastodon": 1},
+         interests=[("dogs", 36, E((10, 55), (1, 9), (0, 5)))], noise=7, slots={"dog": ["Biscuit"]}),
+    dict(uid="u-catowner", handle="mochi_tofu_cats", region="CA-ON", platforms={"twitter": 4, "reddit": 3},
+         interests=[("cats", 30, E((8, 45), (1, 7), (0, 4))), ("fiction", 12, E((4, 16), (0, 3), (0, 1)))], noise=7,
+         slots={"cat": ["Mochi", "Tofu"]}),
+    dict(uid="u-newparent", handle="sleepless_seattle_dad", region="US-WA", platforms={"twitter": 4, "reddit": 3},
+         interests=[("parenting", 32, E((6, 30), (1, 8), (0, 3)), dt.date(2025, 3, 20))], noise=8,
+         born=dt.date(2025, 3, 2), start=dt.date(2024, 9, 1)),
+    dict(uid="u-investor", handle="index_ida", region="US-MA", platforms={"twitter": 4, "reddit": 4},
+         interests=[("investing", 30, E((5, 28), (1, 6), (0, 4)))], noise=8),
+    dict(uid="u-evowner", handle="volt_valerie", region="US-CA", platforms={"twitter": 5, "reddit": 2, "mastodon": 1},
+         interests=[("ev", 28, E((8, 35), (1, 8), (0, 4))), ("roadtrip", 14, E((6, 25), (0, 5), (0, 3)))], noise=7),
+    dict(uid="u-winelover", handle="claret_claire", region="FR", platforms={"twitter": 3, "mastodon": 3},
+         interests=[("wine", 30, E((6, 30), (1, 6), (0, 3))), ("cooking", 12, E((4, 18), (0, 3), (0, 2)))], noise=7),
+    dict(uid="u-beerfan", handle="hop_head_hank", region="US-OR", platforms={"twitter": 3, "reddit": 4},
+         interests=[("beer", 32, E((5, 26), (1, 6), (0, 3)))], noise=8),
+    dict(uid="u-hiker", handle="trail_mix_tomas", region="CA-BC", platforms={"twitter": 4, "mastodon": 2, "reddit": 1},
+         interests=[("hiking", 30, E((8, 40), (1, 7), (0, 4))), ("camping", 16, E((6, 30), (0, 5), (0, 3)))], noise=7),
+    dict(uid="u-yogi", handle="om_olivia", region="AU", platforms={"twitter": 5, "mastodon": 1},
+         interests=[("yoga", 32, E((7, 34), (1, 6), (0, 3)))], noise=7),
+    dict(uid="u-lifter", handle="deadlift_dre", region="US-FL", platforms={"twitter": 4, "reddit": 3},
+         interests=[("weightlifting", 34, E((9, 45), (1, 9), (0, 4)))], noise=7),
+    dict(uid="u-sneakerhead", handle="sole_collector_nyc", region="US-NY", platforms={"twitter": 6, "reddit": 2},
+         interests=[("sneakers", 32, E((10, 50), (2, 10), (0, 5)))], noise=7),
+    dict(uid="u-vinyl", handle="crate_digger_kim", region="GB", platforms={"twitter": 3, "mastodon": 3, "reddit": 1},
+         interests=[("vinyl", 28, E((6, 30), (1, 6), (0, 3))), ("concerts", 12, E((5, 24), (0, 4), (0, 2)))], noise=7),
+    dict(uid="u-moviebuff", handle="reel_rosa", region="US-GA", platforms={"twitter": 5, "mastodon": 1, "reddit": 1},
+         interests=[("film", 36, E((7, 36), (1, 9), (0, 4)))], noise=7),
+    dict(uid="u-programmer", handle="segfault_sid", region="DE", platforms={"mastodon": 5, "twitter": 2, "blog": 1},
+         interests=[("programming", 32, E((8, 45), (1, 8), (0, 6))), ("gadgets", 10, E((3, 15), (0, 3), (0, 1)))], noise=7),
+    dict(uid="u-boardgamer", handle="meeple_mo", region="US-MN", platforms={"reddit": 4, "twitter": 3},
+         interests=[("boardgames", 30, E((6, 30), (1, 7), (0, 3)))], noise=7),
+    dict(uid="u-reader", handle="dog_eared_dana", region="AU", platforms={"twitter": 4, "mastodon": 2},
+         interests=[("fiction", 32, E((7, 32), (1, 7), (0, 3)))], noise=7),
+    dict(uid="u-cyclist", handle="spoke_sophie", region="FR", platforms={"twitter": 4, "mastodon": 2, "reddit": 1},
+         interests=[("cycling", 30, E((8, 38), (1, 6), (0, 4)))], noise=7),
+]
+
+# (bank, weight) for the firehose account: a bit of everything, gaming included.
+FIREHOSE_BANKS = [("air", 1), ("hotels", 1), ("planning", 1), ("roadtrip", 1), ("coffee", 1), ("baking", 1),
+                  ("cooking", 1), ("wine", 1), ("beer", 1), ("running", 1), ("weightlifting", 1), ("yoga", 1),
+                  ("cycling", 1), ("basketball", 1), ("soccer", 1), ("videogames", 2), ("boardgames", 1), ("film", 1),
+                  ("photography", 1), ("sneakers", 1), ("vinyl", 1), ("concerts", 1), ("fiction", 1),
+                  ("programming", 1), ("gadgets", 1), ("investing", 1), ("crypto", 1), ("ev", 1), ("hiking", 1),
+                  ("camping", 1), ("dogs", 1), ("cats", 1), ("noise", 2)]
+
+
+class Builder:
+    """Draws every post, with one Random so the output depends on the seed only."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.posts: list[dict] = []
+        self.users: list[dict] = []
+        self._order: dict[tuple[str, str], list[int]] = {}
+        self._next: dict[tuple[str, str], int] = {}
+        self._used: dict[tuple[str, str, str], set[int]] = {}
+
+    # ---- fragments
+
+    def pick(self, uid: str, bank_name: str, kind: str):
+        """Next fragment of a bank for a user: no repeats for that user until the bank is used up,
+        and different users walk the bank from different places."""
+        items = BANKS[bank_name][kind]
+        key = (bank_name, kind)
+        if key not in self._order:
+            order = list(range(len(items)))
+            self.rng.shuffle(order)
+            self._order[key] = order
+            self._next[key] = self.rng.randrange(len(items))
+        used = self._used.setdefault((uid, bank_name, kind), set())
+        if len(used) >= len(items):
+            used.clear()
+        order, start = self._order[key], self._next[key]
+        for step in range(len(order)):
+            idx = order[(start + step) % len(order)]
+            if idx not in used:
+                self._next[key] = (start + step + 1) % len(order)
+                used.add(idx)
+                return items[idx]
+        raise AssertionError("unreachable")
+
+    def sentence(self, user: dict, bank_name: str, when: dt.datetime, extra_rate: float = 0.4) -> str:
+        b = BANKS[bank_name]
+        text = fill(self.pick(user["uid"], bank_name, "posts"), self.rng, user, when)
+        ends_open = text[-1].isalnum()
+        if b["extras"] and not ends_open and self.rng.random() < extra_rate:
+            text += " " + fill(self.pick(user["uid"], bank_name, "extras"), self.rng, user, when)
+        return text
+
+    def decorate(self, text: str, bank_name: str, tag_rate: float = 0.15, link_rate: float = 0.04) -> str:
+        tags = BANKS[bank_name]["tags"]
+        roll = self.rng.random()
+        if tags and roll < tag_rate:
+            text += " " + " ".join(self.rng.sample(tags, k=min(len(tags), self.rng.choice([1, 1, 2]))))
+        elif roll > 0.92:
+            text += " " + self.rng.choice(EMOJI)
+        if self.rng.random() < link_rate:
+            text += f" https://example.com/{self.rng.choice(LINK_PATHS)}/{self.rng.randint(1000, 99999)}"
+        return text
+
+    def compose(self, user: dict, bank_name: str, when: dt.datetime, platform: str,
+                reply_rate: float = 0.2) -> tuple[str, str | None]:
+        """One post on a topic: a reply with its thread context, a blog entry, or a normal post."""
+        b = BANKS[bank_name]
+        rng = self.rng
+        user["pin"] = {k: rng.choice(user.get("slots", {}).get(k) or SLOTS[k]) for k in PINNED}
+        try:
+            return self._compose(user, bank_name, b, when, platform, reply_rate)
+        finally:
+            user.pop("pin")
+
+    def _compose(self, user: dict, bank_name: str, b: dict, when: dt.datetime, platform: str,
+                 reply_rate: float) -> tuple[str, str | None]:
+        rng = self.rng
+        if platform == "blog":
+            titles = BLOG_TITLES.get(bank_name, ["Notes from this month."])
+            parts = [fill(rng.choice(titles), rng, user, when)]
+            parts += [self.sentence(user, bank_name, when, extra_rate=0.0) for _ in range(rng.randint(3, 4))]
+            parts = [p if not p[-1].isalnum() else p + "." for p in parts]
+            return " ".join(parts) + f" https://example.com/blog/{rng.randint(100, 999)}", None
+        if b["replies"] and rng.random() < reply_rate:
+            ctx, reply = self.pick(user["uid"], bank_name, "replies")
+            context = fill(ctx, rng, user, when) if rng.random() < 0.9 else None
+            return fill(reply, rng, user, when), context
+        text = self.sentence(user, bank_name, when)
+        if platform == "reddit" and rng.random() < 0.35:
+            second = self.sentence(user, bank_name, when, extra_rate=0.0)
+            text = (text if not text[-1].isalnum() else text + ".") + " " + second
+        return self.decorate(text, bank_name), None
+
+    # ---- numbers and times
+
+    def tri(self, lo: int, hi: int) -> int:
+        if hi <= lo:
+            return lo
+        return int(round(self.rng.triangular(lo, hi, lo + (hi - lo) * 0.35)))
+
+    def engagement(self, eng: tuple, platform: str) -> tuple[int, int, int]:
+        (l1, l2), (r1, r2), (s1, s2) = eng
+        likes, replies, shares = self.tri(l1, l2), self.tri(r1, r2), self.tri(s1, s2)
+        if platform == "reddit" and l2 <= 5 and self.rng.random() < 0.25:
+            likes = -self.rng.randint(1, 6)  # net votes can go negative on reddit
+        return likes, replies, shares
+
+    def at(self, user: dict, day: dt.date, hour_range: tuple[int, int] | None = None) -> dt.datetime:
+        if hour_range:
+            local = self.rng.randint(*hour_range)
+        else:
+            local = self.rng.choices(range(24), weights=LOCAL_HOUR_WEIGHTS)[0]
+        base = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+        when = base + dt.timedelta(hours=local + UTC_OFFSET[user["region"]], minutes=self.rng.randint(0, 59),
+                                   seconds=self.rng.randint(0, 59))
+        last = dt.datetime(LAST_DAY.year, LAST_DAY.month, LAST_DAY.day, 23, 59, 59, tzinfo=dt.UTC)
+        first = dt.datetime(FIRST_DAY.year, FIRST_DAY.month, FIRST_DAY.day, tzinfo=dt.UTC)
+        return min(max(when, first), last)
+
+    def days(self, n: int, start: dt.date, end: dt.date, steady: bool = False) -> list[dt.date]:
+        span = (end - start).days
+        if steady:  # evenly spaced with jitter: a small account posting like clockwork
+            gap = span / n
+            return [start + dt.timedelta(days=min(span, max(0, int(i * gap + self.rng.uniform(-0.4, 0.4) * gap))))
+                    for i in range(n)]
+        return [start + dt.timedelta(days=self.rng.randint(0, span)) for _ in range(n)]
+
+    def platform(self, weights: dict[str, float]) -> str:
+        return self.rng.choices(list(weights), weights=list(weights.values()))[0]
+
+    # ---- output
+
+    def add(self, user: dict, when: dt.datetime, platform: str, text: str, eng: tuple[int, int, int],
+            context: str | None = None, is_share: bool = False) -> None:
+        likes, replies, shares = eng
+        post = {"post_id": None, "user_id": user["uid"], "text": text,
+                "created_at": when.strftime("%Y-%m-%dT%H:%M:%SZ"), "platform": platform,
+                "likes": likes, "replies": replies, "shares": shares}
+        if context:
+            post["context"] = context
+        post["is_share"] = is_share
+        self.posts.append(post)
+
+    def user(self, uid: str, handle: str, region: str, consent: str | None = "opted_in", **extra) -> dict:
+        record = {"user_id": uid, "handle": handle, "region": region}
+        if consent is not None:
+            record["consent"] = consent
+        record.update(extra)
+        self.users.append(record)
+        return {"uid": uid, "region": region}
+
+    # ---- generic user
+
+    def topic_posts(self, user: dict, bank_name: str, n: int, eng: tuple, start: dt.date, end: dt.date,
+                    platforms: dict[str, float], reply_rate: float = 0.2, share_rate: float = 0.0,
+                    steady: bool = False) -> None:
+        for day in self.days(n, start, end, steady):
+            when = self.at(user, day)
+            platform = self.platform(platforms)
+            if share_rate and platform == "twitter" and self.rng.random() < share_rate:
+                text = f"RT {self.rng.choice(RT_HANDLES)}: " + self.sentence(user, bank_name, when, extra_rate=0.0)
+                self.add(user, when, platform, text, self.engagement(((0, 3), (0, 1), (0, 1)), platform),
+                         is_share=True)
+                continue
+            text, context = self.compose(user, bank_name, when, platform, reply_rate)
+            self.add(user, when, platform, text, self.engagement(eng, platform), context)
+
+    def ordinary(self, spec: dict) -> None:
+        rng = self.rng
+        user = self.user(spec["uid"], spec["handle"], spec["region"])
+        user["slots"] = spec.get("slots", {})
+        if "born" in spec:
+            user["born"] = spec["born"]
+        start = spec.get("start") or FIRST_DAY + dt.timedelta(days=rng.randint(0, 90))
+        end = LAST_DAY - dt.timedelta(days=rng.randint(0, 60))
+        for interest in spec["interests"]:
+            bank_name, n, eng = interest[:3]
+            topic_start = interest[3] if len(interest) > 3 else start
+            self.topic_posts(user, bank_name, n, eng, topic_start, end, spec["platforms"],
+                             reply_rate=0.2, share_rate=0.06)
+        noise_platforms = {p: w for p, w in spec["platforms"].items() if p != "blog"}
+        self.topic_posts(user, "noise", spec["noise"], NOISE_ENG, start, end, noise_platforms, reply_rate=0)
+
+    # ---- the special cases
+
+    def maya(self) -> None:
+        """The heavy travel poster with steady, real engagement on it."""
+        user = self.user("u-maya", "maya_travels", "US-NY")
+        eng = E((5, 40), (1, 8), (0, 5))
+        start, end = dt.date(2024, 6, 4), dt.date(2026, 11, 12)
+        platforms = {"twitter": 6, "reddit": 2, "mastodon": 1}
+        for bank_name, n in (("air", 30), ("hotels", 16), ("planning", 20)):
+            self.topic_posts(user, bank_name, n, eng, start, end, platforms, reply_rate=0.22)
+        for day in self.days(5, start, end):
+            bank_name = self.rng.choice(["air", "hotels", "planning"])
+            when = self.at(user, day)
+            text, _ = self.compose(user, bank_name, when, "blog")
+            self.add(user, when, "blog", text, self.engagement(eng, "blog"))
+        self.topic_posts(user, "noise", 6, ((0, 2), (0, 0), (0, 0)), start, end, {"twitter": 1}, reply_rate=0)
+
+    def firehose(self) -> None:
+        """~300 posts on everything, many a day, with (near) zero engagement."""
+        rng = self.rng
+        user = self.user("u-firehose", "allthethings_247", "US")
+        start = dt.date(2025, 1, 6)
+        span = (dt.date(2026, 11, 10) - start).days
+        days = sorted(start + dt.timedelta(days=d) for d in rng.sample(range(span), 55))
+        counts = [3] * len(days)
+        for _ in range(300 - sum(counts)):
+            counts[rng.randrange(len(days))] += 1
+        names, weights = zip(*FIREHOSE_BANKS, strict=True)
+        for day, count in zip(days, counts, strict=True):
+            for _ in range(count):
+                bank_name = rng.choices(names, weights=weights)[0]
+                when = self.at(user, day)
+                platform = rng.choices(["twitter", "reddit", "mastodon"], weights=[7, 3, 1])[0]
+                opener = rng.choice(FIREHOSE_OPENERS)
+                text = self.sentence(user, bank_name, when, extra_rate=0.2)
+                if opener and not opener.endswith(":"):
+                    text = text[0].lower() + text[1:]
+                text = f"{opener} {text}" if opener else text
+                text = self.decorate(text, bank_name, tag_rate=0.3, link_rate=0.08)
+                if rng.random() < 0.4:
+                    text += " " + rng.choice(FIREHOSE_TAGS)
+                likes = rng.choices([0, 1, 2], weights=[80, 16, 4])[0]
+                if platform == "reddit":
+                    likes = rng.choice([-2, -1, 0, 0, 1])
+                self.add(user, when, platform, text, (likes, int(rng.random() < 0.03), 0))
+
+    def one_viral(self) -> None:
+        """Regular baking with modest engagement, and one viral post on basketball."""
+        user = self.user("u-oneviral", "crumb_and_cosy", "US-IL")
+        start, end = dt.date(2024, 7, 2), dt.date(2026, 10, 30)
+        self.topic_posts(user, "baking", 34, E((2, 14), (0, 3), (0, 2)), start, end,
+                         {"twitter": 5, "mastodon": 1}, reply_rate=0.15)
+        self.topic_posts(user, "noise", 5, NOISE_ENG, start, end, {"twitter": 1}, reply_rate=0)
+        when = dt.datetime(2025, 5, 21, 2, 47, 12, tzinfo=dt.UTC)
+        text = ("That buzzer-beater from half court in game 7?!?! I have never screamed at a TV this loud "
+                "in my life 🏀🤯 #NBAPlayoffs")
+        self.add(user, when, "twitter", text, (5000, 800, 1200))
+
+    def resharer(self) -> None:
+        """Sixty reshares about running, and nothing of its own."""
+        rng = self.rng
+        user = self.user("u-resharer", "rt_runner_feed", "US-MA")
+        sources = ["running_news"] * 26 + ["running"] * 34
+        rng.shuffle(sources)
+        for bank_name, day in zip(sources, self.days(60, dt.date(2024, 9, 2), dt.date(2026, 10, 28)), strict=True):
+            when = self.at(user, day)
+            body = self.sentence(user, bank_name, when, extra_rate=0.0)
+            text = f"RT {rng.choice(SLOTS['handle_rt'])}: {body}"
+            self.add(user, when, "twitter", text, self.engagement(E((1, 9), (0, 1), (0, 3)), "twitter"),
+                     is_share=True)
+
+    def spammer(self) -> None:
+        """One promotional sneaker text, thirty times over thirty days, with tiny variations."""
+        rng = self.rng
+        user = self.user("u-spammer", "kicks_deals_4u", "US")
+        first = dt.date(2026, 2, 10)
+        for i in range(30):
+            emoji = rng.choice(SPAM_EMOJI)
+            only = rng.choice(["today only", "TODAY ONLY", "today only", "today ONLY"])
+            text = (f"{emoji} HUGE DROP {emoji} Limited-edition Velo Runner 'Midnight' sneakers 70% OFF {only}!! "
+                    f"Shop now 👉 https://kicksdeal.example/shop{rng.choice(SPAM_TAILS)}")
+            when = self.at(user, first + dt.timedelta(days=i), hour_range=(9, 20))
+            self.add(user, when, "twitter", text, (rng.choice([0, 0, 1, 2]), 0, rng.choice([0, 0, 0, 1])))
+
+    def burst(self) -> None:
+        """Fifteen crypto posts on a single day, and only a handful of other posts."""
+        rng = self.rng
+        user = self.user("u-burst", "moonshot_mike", "US-TX")
+        day = dt.date(2025, 11, 18)
+        eng = E((3, 25), (1, 8), (0, 4))
+        # 08:00-17:59 local is 14:00-23:59 UTC: the whole burst falls on one calendar day either way
+        for hour in sorted(rng.choices(range(8, 18), k=15)):
+            when = self.at(user, day, hour_range=(hour, hour))
+            text = self.decorate(self.sentence(user, "crypto", when), "crypto", tag_rate=0.4, link_rate=0.0)
+            self.add(user, when, "twitter", text, self.engagement(eng, "twitter"))
+        self.topic_posts(user, "noise", 6, ((0, 4), (0, 1), (0, 0)), dt.date(2024, 8, 1), dt.date(2026, 10, 1),
+                         {"twitter": 3, "reddit": 1}, reply_rate=0)
+
+    def big_account(self) -> None:
+        """Huge engagement on everything; film far above its own usual, fitness far below it."""
+        user = self.user("u-bigaccount", "jordan_vale_official", "US-CA")
+        start, end = dt.date(2024, 6, 10), dt.date(2026, 11, 8)
+        platforms = {"twitter": 5, "mastodon": 1}
+        self.topic_posts(user, "film_celeb", 38, E((8000, 22000), (500, 1800), (800, 3000)), start, end, platforms)
+        self.topic_posts(user, "fitness_celeb", 34, E((700, 1600), (30, 120), (20, 90)), start, end, platforms)
+        self.topic_posts(user, "celeb_noise", 10, E((2500, 6000), (150, 500), (150, 500)), start, end, platforms,
+                         reply_rate=0)
+
+    def small_steady(self) -> None:
+        """A tiny account posting about coffee every couple of weeks for two years."""
+        user = self.user("u-smallsteady", "pourover_pat", "US-OR")
+        start, end = dt.date(2024, 6, 10), dt.date(2026, 11, 10)
+        platforms = {"mastodon": 4, "twitter": 2}
+        self.topic_posts(user, "coffee", 52, E((2, 4), (0, 2), (0, 1)), start, end, platforms,
+                         reply_rate=0.15, steady=True)
+        self.topic_posts(user, "noise", 12, ((1, 2), (0, 0), (0, 0)), start, end, platforms, reply_rate=0)
+
+    def sensitive(self) -> None:
+        """Mental health with engagement (not opted in to sharing it) plus some hiking; and the one
+        user who did opt in to sharing mental health, plus dogs."""
+        user = self.user("u-sensitive", "quiet_trails_q", "US-WA")
+        start, end = dt.date(2024, 8, 1), dt.date(2026, 11, 1)
+        platforms = {"twitter": 3, "reddit": 2, "mastodon": 1}
+        self.topic_posts(user, "mentalhealth", 28, E((8, 40), (2, 12), (0, 6)), start, end, platforms)
+        self.topic_posts(user, "hiking", 12, E((5, 22), (0, 4), (0, 2)), start, end, platforms)
+        self.topic_posts(user, "noise", 5, NOISE_ENG, start, end, platforms, reply_rate=0)
+
+        user = self.user("u-shares-health", "juniper_and_jules", "GB", sensitive_opt_in=["health.mental-health"])
+        user["slots"] = {"dog": ["Juniper"]}
+        start, end = dt.date(2024, 10, 1), dt.date(2026, 11, 12)
+        platforms = {"twitter": 4, "mastodon": 2}
+        self.topic_posts(user, "mentalhealth", 18, E((6, 30), (1, 9), (0, 4)), start, end, platforms)
+        self.topic_posts(user, "dogs", 18, E((6, 30), (1, 6), (0, 3)), start, end, platforms)
+        self.topic_posts(user, "noise", 5, NOISE_ENG, start, end, platforms, reply_rate=0)
+
+    def consent_cases(self) -> None:
+        """Two cyclists: one opted out, one whose record says nothing about consent."""
+        for uid, handle, region, consent in (("u-optout", "wheelie_will", "GB", "opted_out"),
+                                             ("u-noconsent", "gravel_greta", "DE", None)):
+            user = self.user(uid, handle, region, consent=consent)
+            start, end = dt.date(2024, 9, 1), dt.date(2026, 11, 5)
+            platforms = {"twitter": 3, "mastodon": 2}
+            self.topic_posts(user, "cycling", 18, E((8, 35), (1, 6), (0, 3)), start, end, platforms)
+            self.topic_posts(user, "noise", 4, NOISE_ENG, start, end, platforms, reply_rate=0)
+
+    def build(self) -> None:
+        self.maya()
+        self.firehose()
+        self.one_viral()
+        self.resharer()
+        self.spammer()
+        self.burst()
+        self.big_account()
+        self.small_steady()
+        self.sensitive()
+        self.consent_cases()
+        for spec in ORDINARY:
+            self.ordinary(spec)
+        self.posts.sort(key=lambda p: (p["created_at"], p["user_id"], p["text"]))
+        for n, post in enumerate(self.posts, start=1):
+            post["post_id"] = f"{PREFIX[post['platform']]}-{n:06d}"
+
+
+# --------------------------------------------------------------------------- catalog
+
+RUN = {"starts": "2026-01-01", "ends": "2030-12-31"}  # the usual campaign window
+
+
+def perk(perk_id: str, brand: str, title: str, description: str, **fields) -> dict:
+    return {"perk_id": perk_id, "brand": brand, "title": title, "description": description, **fields}
+
+
+CATALOG = [
+    # travel
+    perk("pk-skyway-lounge", "Skyway Airlines", "Skyway Club lounge day pass",
+         "One free day pass to the Skyway Club lounges at JFK, LaGuardia and Newark. For frequent flyers who would "
+         "rather wait out a layover with real food, showers and quiet wifi.",
+         topics=["travel.air-travel"], regions=["US-NY"], quantity=5, **RUN),
+    perk("pk-skyway-seat-upgrade", "Skyway Airlines", "Free extra-legroom seat upgrade",
+         "An upgrade to an extra-legroom seat on one Skyway flight of your choice, for people who spend a lot of "
+         "their life on planes.", quantity=10, **RUN),
+    perk("pk-skyway-summer-miles-2025", "Skyway Airlines", "Summer 2025 double miles",
+         "Double Skyway miles on every flight booked during summer 2025, for travelers collecting toward an award "
+         "ticket.", topics=["travel.air-travel"], starts="2025-06-01", ends="2025-09-30"),
+    perk("pk-harborline-room-upgrade", "Harborline Hotels", "Room upgrade at check-in",
+         "A guaranteed one-category room upgrade at any Harborline hotel worldwide. For travelers who spend a lot of "
+         "nights in hotels and love a better view.", topics=["travel.hotels-and-lodging"], **RUN),
+    perk("pk-harborline-late-checkout", "Harborline Hotels", "4pm late checkout",
+         "Keep your Harborline room until 4pm on your departure day, so the last morning of a trip is not spent "
+         "sitting in the lobby."),
+    perk("pk-harborline-grand-reopening", "Harborline Hotels", "Two nights at the reopened Harborline Grand",
+         "Two nights in a harbor-view suite when the Harborline Grand reopens after its renovation, for hotel lovers "
+         "who like to be first.", quantity=4, starts="2031-01-01", ends="2031-12-31"),
+    perk("pk-wayfarer-carry-on", "Wayfarer Luggage", "30% off the Wayfarer carry-on",
+         "A lightweight hard-shell carry-on that fits every major airline's sizer. For one-bag travelers who never "
+         "want to check a bag again.", **RUN),
+    perk("pk-wayfarer-packing-cubes", "Wayfarer Luggage", "Free set of compression packing cubes",
+         "A set of four compression packing cubes that fit two weeks of clothes into a carry-on. For people who "
+         "treat packing as a sport.", quantity=3),
+    perk("pk-safepassage-travel-insurance", "SafePassage", "Three months of free travel insurance",
+         "Trip cancellation, lost luggage and medical cover abroad for three months. For anyone who travels often "
+         "and has learned the hard way.", regions=["US", "CA"], **RUN),
+    perk("pk-milestone-points-bonus", "Milestone Rewards", "25,000 bonus points on the Milestone travel card",
+         "25,000 bonus points that transfer to partner airlines and hotels, for travelers who plan trips around "
+         "points and miles.", topics=["travel"], regions=["US"], **RUN),
+    perk("pk-roamly-esim", "Roamly", "10 GB of international eSIM data",
+         "10 GB of mobile data usable in over 100 countries, activated from your phone before you land. For "
+         "international travelers tired of roaming charges."),
+    # coffee
+    perk("pk-ember-oak-subscription", "Ember & Oak Coffee", "Three months of single-origin beans",
+         "A bag of freshly roasted single-origin coffee every two weeks for three months. For home brewers who "
+         "care about roast dates and tasting notes.", topics=["food-and-drink.coffee"], **RUN),
+    perk("pk-ember-oak-grinder", "Ember & Oak Coffee", "40% off a burr grinder",
+         "A conical burr grinder for pour-over and espresso at 40% off. For coffee lovers ready to upgrade from "
+         "pre-ground or blade grinders.", quantity=4),
+    perk("pk-ember-oak-cafe-credit", "Ember & Oak Coffee", "$25 credit at Ember & Oak cafés",
+         "A $25 credit to spend on pour-overs, espresso and pastries at any Ember & Oak café.", regions=["US"]),
+    # running and cycling
+    perk("pk-stridelab-gait-analysis", "Stridelab", "Free gait analysis and shoe fitting",
+         "A video gait analysis and running shoe fitting with a Stridelab coach. For runners training for a race "
+         "or fighting recurring niggles.", **RUN),
+    perk("pk-stridelab-race-entry", "Stridelab", "Free entry to a partner half marathon",
+         "A free bib for one of Stridelab's partner half marathons, for runners who want a new race on the "
+         "calendar.", topics=["sports.running"], quantity=4, **RUN),
+    perk("pk-cadence-tune-up", "Cadence Cycles", "Free bike tune-up",
+         "A full service for your road, gravel or commuter bike: gears indexed, brakes bled, chain checked. For "
+         "cyclists who ride a lot of kilometers.", regions=["GB", "DE", "FR"], **RUN),
+    perk("pk-cadence-lights", "Cadence Cycles", "Rechargeable front and rear bike lights",
+         "A bright USB-rechargeable light set for commuting and dawn rides, for cyclists who ride in all "
+         "conditions.", topics=["sports.cycling"]),
+    # baking and cooking
+    perk("pk-crumb-co-stand-mixer", "Crumb & Co.", "25% off a stand mixer",
+         "A 5-quart stand mixer for bread, brioche and buttercream at 25% off. For home bakers who have outgrown "
+         "mixing by hand.", **RUN),
+    perk("pk-crumb-co-sourdough-kit", "Crumb & Co.", "Sourdough starter kit",
+         "A banneton, lame, dough scraper and a dried heritage starter. For bakers who want better loaves at home.",
+         topics=["food-and-drink.baking"]),
+    perk("pk-forkful-meal-kits", "Forkful", "Four free meal kits",
+         "Four chef-designed meal kits with pre-portioned ingredients delivered to your door, for home cooks who "
+         "like trying new recipes.", **RUN),
+    perk("pk-forkful-knife-class", "Forkful", "Knife skills class",
+         "A two-hour hands-on knife skills class with a professional chef, for home cooks who want to chop faster "
+         "and safer.", regions=["US"], quantity=6, **RUN),
+    # gaming
+    perk("pk-pixelforge-game-pass", "Pixelforge", "Three months of Pixelforge Game Pass",
+         "Unlimited access to a library of 300+ console and PC games for three months, for players who always "
+         "want something new to play.", **RUN),
+    perk("pk-pixelforge-pro-controller", "Pixelforge", "Pixelforge Pro wireless controller",
+         "A pro-grade wireless controller with back paddles and drift-resistant sticks, for gamers who play a lot.",
+         topics=["gaming.video-games"], quantity=3),
+    perk("pk-pixelforge-headset", "Pixelforge", "50% off a gaming headset",
+         "A wireless gaming headset with a clear boom mic at half price, for co-op and online players.", **RUN),
+    perk("pk-questbox-indie-bundle", "Questbox", "Indie game bundle",
+         "Ten hand-picked indie games, from roguelikes to cozy farming sims, for players who love smaller, "
+         "stranger games.", topics=["gaming.video-games"]),
+    perk("pk-meeple-co-cafe-night", "Meeple & Co.", "Game night at Meeple & Co. board game café",
+         "A reserved table for six, the full game library and a snack platter. For board game groups looking for a "
+         "night out.", regions=["US"], **RUN),
+    perk("pk-meeple-co-expansion", "Meeple & Co.", "Free board game expansion",
+         "Pick any expansion from the Meeple & Co. shelf for a game you already own, for tabletop fans whose "
+         "favorite games need more content.", topics=["gaming.board-games"], quantity=5),
+    # film, music, books
+    perk("pk-reelhouse-premium-tickets", "Reelhouse Cinemas", "Two premium cinema tickets",
+         "Two tickets in the recliner seats for any film, with popcorn. For movie lovers who still believe in the "
+         "big screen.", **RUN),
+    perk("pk-reelhouse-festival-pass", "Reelhouse Cinemas", "Reelhouse film festival pass",
+         "A pass to every screening of the Reelhouse independent film festival, for cinephiles who want to see "
+         "films before anyone else.", topics=["film-and-tv.movies"], quantity=2, **RUN),
+    perk("pk-groove-vault-record-club", "Groove Vault", "Three months of the Groove Vault record club",
+         "A hand-picked vinyl record every month for three months, for collectors who love digging for deep cuts.",
+         topics=["music.vinyl-and-audio"], **RUN),
+    perk("pk-groove-vault-cleaning-kit", "Groove Vault", "Record cleaning kit",
+         "A carbon fiber brush, cleaning fluid and anti-static inner sleeves, for people who play their records "
+         "a lot."),
+    perk("pk-stagepass-presale", "Stagepass", "Festival ticket presale access",
+         "Early access to tickets for summer music festivals and arena tours, for fans who hate losing the ticket "
+         "race.", **RUN),
+    perk("pk-pageturner-book-club", "Pageturner Books", "Six months of the Pageturner novel club",
+         "A new hardback novel each month with discussion notes, for readers who love literary fiction and a good "
+         "book club argument.", topics=["books.fiction"], **RUN),
+    perk("pk-pageturner-audiobooks", "Pageturner Books", "Three free audiobooks",
+         "Three audiobooks of your choice, for readers who want to fit more books into commutes and walks."),
+    # fitness
+    perk("pk-ironworks-gym-trial", "Ironworks Gym", "Two-week Ironworks gym pass",
+         "Two weeks of unlimited gym access and classes at any Ironworks location, for people building a regular "
+         "workout habit.", **RUN),
+    perk("pk-ironworks-strength-program", "Ironworks Gym", "12-week coached strength program",
+         "A 12-week powerlifting program with monthly form checks from an Ironworks coach, for lifters chasing "
+         "squat, bench and deadlift PRs.", topics=["fitness.weightlifting"], quantity=6, **RUN),
+    perk("pk-lotus-loft-class-pack", "Lotus Loft", "10-class yoga pack",
+         "Ten drop-in classes at Lotus Loft studios, from slow yin to power vinyasa, for yogis at any level.",
+         **RUN),
+    perk("pk-lotus-loft-cork-mat", "Lotus Loft", "Cork yoga mat",
+         "A grippy cork and natural rubber yoga mat that doesn't slip in hot classes, for people who practice "
+         "yoga often.", topics=["fitness.yoga"]),
+    # photography
+    perk("pk-aperture-works-lens-rental", "Aperture Works", "Free weekend lens rental",
+         "Rent any prime or telephoto lens for a weekend, for photographers who want to try new glass before "
+         "buying.", topics=["photography.cameras-and-gear"], **RUN),
+    perk("pk-aperture-works-photo-walk", "Aperture Works", "Guided street photography walk",
+         "A three-hour photo walk with a professional street photographer, for photographers who want fresh eyes "
+         "on their city.", regions=["GB", "DE", "FR"], quantity=8, **RUN),
+    # pets and family
+    perk("pk-wagtail-dog-box", "Wagtail & Whisker", "Three months of the dog treat box",
+         "A monthly box of natural treats and tough toys, for dog owners whose best friend deserves a surprise.",
+         topics=["pets.dogs"], **RUN),
+    perk("pk-wagtail-dog-training", "Wagtail & Whisker", "Free dog training session",
+         "A one-to-one session with a certified trainer for recall, lead pulling or puppy manners, for dog owners "
+         "working on good habits."),
+    perk("pk-wagtail-cat-tree", "Wagtail & Whisker", "30% off a cat tree",
+         "A tall sisal cat tree with a window perch and a hidey hole, for cat owners whose cats rule the home.",
+         **RUN),
+    perk("pk-little-sprout-diapers", "Little Sprout", "A month of eco diapers",
+         "A month's supply of plant-based diapers and wipes delivered to your door, for new parents in the thick "
+         "of the baby months.", **RUN),
+    perk("pk-little-sprout-carrier", "Little Sprout", "Ergonomic baby carrier",
+         "A soft structured baby carrier for newborns to toddlers, for parents who want their hands free on walks.",
+         topics=["parenting.babies"], quantity=3),
+    # money and cars
+    perk("pk-ledgerly-premium", "Ledgerly", "A year of Ledgerly Premium",
+         "Portfolio tracking, rebalancing alerts and tax-loss reports for a year, for long-term investors who like "
+         "to keep an eye on their allocation.", regions=["US"], **RUN),
+    perk("pk-voltway-charging-credit", "Voltway", "$100 of fast-charging credit",
+         "$100 to spend on the Voltway fast-charging network, for electric vehicle drivers who take road trips.",
+         topics=["cars.electric-vehicles"], regions=["US", "CA"], **RUN),
+    perk("pk-voltway-home-charger", "Voltway", "Free home charger installation",
+         "Installation of a Level 2 home charger by a certified electrician, for EV owners tired of public "
+         "charging.", quantity=2, **RUN),
+    # drinks
+    perk("pk-vinea-tasting-flight", "Vinea Cellars", "Private wine tasting for two",
+         "A guided tasting of six wines from small European producers, for wine lovers who want to learn about "
+         "grapes, regions and soils.", **RUN),
+    perk("pk-vinea-wine-club", "Vinea Cellars", "Three months of the Vinea wine club",
+         "Three bottles a month from independent winemakers with tasting notes, for curious wine drinkers.",
+         regions=["FR", "DE", "GB"], **RUN),
+    perk("pk-hopyard-brewery-tour", "Hopyard Brewing", "Brewery tour and tasting flight",
+         "A behind-the-scenes brewery tour with a flight of six fresh beers, for craft beer fans and homebrewers.",
+         topics=["food-and-drink.beer"], **RUN),
+    perk("pk-hopyard-mixed-case", "Hopyard Brewing", "Mixed case of seasonal beers",
+         "Twelve cans of small-batch seasonal beers, from hazy IPAs to stouts, for people who love trying new "
+         "beers."),
+    # outdoors
+    perk("pk-summit-stream-daypack", "Summit & Stream Outfitters", "Free 24-liter hiking daypack",
+         "A lightweight daypack with a hydration sleeve and rain cover, for hikers who spend their weekends on "
+         "the trail.", topics=["outdoors.hiking"], **RUN),
+    perk("pk-summit-stream-tent-rental", "Summit & Stream Outfitters", "Free weekend tent and stove rental",
+         "A two-person tent, sleeping pads and a camp stove for a weekend, for campers heading into the backcountry.",
+         topics=["outdoors.camping"]),
+    perk("pk-summit-stream-park-pass", "Summit & Stream Outfitters", "Annual national parks pass",
+         "A year of entry to national parks, for people who hike and camp every chance they get.",
+         regions=["CA"], quantity=5, **RUN),
+    # fashion
+    perk("pk-kicklab-release-raffle", "Kicklab", "Guaranteed pair in a Kicklab release",
+         "A guaranteed pair at retail price in one upcoming limited sneaker release, for sneakerheads tired of "
+         "losing raffles.", topics=["fashion.sneakers"], quantity=5, **RUN),
+    perk("pk-kicklab-summer-2025", "Kicklab", "Summer 2025 sneaker cleaning kit",
+         "A premium cleaning kit with brushes, foam cleaner and crease protectors, for collectors who keep their "
+         "pairs spotless.", starts="2025-05-01", ends="2025-08-31"),
+    # technology
+    perk("pk-bytecraft-pro", "Bytecraft", "A year of Bytecraft Pro",
+         "Unlimited access to in-depth programming courses and hands-on labs for a year, for software developers "
+         "who keep learning.", topics=["technology.programming"], **RUN),
+    perk("pk-circuit-supply-keyboard", "Circuit Supply", "Mechanical keyboard kit",
+         "A hot-swappable mechanical keyboard kit with switches and keycaps, for people who love their gadgets and "
+         "type all day.", quantity=4, **RUN),
+    # distractors
+    perk("pk-courtside-poster", "Courtside Posters", "Limited-edition hoops art print",
+         "A signed, numbered art print of a legendary NBA arena, for die-hard hoops fans who watch every game.",
+         topics=["sports.basketball"], quantity=10, **RUN),
+    perk("pk-pitchside-scarf", "Pitchside", "Supporters' club scarf",
+         "A knitted scarf in your club's colors, for football supporters who never miss a match.",
+         topics=["sports.soccer"]),
+    perk("pk-stillwater-premium", "Stillwater", "A year of Stillwater meditation",
+         "Guided meditations, sleep stories and breathing exercises, for anyone who wants a calmer, more rested "
+         "everyday life.", **RUN),
+]
+
+
+def catalog_yaml(perks: list[dict]) -> str:
+    """YAML by hand (standard library only): strings as JSON double-quoted scalars, which YAML reads as-is."""
+    out = ["# perkmatch sample perk catalog: fictional brands and offers for `perkmatch demo`.",
+           "# Generated by scripts/make_sample_data.py; edit the script, not this file.", ""]
+    for p in perks:
+        out.append(f"- perk_id: {p['perk_id']}")
+        for key in ("brand", "title", "description"):
+            out.append(f"  {key}: {json.dumps(p[key], ensure_ascii=False)}")
+        for key in ("topics", "regions"):
+            if key in p:
+                out.append(f"  {key}: [{', '.join(json.dumps(v) for v in p[key])}]")
+        if "quantity" in p:
+            out.append(f"  quantity: {p['quantity']}")
+        for key in ("starts", "ends"):
+            if key in p:
+                out.append(f'  {key}: "{p[key]}"')
+        out.append("")
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=SEED, help=f"random seed (default {SEED})")
+    parser.add_argument("--out", type=Path,
+                        default=Path(__file__).resolve().parent.parent / "matcher" / "data" / "sample",
+                        help="output directory (default: matcher/data/sample in this repository)")
+    args = parser.parse_args(argv)
+
+    builder = Builder(args.seed)
+    builder.build()
+    args.out.mkdir(parents=True, exist_ok=True)
+    with open(args.out / "posts.jsonl", "w", encoding="utf-8", newline="\n") as fh:
+        for post in builder.posts:
+            fh.write(json.dumps(post, ensure_ascii=False) + "\n")
+    with open(args.out / "users.jsonl", "w", encoding="utf-8", newline="\n") as fh:
+        for user in builder.users:
+            fh.write(json.dumps(user, ensure_ascii=False) + "\n")
+    (args.out / "catalog.yaml").write_text(catalog_yaml(CATALOG), encoding="utf-8", newline="\n")
+    print(f"wrote {len(builder.posts)} posts, {len(builder.users)} users, {len(CATALOG)} perks to {args.out}")
+
+
+if __name__ == "__main__":
+    main()

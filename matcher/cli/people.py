@@ -33,20 +33,24 @@ def consent(
     db: DbOpt = None,
 ) -> None:
     """Change a user's consent; opting out forgets them."""
+    from sqlalchemy import delete
+
+    from matcher.forget import audit_hash
     from matcher.forget import forget as forget_user
-    from matcher.store import User, session
+    from matcher.store import OptOut, User, session
 
     if state not in ("opted_in", "opted_out"):
         raise typer.BadParameter(f"{state}: write opted_in or opted_out")
     eng = engine(db)
     if state == "opted_out":
-        counts = forget_user(eng, user_id)
+        counts = forget_user(eng, user_id, opt_out=True)
         out.print(f"{user_id} opted out and was forgotten: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
         return
     with session(eng) as s:
         user = s.get(User, user_id) or User(user_id=user_id)
         user.consent = "opted_in"
         s.add(user)
+        s.exec(delete(OptOut).where(OptOut.user_hash == audit_hash(s, user_id)))  # type: ignore[call-overload]
         s.commit()
     out.print(f"{user_id} opted in: their posts will be profiled from the next `perkmatch profile`")
 

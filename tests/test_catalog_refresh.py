@@ -1,0 +1,159 @@
+"""Catalog refresh: validation, the diff for every kind of change, versions, no-op re-runs, atomicity."""
+
+import copy
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlmodel import select
+
+from catalog.errors import InputFileError
+from catalog.refresh import live_perks, live_version, perk_history, read_catalog, refresh, versions
+from catalog.schema import CatalogVersion
+from matcher.store import session
+
+PERKS = [
+    {"perk_id": "a", "brand": "Skyway", "title": "Lounge pass", "description": "Airport lounge day pass.",
+     "regions": ["US-NY"], "quantity": 5, "starts": "2026-01-01", "ends": "2030-12-31"},
+    {"perk_id": "b", "brand": "Bean", "title": "Coffee beans", "description": "A bag of single-origin beans."},
+    {"perk_id": "c", "brand": "Trail", "title": "Hiking socks", "description": "Merino socks for long hikes."},
+]
+
+
+def do(engine, cache, path, **kw):  # type: ignore[no-untyped-def]
+    with session(engine) as s:
+        return refresh(s, path, cache, **kw)
+
+
+def test_first_refresh_adds_everything_and_embeds_each_perk(engine, fake_cache, write) -> None:  # type: ignore[no-untyped-def]
+    result = do(engine, fake_cache, write("c.yaml", PERKS))
+    assert result.summary() == {"version": 1, "added": 3, "changed": 0, "retired": 0, "unchanged": 0, "embedded": 3}
+
+
+def test_diff_reports_every_kind_of_change_and_embeds_only_new_text(engine, fake_cache, write) -> None:  # type: ignore[no-untyped-def]
+    do(engine, fake_cache, write("c1.yaml", PERKS))
+    new = copy.deepcopy(PERKS)
+    new[0]["quantity"] = 3  # eligibility change: no new text
+    new[1]["description"] = "A bag of freshly roasted espresso beans."  # text change
+    del new[2]  # retired
+    new.append({"perk_id": "d", "brand": "Page", "title": "E-reader", "description": "An e-reader for novels."})
+    result = do(engine, fake_cache, write("c2.yaml", new))
+    d = result.diff
+    assert (d.added, d.changed, d.retired, d.unchanged) == (["d"], ["a", "b"], ["c"], [])
+    assert result.embedded == 2 and result.version == 2
+    with session(engine) as s:
+        live = {p.perk_id: p for p in live_perks(s)}
+        assert sorted(live) == ["a", "b", "d"] and live["a"].quantity == 3
+        assert [(r.version_added, r.version_retired) for r in perk_history(s, "a")] == [(1, 2), (2, None)]
+        assert [p.perk_id for p in live_perks(s, version=1)] == ["a", "b", "c"]
+
+
+def test_same_file_twice_is_a_no_op(engine, fake_cache, write) -> None:  # type: ignore[no-untyped-def]
+    path = write("c.yaml", PERKS)
+    do(engine, fake_cache, path)
+    again = do(engine, fake_cache, path)
+    assert not again.applied and again.version == 1 and again.embedded == 0
+    with session(engine) as s:
+        assert len(versions(s)) == 1
+
+
+def test_dry_run_changes_nothing(engine, fake_cache, write) -> None:  # type: ignore[no-untyped-def]
+    result = do(engine, fake_cache, write("c.yaml", PERKS), dry_run=True)
+    assert len(result.diff.added) == 3 and not result.applied
+    with session(engine) as s:
+        assert live_version(s) is None
+
+
+def test_invalid_rows_are_all_listed_and_nothing_changes(engine, fake_cache, write) -> None:  # type: ignore[no-untyped-def]
+    do(engine, fake_cache, write("c1.yaml", PERKS))
+    bad = copy.deepcopy(PERKS) + [{"perk_id": "a", "brand": "X", "title": "Dup", "description": "again"},
+                                  {"perk_id": "e", "brand": "Y", "title": "T", "description": "D", "quantity": -1},
+                                  {"perk_id": "f", "brand": "Y", "title": "T", "description": "D",
+                                   "starts": "2026-05-01", "ends": "2026-01-01"}]
+    path = write("c2.yaml", bad)
+    with pytest.raises(InputFileError) as info:
+        do(engine, fake_cache, path)
+    message = str(info.value)
+    assert "line 18, field 'perk_id': 'a' already appears on line 1" in message
+    assert "field 'quantity'" in message and "field 'ends'" in message
+    with session(engine) as s:
+        assert live_version(s) == 1
+
+
+def test_sensitive_and_unknown_target_topics_are_catalog_errors(write) -> None:  # type: ignore[no-untyped-def]
+    rows = [dict(PERKS[1], topics=["health.mental-health"]), dict(PERKS[2], topics=["nope"])]
+    with pytest.raises(InputFileError) as info:
+        read_catalog(write("c.yaml", rows), {"health.mental-health", "food"}, {"health.mental-health"})
+    assert "'health.mental-health' is a sensitive topic" in str(info.value)
+    assert "'nope' is not in the loaded taxonomy" in str(info.value)
+
+
+def test_csv_catalog_splits_lists_on_pipes(write) -> None:  # type: ignore[no-untyped-def]
+    text = "perk_id,brand,title,description,regions,topics\nx,B,T,D,US|gb,travel|food\n"
+    perk = read_catalog(write("c.csv", text))[0]
+    assert perk.regions == ["GB", "US"] and perk.topics == ["food", "travel"]
+
+
+catalogs = st.lists(st.tuples(st.sampled_from("abcdefgh"), st.sampled_from(["tea", "socks", "flights"]),
+                              st.one_of(st.none(), st.integers(0, 5))), unique_by=lambda t: t[0], max_size=8)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(first=catalogs, second=catalogs)
+def test_refreshing_with_the_same_file_again_never_changes_anything(engine, fake_cache, write, first, second) -> None:  # type: ignore[no-untyped-def]
+    for rows in (first, second):
+        perks = [{"perk_id": p, "brand": "B", "title": t, "description": f"{t} for you", "quantity": q}
+                 for p, t, q in rows]
+        path = write("h.json", perks)
+        do(engine, fake_cache, path)
+        with session(engine) as s:
+            before = (live_version(s), [(p.perk_id, p.content_hash) for p in live_perks(s)])
+        again = do(engine, fake_cache, path)
+        with session(engine) as s:
+            after = (live_version(s), [(p.perk_id, p.content_hash) for p in live_perks(s)])
+        assert not again.applied and before == after and again.embedded == 0
+        assert sorted(p for p, _ in after[1]) == sorted(p for p, _, _ in rows)
+
+
+KILL_SCRIPT = """
+import sys, time
+from matcher.store import open_engine, session
+from matcher.embed import EmbeddingCache
+from matcher.encoder import FakeEncoder
+from catalog import refresh as r
+engine = open_engine(sys.argv[1])
+original = r._apply
+def slow_apply(s, *args):
+    for record in r.live_perks(s):
+        record.version_retired = 99
+        s.add(record)
+    s.flush()
+    print("flushed", flush=True)
+    time.sleep(60)
+r._apply = slow_apply
+with session(engine) as s:
+    r.refresh(s, sys.argv[2], EmbeddingCache(engine, FakeEncoder()))
+"""
+
+
+def test_killing_a_refresh_midway_leaves_the_previous_version_serving(engine, fake_cache, write, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    do(engine, fake_cache, write("c1.yaml", PERKS))
+    path = write("c2.yaml", PERKS[:1] + [{"perk_id": "z", "brand": "Z", "title": "Z", "description": "zeta"}])
+    db = str(engine.url).removeprefix("sqlite:///")
+    proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, db, path], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "flushed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    proc.stdout.close()
+    time.sleep(0.1)
+    with session(engine) as s:
+        assert live_version(s) == 1
+        assert [p.perk_id for p in live_perks(s)] == ["a", "b", "c"]
+        assert len(s.exec(select(CatalogVersion)).all()) == 1
+    rerun = do(engine, fake_cache, path)
+    assert rerun.version == 2 and rerun.diff.added == ["z"] and rerun.diff.retired == ["b", "c"]

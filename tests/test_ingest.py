@@ -1,0 +1,117 @@
+"""Ingest: formats, upserts, consent, and every error path (file, line, field; nothing half-written)."""
+
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from catalog.errors import CatalogError, InputFileError
+from matcher.ingest import ingest_posts, ingest_users
+from matcher.store import Post, User, session
+from tests.conftest import post
+
+USERS = [{"user_id": "ann", "consent": "opted_in", "region": "us-ny"},
+         {"user_id": "bob", "consent": "opted_in"}, {"user_id": "cat"}]
+
+
+def posts_in(engine) -> list[Post]:  # type: ignore[no-untyped-def]
+    with session(engine) as s:
+        return list(s.exec(select(Post).order_by(Post.post_id)).all())
+
+
+def test_jsonl_posts_are_stored_and_reingest_updates_engagement(engine, write) -> None:  # type: ignore[no-untyped-def]
+    ingest_users(engine, write("users.jsonl", USERS))
+    first = ingest_posts(engine, write("a.jsonl", [post("p1", "ann", "hello", 1, likes=2), post("p2", "bob", "x", 2)]))
+    assert (first.added, first.updated) == (2, 0)
+    again = ingest_posts(engine, write("b.jsonl", [post("p1", "ann", "hello", 1, likes=40, replies=3)]))
+    assert (again.added, again.updated) == (0, 1)
+    stored = posts_in(engine)
+    assert [p.post_id for p in stored] == ["p1", "p2"]
+    assert (stored[0].likes, stored[0].replies) == (40, 3)
+
+
+def test_csv_gz_and_iso_dates(engine, tmp_path, write) -> None:  # type: ignore[no-untyped-def]
+    ingest_users(engine, write("users.jsonl", USERS))
+    path = tmp_path / "posts.csv.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+        f.write("post_id,user_id,text,created_at,likes,is_share,platform\n")
+        f.write('p1,ann,"a, quoted text",2025-03-01T10:00:00Z,-2,true,Reddit\n')
+    report = ingest_posts(engine, str(path))
+    assert report.added == 1
+    p = posts_in(engine)[0]
+    assert (p.text, p.likes, p.is_share, p.platform, p.created_at) == ("a, quoted text", -2, True, "reddit", 1740823200)
+
+
+def test_users_region_is_normalised_and_extra_fields_kept(engine, write) -> None:  # type: ignore[no-untyped-def]
+    ingest_users(engine, write("users.jsonl", [{"user_id": "ann", "region": "us-ny", "favourite": "tea"}]))
+    with session(engine) as s:
+        user = s.get(User, "ann")
+    assert user is not None and user.region == "US-NY" and json.loads(user.extra) == {"favourite": "tea"}
+
+
+def test_invalid_row_rejects_whole_file_naming_line_and_field(engine, write) -> None:  # type: ignore[no-untyped-def]
+    ingest_users(engine, write("users.jsonl", USERS))
+    rows = [post("p1", "ann", "fine", 1), {"post_id": "p2", "user_id": "ann", "text": "x", "created_at": "yesterday"},
+            post("p3", "ann", "fine too", 2, replies=-1)]
+    path = write("bad.jsonl", rows)
+    with pytest.raises(InputFileError) as info:
+        ingest_posts(engine, path)
+    message = str(info.value)
+    assert f"{path}, line 2, field 'created_at'" in message and "ISO-8601" in message
+    assert f"{path}, line 3, field 'replies'" in message
+    assert "--skip-invalid" in message
+    assert posts_in(engine) == []
+
+
+def test_skip_invalid_stores_valid_rows_and_writes_rejects(engine, write, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    ingest_users(engine, write("users.jsonl", USERS))
+    path = write("bad.jsonl", [post("p1", "ann", "fine", 1), {"post_id": "p2", "user_id": "ann"}, "not json"])
+    path_text = (tmp_path / "bad.jsonl").read_text().replace('"not json"', "{not json")
+    (tmp_path / "bad.jsonl").write_text(path_text)
+    report = ingest_posts(engine, path, skip_invalid=True)
+    assert (report.added, report.rejected) == (1, 2)
+    rejects = [json.loads(line) for line in Path(report.reject_file or "").read_text().splitlines()]
+    assert [r["line"] for r in rejects] == [2, 3]
+    assert any("text" in reason for reason in rejects[0]["reasons"])
+    assert "not valid JSON" in rejects[1]["reasons"][0]
+
+
+def test_posts_of_users_without_consent_are_not_stored(engine, write) -> None:  # type: ignore[no-untyped-def]
+    ingest_users(engine, write("users.jsonl", USERS + [{"user_id": "dan", "consent": "opted_out"}]))
+    rows = [post("p1", "ann", "a", 1), post("p2", "cat", "b", 1), post("p3", "dan", "c", 1), post("p4", "eve", "d", 1)]
+    report = ingest_posts(engine, write("p.jsonl", rows))
+    assert (report.added, report.skipped_no_consent) == (1, 3)
+    opt_out = ingest_posts(engine, write("q.jsonl", rows), policy="opt-out")
+    assert {p.user_id for p in posts_in(engine)} == {"ann", "cat", "eve"}
+    assert opt_out.skipped_no_consent == 1
+
+
+def test_unknown_extension_and_missing_file_are_clear_errors(engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "posts.txt").write_text("x")
+    with pytest.raises(CatalogError, match="cannot tell the format"):
+        ingest_posts(engine, str(tmp_path / "posts.txt"))
+    with pytest.raises(CatalogError, match="no such file"):
+        ingest_posts(engine, str(tmp_path / "missing.jsonl"))
+
+
+def test_truncated_gzip_is_a_clear_error_and_stores_nothing(engine, tmp_path, write) -> None:  # type: ignore[no-untyped-def]
+    ingest_users(engine, write("users.jsonl", USERS))
+    data = gzip.compress(b"".join(json.dumps(post(f"p{i}", "ann", "t", 1)).encode() + b"\n" for i in range(3000)))
+    (tmp_path / "cut.jsonl.gz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(CatalogError, match="is the file complete"):
+        ingest_posts(engine, str(tmp_path / "cut.jsonl.gz"))
+    assert posts_in(engine) == []
+
+
+def test_stdin_is_read_as_json_lines(tmp_path, write) -> None:  # type: ignore[no-untyped-def]
+    db = str(tmp_path / "s.db")
+    users = write("users.jsonl", USERS)
+    line = json.dumps(post("p1", "ann", "from stdin", 1)) + "\n"
+    run = subprocess.run([sys.executable, "-m", "matcher", "--db", db, "ingest", "-", "--users", users, "--json"],
+                         input=line, capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout.splitlines()[-1])["added"] == 1

@@ -1,0 +1,164 @@
+"""Topic inference rules on small hand-written users whose right answer is obvious.
+
+Topics: 0 travel, 1 sports, 2 cooking (children of 4 lifestyle), 3 health (sensitive), 4 lifestyle.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from matcher.profiles import ProfileParams, UserPosts, build_profile
+
+TOPICS = ["travel", "sports", "cooking", "health", "lifestyle"]
+PARENTS = [4, 4, 4, -1, -1]
+ALLOWED = np.array([True, True, True, False, True])
+DAY = 86_400
+T0 = 1_700_000_000
+AS_OF = T0 + 400 * DAY
+
+
+@dataclass
+class P:
+    topic: int
+    day: float
+    likes: int = 4
+    replies: int = 1
+    shares: int = 0
+    share: bool = False
+    text: str | None = None  # same text -> same vector (a duplicate)
+    thread: str | None = None
+
+
+def profile(posts: list[P], allowed: np.ndarray = ALLOWED, as_of: int = AS_OF, **params: float):  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(0)
+    vec_of: dict[str, np.ndarray] = {}
+    vecs = []
+    for i, p in enumerate(posts):
+        key = p.text or f"unique-{i}"
+        if key not in vec_of:
+            v = rng.standard_normal(32)
+            vec_of[key] = v / np.linalg.norm(v)
+        vecs.append(vec_of[key])
+    n = len(posts)
+    user = UserPosts(
+        keys=list(range(1, n + 1)), created_at=np.array([T0 + int(p.day * DAY) for p in posts], dtype=np.int64),
+        likes=np.array([p.likes for p in posts]), replies=np.array([p.replies for p in posts]),
+        shares=np.array([p.shares for p in posts]), is_share=np.array([p.share for p in posts]),
+        self_vote=np.zeros(n, dtype=bool), thread=[p.thread or f"t{i}" for i, p in enumerate(posts)],
+        text_vecs=np.array(vecs, dtype=np.float32).reshape(n, 32),
+    )
+    members = np.zeros((n, len(TOPICS)), dtype=np.float32)
+    for i, p in enumerate(posts):
+        if p.topic >= 0:
+            members[i, p.topic] = 0.9
+    return build_profile(user, members, TOPICS, PARENTS, allowed, as_of, ProfileParams(**params))
+
+
+def inferred(results) -> list[str]:  # type: ignore[no-untyped-def]
+    return [r.topic_id for r in results if r.inferred]
+
+
+def steady(topic: int, count: int, every: float = 7.0, start: float = 0.0, **kw) -> list[P]:  # type: ignore[no-untyped-def]
+    return [P(topic, start + i * every, **kw) for i in range(count)]
+
+
+def test_engaged_often_beats_often_without_engagement() -> None:
+    posts = steady(0, 12, likes=10, replies=3) + steady(1, 12, start=1, likes=0, replies=0)
+    results = profile(posts)
+    assert inferred(results) == ["travel"]
+    sports = next(r for r in results if r.topic_id == "sports")
+    assert "any engagement" in " ".join(sports.details["shortfalls"])
+    travel = results[0]
+    assert [k for k, _ in travel.evidence] and all(posts[k - 1].topic == 0 for k, _ in travel.evidence)
+
+
+def test_firehose_with_no_engagement_gets_no_topic() -> None:
+    posts = [P(i % 3, i / 6, likes=0, replies=0) for i in range(300)]
+    assert inferred(profile(posts)) == []
+
+
+def test_one_viral_post_does_not_make_a_topic() -> None:
+    posts = steady(2, 10, likes=3) + [P(1, 30.5, likes=5000, replies=800, shares=1200)]
+    results = profile(posts)
+    assert inferred(results) == ["cooking"]
+    sports = next(r for r in results if r.topic_id == "sports")
+    assert not sports.inferred and sports.posts == 1
+
+
+def test_the_same_text_posted_thirty_times_collapses_to_one() -> None:
+    posts = [P(0, i, likes=5, text="buy cheap flights now!!!") for i in range(30)]
+    results = profile(posts)
+    assert inferred(results) == []
+    assert results[0].details["duplicates_dropped"] == 29
+
+
+def test_reshare_only_account_gets_no_topic() -> None:
+    assert inferred(profile(steady(0, 40, share=True, likes=10))) == []
+
+
+def test_a_burst_on_one_day_is_not_a_topic() -> None:
+    posts = [P(0, 3 + i / 100, likes=8) for i in range(15)]
+    results = profile(posts)
+    assert inferred(results) == []
+    assert "1 distinct day" in " ".join(results[0].details["shortfalls"])
+
+
+def test_one_thread_is_not_a_topic() -> None:
+    posts = [P(0, i, likes=8, thread="the same thread") for i in range(6)]
+    assert inferred(profile(posts)) == []
+
+
+def test_volume_counts_sublinearly() -> None:
+    small = profile(steady(0, 5, likes=5))[0].score
+    big = profile(steady(0, 50, every=1, likes=5))[0].score
+    assert big > small
+    assert big < 3 * small
+
+
+def test_big_account_does_not_win_by_size_relative_engagement_does() -> None:
+    big = profile(steady(0, 10, likes=5000, replies=0) + steady(1, 10, start=1, likes=400, replies=0))
+    small = profile(steady(0, 10, likes=2, replies=0) + steady(1, 10, start=1, likes=25, replies=0))
+    big_travel = next(r for r in big if r.topic_id == "travel")
+    small_sports = next(r for r in small if r.topic_id == "sports")
+    assert big_travel.engagement > 0 > next(r for r in big if r.topic_id == "sports").engagement
+    assert small_sports.engagement > 0
+    assert abs(big_travel.score - small_sports.score) < 0.2 * big_travel.score
+
+
+def test_sensitive_topic_is_never_output_unless_allowed() -> None:
+    posts = steady(3, 12, likes=10)
+    assert profile(posts) == []
+    opted_in = ALLOWED.copy()
+    opted_in[3] = True
+    assert inferred(profile(posts, allowed=opted_in)) == ["health"]
+
+
+def test_child_support_counts_for_parent_and_most_specific_level_is_output() -> None:
+    spread = [P(i % 3, i * 2.0, likes=5) for i in range(6)]  # 2 posts each on three children
+    results = profile(spread)
+    assert inferred(results) == ["lifestyle"]
+    focused = profile(steady(0, 8, likes=5))
+    assert inferred(focused) == ["travel"]
+    parent = next(r for r in focused if r.topic_id == "lifestyle")
+    assert not parent.inferred and parent.details["covered_by"] == ["travel"]
+
+
+def test_a_month_of_silence_does_not_erase_years_of_writing() -> None:
+    posts = steady(0, 100, every=7, likes=5)
+    last = T0 + int(posts[-1].day * DAY)
+    assert inferred(profile(posts, as_of=last + 31 * DAY)) == ["travel"]
+    assert inferred(profile(posts, as_of=last + 365 * DAY)) == ["travel"]
+
+
+def test_recent_topic_outranks_an_old_one_of_the_same_size() -> None:
+    posts = steady(0, 10, likes=5) + steady(1, 10, start=600, likes=5)
+    results = profile(posts, as_of=T0 + 700 * DAY)
+    assert inferred(results) == ["sports", "travel"]
+
+
+def test_order_of_posts_does_not_change_the_result() -> None:
+    posts = steady(0, 8, likes=5) + steady(2, 6, start=2, likes=9) + [P(1, 4, likes=1)]
+    a = profile(posts)
+    b = profile(list(reversed(posts)))
+    assert [(r.topic_id, r.score, r.confidence, r.posts) for r in a] == [
+        (r.topic_id, r.score, r.confidence, r.posts) for r in b]
