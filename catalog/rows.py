@@ -58,6 +58,8 @@ def open_text(path: str) -> IO[str]:
 
 def iter_rows(path: str, formats: tuple[str, ...] = ALL_FORMATS) -> Iterator[Row]:
     """Yield (line, row) for every row, or (line, Problem) where a row cannot be parsed."""
+    if path != "-" and not Path(path).exists():
+        raise CatalogError(f"{path}: no such file; check the path")
     fmt = file_format(path)
     if fmt not in formats:
         raise CatalogError(f"{path}: {fmt} is not accepted here; use one of: {', '.join(formats)}")

@@ -13,7 +13,7 @@ import numpy as np
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-TIE_EPSILON = 1e-7
+TIE_EPSILON = 1e-6  # per assignment, below the 1e-4 resolution of scores
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def assign(candidates: list[Candidate], per_user: int = 3, per_brand: int = 1) -
     matrix = sparse.csr_array((np.ones(len(data_rows)), (data_rows, data_cols)), shape=(len(groups), n))
     weights = np.array([c.score for c in cands]) + TIE_EPSILON * (n - np.arange(n)) / n
     result = milp(c=-weights, constraints=LinearConstraint(matrix, -np.inf, np.array(upper)),
-                  integrality=np.ones(n), bounds=Bounds(0, 1))
+                  integrality=np.ones(n), bounds=Bounds(0, 1), options={"mip_rel_gap": 0.0})
     if result.x is None:
         raise RuntimeError(f"assignment solver failed: {result.message}")
     chosen = [c for c, x in zip(cands, result.x, strict=True) if x > 0.5]

@@ -1813,6 +1813,283 @@ BANKS["noise"] = bank(
     """,
 )
 
+# --------------------------------------------------------------------------- more fragments
+# The heavier posters need banks bigger than their post counts, so that no one repeats themselves.
+
+
+def more(name: str, posts: str = "", replies: str = "", extras: str = "") -> None:
+    BANKS[name]["posts"] += lines(posts)
+    BANKS[name]["replies"] += pairs(replies)
+    BANKS[name]["extras"] += lines(extras)
+
+
+more("coffee", """
+    Switched my morning pour-over to a flat-bottom dripper and the cups got sweeter and more forgiving.
+    Decaf that actually tastes like coffee exists. A Swiss water process {origin} changed my evenings.
+    Bought a gooseneck kettle with temperature control. My V60 pours are finally consistent.
+    First espresso of the new bag ran way too fast. Went {2-4} clicks finer and it's syrupy now.
+    Tiny coffee win: got the grind right on the first try with the new beans.
+    Coffee date with an old friend at the roastery by the river. Two cortados, three hours of talking.
+    Tried a washed and a natural of the same {origin} side by side. Like two different fruits.
+    Iced shaken espresso with a little maple syrup is my summer personality.
+    Found a café that roasts in the back of the shop. The smell on the street is unreal.
+    Reading about coffee processing methods on a {weekday} night. This hobby has no bottom.
+    Brewed for my parents with the Chemex and my dad asked for the "fancy filter coffee" again. Win.
+    Cold mornings call for a bigger mug and a darker roast. Sorry, light roast.
+    The roaster gave me a sample of their holiday blend. Orange peel and spice, very festive.
+    Finally learned to steam milk without the screaming noise. Microfoam achieved.
+    Traveling with a hand grinder and an Aeropress because hotel coffee is a gamble.
+    Tried a Vietnamese iced coffee at the new spot: strong, sweet, dangerous.
+""", """
+    What's in your mug this morning? || a light roast {origin}, brewed as a V60
+    Moka pot or French press? || moka pot for strong, press for lazy Sundays
+    Best coffee gadget under $50? || a scale with a timer. changes everything
+    Light or dark roast? || light, always, but I respect the dark roast people
+""")
+
+more("cooking", """
+    Made gyoza wrappers from scratch. Pleated {20-40} of them. My fingers hurt, my heart is full.
+    Tried a one-pot lemon orzo with spinach and it's going straight into the weeknight rotation.
+    Spatchcocked a chicken for the first time. Faster roast, crispier skin, slightly traumatized.
+    Weekend project: a big pot of pho, charred onions and ginger, star anise in the air.
+    My spice drawer finally has labels and dates. Threw out paprika from 2019.
+    Homemade pesto with basil from the balcony. Tastes like summer.
+    Stuffed peppers with rice, lamb and dill, my neighbor's recipe. She approved.
+    Made a tarte tatin that actually came out of the pan in one piece. Screaming.
+""", """
+    How do you get crispy skin on chicken? || dry it overnight in the fridge, uncovered
+    Favorite thing to cook for friends? || a huge pot of braised beans with crusty bread
+    Cast iron or nonstick? || cast iron for searing, nonstick for eggs, no shame
+""")
+
+more("dogs", """
+    {dog} met a cat today. The cat won.
+    Tried a new trail with {dog}. He stopped to sniff every single fence post for 4km.
+    {dog} gets a frozen yogurt lick on hot days and acts like it's Christmas.
+    Snow day! {dog} did zoomies in the garden for 20 minutes and then demanded the sofa.
+    Dog-friendly pub lunch with {dog}: he got a sausage and a lot of compliments.
+    {dog} is learning "place" and it's going surprisingly well. Cheese remains the secret.
+    The vet nurse said {dog} has "excellent teeth for his age". Proudest I've ever been.
+    Bought {dog} a raincoat. He stood completely still in protest for five minutes.
+    Watching {dog} dream and paddle his legs on the rug. Chasing something, clearly winning.
+    Woke up to {dog}'s head on the pillow next to me. Not sure how he got up there.
+    Puppy playdate in the park: {dog} and a golden retriever wrestled until both fell asleep.
+    Taught {dog} to ring a bell when he needs to go out. Now he rings it for fun.
+""", """
+    Dog walkers, how early do you go out? || 6:30 before the park gets busy, {dog} likes it quiet
+    Raw food or kibble? || good kibble plus some fresh toppers, vet approved
+    How do you keep a dog entertained on rainy days? || snuffle mat, hide and seek, and a frozen kong
+""")
+
+more("videogames", """
+    Beat a soulslike boss on my first try and I'll be talking about it for the rest of the year.
+    Roguelike run #{80-200}: finally got the perfect build and then died to the second boss.
+    The photo mode in this game is so good I spent an hour on one sunset.
+    Bought a second-hand handheld for the train. Commute went from boring to way too short.
+    Racing game with a steering wheel setup. My living room is now a cockpit.
+    Replayed the first game in the series before the sequel drops. The nostalgia is strong.
+""", """
+    What game do you always go back to? || the old space RPG, at least once a year
+    Handheld or TV? || handheld in bed, TV for anything with a story
+""")
+
+more("film", """
+    Saw a rerelease of a {decade} {genre} movie on the big screen. The crowd laughed at all the right moments.
+    The editing in this thriller is so tight I forgot to breathe for the last half hour.
+    Started a film club at work: one movie a month, long arguments at lunch.
+    A two-hour {genre} film with barely any dialogue and I was hooked the entire time.
+    The production design in this fantasy series is so detailed I keep pausing to look around.
+""", """
+    Most overrated movie? || I'll get in trouble for this, but the long space one
+""")
+
+more("weightlifting", """
+    Safety squat bar day. My upper back now understands suffering.
+    Deadlifted {405-475} for a smooth triple with a hook grip. Thumbs are not happy.
+    Bench form tweak: tucked elbows a little more and the bar path finally straightened out.
+    Trap bar deadlifts for volume: 5x5 at {365-405}. Felt like a warm hug.
+    Chalk, belt, sleeves, wraps. The gym bag weighs more than my first squat.
+    Competition day nerves: opened light, went 3 for 3 on squats, PR on the total.
+""")
+
+more("photography", """
+    Shot a whole roll of color film on a grey day and the muted tones look beautiful.
+    Macro lens weekend: dew drops on spider webs in the garden at 6am.
+    Learned to read the light: soft shade for portraits, hard light for street graphics.
+    Panorama of the valley stitched from {6-12} vertical frames. Sharp edge to edge.
+    Took the old rangefinder to the market. People barely notice a small quiet camera.
+    Night photography in the rain with a fast prime. Every puddle is a mirror.
+    Cleaned and re-lubricated a vintage lens. Smooth focus ring, no haze, ready to shoot.
+    Photographed my neighbor's bakery for their new website. Paid in pastries.
+    Editing preset I made from scratch finally looks like my film scans.
+    Sunrise shoot on the dunes: footprints, long shadows, wind-blown sand.
+""", """
+    Best time of day to shoot? || the hour after sunrise, soft light and empty streets
+    Prime or zoom? || primes, they make me move my feet
+""")
+
+more("programming", """
+    Spent the morning writing a benchmark before optimizing anything. The slow part was not where I thought.
+    Finally understood async cancellation properly. Drew diagrams until it clicked.
+    Reviewed a {300-900}-line pull request and asked for it to be split. Everyone was relieved.
+    Wrote a small fuzzer for our parser and it crashed it in {4-40} seconds.
+    The best code I wrote this week was a README.
+    Replaced a pile of regexes with a real parser. {40-80}% fewer bugs in the issue tracker since.
+    Debugging a memory leak with a heap profiler. It was a cache with no eviction, as always.
+    Wrote a migration that runs online without locking the table. Tested it on a copy of prod first.
+    Learned how the garbage collector in {lang} works and now I see allocations everywhere.
+    Got a five-minute integration test suite down to {40-90} seconds by running it in parallel.
+""", """
+    Best way to learn a codebase? || read the tests first, then fix a small bug
+    How do you review big PRs? || ask for smaller ones, nicely
+""")
+
+more("cats", """
+    {cat} has learned the sound of the cheese drawer. There is no hiding.
+    {cat} fell asleep in a sunbeam and slowly slid off the windowsill. Still asleep.
+    Bought a puzzle feeder. {cat} solved it in two days and now looks bored at me.
+    {cat} sat on my book every time I tried to read tonight. Message received.
+    Brushed {cat} for ten minutes and she purred the whole time. Rare cooperative mood.
+    {cat} discovered the bathtub. Empty, thank goodness. She sits in it like a throne.
+""")
+
+more("parenting", """
+    Bedtime routine that works for now: bath, bottle, one song, lights out. Do not change anything.
+    The baby laughed at the dog sneezing and now we make the dog sneeze on purpose. Sorry, dog.
+    Took our {baby_age} to the pediatrician for shots. She was braver than I was.
+    Packed the car for our first family trip. Baby luggage takes more space than ours combined.
+    Grandparents visiting this weekend. First full night of sleep in weeks.
+    Nap schedule spreadsheet has become my most-opened file.
+""")
+
+more("investing", """
+    Checked my expense ratios again this year. Still low. Still boring. Good.
+    Automated contributions went up {5-10}% after my raise. Lifestyle creep avoided, for now.
+    Read a long thread about market timing and closed it without doing anything. Growth.
+    Put this year's bonus into the index fund the day it arrived. No overthinking.
+    Started tracking net worth quarterly instead of monthly. Much calmer.
+    Opened a high-yield savings account for the emergency fund. {4-5}% for doing nothing.
+""")
+
+more("ev", """
+    Took the EV on a mountain pass: uphill ate the battery, downhill gave a surprising amount back.
+    Found the cheapest overnight charging rate with my power company. Charging at 2am now.
+    Kids named the EV "Sparky". The name is permanent.
+    Added a small trunk organizer and a portable charging cable. Road trip ready.
+""")
+
+more("wine", """
+    Learning to taste properly: look, swirl, smell, sip, and write one honest note.
+    Found a {grape} from a tiny producer at the village market. Ten euros, gorgeous.
+    Wine pairing dinner at a bistro: five courses, five glasses, one very happy evening.
+    Bought a Coravin so I can try a glass without opening the whole bottle. Dangerous.
+    Vertical tasting of the same {grape} across three vintages. The middle year was the star.
+    Picnic wine: a crisp {grape}, cold from the river, with bread and cheese.
+    Reading a book on {wine_region} before my trip there in {month}. Already planning visits.
+    A late-harvest {grape} with blue cheese. Sweet and salty, perfect end to a dinner.
+""", """
+    How do you store wine without a cellar? || lying down, somewhere dark, away from the radiator
+    Any {wine_region} producers to visit? || the small family ones, call ahead and they'll pour everything
+""")
+
+more("beer", """
+    Brew day: mashed in at 67°C, hit my gravity for once, the whole garage smells of malt.
+    Visited a monastery brewery and had the {beer_style} right next to where it was made.
+    Beer of the week: a crisp {beer_style} from a brewery that's only been open for two months.
+    Tried my first smoked beer. Tastes like a campfire in the best way.
+    Homebrew club meeting: tasted {6-12} beers, got honest feedback on my {beer_style}.
+    Cleaned every keg line in the kegerator. Beer tastes brighter already.
+    Non-alcoholic craft beer has gotten seriously good. Had a hoppy one at lunch.
+    Taproom opened a patio for summer. Perfect spot for a {weekday} evening pint.
+    Learning about water chemistry for brewing. Adjusting minerals made my {beer_style} so much crisper.
+""", """
+    Bottles or kegs for homebrew? || kegs, once you stop bottling you never go back
+    What's your desert island beer? || a clean {beer_style}, nothing fancy
+""")
+
+more("hiking", """
+    Hiked the ridge in a cloud. Zero views, full atmosphere, very wet socks.
+    Hut-to-hut hike over {2-4} days: shared bunk rooms, soup at every stop, mountains all day.
+    Took my parents on their first real hike. They out-walked me on the descent.
+    Larches turning gold on {trail}. The whole valley glows.
+    Started trail running the easy hiking routes. Same trails, more snacks per hour.
+    Downloaded offline maps before losing signal at the trailhead. Saved us at the junction.
+""")
+
+more("yoga", """
+    Practiced at home with the windows open and birdsong for a soundtrack.
+    Tried a yoga nidra class for the first time. Most rested I've felt in weeks.
+    Finally stopped comparing my poses to the person on the next mat. Freedom.
+    Morning flow on the balcony before the heat: {20-40} minutes, slow breath, cold tea after.
+    Held a forearm stand for three breaths today. Teacher cheered. I fell. Still counts.
+    Chair yoga class with my grandmother. She's more flexible than me.
+""")
+
+more("sneakers", """
+    Restored a pair of beat-up {sneaker}: deep clean, new laces, repainted midsole. Good as new.
+    Sneaker shopping in Tokyo was everything I dreamed of. Came home with {3-5} pairs.
+    Wore the {sneaker} to a wedding. Nobody complained, three people asked where I got them.
+    The sample size {sneaker} I found at a consignment shop is the weirdest pair I own.
+    New shoe rack arrived: {20-40} slots, already full.
+    Sneaker photo shoot on the rooftop for my collection page. Golden hour does wonders for suede.
+    Swapped the insoles in my {sneaker} and they're comfortable enough for a 10-hour day.
+    Finally tracked down my grail: a {sneaker} in my size, good condition, fair price.
+    Kept the original box for every pair I own. The closet is 60% cardboard now.
+""", """
+    What's your grail? || a {sneaker} in the original colorway, size 10
+    How do you clean white soles? || magic eraser and a soft brush, never the washing machine
+""")
+
+more("vinyl", """
+    Bought a used receiver from the {album_era} era. Warm, heavy and it glows.
+    Three-hour record shop session, one coffee, {4-8} albums. Perfect Saturday.
+    Finally sorted the records I'll never play again for the charity shop. Kept most of them anyway.
+    Isolation feet under the turntable got rid of the rumble from the floorboards.
+    Listening to an album start to finish with the lyrics sheet. Remember doing that?
+    Found a signed copy of a {album_era} record at a car boot sale for £3.
+""")
+
+more("concerts", """
+    Small venue, sold-out crowd, the band played the whole first album front to back.
+    Queued from noon for the barrier. Worth every minute when the lights went down.
+    First concert with my niece. She knew every word. I knew about half.
+    Orchestra in the cathedral tonight. The acoustics gave me goosebumps.
+""")
+
+more("fiction", """
+    Finished a {book_genre} set on a remote island and I can still hear the waves.
+    Book club pick was divisive: half loved the ending, half threw the book across the room.
+    Started a reading journal: one line per book, one quote, one feeling.
+    Bought a book just for the cover and it's the best {book_genre} I've read this year.
+    A short story collection where every story made me gasp at the last line.
+    Read on the balcony until it got too dark to see the page.
+""")
+
+more("boardgames", """
+    Finally played the big sci-fi epic that's been on the shelf for a year. Six hours, worth it.
+    Cooperative game night win on the hardest difficulty. We high-fived like we'd won the lottery.
+    Lent my favorite game to a friend and it came back with every card sleeved. True friendship.
+    Speed round of a party game with {6-10} people. Loudest night of the year.
+""")
+
+more("cycling", """
+    Fixed my first flat on the road without help. Took 20 minutes, felt like an hour.
+    Evening ride along the river with the low sun. {30-50}km of pure calm.
+    Lined up for my first crit. Survived {20-35} laps, finished mid-pack, shaking with adrenaline.
+    Cycled to the next town for a pastry and back. Calories neutral, happiness up.
+""")
+
+more("fitness_celeb", """
+    Hit a new rowing best today and then lay on the floor for ten minutes.
+    Trainer brought a medicine ball to the beach workout. The sand made everything twice as hard.
+    Workout in the park with the stunt team. Tire flips at sunrise, everyone laughing.
+""")
+
+more("film_celeb", """
+    Cast dinner after the last day of shooting. Everyone cried at least once.
+    Watched the restored print of my favorite {decade} film at the festival. Still perfect on the big screen.
+""")
+
 FIREHOSE_OPENERS = ["Hot take:", "Quick thought:", "PSA:", "Today's thought:", "Random one:", "Daily reminder:",
                     "Ok so", "Thread idea:", "Real talk:", "Unpopular opinion:", "Just saying:", "Fun fact:",
                     "Morning thought:", "Breaking (for me):", "Note to self:", ""]
@@ -1857,7 +2134,7 @@ ORDINARY = [
          interests=[("videogames", 36, E((10, 45), (2, 9), (0, 5))), ("gadgets", 10, E((4, 18), (0, 3), (0, 2)))], noise=8),
     dict(uid="u-homecook", handle="sunday_sauce_sal", region="US-IL", platforms={"twitter": 5, "reddit": 2},
          interests=[("cooking", 38, E((6, 30), (1, 6), (0, 3)))], noise=7),
-    dict(uid="u-photographer", handle="lena_shoots_35", region="DE", platforms={"mastodon": 5, "twitter": 3, "blog": 1},
+    dict(uid="u-photographer", handle="lena_shoots_35", region="DE", platforms={"mastodon": 5, "twitter": 3, "blog": 0.35},
          interests=[("photography", 32, E((12, 60), (1, 8), (0, 6))), ("hiking", 12, E((5, 25), (0, 4), (0, 2)))], noise=7),
     dict(uid="u-dogowner", handle="biscuit_and_me", region="GB", platforms={"twitter": 6, "mastodon": 1},
          interests=[("dogs", 36, E((10, 55), (1, 9), (0, 5)))], noise=7, slots={"dog": ["Biscuit"]}),
@@ -1887,7 +2164,7 @@ ORDINARY = [
          interests=[("vinyl", 28, E((6, 30), (1, 6), (0, 3))), ("concerts", 12, E((5, 24), (0, 4), (0, 2)))], noise=7),
     dict(uid="u-moviebuff", handle="reel_rosa", region="US-GA", platforms={"twitter": 5, "mastodon": 1, "reddit": 1},
          interests=[("film", 36, E((7, 36), (1, 9), (0, 4)))], noise=7),
-    dict(uid="u-programmer", handle="segfault_sid", region="DE", platforms={"mastodon": 5, "twitter": 2, "blog": 1},
+    dict(uid="u-programmer", handle="segfault_sid", region="DE", platforms={"mastodon": 5, "twitter": 2, "blog": 0.35},
          interests=[("programming", 32, E((8, 45), (1, 8), (0, 6))), ("gadgets", 10, E((3, 15), (0, 3), (0, 1)))], noise=7),
     dict(uid="u-boardgamer", handle="meeple_mo", region="US-MN", platforms={"reddit": 4, "twitter": 3},
          interests=[("boardgames", 30, E((6, 30), (1, 7), (0, 3)))], noise=7),
@@ -1919,9 +2196,9 @@ class Builder:
 
     # ---- fragments
 
-    def pick(self, uid: str, bank_name: str, kind: str):
-        """Next fragment of a bank for a user: no repeats for that user until the bank is used up,
-        and different users walk the bank from different places."""
+    def pick(self, uid: str, bank_name: str, kind: str, fresh_only: bool = False):
+        """Next fragment of a bank for a user: no repeats for that user until the bank is used up
+        (then None if ``fresh_only``), and different users walk the bank from different places."""
         items = BANKS[bank_name][kind]
         key = (bank_name, kind)
         if key not in self._order:
@@ -1931,6 +2208,8 @@ class Builder:
             self._next[key] = self.rng.randrange(len(items))
         used = self._used.setdefault((uid, bank_name, kind), set())
         if len(used) >= len(items):
+            if fresh_only:
+                return None
             used.clear()
         order, start = self._order[key], self._next[key]
         for step in range(len(order)):
@@ -1980,8 +2259,10 @@ class Builder:
             parts += [self.sentence(user, bank_name, when, extra_rate=0.0) for _ in range(rng.randint(3, 4))]
             parts = [p if not p[-1].isalnum() else p + "." for p in parts]
             return " ".join(parts) + f" https://example.com/blog/{rng.randint(100, 999)}", None
-        if b["replies"] and rng.random() < reply_rate:
-            ctx, reply = self.pick(user["uid"], bank_name, "replies")
+        pair = self.pick(user["uid"], bank_name, "replies", fresh_only=True) if b["replies"] and \
+            rng.random() < reply_rate else None
+        if pair:  # a short reply, usually with the thread title or parent post it answers
+            ctx, reply = pair
             context = fill(ctx, rng, user, when) if rng.random() < 0.9 else None
             return fill(reply, rng, user, when), context
         text = self.sentence(user, bank_name, when)

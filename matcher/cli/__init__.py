@@ -49,5 +49,5 @@ def main() -> None:
 
 
 def _fail(message: str) -> int:
-    common.err.print(f"Error: {message}", markup=False, highlight=False)
+    typer.echo(f"Error: {message}", err=True)
     return 1

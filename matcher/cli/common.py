@@ -12,7 +12,7 @@ from rich.console import Console
 from matcher.store import DEFAULT_DB  # noqa: F401  (re-exported)
 
 out = Console(soft_wrap=True, highlight=False)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 DbOpt = Annotated[str | None, typer.Option("--db", help="SQLite path or postgresql:// URL [default: perkmatch.db]",
                                            show_default=False)]
@@ -74,7 +74,7 @@ def progress() -> Iterator[Callable[[str, int, int | None], None]]:
 
 
 def fail(message: str) -> typer.Exit:
-    err.print(f"Error: {message}", markup=False, highlight=False)
+    typer.echo(f"Error: {message}", err=True)
     return typer.Exit(1)
 
 

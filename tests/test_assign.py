@@ -1,0 +1,81 @@
+"""Assignment under limits: quantity, per-user and per-brand caps, determinism, and the optimum."""
+
+import random
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from matcher.assign import Candidate, assign, greedy
+from matcher.match import region_ok
+
+
+def c(user: str, perk: str, score: float, quantity: int | None = None, brand: str | None = None) -> Candidate:
+    return Candidate(user, perk, brand or f"brand-{perk}", score, quantity)
+
+
+def pairs(chosen: list[Candidate]) -> set[tuple[str, str]]:
+    return {(x.user_id, x.perk_id) for x in chosen}
+
+
+def test_exact_assignment_beats_first_come_where_first_come_is_wrong() -> None:
+    # ann fits the lounge best, but bob fits nothing else; the optimum gives ann the hotel.
+    cands = [c("ann", "lounge", 0.9, 1), c("ann", "hotel", 0.8, 1), c("bob", "lounge", 0.85, 1)]
+    first_come = greedy(cands, per_user=1)
+    best = assign(cands, per_user=1)
+    assert pairs(first_come) == {("ann", "lounge")}
+    assert pairs(best) == {("ann", "hotel"), ("bob", "lounge")}
+    assert sum(x.score for x in best) > sum(x.score for x in first_come)
+
+
+def test_quantity_under_contention_goes_to_the_best_fits() -> None:
+    cands = [c(f"u{i}", "pass", 0.5 + i / 100, 3) for i in range(10)]
+    chosen = assign(cands)
+    assert pairs(chosen) == {("u9", "pass"), ("u8", "pass"), ("u7", "pass")}
+
+
+def test_per_user_and_per_brand_caps() -> None:
+    cands = [c("ann", f"p{i}", 0.9 - i / 10, brand="Same" if i < 3 else None) for i in range(6)]
+    chosen = assign(cands, per_user=2)
+    assert pairs(chosen) == {("ann", "p0"), ("ann", "p3")}
+    two_per_brand = assign(cands, per_user=3, per_brand=2)
+    assert pairs(two_per_brand) == {("ann", "p0"), ("ann", "p1"), ("ann", "p3")}
+
+
+def test_ties_break_on_ids_and_input_order_does_not_matter() -> None:
+    cands = [c(f"u{i}", "p", 0.5, 2) for i in range(6)]
+    first = assign(cands)
+    shuffled = cands[:]
+    random.Random(1).shuffle(shuffled)
+    assert first == assign(shuffled)
+    assert pairs(first) == {("u0", "p"), ("u1", "p")}
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 4), st.floats(0.01, 1.0), st.integers(0, 3)),
+                max_size=40), st.integers(1, 3))
+def test_limits_are_never_exceeded_and_exact_is_never_worse_than_greedy(raw, per_user) -> None:  # type: ignore[no-untyped-def]
+    quantity = {f"p{p}": q for _, p, _, q in raw}
+    seen, cands = set(), []
+    for u, p, s, _ in raw:
+        if (u, p) not in seen:
+            seen.add((u, p))
+            cands.append(c(f"u{u}", f"p{p}", round(s, 3), quantity[f"p{p}"], brand=f"b{p % 2}"))
+    chosen = assign(cands, per_user=per_user)
+    for perk, q in quantity.items():
+        assert sum(1 for x in chosen if x.perk_id == perk) <= q
+    users = {x.user_id for x in chosen}
+    for u in users:
+        mine = [x for x in chosen if x.user_id == u]
+        assert len(mine) <= per_user
+        assert len({x.brand for x in mine}) == len(mine)
+    assert sum(x.score for x in chosen) >= sum(x.score for x in greedy(cands, per_user=per_user)) - 1e-6
+
+
+def test_region_hierarchy() -> None:
+    assert region_ok("US-NY", ["US"])
+    assert region_ok("US-NY", ["US-NY"])
+    assert not region_ok("US-NJ", ["US-NY"])
+    assert not region_ok("US", ["US-NY"])
+    assert region_ok(None, [])
+    assert not region_ok(None, ["GB"])
+    assert region_ok("gb", ["DE", "GB"])

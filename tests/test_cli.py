@@ -1,0 +1,119 @@
+"""The CLI: help for every command, exact error messages and exit codes, lazy imports, --json shapes.
+
+These use the fake encoder (patched into the CLI); tests/test_pipeline_real.py runs the real model.
+"""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from matcher.cli import app, common
+from matcher.embed import EmbeddingCache
+from matcher.encoder import FakeEncoder
+from tests.conftest import post
+
+runner = CliRunner()
+ROOT = Path(__file__).resolve().parents[1]
+COMMANDS = ["demo", "ingest", "profile", "topics", "explain", "match", "brand", "forget", "consent", "export",
+            "taxonomy load", "catalog refresh", "catalog versions", "catalog show"]
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    """invoke(*args) against a fresh database, with the fake encoder."""
+    monkeypatch.setattr(common, "cache", lambda eng, model: EmbeddingCache(eng, FakeEncoder()))
+    db = str(tmp_path / "cli.db")
+
+    def invoke(*args: str):  # type: ignore[no-untyped-def]
+        return runner.invoke(app, ["--db", db, *args])
+
+    return invoke
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help_and_is_in_the_readme(command: str) -> None:
+    result = runner.invoke(app, [*command.split(), "--help"])
+    assert result.exit_code == 0
+    assert "Usage" in result.output and len(result.output) > 200
+    assert f"perkmatch {command}" in (ROOT / "README.md").read_text()
+
+
+def test_help_does_not_import_torch() -> None:
+    code = ("import sys; from typer.testing import CliRunner; from matcher.cli import app; "
+            "CliRunner().invoke(app, ['--help']); "
+            "print(sorted(m for m in ('torch', 'sentence_transformers', 'faiss') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_bad_posts_file_exits_1_naming_file_line_and_field(cli, write) -> None:  # type: ignore[no-untyped-def]
+    users = write("users.jsonl", [{"user_id": "ann", "consent": "opted_in"}])
+    path = write("posts.jsonl", [post("p1", "ann", "ok", 1), {"post_id": "p2", "user_id": "ann", "created_at": 5}])
+    result = cli("ingest", path, "--users", users)
+    assert result.exit_code == 1
+    assert f"Error: {path}: 1 problem(s), nothing was stored:" in result.stderr
+    assert f"{path}, line 2, field 'text': Field required" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_ingest_json_report(cli, write) -> None:  # type: ignore[no-untyped-def]
+    users = write("users.jsonl", [{"user_id": "ann", "consent": "opted_in"}])
+    path = write("posts.jsonl", [post("p1", "ann", "ok", 1), post("p2", "bob", "no consent", 1)])
+    result = cli("ingest", path, "--users", users, "--json")
+    assert result.exit_code == 0
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert records[-1]["added"] == 1 and records[-1]["skipped_no_consent"] == 1
+
+
+def test_opt_out_policy_warns_on_stderr(cli, write) -> None:  # type: ignore[no-untyped-def]
+    result = cli("ingest", write("posts.jsonl", [post("p1", "ann", "ok", 1)]), "--consent-policy", "opt-out")
+    assert result.exit_code == 0
+    assert "consent policy opt-out" in result.stderr
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["topics", "ann"], "Error: no profile yet; run `perkmatch profile` first"),
+    (["match"], "Error: no profile yet; run `perkmatch profile` first"),
+    (["catalog", "show", "nope"], "Error: no perk 'nope' in any catalog version"),
+    (["taxonomy", "load", "missing.yaml"], "Error: missing.yaml: no such file; check the path"),
+    (["ingest", "posts.txt"], "Error: posts.txt: no such file; check the path"),
+])
+def test_error_messages(cli, args, message) -> None:  # type: ignore[no-untyped-def]
+    result = cli(*args)
+    assert result.exit_code == 1
+    assert message in result.stderr
+
+
+def test_catalog_refresh_json_and_sensitive_target_rejected(cli, write) -> None:  # type: ignore[no-untyped-def]
+    perks = [{"perk_id": "a", "brand": "B", "title": "Lounge", "description": "Airport lounge pass"}]
+    result = cli("catalog", "refresh", write("c.yaml", perks), "--json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == {"version": 1, "added": 1, "changed": 0, "retired": 0, "unchanged": 0,
+                                         "embedded": 1, "dry_run": False}
+    bad = write("bad.yaml", [dict(perks[0], topics=["health.mental-health"])])
+    result = cli("catalog", "refresh", bad)
+    assert result.exit_code == 1
+    assert "'health.mental-health' is a sensitive topic" in result.stderr
+    versions = cli("catalog", "versions", "--json")
+    assert [json.loads(line)["version"] for line in versions.stdout.splitlines()] == [1]
+
+
+def test_taxonomy_load_reads_the_iab_tsv(cli) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import SHARED
+
+    result = cli("taxonomy", "load", str(SHARED / "data/iab/Content Taxonomy 3.1.tsv"), "--json")
+    assert result.exit_code == 0
+    record = json.loads(result.stdout)
+    assert record["topics"] == 704 and record["sensitive"] > 20
+
+
+def test_readme_commands_are_the_ci_ones() -> None:
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci/run").read_text()
+    assert "make test" in ci and "make test" in readme and "make demo" in readme
+    assert re.search(r"pip install( --quiet)? torch==2\.13\.0", (ROOT / "Makefile").read_text())
