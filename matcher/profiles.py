@@ -35,6 +35,7 @@ class ProfileParams:
     day_gap_hours: float = 20.0  # posts closer than this count as the same day
     min_threads: int = 2
     min_engaged_posts: int = 2  # posts with engagement above zero
+    min_engaged_share: float = 0.5  # ... and at least this share of the topic's original posts
     min_lift: float = -0.7  # topic engagement may not sit far below the user's usual (log scale)
     min_confidence: float = 0.5
     confidence_scale: float = 2.5  # confidence = 1 - exp(-evidence / scale)
@@ -224,6 +225,8 @@ def _shortfalls(posts: int, days: int, threads: int, engaged: int, lift: float, 
         out.append(f"posts in {threads} thread(s); needs {params.min_threads}")
     if engaged < params.min_engaged_posts:
         out.append(f"{engaged} post(s) with any engagement; needs {params.min_engaged_posts}")
+    elif posts and engaged / posts < params.min_engaged_share:
+        out.append(f"only {engaged} of {posts} posts got any engagement; needs {params.min_engaged_share:.0%}")
     if lift < params.min_lift:
         out.append(f"engagement {lift:+.2f} against the user's usual (log scale); needs at least {params.min_lift:+.2f}")
     if confidence < params.min_confidence:

@@ -2090,6 +2090,124 @@ more("film_celeb", """
     Watched the restored print of my favorite {decade} film at the festival. Still perfect on the big screen.
 """)
 
+more("basketball", """
+    Watched the whole double-overtime game on a tiny phone screen on the bus. No regrets.
+    Our point guard just dropped {12-18} assists and made it look easy.
+    The new arena food menu has a brisket sandwich and I might start going to more games.
+    Free throw percentage in the fourth quarter is going to give me a heart attack.
+    The college tournament upsets this year have been absolutely unhinged.
+    Draft lottery night is my Super Bowl.
+""")
+
+more("soccer", """
+    Away end was bouncing for ninety minutes. Lost 1-0, still the best day out of the season.
+    The new kit leaked online and it's the best home shirt in {10-20} years.
+    Five-a-side on a {weekday} night: scored twice, fell over once, carried the team in spirit.
+    That goalkeeper made {6-9} saves tonight. Man of the match, no debate.
+    Watched the title decider in a packed pub. Couldn't hear anything, didn't need to.
+    International break again. I miss my club already.
+""")
+
+more("vinyl", """
+    Picked up a cheap phono preamp upgrade and the background hiss is gone.
+    Late-night listening session with a {album_era} record and the lights off.
+    Sleeve art on this reissue is better than the original. Framing it.
+    Record fair in the church hall: {20-40} dealers, sore back, very light wallet.
+    Finally heard a record on a proper pair of horn speakers. I get it now.
+    Boxed set arrived: {4-8} LPs, a booklet thicker than most novels, and a poster.
+""", """
+    What was the first record you ever bought? || a scratched {album_era} compilation from a charity shop, still have it
+    Where do you find good records now? || charity shops, car boot sales and one grumpy dealer I love
+    Worth upgrading the cartridge first? || yes, biggest difference for the money in my setup
+""")
+
+more("boardgames", """
+    Our group finally finished the campaign box after {14-30} sessions. Group photo with the board.
+    Designed a house variant for our favorite co-op to make it harder. It's now too hard.
+    Convention day: demoed {5-9} unreleased games and came home with a bag of promos.
+    Rainy Sunday solo session with a dungeon crawler and a pot of tea.
+    New player at game night won her first game ever. The table erupted.
+    Printed a custom scorepad for our weekly game. We take this very seriously.
+""", """
+    What's the best game for six players? || a hidden role game or a big party word game
+    Heavy euros or light fillers? || a heavy one to start the night, fillers once the snacks run out
+""")
+
+more("running", replies="""
+    Do you run with music? || podcasts on easy days, nothing on race day
+    How do you fuel a long run? || a gel every 40 minutes and water at every fountain
+""")
+more("cooking", replies="""
+    What's your comfort food? || a big bowl of {cuisine} noodle soup, every time
+    Best way to use up leftover vegetables? || frittata or fried rice, no exceptions
+""")
+more("dogs", replies="""
+    Best dog walk you've ever done? || a coastal path with {dog}, seals on the rocks, him very confused
+""")
+more("cats", replies="""
+    How many cats is too many? || the answer is always one more
+    What's your cat's weirdest habit? || {cat} drinks from the shower after I get out, every single day
+""")
+more("hiking", replies="""
+    How do you train for a big hike? || stairs with a loaded pack twice a week
+    Favorite trail snack? || salted peanuts and a very squashed cinnamon roll
+""")
+more("photography", replies="""
+    What's in your camera bag today? || one body, a 35mm, spare batteries and a lens cloth
+""")
+more("programming", replies="""
+    What's the worst bug you've fixed? || an off-by-one in a date range that only failed in leap years
+    Favorite debugging tool? || print statements, I'm not proud
+""")
+more("fiction", replies="""
+    What's on your nightstand? || a {book_genre} I'm rationing to ten pages a night
+    Best book club pick ever? || a {book_genre} that started a two-hour argument
+""")
+more("yoga", replies="""
+    How often do you practice? || four times a week, plus ten minutes most mornings
+    Favorite pose? || pigeon, even though it hates me
+""")
+more("wine", replies="""
+    What are you drinking tonight? || a chilled {grape} from {wine_region}, very happy
+""")
+more("sneakers", replies="""
+    How many pairs do you own? || {40-70} and my partner says that's the limit
+""")
+more("weightlifting", replies="""
+    Best tip for a bigger deadlift? || push the floor away and keep the bar close
+    How long are your rest periods? || three to five minutes on heavy sets
+""")
+more("investing", replies="""
+    Do you check your portfolio daily? || once a month, any more and I'd start tinkering
+""")
+more("parenting", replies="""
+    What surprised you most about the first year? || how fast the hard phases pass
+""")
+more("film", replies="""
+    Favorite film of the {decade}? || a {genre} film with the best final shot ever made
+""")
+more("videogames", replies="""
+    What game made you cry? || the one with the lighthouse ending. everyone knows the one
+""")
+more("cycling", replies="""
+    Favorite bike upgrade ever? || good tires. nothing else comes close for the money
+""")
+more("beer", replies="""
+    Favorite beer and food pairing? || stout with chocolate cake, it's not even close
+""")
+more("coffee", replies="""
+    Is expensive coffee worth it? || fresh beans from a local roaster, yes. fancy gadgets, sometimes
+""")
+more("ev", replies="""
+    Home charging or public? || home, 95% of the time. public only on road trips
+""")
+more("baking", replies="""
+    What's your baking disaster story? || a cake that rose, fell and glued itself to the oven
+""")
+more("mentalhealth", replies="""
+    How do you handle a bad mental health day? || lower the bar, eat something, text one person
+""")
+
 FIREHOSE_OPENERS = ["Hot take:", "Quick thought:", "PSA:", "Today's thought:", "Random one:", "Daily reminder:",
                     "Ok so", "Thread idea:", "Real talk:", "Unpopular opinion:", "Just saying:", "Fun fact:",
                     "Morning thought:", "Breaking (for me):", "Note to self:", ""]
@@ -2220,9 +2338,13 @@ class Builder:
                 return items[idx]
         raise AssertionError("unreachable")
 
-    def sentence(self, user: dict, bank_name: str, when: dt.datetime, extra_rate: float = 0.4) -> str:
+    def sentence(self, user: dict, bank_name: str, when: dt.datetime, extra_rate: float = 0.4,
+                 fresh_only: bool = False) -> str | None:
         b = BANKS[bank_name]
-        text = fill(self.pick(user["uid"], bank_name, "posts"), self.rng, user, when)
+        tpl = self.pick(user["uid"], bank_name, "posts", fresh_only)
+        if tpl is None:
+            return None
+        text = fill(tpl, self.rng, user, when)
         ends_open = text[-1].isalnum()
         if b["extras"] and not ends_open and self.rng.random() < extra_rate:
             text += " " + fill(self.pick(user["uid"], bank_name, "extras"), self.rng, user, when)
@@ -2266,8 +2388,9 @@ class Builder:
             context = fill(ctx, rng, user, when) if rng.random() < 0.9 else None
             return fill(reply, rng, user, when), context
         text = self.sentence(user, bank_name, when)
-        if platform == "reddit" and rng.random() < 0.35:
-            second = self.sentence(user, bank_name, when, extra_rate=0.0)
+        second = self.sentence(user, bank_name, when, 0.0, fresh_only=True) if platform == "reddit" and \
+            rng.random() < 0.35 else None
+        if second:  # reddit posts run a little longer
             text = (text if not text[-1].isalnum() else text + ".") + " " + second
         return self.decorate(text, bank_name), None
 
@@ -2337,8 +2460,10 @@ class Builder:
         for day in self.days(n, start, end, steady):
             when = self.at(user, day)
             platform = self.platform(platforms)
-            if share_rate and platform == "twitter" and self.rng.random() < share_rate:
-                text = f"RT {self.rng.choice(RT_HANDLES)}: " + self.sentence(user, bank_name, when, extra_rate=0.0)
+            shared = self.sentence(user, bank_name, when, 0.0, fresh_only=True) if share_rate and \
+                platform == "twitter" and self.rng.random() < share_rate else None
+            if shared:  # an occasional reshare of someone else's post on the topic
+                text = f"RT {self.rng.choice(RT_HANDLES)}: {shared}"
                 self.add(user, when, platform, text, self.engagement(((0, 3), (0, 1), (0, 1)), platform),
                          is_share=True)
                 continue
@@ -2402,10 +2527,12 @@ class Builder:
                 text = self.decorate(text, bank_name, tag_rate=0.3, link_rate=0.08)
                 if rng.random() < 0.4:
                     text += " " + rng.choice(FIREHOSE_TAGS)
-                likes = rng.choices([0, 1, 2], weights=[80, 16, 4])[0]
+                # near-zero engagement: a stray like now and then on small talk, nothing on the topical
+                # posts (a reddit score of 1 is just the author's own vote)
+                likes = int(bank_name == "noise" and rng.random() < 0.3)
                 if platform == "reddit":
-                    likes = rng.choice([-2, -1, 0, 0, 1])
-                self.add(user, when, platform, text, (likes, int(rng.random() < 0.03), 0))
+                    likes = rng.choice([-1, 0, 1, 1, 1])
+                self.add(user, when, platform, text, (likes, 0, 0))
 
     def one_viral(self) -> None:
         """Regular baking with modest engagement, and one viral post on basketball."""

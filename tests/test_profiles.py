@@ -77,6 +77,13 @@ def test_firehose_with_no_engagement_gets_no_topic() -> None:
     assert inferred(profile(posts)) == []
 
 
+def test_firehose_with_sparse_engagement_gets_no_topic() -> None:
+    posts = [P(i % 3, i / 6, likes=int(i % 5 == 0), replies=0) for i in range(300)]
+    results = profile(posts)
+    assert inferred(results) == []
+    assert "posts got any engagement" in " ".join(results[0].details["shortfalls"])
+
+
 def test_one_viral_post_does_not_make_a_topic() -> None:
     posts = steady(2, 10, likes=3) + [P(1, 30.5, likes=5000, replies=800, shares=1200)]
     results = profile(posts)

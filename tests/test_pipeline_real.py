@@ -1,0 +1,185 @@
+"""Integration: the whole pipeline on the shipped sample data with the real packaged model.
+
+One database is built per test session (the demo pipeline); tests that change data work on a copy.
+"""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from matcher.cli import app
+from matcher.demo import AS_OF, run_demo
+from matcher.embed import EmbeddingCache
+from matcher.encoder import load_encoder
+from matcher.explain import brand_view, explain_topic, export_user, match_records, user_topics
+from matcher.ingest import to_epoch
+from matcher.profile_run import run_profile
+from matcher.store import open_engine
+
+pytestmark = pytest.mark.integration
+runner = CliRunner()
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory) -> str:  # type: ignore[no-untyped-def]
+    path = str(tmp_path_factory.mktemp("demo") / "demo.db")
+    engine = open_engine(path)
+    run_demo(engine, EmbeddingCache(engine, load_encoder()))
+    engine.dispose()
+    return path
+
+
+@pytest.fixture
+def demo_copy(demo_db, tmp_path) -> str:  # type: ignore[no-untyped-def]
+    engine = open_engine(demo_db)
+    with engine.connect() as conn:
+        conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+    engine.dispose()
+    target = str(tmp_path / "copy.db")
+    shutil.copy(demo_db, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def demo(demo_db):  # type: ignore[no-untyped-def]
+    engine = open_engine(demo_db)
+    topics = {r["user_id"]: [t["topic_id"] for t in r["topics"]] for r in user_topics(engine)}
+    perks: dict[str, list[dict]] = {}
+    for r in match_records(engine):
+        perks.setdefault(r["user_id"], []).append(r)
+    return engine, topics, perks
+
+
+def test_travel_poster_gets_travel_perks_with_travel_evidence(demo) -> None:  # type: ignore[no-untyped-def]
+    _, topics, perks = demo
+    assert topics["u-maya"][0].startswith("travel")
+    maya = perks["u-maya"]
+    assert maya[0]["perk_id"].startswith(("pk-skyway", "pk-harborline", "pk-wayfarer", "pk-milestone", "pk-roamly",
+                                          "pk-safepassage"))
+    assert sum(p["topics"][0]["topic_id"].startswith("travel") for p in maya) >= 2
+    evidence = maya[0]["topics"][0]["evidence"]
+    assert evidence and all({"post_id", "text", "created_at", "likes", "replies", "shares"} <= set(e) for e in evidence)
+
+
+@pytest.mark.parametrize("user", ["u-firehose", "u-resharer", "u-spammer"])
+def test_gaming_accounts_get_no_topic_and_no_perk(demo, user) -> None:  # type: ignore[no-untyped-def]
+    _, topics, perks = demo
+    assert topics.get(user, []) == []
+    assert user not in perks
+
+
+def test_one_viral_post_and_a_burst_make_no_topic(demo) -> None:  # type: ignore[no-untyped-def]
+    _, topics, perks = demo
+    assert "sports.basketball" not in topics["u-oneviral"] and "sports" not in topics["u-oneviral"]
+    assert "pk-courtside-poster" not in [p["perk_id"] for p in perks.get("u-oneviral", [])]
+    assert "food-and-drink.baking" in topics["u-oneviral"]
+    assert not any(t.startswith("personal-finance") for t in topics.get("u-burst", []))
+
+
+def test_sensitive_topics_only_for_users_who_opted_in(demo) -> None:  # type: ignore[no-untyped-def]
+    _, topics, _ = demo
+    assert not any(t.startswith("health") for t in topics["u-sensitive"])
+    assert "health.mental-health" in topics["u-shares-health"]
+    others = [t for u, ts in topics.items() if u != "u-shares-health" for t in ts]
+    assert not any(t.startswith(("health", "politics", "religion")) for t in others)
+
+
+def test_users_without_consent_are_not_stored(demo) -> None:  # type: ignore[no-untyped-def]
+    engine, topics, _ = demo
+    with engine.connect() as conn:
+        stored = {r[0] for r in conn.execute(text("SELECT DISTINCT user_id FROM posts"))}
+    assert "u-optout" not in stored and "u-noconsent" not in stored
+    assert "u-maya" in stored
+
+
+def test_explain_inferred_and_rejected_topics(demo) -> None:  # type: ignore[no-untyped-def]
+    engine, _, _ = demo
+    yes = explain_topic(engine, "u-maya", "travel.air-travel")
+    assert yes["inferred"] and yes["verdict"].startswith("inferred") and yes["evidence"]
+    no = explain_topic(engine, "u-oneviral", "sports.basketball")
+    assert not no["inferred"]
+    assert "1 original post(s); needs 3" in no["verdict"]
+    sensitive = explain_topic(engine, "u-sensitive", "health.mental-health")
+    assert "sensitive" in sensitive["verdict"]
+
+
+def test_brand_view_lists_assigned_users_with_evidence(demo) -> None:  # type: ignore[no-untyped-def]
+    engine, _, perks = demo
+    perk_id = perks["u-maya"][0]["perk_id"]
+    view = brand_view(engine, perk_id)
+    assert "u-maya" in [u["user_id"] for u in view["users"]]
+    assert view["quantity"] is None or view["assigned"] <= view["quantity"]
+    assert all(u["topics"][0]["evidence"] for u in view["users"])
+
+
+def test_quantities_regions_and_dates_are_respected(demo) -> None:  # type: ignore[no-untyped-def]
+    import yaml
+
+    from matcher.demo import sample_path
+    from matcher.match import region_ok
+
+    engine, _, perks = demo
+    catalog = {p["perk_id"]: p for p in yaml.safe_load(Path(sample_path("catalog.yaml")).read_text())}
+    lines = Path(sample_path("users.jsonl")).read_text().splitlines()
+    users = {json.loads(line)["user_id"]: json.loads(line) for line in lines}
+    counts: dict[str, int] = {}
+    for user_id, records in perks.items():
+        assert len(records) <= 3
+        for r in records:
+            perk = catalog[r["perk_id"]]
+            counts[r["perk_id"]] = counts.get(r["perk_id"], 0) + 1
+            assert region_ok(users[user_id].get("region"), [x.upper() for x in perk.get("regions") or []])
+            assert str(perk.get("ends", "2100-01-01")) >= AS_OF[:10] >= str(perk.get("starts", "1900-01-01"))
+    for perk_id, n in counts.items():
+        assert catalog[perk_id].get("quantity") is None or n <= catalog[perk_id]["quantity"]
+
+
+def test_second_profile_embeds_nothing_and_is_byte_identical(demo_copy) -> None:  # type: ignore[no-untyped-def]
+    engine = open_engine(demo_copy)
+    before = json.dumps(user_topics(engine), sort_keys=True)
+    summary = run_profile(engine, EmbeddingCache(engine, load_encoder()), as_of=to_epoch(AS_OF))
+    assert summary.embedded == 0
+    assert json.dumps(user_topics(engine), sort_keys=True) == before
+
+
+def test_cli_topics_json_follows_the_contract(demo_db) -> None:  # type: ignore[no-untyped-def]
+    result = runner.invoke(app, ["--db", demo_db, "topics", "u-maya", "--json"])
+    assert result.exit_code == 0
+    record = json.loads(result.stdout)
+    assert record["user_id"] == "u-maya"
+    topic = record["topics"][0]
+    assert {"topic_id", "name", "score", "confidence", "posts", "engagement", "evidence"} <= set(topic)
+    scores = [t["score"] for t in record["topics"]]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_cli_brand_explain_and_export(demo_db) -> None:  # type: ignore[no-untyped-def]
+    assert runner.invoke(app, ["--db", demo_db, "explain", "u-maya"]).exit_code == 0
+    out = runner.invoke(app, ["--db", demo_db, "explain", "u-maya", "travel.air-travel"])
+    assert out.exit_code == 0 and "inferred: every threshold is met" in out.stdout
+    exported = runner.invoke(app, ["--db", demo_db, "export", "u-maya"])
+    doc = json.loads(exported.stdout)
+    assert doc["user"]["user_id"] == "u-maya" and len(doc["posts"]) > 50 and doc["topics"] and doc["assignments"]
+
+
+def test_forget_leaves_no_trace_in_tables_or_file_bytes(demo_copy) -> None:  # type: ignore[no-untyped-def]
+    engine = open_engine(demo_copy)
+    doc = export_user(engine, "u-maya")
+    sentence = max((p["text"] for p in doc["posts"]), key=len)
+    engine.dispose()
+    assert sentence.encode() in Path(demo_copy).read_bytes()  # the copy was checkpointed: the text is there
+    result = runner.invoke(app, ["--db", demo_copy, "forget", "u-maya"])
+    assert result.exit_code == 0, result.output
+    engine = open_engine(demo_copy)
+    with engine.connect() as conn:
+        for table in ("users", "posts", "topic_scores", "evidence", "assignments", "withheld"):
+            assert conn.execute(text(f"SELECT COUNT(*) FROM {table} WHERE user_id = 'u-maya'")).scalar() == 0
+        assert conn.execute(text("SELECT COUNT(*) FROM forget_audit")).scalar() == 1
+    engine.dispose()
+    raw = b"".join(p.read_bytes() for p in Path(demo_copy).parent.glob("copy.db*"))
+    assert sentence.encode() not in raw
+    assert b"u-maya" not in raw
