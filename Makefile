@@ -17,6 +17,7 @@ demo: $(VENV)/.installed
 	HF_HUB_OFFLINE=1 $(VENV)/bin/perkmatch demo
 
 test: $(VENV)/.installed
+	$(VENV)/bin/ruff check matcher catalog tests scripts
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q
 
 lint: $(VENV)/.installed

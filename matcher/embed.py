@@ -9,6 +9,8 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 from sqlalchemy import Engine
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 
 from catalog.refresh import text_key
@@ -48,10 +50,11 @@ class EmbeddingCache:
         for start in range(0, len(order), WRITE_BATCH):
             keys = order[start:start + WRITE_BATCH]
             vectors = self.encoder.encode([texts[k] for k in keys])
-            with session(self.engine) as s:
-                for key, vector in zip(keys, vectors, strict=True):
-                    s.merge(Embedding(model=self.name, text_key=key, vector=vector.astype(np.float32).tobytes()))
-                s.commit()
+            rows = [{"model": self.name, "text_key": key, "vector": vector.astype(np.float32).tobytes()}
+                    for key, vector in zip(keys, vectors, strict=True)]
+            insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+            with self.engine.begin() as conn:
+                conn.execute(insert(Embedding).on_conflict_do_nothing(), rows)
             self.encoded += len(keys)
             if progress:
                 progress(len(keys))

@@ -9,8 +9,19 @@ import secrets
 from sqlalchemy import Engine, delete, text
 from sqlmodel import Session, col, select
 
-from matcher.store import (Assignment, Embedding, EvidencePost, ForgetAudit, OptOut, Post, Setting, TopicScore,
-                           User, Withheld, session)
+from matcher.store import (
+    Assignment,
+    Embedding,
+    EvidencePost,
+    ForgetAudit,
+    OptOut,
+    Post,
+    Setting,
+    TopicScore,
+    User,
+    Withheld,
+    session,
+)
 
 
 def _salt(s: Session) -> str:

@@ -222,7 +222,8 @@ def ingest_users(engine: Engine, path: str, *, skip_invalid: bool = False,
         for line, row in iter_rows(path):
             item = row if isinstance(row, Problem) else validate(path, line, row, UserIn, USER_HINTS)
             if isinstance(item, Problem | list):
-                rejects.add(line, None if isinstance(row, Problem) else row, [item] if isinstance(item, Problem) else item)
+                problems = [item] if isinstance(item, Problem) else item
+                rejects.add(line, None if isinstance(row, Problem) else row, problems)
                 continue
             existing = s.get(User, item.user_id)
             if item.consent == "opted_out":
@@ -231,7 +232,7 @@ def ingest_users(engine: Engine, path: str, *, skip_invalid: bool = False,
                     report.users_forgotten += 1
                 record_opt_out(s, item.user_id)
                 continue
-            extra = {k: v for k, v in (item.model_extra or {}).items()}
+            extra = dict((item.model_extra or {}).items())
             user = existing or User(user_id=item.user_id)
             user.handle, user.region, user.consent = item.handle, item.region, item.consent
             user.sensitive_opt_in = json.dumps(sorted(set(item.sensitive_opt_in)))

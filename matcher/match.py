@@ -175,7 +175,8 @@ def _save(engine, chosen, candidates, withheld, reasons, version, profile, per_u
         lost = defaultdict(list)
         for c in candidates:
             if (c.user_id, c.perk_id) not in chosen_keys:
-                lost[c.user_id].append((c.perk_id, c.score, _lost_reason(c, used, brands, taken_users, per_user, per_brand)))
+                reason = _lost_reason(c, used, brands, taken_users, per_user, per_brand)
+                lost[c.user_id].append((c.perk_id, c.score, reason))
         for user_id in sorted(set(lost) | set(withheld)):
             items = sorted(lost[user_id] + withheld[user_id], key=lambda x: (-x[1], x[0]))
             for perk_id, score, reason in items[: params.withheld_per_user]:

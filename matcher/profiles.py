@@ -228,7 +228,8 @@ def _shortfalls(posts: int, days: int, threads: int, engaged: int, lift: float, 
     elif posts and engaged / posts < params.min_engaged_share:
         out.append(f"only {engaged} of {posts} posts got any engagement; needs {params.min_engaged_share:.0%}")
     if lift < params.min_lift:
-        out.append(f"engagement {lift:+.2f} against the user's usual (log scale); needs at least {params.min_lift:+.2f}")
+        out.append(f"engagement {lift:+.2f} against the user's usual (log scale); "
+                   f"needs at least {params.min_lift:+.2f}")
     if confidence < params.min_confidence:
         out.append(f"confidence {confidence:.2f}; needs {params.min_confidence:.2f}")
     return out

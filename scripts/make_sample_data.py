@@ -36,6 +36,17 @@ occasional tag, emoji or link, or a short reply with its thread context) so that
 genuinely different sentences: the pipeline collapses near-duplicates, and only the spammer is
 meant to trip that. Templates may contain ``{slot}`` (a random pick from SLOTS; ``{city2}`` is a
 second, different city) and ``{a-b}`` (a random whole number in [a, b]).
+
+Rules the generator keeps, so that edits stay safe:
+
+* No user repeats a fragment of a bank until the bank is used up (``Builder.pick``), and the
+  extras (reddit's two-sentence posts, blog paragraphs) only use fragments the user can spare, so
+  every bank must hold more fragments than its heaviest user writes posts on it.
+* Topic fragments name their topic in plain words ("dog walk", "board game", "coding"): topics are
+  inferred by embedding similarity to short topic descriptions, and a post that never says what it
+  is about is, to the model, about nothing.
+* A reply in someone else's thread gets about half the engagement of the user's own posts on the
+  topic; the everyday noise gets almost none.
 """
 
 from __future__ import annotations
@@ -107,6 +118,7 @@ SLOTS: dict[str, list[str]] = {
 EMOJI = ["🙌", "😅", "✨", "🙃", "👀", "💯", "😂", "🥲", "👏", "🤞", "😍", "🫠"]
 LINK_PATHS = ["p", "post", "notes", "2025", "blog", "r", "s"]
 
+AN_RE = re.compile(r"\b([Aa]) (?=Ethiopian|imperial|Albariño|ESB|early|Air |Asics|'8\ds)")  # "a" -> "an" before slot values
 SLOT_RE = re.compile(r"\{(\d+)-(\d+)\}|\{([a-z_]+?)(\d*)\}")
 
 
@@ -141,7 +153,7 @@ def fill(tpl: str, rng: random.Random, user: dict, when: dt.datetime) -> str:
         seen.add(value)
         return value
 
-    return SLOT_RE.sub(one, tpl)
+    return AN_RE.sub(r"\1n ", SLOT_RE.sub(one, tpl))
 
 
 def lines(block: str) -> list[str]:
@@ -167,25 +179,25 @@ BANKS: dict[str, dict] = {}
 BANKS["air"] = bank(
     """
     Boarding group {3-6} on a completely full {airline} flight to {city}. Overhead bin strategy: pray.
-    {3-7} hour layover at {airport} and the only open food place is a sad pretzel stand.
-    The lounge at {airport} this morning was surprisingly calm: decent espresso, real oatmeal, an outlet at every seat.
+    {3-7} hour layover at {airport} airport and the only open food place near my gate is a sad pretzel stand.
+    The airport lounge at {airport} was surprisingly calm before my flight: quiet seats, an outlet at every chair, decent breakfast.
     Got moved to an exit row on the red-eye to {city} and I have never been this emotional about legroom.
     Pro tip: the quietest lounge at {airport} is the one past the last gate that nobody bothers walking to.
     Missed my connection at {airport} by 6 minutes. Rebooked on the 9:40pm. The lounge day pass is paying for itself tonight.
     Window seat, noise-cancelling headphones and {3-7} hours of clouds over the Atlantic. Perfect afternoon.
     Why does every airline app crash at the exact moment you need to check a gate change
     Flight to {city} delayed {2-5} hours for a "crew timing issue". The gate agent deserves a raise for staying that calm.
-    Sunrise above the clouds from seat {10-38}A on the way to {city}. No filter needed.
+    Sunrise above the clouds from my window seat, {10-38}A, on the flight to {city}.
     Cleared security at {airport} in 4 minutes with PreCheck. Now what do I do with the other 90.
     Every time I fly {airline} I remember why I chase their status. Priority boarding alone saves my sanity.
     Red-eye to {city}: slept maybe 40 minutes, watched two movies, ate a mystery pasta. Going exploring anyway.
     Lounge ranking after this trip: {airport} > {airport2} > anywhere that still charges for wifi.
-    The flight attendant on my {airline} flight to {city} handed out chocolate to the entire back cabin. Legend.
+    The flight attendant on my {airline} flight to {city} moved me to an empty row so I could sleep. Legend.
     Took the 6am flight to save $90. Future me is furious with past me.
     Airport sushi at {airport} was shockingly good. Would layover there again.
     Shoutout to the gate agent at {airport} who found me a seat on the earlier flight home.
     Walked {5-12}k steps between terminals during the layover at {airport}. Counting it as leg day.
-    Turbulence over {country} was so bad they strapped the drinks cart in. I held my coffee like a newborn.
+    Turbulence over {country} was so bad the pilot stopped the cabin service. Held my armrest for an hour of the flight.
     Flew {airline} business on points for the first time and I finally understand the lie-flat seat obsession.
     The lounge shower at {airport} after a {9-16}-hour flight is the closest I get to a spa day.
     Gate changed three times at {airport}. We have now toured the entire terminal as a group.
@@ -193,14 +205,14 @@ BANKS["air"] = bank(
     Landed in {city} 40 minutes early and then spent 90 in passport control. Balance restored.
     Seat {10-40}C on an {8-13} hour flight and the person in front reclined before takeoff. We go again.
     Booked an open-jaw into {city} and out of {city2} for less than a round trip. Still can't believe it priced out.
-    Lounge review, {airport} Skyway Club: great runway views, meh coffee, the mac and cheese carried.
+    Airport lounge review, {airport} Skyway Club: great runway views, quiet seats by the gates, decent food before a long flight.
     Free wifi on the whole flight to {city}. Answered zero emails and watched travel vlogs instead.
     The airport in {city} has a nap pod, a tiny library and a rooftop garden. Other airports, take notes.
     Sat on the tarmac at {airport} for {40-120} minutes with no AC. Still rather be traveling than not.
-    Did a mileage run to {city} and back in 36 hours. Friends think I'm unwell. My elite status disagrees.
+    Did a mileage run flight to {city} and back in 36 hours. Friends think I'm unwell. My airline elite status disagrees.
     Jet lag after {city} hit at 3pm like a truck. Forcing myself to stay up until 10.
     Upgraded to premium economy at the gate for ${80-150} on a long-haul to {city}. Best money I spent all trip.
-    The boarding pass scanner beeped red and my heart stopped. Just a seat change. To an aisle!
+    The boarding pass scanner at the gate beeped red and my heart stopped. Just a seat change on the flight. To an aisle!
     Overnight flight hack: eat in the lounge, skip the meal service, sleep the moment the seatbelt sign goes off.
     """,
     """
@@ -218,10 +230,10 @@ BANKS["air"] = bank(
     """,
     """
     What's the worst layover you've had? || lol same, {9-16} hours with two layovers, one of them at {airport}
-    Aisle or window? || window, every time. I need to watch the landing
+    Aisle or window? || window seat, every time. I need to watch the plane land
     Is a lounge day pass ever actually worth it? || anything over 3 hours, yes. showers + real food + quiet
-    Share your best airport food find || the ramen counter past gate {10-40} at {airport}, no contest
-    Anyone else get anxious about tight connections? || had {35-55} minutes at {airport} once and sprinted the whole way. made it, barely
+    Share your best airport food find || the ramen counter past gate {10-40} at {airport} airport, best layover food
+    Anyone else get anxious about tight connections? || had a {35-55} minute connection at {airport} once and sprinted to the gate. made the flight, barely
     How early do you really get to the airport? || {60-120} min for international, then straight to the lounge
     Best airline you've flown lately? || {airline} on the {city} route surprised me, lovely crew and a decent meal
     Unpopular travel opinion? || red-eyes are underrated if you get a window seat and skip the meal
@@ -234,15 +246,15 @@ BANKS["air"] = bank(
 
 BANKS["hotels"] = bank(
     """
-    Checked into a tiny family-run guesthouse in {city}. The owner gave us a hand-drawn map of her favorite bakeries.
+    Checked into a tiny family-run guesthouse in {city}. The owner gave us a hand-drawn map of the neighborhood and the best room in the house.
     The hotel in {city} upgraded us to a room with a balcony for no reason at all. The sunset from up here is unreal.
     Late checkout is the most underrated hotel perk. 2pm checkout in {city} meant one more swim.
-    The front desk at our {city} hotel remembered my name from two years ago. That is how you earn loyalty.
+    The hotel front desk in {city} remembered my name from my stay two years ago. That is how you earn loyalty.
     Paid $40 extra for the sea view room in {city} and I've been staring out the window for an hour. Worth it.
     Hotel breakfast power ranking: {city} wins this trip for the fresh pastry table and actual good coffee.
     Our room in {city} has a bathtub in the middle of the bedroom. A design choice. A bold one.
     Two nights at a ryokan outside Kyoto: tatami floors, an onsen and a nine-course dinner. Ruined for normal hotels now.
-    The hotel gym in {city} is one treadmill and a single sad dumbbell. Walking the city instead.
+    The hotel gym in {city} is one treadmill and a single sad dumbbell. Still love this hotel.
     Tried a capsule hotel in {city}. Spotless and quiet, not designed for anyone over 5'9.
     The rooftop pool at our {city} hotel opens at 7am and nobody is there. My favorite hour of the whole trip.
     Hotel points finally turned into a free night in {city}. Been collecting since last spring.
@@ -251,11 +263,11 @@ BANKS["hotels"] = bank(
     The hotel in {city} left a handwritten card and local chocolates for our anniversary. Tiny gesture, huge impact.
     Suite upgrade in {city}!! Living room, two bathrooms and a view over the old town.
     Email the hotel a week before you arrive and politely ask about upgrades. Worked {2-5} times for me this year.
-    Slept 11 hours straight at the hotel in {city}. Blackout curtains should be a human right.
+    Slept 11 hours straight in our hotel room in {city}. Hotel blackout curtains should be a human right.
     The boutique hotel in {city} has a record player and a stack of vinyl in every room. Stayed in all evening.
     Hotel wifi in {city} tonight: {1-4} Mbps. Uploading one photo at a time like it's 2004.
     Booked the cheapest room at a grand old hotel in {city} just to have breakfast in that dining room.
-    Housekeeping in {city} folded my pajamas into a swan. I feel very looked after.
+    Hotel housekeeping in {city} folded my pajamas into a swan. I feel very looked after.
     """,
     """
     Would absolutely stay again.
@@ -268,7 +280,7 @@ BANKS["hotels"] = bank(
     Hotel or Airbnb? || hotel for short trips, an apartment for anything over 5 nights
     Best hotel perk? || late checkout. nothing else comes close
     Where did you stay in {city}? || a small place near the old market, sending you the name
-    Do you ever ask for upgrades at check-in? || always, politely, and it works more often than you'd think
+    Do you ever ask for upgrades at check-in? || always ask at the hotel desk, politely. it works more often than you'd think
     What makes a hotel great for you? || blackout curtains, an outlet by the bed and a front desk that cares
     """,
     "#hotels #travel #staycation #wanderlust",
@@ -332,23 +344,23 @@ BANKS["planning"] = bank(
 BANKS["roadtrip"] = bank(
     """
     Drove {200-400} miles up the coast today with the kids asleep in the back. Stopped at every single viewpoint.
-    Road trip snack ranking: gas station jerky > trail mix > those sad triangle sandwiches.
+    Road trip snack ranking after 600 miles of driving: gas station jerky > trail mix > sad triangle sandwiches.
     Day {2-6} of the road trip, rolling into {city_us}. The motels got better, the coffee did not.
     Highway 1 at golden hour. I will never get tired of this drive.
-    Playlist for the drive was {4-9} hours long and we still ran out before {city_us}.
+    Road trip playlist for the drive was {4-9} hours long and we still ran out before {city_us}.
     Took the scenic byway instead of the interstate. Added 45 minutes. Best call of the whole trip.
-    Spent the night at a tiny motel in {city_us} with a neon sign and a pool nobody has used since 1987. Perfect.
+    Road trip night at a tiny motel in {city_us} with a neon sign and a pool nobody has used since 1987. Perfect.
     Roadside diner pie in {city_us}. I would drive another 300 miles for that slice.
-    State line #{3-9} of the trip. The kids are keeping a license plate tally in the back seat.
+    State line #{3-9} of the road trip. The kids are keeping a license plate tally in the back seat.
     Best thing about a road trip: stopping wherever looks interesting. Today that was a giant fiberglass dinosaur.
     Motels and diner food for {5-8} days came in under ${600-1100}. Road trips are the original budget travel hack.
-    Out the windshield: desert, cactus, exactly one tumbleweed. {city_us} in two hours.
+    Out the car windshield: desert, cactus, exactly one tumbleweed. {city_us} in two hours of driving.
     Road trip rule in our car: nobody drives more than four hours in a row. It has saved our marriage.
-    Pulled over for the sunset outside {city_us} and sat on the hood for an hour.
+    Pulled the car over for the sunset outside {city_us} on our road trip and sat on the hood for an hour.
     Found a scenic overlook that isn't on any map. This stretch of highway keeps surprising me.
-    Back from a {1200-2600} mile loop through {state_us}. Odometer and heart both full.
+    Back from a {1200-2600} mile road trip loop through {state_us}. Odometer and heart both full.
     Route planned for the long weekend: {city_us} → {city_us2}, back roads only, no interstates.
-    Cooler packed, camp chairs in the trunk, podcasts downloaded. Road trip season is open.
+    Cooler packed, camp chairs in the trunk of the car, podcasts downloaded. Road trip season is open.
     """,
     """
     Road trip season!
@@ -357,7 +369,7 @@ BANKS["roadtrip"] = bank(
     """,
     """
     Best road trip you've ever done? || {city_us} to {city_us2} on the back roads, every mile was gorgeous
-    What's your road trip snack? || gas station jerky and a giant iced tea
+    What's your road trip snack? || gas station jerky and a giant iced tea for the drive
     """,
     "#roadtrip #scenicroute #drive",
 )
@@ -366,32 +378,32 @@ BANKS["roadtrip"] = bank(
 
 BANKS["ev"] = bank(
     """
-    Fast-charged in {city_us} in {18-30} minutes, just enough time for a coffee and a stretch.
+    Fast-charged the EV in {city_us} in {18-30} minutes, just enough time for a stretch and a snack.
     The heat pump in the EV is doing great at {10-30}°F. Range dropped maybe {10-20}%.
     One year with the EV: about ${800-1500} saved on gas, zero oil changes, one very quiet commute.
     Got a Level 2 charger installed in the garage. Waking up to a full battery every morning never gets old.
     The public charger in {city_us} was broken again. Charging network reliability is the real EV problem, not range.
-    Regen braking down the mountain gave me back {8-15} miles of range. One-pedal driving is addictive.
+    Regen braking in the electric car down the mountain gave me back {8-15} miles of range. One-pedal driving is addictive.
     EV road trip math: {280-340} miles of range, chargers every hundred miles or so, stops planned around good food.
     People keep asking how the EV handles winter. Honestly fine, just precondition the cabin while it's plugged in.
     Tire wear on the EV is real: heavy car, instant torque. Rotating every 6k miles now.
     Took my dad for a drive in the EV. He floored it once and now he wants one.
-    Free charging at the office is the best workplace perk I've ever had.
-    Overnight software update added a new trip planner to the car. It got better while I slept.
-    Cost to charge at home this month: ${25-60}. I used to spend that on gas in a single week.
+    Free EV charging at the office is the best workplace perk for an electric car driver.
+    Overnight software update added a new charging trip planner to my electric car. It got better while I slept.
+    Cost to charge the EV at home this month: ${25-60}. I used to spend that on gas in a single week.
     Range anxiety is a first-month thing. Month {6-20} of driving electric and I don't think about it anymore.
     EV charging etiquette PSA: move your car when you're done. Other people are waiting for that plug.
     Test drove three EVs this weekend. Leaning toward the one with the bigger battery and the most boring name.
-    The frunk fits exactly one week of groceries. Small electric joys.
+    The EV frunk fits exactly one week of groceries. Small electric car joys.
     Battery health at {20-60}k miles: {94-98}%. All the degradation fears were overblown.
-    Found a fast charger behind a bookstore in {city_us}. Best hour-long stop of the road trip.
+    Found an EV fast charger behind a bookstore in {city_us}. Best hour-long charging stop of the road trip.
     Rooftop solar plus the EV means I am basically driving on sunshine now. Nerdiest flex I have.
-    Spent a {weekday} morning comparing charging network apps. Verdict: they all need work.
+    Spent a {weekday} morning comparing EV charging network apps. Verdict: they all need work.
     DC fast charging on my car peaks around {150-250} kW and tapers at 60%. Plan your stops around that.
-    Cold morning, so I preheated the car from bed with the app. The future is here.
-    {250-320} miles on a single charge today. New personal record.
+    Cold morning, so I preheated the electric car from bed with the app while it was still plugged in.
+    {250-320} miles on a single charge in the EV today. New personal record.
     EV maintenance this year: wiper fluid and a cabin air filter. That's the list.
-    Charging curve nerd moment: 10 to 80% in {22-31} minutes on a 350 kW charger today.
+    EV charging curve nerd moment: 10 to 80% battery in {22-31} minutes on a 350 kW charger today.
     """,
     """
     #EV life.
@@ -401,9 +413,9 @@ BANKS["ev"] = bank(
     """,
     """
     Thinking about an EV, any regrets? || none after {1-3} years. get a home charger if you can
-    How bad is EV range in winter? || drops maybe 15-20% for me, preconditioning helps a ton
-    Best road trip you've done in an EV? || the coast, {city_us} to {city_us2}, chargers everywhere
-    Charger etiquette question: how long is too long? || unplug and move once you hit 80%, that's the rule
+    How bad is EV range in winter? || EV range drops maybe 15-20% for me, preconditioning the battery helps a ton
+    Best road trip you've done in an EV? || the coast in the EV, {city_us} to {city_us2}, fast chargers everywhere
+    Charger etiquette question: how long is too long? || unplug your EV and move once you hit 80%, that's the rule
     """,
     "#EV #electricvehicles #driveelectric",
 )
@@ -416,29 +428,29 @@ BANKS["coffee"] = bank(
     Dialed the grinder in at setting {8-24} for the new beans. Took four shots, worth every one.
     New favorite café: a tiny counter, one barista, single-origin pour-overs for $5. Going every day this week.
     V60 this morning: {15-22}g of coffee, {250-350}g of water, 3:30 total brew. Bright and juicy.
-    Tried oat milk in my flat white and I think I'm converted.
+    Tried oat milk in my coffee, a flat white from the café, and I think I'm converted.
     Roast date matters! The supermarket beans were roasted eight months ago. Never again.
     Cold brew concentrate steeping in the fridge for 18 hours. Summer mode activated.
     I weigh my coffee with a gram scale now. My partner says I'm insufferable. My coffee says otherwise.
     The local roaster has a natural process {origin} that smells like strawberry jam. Bought two bags.
-    Moka pot on the stove, rainy {weekday}, no meetings until 11. Ideal morning.
-    Blind-tested Aeropress inverted against the standard method and honestly couldn't tell. Staying inverted because it's fun.
-    Latte art attempt #{20-150}: still a blob. A slightly more heart-shaped blob.
+    Moka pot coffee on the stove, rainy {weekday}, no meetings until 11. Ideal morning.
+    Blind-tested Aeropress coffee, inverted against the standard method, and honestly couldn't tell. Staying inverted because it's fun.
+    Latte art attempt #{20-150} on the espresso machine: still a blob. A slightly more heart-shaped blob.
     Descaled the espresso machine and it's like a brand new machine. Do it, people.
     Coffee subscription box arrived: a {origin}, a decaf that actually tastes good and one mystery bag.
     Hand grinder vs electric: the hand grinder wins on taste and loses on my forearms at 6am.
     Flash-brewed iced pour-over beats cold brew and I'm ready to argue about it.
     Cupped {3-6} coffees at the roastery today. Learned that I love acidity and can't stand "chocolatey".
-    Let the pour-over bloom for 45 seconds. Trust me on this one.
+    Let the coffee bloom for 45 seconds before the rest of the pour-over. Trust me on this one.
     My café order is so specific now that the barista just nods when I walk in.
     Switched to filtered water and the same beans taste twice as sweet. Water matters so much for coffee.
-    Found a Chemex at a thrift store for $8. Best find of the year.
+    Found a Chemex coffee maker at a thrift store for $8. Best find of the year.
     Espresso tamping: level, firm, done. You don't need to twist it.
     The third-wave café in my neighborhood closed down. I am genuinely grieving.
-    Light roast {origin} brewed at 94°C: sweet, floral, almost tea-like. This is why I bother.
+    Light roast {origin} coffee brewed at 94°C: sweet and floral. This is why I bother.
     Started a coffee journal: beans, grind, ratio, tasting notes. Page {10-60} today.
-    Switched to a 1:16 ratio for every brew method and it has been consistently great.
-    The smell of freshly ground beans at 6:30am is a tiny daily joy.
+    Switched to a 1:16 coffee-to-water ratio for every brew method and it has been consistently great.
+    The smell of freshly ground coffee beans at 6:30am is a tiny daily joy.
     Diner drip coffee: objectively bad, emotionally perfect.
     I order a cortado at every new café I visit. Current champion: the corner spot by the station.
     Bought way too many beans again. {3-6} bags open at once. Send help, and mugs.
@@ -458,9 +470,9 @@ BANKS["coffee"] = bank(
     """
     What's your go-to brew method? || V60 on weekdays, espresso on weekends
     Favorite beans right now? || a washed {origin} from my local roaster, super bright
-    Is a burr grinder really worth it? || biggest upgrade you can make, bigger than the machine
-    How many coffees a day is normal? || two, three if it's a {weekday}
-    Oat or dairy? || oat in lattes, nothing at all in pour-overs
+    Is a burr grinder really worth it? || biggest upgrade for your coffee, bigger than the espresso machine
+    How many coffees a day is normal? || two cups of coffee, three if it's a {weekday}
+    Oat or dairy? || oat milk in lattes, nothing at all in pour-over coffee
     Best café in town? || the tiny one by the station, ask for whatever is on the V60
     """,
     "#coffee #specialtycoffee #pourover #espresso",
@@ -474,32 +486,32 @@ BANKS["baking"] = bank(
     My sourdough starter turned {1-3} today. We celebrated with a focaccia.
     Lemon drizzle cake for a coworker's birthday. Tangy, moist, gone in ten minutes.
     Baking tip: weigh your flour. Cups lie.
-    Cinnamon rolls with cardamom in the filling. Cardamom makes everything better.
+    Baked cinnamon rolls with cardamom in the filling. The dough rose beautifully.
     Tried a Basque cheesecake: burnt top, creamy middle, and the cracks are supposed to be there.
-    Macarons attempt #{3-12}: they have feet! Actual feet! 😭
+    Baking macarons, attempt #{3-12}: they have feet! Actual feet! 😭
     Banana bread with brown butter and a crackly sugar top. Those overripe bananas never stood a chance.
     {70-82}% hydration on this loaf and the crumb is gorgeous. Shaping it was a sticky nightmare.
     Pie crust with half butter, half lard, the way my grandma made it. Flakiest crust of my life.
     Baked {24-48} bagels for the office. Boiled in honey water first, everything seasoning on top.
     Scone tip: grate frozen butter into the flour. Thank me later.
     Birthday cake for my niece: three layers, strawberry filling and one very wobbly unicorn.
-    Focaccia with cherry tomatoes and rosemary, dimpled like a kid playing in sand.
+    Baked focaccia with cherry tomatoes and rosemary, dimpled like a kid playing in sand.
     An oven thermometer revealed my oven runs {15-30} degrees hot. Explains so many sad cakes.
     Baguettes at home! The scoring looks like a crime scene but the taste is there.
-    Olive oil cake with orange zest. Simple, not too sweet, perfect with tea.
+    Baked an olive oil cake with orange zest. Simple, not too sweet, perfect with tea.
     Sunday bake: a rye loaf with caraway. The kitchen smells like a Berlin bakery.
     The kitchen is covered in flour and the dishes are piling up, but these brioche buns are worth it.
     Swiss meringue buttercream finally didn't split. I whisked like my life depended on it.
-    An overnight cold retard on the sourdough means better flavor and a saner schedule.
+    An overnight cold proof on the sourdough bread dough means better flavor and a saner baking schedule.
     Shortbread has three ingredients and it's still the best cookie on earth.
-    Tried the viral fudgy brownie recipe. Crinkly top achieved.
+    Baked the viral fudgy brownie recipe. Crinkly top achieved.
     Homemade pretzels with a baking soda bath: mahogany, salty, chewy.
     Apple galette because I was too lazy for a full pie. Rustic is a lifestyle.
     Bought a proofing box and my winter bread went up a whole level.
-    Babka with chocolate and tahini, and the swirl actually looks like a swirl this time!
+    Baked a babka with chocolate and tahini, and the swirl actually looks like a swirl this time!
     Key lime pie for the school bake sale. Sold out in {10-25} minutes.
     Carrot cake with cream cheese frosting and toasted pecans. Made two because the first one "needed testing".
-    First attempt at kouign-amann. Caramelized, buttery, slightly burnt on one side. Making them again tomorrow.
+    First attempt at baking kouign-amann pastries. Caramelized, buttery, slightly burnt on one side. Making them again tomorrow.
     Weekend project: hot cross buns with orange peel. The crosses are crooked, the buns are perfect.
     """,
     """
@@ -510,9 +522,9 @@ BANKS["baking"] = bank(
     Flour everywhere, no regrets.
     """,
     """
-    How do you keep a sourdough starter alive? || feed it daily on the counter, or fridge it and feed weekly if you're lazy like me
+    How do you keep a sourdough starter alive? || feed the starter daily on the counter, or fridge it and feed weekly if you're lazy like me
     Best cookie recipe? || brown butter, an extra yolk and a 24 hour rest. game over
-    Why is my bread so dense? || probably underproofed, let it go another hour and do the poke test
+    Why is my bread so dense? || probably underproofed dough, let it rise another hour before baking
     Is a stand mixer worth it? || for brioche and buttercream, absolutely
     Favorite thing to bake for a crowd? || focaccia. cheap, fast and everyone loses their mind
     """,
@@ -521,38 +533,38 @@ BANKS["baking"] = bank(
 
 BANKS["cooking"] = bank(
     """
-    Made a {cuisine} braise that simmered for {3-5} hours. The whole flat smells incredible.
+    Cooked a {cuisine} braise for dinner that simmered for {3-5} hours. The whole flat smells incredible.
     Weeknight win: crispy gnocchi sheet-pan dinner, one pan, 25 minutes.
     Homemade ramen broth took 12 hours. We ate it in 8 minutes. Worth every second.
-    Finally nailed a French omelette: pale, creamy, no browning. Only took about {20-50} eggs.
+    Finally cooked a proper French omelette: pale, creamy, no browning. Only took about {20-50} eggs.
     Cast iron steak, butter-basted with garlic and thyme. Letting it rest is the hardest part.
-    Farmers market haul: heirloom tomatoes, {2-5} kinds of peppers and a squash I can't identify.
+    Farmers market haul for this week's cooking: heirloom tomatoes, {2-5} kinds of peppers and a squash I can't identify.
     Fresh pasta from scratch for the first time. Wonky tagliatelle, restaurant flavor.
     Meal prep for the week: chili, roasted vegetables and a big pot of rice. Future me says thanks.
     Cooked a {cuisine} recipe from a cookbook I've owned for years and never opened. Why did I wait.
     Knife skills class tonight. I can now julienne a carrot without endangering my fingers.
-    Homemade stock from the veggie scraps I save in the freezer. Free flavor.
-    Shakshuka for brunch with feta and slightly too much cumin. No regrets.
-    Risotto is just stirring meditation with parmesan.
+    Cooking tip: homemade stock from the veggie scraps I save in the freezer. Free flavor for soups.
+    Cooked shakshuka for brunch with feta and slightly too much cumin. No regrets.
+    Cooking risotto is just stirring meditation with parmesan.
     Cooked for {6-12} people tonight: slow-roasted pork shoulder, slaw and warm tortillas. Everyone went home happy.
     Salt the pasta water, season as you go, taste everything. That's the whole secret.
-    Made dumplings from scratch with my mom. Mine look like crumpled letters, hers look like art.
+    Made dumplings from scratch with my mom in her kitchen. Mine look like crumpled letters, hers look like art.
     Curry from scratch with whole spices I toasted and ground myself. The difference is wild.
     Sheet pan chicken thighs with lemon and olives. Crispy skin, no effort.
     Quick-pickled red onions are going on everything this week: tacos, salads, eggs.
     Cooking tip: let the pan get properly hot before the oil goes in. Nothing sticks.
-    Made pad see ew in the new carbon steel wok. Got a little wok hei. The smoke alarm agreed.
+    Cooked pad see ew in the new carbon steel wok for dinner. Got a little wok hei. The smoke alarm agreed.
     Sunday sauce: tomatoes, garlic, basil and {3-6} hours on low. My grandmother would approve, mostly.
     Finally bought a proper chef's knife and now chopping onions is somehow fun.
     Dinner party menu: burrata to start, lamb with salsa verde, then a lemon tart.
     Leftover rice turning into fried rice is the best thing that ever happens to leftovers.
-    Tried sous vide salmon at 50°C. Silky. I'm going to be annoying about it.
+    Cooked sous vide salmon at 50°C for dinner. Silky. I'm going to be annoying about it.
     Homemade tortillas and slow-cooked black beans. Cheap, filling, perfect.
-    Roasted a whole cauliflower with harissa and tahini. It's a centerpiece now.
-    Braised short ribs in red wine all afternoon. The apartment smells like a bistro.
+    Roasted a whole cauliflower with harissa and tahini for dinner. Easy recipe, big centerpiece.
+    Braised short ribs all afternoon for Sunday dinner. The apartment smells like a bistro.
     Cooked {cuisine} food from a friend's family recipe and had to call her twice mid-cook.
-    Miso butter on roasted carrots is the side dish of the year. Fight me.
-    Made a big pot of minestrone with the parmesan rind thrown in. Tastes like a hug.
+    Recipe of the week: miso butter on roasted carrots. Side dish of the year, fight me.
+    Cooked a big pot of minestrone soup with the parmesan rind thrown in. Tastes like a hug.
     Spent the afternoon making chili oil from scratch. Putting it on literally everything.
     """,
     """
@@ -566,7 +578,7 @@ BANKS["cooking"] = bank(
     What's your go-to weeknight dinner? || sheet pan anything, usually chicken thighs and whatever veg is left
     What kitchen tool is worth the money? || a good chef's knife and a heavy dutch oven
     Best cookbook you own? || anything that explains the why, not just the recipe
-    How do you make rice that isn't mushy? || rinse it three times and never lift the lid
+    How do you make rice that isn't mushy? || rinse the rice three times and never lift the lid while it cooks
     What did you cook this weekend? || a {cuisine} braise that took all afternoon. zero regrets
     """,
     "#homecooking #recipes #whatsfordinner #cooking",
@@ -574,28 +586,28 @@ BANKS["cooking"] = bank(
 
 BANKS["wine"] = bank(
     """
-    Opened a {grape} from {wine_region} tonight. Bright cherry, a little earthy, absolutely singing with dinner.
+    Opened a bottle of {grape} wine from {wine_region} tonight. Bright cherry, a little earthy, singing with dinner.
     Wine tasting in {wine_region} this weekend: {4-8} producers, one too many "just a splash" refills.
     Tonight's bottle: a chilled {grape}. Yes, chilled red. It's a thing and it's great.
     Decanted an old {grape} for an hour and it turned into a completely different wine.
-    Started a little cellar in the closet. {12-30} bottles and a very serious humidity gauge.
+    Started a little wine cellar in the closet. {12-30} bottles of wine and a very serious humidity gauge.
     Natural wine bar on {weekday}: cloudy, funky, delicious. My wine snob uncle would faint.
     {grape} with roast chicken is the pairing of the season.
     Blind tasting night with friends. I guessed {wine_region} correctly exactly once and I'm still bragging.
-    A {10-25}-euro bottle from {wine_region} that drinks like it costs three times that.
+    A {10-25}-euro bottle of wine from {wine_region} that drinks like it costs three times that.
     Visited a family winery where they still foot-tread the grapes. Sticky, loud and wonderful.
-    Learning about soils this month. Volcanic {grape} tastes like smoke and salt and I love it.
+    Learning about vineyard soils this month. Volcanic {grape} wine tastes like smoke and salt and I love it.
     Joined a wine club: {2-4} bottles a month from small producers, with tasting notes I actually read.
     Sparkling wine is not only for celebrations. A crémant on a {weekday} is a celebration.
-    A {2008-2016} {grape} from {wine_region} for my birthday. Soft, savory, a little leathery. Unforgettable.
+    A {2008-2016} {grape} wine from {wine_region} for my birthday. Soft, savory, a little leathery. Unforgettable.
     Rosé season is open. Pale, dry, {wine_region}-style, ice cold.
     The sommelier recommended a {grape} I'd never heard of and it was the best bottle of the night.
     Orange wine with spicy food is an underrated combo. The tannins handle the heat.
-    Corked bottle tonight. Wet cardboard smell, straight back to the shop tomorrow.
+    Corked bottle of wine tonight. Wet cardboard smell, straight back to the wine shop tomorrow.
     Wine fridge finally installed. My {grape} collection has a home.
     Harvest trip to {wine_region}: picked grapes at dawn, lunch among the vines, tasted last year's vintage.
     Wine and cheese night: aged comté, a sharp cheddar and a bottle of {grape}. Perfect.
-    Tried a {grape} from England. Genuinely good, and I'm as surprised as you are.
+    Tried an English sparkling wine. Genuinely good, and I'm as surprised as you are.
     """,
     """
     🍷
@@ -606,7 +618,7 @@ BANKS["wine"] = bank(
     """
     Best wine under 20? || anything {grape} from {wine_region}, crazy value
     Red or white with salmon? || light red, a chilled {grape} is perfect
-    How long should I decant? || young and tannic, an hour. older bottles, barely at all
+    How long should I decant? || young tannic red wine, an hour. older bottles, barely at all
     """,
     "#wine #winelover #vino #winetasting",
 )
@@ -616,16 +628,16 @@ BANKS["beer"] = bank(
     New {beer_style} at the local taproom is ridiculous: juicy, soft, dangerously drinkable.
     Brewery crawl across town: {4-7} taprooms, one excellent {beer_style}, zero regrets.
     Homebrew batch #{5-30} is in the fermenter: a {beer_style} with way too many hops.
-    Bottled my first {beer_style} today. {18-48} bottles, now the agonizing three-week wait.
+    Bottled my first homebrew {beer_style} today. {18-48} bottles of beer, now the agonizing three-week wait.
     A crisp {beer_style} after mowing the lawn is the best beer in the world.
     Beer festival haul: {12-30} tasters, a new favorite brewery and a sunburn.
-    Cellared a bottle of {beer_style} for two years and it aged beautifully: dark fruit, toffee, a little sherry.
-    The {beer_style} at the brewpub tonight tasted like grapefruit and pine. Ordered a second.
+    Cellared a bottle of {beer_style} beer for two years and it aged beautifully: dark fruit, toffee, a little sherry.
+    The {beer_style} beer at the brewpub tonight tasted like grapefruit and pine. Ordered a second.
     Hot take: the perfect beer is a clean lager served in the right glass.
     Took a brewing class and now I understand why my homebrew tastes like bread.
     Our neighborhood brewery just turned {3-10}. Anniversary {beer_style} is on tap and it's excellent.
     Fresh hop season!! Hops picked this morning, in the kettle by lunch.
-    Tried a barrel-aged {beer_style} at {9-14}% ABV. One was plenty.
+    Tried a barrel-aged {beer_style} beer at {9-14}% ABV. One was plenty.
     Beer and food pairing night: {beer_style} with tacos, stout with chocolate cake.
     Rating app says I've logged {200-800} unique beers. Maybe that's a lot.
     Picked up a mixed four-pack from a tiny brewery two towns over. Every can was great.
@@ -659,34 +671,34 @@ BANKS["running"] = bank(
     New PR at the {race}! 5k in {18-24}:{10-59} with negative splits for once.
     Sunday long run: {14-20} miles along the river, fueled by gels and spite.
     Marathon training week {4-16}: {35-55} miles total and the tempo run nearly broke me.
-    Track intervals: 8 x 400m. Lungs on fire, heart full.
-    Rain run. Soaked within five minutes, smiling for the next forty.
+    Track running intervals: 8 x 400m. Lungs on fire, heart full.
+    Rain run this morning. Soaked within five minutes of running, smiling for the next forty.
     Retiring my running shoes at {350-500} miles. They carried me through two half marathons.
     Easy runs should feel easy. Took me three years to actually slow down, and now I'm faster.
     First trail race done: {8-25}k, 600m of climbing and mud everywhere. Already signed up for the next one.
     Parkrun this morning in {21-29} minutes, and I high-fived a volunteer dressed as a banana.
-    Strides after an easy run are the secret sauce nobody talks about.
-    Got my cadence up to {170-182} and my shins finally stopped complaining.
-    The foam roller and I are in a complicated relationship.
+    Strides after an easy run are the running secret nobody talks about.
+    Got my running cadence up to {170-182} steps a minute and my shins finally stopped complaining.
+    After long runs, the foam roller and I are in a complicated relationship.
     Race bib for the {race} arrived! {8-16} weeks to go.
     Ran at 5:45am to beat the heat and it was already {75-85}°F. Summer training is humbling.
     Hill repeats: six times 90 seconds up, jog back down. The hill won today.
     Tempo run at goal half marathon pace felt smooth. Maybe this goal is realistic after all.
     GPS watch died at mile {3-11}. Did the run even happen?
-    Running club's Thursday loop ended at the bakery again. Not complaining.
-    Tried the new carbon-plated racing shoes. They feel like cheating and I love them.
-    Recovery week: short easy runs, lots of sleep, no watch.
+    Running club's Thursday 5-mile run ended at the bakery again. Not complaining.
+    Tried the new carbon-plated running shoes on a tempo run. They feel like cheating and I love them.
+    Recovery week in marathon training: short easy runs, lots of sleep, no watch.
     Half marathon done! 1:{35-59} and a very emotional finish line.
     Running in the snow is slow-motion sprinting with extra layers.
     A hydration vest is the best thing I bought for long runs. No more stashing bottles in bushes.
-    Paced the 2-hour group at the {race} and brought {20-40} people home on time.
+    Paced the 2-hour group at the {race} and ran {20-40} people home on time.
     Treadmill 10k because of the ice. Watched half a movie. Still counts.
     Finally ran a sub-{45-50} 10k. Cried a little at the finish. Running does that to you.
-    Marathon taper madness: everything aches and nothing is actually wrong.
+    Marathon taper madness: running less and everything aches, nothing is actually wrong.
     Early run along the canal, saw a heron and {3-8} other runners. Good start to the day.
-    Shin splints are back. Rest, ice and complaining until they go away.
+    Shin splints are back after too many running miles. Rest, ice and complaining until they go away.
     Negative split long run: last {3-5} miles at marathon pace. Confidence unlocked.
-    Bought my first pair of proper running socks and my blisters are gone. Who knew.
+    Bought proper running socks and my long run blisters are gone. Who knew.
     Ran the {race} course preview with the club. That hill at mile {8-11} is going to hurt.
     Double-digit run before work and now I'm unstoppable until about 2pm.
     """,
@@ -703,7 +715,7 @@ BANKS["running"] = bank(
     Best running shoes for long runs? || I rotate two pairs: cushioned for long runs, something light for speed
     First marathon tips? || go out slower than you think, then slower again
     How many miles a week are you running? || {25-50} right now, building for the {race}
-    Morning or evening runs? || morning, before my brain can argue
+    Morning or evening runs? || morning runs, before my brain can argue
     Best race you've ever run? || the {race}, the crowds carried me the last three miles
     """,
     "#running #runner #marathontraining #runchat",
@@ -793,38 +805,38 @@ BANKS["weightlifting"] = bank(
 BANKS["fitness_celeb"] = bank(
     """
     5am workout with my trainer before call time. Sled pushes at dawn are a choice.
-    Meal prep Sunday: chicken, rice, greens. Very glamorous life over here.
-    Leg day. I can no longer feel my legs. Send ice.
+    Fitness meal prep Sunday: chicken, rice, greens. Very glamorous life over here.
+    Leg day at the gym. Squats until I could no longer feel my legs. Send ice.
     Trying a new HIIT circuit in my trailer between takes. The crew thinks I've lost it.
-    Boxing session with my coach: {8-12} rounds and my arms are noodles.
+    Boxing workout with my coach: {8-12} rounds and my arms are noodles.
     Recovery day: stretching, sauna and a very long nap.
     Everyone asks about my workout routine. Honestly: consistency, sleep and a trainer who yells nicely.
-    Ran the beach stairs {10-20} times today. Would not recommend. Doing it again tomorrow.
-    Protein smoothie of the day: banana, peanut butter, oat milk and spinach you can't taste.
+    Workout on the beach stairs, {10-20} sets today. Would not recommend. Doing it again tomorrow.
+    Post-workout protein smoothie: banana, peanut butter, oat milk and spinach you can't taste.
     Pilates reformer class humbled me harder than any stunt training ever has.
-    Pull-up challenge with the stunt team: I got {12-18}. They got thirty.
+    Gym pull-up challenge with the stunt team: I got {12-18}. They got thirty.
     Training for this role means six days a week in the gym. Day {20-90}.
-    Kettlebell swings in the hotel room on the press tour. Sorry to whoever is downstairs.
-    Cold plunge at 39°F. I screamed. I'll do it again.
-    {5-10}k meters on the rower while listening to a script read-through.
-    Rest days matter. Taking one today without feeling guilty.
+    Kettlebell workout in the hotel room on the press tour. Sorry to whoever is downstairs.
+    Cold plunge after the workout, 39°F. I screamed. I'll do it again.
+    {5-10}k meters on the gym rower this morning. Cardio done before call time.
+    Rest days matter for fitness. Taking one today without feeling guilty.
     My trainer made me do burpees as a "warmup". We are no longer friends.
     Squats with a weighted vest today. I'll be walking funny at the premiere.
-    Stretching between scenes and now the grips have started joining in.
-    Progress pic? No. Progress feeling? Yes.
-    6am spin class with {20-40} strangers who were far too awake.
+    Stretching workout between scenes and now the grips have started joining in.
+    Fitness progress pic? No. Progress feeling after six weeks of training? Yes.
+    6am spin class workout with {20-40} strangers who were far too awake.
     New best on the assault bike: {50-70} calories in three minutes.
-    Core day: planks, dead bugs and a lot of internal screaming.
-    The hotel gym in {city} was actually good for once. Rare win on a press tour.
+    Core workout day at the gym: planks, dead bugs and a lot of internal screaming.
+    The hotel gym in {city} was actually good for once. Full workout on the press tour.
     Tried CrossFit for the first time. The community is lovely. The workout was not.
     Mobility routine every morning for {30-90} days now and my back finally stopped creaking.
     Deadlifts with my trainer: {225-315} for five. Form first, always.
-    Swimming laps at the hotel pool at 6am. Just me and one very serious grandpa.
-    Sunday hike turned into hill sprints because my trainer came along. Never inviting him again.
+    Swimming laps for my morning workout at 6am. Just me and one very serious grandpa.
+    Sunday workout turned into hill sprints because my trainer came along. Never inviting him again.
     Yoga class on the set rooftop with the whole crew. Downward dog in full costume.
     New workout playlist is 90% disco and I have never moved faster.
     Jump rope for {10-20} minutes between takes. My calves will remember this.
-    Trainer added battle ropes to the circuit. I have opinions.
+    Trainer added battle ropes to the gym circuit. I have opinions.
     """,
     """
     💪
@@ -838,30 +850,30 @@ BANKS["yoga"] = bank(
     """
     {60-90} minutes of vinyasa this morning and I held crow pose for {5-10} seconds. Tiny miracle.
     Yin yoga on a rainy {weekday} evening. Long holds, slow breath, nothing else.
-    Finally touched my toes in a forward fold after {6-18} months of practice.
+    Finally touched my toes in a yoga forward fold after {6-18} months of practice.
     Sunrise yoga on the beach: sand in everything, worth it.
-    My teacher said "let the pose come to you" and I've been thinking about it all week.
+    My yoga teacher said "let the pose come to you" and I've been thinking about it all week.
     Hot yoga at 40°C. I now understand why everyone brings two towels.
     Wheel pose without my teacher spotting me! Shaking, grinning, upside down.
-    Ten minutes of sun salutations before work and the whole day runs calmer.
+    Ten minutes of yoga sun salutations before work and the whole day runs calmer.
     Tried aerial yoga. Hanging upside down in a silk hammock is as fun as it looks.
     Started a 30-day yoga challenge. Day {3-29} and my hamstrings are slowly forgiving me.
-    Ashtanga primary series is humbling. The jump-throughs are still more of a scoot-through.
+    Ashtanga yoga primary series is humbling. The jump-throughs are still more of a scoot-through.
     Bought a cork yoga mat and my hands finally stay put in downward dog.
     Restorative class with bolsters and blankets. Pretty sure I fell asleep in savasana.
-    Headstand practice against the wall: {10-30} seconds today. Progress is progress.
+    Yoga headstand practice against the wall: {10-30} seconds today. Progress is progress.
     Yoga in the park with {10-30} strangers on {weekday}. The dogs walking by were very confused.
-    Pigeon pose reveals every emotion my hips have been storing since 2019.
-    Practicing at home with a teacher's online videos. Kitchen floor, cat supervising. Still counts.
+    Pigeon pose in yoga class reveals every emotion my hips have been storing since 2019.
+    Practicing yoga at home with online classes. Kitchen floor, cat supervising. Still counts.
     Teacher training module {1-6} done: anatomy, alignment, and a lot of Sanskrit flashcards.
     My favorite yoga cue: "soften your jaw". Try it right now.
     Balance poses are a window into my mood. Tree pose wobbled all morning.
-    Side plank into wild thing felt like flying today.
+    Side plank into wild thing in yoga class felt like flying today.
     Power yoga class left me drenched. Didn't know my shoulders could work that hard.
-    Blocks and straps aren't cheating, they're tools. Using two blocks in half moon and loving it.
-    Evening flow: twists, hip openers, legs up the wall. Slept like a stone.
+    Yoga blocks and straps aren't cheating, they're tools. Using two blocks in half moon pose and loving it.
+    Evening yoga flow: twists, hip openers, legs up the wall. Slept like a stone.
     Yoga retreat weekend in the hills: two classes a day, simple food, no phones.
-    Flowed through {3-6} rounds of sun salutation B before breakfast. Warm from head to toe.
+    Flowed through {3-6} rounds of sun salutation B on the yoga mat before breakfast.
     """,
     """
     🧘
@@ -880,33 +892,33 @@ BANKS["yoga"] = bank(
 BANKS["cycling"] = bank(
     """
     {40-90}km on the bike this morning with a headwind the whole way out. Tailwind home felt like flying.
-    Gravel ride through the forest: {30-70}km, {2-4} flat tires between us, zero complaints.
-    Climbed the big hill without stopping for the first time. {6-9}% average and my legs are jelly.
+    Gravel bike ride through the forest: {30-70}km, {2-4} flat tires between us, zero complaints.
+    Climbed the big hill on the bike without stopping for the first time. {6-9}% average and my legs are jelly.
     New bike day! Carbon frame, electronic shifting, I am in love.
     Commuted by bike every day this week. {60-120}km total and I arrived happier every morning.
     Group ride averaged {28-34}km/h. I hung on the back and suffered beautifully.
-    Cleaned and lubed the chain. The whole bike sounds new.
+    Cleaned and lubed the bike chain. The whole bicycle sounds new.
     Century ride done! {160-170}km and two bakery stops.
-    Bikepacking overnight: tent strapped to the handlebars, camp by the lake, ride home at sunrise.
-    Switched to tubeless tires and haven't had a puncture in {2-6} months.
+    Bikepacking overnight on the gravel bike: cycled out to the lake, camped, and rode home at sunrise.
+    Switched my road bike to tubeless tires and haven't had a puncture on a ride in {2-6} months.
     Rain ride. Mudguards are the most underrated bike upgrade.
-    Indoor trainer session in the garage: {45-90} minutes of intervals and a puddle of sweat.
-    Got properly fitted on my bike and my knee pain disappeared.
+    Indoor bike trainer session in the garage: {45-90} minutes of cycling intervals and a puddle of sweat.
+    Got a proper bike fit and my knee pain from cycling disappeared.
     Café stop at the halfway point is the real reason group rides exist.
-    Alpine pass this weekend: {1000-1800}m of climbing, {15-25}km of switchbacks and a descent I'll never forget.
-    Saw {3-8} deer on the dawn ride along the canal. Worth the 5am alarm.
-    Strava says {3000-8000}km so far this year. My saddle says take a break.
+    Cycled an alpine pass this weekend: {1000-1800}m of climbing on the bike and a descent I'll never forget.
+    Saw {3-8} deer on the dawn bike ride along the canal. Cycling at 5am is worth it.
+    Strava says I've cycled {3000-8000}km so far this year. My bike saddle says take a break.
     Bike lane on my commute finally got a proper barrier. Small win for everyone on two wheels.
-    Replaced my worn cassette and chain. Shifting is crisp again.
+    Bike maintenance day: replaced the worn cassette and chain. Shifting is crisp again for the next ride.
     Sportive on {weekday}: {90-140}km, rolling hills, and a stranger shared his energy gel.
-    My first time clipping in: fell over at a red light in front of everyone. Rite of passage.
-    Cyclocross season! Mud, barriers, cowbells and a lot of shouting.
+    My first time clipping in to bike pedals: fell over at a red light in front of everyone. Cycling rite of passage.
+    Cyclocross bike season! Mud, barriers, cowbells and a lot of shouting.
     Tried an e-bike for a hilly commute. Honestly, they're brilliant.
     Rode to the coast and took the train back with the bike. Perfect day out.
-    Built my own wheels over the winter. {28-32} spokes each, true enough to trust.
-    Cold ride at {1-5}°C, three layers, lobster gloves. Coffee never tasted better.
+    Built my own bicycle wheels over the winter. {28-32} spokes each, true enough to trust on the road bike.
+    Cold bike ride at {1-5}°C, three layers, lobster gloves. Winter cycling builds character.
     Crosswind on the exposed stretch nearly pushed me into the hedge. Cycling is a contact sport.
-    Rode the old cobbled sector today. My hands are still vibrating.
+    Rode my bike over the old cobbled sector today. My hands are still vibrating.
     """,
     """
     🚴
@@ -917,20 +929,20 @@ BANKS["cycling"] = bank(
     """,
     """
     Best first road bike? || something aluminium with decent tires, spend the rest on a bike fit
-    Tubeless worth it? || absolutely, fewer flats and you can run lower pressure
-    How do you stay safe commuting? || lights day and night, and ride like nobody sees you
+    Tubeless worth it? || absolutely, fewer flats on the bike and you can run lower tire pressure
+    How do you stay safe commuting? || bike lights day and night, and ride like nobody sees you
     """,
     "#cycling #bikelife #gravel #roadcycling",
 )
 
 BANKS["basketball"] = bank(
     """
-    That fourth quarter comeback was ridiculous. Down {15-22} with six minutes left and they still won.
-    Trade deadline chaos again. My team somehow got worse and more expensive.
+    That NBA fourth quarter comeback was ridiculous. Down {15-22} with six minutes left and they still won.
+    NBA trade deadline chaos again. My team somehow got worse and more expensive.
     Rookie with {25-38} points tonight, he's already the best player on the floor.
     Playoff basketball just hits different.
     Fantasy league update: I'm in last place and my center is injured. Again.
-    Pickup game at the park today. I'm {30-45} and my knees are filing a complaint.
+    Pickup basketball game at the park today. I'm {30-45} and my knees are filing a complaint.
     March Madness bracket busted on day one. Every single year.
     Three-point shooting in this league has gotten absurd.
     """,
@@ -939,13 +951,13 @@ BANKS["basketball"] = bank(
 
 BANKS["soccer"] = bank(
     """
-    Last-minute winner in the derby! Absolute scenes.
+    Last-minute winner in the football derby! Absolute scenes.
     Transfer window rumors are getting silly. We are not signing that striker for that fee.
-    {2-4} clean sheets in a row. This defense is finally organized.
+    {2-4} clean sheets in a row. Our football team's defense is finally organized.
     Sunday league match: lost 3-{4-6}, scored one, pulled a hamstring.
     VAR took four minutes to check an offside by a toenail. Football is broken.
     Champions League nights under the lights are the best thing in sport.
-    Our new midfielder has more assists in {5-9} games than the last one had all season.
+    Our new midfielder has more assists in {5-9} matches than the last one had all season. Football is back.
     """,
     tags="#football #soccer #matchday",
 )
@@ -954,32 +966,32 @@ BANKS["soccer"] = bank(
 
 BANKS["dogs"] = bank(
     """
-    {dog} learned "leave it" today. Only took {3-9} weeks and an entire bag of cheese.
-    Morning walk with {dog} in the fog. {dog} found a stick twice his size and carried it proudly for a mile.
+    Our dog {dog} learned "leave it" today. Only took {3-9} weeks of dog training and an entire bag of cheese.
+    Morning dog walk with {dog} in the fog. He found a stick twice his size and carried it proudly for a mile.
     Dog park report: {dog} made three friends and rolled in something unspeakable.
     Vet visit done. {dog} weighs {22-34}kg and is "a very good boy, slightly round". Fair.
-    {dog} heard the treat bag from two floors up. Selective hearing is a superpower.
-    Rainy day means indoor games: hide the kibble, tug-of-war, and one very dramatic zoomie session.
-    Adopted {dog} {1-4} years ago today. Best decision I've ever made.
+    {dog} heard the dog treat bag from two floors up. Selective hearing is a dog superpower.
+    Rainy day with a bored dog: hide the kibble, tug-of-war, and one very dramatic zoomie session from {dog}.
+    Adopted my rescue dog {dog} {1-4} years ago today. Best decision I've ever made.
     Puppy training class graduation! {dog} got a certificate and ate the corner of it.
-    Tried a snuffle mat and {dog} was busy for 20 whole minutes. Miracle product.
-    {dog} saw his reflection in the oven door and barked at it for ten minutes.
-    Beach day with {dog}: chased every wave, caught zero, happiest dog alive.
-    New harness arrived and {dog} stopped pulling on the lead. Where has this been all my life.
-    {dog}'s birthday! {3-9} years old. Made a dog-friendly peanut butter cake.
-    Grooming day. {dog} came back fluffy and deeply offended.
-    Walked {8-15}km with {dog} on the hill trail today. I'm tired, he wants another lap.
-    {dog} has decided the mail carrier is his best friend. They have a little morning ritual now.
-    Recall training at the field: {dog} came back {6-10} out of 10 times. The other times there were squirrels.
-    The way {dog} sighs when he flops onto the sofa. Pure contentment.
+    Tried a snuffle mat for the dog and {dog} was busy for 20 whole minutes. Miracle product for bored pups.
+    My dog saw his reflection in the oven door and barked at it for ten minutes. Silly dog, {dog} is not a genius.
+    Beach day with the dog: {dog} chased every wave, caught zero, happiest pup alive.
+    New no-pull dog harness arrived and {dog} stopped pulling on the lead. Where has this been all my life.
+    {dog}'s birthday! My dog is {3-9} years old. Made a dog-friendly peanut butter cake for the dogs from the park.
+    Dog grooming day. {dog} came back from the groomer fluffy and deeply offended.
+    Long dog walk today, {8-15}km with {dog} on the hills. I'm tired, my dog wants another lap.
+    My dog {dog} has decided the mail carrier is his best friend. They have a little morning ritual now.
+    Dog recall training at the field: {dog} came back {6-10} out of 10 times. The other times there were squirrels.
+    The way my dog sighs when he flops onto the sofa. {dog} is pure contentment.
     Dog-friendly café discovered! {dog} got a puppuccino and a lot of attention.
-    {dog} ate a sock. Vet says it'll "pass". We are watching closely.
-    Agility taster class: {dog} flew through the tunnel and refused the seesaw entirely.
+    {dog} ate a sock. The vet says it'll "pass". Dog owners, we are watching closely.
+    Dog agility taster class: {dog} flew through the tunnel and refused the seesaw entirely.
     Rescue dogs are the best dogs. {dog} was scared of everything when we got him and now he owns the couch.
-    Autumn leaves + {dog} = {3-5} hours of happy crunching.
-    Brushed {dog} and got enough fur for a second dog.
-    {dog} waits by the door every evening at exactly 6:05. Dogs can tell time, I'm convinced.
-    Frozen carrots are {dog}'s favorite summer treat. Cheap and he's obsessed.
+    Autumn leaves + a happy dog = {3-5} hours of {dog} crunching through the park.
+    Brushed the dog and got enough fur for a second dog. {dog} sheds like it's his job.
+    {dog} waits by the door every evening at exactly 6:05 for his dog walk. Dogs can tell time, I'm convinced.
+    Frozen carrots are {dog}'s favorite summer dog treat. Cheap and he's obsessed.
     Long weekend at a dog-friendly cottage. {dog} explored every hedge in the village.
     """,
     """
@@ -989,40 +1001,40 @@ BANKS["dogs"] = bank(
     Who's a good dog.
     """,
     """
-    What's your dog's weirdest habit? || {dog} brings me one shoe every morning. only ever the left one
-    Best dog toy that survives? || the rubber ones you can stuff with peanut butter
-    How do you stop a dog pulling on the lead? || front-clip harness and a lot of patience
+    What's your dog's weirdest habit? || my dog brings me one shoe every morning. only ever the left one
+    Best dog toy that survives? || the rubber dog toys you can stuff with peanut butter
+    How do you stop a dog pulling on the lead? || a front-clip dog harness and a lot of patience
     """,
     "#dogsofinstagram #dogs #rescuedog #goodboy",
 )
 
 BANKS["cats"] = bank(
     """
-    {cat} knocked a full glass of water off the table while maintaining eye contact.
+    My cat {cat} knocked a full glass of water off the table while maintaining eye contact.
     Bought {cat} a $40 cat bed. {cat} sleeps in the box it came in.
-    Vet day. {cat} screamed in the carrier for 20 minutes and then purred for the vet. Traitor.
-    {cat} and {cat2} have divided the apartment into territories. I live in the neutral zone.
-    The 4am zoomies are back. {cat} sprinted across my face at full speed.
-    {cat} learned to open the cupboard with the treats. We've had to childproof it.
-    Adopted {cat} from the shelter {1-5} years ago today. She still acts like she's doing me a favor.
-    {cat} sat on my laptop during a video call and muted me. Honestly an improvement.
-    New cat tree arrived. {cat} ignored it for three days and now refuses to come down.
-    {cat} brought me a "gift": a hair tie she's been hiding since March.
-    Slow blinks with {cat} this morning. Feeling very loved.
-    {cat} has figured out how to turn on the kitchen tap. We are not ready for this.
-    Window perch installed. {cat} now spends {4-8} hours a day watching birds and chattering.
+    Vet day for the cats. {cat} screamed in the cat carrier for 20 minutes and then purred for the vet. Traitor.
+    {cat} and {cat2} have divided the apartment into cat territories. I live in the neutral zone.
+    The 4am cat zoomies are back. {cat} sprinted across my face at full speed.
+    {cat} learned to open the cupboard with the cat treats. We've had to cat-proof the kitchen.
+    Adopted {cat} from the cat shelter {1-5} years ago today. She still acts like she's doing me a favor.
+    My cat sat on my laptop during a video call and muted me. Honestly, {cat} improved the meeting.
+    New cat tree arrived. The cats ignored it for three days and now {cat} refuses to come down.
+    My cat brought me a "gift": a hair tie {cat} has been hiding since March. Cats are weird.
+    Slow cat blinks with {cat} this morning. Feeling very loved by my cat.
+    The cat has figured out how to turn on the kitchen tap. {cat} is too smart and we are not ready for this.
+    Cat window perch installed. {cat} now spends {4-8} hours a day watching birds and chattering.
     Trimmed {cat}'s claws. Two out of ten paws done, one scratch, tomorrow we try again.
-    {cat} only drinks water from my glass. She has her own fountain. It doesn't matter.
-    The way {cat} loafs on the radiator all winter is a lifestyle goal.
-    {cat} is {12-17} years old and still steals ham off the counter. Legend.
+    {cat} only drinks water from my glass. She has her own cat water fountain. It doesn't matter to a cat.
+    The way my cat loafs on the radiator all winter is a lifestyle goal. {cat}, cat loaf champion.
+    My senior cat {cat} is {12-17} years old and still steals ham off the counter. Legend.
     Fostering two kittens this month. They climb the curtains like tiny ninjas.
-    {cat} caught the laser dot for the first time and looked genuinely confused.
-    Switched {cat} to wet food and she now yells at 6am sharp for breakfast.
-    {cat} and the vacuum cleaner are mortal enemies. {cat2} just watches from the stairs.
-    Sunday plan: lie on the sofa with {cat} on my chest until she decides we can move.
-    {cat} has a new favorite hiding spot: inside the duvet cover. Found her after 30 minutes of panic.
-    Cat grass on the windowsill. {cat} ate all of it in one afternoon and then threw it up on the rug.
-    {cat} did the tiny chirp at a pigeon and I will never recover from the cuteness.
+    {cat} caught the laser pointer dot for the first time and looked genuinely confused. Best cat toy.
+    Switched the cats to wet cat food and {cat} now yells at 6am sharp for breakfast.
+    My cat {cat} and the vacuum cleaner are mortal enemies. {cat2} just watches from the stairs.
+    Sunday plan: lie on the sofa with a purring cat on my chest until {cat} decides we can move.
+    Cat owners know this panic: {cat} found a new hiding spot inside the duvet cover. Took me 30 minutes.
+    Grew cat grass on the windowsill. My cat {cat} ate all of it in one afternoon and then threw it up on the rug.
+    {cat} did the tiny cat chirp at a pigeon and I will never recover from the cuteness.
     """,
     """
     🐱
@@ -1032,7 +1044,7 @@ BANKS["cats"] = bank(
     """
     Why does my cat knock things off tables? || mine does it for attention, works every time
     Best cat toy? || a feather wand, nothing else comes close
-    Dry food or wet? || mostly wet, my vet recommended it for hydration
+    Dry food or wet? || mostly wet cat food, my vet recommended it for hydration
     """,
     "#catsofinstagram #cats #catlife",
 )
@@ -1041,32 +1053,32 @@ BANKS["parenting"] = bank(
     """
     Our {baby_age} slept {4-6} hours in a row last night and I woke up panicking because it was too quiet.
     Diaper changes today: {8-12}. Diapers that leaked: all of them, apparently.
-    First real smile this morning. I'm not crying, you're crying.
+    Baby's first real smile this morning. I'm not crying, you're crying.
     Baby carrier walk around the park. Best way to get a nap out of our {baby_age}.
-    Swaddle hack that finally worked: arms down, snug, white noise on. Thank you, night nurse forum.
+    Newborn swaddle hack that finally worked for our baby: arms down, snug, white noise on.
     The baby discovered her feet today and it is the funniest thing she's ever done.
     Packed the diaper bag: wipes, two outfits, burp cloths, snacks for me. Forgot the diapers.
-    Starting solids! Mashed avocado went everywhere, including inside her ear.
-    Dad tip: the bouncer chair next to the shower buys you a whole ten minutes.
-    She rolled over for the first time, right off the play mat and straight into the dog bowl.
+    Starting solids with the baby! Mashed avocado went everywhere, including inside her ear.
+    New dad tip: the baby bouncer chair next to the shower buys you a whole ten minutes.
+    The baby rolled over for the first time, right off the play mat and halfway across the rug.
     Baby-proofing the apartment this weekend. Outlet covers, cabinet locks and a gate on the stairs.
     Teething has arrived. Frozen washcloths and a lot of walking laps around the kitchen.
-    Story time with our {baby_age}: she ate the board book. Reviews are positive.
+    Story time with our {baby_age} baby: she ate the book. Reviews are positive.
     Stroller research rabbit hole: {6-12} tabs open, one decision paralysis.
     Baby's first swim class. She kicked, splashed and then fell asleep in the car seat.
-    Sleep regression is real and it's happening in our house right now.
-    First word was "da". Not claiming it was about me. (It was about me.)
+    Baby sleep regression is real and it's happening in our house right now.
+    Baby's first word was "da". Not claiming it was about me. (It was about me.)
     Pediatrician checkup: growing great, {70-85}th percentile for height. Long legs like her mom.
     Daycare drop-off went fine. For her. I cried in the car.
     Baby sign language is working! She signs "more" for bananas.
-    Our {baby_age} clapped today. We've all been clapping back for an hour.
-    Batch-cooked purées for the freezer: sweet potato, pear and peas. Ice cube trays everywhere.
+    Our {baby_age} baby clapped today. We've all been clapping back for an hour.
+    Batch-made baby food purées for the freezer: sweet potato, pear and peas. Ice cube trays everywhere.
     Took our {baby_age} to the library baby singalong. She was the loudest one there.
-    Walking! Three wobbly steps from the couch to the coffee table.
+    Our baby is walking! Three wobbly toddler steps across the living room.
     Bathtime splash party. The bathroom floor is a lake and the baby is thrilled.
     The car seat installation took two adults, a YouTube tutorial and a lot of patience.
     Parenting in the first year: you learn to eat a whole meal with one hand.
-    Night feed at 3am, the whole city asleep, just us and the hum of the fridge.
+    3am night feed with the baby, the whole city asleep. Parenting in the quiet hours.
     """,
     """
     👶
@@ -1077,7 +1089,7 @@ BANKS["parenting"] = bank(
     """
     How are you surviving the newborn stage? || shifts. one of us sleeps 10pm-3am, the other 3am-8am
     Best baby product you didn't expect to need? || a white noise machine, hands down
-    When did your baby sleep through the night? || still waiting, ask me in six months
+    When did your baby sleep through the night? || still waiting for the baby to sleep through, ask me in six months
     """,
     "#newparents #dadlife #babyfirsts",
 )
@@ -1089,16 +1101,16 @@ BANKS["investing"] = bank(
     Rebalanced the portfolio today: {60-80}/{20-40} stocks to bonds. Boring is the goal.
     Dollar-cost averaging into a total market index fund every payday for {3-8} years now. It works.
     Maxed out my retirement account contribution for the year. Future me, you're welcome.
-    Market down {2-4}% today and I did absolutely nothing. That's the strategy.
+    Stock market down {2-4}% today and I did absolutely nothing with my index funds. That's the strategy.
     Expense ratios matter. Switched from a 0.{70-95}% fund to a 0.04% index fund and saved real money.
-    Reading annual reports on a {weekday} night like the exciting person I am.
+    Reading company annual reports before investing, on a {weekday} night like the exciting person I am.
     Dividend reinvestment quietly compounding in the background. Love to see it.
     The three-fund portfolio is the most underrated investing strategy out there.
     Emergency fund topped up to six months of expenses before investing another cent.
     Tax-loss harvesting season. Swapped one index fund for a near-identical one.
     My investing rule: if I can't explain the company in one sentence, I don't buy it.
     Checked the portfolio once this month. Growth is slow, steady and very boring.
-    International diversification was painful for a decade and is finally pulling its weight.
+    International stock diversification was painful for a decade and is finally pulling its weight in my portfolio.
     Opened a brokerage account for my niece and put in her birthday money. Compound interest is a gift.
     Bond yields at {4-5}% make a little ladder of treasuries very tempting.
     Stopped watching financial news. My returns went up and my stress went down.
@@ -1108,7 +1120,7 @@ BANKS["investing"] = bank(
     Auto-invest turned on. The best investing decisions are the ones you make once.
     Portfolio crossed a milestone today: first ${50-250}k. Took {6-12} years of steady saving.
     Rental property vs index funds spreadsheet, round {3-9}. Index funds keep winning for me.
-    Quarterly review done. No changes. Stay the course.
+    Quarterly portfolio review done. No changes to my investments. Stay the course.
     My savings rate hit {25-45}% this year. Cutting subscriptions did more than any stock pick.
     Valuations look stretched, so I'm doing the same thing as always: buying on schedule.
     Finally understood how a Roth conversion works. Doing a small one this year.
@@ -1130,21 +1142,21 @@ BANKS["investing"] = bank(
 BANKS["crypto"] = bank(
     """
     BTC just broke {60-75}k, I told all of you this was coming 🚀
-    Bought more at the dip this morning. Diamond hands.
+    Bought more bitcoin at the dip this morning. Diamond hands.
     If you're not in crypto right now you're going to regret it in five years
     This altcoin's whitepaper is actually brilliant, loading up before it lists on the big exchanges
-    ETH gas fees are insane today and I'm still buying
-    Up {12-40}% since breakfast. Not financial advice.
+    Ethereum gas fees are insane today and I'm still buying crypto
+    My crypto bag is up {12-40}% since breakfast. Not financial advice.
     Moved a chunk of my savings into crypto today. Either genius or a story for later.
-    The chart is forming a perfect cup and handle. We're going parabolic.
-    Staking rewards just hit my wallet, compounding is beautiful
-    Fed meeting today and my portfolio is doing cardio
+    The bitcoin chart is forming a perfect cup and handle. We're going parabolic.
+    Crypto staking rewards just hit my wallet, compounding is beautiful
+    Fed meeting today and my crypto portfolio is doing cardio
     Sold half my index funds to buy more BTC. Stocks are for boomers.
-    Hardware wallet arrived. Seed phrase written on paper and stored in three places.
-    Someone explain why this coin is pumping. Not complaining, just curious
-    Closing the laptop. Up for the day. Checking again in ten minutes.
-    Watching the order book like it's the Super Bowl
-    New all-time high on my portfolio, screenshot for the haters
+    Crypto hardware wallet arrived. Seed phrase written on paper and stored in three places.
+    Someone explain why this altcoin is pumping. Not complaining, just curious
+    Closing the crypto exchange app. Up for the day. Checking again in ten minutes.
+    Watching the bitcoin order book like it's a playoff game
+    New all-time high on my crypto portfolio, screenshot for the haters
     """,
     tags="#crypto #bitcoin #btc #hodl",
 )
@@ -1154,30 +1166,30 @@ BANKS["crypto"] = bank(
 BANKS["hiking"] = bank(
     """
     Summit before sunrise on {trail}. {900-1500}m of elevation, totally worth the 3am alarm.
-    {12-24}km loop today with a lake at the top that looked photoshopped.
-    New hiking boots broken in on a short {6-10}km day. Zero blisters, very happy feet.
+    {12-24}km hiking loop today with a lake at the top that looked photoshopped.
+    New hiking boots broken in on a short {6-10}km day hike. Zero blisters, very happy feet.
     Switchbacks for days on {trail}. My calves have thoughts.
     Trail report: {trail} is muddy in the middle section, the wildflowers are peaking, bring bug spray.
     Hiked {trail} in the rain and had the whole mountain to ourselves.
-    Saw a black bear from a safe distance on the ridge. Heart rate still elevated.
-    Trekking poles changed my knees' life on the descents.
-    Packed lunch on a granite slab with a view of three valleys. Best picnic table anywhere.
+    Saw a black bear from a safe distance on the ridge trail while hiking. Heart rate still elevated.
+    Trekking poles changed my knees' life on steep hiking descents.
+    Hiking lunch on a granite slab with a view of three valleys. Best picnic table anywhere.
     Trailhead parking was full by 7am. Go early or go on a weekday.
-    First fourteener done! Altitude headache, huge grin.
-    Fall colors on {trail} are unreal right now. Go this week.
+    First fourteener summit hike done! Altitude headache, huge grin.
+    Fall colors on {trail} are unreal right now. Go hiking this week.
     Hiking with a map and compass today instead of my phone. Slower, more fun.
     The last mile of any hike is always the longest mile in the world.
-    {trail} out and back: {8-18}km, {400-1100}m of gain, one marmot sighting.
-    Winter hike with microspikes: frozen waterfall, silent forest, hot tea at the top.
-    Leave no trace reminder: pack out everything, including orange peels.
-    Ten essentials check before every hike. Headlamp saved us when the sun set early.
-    Did a sunset hike and came down by headlamp. Stars were incredible.
+    Hiked {trail} out and back to the summit: {8-18}km, {400-1100}m of gain, one marmot sighting.
+    Winter hike with microspikes up the mountain trail: frozen waterfall, silent forest, hot tea at the top.
+    Leave no trace reminder for hikers: pack out everything from the trail, including orange peels.
+    Ten essentials check before every hike. Headlamp saved us on the trail when the sun set early.
+    Did a sunset hike to the summit and came down the trail by headlamp. Stars were incredible.
     Thru-hiker dreams: reading trail journals from the Pacific Crest Trail every night.
     Hiking group took {10-20} new people up {trail} today. Everyone made the summit.
-    Scree field on the descent. Slow, careful, and a lot of sliding.
-    Found a hidden hot spring {3-6}km off the main trail. Soaked sore legs for an hour.
-    National park pass paid for itself by June.
-    Alpine lake swim at the top of the climb. Ice cold, screamed, did it twice.
+    Scree field on the hike down from the summit. Slow, careful, and a lot of sliding.
+    Hiked to a hidden hot spring {3-6}km off the main trail. Soaked sore legs for an hour.
+    National park pass paid for itself by June. So many hiking trails, so little time.
+    Alpine lake swim at the top of the hike. Ice cold, screamed, did it twice.
     """,
     """
     🥾
@@ -1188,7 +1200,7 @@ BANKS["hiking"] = bank(
     """
     Best beginner hike near you? || {trail}, short, shady and a great view at the end
     Boots or trail runners? || trail runners in summer, boots when it's wet or snowy
-    What's always in your day pack? || headlamp, layers, water filter and way too many snacks
+    What's always in your day pack? || for a day hike: headlamp, layers, water filter and way too many snacks
     """,
     "#hiking #trails #getoutside #mountains",
 )
@@ -1273,29 +1285,29 @@ BANKS["photography"] = bank(
 
 BANKS["sneakers"] = bank(
     """
-    Copped the {sneaker} on the app this morning after {3-9} Ls in a row. Finally.
-    Sneaker cleaning Sunday: {4-10} pairs scrubbed, laced and back on the shelf.
-    The {sneaker} in the new colorway looks even better in person.
+    Copped the {sneaker} sneakers on the app this morning after {3-9} Ls in a row. Finally.
+    Sneaker cleaning Sunday: {4-10} pairs of sneakers scrubbed, laced and back on the shelf.
+    The {sneaker} sneaker in the new colorway looks even better in person.
     Bought a pair of deadstock {sneaker} and I'm scared to wear them.
-    Rotation this week: {sneaker} on Monday, {sneaker2} for the weekend.
+    Sneaker rotation this week: {sneaker} on Monday, {sneaker2} for the weekend.
     Resale prices on the {sneaker} are out of control. Not paying {300-600} for a shoe.
-    Took my {sneaker} to the custom artist. They came back with hand-painted details, unreal.
+    Took my {sneaker} sneakers to a custom artist. They came back with hand-painted details, unreal.
     Sneaker convention haul: two grails and a lot of aching feet.
     Unboxing day: tissue paper, that new-shoe smell, the {sneaker}. Perfect condition.
     Hot take: the {sneaker} is the most comfortable everyday shoe ever made.
     Lost the raffle for the collab again. {10-25} entries, zero wins.
     Sole swap on my beat-up {sneaker}. New life for my favorite pair.
-    Displayed my collection on a wall of clear boxes. {30-70} pairs and it looks like a museum.
-    Wore the {sneaker} in the rain by accident. Suede will never be the same.
-    The retro of the {sneaker} finally drops next {weekday}. Alarm set.
+    Displayed my sneaker collection on a wall of clear boxes. {30-70} pairs of kicks and it looks like a museum.
+    Wore my {sneaker} sneakers in the rain by accident. Suede will never be the same.
+    The retro sneaker release of the {sneaker} finally drops next {weekday}. Alarm set.
     Vintage {sneaker} from a thrift store for $25. Yellowed soles, still a win.
-    Trading my {sneaker} for a pair of {sneaker2} with a collector across town.
-    Legit check before buying resale, always. Saved me from fakes twice this year.
+    Sneaker trade: my {sneaker} for a pair of {sneaker2} with a collector across town.
+    Legit check before buying resale sneakers, always. Saved me from fake kicks twice this year.
     Sneaker shelf reorganized by color. My partner says I need help.
-    Lacing the {sneaker} with the fat laces just like in the old ads.
+    Lacing my {sneaker} sneakers with the fat laces just like in the old ads.
     Retail-price pair in my size at the small shop downtown. Support local sneaker stores!
     Sneakers are the only thing I'm happy to queue for at 6am.
-    Crease protectors in, {sneaker} on, ready to walk carefully all day.
+    Sneaker crease protectors in, {sneaker} on, ready to walk carefully all day.
     """,
     """
     👟
@@ -1304,7 +1316,7 @@ BANKS["sneakers"] = bank(
     """,
     """
     Best everyday sneaker? || the {sneaker}, comfy and goes with everything
-    Do you wear your grails? || yes. shoes are meant to be worn
+    Do you wear your grails? || yes. sneakers are meant to be worn
     """,
     "#sneakers #sneakerhead #kicks",
 )
@@ -1314,23 +1326,23 @@ BANKS["vinyl"] = bank(
     Record store haul: a {album_era} compilation, two jazz reissues and a mystery 7-inch for a dollar.
     Finally upgraded my turntable cartridge. Hearing details in records I've owned for {10-20} years.
     Sunday morning, coffee, a full album on vinyl, no skipping. The best ritual.
-    Found an original pressing of a {album_era} classic in the dollar bin. Still shaking.
+    Found an original vinyl pressing of a {album_era} classic in the record store dollar bin. Still shaking.
     Cleaned my whole collection with the new record cleaning machine. {200-600} records, one very long weekend.
     Record Store Day queue at 6am. Got the {album_era} reissue I wanted and a sunburn.
-    Bought my first tube amplifier. Warm, glowing, slightly impractical, perfect.
-    Set up the speakers properly with a tape measure. The stereo image snapped into place.
+    Bought my first tube amplifier for the turntable setup. Warm, glowing, perfect for vinyl.
+    Set up the hi-fi speakers properly with a tape measure. The stereo image snapped into place on my records.
     Crate digging in a flea market basement: {30-80} records, dusty hands, one gem.
-    Listening party at my place: everyone brings one record, we play both sides.
+    Vinyl listening party at my place: everyone brings one record, we play both sides.
     The new vinyl pressing is warped. Returning it and sulking.
-    Reorganized the shelves alphabetically by artist. Took all weekend.
+    Reorganized my vinyl record shelves alphabetically by artist. Took all weekend.
     Headphone amp + open-backs for late-night listening. Neighbors approve.
     The {album_era} section at the new record shop is unreal.
-    Played a side of {album_era} and the whole room went quiet.
+    Played a side of {album_era} vinyl on the turntable and the whole room went quiet.
     Mastering matters: the new remaster is louder but the old pressing sounds better.
-    Turntable belt replaced, speed is perfect again at 33⅓.
+    Turntable belt replaced, my records spin at a perfect 33⅓ again.
     My dad gave me his old records. Coffee ring on the sleeve of one, best heirloom I own.
     Bought a listening chair specifically for records. Worth it.
-    Hi-fi shop let me listen to a system that costs more than my car. Now my own setup sounds sad.
+    Hi-fi shop let me listen to a turntable system that costs more than my car. Now my own setup sounds sad.
     Vinyl subscription this month: {album_era} deep cuts I'd never have found.
     Local DJ night playing only vinyl: crackle, warmth and a packed dance floor.
     """,
@@ -1354,11 +1366,11 @@ BANKS["concerts"] = bank(
     Front row at the arena. Ears ringing, heart full.
     Bought tickets for the summer festival the minute they dropped. Lineup is absurd.
     Concert tip: earplugs. Protect your hearing, enjoy shows for decades.
-    The encore lasted {20-40} minutes. Nobody wanted to leave.
-    Saw a band I loved at 16 and they still sound huge.
-    Standing at the barrier for {3-6} hours was worth it for that opening song.
+    The encore at last night's concert lasted {20-40} minutes. Nobody wanted to leave.
+    Saw a band I loved at 16 live in concert and they still sound huge.
+    Standing at the concert barrier for {3-6} hours was worth it for that opening song.
     Open-air concert in the park, a picnic on the grass, strangers singing along.
-    Jazz club on a {weekday} night: tiny stage, brilliant trio, nobody on their phones.
+    Live music at a jazz club on a {weekday} night: tiny stage, brilliant trio, nobody on their phones.
     """,
     """
     🎤
@@ -1379,12 +1391,12 @@ BANKS["fiction"] = bank(
     Reread a childhood favorite and it's so much darker than I remembered.
     DNF'd a bestseller at page {60-150}. Life is too short.
     Sunday plan: rain, tea and the last {80-200} pages of this {book_genre}.
-    The way this author writes weather makes me want to move to the coast.
+    The way this novelist writes weather makes me want to move to the coast.
     Secondhand bookshop find: a first edition for four pounds. Still can't believe it.
     Annotating my books now. Sticky tabs everywhere, the novel looks like a rainbow.
     A {book_genre} with an unreliable narrator and I fell for every trick.
     Audiobook on the commute, paperback at night. Reading twice as much this year.
-    Mini review: slow first half, devastating second half, five stars.
+    Mini book review: slow first half, devastating second half, five stars.
     Translated novels are where my favorite reads came from this year.
     Found a note from a previous owner tucked into a used novel. A tiny mystery.
     The library's new fiction shelf is full of debuts and I want them all.
@@ -1394,7 +1406,7 @@ BANKS["fiction"] = bank(
     Historical fiction set in a Baltic port town. I could smell the salt and tar.
     Bookstore date with myself: two hours, one coffee, {2-4} novels.
     Reading slump broken by a short, sharp novella. Sometimes short is the answer.
-    Finished a {500-900}-page saga and I miss the family already.
+    Finished a {500-900}-page novel, a family saga, and I miss the characters already.
     """,
     """
     📚
@@ -1412,34 +1424,34 @@ BANKS["fiction"] = bank(
 
 BANKS["programming"] = bank(
     """
-    Spent {2-6} hours chasing a bug that turned out to be a missing await. Classic.
-    Rewrote the hot path in {lang} and it went from {800-2000}ms to {20-90}ms. Profiling first pays.
-    Code review tip: comment on the design first, the naming later.
+    Debugging for {2-6} hours and the bug in my Python code was a missing await. Programming is humbling.
+    Coding all evening on my side project in {lang}. Programming is still my favorite way to unwind.
+    Code review tip: comment on the software design first, the variable naming later.
     Finally got {stack} running locally in containers. Onboarding went from a day to ten minutes.
-    Wrote tests before touching the legacy module. Found {3-9} bugs without changing anything.
-    Learning {lang} on weekends. The compiler errors are harsh but fair.
-    Deleted {500-3000} lines of dead code today. Best commit of the quarter.
-    Flaky test of the month: depended on the system timezone. Of course it did.
+    Software developer life: fixed one bug, found three more, wrote the tests, shipped it.
+    Learning {lang} on weekends. The error messages are harsh but fair.
+    Deleted {500-3000} lines of dead code from our codebase today. Best coding day of the quarter.
+    Finally fixed the flaky bug that's been haunting our codebase for weeks. Coding victory dance.
     Pair programming with a junior dev. Explaining my own code showed me two bugs in it.
-    Property-based testing found an edge case in the date parser we'd had for years.
-    Migrated the service to {lang}. Memory use down {40-70}%, latency flat, team happy.
-    My favorite refactoring: make the change easy, then make the easy change.
-    Side project: a CLI that renames my photos by EXIF date, written in {lang} over a weekend.
-    git bisect found the commit that broke the build in {5-9} steps. Underrated tool.
-    Read the {lang} standard library source today. Learned more than from any tutorial.
-    Production incident at 2am: a migration locked the big table. Postmortem tomorrow.
-    Type hints caught a bug before it shipped. I'm a convert.
-    Shipped the feature, then spent {2-4} days on docs. The docs matter more.
-    Optimized a SQL query from {30-90} seconds to {50-400}ms with one index. Feels like magic every time.
-    Mechanical keyboard, dark theme, lo-fi playlist, one hard problem. Good {weekday}.
+    Refactoring old JavaScript code today. Deleting code is the best kind of programming.
+    New programming language this month: {lang}. Writing small tools to learn it, the code reads so cleanly.
+    My favorite refactoring rule when programming: make the change easy, then make the easy change.
+    Built a small web scraper in Python over the weekend. Coding for fun again feels great.
+    git bisect found the commit that broke the build in {5-9} steps. Most underrated developer tool.
+    Read the {lang} standard library source code today. Learned more about programming than from any tutorial.
+    Hackathon weekend: 36 hours of coding, one working demo, too much pizza.
+    Python developers, type hints are worth it. They caught a bug in my code before it shipped.
+    Shipped the feature, then spent {2-4} days writing the docs. For developers, the docs matter more than the code.
+    Spent the day doing code reviews on GitHub. Good code review is a developer superpower.
+    Mechanical keyboard, dark theme in the code editor, one hard programming problem. Good {weekday}.
     Contributed my first patch to an open source library. Merged in {2-10} days, maintainers were kind.
     Writing a tiny interpreter for fun to finally understand how parsers work.
-    Our CI went from {15-30} minutes to {4-8} minutes by caching dependencies properly.
-    Rubber duck debugging works. Today the duck solved a race condition.
+    Our CI pipeline went from {15-30} minutes to {4-8} minutes by caching the build dependencies. Developer happiness up.
+    Rubber duck debugging solved my coding problem again. Explain your code out loud, programmers.
     Naming things is still the hardest problem in computer science.
-    Spent the afternoon reading a paper on consistent hashing. Brain full.
+    Writing algorithm practice problems in Python every morning before work. Coding habit day {20-90}.
     Advent of Code day {5-20} solved in {lang}. Part two took me three hours.
-    Got {stack} behaving in tests at last. The fixture setup was the whole problem.
+    Spent the afternoon pair programming on a tricky race condition. Two developers, one keyboard, one fix.
     """,
     """
     💻
@@ -1448,9 +1460,9 @@ BANKS["programming"] = bank(
     Lesson learned.
     """,
     """
-    What language should I learn next? || {lang}, it'll change how you think about the others
-    Tabs or spaces? || whatever the formatter does, never think about it again
-    How do you debug a flaky test? || run it 500 times in a loop and log everything
+    What language should I learn next? || {lang}. learning a new programming language changes how you think about the others
+    Tabs or spaces? || whatever the code formatter does. developers should never argue about code style
+    How do you debug a flaky test? || run the flaky test 500 times in a loop, log everything, then debug the code
     """,
     "#programming #coding #devlife",
 )
@@ -1459,17 +1471,17 @@ BANKS["gadgets"] = bank(
     """
     New noise-cancelling earbuds: the transparency mode is so good I forget they're in.
     Smartwatch battery lasted {5-12} days on one charge. Impressed.
-    Upgraded to a phone with a real telephoto camera. Zoom photos from the back of the concert hall are sharp.
-    Built a split mechanical keyboard kit over the weekend. Soldering {40-90} switches was oddly relaxing.
-    E-reader with a warm light has replaced my evening doom-scrolling.
+    New smartphone with a real telephoto camera. Best phone upgrade I've made in years.
+    Built a split mechanical keyboard kit over the weekend. Soldering {40-90} switches on a tech gadget was oddly relaxing.
+    New e-reader gadget with a warm light has replaced my evening doom-scrolling on the phone.
     Tried a foldable phone for a week. Cool, slightly fragile, I want one anyway.
     Portable monitor for the laptop changed how I work in cafés.
     Smart home update: lights, blinds and heating now follow sunrise. Unnecessary and delightful.
-    USB-C everywhere, finally. Threw out a drawer full of old cables.
+    USB-C on every gadget, finally. Threw out a drawer full of old chargers and cables.
     Gadget review: the new tablet is great hardware with too many subscriptions attached.
-    Replaced my laptop battery myself with a $40 kit. Right to repair matters.
-    A tiny travel router fixed the terrible hotel wifi problem for good.
-    Bought a label maker. Everything in the house is labeled now. Send help.
+    Replaced my laptop battery myself with a $40 kit. Right to repair matters for every gadget.
+    Gadget of the month: a tiny travel router that fixed terrible hotel wifi for good.
+    Bought a label maker gadget. Everything in the house is labeled now. Send help.
     Wireless charging stand on the desk. Lazy upgrade, big quality of life.
     """,
     """
@@ -1483,33 +1495,33 @@ BANKS["gadgets"] = bank(
 BANKS["videogames"] = bank(
     """
     {30-120} hours into this open-world RPG and I've done maybe 10% of the main story. The side quests are too good.
-    Finally beat the final boss after {12-40} attempts. Hands are still shaking.
+    Finally beat the final boss in this video game after {12-40} attempts. Hands are still shaking.
     New console arrived! Load times are basically zero. Replaying everything.
-    Co-op night with the squad: {3-5} hours, one win and a lot of yelling.
+    Online co-op gaming night with the squad: {3-5} hours, one win and a lot of yelling.
     Indie game of the year for me: a tiny pixel-art roguelike with an incredible soundtrack, {10-20} bucks.
-    Speedrunning the first level of an old platformer. My best is 1:{10-59}. The world record is a fantasy.
-    The new patch nerfed my main build. Back to the drawing board.
+    Speedrunning the first level of an old platformer video game. My best is 1:{10-59}. The world record is a fantasy.
+    The new game patch nerfed my main build in the RPG. Back to the drawing board.
     Playing through a childhood favorite on a retro handheld. It still holds up.
-    Ranked grind tonight: climbed to {gamerank} and immediately lost three in a row.
-    Boss music playlist on while I work. Answering emails has never felt so epic.
-    My old controller started drifting so I bought a new one. RIP.
-    Got the platinum trophy! {40-90} hours well spent.
-    Cozy game night: farming sim, tea, zero stress.
-    The level design in this metroidvania is genius. Every shortcut feels earned.
+    Ranked grind in the shooter tonight: climbed to {gamerank} and immediately lost three games in a row.
+    Video game boss music playlist on while I work. Answering emails has never felt so epic.
+    My old game controller started drifting so I bought a new one for the console. RIP.
+    Got the platinum trophy in the game! {40-90} hours of gaming well spent.
+    Cozy gaming night: a farming sim video game and zero stress.
+    The level design in this metroidvania game is genius. Every shortcut feels earned.
     Seasonal sale got me again: {4-9} games added to the library, maybe one will be played.
     Couch co-op is the best kind of gaming and I'll die on that hill.
-    This horror game made me pause and turn the lights on. Twice.
+    This survival horror video game made me pause and turn the lights on. Twice.
     Built a new gaming PC this weekend. The cable management is still a crime scene.
     The story in this game made me tear up at 2am. Games are art.
-    LAN party with college friends for the first time in {5-10} years. Same pizza, worse backs.
-    Hot take: the sequel has better combat but the original has the better world.
+    LAN party with college friends for the first time in {5-10} years: PC gaming, same pizza, worse backs.
+    Hot take: the video game sequel has better combat but the original game has the better world.
     Streaming tonight: a blind playthrough of the new survival game.
-    Fighting game practice: 30 minutes of combos, two hours of losing online. Growth.
+    Fighting game practice on the console: 30 minutes of combos, two hours of losing online. Growth.
     Every game should have a difficulty slider. Let people enjoy things.
     Finished a {20-60}-hour JRPG and now I feel empty. Recommend me another one.
-    Open-world fatigue is real. Playing a tight eight-hour game instead and loving it.
+    Open-world game fatigue is real. Playing a tight eight-hour indie video game instead and loving it.
     The new battle royale season map is chaos in the best way.
-    Internet dropped mid-raid. The team was not amused.
+    Internet dropped mid-raid in the MMO. The gaming guild was not amused.
     Played {3-6} hours straight without checking my phone once. The game is that good.
     Replaying the classic space shooter remaster. The HDR is stunning.
     Co-op puzzle game with my partner. We communicate so much better in real life than in this game.
@@ -1532,31 +1544,31 @@ BANKS["videogames"] = bank(
 
 BANKS["boardgames"] = bank(
     """
-    Game night: {3-6} players, one heavy euro and a 40-minute rules explanation. Worth it.
-    New favorite: a cooperative deckbuilder where we all win or all lose dramatically.
-    Sleeved all {200-500} cards of the new game. Cheaper than therapy.
-    Taught my parents a worker placement game. Mom won by {10-30} points. Humbling.
+    Board game night: {3-6} players, one heavy euro game and a 40-minute rules explanation. Worth it.
+    New favorite board game: a cooperative deckbuilder where we all win or all lose dramatically.
+    Sleeved all {200-500} cards of the new board game. Cheaper than therapy.
+    Taught my parents a worker placement board game. Mom won by {10-30} points. Humbling.
     Our legacy campaign is on game {6-12} and the board is covered in stickers and secrets.
     Board game café on {weekday}: {2-4} games, too many snacks, one friendship tested.
     Bought an organizer insert for my big-box game. Setup went from 20 minutes to 5.
-    Engine-building games are my love language.
-    Played a social deduction game and my best friend lied to my face for an hour. Impressed.
-    Painted the miniatures for our dungeon crawler. They're terrible. I love them.
-    Two-player game with my partner every night this week. Currently {3-5} to {2-4}.
-    The crowdfunded game arrived! The box weighs {4-8} pounds and it's glorious.
-    The solo mode in this game is surprisingly good. Quiet {weekday} night sorted.
-    Rules lawyering got heated at game night. We need a house rules doc.
-    Shelf of shame: {8-20} unplayed games. This year I play them all.
-    Lost a trading and negotiation game, laughed the whole time, would play again.
-    Card drafting hits the sweet spot between strategy and chaos.
+    Engine-building board games are my love language.
+    Played a social deduction board game and my best friend lied to my face for an hour. Impressed.
+    Painted the miniatures for our dungeon crawler board game. They're terrible. I love them.
+    Two-player board game with my partner every night this week. Currently {3-5} to {2-4}.
+    The crowdfunded board game arrived! The box weighs {4-8} pounds and it's glorious.
+    The solo mode in this board game is surprisingly good. Quiet {weekday} night sorted.
+    Rules lawyering got heated at board game night. We need a house rules doc.
+    Board game shelf of shame: {8-20} unplayed games. This year I play them all.
+    Lost a trading and negotiation board game, laughed the whole time, would play again.
+    Card drafting board games hit the sweet spot between strategy and chaos.
     First time playing a 4X board game. Five hours. I dream in hex tiles now.
-    Game night snack rule: nothing greasy near the cards.
+    Board game night snack rule: nothing greasy near the cards and the game boards.
     Introduced {3-6} people to modern board games today. They're hooked.
-    Tile-laying game with beautiful art, perfect for a lazy Sunday.
-    Organized the collection by weight and play time. Yes, I'm that person.
-    Meeple-shaped cookies at game night were a massive hit.
-    Our group rated every game we played this year. Winner: a tense area-control game.
-    Learned an abstract strategy game tonight. Simple rules, brain-melting depth.
+    Tile-laying board game with beautiful art, perfect for a lazy Sunday at the table.
+    Organized my board game collection by weight and play time. Yes, I'm that person.
+    Meeple-shaped cookies at board game night were a massive hit.
+    Our board game group rated every game we played this year. Winner: a tense area-control game.
+    Learned an abstract strategy board game tonight. Simple rules, brain-melting depth.
     Hosted a board game marathon: {8-12} hours, {6-10} games, pizza at the halfway point.
     """,
     """
@@ -1577,10 +1589,10 @@ BANKS["boardgames"] = bank(
 BANKS["film"] = bank(
     """
     Saw the new {genre} film in 70mm. The sound design alone deserves every award.
-    Rewatched a {decade} classic tonight and it holds up shockingly well.
+    Rewatched a {decade} classic movie tonight and it holds up shockingly well.
     Finished the whole season in two nights. That finale. I need a minute.
-    The book was better, but the movie's score is perfect.
-    Theater popcorn, reclining seats, phones away. This is church.
+    The book was better, but the movie adaptation's film score is perfect.
+    Movie theater popcorn, reclining seats, phones away. Cinema is church.
     The cinematography in this {genre} drama is unreal. Every frame could hang in a gallery.
     Film festival day {1-5}: {2-4} screenings, one Q&A, zero sleep.
     Double feature tonight: a noir and a musical. Chaotic programming.
@@ -1588,27 +1600,27 @@ BANKS["film"] = bank(
     My film diary says I watched {120-300} films this year. No notes.
     Rewatched the trilogy with friends who'd never seen it. Their faces at the twist!
     Prestige TV is great, but sometimes I just want a procedural with a satisfying case of the week.
-    The director's cut is {15-40} minutes longer and somehow feels shorter.
+    The director's cut of the film is {15-40} minutes longer and somehow feels shorter.
     Best performance of the year, no contest. The silent scene in the kitchen destroyed me.
     Watched an '80s {genre} movie with practical effects. CGI could never.
     Limited series recommendation: six episodes, tight script, incredible ending.
-    Midnight screening of a cult classic where everyone shouted the lines. Perfect night.
+    Midnight movie screening of a cult classic film where everyone shouted the lines. Perfect night.
     The trailer spoiled half the movie. Please stop doing this, studios.
     This show's writers' room understands pacing better than most movies do.
     Watching every Best Picture winner in order. Currently in the {decade}.
     An animated film made every grown adult in my row cry. Me included.
     The score from that sci-fi film is still in my head {2-5} days later.
     Subtitles on for everything now. I'm catching so many details.
-    Found a tiny indie cinema that screens 35mm prints on {weekday}s. New tradition.
+    Found a tiny indie cinema that screens old movies on {weekday}s. New tradition.
     Season premiere tonight: phone off, snacks ready.
     The long take in the final act of this {genre} film had the whole theater holding its breath.
     A documentary about a small-town cinema made me want to open a small-town cinema.
     Ranking every film by this director. The early low-budget one is still my number one.
-    Went to a silent film screening with a live pianist. Magical.
-    The costume design in this period drama deserves its own exhibition.
+    Went to a silent movie screening at the cinema with a live pianist. Magical.
+    The costume design in this period drama film deserves its own exhibition.
     Spent the evening on a {decade} {genre} marathon. Four films, one very happy couch.
     Just saw the new {genre} movie at the morning show with {3-9} other people. Perfect theater experience.
-    Saw a restored print of a {decade} film at the cinematheque. The colors looked brand new.
+    Saw a restored {decade} movie at the cinematheque. The colors looked brand new.
     """,
     """
     🎬
@@ -1627,27 +1639,27 @@ BANKS["film"] = bank(
 
 BANKS["film_celeb"] = bank(
     """
-    Wrapped day {20-60} on the new series. This crew is the best I've ever worked with.
+    Wrapped day {20-60} of filming on the new TV series. This crew is the best I've ever worked with.
     Premiere tonight!! Thank you to everyone who made this film happen. So proud of it.
     Table read for season {2-4} today and I got chills reading the last episode.
-    Behind the scenes: we shot the rooftop scene {10-20} times at 3am in the rain. Worth it.
+    Behind the scenes on the film: we shot the rooftop scene {10-20} times at 3am in the rain. Worth it.
     Can't stop thinking about the director's note today: "play it like you already know the ending."
     Two weeks until the trailer drops. I've seen it. It's so good.
-    Festival screening sold out in {5-15} minutes. I'm shaking.
+    Our movie's film festival screening sold out in {5-15} minutes. I'm shaking.
     Watched the final cut with our editor last night and cried at a scene I'm in. Is that allowed?
     The show just got renewed!! Season {2-5}, here we come.
     Best movie I saw this year that I wasn't in: a quiet indie about two sisters. Go see it.
     My dialect coach has me saying "water" {30-100} times a day. My family is concerned.
-    Night shoots are brutal, but the light on set at 5am is the most beautiful thing.
+    Night shoots on a film set are brutal, but the light at 5am is the most beautiful thing.
     Rewatched the film that made me want to act. Still perfect.
-    Costume fitting #{6-14} for the period drama. The corset and I have reached an understanding.
+    Costume fitting #{6-14} for the period drama film. The corset and I have reached an understanding.
     Press junket day: {20-40} interviews, the same four questions, one great one about the score.
-    Our cinematographer lit this scene with a single lamp and it looks like a painting.
-    First day on a new set always feels like the first day of school.
+    Our cinematographer lit this movie scene with a single lamp and it looks like a painting.
+    First day on a new film set always feels like the first day of school.
     Tonight's episode is my favorite thing I've ever shot. Watch it with the lights off.
-    Improvised a line in the kitchen scene and they kept it in the cut. Still buzzing.
+    Improvised a line in the kitchen scene of the movie and the director kept it in the cut. Still buzzing.
     An award nomination?! I'm sitting in my car in a grocery store parking lot screaming.
-    Shot a chase scene on a bridge today. The stunt team deserves all the credit.
+    Filmed a chase scene for the movie on a bridge today. The stunt team deserves all the credit.
     Watched the dailies and finally understood why the director wanted that extra take.
     Rehearsals for the limited series start Monday. Episode one already memorized.
     If you haven't watched the season finale yet, stay off the internet tonight.
@@ -1695,34 +1707,34 @@ BANKS["celeb_noise"] = bank(
 BANKS["mentalhealth"] = bank(
     """
     Therapy was a hard one today, but I walked out feeling lighter than I have in weeks.
-    Anxiety spiked in the grocery store again. Did the 5-4-3-2-1 grounding thing and made it to the checkout.
+    My anxiety spiked in the grocery store again. Did the 5-4-3-2-1 grounding exercise my therapist taught me and made it to the checkout.
     {1-3} years of therapy and I finally understand that rest isn't something I have to earn.
-    Reminder that it's okay to cancel plans to protect your energy.
-    Started journaling before bed. Writing down three things that went okay makes the nights less loud.
-    Low mood week. Showering counted as a win today and I'm choosing to count it.
+    Mental health reminder: it's okay to cancel plans to protect your energy.
+    Started journaling for my mental health before bed. Writing down three good things quiets the anxiety.
+    Depression week. Showering counted as a win today and I'm choosing to count it.
     My therapist asked what I'd say to a friend in my situation. I would never talk to a friend the way I talk to myself.
-    Panic attack on the train this morning. Breathed through it, in for 4, hold for 7, out for 8. It passed.
+    Had a panic attack on the train this morning. Breathed through the anxiety, in for 4, hold for 7, out for 8. It passed.
     Finally told my manager I've been struggling with depression. She was kind about it. Wish I'd done it sooner.
-    Week {1-6} of a medication adjustment. Not fun, but I can feel the fog lifting a little.
-    Burnout recovery is slow and nonlinear and nobody warns you about that.
-    Spent the evening offline. No news, no scrolling, just tea and a blanket. Needed it.
-    Seasonal depression is arriving on schedule. Light lamp on, walks scheduled, support system briefed.
-    Support group tonight. Hearing someone describe exactly what I've been feeling was such a relief.
-    Said no to something today without over-explaining. Boundaries are hard. Tiny victory.
-    Therapy homework: notice when I catastrophize. Counted {8-20} times today. Awareness is step one.
-    If you're struggling, you're not a burden for reaching out. I needed to hear that once, so here it is.
-    Had a genuinely good day today. Writing it down so I remember they exist.
-    Switched therapists after {6-12} months and the new fit is so much better. Don't be afraid to shop around.
-    The "just think positive" crowd has clearly never had intrusive thoughts at 3am.
+    Week {1-6} of adjusting my antidepressants. Not fun, but I can feel the depression fog lifting a little.
+    Burnout recovery is slow and nonlinear, my therapist keeps reminding me. Mental health takes time.
+    Self-care evening for my mental health: offline, no news, no scrolling, just tea and a blanket.
+    Seasonal depression is arriving on schedule. Light therapy lamp on, walks scheduled, therapist briefed.
+    Anxiety support group tonight. Hearing someone describe exactly what I've been feeling was such a relief.
+    Therapy is working: said no to something today without over-explaining. Boundaries are hard.
+    Therapy homework for my anxiety: notice when I catastrophize. Counted {8-20} times today. Awareness is step one.
+    If your mental health is struggling, you're not a burden for reaching out. I needed to hear that once, so here it is.
+    Had a genuinely good mental health day today. Writing it down so I remember they exist.
+    Switched therapists after {6-12} months and the new fit is so much better. Don't be afraid to shop around for therapy.
+    The "just think positive" crowd has clearly never had anxiety and intrusive thoughts at 3am.
     Took a mental health day from work. Not sick in the usual way, still need the rest.
-    Learning the difference between being alone and being lonely.
+    Learning in therapy the difference between being alone and being lonely.
     Sleep, movement, sunlight, people. The boring basics really do help my anxiety.
-    Rough anxiety night. Called a friend instead of spiraling. That's progress.
-    {3-12} months since my last depressive episode. Not taking it for granted.
-    Wrote a letter to my younger self in therapy today. Cried in the car afterwards. A good cry.
-    Intrusive thoughts are thoughts, not facts. Repeating it until I believe it.
+    Rough anxiety night, close to a panic attack. Called a friend instead of spiraling. That's progress.
+    {3-12} months since my last depressive episode. Therapy and meds helped. Not taking it for granted.
+    Wrote a letter to my younger self in therapy today. Cried in the car afterwards. Therapy is hard work.
+    Intrusive thoughts are thoughts, not facts, says my therapist. Repeating it until my anxiety believes it.
     My therapist said "you're allowed to take up space." Thinking about it all week.
-    CBT worksheet tonight: caught the thought, questioned it, found a kinder version. It helped a bit.
+    CBT therapy worksheet tonight: caught the anxious thought, questioned it, found a kinder version. It helped a bit.
     Being honest with my doctor about my anxiety was the scariest and best thing I did this year.
     """,
     """
@@ -1733,8 +1745,8 @@ BANKS["mentalhealth"] = bank(
     """,
     """
     How do you find a good therapist? || ask for short consultation calls with two or three people and trust your gut
-    What actually helps your anxiety? || grounding exercises and getting outside, even for ten minutes
-    Anyone else struggling this week? || yep. you're not alone, hang in there
+    What actually helps your anxiety? || grounding exercises for the anxiety and getting outside, even for ten minutes
+    Anyone else struggling this week? || yep, my anxiety is bad this week too. you're not alone, hang in there
     Is therapy worth it? || for me, completely. took a few tries to find the right person
     """,
     "#mentalhealth #anxiety #therapy #selfcare",
@@ -1826,17 +1838,17 @@ def more(name: str, posts: str = "", replies: str = "", extras: str = "") -> Non
 more("coffee", """
     Switched my morning pour-over to a flat-bottom dripper and the cups got sweeter and more forgiving.
     Decaf that actually tastes like coffee exists. A Swiss water process {origin} changed my evenings.
-    Bought a gooseneck kettle with temperature control. My V60 pours are finally consistent.
+    Bought a gooseneck kettle for pour-over coffee. My V60 pours are finally consistent.
     First espresso of the new bag ran way too fast. Went {2-4} clicks finer and it's syrupy now.
     Tiny coffee win: got the grind right on the first try with the new beans.
-    Coffee date with an old friend at the roastery by the river. Two cortados, three hours of talking.
-    Tried a washed and a natural of the same {origin} side by side. Like two different fruits.
+    Coffee with an old friend at the roastery by the river. Two cortados, three hours of talking.
+    Tried a washed and a natural process coffee from the same {origin} farm side by side. Like two different fruits.
     Iced shaken espresso with a little maple syrup is my summer personality.
     Found a café that roasts in the back of the shop. The smell on the street is unreal.
     Reading about coffee processing methods on a {weekday} night. This hobby has no bottom.
     Brewed for my parents with the Chemex and my dad asked for the "fancy filter coffee" again. Win.
     Cold mornings call for a bigger mug and a darker roast. Sorry, light roast.
-    The roaster gave me a sample of their holiday blend. Orange peel and spice, very festive.
+    The coffee roaster gave me a sample of their holiday espresso blend. Orange peel and spice, very festive.
     Finally learned to steam milk without the screaming noise. Microfoam achieved.
     Traveling with a hand grinder and an Aeropress because hotel coffee is a gamble.
     Tried a Vietnamese iced coffee at the new spot: strong, sweet, dangerous.
@@ -1844,16 +1856,16 @@ more("coffee", """
     What's in your mug this morning? || a light roast {origin}, brewed as a V60
     Moka pot or French press? || moka pot for strong, press for lazy Sundays
     Best coffee gadget under $50? || a scale with a timer. changes everything
-    Light or dark roast? || light, always, but I respect the dark roast people
+    Light or dark roast? || light roast coffee, always, but I respect the dark roast people
 """)
 
 more("cooking", """
-    Made gyoza wrappers from scratch. Pleated {20-40} of them. My fingers hurt, my heart is full.
-    Tried a one-pot lemon orzo with spinach and it's going straight into the weeknight rotation.
-    Spatchcocked a chicken for the first time. Faster roast, crispier skin, slightly traumatized.
-    Weekend project: a big pot of pho, charred onions and ginger, star anise in the air.
-    My spice drawer finally has labels and dates. Threw out paprika from 2019.
-    Homemade pesto with basil from the balcony. Tastes like summer.
+    Cooked gyoza from scratch tonight, wrappers and all. Pleated {20-40} of them. My fingers hurt, my heart is full.
+    Cooked a one-pot lemon orzo with spinach for dinner. Going straight into the weeknight recipe rotation.
+    Roasted a spatchcocked chicken for the first time. Faster roast, crispier skin.
+    Weekend cooking project: a big pot of pho, charred onions and ginger, star anise in the air.
+    My kitchen spice drawer finally has labels and dates. Threw out paprika from 2019. Cooking is easier already.
+    Made homemade pesto for pasta with basil from the balcony. Tastes like summer.
     Stuffed peppers with rice, lamb and dill, my neighbor's recipe. She approved.
     Made a tarte tatin that actually came out of the pan in one piece. Screaming.
 """, """
@@ -1863,42 +1875,47 @@ more("cooking", """
 """)
 
 more("dogs", """
-    {dog} met a cat today. The cat won.
-    Tried a new trail with {dog}. He stopped to sniff every single fence post for 4km.
-    {dog} gets a frozen yogurt lick on hot days and acts like it's Christmas.
-    Snow day! {dog} did zoomies in the garden for 20 minutes and then demanded the sofa.
+    My dog met the neighbor's cat today. The cat won. {dog} is sulking in his dog bed.
+    New dog walk route with {dog}. My dog stopped to sniff every single fence post for 4km.
+    Made frozen yogurt dog treats for hot days. {dog} acts like it's Christmas.
+    Snow day! The dog did zoomies in the garden for 20 minutes, then {dog} demanded a towel and the dog bed.
     Dog-friendly pub lunch with {dog}: he got a sausage and a lot of compliments.
-    {dog} is learning "place" and it's going surprisingly well. Cheese remains the secret.
-    The vet nurse said {dog} has "excellent teeth for his age". Proudest I've ever been.
-    Bought {dog} a raincoat. He stood completely still in protest for five minutes.
-    Watching {dog} dream and paddle his legs on the rug. Chasing something, clearly winning.
-    Woke up to {dog}'s head on the pillow next to me. Not sure how he got up there.
+    Dog training update: {dog} is learning "place" and it's going surprisingly well. Cheese remains the secret.
+    Vet checkup for the dog: the nurse said {dog} has "excellent teeth for his age". Proudest dog parent ever.
+    Bought the dog a raincoat for rainy dog walks. {dog} stood completely still in protest for five minutes.
+    Watching my dog dream and paddle his legs on the rug. {dog} is chasing something, clearly winning.
+    Woke up to the dog's head on the pillow next to me. Not sure how {dog} got up there. Dog owners, is this normal?
     Puppy playdate in the park: {dog} and a golden retriever wrestled until both fell asleep.
-    Taught {dog} to ring a bell when he needs to go out. Now he rings it for fun.
+    Taught the dog to ring a bell when he needs to go out. Now {dog} rings it for fun.
 """, """
     Dog walkers, how early do you go out? || 6:30 before the park gets busy, {dog} likes it quiet
-    Raw food or kibble? || good kibble plus some fresh toppers, vet approved
-    How do you keep a dog entertained on rainy days? || snuffle mat, hide and seek, and a frozen kong
+    Raw food or kibble? || good dog kibble plus some fresh toppers, vet approved
+    How do you keep a dog entertained on rainy days? || snuffle mat, hide and seek, and a frozen kong. a tired dog is a happy dog
 """)
 
 more("videogames", """
-    Beat a soulslike boss on my first try and I'll be talking about it for the rest of the year.
-    Roguelike run #{80-200}: finally got the perfect build and then died to the second boss.
-    The photo mode in this game is so good I spent an hour on one sunset.
-    Bought a second-hand handheld for the train. Commute went from boring to way too short.
-    Racing game with a steering wheel setup. My living room is now a cockpit.
+    Started a new save file in my favorite RPG video game. 200 hours last time, no regrets.
+    Gaming PC upgrade: new graphics card, every game on ultra settings now.
+    Retro gaming night: plugged in the old console and played the platformers of my childhood.
+    Finished an indie video game in one sitting. Four hours, a perfect little story.
+    Watched the esports finals on the big screen with friends. The comeback in game five was insane.
+    Beat a soulslike boss on my first try. Best gaming moment of the year.
+    Roguelike video game run #{80-200}: finally got the perfect build and then died to the second boss.
+    The photo mode in this video game is so good I spent an hour on one sunset instead of playing.
+    Bought a second-hand handheld gaming console for the train. Commute gaming is the best.
+    Racing video game with a steering wheel setup. My living room is now a cockpit.
     Replayed the first game in the series before the sequel drops. The nostalgia is strong.
 """, """
     What game do you always go back to? || the old space RPG, at least once a year
-    Handheld or TV? || handheld in bed, TV for anything with a story
+    Handheld or TV? || handheld console in bed, TV for any game with a story
 """)
 
 more("film", """
     Saw a rerelease of a {decade} {genre} movie on the big screen. The crowd laughed at all the right moments.
-    The editing in this thriller is so tight I forgot to breathe for the last half hour.
+    The editing in this thriller movie is so tight I forgot to breathe for the last half hour.
     Started a film club at work: one movie a month, long arguments at lunch.
     A two-hour {genre} film with barely any dialogue and I was hooked the entire time.
-    The production design in this fantasy series is so detailed I keep pausing to look around.
+    The production design in this fantasy TV series is so detailed I keep pausing the episode to look around.
 """, """
     Most overrated movie? || I'll get in trouble for this, but the long space one
 """)
@@ -1929,37 +1946,42 @@ more("photography", """
 """)
 
 more("programming", """
-    Spent the morning writing a benchmark before optimizing anything. The slow part was not where I thought.
-    Finally understood async cancellation properly. Drew diagrams until it clicked.
-    Reviewed a {300-900}-line pull request and asked for it to be split. Everyone was relieved.
+    Technical interview prep: practicing coding problems and algorithms every evening.
+    Wrote my first Rust program that compiled on the first try. The borrow checker and I are friends now.
+    Code formatting debates are over for our team. The formatter decides, developers get on with coding.
     Wrote a small fuzzer for our parser and it crashed it in {4-40} seconds.
-    The best code I wrote this week was a README.
-    Replaced a pile of regexes with a real parser. {40-80}% fewer bugs in the issue tracker since.
-    Debugging a memory leak with a heap profiler. It was a cache with no eviction, as always.
-    Wrote a migration that runs online without locking the table. Tested it on a copy of prod first.
-    Learned how the garbage collector in {lang} works and now I see allocations everywhere.
-    Got a five-minute integration test suite down to {40-90} seconds by running it in parallel.
+    The best code I wrote this week was a README. Documentation is programming too.
+    Replaced a pile of regexes in our code with a real parser. {40-80}% fewer bugs since.
+    Programming in {lang} this week, the pattern matching makes the code so much cleaner.
+    My code editor setup: Vim keybindings and a linter that yells at me. Programming bliss.
+    Learned how garbage collection works in {lang} and now I see memory allocations everywhere in my code.
+    Got our five-minute test suite down to {40-90} seconds by running the tests in parallel. Developer experience matters.
 """, """
-    Best way to learn a codebase? || read the tests first, then fix a small bug
-    How do you review big PRs? || ask for smaller ones, nicely
+    Best way to learn a codebase? || read the code and the tests first, then fix a small bug
+    How do you review big PRs? || ask the developer for smaller pull requests, nicely. code review gets so much easier
 """)
 
 more("cats", """
-    {cat} has learned the sound of the cheese drawer. There is no hiding.
-    {cat} fell asleep in a sunbeam and slowly slid off the windowsill. Still asleep.
-    Bought a puzzle feeder. {cat} solved it in two days and now looks bored at me.
-    {cat} sat on my book every time I tried to read tonight. Message received.
-    Brushed {cat} for ten minutes and she purred the whole time. Rare cooperative mood.
-    {cat} discovered the bathtub. Empty, thank goodness. She sits in it like a throne.
+    Took the cats to the vet for their yearly checkup. {cat} hid under the chair the entire time.
+    Cat cafe visit on my day off. Twelve cats, one latte, zero regrets.
+    {cat} and {cat2} had their first real cat fight over the sunny spot. Peace has been restored with treats.
+    Ordered a cat water fountain and now {cat} drinks from it like it's a tiny waterfall show.
+    Cat tax for the weekend: {cat} asleep in the laundry basket on top of the clean towels.
+    The cat has learned the sound of the cheese drawer. {cat} appears instantly. There is no hiding.
+    My cat fell asleep in a sunbeam and slowly slid off the windowsill. {cat} is still asleep.
+    Bought a cat puzzle feeder. {cat} solved it in two days and now looks bored at me.
+    The cat sat on my book every time I tried to read tonight. {cat} wanted attention, message received.
+    Brushed the cat for ten minutes and {cat} purred the whole time. Rare cooperative cat mood.
+    {cat} discovered the empty bathtub and now sits in it like a throne. Cats are royalty.
 """)
 
 more("parenting", """
-    Bedtime routine that works for now: bath, bottle, one song, lights out. Do not change anything.
-    The baby laughed at the dog sneezing and now we make the dog sneeze on purpose. Sorry, dog.
+    Baby bedtime routine that works for now: bath, bottle, one song, lights out. Do not change anything.
+    The baby laughed so hard at the dog sneezing. Best parenting moment of the week.
     Took our {baby_age} to the pediatrician for shots. She was braver than I was.
     Packed the car for our first family trip. Baby luggage takes more space than ours combined.
     Grandparents visiting this weekend. First full night of sleep in weeks.
-    Nap schedule spreadsheet has become my most-opened file.
+    The baby nap schedule spreadsheet has become my most-opened file.
 """)
 
 more("investing", """
@@ -1973,20 +1995,20 @@ more("investing", """
 
 more("ev", """
     Took the EV on a mountain pass: uphill ate the battery, downhill gave a surprising amount back.
-    Found the cheapest overnight charging rate with my power company. Charging at 2am now.
+    Found the cheapest overnight electricity rate for charging the EV. Charging at 2am now.
     Kids named the EV "Sparky". The name is permanent.
-    Added a small trunk organizer and a portable charging cable. Road trip ready.
+    Added a portable EV charging cable to the trunk. Electric road trip ready.
 """)
 
 more("wine", """
-    Learning to taste properly: look, swirl, smell, sip, and write one honest note.
-    Found a {grape} from a tiny producer at the village market. Ten euros, gorgeous.
+    Learning to taste wine properly: look, swirl, smell, sip, and write one honest note.
+    Found a {grape} wine from a tiny producer at the village market. Ten euros, gorgeous.
     Wine pairing dinner at a bistro: five courses, five glasses, one very happy evening.
-    Bought a Coravin so I can try a glass without opening the whole bottle. Dangerous.
+    Bought a Coravin so I can try a glass of wine without opening the whole bottle. Dangerous.
     Vertical tasting of the same {grape} across three vintages. The middle year was the star.
     Picnic wine: a crisp {grape}, cold from the river, with bread and cheese.
-    Reading a book on {wine_region} before my trip there in {month}. Already planning visits.
-    A late-harvest {grape} with blue cheese. Sweet and salty, perfect end to a dinner.
+    Reading about {wine_region} wines before my trip there in {month}. Already planning winery visits.
+    A sweet late-harvest {grape} dessert wine with blue cheese. Perfect end to a dinner.
 """, """
     How do you store wine without a cellar? || lying down, somewhere dark, away from the radiator
     Any {wine_region} producers to visit? || the small family ones, call ahead and they'll pour everything
@@ -2011,49 +2033,49 @@ more("hiking", """
     Hiked the ridge in a cloud. Zero views, full atmosphere, very wet socks.
     Hut-to-hut hike over {2-4} days: shared bunk rooms, soup at every stop, mountains all day.
     Took my parents on their first real hike. They out-walked me on the descent.
-    Larches turning gold on {trail}. The whole valley glows.
+    Larches turning gold along {trail}. Best hiking week of the year.
     Started trail running the easy hiking routes. Same trails, more snacks per hour.
     Downloaded offline maps before losing signal at the trailhead. Saved us at the junction.
 """)
 
 more("yoga", """
-    Practiced at home with the windows open and birdsong for a soundtrack.
+    Practiced yoga at home with the windows open and birdsong for a soundtrack.
     Tried a yoga nidra class for the first time. Most rested I've felt in weeks.
     Finally stopped comparing my poses to the person on the next mat. Freedom.
-    Morning flow on the balcony before the heat: {20-40} minutes, slow breath, cold tea after.
-    Held a forearm stand for three breaths today. Teacher cheered. I fell. Still counts.
+    Morning yoga flow on the balcony before the heat: {20-40} minutes of slow breath and stretching.
+    Held a forearm stand in yoga for three breaths today. Teacher cheered. I fell. Still counts.
     Chair yoga class with my grandmother. She's more flexible than me.
 """)
 
 more("sneakers", """
     Restored a pair of beat-up {sneaker}: deep clean, new laces, repainted midsole. Good as new.
     Sneaker shopping in Tokyo was everything I dreamed of. Came home with {3-5} pairs.
-    Wore the {sneaker} to a wedding. Nobody complained, three people asked where I got them.
+    Wore my {sneaker} sneakers to a wedding. Nobody complained, three people asked where I got the kicks.
     The sample size {sneaker} I found at a consignment shop is the weirdest pair I own.
     New shoe rack arrived: {20-40} slots, already full.
-    Sneaker photo shoot on the rooftop for my collection page. Golden hour does wonders for suede.
+    Sneaker photo shoot on the rooftop for my kicks collection page. Golden hour does wonders for suede.
     Swapped the insoles in my {sneaker} and they're comfortable enough for a 10-hour day.
     Finally tracked down my grail: a {sneaker} in my size, good condition, fair price.
-    Kept the original box for every pair I own. The closet is 60% cardboard now.
+    Kept the original sneaker box for every pair I own. The closet is 60% shoe boxes now.
 """, """
     What's your grail? || a {sneaker} in the original colorway, size 10
-    How do you clean white soles? || magic eraser and a soft brush, never the washing machine
+    How do you clean white soles? || magic eraser and a soft brush on the sneaker soles, never the washing machine
 """)
 
 more("vinyl", """
-    Bought a used receiver from the {album_era} era. Warm, heavy and it glows.
+    Bought a used stereo receiver for the turntable. Warm, heavy and it glows.
     Three-hour record shop session, one coffee, {4-8} albums. Perfect Saturday.
     Finally sorted the records I'll never play again for the charity shop. Kept most of them anyway.
     Isolation feet under the turntable got rid of the rumble from the floorboards.
-    Listening to an album start to finish with the lyrics sheet. Remember doing that?
+    Listening to a vinyl album start to finish with the lyrics sheet from the record sleeve. Remember doing that?
     Found a signed copy of a {album_era} record at a car boot sale for £3.
 """)
 
 more("concerts", """
     Small venue, sold-out crowd, the band played the whole first album front to back.
-    Queued from noon for the barrier. Worth every minute when the lights went down.
+    Queued from noon for the front row at the gig. Worth every minute when the lights went down.
     First concert with my niece. She knew every word. I knew about half.
-    Orchestra in the cathedral tonight. The acoustics gave me goosebumps.
+    Concert night: an orchestra in the cathedral. The acoustics gave me goosebumps.
 """)
 
 more("fiction", """
@@ -2066,23 +2088,23 @@ more("fiction", """
 """)
 
 more("boardgames", """
-    Finally played the big sci-fi epic that's been on the shelf for a year. Six hours, worth it.
-    Cooperative game night win on the hardest difficulty. We high-fived like we'd won the lottery.
-    Lent my favorite game to a friend and it came back with every card sleeved. True friendship.
-    Speed round of a party game with {6-10} people. Loudest night of the year.
+    Finally played the big sci-fi board game that's been on the shelf for a year. Six hours, worth it.
+    Cooperative board game win on the hardest difficulty. We high-fived like we'd won the lottery.
+    Lent my favorite board game to a friend and it came back with every card sleeved. True friendship.
+    Speed round of a party board game with {6-10} people. Loudest game night of the year.
 """)
 
 more("cycling", """
-    Fixed my first flat on the road without help. Took 20 minutes, felt like an hour.
-    Evening ride along the river with the low sun. {30-50}km of pure calm.
-    Lined up for my first crit. Survived {20-35} laps, finished mid-pack, shaking with adrenaline.
-    Cycled to the next town for a pastry and back. Calories neutral, happiness up.
+    Fixed my first bike flat on the road without help. Took 20 minutes, felt like an hour.
+    Evening bike ride along the river with the low sun. {30-50}km of pure calm.
+    Lined up for my first criterium bike race. Survived {20-35} laps, finished mid-pack, shaking with adrenaline.
+    Cycled to the next town for a pastry and back. Best bike ride excuse there is.
 """)
 
 more("fitness_celeb", """
-    Hit a new rowing best today and then lay on the floor for ten minutes.
+    Hit a new rowing machine best in today's workout and then lay on the gym floor for ten minutes.
     Trainer brought a medicine ball to the beach workout. The sand made everything twice as hard.
-    Workout in the park with the stunt team. Tire flips at sunrise, everyone laughing.
+    Outdoor workout with the stunt team: tire flips and sprints at sunrise, everyone laughing.
 """)
 
 more("film_celeb", """
@@ -2091,51 +2113,51 @@ more("film_celeb", """
 """)
 
 more("basketball", """
-    Watched the whole double-overtime game on a tiny phone screen on the bus. No regrets.
+    Watched the whole double-overtime basketball game on a tiny phone screen on the bus. No regrets.
     Our point guard just dropped {12-18} assists and made it look easy.
     The new arena food menu has a brisket sandwich and I might start going to more games.
-    Free throw percentage in the fourth quarter is going to give me a heart attack.
-    The college tournament upsets this year have been absolutely unhinged.
-    Draft lottery night is my Super Bowl.
+    Our free throw percentage in the fourth quarter is going to give me a heart attack. Basketball is stress.
+    The March Madness upsets this year have been absolutely unhinged.
+    NBA draft lottery night is my Super Bowl.
 """)
 
 more("soccer", """
-    Away end was bouncing for ninety minutes. Lost 1-0, still the best day out of the season.
-    The new kit leaked online and it's the best home shirt in {10-20} years.
+    Away end at the football match was bouncing for ninety minutes. Lost 1-0, still the best day out of the season.
+    Our football club's new kit leaked online and it's the best home shirt in {10-20} years.
     Five-a-side on a {weekday} night: scored twice, fell over once, carried the team in spirit.
-    That goalkeeper made {6-9} saves tonight. Man of the match, no debate.
-    Watched the title decider in a packed pub. Couldn't hear anything, didn't need to.
-    International break again. I miss my club already.
+    That goalkeeper made {6-9} saves in tonight's soccer match. Man of the match, no debate.
+    Watched the football title decider in a packed pub. Couldn't hear anything, didn't need to.
+    International break again. I miss my football club already.
 """)
 
 more("vinyl", """
     Picked up a cheap phono preamp upgrade and the background hiss is gone.
-    Late-night listening session with a {album_era} record and the lights off.
-    Sleeve art on this reissue is better than the original. Framing it.
+    Late-night vinyl listening session with a {album_era} record and the lights off.
+    Sleeve art on this vinyl reissue is better than the original pressing. Framing it.
     Record fair in the church hall: {20-40} dealers, sore back, very light wallet.
     Finally heard a record on a proper pair of horn speakers. I get it now.
     Boxed set arrived: {4-8} LPs, a booklet thicker than most novels, and a poster.
 """, """
     What was the first record you ever bought? || a scratched {album_era} compilation from a charity shop, still have it
     Where do you find good records now? || charity shops, car boot sales and one grumpy dealer I love
-    Worth upgrading the cartridge first? || yes, biggest difference for the money in my setup
+    Worth upgrading the cartridge first? || yes, a new turntable cartridge made the biggest difference for the money
 """)
 
 more("boardgames", """
-    Our group finally finished the campaign box after {14-30} sessions. Group photo with the board.
-    Designed a house variant for our favorite co-op to make it harder. It's now too hard.
+    Our group finally finished the legacy board game campaign after {14-30} sessions. Group photo with the board.
+    Designed a house rule variant for our favorite co-op board game to make it harder. It's now too hard.
     Convention day: demoed {5-9} unreleased games and came home with a bag of promos.
-    Rainy Sunday solo session with a dungeon crawler and a pot of tea.
-    New player at game night won her first game ever. The table erupted.
-    Printed a custom scorepad for our weekly game. We take this very seriously.
+    Rainy Sunday solo session with a dungeon crawler board game and a pile of dice.
+    New player at board game night won her first game ever. The table erupted.
+    Printed a custom scorepad for our weekly board game night. We take this very seriously.
 """, """
     What's the best game for six players? || a hidden role game or a big party word game
-    Heavy euros or light fillers? || a heavy one to start the night, fillers once the snacks run out
+    Heavy euros or light fillers? || a heavy board game to start the night, fillers once the snacks run out
 """)
 
 more("running", replies="""
     Do you run with music? || podcasts on easy days, nothing on race day
-    How do you fuel a long run? || a gel every 40 minutes and water at every fountain
+    How do you fuel a long run? || a gel every 40 minutes of running and water at every fountain
 """)
 more("cooking", replies="""
     What's your comfort food? || a big bowl of {cuisine} noodle soup, every time
@@ -2145,18 +2167,18 @@ more("dogs", replies="""
     Best dog walk you've ever done? || a coastal path with {dog}, seals on the rocks, him very confused
 """)
 more("cats", replies="""
-    How many cats is too many? || the answer is always one more
-    What's your cat's weirdest habit? || {cat} drinks from the shower after I get out, every single day
+    How many cats is too many? || the answer is always one more cat
+    What's your cat's weirdest habit? || my cat drinks from the shower after I get out, every single day
 """)
 more("hiking", replies="""
     How do you train for a big hike? || stairs with a loaded pack twice a week
-    Favorite trail snack? || salted peanuts and a very squashed cinnamon roll
+    Favorite trail snack? || salted peanuts and a squashed cinnamon roll at the summit
 """)
 more("photography", replies="""
     What's in your camera bag today? || one body, a 35mm, spare batteries and a lens cloth
 """)
 more("programming", replies="""
-    What's the worst bug you've fixed? || an off-by-one in a date range that only failed in leap years
+    What's the worst bug you've fixed? || an off-by-one bug in my date range code that only failed in leap years. worst debugging session ever
     Favorite debugging tool? || print statements, I'm not proud
 """)
 more("fiction", replies="""
@@ -2164,14 +2186,14 @@ more("fiction", replies="""
     Best book club pick ever? || a {book_genre} that started a two-hour argument
 """)
 more("yoga", replies="""
-    How often do you practice? || four times a week, plus ten minutes most mornings
-    Favorite pose? || pigeon, even though it hates me
+    How often do you practice? || yoga four times a week, plus ten minutes most mornings
+    Favorite pose? || pigeon pose, even though it hates me
 """)
 more("wine", replies="""
-    What are you drinking tonight? || a chilled {grape} from {wine_region}, very happy
+    What are you drinking tonight? || a chilled glass of {grape} wine from {wine_region}, very happy
 """)
 more("sneakers", replies="""
-    How many pairs do you own? || {40-70} and my partner says that's the limit
+    How many pairs do you own? || {40-70} pairs of sneakers and my partner says that's the limit
 """)
 more("weightlifting", replies="""
     Best tip for a bigger deadlift? || push the floor away and keep the bar close
@@ -2181,16 +2203,16 @@ more("investing", replies="""
     Do you check your portfolio daily? || once a month, any more and I'd start tinkering
 """)
 more("parenting", replies="""
-    What surprised you most about the first year? || how fast the hard phases pass
+    What surprised you most about the first year? || how fast the hard baby phases pass
 """)
 more("film", replies="""
     Favorite film of the {decade}? || a {genre} film with the best final shot ever made
 """)
 more("videogames", replies="""
-    What game made you cry? || the one with the lighthouse ending. everyone knows the one
+    What game made you cry? || the indie game with the lighthouse ending. everyone knows the one
 """)
 more("cycling", replies="""
-    Favorite bike upgrade ever? || good tires. nothing else comes close for the money
+    Favorite bike upgrade ever? || good bike tires. nothing else comes close for the money
 """)
 more("beer", replies="""
     Favorite beer and food pairing? || stout with chocolate cake, it's not even close
@@ -2199,7 +2221,7 @@ more("coffee", replies="""
     Is expensive coffee worth it? || fresh beans from a local roaster, yes. fancy gadgets, sometimes
 """)
 more("ev", replies="""
-    Home charging or public? || home, 95% of the time. public only on road trips
+    Home charging or public? || home charging 95% of the time, public EV chargers only on road trips
 """)
 more("baking", replies="""
     What's your baking disaster story? || a cake that rose, fell and glued itself to the oven
@@ -2245,51 +2267,56 @@ def E(likes: tuple[int, int], replies: tuple[int, int], shares: tuple[int, int])
     return (likes, replies, shares)
 
 
+def reply_share(eng: tuple) -> tuple:
+    """A short reply in someone else's thread gets about half the attention of a post of one's own."""
+    return tuple((lo, max(lo, hi // 2)) for lo, hi in eng)
+
+
 ORDINARY = [
-    dict(uid="u-runner", handle="dani_runs_long", region="US-CO", platforms={"twitter": 5, "reddit": 2, "mastodon": 1},
-         interests=[("running", 34, E((8, 40), (1, 7), (0, 4))), ("coffee", 14, E((5, 22), (0, 4), (0, 2)))], noise=9),
-    dict(uid="u-gamer", handle="pixel_pete", region="US-TX", platforms={"twitter": 4, "reddit": 4, "mastodon": 1},
-         interests=[("videogames", 36, E((10, 45), (2, 9), (0, 5))), ("gadgets", 10, E((4, 18), (0, 3), (0, 2)))], noise=8),
-    dict(uid="u-homecook", handle="sunday_sauce_sal", region="US-IL", platforms={"twitter": 5, "reddit": 2},
-         interests=[("cooking", 38, E((6, 30), (1, 6), (0, 3)))], noise=7),
-    dict(uid="u-photographer", handle="lena_shoots_35", region="DE", platforms={"mastodon": 5, "twitter": 3, "blog": 0.35},
-         interests=[("photography", 32, E((12, 60), (1, 8), (0, 6))), ("hiking", 12, E((5, 25), (0, 4), (0, 2)))], noise=7),
-    dict(uid="u-dogowner", handle="biscuit_and_me", region="GB", platforms={"twitter": 6, "mastodon": 1},
-         interests=[("dogs", 36, E((10, 55), (1, 9), (0, 5)))], noise=7, slots={"dog": ["Biscuit"]}),
-    dict(uid="u-catowner", handle="mochi_tofu_cats", region="CA-ON", platforms={"twitter": 4, "reddit": 3},
-         interests=[("cats", 30, E((8, 45), (1, 7), (0, 4))), ("fiction", 12, E((4, 16), (0, 3), (0, 1)))], noise=7,
-         slots={"cat": ["Mochi", "Tofu"]}),
-    dict(uid="u-newparent", handle="sleepless_seattle_dad", region="US-WA", platforms={"twitter": 4, "reddit": 3},
-         interests=[("parenting", 32, E((6, 30), (1, 8), (0, 3)), dt.date(2025, 3, 20))], noise=8,
-         born=dt.date(2025, 3, 2), start=dt.date(2024, 9, 1)),
-    dict(uid="u-investor", handle="index_ida", region="US-MA", platforms={"twitter": 4, "reddit": 4},
-         interests=[("investing", 30, E((5, 28), (1, 6), (0, 4)))], noise=8),
-    dict(uid="u-evowner", handle="volt_valerie", region="US-CA", platforms={"twitter": 5, "reddit": 2, "mastodon": 1},
-         interests=[("ev", 28, E((8, 35), (1, 8), (0, 4))), ("roadtrip", 14, E((6, 25), (0, 5), (0, 3)))], noise=7),
-    dict(uid="u-winelover", handle="claret_claire", region="FR", platforms={"twitter": 3, "mastodon": 3},
-         interests=[("wine", 30, E((6, 30), (1, 6), (0, 3))), ("cooking", 12, E((4, 18), (0, 3), (0, 2)))], noise=7),
-    dict(uid="u-beerfan", handle="hop_head_hank", region="US-OR", platforms={"twitter": 3, "reddit": 4},
-         interests=[("beer", 32, E((5, 26), (1, 6), (0, 3)))], noise=8),
-    dict(uid="u-hiker", handle="trail_mix_tomas", region="CA-BC", platforms={"twitter": 4, "mastodon": 2, "reddit": 1},
-         interests=[("hiking", 30, E((8, 40), (1, 7), (0, 4))), ("camping", 16, E((6, 30), (0, 5), (0, 3)))], noise=7),
-    dict(uid="u-yogi", handle="om_olivia", region="AU", platforms={"twitter": 5, "mastodon": 1},
-         interests=[("yoga", 32, E((7, 34), (1, 6), (0, 3)))], noise=7),
-    dict(uid="u-lifter", handle="deadlift_dre", region="US-FL", platforms={"twitter": 4, "reddit": 3},
-         interests=[("weightlifting", 34, E((9, 45), (1, 9), (0, 4)))], noise=7),
-    dict(uid="u-sneakerhead", handle="sole_collector_nyc", region="US-NY", platforms={"twitter": 6, "reddit": 2},
-         interests=[("sneakers", 32, E((10, 50), (2, 10), (0, 5)))], noise=7),
-    dict(uid="u-vinyl", handle="crate_digger_kim", region="GB", platforms={"twitter": 3, "mastodon": 3, "reddit": 1},
-         interests=[("vinyl", 28, E((6, 30), (1, 6), (0, 3))), ("concerts", 12, E((5, 24), (0, 4), (0, 2)))], noise=7),
-    dict(uid="u-moviebuff", handle="reel_rosa", region="US-GA", platforms={"twitter": 5, "mastodon": 1, "reddit": 1},
-         interests=[("film", 36, E((7, 36), (1, 9), (0, 4)))], noise=7),
-    dict(uid="u-programmer", handle="segfault_sid", region="DE", platforms={"mastodon": 5, "twitter": 2, "blog": 0.35},
-         interests=[("programming", 32, E((8, 45), (1, 8), (0, 6))), ("gadgets", 10, E((3, 15), (0, 3), (0, 1)))], noise=7),
-    dict(uid="u-boardgamer", handle="meeple_mo", region="US-MN", platforms={"reddit": 4, "twitter": 3},
-         interests=[("boardgames", 30, E((6, 30), (1, 7), (0, 3)))], noise=7),
-    dict(uid="u-reader", handle="dog_eared_dana", region="AU", platforms={"twitter": 4, "mastodon": 2},
-         interests=[("fiction", 32, E((7, 32), (1, 7), (0, 3)))], noise=7),
-    dict(uid="u-cyclist", handle="spoke_sophie", region="FR", platforms={"twitter": 4, "mastodon": 2, "reddit": 1},
-         interests=[("cycling", 30, E((8, 38), (1, 6), (0, 4)))], noise=7),
+    {"uid": "u-runner", "handle": "dani_runs_long", "region": "US-CO", "platforms": {"twitter": 5, "reddit": 2, "mastodon": 1},
+         "interests": [("running", 34, E((8, 40), (1, 7), (0, 4))), ("coffee", 14, E((5, 22), (0, 4), (0, 2)))], "noise": 9},
+    {"uid": "u-gamer", "handle": "pixel_pete", "region": "US-TX", "platforms": {"twitter": 4, "reddit": 4, "mastodon": 1},
+         "interests": [("videogames", 36, E((10, 45), (2, 9), (0, 5))), ("gadgets", 10, E((4, 18), (0, 3), (0, 2)))], "noise": 8},
+    {"uid": "u-homecook", "handle": "sunday_sauce_sal", "region": "US-IL", "platforms": {"twitter": 5, "reddit": 2},
+         "interests": [("cooking", 38, E((6, 30), (1, 6), (0, 3)))], "noise": 7},
+    {"uid": "u-photographer", "handle": "lena_shoots_35", "region": "DE", "platforms": {"mastodon": 5, "twitter": 3, "blog": 0.35},
+         "interests": [("photography", 32, E((12, 60), (1, 8), (0, 6))), ("hiking", 12, E((5, 25), (0, 4), (0, 2)))], "noise": 7},
+    {"uid": "u-dogowner", "handle": "rufus_and_me", "region": "GB", "platforms": {"twitter": 6, "mastodon": 1},
+         "interests": [("dogs", 36, E((10, 55), (1, 9), (0, 5)))], "noise": 7, "slots": {"dog": ["Rufus"]}},
+    {"uid": "u-catowner", "handle": "luna_and_juno", "region": "CA-ON", "platforms": {"twitter": 4, "reddit": 3},
+         "interests": [("cats", 30, E((8, 45), (1, 7), (0, 4))), ("fiction", 12, E((4, 16), (0, 3), (0, 1)))], "noise": 7,
+         "slots": {"cat": ["Luna", "Juno"]}},
+    {"uid": "u-newparent", "handle": "sleepless_seattle_dad", "region": "US-WA", "platforms": {"twitter": 4, "reddit": 3},
+         "interests": [("parenting", 32, E((6, 30), (1, 8), (0, 3)), dt.date(2025, 3, 20))], "noise": 8,
+         "born": dt.date(2025, 3, 2), "start": dt.date(2024, 9, 1)},
+    {"uid": "u-investor", "handle": "index_ida", "region": "US-MA", "platforms": {"twitter": 4, "reddit": 4},
+         "interests": [("investing", 30, E((5, 28), (1, 6), (0, 4)))], "noise": 8},
+    {"uid": "u-evowner", "handle": "volt_valerie", "region": "US-CA", "platforms": {"twitter": 5, "reddit": 2, "mastodon": 1},
+         "interests": [("ev", 28, E((8, 35), (1, 8), (0, 4))), ("roadtrip", 14, E((6, 25), (0, 5), (0, 3)))], "noise": 7},
+    {"uid": "u-winelover", "handle": "claret_claire", "region": "FR", "platforms": {"twitter": 3, "mastodon": 3},
+         "interests": [("wine", 30, E((6, 30), (1, 6), (0, 3))), ("cooking", 12, E((4, 18), (0, 3), (0, 2)))], "noise": 7},
+    {"uid": "u-beerfan", "handle": "hop_head_hank", "region": "US-OR", "platforms": {"twitter": 3, "reddit": 4},
+         "interests": [("beer", 32, E((5, 26), (1, 6), (0, 3)))], "noise": 8},
+    {"uid": "u-hiker", "handle": "trail_mix_tomas", "region": "CA-BC", "platforms": {"twitter": 4, "mastodon": 2, "reddit": 1},
+         "interests": [("hiking", 30, E((8, 40), (1, 7), (0, 4))), ("camping", 16, E((6, 30), (0, 5), (0, 3)))], "noise": 7},
+    {"uid": "u-yogi", "handle": "om_olivia", "region": "AU", "platforms": {"twitter": 5, "mastodon": 1},
+         "interests": [("yoga", 32, E((7, 34), (1, 6), (0, 3)))], "noise": 7},
+    {"uid": "u-lifter", "handle": "deadlift_dre", "region": "US-FL", "platforms": {"twitter": 4, "reddit": 3},
+         "interests": [("weightlifting", 34, E((9, 45), (1, 9), (0, 4)))], "noise": 7},
+    {"uid": "u-sneakerhead", "handle": "sole_collector_nyc", "region": "US-NY", "platforms": {"twitter": 6, "reddit": 2},
+         "interests": [("sneakers", 32, E((10, 50), (2, 10), (0, 5)))], "noise": 7},
+    {"uid": "u-vinyl", "handle": "crate_digger_kim", "region": "GB", "platforms": {"twitter": 3, "mastodon": 3, "reddit": 1},
+         "interests": [("vinyl", 28, E((6, 30), (1, 6), (0, 3))), ("concerts", 12, E((5, 24), (0, 4), (0, 2)))], "noise": 7},
+    {"uid": "u-moviebuff", "handle": "reel_rosa", "region": "US-GA", "platforms": {"twitter": 5, "mastodon": 1, "reddit": 1},
+         "interests": [("film", 36, E((7, 36), (1, 9), (0, 4)))], "noise": 7},
+    {"uid": "u-programmer", "handle": "segfault_sid", "region": "DE", "platforms": {"mastodon": 5, "twitter": 2, "blog": 0.35},
+         "interests": [("programming", 32, E((8, 45), (1, 8), (0, 6))), ("gadgets", 10, E((3, 15), (0, 3), (0, 1)))], "noise": 7},
+    {"uid": "u-boardgamer", "handle": "meeple_mo", "region": "US-MN", "platforms": {"reddit": 4, "twitter": 3},
+         "interests": [("boardgames", 30, E((6, 30), (1, 7), (0, 3)))], "noise": 7},
+    {"uid": "u-reader", "handle": "dog_eared_dana", "region": "AU", "platforms": {"twitter": 4, "mastodon": 2},
+         "interests": [("fiction", 32, E((7, 32), (1, 7), (0, 3)))], "noise": 7},
+    {"uid": "u-cyclist", "handle": "spoke_sophie", "region": "FR", "platforms": {"twitter": 4, "mastodon": 2, "reddit": 1},
+         "interests": [("cycling", 30, E((8, 38), (1, 6), (0, 4)))], "noise": 7},
 ]
 
 # (bank, weight) for the firehose account: a bit of everything, gaming included.
@@ -2338,6 +2365,10 @@ class Builder:
                 return items[idx]
         raise AssertionError("unreachable")
 
+    def unused(self, uid: str, bank_name: str, kind: str) -> int:
+        """How many fragments of this kind the user has not used yet."""
+        return len(BANKS[bank_name][kind]) - len(self._used.get((uid, bank_name, kind), ()))
+
     def sentence(self, user: dict, bank_name: str, when: dt.datetime, extra_rate: float = 0.4,
                  fresh_only: bool = False) -> str | None:
         b = BANKS[bank_name]
@@ -2362,37 +2393,44 @@ class Builder:
         return text
 
     def compose(self, user: dict, bank_name: str, when: dt.datetime, platform: str,
-                reply_rate: float = 0.2) -> tuple[str, str | None]:
-        """One post on a topic: a reply with its thread context, a blog entry, or a normal post."""
+                reply_rate: float = 0.2, still_to_write: int = 0) -> tuple[str, str | None, bool]:
+        """One post on a topic: a reply with its thread context, a blog entry, or a normal post.
+
+        Returns (text, context, is_reply)."""
         b = BANKS[bank_name]
         rng = self.rng
         user["pin"] = {k: rng.choice(user.get("slots", {}).get(k) or SLOTS[k]) for k in PINNED}
         try:
-            return self._compose(user, bank_name, b, when, platform, reply_rate)
+            return self._compose(user, bank_name, b, when, platform, reply_rate, still_to_write)
         finally:
             user.pop("pin")
 
     def _compose(self, user: dict, bank_name: str, b: dict, when: dt.datetime, platform: str,
-                 reply_rate: float) -> tuple[str, str | None]:
+                 reply_rate: float, still_to_write: int) -> tuple[str, str | None, bool]:
         rng = self.rng
         if platform == "blog":
             titles = BLOG_TITLES.get(bank_name, ["Notes from this month."])
             parts = [fill(rng.choice(titles), rng, user, when)]
-            parts += [self.sentence(user, bank_name, when, extra_rate=0.0) for _ in range(rng.randint(3, 4))]
+            parts.append(self.sentence(user, bank_name, when, extra_rate=0.0))
+            for _ in range(rng.randint(2, 3)):  # more paragraphs only while fragments to spare remain
+                if self.unused(user["uid"], bank_name, "posts") > still_to_write:
+                    parts.append(self.sentence(user, bank_name, when, extra_rate=0.0))
             parts = [p if not p[-1].isalnum() else p + "." for p in parts]
-            return " ".join(parts) + f" https://example.com/blog/{rng.randint(100, 999)}", None
+            return " ".join(parts) + f" https://example.com/blog/{rng.randint(100, 999)}", None, False
         pair = self.pick(user["uid"], bank_name, "replies", fresh_only=True) if b["replies"] and \
             rng.random() < reply_rate else None
         if pair:  # a short reply, usually with the thread title or parent post it answers
             ctx, reply = pair
             context = fill(ctx, rng, user, when) if rng.random() < 0.9 else None
-            return fill(reply, rng, user, when), context
+            return fill(reply, rng, user, when), context, True
         text = self.sentence(user, bank_name, when)
+        # reddit posts run a little longer, but never at the cost of repeating a fragment later on
+        spare = self.unused(user["uid"], bank_name, "posts") > still_to_write
         second = self.sentence(user, bank_name, when, 0.0, fresh_only=True) if platform == "reddit" and \
-            rng.random() < 0.35 else None
-        if second:  # reddit posts run a little longer
+            spare and rng.random() < 0.35 else None
+        if second:
             text = (text if not text[-1].isalnum() else text + ".") + " " + second
-        return self.decorate(text, bank_name), None
+        return self.decorate(text, bank_name), None, False
 
     # ---- numbers and times
 
@@ -2457,7 +2495,7 @@ class Builder:
     def topic_posts(self, user: dict, bank_name: str, n: int, eng: tuple, start: dt.date, end: dt.date,
                     platforms: dict[str, float], reply_rate: float = 0.2, share_rate: float = 0.0,
                     steady: bool = False) -> None:
-        for day in self.days(n, start, end, steady):
+        for i, day in enumerate(self.days(n, start, end, steady)):
             when = self.at(user, day)
             platform = self.platform(platforms)
             shared = self.sentence(user, bank_name, when, 0.0, fresh_only=True) if share_rate and \
@@ -2467,8 +2505,9 @@ class Builder:
                 self.add(user, when, platform, text, self.engagement(((0, 3), (0, 1), (0, 1)), platform),
                          is_share=True)
                 continue
-            text, context = self.compose(user, bank_name, when, platform, reply_rate)
-            self.add(user, when, platform, text, self.engagement(eng, platform), context)
+            text, context, is_reply = self.compose(user, bank_name, when, platform, reply_rate, n - i - 1)
+            self.add(user, when, platform, text, self.engagement(reply_share(eng) if is_reply else eng, platform),
+                     context)
 
     def ordinary(self, spec: dict) -> None:
         rng = self.rng
@@ -2499,7 +2538,7 @@ class Builder:
         for day in self.days(5, start, end):
             bank_name = self.rng.choice(["air", "hotels", "planning"])
             when = self.at(user, day)
-            text, _ = self.compose(user, bank_name, when, "blog")
+            text, _, _ = self.compose(user, bank_name, when, "blog")
             self.add(user, when, "blog", text, self.engagement(eng, "blog"))
         self.topic_posts(user, "noise", 6, ((0, 2), (0, 0), (0, 0)), start, end, {"twitter": 1}, reply_rate=0)
 
@@ -2517,6 +2556,8 @@ class Builder:
         for day, count in zip(days, counts, strict=True):
             for _ in range(count):
                 bank_name = rng.choices(names, weights=weights)[0]
+                if not self.unused(user["uid"], bank_name, "posts"):  # even the firehose never repeats itself
+                    bank_name = rng.choice([b for b in names if self.unused(user["uid"], b, "posts")])
                 when = self.at(user, day)
                 platform = rng.choices(["twitter", "reddit", "mastodon"], weights=[7, 3, 1])[0]
                 opener = rng.choice(FIREHOSE_OPENERS)
@@ -2592,7 +2633,7 @@ class Builder:
         start, end = dt.date(2024, 6, 10), dt.date(2026, 11, 8)
         platforms = {"twitter": 5, "mastodon": 1}
         self.topic_posts(user, "film_celeb", 38, E((8000, 22000), (500, 1800), (800, 3000)), start, end, platforms)
-        self.topic_posts(user, "fitness_celeb", 34, E((700, 1600), (30, 120), (20, 90)), start, end, platforms)
+        self.topic_posts(user, "fitness_celeb", 34, E((250, 900), (10, 60), (5, 40)), start, end, platforms)
         self.topic_posts(user, "celeb_noise", 10, E((2500, 6000), (150, 500), (150, 500)), start, end, platforms,
                          reply_rate=0)
 
@@ -2615,8 +2656,8 @@ class Builder:
         self.topic_posts(user, "hiking", 12, E((5, 22), (0, 4), (0, 2)), start, end, platforms)
         self.topic_posts(user, "noise", 5, NOISE_ENG, start, end, platforms, reply_rate=0)
 
-        user = self.user("u-shares-health", "juniper_and_jules", "GB", sensitive_opt_in=["health.mental-health"])
-        user["slots"] = {"dog": ["Juniper"]}
+        user = self.user("u-shares-health", "otis_and_jules", "GB", sensitive_opt_in=["health.mental-health"])
+        user["slots"] = {"dog": ["Otis"]}
         start, end = dt.date(2024, 10, 1), dt.date(2026, 11, 12)
         platforms = {"twitter": 4, "mastodon": 2}
         self.topic_posts(user, "mentalhealth", 18, E((6, 30), (1, 9), (0, 4)), start, end, platforms)
@@ -2825,7 +2866,7 @@ CATALOG = [
          regions=["FR", "DE", "GB"], **RUN),
     perk("pk-hopyard-brewery-tour", "Hopyard Brewing", "Brewery tour and tasting flight",
          "A behind-the-scenes brewery tour with a flight of six fresh beers, for craft beer fans and homebrewers.",
-         topics=["food-and-drink.beer"], **RUN),
+         topics=["food-and-drink.beer"], quantity=6, **RUN),
     perk("pk-hopyard-mixed-case", "Hopyard Brewing", "Mixed case of seasonal beers",
          "Twelve cans of small-batch seasonal beers, from hazy IPAs to stouts, for people who love trying new "
          "beers."),
@@ -2860,9 +2901,6 @@ CATALOG = [
     perk("pk-pitchside-scarf", "Pitchside", "Supporters' club scarf",
          "A knitted scarf in your club's colors, for football supporters who never miss a match.",
          topics=["sports.soccer"]),
-    perk("pk-stillwater-premium", "Stillwater", "A year of Stillwater meditation",
-         "Guided meditations, sleep stories and breathing exercises, for anyone who wants a calmer, more rested "
-         "everyday life.", **RUN),
 ]
 
 

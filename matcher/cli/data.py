@@ -5,8 +5,20 @@ from typing import Annotated
 
 import typer
 
-from matcher.cli.common import (DbOpt, JsonOpt, ModelOpt, PolicyOpt, cache, engine, err, handled, out, print_json,
-                                progress, warn_policy)
+from matcher.cli.common import (
+    DbOpt,
+    JsonOpt,
+    ModelOpt,
+    PolicyOpt,
+    cache,
+    engine,
+    err,
+    handled,
+    out,
+    print_json,
+    progress,
+    warn_policy,
+)
 
 taxonomy_app = typer.Typer(help="The topic vocabulary.", no_args_is_help=True)
 catalog_app = typer.Typer(help="The perk catalog: refresh, versions, history.", no_args_is_help=True)
@@ -57,7 +69,8 @@ def ingest(
 
 
 def taxonomy_load(
-    file: Annotated[str, typer.Argument(help="Taxonomy (.yaml, .json, .jsonl, .csv, or the IAB Content Taxonomy .tsv)")],
+    file: Annotated[str, typer.Argument(help="Taxonomy (.yaml, .json, .jsonl, .csv, or the IAB Content Taxonomy "
+                                        ".tsv)")],
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:

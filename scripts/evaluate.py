@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Evaluate perkmatch on the Reddit dev split, exactly as a user would run it, and score it.
+
+    python scripts/evaluate.py [--db /tmp/dev.db] [--reuse] [--shared ../shared]
+
+Runs `taxonomy load`, `ingest`, `catalog refresh`, `profile`, `topics --all --json`, `match --json`
+through the CLI, prints the wall time of each step, then the scores of ../shared/eval/score.py.
+With --reuse an existing database is kept (embeddings cached), so only profile/match are re-timed.
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(step: str, args: list[str], out: Path | None = None) -> float:
+    start = time.perf_counter()
+    with open(out, "w") if out else open("/dev/null", "w") as sink:
+        proc = subprocess.run([sys.executable, "-m", "matcher", *args], stdout=sink, stderr=subprocess.PIPE, text=True)
+    seconds = time.perf_counter() - start
+    if proc.returncode:
+        sys.exit(f"{step} failed:\n{proc.stderr}")
+    print(f"{step:<16} {seconds:8.1f} s", file=sys.stderr)
+    return seconds
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--db", default="/tmp/perkmatch-dev.db")
+    ap.add_argument("--shared", default=str(ROOT.parent / "shared"))
+    ap.add_argument("--reuse", action="store_true", help="keep the database (skip load/ingest if present)")
+    ap.add_argument("--out", default="/tmp/perkmatch-dev")
+    a = ap.parse_args()
+    data = Path(a.shared) / "data" / "reddit-dev"
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    db = ["--db", a.db]
+    fresh = not (a.reuse and Path(a.db).exists())
+    if fresh:
+        for suffix in ("", "-wal", "-shm"):
+            Path(a.db + suffix).unlink(missing_ok=True)
+        run("taxonomy load", [*db, "taxonomy", "load", str(data / "taxonomy.yaml")])
+        run("ingest", [*db, "ingest", str(data / "posts.jsonl.gz"), "--users", str(data / "users.jsonl")])
+    run("catalog refresh", [*db, "catalog", "refresh", str(data / "catalog_dev.yaml")])
+    run("profile", [*db, "profile", "--as-of", "2023-03-21"])
+    run("topics", [*db, "topics", "--all", "--json"], out / "topics.jsonl")
+    run("match", [*db, "match", "--json"], out / "match.jsonl")
+    score = subprocess.run([sys.executable, str(Path(a.shared) / "eval" / "score.py"), "--split", str(data),
+                            "--catalog", str(data / "catalog_dev.yaml"),
+                            "--catalog-answers", str(data / "catalog_dev_answers.jsonl"),
+                            "--topics", str(out / "topics.jsonl"), "--match", str(out / "match.jsonl")],
+                           capture_output=True, text=True, check=True)
+    result = json.loads(score.stdout)
+    keys = ["topic_f1@3", "topic_precision@3", "topic_recall@3", "topic_f1@3_l1", "one_off_topic_rate",
+            "unengaged_topic_rate", "non_interest_topic_rate", "sensitive_leak_count", "perk_precision@5",
+            "perk_ndcg@5", "perk_hit_rate@5", "capacity_violations", "region_violations", "users_covered_topics",
+            "no_true_users_with_topics_rate"]
+    print(json.dumps({k: result.get(k) for k in keys}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
