@@ -14,8 +14,8 @@ import numpy as np
 class ClassifyParams:
     """Defaults for all-MiniLM-L6-v2 cosines (documented in README, 'How topics are inferred')."""
 
-    context_weight_short: float = 1.0  # weight of the context vector for texts shorter than short_chars
-    context_weight_long: float = 0.5
+    context_weight_short: float = 2.0  # weight of the context vector for texts shorter than short_chars
+    context_weight_long: float = 1.0
     short_chars: int = 120
     floor: float = 0.20  # cosine below which a post is not about a topic at all
     ramp: float = 0.10  # membership grows linearly from floor to floor + ramp

@@ -77,7 +77,10 @@ def topic_records(engine: Engine, run_id: int, user_ids: list[str] | None = None
     by_user: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in scores:
         by_user[r.user_id].append(_topic_record(r, names, evidence[(r.user_id, r.topic_id)], posts))
-    users = sorted(by_user) if user_ids is None else sorted(set(user_ids))
+    if user_ids is None:
+        with session(engine) as s:
+            user_ids = list(s.exec(select(TopicScore.user_id).where(TopicScore.run_id == run_id).distinct()).all())
+    users = sorted(set(user_ids))
     return [{"user_id": u, "topics": by_user.get(u, [])} for u in users]
 
 

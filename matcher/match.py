@@ -20,13 +20,13 @@ from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from catalog.index import build_index
-from catalog.refresh import live_perks, live_version, text_key
+from catalog.refresh import live_perks, live_version
 from catalog.schema import PerkRecord
 from matcher.assign import Candidate, assign
 from matcher.classify import ClassifyParams
 from matcher.embed import EmbeddingCache
 from matcher.errors import NotReadyError
-from matcher.profile_run import latest_run, load_user_posts
+from matcher.profile_run import latest_run, load_user_posts, topic_vectors
 from matcher.store import Assignment, EvidencePost, Run, TopicScore, User, Withheld, session, utcnow
 from matcher.taxonomy import load_topics
 
@@ -34,7 +34,7 @@ from matcher.taxonomy import load_topics
 @dataclass(frozen=True)
 class MatchParams:
     candidates_per_topic: int = 20
-    topic_weight: float = 0.6  # share of the topic's own vector in the query (rest: evidence centroid)
+    topic_weight: float = 0.3  # share of the topic's own vector in the query (rest: evidence centroid)
     min_fit: float = 0.30  # cosine below which a perk does not fit the topic at all
     target_boost: float = 0.10
     withheld_per_user: int = 5
@@ -83,7 +83,7 @@ def run_match(engine: Engine, cache: EmbeddingCache, *, per_user: int = 3, per_b
     perk_vecs = cache.vectors([r.to_perk().embed_text() for r in perks])
     index = build_index(np.arange(len(perks)), perk_vecs)
     topics = {t.topic_id: t for t in load_topics(engine)}
-    topic_vecs = dict(zip(topics, cache.get([text_key(t.embed_text()) for t in topics.values()]), strict=True))
+    topic_vecs = dict(zip(topics, topic_vectors(cache, list(topics.values())), strict=True))
     rows, evidence, regions = _load_profiles(engine, int(profile.id or 0))
     candidates, withheld, reasons = _candidates(engine, cache, rows, evidence, regions, perks, perk_vecs, index,
                                                 topics, topic_vecs, today, params)

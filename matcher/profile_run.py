@@ -63,7 +63,7 @@ def embed_new(engine: Engine, cache: EmbeddingCache, topics: list[TopicInfo],
     """Embed every post text, context and topic not yet in the cache; return how many were embedded."""
     from catalog.refresh import text_key
 
-    todo: dict[str, str] = {text_key(t.embed_text()): t.embed_text() for t in topics}
+    todo: dict[str, str] = {text_key(x): x for t in topics for x in t.embed_texts()}
     todo.update(_missing_texts(engine, cache.name, "text"))
     todo.update(_missing_texts(engine, cache.name, "context"))
     total = len(cache.missing(todo))
@@ -75,6 +75,20 @@ def embed_new(engine: Engine, cache: EmbeddingCache, topics: list[TopicInfo],
         chunk = dict(items[start:start + FILL_CHUNK])
         done += cache.fill(chunk, (lambda n: progress("embed", n, total)) if progress else None)
     return done
+
+
+def topic_vectors(cache: EmbeddingCache, topics: list[TopicInfo]) -> np.ndarray:
+    """(T, d) unit vectors: the normalised sum of each topic's views (name; name and description)."""
+    views = [t.embed_texts() for t in topics]
+    flat = cache.vectors([x for v in views for x in v])
+    out = np.zeros((len(topics), flat.shape[1] if flat.ndim == 2 else 0), dtype=np.float32)
+    start = 0
+    for i, v in enumerate(views):
+        out[i] = flat[start:start + len(v)].sum(axis=0)
+        start += len(v)
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return out / norms
 
 
 def load_user_posts(engine: Engine, cache: EmbeddingCache, user_ids: list[str],
@@ -138,9 +152,7 @@ def run_profile(engine: Engine, cache: EmbeddingCache, *, policy: str = "opt-in"
     encode_before = time.perf_counter()
     embedded = embed_new(engine, cache, topics, progress)
     encode_seconds = time.perf_counter() - encode_before
-    from catalog.refresh import text_key
-
-    topic_vecs = cache.get([text_key(t.embed_text()) for t in topics])
+    topic_vecs = topic_vectors(cache, topics)
     index = {t.topic_id: i for i, t in enumerate(topics)}
     parents = [index.get(t.parent_id or "", -1) for t in topics]
     ids = [t.topic_id for t in topics]

@@ -28,14 +28,14 @@ class ProfileParams:
     lift_shrinkage: float = 2.0  # pseudo-posts of zero lift added to each topic's engagement lift
     share_originality: float = 0.2  # a reshare counts this much of an original post
     duplicate_cosine: float = 0.95  # posts of one user this similar collapse to one
-    member_min: float = 0.35  # membership at which a post counts as "about" the topic
+    member_min: float = 0.2  # membership at which a post counts as "about" the topic
     half_life_days: float = 730.0  # recency weight halves every two years
     min_posts: int = 3
     min_days: int = 2
     day_gap_hours: float = 20.0  # posts closer than this count as the same day
     min_threads: int = 2
     min_engaged_posts: int = 2  # posts with engagement above zero
-    min_engaged_share: float = 0.5  # ... and at least this share of the topic's original posts
+    min_engaged_share: float = 0.34  # ... and at least this share of the topic's original posts
     min_lift: float = -0.7  # topic engagement may not sit far below the user's usual (log scale)
     min_confidence: float = 0.5
     confidence_scale: float = 2.5  # confidence = 1 - exp(-evidence / scale)

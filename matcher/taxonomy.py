@@ -60,9 +60,9 @@ class TopicInfo:
     description: str
     sensitive: bool
 
-    def embed_text(self) -> str:
-        """The text whose embedding stands for the topic."""
-        return f"{self.name}: {self.description}" if self.description else self.name
+    def embed_texts(self) -> list[str]:
+        """The texts whose embeddings, summed, stand for the topic: its name, and name with description."""
+        return [self.name, f"{self.name}: {self.description}" if self.description else self.name]
 
 
 def default_taxonomy_path() -> str:
