@@ -19,3 +19,7 @@ class NotReadyError(PerkmatchError):
 
 class ModelError(PerkmatchError):
     """The embedding model cannot be loaded."""
+
+
+class ImportFormatError(PerkmatchError):
+    """A platform export is malformed or truncated; the message names the file, the place and the fix."""

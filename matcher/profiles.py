@@ -35,7 +35,7 @@ class ProfileParams:
     day_gap_hours: float = 20.0  # posts closer than this count as the same day
     min_threads: int = 2
     min_engaged_posts: int = 2  # posts with engagement above zero
-    min_engaged_share: float = 0.34  # ... and at least this share of the topic's original posts
+    min_mean_engagement: float = 0.5  # weighted engagement per original post on the topic (absolute floor)
     min_lift: float = -0.7  # topic engagement may not sit far below the user's usual (log scale)
     min_confidence: float = 0.5
     confidence_scale: float = 2.5  # confidence = 1 - exp(-evidence / scale)
@@ -189,10 +189,13 @@ def _topic(k: int, column: np.ndarray, total: np.ndarray, p: UserPosts, ctx: dic
     evidence_amount = min(mass, float(days) + 1.0, float(threads) + 1.0)
     confidence = 1.0 - math.exp(-evidence_amount / params.confidence_scale)
     score = math.log2(1.0 + decayed) * (1.0 + 0.5 * min(max(lift, -1.0), 2.0)) * confidence
+    positive = float(np.clip(ctx["eng"][original], 0, None).sum())
     shortfalls = _shortfalls(posts, days, threads, engaged, lift, confidence, params)
+    if posts and engaged >= params.min_engaged_posts and positive / posts < params.min_mean_engagement:
+        shortfalls.append(f"engagement {positive / posts:.2f} per post; needs {params.min_mean_engagement:g}")
     details = {
         "posts_total": int(is_member.sum()), "threads": threads, "engaged_posts": engaged,
-        "positive_engagement": float(np.clip(ctx["eng"][original], 0, None).sum()),
+        "positive_engagement": positive,
         "duplicates_dropped": int((is_member & ctx["dup"]).sum()),
         "shares": int((is_member & p.is_share & ~ctx["dup"]).sum()),
         "usual_engagement": round(float(np.expm1(ctx["usual"])), 2),
@@ -225,8 +228,7 @@ def _shortfalls(posts: int, days: int, threads: int, engaged: int, lift: float, 
         out.append(f"posts in {threads} thread(s); needs {params.min_threads}")
     if engaged < params.min_engaged_posts:
         out.append(f"{engaged} post(s) with any engagement; needs {params.min_engaged_posts}")
-    elif posts and engaged / posts < params.min_engaged_share:
-        out.append(f"only {engaged} of {posts} posts got any engagement; needs {params.min_engaged_share:.0%}")
+
     if lift < params.min_lift:
         out.append(f"engagement {lift:+.2f} against the user's usual (log scale); "
                    f"needs at least {params.min_lift:+.2f}")

@@ -81,7 +81,7 @@ def test_firehose_with_sparse_engagement_gets_no_topic() -> None:
     posts = [P(i % 3, i / 6, likes=int(i % 5 == 0), replies=0) for i in range(300)]
     results = profile(posts)
     assert inferred(results) == []
-    assert "posts got any engagement" in " ".join(results[0].details["shortfalls"])
+    assert "per post; needs 0.5" in " ".join(results[0].details["shortfalls"])
 
 
 def test_one_viral_post_does_not_make_a_topic() -> None:

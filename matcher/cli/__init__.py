@@ -15,7 +15,8 @@ app = typer.Typer(name="perkmatch", no_args_is_help=True, add_completion=False, 
 
 @app.callback()
 def _main(
-    db: Annotated[str, typer.Option("--db", help="SQLite path or postgresql:// URL.")] = common.DEFAULT_DB,
+    db: Annotated[str | None, typer.Option("--db", help="SQLite path or postgresql:// URL [default: perkmatch.db].",
+                                           show_default=False)] = None,
     model: common.ModelOpt = None,
 ) -> None:
     """Match perks to people who really care: topics inferred from their own posts, with evidence."""

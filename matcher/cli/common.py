@@ -26,14 +26,14 @@ PolicyOpt = Annotated[str, typer.Option("--consent-policy", help="opt-in: only u
 class State:
     """Options given before the command (perkmatch --db X cmd)."""
 
-    db: str = DEFAULT_DB
+    db: str | None = None
     model: str | None = None
 
 
 def engine(db: str | None):  # type: ignore[no-untyped-def]
     from matcher.store import open_engine
 
-    return open_engine(db or State.db)
+    return open_engine(db or State.db or DEFAULT_DB)
 
 
 def cache(eng, model: str | None):  # type: ignore[no-untyped-def]

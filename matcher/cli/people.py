@@ -74,12 +74,12 @@ def export(user_id: Annotated[str, typer.Argument(help="The user's id")], db: Db
 
 def demo(db: DbOpt = None, model: ModelOpt = None, as_json: JsonOpt = False) -> None:
     """Run the whole pipeline on the shipped sample data and print assignments with evidence."""
+    from matcher.cli.common import State
     from matcher.cli.results import _print_assignments
     from matcher.demo import run_demo
-    from matcher.store import open_engine
 
     with tempfile.TemporaryDirectory(prefix="perkmatch-demo-") as tmp:
-        eng = engine(db) if db else open_engine(str(Path(tmp) / "demo.db"))
+        eng = engine(db or State.db or str(Path(tmp) / "demo.db"))
         with progress() as bar:
             result = run_demo(eng, cache(eng, model), progress=bar)
         eng.dispose()

@@ -117,19 +117,30 @@ def match(
                                            "user.")] = 1,
     fmt: Annotated[str | None, typer.Option("--format", help="Export format for --out: csv or jsonl.")] = None,
     out_file: Annotated[str | None, typer.Option("--out", help="Write the assignments to this file.")] = None,
+    changes: Annotated[bool, typer.Option("--changes", help="Print only which users' assignments changed since the "
+                                          "previous match, and whether the catalog or the user caused it.")] = False,
     db: DbOpt = None,
     model: ModelOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Assign perks to users under the catalog's limits; print ranked assignments with evidence."""
+    from matcher.changes import assignment_changes
     from matcher.explain import match_records
     from matcher.match import run_match
 
     eng = engine(db)
     summary = run_match(eng, cache(eng, model), per_user=per_user, per_brand=per_brand)
     records = match_records(eng, summary.run_id)
+    diff = assignment_changes(eng, summary.run_id)
     err.print(f"match run {summary.run_id}: {summary.assignments} assignment(s) for {summary.users} profiled "
-              f"user(s), catalog version {summary.catalog_version}")
+              f"user(s), catalog version {summary.catalog_version}; {len(diff)} user(s) changed since the last match")
+    if changes:
+        if as_json:
+            print_json(diff)
+        for d in [] if as_json else diff:
+            out.print(f"{d['user_id']}: +{', '.join(d['gained']) or '-'} -{', '.join(d['lost']) or '-'} "
+                      f"({'; '.join(d['causes'])})", markup=False)
+        return
     if out_file:
         from matcher.export import write_assignments
 

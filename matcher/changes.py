@@ -1,0 +1,95 @@
+"""What changed between two match runs, per user, and whether the catalog or the user caused it.
+
+Causes, checked in this order for each perk a user gained or lost:
+  catalog: the perk was added, changed or retired between the two catalog versions, or is sold out;
+  user: the user's topics changed between the profile runs behind the two match runs (new posts or
+  new engagement), or they were profiled for the first time.
+"""
+
+import json
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import col, select
+
+from catalog.schema import PerkRecord
+from matcher.store import Assignment, Run, TopicScore, Withheld, session
+
+
+def _runs(engine: Engine, run_id: int) -> tuple[Run | None, Run | None]:
+    with session(engine) as s:
+        run = s.get(Run, run_id)
+        prev = s.exec(select(Run).where(Run.kind == "match").where(Run.status == "finished")
+                      .where(col(Run.id) < run_id).order_by(col(Run.id).desc())).first()
+    return run, prev
+
+
+def _assigned(engine: Engine, run_id: int) -> dict[str, set[str]]:
+    with session(engine) as s:
+        rows = s.exec(select(Assignment.user_id, Assignment.perk_id).where(Assignment.run_id == run_id)).all()
+    out: dict[str, set[str]] = defaultdict(set)
+    for user_id, perk_id in rows:
+        out[user_id].add(perk_id)
+    return out
+
+
+def _catalog_changes(engine: Engine, old: int, new: int) -> dict[str, str]:
+    """perk_id -> 'added' | 'changed' | 'retired' between two catalog versions."""
+    if old == new:
+        return {}
+    with session(engine) as s:
+        rows = s.exec(select(PerkRecord).where((col(PerkRecord.version_added) > old)
+                                               & (col(PerkRecord.version_added) <= new)
+                                               | (col(PerkRecord.version_retired) > old)
+                                               & (col(PerkRecord.version_retired) <= new))).all()
+    started = {r.perk_id for r in rows if old < r.version_added <= new}
+    ended = {r.perk_id for r in rows if r.version_retired is not None and old < r.version_retired <= new}
+    out = {p: "changed" for p in started & ended}
+    out.update({p: "added" for p in started - ended})
+    out.update({p: "retired" for p in ended - started})
+    return out
+
+
+def _topic_signature(engine: Engine, profile_run: int | None) -> dict[str, list[tuple[str, float]]]:
+    if profile_run is None:
+        return {}
+    with session(engine) as s:
+        rows = s.exec(select(TopicScore.user_id, TopicScore.topic_id, TopicScore.score)
+                      .where(TopicScore.run_id == profile_run).where(TopicScore.status == "inferred")).all()
+    out: dict[str, list[tuple[str, float]]] = defaultdict(list)
+    for user_id, topic_id, score in rows:
+        out[user_id].append((topic_id, score))
+    return {u: sorted(v) for u, v in out.items()}
+
+
+def assignment_changes(engine: Engine, run_id: int) -> list[dict[str, Any]]:
+    """One record per user whose assignments differ from the previous match run, with causes."""
+    run, prev = _runs(engine, run_id)
+    if run is None or prev is None:
+        return []
+    p_new, p_old = json.loads(run.params), json.loads(prev.params)
+    catalog = _catalog_changes(engine, p_old["catalog_version"], p_new["catalog_version"])
+    topics_new = _topic_signature(engine, p_new.get("profile_run"))
+    topics_old = _topic_signature(engine, p_old.get("profile_run"))
+    with session(engine) as s:
+        sold_out = set(s.exec(select(Withheld.perk_id).where(Withheld.run_id == run_id)
+                              .where(col(Withheld.reason).startswith("quantity"))).all())
+    new, old = _assigned(engine, run_id), _assigned(engine, int(prev.id or 0))
+    records = []
+    for user_id in sorted(set(new) | set(old)):
+        gained, lost = sorted(new[user_id] - old[user_id]), sorted(old[user_id] - new[user_id])
+        if not gained and not lost:
+            continue
+        causes = []
+        for perk_id in gained + lost:
+            if perk_id in catalog:
+                causes.append(f"catalog: {perk_id} {catalog[perk_id]}")
+            elif perk_id in lost and perk_id in sold_out:
+                causes.append(f"catalog: {perk_id} sold out to better-fitting users")
+        if topics_new.get(user_id) != topics_old.get(user_id):
+            causes.append("user: topics changed (new posts or new engagement)" if user_id in topics_old
+                          else "user: profiled for the first time")
+        records.append({"user_id": user_id, "gained": gained, "lost": lost,
+                        "causes": causes or ["competition: other users' changes moved scarce perks"]})
+    return records

@@ -1,0 +1,59 @@
+"""`perkmatch import`: convert a platform export into posts, then ingest them, or write them as JSON Lines."""
+
+from typing import Annotated
+
+import typer
+
+from matcher.cli.common import DbOpt, JsonOpt, PolicyOpt, engine, err, handled, out, print_json, warn_policy
+
+
+def import_export(
+    kind: Annotated[str, typer.Argument(help="twitter-archive, mastodon, reddit, feed (one person's export), or "
+                                        "stackexchange (a whole site's dump)", show_default=False)],
+    path: Annotated[str, typer.Argument(help="The export: its .zip / .tar.gz, its folder, or the file itself "
+                                        "(tweets.js, outbox.json, comments.csv, Posts.xml, the feed)")],
+    user_id: Annotated[str | None, typer.Option("--user-id", help="Who the posts belong to (one person's exports); "
+                                                "give the same id for all of a person's networks")] = None,
+    out_file: Annotated[str | None, typer.Option("--out", help="Write the posts to this .jsonl (or .jsonl.gz) "
+                                                 "instead of ingesting them")] = None,
+    policy: PolicyOpt = "opt-in",
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Convert a platform export into posts, and ingest them (or write them with --out). Never grants consent."""
+    from matcher.importers import get_kind, import_posts, read_posts, read_users, users_file_for, write_jsonl
+
+    spec = get_kind(kind)
+    if out_file:
+        count = write_jsonl(read_posts(kind, path, user_id), out_file)
+        users_file = users_file_for(out_file) if spec.users else None
+        users = write_jsonl(read_users(kind, path), users_file) if users_file else 0
+        if as_json:
+            print_json({"path": path, "kind": kind, "posts": count, "out": out_file, "users": users,
+                        "users_file": users_file})
+            return
+        out.print(f"{path}: {count} posts written to {out_file}")
+        if users_file:
+            out.print(f"{users} users written to {users_file} (without consent: add consent: opted_in for those "
+                      "who gave it before `perkmatch ingest --users`)")
+        return
+    warn_policy(policy)
+    result = import_posts(engine(db), kind, path, user_id, policy=policy)
+    report = result.posts_report
+    if as_json:
+        print_json({"path": path, "kind": kind, "posts": result.posts, "users": result.users,
+                    "users_added": result.users_new} | {k: v for k, v in report.as_dict().items() if k != "path"})
+        return
+    out.print(f"{path}: {result.posts} posts read; added {report.added}, updated {report.updated}, "
+              f"rejected {report.rejected}, skipped without consent {report.skipped_no_consent}")
+    if spec.users:
+        out.print(f"{path}: {result.users} users listed, {result.users_new} new ones added (stored users are "
+                  "left as they are)")
+    if report.skipped_no_consent:
+        err.print(f"{report.skipped_no_consent} post(s) not stored: their authors have not opted in, and import "
+                  "never grants consent (record it with `perkmatch consent USER_ID opted_in` or a users file with "
+                  "consent: opted_in, then import again; or use --consent-policy opt-out)")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("import")(handled(import_export))

@@ -1,0 +1,153 @@
+"""Importers: a platform's data export -> posts in the contract's fields, plus `source` (the kind of export).
+
+One module per kind, one reader each: ``read(path, user_id)`` for one person's export, ``read(path)`` for a
+Stack Exchange dump (every user). Readers stream where the format allows and raise ``ImportFormatError``
+naming the file, the place and the fix when an export is malformed or truncated.
+
+``import_posts`` stores an import the way ``perkmatch ingest`` does: the posts go through the same
+validation, consent check and upsert. Import never grants consent.
+"""
+
+import gzip
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import Engine
+from sqlmodel import col, select
+
+from matcher.errors import PerkmatchError
+from matcher.importers.feed import read_feed
+from matcher.importers.mastodon import read_mastodon
+from matcher.importers.reddit import read_reddit
+from matcher.importers.stackexchange import read_stackexchange, read_stackexchange_users
+from matcher.importers.twitter import read_twitter_archive
+from matcher.ingest import IngestReport
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of export: its reader, and whether it holds one person's posts (then a user id is needed)."""
+
+    name: str
+    read: Callable[..., Iterator[dict[str, Any]]]
+    one_person: bool
+    users: Callable[[str], Iterator[dict[str, Any]]] | None = None
+
+
+KINDS = {k.name: k for k in (
+    Kind("twitter-archive", read_twitter_archive, True),
+    Kind("mastodon", read_mastodon, True),
+    Kind("reddit", read_reddit, True),
+    Kind("stackexchange", read_stackexchange, False, read_stackexchange_users),
+    Kind("feed", read_feed, True),
+)}
+
+
+def get_kind(name: str) -> Kind:
+    if name not in KINDS:
+        raise PerkmatchError(f"unknown export kind {name!r}; use one of: {', '.join(KINDS)}")
+    return KINDS[name]
+
+
+def read_posts(kind: str, path: str, user_id: str | None = None) -> Iterator[dict[str, Any]]:
+    """The posts of an export of that kind; one person's exports need user_id, a whole-site dump must not get one."""
+    spec = get_kind(kind)
+    if spec.one_person and not user_id:
+        raise PerkmatchError(f"{kind} is one person's export: give the user id to file the posts under "
+                             "(--user-id ID; use the same id for every network of that person)")
+    if not spec.one_person and user_id:
+        raise PerkmatchError(f"{kind} holds every user of the site (ids like se-<site>-<Id>): "
+                             "leave out the user id (--user-id)")
+    return spec.read(path, user_id) if spec.one_person else spec.read(path)
+
+
+def read_users(kind: str, path: str) -> Iterator[dict[str, Any]]:
+    """The users an export lists (Stack Exchange dumps), without consent; none for one person's exports."""
+    spec = get_kind(kind)
+    return spec.users(path) if spec.users else iter(())
+
+
+def write_jsonl(records: Iterable[dict[str, Any]], out: str) -> int:
+    """Write records as JSON Lines (gzipped if out ends in .gz) atomically: a temp file renamed into place."""
+    target = Path(out)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent.resolve())
+    count = 0
+    try:
+        with os.fdopen(fd, "wb") as raw:
+            handle: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="wb") if out.endswith(".gz") else raw
+            for record in records:
+                handle.write(json.dumps(record, ensure_ascii=False).encode() + b"\n")
+                count += 1
+            if handle is not raw:
+                handle.close()
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return count
+
+
+def users_file_for(out: str) -> str:
+    """Where `import --out posts.jsonl` writes the users of a dump: posts.users.jsonl beside it."""
+    name = Path(out).name
+    for suffix in (".jsonl.gz", ".jsonl", ".gz"):
+        if name.endswith(suffix):
+            return str(Path(out).with_name(name.removesuffix(suffix) + ".users" + suffix))
+    return f"{out}.users.jsonl"
+
+
+@dataclass
+class ImportResult:
+    """What an import into the database did: the converted counts and the ingest reports."""
+
+    posts: int
+    users: int
+    users_new: int
+    posts_report: IngestReport
+    users_report: IngestReport | None
+
+
+def import_posts(engine: Engine, kind: str, path: str, user_id: str | None = None,
+                 policy: str = "opt-in") -> ImportResult:
+    """Convert the export, then ingest it as `ingest` does. Users it lists are added only when new.
+
+    Stored users keep their record (an import never resets consent), and users who opted out stay forgotten.
+    The whole export is converted before anything is stored, so a malformed export changes nothing.
+    """
+    from matcher.ingest import POLICIES, ingest_posts, ingest_users
+
+    if policy not in POLICIES:
+        raise PerkmatchError(f"--consent-policy {policy}: use opt-in or opt-out")
+    with tempfile.TemporaryDirectory(prefix="perkmatch-import-") as tmp:
+        posts_file, users_file = str(Path(tmp) / "posts.jsonl"), str(Path(tmp) / "users.jsonl")
+        posts = write_jsonl(read_posts(kind, path, user_id), posts_file)
+        users = list(read_users(kind, path))
+        new = _new_users(engine, users)
+        users_report = None
+        if new:
+            write_jsonl(new, users_file)
+            users_report = ingest_users(engine, users_file)
+            users_report.path = path
+        posts_report = ingest_posts(engine, posts_file, policy=policy)
+        posts_report.path = path
+    return ImportResult(posts, len(users), len(new), posts_report, users_report)
+
+
+def _new_users(engine: Engine, users: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The users not stored yet and never opted out."""
+    from matcher.forget import opted_out
+    from matcher.store import OptOut, User, session
+
+    known: set[str] = set()
+    ids = [u["user_id"] for u in users]
+    with session(engine) as s:
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            known.update(s.exec(select(User.user_id).where(col(User.user_id).in_(chunk))).all())
+        any_opt_out = s.exec(select(OptOut).limit(1)).first() is not None
+        return [u for u in users if u["user_id"] not in known and not (any_opt_out and opted_out(s, u["user_id"]))]

@@ -1,0 +1,161 @@
+"""What every importer shares: finding files in a folder or archive, HTML to text, times, the post record."""
+
+import contextlib
+import datetime as dt
+import tarfile
+import zipfile
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path, PurePosixPath
+from typing import IO, Any
+
+from matcher.errors import ImportFormatError
+
+_BLOCKS = {"p", "div", "br", "li", "ul", "ol", "blockquote", "pre", "h1", "h2", "h3", "h4", "h5", "h6", "tr",
+           "hr", "section", "article", "header", "footer", "table", "dd", "dt"}
+_SKIP = {"script", "style"}
+_DAMAGED = (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error, OSError)
+
+
+def format_error(file: str, place: str, problem: str, fix: str) -> ImportFormatError:
+    """The importers' one error shape: '<file>, <place>: <problem>; <fix>'."""
+    where = f"{file}, {place}" if place else file
+    return ImportFormatError(f"{where}: {problem}; {fix}")
+
+
+class _Text(HTMLParser):
+    """Collects the text of an HTML fragment; block elements become line breaks."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIP:
+            self.skipping += 1
+        elif tag in _BLOCKS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP:
+            self.skipping = max(0, self.skipping - 1)
+        elif tag in _BLOCKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self.skipping:
+            self.parts.append(data)
+
+
+def html_to_text(markup: str | None) -> str:
+    """Plain text of an HTML fragment (html.parser): tags dropped, entities decoded, one line per block."""
+    if not markup:
+        return ""
+    parser = _Text()
+    parser.feed(markup)
+    parser.close()
+    lines = (" ".join(line.split()) for line in "".join(parser.parts).splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def iso_utc(moment: dt.datetime) -> str:
+    """ISO-8601 in UTC with a Z, to the second; a naive time is taken as UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso(value: Any, file: str, place: str, fix: str) -> str:
+    """An ISO-8601 time from an export, normalised by iso_utc; anything else is a format error."""
+    try:
+        return iso_utc(dt.datetime.fromisoformat(str(value).strip().replace("Z", "+00:00")))
+    except ValueError:
+        raise format_error(file, place, f"{value!r} is not an ISO-8601 time", fix) from None
+
+
+def make_post(source: str, platform: str, post_id: str, user_id: str, text: str, created_at: str, *,
+              likes: int = 0, replies: int = 0, shares: int = 0, context: str | None = None,
+              is_share: bool = False) -> dict[str, Any]:
+    """One post in the contract's fields, plus `source`: the kind of export it came from."""
+    return {"post_id": post_id, "user_id": user_id, "text": text, "created_at": created_at, "platform": platform,
+            "likes": likes, "replies": replies, "shares": shares, "context": context or None,
+            "is_share": is_share, "source": source}
+
+
+@dataclass(frozen=True)
+class Member:
+    """A file to read: a plain file (archive is None) or a member of a .zip / .tar(.gz) archive."""
+
+    label: str
+    name: str
+    archive: Path | None = None
+
+    @contextlib.contextmanager
+    def open(self) -> Iterator[IO[bytes]]:
+        """The member's bytes; a damaged or truncated archive becomes an ImportFormatError naming it."""
+        try:
+            if self.archive is None:
+                with open(self.name, "rb") as handle:
+                    yield handle
+            elif zipfile.is_zipfile(self.archive):
+                with zipfile.ZipFile(self.archive) as zf, zf.open(self.name) as handle:
+                    yield handle
+            else:
+                with tarfile.open(self.archive) as tf:
+                    handle = tf.extractfile(self.name)
+                    if handle is None:
+                        raise tarfile.TarError("not a regular file")
+                    with handle:
+                        yield handle
+        except _DAMAGED as exc:
+            raise format_error(self.label, "reading", f"the file cannot be read ({exc})",
+                               "the download looks damaged or truncated: download the export again") from None
+
+    def read(self) -> bytes:
+        with self.open() as handle:
+            return handle.read()
+
+
+def is_archive(path: Path) -> bool:
+    lower = path.name.lower()
+    return path.is_file() and (lower.endswith((".zip", ".tar", ".tar.gz", ".tgz")))
+
+
+def find_members(path: str, wanted: Callable[[str], bool], what: str, fix: str, *,
+                 required: bool = True) -> list[Member]:
+    """The files under a folder or in an archive whose posix path `wanted` accepts, or the file itself.
+
+    Sorted by name, so reading is deterministic. None found is an ImportFormatError naming `what`, if required.
+    """
+    root = Path(path)
+    if not root.exists():
+        raise format_error(path, "", "no such file or folder", "check the path")
+    if root.is_dir():
+        found = [Member(str(p), str(p)) for p in sorted(root.rglob("*"))
+                 if p.is_file() and wanted(p.relative_to(root).as_posix())]
+    elif is_archive(root):
+        found = [Member(f"{path}:{name}", name, root) for name in sorted(_archive_names(root, path)) if wanted(name)]
+    else:
+        found = [Member(path, path)]  # a file given by itself is taken as it is
+    if not found and required:
+        raise format_error(path, "", f"no {what} found", fix)
+    return found
+
+
+def _archive_names(root: Path, label: str) -> list[str]:
+    try:
+        if zipfile.is_zipfile(root):
+            with zipfile.ZipFile(root) as zf:
+                return [i.filename for i in zf.infolist() if not i.is_dir()]
+        with tarfile.open(root) as tf:
+            return [m.name for m in tf.getmembers() if m.isfile()]
+    except _DAMAGED as exc:
+        raise format_error(label, "archive index", f"not a readable .zip or .tar.gz ({exc})",
+                           "the download looks damaged or truncated: download the export again") from None
+
+
+def basename(name: str) -> str:
+    return PurePosixPath(name).name

@@ -1,0 +1,110 @@
+"""Reddit data export (the GDPR request): `comments.csv` and `posts.csv`, in a folder or the export zip.
+
+Both files are streamed. Mapping:
+
+- comments (`id, permalink, date, ip, subreddit, gildings, link, parent, body, media`): `post_id` = `rd-t1_<id>`,
+  `text` = `body`;
+- posts (`id, permalink, date, ip, subreddit, gildings, title, url, body`): `post_id` = `rd-t3_<id>`,
+  `text` = title and body, no context;
+- `date` looks like `2023-03-01 12:34:56 UTC`;
+- engagement: the export has no scores or reply counts, so likes, replies and shares are 0;
+- a comment's `context`: the export gives the thread only as a link and the parent only as an id, never their
+  text. When the parent comment or the thread is the person's own (in the same export) its text is used;
+  otherwise the context is "r/<subreddit>", the one hint of what the thread is about the export does hold.
+"""
+
+import codecs
+import csv
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+from matcher.importers.common import Member, basename, find_members, format_error, iso_utc, make_post
+
+SOURCE = "reddit"
+_FILES = ("comments.csv", "posts.csv")
+_COLUMNS = {"comments.csv": ("id", "date", "subreddit", "body"), "posts.csv": ("id", "date", "subreddit", "title")}
+_FIX = "give the folder or zip of the Reddit data export (reddit.com/settings/data-request) with its CSV files as sent"
+
+Row = tuple[int, dict[str, str]]
+
+
+def read_reddit(path: str, user_id: str) -> Iterator[dict[str, Any]]:
+    """Comments and posts of one person's Reddit export (the zip, its folder, or comments.csv / posts.csv)."""
+    members = find_members(path, lambda name: basename(name) in _FILES, "comments.csv or posts.csv", _FIX)
+    by_kind: dict[str, Member] = {}
+    for member in members:
+        kind = basename(member.name)
+        if kind not in _FILES:
+            raise format_error(member.label, "", "not comments.csv or posts.csv", _FIX)
+        by_kind.setdefault(kind, member)
+    comments, posts = by_kind.get("comments.csv"), by_kind.get("posts.csv")
+    titles = {r["id"]: r["title"] for _, r in _rows(posts)} if posts else {}
+    bodies = {r["id"]: r["body"] for _, r in _rows(comments)} if comments else {}
+    if posts:
+        for line, row in _rows(posts):
+            text = "\n\n".join(p for p in (row["title"], row.get("body") or "") if p.strip())
+            yield make_post(SOURCE, "reddit", f"rd-t3_{row['id']}", user_id, text, _date(posts, line, row))
+    if comments:
+        for line, row in _rows(comments):
+            yield make_post(SOURCE, "reddit", f"rd-t1_{row['id']}", user_id, row["body"], _date(comments, line, row),
+                            context=_context(row, titles, bodies))
+
+
+def _rows(member: Member) -> Iterator[Row]:
+    """(line, row) of a CSV member, streamed; missing columns or a broken row are format errors."""
+    required = _COLUMNS[basename(member.name)]
+    with member.open() as raw:
+        reader = csv.DictReader(codecs.getreader("utf-8-sig")(raw, errors="replace"), strict=True)
+        try:
+            missing = [c for c in required if c not in (reader.fieldnames or [])]
+            if missing:
+                raise format_error(member.label, "line 1 (header)", f"missing column(s) {', '.join(missing)}", _FIX)
+            for row in reader:
+                if None in row or any(row.get(c) is None for c in required):
+                    raise format_error(member.label, f"line {reader.line_num}",
+                                       f"expected {len(reader.fieldnames or [])} columns, found {_width(row)}; "
+                                       "the file looks truncated or edited", _FIX)
+                yield reader.line_num, row
+        except csv.Error as exc:
+            raise format_error(member.label, f"line {reader.line_num}", f"not valid CSV ({exc}); the file looks "
+                               "truncated or edited", _FIX) from None
+
+
+def _width(row: dict[Any, Any]) -> int:
+    extra = row.get(None)
+    return sum(v is not None for k, v in row.items() if k is not None) + (len(extra) if extra else 0)
+
+
+def _date(member: Member, line: int, row: dict[str, str]) -> str:
+    value = row["date"].strip()
+    for fmt in ("%Y-%m-%d %H:%M:%S %Z", "%Y-%m-%d %H:%M:%S"):
+        try:
+            return iso_utc(dt.datetime.strptime(value, fmt).replace(tzinfo=dt.UTC))
+        except ValueError:
+            continue
+    raise format_error(member.label, f"line {line}, column 'date'",
+                       f"{value!r} is not a time like '2023-03-01 12:34:56 UTC'", _FIX)
+
+
+def _thing(value: str) -> str:
+    """A bare id from a fullname (`t1_abc` -> `abc`) or an id."""
+    return value.split("_", 1)[-1] if value[:3] in ("t1_", "t3_") else value
+
+
+def _thread(link: str) -> str:
+    """The post id in a thread link such as https://www.reddit.com/r/beer/comments/abc123/slug/."""
+    segments = [s for s in urlsplit(link or "").path.split("/") if s]
+    return segments[segments.index("comments") + 1] if "comments" in segments[:-1] else ""
+
+
+def _context(row: dict[str, str], titles: dict[str, str], bodies: dict[str, str]) -> str | None:
+    raw = (row.get("parent") or "").strip()
+    parent = _thing(raw)
+    if parent in bodies and not raw.startswith("t3_"):
+        return bodies[parent]
+    thread = parent if parent in titles else _thread(row.get("link") or "")
+    if thread in titles:
+        return titles[thread]
+    return f"r/{row['subreddit']}" if row.get("subreddit") else None

@@ -1,0 +1,127 @@
+"""Stack Exchange data dump of one site: `Posts.xml` and `Users.xml`, in a folder (or a .zip of it); every user.
+
+Both files are streamed with defusedxml's iterparse (the dumps are large and must not expand entities). Mapping:
+
+- `user_id` = `se-<site>-<OwnerUserId>`, `post_id` = `se-<site>-<Id>`; the site is the dump folder's name
+  (`beer.stackexchange.com` or `se-beer` -> `beer`) unless given;
+- questions (`PostTypeId` 1): `text` = `Title` and `Body` as plain text; answers (2): `text` = `Body`, `context` =
+  their question's title (Posts.xml is read twice, first for the titles, so answers before questions are fine);
+- `likes` = `Score` (net votes, may be negative), `replies` = `CommentCount`;
+- other post types (tag wikis, ...) are skipped, and so are posts of deleted accounts (no `OwnerUserId`):
+  no one could give consent for them;
+- users: `user_id` and `handle` = `DisplayName`, no consent: import never grants it.
+"""
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from defusedxml.ElementTree import ParseError, iterparse
+
+from matcher.importers.common import (
+    Member,
+    basename,
+    find_members,
+    format_error,
+    html_to_text,
+    is_archive,
+    make_post,
+    parse_iso,
+)
+
+SOURCE = "stackexchange"
+_FIX = "give the site's folder from the Stack Exchange data dump with Posts.xml and Users.xml unpacked whole"
+
+Attrs = dict[str, str]
+
+
+def site_name(path: str) -> str:
+    """The site's short name from the dump's folder or archive name: `beer.stackexchange.com`, `se-beer` -> `beer`."""
+    p = Path(path)
+    if p.is_file() and not is_archive(p):
+        p = p.resolve().parent
+    name = p.name.lower()
+    for suffix in (".7z", ".zip", ".tar.gz", ".tgz", ".tar"):
+        name = name.removesuffix(suffix)
+    name = name.removeprefix("se-").split(".")[0]
+    return name or "site"
+
+
+def read_stackexchange(path: str, site: str | None = None) -> Iterator[dict[str, Any]]:
+    """Questions and answers of every user of a Stack Exchange site dump (its folder, zip, or Posts.xml)."""
+    site = site or site_name(path)
+    posts = _member(path, "Posts.xml")
+    if posts is None:
+        raise format_error(path, "", "no Posts.xml found", _FIX)
+    titles = {a["Id"]: a.get("Title", "") for _, a in _rows(posts) if a.get("PostTypeId") == "1"}
+    for index, attrs in _rows(posts):
+        if attrs.get("PostTypeId") in ("1", "2") and attrs.get("OwnerUserId"):
+            yield _post(posts, site, index, attrs, titles)
+
+
+def _post(posts: Member, site: str, index: int, attrs: Attrs, titles: dict[str, str]) -> dict[str, Any]:
+    place = f"<row> #{index} (Id={attrs['Id']})"
+    question = attrs["PostTypeId"] == "1"
+    body = html_to_text(attrs.get("Body"))
+    text = "\n\n".join(p for p in (attrs.get("Title", ""), body) if p) if question else body
+    created = parse_iso(attrs.get("CreationDate"), posts.label, f"{place}, attribute CreationDate", _FIX)
+    return make_post(SOURCE, "stackexchange", f"se-{site}-{attrs['Id']}", f"se-{site}-{attrs['OwnerUserId']}", text,
+                     created, likes=_int(posts, place, attrs, "Score"),
+                     replies=max(_int(posts, place, attrs, "CommentCount"), 0),
+                     context=None if question else titles.get(attrs.get("ParentId", "")))
+
+
+def read_stackexchange_users(path: str, site: str | None = None) -> Iterator[dict[str, Any]]:
+    """Users of the dump (`Users.xml`; none if the dump has no Users.xml): user_id and handle, no consent."""
+    site = site or site_name(path)
+    users = _member(path, "Users.xml")
+    if users is None:
+        return
+    for _, attrs in _rows(users):
+        yield {"user_id": f"se-{site}-{attrs['Id']}", "handle": attrs.get("DisplayName"), "source": SOURCE}
+
+
+def _member(path: str, name: str) -> Member | None:
+    """The dump's file `name`: in the folder or archive, or beside the XML file given; None if absent."""
+    p = Path(path)
+    if not p.exists():
+        raise format_error(path, "", "no such file or folder", "check the path")
+    if p.is_file() and not is_archive(p):
+        candidate = p if p.name == name else p.parent / name
+        return Member(str(candidate), str(candidate)) if candidate.is_file() else None
+    found = find_members(path, lambda n: basename(n) == name, name, _FIX, required=False)
+    return found[0] if found else None
+
+
+def _rows(member: Member) -> Iterator[tuple[int, Attrs]]:
+    """(index, attributes) of every <row> element, streamed; broken XML or a row without Id is a format error."""
+    index = 0
+    with member.open() as handle:
+        try:
+            events = iterparse(handle, events=("start", "end"))
+            _, root = next(events)
+            for event, element in events:
+                if event != "end" or element.tag != "row":
+                    continue
+                index += 1
+                attrs = dict(element.attrib)
+                root.clear()
+                if not attrs.get("Id"):
+                    raise format_error(member.label, f"<row> #{index}", "no Id attribute", _FIX)
+                yield index, attrs
+        except ParseError as exc:
+            line, column = exc.position
+            reason = str(exc).split(": line ")[0]
+            raise format_error(member.label, f"line {line}, column {column}",
+                               f"not well-formed XML ({reason}); the file looks truncated or edited", _FIX) from None
+        except StopIteration:
+            raise format_error(member.label, "line 1", "empty file", _FIX) from None
+
+
+def _int(member: Member, place: str, attrs: Attrs, key: str) -> int:
+    value = attrs.get(key) or "0"
+    try:
+        return int(value)
+    except ValueError:
+        raise format_error(member.label, f"{place}, attribute {key}", f"{value!r} is not a whole number",
+                           _FIX) from None

@@ -1,0 +1,153 @@
+"""HTML reports a person can read: a user's profile and a brand's campaign, one self-contained page each.
+
+The data of each page comes from ``matcher.explain``; Jinja2 templates render it with autoescaping on, so the
+text of a post is always shown as text. Charts (``matcher.report_charts``) are inline SVG. The pages need no
+network and no JavaScript, and they print.
+"""
+
+import difflib
+import functools
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from sqlalchemy import Engine
+
+from catalog.refresh import live_perks
+from catalog.schema import PerkRecord
+from matcher.errors import NotReadyError, PerkmatchError
+from matcher.explain import (
+    brand_view,
+    explain_topic,
+    export_user,
+    iso,
+    match_records,
+    require_user,
+    topic_changes,
+    withheld_records,
+)
+from matcher.profile_run import latest_run
+from matcher.report_charts import activity_chart, engagement, quantity_chart
+from matcher.store import Run, session
+from matcher.taxonomy import load_topics
+
+
+@functools.cache
+def environment() -> Environment:
+    """The templates' environment: autoescape on for every template, undefined names are errors."""
+    env = Environment(loader=PackageLoader("matcher", "templates"), autoescape=True, undefined=StrictUndefined,
+                      trim_blocks=True, lstrip_blocks=True)
+    env.filters["engagement"] = engagement
+    return env
+
+
+def render(template: str, data: dict[str, Any]) -> str:
+    """Render one report template (``user.html.j2`` or ``brand.html.j2``) with its data."""
+    return environment().get_template(template).render(**data)
+
+
+def _runs(engine: Engine) -> tuple[Run, Run | None]:
+    profile = latest_run(engine, "profile")
+    if profile is None:
+        raise NotReadyError("no profile yet; run `perkmatch profile` first")
+    return profile, latest_run(engine, "match")
+
+
+def _run_info(profile: Run, match: Run | None) -> dict[str, Any]:
+    return {"profile_run": profile.id, "as_of": iso(profile.as_of)[:10], "match_run": match.id if match else None}
+
+
+def user_report(engine: Engine, user_id: str) -> dict[str, Any]:
+    """Everything the user page shows: topics, candidates and why, a chart, evidence, perks, changes."""
+    profile, match = _runs(engine)
+    doc = export_user(engine, user_id)
+    explained = {t["topic_id"]: explain_topic(engine, user_id, t["topic_id"]) for t in doc["topics"]}
+    inferred = [t for t in doc["topics"] if t["status"] == "inferred"]
+    candidates = [t | {"why": explained[t["topic_id"]]["verdict"].removeprefix("not inferred: ")}
+                  for t in doc["topics"] if t["status"] != "inferred"]
+    usual = next((e["details"].get("usual_engagement") for e in explained.values() if "details" in e), None)
+    names = {t.topic_id: t.name for t in load_topics(engine)}
+    changes = topic_changes(engine, user_id)
+    for c in changes["changes"]:
+        c["name"] = names.get(c["topic_id"], c["topic_id"])
+    return _run_info(profile, match) | {
+        "user": doc["user"], "post_count": len(doc["posts"]), "usual": usual,
+        "topics": inferred, "candidates": candidates, "changes": changes,
+        "chart": activity_chart(doc["posts"], inferred, usual),
+        "assignments": match_records(engine, user_id=user_id) if match else None,
+        "withheld": withheld_records(engine, user_id) if match else [],
+    }
+
+
+def brand_perks(engine: Engine, brand: str) -> list[PerkRecord]:
+    """The live perks of a brand, by name (case-insensitive); an unknown name lists known ones."""
+    with session(engine) as s:
+        perks = live_perks(s)
+    if not perks:
+        raise NotReadyError("no catalog yet; run `perkmatch catalog refresh FILE` first")
+    mine = [p for p in perks if p.brand.casefold() == brand.strip().casefold()]
+    if mine:
+        return mine
+    brands = sorted({p.brand for p in perks})
+    close = difflib.get_close_matches(brand, brands, n=3, cutoff=0.5)
+    hint = f"did you mean {', '.join(repr(b) for b in close)}? " if close else ""
+    shown = ", ".join(brands[:8]) + (f", ... ({len(brands)} in all)" if len(brands) > 8 else "")
+    raise PerkmatchError(f"no brand '{brand}' in the live catalog; {hint}known brands: {shown} "
+                         "(give the name as written in the catalog's brand field)")
+
+
+def brand_report(engine: Engine, brand: str) -> dict[str, Any]:
+    """Everything the brand page shows: each perk with its users, evidence, quantity, the best left out."""
+    perks = brand_perks(engine, brand)
+    profile, match = _runs(engine)
+    if match is None:
+        raise NotReadyError("no match yet; run `perkmatch match` first")
+    regions = _regions(engine)
+    views = []
+    for p in perks:
+        view = brand_view(engine, p.perk_id)
+        view["left"] = None if view["quantity"] is None else max(view["quantity"] - view["assigned"], 0)
+        for u in view["users"] + view["left_out"]:
+            u["region"] = regions(u["user_id"])
+        views.append(view)
+    perk_regions = sorted({r for v in views for r in v["regions"]})
+    return _run_info(profile, match) | {
+        "brand": perks[0].brand, "perks": views, "regions": perk_regions,
+        "assigned": sum(v["assigned"] for v in views), "users": len({u["user_id"] for v in views for u in v["users"]}),
+        "chart": quantity_chart(views),
+    }
+
+
+def _regions(engine: Engine) -> Any:
+    @functools.cache
+    def region(user_id: str) -> str | None:
+        return require_user(engine, user_id).region
+
+    return region
+
+
+def render_user_report(engine: Engine, user_id: str) -> str:
+    return render("user.html.j2", user_report(engine, user_id))
+
+
+def render_brand_report(engine: Engine, brand: str) -> str:
+    return render("brand.html.j2", brand_report(engine, brand))
+
+
+def write_report(path: str, text: str) -> None:
+    """Write atomically (a temporary file in the same folder, renamed into place): never half a page."""
+    target = Path(path).expanduser()
+    if not target.parent.resolve().is_dir():
+        raise PerkmatchError(f"--out {path}: folder {target.parent} does not exist; create it or choose another path")
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
