@@ -45,9 +45,9 @@ def _catalog_changes(engine: Engine, old: int, new: int) -> dict[str, str]:
                                                & (col(PerkRecord.version_retired) <= new))).all()
     started = {r.perk_id for r in rows if old < r.version_added <= new}
     ended = {r.perk_id for r in rows if r.version_retired is not None and old < r.version_retired <= new}
-    out = {p: "changed" for p in started & ended}
-    out.update({p: "added" for p in started - ended})
-    out.update({p: "retired" for p in ended - started})
+    out = dict.fromkeys(started & ended, "changed")
+    out.update(dict.fromkeys(started - ended, "added"))
+    out.update(dict.fromkeys(ended - started, "retired"))
     return out
 
 

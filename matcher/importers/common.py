@@ -152,9 +152,9 @@ def _archive_names(root: Path, label: str) -> list[str]:
                 return [i.filename for i in zf.infolist() if not i.is_dir()]
         with tarfile.open(root) as tf:
             return [m.name for m in tf.getmembers() if m.isfile()]
-    except _DAMAGED as exc:
-        raise format_error(label, "archive index", f"not a readable .zip or .tar.gz ({exc})",
-                           "the download looks damaged or truncated: download the export again") from None
+    except _DAMAGED:
+        raise format_error(label, "", "not a readable .zip or .tar.gz archive (its end is missing or damaged)",
+                           "the download looks truncated: download the export again") from None
 
 
 def basename(name: str) -> str:

@@ -57,18 +57,21 @@ def _rows(member: Member) -> Iterator[Row]:
     required = _COLUMNS[basename(member.name)]
     with member.open() as raw:
         reader = csv.DictReader(codecs.getreader("utf-8-sig")(raw, errors="replace"), strict=True)
+        start = 1  # the line the row being read starts on
         try:
             missing = [c for c in required if c not in (reader.fieldnames or [])]
             if missing:
                 raise format_error(member.label, "line 1 (header)", f"missing column(s) {', '.join(missing)}", _FIX)
+            start = reader.line_num + 1
             for row in reader:
                 if None in row or any(row.get(c) is None for c in required):
-                    raise format_error(member.label, f"line {reader.line_num}",
+                    raise format_error(member.label, f"line {start}",
                                        f"expected {len(reader.fieldnames or [])} columns, found {_width(row)}; "
                                        "the file looks truncated or edited", _FIX)
-                yield reader.line_num, row
+                yield start, row
+                start = reader.line_num + 1
         except csv.Error as exc:
-            raise format_error(member.label, f"line {reader.line_num}", f"not valid CSV ({exc}); the file looks "
+            raise format_error(member.label, f"line {start}", f"not valid CSV ({exc}); the file looks "
                                "truncated or edited", _FIX) from None
 
 

@@ -1,0 +1,409 @@
+"""Importers of platform exports and `perkmatch import`: counts, engagement, shares, contexts, clean errors."""
+
+import json
+import tarfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+from sqlmodel import select
+from typer.testing import CliRunner
+
+from matcher.cli.imports import register
+from matcher.errors import ImportFormatError, PerkmatchError
+from matcher.importers import import_posts, read_posts, read_users, users_file_for, write_jsonl
+from matcher.importers.common import html_to_text
+from matcher.ingest import ingest_users
+from matcher.store import Post, User, session
+from tests.conftest import SHARED
+
+EXPORTS = Path(__file__).parent / "fixtures" / "exports"
+SE_BEER = SHARED / "data" / "se-beer"
+FIELDS = ["post_id", "user_id", "text", "created_at", "platform", "likes", "replies", "shares", "context", "is_share",
+          "source"]
+TW_FIX = "give the untouched data/tweets.js, or the archive zip as downloaded from 'Download an archive of your data'"
+MD_FIX = "give the outbox.json, or the archive (.zip or .tar.gz) from Preferences > Import and export > Data export"
+RD_FIX = ("give the folder or zip of the Reddit data export (reddit.com/settings/data-request) with its CSV files "
+          "as sent")
+SE_FIX = "give the site's folder from the Stack Exchange data dump with Posts.xml and Users.xml unpacked whole"
+FEED_FIX = "give the feed file (RSS 2.0 or Atom) as the blog serves it, saved whole"
+
+
+def posts_of(kind: str, path: Path | str, user_id: str | None = "ann") -> dict[str, dict[str, Any]]:
+    posts = list(read_posts(kind, str(path), user_id))
+    assert all(list(p) == FIELDS for p in posts)
+    by_id = {p["post_id"]: p for p in posts}
+    assert len(by_id) == len(posts)
+    return by_id
+
+
+def zip_folder(folder: Path, target: Path, prefix: str = "") -> Path:
+    with zipfile.ZipFile(target, "w") as zf:
+        for file in sorted(folder.rglob("*")):
+            zf.write(file, prefix + file.relative_to(folder).as_posix())
+    return target
+
+
+def truncated(source: Path, target: Path, keep: int) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(source.read_bytes()[:keep])
+    return target
+
+
+def raises_format_error(kind: str, path: Path, user_id: str | None = "ann") -> str:
+    with pytest.raises(ImportFormatError) as info:
+        list(read_posts(kind, str(path), user_id))
+    return str(info.value)
+
+
+# --- twitter-archive
+
+
+def test_twitter_archive_maps_engagement_retweets_and_own_thread_context() -> None:
+    posts = posts_of("twitter-archive", EXPORTS / "twitter")
+    assert list(posts) == ["tw-1050118621198921728", "tw-1050305521367281665", "tw-1051000000000000001",
+                           "tw-1052000000000000002", "tw-1060000000000000003"]  # tweets.js, then tweets-part1.js
+    first = posts["tw-1050118621198921728"]
+    assert first["text"] == "Brewed my first hazy IPA today with Citra & Mosaic hops: https://example.com/brew-day"
+    assert (first["likes"], first["shares"], first["replies"], first["platform"]) == (12, 3, 0, "twitter")
+    assert first["created_at"] == "2018-10-10T20:19:24Z" and first["source"] == "twitter-archive"
+    assert posts["tw-1050305521367281665"]["context"] == first["text"]  # parent in the archive
+    assert posts["tw-1051000000000000001"]["context"] is None  # parent is someone else's
+    retweet = posts["tw-1052000000000000002"]
+    assert retweet["is_share"] and (retweet["likes"], retweet["shares"]) == (0, 0)
+    assert sum(p["is_share"] for p in posts.values()) == 1
+
+
+def test_twitter_archive_zip_and_single_js_file(tmp_path: Path) -> None:
+    archive = zip_folder(EXPORTS / "twitter", tmp_path / "twitter-2024-01-01-abc.zip")
+    assert posts_of("twitter-archive", archive) == posts_of("twitter-archive", EXPORTS / "twitter")
+    assert len(posts_of("twitter-archive", EXPORTS / "twitter" / "data" / "tweets.js")) == 4
+
+
+def test_twitter_truncated_js_names_line_and_column(tmp_path: Path) -> None:
+    bad = truncated(EXPORTS / "twitter" / "data" / "tweets.js", tmp_path / "tweets.js", 500)
+    assert raises_format_error("twitter-archive", bad) == (
+        f"{bad}, line 17, column 9: not valid JSON (Unterminated string starting at); the file looks truncated or "
+        f"edited; {TW_FIX}")
+
+
+def test_twitter_bad_prefix_field_and_truncated_zip(tmp_path: Path) -> None:
+    no_prefix = tmp_path / "tweets.js"
+    no_prefix.write_text('[{"tweet": {}}]')
+    assert raises_format_error("twitter-archive", no_prefix) == (
+        f"{no_prefix}, line 1: does not start with 'window.YTD.tweets.part0 = ['; {TW_FIX}")
+    no_date = tmp_path / "dated.js"
+    no_date.write_text('window.YTD.tweets.part0 = [{"tweet": {"id_str": "1", "full_text": "hi", "created_at": "x"}}]')
+    assert raises_format_error("twitter-archive", no_date) == (
+        f"{no_date}, JSON path $[0].tweet.created_at: 'x' is not a time like 'Wed Oct 10 20:19:24 +0000 2018'; "
+        f"{TW_FIX}")
+    archive = zip_folder(EXPORTS / "twitter", tmp_path / "archive.zip")
+    cut = truncated(archive, tmp_path / "cut.zip", archive.stat().st_size // 2)
+    assert raises_format_error("twitter-archive", cut) == (
+        f"{cut}: not a readable .zip or .tar.gz archive (its end is missing or damaged); the download looks "
+        "truncated: download the export again")
+
+
+# --- mastodon
+
+
+def test_mastodon_outbox_html_boosts_and_context() -> None:
+    posts = posts_of("mastodon", EXPORTS / "mastodon" / "outbox.json")
+    assert len(posts) == 4  # 3 notes and 1 boost; the Like is not the person's writing
+    first = posts["md-mastodon.social-110270000000000001"]
+    assert first["text"] == ("Sourdough bake number 12: finally an open crumb! #baking\n"
+                             "Recipe & notes: https://example.com/sourdough")
+    assert (first["created_at"], first["platform"], first["likes"], first["replies"], first["shares"]) == (
+        "2023-05-01T09:30:00Z", "mastodon", 0, 0, 0)
+    reply = posts["md-mastodon.social-110270000000000002"]
+    assert reply["text"] == "Hydration was 78%,\nbulk ferment 5 hours at 24°C." and reply["context"] == first["text"]
+    assert posts["md-mastodon.social-110280000000000003"]["text"] == (
+        "food opinions\n\n@bob Rye starters are more forgiving than wheat ones.")
+    assert posts["md-mastodon.social-110280000000000003"]["context"] is None
+    boost = posts["md-mastodon.social-110290000000000004"]
+    assert boost["is_share"] and boost["text"] == "https://fosstodon.org/users/bob/statuses/110289999999999999"
+
+
+def test_mastodon_tar_gz_and_zip_exports(tmp_path: Path) -> None:
+    expected = posts_of("mastodon", EXPORTS / "mastodon" / "outbox.json")
+    tgz = tmp_path / "archive-20230601-abc.tar.gz"
+    with tarfile.open(tgz, "w:gz") as tf:
+        tf.add(EXPORTS / "mastodon" / "outbox.json", "outbox.json")
+    assert posts_of("mastodon", tgz) == expected
+    assert posts_of("mastodon", zip_folder(EXPORTS / "mastodon", tmp_path / "export.zip")) == expected
+
+
+def test_mastodon_truncated_or_wrong_json_is_rejected(tmp_path: Path) -> None:
+    bad = truncated(EXPORTS / "mastodon" / "outbox.json", tmp_path / "outbox.json", 800)
+    assert raises_format_error("mastodon", bad) == (
+        f"{bad}, line 21, column 25: not valid JSON (Unterminated string starting at); the file looks truncated or "
+        f"edited; {MD_FIX}")
+    bad.write_text('{"type": "OrderedCollection"}')
+    assert raises_format_error("mastodon", bad) == (
+        f"{bad}, JSON path $.orderedItems: missing: this is not an ActivityPub outbox; {MD_FIX}")
+    reddit = EXPORTS / "reddit"
+    assert raises_format_error("mastodon", reddit) == f"{reddit}: no outbox.json found; {MD_FIX}"
+
+
+# --- reddit
+
+
+def test_reddit_posts_and_comments_with_contexts() -> None:
+    posts = posts_of("reddit", EXPORTS / "reddit")
+    assert list(posts) == ["rd-t3_15abcde", "rd-t3_15bbbbb", "rd-t1_k1a2b3c", "rd-t1_k1a9x8y", "rd-t1_k2zz001"]
+    assert posts["rd-t3_15abcde"]["text"] == ("First NEIPA, tips?\n\nPlanning my first New England IPA this weekend. "
+                                             "Any tips on the water profile?")
+    assert posts["rd-t3_15abcde"]["context"] is None
+    assert posts["rd-t3_15bbbbb"]["text"] == "Crumb shot of today's loaf"  # a link post: title only
+    assert posts["rd-t1_k1a2b3c"]["context"] == "First NEIPA, tips?"  # own thread: its title
+    assert posts["rd-t1_k1a9x8y"]["context"] == "Thanks all, I'll mash lower and dry hop on day 3."  # own parent
+    assert posts["rd-t1_k1a9x8y"]["text"] == "Update: it worked.\nHazy, juicy, no astringency."
+    assert posts["rd-t1_k2zz001"]["context"] == "r/running"  # someone else's thread: only its subreddit is known
+    assert posts["rd-t1_k1a2b3c"]["created_at"] == "2023-08-01T18:22:05Z"
+    assert all((p["likes"], p["replies"], p["shares"], p["is_share"]) == (0, 0, 0, False) for p in posts.values())
+
+
+def test_reddit_zip_and_single_csv(tmp_path: Path) -> None:
+    archive = zip_folder(EXPORTS / "reddit", tmp_path / "export_ann_20230901.zip")
+    assert posts_of("reddit", archive) == posts_of("reddit", EXPORTS / "reddit")
+    only = posts_of("reddit", EXPORTS / "reddit" / "comments.csv")
+    assert len(only) == 3 and only["rd-t1_k1a2b3c"]["context"] == "r/Homebrewing"  # no posts.csv: no titles
+
+
+def test_reddit_truncated_csv_missing_column_and_bad_date(tmp_path: Path) -> None:
+    bad = truncated(EXPORTS / "reddit" / "comments.csv", tmp_path / "comments.csv", 300)
+    assert raises_format_error("reddit", bad) == (
+        f"{bad}, line 2: not valid CSV (unexpected end of data); the file looks truncated or edited; {RD_FIX}")
+    bad.write_text("id,permalink,date,body\nabc,x,2023-01-01 00:00:00 UTC,hi\n")
+    assert raises_format_error("reddit", bad) == f"{bad}, line 1 (header): missing column(s) subreddit; {RD_FIX}"
+    bad.write_text("id,date,subreddit,body\nabc,yesterday,beer,hi\n")
+    assert raises_format_error("reddit", bad) == (
+        f"{bad}, line 2, column 'date': 'yesterday' is not a time like '2023-03-01 12:34:56 UTC'; {RD_FIX}")
+
+
+# --- stackexchange
+
+
+def test_stackexchange_fixture_titles_scores_and_users() -> None:
+    posts = posts_of("stackexchange", EXPORTS / "tiny.stackexchange.com", None)
+    assert list(posts) == ["se-tiny-1", "se-tiny-2", "se-tiny-3", "se-tiny-4"]  # no tag wiki, no deleted account
+    question = posts["se-tiny-1"]
+    assert question["text"] == "What is a citra hop?\n\nWhat are citra hops?\nWhy should I care?"
+    assert (question["user_id"], question["likes"], question["replies"], question["context"]) == (
+        "se-tiny-7", 5, 2, None)
+    assert posts["se-tiny-2"]["likes"] == -2 and posts["se-tiny-2"]["context"] == "What is a citra hop?"
+    assert posts["se-tiny-2"]["text"] == "Citra is a hop variety with citrus notes."
+    assert posts["se-tiny-3"]["context"] == "What temperature should I serve a stout at?"  # question comes later
+    assert posts["se-tiny-3"]["text"] == "Serve it at 8–12 °C."
+    users = list(read_users("stackexchange", str(EXPORTS / "tiny.stackexchange.com")))
+    assert [(u["user_id"], u["handle"]) for u in users] == [
+        ("se-tiny--1", "Community"), ("se-tiny-7", "Hop Head"), ("se-tiny-12", "Stout Fan")]
+
+
+def test_stackexchange_real_beer_sample() -> None:
+    posts = list(read_posts("stackexchange", str(SE_BEER)))
+    assert len(posts) == 1884  # 561 questions + 1330 answers, less 7 from deleted accounts
+    answers = [p for p in posts if p["context"] is not None]
+    assert len(answers) == 1325 and len(posts) - len(answers) == 559
+    assert len({p["user_id"] for p in posts}) == 685
+    assert any(p["likes"] < 0 for p in posts) and all(p["replies"] >= 0 for p in posts)
+    first_answer = next(p for p in posts if p["post_id"] == "se-beer-4")
+    assert first_answer["context"] == "What is a citra hop, and how does it differ from other hops?"
+    assert (first_answer["user_id"], first_answer["likes"], first_answer["platform"]) == (
+        "se-beer-12", 12, "stackexchange")
+    assert sum(1 for _ in read_users("stackexchange", str(SE_BEER))) == 3658
+
+
+def test_stackexchange_truncated_xml_and_user_id_refused(tmp_path: Path) -> None:
+    bad = truncated(EXPORTS / "tiny.stackexchange.com" / "Posts.xml", tmp_path / "dump" / "Posts.xml", 700)
+    assert raises_format_error("stackexchange", bad.parent, None) == (
+        f"{bad}, line 4, column 2: not well-formed XML (unclosed token); the file looks truncated or edited; {SE_FIX}")
+    with pytest.raises(PerkmatchError, match=r"leave out the user id \(--user-id\)"):
+        read_posts("stackexchange", str(SE_BEER), "ann")
+
+
+# --- feed
+
+
+def test_rss_feed_entries() -> None:
+    posts = list(read_posts("feed", str(EXPORTS / "feed" / "blog.rss"), "ann"))
+    assert [p["text"] for p in posts] == [
+        "Water chemistry for hazy IPAs\n\nAim for a chloride to sulfate ratio of about 2:1.\nCalcium chloride\n"
+        "Gypsum, a little",
+        "Ten weeks of trail running\n\nWhat I learned running trails & hills twice a week."]
+    assert [p["created_at"] for p in posts] == ["2023-06-10T08:00:00Z", "2023-05-24T15:30:00Z"]
+    assert [p["replies"] for p in posts] == [4, 0]
+    assert all(p["platform"] == "blog" and p["post_id"].startswith("blog-") and len(p["post_id"]) == 21
+               for p in posts)
+    assert [p["post_id"] for p in posts] == [p["post_id"] for p in read_posts("feed", str(EXPORTS / "feed" /
+                                                                                            "blog.rss"), "ann")]
+
+
+def test_atom_feed_entries_use_content_then_updated() -> None:
+    posts = list(read_posts("feed", str(EXPORTS / "feed" / "blog.atom"), "ann"))
+    assert [(p["text"], p["created_at"]) for p in posts] == [
+        ("Rye & spelt sourdough\n\nA 30% rye loaf with spelt.\nLong, cold proof.", "2023-06-01T12:00:00Z"),
+        ("Notes from the brew club\n\nWe tasted six saisons.", "2023-05-20T18:00:00Z")]
+
+
+def test_truncated_feed_and_not_a_feed(tmp_path: Path) -> None:
+    bad = truncated(EXPORTS / "feed" / "blog.rss", tmp_path / "blog.rss", 900)
+    assert raises_format_error("feed", bad) == (
+        f"{bad}, line 16, column 53: not well-formed XML (unclosed CDATA section); the file looks truncated or "
+        f"edited; {FEED_FIX}")
+    bad.write_text("<html><body>hello</body></html>")
+    assert raises_format_error("feed", bad) == f"{bad}, line 1: not an RSS or Atom feed; {FEED_FIX}"
+
+
+# --- shared parts
+
+
+def test_html_to_text_keeps_blocks_and_drops_scripts() -> None:
+    assert html_to_text("<p>a &amp; <b>b</b></p><script>x()</script><ul><li>c</li><li>d</li></ul>") == "a & b\nc\nd"
+    assert html_to_text(None) == ""
+
+
+def test_one_person_kinds_need_a_user_id_and_kinds_are_checked() -> None:
+    with pytest.raises(PerkmatchError, match="twitter-archive is one person's export"):
+        read_posts("twitter-archive", str(EXPORTS / "twitter"))
+    with pytest.raises(PerkmatchError, match="unknown export kind 'facebook'; use one of: twitter-archive, mastodon"):
+        read_posts("facebook", "x", "ann")
+
+
+def test_write_jsonl_is_atomic_and_users_file_sits_beside(tmp_path: Path) -> None:
+    target = tmp_path / "posts.jsonl"
+    target.write_text("old\n")
+
+    def failing() -> Any:
+        yield {"a": 1}
+        raise ImportFormatError("boom")
+
+    with pytest.raises(ImportFormatError):
+        write_jsonl(failing(), str(target))
+    assert target.read_text() == "old\n" and [p.name for p in tmp_path.iterdir()] == ["posts.jsonl"]
+    assert users_file_for("out/se.jsonl") == "out/se.users.jsonl"
+    assert users_file_for("se.jsonl.gz") == "se.users.jsonl.gz"
+
+
+# --- into the database
+
+
+def stored(engine) -> list[Post]:  # type: ignore[no-untyped-def]
+    with session(engine) as s:
+        return list(s.exec(select(Post).order_by(Post.platform, Post.post_id)).all())
+
+
+def test_one_person_many_networks_merge_under_one_user(engine, write) -> None:  # type: ignore[no-untyped-def]
+    ingest_users(engine, write("users.jsonl", [{"user_id": "ann", "consent": "opted_in"}]))
+    for kind, path in (("twitter-archive", "twitter"), ("mastodon", "mastodon"), ("reddit", "reddit"),
+                       ("feed", "feed/blog.rss")):
+        result = import_posts(engine, kind, str(EXPORTS / path), "ann")
+        assert result.posts_report.added == result.posts and result.posts_report.path == str(EXPORTS / path)
+    posts = stored(engine)
+    assert {p.user_id for p in posts} == {"ann"} and len(posts) == 5 + 4 + 5 + 2
+    assert {p.platform for p in posts} == {"twitter", "mastodon", "reddit", "blog"}
+    again = import_posts(engine, "twitter-archive", str(EXPORTS / "twitter"), "ann")
+    assert (again.posts_report.added, again.posts_report.updated) == (0, 5)
+
+
+def test_stackexchange_import_adds_new_users_without_touching_consent(engine, write) -> None:  # type: ignore[no-untyped-def]
+    ingest_users(engine, write("users.jsonl", [{"user_id": "se-tiny-7", "consent": "opted_in", "region": "US"}]))
+    result = import_posts(engine, "stackexchange", str(EXPORTS / "tiny.stackexchange.com"))
+    assert (result.posts, result.users, result.users_new) == (4, 3, 2)
+    assert (result.posts_report.added, result.posts_report.skipped_no_consent) == (2, 2)
+    with session(engine) as s:
+        hop_head, stout_fan = s.get(User, "se-tiny-7"), s.get(User, "se-tiny-12")
+    assert hop_head is not None and (hop_head.consent, hop_head.region) == ("opted_in", "US")
+    assert stout_fan is not None and (stout_fan.handle, stout_fan.consent) == ("Stout Fan", None)
+    assert [p.post_id for p in stored(engine)] == ["se-tiny-1", "se-tiny-3"]
+
+
+# --- the command
+
+
+@pytest.fixture
+def cli(tmp_path: Path):  # type: ignore[no-untyped-def]
+    app = typer.Typer()
+
+    @app.callback()
+    def _main() -> None:
+        """Test app."""
+
+    register(app)
+    runner = CliRunner()
+    db = str(tmp_path / "test.db")
+
+    def invoke(*args: str) -> Any:
+        return runner.invoke(app, ["import", *args, "--db", db])
+
+    return invoke
+
+
+def test_cli_import_ingests_posts_of_a_consenting_user(cli, engine, write) -> None:  # type: ignore[no-untyped-def]
+    ingest_users(engine, write("users.jsonl", [{"user_id": "ann", "consent": "opted_in"}]))
+    path = str(EXPORTS / "twitter")
+    result = cli("twitter-archive", path, "--user-id", "ann")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"{path}: 5 posts read; added 5, updated 0, rejected 0, skipped without consent 0\n"
+    result = cli("twitter-archive", path, "--user-id", "ann", "--json")
+    assert json.loads(result.stdout) == {"path": path, "kind": "twitter-archive", "posts": 5, "users": 0,
+                                         "users_added": 0, "added": 0, "updated": 5, "rejected": 0,
+                                         "skipped_no_consent": 0, "users_updated": 0, "users_forgotten": 0,
+                                         "reject_file": None}
+
+
+def test_cli_import_stackexchange_counts_posts_without_consent(cli) -> None:  # type: ignore[no-untyped-def]
+    path = str(EXPORTS / "tiny.stackexchange.com")
+    result = cli("stackexchange", path)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (f"{path}: 4 posts read; added 0, updated 0, rejected 0, skipped without consent 4\n"
+                             f"{path}: 3 users listed, 3 new ones added (stored users are left as they are)\n")
+    assert "4 post(s) not stored: their authors have not opted in, and import never grants consent" in result.stderr
+
+
+def test_cli_import_out_writes_json_lines_and_users_file(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "se.jsonl"
+    result = cli("stackexchange", str(EXPORTS / "tiny.stackexchange.com"), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    users_file = tmp_path / "se.users.jsonl"
+    assert result.stdout.splitlines()[0] == f"{EXPORTS / 'tiny.stackexchange.com'}: 4 posts written to {out}"
+    assert [json.loads(line)["post_id"] for line in out.read_text().splitlines()] == [
+        "se-tiny-1", "se-tiny-2", "se-tiny-3", "se-tiny-4"]
+    assert len(users_file.read_text().splitlines()) == 3
+    reddit_out = tmp_path / "reddit.jsonl"
+    result = cli("reddit", str(EXPORTS / "reddit"), "--user-id", "ann", "--out", str(reddit_out), "--json")
+    assert json.loads(result.stdout) == {"path": str(EXPORTS / "reddit"), "kind": "reddit", "posts": 5,
+                                         "out": str(reddit_out), "users": 0, "users_file": None}
+
+
+def test_cli_import_errors_are_one_line_with_exit_1(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    result = cli("mastodon", str(EXPORTS / "mastodon"))
+    assert result.exit_code == 1
+    assert result.stderr == ("Error: mastodon is one person's export: give the user id to file the posts under "
+                             "(--user-id ID; use the same id for every network of that person)\n")
+    result = cli("myspace", "x")
+    assert (result.exit_code, result.stderr) == (1, "Error: unknown export kind 'myspace'; use one of: "
+                                                    "twitter-archive, mastodon, reddit, stackexchange, feed\n")
+    cases = [("twitter-archive", EXPORTS / "twitter" / "data" / "tweets.js", 500, "line 17, column 9: not valid JSON"),
+             ("mastodon", EXPORTS / "mastodon" / "outbox.json", 800, "line 21, column 25: not valid JSON"),
+             ("reddit", EXPORTS / "reddit" / "comments.csv", 300, "line 2: not valid CSV"),
+             ("stackexchange", EXPORTS / "tiny.stackexchange.com" / "Posts.xml", 700, "line 4, column 2: not well"),
+             ("feed", EXPORTS / "feed" / "blog.rss", 900, "line 16, column 53: not well-formed XML")]
+    for kind, source, keep, place in cases:
+        bad = truncated(source, tmp_path / kind / source.name, keep)
+        args = [kind, str(bad.parent if kind == "stackexchange" else bad)]
+        result = cli(*args) if kind == "stackexchange" else cli(*args, "--user-id", "ann")
+        assert result.exit_code == 1, kind
+        assert result.stderr.startswith(f"Error: {bad}, {place}") and "Traceback" not in result.output, kind
+        assert result.stderr.count("\n") == 1 and result.stdout == "", kind
+
+
+def test_cli_out_does_not_leave_a_file_on_error(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    bad = truncated(EXPORTS / "twitter" / "data" / "tweets.js", tmp_path / "tweets.js", 500)
+    out = tmp_path / "out" / "posts.jsonl"
+    out.parent.mkdir()
+    result = cli("twitter-archive", str(bad), "--user-id", "ann", "--out", str(out))
+    assert result.exit_code == 1 and list(out.parent.iterdir()) == []
+
