@@ -21,6 +21,9 @@ class ClassifyParams:
     ramp: float = 0.10  # membership grows linearly from floor to floor + ramp
     temperature: float = 0.04  # softmax temperature over cosines
     top_k: int = 3  # a post belongs to at most this many topics
+    neighbours: int = 5  # a post is read together with up to this many similar posts of the same user
+    neighbour_min: float = 0.3  # ... whose cosine is at least this
+    neighbour_weight: float = 2.0  # weight of the (similarity-weighted) neighbours against the post itself
 
 
 def post_vectors(text_vecs: np.ndarray, context_vecs: np.ndarray, has_context: np.ndarray,
@@ -32,6 +35,30 @@ def post_vectors(text_vecs: np.ndarray, context_vecs: np.ndarray, has_context: n
     norms = np.linalg.norm(blended, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     return (blended / norms).astype(np.float32)
+
+
+def smooth_within_user(post_vecs: np.ndarray, params: ClassifyParams = ClassifyParams()) -> np.ndarray:
+    """Blend each post with its nearest posts by the same user (a person's related posts explain each other).
+
+    A short reply that says little on its own is read alongside the user's other posts on the same subject;
+    posts unlike any other stay as they are. Rows are processed in blocks, so memory stays bounded.
+    """
+    n = len(post_vecs)
+    if n < 2 or params.neighbours <= 0:
+        return post_vecs
+    k = min(params.neighbours, n - 1)
+    out = np.empty_like(post_vecs)
+    for start in range(0, n, 1024):
+        sims = post_vecs[start:start + 1024] @ post_vecs.T
+        rows = np.arange(sims.shape[0])
+        sims[rows, rows + start] = -1.0
+        nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        weights = np.take_along_axis(sims, nearest, axis=1)
+        weights = np.where(weights >= params.neighbour_min, weights, 0.0)
+        mixed = post_vecs[start:start + 1024] + params.neighbour_weight * np.einsum(
+            "rk,rkd->rd", weights, post_vecs[nearest])
+        out[start:start + 1024] = mixed / np.linalg.norm(mixed, axis=1, keepdims=True)
+    return out.astype(np.float32)
 
 
 def memberships(post_vecs: np.ndarray, topic_vecs: np.ndarray,

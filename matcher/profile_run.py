@@ -14,7 +14,7 @@ import numpy as np
 from sqlalchemy import Engine, and_, func
 from sqlmodel import col, select
 
-from matcher.classify import ClassifyParams, memberships, post_vectors
+from matcher.classify import ClassifyParams, memberships, post_vectors, smooth_within_user
 from matcher.embed import EmbeddingCache
 from matcher.ingest import embed_form
 from matcher.profiles import ProfileParams, TopicResult, UserPosts, build_profile
@@ -175,7 +175,7 @@ def run_profile(engine: Engine, cache: EmbeddingCache, *, policy: str = "opt-in"
                 continue
             user_posts, vecs = loaded[user_id]
             posts += len(user_posts.keys)
-            member = memberships(vecs, topic_vecs, classify)
+            member = memberships(smooth_within_user(vecs, classify), topic_vecs, classify)
             results[user_id] = build_profile(user_posts, member, ids, parents,
                                              allowed_topics(topics, opt_ins.get(user_id, set())), as_of, params)
             inferred += sum(r.inferred for r in results[user_id])

@@ -283,6 +283,8 @@ def test_write_jsonl_is_atomic_and_users_file_sits_beside(tmp_path: Path) -> Non
     with pytest.raises(ImportFormatError):
         write_jsonl(failing(), str(target))
     assert target.read_text() == "old\n" and [p.name for p in tmp_path.iterdir()] == ["posts.jsonl"]
+    with pytest.raises(PerkmatchError, match="the folder .*nowhere does not exist; create it, or write elsewhere"):
+        write_jsonl([], str(tmp_path / "nowhere" / "posts.jsonl"))
     assert users_file_for("out/se.jsonl") == "out/se.users.jsonl"
     assert users_file_for("se.jsonl.gz") == "se.users.jsonl.gz"
 

@@ -25,11 +25,12 @@ def _main(
 
 
 def _register() -> None:
-    from matcher.cli import data, people, results
+    from matcher.cli import data, imports, people, results
 
     data.register(app)
     results.register(app)
     people.register(app)
+    imports.register(app)
 
 
 _register()

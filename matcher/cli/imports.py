@@ -21,21 +21,11 @@ def import_export(
     as_json: JsonOpt = False,
 ) -> None:
     """Convert a platform export into posts, and ingest them (or write them with --out). Never grants consent."""
-    from matcher.importers import get_kind, import_posts, read_posts, read_users, users_file_for, write_jsonl
+    from matcher.importers import get_kind, import_posts
 
     spec = get_kind(kind)
     if out_file:
-        count = write_jsonl(read_posts(kind, path, user_id), out_file)
-        users_file = users_file_for(out_file) if spec.users else None
-        users = write_jsonl(read_users(kind, path), users_file) if users_file else 0
-        if as_json:
-            print_json({"path": path, "kind": kind, "posts": count, "out": out_file, "users": users,
-                        "users_file": users_file})
-            return
-        out.print(f"{path}: {count} posts written to {out_file}")
-        if users_file:
-            out.print(f"{users} users written to {users_file} (without consent: add consent: opted_in for those "
-                      "who gave it before `perkmatch ingest --users`)")
+        _write_out(kind, path, user_id, out_file, as_json)
         return
     warn_policy(policy)
     result = import_posts(engine(db), kind, path, user_id, policy=policy)
@@ -53,6 +43,23 @@ def import_export(
         err.print(f"{report.skipped_no_consent} post(s) not stored: their authors have not opted in, and import "
                   "never grants consent (record it with `perkmatch consent USER_ID opted_in` or a users file with "
                   "consent: opted_in, then import again; or use --consent-policy opt-out)")
+
+
+def _write_out(kind: str, path: str, user_id: str | None, out_file: str, as_json: bool) -> None:
+    """--out: the posts as JSON Lines, and a dump's users beside them (atomic writes)."""
+    from matcher.importers import get_kind, read_posts, read_users, users_file_for, write_jsonl
+
+    count = write_jsonl(read_posts(kind, path, user_id), out_file)
+    users_file = users_file_for(out_file) if get_kind(kind).users else None
+    users = write_jsonl(read_users(kind, path), users_file) if users_file else 0
+    if as_json:
+        print_json({"path": path, "kind": kind, "posts": count, "out": out_file, "users": users,
+                    "users_file": users_file})
+        return
+    out.print(f"{path}: {count} posts written to {out_file}")
+    if users_file:
+        out.print(f"{users} users written to {users_file} (without consent: add consent: opted_in for those "
+                  "who gave it before `perkmatch ingest --users`)")
 
 
 def register(app: typer.Typer) -> None:

@@ -75,6 +75,8 @@ def read_users(kind: str, path: str) -> Iterator[dict[str, Any]]:
 def write_jsonl(records: Iterable[dict[str, Any]], out: str) -> int:
     """Write records as JSON Lines (gzipped if out ends in .gz) atomically: a temp file renamed into place."""
     target = Path(out)
+    if not target.parent.resolve().is_dir():
+        raise PerkmatchError(f"{out}: the folder {target.parent} does not exist; create it, or write elsewhere")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent.resolve())
     count = 0
     try:
