@@ -1,9 +1,10 @@
-"""Assign perks under their limits: an exact maximum-weight assignment, solved as an integer program.
+"""Assign perks under their limits: an exact maximum-weight assignment (a linear program with integral optimum).
 
 Variables: one per (user, perk) candidate. Maximise the total fit subject to: a perk's ``quantity``,
 at most ``per_user`` perks per user, at most ``per_brand`` perks of one brand per user. The constraint
 matrix is that of a network flow (user -> user×brand -> perk -> sink), so the LP relaxation is already
-integral and HiGHS solves it fast. Ties break on ids: a tiny, id-ordered bonus makes the optimum unique.
+integral: HiGHS's dual simplex returns an integral optimum in seconds (an integer program is the fallback).
+Ties break on ids: a tiny, id-ordered bonus makes the optimum unique.
 """
 
 from collections import defaultdict
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 TIE_EPSILON = 1e-6  # per assignment, below the 1e-4 resolution of scores
 
@@ -48,8 +49,11 @@ def assign(candidates: list[Candidate], per_user: int = 3, per_brand: int = 1) -
         upper.append(float(limits.get(key[0], 0) if key[0] != "perk" else cands[members[0]].quantity or 0))
     matrix = sparse.csr_array((np.ones(len(data_rows)), (data_rows, data_cols)), shape=(len(groups), n))
     weights = np.array([c.score for c in cands]) + TIE_EPSILON * (n - np.arange(n)) / n
-    result = milp(c=-weights, constraints=LinearConstraint(matrix, -np.inf, np.array(upper)),
-                  integrality=np.ones(n), bounds=Bounds(0, 1), options={"mip_rel_gap": 0.0})
+    result = linprog(-weights, A_ub=matrix, b_ub=np.array(upper), bounds=(0, 1), method="highs-ds")
+    if result.x is None or np.any((result.x > 1e-6) & (result.x < 1 - 1e-6)):
+        # The matrix is totally unimodular, so a simplex vertex is integral; keep an exact fallback anyway.
+        result = milp(c=-weights, constraints=LinearConstraint(matrix, -np.inf, np.array(upper)),
+                      integrality=np.ones(n), bounds=Bounds(0, 1), options={"mip_rel_gap": 0.0})
     if result.x is None:
         raise RuntimeError(f"assignment solver failed: {result.message}")
     chosen = [c for c, x in zip(cands, result.x, strict=True) if x > 0.5]

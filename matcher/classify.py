@@ -17,9 +17,9 @@ class ClassifyParams:
     context_weight_short: float = 2.0  # weight of the context vector for texts shorter than short_chars
     context_weight_long: float = 1.0
     short_chars: int = 120
-    floor: float = 0.20  # cosine below which a post is not about a topic at all
+    floor: float = 0.25  # cosine below which a post is not about a topic at all
     ramp: float = 0.10  # membership grows linearly from floor to floor + ramp
-    temperature: float = 0.04  # softmax temperature over cosines
+    temperature: float = 0.03  # softmax temperature over cosines
     top_k: int = 3  # a post belongs to at most this many topics
     neighbours: int = 5  # a post is read together with up to this many similar posts of the same user
     neighbour_min: float = 0.3  # ... whose cosine is at least this

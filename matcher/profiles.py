@@ -33,6 +33,7 @@ class ProfileParams:
     min_posts: int = 3
     min_days: int = 2
     day_gap_hours: float = 20.0  # posts closer than this count as the same day
+    max_burst_share: float = 0.8  # at most this share of a topic's posts may fall within any 24 hours
     min_threads: int = 2
     min_engaged_posts: int = 2  # posts with engagement above zero
     min_mean_engagement: float = 0.5  # weighted engagement per original post on the topic (absolute floor)
@@ -121,6 +122,15 @@ def distinct_days(times: np.ndarray, params: ProfileParams) -> int:
     return count
 
 
+def burst_share(times: np.ndarray) -> float:
+    """The largest share of these posts that falls within any 24-hour window."""
+    if len(times) == 0:
+        return 0.0
+    t = np.sort(times)
+    ends = np.searchsorted(t, t + DAY, side="left")
+    return float((ends - np.arange(len(t))).max() / len(t))
+
+
 def recency(created_at: np.ndarray, as_of: int, params: ProfileParams) -> np.ndarray:
     age_days = np.maximum(as_of - created_at, 0) / DAY
     return np.power(0.5, age_days / params.half_life_days)
@@ -191,6 +201,10 @@ def _topic(k: int, column: np.ndarray, total: np.ndarray, p: UserPosts, ctx: dic
     score = math.log2(1.0 + decayed) * (1.0 + 0.5 * min(max(lift, -1.0), 2.0)) * confidence
     positive = float(np.clip(ctx["eng"][original], 0, None).sum())
     shortfalls = _shortfalls(posts, days, threads, engaged, lift, confidence, params)
+    burst = burst_share(p.created_at[original])
+    if posts >= params.min_posts and burst > params.max_burst_share:
+        shortfalls.append(f"{burst:.0%} of its posts fall within one day (a burst); needs at most "
+                          f"{params.max_burst_share:.0%}")
     if posts and engaged >= params.min_engaged_posts and positive / posts < params.min_mean_engagement:
         shortfalls.append(f"engagement {positive / posts:.2f} per post; needs {params.min_mean_engagement:g}")
     details = {

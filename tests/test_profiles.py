@@ -110,6 +110,13 @@ def test_a_burst_on_one_day_is_not_a_topic() -> None:
     assert "1 distinct day" in " ".join(results[0].details["shortfalls"])
 
 
+def test_a_burst_plus_one_other_day_is_still_not_a_topic() -> None:
+    posts = [P(0, 3 + i / 100, likes=8) for i in range(15)] + [P(0, 40, likes=8)]
+    results = profile(posts)
+    assert inferred(results) == []
+    assert "within one day (a burst)" in " ".join(results[0].details["shortfalls"])
+
+
 def test_one_thread_is_not_a_topic() -> None:
     posts = [P(0, i, likes=8, thread="the same thread") for i in range(6)]
     assert inferred(profile(posts)) == []
