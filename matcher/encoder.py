@@ -15,6 +15,7 @@ import numpy as np
 from matcher.errors import ModelError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+PRECISIONS = ("float32", "bfloat16", "auto")
 MAX_CHARS = 2000  # the model reads 256 tokens; longer text is cut before tokenising
 
 
@@ -40,12 +41,14 @@ def packaged_model_path() -> Path:
 class SentenceTransformerEncoder:
     """A local sentence-transformers model, loaded by path with the hub switched off.
 
-    ``precision='auto'`` runs the model under bfloat16 autocast where the CPU supports it (about twice
-    as fast on AVX-512 BF16 machines, cosine agreement with float32 above 0.999); 'float32' forces full
-    precision. The cache key includes the precision, so vectors from the two are never mixed.
+    ``precision='float32'`` (the default) gives the same vectors whatever the batch size, up to ~1e-7.
+    'bfloat16' (or 'auto': bfloat16 where the CPU supports it) runs under bfloat16 autocast: about twice as
+    fast on AVX-512 BF16 machines, cosine agreement with float32 above 0.999, but vectors move by ~1e-3 with
+    the batch composition, enough to flip a borderline post. The cache key includes the precision, so vectors
+    from the two are never mixed.
     """
 
-    def __init__(self, model: str | None = None, batch_size: int = 64, precision: str = "auto") -> None:
+    def __init__(self, model: str | None = None, batch_size: int = 64, precision: str = "float32") -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         path = Path(model) if model else packaged_model_path()
@@ -55,6 +58,8 @@ class SentenceTransformerEncoder:
         import torch
         from sentence_transformers import SentenceTransformer
 
+        if precision not in PRECISIONS:
+            raise ModelError(f"--precision {precision}: use one of {', '.join(PRECISIONS)}")
         self.bf16 = precision == "bfloat16" or (precision == "auto" and _cpu_has_bf16(torch))
         self.model = SentenceTransformer(str(path), device="cpu")
         self.batch_size = batch_size
@@ -122,7 +127,7 @@ def _normalise(vectors: np.ndarray) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=4)
-def load_encoder(model: str | None = None, precision: str = "auto") -> Encoder:
+def load_encoder(model: str | None = None, precision: str = "float32") -> Encoder:
     """The real encoder: the packaged model, or a local model folder given with --model (loaded once)."""
     try:
         return SentenceTransformerEncoder(model, precision=precision)

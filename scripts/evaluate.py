@@ -35,11 +35,12 @@ def main() -> None:
     ap.add_argument("--shared", default=str(ROOT.parent / "shared"))
     ap.add_argument("--reuse", action="store_true", help="keep the database (skip load/ingest if present)")
     ap.add_argument("--out", default="/tmp/perkmatch-dev")
+    ap.add_argument("--precision", default="float32", help="encoder precision (float32, bfloat16, auto)")
     a = ap.parse_args()
     data = Path(a.shared) / "data" / "reddit-dev"
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    db = ["--db", a.db]
+    db = ["--db", a.db, "--precision", a.precision]
     fresh = not (a.reuse and Path(a.db).exists())
     if fresh:
         for suffix in ("", "-wal", "-shm"):

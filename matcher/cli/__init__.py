@@ -18,10 +18,14 @@ def _main(
     db: Annotated[str | None, typer.Option("--db", help="SQLite path or postgresql:// URL [default: perkmatch.db].",
                                            show_default=False)] = None,
     model: common.ModelOpt = None,
+    precision: Annotated[str, typer.Option("--precision", help="Encoder precision: float32 (reproducible whatever "
+                                           "the batch size), bfloat16 (about 2x faster on AVX-512 BF16 CPUs), "
+                                           "or auto (bfloat16 where supported).")] = "float32",
 ) -> None:
     """Match perks to people who really care: topics inferred from their own posts, with evidence."""
     common.State.db = db
     common.State.model = model
+    common.State.precision = precision
 
 
 def _register() -> None:
