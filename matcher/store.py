@@ -18,7 +18,7 @@ DEFAULT_DB = "perkmatch.db"
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+    return dt.datetime.now(dt.UTC)
 
 
 class User(SQLModel, table=True):

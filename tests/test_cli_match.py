@@ -1,0 +1,129 @@
+"""Matching and the brand's view through the CLI, on a tiny hand-written world (fake encoder).
+
+Two topics, three users, four perks. Ann (US-NY) and Bob (US-NJ) write about travel, Cat (GB) about coffee.
+The one lounge pass is for US-NY only; one coffee perk has ended. The right answers are obvious.
+"""
+
+import csv
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from matcher.cli import app, common
+from matcher.embed import EmbeddingCache
+from matcher.encoder import FakeEncoder
+
+runner = CliRunner()
+WORDS = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar".split()
+TAXONOMY = [
+    {"topic_id": "travel", "name": "Travel", "description": "flights airport lounge travel trips"},
+    {"topic_id": "coffee", "name": "Coffee", "description": "coffee espresso beans roast brewing"},
+    {"topic_id": "health", "name": "Health", "description": "doctor therapy medicine", "sensitive": True},
+]
+PERKS = [
+    {"perk_id": "lounge", "brand": "Sky", "title": "Lounge pass", "description": "airport lounge flights travel",
+     "regions": ["US-NY"], "quantity": 1},
+    {"perk_id": "trips", "brand": "Roam", "title": "Trips credit", "description": "travel trips flights airport",
+     "regions": ["US"]},
+    {"perk_id": "beans", "brand": "Bean", "title": "Beans", "description": "coffee beans roast espresso"},
+    {"perk_id": "old-beans", "brand": "Old", "title": "Old beans", "description": "coffee espresso beans brewing",
+     "ends": "2020-01-01"},
+]
+
+
+def posts_for(user: str, words: str, n: int = 6) -> list[dict]:
+    return [{"post_id": f"{user}-{i}", "user_id": user, "text": f"{words} {WORDS[i]} {WORDS[i + 1]}",
+             "created_at": 1_735_732_800 + i * 3 * 86_400, "likes": 5, "replies": 1} for i in range(n)]
+
+
+@pytest.fixture
+def world(tmp_path, write, monkeypatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(common, "cache", lambda eng, model: EmbeddingCache(eng, FakeEncoder()))
+    db = str(tmp_path / "w.db")
+    users = [{"user_id": "ann", "consent": "opted_in", "region": "US-NY"},
+             {"user_id": "bob", "consent": "opted_in", "region": "US-NJ"},
+             {"user_id": "cat", "consent": "opted_in", "region": "GB"}]
+    posts = (posts_for("ann", "flights airport lounge travel") + posts_for("bob", "travel trips flights airport")
+             + posts_for("cat", "coffee espresso beans roast"))
+    for args in (["taxonomy", "load", write("t.yaml", TAXONOMY)],
+                 ["ingest", write("p.jsonl", posts), "--users", write("u.jsonl", users)],
+                 ["catalog", "refresh", write("c.yaml", PERKS)],
+                 ["profile", "--as-of", "2025-03-01"]):
+        result = runner.invoke(app, ["--db", db, *args])
+        assert result.exit_code == 0, result.output
+
+    def invoke(*args: str):  # type: ignore[no-untyped-def]
+        return runner.invoke(app, ["--db", db, *args])
+
+    return invoke
+
+
+def assignments(result) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
+    out: dict[str, list[str]] = {}
+    for line in result.stdout.splitlines():
+        r = json.loads(line)
+        out.setdefault(r["user_id"], []).append(r["perk_id"])
+    return out
+
+
+def test_match_respects_region_quantity_dates_and_brand(world) -> None:  # type: ignore[no-untyped-def]
+    result = world("match", "--json")
+    assert result.exit_code == 0, result.output
+    got = assignments(result)
+    assert got == {"ann": ["lounge", "trips"], "bob": ["trips"], "cat": ["beans"]}
+    first = json.loads(result.stdout.splitlines()[0])
+    assert first["rank"] == 1 and first["topics"][0]["topic_id"] == "travel" and first["topics"][0]["evidence"]
+
+
+def test_explain_user_lists_withheld_perks_with_reasons(world) -> None:  # type: ignore[no-untyped-def]
+    world("match")
+    bob = json.loads(world("explain", "bob", "--json").stdout)
+    reasons = {w["perk_id"]: w["reason"] for w in bob["withheld"]}
+    assert reasons["lounge"].startswith("region: the perk is for US-NY; the user is in US-NJ")
+    cat = json.loads(world("explain", "cat", "--json").stdout)
+    assert {w["perk_id"]: w["reason"] for w in cat["withheld"]}["old-beans"] == "dates: the offer ended on 2020-01-01"
+
+
+def test_per_user_cap(world) -> None:  # type: ignore[no-untyped-def]
+    assert assignments(world("match", "--json", "--per-user", "1"))["ann"] == ["lounge"]
+
+
+def test_brand_view_and_exports(world, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    world("match")
+    view = json.loads(world("brand", "lounge", "--json").stdout)
+    assert [u["user_id"] for u in view["users"]] == ["ann"] and view["quantity"] == 1
+    assert view["users"][0]["topics"][0]["evidence"]
+    out_csv = tmp_path / "a.csv"
+    assert world("match", "--out", str(out_csv)).exit_code == 0
+    rows = list(csv.DictReader(out_csv.read_text().splitlines()))
+    assert [(r["user_id"], r["perk_id"]) for r in rows][:2] == [("ann", "lounge"), ("ann", "trips")]
+    assert rows[0]["topics"] == "travel" and rows[0]["evidence_post_ids"].startswith("ann-")
+    out_jsonl = tmp_path / "a.out"
+    assert world("match", "--out", str(out_jsonl), "--format", "jsonl").exit_code == 0
+    assert len(out_jsonl.read_text().splitlines()) == 4
+    bad = world("match", "--out", str(tmp_path / "a.xml"))
+    assert bad.exit_code == 1 and "--format xml: use csv or jsonl" in bad.stderr
+
+
+def test_match_changes_name_the_catalog_as_cause(world, write) -> None:  # type: ignore[no-untyped-def]
+    world("match")
+    assert world("catalog", "refresh", write("c2.yaml", PERKS[1:])).exit_code == 0
+    result = world("match", "--changes", "--json")
+    changes = {c["user_id"]: c for c in map(json.loads, result.stdout.splitlines())}
+    assert changes["ann"]["lost"] == ["lounge"]
+    assert "catalog: lounge retired" in changes["ann"]["causes"]
+
+
+def test_topics_changes_after_new_posts(world, write) -> None:  # type: ignore[no-untyped-def]
+    more = posts_for("cat", "coffee roast espresso brewing", 12)[6:]
+    for p in more:
+        p["post_id"] = p["post_id"] + "-new"
+        p["created_at"] += 40 * 86_400
+    assert world("ingest", write("more.jsonl", more)).exit_code == 0
+    assert world("profile", "--as-of", "2025-05-01").exit_code == 0
+    record = json.loads(world("topics", "cat", "--changes", "--json").stdout)
+    change = next(c for c in record["changes"] if c["topic_id"] == "coffee")
+    assert change["change"] == "score" and "new or updated post(s)" in change["why"]
+    ann = json.loads(world("topics", "ann", "--changes", "--json").stdout)
+    assert all("time passing" in c["why"] for c in ann["changes"])
