@@ -276,8 +276,9 @@ def export_user(engine: Engine, user_id: str) -> dict[str, Any]:
                           .order_by(col(Assignment.run_id), col(Assignment.rank))).all()
     run = latest_run(engine, "profile")
     topics = topic_records(engine, int(run.id or 0), [user_id], candidates=True)[0]["topics"] if run else []
-    return {"user": {"user_id": user.user_id, "handle": user.handle, "region": user.region, "consent": user.consent,
-                     "sensitive_opt_in": json.loads(user.sensitive_opt_in or "[]"),
-                     "extra": json.loads(user.extra or "{}")},
+    record = json.loads(user.extra or "{}") | {  # the users-file shape, so an export can be ingested again
+        "user_id": user.user_id, "handle": user.handle, "region": user.region, "consent": user.consent,
+        "sensitive_opt_in": json.loads(user.sensitive_opt_in or "[]")}
+    return {"user": record,
             "posts": [post_record(p) | {"is_share": p.is_share} for p in posts],
             "topics": topics, "assignments": _assignment_records(engine, list(assigned))}

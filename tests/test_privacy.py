@@ -1,0 +1,84 @@
+"""Consent and forgetting: opt-out forgets and blocks, forget removes every row, export round-trips."""
+
+import json
+
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from matcher.cli import app, common
+from matcher.embed import EmbeddingCache
+from matcher.encoder import FakeEncoder
+from matcher.explain import export_user
+from matcher.forget import forget
+from matcher.ingest import ingest_posts, ingest_users
+from matcher.profile_run import run_profile
+from matcher.store import open_engine
+from tests.conftest import post
+
+runner = CliRunner()
+USERS = [{"user_id": "ann", "consent": "opted_in", "region": "GB", "sensitive_opt_in": "health"},
+         {"user_id": "bob", "consent": "opted_in"}]
+
+
+def setup(engine, write, fake_cache) -> None:  # type: ignore[no-untyped-def]
+    ingest_users(engine, write("u.jsonl", USERS))
+    rows = [post(f"a{i}", "ann", f"my unmistakable sentence number {i} about kayaks", i, context="Shared thread")
+            for i in range(4)] + [post("b1", "bob", "hello there", 1, context="Shared thread")]
+    ingest_posts(engine, write("p.jsonl", rows))
+    run_profile(engine, fake_cache, as_of=1_740_000_000)
+
+
+def count(engine, sql: str) -> int:  # type: ignore[no-untyped-def]
+    with engine.connect() as conn:
+        return int(conn.execute(text(sql)).scalar() or 0)
+
+
+def test_forget_removes_rows_and_unshared_embeddings_only(engine, write, fake_cache) -> None:  # type: ignore[no-untyped-def]
+    setup(engine, write, fake_cache)
+    embeddings_before = count(engine, "SELECT COUNT(*) FROM embeddings")
+    counts = forget(engine, "ann")
+    assert counts["posts"] == 4 and counts["users"] == 1 and counts["embeddings"] == 4
+    for table in ("users", "posts", "topic_scores", "evidence", "assignments", "withheld"):
+        assert count(engine, f"SELECT COUNT(*) FROM {table} WHERE user_id = 'ann'") == 0
+    assert count(engine, "SELECT COUNT(*) FROM embeddings") == embeddings_before - 4  # the shared thread stays
+    audit = json.loads(engine.connect().execute(text("SELECT counts FROM forget_audit")).scalar())
+    assert audit["posts"] == 4
+    raw = engine.connect().execute(text("SELECT user_hash FROM forget_audit")).scalar()
+    assert raw != "ann" and len(raw) == 64
+
+
+def test_opting_out_forgets_and_blocks_future_posts(tmp_path, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(common, "cache", lambda eng, model: EmbeddingCache(eng, FakeEncoder()))
+    db = str(tmp_path / "c.db")
+    posts = write("p.jsonl", [post("a1", "ann", "kayaks", 1)])
+    assert runner.invoke(app, ["--db", db, "ingest", posts, "--users", write("u.jsonl", USERS)]).exit_code == 0
+    result = runner.invoke(app, ["--db", db, "consent", "ann", "opted_out"])
+    assert result.exit_code == 0 and "opted out and was forgotten" in result.stdout
+    again = runner.invoke(app, ["--db", db, "ingest", posts, "--consent-policy", "opt-out", "--json"])
+    assert json.loads(again.stdout.splitlines()[-1])["skipped_no_consent"] == 1
+    engine = open_engine(db)
+    assert count(engine, "SELECT COUNT(*) FROM posts") == 0
+    assert count(engine, "SELECT COUNT(*) FROM opt_outs") == 1
+    assert runner.invoke(app, ["--db", db, "consent", "ann", "opted_in"]).exit_code == 0
+    assert json.loads(runner.invoke(app, ["--db", db, "ingest", posts, "--json"]).stdout)["added"] == 1
+
+
+def test_users_file_opt_out_forgets_existing_user(engine, write, fake_cache) -> None:  # type: ignore[no-untyped-def]
+    setup(engine, write, fake_cache)
+    report = ingest_users(engine, write("u2.jsonl", [{"user_id": "ann", "consent": "opted_out"}]))
+    assert report.users_forgotten == 1
+    assert count(engine, "SELECT COUNT(*) FROM posts WHERE user_id = 'ann'") == 0
+
+
+def test_export_round_trips_into_a_new_database(engine, write, fake_cache, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    setup(engine, write, fake_cache)
+    doc = export_user(engine, "ann")
+    assert doc["user"]["sensitive_opt_in"] == ["health"] and len(doc["posts"]) == 4
+    json.dumps(doc)  # a plain JSON document
+    other = open_engine(str(tmp_path / "other.db"))
+    ingest_users(other, write("u3.jsonl", [doc["user"] | {"sensitive_opt_in": doc["user"]["sensitive_opt_in"]}]))
+    report = ingest_posts(other, write("p3.jsonl", [p | {"user_id": "ann"} for p in doc["posts"]]))
+    assert report.added == 4
+    again = export_user(other, "ann")
+    assert [p["text"] for p in again["posts"]] == [p["text"] for p in doc["posts"]]
+    assert again["user"] == doc["user"]
