@@ -15,7 +15,14 @@ from matcher.profile_run import Progress, run_profile
 from matcher.store import session
 from matcher.taxonomy import load_topics, topic_sets
 
-AS_OF = "2026-11-20T00:00:00Z"  # the sample data ends mid-November 2026; a fixed date keeps the demo repeatable
+AS_OF = "2026-11-20T00:00:00Z"  # the sample data ends mid-November 2026: a fixed date keeps the demo repeatable
+SPOTLIGHT = "u-maya"
+# Accounts that gamed Klout, and the topic their behaviour must not earn them (None: no topic at all).
+GAMING = {"u-firehose": ("posts on everything, all day, with next to no engagement", None),
+          "u-oneviral": ("one viral basketball post; otherwise writes about baking", "sports.basketball"),
+          "u-burst": ("15 crypto posts in one day", None),
+          "u-spammer": ("the same sneaker promo, 30 times", None),
+          "u-resharer": ("only reshares other people's running posts", None)}
 
 
 def sample_path(name: str) -> str:

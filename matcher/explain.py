@@ -93,6 +93,7 @@ def _topic_record(r: TopicScore, names: dict[str, str], evidence: list[EvidenceP
         "threads": d.get("threads", 0), "engagement": d.get("positive_engagement", 0.0),
         "engagement_vs_usual": round(math.exp(r.engagement), 2),
         "first": iso(d["first"]) if d.get("first") else None, "last": iso(d["last"]) if d.get("last") else None,
+        **({"shortfalls": d.get("shortfalls", [])} if r.status != "inferred" else {}),
         "evidence": [post_record(posts[e.post_pk]) for e in evidence if e.post_pk in posts],
     }
 

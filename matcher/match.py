@@ -36,6 +36,7 @@ class MatchParams:
     candidates_per_topic: int = 20
     topic_weight: float = 0.3  # share of the topic's own vector in the query (rest: evidence centroid)
     min_fit: float = 0.30  # cosine below which a perk does not fit the topic at all
+    relative_fit: float = 0.6  # ... nor below this share of the user's best fit (no weak filler)
     target_boost: float = 0.10
     withheld_per_user: int = 5
 
@@ -139,7 +140,9 @@ def _candidates(engine, cache, rows, evidence, regions, perks, perk_vecs, index,
                         continue
                     found[perk_i].append({"topic_id": r.topic_id, "fit": round(fit, 4),
                                           "score": round(fit * (0.5 + 0.5 * strength), 4)})
-            for perk_i, topic_hits in sorted(found.items()):
+            best_fit = max((h["fit"] for hits in found.values() for h in hits), default=0.0)
+            found = {i: [h for h in hits if h["fit"] >= params.relative_fit * best_fit] for i, hits in found.items()}
+            for perk_i, topic_hits in sorted((i, h) for i, h in found.items() if h):
                 topic_hits.sort(key=lambda h: (-h["score"], h["topic_id"]))
                 perk = perks[perk_i]
                 score = topic_hits[0]["score"]

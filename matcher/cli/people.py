@@ -75,27 +75,53 @@ def export(user_id: Annotated[str, typer.Argument(help="The user's id")], db: Db
 def demo(db: DbOpt = None, model: ModelOpt = None, as_json: JsonOpt = False) -> None:
     """Run the whole pipeline on the shipped sample data and print assignments with evidence."""
     from matcher.cli.common import State
-    from matcher.cli.results import _print_assignments
     from matcher.demo import run_demo
 
     with tempfile.TemporaryDirectory(prefix="perkmatch-demo-") as tmp:
         eng = engine(db or State.db or str(Path(tmp) / "demo.db"))
         with progress() as bar:
             result = run_demo(eng, cache(eng, model), progress=bar)
+        if as_json:
+            print_json(result.assignments)
+        else:
+            _print_demo(eng, result)
         eng.dispose()
-    if as_json:
-        print_json(result.assignments)
-        return
-    with_topics = [t for t in result.topics if t["topics"]]
-    out.print(f"[bold]perkmatch demo[/]: {len(result.topics)} users profiled, {len(with_topics)} with topics; "
-              f"catalog of {result.catalog['added']} perks; {len(result.assignments)} perks assigned.\n")
-    for rec in with_topics:
-        out.print(f"[bold]{rec['user_id']}[/]: " + ", ".join(
-            f"{t['name']} ({t['posts']} posts on {t['days']} days, engagement ×{t['engagement_vs_usual']:.1f} "
-            "of usual)" for t in rec["topics"]))
-    without = [t["user_id"] for t in result.topics if not t["topics"]]
-    out.print(f"\nNo topic inferred (not often enough, or no real engagement): {', '.join(without)}\n")
-    _print_assignments(result.assignments)
+
+
+def _print_demo(eng, result) -> None:  # type: ignore[no-untyped-def]
+    from matcher.cli.results import _print_assignments
+    from matcher.demo import GAMING, SPOTLIGHT
+    from matcher.explain import explain_topic, user_topics
+
+    topics = {r["user_id"]: r["topics"] for r in result.topics}
+    perks: dict[str, list[dict]] = {}
+    for a in result.assignments:
+        perks.setdefault(a["user_id"], []).append(a)
+    out.print(f"[bold]perkmatch demo[/]: {len(topics)} users profiled, {sum(map(bool, topics.values()))} with topics; "
+              f"{result.catalog['added']} perks; {len(result.assignments)} assigned.\n")
+    out.print(f"[bold]{SPOTLIGHT}[/] writes about travel often, with steady engagement. Topics: " + ", ".join(
+        f"{t['name']} ({t['posts']} posts on {t['days']} days, engagement ×{t['engagement_vs_usual']:.1f} of usual)"
+        for t in topics.get(SPOTLIGHT, [])[:3]))
+    _print_assignments(perks.get(SPOTLIGHT, []))
+    out.print("\n[bold]Activity is not influence[/]: gaming earns nothing:")
+    for user_id, (what, topic_id) in GAMING.items():
+        if topic_id:
+            verdict = explain_topic(eng, user_id, topic_id)
+            why = f"{verdict['name']} {verdict['verdict']}"
+        elif topics.get(user_id):
+            why = "inferred " + ", ".join(t["name"] for t in topics[user_id])
+        else:
+            best = next(iter(user_topics(eng, user_id, candidates=True)[0]["topics"]), None)
+            why = f"no topic (best candidate {best['name']}: {'; '.join(best['shortfalls'])})" if best else "no topic"
+        out.print(f"  {user_id} ({what}): {why}", markup=False)
+    out.print("\n[bold]Everyone else[/] (user: topics → perks):")
+    for user_id, found in sorted(topics.items()):
+        if user_id == SPOTLIGHT or user_id in GAMING:
+            continue
+        names = ", ".join(t["name"] for t in found[:3]) or "no topic"
+        given = ", ".join(f"{a['title']} ({a['brand']})" for a in perks.get(user_id, [])) or "no perk"
+        out.print(f"  {user_id}: {names} → {given}", markup=False)
+    out.print("\nWhy? `perkmatch --db DB explain USER [TOPIC]`; who gets a perk: `perkmatch --db DB brand PERK_ID`.")
 
 
 def register(app: typer.Typer) -> None:
