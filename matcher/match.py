@@ -23,7 +23,7 @@ from catalog.index import build_index
 from catalog.refresh import live_perks, live_version
 from catalog.schema import PerkRecord
 from matcher.assign import Candidate, assign
-from matcher.classify import ClassifyParams
+from matcher.classify import ClassifyParams, memberships
 from matcher.embed import EmbeddingCache
 from matcher.errors import NotReadyError
 from matcher.profile_run import latest_run, load_user_posts, topic_vectors
@@ -38,6 +38,7 @@ class MatchParams:
     min_fit: float = 0.30  # cosine below which a perk does not fit the topic at all
     relative_fit: float = 0.6  # ... nor below this share of the user's best fit (no weak filler)
     target_boost: float = 0.10
+    perk_topic_weight: float = 0.3  # weight of the perk's own membership in the topic (same classifier as posts)
     withheld_per_user: int = 5
 
 
@@ -86,7 +87,9 @@ def run_match(engine: Engine, cache: EmbeddingCache, *, per_user: int = 3, per_b
     topics = {t.topic_id: t for t in load_topics(engine)}
     topic_vecs = dict(zip(topics, topic_vectors(cache, list(topics.values())), strict=True))
     rows, evidence, regions = _load_profiles(engine, int(profile.id or 0))
-    candidates, withheld, reasons = _candidates(engine, cache, rows, evidence, regions, perks, perk_vecs, index,
+    perk_members = memberships(perk_vecs, np.array(list(topic_vecs.values())), ClassifyParams())
+    perk_members = {t: perk_members[:, i] for i, t in enumerate(topic_vecs)}
+    candidates, withheld, reasons = _candidates(engine, cache, rows, evidence, regions, perks, perk_members, index,
                                                 topics, topic_vecs, today, params)
     chosen = assign(candidates, per_user=per_user, per_brand=per_brand)
     return _save(engine, chosen, candidates, withheld, reasons, version, profile, per_user, per_brand,
@@ -110,7 +113,7 @@ def _load_profiles(engine: Engine, run_id: int) -> tuple[dict[str, list[TopicSco
     return dict(rows), dict(evidence), {u: r for u, r, _ in users}
 
 
-def _candidates(engine, cache, rows, evidence, regions, perks, perk_vecs, index, topics, topic_vecs, today, params):  # type: ignore[no-untyped-def]
+def _candidates(engine, cache, rows, evidence, regions, perks, perk_members, index, topics, topic_vecs, today, params):  # type: ignore[no-untyped-def]
     candidates: list[Candidate] = []
     withheld: dict[str, list[tuple[str, float, str]]] = defaultdict(list)
     reasons: dict[tuple[str, str], list[dict]] = {}
@@ -134,6 +137,7 @@ def _candidates(engine, cache, rows, evidence, regions, perks, perk_vecs, index,
                 strength = r.confidence * r.score / best
                 for perk_i, fit in index.search(query[None, :], params.candidates_per_topic)[0]:
                     parent = topics[r.topic_id].parent_id
+                    fit += params.perk_topic_weight * float(perk_members[r.topic_id][perk_i])
                     if perk_topics[perk_i] & {r.topic_id, parent}:
                         fit += params.target_boost
                     if fit < params.min_fit:
