@@ -109,6 +109,7 @@ def brand_report(engine: Engine, brand: str) -> dict[str, Any]:
     for p in perks:
         view = brand_view(engine, p.perk_id)
         view["left"] = None if view["quantity"] is None else max(view["quantity"] - view["assigned"], 0)
+        view["starts"], view["ends"] = p.starts and p.starts.isoformat(), p.ends and p.ends.isoformat()
         for u in view["users"] + view["left_out"]:
             u["region"] = regions(u["user_id"])
         views.append(view)

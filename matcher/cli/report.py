@@ -1,0 +1,34 @@
+"""Commands that write HTML reports: `report user USER_ID --out F.html`, `report brand BRAND --out F.html`."""
+
+from typing import Annotated
+
+import typer
+
+from matcher.cli.common import DbOpt, engine, err, handled
+
+report_app = typer.Typer(help="Self-contained HTML reports a person can read and print.", no_args_is_help=True)
+
+OutOpt = Annotated[str, typer.Option("--out", help="The HTML file to write (replaced atomically).")]
+
+
+def user(user_id: Annotated[str, typer.Argument(help="The user's id")], out_file: OutOpt, db: DbOpt = None) -> None:
+    """A user's topics with evidence, a chart over time, topics that fell short, perks and changes."""
+    from matcher.report import render_user_report, write_report
+
+    write_report(out_file, render_user_report(engine(db), user_id))
+    err.print(f"wrote {out_file}")
+
+
+def brand(brand_name: Annotated[str, typer.Argument(metavar="BRAND", help="The brand's name, as in the catalog")],
+          out_file: OutOpt, db: DbOpt = None) -> None:
+    """Every live perk of a brand: its users with evidence, quantity used and left, who was left out, regions."""
+    from matcher.report import render_brand_report, write_report
+
+    write_report(out_file, render_brand_report(engine(db), brand_name))
+    err.print(f"wrote {out_file}")
+
+
+def register(app: typer.Typer) -> None:
+    report_app.command("user")(handled(user))
+    report_app.command("brand")(handled(brand))
+    app.add_typer(report_app, name="report")
