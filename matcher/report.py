@@ -9,6 +9,7 @@ import difflib
 import functools
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -65,8 +66,7 @@ def user_report(engine: Engine, user_id: str) -> dict[str, Any]:
     doc = export_user(engine, user_id)
     explained = {t["topic_id"]: explain_topic(engine, user_id, t["topic_id"]) for t in doc["topics"]}
     inferred = [t for t in doc["topics"] if t["status"] == "inferred"]
-    candidates = [t | {"why": explained[t["topic_id"]]["verdict"].removeprefix("not inferred: ")}
-                  for t in doc["topics"] if t["status"] != "inferred"]
+    candidates = [t | {"why": _why(explained[t["topic_id"]])} for t in doc["topics"] if t["status"] != "inferred"]
     usual = next((e["details"].get("usual_engagement") for e in explained.values() if "details" in e), None)
     names = {t.topic_id: t.name for t in load_topics(engine)}
     changes = topic_changes(engine, user_id)
@@ -81,6 +81,12 @@ def user_report(engine: Engine, user_id: str) -> dict[str, Any]:
     }
 
 
+def _why(explained: dict[str, Any]) -> list[str]:
+    """What a candidate topic fell short on, one line per threshold (or the verdict, when none is named)."""
+    shortfalls = explained.get("details", {}).get("shortfalls") or []
+    return [s.replace("; needs", ", needs") for s in shortfalls] or [explained["verdict"]]
+
+
 def brand_perks(engine: Engine, brand: str) -> list[PerkRecord]:
     """The live perks of a brand, by name (case-insensitive); an unknown name lists known ones."""
     with session(engine) as s:
@@ -92,10 +98,10 @@ def brand_perks(engine: Engine, brand: str) -> list[PerkRecord]:
         return mine
     brands = sorted({p.brand for p in perks})
     close = difflib.get_close_matches(brand, brands, n=3, cutoff=0.5)
-    hint = f"did you mean {', '.join(repr(b) for b in close)}? " if close else ""
-    shown = ", ".join(brands[:8]) + (f", ... ({len(brands)} in all)" if len(brands) > 8 else "")
-    raise PerkmatchError(f"no brand '{brand}' in the live catalog; {hint}known brands: {shown} "
-                         "(give the name as written in the catalog's brand field)")
+    hint = f"did you mean {' or '.join(repr(b) for b in close)}? " if close else ""
+    shown = ", ".join(brands[:8]) + (f" and {len(brands) - 8} more" if len(brands) > 8 else "")
+    raise PerkmatchError(f"no brand '{brand}' in the live catalog; {hint}give the name as in the catalog's brand "
+                         f"field; known brands: {shown}")
 
 
 def brand_report(engine: Engine, brand: str) -> dict[str, Any]:
@@ -121,7 +127,7 @@ def brand_report(engine: Engine, brand: str) -> dict[str, Any]:
     }
 
 
-def _regions(engine: Engine) -> Any:
+def _regions(engine: Engine) -> Callable[[str], str | None]:
     @functools.cache
     def region(user_id: str) -> str | None:
         return require_user(engine, user_id).region

@@ -11,7 +11,7 @@ from typing import Any
 
 import matplotlib
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from matcher.profiles import ProfileParams
 
@@ -26,7 +26,7 @@ def to_svg(fig: Figure, label: str) -> str:
     """The figure as an ``<svg>`` element (no XML prolog or doctype), labelled for screen readers."""
     buf = io.StringIO()
     with matplotlib.rc_context(RC):
-        fig.savefig(buf, format="svg", metadata={"Date": None}, bbox_inches="tight")
+        fig.savefig(buf, format="svg", metadata={"Date": None})
     text = buf.getvalue()
     text = text[text.index("<svg"):]
     return text.replace("<svg ", f'<svg role="img" aria-label="{html.escape(label)}" ', 1)
@@ -51,7 +51,7 @@ def activity_chart(posts: list[dict[str, Any]], topics: list[dict[str, Any]], us
     if not posts:
         return None
     with matplotlib.rc_context(RC):
-        fig = Figure(figsize=(8.0, 4.6))
+        fig = Figure(figsize=(8.0, 4.6), layout="constrained")
         top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [1, 2]})
         _posts_per_month(top, posts)
         _evidence_engagement(bottom, topics[:MAX_TOPICS], usual)
@@ -81,6 +81,9 @@ def _evidence_engagement(ax: Any, topics: list[dict[str, Any]], usual: float | N
     if usual is not None:
         ax.axhline(usual, color="#444", linestyle="--", linewidth=0.8, label=f"user's usual ({usual:g})")
     ax.set_yscale("symlog", linthresh=1)
+    values = [engagement(p) for t in topics for p in t["evidence"]] + ([usual] if usual is not None else [])
+    low, high = min(values, default=0.0), max(values, default=1.0)
+    ax.set_ylim(low / 1.6 if low >= 2 else min(low * 1.6, 0.0), high * 1.6 if high > 0 else 1.0)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
     ax.set_title("Evidence posts per topic: engagement")
     ax.set_ylabel("likes + 2×replies + 3×shares")
@@ -94,7 +97,7 @@ def quantity_chart(perks: list[dict[str, Any]]) -> str | None:
     if not perks:
         return None
     with matplotlib.rc_context(RC):
-        fig = Figure(figsize=(8.0, 0.5 + 0.38 * len(perks)))
+        fig = Figure(figsize=(8.0, 0.9 + 0.38 * len(perks)), layout="constrained")
         ax = fig.subplots()
         labels = [p["title"] for p in perks][::-1]
         used = [p["assigned"] for p in perks][::-1]
@@ -105,6 +108,7 @@ def quantity_chart(perks: list[dict[str, Any]]) -> str | None:
             total = p["assigned"] + (p["left"] or 0)
             note = f"{p['assigned']} of {p['quantity']}" if p["quantity"] is not None else f"{p['assigned']}, no limit"
             ax.text(total, y, f"  {note}", va="center", fontsize=7.5)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("perks")
         ax.set_title("Quantity assigned and left")
         ax.legend(loc="lower right", frameon=False, fontsize=7.5)

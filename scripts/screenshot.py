@@ -1,6 +1,6 @@
 """Open a local HTML page in headless Chromium, screenshot it, and report console errors and network requests.
 
-    python scripts/screenshot.py PAGE.html OUT.png [--width=1100]
+    python scripts/screenshot.py PAGE.html OUT.png [--width=1100] [--max-height=PIXELS]
 
 Speaks the DevTools protocol over a pipe (``--remote-debugging-pipe``: JSON messages ending in a NUL byte on
 file descriptors 3 and 4), so it needs nothing beyond Debian's ``chromium`` package. Prints a JSON summary;
@@ -8,6 +8,7 @@ exits 1 if the page logged an error or asked the network for anything.
 """
 
 import base64
+import fcntl
 import json
 import os
 import select
@@ -76,10 +77,15 @@ class Pipe:
 def _launch(profile: str) -> tuple[subprocess.Popen[bytes], Pipe]:
     to_child, to_browser = os.pipe()
     from_browser, from_child = os.pipe()
-    # the browser must find its pipe ends on fds 3 (commands in) and 4 (replies out); the shell arranges that
+    for low in (to_child, from_child):  # move the child's ends above 3 and 4 so the redirections cannot clash
+        high = fcntl.fcntl(low, fcntl.F_DUPFD, 10)
+        os.close(low)
+        to_child, from_child = (high, from_child) if low == to_child else (to_child, high)
+    # the browser must find its pipe ends on fds 3 (commands in) and 4 (replies out); bash arranges that
+    # (dash, Debian's sh, cannot redirect from a descriptor above 9)
     command = shlex.join([find_chromium(), *FLAGS, f"--user-data-dir={profile}", "about:blank"])
     try:
-        proc = subprocess.Popen(["sh", "-c", f"exec {command} 3<&{to_child} 4>&{from_child}"],
+        proc = subprocess.Popen(["bash", "-c", f"exec {command} 3<&{to_child} 4>&{from_child}"],
                                 pass_fds=(to_child, from_child), stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, start_new_session=True)
     finally:
@@ -117,8 +123,9 @@ def _problems(events: list[dict[str, Any]], session: str, page_url: str) -> dict
     return {"console_errors": errors, "network_requests": requests}
 
 
-def capture(page: str, png: str, width: int = 1100) -> dict[str, Any]:
-    """Load ``page``, write a full-page PNG to ``png``; return its console errors and network requests."""
+def capture(page: str, png: str, width: int = 1100, max_height: float | None = None) -> dict[str, Any]:
+    """Load ``page``, write a full-page PNG (or its top ``max_height`` pixels) to ``png``; return the page's
+    console errors and network requests."""
     page_url = Path(page).resolve().as_uri()
     with tempfile.TemporaryDirectory(prefix="perkmatch-chromium-") as profile:
         proc, pipe = _launch(profile)
@@ -127,7 +134,8 @@ def capture(page: str, png: str, width: int = 1100) -> dict[str, Any]:
             pipe.send("Page.navigate", {"url": page_url}, session=session)
             pipe.wait(lambda m: m.get("method") == "Page.loadEventFired" and m.get("sessionId") == session)
             size = pipe.send("Page.getLayoutMetrics", session=session)["cssContentSize"]
-            clip = {"x": 0, "y": 0, "width": width, "height": size["height"], "scale": 1}
+            height = min(size["height"], max_height or size["height"])
+            clip = {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}
             shot = pipe.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True,
                                                         "clip": clip}, session=session)
             Path(png).write_bytes(base64.b64decode(shot["data"]))
@@ -157,13 +165,14 @@ def _stop(proc: subprocess.Popen[bytes], pipe: Pipe) -> None:
 
 
 def main(argv: list[str]) -> int:
-    args = [a for a in argv if not a.startswith("--width")]
-    width = next((int(a.split("=", 1)[1]) for a in argv if a.startswith("--width=")), 1100)
-    if len(args) != 2:
-        print(__doc__.strip().splitlines()[2].strip(), file=sys.stderr)
+    options = dict(a[2:].split("=", 1) for a in argv if a.startswith("--") and "=" in a)
+    args = [a for a in argv if not a.startswith("--")]
+    if len(args) != 2 or set(options) - {"width", "max-height"}:
+        print("usage: " + __doc__.strip().splitlines()[2].strip(), file=sys.stderr)
         return 2
     try:
-        result = capture(args[0], args[1], width)
+        result = capture(args[0], args[1], int(options.get("width", 1100)),
+                         float(options["max-height"]) if "max-height" in options else None)
     except FileNotFoundError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1

@@ -15,9 +15,17 @@ from matcher.embed import EmbeddingCache  # noqa: E402
 from matcher.encoder import FakeEncoder  # noqa: E402
 from matcher.store import open_engine  # noqa: E402
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-if not SHARED.exists():
-    SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+def _shared() -> Path:
+    """The kit's shared folder: $PERKMATCH_SHARED, else ../shared beside the checkout, else /work/shared."""
+    candidates = [os.environ.get("PERKMATCH_SHARED", ""), Path(__file__).resolve().parents[2] / "shared",
+                  "/work/shared"]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "data").is_dir():
+            return Path(candidate)
+    raise RuntimeError("cannot find the shared data folder: set PERKMATCH_SHARED to the folder holding data/")
+
+
+SHARED = _shared()
 
 
 @pytest.fixture

@@ -1,0 +1,291 @@
+"""HTML reports: content of the user and brand pages on the demo data, escaping, determinism, the CLI,
+and the page in headless Chromium (no console errors, no network requests).
+
+The demo database is built once per session with the fake encoder: the topics differ from the real model's,
+so the users and brands checked here are picked from whatever that database holds.
+"""
+
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+import typer
+from markupsafe import escape
+from sqlalchemy import Engine, text
+from typer.testing import CliRunner
+
+from matcher.cli.report import register
+from matcher.demo import AS_OF, run_demo
+from matcher.embed import EmbeddingCache
+from matcher.encoder import FakeEncoder
+from matcher.errors import PerkmatchError, UnknownUserError
+from matcher.explain import match_records, user_topics
+from matcher.ingest import ingest_posts, to_epoch
+from matcher.match import run_match
+from matcher.profile_run import run_profile
+from matcher.report import brand_report, render, user_report, write_report
+from matcher.report_charts import activity_chart
+from matcher.store import open_engine
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = "<script>alert(1)</script>"
+runner = CliRunner()
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory) -> str:  # type: ignore[no-untyped-def]
+    path = str(tmp_path_factory.mktemp("report") / "demo.db")
+    engine = open_engine(path)
+    run_demo(engine, EmbeddingCache(engine, FakeEncoder()))
+    with engine.connect() as conn:
+        conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo(demo_db):  # type: ignore[no-untyped-def]
+    engine = open_engine(demo_db)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def demo_copy(demo_db, tmp_path):  # type: ignore[no-untyped-def]
+    target = str(tmp_path / "copy.db")
+    shutil.copy(demo_db, target)
+    engine = open_engine(target)
+    yield engine
+    engine.dispose()
+
+
+def matched_user(engine: Engine) -> str:
+    """The first user (by id) who has a perk: they have inferred topics, evidence and assignments."""
+    return str(match_records(engine)[0]["user_id"])
+
+
+def matched_brand(engine: Engine) -> str:
+    return str(match_records(engine)[0]["brand"])
+
+
+def test_user_report_shows_topics_evidence_candidates_perks_and_changes(demo) -> None:  # type: ignore[no-untyped-def]
+    user = matched_user(demo)
+    data = user_report(demo, user)
+    page = render("user.html.j2", data)
+    assert data["topics"] and data["assignments"]
+    assert page.startswith("<!doctype html>") and f"<h1>{user}" in page
+    for t in data["topics"]:
+        assert f'id="ev-{t["topic_id"]}"' in page and str(escape(t["name"])) in page
+        assert f"{t['score']:.2f}" in page and f"×{t['engagement_vs_usual']:.2f}" in page
+        for p in t["evidence"]:
+            assert p["post_id"] in page and str(escape(p["text"])) in page
+    for c in data["candidates"]:
+        assert c["why"] and all(f"<li>{escape(w)}</li>" in page for w in c["why"])
+    for a in data["assignments"]:
+        assert a["perk_id"] in page and str(escape(a["title"])) in page
+        assert all(str(escape(t["name"])) in page for t in a["topics"])
+    for w in data["withheld"]:
+        assert str(escape(w["reason"])) in page
+    assert "Changes since the previous profile run" in page and "is the first: every topic is new" in page
+    assert page.count("<svg") == 1 and "<?xml" not in page and "<!DOCTYPE svg" not in page
+
+
+def test_candidates_say_why_they_fell_short(demo) -> None:  # type: ignore[no-untyped-def]
+    users = [r["user_id"] for r in user_topics(demo, candidates=True)
+             if any(t["status"] == "candidate" for t in r["topics"])]
+    assert users, "the demo should have users with candidate topics"
+    for c in user_report(demo, users[0])["candidates"]:
+        assert all(", needs " in w for w in c["why"]) or "more specific" in c["why"][0]
+
+
+def test_brand_report_shows_each_perk_users_evidence_quantity_and_left_out(demo) -> None:  # type: ignore[no-untyped-def]
+    brand = matched_brand(demo)
+    data = brand_report(demo, brand.upper())  # the name matches case-insensitively
+    page = render("brand.html.j2", data)
+    assert data["brand"] == brand and f"<h1>{escape(brand)}</h1>" in page
+    assert data["assigned"] >= 1 and data["assigned"] == sum(p["assigned"] for p in data["perks"])
+    for p in data["perks"]:
+        assert f'id="{p["perk_id"]}"' in page and p["brand"] == brand
+        if p["quantity"] is not None:
+            assert p["left"] == p["quantity"] - p["assigned"] and f"left of {p['quantity']}" in page
+        for u in p["users"]:
+            assert u["user_id"] in page
+            for t in u["topics"][:2]:
+                assert all(e["post_id"] in page for e in t["evidence"][:2])
+        for w in p["left_out"]:
+            assert w["user_id"] in page and str(escape(w["reason"])) in page
+        assert ", ".join(p["regions"]) in page if p["regions"] else "anywhere" in page
+    assert page.count("<svg") == 1
+
+
+def test_left_out_users_appear_when_quantity_runs_out(demo) -> None:  # type: ignore[no-untyped-def]
+    brands = {r["brand"] for r in match_records(demo)}
+    left_out = [(b, p) for b in sorted(brands) for p in brand_report(demo, b)["perks"] if p["left_out"]]
+    if not left_out:
+        pytest.skip("no perk ran out of quantity in the fake-encoder demo")
+    brand, perk = left_out[0]
+    page = render("brand.html.j2", brand_report(demo, brand))
+    assert "Best people left out" in page and perk["left_out"][0]["user_id"] in page and perk["left"] == 0
+
+
+def test_unknown_brand_names_known_brands(demo) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(PerkmatchError, match=r"^no brand 'Skyway Airline' in the live catalog; did you mean "
+                       r"'Skyway Airlines'\? give the name as in the catalog's brand field; known brands: "
+                       r"Aperture Works, Bytecraft, .* and \d+ more$"):
+        brand_report(demo, "Skyway Airline")
+
+
+def test_unknown_user_is_an_error(demo) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(UnknownUserError, match="no user 'nobody' is stored"):
+        user_report(demo, "nobody")
+
+
+def test_reports_are_deterministic(demo) -> None:  # type: ignore[no-untyped-def]
+    user, brand = matched_user(demo), matched_brand(demo)
+    assert render("user.html.j2", user_report(demo, user)) == render("user.html.j2", user_report(demo, user))
+    assert render("brand.html.j2", brand_report(demo, brand)) == render("brand.html.j2", brand_report(demo, brand))
+
+
+def test_chart_is_inline_svg_without_date_or_prolog(demo) -> None:  # type: ignore[no-untyped-def]
+    svg = user_report(demo, matched_user(demo))["chart"]
+    assert svg.startswith('<svg role="img" aria-label=') and svg.rstrip().endswith("</svg>")
+    assert "<dc:date>" not in svg and "<?xml" not in svg and "<script" not in svg
+    assert activity_chart([], [], None) is None
+
+
+def test_post_text_is_escaped_end_to_end(demo_copy, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A stored post whose text holds a <script> tag shows up as text in both reports."""
+    before = match_records(demo_copy)[0]
+    user, post = before["user_id"], before["topics"][0]["evidence"][0]
+    changed = {"post_id": post["post_id"], "platform": post["platform"], "user_id": user,
+               "text": f"{post['text']} {SCRIPT}", "created_at": post["created_at"], "likes": post["likes"],
+               "replies": post["replies"], "shares": post["shares"], "context": post["context"]}
+    path = tmp_path / "posts.jsonl"
+    path.write_text(json.dumps(changed) + "\n", encoding="utf-8")
+    ingest_posts(demo_copy, str(path))  # the post is edited after the runs: the pages show its stored text
+    pages = [render("user.html.j2", user_report(demo_copy, user)),
+             render("brand.html.j2", brand_report(demo_copy, before["brand"]))]
+    cache = EmbeddingCache(demo_copy, FakeEncoder())
+    run_profile(demo_copy, cache, as_of=to_epoch(AS_OF) + 86400)  # and profiled again, it is still evidence
+    run_match(demo_copy, cache)
+    data = user_report(demo_copy, user)
+    assert any(SCRIPT in p["text"] for t in data["topics"] for p in t["evidence"]), "the post should stay evidence"
+    pages.append(render("user.html.j2", data))
+    for page in pages:
+        assert "<script" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "Changes since the previous profile run" in pages[2] and "is the first: every topic is new" not in pages[2]
+
+
+def test_template_escapes_every_field_it_is_given() -> None:
+    """Rendering a crafted record directly: names, ids, reasons and post fields are all escaped."""
+    bad = SCRIPT
+    ev = {"post_id": bad, "platform": bad, "text": bad, "context": bad, "created_at": "2026-01-02T00:00:00Z",
+          "likes": 1, "replies": 0, "shares": 0}
+    topic = {"topic_id": bad, "name": bad, "status": "inferred", "score": 1.0, "confidence": 0.9, "posts": 3,
+             "days": 3, "threads": 3, "engagement": 5.0, "engagement_vs_usual": 1.2, "first": None, "last": None,
+             "evidence": [ev]}
+    data = {"profile_run": 1, "as_of": "2026-01-03", "match_run": 2, "usual": 3.0, "post_count": 1,
+            "user": {"user_id": bad, "handle": bad, "region": bad, "consent": bad},
+            "topics": [topic], "candidates": [topic | {"status": "candidate", "why": [bad]}], "chart": None,
+            "assignments": [{"user_id": bad, "perk_id": bad, "brand": bad, "title": bad, "rank": 1, "score": 0.5,
+                             "topics": [{"topic_id": bad, "name": bad, "score": 0.5, "fit": 0.5, "evidence": [ev]}]}],
+            "withheld": [{"perk_id": bad, "brand": bad, "title": bad, "score": 0.4, "reason": bad}],
+            "changes": {"run_id": 2, "previous_run_id": 1, "changes": [{"topic_id": bad, "name": bad, "change": bad,
+                                                                         "before": 1.0, "after": None, "why": bad}]}}
+    page = render("user.html.j2", data)
+    assert "<script" not in page and page.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 15
+
+
+def test_brand_template_escapes_every_field_it_is_given() -> None:
+    bad = SCRIPT
+    ev = {"post_id": bad, "platform": bad, "text": bad, "context": bad, "created_at": "2026-01-02T00:00:00Z",
+          "likes": 1, "replies": 0, "shares": 0}
+    user = {"user_id": bad, "region": bad, "brand_rank": 1, "score": 0.5,
+            "topics": [{"topic_id": bad, "name": bad, "score": 0.5, "fit": 0.5, "evidence": [ev]}]}
+    perk = {"perk_id": bad, "brand": bad, "title": bad, "quantity": 1, "assigned": 1, "left": 0, "retired": False,
+            "regions": [bad], "starts": None, "ends": None, "users": [user],
+            "left_out": [{"user_id": bad, "region": bad, "score": 0.4, "reason": bad}]}
+    data = {"profile_run": 1, "as_of": "2026-01-03", "match_run": 2, "brand": bad, "perks": [perk], "regions": [bad],
+            "assigned": 1, "users": 1, "chart": None}
+    page = render("brand.html.j2", data)
+    assert "<script" not in page and page.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 15
+
+
+def cli_app() -> typer.Typer:
+    app = typer.Typer()
+
+    @app.callback()
+    def _main() -> None:
+        """perkmatch (only the report commands)."""
+
+    register(app)
+    return app
+
+
+def test_cli_writes_both_reports(demo_copy, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    db = str(demo_copy.url.database)
+    user, brand = matched_user(demo_copy), matched_brand(demo_copy)
+    app = cli_app()
+    result = runner.invoke(app, ["report", "user", user, "--out", str(tmp_path / "u.html"), "--db", db])
+    assert result.exit_code == 0, result.output
+    assert f"wrote {tmp_path / 'u.html'}" in result.stderr
+    result = runner.invoke(app, ["report", "brand", brand, "--out", str(tmp_path / "b.html"), "--db", db])
+    assert result.exit_code == 0, result.output
+    assert f"<h1>{escape(brand)}</h1>" in (tmp_path / "b.html").read_text(encoding="utf-8")
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix in (".html", ".part")) == ["b.html", "u.html"]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["user", "nobody"], "Error: no user 'nobody' is stored; check the id"),
+    (["brand", "Nobrand"], "Error: no brand 'Nobrand' in the live catalog; give the name as in the catalog's "
+                           "brand field; known brands: Aperture Works, "),
+])
+def test_cli_errors_exit_1_and_write_nothing(demo_copy, tmp_path, args, message) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "r.html"
+    result = runner.invoke(cli_app(), ["report", *args, "--out", str(out), "--db", str(demo_copy.url.database)])
+    assert result.exit_code == 1 and result.stderr.startswith(message) and not out.exists()
+
+
+def test_cli_missing_out_folder_is_named(demo_copy, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "missing" / "r.html"
+    result = runner.invoke(cli_app(), ["report", "user", matched_user(demo_copy), "--out", str(out),
+                                       "--db", str(demo_copy.url.database)])
+    assert result.exit_code == 1
+    assert result.stderr == (f"Error: --out {out}: folder {out.parent} does not exist; "
+                             "create it or choose another path\n")
+
+
+def test_write_report_replaces_the_file_whole(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    target = tmp_path / "r.html"
+    target.write_text("old", encoding="utf-8")
+    write_report(str(target), "<p>new</p>")
+    assert target.read_text(encoding="utf-8") == "<p>new</p>" and [p.name for p in tmp_path.iterdir()] == ["r.html"]
+
+
+def screenshot_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("screenshot", ROOT / "scripts" / "screenshot.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_pages_load_in_headless_chromium_without_errors_or_network(demo, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    shot = screenshot_module()
+    try:
+        shot.find_chromium()
+    except FileNotFoundError as exc:
+        pytest.fail(str(exc))
+    pages: dict[str, Any] = {"user": user_report(demo, matched_user(demo)),
+                             "brand": brand_report(demo, matched_brand(demo))}
+    for name, data in pages.items():
+        html, png = tmp_path / f"{name}.html", tmp_path / f"{name}.png"
+        write_report(str(html), render(f"{name}.html.j2", data))
+        result = shot.capture(str(html), str(png))
+        assert result["console_errors"] == [] and result["network_requests"] == []
+        assert result["title"].endswith(" · perkmatch") and result["height"] > 800
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
