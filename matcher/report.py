@@ -119,7 +119,8 @@ def brand_report(engine: Engine, brand: str) -> dict[str, Any]:
         for u in view["users"] + view["left_out"]:
             u["region"] = regions(u["user_id"])
         views.append(view)
-    perk_regions = sorted({r for v in views for r in v["regions"]})
+    anywhere = ["anywhere"] if any(not v["regions"] for v in views) else []
+    perk_regions = anywhere + sorted({r for v in views for r in v["regions"]})
     return _run_info(profile, match) | {
         "brand": perks[0].brand, "perks": views, "regions": perk_regions,
         "assigned": sum(v["assigned"] for v in views), "users": len({u["user_id"] for v in views for u in v["users"]}),

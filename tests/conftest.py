@@ -15,6 +15,7 @@ from matcher.embed import EmbeddingCache  # noqa: E402
 from matcher.encoder import FakeEncoder  # noqa: E402
 from matcher.store import open_engine  # noqa: E402
 
+
 def _shared() -> Path:
     """The kit's shared folder: $PERKMATCH_SHARED, else ../shared beside the checkout, else /work/shared."""
     candidates = [os.environ.get("PERKMATCH_SHARED", ""), Path(__file__).resolve().parents[2] / "shared",

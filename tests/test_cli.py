@@ -19,8 +19,9 @@ from tests.conftest import post
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[1]
-COMMANDS = ["demo", "ingest", "profile", "topics", "explain", "match", "brand", "forget", "consent", "export", "import",
-            "taxonomy load", "catalog refresh", "catalog versions", "catalog show"]
+COMMANDS = ["demo", "ingest", "profile", "topics", "explain", "match", "brand", "forget", "consent", "export",
+            "import", "report user", "report brand", "taxonomy load", "catalog refresh", "catalog versions",
+            "catalog show"]
 
 
 @pytest.fixture

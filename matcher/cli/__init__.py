@@ -29,12 +29,13 @@ def _main(
 
 
 def _register() -> None:
-    from matcher.cli import data, imports, people, results
+    from matcher.cli import data, imports, people, report, results
 
     data.register(app)
     results.register(app)
     people.register(app)
     imports.register(app)
+    report.register(app)
 
 
 _register()
