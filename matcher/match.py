@@ -122,41 +122,51 @@ def _candidates(engine, cache, rows, evidence, regions, perks, perk_members, ind
     users = sorted(rows)
     for start in range(0, len(users), 200):
         chunk = users[start:start + 200]
-        loaded = load_user_posts(engine, cache, chunk, ClassifyParams())
+        pairs, queries = _queries(engine, cache, chunk, rows, evidence, topic_vecs, params)
+        results = index.search(queries, params.candidates_per_topic)  # one batched search per chunk
+        found: dict[str, dict[int, list[dict]]] = defaultdict(lambda: defaultdict(list))
+        for (user_id, r, strength), hits in zip(pairs, results, strict=True):
+            targets = {r.topic_id, topics[r.topic_id].parent_id}
+            for perk_i, cosine in hits:
+                fit = cosine + params.perk_topic_weight * float(perk_members[r.topic_id][perk_i])
+                fit += params.target_boost if perk_topics[perk_i] & targets else 0.0
+                if fit >= params.min_fit:
+                    found[user_id][perk_i].append({"topic_id": r.topic_id, "fit": round(fit, 4),
+                                                   "score": round(fit * (0.5 + 0.5 * strength), 4)})
         for user_id in chunk:
-            posts, vecs = loaded.get(user_id, (None, None))
-            key_pos = {k: i for i, k in enumerate(posts.keys)} if posts else {}
-            best = max(r.score for r in rows[user_id]) or 1.0
-            found: dict[int, list[dict]] = defaultdict(list)
-            for r in rows[user_id]:
-                ev = [key_pos[k] for k in evidence.get((user_id, r.topic_id), []) if k in key_pos]
-                query = params.topic_weight * topic_vecs[r.topic_id]
-                if ev and vecs is not None:
-                    query = query + (1 - params.topic_weight) * vecs[ev].mean(axis=0)
-                query = query / (np.linalg.norm(query) or 1.0)
-                strength = r.confidence * r.score / best
-                for perk_i, fit in index.search(query[None, :], params.candidates_per_topic)[0]:
-                    parent = topics[r.topic_id].parent_id
-                    fit += params.perk_topic_weight * float(perk_members[r.topic_id][perk_i])
-                    if perk_topics[perk_i] & {r.topic_id, parent}:
-                        fit += params.target_boost
-                    if fit < params.min_fit:
-                        continue
-                    found[perk_i].append({"topic_id": r.topic_id, "fit": round(fit, 4),
-                                          "score": round(fit * (0.5 + 0.5 * strength), 4)})
-            best_fit = max((h["fit"] for hits in found.values() for h in hits), default=0.0)
-            found = {i: [h for h in hits if h["fit"] >= params.relative_fit * best_fit] for i, hits in found.items()}
-            for perk_i, topic_hits in sorted((i, h) for i, h in found.items() if h):
-                topic_hits.sort(key=lambda h: (-h["score"], h["topic_id"]))
+            best_fit = max((h["fit"] for hits in found[user_id].values() for h in hits), default=0.0)
+            for perk_i, hits in sorted(found[user_id].items()):
+                hits = sorted((h for h in hits if h["fit"] >= params.relative_fit * best_fit),
+                              key=lambda h: (-h["score"], h["topic_id"]))
+                if not hits:
+                    continue
                 perk = perks[perk_i]
-                score = topic_hits[0]["score"]
                 reason = ineligible_reason(perk, perk_regions[perk_i], regions.get(user_id), today)
                 if reason:
-                    withheld[user_id].append((perk.perk_id, score, reason))
+                    withheld[user_id].append((perk.perk_id, hits[0]["score"], reason))
                     continue
-                reasons[(user_id, perk.perk_id)] = topic_hits
-                candidates.append(Candidate(user_id, perk.perk_id, perk.brand, score, perk.quantity))
+                reasons[(user_id, perk.perk_id)] = hits
+                candidates.append(Candidate(user_id, perk.perk_id, perk.brand, hits[0]["score"], perk.quantity))
     return candidates, withheld, reasons
+
+
+def _queries(engine, cache, chunk, rows, evidence, topic_vecs, params):  # type: ignore[no-untyped-def]
+    """For each (user, inferred topic): the query vector (topic blended with its evidence posts) and strength."""
+    loaded = load_user_posts(engine, cache, chunk, ClassifyParams())
+    pairs, queries = [], []
+    for user_id in chunk:
+        posts, vecs = loaded.get(user_id, (None, None))
+        key_pos = {k: i for i, k in enumerate(posts.keys)} if posts else {}
+        best = max(r.score for r in rows[user_id]) or 1.0
+        for r in rows[user_id]:
+            ev = [key_pos[k] for k in evidence.get((user_id, r.topic_id), []) if k in key_pos]
+            query = params.topic_weight * topic_vecs[r.topic_id]
+            if ev and vecs is not None:
+                query = query + (1 - params.topic_weight) * vecs[ev].mean(axis=0)
+            queries.append(query / (np.linalg.norm(query) or 1.0))
+            pairs.append((user_id, r, r.confidence * r.score / best))
+    dim = len(next(iter(topic_vecs.values())))
+    return pairs, np.array(queries, dtype=np.float32).reshape(len(queries), dim)
 
 
 def _save(engine, chosen, candidates, withheld, reasons, version, profile, per_user, per_brand, params,
