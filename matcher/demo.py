@@ -9,9 +9,10 @@ from sqlalchemy import Engine
 from catalog.refresh import refresh
 from matcher.embed import EmbeddingCache
 from matcher.explain import match_records, user_topics
-from matcher.ingest import ingest_posts, ingest_users, to_epoch
+from matcher.ingest import ingest_posts, ingest_users
 from matcher.match import run_match
 from matcher.profile_run import Progress, run_profile
+from matcher.records import to_epoch
 from matcher.store import session
 from matcher.taxonomy import load_topics, topic_sets
 

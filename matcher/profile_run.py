@@ -16,8 +16,8 @@ from sqlmodel import col, select
 
 from matcher.classify import ClassifyParams, memberships, post_vectors, smooth_within_user
 from matcher.embed import EmbeddingCache
-from matcher.ingest import embed_form
 from matcher.profiles import ProfileParams, TopicResult, UserPosts, build_profile
+from matcher.records import embed_form
 from matcher.store import Embedding, EvidencePost, Post, Run, TopicScore, User, session, utcnow
 from matcher.taxonomy import TopicInfo, load_topics
 

@@ -25,9 +25,10 @@ from pathlib import Path
 from matcher.demo import sample_path
 from matcher.embed import EmbeddingCache
 from matcher.encoder import FakeEncoder, load_encoder
-from matcher.ingest import embed_form, ingest_posts, ingest_users
+from matcher.ingest import ingest_posts, ingest_users
 from matcher.match import run_match
 from matcher.profile_run import run_profile
+from matcher.records import embed_form
 from matcher.store import open_engine, session
 
 THEMES = ["travel", "coffee", "running", "gaming", "films", "cooking", "photography", "cycling", "books", "music"]

@@ -12,8 +12,9 @@ from matcher.demo import AS_OF, sample_path
 from matcher.embed import EmbeddingCache
 from matcher.encoder import load_encoder
 from matcher.explain import user_topics
-from matcher.ingest import ingest_posts, ingest_users, to_epoch
+from matcher.ingest import ingest_posts, ingest_users
 from matcher.profile_run import run_profile
+from matcher.records import to_epoch
 from matcher.store import open_engine
 
 

@@ -16,8 +16,8 @@ from matcher.demo import AS_OF, run_demo
 from matcher.embed import EmbeddingCache
 from matcher.encoder import load_encoder
 from matcher.explain import brand_view, explain_topic, export_user, match_records, user_topics
-from matcher.ingest import to_epoch
 from matcher.profile_run import run_profile
+from matcher.records import to_epoch
 from matcher.store import open_engine
 
 pytestmark = pytest.mark.integration

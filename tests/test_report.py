@@ -24,9 +24,10 @@ from matcher.embed import EmbeddingCache
 from matcher.encoder import FakeEncoder
 from matcher.errors import PerkmatchError, UnknownUserError
 from matcher.explain import match_records, user_topics
-from matcher.ingest import ingest_posts, to_epoch
+from matcher.ingest import ingest_posts
 from matcher.match import run_match
 from matcher.profile_run import run_profile
+from matcher.records import to_epoch
 from matcher.report import brand_report, render, user_report, write_report
 from matcher.report_charts import activity_chart
 from matcher.store import open_engine

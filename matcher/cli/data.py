@@ -171,8 +171,8 @@ def profile(
     as_json: JsonOpt = False,
 ) -> None:
     """Embed new posts and compute every consenting user's topic profile (a new snapshot)."""
-    from matcher.ingest import to_epoch
     from matcher.profile_run import run_profile
+    from matcher.records import to_epoch
 
     warn_policy(policy)
     eng = engine(db)

@@ -1,0 +1,134 @@
+"""What a post and a user are at the edge: the pydantic input models, their field hints, and the text forms.
+
+Everything read from a file is validated here once; after that the pipeline trusts its types.
+"""
+
+import datetime as dt
+import html
+import re
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+CONSENT_VALUES = ("opted_in", "opted_out")
+POST_HINTS = {
+    "post_id": "give every post its id on the platform",
+    "user_id": "give the author's user id",
+    "text": "give the post body as a string",
+    "created_at": "give an ISO-8601 time such as 2024-05-01T12:00:00Z, or Unix seconds",
+    "likes": "give a whole number (negative allowed for net votes)",
+    "replies": "give a whole number >= 0",
+    "shares": "give a whole number >= 0",
+    "is_share": "write true or false",
+}
+USER_HINTS = {
+    "user_id": "give the user's id",
+    "consent": "write opted_in or opted_out, or leave it out",
+    "region": "give an ISO 3166 code such as US, US-NY or GB",
+    "sensitive_opt_in": "list sensitive topic_ids the user chose to share (CSV: separate with '|')",
+}
+_LINK = re.compile(r"\[([^\]]*)\]\((?:https?://|/)[^)]*\)")
+_URL = re.compile(r"https?://\S+|www\.\S+")
+_SPACE = re.compile(r"\s+")
+
+
+
+def embed_form(text: str) -> str:
+    """The form of a text that is embedded: markup links and URLs reduced, entities and spaces normalised."""
+    text = html.unescape(text)
+    text = _LINK.sub(r"\1", text)
+    text = _URL.sub(" ", text)
+    return _SPACE.sub(" ", text).strip()
+
+
+def to_epoch(value: Any) -> int:
+    """ISO-8601 string (naive means UTC) or Unix seconds, as integer Unix seconds."""
+    if isinstance(value, bool):
+        raise ValueError("not a time")
+    if isinstance(value, int | float):
+        return int(value)
+    text = str(value).strip()
+    if re.fullmatch(r"-?\d+(\.\d+)?", text):
+        return int(float(text))
+    parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return int(parsed.timestamp())
+
+
+class PostIn(BaseModel):
+    """One post as written in a posts file."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=False)
+
+    post_id: str = Field(min_length=1)
+    user_id: str = Field(min_length=1)
+    text: str
+    created_at: int
+    platform: str = "unknown"
+    likes: int = 0
+    replies: int = Field(default=0, ge=0)
+    shares: int = Field(default=0, ge=0)
+    context: str | None = None
+    is_share: bool = False
+
+    @field_validator("post_id", "user_id", "platform", mode="before")
+    @classmethod
+    def _ids(cls, value: Any) -> Any:
+        return str(value).strip() if isinstance(value, int | float | str) and not isinstance(value, bool) else value
+
+    @field_validator("created_at", mode="before")
+    @classmethod
+    def _time(cls, value: Any) -> int:
+        try:
+            return to_epoch(value)
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise ValueError("not a date-time") from exc
+
+    @field_validator("likes", "replies", "shares", mode="before")
+    @classmethod
+    def _blank_zero(cls, value: Any) -> Any:
+        return 0 if value is None or value == "" else value
+
+    @field_validator("platform", mode="after")
+    @classmethod
+    def _platform(cls, value: str) -> str:
+        return value.lower() or "unknown"
+
+
+class UserIn(BaseModel):
+    """One user as written in a users file; fields beyond these are kept in `extra`."""
+
+    model_config = ConfigDict(extra="allow", str_strip_whitespace=True)
+
+    user_id: str = Field(min_length=1)
+    handle: str | None = None
+    region: str | None = None
+    consent: str | None = None
+    sensitive_opt_in: list[str] = []
+
+    @field_validator("user_id", mode="before")
+    @classmethod
+    def _id(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int | float) else value
+
+    @field_validator("consent", mode="after")
+    @classmethod
+    def _consent(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if value not in CONSENT_VALUES:
+            raise ValueError("must be opted_in or opted_out")
+        return value
+
+    @field_validator("region", mode="after")
+    @classmethod
+    def _region(cls, value: str | None) -> str | None:
+        return value.upper() if value else None
+
+    @field_validator("sensitive_opt_in", mode="before")
+    @classmethod
+    def _opt_in(cls, value: Any) -> Any:
+        from catalog.schema import split_list
+
+        return split_list(value)
