@@ -56,8 +56,10 @@ class SentenceTransformerEncoder:
             raise ModelError(f"--model {path}: not a sentence-transformers model folder "
                              "(no modules.json or config.json); give the folder of a saved model")
         import torch
+        import transformers
         from sentence_transformers import SentenceTransformer
 
+        transformers.utils.logging.disable_progress_bar()  # our own progress bars are the only ones on stderr
         if precision not in PRECISIONS:
             raise ModelError(f"--precision {precision}: use one of {', '.join(PRECISIONS)}")
         self.bf16 = precision == "bfloat16" or (precision == "auto" and _cpu_has_bf16(torch))
