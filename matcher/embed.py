@@ -9,13 +9,11 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 from sqlalchemy import Engine
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 
 from catalog.refresh import text_key
 from matcher.encoder import Encoder
-from matcher.store import Embedding, session
+from matcher.store import Embedding, session, upsert_insert
 
 WRITE_BATCH = 512
 LOOKUP_CHUNK = 500
@@ -52,7 +50,7 @@ class EmbeddingCache:
             vectors = self.encoder.encode([texts[k] for k in keys])
             rows = [{"model": self.name, "text_key": key, "vector": vector.astype(np.float32).tobytes()}
                     for key, vector in zip(keys, vectors, strict=True)]
-            insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+            insert = upsert_insert(self.engine)
             with self.engine.begin() as conn:
                 conn.execute(insert(Embedding).on_conflict_do_nothing(), rows)
             self.encoded += len(keys)

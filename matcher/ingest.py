@@ -13,8 +13,6 @@ from pathlib import Path
 from typing import IO, Any
 
 from sqlalchemy import Engine, tuple_
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from catalog.errors import InputFileError, Problem
@@ -22,7 +20,7 @@ from catalog.refresh import text_key
 from catalog.rows import iter_rows, validate
 from matcher.errors import PerkmatchError
 from matcher.records import POST_HINTS, USER_HINTS, PostIn, UserIn, embed_form
-from matcher.store import Post, User, session, utcnow
+from matcher.store import Post, User, session, upsert_insert, utcnow
 
 BATCH = 1000
 POLICIES = ("opt-in", "opt-out")
@@ -209,7 +207,7 @@ def _upsert_posts(s: Session, batch: dict[tuple[str, str], PostIn], report: Inge
             "shares": p.shares, "is_share": p.is_share, "text_key": text_key(text),
             "context_key": text_key(context) if context else None, "updated_at": now,
         })
-    insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert = upsert_insert(s.get_bind())
     stmt = insert(Post).values(rows)
     updatable = {c: stmt.excluded[c] for c in rows[0] if c not in ("post_id", "platform")}
     s.execute(stmt.on_conflict_do_update(index_elements=["platform", "post_id"], set_=updatable))

@@ -5,10 +5,14 @@ No ``from __future__ import annotations`` here: it breaks SQLModel tables.
 """
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Index, UniqueConstraint, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Field, Session, SQLModel, create_engine
 
 import catalog.schema  # noqa: F401  (registers the catalog tables)
@@ -169,6 +173,11 @@ class ForgetAudit(SQLModel, table=True):
     user_hash: str
     forgotten_at: dt.datetime = Field(default_factory=utcnow)
     counts: str = "{}"
+
+
+def upsert_insert(bind: Engine | Connection) -> Callable[..., Any]:
+    """The dialect's INSERT that supports ON CONFLICT (PostgreSQL or SQLite)."""
+    return pg_insert if bind.dialect.name == "postgresql" else sqlite_insert
 
 
 def db_url(db: str) -> str:

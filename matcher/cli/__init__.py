@@ -42,19 +42,6 @@ _register()
 
 
 def main() -> None:
-    """Entry point: run the app, turning known errors into 'Error: ...' and exit code 1."""
-    from catalog.errors import CatalogError
-    from matcher.errors import PerkmatchError
-
-    try:
-        app(standalone_mode=True)
-    except (PerkmatchError, CatalogError) as exc:
-        raise SystemExit(_fail(str(exc))) from None
-    except KeyboardInterrupt:
-        common.err.print("Interrupted: finished work is kept; run the command again to continue.")
-        raise SystemExit(130) from None
-
-
-def _fail(message: str) -> int:
-    typer.echo(f"Error: {message}", err=True)
-    return 1
+    """Entry point. Every command is wrapped by ``common.handled``, which turns the library's errors into
+    'Error: <message>' on stderr and exit code 1, so nothing more is needed here."""
+    app()
