@@ -2,21 +2,25 @@
 
 ``EmbeddingCache`` is also the catalog's ``VectorSource``. New texts are sorted by length before
 batching (less padding), encoded in batches, and committed batch by batch, so an interrupted run
-keeps what it finished and a re-run embeds only what is left.
+keeps what it finished and a re-run embeds only what is left. ``embed_new_posts`` streams the post
+texts and contexts not yet cached from the database in chunks, so memory does not grow with the
+number of posts.
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
-from sqlalchemy import Engine
+from sqlalchemy import Engine, and_, func
 from sqlmodel import col, select
 
 from catalog.refresh import text_key
 from matcher.encoder import Encoder
-from matcher.store import Embedding, session, upsert_insert
+from matcher.records import embed_form
+from matcher.store import Embedding, Post, session, upsert_insert
 
 WRITE_BATCH = 512
 LOOKUP_CHUNK = 500
+FILL_CHUNK = 4096
 
 Progress = Callable[[int], None]
 
@@ -80,3 +84,40 @@ class EmbeddingCache:
         keyed = {text_key(t): t for t in texts}
         self.fill(keyed)
         return self.get([text_key(t) for t in texts])
+
+
+def _missing_stmt(model: str, which: str):  # type: ignore[no-untyped-def]
+    key_col, text_col = (Post.text_key, Post.text) if which == "text" else (Post.context_key, Post.context)
+    return (select(key_col, func.min(text_col)).select_from(Post)
+            .join(Embedding, and_(Embedding.model == model, Embedding.text_key == key_col), isouter=True)
+            .where(col(Embedding.text_key).is_(None)).where(col(key_col).is_not(None)).group_by(key_col))
+
+
+def count_missing(engine: Engine, model: str) -> int:
+    """How many post texts and contexts have no vector for this model (an upper bound: a text that is
+    also another post's context counts twice)."""
+    with session(engine) as s:
+        return sum(int(s.execute(select(func.count()).select_from(_missing_stmt(model, which).subquery()))
+                       .scalar_one()) for which in ("text", "context"))
+
+
+def missing_chunks(engine: Engine, model: str, size: int = FILL_CHUNK) -> Iterator[dict[str, str]]:
+    """The post texts and contexts with no vector for this model, streamed in chunks (key -> text)."""
+    for which in ("text", "context"):
+        with session(engine) as s:
+            result = s.execute(_missing_stmt(model, which).execution_options(yield_per=size))
+            for part in result.partitions():
+                yield {key: embed_form(raw) for key, raw in part}
+
+
+def embed_new_posts(engine: Engine, cache: EmbeddingCache, extra: Iterable[str] = (),
+                    progress: Callable[[str, int, int | None], None] | None = None) -> int:
+    """Embed the extra texts (e.g. topic descriptions) and every post text and context not yet cached,
+    streaming; return how many texts were embedded."""
+    done = cache.fill({text_key(x): x for x in extra})
+    total = count_missing(engine, cache.name)
+    if progress:
+        progress("embed", 0, total)
+    for chunk in missing_chunks(engine, cache.name):
+        done += cache.fill(chunk, (lambda n: progress("embed", n, total)) if progress else None)
+    return done

@@ -16,6 +16,7 @@ from matcher.store import (
     ForgetAudit,
     OptOut,
     Post,
+    ProfiledUser,
     Setting,
     TopicScore,
     User,
@@ -54,6 +55,7 @@ def forget_in_session(s: Session, user_id: str) -> dict[str, int]:
         counts["embeddings"] += _delete(s, Embedding, col(Embedding.text_key).in_(orphaned[start:start + 500]))
     counts["topics"] = _delete(s, TopicScore, TopicScore.user_id == user_id)
     counts["evidence"] = _delete(s, EvidencePost, EvidencePost.user_id == user_id)
+    _delete(s, ProfiledUser, ProfiledUser.user_id == user_id)
     counts["assignments"] = _delete(s, Assignment, Assignment.user_id == user_id)
     counts["withheld"] = _delete(s, Withheld, Withheld.user_id == user_id)
     counts["users"] = _delete(s, User, User.user_id == user_id)

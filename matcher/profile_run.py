@@ -1,28 +1,30 @@
 """The `profile` stage: embed what is new, then compute and snapshot every consenting user's profile.
 
-Embedding is streamed and committed batch by batch (an interrupted run keeps its work); profiles are
+Embedding is streamed and committed batch by batch (an interrupted run keeps its work). Profiles are
 computed per chunk of users and written under one run id, marked finished only at the end, so readers
-keep seeing the previous finished run until this one is complete.
+keep seeing the previous finished run until this one is complete. Users whose inputs did not change
+since a run with the same basis are copied, not recomputed (``matcher.incremental``); that also makes
+an interrupted run resume where it stopped.
 """
 
+import datetime as dt
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import Engine, and_, func
+from sqlalchemy import Engine, func
 from sqlmodel import col, select
 
+from matcher import incremental
 from matcher.classify import ClassifyParams, memberships, post_vectors, smooth_within_user
-from matcher.embed import EmbeddingCache
+from matcher.embed import EmbeddingCache, embed_new_posts
 from matcher.profiles import ProfileParams, TopicResult, UserPosts, build_profile
-from matcher.records import embed_form
-from matcher.store import Embedding, EvidencePost, Post, Run, TopicScore, User, session, utcnow
+from matcher.store import EvidencePost, Post, ProfiledUser, Run, TopicScore, User, session, utcnow
 from matcher.taxonomy import TopicInfo, load_topics
 
 USER_CHUNK = 200
-FILL_CHUNK = 4096
 
 Progress = Callable[[str, int, int | None], None]  # (stage, advance, total)
 
@@ -36,6 +38,14 @@ class ProfileSummary:
     inferred_topics: int
     seconds: float
     encode_seconds: float
+    recomputed: int = 0
+    reused: int = 0
+
+
+def default_as_of(now: float | None = None) -> int:
+    """The end of the current UTC day: runs on the same day share a basis, so they reuse each other's users."""
+    today = dt.datetime.fromtimestamp(time.time() if now is None else now, dt.UTC).date()
+    return int(dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), dt.UTC).timestamp())
 
 
 def eligible_users(engine: Engine, policy: str = "opt-in") -> list[str]:
@@ -46,35 +56,6 @@ def eligible_users(engine: Engine, policy: str = "opt-in") -> list[str]:
             return sorted(rows)
         opted_out = set(s.exec(select(User.user_id).where(User.consent == "opted_out")).all())
         return sorted(set(s.exec(select(Post.user_id).distinct()).all()) - opted_out)
-
-
-def _missing_texts(engine: Engine, model: str, which: str) -> Iterator[tuple[str, str]]:
-    key_col, text_col = (Post.text_key, Post.text) if which == "text" else (Post.context_key, Post.context)
-    stmt = (select(key_col, func.min(text_col)).select_from(Post)
-            .join(Embedding, and_(Embedding.model == model, Embedding.text_key == key_col), isouter=True)
-            .where(col(Embedding.text_key).is_(None)).where(col(key_col).is_not(None)).group_by(key_col))
-    with session(engine) as s:
-        for key, raw in s.execute(stmt):
-            yield key, embed_form(raw)
-
-
-def embed_new(engine: Engine, cache: EmbeddingCache, topics: list[TopicInfo],
-              progress: Progress | None = None) -> int:
-    """Embed every post text, context and topic not yet in the cache; return how many were embedded."""
-    from catalog.refresh import text_key
-
-    todo: dict[str, str] = {text_key(x): x for t in topics for x in t.embed_texts()}
-    todo.update(_missing_texts(engine, cache.name, "text"))
-    todo.update(_missing_texts(engine, cache.name, "context"))
-    total = len(cache.missing(todo))
-    if progress:
-        progress("embed", 0, total)
-    items = sorted(todo.items())
-    done = 0
-    for start in range(0, len(items), FILL_CHUNK):
-        chunk = dict(items[start:start + FILL_CHUNK])
-        done += cache.fill(chunk, (lambda n: progress("embed", n, total)) if progress else None)
-    return done
 
 
 def topic_vectors(cache: EmbeddingCache, topics: list[TopicInfo]) -> np.ndarray:
@@ -142,48 +123,81 @@ def allowed_topics(topics: list[TopicInfo], opt_in: set[str]) -> np.ndarray:
     return np.array([not t.sensitive or t.topic_id in opt_in or (t.parent_id or "") in opt_in for t in topics])
 
 
+@dataclass(frozen=True)
+class TopicSpace:
+    """What every user's profile is computed against: the taxonomy and its topic vectors."""
+
+    topics: list[TopicInfo]
+    vectors: np.ndarray
+    ids: list[str]
+    parents: list[int]
+
+    @classmethod
+    def build(cls, topics: list[TopicInfo], cache: EmbeddingCache) -> "TopicSpace":
+        index = {t.topic_id: i for i, t in enumerate(topics)}
+        return cls(topics, topic_vectors(cache, topics), [t.topic_id for t in topics],
+                   [index.get(t.parent_id or "", -1) for t in topics])
+
+
+def compute_users(engine: Engine, cache: EmbeddingCache, space: TopicSpace, user_ids: list[str], as_of: int,
+                  classify: ClassifyParams = ClassifyParams(),
+                  params: ProfileParams = ProfileParams()) -> tuple[dict[str, list[TopicResult]], int]:
+    """The topic results of these users (all texts already embedded), and how many posts they have."""
+    loaded = load_user_posts(engine, cache, user_ids, classify)
+    opt_ins = _opt_ins(engine, user_ids)
+    results: dict[str, list[TopicResult]] = {}
+    posts = 0
+    for user_id in user_ids:
+        if user_id not in loaded:
+            results[user_id] = []
+            continue
+        user_posts, vecs = loaded[user_id]
+        posts += len(user_posts.keys)
+        member = memberships(smooth_within_user(vecs, classify), space.vectors, classify)
+        results[user_id] = build_profile(user_posts, member, space.ids, space.parents,
+                                         allowed_topics(space.topics, opt_ins.get(user_id, set())), as_of, params)
+    return results, posts
+
+
 def run_profile(engine: Engine, cache: EmbeddingCache, *, policy: str = "opt-in", as_of: int | None = None,
                 classify: ClassifyParams = ClassifyParams(), params: ProfileParams = ProfileParams(),
                 progress: Progress | None = None) -> ProfileSummary:
-    """Embed new texts and snapshot every eligible user's profile as a new run."""
+    """Embed new texts and snapshot every eligible user's profile as a new run (recomputing only the users
+    whose inputs changed since a run with the same basis)."""
     started = time.perf_counter()
-    as_of = int(time.time()) if as_of is None else as_of
+    as_of = default_as_of() if as_of is None else as_of
     topics = load_topics(engine)
     encode_before = time.perf_counter()
-    embedded = embed_new(engine, cache, topics, progress)
+    embedded = embed_new_posts(engine, cache, [x for t in topics for x in t.embed_texts()], progress)
     encode_seconds = time.perf_counter() - encode_before
-    topic_vecs = topic_vectors(cache, topics)
-    index = {t.topic_id: i for i, t in enumerate(topics)}
-    parents = [index.get(t.parent_id or "", -1) for t in topics]
-    ids = [t.topic_id for t in topics]
+    space = TopicSpace.build(topics, cache)
+    basis = incremental.run_basis(topics, cache.name, policy, as_of, classify, params)
     users = eligible_users(engine, policy)
     with session(engine) as s:
-        run = Run(kind="profile", as_of=as_of, params=json.dumps({"policy": policy}))
+        run = Run(kind="profile", as_of=as_of, params=json.dumps({"policy": policy, "basis": basis}))
         s.add(run)
         s.commit()
         run_id = int(run.id or 0)
-    posts = inferred = 0
+    sources = incremental.source_runs(engine, basis, run_id)
+    posts = inferred = recomputed = 0
     if progress:
         progress("profile", 0, len(users))
     for start in range(0, len(users), USER_CHUNK):
         chunk = users[start:start + USER_CHUNK]
-        loaded = load_user_posts(engine, cache, chunk, classify)
-        opt_ins = _opt_ins(engine, chunk)
-        results: dict[str, list[TopicResult]] = {}
-        for user_id in chunk:
-            if user_id not in loaded:
-                continue
-            user_posts, vecs = loaded[user_id]
-            posts += len(user_posts.keys)
-            member = memberships(smooth_within_user(vecs, classify), topic_vecs, classify)
-            results[user_id] = build_profile(user_posts, member, ids, parents,
-                                             allowed_topics(topics, opt_ins.get(user_id, set())), as_of, params)
-            inferred += sum(r.inferred for r in results[user_id])
-        _write_results(engine, run_id, results)
+        digests = incremental.user_digests(engine, chunk)
+        reuse = incremental.reusable(engine, sources, digests)
+        todo = [u for u in chunk if u not in reuse]
+        results, n_posts = compute_users(engine, cache, space, todo, as_of, classify, params)
+        posts += n_posts
+        recomputed += len(todo)
+        inferred += sum(r.inferred for rs in results.values() for r in rs)
+        _write_results(engine, run_id, results, reuse, digests)
         if progress:
             progress("profile", len(chunk), len(users))
+    inferred, posts = _totals(engine, run_id, inferred, posts, recomputed < len(users))
     seconds = time.perf_counter() - started
     stats = {"users": len(users), "posts": posts, "embedded": embedded, "inferred_topics": inferred,
+             "recomputed_users": recomputed, "reused_users": len(users) - recomputed,
              "seconds": round(seconds, 2), "encode_seconds": round(encode_seconds, 2), "model": cache.name}
     with session(engine) as s:
         run = s.get(Run, run_id)
@@ -191,10 +205,27 @@ def run_profile(engine: Engine, cache: EmbeddingCache, *, policy: str = "opt-in"
         run.status, run.finished_at, run.stats = "finished", utcnow(), json.dumps(stats)
         s.add(run)
         s.commit()
-    return ProfileSummary(run_id, len(users), posts, embedded, inferred, seconds, encode_seconds)
+    incremental.drop_interrupted(engine, run_id)
+    return ProfileSummary(run_id, len(users), posts, embedded, inferred, seconds, encode_seconds,
+                          recomputed, len(users) - recomputed)
 
 
-def _write_results(engine: Engine, run_id: int, results: dict[str, list[TopicResult]]) -> None:
+def _totals(engine: Engine, run_id: int, inferred: int, posts: int, reused_any: bool) -> tuple[int, int]:
+    """Inferred topics and posts over the whole run (counted in SQL when some users were copied)."""
+    if not reused_any:
+        return inferred, posts
+    with session(engine) as s:
+        inferred = int(s.execute(select(func.count()).select_from(TopicScore).where(TopicScore.run_id == run_id)
+                                 .where(TopicScore.status == "inferred")).scalar_one())
+        users = select(ProfiledUser.user_id).where(ProfiledUser.run_id == run_id)
+        posts = int(s.execute(select(func.count()).select_from(Post)
+                              .where(col(Post.user_id).in_(users))).scalar_one())
+    return inferred, posts
+
+
+def _write_results(engine: Engine, run_id: int, results: dict[str, list[TopicResult]], reuse: dict[str, int],
+                   digests: dict[str, str]) -> None:
+    """One transaction per chunk: computed users' rows, reused users' copied rows, and every digest."""
     scores, evidence = [], []
     for user_id, topics in results.items():
         for rank, r in enumerate(topics, start=1):
@@ -204,12 +235,13 @@ def _write_results(engine: Engine, run_id: int, results: dict[str, list[TopicRes
                            "engagement": r.engagement, "details": json.dumps(r.details, sort_keys=True)})
             evidence.extend({"run_id": run_id, "user_id": user_id, "topic_id": r.topic_id, "post_pk": key,
                              "rank": i, "weight": w} for i, (key, w) in enumerate(r.evidence, start=1))
-    with session(engine) as s:
+    with engine.begin() as conn:
         if scores:
-            s.execute(TopicScore.__table__.insert(), scores)  # type: ignore[attr-defined]
+            conn.execute(TopicScore.__table__.insert(), scores)  # type: ignore[attr-defined]
         if evidence:
-            s.execute(EvidencePost.__table__.insert(), evidence)  # type: ignore[attr-defined]
-        s.commit()
+            conn.execute(EvidencePost.__table__.insert(), evidence)  # type: ignore[attr-defined]
+        incremental.copy_users(conn, run_id, reuse)
+        incremental.record_digests(conn, run_id, sorted(digests.items()))
 
 
 def latest_run(engine: Engine, kind: str = "profile") -> Run | None:

@@ -134,6 +134,20 @@ class EvidencePost(SQLModel, table=True):
     weight: float
 
 
+class ProfiledUser(SQLModel, table=True):
+    """A user computed in one profile run, with a digest of the inputs the profile was computed from.
+
+    A later run with the same basis (taxonomy, model, parameters, as_of) copies the user's rows from here
+    instead of recomputing them when the digest is unchanged (see ``matcher.incremental``).
+    """
+
+    __tablename__ = "profiled_users"
+
+    run_id: int = Field(primary_key=True)
+    user_id: str = Field(primary_key=True, index=True)
+    digest: str
+
+
 class Assignment(SQLModel, table=True):
     """A perk assigned to a user in one match run, with the topics behind it (JSON)."""
 

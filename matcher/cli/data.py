@@ -167,7 +167,7 @@ def profile(
     model: ModelOpt = None,
     policy: PolicyOpt = "opt-in",
     as_of: Annotated[str | None, typer.Option("--as-of", help="Profile as of this ISO date/time "
-                                              "[default: now]; recency weights count from it.")] = None,
+                                              "[default: end of today, UTC]; recency counts from it.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Embed new posts and compute every consenting user's topic profile (a new snapshot)."""
@@ -185,13 +185,14 @@ def profile(
         summary = run_profile(eng, source, policy=policy, as_of=when, progress=bar)
     record = {"run_id": summary.run_id, "users": summary.users, "posts": summary.posts,
               "embedded": summary.embedded, "inferred_topics": summary.inferred_topics,
+              "recomputed_users": summary.recomputed, "reused_users": summary.reused,
               "seconds": round(summary.seconds, 2)}
     if as_json:
         print_json(record)
     else:
         out.print(f"profile run {summary.run_id}: {summary.users} users, {summary.posts} posts, "
                   f"{summary.embedded} texts embedded, {summary.inferred_topics} topics inferred "
-                  f"in {summary.seconds:.1f}s")
+                  f"({summary.recomputed} users recomputed, {summary.reused} unchanged) in {summary.seconds:.1f}s")
 
 
 def register(app: typer.Typer) -> None:

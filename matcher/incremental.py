@@ -1,0 +1,116 @@
+"""Incremental profiling: recompute only the users whose inputs changed since a run with the same basis.
+
+A user's profile depends on two things only:
+- the run's *basis*: the taxonomy, the embedding model, the classification and profile parameters, the
+  consent policy and ``as_of``; a change to any of them recomputes everyone;
+- the user's own *inputs*: each post's id, platform, text and context (by content hash and length), time,
+  likes, replies, shares and share flag, and the user's sensitive-topic opt-ins.
+
+Every run records its basis (in ``runs.params``) and a digest of each computed user's inputs
+(``profiled_users``), written in the same transaction as that user's topic rows. A new run with the same
+basis copies, in SQL, the rows of every user whose digest is unchanged from the newest run that holds
+them: the last finished run, or a later interrupted one, so a profile stopped half-way resumes where it
+was instead of starting again.
+"""
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Iterable
+
+from sqlalchemy import Engine, delete, func, insert, literal, select, update
+from sqlmodel import col
+
+from matcher.store import EvidencePost, Post, ProfiledUser, Run, TopicScore, User, session
+from matcher.taxonomy import TopicInfo
+
+_SCORE_COLS = ("user_id", "topic_id", "status", "rank", "score", "confidence", "posts", "days", "engagement",
+               "details")
+_EVIDENCE_COLS = ("user_id", "topic_id", "post_pk", "rank", "weight")
+
+
+def run_basis(topics: list[TopicInfo], model: str, policy: str, as_of: int, *params: object) -> str:
+    """A digest of everything, beyond a user's own inputs, that a profile is computed from."""
+    h = hashlib.blake2b(digest_size=16)
+    for t in topics:
+        h.update(repr(dataclasses.astuple(t)).encode())  # type: ignore[call-overload]
+    h.update(repr((model, policy, as_of, [dataclasses.astuple(p) for p in params])).encode())  # type: ignore
+    return h.hexdigest()
+
+
+def user_digests(engine: Engine, user_ids: list[str]) -> dict[str, str]:
+    """A digest of each user's inputs (users without posts get one too)."""
+    hashes = {u: hashlib.blake2b(digest_size=16) for u in user_ids}
+    stmt = (select(Post.user_id, Post.id, Post.platform, Post.text_key, Post.context_key, func.length(Post.text),
+                   Post.created_at, Post.likes, Post.replies, Post.shares, Post.is_share)
+            .where(col(Post.user_id).in_(user_ids)).order_by(col(Post.user_id), col(Post.id)))
+    with session(engine) as s:
+        for row in s.execute(stmt):
+            hashes[row[0]].update(repr(tuple(row[1:])).encode())
+        for user_id, opt_in in s.execute(select(User.user_id, User.sensitive_opt_in)
+                                         .where(col(User.user_id).in_(user_ids))):
+            hashes[user_id].update(f"|opt-in {opt_in}".encode())
+    return {u: h.hexdigest() for u, h in hashes.items()}
+
+
+def source_runs(engine: Engine, basis: str, run_id: int) -> list[int]:
+    """Earlier runs whose rows this run may copy: the newest finished run with this basis, and any
+    interrupted run with this basis started after it (newest first)."""
+    with session(engine) as s:
+        runs = s.execute(select(Run.id, Run.status, Run.params).where(Run.kind == "profile")
+                         .where(col(Run.id) < run_id).order_by(col(Run.id).desc())).all()
+    out = []
+    for rid, status, params in runs:
+        if json.loads(params or "{}").get("basis") != basis:
+            if status == "finished":
+                break
+            continue
+        out.append(int(rid))
+        if status == "finished":
+            break
+    return out
+
+
+def reusable(engine: Engine, sources: list[int], digests: dict[str, str]) -> dict[str, int]:
+    """For each user whose inputs are unchanged, the newest source run that computed them."""
+    if not sources:
+        return {}
+    found: dict[str, int] = {}
+    with session(engine) as s:
+        rows = s.execute(select(ProfiledUser.user_id, ProfiledUser.run_id, ProfiledUser.digest)
+                         .where(col(ProfiledUser.run_id).in_(sources))
+                         .where(col(ProfiledUser.user_id).in_(list(digests)))).all()
+    for user_id, rid, digest in rows:
+        if digest == digests[user_id] and rid > found.get(user_id, -1):
+            found[user_id] = int(rid)
+    return found
+
+
+def copy_users(conn: object, run_id: int, sources: dict[str, int]) -> None:
+    """Copy the topic rows and evidence of these users from their source runs into this run (in SQL)."""
+    by_run: dict[int, list[str]] = {}
+    for user_id, rid in sources.items():
+        by_run.setdefault(rid, []).append(user_id)
+    for rid, users in sorted(by_run.items()):
+        for table, cols in ((TopicScore, _SCORE_COLS), (EvidencePost, _EVIDENCE_COLS)):
+            picked = select(literal(run_id), *[getattr(table, c) for c in cols]).where(
+                table.run_id == rid).where(col(table.user_id).in_(users)).order_by(table.id)
+            conn.execute(insert(table).from_select(["run_id", *cols], picked))  # type: ignore[attr-defined]
+
+
+def record_digests(conn: object, run_id: int, digests: Iterable[tuple[str, str]]) -> None:
+    rows = [{"run_id": run_id, "user_id": u, "digest": d} for u, d in digests]
+    if rows:
+        conn.execute(insert(ProfiledUser), rows)  # type: ignore[attr-defined]
+
+
+def drop_interrupted(engine: Engine, run_id: int) -> int:
+    """Once a run has finished, the rows of earlier interrupted runs are no longer needed: delete them."""
+    with session(engine) as s:
+        stale = list(s.execute(select(Run.id).where(Run.kind == "profile").where(Run.status == "running")
+                               .where(col(Run.id) < run_id)).scalars())
+        for table in (TopicScore, EvidencePost, ProfiledUser):
+            s.execute(delete(table).where(col(table.run_id).in_(stale)))
+        s.execute(update(Run).where(col(Run.id).in_(stale)).values(status="interrupted"))
+        s.commit()
+    return len(stale)

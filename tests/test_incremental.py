@@ -1,0 +1,131 @@
+"""Incremental profiling: a run after new posts embeds only the new texts and recomputes only the users whose
+inputs changed, and its snapshot is byte-identical to a full run on the same data; an interrupted run resumes."""
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+import matcher.profile_run as profile_run
+from matcher.demo import AS_OF, sample_path
+from matcher.embed import EmbeddingCache
+from matcher.encoder import FakeEncoder
+from matcher.explain import user_topics
+from matcher.forget import forget
+from matcher.ingest import ingest_posts, ingest_users
+from matcher.profile_run import default_as_of, eligible_users, run_profile
+from matcher.records import to_epoch
+from matcher.store import ProfiledUser, open_engine, session
+
+WHEN = to_epoch(AS_OF)
+
+
+def sample_lines() -> list[str]:
+    return Path(sample_path("posts.jsonl")).read_text(encoding="utf-8").splitlines()
+
+
+def setup_db(tmp_path: Path, name: str, lines: list[str]):  # type: ignore[no-untyped-def]
+    posts = tmp_path / f"{name}.jsonl"
+    posts.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    engine = open_engine(str(tmp_path / f"{name}.db"))
+    ingest_users(engine, sample_path("users.jsonl"))
+    ingest_posts(engine, str(posts))
+    return engine
+
+
+def snapshot(engine) -> str:  # type: ignore[no-untyped-def]
+    return json.dumps(user_topics(engine), sort_keys=True)
+
+
+def new_posts(lines: list[str], user: str, n: int) -> list[str]:
+    """n new posts by `user`, copies of other users' posts given new ids and texts."""
+    out = []
+    for i, line in enumerate(lines[:n]):
+        row = json.loads(line)
+        row.update(post_id=f"new-{i}", user_id=user, text=f"{row['text']} (again, take {i})")
+        out.append(json.dumps(row))
+    return out
+
+
+def test_new_posts_embed_only_new_texts_and_recompute_only_their_user(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    lines = sample_lines()
+    engine = setup_db(tmp_path, "inc", lines)
+    fake = FakeEncoder()
+    first = run_profile(engine, EmbeddingCache(engine, fake), as_of=WHEN)
+    assert first.recomputed == first.users and first.reused == 0
+    added = new_posts(lines, "u-maya", 12)
+    (tmp_path / "more.jsonl").write_text("\n".join(added) + "\n", encoding="utf-8")
+    ingest_posts(engine, str(tmp_path / "more.jsonl"))
+    encoded_before = fake.encoded_texts
+    second = run_profile(engine, EmbeddingCache(engine, fake), as_of=WHEN)
+    assert fake.encoded_texts - encoded_before == 12  # the 12 new texts, nothing else
+    assert second.recomputed == 1 and second.reused == first.users - 1
+    assert second.posts == first.posts + 12
+    full = setup_db(tmp_path, "full", lines + added)
+    run_profile(full, EmbeddingCache(full, FakeEncoder()), as_of=WHEN)
+    assert snapshot(engine) == snapshot(full)
+
+
+def test_new_engagement_on_an_old_post_recomputes_that_user(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    lines = sample_lines()
+    engine = setup_db(tmp_path, "eng", lines)
+    run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN)
+    row = json.loads(lines[0])
+    row["likes"] = int(row.get("likes", 0)) + 50
+    (tmp_path / "update.jsonl").write_text(json.dumps(row) + "\n", encoding="utf-8")
+    ingest_posts(engine, str(tmp_path / "update.jsonl"))
+    again = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN)
+    assert again.recomputed == 1 and again.embedded == 0
+
+
+def test_a_new_basis_recomputes_everyone(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    engine = setup_db(tmp_path, "basis", sample_lines())
+    run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN)
+    later = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN + 86_400)
+    assert later.reused == 0 and later.recomputed == later.users
+    same = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN + 86_400)
+    assert same.recomputed == 0
+
+
+def test_an_interrupted_run_resumes_without_redoing_finished_users(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    lines = sample_lines()
+    engine = setup_db(tmp_path, "stop", lines)
+    monkeypatch.setattr(profile_run, "USER_CHUNK", 5)
+    real = profile_run.compute_users
+    calls = {"n": 0}
+
+    def stop_on_third_chunk(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(profile_run, "compute_users", stop_on_third_chunk)
+    with pytest.raises(KeyboardInterrupt):
+        run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN)
+    monkeypatch.setattr(profile_run, "compute_users", real)
+    resumed = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN)
+    assert resumed.reused == 10 and resumed.recomputed == resumed.users - 10
+    full = setup_db(tmp_path, "whole", lines)
+    run_profile(full, EmbeddingCache(full, FakeEncoder()), as_of=WHEN)
+    assert snapshot(engine) == snapshot(full)
+    with session(engine) as s:  # the interrupted run's rows were cleaned up once the resumed run finished
+        runs = set(s.exec(select(ProfiledUser.run_id)).all())
+    assert runs == {resumed.run_id}
+
+
+def test_forget_removes_the_users_input_digests(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    engine = setup_db(tmp_path, "forget", sample_lines())
+    run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN)
+    users = eligible_users(engine)
+    assert "u-maya" in users
+    forget(engine, "u-maya")
+    with session(engine) as s:
+        assert set(s.exec(select(ProfiledUser.user_id)).all()) == set(users) - {"u-maya"}
+
+
+def test_default_as_of_is_the_end_of_the_utc_day() -> None:
+    noon = to_epoch("2026-11-22T12:34:56Z")
+    assert default_as_of(noon) == to_epoch("2026-11-23T00:00:00Z")
+    assert default_as_of(to_epoch("2026-11-22T00:00:00Z")) == to_epoch("2026-11-23T00:00:00Z")
