@@ -1,53 +1,67 @@
 #!/usr/bin/env python3
-"""End-to-end throughput benchmark: encoder, profile, match, and peak memory.
+"""End-to-end throughput benchmark: encoder, profile, incremental profile, match, and peak memory per stage.
 
-    python scripts/bench.py [--posts 20000] [--encoder real|fake] [--json] [--keep DIR]
+    python scripts/bench.py [--posts 20000] [--encoder real|fake|BACKEND] [--json] [--keep DIR]
 
 Posts are generated from the shipped sample posts (each made distinct, so every one is embedded) and spread
-over posts/25 consenting users; a 1,000-perk catalog is generated too. Prints:
-  encoder_posts_per_s   the bare encoder on a sample of those texts (up to 5,000)
-  ingest_posts_per_s    `ingest` of the posts file
-  profile_posts_per_s   `profile` end to end (embedding included)
-  overhead_share        share of `profile` wall time spent outside the encoder
-  match_users_per_s     `match` (candidates, eligibility, exact assignment, writing)
-  peak_rss_mb           peak resident memory of this process
+over posts/25 consenting users; a 1,000-perk catalog is generated too. Each stage runs in a fresh process, so
+its peak memory is its own. Prints:
+  encoder_posts_per_s     the bare encoder on a sample of those texts (up to 5,000)
+  ingest_posts_per_s      `ingest` of the posts file
+  profile_posts_per_s     `profile` end to end (embedding included)
+  overhead_share          share of `profile` wall time spent outside the encoder
+  incremental_share       a `profile` run after adding 1% new posts, as a share of the first run's time
+  incremental_embedded    texts that run embedded (should be the new posts only)
+  match_users_per_s       `match` (candidates, eligibility, exact assignment, writing)
+  ingest_peak_rss_mb      peak resident memory of the ingest process (likewise profile_, match_)
+  peak_rss_mb             the largest of those
 """
 
 import argparse
+import concurrent.futures
+import itertools
 import json
+import multiprocessing
 import random
 import resource
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from matcher.demo import sample_path
 from matcher.embed import EmbeddingCache
-from matcher.encoder import FakeEncoder, load_encoder
+from matcher.encoder import Encoder, FakeEncoder, load_encoder
 from matcher.ingest import ingest_posts, ingest_users
 from matcher.match import run_match
 from matcher.profile_run import run_profile
 from matcher.records import embed_form
 from matcher.store import open_engine, session
 
+AS_OF = 1_760_000_000
 THEMES = ["travel", "coffee", "running", "gaming", "films", "cooking", "photography", "cycling", "books", "music"]
 
 
-def write_posts(path: Path, n: int, seed: int) -> int:
+def write_posts(path: Path, n: int, seed: int, first: int = 0, users: int | None = None) -> int:
+    """Posts b{first}..b{first+n-1} over `users` users (default n/25), streamed to a JSONL file."""
     rng = random.Random(seed)
     base = [json.loads(line)["text"] for line in Path(sample_path("posts.jsonl")).read_text().splitlines()]
-    users = max(1, n // 25)
+    users = users or max(1, n // 25)
     with path.open("w") as f:
-        for i in range(n):
+        for i in range(first, first + n):
             text = f"{rng.choice(base)} ({rng.choice(THEMES)} note {i})"
             f.write(json.dumps({"post_id": f"b{i}", "user_id": f"u{i % users}", "text": text,
                                 "created_at": 1_700_000_000 + rng.randrange(0, 600 * 86_400),
                                 "likes": rng.randrange(0, 30), "replies": rng.randrange(0, 5),
                                 "shares": rng.randrange(0, 3)}) + "\n")
-    (path.parent / "users.jsonl").write_text(
-        "".join(json.dumps({"user_id": f"u{u}", "consent": "opted_in", "region": "US"}) + "\n" for u in range(users)))
     return users
+
+
+def write_users(path: Path, users: int) -> None:
+    path.write_text("".join(json.dumps({"user_id": f"u{u}", "consent": "opted_in", "region": "US"}) + "\n"
+                            for u in range(users)))
 
 
 def write_catalog(path: Path, n: int = 1000) -> None:
@@ -57,6 +71,48 @@ def write_catalog(path: Path, n: int = 1000) -> None:
             f.write(json.dumps({"perk_id": f"k{i}", "brand": f"Brand {i % 300}", "title": f"{theme} perk {i}",
                                 "description": f"A {theme} offer number {i} for people who love {theme}.",
                                 "quantity": 5 + i % 20}) + "\n")
+
+
+def make_encoder(choice: str) -> Encoder:
+    return load_encoder() if choice == "real" else FakeEncoder(dim=384)
+
+
+def _peak_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def stage_ingest(folder: str, posts_file: str, choice: str) -> dict[str, Any]:
+    engine = open_engine(f"{folder}/bench.db")
+    ingest_users(engine, f"{folder}/users.jsonl")
+    start = time.perf_counter()
+    report = ingest_posts(engine, f"{folder}/{posts_file}")
+    return {"seconds": time.perf_counter() - start, "posts": report.added + report.updated, "rss": _peak_mb()}
+
+
+def stage_profile(folder: str, choice: str) -> dict[str, Any]:
+    engine = open_engine(f"{folder}/bench.db")
+    cache = EmbeddingCache(engine, make_encoder(choice))
+    summary = run_profile(engine, cache, as_of=AS_OF)
+    return {"seconds": summary.seconds, "encode_seconds": summary.encode_seconds, "embedded": summary.embedded,
+            "recomputed": summary.recomputed, "rss": _peak_mb()}
+
+
+def stage_match(folder: str, choice: str) -> dict[str, Any]:
+    from catalog.refresh import refresh
+
+    engine = open_engine(f"{folder}/bench.db")
+    cache = EmbeddingCache(engine, make_encoder(choice))
+    with session(engine) as s:
+        refresh(s, f"{folder}/catalog.jsonl", cache)
+    start = time.perf_counter()
+    run_match(engine, cache)
+    return {"seconds": time.perf_counter() - start, "rss": _peak_mb()}
+
+
+def in_fresh_process(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
+    """Run one stage in a new process (spawned, so it starts empty) and return its figures."""
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(fn, *args).result()
 
 
 def main() -> None:
@@ -70,40 +126,39 @@ def main() -> None:
     folder = Path(a.keep) if a.keep else Path(tempfile.mkdtemp(prefix="perkmatch-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
     users = write_posts(folder / "posts.jsonl", a.posts, a.seed)
+    extra = max(1, a.posts // 100)
+    write_posts(folder / "more.jsonl", extra, a.seed + 1, first=a.posts, users=users)
+    write_users(folder / "users.jsonl", users)
     write_catalog(folder / "catalog.jsonl")
-    encoder = load_encoder() if a.encoder == "real" else FakeEncoder(dim=384)
-    texts = [embed_form(json.loads(line)["text"]) for line in (folder / "posts.jsonl").open()][:5000]
+    encoder = make_encoder(a.encoder)
+    with (folder / "posts.jsonl").open() as f:
+        texts = [embed_form(json.loads(line)["text"]) for line in itertools.islice(f, 5000)]
     start = time.perf_counter()
     encoder.encode(sorted(texts, key=len))
     encoder_rate = len(texts) / (time.perf_counter() - start)
-    engine = open_engine(str(folder / "bench.db"))
-    cache = EmbeddingCache(engine, encoder)
-    ingest_users(engine, str(folder / "users.jsonl"))
-    start = time.perf_counter()
-    ingest_posts(engine, str(folder / "posts.jsonl"))
-    ingest_rate = a.posts / (time.perf_counter() - start)
-    from catalog.refresh import refresh
-
-    with session(engine) as s:
-        refresh(s, str(folder / "catalog.jsonl"), cache)
-    summary = run_profile(engine, cache, as_of=1_760_000_000)
-    start = time.perf_counter()
-    run_match(engine, cache)
-    match_seconds = time.perf_counter() - start
+    ingest = in_fresh_process(stage_ingest, str(folder), "posts.jsonl", a.encoder)
+    profile = in_fresh_process(stage_profile, str(folder), a.encoder)
+    in_fresh_process(stage_ingest, str(folder), "more.jsonl", a.encoder)
+    again = in_fresh_process(stage_profile, str(folder), a.encoder)
+    match = in_fresh_process(stage_match, str(folder), a.encoder)
     figures = {
         "posts": a.posts, "users": users, "encoder": encoder.name,
-        "encoder_posts_per_s": round(encoder_rate, 1), "ingest_posts_per_s": round(ingest_rate, 1),
-        "profile_posts_per_s": round(a.posts / summary.seconds, 1),
-        "overhead_share": round(1 - summary.encode_seconds / summary.seconds, 3),
-        "profile_seconds": round(summary.seconds, 1), "encode_seconds": round(summary.encode_seconds, 1),
-        "match_users_per_s": round(users / match_seconds, 1),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "encoder_posts_per_s": round(encoder_rate, 1), "ingest_posts_per_s": round(a.posts / ingest["seconds"], 1),
+        "profile_posts_per_s": round(a.posts / profile["seconds"], 1),
+        "overhead_share": round(1 - profile["encode_seconds"] / profile["seconds"], 3),
+        "profile_seconds": round(profile["seconds"], 1), "encode_seconds": round(profile["encode_seconds"], 1),
+        "incremental_posts": extra, "incremental_seconds": round(again["seconds"], 2),
+        "incremental_share": round(again["seconds"] / profile["seconds"], 3),
+        "incremental_embedded": again["embedded"], "incremental_recomputed_users": again["recomputed"],
+        "match_users_per_s": round(users / match["seconds"], 1),
+        "ingest_peak_rss_mb": ingest["rss"], "profile_peak_rss_mb": profile["rss"], "match_peak_rss_mb": match["rss"],
+        "peak_rss_mb": max(ingest["rss"], profile["rss"], match["rss"], _peak_mb()),
     }
     if a.json:
         print(json.dumps(figures))
     else:
         for key, value in figures.items():
-            print(f"{key:<22} {value}")
+            print(f"{key:<30} {value}")
     print(f"work folder: {folder}", file=sys.stderr)
 
 
