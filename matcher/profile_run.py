@@ -10,12 +10,14 @@ an interrupted run resume where it stopped.
 import datetime as dt
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 from sqlalchemy import Engine, func
 from sqlmodel import col, select
+from threadpoolctl import threadpool_limits
 
 from matcher import incremental
 from matcher.classify import ClassifyParams, memberships, post_vectors, smooth_within_user
@@ -75,9 +77,11 @@ def topic_vectors(cache: EmbeddingCache, topics: list[TopicInfo]) -> np.ndarray:
 def load_user_posts(engine: Engine, cache: EmbeddingCache, user_ids: list[str],
                     params: ClassifyParams) -> dict[str, tuple[UserPosts, np.ndarray]]:
     """Posts and blended post vectors of these users, each sorted by post id."""
-    with session(engine) as s:
-        rows = s.exec(select(Post).where(col(Post.user_id).in_(user_ids))
-                      .order_by(col(Post.user_id), col(Post.id))).all()
+    columns = (Post.id, Post.user_id, Post.created_at, Post.likes, Post.replies, Post.shares, Post.is_share,
+               Post.platform, Post.text_key, Post.context_key, func.length(Post.text).label("text_len"))
+    with session(engine) as s:  # plain rows, not ORM objects: this is the hot path
+        rows = list(s.execute(select(*columns).where(col(Post.user_id).in_(user_ids))
+                              .order_by(col(Post.user_id), col(Post.id))).all())
     if not rows:
         return {}
     text_vecs = cache.get([r.text_key for r in rows])
@@ -86,7 +90,7 @@ def load_user_posts(engine: Engine, cache: EmbeddingCache, user_ids: list[str],
     ctx_vecs = np.zeros_like(text_vecs)
     if has_ctx.any():
         ctx_vecs[has_ctx] = cache.get([k for k in ctx_keys if k is not None])
-    lengths = np.array([len(r.text) for r in rows])
+    lengths = np.array([r.text_len for r in rows])
     blended = post_vectors(text_vecs, ctx_vecs, has_ctx, lengths, params)
     out: dict[str, tuple[UserPosts, np.ndarray]] = {}
     start = 0
@@ -98,7 +102,7 @@ def load_user_posts(engine: Engine, cache: EmbeddingCache, user_ids: list[str],
     return out
 
 
-def _user_posts(rows: list[Post], text_vecs: np.ndarray) -> UserPosts:
+def _user_posts(rows: list[Any], text_vecs: np.ndarray) -> UserPosts:
     return UserPosts(
         keys=[int(r.id or 0) for r in rows],
         created_at=np.array([r.created_at for r in rows], dtype=np.int64),
@@ -159,16 +163,43 @@ def compute_users(engine: Engine, cache: EmbeddingCache, space: TopicSpace, user
     return results, posts
 
 
+Job = tuple[Any, list[str]]  # (what the caller gets back with the results, the users to compute)
+
+
+class Executor(Protocol):
+    """Where the two heavy steps of a profile run: this process, or a cluster (``matcher.engine_ray``)."""
+
+    def embed(self, engine: Engine, cache: EmbeddingCache, extra: list[str], progress: Progress | None) -> int: ...
+
+    def compute(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, jobs: Iterable[Job], as_of: int,
+                classify: ClassifyParams, params: ProfileParams,
+                ) -> Iterator[tuple[Any, dict[str, list[TopicResult]], int]]: ...
+
+
+class LocalExecutor:
+    """Everything in this process (the default)."""
+
+    def embed(self, engine: Engine, cache: EmbeddingCache, extra: list[str], progress: Progress | None) -> int:
+        return embed_new_posts(engine, cache, extra, progress)
+
+    def compute(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, jobs: Iterable[Job], as_of: int,
+                classify: ClassifyParams, params: ProfileParams,
+                ) -> Iterator[tuple[Any, dict[str, list[TopicResult]], int]]:
+        for tag, user_ids in jobs:
+            yield tag, *compute_users(engine, cache, space, user_ids, as_of, classify, params)
+
+
 def run_profile(engine: Engine, cache: EmbeddingCache, *, policy: str = "opt-in", as_of: int | None = None,
                 classify: ClassifyParams = ClassifyParams(), params: ProfileParams = ProfileParams(),
-                progress: Progress | None = None) -> ProfileSummary:
+                progress: Progress | None = None, executor: Executor | None = None) -> ProfileSummary:
     """Embed new texts and snapshot every eligible user's profile as a new run (recomputing only the users
-    whose inputs changed since a run with the same basis)."""
+    whose inputs changed since a run with the same basis). Every executor gives the same result."""
     started = time.perf_counter()
     as_of = default_as_of() if as_of is None else as_of
+    executor = executor or LocalExecutor()
     topics = load_topics(engine)
     encode_before = time.perf_counter()
-    embedded = embed_new_posts(engine, cache, [x for t in topics for x in t.embed_texts()], progress)
+    embedded = executor.embed(engine, cache, [x for t in topics for x in t.embed_texts()], progress)
     encode_seconds = time.perf_counter() - encode_before
     space = TopicSpace.build(topics, cache)
     basis = incremental.run_basis(topics, cache.name, policy, as_of, classify, params)
@@ -182,18 +213,16 @@ def run_profile(engine: Engine, cache: EmbeddingCache, *, policy: str = "opt-in"
     posts = inferred = recomputed = 0
     if progress:
         progress("profile", 0, len(users))
-    for start in range(0, len(users), USER_CHUNK):
-        chunk = users[start:start + USER_CHUNK]
-        digests = incremental.user_digests(engine, chunk)
-        reuse = incremental.reusable(engine, sources, digests)
-        todo = [u for u in chunk if u not in reuse]
-        results, n_posts = compute_users(engine, cache, space, todo, as_of, classify, params)
-        posts += n_posts
-        recomputed += len(todo)
-        inferred += sum(r.inferred for rs in results.values() for r in rs)
-        _write_results(engine, run_id, results, reuse, digests)
-        if progress:
-            progress("profile", len(chunk), len(users))
+    with threadpool_limits(1, user_api="blas"):  # per-user matrices are small: BLAS threads only spin
+        jobs = (_plan(engine, sources, users[i:i + USER_CHUNK]) for i in range(0, len(users), USER_CHUNK))
+        for (chunk, digests, reuse), results, n_posts in executor.compute(engine, cache, space, jobs, as_of,
+                                                                          classify, params):
+            posts += n_posts
+            recomputed += len(chunk) - len(reuse)
+            inferred += sum(r.inferred for rs in results.values() for r in rs)
+            _write_results(engine, run_id, results, reuse, digests)
+            if progress:
+                progress("profile", len(chunk), len(users))
     inferred, posts = _totals(engine, run_id, inferred, posts, recomputed < len(users))
     seconds = time.perf_counter() - started
     stats = {"users": len(users), "posts": posts, "embedded": embedded, "inferred_topics": inferred,
@@ -208,6 +237,13 @@ def run_profile(engine: Engine, cache: EmbeddingCache, *, policy: str = "opt-in"
     incremental.drop_interrupted(engine, run_id)
     return ProfileSummary(run_id, len(users), posts, embedded, inferred, seconds, encode_seconds,
                           recomputed, len(users) - recomputed)
+
+
+def _plan(engine: Engine, sources: list[int], chunk: list[str]) -> Job:
+    """A chunk's digests and reusable users (kept for writing), and the users left to compute."""
+    digests = incremental.user_digests(engine, chunk)
+    reuse = incremental.reusable(engine, sources, digests)
+    return (chunk, digests, reuse), [u for u in chunk if u not in reuse]
 
 
 def _totals(engine: Engine, run_id: int, inferred: int, posts: int, reused_any: bool) -> tuple[int, int]:
