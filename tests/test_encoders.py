@@ -1,0 +1,187 @@
+"""Encoder backends: the Encoder contract for each, agreement with torch float32, independence from the batch,
+the artefact cache (built once, reused, rebuilt when partial or corrupt), and the --encoder option."""
+
+import importlib.util
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from matcher import artefacts, backends
+from matcher.cli import app, common
+from matcher.encoder import BACKENDS, FakeEncoder, choose_backend, load_encoder, model_folder
+from matcher.errors import ModelError
+
+SENTENCES = [
+    "Airport lounge review: quiet seats by the gates and great runway views.",
+    "Cheap flights to Lisbon this spring, booked with points.",
+    "My sourdough starter finally doubled overnight; baking tomorrow.",
+    "Turbulence over Peru was so bad the pilot stopped the cabin service.",
+    "New personal best at the half marathon: 1:42, negative splits!",
+    "Which espresso grinder is worth it under 300 dollars?",
+    "The hotel upgraded us to a suite with a balcony over the harbour.",
+    "Finished the final season of the show last night and I am not okay.",
+    "Tuned the derailleur on my road bike, shifting is smooth again.",
+    "Board game night: we played three rounds of a co-op dungeon crawler.",
+    "Index funds beat most active managers over twenty years.",
+    "The cat knocked every pen off my desk again this morning.",
+    "Tried a hazy IPA from the new brewery downtown, very juicy.",
+    "Photography tip: shoot the blue hour, not the golden hour.",
+    "lol",
+    "",
+    "Long read on the history of the printing press and how it changed what people believed. " * 30,
+    "Le train de nuit pour Vienne était complet, nous avons pris l'avion.",
+    "🚀🚀🚀",
+    "Reading a romance novel on the beach with an iced coffee.",
+]
+DIMS = {"model2vec": 256}
+SMALL_VOCAB = r"(?!\[(UNK|PAD|CLS|SEP|MASK)\])(\[unused\d+\]|.{4,})"  # ~3,900 tokens: a 20 s distillation, not 2 min
+
+
+@pytest.fixture(scope="module", autouse=True)
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every artefact of this module is built in a fresh cache folder, the static model from a small vocabulary."""
+    folder = tmp_path_factory.mktemp("perkmatch-cache")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PERKMATCH_CACHE", str(folder))
+        mp.setattr(artefacts, "M2V_REMOVE", SMALL_VOCAB)
+        load_encoder.cache_clear()
+        yield folder
+    load_encoder.cache_clear()
+
+
+def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.asarray((a * b).sum(axis=1))
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_each_backend_gives_unit_norm_float32_vectors_of_its_dim(backend: str) -> None:
+    encoder = load_encoder(None, "float32", backend)
+    vectors = encoder.encode(SENTENCES)
+    assert vectors.dtype == np.float32 and vectors.shape == (len(SENTENCES), DIMS.get(backend, 384))
+    assert encoder.dim == vectors.shape[1]
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert encoder.encode([]).shape == (0, encoder.dim)
+    expected = "all-MiniLM-L6-v2" + backends.SUFFIX["onnx" if backend == "auto" else backend]
+    assert encoder.name == expected
+
+
+def test_every_backend_has_its_own_cache_name() -> None:
+    names = [backends.SUFFIX[b] for b in BACKENDS if b != "auto"]
+    assert len(set(names)) == len(names) and backends.SUFFIX["torch"] == ""
+
+
+@pytest.mark.integration
+def test_onnx_matches_torch_float32() -> None:
+    reference = load_encoder().encode(SENTENCES)
+    onnx = load_encoder(None, "float32", "onnx").encode(SENTENCES)
+    assert cosines(onnx, reference).min() > 0.9999
+    assert np.abs(onnx - reference).max() < 1e-5
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("backend", ["onnx-int8", "openvino", "torch-bf16"])
+def test_faster_backends_agree_with_float32(backend: str) -> None:
+    reference = load_encoder().encode(SENTENCES)
+    assert cosines(load_encoder(None, "float32", backend).encode(SENTENCES), reference).min() > 0.98
+
+
+@pytest.mark.integration
+def test_onnx_vector_does_not_depend_on_the_batch() -> None:
+    encoder = load_encoder(None, "float32", "onnx")
+    together = encoder.encode(SENTENCES)
+    alone = np.vstack([encoder.encode([s]) for s in SENTENCES])
+    mixed = encoder.encode(SENTENCES[::-1] + ["a much longer text that changes the padding of its batch " * 9])
+    assert np.abs(together - alone).max() < 1e-5
+    assert np.abs(together - mixed[:len(SENTENCES)][::-1]).max() < 1e-5
+
+
+@pytest.mark.integration
+def test_artefacts_are_built_once_and_reused(model_cache: Path) -> None:
+    load_encoder(None, "float32", "onnx-int8")
+    folders = sorted(p.name for p in model_cache.iterdir())
+    assert [f for f in folders if f.startswith(".")] == []  # no temporary build folder left behind
+    manifests = {p: p.stat().st_mtime_ns for p in model_cache.glob("*/manifest.json")}
+    builds = dict(artefacts.BUILDS)
+    for backend in ("onnx", "onnx-int8", "openvino"):
+        backends.load(backend, model_folder(None), "all-MiniLM-L6-v2")
+    assert dict(artefacts.BUILDS) == builds
+    assert {p: p.stat().st_mtime_ns for p in model_cache.glob("*/manifest.json")} == manifests
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("damage", ["truncated", "no manifest", "garbage of the right size"])
+def test_a_partial_or_corrupt_artefact_is_rebuilt(damage: str, tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("PERKMATCH_CACHE", str(tmp_path))
+    model = model_folder(None)
+    reference = backends.load("onnx", model, "all-MiniLM-L6-v2").encode(SENTENCES[:3])
+    folder = artefacts.artefact_folder(model, "all-MiniLM-L6-v2", "onnx")
+    onnx = folder / "model.onnx"
+    if damage == "truncated":
+        onnx.write_bytes(onnx.read_bytes()[:1000])
+    elif damage == "no manifest":
+        (folder / "manifest.json").unlink()
+    else:
+        onnx.write_bytes(b"\0" * onnx.stat().st_size)
+    capsys.readouterr()
+    before = artefacts.BUILDS["onnx"]
+    again = backends.load("onnx", model, "all-MiniLM-L6-v2").encode(SENTENCES[:3])
+    assert artefacts.BUILDS["onnx"] == before + 1
+    assert "building the ONNX export of all-MiniLM-L6-v2 (once) ..." in capsys.readouterr().err
+    assert artefacts.manifest(folder) is not None
+    np.testing.assert_allclose(again, reference, atol=1e-6)
+
+
+def test_auto_falls_back_to_torch_with_a_warning(monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    def unavailable(backend: str, model: Path, base: str) -> None:
+        raise ModelError("--encoder onnx needs onnxruntime: run `pip install onnxruntime`")
+
+    monkeypatch.setattr(backends, "load", unavailable)
+    fallback = FakeEncoder()
+    assert backends.load_auto(Path("."), "m", lambda: fallback) is fallback
+    assert capsys.readouterr().err == ("Warning: --encoder auto: the onnx backend is unavailable (--encoder onnx "
+                                       "needs onnxruntime: run `pip install onnxruntime`); using torch float32\n")
+
+
+def test_a_missing_package_names_the_fix(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "openvino" else real(name, *a))
+    with pytest.raises(ModelError, match=r"--encoder openvino needs openvino: run `pip install openvino`"):
+        backends.load("openvino", Path("."), "m")
+
+
+def test_precision_maps_to_the_torch_backends() -> None:
+    assert choose_backend(None, "bfloat16") == ("torch", "bfloat16")
+    assert choose_backend("torch-bf16", "bfloat16") == ("torch", "bfloat16")
+    assert choose_backend("onnx") == ("onnx", "float32")
+    with pytest.raises(ModelError, match="--precision bfloat16 and --encoder onnx disagree"):
+        choose_backend("onnx", "bfloat16")
+    with pytest.raises(ModelError, match="--encoder nope: unknown encoder; use one of torch, torch-bf16, onnx"):
+        load_encoder(None, "float32", "nope")
+
+
+def test_cli_unknown_encoder_lists_the_valid_names(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["--db", str(tmp_path / "x.db"), "--encoder", "fastest", "profile"])
+    assert result.exit_code == 1
+    assert result.stderr == ("Error: --encoder fastest: unknown encoder; use one of torch, torch-bf16, onnx, "
+                             "onnx-int8, openvino, model2vec, auto\n")
+    assert "Traceback" not in result.output
+
+
+def test_cli_passes_the_encoder_to_load_encoder(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import matcher.encoder
+
+    asked: list[tuple[str | None, str, str | None]] = []
+
+    def fake_load(model: str | None, precision: str, backend: str | None) -> FakeEncoder:
+        asked.append((model, precision, backend))
+        return FakeEncoder()
+
+    monkeypatch.setattr(matcher.encoder, "load_encoder", fake_load)
+    monkeypatch.setattr(common.State, "encoder", None)
+    result = CliRunner().invoke(app, ["--db", str(tmp_path / "x.db"), "--encoder", "onnx", "profile"])
+    assert result.exit_code in (0, 1), result.output
+    assert asked == [(None, "float32", "onnx")]
