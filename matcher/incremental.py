@@ -18,7 +18,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 
-from sqlalchemy import Engine, delete, func, insert, literal, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, literal, select, update
 from sqlmodel import col
 
 from matcher.store import EvidencePost, Post, ProfiledUser, Run, TopicScore, User, session
@@ -86,7 +86,7 @@ def reusable(engine: Engine, sources: list[int], digests: dict[str, str]) -> dic
     return found
 
 
-def copy_users(conn: object, run_id: int, sources: dict[str, int]) -> None:
+def copy_users(conn: Connection, run_id: int, sources: dict[str, int]) -> None:
     """Copy the topic rows and evidence of these users from their source runs into this run (in SQL)."""
     by_run: dict[int, list[str]] = {}
     for user_id, rid in sources.items():
@@ -95,13 +95,13 @@ def copy_users(conn: object, run_id: int, sources: dict[str, int]) -> None:
         for table, cols in ((TopicScore, _SCORE_COLS), (EvidencePost, _EVIDENCE_COLS)):
             picked = select(literal(run_id), *[getattr(table, c) for c in cols]).where(
                 table.run_id == rid).where(col(table.user_id).in_(users)).order_by(table.id)
-            conn.execute(insert(table).from_select(["run_id", *cols], picked))  # type: ignore[attr-defined]
+            conn.execute(insert(table).from_select(["run_id", *cols], picked))
 
 
-def record_digests(conn: object, run_id: int, digests: Iterable[tuple[str, str]]) -> None:
+def record_digests(conn: Connection, run_id: int, digests: Iterable[tuple[str, str]]) -> None:
     rows = [{"run_id": run_id, "user_id": u, "digest": d} for u, d in digests]
     if rows:
-        conn.execute(insert(ProfiledUser), rows)  # type: ignore[attr-defined]
+        conn.execute(insert(ProfiledUser), rows)
 
 
 def drop_interrupted(engine: Engine, run_id: int) -> int:

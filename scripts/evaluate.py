@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Evaluate perkmatch on the Reddit dev split, exactly as a user would run it, and score it.
 
-    python scripts/evaluate.py [--db /tmp/dev.db] [--reuse] [--shared ../shared]
+    python scripts/evaluate.py [--db /tmp/dev.db] [--reuse] [--encoder NAME] [--shared ../shared]
 
 Runs `taxonomy load`, `ingest`, `catalog refresh`, `profile`, `topics --all --json`, `match --json`
 through the CLI, prints the wall time of each step, then the scores of ../shared/eval/score.py.
-With --reuse an existing database is kept (embeddings cached), so only profile/match are re-timed.
+With --reuse an existing database is kept (embeddings cached), so only profile/match are re-timed; with
+--encoder the posts are embedded with that backend (each backend has its own cached vectors).
 """
 
 import argparse
@@ -35,12 +36,12 @@ def main() -> None:
     ap.add_argument("--shared", default=str(ROOT.parent / "shared"))
     ap.add_argument("--reuse", action="store_true", help="keep the database (skip load/ingest if present)")
     ap.add_argument("--out", default="/tmp/perkmatch-dev")
-    ap.add_argument("--precision", default="float32", help="encoder precision (float32, bfloat16, auto)")
+    ap.add_argument("--encoder", help="encoder backend (see `perkmatch --help`); default: perkmatch's default")
     a = ap.parse_args()
     data = Path(a.shared) / "data" / "reddit-dev"
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    db = ["--db", a.db, "--precision", a.precision]
+    db = ["--db", a.db, *(["--encoder", a.encoder] if a.encoder else [])]
     fresh = not (a.reuse and Path(a.db).exists())
     if fresh:
         for suffix in ("", "-wal", "-shm"):
