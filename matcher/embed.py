@@ -45,22 +45,29 @@ class EmbeddingCache:
                                     .where(col(Embedding.text_key).in_(chunk))).all())
         return set(wanted) - known
 
+    def batches(self, texts: dict[str, str]) -> list[list[str]]:
+        """The keys of the texts not yet cached, sorted by length, cut into the batches they are encoded in
+        (any engine that encodes these batches as they are stores the same vectors as ``fill``)."""
+        order = sorted(self.missing(texts), key=lambda k: (len(texts[k]), k))
+        return [order[start:start + WRITE_BATCH] for start in range(0, len(order), WRITE_BATCH)]
+
+    def store_vectors(self, keys: list[str], vectors: np.ndarray) -> None:
+        """Store one batch of vectors (one transaction; a vector already stored for a key is kept)."""
+        rows = [{"model": self.name, "text_key": key, "vector": vector.astype(np.float32).tobytes()}
+                for key, vector in zip(keys, vectors, strict=True)]
+        insert = upsert_insert(self.engine)
+        with self.engine.begin() as conn:
+            conn.execute(insert(Embedding).on_conflict_do_nothing(), rows)
+        self.encoded += len(keys)
+
     def fill(self, texts: dict[str, str], progress: Progress | None = None) -> int:
         """Embed and store every text (key -> text) not yet cached; return how many were encoded."""
-        todo = self.missing(texts)
-        order = sorted(todo, key=lambda k: (len(texts[k]), k))
-        for start in range(0, len(order), WRITE_BATCH):
-            keys = order[start:start + WRITE_BATCH]
-            vectors = self.encoder.encode([texts[k] for k in keys])
-            rows = [{"model": self.name, "text_key": key, "vector": vector.astype(np.float32).tobytes()}
-                    for key, vector in zip(keys, vectors, strict=True)]
-            insert = upsert_insert(self.engine)
-            with self.engine.begin() as conn:
-                conn.execute(insert(Embedding).on_conflict_do_nothing(), rows)
-            self.encoded += len(keys)
+        batches = self.batches(texts)
+        for keys in batches:
+            self.store_vectors(keys, self.encoder.encode([texts[k] for k in keys]))
             if progress:
                 progress(len(keys))
-        return len(order)
+        return sum(len(keys) for keys in batches)
 
     def get(self, keys: list[str]) -> np.ndarray:
         """The stored vectors for these keys, in order (every key must be cached)."""
@@ -101,9 +108,13 @@ def count_missing(engine: Engine, model: str) -> int:
                        .scalar_one()) for which in ("text", "context"))
 
 
-def missing_chunks(engine: Engine, model: str, size: int = FILL_CHUNK) -> Iterator[dict[str, str]]:
-    """The post texts and contexts with no vector for this model, streamed in chunks (key -> text)."""
-    for which in ("text", "context"):
+def missing_chunks(engine: Engine, model: str, size: int = FILL_CHUNK,
+                   which_texts: tuple[str, ...] = ("text", "context")) -> Iterator[dict[str, str]]:
+    """The post texts and contexts with no vector for this model, streamed in chunks (key -> text).
+
+    Contexts are looked up only after every text chunk was consumed, so a context that is also a post's
+    text is not returned again once the texts are stored."""
+    for which in which_texts:
         with session(engine) as s:
             result = s.execute(_missing_stmt(model, which).execution_options(yield_per=size))
             for part in result.partitions():

@@ -23,3 +23,7 @@ class ModelError(PerkmatchError):
 
 class ImportFormatError(PerkmatchError):
     """A platform export is malformed or truncated; the message names the file, the place and the fix."""
+
+
+class ClusterError(PerkmatchError):
+    """Ray is not installed, or the Ray cluster cannot be reached or used."""

@@ -46,6 +46,15 @@ def cache(eng, model: str | None):  # type: ignore[no-untyped-def]
         return EmbeddingCache(eng, load_encoder(model or State.model, State.precision, State.encoder))
 
 
+def encoder_factory(model: str | None) -> Callable[[], Any]:
+    """A picklable zero-argument callable building the encoder `cache` loads (Ray workers call it)."""
+    import functools
+
+    from matcher.encoder import load_encoder
+
+    return functools.partial(load_encoder, model or State.model, State.precision, State.encoder)
+
+
 def print_json(records: list[dict[str, Any]] | dict[str, Any]) -> None:
     for record in records if isinstance(records, list) else [records]:
         sys.stdout.write(orjson.dumps(record, option=orjson.OPT_NON_STR_KEYS).decode() + "\n")

@@ -11,6 +11,7 @@ from matcher.cli.common import (
     ModelOpt,
     PolicyOpt,
     cache,
+    encoder_factory,
     engine,
     err,
     handled,
@@ -168,21 +169,41 @@ def profile(
     policy: PolicyOpt = "opt-in",
     as_of: Annotated[str | None, typer.Option("--as-of", help="Profile as of this ISO date/time "
                                               "[default: end of today, UTC]; recency counts from it.")] = None,
+    engine_kind: Annotated[str, typer.Option("--engine", help="Where to embed and profile: local (this process) "
+                                             "or ray (a Ray cluster; pip install 'perkmatch[ray]'). Same result.")]
+    = "local",
+    ray_address: Annotated[str | None, typer.Option("--ray-address", help="The Ray cluster for --engine ray: "
+                                                    "HOST:6379, or auto (the one started on this node) [default: "
+                                                    "$RAY_ADDRESS, else a local cluster for this run]",
+                                                    show_default=False)] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Embed new posts and compute every consenting user's topic profile (a new snapshot)."""
-    from matcher.profile_run import run_profile
+    import contextlib
+
+    from matcher.profile_run import Executor, run_profile
     from matcher.records import to_epoch
 
+    if engine_kind not in ("local", "ray"):
+        raise typer.BadParameter(f"--engine {engine_kind}: use local or ray")
+    if ray_address and engine_kind != "ray":
+        raise typer.BadParameter("--ray-address is for --engine ray")
     warn_policy(policy)
     eng = engine(db)
-    source = cache(eng, model)
     try:
         when = to_epoch(as_of) if as_of else None
     except ValueError:
         raise typer.BadParameter(f"--as-of {as_of}: give an ISO date such as 2026-01-31") from None
-    with progress() as bar:
-        summary = run_profile(eng, source, policy=policy, as_of=when, progress=bar)
+    executor: Executor | None = None
+    with contextlib.ExitStack() as stack:
+        if engine_kind == "ray":
+            from matcher.engine_ray import RayExecutor, ray_cluster
+
+            err.print(stack.enter_context(ray_cluster(ray_address)), style="dim")
+            executor = RayExecutor(encoder_factory(model))
+        source = cache(eng, model)
+        with progress() as bar:
+            summary = run_profile(eng, source, policy=policy, as_of=when, progress=bar, executor=executor)
     record = {"run_id": summary.run_id, "users": summary.users, "posts": summary.posts,
               "embedded": summary.embedded, "inferred_topics": summary.inferred_topics,
               "recomputed_users": summary.recomputed, "reused_users": summary.reused,

@@ -1,0 +1,353 @@
+"""Embedding and profiling on a Ray cluster (``--engine ray``), with the same result as the local run.
+
+- **Embedding** runs on Ray Data. The texts with no cached vector are cut into exactly the batches the local
+  run encodes (``EmbeddingCache.batches``: per chunk of the missing-text stream, sorted by length); each batch
+  is one block of a dataset of (key, text) rows, and ``map_batches`` sends it whole to a pool of actors, each
+  of which builds the encoder once from a picklable zero-argument factory. The driver stores the vectors as
+  they come back (``EmbeddingCache.store_vectors``), one transaction per batch: an interrupted run keeps its
+  work and a re-run embeds only what is left. Same texts in the same batch give the same float32 vectors, so
+  the cache holds the same bytes as after a local run (on nodes with the same CPU kind and library versions).
+- **Profiling**: each chunk of users to recompute is one Ray task. Workers open the database themselves from
+  its URL and only read cached vectors (no model). The driver computes the digests, copies unchanged users
+  and writes the results chunk by chunk in order, as the local run does, so incremental reuse is unchanged.
+
+Every node must reach the database: SQLite works on a one-machine cluster only; a real cluster needs
+PostgreSQL. Ray is imported only here, and only when this engine is used.
+"""
+
+import contextlib
+import itertools
+import logging
+import os
+import re
+import socket
+import sys
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine, and_, or_
+from sqlmodel import col, select
+
+from catalog.refresh import text_key
+from matcher.classify import ClassifyParams
+from matcher.embed import LOOKUP_CHUNK, EmbeddingCache, count_missing, missing_chunks
+from matcher.encoder import Encoder
+from matcher.errors import ClusterError, ModelError
+from matcher.profile_run import Job, Progress, TopicSpace, compute_users
+from matcher.profiles import ProfileParams, TopicResult
+from matcher.store import Embedding, Post, session
+
+WINDOW = 65_536  # texts per Ray Data dataset: each dataset starts its actors (and their models) once
+LOCAL_OBJECT_STORE = 512 * 1024**2  # a local cluster's object store: batches of texts and vectors are small
+INSTALL = "pip install 'perkmatch[ray]'"
+
+EncoderFactory = Callable[[], Encoder]
+
+
+def import_ray() -> Any:
+    """The ray module, or a ClusterError saying how to install it."""
+    try:
+        import ray
+        import ray.data  # noqa: F401
+    except ImportError as exc:
+        raise ClusterError(f"--engine ray needs Ray, which is not installed: {INSTALL}") from exc
+    return ray
+
+
+@contextlib.contextmanager
+def ray_cluster(address: str | None = None, num_cpus: int | None = None) -> Iterator[str]:
+    """Attach to the Ray cluster at ``address`` (HOST:6379, else $RAY_ADDRESS, which a Ray job has; ``auto``
+    finds one started on this machine with ``ray start``), or start a small local one; shut down only what
+    was started here. A process already connected to Ray keeps its connection. Yields a line
+    saying which cluster it is."""
+    ray = import_ray()
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    if address and address.startswith("ray://"):
+        raise ClusterError(f"--ray-address {address}: Ray Data does not run over Ray Client (ray://); run perkmatch "
+                           "on a node of the cluster with --ray-address auto, or submit it as a Ray job: "
+                           "ray job submit --address http://HEAD:8265 -- perkmatch ... profile --engine ray")
+    if address not in (None, "auto", "local"):
+        _check_reachable(address)
+    if ray.is_initialized():
+        yield _describe(ray, "the connected Ray cluster")
+        return
+    kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
+                              "logging_level": logging.ERROR, "configure_logging": True}
+    if address in (None, "local"):  # a new cluster, even where `ray start` left one (attach with auto)
+        address = None
+        kwargs.update(address="local", num_cpus=num_cpus or os.cpu_count() or 1,
+                      object_store_memory=LOCAL_OBJECT_STORE)
+    else:
+        kwargs.update(address=address)
+    os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")  # Ray's C++ log lines on the driver's stderr
+    try:
+        with _stderr_muted():  # but for one line saying so
+            ray.init(**kwargs)
+    except Exception as exc:  # whatever Ray raises here, the fix is one of these
+        cause: BaseException = exc
+        while cause.__cause__ is not None:
+            cause = cause.__cause__
+        reason = str(cause).partition(". ")[0]
+        fix = ("set RAY_AUTH_MODE=token and give the cluster's token in RAY_AUTH_TOKEN (`ray get-auth-token` on the "
+               "head node)" if "token" in reason.lower() else "start one with `ray start --head` and give its "
+               "address, or leave --ray-address out to run on a local cluster")
+        raise ClusterError(f"--ray-address {address or 'local'}: cannot start or join a Ray cluster ({reason}); "
+                           f"{fix}") from None
+    _quiet()
+    try:
+        yield _describe(ray, f"the Ray cluster at {address}" if address not in (None, "local")
+                        else "a local Ray cluster started for this run")
+    finally:
+        ray.shutdown()
+
+
+def _describe(ray: Any, what: str) -> str:
+    nodes = sum(1 for n in ray.nodes() if n.get("Alive"))
+    return f"Running on {what}: {nodes} node(s), {_cluster_cpus(ray)} CPU(s)"
+
+
+@contextlib.contextmanager
+def _stderr_muted() -> Iterator[None]:
+    """File descriptor 2 to /dev/null for a moment (what C++ code writes there bypasses Python's logging)."""
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Fail fast, naming the fix, when nothing listens at a host:port address (ray.init would retry for minutes)."""
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        host, port = address, "6379"
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise ClusterError(f"--ray-address {address}: no Ray cluster answers there ({exc}); start one with "
+                           "`ray start --head` on the head node and give its address (HOST:6379), or leave "
+                           "--ray-address out to run on a local cluster") from None
+
+
+def _quiet() -> None:
+    """No Ray Data progress bars or execution logs: perkmatch's own progress bars are the only ones."""
+    from ray.data import DataContext
+
+    context = DataContext.get_current()
+    context.enable_progress_bars = False
+    context.print_on_execution_start = False
+    logging.getLogger("ray").setLevel(logging.ERROR)
+    logging.getLogger("ray.data").setLevel(logging.CRITICAL)  # a worker's error is re-raised, in one line
+
+
+class RayExecutor:
+    """Runs a profile's embedding and profiling on the connected Ray cluster (see ``ray_cluster``).
+
+    ``encoder_factory`` is a picklable zero-argument callable that builds the same encoder as the driver's
+    cache (e.g. ``functools.partial(load_encoder, model)``). Each encoder actor takes ``threads`` CPUs and
+    runs torch on that many threads (default: as many as a local run here), as many actors as the cluster's
+    CPUs hold: torch's float32 kernels give the same bits only for the same thread count."""
+
+    def __init__(self, encoder_factory: EncoderFactory, threads: int | None = None) -> None:
+        self.encoder_factory = encoder_factory
+        self.threads = threads
+
+    def embed(self, engine: Engine, cache: EmbeddingCache, extra: list[str], progress: Progress | None) -> int:
+        return embed_new_posts_ray(engine, cache, extra, progress, encoder_factory=self.encoder_factory,
+                                   threads=self.threads)
+
+    def compute(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, jobs: Iterable[Job], as_of: int,
+                classify: ClassifyParams, params: ProfileParams,
+                ) -> Iterator[tuple[Any, dict[str, list[TopicResult]], int]]:
+        """Each job's users computed by a Ray task; results come back in the order of the jobs."""
+        ray = import_ray()
+        task = ray.remote(num_cpus=1)(_compute_chunk)
+        fixed = (database_arg(engine), cache.name, cache.encoder.dim, ray.put(space), as_of, classify, params)
+        pending: deque[tuple[Any, Any]] = deque()
+        for tag, user_ids in jobs:
+            pending.append((tag, task.remote(*fixed, user_ids) if user_ids else None))
+            if len(pending) > 2 * _cluster_cpus(ray):
+                yield _result(ray, *pending.popleft())
+        while pending:
+            yield _result(ray, *pending.popleft())
+
+
+def _result(ray: Any, tag: Any, ref: Any) -> tuple[Any, dict[str, list[TopicResult]], int]:
+    if ref is None:  # every user of the chunk is reused
+        return tag, {}, 0
+    with worker_errors(ray):
+        results, posts = ray.get(ref)
+    return tag, results, posts
+
+
+@contextlib.contextmanager
+def worker_errors(ray: Any) -> Iterator[None]:
+    """A failure on a worker as one ClusterError naming the original error, not a page of Ray's traceback."""
+    try:
+        yield
+    except ray.exceptions.RayError as exc:
+        causes = [line.strip() for line in str(exc).splitlines() if re.match(r"\s*[\w.]+(Error|Exception): ", line)]
+        cause = causes[-1] if causes else f"{type(exc).__name__}: {str(exc).partition(chr(10))[0]}"
+        raise ClusterError(f"a Ray worker failed: {cause} (workers' logs: /tmp/ray/session_latest/logs on "
+                           "each node)") from None
+
+
+def database_arg(engine: Engine) -> str:
+    """What a worker passes to ``open_engine``: the absolute SQLite path, or the full URL with its password."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite":
+        if not url.database or url.database == ":memory:":
+            raise ClusterError("--engine ray needs a database the workers can open: give --db a file or a "
+                               "postgresql:// URL")
+        return str(Path(url.database).resolve())
+    return url.render_as_string(hide_password=False)
+
+
+_ENGINES: dict[str, Engine] = {}
+
+
+def _compute_chunk(db: str, model: str, dim: int, space: TopicSpace, as_of: int, classify: ClassifyParams,
+                   params: ProfileParams, user_ids: list[str]) -> tuple[dict[str, list[TopicResult]], int]:
+    """On a worker: ``compute_users`` against the database, reading cached vectors only."""
+    from threadpoolctl import threadpool_limits
+
+    from matcher.store import open_engine
+
+    if db not in _ENGINES:
+        _ENGINES[db] = open_engine(db)
+    cache = EmbeddingCache(_ENGINES[db], StoredVectors(model, dim))
+    with threadpool_limits(1, user_api="blas"):  # as run_profile does locally: the same BLAS path
+        return compute_users(_ENGINES[db], cache, space, user_ids, as_of, classify, params)
+
+
+class StoredVectors:
+    """An encoder stand-in for readers of the cache: the name and size of the vectors, and no model."""
+
+    def __init__(self, name: str, dim: int) -> None:
+        self.name, self.dim = name, dim
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        raise ModelError(f"{len(texts)} text(s) have no cached vector for {self.name}; run `perkmatch profile` "
+                         "to embed them first")
+
+
+def embed_new_posts_ray(engine: Engine, cache: EmbeddingCache, extra: Iterable[str] = (),
+                        progress: Progress | None = None, *, encoder_factory: EncoderFactory,
+                        threads: int | None = None) -> int:
+    """``embed_new_posts`` on Ray Data (the encoder built on the workers by ``encoder_factory``): the same
+    texts, in the same batches, give the same cached vectors; return how many texts were embedded."""
+    ray = import_ray()
+    encode = _Encoding(ray, cache, encoder_factory, threads or local_threads())
+    extras = {text_key(x): x for x in extra}
+    new_extras = cache.missing(extras)
+    total = len(new_extras) + count_missing(engine, cache.name)
+    if progress:
+        progress("embed", 0, total)
+    tick = (lambda n: progress("embed", n, total)) if progress else None
+    # The local run stores the extra texts, then the post texts, then the contexts, each before the next is
+    # looked up. A stage joins the previous one's dataset only when none of its texts can be among the
+    # previous one's (then its chunks and batches are the same); otherwise it waits for them to be stored.
+    stages: list[list[Iterable[dict[str, str]]]] = [[[extras]]]
+    if _posts_mention(engine, new_extras):
+        stages.append([])
+    stages[-1].append(missing_chunks(engine, cache.name, which_texts=("text",)))
+    if _contexts_are_new_texts(engine, cache.name):
+        stages.append([])
+    stages[-1].append(missing_chunks(engine, cache.name, which_texts=("context",)))
+    return sum(encode.run(itertools.chain(*streams), tick) for streams in stages)
+
+
+def _posts_mention(engine: Engine, keys: set[str]) -> bool:
+    """Whether any post's text or context is one of these texts."""
+    wanted = sorted(keys)
+    with session(engine) as s:
+        for start in range(0, len(wanted), LOOKUP_CHUNK):
+            chunk = wanted[start:start + LOOKUP_CHUNK]
+            if s.execute(select(Post.id).where(or_(col(Post.text_key).in_(chunk), col(Post.context_key).in_(chunk)))
+                         .limit(1)).first():
+                return True
+    return False
+
+
+def _contexts_are_new_texts(engine: Engine, model: str) -> bool:
+    """Whether a context with no vector yet is also some post's text (and so is embedded with the texts)."""
+    new_contexts = (select(Post.context_key).join(Embedding, and_(Embedding.model == model,
+                                                                   Embedding.text_key == Post.context_key),
+                                                  isouter=True)
+                    .where(col(Embedding.text_key).is_(None)).where(col(Post.context_key).is_not(None)))
+    with session(engine) as s:
+        return s.execute(select(Post.id).where(col(Post.text_key).in_(new_contexts)).limit(1)).first() is not None
+
+
+class _Encoding:
+    """Encodes chunks of texts on Ray Data, up to WINDOW texts per dataset, and stores the vectors."""
+
+    def __init__(self, ray: Any, cache: EmbeddingCache, factory: EncoderFactory, threads: int) -> None:
+        self.ray, self.cache, self.factory = ray, cache, factory
+        self.threads = max(1, min(threads, _node_cpus(ray)))  # an actor must fit on one node
+        self.actors = max(1, _cluster_cpus(ray) // self.threads)
+
+    def run(self, chunks: Iterable[dict[str, str]], tick: Callable[[int], None] | None) -> int:
+        done, window = 0, []
+        for chunk in chunks:
+            window.extend((keys, [chunk[k] for k in keys]) for keys in self.cache.batches(chunk))
+            if sum(len(keys) for keys, _ in window) >= WINDOW:
+                done += self._dataset(window, tick)
+                window = []
+        return done + (self._dataset(window, tick) if window else 0)
+
+    def _dataset(self, batches: list[tuple[list[str], list[str]]], tick: Callable[[int], None] | None) -> int:
+        import pyarrow as pa
+
+        blocks = [pa.table({"key": keys, "text": texts}) for keys, texts in batches]  # one block = one batch
+        encoded = self.ray.data.from_arrow(blocks).map_batches(
+            _EncodeBatch, fn_constructor_args=(self.factory, self.cache.name, self.threads), batch_size=None,
+            batch_format="numpy", num_cpus=self.threads,
+            compute=self.ray.data.ActorPoolStrategy(size=max(1, min(self.actors, len(blocks)))))
+        done = 0
+        with worker_errors(self.ray):
+            for batch in encoded.iter_batches(batch_size=None, batch_format="numpy"):
+                keys = [str(k) for k in batch["key"]]
+                self.cache.store_vectors(keys, np.asarray(batch["vector"], dtype=np.float32))
+                done += len(keys)
+                if tick:
+                    tick(len(keys))
+        return done
+
+
+class _EncodeBatch:
+    """A Ray Data actor: builds the encoder once, then encodes whole batches."""
+
+    def __init__(self, factory: EncoderFactory, name: str, threads: int) -> None:
+        self.encoder = factory()
+        if "torch" in sys.modules:
+            sys.modules["torch"].set_num_threads(threads)
+        if self.encoder.name != name:
+            raise ModelError(f"the Ray workers' encoder is {self.encoder.name}, the driver's {name}: install the "
+                             "same perkmatch, model and libraries on every node")
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return {"key": batch["key"], "vector": self.encoder.encode([str(t) for t in batch["text"]])}
+
+
+def local_threads() -> int:
+    """How many threads torch's kernels use in a local run on this machine (1 without torch)."""
+    try:
+        import torch
+    except ImportError:
+        return 1
+    return int(torch.get_num_threads())
+
+
+def _cluster_cpus(ray: Any) -> int:
+    return max(1, int(ray.cluster_resources().get("CPU", 1)))
+
+
+def _node_cpus(ray: Any) -> int:
+    return max([int(n["Resources"].get("CPU", 0)) for n in ray.nodes() if n.get("Alive")] or [1])

@@ -1,0 +1,215 @@
+"""Embedding and profiling on Ray (``--engine ray``) give the same result as the local run, byte for byte.
+
+One local Ray cluster (2 CPUs) is started for the whole file. Each test builds the same database twice from the
+shipped sample data, profiles it locally and on Ray, and compares topics, assignments and the cached vectors.
+"""
+
+import hashlib
+import json
+import re
+import subprocess
+import sys
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pytest
+from ray import cloudpickle
+from sqlmodel import select
+from typer.testing import CliRunner
+
+import matcher.engine_ray as engine_ray
+from catalog.refresh import refresh
+from matcher.cli import app, data
+from matcher.demo import AS_OF, sample_path
+from matcher.embed import EmbeddingCache
+from matcher.encoder import FakeEncoder, load_encoder
+from matcher.engine_ray import RayExecutor, ray_cluster
+from matcher.errors import ClusterError
+from matcher.explain import match_records, user_topics
+from matcher.ingest import ingest_posts, ingest_users
+from matcher.match import run_match
+from matcher.profile_run import run_profile
+from matcher.records import to_epoch
+from matcher.store import Embedding, open_engine, session
+from matcher.taxonomy import load_topics, topic_sets
+
+WHEN = to_epoch(AS_OF)
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def cluster():  # type: ignore[no-untyped-def]
+    with ray_cluster(num_cpus=2) as line:
+        yield line
+
+
+@pytest.fixture
+def datasets(monkeypatch) -> list[int]:  # type: ignore[no-untyped-def]
+    """The number of texts in each Ray Data dataset the embedding ran."""
+    sizes: list[int] = []
+    real = engine_ray._Encoding._dataset
+
+    def spy(self, batches, tick):  # type: ignore[no-untyped-def]
+        sizes.append(sum(len(keys) for keys, _ in batches))
+        return real(self, batches, tick)
+
+    monkeypatch.setattr(engine_ray._Encoding, "_dataset", spy)
+    return sizes
+
+
+def sample_lines() -> list[str]:
+    return Path(sample_path("posts.jsonl")).read_text(encoding="utf-8").splitlines()
+
+
+def setup_db(tmp_path: Path, name: str, lines: list[str] | None = None):  # type: ignore[no-untyped-def]
+    posts = tmp_path / f"{name}.jsonl"
+    posts.write_text("\n".join(sample_lines() if lines is None else lines) + "\n", encoding="utf-8")
+    engine = open_engine(str(tmp_path / f"{name}.db"))
+    ingest_users(engine, sample_path("users.jsonl"))
+    ingest_posts(engine, str(posts))
+    return engine
+
+
+def vectors(engine) -> list[tuple[str, str, bytes]]:  # type: ignore[no-untyped-def]
+    with session(engine) as s:
+        return sorted(s.exec(select(Embedding.model, Embedding.text_key, Embedding.vector)).all())
+
+
+def profile_and_match(engine, cache: EmbeddingCache, executor: RayExecutor | None) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    load_topics(engine)
+    with session(engine) as s:
+        known, sensitive = topic_sets(s)
+        refresh(s, sample_path("catalog.yaml"), cache, topics=known, sensitive=sensitive)
+    run_profile(engine, cache, as_of=WHEN, executor=executor)
+    run_match(engine, cache)
+    return json.dumps(user_topics(engine), sort_keys=True), json.dumps(match_records(engine), sort_keys=True)
+
+
+def test_ray_gives_the_same_topics_assignments_and_vectors_as_local(cluster, datasets, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    local = setup_db(tmp_path, "local")
+    on_ray = setup_db(tmp_path, "ray")
+    expected = profile_and_match(local, EmbeddingCache(local, FakeEncoder()), None)
+    assert json.loads(expected[0]) and json.loads(expected[1])
+    assert profile_and_match(on_ray, EmbeddingCache(on_ray, FakeEncoder()), RayExecutor(FakeEncoder)) == expected
+    assert vectors(on_ray) == vectors(local)
+    assert len(datasets) == 1  # topic texts, post texts and contexts cannot meet here: one dataset, one start
+
+
+class BatchSensitiveEncoder(FakeEncoder):
+    """The fake encoder, moved a little by what else is in the batch: equal vectors mean equal batches."""
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        vecs = super().encode(texts)
+        shift = int.from_bytes(hashlib.sha256("\0".join(texts).encode()).digest()[:2], "little") * 1e-8
+        vecs = vecs + np.float32(shift)
+        return (vecs / np.linalg.norm(vecs, axis=1, keepdims=True)).astype(np.float32)
+
+
+cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the workers cannot import this test module
+
+
+def test_ray_runs_embed_in_the_local_batches_and_a_rerun_only_the_new_texts(cluster, datasets, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Twice, local and on Ray, with an encoder whose vectors depend on the batch: a first run where a post's text
+    is a topic's name (topic texts are embedded first, then post texts, as locally: two datasets), then, after new
+    posts, one with a reply whose context is another new post's text (texts first; then that context is no
+    longer new)."""
+    lines = sample_lines()[:300]
+    first, second = [row for row in map(json.loads, lines) if row["user_id"] in ("u-maya", "u-cyclist")][:2]
+    lines.append(json.dumps(first | {"post_id": "topic-name", "text": "Travel", "context": None}))
+    added = [json.dumps(first | {"post_id": "new-0", "text": "A new post: trains are better than planes."}),
+             json.dumps(second | {"post_id": "new-1", "text": "Agreed, totally.",
+                                  "context": "A new post: trains are better than planes."})]
+    (tmp_path / "more.jsonl").write_text("\n".join(added) + "\n", encoding="utf-8")
+    runs = []
+    for name, executor in (("local", None), ("ray", RayExecutor(BatchSensitiveEncoder))):
+        engine = setup_db(tmp_path, name, lines)
+        runs.append(run_profile(engine, EmbeddingCache(engine, BatchSensitiveEncoder()), as_of=WHEN,
+                                executor=executor))
+        ingest_posts(engine, str(tmp_path / "more.jsonl"))
+        stored = len(vectors(engine))
+        runs.append(run_profile(engine, EmbeddingCache(engine, BatchSensitiveEncoder()), as_of=WHEN,
+                                executor=executor))
+        assert runs[-1].embedded == 2 and len(vectors(engine)) == stored + 2  # the two new texts only
+        changed = len({first["user_id"], second["user_id"]})
+        assert runs[-1].recomputed == changed and runs[-1].reused == runs[-2].users - changed
+    topic_texts = {x for t in load_topics(engine) for x in t.embed_texts()}
+    assert len(datasets) == 3 and datasets[0] == len(topic_texts) and datasets[2] == 2  # the contexts: none new
+    counts = [(r.users, r.posts, r.embedded, r.inferred_topics, r.recomputed, r.reused) for r in runs]
+    assert counts[:2] == counts[2:]
+    local, on_ray = open_engine(str(tmp_path / "local.db")), open_engine(str(tmp_path / "ray.db"))
+    assert vectors(on_ray) == vectors(local)
+    assert json.dumps(user_topics(on_ray), sort_keys=True) == json.dumps(user_topics(local), sort_keys=True)
+
+
+def test_workers_with_another_encoder_stop_the_run_with_one_clear_error(cluster, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    engine = setup_db(tmp_path, "other", sample_lines()[:20])
+    with pytest.raises(ClusterError, match=r"^a Ray worker failed: matcher.errors.ModelError: the Ray workers' "
+                       r"encoder is fake-32, the driver's fake-64: install the same perkmatch"):
+        run_profile(engine, EmbeddingCache(engine, FakeEncoder()), executor=RayExecutor(partial(FakeEncoder, 32)))
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    """invoke(db, *args) with the fake encoder, in the driver and on the Ray workers."""
+    monkeypatch.setattr(data, "cache", lambda eng, model: EmbeddingCache(eng, FakeEncoder()))
+    monkeypatch.setattr(data, "encoder_factory", lambda model: FakeEncoder)
+
+    def invoke(db: str, *args: str):  # type: ignore[no-untyped-def]
+        if not (tmp_path / f"{db}.db").exists():
+            setup_db(tmp_path, db, sample_lines()[:300]).dispose()
+        return runner.invoke(app, ["--db", str(tmp_path / f"{db}.db"), *args])
+
+    return invoke
+
+
+def test_cli_profile_on_ray_matches_local(cluster, cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("ray", "profile", "--engine", "ray", "--as-of", AS_OF)
+    assert result.exit_code == 0, result.output
+    assert re.match(r"profile run 1: \d+ users, 2\d\d posts, \d+ texts embedded, \d+ topics inferred", result.stdout)
+    assert "Running on the connected Ray cluster: 1 node(s), 2 CPU(s)" in result.stderr
+    assert cli("local", "profile", "--as-of", AS_OF).exit_code == 0
+    assert cli("ray", "topics", "--all", "--json").stdout == cli("local", "topics", "--all", "--json").stdout
+
+
+def test_cli_unreachable_ray_address_is_a_clean_error(cluster, cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("ray", "profile", "--engine", "ray", "--ray-address", "127.0.0.1:1")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: --ray-address 127.0.0.1:1: no Ray cluster answers there (")
+    assert "ray start --head" in result.stderr and "Traceback" not in result.output
+
+
+def test_cli_ray_client_address_says_what_to_do_instead(cluster, cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("ray", "profile", "--engine", "ray", "--ray-address", "ray://127.0.0.1:10001")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: --ray-address ray://127.0.0.1:10001: Ray Data does not run over Ray "
+                                    "Client (ray://); run perkmatch on a node of the cluster with --ray-address auto")
+
+
+def test_cli_without_ray_installed_says_how_to_install_it(cli, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setitem(sys.modules, "ray", None)
+    result = cli("ray", "profile", "--engine", "ray")
+    assert result.exit_code == 1
+    assert result.stderr == "Error: --engine ray needs Ray, which is not installed: pip install 'perkmatch[ray]'\n"
+
+
+def test_cli_rejects_an_unknown_engine_and_an_address_without_ray(cli) -> None:  # type: ignore[no-untyped-def]
+    assert "--engine spark: use local or ray" in cli("ray", "profile", "--engine", "spark").output
+    assert "--ray-address is for --engine ray" in cli("ray", "profile", "--ray-address", "auto").output
+
+
+@pytest.mark.integration
+def test_ray_with_the_real_model_gives_byte_identical_results(cluster, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    encoder = load_encoder()
+    lines = sample_lines()[:600]  # a third of the sample: the model is slow on two cores
+    local, on_ray = setup_db(tmp_path, "local", lines), setup_db(tmp_path, "ray", lines)
+    expected = profile_and_match(local, EmbeddingCache(local, encoder), None)
+    assert profile_and_match(on_ray, EmbeddingCache(on_ray, encoder), RayExecutor(load_encoder)) == expected
+    assert vectors(on_ray) == vectors(local)
+
+
+def test_the_local_engine_does_not_import_ray() -> None:
+    code = ("import sys; from typer.testing import CliRunner; from matcher.cli import app; import matcher.profile_run; "
+            "CliRunner().invoke(app, ['profile', '--help']); print('ray' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
