@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 import matcher.engine_ray as engine_ray
 from catalog.refresh import refresh
-from matcher.cli import app, data
+from matcher.cli import app, common
 from matcher.demo import AS_OF, sample_path
 from matcher.embed import EmbeddingCache
 from matcher.encoder import FakeEncoder, load_encoder
@@ -152,8 +152,8 @@ def test_workers_with_another_encoder_stop_the_run_with_one_clear_error(cluster,
 @pytest.fixture
 def cli(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
     """invoke(db, *args) with the fake encoder, in the driver and on the Ray workers."""
-    monkeypatch.setattr(data, "cache", lambda eng, model: EmbeddingCache(eng, FakeEncoder()))
-    monkeypatch.setattr(data, "encoder_factory", lambda model: FakeEncoder)
+    monkeypatch.setattr(common, "cache", lambda eng, model: EmbeddingCache(eng, FakeEncoder()))
+    monkeypatch.setattr(common, "encoder_factory", lambda model: FakeEncoder)
 
     def invoke(db: str, *args: str):  # type: ignore[no-untyped-def]
         if not (tmp_path / f"{db}.db").exists():

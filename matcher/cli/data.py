@@ -5,13 +5,12 @@ from typing import Annotated
 
 import typer
 
+from matcher.cli import common
 from matcher.cli.common import (
     DbOpt,
     JsonOpt,
     ModelOpt,
     PolicyOpt,
-    cache,
-    encoder_factory,
     engine,
     err,
     handled,
@@ -105,7 +104,7 @@ def catalog_refresh(
         known, sensitive = topic_sets(s)
     if dry_run:
         read_catalog(file, known, sensitive)
-    source = cache(eng, model)
+    source = common.cache(eng, model)
     with session(eng) as s:
         result = refresh(s, file, source, dry_run=dry_run, topics=known, sensitive=sensitive)
     if as_json:
@@ -200,8 +199,8 @@ def profile(
             from matcher.engine_ray import RayExecutor, ray_cluster
 
             err.print(stack.enter_context(ray_cluster(ray_address)), style="dim")
-            executor = RayExecutor(encoder_factory(model))
-        source = cache(eng, model)
+            executor = RayExecutor(common.encoder_factory(model))
+        source = common.cache(eng, model)
         with progress() as bar:
             summary = run_profile(eng, source, policy=policy, as_of=when, progress=bar, executor=executor)
     record = {"run_id": summary.run_id, "users": summary.users, "posts": summary.posts,

@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from matcher.cli.common import DbOpt, JsonOpt, ModelOpt, cache, engine, err, handled, out, print_json, progress
+from matcher.cli import common
+from matcher.cli.common import DbOpt, JsonOpt, ModelOpt, engine, err, handled, out, print_json, progress
 
 
 def forget(user_id: Annotated[str, typer.Argument(help="The user's id")], db: DbOpt = None,
@@ -80,7 +81,7 @@ def demo(db: DbOpt = None, model: ModelOpt = None, as_json: JsonOpt = False) -> 
     with tempfile.TemporaryDirectory(prefix="perkmatch-demo-") as tmp:
         eng = engine(db or State.db or str(Path(tmp) / "demo.db"))
         with progress() as bar:
-            result = run_demo(eng, cache(eng, model), progress=bar)
+            result = run_demo(eng, common.cache(eng, model), progress=bar)
         if as_json:
             print_json(result.assignments)
         else:

@@ -5,7 +5,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from matcher.cli.common import DbOpt, JsonOpt, ModelOpt, cache, engine, err, handled, out, print_json
+from matcher.cli import common
+from matcher.cli.common import DbOpt, JsonOpt, ModelOpt, engine, err, handled, out, print_json
 
 
 def _short(text: str, n: int = 90) -> str:
@@ -129,7 +130,7 @@ def match(
     from matcher.match import run_match
 
     eng = engine(db)
-    summary = run_match(eng, cache(eng, model), per_user=per_user, per_brand=per_brand)
+    summary = run_match(eng, common.cache(eng, model), per_user=per_user, per_brand=per_brand)
     records = match_records(eng, summary.run_id)
     diff = assignment_changes(eng, summary.run_id)
     err.print(f"match run {summary.run_id}: {summary.assignments} assignment(s) for {summary.users} profiled "
