@@ -65,7 +65,7 @@ def test_each_backend_gives_unit_norm_float32_vectors_of_its_dim(backend: str) -
     assert encoder.dim == vectors.shape[1]
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert encoder.encode([]).shape == (0, encoder.dim)
-    expected = "all-MiniLM-L6-v2" + backends.SUFFIX["onnx" if backend == "auto" else backend]
+    expected = "all-MiniLM-L6-v2" + backends.SUFFIX["openvino" if backend == "auto" else backend]
     assert encoder.name == expected
 
 
@@ -142,8 +142,8 @@ def test_auto_falls_back_to_torch_with_a_warning(monkeypatch, capsys) -> None:  
     monkeypatch.setattr(backends, "load", unavailable)
     fallback = FakeEncoder()
     assert backends.load_auto(Path("."), "m", lambda: fallback) is fallback
-    assert capsys.readouterr().err == ("Warning: --encoder auto: the onnx backend is unavailable (--encoder onnx "
-                                       "needs onnxruntime: run `pip install onnxruntime`); using torch float32\n")
+    assert capsys.readouterr().err == ("Warning: --encoder auto: the openvino backend is unavailable (--encoder "
+                                       "onnx needs onnxruntime: run `pip install onnxruntime`); using torch float32\n")
 
 
 def test_a_missing_package_names_the_fix(monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -22,9 +22,9 @@ def _main(
                                            "the batch size), bfloat16 (about 2x faster on AVX-512 BF16 CPUs), "
                                            "or auto (bfloat16 where supported).")] = "float32",
     encoder: Annotated[str | None, typer.Option("--encoder", help="Encoder backend: torch (float32, the default), "
-                                                "torch-bf16, onnx, onnx-int8, openvino, model2vec, or auto (onnx, "
-                                                "else torch). Each keeps its own embedding cache; see README "
-                                                "'Encoders'.", show_default=False)] = None,
+                                                "torch-bf16, onnx, onnx-int8, openvino, model2vec, or auto (the fast "
+                                                "path: openvino, else torch). Each keeps its own embedding cache; "
+                                                "see README 'Encoders'.", show_default=False)] = None,
 ) -> None:
     """Match perks to people who really care: topics inferred from their own posts, with evidence."""
     from matcher.encoder import BACKENDS
