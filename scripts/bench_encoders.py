@@ -4,7 +4,8 @@
     python scripts/bench_encoders.py [--texts 5000] [--backends torch,onnx,...] [--cache DIR] [--json]
 
 The texts are built like scripts/bench.py's posts (the shipped sample posts, each made distinct), put in the form
-that is embedded, sorted by length and encoded 64 at a time by each backend. For each backend it prints:
+that is embedded, sorted by length and handed to each backend 512 at a time, as `profile` does (each backend
+encodes them in batches of 64). For each backend it prints:
   load_s        loading the encoder, building its artefacts first when they are not cached yet
   build_s       the one-off build of its cached artefact (ONNX export, int8 quantisation, model2vec distillation),
                 as recorded when it was built (openvino compiles the ONNX export at load: see load_s)
@@ -28,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench import write_posts  # noqa: E402
 
 from matcher import artefacts  # noqa: E402
+from matcher.embed import WRITE_BATCH  # noqa: E402
 from matcher.encoder import BACKENDS, Encoder, load_encoder, model_folder  # noqa: E402
 from matcher.records import embed_form  # noqa: E402
 
@@ -93,7 +95,8 @@ def main() -> None:
     ap.add_argument("--texts", type=int, default=5000)
     ap.add_argument("--backends", default=",".join(b for b in BACKENDS if b != "auto"),
                     help="comma-separated, from: " + ", ".join(BACKENDS))
-    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--batch", type=int, default=WRITE_BATCH,
+                    help="texts handed to encode() at a time (profile hands 512; each backend batches by 64)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--cache", help="artefact cache folder (default $PERKMATCH_CACHE or ~/.cache/perkmatch); "
                     "an empty one measures every build")
@@ -121,7 +124,7 @@ def main() -> None:
         return
     keys = ["backend", "name", "dim", "load_s", "build_s", "posts_per_s", "cpu_posts_s", "cos_mean", "cos_min",
             "knn10"]
-    print(f"{len(texts)} texts, batch {a.batch}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+    print(f"{len(texts)} texts, {a.batch} per call, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
     print("  ".join(f"{k:>12}" for k in keys))
     for row in rows:
         print("  ".join(f"{'-' if row.get(k) is None else row.get(k)!s:>12}" for k in keys))

@@ -90,6 +90,15 @@ def test_faster_backends_agree_with_float32(backend: str) -> None:
 
 
 @pytest.mark.integration
+def test_openvino_puts_every_vector_back_in_its_place_with_batches_in_flight() -> None:
+    texts = [f"{text} (note {i})" for i, text in enumerate(SENTENCES * 15)]  # 330 texts: 6 batches of 64
+    reference = load_encoder().encode(texts)
+    vectors = load_encoder(None, "float32", "openvino").encode(texts)
+    assert cosines(vectors, reference).min() > 0.98
+    assert vectors.shape == reference.shape
+
+
+@pytest.mark.integration
 def test_onnx_vector_does_not_depend_on_the_batch() -> None:
     encoder = load_encoder(None, "float32", "onnx")
     together = encoder.encode(SENTENCES)
