@@ -72,7 +72,7 @@ class PerkIn(BaseModel):
 
     def embed_text(self) -> str:
         """The text that stands for the perk's meaning in the vector space."""
-        return f"{self.title}. {self.description}"
+        return f"{self.brand}: {self.title}. {self.description}"
 
     def content_hash(self) -> str:
         """Changes whenever a field that affects matching or eligibility changes."""

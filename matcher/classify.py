@@ -21,7 +21,7 @@ class ClassifyParams:
     ramp: float = 0.10  # membership grows linearly from floor to floor + ramp
     temperature: float = 0.03  # softmax temperature over cosines
     top_k: int = 3  # a post belongs to at most this many topics
-    neighbours: int = 5  # a post is read together with up to this many similar posts of the same user
+    neighbours: int = 10  # a post is read together with up to this many similar posts of the same user
     neighbour_min: float = 0.3  # ... whose cosine is at least this
     neighbour_weight: float = 2.0  # weight of the (similarity-weighted) neighbours against the post itself
 

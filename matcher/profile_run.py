@@ -157,9 +157,10 @@ def compute_users(engine: Engine, cache: EmbeddingCache, space: TopicSpace, user
             continue
         user_posts, vecs = loaded[user_id]
         posts += len(user_posts.keys)
-        member = memberships(smooth_within_user(vecs, classify), space.vectors, classify)
-        results[user_id] = build_profile(user_posts, member, space.ids, space.parents,
-                                         allowed_topics(space.topics, opt_ins.get(user_id, set())), as_of, params)
+        read = smooth_within_user(vecs, classify)
+        results[user_id] = build_profile(user_posts, memberships(read, space.vectors, classify), space.ids,
+                                         space.parents, allowed_topics(space.topics, opt_ins.get(user_id, set())),
+                                         as_of, params, similarity=read @ space.vectors.T)
     return results, posts
 
 

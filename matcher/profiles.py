@@ -8,7 +8,7 @@ documented in the README ('How topics are inferred').
 """
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -40,6 +40,11 @@ class ProfileParams:
     min_lift: float = -0.7  # topic engagement may not sit far below the user's usual (log scale)
     min_confidence: float = 0.5
     confidence_scale: float = 2.5  # confidence = 1 - exp(-evidence / scale)
+    clarity_post: int = 3  # clarity is the cosine of the user's 3rd closest post to the topic ...
+    clarity_floor: float = 0.2  # ... mapped linearly from this cosine (clarity ~0) ...
+    clarity_full: float = 0.5  # ... to this one (clarity 1)
+    min_clarity: float = 0.03  # clarity never drops below this (a score stays comparable)
+    min_share_of_best: float = 0.5  # a topic's score must reach this share of the user's strongest topic's
     evidence_posts: int = 5
     max_candidates: int = 8
 
@@ -137,18 +142,38 @@ def recency(created_at: np.ndarray, as_of: int, params: ProfileParams) -> np.nda
 
 
 def build_profile(p: UserPosts, members: np.ndarray, topic_ids: list[str], parents: list[int],
-                  allowed: np.ndarray, as_of: int, params: ProfileParams = ProfileParams()) -> list[TopicResult]:
+                  allowed: np.ndarray, as_of: int, params: ProfileParams = ProfileParams(),
+                  similarity: np.ndarray | None = None) -> list[TopicResult]:
     """Inferred topics (best first) then candidates, for one user.
 
     ``members`` is (n, T) post-topic membership; ``parents[k]`` is the index of topic k's parent or -1;
     ``allowed[k]`` is False for sensitive topics the user did not opt in to (they are never output).
+    ``similarity`` is the (n, T) cosine of each post to each topic, for clarity (without it clarity is 1).
+
+    A topic whose score is under ``min_share_of_best`` of the user's strongest topic is a side interest, not
+    a topic: it is kept as a candidate. The levels are then evaluated again, so a parent gets back the support
+    of children demoted this way.
     """
     n = len(p.keys)
     if n == 0:
         return []
     ctx = _context(p, params, as_of)
+    if similarity is not None:
+        ctx["similarity"] = similarity
+    results = _levels(p, members, topic_ids, parents, allowed, ctx, params, best=None)
+    best = max((r.score for r in results.values() if r.inferred), default=0.0)
+    if any(r.inferred and r.score < params.min_share_of_best * best for r in results.values()):
+        results = _levels(p, members, topic_ids, parents, allowed, ctx, params, best=best)
+    ordered = sorted(results.values(), key=lambda r: (not r.inferred, -r.score, r.topic_id))
+    inferred = [r for r in ordered if r.inferred]
+    return inferred + [r for r in ordered if not r.inferred][: params.max_candidates]
+
+
+def _levels(p: UserPosts, members: np.ndarray, topic_ids: list[str], parents: list[int], allowed: np.ndarray,
+            ctx: dict, params: ProfileParams, best: float | None) -> dict[int, TopicResult]:
+    """Every touched topic's result, children before parents (a parent counts its non-inferred children)."""
+    n = len(p.keys)
     direct = members * ctx["weight"][:, None]
-    results: dict[int, TopicResult] = {}
     children: dict[int, list[int]] = {}
     for k, parent in enumerate(parents):
         if parent >= 0:
@@ -156,6 +181,7 @@ def build_profile(p: UserPosts, members: np.ndarray, topic_ids: list[str], paren
     touched = set(np.nonzero((members >= params.member_min).any(axis=0) | (direct.sum(axis=0) > 0.5))[0].tolist())
     touched |= {parents[k] for k in touched if parents[k] >= 0}
     levels = sorted(touched, key=lambda k: (parents[k] < 0, k))  # children before parents
+    results: dict[int, TopicResult] = {}
     for k in levels:
         kids = [c for c in children.get(k, []) if c in results or members[:, c].any()]
         inferred_kids = [c for c in kids if c in results and results[c].inferred]
@@ -164,10 +190,18 @@ def build_profile(p: UserPosts, members: np.ndarray, topic_ids: list[str], paren
         result = _topic(k, np.minimum(column, 1.0), np.minimum(total, 1.0), p, ctx, topic_ids, params,
                         covered_by=[topic_ids[c] for c in inferred_kids])
         if allowed[k] and result is not None:
-            results[k] = result
-    ordered = sorted(results.values(), key=lambda r: (not r.inferred, -r.score, r.topic_id))
-    inferred = [r for r in ordered if r.inferred]
-    return inferred + [r for r in ordered if not r.inferred][: params.max_candidates]
+            results[k] = _side_interest(result, best, params) if best else result
+    return results
+
+
+def _side_interest(r: TopicResult, best: float, params: ProfileParams) -> TopicResult:
+    """Demote a topic far weaker than the user's strongest one to a candidate, saying so."""
+    if not r.inferred or r.score >= params.min_share_of_best * best:
+        return r
+    short = (f"score {r.score:.3f} is {r.score / best:.0%} of the user's strongest topic's ({best:.3f}); "
+             f"needs {params.min_share_of_best:.0%}")
+    details = {**r.details, "shortfalls": [*r.details["shortfalls"], short]}
+    return replace(r, inferred=False, details=details)
 
 
 def _context(p: UserPosts, params: ProfileParams, as_of: int) -> dict[str, np.ndarray | float]:
@@ -198,7 +232,8 @@ def _topic(k: int, column: np.ndarray, total: np.ndarray, p: UserPosts, ctx: dic
     decayed = float((weight * ctx["recency"]).sum())
     evidence_amount = min(mass, float(days) + 1.0, float(threads) + 1.0)
     confidence = 1.0 - math.exp(-evidence_amount / params.confidence_scale)
-    score = math.log2(1.0 + decayed) * (1.0 + 0.5 * min(max(lift, -1.0), 2.0)) * confidence
+    clarity = _clarity(ctx, k, params)
+    score = math.log2(1.0 + decayed) * (1.0 + 0.5 * min(max(lift, -1.0), 2.0)) * confidence * clarity
     positive = float(np.clip(ctx["eng"][original], 0, None).sum())
     shortfalls = _shortfalls(posts, days, threads, engaged, lift, confidence, params)
     burst = burst_share(p.created_at[original])
@@ -213,7 +248,7 @@ def _topic(k: int, column: np.ndarray, total: np.ndarray, p: UserPosts, ctx: dic
         "duplicates_dropped": int((is_member & ctx["dup"]).sum()),
         "shares": int((is_member & p.is_share & ~ctx["dup"]).sum()),
         "usual_engagement": round(float(np.expm1(ctx["usual"])), 2),
-        "recency": round(decayed / mass, 3) if mass else 0.0,
+        "recency": round(decayed / mass, 3) if mass else 0.0, "clarity": round(clarity, 3),
         "first": int(p.created_at[original].min()) if posts else 0,
         "last": int(p.created_at[original].max()) if posts else 0,
         "shortfalls": shortfalls, "covered_by": covered_by,
@@ -224,6 +259,19 @@ def _topic(k: int, column: np.ndarray, total: np.ndarray, p: UserPosts, ctx: dic
     return TopicResult(topic_ids[k], inferred=not shortfalls and not _all_covered(column, total),
                        score=round(score, 4), confidence=round(confidence, 3), posts=posts, days=days,
                        engagement=round(lift, 3), details=details, evidence=evidence)
+
+
+def _clarity(ctx: dict, k: int, params: ProfileParams) -> float:
+    """How plainly the user's posts are about the topic: the cosine of their ``clarity_post``-th closest
+    (non-duplicate) post to it, mapped to [min_clarity, 1]. A topic resting on vague posts ranks lower."""
+    if "similarity" not in ctx:
+        return 1.0
+    sims = np.sort(ctx["similarity"][~ctx["dup"], k])
+    if len(sims) == 0:
+        return params.min_clarity
+    cosine = float(sims[-min(params.clarity_post, len(sims))])
+    span = params.clarity_full - params.clarity_floor
+    return float(np.clip((cosine - params.clarity_floor) / span, params.min_clarity, 1.0))
 
 
 def _all_covered(column: np.ndarray, total: np.ndarray) -> bool:

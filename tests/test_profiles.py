@@ -29,7 +29,8 @@ class P:
     thread: str | None = None
 
 
-def profile(posts: list[P], allowed: np.ndarray = ALLOWED, as_of: int = AS_OF, **params: float):  # type: ignore[no-untyped-def]
+def profile(posts: list[P], allowed: np.ndarray = ALLOWED, as_of: int = AS_OF,  # type: ignore[no-untyped-def]
+            similarity: np.ndarray | None = None, **params: float):
     rng = np.random.default_rng(0)
     vec_of: dict[str, np.ndarray] = {}
     vecs = []
@@ -51,7 +52,7 @@ def profile(posts: list[P], allowed: np.ndarray = ALLOWED, as_of: int = AS_OF, *
     for i, p in enumerate(posts):
         if p.topic >= 0:
             members[i, p.topic] = 0.9
-    return build_profile(user, members, TOPICS, PARENTS, allowed, as_of, ProfileParams(**params))
+    return build_profile(user, members, TOPICS, PARENTS, allowed, as_of, ProfileParams(**params), similarity)
 
 
 def inferred(results) -> list[str]:  # type: ignore[no-untyped-def]
@@ -176,3 +177,24 @@ def test_order_of_posts_does_not_change_the_result() -> None:
     b = profile(list(reversed(posts)))
     assert [(r.topic_id, r.score, r.confidence, r.posts) for r in a] == [
         (r.topic_id, r.score, r.confidence, r.posts) for r in b]
+
+
+def test_a_side_interest_far_weaker_than_the_main_one_is_only_a_candidate() -> None:
+    posts = steady(0, 30, every=3, likes=5) + steady(1, 3, start=1, every=5, likes=5)
+    results = profile(posts)
+    assert inferred(results) == ["travel"]
+    sports = next(r for r in results if r.topic_id == "sports")
+    assert "of the user's strongest topic" in " ".join(sports.details["shortfalls"])
+    assert inferred(profile(posts, min_share_of_best=0.0)) == ["travel", "sports"]
+
+
+def test_a_topic_resting_on_vague_posts_ranks_below_one_on_plain_posts() -> None:
+    posts = steady(0, 10, likes=5) + steady(1, 10, start=1, likes=5)
+    similarity = np.full((len(posts), len(TOPICS)), 0.1, dtype=np.float32)
+    similarity[:10, 0] = 0.6  # plainly about travel
+    similarity[10:, 1] = 0.32  # only vaguely about sports
+    results = profile(posts, similarity=similarity, min_share_of_best=0.0)
+    travel, sports = (next(r for r in results if r.topic_id == t) for t in ("travel", "sports"))
+    assert inferred(results) == ["travel", "sports"]
+    assert travel.details["clarity"] == 1.0 and sports.details["clarity"] == 0.4
+    assert abs(sports.score - 0.4 * travel.score) < 0.01 * travel.score  # the same support otherwise
