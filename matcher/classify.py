@@ -1,8 +1,9 @@
 """Assign posts to topics: cosine similarity of each post's vector to each topic's vector, zero-shot.
 
 A post's vector blends its own text with its ``context`` (thread title or parent post): short replies
-lean on their context more. Membership is a softmax over the post's nearest topics, gated by an
-absolute similarity floor so that posts about nothing in the taxonomy belong to no topic.
+lean on their context more. A post's similarity to a topic blends the cosine to the topic as a whole with
+the cosine to its closest view (name or keyword phrase). Membership is a softmax over the post's nearest
+topics, gated by an absolute similarity floor so that posts about nothing in the taxonomy belong to no topic.
 """
 
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ class ClassifyParams:
     floor: float = 0.25  # cosine below which a post is not about a topic at all
     ramp: float = 0.10  # membership grows linearly from floor to floor + ramp
     temperature: float = 0.03  # softmax temperature over cosines
+    view_weight: float = 0.5  # share of the topic's closest view (name or keyword phrase) in a post's similarity
     top_k: int = 3  # a post belongs to at most this many topics
     neighbours: int = 10  # a post is read together with up to this many similar posts of the same user
     neighbour_min: float = 0.3  # ... whose cosine is at least this
@@ -61,14 +63,31 @@ def smooth_within_user(post_vecs: np.ndarray, params: ClassifyParams = ClassifyP
     return out.astype(np.float32)
 
 
+def topic_similarity(post_vecs: np.ndarray, topic_vecs: np.ndarray, view_vecs: np.ndarray, view_starts: np.ndarray,
+                     params: ClassifyParams = ClassifyParams()) -> np.ndarray:
+    """(n, T) similarity of posts to topics: the cosine to the whole topic's vector, blended with the cosine to
+    the topic's closest view (its name, "name: description", each keyword phrase of its description), so a post
+    plainly about one of the things a topic lists counts as about the topic. ``view_vecs`` holds each topic's
+    views contiguously, topic k's starting at ``view_starts[k]`` (every topic has at least one)."""
+    whole = post_vecs @ topic_vecs.T
+    if len(post_vecs) == 0 or len(view_vecs) == 0 or params.view_weight == 0:
+        return whole.astype(np.float32)
+    closest = np.maximum.reduceat(post_vecs @ view_vecs.T, view_starts, axis=1)
+    return ((1 - params.view_weight) * whole + params.view_weight * closest).astype(np.float32)
+
+
 def memberships(post_vecs: np.ndarray, topic_vecs: np.ndarray,
                 params: ClassifyParams = ClassifyParams()) -> np.ndarray:
+    """(n, T) membership of each post in each topic by plain cosine (see ``memberships_from_similarity``)."""
+    return memberships_from_similarity(post_vecs @ topic_vecs.T, params)
+
+
+def memberships_from_similarity(sims: np.ndarray, params: ClassifyParams = ClassifyParams()) -> np.ndarray:
     """(n, T) membership of each post in each topic, in [0, 1]; each row sums to at most 1."""
-    n, t = len(post_vecs), len(topic_vecs)
+    n, t = sims.shape if sims.ndim == 2 else (0, 0)
     out = np.zeros((n, t), dtype=np.float32)
     if n == 0 or t == 0:
         return out
-    sims = post_vecs @ topic_vecs.T
     k = min(params.top_k, t)
     top = np.argsort(-sims, axis=1, kind="stable")[:, :k]
     top_sims = np.take_along_axis(sims, top, axis=1)
@@ -78,8 +97,3 @@ def memberships(post_vecs: np.ndarray, topic_vecs: np.ndarray,
     gate = np.clip((top_sims - params.floor) / params.ramp, 0.0, 1.0)
     np.put_along_axis(out, top, (soft * gate).astype(np.float32), axis=1)
     return out
-
-
-def similarities(post_vecs: np.ndarray, topic_vecs: np.ndarray) -> np.ndarray:
-    """Raw cosine similarities (n, T), for explanations."""
-    return (post_vecs @ topic_vecs.T).astype(np.float32)

@@ -23,10 +23,10 @@ from catalog.index import build_index
 from catalog.refresh import live_perks, live_version
 from catalog.schema import PerkRecord
 from matcher.assign import Candidate, assign
-from matcher.classify import ClassifyParams, memberships
+from matcher.classify import ClassifyParams, memberships_from_similarity
 from matcher.embed import EmbeddingCache
 from matcher.errors import NotReadyError
-from matcher.profile_run import latest_run, load_user_posts, topic_vectors
+from matcher.profile_run import TopicSpace, latest_run, load_user_posts
 from matcher.store import Assignment, EvidencePost, Run, TopicScore, User, Withheld, session, utcnow
 from matcher.taxonomy import load_topics
 
@@ -85,9 +85,10 @@ def run_match(engine: Engine, cache: EmbeddingCache, *, per_user: int = 3, per_b
     perk_vecs = cache.vectors([r.to_perk().embed_text() for r in perks])
     index = build_index(np.arange(len(perks)), perk_vecs)
     topics = {t.topic_id: t for t in load_topics(engine)}
-    topic_vecs = dict(zip(topics, topic_vectors(cache, list(topics.values())), strict=True))
+    space = TopicSpace.build(list(topics.values()), cache)
+    topic_vecs = dict(zip(topics, space.vectors, strict=True))
     rows, evidence, regions = _load_profiles(engine, int(profile.id or 0))
-    perk_members = memberships(perk_vecs, np.array(list(topic_vecs.values())), ClassifyParams())
+    perk_members = memberships_from_similarity(space.similarity(perk_vecs, ClassifyParams()), ClassifyParams())
     perk_members = {t: perk_members[:, i] for i, t in enumerate(topic_vecs)}
     candidates, withheld, reasons = _candidates(engine, cache, rows, evidence, regions, perks, perk_members, index,
                                                 topics, topic_vecs, today, params)

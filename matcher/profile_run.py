@@ -20,7 +20,13 @@ from sqlmodel import col, select
 from threadpoolctl import threadpool_limits
 
 from matcher import incremental
-from matcher.classify import ClassifyParams, memberships, post_vectors, smooth_within_user
+from matcher.classify import (
+    ClassifyParams,
+    memberships_from_similarity,
+    post_vectors,
+    smooth_within_user,
+    topic_similarity,
+)
 from matcher.embed import EmbeddingCache, embed_new_posts
 from matcher.profiles import ProfileParams, TopicResult, UserPosts, build_profile
 from matcher.store import EvidencePost, Post, ProfiledUser, Run, TopicScore, User, session, utcnow
@@ -135,12 +141,21 @@ class TopicSpace:
     vectors: np.ndarray
     ids: list[str]
     parents: list[int]
+    views: np.ndarray  # every topic's view vectors (``TopicInfo.view_texts``), topic by topic
+    view_starts: np.ndarray  # where topic k's views start in ``views``
 
     @classmethod
     def build(cls, topics: list[TopicInfo], cache: EmbeddingCache) -> "TopicSpace":
         index = {t.topic_id: i for i, t in enumerate(topics)}
+        texts = [t.view_texts() for t in topics]
+        starts = np.cumsum([0] + [len(x) for x in texts[:-1]]).astype(np.int64)
+        views = cache.vectors([x for v in texts for x in v]) if topics else np.zeros((0, 0), np.float32)
         return cls(topics, topic_vectors(cache, topics), [t.topic_id for t in topics],
-                   [index.get(t.parent_id or "", -1) for t in topics])
+                   [index.get(t.parent_id or "", -1) for t in topics], views, starts)
+
+    def similarity(self, vecs: np.ndarray, params: ClassifyParams) -> np.ndarray:
+        """(n, T) similarity of these (post or perk) vectors to every topic."""
+        return topic_similarity(vecs, self.vectors, self.views, self.view_starts, params)
 
 
 def compute_users(engine: Engine, cache: EmbeddingCache, space: TopicSpace, user_ids: list[str], as_of: int,
@@ -157,10 +172,10 @@ def compute_users(engine: Engine, cache: EmbeddingCache, space: TopicSpace, user
             continue
         user_posts, vecs = loaded[user_id]
         posts += len(user_posts.keys)
-        read = smooth_within_user(vecs, classify)
-        results[user_id] = build_profile(user_posts, memberships(read, space.vectors, classify), space.ids,
+        sims = space.similarity(smooth_within_user(vecs, classify), classify)
+        results[user_id] = build_profile(user_posts, memberships_from_similarity(sims, classify), space.ids,
                                          space.parents, allowed_topics(space.topics, opt_ins.get(user_id, set())),
-                                         as_of, params, similarity=read @ space.vectors.T)
+                                         as_of, params, similarity=sims)
     return results, posts
 
 
@@ -200,7 +215,7 @@ def run_profile(engine: Engine, cache: EmbeddingCache, *, policy: str = "opt-in"
     executor = executor or LocalExecutor()
     topics = load_topics(engine)
     encode_before = time.perf_counter()
-    embedded = executor.embed(engine, cache, [x for t in topics for x in t.embed_texts()], progress)
+    embedded = executor.embed(engine, cache, [x for t in topics for x in t.view_texts()], progress)
     encode_seconds = time.perf_counter() - encode_before
     space = TopicSpace.build(topics, cache)
     basis = incremental.run_basis(topics, cache.name, policy, as_of, classify, params)

@@ -4,6 +4,7 @@ The project ships its own default taxonomy (``matcher/data/taxonomy.yaml``), use
 """
 
 import csv
+import re
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -50,6 +51,9 @@ class TopicIn(BaseModel):
         return value or None
 
 
+PHRASE_SPLIT = re.compile(r"[,;.]| and | or ")  # how a description lists its keyword phrases
+
+
 @dataclass(frozen=True)
 class TopicInfo:
     """A topic as the pipeline sees it."""
@@ -63,6 +67,20 @@ class TopicInfo:
     def embed_texts(self) -> list[str]:
         """The texts whose embeddings, summed, stand for the topic: its name, and name with description."""
         return [self.name, f"{self.name}: {self.description}" if self.description else self.name]
+
+    def phrases(self) -> list[str]:
+        """The description's keyword phrases ("stocks, options, index funds and taxes" -> four), in order."""
+        body = self.description.split(":", 1)[-1]
+        out: list[str] = []
+        for part in PHRASE_SPLIT.split(body):
+            part = part.strip()
+            if len(part) > 2 and part not in out:
+                out.append(part)
+        return out
+
+    def view_texts(self) -> list[str]:
+        """Every text embedded for the topic: the two whole-topic texts, then its phrases."""
+        return [*dict.fromkeys(self.embed_texts()), *(x for x in self.phrases() if x not in self.embed_texts())]
 
 
 def default_taxonomy_path() -> str:

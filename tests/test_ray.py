@@ -133,7 +133,7 @@ def test_ray_runs_embed_in_the_local_batches_and_a_rerun_only_the_new_texts(clus
         assert runs[-1].embedded == 2 and len(vectors(engine)) == stored + 2  # the two new texts only
         changed = len({first["user_id"], second["user_id"]})
         assert runs[-1].recomputed == changed and runs[-1].reused == runs[-2].users - changed
-    topic_texts = {x for t in load_topics(engine) for x in t.embed_texts()}
+    topic_texts = {x for t in load_topics(engine) for x in t.view_texts()}
     assert len(datasets) == 3 and datasets[0] == len(topic_texts) and datasets[2] == 2  # the contexts: none new
     counts = [(r.users, r.posts, r.embedded, r.inferred_topics, r.recomputed, r.reused) for r in runs]
     assert counts[:2] == counts[2:]

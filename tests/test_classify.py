@@ -1,0 +1,45 @@
+"""Post-topic similarity and membership on hand-made vectors, and the topic views taken from a taxonomy."""
+
+import numpy as np
+
+from matcher.classify import ClassifyParams, memberships_from_similarity, topic_similarity
+from matcher.taxonomy import TopicInfo
+
+
+def unit(*xs: float) -> np.ndarray:
+    v = np.array(xs, dtype=np.float32)
+    return v / np.linalg.norm(v)
+
+
+def test_a_description_lists_its_keyword_phrases() -> None:
+    finance = TopicInfo("business.finance", "Finance", "business",
+                        "Investing and trading: stocks, options, index funds, accounting, taxes and the stock market.",
+                        False)
+    assert finance.phrases() == ["stocks", "options", "index funds", "accounting", "taxes", "the stock market"]
+    assert finance.view_texts()[:2] == finance.embed_texts()
+    assert finance.view_texts()[2:] == finance.phrases()
+    bare = TopicInfo("x", "Chess", None, "", False)
+    assert bare.phrases() == [] and bare.view_texts() == ["Chess"]
+
+
+def test_a_post_plainly_about_one_listed_thing_is_close_to_the_topic() -> None:
+    # topic 0 as a whole points along x, but lists a phrase along y; topic 1 points along z with one view
+    topics = np.stack([unit(1, 0, 0), unit(0, 0, 1)])
+    views = np.stack([unit(1, 0, 0), unit(0, 1, 0), unit(0, 0, 1)])
+    starts = np.array([0, 2])
+    post = unit(0, 1, 0.3)[None, :]
+    whole_only = topic_similarity(post, topics, views, starts, ClassifyParams(view_weight=0.0))
+    blended = topic_similarity(post, topics, views, starts, ClassifyParams(view_weight=0.5))
+    assert whole_only[0, 0] < whole_only[0, 1]  # by the whole vectors alone it leans to topic 1
+    assert blended[0, 0] > blended[0, 1]  # its closest view is topic 0's phrase
+    assert np.isclose(blended[0, 0], 0.5 * whole_only[0, 0] + 0.5 * float(post[0] @ views[1]))
+
+
+def test_membership_is_gated_by_the_floor_and_sums_to_at_most_one() -> None:
+    sims = np.array([[0.6, 0.58, 0.1], [0.2, 0.1, 0.05], [0.3, 0.0, 0.0]], dtype=np.float32)
+    m = memberships_from_similarity(sims, ClassifyParams())
+    assert (m.sum(axis=1) <= 1.0 + 1e-6).all()
+    assert m[0, 0] > m[0, 1] > 0 and m[0, 2] == 0  # close rivals share, a distant topic gets nothing
+    assert m[1].sum() == 0  # about nothing in the taxonomy
+    assert 0 < m[2, 0] < 1  # on the ramp above the floor
+    assert memberships_from_similarity(np.zeros((0, 3), np.float32)).shape == (0, 3)
