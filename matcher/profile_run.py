@@ -33,6 +33,7 @@ from matcher.store import EvidencePost, Post, ProfiledUser, Run, TopicScore, Use
 from matcher.taxonomy import TopicInfo, load_topics
 
 USER_CHUNK = 200
+SIMILARITY_ROWS = 4096  # posts per post-topic similarity product (4096 x 3,000 views: 48 MB)
 
 Progress = Callable[[str, int, int | None], None]  # (stage, advance, total)
 
@@ -164,19 +165,38 @@ def compute_users(engine: Engine, cache: EmbeddingCache, space: TopicSpace, user
     """The topic results of these users (all texts already embedded), and how many posts they have."""
     loaded = load_user_posts(engine, cache, user_ids, classify)
     opt_ins = _opt_ins(engine, user_ids)
+    similarity = _similarities(space, {u: smooth_within_user(v, classify) for u, (_, v) in loaded.items()}, classify)
     results: dict[str, list[TopicResult]] = {}
     posts = 0
     for user_id in user_ids:
         if user_id not in loaded:
             results[user_id] = []
             continue
-        user_posts, vecs = loaded[user_id]
+        user_posts = loaded[user_id][0]
         posts += len(user_posts.keys)
-        sims = space.similarity(smooth_within_user(vecs, classify), classify)
+        sims = similarity[user_id]
         results[user_id] = build_profile(user_posts, memberships_from_similarity(sims, classify), space.ids,
                                          space.parents, allowed_topics(space.topics, opt_ins.get(user_id, set())),
                                          as_of, params, similarity=sims)
     return results, posts
+
+
+def _similarities(space: TopicSpace, read: dict[str, np.ndarray], classify: ClassifyParams) -> dict[str, np.ndarray]:
+    """Each user's (n, T) post-topic similarity, computed over blocks of about ``SIMILARITY_ROWS`` posts: one
+    large matrix product instead of one small one per user (each row depends on its own post only)."""
+    out: dict[str, np.ndarray] = {}
+    block: list[str] = []
+    rows = 0
+    for user_id in [*read, None]:
+        if block and (user_id is None or rows + len(read[user_id]) > SIMILARITY_ROWS):
+            sims = space.similarity(np.concatenate([read[u] for u in block]), classify)
+            bounds = np.cumsum([len(read[u]) for u in block])[:-1]
+            out.update(zip(block, np.split(sims, bounds), strict=True))
+            block, rows = [], 0
+        if user_id is not None:
+            block.append(user_id)
+            rows += len(read[user_id])
+    return out
 
 
 Job = tuple[Any, list[str]]  # (what the caller gets back with the results, the users to compute)

@@ -40,8 +40,8 @@ class ProfileParams:
     min_lift: float = -0.7  # topic engagement may not sit far below the user's usual (log scale)
     min_confidence: float = 0.5
     confidence_scale: float = 2.5  # confidence = 1 - exp(-evidence / scale)
-    clarity_post: int = 3  # clarity is the cosine of the user's 3rd closest post to the topic ...
-    clarity_floor: float = 0.2  # ... mapped linearly from this cosine (clarity ~0) ...
+    clarity_post: int = 3  # clarity is the similarity of the user's 3rd closest post to the topic ...
+    clarity_floor: float = 0.2  # ... mapped linearly from this similarity (clarity ~0) ...
     clarity_full: float = 0.5  # ... to this one (clarity 1)
     min_clarity: float = 0.03  # clarity never drops below this (a score stays comparable)
     min_share_of_best: float = 0.5  # a topic's score must reach this share of the user's strongest topic's
@@ -148,7 +148,8 @@ def build_profile(p: UserPosts, members: np.ndarray, topic_ids: list[str], paren
 
     ``members`` is (n, T) post-topic membership; ``parents[k]`` is the index of topic k's parent or -1;
     ``allowed[k]`` is False for sensitive topics the user did not opt in to (they are never output).
-    ``similarity`` is the (n, T) cosine of each post to each topic, for clarity (without it clarity is 1).
+    ``similarity`` is the (n, T) similarity of each post to each topic (``matcher.classify.topic_similarity``),
+    for clarity (without it clarity is 1).
 
     A topic whose score is under ``min_share_of_best`` of the user's strongest topic is a side interest, not
     a topic: it is kept as a candidate. The levels are then evaluated again, so a parent gets back the support
@@ -159,19 +160,23 @@ def build_profile(p: UserPosts, members: np.ndarray, topic_ids: list[str], paren
         return []
     ctx = _context(p, params, as_of)
     if similarity is not None:
-        ctx["similarity"] = similarity
-    results = _levels(p, members, topic_ids, parents, allowed, ctx, params, best=None)
+        ctx["clarity"] = _clarity(similarity[~ctx["dup"]], params)
+    results = _levels(p, members, topic_ids, parents, allowed, ctx, params)
     best = max((r.score for r in results.values() if r.inferred), default=0.0)
     if any(r.inferred and r.score < params.min_share_of_best * best for r in results.values()):
-        results = _levels(p, members, topic_ids, parents, allowed, ctx, params, best=best)
+        results = _levels(p, members, topic_ids, parents, allowed, ctx, params, best=best, previous=results)
     ordered = sorted(results.values(), key=lambda r: (not r.inferred, -r.score, r.topic_id))
     inferred = [r for r in ordered if r.inferred]
     return inferred + [r for r in ordered if not r.inferred][: params.max_candidates]
 
 
 def _levels(p: UserPosts, members: np.ndarray, topic_ids: list[str], parents: list[int], allowed: np.ndarray,
-            ctx: dict, params: ProfileParams, best: float | None) -> dict[int, TopicResult]:
-    """Every touched topic's result, children before parents (a parent counts its non-inferred children)."""
+            ctx: dict, params: ProfileParams, best: float = 0.0,
+            previous: dict[int, TopicResult] | None = None) -> dict[int, TopicResult]:
+    """Every touched topic's result, children before parents (a parent counts its non-inferred children).
+
+    With ``best``, topics under ``min_share_of_best`` of it are demoted; a topic whose children kept their
+    status in ``previous`` (an earlier pass) is not computed again."""
     n = len(p.keys)
     direct = members * ctx["weight"][:, None]
     children: dict[int, list[int]] = {}
@@ -184,19 +189,23 @@ def _levels(p: UserPosts, members: np.ndarray, topic_ids: list[str], parents: li
     results: dict[int, TopicResult] = {}
     for k in levels:
         kids = [c for c in children.get(k, []) if c in results or members[:, c].any()]
+        if previous is not None and k in previous and all(
+                results[c].inferred == previous[c].inferred for c in kids if c in results and c in previous):
+            results[k] = _side_interest(previous[k], best, params)
+            continue
         inferred_kids = [c for c in kids if c in results and results[c].inferred]
         column = members[:, k] + sum((members[:, c] for c in kids if c not in inferred_kids), np.zeros(n))
         total = members[:, k] + sum((members[:, c] for c in kids), np.zeros(n))
         result = _topic(k, np.minimum(column, 1.0), np.minimum(total, 1.0), p, ctx, topic_ids, params,
                         covered_by=[topic_ids[c] for c in inferred_kids])
         if allowed[k] and result is not None:
-            results[k] = _side_interest(result, best, params) if best else result
+            results[k] = _side_interest(result, best, params)
     return results
 
 
 def _side_interest(r: TopicResult, best: float, params: ProfileParams) -> TopicResult:
     """Demote a topic far weaker than the user's strongest one to a candidate, saying so."""
-    if not r.inferred or r.score >= params.min_share_of_best * best:
+    if not best or not r.inferred or r.score >= params.min_share_of_best * best:
         return r
     short = (f"score {r.score:.3f} is {r.score / best:.0%} of the user's strongest topic's ({best:.3f}); "
              f"needs {params.min_share_of_best:.0%}")
@@ -232,7 +241,7 @@ def _topic(k: int, column: np.ndarray, total: np.ndarray, p: UserPosts, ctx: dic
     decayed = float((weight * ctx["recency"]).sum())
     evidence_amount = min(mass, float(days) + 1.0, float(threads) + 1.0)
     confidence = 1.0 - math.exp(-evidence_amount / params.confidence_scale)
-    clarity = _clarity(ctx, k, params)
+    clarity = float(ctx["clarity"][k]) if "clarity" in ctx else 1.0
     score = math.log2(1.0 + decayed) * (1.0 + 0.5 * min(max(lift, -1.0), 2.0)) * confidence * clarity
     positive = float(np.clip(ctx["eng"][original], 0, None).sum())
     shortfalls = _shortfalls(posts, days, threads, engaged, lift, confidence, params)
@@ -261,17 +270,16 @@ def _topic(k: int, column: np.ndarray, total: np.ndarray, p: UserPosts, ctx: dic
                        engagement=round(lift, 3), details=details, evidence=evidence)
 
 
-def _clarity(ctx: dict, k: int, params: ProfileParams) -> float:
-    """How plainly the user's posts are about the topic: the cosine of their ``clarity_post``-th closest
+def _clarity(similarity: np.ndarray, params: ProfileParams) -> np.ndarray:
+    """How plainly the user's posts are about each topic: the similarity of their ``clarity_post``-th closest
     (non-duplicate) post to it, mapped to [min_clarity, 1]. A topic resting on vague posts ranks lower."""
-    if "similarity" not in ctx:
-        return 1.0
-    sims = np.sort(ctx["similarity"][~ctx["dup"], k])
-    if len(sims) == 0:
-        return params.min_clarity
-    cosine = float(sims[-min(params.clarity_post, len(sims))])
+    n = len(similarity)
+    if n == 0:
+        return np.full(similarity.shape[1], params.min_clarity)
+    rank = min(params.clarity_post, n)
+    closest = np.partition(similarity, n - rank, axis=0)[n - rank]
     span = params.clarity_full - params.clarity_floor
-    return float(np.clip((cosine - params.clarity_floor) / span, params.min_clarity, 1.0))
+    return np.clip((closest - params.clarity_floor) / span, params.min_clarity, 1.0)
 
 
 def _all_covered(column: np.ndarray, total: np.ndarray) -> bool:

@@ -4,6 +4,7 @@ One database is built per test session (the demo pipeline); tests that change da
 """
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -161,6 +162,7 @@ def test_cli_brand_explain_and_export(demo_db) -> None:  # type: ignore[no-untyp
     assert runner.invoke(app, ["--db", demo_db, "explain", "u-maya"]).exit_code == 0
     out = runner.invoke(app, ["--db", demo_db, "explain", "u-maya", "travel.air-travel"])
     assert out.exit_code == 0 and "inferred: every threshold is met" in out.stdout
+    assert re.search(r"clarity (0\.\d+|1\.0) \(how plainly the posts are about it\)", " ".join(out.stdout.split()))
     exported = runner.invoke(app, ["--db", demo_db, "export", "u-maya"])
     doc = json.loads(exported.stdout)
     assert doc["user"]["user_id"] == "u-maya" and len(doc["posts"]) > 50 and doc["topics"] and doc["assignments"]

@@ -95,7 +95,8 @@ def explain(
         out.print(f"  engagement ×{record['engagement_vs_usual']:.2f} of the user's usual "
                   f"(usual ≈ {d['usual_engagement']}), confidence {record['confidence']:.2f} "
                   f"(needs {th['confidence']}), duplicates dropped {d['duplicates_dropped']}, "
-                  f"reshares {d['shares']}, recency weight {d['recency']}")
+                  f"reshares {d['shares']}, recency weight {d['recency']}"
+                  + (f", clarity {d['clarity']} (how plainly the posts are about it)" if "clarity" in d else ""))
         if record["first"]:
             out.print(f"  written about from {record['first'][:10]} to {record['last'][:10]}")
         for line in _evidence_lines(record["evidence"], 5).splitlines():
