@@ -76,12 +76,6 @@ def topic_similarity(post_vecs: np.ndarray, topic_vecs: np.ndarray, view_vecs: n
     return ((1 - params.view_weight) * whole + params.view_weight * closest).astype(np.float32)
 
 
-def memberships(post_vecs: np.ndarray, topic_vecs: np.ndarray,
-                params: ClassifyParams = ClassifyParams()) -> np.ndarray:
-    """(n, T) membership of each post in each topic by plain cosine (see ``memberships_from_similarity``)."""
-    return memberships_from_similarity(post_vecs @ topic_vecs.T, params)
-
-
 def memberships_from_similarity(sims: np.ndarray, params: ClassifyParams = ClassifyParams()) -> np.ndarray:
     """(n, T) membership of each post in each topic, in [0, 1]; each row sums to at most 1."""
     n, t = sims.shape if sims.ndim == 2 else (0, 0)
