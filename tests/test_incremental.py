@@ -8,6 +8,7 @@ import pytest
 from sqlmodel import select
 
 import matcher.profile_run as profile_run
+from matcher import incremental
 from matcher.demo import AS_OF, sample_path
 from matcher.embed import EmbeddingCache
 from matcher.encoder import FakeEncoder
@@ -86,6 +87,14 @@ def test_a_new_basis_recomputes_everyone(tmp_path) -> None:  # type: ignore[no-u
     assert later.reused == 0 and later.recomputed == later.users
     same = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN + 86_400)
     assert same.recomputed == 0
+
+
+def test_new_rules_recompute_everyone(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    engine = setup_db(tmp_path, "rules", sample_lines())
+    first = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN)
+    monkeypatch.setattr(incremental, "RULES_VERSION", incremental.RULES_VERSION + 1)  # an upgrade
+    upgraded = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN)
+    assert upgraded.reused == 0 and upgraded.recomputed == first.users
 
 
 def test_an_interrupted_run_resumes_without_redoing_finished_users(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
