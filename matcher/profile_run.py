@@ -67,20 +67,6 @@ def eligible_users(engine: Engine, policy: str = "opt-in") -> list[str]:
         return sorted(set(s.exec(select(Post.user_id).distinct()).all()) - opted_out)
 
 
-def topic_vectors(cache: EmbeddingCache, topics: list[TopicInfo]) -> np.ndarray:
-    """(T, d) unit vectors: the normalised sum of each topic's views (name; name and description)."""
-    views = [t.embed_texts() for t in topics]
-    flat = cache.vectors([x for v in views for x in v])
-    out = np.zeros((len(topics), flat.shape[1] if flat.ndim == 2 else 0), dtype=np.float32)
-    start = 0
-    for i, v in enumerate(views):
-        out[i] = flat[start:start + len(v)].sum(axis=0)
-        start += len(v)
-    norms = np.linalg.norm(out, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    return out / norms
-
-
 def load_user_posts(engine: Engine, cache: EmbeddingCache, user_ids: list[str],
                     params: ClassifyParams) -> dict[str, tuple[UserPosts, np.ndarray]]:
     """Posts and blended post vectors of these users, each sorted by post id."""
@@ -151,12 +137,23 @@ class TopicSpace:
         texts = [t.view_texts() for t in topics]
         starts = np.cumsum([0] + [len(x) for x in texts[:-1]]).astype(np.int64)
         views = cache.vectors([x for v in texts for x in v]) if topics else np.zeros((0, 0), np.float32)
-        return cls(topics, topic_vectors(cache, topics), [t.topic_id for t in topics],
+        return cls(topics, _whole_topic_vectors(topics, views, starts), [t.topic_id for t in topics],
                    [index.get(t.parent_id or "", -1) for t in topics], views, starts)
 
     def similarity(self, vecs: np.ndarray, params: ClassifyParams) -> np.ndarray:
         """(n, T) similarity of these (post or perk) vectors to every topic."""
         return topic_similarity(vecs, self.vectors, self.views, self.view_starts, params)
+
+
+def _whole_topic_vectors(topics: list[TopicInfo], views: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """(T, d) unit vectors: the normalised sum of each topic's whole-topic views (name; name and description),
+    which lead its views."""
+    out = np.zeros((len(topics), views.shape[1] if views.ndim == 2 else 0), dtype=np.float32)
+    for i, (t, start) in enumerate(zip(topics, starts, strict=True)):
+        out[i] = views[start:start + len(dict.fromkeys(t.embed_texts()))].sum(axis=0)
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return out / norms
 
 
 def compute_users(engine: Engine, cache: EmbeddingCache, space: TopicSpace, user_ids: list[str], as_of: int,

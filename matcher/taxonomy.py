@@ -80,7 +80,7 @@ class TopicInfo:
 
     def view_texts(self) -> list[str]:
         """Every text embedded for the topic: the two whole-topic texts, then its phrases."""
-        return [*dict.fromkeys(self.embed_texts()), *(x for x in self.phrases() if x not in self.embed_texts())]
+        return list(dict.fromkeys([*self.embed_texts(), *self.phrases()]))
 
 
 def default_taxonomy_path() -> str:

@@ -59,6 +59,14 @@ def inferred(results) -> list[str]:  # type: ignore[no-untyped-def]
     return [r.topic_id for r in results if r.inferred]
 
 
+def topic(results, topic_id: str):  # type: ignore[no-untyped-def]
+    return next(r for r in results if r.topic_id == topic_id)
+
+
+def shortfalls(results, topic_id: str) -> str:  # type: ignore[no-untyped-def]
+    return " ".join(topic(results, topic_id).details["shortfalls"])
+
+
 def steady(topic: int, count: int, every: float = 7.0, start: float = 0.0, **kw) -> list[P]:  # type: ignore[no-untyped-def]
     return [P(topic, start + i * every, **kw) for i in range(count)]
 
@@ -67,8 +75,7 @@ def test_engaged_often_beats_often_without_engagement() -> None:
     posts = steady(0, 12, likes=10, replies=3) + steady(1, 12, start=1, likes=0, replies=0)
     results = profile(posts)
     assert inferred(results) == ["travel"]
-    sports = next(r for r in results if r.topic_id == "sports")
-    assert "any engagement" in " ".join(sports.details["shortfalls"])
+    assert "any engagement" in shortfalls(results, "sports")
     travel = results[0]
     assert [k for k, _ in travel.evidence] and all(posts[k - 1].topic == 0 for k, _ in travel.evidence)
 
@@ -89,7 +96,7 @@ def test_one_viral_post_does_not_make_a_topic() -> None:
     posts = steady(2, 10, likes=3) + [P(1, 30.5, likes=5000, replies=800, shares=1200)]
     results = profile(posts)
     assert inferred(results) == ["cooking"]
-    sports = next(r for r in results if r.topic_id == "sports")
+    sports = topic(results, "sports")
     assert not sports.inferred and sports.posts == 1
 
 
@@ -133,9 +140,8 @@ def test_volume_counts_sublinearly() -> None:
 def test_big_account_does_not_win_by_size_relative_engagement_does() -> None:
     big = profile(steady(0, 10, likes=5000, replies=0) + steady(1, 10, start=1, likes=400, replies=0))
     small = profile(steady(0, 10, likes=2, replies=0) + steady(1, 10, start=1, likes=25, replies=0))
-    big_travel = next(r for r in big if r.topic_id == "travel")
-    small_sports = next(r for r in small if r.topic_id == "sports")
-    assert big_travel.engagement > 0 > next(r for r in big if r.topic_id == "sports").engagement
+    big_travel, small_sports = topic(big, "travel"), topic(small, "sports")
+    assert big_travel.engagement > 0 > topic(big, "sports").engagement
     assert small_sports.engagement > 0
     assert abs(big_travel.score - small_sports.score) < 0.2 * big_travel.score
 
@@ -154,7 +160,7 @@ def test_child_support_counts_for_parent_and_most_specific_level_is_output() -> 
     assert inferred(results) == ["lifestyle"]
     focused = profile(steady(0, 8, likes=5))
     assert inferred(focused) == ["travel"]
-    parent = next(r for r in focused if r.topic_id == "lifestyle")
+    parent = topic(focused, "lifestyle")
     assert not parent.inferred and parent.details["covered_by"] == ["travel"]
 
 
@@ -183,8 +189,7 @@ def test_a_side_interest_far_weaker_than_the_main_one_is_only_a_candidate() -> N
     posts = steady(0, 30, every=3, likes=5) + steady(1, 3, start=1, every=5, likes=5)
     results = profile(posts)
     assert inferred(results) == ["travel"]
-    sports = next(r for r in results if r.topic_id == "sports")
-    assert "of the user's strongest topic" in " ".join(sports.details["shortfalls"])
+    assert "of the user's strongest topic" in shortfalls(results, "sports")
     assert inferred(profile(posts, min_share_of_best=0.0)) == ["travel", "sports"]
 
 
@@ -194,7 +199,7 @@ def test_a_topic_resting_on_vague_posts_ranks_below_one_on_plain_posts() -> None
     similarity[:10, 0] = 0.6  # plainly about travel
     similarity[10:, 1] = 0.32  # only vaguely about sports
     results = profile(posts, similarity=similarity, min_share_of_best=0.0)
-    travel, sports = (next(r for r in results if r.topic_id == t) for t in ("travel", "sports"))
+    travel, sports = topic(results, "travel"), topic(results, "sports")
     assert inferred(results) == ["travel", "sports"]
     assert travel.details["clarity"] == 1.0 and sports.details["clarity"] == 0.4
     assert abs(sports.score - 0.4 * travel.score) < 0.01 * travel.score  # the same support otherwise
