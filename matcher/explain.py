@@ -216,8 +216,8 @@ def _assignment_records(engine: Engine, rows: list[Assignment]) -> list[dict[str
     for r in rows:
         perk = perks.get(r.perk_id)
         topics = [{"topic_id": t["topic_id"], "name": names.get(t["topic_id"], t["topic_id"]), "score": t["score"],
-                   "fit": t["fit"], "evidence": [post_record(posts[k]) for k in topic_ev[(r.user_id, t["topic_id"])]
-                                                 if k in posts]}
+                   "fit": t["fit"], **({"relevance": t["relevance"]} if "relevance" in t else {}),
+                   "evidence": [post_record(posts[k]) for k in topic_ev[(r.user_id, t["topic_id"])] if k in posts]}
                   for t in json.loads(r.topics)]
         out.append({"user_id": r.user_id, "perk_id": r.perk_id, "brand": perk.brand if perk else "",
                     "title": perk.title if perk else "", "rank": r.rank, "score": r.score, "topics": topics})

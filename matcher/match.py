@@ -1,13 +1,19 @@
 """The `match` stage: find candidate perks for each user's inferred topics, check eligibility, assign.
 
-For each inferred topic the query vector blends the topic's own vector with the centroid of the
-user's evidence posts; the catalog's FAISS index returns the nearest perks. A candidate's score is
+How well a perk fits a topic is judged twice. Its **relevance** is the perk's similarity to the topic (the
+same view-based similarity posts get) divided by its mean similarity to its ``hub_topics`` closest topics:
+1.0 means the topic is as close to the perk as the topics it is usually closest to; a perk written so
+broadly that it sits near everything fits no topic especially. For each inferred topic the candidates are
+the perks the catalog's FAISS index finds nearest to the query vector (the topic's vector blended with the
+centroid of the user's evidence posts), plus the topic's ``topic_perks`` most relevant perks. A candidate's
 
+    fit   = relevance + evidence_weight × cosine(query, perk)  (+ target_boost when the perk's ``topics``
+                                                                  name the topic or its parent)
     score = fit × (0.5 + 0.5 × strength),   strength = confidence × topic score / user's best topic score
 
-where fit is the cosine between query and perk (+ ``target_boost`` when the perk's ``topics`` name
-the topic or its parent: catalog targets are a boost, not a requirement). Ineligible candidates
-(region, offer window) are recorded with the reason; the rest go to the exact assignment.
+Candidates under ``min_relevance`` are dropped (catalog targets are a boost, not a requirement).
+Ineligible candidates (region, offer window) are recorded with the reason; the rest go to the exact
+assignment.
 """
 
 import datetime as dt
@@ -23,7 +29,7 @@ from catalog.index import build_index
 from catalog.refresh import live_perks, live_version
 from catalog.schema import PerkRecord
 from matcher.assign import Candidate, assign
-from matcher.classify import ClassifyParams, memberships_from_similarity
+from matcher.classify import ClassifyParams
 from matcher.embed import EmbeddingCache
 from matcher.errors import NotReadyError
 from matcher.profile_run import TopicSpace, latest_run, load_user_posts
@@ -33,12 +39,13 @@ from matcher.taxonomy import load_topics
 
 @dataclass(frozen=True)
 class MatchParams:
-    candidates_per_topic: int = 20
+    candidates_per_topic: int = 20  # FAISS neighbours of each (user, topic) query
+    topic_perks: int = 6  # ... plus the topic's most relevant perks
     topic_weight: float = 0.3  # share of the topic's own vector in the query (rest: evidence centroid)
-    min_fit: float = 0.30  # cosine below which a perk does not fit the topic at all
-    relative_fit: float = 0.6  # ... nor below this share of the user's best fit (no weak filler)
+    hub_topics: int = 3  # relevance divides by the perk's mean similarity to this many closest topics
+    min_relevance: float = 0.9  # below this a perk does not fit the topic at all
+    evidence_weight: float = 0.3  # weight of the cosine between the user's query and the perk
     target_boost: float = 0.10
-    perk_topic_weight: float = 0.3  # weight of the perk's own membership in the topic (same classifier as posts)
     withheld_per_user: int = 5
 
 
@@ -88,13 +95,23 @@ def run_match(engine: Engine, cache: EmbeddingCache, *, per_user: int = 3, per_b
     space = TopicSpace.build(list(topics.values()), cache)
     topic_vecs = dict(zip(topics, space.vectors, strict=True))
     rows, evidence, regions = _load_profiles(engine, int(profile.id or 0))
-    perk_members = memberships_from_similarity(space.similarity(perk_vecs, ClassifyParams()), ClassifyParams())
-    perk_members = {t: perk_members[:, i] for i, t in enumerate(topic_vecs)}
-    candidates, withheld, reasons = _candidates(engine, cache, rows, evidence, regions, perks, perk_members, index,
-                                                topics, topic_vecs, today, params)
+    relevance = perk_relevance(space.similarity(perk_vecs, ClassifyParams()), params)
+    candidates, withheld, reasons = _candidates(engine, cache, rows, evidence, regions, perks, perk_vecs, relevance,
+                                                index, topics, topic_vecs, today, params)
     chosen = assign(candidates, per_user=per_user, per_brand=per_brand)
     return _save(engine, chosen, candidates, withheld, reasons, version, profile, per_user, per_brand,
                  params, len(rows))
+
+
+def perk_relevance(similarity: np.ndarray, params: MatchParams = MatchParams()) -> np.ndarray:
+    """(perks, topics) similarity -> each perk's relevance to each topic: its similarity over its mean similarity
+    to its ``hub_topics`` closest topics (at least the classifier's floor: a perk about nothing in the taxonomy
+    is relevant to nothing)."""
+    if similarity.size == 0:
+        return similarity.astype(np.float32)
+    k = min(params.hub_topics, similarity.shape[1])
+    usual = np.sort(similarity, axis=1)[:, -k:].mean(axis=1)
+    return (similarity / np.maximum(usual, ClassifyParams().floor)[:, None]).astype(np.float32)
 
 
 def _load_profiles(engine: Engine, run_id: int) -> tuple[dict[str, list[TopicScore]], dict, dict[str, str | None]]:
@@ -114,33 +131,36 @@ def _load_profiles(engine: Engine, run_id: int) -> tuple[dict[str, list[TopicSco
     return dict(rows), dict(evidence), {u: r for u, r, _ in users}
 
 
-def _candidates(engine, cache, rows, evidence, regions, perks, perk_members, index, topics, topic_vecs, today, params):  # type: ignore[no-untyped-def]
+def _candidates(engine, cache, rows, evidence, regions, perks, perk_vecs, relevance, index, topics, topic_vecs, today,
+                params):  # type: ignore[no-untyped-def]
     candidates: list[Candidate] = []
     withheld: dict[str, list[tuple[str, float, str]]] = defaultdict(list)
     reasons: dict[tuple[str, str], list[dict]] = {}
     perk_regions = [json.loads(p.regions) for p in perks]
     perk_topics = [set(json.loads(p.topics)) for p in perks]
+    topic_col = {t: i for i, t in enumerate(topic_vecs)}
+    most_relevant = np.argsort(-relevance, axis=0, kind="stable")[: params.topic_perks].T  # (topics, topic_perks)
     users = sorted(rows)
     for start in range(0, len(users), 200):
         chunk = users[start:start + 200]
         pairs, queries = _queries(engine, cache, chunk, rows, evidence, topic_vecs, params)
         results = index.search(queries, params.candidates_per_topic)  # one batched search per chunk
         found: dict[str, dict[int, list[dict]]] = defaultdict(lambda: defaultdict(list))
-        for (user_id, r, strength), hits in zip(pairs, results, strict=True):
+        for (user_id, r, strength), query, hits in zip(pairs, queries, results, strict=True):
             targets = {r.topic_id, topics[r.topic_id].parent_id}
-            for perk_i, cosine in hits:
-                fit = cosine + params.perk_topic_weight * float(perk_members[r.topic_id][perk_i])
-                fit += params.target_boost if perk_topics[perk_i] & targets else 0.0
-                if fit >= params.min_fit:
-                    found[user_id][perk_i].append({"topic_id": r.topic_id, "fit": round(fit, 4),
-                                                   "score": round(fit * (0.5 + 0.5 * strength), 4)})
-        for user_id in chunk:
-            best_fit = max((h["fit"] for hits in found[user_id].values() for h in hits), default=0.0)
-            for perk_i, hits in sorted(found[user_id].items()):
-                hits = sorted((h for h in hits if h["fit"] >= params.relative_fit * best_fit),
-                              key=lambda h: (-h["score"], h["topic_id"]))
-                if not hits:
+            column = topic_col[r.topic_id]
+            near = {perk_i for perk_i, _ in hits} | set(most_relevant[column].tolist())
+            for perk_i in sorted(near):
+                relevant = float(relevance[perk_i, column])
+                if relevant < params.min_relevance:
                     continue
+                fit = relevant + params.evidence_weight * float(query @ perk_vecs[perk_i])
+                fit += params.target_boost if perk_topics[perk_i] & targets else 0.0
+                found[user_id][perk_i].append({"topic_id": r.topic_id, "relevance": round(relevant, 4),
+                                               "fit": round(fit, 4), "score": round(fit * (0.5 + 0.5 * strength), 4)})
+        for user_id in chunk:
+            for perk_i, hits in sorted(found[user_id].items()):
+                hits = sorted(hits, key=lambda h: (-h["score"], h["topic_id"]))
                 perk = perks[perk_i]
                 reason = ineligible_reason(perk, perk_regions[perk_i], regions.get(user_id), today)
                 if reason:

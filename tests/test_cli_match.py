@@ -74,6 +74,9 @@ def test_match_respects_region_quantity_dates_and_brand(world) -> None:  # type:
     assert got == {"ann": ["lounge", "trips"], "bob": ["trips"], "cat": ["beans"]}
     first = json.loads(result.stdout.splitlines()[0])
     assert first["rank"] == 1 and first["topics"][0]["topic_id"] == "travel" and first["topics"][0]["evidence"]
+    # every cited topic is one the perk is relevant to (coffee perks never ride on travel, nor the reverse)
+    cited = [t for line in result.stdout.splitlines() for t in json.loads(line)["topics"]]
+    assert all(t["relevance"] >= 0.9 and t["fit"] >= t["relevance"] for t in cited)
 
 
 def test_explain_user_lists_withheld_perks_with_reasons(world) -> None:  # type: ignore[no-untyped-def]

@@ -108,7 +108,8 @@ def _print_assignments(records: list[dict[str, Any]]) -> None:
         out.print(f"[bold]{r['user_id']}[/] #{r['rank']} {r['perk_id']} — {r['brand']}: {r['title']} "
                   f"(score {r['score']:.3f})")
         for t in r["topics"][:2]:
-            out.print(f"    because of {t['name']} (fit {t['fit']:.2f}):")
+            relevance = f", relevance {t['relevance']:.2f}" if "relevance" in t else ""
+            out.print(f"    because of {t['name']} (fit {t['fit']:.2f}{relevance}):")
             for line in _evidence_lines(t["evidence"], 2).splitlines():
                 out.print(f"      {line}", markup=False)
 

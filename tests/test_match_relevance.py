@@ -1,0 +1,30 @@
+"""A perk's relevance to a topic: similarity relative to the perk's usual best topics, on hand-made numbers."""
+
+import numpy as np
+
+from matcher.match import MatchParams, perk_relevance
+
+
+def test_a_broad_perk_fits_no_topic_as_well_as_a_specific_one_fits_its_own() -> None:
+    # topics: 0 Air Travel, 1 Hotels, 2 Cooking, 3 Running
+    similarity = np.array([
+        [0.62, 0.30, 0.10, 0.12],  # lounge pass: plainly about air travel
+        [0.50, 0.49, 0.48, 0.47],  # "a gift card for anything": near everything
+        [0.10, 0.12, 0.15, 0.14],  # about nothing in the taxonomy
+    ], dtype=np.float32)
+    rel = perk_relevance(similarity, MatchParams(hub_topics=3))
+    # the broad perk is more similar to Air Travel than the lounge pass is to Cooking, and nearly as similar as the
+    # lounge pass is to Air Travel, yet it is far less relevant: it is just as close to everything else
+    assert similarity[1, 0] > similarity[0, 2]
+    assert rel[0, 0] > 1.2 > rel[1, 0] > 1.0
+    assert np.isclose(rel[0, 0], 0.62 / np.mean([0.62, 0.30, 0.12]))
+    # ranking a topic's perks by relevance puts the specific perk first
+    assert np.argmax(rel[:, 0]) == 0
+    # a perk about nothing is divided by the classifier's floor, not by its own tiny similarities: never relevant
+    assert rel[2].max() < MatchParams().min_relevance
+
+
+def test_relevance_keeps_shape_and_handles_an_empty_catalog() -> None:
+    assert perk_relevance(np.zeros((0, 4), dtype=np.float32)).shape == (0, 4)
+    rel = perk_relevance(np.array([[0.4, 0.3]], dtype=np.float32), MatchParams(hub_topics=5))
+    assert rel.shape == (1, 2) and np.isclose(rel[0, 0], 0.4 / 0.35)
