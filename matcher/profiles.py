@@ -149,7 +149,8 @@ def build_profile(p: UserPosts, members: np.ndarray, topic_ids: list[str], paren
     ``members`` is (n, T) post-topic membership; ``parents[k]`` is the index of topic k's parent or -1;
     ``allowed[k]`` is False for sensitive topics the user did not opt in to (they are never output).
     ``similarity`` is the (n, T) similarity of each post to each topic (``matcher.classify.topic_similarity``),
-    for clarity (without it clarity is 1).
+    for clarity (without it clarity is 1). Posts' membership in topics that are not allowed is dropped first, so
+    a parent is never inferred from (nor shows as evidence) posts about a sensitive child.
 
     A topic whose score is under ``min_share_of_best`` of the user's strongest topic is a side interest, not
     a topic: it is kept as a candidate. The levels are then evaluated again, so a parent gets back the support
@@ -158,6 +159,7 @@ def build_profile(p: UserPosts, members: np.ndarray, topic_ids: list[str], paren
     n = len(p.keys)
     if n == 0:
         return []
+    members = members * allowed[None, :]  # a sensitive topic lends its posts to no parent: they are not evidence
     ctx = _context(p, params, as_of)
     if similarity is not None:
         ctx["clarity"] = _clarity(similarity[~ctx["dup"]], params)

@@ -30,7 +30,7 @@ class P:
 
 
 def profile(posts: list[P], allowed: np.ndarray = ALLOWED, as_of: int = AS_OF,  # type: ignore[no-untyped-def]
-            similarity: np.ndarray | None = None, **params: float):
+            similarity: np.ndarray | None = None, parents: list[int] = PARENTS, **params: float):
     rng = np.random.default_rng(0)
     vec_of: dict[str, np.ndarray] = {}
     vecs = []
@@ -52,7 +52,7 @@ def profile(posts: list[P], allowed: np.ndarray = ALLOWED, as_of: int = AS_OF,  
     for i, p in enumerate(posts):
         if p.topic >= 0:
             members[i, p.topic] = 0.9
-    return build_profile(user, members, TOPICS, PARENTS, allowed, as_of, ProfileParams(**params), similarity)
+    return build_profile(user, members, TOPICS, parents, allowed, as_of, ProfileParams(**params), similarity)
 
 
 def inferred(results) -> list[str]:  # type: ignore[no-untyped-def]
@@ -152,6 +152,18 @@ def test_sensitive_topic_is_never_output_unless_allowed() -> None:
     opted_in = ALLOWED.copy()
     opted_in[3] = True
     assert inferred(profile(posts, allowed=opted_in)) == ["health"]
+
+
+def test_a_sensitive_child_lends_no_support_to_its_parent() -> None:
+    # health as a child of lifestyle: posts about it must not surface as "Lifestyle" (with those posts as evidence)
+    posts = [P(3, d) for d in range(0, 40, 4)] + [P(2, 1), P(1, 9)]
+    parents = [4, 4, 4, 4, -1]
+    results = profile(posts, parents=parents)
+    assert inferred(results) == []
+    parent = topic(results, "lifestyle")  # a candidate on its two plain posts, none of the health ones
+    assert parent.details["posts_total"] == 2 and {k for k, _ in parent.evidence} <= {11, 12}
+    opted_in = profile(posts, allowed=np.ones(5, dtype=bool), parents=parents)
+    assert inferred(opted_in) == ["health"]
 
 
 def test_child_support_counts_for_parent_and_most_specific_level_is_output() -> None:

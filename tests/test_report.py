@@ -14,12 +14,14 @@ from typing import Any
 
 import pytest
 import typer
+import yaml
 from markupsafe import escape
 from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
+from catalog.refresh import refresh
 from matcher.cli.report import register
-from matcher.demo import AS_OF, run_demo
+from matcher.demo import AS_OF, run_demo, sample_path
 from matcher.embed import EmbeddingCache
 from matcher.encoder import FakeEncoder
 from matcher.errors import PerkmatchError, UnknownUserError
@@ -30,7 +32,8 @@ from matcher.profile_run import run_profile
 from matcher.records import to_epoch
 from matcher.report import brand_report, render, user_report, write_report
 from matcher.report_charts import activity_chart
-from matcher.store import open_engine
+from matcher.store import open_engine, session
+from matcher.taxonomy import topic_sets
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = "<script>alert(1)</script>"
@@ -123,14 +126,27 @@ def test_brand_report_shows_each_perk_users_evidence_quantity_and_left_out(demo)
     assert page.count("<svg") == 1
 
 
-def test_left_out_users_appear_when_quantity_runs_out(demo) -> None:  # type: ignore[no-untyped-def]
-    brands = {r["brand"] for r in match_records(demo)}
-    left_out = [(b, p) for b in sorted(brands) for p in brand_report(demo, b)["perks"] if p["left_out"]]
-    if not left_out:
-        pytest.skip("no perk ran out of quantity in the fake-encoder demo")
-    brand, perk = left_out[0]
-    page = render("brand.html.j2", brand_report(demo, brand))
-    assert "Best people left out" in page and perk["left_out"][0]["user_id"] in page and perk["left"] == 0
+def test_left_out_users_appear_when_quantity_runs_out(demo_copy, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # the busiest perk of the demo, refreshed to a quantity of one: everyone but its best user is left out
+    counts: dict[str, int] = {}
+    for r in match_records(demo_copy):
+        counts[r["perk_id"]] = counts.get(r["perk_id"], 0) + 1
+    busiest = min(counts, key=lambda p: (-counts[p], p))
+    assert counts[busiest] >= 2, "the demo should give some perk to two users"
+    perks = yaml.safe_load(Path(sample_path("catalog.yaml")).read_text())
+    scarce = [{**p, "quantity": 1} if p["perk_id"] == busiest else p for p in perks]
+    (tmp_path / "scarce.yaml").write_text(yaml.safe_dump(scarce))
+    cache = EmbeddingCache(demo_copy, FakeEncoder())
+    with session(demo_copy) as s:
+        known, sensitive = topic_sets(s)
+        refresh(s, str(tmp_path / "scarce.yaml"), cache, topics=known, sensitive=sensitive)
+    run_match(demo_copy, cache)
+    brand = next(r["brand"] for r in match_records(demo_copy) if r["perk_id"] == busiest)
+    perk = next(p for p in brand_report(demo_copy, brand)["perks"] if p["perk_id"] == busiest)
+    assert perk["assigned"] == 1 and perk["left"] == 0 and 1 <= len(perk["left_out"]) <= counts[busiest] - 1
+    assert perk["left_out"][0]["reason"].startswith("quantity: all 1 went to users it fits better")
+    page = render("brand.html.j2", brand_report(demo_copy, brand))
+    assert "Best people left out" in page and perk["left_out"][0]["user_id"] in page
 
 
 def test_unknown_brand_names_known_brands(demo) -> None:  # type: ignore[no-untyped-def]
