@@ -51,6 +51,19 @@ def model_folder(model: str | None) -> Path:
     return path
 
 
+def model_words(folder: Path) -> tuple[str, ...]:
+    """The whole words (4+ letters) of the model's tokenizer vocabulary (``vocab.txt``; empty without one)."""
+    for path in (folder / "vocab.txt", folder / "0_Transformer" / "vocab.txt"):
+        if path.exists():
+            return tuple(w for w in path.read_text(encoding="utf-8").split() if re.fullmatch(r"[a-z]{4,}", w))
+    return ()
+
+
+def vocabulary(encoder: Encoder) -> list[str]:
+    """The words an encoder's model knows (``model_words``), for reading topics through (none for most fakes)."""
+    return list(getattr(encoder, "words", ()))
+
+
 def base_name(model: str | None) -> str:
     """The model's part of the encoder name (the embedding cache key): all-MiniLM-L6-v2, or the folder's name."""
     return DEFAULT_MODEL if model is None else Path(model).name
@@ -107,10 +120,11 @@ class FakeEncoder:
     words' directions. Words in ``synonyms`` map to a shared stem first, so tests can state meaning.
     """
 
-    def __init__(self, dim: int = 64, synonyms: dict[str, str] | None = None) -> None:
+    def __init__(self, dim: int = 64, synonyms: dict[str, str] | None = None, words: tuple[str, ...] = ()) -> None:
         self.dim = dim
         self.name = f"fake-{dim}"
         self.synonyms = synonyms or {}
+        self.words = words  # the vocabulary (``vocabulary``): none unless a test gives one
         self.calls = 0
         self.encoded_texts = 0
 
@@ -160,13 +174,19 @@ def load_encoder(model: str | None = None, precision: str = "float32", backend: 
     (``BACKENDS``; default torch at the given precision). Fast backends build their artefacts once, cached."""
     backend, precision = choose_backend(backend, precision)
     try:
+        encoder: Encoder
         if backend == "torch":
-            return SentenceTransformerEncoder(model, precision=precision)
-        from matcher import backends
+            encoder = SentenceTransformerEncoder(model, precision=precision)
+        else:
+            from matcher import backends
 
-        if backend == "auto":
-            return backends.load_auto(model_folder(model), base_name(model), lambda: SentenceTransformerEncoder(model))
-        return backends.load(backend, model_folder(model), base_name(model))
+            if backend == "auto":
+                encoder = backends.load_auto(model_folder(model), base_name(model),
+                                             lambda: SentenceTransformerEncoder(model))
+            else:
+                encoder = backends.load(backend, model_folder(model), base_name(model))
+        encoder.words = model_words(model_folder(model))  # type: ignore[attr-defined]
+        return encoder
     except ModelError:
         raise
     except Exception as exc:

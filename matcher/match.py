@@ -92,7 +92,7 @@ def run_match(engine: Engine, cache: EmbeddingCache, *, per_user: int = 3, per_b
     perk_vecs = cache.vectors([r.to_perk().embed_text() for r in perks])
     index = build_index(np.arange(len(perks)), perk_vecs)
     topics = {t.topic_id: t for t in load_topics(engine)}
-    space = TopicSpace.build(list(topics.values()), cache)
+    space = TopicSpace.build(list(topics.values()), cache, ClassifyParams(related_words=0))
     topic_vecs = dict(zip(topics, space.vectors, strict=True))
     rows, evidence, regions = _load_profiles(engine, int(profile.id or 0))
     relevance = perk_relevance(space.similarity(perk_vecs, ClassifyParams()), params)

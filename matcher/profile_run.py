@@ -11,7 +11,7 @@ import datetime as dt
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
@@ -24,10 +24,12 @@ from matcher.classify import (
     ClassifyParams,
     memberships_from_similarity,
     post_vectors,
+    related_words,
     smooth_within_user,
     topic_similarity,
 )
 from matcher.embed import EmbeddingCache, embed_new_posts
+from matcher.encoder import vocabulary
 from matcher.profiles import ProfileParams, TopicResult, UserPosts, build_profile
 from matcher.store import EvidencePost, Post, ProfiledUser, Run, TopicScore, User, session, utcnow
 from matcher.taxonomy import TopicInfo, load_topics
@@ -131,18 +133,36 @@ class TopicSpace:
     views: np.ndarray  # every topic's view vectors (``TopicInfo.view_texts``), topic by topic
     view_starts: np.ndarray  # where topic k's views start in ``views``
 
+    related: list[list[str]] = field(default_factory=list)  # each topic's related words (last among its views)
+
     @classmethod
-    def build(cls, topics: list[TopicInfo], cache: EmbeddingCache) -> "TopicSpace":
+    def build(cls, topics: list[TopicInfo], cache: EmbeddingCache,
+              params: ClassifyParams = ClassifyParams()) -> "TopicSpace":
         index = {t.topic_id: i for i, t in enumerate(topics)}
         texts = [t.view_texts() for t in topics]
         starts = np.cumsum([0] + [len(x) for x in texts[:-1]]).astype(np.int64)
         views = cache.vectors([x for v in texts for x in v]) if topics else np.zeros((0, 0), np.float32)
-        return cls(topics, _whole_topic_vectors(topics, views, starts), [t.topic_id for t in topics],
-                   [index.get(t.parent_id or "", -1) for t in topics], views, starts)
+        vectors = _whole_topic_vectors(topics, views, starts)
+        words = topic_words(topics, cache, params)
+        picks = related_words(vectors, cache.vectors(words), params) if words else [[] for _ in topics]
+        if any(picks):
+            word_vecs = cache.vectors([words[i] for p in picks for i in p])
+            sizes = [len(x) + len(p) for x, p in zip(texts, picks, strict=True)]
+            at = np.cumsum([0] + [len(p) for p in picks])
+            views = np.concatenate([part for k, start in enumerate(starts) for part in
+                                    (views[start:start + len(texts[k])], word_vecs[at[k]:at[k + 1]])])
+            starts = np.cumsum([0] + sizes[:-1]).astype(np.int64)
+        return cls(topics, vectors, [t.topic_id for t in topics], [index.get(t.parent_id or "", -1) for t in topics],
+                   views, starts, [[words[i] for i in p] for p in picks])
 
     def similarity(self, vecs: np.ndarray, params: ClassifyParams) -> np.ndarray:
         """(n, T) similarity of these (post or perk) vectors to every topic."""
         return topic_similarity(vecs, self.vectors, self.views, self.view_starts, params)
+
+
+def topic_words(topics: list[TopicInfo], cache: EmbeddingCache, params: ClassifyParams) -> list[str]:
+    """The vocabulary topics are read through (``classify.related_words``): the model's words, if it has any."""
+    return vocabulary(cache.encoder) if topics and params.related_words > 0 else []
 
 
 def _whole_topic_vectors(topics: list[TopicInfo], views: np.ndarray, starts: np.ndarray) -> np.ndarray:
@@ -232,9 +252,10 @@ def run_profile(engine: Engine, cache: EmbeddingCache, *, policy: str = "opt-in"
     executor = executor or LocalExecutor()
     topics = load_topics(engine)
     encode_before = time.perf_counter()
-    embedded = executor.embed(engine, cache, [x for t in topics for x in t.view_texts()], progress)
+    topic_texts = [x for t in topics for x in t.view_texts()] + topic_words(topics, cache, classify)
+    embedded = executor.embed(engine, cache, topic_texts, progress)
     encode_seconds = time.perf_counter() - encode_before
-    space = TopicSpace.build(topics, cache)
+    space = TopicSpace.build(topics, cache, classify)
     basis = incremental.run_basis(topics, cache.name, policy, as_of, classify, params)
     users = eligible_users(engine, policy)
     with session(engine) as s:

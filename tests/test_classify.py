@@ -1,8 +1,13 @@
-"""Post-topic similarity and membership on hand-made vectors, and the topic views taken from a taxonomy."""
+"""Post-topic similarity and membership on hand-made vectors, the topic views taken from a taxonomy, and the
+words of the model's vocabulary topics are also read through."""
 
 import numpy as np
 
-from matcher.classify import ClassifyParams, memberships_from_similarity, topic_similarity
+from matcher.classify import ClassifyParams, memberships_from_similarity, related_words, topic_similarity
+from matcher.embed import EmbeddingCache
+from matcher.encoder import FakeEncoder
+from matcher.profile_run import TopicSpace
+from matcher.store import open_engine
 from matcher.taxonomy import TopicInfo
 
 
@@ -43,3 +48,37 @@ def test_membership_is_gated_by_the_floor_and_sums_to_at_most_one() -> None:
     assert m[1].sum() == 0  # about nothing in the taxonomy
     assert 0 < m[2, 0] < 1  # on the ramp above the floor
     assert memberships_from_similarity(np.zeros((0, 3), np.float32)).shape == (0, 3)
+
+
+def test_related_words_are_close_to_one_topic_and_closer_to_it_than_to_any_other() -> None:
+    topics = np.stack([unit(1, 0, 0), unit(0, 1, 0)])  # 0 Video Games, 1 Football
+    words = np.stack([
+        unit(1, 0.2, 0),  # "capcom": plainly games
+        unit(1, 0.9, 0),  # "sports": close to both, a little closer to games: never football's
+        unit(0.1, 1, 0),  # "quarterback": plainly football
+        unit(1, 0, 2),  # "arcade-ish": nearest games, but not close enough
+        unit(1, 0.5, 0),  # "gameplay"
+    ])
+    picks = related_words(topics, words, ClassifyParams(related_words=2, related_min=0.5))
+    assert picks == [[0, 4], [2]]  # closest first, at most 2; "sports" would be 3rd; the far word never
+    assert related_words(topics, words, ClassifyParams(related_words=5, related_min=0.5))[0] == [0, 4, 1]
+    assert related_words(topics, words, ClassifyParams(related_words=0)) == [[], []]
+    assert related_words(topics, np.zeros((0, 3), np.float32)) == [[], []]
+
+
+def test_topic_space_reads_topics_through_the_models_words(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    topics = [TopicInfo("travel", "Travel", None, "flights airport lounge", False),
+              TopicInfo("coffee", "Coffee", None, "espresso beans roast", False)]
+    engine = open_engine(str(tmp_path / "w.db"))
+    words = ("flights", "espresso", "zebra")
+    cache = EmbeddingCache(engine, FakeEncoder(words=words))
+    params = ClassifyParams(related_min=0.2)  # bag-of-words fakes: a single word is far from a whole topic
+    space = TopicSpace.build(topics, cache, params)
+    assert space.related == [["flights"], ["espresso"]]  # "zebra" is near no topic
+    plain = TopicSpace.build(topics, cache, ClassifyParams(related_words=0))
+    assert plain.related == [[], []] and len(space.views) == len(plain.views) + 2
+    assert np.array_equal(space.vectors, plain.vectors)  # the whole-topic vectors do not change
+    post = cache.vectors(["flights"])
+    assert space.similarity(post, params)[0, 0] > plain.similarity(post, params)[0, 0]
+    # an encoder without a vocabulary (most fakes) reads topics as before
+    assert TopicSpace.build(topics, EmbeddingCache(engine, FakeEncoder()), params).related == [[], []]
