@@ -1,11 +1,12 @@
 """The `match` stage: find candidate perks for each user's inferred topics, check eligibility, assign.
 
 How well a perk fits a topic is judged twice. Its **relevance** is the perk's similarity to the topic (the
-same view-based similarity posts get) divided by its mean similarity to its ``hub_topics`` closest topics:
-1.0 means the topic is as close to the perk as the topics it is usually closest to; a perk written so
-broadly that it sits near everything fits no topic especially. For each inferred topic the candidates are
-the perks the catalog's FAISS index finds nearest to the query vector (the topic's vector blended with the
-centroid of the user's evidence posts), plus the topic's ``topic_perks`` most relevant perks. A candidate's
+view-based similarity posts get, over the taxonomy's own texts: related words are for posts) divided by its
+mean similarity to its ``hub_topics`` closest topics: 1.0 means the topic is as close to the perk as the
+topics it is usually closest to; a perk written so broadly that it sits near everything fits no topic
+especially. For each inferred topic the candidates are the perks the catalog's FAISS index finds nearest to
+the query vector (the topic's vector blended with the centroid of the user's evidence posts), plus the
+topic's ``topic_perks`` most relevant perks. A candidate's
 
     fit   = relevance + evidence_weight × cosine(query, perk)  (+ target_boost when the perk's ``topics``
                                                                   name the topic or its parent)

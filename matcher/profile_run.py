@@ -144,9 +144,10 @@ class TopicSpace:
         views = cache.vectors([x for v in texts for x in v]) if topics else np.zeros((0, 0), np.float32)
         vectors = _whole_topic_vectors(topics, views, starts)
         words = topic_words(topics, cache, params)
-        picks = related_words(vectors, cache.vectors(words), params) if words else [[] for _ in topics]
+        vocab_vecs = cache.vectors(words) if words else np.zeros((0, vectors.shape[1]), np.float32)
+        picks = related_words(vectors, vocab_vecs, params)
         if any(picks):
-            word_vecs = cache.vectors([words[i] for p in picks for i in p])
+            word_vecs = vocab_vecs[[i for p in picks for i in p]]
             sizes = [len(x) + len(p) for x, p in zip(texts, picks, strict=True)]
             at = np.cumsum([0] + [len(p) for p in picks])
             views = np.concatenate([part for k, start in enumerate(starts) for part in
