@@ -35,7 +35,7 @@ from matcher.store import EvidencePost, Post, ProfiledUser, Run, TopicScore, Use
 from matcher.taxonomy import TopicInfo, load_topics
 
 USER_CHUNK = 200
-SIMILARITY_ROWS = 4096  # posts per post-topic similarity product (4096 x 3,000 views: 48 MB)
+SIMILARITY_ROWS = 4096  # posts per post-topic similarity product (4096 x 4,000 views: 64 MB)
 
 Progress = Callable[[str, int, int | None], None]  # (stage, advance, total)
 
