@@ -118,6 +118,9 @@ def explain_topic(engine: Engine, user_id: str, topic_id: str) -> dict[str, Any]
                            "thresholds": {"posts": params.min_posts, "days": params.min_days,
                                           "threads": params.min_threads, "engaged_posts": params.min_engaged_posts,
                                           "confidence": params.min_confidence}}
+    related = json.loads(run.params or "{}").get("related_words", {}).get(topic_id)
+    if related:
+        out["related_words"] = related  # posts naming these count as about the topic too
     opt_in = set(json.loads(user.sensitive_opt_in or "[]"))
     if topic.sensitive and topic_id not in opt_in and (topic.parent_id or "") not in opt_in:
         out.update(inferred=False, verdict="not inferred: this is a sensitive topic and the user has not opted in "

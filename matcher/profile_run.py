@@ -260,7 +260,9 @@ def run_profile(engine: Engine, cache: EmbeddingCache, *, policy: str = "opt-in"
     basis = incremental.run_basis(topics, cache.name, policy, as_of, classify, params)
     users = eligible_users(engine, policy)
     with session(engine) as s:
-        run = Run(kind="profile", as_of=as_of, params=json.dumps({"policy": policy, "basis": basis}))
+        related = {t: words for t, words in zip(space.ids, space.related, strict=True) if words}
+        run = Run(kind="profile", as_of=as_of, params=json.dumps({"policy": policy, "basis": basis,
+                                                                  "related_words": related}))
         s.add(run)
         s.commit()
         run_id = int(run.id or 0)

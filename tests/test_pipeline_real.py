@@ -101,6 +101,8 @@ def test_explain_inferred_and_rejected_topics(demo) -> None:  # type: ignore[no-
     engine, _, _ = demo
     yes = explain_topic(engine, "u-maya", "travel.air-travel")
     assert yes["inferred"] and yes["verdict"].startswith("inferred") and yes["evidence"]
+    # the words of the model's vocabulary the topic is also read through (chosen for this taxonomy and model)
+    assert "flights" in yes["related_words"] and len(yes["related_words"]) <= 5
     no = explain_topic(engine, "u-oneviral", "sports.basketball")
     assert not no["inferred"]
     assert "1 original post(s); needs 3" in no["verdict"]
@@ -163,6 +165,7 @@ def test_cli_brand_explain_and_export(demo_db) -> None:  # type: ignore[no-untyp
     out = runner.invoke(app, ["--db", demo_db, "explain", "u-maya", "travel.air-travel"])
     assert out.exit_code == 0 and "inferred: every threshold is met" in out.stdout
     assert re.search(r"clarity (0\.\d+|1\.0) \(how plainly the posts are about it\)", " ".join(out.stdout.split()))
+    assert re.search(r"read through its name, description and related words: \w+", out.stdout)
     exported = runner.invoke(app, ["--db", demo_db, "export", "u-maya"])
     doc = json.loads(exported.stdout)
     assert doc["user"]["user_id"] == "u-maya" and len(doc["posts"]) > 50 and doc["topics"] and doc["assignments"]

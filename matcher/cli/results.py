@@ -86,6 +86,8 @@ def explain(
         print_json(record)
         return
     out.print(f"{user_id} / {record['name']} ({topic_id}): {record['verdict']}")
+    if record.get("related_words"):
+        out.print(f"  read through its name, description and related words: {', '.join(record['related_words'])}")
     if "posts" in record:
         d = record["details"]
         th = record["thresholds"]
