@@ -24,7 +24,7 @@ class ClassifyParams:
     view_weight: float = 0.5  # share of the topic's closest view (name or keyword phrase) in a post's similarity
     top_k: int = 3  # a post belongs to at most this many topics
     related_words: int = 5  # a topic is also read through up to this many words of the model's vocabulary ...
-    related_min: float = 0.5  # ... that are at least this similar to it and closer to it than to any other topic
+    related_min: float = 0.5  # ... that are at least this similar to it and most similar to it of all topics
     neighbours: int = 10  # a post is read together with up to this many similar posts of the same user
     neighbour_min: float = 0.3  # ... whose cosine is at least this
     neighbour_weight: float = 2.0  # weight of the (similarity-weighted) neighbours against the post itself
@@ -78,23 +78,23 @@ def topic_similarity(post_vecs: np.ndarray, topic_vecs: np.ndarray, view_vecs: n
     return ((1 - params.view_weight) * whole + params.view_weight * closest).astype(np.float32)
 
 
-def related_words(topic_vecs: np.ndarray, word_vecs: np.ndarray, params: ClassifyParams = ClassifyParams()
+def related_words(closeness: np.ndarray, owner: np.ndarray, params: ClassifyParams = ClassifyParams()
                   ) -> list[list[int]]:
-    """For each topic, the indices of its related words, closest first: words at least ``related_min`` similar to
-    the topic that are closer to it than to any other topic (at most ``related_words``). A post that names a thing
-    ("capcom", "manga") rather than its topic is then read as about the topic; a word near two topics
-    ("sports" for Gaming and Football) goes only to the closer one. Ties break on the word's index."""
-    out: list[list[int]] = [[] for _ in range(len(topic_vecs))]
-    if params.related_words <= 0 or len(topic_vecs) == 0 or len(word_vecs) == 0:
+    """For each topic, the indices of its related words, closest first (at most ``related_words``).
+
+    ``closeness`` is the (T, words) cosine of each word to each topic's vector, ``owner`` the (words,) topic each
+    word is most similar to by ``topic_similarity`` (views included). A topic's related words are the words it
+    owns with closeness at least ``related_min``: a post that names a thing ("capcom", "manga") rather than its
+    topic is then read as about the topic. A word near two topics goes to one only, and a word that another
+    topic lists in its description ("hacking" for Cybersecurity, not Travel Hacking) is that topic's. Ties break
+    on the word's index."""
+    out: list[list[int]] = [[] for _ in range(len(closeness))]
+    if params.related_words <= 0 or closeness.size == 0:
         return out
-    for start in range(0, len(word_vecs), 8192):
-        sims = topic_vecs @ word_vecs[start:start + 8192].T  # (T, words)
-        nearest = sims.argmax(axis=0)
-        for j in np.nonzero(sims[nearest, np.arange(sims.shape[1])] >= params.related_min)[0]:
-            out[nearest[j]].append(start + int(j))
-    for k, found in enumerate(out):
-        found.sort(key=lambda i: (-float(topic_vecs[k] @ word_vecs[i]), i))
-        del found[params.related_words:]
+    for k in range(len(closeness)):
+        mine = np.nonzero((owner == k) & (closeness[k] >= params.related_min))[0]
+        order = np.lexsort((mine, -closeness[k, mine]))
+        out[k] = mine[order][: params.related_words].tolist()
     return out
 
 

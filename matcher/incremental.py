@@ -32,13 +32,16 @@ _EVIDENCE_COLS = ("user_id", "topic_id", "post_pk", "rank", "weight")
 RULES_VERSION = 3  # bump with any change to how profiles are computed that no parameter records
 
 
-def run_basis(topics: list[TopicInfo], model: str, policy: str, as_of: int, *params: object) -> str:
+def run_basis(topics: list[TopicInfo], model: str, policy: str, as_of: int, *params: object,
+              related: list[list[str]] | None = None) -> str:
     """A digest of everything, beyond a user's own inputs, that a profile is computed from (the rules'
-    version included, so an upgrade that changes them recomputes every user instead of copying stale ones)."""
+    version included, so an upgrade that changes them recomputes every user instead of copying stale ones;
+    and each topic's related words, which follow the model's vocabulary)."""
     h = hashlib.blake2b(digest_size=16)
     h.update(f"rules {RULES_VERSION}".encode())
     for t in topics:
         h.update(repr(dataclasses.astuple(t)).encode())  # type: ignore[call-overload]
+    h.update(repr(related or []).encode())
     h.update(repr((model, policy, as_of, [dataclasses.astuple(p) for p in params])).encode())  # type: ignore
     return h.hexdigest()
 

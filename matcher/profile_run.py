@@ -145,7 +145,10 @@ class TopicSpace:
         vectors = _whole_topic_vectors(topics, views, starts)
         words = topic_words(topics, cache, params)
         vocab_vecs = cache.vectors(words) if words else np.zeros((0, vectors.shape[1]), np.float32)
-        picks = related_words(vectors, vocab_vecs, params)
+        owner = np.concatenate([np.zeros(0, np.int64)] + [
+            topic_similarity(vocab_vecs[i:i + SIMILARITY_ROWS], vectors, views, starts, params).argmax(axis=1)
+            for i in range(0, len(vocab_vecs), SIMILARITY_ROWS)])
+        picks = related_words(vectors @ vocab_vecs.T, owner, params)
         if any(picks):
             word_vecs = vocab_vecs[[i for p in picks for i in p]]
             sizes = [len(x) + len(p) for x, p in zip(texts, picks, strict=True)]
@@ -257,7 +260,7 @@ def run_profile(engine: Engine, cache: EmbeddingCache, *, policy: str = "opt-in"
     embedded = executor.embed(engine, cache, topic_texts, progress)
     encode_seconds = time.perf_counter() - encode_before
     space = TopicSpace.build(topics, cache, classify)
-    basis = incremental.run_basis(topics, cache.name, policy, as_of, classify, params)
+    basis = incremental.run_basis(topics, cache.name, policy, as_of, classify, params, related=space.related)
     users = eligible_users(engine, policy)
     with session(engine) as s:
         related = {t: words for t, words in zip(space.ids, space.related, strict=True) if words}

@@ -50,7 +50,7 @@ def test_membership_is_gated_by_the_floor_and_sums_to_at_most_one() -> None:
     assert memberships_from_similarity(np.zeros((0, 3), np.float32)).shape == (0, 3)
 
 
-def test_related_words_are_close_to_one_topic_and_closer_to_it_than_to_any_other() -> None:
+def test_related_words_are_close_to_a_topic_and_owned_by_it() -> None:
     topics = np.stack([unit(1, 0, 0), unit(0, 1, 0)])  # 0 Video Games, 1 Football
     words = np.stack([
         unit(1, 0.2, 0),  # "capcom": plainly games
@@ -58,12 +58,15 @@ def test_related_words_are_close_to_one_topic_and_closer_to_it_than_to_any_other
         unit(0.1, 1, 0),  # "quarterback": plainly football
         unit(1, 0, 2),  # "arcade-ish": nearest games, but not close enough
         unit(1, 0.5, 0),  # "gameplay"
+        unit(1, 0.1, 0),  # "tackle": close to games as a whole, but football's description lists it
     ])
-    picks = related_words(topics, words, ClassifyParams(related_words=2, related_min=0.5))
+    closeness = topics @ words.T
+    owner = np.array([0, 0, 1, 0, 0, 1])  # who each word is most similar to, views included
+    picks = related_words(closeness, owner, ClassifyParams(related_words=2, related_min=0.5))
     assert picks == [[0, 4], [2]]  # closest first, at most 2; "sports" would be 3rd; the far word never
-    assert related_words(topics, words, ClassifyParams(related_words=5, related_min=0.5))[0] == [0, 4, 1]
-    assert related_words(topics, words, ClassifyParams(related_words=0)) == [[], []]
-    assert related_words(topics, np.zeros((0, 3), np.float32)) == [[], []]
+    assert related_words(closeness, owner, ClassifyParams(related_words=5, related_min=0.5)) == [[0, 4, 1], [2]]
+    assert related_words(closeness, owner, ClassifyParams(related_words=0)) == [[], []]
+    assert related_words(np.zeros((2, 0), np.float32), np.zeros(0, np.int64)) == [[], []]
 
 
 def test_topic_space_reads_topics_through_the_models_words(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -9,6 +9,7 @@ from sqlmodel import select
 
 import matcher.profile_run as profile_run
 from matcher import incremental
+from matcher.classify import ClassifyParams
 from matcher.demo import AS_OF, sample_path
 from matcher.embed import EmbeddingCache
 from matcher.encoder import FakeEncoder
@@ -95,6 +96,18 @@ def test_new_rules_recompute_everyone(tmp_path, monkeypatch) -> None:  # type: i
     monkeypatch.setattr(incremental, "RULES_VERSION", incremental.RULES_VERSION + 1)  # an upgrade
     upgraded = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN)
     assert upgraded.reused == 0 and upgraded.recomputed == first.users
+
+
+def test_other_related_words_recompute_everyone(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    engine = setup_db(tmp_path, "words", sample_lines())
+    loose = ClassifyParams(related_min=0.1)  # bag-of-words fakes: single words sit far from whole topics
+    first = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN, classify=loose)
+    again = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN, classify=loose)
+    assert again.recomputed == 0 and again.reused == first.users
+    # a model with a vocabulary reads topics through some of its words: every profile may change
+    worded = run_profile(engine, EmbeddingCache(engine, FakeEncoder(words=("flights", "espresso", "hiking"))),
+                         as_of=WHEN, classify=loose)
+    assert worded.reused == 0 and worded.recomputed == first.users
 
 
 def test_an_interrupted_run_resumes_without_redoing_finished_users(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
