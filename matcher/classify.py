@@ -4,6 +4,10 @@ A post's vector blends its own text with its ``context`` (thread title or parent
 lean on their context more. A post's similarity to a topic blends the cosine to the topic as a whole with
 the cosine to its closest view (name or keyword phrase). Membership is a softmax over the post's nearest
 topics, gated by an absolute similarity floor so that posts about nothing in the taxonomy belong to no topic.
+
+Topic vectors are then adapted to the collection (``prototype_sums``, ``adapt_topic_vectors``): each topic's
+vector is blended with the mean of the posts plainly about it, so the way people actually write about a topic
+("my build got nerfed this patch") counts, not only the taxonomy's wording ("Video Games").
 """
 
 from dataclasses import dataclass
@@ -28,6 +32,9 @@ class ClassifyParams:
     neighbours: int = 10  # a post is read together with up to this many similar posts of the same user
     neighbour_min: float = 0.3  # ... whose cosine is at least this
     neighbour_weight: float = 2.0  # weight of the (similarity-weighted) neighbours against the post itself
+    prototype_member: float = 0.85  # a post this plainly about one topic (membership) shapes the topic's vector
+    prototype_weight: float = 4.0  # weight of those posts' mean against the topic's own text vector ...
+    prototype_shrink: float = 5.0  # ... times mass / (mass + this): a topic with few such posts moves little
 
 
 def post_vectors(text_vecs: np.ndarray, context_vecs: np.ndarray, has_context: np.ndarray,
@@ -113,3 +120,26 @@ def memberships_from_similarity(sims: np.ndarray, params: ClassifyParams = Class
     gate = np.clip((top_sims - params.floor) / params.ramp, 0.0, 1.0)
     np.put_along_axis(out, top, (soft * gate).astype(np.float32), axis=1)
     return out
+
+
+def prototype_sums(members: np.ndarray, post_vecs: np.ndarray, params: ClassifyParams = ClassifyParams()
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """(T, d) membership-weighted sums of the posts plainly about each topic (membership at least
+    ``prototype_member``) and (T,) their mass, in float64 so that sums over many chunks stay exact enough to be
+    deterministic."""
+    weights = np.where(members >= params.prototype_member, members, 0.0).astype(np.float64)
+    return weights.T @ post_vecs.astype(np.float64), weights.sum(axis=0)
+
+
+def adapt_topic_vectors(topic_vecs: np.ndarray, sums: np.ndarray, mass: np.ndarray,
+                        params: ClassifyParams = ClassifyParams()) -> np.ndarray:
+    """(T, d) unit topic vectors blended with the mean direction of the posts plainly about each topic:
+    ``topic + prototype_weight * mass / (mass + prototype_shrink) * unit(sum)``. A topic no post is plainly
+    about keeps its own vector."""
+    norms = np.linalg.norm(sums, axis=1, keepdims=True)
+    direction = np.divide(sums, norms, out=np.zeros_like(sums), where=norms > 0)
+    weight = params.prototype_weight * mass / (mass + params.prototype_shrink) if len(mass) else mass
+    blended = topic_vecs.astype(np.float64) + weight[:, None] * direction
+    lengths = np.linalg.norm(blended, axis=1, keepdims=True)
+    lengths[lengths == 0] = 1.0
+    return (blended / lengths).astype(np.float32)

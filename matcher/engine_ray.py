@@ -7,7 +7,8 @@
   they come back (``EmbeddingCache.store_vectors``), one transaction per batch: an interrupted run keeps its
   work and a re-run embeds only what is left. Same texts in the same batch give the same float32 vectors, so
   the cache holds the same bytes as after a local run (on nodes with the same CPU kind and library versions).
-- **Profiling**: each chunk of users to recompute is one Ray task. Workers open the database themselves from
+- **Profiling**: each chunk of users to fit topic vectors on, and then each chunk of users to recompute, is one
+  Ray task; fit chunks come back in order and are summed in order, as locally. Workers open the database themselves from
   its URL and only read cached vectors (no model). The driver computes the digests, copies unchanged users
   and writes the results chunk by chunk in order, as the local run does, so incremental reuse is unchanged.
 
@@ -36,7 +37,7 @@ from matcher.classify import ClassifyParams
 from matcher.embed import LOOKUP_CHUNK, EmbeddingCache, count_missing, missing_chunks
 from matcher.encoder import Encoder
 from matcher.errors import ClusterError, ModelError
-from matcher.profile_run import Job, Progress, TopicSpace, compute_users
+from matcher.profile_run import Job, Progress, TopicSpace, compute_users, fit_users
 from matcher.profiles import ProfileParams, TopicResult
 from matcher.store import Embedding, Post, session
 
@@ -162,6 +163,22 @@ class RayExecutor:
         return embed_new_posts_ray(engine, cache, extra, progress, encoder_factory=self.encoder_factory,
                                    threads=self.threads)
 
+    def fit(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, chunks: list[list[str]],
+            classify: ClassifyParams) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Each chunk's share of the topic fit computed by a Ray task; shares come back in the order of the chunks."""
+        ray = import_ray()
+        task = ray.remote(num_cpus=1)(_fit_chunk)
+        fixed = (database_arg(engine), cache.name, cache.encoder.dim, ray.put(space), classify)
+        pending: deque[Any] = deque()
+        for user_ids in chunks:
+            pending.append(task.remote(*fixed, user_ids))
+            if len(pending) > 2 * _cluster_cpus(ray):
+                with worker_errors(ray):
+                    yield ray.get(pending.popleft())
+        while pending:
+            with worker_errors(ray):
+                yield ray.get(pending.popleft())
+
     def compute(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, jobs: Iterable[Job], as_of: int,
                 classify: ClassifyParams, params: ProfileParams,
                 ) -> Iterator[tuple[Any, dict[str, list[TopicResult]], int]]:
@@ -217,13 +234,28 @@ def _compute_chunk(db: str, model: str, dim: int, space: TopicSpace, as_of: int,
     """On a worker: ``compute_users`` against the database, reading cached vectors only."""
     from threadpoolctl import threadpool_limits
 
+    cache = _worker_cache(db, model, dim)
+    with threadpool_limits(1, user_api="blas"):  # as run_profile does locally: the same BLAS path
+        return compute_users(cache.engine, cache, space, user_ids, as_of, classify, params)
+
+
+def _fit_chunk(db: str, model: str, dim: int, space: TopicSpace, classify: ClassifyParams,
+               user_ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """On a worker: ``fit_users`` against the database, reading cached vectors only."""
+    from threadpoolctl import threadpool_limits
+
+    cache = _worker_cache(db, model, dim)
+    with threadpool_limits(1, user_api="blas"):
+        return fit_users(cache.engine, cache, space, user_ids, classify)
+
+
+def _worker_cache(db: str, model: str, dim: int) -> EmbeddingCache:
+    """A worker's read-only view of the embedding cache (its database opened once per process)."""
     from matcher.store import open_engine
 
     if db not in _ENGINES:
         _ENGINES[db] = open_engine(db)
-    cache = EmbeddingCache(_ENGINES[db], StoredVectors(model, dim))
-    with threadpool_limits(1, user_api="blas"):  # as run_profile does locally: the same BLAS path
-        return compute_users(_ENGINES[db], cache, space, user_ids, as_of, classify, params)
+    return EmbeddingCache(_ENGINES[db], StoredVectors(model, dim))
 
 
 class StoredVectors:

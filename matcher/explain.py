@@ -118,9 +118,13 @@ def explain_topic(engine: Engine, user_id: str, topic_id: str) -> dict[str, Any]
                            "thresholds": {"posts": params.min_posts, "days": params.min_days,
                                           "threads": params.min_threads, "engaged_posts": params.min_engaged_posts,
                                           "confidence": params.min_confidence}}
-    related = json.loads(run.params or "{}").get("related_words", {}).get(topic_id)
+    run_params = json.loads(run.params or "{}")
+    related = run_params.get("related_words", {}).get(topic_id)
     if related:
         out["related_words"] = related  # posts naming these count as about the topic too
+    fitted = run_params.get("topic_vectors", {}).get("mass", {}).get(topic_id)
+    if fitted:
+        out["fitted_on_posts"] = fitted  # posts in the collection plainly about the topic, shaping its vector
     opt_in = set(json.loads(user.sensitive_opt_in or "[]"))
     if topic.sensitive and topic_id not in opt_in and (topic.parent_id or "") not in opt_in:
         out.update(inferred=False, verdict="not inferred: this is a sensitive topic and the user has not opted in "
@@ -165,15 +169,24 @@ def topic_changes(engine: Engine, user_id: str) -> dict[str, Any]:
         a, b = before.get(k), now.get(k)
         if a and b and abs(a["score"] - b["score"]) < 1e-9:
             continue
-        why = _why(a, b, new_posts, run.as_of - prev.as_of)
+        why = _why(a, b, new_posts, run.as_of - prev.as_of, _refitted(run, prev))
         change = "new" if a is None else "dropped" if b is None else "score"
         changes.append({"topic_id": k, "change": change, "before": a and a["score"], "after": b and b["score"],
                         "why": why})
     return {"user_id": user_id, "run_id": run.id, "previous_run_id": prev.id, "changes": changes}
 
 
-def _why(a: dict | None, b: dict | None, new_posts: int, elapsed: int) -> str:
-    reasons = []
+def _refitted(run: Run, prev: Run) -> str | None:
+    """Why the topic vectors differ between two runs, if they do (``matcher.topic_fit``)."""
+    now, before = (json.loads(r.params or "{}").get("topic_vectors") or {} for r in (run, prev))
+    if now.get("run") == before.get("run"):
+        return None
+    return (f"topic vectors fitted again to the collection ({before.get('posts', 0)} -> {now.get('posts', 0)} "
+            "posts, or a deletion, or --refit)")
+
+
+def _why(a: dict | None, b: dict | None, new_posts: int, elapsed: int, refitted: str | None = None) -> str:
+    reasons = [refitted] if refitted else []
     if new_posts:
         reasons.append(f"{new_posts} new or updated post(s) (new posts or new engagement)")
     if a and b and a["posts"] != b["posts"]:

@@ -2,7 +2,8 @@
 
 A user's profile depends on two things only:
 - the run's *basis*: the taxonomy, the embedding model, the classification and profile parameters, the
-  consent policy and ``as_of``; a change to any of them recomputes everyone;
+  consent policy, ``as_of`` and the topic vectors fitted to the collection (``matcher.topic_fit``, which
+  reuses a fit until the collection has changed enough); a change to any of them recomputes everyone;
 - the user's own *inputs*: each post's id, platform, text and context (by content hash and length), time,
   likes, replies, shares and share flag, and the user's sensitive-topic opt-ins.
 
@@ -18,6 +19,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 
+import numpy as np
 from sqlalchemy import Connection, Engine, delete, func, insert, literal, select, update
 from sqlmodel import col
 
@@ -29,19 +31,22 @@ _SCORE_COLS = ("user_id", "topic_id", "status", "rank", "score", "confidence", "
 _EVIDENCE_COLS = ("user_id", "topic_id", "post_pk", "rank", "weight")
 
 
-RULES_VERSION = 3  # bump with any change to how profiles are computed that no parameter records
+RULES_VERSION = 4  # bump with any change to how profiles are computed that no parameter records
 
 
 def run_basis(topics: list[TopicInfo], model: str, policy: str, as_of: int, *params: object,
-              related: list[list[str]] | None = None) -> str:
+              related: list[list[str]] | None = None, vectors: np.ndarray | None = None) -> str:
     """A digest of everything, beyond a user's own inputs, that a profile is computed from (the rules'
     version included, so an upgrade that changes them recomputes every user instead of copying stale ones;
-    and each topic's related words, which follow the model's vocabulary)."""
+    each topic's related words, which follow the model's vocabulary; and the topic vectors fitted to the
+    collection, ``matcher.topic_fit``)."""
     h = hashlib.blake2b(digest_size=16)
     h.update(f"rules {RULES_VERSION}".encode())
     for t in topics:
         h.update(repr(dataclasses.astuple(t)).encode())  # type: ignore[call-overload]
     h.update(repr(related or []).encode())
+    if vectors is not None:
+        h.update(np.ascontiguousarray(vectors, dtype=np.float32).tobytes())
     h.update(repr((model, policy, as_of, [dataclasses.astuple(p) for p in params])).encode())  # type: ignore
     return h.hexdigest()
 

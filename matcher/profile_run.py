@@ -7,6 +7,7 @@ since a run with the same basis are copied, not recomputed (``matcher.incrementa
 an interrupted run resume where it stopped.
 """
 
+import dataclasses
 import datetime as dt
 import json
 import time
@@ -19,11 +20,13 @@ from sqlalchemy import Engine, func
 from sqlmodel import col, select
 from threadpoolctl import threadpool_limits
 
-from matcher import incremental
+from matcher import incremental, topic_fit
 from matcher.classify import (
     ClassifyParams,
+    adapt_topic_vectors,
     memberships_from_similarity,
     post_vectors,
+    prototype_sums,
     related_words,
     smooth_within_user,
     topic_similarity,
@@ -51,6 +54,7 @@ class ProfileSummary:
     encode_seconds: float
     recomputed: int = 0
     reused: int = 0
+    topic_vectors_run: int = 0  # the run whose fitted topic vectors this run read posts against
 
 
 def default_as_of(now: float | None = None) -> int:
@@ -159,6 +163,10 @@ class TopicSpace:
         return cls(topics, vectors, [t.topic_id for t in topics], [index.get(t.parent_id or "", -1) for t in topics],
                    views, starts, [[words[i] for i in p] for p in picks])
 
+    def adapted(self, vectors: np.ndarray) -> "TopicSpace":
+        """The same space with topic vectors fitted to the collection (``classify.adapt_topic_vectors``)."""
+        return dataclasses.replace(self, vectors=vectors)
+
     def similarity(self, vecs: np.ndarray, params: ClassifyParams) -> np.ndarray:
         """(n, T) similarity of these (post or perk) vectors to every topic."""
         return topic_similarity(vecs, self.vectors, self.views, self.view_starts, params)
@@ -202,6 +210,19 @@ def compute_users(engine: Engine, cache: EmbeddingCache, space: TopicSpace, user
     return results, posts
 
 
+def fit_users(engine: Engine, cache: EmbeddingCache, space: TopicSpace, user_ids: list[str],
+              classify: ClassifyParams = ClassifyParams()) -> tuple[np.ndarray, np.ndarray]:
+    """These users' share of the topic fit: the (T, d) sums and (T,) mass of their posts plainly about each topic
+    (``classify.prototype_sums``), read as profiles read them."""
+    loaded = load_user_posts(engine, cache, user_ids, classify)
+    read = {u: smooth_within_user(v, classify) for u, (_, v) in loaded.items()}
+    if not read:
+        return np.zeros(space.vectors.shape, np.float64), np.zeros(len(space.ids), np.float64)
+    similarity = _similarities(space, read, classify)
+    members = np.concatenate([memberships_from_similarity(similarity[u], classify) for u in read])
+    return prototype_sums(members, np.concatenate(list(read.values())), classify)
+
+
 def _similarities(space: TopicSpace, read: dict[str, np.ndarray], classify: ClassifyParams) -> dict[str, np.ndarray]:
     """Each user's (n, T) post-topic similarity, computed over blocks of about ``SIMILARITY_ROWS`` posts: one
     large matrix product instead of one small one per user (each row depends on its own post only)."""
@@ -224,9 +245,12 @@ Job = tuple[Any, list[str]]  # (what the caller gets back with the results, the 
 
 
 class Executor(Protocol):
-    """Where the two heavy steps of a profile run: this process, or a cluster (``matcher.engine_ray``)."""
+    """Where the heavy steps of a profile run: this process, or a cluster (``matcher.engine_ray``)."""
 
     def embed(self, engine: Engine, cache: EmbeddingCache, extra: list[str], progress: Progress | None) -> int: ...
+
+    def fit(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, chunks: list[list[str]],
+            classify: ClassifyParams) -> Iterator[tuple[np.ndarray, np.ndarray]]: ...
 
     def compute(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, jobs: Iterable[Job], as_of: int,
                 classify: ClassifyParams, params: ProfileParams,
@@ -239,6 +263,11 @@ class LocalExecutor:
     def embed(self, engine: Engine, cache: EmbeddingCache, extra: list[str], progress: Progress | None) -> int:
         return embed_new_posts(engine, cache, extra, progress)
 
+    def fit(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, chunks: list[list[str]],
+            classify: ClassifyParams) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        for user_ids in chunks:
+            yield fit_users(engine, cache, space, user_ids, classify)
+
     def compute(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, jobs: Iterable[Job], as_of: int,
                 classify: ClassifyParams, params: ProfileParams,
                 ) -> Iterator[tuple[Any, dict[str, list[TopicResult]], int]]:
@@ -248,9 +277,12 @@ class LocalExecutor:
 
 def run_profile(engine: Engine, cache: EmbeddingCache, *, policy: str = "opt-in", as_of: int | None = None,
                 classify: ClassifyParams = ClassifyParams(), params: ProfileParams = ProfileParams(),
-                progress: Progress | None = None, executor: Executor | None = None) -> ProfileSummary:
+                progress: Progress | None = None, executor: Executor | None = None,
+                refit: bool = False) -> ProfileSummary:
     """Embed new texts and snapshot every eligible user's profile as a new run (recomputing only the users
-    whose inputs changed since a run with the same basis). Every executor gives the same result."""
+    whose inputs changed since a run with the same basis). Topic vectors are fitted to the collection, or an
+    earlier fit reused (``matcher.topic_fit``; ``refit`` forces a new fit). Every executor gives the same
+    result."""
     started = time.perf_counter()
     as_of = default_as_of() if as_of is None else as_of
     executor = executor or LocalExecutor()
@@ -260,15 +292,24 @@ def run_profile(engine: Engine, cache: EmbeddingCache, *, policy: str = "opt-in"
     embedded = executor.embed(engine, cache, topic_texts, progress)
     encode_seconds = time.perf_counter() - encode_before
     space = TopicSpace.build(topics, cache, classify)
-    basis = incremental.run_basis(topics, cache.name, policy, as_of, classify, params, related=space.related)
     users = eligible_users(engine, policy)
     with session(engine) as s:
-        related = {t: words for t, words in zip(space.ids, space.related, strict=True) if words}
-        run = Run(kind="profile", as_of=as_of, params=json.dumps({"policy": policy, "basis": basis,
-                                                                  "related_words": related}))
+        run = Run(kind="profile", as_of=as_of, params=json.dumps({"policy": policy}))
         s.add(run)
         s.commit()
         run_id = int(run.id or 0)
+    fit = _fit_topics(engine, cache, space, users, run_id, policy, classify, executor, progress, refit)
+    space = space.adapted(fit.vectors)
+    basis = incremental.run_basis(topics, cache.name, policy, as_of, classify, params, related=space.related,
+                                  vectors=fit.vectors)
+    with session(engine) as s:
+        run = s.get(Run, run_id)
+        assert run is not None
+        related = {t: words for t, words in zip(space.ids, space.related, strict=True) if words}
+        run.params = json.dumps({"policy": policy, "basis": basis, "related_words": related,
+                                 "topic_vectors": fit.record(space.ids)})
+        s.add(run)
+        s.commit()
     sources = incremental.source_runs(engine, basis, run_id)
     posts = inferred = recomputed = 0
     if progress:
@@ -296,7 +337,31 @@ def run_profile(engine: Engine, cache: EmbeddingCache, *, policy: str = "opt-in"
         s.commit()
     incremental.drop_interrupted(engine, run_id)
     return ProfileSummary(run_id, len(users), posts, embedded, inferred, seconds, encode_seconds,
-                          recomputed, len(users) - recomputed)
+                          recomputed, len(users) - recomputed, fit.run_id)
+
+
+def _fit_topics(engine: Engine, cache: EmbeddingCache, space: TopicSpace, users: list[str], run_id: int,
+                policy: str, classify: ClassifyParams, executor: Executor, progress: Progress | None,
+                refit: bool) -> topic_fit.Fit:
+    """A fresh earlier fit of the topic vectors, or a new one over every eligible user's posts, kept under this
+    run. Chunks are summed in order (float64), so the fit does not depend on the executor."""
+    fit_basis = incremental.run_basis(space.topics, cache.name, policy, 0, classify, related=space.related)
+    dim = space.vectors.shape[1]
+    earlier = None if refit else topic_fit.reusable_fit(engine, fit_basis, space.ids, dim)
+    if earlier is not None:
+        return earlier
+    sums, mass = np.zeros((len(space.ids), dim)), np.zeros(len(space.ids))
+    chunks = [users[i:i + USER_CHUNK] for i in range(0, len(users), USER_CHUNK)]
+    if progress:
+        progress("fit topics", 0, len(users))
+    with threadpool_limits(1, user_api="blas"):
+        for chunk, (part, weight) in zip(chunks, executor.fit(engine, cache, space, chunks, classify), strict=True):
+            sums += part
+            mass += weight
+            if progress:
+                progress("fit topics", len(chunk), len(users))
+    vectors = adapt_topic_vectors(space.vectors, sums, mass, classify)
+    return topic_fit.store_fit(engine, fit_basis, run_id, space.ids, vectors, mass)
 
 
 def _plan(engine: Engine, sources: list[int], chunk: list[str]) -> Job:

@@ -178,6 +178,18 @@ class Withheld(SQLModel, table=True):
     reason: str
 
 
+class TopicVector(SQLModel, table=True):
+    """Topic vectors fitted to the collection by a profile run (``classify.adapt_topic_vectors``); later runs
+    reuse them until the collection has grown enough to fit them again."""
+
+    __tablename__ = "topic_vectors"
+
+    run_id: int = Field(primary_key=True)
+    topic_id: str = Field(primary_key=True)
+    mass: float  # membership-weighted count of the posts plainly about the topic
+    vector: bytes  # float32, unit length
+
+
 class ForgetAudit(SQLModel, table=True):
     """What `forget` leaves behind: a salted hash of the user id, the time, and counts."""
 

@@ -3,7 +3,14 @@ words of the model's vocabulary topics are also read through."""
 
 import numpy as np
 
-from matcher.classify import ClassifyParams, memberships_from_similarity, related_words, topic_similarity
+from matcher.classify import (
+    ClassifyParams,
+    adapt_topic_vectors,
+    memberships_from_similarity,
+    prototype_sums,
+    related_words,
+    topic_similarity,
+)
 from matcher.embed import EmbeddingCache
 from matcher.encoder import FakeEncoder
 from matcher.profile_run import TopicSpace
@@ -48,6 +55,24 @@ def test_membership_is_gated_by_the_floor_and_sums_to_at_most_one() -> None:
     assert m[1].sum() == 0  # about nothing in the taxonomy
     assert 0 < m[2, 0] < 1  # on the ramp above the floor
     assert memberships_from_similarity(np.zeros((0, 3), np.float32)).shape == (0, 3)
+
+
+def test_topic_vectors_move_towards_the_posts_plainly_about_them() -> None:
+    topics = np.stack([unit(1, 0, 0), unit(0, 1, 0), unit(0, 0, 1)])  # 0 Video Games, 1 Football, 2 Opera
+    posts = np.stack([unit(1, 0, 1), unit(1, 0, 1), unit(1, 0, 1), unit(0, 1, 1), unit(0, 1, -1)])
+    members = np.array([[0.9, 0, 0], [0.95, 0, 0], [0.9, 0, 0],  # three posts plainly about games
+                        [0, 0.9, 0],  # one plainly about football
+                        [0, 0.6, 0.3]], dtype=np.float32)  # a vague one: shapes nothing
+    sums, mass = prototype_sums(members, posts)
+    assert np.allclose(mass, [2.75, 0.9, 0.0])
+    adapted = adapt_topic_vectors(topics, sums, mass)
+    assert np.allclose(np.linalg.norm(adapted, axis=1), 1.0, atol=1e-6)
+    moved = adapted @ unit(1, 0, 1)
+    assert moved[0] > 0.9 > topics[0] @ unit(1, 0, 1)  # games now reads posts written the way its posts are
+    assert adapted[0] @ topics[0] > 0.7  # ... and is still about games
+    assert adapted[1] @ unit(0, 1, 1) < adapted[0] @ unit(1, 0, 1)  # one post moves a topic less than three
+    assert np.array_equal(adapted[2], topics[2])  # no post plainly about opera: its own vector
+    assert np.array_equal(adapt_topic_vectors(topics, sums, mass, ClassifyParams(prototype_weight=0)), topics)
 
 
 def test_related_words_are_close_to_a_topic_and_owned_by_it() -> None:

@@ -13,12 +13,12 @@ from matcher.classify import ClassifyParams
 from matcher.demo import AS_OF, sample_path
 from matcher.embed import EmbeddingCache
 from matcher.encoder import FakeEncoder
-from matcher.explain import user_topics
+from matcher.explain import topic_changes, user_topics
 from matcher.forget import forget
 from matcher.ingest import ingest_posts, ingest_users
 from matcher.profile_run import default_as_of, eligible_users, run_profile
 from matcher.records import to_epoch
-from matcher.store import ProfiledUser, open_engine, session
+from matcher.store import ProfiledUser, TopicVector, open_engine, session
 
 WHEN = to_epoch(AS_OF)
 
@@ -64,9 +64,12 @@ def test_new_posts_embed_only_new_texts_and_recompute_only_their_user(tmp_path) 
     assert fake.encoded_texts - encoded_before == 12  # the 12 new texts, nothing else
     assert second.recomputed == 1 and second.reused == first.users - 1
     assert second.posts == first.posts + 12
+    assert second.topic_vectors_run == first.run_id  # 12 posts are under 10 % more: the fit is kept
     full = setup_db(tmp_path, "full", lines + added)
     run_profile(full, EmbeddingCache(full, FakeEncoder()), as_of=WHEN)
-    assert snapshot(engine) == snapshot(full)
+    refitted = run_profile(engine, EmbeddingCache(engine, fake), as_of=WHEN, refit=True)
+    assert refitted.topic_vectors_run == refitted.run_id and refitted.recomputed == first.users
+    assert snapshot(engine) == snapshot(full)  # fitted on the same posts: the same as a run from scratch
 
 
 def test_new_engagement_on_an_old_post_recomputes_that_user(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -135,6 +138,31 @@ def test_an_interrupted_run_resumes_without_redoing_finished_users(tmp_path, mon
     with session(engine) as s:  # the interrupted run's rows were cleaned up once the resumed run finished
         runs = set(s.exec(select(ProfiledUser.run_id)).all())
     assert runs == {resumed.run_id}
+
+
+def test_topic_vectors_are_fitted_again_when_the_collection_changes(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    lines = sample_lines()
+    engine = setup_db(tmp_path, "refit", lines)
+    first = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN)
+    assert first.topic_vectors_run == first.run_id
+    again = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN + 86_400)
+    assert again.topic_vectors_run == first.run_id  # another day, the same collection: the same fit
+    many = new_posts(lines, "u-maya", len(lines) // 5)  # 20 % more posts
+    (tmp_path / "many.jsonl").write_text("\n".join(many) + "\n", encoding="utf-8")
+    ingest_posts(engine, str(tmp_path / "many.jsonl"))
+    grown = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN + 86_400)
+    assert grown.topic_vectors_run == grown.run_id and grown.recomputed == grown.users
+    changed = [c for u in eligible_users(engine) for c in topic_changes(engine, u)["changes"]]
+    assert changed and all("topic vectors fitted again" in c["why"] for c in changed)
+    forget(engine, "u-firehose")  # the deleted user's posts must not shape the vectors any more
+    after = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN + 86_400)
+    assert after.topic_vectors_run == after.run_id
+    forced = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN + 86_400, refit=True)
+    assert forced.topic_vectors_run == forced.run_id
+    assert forced.recomputed == 0  # fitted again on the same posts: the same vectors, nothing to recompute
+    with session(engine) as s:
+        fits = set(s.exec(select(TopicVector.run_id)).all())
+    assert {first.run_id, grown.run_id, after.run_id} <= fits
 
 
 def test_forget_removes_the_users_input_digests(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -175,6 +175,9 @@ def profile(
                                                     "HOST:6379, or auto (the one started on this node) [default: "
                                                     "$RAY_ADDRESS, else a local cluster for this run]",
                                                     show_default=False)] = None,
+    refit: Annotated[bool, typer.Option("--refit", help="Fit the topic vectors to the collection again now "
+                                        "(otherwise an earlier fit is reused until the posts have changed by "
+                                        "10%, or a user's data was deleted).")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Embed new posts and compute every consenting user's topic profile (a new snapshot)."""
@@ -202,17 +205,21 @@ def profile(
             executor = RayExecutor(common.encoder_factory(model))
         source = common.cache(eng, model)
         with progress() as bar:
-            summary = run_profile(eng, source, policy=policy, as_of=when, progress=bar, executor=executor)
+            summary = run_profile(eng, source, policy=policy, as_of=when, progress=bar, executor=executor,
+                                  refit=refit)
     record = {"run_id": summary.run_id, "users": summary.users, "posts": summary.posts,
               "embedded": summary.embedded, "inferred_topics": summary.inferred_topics,
               "recomputed_users": summary.recomputed, "reused_users": summary.reused,
-              "seconds": round(summary.seconds, 2)}
+              "topic_vectors_run": summary.topic_vectors_run, "seconds": round(summary.seconds, 2)}
     if as_json:
         print_json(record)
     else:
         out.print(f"profile run {summary.run_id}: {summary.users} users, {summary.posts} posts, "
                   f"{summary.embedded} texts embedded, {summary.inferred_topics} topics inferred "
                   f"({summary.recomputed} users recomputed, {summary.reused} unchanged) in {summary.seconds:.1f}s")
+        fitted = summary.topic_vectors_run == summary.run_id
+        out.print("topic vectors fitted to the collection in this run" if fitted else
+                  f"topic vectors of run {summary.topic_vectors_run} reused (the collection changed little since)")
 
 
 def register(app: typer.Typer) -> None:

@@ -88,6 +88,9 @@ def explain(
     out.print(f"{user_id} / {record['name']} ({topic_id}): {record['verdict']}")
     if record.get("related_words"):
         out.print(f"  read through its name, description and related words: {', '.join(record['related_words'])}")
+    if record.get("fitted_on_posts"):
+        out.print(f"  its vector is fitted to the {record['fitted_on_posts']:g} posts in this collection plainly "
+                  "about it")
     if "posts" in record:
         d = record["details"]
         th = record["thresholds"]
