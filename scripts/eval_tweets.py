@@ -4,10 +4,11 @@
     python scripts/eval_tweets.py [--shared ../shared] [--db /tmp/perkmatch-tweets.db]
 
 The taxonomy is the 19 TweetTopic label names alone ("Film, TV & Video", "Gaming", ...: no descriptions). Each
-tweet is compared with every topic as a post is (`TopicSpace.similarity`, the real packaged model), once with the
-topics' related words and once without. It prints, for each: top1 (the tweet's most similar topic is one of its
-gold labels) and mrr (mean reciprocal rank of its best-ranked gold label). No user, engagement or threshold is
-involved: this checks the classifier alone.
+tweet is compared with every topic as a post is (`TopicSpace.similarity`, the real packaged model): without the
+topics' related words, with them, and with them and topic vectors fitted to the 1,000 tweets themselves (as a
+profile run fits them to its collection; the labels are not used). It prints, for each: top1 (the tweet's most
+similar topic is one of its gold labels) and mrr (mean reciprocal rank of its best-ranked gold label). No user,
+engagement or threshold is involved: this checks the classifier alone.
 """
 
 import argparse
@@ -29,7 +30,7 @@ def main() -> None:
     ap.add_argument("--db", default="/tmp/perkmatch-tweets.db", help="embedding cache (kept between runs)")
     a = ap.parse_args()
 
-    from matcher.classify import ClassifyParams
+    from matcher.classify import ClassifyParams, adapt_topic_vectors, memberships_from_similarity, prototype_sums
     from matcher.embed import EmbeddingCache
     from matcher.encoder import load_encoder
     from matcher.profile_run import TopicSpace
@@ -47,8 +48,14 @@ def main() -> None:
     gold = [[labels.index(t) for t in tw["topics"]] for tw in tweets]
     out = {"tweets": len(tweets), "topics": len(labels)}
     for name, params in (("without_related_words", ClassifyParams(related_words=0)), ("with_related_words",
-                                                                                       ClassifyParams())):
-        sims = TopicSpace.build(topics, cache, params).similarity(vectors, params)
+                                                                                       ClassifyParams()),
+                         ("with_related_words_and_fitted_vectors", ClassifyParams())):
+        space = TopicSpace.build(topics, cache, params)
+        if name.endswith("fitted_vectors"):
+            sums, mass = prototype_sums(memberships_from_similarity(space.similarity(vectors, params), params),
+                                        vectors, params)
+            space = space.adapted(adapt_topic_vectors(space.vectors, sums, mass, params))
+        sims = space.similarity(vectors, params)
         ranks = [min(int((s > s[g]).sum()) for g in gs) for s, gs in zip(sims, gold, strict=True)]
         out[name] = {"top1": round(float(np.mean([r == 0 for r in ranks])), 4),
                      "mrr": round(float(np.mean([1 / (1 + r) for r in ranks])), 4)}
