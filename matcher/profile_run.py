@@ -343,23 +343,27 @@ def run_profile(engine: Engine, cache: EmbeddingCache, *, policy: str = "opt-in"
 def _fit_topics(engine: Engine, cache: EmbeddingCache, space: TopicSpace, users: list[str], run_id: int,
                 policy: str, classify: ClassifyParams, executor: Executor, progress: Progress | None,
                 refit: bool) -> topic_fit.Fit:
-    """A fresh earlier fit of the topic vectors, or a new one over every eligible user's posts, kept under this
-    run. Chunks are summed in order (float64), so the fit does not depend on the executor."""
-    fit_basis = incremental.run_basis(space.topics, cache.name, policy, 0, classify, related=space.related)
+    """A fresh earlier fit of the topic vectors, or a new one over the eligible users' posts (at most
+    ``FitParams.max_posts`` of them), kept under this run. Chunks are summed in order (float64), so the fit does
+    not depend on the executor."""
+    fit_params = topic_fit.FitParams()
+    fit_basis = incremental.run_basis(space.topics, cache.name, policy, 0, classify, fit_params,
+                                      related=space.related)
     dim = space.vectors.shape[1]
-    earlier = None if refit else topic_fit.reusable_fit(engine, fit_basis, space.ids, dim)
+    earlier = None if refit else topic_fit.reusable_fit(engine, fit_basis, space.ids, dim, fit_params)
     if earlier is not None:
         return earlier
     sums, mass = np.zeros((len(space.ids), dim)), np.zeros(len(space.ids))
-    chunks = [users[i:i + USER_CHUNK] for i in range(0, len(users), USER_CHUNK)]
+    sample = topic_fit.fit_sample(engine, users, fit_params)
+    chunks = [sample[i:i + USER_CHUNK] for i in range(0, len(sample), USER_CHUNK)]
     if progress:
-        progress("fit topics", 0, len(users))
+        progress("fit topics", 0, len(sample))
     with threadpool_limits(1, user_api="blas"):
         for chunk, (part, weight) in zip(chunks, executor.fit(engine, cache, space, chunks, classify), strict=True):
             sums += part
             mass += weight
             if progress:
-                progress("fit topics", len(chunk), len(users))
+                progress("fit topics", len(chunk), len(sample))
     vectors = adapt_topic_vectors(space.vectors, sums, mass, classify)
     return topic_fit.store_fit(engine, fit_basis, run_id, space.ids, vectors, mass)
 

@@ -5,13 +5,17 @@ Fitting them again on every run would move every user's scores a little each tim
 would recompute every user; so a fit is kept (table ``topic_vectors``) and reused by later runs with the same
 fit basis (taxonomy, related words, model, consent policy, classification parameters) until
 
-- the collection has grown or shrunk by ``REFIT_CHANGE`` (10 %) of the posts it was fitted on, or
+- the collection has grown or shrunk by ``FitParams.refit_change`` (10 %) of the posts it was fitted on, or
 - a user's data was deleted (`forget`) since the fit: their posts must not shape the vectors any more, or
 - the operator asks for it (``profile --refit``).
 
-A refit is a stated reason in ``topics USER --changes``.
+A refit is a stated reason in ``topics USER --changes``. A fit reads at most ``FitParams.max_posts`` posts: whole
+users, in an order fixed by a hash of their ids (so neither input order nor batch sizes matter), until that
+many; a mean over 50,000 posts is as good as over millions, and the fit's cost stays flat as the collection
+grows.
 """
 
+import hashlib
 import json
 from dataclasses import dataclass
 
@@ -21,7 +25,11 @@ from sqlmodel import col
 
 from matcher.store import ForgetAudit, Post, Run, TopicVector, session
 
-REFIT_CHANGE = 0.10
+
+@dataclass(frozen=True)
+class FitParams:
+    max_posts: int = 50_000  # posts a fit reads at most (whole users, in hash order)
+    refit_change: float = 0.10  # a fit is redone once the collection's posts have changed by this share
 
 
 @dataclass(frozen=True)
@@ -49,16 +57,30 @@ def collection_state(engine: Engine) -> tuple[int, int]:
     return posts, forgotten
 
 
-def reusable_fit(engine: Engine, fit_basis: str, topic_ids: list[str], dim: int) -> Fit | None:
+def fit_sample(engine: Engine, user_ids: list[str], params: FitParams = FitParams()) -> list[str]:
+    """The users a fit reads, sorted: whole users in the order of a hash of their ids, until ``max_posts``."""
+    with session(engine) as s:
+        counts = dict(s.execute(select(Post.user_id, func.count()).group_by(Post.user_id)).all())
+    chosen, total = [], 0
+    for user_id in sorted(user_ids, key=lambda u: (hashlib.blake2b(u.encode(), digest_size=8).digest(), u)):
+        if total >= params.max_posts:
+            break
+        chosen.append(user_id)
+        total += counts.get(user_id, 0)
+    return sorted(chosen)
+
+
+def reusable_fit(engine: Engine, fit_basis: str, topic_ids: list[str], dim: int,
+                 params: FitParams = FitParams()) -> Fit | None:
     """The newest kept fit with this basis that is still fresh for the collection as it is now, if any."""
     posts, forgotten = collection_state(engine)
     with session(engine) as s:
         runs = s.execute(select(Run.params).where(Run.kind == "profile").order_by(col(Run.id).desc())).all()
-    for (params,) in runs:
-        fit = json.loads(params or "{}").get("topic_vectors")
+    for (run_params,) in runs:
+        fit = json.loads(run_params or "{}").get("topic_vectors")
         if not fit or fit.get("basis") != fit_basis:
             continue
-        if fit["forgotten"] != forgotten or abs(posts - fit["posts"]) > REFIT_CHANGE * fit["posts"]:
+        if fit["forgotten"] != forgotten or abs(posts - fit["posts"]) > params.refit_change * fit["posts"]:
             return None
         return _load(engine, fit, topic_ids, dim)
     return None

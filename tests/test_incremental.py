@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import select
 
 import matcher.profile_run as profile_run
-from matcher import incremental
+from matcher import incremental, topic_fit
 from matcher.classify import ClassifyParams
 from matcher.demo import AS_OF, sample_path
 from matcher.embed import EmbeddingCache
@@ -18,7 +18,7 @@ from matcher.forget import forget
 from matcher.ingest import ingest_posts, ingest_users
 from matcher.profile_run import default_as_of, eligible_users, run_profile
 from matcher.records import to_epoch
-from matcher.store import ProfiledUser, TopicVector, open_engine, session
+from matcher.store import Post, ProfiledUser, TopicVector, open_engine, session
 
 WHEN = to_epoch(AS_OF)
 
@@ -163,6 +163,19 @@ def test_topic_vectors_are_fitted_again_when_the_collection_changes(tmp_path) ->
     with session(engine) as s:
         fits = set(s.exec(select(TopicVector.run_id)).all())
     assert {first.run_id, grown.run_id, after.run_id} <= fits
+
+
+def test_a_fit_reads_whole_users_in_a_fixed_order_up_to_its_budget(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    engine = setup_db(tmp_path, "budget", sample_lines())
+    users = eligible_users(engine)
+    assert topic_fit.fit_sample(engine, users) == sorted(users)  # the sample data is far under 50,000 posts
+    budget = topic_fit.FitParams(max_posts=200)
+    few = topic_fit.fit_sample(engine, users, budget)
+    assert few == topic_fit.fit_sample(engine, list(reversed(users)), budget)  # input order does not matter
+    with session(engine) as s:
+        counts = {u: len(s.exec(select(Post.id).where(Post.user_id == u)).all()) for u in users}
+    total = sum(counts[u] for u in few)
+    assert len(few) < len(users) and total >= 200 > total - max(counts[u] for u in few)
 
 
 def test_forget_removes_the_users_input_digests(tmp_path) -> None:  # type: ignore[no-untyped-def]
