@@ -1,6 +1,7 @@
 """The `profile` stage: embed what is new, then compute and snapshot every consenting user's profile.
 
-Embedding is streamed and committed batch by batch (an interrupted run keeps its work). Profiles are
+Embedding is streamed and committed batch by batch (an interrupted run keeps its work). Topic vectors are
+then fitted to the collection, or an earlier fit is reused (``matcher.topic_fit``). Profiles are
 computed per chunk of users and written under one run id, marked finished only at the end, so readers
 keep seeing the previous finished run until this one is complete. Users whose inputs did not change
 since a run with the same basis are copied, not recomputed (``matcher.incremental``); that also makes

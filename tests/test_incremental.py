@@ -168,7 +168,7 @@ def test_topic_vectors_are_fitted_again_when_the_collection_changes(tmp_path) ->
 def test_a_fit_reads_whole_users_in_a_fixed_order_up_to_its_budget(tmp_path) -> None:  # type: ignore[no-untyped-def]
     engine = setup_db(tmp_path, "budget", sample_lines())
     users = eligible_users(engine)
-    assert topic_fit.fit_sample(engine, users) == sorted(users)  # the sample data is far under 50,000 posts
+    assert topic_fit.fit_sample(engine, users) == sorted(users)  # the sample data is far under 20,000 posts
     budget = topic_fit.FitParams(max_posts=200)
     few = topic_fit.fit_sample(engine, users, budget)
     assert few == topic_fit.fit_sample(engine, list(reversed(users)), budget)  # input order does not matter
