@@ -25,7 +25,6 @@ import socket
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,11 +32,12 @@ from sqlalchemy import Engine, and_, or_
 from sqlmodel import col, select
 
 from catalog.refresh import text_key
+from matcher import workers
 from matcher.classify import ClassifyParams
 from matcher.embed import LOOKUP_CHUNK, EmbeddingCache, count_missing, missing_chunks
 from matcher.encoder import Encoder
 from matcher.errors import ClusterError, ModelError
-from matcher.profile_run import Job, Progress, TopicSpace, compute_users, fit_users
+from matcher.profile_run import Job, Progress, TopicSpace
 from matcher.profiles import ProfileParams, TopicResult
 from matcher.store import Embedding, Post, session
 
@@ -167,7 +167,7 @@ class RayExecutor:
             classify: ClassifyParams) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Each chunk's share of the topic fit computed by a Ray task; shares come back in the order of the chunks."""
         ray = import_ray()
-        task = ray.remote(num_cpus=1)(_fit_chunk)
+        task = ray.remote(num_cpus=1)(workers.fit_chunk)
         fixed = (database_arg(engine), cache.name, cache.encoder.dim, ray.put(space), classify)
         pending: deque[Any] = deque()
         for user_ids in chunks:
@@ -184,7 +184,7 @@ class RayExecutor:
                 ) -> Iterator[tuple[Any, dict[str, list[TopicResult]], int]]:
         """Each job's users computed by a Ray task; results come back in the order of the jobs."""
         ray = import_ray()
-        task = ray.remote(num_cpus=1)(_compute_chunk)
+        task = ray.remote(num_cpus=1)(workers.compute_chunk)
         fixed = (database_arg(engine), cache.name, cache.encoder.dim, ray.put(space), as_of, classify, params)
         pending: deque[tuple[Any, Any]] = deque()
         for tag, user_ids in jobs:
@@ -216,57 +216,12 @@ def worker_errors(ray: Any) -> Iterator[None]:
 
 
 def database_arg(engine: Engine) -> str:
-    """What a worker passes to ``open_engine``: the absolute SQLite path, or the full URL with its password."""
-    url = engine.url
-    if url.get_backend_name() == "sqlite":
-        if not url.database or url.database == ":memory:":
-            raise ClusterError("--engine ray needs a database the workers can open: give --db a file or a "
-                               "postgresql:// URL")
-        return str(Path(url.database).resolve())
-    return url.render_as_string(hide_password=False)
-
-
-_ENGINES: dict[str, Engine] = {}
-
-
-def _compute_chunk(db: str, model: str, dim: int, space: TopicSpace, as_of: int, classify: ClassifyParams,
-                   params: ProfileParams, user_ids: list[str]) -> tuple[dict[str, list[TopicResult]], int]:
-    """On a worker: ``compute_users`` against the database, reading cached vectors only."""
-    from threadpoolctl import threadpool_limits
-
-    cache = _worker_cache(db, model, dim)
-    with threadpool_limits(1, user_api="blas"):  # as run_profile does locally: the same BLAS path
-        return compute_users(cache.engine, cache, space, user_ids, as_of, classify, params)
-
-
-def _fit_chunk(db: str, model: str, dim: int, space: TopicSpace, classify: ClassifyParams,
-               user_ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """On a worker: ``fit_users`` against the database, reading cached vectors only."""
-    from threadpoolctl import threadpool_limits
-
-    cache = _worker_cache(db, model, dim)
-    with threadpool_limits(1, user_api="blas"):
-        return fit_users(cache.engine, cache, space, user_ids, classify)
-
-
-def _worker_cache(db: str, model: str, dim: int) -> EmbeddingCache:
-    """A worker's read-only view of the embedding cache (its database opened once per process)."""
-    from matcher.store import open_engine
-
-    if db not in _ENGINES:
-        _ENGINES[db] = open_engine(db)
-    return EmbeddingCache(_ENGINES[db], StoredVectors(model, dim))
-
-
-class StoredVectors:
-    """An encoder stand-in for readers of the cache: the name and size of the vectors, and no model."""
-
-    def __init__(self, name: str, dim: int) -> None:
-        self.name, self.dim = name, dim
-
-    def encode(self, texts: list[str]) -> np.ndarray:
-        raise ModelError(f"{len(texts)} text(s) have no cached vector for {self.name}; run `perkmatch profile` "
-                         "to embed them first")
+    """What a worker passes to ``open_engine`` (``workers.database_arg``); an in-memory database is refused."""
+    db = workers.database_arg(engine)
+    if db is None:
+        raise ClusterError("--engine ray needs a database the workers can open: give --db a file or a "
+                           "postgresql:// URL")
+    return db
 
 
 def embed_new_posts_ray(engine: Engine, cache: EmbeddingCache, extra: Iterable[str] = (),

@@ -286,14 +286,17 @@ def run_profile(engine: Engine, cache: EmbeddingCache, *, policy: str = "opt-in"
     result."""
     started = time.perf_counter()
     as_of = default_as_of() if as_of is None else as_of
-    executor = executor or LocalExecutor()
+    users = eligible_users(engine, policy)
+    if executor is None:
+        from matcher.engine_pool import default_executor  # it builds on this module
+
+        executor = default_executor(engine, len(users))
     topics = load_topics(engine)
     encode_before = time.perf_counter()
     topic_texts = [x for t in topics for x in t.view_texts()] + topic_words(topics, cache, classify)
     embedded = executor.embed(engine, cache, topic_texts, progress)
     encode_seconds = time.perf_counter() - encode_before
     space = TopicSpace.build(topics, cache, classify)
-    users = eligible_users(engine, policy)
     with session(engine) as s:
         run = Run(kind="profile", as_of=as_of, params=json.dumps({"policy": policy}))
         s.add(run)

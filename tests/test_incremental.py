@@ -2,6 +2,7 @@
 inputs changed, and its snapshot is byte-identical to a full run on the same data; an interrupted run resumes."""
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from matcher.classify import ClassifyParams
 from matcher.demo import AS_OF, sample_path
 from matcher.embed import EmbeddingCache
 from matcher.encoder import FakeEncoder
+from matcher.engine_pool import PoolExecutor, default_executor
 from matcher.explain import topic_changes, user_topics
 from matcher.forget import forget
 from matcher.ingest import ingest_posts, ingest_users
@@ -192,3 +194,19 @@ def test_default_as_of_is_the_end_of_the_utc_day() -> None:
     noon = to_epoch("2026-11-22T12:34:56Z")
     assert default_as_of(noon) == to_epoch("2026-11-23T00:00:00Z")
     assert default_as_of(to_epoch("2026-11-22T00:00:00Z")) == to_epoch("2026-11-23T00:00:00Z")
+
+
+def test_a_pool_of_worker_processes_gives_the_same_profiles(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    lines = sample_lines()
+    alone = setup_db(tmp_path, "alone", lines)
+    run_profile(alone, EmbeddingCache(alone, FakeEncoder()), as_of=WHEN, executor=profile_run.LocalExecutor())
+    pooled = setup_db(tmp_path, "pooled", lines)
+    summary = run_profile(pooled, EmbeddingCache(pooled, FakeEncoder()), as_of=WHEN, executor=PoolExecutor(2))
+    assert summary.recomputed == summary.users > 0
+    assert snapshot(pooled) == snapshot(alone)  # fit and profiles computed in other processes, the same bytes
+    with session(pooled) as s, session(alone) as t:
+        assert s.exec(select(TopicVector.vector)).all() == t.exec(select(TopicVector.vector)).all()
+    assert isinstance(default_executor(pooled, 10), profile_run.LocalExecutor)  # small runs stay in-process
+    assert not isinstance(default_executor(open_engine(":memory:"), 10**6), PoolExecutor)  # workers cannot open it
+    if len(os.sched_getaffinity(0)) >= 2:
+        assert isinstance(default_executor(pooled, 10**6), PoolExecutor)

@@ -168,7 +168,8 @@ def profile(
     policy: PolicyOpt = "opt-in",
     as_of: Annotated[str | None, typer.Option("--as-of", help="Profile as of this ISO date/time "
                                               "[default: end of today, UTC]; recency counts from it.")] = None,
-    engine_kind: Annotated[str, typer.Option("--engine", help="Where to embed and profile: local (this process) "
+    engine_kind: Annotated[str, typer.Option("--engine", help="Where to embed and profile: local (this machine; "
+                                             "runs of 2,000+ users use a worker process per core) "
                                              "or ray (a Ray cluster; pip install 'perkmatch[ray]'). Same result.")]
     = "local",
     ray_address: Annotated[str | None, typer.Option("--ray-address", help="The Ray cluster for --engine ray: "

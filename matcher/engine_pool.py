@@ -1,0 +1,75 @@
+"""Fitting and profiling on every core of this machine: chunks of users computed by worker processes.
+
+After embedding (where the encoder already uses every core), a profile run's work is single-threaded Python
+and small matrix products, one chunk of users at a time. A large run hands the chunks to a pool of worker
+processes (``matcher.workers``: the same functions as the local run and Ray, one BLAS thread each), and
+takes the results back in the order of the chunks, so results and what is written are the same as in one
+process. Small runs, and databases only this process can open (in memory), stay in this process: starting
+workers costs a few seconds.
+"""
+
+import concurrent.futures
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine
+
+from matcher import workers
+from matcher.classify import ClassifyParams
+from matcher.embed import EmbeddingCache
+from matcher.profile_run import Executor, Job, LocalExecutor, TopicSpace
+from matcher.profiles import ProfileParams, TopicResult
+
+POOL_MIN_USERS = 2_000  # below this, a run stays in one process
+
+
+def default_executor(engine: Engine, users: int) -> Executor:
+    """A pool of worker processes for large runs on a machine with 2 or more cores; this process otherwise."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if users < POOL_MIN_USERS or cores < 2 or workers.database_arg(engine) is None:
+        return LocalExecutor()
+    return PoolExecutor(cores)
+
+
+class PoolExecutor(LocalExecutor):
+    """Embedding in this process; fit and profile chunks on ``processes`` worker processes, results in order."""
+
+    def __init__(self, processes: int) -> None:
+        self.processes = processes
+
+    def fit(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, chunks: list[list[str]],
+            classify: ClassifyParams) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        fixed = (workers.database_arg(engine), cache.name, cache.encoder.dim, space, classify)
+        for _, result in self._in_order(workers.fit_chunk, fixed, ((None, chunk) for chunk in chunks)):
+            yield result
+
+    def compute(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, jobs: Iterable[Job], as_of: int,
+                classify: ClassifyParams, params: ProfileParams,
+                ) -> Iterator[tuple[Any, dict[str, list[TopicResult]], int]]:
+        fixed = (workers.database_arg(engine), cache.name, cache.encoder.dim, space, as_of, classify, params)
+        for tag, result in self._in_order(workers.compute_chunk, fixed, jobs):
+            yield (tag, {}, 0) if result is None else (tag, *result)
+
+    def _in_order(self, fn: Callable[..., Any], fixed: tuple, jobs: Iterable[tuple[Any, list[str]]],
+                  ) -> Iterator[tuple[Any, Any]]:
+        """(tag, fn(*fixed, users)) for each job, in the order of the jobs (None for a job with no users), with
+        at most two jobs per process in flight."""
+        context = multiprocessing.get_context("spawn")  # the parent holds model threads: never fork it
+        with concurrent.futures.ProcessPoolExecutor(self.processes, mp_context=context) as pool:
+            pending: deque[tuple[Any, concurrent.futures.Future | None]] = deque()
+            try:
+                for tag, user_ids in jobs:
+                    pending.append((tag, pool.submit(fn, *fixed, user_ids) if user_ids else None))
+                    if len(pending) > 2 * self.processes:
+                        tag, future = pending.popleft()
+                        yield tag, future and future.result()
+                while pending:
+                    tag, future = pending.popleft()
+                    yield tag, future and future.result()
+            except BaseException:
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
