@@ -11,7 +11,6 @@ workers costs a few seconds.
 import concurrent.futures
 import multiprocessing
 import os
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -60,16 +59,9 @@ class PoolExecutor(LocalExecutor):
         at most two jobs per process in flight."""
         context = multiprocessing.get_context("spawn")  # the parent holds model threads: never fork it
         with concurrent.futures.ProcessPoolExecutor(self.processes, mp_context=context) as pool:
-            pending: deque[tuple[Any, concurrent.futures.Future | None]] = deque()
             try:
-                for tag, user_ids in jobs:
-                    pending.append((tag, pool.submit(fn, *fixed, user_ids) if user_ids else None))
-                    if len(pending) > 2 * self.processes:
-                        tag, future = pending.popleft()
-                        yield tag, future and future.result()
-                while pending:
-                    tag, future = pending.popleft()
-                    yield tag, future and future.result()
+                yield from workers.in_order(lambda user_ids: pool.submit(fn, *fixed, user_ids),
+                                            lambda future: future.result(), jobs, 2 * self.processes)
             except BaseException:
                 pool.shutdown(wait=False, cancel_futures=True)
                 raise

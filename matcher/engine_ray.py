@@ -23,7 +23,6 @@ import os
 import re
 import socket
 import sys
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -166,41 +165,31 @@ class RayExecutor:
     def fit(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, chunks: list[list[str]],
             classify: ClassifyParams) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Each chunk's share of the topic fit computed by a Ray task; shares come back in the order of the chunks."""
-        ray = import_ray()
-        task = ray.remote(num_cpus=1)(workers.fit_chunk)
-        fixed = (database_arg(engine), cache.name, cache.encoder.dim, ray.put(space), classify)
-        pending: deque[Any] = deque()
-        for user_ids in chunks:
-            pending.append(task.remote(*fixed, user_ids))
-            if len(pending) > 2 * _cluster_cpus(ray):
-                with worker_errors(ray):
-                    yield ray.get(pending.popleft())
-        while pending:
-            with worker_errors(ray):
-                yield ray.get(pending.popleft())
+        fixed = (database_arg(engine), cache.name, cache.encoder.dim, space, classify)
+        for _, share in _in_order(workers.fit_chunk, fixed, ((None, chunk) for chunk in chunks)):
+            yield share
 
     def compute(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, jobs: Iterable[Job], as_of: int,
                 classify: ClassifyParams, params: ProfileParams,
                 ) -> Iterator[tuple[Any, dict[str, list[TopicResult]], int]]:
         """Each job's users computed by a Ray task; results come back in the order of the jobs."""
-        ray = import_ray()
-        task = ray.remote(num_cpus=1)(workers.compute_chunk)
-        fixed = (database_arg(engine), cache.name, cache.encoder.dim, ray.put(space), as_of, classify, params)
-        pending: deque[tuple[Any, Any]] = deque()
-        for tag, user_ids in jobs:
-            pending.append((tag, task.remote(*fixed, user_ids) if user_ids else None))
-            if len(pending) > 2 * _cluster_cpus(ray):
-                yield _result(ray, *pending.popleft())
-        while pending:
-            yield _result(ray, *pending.popleft())
+        fixed = (database_arg(engine), cache.name, cache.encoder.dim, space, as_of, classify, params)
+        for tag, result in _in_order(workers.compute_chunk, fixed, jobs):
+            yield (tag, {}, 0) if result is None else (tag, *result)  # None: every user of the chunk is reused
 
 
-def _result(ray: Any, tag: Any, ref: Any) -> tuple[Any, dict[str, list[TopicResult]], int]:
-    if ref is None:  # every user of the chunk is reused
-        return tag, {}, 0
-    with worker_errors(ray):
-        results, posts = ray.get(ref)
-    return tag, results, posts
+def _in_order(fn: Callable[..., Any], fixed: tuple, jobs: Iterable[tuple[Any, list[str]]]) -> Iterator[tuple[Any, Any]]:
+    """(tag, fn(*fixed, users)) for each job, each a Ray task (the topic space put in the object store once),
+    in the order of the jobs, with at most two tasks per cluster CPU in flight."""
+    ray = import_ray()
+    task = ray.remote(num_cpus=1)(fn)
+    fixed = tuple(ray.put(x) if isinstance(x, TopicSpace) else x for x in fixed)
+
+    def result(ref: Any) -> Any:
+        with worker_errors(ray):
+            return ray.get(ref)
+
+    yield from workers.in_order(lambda user_ids: task.remote(*fixed, user_ids), result, jobs, 2 * _cluster_cpus(ray))
 
 
 @contextlib.contextmanager

@@ -2,7 +2,10 @@
 cached vectors only (no model). Used by the local process pool (``matcher.engine_pool``) and by Ray
 (``matcher.engine_ray``); both give the local run's result: the same functions, one BLAS thread each."""
 
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sqlalchemy import Engine
@@ -26,6 +29,21 @@ def database_arg(engine: Engine) -> str | None:
             return None
         return str(Path(url.database).resolve())
     return url.render_as_string(hide_password=False)
+
+
+def in_order(submit: Callable[[list[str]], Any], result: Callable[[Any], Any],
+             jobs: Iterable[tuple[Any, list[str]]], in_flight: int) -> Iterator[tuple[Any, Any]]:
+    """(tag, result(submit(users))) for each (tag, users) job, in the order of the jobs, with at most
+    ``in_flight`` jobs submitted and not yet read back; a job with no users gives (tag, None) without a task."""
+    pending: deque[tuple[Any, Any]] = deque()
+    for tag, user_ids in jobs:
+        pending.append((tag, submit(user_ids) if user_ids else None))
+        if len(pending) > in_flight:
+            tag, handle = pending.popleft()
+            yield tag, None if handle is None else result(handle)
+    while pending:
+        tag, handle = pending.popleft()
+        yield tag, None if handle is None else result(handle)
 
 
 def compute_chunk(db: str, model: str, dim: int, space: TopicSpace, as_of: int, classify: ClassifyParams,
