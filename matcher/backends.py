@@ -12,18 +12,18 @@ from two backends are never mixed:
   activations at run time). Cosine with float32 ~0.99 (above 0.98); not faster than ``onnx`` on AVX-512 CPUs.
 - ``openvino`` (``+openvino``): OpenVINO compiles the same ONNX file at load (under a second) and runs it in its
   throughput mode, several batches at once. It runs in bfloat16 on CPUs with AMX or AVX-512 BF16 (cosine with
-  float32 ~0.99995, vectors move ~1e-3 with the batch) and in float32 elsewhere.
+  float32 ~0.99995) and in float32 elsewhere. Like every ``HiddenStateEncoder`` it gives a text the same vector
+  whatever it is batched with (texts are padded to a length fixed by their own token count).
 - ``model2vec`` (``+m2v256``): a static model distilled once from the local model with model2vec (every
   vocabulary token embedded by the transformer, PCA to 256 dims, Zipf weights); a text is the mean of its tokens'
   vectors. Hundreds of times faster, but a different, cruder space: its nearest neighbours only partly agree.
-- ``auto``: the documented fast path, ``openvino`` (the fastest backend with no measurable loss on the dev data),
-  or ``torch`` float32 with a warning on stderr when OpenVINO is missing or the export fails. It is not the
-  default: like ``torch-bf16`` its vectors move by ~1e-3 with the batch composition (bfloat16 on CPUs with
-  AMX/AVX-512 BF16), while the default must give the same vectors whatever the batch.
+- ``auto`` (the default): ``openvino``, or ``torch`` float32 with a warning on stderr when OpenVINO is missing or
+  the export fails. It is the fastest backend with no measurable loss on the dev data (README, 'Encoders').
 
 The ONNX and OpenVINO backends support the models sentence-transformers runs with mean pooling (as MiniLM does).
 """
 
+import itertools
 import json
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -64,9 +64,13 @@ def sequential(run: Callable[[Feed], np.ndarray]) -> Pipeline:
 class HiddenStateEncoder:
     """A transformer run by ONNX Runtime or OpenVINO on token ids; mean pooling and normalisation in numpy.
 
-    Texts are sorted by length and cut into batches of ``batch_size`` (less padding), which the pipeline runs
-    (OpenVINO: several at once); the vectors are put back in order. A text's vector depends only on the texts
-    in its batch, never on how the runtime schedules the batches.
+    **A text's vector depends on the text alone**, never on the other texts encoded with it. Each text is padded
+    to a length fixed by its own token count (``padded_length``: the next multiple of ``PAD_STEP``), texts of
+    one padded length are batched together (``batch_size`` at most), and the pipeline runs the batches (OpenVINO:
+    several at once); the vectors are put back in order. Measured on OpenVINO in bfloat16: a text's output is
+    bit-identical whatever the batch size and its batch mates, but moves by ~1e-3 with the padded length, which
+    is why the padded length must not depend on the batch. The padding costs at most ``PAD_STEP - 1`` tokens a
+    text, about 5 % on 50-token posts.
     """
 
     def __init__(self, name: str, model: Path, pipeline: Pipeline, inputs: list[str], batch_size: int = 64) -> None:
@@ -76,29 +80,51 @@ class HiddenStateEncoder:
         if not (folder / "tokenizer.json").exists():
             raise ModelError(f"--model {model}: no tokenizer.json (a fast tokenizer) in {folder}; use --encoder torch")
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        self.tokenizer.enable_truncation(max_length=_max_seq_length(folder))
+        self.max_tokens = _max_seq_length(folder)
+        self.tokenizer.enable_truncation(max_length=self.max_tokens)
+        self.tokenizer.no_padding()  # tokenizer.json may pad to a fixed width: padding is done here, per text
         pad = self.tokenizer.token_to_id("[PAD]")
-        self.tokenizer.enable_padding(pad_id=0 if pad is None else pad, pad_token="[PAD]")
+        self.pad_id = 0 if pad is None else pad
         self.name, self.pipeline, self.inputs, self.batch_size = name, pipeline, set(inputs), batch_size
         self.dim = int(json.loads((folder / "config.json").read_text())["hidden_size"])
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        clipped = [t[:MAX_CHARS] for t in texts]
-        order = sorted(range(len(clipped)), key=lambda i: len(clipped[i]))
-        batches = [order[start:start + self.batch_size] for start in range(0, len(order), self.batch_size)]
-        out = np.zeros((len(clipped), self.dim), dtype=np.float32)
-        for rows, vectors in zip(batches, self.pipeline(self._feeds(clipped, batches)), strict=True):
+        tokens = [(e.ids, e.type_ids) for e in self.tokenizer.encode_batch([t[:MAX_CHARS] for t in texts])]
+        padded = [padded_length(len(ids), self.max_tokens) for ids, _ in tokens]
+        order = sorted(range(len(tokens)), key=lambda i: (padded[i], i))
+        batches = [rows for _, group in itertools.groupby(order, key=lambda i: padded[i])
+                   for rows in _chunks(list(group), self.batch_size)]
+        out = np.zeros((len(tokens), self.dim), dtype=np.float32)
+        for rows, vectors in zip(batches, self.pipeline(self._feeds(tokens, padded, batches)), strict=True):
             out[rows] = vectors
         return _normalise(out)
 
-    def _feeds(self, texts: list[str], batches: list[list[int]]) -> Iterator[tuple[Feed, np.ndarray]]:
-        """Each batch's model inputs and attention mask, tokenised as the pipeline asks for them."""
+    def _feeds(self, tokens: list[tuple[list[int], list[int]]], padded: list[int], batches: list[list[int]]
+               ) -> Iterator[tuple[Feed, np.ndarray]]:
+        """Each batch's model inputs and attention mask, built as the pipeline asks for them."""
         for rows in batches:
-            encodings = self.tokenizer.encode_batch([texts[i] for i in rows])
-            ids = np.array([e.ids for e in encodings], dtype=np.int64)
-            mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-            feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+            width = padded[rows[0]]
+            ids = np.full((len(rows), width), self.pad_id, dtype=np.int64)
+            types = np.zeros((len(rows), width), dtype=np.int64)
+            mask = np.zeros((len(rows), width), dtype=np.int64)
+            for r, i in enumerate(rows):
+                row_ids, row_types = tokens[i]
+                ids[r, :len(row_ids)], types[r, :len(row_types)], mask[r, :len(row_ids)] = row_ids, row_types, 1
+            feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
             yield {k: v for k, v in feed.items() if k in self.inputs}, mask
+
+
+PAD_STEP = 8
+
+
+def padded_length(tokens: int, max_tokens: int) -> int:
+    """The length a text of this many tokens is always padded to: the next multiple of ``PAD_STEP``."""
+    return min(max(PAD_STEP, -(-tokens // PAD_STEP) * PAD_STEP), max(max_tokens, tokens))
+
+
+def _chunks(rows: list[int], size: int) -> Iterator[list[int]]:
+    for start in range(0, len(rows), size):
+        yield rows[start:start + size]
 
 
 class StaticEncoder:
@@ -149,12 +175,13 @@ def load(backend: str, model: Path, base: str) -> Encoder:
 
 
 def load_auto(model: Path, base: str, fallback: Callable[[], Encoder]) -> Encoder:
-    """The fast path: ``openvino`` (measured 3.3-3.5x torch float32 on this machine class, no loss of topic F1 on the
+    """The default encoder: ``openvino`` (2.5-3.5x torch float32 on this machine class, no loss of topic F1 on the
     dev data), or the fallback (torch float32) with a warning on stderr when it cannot be had."""
     try:
         return load("openvino", model, base)
     except Exception as exc:
-        sys.stderr.write(f"Warning: --encoder auto: the openvino backend is unavailable ({exc}); using torch float32\n")
+        sys.stderr.write(f"Warning: encoder auto (the default): the openvino backend is unavailable ({exc}); using "
+                         "torch float32\n")
         return fallback()
 
 

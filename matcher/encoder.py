@@ -155,11 +155,12 @@ def _normalise(vectors: np.ndarray) -> np.ndarray:
 
 
 def choose_backend(backend: str | None, precision: str = "float32") -> tuple[str, str]:
-    """(backend, torch precision) from --encoder and the older --precision (bfloat16 is torch-bf16)."""
+    """(backend, torch precision) from --encoder and the older --precision (bfloat16 is torch-bf16). With neither,
+    the default: ``auto`` (OpenVINO, else torch float32)."""
     if precision not in PRECISIONS:
         raise ModelError(f"--precision {precision}: use one of {', '.join(PRECISIONS)}")
     if backend is None:
-        return "torch", precision
+        return ("auto", "float32") if precision == "float32" else ("torch", precision)
     if backend not in BACKENDS:
         raise ModelError(f"--encoder {backend}: unknown encoder; use one of {', '.join(BACKENDS)}")
     if precision != "float32" and (backend, precision) != ("torch-bf16", "bfloat16"):
@@ -171,7 +172,8 @@ def choose_backend(backend: str | None, precision: str = "float32") -> tuple[str
 @functools.lru_cache(maxsize=8)
 def load_encoder(model: str | None = None, precision: str = "float32", backend: str | None = None) -> Encoder:
     """The real encoder (loaded once): the packaged model or a --model folder, run by the chosen backend
-    (``BACKENDS``; default torch at the given precision). Fast backends build their artefacts once, cached."""
+    (``BACKENDS``; by default ``auto``: OpenVINO, or torch float32 with a warning where OpenVINO cannot run).
+    Fast backends build their artefacts once, cached."""
     backend, precision = choose_backend(backend, precision)
     try:
         encoder: Encoder

@@ -9,6 +9,7 @@ workers costs a few seconds.
 """
 
 import concurrent.futures
+import itertools
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -23,7 +24,7 @@ from matcher.embed import EmbeddingCache
 from matcher.profile_run import Executor, Job, LocalExecutor, TopicSpace
 from matcher.profiles import ProfileParams, TopicResult
 
-POOL_MIN_USERS = 2_000  # below this, a run stays in one process
+POOL_MIN_USERS = 500  # below this, a run stays in one process
 
 
 def default_executor(engine: Engine, users: int) -> Executor:
@@ -35,13 +36,22 @@ def default_executor(engine: Engine, users: int) -> Executor:
 
 
 class PoolExecutor(LocalExecutor):
-    """Embedding in this process; fit and profile chunks on ``processes`` worker processes, results in order."""
+    """Embedding in this process; fit and profile chunks on ``processes`` worker processes, results in order.
 
-    def __init__(self, processes: int) -> None:
-        self.processes = processes
+    The workers start with the first stage that has at least ``min_users`` users to compute (a run that
+    recomputes a few users stays in this process: starting workers costs a second or two) and serve the rest of
+    the run; ``close`` stops them."""
+
+    def __init__(self, processes: int, min_users: int = POOL_MIN_USERS) -> None:
+        self.processes, self.min_users = processes, min_users
+        self.started = False  # whether this run needed the workers
+        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
 
     def fit(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, chunks: list[list[str]],
             classify: ClassifyParams) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        if sum(map(len, chunks)) < self.min_users and self._pool is None:
+            yield from super().fit(engine, cache, space, chunks, classify)
+            return
         fixed = (workers.database_arg(engine), cache.name, cache.encoder.dim, space, classify)
         for _, result in self._in_order(workers.fit_chunk, fixed, ((None, chunk) for chunk in chunks)):
             yield result
@@ -49,19 +59,40 @@ class PoolExecutor(LocalExecutor):
     def compute(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, jobs: Iterable[Job], as_of: int,
                 classify: ClassifyParams, params: ProfileParams,
                 ) -> Iterator[tuple[Any, dict[str, list[TopicResult]], int]]:
+        jobs = iter(jobs)
+        ahead: list[Job] = []
+        for job in jobs:  # look ahead until there is enough work for the workers, or no more work
+            ahead.append(job)
+            if self._pool is not None or sum(len(users) for _, users in ahead) >= self.min_users:
+                break
+        else:
+            yield from super().compute(engine, cache, space, ahead, as_of, classify, params)
+            return
         fixed = (workers.database_arg(engine), cache.name, cache.encoder.dim, space, as_of, classify, params)
-        for tag, result in self._in_order(workers.compute_chunk, fixed, jobs):
+        for tag, result in self._in_order(workers.compute_chunk, fixed, itertools.chain(ahead, jobs)):
             yield (tag, {}, 0) if result is None else (tag, *result)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def _workers(self) -> concurrent.futures.ProcessPoolExecutor:
+        if self._pool is None:
+            context = multiprocessing.get_context("spawn")  # the parent holds model threads: never fork it
+            self._pool = concurrent.futures.ProcessPoolExecutor(self.processes, mp_context=context)
+            self.started = True
+        return self._pool
 
     def _in_order(self, fn: Callable[..., Any], fixed: tuple, jobs: Iterable[tuple[Any, list[str]]],
                   ) -> Iterator[tuple[Any, Any]]:
         """(tag, fn(*fixed, users)) for each job, in the order of the jobs (None for a job with no users), with
         at most two jobs per process in flight."""
-        context = multiprocessing.get_context("spawn")  # the parent holds model threads: never fork it
-        with concurrent.futures.ProcessPoolExecutor(self.processes, mp_context=context) as pool:
-            try:
-                yield from workers.in_order(lambda user_ids: pool.submit(fn, *fixed, user_ids),
-                                            lambda future: future.result(), jobs, 2 * self.processes)
-            except BaseException:
-                pool.shutdown(wait=False, cancel_futures=True)
-                raise
+        pool = self._workers()
+        try:
+            yield from workers.in_order(lambda user_ids: pool.submit(fn, *fixed, user_ids),
+                                        lambda future: future.result(), jobs, 2 * self.processes)
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+            raise

@@ -10,6 +10,7 @@ an interrupted run resume where it stopped.
 
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine, delete, func
 from sqlmodel import col, select
 from threadpoolctl import threadpool_limits
 
@@ -35,7 +36,7 @@ from matcher.classify import (
 from matcher.embed import EmbeddingCache, embed_new_posts
 from matcher.encoder import vocabulary
 from matcher.profiles import ProfileParams, TopicResult, UserPosts, build_profile
-from matcher.store import EvidencePost, Post, ProfiledUser, Run, TopicScore, User, session, utcnow
+from matcher.store import EvidencePost, Post, ProfiledUser, Run, Setting, TopicScore, User, session, utcnow
 from matcher.taxonomy import TopicInfo, load_topics
 
 USER_CHUNK = 200
@@ -148,21 +149,16 @@ class TopicSpace:
         starts = np.cumsum([0] + [len(x) for x in texts[:-1]]).astype(np.int64)
         views = cache.vectors([x for v in texts for x in v]) if topics else np.zeros((0, 0), np.float32)
         vectors = _whole_topic_vectors(topics, views, starts)
-        words = topic_words(topics, cache, params)
-        vocab_vecs = cache.vectors(words) if words else np.zeros((0, vectors.shape[1]), np.float32)
-        owner = np.concatenate([np.zeros(0, np.int64)] + [
-            topic_similarity(vocab_vecs[i:i + SIMILARITY_ROWS], vectors, views, starts, params).argmax(axis=1)
-            for i in range(0, len(vocab_vecs), SIMILARITY_ROWS)])
-        picks = related_words(vectors @ vocab_vecs.T, owner, params)
+        picks = related_picks(topics, cache, params, vectors, views, starts)
         if any(picks):
-            word_vecs = vocab_vecs[[i for p in picks for i in p]]
+            word_vecs = cache.vectors([w for p in picks for w in p])
             sizes = [len(x) + len(p) for x, p in zip(texts, picks, strict=True)]
             at = np.cumsum([0] + [len(p) for p in picks])
             views = np.concatenate([part for k, start in enumerate(starts) for part in
                                     (views[start:start + len(texts[k])], word_vecs[at[k]:at[k + 1]])])
             starts = np.cumsum([0] + sizes[:-1]).astype(np.int64)
         return cls(topics, vectors, [t.topic_id for t in topics], [index.get(t.parent_id or "", -1) for t in topics],
-                   views, starts, [[words[i] for i in p] for p in picks])
+                   views, starts, picks)
 
     def adapted(self, vectors: np.ndarray) -> "TopicSpace":
         """The same space with topic vectors fitted to the collection (``classify.adapt_topic_vectors``)."""
@@ -176,6 +172,53 @@ class TopicSpace:
 def topic_words(topics: list[TopicInfo], cache: EmbeddingCache, params: ClassifyParams) -> list[str]:
     """The vocabulary topics are read through (``classify.related_words``): the model's words, if it has any."""
     return vocabulary(cache.encoder) if topics and params.related_words > 0 else []
+
+
+def space_texts(topics: list[TopicInfo], cache: EmbeddingCache, params: ClassifyParams) -> list[str]:
+    """Every text a topic space is built from: the topics' views, and the vocabulary's words (only the related
+    words when an earlier run already chose them for these topics, this model and these parameters)."""
+    words = topic_words(topics, cache, params)
+    known = _stored_picks(cache, _picks_key(topics, cache, params, words)) if words else None
+    return [x for t in topics for x in t.view_texts()] + (
+        words if known is None else [w for p in known for w in p])
+
+
+def related_picks(topics: list[TopicInfo], cache: EmbeddingCache, params: ClassifyParams, vectors: np.ndarray,
+                  views: np.ndarray, starts: np.ndarray) -> list[list[str]]:
+    """Each topic's related words (``classify.related_words``). Choosing them compares the model's whole
+    vocabulary (about 20,000 words) with every topic view, a few seconds a run; the choice depends only on the
+    topics, the model and the parameters, so it is kept in the ``settings`` table under a digest of them."""
+    words = topic_words(topics, cache, params)
+    if not words:
+        return [[] for _ in topics]
+    key = _picks_key(topics, cache, params, words)
+    known = _stored_picks(cache, key)
+    if known is not None:
+        return known
+    vocab_vecs = cache.vectors(words)
+    closeness = vectors @ vocab_vecs.T
+    near = np.nonzero(closeness.max(axis=0, initial=-1.0) >= params.related_min)[0]  # the only words owned
+    owner = np.full(len(words), -1, dtype=np.int64)
+    for i in range(0, len(near), SIMILARITY_ROWS):
+        rows = near[i:i + SIMILARITY_ROWS]
+        owner[rows] = topic_similarity(vocab_vecs[rows], vectors, views, starts, params).argmax(axis=1)
+    picks = [[words[i] for i in p] for p in related_words(closeness, owner, params)]
+    with session(cache.engine) as s:  # one choice is kept: the latest
+        s.execute(delete(Setting).where(col(Setting.key).startswith("related_words:")))
+        s.add(Setting(key=key, value=json.dumps(picks)))
+        s.commit()
+    return picks
+
+
+def _picks_key(topics: list[TopicInfo], cache: EmbeddingCache, params: ClassifyParams, words: list[str]) -> str:
+    inputs = [cache.name, [t.view_texts() for t in topics], dataclasses.asdict(params), words]
+    return "related_words:" + hashlib.sha256(json.dumps(inputs).encode()).hexdigest()
+
+
+def _stored_picks(cache: EmbeddingCache, key: str) -> list[list[str]] | None:
+    with session(cache.engine) as s:
+        row = s.get(Setting, key)
+    return None if row is None else json.loads(row.value)
 
 
 def _whole_topic_vectors(topics: list[TopicInfo], views: np.ndarray, starts: np.ndarray) -> np.ndarray:
@@ -291,9 +334,20 @@ def run_profile(engine: Engine, cache: EmbeddingCache, *, policy: str = "opt-in"
         from matcher.engine_pool import default_executor  # it builds on this module
 
         executor = default_executor(engine, len(users))
+    try:
+        return _profile(engine, cache, users, policy, as_of, classify, params, progress, executor, refit, started)
+    finally:
+        close = getattr(executor, "close", None)  # a pool of worker processes stops with its run
+        if close is not None:
+            close()
+
+
+def _profile(engine: Engine, cache: EmbeddingCache, users: list[str], policy: str, as_of: int,
+             classify: ClassifyParams, params: ProfileParams, progress: Progress | None, executor: Executor,
+             refit: bool, started: float) -> ProfileSummary:
     topics = load_topics(engine)
     encode_before = time.perf_counter()
-    topic_texts = [x for t in topics for x in t.view_texts()] + topic_words(topics, cache, classify)
+    topic_texts = space_texts(topics, cache, classify)
     embedded = executor.embed(engine, cache, topic_texts, progress)
     encode_seconds = time.perf_counter() - encode_before
     space = TopicSpace.build(topics, cache, classify)

@@ -13,7 +13,7 @@ from matcher.classify import (
 )
 from matcher.embed import EmbeddingCache
 from matcher.encoder import FakeEncoder
-from matcher.profile_run import TopicSpace
+from matcher.profile_run import TopicSpace, space_texts
 from matcher.store import open_engine
 from matcher.taxonomy import TopicInfo
 
@@ -110,3 +110,24 @@ def test_topic_space_reads_topics_through_the_models_words(tmp_path) -> None:  #
     assert space.similarity(post, params)[0, 0] > plain.similarity(post, params)[0, 0]
     # an encoder without a vocabulary (most fakes) reads topics as before
     assert TopicSpace.build(topics, EmbeddingCache(engine, FakeEncoder()), params).related == [[], []]
+
+
+def test_the_choice_of_related_words_is_kept_and_reused(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    topics = [TopicInfo("travel", "Travel", None, "flights airport lounge", False),
+              TopicInfo("coffee", "Coffee", None, "espresso beans roast", False)]
+    engine = open_engine(str(tmp_path / "w.db"))
+    encoder = FakeEncoder(words=("flights", "espresso", "zebra"))
+    cache = EmbeddingCache(engine, encoder)
+    params = ClassifyParams(related_min=0.2)
+    first = TopicSpace.build(topics, cache, params)
+    assert space_texts(topics, cache, params)[-2:] == ["flights", "espresso"]  # not the whole vocabulary now
+    asked: list[str] = []
+    vectors = cache.vectors
+    cache.vectors = lambda texts: asked.extend(texts) or vectors(texts)  # type: ignore[method-assign]
+    again = TopicSpace.build(topics, cache, params)
+    assert again.related == first.related and np.array_equal(again.views, first.views)
+    assert "zebra" not in asked  # the vocabulary was not compared with the topics again
+    cache.vectors = vectors  # type: ignore[method-assign]
+    # other parameters, or another taxonomy, choose again (and only the latest choice is kept)
+    assert TopicSpace.build(topics, cache, ClassifyParams(related_min=0.99)).related == [[], []]
+    assert "zebra" in space_texts(topics, cache, params)

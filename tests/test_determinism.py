@@ -1,6 +1,5 @@
-"""Same input, same output: byte for byte whatever the order of the input; and the same topics, evidence and
-ranking whatever the encoder's batch size (BLAS kernels differ by batch shape, so scores may move in the last
-digits on a first embedding; re-runs read the cached vectors and are byte-identical)."""
+"""Same input, same output: byte for byte whatever the order of the input and whatever the encoder's batch size
+(the default encoder gives a text the same vector whatever it is batched with)."""
 
 import json
 import random
@@ -39,11 +38,6 @@ def profile_json(tmp_path, name: str, order_seed: int | None, batch_size: int) -
     return json.dumps(records, sort_keys=True)
 
 
-def shape(records: list[dict]) -> list[tuple]:
-    return [(r["user_id"], t["topic_id"], t["posts"], t["days"], [e["post_id"] for e in t["evidence"]])
-            for r in records for t in r["topics"]]
-
-
 @pytest.mark.integration
 def test_shuffled_input_gives_byte_identical_topics(tmp_path) -> None:  # type: ignore[no-untyped-def]
     first = profile_json(tmp_path, "a", None, 64)
@@ -52,10 +46,5 @@ def test_shuffled_input_gives_byte_identical_topics(tmp_path) -> None:  # type: 
 
 
 @pytest.mark.integration
-def test_other_batch_size_gives_the_same_topics_evidence_and_order(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    a = json.loads(profile_json(tmp_path, "a", None, 64))
-    b = json.loads(profile_json(tmp_path, "b", 3, 16))
-    assert shape(a) == shape(b)
-    scores_a = [t["score"] for r in a for t in r["topics"]]
-    scores_b = [t["score"] for r in b for t in r["topics"]]
-    assert max(abs(x - y) for x, y in zip(scores_a, scores_b, strict=True)) < 0.01
+def test_other_batch_size_gives_byte_identical_topics(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    assert profile_json(tmp_path, "b", 3, 16) == profile_json(tmp_path, "a", None, 64)

@@ -52,6 +52,11 @@ def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     load_encoder.cache_clear()
 
 
+def torch_float32():  # type: ignore[no-untyped-def]
+    """The reference every backend is compared with."""
+    return load_encoder(None, "float32", "torch")
+
+
 def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.asarray((a * b).sum(axis=1))
 
@@ -76,7 +81,7 @@ def test_every_backend_has_its_own_cache_name() -> None:
 
 @pytest.mark.integration
 def test_onnx_matches_torch_float32() -> None:
-    reference = load_encoder().encode(SENTENCES)
+    reference = torch_float32().encode(SENTENCES)
     onnx = load_encoder(None, "float32", "onnx").encode(SENTENCES)
     assert cosines(onnx, reference).min() > 0.9999
     assert np.abs(onnx - reference).max() < 1e-5
@@ -85,27 +90,38 @@ def test_onnx_matches_torch_float32() -> None:
 @pytest.mark.integration
 @pytest.mark.parametrize("backend", ["onnx-int8", "openvino", "torch-bf16"])
 def test_faster_backends_agree_with_float32(backend: str) -> None:
-    reference = load_encoder().encode(SENTENCES)
+    reference = torch_float32().encode(SENTENCES)
     assert cosines(load_encoder(None, "float32", backend).encode(SENTENCES), reference).min() > 0.98
 
 
 @pytest.mark.integration
 def test_openvino_puts_every_vector_back_in_its_place_with_batches_in_flight() -> None:
     texts = [f"{text} (note {i})" for i, text in enumerate(SENTENCES * 15)]  # 330 texts: 6 batches of 64
-    reference = load_encoder().encode(texts)
+    reference = torch_float32().encode(texts)
     vectors = load_encoder(None, "float32", "openvino").encode(texts)
     assert cosines(vectors, reference).min() > 0.98
     assert vectors.shape == reference.shape
 
 
 @pytest.mark.integration
-def test_onnx_vector_does_not_depend_on_the_batch() -> None:
-    encoder = load_encoder(None, "float32", "onnx")
+@pytest.mark.parametrize("backend", ["onnx", "openvino"])
+def test_a_vector_does_not_depend_on_what_it_is_batched_with(backend: str) -> None:
+    encoder = load_encoder(None, "float32", backend)
     together = encoder.encode(SENTENCES)
     alone = np.vstack([encoder.encode([s]) for s in SENTENCES])
-    mixed = encoder.encode(SENTENCES[::-1] + ["a much longer text that changes the padding of its batch " * 9])
-    assert np.abs(together - alone).max() < 1e-5
-    assert np.abs(together - mixed[:len(SENTENCES)][::-1]).max() < 1e-5
+    longer = "a much longer text that would change the padding of its batch " * 9
+    mixed = encoder.encode(SENTENCES[::-1] + [longer] * 70)  # and the batch size
+    assert together.tobytes() == alone.tobytes()
+    assert together.tobytes() == mixed[:len(SENTENCES)][::-1].tobytes()
+
+
+def test_a_text_is_padded_to_a_length_fixed_by_its_own_token_count() -> None:
+    assert [backends.padded_length(n, 256) for n in (1, 8, 9, 16, 250, 256)] == [8, 8, 16, 16, 256, 256]
+    assert backends.padded_length(20, 20) == 20  # a model trained on shorter texts is never padded past them
+
+
+def test_the_default_encoder_is_auto() -> None:
+    assert choose_backend(None) == ("auto", "float32")
 
 
 @pytest.mark.integration
@@ -151,8 +167,9 @@ def test_auto_falls_back_to_torch_with_a_warning(monkeypatch, capsys) -> None:  
     monkeypatch.setattr(backends, "load", unavailable)
     fallback = FakeEncoder()
     assert backends.load_auto(Path("."), "m", lambda: fallback) is fallback
-    assert capsys.readouterr().err == ("Warning: --encoder auto: the openvino backend is unavailable (--encoder "
-                                       "onnx needs onnxruntime: run `pip install onnxruntime`); using torch float32\n")
+    assert capsys.readouterr().err == ("Warning: encoder auto (the default): the openvino backend is unavailable "
+                                       "(--encoder onnx needs onnxruntime: run `pip install onnxruntime`); using "
+                                       "torch float32\n")
 
 
 def test_a_missing_package_names_the_fix(monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -18,13 +18,13 @@ def _main(
     db: Annotated[str | None, typer.Option("--db", help="SQLite path or postgresql:// URL [default: perkmatch.db].",
                                            show_default=False)] = None,
     model: common.ModelOpt = None,
-    precision: Annotated[str, typer.Option("--precision", help="Encoder precision: float32 (reproducible whatever "
-                                           "the batch size), bfloat16 (about 2x faster on AVX-512 BF16 CPUs), "
-                                           "or auto (bfloat16 where supported).")] = "float32",
-    encoder: Annotated[str | None, typer.Option("--encoder", help="Encoder backend: torch (float32, the default), "
-                                                "torch-bf16, onnx, onnx-int8, openvino, model2vec, or auto (the fast "
-                                                "path: openvino, else torch). Each keeps its own embedding cache; "
-                                                "see README 'Encoders'.", show_default=False)] = None,
+    precision: Annotated[str, typer.Option("--precision", help="Older form of --encoder: bfloat16 is --encoder "
+                                           "torch-bf16, auto is torch in bfloat16 where supported; float32 "
+                                           "leaves the choice to --encoder.")] = "float32",
+    encoder: Annotated[str | None, typer.Option("--encoder", help="Encoder backend: auto (the default: openvino, "
+                                                "else torch float32), torch (float32), torch-bf16, onnx, onnx-int8, "
+                                                "openvino or model2vec. Each keeps its own embedding cache; see "
+                                                "README 'Encoders'.", show_default=False)] = None,
 ) -> None:
     """Match perks to people who really care: topics inferred from their own posts, with evidence."""
     from matcher.encoder import BACKENDS
