@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 import numpy as np
 from sqlalchemy import Engine, delete, func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from threadpoolctl import threadpool_limits
 
@@ -203,10 +204,13 @@ def related_picks(topics: list[TopicInfo], cache: EmbeddingCache, params: Classi
         rows = near[i:i + SIMILARITY_ROWS]
         owner[rows] = topic_similarity(vocab_vecs[rows], vectors, views, starts, params).argmax(axis=1)
     picks = [[words[i] for i in p] for p in related_words(closeness, owner, params)]
-    with session(cache.engine) as s:  # one choice is kept: the latest
-        s.execute(delete(Setting).where(col(Setting.key).startswith("related_words:")))
-        s.add(Setting(key=key, value=json.dumps(picks)))
-        s.commit()
+    try:
+        with session(cache.engine) as s:  # one choice is kept: the latest
+            s.execute(delete(Setting).where(col(Setting.key).startswith("related_words:")))
+            s.add(Setting(key=key, value=json.dumps(picks)))
+            s.commit()
+    except IntegrityError:
+        pass  # a run beside this one stored the same choice first
     return picks
 
 
