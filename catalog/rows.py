@@ -102,8 +102,11 @@ def _csv_rows(path: str, handle: IO[str]) -> Iterator[Row]:
         yield line, {k.strip(): v for k, v in row.items() if k and v is not None and v.strip() != ""}
 
 
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser (~8x faster) where it is built in
+
+
 def _yaml_rows(path: str, text: str) -> Iterator[Row]:
-    loader = yaml.SafeLoader(text)
+    loader = SAFE_LOADER(text)
     try:
         node = loader.get_single_node()
         if node is None:
@@ -127,7 +130,7 @@ def _yaml_rows(path: str, text: str) -> Iterator[Row]:
         loader.dispose()
 
 
-def _unwrap_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> yaml.Node:
+def _unwrap_mapping(loader: Any, node: yaml.MappingNode) -> yaml.Node:
     for key, value in node.value:
         if loader.construct_object(key) in ("topics", "perks", "items", "users", "posts"):
             return value

@@ -180,17 +180,18 @@ def _levels(p: UserPosts, members: np.ndarray, topic_ids: list[str], parents: li
     With ``best``, topics under ``min_share_of_best`` of it are demoted; a topic whose children kept their
     status in ``previous`` (an earlier pass) is not computed again."""
     n = len(p.keys)
-    direct = members * ctx["weight"][:, None]
-    children: dict[int, list[int]] = {}
-    for k, parent in enumerate(parents):
-        if parent >= 0:
-            children.setdefault(parent, []).append(k)
-    touched = set(np.nonzero((members >= params.member_min).any(axis=0) | (direct.sum(axis=0) > 0.5))[0].tolist())
+    present = members.any(axis=0)
+    touched = set(np.nonzero((members >= params.member_min).any(axis=0)
+                             | ((members * ctx["weight"][:, None]).sum(axis=0) > 0.5))[0].tolist())
     touched |= {parents[k] for k in touched if parents[k] >= 0}
+    children: dict[int, list[int]] = {}
+    for c in sorted(touched | set(np.nonzero(present)[0].tolist())):
+        if parents[c] >= 0:
+            children.setdefault(parents[c], []).append(c)
     levels = sorted(touched, key=lambda k: (parents[k] < 0, k))  # children before parents
     results: dict[int, TopicResult] = {}
     for k in levels:
-        kids = [c for c in children.get(k, []) if c in results or members[:, c].any()]
+        kids = [c for c in children.get(k, []) if c in results or present[c]]
         if previous is not None and k in previous and all(
                 results[c].inferred == previous[c].inferred for c in kids if c in results and c in previous):
             results[k] = _side_interest(previous[k], best, params)
@@ -222,8 +223,10 @@ def _context(p: UserPosts, params: ProfileParams, as_of: int) -> dict[str, np.nd
     original = ~p.is_share & ~dup
     usual = usual_engagement(g[original], params)
     weight = np.where(dup, 0.0, np.where(p.is_share, params.share_originality, 1.0))
-    return {"eng": eng, "lift": g - usual, "dup": dup, "original": original, "weight": weight,
-            "recency": recency(p.created_at, as_of, params), "usual": usual}
+    lift = g - usual
+    return {"eng": eng, "lift": lift, "boost": 1.0 + np.maximum(lift, 0.0), "dup": dup, "original": original,
+            "kept_share": p.is_share & ~dup, "weight": weight, "recency": recency(p.created_at, as_of, params),
+            "usual": usual, "usual_shown": round(math.expm1(usual), 2)}
 
 
 def _topic(k: int, column: np.ndarray, total: np.ndarray, p: UserPosts, ctx: dict, topic_ids: list[str],
@@ -232,12 +235,14 @@ def _topic(k: int, column: np.ndarray, total: np.ndarray, p: UserPosts, ctx: dic
     if not is_member.any():
         return None
     own = column >= params.member_min
-    original = own & ctx["original"]
+    rows = np.flatnonzero(own & ctx["original"])  # the topic's original posts
+    times = p.created_at[rows]
+    eng = ctx["eng"][rows]
     weight = column * ctx["weight"]
-    posts = int(original.sum())
-    days = distinct_days(p.created_at[original], params)
-    threads = len({p.thread[i] for i in np.nonzero(original)[0]})
-    engaged = int((original & (ctx["eng"] > 0)).sum())
+    posts = len(rows)
+    days = distinct_days(times, params)
+    threads = len({p.thread[i] for i in rows})
+    engaged = int(np.count_nonzero(eng > 0))
     mass = float(weight.sum())
     lift = float((weight * ctx["lift"]).sum() / (mass + params.lift_shrinkage)) if mass else 0.0
     decayed = float((weight * ctx["recency"]).sum())
@@ -245,26 +250,26 @@ def _topic(k: int, column: np.ndarray, total: np.ndarray, p: UserPosts, ctx: dic
     confidence = 1.0 - math.exp(-evidence_amount / params.confidence_scale)
     clarity = float(ctx["clarity"][k]) if "clarity" in ctx else 1.0
     score = math.log2(1.0 + decayed) * (1.0 + 0.5 * min(max(lift, -1.0), 2.0)) * confidence * clarity
-    positive = float(np.clip(ctx["eng"][original], 0, None).sum())
+    positive = float(np.maximum(eng, 0).sum())
     shortfalls = _shortfalls(posts, days, threads, engaged, lift, confidence, params)
-    burst = burst_share(p.created_at[original])
+    burst = burst_share(times)
     if posts >= params.min_posts and burst > params.max_burst_share:
         shortfalls.append(f"{burst:.0%} of its posts fall within one day (a burst); needs at most "
                           f"{params.max_burst_share:.0%}")
     if posts and engaged >= params.min_engaged_posts and positive / posts < params.min_mean_engagement:
         shortfalls.append(f"engagement {positive / posts:.2f} per post; needs {params.min_mean_engagement:g}")
     details = {
-        "posts_total": int(is_member.sum()), "threads": threads, "engaged_posts": engaged,
+        "posts_total": int(np.count_nonzero(is_member)), "threads": threads, "engaged_posts": engaged,
         "positive_engagement": positive,
-        "duplicates_dropped": int((is_member & ctx["dup"]).sum()),
-        "shares": int((is_member & p.is_share & ~ctx["dup"]).sum()),
-        "usual_engagement": round(float(np.expm1(ctx["usual"])), 2),
+        "duplicates_dropped": int(np.count_nonzero(is_member & ctx["dup"])),
+        "shares": int(np.count_nonzero(is_member & ctx["kept_share"])),
+        "usual_engagement": ctx["usual_shown"],
         "recency": round(decayed / mass, 3) if mass else 0.0, "clarity": round(clarity, 3),
-        "first": int(p.created_at[original].min()) if posts else 0,
-        "last": int(p.created_at[original].max()) if posts else 0,
+        "first": int(times.min()) if posts else 0,
+        "last": int(times.max()) if posts else 0,
         "shortfalls": shortfalls, "covered_by": covered_by,
     }
-    strength = weight * (1.0 + np.clip(ctx["lift"], 0, None)) * ctx["recency"] * own
+    strength = weight * ctx["boost"] * ctx["recency"] * own
     order = sorted(np.nonzero(strength > 0)[0], key=lambda i: (-strength[i], p.keys[i]))
     evidence = [(p.keys[i], round(float(strength[i]), 4)) for i in order[: params.evidence_posts]]
     return TopicResult(topic_ids[k], inferred=not shortfalls and not _all_covered(column, total),
