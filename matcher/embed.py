@@ -7,6 +7,7 @@ texts and contexts not yet cached from the database in chunks, so memory does no
 number of posts.
 """
 
+import time
 from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
@@ -33,6 +34,7 @@ class EmbeddingCache:
         self.encoder = encoder
         self.name = encoder.name
         self.encoded = 0
+        self.encode_seconds = 0.0  # wall time inside the encoder (this process), for the pipeline's overhead
 
     def missing(self, keys: Iterable[str]) -> set[str]:
         """The keys with no stored vector for this model."""
@@ -61,13 +63,22 @@ class EmbeddingCache:
         self.encoded += len(keys)
 
     def fill(self, texts: dict[str, str], progress: Progress | None = None) -> int:
-        """Embed and store every text (key -> text) not yet cached; return how many were encoded."""
+        """Embed and store every text (key -> text) not yet cached; return how many were encoded.
+
+        (Storing a batch in a writer thread while the next is encoded was measured: the encoder's callbacks then
+        wait for the interpreter lock, and encoding ran at half speed.)"""
         batches = self.batches(texts)
         for keys in batches:
-            self.store_vectors(keys, self.encoder.encode([texts[k] for k in keys]))
+            self.store_vectors(keys, self._encode([texts[k] for k in keys]))
             if progress:
                 progress(len(keys))
         return sum(len(keys) for keys in batches)
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        started = time.perf_counter()
+        vectors = self.encoder.encode(texts)
+        self.encode_seconds += time.perf_counter() - started
+        return vectors
 
     def get(self, keys: list[str]) -> np.ndarray:
         """The stored vectors for these keys, in order (every key must be cached)."""

@@ -54,10 +54,11 @@ class ProfileSummary:
     embedded: int
     inferred_topics: int
     seconds: float
-    encode_seconds: float
+    encode_seconds: float  # inside the encoder (for an engine that encodes elsewhere, Ray: the embed stage)
     recomputed: int = 0
     reused: int = 0
     topic_vectors_run: int = 0  # the run whose fitted topic vectors this run read posts against
+    embed_seconds: float = 0.0  # the embed stage: finding new texts, encoding them, storing their vectors
 
 
 def default_as_of(now: float | None = None) -> int:
@@ -350,10 +351,12 @@ def _profile(engine: Engine, cache: EmbeddingCache, users: list[str], policy: st
              classify: ClassifyParams, params: ProfileParams, progress: Progress | None, executor: Executor,
              refit: bool, started: float) -> ProfileSummary:
     topics = load_topics(engine)
-    encode_before = time.perf_counter()
+    embed_started, encoder_before = time.perf_counter(), cache.encode_seconds
     topic_texts = space_texts(topics, cache, classify)
     embedded = executor.embed(engine, cache, topic_texts, progress)
-    encode_seconds = time.perf_counter() - encode_before
+    embed_seconds = time.perf_counter() - embed_started
+    encoder_time = cache.encode_seconds - encoder_before
+    encode_seconds = encoder_time if encoder_time > 0 or not embedded else embed_seconds  # Ray encodes elsewhere
     space = TopicSpace.build(topics, cache, classify)
     with session(engine) as s:
         run = Run(kind="profile", as_of=as_of, params=json.dumps({"policy": policy}))
@@ -390,7 +393,8 @@ def _profile(engine: Engine, cache: EmbeddingCache, users: list[str], policy: st
     seconds = time.perf_counter() - started
     stats = {"users": len(users), "posts": posts, "embedded": embedded, "inferred_topics": inferred,
              "recomputed_users": recomputed, "reused_users": len(users) - recomputed,
-             "seconds": round(seconds, 2), "encode_seconds": round(encode_seconds, 2), "model": cache.name}
+             "seconds": round(seconds, 2), "encode_seconds": round(encode_seconds, 2),
+             "embed_seconds": round(embed_seconds, 2), "model": cache.name}
     with session(engine) as s:
         run = s.get(Run, run_id)
         assert run is not None
@@ -399,7 +403,7 @@ def _profile(engine: Engine, cache: EmbeddingCache, users: list[str], policy: st
         s.commit()
     incremental.drop_interrupted(engine, run_id)
     return ProfileSummary(run_id, len(users), posts, embedded, inferred, seconds, encode_seconds,
-                          recomputed, len(users) - recomputed, fit.run_id)
+                          recomputed, len(users) - recomputed, fit.run_id, embed_seconds)
 
 
 def _fit_topics(engine: Engine, cache: EmbeddingCache, space: TopicSpace, users: list[str], run_id: int,

@@ -1,15 +1,19 @@
 #!/usr/bin/env python3
 """End-to-end throughput benchmark: encoder, profile, incremental profile, match, and peak memory per stage.
 
-    python scripts/bench.py [--posts 20000] [--encoder real|fake|BACKEND] [--json] [--keep DIR]
+    python scripts/bench.py [--posts 20000] [--encoder real|fake|BACKEND] [--from POSTS] [--json] [--keep DIR]
 
 Posts are generated from the shipped sample posts (each made distinct, so every one is embedded) and spread
-over posts/25 consenting users; a 1,000-perk catalog is generated too. Each stage runs in a fresh process, so
+over posts/25 consenting users; or, with --from, read from a real posts file (JSONL, gzipped or not: e.g.
+../shared/data/reddit-dev/posts.jsonl.gz, whose texts are longer and come with thread titles): its first
+--posts posts, the last 1% of them held back as the new posts, their users all consenting. A 1,000-perk
+catalog is generated too. Each stage runs in a fresh process, so
 its peak memory is its own. Prints:
   encoder_posts_per_s     the bare encoder on a sample of those texts (up to 5,000)
   ingest_posts_per_s      `ingest` of the posts file
   profile_posts_per_s     `profile` end to end (embedding included)
-  overhead_share          share of `profile` wall time spent outside the encoder
+  overhead_share          share of `profile` wall time spent outside the encoder (reading texts and storing
+                          vectors count as overhead; embed_seconds is the whole embedding stage)
   incremental_share       a `profile` run after adding 1% new posts, as a share of the first run's time
   incremental_embedded    texts that run embedded (should be the new posts only)
   match_users_per_s       `match` (candidates, eligibility, exact assignment, writing)
@@ -19,6 +23,7 @@ its peak memory is its own. Prints:
 
 import argparse
 import concurrent.futures
+import gzip
 import itertools
 import json
 import multiprocessing
@@ -59,9 +64,20 @@ def write_posts(path: Path, n: int, seed: int, first: int = 0, users: int | None
     return users
 
 
-def write_users(path: Path, users: int) -> None:
-    path.write_text("".join(json.dumps({"user_id": f"u{u}", "consent": "opted_in", "region": "US"}) + "\n"
-                            for u in range(users)))
+def copy_posts(source: Path, path: Path, more: Path, n: int) -> list[str]:
+    """The first n posts of a real posts file: all but the last 1% to `path`, those to `more`; their user ids."""
+    opener = gzip.open if source.suffix == ".gz" else open
+    with opener(source, "rt") as f:
+        lines = [line if line.endswith("\n") else line + "\n" for line in itertools.islice(f, n)]
+    held = max(1, len(lines) // 100)
+    path.write_text("".join(lines[:-held]))
+    more.write_text("".join(lines[-held:]))
+    return sorted({json.loads(line)["user_id"] for line in lines})
+
+
+def write_users(path: Path, users: list[str]) -> None:
+    path.write_text("".join(json.dumps({"user_id": u, "consent": "opted_in", "region": "US"}) + "\n"
+                            for u in users))
 
 
 def write_catalog(path: Path, n: int = 1000) -> None:
@@ -103,7 +119,8 @@ def stage_profile(folder: str, choice: str) -> dict[str, Any]:
     engine = open_engine(f"{folder}/bench.db")
     cache = EmbeddingCache(engine, make_encoder(choice))
     summary = run_profile(engine, cache, as_of=AS_OF)
-    return {"seconds": summary.seconds, "encode_seconds": summary.encode_seconds, "embedded": summary.embedded,
+    return {"seconds": summary.seconds, "encode_seconds": summary.encode_seconds,
+            "embed_seconds": summary.embed_seconds, "embedded": summary.embedded,
             "recomputed": summary.recomputed, "rss": _peak_mb()}
 
 
@@ -125,20 +142,29 @@ def in_fresh_process(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str,
         return pool.submit(fn, *args).result()
 
 
+def _lines(path: Path) -> int:
+    with path.open() as f:
+        return sum(1 for _ in f)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--posts", type=int, default=20_000)
     ap.add_argument("--encoder", choices=["real", "fake", *BACKENDS], default="real")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--from", dest="source", help="read the posts from this file instead of generating them")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--keep", help="work in this folder and keep it (default: a temporary folder)")
     a = ap.parse_args()
     folder = Path(a.keep) if a.keep else Path(tempfile.mkdtemp(prefix="perkmatch-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
-    users = write_posts(folder / "posts.jsonl", a.posts, a.seed)
-    extra = max(1, a.posts // 100)
-    write_posts(folder / "more.jsonl", extra, a.seed + 1, first=a.posts, users=users)
-    write_users(folder / "users.jsonl", users)
+    if a.source:
+        ids = copy_posts(Path(a.source), folder / "posts.jsonl", folder / "more.jsonl", a.posts)
+    else:
+        ids = [f"u{u}" for u in range(write_posts(folder / "posts.jsonl", a.posts, a.seed))]
+        write_posts(folder / "more.jsonl", max(1, a.posts // 100), a.seed + 1, first=a.posts, users=len(ids))
+    write_users(folder / "users.jsonl", ids)
+    posts, extra, users = _lines(folder / "posts.jsonl"), _lines(folder / "more.jsonl"), len(ids)
     write_catalog(folder / "catalog.jsonl")
     encoder = make_encoder(a.encoder)
     with (folder / "posts.jsonl").open() as f:
@@ -152,11 +178,12 @@ def main() -> None:
     again = in_fresh_process(stage_profile, str(folder), a.encoder)
     match = in_fresh_process(stage_match, str(folder), a.encoder)
     figures = {
-        "posts": a.posts, "users": users, "encoder": encoder.name,
-        "encoder_posts_per_s": round(encoder_rate, 1), "ingest_posts_per_s": round(a.posts / ingest["seconds"], 1),
-        "profile_posts_per_s": round(a.posts / profile["seconds"], 1),
+        "posts": posts, "users": users, "encoder": encoder.name,
+        "encoder_posts_per_s": round(encoder_rate, 1), "ingest_posts_per_s": round(posts / ingest["seconds"], 1),
+        "profile_posts_per_s": round(posts / profile["seconds"], 1),
         "overhead_share": round(1 - profile["encode_seconds"] / profile["seconds"], 3),
         "profile_seconds": round(profile["seconds"], 1), "encode_seconds": round(profile["encode_seconds"], 1),
+        "embed_seconds": round(profile["embed_seconds"], 1),
         "incremental_posts": extra, "incremental_seconds": round(again["seconds"], 2),
         "incremental_share": round(again["seconds"] / profile["seconds"], 3),
         "incremental_embedded": again["embedded"], "incremental_recomputed_users": again["recomputed"],
