@@ -211,7 +211,8 @@ def profile(
     record = {"run_id": summary.run_id, "users": summary.users, "posts": summary.posts,
               "embedded": summary.embedded, "inferred_topics": summary.inferred_topics,
               "recomputed_users": summary.recomputed, "reused_users": summary.reused,
-              "topic_vectors_run": summary.topic_vectors_run, "seconds": round(summary.seconds, 2)}
+              "topic_vectors_run": summary.topic_vectors_run, "seconds": round(summary.seconds, 2),
+              "embed_seconds": round(summary.embed_seconds, 2), "encode_seconds": round(summary.encode_seconds, 2)}
     if as_json:
         print_json(record)
     else:
