@@ -120,6 +120,37 @@ def test_a_text_is_padded_to_a_length_fixed_by_its_own_token_count() -> None:
     assert backends.padded_length(20, 20) == 20  # a model trained on shorter texts is never padded past them
 
 
+def test_a_batch_holds_at_most_its_token_budget() -> None:
+    budget = 64 * backends.TOKENS_PER_ROW
+    for width in (8, 16, 32, 56, 64, 128, 256):
+        rows = backends.rows_per_batch(width, 64)
+        assert 1 <= rows <= 64 and rows * width <= budget
+    assert backends.rows_per_batch(backends.TOKENS_PER_ROW, 64) == 64  # short texts fill a whole batch
+    assert backends.rows_per_batch(256, 64) < 64
+    assert backends.rows_per_batch(10**6, 64) == 1  # a text longer than the budget still goes, alone
+
+
+@pytest.mark.integration
+def test_long_texts_are_encoded_in_smaller_batches() -> None:
+    encoder = backends.load("onnx", model_folder(None), "all-MiniLM-L6-v2")
+    assert isinstance(encoder, backends.HiddenStateEncoder)
+    shapes: list[tuple[int, ...]] = []
+    run = encoder.pipeline
+
+    def watched(batches):  # type: ignore[no-untyped-def]
+        def seen():  # type: ignore[no-untyped-def]
+            for feed, mask in batches:
+                shapes.append(mask.shape)
+                yield feed, mask
+        return run(seen())
+
+    encoder.pipeline = watched
+    vectors = encoder.encode(["word " * 300] * 20 + ["short text"] * 70)
+    assert vectors.shape == (90, 384)
+    assert max(rows * width for rows, width in shapes) <= 64 * backends.TOKENS_PER_ROW
+    assert (64, 8) in shapes and (8, 256) in shapes  # short texts in full batches, 256-token ones 8 at a time
+
+
 def test_the_default_encoder_is_auto() -> None:
     assert choose_backend(None) == ("auto", "float32")
 
