@@ -226,7 +226,7 @@ def _context(p: UserPosts, params: ProfileParams, as_of: int) -> dict[str, np.nd
     lift = g - usual
     return {"eng": eng, "lift": lift, "boost": 1.0 + np.maximum(lift, 0.0), "dup": dup, "original": original,
             "kept_share": p.is_share & ~dup, "weight": weight, "recency": recency(p.created_at, as_of, params),
-            "usual": usual, "usual_shown": round(math.expm1(usual), 2)}
+            "usual_shown": round(math.expm1(usual), 2)}
 
 
 def _topic(k: int, column: np.ndarray, total: np.ndarray, p: UserPosts, ctx: dict, topic_ids: list[str],
