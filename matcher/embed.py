@@ -34,7 +34,7 @@ class EmbeddingCache:
         self.encoder = encoder
         self.name = encoder.name
         self.encoded = 0
-        self.encode_seconds = 0.0  # wall time inside the encoder (this process), for the pipeline's overhead
+        self.encode_seconds = 0.0  # wall time spent encoding (or, on Ray, waiting for it): the rest is overhead
 
     def missing(self, keys: Iterable[str]) -> set[str]:
         """The keys with no stored vector for this model."""

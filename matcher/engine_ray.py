@@ -23,6 +23,7 @@ import os
 import re
 import socket
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -287,10 +288,13 @@ class _Encoding:
             batch_format="numpy", num_cpus=self.threads,
             compute=self.ray.data.ActorPoolStrategy(size=max(1, min(self.actors, len(blocks)))))
         done = 0
+        waiting = time.perf_counter()
         with worker_errors(self.ray):
             for batch in encoded.iter_batches(batch_size=None, batch_format="numpy"):
+                self.cache.encode_seconds += time.perf_counter() - waiting  # the driver waits on the encoders
                 keys = [str(k) for k in batch["key"]]
                 self.cache.store_vectors(keys, np.asarray(batch["vector"], dtype=np.float32))
+                waiting = time.perf_counter()
                 done += len(keys)
                 if tick:
                     tick(len(keys))

@@ -54,7 +54,7 @@ class ProfileSummary:
     embedded: int
     inferred_topics: int
     seconds: float
-    encode_seconds: float  # inside the encoder (for an engine that encodes elsewhere, Ray: the embed stage)
+    encode_seconds: float  # inside the encoder (on Ray: the driver's wait for the encoding actors)
     recomputed: int = 0
     reused: int = 0
     topic_vectors_run: int = 0  # the run whose fitted topic vectors this run read posts against
@@ -355,8 +355,7 @@ def _profile(engine: Engine, cache: EmbeddingCache, users: list[str], policy: st
     topic_texts = space_texts(topics, cache, classify)
     embedded = executor.embed(engine, cache, topic_texts, progress)
     embed_seconds = time.perf_counter() - embed_started
-    encoder_time = cache.encode_seconds - encoder_before
-    encode_seconds = encoder_time if encoder_time > 0 or not embedded else embed_seconds  # Ray encodes elsewhere
+    encode_seconds = cache.encode_seconds - encoder_before
     space = TopicSpace.build(topics, cache, classify)
     with session(engine) as s:
         run = Run(kind="profile", as_of=as_of, params=json.dumps({"policy": policy}))
