@@ -5,9 +5,10 @@ lean on their context more. A post's similarity to a topic blends the cosine to 
 the cosine to its closest view (name or keyword phrase). Membership is a softmax over the post's nearest
 topics, gated by an absolute similarity floor so that posts about nothing in the taxonomy belong to no topic.
 
-Topic vectors are then adapted to the collection (``prototype_sums``, ``adapt_topic_vectors``): each topic's
-vector is blended with the mean of the posts plainly about it, so the way people actually write about a topic
-("my build got nerfed this patch") counts, not only the taxonomy's wording ("Video Games").
+Topic vectors are then adapted to the collection (``fit_topic_vectors``): each topic's vector is blended with the
+mean of the posts plainly about it, so the way people actually write about a topic ("my build got nerfed this
+patch") counts, not only the taxonomy's wording ("Video Games"). The fit takes a few rounds, each reading the
+posts against the previous round's vectors, so that posts only the fitted vectors recognise shape the topic too.
 """
 
 from dataclasses import dataclass
@@ -73,16 +74,25 @@ def smooth_within_user(post_vecs: np.ndarray, params: ClassifyParams = ClassifyP
 
 
 def topic_similarity(post_vecs: np.ndarray, topic_vecs: np.ndarray, view_vecs: np.ndarray, view_starts: np.ndarray,
-                     params: ClassifyParams = ClassifyParams()) -> np.ndarray:
+                     params: ClassifyParams = ClassifyParams(), closest: np.ndarray | None = None) -> np.ndarray:
     """(n, T) similarity of posts to topics: the cosine to the whole topic's vector, blended with the cosine to
     the topic's closest view (its name, "name: description", each keyword phrase of its description), so a post
     plainly about one of the things a topic lists counts as about the topic. ``view_vecs`` holds each topic's
-    views contiguously, topic k's starting at ``view_starts[k]`` (every topic has at least one)."""
+    views contiguously, topic k's starting at ``view_starts[k]`` (every topic has at least one). The views do
+    not change when topic vectors are fitted: ``closest`` (``view_closeness``) may be given, computed once."""
     whole = post_vecs @ topic_vecs.T
     if len(post_vecs) == 0 or len(view_vecs) == 0 or params.view_weight == 0:
         return whole.astype(np.float32)
-    closest = np.maximum.reduceat(post_vecs @ view_vecs.T, view_starts, axis=1)
+    if closest is None:
+        closest = view_closeness(post_vecs, view_vecs, view_starts)
     return ((1 - params.view_weight) * whole + params.view_weight * closest).astype(np.float32)
+
+
+def view_closeness(post_vecs: np.ndarray, view_vecs: np.ndarray, view_starts: np.ndarray) -> np.ndarray:
+    """(n, T) cosine of each post to each topic's closest view."""
+    if len(post_vecs) == 0 or len(view_vecs) == 0:
+        return np.zeros((len(post_vecs), len(view_starts)), dtype=np.float32)
+    return np.maximum.reduceat(post_vecs @ view_vecs.T, view_starts, axis=1)
 
 
 def related_words(closeness: np.ndarray, owner: np.ndarray, params: ClassifyParams = ClassifyParams()
@@ -129,6 +139,32 @@ def prototype_sums(members: np.ndarray, post_vecs: np.ndarray, params: ClassifyP
     deterministic."""
     weights = np.where(members >= params.prototype_member, members, 0.0).astype(np.float64)
     return weights.T @ post_vecs.astype(np.float64), weights.sum(axis=0)
+
+
+def fit_topic_vectors(topic_vecs: np.ndarray, view_vecs: np.ndarray, view_starts: np.ndarray, post_vecs: np.ndarray,
+                      rounds: int, params: ClassifyParams = ClassifyParams(), block: int = 4096
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """The (T, d) topic vectors adapted to these (n, d) posts, and the (T,) mass of the posts plainly about each
+    topic in the last round. Round 1 reads the posts against the taxonomy's own vectors (``topic_vecs``); each
+    later round reads them against the previous round's result, so a post that only the fitted vector
+    recognises as plainly about a topic shapes it too. Every round blends with ``topic_vecs``
+    (``adapt_topic_vectors``), never with the previous round's vectors: a topic does not drift away from its
+    definition. Posts are read ``block`` rows at a time (sums in float64, in order: deterministic)."""
+    starts = range(0, len(post_vecs), block)
+    closest = [view_closeness(post_vecs[i:i + block], view_vecs, view_starts) if params.view_weight else None
+               for i in starts]
+    vectors = topic_vecs
+    mass = np.zeros(len(topic_vecs), dtype=np.float64)
+    for _ in range(rounds):
+        sums, mass = np.zeros((len(topic_vecs), topic_vecs.shape[1])), np.zeros(len(topic_vecs))
+        for part, near in zip(starts, closest, strict=True):
+            rows = post_vecs[part:part + block]
+            sims = topic_similarity(rows, vectors, view_vecs, view_starts, params, closest=near)
+            add, weight = prototype_sums(memberships_from_similarity(sims, params), rows, params)
+            sums += add
+            mass += weight
+        vectors = adapt_topic_vectors(topic_vecs, sums, mass, params)
+    return vectors, mass
 
 
 def adapt_topic_vectors(topic_vecs: np.ndarray, sums: np.ndarray, mass: np.ndarray,

@@ -15,7 +15,6 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-import numpy as np
 from sqlalchemy import Engine
 
 from matcher import workers
@@ -36,25 +35,16 @@ def default_executor(engine: Engine, users: int) -> Executor:
 
 
 class PoolExecutor(LocalExecutor):
-    """Embedding in this process; fit and profile chunks on ``processes`` worker processes, results in order.
+    """Embedding and the topic fit in this process; profile chunks on ``processes`` worker processes, results in
+    order.
 
-    The workers start with the first stage that has at least ``min_users`` users to compute (a run that
-    recomputes a few users stays in this process: starting workers costs a second or two) and serve the rest of
-    the run; ``close`` stops them."""
+    The workers start when at least ``min_users`` users are to be computed (a run that recomputes a few users
+    stays in this process: starting workers costs a second or two); ``close`` stops them."""
 
     def __init__(self, processes: int, min_users: int = POOL_MIN_USERS) -> None:
         self.processes, self.min_users = processes, min_users
         self.started = False  # whether this run needed the workers
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
-
-    def fit(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, chunks: list[list[str]],
-            classify: ClassifyParams) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        if sum(map(len, chunks)) < self.min_users and self._pool is None:
-            yield from super().fit(engine, cache, space, chunks, classify)
-            return
-        fixed = (workers.database_arg(engine), cache.name, cache.encoder.dim, space, classify)
-        for _, result in self._in_order(workers.fit_chunk, fixed, ((None, chunk) for chunk in chunks)):
-            yield result
 
     def compute(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, jobs: Iterable[Job], as_of: int,
                 classify: ClassifyParams, params: ProfileParams,

@@ -7,10 +7,11 @@
   they come back (``EmbeddingCache.store_vectors``), one transaction per batch: an interrupted run keeps its
   work and a re-run embeds only what is left. Same texts in the same batch give the same float32 vectors, so
   the cache holds the same bytes as after a local run (on nodes with the same CPU kind and library versions).
-- **Profiling**: each chunk of users to fit topic vectors on, and then each chunk of users to recompute, is one
-  Ray task; fit chunks come back in order and are summed in order, as locally. Workers open the database themselves from
-  its URL and only read cached vectors (no model). The driver computes the digests, copies unchanged users
-  and writes the results chunk by chunk in order, as the local run does, so incremental reuse is unchanged.
+- **Profiling**: each chunk of users to recompute is one Ray task. Workers open the database themselves from
+  its URL and only read cached vectors (no model). The topic fit runs on the driver, as locally: it reads at
+  most ``FitParams.max_posts`` posts, whatever the collection's size. The driver computes the digests, copies
+  unchanged users and writes the results chunk by chunk in order, as the local run does, so incremental reuse
+  is unchanged.
 
 Every node must reach the database: SQLite works on a one-machine cluster only; a real cluster needs
 PostgreSQL. Ray is imported only here, and only when this engine is used.
@@ -162,13 +163,6 @@ class RayExecutor:
     def embed(self, engine: Engine, cache: EmbeddingCache, extra: list[str], progress: Progress | None) -> int:
         return embed_new_posts_ray(engine, cache, extra, progress, encoder_factory=self.encoder_factory,
                                    threads=self.threads)
-
-    def fit(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, chunks: list[list[str]],
-            classify: ClassifyParams) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Each chunk's share of the topic fit computed by a Ray task; shares come back in the order of the chunks."""
-        fixed = (database_arg(engine), cache.name, cache.encoder.dim, space, classify)
-        for _, share in _in_order(workers.fit_chunk, fixed, ((None, chunk) for chunk in chunks)):
-            yield share
 
     def compute(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, jobs: Iterable[Job], as_of: int,
                 classify: ClassifyParams, params: ProfileParams,

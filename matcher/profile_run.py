@@ -26,17 +26,16 @@ from threadpoolctl import threadpool_limits
 from matcher import incremental, topic_fit
 from matcher.classify import (
     ClassifyParams,
-    adapt_topic_vectors,
+    fit_topic_vectors,
     memberships_from_similarity,
     post_vectors,
-    prototype_sums,
     related_words,
     smooth_within_user,
     topic_similarity,
 )
 from matcher.embed import EmbeddingCache, embed_new_posts
 from matcher.encoder import vocabulary
-from matcher.profiles import ProfileParams, TopicResult, UserPosts, build_profile
+from matcher.profiles import ProfileParams, TopicResult, UserPosts, build_profile, duplicate_mask
 from matcher.store import EvidencePost, Post, ProfiledUser, Run, Setting, TopicScore, User, session, utcnow
 from matcher.taxonomy import TopicInfo, load_topics
 
@@ -259,19 +258,6 @@ def compute_users(engine: Engine, cache: EmbeddingCache, space: TopicSpace, user
     return results, posts
 
 
-def fit_users(engine: Engine, cache: EmbeddingCache, space: TopicSpace, user_ids: list[str],
-              classify: ClassifyParams = ClassifyParams()) -> tuple[np.ndarray, np.ndarray]:
-    """These users' share of the topic fit: the (T, d) sums and (T,) mass of their posts plainly about each topic
-    (``classify.prototype_sums``), read as profiles read them."""
-    loaded = load_user_posts(engine, cache, user_ids, classify)
-    read = {u: smooth_within_user(v, classify) for u, (_, v) in loaded.items()}
-    if not read:
-        return np.zeros(space.vectors.shape, np.float64), np.zeros(len(space.ids), np.float64)
-    similarity = _similarities(space, read, classify)
-    members = np.concatenate([memberships_from_similarity(similarity[u], classify) for u in read])
-    return prototype_sums(members, np.concatenate(list(read.values())), classify)
-
-
 def _similarities(space: TopicSpace, read: dict[str, np.ndarray], classify: ClassifyParams) -> dict[str, np.ndarray]:
     """Each user's (n, T) post-topic similarity, computed over blocks of about ``SIMILARITY_ROWS`` posts: one
     large matrix product instead of one small one per user (each row depends on its own post only)."""
@@ -298,9 +284,6 @@ class Executor(Protocol):
 
     def embed(self, engine: Engine, cache: EmbeddingCache, extra: list[str], progress: Progress | None) -> int: ...
 
-    def fit(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, chunks: list[list[str]],
-            classify: ClassifyParams) -> Iterator[tuple[np.ndarray, np.ndarray]]: ...
-
     def compute(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, jobs: Iterable[Job], as_of: int,
                 classify: ClassifyParams, params: ProfileParams,
                 ) -> Iterator[tuple[Any, dict[str, list[TopicResult]], int]]: ...
@@ -311,11 +294,6 @@ class LocalExecutor:
 
     def embed(self, engine: Engine, cache: EmbeddingCache, extra: list[str], progress: Progress | None) -> int:
         return embed_new_posts(engine, cache, extra, progress)
-
-    def fit(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, chunks: list[list[str]],
-            classify: ClassifyParams) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        for user_ids in chunks:
-            yield fit_users(engine, cache, space, user_ids, classify)
 
     def compute(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, jobs: Iterable[Job], as_of: int,
                 classify: ClassifyParams, params: ProfileParams,
@@ -362,7 +340,7 @@ def _profile(engine: Engine, cache: EmbeddingCache, users: list[str], policy: st
         s.add(run)
         s.commit()
         run_id = int(run.id or 0)
-    fit = _fit_topics(engine, cache, space, users, run_id, policy, classify, executor, progress, refit)
+    fit = _fit_topics(engine, cache, space, users, run_id, policy, classify, progress, refit)
     space = space.adapted(fit.vectors)
     basis = incremental.run_basis(topics, cache.name, policy, as_of, classify, params, related=space.related,
                                   vectors=fit.vectors)
@@ -406,11 +384,12 @@ def _profile(engine: Engine, cache: EmbeddingCache, users: list[str], policy: st
 
 
 def _fit_topics(engine: Engine, cache: EmbeddingCache, space: TopicSpace, users: list[str], run_id: int,
-                policy: str, classify: ClassifyParams, executor: Executor, progress: Progress | None,
-                refit: bool) -> topic_fit.Fit:
+                policy: str, classify: ClassifyParams, progress: Progress | None, refit: bool) -> topic_fit.Fit:
     """A fresh earlier fit of the topic vectors, or a new one over the eligible users' posts (at most
-    ``FitParams.max_posts`` of them), kept under this run. Chunks are summed in order (float64), so the fit does
-    not depend on the executor."""
+    ``FitParams.max_posts`` of them, read as profiles read them), kept under this run. It runs in this process:
+    its cost is bounded by ``max_posts`` whatever the collection's size, and its few rounds read the same posts
+    again (``classify.fit_topic_vectors``). Only a user's own words shape the vectors: reshares and repeats
+    are left out (``_own_posts``), so an account posting one text 30 times weighs as one post."""
     fit_params = topic_fit.FitParams()
     fit_basis = incremental.run_basis(space.topics, cache.name, policy, 0, classify, fit_params,
                                       related=space.related)
@@ -418,19 +397,28 @@ def _fit_topics(engine: Engine, cache: EmbeddingCache, space: TopicSpace, users:
     earlier = None if refit else topic_fit.reusable_fit(engine, fit_basis, space.ids, dim, fit_params)
     if earlier is not None:
         return earlier
-    sums, mass = np.zeros((len(space.ids), dim)), np.zeros(len(space.ids))
     sample = topic_fit.fit_sample(engine, users, fit_params)
-    chunks = [sample[i:i + USER_CHUNK] for i in range(0, len(sample), USER_CHUNK)]
     if progress:
         progress("fit topics", 0, len(sample))
+    read: list[np.ndarray] = []
     with threadpool_limits(1, user_api="blas"):
-        for chunk, (part, weight) in zip(chunks, executor.fit(engine, cache, space, chunks, classify), strict=True):
-            sums += part
-            mass += weight
+        for i in range(0, len(sample), USER_CHUNK):
+            chunk = sample[i:i + USER_CHUNK]
+            loaded = load_user_posts(engine, cache, chunk, classify)
+            read += [_own_posts(*loaded[u], classify) for u in chunk if u in loaded]
             if progress:
                 progress("fit topics", len(chunk), len(sample))
-    vectors = adapt_topic_vectors(space.vectors, sums, mass, classify)
+        posts = np.concatenate(read) if read else np.zeros((0, dim), np.float32)
+        vectors, mass = fit_topic_vectors(space.vectors, space.views, space.view_starts, posts, fit_params.rounds,
+                                          classify, SIMILARITY_ROWS)
     return topic_fit.store_fit(engine, fit_basis, run_id, space.ids, vectors, mass)
+
+
+def _own_posts(posts: UserPosts, vectors: np.ndarray, classify: ClassifyParams) -> np.ndarray:
+    """A user's own posts, read together as profiles read posts (``smooth_within_user``): without reshares and
+    without posts that repeat an earlier one (``profiles.duplicate_mask``, as the profile rules count them)."""
+    own = ~(duplicate_mask(posts, ProfileParams()) | posts.is_share)
+    return smooth_within_user(vectors[own], classify)
 
 
 def _plan(engine: Engine, sources: list[int], chunk: list[str]) -> Job:

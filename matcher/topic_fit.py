@@ -11,8 +11,8 @@ fit basis (taxonomy, related words, model, consent policy, classification parame
 
 A refit is a stated reason in ``topics USER --changes``. A fit reads at most ``FitParams.max_posts`` posts: whole
 users, in an order fixed by a hash of their ids (so neither input order nor batch sizes matter), until that
-many. A mean over 20,000 posts is nearly as good as over more (dev topic F1@3 0.367 against 0.368 from 50,000),
-and the fit's cost stays flat as the collection grows.
+many. A mean over 20,000 posts is nearly as good as over more (dev topic F1@3 0.367 against 0.368 from 50,000,
+measured with one round), and the fit's cost stays flat as the collection grows.
 """
 
 import hashlib
@@ -29,6 +29,7 @@ from matcher.store import ForgetAudit, Post, Run, TopicVector, session
 @dataclass(frozen=True)
 class FitParams:
     max_posts: int = 20_000  # posts a fit reads at most (whole users, in hash order)
+    rounds: int = 3  # each round reads the posts against the previous round's vectors (classify.fit_topic_vectors)
     refit_change: float = 0.10  # a fit is redone once the collection's posts have changed by this share
 
 

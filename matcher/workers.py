@@ -1,4 +1,4 @@
-"""What a worker process runs for a profile: a chunk of users fitted or profiled against the database, reading
+"""What a worker process runs for a profile: a chunk of users profiled against the database, reading
 cached vectors only (no model). Used by the local process pool (``matcher.engine_pool``) and by Ray
 (``matcher.engine_ray``); both give the local run's result: the same functions, one BLAS thread each."""
 
@@ -14,7 +14,7 @@ from threadpoolctl import threadpool_limits
 from matcher.classify import ClassifyParams
 from matcher.embed import EmbeddingCache
 from matcher.errors import ModelError
-from matcher.profile_run import TopicSpace, compute_users, fit_users
+from matcher.profile_run import TopicSpace, compute_users
 from matcher.profiles import ProfileParams, TopicResult
 
 _ENGINES: dict[str, Engine] = {}
@@ -52,14 +52,6 @@ def compute_chunk(db: str, model: str, dim: int, space: TopicSpace, as_of: int, 
     cache = _worker_cache(db, model, dim)
     with threadpool_limits(1, user_api="blas"):  # as run_profile does locally: the same BLAS path
         return compute_users(cache.engine, cache, space, user_ids, as_of, classify, params)
-
-
-def fit_chunk(db: str, model: str, dim: int, space: TopicSpace, classify: ClassifyParams,
-              user_ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """``fit_users`` against the database."""
-    cache = _worker_cache(db, model, dim)
-    with threadpool_limits(1, user_api="blas"):
-        return fit_users(cache.engine, cache, space, user_ids, classify)
 
 
 def _worker_cache(db: str, model: str, dim: int) -> EmbeddingCache:

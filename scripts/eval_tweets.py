@@ -30,12 +30,13 @@ def main() -> None:
     ap.add_argument("--db", default="/tmp/perkmatch-tweets.db", help="embedding cache (kept between runs)")
     a = ap.parse_args()
 
-    from matcher.classify import ClassifyParams, adapt_topic_vectors, memberships_from_similarity, prototype_sums
+    from matcher.classify import ClassifyParams, fit_topic_vectors
     from matcher.embed import EmbeddingCache
     from matcher.encoder import load_encoder
     from matcher.profile_run import TopicSpace
     from matcher.store import open_engine
     from matcher.taxonomy import TopicInfo
+    from matcher.topic_fit import FitParams
 
     path = Path(a.shared) / "data" / "tweettopicxl" / "en_1000.jsonl"
     if not path.exists():
@@ -52,9 +53,9 @@ def main() -> None:
                          ("with_related_words_and_fitted_vectors", ClassifyParams())):
         space = TopicSpace.build(topics, cache, params)
         if name.endswith("fitted_vectors"):
-            sums, mass = prototype_sums(memberships_from_similarity(space.similarity(vectors, params), params),
-                                        vectors, params)
-            space = space.adapted(adapt_topic_vectors(space.vectors, sums, mass, params))
+            fitted, _ = fit_topic_vectors(space.vectors, space.views, space.view_starts, vectors, FitParams().rounds,
+                                          params)
+            space = space.adapted(fitted)
         sims = space.similarity(vectors, params)
         ranks = [min(int((s > s[g]).sum()) for g in gs) for s, gs in zip(sims, gold, strict=True)]
         out[name] = {"top1": round(float(np.mean([r == 0 for r in ranks])), 4),

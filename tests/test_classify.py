@@ -6,6 +6,7 @@ import numpy as np
 from matcher.classify import (
     ClassifyParams,
     adapt_topic_vectors,
+    fit_topic_vectors,
     memberships_from_similarity,
     prototype_sums,
     related_words,
@@ -73,6 +74,28 @@ def test_topic_vectors_move_towards_the_posts_plainly_about_them() -> None:
     assert adapted[1] @ unit(0, 1, 1) < adapted[0] @ unit(1, 0, 1)  # one post moves a topic less than three
     assert np.array_equal(adapted[2], topics[2])  # no post plainly about opera: its own vector
     assert np.array_equal(adapt_topic_vectors(topics, sums, mass, ClassifyParams(prototype_weight=0)), topics)
+
+
+def test_later_fit_rounds_count_posts_only_the_fitted_vector_recognises() -> None:
+    topics = np.stack([unit(1, 0, 0), unit(0, 1, 0)])  # 0 Video Games, 1 Football; each its own only view
+    views, starts = topics.copy(), np.array([0, 1])
+    plain = [unit(1, 0, 0.5)] * 3  # plainly about games in the taxonomy's own terms
+    jargon = [unit(0.35, 0, 1)] * 4  # written the way those posts are, barely like the word "games"
+    posts = np.stack(plain + jargon)
+    one, mass_one = fit_topic_vectors(topics, views, starts, posts, rounds=1)
+    assert np.allclose(mass_one, [3, 0], atol=0.01)  # round 1 reads the jargon below plainly-about
+    sums, mass = prototype_sums(memberships_from_similarity(topic_similarity(posts, topics, views, starts)), posts)
+    assert np.array_equal(one, adapt_topic_vectors(topics, sums, mass))  # one round: the plain adaptation
+    two, mass_two = fit_topic_vectors(topics, views, starts, posts, rounds=2)
+    assert np.allclose(mass_two, [7, 0], atol=0.01)  # read against round 1's vector, the jargon counts too
+    assert two[0] @ jargon[0] > one[0] @ jargon[0]
+    assert np.array_equal(two[1], topics[1])  # no post about football: its own vector, whatever the rounds
+    many, _ = fit_topic_vectors(topics, views, starts, posts, rounds=6)
+    assert np.allclose(np.linalg.norm(many, axis=1), 1.0, atol=1e-6)
+    assert many[0] @ topics[0] > 0.6  # every round blends with the taxonomy's vector: no drift away from it
+    by_two, _ = fit_topic_vectors(topics, views, starts, posts, rounds=2, block=2)
+    assert np.allclose(by_two, two, atol=1e-6)  # read in blocks of any size
+    assert np.array_equal(fit_topic_vectors(topics, views, starts, posts[:0], rounds=3)[0], topics)
 
 
 def test_related_words_are_close_to_a_topic_and_owned_by_it() -> None:

@@ -180,6 +180,24 @@ def test_a_fit_reads_whole_users_in_a_fixed_order_up_to_its_budget(tmp_path) -> 
     assert len(few) < len(users) and total >= 200 > total - max(counts[u] for u in few)
 
 
+def test_repeats_and_reshares_do_not_shape_the_topic_fit(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    lines = sample_lines()
+    first = json.loads(lines[0])
+    spam = [json.dumps(first | {"post_id": f"again-{i}"})
+            for i in range(30)]  # the same text 30 times
+    shares = [json.dumps(json.loads(line) | {"post_id": f"share-{i}", "user_id": first["user_id"], "is_share": True})
+              for i, line in enumerate(lines[1:6])]
+    vectors = []
+    for name, extra in (("plain", []), ("spammed", spam + shares)):
+        engine = setup_db(tmp_path, name, lines + extra)
+        fitted = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN)
+        with session(engine) as s:
+            vectors.append(s.exec(select(TopicVector.topic_id, TopicVector.mass, TopicVector.vector)
+                                  .where(TopicVector.run_id == fitted.topic_vectors_run)
+                                  .order_by(TopicVector.topic_id)).all())
+    assert vectors[0] == vectors[1] and any(mass > 0 for _, mass, _ in vectors[0])
+
+
 def test_forget_removes_the_users_input_digests(tmp_path) -> None:  # type: ignore[no-untyped-def]
     engine = setup_db(tmp_path, "forget", sample_lines())
     run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN)
