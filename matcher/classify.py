@@ -121,8 +121,7 @@ def memberships_from_similarity(sims: np.ndarray, params: ClassifyParams = Class
     out = np.zeros((n, t), dtype=np.float32)
     if n == 0 or t == 0:
         return out
-    k = min(params.top_k, t)
-    top = np.argsort(-sims, axis=1, kind="stable")[:, :k]
+    top = top_columns(sims, min(params.top_k, t))
     top_sims = np.take_along_axis(sims, top, axis=1)
     logits = (top_sims - top_sims[:, :1]) / params.temperature
     soft = np.exp(logits)
@@ -132,13 +131,33 @@ def memberships_from_similarity(sims: np.ndarray, params: ClassifyParams = Class
     return out
 
 
+def top_columns(values: np.ndarray, k: int) -> np.ndarray:
+    """(n, k) column indices of each row's k largest values, largest first, ties to the lower index: exactly
+    ``np.argsort(-values, axis=1, kind="stable")[:, :k]``, about 3x faster (a partition, then a sort of k values;
+    rows with a tie at the k-th value take the full sort)."""
+    n, t = values.shape
+    if n == 0 or k >= t:
+        return np.argsort(-values, axis=1, kind="stable")[:, :k]
+    kth = -np.partition(-values, k - 1, axis=1)[:, k - 1:k]
+    chosen = values >= kth
+    plain = chosen.sum(axis=1) == k
+    cols = np.empty((n, k), dtype=np.intp)
+    cols[plain] = np.nonzero(chosen[plain])[1].reshape(-1, k)  # ascending column order within each row
+    if not plain.all():
+        cols[~plain] = np.argsort(-values[~plain], axis=1, kind="stable")[:, :k]
+    order = np.argsort(-np.take_along_axis(values, cols, axis=1), axis=1, kind="stable")
+    return np.take_along_axis(cols, order, axis=1)
+
+
 def prototype_sums(members: np.ndarray, post_vecs: np.ndarray, params: ClassifyParams = ClassifyParams()
                    ) -> tuple[np.ndarray, np.ndarray]:
     """(T, d) membership-weighted sums of the posts plainly about each topic (membership at least
     ``prototype_member``) and (T,) their mass, in float64 so that sums over many chunks stay exact enough to be
     deterministic."""
-    weights = np.where(members >= params.prototype_member, members, 0.0).astype(np.float64)
-    return weights.T @ post_vecs.astype(np.float64), weights.sum(axis=0)
+    weights = np.where(members >= params.prototype_member, members, 0.0)
+    rows = np.nonzero(weights.any(axis=1))[0]  # most posts are plainly about nothing
+    weights = weights[rows].astype(np.float64)
+    return weights.T @ post_vecs[rows].astype(np.float64), weights.sum(axis=0)
 
 
 def fit_topic_vectors(topic_vecs: np.ndarray, view_vecs: np.ndarray, view_starts: np.ndarray, post_vecs: np.ndarray,

@@ -39,12 +39,21 @@ class PoolExecutor(LocalExecutor):
     order.
 
     The workers start when at least ``min_users`` users are to be computed (a run that recomputes a few users
-    stays in this process: starting workers costs a second or two); ``close`` stops them."""
+    stays in this process: starting workers costs a second or two), before the topic fit when there is a new one
+    (``warm_up``), so that their start overlaps it; ``close`` stops them."""
 
     def __init__(self, processes: int, min_users: int = POOL_MIN_USERS) -> None:
         self.processes, self.min_users = processes, min_users
         self.started = False  # whether this run needed the workers
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+
+    def warm_up(self, users: int) -> None:
+        """Start the workers now if ``users`` users are to be computed: each imports its modules (about a second)
+        while this process fits the topic vectors."""
+        if users >= self.min_users:
+            pool = self._workers()
+            for _ in range(self.processes):
+                pool.submit(workers.ready)
 
     def compute(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, jobs: Iterable[Job], as_of: int,
                 classify: ClassifyParams, params: ProfileParams,

@@ -164,6 +164,9 @@ class RayExecutor:
         return embed_new_posts_ray(engine, cache, extra, progress, encoder_factory=self.encoder_factory,
                                    threads=self.threads)
 
+    def warm_up(self, users: int) -> None:
+        pass  # the cluster's workers are already running
+
     def compute(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, jobs: Iterable[Job], as_of: int,
                 classify: ClassifyParams, params: ProfileParams,
                 ) -> Iterator[tuple[Any, dict[str, list[TopicResult]], int]]:

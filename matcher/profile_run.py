@@ -284,6 +284,9 @@ class Executor(Protocol):
 
     def embed(self, engine: Engine, cache: EmbeddingCache, extra: list[str], progress: Progress | None) -> int: ...
 
+    def warm_up(self, users: int) -> None:
+        """Get ready to compute this many users (a new fit: everyone), e.g. start worker processes."""
+
     def compute(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, jobs: Iterable[Job], as_of: int,
                 classify: ClassifyParams, params: ProfileParams,
                 ) -> Iterator[tuple[Any, dict[str, list[TopicResult]], int]]: ...
@@ -294,6 +297,9 @@ class LocalExecutor:
 
     def embed(self, engine: Engine, cache: EmbeddingCache, extra: list[str], progress: Progress | None) -> int:
         return embed_new_posts(engine, cache, extra, progress)
+
+    def warm_up(self, users: int) -> None:
+        pass
 
     def compute(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, jobs: Iterable[Job], as_of: int,
                 classify: ClassifyParams, params: ProfileParams,
@@ -340,7 +346,7 @@ def _profile(engine: Engine, cache: EmbeddingCache, users: list[str], policy: st
         s.add(run)
         s.commit()
         run_id = int(run.id or 0)
-    fit = _fit_topics(engine, cache, space, users, run_id, policy, classify, progress, refit)
+    fit = _fit_topics(engine, cache, space, users, run_id, policy, classify, executor, progress, refit)
     space = space.adapted(fit.vectors)
     basis = incremental.run_basis(topics, cache.name, policy, as_of, classify, params, related=space.related,
                                   vectors=fit.vectors)
@@ -384,7 +390,8 @@ def _profile(engine: Engine, cache: EmbeddingCache, users: list[str], policy: st
 
 
 def _fit_topics(engine: Engine, cache: EmbeddingCache, space: TopicSpace, users: list[str], run_id: int,
-                policy: str, classify: ClassifyParams, progress: Progress | None, refit: bool) -> topic_fit.Fit:
+                policy: str, classify: ClassifyParams, executor: Executor, progress: Progress | None,
+                refit: bool) -> topic_fit.Fit:
     """A fresh earlier fit of the topic vectors, or a new one over the eligible users' posts (at most
     ``FitParams.max_posts`` of them, read as profiles read them), kept under this run. It runs in this process:
     its cost is bounded by ``max_posts`` whatever the collection's size, and its few rounds read the same posts
@@ -397,6 +404,7 @@ def _fit_topics(engine: Engine, cache: EmbeddingCache, space: TopicSpace, users:
     earlier = None if refit else topic_fit.reusable_fit(engine, fit_basis, space.ids, dim, fit_params)
     if earlier is not None:
         return earlier
+    executor.warm_up(len(users))  # new vectors, a new basis: every user will be computed
     sample = topic_fit.fit_sample(engine, users, fit_params)
     if progress:
         progress("fit topics", 0, len(sample))

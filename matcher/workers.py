@@ -54,6 +54,11 @@ def compute_chunk(db: str, model: str, dim: int, space: TopicSpace, as_of: int, 
         return compute_users(cache.engine, cache, space, user_ids, as_of, classify, params)
 
 
+def ready() -> None:
+    """A task that does nothing: running it makes a new worker process import this module and so everything a
+    chunk needs (about a second), before the first chunk comes (``PoolExecutor.warm_up``)."""
+
+
 def _worker_cache(db: str, model: str, dim: int) -> EmbeddingCache:
     """A worker's read-only view of the embedding cache (its database opened once per process)."""
     from matcher.store import open_engine

@@ -10,6 +10,7 @@ from matcher.classify import (
     memberships_from_similarity,
     prototype_sums,
     related_words,
+    top_columns,
     topic_similarity,
 )
 from matcher.embed import EmbeddingCache
@@ -56,6 +57,16 @@ def test_membership_is_gated_by_the_floor_and_sums_to_at_most_one() -> None:
     assert m[1].sum() == 0  # about nothing in the taxonomy
     assert 0 < m[2, 0] < 1  # on the ramp above the floor
     assert memberships_from_similarity(np.zeros((0, 3), np.float32)).shape == (0, 3)
+
+
+def test_top_columns_are_a_stable_sort_ties_and_all() -> None:
+    rng = np.random.default_rng(7)
+    for decimals in (6, 2, 1):  # few ties, many ties, ties everywhere
+        values = np.round(rng.normal(0.3, 0.1, (500, 12)), decimals).astype(np.float32)
+        for k in (1, 3, 12, 20):
+            assert np.array_equal(top_columns(values, k), np.argsort(-values, axis=1, kind="stable")[:, :k])
+    assert top_columns(np.zeros((0, 4), np.float32), 3).shape == (0, 3)
+    assert top_columns(np.array([[0.5, 0.5, 0.5, 0.1]], np.float32), 2).tolist() == [[0, 1]]  # ties: lower first
 
 
 def test_topic_vectors_move_towards_the_posts_plainly_about_them() -> None:

@@ -222,13 +222,19 @@ def test_a_pool_of_worker_processes_gives_the_same_profiles(tmp_path) -> None:  
     pool = PoolExecutor(2, min_users=0)
     summary = run_profile(pooled, EmbeddingCache(pooled, FakeEncoder()), as_of=WHEN, executor=pool)
     assert summary.recomputed == summary.users > 0 and pool.started
-    assert snapshot(pooled) == snapshot(alone)  # fit and profiles computed in other processes, the same bytes
+    assert snapshot(pooled) == snapshot(alone)  # profiles computed in other processes, the same bytes
     with session(pooled) as s, session(alone) as t:
         assert s.exec(select(TopicVector.vector)).all() == t.exec(select(TopicVector.vector)).all()
     assert isinstance(default_executor(pooled, 10), profile_run.LocalExecutor)  # small runs stay in-process
     few = PoolExecutor(2)  # and so does a run with fewer users to compute than it takes to pay for the workers
     assert run_profile(pooled, EmbeddingCache(pooled, FakeEncoder()), as_of=WHEN + 1, executor=few).recomputed > 0
     assert not few.started
+    early = PoolExecutor(2, min_users=10)
+    early.warm_up(9)
+    assert not early.started  # too few users to pay for the workers
+    early.warm_up(10)
+    assert early.started  # started before the first chunk, while the topic fit runs
+    early.close()
     assert not isinstance(default_executor(open_engine(":memory:"), 10**6), PoolExecutor)  # workers cannot open it
     if len(os.sched_getaffinity(0)) >= 2:
         assert isinstance(default_executor(pooled, 10**6), PoolExecutor)
