@@ -47,10 +47,12 @@ class EmbeddingCache:
                                     .where(col(Embedding.text_key).in_(chunk))).all())
         return set(wanted) - known
 
-    def batches(self, texts: dict[str, str]) -> list[list[str]]:
+    def batches(self, texts: dict[str, str], known_missing: bool = False) -> list[list[str]]:
         """The keys of the texts not yet cached, sorted by length, cut into the batches they are encoded in
-        (any engine that encodes these batches as they are stores the same vectors as ``fill``)."""
-        order = sorted(self.missing(texts), key=lambda k: (len(texts[k]), k))
+        (any engine that encodes these batches as they are stores the same vectors as ``fill``).
+        ``known_missing``: the texts were just found missing (``missing_chunks``), so they are not looked up
+        again (a run beside this one may then encode some of them too; the first vector stored is kept)."""
+        order = sorted(texts if known_missing else self.missing(texts), key=lambda k: (len(texts[k]), k))
         return [order[start:start + WRITE_BATCH] for start in range(0, len(order), WRITE_BATCH)]
 
     def store_vectors(self, keys: list[str], vectors: np.ndarray) -> None:
@@ -62,12 +64,12 @@ class EmbeddingCache:
             conn.execute(insert(Embedding).on_conflict_do_nothing(), rows)
         self.encoded += len(keys)
 
-    def fill(self, texts: dict[str, str], progress: Progress | None = None) -> int:
+    def fill(self, texts: dict[str, str], progress: Progress | None = None, known_missing: bool = False) -> int:
         """Embed and store every text (key -> text) not yet cached; return how many were encoded.
 
         (Storing a batch in a writer thread while the next is encoded was measured: the encoder's callbacks then
         wait for the interpreter lock, and encoding ran at half speed.)"""
-        batches = self.batches(texts)
+        batches = self.batches(texts, known_missing)
         for keys in batches:
             self.store_vectors(keys, self._encode([texts[k] for k in keys]))
             if progress:
@@ -141,5 +143,5 @@ def embed_new_posts(engine: Engine, cache: EmbeddingCache, extra: Iterable[str] 
     if progress:
         progress("embed", 0, total)
     for chunk in missing_chunks(engine, cache.name):
-        done += cache.fill(chunk, (lambda n: progress("embed", n, total)) if progress else None)
+        done += cache.fill(chunk, (lambda n: progress("embed", n, total)) if progress else None, known_missing=True)
     return done

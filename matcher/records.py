@@ -29,16 +29,17 @@ USER_HINTS = {
 }
 _LINK = re.compile(r"\[([^\]]*)\]\((?:https?://|/)[^)]*\)")
 _URL = re.compile(r"https?://\S+|www\.\S+")
-_SPACE = re.compile(r"\s+")
 
 
 
 def embed_form(text: str) -> str:
     """The form of a text that is embedded: markup links and URLs reduced, entities and spaces normalised."""
     text = html.unescape(text)
-    text = _LINK.sub(r"\1", text)
-    text = _URL.sub(" ", text)
-    return _SPACE.sub(" ", text).strip()
+    if "](" in text:  # each pattern is tried only where it can match: most texts have no link (the same result)
+        text = _LINK.sub(r"\1", text)
+    if "http" in text or "www." in text:
+        text = _URL.sub(" ", text)
+    return " ".join(text.split())  # runs of whitespace to one space, trimmed (str.split's whitespace is re's \s)
 
 
 def to_epoch(value: Any) -> int:

@@ -11,6 +11,7 @@ from sqlmodel import select
 
 from catalog.errors import CatalogError, InputFileError
 from matcher.ingest import ingest_posts, ingest_users
+from matcher.records import embed_form
 from matcher.store import Post, User, session
 from tests.conftest import post
 
@@ -115,3 +116,11 @@ def test_stdin_is_read_as_json_lines(tmp_path, write) -> None:  # type: ignore[n
                          input=line, capture_output=True, text=True, check=False)
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout.splitlines()[-1])["added"] == 1
+
+
+def test_the_embedded_form_reduces_links_urls_entities_and_spaces() -> None:
+    assert embed_form("See [the guide](https://x.org/a) &amp; [notes](/r/b)!") == "See the guide & notes!"
+    assert embed_form("  bare https://x.org/a?b=1 and www.y.com/z\tend ") == "bare and end"
+    assert embed_form("no\u00a0break\u2003em\x1cfile\n\nlines") == "no break em file lines"  # Unicode whitespace too
+    assert embed_form("[not a link](ftp://x) ](/dangling") == "[not a link](ftp://x) ](/dangling"
+    assert embed_form("") == ""
