@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
+import orjson
 from sqlalchemy import Engine, delete, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
@@ -458,7 +459,7 @@ def _write_results(engine: Engine, run_id: int, results: dict[str, list[TopicRes
             scores.append({"run_id": run_id, "user_id": user_id, "topic_id": r.topic_id,
                            "status": "inferred" if r.inferred else "candidate", "rank": rank, "score": r.score,
                            "confidence": r.confidence, "posts": r.posts, "days": r.days,
-                           "engagement": r.engagement, "details": json.dumps(r.details, sort_keys=True)})
+                           "engagement": r.engagement, "details": _details_json(r.details)})
             evidence.extend({"run_id": run_id, "user_id": user_id, "topic_id": r.topic_id, "post_pk": key,
                              "rank": i, "weight": w} for i, (key, w) in enumerate(r.evidence, start=1))
     with engine.begin() as conn:
@@ -468,6 +469,11 @@ def _write_results(engine: Engine, run_id: int, results: dict[str, list[TopicRes
             conn.execute(EvidencePost.__table__.insert(), evidence)  # type: ignore[attr-defined]
         incremental.copy_users(conn, run_id, reuse)
         incremental.record_digests(conn, run_id, sorted(digests.items()))
+
+
+def _details_json(details: dict) -> str:
+    """A topic's details as stored: JSON with sorted keys (orjson: this runs once per user and topic)."""
+    return orjson.dumps(details, option=orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY).decode()
 
 
 def latest_run(engine: Engine, kind: str = "profile") -> Run | None:
