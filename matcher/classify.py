@@ -49,27 +49,35 @@ def post_vectors(text_vecs: np.ndarray, context_vecs: np.ndarray, has_context: n
     return (blended / norms).astype(np.float32)
 
 
-def smooth_within_user(post_vecs: np.ndarray, params: ClassifyParams = ClassifyParams()) -> np.ndarray:
+def smooth_within_user(post_vecs: np.ndarray, params: ClassifyParams = ClassifyParams(),
+                       sources: np.ndarray | None = None) -> np.ndarray:
     """Blend each post with its nearest posts by the same user (a person's related posts explain each other).
 
     A short reply that says little on its own is read alongside the user's other posts on the same subject;
-    posts unlike any other stay as they are. Rows are processed in blocks, so memory stays bounded.
+    posts unlike any other stay as they are. ``sources`` (a mask; default every post) limits which posts may be
+    read alongside others: profiles leave out a user's repeats and reshares, or 30 pasted copies of one text would
+    be every related post's nearest neighbours. Rows are processed in blocks, so memory stays bounded.
     """
     n = len(post_vecs)
-    if n < 2 or params.neighbours <= 0:
+    src = np.arange(n) if sources is None else np.flatnonzero(sources)
+    if n < 2 or len(src) == 0 or params.neighbours <= 0:
         return post_vecs
-    k = min(params.neighbours, n - 1)
+    pool = post_vecs[src]
+    k = min(params.neighbours, len(src))
+    position = np.full(n, -1)
+    position[src] = np.arange(len(src))
     out = np.empty_like(post_vecs)
     for start in range(0, n, 1024):
-        sims = post_vecs[start:start + 1024] @ post_vecs.T
-        rows = np.arange(sims.shape[0])
-        sims[rows, rows + start] = -1.0
+        block = post_vecs[start:start + 1024]
+        sims = block @ pool.T
+        rows = np.arange(len(block))
+        own = position[start:start + len(block)]
+        sims[rows[own >= 0], own[own >= 0]] = -1.0  # a post is not its own neighbour
         nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k]
         weights = np.take_along_axis(sims, nearest, axis=1)
         weights = np.where(weights >= params.neighbour_min, weights, 0.0)
-        mixed = post_vecs[start:start + 1024] + params.neighbour_weight * np.einsum(
-            "rk,rkd->rd", weights, post_vecs[nearest])
-        out[start:start + 1024] = mixed / np.linalg.norm(mixed, axis=1, keepdims=True)
+        mixed = block + params.neighbour_weight * np.einsum("rk,rkd->rd", weights, pool[nearest])
+        out[start:start + len(block)] = mixed / np.linalg.norm(mixed, axis=1, keepdims=True)
     return out.astype(np.float32)
 
 

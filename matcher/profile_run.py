@@ -36,7 +36,7 @@ from matcher.classify import (
 )
 from matcher.embed import EmbeddingCache, embed_new_posts
 from matcher.encoder import vocabulary
-from matcher.profiles import ProfileParams, TopicResult, UserPosts, build_profile, duplicate_mask
+from matcher.profiles import ProfileParams, TopicResult, UserPosts, build_profile, own_words
 from matcher.store import EvidencePost, Post, ProfiledUser, Run, Setting, TopicScore, User, session, utcnow
 from matcher.taxonomy import TopicInfo, load_topics
 
@@ -243,7 +243,9 @@ def compute_users(engine: Engine, cache: EmbeddingCache, space: TopicSpace, user
     """The topic results of these users (all texts already embedded), and how many posts they have."""
     loaded = load_user_posts(engine, cache, user_ids, classify)
     opt_ins = _opt_ins(engine, user_ids)
-    similarity = _similarities(space, {u: smooth_within_user(v, classify) for u, (_, v) in loaded.items()}, classify)
+    words = {u: own_words(posts, params) for u, (posts, _) in loaded.items()}
+    similarity = _similarities(space, {u: smooth_within_user(v, classify, sources=words[u][1])
+                                       for u, (_, v) in loaded.items()}, classify)
     results: dict[str, list[TopicResult]] = {}
     posts = 0
     for user_id in user_ids:
@@ -255,7 +257,7 @@ def compute_users(engine: Engine, cache: EmbeddingCache, space: TopicSpace, user
         sims = similarity[user_id]
         results[user_id] = build_profile(user_posts, memberships_from_similarity(sims, classify), space.ids,
                                          space.parents, allowed_topics(space.topics, opt_ins.get(user_id, set())),
-                                         as_of, params, similarity=sims)
+                                         as_of, params, similarity=sims, duplicates=words[user_id][0])
     return results, posts
 
 
@@ -426,7 +428,7 @@ def _fit_topics(engine: Engine, cache: EmbeddingCache, space: TopicSpace, users:
 def _own_posts(posts: UserPosts, vectors: np.ndarray, classify: ClassifyParams) -> np.ndarray:
     """A user's own posts, read together as profiles read posts (``smooth_within_user``): without reshares and
     without posts that repeat an earlier one (``profiles.duplicate_mask``, as the profile rules count them)."""
-    own = ~(duplicate_mask(posts, ProfileParams()) | posts.is_share)
+    own = own_words(posts, ProfileParams())[1]
     return smooth_within_user(vectors[own], classify)
 
 

@@ -90,11 +90,25 @@ def signed_log(x: np.ndarray) -> np.ndarray:
     return np.sign(x) * np.log1p(np.abs(x))
 
 
+def engagement_scale(eng: np.ndarray) -> float:
+    """The unit a user's engagement is read in: the median of their engaged original posts (1 when none, never
+    below 1). Read in it, an account whose every post draws 1,000 times the reactions has the same lifts."""
+    positive = eng[eng > 0]
+    return max(float(np.median(positive)), 1.0) if len(positive) else 1.0
+
+
 def usual_engagement(g: np.ndarray, params: ProfileParams) -> float:
     """A user's usual log-engagement: the median of their original posts, shrunk towards the prior."""
     n = len(g)
     median = float(np.median(g)) if n else 0.0
     return (n * median + params.prior_weight * params.prior_engagement) / (n + params.prior_weight)
+
+
+def own_words(p: UserPosts, params: ProfileParams) -> tuple[np.ndarray, np.ndarray]:
+    """(duplicates, own): the posts that repeat an earlier one (``duplicate_mask``), and the user's own words:
+    neither a repeat nor a reshare. Only own words shape the topic fit and how a user's other posts are read."""
+    dup = duplicate_mask(p, params)
+    return dup, ~(dup | p.is_share)
 
 
 def duplicate_mask(p: UserPosts, params: ProfileParams) -> np.ndarray:
@@ -143,13 +157,14 @@ def recency(created_at: np.ndarray, as_of: int, params: ProfileParams) -> np.nda
 
 def build_profile(p: UserPosts, members: np.ndarray, topic_ids: list[str], parents: list[int],
                   allowed: np.ndarray, as_of: int, params: ProfileParams = ProfileParams(),
-                  similarity: np.ndarray | None = None) -> list[TopicResult]:
+                  similarity: np.ndarray | None = None, duplicates: np.ndarray | None = None) -> list[TopicResult]:
     """Inferred topics (best first) then candidates, for one user.
 
     ``members`` is (n, T) post-topic membership; ``parents[k]`` is the index of topic k's parent or -1;
     ``allowed[k]`` is False for sensitive topics the user did not opt in to (they are never output).
     ``similarity`` is the (n, T) similarity of each post to each topic (``matcher.classify.topic_similarity``),
-    for clarity (without it clarity is 1). Posts' membership in topics that are not allowed is dropped first, so
+    for clarity (without it clarity is 1); ``duplicates`` is ``duplicate_mask(p, params)`` when the caller has it.
+    Posts' membership in topics that are not allowed is dropped first, so
     a parent is never inferred from (nor shows as evidence) posts about a sensitive child.
 
     A topic whose score is under ``min_share_of_best`` of the user's strongest topic is a side interest, not
@@ -160,7 +175,7 @@ def build_profile(p: UserPosts, members: np.ndarray, topic_ids: list[str], paren
     if n == 0:
         return []
     members = members * allowed[None, :]  # a sensitive topic lends its posts to no parent: they are not evidence
-    ctx = _context(p, params, as_of)
+    ctx = _context(p, params, as_of, duplicate_mask(p, params) if duplicates is None else duplicates)
     if similarity is not None:
         ctx["clarity"] = _clarity(similarity[~ctx["dup"]], params)
     results = _levels(p, members, topic_ids, parents, allowed, ctx, params)
@@ -216,17 +231,17 @@ def _side_interest(r: TopicResult, best: float, params: ProfileParams) -> TopicR
     return replace(r, inferred=False, details=details)
 
 
-def _context(p: UserPosts, params: ProfileParams, as_of: int) -> dict[str, np.ndarray | float]:
+def _context(p: UserPosts, params: ProfileParams, as_of: int, dup: np.ndarray) -> dict[str, np.ndarray | float]:
     eng = engagement(p, params)
-    g = signed_log(eng)
-    dup = duplicate_mask(p, params)
     original = ~p.is_share & ~dup
+    scale = engagement_scale(eng[original])
+    g = signed_log(eng / scale)
     usual = usual_engagement(g[original], params)
     weight = np.where(dup, 0.0, np.where(p.is_share, params.share_originality, 1.0))
     lift = g - usual
     return {"eng": eng, "lift": lift, "boost": 1.0 + np.maximum(lift, 0.0), "dup": dup, "original": original,
             "kept_share": p.is_share & ~dup, "weight": weight, "recency": recency(p.created_at, as_of, params),
-            "usual_shown": round(math.expm1(usual), 2)}
+            "usual_shown": round(math.expm1(usual) * scale, 2)}
 
 
 def _topic(k: int, column: np.ndarray, total: np.ndarray, p: UserPosts, ctx: dict, topic_ids: list[str],

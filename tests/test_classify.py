@@ -10,6 +10,7 @@ from matcher.classify import (
     memberships_from_similarity,
     prototype_sums,
     related_words,
+    smooth_within_user,
     top_columns,
     topic_similarity,
 )
@@ -165,3 +166,17 @@ def test_the_choice_of_related_words_is_kept_and_reused(tmp_path) -> None:  # ty
     # other parameters, or another taxonomy, choose again (and only the latest choice is kept)
     assert TopicSpace.build(topics, cache, ClassifyParams(related_min=0.99)).related == [[], []]
     assert "zebra" in space_texts(topics, cache, params)
+
+
+def test_posts_left_out_of_the_sources_do_not_change_how_the_others_are_read() -> None:
+    def unit(v: list[float]) -> np.ndarray:
+        return np.array(v, dtype=np.float32) / np.linalg.norm(v)
+
+    post, related, pasted = unit([1, 0, 0, 0]), unit([1, 0.5, 0, 0]), unit([1, 0, 1, 0])
+    vecs = np.stack([post, related, pasted] + [pasted] * 29)
+    sources = np.arange(len(vecs)) < 3  # the 29 repeats of the pasted text are not read alongside anything
+    once = smooth_within_user(vecs[:3])
+    assert np.allclose(smooth_within_user(vecs, sources=sources)[:3], once, atol=1e-6)
+    crowded = smooth_within_user(vecs)[0]  # every repeat a neighbour: the post reads as the pasted text
+    assert crowded @ pasted > once[0] @ pasted + 0.1
+    assert np.allclose(smooth_within_user(vecs, sources=np.zeros(len(vecs), bool)), vecs)

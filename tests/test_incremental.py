@@ -198,6 +198,22 @@ def test_repeats_and_reshares_do_not_shape_the_topic_fit(tmp_path) -> None:  # t
     assert vectors[0] == vectors[1] and any(mass > 0 for _, mass, _ in vectors[0])
 
 
+
+def test_pasted_copies_change_nothing_in_the_users_topics(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The copies are dropped as duplicates, and they are not read alongside the user's other posts either."""
+    lines = sample_lines()
+    first = json.loads(lines[0])
+    start = to_epoch(first["created_at"])
+    spam = [json.dumps(first | {"post_id": f"again-{i}", "created_at": start + 86_400 * (i + 1)}) for i in range(30)]
+    seen = []
+    for name, extra in (("plain", []), ("pasted", spam)):
+        engine = setup_db(tmp_path, name, lines + extra)
+        run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN)
+        topics = user_topics(engine, first["user_id"], candidates=True)[0]["topics"]
+        seen.append([(t["topic_id"], t["status"], t["score"], t["engagement"], t["posts"], t["days"],
+                      [e["post_id"] for e in t["evidence"]]) for t in topics])
+    assert seen[0] == seen[1] and any(status == "inferred" for _, status, *_ in seen[0])
+
 def test_forget_removes_the_users_input_digests(tmp_path) -> None:  # type: ignore[no-untyped-def]
     engine = setup_db(tmp_path, "forget", sample_lines())
     run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN)

@@ -215,3 +215,13 @@ def test_a_topic_resting_on_vague_posts_ranks_below_one_on_plain_posts() -> None
     assert inferred(results) == ["travel", "sports"]
     assert travel.details["clarity"] == 1.0 and sports.details["clarity"] == 0.4
     assert abs(sports.score - 0.4 * travel.score) < 0.01 * travel.score  # the same support otherwise
+
+
+def test_an_account_whose_every_post_draws_a_thousand_times_the_reactions_gets_the_same_profile() -> None:
+    posts = steady(0, 10, likes=6, replies=1) + steady(1, 10, start=1, likes=0, replies=0) + [P(2, d, likes=1)
+                                                                                           for d in (3, 40, 90)]
+    small = profile(posts)
+    loud = profile([P(p.topic, p.day, likes=p.likes * 1000, replies=p.replies * 1000) for p in posts])
+    assert inferred(loud) == inferred(small)
+    assert [(r.topic_id, r.engagement, r.score) for r in loud] == [(r.topic_id, r.engagement, r.score) for r in small]
+    assert topic(loud, "travel").details["usual_engagement"] > 500 * topic(small, "travel").details["usual_engagement"]
