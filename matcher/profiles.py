@@ -23,6 +23,7 @@ class ProfileParams:
     reply_weight: float = 2.0  # a reply costs the reader more than a like
     share_weight: float = 3.0  # a reshare puts the post in front of new people
     self_vote_platforms: tuple[str, ...] = ("reddit",)  # net score starts at 1: the author's own vote
+    unit_share: float = 1 / 3  # engagement is counted in units of this share of the user's median engaged post
     prior_engagement: float = math.log1p(1.0)  # log-engagement a user is assumed to have before evidence
     prior_weight: float = 2.0  # the prior counts as this many posts when estimating a user's usual
     lift_shrinkage: float = 2.0  # pseudo-posts of zero lift added to each topic's engagement lift
@@ -90,11 +91,13 @@ def signed_log(x: np.ndarray) -> np.ndarray:
     return np.sign(x) * np.log1p(np.abs(x))
 
 
-def engagement_scale(eng: np.ndarray) -> float:
-    """The unit a user's engagement is read in: the median of their engaged original posts (1 when none, never
-    below 1). Read in it, an account whose every post draws 1,000 times the reactions has the same lifts."""
+def engagement_unit(eng: np.ndarray, params: ProfileParams) -> float:
+    """The unit a user's engagement is read in: ``unit_share`` of the median of their engaged original posts (of
+    1 when none is engaged). Read in it, an account whose every post draws 1,000 times the reactions has the same
+    lifts as a small one; a third of the median keeps a topic far below the user's usual visibly below it on the
+    log scale (a unit of the whole median would squeeze everything under it between 0 and log 2)."""
     positive = eng[eng > 0]
-    return max(float(np.median(positive)), 1.0) if len(positive) else 1.0
+    return params.unit_share * (float(np.median(positive)) if len(positive) else 1.0)
 
 
 def usual_engagement(g: np.ndarray, params: ProfileParams) -> float:
@@ -234,7 +237,7 @@ def _side_interest(r: TopicResult, best: float, params: ProfileParams) -> TopicR
 def _context(p: UserPosts, params: ProfileParams, as_of: int, dup: np.ndarray) -> dict[str, np.ndarray | float]:
     eng = engagement(p, params)
     original = ~p.is_share & ~dup
-    scale = engagement_scale(eng[original])
+    scale = engagement_unit(eng[original], params)
     g = signed_log(eng / scale)
     usual = usual_engagement(g[original], params)
     weight = np.where(dup, 0.0, np.where(p.is_share, params.share_originality, 1.0))

@@ -225,3 +225,11 @@ def test_an_account_whose_every_post_draws_a_thousand_times_the_reactions_gets_t
     assert inferred(loud) == inferred(small)
     assert [(r.topic_id, r.engagement, r.score) for r in loud] == [(r.topic_id, r.engagement, r.score) for r in small]
     assert topic(loud, "travel").details["usual_engagement"] > 500 * topic(small, "travel").details["usual_engagement"]
+
+
+def test_a_big_accounts_topic_far_below_its_usual_engagement_is_not_inferred() -> None:
+    posts = (steady(0, 30, likes=20_000, replies=1_000) + steady(1, 30, start=1, likes=600, replies=40)
+             + steady(2, 10, start=2, every=20, likes=5_000, replies=400))
+    results = profile(posts)
+    assert "travel" in inferred(results) and "sports" not in inferred(results)
+    assert "against the user's usual" in shortfalls(results, "sports")
