@@ -24,7 +24,7 @@ class ProfileParams:
     share_weight: float = 3.0  # a reshare puts the post in front of new people
     self_vote_platforms: tuple[str, ...] = ("reddit",)  # net score starts at 1: the author's own vote
     unit_share: float = 1 / 3  # engagement is counted in units of this share of the user's median engaged post
-    prior_engagement: float = math.log1p(1.0)  # log-engagement a user is assumed to have before evidence
+    prior_engagement: float = math.log1p(1.0)  # log-engagement (in the user's units) assumed before evidence
     prior_weight: float = 2.0  # the prior counts as this many posts when estimating a user's usual
     lift_shrinkage: float = 2.0  # pseudo-posts of zero lift added to each topic's engagement lift
     share_originality: float = 0.2  # a reshare counts this much of an original post
