@@ -177,12 +177,25 @@ def topic_changes(engine: Engine, user_id: str) -> dict[str, Any]:
 
 
 def _refitted(run: Run, prev: Run) -> str | None:
-    """Why the topic vectors differ between two runs, if they do (``matcher.topic_fit``)."""
-    now, before = (json.loads(r.params or "{}").get("topic_vectors") or {} for r in (run, prev))
-    if now.get("run") == before.get("run"):
-        return None
-    return (f"topic vectors fitted again to the collection ({before.get('posts', 0)} -> {now.get('posts', 0)} "
-            "posts, or a deletion, or --refit)")
+    """Why the topic vectors or the rules differ between two runs, if they do (``matcher.topic_fit``)."""
+    params = [json.loads(r.params or "{}") for r in (run, prev)]
+    reasons = []
+    rules = [p.get("rules") for p in params]  # runs before rules version 5 did not record it
+    if None not in rules and rules[0] != rules[1]:
+        reasons.append(f"perkmatch's profile rules changed (version {rules[1]} -> {rules[0]}): every user was "
+                       "recomputed")
+    now, before = (p.get("topic_vectors") or {} for p in params)
+    if now.get("run") != before.get("run"):
+        if now.get("basis") != before.get("basis"):
+            cause = "the taxonomy, the model, the settings or perkmatch's rules changed"
+        elif now.get("forgotten") != before.get("forgotten"):
+            cause = "a user's data was deleted since the last fit"
+        elif now.get("posts") != before.get("posts"):
+            cause = f"the collection changed from {before.get('posts', 0)} to {now.get('posts', 0)} posts"
+        else:
+            cause = "asked for with --refit"
+        reasons.append(f"topic vectors fitted again to the collection: {cause}")
+    return "; ".join(reasons) or None
 
 
 def _why(a: dict | None, b: dict | None, new_posts: int, elapsed: int, refitted: str | None = None) -> str:

@@ -357,7 +357,8 @@ def _profile(engine: Engine, cache: EmbeddingCache, users: list[str], policy: st
         run = s.get(Run, run_id)
         assert run is not None
         related = {t: words for t, words in zip(space.ids, space.related, strict=True) if words}
-        run.params = json.dumps({"policy": policy, "basis": basis, "related_words": related,
+        run.params = json.dumps({"policy": policy, "basis": basis, "rules": incremental.RULES_VERSION,
+                                 "related_words": related,
                                  "topic_vectors": fit.record(space.ids)})
         s.add(run)
         s.commit()

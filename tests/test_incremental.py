@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 
 import matcher.profile_run as profile_run
-from matcher import incremental, topic_fit
+from matcher import incremental, profiles, topic_fit
 from matcher.classify import ClassifyParams
 from matcher.demo import AS_OF, sample_path
 from matcher.embed import EmbeddingCache
@@ -155,7 +155,10 @@ def test_topic_vectors_are_fitted_again_when_the_collection_changes(tmp_path) ->
     grown = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN + 86_400)
     assert grown.topic_vectors_run == grown.run_id and grown.recomputed == grown.users
     changed = [c for u in eligible_users(engine) for c in topic_changes(engine, u)["changes"]]
-    assert changed and all("topic vectors fitted again" in c["why"] for c in changed)
+    with session(engine) as s:
+        stored = len(s.exec(select(Post.id)).all())
+    assert changed and all("topic vectors fitted again to the collection: the collection changed from "
+                           f"{stored - len(many)} to {stored} posts" in c["why"] for c in changed)
     forget(engine, "u-firehose")  # the deleted user's posts must not shape the vectors any more
     after = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN + 86_400)
     assert after.topic_vectors_run == after.run_id
@@ -165,6 +168,20 @@ def test_topic_vectors_are_fitted_again_when_the_collection_changes(tmp_path) ->
     with session(engine) as s:
         fits = set(s.exec(select(TopicVector.run_id)).all())
     assert {first.run_id, grown.run_id, after.run_id} <= fits
+
+
+def test_an_upgrade_that_changes_the_rules_says_so_in_the_changes(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    engine = setup_db(tmp_path, "rules", sample_lines())
+    run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN)
+    monkeypatch.setattr(incremental, "RULES_VERSION", incremental.RULES_VERSION + 1)
+    monkeypatch.setattr(profiles, "engagement_unit", lambda eng, params: 1.0)  # the upgrade's new rule
+    upgraded = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN)
+    assert upgraded.recomputed == upgraded.users and upgraded.topic_vectors_run == upgraded.run_id
+    why = topic_changes(engine, "u-maya")["changes"][0]["why"]
+    assert f"perkmatch's profile rules changed (version {incremental.RULES_VERSION - 1} -> " \
+           f"{incremental.RULES_VERSION}): every user was recomputed" in why
+    assert "topic vectors fitted again to the collection: the taxonomy, the model, the settings or perkmatch's " \
+           "rules changed" in why
 
 
 def test_a_fit_reads_whole_users_in_a_fixed_order_up_to_its_budget(tmp_path) -> None:  # type: ignore[no-untyped-def]
