@@ -237,14 +237,14 @@ def _side_interest(r: TopicResult, best: float, params: ProfileParams) -> TopicR
 def _context(p: UserPosts, params: ProfileParams, as_of: int, dup: np.ndarray) -> dict[str, np.ndarray | float]:
     eng = engagement(p, params)
     original = ~p.is_share & ~dup
-    scale = engagement_unit(eng[original], params)
-    g = signed_log(eng / scale)
+    unit = engagement_unit(eng[original], params)
+    g = signed_log(eng / unit)
     usual = usual_engagement(g[original], params)
     weight = np.where(dup, 0.0, np.where(p.is_share, params.share_originality, 1.0))
     lift = g - usual
     return {"eng": eng, "lift": lift, "boost": 1.0 + np.maximum(lift, 0.0), "dup": dup, "original": original,
             "kept_share": p.is_share & ~dup, "weight": weight, "recency": recency(p.created_at, as_of, params),
-            "usual_shown": round(math.expm1(usual) * scale, 2)}
+            "usual_shown": round(math.expm1(usual) * unit, 2)}
 
 
 def _topic(k: int, column: np.ndarray, total: np.ndarray, p: UserPosts, ctx: dict, topic_ids: list[str],
