@@ -138,7 +138,7 @@ def distinct_days(times: np.ndarray, params: ProfileParams) -> int:
 
     Calendar dates would let a burst around midnight count as two days."""
     count, last = 0, None
-    for t in np.sort(times):
+    for t in np.sort(times).tolist():
         if last is None or t - last >= params.day_gap_hours * 3600:
             count, last = count + 1, t
     return count
@@ -172,31 +172,56 @@ def build_profile(p: UserPosts, members: np.ndarray, topic_ids: list[str], paren
 
     A topic whose score is under ``min_share_of_best`` of the user's strongest topic is a side interest, not
     a topic: it is kept as a candidate. The levels are then evaluated again, so a parent gets back the support
-    of children demoted this way.
+    of children demoted this way. Every touched topic is measured (``_measure``, one level of the taxonomy at a
+    time); only the topics returned are described with their details and evidence (``_describe``).
     """
     n = len(p.keys)
     if n == 0:
         return []
     members = members * allowed[None, :]  # a sensitive topic lends its posts to no parent: they are not evidence
     ctx = _context(p, params, as_of, duplicate_mask(p, params) if duplicates is None else duplicates)
-    if similarity is not None:
-        ctx["clarity"] = _clarity(similarity[~ctx["dup"]], params)
+    ctx["clarity"] = (_clarity(similarity[~ctx["dup"]], params) if similarity is not None
+                      else np.ones(members.shape[1]))
     results = _levels(p, members, topic_ids, parents, allowed, ctx, params)
     best = max((r.score for r in results.values() if r.inferred), default=0.0)
     if any(r.inferred and r.score < params.min_share_of_best * best for r in results.values()):
         results = _levels(p, members, topic_ids, parents, allowed, ctx, params, best=best, previous=results)
-    ordered = sorted(results.values(), key=lambda r: (not r.inferred, -r.score, r.topic_id))
+    ordered = sorted(results.values(), key=lambda r: (not r.inferred, -r.score, topic_ids[r.k]))
     inferred = [r for r in ordered if r.inferred]
-    return inferred + [r for r in ordered if not r.inferred][: params.max_candidates]
+    kept = inferred + [r for r in ordered if not r.inferred][: params.max_candidates]
+    return [_describe(r, p, ctx, topic_ids, params) for r in kept]
+
+
+@dataclass(frozen=True)
+class _Measured:
+    """One topic's numbers and verdict, before it is described (``_describe``)."""
+
+    k: int
+    column: np.ndarray  # (n,) membership counted for the topic: its own, and its children's not inferred
+    total: np.ndarray  # (n,) membership including inferred children's
+    inferred: bool
+    score: float
+    confidence: float
+    posts: int
+    days: int
+    threads: int
+    engaged: int
+    positive: float
+    lift: float
+    decayed: float
+    mass: float
+    shortfalls: list[str]
+    covered_by: list[str]
 
 
 def _levels(p: UserPosts, members: np.ndarray, topic_ids: list[str], parents: list[int], allowed: np.ndarray,
             ctx: dict, params: ProfileParams, best: float = 0.0,
-            previous: dict[int, TopicResult] | None = None) -> dict[int, TopicResult]:
-    """Every touched topic's result, children before parents (a parent counts its non-inferred children).
+            previous: dict[int, _Measured] | None = None) -> dict[int, _Measured]:
+    """Every touched topic's verdict, the deepest level first. A parent counts the support of its children that
+    are not inferred (theirs and, in a deeper taxonomy, their own children's), and knows all its support.
 
     With ``best``, topics under ``min_share_of_best`` of it are demoted; a topic whose children kept their
-    status in ``previous`` (an earlier pass) is not computed again."""
+    status and support in ``previous`` (an earlier pass) is not measured again."""
     n = len(p.keys)
     present = members.any(axis=0)
     touched = set(np.nonzero((members >= params.member_min).any(axis=0)
@@ -206,32 +231,54 @@ def _levels(p: UserPosts, members: np.ndarray, topic_ids: list[str], parents: li
     for c in sorted(touched | set(np.nonzero(present)[0].tolist())):
         if parents[c] >= 0:
             children.setdefault(parents[c], []).append(c)
-    levels = sorted(touched, key=lambda k: (parents[k] < 0, k))  # children before parents
-    results: dict[int, TopicResult] = {}
-    for k in levels:
-        kids = [c for c in children.get(k, []) if c in results or present[c]]
-        if previous is not None and k in previous and all(
-                results[c].inferred == previous[c].inferred for c in kids if c in results and c in previous):
-            results[k] = _side_interest(previous[k], best, params)
-            continue
-        inferred_kids = [c for c in kids if c in results and results[c].inferred]
-        column = members[:, k] + sum((members[:, c] for c in kids if c not in inferred_kids), np.zeros(n))
-        total = members[:, k] + sum((members[:, c] for c in kids), np.zeros(n))
-        result = _topic(k, np.minimum(column, 1.0), np.minimum(total, 1.0), p, ctx, topic_ids, params,
-                        covered_by=[topic_ids[c] for c in inferred_kids])
-        if allowed[k] and result is not None:
-            results[k] = _side_interest(result, best, params)
+    results: dict[int, _Measured] = {}
+    measured: set[int] = set()  # topics measured in this pass (not taken from ``previous``)
+    for level in _by_depth(touched, parents):
+        todo: list[tuple[int, np.ndarray, np.ndarray, list[str]]] = []
+        alone = []  # topics with no children to count: their column is their own membership
+        for k in level:
+            kids = [c for c in children.get(k, []) if c in results or present[c]]
+            if previous is not None and k in previous and not measured.intersection(kids) and all(
+                    results[c].inferred == previous[c].inferred for c in kids if c in results and c in previous):
+                results[k] = _side_interest(previous[k], best, params)
+            elif not kids:
+                alone.append(k)
+            else:
+                inferred_kids = [c for c in kids if c in results and results[c].inferred]
+                column = members[:, k] + sum((results[c].column if c in results else members[:, c]
+                                              for c in kids if c not in inferred_kids), np.zeros(n))
+                total = members[:, k] + sum((results[c].total if c in results else members[:, c] for c in kids),
+                                            np.zeros(n))
+                todo.append((k, np.minimum(column, 1.0), np.minimum(total, 1.0),
+                             [topic_ids[c] for c in inferred_kids]))
+        own_columns = np.minimum(members[:, alone].T.astype(np.float64), 1.0)
+        todo += [(k, column, column, []) for k, column in zip(alone, own_columns, strict=True)]
+        measured.update(k for k, *_ in todo)
+        for result in _measure(todo, p, ctx, params):
+            if allowed[result.k]:
+                results[result.k] = _side_interest(result, best, params)
     return results
 
 
-def _side_interest(r: TopicResult, best: float, params: ProfileParams) -> TopicResult:
+def _by_depth(topics: set[int], parents: list[int]) -> list[list[int]]:
+    """These topics grouped by depth in the taxonomy, deepest first, each group in index order: every topic comes
+    after its children, and the topics of one group do not depend on each other."""
+    depth: dict[int, int] = {}
+    for k in topics:
+        d, up = 0, parents[k]
+        while up >= 0:
+            d, up = d + 1, parents[up]
+        depth[k] = d
+    return [sorted(k for k in topics if depth[k] == d) for d in sorted(set(depth.values()), reverse=True)]
+
+
+def _side_interest(r: _Measured, best: float, params: ProfileParams) -> _Measured:
     """Demote a topic far weaker than the user's strongest one to a candidate, saying so."""
     if not best or not r.inferred or r.score >= params.min_share_of_best * best:
         return r
     short = (f"score {r.score:.3f} is {r.score / best:.0%} of the user's strongest topic's ({best:.3f}); "
              f"needs {params.min_share_of_best:.0%}")
-    details = {**r.details, "shortfalls": [*r.details["shortfalls"], short]}
-    return replace(r, inferred=False, details=details)
+    return replace(r, inferred=False, shortfalls=[*r.shortfalls, short])
 
 
 def _context(p: UserPosts, params: ProfileParams, as_of: int, dup: np.ndarray) -> dict[str, np.ndarray | float]:
@@ -244,55 +291,79 @@ def _context(p: UserPosts, params: ProfileParams, as_of: int, dup: np.ndarray) -
     lift = g - usual
     return {"eng": eng, "lift": lift, "boost": 1.0 + np.maximum(lift, 0.0), "dup": dup, "original": original,
             "kept_share": p.is_share & ~dup, "weight": weight, "recency": recency(p.created_at, as_of, params),
-            "usual_shown": round(math.expm1(usual) * unit, 2)}
+            "usual_shown": round(math.expm1(usual) * unit, 2), "thread": np.unique(p.thread, return_inverse=True)[1]}
 
 
-def _topic(k: int, column: np.ndarray, total: np.ndarray, p: UserPosts, ctx: dict, topic_ids: list[str],
-           params: ProfileParams, covered_by: list[str]) -> TopicResult | None:
-    is_member = total >= params.member_min
-    if not is_member.any():
-        return None
-    own = column >= params.member_min
-    rows = np.flatnonzero(own & ctx["original"])  # the topic's original posts
-    times = p.created_at[rows]
-    eng = ctx["eng"][rows]
-    weight = column * ctx["weight"]
-    posts = len(rows)
-    days = distinct_days(times, params)
-    threads = len({p.thread[i] for i in rows})
-    engaged = int(np.count_nonzero(eng > 0))
-    mass = float(weight.sum())
-    lift = float((weight * ctx["lift"]).sum() / (mass + params.lift_shrinkage)) if mass else 0.0
-    decayed = float((weight * ctx["recency"]).sum())
-    evidence_amount = min(mass, float(days) + 1.0, float(threads) + 1.0)
-    confidence = 1.0 - math.exp(-evidence_amount / params.confidence_scale)
-    clarity = float(ctx["clarity"][k]) if "clarity" in ctx else 1.0
-    score = math.log2(1.0 + decayed) * (1.0 + 0.5 * min(max(lift, -1.0), 2.0)) * confidence * clarity
-    positive = float(np.maximum(eng, 0).sum())
-    shortfalls = _shortfalls(posts, days, threads, engaged, lift, confidence, params)
-    burst = burst_share(times)
-    if posts >= params.min_posts and burst > params.max_burst_share:
-        shortfalls.append(f"{burst:.0%} of its posts fall within one day (a burst); needs at most "
-                          f"{params.max_burst_share:.0%}")
-    if posts and engaged >= params.min_engaged_posts and positive / posts < params.min_mean_engagement:
-        shortfalls.append(f"engagement {positive / posts:.2f} per post; needs {params.min_mean_engagement:g}")
+def _measure(todo: list[tuple[int, np.ndarray, np.ndarray, list[str]]], p: UserPosts, ctx: dict,
+             params: ProfileParams) -> list[_Measured]:
+    """The verdicts of these topics, each given as (topic, column, total, inferred children): the sums over posts
+    for all of them at once (one row per topic, so each sum adds the same numbers in the same order as a sum over
+    one topic's column), then each topic's thresholds. A topic no post is a member of gives no verdict."""
+    if not todo:
+        return []
+    columns = np.stack([column for _, column, _, _ in todo])  # (K, n)
+    totals = np.stack([total for _, _, total, _ in todo])
+    own = (columns >= params.member_min) & ctx["original"][None, :]  # each topic's original posts
+    weight = columns * ctx["weight"][None, :]
+    mass = weight.sum(axis=1)
+    lifted = (weight * ctx["lift"][None, :]).sum(axis=1)
+    decayed = (weight * ctx["recency"][None, :]).sum(axis=1)
+    posts = own.sum(axis=1)
+    engaged = (own & (ctx["eng"] > 0)[None, :]).sum(axis=1)
+    positive = (own * np.maximum(ctx["eng"], 0)[None, :]).sum(axis=1)
+    topic_of, post_of = np.nonzero(own)
+    distinct = np.unique(topic_of * len(p.thread) + ctx["thread"][post_of])  # distinct (topic, thread) pairs
+    threads = np.bincount(distinct // len(p.thread), minlength=len(todo))
+    member = (totals >= params.member_min).any(axis=1)
+    covered = (totals.sum(axis=1) > 0) & (columns.sum(axis=1) == 0)  # the whole support is inferred children's
+    out = []
+    for i, (k, column, total, covered_by) in enumerate(todo):
+        if not member[i]:
+            continue
+        times = p.created_at[own[i]]
+        days = distinct_days(times, params)
+        m = float(mass[i])
+        lift = float(lifted[i] / (m + params.lift_shrinkage)) if m else 0.0
+        evidence_amount = min(m, float(days) + 1.0, float(threads[i]) + 1.0)
+        confidence = 1.0 - math.exp(-evidence_amount / params.confidence_scale)
+        clarity = float(ctx["clarity"][k])
+        score = math.log2(1.0 + float(decayed[i])) * (1.0 + 0.5 * min(max(lift, -1.0), 2.0)) * confidence * clarity
+        n_posts, n_engaged = int(posts[i]), int(engaged[i])
+        shortfalls = _shortfalls(n_posts, days, int(threads[i]), n_engaged, lift, confidence, params)
+        if n_posts >= params.min_posts and (burst := burst_share(times)) > params.max_burst_share:
+            shortfalls.append(f"{burst:.0%} of its posts fall within one day (a burst); needs at most "
+                              f"{params.max_burst_share:.0%}")
+        if n_posts and n_engaged >= params.min_engaged_posts and positive[i] / n_posts < params.min_mean_engagement:
+            shortfalls.append(f"engagement {positive[i] / n_posts:.2f} per post; needs {params.min_mean_engagement:g}")
+        out.append(_Measured(k, column, total, inferred=not shortfalls and not covered[i], score=round(score, 4),
+                             confidence=round(confidence, 3), posts=n_posts, days=days, threads=int(threads[i]),
+                             engaged=n_engaged, positive=float(positive[i]), lift=lift, decayed=float(decayed[i]),
+                             mass=m, shortfalls=shortfalls, covered_by=covered_by))
+    return out
+
+
+def _describe(r: _Measured, p: UserPosts, ctx: dict, topic_ids: list[str], params: ProfileParams) -> TopicResult:
+    """A measured topic as it is kept: its numbers, details and best evidence posts."""
+    is_member = r.total >= params.member_min
+    own = r.column >= params.member_min
+    times = p.created_at[own & ctx["original"]]
     details = {
-        "posts_total": int(np.count_nonzero(is_member)), "threads": threads, "engaged_posts": engaged,
-        "positive_engagement": positive,
+        "posts_total": int(np.count_nonzero(is_member)), "threads": r.threads, "engaged_posts": r.engaged,
+        "positive_engagement": r.positive,
         "duplicates_dropped": int(np.count_nonzero(is_member & ctx["dup"])),
         "shares": int(np.count_nonzero(is_member & ctx["kept_share"])),
         "usual_engagement": ctx["usual_shown"],
-        "recency": round(decayed / mass, 3) if mass else 0.0, "clarity": round(clarity, 3),
-        "first": int(times.min()) if posts else 0,
-        "last": int(times.max()) if posts else 0,
-        "shortfalls": shortfalls, "covered_by": covered_by,
+        "recency": round(r.decayed / r.mass, 3) if r.mass else 0.0, "clarity": round(float(ctx["clarity"][r.k]), 3),
+        "first": int(times.min()) if r.posts else 0,
+        "last": int(times.max()) if r.posts else 0,
+        "shortfalls": r.shortfalls, "covered_by": r.covered_by,
     }
-    strength = weight * ctx["boost"] * ctx["recency"] * own
-    order = sorted(np.nonzero(strength > 0)[0], key=lambda i: (-strength[i], p.keys[i]))
-    evidence = [(p.keys[i], round(float(strength[i]), 4)) for i in order[: params.evidence_posts]]
-    return TopicResult(topic_ids[k], inferred=not shortfalls and not _all_covered(column, total),
-                       score=round(score, 4), confidence=round(confidence, 3), posts=posts, days=days,
-                       engagement=round(lift, 3), details=details, evidence=evidence)
+    strength = r.column * ctx["weight"] * ctx["boost"] * ctx["recency"] * own
+    weights = strength.tolist()
+    order = sorted(np.flatnonzero(strength > 0).tolist(), key=lambda i: (-weights[i], p.keys[i]))
+    evidence = [(p.keys[i], round(weights[i], 4)) for i in order[: params.evidence_posts]]
+    return TopicResult(topic_ids[r.k], inferred=r.inferred, score=r.score, confidence=r.confidence, posts=r.posts,
+                       days=r.days, engagement=round(r.lift, 3), details=details, evidence=evidence)
 
 
 def _clarity(similarity: np.ndarray, params: ProfileParams) -> np.ndarray:
@@ -305,11 +376,6 @@ def _clarity(similarity: np.ndarray, params: ProfileParams) -> np.ndarray:
     closest = np.partition(similarity, n - rank, axis=0)[n - rank]
     span = params.clarity_full - params.clarity_floor
     return np.clip((closest - params.clarity_floor) / span, params.min_clarity, 1.0)
-
-
-def _all_covered(column: np.ndarray, total: np.ndarray) -> bool:
-    """A parent whose whole support comes from children already inferred adds nothing."""
-    return bool(total.sum() > 0 and column.sum() == 0)
 
 
 def _shortfalls(posts: int, days: int, threads: int, engaged: int, lift: float, confidence: float,

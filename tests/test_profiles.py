@@ -233,3 +233,12 @@ def test_a_big_accounts_topic_far_below_its_usual_engagement_is_not_inferred() -
     results = profile(posts)
     assert "travel" in inferred(results) and "sports" not in inferred(results)
     assert "against the user's usual" in shortfalls(results, "sports")
+
+
+def test_in_a_deeper_taxonomy_support_climbs_every_level_and_the_most_specific_is_output() -> None:
+    chain = [-1, 0, 1, -1, 0]  # travel > sports > cooking, travel > lifestyle; a middle level listed before its child
+    assert inferred(profile(steady(2, 8, likes=5), parents=chain)) == ["cooking"]  # not sports nor travel as well
+    two_and_two = [P(2, i * 3.0, likes=5) for i in range(2)] + [P(4, 1 + i * 3.0, likes=5) for i in range(2)]
+    results = profile(two_and_two, parents=chain)
+    assert inferred(results) == ["travel"]  # cooking's posts count for sports and, through it, for travel
+    assert topic(results, "travel").posts == 4
