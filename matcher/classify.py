@@ -169,22 +169,24 @@ def prototype_sums(members: np.ndarray, post_vecs: np.ndarray, params: ClassifyP
 
 
 def fit_topic_vectors(topic_vecs: np.ndarray, view_vecs: np.ndarray, view_starts: np.ndarray, post_vecs: np.ndarray,
-                      rounds: int, params: ClassifyParams = ClassifyParams(), block: int = 4096
-                      ) -> tuple[np.ndarray, np.ndarray]:
+                      rounds: int, params: ClassifyParams = ClassifyParams(), block: int = 4096,
+                      closest: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The (T, d) topic vectors adapted to these (n, d) posts, and the (T,) mass of the posts plainly about each
     topic in the last round. Round 1 reads the posts against the taxonomy's own vectors (``topic_vecs``); each
     later round reads them against the previous round's result, so a post that only the fitted vector
     recognises as plainly about a topic shapes it too. Every round blends with ``topic_vecs``
     (``adapt_topic_vectors``), never with the previous round's vectors: a topic does not drift away from its
-    definition. Posts are read ``block`` rows at a time (sums in float64, in order: deterministic)."""
+    definition. Posts are read ``block`` rows at a time (sums in float64, in order: deterministic). ``closest``,
+    the posts' ``view_closeness`` (which no round changes), may be given, computed where the posts were read."""
     starts = range(0, len(post_vecs), block)
-    closest = [view_closeness(post_vecs[i:i + block], view_vecs, view_starts) if params.view_weight else None
-               for i in starts]
+    near_views = [None if not params.view_weight else
+                  view_closeness(post_vecs[i:i + block], view_vecs, view_starts) if closest is None else
+                  closest[i:i + block] for i in starts]
     vectors = topic_vecs
     mass = np.zeros(len(topic_vecs), dtype=np.float64)
     for _ in range(rounds):
         sums, mass = np.zeros((len(topic_vecs), topic_vecs.shape[1])), np.zeros(len(topic_vecs))
-        for part, near in zip(starts, closest, strict=True):
+        for part, near in zip(starts, near_views, strict=True):
             rows = post_vecs[part:part + block]
             sims = topic_similarity(rows, vectors, view_vecs, view_starts, params, closest=near)
             add, weight = prototype_sums(memberships_from_similarity(sims, params), rows, params)

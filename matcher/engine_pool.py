@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Engine
 
 from matcher import workers
@@ -35,12 +36,12 @@ def default_executor(engine: Engine, users: int) -> Executor:
 
 
 class PoolExecutor(LocalExecutor):
-    """Embedding and the topic fit in this process; profile chunks on ``processes`` worker processes, results in
-    order.
+    """Embedding and the topic fit's rounds in this process; reading the fit's posts and computing profile chunks
+    on ``processes`` worker processes, results in order.
 
     The workers start when at least ``min_users`` users are to be computed (a run that recomputes a few users
     stays in this process: starting workers costs a second or two), before the topic fit when there is a new one
-    (``warm_up``), so that their start overlaps it; ``close`` stops them."""
+    (``warm_up``), whose posts they then read; ``close`` stops them."""
 
     def __init__(self, processes: int, min_users: int = POOL_MIN_USERS) -> None:
         self.processes, self.min_users = processes, min_users
@@ -48,12 +49,21 @@ class PoolExecutor(LocalExecutor):
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
 
     def warm_up(self, users: int) -> None:
-        """Start the workers now if ``users`` users are to be computed: each imports its modules (about a second)
-        while this process fits the topic vectors."""
+        """Start the workers now if ``users`` users are to be computed (each imports its modules, about a second),
+        so that they read the posts of the topic fit."""
         if users >= self.min_users:
             pool = self._workers()
             for _ in range(self.processes):
                 pool.submit(workers.ready)
+
+    def fit_posts(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, jobs: Iterable[Job],
+                  classify: ClassifyParams) -> Iterator[tuple[Any, tuple[np.ndarray, np.ndarray]]]:
+        """The fit's posts read by the workers when they were started for this run (``warm_up``), else here."""
+        if self._pool is None:
+            yield from super().fit_posts(engine, cache, space, jobs, classify)
+            return
+        yield from self._in_order(workers.fit_chunk, (workers.database_arg(engine), cache.name, cache.encoder.dim,
+                                                      space, classify), jobs)
 
     def compute(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, jobs: Iterable[Job], as_of: int,
                 classify: ClassifyParams, params: ProfileParams,

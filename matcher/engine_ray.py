@@ -167,6 +167,12 @@ class RayExecutor:
     def warm_up(self, users: int) -> None:
         pass  # the cluster's workers are already running
 
+    def fit_posts(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, jobs: Iterable[Job],
+                  classify: ClassifyParams) -> Iterator[tuple[Any, tuple[np.ndarray, np.ndarray]]]:
+        """The topic fit's posts, each job's users read by a Ray task, in the order of the jobs."""
+        yield from _in_order(workers.fit_chunk, (database_arg(engine), cache.name, cache.encoder.dim, space, classify),
+                             jobs)
+
     def compute(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, jobs: Iterable[Job], as_of: int,
                 classify: ClassifyParams, params: ProfileParams,
                 ) -> Iterator[tuple[Any, dict[str, list[TopicResult]], int]]:

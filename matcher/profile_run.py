@@ -33,6 +33,7 @@ from matcher.classify import (
     related_words,
     smooth_within_user,
     topic_similarity,
+    view_closeness,
 )
 from matcher.embed import EmbeddingCache, embed_new_posts
 from matcher.encoder import vocabulary
@@ -290,6 +291,10 @@ class Executor(Protocol):
     def warm_up(self, users: int) -> None:
         """Get ready to compute this many users (a new fit: everyone), e.g. start worker processes."""
 
+    def fit_posts(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, jobs: Iterable[Job],
+                  classify: ClassifyParams) -> Iterator[tuple[Any, tuple[np.ndarray, np.ndarray]]]:
+        """(tag, ``fit_posts`` of the job's users) for each job, in the order of the jobs."""
+
     def compute(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, jobs: Iterable[Job], as_of: int,
                 classify: ClassifyParams, params: ProfileParams,
                 ) -> Iterator[tuple[Any, dict[str, list[TopicResult]], int]]: ...
@@ -303,6 +308,11 @@ class LocalExecutor:
 
     def warm_up(self, users: int) -> None:
         pass
+
+    def fit_posts(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, jobs: Iterable[Job],
+                  classify: ClassifyParams) -> Iterator[tuple[Any, tuple[np.ndarray, np.ndarray]]]:
+        for tag, user_ids in jobs:
+            yield tag, fit_posts(engine, cache, space, user_ids, classify)
 
     def compute(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, jobs: Iterable[Job], as_of: int,
                 classify: ClassifyParams, params: ProfileParams,
@@ -397,10 +407,11 @@ def _fit_topics(engine: Engine, cache: EmbeddingCache, space: TopicSpace, users:
                 policy: str, classify: ClassifyParams, executor: Executor, progress: Progress | None,
                 refit: bool) -> topic_fit.Fit:
     """A fresh earlier fit of the topic vectors, or a new one over the eligible users' posts (at most
-    ``FitParams.max_posts`` of them, read as profiles read them), kept under this run. It runs in this process:
-    its cost is bounded by ``max_posts`` whatever the collection's size, and its few rounds read the same posts
-    again (``classify.fit_topic_vectors``). Only a user's own words shape the vectors: reshares and repeats
-    are left out (``_own_posts``), so an account posting one text 30 times weighs as one post."""
+    ``FitParams.max_posts`` of them, read as profiles read them), kept under this run. The executor reads the
+    posts (``fit_posts``: on the worker processes or the cluster when it has them); the rounds run in this
+    process, their cost bounded by ``max_posts`` whatever the collection's size (``classify.fit_topic_vectors``).
+    Only a user's own words shape the vectors: reshares and repeats are left out (``_own_posts``), so an account
+    posting one text 30 times weighs as one post."""
     fit_params = topic_fit.FitParams()
     fit_basis = incremental.run_basis(space.topics, cache.name, policy, 0, classify, fit_params,
                                       related=space.related)
@@ -412,18 +423,28 @@ def _fit_topics(engine: Engine, cache: EmbeddingCache, space: TopicSpace, users:
     sample = topic_fit.fit_sample(engine, users, fit_params)
     if progress:
         progress("fit topics", 0, len(sample))
-    read: list[np.ndarray] = []
+    read: list[tuple[np.ndarray, np.ndarray]] = []
     with threadpool_limits(1, user_api="blas"):
-        for i in range(0, len(sample), USER_CHUNK):
-            chunk = sample[i:i + USER_CHUNK]
-            loaded = load_user_posts(engine, cache, chunk, classify)
-            read += [_own_posts(*loaded[u], classify) for u in chunk if u in loaded]
+        jobs = ((len(chunk), chunk) for chunk in (sample[i:i + USER_CHUNK] for i in range(0, len(sample), USER_CHUNK)))
+        for users_read, part in executor.fit_posts(engine, cache, space, jobs, classify):
+            read.append(part)
             if progress:
-                progress("fit topics", len(chunk), len(sample))
-        posts = np.concatenate(read) if read else np.zeros((0, dim), np.float32)
+                progress("fit topics", users_read, len(sample))
+        posts = np.concatenate([v for v, _ in read]) if read else np.zeros((0, dim), np.float32)
+        closest = np.concatenate([c for _, c in read]) if read else np.zeros((0, len(space.ids)), np.float32)
         vectors, mass = fit_topic_vectors(space.vectors, space.views, space.view_starts, posts, fit_params.rounds,
-                                          classify, SIMILARITY_ROWS)
+                                          classify, SIMILARITY_ROWS, closest)
     return topic_fit.store_fit(engine, fit_basis, run_id, space.ids, vectors, mass)
+
+
+def fit_posts(engine: Engine, cache: EmbeddingCache, space: TopicSpace, user_ids: list[str],
+              classify: ClassifyParams) -> tuple[np.ndarray, np.ndarray]:
+    """These users' posts as the topic fit reads them (``_own_posts``), user after user, and their closeness to
+    each topic's views (``classify.view_closeness``: the part of their similarity no fitting changes)."""
+    loaded = load_user_posts(engine, cache, user_ids, classify)
+    read = [_own_posts(*loaded[u], classify) for u in user_ids if u in loaded]
+    posts = np.concatenate(read) if read else np.zeros((0, cache.encoder.dim), np.float32)
+    return posts, view_closeness(posts, space.views, space.view_starts)
 
 
 def _own_posts(posts: UserPosts, vectors: np.ndarray, classify: ClassifyParams) -> np.ndarray:

@@ -14,7 +14,7 @@ from threadpoolctl import threadpool_limits
 from matcher.classify import ClassifyParams
 from matcher.embed import EmbeddingCache
 from matcher.errors import ModelError
-from matcher.profile_run import TopicSpace, compute_users
+from matcher.profile_run import TopicSpace, compute_users, fit_posts
 from matcher.profiles import ProfileParams, TopicResult
 
 _ENGINES: dict[str, Engine] = {}
@@ -52,6 +52,14 @@ def compute_chunk(db: str, model: str, dim: int, space: TopicSpace, as_of: int, 
     cache = _worker_cache(db, model, dim)
     with threadpool_limits(1, user_api="blas"):  # as run_profile does locally: the same BLAS path
         return compute_users(cache.engine, cache, space, user_ids, as_of, classify, params)
+
+
+def fit_chunk(db: str, model: str, dim: int, space: TopicSpace, classify: ClassifyParams,
+              user_ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """``fit_posts`` against the database: a chunk of the posts the topic fit reads."""
+    cache = _worker_cache(db, model, dim)
+    with threadpool_limits(1, user_api="blas"):
+        return fit_posts(cache.engine, cache, space, user_ids, classify)
 
 
 def ready() -> None:
