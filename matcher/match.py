@@ -12,7 +12,8 @@ topic's ``topic_perks`` most relevant perks. A candidate's
                                                                   name the topic or its parent)
     score = fit × (0.5 + 0.5 × strength),   strength = confidence × topic score / user's best topic score
 
-Candidates under ``min_relevance`` are dropped (catalog targets are a boost, not a requirement).
+Candidates under ``min_relevance`` are dropped (catalog targets are a boost, not a requirement), and so is a perk
+for a topic outside its ``perk_topics`` most relevant ones, unless the catalog targets that topic or its parent.
 Ineligible candidates (region, offer window) are recorded with the reason; the rest go to the exact
 assignment.
 """
@@ -44,6 +45,7 @@ class MatchParams:
     topic_perks: int = 6  # ... plus the topic's most relevant perks
     topic_weight: float = 0.3  # share of the topic's own vector in the query (rest: evidence centroid)
     hub_topics: int = 3  # relevance divides by the perk's mean similarity to this many closest topics
+    perk_topics: int = 3  # a perk is a candidate only through its this many most relevant topics (or its targets)
     min_relevance: float = 0.9  # below this a perk does not fit the topic at all
     evidence_weight: float = 0.3  # weight of the cosine between the user's query and the perk
     target_boost: float = 0.10
@@ -115,6 +117,14 @@ def perk_relevance(similarity: np.ndarray, params: MatchParams = MatchParams()) 
     return (similarity / np.maximum(usual, ClassifyParams().floor)[:, None]).astype(np.float32)
 
 
+def closest_topics(relevance: np.ndarray, k: int) -> np.ndarray:
+    """(perks, topics) mask: each perk's ``k`` most relevant topics (more on a tie)."""
+    if relevance.size == 0 or k >= relevance.shape[1]:
+        return np.ones(relevance.shape, dtype=bool)
+    kth = -np.partition(-relevance, k - 1, axis=1)[:, k - 1:k]
+    return relevance >= kth
+
+
 def _load_profiles(engine: Engine, run_id: int) -> tuple[dict[str, list[TopicScore]], dict, dict[str, str | None]]:
     with session(engine) as s:
         scores = s.exec(select(TopicScore).where(TopicScore.run_id == run_id).where(TopicScore.status == "inferred")
@@ -140,7 +150,8 @@ def _candidates(engine, cache, rows, evidence, regions, perks, perk_vecs, releva
     perk_regions = [json.loads(p.regions) for p in perks]
     perk_topics = [set(json.loads(p.topics)) for p in perks]
     topic_col = {t: i for i, t in enumerate(topic_vecs)}
-    most_relevant = np.argsort(-relevance, axis=0, kind="stable")[: params.topic_perks].T  # (topics, topic_perks)
+    close = closest_topics(relevance, params.perk_topics)
+    most_relevant = np.argsort(-np.where(close, relevance, 0.0), axis=0, kind="stable")[: params.topic_perks].T
     users = sorted(rows)
     for start in range(0, len(users), 200):
         chunk = users[start:start + 200]
@@ -153,7 +164,7 @@ def _candidates(engine, cache, rows, evidence, regions, perks, perk_vecs, releva
             near = {perk_i for perk_i, _ in hits} | set(most_relevant[column].tolist())
             for perk_i in sorted(near):
                 relevant = float(relevance[perk_i, column])
-                if relevant < params.min_relevance:
+                if relevant < params.min_relevance or not (close[perk_i, column] or perk_topics[perk_i] & targets):
                     continue
                 fit = relevant + params.evidence_weight * float(query @ perk_vecs[perk_i])
                 fit += params.target_boost if perk_topics[perk_i] & targets else 0.0

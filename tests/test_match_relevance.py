@@ -28,3 +28,16 @@ def test_relevance_keeps_shape_and_handles_an_empty_catalog() -> None:
     assert perk_relevance(np.zeros((0, 4), dtype=np.float32)).shape == (0, 4)
     rel = perk_relevance(np.array([[0.4, 0.3]], dtype=np.float32), MatchParams(hub_topics=5))
     assert rel.shape == (1, 2) and np.isclose(rel[0, 0], 0.4 / 0.35)
+
+
+def test_a_perk_is_matched_only_through_the_topics_it_is_most_about() -> None:
+    from matcher.match import closest_topics
+
+    rel = np.array([
+        [1.30, 1.00, 0.95, 0.92],  # a lounge pass: air travel first, three more above the 0.9 floor
+        [1.00, 1.00, 1.00, 0.50],  # a tie at the third place keeps every tied topic
+    ], dtype=np.float32)
+    close = closest_topics(rel, 3)
+    assert close.tolist() == [[True, True, True, False], [True, True, True, False]]
+    assert closest_topics(rel, 2)[1].tolist() == [True, True, True, False]  # ties at the second place
+    assert closest_topics(rel, 9).all() and closest_topics(rel[:0], 3).shape == (0, 4)
