@@ -217,8 +217,9 @@ class _Measured:
 def _levels(p: UserPosts, members: np.ndarray, topic_ids: list[str], parents: list[int], allowed: np.ndarray,
             ctx: dict, params: ProfileParams, best: float = 0.0,
             previous: dict[int, _Measured] | None = None) -> dict[int, _Measured]:
-    """Every touched topic's verdict, the deepest level first. A parent counts the support of its children that
-    are not inferred (theirs and, in a deeper taxonomy, their own children's), and knows all its support.
+    """Every touched topic's verdict, the deepest level first. A parent's support (``column``) adds that of its
+    children that are not inferred, which in a deeper taxonomy includes their own children's; its ``total`` adds
+    every child's.
 
     With ``best``, topics under ``min_share_of_best`` of it are demoted; a topic whose children kept their
     status and support in ``previous`` (an earlier pass) is not measured again."""
