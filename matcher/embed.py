@@ -56,12 +56,20 @@ class EmbeddingCache:
         return [order[start:start + WRITE_BATCH] for start in range(0, len(order), WRITE_BATCH)]
 
     def store_vectors(self, keys: list[str], vectors: np.ndarray) -> None:
-        """Store one batch of vectors (one transaction; a vector already stored for a key is kept)."""
-        rows = [{"model": self.name, "text_key": key, "vector": vector.astype(np.float32).tobytes()}
-                for key, vector in zip(keys, vectors, strict=True)]
-        insert = upsert_insert(self.engine)
+        """Store one batch of vectors (one transaction; a vector already stored for a key is kept). The rows go
+        to the driver as plain tuples: per-row statement parameters cost a third of the time of storing."""
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         with self.engine.begin() as conn:
-            conn.execute(insert(Embedding).on_conflict_do_nothing(), rows)
+            mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(conn.dialect.paramstyle)
+            if mark is None:
+                rows = [{"model": self.name, "text_key": key, "vector": vector.tobytes()}
+                        for key, vector in zip(keys, vectors, strict=True)]
+                conn.execute(upsert_insert(self.engine)(Embedding).on_conflict_do_nothing(), rows)
+            else:
+                conn.exec_driver_sql(f"INSERT INTO {Embedding.__tablename__} (model, text_key, vector) "
+                                     f"VALUES ({mark}, {mark}, {mark}) ON CONFLICT DO NOTHING",
+                                     [(self.name, key, vector.tobytes()) for key, vector in zip(keys, vectors,
+                                                                                               strict=True)])
         self.encoded += len(keys)
 
     def fill(self, texts: dict[str, str], progress: Progress | None = None, known_missing: bool = False) -> int:
