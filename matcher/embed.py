@@ -17,7 +17,7 @@ from sqlmodel import col, select
 from catalog.refresh import text_key
 from matcher.encoder import Encoder
 from matcher.records import embed_form
-from matcher.store import Embedding, Post, session, upsert_insert
+from matcher.store import Embedding, Post, bulk_insert, session
 
 WRITE_BATCH = 512
 LOOKUP_CHUNK = 500
@@ -56,20 +56,12 @@ class EmbeddingCache:
         return [order[start:start + WRITE_BATCH] for start in range(0, len(order), WRITE_BATCH)]
 
     def store_vectors(self, keys: list[str], vectors: np.ndarray) -> None:
-        """Store one batch of vectors (one transaction; a vector already stored for a key is kept). The rows go
-        to the driver as plain tuples: per-row statement parameters cost a third of the time of storing."""
+        """Store one batch of vectors (one transaction; a vector already stored for a key is kept)."""
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         with self.engine.begin() as conn:
-            mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(conn.dialect.paramstyle)
-            if mark is None:
-                rows = [{"model": self.name, "text_key": key, "vector": vector.tobytes()}
-                        for key, vector in zip(keys, vectors, strict=True)]
-                conn.execute(upsert_insert(self.engine)(Embedding).on_conflict_do_nothing(), rows)
-            else:
-                conn.exec_driver_sql(f"INSERT INTO {Embedding.__tablename__} (model, text_key, vector) "
-                                     f"VALUES ({mark}, {mark}, {mark}) ON CONFLICT DO NOTHING",
-                                     [(self.name, key, vector.tobytes()) for key, vector in zip(keys, vectors,
-                                                                                               strict=True)])
+            bulk_insert(conn, Embedding.__table__, ("model", "text_key", "vector"),
+                        [(self.name, key, vector.tobytes()) for key, vector in zip(keys, vectors, strict=True)],
+                        keep_existing=True)
         self.encoded += len(keys)
 
     def fill(self, texts: dict[str, str], progress: Progress | None = None, known_missing: bool = False) -> int:

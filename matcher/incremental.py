@@ -26,9 +26,9 @@ from sqlmodel import col
 from matcher.store import EvidencePost, Post, ProfiledUser, Run, TopicScore, User, session
 from matcher.taxonomy import TopicInfo
 
-_SCORE_COLS = ("user_id", "topic_id", "status", "rank", "score", "confidence", "posts", "days", "engagement",
-               "details")
-_EVIDENCE_COLS = ("user_id", "topic_id", "post_pk", "rank", "weight")
+SCORE_COLS = ("user_id", "topic_id", "status", "rank", "score", "confidence", "posts", "days", "engagement",
+              "details")  # a topic_scores row's columns after its run_id (and an evidence row's below)
+EVIDENCE_COLS = ("user_id", "topic_id", "post_pk", "rank", "weight")
 
 
 RULES_VERSION = 6  # bump with any change to how profiles are computed that no parameter records
@@ -105,7 +105,7 @@ def copy_users(conn: Connection, run_id: int, sources: dict[str, int]) -> None:
     for user_id, rid in sources.items():
         by_run.setdefault(rid, []).append(user_id)
     for rid, users in sorted(by_run.items()):
-        for table, cols in ((TopicScore, _SCORE_COLS), (EvidencePost, _EVIDENCE_COLS)):
+        for table, cols in ((TopicScore, SCORE_COLS), (EvidencePost, EVIDENCE_COLS)):
             picked = select(literal(run_id), *[getattr(table, c) for c in cols]).where(
                 table.run_id == rid).where(col(table.user_id).in_(users)).order_by(table.id)
             conn.execute(insert(table).from_select(["run_id", *cols], picked))

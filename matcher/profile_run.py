@@ -38,7 +38,18 @@ from matcher.classify import (
 from matcher.embed import EmbeddingCache, embed_new_posts
 from matcher.encoder import vocabulary
 from matcher.profiles import ProfileParams, TopicResult, UserPosts, build_profile, own_words
-from matcher.store import EvidencePost, Post, ProfiledUser, Run, Setting, TopicScore, User, session, utcnow
+from matcher.store import (
+    EvidencePost,
+    Post,
+    ProfiledUser,
+    Run,
+    Setting,
+    TopicScore,
+    User,
+    bulk_insert,
+    session,
+    utcnow,
+)
 from matcher.taxonomy import TopicInfo, load_topics
 
 USER_CHUNK = 200
@@ -480,17 +491,12 @@ def _write_results(engine: Engine, run_id: int, results: dict[str, list[TopicRes
     scores, evidence = [], []
     for user_id, topics in results.items():
         for rank, r in enumerate(topics, start=1):
-            scores.append({"run_id": run_id, "user_id": user_id, "topic_id": r.topic_id,
-                           "status": "inferred" if r.inferred else "candidate", "rank": rank, "score": r.score,
-                           "confidence": r.confidence, "posts": r.posts, "days": r.days,
-                           "engagement": r.engagement, "details": _details_json(r.details)})
-            evidence.extend({"run_id": run_id, "user_id": user_id, "topic_id": r.topic_id, "post_pk": key,
-                             "rank": i, "weight": w} for i, (key, w) in enumerate(r.evidence, start=1))
+            scores.append((run_id, user_id, r.topic_id, "inferred" if r.inferred else "candidate", rank, r.score,
+                           r.confidence, r.posts, r.days, r.engagement, _details_json(r.details)))
+            evidence.extend((run_id, user_id, r.topic_id, key, i, w) for i, (key, w) in enumerate(r.evidence, start=1))
     with engine.begin() as conn:
-        if scores:
-            conn.execute(TopicScore.__table__.insert(), scores)  # type: ignore[attr-defined]
-        if evidence:
-            conn.execute(EvidencePost.__table__.insert(), evidence)  # type: ignore[attr-defined]
+        bulk_insert(conn, TopicScore.__table__, ("run_id", *incremental.SCORE_COLS), scores)
+        bulk_insert(conn, EvidencePost.__table__, ("run_id", *incremental.EVIDENCE_COLS), evidence)
         incremental.copy_users(conn, run_id, reuse)
         incremental.record_digests(conn, run_id, sorted(digests.items()))
 

@@ -206,6 +206,23 @@ def upsert_insert(bind: Engine | Connection) -> Callable[..., Any]:
     return pg_insert if bind.dialect.name == "postgresql" else sqlite_insert
 
 
+def bulk_insert(conn: Connection, table: Any, columns: tuple[str, ...], rows: list[tuple],
+                keep_existing: bool = False) -> None:
+    """Insert many rows (tuples in ``columns`` order) in one statement executed many times. SQLite and PostgreSQL
+    get the tuples straight through the driver (SQLAlchemy's per-row parameter handling costs a third of the time
+    of a bulk insert); other drivers go through SQLAlchemy Core. ``keep_existing``: a row whose key is already
+    stored is skipped (ON CONFLICT DO NOTHING)."""
+    if not rows:
+        return
+    mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(conn.dialect.paramstyle)
+    if mark is None:
+        stmt = upsert_insert(conn)(table).on_conflict_do_nothing() if keep_existing else table.insert()
+        conn.execute(stmt, [dict(zip(columns, row, strict=True)) for row in rows])
+        return
+    conn.exec_driver_sql(f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
+                         + (" ON CONFLICT DO NOTHING" if keep_existing else ""), rows)
+
+
 def db_url(db: str) -> str:
     """A SQLAlchemy URL for a path or URL given on the command line."""
     if "://" in db:
