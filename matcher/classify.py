@@ -179,9 +179,10 @@ def fit_topic_vectors(topic_vecs: np.ndarray, view_vecs: np.ndarray, view_starts
     definition. Posts are read ``block`` rows at a time (sums in float64, in order: deterministic). ``closest``,
     the posts' ``view_closeness`` (which no round changes), may be given, computed where the posts were read."""
     starts = range(0, len(post_vecs), block)
-    near_views = [None if not params.view_weight else
-                  view_closeness(post_vecs[i:i + block], view_vecs, view_starts) if closest is None else
-                  closest[i:i + block] for i in starts]
+    near_views: list[np.ndarray | None] = [None] * len(starts)
+    if params.view_weight:
+        near_views = [view_closeness(post_vecs[i:i + block], view_vecs, view_starts) if closest is None
+                      else closest[i:i + block] for i in starts]
     vectors = topic_vecs
     mass = np.zeros(len(topic_vecs), dtype=np.float64)
     for _ in range(rounds):
