@@ -130,3 +130,28 @@ def test_topics_changes_after_new_posts(world, write) -> None:  # type: ignore[n
     assert change["change"] == "score" and "new or updated post(s)" in change["why"]
     ann = json.loads(world("topics", "ann", "--changes", "--json").stdout)
     assert all("time passing" in c["why"] for c in ann["changes"])
+
+
+
+def test_a_perk_rides_only_on_its_closest_topics_unless_the_catalog_targets_one(world, write, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from sqlmodel import select
+
+    from matcher.match import MatchParams, run_match
+    from matcher.store import Assignment, open_engine, session
+
+    engine = open_engine(str(tmp_path / "w.db"))
+
+    def users_of(perk: dict, closest: int) -> set[str]:
+        assert world("catalog", "refresh", write("c2.yaml", [*PERKS, perk])).exit_code == 0
+        run = run_match(engine, EmbeddingCache(engine, FakeEncoder()), params=MatchParams(perk_topics=closest)).run_id
+        with session(engine) as s:
+            return set(s.exec(select(Assignment.user_id).where(Assignment.run_id == run)
+                              .where(Assignment.perk_id == perk["perk_id"])).all())
+
+    mixed = {"perk_id": "mix", "brand": "Mix", "title": "Mixed box",
+             "description": "travel flights airport lounge coffee espresso beans roast"}
+    assert users_of(mixed, closest=2) == {"ann", "bob", "cat"}  # close to both topics: offered through both
+    one = users_of(mixed, closest=1)
+    assert one in ({"ann", "bob"}, {"cat"})  # through its closest topic only
+    other = "coffee" if one == {"ann", "bob"} else "travel"
+    assert users_of({**mixed, "topics": [other]}, closest=1) == {"ann", "bob", "cat"}  # a target opens it again
