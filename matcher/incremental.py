@@ -23,7 +23,7 @@ import numpy as np
 from sqlalchemy import Connection, Engine, delete, func, insert, literal, select, update
 from sqlmodel import col
 
-from matcher.store import EvidencePost, Post, ProfiledUser, Run, TopicScore, User, session
+from matcher.store import EvidencePost, Post, ProfiledUser, Run, TopicScore, User, bulk_insert, session
 from matcher.taxonomy import TopicInfo
 
 SCORE_COLS = ("user_id", "topic_id", "status", "rank", "score", "confidence", "posts", "days", "engagement",
@@ -112,9 +112,7 @@ def copy_users(conn: Connection, run_id: int, sources: dict[str, int]) -> None:
 
 
 def record_digests(conn: Connection, run_id: int, digests: Iterable[tuple[str, str]]) -> None:
-    rows = [{"run_id": run_id, "user_id": u, "digest": d} for u, d in digests]
-    if rows:
-        conn.execute(insert(ProfiledUser), rows)
+    bulk_insert(conn, ProfiledUser.__table__, ("run_id", "user_id", "digest"), [(run_id, u, d) for u, d in digests])
 
 
 def drop_interrupted(engine: Engine, run_id: int) -> int:

@@ -164,10 +164,11 @@ def _candidates(engine, cache, rows, evidence, regions, perks, perk_vecs, releva
             near = {perk_i for perk_i, _ in hits} | set(most_relevant[column].tolist())
             for perk_i in sorted(near):
                 relevant = float(relevance[perk_i, column])
-                if relevant < params.min_relevance or not (close[perk_i, column] or perk_topics[perk_i] & targets):
+                targeted = bool(perk_topics[perk_i] & targets)
+                if relevant < params.min_relevance or not (close[perk_i, column] or targeted):
                     continue
                 fit = relevant + params.evidence_weight * float(query @ perk_vecs[perk_i])
-                fit += params.target_boost if perk_topics[perk_i] & targets else 0.0
+                fit += params.target_boost if targeted else 0.0
                 found[user_id][perk_i].append({"topic_id": r.topic_id, "relevance": round(relevant, 4),
                                                "fit": round(fit, 4), "score": round(fit * (0.5 + 0.5 * strength), 4)})
         for user_id in chunk:

@@ -210,6 +210,8 @@ class _Measured:
     lift: float
     decayed: float
     mass: float
+    first: int  # time of the topic's first and last original post (0 without one)
+    last: int
     shortfalls: list[str]
     covered_by: list[str]
 
@@ -339,15 +341,14 @@ def _measure(todo: list[tuple[int, np.ndarray, np.ndarray, list[str]]], p: UserP
         out.append(_Measured(k, column, total, inferred=not shortfalls and not covered[i], score=round(score, 4),
                              confidence=round(confidence, 3), posts=n_posts, days=days, threads=int(threads[i]),
                              engaged=n_engaged, positive=float(positive[i]), lift=lift, decayed=float(decayed[i]),
-                             mass=m, shortfalls=shortfalls, covered_by=covered_by))
+                             mass=m, first=int(times.min()) if n_posts else 0,
+                             last=int(times.max()) if n_posts else 0, shortfalls=shortfalls, covered_by=covered_by))
     return out
 
 
 def _describe(r: _Measured, p: UserPosts, ctx: dict, topic_ids: list[str], params: ProfileParams) -> TopicResult:
     """A measured topic as it is kept: its numbers, details and best evidence posts."""
     is_member = r.total >= params.member_min
-    own = r.column >= params.member_min
-    times = p.created_at[own & ctx["original"]]
     details = {
         "posts_total": int(np.count_nonzero(is_member)), "threads": r.threads, "engaged_posts": r.engaged,
         "positive_engagement": r.positive,
@@ -355,11 +356,10 @@ def _describe(r: _Measured, p: UserPosts, ctx: dict, topic_ids: list[str], param
         "shares": int(np.count_nonzero(is_member & ctx["kept_share"])),
         "usual_engagement": ctx["usual_shown"],
         "recency": round(r.decayed / r.mass, 3) if r.mass else 0.0, "clarity": round(float(ctx["clarity"][r.k]), 3),
-        "first": int(times.min()) if r.posts else 0,
-        "last": int(times.max()) if r.posts else 0,
+        "first": r.first, "last": r.last,
         "shortfalls": r.shortfalls, "covered_by": r.covered_by,
     }
-    strength = r.column * ctx["weight"] * ctx["boost"] * ctx["recency"] * own
+    strength = r.column * ctx["weight"] * ctx["boost"] * ctx["recency"] * (r.column >= params.member_min)
     weights = strength.tolist()
     order = sorted(np.flatnonzero(strength > 0).tolist(), key=lambda i: (-weights[i], p.keys[i]))
     evidence = [(p.keys[i], round(weights[i], 4)) for i in order[: params.evidence_posts]]
