@@ -11,6 +11,7 @@ workers costs a few seconds.
 import concurrent.futures
 import itertools
 import multiprocessing
+import multiprocessing.forkserver
 import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -35,6 +36,17 @@ def default_executor(engine: Engine, users: int) -> Executor:
     return PoolExecutor(cores)
 
 
+def worker_context() -> multiprocessing.context.BaseContext:
+    """How workers start: forked from a fork server, a new interpreter that imported ``matcher.workers`` once (no
+    model threads), where the platform has one; spawned otherwise. The parent itself holds the model's threads,
+    so it is never forked. Importing takes about a second; forking the imported server takes milliseconds."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["matcher.workers"])
+    return context
+
+
 class PoolExecutor(LocalExecutor):
     """Embedding and the topic fit's rounds in this process; reading the fit's posts and computing profile chunks
     on ``processes`` worker processes, results in order.
@@ -49,9 +61,16 @@ class PoolExecutor(LocalExecutor):
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
 
     def warm_up(self, users: int) -> None:
-        """Start the workers now if ``users`` users are to be computed (each imports its modules, about a second),
-        so that they read the posts of the topic fit."""
-        if users >= self.min_users:
+        """Get the workers ready now if ``users`` users are to be computed, so that they also read the posts of
+        the topic fit: the fork server starts importing in the background (spawned workers each import their
+        modules), while this process goes on."""
+        if users < self.min_users or self.started:
+            return
+        self.started = True
+        context = worker_context()
+        if context.get_start_method() == "forkserver":
+            multiprocessing.forkserver.ensure_running()  # returns at once; forking waits for the imports
+        else:
             pool = self._workers()
             for _ in range(self.processes):
                 pool.submit(workers.ready)
@@ -59,7 +78,7 @@ class PoolExecutor(LocalExecutor):
     def fit_posts(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, jobs: Iterable[Job],
                   classify: ClassifyParams) -> Iterator[tuple[Any, tuple[np.ndarray, np.ndarray]]]:
         """The fit's posts read by the workers when they were started for this run (``warm_up``), else here."""
-        if self._pool is None:
+        if not self.started:
             yield from super().fit_posts(engine, cache, space, jobs, classify)
             return
         yield from self._in_order(workers.fit_chunk, (workers.database_arg(engine), cache.name, cache.encoder.dim,
@@ -72,7 +91,7 @@ class PoolExecutor(LocalExecutor):
         ahead: list[Job] = []
         for job in jobs:  # look ahead until there is enough work for the workers, or no more work
             ahead.append(job)
-            if self._pool is not None or sum(len(users) for _, users in ahead) >= self.min_users:
+            if self.started or sum(len(users) for _, users in ahead) >= self.min_users:
                 break
         else:
             yield from super().compute(engine, cache, space, ahead, as_of, classify, params)
@@ -88,8 +107,7 @@ class PoolExecutor(LocalExecutor):
 
     def _workers(self) -> concurrent.futures.ProcessPoolExecutor:
         if self._pool is None:
-            context = multiprocessing.get_context("spawn")  # the parent holds model threads: never fork it
-            self._pool = concurrent.futures.ProcessPoolExecutor(self.processes, mp_context=context)
+            self._pool = concurrent.futures.ProcessPoolExecutor(self.processes, mp_context=worker_context())
             self.started = True
         return self._pool
 

@@ -188,13 +188,14 @@ def topic_words(topics: list[TopicInfo], cache: EmbeddingCache, params: Classify
     return vocabulary(cache.encoder) if topics and params.related_words > 0 else []
 
 
-def space_texts(topics: list[TopicInfo], cache: EmbeddingCache, params: ClassifyParams) -> list[str]:
+def space_texts(topics: list[TopicInfo], cache: EmbeddingCache, params: ClassifyParams) -> tuple[list[str], bool]:
     """Every text a topic space is built from: the topics' views, and the vocabulary's words (only the related
-    words when an earlier run already chose them for these topics, this model and these parameters)."""
+    words when an earlier run already chose them for these topics, this model and these parameters); and
+    whether the related words are still to be chosen (then no earlier topic fit can match this run's)."""
     words = topic_words(topics, cache, params)
     known = _stored_picks(cache, _picks_key(topics, cache, params, words)) if words else None
     return [x for t in topics for x in t.view_texts()] + (
-        words if known is None else [w for p in known for w in p])
+        words if known is None else [w for p in known for w in p]), bool(words) and known is None
 
 
 def related_picks(topics: list[TopicInfo], cache: EmbeddingCache, params: ClassifyParams, vectors: np.ndarray,
@@ -360,10 +361,12 @@ def _profile(engine: Engine, cache: EmbeddingCache, users: list[str], policy: st
              refit: bool, started: float) -> ProfileSummary:
     topics = load_topics(engine)
     embed_started, encoder_before = time.perf_counter(), cache.encode_seconds
-    topic_texts = space_texts(topics, cache, classify)
+    topic_texts, choose_words = space_texts(topics, cache, classify)
     embedded = executor.embed(engine, cache, topic_texts, progress)
     embed_seconds = time.perf_counter() - embed_started
     encode_seconds = cache.encode_seconds - encoder_before
+    if choose_words:  # a new choice of related words, so a new topic fit: the workers start while they are chosen
+        executor.warm_up(len(users))
     space = TopicSpace.build(topics, cache, classify)
     with session(engine) as s:
         run = Run(kind="profile", as_of=as_of, params=json.dumps({"policy": policy}))

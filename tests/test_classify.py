@@ -154,8 +154,10 @@ def test_the_choice_of_related_words_is_kept_and_reused(tmp_path) -> None:  # ty
     encoder = FakeEncoder(words=("flights", "espresso", "zebra"))
     cache = EmbeddingCache(engine, encoder)
     params = ClassifyParams(related_min=0.2)
+    assert space_texts(topics, cache, params)[1]  # to be chosen: the whole vocabulary is read
     first = TopicSpace.build(topics, cache, params)
-    assert space_texts(topics, cache, params)[-2:] == ["flights", "espresso"]  # not the whole vocabulary now
+    texts, choose = space_texts(topics, cache, params)
+    assert texts[-2:] == ["flights", "espresso"] and not choose  # not the whole vocabulary now
     asked: list[str] = []
     vectors = cache.vectors
     cache.vectors = lambda texts: asked.extend(texts) or vectors(texts)  # type: ignore[method-assign]
@@ -165,7 +167,8 @@ def test_the_choice_of_related_words_is_kept_and_reused(tmp_path) -> None:  # ty
     cache.vectors = vectors  # type: ignore[method-assign]
     # other parameters, or another taxonomy, choose again (and only the latest choice is kept)
     assert TopicSpace.build(topics, cache, ClassifyParams(related_min=0.99)).related == [[], []]
-    assert "zebra" in space_texts(topics, cache, params)
+    assert "zebra" in space_texts(topics, cache, params)[0]
+    assert not space_texts(topics, EmbeddingCache(engine, FakeEncoder()), params)[1]  # no vocabulary: nothing to choose
 
 
 def test_posts_left_out_of_the_sources_do_not_change_how_the_others_are_read() -> None:
