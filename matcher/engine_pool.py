@@ -16,13 +16,12 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-import numpy as np
 from sqlalchemy import Engine
 
 from matcher import workers
 from matcher.classify import ClassifyParams
 from matcher.embed import EmbeddingCache
-from matcher.profile_run import Executor, Job, LocalExecutor, TopicSpace
+from matcher.profile_run import Executor, Job, LocalExecutor, ReadUser, TopicSpace, take_read
 from matcher.profiles import ProfileParams, TopicResult
 
 POOL_MIN_USERS = 500  # below this, a run stays in one process
@@ -76,16 +75,16 @@ class PoolExecutor(LocalExecutor):
                 pool.submit(workers.ready)
 
     def fit_posts(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, jobs: Iterable[Job],
-                  classify: ClassifyParams) -> Iterator[tuple[Any, tuple[np.ndarray, np.ndarray]]]:
+                  classify: ClassifyParams, params: ProfileParams) -> Iterator[tuple[Any, dict[str, ReadUser]]]:
         """The fit's posts read by the workers when they were started for this run (``warm_up``), else here."""
         if not self.started:
-            yield from super().fit_posts(engine, cache, space, jobs, classify)
+            yield from super().fit_posts(engine, cache, space, jobs, classify, params)
             return
         yield from self._in_order(workers.fit_chunk, (workers.database_arg(engine), cache.name, cache.encoder.dim,
-                                                      space, classify), jobs)
+                                                      space, classify, params), jobs)
 
     def compute(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, jobs: Iterable[Job], as_of: int,
-                classify: ClassifyParams, params: ProfileParams,
+                classify: ClassifyParams, params: ProfileParams, read: dict[str, ReadUser],
                 ) -> Iterator[tuple[Any, dict[str, list[TopicResult]], int]]:
         jobs = iter(jobs)
         ahead: list[Job] = []
@@ -94,10 +93,11 @@ class PoolExecutor(LocalExecutor):
             if self.started or sum(len(users) for _, users in ahead) >= self.min_users:
                 break
         else:
-            yield from super().compute(engine, cache, space, ahead, as_of, classify, params)
+            yield from super().compute(engine, cache, space, ahead, as_of, classify, params, read)
             return
         fixed = (workers.database_arg(engine), cache.name, cache.encoder.dim, space, as_of, classify, params)
-        for tag, result in self._in_order(workers.compute_chunk, fixed, itertools.chain(ahead, jobs)):
+        for tag, result in self._in_order(workers.compute_chunk, fixed, itertools.chain(ahead, jobs),
+                                          lambda user_ids: (take_read(read, user_ids),)):
             yield (tag, {}, 0) if result is None else (tag, *result)
 
     def close(self) -> None:
@@ -112,12 +112,12 @@ class PoolExecutor(LocalExecutor):
         return self._pool
 
     def _in_order(self, fn: Callable[..., Any], fixed: tuple, jobs: Iterable[tuple[Any, list[str]]],
-                  ) -> Iterator[tuple[Any, Any]]:
-        """(tag, fn(*fixed, users)) for each job, in the order of the jobs (None for a job with no users), with
-        at most two jobs per process in flight."""
+                  extra: Callable[[list[str]], tuple] = lambda user_ids: ()) -> Iterator[tuple[Any, Any]]:
+        """(tag, fn(*fixed, users, *extra(users))) for each job, in the order of the jobs (None for a job with no
+        users), with at most two jobs per process in flight."""
         pool = self._workers()
         try:
-            yield from workers.in_order(lambda user_ids: pool.submit(fn, *fixed, user_ids),
+            yield from workers.in_order(lambda user_ids: pool.submit(fn, *fixed, user_ids, *extra(user_ids)),
                                         lambda future: future.result(), jobs, 2 * self.processes)
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)

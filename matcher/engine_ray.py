@@ -38,7 +38,7 @@ from matcher.classify import ClassifyParams
 from matcher.embed import LOOKUP_CHUNK, EmbeddingCache, count_missing, missing_chunks
 from matcher.encoder import Encoder
 from matcher.errors import ClusterError, ModelError
-from matcher.profile_run import Job, Progress, TopicSpace
+from matcher.profile_run import Job, Progress, ReadUser, TopicSpace, take_read
 from matcher.profiles import ProfileParams, TopicResult
 from matcher.store import Embedding, Post, session
 
@@ -168,23 +168,25 @@ class RayExecutor:
         pass  # the cluster's workers are already running
 
     def fit_posts(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, jobs: Iterable[Job],
-                  classify: ClassifyParams) -> Iterator[tuple[Any, tuple[np.ndarray, np.ndarray]]]:
+                  classify: ClassifyParams, params: ProfileParams) -> Iterator[tuple[Any, dict[str, ReadUser]]]:
         """The topic fit's posts, each job's users read by a Ray task, in the order of the jobs."""
-        yield from _in_order(workers.fit_chunk, (database_arg(engine), cache.name, cache.encoder.dim, space, classify),
-                             jobs)
+        yield from _in_order(workers.fit_chunk, (database_arg(engine), cache.name, cache.encoder.dim, space, classify,
+                                                 params), jobs)
 
     def compute(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, jobs: Iterable[Job], as_of: int,
-                classify: ClassifyParams, params: ProfileParams,
+                classify: ClassifyParams, params: ProfileParams, read: dict[str, ReadUser],
                 ) -> Iterator[tuple[Any, dict[str, list[TopicResult]], int]]:
-        """Each job's users computed by a Ray task; results come back in the order of the jobs."""
+        """Each job's users computed by a Ray task (with those of them the fit read); results come back in the
+        order of the jobs."""
         fixed = (database_arg(engine), cache.name, cache.encoder.dim, space, as_of, classify, params)
-        for tag, result in _in_order(workers.compute_chunk, fixed, jobs):
+        for tag, result in _in_order(workers.compute_chunk, fixed, jobs, lambda user_ids: (take_read(read, user_ids),)):
             yield (tag, {}, 0) if result is None else (tag, *result)  # None: every user of the chunk is reused
 
 
-def _in_order(fn: Callable[..., Any], fixed: tuple, jobs: Iterable[tuple[Any, list[str]]]) -> Iterator[tuple[Any, Any]]:
-    """(tag, fn(*fixed, users)) for each job, each a Ray task (the topic space put in the object store once),
-    in the order of the jobs, with at most two tasks per cluster CPU in flight."""
+def _in_order(fn: Callable[..., Any], fixed: tuple, jobs: Iterable[tuple[Any, list[str]]],
+              extra: Callable[[list[str]], tuple] = lambda user_ids: ()) -> Iterator[tuple[Any, Any]]:
+    """(tag, fn(*fixed, users, *extra(users))) for each job, each a Ray task (the topic space put in the object
+    store once), in the order of the jobs, with at most two tasks per cluster CPU in flight."""
     ray = import_ray()
     task = ray.remote(num_cpus=1)(fn)
     fixed = tuple(ray.put(x) if isinstance(x, TopicSpace) else x for x in fixed)
@@ -193,7 +195,8 @@ def _in_order(fn: Callable[..., Any], fixed: tuple, jobs: Iterable[tuple[Any, li
         with worker_errors(ray):
             return ray.get(ref)
 
-    yield from workers.in_order(lambda user_ids: task.remote(*fixed, user_ids), result, jobs, 2 * _cluster_cpus(ray))
+    yield from workers.in_order(lambda user_ids: task.remote(*fixed, user_ids, *extra(user_ids)), result, jobs,
+                                2 * _cluster_cpus(ray))
 
 
 @contextlib.contextmanager

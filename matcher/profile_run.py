@@ -178,9 +178,16 @@ class TopicSpace:
         """The same space with topic vectors fitted to the collection (``classify.adapt_topic_vectors``)."""
         return dataclasses.replace(self, vectors=vectors)
 
-    def similarity(self, vecs: np.ndarray, params: ClassifyParams) -> np.ndarray:
-        """(n, T) similarity of these (post or perk) vectors to every topic."""
-        return topic_similarity(vecs, self.vectors, self.views, self.view_starts, params)
+    def similarity(self, vecs: np.ndarray, params: ClassifyParams, closest: np.ndarray | None = None) -> np.ndarray:
+        """(n, T) similarity of these (post or perk) vectors to every topic (``closest``: their ``closeness``)."""
+        return topic_similarity(vecs, self.vectors, self.views, self.view_starts, params, closest=closest)
+
+    def closeness(self, vecs: np.ndarray, params: ClassifyParams) -> np.ndarray:
+        """(n, T) cosine of these vectors to each topic's closest view (``classify.view_closeness``), the part of
+        their similarity no topic fit changes (zeros when views do not count)."""
+        if not params.view_weight:
+            return np.zeros((len(vecs), len(self.ids)), dtype=np.float32)
+        return view_closeness(vecs, self.views, self.view_starts)
 
 
 def topic_words(topics: list[TopicInfo], cache: EmbeddingCache, params: ClassifyParams) -> list[str]:
@@ -250,45 +257,73 @@ def _whole_topic_vectors(topics: list[TopicInfo], views: np.ndarray, starts: np.
     return out / norms
 
 
-def compute_users(engine: Engine, cache: EmbeddingCache, space: TopicSpace, user_ids: list[str], as_of: int,
-                  classify: ClassifyParams = ClassifyParams(),
-                  params: ProfileParams = ProfileParams()) -> tuple[dict[str, list[TopicResult]], int]:
-    """The topic results of these users (all texts already embedded), and how many posts they have."""
+@dataclass(frozen=True)
+class ReadUser:
+    """One user's posts as a profile reads them: the posts; which repeat an earlier one (``dup``) and which are the
+    user's own words (``own``: neither a repeat nor a reshare, ``profiles.own_words``); the post vectors smoothed
+    within the user (``smooth_within_user``, own words as the sources); and their ``closeness`` to each topic's
+    views. No topic fit changes any of it: a run with a new fit reads its fit's users once, for both."""
+
+    posts: UserPosts
+    dup: np.ndarray
+    own: np.ndarray
+    vectors: np.ndarray
+    closeness: np.ndarray
+
+
+def read_users(engine: Engine, cache: EmbeddingCache, space: TopicSpace, user_ids: list[str],
+               classify: ClassifyParams, params: ProfileParams) -> dict[str, ReadUser]:
+    """These users' posts read (``ReadUser``), for each user with posts, in the order of ``user_ids``."""
     loaded = load_user_posts(engine, cache, user_ids, classify)
+    words = {u: own_words(loaded[u][0], params) for u in user_ids if u in loaded}
+    vectors = {u: smooth_within_user(loaded[u][1], classify, sources=own) for u, (_, own) in words.items()}
+    closeness = _by_blocks(lambda vecs: space.closeness(vecs, classify), {u: (v,) for u, v in vectors.items()})
+    return {u: ReadUser(loaded[u][0], *words[u], vectors[u], closeness[u]) for u in words}
+
+
+def compute_users(engine: Engine, cache: EmbeddingCache, space: TopicSpace, user_ids: list[str], as_of: int,
+                  classify: ClassifyParams = ClassifyParams(), params: ProfileParams = ProfileParams(),
+                  read: dict[str, ReadUser] | None = None) -> tuple[dict[str, list[TopicResult]], int]:
+    """The topic results of these users (all texts already embedded), and how many posts they have. ``read``
+    may hold some of them already read (``read_users``, by the same space's views and the same parameters)."""
+    read = read or {}
+    unread = [u for u in user_ids if u not in read]
+    fresh = read_users(engine, cache, space, unread, classify, params) if unread else {}
+    users = {u: read[u] if u in read else fresh[u] for u in user_ids if u in read or u in fresh}
     opt_ins = _opt_ins(engine, user_ids)
-    words = {u: own_words(posts, params) for u, (posts, _) in loaded.items()}
-    similarity = _similarities(space, {u: smooth_within_user(v, classify, sources=words[u][1])
-                                       for u, (_, v) in loaded.items()}, classify)
+    similarity = _by_blocks(lambda vecs, closest: space.similarity(vecs, classify, closest),
+                            {u: (r.vectors, r.closeness) for u, r in users.items()})
     results: dict[str, list[TopicResult]] = {}
     posts = 0
     for user_id in user_ids:
-        if user_id not in loaded:
+        if user_id not in users:
             results[user_id] = []
             continue
-        user_posts = loaded[user_id][0]
-        posts += len(user_posts.keys)
+        user = users[user_id]
+        posts += len(user.posts.keys)
         sims = similarity[user_id]
-        results[user_id] = build_profile(user_posts, memberships_from_similarity(sims, classify), space.ids,
+        results[user_id] = build_profile(user.posts, memberships_from_similarity(sims, classify), space.ids,
                                          space.parents, allowed_topics(space.topics, opt_ins.get(user_id, set())),
-                                         as_of, params, similarity=sims, duplicates=words[user_id][0])
+                                         as_of, params, similarity=sims, duplicates=user.dup)
     return results, posts
 
 
-def _similarities(space: TopicSpace, read: dict[str, np.ndarray], classify: ClassifyParams) -> dict[str, np.ndarray]:
-    """Each user's (n, T) post-topic similarity, computed over blocks of about ``SIMILARITY_ROWS`` posts: one
-    large matrix product instead of one small one per user (each row depends on its own post only)."""
+def _by_blocks(fn: Callable[..., np.ndarray], rows: dict[str, tuple[np.ndarray, ...]]) -> dict[str, np.ndarray]:
+    """``fn`` of each user's arrays, computed over blocks of about ``SIMILARITY_ROWS`` rows of users' arrays
+    stacked: one large matrix product instead of one small one per user (each row of ``fn``'s result depends on
+    the same row of its inputs only)."""
     out: dict[str, np.ndarray] = {}
     block: list[str] = []
-    rows = 0
-    for user_id in [*read, None]:
-        if block and (user_id is None or rows + len(read[user_id]) > SIMILARITY_ROWS):
-            sims = space.similarity(np.concatenate([read[u] for u in block]), classify)
-            bounds = np.cumsum([len(read[u]) for u in block])[:-1]
-            out.update(zip(block, np.split(sims, bounds), strict=True))
-            block, rows = [], 0
+    size = 0
+    for user_id in [*rows, None]:
+        if block and (user_id is None or size + len(rows[user_id][0]) > SIMILARITY_ROWS):
+            parts = [np.concatenate([rows[u][i] for u in block]) for i in range(len(rows[block[0]]))]
+            bounds = np.cumsum([len(rows[u][0]) for u in block])[:-1]
+            out.update(zip(block, np.split(fn(*parts), bounds), strict=True))
+            block, size = [], 0
         if user_id is not None:
             block.append(user_id)
-            rows += len(read[user_id])
+            size += len(rows[user_id][0])
     return out
 
 
@@ -304,12 +339,14 @@ class Executor(Protocol):
         """Get ready to compute this many users (a new fit: everyone), e.g. start worker processes."""
 
     def fit_posts(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, jobs: Iterable[Job],
-                  classify: ClassifyParams) -> Iterator[tuple[Any, tuple[np.ndarray, np.ndarray]]]:
-        """(tag, ``fit_posts`` of the job's users) for each job, in the order of the jobs."""
+                  classify: ClassifyParams, params: ProfileParams) -> Iterator[tuple[Any, dict[str, ReadUser]]]:
+        """(tag, ``read_users`` of the job's users) for each job, in the order of the jobs."""
 
     def compute(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, jobs: Iterable[Job], as_of: int,
-                classify: ClassifyParams, params: ProfileParams,
-                ) -> Iterator[tuple[Any, dict[str, list[TopicResult]], int]]: ...
+                classify: ClassifyParams, params: ProfileParams, read: dict[str, ReadUser],
+                ) -> Iterator[tuple[Any, dict[str, list[TopicResult]], int]]:
+        """(tag, ``compute_users`` of the job's users, posts) for each job, in the order of the jobs; a user in
+        ``read`` is taken from it (``take_read``), not read again."""
 
 
 class LocalExecutor:
@@ -322,15 +359,21 @@ class LocalExecutor:
         pass
 
     def fit_posts(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, jobs: Iterable[Job],
-                  classify: ClassifyParams) -> Iterator[tuple[Any, tuple[np.ndarray, np.ndarray]]]:
+                  classify: ClassifyParams, params: ProfileParams) -> Iterator[tuple[Any, dict[str, ReadUser]]]:
         for tag, user_ids in jobs:
-            yield tag, fit_posts(engine, cache, space, user_ids, classify)
+            yield tag, read_users(engine, cache, space, user_ids, classify, params)
 
     def compute(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, jobs: Iterable[Job], as_of: int,
-                classify: ClassifyParams, params: ProfileParams,
+                classify: ClassifyParams, params: ProfileParams, read: dict[str, ReadUser],
                 ) -> Iterator[tuple[Any, dict[str, list[TopicResult]], int]]:
         for tag, user_ids in jobs:
-            yield tag, *compute_users(engine, cache, space, user_ids, as_of, classify, params)
+            yield tag, *compute_users(engine, cache, space, user_ids, as_of, classify, params,
+                                      take_read(read, user_ids))
+
+
+def take_read(read: dict[str, ReadUser], user_ids: list[str]) -> dict[str, ReadUser]:
+    """The entries of these users, removed from ``read`` (each is used once; memory is freed as the run goes)."""
+    return {u: read.pop(u) for u in user_ids if u in read}
 
 
 def run_profile(engine: Engine, cache: EmbeddingCache, *, policy: str = "opt-in", as_of: int | None = None,
@@ -373,7 +416,7 @@ def _profile(engine: Engine, cache: EmbeddingCache, users: list[str], policy: st
         s.add(run)
         s.commit()
         run_id = int(run.id or 0)
-    fit = _fit_topics(engine, cache, space, users, run_id, policy, classify, executor, progress, refit)
+    fit, read = _fit_topics(engine, cache, space, users, run_id, policy, classify, params, executor, progress, refit)
     space = space.adapted(fit.vectors)
     basis = incremental.run_basis(topics, cache.name, policy, as_of, classify, params, related=space.related,
                                   vectors=fit.vectors)
@@ -393,7 +436,7 @@ def _profile(engine: Engine, cache: EmbeddingCache, users: list[str], policy: st
     with threadpool_limits(1, user_api="blas"):  # per-user matrices are small: BLAS threads only spin
         jobs = (_plan(engine, sources, users[i:i + USER_CHUNK]) for i in range(0, len(users), USER_CHUNK))
         for (chunk, digests, reuse), results, n_posts in executor.compute(engine, cache, space, jobs, as_of,
-                                                                          classify, params):
+                                                                          classify, params, read):
             posts += n_posts
             recomputed += len(chunk) - len(reuse)
             inferred += sum(r.inferred for rs in results.values() for r in rs)
@@ -418,54 +461,41 @@ def _profile(engine: Engine, cache: EmbeddingCache, users: list[str], policy: st
 
 
 def _fit_topics(engine: Engine, cache: EmbeddingCache, space: TopicSpace, users: list[str], run_id: int,
-                policy: str, classify: ClassifyParams, executor: Executor, progress: Progress | None,
-                refit: bool) -> topic_fit.Fit:
+                policy: str, classify: ClassifyParams, params: ProfileParams, executor: Executor,
+                progress: Progress | None, refit: bool) -> tuple[topic_fit.Fit, dict[str, ReadUser]]:
     """A fresh earlier fit of the topic vectors, or a new one over the eligible users' posts (at most
-    ``FitParams.max_posts`` of them, read as profiles read them), kept under this run. The executor reads the
-    posts (``fit_posts``: on the worker processes or the cluster when it has them); the rounds run in this
-    process, their cost bounded by ``max_posts`` whatever the collection's size (``classify.fit_topic_vectors``).
-    Only a user's own words shape the vectors: reshares and repeats are left out (``_own_posts``), so an account
-    posting one text 30 times weighs as one post."""
+    ``FitParams.max_posts`` of them, read as profiles read them), kept under this run; and, for a new fit, the
+    users it read (``ReadUser``: every user is computed next, and those need not be read again). The executor
+    reads the posts (``fit_posts``: on the worker processes or the cluster when it has them); the rounds run in
+    this process, their cost bounded by ``max_posts`` whatever the collection's size
+    (``classify.fit_topic_vectors``). Only a user's own words shape the vectors: reshares and repeats are left
+    out, so an account posting one text 30 times weighs as one post."""
     fit_params = topic_fit.FitParams()
-    fit_basis = incremental.run_basis(space.topics, cache.name, policy, 0, classify, fit_params,
+    fit_basis = incremental.run_basis(space.topics, cache.name, policy, 0, classify, fit_params, params,
                                       related=space.related)
     dim = space.vectors.shape[1]
     earlier = None if refit else topic_fit.reusable_fit(engine, fit_basis, space.ids, dim, fit_params)
     if earlier is not None:
-        return earlier
+        return earlier, {}
     executor.warm_up(len(users))  # new vectors, a new basis: every user will be computed
     sample = topic_fit.fit_sample(engine, users, fit_params)
     if progress:
         progress("fit topics", 0, len(sample))
-    read: list[tuple[np.ndarray, np.ndarray]] = []
+    read: dict[str, ReadUser] = {}
     with threadpool_limits(1, user_api="blas"):
         jobs = ((len(chunk), chunk) for chunk in (sample[i:i + USER_CHUNK] for i in range(0, len(sample), USER_CHUNK)))
-        for users_read, part in executor.fit_posts(engine, cache, space, jobs, classify):
-            read.append(part)
+        for users_read, part in executor.fit_posts(engine, cache, space, jobs, classify, params):
+            read.update(part)
             if progress:
                 progress("fit topics", users_read, len(sample))
-        posts = np.concatenate([v for v, _ in read]) if read else np.zeros((0, dim), np.float32)
-        closest = np.concatenate([c for _, c in read]) if read else np.zeros((0, len(space.ids)), np.float32)
+        own = [r.own for r in read.values()]
+        posts = np.concatenate([r.vectors[o] for r, o in zip(read.values(), own, strict=True)] or
+                               [np.zeros((0, dim), np.float32)])
+        closest = np.concatenate([r.closeness[o] for r, o in zip(read.values(), own, strict=True)] or
+                                 [np.zeros((0, len(space.ids)), np.float32)])
         vectors, mass = fit_topic_vectors(space.vectors, space.views, space.view_starts, posts, fit_params.rounds,
                                           classify, SIMILARITY_ROWS, closest)
-    return topic_fit.store_fit(engine, fit_basis, run_id, space.ids, vectors, mass)
-
-
-def fit_posts(engine: Engine, cache: EmbeddingCache, space: TopicSpace, user_ids: list[str],
-              classify: ClassifyParams) -> tuple[np.ndarray, np.ndarray]:
-    """These users' posts as the topic fit reads them (``_own_posts``), user after user, and their closeness to
-    each topic's views (``classify.view_closeness``: the part of their similarity no fitting changes)."""
-    loaded = load_user_posts(engine, cache, user_ids, classify)
-    read = [_own_posts(*loaded[u], classify) for u in user_ids if u in loaded]
-    posts = np.concatenate(read) if read else np.zeros((0, cache.encoder.dim), np.float32)
-    return posts, view_closeness(posts, space.views, space.view_starts)
-
-
-def _own_posts(posts: UserPosts, vectors: np.ndarray, classify: ClassifyParams) -> np.ndarray:
-    """A user's own posts, read together as profiles read posts (``smooth_within_user``): without reshares and
-    without posts that repeat an earlier one (``profiles.duplicate_mask``, as the profile rules count them)."""
-    own = own_words(posts, ProfileParams())[1]
-    return smooth_within_user(vectors[own], classify)
+    return topic_fit.store_fit(engine, fit_basis, run_id, space.ids, vectors, mass), read
 
 
 def _plan(engine: Engine, sources: list[int], chunk: list[str]) -> Job:

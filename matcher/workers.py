@@ -14,7 +14,7 @@ from threadpoolctl import threadpool_limits
 from matcher.classify import ClassifyParams
 from matcher.embed import EmbeddingCache
 from matcher.errors import ModelError
-from matcher.profile_run import TopicSpace, compute_users, fit_posts
+from matcher.profile_run import ReadUser, TopicSpace, compute_users, read_users
 from matcher.profiles import ProfileParams, TopicResult
 
 _ENGINES: dict[str, Engine] = {}
@@ -47,19 +47,20 @@ def in_order(submit: Callable[[list[str]], Any], result: Callable[[Any], Any],
 
 
 def compute_chunk(db: str, model: str, dim: int, space: TopicSpace, as_of: int, classify: ClassifyParams,
-                  params: ProfileParams, user_ids: list[str]) -> tuple[dict[str, list[TopicResult]], int]:
-    """``compute_users`` against the database."""
+                  params: ProfileParams, user_ids: list[str], read: dict[str, ReadUser],
+                  ) -> tuple[dict[str, list[TopicResult]], int]:
+    """``compute_users`` against the database (``read``: those of the users the run's topic fit read)."""
     cache = _worker_cache(db, model, dim)
     with threadpool_limits(1, user_api="blas"):  # as run_profile does locally: the same BLAS path
-        return compute_users(cache.engine, cache, space, user_ids, as_of, classify, params)
+        return compute_users(cache.engine, cache, space, user_ids, as_of, classify, params, read)
 
 
-def fit_chunk(db: str, model: str, dim: int, space: TopicSpace, classify: ClassifyParams,
-              user_ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """``fit_posts`` against the database: a chunk of the posts the topic fit reads."""
+def fit_chunk(db: str, model: str, dim: int, space: TopicSpace, classify: ClassifyParams, params: ProfileParams,
+              user_ids: list[str]) -> dict[str, ReadUser]:
+    """``read_users`` against the database: a chunk of the users the topic fit reads."""
     cache = _worker_cache(db, model, dim)
     with threadpool_limits(1, user_api="blas"):
-        return fit_posts(cache.engine, cache, space, user_ids, classify)
+        return read_users(cache.engine, cache, space, user_ids, classify, params)
 
 
 def ready() -> None:

@@ -247,6 +247,26 @@ def test_default_as_of_is_the_end_of_the_utc_day() -> None:
     assert default_as_of(to_epoch("2026-11-22T00:00:00Z")) == to_epoch("2026-11-23T00:00:00Z")
 
 
+def test_a_new_topic_fit_reads_each_user_once_for_the_fit_and_the_profiles(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    engine = setup_db(tmp_path, "once", sample_lines())
+    loads: list[str] = []
+    real = profile_run.load_user_posts
+
+    def counted(engine, cache, user_ids, params):  # type: ignore[no-untyped-def]
+        loads.extend(user_ids)
+        return real(engine, cache, user_ids, params)
+
+    monkeypatch.setattr(profile_run, "load_user_posts", counted)
+    first = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN, executor=profile_run.LocalExecutor())
+    users = eligible_users(engine)
+    assert first.topic_vectors_run == first.run_id and first.recomputed == len(users)  # a new fit, everyone computed
+    assert sorted(loads) == users  # the fit read every user (a small collection); the profiles used that reading
+    # (that a user read by the fit and one read again give the same bytes: the interrupted-run test below)
+    loads.clear()
+    refit = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN + 1, refit=True)
+    assert refit.topic_vectors_run == refit.run_id and sorted(loads) == users
+
+
 def test_a_pool_of_worker_processes_gives_the_same_profiles(tmp_path) -> None:  # type: ignore[no-untyped-def]
     lines = sample_lines()
     alone = setup_db(tmp_path, "alone", lines)
