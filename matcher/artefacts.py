@@ -29,6 +29,7 @@ RECIPES = {  # kind -> (what it is, for messages; the recipe, part of the key: c
     "onnx": ("ONNX export", "torch.onnx.export legacy tracer, opset 17, dynamic batch and sequence axes, v1"),
     "onnx-int8": ("int8 ONNX quantisation", "quantize_dynamic QInt8 per-channel, FFN output + last layer float32 v1"),
     "m2v256": ("model2vec static distillation", "model2vec distill pca_dims=256 sif 1e-4 float16, v1"),
+    "vocabulary": ("vocabulary's vectors", "whole words [a-z]{4,} of vocab.txt, by length, batches of 512, npy v1"),
 }
 M2V_REMOVE = r"\[unused\d+\]"  # tokens left out of the static vocabulary (model2vec's default); tests shrink it
 OPSET = 17

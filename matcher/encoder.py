@@ -187,7 +187,8 @@ def load_encoder(model: str | None = None, precision: str = "float32", backend: 
                                              lambda: SentenceTransformerEncoder(model))
             else:
                 encoder = backends.load(backend, model_folder(model), base_name(model))
-        encoder.words = model_words(model_folder(model))  # type: ignore[attr-defined]
+        encoder.folder = model_folder(model)  # type: ignore[attr-defined]  # its vocabulary's vectors are cached
+        encoder.words = model_words(encoder.folder)  # type: ignore[attr-defined]
         return encoder
     except ModelError:
         raise

@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from threadpoolctl import threadpool_limits
 
+from catalog.refresh import text_key
 from matcher import incremental, topic_fit
 from matcher.classify import (
     ClassifyParams,
@@ -51,6 +52,7 @@ from matcher.store import (
     utcnow,
 )
 from matcher.taxonomy import TopicInfo, load_topics
+from matcher.vocabulary import vocabulary_vectors
 
 USER_CHUNK = 200
 SIMILARITY_ROWS = 4096  # posts per post-topic similarity product (4096 x 4,000 views: 64 MB)
@@ -196,20 +198,21 @@ def topic_words(topics: list[TopicInfo], cache: EmbeddingCache, params: Classify
 
 
 def space_texts(topics: list[TopicInfo], cache: EmbeddingCache, params: ClassifyParams) -> tuple[list[str], bool]:
-    """Every text a topic space is built from: the topics' views, and the vocabulary's words (only the related
-    words when an earlier run already chose them for these topics, this model and these parameters); and
-    whether the related words are still to be chosen (then no earlier topic fit can match this run's)."""
+    """The texts a topic space is built from that the embedding cache holds: the topics' views, and the related
+    words when an earlier run already chose them for these topics, this model and these parameters; and whether
+    the related words are still to be chosen, from the whole vocabulary (``matcher.vocabulary``: not kept in the
+    database; then no earlier topic fit can match this run's)."""
     words = topic_words(topics, cache, params)
     known = _stored_picks(cache, _picks_key(topics, cache, params, words)) if words else None
-    return [x for t in topics for x in t.view_texts()] + (
-        words if known is None else [w for p in known for w in p]), bool(words) and known is None
+    return [x for t in topics for x in t.view_texts()] + [w for p in known or [] for w in p], bool(words) and not known
 
 
 def related_picks(topics: list[TopicInfo], cache: EmbeddingCache, params: ClassifyParams, vectors: np.ndarray,
                   views: np.ndarray, starts: np.ndarray) -> list[list[str]]:
     """Each topic's related words (``classify.related_words``). Choosing them compares the model's whole
-    vocabulary (about 20,000 words) with every topic view, a few seconds a run; the choice depends only on the
-    topics, the model and the parameters, so it is kept in the ``settings`` table under a digest of them."""
+    vocabulary (about 20,000 words, ``vocabulary_vectors``) with every topic view, about a second; the choice
+    depends only on the topics, the model and the parameters, so it is kept in the ``settings`` table under a
+    digest of them, and the words chosen join the embedding cache with their vocabulary vectors."""
     words = topic_words(topics, cache, params)
     if not words:
         return [[] for _ in topics]
@@ -217,14 +220,19 @@ def related_picks(topics: list[TopicInfo], cache: EmbeddingCache, params: Classi
     known = _stored_picks(cache, key)
     if known is not None:
         return known
-    vocab_vecs = cache.vectors(words)
+    vocab_vecs = vocabulary_vectors(cache, words)
     closeness = vectors @ vocab_vecs.T
     near = np.nonzero(closeness.max(axis=0, initial=-1.0) >= params.related_min)[0]  # the only words owned
     owner = np.full(len(words), -1, dtype=np.int64)
     for i in range(0, len(near), SIMILARITY_ROWS):
         rows = near[i:i + SIMILARITY_ROWS]
         owner[rows] = topic_similarity(vocab_vecs[rows], vectors, views, starts, params).argmax(axis=1)
-    picks = [[words[i] for i in p] for p in related_words(closeness, owner, params)]
+    chosen = related_words(closeness, owner, params)
+    picks = [[words[i] for i in p] for p in chosen]
+    index = {text_key(words[i]): i for p in chosen for i in p}
+    new = sorted(cache.missing(index))
+    if new:
+        cache.store_vectors(new, vocab_vecs[[index[k] for k in new]])
     try:
         with session(cache.engine) as s:  # one choice is kept: the latest
             s.execute(delete(Setting).where(col(Setting.key).startswith("related_words:")))
@@ -406,10 +414,11 @@ def _profile(engine: Engine, cache: EmbeddingCache, users: list[str], policy: st
     embed_started, encoder_before = time.perf_counter(), cache.encode_seconds
     topic_texts, choose_words = space_texts(topics, cache, classify)
     embedded = executor.embed(engine, cache, topic_texts, progress)
+    if choose_words:  # a new choice of related words, so a new topic fit: the workers start while they are chosen
+        vocabulary_vectors(cache, topic_words(topics, cache, classify), progress)  # built once per machine
+        executor.warm_up(len(users))
     embed_seconds = time.perf_counter() - embed_started
     encode_seconds = cache.encode_seconds - encoder_before
-    if choose_words:  # a new choice of related words, so a new topic fit: the workers start while they are chosen
-        executor.warm_up(len(users))
     space = TopicSpace.build(topics, cache, classify)
     with session(engine) as s:
         run = Run(kind="profile", as_of=as_of, params=json.dumps({"policy": policy}))

@@ -3,6 +3,7 @@ words of the model's vocabulary topics are also read through."""
 
 import numpy as np
 
+from matcher import artefacts, vocabulary
 from matcher.classify import (
     ClassifyParams,
     adapt_topic_vectors,
@@ -154,7 +155,7 @@ def test_the_choice_of_related_words_is_kept_and_reused(tmp_path) -> None:  # ty
     encoder = FakeEncoder(words=("flights", "espresso", "zebra"))
     cache = EmbeddingCache(engine, encoder)
     params = ClassifyParams(related_min=0.2)
-    assert space_texts(topics, cache, params)[1]  # to be chosen: the whole vocabulary is read
+    assert space_texts(topics, cache, params)[1]  # to be chosen (from the vocabulary's vectors, not the cache's)
     first = TopicSpace.build(topics, cache, params)
     texts, choose = space_texts(topics, cache, params)
     assert texts[-2:] == ["flights", "espresso"] and not choose  # not the whole vocabulary now
@@ -167,7 +168,8 @@ def test_the_choice_of_related_words_is_kept_and_reused(tmp_path) -> None:  # ty
     cache.vectors = vectors  # type: ignore[method-assign]
     # other parameters, or another taxonomy, choose again (and only the latest choice is kept)
     assert TopicSpace.build(topics, cache, ClassifyParams(related_min=0.99)).related == [[], []]
-    assert "zebra" in space_texts(topics, cache, params)[0]
+    texts, choose = space_texts(topics, cache, params)
+    assert choose and "zebra" not in texts  # to be chosen again; the vocabulary is never in the embedding cache
     assert not space_texts(topics, EmbeddingCache(engine, FakeEncoder()), params)[1]  # no vocabulary: nothing to choose
 
 
@@ -183,3 +185,27 @@ def test_posts_left_out_of_the_sources_do_not_change_how_the_others_are_read() -
     crowded = smooth_within_user(vecs)[0]  # every repeat a neighbour: the post reads as the pasted text
     assert crowded @ pasted > once[0] @ pasted + 0.1
     assert np.allclose(smooth_within_user(vecs, sources=np.zeros(len(vecs), bool)), vecs)
+
+
+def test_the_vocabularys_vectors_are_built_once_per_machine_and_give_the_same_space(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("PERKMATCH_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(vocabulary, "_READ", {})
+    topics = [TopicInfo("travel", "Travel", None, "flights airport lounge", False),
+              TopicInfo("coffee", "Coffee", None, "espresso beans roast", False)]
+    words = ("flights", "espresso", "zebra", "lounges")
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "vocab.txt").write_text("\n".join(words))
+    params = ClassifyParams(related_min=0.2)
+    spaces, encoders = [], []
+    for name in ("builds", "reads"):
+        encoder = FakeEncoder(words=words)
+        encoder.folder = tmp_path / "model"  # type: ignore[attr-defined]  # as load_encoder sets it
+        cache = EmbeddingCache(open_engine(str(tmp_path / f"{name}.db")), encoder)
+        spaces.append(TopicSpace.build(topics, cache, params))
+        encoders.append(encoder)
+        vocabulary._READ.clear()  # as a new process would
+    assert artefacts.BUILDS["vocabulary"] >= 1 and list((tmp_path / "cache").iterdir())
+    # the first database embedded the vocabulary (and its views); the second only its views
+    assert encoders[0].encoded_texts - encoders[1].encoded_texts == len(words)
+    assert spaces[0].related == spaces[1].related == [["flights"], ["espresso"]]
+    assert np.array_equal(spaces[0].views, spaces[1].views)  # the chosen words' vectors came from the one file
