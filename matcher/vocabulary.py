@@ -23,7 +23,7 @@ from matcher.embed import WRITE_BATCH, EmbeddingCache
 from matcher.errors import ModelError
 
 FILE = "vectors.npy"
-_READ: dict[object, np.ndarray] = {}  # artefact folder (or an encoder without one) -> vectors, once per process
+_READ: dict[object, np.ndarray] = {}  # artefact folder (or an encoder without one) -> its vectors, once a process
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +42,10 @@ def vocabulary_vectors(cache: EmbeddingCache, words: list[str], progress: Progre
         built = artefacts.ensure(folder, cache.name, "vocabulary",
                                  lambda tmp: np.save(tmp / FILE, embed_words(cache, words, progress)))
     except ModelError as exc:
-        log.warning("%s; the model's vocabulary is embedded again in each run", exc)
-        return embed_words(cache, words, progress)
+        if (folder, cache.name) not in _READ:
+            log.warning("%s; the model's vocabulary is embedded again in each run", exc)
+            _READ[folder, cache.name] = embed_words(cache, words, progress)
+        return _READ[folder, cache.name]
     if built not in _READ:
         vectors = np.load(built / FILE)
         if vectors.shape != (len(words), cache.encoder.dim):  # the model's words are part of the folder's key

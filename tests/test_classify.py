@@ -209,3 +209,17 @@ def test_the_vocabularys_vectors_are_built_once_per_machine_and_give_the_same_sp
     assert encoders[0].encoded_texts - encoders[1].encoded_texts == len(words)
     assert spaces[0].related == spaces[1].related == [["flights"], ["espresso"]]
     assert np.array_equal(spaces[0].views, spaces[1].views)  # the chosen words' vectors came from the one file
+
+
+def test_an_unwritable_model_cache_still_gives_the_vocabularys_vectors_once_a_process(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "not-a-folder").write_text("")
+    monkeypatch.setenv("PERKMATCH_CACHE", str(tmp_path / "not-a-folder"))
+    monkeypatch.setattr(vocabulary, "_READ", {})
+    words = ["flights", "espresso"]
+    encoder = FakeEncoder(words=tuple(words))
+    encoder.folder = tmp_path  # type: ignore[attr-defined]
+    cache = EmbeddingCache(open_engine(str(tmp_path / "w.db")), encoder)
+    first = vocabulary.vocabulary_vectors(cache, words)
+    assert np.array_equal(first, encoder.encode(words))
+    assert np.array_equal(vocabulary.vocabulary_vectors(cache, words), first)
+    assert encoder.encoded_texts == len(words) * 2  # embedded once by the run (and once above, by the test)
