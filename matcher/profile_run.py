@@ -19,8 +19,9 @@ from typing import Any, Protocol
 
 import numpy as np
 import orjson
-from sqlalchemy import Engine, delete, func
+from sqlalchemy import Engine, and_, delete, func
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from threadpoolctl import threadpool_limits
 
@@ -38,8 +39,10 @@ from matcher.classify import (
 )
 from matcher.embed import EmbeddingCache, embed_new_posts
 from matcher.encoder import vocabulary
+from matcher.errors import ModelError
 from matcher.profiles import ProfileParams, TopicResult, UserPosts, build_profile, own_words
 from matcher.store import (
+    Embedding,
     EvidencePost,
     Post,
     ProfiledUser,
@@ -94,19 +97,29 @@ def eligible_users(engine: Engine, policy: str = "opt-in") -> list[str]:
 def load_user_posts(engine: Engine, cache: EmbeddingCache, user_ids: list[str],
                     params: ClassifyParams) -> dict[str, tuple[UserPosts, np.ndarray]]:
     """Posts and blended post vectors of these users, each sorted by post id."""
+    text, context = aliased(Embedding), aliased(Embedding)
     columns = (Post.id, Post.user_id, Post.created_at, Post.likes, Post.replies, Post.shares, Post.is_share,
-               Post.platform, Post.text_key, Post.context_key, func.length(Post.text).label("text_len"))
+               Post.platform, Post.text_key, Post.context_key, func.length(Post.text).label("text_len"),
+               text.vector.label("text_vec"), context.vector.label("context_vec"))
+    stmt = (select(*columns)  # the vectors joined in: one query, not one per 500 keys
+            .join(text, and_(text.model == cache.name, text.text_key == Post.text_key), isouter=True)
+            .join(context, and_(context.model == cache.name, context.text_key == Post.context_key), isouter=True)
+            .where(col(Post.user_id).in_(user_ids)).order_by(col(Post.user_id), col(Post.id)))
     with session(engine) as s:  # plain rows, not ORM objects: this is the hot path
-        rows = list(s.execute(select(*columns).where(col(Post.user_id).in_(user_ids))
-                              .order_by(col(Post.user_id), col(Post.id))).all())
+        rows = list(s.execute(stmt).all())
     if not rows:
         return {}
-    text_vecs = cache.get([r.text_key for r in rows])
-    ctx_keys = [r.context_key for r in rows]
-    has_ctx = np.array([k is not None for k in ctx_keys])
+    missing = sum(r.text_vec is None or (r.context_key is not None and r.context_vec is None) for r in rows)
+    if missing:
+        raise ModelError(f"{missing} post(s) of these users have no cached vector for {cache.name} (posts added "
+                         "while this ran?); run `perkmatch profile` again to embed them first")
+    dim = cache.encoder.dim
+    text_vecs = np.frombuffer(b"".join(r.text_vec for r in rows), dtype=np.float32).reshape(len(rows), dim).copy()
+    has_ctx = np.array([r.context_key is not None for r in rows])
     ctx_vecs = np.zeros_like(text_vecs)
     if has_ctx.any():
-        ctx_vecs[has_ctx] = cache.get([k for k in ctx_keys if k is not None])
+        ctx_vecs[has_ctx] = np.frombuffer(b"".join(r.context_vec for r in rows if r.context_key is not None),
+                                          dtype=np.float32).reshape(-1, dim)
     lengths = np.array([r.text_len for r in rows])
     blended = post_vectors(text_vecs, ctx_vecs, has_ctx, lengths, params)
     out: dict[str, tuple[UserPosts, np.ndarray]] = {}

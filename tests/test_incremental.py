@@ -15,6 +15,7 @@ from matcher.demo import AS_OF, sample_path
 from matcher.embed import EmbeddingCache
 from matcher.encoder import FakeEncoder
 from matcher.engine_pool import PoolExecutor, default_executor
+from matcher.errors import ModelError
 from matcher.explain import topic_changes, user_topics
 from matcher.forget import forget
 from matcher.ingest import ingest_posts, ingest_users
@@ -291,3 +292,13 @@ def test_a_pool_of_worker_processes_gives_the_same_profiles(tmp_path) -> None:  
     assert not isinstance(default_executor(open_engine(":memory:"), 10**6), PoolExecutor)  # workers cannot open it
     if len(os.sched_getaffinity(0)) >= 2:
         assert isinstance(default_executor(pooled, 10**6), PoolExecutor)
+
+
+def test_posts_without_cached_vectors_are_named_not_a_key_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    engine = setup_db(tmp_path, "late", sample_lines())  # posts ingested, nothing embedded yet (as if added mid-run)
+    users = eligible_users(engine)
+    with pytest.raises(ModelError, match=r"post\(s\) of these users have no cached vector for fake-64"):
+        profile_run.load_user_posts(engine, EmbeddingCache(engine, FakeEncoder()), users, ClassifyParams())
+    summary = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN)  # the run embeds them first
+    loaded = profile_run.load_user_posts(engine, EmbeddingCache(engine, FakeEncoder()), users, ClassifyParams())
+    assert sum(len(p.keys) for p, _ in loaded.values()) == summary.posts > 0
