@@ -14,6 +14,8 @@ its peak memory is its own. Prints:
   profile_posts_per_s     `profile` end to end (embedding included)
   overhead_share          share of `profile` wall time spent outside the encoder (reading texts and storing
                           vectors count as overhead; embed_seconds is the whole embedding stage)
+  vocabulary_built        whether the first run built this machine's vectors of the model's vocabulary (about
+                          5 s of encoding, once per machine, model and encoder: matcher/vocabulary.py)
   incremental_share       a `profile` run after adding 1% new posts, as a share of the first run's time
   incremental_embedded    texts that run embedded (should be the new posts only)
   match_users_per_s       `match` (candidates, eligibility, exact assignment, writing)
@@ -116,12 +118,14 @@ def stage_ingest(folder: str, posts_file: str, choice: str) -> dict[str, Any]:
 
 
 def stage_profile(folder: str, choice: str) -> dict[str, Any]:
+    from matcher.artefacts import BUILDS
+
     engine = open_engine(f"{folder}/bench.db")
     cache = EmbeddingCache(engine, make_encoder(choice))
     summary = run_profile(engine, cache, as_of=AS_OF)
     return {"seconds": summary.seconds, "encode_seconds": summary.encode_seconds,
             "embed_seconds": summary.embed_seconds, "embedded": summary.embedded,
-            "recomputed": summary.recomputed, "rss": _peak_mb()}
+            "recomputed": summary.recomputed, "rss": _peak_mb(), "vocabulary_built": BUILDS["vocabulary"] > 0}
 
 
 def stage_match(folder: str, choice: str) -> dict[str, Any]:
@@ -183,7 +187,7 @@ def main() -> None:
         "profile_posts_per_s": round(posts / profile["seconds"], 1),
         "overhead_share": round(1 - profile["encode_seconds"] / profile["seconds"], 3),
         "profile_seconds": round(profile["seconds"], 1), "encode_seconds": round(profile["encode_seconds"], 1),
-        "embed_seconds": round(profile["embed_seconds"], 1),
+        "embed_seconds": round(profile["embed_seconds"], 1), "vocabulary_built": profile["vocabulary_built"],
         "incremental_posts": extra, "incremental_seconds": round(again["seconds"], 2),
         "incremental_share": round(again["seconds"] / profile["seconds"], 3),
         "incremental_embedded": again["embedded"], "incremental_recomputed_users": again["recomputed"],
