@@ -510,10 +510,8 @@ def _fit_topics(engine: Engine, cache: EmbeddingCache, space: TopicSpace, users:
             read.update(part)
             if progress:
                 progress("fit topics", users_read, len(sample))
-        own = [r.own for r in read.values()]
-        posts = np.concatenate([r.vectors[o] for r, o in zip(read.values(), own, strict=True)] or
-                               [np.zeros((0, dim), np.float32)])
-        closest = np.concatenate([r.closeness[o] for r, o in zip(read.values(), own, strict=True)] or
+        posts = np.concatenate([r.vectors[r.own] for r in read.values()] or [np.zeros((0, dim), np.float32)])
+        closest = np.concatenate([r.closeness[r.own] for r in read.values()] or
                                  [np.zeros((0, len(space.ids)), np.float32)])
         vectors, mass = fit_topic_vectors(space.vectors, space.views, space.view_starts, posts, fit_params.rounds,
                                           classify, SIMILARITY_ROWS, closest)
