@@ -123,34 +123,31 @@ def duplicate_mask(p: UserPosts, params: ProfileParams) -> np.ndarray:
     order = np.lexsort((np.asarray(p.keys), p.created_at))
     vecs = p.text_vecs[order]
     for start in range(0, n, 1024):
-        block = vecs[start:start + 1024] @ vecs.T
-        for row in range(block.shape[0]):
-            i = start + row
-            if dup[order[i]]:
-                continue
-            later = np.nonzero(block[row, i + 1:] >= params.duplicate_cosine)[0] + i + 1
-            dup[order[later]] = True
+        close = np.triu(vecs[start:start + 1024] @ vecs.T >= params.duplicate_cosine, start + 1)  # later posts only
+        for row in np.flatnonzero(close.any(axis=1)).tolist():  # most posts repeat none: no row to visit
+            if not dup[order[start + row]]:
+                dup[order[np.flatnonzero(close[row])]] = True
     return dup
 
 
-def distinct_days(times: np.ndarray, params: ProfileParams) -> int:
-    """Days with posts, counted robustly: posts at least `day_gap_hours` after the last counted one.
-
-    Calendar dates would let a burst around midnight count as two days."""
-    count, last = 0, None
-    for t in np.sort(times).tolist():
-        if last is None or t - last >= params.day_gap_hours * 3600:
+def distinct_days(times: list[int], params: ProfileParams) -> int:
+    """Days with posts (``times`` in order), counted robustly: posts at least `day_gap_hours` after the last
+    counted one. Calendar dates would let a burst around midnight count as two days."""
+    count, last, gap = 0, None, params.day_gap_hours * 3600
+    for t in times:
+        if last is None or t - last >= gap:
             count, last = count + 1, t
     return count
 
 
-def burst_share(times: np.ndarray) -> float:
-    """The largest share of these posts that falls within any 24-hour window."""
-    if len(times) == 0:
-        return 0.0
-    t = np.sort(times)
-    ends = np.searchsorted(t, t + DAY, side="left")
-    return float((ends - np.arange(len(t))).max() / len(t))
+def burst_share(times: list[int]) -> float:
+    """The largest share of these posts (``times`` in order) that falls within any 24-hour window."""
+    most, end = 0, 0
+    for start, t in enumerate(times):  # the window from each post on: ``end`` only moves forward
+        while end < len(times) and times[end] < t + DAY:
+            end += 1
+        most = max(most, end - start)
+    return most / len(times) if times else 0.0
 
 
 def recency(created_at: np.ndarray, as_of: int, params: ProfileParams) -> np.ndarray:
@@ -192,9 +189,11 @@ def build_profile(p: UserPosts, members: np.ndarray, topic_ids: list[str], paren
     return [_describe(r, p, ctx, topic_ids, params) for r in kept]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Measured:
-    """One topic's numbers and verdict, before it is described (``_describe``)."""
+    """One topic's numbers and verdict, before it is described (``_describe``). Not frozen, unlike what flows
+    between stages: about 30 are built per user, and a frozen dataclass's ``__init__`` costs several times more.
+    What fell short is put into words (``_shortfalls``) only for the topics described."""
 
     k: int
     column: np.ndarray  # (n,) membership counted for the topic: its own, and its children's not inferred
@@ -202,6 +201,7 @@ class _Measured:
     inferred: bool
     score: float
     confidence: float
+    exact_confidence: float  # before rounding, as the threshold compares it
     posts: int
     days: int
     threads: int
@@ -212,8 +212,9 @@ class _Measured:
     mass: float
     first: int  # time of the topic's first and last original post (0 without one)
     last: int
-    shortfalls: list[str]
+    burst: float  # the largest share of its original posts within 24 hours (0 under ``min_posts`` posts)
     covered_by: list[str]
+    best: float = 0.0  # the user's strongest score, when this topic was demoted as a side interest to it
 
 
 def _levels(p: UserPosts, members: np.ndarray, topic_ids: list[str], parents: list[int], allowed: np.ndarray,
@@ -226,12 +227,12 @@ def _levels(p: UserPosts, members: np.ndarray, topic_ids: list[str], parents: li
     With ``best``, topics under ``min_share_of_best`` of it are demoted; a topic whose children kept their
     status and support in ``previous`` (an earlier pass) is not measured again."""
     n = len(p.keys)
-    present = members.any(axis=0)
+    present = set(np.flatnonzero(members.any(axis=0)).tolist())
     touched = set(np.nonzero((members >= params.member_min).any(axis=0)
                              | ((members * ctx["weight"][:, None]).sum(axis=0) > 0.5))[0].tolist())
     touched |= {parents[k] for k in touched if parents[k] >= 0}
     children: dict[int, list[int]] = {}
-    for c in sorted(touched | set(np.nonzero(present)[0].tolist())):
+    for c in sorted(touched | present):
         if parents[c] >= 0:
             children.setdefault(parents[c], []).append(c)
     results: dict[int, _Measured] = {}
@@ -240,7 +241,7 @@ def _levels(p: UserPosts, members: np.ndarray, topic_ids: list[str], parents: li
         todo: list[tuple[int, np.ndarray, np.ndarray, list[str]]] = []
         alone = []  # topics with no children to count: their column is their own membership
         for k in level:
-            kids = [c for c in children.get(k, []) if c in results or present[c]]
+            kids = [c for c in children.get(k, []) if c in results or c in present]
             if previous is not None and k in previous and not measured.intersection(kids) and all(
                     results[c].inferred == previous[c].inferred for c in kids if c in results and c in previous):
                 results[k] = _side_interest(previous[k], best, params)
@@ -266,22 +267,20 @@ def _levels(p: UserPosts, members: np.ndarray, topic_ids: list[str], parents: li
 def _by_depth(topics: set[int], parents: list[int]) -> list[list[int]]:
     """These topics grouped by depth in the taxonomy, deepest first, each group in index order: every topic comes
     after its children, and the topics of one group do not depend on each other."""
-    depth: dict[int, int] = {}
-    for k in topics:
+    groups: dict[int, list[int]] = {}
+    for k in sorted(topics):
         d, up = 0, parents[k]
         while up >= 0:
             d, up = d + 1, parents[up]
-        depth[k] = d
-    return [sorted(k for k in topics if depth[k] == d) for d in sorted(set(depth.values()), reverse=True)]
+        groups.setdefault(d, []).append(k)
+    return [groups[d] for d in sorted(groups, reverse=True)]
 
 
 def _side_interest(r: _Measured, best: float, params: ProfileParams) -> _Measured:
     """Demote a topic far weaker than the user's strongest one to a candidate, saying so."""
     if not best or not r.inferred or r.score >= params.min_share_of_best * best:
         return r
-    short = (f"score {r.score:.3f} is {r.score / best:.0%} of the user's strongest topic's ({best:.3f}); "
-             f"needs {params.min_share_of_best:.0%}")
-    return replace(r, inferred=False, shortfalls=[*r.shortfalls, short])
+    return replace(r, inferred=False, best=best)
 
 
 def _context(p: UserPosts, params: ProfileParams, as_of: int, dup: np.ndarray) -> dict[str, np.ndarray | float]:
@@ -294,7 +293,8 @@ def _context(p: UserPosts, params: ProfileParams, as_of: int, dup: np.ndarray) -
     lift = g - usual
     return {"eng": eng, "lift": lift, "boost": 1.0 + np.maximum(lift, 0.0), "dup": dup, "original": original,
             "kept_share": p.is_share & ~dup, "weight": weight, "recency": recency(p.created_at, as_of, params),
-            "usual_shown": round(math.expm1(usual) * unit, 2), "thread": np.unique(p.thread, return_inverse=True)[1]}
+            "usual_shown": round(math.expm1(usual) * unit, 2), "thread": np.unique(p.thread, return_inverse=True)[1],
+            "by_time": np.argsort(p.created_at, kind="stable"), "keys": np.asarray(p.keys, dtype=np.int64)}
 
 
 def _measure(todo: list[tuple[int, np.ndarray, np.ndarray, list[str]]], p: UserPosts, ctx: dict,
@@ -311,7 +311,6 @@ def _measure(todo: list[tuple[int, np.ndarray, np.ndarray, list[str]]], p: UserP
     mass = weight.sum(axis=1)
     lifted = (weight * ctx["lift"][None, :]).sum(axis=1)
     decayed = (weight * ctx["recency"][None, :]).sum(axis=1)
-    posts = own.sum(axis=1)
     engaged = (own & (ctx["eng"] > 0)[None, :]).sum(axis=1)
     positive = (own * np.maximum(ctx["eng"], 0)[None, :]).sum(axis=1)
     topic_of, post_of = np.nonzero(own)
@@ -319,11 +318,12 @@ def _measure(todo: list[tuple[int, np.ndarray, np.ndarray, list[str]]], p: UserP
     threads = np.bincount(distinct // len(p.thread), minlength=len(todo))
     member = (totals >= params.member_min).any(axis=1)
     covered = (totals.sum(axis=1) > 0) & (columns.sum(axis=1) == 0)  # the whole support is inferred children's
+    times_sorted, own_by_time = p.created_at[ctx["by_time"]], own[:, ctx["by_time"]]
     out = []
     for i, (k, column, total, covered_by) in enumerate(todo):
         if not member[i]:
             continue
-        times = p.created_at[own[i]]
+        times = times_sorted[own_by_time[i]].tolist()  # the topic's original posts' times, in order
         days = distinct_days(times, params)
         m = float(mass[i])
         lift = float(lifted[i] / (m + params.lift_shrinkage)) if m else 0.0
@@ -331,18 +331,14 @@ def _measure(todo: list[tuple[int, np.ndarray, np.ndarray, list[str]]], p: UserP
         confidence = 1.0 - math.exp(-evidence_amount / params.confidence_scale)
         clarity = float(ctx["clarity"][k])
         score = math.log2(1.0 + float(decayed[i])) * (1.0 + 0.5 * min(max(lift, -1.0), 2.0)) * confidence * clarity
-        n_posts, n_engaged = int(posts[i]), int(engaged[i])
-        shortfalls = _shortfalls(n_posts, days, int(threads[i]), n_engaged, lift, confidence, params)
-        if n_posts >= params.min_posts and (burst := burst_share(times)) > params.max_burst_share:
-            shortfalls.append(f"{burst:.0%} of its posts fall within one day (a burst); needs at most "
-                              f"{params.max_burst_share:.0%}")
-        if n_posts and n_engaged >= params.min_engaged_posts and positive[i] / n_posts < params.min_mean_engagement:
-            shortfalls.append(f"engagement {positive[i] / n_posts:.2f} per post; needs {params.min_mean_engagement:g}")
-        out.append(_Measured(k, column, total, inferred=not shortfalls and not covered[i], score=round(score, 4),
-                             confidence=round(confidence, 3), posts=n_posts, days=days, threads=int(threads[i]),
-                             engaged=n_engaged, positive=float(positive[i]), lift=lift, decayed=float(decayed[i]),
-                             mass=m, first=int(times.min()) if n_posts else 0,
-                             last=int(times.max()) if n_posts else 0, shortfalls=shortfalls, covered_by=covered_by))
+        n_posts = len(times)
+        r = _Measured(k, column, total, inferred=False, score=round(score, 4), confidence=round(confidence, 3),
+                      exact_confidence=confidence, posts=n_posts, days=days, threads=int(threads[i]),
+                      engaged=int(engaged[i]), positive=float(positive[i]), lift=lift, decayed=float(decayed[i]),
+                      mass=m, first=times[0] if n_posts else 0, last=times[-1] if n_posts else 0,
+                      burst=burst_share(times) if n_posts >= params.min_posts else 0.0, covered_by=covered_by)
+        r.inferred = not covered[i] and not _falls_short(r, params)
+        out.append(r)
     return out
 
 
@@ -357,12 +353,12 @@ def _describe(r: _Measured, p: UserPosts, ctx: dict, topic_ids: list[str], param
         "usual_engagement": ctx["usual_shown"],
         "recency": round(r.decayed / r.mass, 3) if r.mass else 0.0, "clarity": round(float(ctx["clarity"][r.k]), 3),
         "first": r.first, "last": r.last,
-        "shortfalls": r.shortfalls, "covered_by": r.covered_by,
+        "shortfalls": _shortfalls(r, params), "covered_by": r.covered_by,
     }
     strength = r.column * ctx["weight"] * ctx["boost"] * ctx["recency"] * (r.column >= params.member_min)
-    weights = strength.tolist()
-    order = sorted(np.flatnonzero(strength > 0).tolist(), key=lambda i: (-weights[i], p.keys[i]))
-    evidence = [(p.keys[i], round(weights[i], 4)) for i in order[: params.evidence_posts]]
+    some = np.flatnonzero(strength > 0)
+    best = some[np.lexsort((ctx["keys"][some], -strength[some]))[: params.evidence_posts]].tolist()  # ties: by key
+    evidence = [(p.keys[i], round(float(strength[i]), 4)) for i in best]
     return TopicResult(topic_ids[r.k], inferred=r.inferred, score=r.score, confidence=r.confidence, posts=r.posts,
                        days=r.days, engagement=round(r.lift, 3), details=details, evidence=evidence)
 
@@ -379,21 +375,38 @@ def _clarity(similarity: np.ndarray, params: ProfileParams) -> np.ndarray:
     return np.clip((closest - params.clarity_floor) / span, params.min_clarity, 1.0)
 
 
-def _shortfalls(posts: int, days: int, threads: int, engaged: int, lift: float, confidence: float,
-                params: ProfileParams) -> list[str]:
-    out = []
-    if posts < params.min_posts:
-        out.append(f"{posts} original post(s); needs {params.min_posts}")
-    if days < params.min_days:
-        out.append(f"posts on {days} distinct day(s); needs {params.min_days}")
-    if threads < params.min_threads:
-        out.append(f"posts in {threads} thread(s); needs {params.min_threads}")
-    if engaged < params.min_engaged_posts:
-        out.append(f"{engaged} post(s) with any engagement; needs {params.min_engaged_posts}")
+def _falls_short(r: _Measured, params: ProfileParams) -> bool:
+    """Whether any threshold is missed (``_shortfalls`` says which, in words)."""
+    return (r.posts < params.min_posts or r.days < params.min_days or r.threads < params.min_threads
+            or r.engaged < params.min_engaged_posts or r.lift < params.min_lift
+            or r.exact_confidence < params.min_confidence or r.burst > params.max_burst_share
+            or (r.posts > 0 and r.engaged >= params.min_engaged_posts
+                and r.positive / r.posts < params.min_mean_engagement))
 
-    if lift < params.min_lift:
-        out.append(f"engagement {lift:+.2f} against the user's usual (log scale); "
+
+def _shortfalls(r: _Measured, params: ProfileParams) -> list[str]:
+    """What fell short of each threshold ``_falls_short`` checks, and a side interest's demotion, in words."""
+    out = []
+    if r.posts < params.min_posts:
+        out.append(f"{r.posts} original post(s); needs {params.min_posts}")
+    if r.days < params.min_days:
+        out.append(f"posts on {r.days} distinct day(s); needs {params.min_days}")
+    if r.threads < params.min_threads:
+        out.append(f"posts in {r.threads} thread(s); needs {params.min_threads}")
+    if r.engaged < params.min_engaged_posts:
+        out.append(f"{r.engaged} post(s) with any engagement; needs {params.min_engaged_posts}")
+
+    if r.lift < params.min_lift:
+        out.append(f"engagement {r.lift:+.2f} against the user's usual (log scale); "
                    f"needs at least {params.min_lift:+.2f}")
-    if confidence < params.min_confidence:
-        out.append(f"confidence {confidence:.2f}; needs {params.min_confidence:.2f}")
+    if r.exact_confidence < params.min_confidence:
+        out.append(f"confidence {r.exact_confidence:.2f}; needs {params.min_confidence:.2f}")
+    if r.burst > params.max_burst_share:
+        out.append(f"{r.burst:.0%} of its posts fall within one day (a burst); needs at most "
+                   f"{params.max_burst_share:.0%}")
+    if r.posts and r.engaged >= params.min_engaged_posts and r.positive / r.posts < params.min_mean_engagement:
+        out.append(f"engagement {r.positive / r.posts:.2f} per post; needs {params.min_mean_engagement:g}")
+    if r.best:
+        out.append(f"score {r.score:.3f} is {r.score / r.best:.0%} of the user's strongest topic's ({r.best:.3f}); "
+                   f"needs {params.min_share_of_best:.0%}")
     return out
