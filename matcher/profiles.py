@@ -8,6 +8,7 @@ documented in the README ('How topics are inferred').
 """
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -337,7 +338,7 @@ def _measure(todo: list[tuple[int, np.ndarray, np.ndarray, list[str]]], p: UserP
                       engaged=int(engaged[i]), positive=float(positive[i]), lift=lift, decayed=float(decayed[i]),
                       mass=m, first=times[0] if n_posts else 0, last=times[-1] if n_posts else 0,
                       burst=burst_share(times) if n_posts >= params.min_posts else 0.0, covered_by=covered_by)
-        r.inferred = not covered[i] and not _falls_short(r, params)
+        r.inferred = not covered[i] and next(_shortfalls(r, params), None) is None
         out.append(r)
     return out
 
@@ -353,12 +354,12 @@ def _describe(r: _Measured, p: UserPosts, ctx: dict, topic_ids: list[str], param
         "usual_engagement": ctx["usual_shown"],
         "recency": round(r.decayed / r.mass, 3) if r.mass else 0.0, "clarity": round(float(ctx["clarity"][r.k]), 3),
         "first": r.first, "last": r.last,
-        "shortfalls": _shortfalls(r, params), "covered_by": r.covered_by,
+        "shortfalls": list(_shortfalls(r, params)), "covered_by": r.covered_by,
     }
     strength = r.column * ctx["weight"] * ctx["boost"] * ctx["recency"] * (r.column >= params.member_min)
     some = np.flatnonzero(strength > 0)
-    best = some[np.lexsort((ctx["keys"][some], -strength[some]))[: params.evidence_posts]].tolist()  # ties: by key
-    evidence = [(p.keys[i], round(float(strength[i]), 4)) for i in best]
+    top = some[np.lexsort((ctx["keys"][some], -strength[some]))[: params.evidence_posts]].tolist()  # ties: by key
+    evidence = [(p.keys[i], round(float(strength[i]), 4)) for i in top]
     return TopicResult(topic_ids[r.k], inferred=r.inferred, score=r.score, confidence=r.confidence, posts=r.posts,
                        days=r.days, engagement=round(r.lift, 3), details=details, evidence=evidence)
 
@@ -375,38 +376,27 @@ def _clarity(similarity: np.ndarray, params: ProfileParams) -> np.ndarray:
     return np.clip((closest - params.clarity_floor) / span, params.min_clarity, 1.0)
 
 
-def _falls_short(r: _Measured, params: ProfileParams) -> bool:
-    """Whether any threshold is missed (``_shortfalls`` says which, in words)."""
-    return (r.posts < params.min_posts or r.days < params.min_days or r.threads < params.min_threads
-            or r.engaged < params.min_engaged_posts or r.lift < params.min_lift
-            or r.exact_confidence < params.min_confidence or r.burst > params.max_burst_share
-            or (r.posts > 0 and r.engaged >= params.min_engaged_posts
-                and r.positive / r.posts < params.min_mean_engagement))
-
-
-def _shortfalls(r: _Measured, params: ProfileParams) -> list[str]:
-    """What fell short of each threshold ``_falls_short`` checks, and a side interest's demotion, in words."""
-    out = []
+def _shortfalls(r: _Measured, params: ProfileParams) -> Iterator[str]:
+    """What fell short, in words: each threshold missed, then a side interest's demotion. Lazy: a verdict needs
+    only to know whether there is a first one."""
     if r.posts < params.min_posts:
-        out.append(f"{r.posts} original post(s); needs {params.min_posts}")
+        yield f"{r.posts} original post(s); needs {params.min_posts}"
     if r.days < params.min_days:
-        out.append(f"posts on {r.days} distinct day(s); needs {params.min_days}")
+        yield f"posts on {r.days} distinct day(s); needs {params.min_days}"
     if r.threads < params.min_threads:
-        out.append(f"posts in {r.threads} thread(s); needs {params.min_threads}")
+        yield f"posts in {r.threads} thread(s); needs {params.min_threads}"
     if r.engaged < params.min_engaged_posts:
-        out.append(f"{r.engaged} post(s) with any engagement; needs {params.min_engaged_posts}")
-
+        yield f"{r.engaged} post(s) with any engagement; needs {params.min_engaged_posts}"
     if r.lift < params.min_lift:
-        out.append(f"engagement {r.lift:+.2f} against the user's usual (log scale); "
-                   f"needs at least {params.min_lift:+.2f}")
+        yield (f"engagement {r.lift:+.2f} against the user's usual (log scale); "
+               f"needs at least {params.min_lift:+.2f}")
     if r.exact_confidence < params.min_confidence:
-        out.append(f"confidence {r.exact_confidence:.2f}; needs {params.min_confidence:.2f}")
+        yield f"confidence {r.exact_confidence:.2f}; needs {params.min_confidence:.2f}"
     if r.burst > params.max_burst_share:
-        out.append(f"{r.burst:.0%} of its posts fall within one day (a burst); needs at most "
-                   f"{params.max_burst_share:.0%}")
+        yield (f"{r.burst:.0%} of its posts fall within one day (a burst); needs at most "
+               f"{params.max_burst_share:.0%}")
     if r.posts and r.engaged >= params.min_engaged_posts and r.positive / r.posts < params.min_mean_engagement:
-        out.append(f"engagement {r.positive / r.posts:.2f} per post; needs {params.min_mean_engagement:g}")
+        yield f"engagement {r.positive / r.posts:.2f} per post; needs {params.min_mean_engagement:g}"
     if r.best:
-        out.append(f"score {r.score:.3f} is {r.score / r.best:.0%} of the user's strongest topic's ({r.best:.3f}); "
-                   f"needs {params.min_share_of_best:.0%}")
-    return out
+        yield (f"score {r.score:.3f} is {r.score / r.best:.0%} of the user's strongest topic's ({r.best:.3f}); "
+               f"needs {params.min_share_of_best:.0%}")
