@@ -85,7 +85,7 @@ class PoolExecutor(LocalExecutor):
 
     def compute(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, jobs: Iterable[Job], as_of: int,
                 classify: ClassifyParams, params: ProfileParams, read: dict[str, ReadUser],
-                ) -> Iterator[tuple[Any, dict[str, list[TopicResult]], int]]:
+                ) -> Iterator[tuple[Any, dict[str, list[TopicResult]], int, dict[str, str]]]:
         jobs = iter(jobs)
         ahead: list[Job] = []
         for job in jobs:  # look ahead until there is enough work for the workers, or no more work
@@ -98,7 +98,7 @@ class PoolExecutor(LocalExecutor):
         fixed = (workers.database_arg(engine), cache.name, cache.encoder.dim, space, as_of, classify, params)
         for tag, result in self._in_order(workers.compute_chunk, fixed, itertools.chain(ahead, jobs),
                                           lambda user_ids: (take_read(read, user_ids),)):
-            yield (tag, {}, 0) if result is None else (tag, *result)
+            yield (tag, {}, 0, {}) if result is None else (tag, *result)
 
     def close(self) -> None:
         if self._pool is not None:

@@ -175,12 +175,12 @@ class RayExecutor:
 
     def compute(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, jobs: Iterable[Job], as_of: int,
                 classify: ClassifyParams, params: ProfileParams, read: dict[str, ReadUser],
-                ) -> Iterator[tuple[Any, dict[str, list[TopicResult]], int]]:
+                ) -> Iterator[tuple[Any, dict[str, list[TopicResult]], int, dict[str, str]]]:
         """Each job's users computed by a Ray task (with those of them the fit read); results come back in the
         order of the jobs."""
         fixed = (database_arg(engine), cache.name, cache.encoder.dim, space, as_of, classify, params)
         for tag, result in _in_order(workers.compute_chunk, fixed, jobs, lambda user_ids: (take_read(read, user_ids),)):
-            yield (tag, {}, 0) if result is None else (tag, *result)  # None: every user of the chunk is reused
+            yield (tag, {}, 0, {}) if result is None else (tag, *result)  # None: every user of the chunk is reused
 
 
 def _in_order(fn: Callable[..., Any], fixed: tuple, jobs: Iterable[tuple[Any, list[str]]],

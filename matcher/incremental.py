@@ -17,7 +17,9 @@ was instead of starting again.
 import dataclasses
 import hashlib
 import json
+import operator
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 from sqlalchemy import Connection, Engine, delete, func, insert, literal, select, update
@@ -51,19 +53,37 @@ def run_basis(topics: list[TopicInfo], model: str, policy: str, as_of: int, *par
     return h.hexdigest()
 
 
+POST_INPUTS = (Post.id, Post.platform, Post.text_key, Post.context_key, func.length(Post.text).label("text_len"),
+               Post.created_at, Post.likes, Post.replies, Post.shares, Post.is_share)  # what a digest reads of a post
+_post_inputs = operator.attrgetter(*(c.name for c in POST_INPUTS))
+
+
+def post_inputs(row: Any) -> bytes:
+    """One post's inputs as a user's digest reads them, from a row with the ``POST_INPUTS`` columns."""
+    return repr(_post_inputs(row)).encode()
+
+
+def inputs_digest(posts: bytes, user: tuple[str | None] | None) -> str:
+    """A user's digest: their posts' inputs (``post_inputs``, in post id order), then their sensitive-topic
+    opt-ins when they have a users row (``user``: that row's ``sensitive_opt_in``, as stored)."""
+    h = hashlib.blake2b(posts, digest_size=16)
+    if user is not None:
+        h.update(f"|opt-in {user[0]}".encode())
+    return h.hexdigest()
+
+
 def user_digests(engine: Engine, user_ids: list[str]) -> dict[str, str]:
-    """A digest of each user's inputs (users without posts get one too)."""
-    hashes = {u: hashlib.blake2b(digest_size=16) for u in user_ids}
-    stmt = (select(Post.user_id, Post.id, Post.platform, Post.text_key, Post.context_key, func.length(Post.text),
-                   Post.created_at, Post.likes, Post.replies, Post.shares, Post.is_share)
-            .where(col(Post.user_id).in_(user_ids)).order_by(col(Post.user_id), col(Post.id)))
+    """A digest of each user's inputs (``inputs_digest``; users without posts get one too). A computed user's
+    digest is taken from the rows their profile was computed from instead (``profile_run.compute_users``)."""
+    posts: dict[str, list[bytes]] = {u: [] for u in user_ids}
+    stmt = (select(Post.user_id, *POST_INPUTS).where(col(Post.user_id).in_(user_ids))
+            .order_by(col(Post.user_id), col(Post.id)))
     with session(engine) as s:
         for row in s.execute(stmt):
-            hashes[row[0]].update(repr(tuple(row[1:])).encode())
-        for user_id, opt_in in s.execute(select(User.user_id, User.sensitive_opt_in)
-                                         .where(col(User.user_id).in_(user_ids))):
-            hashes[user_id].update(f"|opt-in {opt_in}".encode())
-    return {u: h.hexdigest() for u, h in hashes.items()}
+            posts[row.user_id].append(post_inputs(row))
+        opt_ins = select(User.user_id, User.sensitive_opt_in).where(col(User.user_id).in_(user_ids))
+        users = dict(s.execute(opt_ins).all())
+    return {u: inputs_digest(b"".join(parts), (users[u],) if u in users else None) for u, parts in posts.items()}
 
 
 def source_runs(engine: Engine, basis: str, run_id: int) -> list[int]:

@@ -94,13 +94,13 @@ def eligible_users(engine: Engine, policy: str = "opt-in") -> list[str]:
         return sorted(set(s.exec(select(Post.user_id).distinct()).all()) - opted_out)
 
 
-def load_user_posts(engine: Engine, cache: EmbeddingCache, user_ids: list[str],
-                    params: ClassifyParams) -> dict[str, tuple[UserPosts, np.ndarray]]:
-    """Posts and blended post vectors of these users, each sorted by post id."""
+def load_user_posts(engine: Engine, cache: EmbeddingCache, user_ids: list[str], params: ClassifyParams,
+                    inputs: bool = False) -> dict[str, tuple[UserPosts, np.ndarray]]:
+    """Posts and blended post vectors of these users, each sorted by post id (``inputs``: with ``UserPosts.inputs``,
+    what a run's digest of the user reads of these very posts)."""
     text, context = aliased(Embedding), aliased(Embedding)
-    columns = (Post.id, Post.user_id, Post.created_at, Post.likes, Post.replies, Post.shares, Post.is_share,
-               Post.platform, Post.text_key, Post.context_key, func.length(Post.text).label("text_len"),
-               text.vector.label("text_vec"), context.vector.label("context_vec"))
+    columns = (*incremental.POST_INPUTS, Post.user_id, text.vector.label("text_vec"),
+               context.vector.label("context_vec"))
     stmt = (select(*columns)  # the vectors joined in: one query, not one per 500 keys
             .join(text, and_(text.model == cache.name, text.text_key == Post.text_key), isouter=True)
             .join(context, and_(context.model == cache.name, context.text_key == Post.context_key), isouter=True)
@@ -127,12 +127,12 @@ def load_user_posts(engine: Engine, cache: EmbeddingCache, user_ids: list[str],
     for i in range(1, len(rows) + 1):
         if i == len(rows) or rows[i].user_id != rows[start].user_id:
             part = rows[start:i]
-            out[part[0].user_id] = (_user_posts(part, text_vecs[start:i]), blended[start:i])
+            out[part[0].user_id] = (_user_posts(part, text_vecs[start:i], inputs), blended[start:i])
             start = i
     return out
 
 
-def _user_posts(rows: list[Any], text_vecs: np.ndarray) -> UserPosts:
+def _user_posts(rows: list[Any], text_vecs: np.ndarray, inputs: bool) -> UserPosts:
     return UserPosts(
         keys=[int(r.id or 0) for r in rows],
         created_at=np.array([r.created_at for r in rows], dtype=np.int64),
@@ -143,13 +143,14 @@ def _user_posts(rows: list[Any], text_vecs: np.ndarray) -> UserPosts:
         self_vote=np.array([r.platform in ProfileParams.self_vote_platforms for r in rows], dtype=bool),
         thread=[r.context_key or r.text_key for r in rows],
         text_vecs=text_vecs,
+        inputs=b"".join(incremental.post_inputs(r) for r in rows) if inputs else b"",
     )
 
 
-def _opt_ins(engine: Engine, user_ids: list[str]) -> dict[str, set[str]]:
+def _opt_ins(engine: Engine, user_ids: list[str]) -> dict[str, str | None]:
+    """These users' sensitive-topic opt-ins as stored (JSON), for those with a users row."""
     with session(engine) as s:
-        rows = s.exec(select(User.user_id, User.sensitive_opt_in).where(col(User.user_id).in_(user_ids))).all()
-    return {u: set(json.loads(v or "[]")) for u, v in rows}
+        return dict(s.exec(select(User.user_id, User.sensitive_opt_in).where(col(User.user_id).in_(user_ids))).all())
 
 
 def allowed_topics(topics: list[TopicInfo], opt_in: set[str]) -> np.ndarray:
@@ -295,7 +296,7 @@ class ReadUser:
 def read_users(engine: Engine, cache: EmbeddingCache, space: TopicSpace, user_ids: list[str],
                classify: ClassifyParams, params: ProfileParams) -> dict[str, ReadUser]:
     """These users' posts read (``ReadUser``), for each user with posts, in the order of ``user_ids``."""
-    loaded = load_user_posts(engine, cache, user_ids, classify)
+    loaded = load_user_posts(engine, cache, user_ids, classify, inputs=True)
     words = {u: own_words(loaded[u][0], params) for u in user_ids if u in loaded}
     vectors = {u: smooth_within_user(loaded[u][1], classify, sources=own) for u, (_, own) in words.items()}
     closeness = _by_blocks(lambda vecs: space.closeness(vecs, classify), {u: (v,) for u, v in vectors.items()})
@@ -304,8 +305,10 @@ def read_users(engine: Engine, cache: EmbeddingCache, space: TopicSpace, user_id
 
 def compute_users(engine: Engine, cache: EmbeddingCache, space: TopicSpace, user_ids: list[str], as_of: int,
                   classify: ClassifyParams = ClassifyParams(), params: ProfileParams = ProfileParams(),
-                  read: dict[str, ReadUser] | None = None) -> tuple[dict[str, list[TopicResult]], int]:
-    """The topic results of these users (all texts already embedded), and how many posts they have. ``read``
+                  read: dict[str, ReadUser] | None = None
+                  ) -> tuple[dict[str, list[TopicResult]], int, dict[str, str]]:
+    """The topic results of these users (all texts already embedded), how many posts they have, and each one's
+    digest (``incremental.inputs_digest``) of exactly the posts and opt-ins their profile was computed from. ``read``
     may hold some of them already read (``read_users``, by the same space's views and the same parameters)."""
     read = read or {}
     unread = [u for u in user_ids if u not in read]
@@ -315,6 +318,8 @@ def compute_users(engine: Engine, cache: EmbeddingCache, space: TopicSpace, user
     similarity = _by_blocks(lambda vecs, closest: space.similarity(vecs, classify, closest),
                             {u: (r.vectors, r.closeness) for u, r in users.items()})
     results: dict[str, list[TopicResult]] = {}
+    digests = {u: incremental.inputs_digest(users[u].posts.inputs if u in users else b"",
+                                            (opt_ins[u],) if u in opt_ins else None) for u in user_ids}
     posts = 0
     for user_id in user_ids:
         if user_id not in users:
@@ -323,10 +328,11 @@ def compute_users(engine: Engine, cache: EmbeddingCache, space: TopicSpace, user
         user = users[user_id]
         posts += len(user.posts.keys)
         sims = similarity[user_id]
+        opt_in = set(json.loads(opt_ins.get(user_id) or "[]"))
         results[user_id] = build_profile(user.posts, memberships_from_similarity(sims, classify), space.ids,
-                                         space.parents, allowed_topics(space.topics, opt_ins.get(user_id, set())),
-                                         as_of, params, similarity=sims, duplicates=user.dup)
-    return results, posts
+                                         space.parents, allowed_topics(space.topics, opt_in), as_of, params,
+                                         similarity=sims, duplicates=user.dup)
+    return results, posts, digests
 
 
 def _by_blocks(fn: Callable[..., np.ndarray], rows: dict[str, tuple[np.ndarray, ...]]) -> dict[str, np.ndarray]:
@@ -365,9 +371,9 @@ class Executor(Protocol):
 
     def compute(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, jobs: Iterable[Job], as_of: int,
                 classify: ClassifyParams, params: ProfileParams, read: dict[str, ReadUser],
-                ) -> Iterator[tuple[Any, dict[str, list[TopicResult]], int]]:
-        """(tag, ``compute_users`` of the job's users, posts) for each job, in the order of the jobs; a user in
-        ``read`` is taken from it (``take_read``), not read again."""
+                ) -> Iterator[tuple[Any, dict[str, list[TopicResult]], int, dict[str, str]]]:
+        """(tag, ``compute_users`` of the job's users: results, posts, digests) for each job, in the order of the
+        jobs; a user in ``read`` is taken from it (``take_read``), not read again."""
 
 
 class LocalExecutor:
@@ -386,7 +392,7 @@ class LocalExecutor:
 
     def compute(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, jobs: Iterable[Job], as_of: int,
                 classify: ClassifyParams, params: ProfileParams, read: dict[str, ReadUser],
-                ) -> Iterator[tuple[Any, dict[str, list[TopicResult]], int]]:
+                ) -> Iterator[tuple[Any, dict[str, list[TopicResult]], int, dict[str, str]]]:
         for tag, user_ids in jobs:
             yield tag, *compute_users(engine, cache, space, user_ids, as_of, classify, params,
                                       take_read(read, user_ids))
@@ -457,12 +463,12 @@ def _profile(engine: Engine, cache: EmbeddingCache, users: list[str], policy: st
         progress("profile", 0, len(users))
     with threadpool_limits(1, user_api="blas"):  # per-user matrices are small: BLAS threads only spin
         jobs = (_plan(engine, sources, users[i:i + USER_CHUNK]) for i in range(0, len(users), USER_CHUNK))
-        for (chunk, digests, reuse), results, n_posts in executor.compute(engine, cache, space, jobs, as_of,
-                                                                          classify, params, read):
+        for (chunk, digests, reuse), results, n_posts, computed in executor.compute(engine, cache, space, jobs,
+                                                                                    as_of, classify, params, read):
             posts += n_posts
             recomputed += len(chunk) - len(reuse)
             inferred += sum(r.inferred for rs in results.values() for r in rs)
-            _write_results(engine, run_id, results, reuse, digests)
+            _write_results(engine, run_id, results, reuse, {**digests, **computed})
             if progress:
                 progress("profile", len(chunk), len(users))
     inferred, posts = _totals(engine, run_id, inferred, posts, recomputed < len(users))
@@ -519,7 +525,10 @@ def _fit_topics(engine: Engine, cache: EmbeddingCache, space: TopicSpace, users:
 
 
 def _plan(engine: Engine, sources: list[int], chunk: list[str]) -> Job:
-    """A chunk's digests and reusable users (kept for writing), and the users left to compute."""
+    """A chunk's digests and reusable users (kept for writing), and the users left to compute. With no earlier
+    run to copy from, every user is computed, and their digests come with their results (``compute_users``)."""
+    if not sources:
+        return (chunk, {}, {}), chunk
     digests = incremental.user_digests(engine, chunk)
     reuse = incremental.reusable(engine, sources, digests)
     return (chunk, digests, reuse), [u for u in chunk if u not in reuse]

@@ -64,6 +64,7 @@ class UserPosts:
     self_vote: np.ndarray  # bool: platform counts the author's own vote
     thread: list[str]  # context key, or the post's own key when it answers nothing
     text_vecs: np.ndarray  # (n, d) text-only vectors, for near-duplicate detection
+    inputs: bytes = b""  # read for a profile run: the posts' inputs as its digests read them (``matcher.incremental``)
 
 
 @dataclass(frozen=True)

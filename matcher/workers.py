@@ -48,7 +48,7 @@ def in_order(submit: Callable[[list[str]], Any], result: Callable[[Any], Any],
 
 def compute_chunk(db: str, model: str, dim: int, space: TopicSpace, as_of: int, classify: ClassifyParams,
                   params: ProfileParams, user_ids: list[str], read: dict[str, ReadUser],
-                  ) -> tuple[dict[str, list[TopicResult]], int]:
+                  ) -> tuple[dict[str, list[TopicResult]], int, dict[str, str]]:
     """``compute_users`` against the database (``read``: those of the users the run's topic fit read)."""
     cache = _worker_cache(db, model, dim)
     with threadpool_limits(1, user_api="blas"):  # as run_profile does locally: the same BLAS path

@@ -253,9 +253,9 @@ def test_a_new_topic_fit_reads_each_user_once_for_the_fit_and_the_profiles(tmp_p
     loads: list[str] = []
     real = profile_run.load_user_posts
 
-    def counted(engine, cache, user_ids, params):  # type: ignore[no-untyped-def]
+    def counted(engine, cache, user_ids, params, **kw):  # type: ignore[no-untyped-def]
         loads.extend(user_ids)
-        return real(engine, cache, user_ids, params)
+        return real(engine, cache, user_ids, params, **kw)
 
     monkeypatch.setattr(profile_run, "load_user_posts", counted)
     first = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN, executor=profile_run.LocalExecutor())
@@ -266,6 +266,29 @@ def test_a_new_topic_fit_reads_each_user_once_for_the_fit_and_the_profiles(tmp_p
     loads.clear()
     refit = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN + 1, refit=True)
     assert refit.topic_vectors_run == refit.run_id and sorted(loads) == users
+
+
+def test_a_first_run_takes_each_digest_from_the_posts_it_profiled(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    engine = setup_db(tmp_path, "digests", sample_lines())
+    (tmp_path / "lurker.jsonl").write_text('{"user_id": "u-lurker", "consent": "opted_in"}\n', encoding="utf-8")
+    ingest_users(engine, str(tmp_path / "lurker.jsonl"))  # opted in, no posts: a digest all the same
+    queried: list[str] = []
+    real = incremental.user_digests
+
+    def counted(engine, user_ids):  # type: ignore[no-untyped-def]
+        queried.extend(user_ids)
+        return real(engine, user_ids)
+
+    monkeypatch.setattr(incremental, "user_digests", counted)
+    first = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN)
+    assert first.reused == 0 and queried == []  # nothing to copy from: no separate digest query, before or after
+    with session(engine) as s:
+        stored = dict(s.exec(select(ProfiledUser.user_id, ProfiledUser.digest)
+                             .where(ProfiledUser.run_id == first.run_id)).all())
+    users = eligible_users(engine)
+    assert {"u-shares-health", "u-lurker"} <= set(users) and stored == real(engine, users)  # opt-ins, no posts
+    again = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN)
+    assert again.recomputed == 0 and sorted(queried) == users  # a second run compares them, and copies everyone
 
 
 def test_a_pool_of_worker_processes_gives_the_same_profiles(tmp_path) -> None:  # type: ignore[no-untyped-def]
