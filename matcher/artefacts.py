@@ -1,11 +1,13 @@
 """Model artefacts built once, locally, and cached: the ONNX export, its int8 quantisation, a static distillation.
 
 Each artefact lives in ``$PERKMATCH_CACHE`` (default ``~/.cache/perkmatch``) in a folder named for its kind and
-a key of the source model folder (its small config and tokenizer files by content, its weights file by name,
-size and modification time) and the build recipe. A build runs in a hidden temporary folder beside it, writes
-``manifest.json`` (every file and its size, the build time) last, and is renamed into place in one step: an
-interrupted build leaves no folder that looks complete, and a folder whose manifest is missing or whose files
-do not match it is deleted and built again. Nothing is downloaded: the source is the local model folder.
+a key of the source model folder's content (its config, tokenizer and weights files) and the build recipe: a
+reinstalled model, or the same model in another environment, finds the artefacts already built. A build runs in
+a hidden temporary folder beside it, writes ``manifest.json`` (every file and its size, the build time) last, and
+is renamed into place in one step: an interrupted build leaves no folder that looks complete, and a folder whose
+manifest is missing or whose files do not match it is deleted and built again. A build then deletes the older
+builds it replaces (``prune``), so the cache does not grow with every model update. Nothing is downloaded: the
+source is the local model folder.
 """
 
 import contextlib
@@ -13,6 +15,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -34,6 +37,8 @@ RECIPES = {  # kind -> (what it is, for messages; the recipe, part of the key: c
 M2V_REMOVE = r"\[unused\d+\]"  # tokens left out of the static vocabulary (model2vec's default); tests shrink it
 OPSET = 17
 BUILDS: Counter[str] = Counter()  # kind -> builds done by this process (tests check that a cache is reused)
+STALE_BUILD_SECONDS = 86_400  # a hidden build folder this old was left by a build that was killed
+_WEIGHTS: dict[tuple[str, int, int], str] = {}  # (path, size, mtime): the weights' digest, once per process
 
 
 def cache_root() -> Path:
@@ -60,9 +65,21 @@ def source_key(model: Path, kind: str) -> str:
             digest.update(name.encode() + b"\0" + (folder / name).read_bytes())
     for name in ("model.safetensors", "pytorch_model.bin"):
         if (folder / name).exists():
-            stat = (folder / name).stat()
-            digest.update(f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}".encode())
+            digest.update(f"{name}\0{_weights_digest(folder / name)}".encode())
     return digest.hexdigest()[:16]
+
+
+def _weights_digest(path: Path) -> str:
+    """The weights file's SHA-256 (about 0.1 s for MiniLM's 90 MB), computed once per process and file version."""
+    stat = path.stat()
+    version = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if version not in _WEIGHTS:
+        h = hashlib.sha256()
+        with path.open("rb") as f:
+            while block := f.read(1 << 20):
+                h.update(block)
+        _WEIGHTS[version] = h.hexdigest()
+    return _WEIGHTS[version]
 
 
 def artefact_folder(model: Path, base: str, kind: str) -> Path:
@@ -111,6 +128,7 @@ def ensure(model: Path, base: str, kind: str, build: Callable[[Path], None]) -> 
             if manifest(final) is None:
                 raise
         BUILDS[kind] += 1
+        prune(final, model, base, kind)
         return final
     except ModelError:
         raise
@@ -122,6 +140,31 @@ def ensure(model: Path, base: str, kind: str, build: Callable[[Path], None]) -> 
                          "use --encoder torch, or report it") from exc
     finally:
         discard(tmp)
+
+
+def prune(final: Path, model: Path, base: str, kind: str) -> list[Path]:
+    """Delete the builds ``final`` replaces, and return them: the same artefact (base and kind) under another key,
+    built from this model folder (whose content has changed since) or from one that no longer exists (an
+    environment deleted), or left partial; and hidden build folders of it older than a day (a killed build).
+    Builds from another model folder still there are kept: another environment may use them."""
+    pattern = re.compile(rf"\.?{re.escape(base)}-{re.escape(kind)}-[0-9a-f]{{16}}(\..+)?")
+    gone = []
+    for folder in final.parent.iterdir():
+        if folder == final or not folder.is_dir() or not pattern.fullmatch(folder.name):
+            continue
+        if folder.name.startswith("."):
+            try:
+                stale = time.time() - folder.stat().st_mtime > STALE_BUILD_SECONDS
+            except OSError:
+                continue
+        else:
+            data = manifest(folder)
+            source = str(data.get("source", "")) if data else ""
+            stale = data is None or data.get("kind") != kind or source == str(model) or not Path(source).is_dir()
+        if stale:
+            discard(folder)
+            gone.append(folder)
+    return gone
 
 
 @contextlib.contextmanager

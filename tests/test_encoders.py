@@ -2,6 +2,9 @@
 the artefact cache (built once, reused, rebuilt when partial or corrupt), and the --encoder option."""
 
 import importlib.util
+import os
+import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -242,3 +245,42 @@ def test_cli_passes_the_encoder_to_load_encoder(tmp_path: Path, monkeypatch) -> 
     result = CliRunner().invoke(app, ["--db", str(tmp_path / "x.db"), "--encoder", "onnx", "profile"])
     assert result.exit_code in (0, 1), result.output
     assert asked == [(None, "float32", "onnx")]
+
+
+def _model(folder: Path, weights: bytes) -> Path:
+    """A stand-in model folder: what an artefact's key reads."""
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text('{"model_type": "bert"}')
+    (folder / "vocab.txt").write_text("[PAD]\nhello\n")
+    (folder / "model.safetensors").write_bytes(weights)
+    return folder
+
+
+def test_artefacts_are_keyed_by_the_models_content_and_older_builds_are_pruned(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("PERKMATCH_CACHE", str(tmp_path / "cache"))
+
+    def build(out: Path) -> None:
+        (out / "vectors.npy").write_bytes(b"built")
+
+    model = _model(tmp_path / "env-a" / "model", b"weights v1")
+    first = artefacts.ensure(model, "m", "vocabulary", build)
+    builds = artefacts.BUILDS["vocabulary"]
+    twin = _model(tmp_path / "env-b" / "model", b"weights v1")  # the same model installed again elsewhere
+    assert artefacts.ensure(twin, "m", "vocabulary", build) == first and artefacts.BUILDS["vocabulary"] == builds
+    other = artefacts.ensure(_model(tmp_path / "env-c" / "model", b"weights v0"), "m", "vocabulary", build)
+    onnx = artefacts.ensure(model, "m", "onnx", build)  # another kind of artefact: never pruned by this one
+    killed = tmp_path / "cache" / f".{first.name}.x1y2"  # a hidden build folder left by a killed build ...
+    killed.mkdir()
+    os.utime(killed, (time.time() - 2 * artefacts.STALE_BUILD_SECONDS,) * 2)
+    running = tmp_path / "cache" / f".{other.name}.z3w4"  # ... and one of a build still running
+    running.mkdir()
+    (model / "model.safetensors").write_bytes(b"weights v22")  # the model updated in place
+    updated = artefacts.ensure(model, "m", "vocabulary", build)
+    assert updated != first and artefacts.BUILDS["vocabulary"] == builds + 2
+    assert not first.exists() and not killed.exists()  # replaced; left by a killed build
+    assert other.exists() and running.exists() and onnx.exists()  # another environment's model; running; another kind
+    shutil.rmtree(tmp_path / "env-c")  # that environment deleted: its build goes with the next one
+    (model / "model.safetensors").write_bytes(b"weights v333")
+    latest = artefacts.ensure(model, "m", "vocabulary", build)
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir() if not p.name.startswith(".")) == sorted(
+        [latest.name, onnx.name])
