@@ -5,9 +5,9 @@ a key of the source model folder's content (its config, tokenizer and weights fi
 reinstalled model, or the same model in another environment, finds the artefacts already built. A build runs in
 a hidden temporary folder beside it, writes ``manifest.json`` (every file and its size, the build time) last, and
 is renamed into place in one step: an interrupted build leaves no folder that looks complete, and a folder whose
-manifest is missing or whose files do not match it is deleted and built again. A build then deletes the older
-builds it replaces (``prune``), so the cache does not grow with every model update. Nothing is downloaded: the
-source is the local model folder.
+manifest is missing or whose files do not match it is deleted and built again. Using or building an artefact
+deletes the older builds it replaces (``prune``), so the cache does not grow with every model update or new
+environment. Nothing is downloaded: the source is the local model folder.
 """
 
 import contextlib
@@ -102,9 +102,10 @@ def discard(folder: Path) -> None:
 
 
 def ensure(model: Path, base: str, kind: str, build: Callable[[Path], None]) -> Path:
-    """The artefact's folder, built first when it is missing, partial or corrupt."""
+    """The artefact's folder, built first when it is missing, partial or corrupt; the builds it replaces go."""
     final = artefact_folder(model, base, kind)
     if manifest(final) is not None:
+        prune(final, model, base, kind)
         return final
     root = cache_root()
     try:

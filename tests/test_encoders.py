@@ -279,7 +279,8 @@ def test_artefacts_are_keyed_by_the_models_content_and_older_builds_are_pruned(t
     assert updated != first and artefacts.BUILDS["vocabulary"] == builds + 2
     assert not first.exists() and not killed.exists()  # replaced; left by a killed build
     assert other.exists() and running.exists() and onnx.exists()  # another environment's model; running; another kind
-    shutil.rmtree(tmp_path / "env-c")  # that environment deleted: its build goes with the next one
+    shutil.rmtree(tmp_path / "env-c")  # that environment deleted: its build goes the next time the artefact is used
+    assert artefacts.ensure(model, "m", "vocabulary", build) == updated and not other.exists()
     (model / "model.safetensors").write_bytes(b"weights v333")
     latest = artefacts.ensure(model, "m", "vocabulary", build)
     assert sorted(p.name for p in (tmp_path / "cache").iterdir() if not p.name.startswith(".")) == sorted(
