@@ -63,12 +63,19 @@ def post_inputs(row: Any) -> bytes:
     return repr(_post_inputs(row)).encode()
 
 
-def inputs_digest(posts: bytes, user: tuple[str | None] | None) -> str:
+def opt_ins(engine: Engine, user_ids: list[str]) -> dict[str, str | None]:
+    """These users' sensitive-topic opt-ins as stored (JSON), for those with a users row."""
+    with session(engine) as s:
+        return dict(s.execute(select(User.user_id, User.sensitive_opt_in).where(col(User.user_id).in_(user_ids)))
+                    .all())
+
+
+def inputs_digest(posts: bytes, user_id: str, stored_opt_ins: dict[str, str | None]) -> str:
     """A user's digest: their posts' inputs (``post_inputs``, in post id order), then their sensitive-topic
-    opt-ins when they have a users row (``user``: that row's ``sensitive_opt_in``, as stored)."""
+    opt-ins as stored (``opt_ins``) when they have a users row."""
     h = hashlib.blake2b(posts, digest_size=16)
-    if user is not None:
-        h.update(f"|opt-in {user[0]}".encode())
+    if user_id in stored_opt_ins:
+        h.update(f"|opt-in {stored_opt_ins[user_id]}".encode())
     return h.hexdigest()
 
 
@@ -81,9 +88,8 @@ def user_digests(engine: Engine, user_ids: list[str]) -> dict[str, str]:
     with session(engine) as s:
         for row in s.execute(stmt):
             posts[row.user_id].append(post_inputs(row))
-        opt_ins = select(User.user_id, User.sensitive_opt_in).where(col(User.user_id).in_(user_ids))
-        users = dict(s.execute(opt_ins).all())
-    return {u: inputs_digest(b"".join(parts), (users[u],) if u in users else None) for u, parts in posts.items()}
+    stored = opt_ins(engine, user_ids)
+    return {u: inputs_digest(b"".join(parts), u, stored) for u, parts in posts.items()}
 
 
 def source_runs(engine: Engine, basis: str, run_id: int) -> list[int]:

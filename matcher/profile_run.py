@@ -147,12 +147,6 @@ def _user_posts(rows: list[Any], text_vecs: np.ndarray, inputs: bool) -> UserPos
     )
 
 
-def _opt_ins(engine: Engine, user_ids: list[str]) -> dict[str, str | None]:
-    """These users' sensitive-topic opt-ins as stored (JSON), for those with a users row."""
-    with session(engine) as s:
-        return dict(s.exec(select(User.user_id, User.sensitive_opt_in).where(col(User.user_id).in_(user_ids))).all())
-
-
 def allowed_topics(topics: list[TopicInfo], opt_in: set[str]) -> np.ndarray:
     """False for sensitive topics the user did not opt in to (opting in to a parent covers its children)."""
     return np.array([not t.sensitive or t.topic_id in opt_in or (t.parent_id or "") in opt_in for t in topics])
@@ -314,12 +308,12 @@ def compute_users(engine: Engine, cache: EmbeddingCache, space: TopicSpace, user
     unread = [u for u in user_ids if u not in read]
     fresh = read_users(engine, cache, space, unread, classify, params) if unread else {}
     users = {u: read[u] if u in read else fresh[u] for u in user_ids if u in read or u in fresh}
-    opt_ins = _opt_ins(engine, user_ids)
+    opt_ins = incremental.opt_ins(engine, user_ids)
     similarity = _by_blocks(lambda vecs, closest: space.similarity(vecs, classify, closest),
                             {u: (r.vectors, r.closeness) for u, r in users.items()})
     results: dict[str, list[TopicResult]] = {}
-    digests = {u: incremental.inputs_digest(users[u].posts.inputs if u in users else b"",
-                                            (opt_ins[u],) if u in opt_ins else None) for u in user_ids}
+    digests = {u: incremental.inputs_digest(users[u].posts.inputs if u in users else b"", u, opt_ins)
+               for u in user_ids}
     posts = 0
     for user_id in user_ids:
         if user_id not in users:

@@ -202,8 +202,7 @@ class _Measured:
     total: np.ndarray  # (n,) membership including inferred children's
     inferred: bool
     score: float
-    confidence: float
-    exact_confidence: float  # before rounding, as the threshold compares it
+    confidence: float  # not rounded: the threshold compares it as it is
     posts: int
     days: int
     threads: int
@@ -334,10 +333,10 @@ def _measure(todo: list[tuple[int, np.ndarray, np.ndarray, list[str]]], p: UserP
         clarity = float(ctx["clarity"][k])
         score = math.log2(1.0 + float(decayed[i])) * (1.0 + 0.5 * min(max(lift, -1.0), 2.0)) * confidence * clarity
         n_posts = len(times)
-        r = _Measured(k, column, total, inferred=False, score=round(score, 4), confidence=round(confidence, 3),
-                      exact_confidence=confidence, posts=n_posts, days=days, threads=int(threads[i]),
-                      engaged=int(engaged[i]), positive=float(positive[i]), lift=lift, decayed=float(decayed[i]),
-                      mass=m, first=times[0] if n_posts else 0, last=times[-1] if n_posts else 0,
+        r = _Measured(k, column, total, inferred=False, score=round(score, 4), confidence=confidence, posts=n_posts,
+                      days=days, threads=int(threads[i]), engaged=int(engaged[i]), positive=float(positive[i]),
+                      lift=lift, decayed=float(decayed[i]), mass=m, first=times[0] if n_posts else 0,
+                      last=times[-1] if n_posts else 0,
                       burst=burst_share(times) if n_posts >= params.min_posts else 0.0, covered_by=covered_by)
         r.inferred = not covered[i] and next(_shortfalls(r, params), None) is None
         out.append(r)
@@ -361,8 +360,8 @@ def _describe(r: _Measured, p: UserPosts, ctx: dict, topic_ids: list[str], param
     some = np.flatnonzero(strength > 0)
     top = some[np.lexsort((ctx["keys"][some], -strength[some]))[: params.evidence_posts]].tolist()  # ties: by key
     evidence = [(p.keys[i], round(float(strength[i]), 4)) for i in top]
-    return TopicResult(topic_ids[r.k], inferred=r.inferred, score=r.score, confidence=r.confidence, posts=r.posts,
-                       days=r.days, engagement=round(r.lift, 3), details=details, evidence=evidence)
+    return TopicResult(topic_ids[r.k], inferred=r.inferred, score=r.score, confidence=round(r.confidence, 3),
+                       posts=r.posts, days=r.days, engagement=round(r.lift, 3), details=details, evidence=evidence)
 
 
 def _clarity(similarity: np.ndarray, params: ProfileParams) -> np.ndarray:
@@ -391,8 +390,8 @@ def _shortfalls(r: _Measured, params: ProfileParams) -> Iterator[str]:
     if r.lift < params.min_lift:
         yield (f"engagement {r.lift:+.2f} against the user's usual (log scale); "
                f"needs at least {params.min_lift:+.2f}")
-    if r.exact_confidence < params.min_confidence:
-        yield f"confidence {r.exact_confidence:.2f}; needs {params.min_confidence:.2f}"
+    if r.confidence < params.min_confidence:
+        yield f"confidence {r.confidence:.2f}; needs {params.min_confidence:.2f}"
     if r.burst > params.max_burst_share:
         yield (f"{r.burst:.0%} of its posts fall within one day (a burst); needs at most "
                f"{params.max_burst_share:.0%}")
