@@ -51,12 +51,39 @@ def model_folder(model: str | None) -> Path:
     return path
 
 
+def vocabulary_file(folder: Path) -> Path | None:
+    """The model's tokenizer vocabulary (``vocab.txt``), if it has one."""
+    return next((p for p in (folder / "vocab.txt", folder / "0_Transformer" / "vocab.txt") if p.exists()), None)
+
+
 def model_words(folder: Path) -> tuple[str, ...]:
     """The whole words (4+ letters) of the model's tokenizer vocabulary (``vocab.txt``; empty without one)."""
-    for path in (folder / "vocab.txt", folder / "0_Transformer" / "vocab.txt"):
-        if path.exists():
-            return tuple(w for w in path.read_text(encoding="utf-8").split() if re.fullmatch(r"[a-z]{4,}", w))
-    return ()
+    path = vocabulary_file(folder)
+    if path is None:
+        return ()
+    return tuple(w for w in path.read_text(encoding="utf-8").split() if re.fullmatch(r"[a-z]{4,}", w))
+
+
+@functools.lru_cache(maxsize=4)
+def known_words(path: str | None) -> frozenset[str]:
+    """Every whole word of a ``vocab.txt`` in lower case (not word pieces, not [special] tokens): the words the
+    model reads without splitting them (``classify.readable``). Empty for ``None``."""
+    if path is None:
+        return frozenset()
+    entries = Path(path).read_text(encoding="utf-8").split()
+    return frozenset(w.lower() for w in entries if not w.startswith(("##", "[")))
+
+
+def vocabulary_source(encoder: Encoder) -> str | None:
+    """The ``vocab.txt`` of an encoder's model (``vocabulary_path``; none for fakes unless a test gives one)."""
+    path = getattr(encoder, "vocabulary_path", None)
+    return None if path is None else str(path)
+
+
+def reading_vocabulary(encoder: Encoder) -> frozenset[str]:
+    """The words an encoder's model knows whole (``known_words``): which posts it can read (``classify.readable``);
+    none, so every post is read, for a model without a ``vocab.txt``."""
+    return known_words(vocabulary_source(encoder))
 
 
 def vocabulary(encoder: Encoder) -> list[str]:
@@ -120,11 +147,13 @@ class FakeEncoder:
     words' directions. Words in ``synonyms`` map to a shared stem first, so tests can state meaning.
     """
 
-    def __init__(self, dim: int = 64, synonyms: dict[str, str] | None = None, words: tuple[str, ...] = ()) -> None:
+    def __init__(self, dim: int = 64, synonyms: dict[str, str] | None = None, words: tuple[str, ...] = (),
+                 vocabulary_path: Path | None = None) -> None:
         self.dim = dim
         self.name = f"fake-{dim}"
         self.synonyms = synonyms or {}
         self.words = words  # the vocabulary (``vocabulary``): none unless a test gives one
+        self.vocabulary_path = vocabulary_path  # the words it reads (``reading_vocabulary``): every post without one
         self.calls = 0
         self.encoded_texts = 0
 
@@ -189,6 +218,7 @@ def load_encoder(model: str | None = None, precision: str = "float32", backend: 
                 encoder = backends.load(backend, model_folder(model), base_name(model))
         encoder.folder = model_folder(model)  # type: ignore[attr-defined]  # its vocabulary's vectors are cached
         encoder.words = model_words(encoder.folder)  # type: ignore[attr-defined]
+        encoder.vocabulary_path = vocabulary_file(encoder.folder)  # type: ignore[attr-defined]
         return encoder
     except ModelError:
         raise

@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import math
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
@@ -15,6 +16,8 @@ from sqlmodel import Session, col, select
 
 from catalog.refresh import live_version
 from catalog.schema import PerkRecord
+from matcher.classify import readable
+from matcher.encoder import known_words
 from matcher.errors import NotReadyError, UnknownUserError
 from matcher.profile_run import latest_run, previous_run
 from matcher.profiles import ProfileParams
@@ -125,6 +128,9 @@ def explain_topic(engine: Engine, user_id: str, topic_id: str) -> dict[str, Any]
     fitted = run_params.get("topic_vectors", {}).get("mass", {}).get(topic_id)
     if fitted:
         out["fitted_on_posts"] = fitted  # posts in the collection plainly about the topic, shaping its vector
+    unread = _unread_posts(engine, user_id, run_params.get("vocabulary"))
+    if unread:
+        out["unread_posts"] = unread  # the user's posts the model cannot read: about no topic at all
     opt_in = set(json.loads(user.sensitive_opt_in or "[]"))
     if topic.sensitive and topic_id not in opt_in and (topic.parent_id or "") not in opt_in:
         out.update(inferred=False, verdict="not inferred: this is a sensitive topic and the user has not opted in "
@@ -132,7 +138,7 @@ def explain_topic(engine: Engine, user_id: str, topic_id: str) -> dict[str, Any]
         return out
     if record is None:
         out.update(inferred=False, verdict="not inferred: none of the user's posts is about this topic "
-                   "(or it ranked below the candidates kept)")
+                   "(or it ranked below the candidates kept)" + (f"; {_unread_words(unread)}" if unread else ""))
         return out
     with session(engine) as s:
         score = s.exec(select(TopicScore).where(TopicScore.run_id == run.id).where(TopicScore.user_id == user_id)
@@ -144,11 +150,27 @@ def explain_topic(engine: Engine, user_id: str, topic_id: str) -> dict[str, Any]
     elif details.get("covered_by") and not details.get("shortfalls"):
         verdict = f"not shown: its support comes from the more specific {', '.join(details['covered_by'])}"
     else:
-        verdict = "not inferred: " + "; ".join(details.get("shortfalls", []))
+        reasons = details.get("shortfalls", []) + ([_unread_words(unread)] if unread else [])
+        verdict = "not inferred: " + "; ".join(reasons)
     out.update(inferred=inferred, verdict=verdict, details=details, **{k: record[k] for k in (
         "score", "confidence", "posts", "days", "threads", "engagement", "engagement_vs_usual", "first", "last",
         "evidence")})
     return out
+
+
+def _unread_posts(engine: Engine, user_id: str, vocabulary: str | None) -> int:
+    """How many of the user's posts the latest run's model could not read (``classify.readable``); 0 when its
+    model reads every post or its vocabulary file is gone."""
+    if vocabulary is None or not Path(vocabulary).exists():
+        return 0
+    with session(engine) as s:
+        rows = s.execute(select(Post.text, Post.context).where(Post.user_id == user_id)).all()
+    return int((~readable([r.text for r in rows], [r.context for r in rows], known_words(vocabulary))).sum())
+
+
+def _unread_words(unread: int) -> str:
+    return (f"{unread} of the user's posts were not read: fewer than half of their words are words the model knows "
+            "(written in another language?), so they are about no topic")
 
 
 def topic_changes(engine: Engine, user_id: str) -> dict[str, Any]:

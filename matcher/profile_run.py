@@ -32,13 +32,14 @@ from matcher.classify import (
     fit_topic_vectors,
     memberships_from_similarity,
     post_vectors,
+    readable,
     related_words,
     smooth_within_user,
     topic_similarity,
     view_closeness,
 )
 from matcher.embed import EmbeddingCache, embed_new_posts
-from matcher.encoder import vocabulary
+from matcher.encoder import reading_vocabulary, vocabulary, vocabulary_source
 from matcher.errors import ModelError
 from matcher.profiles import ProfileParams, TopicResult, UserPosts, build_profile, own_words
 from matcher.store import (
@@ -95,12 +96,14 @@ def eligible_users(engine: Engine, policy: str = "opt-in") -> list[str]:
 
 
 def load_user_posts(engine: Engine, cache: EmbeddingCache, user_ids: list[str], params: ClassifyParams,
-                    inputs: bool = False) -> dict[str, tuple[UserPosts, np.ndarray]]:
+                    inputs: bool = False, vocabulary: frozenset[str] = frozenset()
+                    ) -> dict[str, tuple[UserPosts, np.ndarray]]:
     """Posts and blended post vectors of these users, each sorted by post id (``inputs``: with ``UserPosts.inputs``,
-    what a run's digest of the user reads of these very posts)."""
+    what a run's digest of the user reads of these very posts; ``vocabulary``: with ``UserPosts.readable``, which
+    posts a model knowing these words reads, ``classify.readable``)."""
     text, context = aliased(Embedding), aliased(Embedding)
     columns = (*incremental.POST_INPUTS, Post.user_id, text.vector.label("text_vec"),
-               context.vector.label("context_vec"))
+               context.vector.label("context_vec"), *((Post.text, Post.context) if vocabulary else ()))
     stmt = (select(*columns)  # the vectors joined in: one query, not one per 500 keys
             .join(text, and_(text.model == cache.name, text.text_key == Post.text_key), isouter=True)
             .join(context, and_(context.model == cache.name, context.text_key == Post.context_key), isouter=True)
@@ -122,17 +125,19 @@ def load_user_posts(engine: Engine, cache: EmbeddingCache, user_ids: list[str], 
                                           dtype=np.float32).reshape(-1, dim)
     lengths = np.array([r.text_len for r in rows])
     blended = post_vectors(text_vecs, ctx_vecs, has_ctx, lengths, params)
+    read = readable([r.text for r in rows], [r.context for r in rows], vocabulary, params) if vocabulary else None
     out: dict[str, tuple[UserPosts, np.ndarray]] = {}
     start = 0
     for i in range(1, len(rows) + 1):
         if i == len(rows) or rows[i].user_id != rows[start].user_id:
             part = rows[start:i]
-            out[part[0].user_id] = (_user_posts(part, text_vecs[start:i], inputs), blended[start:i])
+            posts = _user_posts(part, text_vecs[start:i], inputs, None if read is None else read[start:i])
+            out[part[0].user_id] = (posts, blended[start:i])
             start = i
     return out
 
 
-def _user_posts(rows: list[Any], text_vecs: np.ndarray, inputs: bool) -> UserPosts:
+def _user_posts(rows: list[Any], text_vecs: np.ndarray, inputs: bool, read: np.ndarray | None) -> UserPosts:
     return UserPosts(
         keys=[int(r.id or 0) for r in rows],
         created_at=np.array([r.created_at for r in rows], dtype=np.int64),
@@ -143,6 +148,7 @@ def _user_posts(rows: list[Any], text_vecs: np.ndarray, inputs: bool) -> UserPos
         self_vote=np.array([r.platform in ProfileParams.self_vote_platforms for r in rows], dtype=bool),
         thread=[r.context_key or r.text_key for r in rows],
         text_vecs=text_vecs,
+        readable=read,
         inputs=b"".join(incremental.post_inputs(r) for r in rows) if inputs else b"",
     )
 
@@ -164,6 +170,7 @@ class TopicSpace:
     view_starts: np.ndarray  # where topic k's views start in ``views``
 
     related: list[list[str]] = field(default_factory=list)  # each topic's related words (last among its views)
+    vocabulary: frozenset[str] = frozenset()  # the words the model knows whole: which posts it reads (``readable``)
 
     @classmethod
     def build(cls, topics: list[TopicInfo], cache: EmbeddingCache,
@@ -182,7 +189,7 @@ class TopicSpace:
                                     (views[start:start + len(texts[k])], word_vecs[at[k]:at[k + 1]])])
             starts = np.cumsum([0] + sizes[:-1]).astype(np.int64)
         return cls(topics, vectors, [t.topic_id for t in topics], [index.get(t.parent_id or "", -1) for t in topics],
-                   views, starts, picks)
+                   views, starts, picks, reading_vocabulary(cache.encoder))
 
     def adapted(self, vectors: np.ndarray) -> "TopicSpace":
         """The same space with topic vectors fitted to the collection (``classify.adapt_topic_vectors``)."""
@@ -290,7 +297,7 @@ class ReadUser:
 def read_users(engine: Engine, cache: EmbeddingCache, space: TopicSpace, user_ids: list[str],
                classify: ClassifyParams, params: ProfileParams) -> dict[str, ReadUser]:
     """These users' posts read (``ReadUser``), for each user with posts, in the order of ``user_ids``."""
-    loaded = load_user_posts(engine, cache, user_ids, classify, inputs=True)
+    loaded = load_user_posts(engine, cache, user_ids, classify, inputs=True, vocabulary=space.vocabulary)
     words = {u: own_words(loaded[u][0], params) for u in user_ids if u in loaded}
     vectors = {u: smooth_within_user(loaded[u][1], classify, sources=own) for u, (_, own) in words.items()}
     closeness = _by_blocks(lambda vecs: space.closeness(vecs, classify), {u: (v,) for u, v in vectors.items()})
@@ -322,6 +329,8 @@ def compute_users(engine: Engine, cache: EmbeddingCache, space: TopicSpace, user
         user = users[user_id]
         posts += len(user.posts.keys)
         sims = similarity[user_id]
+        if user.posts.readable is not None:
+            sims[~user.posts.readable] = 0.0  # a post the model cannot read is about no topic
         opt_in = set(json.loads(opt_ins.get(user_id) or "[]"))
         results[user_id] = build_profile(user.posts, memberships_from_similarity(sims, classify), space.ids,
                                          space.parents, allowed_topics(space.topics, opt_in), as_of, params,
@@ -447,7 +456,7 @@ def _profile(engine: Engine, cache: EmbeddingCache, users: list[str], policy: st
         assert run is not None
         related = {t: words for t, words in zip(space.ids, space.related, strict=True) if words}
         run.params = json.dumps({"policy": policy, "basis": basis, "rules": incremental.RULES_VERSION,
-                                 "related_words": related,
+                                 "related_words": related, "vocabulary": vocabulary_source(cache.encoder),
                                  "topic_vectors": fit.record(space.ids)})
         s.add(run)
         s.commit()

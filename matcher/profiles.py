@@ -64,6 +64,7 @@ class UserPosts:
     self_vote: np.ndarray  # bool: platform counts the author's own vote
     thread: list[str]  # context key, or the post's own key when it answers nothing
     text_vecs: np.ndarray  # (n, d) text-only vectors, for near-duplicate detection
+    readable: np.ndarray | None = None  # bool: posts the model can read (``classify.readable``); None: all
     inputs: bytes = b""  # read for a profile run: the posts' inputs as its digests read them (``matcher.incremental``)
 
 
@@ -111,9 +112,11 @@ def usual_engagement(g: np.ndarray, params: ProfileParams) -> float:
 
 def own_words(p: UserPosts, params: ProfileParams) -> tuple[np.ndarray, np.ndarray]:
     """(duplicates, own): the posts that repeat an earlier one (``duplicate_mask``), and the user's own words:
-    neither a repeat nor a reshare. Only own words shape the topic fit and how a user's other posts are read."""
+    neither a repeat nor a reshare, and readable by the model. Only own words shape the topic fit and how a user's
+    other posts are read."""
     dup = duplicate_mask(p, params)
-    return dup, ~(dup | p.is_share)
+    own = ~(dup | p.is_share)
+    return dup, own if p.readable is None else own & p.readable
 
 
 def duplicate_mask(p: UserPosts, params: ProfileParams) -> np.ndarray:

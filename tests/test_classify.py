@@ -10,13 +10,14 @@ from matcher.classify import (
     fit_topic_vectors,
     memberships_from_similarity,
     prototype_sums,
+    readable,
     related_words,
     smooth_within_user,
     top_columns,
     topic_similarity,
 )
 from matcher.embed import EmbeddingCache
-from matcher.encoder import FakeEncoder
+from matcher.encoder import FakeEncoder, known_words, packaged_model_path, vocabulary_file
 from matcher.profile_run import TopicSpace, space_texts
 from matcher.store import open_engine
 from matcher.taxonomy import TopicInfo
@@ -223,3 +224,23 @@ def test_an_unwritable_model_cache_still_gives_the_vocabularys_vectors_once_a_pr
     assert np.array_equal(first, encoder.encode(words))
     assert np.array_equal(vocabulary.vocabulary_vectors(cache, words), first)
     assert encoder.encoded_texts == len(words) * 2  # embedded once by the run (and once above, by the test)
+
+
+def test_a_post_is_read_only_when_the_model_knows_most_of_its_words() -> None:
+    model_words = known_words(str(vocabulary_file(packaged_model_path())))
+    assert "cycling" in model_words and "##ing" not in model_words and "[cls]" not in model_words
+    posts = [
+        ("Rode 80 km this morning, the new gravel tyres were worth every penny.", None),  # English
+        ("Vanochtend 80 km gefietst, de nieuwe gravelbanden waren elke cent waard.", None),  # Dutch
+        ("Ajoin aamulla kahdeksankymmentä kilometriä, uudet renkaat olivat hintansa arvoiset.", None),  # Finnish
+        ("Pmed", None),  # too few words to tell: read
+        ("Zeker!", "Wie fietst er dit weekend de Amstel Gold Race mee?"),  # a Dutch reply in a Dutch thread
+        ("Same here, the climbs on that route are brutal in the wind.", "Wie fietst er dit weekend mee?"),
+        ("", None),
+    ]
+    texts, contexts = [t for t, _ in posts], [c for _, c in posts]
+    assert readable(texts, contexts, model_words).tolist() == [True, False, False, True, False, True, True]
+    # a stricter share reads less (the English reply's Dutch thread title counts too); a model without a vocabulary
+    # file reads everything
+    assert not readable(texts[5:6], contexts[5:6], model_words, ClassifyParams(read_share=0.95))[0]
+    assert readable(texts, contexts, frozenset()).all()

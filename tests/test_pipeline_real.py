@@ -17,9 +17,11 @@ from matcher.demo import AS_OF, run_demo
 from matcher.embed import EmbeddingCache
 from matcher.encoder import load_encoder
 from matcher.explain import brand_view, explain_topic, export_user, match_records, user_topics
+from matcher.ingest import ingest_posts, ingest_users
 from matcher.profile_run import run_profile
 from matcher.records import to_epoch
 from matcher.store import open_engine
+from tests.conftest import post
 
 pytestmark = pytest.mark.integration
 runner = CliRunner()
@@ -188,3 +190,33 @@ def test_forget_leaves_no_trace_in_tables_or_file_bytes(demo_copy) -> None:  # t
     raw = b"".join(p.read_bytes() for p in Path(demo_copy).parent.glob("copy.db*"))
     assert sentence.encode() not in raw
     assert b"u-maya" not in raw
+
+
+def test_posts_the_model_cannot_read_make_no_topic_and_explain_says_so(tmp_path, write) -> None:  # type: ignore[no-untyped-def]
+    # the same five posts about cycling, in English and in Dutch: the English model reads Dutch as noise that would
+    # still land nearest some topic (on the dev data such users came out "into Ska")
+    english = ["Rode 80 km this morning, the new gravel tyres were worth every penny.",
+               "Swapped my cassette for an 11-34 and the climbs feel so much easier on the bike now.",
+               "Tubeless on the road bike: three months, zero flats, and the ride is smoother.",
+               "My commute by bike is faster than the bus, even with the headwind along the river.",
+               "Finally did a century ride, 160 km with the club, legs are dead but worth it."]
+    dutch = ["Vanochtend 80 km gefietst, de nieuwe gravelbanden waren elke cent waard.",
+             "Mijn cassette vervangen door een 11-34 en de beklimmingen voelen nu veel lichter op de fiets.",
+             "Tubeless op de racefiets: drie maanden, nul lekke banden, en het rijdt soepeler.",
+             "Met de fiets naar het werk ben ik sneller dan de bus, zelfs met tegenwind langs de rivier.",
+             "Eindelijk een tocht van 160 km gereden met de club, benen zijn kapot maar het was het waard."]
+    posts = [post(f"{user}-{i}", user, t, day=10 * i, likes=6, platform="reddit")
+             for user, texts in (("u-en", english), ("u-nl", dutch)) for i, t in enumerate(texts)]
+    engine = open_engine(str(tmp_path / "lang.db"))
+    ingest_users(engine, write("users.jsonl", [{"user_id": u, "consent": "opted_in"} for u in ("u-en", "u-nl")]))
+    ingest_posts(engine, write("posts.jsonl", posts))
+    run_profile(engine, EmbeddingCache(engine, load_encoder()), as_of=to_epoch("2025-03-01"))
+    topics = {r["user_id"]: [t["topic_id"] for t in r["topics"]] for r in user_topics(engine)}
+    assert "sports.cycling" in topics["u-en"] and topics["u-nl"] == []
+    dutch_cycling = explain_topic(engine, "u-nl", "sports.cycling")
+    # a Dutch sentence of short words the English vocabulary also has ("met de fiets ... ben ik ... dan de bus") may
+    # be read, alone: one post makes no topic
+    unread = dutch_cycling["unread_posts"]
+    assert not dutch_cycling["inferred"] and unread >= 4
+    assert f"{unread} of the user's posts were not read" in dutch_cycling["verdict"]
+    assert "unread_posts" not in explain_topic(engine, "u-en", "sports.cycling")
