@@ -46,6 +46,8 @@ class ProfileParams:
     clarity_floor: float = 0.2  # ... mapped linearly from this similarity (clarity ~0) ...
     clarity_full: float = 0.5  # ... to this one (clarity 1)
     min_clarity: float = 0.03  # clarity never drops below this (a score stays comparable)
+    min_plain: float = 0.30  # the 3rd closest post must be this similar to the topic: three posts at least halfway
+    # into the membership ramp (classify: similarity 0.25 to 0.35), not chatter that only grazes the topic
     min_share_of_best: float = 0.5  # a topic's score must reach this share of the user's strongest topic's
     evidence_posts: int = 5
     max_candidates: int = 8
@@ -182,8 +184,10 @@ def build_profile(p: UserPosts, members: np.ndarray, topic_ids: list[str], paren
         return []
     members = members * allowed[None, :]  # a sensitive topic lends its posts to no parent: they are not evidence
     ctx = _context(p, params, as_of, duplicate_mask(p, params) if duplicates is None else duplicates)
-    ctx["clarity"] = (_clarity(similarity[~ctx["dup"]], params) if similarity is not None
+    ctx["closest"] = (_closest(similarity[~ctx["dup"]], params) if similarity is not None
                       else np.ones(members.shape[1]))
+    span = params.clarity_full - params.clarity_floor
+    ctx["clarity"] = np.clip((ctx["closest"] - params.clarity_floor) / span, params.min_clarity, 1.0)
     results = _levels(p, members, topic_ids, parents, allowed, ctx, params)
     best = max((r.score for r in results.values() if r.inferred), default=0.0)
     if any(r.inferred and r.score < params.min_share_of_best * best for r in results.values()):
@@ -217,6 +221,7 @@ class _Measured:
     first: int  # time of the topic's first and last original post (0 without one)
     last: int
     burst: float  # the largest share of its original posts within 24 hours (0 under ``min_posts`` posts)
+    closest: float  # the similarity of the user's ``clarity_post``-th closest post to it
     covered_by: list[str]
     best: float = 0.0  # the user's strongest score, when this topic was demoted as a side interest to it
 
@@ -333,14 +338,15 @@ def _measure(todo: list[tuple[int, np.ndarray, np.ndarray, list[str]]], p: UserP
         lift = float(lifted[i] / (m + params.lift_shrinkage)) if m else 0.0
         evidence_amount = min(m, float(days) + 1.0, float(threads[i]) + 1.0)
         confidence = 1.0 - math.exp(-evidence_amount / params.confidence_scale)
-        clarity = float(ctx["clarity"][k])
+        clarity, closest = float(ctx["clarity"][k]), float(ctx["closest"][k])
         score = math.log2(1.0 + float(decayed[i])) * (1.0 + 0.5 * min(max(lift, -1.0), 2.0)) * confidence * clarity
         n_posts = len(times)
         r = _Measured(k, column, total, inferred=False, score=round(score, 4), confidence=confidence, posts=n_posts,
                       days=days, threads=int(threads[i]), engaged=int(engaged[i]), positive=float(positive[i]),
                       lift=lift, decayed=float(decayed[i]), mass=m, first=times[0] if n_posts else 0,
                       last=times[-1] if n_posts else 0,
-                      burst=burst_share(times) if n_posts >= params.min_posts else 0.0, covered_by=covered_by)
+                      burst=burst_share(times) if n_posts >= params.min_posts else 0.0, closest=closest,
+                      covered_by=covered_by)
         r.inferred = not covered[i] and next(_shortfalls(r, params), None) is None
         out.append(r)
     return out
@@ -367,16 +373,19 @@ def _describe(r: _Measured, p: UserPosts, ctx: dict, topic_ids: list[str], param
                        posts=r.posts, days=r.days, engagement=round(r.lift, 3), details=details, evidence=evidence)
 
 
-def _clarity(similarity: np.ndarray, params: ProfileParams) -> np.ndarray:
+def _closest(similarity: np.ndarray, params: ProfileParams) -> np.ndarray:
     """How plainly the user's posts are about each topic: the similarity of their ``clarity_post``-th closest
-    (non-duplicate) post to it, mapped to [min_clarity, 1]. A topic resting on vague posts ranks lower."""
+    (non-duplicate) post to it (their least similar one when they have fewer). Mapped to a clarity
+    (``clarity_floor`` to ``clarity_full`` give ``min_clarity`` to 1), a topic resting on vague posts ranks lower;
+    under ``min_plain`` it is not inferred."""
     n = len(similarity)
     if n == 0:
-        return np.full(similarity.shape[1], params.min_clarity)
+        return np.zeros(similarity.shape[1])
     rank = min(params.clarity_post, n)
-    closest = np.partition(similarity, n - rank, axis=0)[n - rank]
-    span = params.clarity_full - params.clarity_floor
-    return np.clip((closest - params.clarity_floor) / span, params.min_clarity, 1.0)
+    return np.partition(similarity, n - rank, axis=0)[n - rank]
+
+
+_ORDINAL = {1: "", 2: "2nd ", 3: "3rd "}
 
 
 def _shortfalls(r: _Measured, params: ProfileParams) -> Iterator[str]:
@@ -398,6 +407,9 @@ def _shortfalls(r: _Measured, params: ProfileParams) -> Iterator[str]:
     if r.burst > params.max_burst_share:
         yield (f"{r.burst:.0%} of its posts fall within one day (a burst); needs at most "
                f"{params.max_burst_share:.0%}")
+    if r.closest < params.min_plain:
+        yield (f"its {_ORDINAL.get(params.clarity_post, f'{params.clarity_post}th ')}closest post is only "
+               f"{r.closest:.2f} similar to it; needs {params.min_plain:.2f} (the posts only graze it)")
     if r.posts and r.engaged >= params.min_engaged_posts and r.positive / r.posts < params.min_mean_engagement:
         yield f"engagement {r.positive / r.posts:.2f} per post; needs {params.min_mean_engagement:g}"
     if r.best:

@@ -217,6 +217,22 @@ def test_a_topic_resting_on_vague_posts_ranks_below_one_on_plain_posts() -> None
     assert abs(sports.score - 0.4 * travel.score) < 0.01 * travel.score  # the same support otherwise
 
 
+def test_a_topic_whose_posts_only_graze_it_is_not_inferred() -> None:
+    # everyday chatter sits nearest some broad topic (Lifestyle) without being about it: often, on many days, with
+    # engagement, yet no three posts are even halfway into the membership ramp
+    posts = steady(0, 10, likes=5) + steady(1, 10, start=1, likes=5)
+    similarity = np.full((len(posts), len(TOPICS)), 0.1, dtype=np.float32)
+    similarity[:10, 0] = 0.6
+    similarity[10:, 1] = 0.27
+    similarity[10:12, 1] = 0.45  # two plain posts are not three
+    results = profile(posts, similarity=similarity, min_share_of_best=0.0)
+    assert inferred(results) == ["travel"]
+    assert shortfalls(results, "sports") == ("its 3rd closest post is only 0.27 similar to it; needs 0.30 "
+                                             "(the posts only graze it)")
+    similarity[12, 1] = 0.31  # a third
+    assert inferred(profile(posts, similarity=similarity, min_share_of_best=0.0)) == ["travel", "sports"]
+
+
 def test_an_account_whose_every_post_draws_a_thousand_times_the_reactions_gets_the_same_profile() -> None:
     posts = steady(0, 10, likes=6, replies=1) + steady(1, 10, start=1, likes=0, replies=0) + [P(2, d, likes=1)
                                                                                            for d in (3, 40, 90)]
