@@ -75,7 +75,7 @@ def known_words(path: str | None) -> frozenset[str]:
 
 
 def vocabulary_source(encoder: Encoder) -> str | None:
-    """The ``vocab.txt`` of an encoder's model (``vocabulary_path``; none for fakes unless a test gives one)."""
+    """The ``vocab.txt`` of an encoder's model (``load_encoder`` sets ``vocabulary_path``; fakes have none)."""
     path = getattr(encoder, "vocabulary_path", None)
     return None if path is None else str(path)
 
@@ -147,13 +147,11 @@ class FakeEncoder:
     words' directions. Words in ``synonyms`` map to a shared stem first, so tests can state meaning.
     """
 
-    def __init__(self, dim: int = 64, synonyms: dict[str, str] | None = None, words: tuple[str, ...] = (),
-                 vocabulary_path: Path | None = None) -> None:
+    def __init__(self, dim: int = 64, synonyms: dict[str, str] | None = None, words: tuple[str, ...] = ()) -> None:
         self.dim = dim
         self.name = f"fake-{dim}"
         self.synonyms = synonyms or {}
         self.words = words  # the vocabulary (``vocabulary``): none unless a test gives one
-        self.vocabulary_path = vocabulary_path  # the words it reads (``reading_vocabulary``): every post without one
         self.calls = 0
         self.encoded_texts = 0
 
