@@ -77,7 +77,7 @@ def known_words(path: str | None) -> frozenset[str]:
 def vocabulary_source(encoder: Encoder) -> str | None:
     """The ``vocab.txt`` of an encoder's model (``load_encoder`` sets ``vocabulary_path``; fakes have none)."""
     path = getattr(encoder, "vocabulary_path", None)
-    return None if path is None else str(path)
+    return None if path is None else str(Path(path).resolve())
 
 
 def reading_vocabulary(encoder: Encoder) -> frozenset[str]:

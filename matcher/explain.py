@@ -120,7 +120,7 @@ def explain_topic(engine: Engine, user_id: str, topic_id: str) -> dict[str, Any]
     out: dict[str, Any] = {"user_id": user_id, "topic_id": topic_id, "name": topic.name, "run_id": run.id,
                            "thresholds": {"posts": params.min_posts, "days": params.min_days,
                                           "threads": params.min_threads, "engaged_posts": params.min_engaged_posts,
-                                          "confidence": params.min_confidence}}
+                                          "confidence": params.min_confidence, "plain": params.min_plain}}
     run_params = json.loads(run.params or "{}")
     related = run_params.get("related_words", {}).get(topic_id)
     if related:

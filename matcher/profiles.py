@@ -184,7 +184,8 @@ def build_profile(p: UserPosts, members: np.ndarray, topic_ids: list[str], paren
         return []
     members = members * allowed[None, :]  # a sensitive topic lends its posts to no parent: they are not evidence
     ctx = _context(p, params, as_of, duplicate_mask(p, params) if duplicates is None else duplicates)
-    ctx["closest"] = (_closest(similarity[~ctx["dup"]], params) if similarity is not None
+    counted = ~ctx["dup"] if p.readable is None else ~ctx["dup"] & p.readable  # posts not read are about nothing
+    ctx["closest"] = (_closest(similarity[counted], params) if similarity is not None
                       else np.ones(members.shape[1]))
     span = params.clarity_full - params.clarity_floor
     ctx["clarity"] = np.clip((ctx["closest"] - params.clarity_floor) / span, params.min_clarity, 1.0)
@@ -409,7 +410,8 @@ def _shortfalls(r: _Measured, params: ProfileParams) -> Iterator[str]:
                f"{params.max_burst_share:.0%}")
     if r.closest < params.min_plain:
         yield (f"its {_ORDINAL.get(params.clarity_post, f'{params.clarity_post}th ')}closest post is only "
-               f"{r.closest:.2f} similar to it; needs {params.min_plain:.2f} (the posts only graze it)")
+               f"{math.floor(r.closest * 100) / 100:.2f} similar to it; needs {params.min_plain:.2f} "
+               "(the posts only graze it)")
     if r.posts and r.engaged >= params.min_engaged_posts and r.positive / r.posts < params.min_mean_engagement:
         yield f"engagement {r.positive / r.posts:.2f} per post; needs {params.min_mean_engagement:g}"
     if r.best:

@@ -237,9 +237,13 @@ def test_a_post_is_read_only_when_the_model_knows_most_of_its_words() -> None:
         ("Zeker!", "Wie fietst er dit weekend de Amstel Gold Race mee?"),  # a Dutch reply in a Dutch thread
         ("Same here, the climbs on that route are brutal in the wind.", "Wie fietst er dit weekend mee?"),
         ("", None),
+        ("The Pokémon Café in Zürich was a great idea.", None),  # 3 of 8 words unknown with their accents: read
+        ("Agreed", "https://nos.nl/artikel/2466021-kabinet-wil-minder-vliegen-vanaf-schiphol"),  # as it is embedded:
+        # the context is only a link, which is not embedded, so one word is too few to tell
     ]
     texts, contexts = [t for t, _ in posts], [c for _, c in posts]
-    assert readable(texts, contexts, model_words).tolist() == [True, False, False, True, False, True, True]
+    assert readable(texts, contexts, model_words).tolist() == [True, False, False, True, False, True, True, True,
+                                                               True]
     # a stricter share reads less (the English reply's Dutch thread title counts too); a model without a vocabulary
     # file reads everything
     assert not readable(texts[5:6], contexts[5:6], model_words, ClassifyParams(read_share=0.95))[0]

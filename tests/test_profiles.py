@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from matcher.profiles import ProfileParams, UserPosts, build_profile
+from matcher.profiles import ProfileParams, UserPosts, build_profile, own_words
 
 TOPICS = ["travel", "sports", "cooking", "health", "lifestyle"]
 PARENTS = [4, 4, 4, -1, -1]
@@ -30,7 +30,8 @@ class P:
 
 
 def profile(posts: list[P], allowed: np.ndarray = ALLOWED, as_of: int = AS_OF,  # type: ignore[no-untyped-def]
-            similarity: np.ndarray | None = None, parents: list[int] = PARENTS, **params: float):
+            similarity: np.ndarray | None = None, parents: list[int] = PARENTS, readable: list[bool] | None = None,
+            **params: float):
     rng = np.random.default_rng(0)
     vec_of: dict[str, np.ndarray] = {}
     vecs = []
@@ -47,6 +48,7 @@ def profile(posts: list[P], allowed: np.ndarray = ALLOWED, as_of: int = AS_OF,  
         shares=np.array([p.shares for p in posts]), is_share=np.array([p.share for p in posts]),
         self_vote=np.zeros(n, dtype=bool), thread=[p.thread or f"t{i}" for i, p in enumerate(posts)],
         text_vecs=np.array(vecs, dtype=np.float32).reshape(n, 32),
+        readable=None if readable is None else np.array(readable),
     )
     members = np.zeros((n, len(TOPICS)), dtype=np.float32)
     for i, p in enumerate(posts):
@@ -231,6 +233,24 @@ def test_a_topic_whose_posts_only_graze_it_is_not_inferred() -> None:
                                              "(the posts only graze it)")
     similarity[12, 1] = 0.31  # a third
     assert inferred(profile(posts, similarity=similarity, min_share_of_best=0.0)) == ["travel", "sports"]
+
+
+def test_posts_the_model_cannot_read_are_nobodys_words_and_nobodys_closest_posts() -> None:
+    posts = [P(0, 1), P(0, 2), P(0, 3, share=True), P(-1, 4), P(-1, 5), P(-1, 6)]
+    read = [True, True, True, False, False, True]
+    user = UserPosts(keys=[1, 2, 3, 4, 5, 6], created_at=np.array([T0 + p.day * DAY for p in posts], dtype=np.int64),
+                     likes=np.full(6, 3), replies=np.zeros(6), shares=np.zeros(6),
+                     is_share=np.array([p.share for p in posts]), self_vote=np.zeros(6, dtype=bool),
+                     thread=[f"t{i}" for i in range(6)], text_vecs=np.eye(6, 32, dtype=np.float32),
+                     readable=np.array(read))
+    # own words (the fit's posts, the sources of reading together): neither reshared nor unread
+    assert own_words(user, ProfileParams())[1].tolist() == [True, True, False, False, False, True]
+    # a topic on two read posts is short of posts; the unread posts' zero similarity is not its "3rd closest post"
+    similarity = np.zeros((6, len(TOPICS)), dtype=np.float32)
+    similarity[:2, 0] = 0.5
+    results = profile(posts[:2] + posts[3:5], similarity=similarity[[0, 1, 3, 4]], readable=[True, True, False, False])
+    assert "2 original post(s); needs 3" in shortfalls(results, "travel")
+    assert "graze" not in shortfalls(results, "travel")
 
 
 def test_an_account_whose_every_post_draws_a_thousand_times_the_reactions_gets_the_same_profile() -> None:
