@@ -62,11 +62,16 @@ def sample_lines() -> list[str]:
     return Path(sample_path("posts.jsonl")).read_text(encoding="utf-8").splitlines()
 
 
-def setup_db(tmp_path: Path, name: str, lines: list[str] | None = None):  # type: ignore[no-untyped-def]
+def setup_db(tmp_path: Path, name: str, lines: list[str] | None = None,  # type: ignore[no-untyped-def]
+             users: list[str] = ()):
     posts = tmp_path / f"{name}.jsonl"
     posts.write_text("\n".join(sample_lines() if lines is None else lines) + "\n", encoding="utf-8")
     engine = open_engine(str(tmp_path / f"{name}.db"))
     ingest_users(engine, sample_path("users.jsonl"))
+    if users:  # more consenting users, beside the sample's
+        extra = tmp_path / f"{name}-users.jsonl"
+        extra.write_text("".join(json.dumps({"user_id": u, "consent": "opted_in"}) + "\n" for u in users))
+        ingest_users(engine, str(extra))
     ingest_posts(engine, str(posts))
     return engine
 
@@ -202,10 +207,20 @@ def test_cli_rejects_an_unknown_engine_and_an_address_without_ray(cli) -> None: 
 def test_ray_with_the_real_model_gives_byte_identical_results(cluster, tmp_path) -> None:  # type: ignore[no-untyped-def]
     encoder = load_encoder()
     lines = sample_lines()[:600]  # a third of the sample: the model is slow on two cores
-    local, on_ray = setup_db(tmp_path, "local", lines), setup_db(tmp_path, "ray", lines)
+    dutch = ["Vanochtend 80 km gefietst, de nieuwe gravelbanden waren elke cent waard.",
+             "Tubeless op de racefiets: drie maanden, nul lekke banden, en het rijdt soepeler.",
+             "Eindelijk een tocht gereden met de wielerclub, benen zijn kapot maar het was het waard.",
+             "Nieuwe cassette gemonteerd, de beklimmingen voelen nu veel lichter op de fiets."]
+    lines += [json.dumps({"post_id": f"nl-{i}", "user_id": "u-nl", "text": text, "platform": "twitter",
+                          "created_at": f"2025-0{i + 1}-15T08:00:00Z", "likes": 8, "replies": 2})
+              for i, text in enumerate(dutch)]  # posts the model cannot read: the workers must skip them too
+    local, on_ray = (setup_db(tmp_path, name, lines, users=["u-nl"]) for name in ("local", "ray"))
     expected = profile_and_match(local, EmbeddingCache(local, encoder), None)
     assert profile_and_match(on_ray, EmbeddingCache(on_ray, encoder), RayExecutor(load_encoder)) == expected
     assert vectors(on_ray) == vectors(local)
+    # not even a candidate topic, on either engine: the model reads none of these posts
+    unread = [{"user_id": "u-nl", "topics": []}]
+    assert user_topics(local, "u-nl", candidates=True) == user_topics(on_ray, "u-nl", candidates=True) == unread
 
 
 def test_the_local_engine_does_not_import_ray() -> None:
