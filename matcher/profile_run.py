@@ -329,8 +329,6 @@ def compute_users(engine: Engine, cache: EmbeddingCache, space: TopicSpace, user
         user = users[user_id]
         posts += len(user.posts.keys)
         sims = similarity[user_id]
-        if user.posts.readable is not None:
-            sims[~user.posts.readable] = 0.0  # a post the model cannot read is about no topic
         opt_in = set(json.loads(opt_ins.get(user_id) or "[]"))
         results[user_id] = build_profile(user.posts, memberships_from_similarity(sims, classify), space.ids,
                                          space.parents, allowed_topics(space.topics, opt_in), as_of, params,

@@ -172,7 +172,8 @@ def build_profile(p: UserPosts, members: np.ndarray, topic_ids: list[str], paren
     ``similarity`` is the (n, T) similarity of each post to each topic (``matcher.classify.topic_similarity``),
     for clarity (without it clarity is 1); ``duplicates`` is ``duplicate_mask(p, params)`` when the caller has it.
     Posts' membership in topics that are not allowed is dropped first, so
-    a parent is never inferred from (nor shows as evidence) posts about a sensitive child.
+    a parent is never inferred from (nor shows as evidence) posts about a sensitive child; so is the membership of
+    posts the model cannot read (``p.readable``).
 
     A topic whose score is under ``min_share_of_best`` of the user's strongest topic is a side interest, not
     a topic: it is kept as a candidate. The levels are then evaluated again, so a parent gets back the support
@@ -182,10 +183,12 @@ def build_profile(p: UserPosts, members: np.ndarray, topic_ids: list[str], paren
     n = len(p.keys)
     if n == 0:
         return []
-    members = members * allowed[None, :]  # a sensitive topic lends its posts to no parent: they are not evidence
+    read = np.ones(n, dtype=bool) if p.readable is None else p.readable
+    # a sensitive topic lends its posts to no parent (they are not evidence); a post the model cannot read is about
+    # no topic, nor one of a topic's closest posts
+    members = members * allowed[None, :] * read[:, None]
     ctx = _context(p, params, as_of, duplicate_mask(p, params) if duplicates is None else duplicates)
-    counted = ~ctx["dup"] if p.readable is None else ~ctx["dup"] & p.readable  # posts not read are about nothing
-    ctx["closest"] = (_closest(similarity[counted], params) if similarity is not None
+    ctx["closest"] = (_closest(similarity[~ctx["dup"] & read], params) if similarity is not None
                       else np.ones(members.shape[1]))
     span = params.clarity_full - params.clarity_floor
     ctx["clarity"] = np.clip((ctx["closest"] - params.clarity_floor) / span, params.min_clarity, 1.0)
