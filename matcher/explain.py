@@ -21,7 +21,7 @@ from matcher.encoder import known_words
 from matcher.errors import NotReadyError, UnknownUserError
 from matcher.profile_run import latest_run, previous_run
 from matcher.profiles import ProfileParams
-from matcher.store import Assignment, EvidencePost, Post, Run, TopicScore, User, Withheld, session
+from matcher.store import Assignment, EvidencePost, Post, ProfiledUser, Run, TopicScore, User, Withheld, session
 from matcher.taxonomy import load_topics, topic_by_id
 
 
@@ -80,9 +80,10 @@ def topic_records(engine: Engine, run_id: int, user_ids: list[str] | None = None
     by_user: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in scores:
         by_user[r.user_id].append(_topic_record(r, names, evidence[(r.user_id, r.topic_id)], posts))
-    if user_ids is None:
+    if user_ids is None:  # every user the run profiled, those it found no topic for included
         with session(engine) as s:
-            user_ids = list(s.exec(select(TopicScore.user_id).where(TopicScore.run_id == run_id).distinct()).all())
+            user_ids = list(s.exec(select(ProfiledUser.user_id).where(ProfiledUser.run_id == run_id)).all())
+            user_ids += s.exec(select(TopicScore.user_id).where(TopicScore.run_id == run_id).distinct()).all()
     users = sorted(set(user_ids))
     return [{"user_id": u, "topics": by_user.get(u, [])} for u in users]
 

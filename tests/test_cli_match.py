@@ -43,7 +43,8 @@ def world(tmp_path, write, monkeypatch):  # type: ignore[no-untyped-def]
     db = str(tmp_path / "w.db")
     users = [{"user_id": "ann", "consent": "opted_in", "region": "US-NY"},
              {"user_id": "bob", "consent": "opted_in", "region": "US-NJ"},
-             {"user_id": "cat", "consent": "opted_in", "region": "GB"}]
+             {"user_id": "cat", "consent": "opted_in", "region": "GB"},
+             {"user_id": "dan", "consent": "opted_in", "region": "GB"}]  # no posts yet: profiled, no topic
     posts = (posts_for("ann", "flights airport lounge travel") + posts_for("bob", "travel trips flights airport")
              + posts_for("cat", "coffee espresso beans roast"))
     for args in (["taxonomy", "load", write("t.yaml", TAXONOMY)],
@@ -65,6 +66,14 @@ def assignments(result) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
         r = json.loads(line)
         out.setdefault(r["user_id"], []).append(r["perk_id"])
     return out
+
+
+def test_topics_all_has_one_line_per_profiled_user(world) -> None:  # type: ignore[no-untyped-def]
+    result = world("topics", "--all", "--json")
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["user_id"] for r in records] == ["ann", "bob", "cat", "dan"]  # dan, with no topic, is listed too
+    assert [t["topic_id"] for t in records[2]["topics"]] == ["coffee"] and records[3]["topics"] == []
 
 
 def test_match_respects_region_quantity_dates_and_brand(world) -> None:  # type: ignore[no-untyped-def]
