@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from matcher.classify import cosines
+
 DAY = 86_400
 
 
@@ -130,7 +132,7 @@ def duplicate_mask(p: UserPosts, params: ProfileParams) -> np.ndarray:
     order = np.lexsort((np.asarray(p.keys), p.created_at))
     vecs = p.text_vecs[order]
     for start in range(0, n, 1024):
-        close = np.triu(vecs[start:start + 1024] @ vecs.T >= params.duplicate_cosine, start + 1)  # later posts only
+        close = np.triu(cosines(vecs[start:start + 1024], vecs) >= params.duplicate_cosine, start + 1)  # later posts
         for row in np.flatnonzero(close.any(axis=1)).tolist():  # most posts repeat none: no row to visit
             if not dup[order[start + row]]:
                 dup[order[np.flatnonzero(close[row])]] = True

@@ -7,6 +7,7 @@ from matcher import artefacts, vocabulary
 from matcher.classify import (
     ClassifyParams,
     adapt_topic_vectors,
+    cosines,
     fit_topic_vectors,
     memberships_from_similarity,
     prototype_sums,
@@ -15,6 +16,7 @@ from matcher.classify import (
     smooth_within_user,
     top_columns,
     topic_similarity,
+    view_closeness,
 )
 from matcher.embed import EmbeddingCache
 from matcher.encoder import FakeEncoder, known_words, packaged_model_path, vocabulary_file
@@ -174,6 +176,23 @@ def test_the_choice_of_related_words_is_kept_and_reused(tmp_path) -> None:  # ty
     assert not space_texts(topics, EmbeddingCache(engine, FakeEncoder()), params)[1]  # no vocabulary: nothing to choose
 
 
+def test_a_posts_similarities_do_not_depend_on_the_posts_computed_beside_it() -> None:
+    # a float32 matrix product rounds a row differently by its place in the block on some CPUs (OpenBLAS on AMD
+    # EPYC): a user's scores would then move with whoever shared their block, or with a reshare added before them
+    rng = np.random.default_rng(7)
+    posts, views = (rng.standard_normal((n, 384)).astype(np.float32) for n in (300, 900))
+    posts /= np.linalg.norm(posts, axis=1, keepdims=True)
+    views /= np.linalg.norm(views, axis=1, keepdims=True)
+    topics, starts = views[::9].copy(), np.arange(0, 900, 9)
+    whole = topic_similarity(posts, topics, views, starts)
+    for lead in (1, 5, 7, 13, 64):  # other posts before them, changing each row's place and the block's height
+        shifted = np.concatenate([posts[-lead:], posts])
+        assert np.array_equal(topic_similarity(shifted, topics, views, starts)[lead:], whole)
+        assert np.array_equal(view_closeness(shifted, views, starts)[lead:], view_closeness(posts, views, starts))
+    alone = np.concatenate([cosines(row[None, :], views) for row in posts[:20]])
+    assert np.array_equal(alone, cosines(posts, views)[:20])
+
+
 def test_posts_left_out_of_the_sources_do_not_change_how_the_others_are_read() -> None:
     def unit(v: list[float]) -> np.ndarray:
         return np.array(v, dtype=np.float32) / np.linalg.norm(v)
@@ -182,7 +201,7 @@ def test_posts_left_out_of_the_sources_do_not_change_how_the_others_are_read() -
     vecs = np.stack([post, related, pasted] + [pasted] * 29)
     sources = np.arange(len(vecs)) < 3  # the 29 repeats of the pasted text are not read alongside anything
     once = smooth_within_user(vecs[:3])
-    assert np.allclose(smooth_within_user(vecs, sources=sources)[:3], once, atol=1e-6)
+    assert np.array_equal(smooth_within_user(vecs, sources=sources)[:3], once)  # bit for bit
     crowded = smooth_within_user(vecs)[0]  # every repeat a neighbour: the post reads as the pasted text
     assert crowded @ pasted > once[0] @ pasted + 0.1
     assert np.allclose(smooth_within_user(vecs, sources=np.zeros(len(vecs), bool)), vecs)
