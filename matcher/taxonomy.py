@@ -5,6 +5,7 @@ The project ships its own default taxonomy (``matcher/data/taxonomy.yaml``), use
 
 import csv
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -89,12 +90,11 @@ def default_taxonomy_path() -> str:
 
 def read_taxonomy(path: str) -> list[TopicIn]:
     """Validate a whole taxonomy file; raise InputFileError listing every problem."""
-    if path != "-" and path.lower().removesuffix(".gz").endswith(".tsv"):
-        return read_iab_tsv(path)
+    tsv = path != "-" and path.lower().removesuffix(".gz").endswith(".tsv")
     problems: list[Problem] = []
     topics: list[TopicIn] = []
     lines: dict[str, int] = {}
-    for line, row in iter_rows(path):
+    for line, row in (iab_rows(path) if tsv else iter_rows(path)):
         if isinstance(row, Problem):
             problems.append(row)
             continue
@@ -111,6 +111,7 @@ def read_taxonomy(path: str) -> list[TopicIn]:
         if topic.parent_id and topic.parent_id not in lines:
             problems.append(Problem(path, lines[topic.topic_id], "parent_id",
                                     f"'{topic.parent_id}' is not a topic_id in this file; add it or fix the id"))
+    problems += _cycles(path, topics, lines)
     if not topics and not problems:
         problems.append(Problem(path, 0, "", "the file has no topics"))
     if problems:
@@ -118,25 +119,49 @@ def read_taxonomy(path: str) -> list[TopicIn]:
     return topics
 
 
-def read_iab_tsv(path: str) -> list[TopicIn]:
-    """The IAB Tech Lab Content Taxonomy TSV (two header lines; Unique ID, Parent, Name, tiers)."""
-    topics: list[TopicIn] = []
+def _cycles(path: str, topics: list[TopicIn], lines: dict[str, int]) -> list[Problem]:
+    """A problem for each loop of parent_ids (a topic that is its own parent, or ancestor), named once."""
+    parent = {t.topic_id: t.parent_id for t in topics}
+    problems: list[Problem] = []
+    done: set[str] = set()
+    for start in parent:
+        path_ids: list[str] = []
+        node: str | None = start
+        while node is not None and node in parent and node not in done and node not in path_ids:
+            path_ids.append(node)
+            node = parent[node]
+        if node is not None and node in path_ids:  # came back to a topic on this walk: a loop
+            loop = path_ids[path_ids.index(node):]
+            first = min(loop, key=lambda t: lines[t])
+            at = loop.index(first)
+            names = " -> ".join([*loop[at:], *loop[:at], first])
+            problems.append(Problem(path, lines[first], "parent_id",
+                                    f"the parents go round in a loop ({names}); a topic cannot be its own "
+                                    "ancestor: give one of them another parent or none"))
+        done.update(path_ids)
+    return problems
+
+
+def iab_rows(path: str) -> Iterator[tuple[int, dict[str, Any] | Problem]]:
+    """The IAB Tech Lab Content Taxonomy TSV (two header lines; Unique ID, Parent, Name, tiers), as topic rows
+    with their line numbers."""
     with open_text(path) as handle:
         rows = list(csv.reader(handle, delimiter="\t"))
     header = next((i for i, r in enumerate(rows[:5]) if r and r[0].strip() == "Unique ID"), None)
     if header is None:
         raise InputFileError(path, [Problem(path, 1, "Unique ID", "no 'Unique ID' header row; "
                                             "give the IAB Content Taxonomy TSV as published")])
-    for row in rows[header + 1:]:
-        if len(row) < 3 or not row[0].strip():
+    for line, row in enumerate(rows[header + 1:], start=header + 2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) < 3:
+            yield line, Problem(path, line, "Name", "fewer than 3 columns (Unique ID, Parent, Name); "
+                                "give the row as the IAB TSV does, tab-separated")
             continue
         tiers = [t.strip() for t in row[3:7] if t.strip()]
         root = tiers[0] if tiers else row[2].strip()
-        topics.append(TopicIn(
-            topic_id=row[0].strip(), name=row[2].strip(), parent_id=row[1].strip() or None,
-            description=" > ".join(tiers), sensitive=root in IAB_SENSITIVE,
-        ))
-    return topics
+        yield line, {"topic_id": row[0], "name": row[2], "parent_id": row[1], "description": " > ".join(tiers),
+                     "sensitive": root in IAB_SENSITIVE}
 
 
 def store_taxonomy(engine: Engine, topics: list[TopicIn]) -> int:

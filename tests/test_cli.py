@@ -113,6 +113,28 @@ def test_taxonomy_load_reads_the_iab_tsv(cli) -> None:  # type: ignore[no-untype
     assert record["topics"] == 704 and record["sensitive"] > 20
 
 
+def test_taxonomy_load_rejects_loops_and_bad_iab_rows_and_keeps_the_taxonomy(cli, write, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from matcher.store import open_engine
+    from matcher.taxonomy import load_topics
+
+    assert cli("taxonomy", "load", write("ok.yaml", [{"topic_id": "t", "name": "T"}])).exit_code == 0
+    loop = write("loop.yaml", [{"topic_id": "a", "name": "A", "parent_id": "b"}, {"topic_id": "b", "name": "B",
+                                "parent_id": "a"}, {"topic_id": "c", "name": "C", "parent_id": "c"}])
+    result = cli("taxonomy", "load", loop)  # before, accepted: `profile` then never finished
+    assert result.exit_code == 1
+    assert "line 1, field 'parent_id': the parents go round in a loop (a -> b -> a)" in result.stderr
+    assert "line 7, field 'parent_id': the parents go round in a loop (c -> c)" in result.stderr  # YAML: file lines
+    head = "Unique ID\tParent\tName\tTier 1\n"
+    tsv = write("bad.tsv", head + "1\t\tTravel\tTravel\n1\t\tAgain\tAgain\n2\t1\t\tTravel\n3\t9\tX\tX\n")
+    result = cli("taxonomy", "load", tsv)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    for where in ("line 3, field 'topic_id': '1' already appears on line 2", "line 4, field 'name'",
+                  "line 5, field 'parent_id': '9' is not a topic_id"):
+        assert where in result.stderr
+    assert "the file has no topics" in cli("taxonomy", "load", write("empty.tsv", head)).stderr
+    assert [t.topic_id for t in load_topics(open_engine(str(tmp_path / "cli.db")))] == ["t"]  # unchanged
+
+
 def test_readme_commands_are_the_ci_ones() -> None:
     readme = (ROOT / "README.md").read_text()
     ci = (ROOT / ".ci/run").read_text()
