@@ -17,6 +17,7 @@ class Problem:
     line: int
     field: str
     message: str
+    text: str | None = None  # the row as written, when it could not be read as a row (kept in reject files)
 
     def __str__(self) -> str:
         where = f"{self.path}, line {self.line}" if self.line else self.path

@@ -48,12 +48,28 @@ def file_format(path: str) -> str:
 def open_text(path: str) -> IO[str]:
     """Open a text file for reading; '.gz' is decompressed, '-' is standard input."""
     if path == "-":
-        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
+        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="surrogateescape")
     if not Path(path).exists():
         raise CatalogError(f"{path}: no such file; check the path")
+    if Path(path).is_dir():
+        raise CatalogError(f"{path}: is a folder, not a file; give the file's path")
     if path.lower().endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8", errors="replace")
-    return open(path, encoding="utf-8-sig", errors="replace", newline="")
+        return gzip.open(path, "rt", encoding="utf-8", errors="surrogateescape")
+    return open(path, encoding="utf-8-sig", errors="surrogateescape", newline="")
+
+
+def undecodable(text: str) -> str | None:
+    """What is wrong with text read from a file that is not all UTF-8 (``open_text`` keeps such bytes as lone
+    surrogates rather than silently replacing them), or None."""
+    if text.isascii():
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        byte = ord(text[exc.start]) - 0xDC00
+        return (f"not valid UTF-8 (byte 0x{byte:02x} at character {exc.start + 1}"
+                f"{'' if 0 <= byte <= 0xFF else ', or half of a character'}); save the file as UTF-8")
+    return None
 
 
 def iter_rows(path: str, formats: tuple[str, ...] = ALL_FORMATS) -> Iterator[Row]:
@@ -75,29 +91,59 @@ def iter_rows(path: str, formats: tuple[str, ...] = ALL_FORMATS) -> Iterator[Row
                 yield from _json_rows(path, handle.read())
         except (OSError, EOFError, gzip.BadGzipFile) as exc:
             raise CatalogError(f"{path}: cannot be read ({exc}); is the file complete?") from exc
+        except csv.Error as exc:
+            raise CatalogError(f"{path}: not valid CSV ({exc}); check its quotes and delimiters") from exc
 
 
 def _jsonl_rows(path: str, handle: IO[str]) -> Iterator[Row]:
     for number, line in enumerate(handle, start=1):
         if not line.strip():
             continue
+        wrong = undecodable(line)
+        if wrong:
+            yield number, Problem(path, number, "", wrong, line.rstrip("\r\n"))
+            continue
         try:
             obj = json.loads(line)
         except ValueError as exc:
-            yield number, Problem(path, number, "", f"not valid JSON ({exc}); each line must be one object")
+            yield number, Problem(path, number, "", f"not valid JSON ({exc}); each line must be one object",
+                                  line.rstrip("\r\n"))
+            continue
+        except RecursionError:
+            yield number, Problem(path, number, "", "nested too deeply to read; each line must be one flat object",
+                                  line.rstrip("\r\n"))
             continue
         if isinstance(obj, dict):
             yield number, obj
         else:
-            yield number, Problem(path, number, "", "expected a JSON object {...} on this line")
+            yield number, Problem(path, number, "", "expected a JSON object {...} on this line", line.rstrip("\r\n"))
+
+
+CSV_CELL_LIMIT = 16 * 1024 * 1024  # characters in one cell (the csv module's default, 128 KB, is short for a post)
 
 
 def _csv_rows(path: str, handle: IO[str]) -> Iterator[Row]:
+    csv.field_size_limit(max(csv.field_size_limit(), CSV_CELL_LIMIT))
     reader = csv.DictReader(handle)
+    names = [name.strip() for name in reader.fieldnames or []]
+    twice = sorted({name for name in names if name and names.count(name) > 1})
+    wrong = next((w for w in map(undecodable, names) if w), None)
+    if wrong:
+        raise CatalogError(f"{path}, line 1 (the header): {wrong}")
+    if twice:
+        raise CatalogError(f"{path}, line 1: the header names {', '.join(map(repr, twice))} more than once; "
+                           "give each column once")
     for row in reader:
         line = reader.line_num
         if None in row:
-            yield line, Problem(path, line, "", "more cells than the header has columns; quote cells with commas")
+            written = io.StringIO()
+            csv.writer(written).writerow([*(row.get(k) or "" for k in reader.fieldnames or []), *row[None]])
+            yield line, Problem(path, line, "", "more cells than the header has columns; quote cells with commas",
+                                written.getvalue().rstrip("\r\n"))
+            continue
+        wrong = [(k, w) for k, v in row.items() if isinstance(v, str) and (w := undecodable(v))]
+        if wrong:
+            yield line, Problem(path, line, str(wrong[0][0]).strip(), wrong[0][1])
             continue
         yield line, {k.strip(): v for k, v in row.items() if k and v is not None and v.strip() != ""}
 
@@ -105,8 +151,17 @@ def _csv_rows(path: str, handle: IO[str]) -> Iterator[Row]:
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser (~8x faster) where it is built in
 
 
+def _document_text(path: str, text: str) -> str:
+    """A whole YAML or JSON document's text, which must be all UTF-8."""
+    wrong = undecodable(text)
+    if wrong:
+        first = next(i for i, ch in enumerate(text) if "\ud800" <= ch <= "\udfff")
+        raise CatalogError(f"{path}, line {text.count(chr(10), 0, first) + 1}: {wrong}")
+    return text
+
+
 def _yaml_rows(path: str, text: str) -> Iterator[Row]:
-    loader = SAFE_LOADER(text)
+    loader = SAFE_LOADER(_document_text(path, text))
     try:
         node = loader.get_single_node()
         if node is None:
@@ -117,7 +172,11 @@ def _yaml_rows(path: str, text: str) -> Iterator[Row]:
             raise CatalogError(f"{path}: expected a YAML list of items (- key: value ...)")
         for item in node.value:
             line = item.start_mark.line + 1
-            obj = loader.construct_object(item, deep=True)
+            try:
+                obj = loader.construct_object(item, deep=True)
+            except ValueError as exc:  # a value YAML reads itself, such as an impossible date (2026-02-30)
+                yield line, Problem(path, line, "", f"a value YAML cannot read ({exc}); fix it, or quote it")
+                continue
             if isinstance(obj, dict):
                 yield line, {str(k): v for k, v in obj.items()}
             else:
@@ -126,6 +185,8 @@ def _yaml_rows(path: str, text: str) -> Iterator[Row]:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 0
         raise CatalogError(f"{path}, line {line}: not valid YAML ({exc}); fix the syntax") from exc
+    except RecursionError as exc:
+        raise CatalogError(f"{path}: nested too deeply to read; give a flat list of items") from exc
     finally:
         loader.dispose()
 
@@ -139,9 +200,11 @@ def _unwrap_mapping(loader: Any, node: yaml.MappingNode) -> yaml.Node:
 
 def _json_rows(path: str, text: str) -> Iterator[Row]:
     try:
-        doc = json.loads(text)
+        doc = json.loads(_document_text(path, text))
     except ValueError as exc:
         raise CatalogError(f"{path}: not valid JSON ({exc}); fix the syntax") from exc
+    except RecursionError as exc:
+        raise CatalogError(f"{path}: nested too deeply to read; give a flat list of objects") from exc
     if isinstance(doc, dict):
         doc = next((doc[k] for k in ("topics", "perks", "items", "users", "posts") if k in doc), [doc])
     if not isinstance(doc, list):

@@ -8,6 +8,7 @@ Posts of users without consent are never stored under the default 'opt-in' polic
 
 import json
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -53,6 +54,8 @@ class _Rejects:
     """Collects invalid rows: all problems for the error message, and the reject file when skipping."""
 
     def __init__(self, path: str, reject_path: str | None) -> None:
+        if reject_path is not None:
+            check_reject_path(path, reject_path)
         self.path = path
         self.reject_path = reject_path
         self.handle: IO[str] | None = None
@@ -67,7 +70,9 @@ class _Rejects:
             if self.handle is None:
                 self.handle = open(self.reject_path + ".part", "w", encoding="utf-8")
             reasons = [f"field '{p.field}': {p.message}" if p.field else p.message for p in problems]
-            self.handle.write(json.dumps({"line": line, "reasons": reasons, "row": row}, default=str) + "\n")
+            raw = problems[0].text if row is None else None  # a line that could not be read as a row: as written
+            kept = {"row": row} if raw is None else {"text": raw}
+            self.handle.write(json.dumps({"line": line, "reasons": reasons, **kept}, default=str) + "\n")
 
     def finish(self, keep: bool) -> str | None:
         if self.handle is None or self.reject_path is None:
@@ -85,14 +90,44 @@ def default_reject_path(path: str) -> str:
     return "rejects.jsonl" if path == "-" else f"{path}.rejects.jsonl"
 
 
+def check_reject_path(path: str, reject_path: str) -> None:
+    """Refuse, before anything is read or stored, a reject file that could not be written or would overwrite the
+    input."""
+    target = Path(reject_path)
+    if path != "-" and target.resolve() == Path(path).resolve():
+        raise PerkmatchError(f"--rejects {reject_path}: that is the input file; give another path for the rejects")
+    if target.is_dir():
+        raise PerkmatchError(f"--rejects {reject_path}: is a folder; give a file path for the rejects")
+    if not target.resolve().parent.is_dir():
+        raise PerkmatchError(f"--rejects {reject_path}: its folder does not exist; create it or give another path")
+
+
+def ingest(engine: Engine, posts: str | None = None, users: str | None = None, *, skip_invalid: bool = False,
+           reject_path: str | None = None, policy: str = "opt-in", progress: Progress | None = None
+           ) -> list[IngestReport]:
+    """A users file then a posts file, in one transaction: if either is rejected, neither is stored (a users file
+    that opts someone out forgets them only when the posts are stored too)."""
+    with session(engine) as s:
+        reports = []
+        if users:
+            reports.append(ingest_users(engine, users, skip_invalid=skip_invalid, within=s,
+                                        reject_path=f"{reject_path}.users" if reject_path else None))
+        if posts:
+            reports.append(ingest_posts(engine, posts, skip_invalid=skip_invalid, reject_path=reject_path,
+                                        policy=policy, progress=progress, within=s))
+        s.commit()
+    return reports
+
+
 def ingest_users(engine: Engine, path: str, *, skip_invalid: bool = False,
-                 reject_path: str | None = None) -> IngestReport:
-    """Validate and upsert a users file; users who opt out are forgotten."""
+                 reject_path: str | None = None, within: Session | None = None) -> IngestReport:
+    """Validate and upsert a users file; users who opt out are forgotten. ``within``: in that session's
+    transaction, committed by the caller (``ingest``)."""
     from matcher.forget import forget_in_session, record_opt_out
 
     report = IngestReport(path)
     rejects = _Rejects(path, (reject_path or default_reject_path(path)) if skip_invalid else None)
-    with session(engine) as s:
+    with _session(engine, within) as s:
         for line, row in iter_rows(path):
             item = row if isinstance(row, Problem) else validate(path, line, row, UserIn, USER_HINTS)
             if isinstance(item, Problem | list):
@@ -115,15 +150,19 @@ def ingest_users(engine: Engine, path: str, *, skip_invalid: bool = False,
             s.add(user)
             report.users_updated += existing is not None
             report.users_added += existing is None
-        _finish(s, rejects, report, skip_invalid)
+        _finish(s, rejects, report, skip_invalid, commit=within is None)
     return report
+
+
+def _session(engine: Engine, within: Session | None) -> AbstractContextManager[Session]:
+    return session(engine) if within is None else nullcontext(within)
 
 
 def _has_posts(s: Session, user_id: str) -> bool:
     return s.exec(select(Post.id).where(Post.user_id == user_id).limit(1)).first() is not None
 
 
-def _finish(s: Session, rejects: _Rejects, report: IngestReport, skip_invalid: bool) -> None:
+def _finish(s: Session, rejects: _Rejects, report: IngestReport, skip_invalid: bool, commit: bool) -> None:
     report.rejected = rejects.rows
     report.problems = rejects.problems
     if rejects.rows and not skip_invalid:
@@ -132,18 +171,21 @@ def _finish(s: Session, rejects: _Rejects, report: IngestReport, skip_invalid: b
         raise InputFileError(report.path, rejects.problems,
                              "Nothing was stored. Fix these rows, or rerun with --skip-invalid to store the valid "
                              "rows and write the rejected ones to a reject file.")
-    s.commit()
+    if commit:
+        s.commit()
     report.reject_file = rejects.finish(keep=True)
 
 
 def ingest_posts(engine: Engine, path: str, *, skip_invalid: bool = False, reject_path: str | None = None,
-                 policy: str = "opt-in", progress: Progress | None = None) -> IngestReport:
-    """Validate and upsert a posts file in one transaction, streaming it in batches."""
+                 policy: str = "opt-in", progress: Progress | None = None,
+                 within: Session | None = None) -> IngestReport:
+    """Validate and upsert a posts file in one transaction, streaming it in batches (``within``: as
+    ``ingest_users``)."""
     if policy not in POLICIES:
         raise PerkmatchError(f"--consent-policy {policy}: use opt-in or opt-out")
     report = IngestReport(path)
     rejects = _Rejects(path, (reject_path or default_reject_path(path)) if skip_invalid else None)
-    with session(engine) as s:
+    with _session(engine, within) as s:
         consent = _ConsentLookup(s, policy)
         batch: dict[tuple[str, str], PostIn] = {}
         for line, item, row in _validated_posts(path):
@@ -161,7 +203,7 @@ def ingest_posts(engine: Engine, path: str, *, skip_invalid: bool = False, rejec
                 batch = {}
         if batch:
             _upsert_posts(s, batch, report)
-        _finish(s, rejects, report, skip_invalid)
+        _finish(s, rejects, report, skip_invalid, commit=within is None)
     return report
 
 

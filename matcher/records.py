@@ -27,6 +27,8 @@ USER_HINTS = {
     "region": "give an ISO 3166 code such as US, US-NY or GB",
     "sensitive_opt_in": "list sensitive topic_ids the user chose to share (CSV: separate with '|')",
 }
+INT64_MAX = 2**63 - 1  # the largest whole number SQLite and PostgreSQL store
+LATEST = 253_402_300_799  # 9999-12-31T23:59:59Z, the last second a date can hold
 _LINK = re.compile(r"\[([^\]]*)\]\((?:https?://|/)[^)]*\)")
 _URL = re.compile(r"https?://\S+|www\.\S+")
 
@@ -67,11 +69,23 @@ class PostIn(BaseModel):
     text: str
     created_at: int
     platform: str = "unknown"
-    likes: int = 0
-    replies: int = Field(default=0, ge=0)
-    shares: int = Field(default=0, ge=0)
+    likes: int = Field(default=0, ge=-INT64_MAX, le=INT64_MAX)
+    replies: int = Field(default=0, ge=0, le=INT64_MAX)
+    shares: int = Field(default=0, ge=0, le=INT64_MAX)
     context: str | None = None
     is_share: bool = False
+
+    @field_validator("post_id", "user_id", "text", "platform", "context", mode="after")
+    @classmethod
+    def _encodable(cls, value: str | None) -> str | None:
+        if value is not None and not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                half = value[exc.start:exc.end].encode("unicode_escape").decode()
+                raise ValueError(f"holds half of a character ({half}, an unpaired surrogate); "
+                                 "give the text as valid UTF-8") from exc
+        return value
 
     @field_validator("post_id", "user_id", "platform", mode="before")
     @classmethod
@@ -85,6 +99,14 @@ class PostIn(BaseModel):
             return to_epoch(value)
         except (ValueError, TypeError, OverflowError) as exc:
             raise ValueError("not a date-time") from exc
+
+    @field_validator("created_at", mode="after")
+    @classmethod
+    def _in_range(cls, value: int) -> int:
+        if not 0 <= value <= LATEST:
+            millis = " (it looks like milliseconds: divide by 1000)" if 0 <= value // 1000 <= LATEST else ""
+            raise ValueError(f"{value} is outside 1970-01-01 .. 9999-12-31 in Unix seconds{millis}")
+        return value
 
     @field_validator("likes", "replies", "shares", mode="before")
     @classmethod

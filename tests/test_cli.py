@@ -90,6 +90,17 @@ def test_error_messages(cli, args, message) -> None:  # type: ignore[no-untyped-
     assert message in result.stderr
 
 
+def test_an_as_of_a_date_cannot_hold_and_an_impossible_yaml_date_are_clean_errors(cli, write) -> None:  # type: ignore[no-untyped-def]
+    result = cli("profile", "--as-of", "99999999999999")  # before, accepted: match and reports then failed for good
+    assert result.exit_code == 2 and "1970 to 9999" in " ".join(result.stderr.replace("│", " ").split())
+    perks = [{"perk_id": "a", "brand": "B", "title": "Lounge", "description": "Airport lounge"}]
+    catalog = write("c.yaml", "- perk_id: a\n  brand: B\n  title: T\n  description: D\n  starts: 2026-02-30\n")
+    result = cli("catalog", "refresh", catalog)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "line 1: a value YAML cannot read (day is out of range for month); fix it, or quote it" in result.stderr
+    assert cli("catalog", "refresh", write("ok.yaml", perks)).exit_code == 0
+
+
 def test_catalog_refresh_json_and_sensitive_target_rejected(cli, write) -> None:  # type: ignore[no-untyped-def]
     perks = [{"perk_id": "a", "brand": "B", "title": "Lounge", "description": "Airport lounge pass"}]
     result = cli("catalog", "refresh", write("c.yaml", perks), "--json")

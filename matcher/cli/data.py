@@ -37,20 +37,15 @@ def ingest(
     as_json: JsonOpt = False,
 ) -> None:
     """Validate and store posts (and users); re-ingesting a post updates it."""
-    from matcher.ingest import ingest_posts, ingest_users
+    from matcher.ingest import ingest as ingest_files
 
     if posts is None and users is None:
         raise typer.BadParameter("give a posts file, --users FILE, or both")
     warn_policy(policy)
     eng = engine(db)
-    reports = []
-    if users:
-        reports.append(ingest_users(eng, users, skip_invalid=skip_invalid,
-                                    reject_path=f"{rejects}.users" if rejects else None))
-    if posts:
-        with progress() as bar:
-            reports.append(ingest_posts(eng, posts, skip_invalid=skip_invalid, reject_path=rejects, policy=policy,
-                                        progress=lambda n: bar("ingest", n, None)))
+    with progress() as bar:  # users and posts in one transaction: if either file is rejected, nothing is stored
+        reports = ingest_files(eng, posts, users, skip_invalid=skip_invalid, reject_path=rejects, policy=policy,
+                               progress=lambda n: bar("ingest", n, None))
     for report in reports:
         if as_json:
             print_json(report.as_dict())
@@ -185,7 +180,7 @@ def profile(
     import contextlib
 
     from matcher.profile_run import Executor, run_profile
-    from matcher.records import to_epoch
+    from matcher.records import LATEST, to_epoch
 
     if engine_kind not in ("local", "ray"):
         raise typer.BadParameter(f"--engine {engine_kind}: use local or ray")
@@ -195,8 +190,10 @@ def profile(
     eng = engine(db)
     try:
         when = to_epoch(as_of) if as_of else None
-    except ValueError:
-        raise typer.BadParameter(f"--as-of {as_of}: give an ISO date such as 2026-01-31") from None
+        if when is not None and not 0 <= when <= LATEST:
+            raise ValueError("out of range")
+    except (ValueError, OverflowError):
+        raise typer.BadParameter(f"--as-of {as_of}: give an ISO date such as 2026-01-31 (1970 to 9999)") from None
     executor: Executor | None = None
     with contextlib.ExitStack() as stack:
         if engine_kind == "ray":
