@@ -15,7 +15,7 @@ from sqlalchemy import Engine, delete
 from sqlmodel import Session, col, select
 
 from catalog.errors import InputFileError, Problem
-from catalog.rows import iter_rows, open_text, validate
+from catalog.rows import iter_rows, open_text, undecodable, validate
 from matcher.errors import PerkmatchError
 from matcher.store import Topic, session
 
@@ -157,6 +157,10 @@ def iab_rows(path: str) -> Iterator[tuple[int, dict[str, Any] | Problem]]:
         if len(row) < 3:
             yield line, Problem(path, line, "Name", "fewer than 3 columns (Unique ID, Parent, Name); "
                                 "give the row as the IAB TSV does, tab-separated")
+            continue
+        wrong = next((w for w in map(undecodable, row) if w), None)
+        if wrong:
+            yield line, Problem(path, line, "", wrong)
             continue
         tiers = [t.strip() for t in row[3:7] if t.strip()]
         root = tiers[0] if tiers else row[2].strip()
