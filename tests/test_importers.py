@@ -409,3 +409,126 @@ def test_cli_out_does_not_leave_a_file_on_error(cli, tmp_path) -> None:  # type:
     result = cli("twitter-archive", str(bad), "--user-id", "ann", "--out", str(out))
     assert result.exit_code == 1 and list(out.parent.iterdir()) == []
 
+
+
+# --- bad values: one clean error naming the export's file, item and field; nothing stored
+
+OUT_OF_RANGE = "is out of range: a post's time must be in the years 1970 to 9999"
+
+
+def tweets_js(path: Path, **fields: Any) -> Path:
+    tweet = {"id_str": "1", "created_at": "Wed Oct 10 20:19:24 +0000 2018", "full_text": "hello"} | fields
+    path.write_text("window.YTD.tweets.part0 = " + json.dumps([{"tweet": tweet}]))
+    return path
+
+
+def se_dump(folder: Path, post: str) -> Path:
+    folder.mkdir(exist_ok=True)
+    (folder / "Posts.xml").write_text(f'<?xml version="1.0" encoding="utf-8"?>\n<posts>\n  {post}\n</posts>\n')
+    (folder / "Users.xml").write_text('<users>\n  <row Id="7" DisplayName="brewer" />\n'
+                                      '  <row Id="8" DisplayName="other" />\n</users>\n')
+    return folder
+
+
+def import_fails(engine, kind: str, path: Path, user_id: str | None = "ann") -> str:  # type: ignore[no-untyped-def]
+    """The message of an import (with the opt-out policy, so posts would be stored) that fails storing nothing."""
+    with pytest.raises(PerkmatchError) as info:
+        import_posts(engine, kind, str(path), user_id, policy="opt-out")
+    with session(engine) as s:
+        assert s.exec(select(Post)).all() == [] and s.exec(select(User)).all() == []
+    return str(info.value)
+
+
+def test_cli_stackexchange_too_large_score_stores_no_users(cli, engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    dump = se_dump(tmp_path / "se-beer", '<row Id="1" PostTypeId="1" CreationDate="2020-01-01T10:00:00.000" '
+                   'Score="100000000000000000000" Body="&lt;p&gt;IPA?&lt;/p&gt;" OwnerUserId="7" Title="Best IPA?" />')
+    result = cli("stackexchange", str(dump), "--consent-policy", "opt-out")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.stderr.endswith(
+        f"Error: {dump / 'Posts.xml'}, <row> #1 (Id=1), attribute Score: '100000000000000000000' is too large (at "
+        f"most 9223372036854775807); {SE_FIX}\n")
+    with session(engine) as s:
+        assert s.exec(select(User)).all() == [] and s.exec(select(Post)).all() == []
+
+
+def test_twitter_too_large_count_is_refused(engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    big = tweets_js(tmp_path / "tweets.js", favorite_count=10**20)
+    assert import_fails(engine, "twitter-archive", big) == (
+        f"{big}, JSON path $[0].tweet.favorite_count: 100000000000000000000 is too large (at most "
+        f"9223372036854775807); {TW_FIX}")
+    inf = tmp_path / "inf.js"
+    inf.write_text(tweets_js(inf).read_text().replace('"hello"', '"hello", "retweet_count": 1e400'))
+    assert import_fails(engine, "twitter-archive", inf) == (
+        f"{inf}, JSON path $[0].tweet.retweet_count: inf is not a whole number; {TW_FIX}")
+
+
+def test_errors_name_the_export_and_a_fix_not_a_temp_file(cli, engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    result = cli("twitter-archive", str(tweets_js(tmp_path / "tweets.js")), "--user-id", " ")
+    assert (result.exit_code, result.stderr) == (1, "Error: --user-id ' ' is blank: give a non-empty --user-id (the "
+                                                    "same id for every network of that person)\n")
+    comments = tmp_path / "reddit" / "comments.csv"
+    comments.parent.mkdir()
+    comments.write_text("id,date,subreddit,body\nc1,0001-01-01 00:00:00 UTC,beer,hi\n")
+    assert import_fails(engine, "reddit", comments.parent) == (
+        f"{comments}, line 2, column 'date': '0001-01-01 00:00:00 UTC' {OUT_OF_RANGE}; {RD_FIX}")
+
+
+def test_posts_the_model_refuses_are_reported_against_the_export() -> None:
+    from matcher.importers import _checked
+
+    post = {"post_id": "rd-t1_c1", "user_id": "ann", "text": "hi", "created_at": "2023-03-01T12:34:56Z",
+            "replies": -1}
+    with pytest.raises(ImportFormatError) as info:
+        list(_checked("export.zip", iter([post])))
+    assert str(info.value) == ("export.zip, post 'rd-t1_c1', field 'replies': got -1: Input should be greater than or "
+                               "equal to 0; correct or remove that item in the export, or give the export as "
+                               "downloaded")
+
+
+def test_stackexchange_entities_are_refused(engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    dump = se_dump(tmp_path / "se-beer", '<row Id="1" PostTypeId="1" CreationDate="2020-01-01T10:00:00.000" '
+                   'Body="&x;" OwnerUserId="7" Title="t" />')
+    posts = dump / "Posts.xml"
+    posts.write_text(posts.read_text().replace("<posts>", '<!DOCTYPE posts [<!ENTITY x "boom">]>\n<posts>'))
+    assert import_fails(engine, "stackexchange", dump, None) == (
+        f"{posts}, DOCTYPE: declares the entity 'x', and entities are not allowed (a data dump has none: the file "
+        f"looks edited); {SE_FIX}")
+
+
+def test_times_outside_1970_to_9999_name_the_field(engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    dump = se_dump(tmp_path / "se-beer", '<row Id="1" PostTypeId="1" CreationDate="0001-01-01T00:00:00+05:00" '
+                   'OwnerUserId="7" Title="t" />')
+    assert import_fails(engine, "stackexchange", dump, None) == (
+        f"{dump / 'Posts.xml'}, <row> #1 (Id=1), attribute CreationDate: '0001-01-01T00:00:00+05:00' {OUT_OF_RANGE}; "
+        f"{SE_FIX}")
+    outbox = tmp_path / "outbox.json"
+    outbox.write_text(json.dumps({"orderedItems": [{"type": "Create", "published": "0001-01-01T00:00:00+01:00",
+                                                    "object": {"type": "Note", "id": "https://m.s/statuses/1"}}]}))
+    assert import_fails(engine, "mastodon", outbox) == (
+        f"{outbox}, JSON path $.orderedItems[0].object.published: '0001-01-01T00:00:00+01:00' {OUT_OF_RANGE}; "
+        f"{MD_FIX}")
+    old = tweets_js(tmp_path / "tweets.js", created_at="Wed Oct 10 20:19:24 +0000 1969")
+    assert import_fails(engine, "twitter-archive", old) == (
+        f"{old}, JSON path $[0].tweet.created_at: 'Wed Oct 10 20:19:24 +0000 1969' {OUT_OF_RANGE}; {TW_FIX}")
+
+
+@pytest.mark.parametrize(("field", "value", "expected"), [
+    ("entities", "oops", 'entities: expected an object {...}, found "oops"'),
+    ("id_str", {"a": 1}, 'id_str: expected a string or a whole number, found {"a": 1}'),
+    ("full_text", ["x"], 'full_text: expected a string, found ["x"]'),
+    ("entities", {"urls": "x"}, 'entities.urls: expected a list, found "x"'),
+])
+def test_twitter_wrong_types_are_refused(engine, tmp_path, field, value, expected) -> None:  # type: ignore[no-untyped-def]
+    bad = tweets_js(tmp_path / "tweets.js", **{field: value})
+    assert import_fails(engine, "twitter-archive", bad) == f"{bad}, JSON path $[0].tweet.{expected}; {TW_FIX}"
+
+
+def test_deeply_nested_json_is_refused(engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    deep = tmp_path / "tweets.js"
+    deep.write_text("window.YTD.tweets.part0 = " + "[" * 100_000)
+    assert import_fails(engine, "twitter-archive", deep) == (
+        f"{deep}: the JSON is nested too deeply to be a list of tweets; the file looks edited; {TW_FIX}")
+    outbox = tmp_path / "outbox.json"
+    outbox.write_text('{"orderedItems": ' + "[" * 100_000)
+    assert import_fails(engine, "mastodon", outbox) == (
+        f"{outbox}: the JSON is nested too deeply to be an outbox; the file looks edited; {MD_FIX}")

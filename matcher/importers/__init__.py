@@ -2,7 +2,8 @@
 
 One module per kind, one reader each: ``read(path, user_id)`` for one person's export, ``read(path)`` for a
 Stack Exchange dump (every user). Readers stream where the format allows and raise ``ImportFormatError``
-naming the file, the place and the fix when an export is malformed or truncated.
+naming the file, the place and the fix when an export is malformed or truncated. ``read_posts`` checks every
+post against the posts model too, so what ingest would reject is reported against the export, not a temp file.
 
 ``import_posts`` stores an import the way ``perkmatch ingest`` does: the posts go through the same
 validation, consent check and upsert. Import never grants consent.
@@ -21,6 +22,7 @@ from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from matcher.errors import PerkmatchError
+from matcher.importers.common import format_error
 from matcher.importers.feed import read_feed
 from matcher.importers.mastodon import read_mastodon
 from matcher.importers.reddit import read_reddit
@@ -60,10 +62,31 @@ def read_posts(kind: str, path: str, user_id: str | None = None) -> Iterator[dic
     if spec.one_person and not user_id:
         raise PerkmatchError(f"{kind} is one person's export: give the user id to file the posts under "
                              "(--user-id ID; use the same id for every network of that person)")
+    if spec.one_person and user_id and not user_id.strip():
+        raise PerkmatchError(f"--user-id {user_id!r} is blank: give a non-empty --user-id (the same id for every "
+                             "network of that person)")
     if not spec.one_person and user_id:
         raise PerkmatchError(f"{kind} holds every user of the site (ids like se-<site>-<Id>): "
                              "leave out the user id (--user-id)")
-    return spec.read(path, user_id) if spec.one_person else spec.read(path)
+    return _checked(path, spec.read(path, user_id.strip()) if spec.one_person and user_id else spec.read(path))
+
+
+def _checked(path: str, posts: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """The posts, each as the posts model (ingest's check) accepts it; else a format error naming the post."""
+    from pydantic import ValidationError
+
+    from matcher.records import PostIn
+
+    for post in posts:
+        try:
+            PostIn.model_validate(post)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            field = str(error["loc"][0]) if error["loc"] else ""
+            raise format_error(path, f"post {post.get('post_id')!r}, field '{field}'",
+                               f"got {post.get(field)!r:.60}: {error['msg'].removeprefix('Value error, ')}",
+                               "correct or remove that item in the export, or give the export as downloaded") from None
+        yield post
 
 
 def read_users(kind: str, path: str) -> Iterator[dict[str, Any]]:
@@ -121,7 +144,7 @@ def import_posts(engine: Engine, kind: str, path: str, user_id: str | None = Non
     Stored users keep their record (an import never resets consent), and users who opted out stay forgotten.
     The whole export is converted before anything is stored, so a malformed export changes nothing.
     """
-    from matcher.ingest import POLICIES, ingest_posts, ingest_users
+    from matcher.ingest import POLICIES, ingest
 
     if policy not in POLICIES:
         raise PerkmatchError(f"--consent-policy {policy}: use opt-in or opt-out")
@@ -130,14 +153,12 @@ def import_posts(engine: Engine, kind: str, path: str, user_id: str | None = Non
         posts = write_jsonl(read_posts(kind, path, user_id), posts_file)
         users = list(read_users(kind, path))
         new = _new_users(engine, users)
-        users_report = None
         if new:
             write_jsonl(new, users_file)
-            users_report = ingest_users(engine, users_file)
-            users_report.path = path
-        posts_report = ingest_posts(engine, posts_file, policy=policy)
-        posts_report.path = path
-    return ImportResult(posts, len(users), len(new), posts_report, users_report)
+        reports = ingest(engine, posts_file, users_file if new else None, policy=policy)  # one transaction
+        for report in reports:
+            report.path = path
+    return ImportResult(posts, len(users), len(new), reports[-1], reports[0] if new else None)
 
 
 def _new_users(engine: Engine, users: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -17,6 +17,8 @@ _BLOCKS = {"p", "div", "br", "li", "ul", "ol", "blockquote", "pre", "h1", "h2", 
            "hr", "section", "article", "header", "footer", "table", "dd", "dt"}
 _SKIP = {"script", "style"}
 _DAMAGED = (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error, OSError)
+_EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+LARGEST = 2**63 - 1  # the largest whole number the database holds (SQLite's 64-bit INTEGER)
 
 
 def format_error(file: str, place: str, problem: str, fix: str) -> ImportFormatError:
@@ -68,12 +70,32 @@ def iso_utc(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def post_time(moment: dt.datetime, value: Any, file: str, place: str, fix: str) -> str:
+    """A post's time read from an export (`value` as written there), by iso_utc; it must fall in 1970..9999 UTC."""
+    try:
+        utc: dt.datetime | None = moment.replace(tzinfo=moment.tzinfo or dt.UTC).astimezone(dt.UTC)
+    except OverflowError:  # moved to UTC it leaves the years 1..9999
+        utc = None
+    if utc is None or utc < _EARLIEST:
+        raise format_error(file, place, f"{value!r} is out of range: a post's time must be in the years 1970 to "
+                           "9999", fix)
+    return iso_utc(utc)
+
+
 def parse_iso(value: Any, file: str, place: str, fix: str) -> str:
     """An ISO-8601 time from an export, normalised by iso_utc; anything else is a format error."""
     try:
-        return iso_utc(dt.datetime.fromisoformat(str(value).strip().replace("Z", "+00:00")))
+        moment = dt.datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
     except ValueError:
         raise format_error(file, place, f"{value!r} is not an ISO-8601 time", fix) from None
+    return post_time(moment, value, file, place, fix)
+
+
+def in_range(number: int, value: Any, file: str, place: str, fix: str) -> int:
+    """A count read from an export (`value` as written there), if the database can hold it; else a format error."""
+    if abs(number) > LARGEST:
+        raise format_error(file, place, f"{value!r} is too large (at most {LARGEST})", fix)
+    return number
 
 
 def make_post(source: str, platform: str, post_id: str, user_id: str, text: str, created_at: str, *,

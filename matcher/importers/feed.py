@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from matcher.importers.common import format_error, html_to_text, iso_utc, make_post
+from matcher.importers.common import format_error, html_to_text, make_post, post_time
 
 SOURCE = "feed"
 _FIX = "give the feed file (RSS 2.0 or Atom) as the blog serves it, saved whole"
@@ -50,6 +50,8 @@ def _post(path: str, index: int, entry: Any, user_id: str, scope: str) -> dict[s
     when = entry.get("published_parsed") or entry.get("updated_parsed")
     if not when:
         raise format_error(path, where, "no date", "give every entry a <pubDate> (RSS) or <published> (Atom)")
+    created = post_time(dt.datetime(*when[:6], tzinfo=dt.UTC), entry.get("published") or entry.get("updated"), path,
+                        where, _FIX)
     if ":" not in key:
         key = f"{scope}#{key}"
     title_type = (entry.get("title_detail") or {}).get("type", "text/plain")
@@ -58,7 +60,7 @@ def _post(path: str, index: int, entry: Any, user_id: str, scope: str) -> dict[s
     body = str(contents[0].get("value") or "") if contents else str(entry.get("summary") or "")
     text = "\n\n".join(p for p in (title_text, html_to_text(body)) if p)
     return make_post(SOURCE, "blog", f"blog-{hashlib.sha256(key.encode()).hexdigest()[:16]}", user_id, text,
-                     iso_utc(dt.datetime(*when[:6], tzinfo=dt.UTC)), replies=_comments(entry))
+                     created, replies=_comments(entry))
 
 
 def _comments(entry: Any) -> int:

@@ -40,6 +40,9 @@ def _load(member: Member) -> list[Any]:
     except json.JSONDecodeError as exc:
         raise format_error(member.label, f"line {exc.lineno}, column {exc.colno}",
                            f"not valid JSON ({exc.msg}); the file looks truncated or edited", _FIX) from None
+    except RecursionError:
+        raise format_error(member.label, "", "the JSON is nested too deeply to be an outbox; the file looks edited",
+                           _FIX) from None
     items = outbox.get("orderedItems") if isinstance(outbox, dict) else None
     if not isinstance(items, list):
         raise format_error(member.label, "JSON path $.orderedItems", "missing: this is not an ActivityPub outbox",

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-from matcher.importers.common import Member, basename, find_members, format_error, iso_utc, make_post
+from matcher.importers.common import Member, basename, find_members, format_error, make_post, post_time
 
 SOURCE = "reddit"
 _FILES = ("comments.csv", "posts.csv")
@@ -82,13 +82,14 @@ def _width(row: dict[Any, Any]) -> int:
 
 def _date(member: Member, line: int, row: dict[str, str]) -> str:
     value = row["date"].strip()
+    place = f"line {line}, column 'date'"
     for fmt in ("%Y-%m-%d %H:%M:%S %Z", "%Y-%m-%d %H:%M:%S"):
         try:
-            return iso_utc(dt.datetime.strptime(value, fmt).replace(tzinfo=dt.UTC))
+            moment = dt.datetime.strptime(value, fmt).replace(tzinfo=dt.UTC)
         except ValueError:
             continue
-    raise format_error(member.label, f"line {line}, column 'date'",
-                       f"{value!r} is not a time like '2023-03-01 12:34:56 UTC'", _FIX)
+        return post_time(moment, value, member.label, place, _FIX)
+    raise format_error(member.label, place, f"{value!r} is not a time like '2023-03-01 12:34:56 UTC'", _FIX)
 
 
 def _thing(value: str) -> str:

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from defusedxml.common import DefusedXmlException, EntitiesForbidden
 from defusedxml.ElementTree import ParseError, iterparse
 
 from matcher.importers.common import (
@@ -24,6 +25,7 @@ from matcher.importers.common import (
     find_members,
     format_error,
     html_to_text,
+    in_range,
     is_archive,
     make_post,
     parse_iso,
@@ -116,12 +118,17 @@ def _rows(member: Member) -> Iterator[tuple[int, Attrs]]:
                                f"not well-formed XML ({reason}); the file looks truncated or edited", _FIX) from None
         except StopIteration:
             raise format_error(member.label, "line 1", "empty file", _FIX) from None
+        except DefusedXmlException as exc:
+            what = f"the entity {exc.name!r}" if isinstance(exc, EntitiesForbidden) else "an external reference"
+            raise format_error(member.label, "DOCTYPE", f"declares {what}, and entities are not allowed (a data dump "
+                               "has none: the file looks edited)", _FIX) from None
 
 
 def _int(member: Member, place: str, attrs: Attrs, key: str) -> int:
     value = attrs.get(key) or "0"
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         raise format_error(member.label, f"{place}, attribute {key}", f"{value!r} is not a whole number",
                            _FIX) from None
+    return in_range(number, value, member.label, f"{place}, attribute {key}", _FIX)

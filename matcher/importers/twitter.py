@@ -18,11 +18,15 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from matcher.importers.common import Member, basename, find_members, format_error, iso_utc, make_post
+from matcher.importers.common import Member, basename, find_members, format_error, in_range, make_post, post_time
 
 SOURCE = "twitter-archive"
 _FILE = re.compile(r"tweets?(-part\d+)?\.js")
 _FIX = "give the untouched data/tweets.js, or the archive zip as downloaded from 'Download an archive of your data'"
+_ID, _STRING = (str, int), (str,)
+_TYPES = {"id_str": _ID, "id": _ID, "full_text": _STRING, "text": _STRING, "created_at": _STRING, "entities": (dict,),
+          "in_reply_to_status_id_str": _ID, "in_reply_to_status_id": _ID}
+_TYPE_NAMES = {_ID: "a string or a whole number", _STRING: "a string", (dict,): "an object {...}"}
 
 
 def read_twitter_archive(path: str, user_id: str) -> Iterator[dict[str, Any]]:
@@ -30,7 +34,7 @@ def read_twitter_archive(path: str, user_id: str) -> Iterator[dict[str, Any]]:
     members = find_members(path, lambda name: bool(_FILE.fullmatch(basename(name))), "data/tweets.js", _FIX)
     members.sort(key=_part)
     tweets = [(m.label, i, t) for m in members for i, t in enumerate(_load(m))]
-    texts = {str(t.get("id_str") or t.get("id")): _text(t) for _, _, t in tweets}
+    texts = {_id(t): _text(t) for _, _, t in tweets}
     for label, index, tweet in tweets:
         yield _post(label, index, tweet, user_id, texts)
 
@@ -58,6 +62,9 @@ def _load(member: Member) -> list[dict[str, Any]]:
     except json.JSONDecodeError as exc:
         raise format_error(member.label, f"line {exc.lineno}, column {exc.colno}",
                            f"not valid JSON ({exc.msg}); the file looks truncated or edited", _FIX) from None
+    except RecursionError:
+        raise format_error(member.label, "", "the JSON is nested too deeply to be a list of tweets; the file looks "
+                           "edited", _FIX) from None
     if text[end:].strip() not in ("", ";"):
         raise format_error(member.label, f"character {end}", "unexpected text after the list of tweets", _FIX)
     if not isinstance(items, list):
@@ -67,8 +74,26 @@ def _load(member: Member) -> list[dict[str, Any]]:
         tweet = item.get("tweet", item) if isinstance(item, dict) else None
         if not isinstance(tweet, dict):
             raise format_error(member.label, f"JSON path $[{i}]", 'expected an object {"tweet": {...}}', _FIX)
+        _check_types(member.label, i, tweet)
         tweets.append(tweet)
     return tweets
+
+
+def _check_types(label: str, index: int, tweet: dict[str, Any]) -> None:
+    """The fields read keep the archive's JSON types: anything else is a format error, never a stringified value."""
+    where = f"JSON path $[{index}].tweet"
+    for key, types in _TYPES.items():
+        value = tweet.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, types)):
+            raise format_error(label, f"{where}.{key}", f"expected {_TYPE_NAMES[types]}, found "
+                               f"{json.dumps(value)[:60]}", _FIX)
+    urls = (tweet.get("entities") or {}).get("urls")
+    if urls is not None and not isinstance(urls, list):
+        raise format_error(label, f"{where}.entities.urls", f"expected a list, found {json.dumps(urls)[:60]}", _FIX)
+
+
+def _id(tweet: dict[str, Any]) -> str:
+    return str(tweet.get("id_str") or tweet.get("id") or "").strip()
 
 
 def _text(tweet: dict[str, Any]) -> str:
@@ -81,7 +106,7 @@ def _text(tweet: dict[str, Any]) -> str:
 
 def _post(label: str, index: int, tweet: dict[str, Any], user_id: str, texts: dict[str, str]) -> dict[str, Any]:
     where = f"JSON path $[{index}].tweet"
-    tweet_id = tweet.get("id_str") or tweet.get("id")
+    tweet_id = _id(tweet)
     if not tweet_id:
         raise format_error(label, f"{where}.id_str", "missing", _FIX)
     if "full_text" not in tweet and "text" not in tweet:
@@ -91,12 +116,13 @@ def _post(label: str, index: int, tweet: dict[str, Any], user_id: str, texts: di
     except ValueError:
         raise format_error(label, f"{where}.created_at", f"{tweet.get('created_at')!r} is not a time like "
                            "'Wed Oct 10 20:19:24 +0000 2018'", _FIX) from None
-    text = texts[str(tweet_id)]
+    when = post_time(created, tweet.get("created_at"), label, f"{where}.created_at", _FIX)
+    text = texts[tweet_id]
     is_share = text.startswith("RT @") or tweet.get("retweeted") is True
     parent = tweet.get("in_reply_to_status_id_str") or tweet.get("in_reply_to_status_id")
     likes, shares = (0, 0) if is_share else (_count(label, where, tweet, "favorite_count"),
                                              _count(label, where, tweet, "retweet_count"))
-    return make_post(SOURCE, "twitter", f"tw-{tweet_id}", user_id, text, iso_utc(created), likes=likes,
+    return make_post(SOURCE, "twitter", f"tw-{tweet_id}", user_id, text, when, likes=likes,
                      shares=shares, context=texts.get(str(parent)) if parent else None, is_share=is_share)
 
 
@@ -104,6 +130,6 @@ def _count(label: str, where: str, tweet: dict[str, Any], key: str) -> int:
     value = tweet.get(key, 0)
     try:
         count = int(value or 0)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise format_error(label, f"{where}.{key}", f"{value!r} is not a whole number", _FIX) from None
-    return max(count, 0)
+    return max(in_range(count, value, label, f"{where}.{key}", _FIX), 0)
