@@ -46,7 +46,7 @@ class PerkIn(BaseModel):
     description: str = InputField(min_length=1)
     topics: list[str] = []
     regions: list[str] = []
-    quantity: int | None = InputField(default=None, ge=0)
+    quantity: int | None = InputField(default=None, ge=0, le=2**63 - 1)  # what the database can hold
     starts: dt.date | None = None
     ends: dt.date | None = None
 

@@ -127,13 +127,18 @@ def ingest_users(engine: Engine, path: str, *, skip_invalid: bool = False,
 
     report = IngestReport(path)
     rejects = _Rejects(path, (reject_path or default_reject_path(path)) if skip_invalid else None)
+    seen: dict[str, int] = {}  # user id -> its line: a user given twice is a mistake (opted out, then in?)
     with _session(engine, within) as s:
         for line, row in iter_rows(path):
             item = row if isinstance(row, Problem) else validate(path, line, row, UserIn, USER_HINTS)
+            if not isinstance(item, Problem | list) and item.user_id in seen:
+                item = [Problem(path, line, "user_id", f"'{item.user_id}' already appears on line "
+                                f"{seen[item.user_id]}; give each user once")]
             if isinstance(item, Problem | list):
                 problems = [item] if isinstance(item, Problem) else item
                 rejects.add(line, None if isinstance(row, Problem) else row, problems)
                 continue
+            seen[item.user_id] = line
             existing = s.get(User, item.user_id)
             if item.consent == "opted_out":
                 if existing is not None or _has_posts(s, item.user_id):
@@ -187,7 +192,7 @@ def ingest_posts(engine: Engine, path: str, *, skip_invalid: bool = False, rejec
     rejects = _Rejects(path, (reject_path or default_reject_path(path)) if skip_invalid else None)
     with _session(engine, within) as s:
         consent = _ConsentLookup(s, policy)
-        batch: dict[tuple[str, str], PostIn] = {}
+        batch: dict[tuple[str, str], tuple[int, PostIn, dict[str, Any] | None]] = {}
         for line, item, row in _validated_posts(path):
             if progress:
                 progress(1)
@@ -197,12 +202,16 @@ def ingest_posts(engine: Engine, path: str, *, skip_invalid: bool = False, rejec
             if not consent.allows(item.user_id):
                 report.skipped_no_consent += 1
                 continue
-            batch[(item.platform, item.post_id)] = item
+            key = (item.platform, item.post_id)
+            if key in batch and batch[key][1].user_id != item.user_id:
+                rejects.add(line, row, [_other_author(path, line, item, batch[key][1].user_id)])
+                continue
+            batch[key] = (line, item, row)
             if len(batch) >= BATCH:
-                _upsert_posts(s, batch, report)
+                _upsert_posts(s, batch, report, rejects)
                 batch = {}
         if batch:
-            _upsert_posts(s, batch, report)
+            _upsert_posts(s, batch, report, rejects)
         _finish(s, rejects, report, skip_invalid, commit=within is None)
     return report
 
@@ -235,13 +244,28 @@ class _ConsentLookup:
         return self.cache[user_id]
 
 
-def _upsert_posts(s: Session, batch: dict[tuple[str, str], PostIn], report: IngestReport) -> None:
-    keys = list(batch)
-    existing = set(s.exec(select(Post.platform, Post.post_id)
-                          .where(tuple_(col(Post.platform), col(Post.post_id)).in_(keys))).all())
+def _other_author(path: str, line: int, item: PostIn, author: str) -> Problem:
+    return Problem(path, line, "user_id", f"post '{item.post_id}' is {author}'s; a post cannot change author: give "
+                   f"this one its own post_id (or forget {author} first)")
+
+
+def _upsert_posts(s: Session, batch: dict[tuple[str, str], tuple[int, PostIn, dict[str, Any] | None]],
+                  report: IngestReport, rejects: _Rejects) -> None:
+    """Insert or update a batch of posts; a post stored under another author is rejected, not moved."""
+    stored = s.exec(select(Post.platform, Post.post_id, Post.user_id)
+                    .where(tuple_(col(Post.platform), col(Post.post_id)).in_(list(batch)))).all()
+    existing = {(platform, post_id) for platform, post_id, _ in stored}
+    for platform, post_id, author in stored:
+        line, item, row = batch[(platform, post_id)]
+        if item.user_id != author:
+            rejects.add(line, row, [_other_author(rejects.path, line, item, author)])
+            del batch[(platform, post_id)]
+            existing.discard((platform, post_id))
+    if not batch:
+        return
     now = utcnow()
     rows = []
-    for (platform, post_id), p in batch.items():
+    for (platform, post_id), (_, p, _) in batch.items():
         text, context = embed_form(p.text), embed_form(p.context) if p.context else None
         rows.append({
             "post_id": post_id, "platform": platform, "user_id": p.user_id, "text": p.text,

@@ -149,6 +149,8 @@ def write_report(path: str, text: str) -> None:
     target = Path(path).expanduser()
     if not target.parent.resolve().is_dir():
         raise PerkmatchError(f"--out {path}: folder {target.parent} does not exist; create it or choose another path")
+    if target.is_dir():
+        raise PerkmatchError(f"--out {path}: is a folder; give the path of the HTML file to write")
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -76,6 +76,20 @@ def test_topics_all_has_one_line_per_profiled_user(world) -> None:  # type: igno
     assert [t["topic_id"] for t in records[2]["topics"]] == ["coffee"] and records[3]["topics"] == []
 
 
+def test_match_after_a_new_taxonomy_and_other_misuses_are_clean_errors(world, write, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    first = world("topics", "ann", "--changes")
+    assert first.exit_code == 0 and "(the first: no earlier run to compare)" in first.stdout
+    assert "travel: new  first profile run" in first.stdout and "None" not in first.stdout
+    assert world("match", "--per-user", "0").exit_code == 2  # 0 perks a user would record an empty match
+    folder = world("report", "user", "ann", "--out", str(tmp_path))
+    assert folder.exit_code == 1 and "is a folder; give the path of the HTML file to write" in folder.stderr
+    assert world("taxonomy", "load", write("other.yaml", [{"topic_id": "cooking", "name": "Cooking"}])).exit_code == 0
+    result = world("match")  # the last profile's topics are gone: before, a KeyError
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "the taxonomy was replaced after profile run 1: 2 of its inferred topics are not in it (coffee, travel); " \
+           "run `perkmatch profile` again" in " ".join(result.stderr.split())
+
+
 def test_match_respects_region_quantity_dates_and_brand(world) -> None:  # type: ignore[no-untyped-def]
     result = world("match", "--json")
     assert result.exit_code == 0, result.output

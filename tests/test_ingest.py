@@ -191,3 +191,20 @@ def test_a_reject_file_never_overwrites_the_input_and_keeps_unreadable_lines(eng
     report = ingest_posts(engine, path, skip_invalid=True, policy="opt-out")
     assert report.added == 1 and report.reject_file
     assert json.loads(Path(report.reject_file).read_text())["text"] == "{not json"
+
+
+def test_a_post_never_changes_author_and_a_user_is_given_once(engine, write) -> None:  # type: ignore[no-untyped-def]
+    ingest_users(engine, write("users.jsonl", USERS))
+    ingest_posts(engine, write("a.jsonl", [post("p1", "ann", "my trip", 1)]))
+    with pytest.raises(InputFileError, match="line 1, field 'user_id': post 'p1' is ann's; a post cannot change "
+                       "author"):  # before, bob took over ann's post (reported as 'updated 1')
+        ingest_posts(engine, write("b.jsonl", [post("p1", "bob", "hijacked", 2)]))
+    same_file = write("c.jsonl", [post("p2", "ann", "x", 1), post("p2", "bob", "y", 2)])
+    with pytest.raises(InputFileError, match="line 2, field 'user_id': post 'p2' is ann's"):
+        ingest_posts(engine, same_file)
+    assert [(p.post_id, p.user_id, p.text) for p in posts_in(engine)] == [("p1", "ann", "my trip")]
+    twice = write("twice.jsonl", [{"user_id": "ann", "consent": "opted_out"},
+                                  {"user_id": "ann", "consent": "opted_in"}])
+    with pytest.raises(InputFileError, match="line 2, field 'user_id': 'ann' already appears on line 1"):
+        ingest_users(engine, twice)
+    assert [p.post_id for p in posts_in(engine)] == ["p1"]  # the opt-out on line 1 forgot nothing

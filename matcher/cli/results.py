@@ -14,6 +14,10 @@ def _short(text: str, n: int = 90) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
+def _or_dash(value: Any) -> str:
+    return "-" if value is None else str(value)
+
+
 def _evidence_lines(evidence: list[dict[str, Any]], limit: int = 3) -> str:
     return "\n".join(f"{e['created_at'][:10]} ♥{e['likes']} ↩{e['replies']} ⇄{e['shares']}  {_short(e['text'])}"
                      for e in evidence[:limit])
@@ -41,9 +45,12 @@ def topics(
         if as_json:
             print_json(record)
             return
-        out.print(f"{user_id}: profile run {record['run_id']} against {record['previous_run_id']}")
+        against = record["previous_run_id"]
+        out.print(f"{user_id}: profile run {record['run_id']} "
+                  + (f"against run {against}" if against is not None else "(the first: no earlier run to compare)"))
         for c in record["changes"] or [{"topic_id": "-", "change": "no change", "why": ""}]:
-            out.print(f"  {c['topic_id']}: {c['change']} {c.get('before')} -> {c.get('after')}  {c['why']}")
+            moved = f" {_or_dash(c['before'])} -> {_or_dash(c['after'])}" if "before" in c else ""
+            out.print(f"  {c['topic_id']}: {c['change']}{moved}  {c['why']}")
         return
     records = user_topics(eng, user_id, candidates=candidates)
     if as_json:
@@ -120,7 +127,7 @@ def _print_assignments(records: list[dict[str, Any]]) -> None:
 
 
 def match(
-    per_user: Annotated[int, typer.Option("--per-user", min=0, help="At most K perks per user.")] = 3,
+    per_user: Annotated[int, typer.Option("--per-user", min=1, help="At most K perks per user.")] = 3,
     per_brand: Annotated[int, typer.Option("--per-brand", min=0, help="At most this many perks of one brand per "
                                            "user.")] = 1,
     fmt: Annotated[str | None, typer.Option("--format", help="Export format for --out: csv or jsonl.")] = None,
