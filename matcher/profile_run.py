@@ -300,8 +300,19 @@ def read_users(engine: Engine, cache: EmbeddingCache, space: TopicSpace, user_id
     loaded = load_user_posts(engine, cache, user_ids, classify, inputs=True, vocabulary=space.vocabulary)
     words = {u: own_words(loaded[u][0], params) for u in user_ids if u in loaded}
     vectors = {u: smooth_within_user(loaded[u][1], classify, sources=own) for u, (_, own) in words.items()}
-    closeness = _by_blocks(lambda vecs: space.closeness(vecs, classify), {u: (v,) for u, v in vectors.items()})
-    return {u: ReadUser(loaded[u][0], *words[u], vectors[u], closeness[u]) for u in words}
+    return {u: ReadUser(loaded[u][0], *words[u], vectors[u], user_closeness(space, vectors[u], words[u][1], classify))
+            for u in words}
+
+
+def user_closeness(space: TopicSpace, vectors: np.ndarray, own: np.ndarray, classify: ClassifyParams) -> np.ndarray:
+    """One user's ``TopicSpace.closeness``: of their own words, then of their other posts (repeats, reshares,
+    unread), each in a product of its own, so that a post's values depend on the user's own words alone, never on
+    another user's posts or on a reshare added (a float32 product's rows depend on their block: ``cosines``)."""
+    out = np.empty((len(vectors), len(space.ids)), dtype=np.float32)
+    for rows in (own, ~own):
+        if rows.any():
+            out[rows] = space.closeness(vectors[rows], classify)
+    return out
 
 
 def compute_users(engine: Engine, cache: EmbeddingCache, space: TopicSpace, user_ids: list[str], as_of: int,
