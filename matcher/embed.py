@@ -7,6 +7,9 @@ texts and contexts not yet cached from the database in chunks, so memory does no
 number of posts.
 """
 
+import contextlib
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 
@@ -24,6 +27,30 @@ LOOKUP_CHUNK = 500
 FILL_CHUNK = 4096
 
 Progress = Callable[[int], None]
+
+
+@contextlib.contextmanager
+def deferred_interrupt() -> Iterator[None]:
+    """Ctrl-C (SIGINT) and SIGTERM wait until the block is done, then act as usual. An interrupt landing inside the
+    encoder's native code (OpenVINO's inference threads) aborted the whole process ("FATAL: exception not
+    rethrown", a core dump) instead of stopping it cleanly; one call encodes a chunk, a second or so."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    deferred = (signal.SIGINT, signal.SIGTERM)
+    previous = {s: signal.signal(s, lambda signum, frame: caught.append(signum)) for s in deferred}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    if caught:
+        handler = previous[caught[0]]
+        if callable(handler):
+            handler(caught[0], None)  # Python's own (KeyboardInterrupt for Ctrl-C) or the CLI's
+        elif handler != signal.SIG_IGN:
+            signal.raise_signal(caught[0])  # the default action
 
 
 class EmbeddingCache:
@@ -79,7 +106,8 @@ class EmbeddingCache:
     def encode(self, texts: list[str]) -> np.ndarray:
         """The encoder's vectors for these texts (not stored), its time counted in ``encode_seconds``."""
         started = time.perf_counter()
-        vectors = self.encoder.encode(texts)
+        with deferred_interrupt():
+            vectors = self.encoder.encode(texts)
         self.encode_seconds += time.perf_counter() - started
         return vectors
 

@@ -107,7 +107,8 @@ class PoolExecutor(LocalExecutor):
 
     def _workers(self) -> concurrent.futures.ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = concurrent.futures.ProcessPoolExecutor(self.processes, mp_context=worker_context())
+            self._pool = concurrent.futures.ProcessPoolExecutor(self.processes, mp_context=worker_context(),
+                                                                initializer=workers.start, initargs=(os.getpid(),))
             self.started = True
         return self._pool
 

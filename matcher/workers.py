@@ -2,6 +2,10 @@
 cached vectors only (no model). Used by the local process pool (``matcher.engine_pool``) and by Ray
 (``matcher.engine_ray``); both give the local run's result: the same functions, one BLAS thread each."""
 
+import os
+import signal
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -61,6 +65,23 @@ def fit_chunk(db: str, model: str, dim: int, space: TopicSpace, classify: Classi
     cache = _worker_cache(db, model, dim)
     with threadpool_limits(1, user_api="blas"):
         return read_users(cache.engine, cache, space, user_ids, classify, params)
+
+
+def start(command_pid: int) -> None:
+    """Each worker process's first step. Ctrl-C goes to the whole process group: the command stops the workers
+    itself (no traceback from each of them). And a worker exits once the command that started it is gone, even
+    killed (SIGKILL): left running, workers held the database and the command's output pipe open for ever."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            try:
+                os.kill(command_pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="perkmatch-watch-command", daemon=True).start()
 
 
 def ready() -> None:

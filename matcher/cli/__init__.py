@@ -52,5 +52,6 @@ _register()
 
 def main() -> None:
     """Entry point. Every command is wrapped by ``common.handled``, which turns the library's errors into
-    'Error: <message>' on stderr and exit code 1, so nothing more is needed here."""
+    'Error: <message>' on stderr and exit code 1, so nothing more is needed here; SIGTERM is handled as Ctrl-C."""
+    common.terminate_on_sigterm()
     app()

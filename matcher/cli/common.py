@@ -89,6 +89,20 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a service manager stopping the command, `kill PID`), handled as Ctrl-C is: work stops at once,
+    finished work is kept, worker processes are stopped, and the exit status says so (143)."""
+
+
+def terminate_on_sigterm() -> None:
+    import signal
+
+    def stop(signum: int, frame: Any) -> None:
+        raise Terminated
+
+    signal.signal(signal.SIGTERM, stop)
+
+
 def handled(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Turn the library's errors into 'Error: <message>' on stderr and exit code 1."""
     import functools
@@ -102,8 +116,8 @@ def handled(fn: Callable[..., Any]) -> Callable[..., Any]:
             return fn(*args, **kwargs)
         except (PerkmatchError, CatalogError) as exc:
             raise fail(str(exc)) from None
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             err.print("Interrupted: finished work is kept; run the command again to continue.")
-            raise typer.Exit(130) from None
+            raise typer.Exit(143 if isinstance(exc, Terminated) else 130) from None
 
     return wrapper

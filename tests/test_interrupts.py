@@ -1,0 +1,50 @@
+"""Interrupting a command: Ctrl-C and SIGTERM stop it with a one-line message and nothing half-written; Ctrl-C inside
+the encoder waits for the chunk; worker processes never outlive the command that started them."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from matcher.embed import deferred_interrupt
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_an_interrupt_during_native_encoding_waits_for_the_block() -> None:
+    done = []
+    with pytest.raises(KeyboardInterrupt):
+        with deferred_interrupt():
+            os.kill(os.getpid(), signal.SIGINT)  # lands "inside the encoder"
+            time.sleep(0.05)
+            done.append("chunk finished")  # before, OpenVINO aborted the process here
+    assert done == ["chunk finished"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the usual handler is back
+
+
+def test_sigterm_stops_a_command_like_ctrl_c_and_says_what_was_kept(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    proc = subprocess.Popen([sys.executable, "-m", "matcher", "--db", str(tmp_path / "t.db"), "ingest", "-"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "HF_HUB_OFFLINE": "1"}, cwd=ROOT)
+    assert proc.stdin is not None
+    proc.stdin.write('{"post_id": "p1", "user_id": "ann", "text": "hi", "created_at": 1700000000}\n')
+    proc.stdin.flush()  # the command now waits for more posts on stdin
+    time.sleep(3)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 143, err  # before: killed silently (-15)
+    assert "Interrupted: nothing was stored (an ingest is one transaction)" in err and "Traceback" not in err
+
+
+def test_a_worker_exits_when_the_command_that_started_it_is_killed() -> None:
+    command = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    worker = subprocess.Popen([sys.executable, "-c", f"from matcher import workers; import time; "
+                               f"workers.start({command.pid}); time.sleep(60)"], cwd=ROOT)
+    time.sleep(1)
+    command.kill()  # SIGKILL: the command cannot stop its workers itself
+    command.wait()
+    assert worker.wait(timeout=10) == 1  # before: workers ran on for ever, holding the database and the output
