@@ -221,7 +221,7 @@ def _save(engine, chosen, candidates, withheld, reasons, version, profile, per_u
         run = Run(kind="match", as_of=profile.as_of, params=json.dumps(
             {"per_user": per_user, "per_brand": per_brand, "catalog_version": version, "profile_run": profile.id}))
         s.add(run)
-        s.commit()
+        s.flush()  # its id; the run and its rows are one transaction: an interrupted match leaves nothing behind
         run_id = int(run.id or 0)
         rank: dict[str, int] = defaultdict(int)
         for c in chosen:
