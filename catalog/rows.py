@@ -72,8 +72,9 @@ def undecodable(text: str) -> str | None:
     return None
 
 
-def iter_rows(path: str, formats: tuple[str, ...] = ALL_FORMATS) -> Iterator[Row]:
-    """Yield (line, row) for every row, or (line, Problem) where a row cannot be parsed."""
+def iter_rows(path: str, formats: tuple[str, ...] = ALL_FORMATS, columns: tuple[str, ...] = ()) -> Iterator[Row]:
+    """Yield (line, row) for every row, or (line, Problem) where a row cannot be parsed. A CSV file's header must
+    name ``columns`` (else its first row may have been taken for the header)."""
     if path != "-" and not Path(path).exists():
         raise CatalogError(f"{path}: no such file; check the path")
     fmt = file_format(path)
@@ -84,7 +85,7 @@ def iter_rows(path: str, formats: tuple[str, ...] = ALL_FORMATS) -> Iterator[Row
             if fmt == "jsonl":
                 yield from _jsonl_rows(path, handle)
             elif fmt == "csv":
-                yield from _csv_rows(path, handle)
+                yield from _csv_rows(path, handle, columns)
             elif fmt == "yaml":
                 yield from _yaml_rows(path, handle.read())
             else:
@@ -122,7 +123,7 @@ def _jsonl_rows(path: str, handle: IO[str]) -> Iterator[Row]:
 CSV_CELL_LIMIT = 16 * 1024 * 1024  # characters in one cell (the csv module's default, 128 KB, is short for a post)
 
 
-def _csv_rows(path: str, handle: IO[str]) -> Iterator[Row]:
+def _csv_rows(path: str, handle: IO[str], columns: tuple[str, ...] = ()) -> Iterator[Row]:
     csv.field_size_limit(max(csv.field_size_limit(), CSV_CELL_LIMIT))
     reader = csv.DictReader(handle)
     names = [name.strip() for name in reader.fieldnames or []]
@@ -133,6 +134,10 @@ def _csv_rows(path: str, handle: IO[str]) -> Iterator[Row]:
     if twice:
         raise CatalogError(f"{path}, line 1: the header names {', '.join(map(repr, twice))} more than once; "
                            "give each column once")
+    missing = [c for c in columns if c not in names]
+    if names and missing:
+        raise CatalogError(f"{path}, line 1: the header has no column {', '.join(map(repr, missing))}; the first line "
+                           f"must name the columns ({', '.join(columns)}, ...)")
     for row in reader:
         line = reader.line_num
         if None in row:

@@ -129,7 +129,7 @@ def ingest_users(engine: Engine, path: str, *, skip_invalid: bool = False,
     rejects = _Rejects(path, (reject_path or default_reject_path(path)) if skip_invalid else None)
     seen: dict[str, int] = {}  # user id -> its line: a user given twice is a mistake (opted out, then in?)
     with _session(engine, within) as s:
-        for line, row in iter_rows(path):
+        for line, row in iter_rows(path, columns=("user_id",)):
             item = row if isinstance(row, Problem) else validate(path, line, row, UserIn, USER_HINTS)
             if not isinstance(item, Problem | list) and item.user_id in seen:
                 item = [Problem(path, line, "user_id", f"'{item.user_id}' already appears on line "
@@ -217,7 +217,7 @@ def ingest_posts(engine: Engine, path: str, *, skip_invalid: bool = False, rejec
 
 
 def _validated_posts(path: str) -> Iterator[tuple[int, PostIn | list[Problem], dict[str, Any] | None]]:
-    for line, row in iter_rows(path, ("jsonl", "csv", "json")):
+    for line, row in iter_rows(path, ("jsonl", "csv", "json"), ("post_id", "user_id", "text", "created_at")):
         if isinstance(row, Problem):
             yield line, [row], None
         else:

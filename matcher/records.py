@@ -111,6 +111,8 @@ class PostIn(BaseModel):
     @field_validator("likes", "replies", "shares", mode="before")
     @classmethod
     def _blank_zero(cls, value: Any) -> Any:
+        if isinstance(value, bool):  # JSON true/false would be read as 1/0
+            raise ValueError("true/false is not a count")
         return 0 if value is None or value == "" else value
 
     @field_validator("platform", mode="after")

@@ -208,3 +208,14 @@ def test_a_post_never_changes_author_and_a_user_is_given_once(engine, write) -> 
     with pytest.raises(InputFileError, match="line 2, field 'user_id': 'ann' already appears on line 1"):
         ingest_users(engine, twice)
     assert [p.post_id for p in posts_in(engine)] == ["p1"]  # the opt-out on line 1 forgot nothing
+
+
+def test_a_csv_without_its_header_and_a_true_for_a_count_are_named(engine, tmp_path, write) -> None:  # type: ignore[no-untyped-def]
+    headless = tmp_path / "headless.csv"
+    headless.write_text("p1,ann,hello,1700000000\n")  # before: the row was taken for the header, "added 0"
+    with pytest.raises(CatalogError, match="line 1: the header has no column 'post_id', 'user_id', 'text', "
+                       "'created_at'; the first line must name the columns"):
+        ingest_posts(engine, str(headless), policy="opt-out")
+    with pytest.raises(InputFileError, match="line 1, field 'likes': Value error, true/false is not a count"):
+        ingest_posts(engine, write("b.jsonl", [post("p1", "ann", "hi", 1) | {"likes": True}]), policy="opt-out")
+    assert posts_in(engine) == []
