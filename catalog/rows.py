@@ -54,7 +54,7 @@ def open_text(path: str) -> IO[str]:
     if Path(path).is_dir():
         raise CatalogError(f"{path}: is a folder, not a file; give the file's path")
     if path.lower().endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8", errors="surrogateescape")
+        return gzip.open(path, "rt", encoding="utf-8-sig", errors="surrogateescape")
     return open(path, encoding="utf-8-sig", errors="surrogateescape", newline="")
 
 
@@ -102,7 +102,7 @@ def _jsonl_rows(path: str, handle: IO[str]) -> Iterator[Row]:
             continue
         wrong = undecodable(line)
         if wrong:
-            yield number, Problem(path, number, "", wrong, line.rstrip("\r\n"))
+            yield number, Problem(path, number, "", wrong, _bytes_shown(line.rstrip("\r\n")))
             continue
         try:
             obj = json.loads(line)
@@ -141,16 +141,27 @@ def _csv_rows(path: str, handle: IO[str], columns: tuple[str, ...] = ()) -> Iter
     for row in reader:
         line = reader.line_num
         if None in row:
-            written = io.StringIO()
-            csv.writer(written).writerow([*(row.get(k) or "" for k in reader.fieldnames or []), *row[None]])
             yield line, Problem(path, line, "", "more cells than the header has columns; quote cells with commas",
-                                written.getvalue().rstrip("\r\n"))
+                                _as_written(reader.fieldnames or [], row))
             continue
         wrong = [(k, w) for k, v in row.items() if isinstance(v, str) and (w := undecodable(v))]
         if wrong:
-            yield line, Problem(path, line, str(wrong[0][0]).strip(), wrong[0][1])
+            yield line, Problem(path, line, str(wrong[0][0]).strip(), wrong[0][1], _as_written(reader.fieldnames or [],
+                                                                                              row))
             continue
         yield line, {k.strip(): v for k, v in row.items() if k and v is not None and v.strip() != ""}
+
+
+def _as_written(names: list[str] | Any, row: dict[Any, Any]) -> str:
+    """A CSV row that cannot be used, as one CSV line again (kept in the reject file; undecodable bytes escaped)."""
+    written = io.StringIO()
+    csv.writer(written).writerow([*(row.get(k) or "" for k in names), *row.get(None, [])])
+    return _bytes_shown(written.getvalue().rstrip("\r\n"))
+
+
+def _bytes_shown(text: str) -> str:
+    """Text as read, with bytes that were not UTF-8 written as \\xNN escapes (a reject file is UTF-8)."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser (~8x faster) where it is built in

@@ -38,19 +38,28 @@ def deferred_interrupt() -> Iterator[None]:
         yield
         return
     caught: list[int] = []
-    deferred = (signal.SIGINT, signal.SIGTERM)
-    previous = {s: signal.signal(s, lambda signum, frame: caught.append(signum)) for s in deferred}
+    deferred = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, deferred)  # both handlers swap as one: none lands in between
+    try:
+        previous = {s: signal.signal(s, lambda signum, frame: caught.append(signum)) for s in deferred}
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, deferred)
     try:
         yield
     finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
+        signal.pthread_sigmask(signal.SIG_BLOCK, deferred)
+        try:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, deferred)
     if caught:
-        handler = previous[caught[0]]
+        first = signal.SIGTERM if signal.SIGTERM in caught else caught[0]  # a stop request outranks Ctrl-C
+        handler = previous[first]
         if callable(handler):
-            handler(caught[0], None)  # Python's own (KeyboardInterrupt for Ctrl-C) or the CLI's
+            handler(first, None)  # Python's own (KeyboardInterrupt for Ctrl-C) or the CLI's
         elif handler != signal.SIG_IGN:
-            signal.raise_signal(caught[0])  # the default action
+            signal.raise_signal(first)  # the default action
 
 
 class EmbeddingCache:

@@ -192,7 +192,7 @@ def ingest_posts(engine: Engine, path: str, *, skip_invalid: bool = False, rejec
     rejects = _Rejects(path, (reject_path or default_reject_path(path)) if skip_invalid else None)
     with _session(engine, within) as s:
         consent = _ConsentLookup(s, policy)
-        batch: dict[tuple[str, str], tuple[int, PostIn, dict[str, Any] | None]] = {}
+        batch: dict[tuple[str, str], list[tuple[int, PostIn, dict[str, Any] | None]]] = {}  # each key's rows
         for line, item, row in _validated_posts(path):
             if progress:
                 progress(1)
@@ -202,11 +202,7 @@ def ingest_posts(engine: Engine, path: str, *, skip_invalid: bool = False, rejec
             if not consent.allows(item.user_id):
                 report.skipped_no_consent += 1
                 continue
-            key = (item.platform, item.post_id)
-            if key in batch and batch[key][1].user_id != item.user_id:
-                rejects.add(line, row, [_other_author(path, line, item, batch[key][1].user_id)])
-                continue
-            batch[key] = (line, item, row)
+            batch.setdefault((item.platform, item.post_id), []).append((line, item, row))
             if len(batch) >= BATCH:
                 _upsert_posts(s, batch, report, rejects)
                 batch = {}
@@ -244,28 +240,34 @@ class _ConsentLookup:
         return self.cache[user_id]
 
 
-def _other_author(path: str, line: int, item: PostIn, author: str) -> Problem:
-    return Problem(path, line, "user_id", f"post '{item.post_id}' is {author}'s; a post cannot change author: give "
-                   f"this one its own post_id (or forget {author} first)")
+def _other_author(path: str, line: int, item: PostIn, author: str, stored: bool) -> Problem:
+    where = "stored as" if stored else "given in this file as"
+    return Problem(path, line, "user_id", f"post '{item.post_id}' is {where} {author}'s; a post cannot change author: "
+                   "give this one its own post_id")
 
 
-def _upsert_posts(s: Session, batch: dict[tuple[str, str], tuple[int, PostIn, dict[str, Any] | None]],
+def _upsert_posts(s: Session, batch: dict[tuple[str, str], list[tuple[int, PostIn, dict[str, Any] | None]]],
                   report: IngestReport, rejects: _Rejects) -> None:
-    """Insert or update a batch of posts; a post stored under another author is rejected, not moved."""
-    stored = s.exec(select(Post.platform, Post.post_id, Post.user_id)
-                    .where(tuple_(col(Post.platform), col(Post.post_id)).in_(list(batch)))).all()
-    existing = {(platform, post_id) for platform, post_id, _ in stored}
-    for platform, post_id, author in stored:
-        line, item, row = batch[(platform, post_id)]
-        if item.user_id != author:
-            rejects.add(line, row, [_other_author(rejects.path, line, item, author)])
-            del batch[(platform, post_id)]
-            existing.discard((platform, post_id))
-    if not batch:
+    """Insert or update a batch of posts, the last row of each (platform, post_id) winning. A post belongs to its
+    stored author, or to the author of its first row in the file when new: a row giving it another author is
+    rejected, never moves it."""
+    authors = {(platform, post_id): author for platform, post_id, author in s.exec(
+        select(Post.platform, Post.post_id, Post.user_id)
+        .where(tuple_(col(Post.platform), col(Post.post_id)).in_(list(batch)))).all()}
+    latest: dict[tuple[str, str], PostIn] = {}
+    for key, entries in batch.items():
+        owner = authors.get(key, entries[0][1].user_id)
+        for line, item, row in entries:
+            if item.user_id == owner:
+                latest[key] = item
+            else:
+                rejects.add(line, row, [_other_author(rejects.path, line, item, owner, key in authors)])
+    if not latest:
         return
+    existing = latest.keys() & authors.keys()
     now = utcnow()
     rows = []
-    for (platform, post_id), (_, p, _) in batch.items():
+    for (platform, post_id), p in latest.items():
         text, context = embed_form(p.text), embed_form(p.context) if p.context else None
         rows.append({
             "post_id": post_id, "platform": platform, "user_id": p.user_id, "text": p.text,

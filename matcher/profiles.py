@@ -130,9 +130,9 @@ def duplicate_mask(p: UserPosts, params: ProfileParams) -> np.ndarray:
     if n < 2:
         return dup
     order = np.lexsort((np.asarray(p.keys), p.created_at))
-    vecs = p.text_vecs[order]
-    for start in range(0, n, 1024):
-        close = np.triu(cosines(vecs[start:start + 1024], vecs) >= params.duplicate_cosine, start + 1)  # later posts
+    vecs = p.text_vecs[order].astype(np.float64)  # cast once for ``cosines``, in blocks of 512 rows
+    for start in range(0, n, 512):
+        close = np.triu(cosines(vecs[start:start + 512], vecs) >= params.duplicate_cosine, start + 1)  # later posts
         for row in np.flatnonzero(close.any(axis=1)).tolist():  # most posts repeat none: no row to visit
             if not dup[order[start + row]]:
                 dup[order[np.flatnonzero(close[row])]] = True

@@ -96,17 +96,15 @@ class PostIn(BaseModel):
     @classmethod
     def _time(cls, value: Any) -> int:
         try:
-            return to_epoch(value)
+            seconds = to_epoch(value)
         except (ValueError, TypeError, OverflowError) as exc:
             raise ValueError("not a date-time") from exc
-
-    @field_validator("created_at", mode="after")
-    @classmethod
-    def _in_range(cls, value: int) -> int:
-        if not 0 <= value <= LATEST:
-            millis = " (it looks like milliseconds: divide by 1000)" if 0 <= value // 1000 <= LATEST else ""
-            raise ValueError(f"{value} is outside 1970-01-01 .. 9999-12-31 in Unix seconds{millis}")
-        return value
+        if not 0 <= seconds <= LATEST:
+            number = isinstance(value, int | float) or str(value).strip().lstrip("-").replace(".", "", 1).isdigit()
+            millis = " (it looks like milliseconds: divide by 1000)" if 0 <= seconds // 1000 <= LATEST else ""
+            raise ValueError(f"{str(value).strip()} is outside 1970-01-01 .. 9999-12-31"
+                             + (f" in Unix seconds{millis}" if number else ""))
+        return seconds
 
     @field_validator("likes", "replies", "shares", mode="before")
     @classmethod

@@ -74,14 +74,24 @@ def start(command_pid: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def watch() -> None:
-        while True:
+        while _alive(command_pid):
             time.sleep(0.5)
-            try:
-                os.kill(command_pid, 0)
-            except ProcessLookupError:
-                os._exit(1)
+        os._exit(1)
 
     threading.Thread(target=watch, name="perkmatch-watch-command", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    """Whether the process still runs: not gone, not a zombie waiting for its parent to reap it, and not a process
+    of another user that took over its id."""
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):  # no /proc (not Linux): what os.kill says
+        return True
 
 
 def ready() -> None:

@@ -532,3 +532,13 @@ def test_deeply_nested_json_is_refused(engine, tmp_path) -> None:  # type: ignor
     outbox.write_text('{"orderedItems": ' + "[" * 100_000)
     assert import_fails(engine, "mastodon", outbox) == (
         f"{outbox}: the JSON is nested too deeply to be an outbox; the file looks edited; {MD_FIX}")
+
+
+def test_importing_a_feed_under_another_user_id_names_the_export(cli) -> None:  # type: ignore[no-untyped-def]
+    feed = str(EXPORTS / "feed" / "blog.rss")
+    assert cli("feed", feed, "--user-id", "ann", "--consent-policy", "opt-out").exit_code == 0
+    result = cli("feed", feed, "--user-id", "bob", "--consent-policy", "opt-out")
+    assert result.exit_code == 1
+    message = " ".join(result.output.split())
+    assert f"{feed}, its posts: cannot be stored: post '" in message and "is stored as ann's" in message
+    assert "perkmatch-import-" not in message and "--skip-invalid" not in message  # no temp file, no foreign option

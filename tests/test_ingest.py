@@ -169,6 +169,8 @@ def test_bytes_that_are_not_utf8_are_named_not_silently_replaced(engine, tmp_pat
     path.write_bytes("post_id,user_id,text,created_at\np1,ann,caf\xe9 cr\xe8me,1\n".encode("latin-1"))
     with pytest.raises(InputFileError, match=r"line 2, field 'text': not valid UTF-8 \(byte 0xe9 at character 4\)"):
         ingest_posts(engine, str(path), policy="opt-out")
+    skipped = ingest_posts(engine, str(path), policy="opt-out", skip_invalid=True)  # the row kept, bytes escaped
+    assert json.loads(Path(skipped.reject_file or "").read_text())["text"] == "p1,ann,caf\\xe9 cr\\xe8me,1"
     long_text = tmp_path / "long.csv"  # a cell over the csv module's default limit (128 KB) is a post like another
     long_text.write_text(f"post_id,user_id,text,created_at\np1,ann,{'word ' * 40_000},1\n")
     assert ingest_posts(engine, str(long_text), policy="opt-out").added == 1
@@ -196,13 +198,18 @@ def test_a_reject_file_never_overwrites_the_input_and_keeps_unreadable_lines(eng
 def test_a_post_never_changes_author_and_a_user_is_given_once(engine, write) -> None:  # type: ignore[no-untyped-def]
     ingest_users(engine, write("users.jsonl", USERS))
     ingest_posts(engine, write("a.jsonl", [post("p1", "ann", "my trip", 1)]))
-    with pytest.raises(InputFileError, match="line 1, field 'user_id': post 'p1' is ann's; a post cannot change "
-                       "author"):  # before, bob took over ann's post (reported as 'updated 1')
+    with pytest.raises(InputFileError, match="line 1, field 'user_id': post 'p1' is stored as ann's; a post cannot "
+                       "change author"):  # before, bob took over ann's post (reported as 'updated 1')
         ingest_posts(engine, write("b.jsonl", [post("p1", "bob", "hijacked", 2)]))
     same_file = write("c.jsonl", [post("p2", "ann", "x", 1), post("p2", "bob", "y", 2)])
-    with pytest.raises(InputFileError, match="line 2, field 'user_id': post 'p2' is ann's"):
+    with pytest.raises(InputFileError, match="line 2, field 'user_id': post 'p2' is given in this file as ann's"):
         ingest_posts(engine, same_file)
     assert [(p.post_id, p.user_id, p.text) for p in posts_in(engine)] == [("p1", "ann", "my trip")]
+    # the stored author decides, whatever comes first in the file: ann's own update is kept, bob's row rejected
+    mixed = ingest_posts(engine, write("d.jsonl", [post("p1", "bob", "hijacked", 2), post("p1", "ann", "my trip!", 3)]),
+                         skip_invalid=True)
+    assert (mixed.updated, mixed.rejected) == (1, 1)
+    assert [(p.post_id, p.user_id, p.text) for p in posts_in(engine)] == [("p1", "ann", "my trip!")]
     twice = write("twice.jsonl", [{"user_id": "ann", "consent": "opted_out"},
                                   {"user_id": "ann", "consent": "opted_in"}])
     with pytest.raises(InputFileError, match="line 2, field 'user_id': 'ann' already appears on line 1"):

@@ -23,7 +23,18 @@ def test_an_interrupt_during_native_encoding_waits_for_the_block() -> None:
             time.sleep(0.05)
             done.append("chunk finished")  # before, OpenVINO aborted the process here
     assert done == ["chunk finished"]
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the usual handler is back
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the usual handlers are back
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    stopped = []
+    signal.signal(signal.SIGTERM, lambda signum, frame: stopped.append(signum))
+    try:
+        with deferred_interrupt():
+            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.05)
+        assert stopped == [signal.SIGTERM]  # a stop request outranks Ctrl-C, and goes to the handler set before
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def test_sigterm_stops_a_command_like_ctrl_c_and_says_what_was_kept(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -32,8 +43,11 @@ def test_sigterm_stops_a_command_like_ctrl_c_and_says_what_was_kept(tmp_path) ->
                             env={**os.environ, "HF_HUB_OFFLINE": "1"}, cwd=ROOT)
     assert proc.stdin is not None
     proc.stdin.write('{"post_id": "p1", "user_id": "ann", "text": "hi", "created_at": 1700000000}\n')
-    proc.stdin.flush()  # the command now waits for more posts on stdin
-    time.sleep(3)
+    proc.stdin.flush()  # the command now waits for more posts on stdin, once started: its database then exists
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "t.db").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 143, err  # before: killed silently (-15)
@@ -45,6 +59,6 @@ def test_a_worker_exits_when_the_command_that_started_it_is_killed() -> None:
     worker = subprocess.Popen([sys.executable, "-c", f"from matcher import workers; import time; "
                                f"workers.start({command.pid}); time.sleep(60)"], cwd=ROOT)
     time.sleep(1)
-    command.kill()  # SIGKILL: the command cannot stop its workers itself
-    command.wait()
+    command.kill()  # SIGKILL: the command cannot stop its workers itself; not reaped yet, it stays a zombie
     assert worker.wait(timeout=10) == 1  # before: workers ran on for ever, holding the database and the output
+    command.wait()

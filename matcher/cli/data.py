@@ -43,13 +43,13 @@ def ingest(
         raise typer.BadParameter("give a posts file, --users FILE, or both")
     warn_policy(policy)
     eng = engine(db)
-    try:
-        with progress() as bar:  # users and posts in one transaction: if either file is rejected, nothing is stored
+    with progress() as bar:  # users and posts in one transaction: if either file is rejected, nothing is stored
+        try:
             reports = ingest_files(eng, posts, users, skip_invalid=skip_invalid, reject_path=rejects, policy=policy,
                                    progress=lambda n: bar("ingest", n, None))
-    except KeyboardInterrupt as exc:
-        err.print("Interrupted: nothing was stored (an ingest is one transaction); run the command again.")
-        raise typer.Exit(143 if isinstance(exc, common.Terminated) else 130) from None
+        except KeyboardInterrupt as exc:  # inside ingest_files: before its commit
+            err.print("Interrupted: nothing was stored (an ingest is one transaction); run the command again.")
+            raise typer.Exit(143 if isinstance(exc, common.Terminated) else 130) from None
     for report in reports:
         if as_json:
             print_json(report.as_dict())

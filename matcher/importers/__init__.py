@@ -21,6 +21,7 @@ from typing import IO, Any
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
+from catalog.errors import InputFileError
 from matcher.errors import PerkmatchError
 from matcher.importers.common import format_error
 from matcher.importers.feed import read_feed
@@ -155,7 +156,15 @@ def import_posts(engine: Engine, kind: str, path: str, user_id: str | None = Non
         new = _new_users(engine, users)
         if new:
             write_jsonl(new, users_file)
-        reports = ingest(engine, posts_file, users_file if new else None, policy=policy)  # one transaction
+        try:
+            reports = ingest(engine, posts_file, users_file if new else None, policy=policy)  # one transaction
+        except InputFileError as exc:  # named against the export, not the converted file (gone with this folder)
+            what = "users" if exc.path == users_file else "posts"
+            shown = "; ".join(p.message for p in exc.problems[:3])
+            more = f" (and {len(exc.problems) - 3} more)" if len(exc.problems) > 3 else ""
+            raise format_error(path, f"its {what}", f"cannot be stored: {shown}{more}",
+                               "nothing was stored; for a post stored under another user id, import under that "
+                               "--user-id") from None
         for report in reports:
             report.path = path
     return ImportResult(posts, len(users), len(new), reports[-1], reports[0] if new else None)
