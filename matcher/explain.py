@@ -327,11 +327,25 @@ def export_user(engine: Engine, user_id: str) -> dict[str, Any]:
         posts = s.exec(select(Post).where(Post.user_id == user_id).order_by(col(Post.created_at), col(Post.id))).all()
         assigned = s.exec(select(Assignment).where(Assignment.user_id == user_id)
                           .order_by(col(Assignment.run_id), col(Assignment.rank))).all()
+        withheld = s.exec(select(Withheld).where(Withheld.user_id == user_id)
+                          .order_by(col(Withheld.run_id), col(Withheld.id))).all()
+        scored = s.exec(select(TopicScore).where(TopicScore.user_id == user_id)
+                        .order_by(col(TopicScore.run_id), col(TopicScore.rank))).all()
     run = latest_run(engine, "profile")
     topics = topic_records(engine, int(run.id or 0), [user_id], candidates=True)[0]["topics"] if run else []
+    earlier: dict[int, list[dict[str, Any]]] = defaultdict(list)  # what earlier profile runs kept (snapshots)
+    for r in scored:
+        if run is None or r.run_id != run.id:
+            earlier[r.run_id].append({"topic_id": r.topic_id, "status": r.status, "score": r.score,
+                                      "confidence": r.confidence, "posts": r.posts, "days": r.days})
     record = json.loads(user.extra or "{}") | {  # the users-file shape, so an export can be ingested again
         "user_id": user.user_id, "handle": user.handle, "region": user.region, "consent": user.consent,
         "sensitive_opt_in": json.loads(user.sensitive_opt_in or "[]")}
     return {"user": record,
             "posts": [post_record(p) | {"is_share": p.is_share} for p in posts],
-            "topics": topics, "assignments": _assignment_records(engine, list(assigned))}
+            "topics": topics,
+            "earlier_profile_runs": [{"run_id": k, "topics": v} for k, v in sorted(earlier.items())],
+            "assignments": [a | {"match_run": row.run_id, "catalog_version": row.catalog_version} for a, row in
+                            zip(_assignment_records(engine, list(assigned)), assigned, strict=True)],
+            "withheld": [{"match_run": w.run_id, "perk_id": w.perk_id, "score": w.score, "reason": w.reason}
+                         for w in withheld]}

@@ -41,12 +41,13 @@ class IngestReport:
     users_added: int = 0
     users_updated: int = 0
     users_forgotten: int = 0
+    users_kept_out: int = 0  # rows of users who opted out earlier, not stored (see ``ingest_users``)
     reject_file: str | None = None
     problems: list[Problem] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         keys = ("path", "added", "updated", "rejected", "skipped_no_consent", "users_added", "users_updated",
-                "users_forgotten", "reject_file")
+                "users_forgotten", "users_kept_out", "reject_file")
         return {k: getattr(self, k) for k in keys}
 
 
@@ -121,9 +122,10 @@ def ingest(engine: Engine, posts: str | None = None, users: str | None = None, *
 
 def ingest_users(engine: Engine, path: str, *, skip_invalid: bool = False,
                  reject_path: str | None = None, within: Session | None = None) -> IngestReport:
-    """Validate and upsert a users file; users who opt out are forgotten. ``within``: in that session's
-    transaction, committed by the caller (``ingest``)."""
-    from matcher.forget import forget_in_session, record_opt_out
+    """Validate and upsert a users file; users who opt out are forgotten. A user who opted out stays out: a row
+    without consent, or an old file still saying opted_in, does not bring them back (only `perkmatch consent USER
+    opted_in` does). ``within``: in that session's transaction, committed by the caller (``ingest``)."""
+    from matcher.forget import forget_in_session, opted_out, record_opt_out
 
     report = IngestReport(path)
     rejects = _Rejects(path, (reject_path or default_reject_path(path)) if skip_invalid else None)
@@ -145,6 +147,9 @@ def ingest_users(engine: Engine, path: str, *, skip_invalid: bool = False,
                     forget_in_session(s, item.user_id)
                     report.users_forgotten += 1
                 record_opt_out(s, item.user_id)
+                continue
+            if opted_out(s, item.user_id):
+                report.users_kept_out += 1
                 continue
             extra = dict((item.model_extra or {}).items())
             user = existing or User(user_id=item.user_id)
@@ -235,7 +240,7 @@ class _ConsentLookup:
             from matcher.forget import opted_out
 
             user = self.s.get(User, user_id)
-            consent = user.consent if user else "opted_out" if opted_out(self.s, user_id) else None
+            consent = "opted_out" if opted_out(self.s, user_id) else user.consent if user else None
             self.cache[user_id] = consent == "opted_in" or (self.policy == "opt-out" and consent != "opted_out")
         return self.cache[user_id]
 

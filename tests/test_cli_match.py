@@ -90,6 +90,16 @@ def test_match_after_a_new_taxonomy_and_other_misuses_are_clean_errors(world, wr
            "run `perkmatch profile` again" in " ".join(result.stderr.split())
 
 
+def test_export_holds_every_run_assignments_and_withheld_perks(world) -> None:  # type: ignore[no-untyped-def]
+    assert world("match").exit_code == 0
+    assert world("profile", "--as-of", "2025-03-02").exit_code == 0  # a second snapshot
+    doc = json.loads(world("export", "bob").stdout)
+    assert [(a["perk_id"], a["match_run"], a["catalog_version"]) for a in doc["assignments"]] == [("trips", 2, 1)]
+    assert [w["perk_id"] for w in doc["withheld"]] == ["lounge"]  # US-NY only: bob is in US-NJ
+    assert [r["run_id"] for r in doc["earlier_profile_runs"]] == [1]
+    assert doc["earlier_profile_runs"][0]["topics"][0]["topic_id"] == "travel"
+
+
 def test_match_respects_region_quantity_dates_and_brand(world) -> None:  # type: ignore[no-untyped-def]
     result = world("match", "--json")
     assert result.exit_code == 0, result.output

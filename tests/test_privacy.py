@@ -82,3 +82,27 @@ def test_export_round_trips_into_a_new_database(engine, write, fake_cache, tmp_p
     again = export_user(other, "ann")
     assert [p["text"] for p in again["posts"]] == [p["text"] for p in doc["posts"]]
     assert again["user"] == doc["user"]
+
+
+def test_an_opted_out_user_stays_out_whatever_a_later_users_file_says(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from sqlmodel import select
+
+    from matcher.ingest import ingest
+    from matcher.store import Post, User, session
+
+    engine = open_engine(str(tmp_path / "p.db"))
+
+    def write(name: str, rows: list[dict]) -> str:
+        path = tmp_path / name
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        return str(path)
+
+    posts = write("posts.jsonl", [{"post_id": f"z{i}", "user_id": "zed", "text": "trip", "created_at": 1_700_000_000}
+                                  for i in range(3)])
+    ingest(engine, posts, write("u.jsonl", [{"user_id": "zed", "consent": "opted_in"}]))
+    forget(engine, "zed", opt_out=True)
+    for rows in ([{"user_id": "zed", "handle": "z"}], [{"user_id": "zed", "consent": "opted_in"}]):  # no consent;
+        reports = ingest(engine, posts, write("again.jsonl", rows), policy="opt-out")  # an old file saying opted_in
+        assert reports[0].users_kept_out == 1 and reports[1].skipped_no_consent == 3
+    with session(engine) as s:
+        assert s.exec(select(User)).all() == [] and s.exec(select(Post)).all() == []
