@@ -6,6 +6,7 @@ No ``from __future__ import annotations`` here: it breaks SQLModel tables.
 import datetime as dt
 import hashlib
 import json
+import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
@@ -33,6 +34,18 @@ def split_list(value: Any) -> Any:
         sep = "|" if "|" in value else ","
         return [part.strip() for part in value.split(sep) if part.strip()]
     return value
+
+
+REGION = re.compile(r"[A-Z]{2}(-[A-Z0-9]{1,3})?")  # ISO 3166-1 alpha-2, optionally with an ISO 3166-2 subdivision
+
+
+def region_code(value: str) -> str:
+    """A region as stored: upper case, in the shape of ISO 3166 (US, US-NY, GB); anything else is an error (a
+    misspelt region would silently make a user, or a perk, match no region-limited perk)."""
+    code = value.strip().upper()
+    if not REGION.fullmatch(code):
+        raise ValueError(f"{value!r} is not an ISO 3166 code")
+    return code
 
 
 class PerkIn(BaseModel):
@@ -63,7 +76,7 @@ class PerkIn(BaseModel):
     @field_validator("regions")
     @classmethod
     def _regions(cls, value: list[str]) -> list[str]:
-        return sorted({r.upper() for r in value})
+        return sorted({region_code(r) for r in value})
 
     @field_validator("topics")
     @classmethod

@@ -147,7 +147,9 @@ class UserIn(BaseModel):
     @field_validator("region", mode="after")
     @classmethod
     def _region(cls, value: str | None) -> str | None:
-        return value.upper() if value else None
+        from catalog.schema import region_code
+
+        return region_code(value) if value else None
 
     @field_validator("sensitive_opt_in", mode="before")
     @classmethod

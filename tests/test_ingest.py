@@ -226,3 +226,13 @@ def test_a_csv_without_its_header_and_a_true_for_a_count_are_named(engine, tmp_p
     with pytest.raises(InputFileError, match="line 1, field 'likes': Value error, true/false is not a count"):
         ingest_posts(engine, write("b.jsonl", [post("p1", "ann", "hi", 1) | {"likes": True}]), policy="opt-out")
     assert posts_in(engine) == []
+
+
+def test_a_region_not_in_the_shape_of_iso_3166_is_named(engine, write) -> None:  # type: ignore[no-untyped-def]
+    users = write("u.jsonl", [{"user_id": "ann", "region": "us-ny"}, {"user_id": "bob", "region": "Narnia"},
+                              {"user_id": "cat", "region": "US-ZZ-99"}])
+    with pytest.raises(InputFileError) as raised:  # before: stored, and matching no region-limited perk, silently
+        ingest_users(engine, users)
+    text = str(raised.value)
+    assert "line 2, field 'region': Value error, 'Narnia' is not an ISO 3166 code" in text
+    assert "line 3, field 'region'" in text and "line 1" not in text  # us-ny is US-NY
