@@ -44,6 +44,7 @@ class IngestReport:
     users_kept_out: int = 0  # rows of users who opted out earlier, not stored (see ``ingest_users``)
     reject_file: str | None = None
     problems: list[Problem] = field(default_factory=list)
+    rejects: "_Rejects | None" = field(default=None, repr=False)  # a reject file to finish once the caller commits
 
     def as_dict(self) -> dict[str, Any]:
         keys = ("path", "added", "updated", "rejected", "skipped_no_consent", "users_added", "users_updated",
@@ -108,15 +109,24 @@ def ingest(engine: Engine, posts: str | None = None, users: str | None = None, *
            ) -> list[IngestReport]:
     """A users file then a posts file, in one transaction: if either is rejected, neither is stored (a users file
     that opts someone out forgets them only when the posts are stored too)."""
-    with session(engine) as s:
-        reports = []
-        if users:
-            reports.append(ingest_users(engine, users, skip_invalid=skip_invalid, within=s,
-                                        reject_path=f"{reject_path}.users" if reject_path else None))
-        if posts:
-            reports.append(ingest_posts(engine, posts, skip_invalid=skip_invalid, reject_path=reject_path,
-                                        policy=policy, progress=progress, within=s))
-        s.commit()
+    reports: list[IngestReport] = []
+    try:
+        with session(engine) as s:
+            if users:
+                reports.append(ingest_users(engine, users, skip_invalid=skip_invalid, within=s,
+                                            reject_path=f"{reject_path}.users" if reject_path else None))
+            if posts:
+                reports.append(ingest_posts(engine, posts, skip_invalid=skip_invalid, reject_path=reject_path,
+                                            policy=policy, progress=progress, within=s))
+            s.commit()
+    except BaseException:  # nothing was stored: no reject file either
+        for report in reports:
+            if report.rejects is not None:
+                report.rejects.finish(keep=False)
+        raise
+    for report in reports:  # stored: the reject files too
+        if report.rejects is not None:
+            report.reject_file, report.rejects = report.rejects.finish(keep=True), None
     return reports
 
 
@@ -183,7 +193,9 @@ def _finish(s: Session, rejects: _Rejects, report: IngestReport, skip_invalid: b
                              "rows and write the rejected ones to a reject file.")
     if commit:
         s.commit()
-    report.reject_file = rejects.finish(keep=True)
+        report.reject_file = rejects.finish(keep=True)
+    else:
+        report.rejects = rejects  # the caller finishes it once it has committed (``ingest``)
 
 
 def ingest_posts(engine: Engine, path: str, *, skip_invalid: bool = False, reject_path: str | None = None,

@@ -236,3 +236,17 @@ def test_a_region_not_in_the_shape_of_iso_3166_is_named(engine, write) -> None: 
     text = str(raised.value)
     assert "line 2, field 'region': Value error, 'Narnia' is not an ISO 3166 code" in text
     assert "line 3, field 'region'" in text and "line 1" not in text  # us-ny is US-NY
+
+
+def test_reject_files_are_written_only_when_the_ingest_is_stored(engine, write, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from matcher.errors import PerkmatchError
+    from matcher.ingest import ingest
+
+    users = write("u.jsonl", [{"user_id": "ann", "consent": "opted_in"}, {"user_id": "bob", "consent": "maybe"}])
+    posts = write("p.jsonl", [post("p1", "ann", "hello", 1)])
+    with pytest.raises(PerkmatchError, match="that is the input file"):  # found after the users file was read
+        ingest(engine, posts, users, skip_invalid=True, reject_path=posts)
+    assert not any(p.name.startswith("p.jsonl.users") for p in tmp_path.iterdir())  # no users rejects, no .part
+    reports = ingest(engine, posts, users, skip_invalid=True, reject_path=str(tmp_path / "r.jsonl"))
+    assert reports[0].reject_file == str(tmp_path / "r.jsonl.users") and reports[0].rejected == 1
+    assert Path(reports[0].reject_file).exists() and reports[1].added == 1
