@@ -62,6 +62,15 @@ def test_bad_posts_file_exits_1_naming_file_line_and_field(cli, write) -> None: 
     assert "Traceback" not in result.output
 
 
+def test_ingest_prints_one_line_per_file(cli, write) -> None:  # type: ignore[no-untyped-def]
+    users = write("u.jsonl", [{"user_id": "ann", "consent": "opted_in"}])
+    result = cli("ingest", write("p.jsonl", [post("p1", "ann", "hello", 1)]), "--users", users)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [f"{users}: users added 1, updated 0, forgotten (opted out) 0, rejected 0",
+                                          f"{users.removesuffix('u.jsonl')}p.jsonl: posts added 1, updated 0, "
+                                          "rejected 0, skipped without consent 0"]
+
+
 def test_ingest_json_report(cli, write) -> None:  # type: ignore[no-untyped-def]
     users = write("users.jsonl", [{"user_id": "ann", "consent": "opted_in"}])
     path = write("posts.jsonl", [post("p1", "ann", "ok", 1), post("p2", "bob", "no consent", 1)])

@@ -57,12 +57,12 @@ def ingest(
         if report.users_added or report.users_updated or report.users_forgotten or report.users_kept_out:
             out.print(f"{report.path}: users added {report.users_added}, updated {report.users_updated}, "
                       f"forgotten (opted out) {report.users_forgotten}, rejected {report.rejected}")
-        if report.users_kept_out:
-            err.print(f"{report.users_kept_out} user(s) not stored: they opted out earlier and stay out (only "
-                      "`perkmatch consent USER opted_in` brings one back)")
         else:
             out.print(f"{report.path}: posts added {report.added}, updated {report.updated}, "
                       f"rejected {report.rejected}, skipped without consent {report.skipped_no_consent}")
+        if report.users_kept_out:
+            err.print(f"{report.users_kept_out} user(s) not stored: they opted out earlier and stay out (only "
+                      "`perkmatch consent USER opted_in` brings one back)")
         if report.skipped_no_consent:
             err.print(f"{report.skipped_no_consent} post(s) not stored: their authors have not opted in "
                       "(give a users file with consent: opted_in, or use --consent-policy opt-out)")
