@@ -36,6 +36,7 @@ def split_list(value: Any) -> Any:
     return value
 
 
+INT64_MAX = 2**63 - 1  # the largest whole number SQLite and PostgreSQL store
 REGION = re.compile(r"[A-Z]{2}(-[A-Z0-9]{1,3})?")  # ISO 3166-1 alpha-2, optionally with an ISO 3166-2 subdivision
 
 
@@ -59,7 +60,7 @@ class PerkIn(BaseModel):
     description: str = InputField(min_length=1)
     topics: list[str] = []
     regions: list[str] = []
-    quantity: int | None = InputField(default=None, ge=0, le=2**63 - 1)  # what the database can hold
+    quantity: int | None = InputField(default=None, ge=0, le=INT64_MAX)
     starts: dt.date | None = None
     ends: dt.date | None = None
 

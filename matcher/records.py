@@ -10,6 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from catalog.schema import INT64_MAX
+
 CONSENT_VALUES = ("opted_in", "opted_out")
 POST_HINTS = {
     "post_id": "give every post its id on the platform",
@@ -27,7 +29,6 @@ USER_HINTS = {
     "region": "give an ISO 3166 code such as US, US-NY or GB",
     "sensitive_opt_in": "list sensitive topic_ids the user chose to share (CSV: separate with '|')",
 }
-INT64_MAX = 2**63 - 1  # the largest whole number SQLite and PostgreSQL store
 LATEST = 253_402_300_799  # 9999-12-31T23:59:59Z, the last second a date can hold
 _LINK = re.compile(r"\[([^\]]*)\]\((?:https?://|/)[^)]*\)")
 _URL = re.compile(r"https?://\S+|www\.\S+")

@@ -103,6 +103,14 @@ def terminate_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, stop)
 
 
+def interrupted(exc: KeyboardInterrupt, what: str = "finished work is kept; run the command again to continue"
+                ) -> typer.Exit:
+    """Say that the command was stopped, and what of its work stays; the exit status tells Ctrl-C (130) from
+    SIGTERM (143)."""
+    err.print(f"Interrupted: {what}.")
+    return typer.Exit(143 if isinstance(exc, Terminated) else 130)
+
+
 def handled(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Turn the library's errors into 'Error: <message>' on stderr and exit code 1."""
     import functools
@@ -117,7 +125,6 @@ def handled(fn: Callable[..., Any]) -> Callable[..., Any]:
         except (PerkmatchError, CatalogError) as exc:
             raise fail(str(exc)) from None
         except KeyboardInterrupt as exc:
-            err.print("Interrupted: finished work is kept; run the command again to continue.")
-            raise typer.Exit(143 if isinstance(exc, Terminated) else 130) from None
+            raise interrupted(exc) from None
 
     return wrapper

@@ -48,8 +48,8 @@ def ingest(
             reports = ingest_files(eng, posts, users, skip_invalid=skip_invalid, reject_path=rejects, policy=policy,
                                    progress=lambda n: bar("ingest", n, None))
         except KeyboardInterrupt as exc:  # inside ingest_files: before its commit
-            err.print("Interrupted: nothing was stored (an ingest is one transaction); run the command again.")
-            raise typer.Exit(143 if isinstance(exc, common.Terminated) else 130) from None
+            raise common.interrupted(exc, "nothing was stored (an ingest is one transaction); run the command "
+                                     "again") from None
     for report in reports:
         if as_json:
             print_json(report.as_dict())

@@ -11,6 +11,7 @@ from html.parser import HTMLParser
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
+from catalog.schema import INT64_MAX
 from matcher.errors import ImportFormatError
 
 _BLOCKS = {"p", "div", "br", "li", "ul", "ol", "blockquote", "pre", "h1", "h2", "h3", "h4", "h5", "h6", "tr",
@@ -18,7 +19,6 @@ _BLOCKS = {"p", "div", "br", "li", "ul", "ol", "blockquote", "pre", "h1", "h2", 
 _SKIP = {"script", "style"}
 _DAMAGED = (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error, OSError)
 _EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-LARGEST = 2**63 - 1  # the largest whole number the database holds (SQLite's 64-bit INTEGER)
 
 
 def format_error(file: str, place: str, problem: str, fix: str) -> ImportFormatError:
@@ -93,8 +93,8 @@ def parse_iso(value: Any, file: str, place: str, fix: str) -> str:
 
 def in_range(number: int, value: Any, file: str, place: str, fix: str) -> int:
     """A count read from an export (`value` as written there), if the database can hold it; else a format error."""
-    if abs(number) > LARGEST:
-        raise format_error(file, place, f"{value!r} is too large (at most {LARGEST})", fix)
+    if abs(number) > INT64_MAX:
+        raise format_error(file, place, f"{value!r} is too large (at most {INT64_MAX})", fix)
     return number
 
 
