@@ -33,7 +33,7 @@ def cosines(rows: np.ndarray, others: np.ndarray) -> np.ndarray:
     block, and byte-for-byte output would depend on how users fell into chunks. In float64 those differences are
     a million times smaller than float32's rounding step and vanish in the cast (none in 24 million products
     measured). Float64 takes about 2.5 times float32's time: the one large product, posts by topic views, stays in
-    float32 and is computed one user's own posts at a time instead (``view_closeness``)."""
+    float32 and is computed one user's own posts at a time instead (``profile_run.user_closeness``)."""
     return (rows.astype(np.float64, copy=False) @ others.astype(np.float64, copy=False).T).astype(np.float32)
 
 
