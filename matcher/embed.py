@@ -122,26 +122,34 @@ class EmbeddingCache:
 
     def get(self, keys: list[str]) -> np.ndarray:
         """The stored vectors for these keys, in order (every key must be cached)."""
-        found: dict[str, bytes] = {}
-        unique = sorted(set(keys))
-        with session(self.engine) as s:
-            for start in range(0, len(unique), LOOKUP_CHUNK):
-                chunk = unique[start:start + LOOKUP_CHUNK]
-                for key, blob in s.exec(select(Embedding.text_key, Embedding.vector)
-                                        .where(Embedding.model == self.name)
-                                        .where(col(Embedding.text_key).in_(chunk))).all():
-                    found[key] = blob
-        dim = self.encoder.dim
-        out = np.zeros((len(keys), dim), dtype=np.float32)
-        for i, key in enumerate(keys):
-            out[i] = np.frombuffer(found[key], dtype=np.float32)
-        return out
+        return self._rows(keys, self._stored(keys))
 
     def vectors(self, texts: list[str]) -> np.ndarray:
-        """Vectors for texts, embedding the ones not cached yet."""
-        keyed = {text_key(t): t for t in texts}
-        self.fill(keyed)
-        return self.get([text_key(t) for t in texts])
+        """Vectors for texts, embedding the ones not cached yet (looked up once: those found are not read again)."""
+        keys = [text_key(t) for t in texts]
+        found = self._stored(keys)
+        new = {k: t for k, t in zip(keys, texts, strict=True) if k not in found}
+        if new:
+            self.fill(new, known_missing=True)
+            found.update(self._stored(list(new)))
+        return self._rows(keys, found)
+
+    def _stored(self, keys: list[str]) -> dict[str, bytes]:
+        """The stored vectors (bytes) of those of these keys that have one."""
+        found: dict[str, bytes] = {}
+        unique = sorted(set(keys))
+        with self.engine.connect() as conn:  # plain rows: no ORM session on this path
+            for start in range(0, len(unique), LOOKUP_CHUNK):
+                chunk = unique[start:start + LOOKUP_CHUNK]
+                found.update((key, blob) for key, blob in conn.execute(
+                    select(Embedding.text_key, Embedding.vector).where(Embedding.model == self.name)
+                    .where(col(Embedding.text_key).in_(chunk))))
+        return found
+
+    def _rows(self, keys: list[str], found: dict[str, bytes]) -> np.ndarray:
+        """The vectors of these keys, in order, from ``_stored``'s bytes."""
+        blob = b"".join(found[key] for key in keys)
+        return np.frombuffer(blob, dtype=np.float32).reshape(len(keys), self.encoder.dim).copy()
 
 
 def _missing_stmt(model: str, which: str):  # type: ignore[no-untyped-def]
@@ -177,7 +185,7 @@ def embed_new_posts(engine: Engine, cache: EmbeddingCache, extra: Iterable[str] 
     """Embed the extra texts (e.g. topic descriptions) and every post text and context not yet cached,
     streaming; return how many texts were embedded."""
     done = cache.fill({text_key(x): x for x in extra})
-    total = count_missing(engine, cache.name)
+    total = count_missing(engine, cache.name) if progress else None  # counting is a query of its own
     if progress:
         progress("embed", 0, total)
     for chunk in missing_chunks(engine, cache.name):

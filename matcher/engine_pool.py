@@ -4,8 +4,8 @@ After embedding (where the encoder already uses every core), a profile run's wor
 and small matrix products, one chunk of users at a time. A large run hands the chunks to a pool of worker
 processes (``matcher.workers``: the same functions as the local run and Ray, one BLAS thread each), and
 takes the results back in the order of the chunks, so results and what is written are the same as in one
-process. Small runs, and databases only this process can open (in memory), stay in this process: starting
-workers costs a few seconds.
+process. Small runs stay in this process, on one thread per core (``LocalExecutor``): starting workers costs
+a second or two. Databases only this process can open (in memory) stay on this process's one thread.
 """
 
 import concurrent.futures
@@ -28,10 +28,13 @@ POOL_MIN_USERS = 500  # below this, a run stays in one process
 
 
 def default_executor(engine: Engine, users: int) -> Executor:
-    """A pool of worker processes for large runs on a machine with 2 or more cores; this process otherwise."""
+    """A pool of worker processes for large runs on a machine with 2 or more cores; this process's threads
+    otherwise (one thread for a database only this process can open)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    if users < POOL_MIN_USERS or cores < 2 or workers.database_arg(engine) is None:
+    if workers.database_arg(engine) is None:
         return LocalExecutor()
+    if users < POOL_MIN_USERS or cores < 2:
+        return LocalExecutor(cores)
     return PoolExecutor(cores)
 
 
@@ -55,6 +58,7 @@ class PoolExecutor(LocalExecutor):
     (``warm_up``), whose posts they then read; ``close`` stops them."""
 
     def __init__(self, processes: int, min_users: int = POOL_MIN_USERS) -> None:
+        super().__init__(threads=processes)  # a run computing fewer than min_users users: on threads
         self.processes, self.min_users = processes, min_users
         self.started = False  # whether this run needed the workers
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None

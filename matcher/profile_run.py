@@ -8,6 +8,7 @@ since a run with the same basis are copied, not recomputed (``matcher.incrementa
 an interrupted run resume where it stopped.
 """
 
+import concurrent.futures
 import dataclasses
 import datetime as dt
 import hashlib
@@ -108,8 +109,8 @@ def load_user_posts(engine: Engine, cache: EmbeddingCache, user_ids: list[str], 
             .join(text, and_(text.model == cache.name, text.text_key == Post.text_key), isouter=True)
             .join(context, and_(context.model == cache.name, context.text_key == Post.context_key), isouter=True)
             .where(col(Post.user_id).in_(user_ids)).order_by(col(Post.user_id), col(Post.id)))
-    with session(engine) as s:  # plain rows, not ORM objects: this is the hot path
-        rows = list(s.execute(stmt).all())
+    with engine.connect() as conn:  # plain rows, no ORM session: this is the hot path
+        rows = list(conn.execute(stmt).all())
     if not rows:
         return {}
     missing = sum(r.text_vec is None or (r.context_key is not None and r.context_vec is None) for r in rows)
@@ -389,7 +390,13 @@ class Executor(Protocol):
 
 
 class LocalExecutor:
-    """Everything in this process (the default)."""
+    """Everything in this process (the default). With ``threads`` above 1, profile chunks are computed on that many
+    threads, results in order: their large matrix products (``user_closeness``) release the interpreter lock, so a
+    run recomputing a few hundred users uses every core without the start-up of worker processes
+    (``matcher.engine_pool``). The database must then be one every thread can open (not SQLite in memory)."""
+
+    def __init__(self, threads: int = 1) -> None:
+        self.threads = threads
 
     def embed(self, engine: Engine, cache: EmbeddingCache, extra: list[str], progress: Progress | None) -> int:
         return embed_new_posts(engine, cache, extra, progress)
@@ -399,15 +406,36 @@ class LocalExecutor:
 
     def fit_posts(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, jobs: Iterable[Job],
                   classify: ClassifyParams, params: ProfileParams) -> Iterator[tuple[Any, dict[str, ReadUser]]]:
-        for tag, user_ids in jobs:
-            yield tag, read_users(engine, cache, space, user_ids, classify, params)
+        for tag, read in self._threaded(lambda user_ids: read_users(engine, cache, space, user_ids, classify, params),
+                                        jobs):
+            yield tag, read or {}
 
     def compute(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, jobs: Iterable[Job], as_of: int,
                 classify: ClassifyParams, params: ProfileParams, read: dict[str, ReadUser],
                 ) -> Iterator[tuple[Any, dict[str, list[TopicResult]], int, dict[str, str]]]:
-        for tag, user_ids in jobs:
-            yield tag, *compute_users(engine, cache, space, user_ids, as_of, classify, params,
-                                      take_read(read, user_ids))
+        def chunk(user_ids: list[str], taken: dict[str, ReadUser]) -> tuple[dict[str, list[TopicResult]], int,
+                                                                              dict[str, str]]:
+            return compute_users(engine, cache, space, user_ids, as_of, classify, params, taken)
+
+        for tag, result in self._threaded(chunk, jobs, lambda user_ids: (take_read(read, user_ids),)):
+            yield (tag, {}, 0, {}) if result is None else (tag, *result)
+
+    def _threaded(self, fn: Callable[..., Any], jobs: Iterable[Job],
+                  extra: Callable[[list[str]], tuple] = lambda user_ids: ()) -> Iterator[tuple[Any, Any]]:
+        """(tag, fn(users, *extra(users))) for each job, in the order of the jobs (None for a job with no users):
+        here, or on ``threads`` threads with at most two jobs per thread in flight (``extra`` runs here)."""
+        from matcher.workers import in_order  # it builds on this module
+
+        if self.threads < 2:
+            for tag, user_ids in jobs:
+                yield tag, fn(user_ids, *extra(user_ids)) if user_ids else None
+            return
+        pool = concurrent.futures.ThreadPoolExecutor(self.threads, thread_name_prefix="perkmatch-profile")
+        try:
+            yield from in_order(lambda user_ids: pool.submit(fn, user_ids, *extra(user_ids)),
+                                lambda future: future.result(), jobs, 2 * self.threads)
+        finally:  # stopped early (Ctrl-C, an error): chunks not started are dropped, running ones end first
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def take_read(read: dict[str, ReadUser], user_ids: list[str]) -> dict[str, ReadUser]:

@@ -317,6 +317,26 @@ def test_a_pool_of_worker_processes_gives_the_same_profiles(tmp_path) -> None:  
         assert isinstance(default_executor(pooled, 10**6), PoolExecutor)
 
 
+def test_profile_chunks_on_threads_give_the_same_profiles_in_order(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    lines = sample_lines()
+    alone = setup_db(tmp_path, "alone", lines)
+    run_profile(alone, EmbeddingCache(alone, FakeEncoder()), as_of=WHEN, executor=profile_run.LocalExecutor())
+    monkeypatch.setattr(profile_run, "USER_CHUNK", 2)  # many chunks, several in flight on the threads at once
+    threaded = setup_db(tmp_path, "threaded", lines)
+    written: list[list[str]] = []
+    write = profile_run._write_results
+    monkeypatch.setattr(profile_run, "_write_results",
+                        lambda engine, run_id, results, *rest: (written.append(list(results)),
+                                                                write(engine, run_id, results, *rest)))
+    summary = run_profile(threaded, EmbeddingCache(threaded, FakeEncoder()), as_of=WHEN,
+                          executor=profile_run.LocalExecutor(threads=2))
+    assert summary.recomputed == summary.users > 4
+    assert [u for chunk in written for u in chunk] == eligible_users(threaded)  # written in the order of the users
+    assert snapshot(threaded) == snapshot(alone)
+    small = default_executor(threaded, 10)  # a small run: threads, one per core
+    assert isinstance(small, profile_run.LocalExecutor) and small.threads == len(os.sched_getaffinity(0))
+
+
 def test_posts_without_cached_vectors_are_named_not_a_key_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
     engine = setup_db(tmp_path, "late", sample_lines())  # posts ingested, nothing embedded yet (as if added mid-run)
     users = eligible_users(engine)
