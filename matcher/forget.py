@@ -1,12 +1,13 @@
-"""Forget a user: delete every trace (posts, user row, unshared embeddings, profiles, evidence,
-assignments), keep only an audit line (salted hash of the id, time, counts), and scrub free pages.
+"""Forget a user: delete every trace (posts, their words quoted as other posts' context, user row, unshared
+embeddings, profiles, evidence, assignments), keep only an audit line (salted hash of the id, time, counts), and
+scrub free pages.
 """
 
 import hashlib
 import json
 import secrets
 
-from sqlalchemy import Engine, delete, text
+from sqlalchemy import Engine, delete, text, update
 from sqlmodel import Session, col, select
 
 from matcher.store import (
@@ -39,10 +40,16 @@ def audit_hash(s: Session, user_id: str) -> str:
 
 
 def forget_in_session(s: Session, user_id: str) -> dict[str, int]:
-    """Delete the user's data inside the caller's transaction; return counts deleted."""
+    """Delete the user's data inside the caller's transaction; return counts deleted. Their words quoted whole as
+    the context of other users' posts (a reply's parent, a thread's opening post) go too: those posts keep their
+    own text and lose the context (``quoted_contexts``), and are read without it from the next profile run on."""
     keys = s.exec(select(Post.text_key, Post.context_key).where(Post.user_id == user_id)).all()
     own = {k for pair in keys for k in pair if k}
-    counts = {"posts": _delete(s, Post, Post.user_id == user_id)}
+    counts = {"posts": _delete(s, Post, Post.user_id == user_id), "quoted_contexts": 0}
+    written = sorted({text_key for text_key, _ in keys})
+    for start in range(0, len(written), 500):
+        quoted = update(Post).where(col(Post.context_key).in_(written[start:start + 500]))
+        counts["quoted_contexts"] += int(s.execute(quoted.values(context=None, context_key=None)).rowcount or 0)
     still_used = set()
     own_list = sorted(own)
     for start in range(0, len(own_list), 500):

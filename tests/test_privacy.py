@@ -47,6 +47,22 @@ def test_forget_removes_rows_and_unshared_embeddings_only(engine, write, fake_ca
     assert raw != "ann" and len(raw) == 64
 
 
+def test_forget_removes_the_users_words_quoted_as_other_posts_context(engine, write, fake_cache) -> None:  # type: ignore[no-untyped-def]
+    setup(engine, write, fake_cache)
+    quoted = "my unmistakable sentence number 2 about kayaks"  # ann's post a2, bob's reply quotes it as its parent
+    ingest_posts(engine, write("r.jsonl", [post("b2", "bob", "agreed, kayaks are great", 2, context=quoted),
+                                           post("b3", "bob", "other thread", 3, context="Shared thread")]))
+    run_profile(engine, fake_cache, as_of=1_740_000_000)
+    counts = forget(engine, "ann")
+    assert counts["quoted_contexts"] == 1 and counts["embeddings"] == 4  # the quote's vector went with her post's
+    assert count(engine, "SELECT COUNT(*) FROM posts WHERE context LIKE '%unmistakable%'") == 0
+    assert count(engine, "SELECT COUNT(*) FROM posts WHERE post_id = 'b2' AND text = 'agreed, kayaks are great' "
+                         "AND context IS NULL AND context_key IS NULL") == 1  # bob keeps his own words
+    assert count(engine, "SELECT COUNT(*) FROM posts WHERE post_id = 'b3' AND context = 'Shared thread'") == 1
+    run_profile(engine, fake_cache, as_of=1_740_000_000)
+    assert "unmistakable" not in json.dumps(export_user(engine, "bob"))  # nor in what is shown about bob
+
+
 def test_opting_out_forgets_and_blocks_future_posts(tmp_path, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(common, "cache", lambda eng, model: EmbeddingCache(eng, FakeEncoder()))
     db = str(tmp_path / "c.db")
