@@ -6,6 +6,7 @@ with its reasons, to a reject file. Re-ingesting a (platform, post_id) updates t
 Posts of users without consent are never stored under the default 'opt-in' policy.
 """
 
+import datetime as dt
 import json
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
@@ -42,13 +43,14 @@ class IngestReport:
     users_updated: int = 0
     users_forgotten: int = 0
     users_kept_out: int = 0  # rows of users who opted out earlier, not stored (see ``ingest_users``)
+    repeated: int = 0  # rows of a post an earlier row of this file already gave (the last row of each is kept)
     reject_file: str | None = None
     problems: list[Problem] = field(default_factory=list)
     rejects: "_Rejects | None" = field(default=None, repr=False)  # a reject file to finish once the caller commits
 
     def as_dict(self) -> dict[str, Any]:
         keys = ("path", "added", "updated", "rejected", "skipped_no_consent", "users_added", "users_updated",
-                "users_forgotten", "users_kept_out", "reject_file")
+                "users_forgotten", "users_kept_out", "repeated", "reject_file")
         return {k: getattr(self, k) for k in keys}
 
 
@@ -207,6 +209,7 @@ def ingest_posts(engine: Engine, path: str, *, skip_invalid: bool = False, rejec
         raise PerkmatchError(f"--consent-policy {policy}: use opt-in or opt-out")
     report = IngestReport(path)
     rejects = _Rejects(path, (reject_path or default_reject_path(path)) if skip_invalid else None)
+    started = utcnow()  # a stored post updated since is one an earlier row of this file gave
     with _session(engine, within) as s:
         consent = _ConsentLookup(s, policy)
         batch: dict[tuple[str, str], list[tuple[int, PostIn, dict[str, Any] | None]]] = {}  # each key's rows
@@ -221,10 +224,10 @@ def ingest_posts(engine: Engine, path: str, *, skip_invalid: bool = False, rejec
                 continue
             batch.setdefault((item.platform, item.post_id), []).append((line, item, row))
             if len(batch) >= BATCH:
-                _upsert_posts(s, batch, report, rejects)
+                _upsert_posts(s, batch, report, rejects, started)
                 batch = {}
         if batch:
-            _upsert_posts(s, batch, report, rejects)
+            _upsert_posts(s, batch, report, rejects, started)
         _finish(s, rejects, report, skip_invalid, commit=within is None)
     return report
 
@@ -264,24 +267,28 @@ def _other_author(path: str, line: int, item: PostIn, author: str, stored: bool)
 
 
 def _upsert_posts(s: Session, batch: dict[tuple[str, str], list[tuple[int, PostIn, dict[str, Any] | None]]],
-                  report: IngestReport, rejects: _Rejects) -> None:
-    """Insert or update a batch of posts, the last row of each (platform, post_id) winning. A post belongs to its
-    stored author, or to the author of its first row in the file when new: a row giving it another author is
-    rejected, never moves it."""
-    authors = {(platform, post_id): author for platform, post_id, author in s.exec(
-        select(Post.platform, Post.post_id, Post.user_id)
+                  report: IngestReport, rejects: _Rejects, started: dt.datetime) -> None:
+    """Insert or update a batch of posts, the last row of each (platform, post_id) winning (the others count as
+    ``repeated``, as does a row of a post an earlier batch of this file stored: stored since ``started``). A post
+    belongs to its stored author, or to the author of its first row in the file when new: a row giving it another
+    author is rejected, never moves it."""
+    stored = {(platform, post_id): (author, updated) for platform, post_id, author, updated in s.exec(
+        select(Post.platform, Post.post_id, Post.user_id, Post.updated_at)
         .where(tuple_(col(Post.platform), col(Post.post_id)).in_(list(batch)))).all()}
     latest: dict[tuple[str, str], PostIn] = {}
     for key, entries in batch.items():
-        owner = authors.get(key, entries[0][1].user_id)
+        owner = stored[key][0] if key in stored else entries[0][1].user_id
         for line, item, row in entries:
             if item.user_id == owner:
+                report.repeated += key in latest
                 latest[key] = item
             else:
-                rejects.add(line, row, [_other_author(rejects.path, line, item, owner, key in authors)])
+                rejects.add(line, row, [_other_author(rejects.path, line, item, owner, key in stored)])
     if not latest:
         return
-    existing = latest.keys() & authors.keys()
+    earlier = {key for key in latest.keys() & stored.keys() if stored[key][1] >= started}  # this file's, so far
+    report.repeated += len(earlier)
+    existing = latest.keys() & stored.keys()
     now = utcnow()
     rows = []
     for (platform, post_id), p in latest.items():
@@ -296,5 +303,5 @@ def _upsert_posts(s: Session, batch: dict[tuple[str, str], list[tuple[int, PostI
     stmt = insert(Post).values(rows)
     updatable = {c: stmt.excluded[c] for c in rows[0] if c not in ("post_id", "platform")}
     s.execute(stmt.on_conflict_do_update(index_elements=["platform", "post_id"], set_=updatable))
-    report.updated += len(existing)
+    report.updated += len(existing - earlier)
     report.added += len(rows) - len(existing)

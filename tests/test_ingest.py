@@ -36,6 +36,23 @@ def test_jsonl_posts_are_stored_and_reingest_updates_engagement(engine, write) -
     assert (stored[0].likes, stored[0].replies) == (40, 3)
 
 
+def test_a_post_given_twice_in_one_file_keeps_its_last_row_and_is_counted(engine, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import matcher.ingest
+
+    ingest_users(engine, write("users.jsonl", USERS))
+    ingest_posts(engine, write("old.jsonl", [post("p0", "ann", "old", 1)]))
+    monkeypatch.setattr(matcher.ingest, "BATCH", 2)  # repeats within a batch and across batches
+    rows = [post("p1", "ann", "a", 1, likes=1), post("p1", "ann", "a", 1, likes=2),
+            post("p0", "ann", "old", 1, likes=5), post("p2", "bob", "b", 2), post("p3", "bob", "c", 3),
+            post("p1", "ann", "a", 1, likes=9), post("p0", "ann", "old", 1, likes=7)]
+    report = ingest_posts(engine, write("twice.jsonl", rows))
+    assert (report.added, report.updated, report.repeated) == (3, 1, 3)  # p0 existed: one update, not two
+    assert {p.post_id: p.likes for p in posts_in(engine)} == {"p0": 7, "p1": 9, "p2": 3, "p3": 3}  # the last rows
+    again = ingest_posts(engine, write("twice.jsonl", rows))
+    assert (again.added, again.updated, again.repeated) == (0, 4, 3)
+    assert report.as_dict()["repeated"] == 3
+
+
 def test_csv_gz_and_iso_dates(engine, tmp_path, write) -> None:  # type: ignore[no-untyped-def]
     ingest_users(engine, write("users.jsonl", USERS))
     path = tmp_path / "posts.csv.gz"

@@ -66,6 +66,9 @@ def ingest(
         if report.skipped_no_consent:
             err.print(f"{report.skipped_no_consent} post(s) not stored: their authors have not opted in "
                       "(give a users file with consent: opted_in, or use --consent-policy opt-out)")
+        if report.repeated:
+            err.print(f"{report.repeated} row(s) gave a post an earlier row of the file gave too: the last row of "
+                      "each post was kept")
         if report.reject_file:
             err.print(f"{report.rejected} rejected row(s) written to {report.reject_file}")
 
