@@ -12,8 +12,7 @@ from matcher.cli.common import DbOpt, JsonOpt, ModelOpt, engine, err, handled, o
 
 def forget(user_id: Annotated[str, typer.Argument(help="The user's id")], db: DbOpt = None,
            as_json: JsonOpt = False) -> None:
-    """Delete every trace of a user: posts, their words quoted as other posts' context, embeddings, profiles,
-    evidence, assignments."""
+    """Delete every trace of a user: posts (and quotes of them), embeddings, profiles, evidence, assignments."""
     from matcher.explain import require_user
     from matcher.forget import forget as forget_user
 
