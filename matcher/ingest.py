@@ -23,6 +23,7 @@ from catalog.rows import iter_rows, validate
 from matcher.errors import PerkmatchError
 from matcher.records import POST_HINTS, USER_HINTS, PostIn, UserIn, embed_form
 from matcher.store import Post, User, session, upsert_insert, utcnow
+from matcher.taxonomy import topic_ids_in
 
 BATCH = 1000
 POLICIES = ("opt-in", "opt-out")
@@ -43,6 +44,7 @@ class IngestReport:
     users_updated: int = 0
     users_forgotten: int = 0
     users_kept_out: int = 0  # rows of users who opted out earlier, not stored (see ``ingest_users``)
+    unknown_opt_ins: list[Problem] = field(default_factory=list)  # opt-ins to ids the loaded taxonomy lacks (stored)
     repeated: int = 0  # rows of a post an earlier row of this file already gave (the last row of each is kept)
     reject_file: str | None = None
     problems: list[Problem] = field(default_factory=list)
@@ -51,7 +53,7 @@ class IngestReport:
     def as_dict(self) -> dict[str, Any]:
         keys = ("path", "added", "updated", "rejected", "skipped_no_consent", "users_added", "users_updated",
                 "users_forgotten", "users_kept_out", "repeated", "reject_file")
-        return {k: getattr(self, k) for k in keys}
+        return {k: getattr(self, k) for k in keys} | {"unknown_opt_ins": [str(p) for p in self.unknown_opt_ins]}
 
 
 class _Rejects:
@@ -143,6 +145,7 @@ def ingest_users(engine: Engine, path: str, *, skip_invalid: bool = False,
     rejects = _Rejects(path, (reject_path or default_reject_path(path)) if skip_invalid else None)
     seen: dict[str, int] = {}  # user id -> its line: a user given twice is a mistake (opted out, then in?)
     with _session(engine, within) as s:
+        topic_ids = topic_ids_in(s)
         for line, row in iter_rows(path, columns=("user_id",)):
             item = row if isinstance(row, Problem) else validate(path, line, row, UserIn, USER_HINTS)
             if not isinstance(item, Problem | list) and item.user_id in seen:
@@ -167,6 +170,11 @@ def ingest_users(engine: Engine, path: str, *, skip_invalid: bool = False,
             user = existing or User(user_id=item.user_id)
             user.handle, user.region, user.consent = item.handle, item.region, item.consent
             user.sensitive_opt_in = json.dumps(sorted(set(item.sensitive_opt_in)))
+            unknown = sorted(set(item.sensitive_opt_in) - topic_ids)
+            if unknown:  # kept: a taxonomy loaded later may have them; but most likely a typo or another taxonomy's
+                report.unknown_opt_ins.append(Problem(
+                    path, line, "sensitive_opt_in", f"{', '.join(map(repr, unknown))}: no topic of the loaded "
+                    "taxonomy has this id, so it opts the user in to nothing (`perkmatch taxonomy show` lists them)"))
             user.extra = json.dumps(extra, sort_keys=True, default=str)
             user.updated_at = utcnow()
             s.add(user)

@@ -189,6 +189,13 @@ def load_topics(engine: Engine) -> list[TopicInfo]:
     return [TopicInfo(r.topic_id, r.name, r.parent_id, r.description, r.sensitive) for r in rows]
 
 
+def topic_ids_in(s: Session) -> set[str]:
+    """The ids of the loaded taxonomy, read in the caller's session (the default taxonomy's when none is loaded,
+    without storing it)."""
+    ids = set(s.exec(select(Topic.topic_id)).all())
+    return ids or {t.topic_id for t in read_taxonomy(default_taxonomy_path())}
+
+
 def topic_by_id(engine: Engine, topic_id: str) -> TopicInfo:
     for topic in load_topics(engine):
         if topic.topic_id == topic_id:

@@ -20,8 +20,8 @@ from tests.conftest import post
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = ["demo", "ingest", "profile", "topics", "explain", "match", "brand", "forget", "consent", "export",
-            "import", "report user", "report brand", "taxonomy load", "catalog refresh", "catalog versions",
-            "catalog show"]
+            "import", "report user", "report brand", "taxonomy load", "taxonomy show", "catalog refresh",
+            "catalog versions", "catalog show"]
 
 
 @pytest.fixture
@@ -135,6 +135,24 @@ def test_taxonomy_load_reads_the_iab_tsv(cli) -> None:  # type: ignore[no-untype
     assert result.exit_code == 0
     record = json.loads(result.stdout)
     assert record["topics"] == 704 and record["sensitive"] > 20
+
+
+def test_taxonomy_show_lists_the_ids_in_use_and_unknown_opt_ins_are_warned_about(cli, write) -> None:  # type: ignore[no-untyped-def]
+    shown = [json.loads(line) for line in cli("taxonomy", "show", "--json").stdout.splitlines()]
+    ids = {t["topic_id"]: t for t in shown}  # the default taxonomy, before any is loaded
+    assert ids["health"]["sensitive"] and not ids["travel"]["sensitive"]
+    assert ids["travel.cruises"]["parent_id"] == "travel"
+    text = cli("taxonomy", "show").stdout
+    assert "\n  travel.cruises  Cruises\n" in text and "health  Health  [sensitive" in text
+    users = write("users.jsonl", [{"user_id": "ann", "consent": "opted_in", "sensitive_opt_in": ["health", "helth"]},
+                                  {"user_id": "bob", "consent": "opted_in", "sensitive_opt_in": ["health"]}])
+    result = cli("ingest", "--users", users)
+    assert result.exit_code == 0  # stored: a taxonomy loaded later may have the id
+    assert f"warning: {users}, line 1, field 'sensitive_opt_in': 'helth': no topic of the loaded taxonomy" in \
+        " ".join(result.stderr.split())
+    assert json.loads(cli("ingest", "--users", users, "--json").stdout)["unknown_opt_ins"][0].startswith(
+        f"{users}, line 1, field 'sensitive_opt_in'")
+    assert "warning" not in cli("ingest", "--users", write("ok.jsonl", [{"user_id": "bob"}])).stderr
 
 
 def test_taxonomy_load_rejects_loops_and_bad_iab_rows_and_keeps_the_taxonomy(cli, write, tmp_path) -> None:  # type: ignore[no-untyped-def]

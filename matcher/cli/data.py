@@ -60,6 +60,10 @@ def ingest(
         else:
             out.print(f"{report.path}: posts added {report.added}, updated {report.updated}, "
                       f"rejected {report.rejected}, skipped without consent {report.skipped_no_consent}")
+        for problem in report.unknown_opt_ins[:10]:
+            err.print(f"warning: {problem}", markup=False, highlight=False)
+        if len(report.unknown_opt_ins) > 10:
+            err.print(f"warning: ... and {len(report.unknown_opt_ins) - 10} more user(s) opted in to unknown topic ids")
         if report.users_kept_out:
             err.print(f"{report.users_kept_out} user(s) not stored: they opted out earlier and stay out (only "
                       "`perkmatch consent USER opted_in` brings one back)")
@@ -89,6 +93,26 @@ def taxonomy_load(
         print_json({"path": file, "topics": count, "sensitive": sensitive})
     else:
         out.print(f"{file}: loaded {count} topics ({sensitive} sensitive)")
+
+
+def taxonomy_show(db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """List the topics in use: id, name, parent, and whether sensitive (the ids users' opt-ins name)."""
+    from matcher.taxonomy import load_topics
+
+    topics = load_topics(engine(db))
+    if as_json:
+        for t in topics:
+            print_json({"topic_id": t.topic_id, "name": t.name, "parent_id": t.parent_id, "sensitive": t.sensitive,
+                        "description": t.description})
+        return
+    parents = {t.topic_id: t.parent_id for t in topics}
+
+    def depth(topic_id: str | None) -> int:  # the taxonomy has no loops (checked when loaded)
+        return 0 if not parents.get(topic_id or "") else 1 + depth(parents[topic_id or ""])
+
+    for t in topics:
+        flag = "  [sensitive: shown only to users who opt in]" if t.sensitive else ""
+        out.print(f"{'  ' * depth(t.topic_id)}{t.topic_id}  {t.name}{flag}", markup=False, highlight=False)
 
 
 def catalog_refresh(
@@ -235,6 +259,7 @@ def register(app: typer.Typer) -> None:
     app.command()(handled(ingest))
     app.command()(handled(profile))
     taxonomy_app.command("load")(handled(taxonomy_load))
+    taxonomy_app.command("show")(handled(taxonomy_show))
     catalog_app.command("refresh")(handled(catalog_refresh))
     catalog_app.command("versions")(handled(catalog_versions))
     catalog_app.command("show")(handled(catalog_show))
