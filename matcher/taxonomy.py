@@ -201,7 +201,7 @@ def topic_by_id(engine: Engine, topic_id: str) -> TopicInfo:
         if topic.topic_id == topic_id:
             return topic
     raise PerkmatchError(f"no topic '{topic_id}' in the loaded taxonomy; "
-                         "`perkmatch topics USER` shows the ids in use")
+                         "`perkmatch taxonomy show` lists the ids in use")
 
 
 def topic_sets(s: Session) -> tuple[set[str], set[str]]:
