@@ -40,12 +40,27 @@ INT64_MAX = 2**63 - 1  # the largest whole number SQLite and PostgreSQL store
 REGION = re.compile(r"[A-Z]{2}(-[A-Z0-9]{1,3})?")  # ISO 3166-1 alpha-2, optionally with an ISO 3166-2 subdivision
 
 
+NOT_COUNTRIES = {"UK": "the United Kingdom is GB", "EL": "Greece is GR",
+                 "EU": "list each country instead (e.g. FR, DE, IT): a region is one country, or a part of one"}
+
+
 def region_code(value: str) -> str:
-    """A region as stored: upper case, in the shape of ISO 3166 (US, US-NY, GB); anything else is an error (a
-    misspelt region would silently make a user, or a perk, match no region-limited perk)."""
+    """A region as stored: upper case, an ISO 3166-1 country (US, GB) or an ISO 3166-2 part of one (US-NY), known
+    to ``pycountry``; anything else is an error (a misspelt region would silently make a user, or a perk, match no
+    region-limited perk)."""
+    import pycountry  # its tables load on first use
+
     code = value.strip().upper()
+    country = code.split("-", 1)[0]
     if not REGION.fullmatch(code):
         raise ValueError(f"{value!r} is not an ISO 3166 code")
+    if country in NOT_COUNTRIES:
+        raise ValueError(f"{value!r} is not an ISO 3166 country code: {NOT_COUNTRIES[country]}")
+    if pycountry.countries.get(alpha_2=country) is None:
+        raise ValueError(f"{value!r}: {country!r} is not an ISO 3166 country code")
+    if code != country and pycountry.subdivisions.get(code=code) is None:
+        raise ValueError(f"{value!r} is not an ISO 3166-2 subdivision of {country}; give the country alone, or a "
+                         f"code such as US-NY")
     return code
 
 

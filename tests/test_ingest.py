@@ -245,14 +245,20 @@ def test_a_csv_without_its_header_and_a_true_for_a_count_are_named(engine, tmp_p
     assert posts_in(engine) == []
 
 
-def test_a_region_not_in_the_shape_of_iso_3166_is_named(engine, write) -> None:  # type: ignore[no-untyped-def]
+def test_a_region_that_is_not_an_iso_3166_code_is_named(engine, write) -> None:  # type: ignore[no-untyped-def]
     users = write("u.jsonl", [{"user_id": "ann", "region": "us-ny"}, {"user_id": "bob", "region": "Narnia"},
-                              {"user_id": "cat", "region": "US-ZZ-99"}])
+                              {"user_id": "cat", "region": "US-ZZ-99"}, {"user_id": "dan", "region": "ZZ"},
+                              {"user_id": "eve", "region": "UK"}, {"user_id": "fay", "region": "US-ZZ"},
+                              {"user_id": "gus", "region": "gb-sct"}, {"user_id": "hal", "region": "DE"}])
     with pytest.raises(InputFileError) as raised:  # before: stored, and matching no region-limited perk, silently
         ingest_users(engine, users)
     text = str(raised.value)
     assert "line 2, field 'region': Value error, 'Narnia' is not an ISO 3166 code" in text
-    assert "line 3, field 'region'" in text and "line 1" not in text  # us-ny is US-NY
+    assert "line 3, field 'region'" in text
+    assert "line 4, field 'region': Value error, 'ZZ': 'ZZ' is not an ISO 3166 country code" in text
+    assert "line 5, field 'region': Value error, 'UK' is not an ISO 3166 country code: the United Kingdom is GB" in text
+    assert "line 6, field 'region': Value error, 'US-ZZ' is not an ISO 3166-2 subdivision of US" in text
+    assert not {"line 1", "line 7", "line 8"} & set(re.findall(r"line \d+", text))  # us-ny, gb-sct, DE are codes
 
 
 def test_reject_files_are_written_only_when_the_ingest_is_stored(engine, write, tmp_path) -> None:  # type: ignore[no-untyped-def]
