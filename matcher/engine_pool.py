@@ -79,13 +79,14 @@ class PoolExecutor(LocalExecutor):
                 pool.submit(workers.ready)
 
     def fit_posts(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, jobs: Iterable[Job],
-                  classify: ClassifyParams, params: ProfileParams) -> Iterator[tuple[Any, dict[str, ReadUser]]]:
+                  classify: ClassifyParams, params: ProfileParams, as_of: int
+                  ) -> Iterator[tuple[Any, dict[str, ReadUser]]]:
         """The fit's posts read by the workers when they were started for this run (``warm_up``), else here."""
         if not self.started:
-            yield from super().fit_posts(engine, cache, space, jobs, classify, params)
+            yield from super().fit_posts(engine, cache, space, jobs, classify, params, as_of)
             return
         yield from self._in_order(workers.fit_chunk, (workers.database_arg(engine), cache.name, cache.encoder.dim,
-                                                      space, classify, params), jobs)
+                                                      space, classify, params, as_of), jobs)
 
     def compute(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, jobs: Iterable[Job], as_of: int,
                 classify: ClassifyParams, params: ProfileParams, read: dict[str, ReadUser],

@@ -168,10 +168,11 @@ class RayExecutor:
         pass  # the cluster's workers are already running
 
     def fit_posts(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, jobs: Iterable[Job],
-                  classify: ClassifyParams, params: ProfileParams) -> Iterator[tuple[Any, dict[str, ReadUser]]]:
+                  classify: ClassifyParams, params: ProfileParams, as_of: int
+                  ) -> Iterator[tuple[Any, dict[str, ReadUser]]]:
         """The topic fit's posts, each job's users read by a Ray task, in the order of the jobs."""
         yield from _in_order(workers.fit_chunk, (database_arg(engine), cache.name, cache.encoder.dim, space, classify,
-                                                 params), jobs)
+                                                 params, as_of), jobs)
 
     def compute(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, jobs: Iterable[Job], as_of: int,
                 classify: ClassifyParams, params: ProfileParams, read: dict[str, ReadUser],

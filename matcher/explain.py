@@ -231,6 +231,9 @@ def _why(a: dict | None, b: dict | None, new_posts: int, elapsed: int, refitted:
         reasons.append(f"engagement {a['engagement']:g} -> {b['engagement']:g}")
     if elapsed > 0 and not new_posts:
         reasons.append(f"time passing: {elapsed // 86400} day(s) since the previous run lowers the recency weight")
+    if elapsed < 0:
+        reasons.append(f"this run is as of {-elapsed // 86400} day(s) before the previous one (--as-of): posts "
+                       "written after its date are left out")
     return "; ".join(reasons) or "the taxonomy or the settings changed"
 
 

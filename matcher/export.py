@@ -2,22 +2,29 @@
 
 import csv
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from matcher.errors import PerkmatchError
+from matcher.outfiles import atomic_open, check_out
 
 FORMATS = ("csv", "jsonl")
 
 
-def write_assignments(records: list[dict[str, Any]], path: str, fmt: str | None = None) -> None:
-    """Write atomically (a temporary file renamed into place): a reader never sees half a file."""
+def assignment_format(path: str, fmt: str | None = None) -> str:
+    """The format a file of assignments is written in: ``fmt``, else the file's extension (checked before a match
+    runs, so a bad name costs no work)."""
     fmt = fmt or Path(path).suffix.lstrip(".").lower()
     if fmt not in FORMATS:
         raise PerkmatchError(f"--format {fmt or '(none)'}: use csv or jsonl (or name the file .csv / .jsonl)")
-    tmp = Path(f"{path}.part")
-    with open(tmp, "w", encoding="utf-8", newline="") as handle:
+    check_out(path, f"{fmt.upper()} file")
+    return fmt
+
+
+def write_assignments(records: list[dict[str, Any]], path: str, fmt: str | None = None) -> None:
+    """Write atomically (``outfiles.atomic_open``): a reader never sees half a file."""
+    fmt = assignment_format(path, fmt)
+    with atomic_open(path, f"{fmt.upper()} file") as handle:
         if fmt == "jsonl":
             for r in records:
                 handle.write(json.dumps(r, ensure_ascii=False) + "\n")
@@ -28,4 +35,3 @@ def write_assignments(records: list[dict[str, Any]], path: str, fmt: str | None 
                 writer.writerow([r["user_id"], r["rank"], r["perk_id"], r["brand"], r["title"], r["score"],
                                  "|".join(t["topic_id"] for t in r["topics"]),
                                  "|".join(e["post_id"] for t in r["topics"] for e in t["evidence"])])
-    os.replace(tmp, path)

@@ -33,7 +33,7 @@ SCORE_COLS = ("user_id", "topic_id", "status", "rank", "score", "confidence", "p
 EVIDENCE_COLS = ("user_id", "topic_id", "post_pk", "rank", "weight")
 
 
-RULES_VERSION = 9  # bump with any change to how profiles are computed that no parameter records
+RULES_VERSION = 10  # bump with any change to how profiles are computed that no parameter records
 
 
 def run_basis(topics: list[TopicInfo], model: str, policy: str, as_of: int, *params: object,
@@ -79,12 +79,13 @@ def inputs_digest(posts: bytes, user_id: str, stored_opt_ins: dict[str, str | No
     return h.hexdigest()
 
 
-def user_digests(engine: Engine, user_ids: list[str]) -> dict[str, str]:
-    """A digest of each user's inputs (``inputs_digest``; users without posts get one too). A computed user's
-    digest is taken from the rows their profile was computed from instead (``profile_run.compute_users``)."""
+def user_digests(engine: Engine, user_ids: list[str], as_of: int) -> dict[str, str]:
+    """A digest of each user's inputs as a run ``as_of`` then reads them: their posts written by then
+    (``inputs_digest``; users without posts get one too). A computed user's digest is taken from the rows their
+    profile was computed from instead (``profile_run.compute_users``)."""
     posts: dict[str, list[bytes]] = {u: [] for u in user_ids}
     stmt = (select(Post.user_id, *POST_INPUTS).where(col(Post.user_id).in_(user_ids))
-            .order_by(col(Post.user_id), col(Post.id)))
+            .where(col(Post.created_at) <= as_of).order_by(col(Post.user_id), col(Post.id)))
     with engine.connect() as conn:  # plain rows, no ORM session: this reads every post of every user
         for row in conn.execute(stmt):
             posts[row.user_id].append(post_inputs(row))

@@ -41,7 +41,7 @@ from matcher.classify import (
 )
 from matcher.embed import EmbeddingCache, embed_new_posts
 from matcher.encoder import reading_vocabulary, vocabulary, vocabulary_source
-from matcher.errors import ModelError
+from matcher.errors import ModelError, PerkmatchError
 from matcher.profiles import ProfileParams, TopicResult, UserPosts, build_profile, own_words
 from matcher.store import (
     Embedding,
@@ -88,6 +88,8 @@ def default_as_of(now: float | None = None) -> int:
 
 def eligible_users(engine: Engine, policy: str = "opt-in") -> list[str]:
     """Users whose consent allows profiling, sorted."""
+    if policy not in ("opt-in", "opt-out"):
+        raise PerkmatchError(f"consent policy {policy!r}: use opt-in or opt-out")
     with session(engine) as s:
         if policy == "opt-in":
             rows = s.exec(select(User.user_id).where(User.consent == "opted_in")).all()
@@ -97,11 +99,11 @@ def eligible_users(engine: Engine, policy: str = "opt-in") -> list[str]:
 
 
 def load_user_posts(engine: Engine, cache: EmbeddingCache, user_ids: list[str], params: ClassifyParams,
-                    inputs: bool = False, vocabulary: frozenset[str] = frozenset()
+                    inputs: bool = False, vocabulary: frozenset[str] = frozenset(), as_of: int | None = None
                     ) -> dict[str, tuple[UserPosts, np.ndarray]]:
     """Posts and blended post vectors of these users, each sorted by post id (``inputs``: with ``UserPosts.inputs``,
     what a run's digest of the user reads of these very posts; ``vocabulary``: with ``UserPosts.readable``, which
-    posts a model knowing these words reads, ``classify.readable``)."""
+    posts a model knowing these words reads, ``classify.readable``; ``as_of``: only the posts written by then)."""
     text, context = aliased(Embedding), aliased(Embedding)
     columns = (*incremental.POST_INPUTS, Post.user_id, text.vector.label("text_vec"),
                context.vector.label("context_vec"), *((Post.text, Post.context) if vocabulary else ()))
@@ -109,6 +111,8 @@ def load_user_posts(engine: Engine, cache: EmbeddingCache, user_ids: list[str], 
             .join(text, and_(text.model == cache.name, text.text_key == Post.text_key), isouter=True)
             .join(context, and_(context.model == cache.name, context.text_key == Post.context_key), isouter=True)
             .where(col(Post.user_id).in_(user_ids)).order_by(col(Post.user_id), col(Post.id)))
+    if as_of is not None:
+        stmt = stmt.where(col(Post.created_at) <= as_of)
     with engine.connect() as conn:  # plain rows, no ORM session: this is the hot path
         rows = list(conn.execute(stmt).all())
     if not rows:
@@ -296,9 +300,11 @@ class ReadUser:
 
 
 def read_users(engine: Engine, cache: EmbeddingCache, space: TopicSpace, user_ids: list[str],
-               classify: ClassifyParams, params: ProfileParams) -> dict[str, ReadUser]:
-    """These users' posts read (``ReadUser``), for each user with posts, in the order of ``user_ids``."""
-    loaded = load_user_posts(engine, cache, user_ids, classify, inputs=True, vocabulary=space.vocabulary)
+               classify: ClassifyParams, params: ProfileParams, as_of: int) -> dict[str, ReadUser]:
+    """These users' posts written by ``as_of``, read (``ReadUser``), for each user with such posts, in the order of
+    ``user_ids``."""
+    loaded = load_user_posts(engine, cache, user_ids, classify, inputs=True, vocabulary=space.vocabulary,
+                             as_of=as_of)
     words = {u: own_words(loaded[u][0], params) for u in user_ids if u in loaded}
     vectors = {u: smooth_within_user(loaded[u][1], classify, sources=own) for u, (_, own) in words.items()}
     return {u: ReadUser(loaded[u][0], *words[u], vectors[u], user_closeness(space, vectors[u], words[u][1], classify))
@@ -325,7 +331,7 @@ def compute_users(engine: Engine, cache: EmbeddingCache, space: TopicSpace, user
     may hold some of them already read (``read_users``, by the same space's views and the same parameters)."""
     read = read or {}
     unread = [u for u in user_ids if u not in read]
-    fresh = read_users(engine, cache, space, unread, classify, params) if unread else {}
+    fresh = read_users(engine, cache, space, unread, classify, params, as_of) if unread else {}
     users = {u: read[u] if u in read else fresh[u] for u in user_ids if u in read or u in fresh}
     opt_ins = incremental.opt_ins(engine, user_ids)
     similarity = _by_blocks(lambda vecs, closest: space.similarity(vecs, classify, closest),
@@ -379,7 +385,8 @@ class Executor(Protocol):
         """Get ready to compute this many users (a new fit: everyone), e.g. start worker processes."""
 
     def fit_posts(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, jobs: Iterable[Job],
-                  classify: ClassifyParams, params: ProfileParams) -> Iterator[tuple[Any, dict[str, ReadUser]]]:
+                  classify: ClassifyParams, params: ProfileParams, as_of: int
+                  ) -> Iterator[tuple[Any, dict[str, ReadUser]]]:
         """(tag, ``read_users`` of the job's users) for each job, in the order of the jobs."""
 
     def compute(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, jobs: Iterable[Job], as_of: int,
@@ -405,9 +412,10 @@ class LocalExecutor:
         pass
 
     def fit_posts(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, jobs: Iterable[Job],
-                  classify: ClassifyParams, params: ProfileParams) -> Iterator[tuple[Any, dict[str, ReadUser]]]:
-        for tag, read in self._threaded(lambda user_ids: read_users(engine, cache, space, user_ids, classify, params),
-                                        jobs):
+                  classify: ClassifyParams, params: ProfileParams, as_of: int
+                  ) -> Iterator[tuple[Any, dict[str, ReadUser]]]:
+        for tag, read in self._threaded(
+                lambda user_ids: read_users(engine, cache, space, user_ids, classify, params, as_of), jobs):
             yield tag, read or {}
 
     def compute(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, jobs: Iterable[Job], as_of: int,
@@ -484,7 +492,8 @@ def _profile(engine: Engine, cache: EmbeddingCache, users: list[str], policy: st
         s.add(run)
         s.commit()
         run_id = int(run.id or 0)
-    fit, read = _fit_topics(engine, cache, space, users, run_id, policy, classify, params, executor, progress, refit)
+    fit, read = _fit_topics(engine, cache, space, users, run_id, policy, as_of, classify, params, executor, progress,
+                            refit)
     space = space.adapted(fit.vectors)
     basis = incremental.run_basis(topics, cache.name, policy, as_of, classify, params, related=space.related,
                                   vectors=fit.vectors)
@@ -502,7 +511,7 @@ def _profile(engine: Engine, cache: EmbeddingCache, users: list[str], policy: st
     if progress:
         progress("profile", 0, len(users))
     with threadpool_limits(1, user_api="blas"):  # per-user matrices are small: BLAS threads only spin
-        jobs = (_plan(engine, sources, users[i:i + USER_CHUNK]) for i in range(0, len(users), USER_CHUNK))
+        jobs = (_plan(engine, sources, users[i:i + USER_CHUNK], as_of) for i in range(0, len(users), USER_CHUNK))
         for (chunk, digests, reuse), results, n_posts, computed in executor.compute(engine, cache, space, jobs,
                                                                                     as_of, classify, params, read):
             posts += n_posts
@@ -511,7 +520,7 @@ def _profile(engine: Engine, cache: EmbeddingCache, users: list[str], policy: st
             _write_results(engine, run_id, results, reuse, {**digests, **computed})
             if progress:
                 progress("profile", len(chunk), len(users))
-    inferred, posts = _totals(engine, run_id, inferred, posts, recomputed < len(users))
+    inferred, posts = _totals(engine, run_id, as_of, inferred, posts, recomputed < len(users))
     seconds = time.perf_counter() - started
     stats = {"users": len(users), "posts": posts, "embedded": embedded, "inferred_topics": inferred,
              "recomputed_users": recomputed, "reused_users": len(users) - recomputed,
@@ -529,7 +538,7 @@ def _profile(engine: Engine, cache: EmbeddingCache, users: list[str], policy: st
 
 
 def _fit_topics(engine: Engine, cache: EmbeddingCache, space: TopicSpace, users: list[str], run_id: int,
-                policy: str, classify: ClassifyParams, params: ProfileParams, executor: Executor,
+                policy: str, as_of: int, classify: ClassifyParams, params: ProfileParams, executor: Executor,
                 progress: Progress | None, refit: bool) -> tuple[topic_fit.Fit, dict[str, ReadUser]]:
     """A fresh earlier fit of the topic vectors, or a new one over the eligible users' posts (at most
     ``FitParams.max_posts`` of them, read as profiles read them), kept under this run; and, for a new fit, the
@@ -552,7 +561,7 @@ def _fit_topics(engine: Engine, cache: EmbeddingCache, space: TopicSpace, users:
     read: dict[str, ReadUser] = {}
     with threadpool_limits(1, user_api="blas"):
         jobs = ((len(chunk), chunk) for chunk in (sample[i:i + USER_CHUNK] for i in range(0, len(sample), USER_CHUNK)))
-        for users_read, part in executor.fit_posts(engine, cache, space, jobs, classify, params):
+        for users_read, part in executor.fit_posts(engine, cache, space, jobs, classify, params, as_of):
             read.update(part)
             if progress:
                 progress("fit topics", users_read, len(sample))
@@ -564,17 +573,17 @@ def _fit_topics(engine: Engine, cache: EmbeddingCache, space: TopicSpace, users:
     return topic_fit.store_fit(engine, fit_basis, run_id, space.ids, vectors, mass), read
 
 
-def _plan(engine: Engine, sources: list[int], chunk: list[str]) -> Job:
+def _plan(engine: Engine, sources: list[int], chunk: list[str], as_of: int) -> Job:
     """A chunk's digests and reusable users (kept for writing), and the users left to compute. With no earlier
     run to copy from, every user is computed, and their digests come with their results (``compute_users``)."""
     if not sources:
         return (chunk, {}, {}), chunk
-    digests = incremental.user_digests(engine, chunk)
+    digests = incremental.user_digests(engine, chunk, as_of)
     reuse = incremental.reusable(engine, sources, digests)
     return (chunk, digests, reuse), [u for u in chunk if u not in reuse]
 
 
-def _totals(engine: Engine, run_id: int, inferred: int, posts: int, reused_any: bool) -> tuple[int, int]:
+def _totals(engine: Engine, run_id: int, as_of: int, inferred: int, posts: int, reused_any: bool) -> tuple[int, int]:
     """Inferred topics and posts over the whole run (counted in SQL when some users were copied)."""
     if not reused_any:
         return inferred, posts
@@ -582,7 +591,7 @@ def _totals(engine: Engine, run_id: int, inferred: int, posts: int, reused_any: 
         inferred = int(s.execute(select(func.count()).select_from(TopicScore).where(TopicScore.run_id == run_id)
                                  .where(TopicScore.status == "inferred")).scalar_one())
         users = select(ProfiledUser.user_id).where(ProfiledUser.run_id == run_id)
-        posts = int(s.execute(select(func.count()).select_from(Post)
+        posts = int(s.execute(select(func.count()).select_from(Post).where(col(Post.created_at) <= as_of)
                               .where(col(Post.user_id).in_(users))).scalar_one())
     return inferred, posts
 

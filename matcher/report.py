@@ -7,10 +7,7 @@ network and no JavaScript, and they print.
 
 import difflib
 import functools
-import os
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -29,6 +26,7 @@ from matcher.explain import (
     topic_changes,
     withheld_records,
 )
+from matcher.outfiles import atomic_open
 from matcher.profile_run import latest_run
 from matcher.report_charts import activity_chart, engagement, quantity_chart
 from matcher.store import Run, session
@@ -145,19 +143,6 @@ def render_brand_report(engine: Engine, brand: str) -> str:
 
 
 def write_report(path: str, text: str) -> None:
-    """Write atomically (a temporary file in the same folder, renamed into place): never half a page."""
-    target = Path(path).expanduser()
-    if not target.parent.resolve().is_dir():
-        raise PerkmatchError(f"--out {path}: folder {target.parent} does not exist; create it or choose another path")
-    if target.is_dir():
-        raise PerkmatchError(f"--out {path}: is a folder; give the path of the HTML file to write")
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write atomically (``outfiles.atomic_open``): never half a page."""
+    with atomic_open(path, "HTML file") as handle:
+        handle.write(text)

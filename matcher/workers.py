@@ -60,11 +60,11 @@ def compute_chunk(db: str, model: str, dim: int, space: TopicSpace, as_of: int, 
 
 
 def fit_chunk(db: str, model: str, dim: int, space: TopicSpace, classify: ClassifyParams, params: ProfileParams,
-              user_ids: list[str]) -> dict[str, ReadUser]:
+              as_of: int, user_ids: list[str]) -> dict[str, ReadUser]:
     """``read_users`` against the database: a chunk of the users the topic fit reads."""
     cache = _worker_cache(db, model, dim)
     with threadpool_limits(1, user_api="blas"):
-        return read_users(cache.engine, cache, space, user_ids, classify, params)
+        return read_users(cache.engine, cache, space, user_ids, classify, params, as_of)
 
 
 def start(command_pid: int) -> None:

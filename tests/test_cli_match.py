@@ -90,6 +90,35 @@ def test_match_after_a_new_taxonomy_and_other_misuses_are_clean_errors(world, wr
            "run `perkmatch profile` again" in " ".join(result.stderr.split())
 
 
+def test_bad_out_paths_and_options_are_refused_before_any_work(world, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    def match_runs() -> int:
+        with sqlite3.connect(tmp_path / "w.db") as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM runs WHERE kind = 'match'").fetchone()[0])
+
+    for args, message in ((["--out", str(tmp_path / "nowhere" / "a.csv")], "does not exist; create it"),
+                          (["--out", str(tmp_path), "--format", "csv"], "is a folder; give the path of the CSV file"),
+                          (["--out", str(tmp_path / "a.txt")], "--format txt: use csv or jsonl")):
+        result = world("match", *args)
+        assert result.exit_code == 1 and message in result.stderr and "Traceback" not in result.output
+    bare = world("match", "--format", "csv")  # before: ignored, and the table printed
+    assert bare.exit_code == 2 and "give --out FILE too" in " ".join(bare.output.replace("│", " ").split())
+    assert match_runs() == 0 and not list(tmp_path.glob("*.part")) and not list(tmp_path.glob(".*.part"))
+    first = world("match", "--changes")
+    assert first.exit_code == 0 and "no earlier match run to compare with" in first.stdout
+    assert "the first match run" in first.stderr
+    again = world("match", "--changes")
+    assert "no user's assignments changed since the last match" in again.stdout
+    for args, message in ((["export", "ann", "--out", str(tmp_path)], "is a folder; give the path of the JSON file"),
+                          (["export", "ann", "--out", str(tmp_path / "nowhere" / "x.json")], "does not exist"),
+                          (["profile", "--consent-policy", "opt_in"], "'opt_in': use opt-in or opt-out")):
+        result = world(*args)
+        assert result.exit_code in (1, 2) and message in " ".join(result.output.replace("│", " ").split()), args
+    wrote = world("match", "--out", str(tmp_path / "a.csv"))
+    assert wrote.exit_code == 0 and (tmp_path / "a.csv").stat().st_mode & 0o044  # readable as any new file is
+
+
 def test_export_holds_every_run_assignments_and_withheld_perks(world) -> None:  # type: ignore[no-untyped-def]
     assert world("match").exit_code == 0
     assert world("profile", "--as-of", "2025-03-02").exit_code == 0  # a second snapshot

@@ -283,7 +283,7 @@ def test_write_jsonl_is_atomic_and_users_file_sits_beside(tmp_path: Path) -> Non
     with pytest.raises(ImportFormatError):
         write_jsonl(failing(), str(target))
     assert target.read_text() == "old\n" and [p.name for p in tmp_path.iterdir()] == ["posts.jsonl"]
-    with pytest.raises(PerkmatchError, match="the folder .*nowhere does not exist; create it, or write elsewhere"):
+    with pytest.raises(PerkmatchError, match="folder .*nowhere does not exist; create it or choose another path"):
         write_jsonl([], str(tmp_path / "nowhere" / "posts.jsonl"))
     assert users_file_for("out/se.jsonl") == "out/se.users.jsonl"
     assert users_file_for("se.jsonl.gz") == "se.users.jsonl.gz"
@@ -409,6 +409,12 @@ def test_cli_out_does_not_leave_a_file_on_error(cli, tmp_path) -> None:  # type:
     out.parent.mkdir()
     result = cli("twitter-archive", str(bad), "--user-id", "ann", "--out", str(out))
     assert result.exit_code == 1 and list(out.parent.iterdir()) == []
+    (out.parent / "folder.jsonl").mkdir()
+    for name, message in (("posts.csv", "the posts are written as JSON Lines; name the file .jsonl"),
+                          ("folder.jsonl", "is a folder; give the path of the JSON Lines file to write")):
+        result = cli("twitter-archive", str(EXPORTS / "twitter"), "--user-id", "ann", "--out", str(out.parent / name))
+        assert result.exit_code == 1 and message in result.stderr, name  # before: JSON Lines named .csv; a traceback
+    assert list(out.parent.iterdir()) == [out.parent / "folder.jsonl"]
 
 
 

@@ -1,6 +1,7 @@
 """Incremental profiling: a run after new posts embeds only the new texts and recomputes only the users whose
 inputs changed, and its snapshot is byte-identical to a full run on the same data; an interrupted run resumes."""
 
+import datetime as dt
 import json
 import os
 from pathlib import Path
@@ -275,9 +276,9 @@ def test_a_first_run_takes_each_digest_from_the_posts_it_profiled(tmp_path, monk
     queried: list[str] = []
     real = incremental.user_digests
 
-    def counted(engine, user_ids):  # type: ignore[no-untyped-def]
+    def counted(engine, user_ids, as_of):  # type: ignore[no-untyped-def]
         queried.extend(user_ids)
-        return real(engine, user_ids)
+        return real(engine, user_ids, as_of)
 
     monkeypatch.setattr(incremental, "user_digests", counted)
     first = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN)
@@ -286,7 +287,7 @@ def test_a_first_run_takes_each_digest_from_the_posts_it_profiled(tmp_path, monk
         stored = dict(s.exec(select(ProfiledUser.user_id, ProfiledUser.digest)
                              .where(ProfiledUser.run_id == first.run_id)).all())
     users = eligible_users(engine)
-    assert {"u-shares-health", "u-lurker"} <= set(users) and stored == real(engine, users)  # opt-ins, no posts
+    assert {"u-shares-health", "u-lurker"} <= set(users) and stored == real(engine, users, WHEN)  # opt-ins, no posts
     again = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN)
     assert again.recomputed == 0 and sorted(queried) == users  # a second run compares them, and copies everyone
 
@@ -335,6 +336,24 @@ def test_profile_chunks_on_threads_give_the_same_profiles_in_order(tmp_path, mon
     assert snapshot(threaded) == snapshot(alone)
     small = default_executor(threaded, 10)  # a small run: threads, one per core
     assert isinstance(small, profile_run.LocalExecutor) and small.threads == len(os.sched_getaffinity(0))
+
+
+def test_a_run_as_of_a_date_reads_only_the_posts_written_by_then(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    lines = sample_lines()
+    engine = setup_db(tmp_path, "as-of", lines)
+    times = sorted(to_epoch(json.loads(line)["created_at"]) for line in lines if '"u-maya"' in line)
+    middle = times[len(times) // 2]
+    cache = EmbeddingCache(engine, FakeEncoder())
+    run_profile(engine, cache, as_of=middle)
+    early = user_topics(engine, "u-maya")[0]["topics"]
+    shown = [e["created_at"] for t in early for e in t["evidence"]] + [t["last"] for t in early]
+    assert early and max(shown) <= dt.datetime.fromtimestamp(middle, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert sum(t["posts"] for t in early) <= len(times) // 2 + 1  # before: every post counted, later ones in full
+    run_profile(engine, cache, as_of=WHEN)  # later: the other posts count too, and the user is recomputed
+    assert max(t["last"] for t in user_topics(engine, "u-maya")[0]["topics"]) > max(shown)
+    run_profile(engine, cache, as_of=middle)
+    why = {c["why"] for c in topic_changes(engine, "u-maya")["changes"]}
+    assert any("before the previous one (--as-of): posts written after its date are left out" in w for w in why)
 
 
 def test_posts_without_cached_vectors_are_named_not_a_key_error(tmp_path) -> None:  # type: ignore[no-untyped-def]

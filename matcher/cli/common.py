@@ -61,6 +61,10 @@ def print_json(records: list[dict[str, Any]] | dict[str, Any]) -> None:
 
 
 def warn_policy(policy: str) -> None:
+    """Refuse a policy that is not one of the two (a typo must never include people who did not opt in), and warn
+    about opt-out."""
+    if policy not in ("opt-in", "opt-out"):
+        raise typer.BadParameter(f"{policy!r}: use opt-in or opt-out", param_hint="'--consent-policy'")
     if policy == "opt-out":
         err.print("[yellow]Warning:[/] consent policy opt-out: users who did not opt in are included "
                   "(everyone except opted_out). Use this only where the law and your users allow it.")

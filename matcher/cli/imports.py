@@ -47,8 +47,12 @@ def import_export(
 
 def _write_out(kind: str, path: str, user_id: str | None, out_file: str, as_json: bool) -> None:
     """--out: the posts as JSON Lines, and a dump's users beside them (atomic writes)."""
+    from matcher.errors import PerkmatchError
     from matcher.importers import get_kind, read_posts, read_users, users_file_for, write_jsonl
 
+    if not out_file.endswith((".jsonl", ".jsonl.gz")):  # what is written is JSON Lines, whatever the name says
+        raise PerkmatchError(f"--out {out_file}: the posts are written as JSON Lines; name the file .jsonl or "
+                             ".jsonl.gz")
     count = write_jsonl(read_posts(kind, path, user_id), out_file)
     users_file = users_file_for(out_file) if get_kind(kind).users else None
     users = write_jsonl(read_users(kind, path), users_file) if users_file else 0

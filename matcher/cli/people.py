@@ -63,11 +63,15 @@ def export(user_id: Annotated[str, typer.Argument(help="The user's id")], db: Db
     import json
 
     from matcher.explain import export_user
+    from matcher.outfiles import atomic_open, check_out
 
+    if out_file:
+        check_out(out_file, "JSON file")  # before the work
     doc = export_user(engine(db), user_id)
     text = json.dumps(doc, ensure_ascii=False, indent=1)
     if out_file:
-        Path(out_file).write_text(text + "\n", encoding="utf-8")
+        with atomic_open(out_file, "JSON file") as handle:
+            handle.write(text + "\n")
         err.print(f"wrote {out_file}")
     else:
         out.print(text, markup=False)

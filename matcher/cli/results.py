@@ -141,23 +141,34 @@ def match(
     """Assign perks to users under the catalog's limits; print ranked assignments with evidence."""
     from matcher.changes import assignment_changes
     from matcher.explain import match_records
+    from matcher.export import assignment_format, write_assignments
     from matcher.match import run_match
+    from matcher.profile_run import previous_run
 
+    if fmt and not out_file:
+        raise typer.BadParameter("is the format of the file --out writes; give --out FILE too (or leave --format "
+                                 "out to print)", param_hint="'--format'")
+    if out_file:
+        assignment_format(out_file, fmt)  # a bad name or folder is refused before the match runs
     eng = engine(db)
     summary = run_match(eng, common.cache(eng, model), per_user=per_user, per_brand=per_brand)
     records = match_records(eng, summary.run_id)
     diff = assignment_changes(eng, summary.run_id)
+    first = previous_run(eng, summary.run_id, "match") is None
     err.print(f"match run {summary.run_id}: {summary.assignments} assignment(s) for {summary.users} profiled "
-              f"user(s), catalog version {summary.catalog_version}; {len(diff)} user(s) changed since the last match")
+              f"user(s), catalog version {summary.catalog_version}; "
+              + ("the first match run" if first else f"{len(diff)} user(s) changed since the last match"))
     if changes:
         if as_json:
             print_json(diff)
+        elif not diff:
+            out.print("no earlier match run to compare with" if first else
+                      "no user's assignments changed since the last match")
         for d in [] if as_json else diff:
             out.print(f"{d['user_id']}: +{', '.join(d['gained']) or '-'} -{', '.join(d['lost']) or '-'} "
                       f"({'; '.join(d['causes'])})", markup=False)
         return
     if out_file:
-        from matcher.export import write_assignments
 
         write_assignments(records, out_file, fmt)
         err.print(f"wrote {len(records)} assignment(s) to {out_file}")

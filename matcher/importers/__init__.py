@@ -11,7 +11,6 @@ validation, consent check and upsert. Import never grants consent.
 
 import gzip
 import json
-import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from matcher.importers.reddit import read_reddit
 from matcher.importers.stackexchange import read_stackexchange, read_stackexchange_users
 from matcher.importers.twitter import read_twitter_archive
 from matcher.ingest import IngestReport
+from matcher.outfiles import atomic_open
 
 
 @dataclass(frozen=True)
@@ -97,24 +97,15 @@ def read_users(kind: str, path: str) -> Iterator[dict[str, Any]]:
 
 
 def write_jsonl(records: Iterable[dict[str, Any]], out: str) -> int:
-    """Write records as JSON Lines (gzipped if out ends in .gz) atomically: a temp file renamed into place."""
-    target = Path(out)
-    if not target.parent.resolve().is_dir():
-        raise PerkmatchError(f"{out}: the folder {target.parent} does not exist; create it, or write elsewhere")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent.resolve())
+    """Write records as JSON Lines (gzipped if out ends in .gz) atomically (``outfiles.atomic_open``)."""
     count = 0
-    try:
-        with os.fdopen(fd, "wb") as raw:
-            handle: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="wb") if out.endswith(".gz") else raw
-            for record in records:
-                handle.write(json.dumps(record, ensure_ascii=False).encode() + b"\n")
-                count += 1
-            if handle is not raw:
-                handle.close()
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(out, "JSON Lines file", binary=True) as raw:
+        handle: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="wb") if out.endswith(".gz") else raw
+        for record in records:
+            handle.write(json.dumps(record, ensure_ascii=False).encode() + b"\n")
+            count += 1
+        if handle is not raw:
+            handle.close()
     return count
 
 
