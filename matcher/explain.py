@@ -59,6 +59,56 @@ def require_user(engine: Engine, user_id: str) -> User:
     return user or User(user_id=user_id)
 
 
+def require_profiled(engine: Engine, run: Run, user: User) -> None:
+    """Refuse to describe the topics of a user the run did not profile (an empty list would read as "writes about
+    nothing"), saying why they are not in it and what to do."""
+    why = _not_profiled(engine, run, user)
+    if why:
+        raise NotReadyError(why)
+
+
+def _not_profiled(engine: Engine, run: Run, user: User) -> str | None:
+    """Why a profile run has no profile of this user (None when it has one)."""
+    with session(engine) as s:
+        found = s.exec(select(ProfiledUser.user_id).where(ProfiledUser.run_id == run.id)
+                       .where(ProfiledUser.user_id == user.user_id)).first()
+    if found is not None:
+        return None
+    policy = json.loads(run.params or "{}").get("policy", "opt-in")
+    if user.consent == "opted_out" or (policy == "opt-in" and user.consent != "opted_in"):
+        why = (f"they have not opted in (consent: {user.consent or 'none recorded'}), and only users who opted in are "
+               f"profiled; if they did, record it (`perkmatch consent {user.user_id} opted_in`), then run "
+               "`perkmatch profile`")
+    else:
+        why = "they were added after that run; run `perkmatch profile` to profile them"
+    return f"{user.user_id} is not in profile run {run.id}: {why}"
+
+
+def no_perks_reason(engine: Engine, user_id: str) -> str:
+    """Why the latest match run gave a user no perk, in plain words."""
+    match = latest_run(engine, "match")
+    if match is None:
+        return f"{user_id} has no perks: no match has run yet (`perkmatch match`)"
+    profile_id = json.loads(match.params or "{}").get("profile_run")
+    with session(engine) as s:
+        profile = s.get(Run, profile_id)
+    missing = _not_profiled(engine, profile, require_user(engine, user_id)) if profile else None
+    if missing:
+        return f"{user_id} got no perk in match run {match.id}: {missing.split(': ', 1)[1]}"
+    with session(engine) as s:
+        topics = s.exec(select(TopicScore.topic_id).where(TopicScore.run_id == profile_id)
+                        .where(TopicScore.user_id == user_id).where(TopicScore.status == "inferred")).all()
+        withheld = s.exec(select(Withheld.perk_id).where(Withheld.run_id == match.id)
+                          .where(Withheld.user_id == user_id)).all()
+    if not topics:
+        return (f"{user_id} got no perk in match run {match.id}: no topic was inferred for them in profile run "
+                f"{profile_id} (`perkmatch topics {user_id} --candidates` shows what fell short)")
+    if withheld:
+        return f"{user_id} got no perk in match run {match.id}: each perk that fits their topics was withheld (below)"
+    return (f"{user_id} got no perk in match run {match.id}: no live perk fits their topics "
+            f"({', '.join(sorted(topics))}) closely enough")
+
+
 def topic_records(engine: Engine, run_id: int, user_ids: list[str] | None = None,
                   candidates: bool = False) -> list[dict[str, Any]]:
     """Contract records `{"user_id", "topics": [...]}` of one profile run, ordered by user id."""
@@ -106,7 +156,7 @@ def user_topics(engine: Engine, user_id: str | None = None, candidates: bool = F
     """The latest profile's topics for one user, or for every profiled user."""
     run = _require_profile(engine)
     if user_id is not None:
-        require_user(engine, user_id)
+        require_profiled(engine, run, require_user(engine, user_id))
     return topic_records(engine, int(run.id or 0), None if user_id is None else [user_id], candidates)
 
 
@@ -115,6 +165,7 @@ def explain_topic(engine: Engine, user_id: str, topic_id: str) -> dict[str, Any]
     topic = topic_by_id(engine, topic_id)
     user = require_user(engine, user_id)
     run = _require_profile(engine)
+    require_profiled(engine, run, user)
     params = ProfileParams()
     records = topic_records(engine, int(run.id or 0), [user_id], candidates=True)[0]["topics"]
     record = next((t for t in records if t["topic_id"] == topic_id), None)

@@ -22,6 +22,7 @@ from matcher.explain import (
     export_user,
     iso,
     match_records,
+    require_profiled,
     require_user,
     topic_changes,
     withheld_records,
@@ -61,6 +62,7 @@ def _run_info(profile: Run, match: Run | None) -> dict[str, Any]:
 def user_report(engine: Engine, user_id: str) -> dict[str, Any]:
     """Everything the user page shows: topics, candidates and why, a chart, evidence, perks, changes."""
     profile, match = _runs(engine)
+    require_profiled(engine, profile, require_user(engine, user_id))  # an empty page would read as "no topics"
     doc = export_user(engine, user_id)
     explained = {t["topic_id"]: explain_topic(engine, user_id, t["topic_id"]) for t in doc["topics"]}
     inferred = [t for t in doc["topics"] if t["status"] == "inferred"]

@@ -137,6 +137,13 @@ def test_taxonomy_load_reads_the_iab_tsv(cli) -> None:  # type: ignore[no-untype
     assert record["topics"] == 704 and record["sensitive"] > 20
 
 
+def test_help_shows_defaults_in_brackets_and_the_right_numbers() -> None:
+    text = " ".join(runner.invoke(app, ["profile", "--help"]).output.replace("│", " ").split())
+    for shown in ("[default: perkmatch.db]", "[default: the end of today]", "pip install 'perkmatch[ray]'",
+                  "runs of 500+ users use a worker process per core"):  # before: [..] was read as markup, and lost
+        assert shown in text
+
+
 def test_taxonomy_show_lists_the_ids_in_use_and_unknown_opt_ins_are_warned_about(cli, write) -> None:  # type: ignore[no-untyped-def]
     shown = [json.loads(line) for line in cli("taxonomy", "show", "--json").stdout.splitlines()]
     ids = {t["topic_id"]: t for t in shown}  # the default taxonomy, before any is loaded

@@ -119,6 +119,28 @@ def test_bad_out_paths_and_options_are_refused_before_any_work(world, tmp_path) 
     assert wrote.exit_code == 0 and (tmp_path / "a.csv").stat().st_mode & 0o044  # readable as any new file is
 
 
+def test_a_user_the_profile_run_did_not_profile_is_named_not_shown_as_topicless(world, write, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    def said(result) -> str:  # type: ignore[no-untyped-def]
+        return " ".join(result.output.split())
+
+    late = write("late.jsonl", posts_for("eve", "coffee espresso beans roast"))
+    eve = write("eu.jsonl", [{"user_id": "eve", "consent": "opted_in"}])
+    assert world("ingest", late, "--users", eve).exit_code == 0
+    result = world("topics", "eve")  # before: "0 topic(s)", as if eve wrote about nothing
+    assert result.exit_code == 1 and "eve is not in profile run 1: they were added after that run" in said(result)
+    assert world("ingest", write("nc.jsonl", posts_for("fay", "coffee espresso beans roast")),
+                 "--consent-policy", "opt-out").exit_code == 0
+    for args in (["topics", "fay"], ["explain", "fay", "coffee"], ["report", "user", "fay", "--out",
+                                                                   str(tmp_path / "fay.html")]):
+        result = world(*args)  # before: "none of the user's posts is about this topic"
+        assert result.exit_code == 1 and "fay is not in profile run 1: they have not opted in (consent: none " \
+            "recorded)" in said(result), args
+    assert world("match").exit_code == 0
+    assert "dan got no perk in match run 2: no topic was inferred for them in profile run 1" in said(world("explain",
+                                                                                                        "dan"))
+    assert "fay got no perk in match run 2: they have not opted in" in said(world("explain", "fay"))
+
+
 def test_export_holds_every_run_assignments_and_withheld_perks(world) -> None:  # type: ignore[no-untyped-def]
     assert world("match").exit_code == 0
     assert world("profile", "--as-of", "2025-03-02").exit_code == 0  # a second snapshot

@@ -14,11 +14,11 @@ from matcher.store import DEFAULT_DB  # noqa: F401  (re-exported)
 out = Console(soft_wrap=True, highlight=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
-DbOpt = Annotated[str | None, typer.Option("--db", help="SQLite path or postgresql:// URL [default: perkmatch.db]",
+DbOpt = Annotated[str | None, typer.Option("--db", help="SQLite path or postgresql:// URL \\[default: perkmatch.db]",
                                            show_default=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON Lines instead of a table.")]
 ModelOpt = Annotated[str | None, typer.Option("--model", help="A local sentence-transformers model folder "
-                                              "[default: the packaged all-MiniLM-L6-v2]", show_default=False)]
+                                              "\\[default: the packaged all-MiniLM-L6-v2]", show_default=False)]
 PolicyOpt = Annotated[str, typer.Option("--consent-policy", help="opt-in: only users with consent opted_in; "
                                         "opt-out: everyone except opted_out.")]
 

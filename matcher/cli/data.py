@@ -30,7 +30,7 @@ def ingest(
     users: Annotated[str | None, typer.Option("--users", help="Users file (.jsonl, .csv, .yaml, .json)")] = None,
     skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Store valid rows; write rejected rows, with "
                                                "reasons, to a reject file.")] = False,
-    rejects: Annotated[str | None, typer.Option("--rejects", help="Reject file [default: POSTS.rejects.jsonl]")]
+    rejects: Annotated[str | None, typer.Option("--rejects", help="Reject file \\[default: POSTS.rejects.jsonl]")]
     = None,
     policy: PolicyOpt = "opt-in",
     db: DbOpt = None,
@@ -195,14 +195,16 @@ def profile(
     db: DbOpt = None,
     model: ModelOpt = None,
     policy: PolicyOpt = "opt-in",
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Profile as of this ISO date/time "
-                                              "[default: end of today, UTC]; recency counts from it.")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Profile as of this ISO date/time (a date alone: "
+                                              "the end of that day, UTC) \\[default: the end of today]; only posts "
+                                              "written by then count, and recency counts from it.",
+                                              show_default=False)] = None,
     engine_kind: Annotated[str, typer.Option("--engine", help="Where to embed and profile: local (this machine; "
-                                             "runs of 2,000+ users use a worker process per core) "
-                                             "or ray (a Ray cluster; pip install 'perkmatch[ray]'). Same result.")]
+                                             "runs of 500+ users use a worker process per core) "
+                                             "or ray (a Ray cluster; pip install 'perkmatch\\[ray]'). Same result.")]
     = "local",
     ray_address: Annotated[str | None, typer.Option("--ray-address", help="The Ray cluster for --engine ray: "
-                                                    "HOST:6379, or auto (the one started on this node) [default: "
+                                                    "HOST:6379, or auto (the one started on this node) \\[default: "
                                                     "$RAY_ADDRESS, else a local cluster for this run]",
                                                     show_default=False)] = None,
     refit: Annotated[bool, typer.Option("--refit", help="Fit the topic vectors to the collection again now "
@@ -212,6 +214,7 @@ def profile(
 ) -> None:
     """Embed new posts and compute every consenting user's topic profile (a new snapshot)."""
     import contextlib
+    import re
 
     from matcher.profile_run import Executor, run_profile
     from matcher.records import LATEST, to_epoch
@@ -224,6 +227,8 @@ def profile(
     eng = engine(db)
     try:
         when = to_epoch(as_of) if as_of else None
+        if as_of and when is not None and re.fullmatch(r"\d{4}-\d{2}-\d{2}", as_of.strip()):
+            when += 86_400  # a day counts whole: as of its end, as the default (the end of today) does
         if when is not None and not 0 <= when <= LATEST:
             raise ValueError("out of range")
     except (ValueError, OverflowError):

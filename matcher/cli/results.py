@@ -74,7 +74,7 @@ def explain(
     as_json: JsonOpt = False,
 ) -> None:
     """Why a topic was, or was not, inferred (or, without TOPIC_ID, why the user got each perk)."""
-    from matcher.explain import explain_topic, match_records, require_user, withheld_records
+    from matcher.explain import explain_topic, match_records, no_perks_reason, require_user, withheld_records
 
     eng = engine(db)
     if topic_id is None:
@@ -84,6 +84,8 @@ def explain(
         if as_json:
             print_json(record)
             return
+        if not record["assignments"]:
+            out.print(no_perks_reason(eng, user_id), markup=False)
         _print_assignments(record["assignments"])
         for w in record["withheld"]:
             out.print(f"  withheld {w['perk_id']} ({w['brand']}: {w['title']}), score {w['score']:.3f}: {w['reason']}")
