@@ -65,7 +65,8 @@ class RefreshResult:
 
 
 def read_catalog(path: str, topics: set[str] | None = None, sensitive: Iterable[str] = ()) -> list[PerkIn]:
-    """Validate a whole catalog file; raise InputFileError listing every problem."""
+    """Validate a whole catalog file; raise InputFileError listing every problem (a perk id given twice is found
+    even when one of its rows has other problems)."""
     sensitive = set(sensitive)
     problems: list[Problem] = []
     perks: list[PerkIn] = []
@@ -75,23 +76,24 @@ def read_catalog(path: str, topics: set[str] | None = None, sensitive: Iterable[
             problems.append(row)
             continue
         result = validate(path, line, row, PerkIn, PERK_HINTS)
+        perk_id = str(row.get("perk_id") or "").strip() if isinstance(result, list) else result.perk_id
+        if perk_id in first_line:
+            problems.append(Problem(path, line, "perk_id", f"'{perk_id}' already appears on line "
+                                    f"{first_line[perk_id]}; perk ids must be unique"))
+        elif perk_id:
+            first_line[perk_id] = line
         if isinstance(result, list):
             problems.extend(result)
             continue
-        problems.extend(_check_perk(path, line, result, topics, sensitive, first_line))
-        first_line.setdefault(result.perk_id, line)
+        problems.extend(_check_perk(path, line, result, topics, sensitive))
         perks.append(result)
     if problems:
         raise InputFileError(path, problems, "Fix these rows and run the refresh again; the catalog is unchanged.")
     return perks
 
 
-def _check_perk(path: str, line: int, perk: PerkIn, topics: set[str] | None, sensitive: set[str],
-                first_line: dict[str, int]) -> list[Problem]:
+def _check_perk(path: str, line: int, perk: PerkIn, topics: set[str] | None, sensitive: set[str]) -> list[Problem]:
     out = []
-    if perk.perk_id in first_line:
-        out.append(Problem(path, line, "perk_id", f"'{perk.perk_id}' already appears on line "
-                           f"{first_line[perk.perk_id]}; perk ids must be unique"))
     if perk.starts and perk.ends and perk.ends < perk.starts:
         out.append(Problem(path, line, "ends", f"{perk.ends} is before starts {perk.starts}; swap or fix the dates"))
     for topic in perk.topics:
@@ -137,10 +139,17 @@ def diff_catalog(current: Iterable[PerkRecord], new: Iterable[PerkIn]) -> Catalo
 
 
 def refresh(session: Session, path: str, source: VectorSource, *, dry_run: bool = False,
-            topics: set[str] | None = None, sensitive: Iterable[str] = ()) -> RefreshResult:
-    """Load a catalog file as a new version (nothing changes when the file matches the live version)."""
+            topics: set[str] | None = None, sensitive: Iterable[str] = (), retire_all: bool = False) -> RefreshResult:
+    """Load a catalog file as a new version (nothing changes when the file matches the live version). A file with
+    no perks would retire every live one: refused unless ``retire_all`` (a truncated export must not empty the
+    catalog)."""
     perks = read_catalog(path, topics, sensitive)
     current = live_perks(session)
+    if not perks and current and not retire_all and not dry_run:
+        raise InputFileError(path, [Problem(path, 0, "", f"the file has no perks: it would retire all {len(current)} "
+                                            "live perks")],
+                             "Nothing was changed. Check the file (a truncated export?); to retire every perk, run "
+                             "the refresh again with --retire-all.")
     diff = diff_catalog(current, perks)
     version = live_version(session)
     if dry_run or diff.is_empty:

@@ -371,7 +371,25 @@ def brand_view(engine: Engine, perk_id: str) -> dict[str, Any]:
     retired = perk.version_retired is not None and version is not None and perk.version_retired <= version
     return {"perk_id": perk_id, "brand": perk.brand, "title": perk.title, "quantity": perk.quantity,
             "assigned": len(records), "retired": retired, "regions": json.loads(perk.regions),
+            "offer": "retired" if retired else _offer(perk, _match_day(engine, run_id)),
             "users": records, "left_out": [{"user_id": w.user_id, "score": w.score, "reason": w.reason} for w in left]}
+
+
+def _match_day(engine: Engine, run_id: int) -> dt.date | None:
+    """The day a match run checked offer dates against (its profile run's as-of)."""
+    with session(engine) as s:
+        run = s.get(Run, run_id)
+        profile = s.get(Run, json.loads(run.params or "{}").get("profile_run")) if run else None
+    return dt.datetime.fromtimestamp(profile.as_of, dt.UTC).date() if profile else None
+
+
+def _offer(perk: PerkRecord, day: dt.date | None) -> str:
+    """Whether a perk's offer was open on the day: "open", "ended YYYY-MM-DD" or "starts YYYY-MM-DD"."""
+    if day is not None and perk.ends and day > perk.ends:
+        return f"ended {perk.ends}"
+    if day is not None and perk.starts and day < perk.starts:
+        return f"starts {perk.starts}"
+    return "open"
 
 
 def export_user(engine: Engine, user_id: str) -> dict[str, Any]:

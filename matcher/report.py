@@ -13,7 +13,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from sqlalchemy import Engine
 
-from catalog.refresh import live_perks
+from catalog.refresh import live_perks, live_version
 from catalog.schema import PerkRecord
 from matcher.errors import NotReadyError, PerkmatchError
 from matcher.explain import (
@@ -91,8 +91,12 @@ def brand_perks(engine: Engine, brand: str) -> list[PerkRecord]:
     """The live perks of a brand, by name (case-insensitive); an unknown name lists known ones."""
     with session(engine) as s:
         perks = live_perks(s)
-    if not perks:
+        version = live_version(s)
+    if version is None:
         raise NotReadyError("no catalog yet; run `perkmatch catalog refresh FILE` first")
+    if not perks:
+        raise PerkmatchError(f"catalog version {version} has no live perks (every perk was retired); refresh the "
+                             "catalog with the brand's perks")
     mine = [p for p in perks if p.brand.casefold() == brand.strip().casefold()]
     if mine:
         return mine
@@ -123,6 +127,7 @@ def brand_report(engine: Engine, brand: str) -> dict[str, Any]:
     perk_regions = anywhere + sorted({r for v in views for r in v["regions"]})
     return _run_info(profile, match) | {
         "brand": perks[0].brand, "perks": views, "regions": perk_regions,
+        "open": sum(v["offer"] == "open" for v in views),
         "assigned": sum(v["assigned"] for v in views), "users": len({u["user_id"] for v in views for u in v["users"]}),
         "chart": quantity_chart(views),
     }

@@ -85,6 +85,24 @@ def test_invalid_rows_are_all_listed_and_nothing_changes(engine, fake_cache, wri
         assert live_version(s) == 1
 
 
+def test_a_repeated_id_is_named_even_beside_other_problems_and_an_empty_file_retires_nothing(
+        engine, fake_cache, write) -> None:  # type: ignore[no-untyped-def]
+    rows = [{"perk_id": "p1", "brand": "X", "title": "T"}, {"perk_id": "p1", "brand": "X", "title": "T",
+                                                            "description": "D"}]
+    with pytest.raises(InputFileError) as info:  # before: the repeat was named only once line 1 was fixed
+        read_catalog(write("dup.jsonl", rows))
+    assert "line 1, field 'description'" in str(info.value)
+    assert "line 2, field 'perk_id': 'p1' already appears on line 1" in str(info.value)
+    do(engine, fake_cache, write("c1.yaml", PERKS))
+    empty = write("empty.jsonl", "")
+    with pytest.raises(InputFileError, match="the file has no perks: it would retire all 3 live perks"):
+        do(engine, fake_cache, empty)  # a truncated export: before, every perk was retired, exit 0
+    assert do(engine, fake_cache, empty, dry_run=True).diff.retired == ["a", "b", "c"]  # a dry run shows it
+    with session(engine) as s:
+        assert live_version(s) == 1 and len(live_perks(s)) == 3
+    assert do(engine, fake_cache, empty, retire_all=True).summary()["retired"] == 3
+
+
 def test_sensitive_and_unknown_target_topics_are_catalog_errors(write) -> None:  # type: ignore[no-untyped-def]
     rows = [dict(PERKS[1], topics=["health.mental-health"]), dict(PERKS[2], topics=["nope"])]
     with pytest.raises(InputFileError) as info:
@@ -110,10 +128,10 @@ def test_refreshing_with_the_same_file_again_never_changes_anything(engine, fake
         perks = [{"perk_id": p, "brand": "B", "title": t, "description": f"{t} for you", "quantity": q}
                  for p, t, q in rows]
         path = write("h.json", perks)
-        do(engine, fake_cache, path)
+        do(engine, fake_cache, path, retire_all=True)  # an empty catalog too
         with session(engine) as s:
             before = (live_version(s), [(p.perk_id, p.content_hash) for p in live_perks(s)])
-        again = do(engine, fake_cache, path)
+        again = do(engine, fake_cache, path, retire_all=True)
         with session(engine) as s:
             after = (live_version(s), [(p.perk_id, p.content_hash) for p in live_perks(s)])
         assert not again.applied and before == after and again.embedded == 0

@@ -191,6 +191,11 @@ def test_brand_view_and_exports(world, tmp_path) -> None:  # type: ignore[no-unt
     assert len(out_jsonl.read_text().splitlines()) == 4
     bad = world("match", "--out", str(tmp_path / "a.xml"))
     assert bad.exit_code == 1 and "--format xml: use csv or jsonl" in bad.stderr
+    ended = world("brand", "old-beans")  # its offer ended in 2020: before, shown as any other perk
+    assert "(unlimited; regions: anywhere; offer ended 2020-01-01)" in ended.stdout
+    assert json.loads(world("brand", "old-beans", "--json").stdout)["offer"] == "ended 2020-01-01"
+    assert world("report", "brand", "Old", "--out", str(tmp_path / "old.html")).exit_code == 0
+    assert "offer ended 2020-01-01" in (tmp_path / "old.html").read_text()
 
 
 def test_match_changes_name_the_catalog_as_cause(world, write) -> None:  # type: ignore[no-untyped-def]

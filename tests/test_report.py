@@ -224,10 +224,10 @@ def test_brand_template_escapes_every_field_it_is_given() -> None:
     user = {"user_id": bad, "region": bad, "brand_rank": 1, "score": 0.5,
             "topics": [{"topic_id": bad, "name": bad, "score": 0.5, "fit": 0.5, "evidence": [ev]}]}
     perk = {"perk_id": bad, "brand": bad, "title": bad, "quantity": 1, "assigned": 1, "left": 0, "retired": False,
-            "regions": [bad], "starts": None, "ends": None, "users": [user],
+            "offer": bad, "regions": [bad], "starts": None, "ends": None, "users": [user],
             "left_out": [{"user_id": bad, "region": bad, "score": 0.4, "reason": bad}]}
     data = {"profile_run": 1, "as_of": "2026-01-03", "match_run": 2, "brand": bad, "perks": [perk], "regions": [bad],
-            "assigned": 1, "users": 1, "chart": None}
+            "assigned": 1, "users": 1, "chart": None, "open": 0}
     page = render("brand.html.j2", data)
     assert "<script" not in page and page.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 15
 

@@ -118,6 +118,9 @@ def taxonomy_show(db: DbOpt = None, as_json: JsonOpt = False) -> None:
 def catalog_refresh(
     file: Annotated[str, typer.Argument(help="Perk catalog (.yaml, .json, .jsonl, .csv, optionally .gz)")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the diff without applying it.")] = False,
+    retire_all: Annotated[bool, typer.Option("--retire-all", help="Accept a file with no perks: every live perk is "
+                                             "retired (refused otherwise: a truncated export must not empty the "
+                                             "catalog).")] = False,
     db: DbOpt = None,
     model: ModelOpt = None,
     as_json: JsonOpt = False,
@@ -135,7 +138,8 @@ def catalog_refresh(
         read_catalog(file, known, sensitive)
     source = common.cache(eng, model)
     with session(eng) as s:
-        result = refresh(s, file, source, dry_run=dry_run, topics=known, sensitive=sensitive)
+        result = refresh(s, file, source, dry_run=dry_run, topics=known, sensitive=sensitive,
+                         retire_all=retire_all)
     if as_json:
         print_json(result.summary() | {"dry_run": dry_run})
         return

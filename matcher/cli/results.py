@@ -191,8 +191,10 @@ def brand(perk_id: Annotated[str, typer.Argument(help="The perk's id")], db: DbO
         print_json(record)
         return
     qty = "unlimited" if record["quantity"] is None else f"{record['assigned']} of {record['quantity']} used"
+    offer = ("; retired: not in the live catalog" if record["retired"] else
+             "" if record["offer"] == "open" else f"; offer {record['offer']}")
     out.print(f"{record['perk_id']} — {record['brand']}: {record['title']} ({qty}; regions: "
-              f"{', '.join(record['regions']) or 'anywhere'})")
+              f"{', '.join(record['regions']) or 'anywhere'}{offer})", markup=False)
     for u in record["users"]:
         top = u["topics"][0] if u["topics"] else None
         out.print(f"  {u['brand_rank']}. {u['user_id']} score {u['score']:.3f}"
