@@ -137,6 +137,18 @@ def test_taxonomy_load_reads_the_iab_tsv(cli) -> None:  # type: ignore[no-untype
     assert record["topics"] == 704 and record["sensitive"] > 20
 
 
+def test_posts_of_people_who_opted_out_are_named_as_such(cli, write) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import post
+
+    users = write("u.jsonl", [{"user_id": "ann", "consent": "opted_out"}, {"user_id": "bob"}])
+    posts = write("p.jsonl", [post("a1", "ann", "hello", 1), post("b1", "bob", "hi", 1)])
+    result = cli("ingest", posts, "--users", users, "--consent-policy", "opt-out")
+    assert result.exit_code == 0 and "1 post(s) not stored: their authors opted out" in result.stderr
+    assert "use --consent-policy opt-out" not in result.stderr  # before: advised the policy already in use
+    result = cli("ingest", write("q.jsonl", [post("c1", "cat", "hey", 1)]))
+    assert "not stored: their authors have not opted in" in result.stderr
+
+
 def test_help_shows_defaults_in_brackets_and_the_right_numbers() -> None:
     text = " ".join(runner.invoke(app, ["profile", "--help"]).output.replace("│", " ").split())
     for shown in ("[default: perkmatch.db]", "[default: the end of today]", "pip install 'perkmatch[ray]'",

@@ -67,7 +67,9 @@ def ingest(
         if report.users_kept_out:
             err.print(f"{report.users_kept_out} user(s) not stored: they opted out earlier and stay out (only "
                       "`perkmatch consent USER opted_in` brings one back)")
-        if report.skipped_no_consent:
+        if report.skipped_no_consent and policy == "opt-out":
+            err.print(f"{report.skipped_no_consent} post(s) not stored: their authors opted out")
+        elif report.skipped_no_consent:
             err.print(f"{report.skipped_no_consent} post(s) not stored: their authors have not opted in "
                       "(give a users file with consent: opted_in, or use --consent-policy opt-out)")
         if report.repeated:

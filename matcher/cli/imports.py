@@ -39,7 +39,9 @@ def import_export(
     if spec.users:
         out.print(f"{path}: {result.users} users listed, {result.users_new} new ones added (stored users are "
                   "left as they are)")
-    if report.skipped_no_consent:
+    if report.skipped_no_consent and policy == "opt-out":
+        err.print(f"{report.skipped_no_consent} post(s) not stored: their authors opted out")
+    elif report.skipped_no_consent:
         err.print(f"{report.skipped_no_consent} post(s) not stored: their authors have not opted in, and import "
                   "never grants consent (record it with `perkmatch consent USER_ID opted_in` or a users file with "
                   "consent: opted_in, then import again; or use --consent-policy opt-out)")

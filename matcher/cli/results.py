@@ -48,7 +48,9 @@ def topics(
         against = record["previous_run_id"]
         out.print(f"{user_id}: profile run {record['run_id']} "
                   + (f"against run {against}" if against is not None else "(the first: no earlier run to compare)"))
-        for c in record["changes"] or [{"topic_id": "-", "change": "no change", "why": ""}]:
+        if not record["changes"]:
+            out.print("  no topic changed" if against is not None else "  no topics")
+        for c in record["changes"]:
             moved = f" {_or_dash(c['before'])} -> {_or_dash(c['after'])}" if "before" in c else ""
             out.print(f"  {c['topic_id']}: {c['change']}{moved}  {c['why']}")
         return
@@ -57,8 +59,11 @@ def topics(
         print_json(records)
         return
     for rec in records:
-        table = Table("topic", "score", "conf.", "posts", "days", "engagement vs usual", "evidence",
-                      title=f"{rec['user_id']}: {len(rec['topics'])} topic(s)", title_justify="left")
+        inferred = sum(t["status"] == "inferred" for t in rec["topics"])
+        title = f"{rec['user_id']}: {inferred} topic(s)" + (
+            f", {len(rec['topics']) - inferred} candidate(s) that fell short" if candidates else "")
+        table = Table("topic", "score", "conf.", "posts", "days", "engagement vs usual", "evidence", title=title,
+                      title_justify="left")
         for t in rec["topics"]:
             label = t["name"] + (" (candidate)" if t["status"] != "inferred" else "")
             table.add_row(f"{label}\n[dim]{t['topic_id']}[/]", f"{t['score']:.2f}", f"{t['confidence']:.2f}",
@@ -98,8 +103,9 @@ def explain(
     if record.get("related_words"):
         out.print(f"  read through its name, description and related words: {', '.join(record['related_words'])}")
     if record.get("fitted_on_posts"):
-        out.print(f"  its vector is fitted to the {record['fitted_on_posts']:g} posts in this collection plainly "
-                  "about it")
+        plain = max(1, round(record["fitted_on_posts"]))
+        out.print(f"  its vector is fitted to this collection: about {plain} post{'s' if plain != 1 else ''} in it "
+                  f"{'are' if plain != 1 else 'is'} plainly about it")
     if "posts" in record:
         d = record["details"]
         th = record["thresholds"]
