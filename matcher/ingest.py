@@ -46,13 +46,14 @@ class IngestReport:
     users_kept_out: int = 0  # rows of users who opted out earlier, not stored (see ``ingest_users``)
     unknown_opt_ins: list[Problem] = field(default_factory=list)  # opt-ins to ids the loaded taxonomy lacks (stored)
     repeated: int = 0  # rows of a post an earlier row of this file already gave (the last row of each is kept)
+    unchanged: int = 0  # posts given again exactly as stored: not written (so not "new or updated" for --changes)
     reject_file: str | None = None
     problems: list[Problem] = field(default_factory=list)
     rejects: "_Rejects | None" = field(default=None, repr=False)  # a reject file to finish once the caller commits
 
     def as_dict(self) -> dict[str, Any]:
-        keys = ("path", "added", "updated", "rejected", "skipped_no_consent", "users_added", "users_updated",
-                "users_forgotten", "users_kept_out", "repeated", "reject_file")
+        keys = ("path", "added", "updated", "unchanged", "rejected", "skipped_no_consent", "users_added",
+                "users_updated", "users_forgotten", "users_kept_out", "repeated", "reject_file")
         return {k: getattr(self, k) for k in keys} | {"unknown_opt_ins": [str(p) for p in self.unknown_opt_ins]}
 
 
@@ -278,10 +279,10 @@ def _upsert_posts(s: Session, batch: dict[tuple[str, str], list[tuple[int, PostI
                   report: IngestReport, rejects: _Rejects, started: dt.datetime) -> None:
     """Insert or update a batch of posts, the last row of each (platform, post_id) winning (the others count as
     ``repeated``, as does a row of a post an earlier batch of this file stored: stored since ``started``). A post
-    belongs to its stored author, or to the author of its first row in the file when new: a row giving it another
-    author is rejected, never moves it."""
-    stored = {(platform, post_id): (author, updated) for platform, post_id, author, updated in s.exec(
-        select(Post.platform, Post.post_id, Post.user_id, Post.updated_at)
+    given exactly as stored is left alone (``unchanged``). A post belongs to its stored author, or to the author of
+    its first row in the file when new: a row giving it another author is rejected, never moves it."""
+    stored = {(r[0], r[1]): (r[2], r[3], tuple(r[4:])) for r in s.execute(  # author, updated_at, content
+        select(Post.platform, Post.post_id, Post.user_id, Post.updated_at, *_CONTENT)
         .where(tuple_(col(Post.platform), col(Post.post_id)).in_(list(batch)))).all()}
     latest: dict[tuple[str, str], PostIn] = {}
     for key, entries in batch.items():
@@ -296,10 +297,14 @@ def _upsert_posts(s: Session, batch: dict[tuple[str, str], list[tuple[int, PostI
         return
     earlier = {key for key in latest.keys() & stored.keys() if stored[key][1] >= started}  # this file's, so far
     report.repeated += len(earlier)
+    same = {key for key in latest.keys() & stored.keys() if _content(latest[key]) == stored[key][2]}
+    report.unchanged += len(same - earlier)
     existing = latest.keys() & stored.keys()
     now = utcnow()
     rows = []
     for (platform, post_id), p in latest.items():
+        if (platform, post_id) in same:
+            continue
         text, context = embed_form(p.text), embed_form(p.context) if p.context else None
         rows.append({
             "post_id": post_id, "platform": platform, "user_id": p.user_id, "text": p.text,
@@ -307,9 +312,19 @@ def _upsert_posts(s: Session, batch: dict[tuple[str, str], list[tuple[int, PostI
             "shares": p.shares, "is_share": p.is_share, "text_key": text_key(text),
             "context_key": text_key(context) if context else None, "updated_at": now,
         })
+    report.updated += len(existing - earlier - same)
+    report.added += len(latest) - len(existing)
+    if not rows:
+        return
     insert = upsert_insert(s.get_bind())
     stmt = insert(Post).values(rows)
     updatable = {c: stmt.excluded[c] for c in rows[0] if c not in ("post_id", "platform")}
     s.execute(stmt.on_conflict_do_update(index_elements=["platform", "post_id"], set_=updatable))
-    report.updated += len(existing - earlier)
-    report.added += len(rows) - len(existing)
+
+
+_CONTENT = (Post.text, Post.context, Post.created_at, Post.likes, Post.replies, Post.shares, Post.is_share)
+
+
+def _content(p: PostIn) -> tuple:
+    """A post's stored content (``_CONTENT``) as this row would store it."""
+    return (p.text, p.context or None, p.created_at, p.likes, p.replies, p.shares, p.is_share)

@@ -307,7 +307,7 @@ def test_one_person_many_networks_merge_under_one_user(engine, write) -> None:  
     assert {p.user_id for p in posts} == {"ann"} and len(posts) == 5 + 4 + 5 + 2
     assert {p.platform for p in posts} == {"twitter", "mastodon", "reddit", "blog"}
     again = import_posts(engine, "twitter-archive", str(EXPORTS / "twitter"), "ann")
-    assert (again.posts_report.added, again.posts_report.updated) == (0, 5)
+    assert (again.posts_report.added, again.posts_report.updated, again.posts_report.unchanged) == (0, 0, 5)
 
 
 def test_stackexchange_import_adds_new_users_without_touching_consent(engine, write) -> None:  # type: ignore[no-untyped-def]
@@ -351,7 +351,7 @@ def test_cli_import_ingests_posts_of_a_consenting_user(cli, engine, write) -> No
     assert result.stdout == f"{path}: 5 posts read; added 5, updated 0, rejected 0, skipped without consent 0\n"
     result = cli("twitter-archive", path, "--user-id", "ann", "--json")
     assert json.loads(result.stdout) == {"path": path, "kind": "twitter-archive", "posts": 5, "users": 0,
-                                         "users_added": 0, "added": 0, "updated": 5, "rejected": 0,
+                                         "users_added": 0, "added": 0, "updated": 0, "unchanged": 5, "rejected": 0,
                                          "skipped_no_consent": 0, "users_updated": 0, "users_forgotten": 0,
                                          "users_kept_out": 0, "repeated": 0, "reject_file": None,
                                          "unknown_opt_ins": []}

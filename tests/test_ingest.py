@@ -34,6 +34,9 @@ def test_jsonl_posts_are_stored_and_reingest_updates_engagement(engine, write) -
     stored = posts_in(engine)
     assert [p.post_id for p in stored] == ["p1", "p2"]
     assert (stored[0].likes, stored[0].replies) == (40, 3)
+    same = ingest_posts(engine, write("b.jsonl", [post("p1", "ann", "hello", 1, likes=40, replies=3)]))
+    assert (same.added, same.updated, same.unchanged) == (0, 0, 1)  # before: "updated", and so "new or updated"
+    assert posts_in(engine)[0].updated_at == stored[0].updated_at  # for `topics --changes`: left alone
 
 
 def test_a_post_given_twice_in_one_file_keeps_its_last_row_and_is_counted(engine, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -48,8 +51,8 @@ def test_a_post_given_twice_in_one_file_keeps_its_last_row_and_is_counted(engine
     report = ingest_posts(engine, write("twice.jsonl", rows))
     assert (report.added, report.updated, report.repeated) == (3, 1, 3)  # p0 existed: one update, not two
     assert {p.post_id: p.likes for p in posts_in(engine)} == {"p0": 7, "p1": 9, "p2": 3, "p3": 3}  # the last rows
-    again = ingest_posts(engine, write("twice.jsonl", rows))
-    assert (again.added, again.updated, again.repeated) == (0, 4, 3)
+    again = ingest_posts(engine, write("twice.jsonl", rows))  # p0 and p1 go back to their earlier rows, then on
+    assert (again.added, again.updated, again.unchanged, again.repeated) == (0, 2, 2, 3)
     assert report.as_dict()["repeated"] == 3
 
 

@@ -59,7 +59,8 @@ def ingest(
                       f"forgotten (opted out) {report.users_forgotten}, rejected {report.rejected}")
         else:
             out.print(f"{report.path}: posts added {report.added}, updated {report.updated}, "
-                      f"rejected {report.rejected}, skipped without consent {report.skipped_no_consent}")
+                      + (f"unchanged {report.unchanged}, " if report.unchanged else "")
+                      + f"rejected {report.rejected}, skipped without consent {report.skipped_no_consent}")
         for problem in report.unknown_opt_ins[:10]:
             err.print(f"warning: {problem}", markup=False, highlight=False)
         if len(report.unknown_opt_ins) > 10:

@@ -35,7 +35,8 @@ def import_export(
                     "users_added": result.users_new} | {k: v for k, v in report.as_dict().items() if k != "path"})
         return
     out.print(f"{path}: {result.posts} posts read; added {report.added}, updated {report.updated}, "
-              f"rejected {report.rejected}, skipped without consent {report.skipped_no_consent}")
+              + (f"unchanged {report.unchanged}, " if report.unchanged else "")
+              + f"rejected {report.rejected}, skipped without consent {report.skipped_no_consent}")
     if spec.users:
         out.print(f"{path}: {result.users} users listed, {result.users_new} new ones added (stored users are "
                   "left as they are)")
