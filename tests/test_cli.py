@@ -126,6 +126,9 @@ def test_catalog_refresh_json_and_sensitive_target_rejected(cli, write) -> None:
     assert "'health.mental-health' is a sensitive topic" in result.stderr
     versions = cli("catalog", "versions", "--json")
     assert [json.loads(line)["version"] for line in versions.stdout.splitlines()] == [1]
+    shown = cli("catalog", "show", "a").stdout  # before: quantity=None ... topics=-
+    assert "quantity: unlimited; regions: anywhere; targets: none (placed by meaning); offer: any time to " \
+        "open-ended" in " ".join(shown.split())
 
 
 def test_taxonomy_load_reads_the_iab_tsv(cli) -> None:  # type: ignore[no-untyped-def]

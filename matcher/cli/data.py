@@ -193,9 +193,11 @@ def catalog_show(perk_id: Annotated[str, typer.Argument(help="The perk's id")], 
         return
     for r in records:
         until = f"until version {r['version_retired']}" if r["version_retired"] else "current"
-        out.print(f"v{r['version_added']} ({until}): {r['brand']} - {r['title']}: {r['description']} "
-                  f"quantity={r['quantity']} regions={r['regions'] or 'anywhere'} topics={r['topics'] or '-'} "
-                  f"dates={r['starts'] or '-'}..{r['ends'] or '-'}")
+        quantity = "unlimited" if r["quantity"] is None else r["quantity"]
+        targets = ", ".join(r["topics"]) or "none (placed by meaning)"
+        out.print(f"v{r['version_added']} ({until}): {r['brand']} - {r['title']}: {r['description']}\n"
+                  f"  quantity: {quantity}; regions: {', '.join(r['regions']) or 'anywhere'}; targets: {targets}; "
+                  f"offer: {r['starts'] or 'any time'} to {r['ends'] or 'open-ended'}", markup=False)
 
 
 def profile(
