@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
-from catalog.errors import InputFileError, Problem, UnknownPerkError
+from catalog.errors import CatalogError, InputFileError, Problem, UnknownPerkError
 from catalog.rows import iter_rows, validate
 from catalog.schema import PERK_HINTS, CatalogVersion, PerkIn, PerkRecord
 
@@ -150,18 +151,33 @@ def refresh(session: Session, path: str, source: VectorSource, *, dry_run: bool 
                                             "live perks")],
                              "Nothing was changed. Check the file (a truncated export?); to retire every perk, run "
                              "the refresh again with --retire-all.")
-    diff = diff_catalog(current, perks)
-    version = live_version(session)
-    if dry_run or diff.is_empty:
-        return RefreshResult(version=version, diff=diff, embedded=0, applied=False)
-    touched = set(diff.added) | set(diff.changed)
-    new_perks = [p for p in perks if p.perk_id in touched]
-    before = source.encoded
-    source.vectors([p.embed_text() for p in new_perks])  # cached: a re-run after a crash embeds nothing
-    embedded = source.encoded - before
-    new_version = (version or 0) + 1
-    _apply(session, new_version, path, current, new_perks, diff, embedded, source.name)
-    return RefreshResult(version=new_version, diff=diff, embedded=embedded, applied=True)
+    embedded = 0
+    for attempt in range(RETRIES + 1):  # another refresh applying a version meanwhile: diff against it, again
+        if attempt:
+            current = live_perks(session)
+        diff = diff_catalog(current, perks)
+        version = live_version(session)
+        if dry_run or diff.is_empty:
+            return RefreshResult(version=version, diff=diff, embedded=embedded, applied=False)
+        touched = set(diff.added) | set(diff.changed)
+        new_perks = [p for p in perks if p.perk_id in touched]
+        before = source.encoded
+        source.vectors([p.embed_text() for p in new_perks])  # cached: a re-run after a crash embeds nothing
+        embedded += source.encoded - before
+        new_version = (version or 0) + 1
+        try:
+            _apply(session, new_version, path, current, new_perks, diff, embedded, source.name)
+        except (IntegrityError, OperationalError) as exc:  # the version taken, or our snapshot stale ("locked")
+            session.rollback()
+            if isinstance(exc, OperationalError) and "locked" not in str(exc):
+                raise
+            continue
+        return RefreshResult(version=new_version, diff=diff, embedded=embedded, applied=True)
+    raise CatalogError(f"{path}: other catalog refreshes kept applying new versions while this one ran; nothing "
+                       "was changed by this one: run it again")
+
+
+RETRIES = 3
 
 
 def _apply(session: Session, version: int, path: str, current: list[PerkRecord], new_perks: list[PerkIn],

@@ -1,4 +1,4 @@
-from matcher.cli import main
+from matcher.entry import main
 
 if __name__ == "__main__":  # worker processes (spawned) import this module too: they must not run the CLI
     main()

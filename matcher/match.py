@@ -24,7 +24,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import Engine
+from sqlalchemy import Engine, delete
 from sqlmodel import col, select
 
 from catalog.index import build_index
@@ -34,7 +34,7 @@ from matcher.assign import Candidate, assign
 from matcher.classify import ClassifyParams
 from matcher.embed import EmbeddingCache
 from matcher.errors import NotReadyError
-from matcher.profile_run import TopicSpace, latest_run, load_user_posts
+from matcher.profile_run import TopicSpace, eligible_among, latest_run, load_user_posts
 from matcher.store import Assignment, EvidencePost, Run, TopicScore, User, Withheld, session, utcnow
 from matcher.taxonomy import load_topics
 
@@ -237,11 +237,18 @@ def _save(engine, chosen, candidates, withheld, reasons, version, profile, per_u
             items = sorted(lost[user_id] + withheld[user_id], key=lambda x: (-x[1], x[0]))
             for perk_id, score, reason in items[: params.withheld_per_user]:
                 s.add(Withheld(run_id=run_id, user_id=user_id, perk_id=perk_id, score=score, reason=reason))
+        s.flush()  # then drop anyone forgotten since the match read them (``profile_run.eligible_among``)
+        policy = json.loads(profile.params or "{}").get("policy", "opt-in")
+        users = {c.user_id for c in chosen} | set(lost) | set(withheld)
+        gone = sorted(users - eligible_among(s.connection(), users, policy))
+        for table in (Assignment, Withheld) if gone else ():
+            s.execute(delete(table).where(col(table.run_id) == run_id).where(col(table.user_id).in_(gone)))
+        assigned = len(chosen) - sum(c.user_id in gone for c in chosen)
         run.status, run.finished_at = "finished", utcnow()
-        run.stats = json.dumps({"users": n_users, "assignments": len(chosen), "catalog_version": version})
+        run.stats = json.dumps({"users": n_users - len(gone), "assignments": assigned, "catalog_version": version})
         s.add(run)
         s.commit()
-    return MatchSummary(run_id, n_users, len(chosen), version)
+    return MatchSummary(run_id, n_users - len(gone), assigned, version)
 
 
 def _lost_reason(c: Candidate, used: dict[str, int], brands: set[tuple[str, str]], taken: dict[str, int],

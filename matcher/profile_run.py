@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 import numpy as np
 import orjson
-from sqlalchemy import Engine, and_, delete, func
+from sqlalchemy import Connection, Engine, and_, delete, func
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
@@ -41,7 +41,7 @@ from matcher.classify import (
 )
 from matcher.embed import EmbeddingCache, embed_new_posts
 from matcher.encoder import reading_vocabulary, vocabulary, vocabulary_source
-from matcher.errors import ModelError, PerkmatchError
+from matcher.errors import PerkmatchError
 from matcher.profiles import ProfileParams, TopicResult, UserPosts, build_profile, own_words
 from matcher.store import (
     Embedding,
@@ -98,12 +98,35 @@ def eligible_users(engine: Engine, policy: str = "opt-in") -> list[str]:
         return sorted(set(s.exec(select(Post.user_id).distinct()).all()) - opted_out)
 
 
+def eligible_among(conn: Connection, user_ids: Iterable[str], policy: str) -> set[str]:
+    """Those of these users who are still eligible (``eligible_users``). A long run (profile, match) that read its
+    users at the start checks this in the transaction that writes their rows, after writing them, and deletes the
+    rows of anyone forgotten (or who withdrew consent) meanwhile: the write holds SQLite's lock, so a `forget`
+    committed before it is seen here, and one committed after it deletes the rows itself."""
+    wanted = sorted(set(user_ids))
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start:start + 500]
+        if policy == "opt-in":
+            found.update(conn.execute(select(User.user_id).where(col(User.user_id).in_(chunk))
+                                      .where(User.consent == "opted_in")).scalars())
+        else:
+            out = set(conn.execute(select(User.user_id).where(col(User.user_id).in_(chunk))
+                                   .where(User.consent == "opted_out")).scalars())
+            found.update(set(conn.execute(select(Post.user_id).where(col(Post.user_id).in_(chunk)).distinct())
+                             .scalars()) - out)
+    return found
+
+
 def load_user_posts(engine: Engine, cache: EmbeddingCache, user_ids: list[str], params: ClassifyParams,
                     inputs: bool = False, vocabulary: frozenset[str] = frozenset(), as_of: int | None = None
                     ) -> dict[str, tuple[UserPosts, np.ndarray]]:
     """Posts and blended post vectors of these users, each sorted by post id (``inputs``: with ``UserPosts.inputs``,
     what a run's digest of the user reads of these very posts; ``vocabulary``: with ``UserPosts.readable``, which
-    posts a model knowing these words reads, ``classify.readable``; ``as_of``: only the posts written by then)."""
+    posts a model knowing these words reads, ``classify.readable``; ``as_of``: only the posts written by then).
+    Posts whose text or context has no vector yet are left out: a profile run embeds every post first, so these were
+    added or changed while it ran (an `ingest` beside it); the digest of what was read leaves them out too, so the
+    next run recomputes their users. `match` reads the same way, from the posts its profile run embedded."""
     text, context = aliased(Embedding), aliased(Embedding)
     columns = (*incremental.POST_INPUTS, Post.user_id, text.vector.label("text_vec"),
                context.vector.label("context_vec"), *((Post.text, Post.context) if vocabulary else ()))
@@ -114,13 +137,10 @@ def load_user_posts(engine: Engine, cache: EmbeddingCache, user_ids: list[str], 
     if as_of is not None:
         stmt = stmt.where(col(Post.created_at) <= as_of)
     with engine.connect() as conn:  # plain rows, no ORM session: this is the hot path
-        rows = list(conn.execute(stmt).all())
+        rows = [r for r in conn.execute(stmt).all()  # a post not embedded yet came after the run's embedding
+                if r.text_vec is not None and (r.context_key is None or r.context_vec is not None)]
     if not rows:
         return {}
-    missing = sum(r.text_vec is None or (r.context_key is not None and r.context_vec is None) for r in rows)
-    if missing:
-        raise ModelError(f"{missing} post(s) of these users have no cached vector for {cache.name} (posts added "
-                         "while this ran?); run `perkmatch profile` again to embed them first")
     dim = cache.encoder.dim
     text_vecs = np.frombuffer(b"".join(r.text_vec for r in rows), dtype=np.float32).reshape(len(rows), dim).copy()
     has_ctx = np.array([r.context_key is not None for r in rows])
@@ -517,7 +537,7 @@ def _profile(engine: Engine, cache: EmbeddingCache, users: list[str], policy: st
             posts += n_posts
             recomputed += len(chunk) - len(reuse)
             inferred += sum(r.inferred for rs in results.values() for r in rs)
-            _write_results(engine, run_id, results, reuse, {**digests, **computed})
+            _write_results(engine, run_id, results, reuse, {**digests, **computed}, policy)
             if progress:
                 progress("profile", len(chunk), len(users))
     inferred, posts = _totals(engine, run_id, as_of, inferred, posts, recomputed < len(users))
@@ -555,6 +575,7 @@ def _fit_topics(engine: Engine, cache: EmbeddingCache, space: TopicSpace, users:
     if earlier is not None:
         return earlier, {}
     executor.warm_up(len(users))  # new vectors, a new basis: every user will be computed
+    state = topic_fit.collection_state(engine)
     sample = topic_fit.fit_sample(engine, users, fit_params)
     if progress:
         progress("fit topics", 0, len(sample))
@@ -570,7 +591,7 @@ def _fit_topics(engine: Engine, cache: EmbeddingCache, space: TopicSpace, users:
                                  [np.zeros((0, len(space.ids)), np.float32)])
         vectors, mass = fit_topic_vectors(space.vectors, space.views, space.view_starts, posts, fit_params.rounds,
                                           classify, SIMILARITY_ROWS, closest)
-    return topic_fit.store_fit(engine, fit_basis, run_id, space.ids, vectors, mass), read
+    return topic_fit.store_fit(engine, fit_basis, run_id, space.ids, vectors, mass, state), read
 
 
 def _plan(engine: Engine, sources: list[int], chunk: list[str], as_of: int) -> Job:
@@ -597,8 +618,9 @@ def _totals(engine: Engine, run_id: int, as_of: int, inferred: int, posts: int, 
 
 
 def _write_results(engine: Engine, run_id: int, results: dict[str, list[TopicResult]], reuse: dict[str, int],
-                   digests: dict[str, str]) -> None:
-    """One transaction per chunk: computed users' rows, reused users' copied rows, and every digest."""
+                   digests: dict[str, str], policy: str = "opt-in") -> None:
+    """One transaction per chunk: computed users' rows, reused users' copied rows, and every digest; then the rows
+    of any of them forgotten since the run read them (``eligible_among``) go again."""
     scores, evidence = [], []
     for user_id, topics in results.items():
         for rank, r in enumerate(topics, start=1):
@@ -610,6 +632,10 @@ def _write_results(engine: Engine, run_id: int, results: dict[str, list[TopicRes
         bulk_insert(conn, EvidencePost.__table__, ("run_id", *incremental.EVIDENCE_COLS), evidence)
         incremental.copy_users(conn, run_id, reuse)
         incremental.record_digests(conn, run_id, sorted(digests.items()))
+        chunk = set(results) | set(reuse) | set(digests)
+        gone = sorted(chunk - eligible_among(conn, chunk, policy))
+        for table in (TopicScore, EvidencePost, ProfiledUser) if gone else ():
+            conn.execute(delete(table).where(table.run_id == run_id).where(col(table.user_id).in_(gone)))
 
 
 def _details_json(details: dict) -> str:

@@ -100,9 +100,10 @@ def _load(engine: Engine, fit: dict, topic_ids: list[str], dim: int) -> Fit | No
 
 
 def store_fit(engine: Engine, fit_basis: str, run_id: int, topic_ids: list[str], vectors: np.ndarray,
-              mass: np.ndarray) -> Fit:
-    """Keep a new fit under the run that made it (one transaction)."""
-    posts, forgotten = collection_state(engine)
+              mass: np.ndarray, state: tuple[int, int]) -> Fit:
+    """Keep a new fit under the run that made it (one transaction), with the ``collection_state`` taken before it
+    read its posts: a `forget` while it read them makes the next run fit again."""
+    posts, forgotten = state
     rows = [{"run_id": run_id, "topic_id": t, "mass": float(m), "vector": v.astype(np.float32).tobytes()}
             for t, m, v in zip(topic_ids, mass, vectors, strict=True)]
     with engine.begin() as conn:

@@ -103,6 +103,24 @@ def test_a_repeated_id_is_named_even_beside_other_problems_and_an_empty_file_ret
     assert do(engine, fake_cache, empty, retire_all=True).summary()["retired"] == 3
 
 
+def test_two_refreshes_at_once_both_apply_in_turn(engine, fake_cache, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from catalog import refresh as module
+
+    real = module._apply
+    other = write("other.yaml", PERKS[:2])
+
+    def beaten(session, *args):  # type: ignore[no-untyped-def]
+        monkeypatch.setattr(module, "_apply", real)
+        do(engine, fake_cache, other)  # another refresh takes version 1 first
+        real(session, *args)
+
+    monkeypatch.setattr(module, "_apply", beaten)
+    result = do(engine, fake_cache, write("c.yaml", PERKS))  # before: an IntegrityError traceback
+    assert result.applied and result.version == 2 and result.summary()["added"] == 1  # c, against version 1
+    with session(engine) as s:
+        assert [v.version for v in versions(s)] == [1, 2] and len(live_perks(s)) == 3
+
+
 def test_sensitive_and_unknown_target_topics_are_catalog_errors(write) -> None:  # type: ignore[no-untyped-def]
     rows = [dict(PERKS[1], topics=["health.mental-health"]), dict(PERKS[2], topics=["nope"])]
     with pytest.raises(InputFileError) as info:

@@ -16,13 +16,22 @@ from matcher.demo import AS_OF, sample_path
 from matcher.embed import EmbeddingCache
 from matcher.encoder import FakeEncoder
 from matcher.engine_pool import PoolExecutor, default_executor
-from matcher.errors import ModelError
 from matcher.explain import topic_changes, user_topics
 from matcher.forget import forget
 from matcher.ingest import ingest_posts, ingest_users
 from matcher.profile_run import default_as_of, eligible_users, run_profile
 from matcher.records import to_epoch
-from matcher.store import Post, ProfiledUser, TopicVector, open_engine, session
+from matcher.store import (
+    Assignment,
+    EvidencePost,
+    Post,
+    ProfiledUser,
+    TopicScore,
+    TopicVector,
+    Withheld,
+    open_engine,
+    session,
+)
 
 WHEN = to_epoch(AS_OF)
 
@@ -243,6 +252,45 @@ def test_forget_removes_the_users_input_digests(tmp_path) -> None:  # type: igno
         assert set(s.exec(select(ProfiledUser.user_id)).all()) == set(users) - {"u-maya"}
 
 
+def test_a_forget_while_profile_and_match_run_leaves_nothing_of_the_user(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import matcher.match
+    from catalog.refresh import refresh
+    from matcher.explain import match_records
+
+    engine = setup_db(tmp_path, "forget-during", sample_lines())
+    cache = EmbeddingCache(engine, FakeEncoder())
+    with session(engine) as s:
+        refresh(s, sample_path("catalog.yaml"), cache)
+    run_profile(engine, cache, as_of=WHEN, executor=profile_run.LocalExecutor())
+    write = profile_run._write_results
+
+    def forget_first(engine, run_id, results, *rest):  # type: ignore[no-untyped-def]
+        if "u-maya" in results:  # read and computed; `forget` commits before the chunk is written
+            forget(engine, "u-maya")
+        write(engine, run_id, results, *rest)
+
+    monkeypatch.setattr(profile_run, "_write_results", forget_first)
+    run_profile(engine, cache, as_of=WHEN + 86_400, executor=profile_run.LocalExecutor())  # before: her rows came back
+    with session(engine) as s:
+        for table in (TopicScore, EvidencePost, ProfiledUser):
+            assert s.exec(select(table).where(table.user_id == "u-maya")).all() == [], table
+    assert "u-maya" not in {r["user_id"] for r in user_topics(engine)}
+    monkeypatch.setattr(profile_run, "_write_results", write)
+    assign = matcher.match.assign
+
+    def forget_then_assign(candidates, **limits):  # type: ignore[no-untyped-def]
+        forget(engine, "u-runner")  # the match read their profile and found their perks
+        return assign(candidates, **limits)
+
+    assert any(r["user_id"] == "u-runner" for r in user_topics(engine) if r["topics"])
+    monkeypatch.setattr(matcher.match, "assign", forget_then_assign)
+    matcher.match.run_match(engine, cache)
+    with session(engine) as s:
+        for table in (Assignment, Withheld):
+            assert s.exec(select(table).where(table.user_id == "u-runner")).all() == [], table
+    assert "u-runner" not in {r["user_id"] for r in match_records(engine)}
+
+
 def test_default_as_of_is_the_end_of_the_utc_day() -> None:
     noon = to_epoch("2026-11-22T12:34:56Z")
     assert default_as_of(noon) == to_epoch("2026-11-23T00:00:00Z")
@@ -356,11 +404,28 @@ def test_a_run_as_of_a_date_reads_only_the_posts_written_by_then(tmp_path) -> No
     assert any("before the previous one (--as-of): posts written after its date are left out" in w for w in why)
 
 
-def test_posts_without_cached_vectors_are_named_not_a_key_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_posts_added_while_a_run_reads_wait_for_the_next_run(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     engine = setup_db(tmp_path, "late", sample_lines())  # posts ingested, nothing embedded yet (as if added mid-run)
     users = eligible_users(engine)
-    with pytest.raises(ModelError, match=r"post\(s\) of these users have no cached vector for fake-64"):
-        profile_run.load_user_posts(engine, EmbeddingCache(engine, FakeEncoder()), users, ClassifyParams())
+    assert profile_run.load_user_posts(engine, EmbeddingCache(engine, FakeEncoder()), users, ClassifyParams()) == {}
     summary = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN)  # the run embeds them first
     loaded = profile_run.load_user_posts(engine, EmbeddingCache(engine, FakeEncoder()), users, ClassifyParams())
     assert sum(len(p.keys) for p, _ in loaded.values()) == summary.posts > 0
+    real = profile_run.read_users
+    late = json.loads(new_posts(sample_lines(), "u-maya", 1)[0])
+
+    landed: list[bool] = []
+
+    def ingest_beside(*args):  # type: ignore[no-untyped-def]
+        if not landed:  # an ingest lands after the run embedded, before it reads: before, the run failed
+            (tmp_path / "late.jsonl").write_text(json.dumps(late) + "\n", encoding="utf-8")
+            ingest_posts(engine, str(tmp_path / "late.jsonl"))
+            landed.append(True)
+        return real(*args)
+
+    monkeypatch.setattr(profile_run, "read_users", ingest_beside)
+    during = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN, refit=True)
+    assert landed and during.recomputed >= 1  # it finished; the late post, not embedded, waits for the next run
+    monkeypatch.setattr(profile_run, "read_users", real)
+    after = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN)
+    assert after.embedded == 1 and after.recomputed == 1  # the next run embeds it and recomputes its user

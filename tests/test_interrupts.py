@@ -54,6 +54,19 @@ def test_sigterm_stops_a_command_like_ctrl_c_and_says_what_was_kept(tmp_path) ->
     assert "Interrupted: nothing was stored (an ingest is one transaction)" in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_while_the_command_starts_ends_it_with_one_line(tmp_path, signum, status) -> None:  # type: ignore[no-untyped-def]
+    proc = subprocess.Popen([sys.executable, "-m", "matcher", "--db", str(tmp_path / "t.db"), "topics", "--all"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "HF_HUB_OFFLINE": "1"}, cwd=ROOT)
+    time.sleep(0.25)  # importing the command line's libraries takes about half a second
+    proc.send_signal(signum)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == status, err  # before: a traceback (Ctrl-C), silently -15 (SIGTERM) or 130 for both
+    assert err.startswith("Interrupted: ") and len(err.splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "t.db").exists() or "nothing" in err
+
+
 def test_a_worker_exits_when_the_command_that_started_it_is_killed() -> None:
     command = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     worker = subprocess.Popen([sys.executable, "-c", f"from matcher import workers; import time; "

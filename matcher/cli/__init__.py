@@ -51,7 +51,7 @@ _register()
 
 
 def main() -> None:
-    """Entry point. Every command is wrapped by ``common.handled``, which turns the library's errors into
-    'Error: <message>' on stderr and exit code 1, so nothing more is needed here; SIGTERM is handled as Ctrl-C."""
-    common.terminate_on_sigterm()
+    """Run the command line (``matcher.entry.main`` first sets how Ctrl-C and SIGTERM end a process still starting).
+    Every command is wrapped by ``common.handled``, which turns the library's errors into 'Error: <message>' on
+    stderr and exit code 1, and Ctrl-C and SIGTERM into one line and status 130 or 143."""
     app()

@@ -107,6 +107,19 @@ def terminate_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, stop)
 
 
+def command_started() -> None:
+    """Once a command runs, Ctrl-C and SIGTERM raise where the command is (``handled`` turns them into one line and
+    its status) instead of ending a process that is still starting (``matcher.entry``); left as they are when the
+    process did not start through it (tests)."""
+    import signal
+
+    from matcher.entry import starting
+
+    if signal.getsignal(signal.SIGINT) is starting:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        terminate_on_sigterm()
+
+
 def interrupted(exc: KeyboardInterrupt, what: str = "finished work is kept; run the command again to continue"
                 ) -> typer.Exit:
     """Say that the command was stopped, and what of its work stays; the exit status tells Ctrl-C (130) from
@@ -124,6 +137,7 @@ def handled(fn: Callable[..., Any]) -> Callable[..., Any]:
         from catalog.errors import CatalogError
         from matcher.errors import PerkmatchError
 
+        command_started()
         try:
             return fn(*args, **kwargs)
         except (PerkmatchError, CatalogError) as exc:
