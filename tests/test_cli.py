@@ -94,9 +94,20 @@ def test_opt_out_policy_warns_on_stderr(cli, write) -> None:  # type: ignore[no-
     (["ingest", "posts.txt"], "Error: posts.txt: no such file; check the path"),
 ])
 def test_error_messages(cli, args, message) -> None:  # type: ignore[no-untyped-def]
+    assert cli("taxonomy", "show").exit_code == 0  # the database exists, empty
     result = cli(*args)
     assert result.exit_code == 1
     assert message in result.stderr
+
+
+def test_a_command_that_reads_results_does_not_create_a_database(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    typo = tmp_path / "perkmach.db"
+    for args in (["topics", "--all"], ["explain", "ann"], ["brand", "p"], ["export", "ann"], ["forget", "ann"],
+                 ["catalog", "versions"], ["report", "user", "ann", "--out", str(tmp_path / "r.html")]):
+        result = runner.invoke(app, ["--db", str(typo), *args])
+        assert result.exit_code == 1 and f"--db {typo}: there is no database there; check the path" in \
+            " ".join(result.stderr.split()), args  # before: an empty database, then "run `perkmatch profile` first"
+    assert not typo.exists()
 
 
 def test_an_as_of_a_date_cannot_hold_and_an_impossible_yaml_date_are_clean_errors(cli, write) -> None:  # type: ignore[no-untyped-def]

@@ -56,9 +56,9 @@ def test_sigterm_stops_a_command_like_ctrl_c_and_says_what_was_kept(tmp_path) ->
 
 @pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_signal_while_the_command_starts_ends_it_with_one_line(tmp_path, signum, status) -> None:  # type: ignore[no-untyped-def]
-    proc = subprocess.Popen([sys.executable, "-m", "matcher", "--db", str(tmp_path / "t.db"), "topics", "--all"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "HF_HUB_OFFLINE": "1"}, cwd=ROOT)
+    proc = subprocess.Popen([sys.executable, "-m", "matcher", "--db", str(tmp_path / "t.db"), "ingest", "-"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "HF_HUB_OFFLINE": "1"}, cwd=ROOT)  # started, it waits on stdin
     time.sleep(0.25)  # importing the command line's libraries takes about half a second
     proc.send_signal(signum)
     out, err = proc.communicate(timeout=30)

@@ -32,10 +32,19 @@ class State:
     encoder: str | None = None
 
 
-def engine(db: str | None):  # type: ignore[no-untyped-def]
+def engine(db: str | None, existing: bool = False):  # type: ignore[no-untyped-def]
+    """The database; with ``existing``, a SQLite file that is not there is an error, not a new empty database (a
+    command that only reads results would otherwise answer "run profile first" for a mistyped --db)."""
+    from pathlib import Path
+
+    from matcher.errors import PerkmatchError
     from matcher.store import open_engine
 
-    return open_engine(db or State.db or DEFAULT_DB)
+    path = db or State.db or DEFAULT_DB
+    if existing and "://" not in path and not Path(path).expanduser().exists():
+        raise PerkmatchError(f"--db {path}: there is no database there; check the path (this command reads results "
+                             "and does not create one: start with `perkmatch ingest`)")
+    return open_engine(path)
 
 
 def cache(eng, model: str | None):  # type: ignore[no-untyped-def]

@@ -163,7 +163,7 @@ def catalog_versions(db: DbOpt = None, as_json: JsonOpt = False) -> None:
     from catalog.refresh import versions
     from matcher.store import session
 
-    with session(engine(db)) as s:
+    with session(engine(db, existing=True)) as s:
         rows = versions(s)
     records = [r.model_dump(mode="json") for r in rows]
     if as_json:
@@ -182,7 +182,7 @@ def catalog_show(perk_id: Annotated[str, typer.Argument(help="The perk's id")], 
     from catalog.refresh import perk_history
     from matcher.store import session
 
-    with session(engine(db)) as s:
+    with session(engine(db, existing=True)) as s:
         rows = perk_history(s, perk_id)
     records = [{"perk_id": r.perk_id, "version_added": r.version_added, "version_retired": r.version_retired,
                 "brand": r.brand, "title": r.title, "description": r.description, "topics": json.loads(r.topics),

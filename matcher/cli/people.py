@@ -16,7 +16,7 @@ def forget(user_id: Annotated[str, typer.Argument(help="The user's id")], db: Db
     from matcher.explain import require_user
     from matcher.forget import forget as forget_user
 
-    eng = engine(db)
+    eng = engine(db, existing=True)
     require_user(eng, user_id)
     counts = forget_user(eng, user_id)
     if as_json:
@@ -67,7 +67,7 @@ def export(user_id: Annotated[str, typer.Argument(help="The user's id")], db: Db
 
     if out_file:
         check_out(out_file, "JSON file")  # before the work
-    doc = export_user(engine(db), user_id)
+    doc = export_user(engine(db, existing=True), user_id)
     text = json.dumps(doc, ensure_ascii=False, indent=1)
     if out_file:
         with atomic_open(out_file, "JSON file") as handle:

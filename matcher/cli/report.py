@@ -15,7 +15,7 @@ def user(user_id: Annotated[str, typer.Argument(help="The user's id")], out_file
     """A user's topics with evidence, a chart over time, topics that fell short, perks and changes."""
     from matcher.report import render_user_report, write_report
 
-    write_report(out_file, render_user_report(engine(db), user_id))
+    write_report(out_file, render_user_report(engine(db, existing=True), user_id))
     err.print(f"wrote {out_file}")
 
 
@@ -24,7 +24,7 @@ def brand(brand_name: Annotated[str, typer.Argument(metavar="BRAND", help="The b
     """Every live perk of a brand: its users with evidence, quantity used and left, who was left out, regions."""
     from matcher.report import render_brand_report, write_report
 
-    write_report(out_file, render_brand_report(engine(db), brand_name))
+    write_report(out_file, render_brand_report(engine(db, existing=True), brand_name))
     err.print(f"wrote {out_file}")
 
 

@@ -37,7 +37,7 @@ def topics(
 
     if (user_id is None) == (not all_users):
         raise typer.BadParameter("give a USER_ID or --all (not both)")
-    eng = engine(db)
+    eng = engine(db, existing=True)
     if changes:
         if user_id is None:
             raise typer.BadParameter("--changes needs a USER_ID")
@@ -81,7 +81,7 @@ def explain(
     """Why a topic was, or was not, inferred (or, without TOPIC_ID, why the user got each perk)."""
     from matcher.explain import explain_topic, match_records, no_perks_reason, require_user, withheld_records
 
-    eng = engine(db)
+    eng = engine(db, existing=True)
     if topic_id is None:
         require_user(eng, user_id)
         record = {"user_id": user_id, "assignments": match_records(eng, user_id=user_id),
@@ -158,7 +158,7 @@ def match(
                                  "out to print)", param_hint="'--format'")
     if out_file:
         assignment_format(out_file, fmt)  # a bad name or folder is refused before the match runs
-    eng = engine(db)
+    eng = engine(db, existing=True)
     summary = run_match(eng, common.cache(eng, model), per_user=per_user, per_brand=per_brand)
     records = match_records(eng, summary.run_id)
     diff = assignment_changes(eng, summary.run_id)
@@ -192,7 +192,7 @@ def brand(perk_id: Annotated[str, typer.Argument(help="The perk's id")], db: DbO
     """The users a perk is assigned to, ranked, with evidence; and the best left out as quantity ran out."""
     from matcher.explain import brand_view
 
-    record = brand_view(engine(db), perk_id)
+    record = brand_view(engine(db, existing=True), perk_id)
     if as_json:
         print_json(record)
         return
