@@ -1,20 +1,24 @@
 """The demo: the whole pipeline on the shipped sample data (about 30 fictional users, 60 perks)."""
 
+import json
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlmodel import select
 
-from catalog.refresh import refresh
+from catalog.refresh import live_perks, read_catalog, refresh
 from matcher.embed import EmbeddingCache
+from matcher.errors import PerkmatchError
 from matcher.explain import match_records, user_topics
 from matcher.ingest import ingest_posts, ingest_users
 from matcher.match import run_match
 from matcher.profile_run import Progress, run_profile
 from matcher.records import to_epoch
-from matcher.store import session
-from matcher.taxonomy import load_topics, topic_sets
+from matcher.store import Post, Topic, User, session
+from matcher.taxonomy import default_taxonomy_path, load_topics, read_taxonomy, topic_sets
 
 AS_OF = "2026-11-20T00:00:00Z"  # the sample data ends mid-November 2026: a fixed date keeps the demo repeatable
 SPOTLIGHT = "u-maya"
@@ -37,7 +41,27 @@ class DemoResult:
     catalog: dict[str, int | None]
 
 
+def check_demo_database(engine: Engine) -> None:
+    """Refuse a database holding anything but the demo's own data: the demo would mix the sample people into it,
+    and its catalog refresh would retire the live perks (a re-run on the demo's own database is fine)."""
+    people = {json.loads(line)["user_id"] for name in ("users.jsonl", "posts.jsonl")
+              for line in Path(sample_path(name)).read_text(encoding="utf-8").splitlines() if line.strip()}
+    with session(engine) as s:
+        stored = set(s.exec(select(User.user_id)).all()) | set(s.exec(select(Post.user_id).distinct()).all())
+        topics = set(s.exec(select(Topic.topic_id)).all())
+        perks = {p.perk_id for p in live_perks(s)}
+    held = [what for what, found in (
+        ("other people's posts or users", stored - people),
+        ("another taxonomy", topics and topics != {t.topic_id for t in read_taxonomy(default_taxonomy_path())}),
+        ("another catalog", perks - {p.perk_id for p in read_catalog(sample_path("catalog.yaml"))})) if found]
+    if held:
+        raise PerkmatchError(f"--db {engine.url.database or engine.url}: this database holds {' and '.join(held)}; the "
+                             "demo would mix its sample data in and retire the live perks. Leave --db out (the demo "
+                             "then uses a temporary database) or give the path of a new one")
+
+
 def run_demo(engine: Engine, cache: EmbeddingCache, progress: Progress | None = None) -> DemoResult:
+    check_demo_database(engine)
     load_topics(engine)
     ingest_users(engine, sample_path("users.jsonl"))
     ingest_posts(engine, sample_path("posts.jsonl"))

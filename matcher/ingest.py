@@ -44,6 +44,7 @@ class IngestReport:
     users_updated: int = 0
     users_forgotten: int = 0
     users_kept_out: int = 0  # rows of users who opted out earlier, not stored (see ``ingest_users``)
+    users_opted_out: int = 0  # opted_out rows of users with nothing stored: recorded, so their posts stay out
     unknown_opt_ins: list[Problem] = field(default_factory=list)  # opt-ins to ids the loaded taxonomy lacks (stored)
     repeated: int = 0  # rows of a post an earlier row of this file already gave (the last row of each is kept)
     unchanged: int = 0  # posts given again exactly as stored: not written (so not "new or updated" for --changes)
@@ -53,7 +54,7 @@ class IngestReport:
 
     def as_dict(self) -> dict[str, Any]:
         keys = ("path", "added", "updated", "unchanged", "rejected", "skipped_no_consent", "users_added",
-                "users_updated", "users_forgotten", "users_kept_out", "repeated", "reject_file")
+                "users_updated", "users_forgotten", "users_kept_out", "users_opted_out", "repeated", "reject_file")
         return {k: getattr(self, k) for k in keys} | {"unknown_opt_ins": [str(p) for p in self.unknown_opt_ins]}
 
 
@@ -162,6 +163,8 @@ def ingest_users(engine: Engine, path: str, *, skip_invalid: bool = False,
                 if existing is not None or _has_posts(s, item.user_id):
                     forget_in_session(s, item.user_id)
                     report.users_forgotten += 1
+                else:
+                    report.users_opted_out += 1
                 record_opt_out(s, item.user_id)
                 continue
             if opted_out(s, item.user_id):

@@ -158,9 +158,23 @@ def test_posts_of_people_who_opted_out_are_named_as_such(cli, write) -> None:  #
     posts = write("p.jsonl", [post("a1", "ann", "hello", 1), post("b1", "bob", "hi", 1)])
     result = cli("ingest", posts, "--users", users, "--consent-policy", "opt-out")
     assert result.exit_code == 0 and "1 post(s) not stored: their authors opted out" in result.stderr
+    assert "users added 1, updated 0, forgotten (opted out) 0, opted out (nothing stored) 1," in result.stdout
     assert "use --consent-policy opt-out" not in result.stderr  # before: advised the policy already in use
     result = cli("ingest", write("q.jsonl", [post("c1", "cat", "hey", 1)]))
     assert "not stored: their authors have not opted in" in result.stderr
+
+
+def test_the_demo_refuses_a_database_holding_other_data(cli, write, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import post
+
+    users = write("u.jsonl", [{"user_id": "zed", "consent": "opted_in"}])
+    assert cli("ingest", write("p.jsonl", [post("z1", "zed", "hello", 1)]), "--users", users).exit_code == 0
+    result = cli("demo")  # before: the sample people were mixed in, and a catalog's perks would have been retired
+    assert result.exit_code == 1
+    assert "this database holds other people's posts or users; the demo would mix its sample data in" in \
+        " ".join(result.stderr.split())
+    exported = json.loads(cli("export", "zed").stdout)
+    assert [p["post_id"] for p in exported["posts"]] == ["z1"] and "u-maya" not in cli("topics", "--all").stdout
 
 
 def test_help_shows_defaults_in_brackets_and_the_right_numbers() -> None:
