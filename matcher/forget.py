@@ -22,6 +22,7 @@ from matcher.store import (
     TopicScore,
     User,
     Withheld,
+    hold_forget_lock,
     session,
 )
 
@@ -43,6 +44,7 @@ def forget_in_session(s: Session, user_id: str) -> dict[str, int]:
     """Delete the user's data inside the caller's transaction; return counts deleted. Their words quoted whole as
     the context of other users' posts (a reply's parent, a thread's opening post) go too: those posts keep their
     own text and lose the context (``quoted_contexts``), and are read without it from the next profile run on."""
+    hold_forget_lock(s.connection())  # a run writing users' rows meanwhile waits, or is waited for
     keys = s.exec(select(Post.text_key, Post.context_key).where(Post.user_id == user_id)).all()
     own = {k for pair in keys for k in pair if k}
     counts = {"posts": _delete(s, Post, Post.user_id == user_id), "quoted_contexts": 0}

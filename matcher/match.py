@@ -35,7 +35,17 @@ from matcher.classify import ClassifyParams
 from matcher.embed import EmbeddingCache
 from matcher.errors import NotReadyError
 from matcher.profile_run import TopicSpace, eligible_among, latest_run, load_user_posts
-from matcher.store import Assignment, EvidencePost, Run, TopicScore, User, Withheld, session, utcnow
+from matcher.store import (
+    Assignment,
+    EvidencePost,
+    Run,
+    TopicScore,
+    User,
+    Withheld,
+    hold_forget_lock,
+    session,
+    utcnow,
+)
 from matcher.taxonomy import load_topics
 
 
@@ -240,6 +250,7 @@ def _save(engine, chosen, candidates, withheld, reasons, version, profile, per_u
         s.flush()  # then drop anyone forgotten since the match read them (``profile_run.eligible_among``)
         policy = json.loads(profile.params or "{}").get("policy", "opt-in")
         users = {c.user_id for c in chosen} | set(lost) | set(withheld)
+        hold_forget_lock(s.connection())
         gone = sorted(users - eligible_among(s.connection(), users, policy))
         for table in (Assignment, Withheld) if gone else ():
             s.execute(delete(table).where(col(table.run_id) == run_id).where(col(table.user_id).in_(gone)))

@@ -53,6 +53,7 @@ from matcher.store import (
     TopicScore,
     User,
     bulk_insert,
+    hold_forget_lock,
     session,
     utcnow,
 )
@@ -633,6 +634,7 @@ def _write_results(engine: Engine, run_id: int, results: dict[str, list[TopicRes
         incremental.copy_users(conn, run_id, reuse)
         incremental.record_digests(conn, run_id, sorted(digests.items()))
         chunk = set(results) | set(reuse) | set(digests)
+        hold_forget_lock(conn)
         gone = sorted(chunk - eligible_among(conn, chunk, policy))
         for table in (TopicScore, EvidencePost, ProfiledUser) if gone else ():
             conn.execute(delete(table).where(table.run_id == run_id).where(col(table.user_id).in_(gone)))

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Index, UniqueConstraint, event
+from sqlalchemy import Index, UniqueConstraint, event, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
@@ -204,6 +204,17 @@ class ForgetAudit(SQLModel, table=True):
 def upsert_insert(bind: Engine | Connection) -> Callable[..., Any]:
     """The dialect's INSERT that supports ON CONFLICT (PostgreSQL or SQLite)."""
     return pg_insert if bind.dialect.name == "postgresql" else sqlite_insert
+
+
+FORGET_LOCK = 7_310_472  # a key of PostgreSQL's advisory locks, taken by `forget` and by runs writing users' rows
+
+
+def hold_forget_lock(conn: Connection) -> None:
+    """Serialise a `forget` with a run's writing of a chunk of users (until the transaction ends), so that a user
+    forgotten meanwhile is either seen gone by the chunk's check or deleted after the chunk commits (``profile_run.
+    eligible_among``). PostgreSQL: a transaction-scoped advisory lock; SQLite's single writer lock already does it."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FORGET_LOCK})
 
 
 def bulk_insert(conn: Connection, table: Any, columns: tuple[str, ...], rows: list[tuple],

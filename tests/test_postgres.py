@@ -73,3 +73,43 @@ def test_postgres_gives_the_same_topics_and_assignments_as_sqlite(postgres_url, 
     on_postgres = pipeline(postgres_url)
     assert json.loads(on_sqlite[0]) and json.loads(on_sqlite[1])
     assert on_postgres == on_sqlite
+
+
+def test_a_forget_racing_a_profile_chunk_on_postgres_leaves_nothing(postgres_url, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    from sqlalchemy import create_engine, text
+
+    import matcher.profile_run as profile_run
+    from matcher.demo import AS_OF
+    from matcher.forget import forget
+    from matcher.records import to_epoch
+    from matcher.store import db_url
+
+    admin = create_engine(db_url(postgres_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text("DROP DATABASE IF EXISTS race"))
+        conn.execute(text("CREATE DATABASE race"))
+    admin.dispose()
+    url = postgres_url.rsplit("/", 1)[0] + "/race"
+    engine = open_engine(url)
+    run_demo(engine, EmbeddingCache(engine, FakeEncoder()))
+    real = profile_run.eligible_among
+    racer: list[threading.Thread] = []
+
+    def check_then_race(conn, user_ids, policy):  # type: ignore[no-untyped-def]
+        found = real(conn, user_ids, policy)  # u-maya is still there: her rows stay in this chunk
+        if "u-maya" in found and not racer:  # a forget now, between the chunk's check and its commit
+            racer.append(threading.Thread(target=forget, args=(engine, "u-maya")))
+            racer[0].start()
+            racer[0].join(1.0)  # without the lock it finishes here, before the chunk commits its rows for her
+        return found
+
+    monkeypatch.setattr(profile_run, "eligible_among", check_then_race)
+    profile_run.run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=to_epoch(AS_OF) + 86_400,
+                            executor=profile_run.LocalExecutor())
+    racer[0].join(30)
+    with engine.connect() as conn:
+        for table in ("topic_scores", "evidence", "profiled_users", "posts", "users"):
+            assert conn.execute(text(f"SELECT COUNT(*) FROM {table} WHERE user_id = 'u-maya'")).scalar() == 0, table
+    engine.dispose()
