@@ -228,11 +228,12 @@ def ingest_posts(engine: Engine, path: str, *, skip_invalid: bool = False, rejec
         for line, item, row in _validated_posts(path):
             if progress:
                 progress(1)
+            author = item.user_id if not isinstance(item, list) else _author(row)
+            if author is not None and not consent.allows(author):  # never read further, even to reject the row
+                report.skipped_no_consent += 1
+                continue
             if isinstance(item, list):
                 rejects.add(line, row, item)
-                continue
-            if not consent.allows(item.user_id):
-                report.skipped_no_consent += 1
                 continue
             batch.setdefault((item.platform, item.post_id), []).append((line, item, row))
             if len(batch) >= BATCH:
@@ -242,6 +243,15 @@ def ingest_posts(engine: Engine, path: str, *, skip_invalid: bool = False, rejec
             _upsert_posts(s, batch, report, rejects, started)
         _finish(s, rejects, report, skip_invalid, commit=within is None)
     return report
+
+
+def _author(row: dict[str, Any] | None) -> str | None:
+    """The user id of a row that failed validation, when it has a readable one (its consent is then checked first:
+    a row of someone who did not opt in is skipped, not copied into a reject file)."""
+    value = row.get("user_id") if isinstance(row, dict) else None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    return str(value).strip() or None
 
 
 def _validated_posts(path: str) -> Iterator[tuple[int, PostIn | list[Problem], dict[str, Any] | None]]:

@@ -102,7 +102,7 @@ def test_skip_invalid_stores_valid_rows_and_writes_rejects(engine, write, tmp_pa
     assert "not valid JSON" in rejects[1]["reasons"][0]
 
 
-def test_posts_of_users_without_consent_are_not_stored(engine, write) -> None:  # type: ignore[no-untyped-def]
+def test_posts_of_users_without_consent_are_not_stored(engine, write, tmp_path) -> None:  # type: ignore[no-untyped-def]
     ingest_users(engine, write("users.jsonl", USERS + [{"user_id": "dan", "consent": "opted_out"}]))
     rows = [post("p1", "ann", "a", 1), post("p2", "cat", "b", 1), post("p3", "dan", "c", 1), post("p4", "eve", "d", 1)]
     report = ingest_posts(engine, write("p.jsonl", rows))
@@ -110,6 +110,11 @@ def test_posts_of_users_without_consent_are_not_stored(engine, write) -> None:  
     opt_out = ingest_posts(engine, write("q.jsonl", rows), policy="opt-out")
     assert {p.user_id for p in posts_in(engine)} == {"ann", "cat", "eve"}
     assert opt_out.skipped_no_consent == 1
+    bad = [post("p5", "cat", "e", 1) | {"likes": "many"}, post("p6", "ann", "f", 1) | {"likes": "lots"}]
+    report = ingest_posts(engine, write("bad.jsonl", bad), skip_invalid=True, reject_path=str(tmp_path / "r.jsonl"))
+    assert (report.rejected, report.skipped_no_consent) == (1, 1)  # cat's bad row is skipped, never copied anywhere
+    kept = (tmp_path / "r.jsonl").read_text()
+    assert '"user_id": "ann"' in kept and '"cat"' not in kept
 
 
 def test_unknown_extension_and_missing_file_are_clear_errors(engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
