@@ -19,6 +19,7 @@ from catalog.schema import PerkRecord
 from matcher.classify import readable
 from matcher.encoder import known_words
 from matcher.errors import NotReadyError, UnknownUserError
+from matcher.match import offer_closed
 from matcher.profile_run import latest_run, previous_run
 from matcher.profiles import ProfileParams
 from matcher.store import Assignment, EvidencePost, Post, ProfiledUser, Run, TopicScore, User, Withheld, session
@@ -384,12 +385,10 @@ def _match_day(engine: Engine, run_id: int) -> dt.date | None:
 
 
 def _offer(perk: PerkRecord, day: dt.date | None) -> str:
-    """Whether a perk's offer was open on the day: "open", "ended YYYY-MM-DD" or "starts YYYY-MM-DD"."""
-    if day is not None and perk.ends and day > perk.ends:
-        return f"ended {perk.ends}"
-    if day is not None and perk.starts and day < perk.starts:
-        return f"starts {perk.starts}"
-    return "open"
+    """Whether a perk's offer was open on the day (``match.offer_closed``): "open", "ended YYYY-MM-DD" or
+    "starts YYYY-MM-DD"."""
+    closed = offer_closed(perk, day) if day is not None else None
+    return f"{closed[0]} {closed[1]}" if closed else "open"
 
 
 def export_user(engine: Engine, user_id: str) -> dict[str, Any]:

@@ -21,12 +21,11 @@ from catalog.errors import InputFileError, Problem
 from catalog.refresh import text_key
 from catalog.rows import iter_rows, validate
 from matcher.errors import PerkmatchError
-from matcher.records import POST_HINTS, USER_HINTS, PostIn, UserIn, embed_form
+from matcher.records import POST_HINTS, USER_HINTS, PostIn, UserIn, check_policy, embed_form
 from matcher.store import Post, User, session, upsert_insert, utcnow
 from matcher.taxonomy import topic_ids_in
 
 BATCH = 1000
-POLICIES = ("opt-in", "opt-out")
 
 Progress = Callable[[int], None]
 
@@ -217,8 +216,7 @@ def ingest_posts(engine: Engine, path: str, *, skip_invalid: bool = False, rejec
                  within: Session | None = None) -> IngestReport:
     """Validate and upsert a posts file in one transaction, streaming it in batches (``within``: as
     ``ingest_users``)."""
-    if policy not in POLICIES:
-        raise PerkmatchError(f"--consent-policy {policy}: use opt-in or opt-out")
+    check_policy(policy)
     report = IngestReport(path)
     rejects = _Rejects(path, (reject_path or default_reject_path(path)) if skip_invalid else None)
     started = utcnow()  # a stored post updated since is one an earlier row of this file gave

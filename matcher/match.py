@@ -24,7 +24,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from catalog.index import build_index
@@ -34,7 +34,7 @@ from matcher.assign import Candidate, assign
 from matcher.classify import ClassifyParams
 from matcher.embed import EmbeddingCache
 from matcher.errors import NotReadyError
-from matcher.profile_run import TopicSpace, eligible_among, latest_run, load_user_posts
+from matcher.profile_run import TopicSpace, drop_gone, latest_run, load_user_posts
 from matcher.store import (
     Assignment,
     EvidencePost,
@@ -42,7 +42,6 @@ from matcher.store import (
     TopicScore,
     User,
     Withheld,
-    hold_forget_lock,
     session,
     utcnow,
 )
@@ -80,14 +79,20 @@ def region_ok(user_region: str | None, perk_regions: list[str]) -> bool:
     return any(u == r or u.startswith(r + "-") for r in perk_regions)
 
 
+def offer_closed(perk: PerkRecord, today: dt.date) -> tuple[str, dt.date] | None:
+    """("starts", date) or ("ended", date) when the perk's offer is not open on the day; None when it is."""
+    if perk.starts and today < perk.starts:
+        return "starts", perk.starts
+    if perk.ends and today > perk.ends:
+        return "ended", perk.ends
+    return None
+
+
 def ineligible_reason(perk: PerkRecord, regions: list[str], user_region: str | None, today: dt.date) -> str | None:
     if not region_ok(user_region, regions):
         return f"region: the perk is for {', '.join(regions)}; the user is in {user_region or 'an unknown region'}"
-    if perk.starts and today < perk.starts:
-        return f"dates: the offer starts on {perk.starts}"
-    if perk.ends and today > perk.ends:
-        return f"dates: the offer ended on {perk.ends}"
-    return None
+    closed = offer_closed(perk, today)
+    return f"dates: the offer {closed[0]} on {closed[1]}" if closed else None
 
 
 def run_match(engine: Engine, cache: EmbeddingCache, *, per_user: int = 3, per_brand: int = 1,
@@ -247,13 +252,10 @@ def _save(engine, chosen, candidates, withheld, reasons, version, profile, per_u
             items = sorted(lost[user_id] + withheld[user_id], key=lambda x: (-x[1], x[0]))
             for perk_id, score, reason in items[: params.withheld_per_user]:
                 s.add(Withheld(run_id=run_id, user_id=user_id, perk_id=perk_id, score=score, reason=reason))
-        s.flush()  # then drop anyone forgotten since the match read them (``profile_run.eligible_among``)
+        s.flush()  # then drop anyone forgotten since the match read them (``profile_run.drop_gone``)
         policy = json.loads(profile.params or "{}").get("policy", "opt-in")
-        users = {c.user_id for c in chosen} | set(lost) | set(withheld)
-        hold_forget_lock(s.connection())
-        gone = sorted(users - eligible_among(s.connection(), users, policy))
-        for table in (Assignment, Withheld) if gone else ():
-            s.execute(delete(table).where(col(table.run_id) == run_id).where(col(table.user_id).in_(gone)))
+        gone = drop_gone(s.connection(), run_id, {c.user_id for c in chosen} | set(lost) | set(withheld), policy,
+                         (Assignment, Withheld))
         assigned = len(chosen) - sum(c.user_id in gone for c in chosen)
         run.status, run.finished_at = "finished", utcnow()
         run.stats = json.dumps({"users": n_users - len(gone), "assignments": assigned, "catalog_version": version})

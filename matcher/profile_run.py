@@ -41,8 +41,8 @@ from matcher.classify import (
 )
 from matcher.embed import EmbeddingCache, embed_new_posts
 from matcher.encoder import reading_vocabulary, vocabulary, vocabulary_source
-from matcher.errors import PerkmatchError
 from matcher.profiles import ProfileParams, TopicResult, UserPosts, build_profile, own_words
+from matcher.records import check_policy
 from matcher.store import (
     Embedding,
     EvidencePost,
@@ -89,8 +89,7 @@ def default_as_of(now: float | None = None) -> int:
 
 def eligible_users(engine: Engine, policy: str = "opt-in") -> list[str]:
     """Users whose consent allows profiling, sorted."""
-    if policy not in ("opt-in", "opt-out"):
-        raise PerkmatchError(f"consent policy {policy!r}: use opt-in or opt-out")
+    check_policy(policy)
     with session(engine) as s:
         if policy == "opt-in":
             rows = s.exec(select(User.user_id).where(User.consent == "opted_in")).all()
@@ -117,6 +116,19 @@ def eligible_among(conn: Connection, user_ids: Iterable[str], policy: str) -> se
             found.update(set(conn.execute(select(Post.user_id).where(col(Post.user_id).in_(chunk)).distinct())
                              .scalars()) - out)
     return found
+
+
+def drop_gone(conn: Connection, run_id: int, user_ids: Iterable[str], policy: str, tables: Iterable[Any]
+              ) -> list[str]:
+    """In the transaction that just wrote these users' rows of a run (into ``tables``): delete the rows of those
+    no longer eligible (``eligible_among``), once the `forget` lock is held (``store.hold_forget_lock``); return
+    them."""
+    users = set(user_ids)
+    hold_forget_lock(conn)
+    gone = sorted(users - eligible_among(conn, users, policy))
+    for table in tables if gone else ():
+        conn.execute(delete(table).where(col(table.run_id) == run_id).where(col(table.user_id).in_(gone)))
+    return gone
 
 
 def load_user_posts(engine: Engine, cache: EmbeddingCache, user_ids: list[str], params: ClassifyParams,
@@ -633,11 +645,8 @@ def _write_results(engine: Engine, run_id: int, results: dict[str, list[TopicRes
         bulk_insert(conn, EvidencePost.__table__, ("run_id", *incremental.EVIDENCE_COLS), evidence)
         incremental.copy_users(conn, run_id, reuse)
         incremental.record_digests(conn, run_id, sorted(digests.items()))
-        chunk = set(results) | set(reuse) | set(digests)
-        hold_forget_lock(conn)
-        gone = sorted(chunk - eligible_among(conn, chunk, policy))
-        for table in (TopicScore, EvidencePost, ProfiledUser) if gone else ():
-            conn.execute(delete(table).where(table.run_id == run_id).where(col(table.user_id).in_(gone)))
+        drop_gone(conn, run_id, set(results) | set(reuse) | set(digests), policy, (TopicScore, EvidencePost,
+                                                                                   ProfiledUser))
 
 
 def _details_json(details: dict) -> str:

@@ -11,8 +11,16 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from catalog.schema import INT64_MAX
+from matcher.errors import PerkmatchError
 
 CONSENT_VALUES = ("opted_in", "opted_out")
+POLICIES = ("opt-in", "opt-out")  # who may be stored and profiled: those who opted in, or all but those who opted out
+
+
+def check_policy(policy: str) -> None:
+    """Refuse a consent policy that is not one of the two: a typo must never include people who did not opt in."""
+    if policy not in POLICIES:
+        raise PerkmatchError(f"--consent-policy {policy}: use opt-in or opt-out")
 POST_HINTS = {
     "post_id": "give every post its id on the platform",
     "user_id": "give the author's user id",

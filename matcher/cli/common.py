@@ -72,11 +72,28 @@ def print_json(records: list[dict[str, Any]] | dict[str, Any]) -> None:
 def warn_policy(policy: str) -> None:
     """Refuse a policy that is not one of the two (a typo must never include people who did not opt in), and warn
     about opt-out."""
-    if policy not in ("opt-in", "opt-out"):
+    from matcher.records import POLICIES
+
+    if policy not in POLICIES:  # a usage error here, before any work (``records.check_policy`` in the library)
         raise typer.BadParameter(f"{policy!r}: use opt-in or opt-out", param_hint="'--consent-policy'")
     if policy == "opt-out":
         err.print("[yellow]Warning:[/] consent policy opt-out: users who did not opt in are included "
                   "(everyone except opted_out). Use this only where the law and your users allow it.")
+
+
+def posts_counts(report: Any) -> str:
+    """What a posts ingest (``ingest.IngestReport``) did, in words: added, updated, unchanged, rejected, skipped."""
+    return (f"added {report.added}, updated {report.updated}, "
+            + (f"unchanged {report.unchanged}, " if report.unchanged else "")
+            + f"rejected {report.rejected}, skipped without consent {report.skipped_no_consent}")
+
+
+def say_skipped(report: Any, policy: str, what_to_do: str) -> None:
+    """Why posts were not stored: their authors opted out, or (``what_to_do`` follows) have not opted in."""
+    if report.skipped_no_consent and policy == "opt-out":
+        err.print(f"{report.skipped_no_consent} post(s) not stored: their authors opted out")
+    elif report.skipped_no_consent:
+        err.print(f"{report.skipped_no_consent} post(s) not stored: their authors have not opted in{what_to_do}")
 
 
 @contextlib.contextmanager

@@ -15,8 +15,10 @@ from matcher.cli.common import (
     err,
     handled,
     out,
+    posts_counts,
     print_json,
     progress,
+    say_skipped,
     warn_policy,
 )
 
@@ -61,9 +63,7 @@ def ingest(
                       + (f"opted out (nothing stored) {report.users_opted_out}, " if report.users_opted_out else "")
                       + f"rejected {report.rejected}")
         else:
-            out.print(f"{report.path}: posts added {report.added}, updated {report.updated}, "
-                      + (f"unchanged {report.unchanged}, " if report.unchanged else "")
-                      + f"rejected {report.rejected}, skipped without consent {report.skipped_no_consent}")
+            out.print(f"{report.path}: posts {posts_counts(report)}")
         for problem in report.unknown_opt_ins[:10]:
             err.print(f"warning: {problem}", markup=False, highlight=False)
         if len(report.unknown_opt_ins) > 10:
@@ -71,11 +71,7 @@ def ingest(
         if report.users_kept_out:
             err.print(f"{report.users_kept_out} user(s) not stored: they opted out earlier and stay out (only "
                       "`perkmatch consent USER opted_in` brings one back)")
-        if report.skipped_no_consent and policy == "opt-out":
-            err.print(f"{report.skipped_no_consent} post(s) not stored: their authors opted out")
-        elif report.skipped_no_consent:
-            err.print(f"{report.skipped_no_consent} post(s) not stored: their authors have not opted in "
-                      "(give a users file with consent: opted_in, or use --consent-policy opt-out)")
+        say_skipped(report, policy, " (give a users file with consent: opted_in, or use --consent-policy opt-out)")
         if report.repeated:
             err.print(f"{report.repeated} row(s) gave a post an earlier row of the file gave too: the last row of "
                       "each post was kept")

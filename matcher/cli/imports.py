@@ -4,7 +4,18 @@ from typing import Annotated
 
 import typer
 
-from matcher.cli.common import DbOpt, JsonOpt, PolicyOpt, engine, err, handled, out, print_json, warn_policy
+from matcher.cli.common import (
+    DbOpt,
+    JsonOpt,
+    PolicyOpt,
+    engine,
+    handled,
+    out,
+    posts_counts,
+    print_json,
+    say_skipped,
+    warn_policy,
+)
 
 
 def import_export(
@@ -34,18 +45,12 @@ def import_export(
         print_json({"path": path, "kind": kind, "posts": result.posts, "users": result.users,
                     "users_added": result.users_new} | {k: v for k, v in report.as_dict().items() if k != "path"})
         return
-    out.print(f"{path}: {result.posts} posts read; added {report.added}, updated {report.updated}, "
-              + (f"unchanged {report.unchanged}, " if report.unchanged else "")
-              + f"rejected {report.rejected}, skipped without consent {report.skipped_no_consent}")
+    out.print(f"{path}: {result.posts} posts read; {posts_counts(report)}")
     if spec.users:
         out.print(f"{path}: {result.users} users listed, {result.users_new} new ones added (stored users are "
                   "left as they are)")
-    if report.skipped_no_consent and policy == "opt-out":
-        err.print(f"{report.skipped_no_consent} post(s) not stored: their authors opted out")
-    elif report.skipped_no_consent:
-        err.print(f"{report.skipped_no_consent} post(s) not stored: their authors have not opted in, and import "
-                  "never grants consent (record it with `perkmatch consent USER_ID opted_in` or a users file with "
-                  "consent: opted_in, then import again; or use --consent-policy opt-out)")
+    say_skipped(report, policy, ", and import never grants consent (record it with `perkmatch consent USER_ID "
+                "opted_in` or a users file with consent: opted_in, then import again; or use --consent-policy opt-out)")
 
 
 def _write_out(kind: str, path: str, user_id: str | None, out_file: str, as_json: bool) -> None:

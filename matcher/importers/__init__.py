@@ -136,10 +136,10 @@ def import_posts(engine: Engine, kind: str, path: str, user_id: str | None = Non
     Stored users keep their record (an import never resets consent), and users who opted out stay forgotten.
     The whole export is converted before anything is stored, so a malformed export changes nothing.
     """
-    from matcher.ingest import POLICIES, ingest
+    from matcher.ingest import ingest
+    from matcher.records import check_policy
 
-    if policy not in POLICIES:
-        raise PerkmatchError(f"--consent-policy {policy}: use opt-in or opt-out")
+    check_policy(policy)
     with tempfile.TemporaryDirectory(prefix="perkmatch-import-") as tmp:
         posts_file, users_file = str(Path(tmp) / "posts.jsonl"), str(Path(tmp) / "users.jsonl")
         posts = write_jsonl(read_posts(kind, path, user_id), posts_file)
