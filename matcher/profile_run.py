@@ -82,9 +82,15 @@ class ProfileSummary:
 
 
 def default_as_of(now: float | None = None) -> int:
-    """The end of the current UTC day: runs on the same day share a basis, so they reuse each other's users."""
-    today = dt.datetime.fromtimestamp(time.time() if now is None else now, dt.UTC).date()
-    return int(dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), dt.UTC).timestamp())
+    """The end of the current UTC day (its last second, ``end_of_day``): runs on the same day share a basis, so they
+    reuse each other's users."""
+    return end_of_day(dt.datetime.fromtimestamp(time.time() if now is None else now, dt.UTC).date())
+
+
+def end_of_day(day: dt.date) -> int:
+    """The last second of a UTC day: posts written that day count, and the run's day (for offer dates, reports) is
+    that day, not the next."""
+    return int(dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.UTC).timestamp()) - 1
 
 
 def eligible_users(engine: Engine, policy: str = "opt-in") -> list[str]:

@@ -125,7 +125,7 @@ def test_an_as_of_a_date_cannot_hold_and_an_impossible_yaml_date_are_clean_error
     assert cli("catalog", "refresh", write("ok.yaml", perks)).exit_code == 0
 
 
-def test_catalog_refresh_json_and_sensitive_target_rejected(cli, write) -> None:  # type: ignore[no-untyped-def]
+def test_catalog_refresh_json_and_sensitive_target_rejected(cli, write, tmp_path) -> None:  # type: ignore[no-untyped-def]
     perks = [{"perk_id": "a", "brand": "B", "title": "Lounge", "description": "Airport lounge pass"}]
     result = cli("catalog", "refresh", write("c.yaml", perks), "--json")
     assert result.exit_code == 0
@@ -137,6 +137,9 @@ def test_catalog_refresh_json_and_sensitive_target_rejected(cli, write) -> None:
     assert "'health.mental-health' is a sensitive topic" in result.stderr
     versions = cli("catalog", "versions", "--json")
     assert [json.loads(line)["version"] for line in versions.stdout.splitlines()] == [1]
+    table = cli("catalog", "versions").stdout  # written to a pipe: whole, not squeezed into 80 columns ("2026-1…")
+    assert "…" not in table and str(tmp_path / "c.yaml") in table
+    assert re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", table) and "unchanged" in table
     shown = cli("catalog", "show", "a").stdout  # before: quantity=None ... topics=-
     assert "quantity: unlimited; regions: anywhere; targets: none (placed by meaning); offer: any time to " \
         "open-ended" in " ".join(shown.split())

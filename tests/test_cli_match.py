@@ -244,3 +244,20 @@ def test_a_perk_rides_only_on_its_closest_topics_unless_the_catalog_targets_one(
     assert one in ({"ann", "bob"}, {"cat"})  # through its closest topic only
     other = "coffee" if one == {"ann", "bob"} else "travel"
     assert users_of({**mixed, "topics": [other]}, closest=1) == {"ann", "bob", "cat"}  # a target opens it again
+
+
+def test_a_profile_as_of_a_day_is_that_day_for_offer_dates_and_reports(world, write, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # the profile ran --as-of 2025-03-01: its day is the 1st (before, the next midnight, so the 2nd), so an offer
+    # ending on the 1st is still open and one starting on the 2nd is not yet
+    perks = [*PERKS, {"perk_id": "last-day", "brand": "Last", "title": "Last beans",
+                      "description": "coffee espresso beans roast", "ends": "2025-03-01"},
+             {"perk_id": "tomorrow", "brand": "Soon", "title": "Soon beans",
+              "description": "coffee espresso beans roast", "starts": "2025-03-02"}]
+    assert world("catalog", "refresh", write("c2.yaml", perks)).exit_code == 0
+    assert "last-day" in assignments(world("match", "--json"))["cat"]
+    cat = json.loads(world("explain", "cat", "--json").stdout)
+    assert {w["perk_id"]: w["reason"] for w in cat["withheld"]}["tomorrow"] == "dates: the offer starts on 2025-03-02"
+    assert json.loads(world("brand", "last-day", "--json").stdout)["offer"] == "open"
+    assert world("report", "user", "cat", "--out", str(tmp_path / "cat.html")).exit_code == 0
+    page = (tmp_path / "cat.html").read_text()
+    assert "(as of 2025-03-01)" in page

@@ -293,8 +293,8 @@ def test_a_forget_while_profile_and_match_run_leaves_nothing_of_the_user(tmp_pat
 
 def test_default_as_of_is_the_end_of_the_utc_day() -> None:
     noon = to_epoch("2026-11-22T12:34:56Z")
-    assert default_as_of(noon) == to_epoch("2026-11-23T00:00:00Z")
-    assert default_as_of(to_epoch("2026-11-22T00:00:00Z")) == to_epoch("2026-11-23T00:00:00Z")
+    assert default_as_of(noon) == to_epoch("2026-11-22T23:59:59Z")
+    assert default_as_of(to_epoch("2026-11-22T00:00:00Z")) == to_epoch("2026-11-22T23:59:59Z")
 
 
 def test_a_new_topic_fit_reads_each_user_once_for_the_fit_and_the_profiles(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

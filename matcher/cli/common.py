@@ -64,6 +64,18 @@ def encoder_factory(model: str | None) -> Callable[[], Any]:
     return functools.partial(load_encoder, model or State.model, State.precision, State.encoder)
 
 
+def print_table(table: Any) -> None:
+    """A rich table: fitted to the terminal, or, written to a pipe or a file, at its natural width (rich would
+    squeeze it into 80 columns, cutting dates and paths short: "2026-1…")."""
+    if out.is_terminal:
+        out.print(table)
+        return
+    from rich.measure import Measurement
+
+    width = Measurement.get(out, out.options.update(width=10_000), table).maximum
+    Console(width=max(width, out.width), highlight=False, soft_wrap=True).print(table)  # print() caps at out.width
+
+
 def print_json(records: list[dict[str, Any]] | dict[str, Any]) -> None:
     for record in records if isinstance(records, list) else [records]:
         sys.stdout.write(orjson.dumps(record, option=orjson.OPT_NON_STR_KEYS).decode() + "\n")

@@ -17,6 +17,7 @@ from matcher.cli.common import (
     out,
     posts_counts,
     print_json,
+    print_table,
     progress,
     say_skipped,
     warn_policy,
@@ -168,11 +169,14 @@ def catalog_versions(db: DbOpt = None, as_json: JsonOpt = False) -> None:
     if as_json:
         print_json(records)
         return
+    if not rows:
+        out.print("no catalog loaded yet; run `perkmatch catalog refresh FILE`")
+        return
     table = Table("version", "created", "added", "changed", "retired", "unchanged", "embedded", "source")
     for r in rows:
         table.add_row(str(r.version), f"{r.created_at:%Y-%m-%d %H:%M}", str(r.added), str(r.changed), str(r.retired),
                       str(r.unchanged), str(r.embedded), r.source)
-    out.print(table if rows else "no catalog loaded yet; run `perkmatch catalog refresh FILE`")
+    print_table(table)
 
 
 def catalog_show(perk_id: Annotated[str, typer.Argument(help="The perk's id")], db: DbOpt = None,
@@ -222,9 +226,10 @@ def profile(
 ) -> None:
     """Embed new posts and compute every consenting user's topic profile (a new snapshot)."""
     import contextlib
+    import datetime as dt
     import re
 
-    from matcher.profile_run import Executor, run_profile
+    from matcher.profile_run import Executor, end_of_day, run_profile
     from matcher.records import LATEST, to_epoch
 
     if engine_kind not in ("local", "ray"):
@@ -236,7 +241,7 @@ def profile(
     try:
         when = to_epoch(as_of) if as_of else None
         if as_of and when is not None and re.fullmatch(r"\d{4}-\d{2}-\d{2}", as_of.strip()):
-            when += 86_400  # a day counts whole: as of its end, as the default (the end of today) does
+            when = end_of_day(dt.date.fromisoformat(as_of.strip()))  # a day counts whole, as the default's does
         if when is not None and not 0 <= when <= LATEST:
             raise ValueError("out of range")
     except (ValueError, OverflowError):

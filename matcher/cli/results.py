@@ -6,7 +6,7 @@ import typer
 from rich.table import Table
 
 from matcher.cli import common
-from matcher.cli.common import DbOpt, JsonOpt, ModelOpt, engine, err, handled, out, print_json
+from matcher.cli.common import DbOpt, JsonOpt, ModelOpt, engine, err, handled, out, print_json, print_table
 
 
 def _short(text: str, n: int = 90) -> str:
@@ -69,7 +69,7 @@ def topics(
             table.add_row(f"{label}\n[dim]{t['topic_id']}[/]", f"{t['score']:.2f}", f"{t['confidence']:.2f}",
                           str(t["posts"]), str(t["days"]), f"×{t['engagement_vs_usual']:.2f}",
                           _evidence_lines(t["evidence"]))
-        out.print(table)
+        print_table(table)
 
 
 def explain(
