@@ -75,8 +75,11 @@ def test_opting_out_forgets_and_blocks_future_posts(tmp_path, write, monkeypatch
     engine = open_engine(db)
     assert count(engine, "SELECT COUNT(*) FROM posts") == 0
     assert count(engine, "SELECT COUNT(*) FROM opt_outs") == 1
-    assert runner.invoke(app, ["--db", db, "consent", "ann", "opted_in"]).exit_code == 0
+    back = runner.invoke(app, ["--db", db, "consent", "ann", "opted_in"])  # she was forgotten: a new user
+    assert back.exit_code == 0 and "nothing was stored about ann before: a new user was recorded" in back.stderr
     assert json.loads(runner.invoke(app, ["--db", db, "ingest", posts, "--json"]).stdout)["added"] == 1
+    again = runner.invoke(app, ["--db", db, "consent", "ann", "opted_in"])  # known now: no note
+    assert again.exit_code == 0 and "opted in" in again.stdout and "new user" not in again.stderr
 
 
 def test_users_file_opt_out_forgets_existing_user(engine, write, fake_cache) -> None:  # type: ignore[no-untyped-def]

@@ -48,12 +48,16 @@ def consent(
         out.print(f"{user_id} opted out and was forgotten: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
         return
     with session(eng) as s:
-        user = s.get(User, user_id) or User(user_id=user_id)
+        known = s.get(User, user_id)
+        user = known or User(user_id=user_id)
         user.consent = "opted_in"
         s.add(user)
         s.exec(delete(OptOut).where(OptOut.user_hash == audit_hash(s, user_id)))  # type: ignore[call-overload]
         s.commit()
     out.print(f"{user_id} opted in: their posts will be profiled from the next `perkmatch profile`")
+    if known is None:  # a mistyped id would otherwise be a new, silent user
+        err.print(f"note: nothing was stored about {user_id} before: a new user was recorded. If you meant someone "
+                  "already known, check the id (`perkmatch export USER` shows what is stored).")
 
 
 def export(user_id: Annotated[str, typer.Argument(help="The user's id")], db: DbOpt = None,
