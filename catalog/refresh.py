@@ -30,6 +30,9 @@ class VectorSource(Protocol):
 
     def vectors(self, texts: list[str]) -> np.ndarray: ...
 
+    def missing(self, keys: Iterable[str]) -> set[str]:
+        """The keys (``text_key``) with no cached vector: what ``vectors`` would encode."""
+
 
 def text_key(text: str) -> str:
     """The content hash that keys a text's embedding."""
@@ -52,7 +55,7 @@ class CatalogDiff:
 
 @dataclass(frozen=True)
 class RefreshResult:
-    """What a refresh did (or, on a dry run, would do)."""
+    """What a refresh did (or, on a dry run, would do: the version it would create, the texts it would embed)."""
 
     version: int | None
     diff: CatalogDiff
@@ -157,10 +160,13 @@ def refresh(session: Session, path: str, source: VectorSource, *, dry_run: bool 
             current = live_perks(session)
         diff = diff_catalog(current, perks)
         version = live_version(session)
-        if dry_run or diff.is_empty:
+        if diff.is_empty:
             return RefreshResult(version=version, diff=diff, embedded=embedded, applied=False)
         touched = set(diff.added) | set(diff.changed)
         new_perks = [p for p in perks if p.perk_id in touched]
+        if dry_run:
+            to_embed = len(source.missing(text_key(p.embed_text()) for p in new_perks))
+            return RefreshResult(version=(version or 0) + 1, diff=diff, embedded=to_embed, applied=False)
         before = source.encoded
         source.vectors([p.embed_text() for p in new_perks])  # cached: a re-run after a crash embeds nothing
         embedded += source.encoded - before

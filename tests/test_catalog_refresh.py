@@ -65,8 +65,17 @@ def test_same_file_twice_is_a_no_op(engine, fake_cache, write) -> None:  # type:
 def test_dry_run_changes_nothing(engine, fake_cache, write) -> None:  # type: ignore[no-untyped-def]
     result = do(engine, fake_cache, write("c.yaml", PERKS), dry_run=True)
     assert len(result.diff.added) == 3 and not result.applied
+    assert result.version == 1 and result.embedded == 3  # what it would create and embed (before: None and 0)
+    assert fake_cache.encoded == 0
     with session(engine) as s:
         assert live_version(s) is None
+    do(engine, fake_cache, write("c.yaml", PERKS))
+    changed = copy.deepcopy(PERKS)
+    changed[0]["description"] += " Now with a free bag."
+    again = do(engine, fake_cache, write("c2.yaml", changed), dry_run=True)
+    assert (again.version, again.embedded, again.diff.changed) == (2, 1, [changed[0]["perk_id"]])
+    same = do(engine, fake_cache, write("c3.yaml", PERKS), dry_run=True)
+    assert same.diff.is_empty and same.version == 1 and same.embedded == 0
 
 
 def test_invalid_rows_are_all_listed_and_nothing_changes(engine, fake_cache, write) -> None:  # type: ignore[no-untyped-def]

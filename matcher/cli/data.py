@@ -147,9 +147,11 @@ def catalog_refresh(
         print_json(result.summary() | {"dry_run": dry_run})
         return
     d = result.diff
-    verb = "would change" if dry_run else "no change" if not result.applied else f"version {result.version}"
+    changes = not d.is_empty
+    verb = (f"would be version {result.version}" if dry_run and changes else "no change" if not changes
+            else f"version {result.version}")
     out.print(f"{file}: {verb}: added {len(d.added)}, changed {len(d.changed)}, retired {len(d.retired)}, "
-              f"unchanged {len(d.unchanged)}, embedded {result.embedded}")
+              f"unchanged {len(d.unchanged)}, {'to embed' if dry_run else 'embedded'} {result.embedded}")
     for label, ids in (("added", d.added), ("changed", d.changed), ("retired", d.retired)):
         if ids:
             shown = ", ".join(ids[:20]) + (f" ... (+{len(ids) - 20})" if len(ids) > 20 else "")
