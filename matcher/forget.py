@@ -1,6 +1,6 @@
 """Forget a user: delete every trace (posts, their words quoted as other posts' context, user row, unshared
-embeddings, profiles, evidence, assignments), keep only an audit line (salted hash of the id, time, counts), and
-scrub free pages.
+embeddings, profiles, evidence, assignments, and the kept topic fits their posts may have shaped), keep only an
+audit line (salted hash of the id, time, counts), and scrub free pages.
 """
 
 import hashlib
@@ -20,6 +20,7 @@ from matcher.store import (
     ProfiledUser,
     Setting,
     TopicScore,
+    TopicVector,
     User,
     Withheld,
     hold_forget_lock,
@@ -67,6 +68,10 @@ def forget_in_session(s: Session, user_id: str) -> dict[str, int]:
     _delete(s, ProfiledUser, ProfiledUser.user_id == user_id)
     counts["assignments"] = _delete(s, Assignment, Assignment.user_id == user_id)
     counts["withheld"] = _delete(s, Withheld, Withheld.user_id == user_id)
+    # a kept topic fit is a mean over posts that may include theirs (on a small collection, a topic written about by
+    # them alone is their posts' mean): every fit goes, and the next profile run fits again (``topic_fit``)
+    counts["topic_fits"] = len(set(s.exec(select(TopicVector.run_id)).all()))
+    _delete(s, TopicVector, col(TopicVector.run_id).is_not(None))
     counts["users"] = _delete(s, User, User.user_id == user_id)
     s.add(ForgetAudit(user_hash=audit_hash(s, user_id), counts=json.dumps(counts, sort_keys=True)))
     return counts

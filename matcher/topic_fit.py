@@ -23,7 +23,7 @@ import numpy as np
 from sqlalchemy import Engine, func, select
 from sqlmodel import col
 
-from matcher.store import ForgetAudit, Post, Run, TopicVector, session
+from matcher.store import ForgetAudit, Post, Run, TopicVector, hold_forget_lock, session
 
 
 @dataclass(frozen=True)
@@ -102,11 +102,15 @@ def _load(engine: Engine, fit: dict, topic_ids: list[str], dim: int) -> Fit | No
 def store_fit(engine: Engine, fit_basis: str, run_id: int, topic_ids: list[str], vectors: np.ndarray,
               mass: np.ndarray, state: tuple[int, int]) -> Fit:
     """Keep a new fit under the run that made it (one transaction), with the ``collection_state`` taken before it
-    read its posts: a `forget` while it read them makes the next run fit again."""
+    read its posts: a `forget` while it read them makes the next run fit again. Such a fit (it may have read the
+    forgotten user's posts) is used by its own run but not kept: `forget` deleted the kept fits, and this one must
+    not outlive it."""
     posts, forgotten = state
     rows = [{"run_id": run_id, "topic_id": t, "mass": float(m), "vector": v.astype(np.float32).tobytes()}
             for t, m, v in zip(topic_ids, mass, vectors, strict=True)]
     with engine.begin() as conn:
-        if rows:
+        hold_forget_lock(conn)  # a forget either committed before this check or waits for this insert to commit
+        forgotten_now = int(conn.execute(select(func.count()).select_from(ForgetAudit)).scalar_one())
+        if rows and forgotten_now == forgotten:
             conn.execute(TopicVector.__table__.insert(), rows)  # type: ignore[attr-defined]
     return Fit(fit_basis, run_id, posts, forgotten, vectors.astype(np.float32), mass)

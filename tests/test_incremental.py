@@ -178,7 +178,7 @@ def test_topic_vectors_are_fitted_again_when_the_collection_changes(tmp_path) ->
     assert forced.recomputed == 0  # fitted again on the same posts: the same vectors, nothing to recompute
     with session(engine) as s:
         fits = set(s.exec(select(TopicVector.run_id)).all())
-    assert {first.run_id, grown.run_id, after.run_id} <= fits
+    assert fits == {after.run_id, forced.run_id}  # the forget deleted the fits before it (her posts shaped them)
 
 
 def test_an_upgrade_that_changes_the_rules_says_so_in_the_changes(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -289,6 +289,27 @@ def test_a_forget_while_profile_and_match_run_leaves_nothing_of_the_user(tmp_pat
         for table in (Assignment, Withheld):
             assert s.exec(select(table).where(table.user_id == "u-runner")).all() == [], table
     assert "u-runner" not in {r["user_id"] for r in match_records(engine)}
+
+
+def test_a_fit_that_read_a_user_forgotten_meanwhile_is_not_kept(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    engine = setup_db(tmp_path, "forget-fit", sample_lines())
+    cache = EmbeddingCache(engine, FakeEncoder())
+    fit = profile_run.fit_topic_vectors
+
+    def forget_first(*args, **kwargs):  # type: ignore[no-untyped-def]
+        forget(engine, "u-maya")  # the fit read her posts; `forget` commits before the fit is stored
+        return fit(*args, **kwargs)
+
+    monkeypatch.setattr(profile_run, "fit_topic_vectors", forget_first)
+    first = run_profile(engine, cache, as_of=WHEN, executor=profile_run.LocalExecutor())
+    assert first.topic_vectors_run == first.run_id  # the run used its fit ...
+    with session(engine) as s:  # ... but did not keep it (before: kept, a mean over her posts among others)
+        assert s.exec(select(TopicVector)).all() == []
+    monkeypatch.setattr(profile_run, "fit_topic_vectors", fit)
+    second = run_profile(engine, cache, as_of=WHEN, executor=profile_run.LocalExecutor())
+    assert second.topic_vectors_run == second.run_id  # fitted again, without her
+    with session(engine) as s:
+        assert {v.run_id for v in s.exec(select(TopicVector)).all()} == {second.run_id}
 
 
 def test_default_as_of_is_the_end_of_the_utc_day() -> None:

@@ -41,6 +41,10 @@ def test_forget_removes_rows_and_unshared_embeddings_only(engine, write, fake_ca
     for table in ("users", "posts", "topic_scores", "evidence", "assignments", "withheld"):
         assert count(engine, f"SELECT COUNT(*) FROM {table} WHERE user_id = 'ann'") == 0
     assert count(engine, "SELECT COUNT(*) FROM embeddings") == embeddings_before - 4  # the shared thread stays
+    # the kept topic fit (a mean over posts, hers among them) went too, and the next run fits again without her
+    assert counts["topic_fits"] == 1 and count(engine, "SELECT COUNT(*) FROM topic_vectors") == 0
+    again = run_profile(engine, fake_cache, as_of=1_740_000_000)
+    assert again.topic_vectors_run == again.run_id and count(engine, "SELECT COUNT(*) FROM topic_vectors") > 0
     audit = json.loads(engine.connect().execute(text("SELECT counts FROM forget_audit")).scalar())
     assert audit["posts"] == 4
     raw = engine.connect().execute(text("SELECT user_hash FROM forget_audit")).scalar()
