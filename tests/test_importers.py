@@ -366,6 +366,25 @@ def test_cli_import_stackexchange_counts_posts_without_consent(cli) -> None:  # 
     assert "4 post(s) not stored: their authors have not opted in, and import never grants consent" in result.stderr
 
 
+
+def test_cli_import_json_counts_the_users_it_added(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("stackexchange", str(EXPORTS / "tiny.stackexchange.com"), "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["users_added"] == 3  # before: the posts report's own 0 won the merge
+
+
+def test_cli_import_out_writes_neither_file_when_users_xml_is_damaged(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    dump = tmp_path / "tiny.stackexchange.com"
+    dump.mkdir()
+    (dump / "Posts.xml").write_bytes((EXPORTS / "tiny.stackexchange.com" / "Posts.xml").read_bytes())
+    users = (EXPORTS / "tiny.stackexchange.com" / "Users.xml").read_bytes()
+    (dump / "Users.xml").write_bytes(users[: len(users) // 2])  # cut short
+    out = tmp_path / "se.jsonl"
+    result = cli("stackexchange", str(dump), "--out", str(out))
+    assert result.exit_code == 1 and "Users.xml" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.stackexchange.com"]  # before: se.jsonl was written
+
+
 def test_cli_import_out_writes_json_lines_and_users_file(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "se.jsonl"
     result = cli("stackexchange", str(EXPORTS / "tiny.stackexchange.com"), "--out", str(out))

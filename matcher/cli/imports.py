@@ -42,8 +42,8 @@ def import_export(
     result = import_posts(engine(db), kind, path, user_id, policy=policy)
     report = result.posts_report
     if as_json:
-        print_json({"path": path, "kind": kind, "posts": result.posts, "users": result.users,
-                    "users_added": result.users_new} | {k: v for k, v in report.as_dict().items() if k != "path"})
+        print_json({"path": path, "kind": kind} | {k: v for k, v in report.as_dict().items() if k != "path"}
+                   | {"posts": result.posts, "users": result.users, "users_added": result.users_new})
         return
     out.print(f"{path}: {result.posts} posts read; {posts_counts(report)}")
     if spec.users:
@@ -56,14 +56,15 @@ def import_export(
 def _write_out(kind: str, path: str, user_id: str | None, out_file: str, as_json: bool) -> None:
     """--out: the posts as JSON Lines, and a dump's users beside them (atomic writes)."""
     from matcher.errors import PerkmatchError
-    from matcher.importers import get_kind, read_posts, read_users, users_file_for, write_jsonl
+    from matcher.importers import get_kind, read_posts, read_users, users_file_for, write_jsonl_files
 
     if not out_file.endswith((".jsonl", ".jsonl.gz")):  # what is written is JSON Lines, whatever the name says
         raise PerkmatchError(f"--out {out_file}: the posts are written as JSON Lines; name the file .jsonl or "
                              ".jsonl.gz")
-    count = write_jsonl(read_posts(kind, path, user_id), out_file)
     users_file = users_file_for(out_file) if get_kind(kind).users else None
-    users = write_jsonl(read_users(kind, path), users_file) if users_file else 0
+    files = [(read_posts(kind, path, user_id), out_file)] + ([(read_users(kind, path), users_file)] if users_file
+                                                               else [])
+    count, users = (write_jsonl_files(files) + [0])[:2]  # both or neither: a bad Users.xml leaves no posts file
     if as_json:
         print_json({"path": path, "kind": kind, "posts": count, "out": out_file, "users": users,
                     "users_file": users_file})

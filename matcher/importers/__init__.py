@@ -9,6 +9,7 @@ post against the posts model too, so what ingest would reject is reported agains
 validation, consent check and upsert. Import never grants consent.
 """
 
+import contextlib
 import gzip
 import json
 import tempfile
@@ -98,15 +99,25 @@ def read_users(kind: str, path: str) -> Iterator[dict[str, Any]]:
 
 def write_jsonl(records: Iterable[dict[str, Any]], out: str) -> int:
     """Write records as JSON Lines (gzipped if out ends in .gz) atomically (``outfiles.atomic_open``)."""
-    count = 0
-    with atomic_open(out, "JSON Lines file", binary=True) as raw:
-        handle: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="wb") if out.endswith(".gz") else raw
-        for record in records:
-            handle.write(json.dumps(record, ensure_ascii=False).encode() + b"\n")
-            count += 1
-        if handle is not raw:
-            handle.close()
-    return count
+    return write_jsonl_files([(records, out)])[0]
+
+
+def write_jsonl_files(files: list[tuple[Iterable[dict[str, Any]], str]]) -> list[int]:
+    """Write each (records, path) as JSON Lines, in order, all or none: every file is renamed into place only once
+    all are written, so an error in a later one (a damaged Users.xml) leaves every earlier one as it was."""
+    counts = []
+    with contextlib.ExitStack() as stack:
+        for records, out in files:
+            raw = stack.enter_context(atomic_open(out, "JSON Lines file", binary=True))
+            handle: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="wb") if out.endswith(".gz") else raw
+            count = 0
+            for record in records:
+                handle.write(json.dumps(record, ensure_ascii=False).encode() + b"\n")
+                count += 1
+            if handle is not raw:
+                handle.close()
+            counts.append(count)
+    return counts
 
 
 def users_file_for(out: str) -> str:
