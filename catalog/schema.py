@@ -84,6 +84,13 @@ class PerkIn(BaseModel):
     def _text(cls, value: Any) -> Any:
         return str(value) if isinstance(value, int | float) else value
 
+    @field_validator("perk_id", "brand", "title", "description", mode="after")
+    @classmethod
+    def _no_nul(cls, value: str) -> str:
+        if "\x00" in value:  # PostgreSQL cannot store it, and it means nothing in a perk's text
+            raise ValueError("holds a NUL character (\\u0000); remove it")
+        return value
+
     @field_validator("topics", "regions", mode="before")
     @classmethod
     def _lists(cls, value: Any) -> Any:

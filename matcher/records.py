@@ -68,6 +68,12 @@ def to_epoch(value: Any) -> int:
     return int(parsed.timestamp())
 
 
+def _refuse_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("holds a NUL character (\\u0000); remove it")
+    return value
+
+
 class PostIn(BaseModel):
     """One post as written in a posts file."""
 
@@ -83,6 +89,18 @@ class PostIn(BaseModel):
     shares: int = Field(default=0, ge=0, le=INT64_MAX)
     context: str | None = None
     is_share: bool = False
+
+    @field_validator("text", "context", mode="after")
+    @classmethod
+    def _no_nul(cls, value: str | None) -> str | None:
+        """NUL characters (U+0000: text pasted from a PDF or a binary file) are dropped: they mean nothing in a
+        text, and PostgreSQL cannot store them."""
+        return value.replace("\x00", "") if value is not None and "\x00" in value else value
+
+    @field_validator("post_id", "user_id", "platform", mode="after")
+    @classmethod
+    def _id_no_nul(cls, value: str) -> str:
+        return _refuse_nul(value)
 
     @field_validator("post_id", "user_id", "text", "platform", "context", mode="after")
     @classmethod
@@ -143,6 +161,11 @@ class UserIn(BaseModel):
     @classmethod
     def _id(cls, value: Any) -> Any:
         return str(value) if isinstance(value, int | float) else value
+
+    @field_validator("user_id", "handle", mode="after")
+    @classmethod
+    def _no_nul(cls, value: str | None) -> str | None:
+        return None if value is None else _refuse_nul(value)
 
     @field_validator("consent", mode="after")
     @classmethod

@@ -9,10 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Index, UniqueConstraint, event, text
+from sqlalchemy import BigInteger, Index, UniqueConstraint, event, inspect, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlmodel import Field, Session, SQLModel, create_engine
 
 import catalog.schema  # noqa: F401  (registers the catalog tables)
@@ -51,10 +51,10 @@ class Post(SQLModel, table=True):
     user_id: str
     text: str
     context: str | None = None
-    created_at: int
-    likes: int = 0
-    replies: int = 0
-    shares: int = 0
+    created_at: int = Field(sa_type=BigInteger)  # 64-bit on PostgreSQL too: times up to 9999, counts past 2**31
+    likes: int = Field(default=0, sa_type=BigInteger)
+    replies: int = Field(default=0, sa_type=BigInteger)
+    shares: int = Field(default=0, sa_type=BigInteger)
     is_share: bool = False
     text_key: str
     context_key: str | None = None
@@ -94,7 +94,7 @@ class Run(SQLModel, table=True):
     started_at: dt.datetime = Field(default_factory=utcnow)
     finished_at: dt.datetime | None = None
     status: str = "running"
-    as_of: int = 0
+    as_of: int = Field(default=0, sa_type=BigInteger)
     params: str = "{}"
     stats: str = "{}"
 
@@ -235,10 +235,33 @@ def bulk_insert(conn: Connection, table: Any, columns: tuple[str, ...], rows: li
 
 
 def db_url(db: str) -> str:
-    """A SQLAlchemy URL for a path or URL given on the command line."""
+    """A SQLAlchemy URL for a path or URL given on the command line (``postgres://``, as many hosts write it, is
+    PostgreSQL too)."""
     if "://" in db:
-        return db.replace("postgresql://", "postgresql+psycopg://", 1) if db.startswith("postgresql://") else db
+        for scheme in ("postgresql://", "postgres://"):
+            if db.startswith(scheme):
+                return "postgresql+psycopg://" + db.removeprefix(scheme)
+        return db
     return f"sqlite:///{Path(db).expanduser()}"
+
+
+def shown_db(db: str) -> str:
+    """The --db value as messages show it: a URL's password masked."""
+    if "://" not in db:
+        return db
+    try:
+        return make_url(db).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy can read: mask what sits between user: and @
+        head, sep, tail = db.partition("://")
+        auth, at, rest = tail.rpartition("@")
+        return f"{head}{sep}{auth.split(':', 1)[0]}:***{at}{rest}" if at and ":" in auth else db
+
+
+def database_error(exc: BaseException) -> str:
+    """A database driver's error in one line: no SQL, no parameters (they may hold posts' text), no link."""
+    orig = getattr(exc, "orig", None) or exc
+    lines = [line.strip() for line in str(orig).splitlines() if line.strip()]
+    return lines[0].split("(Background on this error")[0].strip() if lines else type(orig).__name__
 
 
 def open_engine(db: str = DEFAULT_DB) -> Engine:
@@ -254,13 +277,33 @@ def open_engine(db: str = DEFAULT_DB) -> Engine:
         try:
             engine = create_engine(url, pool_pre_ping=True)
         except Exception as exc:  # bad dialect or missing driver
-            raise PerkmatchError(f"--db {db}: cannot use this database URL ({exc}); "
-                                 "for PostgreSQL install perkmatch[postgres]") from exc
+            hint = ("for PostgreSQL install perkmatch[postgres]" if "Can't load plugin" in str(exc)
+                    or "No module named" in str(exc) else "check the URL: postgresql://USER:PASSWORD@HOST:PORT/DB")
+            raise PerkmatchError(f"--db {shown_db(db)}: cannot use this database URL ({database_error(exc)}); "
+                                 f"{hint}") from None
     try:
         SQLModel.metadata.create_all(engine)
+        _widen_integers(engine)
     except Exception as exc:
-        raise PerkmatchError(f"--db {db}: cannot open the database ({exc})") from exc
+        raise PerkmatchError(f"--db {shown_db(db)}: cannot open the database ({database_error(exc)})") from None
     return engine
+
+
+_WIDE = {"posts": ("created_at", "likes", "replies", "shares"), "runs": ("as_of",)}
+
+
+def _widen_integers(engine: Engine) -> None:
+    """PostgreSQL databases made before these columns were 64-bit: widen them (INTEGER stops in 2038 and at 2**31
+    likes). SQLite's integers are 64-bit already."""
+    if engine.dialect.name != "postgresql":
+        return
+    columns = {table: {c["name"]: c["type"] for c in inspect(engine).get_columns(table)} for table in _WIDE}
+    narrow = [(table, name) for table, names in _WIDE.items() for name in names
+              if not isinstance(columns[table][name], BigInteger)]
+    if narrow:
+        with engine.begin() as conn:
+            for table, name in narrow:
+                conn.execute(text(f"ALTER TABLE {table} ALTER COLUMN {name} TYPE BIGINT"))
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

@@ -232,3 +232,23 @@ def test_readme_commands_are_the_ci_ones() -> None:
     ci = (ROOT / ".ci/run").read_text()
     assert "make test" in ci and "make test" in readme and "make demo" in readme
     assert re.search(r"pip install( --quiet)? torch==2\.13\.0", (ROOT / "Makefile").read_text())
+
+
+def test_a_database_failure_mid_command_is_one_line_without_sql_or_post_text(cli, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy.exc import OperationalError
+
+    import catalog.refresh
+
+    perks = [{"perk_id": "a", "brand": "B", "title": "Lounge", "description": "Airport lounge pass"}]
+    assert cli("catalog", "refresh", write("c.yaml", perks)).exit_code == 0
+
+    def gone(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise OperationalError("INSERT INTO posts (text) VALUES (%s)", ("my private post",),
+                               Exception("server closed the connection unexpectedly\n\tThis probably means ..."))
+
+    monkeypatch.setattr(catalog.refresh, "versions", gone)
+    result = cli("catalog", "versions")  # before: a traceback of ~190 lines, the post's text among the parameters
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.stderr.startswith("Error: the database failed: server closed the connection unexpectedly. ")
+    assert "my private post" not in result.stderr and "INSERT" not in result.stderr
+    assert len(result.stderr.splitlines()) == 1

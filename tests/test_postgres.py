@@ -113,3 +113,75 @@ def test_a_forget_racing_a_profile_chunk_on_postgres_leaves_nothing(postgres_url
         for table in ("topic_scores", "evidence", "profiled_users", "posts", "users"):
             assert conn.execute(text(f"SELECT COUNT(*) FROM {table} WHERE user_id = 'u-maya'")).scalar() == 0, table
     engine.dispose()
+
+
+def _fresh_database(postgres_url: str, name: str) -> str:
+    from sqlalchemy import create_engine, text
+
+    from matcher.store import db_url
+
+    admin = create_engine(db_url(postgres_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    return postgres_url.rsplit("/", 1)[0] + "/" + name
+
+
+def test_postgres_stores_far_dates_big_counts_and_text_with_nul(postgres_url, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+
+    from matcher.ingest import ingest
+    from matcher.profile_run import run_profile
+    from matcher.records import to_epoch
+
+    url = _fresh_database(postgres_url, "edges")
+    old = open_engine(url)  # a database made before the columns were 64-bit
+    with old.begin() as conn:
+        conn.execute(text("ALTER TABLE posts ALTER COLUMN created_at TYPE INTEGER"))
+        conn.execute(text("ALTER TABLE runs ALTER COLUMN as_of TYPE INTEGER"))
+    old.dispose()
+    engine = open_engine(url)  # widened when opened
+    users = tmp_path / "u.jsonl"
+    users.write_text('{"user_id": "u-a", "consent": "opted_in"}\n')
+    posts = tmp_path / "p.jsonl"
+    rows = [{"post_id": f"f-{i}", "user_id": "u-a", "created_at": f"2039-03-0{i + 1}T10:00:00Z",
+             "text": f"Booked a flight\u0000 to Tokyo for the 2039 eclipse, day {i}", "likes": 3_000_000_000}
+            for i in range(3)]  # before: integer out of range, and PostgreSQL refused the NUL: a traceback
+    posts.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    ingest(engine, str(posts), str(users))
+    summary = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=to_epoch("2039-03-05T00:00:00Z"))
+    assert summary.posts == 3
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT created_at, likes, text FROM posts ORDER BY post_id")).all()
+    assert stored[0] == (to_epoch("2039-03-01T10:00:00Z"), 3_000_000_000,
+                         "Booked a flight to Tokyo for the 2039 eclipse, day 0")
+    engine.dispose()
+
+
+def test_postgres_urls_are_masked_in_errors_and_postgres_scheme_is_accepted() -> None:
+    from matcher.errors import PerkmatchError
+    from matcher.store import db_url
+
+    assert db_url("postgres://u:p@h:5/d") == db_url("postgresql://u:p@h:5/d") == "postgresql+psycopg://u:p@h:5/d"
+    with pytest.raises(PerkmatchError) as refused:
+        open_engine(f"postgresql://someone:secretpw@127.0.0.1:{_free_port()}/nothing")
+    message = str(refused.value)
+    assert "secretpw" not in message and "someone:***@127.0.0.1" in message and "cannot open the database" in message
+    assert "sqlalche.me" not in message
+
+
+def test_nul_characters_are_dropped_from_texts_and_refused_in_ids() -> None:
+    from pydantic import ValidationError
+
+    from catalog.schema import PerkIn
+    from matcher.records import PostIn, UserIn
+
+    post = PostIn.model_validate({"post_id": "p", "user_id": "u", "text": "a\x00b", "context": "c\x00",
+                                  "created_at": 1})
+    assert (post.text, post.context) == ("ab", "c")  # the same on SQLite and PostgreSQL (which cannot store NUL)
+    for bad in (lambda: PostIn.model_validate({"post_id": "p\x00", "user_id": "u", "text": "t", "created_at": 1}),
+                lambda: UserIn.model_validate({"user_id": "u\x00"}),
+                lambda: PerkIn.model_validate({"perk_id": "k", "brand": "B", "title": "T\x00", "description": "D"})):
+        with pytest.raises(ValidationError, match="NUL character"):
+            bad()

@@ -172,8 +172,11 @@ def handled(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from sqlalchemy.exc import DataError, OperationalError
+
         from catalog.errors import CatalogError
         from matcher.errors import PerkmatchError
+        from matcher.store import database_error
 
         command_started()
         try:
@@ -182,5 +185,8 @@ def handled(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise fail(str(exc)) from None
         except KeyboardInterrupt as exc:
             raise interrupted(exc) from None
+        except (OperationalError, DataError) as exc:  # the server went away, a lock timed out, a value it refused
+            raise fail(f"the database failed: {database_error(exc)}. What was committed before is kept (each stage "
+                       "commits as it goes); run the command again once the database is reachable") from None
 
     return wrapper
