@@ -224,6 +224,55 @@ def test_stackexchange_truncated_xml_and_user_id_refused(tmp_path: Path) -> None
         read_posts("stackexchange", str(SE_BEER), "ann")
 
 
+def copy_dump(target: Path) -> Path:
+    target.mkdir(parents=True)
+    for name in ("Posts.xml", "Users.xml"):
+        (target / name).write_bytes((EXPORTS / "tiny.stackexchange.com" / name).read_bytes())
+    return target
+
+
+def test_stackexchange_site_is_the_resolved_folder_name_or_given(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    dump = copy_dump(tmp_path / "beer.stackexchange.com")
+    monkeypatch.chdir(dump)
+    for spelled in (".", "Posts.xml", f"../{dump.name}/", str(dump)):  # before: "." gave se-site-1
+        assert list(posts_of("stackexchange", spelled, None))[0] == "se-beer-1", spelled
+        assert [u["user_id"] for u in read_users("stackexchange", spelled)][1] == "se-beer-7", spelled
+    copy = copy_dump(tmp_path / "beer (1)")  # before: se-beer (1)-7, everyone again under new ids
+    assert raises_format_error("stackexchange", copy, None) == (
+        f"{copy}: cannot tell the site from the name 'beer (1)' (a site's name is lowercase letters, digits and "
+        "hyphens); give it with --site NAME (such as --site beer for beer.stackexchange.com), the same every time "
+        "this site is imported: user and post ids are se-<site>-<Id>, so another name stores everyone again under "
+        "new ids")
+    with pytest.raises(ImportFormatError, match=r"cannot tell the site from the name 'beer \(1\)'"):
+        list(read_users("stackexchange", str(copy)))
+    assert [p["user_id"] for p in read_posts("stackexchange", str(copy), site="beer")] == [
+        p["user_id"] for p in read_posts("stackexchange", ".")]
+    assert [u["user_id"] for u in read_users("stackexchange", str(copy), site="beer")][1] == "se-beer-7"
+    with pytest.raises(ImportFormatError, match=r"^--site 'Beer 1': not a site name \(lowercase letters, digits "
+                       r"and hyphens\); give the site's short name \(such as --site beer"):
+        list(read_posts("stackexchange", str(dump), site="Beer 1"))
+    with pytest.raises(PerkmatchError, match=r"^--site is for stackexchange dumps only \(it names the site in their "
+                       r"ids, se-<site>-<Id>\); leave it out for reddit$"):
+        read_posts("reddit", str(EXPORTS / "reddit"), "ann", site="beer")
+
+
+def test_a_renamed_copy_imported_with_its_site_stores_nothing_twice(cli, engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    first = cli("stackexchange", str(copy_dump(tmp_path / "beer.stackexchange.com")), "--consent-policy", "opt-out")
+    assert first.exit_code == 0, first.output
+    copy = copy_dump(tmp_path / "dumps" / "beer (1)")
+    refused = cli("stackexchange", str(copy), "--consent-policy", "opt-out")
+    assert refused.exit_code == 1 and f"\nError: {copy}: cannot tell the site from the name" in refused.stderr
+    again = cli("stackexchange", str(copy), "--site", "beer", "--consent-policy", "opt-out", "--json")
+    assert again.exit_code == 0, again.output
+    counts = json.loads(again.stdout)
+    assert (counts["added"], counts["unchanged"], counts["users_added"]) == (0, 4, 0)
+    with session(engine) as s:
+        assert len(s.exec(select(Post)).all()) == 4 and len(s.exec(select(User)).all()) == 3
+    other = cli("feed", str(EXPORTS / "feed" / "blog.rss"), "--user-id", "ann", "--site", "beer")
+    assert (other.exit_code, other.stderr) == (1, "Error: --site is for stackexchange dumps only (it names the site "
+                                                  "in their ids, se-<site>-<Id>); leave it out for feed\n")
+
+
 # --- feed
 
 

@@ -27,6 +27,10 @@ def import_export(
                                                 "give the same id for all of a person's networks")] = None,
     out_file: Annotated[str | None, typer.Option("--out", help="Write the posts to this .jsonl (or .jsonl.gz) "
                                                  "instead of ingesting them")] = None,
+    site: Annotated[str | None, typer.Option("--site", help="stackexchange only: the site's short name in the ids "
+                                             "(se-<site>-<Id>), such as beer; needed when the dump's folder is not "
+                                             "named for the site; give the same name every time", show_default=False)
+                    ] = None,
     policy: PolicyOpt = "opt-in",
     db: DbOpt = None,
     as_json: JsonOpt = False,
@@ -36,10 +40,10 @@ def import_export(
 
     spec = get_kind(kind)
     if out_file:
-        _write_out(kind, path, user_id, out_file, as_json)
+        _write_out(kind, path, user_id, site, out_file, as_json)
         return
     warn_policy(policy)
-    result = import_posts(engine(db), kind, path, user_id, policy=policy)
+    result = import_posts(engine(db), kind, path, user_id, policy=policy, site=site)
     report = result.posts_report
     if as_json:
         print_json({"path": path, "kind": kind} | {k: v for k, v in report.as_dict().items() if k != "path"}
@@ -53,7 +57,7 @@ def import_export(
                 "opted_in` or a users file with consent: opted_in, then import again; or use --consent-policy opt-out)")
 
 
-def _write_out(kind: str, path: str, user_id: str | None, out_file: str, as_json: bool) -> None:
+def _write_out(kind: str, path: str, user_id: str | None, site: str | None, out_file: str, as_json: bool) -> None:
     """--out: the posts as JSON Lines, and a dump's users beside them (atomic writes)."""
     from matcher.errors import PerkmatchError
     from matcher.importers import get_kind, read_posts, read_users, users_file_for, write_jsonl_files
@@ -62,8 +66,8 @@ def _write_out(kind: str, path: str, user_id: str | None, out_file: str, as_json
         raise PerkmatchError(f"--out {out_file}: the posts are written as JSON Lines; name the file .jsonl or "
                              ".jsonl.gz")
     users_file = users_file_for(out_file) if get_kind(kind).users else None
-    files = [(read_posts(kind, path, user_id), out_file)] + ([(read_users(kind, path), users_file)] if users_file
-                                                               else [])
+    files = [(read_posts(kind, path, user_id, site), out_file)] + ([(read_users(kind, path, site), users_file)]
+                                                                     if users_file else [])
     count, users = (write_jsonl_files(files) + [0])[:2]  # both or neither: a bad Users.xml leaves no posts file
     if as_json:
         print_json({"path": path, "kind": kind, "posts": count, "out": out_file, "users": users,

@@ -1,9 +1,10 @@
 """Importers: a platform's data export -> posts in the contract's fields, plus `source` (the kind of export).
 
-One module per kind, one reader each: ``read(path, user_id)`` for one person's export, ``read(path)`` for a
-Stack Exchange dump (every user). Readers stream where the format allows and raise ``ImportFormatError``
-naming the file, the place and the fix when an export is malformed or truncated. ``read_posts`` checks every
-post against the posts model too, so what ingest would reject is reported against the export, not a temp file.
+One module per kind, one reader each: ``read(path, user_id)`` for one person's export, ``read(path, site)`` for a
+Stack Exchange dump (every user; ``site`` names it in the ids, else the dump's folder name does). Readers stream
+where the format allows and raise ``ImportFormatError`` naming the file, the place and the fix when an export is
+malformed or truncated. ``read_posts`` checks every post against the posts model too, so what ingest would
+reject is reported against the export, not a temp file.
 
 ``import_posts`` stores an import the way ``perkmatch ingest`` does: the posts go through the same
 validation, consent check and upsert. Import never grants consent.
@@ -35,12 +36,13 @@ from matcher.outfiles import atomic_open
 
 @dataclass(frozen=True)
 class Kind:
-    """One kind of export: its reader, and whether it holds one person's posts (then a user id is needed)."""
+    """One kind of export: its reader, and whether it holds one person's posts (then a user id is needed; else it is
+    a whole site's, whose name may be given)."""
 
     name: str
     read: Callable[..., Iterator[dict[str, Any]]]
     one_person: bool
-    users: Callable[[str], Iterator[dict[str, Any]]] | None = None
+    users: Callable[..., Iterator[dict[str, Any]]] | None = None
 
 
 KINDS = {k.name: k for k in (
@@ -58,9 +60,11 @@ def get_kind(name: str) -> Kind:
     return KINDS[name]
 
 
-def read_posts(kind: str, path: str, user_id: str | None = None) -> Iterator[dict[str, Any]]:
-    """The posts of an export of that kind; one person's exports need user_id, a whole-site dump must not get one."""
-    spec = get_kind(kind)
+def read_posts(kind: str, path: str, user_id: str | None = None, site: str | None = None
+               ) -> Iterator[dict[str, Any]]:
+    """The posts of an export of that kind; one person's exports need user_id, a whole-site dump must not get one
+    (``site``, its name in the ids, is for a whole-site dump only)."""
+    spec = _site_checked(get_kind(kind), site)
     if spec.one_person and not user_id:
         raise PerkmatchError(f"{kind} is one person's export: give the user id to file the posts under "
                              "(--user-id ID; use the same id for every network of that person)")
@@ -70,7 +74,14 @@ def read_posts(kind: str, path: str, user_id: str | None = None) -> Iterator[dic
     if not spec.one_person and user_id:
         raise PerkmatchError(f"{kind} holds every user of the site (ids like se-<site>-<Id>): "
                              "leave out the user id (--user-id)")
-    return _checked(path, spec.read(path, user_id.strip()) if spec.one_person and user_id else spec.read(path))
+    return _checked(path, spec.read(path, user_id.strip()) if spec.one_person and user_id else spec.read(path, site))
+
+
+def _site_checked(spec: Kind, site: str | None) -> Kind:
+    if site is not None and spec.one_person:
+        raise PerkmatchError(f"--site is for stackexchange dumps only (it names the site in their ids, "
+                             f"se-<site>-<Id>); leave it out for {spec.name}")
+    return spec
 
 
 def _checked(path: str, posts: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -91,10 +102,11 @@ def _checked(path: str, posts: Iterator[dict[str, Any]]) -> Iterator[dict[str, A
         yield post
 
 
-def read_users(kind: str, path: str) -> Iterator[dict[str, Any]]:
-    """The users an export lists (Stack Exchange dumps), without consent; none for one person's exports."""
-    spec = get_kind(kind)
-    return spec.users(path) if spec.users else iter(())
+def read_users(kind: str, path: str, site: str | None = None) -> Iterator[dict[str, Any]]:
+    """The users an export lists (Stack Exchange dumps, ``site`` as for ``read_posts``), without consent; none for one
+    person's exports."""
+    spec = _site_checked(get_kind(kind), site)
+    return spec.users(path, site) if spec.users else iter(())
 
 
 def write_jsonl(records: Iterable[dict[str, Any]], out: str) -> int:
@@ -141,7 +153,7 @@ class ImportResult:
 
 
 def import_posts(engine: Engine, kind: str, path: str, user_id: str | None = None,
-                 policy: str = "opt-in") -> ImportResult:
+                 policy: str = "opt-in", site: str | None = None) -> ImportResult:
     """Convert the export, then ingest it as `ingest` does. Users it lists are added only when new.
 
     Stored users keep their record (an import never resets consent), and users who opted out stay forgotten.
@@ -153,8 +165,8 @@ def import_posts(engine: Engine, kind: str, path: str, user_id: str | None = Non
     check_policy(policy)
     with tempfile.TemporaryDirectory(prefix="perkmatch-import-") as tmp:
         posts_file, users_file = str(Path(tmp) / "posts.jsonl"), str(Path(tmp) / "users.jsonl")
-        posts = write_jsonl(read_posts(kind, path, user_id), posts_file)
-        users = list(read_users(kind, path))
+        posts = write_jsonl(read_posts(kind, path, user_id, site), posts_file)
+        users = list(read_users(kind, path, site))
         new = _new_users(engine, users)
         if new:
             write_jsonl(new, users_file)

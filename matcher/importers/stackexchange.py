@@ -3,7 +3,8 @@
 Both files are streamed with defusedxml's iterparse (the dumps are large and must not expand entities). Mapping:
 
 - `user_id` = `se-<site>-<OwnerUserId>`, `post_id` = `se-<site>-<Id>`; the site is the dump folder's name
-  (`beer.stackexchange.com` or `se-beer` -> `beer`) unless given;
+  (`beer.stackexchange.com` or `se-beer` -> `beer`) unless given; a folder name that is not a plain site name
+  (`beer (1)`) is refused, since every id depends on it: the site must then be given;
 - questions (`PostTypeId` 1): `text` = `Title` and `Body` as plain text; answers (2): `text` = `Body`, `context` =
   their question's title (Posts.xml is read twice, first for the titles, so answers before questions are fine);
 - `likes` = `Score` (net votes, may be negative), `replies` = `CommentCount`;
@@ -12,6 +13,7 @@ Both files are streamed with defusedxml's iterparse (the dumps are large and mus
 - users: `user_id` and `handle` = `DisplayName`, no consent: import never grants it.
 """
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,26 +37,43 @@ SOURCE = "stackexchange"
 _FIX = "give the site's folder from the Stack Exchange data dump with Posts.xml and Users.xml unpacked whole"
 
 Attrs = dict[str, str]
+_SITE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")  # a plain site name: lowercase letters, digits, hyphens
+_SAME_SITE = (", the same every time this site is imported: user and post ids are se-<site>-<Id>, so another name "
+              "stores everyone again under new ids")
 
 
 def site_name(path: str) -> str:
-    """The site's short name from the dump's folder or archive name: `beer.stackexchange.com`, `se-beer` -> `beer`."""
-    p = Path(path)
+    """The site's short name from the dump's folder or archive name, the path resolved first (`.` inside the folder
+    is that folder): `beer.stackexchange.com`, `se-beer` -> `beer`. A name that is not a plain site name (`beer (1)`,
+    a copy) is refused: every id holds it, so it must then be given (``check_site``)."""
+    p = Path(path).resolve()
     if p.is_file() and not is_archive(p):
-        p = p.resolve().parent
+        p = p.parent
     name = p.name.lower()
     for suffix in (".7z", ".zip", ".tar.gz", ".tgz", ".tar"):
         name = name.removesuffix(suffix)
     name = name.removeprefix("se-").split(".")[0]
-    return name or "site"
+    if not _SITE.fullmatch(name):
+        raise format_error(path, "", f"cannot tell the site from the name {p.name or str(p)!r} (a site's name is "
+                           "lowercase letters, digits and hyphens)",
+                           "give it with --site NAME (such as --site beer for beer.stackexchange.com)" + _SAME_SITE)
+    return name
+
+
+def check_site(site: str) -> str:
+    """A site name given by the caller (--site), which must be plain: it is part of every id."""
+    if not _SITE.fullmatch(site):
+        raise format_error(f"--site {site!r}", "", "not a site name (lowercase letters, digits and hyphens)",
+                           "give the site's short name (such as --site beer for beer.stackexchange.com)" + _SAME_SITE)
+    return site
 
 
 def read_stackexchange(path: str, site: str | None = None) -> Iterator[dict[str, Any]]:
     """Questions and answers of every user of a Stack Exchange site dump (its folder, zip, or Posts.xml)."""
-    site = site or site_name(path)
     posts = _member(path, "Posts.xml")
     if posts is None:
         raise format_error(path, "", "no Posts.xml found", _FIX)
+    site = check_site(site) if site is not None else site_name(path)
     titles = {a["Id"]: a.get("Title", "") for _, a in _rows(posts) if a.get("PostTypeId") == "1"}
     for index, attrs in _rows(posts):
         if attrs.get("PostTypeId") in ("1", "2") and attrs.get("OwnerUserId"):
@@ -75,10 +94,10 @@ def _post(posts: Member, site: str, index: int, attrs: Attrs, titles: dict[str, 
 
 def read_stackexchange_users(path: str, site: str | None = None) -> Iterator[dict[str, Any]]:
     """Users of the dump (`Users.xml`; none if the dump has no Users.xml): user_id and handle, no consent."""
-    site = site or site_name(path)
     users = _member(path, "Users.xml")
     if users is None:
         return
+    site = check_site(site) if site is not None else site_name(path)
     for _, attrs in _rows(users):
         yield {"user_id": f"se-{site}-{attrs['Id']}", "handle": attrs.get("DisplayName"), "source": SOURCE}
 
