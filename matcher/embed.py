@@ -14,13 +14,13 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
-from sqlalchemy import Engine, and_, func
+from sqlalchemy import Engine, and_, delete, func
 from sqlmodel import col, select
 
 from catalog.refresh import text_key
 from matcher.encoder import Encoder
 from matcher.records import embed_form
-from matcher.store import Embedding, Post, bulk_insert, session
+from matcher.store import Embedding, Post, bulk_insert, hold_forget_lock, session
 
 WRITE_BATCH = 512
 LOOKUP_CHUNK = 500
@@ -71,6 +71,16 @@ class EmbeddingCache:
         self.name = encoder.name
         self.encoded = 0
         self.encode_seconds = 0.0  # wall time spent encoding (or, on Ray, waiting for it): the rest is overhead
+        self._recording: list[str] | None = None
+
+    @contextlib.contextmanager
+    def recording(self) -> Iterator[list[str]]:
+        """The keys of the vectors stored inside the block (``store_vectors``), in order."""
+        self._recording = []
+        try:
+            yield self._recording
+        finally:
+            self._recording = None
 
     def missing(self, keys: Iterable[str]) -> set[str]:
         """The keys with no stored vector for this model."""
@@ -99,6 +109,8 @@ class EmbeddingCache:
                         [(self.name, key, vector.tobytes()) for key, vector in zip(keys, vectors, strict=True)],
                         keep_existing=True)
         self.encoded += len(keys)
+        if self._recording is not None:
+            self._recording.extend(keys)
 
     def fill(self, texts: dict[str, str], progress: Progress | None = None, known_missing: bool = False) -> int:
         """Embed and store every text (key -> text) not yet cached; return how many were encoded.
@@ -178,6 +190,30 @@ def missing_chunks(engine: Engine, model: str, size: int = FILL_CHUNK,
             result = s.execute(_missing_stmt(model, which).execution_options(yield_per=size))
             for part in result.partitions():
                 yield {key: embed_form(raw) for key, raw in part}
+
+
+def drop_unreferenced(engine: Engine, model: str, keys: Iterable[str]) -> int:
+    """Delete the vectors of these keys that no post's text or context uses any more; return how many. A `forget`
+    while posts were being embedded deleted the user's posts and vectors, but the run then stored the vectors of
+    the texts it had read before: without this they would stay, unreferenced, for good. One read of every post's
+    keys (a run calls this only when a `forget` came during its embedding), then deletes by primary key."""
+    wanted = set(keys)
+    if not wanted:
+        return 0
+    dropped = 0
+    with engine.begin() as conn:
+        hold_forget_lock(conn)
+        used: set[str] = set()
+        for text_key, context_key in conn.execute(select(Post.text_key, Post.context_key)):
+            used.add(text_key)
+            if context_key:
+                used.add(context_key)
+        gone = sorted(wanted - used)
+        for start in range(0, len(gone), LOOKUP_CHUNK):
+            result = conn.execute(delete(Embedding).where(Embedding.model == model)
+                                  .where(col(Embedding.text_key).in_(gone[start:start + LOOKUP_CHUNK])))
+            dropped += int(result.rowcount or 0)
+    return dropped
 
 
 def embed_new_posts(engine: Engine, cache: EmbeddingCache, extra: Iterable[str] = (),

@@ -39,7 +39,7 @@ from matcher.classify import (
     topic_similarity,
     view_closeness,
 )
-from matcher.embed import EmbeddingCache, embed_new_posts
+from matcher.embed import EmbeddingCache, drop_unreferenced, embed_new_posts
 from matcher.encoder import reading_vocabulary, vocabulary, vocabulary_source
 from matcher.profiles import ProfileParams, TopicResult, UserPosts, build_profile, own_words
 from matcher.records import check_policy
@@ -519,7 +519,11 @@ def _profile(engine: Engine, cache: EmbeddingCache, users: list[str], policy: st
     topics = load_topics(engine)
     embed_started, encoder_before = time.perf_counter(), cache.encode_seconds
     topic_texts, choose_words = space_texts(topics, cache, classify)
-    embedded = executor.embed(engine, cache, topic_texts, progress)
+    forgotten = topic_fit.collection_state(engine)[1]
+    with cache.recording() as stored:
+        embedded = executor.embed(engine, cache, topic_texts, progress)
+    if topic_fit.collection_state(engine)[1] != forgotten:  # a `forget` meanwhile: the vectors of its posts go
+        drop_unreferenced(engine, cache.name, set(stored) - {text_key(t) for t in topic_texts})
     if choose_words:  # a new choice of related words, so a new topic fit: the workers start while they are chosen
         vocabulary_vectors(cache, topic_words(topics, cache, classify), progress)  # built once per machine
         executor.warm_up(len(users))

@@ -20,9 +20,10 @@ from matcher.explain import topic_changes, user_topics
 from matcher.forget import forget
 from matcher.ingest import ingest_posts, ingest_users
 from matcher.profile_run import default_as_of, eligible_users, run_profile
-from matcher.records import to_epoch
+from matcher.records import embed_form, to_epoch
 from matcher.store import (
     Assignment,
+    Embedding,
     EvidencePost,
     Post,
     ProfiledUser,
@@ -310,6 +311,31 @@ def test_a_fit_that_read_a_user_forgotten_meanwhile_is_not_kept(tmp_path, monkey
     assert second.topic_vectors_run == second.run_id  # fitted again, without her
     with session(engine) as s:
         assert {v.run_id for v in s.exec(select(TopicVector)).all()} == {second.run_id}
+
+
+def test_a_forget_while_posts_are_embedded_leaves_none_of_their_vectors(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    engine = setup_db(tmp_path, "forget-embed", sample_lines())
+    with session(engine) as s:
+        hers = {k for pair in s.exec(select(Post.text_key, Post.context_key).where(Post.user_id == "u-maya")).all()
+                for k in pair if k}
+        others = {k for pair in s.exec(select(Post.text_key, Post.context_key).where(Post.user_id != "u-maya")).all()
+                  for k in pair if k}
+        her_texts = {embed_form(t) for t in s.exec(select(Post.text).where(Post.user_id == "u-maya")).all()}
+    cache = EmbeddingCache(engine, FakeEncoder())
+    encode = cache.encode
+
+    def forget_first(texts):  # type: ignore[no-untyped-def]
+        if her_texts & set(texts) and not hasattr(forget_first, "done"):  # the run read her texts; `forget` commits
+            forget_first.done = True  # type: ignore[attr-defined]  # before they are stored
+            forget(engine, "u-maya")
+        return encode(texts)
+
+    cache.encode = forget_first  # type: ignore[method-assign]
+    run_profile(engine, cache, as_of=WHEN, executor=profile_run.LocalExecutor())
+    with session(engine) as s:
+        stored = set(s.exec(select(Embedding.text_key)).all())
+    assert not (hers - others) & stored  # before: most of her vectors were stored after the forget, for good
+    assert others <= stored  # everyone else's stay
 
 
 def test_default_as_of_is_the_end_of_the_utc_day() -> None:
