@@ -10,6 +10,8 @@ import secrets
 from sqlalchemy import Engine, delete, text, update
 from sqlmodel import Session, col, select
 
+from catalog.refresh import text_key
+from matcher.records import embed_form
 from matcher.store import (
     Assignment,
     Embedding,
@@ -46,10 +48,12 @@ def forget_in_session(s: Session, user_id: str) -> dict[str, int]:
     the context of other users' posts (a reply's parent, a thread's opening post) go too: those posts keep their
     own text and lose the context (``quoted_contexts``), and are read without it from the next profile run on."""
     hold_forget_lock(s.connection())  # a run writing users' rows meanwhile waits, or is waited for
-    keys = s.exec(select(Post.text_key, Post.context_key).where(Post.user_id == user_id)).all()
-    own = {k for pair in keys for k in pair if k}
+    rows = s.exec(select(Post.text_key, Post.context_key, Post.text).where(Post.user_id == user_id)).all()
+    keys = [(text_key, context_key) for text_key, context_key, _ in rows]
+    titles = {key for _, _, text in rows for key in _title_keys(text)}
+    own = {k for pair in keys for k in pair if k} | titles  # the vectors of these go unless another post uses them
     counts = {"posts": _delete(s, Post, Post.user_id == user_id), "quoted_contexts": 0}
-    written = sorted({text_key for text_key, _ in keys})
+    written = sorted({text_key for text_key, _ in keys} | titles)
     for start in range(0, len(written), 500):
         quoted = update(Post).where(col(Post.context_key).in_(written[start:start + 500]))
         counts["quoted_contexts"] += int(s.execute(quoted.values(context=None, context_key=None)).rowcount or 0)
@@ -75,6 +79,13 @@ def forget_in_session(s: Session, user_id: str) -> dict[str, int]:
     counts["users"] = _delete(s, User, User.user_id == user_id)
     s.add(ForgetAudit(user_hash=audit_hash(s, user_id), counts=json.dumps(counts, sort_keys=True)))
     return counts
+
+
+def _title_keys(text: str) -> set[str]:
+    """The keys of the ways a post is quoted as others' context besides whole: its title, its first paragraph or
+    line (a Stack Exchange question is "Title\n\nBody", and its answers carry the title alone)."""
+    forms = {text.split("\n\n", 1)[0], text.split("\n", 1)[0]}
+    return {text_key(embed_form(f)) for f in forms if f.strip() and f != text}
 
 
 def _delete(s: Session, table: type, condition: object) -> int:

@@ -5,6 +5,7 @@ import json
 from sqlalchemy import text
 from typer.testing import CliRunner
 
+from catalog.refresh import text_key
 from matcher.cli import app, common
 from matcher.embed import EmbeddingCache
 from matcher.encoder import FakeEncoder
@@ -12,7 +13,8 @@ from matcher.explain import export_user
 from matcher.forget import forget
 from matcher.ingest import ingest_posts, ingest_users
 from matcher.profile_run import run_profile
-from matcher.store import open_engine
+from matcher.records import embed_form
+from matcher.store import Embedding, open_engine, session
 from tests.conftest import post
 
 runner = CliRunner()
@@ -65,6 +67,22 @@ def test_forget_removes_the_users_words_quoted_as_other_posts_context(engine, wr
     assert count(engine, "SELECT COUNT(*) FROM posts WHERE post_id = 'b3' AND context = 'Shared thread'") == 1
     run_profile(engine, fake_cache, as_of=1_740_000_000)
     assert "unmistakable" not in json.dumps(export_user(engine, "bob"))  # nor in what is shown about bob
+
+
+def test_forget_removes_the_title_of_the_users_question_from_its_answers(engine, write, fake_cache) -> None:  # type: ignore[no-untyped-def]
+    ingest_users(engine, write("u.jsonl", USERS))
+    question = "What is a citra hop, and how does it differ from other hops?"
+    rows = [post("q1", "ann", f"{question}\n\nI keep seeing it on IPA labels.", 1),  # a Stack Exchange question
+            post("a1", "bob", "A hop variety with citrus notes.", 2, context=question),  # its answer: the title only
+            post("a2", "bob", "Try a single-hop beer.", 3, context=question)]
+    ingest_posts(engine, write("se.jsonl", rows))
+    run_profile(engine, fake_cache, as_of=1_740_000_000)
+    counts = forget(engine, "ann")
+    assert counts["quoted_contexts"] == 2  # before: 0, her title stayed on bob's answers
+    assert count(engine, "SELECT COUNT(*) FROM posts WHERE context LIKE '%citra%'") == 0
+    assert count(engine, "SELECT COUNT(*) FROM posts WHERE user_id = 'bob'") == 2  # bob keeps his answers
+    with session(engine) as s:
+        assert s.get(Embedding, (fake_cache.name, text_key(embed_form(question)))) is None  # the title's vector too
 
 
 def test_opting_out_forgets_and_blocks_future_posts(tmp_path, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
