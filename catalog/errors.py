@@ -42,6 +42,22 @@ class InputFileError(CatalogError):
         super().__init__(text)
 
 
+class DamagedFileError(CatalogError):
+    """A compressed input file cannot be read to its end: it is damaged or cut short."""
+
+    def __init__(self, path: str, reason: str, located: bool = False, after_line: int = 0) -> None:
+        self.path = path
+        self.reason = reason
+        self.located = located  # found where the data breaks off (else by a checksum at the end: anywhere before)
+        where = f"{path}: cannot be read after line {after_line}" if after_line else f"{path}: cannot be read"
+        super().__init__(f"{where} ({reason}); is the file complete? Its compressed data is damaged or cut short: "
+                         "download or copy it again")
+
+    def after(self, line: int) -> "DamagedFileError":
+        """The same error, saying how far the file was read whole (``line``) when the damage was found there."""
+        return DamagedFileError(self.path, self.reason, self.located, line if self.located else 0)
+
+
 class UnknownTopicError(CatalogError):
     """A perk names a topic the taxonomy does not have, or a sensitive one."""
 

@@ -9,6 +9,7 @@ import gzip
 import io
 import json
 import sys
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -16,7 +17,7 @@ from typing import IO, Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from catalog.errors import CatalogError, Problem
+from catalog.errors import CatalogError, DamagedFileError, Problem
 
 STREAM_FORMATS = ("jsonl", "csv")
 DOCUMENT_FORMATS = ("yaml", "json")
@@ -54,8 +55,32 @@ def open_text(path: str) -> IO[str]:
     if Path(path).is_dir():
         raise CatalogError(f"{path}: is a folder, not a file; give the file's path")
     if path.lower().endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8-sig", errors="surrogateescape")
+        return io.TextIOWrapper(io.BufferedReader(_Gunzipped(path), 64 * 1024), encoding="utf-8-sig",
+                                errors="surrogateescape")
     return open(path, encoding="utf-8-sig", errors="surrogateescape", newline="")
+
+
+class _Gunzipped(io.RawIOBase):
+    """A .gz file's data. Damage found while reading it (corrupt data, a wrong checksum, a cut-off end, not gzip at
+    all) is a DamagedFileError naming the file, whoever reads it, instead of zlib's or gzip's own exception."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.path = path
+        self.file = gzip.open(path, "rb")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            return self.file.readinto(buffer)
+        except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+            raise DamagedFileError(self.path, str(exc), located=isinstance(exc, EOFError | zlib.error)) from None
+
+    def close(self) -> None:
+        self.file.close()
+        super().close()
 
 
 def undecodable(text: str) -> str | None:
@@ -80,20 +105,25 @@ def iter_rows(path: str, formats: tuple[str, ...] = ALL_FORMATS, columns: tuple[
     fmt = file_format(path)
     if fmt not in formats:
         raise CatalogError(f"{path}: {fmt} is not accepted here; use one of: {', '.join(formats)}")
+    last = 0  # the last line read whole, for a damaged .gz: how far it could be read
     with open_text(path) as handle:
         try:
-            if fmt == "jsonl":
-                yield from _jsonl_rows(path, handle)
-            elif fmt == "csv":
-                yield from _csv_rows(path, handle, columns)
-            elif fmt == "yaml":
-                yield from _yaml_rows(path, handle.read())
-            else:
-                yield from _json_rows(path, handle.read())
-        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+            for last, row in _rows(fmt, path, handle, columns):
+                yield last, row
+        except DamagedFileError as exc:
+            raise exc.after(last) from None
+        except OSError as exc:
             raise CatalogError(f"{path}: cannot be read ({exc}); is the file complete?") from exc
         except csv.Error as exc:
             raise CatalogError(f"{path}: not valid CSV ({exc}); check its quotes and delimiters") from exc
+
+
+def _rows(fmt: str, path: str, handle: IO[str], columns: tuple[str, ...]) -> Iterator[Row]:
+    if fmt == "jsonl":
+        return _jsonl_rows(path, handle)
+    if fmt == "csv":
+        return _csv_rows(path, handle, columns)
+    return _yaml_rows(path, handle.read()) if fmt == "yaml" else _json_rows(path, handle.read())
 
 
 def _jsonl_rows(path: str, handle: IO[str]) -> Iterator[Row]:

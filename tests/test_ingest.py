@@ -5,6 +5,7 @@ import json
 import re
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import pytest
@@ -281,3 +282,40 @@ def test_reject_files_are_written_only_when_the_ingest_is_stored(engine, write, 
     reports = ingest(engine, posts, users, skip_invalid=True, reject_path=str(tmp_path / "r.jsonl"))
     assert reports[0].reject_file == str(tmp_path / "r.jsonl.users") and reports[0].rejected == 1
     assert Path(reports[0].reject_file).exists() and reports[1].added == 1
+
+
+def damaged_gzip(data: bytes) -> bytes:
+    """A .gz whose compressed data breaks off into an invalid block after ``data`` (zlib: "invalid block type")."""
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
+    body = deflate.compress(data) + deflate.flush(zlib.Z_FULL_FLUSH)
+    return b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff" + body + b"\x07" + b"\x00" * 16
+
+
+def test_a_damaged_gzip_is_a_clean_error_naming_the_file(engine, tmp_path, write) -> None:  # type: ignore[no-untyped-def]
+    from matcher.taxonomy import read_taxonomy
+
+    ingest_users(engine, write("users.jsonl", USERS))
+    rows = b"".join(json.dumps(post(f"p{i}", "ann", f"post {i}", 1)).encode() + b"\n" for i in range(3000))
+    damaged = tmp_path / "damaged.jsonl.gz"
+    damaged.write_bytes(damaged_gzip(rows))
+    with pytest.raises(CatalogError) as raised:  # before: zlib.error, a traceback
+        ingest_posts(engine, str(damaged))
+    message = str(raised.value)
+    assert re.fullmatch(rf"{damaged}: cannot be read after line (\d+) \(Error -3 while decompressing data: invalid "
+                        r"block type\); is the file complete\? Its compressed data is damaged or cut short: download "
+                        r"or copy it again", message), message
+    assert 0 < int(re.findall(r"after line (\d+)", message)[0]) < 3000 and posts_in(engine) == []
+    whole = gzip.compress(rows, mtime=0)
+    bad_crc = tmp_path / "crc.jsonl.gz"  # found at the end: no line, the damage may be anywhere before
+    bad_crc.write_bytes(whole[:-8] + bytes(b ^ 0xFF for b in whole[-8:-4]) + whole[-4:])
+    with pytest.raises(CatalogError, match=rf"^{bad_crc}: cannot be read \(CRC check failed .*\); is the file "
+                       "complete"):
+        ingest_posts(engine, str(bad_crc))
+    topics = tmp_path / "topics.yaml.gz"
+    topics.write_bytes(damaged_gzip("".join(f"- {{topic_id: t{i}, name: Topic {i}}}\n" for i in range(500)).encode()))
+    iab = tmp_path / "iab.tsv.gz"
+    iab.write_bytes(damaged_gzip(b"Unique ID\tParent\tName\n" + b"".join(b"%d\t\tT%d\n" % (i, i) for i in range(500))))
+    for path in (topics, iab):  # before: zlib.error from taxonomy load
+        with pytest.raises(CatalogError, match=rf"^{path}: cannot be read \(Error -3 while decompressing data: "
+                           "invalid block type\\); is the file complete"):
+            read_taxonomy(str(path))
