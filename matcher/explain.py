@@ -296,8 +296,9 @@ def match_records(engine: Engine, run_id: int | None = None, user_id: str | None
         query = select(Assignment).where(Assignment.run_id == run_id)
         if user_id is not None:
             query = query.where(Assignment.user_id == user_id)
-        rows = s.exec(query.order_by(col(Assignment.user_id), col(Assignment.rank))).all()
-    return _assignment_records(engine, rows)
+        rows = s.exec(query).all()
+    # ordered here, not by the database: PostgreSQL's collation may sort "u_yogi" before "u-cyclist" and SQLite not
+    return _assignment_records(engine, sorted(rows, key=lambda r: (r.user_id, r.rank)))
 
 
 def _latest_match_id(engine: Engine) -> int:
@@ -345,8 +346,8 @@ def _perks(s: Session, perk_ids: set[str]) -> dict[str, PerkRecord]:
 def withheld_records(engine: Engine, user_id: str, run_id: int | None = None) -> list[dict[str, Any]]:
     run_id = run_id or _latest_match_id(engine)
     with session(engine) as s:
-        rows = s.exec(select(Withheld).where(Withheld.run_id == run_id).where(Withheld.user_id == user_id)
-                      .order_by(col(Withheld.score).desc(), col(Withheld.perk_id))).all()
+        rows = sorted(s.exec(select(Withheld).where(Withheld.run_id == run_id)
+                             .where(Withheld.user_id == user_id)).all(), key=lambda r: (-r.score, r.perk_id))
         perks = _perks(s, {r.perk_id for r in rows})
     return [{"perk_id": r.perk_id, "brand": perks[r.perk_id].brand if r.perk_id in perks else "",
              "title": perks[r.perk_id].title if r.perk_id in perks else "", "score": r.score, "reason": r.reason}
@@ -360,11 +361,11 @@ def brand_view(engine: Engine, perk_id: str) -> dict[str, Any]:
         perk = _perks(s, {perk_id}).get(perk_id)
         if perk is None:
             raise NotReadyError(f"no perk '{perk_id}' in the catalog; `perkmatch catalog versions` lists loads")
-        rows = s.exec(select(Assignment).where(Assignment.run_id == run_id).where(Assignment.perk_id == perk_id)
-                      .order_by(col(Assignment.score).desc(), col(Assignment.user_id))).all()
-        left = s.exec(select(Withheld).where(Withheld.run_id == run_id).where(Withheld.perk_id == perk_id)
-                      .where(col(Withheld.reason).startswith("quantity"))
-                      .order_by(col(Withheld.score).desc(), col(Withheld.user_id))).all()
+        rows = sorted(s.exec(select(Assignment).where(Assignment.run_id == run_id)
+                             .where(Assignment.perk_id == perk_id)).all(), key=lambda r: (-r.score, r.user_id))
+        left = sorted(s.exec(select(Withheld).where(Withheld.run_id == run_id).where(Withheld.perk_id == perk_id)
+                             .where(col(Withheld.reason).startswith("quantity"))).all(),
+                      key=lambda r: (-r.score, r.user_id))
         version = live_version(s)
     records = _assignment_records(engine, list(rows))
     for i, rec in enumerate(records, start=1):

@@ -185,3 +185,25 @@ def test_nul_characters_are_dropped_from_texts_and_refused_in_ids() -> None:
                 lambda: PerkIn.model_validate({"perk_id": "k", "brand": "B", "title": "T\x00", "description": "D"})):
         with pytest.raises(ValidationError, match="NUL character"):
             bad()
+
+
+def test_match_records_are_in_the_same_order_whatever_the_databases_collation(postgres_url) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import create_engine, text
+
+    from matcher.store import db_url
+
+    admin = create_engine(db_url(postgres_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text("DROP DATABASE IF EXISTS collated"))
+        conn.execute(text("CREATE DATABASE collated TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' "
+                          "LOCALE 'C.UTF-8'"))  # as production servers often are: "u_x" sorts before "u-y" there
+    admin.dispose()
+    engine = open_engine(postgres_url.rsplit("/", 1)[0] + "/collated")
+    run_demo(engine, EmbeddingCache(engine, FakeEncoder()))
+    with engine.begin() as conn:  # ids that sort differently by collation than by code point
+        for old, new in (("u-maya", "u_maya"), ("u-cyclist", "U-cyclist")):
+            for table in ("assignments", "users", "posts", "topic_scores", "evidence", "profiled_users", "withheld"):
+                conn.execute(text(f"UPDATE {table} SET user_id = :new WHERE user_id = :old"), {"new": new, "old": old})
+    users = [r["user_id"] for r in match_records(engine)]
+    assert users == sorted(users) and "u_maya" in users and "U-cyclist" in users  # code-point order, as on SQLite
+    engine.dispose()
