@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 MAX_LISTED = 25
+PROBLEMS_KEPT = 1000  # ingest stops collecting problems once it has this many (``matcher.ingest._Rejects``)
 
 
 class CatalogError(Exception):
@@ -27,16 +28,18 @@ class Problem:
 
 
 class InputFileError(CatalogError):
-    """An input file has rows that cannot be used; nothing from it was stored."""
+    """An input file has rows that cannot be used; nothing from it was stored. From ``PROBLEMS_KEPT`` problems on,
+    the list may have been cut short (ingest stops collecting there), so the count says "at least"."""
 
     def __init__(self, path: str, problems: list[Problem], hint: str = "") -> None:
         self.path = path
         self.problems = problems
         shown = "\n  ".join(str(p) for p in problems[:MAX_LISTED])
         more = len(problems) - MAX_LISTED
-        text = f"{path}: {len(problems)} problem(s), nothing was stored:\n  {shown}"
+        at_least = "at least " if len(problems) >= PROBLEMS_KEPT else ""
+        text = f"{path}: {at_least}{len(problems)} problem(s), nothing was stored:\n  {shown}"
         if more > 0:
-            text += f"\n  ... and {more} more"
+            text += f"\n  ... and {at_least}{more} more"
         if hint:
             text += f"\n{hint}"
         super().__init__(text)

@@ -609,6 +609,19 @@ def test_deeply_nested_json_is_refused(engine, tmp_path) -> None:  # type: ignor
         f"{outbox}: the JSON is nested too deeply to be an outbox; the file looks edited; {MD_FIX}")
 
 
+def test_an_import_with_more_problems_than_are_collected_says_at_least(engine, write, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    ingest_users(engine, write("users.jsonl", [{"user_id": "ann", "consent": "opted_in"},
+                                               {"user_id": "bob", "consent": "opted_in"}]))
+    tweets = [{"tweet": {"id_str": str(i), "created_at": "Wed Oct 10 20:19:24 +0000 2018", "full_text": f"t{i}"}}
+              for i in range(1, 1101)]
+    archive = tmp_path / "tweets.js"
+    archive.write_text("window.YTD.tweets.part0 = " + json.dumps(tweets))
+    assert import_posts(engine, "twitter-archive", str(archive), "ann").posts_report.added == 1100
+    with pytest.raises(ImportFormatError) as raised:  # every post is ann's; ingest stops collecting at 1000
+        import_posts(engine, "twitter-archive", str(archive), "bob")
+    assert "is stored as ann's" in str(raised.value) and "(and at least 997 more);" in str(raised.value)
+
+
 def test_importing_a_feed_under_another_user_id_names_the_export(cli) -> None:  # type: ignore[no-untyped-def]
     feed = str(EXPORTS / "feed" / "blog.rss")
     assert cli("feed", feed, "--user-id", "ann", "--consent-policy", "opt-out").exit_code == 0

@@ -319,3 +319,19 @@ def test_a_damaged_gzip_is_a_clean_error_naming_the_file(engine, tmp_path, write
         with pytest.raises(CatalogError, match=rf"^{path}: cannot be read \(Error -3 while decompressing data: "
                            "invalid block type\\); is the file complete"):
             read_taxonomy(str(path))
+
+
+def test_more_problems_than_are_collected_are_counted_as_at_least(engine, write) -> None:  # type: ignore[no-untyped-def]
+    ingest_users(engine, write("users.jsonl", USERS))
+    rows = [{"post_id": f"p{i}", "user_id": "ann", "created_at": 1} for i in range(1100)]  # each without text
+    path = write("many.jsonl", rows)
+    with pytest.raises(InputFileError) as raised:  # before: "1000 problem(s)" and "... and 975 more" for 1100
+        ingest_posts(engine, path)
+    lines = str(raised.value).splitlines()
+    assert lines[0] == f"{path}: at least 1000 problem(s), nothing was stored:"
+    assert lines[26] == "  ... and at least 975 more"
+    few = write("few.jsonl", rows[:30])
+    with pytest.raises(InputFileError) as raised:
+        ingest_posts(engine, few)
+    lines = str(raised.value).splitlines()
+    assert (lines[0], lines[26]) == (f"{few}: 30 problem(s), nothing was stored:", "  ... and 5 more")
