@@ -47,9 +47,10 @@ def file_format(path: str) -> str:
 
 
 def open_text(path: str) -> IO[str]:
-    """Open a text file for reading; '.gz' is decompressed, '-' is standard input."""
+    """Open a text file for reading; '.gz' is decompressed, '-' is standard input. A UTF-8 byte order mark at the
+    start is skipped, on standard input too."""
     if path == "-":
-        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="surrogateescape")
+        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", errors="surrogateescape")
     if not Path(path).exists():
         raise CatalogError(f"{path}: no such file; check the path")
     if Path(path).is_dir():

@@ -335,3 +335,14 @@ def test_more_problems_than_are_collected_are_counted_as_at_least(engine, write)
         ingest_posts(engine, few)
     lines = str(raised.value).splitlines()
     assert (lines[0], lines[26]) == (f"{few}: 30 problem(s), nothing was stored:", "  ... and 5 more")
+
+
+def test_a_utf8_bom_is_skipped_on_stdin_as_in_a_file(engine, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import io
+
+    data = b"\xef\xbb\xbf" + json.dumps(post("p1", "ann", "caf\u00e9", 1)).encode() + b"\n"
+    (tmp_path / "bom.jsonl").write_bytes(data)
+    assert ingest_posts(engine, str(tmp_path / "bom.jsonl"), policy="opt-out").added == 1
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data.replace(b'"p1"', b'"p2"'))))
+    assert ingest_posts(engine, "-", policy="opt-out").added == 1  # before: "Unexpected UTF-8 BOM" on line 1
+    assert [(p.post_id, p.text) for p in posts_in(engine)] == [("p1", "caf\u00e9"), ("p2", "caf\u00e9")]
