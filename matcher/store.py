@@ -264,8 +264,9 @@ def database_error(exc: BaseException) -> str:
     return lines[0].split("(Background on this error")[0].strip() if lines else type(orig).__name__
 
 
-def open_engine(db: str = DEFAULT_DB) -> Engine:
-    """Open (and create if needed) the database."""
+def open_engine(db: str = DEFAULT_DB, existing: bool = False) -> Engine:
+    """Open (and create if needed) the database; with ``existing``, a server database without perkmatch's tables is
+    an error, not one to create them in (a command that only reads results, given the wrong database name)."""
     url = db_url(db)
     if url.startswith("sqlite"):
         parent = Path(db).expanduser().resolve().parent
@@ -282,10 +283,18 @@ def open_engine(db: str = DEFAULT_DB) -> Engine:
             raise PerkmatchError(f"--db {shown_db(db)}: cannot use this database URL ({database_error(exc)}); "
                                  f"{hint}") from None
     try:
-        SQLModel.metadata.create_all(engine)
-        _widen_integers(engine)
+        if existing and not url.startswith("sqlite") and not inspect(engine).has_table(Post.__tablename__):
+            missing = True
+        else:
+            missing = False
+            SQLModel.metadata.create_all(engine)
+            _widen_integers(engine)
     except Exception as exc:
         raise PerkmatchError(f"--db {shown_db(db)}: cannot open the database ({database_error(exc)})") from None
+    if missing:
+        engine.dispose()
+        raise PerkmatchError(f"--db {shown_db(db)}: this database holds no perkmatch data; check its name (this "
+                             "command reads results and does not set one up: start with `perkmatch ingest`)")
     return engine
 
 

@@ -207,3 +207,20 @@ def test_match_records_are_in_the_same_order_whatever_the_databases_collation(po
     users = [r["user_id"] for r in match_records(engine)]
     assert users == sorted(users) and "u_maya" in users and "U-cyclist" in users  # code-point order, as on SQLite
     engine.dispose()
+
+
+def test_a_reading_command_refuses_a_server_database_without_perkmatch_data(postgres_url) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import create_engine, inspect
+    from typer.testing import CliRunner
+
+    from matcher.cli import app
+    from matcher.store import db_url
+
+    url = _fresh_database(postgres_url, "empty1")
+    result = CliRunner().invoke(app, ["--db", url, "topics", "--all"])
+    assert result.exit_code == 1 and "this database holds no perkmatch data; check its name" in result.stderr
+    plain = create_engine(db_url(url))
+    assert not inspect(plain).has_table("posts")  # before: all the tables were created in it
+    plain.dispose()
+    open_engine(url).dispose()  # a command that writes sets it up; then reading commands open it
+    open_engine(url, existing=True).dispose()

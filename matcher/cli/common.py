@@ -44,7 +44,7 @@ def engine(db: str | None, existing: bool = False):  # type: ignore[no-untyped-d
     if existing and "://" not in path and not Path(path).expanduser().exists():
         raise PerkmatchError(f"--db {path}: there is no database there; check the path (this command reads results "
                              "and does not create one: start with `perkmatch ingest`)")
-    return open_engine(path)
+    return open_engine(path, existing=existing)
 
 
 def cache(eng, model: str | None):  # type: ignore[no-untyped-def]
