@@ -570,6 +570,25 @@ def test_stackexchange_entities_are_refused(engine, tmp_path) -> None:  # type: 
         f"looks edited); {SE_FIX}")
 
 
+def test_stackexchange_bytes_that_are_not_utf8_are_named_not_called_truncation(engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    row = ('<row Id="1" PostTypeId="1" CreationDate="2020-01-01T10:00:00.000" Body="caf\u00e9" OwnerUserId="7" '
+           'Title="t" />')
+    dump = se_dump(tmp_path / "se-beer", "")
+    posts = dump / "Posts.xml"
+    posts.write_bytes(f'<?xml version="1.0" encoding="utf-8"?>\n<posts>\n  {row}\n</posts>\n'.encode("latin-1"))
+    assert import_fails(engine, "stackexchange", dump, None) == (  # before: "the file looks truncated or edited"
+        f"{posts}, line 3, column 77: not UTF-8 (byte 0xe9), and a dump's XML is UTF-8 throughout: the file looks "
+        f"saved again in another encoding, or damaged; {SE_FIX}")
+    archive = zip_folder(dump, tmp_path / "beer.stackexchange.com.zip")  # read again from the archive too
+    assert import_fails(engine, "stackexchange", archive, None).startswith(
+        f"{archive}:Posts.xml, line 3, column 77: not UTF-8 (byte 0xe9)")
+    control = row.replace("caf\u00e9", "caf\x01")  # UTF-8, but a character XML does not allow
+    posts.write_text(f"<posts>\n  {control}\n</posts>\n")
+    assert import_fails(engine, "stackexchange", dump, None) == (
+        f"{posts}, line 2, column 77: not well-formed XML (invalid token: a character XML does not allow here); the "
+        f"file looks edited or damaged; {SE_FIX}")
+
+
 def test_times_outside_1970_to_9999_name_the_field(engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
     dump = se_dump(tmp_path / "se-beer", '<row Id="1" PostTypeId="1" CreationDate="0001-01-01T00:00:00+05:00" '
                    'OwnerUserId="7" Title="t" />')

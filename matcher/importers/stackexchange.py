@@ -133,14 +133,29 @@ def _rows(member: Member) -> Iterator[tuple[int, Attrs]]:
         except ParseError as exc:
             line, column = exc.position
             reason = str(exc).split(": line ")[0]
-            raise format_error(member.label, f"line {line}, column {column}",
-                               f"not well-formed XML ({reason}); the file looks truncated or edited", _FIX) from None
+            raise format_error(member.label, f"line {line}, column {column}", _not_well_formed(member, reason, line),
+                               _FIX) from None
         except StopIteration:
             raise format_error(member.label, "line 1", "empty file", _FIX) from None
         except DefusedXmlException as exc:
             what = f"the entity {exc.name!r}" if isinstance(exc, EntitiesForbidden) else "an external reference"
             raise format_error(member.label, "DOCTYPE", f"declares {what}, and entities are not allowed (a data dump "
                                "has none: the file looks edited)", _FIX) from None
+
+
+def _not_well_formed(member: Member, reason: str, line: int) -> str:
+    """Why the XML broke off, in words. Expat calls a byte that is not UTF-8 an "invalid token", as it does a
+    character XML does not allow: the line is read again to tell which (an error path only)."""
+    if "invalid token" not in reason:
+        return f"not well-formed XML ({reason}); the file looks truncated or edited"
+    with member.open() as handle:
+        text = next((raw for number, raw in enumerate(handle, start=1) if number == line), b"")
+    try:
+        text.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return (f"not UTF-8 (byte 0x{text[exc.start]:02x}), and a dump's XML is UTF-8 throughout: the file looks saved "
+                "again in another encoding, or damaged")
+    return "not well-formed XML (invalid token: a character XML does not allow here); the file looks edited or damaged"
 
 
 def _int(member: Member, place: str, attrs: Attrs, key: str) -> int:
