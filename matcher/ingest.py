@@ -9,7 +9,7 @@ Posts of users without consent are never stored under the default 'opt-in' polic
 import datetime as dt
 import json
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -89,7 +89,7 @@ class _Rejects:
         if keep:
             part.replace(self.reject_path)
             return self.reject_path
-        part.unlink()
+        part.unlink(missing_ok=True)
         return None
 
 
@@ -145,7 +145,7 @@ def ingest_users(engine: Engine, path: str, *, skip_invalid: bool = False,
     report = IngestReport(path)
     rejects = _Rejects(path, (reject_path or default_reject_path(path)) if skip_invalid else None)
     seen: dict[str, int] = {}  # user id -> its line: a user given twice is a mistake (opted out, then in?)
-    with _session(engine, within) as s:
+    with _discarded_on_error(rejects), _session(engine, within) as s:
         topic_ids = topic_ids_in(s)
         for line, row in iter_rows(path, columns=("user_id",)):
             item = row if isinstance(row, Problem) else validate(path, line, row, UserIn, USER_HINTS)
@@ -191,6 +191,17 @@ def _session(engine: Engine, within: Session | None) -> AbstractContextManager[S
     return session(engine) if within is None else nullcontext(within)
 
 
+@contextmanager
+def _discarded_on_error(rejects: _Rejects) -> Iterator[None]:
+    """On any exception (a damaged file, Ctrl-C) nothing of the file is stored: its reject file goes too, .part and
+    all."""
+    try:
+        yield
+    except BaseException:
+        rejects.finish(keep=False)
+        raise
+
+
 def _has_posts(s: Session, user_id: str) -> bool:
     return s.exec(select(Post.id).where(Post.user_id == user_id).limit(1)).first() is not None
 
@@ -220,7 +231,7 @@ def ingest_posts(engine: Engine, path: str, *, skip_invalid: bool = False, rejec
     report = IngestReport(path)
     rejects = _Rejects(path, (reject_path or default_reject_path(path)) if skip_invalid else None)
     started = utcnow()  # a stored post updated since is one an earlier row of this file gave
-    with _session(engine, within) as s:
+    with _discarded_on_error(rejects), _session(engine, within) as s:
         consent = _ConsentLookup(s, policy)
         batch: dict[tuple[str, str], list[tuple[int, PostIn, dict[str, Any] | None]]] = {}  # each key's rows
         for line, item, row in _validated_posts(path):

@@ -346,3 +346,35 @@ def test_a_utf8_bom_is_skipped_on_stdin_as_in_a_file(engine, tmp_path, monkeypat
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data.replace(b'"p1"', b'"p2"'))))
     assert ingest_posts(engine, "-", policy="opt-out").added == 1  # before: "Unexpected UTF-8 BOM" on line 1
     assert [(p.post_id, p.text) for p in posts_in(engine)] == [("p1", "caf\u00e9"), ("p2", "caf\u00e9")]
+
+
+def test_a_failed_or_interrupted_skip_invalid_ingest_leaves_no_reject_part_file(engine, tmp_path, write) -> None:  # type: ignore[no-untyped-def]
+    ingest_users(engine, write("users.jsonl", USERS))
+    rows = [json.dumps(post(f"p{i}", "ann", f"post {i}", 1)).encode() for i in range(3000)]
+    rows[1] = b'{"post_id": "bad", "user_id": "ann"}'  # rejected early: the reject file is started
+    whole = gzip.compress(b"\n".join(rows) + b"\n")
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(CatalogError, match="is the file complete"):
+        ingest_posts(engine, str(cut), skip_invalid=True)
+    assert sorted(p.name for p in tmp_path.iterdir() if "rejects" in p.name) == []  # before: cut...rejects.jsonl.part
+
+    seen: list[int] = []
+
+    def ctrl_c(advance: int) -> None:  # Ctrl-C at the 5th row, after the reject file was started
+        seen.append(advance)
+        if len(seen) == 5:
+            raise KeyboardInterrupt
+
+    whole_file = tmp_path / "whole.jsonl"
+    whole_file.write_bytes(b"\n".join(rows[:10]) + b"\n")
+    with pytest.raises(KeyboardInterrupt):
+        ingest_posts(engine, str(whole_file), skip_invalid=True, progress=ctrl_c)
+    assert sorted(p.name for p in tmp_path.iterdir() if "rejects" in p.name) == [] and posts_in(engine) == []
+    users = tmp_path / "users.jsonl.gz"  # the same for a users file
+    packed = gzip.compress(b'{"user_id": "dan", "consent": "maybe"}\n' + b"".join(
+        json.dumps({"user_id": f"u{i}", "handle": f"user number {i}"}).encode() + b"\n" for i in range(3000)))
+    users.write_bytes(packed[: len(packed) // 2])
+    with pytest.raises(CatalogError, match="is the file complete"):
+        ingest_users(engine, str(users), skip_invalid=True)
+    assert sorted(p.name for p in tmp_path.iterdir() if "rejects" in p.name) == []
