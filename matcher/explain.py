@@ -263,6 +263,8 @@ def _refitted(run: Run, prev: Run) -> str | None:
     if now.get("run") != before.get("run"):
         if now.get("basis") != before.get("basis"):
             cause = "the taxonomy, the model, the settings or perkmatch's rules changed"
+        elif now.get("forced"):  # the earlier fit was still fresh
+            cause = "asked for with --refit"
         elif now.get("forgotten") != before.get("forgotten"):
             cause = "a user's data was deleted since the last fit"
         elif now.get("posts") != before.get("posts"):

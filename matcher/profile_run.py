@@ -594,8 +594,8 @@ def _fit_topics(engine: Engine, cache: EmbeddingCache, space: TopicSpace, users:
     fit_basis = incremental.run_basis(space.topics, cache.name, policy, 0, classify, fit_params, params,
                                       related=space.related)
     dim = space.vectors.shape[1]
-    earlier = None if refit else topic_fit.reusable_fit(engine, fit_basis, space.ids, dim, fit_params)
-    if earlier is not None:
+    earlier = topic_fit.reusable_fit(engine, fit_basis, space.ids, dim, fit_params)
+    if earlier is not None and not refit:
         return earlier, {}
     executor.warm_up(len(users))  # new vectors, a new basis: every user will be computed
     state = topic_fit.collection_state(engine)
@@ -615,7 +615,7 @@ def _fit_topics(engine: Engine, cache: EmbeddingCache, space: TopicSpace, users:
     # the rounds' products are large, in float64 (``classify.cosines``): on every core, while the workers wait
     vectors, mass = fit_topic_vectors(space.vectors, space.views, space.view_starts, posts, fit_params.rounds,
                                       classify, SIMILARITY_ROWS, closest)
-    return topic_fit.store_fit(engine, fit_basis, run_id, space.ids, vectors, mass, state), read
+    return topic_fit.store_fit(engine, fit_basis, run_id, space.ids, vectors, mass, state, earlier is not None), read
 
 
 def _plan(engine: Engine, sources: list[int], chunk: list[str], as_of: int) -> Job:

@@ -43,11 +43,13 @@ class Fit:
     forgotten: int  # `forget` requests carried out before the fit
     vectors: np.ndarray  # (T, d) in the taxonomy's order
     mass: np.ndarray  # (T,) membership-weighted count of the posts plainly about each topic
+    forced: bool = False  # fitted because the operator asked (``profile --refit``), not because it was stale
 
     def record(self, topic_ids: list[str]) -> dict:
         """What a run's params keep about its fit (``mass``: posts plainly about each topic, for `explain`)."""
         return {"basis": self.basis, "run": self.run_id, "posts": self.posts, "forgotten": self.forgotten,
-                "mass": {t: round(float(m), 1) for t, m in zip(topic_ids, self.mass, strict=True) if m > 0}}
+                "mass": {t: round(float(m), 1) for t, m in zip(topic_ids, self.mass, strict=True) if m > 0},
+                **({"forced": True} if self.forced else {})}
 
 
 def collection_state(engine: Engine) -> tuple[int, int]:
@@ -100,7 +102,7 @@ def _load(engine: Engine, fit: dict, topic_ids: list[str], dim: int) -> Fit | No
 
 
 def store_fit(engine: Engine, fit_basis: str, run_id: int, topic_ids: list[str], vectors: np.ndarray,
-              mass: np.ndarray, state: tuple[int, int]) -> Fit:
+              mass: np.ndarray, state: tuple[int, int], forced: bool = False) -> Fit:
     """Keep a new fit under the run that made it (one transaction), with the ``collection_state`` taken before it
     read its posts: a `forget` while it read them makes the next run fit again. Such a fit (it may have read the
     forgotten user's posts) is used by its own run but not kept: `forget` deleted the kept fits, and this one must
@@ -113,4 +115,4 @@ def store_fit(engine: Engine, fit_basis: str, run_id: int, topic_ids: list[str],
         forgotten_now = int(conn.execute(select(func.count()).select_from(ForgetAudit)).scalar_one())
         if rows and forgotten_now == forgotten:
             conn.execute(TopicVector.__table__.insert(), rows)  # type: ignore[attr-defined]
-    return Fit(fit_basis, run_id, posts, forgotten, vectors.astype(np.float32), mass)
+    return Fit(fit_basis, run_id, posts, forgotten, vectors.astype(np.float32), mass, forced)

@@ -16,7 +16,7 @@ from matcher.demo import AS_OF, sample_path
 from matcher.embed import EmbeddingCache
 from matcher.encoder import FakeEncoder
 from matcher.engine_pool import PoolExecutor, default_executor
-from matcher.explain import topic_changes, user_topics
+from matcher.explain import _refitted, topic_changes, user_topics
 from matcher.forget import forget
 from matcher.ingest import ingest_posts, ingest_users
 from matcher.profile_run import default_as_of, eligible_users, run_profile
@@ -27,6 +27,7 @@ from matcher.store import (
     EvidencePost,
     Post,
     ProfiledUser,
+    Run,
     TopicScore,
     TopicVector,
     Withheld,
@@ -180,6 +181,15 @@ def test_topic_vectors_are_fitted_again_when_the_collection_changes(tmp_path) ->
     with session(engine) as s:
         fits = set(s.exec(select(TopicVector.run_id)).all())
     assert fits == {after.run_id, forced.run_id}  # the forget deleted the fits before it (her posts shaped them)
+    few = [line.replace('"new-', '"newer-') for line in new_posts(lines[5:], "u-maya", 2)]  # under the 10 % that
+    # fits again by itself
+    (tmp_path / "few.jsonl").write_text("\n".join(few) + "\n", encoding="utf-8")
+    ingest_posts(engine, str(tmp_path / "few.jsonl"))
+    asked = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN + 86_400, refit=True)
+    with session(engine) as s:
+        why = _refitted(s.get(Run, asked.run_id), s.get(Run, forced.run_id))
+    assert why == "topic vectors fitted again to the collection: asked for with --refit"  # before: "the collection
+    # changed from N to N+2 posts", though that alone would not have fitted them again
 
 
 def test_an_upgrade_that_changes_the_rules_says_so_in_the_changes(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
