@@ -256,6 +256,15 @@ def test_stackexchange_site_is_the_resolved_folder_name_or_given(tmp_path, monke
         read_posts("reddit", str(EXPORTS / "reddit"), "ann", site="beer")
 
 
+def test_stackexchange_meta_sites_get_ids_of_their_own(tmp_path) -> None:
+    for folder, site in (("beer.meta.stackexchange.com", "beer-meta"), ("meta.askubuntu.com", "askubuntu-meta"),
+                         ("meta.stackexchange.com", "meta"), ("askubuntu.com", "askubuntu"), ("se-beer", "beer")):
+        dump = copy_dump(tmp_path / folder)  # before: beer.meta.* gave se-beer-<Id>, its main site's ids
+        assert list(posts_of("stackexchange", dump, None))[0] == f"se-{site}-1", folder
+    archive = zip_folder(tmp_path / "beer.meta.stackexchange.com", tmp_path / "beer.meta.stackexchange.com.zip")
+    assert [u["user_id"] for u in read_users("stackexchange", str(archive))][1] == "se-beer-meta-7"
+
+
 def test_a_renamed_copy_imported_with_its_site_stores_nothing_twice(cli, engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
     first = cli("stackexchange", str(copy_dump(tmp_path / "beer.stackexchange.com")), "--consent-policy", "opt-out")
     assert first.exit_code == 0, first.output

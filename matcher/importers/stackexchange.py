@@ -3,8 +3,9 @@
 Both files are streamed with defusedxml's iterparse (the dumps are large and must not expand entities). Mapping:
 
 - `user_id` = `se-<site>-<OwnerUserId>`, `post_id` = `se-<site>-<Id>`; the site is the dump folder's name
-  (`beer.stackexchange.com` or `se-beer` -> `beer`) unless given; a folder name that is not a plain site name
-  (`beer (1)`) is refused, since every id depends on it: the site must then be given;
+  (`beer.stackexchange.com` or `se-beer` -> `beer`, `beer.meta.stackexchange.com` -> `beer-meta`) unless given; a
+  folder name that is not a plain site name (`beer (1)`) is refused, since every id depends on it: the site must
+  then be given;
 - questions (`PostTypeId` 1): `text` = `Title` and `Body` as plain text; answers (2): `text` = `Body`, `context` =
   their question's title (Posts.xml is read twice, first for the titles, so answers before questions are fine);
 - `likes` = `Score` (net votes, may be negative), `replies` = `CommentCount`;
@@ -52,12 +53,23 @@ def site_name(path: str) -> str:
     name = p.name.lower()
     for suffix in (".7z", ".zip", ".tar.gz", ".tgz", ".tar"):
         name = name.removesuffix(suffix)
-    name = name.removeprefix("se-").split(".")[0]
+    name = _short_name(name.removeprefix("se-").split("."))
     if not _SITE.fullmatch(name):
         raise format_error(path, "", f"cannot tell the site from the name {p.name or str(p)!r} (a site's name is "
                            "lowercase letters, digits and hyphens)",
                            "give it with --site NAME (such as --site beer for beer.stackexchange.com)" + _SAME_SITE)
     return name
+
+
+def _short_name(labels: list[str]) -> str:
+    """A site's host name's labels -> its short name: the first label (`beer.stackexchange.com` -> `beer`), but a
+    meta site's is `<site>-meta` (`beer.meta.stackexchange.com`, `meta.askubuntu.com`), not that of its main site
+    or of every other meta site; `meta.stackexchange.com` (Meta Stack Exchange) is `meta`."""
+    if len(labels) > 2 and labels[1] == "meta":
+        return f"{labels[0]}-meta"
+    if len(labels) > 2 and labels[0] == "meta" and labels[1] != "stackexchange":
+        return f"{labels[1]}-meta"
+    return labels[0]
 
 
 def check_site(site: str) -> str:
