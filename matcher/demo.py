@@ -43,21 +43,24 @@ class DemoResult:
 
 def check_demo_database(engine: Engine) -> None:
     """Refuse a database holding anything but the demo's own data: the demo would mix the sample people into it,
-    and its catalog refresh would retire the live perks (a re-run on the demo's own database is fine)."""
+    and its catalog refresh would retire the live perks, or put back the sample's text of perks edited since (a
+    re-run on the demo's own database is fine)."""
     people = {json.loads(line)["user_id"] for name in ("users.jsonl", "posts.jsonl")
               for line in Path(sample_path(name)).read_text(encoding="utf-8").splitlines() if line.strip()}
     with session(engine) as s:
         stored = set(s.exec(select(User.user_id)).all()) | set(s.exec(select(Post.user_id).distinct()).all())
         topics = set(s.exec(select(Topic.topic_id)).all())
-        perks = {p.perk_id for p in live_perks(s)}
+        perks = {p.perk_id: p.content_hash for p in live_perks(s)}
+    sample = {p.perk_id: p.content_hash() for p in read_catalog(sample_path("catalog.yaml"))}
     held = [what for what, found in (
         ("other people's posts or users", stored - people),
         ("another taxonomy", topics and topics != {t.topic_id for t in read_taxonomy(default_taxonomy_path())}),
-        ("another catalog", perks - {p.perk_id for p in read_catalog(sample_path("catalog.yaml"))})) if found]
+        ("another catalog", set(perks) - set(sample)),
+        ("edited sample perks", {k for k, h in perks.items() if k in sample and sample[k] != h})) if found]
     if held:
         raise PerkmatchError(f"--db {engine.url.database or engine.url}: this database holds {' and '.join(held)}; the "
-                             "demo would mix its sample data in and retire the live perks. Leave --db out (the demo "
-                             "then uses a temporary database) or give the path of a new one")
+                             "demo would mix its sample data in and retire or overwrite the live perks. Leave --db out "
+                             "(the demo then uses a temporary database) or give the path of a new one")
 
 
 def run_demo(engine: Engine, cache: EmbeddingCache, progress: Progress | None = None) -> DemoResult:

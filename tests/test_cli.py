@@ -180,6 +180,23 @@ def test_the_demo_refuses_a_database_holding_other_data(cli, write, tmp_path) ->
     assert [p["post_id"] for p in exported["posts"]] == ["z1"] and "u-maya" not in cli("topics", "--all").stdout
 
 
+def test_the_demo_refuses_a_database_whose_sample_perks_were_edited(cli, write) -> None:  # type: ignore[no-untyped-def]
+    import yaml
+
+    from matcher.demo import sample_path
+
+    assert cli("demo").exit_code == 0  # the demo's own database: a re-run is fine
+    assert cli("demo").exit_code == 0
+    perks = yaml.safe_load(Path(sample_path("catalog.yaml")).read_text(encoding="utf-8"))
+    perks = perks.get("perks", perks) if isinstance(perks, dict) else perks
+    perks[0]["description"] += " Now for two."
+    assert cli("catalog", "refresh", write("edited.yaml", perks)).exit_code == 0
+    result = cli("demo")  # before: its refresh silently put the sample's text back
+    assert result.exit_code == 1 and "this database holds edited sample perks" in result.stderr
+    shown = json.loads(cli("catalog", "show", perks[0]["perk_id"], "--json").stdout.splitlines()[-1])
+    assert shown["description"].endswith("Now for two.")
+
+
 def test_help_shows_defaults_in_brackets_and_the_right_numbers() -> None:
     text = " ".join(runner.invoke(app, ["profile", "--help"]).output.replace("│", " ").split())
     for shown in ("[default: perkmatch.db]", "[default: the end of today]", "pip install 'perkmatch[ray]'",
