@@ -658,3 +658,23 @@ def test_importing_a_feed_under_another_user_id_names_the_export(cli) -> None:  
     message = " ".join(result.output.split())
     assert f"{feed}, its posts: cannot be stored: post '" in message and "is stored as ann's" in message
     assert "perkmatch-import-" not in message and "--skip-invalid" not in message  # no temp file, no foreign option
+
+
+def test_a_folder_with_an_unreadable_subfolder_is_searched_past_it(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    dump = tmp_path / "tiny.stackexchange.com"
+    dump.mkdir()
+    for name in ("Posts.xml", "Users.xml"):
+        (dump / name).write_bytes((EXPORTS / "tiny.stackexchange.com" / name).read_bytes())
+    (dump / "private").mkdir()
+    scandir = os.scandir
+
+    def refuse(path):  # type: ignore[no-untyped-def]
+        if str(path).endswith("private"):  # as a folder of another user's is (the tests run as root)
+            raise PermissionError(13, "Permission denied", str(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refuse)
+    posts = list(read_posts("stackexchange", str(dump)))  # before: PermissionError escaped from rglob, a traceback
+    assert [p["post_id"] for p in posts] == ["se-tiny-1", "se-tiny-2", "se-tiny-3", "se-tiny-4"]

@@ -2,6 +2,7 @@
 
 import contextlib
 import datetime as dt
+import os
 import tarfile
 import zipfile
 import zlib
@@ -156,7 +157,7 @@ def find_members(path: str, wanted: Callable[[str], bool], what: str, fix: str, 
     if not root.exists():
         raise format_error(path, "", "no such file or folder", "check the path")
     if root.is_dir():
-        found = [Member(str(p), str(p)) for p in sorted(root.rglob("*"))
+        found = [Member(str(p), str(p)) for p in _files_under(root)
                  if p.is_file() and wanted(p.relative_to(root).as_posix())]
     elif is_archive(root):
         found = [Member(f"{path}:{name}", name, root) for name in sorted(_archive_names(root, path)) if wanted(name)]
@@ -165,6 +166,15 @@ def find_members(path: str, wanted: Callable[[str], bool], what: str, fix: str, 
     if not found and required:
         raise format_error(path, "", f"no {what} found", fix)
     return found
+
+
+def _files_under(root: Path) -> list[Path]:
+    """Every file under a folder, sorted; a subfolder that cannot be read is passed over (rglob raised
+    PermissionError from deep inside a large folder given by mistake)."""
+    out: list[Path] = []
+    for folder, _, files in os.walk(root, onerror=lambda error: None):
+        out.extend(Path(folder) / name for name in files)
+    return sorted(out)
 
 
 def _archive_names(root: Path, label: str) -> list[str]:
