@@ -661,20 +661,19 @@ def test_importing_a_feed_under_another_user_id_names_the_export(cli) -> None:  
 
 
 def test_a_folder_with_an_unreadable_subfolder_is_searched_past_it(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    import os
-
     dump = tmp_path / "tiny.stackexchange.com"
     dump.mkdir()
     for name in ("Posts.xml", "Users.xml"):
         (dump / name).write_bytes((EXPORTS / "tiny.stackexchange.com" / name).read_bytes())
     (dump / "private").mkdir()
-    scandir = os.scandir
+    (dump / "private" / "socket").write_text("")
+    is_file = Path.is_file
 
-    def refuse(path):  # type: ignore[no-untyped-def]
-        if str(path).endswith("private"):  # as a folder of another user's is (the tests run as root)
-            raise PermissionError(13, "Permission denied", str(path))
-        return scandir(path)
+    def refuse(self):  # type: ignore[no-untyped-def]
+        if self.parent.name == "private":  # as /proc's entries are, or another user's files (the tests run as root)
+            raise PermissionError(13, "Permission denied", str(self))
+        return is_file(self)
 
-    monkeypatch.setattr(os, "scandir", refuse)
+    monkeypatch.setattr(Path, "is_file", refuse)
     posts = list(read_posts("stackexchange", str(dump)))  # before: PermissionError escaped from rglob, a traceback
     assert [p["post_id"] for p in posts] == ["se-tiny-1", "se-tiny-2", "se-tiny-3", "se-tiny-4"]

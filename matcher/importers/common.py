@@ -157,8 +157,7 @@ def find_members(path: str, wanted: Callable[[str], bool], what: str, fix: str, 
     if not root.exists():
         raise format_error(path, "", "no such file or folder", "check the path")
     if root.is_dir():
-        found = [Member(str(p), str(p)) for p in _files_under(root)
-                 if p.is_file() and wanted(p.relative_to(root).as_posix())]
+        found = [Member(str(p), str(p)) for p in _files_under(root) if wanted(p.relative_to(root).as_posix())]
     elif is_archive(root):
         found = [Member(f"{path}:{name}", name, root) for name in sorted(_archive_names(root, path)) if wanted(name)]
     else:
@@ -169,11 +168,17 @@ def find_members(path: str, wanted: Callable[[str], bool], what: str, fix: str, 
 
 
 def _files_under(root: Path) -> list[Path]:
-    """Every file under a folder, sorted; a subfolder that cannot be read is passed over (rglob raised
-    PermissionError from deep inside a large folder given by mistake)."""
+    """Every regular file under a folder, sorted; what cannot be read or looked at is passed over (a large folder
+    given by mistake, such as /, holds entries whose stat raises PermissionError: before, a traceback)."""
     out: list[Path] = []
     for folder, _, files in os.walk(root, onerror=lambda error: None):
-        out.extend(Path(folder) / name for name in files)
+        for name in files:
+            path = Path(folder) / name
+            try:
+                if path.is_file():
+                    out.append(path)
+            except OSError:
+                continue
     return sorted(out)
 
 
