@@ -17,7 +17,7 @@ from typing import IO, Any
 from sqlalchemy import Engine, tuple_
 from sqlmodel import Session, col, select
 
-from catalog.errors import InputFileError, Problem
+from catalog.errors import PROBLEMS_KEPT, InputFileError, Problem
 from catalog.refresh import text_key
 from catalog.rows import iter_rows, validate
 from matcher.errors import PerkmatchError
@@ -71,7 +71,7 @@ class _Rejects:
 
     def add(self, line: int, row: dict[str, Any] | None, problems: list[Problem]) -> None:
         self.rows += 1
-        if len(self.problems) < 1000:
+        if len(self.problems) < PROBLEMS_KEPT:
             self.problems.extend(problems)
         if self.reject_path:
             if self.handle is None:
