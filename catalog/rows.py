@@ -252,15 +252,34 @@ def _json_rows(path: str, text: str) -> Iterator[Row]:
         raise CatalogError(f"{path}: not valid JSON ({exc}); fix the syntax") from exc
     except RecursionError as exc:
         raise CatalogError(f"{path}: nested too deeply to read; give a flat list of objects") from exc
+    lines = _item_lines(text) if isinstance(doc, list) else None
     if isinstance(doc, dict):
         doc = next((doc[k] for k in ("topics", "perks", "items", "users", "posts") if k in doc), [doc])
     if not isinstance(doc, list):
         raise CatalogError(f"{path}: expected a JSON list of objects")
     for number, obj in enumerate(doc, start=1):
+        line = lines[number - 1] if lines else number  # a list inside an object: its items are counted
         if isinstance(obj, dict):
-            yield number, obj
+            yield line, obj
         else:
-            yield number, Problem(path, number, "", "expected a JSON object in the list")
+            yield line, Problem(path, line, "", "expected a JSON object in the list")
+
+
+def _item_lines(text: str) -> list[int] | None:
+    """The line each item of a JSON document's top-level list starts on (a pretty-printed list spreads an item over
+    many lines: counting items would point at the wrong place); None if the walk fails."""
+    decoder, out = json.JSONDecoder(), []
+    i = text.index("[") + 1
+    try:
+        while True:
+            while text[i] in " \t\r\n,":
+                i += 1
+            if text[i] == "]":
+                return out
+            out.append(text.count("\n", 0, i) + 1)
+            _, i = decoder.raw_decode(text, i)
+    except (ValueError, IndexError):
+        return None
 
 
 def validate(path: str, line: int, row: dict[str, Any], model: type[M], hints: dict[str, str]) -> M | list[Problem]:

@@ -378,3 +378,17 @@ def test_a_failed_or_interrupted_skip_invalid_ingest_leaves_no_reject_part_file(
     with pytest.raises(CatalogError, match="is the file complete"):
         ingest_users(engine, str(users), skip_invalid=True)
     assert sorted(p.name for p in tmp_path.iterdir() if "rejects" in p.name) == []
+
+
+def test_a_problem_in_a_pretty_printed_json_list_names_the_line_its_item_starts_on(engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    users = tmp_path / "users.jsonl"
+    users.write_text('{"user_id": "ann", "consent": "opted_in"}\n', encoding="utf-8")
+    ingest_users(engine, str(users))
+    rows = [post("a", "ann", "first", 1), post("b", "ann", "second", 2) | {"likes": "many"}]
+    path = tmp_path / "posts.json"
+    path.write_text(json.dumps(rows, indent=2), encoding="utf-8")
+    start = path.read_text().splitlines().index("  {", 2) + 1  # the second item's opening brace
+    assert start > 2
+    with pytest.raises(InputFileError) as refused:
+        ingest_posts(engine, str(path))
+    assert [(p.line, p.field) for p in refused.value.problems] == [(start, "likes")]  # before: line 2, the item number
