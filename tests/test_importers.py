@@ -677,3 +677,17 @@ def test_a_folder_with_an_unreadable_subfolder_is_searched_past_it(tmp_path: Pat
     monkeypatch.setattr(Path, "is_file", refuse)
     posts = list(read_posts("stackexchange", str(dump)))  # before: PermissionError escaped from rglob, a traceback
     assert [p["post_id"] for p in posts] == ["se-tiny-1", "se-tiny-2", "se-tiny-3", "se-tiny-4"]
+
+
+def test_a_folder_is_searched_only_as_deep_as_exports_nest_their_files(tmp_path: Path) -> None:
+    from matcher.importers.common import MAX_DEPTH
+
+    deep = tmp_path / "home"
+    for _ in range(MAX_DEPTH + 1):  # one folder deeper than any export nests its files
+        deep = deep / "more"
+    deep.mkdir(parents=True)
+    (deep / "Posts.xml").write_bytes((EXPORTS / "tiny.stackexchange.com" / "Posts.xml").read_bytes())
+    with pytest.raises(ImportFormatError, match="no Posts.xml found"):  # before: / was walked whole, for minutes
+        list(read_posts("stackexchange", str(tmp_path / "home"), site="tiny"))
+    found = list(read_posts("stackexchange", str(deep.parent), site="tiny"))  # within reach
+    assert len(found) == 4

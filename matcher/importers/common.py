@@ -167,11 +167,17 @@ def find_members(path: str, wanted: Callable[[str], bool], what: str, fix: str, 
     return found
 
 
+MAX_DEPTH = 4  # an export's files sit at most this many folders below the folder given (twitter: data/tweets.js)
+
+
 def _files_under(root: Path) -> list[Path]:
-    """Every regular file under a folder, sorted; what cannot be read or looked at is passed over (a large folder
-    given by mistake, such as /, holds entries whose stat raises PermissionError: before, a traceback)."""
+    """Every regular file under a folder, down to ``MAX_DEPTH`` folders, sorted; what cannot be read or looked at is
+    passed over. A large folder given by mistake (/, a home folder) is then searched in moments, not for minutes,
+    and entries whose stat raises PermissionError no longer end it with a traceback."""
     out: list[Path] = []
-    for folder, _, files in os.walk(root, onerror=lambda error: None):
+    for folder, dirs, files in os.walk(root, onerror=lambda error: None):
+        if len(Path(folder).relative_to(root).parts) >= MAX_DEPTH:
+            dirs.clear()  # deeper than any export's layout
         for name in files:
             path = Path(folder) / name
             try:
