@@ -86,7 +86,7 @@ def assignment_changes(engine: Engine, run_id: int) -> list[dict[str, Any]]:
             if perk_id in catalog:
                 causes.append(f"catalog: {perk_id} {catalog[perk_id]}")
             elif perk_id in lost and perk_id in sold_out:
-                causes.append(f"catalog: {perk_id} sold out to better-fitting users")
+                causes.append(f"catalog: {perk_id} sold out (all its units went to other users)")
         if topics_new.get(user_id) != topics_old.get(user_id):
             causes.append("user: topics changed (new posts or new engagement)" if user_id in topics_old
                           else "user: profiled for the first time")

@@ -225,13 +225,6 @@ def _queries(engine, cache, chunk, rows, evidence, topic_vecs, params):  # type:
 
 def _save(engine, chosen, candidates, withheld, reasons, version, profile, per_user, per_brand, params,
           n_users) -> MatchSummary:  # type: ignore[no-untyped-def]
-    chosen_keys = {(c.user_id, c.perk_id) for c in chosen}
-    used: dict[str, int] = defaultdict(int)
-    brands = {(c.user_id, c.brand) for c in chosen}
-    taken_users: dict[str, int] = defaultdict(int)
-    for c in chosen:
-        taken_users[c.user_id] += 1
-        used[c.perk_id] += 1
     with session(engine) as s:
         run = Run(kind="match", as_of=profile.as_of, params=json.dumps(
             {"per_user": per_user, "per_brand": per_brand, "catalog_version": version, "profile_run": profile.id}))
@@ -243,11 +236,7 @@ def _save(engine, chosen, candidates, withheld, reasons, version, profile, per_u
             rank[c.user_id] += 1
             s.add(Assignment(run_id=run_id, user_id=c.user_id, perk_id=c.perk_id, catalog_version=version,
                              rank=rank[c.user_id], score=c.score, topics=json.dumps(reasons[(c.user_id, c.perk_id)])))
-        lost = defaultdict(list)
-        for c in candidates:
-            if (c.user_id, c.perk_id) not in chosen_keys:
-                reason = _lost_reason(c, used, brands, taken_users, per_user, per_brand)
-                lost[c.user_id].append((c.perk_id, c.score, reason))
+        lost = lost_reasons(chosen, candidates, per_user, per_brand)
         for user_id in sorted(set(lost) | set(withheld)):
             items = sorted(lost[user_id] + withheld[user_id], key=lambda x: (-x[1], x[0]))
             for perk_id, score, reason in items[: params.withheld_per_user]:
@@ -264,12 +253,43 @@ def _save(engine, chosen, candidates, withheld, reasons, version, profile, per_u
     return MatchSummary(run_id, n_users - len(gone), assigned, version)
 
 
-def _lost_reason(c: Candidate, used: dict[str, int], brands: set[tuple[str, str]], taken: dict[str, int],
-                 per_user: int, per_brand: int) -> str:
-    if c.quantity is not None and used[c.perk_id] >= c.quantity:
+def lost_reasons(chosen: list[Candidate], candidates: list[Candidate], per_user: int, per_brand: int
+                 ) -> dict[str, list[tuple[str, float, str]]]:
+    """For each user, the candidates they did not get: (perk, score, why)."""
+    chosen_keys = {(c.user_id, c.perk_id) for c in chosen}
+    used: dict[str, int] = defaultdict(int)
+    lowest: dict = {}  # each perk's, and each user's, lowest score among the assignments
+    brands = {(c.user_id, c.brand) for c in chosen}
+    taken: dict[str, int] = defaultdict(int)
+    for c in chosen:
+        taken[c.user_id] += 1
+        used[c.perk_id] += 1
+        for key in (c.perk_id, ("user", c.user_id)):
+            lowest[key] = min(lowest.get(key, c.score), c.score)
+    lost: dict[str, list[tuple[str, float, str]]] = defaultdict(list)
+    for c in candidates:
+        if (c.user_id, c.perk_id) not in chosen_keys:
+            lost[c.user_id].append((c.perk_id, c.score,
+                                    _lost_reason(c, used, lowest, brands, taken, per_user, per_brand)))
+    return lost
+
+
+def _lost_reason(c: Candidate, used: dict[str, int], lowest: dict, brands: set[tuple[str, str]],
+                 taken: dict[str, int], per_user: int, per_brand: int) -> str:
+    """Why a candidate was not assigned, in words that hold: the assignment maximises everyone's total fit, so a
+    unit can go to a lower score than this user's, and a user's slots can hold a perk that fits them less than this
+    one, when that frees a better fit elsewhere. "Fits better" is said only where it is true."""
+    sold_out = c.quantity is not None and used[c.perk_id] >= c.quantity
+    if sold_out and c.score <= lowest.get(c.perk_id, c.score):
         return f"quantity: all {c.quantity} went to users it fits better"
     if (c.user_id, c.brand) in brands:
         return f"brand limit: the user already gets {per_brand} perk(s) from {c.brand}"
     if taken.get(c.user_id, 0) >= per_user:
-        return f"per-user limit: the user already gets {per_user} better-fitting perk(s)"
+        if c.score <= lowest.get(("user", c.user_id), c.score):
+            return f"per-user limit: the user already gets {per_user} better-fitting perk(s)"
+        return (f"per-user limit: the user already gets {per_user} perk(s); this mix fits everyone best overall (their "
+                f"lowest-scoring perk {lowest[('user', c.user_id)]:.3f}, this one {c.score:.3f})")
+    if sold_out:
+        return (f"quantity: all {c.quantity} were given; spreading them this way fits everyone best overall (the "
+                f"lowest holder's score is {lowest[c.perk_id]:.3f}, this user's {c.score:.3f})")
     return "not chosen: other assignments give a higher total fit"

@@ -79,3 +79,19 @@ def test_region_hierarchy() -> None:
     assert region_ok(None, [])
     assert not region_ok(None, ["GB"])
     assert region_ok("gb", ["DE", "GB"])
+
+
+def test_reasons_for_perks_not_given_say_fits_better_only_where_true() -> None:
+    from matcher.match import lost_reasons
+
+    # one slot each; ann fits the lounge (1 unit) best, but the optimum gives it to bob, whose only fit it is,
+    # and ann the coffee perk: 0.95 + 0.9 beats 1.0 alone
+    cands = [c("ann", "lounge", 1.0, 1), c("ann", "coffee", 0.95, 1), c("bob", "lounge", 0.9, 1),
+             c("cat", "lounge", 0.5, 1)]
+    chosen = assign(cands, per_user=1, per_brand=1)
+    assert {(x.user_id, x.perk_id) for x in chosen} == {("ann", "coffee"), ("bob", "lounge")}
+    why = {(u, perk): reason for u, rows in lost_reasons(chosen, cands, 1, 1).items() for perk, _, reason in rows}
+    assert why[("cat", "lounge")] == "quantity: all 1 went to users it fits better"  # true: 0.5 < 0.9
+    assert why[("ann", "lounge")] == ("per-user limit: the user already gets 1 perk(s); this mix fits everyone best "
+                                      "overall (their lowest-scoring perk 0.950, this one 1.000)")  # before: "went
+    # to users it fits better", though it fits ann best of all

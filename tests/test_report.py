@@ -146,7 +146,7 @@ def test_left_out_users_appear_when_quantity_runs_out(demo_copy, tmp_path) -> No
     assert perk["assigned"] == 1 and perk["left"] == 0 and 1 <= len(perk["left_out"]) <= counts[busiest] - 1
     assert perk["left_out"][0]["reason"].startswith("quantity: all 1 went to users it fits better")
     page = render("brand.html.j2", brand_report(demo_copy, brand))
-    assert "Best people left out" in page and perk["left_out"][0]["user_id"] in page
+    assert "Best-fitting people left out" in page and perk["left_out"][0]["user_id"] in page
 
 
 def test_unknown_brand_names_known_brands(demo) -> None:  # type: ignore[no-untyped-def]
