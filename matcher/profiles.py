@@ -405,11 +405,16 @@ def _shortfalls(r: _Measured, params: ProfileParams) -> Iterator[str]:
         yield f"posts in {r.threads} thread(s); needs {params.min_threads}"
     if r.engaged < params.min_engaged_posts:
         yield f"{r.engaged} post(s) with any engagement; needs {params.min_engaged_posts}"
-    if r.lift < params.min_lift:
-        yield (f"engagement {r.lift:+.2f} against the user's usual (log scale); "
-               f"needs at least {params.min_lift:+.2f}")
+    if r.lift < params.min_lift:  # as `explain` shows engagement: a multiple of the user's usual
+        yield (f"engagement ×{_below(math.exp(r.lift), math.exp(params.min_lift))} of the user's usual; needs at "
+               f"least ×{math.exp(params.min_lift):.2f}")
     if r.confidence < params.min_confidence:
-        yield f"confidence {r.confidence:.2f}; needs {params.min_confidence:.2f}"
+        limit = min((r.mass, "mass"), (float(r.days) + 1.0, "days"), (float(r.threads) + 1.0, "threads"))[1]
+        worth = f"{r.mass:.1f} post{'' if f'{r.mass:.1f}' == '1.0' else 's'}"
+        why = {"mass": f": its {r.posts} post(s) are only partly about it (together worth {worth})",
+               "days": f": posts on only {r.days} distinct day(s)",
+               "threads": f": posts in only {r.threads} thread(s)"}[limit]
+        yield f"confidence {_below(r.confidence, params.min_confidence)}; needs {params.min_confidence:.2f}{why}"
     if r.burst > params.max_burst_share:
         yield (f"{r.burst:.0%} of its posts fall within one day (a burst); needs at most "
                f"{params.max_burst_share:.0%}")
@@ -420,5 +425,14 @@ def _shortfalls(r: _Measured, params: ProfileParams) -> Iterator[str]:
     if r.posts and r.engaged >= params.min_engaged_posts and r.positive / r.posts < params.min_mean_engagement:
         yield f"engagement {r.positive / r.posts:.2f} per post; needs {params.min_mean_engagement:g}"
     if r.best:
-        yield (f"score {r.score:.3f} is {r.score / r.best:.0%} of the user's strongest topic's ({r.best:.3f}); "
+        share = r.score / r.best
+        shown = f"{share:.1%}" if f"{share:.0%}" == f"{params.min_share_of_best:.0%}" else f"{share:.0%}"
+        yield (f"score {r.score:.3f} is {shown} of the user's strongest topic's ({r.best:.3f}); "
                f"needs {params.min_share_of_best:.0%}")
+
+
+def _below(value: float, threshold: float) -> str:
+    """A value under its threshold, to 2 decimals, or 3 where 2 would show it equal ("0.498", not "0.50; needs
+    0.50")."""
+    shown = f"{value:.2f}"
+    return f"{value:.3f}" if shown == f"{threshold:.2f}" else shown

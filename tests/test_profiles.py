@@ -268,7 +268,7 @@ def test_a_big_accounts_topic_far_below_its_usual_engagement_is_not_inferred() -
              + steady(2, 10, start=2, every=20, likes=5_000, replies=400))
     results = profile(posts)
     assert "travel" in inferred(results) and "sports" not in inferred(results)
-    assert "against the user's usual" in shortfalls(results, "sports")
+    assert "of the user's usual; needs at least ×0.50" in shortfalls(results, "sports")
 
 
 def test_in_a_deeper_taxonomy_support_climbs_every_level_and_the_most_specific_is_output() -> None:
@@ -278,3 +278,21 @@ def test_in_a_deeper_taxonomy_support_climbs_every_level_and_the_most_specific_i
     results = profile(two_and_two, parents=chain)
     assert inferred(results) == ["travel"]  # cooking's posts count for sports and, through it, for travel
     assert topic(results, "travel").posts == 4
+
+
+def test_what_fell_short_never_shows_a_value_equal_to_its_threshold_and_names_what_held_confidence_back() -> None:
+    import math
+
+    import numpy as np
+
+    from matcher.profiles import _Measured, _shortfalls
+
+    params = ProfileParams()
+    r = _Measured(0, np.zeros(3), np.zeros(3), inferred=False, score=1.113, confidence=0.498, posts=3, days=2,
+                  threads=2, engaged=2, positive=3.0, lift=math.log(0.43), decayed=1.0, mass=1.0, first=0, last=0,
+                  burst=0.0, closest=0.5, covered_by=[], best=2.247)
+    said = list(_shortfalls(r, params))
+    assert "engagement ×0.43 of the user's usual; needs at least ×0.50" in said  # before: -0.84 (log scale), -0.70
+    assert ("confidence 0.498; needs 0.50: its 3 post(s) are only partly about it (together worth 1.0 post)"
+            in said)  # before: "confidence 0.50; needs 0.50", with every count shown passing
+    assert "score 1.113 is 49.5% of the user's strongest topic's (2.247); needs 50%" in said  # before: 50%; 50%

@@ -80,6 +80,7 @@ def explain(
 ) -> None:
     """Why a topic was, or was not, inferred (or, without TOPIC_ID, why the user got each perk)."""
     from matcher.explain import explain_topic, match_records, no_perks_reason, require_user, withheld_records
+    from matcher.profiles import ProfileParams
 
     eng = engine(db, existing=True)
     if topic_id is None:
@@ -109,11 +110,13 @@ def explain(
     if "posts" in record:
         d = record["details"]
         th = record["thresholds"]
+        gap = ProfileParams().day_gap_hours
         out.print(f"  posts {record['posts']} (needs {th['posts']}), distinct days {record['days']} "
-                  f"(needs {th['days']}), threads {record['threads']} (needs {th['threads']}), "
-                  f"engaged posts {d['engaged_posts']} (needs {th['engaged_posts']})")
-        out.print(f"  engagement ×{record['engagement_vs_usual']:.2f} of the user's usual "
-                  f"(usual ≈ {d['usual_engagement']}), confidence {record['confidence']:.2f} "
+                  f"(days with posts at least {gap:g} h apart; needs {th['days']}), threads {record['threads']} "
+                  f"(needs {th['threads']}), engaged posts {d['engaged_posts']} (needs {th['engaged_posts']})")
+        out.print(f"  engagement on it ×{record['engagement_vs_usual']:.2f} of the user's usual (its typical post's, "
+                  f"on a log scale: one viral post moves it little; the usual ≈ {d['usual_engagement']} reactions a "
+                  f"post, beyond the author's own vote), confidence {record['confidence']:.2f} "
                   f"(needs {th['confidence']}), duplicates dropped {d['duplicates_dropped']}, "
                   f"reshares {d['shares']}, recency weight {d['recency']}"
                   + (f", clarity {d['clarity']} (how plainly the posts are about it)" if "clarity" in d else ""))
