@@ -411,7 +411,9 @@ def _shortfalls(r: _Measured, params: ProfileParams) -> Iterator[str]:
     if r.confidence < params.min_confidence:
         limit = min((r.mass, "mass"), (float(r.days) + 1.0, "days"), (float(r.threads) + 1.0, "threads"))[1]
         worth = f"{r.mass:.1f} post{'' if f'{r.mass:.1f}' == '1.0' else 's'}"
-        why = {"mass": f": its {r.posts} post(s) are only partly about it (together worth {worth})",
+        partly = r.mass < 0.95 * r.posts  # else they are wholly about it, and there are just few of them
+        why = {"mass": f": its {r.posts} post(s) are only partly about it (together worth {worth})" if partly
+               else f": only {r.posts} post(s)",
                "days": f": posts on only {r.days} distinct day(s)",
                "threads": f": posts in only {r.threads} thread(s)"}[limit]
         yield f"confidence {_below(r.confidence, params.min_confidence)}; needs {params.min_confidence:.2f}{why}"
