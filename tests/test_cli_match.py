@@ -261,3 +261,9 @@ def test_a_profile_as_of_a_day_is_that_day_for_offer_dates_and_reports(world, wr
     assert world("report", "user", "cat", "--out", str(tmp_path / "cat.html")).exit_code == 0
     page = (tmp_path / "cat.html").read_text()
     assert "(as of 2025-03-01)" in page
+
+
+def test_the_match_summary_counts_the_users_with_topics_as_such(world) -> None:  # type: ignore[no-untyped-def]
+    result = world("match")  # dan was profiled but has no topic
+    assert result.exit_code == 0 and "assignment(s) among 3 user(s) with topics" in result.stderr  # before: "for 3
+    # profiled user(s)", though 4 were profiled

@@ -166,8 +166,8 @@ def match(
     records = match_records(eng, summary.run_id)
     diff = assignment_changes(eng, summary.run_id)
     first = previous_run(eng, summary.run_id, "match") is None
-    err.print(f"match run {summary.run_id}: {summary.assignments} assignment(s) for {summary.users} profiled "
-              f"user(s), catalog version {summary.catalog_version}; "
+    err.print(f"match run {summary.run_id}: {summary.assignments} assignment(s) among {summary.users} user(s) with "
+              f"topics, catalog version {summary.catalog_version}; "
               + ("the first match run" if first else f"{len(diff)} user(s) changed since the last match"))
     if changes:
         if as_json:
