@@ -97,17 +97,23 @@ def no_perks_reason(engine: Engine, user_id: str) -> str:
     if missing:
         return f"{user_id} got no perk in match run {match.id}: {missing.split(': ', 1)[1]}"
     with session(engine) as s:
-        topics = s.exec(select(TopicScore.topic_id).where(TopicScore.run_id == profile_id)
-                        .where(TopicScore.user_id == user_id).where(TopicScore.status == "inferred")).all()
+        scored = s.exec(select(TopicScore.topic_id, TopicScore.status).where(TopicScore.run_id == profile_id)
+                        .where(TopicScore.user_id == user_id)).all()
         withheld = s.exec(select(Withheld.perk_id).where(Withheld.run_id == match.id)
                           .where(Withheld.user_id == user_id)).all()
-    if not topics:
+        posts = len(s.exec(select(Post.id).where(Post.user_id == user_id)).all())
+    topics = [t for t, status in scored if status == "inferred"]
+    if not topics and scored:
         return (f"{user_id} got no perk in match run {match.id}: no topic was inferred for them in profile run "
                 f"{profile_id} (`perkmatch topics {user_id} --candidates` shows what fell short)")
+    if not topics:
+        return (f"{user_id} got no perk in match run {match.id}: none of their {posts} post(s) is about any topic "
+                f"often enough to be weighed (a topic needs at least {ProfileParams().min_posts} posts on it)")
     if withheld:
         return f"{user_id} got no perk in match run {match.id}: each perk that fits their topics was withheld (below)"
+    names = {t.topic_id: t.name for t in load_topics(engine)}
     return (f"{user_id} got no perk in match run {match.id}: no live perk fits their topics "
-            f"({', '.join(sorted(topics))}) closely enough")
+            f"({', '.join(sorted(names.get(t, t) for t in topics))}) closely enough")
 
 
 def topic_records(engine: Engine, run_id: int, user_ids: list[str] | None = None,

@@ -136,8 +136,11 @@ def test_a_user_the_profile_run_did_not_profile_is_named_not_shown_as_topicless(
         assert result.exit_code == 1 and "fay is not in profile run 1: they have not opted in (consent: none " \
             "recorded)" in said(result), args
     assert world("match").exit_code == 0
-    assert "dan got no perk in match run 2: no topic was inferred for them in profile run 1" in said(world("explain",
-                                                                                                        "dan"))
+    assert ("dan got no perk in match run 2: none of their 0 post(s) is about any topic often enough to be weighed "
+            "(a topic needs at least 3 posts on it)") in said(world("explain", "dan"))  # before: pointed at an empty
+    # list of candidates
+    as_json = json.loads(world("explain", "dan", "--json").stdout)
+    assert as_json["assignments"] == [] and as_json["reason"].startswith("dan got no perk")  # before: no reason
     assert "fay got no perk in match run 2: they have not opted in" in said(world("explain", "fay"))
 
 

@@ -87,11 +87,13 @@ def explain(
         require_user(eng, user_id)
         record = {"user_id": user_id, "assignments": match_records(eng, user_id=user_id),
                   "withheld": withheld_records(eng, user_id)}
+        if not record["assignments"]:
+            record["reason"] = no_perks_reason(eng, user_id)  # why none: the text says it, and so does the JSON
         if as_json:
             print_json(record)
             return
         if not record["assignments"]:
-            out.print(no_perks_reason(eng, user_id), markup=False)
+            out.print(record["reason"], markup=False)
         _print_assignments(record["assignments"])
         for w in record["withheld"]:
             out.print(f"  withheld {w['perk_id']} ({w['brand']}: {w['title']}), score {w['score']:.3f}: {w['reason']}")
