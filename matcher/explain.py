@@ -237,7 +237,8 @@ def topic_changes(engine: Engine, user_id: str) -> dict[str, Any]:
     run = _require_profile(engine)
     require_user(engine, user_id)
     prev = previous_run(engine, int(run.id or 0))
-    now = {t["topic_id"]: t for t in topic_records(engine, int(run.id or 0), [user_id])[0]["topics"]}
+    every = {t["topic_id"]: t for t in topic_records(engine, int(run.id or 0), [user_id], candidates=True)[0]["topics"]}
+    now = {k: t for k, t in every.items() if t["status"] == "inferred"}
     if prev is None:
         return {"user_id": user_id, "run_id": run.id, "previous_run_id": None, "changes": [
             {"topic_id": k, "change": "new", "why": "first profile run"} for k in now]}
@@ -250,7 +251,7 @@ def topic_changes(engine: Engine, user_id: str) -> dict[str, Any]:
         a, b = before.get(k), now.get(k)
         if a and b and abs(a["score"] - b["score"]) < 1e-9:
             continue
-        why = _why(a, b, new_posts, run.as_of - prev.as_of, _refitted(run, prev))
+        why = _why(a, b or every.get(k), new_posts, run.as_of - prev.as_of, _refitted(run, prev))
         change = "new" if a is None else "dropped" if b is None else "score"
         changes.append({"topic_id": k, "change": change, "before": a and a["score"], "after": b and b["score"],
                         "why": why})
@@ -284,11 +285,16 @@ def _refitted(run: Run, prev: Run) -> str | None:
 def _why(a: dict | None, b: dict | None, new_posts: int, elapsed: int, refitted: str | None = None) -> str:
     reasons = [refitted] if refitted else []
     if new_posts:
-        reasons.append(f"{new_posts} new or updated post(s) (new posts or new engagement)")
+        reasons.append(f"{new_posts} new or updated post(s) of the user's, on any topic (new posts or new engagement)")
     if a and b and a["posts"] != b["posts"]:
         reasons.append(f"posts on the topic {a['posts']} -> {b['posts']}")
     if a and b and a["engagement"] != b["engagement"]:
         reasons.append(f"engagement {a['engagement']:g} -> {b['engagement']:g}")
+    elif a and b and a["engagement_vs_usual"] != b["engagement_vs_usual"]:  # the same reactions, another usual
+        reasons.append(f"the user's usual engagement moved (their posts elsewhere), so this topic's against it went "
+                       f"×{a['engagement_vs_usual']:.2f} -> ×{b['engagement_vs_usual']:.2f}")
+    if b and b.get("status") == "candidate" and b.get("shortfalls"):  # dropped: what it now falls short of
+        reasons.append("now short of: " + "; ".join(b["shortfalls"]))
     if elapsed > 0 and not new_posts:
         reasons.append(f"time passing: {elapsed // 86400} day(s) since the previous run lowers the recency weight")
     if elapsed < 0:

@@ -270,3 +270,18 @@ def test_the_match_summary_counts_the_users_with_topics_as_such(world) -> None: 
     result = world("match")  # dan was profiled but has no topic
     assert result.exit_code == 0 and "assignment(s) among 3 user(s) with topics" in result.stderr  # before: "for 3
     # profiled user(s)", though 4 were profiled
+
+
+def test_topics_changes_name_a_moved_usual_engagement_and_what_a_dropped_topic_falls_short_of(world, write) -> None:  # type: ignore[no-untyped-def]
+    loud = posts_for("ann", "coffee espresso beans roast", 6)
+    for p in loud:  # ann's new posts elsewhere draw far more than her travel posts: her usual rises
+        p["post_id"] += "-coffee"
+        p["likes"] = 500
+    assert world("ingest", write("loud.jsonl", loud)).exit_code == 0
+    assert world("profile", "--as-of", "2025-03-01").exit_code == 0
+    record = json.loads(world("topics", "ann", "--changes", "--json").stdout)
+    travel = next(c for c in record["changes"] if c["topic_id"] == "travel")
+    assert travel["change"] == "dropped"
+    assert "the user's usual engagement moved (their posts elsewhere), so this topic's against it went ×" in \
+        travel["why"]  # before: only "6 new or updated post(s)", though none was about travel
+    assert "now short of: " in travel["why"]  # and what the dropped topic now lacks
