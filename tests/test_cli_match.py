@@ -285,3 +285,14 @@ def test_topics_changes_name_a_moved_usual_engagement_and_what_a_dropped_topic_f
     assert "the user's usual engagement moved (their posts elsewhere), so this topic's against it went ×" in \
         travel["why"]  # before: only "6 new or updated post(s)", though none was about travel
     assert "now short of: " in travel["why"]  # and what the dropped topic now lacks
+
+
+def test_explain_shows_what_a_reply_answers_and_what_a_reddit_score_counts(world, write) -> None:  # type: ignore[no-untyped-def]
+    replies = posts_for("ann", "flights airport lounge travel", 12)[6:]
+    for p in replies:
+        p.update(post_id=p["post_id"] + "-r", platform="reddit", context="Best airport lounges in Europe?", likes=50)
+    assert world("ingest", write("r.jsonl", replies)).exit_code == 0
+    assert world("profile", "--as-of", "2025-03-01").exit_code == 0
+    said = world("explain", "ann", "travel").stdout
+    assert "[in: Best airport lounges in Europe?]" in said  # before: the reply alone, not what made it count
+    assert "♥ is the platform's score, which on Reddit includes the author's own +1" in said

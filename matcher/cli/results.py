@@ -19,7 +19,9 @@ def _or_dash(value: Any) -> str:
 
 
 def _evidence_lines(evidence: list[dict[str, Any]], limit: int = 3) -> str:
+    """Evidence posts, one a line; a reply shows what it answers (its context, which is read with it)."""
     return "\n".join(f"{e['created_at'][:10]} ♥{e['likes']} ↩{e['replies']} ⇄{e['shares']}  {_short(e['text'])}"
+                     + (f"  [in: {_short(e['context'], 60)}]" if e.get("context") else "")
                      for e in evidence[:limit])
 
 
@@ -125,7 +127,10 @@ def explain(
         if record["first"]:
             out.print(f"  written about from {record['first'][:10]} to {record['last'][:10]}")
         for line in _evidence_lines(record["evidence"], 5).splitlines():
-            out.print(f"  {line}")
+            out.print(f"  {line}", markup=False)
+        if any(e.get("platform") in ProfileParams().self_vote_platforms for e in record["evidence"]):
+            out.print("  (♥ is the platform's score, which on Reddit includes the author's own +1; engagement above "
+                      "leaves that out)")
 
 
 def _print_assignments(records: list[dict[str, Any]]) -> None:
