@@ -3,6 +3,7 @@
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from matcher.cli import common
@@ -70,7 +71,7 @@ def topics(
             label = t["name"] + (" (candidate)" if t["status"] != "inferred" else "")
             table.add_row(f"{label}\n[dim]{t['topic_id']}[/]", f"{t['score']:.2f}", f"{t['confidence']:.2f}",
                           str(t["posts"]), str(t["days"]), f"×{t['engagement_vs_usual']:.2f}",
-                          _evidence_lines(t["evidence"]))
+                          escape(_evidence_lines(t["evidence"])))  # posts' own [brackets] are text, not markup
         print_table(table)
 
 
