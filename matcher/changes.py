@@ -1,7 +1,8 @@
 """What changed between two match runs, per user, and whether the catalog or the user caused it.
 
 Causes, checked in this order for each perk a user gained or lost:
-  catalog: the perk was added, changed or retired between the two catalog versions, or is sold out;
+  catalog: the perk was added, changed or retired between the two catalog versions; and, for a perk lost, why this
+  run withheld it from the user (its offer dates, its region, its quantity, a limit), when it did;
   user: the user's topics changed between the profile runs behind the two match runs (new posts or
   new engagement), or they were profiled for the first time.
 """
@@ -72,9 +73,9 @@ def assignment_changes(engine: Engine, run_id: int) -> list[dict[str, Any]]:
     catalog = _catalog_changes(engine, p_old["catalog_version"], p_new["catalog_version"])
     topics_new = _topic_signature(engine, p_new.get("profile_run"))
     topics_old = _topic_signature(engine, p_old.get("profile_run"))
-    with session(engine) as s:
-        sold_out = set(s.exec(select(Withheld.perk_id).where(Withheld.run_id == run_id)
-                              .where(col(Withheld.reason).startswith("quantity"))).all())
+    with session(engine) as s:  # why each user's withheld perks were withheld in this run
+        withheld = {(u, p): reason for u, p, reason in s.exec(
+            select(Withheld.user_id, Withheld.perk_id, Withheld.reason).where(Withheld.run_id == run_id)).all()}
     new, old = _assigned(engine, run_id), _assigned(engine, int(prev.id or 0))
     records = []
     for user_id in sorted(set(new) | set(old)):
@@ -85,8 +86,8 @@ def assignment_changes(engine: Engine, run_id: int) -> list[dict[str, Any]]:
         for perk_id in gained + lost:
             if perk_id in catalog:
                 causes.append(f"catalog: {perk_id} {catalog[perk_id]}")
-            elif perk_id in lost and perk_id in sold_out:
-                causes.append(f"catalog: {perk_id} sold out (all its units went to other users)")
+            if perk_id in lost and (user_id, perk_id) in withheld:  # what this run says of it (dates, quantity, ...)
+                causes.append(f"{perk_id} withheld: {withheld[(user_id, perk_id)]}")
         if topics_new.get(user_id) != topics_old.get(user_id):
             causes.append("user: topics changed (new posts or new engagement)" if user_id in topics_old
                           else "user: profiled for the first time")

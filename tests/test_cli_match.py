@@ -298,3 +298,18 @@ def test_explain_shows_what_a_reply_answers_and_what_a_reddit_score_counts(world
     assert "♥ is the platform's score, which on Reddit includes the author's own +1" in said
     table = " ".join(world("topics", "ann").stdout.split())
     assert "[in: Best airport lounges in Europe?]" in table  # text in [brackets] is not taken for rich markup
+
+
+def test_match_changes_give_a_lost_perks_own_reason_and_print_only_what_moved(world, write) -> None:  # type: ignore[no-untyped-def]
+    world("match")
+    later = [dict(p, starts="2025-03-05") if p["perk_id"] == "beans" else p for p in PERKS]  # not open on the day
+    assert world("catalog", "refresh", write("c3.yaml", later)).exit_code == 0
+    record = next(c for c in map(json.loads, world("match", "--changes", "--json").stdout.splitlines())
+                  if c["user_id"] == "cat")
+    assert record["lost"] == ["beans"] and "catalog: beans changed" in record["causes"]
+    assert "beans withheld: dates: the offer starts on 2025-03-05" in record["causes"]  # before: "changed" alone
+    text = world("match", "--changes").stdout
+    assert "cat: lost beans (" not in text  # nothing moved in this second run
+    assert world("catalog", "refresh", write("c4.yaml", PERKS)).exit_code == 0
+    line = next(x for x in world("match", "--changes").stdout.splitlines() if x.startswith("cat:"))
+    assert line.startswith("cat: gained beans (") and "+-" not in line  # before: "cat: +beans --"

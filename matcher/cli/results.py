@@ -184,8 +184,9 @@ def match(
             out.print("no earlier match run to compare with" if first else
                       "no user's assignments changed since the last match")
         for d in [] if as_json else diff:
-            out.print(f"{d['user_id']}: +{', '.join(d['gained']) or '-'} -{', '.join(d['lost']) or '-'} "
-                      f"({'; '.join(d['causes'])})", markup=False)
+            moved = "; ".join(f"{label} {', '.join(d[key])}" for label, key in (("gained", "gained"), ("lost", "lost"))
+                              if d[key])
+            out.print(f"{d['user_id']}: {moved} ({'; '.join(d['causes'])})", markup=False)
         return
     if out_file:
 
