@@ -212,9 +212,13 @@ FORGET_LOCK = 7_310_472  # a key of PostgreSQL's advisory locks, taken by `forge
 def hold_forget_lock(conn: Connection) -> None:
     """Serialise a `forget` with a run's writing of a chunk of users (until the transaction ends), so that a user
     forgotten meanwhile is either seen gone by the chunk's check or deleted after the chunk commits (``profile_run.
-    eligible_among``). PostgreSQL: a transaction-scoped advisory lock; SQLite's single writer lock already does it."""
+    eligible_among``). PostgreSQL: a transaction-scoped advisory lock. SQLite: its single writer lock, taken now by a
+    write that changes nothing; a transaction that read first and wrote later would fail ("database is locked") had
+    another writer committed in between, which no wait can mend."""
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FORGET_LOCK})
+    elif conn.dialect.name == "sqlite":
+        conn.execute(text("DELETE FROM forget_audit WHERE 0"))
 
 
 def bulk_insert(conn: Connection, table: Any, columns: tuple[str, ...], rows: list[tuple],

@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
@@ -147,3 +148,19 @@ def test_an_opted_out_user_stays_out_whatever_a_later_users_file_says(tmp_path) 
         assert reports[0].users_kept_out == 1 and reports[1].skipped_no_consent == 3
     with session(engine) as s:
         assert s.exec(select(User)).all() == [] and s.exec(select(Post)).all() == []
+
+
+def test_the_forget_lock_on_sqlite_is_the_writer_lock_taken_at_once(engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    from matcher.store import hold_forget_lock
+
+    other = sqlite3.connect(str(tmp_path / "test.db"), timeout=0.1)
+    with engine.begin() as conn:
+        hold_forget_lock(conn)  # before: nothing until the first write, so a forget or a fit that read first and
+        # wrote later failed ("database is locked") when another writer committed in between
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("INSERT INTO settings (key, value) VALUES ('x', 'y')")
+    other.execute("INSERT INTO settings (key, value) VALUES ('x', 'y')")  # free again once it commits
+    other.commit()
+    other.close()
