@@ -36,13 +36,19 @@ class InputFileError(CatalogError):
         self.problems = problems
         shown = "\n  ".join(str(p) for p in problems[:MAX_LISTED])
         more = len(problems) - MAX_LISTED
-        at_least = "at least " if len(problems) >= PROBLEMS_KEPT else ""
+        at_least = self.at_least
         text = f"{path}: {at_least}{len(problems)} problem(s), nothing was stored:\n  {shown}"
         if more > 0:
             text += f"\n  ... and {at_least}{more} more"
         if hint:
             text += f"\n{hint}"
         super().__init__(text)
+
+    @property
+    def at_least(self) -> str:
+        """The words "at least " where the list may have been cut short (``PROBLEMS_KEPT``), else nothing: a count of
+        it is then not exact."""
+        return "at least " if len(self.problems) >= PROBLEMS_KEPT else ""
 
 
 class DamagedFileError(CatalogError):

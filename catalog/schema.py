@@ -44,6 +44,14 @@ NOT_COUNTRIES = {"UK": "the United Kingdom is GB", "EL": "Greece is GR",
                  "EU": "list each country instead (e.g. FR, DE, IT): a region is one country, or a part of one"}
 
 
+def refuse_nul(value: str) -> str:
+    """A text that must hold no NUL character (U+0000): PostgreSQL cannot store one, and it means nothing in an id or
+    a perk's text."""
+    if "\x00" in value:
+        raise ValueError("holds a NUL character (\\u0000); remove it")
+    return value
+
+
 def region_code(value: str) -> str:
     """A region as stored: upper case, an ISO 3166-1 country (US, GB) or an ISO 3166-2 part of one (US-NY), known
     to ``pycountry``; anything else is an error (a misspelt region would silently make a user, or a perk, match no
@@ -87,9 +95,7 @@ class PerkIn(BaseModel):
     @field_validator("perk_id", "brand", "title", "description", mode="after")
     @classmethod
     def _no_nul(cls, value: str) -> str:
-        if "\x00" in value:  # PostgreSQL cannot store it, and it means nothing in a perk's text
-            raise ValueError("holds a NUL character (\\u0000); remove it")
-        return value
+        return refuse_nul(value)
 
     @field_validator("topics", "regions", mode="before")
     @classmethod

@@ -11,7 +11,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
 from catalog.refresh import live_version
@@ -101,12 +101,13 @@ def no_perks_reason(engine: Engine, user_id: str) -> str:
                         .where(TopicScore.user_id == user_id)).all()
         withheld = s.exec(select(Withheld.perk_id).where(Withheld.run_id == match.id)
                           .where(Withheld.user_id == user_id)).all()
-        posts = len(s.exec(select(Post.id).where(Post.user_id == user_id)).all())
     topics = [t for t, status in scored if status == "inferred"]
     if not topics and scored:
         return (f"{user_id} got no perk in match run {match.id}: no topic was inferred for them in profile run "
                 f"{profile_id} (`perkmatch topics {user_id} --candidates` shows what fell short)")
     if not topics:
+        with session(engine) as s:
+            posts = s.exec(select(func.count()).select_from(Post).where(Post.user_id == user_id)).one()
         return (f"{user_id} got no perk in match run {match.id}: none of their {posts} post(s) is about any topic "
                 f"often enough to be weighed (a topic needs at least {ProfileParams().min_posts} posts on it)")
     if withheld:

@@ -519,10 +519,13 @@ def _profile(engine: Engine, cache: EmbeddingCache, users: list[str], policy: st
     topics = load_topics(engine)
     embed_started, encoder_before = time.perf_counter(), cache.encode_seconds
     topic_texts, choose_words = space_texts(topics, cache, classify)
-    forgotten = topic_fit.collection_state(engine)[1]
+    with engine.connect() as conn:
+        forgotten = topic_fit.forgets_done(conn)
     with cache.recording() as stored:
         embedded = executor.embed(engine, cache, topic_texts, progress)
-    if topic_fit.collection_state(engine)[1] != forgotten:  # a `forget` meanwhile: the vectors of its posts go
+    with engine.connect() as conn:
+        gone = topic_fit.forgets_done(conn) != forgotten
+    if gone:  # a `forget` meanwhile: the vectors of its posts go
         drop_unreferenced(engine, cache.name, set(stored) - {text_key(t) for t in topic_texts})
     if choose_words:  # a new choice of related words, so a new topic fit: the workers start while they are chosen
         vocabulary_vectors(cache, topic_words(topics, cache, classify), progress)  # built once per machine

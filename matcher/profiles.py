@@ -342,8 +342,7 @@ def _measure(todo: list[tuple[int, np.ndarray, np.ndarray, list[str]]], p: UserP
         days = distinct_days(times, params)
         m = float(mass[i])
         lift = float(lifted[i] / (m + params.lift_shrinkage)) if m else 0.0
-        evidence_amount = min(m, float(days) + 1.0, float(threads[i]) + 1.0)
-        confidence = 1.0 - math.exp(-evidence_amount / params.confidence_scale)
+        confidence = 1.0 - math.exp(-_evidence(m, days, int(threads[i]))[0] / params.confidence_scale)
         clarity, closest = float(ctx["clarity"][k]), float(ctx["closest"][k])
         score = math.log2(1.0 + float(decayed[i])) * (1.0 + 0.5 * min(max(lift, -1.0), 2.0)) * confidence * clarity
         n_posts = len(times)
@@ -356,6 +355,12 @@ def _measure(todo: list[tuple[int, np.ndarray, np.ndarray, list[str]]], p: UserP
         r.inferred = not covered[i] and next(_shortfalls(r, params), None) is None
         out.append(r)
     return out
+
+
+def _evidence(mass: float, days: int, threads: int) -> tuple[float, str]:
+    """How much evidence a topic has, for its confidence: the least of its mass and one more than its distinct days
+    and threads (so one day's or one thread's posts count as little); and which of the three that is."""
+    return min((mass, "mass"), (float(days) + 1.0, "days"), (float(threads) + 1.0, "threads"))
 
 
 def _describe(r: _Measured, p: UserPosts, ctx: dict, topic_ids: list[str], params: ProfileParams) -> TopicResult:
@@ -409,7 +414,7 @@ def _shortfalls(r: _Measured, params: ProfileParams) -> Iterator[str]:
         yield (f"engagement ×{_below(math.exp(r.lift), math.exp(params.min_lift))} of the user's usual; needs at "
                f"least ×{math.exp(params.min_lift):.2f}")
     if r.confidence < params.min_confidence:
-        limit = min((r.mass, "mass"), (float(r.days) + 1.0, "days"), (float(r.threads) + 1.0, "threads"))[1]
+        limit = _evidence(r.mass, r.days, r.threads)[1]
         worth = f"{r.mass:.1f} post{'' if f'{r.mass:.1f}' == '1.0' else 's'}"
         partly = r.mass < 0.95 * r.posts  # else they are wholly about it, and there are just few of them
         why = {"mass": f": its {r.posts} post(s) are only partly about it (together worth {worth})" if partly

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from catalog.schema import INT64_MAX
+from catalog.schema import INT64_MAX, refuse_nul
 from matcher.errors import PerkmatchError
 
 CONSENT_VALUES = ("opted_in", "opted_out")
@@ -68,12 +68,6 @@ def to_epoch(value: Any) -> int:
     return int(parsed.timestamp())
 
 
-def _refuse_nul(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("holds a NUL character (\\u0000); remove it")
-    return value
-
-
 class PostIn(BaseModel):
     """One post as written in a posts file."""
 
@@ -100,7 +94,7 @@ class PostIn(BaseModel):
     @field_validator("post_id", "user_id", "platform", mode="after")
     @classmethod
     def _id_no_nul(cls, value: str) -> str:
-        return _refuse_nul(value)
+        return refuse_nul(value)
 
     @field_validator("post_id", "user_id", "text", "platform", "context", mode="after")
     @classmethod
@@ -165,7 +159,7 @@ class UserIn(BaseModel):
     @field_validator("user_id", "handle", mode="after")
     @classmethod
     def _no_nul(cls, value: str | None) -> str | None:
-        return None if value is None else _refuse_nul(value)
+        return None if value is None else refuse_nul(value)
 
     @field_validator("consent", mode="after")
     @classmethod

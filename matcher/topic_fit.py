@@ -20,7 +20,7 @@ import json
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 from sqlmodel import col
 
 from matcher.store import ForgetAudit, Post, Run, TopicVector, hold_forget_lock, session
@@ -54,10 +54,13 @@ class Fit:
 
 def collection_state(engine: Engine) -> tuple[int, int]:
     """(posts in the collection, `forget` requests carried out so far)."""
-    with session(engine) as s:
-        posts = int(s.execute(select(func.count()).select_from(Post)).scalar_one())
-        forgotten = int(s.execute(select(func.count()).select_from(ForgetAudit)).scalar_one())
-    return posts, forgotten
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(Post)).scalar_one()), forgets_done(conn)
+
+
+def forgets_done(conn: Connection) -> int:
+    """How many `forget` requests have been carried out (one audit line each): a change says someone was forgotten."""
+    return int(conn.execute(select(func.count()).select_from(ForgetAudit)).scalar_one())
 
 
 def fit_sample(engine: Engine, user_ids: list[str], params: FitParams = FitParams()) -> list[str]:
@@ -112,7 +115,6 @@ def store_fit(engine: Engine, fit_basis: str, run_id: int, topic_ids: list[str],
             for t, m, v in zip(topic_ids, mass, vectors, strict=True)]
     with engine.begin() as conn:
         hold_forget_lock(conn)  # a forget either committed before this check or waits for this insert to commit
-        forgotten_now = int(conn.execute(select(func.count()).select_from(ForgetAudit)).scalar_one())
-        if rows and forgotten_now == forgotten:
+        if rows and forgets_done(conn) == forgotten:
             conn.execute(TopicVector.__table__.insert(), rows)  # type: ignore[attr-defined]
     return Fit(fit_basis, run_id, posts, forgotten, vectors.astype(np.float32), mass, forced)

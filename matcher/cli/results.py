@@ -184,12 +184,10 @@ def match(
             out.print("no earlier match run to compare with" if first else
                       "no user's assignments changed since the last match")
         for d in [] if as_json else diff:
-            moved = "; ".join(f"{label} {', '.join(d[key])}" for label, key in (("gained", "gained"), ("lost", "lost"))
-                              if d[key])
+            moved = "; ".join(f"{key} {', '.join(d[key])}" for key in ("gained", "lost") if d[key])
             out.print(f"{d['user_id']}: {moved} ({'; '.join(d['causes'])})", markup=False)
         return
     if out_file:
-
         write_assignments(records, out_file, fmt)
         err.print(f"wrote {len(records)} assignment(s) to {out_file}")
         return

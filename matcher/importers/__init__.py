@@ -22,7 +22,7 @@ from typing import IO, Any
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
-from catalog.errors import PROBLEMS_KEPT, InputFileError
+from catalog.errors import InputFileError
 from matcher.errors import PerkmatchError
 from matcher.importers.common import format_error
 from matcher.importers.feed import read_feed
@@ -175,8 +175,7 @@ def import_posts(engine: Engine, kind: str, path: str, user_id: str | None = Non
         except InputFileError as exc:  # named against the export, not the converted file (gone with this folder)
             what = "users" if exc.path == users_file else "posts"
             shown = "; ".join(p.message for p in exc.problems[:3])
-            at_least = "at least " if len(exc.problems) >= PROBLEMS_KEPT else ""  # ingest stopped collecting there
-            more = f" (and {at_least}{len(exc.problems) - 3} more)" if len(exc.problems) > 3 else ""
+            more = f" (and {exc.at_least}{len(exc.problems) - 3} more)" if len(exc.problems) > 3 else ""
             raise format_error(path, f"its {what}", f"cannot be stored: {shown}{more}",
                                "nothing was stored; for a post stored under another user id, import under that "
                                "--user-id") from None

@@ -80,12 +80,17 @@ def check_site(site: str) -> str:
     return site
 
 
+def _site(path: str, site: str | None) -> str:
+    """The site in the ids: the one given (``check_site``), else the dump's name (``site_name``)."""
+    return check_site(site) if site is not None else site_name(path)
+
+
 def read_stackexchange(path: str, site: str | None = None) -> Iterator[dict[str, Any]]:
     """Questions and answers of every user of a Stack Exchange site dump (its folder, zip, or Posts.xml)."""
     posts = _member(path, "Posts.xml")
     if posts is None:
         raise format_error(path, "", "no Posts.xml found", _FIX)
-    site = check_site(site) if site is not None else site_name(path)
+    site = _site(path, site)
     titles = {a["Id"]: a.get("Title", "") for _, a in _rows(posts) if a.get("PostTypeId") == "1"}
     for index, attrs in _rows(posts):
         if attrs.get("PostTypeId") in ("1", "2") and attrs.get("OwnerUserId"):
@@ -109,7 +114,7 @@ def read_stackexchange_users(path: str, site: str | None = None) -> Iterator[dic
     users = _member(path, "Users.xml")
     if users is None:
         return
-    site = check_site(site) if site is not None else site_name(path)
+    site = _site(path, site)
     for _, attrs in _rows(users):
         yield {"user_id": f"se-{site}-{attrs['Id']}", "handle": attrs.get("DisplayName"), "source": SOURCE}
 
