@@ -23,7 +23,7 @@ from matcher.match import offer_closed
 from matcher.profile_run import latest_run, previous_run
 from matcher.profiles import ProfileParams
 from matcher.store import Assignment, EvidencePost, Post, ProfiledUser, Run, TopicScore, User, Withheld, session
-from matcher.taxonomy import load_topics, topic_by_id
+from matcher.taxonomy import load_topics, replaced_since, topic_by_id, topic_ids_in
 
 
 def iso(ts: int) -> str:
@@ -166,6 +166,19 @@ def user_topics(engine: Engine, user_id: str | None = None, candidates: bool = F
     if user_id is not None:
         require_profiled(engine, run, require_user(engine, user_id))
     return topic_records(engine, int(run.id or 0), None if user_id is None else [user_id], candidates)
+
+
+def stale_taxonomy(engine: Engine) -> str | None:
+    """What to warn when the latest profile run inferred topics the loaded taxonomy no longer has (it was replaced
+    after the run: the topics shown are the run's, by id, until the next `profile`); None when it has them all."""
+    run = latest_run(engine, "profile")
+    if run is None:
+        return None
+    with session(engine) as s:
+        inferred = s.exec(select(TopicScore.topic_id).where(TopicScore.run_id == run.id)
+                          .where(TopicScore.status == "inferred").distinct()).all()
+        gone = sorted(set(inferred) - topic_ids_in(s))
+    return replaced_since(int(run.id or 0), gone) if gone else None
 
 
 def explain_topic(engine: Engine, user_id: str, topic_id: str) -> dict[str, Any]:

@@ -45,7 +45,7 @@ from matcher.store import (
     session,
     utcnow,
 )
-from matcher.taxonomy import load_topics
+from matcher.taxonomy import load_topics, replaced_since
 
 
 @dataclass(frozen=True)
@@ -115,9 +115,7 @@ def run_match(engine: Engine, cache: EmbeddingCache, *, per_user: int = 3, per_b
     rows, evidence, regions = _load_profiles(engine, int(profile.id or 0))
     gone = sorted({r.topic_id for user_rows in rows.values() for r in user_rows} - set(topics))
     if gone:
-        raise NotReadyError(f"the taxonomy was replaced after profile run {profile.id}: {len(gone)} of its inferred "
-                             f"topics are not in it ({', '.join(gone[:5])}{', ...' if len(gone) > 5 else ''}); "
-                             "run `perkmatch profile` again, then match")
+        raise NotReadyError(replaced_since(int(profile.id or 0), gone) + ", then match")
     relevance = perk_relevance(space.similarity(perk_vecs, ClassifyParams()), params)
     candidates, withheld, reasons = _candidates(engine, cache, rows, evidence, regions, perks, perk_vecs, relevance,
                                                 index, topics, topic_vecs, today, params)

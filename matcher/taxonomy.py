@@ -196,6 +196,12 @@ def topic_ids_in(s: Session) -> set[str]:
     return ids or {t.topic_id for t in read_taxonomy(default_taxonomy_path())}
 
 
+def replaced_since(run_id: int, gone: list[str]) -> str:
+    """What to say when a profile run's topics are not all in the loaded taxonomy (it was replaced since)."""
+    return (f"the taxonomy was replaced after profile run {run_id}: {len(gone)} of its inferred topics are not in it "
+            f"({', '.join(gone[:5])}{', ...' if len(gone) > 5 else ''}); run `perkmatch profile` again")
+
+
 def topic_by_id(engine: Engine, topic_id: str) -> TopicInfo:
     for topic in load_topics(engine):
         if topic.topic_id == topic_id:

@@ -88,6 +88,10 @@ def test_match_after_a_new_taxonomy_and_other_misuses_are_clean_errors(world, wr
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "the taxonomy was replaced after profile run 1: 2 of its inferred topics are not in it (coffee, travel); " \
            "run `perkmatch profile` again" in " ".join(result.stderr.split())
+    shown = world("topics", "ann", "--json")  # the run's topics, still listed, but not silently: they are stale
+    assert shown.exit_code == 0 and json.loads(shown.stdout)["topics"][0]["topic_id"] == "travel"
+    assert "Warning: the taxonomy was replaced after profile run 1" in " ".join(shown.stderr.split())
+    assert "Warning: the taxonomy was replaced" in world("explain", "ann", "travel").stderr
 
 
 def test_bad_out_paths_and_options_are_refused_before_any_work(world, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -36,7 +36,7 @@ def topics(
     as_json: JsonOpt = False,
 ) -> None:
     """A user's inferred topics with their evidence (or every user's, with --all)."""
-    from matcher.explain import topic_changes, user_topics
+    from matcher.explain import stale_taxonomy, topic_changes, user_topics
 
     if (user_id is None) == (not all_users):
         raise typer.BadParameter("give a USER_ID or --all (not both)")
@@ -58,6 +58,7 @@ def topics(
             out.print(f"  {c['topic_id']}: {c['change']}{moved}  {c['why']}")
         return
     records = user_topics(eng, user_id, candidates=candidates)
+    _warn_stale(stale_taxonomy(eng))
     if as_json:
         print_json(records)
         return
@@ -82,7 +83,14 @@ def explain(
     as_json: JsonOpt = False,
 ) -> None:
     """Why a topic was, or was not, inferred (or, without TOPIC_ID, why the user got each perk)."""
-    from matcher.explain import explain_topic, match_records, no_perks_reason, require_user, withheld_records
+    from matcher.explain import (
+        explain_topic,
+        match_records,
+        no_perks_reason,
+        require_user,
+        stale_taxonomy,
+        withheld_records,
+    )
     from matcher.profiles import ProfileParams
 
     eng = engine(db, existing=True)
@@ -101,6 +109,7 @@ def explain(
         for w in record["withheld"]:
             out.print(f"  withheld {w['perk_id']} ({w['brand']}: {w['title']}), score {w['score']:.3f}: {w['reason']}")
         return
+    _warn_stale(stale_taxonomy(eng))
     record = explain_topic(eng, user_id, topic_id)
     if as_json:
         print_json(record)
@@ -227,3 +236,9 @@ def register(app: typer.Typer) -> None:
     app.command()(handled(explain))
     app.command()(handled(match))
     app.command()(handled(brand))
+
+
+def _warn_stale(note: str | None) -> None:
+    """On stderr, so that --json output stays the run's records."""
+    if note:
+        err.print(f"[yellow]Warning:[/] {escape(note)}")
