@@ -73,9 +73,11 @@ def forget_in_session(s: Session, user_id: str) -> dict[str, int]:
     counts["assignments"] = _delete(s, Assignment, Assignment.user_id == user_id)
     counts["withheld"] = _delete(s, Withheld, Withheld.user_id == user_id)
     # a kept topic fit is a mean over posts that may include theirs (on a small collection, a topic written about by
-    # them alone is their posts' mean): every fit goes, and the next profile run fits again (``topic_fit``)
-    counts["topic_fits"] = len(set(s.exec(select(TopicVector.run_id)).all()))
-    _delete(s, TopicVector, col(TopicVector.run_id).is_not(None))
+    # them alone is their posts' mean): every fit goes, and the next profile run fits again (``topic_fit``); a user
+    # with no posts (an opt-out before any ingest) is in no fit, and a costly refit would buy nothing
+    counts["topic_fits"] = len(set(s.exec(select(TopicVector.run_id)).all())) if counts["posts"] else 0
+    if counts["posts"]:
+        _delete(s, TopicVector, col(TopicVector.run_id).is_not(None))
     counts["users"] = _delete(s, User, User.user_id == user_id)
     s.add(ForgetAudit(user_hash=audit_hash(s, user_id), counts=json.dumps(counts, sort_keys=True)))
     return counts

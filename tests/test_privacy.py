@@ -39,6 +39,8 @@ def count(engine, sql: str) -> int:  # type: ignore[no-untyped-def]
 def test_forget_removes_rows_and_unshared_embeddings_only(engine, write, fake_cache) -> None:  # type: ignore[no-untyped-def]
     setup(engine, write, fake_cache)
     embeddings_before = count(engine, "SELECT COUNT(*) FROM embeddings")
+    assert forget(engine, "never-ingested")["topic_fits"] == 0  # an opt-out before any post: in no fit, none goes
+    assert count(engine, "SELECT COUNT(*) FROM topic_vectors") > 0
     counts = forget(engine, "ann")
     assert counts["posts"] == 4 and counts["users"] == 1 and counts["embeddings"] == 4
     for table in ("users", "posts", "topic_scores", "evidence", "assignments", "withheld"):
@@ -48,10 +50,9 @@ def test_forget_removes_rows_and_unshared_embeddings_only(engine, write, fake_ca
     assert counts["topic_fits"] == 1 and count(engine, "SELECT COUNT(*) FROM topic_vectors") == 0
     again = run_profile(engine, fake_cache, as_of=1_740_000_000)
     assert again.topic_vectors_run == again.run_id and count(engine, "SELECT COUNT(*) FROM topic_vectors") > 0
-    audit = json.loads(engine.connect().execute(text("SELECT counts FROM forget_audit")).scalar())
-    assert audit["posts"] == 4
-    raw = engine.connect().execute(text("SELECT user_hash FROM forget_audit")).scalar()
-    assert raw != "ann" and len(raw) == 64
+    audits = engine.connect().execute(text("SELECT user_hash, counts FROM forget_audit")).all()
+    assert sorted(json.loads(c)["posts"] for _, c in audits) == [0, 4]
+    assert all(raw not in ("ann", "never-ingested") and len(raw) == 64 for raw, _ in audits)
 
 
 def test_forget_removes_the_users_words_quoted_as_other_posts_context(engine, write, fake_cache) -> None:  # type: ignore[no-untyped-def]
