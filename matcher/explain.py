@@ -260,12 +260,16 @@ def topic_changes(engine: Engine, user_id: str) -> dict[str, Any]:
     with session(engine) as s:
         new_posts = len(s.exec(select(Post.id).where(Post.user_id == user_id)
                                .where(col(Post.updated_at) > prev.started_at)).all())
+        # stored before, but written after the previous run's date (``--as-of``): this run reads them, that one did not
+        reached = len(s.exec(select(Post.id).where(Post.user_id == user_id)
+                             .where(col(Post.updated_at) <= prev.started_at)
+                             .where(col(Post.created_at) > prev.as_of).where(col(Post.created_at) <= run.as_of)).all())
     changes = []
     for k in sorted(set(now) | set(before)):
         a, b = before.get(k), now.get(k)
         if a and b and abs(a["score"] - b["score"]) < 1e-9:
             continue
-        why = _why(a, b or every.get(k), new_posts, run.as_of - prev.as_of, _refitted(run, prev))
+        why = _why(a, b or every.get(k), new_posts, run.as_of - prev.as_of, _refitted(run, prev), reached)
         change = "new" if a is None else "dropped" if b is None else "score"
         changes.append({"topic_id": k, "change": change, "before": a and a["score"], "after": b and b["score"],
                         "why": why})
@@ -296,10 +300,14 @@ def _refitted(run: Run, prev: Run) -> str | None:
     return "; ".join(reasons) or None
 
 
-def _why(a: dict | None, b: dict | None, new_posts: int, elapsed: int, refitted: str | None = None) -> str:
+def _why(a: dict | None, b: dict | None, new_posts: int, elapsed: int, refitted: str | None = None,
+         reached: int = 0) -> str:
     reasons = [refitted] if refitted else []
     if new_posts:
         reasons.append(f"{new_posts} new or updated post(s) of the user's, on any topic (new posts or new engagement)")
+    if reached:
+        reasons.append(f"{reached} post(s) of the user's, on any topic, written after the previous run's date and by "
+                       "this one's, now count")
     if a and b and a["posts"] != b["posts"]:
         reasons.append(f"posts on the topic {a['posts']} -> {b['posts']}")
     if a and b and a["engagement"] != b["engagement"]:

@@ -226,6 +226,21 @@ def test_topics_changes_after_new_posts(world, write) -> None:  # type: ignore[n
     assert change["change"] == "score" and "new or updated post(s)" in change["why"]
     ann = json.loads(world("topics", "ann", "--changes", "--json").stdout)
     assert all("time passing" in c["why"] for c in ann["changes"])
+    assert all("written after the previous run's date" not in c["why"] for c in ann["changes"])
+
+
+def test_topics_changes_name_posts_a_later_as_of_reaches(world, write) -> None:  # type: ignore[no-untyped-def]
+    late = posts_for("cat", "coffee roast espresso brewing", 3)  # stored with the rest, dated after the first run's
+    for p in late:
+        p["post_id"] += "-late"
+        p["created_at"] = 1_741_000_000 + p["created_at"] - 1_735_732_800  # 2025-03-03 on, after its 2025-03-01
+    world("ingest", write("late.jsonl", late))
+    world("profile", "--as-of", "2025-03-01")
+    assert world("profile", "--as-of", "2025-05-01").exit_code == 0
+    change = next(c for c in json.loads(world("topics", "cat", "--changes", "--json").stdout)["changes"]
+                  if c["topic_id"] == "coffee")
+    assert "3 post(s) of the user's, on any topic, written after the previous run's date and by this one's, " \
+           "now count" in change["why"] and "new or updated" not in change["why"]
 
 
 
