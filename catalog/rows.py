@@ -98,9 +98,11 @@ def undecodable(text: str) -> str | None:
     return None
 
 
-def iter_rows(path: str, formats: tuple[str, ...] = ALL_FORMATS, columns: tuple[str, ...] = ()) -> Iterator[Row]:
+def iter_rows(path: str, formats: tuple[str, ...] = ALL_FORMATS, columns: tuple[str, ...] = (),
+              texts: tuple[str, ...] = ()) -> Iterator[Row]:
     """Yield (line, row) for every row, or (line, Problem) where a row cannot be parsed. A CSV file's header must
-    name ``columns`` (else its first row may have been taken for the header)."""
+    name ``columns`` (else its first row may have been taken for the header). In YAML, the fields named in ``texts``
+    keep their text as written when unquoted (``0123``, ``yes``, ``1.10``: not 83, True, 1.1)."""
     if path != "-" and not Path(path).exists():
         raise CatalogError(f"{path}: no such file; check the path")
     fmt = file_format(path)
@@ -109,7 +111,7 @@ def iter_rows(path: str, formats: tuple[str, ...] = ALL_FORMATS, columns: tuple[
     last = 0  # the last line read whole, for a damaged .gz: how far it could be read
     with open_text(path) as handle:
         try:
-            for last, row in _rows(fmt, path, handle, columns):
+            for last, row in _rows(fmt, path, handle, columns, texts):
                 yield last, row
         except DamagedFileError as exc:
             raise exc.after(last) from None
@@ -119,12 +121,12 @@ def iter_rows(path: str, formats: tuple[str, ...] = ALL_FORMATS, columns: tuple[
             raise CatalogError(f"{path}: not valid CSV ({exc}); check its quotes and delimiters") from exc
 
 
-def _rows(fmt: str, path: str, handle: IO[str], columns: tuple[str, ...]) -> Iterator[Row]:
+def _rows(fmt: str, path: str, handle: IO[str], columns: tuple[str, ...], texts: tuple[str, ...]) -> Iterator[Row]:
     if fmt == "jsonl":
         return _jsonl_rows(path, handle)
     if fmt == "csv":
         return _csv_rows(path, handle, columns)
-    return _yaml_rows(path, handle.read()) if fmt == "yaml" else _json_rows(path, handle.read())
+    return _yaml_rows(path, handle.read(), texts) if fmt == "yaml" else _json_rows(path, handle.read())
 
 
 def _jsonl_rows(path: str, handle: IO[str]) -> Iterator[Row]:
@@ -207,7 +209,7 @@ def _document_text(path: str, text: str) -> str:
     return text
 
 
-def _yaml_rows(path: str, text: str) -> Iterator[Row]:
+def _yaml_rows(path: str, text: str, texts: tuple[str, ...] = ()) -> Iterator[Row]:
     loader = SAFE_LOADER(_document_text(path, text))
     try:
         node = loader.get_single_node()
@@ -219,13 +221,18 @@ def _yaml_rows(path: str, text: str) -> Iterator[Row]:
             raise CatalogError(f"{path}: expected a YAML list of items (- key: value ...)")
         for item in node.value:
             line = item.start_mark.line + 1
+            repeated = _repeated_key(item)
+            if repeated:
+                yield line, Problem(path, repeated[1], repeated[0], f"given twice in this item (first on line "
+                                    f"{repeated[2]}); keep one")
+                continue
             try:
                 obj = loader.construct_object(item, deep=True)
             except ValueError as exc:  # a value YAML reads itself, such as an impossible date (2026-02-30)
                 yield line, Problem(path, line, "", f"a value YAML cannot read ({exc}); fix it, or quote it")
                 continue
             if isinstance(obj, dict):
-                yield line, {str(k): v for k, v in obj.items()}
+                yield line, {str(k): v for k, v in obj.items()} | _as_written_texts(item, texts)
             else:
                 yield line, Problem(path, line, "", "expected a mapping (key: value) for this item")
     except yaml.YAMLError as exc:
@@ -236,6 +243,35 @@ def _yaml_rows(path: str, text: str) -> Iterator[Row]:
         raise CatalogError(f"{path}: nested too deeply to read; give a flat list of items") from exc
     finally:
         loader.dispose()
+
+
+def _repeated_key(item: yaml.Node) -> tuple[str, int, int] | None:
+    """A key an item gives twice, with the lines of its second and first use (YAML would silently keep the last)."""
+    if not isinstance(item, yaml.MappingNode):
+        return None
+    seen: dict[str, int] = {}
+    for key, _ in item.value:
+        if isinstance(key, yaml.ScalarNode) and key.value != "<<":
+            if key.value in seen:
+                return key.value, key.start_mark.line + 1, seen[key.value]
+            seen[key.value] = key.start_mark.line + 1
+    return None
+
+
+_YAML_STR, _YAML_NULL = "tag:yaml.org,2002:str", "tag:yaml.org,2002:null"
+
+
+def _as_written_texts(item: yaml.Node, texts: tuple[str, ...]) -> dict[str, str]:
+    """The unquoted scalars of ``texts`` fields that YAML would read as something other than text (a number, a
+    date, yes/no), as written: an id ``0123`` is not 83, a brand ``Yes`` is not True."""
+    if not texts or not isinstance(item, yaml.MappingNode):
+        return {}
+    out = {}
+    for key, value in item.value:
+        if (isinstance(key, yaml.ScalarNode) and key.value in texts and isinstance(value, yaml.ScalarNode)
+                and not value.style and value.tag not in (_YAML_STR, _YAML_NULL)):  # plain: None, or "" (libyaml)
+            out[key.value] = value.value
+    return out
 
 
 def _unwrap_mapping(loader: Any, node: yaml.MappingNode) -> yaml.Node:

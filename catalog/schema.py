@@ -24,6 +24,7 @@ PERK_HINTS = {
     "starts": "give an ISO date such as 2026-01-31",
     "ends": "give an ISO date such as 2026-12-31, on or after 'starts'",
 }
+PERK_TEXTS = ("perk_id", "brand", "title", "description")  # text however YAML would read it unquoted
 
 
 def split_list(value: Any) -> Any:
@@ -37,6 +38,7 @@ def split_list(value: Any) -> Any:
 
 
 INT64_MAX = 2**63 - 1  # the largest whole number SQLite and PostgreSQL store
+NUMBER = re.compile(r"[+-]?(?=[\d_.]*\d)[\d_.]+([eE][+-]?\d+)?")  # a date as a number (Unix time?): not ISO
 REGION = re.compile(r"[A-Z]{2}(-[A-Z0-9]{1,3})?")  # ISO 3166-1 alpha-2, optionally with an ISO 3166-2 subdivision
 
 
@@ -87,10 +89,26 @@ class PerkIn(BaseModel):
     starts: dt.date | None = None
     ends: dt.date | None = None
 
-    @field_validator("perk_id", "brand", "title", "description", mode="before")
+    @field_validator(*PERK_TEXTS, mode="before")
     @classmethod
     def _text(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError(f"{str(value).lower()} is a yes/no value, not text; write the text in quotes")
         return str(value) if isinstance(value, int | float) else value
+
+    @field_validator("quantity", mode="before")
+    @classmethod
+    def _count(cls, value: Any) -> Any:
+        if isinstance(value, bool):  # pydantic would read true as 1
+            raise ValueError(f"{str(value).lower()} is a yes/no value, not a number")
+        return value
+
+    @field_validator("starts", "ends", mode="before")
+    @classmethod
+    def _iso_date(cls, value: Any) -> Any:
+        if isinstance(value, bool | int | float) or (isinstance(value, str) and NUMBER.fullmatch(value.strip())):
+            raise ValueError(f"{value!r} is a number, not an ISO date")
+        return value
 
     @field_validator("perk_id", "brand", "title", "description", mode="after")
     @classmethod

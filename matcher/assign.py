@@ -4,17 +4,20 @@ Variables: one per (user, perk) candidate. Maximise the total fit subject to: a 
 at most ``per_user`` perks per user, at most ``per_brand`` perks of one brand per user. The constraint
 matrix is that of a network flow (user -> user×brand -> perk -> sink), so the LP relaxation is already
 integral: HiGHS's dual simplex returns an integral optimum in seconds (an integer program is the fallback).
-Ties break on ids: a tiny, id-ordered bonus makes the optimum unique.
+Ties break on ids: among the optima, a second LP over the optimal face prefers candidates earlier in
+(user, perk) id order.
 """
 
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
-TIE_EPSILON = 1e-6  # per assignment, below the 1e-4 resolution of scores
+TIE_EPSILON = 1e-6  # per assignment, below the 1e-4 resolution of scores (only in the fallback)
+TIE_TOLERANCE = 1e-6  # reduced costs and duals this close to 0 are 0 (scores closer than this tie)
 
 
 @dataclass(frozen=True)
@@ -48,16 +51,59 @@ def assign(candidates: list[Candidate], per_user: int = 3, per_brand: int = 1) -
         data_cols.extend(members)
         upper.append(float(limits.get(key[0], 0) if key[0] != "perk" else cands[members[0]].quantity or 0))
     matrix = sparse.csr_array((np.ones(len(data_rows)), (data_rows, data_cols)), shape=(len(groups), n))
-    weights = np.array([c.score for c in cands]) + TIE_EPSILON * (n - np.arange(n)) / n
-    result = linprog(-weights, A_ub=matrix, b_ub=np.array(upper), bounds=(0, 1), method="highs-ds")
-    if result.x is None or np.any((result.x > 1e-6) & (result.x < 1 - 1e-6)):
-        # The matrix is totally unimodular, so a simplex vertex is integral; keep an exact fallback anyway.
-        result = milp(c=-weights, constraints=LinearConstraint(matrix, -np.inf, np.array(upper)),
-                      integrality=np.ones(n), bounds=Bounds(0, 1), options={"mip_rel_gap": 0.0})
+    x = _optimum(np.array([c.score for c in cands]), matrix, np.array(upper))
+    chosen = [c for c, v in zip(cands, x, strict=True) if v > 0.5]
+    return sorted(chosen, key=lambda c: (c.user_id, -c.score, c.perk_id))
+
+
+def _optimum(scores: np.ndarray, matrix: sparse.csr_array, upper: np.ndarray) -> np.ndarray:
+    """The 0/1 choice maximising the total score; among equal totals, the one preferring candidates earlier in id
+    order (the largest sum of ``n - i``). The ties are broken in a second LP over the optimal face: a tiny bonus
+    added to the scores (``TIE_EPSILON``) sits below the solver's tolerances, which then picked any optimum."""
+    n = len(scores)
+    first = linprog(-scores, A_ub=matrix, b_ub=upper, bounds=(0, 1), method="highs-ds")
+    if first.x is not None and _integral(first.x):
+        x = _break_ties(first, scores, matrix, upper)
+        if x is not None:
+            return x
+    # The matrix is totally unimodular, so a simplex vertex is integral; keep an exact fallback anyway.
+    weights = scores + TIE_EPSILON * (n - np.arange(n)) / n
+    result = milp(c=-weights, constraints=LinearConstraint(matrix, -np.inf, upper),
+                  integrality=np.ones(n), bounds=Bounds(0, 1), options={"mip_rel_gap": 0.0})
     if result.x is None:
         raise RuntimeError(f"assignment solver failed: {result.message}")
-    chosen = [c for c, x in zip(cands, result.x, strict=True) if x > 0.5]
-    return sorted(chosen, key=lambda c: (c.user_id, -c.score, c.perk_id))
+    return np.asarray(result.x)
+
+
+def _integral(x: np.ndarray) -> bool:
+    return not np.any((x > 1e-6) & (x < 1 - 1e-6))
+
+
+def _break_ties(first: Any, scores: np.ndarray, matrix: sparse.csr_array, upper: np.ndarray) -> np.ndarray | None:
+    """Among the optima of ``first``, the one with the largest sum of ``n - i``; None if the solver fails. By
+    complementary slackness with its duals, every optimum leaves out the candidates whose reduced cost is positive,
+    takes those whose reduced cost is negative, and fills the limits whose dual is not zero: that face keeps the
+    network matrix, so its optimum for the id order is integral too."""
+    n = len(scores)
+    duals = first.ineqlin.marginals  # <= 0: the LP minimises -scores
+    reduced = -scores - matrix.T @ duals
+    taken, free = reduced < -TIE_TOLERANCE, np.abs(reduced) <= TIE_TOLERANCE
+    x = taken.astype(float)
+    if not free.any():
+        return x
+    tight = duals < -TIE_TOLERANCE
+    sub = sparse.csc_array(matrix)[:, np.flatnonzero(free)].tocsr()
+    rest = upper - matrix @ x
+    rows = np.flatnonzero(sub.sum(axis=1))  # limits on no free candidate constrain nothing
+    eq, ub = rows[tight[rows]], rows[~tight[rows]]
+    second = linprog(-(n - np.arange(n))[free].astype(float),
+                     A_ub=sub[ub] if len(ub) else None, b_ub=rest[ub] if len(ub) else None,
+                     A_eq=sub[eq] if len(eq) else None, b_eq=rest[eq] if len(eq) else None,
+                     bounds=(0, 1), method="highs-ds")
+    if second.x is None or not _integral(second.x):
+        return None
+    x[free] = second.x
+    return x
 
 
 def greedy(candidates: list[Candidate], per_user: int = 3, per_brand: int = 1) -> list[Candidate]:

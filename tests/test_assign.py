@@ -95,3 +95,43 @@ def test_reasons_for_perks_not_given_say_fits_better_only_where_true() -> None:
     assert why[("ann", "lounge")] == ("per-user limit: the user already gets 1 perk(s); this mix fits everyone best "
                                       "overall (their lowest-scoring perk 0.950, this one 1.000)")  # before: "went
     # to users it fits better", though it fits ann best of all
+
+
+def test_a_tie_for_the_last_unit_goes_to_the_lower_user_id() -> None:
+    # p2's second unit is worth 0.5 to u1, u2 and u3 alike (u3 does better with p1); u1 must get it. Before, the
+    # id-ordered bonus sat below the solver's tolerance and u2 got it.
+    cands = [c("u0", "p2", 0.6, 2), c("u0", "p0", 0.6, 1), c("u0", "p1", 0.6, 1), c("u1", "p2", 0.5, 2),
+             c("u2", "p2", 0.5, 2), c("u3", "p2", 0.5, 2), c("u3", "p1", 0.6, 1), c("u3", "p0", 0.5, 1),
+             c("u4", "p1", 0.5, 1), c("u4", "p0", 0.6, 1)]
+    assert pairs(assign(cands, per_user=1)) == {("u0", "p2"), ("u1", "p2"), ("u3", "p1"), ("u4", "p0")}
+
+
+def _best_by_brute_force(cands: list[Candidate], per_user: int) -> tuple[float, int]:
+    """The best (total score, sum of n - i over the id-sorted index) any choice within the limits reaches."""
+    ordered = sorted(cands, key=lambda x: (x.user_id, x.perk_id))
+    n, best = len(ordered), (0.0, 0)
+    for mask in range(1 << n):
+        picked = [i for i in range(n) if mask >> i & 1]
+        users = [ordered[i].user_id for i in picked]
+        perks = [ordered[i].perk_id for i in picked]
+        if any(users.count(u) > per_user for u in users) or any(
+                perks.count(ordered[i].perk_id) > (ordered[i].quantity or n) for i in picked):
+            continue
+        best = max(best, (round(sum(ordered[i].score for i in picked), 6), sum(n - i for i in picked)))
+    return best
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 4), st.integers(0, 2), st.sampled_from([0.5, 0.6]), st.integers(1, 2)),
+                max_size=10), st.integers(1, 2))
+def test_among_equal_totals_the_choice_prefers_lower_ids(raw, per_user) -> None:  # type: ignore[no-untyped-def]
+    quantity = {p: q for _, p, _, q in raw}
+    seen, cands = set(), []
+    for u, p, s, _ in raw:
+        if (u, p) not in seen:
+            seen.add((u, p))
+            cands.append(c(f"u{u}", f"p{p}", s, quantity[p]))
+    chosen = assign(cands, per_user=per_user)
+    index = {(x.user_id, x.perk_id): i for i, x in enumerate(sorted(cands, key=lambda x: (x.user_id, x.perk_id)))}
+    got = (round(sum(x.score for x in chosen), 6), sum(len(cands) - index[(x.user_id, x.perk_id)] for x in chosen))
+    assert got == _best_by_brute_force(cands, per_user)

@@ -202,3 +202,38 @@ def test_killing_a_refresh_midway_leaves_the_previous_version_serving(engine, fa
         assert len(s.exec(select(CatalogVersion)).all()) == 1
     rerun = do(engine, fake_cache, path)
     assert rerun.version == 2 and rerun.diff.added == ["z"] and rerun.diff.retired == ["b", "c"]
+
+
+def test_yaml_ids_and_texts_are_read_as_written(write) -> None:  # type: ignore[no-untyped-def]
+    text = ("- perk_id: 0123\n  brand: Yes\n  title: 1:30\n  description: 2026-01-01\n"
+            "- perk_id: '83'\n  brand: No\n  title: 1.10\n  description: off\n")
+    perks = read_catalog(write("c.yaml", text))  # before: ids 83 and 83 (YAML octal), "True", 90, "1.1", "False"
+    assert [(p.perk_id, p.brand, p.title, p.description) for p in perks] == [
+        ("0123", "Yes", "1:30", "2026-01-01"), ("83", "No", "1.10", "off")]
+
+
+@pytest.mark.parametrize(("name", "text", "problem"), [
+    ("q.json", '[{"perk_id": "a", "brand": "B", "title": "T", "description": "D", "quantity": true}]',
+     "line 1, field 'quantity': Value error, true is a yes/no value, not a number"),
+    ("d.yaml", "- {perk_id: a, brand: B, title: T, description: D, starts: 20260131}\n",
+     "line 1, field 'starts': Value error, 20260131 is a number, not an ISO date"),
+    ("d.jsonl", '{"perk_id": "a", "brand": "B", "title": "T", "description": "D", "ends": 1769817600}\n',
+     "line 1, field 'ends': Value error, 1769817600 is a number, not an ISO date"),
+    ("d.csv", "perk_id,brand,title,description,starts\na,B,T,D,0\n",
+     "line 2, field 'starts': Value error, '0' is a number, not an ISO date"),
+    ("b.json", '[{"perk_id": true, "brand": "B", "title": "T", "description": "D"}]',
+     "line 1, field 'perk_id': Value error, true is a yes/no value, not text; write the text in quotes"),
+])
+def test_wrong_types_are_named_not_read_as_something_else(write, name, text, problem) -> None:  # type: ignore[no-untyped-def]
+    # before: quantity true was 1, a number was a date in seconds since 1970 (0 was 1970-01-01, 20260131 was
+    # refused as "should have zero time"), an id true was "True"
+    with pytest.raises(InputFileError) as info:
+        read_catalog(write(name, text))
+    assert problem in str(info.value)
+
+
+def test_a_field_given_twice_in_one_yaml_item_is_named(write) -> None:  # type: ignore[no-untyped-def]
+    text = "- perk_id: a\n  brand: B\n  quantity: 5\n  title: T\n  description: D\n  quantity: 50\n"
+    with pytest.raises(InputFileError) as info:  # before: YAML kept the last, 50, silently
+        read_catalog(write("c.yaml", text))
+    assert "line 6, field 'quantity': given twice in this item (first on line 3); keep one" in str(info.value)
