@@ -414,11 +414,10 @@ def brand_view(engine: Engine, perk_id: str) -> dict[str, Any]:
 
 
 def _match_day(engine: Engine, run_id: int) -> dt.date | None:
-    """The day a match run checked offer dates against (its profile run's as-of)."""
+    """The day a match run checked offer dates against (its profile run's as-of, or `match --as-of`)."""
     with session(engine) as s:
         run = s.get(Run, run_id)
-        profile = s.get(Run, json.loads(run.params or "{}").get("profile_run")) if run else None
-    return dt.datetime.fromtimestamp(profile.as_of, dt.UTC).date() if profile else None
+    return dt.datetime.fromtimestamp(run.as_of, dt.UTC).date() if run else None
 
 
 def _offer(perk: PerkRecord, day: dt.date | None) -> str:

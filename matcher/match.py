@@ -67,6 +67,7 @@ class MatchSummary:
     users: int
     assignments: int
     catalog_version: int
+    as_of: int  # offer dates were checked against this time's day (the profile run's as-of, or match --as-of)
 
 
 def region_ok(user_region: str | None, perk_regions: list[str]) -> bool:
@@ -106,7 +107,8 @@ def run_match(engine: Engine, cache: EmbeddingCache, *, per_user: int = 3, per_b
         raise NotReadyError("no profile yet; run `perkmatch profile` first")
     if version is None:
         raise NotReadyError("no catalog yet; run `perkmatch catalog refresh FILE` first")
-    today = dt.datetime.fromtimestamp(as_of if as_of is not None else profile.as_of, dt.UTC).date()
+    as_of = profile.as_of if as_of is None else as_of
+    today = dt.datetime.fromtimestamp(as_of, dt.UTC).date()
     perk_vecs = cache.vectors([r.to_perk().embed_text() for r in perks])
     index = build_index(np.arange(len(perks)), perk_vecs)
     topics = {t.topic_id: t for t in load_topics(engine)}
@@ -120,7 +122,7 @@ def run_match(engine: Engine, cache: EmbeddingCache, *, per_user: int = 3, per_b
     candidates, withheld, reasons = _candidates(engine, cache, rows, evidence, regions, perks, perk_vecs, relevance,
                                                 index, topics, topic_vecs, today, params)
     chosen = assign(candidates, per_user=per_user, per_brand=per_brand)
-    return _save(engine, chosen, candidates, withheld, reasons, version, profile, per_user, per_brand,
+    return _save(engine, chosen, candidates, withheld, reasons, version, profile, as_of, per_user, per_brand,
                  params, len(rows))
 
 
@@ -221,10 +223,10 @@ def _queries(engine, cache, chunk, rows, evidence, topic_vecs, params):  # type:
     return pairs, np.array(queries, dtype=np.float32).reshape(len(queries), dim)
 
 
-def _save(engine, chosen, candidates, withheld, reasons, version, profile, per_user, per_brand, params,
+def _save(engine, chosen, candidates, withheld, reasons, version, profile, as_of, per_user, per_brand, params,
           n_users) -> MatchSummary:  # type: ignore[no-untyped-def]
     with session(engine) as s:
-        run = Run(kind="match", as_of=profile.as_of, params=json.dumps(
+        run = Run(kind="match", as_of=as_of, params=json.dumps(
             {"per_user": per_user, "per_brand": per_brand, "catalog_version": version, "profile_run": profile.id}))
         s.add(run)
         s.flush()  # its id; the run and its rows are one transaction: an interrupted match leaves nothing behind
@@ -248,7 +250,7 @@ def _save(engine, chosen, candidates, withheld, reasons, version, profile, per_u
         run.stats = json.dumps({"users": n_users - len(gone), "assignments": assigned, "catalog_version": version})
         s.add(run)
         s.commit()
-    return MatchSummary(run_id, n_users - len(gone), assigned, version)
+    return MatchSummary(run_id, n_users - len(gone), assigned, version, as_of)
 
 
 def lost_reasons(chosen: list[Candidate], candidates: list[Candidate], per_user: int, per_brand: int
@@ -277,6 +279,8 @@ def _lost_reason(c: Candidate, used: dict[str, int], lowest: dict, brands: set[t
     """Why a candidate was not assigned, in words that hold: the assignment maximises everyone's total fit, so a
     unit can go to a lower score than this user's, and a user's slots can hold a perk that fits them less than this
     one, when that frees a better fit elsewhere. "Fits better" is said only where it is true."""
+    if c.quantity == 0:
+        return "quantity: none to give (the catalog gives it quantity 0)"
     sold_out = c.quantity is not None and used[c.perk_id] >= c.quantity
     if sold_out and c.score <= lowest.get(c.perk_id, c.score):
         return f"quantity: all {c.quantity} went to users it fits better"

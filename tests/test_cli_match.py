@@ -332,3 +332,19 @@ def test_match_changes_give_a_lost_perks_own_reason_and_print_only_what_moved(wo
     assert world("catalog", "refresh", write("c4.yaml", PERKS)).exit_code == 0
     line = next(x for x in world("match", "--changes").stdout.splitlines() if x.startswith("cat:"))
     assert line.startswith("cat: gained beans (") and "+-" not in line  # before: "cat: +beans --"
+
+
+def test_match_as_of_checks_offer_dates_on_that_day_and_says_which(world, write) -> None:  # type: ignore[no-untyped-def]
+    perks = [*PERKS[:2], {**PERKS[2], "ends": "2025-03-10"}, {**PERKS[3], "quantity": 0, "ends": None}]
+    assert world("catalog", "refresh", write("c2.yaml", perks)).exit_code == 0
+    first = world("match", "--json")  # on the profile run's day, 2025-03-01: the beans offer is open
+    assert "offers as of 2025-03-01" in first.stderr
+    assert ("cat", "beans") in {(r["user_id"], r["perk_id"]) for r in map(json.loads, first.stdout.splitlines())}
+    later = world("match", "--as-of", "2025-04-01", "--json")
+    assert later.exit_code == 0 and "offers as of 2025-04-01" in later.stderr
+    assert "beans" not in {json.loads(line)["perk_id"] for line in later.stdout.splitlines()}
+    withheld = {w["perk_id"]: w["reason"] for w in json.loads(world("explain", "cat", "--json").stdout)["withheld"]}
+    assert withheld["beans"] == "dates: the offer ended on 2025-03-10"
+    assert withheld["old-beans"] == "quantity: none to give (the catalog gives it quantity 0)"  # not "all 0 went"
+    assert json.loads(world("brand", "beans", "--json").stdout)["offer"] == "ended 2025-03-10"  # the run's day
+    assert world("match", "--as-of", "someday").exit_code == 2 and world("match", "--per-brand", "0").exit_code == 2

@@ -190,3 +190,25 @@ def handled(fn: Callable[..., Any]) -> Callable[..., Any]:
                        "commits as it goes); run the command again once the database is reachable") from None
 
     return wrapper
+
+
+def parse_as_of(as_of: str | None) -> int | None:
+    """``--as-of``: an ISO date/time as Unix seconds; a date alone is the end of that day (UTC), as the default
+    today is; None when not given."""
+    import datetime as dt
+    import re
+
+    from matcher.profile_run import end_of_day
+    from matcher.records import LATEST, to_epoch
+
+    if not as_of:
+        return None
+    try:
+        when = to_epoch(as_of)
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", as_of.strip()):
+            when = end_of_day(dt.date.fromisoformat(as_of.strip()))  # a day counts whole
+        if not 0 <= when <= LATEST:
+            raise ValueError("out of range")
+    except (ValueError, OverflowError):
+        raise typer.BadParameter(f"--as-of {as_of}: give an ISO date such as 2026-01-31 (1970 to 9999)") from None
+    return when

@@ -15,6 +15,7 @@ from matcher.cli.common import (
     err,
     handled,
     out,
+    parse_as_of,
     posts_counts,
     print_json,
     print_table,
@@ -228,26 +229,16 @@ def profile(
 ) -> None:
     """Embed new posts and compute every consenting user's topic profile (a new snapshot)."""
     import contextlib
-    import datetime as dt
-    import re
 
-    from matcher.profile_run import Executor, end_of_day, run_profile
-    from matcher.records import LATEST, to_epoch
+    from matcher.profile_run import Executor, run_profile
 
     if engine_kind not in ("local", "ray"):
         raise typer.BadParameter(f"--engine {engine_kind}: use local or ray")
     if ray_address and engine_kind != "ray":
         raise typer.BadParameter("--ray-address is for --engine ray")
     warn_policy(policy)
+    when = parse_as_of(as_of)
     eng = engine(db)
-    try:
-        when = to_epoch(as_of) if as_of else None
-        if as_of and when is not None and re.fullmatch(r"\d{4}-\d{2}-\d{2}", as_of.strip()):
-            when = end_of_day(dt.date.fromisoformat(as_of.strip()))  # a day counts whole, as the default's does
-        if when is not None and not 0 <= when <= LATEST:
-            raise ValueError("out of range")
-    except (ValueError, OverflowError):
-        raise typer.BadParameter(f"--as-of {as_of}: give an ISO date such as 2026-01-31 (1970 to 9999)") from None
     executor: Executor | None = None
     with contextlib.ExitStack() as stack:
         if engine_kind == "ray":

@@ -7,7 +7,18 @@ from rich.markup import escape
 from rich.table import Table
 
 from matcher.cli import common
-from matcher.cli.common import DbOpt, JsonOpt, ModelOpt, engine, err, handled, out, print_json, print_table
+from matcher.cli.common import (
+    DbOpt,
+    JsonOpt,
+    ModelOpt,
+    engine,
+    err,
+    handled,
+    out,
+    parse_as_of,
+    print_json,
+    print_table,
+)
 
 
 def _short(text: str, n: int = 90) -> str:
@@ -156,19 +167,22 @@ def _print_assignments(records: list[dict[str, Any]]) -> None:
 
 def match(
     per_user: Annotated[int, typer.Option("--per-user", min=1, help="At most K perks per user.")] = 3,
-    per_brand: Annotated[int, typer.Option("--per-brand", min=0, help="At most this many perks of one brand per "
+    per_brand: Annotated[int, typer.Option("--per-brand", min=1, help="At most this many perks of one brand per "
                                            "user.")] = 1,
     fmt: Annotated[str | None, typer.Option("--format", help="Export format for --out: csv or jsonl.")] = None,
     out_file: Annotated[str | None, typer.Option("--out", help="Write the assignments to this file.")] = None,
     changes: Annotated[bool, typer.Option("--changes", help="Print only which users' assignments changed since the "
                                           "previous match, and whether the catalog or the user caused it.")] = False,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Check the perks' offer dates against this ISO date "
+                                              "\\[default: the date of the last profile run].",
+                                              show_default=False)] = None,
     db: DbOpt = None,
     model: ModelOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Assign perks to users under the catalog's limits; print ranked assignments with evidence."""
     from matcher.changes import assignment_changes
-    from matcher.explain import match_records
+    from matcher.explain import iso, match_records
     from matcher.export import assignment_format, write_assignments
     from matcher.match import run_match
     from matcher.profile_run import previous_run
@@ -178,13 +192,14 @@ def match(
                                  "out to print)", param_hint="'--format'")
     if out_file:
         assignment_format(out_file, fmt)  # a bad name or folder is refused before the match runs
+    when = parse_as_of(as_of)
     eng = engine(db, existing=True)
-    summary = run_match(eng, common.cache(eng, model), per_user=per_user, per_brand=per_brand)
+    summary = run_match(eng, common.cache(eng, model), per_user=per_user, per_brand=per_brand, as_of=when)
     records = match_records(eng, summary.run_id)
     diff = assignment_changes(eng, summary.run_id)
     first = previous_run(eng, summary.run_id, "match") is None
     err.print(f"match run {summary.run_id}: {summary.assignments} assignment(s) among {summary.users} user(s) with "
-              f"topics, catalog version {summary.catalog_version}; "
+              f"topics, catalog version {summary.catalog_version}, offers as of {iso(summary.as_of)[:10]}; "
               + ("the first match run" if first else f"{len(diff)} user(s) changed since the last match"))
     if changes:
         if as_json:
