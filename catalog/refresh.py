@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from catalog.errors import CatalogError, InputFileError, Problem, UnknownPerkError
 from catalog.rows import iter_rows, validate
-from catalog.schema import PERK_HINTS, PERK_TEXTS, CatalogVersion, PerkIn, PerkRecord
+from catalog.schema import PERK_HINTS, PERK_YAML_TEXTS, CatalogVersion, PerkIn, PerkRecord
 
 
 class VectorSource(Protocol):
@@ -75,7 +75,7 @@ def read_catalog(path: str, topics: set[str] | None = None, sensitive: Iterable[
     problems: list[Problem] = []
     perks: list[PerkIn] = []
     first_line: dict[str, int] = {}
-    for line, row in iter_rows(path, texts=PERK_TEXTS):
+    for line, row in iter_rows(path, texts=PERK_YAML_TEXTS):
         if isinstance(row, Problem):
             problems.append(row)
             continue

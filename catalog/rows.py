@@ -261,17 +261,27 @@ def _repeated_key(item: yaml.Node) -> tuple[str, int, int] | None:
 _YAML_STR, _YAML_NULL = "tag:yaml.org,2002:str", "tag:yaml.org,2002:null"
 
 
-def _as_written_texts(item: yaml.Node, texts: tuple[str, ...]) -> dict[str, str]:
-    """The unquoted scalars of ``texts`` fields that YAML would read as something other than text (a number, a
-    date, yes/no), as written: an id ``0123`` is not 83, a brand ``Yes`` is not True."""
+def _as_written_texts(item: yaml.Node, texts: tuple[str, ...]) -> dict[str, Any]:
+    """The unquoted scalars of ``texts`` fields (or of their lists) that YAML would read as something other than
+    text (a number, a date, yes/no), as written: an id ``0123`` is not 83, a brand ``Yes`` is not True, and the
+    region ``NO`` (Norway) is not False."""
     if not texts or not isinstance(item, yaml.MappingNode):
         return {}
-    out = {}
+    out: dict[str, Any] = {}
     for key, value in item.value:
-        if (isinstance(key, yaml.ScalarNode) and key.value in texts and isinstance(value, yaml.ScalarNode)
-                and not value.style and value.tag not in (_YAML_STR, _YAML_NULL)):  # plain: None, or "" (libyaml)
+        if not (isinstance(key, yaml.ScalarNode) and key.value in texts):
+            continue
+        if isinstance(value, yaml.ScalarNode) and _retyped(value):
             out[key.value] = value.value
+        elif (isinstance(value, yaml.SequenceNode) and all(isinstance(v, yaml.ScalarNode) for v in value.value)
+              and any(_retyped(v) for v in value.value)):
+            out[key.value] = [None if v.tag == _YAML_NULL and not v.style else v.value for v in value.value]
     return out
+
+
+def _retyped(node: yaml.ScalarNode) -> bool:
+    """A plain scalar YAML reads as something other than text (its null, empty, stays None)."""
+    return not node.style and node.tag not in (_YAML_STR, _YAML_NULL)
 
 
 def _unwrap_mapping(loader: Any, node: yaml.MappingNode) -> yaml.Node:

@@ -24,7 +24,8 @@ PERK_HINTS = {
     "starts": "give an ISO date such as 2026-01-31",
     "ends": "give an ISO date such as 2026-12-31, on or after 'starts'",
 }
-PERK_TEXTS = ("perk_id", "brand", "title", "description")  # text however YAML would read it unquoted
+PERK_TEXTS = ("perk_id", "brand", "title", "description")  # text however YAML would read it unquoted ...
+PERK_YAML_TEXTS = (*PERK_TEXTS, "regions", "topics")  # ... and so are these lists' items (Norway is NO, not False)
 
 
 def split_list(value: Any) -> Any:

@@ -21,7 +21,7 @@ from catalog.errors import PROBLEMS_KEPT, InputFileError, Problem
 from catalog.refresh import text_key
 from catalog.rows import iter_rows, validate
 from matcher.errors import PerkmatchError
-from matcher.records import POST_HINTS, USER_HINTS, PostIn, UserIn, check_policy, embed_form
+from matcher.records import POST_HINTS, USER_HINTS, USER_TEXTS, PostIn, UserIn, check_policy, embed_form
 from matcher.store import Post, User, session, upsert_insert, utcnow
 from matcher.taxonomy import topic_ids_in
 
@@ -147,7 +147,7 @@ def ingest_users(engine: Engine, path: str, *, skip_invalid: bool = False,
     seen: dict[str, int] = {}  # user id -> its line: a user given twice is a mistake (opted out, then in?)
     with _discarded_on_error(rejects), _session(engine, within) as s:
         topic_ids = topic_ids_in(s)
-        for line, row in iter_rows(path, columns=("user_id",)):
+        for line, row in iter_rows(path, columns=("user_id",), texts=USER_TEXTS):
             item = row if isinstance(row, Problem) else validate(path, line, row, UserIn, USER_HINTS)
             if not isinstance(item, Problem | list) and item.user_id in seen:
                 item = [Problem(path, line, "user_id", f"'{item.user_id}' already appears on line "

@@ -37,6 +37,7 @@ USER_HINTS = {
     "region": "give an ISO 3166 code such as US, US-NY or GB",
     "sensitive_opt_in": "list sensitive topic_ids the user chose to share (CSV: separate with '|')",
 }
+USER_TEXTS = ("user_id", "handle", "region", "consent", "sensitive_opt_in")  # kept as written in YAML (NO: Norway)
 LATEST = 253_402_300_799  # 9999-12-31T23:59:59Z, the last second a date can hold
 _LINK = re.compile(r"\[([^\]]*)\]\((?:https?://|/)[^)]*\)")
 _URL = re.compile(r"https?://\S+|www\.\S+")

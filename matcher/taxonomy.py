@@ -30,6 +30,9 @@ IAB_SENSITIVE = {"Crime", "Disasters", "Law", "Medical Health", "Politics", "Rel
                  "Sensitive Topics", "War and Conflicts"}
 
 
+TOPIC_TEXTS = ("topic_id", "parent_id", "name", "description")  # kept as written in YAML (0123, not 83)
+
+
 class TopicIn(BaseModel):
     """One topic as written in a taxonomy file."""
 
@@ -94,7 +97,7 @@ def read_taxonomy(path: str) -> list[TopicIn]:
     problems: list[Problem] = []
     topics: list[TopicIn] = []
     lines: dict[str, int] = {}
-    for line, row in (iab_rows(path) if tsv else iter_rows(path)):
+    for line, row in (iab_rows(path) if tsv else iter_rows(path, texts=TOPIC_TEXTS)):
         if isinstance(row, Problem):
             problems.append(row)
             continue

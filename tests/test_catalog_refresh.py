@@ -210,6 +210,9 @@ def test_yaml_ids_and_texts_are_read_as_written(write) -> None:  # type: ignore[
     perks = read_catalog(write("c.yaml", text))  # before: ids 83 and 83 (YAML octal), "True", 90, "1.1", "False"
     assert [(p.perk_id, p.brand, p.title, p.description) for p in perks] == [
         ("0123", "Yes", "1:30", "2026-01-01"), ("83", "No", "1.10", "off")]
+    norway = "- {perk_id: a, brand: B, title: T, description: D, regions: [NO, 'SE']}\n" \
+             "- {perk_id: b, brand: B, title: T, description: D, regions: NO}\n"
+    assert [p.regions for p in read_catalog(write("n.yaml", norway))] == [["NO", "SE"], ["NO"]]  # before: False
 
 
 @pytest.mark.parametrize(("name", "text", "problem"), [

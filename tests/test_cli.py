@@ -269,3 +269,15 @@ def test_a_database_failure_mid_command_is_one_line_without_sql_or_post_text(cli
     assert result.stderr.startswith("Error: the database failed: server closed the connection unexpectedly. ")
     assert "my private post" not in result.stderr and "INSERT" not in result.stderr
     assert len(result.stderr.splitlines()) == 1
+
+
+def test_unquoted_yaml_ids_and_codes_in_users_and_taxonomy_files_are_read_as_written(cli, write) -> None:  # type: ignore[no-untyped-def]
+    # before: YAML read 0123 as 83 (octal), NO (Norway) as False and the region was refused, Yes as True
+    users = write("u.yaml", "- {user_id: 0123, consent: opted_in, region: NO}\n")
+    assert cli("ingest", "--users", users).exit_code == 0
+    assert json.loads(cli("export", "0123").stdout)["user"]["region"] == "NO"
+    topics = write("t.yaml", "- {topic_id: 0123, name: Yes, description: yes or no}\n"
+                             "- {topic_id: x, parent_id: 0123, name: No}\n")
+    assert cli("taxonomy", "load", topics).exit_code == 0
+    shown = [json.loads(line) for line in cli("taxonomy", "show", "--json").stdout.splitlines()]
+    assert [(t["topic_id"], t["name"], t["parent_id"]) for t in shown] == [("0123", "Yes", None), ("x", "No", "0123")]
