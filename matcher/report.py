@@ -7,7 +7,9 @@ network and no JavaScript, and they print.
 
 import difflib
 import functools
+import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -30,7 +32,7 @@ from matcher.explain import (
 from matcher.outfiles import atomic_open
 from matcher.profile_run import latest_run
 from matcher.report_charts import activity_chart, engagement, quantity_chart
-from matcher.store import Run, session
+from matcher.store import Run, User, session
 from matcher.taxonomy import load_topics
 
 
@@ -56,29 +58,52 @@ def _runs(engine: Engine) -> tuple[Run, Run | None]:
 
 
 def _run_info(profile: Run, match: Run | None) -> dict[str, Any]:
-    return {"profile_run": profile.id, "as_of": iso(profile.as_of)[:10], "match_run": match.id if match else None}
+    matched = json.loads(match.params or "{}").get("profile_run") if match else None
+    return {"profile_run": profile.id, "as_of": iso(profile.as_of)[:10], "match_run": match.id if match else None,
+            "match_profile_run": matched}  # the profile run the match used: an earlier one when profiled since
 
 
 def user_report(engine: Engine, user_id: str) -> dict[str, Any]:
     """Everything the user page shows: topics, candidates and why, a chart, evidence, perks, changes."""
     profile, match = _runs(engine)
-    require_profiled(engine, profile, require_user(engine, user_id))  # an empty page would read as "no topics"
+    user = require_user(engine, user_id)
+    require_profiled(engine, profile, user)  # an empty page would read as "no topics"
     doc = export_user(engine, user_id)
-    explained = {t["topic_id"]: explain_topic(engine, user_id, t["topic_id"]) for t in doc["topics"]}
-    inferred = [t for t in doc["topics"] if t["status"] == "inferred"]
-    candidates = [t | {"why": _why(explained[t["topic_id"]])} for t in doc["topics"] if t["status"] != "inferred"]
+    hidden = _hidden(engine)(user)
+    shown = [t for t in doc["topics"] if t["topic_id"] not in hidden]
+    explained = {t["topic_id"]: explain_topic(engine, user_id, t["topic_id"]) for t in shown}
+    inferred = [t for t in shown if t["status"] == "inferred"]
+    candidates = [t | {"why": _why(explained[t["topic_id"]])} for t in shown if t["status"] != "inferred"]
     usual = next((e["details"].get("usual_engagement") for e in explained.values() if "details" in e), None)
     names = {t.topic_id: t.name for t in load_topics(engine)}
     changes = topic_changes(engine, user_id)
-    for c in changes["changes"]:
-        c["name"] = names.get(c["topic_id"], c["topic_id"])
+    changes["changes"] = [c | {"name": names.get(c["topic_id"], c["topic_id"])} for c in changes["changes"]
+                          if c["topic_id"] not in hidden]
     return _run_info(profile, match) | {
         "user": doc["user"], "post_count": len(doc["posts"]), "usual": usual,
         "topics": inferred, "candidates": candidates, "changes": changes,
         "chart": activity_chart(doc["posts"], inferred, usual),
-        "assignments": match_records(engine, user_id=user_id) if match else None,
+        "assignments": [_without(a, hidden) for a in match_records(engine, user_id=user_id)] if match else None,
         "withheld": withheld_records(engine, user_id) if match else [],
     }
+
+
+def _hidden(engine: Engine) -> Callable[[User], set[str]]:
+    """The sensitive topics a user does not opt in to now (opting in to a parent covers its children). A run may
+    have stored one while they did, or before the taxonomy marked it sensitive: like `explain`, a page never
+    shows it."""
+    topics = [t for t in load_topics(engine) if t.sensitive]
+
+    def hidden(user: User) -> set[str]:
+        opt_in = set(json.loads(user.sensitive_opt_in or "[]"))
+        return {t.topic_id for t in topics if t.topic_id not in opt_in and (t.parent_id or "") not in opt_in}
+
+    return hidden
+
+
+def _without(record: dict[str, Any], hidden: set[str]) -> dict[str, Any]:
+    """A match record without the topics the page may not show."""
+    return record | {"topics": [t for t in record["topics"] if t["topic_id"] not in hidden]}
 
 
 def _why(explained: dict[str, Any]) -> list[str]:
@@ -114,31 +139,37 @@ def brand_report(engine: Engine, brand: str) -> dict[str, Any]:
     profile, match = _runs(engine)
     if match is None:
         raise NotReadyError("no match yet; run `perkmatch match` first")
-    regions = _regions(engine)
+    users, hidden = _users(engine), _hidden(engine)
+    matched = json.loads(match.params or "{}").get("catalog_version")
+    with session(engine) as s:  # the perks the match run could assign: its catalog version's
+        in_match = None if matched is None else {r.perk_id for r in live_perks(s, matched)}
     views = []
     for p in perks:
         view = brand_view(engine, p.perk_id)
+        view["in_match"] = in_match is None or p.perk_id in in_match
+        view["version_added"] = p.version_added
         view["left"] = None if view["quantity"] is None else max(view["quantity"] - view["assigned"], 0)
         view["starts"], view["ends"] = p.starts and p.starts.isoformat(), p.ends and p.ends.isoformat()
+        view["users"] = [_without(u, hidden(users(u["user_id"]))) for u in view["users"]]
         for u in view["users"] + view["left_out"]:
-            u["region"] = regions(u["user_id"])
+            u["region"] = users(u["user_id"]).region
         views.append(view)
     anywhere = ["anywhere"] if any(not v["regions"] for v in views) else []
     perk_regions = anywhere + sorted({r for v in views for r in v["regions"]})
     return _run_info(profile, match) | {
-        "brand": perks[0].brand, "perks": views, "regions": perk_regions,
+        "brand": perks[0].brand, "perks": views, "regions": perk_regions, "matched_version": matched,
         "open": sum(v["offer"] == "open" for v in views),
         "assigned": sum(v["assigned"] for v in views), "users": len({u["user_id"] for v in views for u in v["users"]}),
         "chart": quantity_chart(views),
     }
 
 
-def _regions(engine: Engine) -> Callable[[str], str | None]:
+def _users(engine: Engine) -> Callable[[str], User]:
     @functools.cache
-    def region(user_id: str) -> str | None:
-        return require_user(engine, user_id).region
+    def user(user_id: str) -> User:
+        return require_user(engine, user_id)
 
-    return region
+    return user
 
 
 def render_user_report(engine: Engine, user_id: str) -> str:
@@ -150,6 +181,16 @@ def render_brand_report(engine: Engine, brand: str) -> str:
 
 
 def write_report(path: str, text: str) -> None:
-    """Write atomically (``outfiles.atomic_open``): never half a page."""
-    with atomic_open(path, "HTML file") as handle:
-        handle.write(text)
+    """Write atomically (``outfiles.atomic_open``): never half a page. A stream (``/dev/stdout``, a pipe) is written
+    to, not replaced by a file; a path that cannot be written is an error that says so."""
+    target = Path(path).expanduser()
+    try:
+        if target.exists() and not target.is_file() and not target.is_dir():
+            with target.open("w", encoding="utf-8") as stream:
+                stream.write(text)
+            return
+        with atomic_open(path, "HTML file") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise PerkmatchError(f"--out {path}: cannot write it ({exc.strerror or exc}); choose another path or free "
+                             "space") from None

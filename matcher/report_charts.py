@@ -10,6 +10,7 @@ import io
 from typing import Any
 
 import matplotlib
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
@@ -33,9 +34,17 @@ def to_svg(fig: Figure, label: str) -> str:
 
 
 def engagement(post: dict[str, Any], params: ProfileParams = ProfileParams()) -> float:
-    """A post's weighted engagement, on the scale the profile compares with the user's usual."""
-    return float(params.like_weight * post["likes"] + params.reply_weight * post["replies"]
+    """A post's weighted engagement, on the scale the profile compares with the user's usual: likes net of the
+    author's own vote where the platform counts it (``profiles.engagement``)."""
+    likes = post["likes"] - (post.get("platform") in params.self_vote_platforms)
+    return float(params.like_weight * likes + params.reply_weight * post["replies"]
                  + params.share_weight * post["shares"])
+
+
+def _plain(label: str) -> str:
+    """A label drawn as written: matplotlib reads text between two ``$`` as math ("$5 off, $10 back" loses its
+    dollars; "$\\x$" is an error), so each ``$`` is escaped."""
+    return label.replace("$", r"\$")
 
 
 def _when(iso_ts: str) -> dt.datetime:
@@ -55,6 +64,9 @@ def activity_chart(posts: list[dict[str, Any]], topics: list[dict[str, Any]], us
         top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [1, 2]})
         _posts_per_month(top, posts)
         _evidence_engagement(bottom, topics[:MAX_TOPICS], usual)
+        locator = AutoDateLocator()  # a year of monthly ticks as "2021-04" ran into each other: "Apr", "May"
+        bottom.xaxis.set_major_locator(locator)
+        bottom.xaxis.set_major_formatter(ConciseDateFormatter(locator))
         fig.align_ylabels()
         return to_svg(fig, "The user's posts per month, and the engagement of each topic's evidence posts over time")
 
@@ -77,7 +89,7 @@ def _evidence_engagement(ax: Any, topics: list[dict[str, Any]], usual: float | N
         xs = [_when(p["created_at"]) for p in t["evidence"]]
         ys = [engagement(p) for p in t["evidence"]]
         ax.scatter(xs, ys, s=26, color=colours[i % len(colours)], marker=markers[i % len(markers)],
-                   label=t["name"], alpha=0.85, linewidths=0)
+                   label=_plain(t["name"]), alpha=0.85, linewidths=0)
     if usual is not None:
         ax.axhline(usual, color="#444", linestyle="--", linewidth=0.8, label=f"user's usual ({usual:g})")
     ax.set_yscale("symlog", linthresh=1)
@@ -99,11 +111,13 @@ def quantity_chart(perks: list[dict[str, Any]]) -> str | None:
     with matplotlib.rc_context(RC):
         fig = Figure(figsize=(8.0, 0.9 + 0.38 * len(perks)), layout="constrained")
         ax = fig.subplots()
-        labels = [p["title"] for p in perks][::-1]
+        labels = [_plain(p["title"]) for p in perks][::-1]
         used = [p["assigned"] for p in perks][::-1]
         left = [p["left"] or 0 for p in perks][::-1]
-        ax.barh(labels, used, color="#2b6cb0", label="assigned")
-        ax.barh(labels, left, left=used, color="#cfd8e3", label="left")
+        rows = range(len(perks))  # by position, not by title: two perks may share one
+        ax.barh(rows, used, color="#2b6cb0", label="assigned")
+        ax.barh(rows, left, left=used, color="#cfd8e3", label="left")
+        ax.set_yticks(rows, labels)
         for y, p in enumerate(perks[::-1]):
             total = p["assigned"] + (p["left"] or 0)
             note = f"{p['assigned']} of {p['quantity']}" if p["quantity"] is not None else f"{p['assigned']}, no limit"

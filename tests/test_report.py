@@ -31,8 +31,8 @@ from matcher.match import run_match
 from matcher.profile_run import run_profile
 from matcher.records import to_epoch
 from matcher.report import brand_report, render, user_report, write_report
-from matcher.report_charts import activity_chart
-from matcher.store import open_engine, session
+from matcher.report_charts import activity_chart, engagement, quantity_chart
+from matcher.store import Topic, User, open_engine, session
 from matcher.taxonomy import topic_sets
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,7 +81,7 @@ def test_user_report_shows_topics_evidence_candidates_perks_and_changes(demo) ->
     data = user_report(demo, user)
     page = render("user.html.j2", data)
     assert data["topics"] and data["assignments"]
-    assert page.startswith("<!doctype html>") and f"<h1>{user}" in page
+    assert page.startswith("<!doctype html>") and f"<h1><bdi>{user}</bdi>" in page
     for t in data["topics"]:
         assert f'id="ev-{t["topic_id"]}"' in page and str(escape(t["name"])) in page
         assert f"{t['score']:.2f}" in page and f"×{t['engagement_vs_usual']:.2f}" in page
@@ -205,7 +205,8 @@ def test_template_escapes_every_field_it_is_given() -> None:
     topic = {"topic_id": bad, "name": bad, "status": "inferred", "score": 1.0, "confidence": 0.9, "posts": 3,
              "days": 3, "threads": 3, "engagement": 5.0, "engagement_vs_usual": 1.2, "first": None, "last": None,
              "evidence": [ev]}
-    data = {"profile_run": 1, "as_of": "2026-01-03", "match_run": 2, "usual": 3.0, "post_count": 1,
+    data = {"profile_run": 1, "as_of": "2026-01-03", "match_run": 2, "match_profile_run": 1, "usual": 3.0,
+            "post_count": 1,
             "user": {"user_id": bad, "handle": bad, "region": bad, "consent": bad},
             "topics": [topic], "candidates": [topic | {"status": "candidate", "why": [bad]}], "chart": None,
             "assignments": [{"user_id": bad, "perk_id": bad, "brand": bad, "title": bad, "rank": 1, "score": 0.5,
@@ -306,3 +307,143 @@ def test_pages_load_in_headless_chromium_without_errors_or_network(demo, tmp_pat
         assert result["console_errors"] == [] and result["network_requests"] == []
         assert result["title"].endswith(" · perkmatch") and result["height"] > 800
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_chart_labels_are_drawn_as_written_not_as_math() -> None:
+    """Matplotlib reads text between two dollar signs as math: a title lost its dollars, or stopped the report."""
+    titles = ["Save $5 on $10 orders", r"Get $\foo$ now", "50% off $^$"]
+    svg = quantity_chart([{"title": t, "assigned": 1, "left": 0, "quantity": 1} for t in titles])
+    assert svg is not None and all(f"<!-- {t} -->" in svg for t in titles)
+    post = {"created_at": "2026-01-02T00:00:00Z", "likes": 3, "replies": 0, "shares": 0, "platform": "twitter"}
+    assert activity_chart([post], [{"name": r"C$\foo$", "evidence": [post]}], 1.0) is not None
+
+
+def test_quantity_chart_gives_perks_with_one_title_a_bar_each() -> None:
+    perks = [{"title": "Free shipping", "assigned": 3, "left": 2, "quantity": 5},
+             {"title": "Free shipping", "assigned": 1, "left": None, "quantity": None}]
+    svg = quantity_chart(perks)
+    assert svg is not None and svg.count("<!-- Free shipping -->") == 2
+    assert "<!--   3 of 5 -->" in svg and "<!--   1, no limit -->" in svg
+
+
+def test_chart_engagement_leaves_out_the_reddit_authors_own_vote() -> None:
+    """The dashed 'usual' line is net of Reddit's self-vote (``profiles.engagement``): so are the points."""
+    post = {"likes": 1, "replies": 1, "shares": 1}
+    assert engagement(post | {"platform": "reddit"}) == 5.0 and engagement(post | {"platform": "twitter"}) == 6.0
+
+
+def test_sensitive_topic_not_opted_in_now_is_on_no_page(demo_copy) -> None:  # type: ignore[no-untyped-def]
+    """A topic stored by a run while the user opted in to it (or before the taxonomy marked it sensitive) is shown on
+    neither page once they no longer opt in, as `explain` says; opted in again, it is."""
+    record = match_records(demo_copy)[0]
+    user, brand, topic = record["user_id"], record["brand"], record["topics"][0]["topic_id"]
+    with session(demo_copy) as s:
+        row = s.get(Topic, topic)
+        assert row is not None
+        row.sensitive = True
+        s.add(row)
+        s.commit()
+    pages = [render("user.html.j2", user_report(demo_copy, user)),
+             render("brand.html.j2", brand_report(demo_copy, brand))]
+    assert all(topic not in page for page in pages)
+    with session(demo_copy) as s:
+        person = s.get(User, user)
+        assert person is not None
+        person.sensitive_opt_in = json.dumps([topic])
+        s.add(person)
+        s.commit()
+    assert f'id="ev-{topic}"' in render("user.html.j2", user_report(demo_copy, user))
+    assert f'href="#ev-{topic}"' in render("user.html.j2", user_report(demo_copy, user))
+
+
+def test_bidi_controls_in_names_cannot_reorder_the_numbers_beside_them() -> None:
+    """A right-to-left override in a name, a platform or a perk title stays inside its own isolated element."""
+    rlo = "\u202eevil"
+    ev = {"post_id": "p1", "platform": rlo, "text": "t", "context": rlo, "created_at": "2026-01-02T00:00:00Z",
+          "likes": 1, "replies": 0, "shares": 0}
+    topic = {"topic_id": "t1", "name": rlo, "status": "inferred", "score": 1.0, "confidence": 0.9, "posts": 3,
+             "days": 3, "threads": 3, "engagement": 5.0, "engagement_vs_usual": 1.2, "first": None, "last": None,
+             "evidence": [ev]}
+    data = {"profile_run": 1, "as_of": "2026-01-03", "match_run": 2, "match_profile_run": 1, "usual": 3.0,
+            "post_count": 1,
+            "user": {"user_id": rlo, "handle": None, "region": None, "consent": None},
+            "topics": [topic], "candidates": [], "chart": None,
+            "assignments": [{"user_id": rlo, "perk_id": "k", "brand": rlo, "title": rlo, "rank": 1, "score": 0.5,
+                             "topics": [{"topic_id": "t1", "name": rlo, "score": 0.5, "fit": 0.5, "evidence": [ev]}]}],
+            "withheld": [{"perk_id": "k2", "brand": rlo, "title": rlo, "score": 0.4, "reason": "r"}],
+            "changes": {"run_id": 2, "previous_run_id": None, "changes": []}}
+    page = render("user.html.j2", data)
+    isolated = page.count(f"<bdi>{rlo}</bdi>") + page.count(f">{rlo}</a>")  # links isolate by the stylesheet
+    assert isolated == page.count(rlo) - 1  # the other is the page title's, between FSI and PDI
+    assert f"<title>\u2068{rlo}\u2069: " in page.replace("&#x2068;", "\u2068").replace("&#x2069;", "\u2069")
+    assert "bdi, .id, a, b { unicode-bidi: isolate; }" in page
+
+
+def test_long_words_wrap_instead_of_widening_the_page() -> None:
+    css = (ROOT / "matcher" / "templates" / "report.css").read_text(encoding="utf-8")
+    assert "overflow-wrap: anywhere" in css and "td.user { white-space: nowrap" not in css
+
+
+def test_cli_unwritable_out_is_one_line(demo_copy) -> None:  # type: ignore[no-untyped-def]
+    result = runner.invoke(cli_app(), ["report", "user", matched_user(demo_copy), "--out", "/proc/r.html",
+                                       "--db", str(demo_copy.url.database)])
+    assert result.exit_code == 1
+    assert result.stderr == ("Error: --out /proc/r.html: cannot write it (No such file or directory); choose "
+                             "another path or free space\n")
+
+
+def test_write_report_to_a_stream_writes_it_without_replacing_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``--out /dev/stdout`` or a named pipe: written to, never replaced by a regular file (as root that replaced
+    the device node itself); a full device is a one-line error."""
+    import os
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # open first, so that writing it does not wait
+    try:
+        write_report(str(fifo), "<p>page</p>")
+        assert os.read(reader, 100) == b"<p>page</p>" and fifo.is_fifo()
+    finally:
+        os.close(reader)
+    with pytest.raises(PerkmatchError, match=r"^--out /dev/full: cannot write it \(No space left on device\)"):
+        write_report("/dev/full", "<p>page</p>")
+    assert Path("/dev/full").is_char_device()
+
+
+def test_activity_chart_dates_do_not_run_into_each_other() -> None:
+    """A year of monthly ticks was labelled 2021-04, 2021-05, ... too close to read: now Apr, May, ..., 2022."""
+    posts = [{"created_at": f"{2021 + m // 12}-{m % 12 + 1:02d}-10T00:00:00Z", "likes": 2, "replies": 0, "shares": 0,
+              "platform": "reddit"} for m in range(3, 15)]
+    svg = activity_chart(posts, [{"name": "T", "evidence": posts}], 1.0)
+    assert svg is not None and "<!-- May -->" in svg and "<!-- 2022 -->" in svg and "<!-- 2021-05 -->" not in svg
+
+
+def test_perk_added_after_the_match_run_is_not_said_to_fit_nobody(demo_copy, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A perk the latest match run never saw (the catalog was refreshed after it) is not 'nobody fits it'."""
+    perks = yaml.safe_load(Path(sample_path("catalog.yaml")).read_text())
+    brand = matched_brand(demo_copy)
+    first = next(p for p in perks if p["brand"] == brand)
+    (tmp_path / "more.yaml").write_text(yaml.safe_dump([*perks, first | {"perk_id": "pk-new", "title": "New one"}]))
+    with session(demo_copy) as s:
+        known, sensitive = topic_sets(s)
+        refresh(s, str(tmp_path / "more.yaml"), EmbeddingCache(demo_copy, FakeEncoder()), topics=known,
+                sensitive=sensitive)
+    data = brand_report(demo_copy, brand)
+    assert [p["perk_id"] for p in data["perks"] if not p["in_match"]] == ["pk-new"]
+    page = render("brand.html.j2", data)
+    section = page[page.index('id="pk-new"'):].split("</section>")[0]
+    assert ("Not in match run 2: the perk came into the catalog (version 2) after that run, which assigned the "
+            "perks of version 1; run <code>perkmatch match</code> to assign it.") in section
+    assert "Nobody in match run" not in section
+
+
+def test_perks_from_a_match_on_an_earlier_profile_run_say_so(demo_copy) -> None:  # type: ignore[no-untyped-def]
+    """Profiled again after the match: the page's topics are the new run's, its perks the old one's, and it says so."""
+    user = matched_user(demo_copy)
+    assert "These perks come from match run" not in render("user.html.j2", user_report(demo_copy, user))
+    run_profile(demo_copy, EmbeddingCache(demo_copy, FakeEncoder()), as_of=to_epoch(AS_OF) + 86400)
+    data = user_report(demo_copy, user)
+    assert data["assignments"] and data["match_profile_run"] == 1 and data["profile_run"] == 3
+    assert ("These perks come from match run 2, made on the topics of profile run 1, not on those of profile run 3 "
+            "shown on this page: run <code>perkmatch match</code> to match the user again."
+            ) in render("user.html.j2", data)

@@ -13,8 +13,10 @@ OutOpt = Annotated[str, typer.Option("--out", help="The HTML file to write (repl
 
 def user(user_id: Annotated[str, typer.Argument(help="The user's id")], out_file: OutOpt, db: DbOpt = None) -> None:
     """A user's topics with evidence, a chart over time, topics that fell short, perks and changes."""
+    from matcher.outfiles import check_out
     from matcher.report import render_user_report, write_report
 
+    check_out(out_file, "HTML file")  # before the work, not after it
     write_report(out_file, render_user_report(engine(db, existing=True), user_id))
     err.print(f"wrote {out_file}")
 
@@ -22,8 +24,10 @@ def user(user_id: Annotated[str, typer.Argument(help="The user's id")], out_file
 def brand(brand_name: Annotated[str, typer.Argument(metavar="BRAND", help="The brand's name, as in the catalog")],
           out_file: OutOpt, db: DbOpt = None) -> None:
     """Every live perk of a brand: its users with evidence, quantity used and left, who was left out, regions."""
+    from matcher.outfiles import check_out
     from matcher.report import render_brand_report, write_report
 
+    check_out(out_file, "HTML file")
     write_report(out_file, render_brand_report(engine(db, existing=True), brand_name))
     err.print(f"wrote {out_file}")
 
