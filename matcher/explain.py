@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from matcher.match import offer_closed
 from matcher.profile_run import latest_run, previous_run
 from matcher.profiles import ProfileParams
 from matcher.store import Assignment, EvidencePost, Post, ProfiledUser, Run, TopicScore, User, Withheld, session
-from matcher.taxonomy import load_topics, replaced_since, topic_by_id, topic_ids_in
+from matcher.taxonomy import TopicInfo, load_topics, not_shown, replaced_since, topic_by_id, topic_ids_in
 
 
 def iso(ts: int) -> str:
@@ -118,9 +119,12 @@ def no_perks_reason(engine: Engine, user_id: str) -> str:
 
 
 def topic_records(engine: Engine, run_id: int, user_ids: list[str] | None = None,
-                  candidates: bool = False) -> list[dict[str, Any]]:
-    """Contract records `{"user_id", "topics": [...]}` of one profile run, ordered by user id."""
-    names = {t.topic_id: t.name for t in load_topics(engine)}
+                  candidates: bool = False, stored: bool = False) -> list[dict[str, Any]]:
+    """Contract records `{"user_id", "topics": [...]}` of one profile run, ordered by user id; without the
+    sensitive topics a user has withdrawn their opt-in to since the run, unless ``stored`` (all that is stored,
+    for `export`)."""
+    taxonomy = load_topics(engine)
+    names, hidden = {t.topic_id: t.name for t in taxonomy}, _hidden(taxonomy, stored)
     with session(engine) as s:
         query = select(TopicScore).where(TopicScore.run_id == run_id)
         if not candidates:
@@ -135,15 +139,30 @@ def topic_records(engine: Engine, run_id: int, user_ids: list[str] | None = None
         for e in s.exec(ev_query.order_by(col(EvidencePost.rank))).all():
             evidence[(e.user_id, e.topic_id)].append(e)
         posts = _posts(s, {e.post_pk for lst in evidence.values() for e in lst})
+        opt_ins = _opt_ins(s, {r.user_id for r in scores})
     by_user: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in scores:
-        by_user[r.user_id].append(_topic_record(r, names, evidence[(r.user_id, r.topic_id)], posts))
+        if r.topic_id not in hidden(opt_ins.get(r.user_id)):  # a sensitive topic they have withdrawn since the run
+            by_user[r.user_id].append(_topic_record(r, names, evidence[(r.user_id, r.topic_id)], posts))
     if user_ids is None:  # every user the run profiled, those it found no topic for included
         with session(engine) as s:
             user_ids = list(s.exec(select(ProfiledUser.user_id).where(ProfiledUser.run_id == run_id)).all())
             user_ids += s.exec(select(TopicScore.user_id).where(TopicScore.run_id == run_id).distinct()).all()
     users = sorted(set(user_ids))
     return [{"user_id": u, "topics": by_user.get(u, [])} for u in users]
+
+
+def _hidden(taxonomy: list[TopicInfo], stored: bool) -> Callable[[str | None], frozenset[str]]:
+    return (lambda _: frozenset()) if stored else not_shown(taxonomy)
+
+
+def _opt_ins(s: Session, user_ids: set[str]) -> dict[str, str | None]:
+    """Each user's stored sensitive-topic opt-ins (JSON), for ``taxonomy.not_shown``."""
+    ids, out = sorted(user_ids), {}
+    for start in range(0, len(ids), 500):
+        out.update(s.exec(select(User.user_id, User.sensitive_opt_in)
+                          .where(col(User.user_id).in_(ids[start:start + 500]))).all())
+    return out
 
 
 def _topic_record(r: TopicScore, names: dict[str, str], evidence: list[EvidencePost],
@@ -344,8 +363,12 @@ def _latest_match_id(engine: Engine) -> int:
     return int(run.id or 0)
 
 
-def _assignment_records(engine: Engine, rows: list[Assignment]) -> list[dict[str, Any]]:
-    names = {t.topic_id: t.name for t in load_topics(engine)}
+def _assignment_records(engine: Engine, rows: list[Assignment], stored: bool = False) -> list[dict[str, Any]]:
+    """Contract `match` records of stored assignments. A topic the user has withdrawn their opt-in to since the run
+    (``taxonomy.not_shown``) is not cited, and an assignment that rested on such topics alone is not shown (the
+    perk itself would tell it; the next `match` does without it), unless ``stored`` (for `export`)."""
+    taxonomy = load_topics(engine)
+    names, hidden = {t.topic_id: t.name for t in taxonomy}, _hidden(taxonomy, stored)
     profile_run = latest_run(engine, "profile")
     topic_ev: dict[tuple[str, str], list[int]] = defaultdict(list)
     with session(engine) as s:
@@ -356,13 +379,18 @@ def _assignment_records(engine: Engine, rows: list[Assignment]) -> list[dict[str
                             .where(col(EvidencePost.user_id).in_(users)).order_by(col(EvidencePost.rank))).all():
                 topic_ev[(e.user_id, e.topic_id)].append(e.post_pk)
         posts = _posts(s, {k for v in topic_ev.values() for k in v})
+        opt_ins = _opt_ins(s, set(users))
     out = []
     for r in rows:
         perk = perks.get(r.perk_id)
+        cited = json.loads(r.topics)
+        shown = [t for t in cited if t["topic_id"] not in hidden(opt_ins.get(r.user_id))]
+        if cited and not shown:
+            continue
         topics = [{"topic_id": t["topic_id"], "name": names.get(t["topic_id"], t["topic_id"]), "score": t["score"],
                    "fit": t["fit"], **({"relevance": t["relevance"]} if "relevance" in t else {}),
                    "evidence": [post_record(posts[k]) for k in topic_ev[(r.user_id, t["topic_id"])] if k in posts]}
-                  for t in json.loads(r.topics)]
+                  for t in shown]
         out.append({"user_id": r.user_id, "perk_id": r.perk_id, "brand": perk.brand if perk else "",
                     "title": perk.title if perk else "", "rank": r.rank, "score": r.score, "topics": topics})
     return out
@@ -439,7 +467,7 @@ def export_user(engine: Engine, user_id: str) -> dict[str, Any]:
         scored = s.exec(select(TopicScore).where(TopicScore.user_id == user_id)
                         .order_by(col(TopicScore.run_id), col(TopicScore.rank))).all()
     run = latest_run(engine, "profile")
-    topics = topic_records(engine, int(run.id or 0), [user_id], candidates=True)[0]["topics"] if run else []
+    topics = [] if run is None else topic_records(engine, int(run.id or 0), [user_id], True, stored=True)[0]["topics"]
     earlier: dict[int, list[dict[str, Any]]] = defaultdict(list)  # what earlier profile runs kept (snapshots)
     for r in scored:
         if run is None or r.run_id != run.id:
@@ -453,6 +481,6 @@ def export_user(engine: Engine, user_id: str) -> dict[str, Any]:
             "topics": topics,
             "earlier_profile_runs": [{"run_id": k, "topics": v} for k, v in sorted(earlier.items())],
             "assignments": [a | {"match_run": row.run_id, "catalog_version": row.catalog_version} for a, row in
-                            zip(_assignment_records(engine, list(assigned)), assigned, strict=True)],
+                            zip(_assignment_records(engine, list(assigned), stored=True), assigned, strict=True)],
             "withheld": [{"match_run": w.run_id, "perk_id": w.perk_id, "score": w.score, "reason": w.reason}
                          for w in withheld]}

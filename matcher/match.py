@@ -21,6 +21,7 @@ assignment.
 import datetime as dt
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,7 +46,7 @@ from matcher.store import (
     session,
     utcnow,
 )
-from matcher.taxonomy import load_topics, replaced_since
+from matcher.taxonomy import load_topics, not_shown, replaced_since
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ def run_match(engine: Engine, cache: EmbeddingCache, *, per_user: int = 3, per_b
     topics = {t.topic_id: t for t in load_topics(engine)}
     space = TopicSpace.build(list(topics.values()), cache, ClassifyParams(related_words=0))
     topic_vecs = dict(zip(topics, space.vectors, strict=True))
-    rows, evidence, regions = _load_profiles(engine, int(profile.id or 0))
+    rows, evidence, regions = _load_profiles(engine, int(profile.id or 0), not_shown(list(topics.values())))
     gone = sorted({r.topic_id for user_rows in rows.values() for r in user_rows} - set(topics))
     if gone:
         raise NotReadyError(replaced_since(int(profile.id or 0), gone) + ", then match")
@@ -145,21 +146,25 @@ def closest_topics(relevance: np.ndarray, k: int) -> np.ndarray:
     return relevance >= kth
 
 
-def _load_profiles(engine: Engine, run_id: int) -> tuple[dict[str, list[TopicScore]], dict, dict[str, str | None]]:
+def _load_profiles(engine: Engine, run_id: int, hidden: Callable[[str | None], frozenset[str]]
+                   ) -> tuple[dict[str, list[TopicScore]], dict, dict[str, str | None]]:
+    """The run's inferred topics of users who have not opted out, but for sensitive topics they do not opt in to
+    now (``taxonomy.not_shown``: withdrawn since the run), with their evidence posts and every user's region."""
     with session(engine) as s:
         scores = s.exec(select(TopicScore).where(TopicScore.run_id == run_id).where(TopicScore.status == "inferred")
                         .order_by(col(TopicScore.user_id), col(TopicScore.rank))).all()
         ev = s.exec(select(EvidencePost).where(EvidencePost.run_id == run_id)).all()
-        users = s.exec(select(User.user_id, User.region, User.consent)).all()
+        users = s.exec(select(User.user_id, User.region, User.consent, User.sensitive_opt_in)).all()
     rows: dict[str, list[TopicScore]] = defaultdict(list)
-    consent = {u: c for u, _, c in users}
+    consent = {u: c for u, _, c, _ in users}
+    opt_ins = {u: o for u, _, _, o in users}
     for r in scores:
-        if consent.get(r.user_id) != "opted_out":
+        if consent.get(r.user_id) != "opted_out" and r.topic_id not in hidden(opt_ins.get(r.user_id)):
             rows[r.user_id].append(r)
     evidence: dict[tuple[str, str], list[int]] = defaultdict(list)
     for e in sorted(ev, key=lambda e: (e.user_id, e.topic_id, e.rank)):
         evidence[(e.user_id, e.topic_id)].append(e.post_pk)
-    return dict(rows), dict(evidence), {u: r for u, r, _ in users}
+    return dict(rows), dict(evidence), {u: r for u, r, _, _ in users}
 
 
 def _candidates(engine, cache, rows, evidence, regions, perks, perk_vecs, relevance, index, topics, topic_vecs, today,

@@ -33,7 +33,7 @@ from matcher.outfiles import atomic_open
 from matcher.profile_run import latest_run
 from matcher.report_charts import activity_chart, engagement, quantity_chart
 from matcher.store import Run, User, session
-from matcher.taxonomy import load_topics
+from matcher.taxonomy import load_topics, not_shown
 
 
 @functools.cache
@@ -69,7 +69,7 @@ def user_report(engine: Engine, user_id: str) -> dict[str, Any]:
     user = require_user(engine, user_id)
     require_profiled(engine, profile, user)  # an empty page would read as "no topics"
     doc = export_user(engine, user_id)
-    hidden = _hidden(engine)(user)
+    hidden = not_shown(load_topics(engine))(user.sensitive_opt_in)  # a sensitive topic withdrawn since the run
     shown = [t for t in doc["topics"] if t["topic_id"] not in hidden]
     explained = {t["topic_id"]: explain_topic(engine, user_id, t["topic_id"]) for t in shown}
     inferred = [t for t in shown if t["status"] == "inferred"]
@@ -83,27 +83,9 @@ def user_report(engine: Engine, user_id: str) -> dict[str, Any]:
         "user": doc["user"], "post_count": len(doc["posts"]), "usual": usual,
         "topics": inferred, "candidates": candidates, "changes": changes,
         "chart": activity_chart(doc["posts"], inferred, usual),
-        "assignments": [_without(a, hidden) for a in match_records(engine, user_id=user_id)] if match else None,
+        "assignments": match_records(engine, user_id=user_id) if match else None,
         "withheld": withheld_records(engine, user_id) if match else [],
     }
-
-
-def _hidden(engine: Engine) -> Callable[[User], set[str]]:
-    """The sensitive topics a user does not opt in to now (opting in to a parent covers its children). A run may
-    have stored one while they did, or before the taxonomy marked it sensitive: like `explain`, a page never
-    shows it."""
-    topics = [t for t in load_topics(engine) if t.sensitive]
-
-    def hidden(user: User) -> set[str]:
-        opt_in = set(json.loads(user.sensitive_opt_in or "[]"))
-        return {t.topic_id for t in topics if t.topic_id not in opt_in and (t.parent_id or "") not in opt_in}
-
-    return hidden
-
-
-def _without(record: dict[str, Any], hidden: set[str]) -> dict[str, Any]:
-    """A match record without the topics the page may not show."""
-    return record | {"topics": [t for t in record["topics"] if t["topic_id"] not in hidden]}
 
 
 def _why(explained: dict[str, Any]) -> list[str]:
@@ -139,7 +121,7 @@ def brand_report(engine: Engine, brand: str) -> dict[str, Any]:
     profile, match = _runs(engine)
     if match is None:
         raise NotReadyError("no match yet; run `perkmatch match` first")
-    users, hidden = _users(engine), _hidden(engine)
+    users = _users(engine)
     matched = json.loads(match.params or "{}").get("catalog_version")
     with session(engine) as s:  # the perks the match run could assign: its catalog version's
         in_match = None if matched is None else {r.perk_id for r in live_perks(s, matched)}
@@ -150,7 +132,6 @@ def brand_report(engine: Engine, brand: str) -> dict[str, Any]:
         view["version_added"] = p.version_added
         view["left"] = None if view["quantity"] is None else max(view["quantity"] - view["assigned"], 0)
         view["starts"], view["ends"] = p.starts and p.starts.isoformat(), p.ends and p.ends.isoformat()
-        view["users"] = [_without(u, hidden(users(u["user_id"]))) for u in view["users"]]
         for u in view["users"] + view["left_out"]:
             u["region"] = users(u["user_id"]).region
         views.append(view)

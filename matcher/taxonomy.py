@@ -4,8 +4,10 @@ The project ships its own default taxonomy (``matcher/data/taxonomy.yaml``), use
 """
 
 import csv
+import functools
+import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -197,6 +199,20 @@ def topic_ids_in(s: Session) -> set[str]:
     without storing it)."""
     ids = set(s.exec(select(Topic.topic_id)).all())
     return ids or {t.topic_id for t in read_taxonomy(default_taxonomy_path())}
+
+
+def not_shown(topics: list[TopicInfo]) -> Callable[[str | None], frozenset[str]]:
+    """For a user's stored opt-ins (``users.sensitive_opt_in``, JSON), the sensitive topics never shown or matched
+    on for them now (opting in to a parent covers its children). A stored profile run may hold one that the user
+    has since withdrawn, or that the taxonomy marked sensitive after the run: every reader goes through this."""
+    sensitive = [(t.topic_id, t.parent_id or "") for t in topics if t.sensitive]
+
+    @functools.cache
+    def hidden(opt_in_json: str | None) -> frozenset[str]:
+        opt_in = set(json.loads(opt_in_json or "[]"))
+        return frozenset(t for t, parent in sensitive if t not in opt_in and parent not in opt_in)
+
+    return hidden
 
 
 def replaced_since(run_id: int, gone: list[str]) -> str:

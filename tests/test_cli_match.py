@@ -348,3 +348,27 @@ def test_match_as_of_checks_offer_dates_on_that_day_and_says_which(world, write)
     assert withheld["old-beans"] == "quantity: none to give (the catalog gives it quantity 0)"  # not "all 0 went"
     assert json.loads(world("brand", "beans", "--json").stdout)["offer"] == "ended 2025-03-10"  # the run's day
     assert world("match", "--as-of", "someday").exit_code == 2 and world("match", "--per-brand", "0").exit_code == 2
+
+
+def test_a_withdrawn_sensitive_opt_in_hides_the_topic_before_the_next_profile(world, write) -> None:  # type: ignore[no-untyped-def]
+    users = [{"user_id": "ann", "consent": "opted_in", "region": "US-NY", "sensitive_opt_in": ["health"]}]
+    health = [{**p, "post_id": p["post_id"] + "-h"} for p in posts_for("ann", "doctor therapy medicine")]
+    assert world("ingest", write("h.jsonl", health), "--users", write("u.jsonl", users)).exit_code == 0
+    therapy = {"perk_id": "clinic", "brand": "Calm", "title": "Therapy sessions", "description": "doctor therapy"}
+    assert world("catalog", "refresh", write("c2.yaml", [*PERKS, therapy])).exit_code == 0
+    assert world("profile", "--as-of", "2025-03-01").exit_code == 0 and world("match").exit_code == 0
+
+    def shown() -> tuple[set[str], set[str], list[str]]:
+        topics = {t["topic_id"] for t in json.loads(world("topics", "ann", "--json").stdout)["topics"]}
+        perks = {a["perk_id"] for a in json.loads(world("explain", "ann", "--json").stdout)["assignments"]}
+        return topics, perks, [u["user_id"] for u in json.loads(world("brand", "clinic", "--json").stdout)["users"]]
+
+    assert shown() == ({"travel", "health"}, {"lounge", "trips", "clinic"}, ["ann"])  # opted in: shown, matched on
+    users[0]["sensitive_opt_in"] = []  # withdrawn; no profile run since: the stored run still holds the topic
+    assert world("ingest", "--users", write("u2.jsonl", users)).exit_code == 0
+    assert shown() == ({"travel"}, {"lounge", "trips"}, [])  # before: still listed, cited, matched until a profile
+    stored = json.loads(world("export", "ann").stdout)  # the right of access still lists all that is stored
+    assert "health" in {t["topic_id"] for t in stored["topics"]}
+    assert "clinic" in {a["perk_id"] for a in stored["assignments"]}
+    assert world("match").exit_code == 0
+    assert "clinic" not in world("match", "--json").stdout and "health" not in world("topics", "--all", "--json").stdout
