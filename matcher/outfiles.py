@@ -3,6 +3,7 @@ temporary file in the same folder, renamed into place: a reader never sees half 
 leaves nothing behind), with the permissions any new file gets (mkstemp's are owner-only)."""
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
@@ -13,7 +14,9 @@ from matcher.errors import PerkmatchError
 
 
 def check_out(path: str, what: str = "file") -> Path:
-    """The path to write, refused when it is a folder or its folder does not exist."""
+    """The path to write, refused when it is empty, a folder, or its folder does not exist."""
+    if not path.strip():
+        raise PerkmatchError(f"--out: the path is empty; give the path of the {what} to write")
     target = Path(path).expanduser()
     if target.is_dir():
         raise PerkmatchError(f"--out {path}: is a folder; give the path of the {what} to write")
@@ -22,20 +25,54 @@ def check_out(path: str, what: str = "file") -> Path:
     return target
 
 
+_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}  # what writing itself can fail with (reading input has its own)
+
+
+def _cannot_write(path: str, exc: OSError) -> PerkmatchError:
+    return PerkmatchError(f"--out {path}: cannot write it ({exc.strerror or exc}); choose another path or free space")
+
+
 @contextlib.contextmanager
 def atomic_open(path: str, what: str = "file", binary: bool = False) -> Iterator[IO]:
-    """Open a temporary file beside ``path`` for writing; on success it replaces ``path``, on any error it goes."""
+    """Open a temporary file beside ``path`` for writing; on success it replaces ``path``, on any error it goes. A
+    symlink's target is replaced (the link stays); a device or a pipe (``/dev/stdout``) is written to, not replaced
+    by a file. A path that cannot be written, or a full disk, is an error that says so."""
     target = check_out(path, what)
-    fd, tmp = tempfile.mkstemp(dir=target.parent.resolve(), prefix=f".{target.name}.", suffix=".part")
+    mode, text = ("wb", {}) if binary else ("w", {"encoding": "utf-8", "newline": ""})
+    if target.exists() and not target.is_file():
+        with _writing(path, body=False):
+            stream = target.open(mode, **text)
+        with _writing(path, body=True), stream:  # closing flushes: a full device fails there
+            yield stream
+            stream.flush()
+        return
+    target = target.resolve()
+    with _writing(path, body=False):
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
     try:
         umask = os.umask(0)
         os.umask(umask)
         os.fchmod(fd, 0o666 & ~umask)
-        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8", "newline": ""})) as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
+        with os.fdopen(fd, mode, **text) as f:
+            with _writing(path, body=True):
+                yield f
+            with _writing(path, body=False):
+                f.flush()
+                os.fsync(f.fileno())
+        with _writing(path, body=False):
+            os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@contextlib.contextmanager
+def _writing(path: str, body: bool) -> Iterator[None]:
+    """Our own file operations' errors say the path cannot be written; in the caller's body (which may also read its
+    input), only a full disk or an over-large file does."""
+    try:
+        yield
+    except OSError as exc:
+        if not body or exc.errno in _FULL:
+            raise _cannot_write(path, exc) from None
         raise

@@ -9,7 +9,6 @@ import difflib
 import functools
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -162,16 +161,6 @@ def render_brand_report(engine: Engine, brand: str) -> str:
 
 
 def write_report(path: str, text: str) -> None:
-    """Write atomically (``outfiles.atomic_open``): never half a page. A stream (``/dev/stdout``, a pipe) is written
-    to, not replaced by a file; a path that cannot be written is an error that says so."""
-    target = Path(path).expanduser()
-    try:
-        if target.exists() and not target.is_file() and not target.is_dir():
-            with target.open("w", encoding="utf-8") as stream:
-                stream.write(text)
-            return
-        with atomic_open(path, "HTML file") as handle:
-            handle.write(text)
-    except OSError as exc:
-        raise PerkmatchError(f"--out {path}: cannot write it ({exc.strerror or exc}); choose another path or free "
-                             "space") from None
+    """Write atomically (``outfiles.atomic_open``): never half a page; a stream (``/dev/stdout``) is written to."""
+    with atomic_open(path, "HTML file") as handle:
+        handle.write(text)

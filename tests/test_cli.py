@@ -281,3 +281,20 @@ def test_unquoted_yaml_ids_and_codes_in_users_and_taxonomy_files_are_read_as_wri
     assert cli("taxonomy", "load", topics).exit_code == 0
     shown = [json.loads(line) for line in cli("taxonomy", "show", "--json").stdout.splitlines()]
     assert [(t["topic_id"], t["name"], t["parent_id"]) for t in shown] == [("0123", "Yes", None), ("x", "No", "0123")]
+
+
+def test_out_files_follow_symlinks_write_streams_and_name_write_failures(cli, write, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from matcher.outfiles import atomic_open
+
+    real, link = tmp_path / "real.json", tmp_path / "link.json"
+    real.write_text("old")
+    link.symlink_to(real)
+    with atomic_open(str(link)) as handle:
+        handle.write("new")
+    assert link.is_symlink() and real.read_text() == "new"  # before: the link itself was replaced by a file
+    cli("ingest", write("p.jsonl", [post("a1", "ann", "hello there", 1)]), "--consent-policy", "opt-out")
+    full = cli("export", "ann", "--out", "/dev/full")  # before: a traceback (as root, the device was replaced)
+    assert full.exit_code == 1 and "--out /dev/full: cannot write it (No space left on device)" in full.stderr
+    assert Path("/dev/full").is_char_device()
+    empty = cli("export", "ann", "--out", "")
+    assert empty.exit_code == 1 and "the path is empty" in empty.stderr  # before: "is a folder"

@@ -69,11 +69,11 @@ def export(user_id: Annotated[str, typer.Argument(help="The user's id")], db: Db
     from matcher.explain import export_user
     from matcher.outfiles import atomic_open, check_out
 
-    if out_file:
+    if out_file is not None:
         check_out(out_file, "JSON file")  # before the work
     doc = export_user(engine(db, existing=True), user_id)
     text = json.dumps(doc, ensure_ascii=False, indent=1)
-    if out_file:
+    if out_file is not None:
         with atomic_open(out_file, "JSON file") as handle:
             handle.write(text + "\n")
         err.print(f"wrote {out_file}")
