@@ -94,7 +94,12 @@ def no_perks_reason(engine: Engine, user_id: str) -> str:
     profile_id = json.loads(match.params or "{}").get("profile_run")
     with session(engine) as s:
         profile = s.get(Run, profile_id)
-    missing = _not_profiled(engine, profile, require_user(engine, user_id)) if profile else None
+    user = require_user(engine, user_id)
+    missing = _not_profiled(engine, profile, user) if profile else None
+    newer = latest_run(engine, "profile")
+    if missing and newer is not None and newer.id != profile_id and _not_profiled(engine, newer, user) is None:
+        return (f"{user_id} got no perk in match run {match.id}: that run used profile run {profile_id}, made before "
+                f"they were profiled (profile run {newer.id}); run `perkmatch match` to match them")
     if missing:
         return f"{user_id} got no perk in match run {match.id}: {missing.split(': ', 1)[1]}"
     with session(engine) as s:

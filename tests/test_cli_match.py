@@ -146,6 +146,11 @@ def test_a_user_the_profile_run_did_not_profile_is_named_not_shown_as_topicless(
     as_json = json.loads(world("explain", "dan", "--json").stdout)
     assert as_json["assignments"] == [] and as_json["reason"].startswith("dan got no perk")  # before: no reason
     assert "fay got no perk in match run 2: they have not opted in" in said(world("explain", "fay"))
+    assert "eve got no perk in match run 2: they were added after that run; run `perkmatch profile`" in \
+        said(world("explain", "eve"))
+    assert world("profile", "--as-of", "2025-03-01").exit_code == 0  # eve is profiled now, but not matched yet
+    assert ("eve got no perk in match run 2: that run used profile run 1, made before they were profiled (profile "
+            "run 3); run `perkmatch match` to match them") in said(world("explain", "eve"))  # before: "run profile"
 
 
 def test_export_holds_every_run_assignments_and_withheld_perks(world) -> None:  # type: ignore[no-untyped-def]
