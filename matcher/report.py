@@ -7,6 +7,7 @@ network and no JavaScript, and they print.
 
 import difflib
 import functools
+import html
 import json
 from collections.abc import Callable
 from typing import Any
@@ -41,6 +42,7 @@ def environment() -> Environment:
     env = Environment(loader=PackageLoader("matcher", "templates"), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["engagement"] = engagement
+    env.filters["as_read"] = html.unescape  # Reddit and Twitter send "&gt;" for ">": shown as ">" (escaped again)
     return env
 
 

@@ -377,3 +377,15 @@ def test_a_withdrawn_sensitive_opt_in_hides_the_topic_before_the_next_profile(wo
     assert "clinic" in {a["perk_id"] for a in stored["assignments"]}
     assert world("match").exit_code == 0
     assert "clinic" not in world("match", "--json").stdout and "health" not in world("topics", "--all", "--json").stdout
+
+
+def test_entities_reddit_and_twitter_send_are_shown_as_read_and_kept_in_json(world, write, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    gus = [{**p, "text": p["text"] + " &gt; tea &amp; cake"} for p in posts_for("gus", "coffee espresso beans roast")]
+    users = write("g.jsonl", [{"user_id": "gus", "consent": "opted_in"}])
+    assert world("ingest", write("gus.jsonl", gus), "--users", users).exit_code == 0
+    assert world("profile", "--as-of", "2025-03-01").exit_code == 0
+    assert "> tea & cake" in world("topics", "gus").stdout  # before: "&gt; tea &amp; cake"
+    assert "&gt; tea &amp; cake" in world("topics", "gus", "--json").stdout  # the stored text, as the contract has it
+    assert world("report", "user", "gus", "--out", str(tmp_path / "g.html")).exit_code == 0
+    page = (tmp_path / "g.html").read_text()
+    assert "&gt; tea &amp; cake" in page and "&amp;gt;" not in page  # shown as "> tea & cake", escaped once

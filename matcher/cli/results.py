@@ -1,5 +1,6 @@
 """Commands that show results: topics, explain, match, brand."""
 
+import html
 from typing import Annotated, Any
 
 import typer
@@ -22,7 +23,8 @@ from matcher.cli.common import (
 
 
 def _short(text: str, n: int = 90) -> str:
-    text = " ".join(text.split())
+    """A post's text on one line, as a person reads it: Reddit and Twitter send "&gt;" for ">" (JSON keeps it)."""
+    text = " ".join(html.unescape(text).split())
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
