@@ -13,6 +13,8 @@ import itertools
 import multiprocessing
 import multiprocessing.forkserver
 import os
+import signal
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -49,6 +51,20 @@ def worker_context() -> multiprocessing.context.BaseContext:
     return context
 
 
+def start_fork_server() -> None:
+    """Start the fork server (if it is not running) deaf to Ctrl-C, which a terminal sends to every process of the
+    command: it imports ``matcher.workers`` (about a second) before it ignores Ctrl-C itself, and a Ctrl-C then
+    printed its traceback under the command's one line. (An ignored signal stays ignored in the new program.)"""
+    if threading.current_thread() is not threading.main_thread():
+        multiprocessing.forkserver.ensure_running()
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        multiprocessing.forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 class PoolExecutor(LocalExecutor):
     """Embedding and the topic fit's rounds in this process; reading the fit's posts and computing profile chunks
     on ``processes`` worker processes, results in order.
@@ -72,7 +88,7 @@ class PoolExecutor(LocalExecutor):
         self.started = True
         context = worker_context()
         if context.get_start_method() == "forkserver":
-            multiprocessing.forkserver.ensure_running()  # returns at once; forking waits for the imports
+            start_fork_server()  # returns at once; forking waits for the imports
         else:
             pool = self._workers()
             for _ in range(self.processes):
@@ -112,7 +128,10 @@ class PoolExecutor(LocalExecutor):
 
     def _workers(self) -> concurrent.futures.ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = concurrent.futures.ProcessPoolExecutor(self.processes, mp_context=worker_context(),
+            context = worker_context()
+            if context.get_start_method() == "forkserver":
+                start_fork_server()
+            self._pool = concurrent.futures.ProcessPoolExecutor(self.processes, mp_context=context,
                                                                 initializer=workers.start, initargs=(os.getpid(),))
             self.started = True
         return self._pool

@@ -22,8 +22,10 @@ import itertools
 import logging
 import os
 import re
+import signal
 import socket
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -35,7 +37,7 @@ from sqlmodel import col, select
 from catalog.refresh import text_key
 from matcher import workers
 from matcher.classify import ClassifyParams
-from matcher.embed import LOOKUP_CHUNK, EmbeddingCache, count_missing, missing_chunks
+from matcher.embed import LOOKUP_CHUNK, EmbeddingCache, count_missing, deferred_interrupt, missing_chunks
 from matcher.encoder import Encoder
 from matcher.errors import ClusterError, ModelError
 from matcher.profile_run import Job, Progress, ReadUser, TopicSpace, take_read
@@ -66,13 +68,17 @@ def ray_cluster(address: str | None = None, num_cpus: int | None = None) -> Iter
     was started here. A process already connected to Ray keeps its connection. Yields a line
     saying which cluster it is."""
     ray = import_ray()
+    where = f"--ray-address {address}" if address else f"RAY_ADDRESS={os.environ.get('RAY_ADDRESS')}"
     address = address or os.environ.get("RAY_ADDRESS") or None
     if address and address.startswith("ray://"):
-        raise ClusterError(f"--ray-address {address}: Ray Data does not run over Ray Client (ray://); run perkmatch "
+        raise ClusterError(f"{where}: Ray Data does not run over Ray Client (ray://); run perkmatch "
                            "on a node of the cluster with --ray-address auto, or submit it as a Ray job: "
                            "ray job submit --address http://HEAD:8265 -- perkmatch ... profile --engine ray")
+    if address and "://" in address:
+        raise ClusterError(f"{where}: give the cluster's address, HOST:6379 (what `ray start --head` printed), "
+                           "to --ray-address, not a URL; an http:// address is the dashboard's, for `ray job submit`")
     if address not in (None, "auto", "local"):
-        _check_reachable(address)
+        _check_reachable(address, where)
     if ray.is_initialized():
         yield _describe(ray, "the connected Ray cluster")
         return
@@ -84,26 +90,57 @@ def ray_cluster(address: str | None = None, num_cpus: int | None = None) -> Iter
                       object_store_memory=LOCAL_OBJECT_STORE)
     else:
         kwargs.update(address=address)
-    os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")  # Ray's C++ log lines on the driver's stderr
+    _init(ray, kwargs, address, where)
     try:
-        with _stderr_muted():  # but for one line saying so
-            ray.init(**kwargs)
-    except Exception as exc:  # whatever Ray raises here, the fix is one of these
-        cause: BaseException = exc
-        while cause.__cause__ is not None:
-            cause = cause.__cause__
-        reason = str(cause).partition(". ")[0]
-        fix = ("set RAY_AUTH_MODE=token and give the cluster's token in RAY_AUTH_TOKEN (`ray get-auth-token` on the "
-               "head node)" if "token" in reason.lower() else "start one with `ray start --head` and give its "
-               "address, or leave --ray-address out to run on a local cluster")
-        raise ClusterError(f"--ray-address {address or 'local'}: cannot start or join a Ray cluster ({reason}); "
-                           f"{fix}") from None
-    _quiet()
-    try:
+        _quiet()
         yield _describe(ray, f"the Ray cluster at {address}" if address not in (None, "local")
                         else "a local Ray cluster started for this run")
     finally:
         ray.shutdown()
+
+
+def _init(ray: Any, kwargs: dict[str, Any], address: str | None, where: str) -> None:
+    """``ray.init``, quietly: a failure as one ClusterError naming the fix; whatever it started is stopped when it
+    fails or is interrupted. Starting a local cluster (a few seconds) finishes before Ctrl-C or SIGTERM acts: an
+    interrupt in the middle left its processes running for a minute, or crashed the process (status 139).
+    Attaching tries once: where something other than Ray answers, Ray's 20 tries took about 4 minutes."""
+    os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")  # Ray's C++ log lines on the driver's stderr
+    try:
+        with (_stderr_muted(), _sigterm_kept(ray), deferred_interrupt() if address is None else _one_attempt()):
+            ray.init(**kwargs)  # (stderr muted but for one line saying so)
+    except BaseException as exc:  # whatever Ray raises here, the fix is one of these
+        with contextlib.suppress(Exception):
+            ray.shutdown()
+        if not isinstance(exc, Exception):
+            raise
+        cause: BaseException = exc
+        while cause.__cause__ is not None:
+            cause = cause.__cause__
+        auth = re.search(r"AuthenticationError: (?:RPC error: )?(?:\w+: )?([^.\n]+)", str(cause))
+        reason = auth.group(1) if auth else str(cause).partition(". ")[0]
+        if address is None:  # the local cluster for this run
+            raise ClusterError(f"--engine ray: cannot start a local Ray cluster ({reason}); start one with `ray start "
+                               "--head` and give --ray-address auto, or leave --engine ray out: the local engine "
+                               "gives the same result") from None
+        fix = ("set RAY_AUTH_MODE=token and give the cluster's token in RAY_AUTH_TOKEN (`ray get-auth-token` on the "
+               "head node)" if auth or "token" in reason.lower() else "start one with `ray start --head` and give "
+               "its address (HOST:6379), or leave --ray-address out to run on a local cluster")
+        raise ClusterError(f"{where}: cannot join a Ray cluster ({reason}); {fix}") from None
+
+
+@contextlib.contextmanager
+def _one_attempt() -> Iterator[None]:
+    """Ray's driver tries to reach the cluster once, not 20 times (about 10 s each where something else answers),
+    unless RAY_gcs_server_port_wait_time_s says otherwise."""
+    name = "RAY_gcs_server_port_wait_time_s"
+    if name in os.environ:
+        yield
+        return
+    os.environ[name] = "1"
+    try:
+        yield
+    finally:
+        os.environ.pop(name, None)
 
 
 def _describe(ray: Any, what: str) -> str:
@@ -124,7 +161,26 @@ def _stderr_muted() -> Iterator[None]:
         os.close(saved)
 
 
-def _check_reachable(address: str, timeout: float = 5.0) -> None:
+@contextlib.contextmanager
+def _sigterm_kept(ray: Any) -> Iterator[None]:
+    """SIGTERM stays the process's to handle. ``ray.init`` replaced its handler with Ray's, which exits (status 1 or
+    15, or an abort with a C++ stack dump on stderr) without the command's cleanup and one line, and, landing while
+    a local cluster starts, left its processes running for a minute."""
+    utils = ray._private.utils
+    replace = getattr(utils, "set_sigterm_handler", None)  # how ray.init installs Ray's handlers
+    before = signal.getsignal(signal.SIGTERM) if threading.current_thread() is threading.main_thread() else None
+    if replace is not None:
+        utils.set_sigterm_handler = lambda handler: None
+    try:
+        yield
+    finally:
+        if replace is not None:
+            utils.set_sigterm_handler = replace
+        if before is not None:
+            signal.signal(signal.SIGTERM, before)  # and replaces the one Ray's C++ core installed
+
+
+def _check_reachable(address: str, where: str, timeout: float = 5.0) -> None:
     """Fail fast, naming the fix, when nothing listens at a host:port address (ray.init would retry for minutes)."""
     host, _, port = address.rpartition(":")
     if not host or not port.isdigit():
@@ -132,7 +188,7 @@ def _check_reachable(address: str, timeout: float = 5.0) -> None:
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
     except OSError as exc:
-        raise ClusterError(f"--ray-address {address}: no Ray cluster answers there ({exc}); start one with "
+        raise ClusterError(f"{where}: no Ray cluster answers there ({exc}); start one with "
                            "`ray start --head` on the head node and give its address (HOST:6379), or leave "
                            "--ray-address out to run on a local cluster") from None
 
@@ -189,15 +245,24 @@ def _in_order(fn: Callable[..., Any], fixed: tuple, jobs: Iterable[tuple[Any, li
     """(tag, fn(*fixed, users, *extra(users))) for each job, each a Ray task (the topic space put in the object
     store once), in the order of the jobs, with at most two tasks per cluster CPU in flight."""
     ray = import_ray()
-    task = ray.remote(num_cpus=1)(fn)
+    task = ray.remote(num_cpus=1)(_on_node)
     fixed = tuple(ray.put(x) if isinstance(x, TopicSpace) else x for x in fixed)
 
     def result(ref: Any) -> Any:
         with worker_errors(ray):
             return ray.get(ref)
 
-    yield from workers.in_order(lambda user_ids: task.remote(*fixed, user_ids, *extra(user_ids)), result, jobs,
+    yield from workers.in_order(lambda user_ids: task.remote(fn, *fixed, user_ids, *extra(user_ids)), result, jobs,
                                 2 * _cluster_cpus(ray))
+
+
+def _on_node(fn: Callable[..., Any], db: str, *args: Any) -> Any:
+    """``fn(db, *args)`` on a Ray worker, once it is sure the database is there: opening a SQLite path on a node
+    without the file created an empty database there, and every user computed on that node had no posts."""
+    if "://" not in db and not os.path.isfile(db):
+        raise ClusterError(f"--db {db}: this SQLite file is not on the Ray node {socket.gethostname()}; a cluster "
+                           "of several machines needs a database every node can reach: give --db a postgresql:// URL")
+    return fn(db, *args)
 
 
 @contextlib.contextmanager

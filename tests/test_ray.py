@@ -6,9 +6,11 @@ shipped sample data, profiles it locally and on Ray, and compares topics, assign
 
 import hashlib
 import json
+import os
 import re
 import subprocess
 import sys
+import time
 from functools import partial
 from pathlib import Path
 
@@ -228,3 +230,72 @@ def test_the_local_engine_does_not_import_ray() -> None:
             "CliRunner().invoke(app, ['profile', '--help']); print('ray' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_sigterm_on_a_cluster_started_here_is_still_the_commands_to_handle() -> None:
+    """ray.init replaced the handler: SIGTERM then exited with a C++ stack dump, or aborted (status 134),
+    without the command's one line, its cleanup or its status 143."""
+    code = ("import os, signal, time\nfrom matcher.engine_ray import ray_cluster\n"
+            "def stop(signum, frame): raise KeyboardInterrupt\n"
+            "signal.signal(signal.SIGTERM, stop)\n"
+            "try:\n    with ray_cluster(num_cpus=1):\n        os.kill(os.getpid(), signal.SIGTERM)\n"
+            "        time.sleep(10)\nexcept KeyboardInterrupt:\n    print('stopped', flush=True)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "stopped\n", "")
+
+
+def test_ctrl_c_while_a_local_cluster_starts_acts_once_it_is_up_and_stops_it_whole() -> None:
+    """Ctrl-C in the middle of ray.init left the cluster's agents running for a minute, or crashed the process."""
+    code = ("import os, signal, ray\nfrom matcher.engine_ray import ray_cluster\nreal, up = ray.init, []\n"
+            "def init(**kwargs):\n    os.kill(os.getpid(), signal.SIGINT)\n    real(**kwargs)\n"
+            "    up.append(ray.is_initialized())\n"
+            "ray.init = init\ntry:\n    with ray_cluster(num_cpus=1):\n        print('ran on')\n"
+            "except KeyboardInterrupt:\n    print('interrupted', up, ray.is_initialized())\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert (result.returncode, result.stdout) == (0, "interrupted [True] False\n"), result.stderr
+
+
+def test_a_wrong_token_is_named_as_the_reason_at_once(cluster) -> None:  # type: ignore[no-untyped-def]
+    """Ray tried 20 times (about 20 s), and the message said to start a cluster with `ray start --head`."""
+    import ray
+
+    code = ("import sys\nfrom matcher.engine_ray import ray_cluster\nfrom matcher.errors import ClusterError\n"
+            "try:\n    with ray_cluster(sys.argv[1]):\n        pass\nexcept ClusterError as exc:\n    print(exc)\n")
+    address = ray.get_runtime_context().gcs_address
+    started = time.perf_counter()
+    result = subprocess.run([sys.executable, "-c", code, address], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": "0" * 64})
+    assert result.stdout == (f"--ray-address {address}: cannot join a Ray cluster (Authentication token is "
+                             "missing or incorrect); set RAY_AUTH_MODE=token and give the cluster's token in "
+                             "RAY_AUTH_TOKEN (`ray get-auth-token` on the head node)\n"), result.stderr
+    assert time.perf_counter() - started < 15
+
+
+def test_ctrl_c_while_the_fork_server_imports_leaves_it_to_the_command() -> None:
+    """A terminal's Ctrl-C reaches every process of the command: the pool's fork server, importing its modules
+    (about a second) before it ignores Ctrl-C itself, printed a traceback under the command's one line and died."""
+    code = ("import os, signal, time\nimport multiprocessing.forkserver as fs\n"
+            "from matcher.engine_pool import start_fork_server, worker_context\n"
+            "worker_context()\nstart_fork_server()\npid = fs._forkserver._forkserver_pid\n"
+            "os.kill(pid, signal.SIGINT)\ntime.sleep(3)\nprint(os.waitpid(pid, os.WNOHANG))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert (result.stdout, result.stderr) == ("(0, 0)\n", "")
+
+
+def test_a_sqlite_file_a_ray_node_lacks_is_an_error_not_an_empty_database(cluster, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A node of another machine opened the path as a new, empty database: its users were profiled from no posts."""
+    from sqlalchemy import create_engine
+
+    from matcher.classify import ClassifyParams
+    from matcher.profile_run import TopicSpace
+    from matcher.profiles import ProfileParams
+
+    engine = setup_db(tmp_path, "here", sample_lines()[:20])
+    cache = EmbeddingCache(engine, FakeEncoder())
+    space = TopicSpace.build(load_topics(engine), cache)
+    elsewhere = create_engine(f"sqlite:///{tmp_path / 'elsewhere.db'}")  # the path as a node without the file sees it
+    with pytest.raises(ClusterError, match=r"^a Ray worker failed: matcher.errors.ClusterError: --db .*elsewhere.db: "
+                       r"this SQLite file is not on the Ray node .*: give --db a postgresql:// URL"):
+        list(RayExecutor(FakeEncoder).fit_posts(elsewhere, cache, space, [(1, ["u-maya"])], ClassifyParams(),
+                                                ProfileParams(), WHEN))
+    assert not (tmp_path / "elsewhere.db").exists()
