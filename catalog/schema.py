@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+import unicodedata
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
@@ -52,6 +53,17 @@ def refuse_nul(value: str) -> str:
     a perk's text."""
     if "\x00" in value:
         raise ValueError("holds a NUL character (\\u0000); remove it")
+    return value
+
+
+def refuse_invisible(value: str) -> str:
+    """An id that must be visible text: no NUL, no control or format character (a zero-width space, a bidi
+    override, a soft hyphen), with which "ann" and "ann\u200b" would be two users who look the same."""
+    refuse_nul(value)
+    hidden = next((ch for ch in value if unicodedata.category(ch) in ("Cc", "Cf")), None)
+    if hidden is not None:
+        raise ValueError(f"holds an invisible character (U+{ord(hidden):04X}, {unicodedata.name(hidden, 'a control')});"
+                         " remove it: an id must be visible text")
     return value
 
 
@@ -115,6 +127,11 @@ class PerkIn(BaseModel):
     @classmethod
     def _no_nul(cls, value: str) -> str:
         return refuse_nul(value)
+
+    @field_validator("perk_id", mode="after")
+    @classmethod
+    def _visible(cls, value: str) -> str:
+        return refuse_invisible(value)
 
     @field_validator("topics", "regions", mode="before")
     @classmethod

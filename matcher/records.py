@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from catalog.schema import INT64_MAX, refuse_nul
+from catalog.schema import INT64_MAX, refuse_invisible, refuse_nul
 from matcher.errors import PerkmatchError
 
 CONSENT_VALUES = ("opted_in", "opted_out")
@@ -92,7 +92,12 @@ class PostIn(BaseModel):
         text, and PostgreSQL cannot store them."""
         return value.replace("\x00", "") if value is not None and "\x00" in value else value
 
-    @field_validator("post_id", "user_id", "platform", mode="after")
+    @field_validator("post_id", "user_id", mode="after")
+    @classmethod
+    def _id_visible(cls, value: str) -> str:
+        return refuse_invisible(value)
+
+    @field_validator("platform", mode="after")
     @classmethod
     def _id_no_nul(cls, value: str) -> str:
         return refuse_nul(value)
@@ -157,10 +162,15 @@ class UserIn(BaseModel):
     def _id(cls, value: Any) -> Any:
         return str(value) if isinstance(value, int | float) else value
 
-    @field_validator("user_id", "handle", mode="after")
+    @field_validator("handle", mode="after")
     @classmethod
     def _no_nul(cls, value: str | None) -> str | None:
         return None if value is None else refuse_nul(value)
+
+    @field_validator("user_id", mode="after")
+    @classmethod
+    def _visible(cls, value: str) -> str:
+        return refuse_invisible(value)
 
     @field_validator("consent", mode="after")
     @classmethod

@@ -392,3 +392,18 @@ def test_a_problem_in_a_pretty_printed_json_list_names_the_line_its_item_starts_
     with pytest.raises(InputFileError) as refused:
         ingest_posts(engine, str(path))
     assert [(p.line, p.field) for p in refused.value.problems] == [(start, "likes")]  # before: line 2, the item number
+
+
+def test_ids_with_invisible_characters_are_refused_where_they_are(engine, write) -> None:  # type: ignore[no-untyped-def]
+    from catalog.refresh import read_catalog
+
+    rows = [post("p1", "ann", "hello there", 1), post("p2", "ann\u200b", "hello there", 2)]  # looks like "ann"
+    with pytest.raises(InputFileError) as info:
+        ingest_posts(engine, write("p.jsonl", rows), policy="opt-out")
+    assert "line 2, field 'user_id'" in str(info.value) and "U+200B, ZERO WIDTH SPACE" in str(info.value)
+    assert posts_in(engine) == []  # nothing half-stored
+    with pytest.raises(InputFileError, match=r"field 'user_id'.*U\+202E"):
+        ingest_users(engine, write("u.jsonl", [{"user_id": "\u202eann", "consent": "opted_in"}]))
+    perk = {"perk_id": "lounge\u2060", "brand": "B", "title": "T", "description": "D"}
+    with pytest.raises(InputFileError, match=r"field 'perk_id'.*U\+2060"):
+        read_catalog(write("c.jsonl", [perk]))
