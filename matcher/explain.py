@@ -228,8 +228,7 @@ def explain_topic(engine: Engine, user_id: str, topic_id: str) -> dict[str, Any]
     unread = _unread_posts(engine, user_id, run_params.get("vocabulary"))
     if unread:
         out["unread_posts"] = unread  # the user's posts the model cannot read: about no topic at all
-    opt_in = set(json.loads(user.sensitive_opt_in or "[]"))
-    if topic.sensitive and topic_id not in opt_in and (topic.parent_id or "") not in opt_in:
+    if topic_id in not_shown(load_topics(engine))(user.sensitive_opt_in):
         out.update(inferred=False, verdict="not inferred: this is a sensitive topic and the user has not opted in "
                    "to it, so perkmatch never infers or shows it")
         return out

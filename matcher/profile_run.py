@@ -57,7 +57,7 @@ from matcher.store import (
     session,
     utcnow,
 )
-from matcher.taxonomy import TopicInfo, load_topics
+from matcher.taxonomy import TopicInfo, lineage, load_topics
 from matcher.vocabulary import vocabulary_vectors
 
 USER_CHUNK = 200
@@ -198,8 +198,9 @@ def _user_posts(rows: list[Any], text_vecs: np.ndarray, inputs: bool, read: np.n
 
 
 def allowed_topics(topics: list[TopicInfo], opt_in: set[str]) -> np.ndarray:
-    """False for sensitive topics the user did not opt in to (opting in to a parent covers its children)."""
-    return np.array([not t.sensitive or t.topic_id in opt_in or (t.parent_id or "") in opt_in for t in topics])
+    """False for sensitive topics the user did not opt in to (opting in to a topic covers everything under it)."""
+    chains = lineage(topics)
+    return np.array([not t.sensitive or not opt_in.isdisjoint(chains[t.topic_id]) for t in topics])
 
 
 @dataclass(frozen=True)

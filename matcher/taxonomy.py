@@ -201,16 +201,32 @@ def topic_ids_in(s: Session) -> set[str]:
     return ids or {t.topic_id for t in read_taxonomy(default_taxonomy_path())}
 
 
+def lineage(topics: list[TopicInfo]) -> dict[str, tuple[str, ...]]:
+    """Each topic id with its ancestors' ids, nearest first: opting in to a topic covers everything under it, at any
+    depth (IAB's four tiers: "Medical Health" covers its third- and fourth-tier topics)."""
+    parent = {t.topic_id: t.parent_id for t in topics}
+    out = {}
+    for t in topics:
+        chain, up = [t.topic_id], t.parent_id
+        while up and up in parent and up not in chain:  # (a loaded taxonomy has no loops; a guard all the same)
+            chain.append(up)
+            up = parent[up]
+        out[t.topic_id] = tuple(chain)
+    return out
+
+
 def not_shown(topics: list[TopicInfo]) -> Callable[[str | None], frozenset[str]]:
     """For a user's stored opt-ins (``users.sensitive_opt_in``, JSON), the sensitive topics never shown or matched
-    on for them now (opting in to a parent covers its children). A stored profile run may hold one that the user
-    has since withdrawn, or that the taxonomy marked sensitive after the run: every reader goes through this."""
-    sensitive = [(t.topic_id, t.parent_id or "") for t in topics if t.sensitive]
+    on for them now (opting in to a topic covers everything under it, ``lineage``). A stored profile run may hold
+    one that the user has since withdrawn, or that the taxonomy marked sensitive after the run: every reader goes
+    through this."""
+    chains = lineage(topics)
+    sensitive = [t.topic_id for t in topics if t.sensitive]
 
     @functools.cache
     def hidden(opt_in_json: str | None) -> frozenset[str]:
         opt_in = set(json.loads(opt_in_json or "[]"))
-        return frozenset(t for t, parent in sensitive if t not in opt_in and parent not in opt_in)
+        return frozenset(t for t in sensitive if opt_in.isdisjoint(chains[t]))
 
     return hidden
 

@@ -296,3 +296,20 @@ def test_what_fell_short_never_shows_a_value_equal_to_its_threshold_and_names_wh
     assert ("confidence 0.498; needs 0.50: its 3 post(s) are only partly about it (together worth 1.0 post)"
             in said)  # before: "confidence 0.50; needs 0.50", with every count shown passing
     assert "score 1.113 is 49.5% of the user's strongest topic's (2.247); needs 50%" in said  # before: 50%; 50%
+
+
+def test_opting_in_to_a_sensitive_topic_covers_every_topic_under_it() -> None:
+    import json
+
+    from matcher.profile_run import allowed_topics
+    from matcher.taxonomy import TopicInfo, not_shown
+
+    topics = [TopicInfo("health", "Medical Health", None, "", True),
+              TopicInfo("health.c", "Conditions", "health", "", True),
+              TopicInfo("health.c.sleep", "Sleep", "health.c", "", True), TopicInfo("cars", "Cars", None, "", False)]
+    # before: only a topic's own parent counted, so "health" did not cover the third tier
+    assert allowed_topics(topics, {"health"}).tolist() == [True, True, True, True]
+    assert allowed_topics(topics, {"health.c"}).tolist() == [False, True, True, True]
+    assert allowed_topics(topics, set()).tolist() == [False, False, False, True]
+    assert not_shown(topics)(json.dumps(["health"])) == frozenset()
+    assert not_shown(topics)(json.dumps(["health.c"])) == {"health"}
