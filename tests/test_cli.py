@@ -185,8 +185,13 @@ def test_the_demo_refuses_a_database_whose_sample_perks_were_edited(cli, write) 
 
     from matcher.demo import sample_path
 
-    assert cli("demo").exit_code == 0  # the demo's own database: a re-run is fine
-    assert cli("demo").exit_code == 0
+    first = cli("demo")
+    assert first.exit_code == 0  # the demo's own database: a re-run is fine
+    again = cli("demo")
+    perks = re.search(r"(\d+) perks;", first.stdout)
+    assert again.exit_code == 0 and perks and int(perks.group(1)) > 0 and f"{perks.group(1)} perks;" in again.stdout
+    # before: the re-run said "0 perks" (the perks its refresh added) though all were live
+    assert "`perkmatch --db " in again.stdout and " explain USER [TOPIC]`" in again.stdout  # its own database
     perks = yaml.safe_load(Path(sample_path("catalog.yaml")).read_text(encoding="utf-8"))
     perks = perks.get("perks", perks) if isinstance(perks, dict) else perks
     perks[0]["description"] += " Now for two."
@@ -202,6 +207,8 @@ def test_help_shows_defaults_in_brackets_and_the_right_numbers() -> None:
     for shown in ("[default: perkmatch.db]", "[default: the end of today]", "pip install 'perkmatch[ray]'",
                   "runs of 500+ users use a worker process per core"):  # before: [..] was read as markup, and lost
         assert shown in text
+    demo = " ".join(runner.invoke(app, ["demo", "--help"]).output.replace("│", " ").split())
+    assert "[default: a temporary one]" in demo and "perkmatch.db" not in demo  # before: the wrong default
 
 
 def test_taxonomy_show_lists_the_ids_in_use_and_unknown_opt_ins_are_warned_about(cli, write) -> None:  # type: ignore[no-untyped-def]

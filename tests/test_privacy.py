@@ -99,8 +99,11 @@ def test_opting_out_forgets_and_blocks_future_posts(tmp_path, write, monkeypatch
     engine = open_engine(db)
     assert count(engine, "SELECT COUNT(*) FROM posts") == 0
     assert count(engine, "SELECT COUNT(*) FROM opt_outs") == 1
-    back = runner.invoke(app, ["--db", db, "consent", "ann", "opted_in"])  # she was forgotten: a new user
-    assert back.exit_code == 0 and "nothing was stored about ann before: a new user was recorded" in back.stderr
+    back = runner.invoke(app, ["--db", db, "consent", "ann", "opted_in"])  # she was forgotten: her opt-out is lifted
+    assert back.exit_code == 0 and "ann had opted out (nothing about them was kept); that is lifted" in \
+        " ".join(back.stderr.split())  # before: "nothing was stored about ann before ... check the id"
+    other = runner.invoke(app, ["--db", db, "consent", "bo", "opted_in"])  # a mistyped id: said so
+    assert "nothing was stored about bo before: a new user was recorded" in " ".join(other.stderr.split())
     assert json.loads(runner.invoke(app, ["--db", db, "ingest", posts, "--json"]).stdout)["added"] == 1
     again = runner.invoke(app, ["--db", db, "consent", "ann", "opted_in"])  # known now: no note
     assert again.exit_code == 0 and "opted in" in again.stdout and "new user" not in again.stderr

@@ -52,10 +52,14 @@ def consent(
         user = known or User(user_id=user_id)
         user.consent = "opted_in"
         s.add(user)
-        s.exec(delete(OptOut).where(OptOut.user_hash == audit_hash(s, user_id)))  # type: ignore[call-overload]
+        lifted = delete(OptOut).where(OptOut.user_hash == audit_hash(s, user_id))
+        cleared = s.exec(lifted).rowcount  # type: ignore[call-overload]
         s.commit()
     out.print(f"{user_id} opted in: their posts will be profiled from the next `perkmatch profile`")
-    if known is None:  # a mistyped id would otherwise be a new, silent user
+    if known is None and cleared:
+        err.print(f"note: {user_id} had opted out (nothing about them was kept); that is lifted: their posts can be "
+                  "stored again, from the next ingest")
+    elif known is None:  # a mistyped id would otherwise be a new, silent user
         err.print(f"note: nothing was stored about {user_id} before: a new user was recorded. If you meant someone "
                   "already known, check the id (`perkmatch export USER` shows what is stored).")
 
@@ -81,33 +85,40 @@ def export(user_id: Annotated[str, typer.Argument(help="The user's id")], db: Db
         out.print(text, markup=False)
 
 
-def demo(db: DbOpt = None, model: ModelOpt = None, as_json: JsonOpt = False) -> None:
+DemoDbOpt = Annotated[str | None, typer.Option("--db", help="Keep the demo's database here (a new one, or the demo's "
+                                               "own), for explain, brand and the reports \\[default: a temporary "
+                                               "one]", show_default=False)]
+
+
+def demo(db: DemoDbOpt = None, model: ModelOpt = None, as_json: JsonOpt = False) -> None:
     """Run the whole pipeline on the shipped sample data and print assignments with evidence."""
     from matcher.cli.common import State
     from matcher.demo import run_demo
 
+    kept = db or State.db
     with tempfile.TemporaryDirectory(prefix="perkmatch-demo-") as tmp:
-        eng = engine(db or State.db or str(Path(tmp) / "demo.db"))
+        eng = engine(kept or str(Path(tmp) / "demo.db"))
         with progress() as bar:
             result = run_demo(eng, common.cache(eng, model), progress=bar)
         if as_json:
             print_json(result.assignments)
         else:
-            _print_demo(eng, result)
+            _print_demo(eng, result, kept)
         eng.dispose()
 
 
-def _print_demo(eng, result) -> None:  # type: ignore[no-untyped-def]
+def _print_demo(eng, result, kept: str | None) -> None:  # type: ignore[no-untyped-def]
     from matcher.cli.results import _print_assignments
     from matcher.demo import GAMING, SPOTLIGHT
     from matcher.explain import explain_topic, user_topics
 
     topics = {r["user_id"]: r["topics"] for r in result.topics}
+    live = sum(result.catalog[k] for k in ("added", "changed", "unchanged"))  # a re-run adds none
     perks: dict[str, list[dict]] = {}
     for a in result.assignments:
         perks.setdefault(a["user_id"], []).append(a)
     out.print(f"[bold]perkmatch demo[/]: {len(topics)} users profiled, {sum(map(bool, topics.values()))} with topics; "
-              f"{result.catalog['added']} perks; {len(result.assignments)} assigned.\n")
+              f"{live} perks; {len(result.assignments)} assigned.\n")
     out.print(f"[bold]{SPOTLIGHT}[/] writes about travel often, with steady engagement. Topics: " + ", ".join(
         f"{t['name']} ({t['posts']} posts on {t['days']} days, engagement ×{t['engagement_vs_usual']:.1f} of usual)"
         for t in topics.get(SPOTLIGHT, [])[:3]))
@@ -130,7 +141,12 @@ def _print_demo(eng, result) -> None:  # type: ignore[no-untyped-def]
         names = ", ".join(t["name"] for t in found[:3]) or "no topic"
         given = ", ".join(f"{a['title']} ({a['brand']})" for a in perks.get(user_id, [])) or "no perk"
         out.print(f"  {user_id}: {names} → {given}", markup=False)
-    out.print("\nWhy? `perkmatch --db DB explain USER [TOPIC]`; who gets a perk: `perkmatch --db DB brand PERK_ID`.")
+    if kept:
+        out.print(f"\nWhy? `perkmatch --db {kept} explain USER [TOPIC]`; who gets a perk: `perkmatch --db {kept} brand "
+                  "PERK_ID`.", markup=False)
+    else:  # the temporary database is gone when the demo ends
+        out.print("\nWhy? Keep the database with `perkmatch --db demo.db demo`, then `perkmatch --db demo.db explain "
+                  "USER [TOPIC]`; who gets a perk: `perkmatch --db demo.db brand PERK_ID`.", markup=False)
 
 
 def register(app: typer.Typer) -> None:
