@@ -389,3 +389,20 @@ def test_entities_reddit_and_twitter_send_are_shown_as_read_and_kept_in_json(wor
     assert world("report", "user", "gus", "--out", str(tmp_path / "g.html")).exit_code == 0
     page = (tmp_path / "g.html").read_text()
     assert "&gt; tea &amp; cake" in page and "&amp;gt;" not in page  # shown as "> tea & cake", escaped once
+
+
+def test_brackets_in_names_titles_and_paths_are_printed_as_written(world, write, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # before: rich read "[abc]" as a style (it vanished) and "[/b]" as a closing tag (a MarkupError traceback)
+    perks = [{**PERKS[1], "brand": "Roam [/b] Co", "title": "[abc] Trips credit"}]
+    assert world("catalog", "refresh", write("c[v2].yaml", perks)).exit_code == 0
+    versions = world("catalog", "versions")
+    assert "c[v2].yaml" in versions.stdout
+    matched = world("match")
+    assert matched.exit_code == 0 and "Roam [/b] Co: [abc] Trips credit" in matched.stdout
+    brand = world("brand", "trips")
+    assert brand.exit_code == 0 and "Roam [/b] Co: [abc] Trips credit" in brand.stdout
+    taxonomy = [{**TAXONOMY[0], "name": "Travel [b]and[/b] [x]"}, *TAXONOMY[1:]]
+    assert world("taxonomy", "load", write("t2.yaml", taxonomy)).exit_code == 0
+    assert "Travel [b]and[/b] [x]" in world("topics", "ann").stdout
+    posts = write("p[1].jsonl", posts_for("ann", "flights airport lounge travel"))
+    assert "p[1].jsonl: posts added 0" in " ".join(world("ingest", posts).stdout.split())

@@ -11,8 +11,10 @@ from rich.console import Console
 
 from matcher.store import DEFAULT_DB  # noqa: F401  (re-exported)
 
-out = Console(soft_wrap=True, highlight=False)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# markup off: ids, names, titles and paths are people's text, and rich read "[x]" in them as a style (it vanished)
+# or "[/x]" as a closing tag (a MarkupError traceback); styled lines say markup=True and escape what they quote
+out = Console(soft_wrap=True, highlight=False, markup=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 DbOpt = Annotated[str | None, typer.Option("--db", help="SQLite path or postgresql:// URL \\[default: perkmatch.db]",
                                            show_default=False)]
@@ -73,7 +75,7 @@ def print_table(table: Any) -> None:
     from rich.measure import Measurement
 
     width = Measurement.get(out, out.options.update(width=10_000), table).maximum
-    Console(width=max(width, out.width), highlight=False, soft_wrap=True).print(table)  # print() caps at out.width
+    Console(width=max(width, out.width), highlight=False, soft_wrap=True, markup=False).print(table)  # (caps width)
 
 
 def print_json(records: list[dict[str, Any]] | dict[str, Any]) -> None:
@@ -90,7 +92,7 @@ def warn_policy(policy: str) -> None:
         raise typer.BadParameter(f"{policy!r}: use opt-in or opt-out", param_hint="'--consent-policy'")
     if policy == "opt-out":
         err.print("[yellow]Warning:[/] consent policy opt-out: users who did not opt in are included "
-                  "(everyone except opted_out). Use this only where the law and your users allow it.")
+                  "(everyone except opted_out). Use this only where the law and your users allow it.", markup=True)
 
 
 def posts_counts(report: Any) -> str:

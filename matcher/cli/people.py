@@ -108,6 +108,8 @@ def demo(db: DemoDbOpt = None, model: ModelOpt = None, as_json: JsonOpt = False)
 
 
 def _print_demo(eng, result, kept: str | None) -> None:  # type: ignore[no-untyped-def]
+    from rich.markup import escape
+
     from matcher.cli.results import _print_assignments
     from matcher.demo import GAMING, SPOTLIGHT
     from matcher.explain import explain_topic, user_topics
@@ -118,12 +120,12 @@ def _print_demo(eng, result, kept: str | None) -> None:  # type: ignore[no-untyp
     for a in result.assignments:
         perks.setdefault(a["user_id"], []).append(a)
     out.print(f"[bold]perkmatch demo[/]: {len(topics)} users profiled, {sum(map(bool, topics.values()))} with topics; "
-              f"{live} perks; {len(result.assignments)} assigned.\n")
+              f"{live} perks; {len(result.assignments)} assigned.\n", markup=True)
     out.print(f"[bold]{SPOTLIGHT}[/] writes about travel often, with steady engagement. Topics: " + ", ".join(
-        f"{t['name']} ({t['posts']} posts on {t['days']} days, engagement ×{t['engagement_vs_usual']:.1f} of usual)"
-        for t in topics.get(SPOTLIGHT, [])[:3]))
+        escape(f"{t['name']} ({t['posts']} posts on {t['days']} days, engagement ×{t['engagement_vs_usual']:.1f} of "
+               "usual)") for t in topics.get(SPOTLIGHT, [])[:3]), markup=True)
     _print_assignments(perks.get(SPOTLIGHT, []))
-    out.print("\n[bold]Activity is not influence[/]: gaming earns nothing:")
+    out.print("\n[bold]Activity is not influence[/]: gaming earns nothing:", markup=True)
     for user_id, (what, topic_id) in GAMING.items():
         if topic_id:
             verdict = explain_topic(eng, user_id, topic_id)
@@ -134,7 +136,7 @@ def _print_demo(eng, result, kept: str | None) -> None:  # type: ignore[no-untyp
             best = next(iter(user_topics(eng, user_id, candidates=True)[0]["topics"]), None)
             why = f"no topic (best candidate {best['name']}: {'; '.join(best['shortfalls'])})" if best else "no topic"
         out.print(f"  {user_id} ({what}): {why}", markup=False)
-    out.print("\n[bold]Everyone else[/] (user: topics → perks):")
+    out.print("\n[bold]Everyone else[/] (user: topics → perks):", markup=True)
     for user_id, found in sorted(topics.items()):
         if user_id == SPOTLIGHT or user_id in GAMING:
             continue

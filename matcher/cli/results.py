@@ -6,6 +6,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from matcher.cli import common
 from matcher.cli.common import (
@@ -83,9 +84,9 @@ def topics(
                       title_justify="left")
         for t in rec["topics"]:
             label = t["name"] + (" (candidate)" if t["status"] != "inferred" else "")
-            table.add_row(f"{label}\n[dim]{t['topic_id']}[/]", f"{t['score']:.2f}", f"{t['confidence']:.2f}",
-                          str(t["posts"]), str(t["days"]), f"×{t['engagement_vs_usual']:.2f}",
-                          escape(_evidence_lines(t["evidence"])))  # posts' own [brackets] are text, not markup
+            table.add_row(Text.assemble(label, "\n", (t["topic_id"], "dim")), f"{t['score']:.2f}",
+                          f"{t['confidence']:.2f}", str(t["posts"]), str(t["days"]), f"×{t['engagement_vs_usual']:.2f}",
+                          _evidence_lines(t["evidence"]))  # (the console reads no markup: posts' [brackets] stay)
         print_table(table)
 
 
@@ -158,8 +159,8 @@ def explain(
 
 def _print_assignments(records: list[dict[str, Any]]) -> None:
     for r in records:
-        out.print(f"[bold]{r['user_id']}[/] #{r['rank']} {r['perk_id']} — {r['brand']}: {r['title']} "
-                  f"(score {r['score']:.3f})")
+        out.print(Text.assemble((r["user_id"], "bold"), f" #{r['rank']} {r['perk_id']} — {r['brand']}: {r['title']} "
+                                f"(score {r['score']:.3f})"))
         for t in r["topics"][:2]:
             relevance = f", relevance {t['relevance']:.2f}" if "relevance" in t else ""
             out.print(f"    because of {t['name']} (fit {t['fit']:.2f}{relevance}):")
@@ -258,4 +259,4 @@ def register(app: typer.Typer) -> None:
 def _warn_stale(note: str | None) -> None:
     """On stderr, so that --json output stays the run's records."""
     if note:
-        err.print(f"[yellow]Warning:[/] {escape(note)}")
+        err.print(f"[yellow]Warning:[/] {escape(note)}", markup=True)
