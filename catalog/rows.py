@@ -129,6 +129,32 @@ def _rows(fmt: str, path: str, handle: IO[str], columns: tuple[str, ...], texts:
     return _yaml_rows(path, handle.read(), texts) if fmt == "yaml" else _json_rows(path, handle.read())
 
 
+class _Repeated(dict):
+    """A JSON object that gives a key twice (``json`` would silently keep the last): ``repeated`` is the key."""
+
+    repeated = ""
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) == len(pairs):
+        return obj
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            break
+        seen.add(key)
+    repeated = _Repeated(obj)
+    repeated.repeated = key
+    return repeated
+
+
+def _repeated(path: str, line: int, obj: dict[str, Any]) -> Problem | None:
+    if isinstance(obj, _Repeated):
+        return Problem(path, line, obj.repeated, "given twice in this object; keep one")
+    return None
+
+
 def _jsonl_rows(path: str, handle: IO[str]) -> Iterator[Row]:
     for number, line in enumerate(handle, start=1):
         if not line.strip():
@@ -138,7 +164,7 @@ def _jsonl_rows(path: str, handle: IO[str]) -> Iterator[Row]:
             yield number, Problem(path, number, "", wrong, _bytes_shown(line.rstrip("\r\n")))
             continue
         try:
-            obj = json.loads(line)
+            obj = json.loads(line, object_pairs_hook=_object)
         except ValueError as exc:
             yield number, Problem(path, number, "", f"not valid JSON ({exc}); each line must be one object",
                                   line.rstrip("\r\n"))
@@ -148,7 +174,7 @@ def _jsonl_rows(path: str, handle: IO[str]) -> Iterator[Row]:
                                   line.rstrip("\r\n"))
             continue
         if isinstance(obj, dict):
-            yield number, obj
+            yield number, _repeated(path, number, obj) or obj
         else:
             yield number, Problem(path, number, "", "expected a JSON object {...} on this line", line.rstrip("\r\n"))
 
@@ -293,7 +319,7 @@ def _unwrap_mapping(loader: Any, node: yaml.MappingNode) -> yaml.Node:
 
 def _json_rows(path: str, text: str) -> Iterator[Row]:
     try:
-        doc = json.loads(_document_text(path, text))
+        doc = json.loads(_document_text(path, text), object_pairs_hook=_object)
     except ValueError as exc:
         raise CatalogError(f"{path}: not valid JSON ({exc}); fix the syntax") from exc
     except RecursionError as exc:
@@ -306,7 +332,7 @@ def _json_rows(path: str, text: str) -> Iterator[Row]:
     for number, obj in enumerate(doc, start=1):
         line = lines[number - 1] if lines else number  # a list inside an object: its items are counted
         if isinstance(obj, dict):
-            yield line, obj
+            yield line, _repeated(path, line, obj) or obj
         else:
             yield line, Problem(path, line, "", "expected a JSON object in the list")
 

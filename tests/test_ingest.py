@@ -407,3 +407,16 @@ def test_ids_with_invisible_characters_are_refused_where_they_are(engine, write)
     perk = {"perk_id": "lounge\u2060", "brand": "B", "title": "T", "description": "D"}
     with pytest.raises(InputFileError, match=r"field 'perk_id'.*U\+2060"):
         read_catalog(write("c.jsonl", [perk]))
+
+
+def test_a_key_given_twice_in_a_json_object_is_named_not_silently_last_wins(engine, write) -> None:  # type: ignore[no-untyped-def]
+    from catalog.refresh import read_catalog
+
+    line = '{"post_id": "p1", "user_id": "ann", "text": "hi", "created_at": 1, "likes": 5, "likes": 500}\n'
+    with pytest.raises(InputFileError) as info:  # before: stored with 500 likes, no word said
+        ingest_posts(engine, write("p.jsonl", line), policy="opt-out")
+    assert "line 1, field 'likes': given twice in this object; keep one" in str(info.value)
+    doc = '[\n {"perk_id": "a", "brand": "B", "title": "T", "description": "D"},\n' \
+          ' {"perk_id": "b", "brand": "B", "title": "T",\n  "quantity": 5, "description": "D", "quantity": 50}\n]\n'
+    with pytest.raises(InputFileError, match=r"line 3, field 'quantity': given twice in this object"):
+        read_catalog(write("c.json", doc))
