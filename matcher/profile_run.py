@@ -148,7 +148,7 @@ def load_user_posts(engine: Engine, cache: EmbeddingCache, user_ids: list[str], 
     next run recomputes their users. `match` reads the same way, from the posts its profile run embedded."""
     text, context = aliased(Embedding), aliased(Embedding)
     columns = (*incremental.POST_INPUTS, Post.user_id, text.vector.label("text_vec"),
-               context.vector.label("context_vec"), *((Post.text, Post.context) if vocabulary else ()))
+               context.vector.label("context_vec"), *((Post.text, Post.context) if vocabulary or inputs else ()))
     stmt = (select(*columns)  # the vectors joined in: one query, not one per 500 keys
             .join(text, and_(text.model == cache.name, text.text_key == Post.text_key), isouter=True)
             .join(context, and_(context.model == cache.name, context.text_key == Post.context_key), isouter=True)
@@ -175,13 +175,15 @@ def load_user_posts(engine: Engine, cache: EmbeddingCache, user_ids: list[str], 
     for i in range(1, len(rows) + 1):
         if i == len(rows) or rows[i].user_id != rows[start].user_id:
             part = rows[start:i]
-            posts = _user_posts(part, text_vecs[start:i], inputs, None if read is None else read[start:i])
+            posts = _user_posts(part, text_vecs[start:i], inputs, None if read is None else read[start:i],
+                                texts=bool(vocabulary) or inputs)
             out[part[0].user_id] = (posts, blended[start:i])
             start = i
     return out
 
 
-def _user_posts(rows: list[Any], text_vecs: np.ndarray, inputs: bool, read: np.ndarray | None) -> UserPosts:
+def _user_posts(rows: list[Any], text_vecs: np.ndarray, inputs: bool, read: np.ndarray | None,
+                texts: bool = False) -> UserPosts:
     return UserPosts(
         keys=[int(r.id or 0) for r in rows],
         created_at=np.array([r.created_at for r in rows], dtype=np.int64),
@@ -193,6 +195,7 @@ def _user_posts(rows: list[Any], text_vecs: np.ndarray, inputs: bool, read: np.n
         thread=[r.context_key or r.text_key for r in rows],
         text_vecs=text_vecs,
         readable=read,
+        texts=[r.text for r in rows] if texts else None,
         inputs=b"".join(incremental.post_inputs(r) for r in rows) if inputs else b"",
     )
 

@@ -8,12 +8,14 @@ documented in the README ('How topics are inferred').
 """
 
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from matcher.classify import cosines
+from matcher.records import embed_form
 
 DAY = 86_400
 
@@ -31,7 +33,10 @@ class ProfileParams:
     prior_weight: float = 2.0  # the prior counts as this many posts when estimating a user's usual
     lift_shrinkage: float = 2.0  # pseudo-posts of zero lift added to each topic's engagement lift
     share_originality: float = 0.2  # a reshare counts this much of an original post
-    duplicate_cosine: float = 0.95  # posts of one user this similar collapse to one
+    duplicate_cosine: float = 0.95  # posts of one user this similar collapse to one ...
+    duplicate_words: float = 0.5  # ... and so do posts sharing this share of their words (a template, words swapped)
+    duplicate_min_words: int = 4  # ... when both have at least this many words (3+ letters, links and numbers out)
+    duplicate_words_cosine: float = 0.7  # ... and are this similar in meaning (only such pairs' words are compared)
     member_min: float = 0.2  # membership at which a post counts as "about" the topic
     half_life_days: float = 730.0  # recency weight halves every two years
     min_posts: int = 3
@@ -69,6 +74,7 @@ class UserPosts:
     thread: list[str]  # context key, or the post's own key when it answers nothing
     text_vecs: np.ndarray  # (n, d) text-only vectors, for near-duplicate detection
     readable: np.ndarray | None = None  # bool: posts the model can read (``classify.readable``); None: all
+    texts: list[str] | None = None  # the posts' texts, for near-duplicates by words (``word_set``); None: unknown
     inputs: bytes = b""  # read for a profile run: the posts' inputs as its digests read them (``matcher.incremental``)
 
 
@@ -123,20 +129,48 @@ def own_words(p: UserPosts, params: ProfileParams) -> tuple[np.ndarray, np.ndarr
     return dup, own if p.readable is None else own & p.readable
 
 
+_WORD = re.compile(r"[^\W\d_]{3,}")  # three or more letters: no numbers, emoji or punctuation
+
+
+def word_set(text: str) -> frozenset[str]:
+    """A post's words as the near-duplicate rule compares them: lower-case runs of 3+ letters of its embedded form
+    (``embed_form``: links reduced to their words, URLs out)."""
+    return frozenset(_WORD.findall(embed_form(text).lower()))
+
+
 def duplicate_mask(p: UserPosts, params: ProfileParams) -> np.ndarray:
-    """True for posts that repeat (near enough) an earlier post of the same user; the earliest is kept."""
+    """True for posts that repeat (near enough) an earlier post of the same user; the earliest is kept. Near enough:
+    text vectors at least ``duplicate_cosine`` alike; or at least ``duplicate_words_cosine`` alike and, both with
+    ``duplicate_min_words`` words or more, sharing ``duplicate_words`` of their words (Jaccard): a template posted
+    again and again with a few words swapped ("Copped the new X size 10 🔥") stays under the first cosine but shares
+    most of its words. Words are read only for pairs that close in meaning (``UserPosts.texts``; none: vectors only)."""
     n = len(p.keys)
     dup = np.zeros(n, dtype=bool)
     if n < 2:
         return dup
     order = np.lexsort((np.asarray(p.keys), p.created_at))
     vecs = p.text_vecs[order].astype(np.float64)  # cast once for ``cosines``, in blocks of 512 rows
+    words: dict[int, frozenset[str]] = {}  # computed for the posts of a pair close in meaning only: few
     for start in range(0, n, 512):
-        close = np.triu(cosines(vecs[start:start + 512], vecs) >= params.duplicate_cosine, start + 1)  # later posts
+        sims = np.triu(cosines(vecs[start:start + 512], vecs), start + 1)  # later posts
+        close = sims >= params.duplicate_cosine
+        if p.texts is not None:
+            for row, other in zip(*np.nonzero((sims >= params.duplicate_words_cosine) & ~close), strict=True):
+                close[row, other] = _share_words(p.texts, order[start + row], order[other], words, params)
         for row in np.flatnonzero(close.any(axis=1)).tolist():  # most posts repeat none: no row to visit
             if not dup[order[start + row]]:
                 dup[order[np.flatnonzero(close[row])]] = True
     return dup
+
+
+def _share_words(texts: list[str], i: int, j: int, words: dict[int, frozenset[str]], params: ProfileParams) -> bool:
+    """Whether posts i and j share ``duplicate_words`` of their words (Jaccard), both having enough of them."""
+    a = words[i] if i in words else words.setdefault(i, word_set(texts[i]))
+    b = words[j] if j in words else words.setdefault(j, word_set(texts[j]))
+    if min(len(a), len(b)) < params.duplicate_min_words:
+        return False
+    shared = len(a & b)
+    return shared >= params.duplicate_words * (len(a) + len(b) - shared)
 
 
 def distinct_days(times: list[int], params: ProfileParams) -> int:

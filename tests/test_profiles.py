@@ -27,6 +27,8 @@ class P:
     share: bool = False
     text: str | None = None  # same text -> same vector (a duplicate)
     thread: str | None = None
+    words: str | None = None  # the post's text, for the near-duplicate rule by words ...
+    near: str | None = None  # ... posts with one `near` key get vectors about 0.8 alike (close in meaning)
 
 
 def profile(posts: list[P], allowed: np.ndarray = ALLOWED, as_of: int = AS_OF,  # type: ignore[no-untyped-def]
@@ -39,6 +41,9 @@ def profile(posts: list[P], allowed: np.ndarray = ALLOWED, as_of: int = AS_OF,  
         key = p.text or f"unique-{i}"
         if key not in vec_of:
             v = rng.standard_normal(32)
+            if p.near is not None:
+                base = vec_of.setdefault(f"near-{p.near}", rng.standard_normal(32))
+                v = base / np.linalg.norm(base) + 0.08 * v  # cosine about 0.8 with the others near it
             vec_of[key] = v / np.linalg.norm(v)
         vecs.append(vec_of[key])
     n = len(posts)
@@ -49,6 +54,7 @@ def profile(posts: list[P], allowed: np.ndarray = ALLOWED, as_of: int = AS_OF,  
         self_vote=np.zeros(n, dtype=bool), thread=[p.thread or f"t{i}" for i, p in enumerate(posts)],
         text_vecs=np.array(vecs, dtype=np.float32).reshape(n, 32),
         readable=None if readable is None else np.array(readable),
+        texts=[p.words or "" for p in posts] if any(p.words for p in posts) else None,
     )
     members = np.zeros((n, len(TOPICS)), dtype=np.float32)
     for i, p in enumerate(posts):
@@ -313,3 +319,18 @@ def test_opting_in_to_a_sensitive_topic_covers_every_topic_under_it() -> None:
     assert allowed_topics(topics, set()).tolist() == [False, False, False, True]
     assert not_shown(topics)(json.dumps(["health"])) == frozenset()
     assert not_shown(topics)(json.dumps(["health.c"])) == {"health"}
+
+
+def test_a_template_with_words_swapped_collapses_to_one_post() -> None:
+    # the red-team's sneaker account: one template, a few words swapped each time, over 6 days; the vectors of such
+    # posts sit under the 0.95 cosine (here: unrelated), and before it won the topic with 10 "original" posts
+    models, sizes = ["Dunk Low", "Air Max", "Jordan One", "Gel Lyte"], ["nine", "ten", "eleven"]
+    template = [P(0, i / 2, near="kicks", words=f"Copped the new Kicklab {models[i % 4]} size {sizes[i % 3]}, cleanest "
+                  f"pair I have seen this {['week', 'month', 'year'][i % 3]} 🔥") for i in range(12)]
+    results = profile(template)
+    assert inferred(results) == [] and "original post" in shortfalls(results, TOPICS[0])
+    honest = [P(0, i * 3, near="runs", words=text) for i, text in enumerate([
+        "Ran my first half marathon today, legs are gone", "Which running shoes do you use for long trail runs",
+        "Interval session on the track this morning was brutal", "Signed up for the autumn marathon, training starts",
+        "Foam rolling after every run changed my recovery"])]
+    assert inferred(profile(honest)) == [TOPICS[0]]  # different posts on one topic keep counting
