@@ -36,7 +36,7 @@ class ProfileParams:
     duplicate_cosine: float = 0.95  # posts of one user this similar collapse to one ...
     duplicate_words: float = 0.5  # ... and so do posts sharing this share of their words (a template, words swapped)
     duplicate_min_words: int = 4  # ... when both have at least this many words (3+ letters, links and numbers out)
-    duplicate_words_cosine: float = 0.7  # ... and are this similar in meaning (only such pairs' words are compared)
+    duplicate_words_cosine: float = 0.8  # ... and are this similar in meaning (only such pairs' words are compared)
     member_min: float = 0.2  # membership at which a post counts as "about" the topic
     half_life_days: float = 730.0  # recency weight halves every two years
     min_posts: int = 3

@@ -28,7 +28,7 @@ class P:
     text: str | None = None  # same text -> same vector (a duplicate)
     thread: str | None = None
     words: str | None = None  # the post's text, for the near-duplicate rule by words ...
-    near: str | None = None  # ... posts with one `near` key get vectors about 0.8 alike (close in meaning)
+    near: str | None = None  # ... posts with one `near` key get vectors about 0.9 alike (close in meaning)
 
 
 def profile(posts: list[P], allowed: np.ndarray = ALLOWED, as_of: int = AS_OF,  # type: ignore[no-untyped-def]
@@ -43,7 +43,7 @@ def profile(posts: list[P], allowed: np.ndarray = ALLOWED, as_of: int = AS_OF,  
             v = rng.standard_normal(32)
             if p.near is not None:
                 base = vec_of.setdefault(f"near-{p.near}", rng.standard_normal(32))
-                v = base / np.linalg.norm(base) + 0.08 * v  # cosine about 0.8 with the others near it
+                v = base / np.linalg.norm(base) + 0.06 * v  # cosine about 0.9 with the others near it
             vec_of[key] = v / np.linalg.norm(v)
         vecs.append(vec_of[key])
     n = len(posts)
