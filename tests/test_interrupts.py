@@ -16,6 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_an_interrupt_during_native_encoding_waits_for_the_block() -> None:
+    # Python's own Ctrl-C handler, even when the tests were started with SIGINT ignored (a shell's background job)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     done = []
     with pytest.raises(KeyboardInterrupt):
         with deferred_interrupt():

@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -251,7 +252,8 @@ def test_ctrl_c_while_a_local_cluster_starts_acts_once_it_is_up_and_stops_it_who
             "    up.append(ray.is_initialized())\n"
             "ray.init = init\ntry:\n    with ray_cluster(num_cpus=1):\n        print('ran on')\n"
             "except KeyboardInterrupt:\n    print('interrupted', up, ray.is_initialized())\n")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # not an inherited SIG_IGN
     assert (result.returncode, result.stdout) == (0, "interrupted [True] False\n"), result.stderr
 
 
