@@ -202,6 +202,8 @@ def _user_posts(rows: list[Any], text_vecs: np.ndarray, inputs: bool, read: np.n
 
 def allowed_topics(topics: list[TopicInfo], opt_in: set[str]) -> np.ndarray:
     """False for sensitive topics the user did not opt in to (opting in to a topic covers everything under it)."""
+    if not opt_in:  # most users: no topic's lineage to walk
+        return np.array([not t.sensitive for t in topics])
     chains = lineage(topics)
     return np.array([not t.sensitive or not opt_in.isdisjoint(chains[t.topic_id]) for t in topics])
 

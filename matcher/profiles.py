@@ -165,8 +165,10 @@ def duplicate_mask(p: UserPosts, params: ProfileParams) -> np.ndarray:
 
 def _share_words(texts: list[str], i: int, j: int, words: dict[int, frozenset[str]], params: ProfileParams) -> bool:
     """Whether posts i and j share ``duplicate_words`` of their words (Jaccard), both having enough of them."""
-    a = words[i] if i in words else words.setdefault(i, word_set(texts[i]))
-    b = words[j] if j in words else words.setdefault(j, word_set(texts[j]))
+    for k in (i, j):
+        if k not in words:
+            words[k] = word_set(texts[k])
+    a, b = words[i], words[j]
     if min(len(a), len(b)) < params.duplicate_min_words:
         return False
     shared = len(a & b)
