@@ -229,6 +229,22 @@ def perk_history(session: Session, perk_id: str) -> list[PerkRecord]:
     rows = session.exec(select(PerkRecord).where(PerkRecord.perk_id == perk_id)
                         .order_by(col(PerkRecord.version_added))).all()
     if not rows:
-        raise UnknownPerkError(f"no perk '{perk_id}' in any catalog version; "
-                               "`perkmatch catalog versions` lists what was loaded")
+        raise UnknownPerkError(unknown_perk(session, perk_id, "in any catalog version"))
     return list(rows)
+
+
+def unknown_perk(session: Session, perk_id: str, where: str = "in the catalog") -> str:
+    """What to say of a perk id no perk has: a brand's name given instead (its perks then), a near miss, or where
+    to look."""
+    import difflib
+
+    perks = live_perks(session)
+    brand = [p for p in perks if p.brand.casefold() == perk_id.strip().casefold()]
+    if brand:
+        ids = [p.perk_id for p in brand]
+        shown = ", ".join(ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
+        return (f"no perk '{perk_id}' {where}: that is a brand; its live perks are {shown} (give one of them, or "
+                f"`perkmatch report brand '{brand[0].brand}' --out F.html` for all)")
+    near = difflib.get_close_matches(perk_id, [p.perk_id for p in perks], n=3)
+    hint = f"did you mean {', '.join(near)}?" if near else "`perkmatch catalog versions` lists what was loaded"
+    return f"no perk '{perk_id}' {where}; {hint}"

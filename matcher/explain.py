@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
-from catalog.refresh import live_version
+from catalog.refresh import live_version, unknown_perk
 from catalog.schema import PerkRecord
 from matcher.classify import readable
 from matcher.encoder import known_words
@@ -428,7 +428,7 @@ def brand_view(engine: Engine, perk_id: str) -> dict[str, Any]:
     with session(engine) as s:
         perk = _perks(s, {perk_id}).get(perk_id)
         if perk is None:
-            raise NotReadyError(f"no perk '{perk_id}' in the catalog; `perkmatch catalog versions` lists loads")
+            raise NotReadyError(unknown_perk(s, perk_id))
         rows = sorted(s.exec(select(Assignment).where(Assignment.run_id == run_id)
                              .where(Assignment.perk_id == perk_id)).all(), key=lambda r: (-r.score, r.user_id))
         left = sorted(s.exec(select(Withheld).where(Withheld.run_id == run_id).where(Withheld.perk_id == perk_id)

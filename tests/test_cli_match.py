@@ -406,3 +406,12 @@ def test_brackets_in_names_titles_and_paths_are_printed_as_written(world, write,
     assert "Travel [b]and[/b] [x]" in world("topics", "ann").stdout
     posts = write("p[1].jsonl", posts_for("ann", "flights airport lounge travel"))
     assert "p[1].jsonl: posts added 0" in " ".join(world("ingest", posts).stdout.split())
+
+
+def test_a_brand_name_or_a_near_miss_given_for_a_perk_id_is_answered(world) -> None:  # type: ignore[no-untyped-def]
+    world("match")
+    by_brand = world("brand", "sky")  # before: "no perk 'sky' in the catalog; `catalog versions` lists loads"
+    assert by_brand.exit_code == 1 and "that is a brand; its live perks are lounge" in by_brand.stderr
+    assert "`perkmatch report brand 'Sky' --out F.html` for all" in " ".join(by_brand.stderr.split())
+    assert "did you mean lounge?" in world("brand", "loung").stderr
+    assert "that is a brand" in world("catalog", "show", "Bean").stderr
