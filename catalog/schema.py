@@ -123,7 +123,7 @@ class PerkIn(BaseModel):
             raise ValueError(f"{value!r} is a number, not an ISO date")
         return value
 
-    @field_validator("perk_id", "brand", "title", "description", mode="after")
+    @field_validator("brand", "title", "description", mode="after")
     @classmethod
     def _no_nul(cls, value: str) -> str:
         return refuse_nul(value)
@@ -131,7 +131,7 @@ class PerkIn(BaseModel):
     @field_validator("perk_id", mode="after")
     @classmethod
     def _visible(cls, value: str) -> str:
-        return refuse_invisible(value)
+        return refuse_invisible(value)  # (no NUL either)
 
     @field_validator("topics", "regions", mode="before")
     @classmethod

@@ -57,7 +57,7 @@ from matcher.store import (
     session,
     utcnow,
 )
-from matcher.taxonomy import TopicInfo, lineage, load_topics
+from matcher.taxonomy import TopicInfo, load_topics, not_shown
 from matcher.vocabulary import vocabulary_vectors
 
 USER_CHUNK = 200
@@ -200,12 +200,10 @@ def _user_posts(rows: list[Any], text_vecs: np.ndarray, inputs: bool, read: np.n
     )
 
 
-def allowed_topics(topics: list[TopicInfo], opt_in: set[str]) -> np.ndarray:
-    """False for sensitive topics the user did not opt in to (opting in to a topic covers everything under it)."""
-    if not opt_in:  # most users: no topic's lineage to walk
-        return np.array([not t.sensitive for t in topics])
-    chains = lineage(topics)
-    return np.array([not t.sensitive or not opt_in.isdisjoint(chains[t.topic_id]) for t in topics])
+def allowed_topics(topics: list[TopicInfo], hidden: frozenset[str]) -> np.ndarray:
+    """False for the sensitive topics the user does not opt in to: ``hidden``, from ``taxonomy.not_shown``, the one
+    rule for inferring, showing and matching (opting in to a topic covers everything under it)."""
+    return np.array([t.topic_id not in hidden for t in topics])
 
 
 @dataclass(frozen=True)
@@ -381,6 +379,7 @@ def compute_users(engine: Engine, cache: EmbeddingCache, space: TopicSpace, user
     opt_ins = incremental.opt_ins(engine, user_ids)
     similarity = _by_blocks(lambda vecs, closest: space.similarity(vecs, classify, closest),
                             {u: (r.vectors, r.closeness) for u, r in users.items()})
+    hidden = not_shown(space.topics)
     results: dict[str, list[TopicResult]] = {}
     digests = {u: incremental.inputs_digest(users[u].posts.inputs if u in users else b"", u, opt_ins)
                for u in user_ids}
@@ -392,9 +391,9 @@ def compute_users(engine: Engine, cache: EmbeddingCache, space: TopicSpace, user
         user = users[user_id]
         posts += len(user.posts.keys)
         sims = similarity[user_id]
-        opt_in = set(json.loads(opt_ins.get(user_id) or "[]"))
         results[user_id] = build_profile(user.posts, memberships_from_similarity(sims, classify), space.ids,
-                                         space.parents, allowed_topics(space.topics, opt_in), as_of, params,
+                                         space.parents, allowed_topics(space.topics, hidden(opt_ins.get(user_id))),
+                                         as_of, params,
                                          similarity=sims, duplicates=user.dup)
     return results, posts, digests
 

@@ -27,13 +27,14 @@ from matcher.explain import (
     require_profiled,
     require_user,
     topic_changes,
+    topic_records,
     withheld_records,
 )
 from matcher.outfiles import atomic_open
 from matcher.profile_run import latest_run
 from matcher.report_charts import activity_chart, engagement, quantity_chart
 from matcher.store import Run, User, session
-from matcher.taxonomy import load_topics, not_shown
+from matcher.taxonomy import load_topics
 
 
 @functools.cache
@@ -67,19 +68,19 @@ def _run_info(profile: Run, match: Run | None) -> dict[str, Any]:
 def user_report(engine: Engine, user_id: str) -> dict[str, Any]:
     """Everything the user page shows: topics, candidates and why, a chart, evidence, perks, changes."""
     profile, match = _runs(engine)
-    user = require_user(engine, user_id)
-    require_profiled(engine, profile, user)  # an empty page would read as "no topics"
+    require_profiled(engine, profile, require_user(engine, user_id))  # an empty page would read as "no topics"
     doc = export_user(engine, user_id)
-    hidden = not_shown(load_topics(engine))(user.sensitive_opt_in)  # a sensitive topic withdrawn since the run
-    shown = [t for t in doc["topics"] if t["topic_id"] not in hidden]
+    # the run's topics as every view shows them: a sensitive topic withdrawn since the run is not among them (the
+    # export, the right of access, lists all that is stored)
+    shown = topic_records(engine, int(profile.id or 0), [user_id], candidates=True)[0]["topics"]
     explained = {t["topic_id"]: explain_topic(engine, user_id, t["topic_id"]) for t in shown}
     inferred = [t for t in shown if t["status"] == "inferred"]
     candidates = [t | {"why": _why(explained[t["topic_id"]])} for t in shown if t["status"] != "inferred"]
     usual = next((e["details"].get("usual_engagement") for e in explained.values() if "details" in e), None)
     names = {t.topic_id: t.name for t in load_topics(engine)}
     changes = topic_changes(engine, user_id)
-    changes["changes"] = [c | {"name": names.get(c["topic_id"], c["topic_id"])} for c in changes["changes"]
-                          if c["topic_id"] not in hidden]
+    for c in changes["changes"]:
+        c["name"] = names.get(c["topic_id"], c["topic_id"])
     return _run_info(profile, match) | {
         "user": doc["user"], "post_count": len(doc["posts"]), "usual": usual,
         "topics": inferred, "candidates": candidates, "changes": changes,
