@@ -236,8 +236,11 @@ class TopicSpace:
             views = np.concatenate([part for k, start in enumerate(starts) for part in
                                     (views[start:start + len(texts[k])], word_vecs[at[k]:at[k + 1]])])
             starts = np.cumsum([0] + sizes[:-1]).astype(np.int64)
+        # in column order: the post-by-view product (``view_closeness``, the largest of a run, one user's posts at a
+        # time) then reads the views' transpose contiguously, about 1.5 times as fast (the same bits, but for a user
+        # with one post: a matrix-vector product, which may round a bit differently)
         return cls(topics, vectors, [t.topic_id for t in topics], [index.get(t.parent_id or "", -1) for t in topics],
-                   views, starts, picks, reading_vocabulary(cache.encoder))
+                   np.asfortranarray(views), starts, picks, reading_vocabulary(cache.encoder))
 
     def adapted(self, vectors: np.ndarray) -> "TopicSpace":
         """The same space with topic vectors fitted to the collection (``classify.adapt_topic_vectors``)."""
