@@ -5,7 +5,8 @@ A user's profile depends on two things only:
   consent policy, ``as_of`` and the topic vectors fitted to the collection (``matcher.topic_fit``, which
   reuses a fit until the collection has changed enough); a change to any of them recomputes everyone;
 - the user's own *inputs*: each post's id, platform, text and context (by content hash and length), time,
-  likes, replies, shares and share flag, and the user's sensitive-topic opt-ins.
+  likes, replies, shares and share flag, whether another user posted the same text earlier (a copy), and the
+  user's sensitive-topic opt-ins.
 
 Every run records its basis (in ``runs.params``) and a digest of each computed user's inputs
 (``profiled_users``), written in the same transaction as that user's topic rows. A new run with the same
@@ -22,7 +23,8 @@ from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Engine, delete, func, insert, literal, select, update
+from sqlalchemy import Connection, Engine, delete, exists, func, insert, literal, select, update
+from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from matcher.store import EvidencePost, Post, ProfiledUser, Run, TopicScore, User, bulk_insert, session
@@ -33,7 +35,7 @@ SCORE_COLS = ("user_id", "topic_id", "status", "rank", "score", "confidence", "p
 EVIDENCE_COLS = ("user_id", "topic_id", "post_pk", "rank", "weight")
 
 
-RULES_VERSION = 13  # bump with any change to how profiles are computed that no parameter records
+RULES_VERSION = 14  # bump with any change to how profiles are computed that no parameter records
 
 
 def run_basis(topics: list[TopicInfo], model: str, policy: str, as_of: int, *params: object,
@@ -53,8 +55,13 @@ def run_basis(topics: list[TopicInfo], model: str, policy: str, as_of: int, *par
     return h.hexdigest()
 
 
+_earlier = aliased(Post)
+# whether another user posted the same text (by content hash) before this post: a copy, which counts as a reshare
+# (``profiles.copies``); one index seek a post (``store.Post``'s ix_posts_text)
+COPIED = (exists().where(_earlier.text_key == Post.text_key, _earlier.user_id != Post.user_id,
+                         _earlier.created_at < Post.created_at).label("copied"))
 POST_INPUTS = (Post.id, Post.platform, Post.text_key, Post.context_key, func.length(Post.text).label("text_len"),
-               Post.created_at, Post.likes, Post.replies, Post.shares, Post.is_share)  # what a digest reads of a post
+               Post.created_at, Post.likes, Post.replies, Post.shares, Post.is_share, COPIED)  # what a digest reads
 _post_inputs = operator.attrgetter(*(c.name for c in POST_INPUTS))
 
 

@@ -196,6 +196,7 @@ def _user_posts(rows: list[Any], text_vecs: np.ndarray, inputs: bool, read: np.n
         text_vecs=text_vecs,
         readable=read,
         texts=[r.text for r in rows] if texts else None,
+        copied=np.array([bool(r.copied) for r in rows], dtype=bool),
         inputs=b"".join(incremental.post_inputs(r) for r in rows) if inputs else b"",
     )
 

@@ -75,6 +75,7 @@ class UserPosts:
     text_vecs: np.ndarray  # (n, d) text-only vectors, for near-duplicate detection
     readable: np.ndarray | None = None  # bool: posts the model can read (``classify.readable``); None: all
     texts: list[str] | None = None  # the posts' texts, for near-duplicates by words (``word_set``); None: unknown
+    copied: np.ndarray | None = None  # bool: another user posted the same text earlier (``copies``); None: none did
     inputs: bytes = b""  # read for a profile run: the posts' inputs as its digests read them (``matcher.incremental``)
 
 
@@ -125,8 +126,25 @@ def own_words(p: UserPosts, params: ProfileParams) -> tuple[np.ndarray, np.ndarr
     neither a repeat nor a reshare, and readable by the model. Only own words shape the topic fit and how a user's
     other posts are read."""
     dup = duplicate_mask(p, params)
-    own = ~(dup | p.is_share)
+    own = ~(dup | reshared(p, params))
     return dup, own if p.readable is None else own & p.readable
+
+
+def reshared(p: UserPosts, params: ProfileParams) -> np.ndarray:
+    """The posts that pass on someone else's words: reshares (``is_share``) and ``copies``."""
+    return p.is_share | copies(p, params)
+
+
+def copies(p: UserPosts, params: ProfileParams) -> np.ndarray:
+    """The posts that copy another user's earlier post word for word (``UserPosts.copied``), of at least
+    ``duplicate_min_words`` words: pasting someone's post is passing it on, as a reshare does, not writing. A short
+    text ("Thanks for sharing this!") is said the same way by many people, and stays the user's own."""
+    if p.copied is None:
+        return np.zeros(len(p.keys), dtype=bool)
+    if p.texts is None:
+        return p.copied
+    return p.copied & np.array([bool(c) and len(word_set(t)) >= params.duplicate_min_words
+                                for c, t in zip(p.copied, p.texts, strict=True)], dtype=bool)
 
 
 _WORD = re.compile(r"[^\W\d_]{3,}")  # three or more letters: no numbers, emoji or punctuation
@@ -336,14 +354,17 @@ def _side_interest(r: _Measured, best: float, params: ProfileParams) -> _Measure
 
 def _context(p: UserPosts, params: ProfileParams, as_of: int, dup: np.ndarray) -> dict[str, np.ndarray | float]:
     eng = engagement(p, params)
-    original = ~p.is_share & ~dup
+    copied = copies(p, params)
+    shared = p.is_share | copied
+    original = ~shared & ~dup
     unit = engagement_unit(eng[original], params)
     g = signed_log(eng / unit)
     usual = usual_engagement(g[original], params)
-    weight = np.where(dup, 0.0, np.where(p.is_share, params.share_originality, 1.0))
+    weight = np.where(dup, 0.0, np.where(shared, params.share_originality, 1.0))
     lift = g - usual
     return {"eng": eng, "lift": lift, "boost": 1.0 + np.maximum(lift, 0.0), "dup": dup, "original": original,
-            "kept_share": p.is_share & ~dup, "weight": weight, "recency": recency(p.created_at, as_of, params),
+            "kept_share": p.is_share & ~dup, "kept_copy": copied & ~p.is_share & ~dup, "weight": weight,
+            "recency": recency(p.created_at, as_of, params),
             "usual_shown": round(math.expm1(usual) * unit, 2), "thread": np.unique(p.thread, return_inverse=True)[1],
             "by_time": np.argsort(p.created_at, kind="stable"), "keys": np.asarray(p.keys, dtype=np.int64)}
 
@@ -407,6 +428,7 @@ def _describe(r: _Measured, p: UserPosts, ctx: dict, topic_ids: list[str], param
         "positive_engagement": r.positive,
         "duplicates_dropped": int(np.count_nonzero(is_member & ctx["dup"])),
         "shares": int(np.count_nonzero(is_member & ctx["kept_share"])),
+        "copies": int(np.count_nonzero(is_member & ctx["kept_copy"])),
         "usual_engagement": ctx["usual_shown"],
         "recency": round(r.decayed / r.mass, 3) if r.mass else 0.0, "clarity": round(float(ctx["clarity"][r.k]), 3),
         "first": r.first, "last": r.last,

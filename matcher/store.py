@@ -43,7 +43,8 @@ class Post(SQLModel, table=True):
     """One post. (platform, post_id) is unique: re-ingesting updates the row."""
 
     __tablename__ = "posts"
-    __table_args__ = (UniqueConstraint("platform", "post_id"), Index("ix_posts_user", "user_id", "created_at"))
+    __table_args__ = (UniqueConstraint("platform", "post_id"), Index("ix_posts_user", "user_id", "created_at"),
+                      Index("ix_posts_text", "text_key", "created_at"))  # the latter finds copies (``incremental``)
 
     id: int | None = Field(default=None, primary_key=True)
     post_id: str
@@ -293,6 +294,7 @@ def open_engine(db: str = DEFAULT_DB, existing: bool = False) -> Engine:
             missing = False
             SQLModel.metadata.create_all(engine)
             _widen_integers(engine)
+            _add_indexes(engine)
     except Exception as exc:
         raise PerkmatchError(f"--db {shown_db(db)}: cannot open the database ({database_error(exc)})") from None
     if missing:
@@ -317,6 +319,13 @@ def _widen_integers(engine: Engine) -> None:
         with engine.begin() as conn:
             for table, name in narrow:
                 conn.execute(text(f"ALTER TABLE {table} ALTER COLUMN {name} TYPE BIGINT"))
+
+
+def _add_indexes(engine: Engine) -> None:
+    """Indexes added since a database was made (``create_all`` makes a missing table's, not an existing one's): built
+    once, on the first command that opens the database (a few seconds for millions of posts)."""
+    for index in Post.__table__.indexes:  # type: ignore[attr-defined]
+        index.create(engine, checkfirst=True)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 from sqlmodel import select
+from typer.testing import CliRunner
 
 import matcher.profile_run as profile_run
 from matcher import incremental, profiles, topic_fit
 from matcher.classify import ClassifyParams
+from matcher.cli import app
 from matcher.demo import AS_OF, sample_path
 from matcher.embed import EmbeddingCache
 from matcher.encoder import FakeEncoder
@@ -486,3 +488,35 @@ def test_posts_added_while_a_run_reads_wait_for_the_next_run(tmp_path, monkeypat
     monkeypatch.setattr(profile_run, "read_users", real)
     after = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN)
     assert after.embedded == 1 and after.recomputed == 1  # the next run embeds it and recomputes its user
+
+
+def test_another_users_earlier_post_copied_word_for_word_counts_as_a_reshare(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Pasting an earlier post of someone else's is passing it on: the copier gets no topic from Maya's words, she
+    keeps hers unchanged; once she is forgotten, the same posts are the copier's own at the next run."""
+    lines = sample_lines()
+    maya = [json.loads(line) for line in lines if json.loads(line)["user_id"] == "u-maya"]
+    copies = [json.dumps(p | {"post_id": f"copy-{i}", "user_id": "u-copycat",
+                              "created_at": to_epoch(p["created_at"]) + 86_400}) for i, p in enumerate(maya)]
+    (tmp_path / "copycat.jsonl").write_text(json.dumps({"user_id": "u-copycat", "consent": "opted_in"}) + "\n")
+    (tmp_path / "copies.jsonl").write_text("\n".join(copies) + "\n")
+    plain = setup_db(tmp_path, "plain", lines)
+    run_profile(plain, EmbeddingCache(plain, FakeEncoder()), as_of=WHEN)
+    engine = setup_db(tmp_path, "copied", lines)
+    ingest_users(engine, str(tmp_path / "copycat.jsonl"))  # posts of a user without consent are not taken
+    ingest_posts(engine, str(tmp_path / "copies.jsonl"))
+    run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN)
+    assert user_topics(engine, "u-maya") == user_topics(plain, "u-maya")
+    assert any(t["status"] == "inferred" for t in user_topics(engine, "u-maya")[0]["topics"])
+    copycat = user_topics(engine, "u-copycat", candidates=True)[0]["topics"]
+    assert copycat and all(t["status"] == "candidate" for t in copycat)
+    first = copycat[0]["topic_id"]
+    with session(engine) as s:
+        details = json.loads(s.exec(select(TopicScore.details).where(TopicScore.user_id == "u-copycat")
+                                    .where(TopicScore.topic_id == first)).one())
+    assert details["copies"] > 0 and details["shares"] == 0 and "original post" in " ".join(details["shortfalls"])
+    said = CliRunner().invoke(app, ["explain", "u-copycat", first, "--db", str(tmp_path / "copied.db")])
+    assert said.exit_code == 0 and f"copies of other users' earlier posts {details['copies']}" in said.output
+    forget(engine, "u-maya")
+    again = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN)
+    assert again.recomputed >= 1  # the copycat's inputs changed: nobody wrote those words before him now
+    assert any(t["status"] == "inferred" for t in user_topics(engine, "u-copycat")[0]["topics"])

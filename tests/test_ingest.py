@@ -420,3 +420,19 @@ def test_a_key_given_twice_in_a_json_object_is_named_not_silently_last_wins(engi
           ' {"perk_id": "b", "brand": "B", "title": "T",\n  "quantity": 5, "description": "D", "quantity": 50}\n]\n'
     with pytest.raises(InputFileError, match=r"line 3, field 'quantity': given twice in this object"):
         read_catalog(write("c.json", doc))
+
+
+def test_a_database_made_before_the_copy_index_gets_it_when_opened(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import inspect, text
+
+    from matcher.store import open_engine
+
+    db = str(tmp_path / "old.db")
+    engine = open_engine(db)
+    with engine.begin() as conn:
+        conn.execute(text("DROP INDEX ix_posts_text"))  # as a database made before it was added
+    assert "ix_posts_text" not in {i["name"] for i in inspect(engine).get_indexes("posts")}
+    engine.dispose()
+    engine = open_engine(db)
+    assert "ix_posts_text" in {i["name"] for i in inspect(engine).get_indexes("posts")}
+    engine.dispose()

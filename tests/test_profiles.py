@@ -33,7 +33,7 @@ class P:
 
 def profile(posts: list[P], allowed: np.ndarray = ALLOWED, as_of: int = AS_OF,  # type: ignore[no-untyped-def]
             similarity: np.ndarray | None = None, parents: list[int] = PARENTS, readable: list[bool] | None = None,
-            **params: float):
+            copied: list[bool] | None = None, **params: float):
     rng = np.random.default_rng(0)
     vec_of: dict[str, np.ndarray] = {}
     vecs = []
@@ -55,6 +55,7 @@ def profile(posts: list[P], allowed: np.ndarray = ALLOWED, as_of: int = AS_OF,  
         text_vecs=np.array(vecs, dtype=np.float32).reshape(n, 32),
         readable=None if readable is None else np.array(readable),
         texts=[p.words or "" for p in posts] if any(p.words for p in posts) else None,
+        copied=None if copied is None else np.array(copied),
     )
     members = np.zeros((n, len(TOPICS)), dtype=np.float32)
     for i, p in enumerate(posts):
@@ -335,3 +336,23 @@ def test_a_template_with_words_swapped_collapses_to_one_post() -> None:
         "Interval session on the track this morning was brutal", "Signed up for the autumn marathon, training starts",
         "Foam rolling after every run changed my recovery"])]
     assert inferred(profile(honest)) == [TOPICS[0]]  # different posts on one topic keep counting
+
+
+def test_a_copy_of_someone_elses_post_counts_as_a_reshare_unless_it_is_a_few_common_words() -> None:
+    texts = ["Ran my first half marathon today, legs are gone", "Which running shoes do you use for long trail runs",
+             "Interval session on the track this morning was brutal", "Signed up for the autumn marathon, training",
+             "Foam rolling after every run changed my recovery"]
+    posts = [P(0, i * 3, words=text) for i, text in enumerate(texts)]
+
+    def with_copied(copied: list[bool], words: list[str]):  # type: ignore[no-untyped-def]
+        base = profile([P(0, i * 3, words=w) for i, w in enumerate(words)])
+        assert inferred(base) == [TOPICS[0]]
+        return profile([P(0, i * 3, words=w) for i, w in enumerate(words)], copied=copied)
+
+    pasted = with_copied([True] * 5, texts)
+    assert inferred(pasted) == [] and topic(pasted, TOPICS[0]).details["copies"] == 5
+    assert "original post" in shortfalls(pasted, TOPICS[0])
+    assert topic(profile(posts), TOPICS[0]).details["copies"] == 0
+    # five people cheering the same way did not copy each other: under 4 words of 3+ letters, a text stays one's own
+    cheers = with_copied([True] * 5, ["Go team go!!", "What a run!", "Legs are gone", "So true", "Nice pace 🔥"])
+    assert inferred(cheers) == [TOPICS[0]] and topic(cheers, TOPICS[0]).details["copies"] == 0

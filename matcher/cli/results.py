@@ -146,7 +146,9 @@ def explain(
                   f"on a log scale: one viral post moves it little; the usual ≈ {d['usual_engagement']} reactions a "
                   f"post, beyond the author's own vote), confidence {record['confidence']:.2f} "
                   f"(needs {th['confidence']}), duplicates dropped {d['duplicates_dropped']}, "
-                  f"reshares {d['shares']}, recency weight {d['recency']}"
+                  f"reshares {d['shares']}"
+                  + (f", copies of other users' earlier posts {d['copies']}" if d.get("copies") else "")
+                  + f", recency weight {d['recency']}"
                   + (f", clarity {d['clarity']} (how plainly the posts are about it)" if "clarity" in d else ""))
         if record["first"]:
             out.print(f"  written about from {record['first'][:10]} to {record['last'][:10]}")
