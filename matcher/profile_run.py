@@ -30,6 +30,7 @@ from catalog.refresh import text_key
 from matcher import incremental, topic_fit
 from matcher.classify import (
     ClassifyParams,
+    cosines,
     fit_topic_vectors,
     memberships_from_similarity,
     post_vectors,
@@ -207,6 +208,9 @@ def allowed_topics(topics: list[TopicInfo], hidden: frozenset[str]) -> np.ndarra
     return np.array([t.topic_id not in hidden for t in topics])
 
 
+Subtree = tuple[np.ndarray, np.ndarray, np.ndarray]  # topics, their views' rows, where each topic's start among them
+
+
 @dataclass(frozen=True)
 class TopicSpace:
     """What every user's profile is computed against: the taxonomy and its topic vectors."""
@@ -250,6 +254,39 @@ class TopicSpace:
     def similarity(self, vecs: np.ndarray, params: ClassifyParams, closest: np.ndarray | None = None) -> np.ndarray:
         """(n, T) similarity of these (post or perk) vectors to every topic (``closest``: their ``closeness``)."""
         return topic_similarity(vecs, self.vectors, self.views, self.view_starts, params, closest=closest)
+
+    def subtrees(self) -> list[Subtree]:
+        """Each topic's subtree for ``read_alone``: its index with those of every topic under it, at any depth; the
+        rows of their views in ``views``; and where each one's views start among those rows."""
+        under: list[list[int]] = [[k] for k in range(len(self.ids))]
+        for k in range(len(self.ids)):
+            up = self.parents[k]
+            while up >= 0:
+                under[up].append(k)
+                up = self.parents[up]
+        ends = np.append(self.view_starts[1:], len(self.views))
+        out = []
+        for topics in (np.array(sorted(x)) for x in under):
+            sizes = ends[topics] - self.view_starts[topics]
+            rows = np.concatenate([np.arange(self.view_starts[t], ends[t]) for t in topics.tolist()])
+            out.append((topics, rows, np.cumsum(sizes) - sizes))
+        return out
+
+    def read_alone(self, text_vecs: np.ndarray, params: ClassifyParams, subtrees: list[Subtree]
+                   ) -> Callable[[np.ndarray, int], np.ndarray]:
+        """``profiles.build_profile``'s ``alone``: the similarity (``similarity``'s, of these topics only, in float64:
+        each row's the same whatever the rows beside it) of these posts' own text vectors to topic k, or to the
+        closest topic under it (``subtrees``)."""
+
+        def similarity(rows: np.ndarray, k: int) -> np.ndarray:
+            (topics, view_rows, starts), vecs = subtrees[k], text_vecs[rows]
+            whole = cosines(vecs, self.vectors[topics])
+            if not params.view_weight or not len(self.views):
+                return whole.max(axis=1)
+            near = np.maximum.reduceat(cosines(vecs, self.views[view_rows]), starts, axis=1)
+            return ((1 - params.view_weight) * whole + params.view_weight * near).max(axis=1)
+
+        return similarity
 
     def closeness(self, vecs: np.ndarray, params: ClassifyParams) -> np.ndarray:
         """(n, T) cosine of these vectors to each topic's closest view (``classify.view_closeness``), the part of
@@ -384,6 +421,7 @@ def compute_users(engine: Engine, cache: EmbeddingCache, space: TopicSpace, user
     similarity = _by_blocks(lambda vecs, closest: space.similarity(vecs, classify, closest),
                             {u: (r.vectors, r.closeness) for u, r in users.items()})
     hidden = not_shown(space.topics)
+    under = space.subtrees()
     results: dict[str, list[TopicResult]] = {}
     digests = {u: incremental.inputs_digest(users[u].posts.inputs if u in users else b"", u, opt_ins)
                for u in user_ids}
@@ -397,8 +435,8 @@ def compute_users(engine: Engine, cache: EmbeddingCache, space: TopicSpace, user
         sims = similarity[user_id]
         results[user_id] = build_profile(user.posts, memberships_from_similarity(sims, classify), space.ids,
                                          space.parents, allowed_topics(space.topics, hidden(opt_ins.get(user_id))),
-                                         as_of, params,
-                                         similarity=sims, duplicates=user.dup)
+                                         as_of, params, similarity=sims, duplicates=user.dup,
+                                         alone=space.read_alone(user.posts.text_vecs, classify, under))
     return results, posts, digests
 
 

@@ -9,7 +9,7 @@ documented in the README ('How topics are inferred').
 
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -38,6 +38,7 @@ class ProfileParams:
     duplicate_min_words: int = 4  # ... when both have at least this many words (3+ letters, links and numbers out)
     duplicate_words_cosine: float = 0.8  # ... and are this similar in meaning (only such pairs' words are compared)
     member_min: float = 0.2  # membership at which a post counts as "about" the topic
+    alone_min: float = 0.25  # a topic needs a post this similar to it read alone (classify's membership floor)
     half_life_days: float = 730.0  # recency weight halves every two years
     min_posts: int = 3
     min_days: int = 2
@@ -220,13 +221,16 @@ def recency(created_at: np.ndarray, as_of: int, params: ProfileParams) -> np.nda
 
 def build_profile(p: UserPosts, members: np.ndarray, topic_ids: list[str], parents: list[int],
                   allowed: np.ndarray, as_of: int, params: ProfileParams = ProfileParams(),
-                  similarity: np.ndarray | None = None, duplicates: np.ndarray | None = None) -> list[TopicResult]:
+                  similarity: np.ndarray | None = None, duplicates: np.ndarray | None = None,
+                  alone: Callable[[np.ndarray, int], np.ndarray] | None = None) -> list[TopicResult]:
     """Inferred topics (best first) then candidates, for one user.
 
     ``members`` is (n, T) post-topic membership; ``parents[k]`` is the index of topic k's parent or -1;
     ``allowed[k]`` is False for sensitive topics the user did not opt in to (they are never output).
     ``similarity`` is the (n, T) similarity of each post to each topic (``matcher.classify.topic_similarity``),
     for clarity (without it clarity is 1); ``duplicates`` is ``duplicate_mask(p, params)`` when the caller has it.
+    ``alone(rows, k)`` is the similarity of these posts' own texts, read alone, to topic k or the closest under it
+    (``_said_alone``; without it the rule is not applied).
     Posts' membership in topics that are not allowed is dropped first, so
     a parent is never inferred from (nor shows as evidence) posts about a sensitive child; so is the membership of
     posts the model cannot read (``p.readable``).
@@ -244,6 +248,7 @@ def build_profile(p: UserPosts, members: np.ndarray, topic_ids: list[str], paren
     # no topic, nor one of a topic's closest posts
     members = members * allowed[None, :] * read[:, None]
     ctx = _context(p, params, as_of, duplicate_mask(p, params) if duplicates is None else duplicates)
+    ctx["alone"] = alone
     ctx["closest"] = (_closest(similarity[~ctx["dup"] & read], params) if similarity is not None
                       else np.ones(members.shape[1]))
     span = params.clarity_full - params.clarity_floor
@@ -283,6 +288,7 @@ class _Measured:
     burst: float  # the largest share of its original posts within 24 hours (0 under ``min_posts`` posts)
     closest: float  # the similarity of the user's ``clarity_post``-th closest post to it
     covered_by: list[str]
+    alone: bool = True  # False: no post of it is about it read alone (``_said_alone``), checked once all else held
     best: float = 0.0  # the user's strongest score, when this topic was demoted as a side interest to it
 
 
@@ -410,8 +416,21 @@ def _measure(todo: list[tuple[int, np.ndarray, np.ndarray, list[str]]], p: UserP
                       burst=burst_share(times) if n_posts >= params.min_posts else 0.0, closest=closest,
                       covered_by=covered_by)
         r.inferred = not covered[i] and next(_shortfalls(r, params), None) is None
+        if r.inferred and ctx["alone"] is not None:
+            r.alone = r.inferred = _said_alone(k, own[i], ctx["alone"], params)
         out.append(r)
     return out
+
+
+def _said_alone(k: int, own: np.ndarray, alone: Callable[[np.ndarray, int], np.ndarray],
+                params: ProfileParams) -> bool:
+    """Whether at least one of the topic's original posts is about it in its own words: its text read alone,
+    without the thread it answers (``classify.post_vectors``) or the user's other posts it is read with
+    (``smooth_within_user``), reaches the membership floor (``alone_min``) for the topic or one under it. Both
+    readings lend a topic to replies that say nothing themselves ("nice", "so true" under air-travel thread
+    titles). Checked only for a topic that meets every other threshold: a product of its posts with the views of
+    the topic and those under it."""
+    return bool((alone(np.flatnonzero(own), k) >= params.alone_min).any())
 
 
 def _evidence(mass: float, days: int, threads: int) -> tuple[float, str]:
@@ -489,6 +508,10 @@ def _shortfalls(r: _Measured, params: ProfileParams) -> Iterator[str]:
                "(the posts only graze it)")
     if r.posts and r.engaged >= params.min_engaged_posts and r.positive / r.posts < params.min_mean_engagement:
         yield f"engagement {r.positive / r.posts:.2f} per post; needs {params.min_mean_engagement:g}"
+    if not r.alone:
+        yield (f"none of its {r.posts} post(s) is about it in its own words (read without the thread it answers "
+               f"and the user's other posts, each is under {params.alone_min:.2f} similar to it): they take the "
+               "topic from their threads")
     if r.best:
         share = r.score / r.best
         shown = f"{share:.1%}" if f"{share:.0%}" == f"{params.min_share_of_best:.0%}" else f"{share:.0%}"

@@ -220,3 +220,36 @@ def test_posts_the_model_cannot_read_make_no_topic_and_explain_says_so(tmp_path,
     assert not dutch_cycling["inferred"] and unread >= 4
     assert f"{unread} of the user's posts were not read" in dutch_cycling["verdict"]
     assert "unread_posts" not in explain_topic(engine, "u-en", "sports.cycling")
+
+
+def test_replies_that_say_nothing_themselves_make_no_topic_of_their_threads(tmp_path, write) -> None:  # type: ignore[no-untyped-def]
+    # a reply is read with its thread's title (weight 2 for a short one): ten reactions under air-travel threads
+    # read as air travel, though their author wrote nothing about it; the same threads answered in words are a topic
+    threads = ["Best airport lounges for a long layover?", "Is premium economy on long-haul flights worth it?",
+               "How do you sleep on a red-eye flight?", "Which airline has the best legroom in economy?",
+               "Boarding groups explained: when should you line up?", "Jet lag hacks after a long flight",
+               "Window or aisle seat on long-haul flights?", "Lounge access with a credit card: worth the fee?",
+               "Cheapest way to fly from New York to Tokyo", "Carry-on only for two weeks: how do you pack?"]
+    reactions = ["nice", "so true", "agreed", "love this", "great point", "wow", "exactly", "same here", "haha yes",
+                 "amazing"]
+    answers = ["The lounge at terminal 4 has showers, a lifesaver on a nine hour layover.",
+               "Premium economy on the overnight flight to London was worth every mile I spent.",
+               "Eye mask, neck pillow and no coffee after boarding: I sleep most of a red-eye.",
+               "The exit row on the A321 has the most legroom I have found in economy.",
+               "I board with group 6 every week and the overhead bins are always full by then.",
+               "Sunlight on arrival and no naps fix my jet lag faster than anything else.",
+               "Aisle seat on any flight over six hours, so I can walk the cabin.",
+               "The card's lounge passes paid for themselves after two airport visits.",
+               "Flying to Tokyo via Seoul saved me four hundred dollars on the fare.",
+               "Two weeks carry-on only: packing cubes and one pair of shoes for the whole trip."]
+    posts = [post(f"{user}-{i}", user, text, day=2 * i, likes=4, platform="reddit", context=threads[i])
+             for user, texts in (("u-reacts", reactions), ("u-flies", answers)) for i, text in enumerate(texts)]
+    engine = open_engine(str(tmp_path / "threads.db"))
+    ingest_users(engine, write("users.jsonl", [{"user_id": u, "consent": "opted_in"} for u in ("u-reacts", "u-flies")]))
+    ingest_posts(engine, write("posts.jsonl", posts))
+    run_profile(engine, EmbeddingCache(engine, load_encoder()), as_of=to_epoch("2025-03-01"))
+    topics = {r["user_id"]: [t["topic_id"] for t in r["topics"]] for r in user_topics(engine)}
+    assert "travel.air-travel" in topics["u-flies"]
+    assert "travel.air-travel" not in topics["u-reacts"]
+    said = explain_topic(engine, "u-reacts", "travel.air-travel")
+    assert not said["inferred"] and any("in its own words" in s for s in said["details"]["shortfalls"])

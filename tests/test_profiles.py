@@ -33,7 +33,7 @@ class P:
 
 def profile(posts: list[P], allowed: np.ndarray = ALLOWED, as_of: int = AS_OF,  # type: ignore[no-untyped-def]
             similarity: np.ndarray | None = None, parents: list[int] = PARENTS, readable: list[bool] | None = None,
-            copied: list[bool] | None = None, **params: float):
+            copied: list[bool] | None = None, alone: list[float] | None = None, **params: float):
     rng = np.random.default_rng(0)
     vec_of: dict[str, np.ndarray] = {}
     vecs = []
@@ -61,7 +61,9 @@ def profile(posts: list[P], allowed: np.ndarray = ALLOWED, as_of: int = AS_OF,  
     for i, p in enumerate(posts):
         if p.topic >= 0:
             members[i, p.topic] = 0.9
-    return build_profile(user, members, TOPICS, parents, allowed, as_of, ProfileParams(**params), similarity)
+    read_alone = None if alone is None else (lambda rows, k: np.array(alone)[rows])  # noqa: E731
+    return build_profile(user, members, TOPICS, parents, allowed, as_of, ProfileParams(**params), similarity,
+                         alone=read_alone)
 
 
 def inferred(results) -> list[str]:  # type: ignore[no-untyped-def]
@@ -356,3 +358,11 @@ def test_a_copy_of_someone_elses_post_counts_as_a_reshare_unless_it_is_a_few_com
     # five people cheering the same way did not copy each other: under 4 words of 3+ letters, a text stays one's own
     cheers = with_copied([True] * 5, ["Go team go!!", "What a run!", "Legs are gone", "So true", "Nice pace 🔥"])
     assert inferred(cheers) == [TOPICS[0]] and topic(cheers, TOPICS[0]).details["copies"] == 0
+
+
+def test_a_topic_needs_one_post_about_it_in_its_own_words() -> None:
+    # replies read with their threads' titles: each is about the topic as read, none in its own words
+    reactions = profile(steady(0, 6, every=3), alone=[0.12, 0.2, 0.18, 0.24, 0.1, 0.15])
+    assert inferred(reactions) == []
+    assert "none of its 6 post(s) is about it in its own words" in shortfalls(reactions, TOPICS[0])
+    assert inferred(profile(steady(0, 6, every=3), alone=[0.12, 0.2, 0.31, 0.24, 0.1, 0.15])) == [TOPICS[0]]
