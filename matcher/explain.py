@@ -287,12 +287,14 @@ def topic_changes(engine: Engine, user_id: str) -> dict[str, Any]:
         reached = len(s.exec(select(Post.id).where(Post.user_id == user_id)
                              .where(col(Post.updated_at) <= prev.started_at)
                              .where(col(Post.created_at) > prev.as_of).where(col(Post.created_at) <= run.as_of)).all())
+    copies = {rid: _copies(engine, rid, user_id) for rid in (int(run.id or 0), int(prev.id or 0))}
     changes = []
     for k in sorted(set(now) | set(before)):
         a, b = before.get(k), now.get(k)
         if a and b and abs(a["score"] - b["score"]) < 1e-9:
             continue
-        why = _why(a, b or every.get(k), new_posts, run.as_of - prev.as_of, _refitted(run, prev), reached)
+        why = _why(a, b or every.get(k), new_posts, run.as_of - prev.as_of, _refitted(run, prev), reached,
+                   (copies[int(prev.id or 0)].get(k, 0), copies[int(run.id or 0)].get(k, 0)))
         change = "new" if a is None else "dropped" if b is None else "score"
         changes.append({"topic_id": k, "change": change, "before": a and a["score"], "after": b and b["score"],
                         "why": why})
@@ -323,9 +325,20 @@ def _refitted(run: Run, prev: Run) -> str | None:
     return "; ".join(reasons) or None
 
 
+def _copies(engine: Engine, run_id: int, user_id: str) -> dict[str, int]:
+    """Per topic of the user in this run, its posts that copy another user's earlier post (``profiles.copies``)."""
+    with session(engine) as s:
+        rows = s.exec(select(TopicScore.topic_id, TopicScore.details).where(TopicScore.run_id == run_id)
+                      .where(TopicScore.user_id == user_id)).all()
+    return {topic_id: int(json.loads(details or "{}").get("copies", 0)) for topic_id, details in rows}
+
+
 def _why(a: dict | None, b: dict | None, new_posts: int, elapsed: int, refitted: str | None = None,
-         reached: int = 0) -> str:
+         reached: int = 0, copies: tuple[int, int] = (0, 0)) -> str:
     reasons = [refitted] if refitted else []
+    if copies[0] != copies[1]:  # another user's post with the same text, written earlier, was added or deleted
+        reasons.append(f"posts on the topic that copy another user's earlier post word for word (they count as "
+                       f"reshares) {copies[0]} -> {copies[1]}: that user's post was added or deleted")
     if new_posts:
         reasons.append(f"{new_posts} new or updated post(s) of the user's, on any topic (new posts or new engagement)")
     if reached:

@@ -520,3 +520,25 @@ def test_another_users_earlier_post_copied_word_for_word_counts_as_a_reshare(tmp
     again = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN)
     assert again.recomputed >= 1  # the copycat's inputs changed: nobody wrote those words before him now
     assert any(t["status"] == "inferred" for t in user_topics(engine, "u-copycat")[0]["topics"])
+
+
+def test_changes_say_when_posts_turn_out_to_be_copies(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The copycat's own posts did not change: the originals, written earlier by Maya, arrived later."""
+    lines = sample_lines()
+    maya = [json.loads(line) for line in lines if json.loads(line)["user_id"] == "u-maya"]
+    copies = [json.dumps(p | {"post_id": f"copy-{i}", "user_id": "u-copycat",
+                              "created_at": to_epoch(p["created_at"]) + 86_400}) for i, p in enumerate(maya)]
+    (tmp_path / "copycat.jsonl").write_text(json.dumps({"user_id": "u-copycat", "consent": "opted_in"}) + "\n")
+    (tmp_path / "copies.jsonl").write_text("\n".join(copies) + "\n")
+    (tmp_path / "maya.jsonl").write_text("\n".join(json.dumps(p) for p in maya) + "\n")
+    engine = setup_db(tmp_path, "later", [line for line in lines if json.loads(line)["user_id"] != "u-maya"])
+    ingest_users(engine, str(tmp_path / "copycat.jsonl"))
+    ingest_posts(engine, str(tmp_path / "copies.jsonl"))
+    run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN)
+    had = [t["topic_id"] for t in user_topics(engine, "u-copycat")[0]["topics"]]
+    assert had
+    ingest_posts(engine, str(tmp_path / "maya.jsonl"))
+    run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN)
+    dropped = [c for c in topic_changes(engine, "u-copycat")["changes"] if c["change"] == "dropped"]
+    assert dropped and all("copy another user's earlier post word for word" in c["why"] for c in dropped)
+    assert "new or updated post" not in dropped[0]["why"]
