@@ -115,6 +115,8 @@ def ingest(engine: Engine, posts: str | None = None, users: str | None = None, *
     """A users file then a posts file, in one transaction: if either is rejected, neither is stored (a users file
     that opts someone out forgets them only when the posts are stored too)."""
     reports: list[IngestReport] = []
+    if skip_invalid and posts and users:  # the posts' reject file must not overwrite the users file either
+        check_reject_path(users, reject_path or default_reject_path(posts))
     try:
         with session(engine) as s:
             if users:

@@ -28,7 +28,8 @@ def read_feed(path: str, user_id: str) -> Iterator[dict[str, Any]]:
     import feedparser
 
     if not Path(path).is_file():
-        raise format_error(path, "", "no such file", "check the path; give the feed as a file (save it first)")
+        what = "a folder, not a feed file" if Path(path).is_dir() else "no such file"
+        raise format_error(path, "", what, "check the path; give the feed as a file (save it first)")
     parsed = feedparser.parse(Path(path).read_bytes())  # bytes: parsed as a document, never fetched as a URL
     problem = parsed.get("bozo_exception")
     if parsed.get("bozo") and isinstance(problem, xml.sax.SAXParseException):

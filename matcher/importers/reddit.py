@@ -13,9 +13,9 @@ Both files are streamed. Mapping:
   otherwise the context is "r/<subreddit>", the one hint of what the thread is about the export does hold.
 """
 
-import codecs
 import csv
 import datetime as dt
+import io
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -56,9 +56,13 @@ def _rows(member: Member) -> Iterator[Row]:
     """(line, row) of a CSV member, streamed; missing columns or a broken row are format errors."""
     required = _COLUMNS[basename(member.name)]
     with member.open() as raw:
-        reader = csv.DictReader(codecs.getreader("utf-8-sig")(raw, errors="replace"), strict=True)
+        # newline="": the csv module splits records itself, on \r and \n only; a codecs reader would also split
+        # unquoted cells at U+2028, U+0085, form feeds, ... (which Reddit leaves unquoted in a comment's body)
+        reader = csv.DictReader(io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline=""),
+                                strict=True)
         start = 1  # the line the row being read starts on
         try:
+            _check_utf8(member, 1, {"(header)": ",".join(reader.fieldnames or [])})  # UTF-16, say: not "missing"
             missing = [c for c in required if c not in (reader.fieldnames or [])]
             if missing:
                 raise format_error(member.label, "line 1 (header)", f"missing column(s) {', '.join(missing)}", _FIX)
@@ -68,11 +72,29 @@ def _rows(member: Member) -> Iterator[Row]:
                     raise format_error(member.label, f"line {start}",
                                        f"expected {len(reader.fieldnames or [])} columns, found {_width(row)}; "
                                        "the file looks truncated or edited", _FIX)
+                _check_utf8(member, start, row)
+                if not row["id"].strip():  # else it would be stored as 'rd-t1_', and be every id-less row's parent
+                    raise format_error(member.label, f"line {start}, column 'id'", "empty: every comment and post "
+                                       "has an id in the export", _FIX)
                 yield start, row
                 start = reader.line_num + 1
         except csv.Error as exc:
             raise format_error(member.label, f"line {start}", f"not valid CSV ({exc}); the file looks "
                                "truncated or edited", _FIX) from None
+
+
+def _check_utf8(member: Member, line: int, row: dict[str, str]) -> None:
+    """Bytes that are not UTF-8 are an error naming the cell, never replaced silently (the text stored garbled)."""
+    for column, value in row.items():
+        if value and not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                byte = value[exc.start].encode("utf-8", "surrogateescape")[0]
+                place = f"line {line}" + (" (header)" if column == "(header)" else f", column {column!r}")
+                raise format_error(member.label, place, f"not UTF-8 (byte 0x{byte:02x}), "
+                                   "and Reddit's export is UTF-8: the file looks saved again in another encoding",
+                                   _FIX) from None
 
 
 def _width(row: dict[Any, Any]) -> int:
