@@ -171,15 +171,18 @@ def ingest_users(engine: Engine, path: str, *, skip_invalid: bool = False,
             if opted_out(s, item.user_id):
                 report.users_kept_out += 1
                 continue
-            extra = dict((item.model_extra or {}).items())
             user = existing or User(user_id=item.user_id)
-            user.handle, user.region, user.consent = item.handle, item.region, item.consent
-            user.sensitive_opt_in = json.dumps(sorted(set(item.sensitive_opt_in)))
+            # a row updates the fields it gives: a file sent to change regions keeps everyone's consent and opt-ins
+            given = {k for k in item.model_fields_set if row.get(k) not in (None, "")} if existing else set(_KEPT)
+            for field in _KEPT & given:
+                value = getattr(item, field)
+                setattr(user, field, json.dumps(sorted(set(value))) if field == "sensitive_opt_in" else value)
             unknown = sorted(set(item.sensitive_opt_in) - topic_ids)
             if unknown:  # kept: a taxonomy loaded later may have them; but most likely a typo or another taxonomy's
                 report.unknown_opt_ins.append(Problem(
                     path, line, "sensitive_opt_in", f"{', '.join(map(repr, unknown))}: no topic of the loaded "
                     "taxonomy has this id, so it opts the user in to nothing (`perkmatch taxonomy show` lists them)"))
+            extra = (json.loads(existing.extra or "{}") if existing else {}) | dict((item.model_extra or {}).items())
             user.extra = json.dumps(extra, sort_keys=True, default=str)
             user.updated_at = utcnow()
             s.add(user)
@@ -187,6 +190,9 @@ def ingest_users(engine: Engine, path: str, *, skip_invalid: bool = False,
             report.users_added += existing is None
         _finish(s, rejects, report, skip_invalid, commit=within is None)
     return report
+
+
+_KEPT = frozenset({"handle", "region", "consent", "sensitive_opt_in"})  # a users row's fields, kept when not given
 
 
 def _session(engine: Engine, within: Session | None) -> AbstractContextManager[Session]:

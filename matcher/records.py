@@ -159,8 +159,8 @@ class UserIn(BaseModel):
 
     @field_validator("user_id", mode="before")
     @classmethod
-    def _id(cls, value: Any) -> Any:
-        return str(value) if isinstance(value, int | float) else value
+    def _id(cls, value: Any) -> Any:  # not a bool: true is no user id (it was stored as "True")
+        return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
 
     @field_validator("handle", mode="after")
     @classmethod

@@ -436,3 +436,25 @@ def test_a_database_made_before_the_copy_index_gets_it_when_opened(tmp_path) -> 
     engine = open_engine(db)
     assert "ix_posts_text" in {i["name"] for i in inspect(engine).get_indexes("posts")}
     engine.dispose()
+
+
+def test_a_users_row_updates_only_the_fields_it_gives(engine, write) -> None:  # type: ignore[no-untyped-def]
+    # a file sent to change regions must not withdraw consent or opt-ins it does not mention
+    ingest_users(engine, write("u1.jsonl", [{"user_id": "ann", "handle": "ann_a", "region": "US", "consent": "opted_in",
+                                             "sensitive_opt_in": ["health"], "tier": "gold"}]))
+    ingest_users(engine, write("u2.jsonl", [{"user_id": "ann", "region": "CA", "city": "Toronto"}]))
+    ingest_users(engine, write("u3.csv", "user_id,handle,consent\nann,,\n"))  # blank cells: not given either
+    with session(engine) as s:
+        ann = s.get(User, "ann")
+    assert (ann.handle, ann.region, ann.consent, json.loads(ann.sensitive_opt_in)) == ("ann_a", "CA", "opted_in",
+                                                                                      ["health"])
+    assert json.loads(ann.extra) == {"tier": "gold", "city": "Toronto"}
+    ingest_users(engine, write("u4.jsonl", [{"user_id": "ann", "sensitive_opt_in": []}]))  # given empty: cleared
+    with session(engine) as s:
+        assert json.loads(s.get(User, "ann").sensitive_opt_in) == []
+
+
+def test_true_is_no_user_id(engine, write) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InputFileError) as info:
+        ingest_users(engine, write("u.jsonl", [{"user_id": True, "consent": "opted_in"}]))
+    assert "user_id" in str(info.value)
