@@ -14,7 +14,7 @@ FORMATS = ("csv", "jsonl")
 def assignment_format(path: str, fmt: str | None = None) -> str:
     """The format a file of assignments is written in: ``fmt``, else the file's extension (checked before a match
     runs, so a bad name costs no work)."""
-    fmt = fmt or Path(path).suffix.lstrip(".").lower()
+    fmt = (fmt or Path(path).suffix.lstrip(".")).lower()  # `--format CSV` as `F.CSV`
     if fmt not in FORMATS:
         raise PerkmatchError(f"--format {fmt or '(none)'}: use csv or jsonl (or name the file .csv / .jsonl)")
     check_out(path, f"{fmt.upper()} file")

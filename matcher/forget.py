@@ -6,6 +6,7 @@ audit line (salted hash of the id, time, counts), and scrub free pages.
 import hashlib
 import json
 import secrets
+from typing import Any
 
 from sqlalchemy import Engine, delete, text, update
 from sqlmodel import Session, col, select
@@ -46,17 +47,25 @@ def audit_hash(s: Session, user_id: str) -> str:
 def forget_in_session(s: Session, user_id: str) -> dict[str, int]:
     """Delete the user's data inside the caller's transaction; return counts deleted. Their words quoted whole as
     the context of other users' posts (a reply's parent, a thread's opening post) go too: those posts keep their
-    own text and lose the context (``quoted_contexts``), and are read without it from the next profile run on."""
+    own text and lose the context (``quoted_contexts``), and are read without it from the next profile run on. Words
+    another user still posts as theirs (a copy of the user's post, a phrase many people post) are not the user's alone:
+    a context quoting them may quote that post, and stays."""
     hold_forget_lock(s.connection())  # a run writing users' rows meanwhile waits, or is waited for
     rows = s.exec(select(Post.text_key, Post.context_key, Post.text).where(Post.user_id == user_id)).all()
     keys = [(text_key, context_key) for text_key, context_key, _ in rows]
     titles = {key for _, _, text in rows for key in _title_keys(text)}
     own = {k for pair in keys for k in pair if k} | titles  # the vectors of these go unless another post uses them
     counts = {"posts": _delete(s, Post, Post.user_id == user_id), "quoted_contexts": 0}
-    written = sorted({text_key for text_key, _ in keys} | titles)
+    quotable = sorted({text_key for text_key, _ in keys} | titles)
+    written = sorted(set(quotable) - _still_posted(s, quotable))
     for start in range(0, len(written), 500):
         quoted = update(Post).where(col(Post.context_key).in_(written[start:start + 500]))
         counts["quoted_contexts"] += int(s.execute(quoted.values(context=None, context_key=None)).rowcount or 0)
+    bare = sorted({form for _, _, text in rows for form in _bare_forms(text)})
+    bare = sorted(set(bare) - _still_posted(s, bare, Post.text))
+    for start in range(0, len(bare), 500):  # links only: no key, so their quotes are found by their text
+        quoted = update(Post).where(col(Post.context_key).is_(None), col(Post.context).in_(bare[start:start + 500]))
+        counts["quoted_contexts"] += int(s.execute(quoted.values(context=None)).rowcount or 0)
     still_used = set()
     own_list = sorted(own)
     for start in range(0, len(own_list), 500):
@@ -88,6 +97,24 @@ def _title_keys(text: str) -> set[str]:
     line (a Stack Exchange question is "Title\n\nBody", and its answers carry the title alone)."""
     forms = {text.split("\n\n", 1)[0], text.split("\n", 1)[0]}
     return {text_key(embed_form(f)) for f in forms if f.strip() and f != text}
+
+
+def _still_posted(s: Session, keys: list[str], column: Any = Post.text_key) -> set[str]:
+    """The keys (or texts) that are still those of a post (another user's: theirs are deleted first). Those words
+    are not the user's alone (a copy of their post, a phrase many people post), so a context quoting them may quote
+    that other post: it stays."""
+    found: set[str] = set()
+    for start in range(0, len(keys), 500):
+        found.update(s.exec(select(column).where(col(column).in_(keys[start:start + 500]))).all())
+    return found
+
+
+def _bare_forms(text: str) -> set[str]:
+    """A post that is links only (nothing is left once ``embed_form`` reduces them): the forms in which other posts
+    quote it whole as their context, which has no key then (``ingest``), only its text."""
+    if embed_form(text):
+        return set()
+    return {form for form in (text, text.strip()) if form}
 
 
 def _delete(s: Session, table: type, condition: object) -> int:
