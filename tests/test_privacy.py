@@ -1,6 +1,7 @@
 """Consent and forgetting: opt-out forgets and blocks, forget removes every row, export round-trips."""
 
 import json
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -168,3 +169,14 @@ def test_the_forget_lock_on_sqlite_is_the_writer_lock_taken_at_once(engine, tmp_
     other.execute("INSERT INTO settings (key, value) VALUES ('x', 'y')")  # free again once it commits
     other.commit()
     other.close()
+
+
+def test_an_opt_out_for_a_mistyped_database_or_id_says_what_happened(tmp_path, write) -> None:  # type: ignore[no-untyped-def]
+    typo = str(tmp_path / "typo.db")
+    result = runner.invoke(app, ["--db", typo, "consent", "ann", "opted_out"])  # before: a new database, "forgotten"
+    assert result.exit_code == 1 and "there is no database there" in result.output and not Path(typo).exists()
+    db = str(tmp_path / "c.db")
+    assert runner.invoke(app, ["--db", db, "ingest", "--users", write("u.jsonl", USERS)]).exit_code == 0
+    unknown = runner.invoke(app, ["--db", db, "consent", "an", "opted_out"])
+    assert unknown.exit_code == 0 and "nothing was stored about them; the opt-out is recorded" in \
+        " ".join(unknown.stdout.split()) and "was forgotten" not in unknown.stdout

@@ -44,8 +44,8 @@ def engine(db: str | None, existing: bool = False):  # type: ignore[no-untyped-d
 
     path = db or State.db or DEFAULT_DB
     if existing and "://" not in path and not Path(path).expanduser().exists():
-        raise PerkmatchError(f"--db {path}: there is no database there; check the path (this command reads results "
-                             "and does not create one: start with `perkmatch ingest`)")
+        raise PerkmatchError(f"--db {path}: there is no database there; check the path (this command does not "
+                             "create one: start with `perkmatch ingest`)")
     return open_engine(path, existing=existing)
 
 

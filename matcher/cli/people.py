@@ -42,9 +42,13 @@ def consent(
 
     if state not in ("opted_in", "opted_out"):
         raise typer.BadParameter(f"{state}: write opted_in or opted_out")
-    eng = engine(db)
+    eng = engine(db, existing=True)  # a mistyped --db is an error, not a new database holding the opt-out
     if state == "opted_out":
         counts = forget_user(eng, user_id, opt_out=True)
+        if not any(counts.values()):  # a mistyped id, or a user not stored yet: nothing was forgotten
+            out.print(f"{user_id} opted out: nothing was stored about them; the opt-out is recorded, so their posts "
+                      "will not be stored (check the id if you meant someone already known: `perkmatch export USER`)")
+            return
         out.print(f"{user_id} opted out and was forgotten: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
         return
     with session(eng) as s:
