@@ -490,15 +490,22 @@ def test_posts_added_while_a_run_reads_wait_for_the_next_run(tmp_path, monkeypat
     assert after.embedded == 1 and after.recomputed == 1  # the next run embeds it and recomputes its user
 
 
-def test_another_users_earlier_post_copied_word_for_word_counts_as_a_reshare(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """Pasting an earlier post of someone else's is passing it on: the copier gets no topic from Maya's words, she
-    keeps hers unchanged; once she is forgotten, the same posts are the copier's own at the next run."""
-    lines = sample_lines()
-    maya = [json.loads(line) for line in lines if json.loads(line)["user_id"] == "u-maya"]
+def copycat_files(tmp_path: Path) -> list[dict]:
+    """u-maya's posts, and files in ``tmp_path`` of a consenting u-copycat (copycat.jsonl) who pasted each of them a
+    day later (copies.jsonl)."""
+    maya = [row for row in map(json.loads, sample_lines()) if row["user_id"] == "u-maya"]
     copies = [json.dumps(p | {"post_id": f"copy-{i}", "user_id": "u-copycat",
                               "created_at": to_epoch(p["created_at"]) + 86_400}) for i, p in enumerate(maya)]
     (tmp_path / "copycat.jsonl").write_text(json.dumps({"user_id": "u-copycat", "consent": "opted_in"}) + "\n")
     (tmp_path / "copies.jsonl").write_text("\n".join(copies) + "\n")
+    return maya
+
+
+def test_another_users_earlier_post_copied_word_for_word_counts_as_a_reshare(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Pasting an earlier post of someone else's is passing it on: the copier gets no topic from Maya's words, she
+    keeps hers unchanged; once she is forgotten, the same posts are the copier's own at the next run."""
+    lines = sample_lines()
+    copycat_files(tmp_path)
     plain = setup_db(tmp_path, "plain", lines)
     run_profile(plain, EmbeddingCache(plain, FakeEncoder()), as_of=WHEN)
     engine = setup_db(tmp_path, "copied", lines)
@@ -524,12 +531,7 @@ def test_another_users_earlier_post_copied_word_for_word_counts_as_a_reshare(tmp
 
 def test_changes_say_when_posts_turn_out_to_be_copies(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """The copycat's own posts did not change: the originals, written earlier by Maya, arrived later."""
-    lines = sample_lines()
-    maya = [json.loads(line) for line in lines if json.loads(line)["user_id"] == "u-maya"]
-    copies = [json.dumps(p | {"post_id": f"copy-{i}", "user_id": "u-copycat",
-                              "created_at": to_epoch(p["created_at"]) + 86_400}) for i, p in enumerate(maya)]
-    (tmp_path / "copycat.jsonl").write_text(json.dumps({"user_id": "u-copycat", "consent": "opted_in"}) + "\n")
-    (tmp_path / "copies.jsonl").write_text("\n".join(copies) + "\n")
+    lines, maya = sample_lines(), copycat_files(tmp_path)
     (tmp_path / "maya.jsonl").write_text("\n".join(json.dumps(p) for p in maya) + "\n")
     engine = setup_db(tmp_path, "later", [line for line in lines if json.loads(line)["user_id"] != "u-maya"])
     ingest_users(engine, str(tmp_path / "copycat.jsonl"))
