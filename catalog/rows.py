@@ -49,15 +49,17 @@ def file_format(path: str) -> str:
 def open_text(path: str) -> IO[str]:
     """Open a text file for reading; '.gz' is decompressed, '-' is standard input. A UTF-8 byte order mark at the
     start is skipped, on standard input too."""
+    # newline="" everywhere: line ends are left as written, so a CRLF inside a quoted CSV cell is the same text read
+    # from a file, a .gz or standard input (the csv module and the JSON readers split records themselves)
     if path == "-":
-        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", errors="surrogateescape")
+        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", errors="surrogateescape", newline="")
     if not Path(path).exists():
         raise CatalogError(f"{path}: no such file; check the path")
     if Path(path).is_dir():
         raise CatalogError(f"{path}: is a folder, not a file; give the file's path")
     if path.lower().endswith(".gz"):
         return io.TextIOWrapper(io.BufferedReader(_Gunzipped(path), 64 * 1024), encoding="utf-8-sig",
-                                errors="surrogateescape")
+                                errors="surrogateescape", newline="")
     return open(path, encoding="utf-8-sig", errors="surrogateescape", newline="")
 
 

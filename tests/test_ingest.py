@@ -458,3 +458,17 @@ def test_true_is_no_user_id(engine, write) -> None:  # type: ignore[no-untyped-d
     with pytest.raises(InputFileError) as info:
         ingest_users(engine, write("u.jsonl", [{"user_id": True, "consent": "opted_in"}]))
     assert "user_id" in str(info.value)
+
+
+def test_a_csv_cell_reads_the_same_from_a_file_and_from_gzip(engine, tmp_path, write) -> None:  # type: ignore[no-untyped-def]
+    # a CRLF inside a quoted cell: the .gz reader translated it to LF, so a re-ingest of the same posts as .csv.gz
+    # counted every such post as updated
+    data = b'post_id,user_id,text,created_at\r\np1,ann,"first line\r\nsecond line",2025-01-02T00:00:00Z\r\n'
+    (tmp_path / "p.csv").write_bytes(data)
+    (tmp_path / "p.csv.gz").write_bytes(gzip.compress(data))
+    ingest_users(engine, write("users.jsonl", [{"user_id": "ann", "consent": "opted_in"}]))
+    ingest_posts(engine, str(tmp_path / "p.csv"))
+    again = ingest_posts(engine, str(tmp_path / "p.csv.gz"))
+    assert again.unchanged == 1 and again.updated == 0
+    with session(engine) as s:
+        assert s.exec(select(Post.text)).one() == "first line\r\nsecond line"
