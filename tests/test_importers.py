@@ -691,3 +691,21 @@ def test_a_folder_is_searched_only_as_deep_as_exports_nest_their_files(tmp_path:
         list(read_posts("stackexchange", str(tmp_path / "home"), site="tiny"))
     found = list(read_posts("stackexchange", str(deep.parent), site="tiny"))  # within reach
     assert len(found) == 4
+
+
+def test_cli_import_interrupted_says_nothing_was_stored_and_stores_nothing(cli, engine, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import matcher.ingest
+
+    ingest_users(engine, write("users.jsonl", [{"user_id": "ann", "consent": "opted_in"}]))
+    real = matcher.ingest.ingest_posts
+
+    def stopped(*args: Any, **kwargs: Any) -> Any:  # Ctrl-C once every post is read, before the commit
+        real(*args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(matcher.ingest, "ingest_posts", stopped)
+    result = cli("twitter-archive", str(EXPORTS / "twitter"), "--user-id", "ann")
+    assert result.exit_code == 130  # before: "finished work is kept; run the command again to continue"
+    assert "nothing was stored or written (an import is one transaction)" in " ".join(result.stderr.split())
+    with session(engine) as s:
+        assert s.exec(select(Post)).all() == []

@@ -10,9 +10,11 @@ from matcher.cli.common import (
     PolicyOpt,
     engine,
     handled,
+    interrupted,
     out,
     posts_counts,
     print_json,
+    progress,
     say_skipped,
     warn_policy,
 )
@@ -39,11 +41,17 @@ def import_export(
     from matcher.importers import get_kind, import_posts
 
     spec = get_kind(kind)
-    if out_file:
-        _write_out(kind, path, user_id, site, out_file, as_json)
-        return
-    warn_policy(policy)
-    result = import_posts(engine(db), kind, path, user_id, policy=policy, site=site)
+    try:
+        if out_file:
+            _write_out(kind, path, user_id, site, out_file, as_json)
+            return
+        warn_policy(policy)
+        with progress() as bar:
+            result = import_posts(engine(db), kind, path, user_id, policy=policy, site=site,
+                                  progress=lambda n: bar("import", n, None))
+    except KeyboardInterrupt as exc:  # the posts are converted, then stored in one transaction; --out writes whole
+        raise interrupted(exc, "nothing was stored or written (an import is one transaction); run the command "
+                          "again") from None
     report = result.posts_report
     if as_json:
         print_json({"path": path, "kind": kind} | {k: v for k, v in report.as_dict().items() if k != "path"}

@@ -153,11 +153,13 @@ class ImportResult:
 
 
 def import_posts(engine: Engine, kind: str, path: str, user_id: str | None = None,
-                 policy: str = "opt-in", site: str | None = None) -> ImportResult:
+                 policy: str = "opt-in", site: str | None = None,
+                 progress: Callable[[int], None] | None = None) -> ImportResult:
     """Convert the export, then ingest it as `ingest` does. Users it lists are added only when new.
 
     Stored users keep their record (an import never resets consent), and users who opted out stay forgotten.
-    The whole export is converted before anything is stored, so a malformed export changes nothing.
+    The whole export is converted before anything is stored, so a malformed export changes nothing. ``progress``
+    is given the posts stored so far, as `ingest` gives it.
     """
     from matcher.ingest import ingest
     from matcher.records import check_policy
@@ -171,7 +173,8 @@ def import_posts(engine: Engine, kind: str, path: str, user_id: str | None = Non
         if new:
             write_jsonl(new, users_file)
         try:
-            reports = ingest(engine, posts_file, users_file if new else None, policy=policy)  # one transaction
+            reports = ingest(engine, posts_file, users_file if new else None, policy=policy,  # one transaction
+                             progress=progress)
         except InputFileError as exc:  # named against the export, not the converted file (gone with this folder)
             what = "users" if exc.path == users_file else "posts"
             shown = "; ".join(p.message for p in exc.problems[:3])
