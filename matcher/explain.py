@@ -23,7 +23,18 @@ from matcher.errors import NotReadyError, UnknownUserError
 from matcher.match import offer_closed
 from matcher.profile_run import latest_run, previous_run
 from matcher.profiles import ProfileParams
-from matcher.store import Assignment, EvidencePost, Post, ProfiledUser, Run, TopicScore, User, Withheld, session
+from matcher.store import (
+    Assignment,
+    EvidencePost,
+    Post,
+    ProfiledUser,
+    Run,
+    Setting,
+    TopicScore,
+    User,
+    Withheld,
+    session,
+)
 from matcher.taxonomy import TopicInfo, load_topics, not_shown, replaced_since, topic_by_id, topic_ids_in
 
 
@@ -53,9 +64,16 @@ def _require_profile(engine: Engine) -> Run:
 
 
 def require_user(engine: Engine, user_id: str) -> User:
+    from matcher.forget import opted_out
+
     with session(engine) as s:
         user = s.get(User, user_id)
         has_posts = s.exec(select(Post.id).where(Post.user_id == user_id).limit(1)).first() is not None
+        out = (user is None and not has_posts and s.get(Setting, "audit_salt") is not None  # else no opt-out yet,
+               and opted_out(s, user_id))  # and asking would write a salt: no write lock in a reading command
+    if out:  # the answer to a right-of-access request, too: what is kept, and why
+        raise UnknownUserError(f"nothing about '{user_id}' is stored: they opted out and were forgotten; only a "
+                               "salted hash of their id is kept, so that their posts are never stored again")
     if user is None and not has_posts:
         raise UnknownUserError(f"no user '{user_id}' is stored; check the id (`perkmatch topics --all` lists users)")
     return user or User(user_id=user_id)

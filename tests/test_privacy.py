@@ -180,3 +180,14 @@ def test_an_opt_out_for_a_mistyped_database_or_id_says_what_happened(tmp_path, w
     unknown = runner.invoke(app, ["--db", db, "consent", "an", "opted_out"])
     assert unknown.exit_code == 0 and "nothing was stored about them; the opt-out is recorded" in \
         " ".join(unknown.stdout.split()) and "was forgotten" not in unknown.stdout
+
+
+def test_export_of_a_user_who_opted_out_says_what_is_kept(tmp_path, write) -> None:  # type: ignore[no-untyped-def]
+    db = str(tmp_path / "c.db")
+    assert runner.invoke(app, ["--db", db, "ingest", "--users", write("u.jsonl", USERS)]).exit_code == 0
+    assert runner.invoke(app, ["--db", db, "consent", "ann", "opted_out"]).exit_code == 0
+    asked = runner.invoke(app, ["--db", db, "export", "ann"])  # a right-of-access request after the opt-out
+    assert asked.exit_code == 1 and "they opted out and were forgotten; only a salted hash of their id is kept" in \
+        " ".join(asked.output.split())  # before: "no user 'ann' is stored; check the id"
+    other = runner.invoke(app, ["--db", db, "export", "zed"])
+    assert other.exit_code == 1 and "no user 'zed' is stored; check the id" in " ".join(other.output.split())
