@@ -58,7 +58,7 @@ from matcher.store import (
     session,
     utcnow,
 )
-from matcher.taxonomy import TopicInfo, load_topics, not_shown
+from matcher.taxonomy import TopicInfo, lineage, load_topics, not_shown
 from matcher.vocabulary import vocabulary_vectors
 
 USER_CHUNK = 200
@@ -258,12 +258,11 @@ class TopicSpace:
     def subtrees(self) -> list[Subtree]:
         """Each topic's subtree for ``read_alone``: its index with those of every topic under it, at any depth; the
         rows of their views in ``views``; and where each one's views start among those rows."""
-        under: list[list[int]] = [[k] for k in range(len(self.ids))]
-        for k in range(len(self.ids)):
-            up = self.parents[k]
-            while up >= 0:
-                under[up].append(k)
-                up = self.parents[up]
+        index = {topic_id: k for k, topic_id in enumerate(self.ids)}
+        under: list[list[int]] = [[] for _ in self.ids]
+        for topic_id, chain in lineage(self.topics).items():  # each topic is under itself and its ancestors
+            for up in chain:
+                under[index[up]].append(index[topic_id])
         ends = np.append(self.view_starts[1:], len(self.views))
         out = []
         for topics in (np.array(sorted(x)) for x in under):

@@ -144,8 +144,10 @@ def copies(p: UserPosts, params: ProfileParams) -> np.ndarray:
         return np.zeros(len(p.keys), dtype=bool)
     if p.texts is None:
         return p.copied
-    return p.copied & np.array([bool(c) and len(word_set(t)) >= params.duplicate_min_words
-                                for c, t in zip(p.copied, p.texts, strict=True)], dtype=bool)
+    out = np.zeros(len(p.keys), dtype=bool)
+    for i in np.flatnonzero(p.copied).tolist():  # few: words are read for these alone
+        out[i] = len(word_set(p.texts[i])) >= params.duplicate_min_words
+    return out
 
 
 _WORD = re.compile(r"[^\W\d_]{3,}")  # three or more letters: no numbers, emoji or punctuation
