@@ -1,4 +1,10 @@
-"""Write match assignments for a brand's own systems: CSV (one row per assignment) or JSON Lines."""
+"""Write match assignments for a brand's own systems: CSV (one row per assignment) or JSON Lines.
+
+A CSV is for spreadsheets too, where a cell beginning with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is
+read as a formula: a perk title or a user id written by someone else could run one in the brand's spreadsheet (CSV
+injection). Such a text cell gets a leading ``'`` (OWASP's advice; spreadsheets show the text as it was). Numbers
+(rank, score) are written as they are. JSON Lines is written unchanged.
+"""
 
 import csv
 import json
@@ -30,8 +36,16 @@ def write_assignments(records: list[dict[str, Any]], path: str, fmt: str | None 
                 handle.write(json.dumps(r, ensure_ascii=False) + "\n")
         else:
             writer = csv.writer(handle)
-            writer.writerow(["user_id", "rank", "perk_id", "brand", "title", "score", "topics", "evidence_post_ids"])
+            writer.writerow(["user_id", "rank", "perk_id", "brand", "title", "score", "topics", "evidence_post_ids",
+                             "evidence_platforms"])
             for r in records:
-                writer.writerow([r["user_id"], r["rank"], r["perk_id"], r["brand"], r["title"], r["score"],
-                                 "|".join(t["topic_id"] for t in r["topics"]),
-                                 "|".join(e["post_id"] for t in r["topics"] for e in t["evidence"])])
+                evidence = [e for t in r["topics"] for e in t["evidence"]]
+                writer.writerow([inert(r["user_id"]), r["rank"], inert(r["perk_id"]), inert(r["brand"]),
+                                 inert(r["title"]), r["score"], inert("|".join(t["topic_id"] for t in r["topics"])),
+                                 inert("|".join(e["post_id"] for e in evidence)),
+                                 inert("|".join(e["platform"] for e in evidence))])
+
+
+def inert(cell: str) -> str:
+    """A text cell a spreadsheet will not read as a formula (see the module's docstring)."""
+    return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell

@@ -415,3 +415,19 @@ def test_a_brand_name_or_a_near_miss_given_for_a_perk_id_is_answered(world) -> N
     assert "`perkmatch report brand 'Sky' --out F.html` for all" in " ".join(by_brand.stderr.split())
     assert "did you mean lounge?" in world("brand", "loung").stderr
     assert "that is a brand" in world("catalog", "show", "Bean").stderr
+
+
+def test_match_csv_cells_never_run_as_formulas(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from matcher.export import write_assignments
+
+    evidence = [{"post_id": "=1+1", "platform": "reddit"}, {"post_id": "p2", "platform": "mastodon"}]
+    record = {"user_id": "@ann", "rank": 1, "perk_id": "-p1", "brand": "+Brand", "title": "=HYPERLINK(\"x\")",
+              "score": -0.5, "topics": [{"topic_id": "travel", "evidence": evidence}]}
+    write_assignments([record], str(tmp_path / "a.csv"))
+    row = next(csv.DictReader((tmp_path / "a.csv").read_text().splitlines()))
+    assert (row["user_id"], row["perk_id"], row["brand"], row["title"]) == ("'@ann", "'-p1", "'+Brand",
+                                                                           "'=HYPERLINK(\"x\")")
+    assert row["evidence_post_ids"] == "'=1+1|p2" and row["evidence_platforms"] == "reddit|mastodon"
+    assert row["score"] == "-0.5" and row["topics"] == "travel"  # numbers and plain text as they are
+    write_assignments([record], str(tmp_path / "a.jsonl"))  # JSON Lines is read by programs: unchanged
+    assert json.loads((tmp_path / "a.jsonl").read_text())["title"] == "=HYPERLINK(\"x\")"
