@@ -404,42 +404,57 @@ def _assignment_records(engine: Engine, rows: list[Assignment], stored: bool = F
     perk itself would tell it; the next `match` does without it), unless ``stored`` (for `export`)."""
     taxonomy = load_topics(engine)
     names, hidden = {t.topic_id: t.name for t in taxonomy}, _hidden(taxonomy, stored)
-    profile_run = latest_run(engine, "profile")
-    topic_ev: dict[tuple[str, str], list[int]] = defaultdict(list)
+    latest = latest_run(engine, "profile")
+    topic_ev: dict[tuple[int, str, str], list[int]] = defaultdict(list)
     with session(engine) as s:
-        perks = _perks(s, {r.perk_id for r in rows})
-        users = sorted({r.user_id for r in rows})
-        if profile_run is not None and users:
-            for e in s.exec(select(EvidencePost).where(EvidencePost.run_id == profile_run.id)
+        perks = {v: _perks(s, {r.perk_id for r in rows if r.catalog_version == v}, v)
+                 for v in {r.catalog_version for r in rows}}
+        profile_of = _profile_runs(s, {r.run_id for r in rows}, None if latest is None else int(latest.id or 0))
+        for profile_run in sorted(set(profile_of.values()) - {None}):
+            users = sorted({r.user_id for r in rows if profile_of[r.run_id] == profile_run})
+            for e in s.exec(select(EvidencePost).where(EvidencePost.run_id == profile_run)
                             .where(col(EvidencePost.user_id).in_(users)).order_by(col(EvidencePost.rank))).all():
-                topic_ev[(e.user_id, e.topic_id)].append(e.post_pk)
+                topic_ev[(profile_run, e.user_id, e.topic_id)].append(e.post_pk)
         posts = _posts(s, {k for v in topic_ev.values() for k in v})
-        opt_ins = _opt_ins(s, set(users))
+        opt_ins = _opt_ins(s, {r.user_id for r in rows})
     out = []
     for r in rows:
-        perk = perks.get(r.perk_id)
+        perk = perks[r.catalog_version].get(r.perk_id)
         cited = json.loads(r.topics)
         shown = [t for t in cited if t["topic_id"] not in hidden(opt_ins.get(r.user_id))]
         if cited and not shown:
             continue
+        from_run = profile_of[r.run_id]
         topics = [{"topic_id": t["topic_id"], "name": names.get(t["topic_id"], t["topic_id"]), "score": t["score"],
                    "fit": t["fit"], **({"relevance": t["relevance"]} if "relevance" in t else {}),
-                   "evidence": [post_record(posts[k]) for k in topic_ev[(r.user_id, t["topic_id"])] if k in posts]}
+                   "evidence": [post_record(posts[k]) for k in topic_ev[(from_run, r.user_id, t["topic_id"])]
+                                if k in posts]}
                   for t in shown]
         out.append({"user_id": r.user_id, "perk_id": r.perk_id, "brand": perk.brand if perk else "",
                     "title": perk.title if perk else "", "rank": r.rank, "score": r.score, "topics": topics})
     return out
 
 
-def _perks(s: Session, perk_ids: set[str]) -> dict[str, PerkRecord]:
-    """The newest record of each perk id (retired ones included: history stays readable)."""
+def _perks(s: Session, perk_ids: set[str], version: int | None = None) -> dict[str, PerkRecord]:
+    """Each perk id's record as catalog ``version`` had it: what a match run on that version was shown (its title
+    may have changed since); without a version, the newest record (retired ones included: history stays
+    readable)."""
     out: dict[str, PerkRecord] = {}
     ids = sorted(perk_ids)
     for start in range(0, len(ids), 500):
         for p in s.exec(select(PerkRecord).where(col(PerkRecord.perk_id).in_(ids[start:start + 500]))
                         .order_by(col(PerkRecord.version_added))).all():
-            out[p.perk_id] = p
+            if version is None or p.version_added <= version or p.perk_id not in out:
+                out[p.perk_id] = p
     return out
+
+
+def _profile_runs(s: Session, match_runs: set[int], latest: int | None) -> dict[int, int | None]:
+    """The profile run each match run assigned from: its evidence is that run's (``latest`` for a match run made
+    before runs recorded it)."""
+    found = {int(r.id or 0): json.loads(r.params or "{}").get("profile_run", latest)
+             for r in s.exec(select(Run).where(col(Run.id).in_(sorted(match_runs)))).all()}
+    return {run_id: found.get(run_id, latest) for run_id in match_runs}
 
 
 def withheld_records(engine: Engine, user_id: str, run_id: int | None = None) -> list[dict[str, Any]]:
@@ -447,7 +462,9 @@ def withheld_records(engine: Engine, user_id: str, run_id: int | None = None) ->
     with session(engine) as s:
         rows = sorted(s.exec(select(Withheld).where(Withheld.run_id == run_id)
                              .where(Withheld.user_id == user_id)).all(), key=lambda r: (-r.score, r.perk_id))
-        perks = _perks(s, {r.perk_id for r in rows})
+        run = s.get(Run, run_id)
+        perks = _perks(s, {r.perk_id for r in rows}, json.loads(run.params or "{}").get("catalog_version") if run
+                       else None)
     return [{"perk_id": r.perk_id, "brand": perks[r.perk_id].brand if r.perk_id in perks else "",
              "title": perks[r.perk_id].title if r.perk_id in perks else "", "score": r.score, "reason": r.reason}
             for r in rows]

@@ -431,3 +431,22 @@ def test_match_csv_cells_never_run_as_formulas(tmp_path) -> None:  # type: ignor
     assert row["score"] == "-0.5" and row["topics"] == "travel"  # numbers and plain text as they are
     write_assignments([record], str(tmp_path / "a.jsonl"))  # JSON Lines is read by programs: unchanged
     assert json.loads((tmp_path / "a.jsonl").read_text())["title"] == "=HYPERLINK(\"x\")"
+
+
+def test_export_shows_each_match_as_it_was(world, write) -> None:  # type: ignore[no-untyped-def]
+    world("match")
+    renamed = [dict(PERKS[2], title="Beans, new name"), *PERKS[:2], *PERKS[3:]]
+    assert world("catalog", "refresh", write("c2.yaml", renamed)).exit_code == 0
+    more = posts_for("cat", "coffee roast espresso brewing", 12)[6:]
+    for p in more:
+        p["post_id"] += "-new"
+        p["created_at"] += 40 * 86_400
+    assert world("ingest", write("more.jsonl", more)).exit_code == 0
+    assert world("profile", "--as-of", "2025-05-01").exit_code == 0
+    world("match")
+    first, second = json.loads(world("export", "cat").stdout)["assignments"]
+    # before: both showed the perk's newest title, and the newest profile run's evidence (posts the first match
+    # never saw)
+    assert first["match_run"] < second["match_run"] and (first["title"], second["title"]) == ("Beans", "Beans, new name")
+    assert not any(e["post_id"].endswith("-new") for t in first["topics"] for e in t["evidence"])
+    assert any(e["post_id"].endswith("-new") for t in second["topics"] for e in t["evidence"])
