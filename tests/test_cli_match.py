@@ -447,6 +447,7 @@ def test_export_shows_each_match_as_it_was(world, write) -> None:  # type: ignor
     first, second = json.loads(world("export", "cat").stdout)["assignments"]
     # before: both showed the perk's newest title, and the newest profile run's evidence (posts the first match
     # never saw)
-    assert first["match_run"] < second["match_run"] and (first["title"], second["title"]) == ("Beans", "Beans, new name")
+    assert first["match_run"] < second["match_run"]
+    assert (first["title"], second["title"]) == ("Beans", "Beans, new name")
     assert not any(e["post_id"].endswith("-new") for t in first["topics"] for e in t["evidence"])
     assert any(e["post_id"].endswith("-new") for t in second["topics"] for e in t["evidence"])
