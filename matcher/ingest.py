@@ -6,7 +6,6 @@ with its reasons, to a reject file. Re-ingesting a (platform, post_id) updates t
 Posts of users without consent are never stored under the default 'opt-in' policy.
 """
 
-import datetime as dt
 import json
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -14,14 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Engine, tuple_
+from sqlalchemy import Column, Engine, MetaData, String, Table, delete, insert, text, tuple_
 from sqlmodel import Session, col, select
 
 from catalog.errors import PROBLEMS_KEPT, InputFileError, Problem
 from catalog.refresh import text_key
 from catalog.rows import iter_rows, validate
 from matcher.errors import PerkmatchError
-from matcher.records import POST_HINTS, USER_HINTS, USER_TEXTS, PostIn, UserIn, check_policy, embed_form
+from matcher.records import POST_HINTS, USER_HINTS, USER_TEXTS, PostIn, UserIn, check_policy, embed_form, id_text
 from matcher.store import Post, User, session, upsert_insert, utcnow
 from matcher.taxonomy import topic_ids_in
 
@@ -115,6 +114,9 @@ def ingest(engine: Engine, posts: str | None = None, users: str | None = None, *
     """A users file then a posts file, in one transaction: if either is rejected, neither is stored (a users file
     that opts someone out forgets them only when the posts are stored too)."""
     reports: list[IngestReport] = []
+    if posts == "-" and users == "-":  # the users would read it all, and the posts nothing
+        raise PerkmatchError("--users -: the posts are read from standard input too, which can be read once; give "
+                             "the users (or the posts) as a file")
     if skip_invalid and posts and users:  # the posts' reject file must not overwrite the users file either
         check_reject_path(users, reject_path or default_reject_path(posts))
     try:
@@ -238,8 +240,8 @@ def ingest_posts(engine: Engine, path: str, *, skip_invalid: bool = False, rejec
     check_policy(policy)
     report = IngestReport(path)
     rejects = _Rejects(path, (reject_path or default_reject_path(path)) if skip_invalid else None)
-    started = utcnow()  # a stored post updated since is one an earlier row of this file gave
     with _discarded_on_error(rejects), _session(engine, within) as s:
+        given = _Given(s)
         consent = _ConsentLookup(s, policy)
         batch: dict[tuple[str, str], list[tuple[int, PostIn, dict[str, Any] | None]]] = {}  # each key's rows
         for line, item, row in _validated_posts(path):
@@ -254,10 +256,11 @@ def ingest_posts(engine: Engine, path: str, *, skip_invalid: bool = False, rejec
                 continue
             batch.setdefault((item.platform, item.post_id), []).append((line, item, row))
             if len(batch) >= BATCH:
-                _upsert_posts(s, batch, report, rejects, started)
+                _upsert_posts(s, batch, report, rejects, given)
                 batch = {}
         if batch:
-            _upsert_posts(s, batch, report, rejects, started)
+            _upsert_posts(s, batch, report, rejects, given)
+        given.close()
         _finish(s, rejects, report, skip_invalid, commit=within is None)
     return report
 
@@ -266,9 +269,12 @@ def _author(row: dict[str, Any] | None) -> str | None:
     """The user id of a row that failed validation, when it has a readable one (its consent is then checked first:
     a row of someone who did not opt in is skipped, not copied into a reject file)."""
     value = row.get("user_id") if isinstance(row, dict) else None
-    if isinstance(value, bool) or not isinstance(value, str | int):
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
         return None
-    return str(value).strip() or None
+    try:
+        return str(id_text(value)).strip() or None  # 12.0 is user 12, as when the row is valid
+    except ValueError:
+        return None
 
 
 def _validated_posts(path: str) -> Iterator[tuple[int, PostIn | list[Problem], dict[str, Any] | None]]:
@@ -299,6 +305,43 @@ class _ConsentLookup:
         return self.cache[user_id]
 
 
+_UNCHANGED = Table("perkmatch_ingest_unchanged", MetaData(), Column("platform", String), Column("post_id", String))
+
+
+class _Given:
+    """The posts earlier batches of a file gave, in memory that stays flat: those they wrote are the stored posts
+    updated since ``started``; those they left alone (``unchanged``) go to a temporary table (``_UNCHANGED``, made
+    only when a file has a second batch), so a later row of one counts as ``repeated`` whatever the batch
+    boundaries."""
+
+    def __init__(self, s: Session) -> None:
+        self.s = s
+        self.started = utcnow()
+        self.pending: set[tuple[str, str]] = set()  # the last batch's unchanged posts, stored when another comes
+        self.made = False
+
+    def unchanged_among(self, keys: set[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which of these posts an earlier batch gave and left alone."""
+        if self.pending:
+            if not self.made:
+                self.s.execute(text(f"CREATE TEMPORARY TABLE IF NOT EXISTS {_UNCHANGED.name} (platform VARCHAR NOT "
+                                    "NULL, post_id VARCHAR NOT NULL, PRIMARY KEY (platform, post_id))"))
+                self.s.execute(delete(_UNCHANGED))  # one an interrupted ingest left on this connection
+                self.made = True
+            self.s.execute(insert(_UNCHANGED), [{"platform": p, "post_id": i} for p, i in self.pending])
+            self.pending = set()
+        if not self.made or not keys:
+            return set()
+        key = tuple_(_UNCHANGED.c.platform, _UNCHANGED.c.post_id)
+        return {(p, i) for p, i in self.s.execute(select(_UNCHANGED.c.platform, _UNCHANGED.c.post_id)
+                                                   .where(key.in_(list(keys)))).all()}
+
+    def close(self) -> None:
+        if self.made:
+            self.s.execute(text(f"DROP TABLE {_UNCHANGED.name}"))
+            self.made = False
+
+
 def _other_author(path: str, line: int, item: PostIn, author: str, stored: bool) -> Problem:
     where = "stored as" if stored else "given in this file as"
     return Problem(path, line, "user_id", f"post '{item.post_id}' is {where} {author}'s; a post cannot change author: "
@@ -306,11 +349,12 @@ def _other_author(path: str, line: int, item: PostIn, author: str, stored: bool)
 
 
 def _upsert_posts(s: Session, batch: dict[tuple[str, str], list[tuple[int, PostIn, dict[str, Any] | None]]],
-                  report: IngestReport, rejects: _Rejects, started: dt.datetime) -> None:
+                  report: IngestReport, rejects: _Rejects, given: _Given) -> None:
     """Insert or update a batch of posts, the last row of each (platform, post_id) winning (the others count as
-    ``repeated``, as does a row of a post an earlier batch of this file stored: stored since ``started``). A post
-    given exactly as stored is left alone (``unchanged``). A post belongs to its stored author, or to the author of
-    its first row in the file when new: a row giving it another author is rejected, never moves it."""
+    ``repeated``, as does a row of a post an earlier batch of this file gave: ``_Given``). A post given exactly as
+    stored is left alone (``unchanged``; one an earlier batch left alone and this one changes is ``updated``). A post
+    belongs to its stored author, or to the author of its first row in the file when new: a row giving it another
+    author is rejected, never moves it."""
     stored = {(r[0], r[1]): (r[2], r[3], tuple(r[4:])) for r in s.execute(  # author, updated_at, content
         select(Post.platform, Post.post_id, Post.user_id, Post.updated_at, *_CONTENT)
         .where(tuple_(col(Post.platform), col(Post.post_id)).in_(list(batch)))).all()}
@@ -325,11 +369,14 @@ def _upsert_posts(s: Session, batch: dict[tuple[str, str], list[tuple[int, PostI
                 rejects.add(line, row, [_other_author(rejects.path, line, item, owner, key in stored)])
     if not latest:
         return
-    earlier = {key for key in latest.keys() & stored.keys() if stored[key][1] >= started}  # this file's, so far
-    report.repeated += len(earlier)
-    same = {key for key in latest.keys() & stored.keys() if _content(latest[key]) == stored[key][2]}
-    report.unchanged += len(same - earlier)
     existing = latest.keys() & stored.keys()
+    written = {key for key in existing if stored[key][1] >= given.started}  # by an earlier batch of this file
+    left = given.unchanged_among(existing - written)  # given by an earlier batch, which left them alone
+    earlier = written | left
+    report.repeated += len(earlier)
+    same = {key for key in existing if _content(latest[key]) == stored[key][2]}
+    report.unchanged += len(same - earlier) - len(left - same)  # those left alone before but written now: updated
+    given.pending = same - earlier
     now = utcnow()
     rows = []
     for (platform, post_id), p in latest.items():
@@ -342,7 +389,7 @@ def _upsert_posts(s: Session, batch: dict[tuple[str, str], list[tuple[int, PostI
             "shares": p.shares, "is_share": p.is_share, "text_key": text_key(text),
             "context_key": text_key(context) if context else None, "updated_at": now,
         })
-    report.updated += len(existing - earlier - same)
+    report.updated += len(existing - earlier - same) + len(left - same)
     report.added += len(latest) - len(existing)
     if not rows:
         return

@@ -38,6 +38,7 @@ USER_HINTS = {
     "sensitive_opt_in": "list sensitive topic_ids the user chose to share (CSV: separate with '|')",
 }
 USER_TEXTS = ("user_id", "handle", "region", "consent", "sensitive_opt_in")  # kept as written in YAML (NO: Norway)
+EXACT = 2**53  # JSON numbers are read as floats, which hold every whole number below this exactly
 LATEST = 253_402_300_799  # 9999-12-31T23:59:59Z, the last second a date can hold
 _LINK = re.compile(r"\[([^\]]*)\]\((?:https?://|/)[^)]*\)")
 _URL = re.compile(r"https?://\S+|www\.\S+")
@@ -52,6 +53,20 @@ def embed_form(text: str) -> str:
     if "http" in text or "www." in text:
         text = _URL.sub(" ", text)
     return " ".join(text.split())  # runs of whitespace to one space, trimmed (str.split's whitespace is re's \s)
+
+
+def id_text(value: Any) -> Any:
+    """An id given as a JSON number, as text: an integer as its digits, and so a float that is a whole number held
+    exactly (12.0 is "12"); a float with a fraction, or too large to keep every digit (1e20, 1.2345678901234568e+18
+    from a writer that turned a long id into a float), is refused. Anything else is left to the model."""
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError(f"{value!r} is a number with a fraction, not an id; write the id in quotes, as a string")
+        if abs(value) >= EXACT:
+            raise ValueError(f"{value!r} is a number too large for JSON to keep every digit; write the id in quotes, "
+                             "as a string")
+        return str(int(value))
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 def to_epoch(value: Any) -> int:
@@ -114,10 +129,23 @@ class PostIn(BaseModel):
                                  "give the text as valid UTF-8") from exc
         return value
 
-    @field_validator("post_id", "user_id", "platform", mode="before")
+    @field_validator("post_id", "user_id", mode="before")
     @classmethod
     def _ids(cls, value: Any) -> Any:
+        value = id_text(value)
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("platform", mode="before")
+    @classmethod
+    def _platform_text(cls, value: Any) -> Any:
+        if value is None:  # JSON null: not given, as a blank CSV cell
+            return "unknown"
         return str(value).strip() if isinstance(value, int | float | str) and not isinstance(value, bool) else value
+
+    @field_validator("is_share", mode="before")
+    @classmethod
+    def _not_given(cls, value: Any) -> Any:
+        return False if value is None else value  # JSON null: not given (as likes, replies and shares)
 
     @field_validator("created_at", mode="before")
     @classmethod
@@ -160,7 +188,7 @@ class UserIn(BaseModel):
     @field_validator("user_id", mode="before")
     @classmethod
     def _id(cls, value: Any) -> Any:  # not a bool: true is no user id (it was stored as "True")
-        return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+        return id_text(value)
 
     @field_validator("handle", mode="after")
     @classmethod
