@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from catalog.refresh import text_key
 from matcher.records import embed_form
 
 
@@ -63,6 +64,7 @@ class ClassifyParams:
 
 
 _WORD = re.compile(r"[^\W\d_]{2,}")  # a word: two or more letters
+WORDLESS_KEY = text_key("")  # the text key of a post with no words of its own: a bare link, once links are reduced
 
 
 def readable(texts: list[str], contexts: list[str | None], vocabulary: frozenset[str],

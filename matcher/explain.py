@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from catalog.refresh import live_version, unknown_perk
 from catalog.schema import PerkRecord
-from matcher.classify import readable
+from matcher.classify import WORDLESS_KEY, readable
 from matcher.encoder import known_words
 from matcher.errors import NotReadyError, UnknownUserError
 from matcher.match import offer_closed
@@ -243,16 +243,19 @@ def explain_topic(engine: Engine, user_id: str, topic_id: str) -> dict[str, Any]
     fitted = run_params.get("topic_vectors", {}).get("mass", {}).get(topic_id)
     if fitted:
         out["fitted_on_posts"] = fitted  # posts in the collection plainly about the topic, shaping its vector
-    unread = _unread_posts(engine, user_id, run_params.get("vocabulary"))
+    unread, wordless = _unread_posts(engine, user_id, run_params.get("vocabulary"))
     if unread:
         out["unread_posts"] = unread  # the user's posts the model cannot read: about no topic at all
+    if wordless:
+        out["wordless_posts"] = wordless  # bare links: about no topic either
     if topic_id in not_shown(load_topics(engine))(user.sensitive_opt_in):
         out.update(inferred=False, verdict="not inferred: this is a sensitive topic and the user has not opted in "
                    "to it, so perkmatch never infers or shows it")
         return out
     if record is None:
         out.update(inferred=False, verdict="not inferred: none of the user's posts is about this topic "
-                   "(or it ranked below the candidates kept)" + (f"; {_unread_words(unread)}" if unread else ""))
+                   "(or it ranked below the candidates kept)" + "".join(f"; {x}" for x in
+                                                                          _unread_words(unread, wordless)))
         return out
     with session(engine) as s:
         score = s.exec(select(TopicScore).where(TopicScore.run_id == run.id).where(TopicScore.user_id == user_id)
@@ -264,7 +267,7 @@ def explain_topic(engine: Engine, user_id: str, topic_id: str) -> dict[str, Any]
     elif details.get("covered_by") and not details.get("shortfalls"):
         verdict = f"not shown: its support comes from the more specific {', '.join(details['covered_by'])}"
     else:
-        reasons = details.get("shortfalls", []) + ([_unread_words(unread)] if unread else [])
+        reasons = details.get("shortfalls", []) + _unread_words(unread, wordless)
         verdict = "not inferred: " + "; ".join(reasons)
     out.update(inferred=inferred, verdict=verdict, details=details, **{k: record[k] for k in (
         "score", "confidence", "posts", "days", "threads", "engagement", "engagement_vs_usual", "first", "last",
@@ -272,19 +275,24 @@ def explain_topic(engine: Engine, user_id: str, topic_id: str) -> dict[str, Any]
     return out
 
 
-def _unread_posts(engine: Engine, user_id: str, vocabulary: str | None) -> int:
-    """How many of the user's posts the latest run's model could not read (``classify.readable``); 0 when its
-    model reads every post or its vocabulary file is gone."""
-    if vocabulary is None or not Path(vocabulary).exists():
-        return 0
+def _unread_posts(engine: Engine, user_id: str, vocabulary: str | None) -> tuple[int, int]:
+    """How many of the user's posts the latest run's model could not read (``classify.readable``; 0 when its model
+    reads every post or its vocabulary file is gone), and how many are bare links, with no words of their own
+    (``classify.WORDLESS_KEY``): neither kind is about any topic."""
     with session(engine) as s:
-        rows = s.execute(select(Post.text, Post.context).where(Post.user_id == user_id)).all()
-    return int((~readable([r.text for r in rows], [r.context for r in rows], known_words(vocabulary))).sum())
+        rows = s.execute(select(Post.text, Post.context, Post.text_key).where(Post.user_id == user_id)).all()
+    wordless = sum(r.text_key == WORDLESS_KEY for r in rows)
+    if vocabulary is None or not Path(vocabulary).exists():
+        return 0, wordless
+    read = readable([r.text for r in rows], [r.context for r in rows], known_words(vocabulary))
+    return sum(not ok and r.text_key != WORDLESS_KEY for ok, r in zip(read, rows, strict=True)), wordless
 
 
-def _unread_words(unread: int) -> str:
-    return (f"{unread} of the user's posts were not read: fewer than half of their words are words the model knows "
-            "(written in another language?), so they are about no topic")
+def _unread_words(unread: int, wordless: int) -> list[str]:
+    return ([f"{unread} of the user's posts were not read: fewer than half of their words are words the model "
+             "knows (written in another language?), so they are about no topic"] if unread else []) + (
+        [f"{wordless} of the user's posts are bare links, with no words of their own, so they are about no topic"]
+        if wordless else [])
 
 
 def topic_changes(engine: Engine, user_id: str) -> dict[str, Any]:

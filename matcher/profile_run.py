@@ -29,6 +29,7 @@ from threadpoolctl import threadpool_limits
 from catalog.refresh import text_key
 from matcher import incremental, topic_fit
 from matcher.classify import (
+    WORDLESS_KEY,
     ClassifyParams,
     cosines,
     fit_topic_vectors,
@@ -170,7 +171,12 @@ def load_user_posts(engine: Engine, cache: EmbeddingCache, user_ids: list[str], 
                                           dtype=np.float32).reshape(-1, dim)
     lengths = np.array([r.text_len for r in rows])
     blended = post_vectors(text_vecs, ctx_vecs, has_ctx, lengths, params)
+    # a post is read when the model knows its words, and it has words of its own: a bare link, even under a thread
+    # title, says nothing of what its author writes about (the title is someone else's)
+    wordless = np.array([r.text_key == WORDLESS_KEY for r in rows])
     read = readable([r.text for r in rows], [r.context for r in rows], vocabulary, params) if vocabulary else None
+    if wordless.any():
+        read = ~wordless if read is None else read & ~wordless
     out: dict[str, tuple[UserPosts, np.ndarray]] = {}
     start = 0
     for i in range(1, len(rows) + 1):

@@ -451,3 +451,29 @@ def test_export_shows_each_match_as_it_was(world, write) -> None:  # type: ignor
     assert (first["title"], second["title"]) == ("Beans", "Beans, new name")
     assert not any(e["post_id"].endswith("-new") for t in first["topics"] for e in t["evidence"])
     assert any(e["post_id"].endswith("-new") for t in second["topics"] for e in t["evidence"])
+
+
+def test_bare_links_are_about_no_topic_even_under_a_thread_title(world, write, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    links = [{"post_id": f"eve-{i}", "user_id": "ann", "text": f"https://example.com/deal/{i} [](https://x.io/{i})",
+              "context": "flights airport lounge travel trips", "created_at": 1_735_732_800 + i * 3 * 86_400,
+              "likes": 50, "replies": 5} for i in range(8)]
+    for p in links:
+        p["user_id"] = "eve"
+    users = [{"user_id": "eve", "consent": "opted_in", "region": "US"}]
+    assert world("ingest", write("eve.jsonl", links), "--users", write("eve-u.jsonl", users)).exit_code == 0
+    assert world("profile", "--as-of", "2025-03-01").exit_code == 0
+    assert json.loads(world("topics", "eve", "--json").stdout)["topics"] == []
+    from matcher.classify import ClassifyParams
+    from matcher.profile_run import load_user_posts
+    from matcher.store import open_engine
+
+    engine = open_engine(str(tmp_path / "w.db"))
+    loaded = load_user_posts(engine, EmbeddingCache(engine, FakeEncoder()), ["eve", "ann"], ClassifyParams())
+    # before: read (as the thread's, weight 2 beside the empty text's vector), so about whatever that is near
+    assert loaded["eve"][0].readable is not None and not loaded["eve"][0].readable.any()
+    assert loaded["ann"][0].readable.all()  # every post of hers has words: all read, as before
+    why = json.loads(world("explain", "eve", "travel", "--json").stdout)
+    assert why["inferred"] is False and why["wordless_posts"] == 8
+    assert "8 of the user's posts are bare links, with no words of their own" in why["verdict"]
+    ann = json.loads(world("topics", "ann", "--json").stdout)["topics"]
+    assert [t["topic_id"] for t in ann] == ["travel"]  # posts with words of their own are read as before
