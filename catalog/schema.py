@@ -10,7 +10,7 @@ import re
 import unicodedata
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 from pydantic import Field as InputField
 from sqlmodel import Field, SQLModel
 
@@ -39,6 +39,7 @@ def split_list(value: Any) -> Any:
     return value
 
 
+EXACT = 2**53  # JSON numbers are read as floats, which hold every whole number below this exactly
 INT64_MAX = 2**63 - 1  # the largest whole number SQLite and PostgreSQL store
 NUMBER = re.compile(r"[+-]?(?=[\d_.]*\d)[\d_.]+([eE][+-]?\d+)?")  # a date as a number (Unix time?): not ISO
 REGION = re.compile(r"[A-Z]{2}(-[A-Z0-9]{1,3})?")  # ISO 3166-1 alpha-2, optionally with an ISO 3166-2 subdivision
@@ -46,6 +47,20 @@ REGION = re.compile(r"[A-Z]{2}(-[A-Z0-9]{1,3})?")  # ISO 3166-1 alpha-2, optiona
 
 NOT_COUNTRIES = {"UK": "the United Kingdom is GB", "EL": "Greece is GR",
                  "EU": "list each country instead (e.g. FR, DE, IT): a region is one country, or a part of one"}
+
+
+def id_text(value: Any) -> Any:
+    """An id given as a JSON number, as text: an integer as its digits, and so a float that is a whole number held
+    exactly (12.0 is "12"); a float with a fraction, or too large to keep every digit (1e20, 1.2345678901234568e+18
+    from a writer that turned a long id into a float), is refused. Anything else is left to the model."""
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError(f"{value!r} is a number with a fraction, not an id; write the id in quotes, as a string")
+        if abs(value) >= EXACT:
+            raise ValueError(f"{value!r} is a number too large for JSON to keep every digit; write the id in quotes, "
+                             "as a string")
+        return str(int(value))
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 def refuse_nul(value: str) -> str:
@@ -104,9 +119,11 @@ class PerkIn(BaseModel):
 
     @field_validator(*PERK_TEXTS, mode="before")
     @classmethod
-    def _text(cls, value: Any) -> Any:
+    def _text(cls, value: Any, info: ValidationInfo) -> Any:
         if isinstance(value, bool):
             raise ValueError(f"{str(value).lower()} is a yes/no value, not text; write the text in quotes")
+        if info.field_name == "perk_id":
+            return id_text(value)  # 12.0 is perk 12; 1e20 is refused (digits lost)
         return str(value) if isinstance(value, int | float) else value
 
     @field_validator("quantity", mode="before")

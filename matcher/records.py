@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from catalog.schema import INT64_MAX, refuse_invisible, refuse_nul
+from catalog.schema import INT64_MAX, id_text, refuse_invisible, refuse_nul
 from matcher.errors import PerkmatchError
 
 CONSENT_VALUES = ("opted_in", "opted_out")
@@ -38,7 +38,6 @@ USER_HINTS = {
     "sensitive_opt_in": "list sensitive topic_ids the user chose to share (CSV: separate with '|')",
 }
 USER_TEXTS = ("user_id", "handle", "region", "consent", "sensitive_opt_in")  # kept as written in YAML (NO: Norway)
-EXACT = 2**53  # JSON numbers are read as floats, which hold every whole number below this exactly
 LATEST = 253_402_300_799  # 9999-12-31T23:59:59Z, the last second a date can hold
 _LINK = re.compile(r"\[([^\]]*)\]\((?:https?://|/)[^)]*\)")
 _URL = re.compile(r"https?://\S+|www\.\S+")
@@ -53,20 +52,6 @@ def embed_form(text: str) -> str:
     if "http" in text or "www." in text:
         text = _URL.sub(" ", text)
     return " ".join(text.split())  # runs of whitespace to one space, trimmed (str.split's whitespace is re's \s)
-
-
-def id_text(value: Any) -> Any:
-    """An id given as a JSON number, as text: an integer as its digits, and so a float that is a whole number held
-    exactly (12.0 is "12"); a float with a fraction, or too large to keep every digit (1e20, 1.2345678901234568e+18
-    from a writer that turned a long id into a float), is refused. Anything else is left to the model."""
-    if isinstance(value, float):
-        if not value.is_integer():
-            raise ValueError(f"{value!r} is a number with a fraction, not an id; write the id in quotes, as a string")
-        if abs(value) >= EXACT:
-            raise ValueError(f"{value!r} is a number too large for JSON to keep every digit; write the id in quotes, "
-                             "as a string")
-        return str(int(value))
-    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 def to_epoch(value: Any) -> int:

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from catalog.errors import InputFileError, Problem
 from catalog.rows import iter_rows, open_text, undecodable, validate
+from catalog.schema import id_text
 from matcher.errors import PerkmatchError
 from matcher.store import Topic, session
 
@@ -46,7 +47,12 @@ class TopicIn(BaseModel):
     description: str = ""
     sensitive: bool = False
 
-    @field_validator("topic_id", "parent_id", "name", mode="before")
+    @field_validator("topic_id", "parent_id", mode="before")
+    @classmethod
+    def _id(cls, value: Any) -> Any:
+        return id_text(value)  # 12.0 is topic 12, as 12 is; 1e20 is refused (digits lost)
+
+    @field_validator("name", mode="before")
     @classmethod
     def _text(cls, value: Any) -> Any:
         return str(value) if isinstance(value, int | float) else value

@@ -140,3 +140,21 @@ def test_posts_and_users_both_from_standard_input_are_refused(engine) -> None:  
         ingest(engine, "-", "-")
     assert str(info.value) == ("--users -: the posts are read from standard input too, which can be read once; give "
                                "the users (or the posts) as a file")  # before: the posts read nothing, exit 0
+
+
+def test_perk_and_topic_ids_given_as_json_floats_are_kept_exactly_or_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+    from pydantic import ValidationError
+
+    from catalog.schema import PerkIn
+    from matcher.taxonomy import TopicIn
+
+    perk = {"brand": "B", "title": "T", "description": "d"}
+    assert PerkIn(perk_id=12.0, **perk).perk_id == "12"  # before: "12.0", another perk than 12
+    assert TopicIn(topic_id=3.0, name="N", parent_id=1.0).parent_id == "1"
+    for bad in (1e20, 1.5):
+        with pytest.raises(ValidationError, match="write the id in quotes"):
+            PerkIn(perk_id=bad, **perk)
+        with pytest.raises(ValidationError, match="write the id in quotes"):
+            TopicIn(topic_id=bad, name="N")
+    assert PerkIn(perk_id="p", brand="B", title=1.5, description="d").title == "1.5"  # text fields as before
