@@ -709,3 +709,14 @@ def test_cli_import_interrupted_says_nothing_was_stored_and_stores_nothing(cli, 
     assert "nothing was stored or written (an import is one transaction)" in " ".join(result.stderr.split())
     with session(engine) as s:
         assert s.exec(select(Post)).all() == []
+
+
+def test_converting_an_export_reports_progress(engine) -> None:  # type: ignore[no-untyped-def]
+    from matcher.importers import counted
+
+    steps: list[int] = []
+    assert len(list(counted(({"n": i} for i in range(2500)), steps.append))) == 2500
+    assert steps == [1000, 1000, 500]  # a bar's advances, adding up to the posts converted
+    seen: list[int] = []
+    result = import_posts(engine, "stackexchange", str(EXPORTS / "tiny.stackexchange.com"), converted=seen.append)
+    assert sum(seen) == result.posts == 4  # before: nothing moved on screen until the conversion was done

@@ -48,7 +48,8 @@ def import_export(
         warn_policy(policy)
         with progress() as bar:
             result = import_posts(engine(db), kind, path, user_id, policy=policy, site=site,
-                                  progress=lambda n: bar("import", n, None))
+                                  progress=lambda n: bar("import", n, None),
+                                  converted=lambda n: bar("convert", n, None))
     except KeyboardInterrupt as exc:  # the posts are converted, then stored in one transaction; --out writes whole
         raise interrupted(exc, "nothing was stored or written (an import is one transaction); run the command "
                           "again") from None
@@ -68,15 +69,16 @@ def import_export(
 def _write_out(kind: str, path: str, user_id: str | None, site: str | None, out_file: str, as_json: bool) -> None:
     """--out: the posts as JSON Lines, and a dump's users beside them (atomic writes)."""
     from matcher.errors import PerkmatchError
-    from matcher.importers import get_kind, read_posts, read_users, users_file_for, write_jsonl_files
+    from matcher.importers import counted, get_kind, read_posts, read_users, users_file_for, write_jsonl_files
 
     if not out_file.endswith((".jsonl", ".jsonl.gz")):  # what is written is JSON Lines, whatever the name says
         raise PerkmatchError(f"--out {out_file}: the posts are written as JSON Lines; name the file .jsonl or "
                              ".jsonl.gz")
     users_file = users_file_for(out_file) if get_kind(kind).users else None
-    files = [(read_posts(kind, path, user_id, site), out_file)] + ([(read_users(kind, path, site), users_file)]
-                                                                     if users_file else [])
-    count, users = (write_jsonl_files(files) + [0])[:2]  # both or neither: a bad Users.xml leaves no posts file
+    with progress() as bar:
+        posts = counted(read_posts(kind, path, user_id, site), lambda n: bar("convert", n, None))
+        files = [(posts, out_file)] + ([(read_users(kind, path, site), users_file)] if users_file else [])
+        count, users = (write_jsonl_files(files) + [0])[:2]  # both or neither: a bad Users.xml leaves no posts file
     if as_json:
         print_json({"path": path, "kind": kind, "posts": count, "out": out_file, "users": users,
                     "users_file": users_file})

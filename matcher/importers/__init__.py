@@ -109,6 +109,19 @@ def read_users(kind: str, path: str, site: str | None = None) -> Iterator[dict[s
     return spec.users(path, site) if spec.users else iter(())
 
 
+def counted(records: Iterable[dict[str, Any]], converted: Callable[[int], None] | None, every: int = 1000
+            ) -> Iterator[dict[str, Any]]:
+    """The records, telling ``converted`` how many more were read every ``every`` of them and at the end (a
+    progress bar's advance: converting a large dump takes a while before anything is stored)."""
+    n = 0
+    for n, record in enumerate(records, start=1):
+        yield record
+        if converted and n % every == 0:
+            converted(every)
+    if converted and n % every:
+        converted(n % every)
+
+
 def write_jsonl(records: Iterable[dict[str, Any]], out: str) -> int:
     """Write records as JSON Lines (gzipped if out ends in .gz) atomically (``outfiles.atomic_open``)."""
     return write_jsonl_files([(records, out)])[0]
@@ -154,12 +167,13 @@ class ImportResult:
 
 def import_posts(engine: Engine, kind: str, path: str, user_id: str | None = None,
                  policy: str = "opt-in", site: str | None = None,
-                 progress: Callable[[int], None] | None = None) -> ImportResult:
+                 progress: Callable[[int], None] | None = None, converted: Callable[[int], None] | None = None
+                 ) -> ImportResult:
     """Convert the export, then ingest it as `ingest` does. Users it lists are added only when new.
 
     Stored users keep their record (an import never resets consent), and users who opted out stay forgotten.
     The whole export is converted before anything is stored, so a malformed export changes nothing. ``progress``
-    is given the posts stored so far, as `ingest` gives it.
+    is given the posts stored so far, as `ingest` gives it; ``converted``, the posts converted (``counted``).
     """
     from matcher.ingest import ingest
     from matcher.records import check_policy
@@ -167,7 +181,7 @@ def import_posts(engine: Engine, kind: str, path: str, user_id: str | None = Non
     check_policy(policy)
     with tempfile.TemporaryDirectory(prefix="perkmatch-import-") as tmp:
         posts_file, users_file = str(Path(tmp) / "posts.jsonl"), str(Path(tmp) / "users.jsonl")
-        posts = write_jsonl(read_posts(kind, path, user_id, site), posts_file)
+        posts = write_jsonl(counted(read_posts(kind, path, user_id, site), converted), posts_file)
         users = list(read_users(kind, path, site))
         new = _new_users(engine, users)
         if new:
