@@ -34,12 +34,14 @@ class IngestReport:
     """Counts of one ingest: what was stored, and what was not and why."""
 
     path: str
+    kind: str = "posts"  # or "users": which file the counts are of
     added: int = 0
     updated: int = 0
     rejected: int = 0
     skipped_no_consent: int = 0
     users_added: int = 0
     users_updated: int = 0
+    users_unchanged: int = 0  # rows giving a stored user exactly as stored: not written
     users_forgotten: int = 0
     users_kept_out: int = 0  # rows of users who opted out earlier, not stored (see ``ingest_users``)
     users_opted_out: int = 0  # opted_out rows of users with nothing stored: recorded, so their posts stay out
@@ -52,7 +54,8 @@ class IngestReport:
 
     def as_dict(self) -> dict[str, Any]:
         keys = ("path", "added", "updated", "unchanged", "rejected", "skipped_no_consent", "users_added",
-                "users_updated", "users_forgotten", "users_kept_out", "users_opted_out", "repeated", "reject_file")
+                "users_updated", "users_unchanged", "users_forgotten", "users_kept_out", "users_opted_out", "repeated",
+                "reject_file")
         return {k: getattr(self, k) for k in keys} | {"unknown_opt_ins": [str(p) for p in self.unknown_opt_ins]}
 
 
@@ -146,7 +149,7 @@ def ingest_users(engine: Engine, path: str, *, skip_invalid: bool = False,
     opted_in` does). ``within``: in that session's transaction, committed by the caller (``ingest``)."""
     from matcher.forget import forget_in_session, opted_out, record_opt_out
 
-    report = IngestReport(path)
+    report = IngestReport(path, kind="users")
     rejects = _Rejects(path, (reject_path or default_reject_path(path)) if skip_invalid else None)
     seen: dict[str, int] = {}  # user id -> its line: a user given twice is a mistake (opted out, then in?)
     with _discarded_on_error(rejects), _session(engine, within) as s:
@@ -174,6 +177,7 @@ def ingest_users(engine: Engine, path: str, *, skip_invalid: bool = False,
                 report.users_kept_out += 1
                 continue
             user = existing or User(user_id=item.user_id)
+            before = _user_fields(user)
             # a row updates the fields it gives: a file sent to change regions keeps everyone's consent and opt-ins
             given = {k for k in item.model_fields_set if row.get(k) not in (None, "")} if existing else set(_KEPT)
             for field in _KEPT & given:
@@ -186,6 +190,9 @@ def ingest_users(engine: Engine, path: str, *, skip_invalid: bool = False,
                     "taxonomy has this id, so it opts the user in to nothing (`perkmatch taxonomy show` lists them)"))
             extra = (json.loads(existing.extra or "{}") if existing else {}) | dict((item.model_extra or {}).items())
             user.extra = json.dumps(extra, sort_keys=True, default=str)
+            if existing is not None and _user_fields(user) == before:
+                report.users_unchanged += 1  # given exactly as stored: not written
+                continue
             user.updated_at = utcnow()
             s.add(user)
             report.users_updated += existing is not None
@@ -195,6 +202,10 @@ def ingest_users(engine: Engine, path: str, *, skip_invalid: bool = False,
 
 
 _KEPT = frozenset({"handle", "region", "consent", "sensitive_opt_in"})  # a users row's fields, kept when not given
+
+
+def _user_fields(user: User) -> tuple[Any, ...]:
+    return tuple(getattr(user, field) for field in sorted(_KEPT)) + (user.extra,)
 
 
 def _session(engine: Engine, within: Session | None) -> AbstractContextManager[Session]:

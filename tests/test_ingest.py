@@ -472,3 +472,24 @@ def test_a_csv_cell_reads_the_same_from_a_file_and_from_gzip(engine, tmp_path, w
     assert again.unchanged == 1 and again.updated == 0
     with session(engine) as s:
         assert s.exec(select(Post.text)).one() == "first line\r\nsecond line"
+
+
+def test_a_users_file_given_again_is_unchanged_and_reported_as_users(engine, write, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from matcher.cli import app
+
+    rows = [{"user_id": "ann", "region": "US", "consent": "opted_in", "tier": "gold"}]
+    assert ingest_users(engine, write("u.jsonl", rows)).users_added == 1
+    with session(engine) as s:
+        stamp = s.get(User, "ann").updated_at
+    again = ingest_users(engine, write("u.jsonl", rows))
+    assert (again.users_updated, again.users_unchanged) == (0, 1)  # before: "updated 1", its time stamp moved
+    with session(engine) as s:
+        assert s.get(User, "ann").updated_at == stamp
+    moved = ingest_users(engine, write("u2.jsonl", [{"user_id": "ann", "region": "CA"}]))
+    assert (moved.users_updated, moved.users_unchanged) == (1, 0)
+    (tmp_path / "empty.jsonl").write_text("")
+    db = str(tmp_path / "cli.db")
+    result = CliRunner().invoke(app, ["--db", db, "ingest", "--users", str(tmp_path / "empty.jsonl")])
+    assert result.exit_code == 0 and "empty.jsonl: users added 0" in result.stdout  # before: "posts added 0"

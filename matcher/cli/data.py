@@ -58,10 +58,10 @@ def ingest(
         if as_json:
             print_json(report.as_dict())
             continue
-        if (report.users_added or report.users_updated or report.users_forgotten or report.users_kept_out
-                or report.users_opted_out):
+        if report.kind == "users":
             out.print(f"{report.path}: users added {report.users_added}, updated {report.users_updated}, "
-                      f"forgotten (opted out) {report.users_forgotten}, "
+                      + (f"unchanged {report.users_unchanged}, " if report.users_unchanged else "")
+                      + f"forgotten (opted out) {report.users_forgotten}, "
                       + (f"opted out (nothing stored) {report.users_opted_out}, " if report.users_opted_out else "")
                       + f"rejected {report.rejected}")
         else:
