@@ -11,15 +11,16 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
+from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
 from catalog.errors import CatalogError, InputFileError, Problem, UnknownPerkError
 from catalog.rows import iter_rows, validate
-from catalog.schema import PERK_HINTS, PERK_YAML_TEXTS, CatalogVersion, PerkIn, PerkRecord
+from catalog.schema import PERK_HINTS, PERK_TEXTS, PERK_YAML_TEXTS, CatalogVersion, PerkIn, PerkRecord
 
 
 class VectorSource(Protocol):
@@ -88,12 +89,26 @@ def read_catalog(path: str, topics: set[str] | None = None, sensitive: Iterable[
             first_line[perk_id] = line
         if isinstance(result, list):
             problems.extend(result)
+            readable = _readable_part(row, result)  # its other fields are checked too: every problem is listed
+            if readable is not None:
+                problems.extend(_check_perk(path, line, readable, topics, sensitive))
             continue
         problems.extend(_check_perk(path, line, result, topics, sensitive))
         perks.append(result)
     if problems:
         raise InputFileError(path, problems, "Fix these rows and run the refresh again; the catalog is unchanged.")
     return perks
+
+
+def _readable_part(row: dict[str, Any], problems: list[Problem]) -> PerkIn | None:
+    """The row without the fields it has problems with (a required one stands in as "?"), for the checks that need a
+    valid perk: its topics and dates are then checked even when, say, its description is missing."""
+    bad = {p.field.split(".")[0] for p in problems}
+    rest = {k: v for k, v in row.items() if k not in bad} | dict.fromkeys(bad & set(PERK_TEXTS), "?")
+    try:
+        return PerkIn.model_validate(rest)
+    except ValidationError:
+        return None
 
 
 def _check_perk(path: str, line: int, perk: PerkIn, topics: set[str] | None, sensitive: set[str]) -> list[Problem]:
@@ -132,8 +147,19 @@ def live_perks(session: Session, version: int | None = None) -> list[PerkRecord]
 
 def diff_catalog(current: Iterable[PerkRecord], new: Iterable[PerkIn]) -> CatalogDiff:
     """Compare the live records with the perks of a new file."""
-    old = {r.perk_id: r.content_hash for r in current}
-    fresh = {p.perk_id: p.content_hash() for p in new}
+    return _diff({r.perk_id: r.content_hash for r in current}, {p.perk_id: p.content_hash() for p in new})
+
+
+def version_diff(session: Session, old: int | None, new: int | None) -> CatalogDiff:
+    """How catalog version ``new`` differs from version ``old`` (None: before the first), by content: a perk changed
+    and changed back, or retired and added again as it was, is unchanged between them."""
+    def hashes(version: int | None) -> dict[str, str]:
+        return {} if version is None else {r.perk_id: r.content_hash for r in live_perks(session, version)}
+
+    return _diff(hashes(old), hashes(new))
+
+
+def _diff(old: dict[str, str], fresh: dict[str, str]) -> CatalogDiff:
     return CatalogDiff(
         added=sorted(set(fresh) - set(old)),
         changed=sorted(p for p in fresh.keys() & old.keys() if fresh[p] != old[p]),
@@ -148,7 +174,8 @@ def refresh(session: Session, path: str, source: VectorSource, *, dry_run: bool 
     no perks would retire every live one: refused unless ``retire_all`` (a truncated export must not empty the
     catalog)."""
     perks = read_catalog(path, topics, sensitive)
-    current = live_perks(session)
+    version = live_version(session)
+    current = live_perks(session, version)  # that version's: read after it, another refresh may have applied one
     if not perks and current and not retire_all and not dry_run:
         raise InputFileError(path, [Problem(path, 0, "", f"the file has no perks: it would retire all {len(current)} "
                                             "live perks")],
@@ -157,9 +184,9 @@ def refresh(session: Session, path: str, source: VectorSource, *, dry_run: bool 
     embedded = 0
     for attempt in range(RETRIES + 1):  # another refresh applying a version meanwhile: diff against it, again
         if attempt:
-            current = live_perks(session)
+            version = live_version(session)
+            current = live_perks(session, version)
         diff = diff_catalog(current, perks)
-        version = live_version(session)
         if diff.is_empty:
             return RefreshResult(version=version, diff=diff, embedded=embedded, applied=False)
         touched = set(diff.added) | set(diff.changed)
@@ -245,6 +272,7 @@ def unknown_perk(session: Session, perk_id: str, where: str = "in the catalog") 
         shown = ", ".join(ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
         return (f"no perk '{perk_id}' {where}: that is a brand; its live perks are {shown} (give one of them, or "
                 f"`perkmatch report brand '{brand[0].brand}' --out F.html` for all)")
-    near = difflib.get_close_matches(perk_id, [p.perk_id for p in perks], n=3)
+    ever = session.exec(select(PerkRecord.perk_id).distinct()).all()  # a retired perk's history is still shown
+    near = difflib.get_close_matches(perk_id, sorted(ever), n=3)
     hint = f"did you mean {', '.join(near)}?" if near else "`perkmatch catalog versions` lists what was loaded"
     return f"no perk '{perk_id}' {where}; {hint}"
