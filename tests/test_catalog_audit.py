@@ -101,3 +101,21 @@ def test_version_diff_compares_content_not_which_records_started_or_ended(engine
         there = version_diff(s, 1, 2)
         assert (there.added, there.changed, there.retired, there.unchanged) == ([], ["a"], ["c"], ["b"])
         assert version_diff(s, None, 1).added == ["a", "b", "c"]
+
+
+def test_a_dry_run_reads_the_catalog_from_standard_input(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from typer.testing import CliRunner
+
+    from matcher.cli import app, common
+    from matcher.embed import EmbeddingCache
+    from matcher.encoder import FakeEncoder
+
+    monkeypatch.setattr(common, "cache", lambda eng, model: EmbeddingCache(eng, FakeEncoder()))
+    lines = "".join(json.dumps(p) + "\n" for p in PERKS)
+    result = CliRunner().invoke(app, ["--db", str(tmp_path / "c.db"), "catalog", "refresh", "-", "--dry-run"],
+                                input=lines)
+    # before: read once to check it, then again (closed): "I/O operation on closed file", a traceback
+    assert result.exit_code == 0, result.output
+    assert "-: would be version 1: added 3" in result.stdout

@@ -138,7 +138,7 @@ def catalog_refresh(
     load_topics(eng)
     with session(eng) as s:
         known, sensitive = topic_sets(s)
-    if dry_run:
+    if dry_run and file != "-":  # its problems before the model loads; standard input can be read once only
         read_catalog(file, known, sensitive)
     source = common.cache(eng, model)
     with session(eng) as s:
