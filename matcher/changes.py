@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
-from catalog.schema import PerkRecord
+from catalog.refresh import version_diff
 from matcher.store import Assignment, Run, TopicScore, Withheld, session
 
 
@@ -36,19 +36,15 @@ def _assigned(engine: Engine, run_id: int) -> dict[str, set[str]]:
 
 
 def _catalog_changes(engine: Engine, old: int, new: int) -> dict[str, str]:
-    """perk_id -> 'added' | 'changed' | 'retired' between two catalog versions."""
+    """perk_id -> 'added' | 'changed' | 'retired' between two catalog versions, by content: a perk changed and changed
+    back, or retired and added again as it was, is the same perk in both (``catalog.refresh.version_diff``)."""
     if old == new:
         return {}
     with session(engine) as s:
-        rows = s.exec(select(PerkRecord).where((col(PerkRecord.version_added) > old)
-                                               & (col(PerkRecord.version_added) <= new)
-                                               | (col(PerkRecord.version_retired) > old)
-                                               & (col(PerkRecord.version_retired) <= new))).all()
-    started = {r.perk_id for r in rows if old < r.version_added <= new}
-    ended = {r.perk_id for r in rows if r.version_retired is not None and old < r.version_retired <= new}
-    out = dict.fromkeys(started & ended, "changed")
-    out.update(dict.fromkeys(started - ended, "added"))
-    out.update(dict.fromkeys(ended - started, "retired"))
+        diff = version_diff(s, old, new)
+    out = dict.fromkeys(diff.added, "added")
+    out.update(dict.fromkeys(diff.changed, "changed"))
+    out.update(dict.fromkeys(diff.retired, "retired"))
     return out
 
 

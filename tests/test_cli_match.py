@@ -217,6 +217,16 @@ def test_match_changes_name_the_catalog_as_cause(world, write) -> None:  # type:
     changes = {c["user_id"]: c for c in map(json.loads, result.stdout.splitlines())}
     assert changes["ann"]["lost"] == ["lounge"]
     assert "catalog: lounge retired" in changes["ann"]["causes"]
+    # trips retired and added again as it was, then a per-user limit: the limit is the cause, not the catalog
+    # (before: "catalog: trips changed", its records having started and ended between the two runs' versions)
+    assert world("catalog", "refresh", write("c3.yaml", PERKS)).exit_code == 0
+    world("match")
+    assert world("catalog", "refresh", write("c4.yaml", [PERKS[0], *PERKS[2:]])).exit_code == 0
+    assert world("catalog", "refresh", write("c5.yaml", PERKS)).exit_code == 0
+    result = world("match", "--changes", "--json", "--per-user", "1")
+    changes = {c["user_id"]: c for c in map(json.loads, result.stdout.splitlines())}
+    assert changes["ann"]["lost"] == ["trips"]
+    assert not any(c.startswith("catalog:") for c in changes["ann"]["causes"]), changes["ann"]
 
 
 def test_topics_changes_after_new_posts(world, write) -> None:  # type: ignore[no-untyped-def]
