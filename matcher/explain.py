@@ -482,9 +482,12 @@ def brand_view(engine: Engine, perk_id: str) -> dict[str, Any]:
     """The users a perk is assigned to, ranked, with evidence; and who was left out as quantity ran out."""
     run_id = _latest_match_id(engine)
     with session(engine) as s:
-        perk = _perks(s, {perk_id}).get(perk_id)
-        if perk is None:
+        newest = _perks(s, {perk_id}).get(perk_id)
+        if newest is None:
             raise NotReadyError(unknown_perk(s, perk_id))
+        run = s.get(Run, run_id)
+        matched_on = json.loads(run.params or "{}").get("catalog_version") if run else None
+        perk = _perks(s, {perk_id}, matched_on)[perk_id]  # as the match run saw it: its quantity, title, regions
         rows = sorted(s.exec(select(Assignment).where(Assignment.run_id == run_id)
                              .where(Assignment.perk_id == perk_id)).all(), key=lambda r: (-r.score, r.user_id))
         left = sorted(s.exec(select(Withheld).where(Withheld.run_id == run_id).where(Withheld.perk_id == perk_id)
@@ -494,11 +497,17 @@ def brand_view(engine: Engine, perk_id: str) -> dict[str, Any]:
     records = _assignment_records(engine, list(rows))
     for i, rec in enumerate(records, start=1):
         rec["brand_rank"] = i
-    retired = perk.version_retired is not None and version is not None and perk.version_retired <= version
-    return {"perk_id": perk_id, "brand": perk.brand, "title": perk.title, "quantity": perk.quantity,
-            "assigned": len(records), "retired": retired, "regions": json.loads(perk.regions),
-            "offer": "retired" if retired else _offer(perk, _match_day(engine, run_id)),
-            "users": records, "left_out": [{"user_id": w.user_id, "score": w.score, "reason": w.reason} for w in left]}
+    retired = newest.version_retired is not None and version is not None and newest.version_retired <= version
+    out = {"perk_id": perk_id, "brand": perk.brand, "title": perk.title, "quantity": perk.quantity,
+           "assigned": len(records), "retired": retired, "regions": json.loads(perk.regions),
+           "offer": "retired" if retired else _offer(perk, _match_day(engine, run_id)),
+           "users": records, "left_out": [{"user_id": w.user_id, "score": w.score, "reason": w.reason} for w in left],
+           "catalog_version": matched_on}
+    since = newest.id != perk.id or retired and matched_on is not None and (newest.version_retired or 0) > matched_on
+    if since:  # the brand sees the match as it was, and is told the catalog has moved on
+        out["note"] = (f"the perk {'was retired' if retired else 'changed'} in the catalog after match run {run_id} "
+                       f"(catalog version {matched_on}); this is that run's view: run `perkmatch match` again")
+    return out
 
 
 def _match_day(engine: Engine, run_id: int) -> dt.date | None:

@@ -487,3 +487,18 @@ def test_bare_links_are_about_no_topic_even_under_a_thread_title(world, write, t
     assert "8 of the user's posts are bare links, with no words of their own" in why["verdict"]
     ann = json.loads(world("topics", "ann", "--json").stdout)["topics"]
     assert [t["topic_id"] for t in ann] == ["travel"]  # posts with words of their own are read as before
+
+
+def test_brand_view_shows_the_perk_as_the_match_saw_it(world, write) -> None:  # type: ignore[no-untyped-def]
+    world("match")
+    renamed = [dict(PERKS[0], title="Renamed lounge", quantity=0), *PERKS[1:]]
+    assert world("catalog", "refresh", write("c2.yaml", renamed)).exit_code == 0
+    result = world("brand", "lounge")
+    # before: "Renamed lounge (1 of 0 used ...)": the newest record beside the last match's assignments
+    assert "lounge — Sky: Lounge pass (1 of 1 used" in result.stdout
+    assert "changed in the catalog after match run" in result.stderr and "run `perkmatch match` again" in result.stderr
+    view = json.loads(world("brand", "lounge", "--json").stdout)
+    assert (view["title"], view["quantity"], view["catalog_version"]) == ("Lounge pass", 1, 1)
+    world("match")
+    fresh = world("brand", "lounge")
+    assert "Renamed lounge (0 of 0 used" in fresh.stdout and "changed in the catalog" not in fresh.stderr

@@ -232,6 +232,7 @@ def brand(perk_id: Annotated[str, typer.Argument(help="The perk's id")], db: DbO
     from matcher.explain import brand_view
 
     record = brand_view(engine(db, existing=True), perk_id)
+    _warn_stale(record.get("note"))
     if as_json:
         print_json(record)
         return
