@@ -8,6 +8,7 @@ import csv
 import gzip
 import io
 import json
+import re
 import sys
 import zlib
 from collections.abc import Iterator
@@ -29,8 +30,9 @@ M = TypeVar("M", bound=BaseModel)
 Row = tuple[int, dict[str, Any] | Problem]
 
 
-def file_format(path: str) -> str:
-    """The format named by the file's extension ('.gz' is looked through); '-' is JSON Lines."""
+def file_format(path: str, formats: tuple[str, ...] = ALL_FORMATS) -> str:
+    """The format named by the file's extension ('.gz' is looked through); '-' is JSON Lines. An unknown extension is
+    an error naming those of ``formats``."""
     if path == "-":
         return "jsonl"
     p = Path(path)
@@ -39,11 +41,33 @@ def file_format(path: str) -> str:
         suffixes = suffixes[:-1]
     fmt = _EXTENSIONS.get(suffixes[-1]) if suffixes else None
     if fmt is None:
-        raise CatalogError(
-            f"{path}: cannot tell the format from the extension; "
-            "name the file .jsonl, .csv, .yaml, .yml or .json (optionally with .gz)"
-        )
+        named = f" ({suffixes[-1]})" if suffixes else " (it has none)"
+        raise CatalogError(f"{path}: cannot tell the format from the extension{named}; name the file for what it "
+                           f"holds: {extensions(formats)} (optionally with .gz)")
     return fmt
+
+
+def extensions(formats: tuple[str, ...]) -> str:
+    """The extensions of ``formats``, for a message: ".jsonl, .ndjson, .csv or .json"."""
+    names = [ext for ext, fmt in _EXTENSIONS.items() if fmt in formats]
+    return ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else "".join(names)
+
+
+def check_file(path: str, formats: tuple[str, ...] = ALL_FORMATS) -> None:
+    """Raise a CatalogError naming the path and the fix unless it is a file that can be opened ('-' always is)."""
+    if path == "-":
+        return
+    if not path:
+        raise CatalogError(f"no file given (an empty path); give the path of a {extensions(formats)} file")
+    try:
+        p = Path(path)
+        if not p.exists():
+            raise CatalogError(f"{path}: no such file; check the path")
+        if p.is_dir():
+            raise CatalogError(f"{path}: is a folder, not a file; give the path of one {extensions(formats)} file "
+                               "in it")
+    except OSError as exc:  # a name too long, a folder that cannot be entered, ...
+        raise CatalogError(f"{path}: cannot be opened ({exc.strerror or exc}); check the path") from None
 
 
 def open_text(path: str) -> IO[str]:
@@ -52,15 +76,17 @@ def open_text(path: str) -> IO[str]:
     # newline="" everywhere: line ends are left as written, so a CRLF inside a quoted CSV cell is the same text read
     # from a file, a .gz or standard input (the csv module and the JSON readers split records themselves)
     if path == "-":
+        if sys.stdin.closed:
+            raise CatalogError("-: standard input was read already (it can be read once); give the data as a file")
         return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", errors="surrogateescape", newline="")
-    if not Path(path).exists():
-        raise CatalogError(f"{path}: no such file; check the path")
-    if Path(path).is_dir():
-        raise CatalogError(f"{path}: is a folder, not a file; give the file's path")
-    if path.lower().endswith(".gz"):
-        return io.TextIOWrapper(io.BufferedReader(_Gunzipped(path), 64 * 1024), encoding="utf-8-sig",
-                                errors="surrogateescape", newline="")
-    return open(path, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    check_file(path)
+    try:
+        if path.lower().endswith(".gz"):
+            return io.TextIOWrapper(io.BufferedReader(_Gunzipped(path), 64 * 1024), encoding="utf-8-sig",
+                                    errors="surrogateescape", newline="")
+        return open(path, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    except OSError as exc:  # no permission, ...
+        raise CatalogError(f"{path}: cannot be opened ({exc.strerror or exc}); check the file's permissions") from None
 
 
 class _Gunzipped(io.RawIOBase):
@@ -105,11 +131,11 @@ def iter_rows(path: str, formats: tuple[str, ...] = ALL_FORMATS, columns: tuple[
     """Yield (line, row) for every row, or (line, Problem) where a row cannot be parsed. A CSV file's header must
     name ``columns`` (else its first row may have been taken for the header). In YAML, the fields named in ``texts``
     keep their text as written when unquoted (``0123``, ``yes``, ``1.10``: not 83, True, 1.1)."""
-    if path != "-" and not Path(path).exists():
-        raise CatalogError(f"{path}: no such file; check the path")
-    fmt = file_format(path)
+    check_file(path, formats)
+    fmt = file_format(path, formats)
     if fmt not in formats:
-        raise CatalogError(f"{path}: {fmt} is not accepted here; use one of: {', '.join(formats)}")
+        raise CatalogError(f"{path}: a {fmt.upper()} file is not accepted here; give a {extensions(formats)} file "
+                           "(optionally with .gz)")
     last = 0  # the last line read whole, for a damaged .gz: how far it could be read
     with open_text(path) as handle:
         try:
@@ -119,8 +145,6 @@ def iter_rows(path: str, formats: tuple[str, ...] = ALL_FORMATS, columns: tuple[
             raise exc.after(last) from None
         except OSError as exc:
             raise CatalogError(f"{path}: cannot be read ({exc}); is the file complete?") from exc
-        except csv.Error as exc:
-            raise CatalogError(f"{path}: not valid CSV ({exc}); check its quotes and delimiters") from exc
 
 
 def _rows(fmt: str, path: str, handle: IO[str], columns: tuple[str, ...], texts: tuple[str, ...]) -> Iterator[Row]:
@@ -186,31 +210,68 @@ CSV_CELL_LIMIT = 16 * 1024 * 1024  # characters in one cell (the csv module's de
 
 def _csv_rows(path: str, handle: IO[str], columns: tuple[str, ...] = ()) -> Iterator[Row]:
     csv.field_size_limit(max(csv.field_size_limit(), CSV_CELL_LIMIT))
-    reader = csv.DictReader(handle)
-    names = [name.strip() for name in reader.fieldnames or []]
+    records = _csv_records(path, csv.reader(handle, strict=True))
+    start, fieldnames = next(records, (1, []))
+    names = [name.strip() for name in fieldnames]
     twice = sorted({name for name in names if name and names.count(name) > 1})
     wrong = next((w for w in map(undecodable, names) if w), None)
     if wrong:
-        raise CatalogError(f"{path}, line 1 (the header): {wrong}")
+        raise CatalogError(f"{path}, line {start} (the header): {wrong}")
+    separator = next((s for s in (";", "\t") if len(names) == 1 and s in names[0]), None)
+    if separator:
+        raise CatalogError(f"{path}, line {start}: the header is one column, {names[0]!r}: its names are separated by "
+                           f"{separator!r}, not commas; save the file as comma-separated CSV")
     if twice:
-        raise CatalogError(f"{path}, line 1: the header names {', '.join(map(repr, twice))} more than once; "
+        raise CatalogError(f"{path}, line {start}: the header names {', '.join(map(repr, twice))} more than once; "
                            "give each column once")
     missing = [c for c in columns if c not in names]
     if names and missing:
-        raise CatalogError(f"{path}, line 1: the header has no column {', '.join(map(repr, missing))}; the first line "
-                           f"must name the columns ({', '.join(columns)}, ...)")
-    for row in reader:
-        line = reader.line_num
-        if None in row:
+        raise CatalogError(f"{path}, line {start}: the header has no column {', '.join(map(repr, missing))}; the "
+                           f"first line must name the columns ({', '.join(columns)}, ...)")
+    for line, cells in records:
+        row: dict[Any, Any] = dict(zip(fieldnames, cells, strict=False))
+        if len(cells) > len(fieldnames):
+            row[None] = cells[len(fieldnames):]
             yield line, Problem(path, line, "", "more cells than the header has columns; quote cells with commas",
-                                _as_written(reader.fieldnames or [], row))
+                                _as_written(fieldnames, row))
             continue
         wrong = [(k, w) for k, v in row.items() if isinstance(v, str) and (w := undecodable(v))]
         if wrong:
-            yield line, Problem(path, line, str(wrong[0][0]).strip(), wrong[0][1], _as_written(reader.fieldnames or [],
-                                                                                              row))
+            yield line, Problem(path, line, str(wrong[0][0]).strip(), wrong[0][1], _as_written(fieldnames, row))
             continue
-        yield line, {k.strip(): v for k, v in row.items() if k and v is not None and v.strip() != ""}
+        yield line, {k.strip(): v for k, v in row.items() if k and v.strip() != ""}
+
+
+def _csv_records(path: str, reader: Any) -> Iterator[tuple[int, list[str]]]:
+    """(the line a record starts on, its cells) for each record that is not a blank line: a quoted cell may hold
+    line breaks, so a record can end lines after it starts, and a problem is named where the record starts."""
+    end = 0
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise CatalogError(_csv_error(path, end + 1, reader.line_num, exc)) from None
+        start, end = end + 1, reader.line_num
+        if cells:
+            yield start, cells
+
+
+def _csv_error(path: str, start: int, found: int, exc: csv.Error) -> str:
+    """The message for a record the csv module cannot read, which starts on line ``start``."""
+    where = f"{path}, line {start}" + (f" (the record read on to line {found})" if found > start else "")
+    reason = str(exc)
+    if "field larger than field limit" in reason:
+        return (f"{where}: a cell is longer than {csv.field_size_limit():,} characters, the most one cell may hold; "
+                "shorten it (or, if it should not be that long, close the quote that opens it)")
+    if "unexpected end of data" in reason:
+        return (f"{where}: a quoted cell is never closed (the file ends inside it); end the cell with \", and write "
+                "each \" inside a cell as \"\"")
+    if "expected after" in reason:
+        return (f"{where}: a cell goes on after its closing quote ({reason}); quote the whole cell and write each "
+                "\" inside it as \"\" (a quote opened earlier and never closed reads on into the next lines)")
+    return f"{where}: not valid CSV ({reason}); check its quotes and delimiters"
 
 
 def _as_written(names: list[str] | Any, row: dict[Any, Any]) -> str:
@@ -257,7 +318,8 @@ def _yaml_rows(path: str, text: str, texts: tuple[str, ...] = ()) -> Iterator[Ro
             try:
                 obj = loader.construct_object(item, deep=True)
             except ValueError as exc:  # a value YAML reads itself, such as an impossible date (2026-02-30)
-                yield line, Problem(path, line, "", f"a value YAML cannot read ({exc}); fix it, or quote it")
+                field, at = _unreadable(loader, item, line)
+                yield line, Problem(path, at, field, f"a value YAML cannot read ({exc}); fix it, or quote it")
                 continue
             if isinstance(obj, dict):
                 yield line, {str(k): v for k, v in obj.items()} | _as_written_texts(item, texts)
@@ -284,6 +346,18 @@ def _repeated_key(item: yaml.Node) -> tuple[str, int, int] | None:
                 return key.value, key.start_mark.line + 1, seen[key.value]
             seen[key.value] = key.start_mark.line + 1
     return None
+
+
+def _unreadable(loader: Any, item: yaml.Node, line: int) -> tuple[str, int]:
+    """The field of an item whose value YAML cannot read, and its line (else no field, and the item's line)."""
+    if isinstance(item, yaml.MappingNode):
+        for key, value in item.value:
+            loader.recursive_objects.clear()  # the failed construction left its nodes marked as under way
+            try:
+                loader.construct_object(value, deep=True)
+            except ValueError:
+                return str(key.value) if isinstance(key, yaml.ScalarNode) else "", value.start_mark.line + 1
+    return "", line
 
 
 _YAML_STR, _YAML_NULL = "tag:yaml.org,2002:str", "tag:yaml.org,2002:null"
@@ -319,41 +393,86 @@ def _unwrap_mapping(loader: Any, node: yaml.MappingNode) -> yaml.Node:
     return node
 
 
+_LISTS = ("topics", "perks", "items", "users", "posts")  # the key of an object that holds the list of rows
+
+
 def _json_rows(path: str, text: str) -> Iterator[Row]:
+    if not text.strip():
+        raise CatalogError(f"{path}: the file is empty; a JSON file holds a list of objects ([] for none)")
     try:
         doc = json.loads(_document_text(path, text), object_pairs_hook=_object)
+    except json.JSONDecodeError as exc:
+        raise CatalogError(f"{path}, line {exc.lineno}: not valid JSON ({exc.msg} at column {exc.colno}); fix the "
+                           "syntax") from exc
     except ValueError as exc:
         raise CatalogError(f"{path}: not valid JSON ({exc}); fix the syntax") from exc
     except RecursionError as exc:
         raise CatalogError(f"{path}: nested too deeply to read; give a flat list of objects") from exc
-    lines = _item_lines(text) if isinstance(doc, list) else None
+    key = next((k for k in _LISTS if k in doc), None) if isinstance(doc, dict) else None
     if isinstance(doc, dict):
-        doc = next((doc[k] for k in ("topics", "perks", "items", "users", "posts") if k in doc), [doc])
+        doc = doc[key] if key else [doc]
     if not isinstance(doc, list):
         raise CatalogError(f"{path}: expected a JSON list of objects")
+    lines = _item_lines(text, key)
     for number, obj in enumerate(doc, start=1):
-        line = lines[number - 1] if lines else number  # a list inside an object: its items are counted
+        line = lines[number - 1] if lines else number
         if isinstance(obj, dict):
             yield line, _repeated(path, line, obj) or obj
         else:
             yield line, Problem(path, line, "", "expected a JSON object in the list")
 
 
-def _item_lines(text: str) -> list[int] | None:
-    """The line each item of a JSON document's top-level list starts on (a pretty-printed list spreads an item over
-    many lines: counting items would point at the wrong place); None if the walk fails."""
+_SPACE = re.compile(r"[ \t\r\n]*")
+
+
+def _skip(text: str, i: int) -> int:
+    """The index of the first character from ``i`` on that is not JSON whitespace."""
+    space = _SPACE.match(text, i)
+    return space.end() if space else i
+
+
+def _item_lines(text: str, key: str | None) -> list[int] | None:
+    """The line each item of the document's list starts on: the top-level list, or the one the top-level object
+    holds under ``key`` (a pretty-printed list spreads an item over many lines: counting items would point at the
+    wrong place); one line for an object that is the only item; None if the walk fails."""
     decoder, out = json.JSONDecoder(), []
-    i = text.index("[") + 1
     try:
+        i = _value_start(text, key, decoder)
+        if text[i] == "{":
+            return [text.count("\n", 0, i) + 1]
+        i, line, counted = i + 1, 1, 0
         while True:
-            while text[i] in " \t\r\n,":
-                i += 1
+            i = _skip(text, i)
+            if text[i] == ",":
+                i = _skip(text, i + 1)
             if text[i] == "]":
                 return out
-            out.append(text.count("\n", 0, i) + 1)
+            line, counted = line + text.count("\n", counted, i), i  # counted on from the last item: linear time
+            out.append(line)
             _, i = decoder.raw_decode(text, i)
     except (ValueError, IndexError):
         return None
+
+
+def _value_start(text: str, key: str | None, decoder: json.JSONDecoder) -> int:
+    """Where the document's value starts or, with ``key``, where the value the top-level object gives that key
+    starts (its last, as json keeps)."""
+    i, found = _skip(text, 0), -1
+    if key is None:
+        return i
+    i = _skip(text, i + 1)
+    while text[i] != "}":
+        name, i = decoder.raw_decode(text, i)
+        i = _skip(text, _skip(text, i) + 1)  # past the ':'
+        if name == key:
+            found = i
+        _, i = decoder.raw_decode(text, i)
+        i = _skip(text, i)
+        if text[i] == ",":
+            i = _skip(text, i + 1)
+    if found < 0:
+        raise ValueError(key)
+    return found
 
 
 def validate(path: str, line: int, row: dict[str, Any], model: type[M], hints: dict[str, str]) -> M | list[Problem]:

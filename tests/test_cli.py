@@ -117,7 +117,8 @@ def test_an_as_of_a_date_cannot_hold_and_an_impossible_yaml_date_are_clean_error
     catalog = write("c.yaml", "- perk_id: a\n  brand: B\n  title: T\n  description: D\n  starts: 2026-02-30\n")
     result = cli("catalog", "refresh", catalog)
     assert result.exit_code == 1 and "Traceback" not in result.output
-    assert "line 1: a value YAML cannot read (day is out of range for month); fix it, or quote it" in result.stderr
+    assert ("line 5, field 'starts': a value YAML cannot read (day is out of range for month); fix it, or quote it"
+            in result.stderr)
     huge = cli("catalog", "refresh", write("huge.yaml", [perks[0] | {"quantity": 10**20}]))  # before: OverflowError
     assert huge.exit_code == 1 and "field 'quantity': Input should be less than or equal to" in huge.stderr
     nowhere = cli("catalog", "refresh", write("nowhere.yaml", [perks[0] | {"regions": ["US", "1234"]}]))
