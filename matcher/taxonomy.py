@@ -17,7 +17,7 @@ from sqlalchemy import Engine, delete
 from sqlmodel import Session, col, select
 
 from catalog.errors import InputFileError, Problem
-from catalog.rows import iter_rows, open_text, undecodable, validate
+from catalog.rows import ALL_FORMATS, iter_rows, open_text, undecodable, validate
 from catalog.schema import id_text
 from matcher.errors import PerkmatchError
 from matcher.store import Topic, session
@@ -105,7 +105,8 @@ def read_taxonomy(path: str) -> list[TopicIn]:
     problems: list[Problem] = []
     topics: list[TopicIn] = []
     lines: dict[str, int] = {}
-    for line, row in (iab_rows(path) if tsv else iter_rows(path, texts=TOPIC_TEXTS)):
+    # .tsv (the IAB Content Taxonomy) is read by iab_rows: named among the formats only for messages
+    for line, row in (iab_rows(path) if tsv else iter_rows(path, (*ALL_FORMATS, "tsv"), texts=TOPIC_TEXTS)):
         if isinstance(row, Problem):
             problems.append(row)
             continue

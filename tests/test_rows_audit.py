@@ -160,3 +160,12 @@ def test_standard_input_read_twice_is_a_message_not_a_traceback(monkeypatch: pyt
     assert _rows("-") == [(1, {"a": 1})]
     with pytest.raises(CatalogError, match=r"^-: standard input was read already"):  # before: ValueError
         _rows("-")
+
+
+def test_taxonomy_load_names_the_iab_tsv_among_the_formats(tmp_path: Path) -> None:
+    from matcher.taxonomy import read_taxonomy
+
+    (tmp_path / "topics.txt").write_text("x\n", encoding="utf-8")
+    with pytest.raises(CatalogError) as info:  # before: the list left out .tsv, which taxonomy load reads
+        read_taxonomy(str(tmp_path / "topics.txt"))
+    assert ".yml, .json or .tsv (optionally with .gz)" in str(info.value)
