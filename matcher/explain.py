@@ -43,8 +43,10 @@ def iso(ts: int) -> str:
 
 
 def post_record(p: Post) -> dict[str, Any]:
+    """A post as evidence: ``is_share`` says it passes on someone else's content (not the user's own words)."""
     return {"post_id": p.post_id, "platform": p.platform, "text": p.text, "context": p.context,
-            "created_at": iso(p.created_at), "likes": p.likes, "replies": p.replies, "shares": p.shares}
+            "created_at": iso(p.created_at), "likes": p.likes, "replies": p.replies, "shares": p.shares,
+            "is_share": p.is_share}
 
 
 def _posts(s: Session, keys: set[int]) -> dict[int, Post]:
@@ -499,7 +501,8 @@ def brand_view(engine: Engine, perk_id: str) -> dict[str, Any]:
         rec["brand_rank"] = i
     retired = newest.version_retired is not None and version is not None and newest.version_retired <= version
     out = {"perk_id": perk_id, "brand": perk.brand, "title": perk.title, "quantity": perk.quantity,
-           "assigned": len(records), "retired": retired, "regions": json.loads(perk.regions),
+           "assigned": len(rows),  # units used: those of assignments no longer shown (an opt-in withdrawn) too
+           "retired": retired, "regions": json.loads(perk.regions),
            "offer": "retired" if retired else _offer(perk, _match_day(engine, run_id)),
            "users": records, "left_out": [{"user_id": w.user_id, "score": w.score, "reason": w.reason} for w in left],
            "catalog_version": matched_on}
@@ -546,7 +549,7 @@ def export_user(engine: Engine, user_id: str) -> dict[str, Any]:
         "user_id": user.user_id, "handle": user.handle, "region": user.region, "consent": user.consent,
         "sensitive_opt_in": json.loads(user.sensitive_opt_in or "[]")}
     return {"user": record,
-            "posts": [post_record(p) | {"is_share": p.is_share} for p in posts],
+            "posts": [post_record(p) for p in posts],
             "topics": topics,
             "earlier_profile_runs": [{"run_id": k, "topics": v} for k, v in sorted(earlier.items())],
             "assignments": [a | {"match_run": row.run_id, "catalog_version": row.catalog_version} for a, row in

@@ -14,6 +14,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from sqlalchemy import Engine
+from sqlmodel import select
 
 from catalog.refresh import live_perks, live_version
 from catalog.schema import PerkRecord
@@ -81,11 +82,12 @@ def user_report(engine: Engine, user_id: str) -> dict[str, Any]:
     changes = topic_changes(engine, user_id)
     for c in changes["changes"]:
         c["name"] = names.get(c["topic_id"], c["topic_id"])
+    assignments = match_records(engine, user_id=user_id) if match else None
     return _run_info(profile, match) | {
         "user": doc["user"], "post_count": len(doc["posts"]), "usual": usual,
         "topics": inferred, "candidates": candidates, "changes": changes,
         "chart": activity_chart(doc["posts"], inferred, usual),
-        "assignments": match_records(engine, user_id=user_id) if match else None,
+        "assignments": assignments,
         "withheld": withheld_records(engine, user_id) if match else [],
     }
 
@@ -101,6 +103,7 @@ def brand_perks(engine: Engine, brand: str) -> list[PerkRecord]:
     with session(engine) as s:
         perks = live_perks(s)
         version = live_version(s)
+        ever = set(s.exec(select(PerkRecord.brand).distinct()).all())  # retired perks' brands too
     if version is None:
         raise NotReadyError("no catalog yet; run `perkmatch catalog refresh FILE` first")
     if not perks:
@@ -109,6 +112,11 @@ def brand_perks(engine: Engine, brand: str) -> list[PerkRecord]:
     mine = [p for p in perks if p.brand.casefold() == brand.strip().casefold()]
     if mine:
         return mine
+    gone = sorted(b for b in ever if b.casefold() == brand.strip().casefold())
+    if gone:  # the name is right: the brand's perks were all retired
+        raise PerkmatchError(f"brand '{gone[0]}' has no live perk in catalog version {version}: every one of its "
+                             "perks was retired (`perkmatch catalog versions` shows when); the page shows live perks "
+                             "only, so refresh the catalog with the brand's perks to report on it")
     brands = sorted({p.brand for p in perks})
     close = difflib.get_close_matches(brand, brands, n=3, cutoff=0.5)
     hint = f"did you mean {' or '.join(repr(b) for b in close)}? " if close else ""
@@ -126,14 +134,15 @@ def brand_report(engine: Engine, brand: str) -> dict[str, Any]:
     users = _users(engine)
     matched = json.loads(match.params or "{}").get("catalog_version")
     with session(engine) as s:  # the perks the match run could assign: its catalog version's
-        in_match = None if matched is None else {r.perk_id for r in live_perks(s, matched)}
+        in_match = None if matched is None else {r.perk_id: r for r in live_perks(s, matched)}
     views = []
     for p in perks:
         view = brand_view(engine, p.perk_id)
         view["in_match"] = in_match is None or p.perk_id in in_match
         view["version_added"] = p.version_added
         view["left"] = None if view["quantity"] is None else max(view["quantity"] - view["assigned"], 0)
-        view["starts"], view["ends"] = p.starts and p.starts.isoformat(), p.ends and p.ends.isoformat()
+        seen = (in_match or {}).get(p.perk_id, p)  # the dates the match run checked, as its title and quantity
+        view["starts"], view["ends"] = seen.starts and seen.starts.isoformat(), seen.ends and seen.ends.isoformat()
         for u in view["users"] + view["left_out"]:
             u["region"] = users(u["user_id"]).region
         views.append(view)
@@ -141,6 +150,7 @@ def brand_report(engine: Engine, brand: str) -> dict[str, Any]:
     perk_regions = anywhere + sorted({r for v in views for r in v["regions"]})
     return _run_info(profile, match) | {
         "brand": perks[0].brand, "perks": views, "regions": perk_regions, "matched_version": matched,
+        "match_day": iso(match.as_of)[:10],  # the day offer dates were checked against (`match --as-of`)
         "open": sum(v["offer"] == "open" for v in views),
         "assigned": sum(v["assigned"] for v in views), "users": len({u["user_id"] for v in views for u in v["users"]}),
         "chart": quantity_chart(views),

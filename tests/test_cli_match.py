@@ -502,3 +502,20 @@ def test_brand_view_shows_the_perk_as_the_match_saw_it(world, write) -> None:  #
     world("match")
     fresh = world("brand", "lounge")
     assert "Renamed lounge (0 of 0 used" in fresh.stdout and "changed in the catalog" not in fresh.stderr
+
+
+def test_brand_counts_units_used_by_assignments_no_longer_shown(world, write) -> None:  # type: ignore[no-untyped-def]
+    hal = [{"user_id": "hal", "consent": "opted_in", "region": "US", "sensitive_opt_in": ["health"]}]
+    posts = posts_for("hal", "doctor therapy medicine")
+    clinic = {"perk_id": "clinic", "brand": "Care", "title": "Clinic visit", "description": "doctor therapy medicine",
+              "quantity": 5}
+    assert world("ingest", write("hal.jsonl", posts), "--users", write("hal-u.jsonl", hal)).exit_code == 0
+    assert world("catalog", "refresh", write("c2.yaml", [*PERKS, clinic])).exit_code == 0
+    assert world("profile", "--as-of", "2025-03-01").exit_code == 0
+    world("match")
+    assert json.loads(world("brand", "clinic", "--json").stdout)["assigned"] == 1
+    withdrawn = [{"user_id": "hal", "sensitive_opt_in": []}]
+    assert world("ingest", "--users", write("hal-u2.jsonl", withdrawn)).exit_code == 0
+    view = json.loads(world("brand", "clinic", "--json").stdout)
+    # hal's assignment is no longer shown (it rested on health alone), but its unit was given: before, "0 of 5 used"
+    assert view["users"] == [] and view["assigned"] == 1

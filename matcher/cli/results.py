@@ -35,7 +35,8 @@ def _or_dash(value: Any) -> str:
 
 def _evidence_lines(evidence: list[dict[str, Any]], limit: int = 3) -> str:
     """Evidence posts, one a line; a reply shows what it answers (its context, which is read with it)."""
-    return "\n".join(f"{e['created_at'][:10]} ♥{e['likes']} ↩{e['replies']} ⇄{e['shares']}  {_short(e['text'])}"
+    return "\n".join(f"{e['created_at'][:10]} ♥{e['likes']} ↩{e['replies']} ⇄{e['shares']}  "
+                     + ("(reshare) " if e.get("is_share") else "") + _short(e["text"])
                      + (f"  [in: {_short(e['context'], 60)}]" if e.get("context") else "")
                      for e in evidence[:limit])
 

@@ -1,0 +1,137 @@
+"""The HTML reports tell the truth: each statement on a page checked against what the database holds.
+
+A tiny world (fake encoder), built through the CLI: Ann writes about travel, Cat about coffee, Eve about coffee
+too, two of her coffee posts only reshares. Bean offers two coffee perks, one of them only in the spring of 2025.
+"""
+
+import json
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from matcher.cli import app, common
+from matcher.embed import EmbeddingCache
+from matcher.encoder import FakeEncoder
+
+runner = CliRunner()
+WORDS = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar".split()
+TAXONOMY = [
+    {"topic_id": "travel", "name": "Travel", "description": "flights airport lounge travel trips"},
+    {"topic_id": "coffee", "name": "Coffee", "description": "coffee espresso beans roast brewing"},
+]
+PERKS = [
+    {"perk_id": "trips", "brand": "Roam", "title": "Trips credit", "description": "travel trips flights airport"},
+    {"perk_id": "beans", "brand": "Bean", "title": "Beans", "description": "coffee beans roast espresso",
+     "starts": "2025-01-01", "ends": "2026-12-31", "quantity": 5},
+    {"perk_id": "spring", "brand": "Bean", "title": "Spring roast", "description": "coffee espresso beans brewing",
+     "starts": "2025-03-01", "ends": "2025-04-30"},
+]
+
+
+def posts_for(user: str, words: str, n: int = 6) -> list[dict]:
+    return [{"post_id": f"{user}-{i}", "user_id": user, "text": f"{words} {WORDS[i]} {WORDS[i + 1]}",
+             "created_at": 1_735_732_800 + i * 3 * 86_400, "likes": 5, "replies": 1} for i in range(n)]
+
+
+@pytest.fixture
+def world(tmp_path, write, monkeypatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(common, "cache", lambda eng, model: EmbeddingCache(eng, FakeEncoder()))
+    db = str(tmp_path / "w.db")
+    users = [{"user_id": u, "consent": "opted_in", "region": "US"} for u in ("ann", "cat", "eve")]
+    posts = posts_for("ann", "flights airport lounge travel") + posts_for("cat", "coffee espresso beans roast")
+    for i, tail in enumerate(["alpha bravo", "kilo lima", "mike november", "oscar papa", "quebec romeo"]):
+        posts.append({"post_id": f"eve-{i}", "user_id": "eve", "text": f"coffee espresso beans {tail}",
+                      "created_at": 1_735_732_800 + i * 3 * 86_400, "likes": 5, "replies": 1,
+                      **({"is_share": True, "likes": 40} if i >= 3 else {})})  # eve-3 and eve-4: reshares
+    for args in (["taxonomy", "load", write("t.yaml", TAXONOMY)],
+                 ["ingest", write("p.jsonl", posts), "--users", write("u.jsonl", users)],
+                 ["catalog", "refresh", write("c.yaml", PERKS)],
+                 ["profile", "--as-of", "2025-03-15"]):
+        result = runner.invoke(app, ["--db", db, *args])
+        assert result.exit_code == 0, result.output
+
+    def invoke(*args: str):  # type: ignore[no-untyped-def]
+        return runner.invoke(app, ["--db", db, *args])
+
+    return invoke
+
+
+def page(world, tmp_path, *args: str) -> str:  # type: ignore[no-untyped-def]
+    out = tmp_path / "page.html"
+    result = world("report", *args, "--out", str(out))
+    assert result.exit_code == 0, result.output
+    return out.read_text(encoding="utf-8")
+
+
+def text_of(html: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", re.sub(r"<svg.*?</svg>", "", html, flags=re.S)).split())
+
+
+def test_brand_page_says_which_offers_were_open_on_the_day_the_match_checked(world, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # profiled as of 2025-03-15 (the spring offer open), matched as of 2025-06-01 (closed): the page gave the
+    # profile's day, on which the count it quoted was false
+    assert world("match", "--as-of", "2025-06-01").exit_code == 0
+    shown = text_of(page(world, tmp_path, "brand", "Bean"))
+    assert "2 live perks, 1 with the offer open on 2025-06-01" in shown
+    assert "open on 2025-03-15" not in shown
+    assert "Nobody in match run 2: the offer was not open on 2025-06-01, the day that run checked " \
+           "(ended 2025-04-30)" in shown
+
+
+def test_brand_page_shows_the_perk_as_matched_and_says_the_catalog_changed(world, write, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    assert world("match").exit_code == 0
+    changed = [p | {"title": "Beans, new look", "ends": "2027-06-30", "quantity": 9} if p["perk_id"] == "beans"
+               else p for p in PERKS]
+    assert world("catalog", "refresh", write("c2.yaml", changed)).exit_code == 0
+    shown = text_of(page(world, tmp_path, "brand", "Bean"))
+    # the match run's perk, whole: its title and quantity, and its dates (they were the new version's)
+    assert "Beans beans" in shown and "of 5" in shown and "2025-01-01 – 2026-12-31 offer dates" in shown
+    assert "2027-06-30" not in shown and "new look" not in shown
+    assert "Note: the perk changed in the catalog after match run 2 (catalog version 1)" in shown
+
+
+def test_brand_whose_perks_were_all_retired_is_not_called_unknown(world, write, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    assert world("match").exit_code == 0
+    assert world("catalog", "refresh", write("c2.yaml", PERKS[:1])).exit_code == 0
+    result = world("report", "brand", "bean", "--out", str(tmp_path / "b.html"))
+    assert result.exit_code == 1 and not (tmp_path / "b.html").exists()
+    message = " ".join(result.stderr.split())
+    assert "brand 'Bean' has no live perk in catalog version 2: every one of its perks was retired" in message
+    assert "no brand" not in message
+
+
+def test_reshared_evidence_is_marked_as_a_reshare(world, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    assert world("match").exit_code == 0
+    html = page(world, tmp_path, "user", "eve")
+    items = re.findall(r'<li>\s*<div class="post-meta">(.*?)</div>', html, flags=re.S)
+    assert any("eve-3" in m or "eve-4" in m for m in items), "the world should put a reshare among Eve's evidence"
+    for meta in items:  # every evidence post, in the topic's list and under the perk: marked when it is a reshare
+        assert ("· reshare" in meta) == ("eve-3" in meta or "eve-4" in meta), meta
+    # and in the JSON and text answers (evidence records carry is_share)
+    evidence = [e for t in json.loads(world("topics", "eve", "--json").stdout)["topics"] for e in t["evidence"]]
+    assert {e["post_id"]: e["is_share"] for e in evidence}.get("eve-3") is True
+    assert all(e["is_share"] == (e["post_id"] in ("eve-3", "eve-4")) for e in evidence)
+    from matcher.cli.results import _evidence_lines
+
+    reshare = next(e for e in evidence if e["is_share"])
+    assert "(reshare) coffee espresso beans" in _evidence_lines([reshare])  # the text answers' evidence lines
+
+
+def test_perk_evidence_from_an_earlier_profile_run_is_not_said_to_be_on_the_page(world, write, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    assert world("match").exit_code == 0
+    assert world("taxonomy", "load", write("t2.yaml", TAXONOMY[1:])).exit_code == 0  # travel is gone
+    assert world("profile", "--as-of", "2025-03-15").exit_code == 0
+    html = page(world, tmp_path, "user", "ann")
+    shown = text_of(html)
+    assert "made on the topics of profile run 1, not on those of profile run 3" in shown
+    assert "all of it is under" not in shown and "Top evidence for travel in profile run 1, which the match used" \
+        in shown
+    targets = set(re.findall(r'id="([^"]+)"', html))
+    assert all(link in targets for link in re.findall(r'href="#([^"]+)"', html))  # no link leads nowhere
+
+
+def test_perk_evidence_of_the_same_profile_run_points_to_the_evidence_section(world, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    assert world("match").exit_code == 0
+    html = page(world, tmp_path, "user", "ann")
+    assert "Top evidence for <bdi>Travel</bdi> (all of it is under" in html and 'href="#ev-travel"' in html
