@@ -237,7 +237,8 @@ def _apply(session: Session, version: int, path: str, current: list[PerkRecord],
 
 
 def _file_hash(path: str) -> str:
-    if path == "-":
+    """The file's SHA-256, for `catalog versions`; none for standard input or a named pipe (read once, already)."""
+    if path == "-" or not Path(path).is_file():
         return ""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:

@@ -119,3 +119,26 @@ def test_a_dry_run_reads_the_catalog_from_standard_input(tmp_path, monkeypatch) 
     # before: read once to check it, then again (closed): "I/O operation on closed file", a traceback
     assert result.exit_code == 0, result.output
     assert "-: would be version 1: added 3" in result.stdout
+
+
+def test_a_catalog_from_a_named_pipe_is_read_once(engine, fake_cache, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+    import os
+    import threading
+
+    pipe = tmp_path / "c.jsonl"
+    os.mkfifo(pipe)
+
+    def feed() -> None:
+        with open(pipe, "w", encoding="utf-8") as handle:
+            handle.write("".join(json.dumps(p) + "\n" for p in PERKS))
+
+    threading.Thread(target=feed, daemon=True).start()
+    done: list[object] = []
+    worker = threading.Thread(target=lambda: done.append(do(engine, fake_cache, str(pipe))), daemon=True)
+    worker.start()
+    worker.join(timeout=20)
+    # before: the pipe was opened again to hash it, waiting for a writer that never came
+    assert not worker.is_alive() and done and done[0].version == 1
+    with session(engine) as s:
+        assert versions(s)[-1].source_hash == ""
