@@ -419,6 +419,7 @@ def _assignment_records(engine: Engine, rows: list[Assignment], stored: bool = F
     with session(engine) as s:
         perks = {v: _perks(s, {r.perk_id for r in rows if r.catalog_version == v}, v)
                  for v in {r.catalog_version for r in rows}}
+        newest, live = _perks(s, {r.perk_id for r in rows}), live_version(s)
         profile_of = _profile_runs(s, {r.run_id for r in rows}, None if latest is None else int(latest.id or 0))
         for profile_run in sorted(set(profile_of.values()) - {None}):
             users = sorted({r.user_id for r in rows if profile_of[r.run_id] == profile_run})
@@ -440,9 +441,20 @@ def _assignment_records(engine: Engine, rows: list[Assignment], stored: bool = F
                    "evidence": [post_record(posts[k]) for k in topic_ev[(from_run, r.user_id, t["topic_id"])]
                                 if k in posts]}
                   for t in shown]
-        out.append({"user_id": r.user_id, "perk_id": r.perk_id, "brand": perk.brand if perk else "",
-                    "title": perk.title if perk else "", "rank": r.rank, "score": r.score, "topics": topics})
+        record = {"user_id": r.user_id, "perk_id": r.perk_id, "brand": perk.brand if perk else "",
+                  "title": perk.title if perk else "", "rank": r.rank, "score": r.score, "topics": topics}
+        since = _since(perk, newest.get(r.perk_id), live)
+        out.append(record | ({"catalog_since": since} if since else {}))
     return out
+
+
+def _since(matched: PerkRecord | None, newest: PerkRecord | None, live: int | None) -> str | None:
+    """'retired' or 'changed' when the catalog has retired or changed the perk since the version a match saw."""
+    if matched is None or newest is None:
+        return None
+    if newest.version_retired is not None and live is not None and newest.version_retired <= live:
+        return "retired"
+    return "changed" if newest.id != matched.id else None
 
 
 def _perks(s: Session, perk_ids: set[str], version: int | None = None) -> dict[str, PerkRecord]:

@@ -459,6 +459,7 @@ def test_export_shows_each_match_as_it_was(world, write) -> None:  # type: ignor
     # never saw)
     assert first["match_run"] < second["match_run"]
     assert (first["title"], second["title"]) == ("Beans", "Beans, new name")
+    assert first["catalog_since"] == "changed" and "catalog_since" not in second  # said where it is shown
     assert not any(e["post_id"].endswith("-new") for t in first["topics"] for e in t["evidence"])
     assert any(e["post_id"].endswith("-new") for t in second["topics"] for e in t["evidence"])
 
@@ -499,6 +500,8 @@ def test_brand_view_shows_the_perk_as_the_match_saw_it(world, write) -> None:  #
     assert "changed in the catalog after match run" in result.stderr and "run `perkmatch match` again" in result.stderr
     view = json.loads(world("brand", "lounge", "--json").stdout)
     assert (view["title"], view["quantity"], view["catalog_version"]) == ("Lounge pass", 1, 1)
+    assert "(score " in world("explain", "ann").stdout and "changed in the catalog since" in world("explain",
+                                                                                                 "ann").stdout
     world("match")
     fresh = world("brand", "lounge")
     assert "Renamed lounge (0 of 0 used" in fresh.stdout and "changed in the catalog" not in fresh.stderr

@@ -89,6 +89,8 @@ def test_brand_page_shows_the_perk_as_matched_and_says_the_catalog_changed(world
     assert "Beans beans" in shown and "of 5" in shown and "2025-01-01 – 2026-12-31 offer dates" in shown
     assert "2027-06-30" not in shown and "new look" not in shown
     assert "Note: the perk changed in the catalog after match run 2 (catalog version 1)" in shown
+    user_page = text_of(page(world, tmp_path, "user", "cat"))  # the user's page says it of the perk too
+    assert "The catalog has changed this perk since match run 2" in user_page
 
 
 def test_brand_whose_perks_were_all_retired_is_not_called_unknown(world, write, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -162,8 +162,9 @@ def explain(
 
 def _print_assignments(records: list[dict[str, Any]]) -> None:
     for r in records:
+        since = f"; {r['catalog_since']} in the catalog since" if r.get("catalog_since") else ""
         out.print(Text.assemble((r["user_id"], "bold"), f" #{r['rank']} {r['perk_id']} — {r['brand']}: {r['title']} "
-                                f"(score {r['score']:.3f})"))
+                                f"(score {r['score']:.3f}{since})"))
         for t in r["topics"][:2]:
             relevance = f", relevance {t['relevance']:.2f}" if "relevance" in t else ""
             out.print(f"    because of {t['name']} (fit {t['fit']:.2f}{relevance}):")
