@@ -20,6 +20,7 @@ from catalog.schema import PerkRecord
 from matcher.classify import WORDLESS_KEY, readable
 from matcher.encoder import known_words
 from matcher.errors import NotReadyError, UnknownUserError
+from matcher.forget import forgotten_units
 from matcher.match import offer_closed
 from matcher.profile_run import latest_run, previous_run
 from matcher.profiles import ProfileParams
@@ -508,12 +509,14 @@ def brand_view(engine: Engine, perk_id: str) -> dict[str, Any]:
                              .where(col(Withheld.reason).startswith("quantity"))).all(),
                       key=lambda r: (-r.score, r.user_id))
         version = live_version(s)
+        gone = forgotten_units(s, run_id, perk_id)
     records = _assignment_records(engine, list(rows))
     for i, rec in enumerate(records, start=1):
         rec["brand_rank"] = i
     retired = newest.version_retired is not None and version is not None and newest.version_retired <= version
     out = {"perk_id": perk_id, "brand": perk.brand, "title": perk.title, "quantity": perk.quantity,
-           "assigned": len(rows),  # units used: those of assignments no longer shown (an opt-in withdrawn) too
+           "assigned": len(rows) + gone,  # units used: of assignments no longer shown (an opt-in withdrawn), and
+           "forgotten_units": gone,  # of users forgotten since the run (counted, with no id: ``forget``)
            "retired": retired, "regions": json.loads(perk.regions),
            "offer": "retired" if retired else _offer(perk, _match_day(engine, run_id)),
            "users": records, "left_out": [{"user_id": w.user_id, "score": w.score, "reason": w.reason} for w in left],

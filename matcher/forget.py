@@ -1,14 +1,15 @@
 """Forget a user: delete every trace (posts, their words quoted as other posts' context, user row, unshared
 embeddings, profiles, evidence, assignments, and the kept topic fits their posts may have shaped), keep only an
-audit line (salted hash of the id, time, counts), and scrub free pages.
+audit line (salted hash of the id, time, counts), and scrub free pages once the deletion is committed.
 """
 
 import hashlib
 import json
 import secrets
+from collections import Counter
 from typing import Any
 
-from sqlalchemy import Engine, delete, text, update
+from sqlalchemy import Engine, delete, event, text, update
 from sqlmodel import Session, col, select
 
 from catalog.refresh import text_key
@@ -21,6 +22,7 @@ from matcher.store import (
     OptOut,
     Post,
     ProfiledUser,
+    Run,
     Setting,
     TopicScore,
     TopicVector,
@@ -79,7 +81,7 @@ def forget_in_session(s: Session, user_id: str) -> dict[str, int]:
     counts["topics"] = _delete(s, TopicScore, TopicScore.user_id == user_id)
     counts["evidence"] = _delete(s, EvidencePost, EvidencePost.user_id == user_id)
     _delete(s, ProfiledUser, ProfiledUser.user_id == user_id)
-    counts["assignments"] = _delete(s, Assignment, Assignment.user_id == user_id)
+    counts["assignments"] = _delete_assignments(s, user_id)
     counts["withheld"] = _delete(s, Withheld, Withheld.user_id == user_id)
     # a kept topic fit is a mean over posts that may include theirs (on a small collection, a topic written about by
     # them alone is their posts' mean): every fit goes, and the next profile run fits again (``topic_fit``); a user
@@ -89,7 +91,47 @@ def forget_in_session(s: Session, user_id: str) -> dict[str, int]:
         _delete(s, TopicVector, col(TopicVector.run_id).is_not(None))
     counts["users"] = _delete(s, User, User.user_id == user_id)
     s.add(ForgetAudit(user_hash=audit_hash(s, user_id), counts=json.dumps(counts, sort_keys=True)))
+    _scrub_on_commit(s)
     return counts
+
+
+def _delete_assignments(s: Session, user_id: str) -> int:
+    """Delete the user's assignments. The units they used stay counted, with no id: each match run's stats keep how
+    many of each perk went to users since forgotten (``forgotten_units``), so a brand is not told a unit given out is
+    still there to give."""
+    used: dict[int, Counter[str]] = {}
+    for run_id, perk_id in s.exec(select(Assignment.run_id, Assignment.perk_id).where(Assignment.user_id == user_id)):
+        used.setdefault(run_id, Counter())[perk_id] += 1
+    for run_id, units in used.items():
+        run = s.get(Run, run_id)
+        if run is not None:
+            stats = json.loads(run.stats or "{}")
+            stats["forgotten_units"] = dict(sorted((Counter(stats.get("forgotten_units", {})) + units).items()))
+            run.stats = json.dumps(stats)
+            s.add(run)
+    return _delete(s, Assignment, Assignment.user_id == user_id)
+
+
+def forgotten_units(s: Session, run_id: int, perk_id: str) -> int:
+    """How many units of a perk a match run gave to users forgotten since (``_delete_assignments``)."""
+    run = s.get(Run, run_id)
+    return int(json.loads(run.stats or "{}").get("forgotten_units", {}).get(perk_id, 0)) if run else 0
+
+
+def _scrub_on_commit(s: Session) -> None:
+    """Scrub the file (``scrub``) when the caller commits the deletion, whoever the caller is (``forget``, or a users
+    file opting someone out, committed by ``ingest``): before, only ``forget`` did, and an opt-out given in a users
+    file left the deleted posts' text in SQLite's write-ahead log. Once per transaction, however many were forgotten."""
+    if s.info.get("forget_scrub"):
+        return
+    s.info["forget_scrub"] = True
+    engine = s.get_bind().engine
+
+    def scrub_committed(committed: Session) -> None:
+        committed.info.pop("forget_scrub", None)
+        scrub(engine)
+
+    event.listen(s, "after_commit", scrub_committed, once=True)
 
 
 def _title_keys(text: str) -> set[str]:
@@ -132,13 +174,12 @@ def opted_out(s: Session, user_id: str) -> bool:
 
 
 def forget(engine: Engine, user_id: str, opt_out: bool = False) -> dict[str, int]:
-    """Forget a user (and, on opt-out, remember the hash) and scrub the file of the deleted text."""
+    """Forget a user (and, on opt-out, remember the hash) and scrub the file of the deleted text (on commit)."""
     with session(engine) as s:
         counts = forget_in_session(s, user_id)
         if opt_out:
             record_opt_out(s, user_id)
         s.commit()
-    scrub(engine)
     return counts
 
 
