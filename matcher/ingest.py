@@ -162,16 +162,15 @@ def ingest_users(engine: Engine, path: str, *, skip_invalid: bool = False,
             if isinstance(item, Problem | list):
                 problems = [item] if isinstance(item, Problem) else item
                 rejects.add(line, None if isinstance(row, Problem) else row, problems)
+                leaving = _opting_out(row)
+                if leaving is not None and leaving not in seen:  # the opt-out holds whatever else is wrong
+                    seen[leaving] = line
+                    _opt_out(s, leaving, report, forget_in_session, record_opt_out)
                 continue
             seen[item.user_id] = line
             existing = s.get(User, item.user_id)
             if item.consent == "opted_out":
-                if existing is not None or _has_posts(s, item.user_id):
-                    forget_in_session(s, item.user_id)
-                    report.users_forgotten += 1
-                else:
-                    report.users_opted_out += 1
-                record_opt_out(s, item.user_id)
+                _opt_out(s, item.user_id, report, forget_in_session, record_opt_out)
                 continue
             if opted_out(s, item.user_id):
                 report.users_kept_out += 1
@@ -202,6 +201,25 @@ def ingest_users(engine: Engine, path: str, *, skip_invalid: bool = False,
 
 
 _KEPT = frozenset({"handle", "region", "consent", "sensitive_opt_in"})  # a users row's fields, kept when not given
+
+
+def _opting_out(row: dict[str, Any] | Problem) -> str | None:
+    """The user id of a row that says consent: opted_out but failed validation on another field (a region mistyped),
+    when its id is readable: the opt-out is honoured all the same (its other fields go to the reject file)."""
+    if isinstance(row, Problem) or str(row.get("consent") or "").strip() != "opted_out":
+        return None
+    return _author(row)
+
+
+def _opt_out(s: Session, user_id: str, report: IngestReport, forget_in_session: Callable,
+             record_opt_out: Callable) -> None:
+    """Forget a user who opts out (or record the opt-out of one with nothing stored), so their posts stay out."""
+    if s.get(User, user_id) is not None or _has_posts(s, user_id):
+        forget_in_session(s, user_id)
+        report.users_forgotten += 1
+    else:
+        report.users_opted_out += 1
+    record_opt_out(s, user_id)
 
 
 def _user_fields(user: User) -> tuple[Any, ...]:

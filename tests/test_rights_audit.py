@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlmodel import select
 from typer.testing import CliRunner
 
 from matcher.cli import app, common
@@ -110,3 +111,21 @@ def test_forget_leaves_nothing_of_the_user_in_any_run_and_makes_a_copiers_posts_
         shown = world(*args)
         assert shown.exit_code == 0 and '"ann' not in shown.stdout and "ann-" not in shown.stdout, args
     assert "no user 'ann' is stored" in world("export", "ann").output  # forgotten; not opted out, so not blocked
+
+
+def test_an_opt_out_row_with_another_bad_field_still_opts_the_user_out(tmp_path, write) -> None:  # type: ignore[no-untyped-def]
+    from matcher.forget import opted_out
+    from matcher.ingest import ingest_posts, ingest_users
+    from matcher.store import Post, User
+
+    engine = open_engine(str(tmp_path / "o.db"))
+    ingest_users(engine, write("u.jsonl", [{"user_id": "ann", "consent": "opted_in", "region": "US"}]))
+    ingest_posts(engine, write("p.jsonl", [{"post_id": "a1", "user_id": "ann", "text": "hello there friends",
+                                             "created_at": 1_735_732_800}]))
+    leaving = [{"user_id": "ann", "consent": "opted_out", "region": "not a region!!"}]
+    report = ingest_users(engine, write("u2.jsonl", leaving), skip_invalid=True)
+    # before: the row went to the reject file whole, and ann stayed opted in, profiled and exported
+    assert report.users_forgotten == 1 and report.rejected == 1
+    with session(engine) as s:
+        assert s.get(User, "ann") is None and not s.exec(select(Post)).all() and opted_out(s, "ann")
+    engine.dispose()
