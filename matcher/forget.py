@@ -19,6 +19,7 @@ from matcher.store import (
     Embedding,
     EvidencePost,
     ForgetAudit,
+    ForgottenText,
     OptOut,
     Post,
     ProfiledUser,
@@ -46,6 +47,28 @@ def audit_hash(s: Session, user_id: str) -> str:
     return hashlib.sha256((_salt(s) + user_id).encode()).hexdigest()
 
 
+def text_hash(s: Session, key: str) -> str:
+    """The salted hash a forgotten text's key is kept by (``ForgottenText``): it tells a text again, not what it was."""
+    return hashlib.sha256((_salt(s) + "text:" + key).encode()).hexdigest()
+
+
+def any_forgotten_text(s: Session) -> bool:
+    return s.exec(select(ForgottenText.key_hash).limit(1)).first() is not None
+
+
+def forgotten_contexts(s: Session, keys: set[str]) -> set[str]:
+    """Which of these text keys are those of forgotten users' texts."""
+    if not keys:
+        return set()
+    hashed = {text_hash(s, k): k for k in keys}
+    found: set[str] = set()
+    names = sorted(hashed)
+    for start in range(0, len(names), 500):
+        found.update(hashed[h] for h in s.exec(select(ForgottenText.key_hash)
+                                              .where(col(ForgottenText.key_hash).in_(names[start:start + 500]))))
+    return found
+
+
 def forget_in_session(s: Session, user_id: str) -> dict[str, int]:
     """Delete the user's data inside the caller's transaction; return counts deleted. Their words quoted whole as
     the context of other users' posts (a reply's parent, a thread's opening post) go too: those posts keep their
@@ -63,6 +86,8 @@ def forget_in_session(s: Session, user_id: str) -> dict[str, int]:
     for start in range(0, len(written), 500):
         quoted = update(Post).where(col(Post.context_key).in_(written[start:start + 500]))
         counts["quoted_contexts"] += int(s.execute(quoted.values(context=None, context_key=None)).rowcount or 0)
+    for key in written:  # so a file ingested later does not quote them again (``ingest``)
+        s.merge(ForgottenText(key_hash=text_hash(s, key)))
     bare = sorted({form for _, _, text in rows for form in _bare_forms(text)})
     bare = sorted(set(bare) - _still_posted(s, bare, Post.text))
     for start in range(0, len(bare), 500):  # links only: no key, so their quotes are found by their text

@@ -398,6 +398,7 @@ def _upsert_posts(s: Session, batch: dict[tuple[str, str], list[tuple[int, PostI
                 rejects.add(line, row, [_other_author(rejects.path, line, item, owner, key in stored)])
     if not latest:
         return
+    _drop_forgotten_contexts(s, latest)
     existing = latest.keys() & stored.keys()
     written = {key for key in existing if stored[key][1] >= given.started}  # by an earlier batch of this file
     left = given.unchanged_among(existing - written)  # given by an earlier batch, which left them alone
@@ -426,6 +427,20 @@ def _upsert_posts(s: Session, batch: dict[tuple[str, str], list[tuple[int, PostI
     stmt = insert(Post).values(rows)
     updatable = {c: stmt.excluded[c] for c in rows[0] if c not in ("post_id", "platform")}
     s.execute(stmt.on_conflict_do_update(index_elements=["platform", "post_id"], set_=updatable))
+
+
+def _drop_forgotten_contexts(s: Session, latest: dict[tuple[str, str], PostIn]) -> None:
+    """A reply quoting a forgotten user's post as its context (``forget``: an old export of another user's posts)
+    is stored without that context, as forget left it: their words never come back."""
+    from matcher.forget import any_forgotten_text, forgotten_contexts
+
+    if not any_forgotten_text(s):  # most databases: nothing to look up
+        return
+    keys = {key: text_key(embed_form(p.context)) for key, p in latest.items() if p.context}
+    gone = forgotten_contexts(s, set(keys.values()))
+    for key, context_key in keys.items():
+        if context_key in gone:
+            latest[key] = latest[key].model_copy(update={"context": None})
 
 
 _CONTENT = (Post.text, Post.context, Post.created_at, Post.likes, Post.replies, Post.shares, Post.is_share)

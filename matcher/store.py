@@ -350,6 +350,16 @@ class Setting(SQLModel, table=True):
     value: str
 
 
+class ForgottenText(SQLModel, table=True):
+    """The texts of forgotten users, by salted hash of their text key only (``forget.text_hash``): a posts file
+    ingested later that quotes one as a reply's context (another user's old export) stores the reply without it, so
+    a forgotten user's words never come back that way."""
+
+    __tablename__ = "forgotten_texts"
+
+    key_hash: str = Field(primary_key=True)
+
+
 class OptOut(SQLModel, table=True):
     """Users who opted out, by salted hash only, so their posts are never stored again."""
 

@@ -129,3 +129,26 @@ def test_an_opt_out_row_with_another_bad_field_still_opts_the_user_out(tmp_path,
     with session(engine) as s:
         assert s.get(User, "ann") is None and not s.exec(select(Post)).all() and opted_out(s, "ann")
     engine.dispose()
+
+
+def test_a_forgotten_users_words_never_come_back_as_anothers_context(tmp_path, write) -> None:  # type: ignore[no-untyped-def]
+    from matcher.forget import forget
+    from matcher.ingest import ingest_posts, ingest_users
+    from matcher.store import Post
+
+    engine = open_engine(str(tmp_path / "c.db"))
+    ingest_users(engine, write("u.jsonl", [{"user_id": u, "consent": "opted_in"} for u in ("ann", "bob")]))
+    quoted = f"my {SECRET} trip down the river"  # ann's post; bob's reply quotes it as its parent
+    ingest_posts(engine, write("a.jsonl", [post("a1", "ann", quoted, 1)]))
+    bobs = write("b.jsonl", [post("b1", "bob", "agreed, rivers are great", 2, context=quoted),
+                             post("b2", "bob", "other thread", 3, context="Shared thread")])
+    ingest_posts(engine, bobs)
+    forget(engine, "ann")
+    again = ingest_posts(engine, bobs)  # bob's old export, ingested again
+    with session(engine) as s:
+        contexts = {p.post_id: p.context for p in s.exec(select(Post)).all()}
+    # before: "updated 1", and ann's words were back as b1's context
+    assert contexts == {"b1": None, "b2": "Shared thread"} and (again.updated, again.unchanged) == (0, 2)
+    with engine.connect() as conn:  # kept by salted hash only
+        assert SECRET not in json.dumps([list(r) for r in conn.execute(text("SELECT * FROM forgotten_texts"))])
+    engine.dispose()
