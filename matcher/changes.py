@@ -3,8 +3,9 @@
 Causes, checked in this order for each perk a user gained or lost:
   catalog: the perk was added, changed or retired between the two catalog versions; and, for a perk lost, why this
   run withheld it from the user (its offer dates, its region, its quantity, a limit), when it did;
-  user: the user's topics changed between the profile runs behind the two match runs (new posts or
-  new engagement), or they were profiled for the first time.
+  user: the user's topics changed between the profile runs behind the two match runs (new posts, new engagement,
+  time passing, a refit, another user forgotten: `topics USER --changes` says which), or they were profiled for the
+  first time.
 """
 
 import json
@@ -85,8 +86,9 @@ def assignment_changes(engine: Engine, run_id: int) -> list[dict[str, Any]]:
             if perk_id in lost and (user_id, perk_id) in withheld:  # what this run says of it (dates, quantity, ...)
                 causes.append(f"{perk_id} withheld: {withheld[(user_id, perk_id)]}")
         if topics_new.get(user_id) != topics_old.get(user_id):
-            causes.append("user: topics changed (new posts or new engagement)" if user_id in topics_old
-                          else "user: profiled for the first time")
+            between = f"profile runs {p_old.get('profile_run')} and {p_new.get('profile_run')}"
+            causes.append(f"user: topics changed between {between} (`topics USER --changes` says why)"
+                          if user_id in topics_old else "user: profiled for the first time")
         records.append({"user_id": user_id, "gained": gained, "lost": lost,
                         "causes": causes or ["competition: other users' changes moved scarce perks"]})
     return records
