@@ -20,9 +20,12 @@ FORMATS = ("csv", "jsonl")
 def assignment_format(path: str, fmt: str | None = None) -> str:
     """The format a file of assignments is written in: ``fmt``, else the file's extension (checked before a match
     runs, so a bad name costs no work)."""
+    if fmt and fmt.lower() not in FORMATS:
+        raise PerkmatchError(f"--format {fmt}: use csv or jsonl")
+    if not fmt and Path(path).suffix.lstrip(".").lower() not in FORMATS:
+        raise PerkmatchError(f"--out {path}: cannot tell the format from the name; name the file .csv or .jsonl, or "
+                             "give --format csv|jsonl")
     fmt = (fmt or Path(path).suffix.lstrip(".")).lower()  # `--format CSV` as `F.CSV`
-    if fmt not in FORMATS:
-        raise PerkmatchError(f"--format {fmt or '(none)'}: use csv or jsonl (or name the file .csv / .jsonl)")
     check_out(path, f"{fmt.upper()} file")
     return fmt
 

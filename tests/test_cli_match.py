@@ -103,7 +103,8 @@ def test_bad_out_paths_and_options_are_refused_before_any_work(world, tmp_path) 
 
     for args, message in ((["--out", str(tmp_path / "nowhere" / "a.csv")], "does not exist; create it"),
                           (["--out", str(tmp_path), "--format", "csv"], "is a folder; give the path of the CSV file"),
-                          (["--out", str(tmp_path / "a.txt")], "--format txt: use csv or jsonl")):
+                          (["--out", str(tmp_path / "a.txt")], "cannot tell the format from the name; name the "
+                                                                "file .csv or .jsonl, or give --format csv|jsonl")):
         result = world("match", *args)
         assert result.exit_code == 1 and message in result.stderr and "Traceback" not in result.output
     bare = world("match", "--format", "csv")  # before: ignored, and the table printed
@@ -201,8 +202,10 @@ def test_brand_view_and_exports(world, tmp_path) -> None:  # type: ignore[no-unt
     out_jsonl = tmp_path / "a.out"
     assert world("match", "--out", str(out_jsonl), "--format", "jsonl").exit_code == 0
     assert len(out_jsonl.read_text().splitlines()) == 4
-    bad = world("match", "--out", str(tmp_path / "a.xml"))
-    assert bad.exit_code == 1 and "--format xml: use csv or jsonl" in bad.stderr
+    bad = world("match", "--out", str(tmp_path / "a.xml"))  # before: "--format xml", an option not given
+    assert bad.exit_code == 1 and "a.xml: cannot tell the format from the name" in bad.stderr
+    wrong = world("match", "--out", str(tmp_path / "a.csv"), "--format", "xml")  # a bad value: 2 (before: 1)
+    assert wrong.exit_code == 2 and "'xml': use csv or jsonl" in " ".join(wrong.stderr.replace("│", " ").split())
     ended = world("brand", "old-beans")  # its offer ended in 2020: before, shown as any other perk
     assert "(unlimited; regions: anywhere; offer ended 2020-01-01)" in ended.stdout
     assert json.loads(world("brand", "old-beans", "--json").stdout)["offer"] == "ended 2020-01-01"

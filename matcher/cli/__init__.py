@@ -27,10 +27,13 @@ def _main(
                                                 "README 'Encoders'.", show_default=False)] = None,
 ) -> None:
     """Match perks to people who really care: topics inferred from their own posts, with evidence."""
-    from matcher.encoder import BACKENDS
+    from matcher.encoder import BACKENDS, PRECISIONS
 
+    if precision not in PRECISIONS:
+        raise typer.BadParameter(f"{precision!r}: use one of {', '.join(PRECISIONS)}", param_hint="'--precision'")
     if encoder is not None and encoder not in BACKENDS:
-        raise common.fail(f"--encoder {encoder}: unknown encoder; use one of {', '.join(BACKENDS)}")
+        raise typer.BadParameter(f"{encoder!r}: unknown encoder; use one of {', '.join(BACKENDS)}",
+                                 param_hint="'--encoder'")
     common.State.db = db
     common.State.model = model
     common.State.precision = precision

@@ -197,6 +197,8 @@ def match(
     if fmt and not out_file:
         raise typer.BadParameter("is the format of the file --out writes; give --out FILE too (or leave --format "
                                  "out to print)", param_hint="'--format'")
+    if fmt and fmt.lower() not in ("csv", "jsonl"):  # a bad value: a usage error (2), like any other
+        raise typer.BadParameter(f"{fmt!r}: use csv or jsonl", param_hint="'--format'")
     if out_file:
         assignment_format(out_file, fmt)  # a bad name or folder is refused before the match runs
     when = parse_as_of(as_of)
