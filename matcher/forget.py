@@ -198,6 +198,20 @@ def opted_out(s: Session, user_id: str) -> bool:
     return s.get(OptOut, audit_hash(s, user_id)) is not None
 
 
+def opt_in(engine: Engine, user_id: str) -> tuple[bool, bool, bool]:
+    """Record that a user opts in, lifting an opt-out; (whether they were stored, whether an opt-out was lifted,
+    whether any post of theirs is stored)."""
+    with session(engine) as s:
+        known = s.get(User, user_id)
+        user = known or User(user_id=user_id)
+        user.consent = "opted_in"
+        s.add(user)
+        cleared = bool(s.exec(delete(OptOut).where(OptOut.user_hash == audit_hash(s, user_id))).rowcount)  # type: ignore[call-overload]
+        has_posts = s.exec(select(Post.id).where(Post.user_id == user_id).limit(1)).first() is not None
+        s.commit()
+    return known is not None, cleared, has_posts
+
+
 def forget(engine: Engine, user_id: str, opt_out: bool = False) -> dict[str, int]:
     """Forget a user (and, on opt-out, remember the hash) and scrub the file of the deleted text (on commit)."""
     with session(engine) as s:

@@ -103,11 +103,14 @@ def test_opting_out_forgets_and_blocks_future_posts(tmp_path, write, monkeypatch
     back = runner.invoke(app, ["--db", db, "consent", "ann", "opted_in"])  # she was forgotten: her opt-out is lifted
     assert back.exit_code == 0 and "ann had opted out (nothing about them was kept); that is lifted" in \
         " ".join(back.stderr.split())  # before: "nothing was stored about ann before ... check the id"
+    # before: "their posts will be profiled from the next `perkmatch profile`", though none is stored
+    assert "no post of theirs is stored; ingest their posts" in " ".join(back.stdout.split())
     other = runner.invoke(app, ["--db", db, "consent", "bo", "opted_in"])  # a mistyped id: said so
     assert "nothing was stored about bo before: a new user was recorded" in " ".join(other.stderr.split())
     assert json.loads(runner.invoke(app, ["--db", db, "ingest", posts, "--json"]).stdout)["added"] == 1
     again = runner.invoke(app, ["--db", db, "consent", "ann", "opted_in"])  # known now: no note
     assert again.exit_code == 0 and "opted in" in again.stdout and "new user" not in again.stderr
+    assert "will be profiled from the next" in " ".join(again.stdout.split())  # her post is stored now
 
 
 def test_users_file_opt_out_forgets_existing_user(engine, write, fake_cache) -> None:  # type: ignore[no-untyped-def]

@@ -23,9 +23,14 @@ def forget(user_id: Annotated[str, typer.Argument(help="The user's id")], db: Db
         print_json({"user_id": user_id, "deleted": counts})
     else:
         out.print(f"forgot {user_id}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-        if eng.dialect.name == "postgresql":
-            err.print("PostgreSQL keeps deleted rows until VACUUM: run `VACUUM FULL posts, embeddings` "
-                      "(or let autovacuum run) so the text leaves the data files.")
+        vacuum_reminder(eng)
+
+
+def vacuum_reminder(eng) -> None:  # type: ignore[no-untyped-def]
+    """On PostgreSQL, deleted text stays in the data files until VACUUM: say so wherever a user is forgotten."""
+    if eng.dialect.name == "postgresql":
+        err.print("PostgreSQL keeps deleted rows until VACUUM: run `VACUUM FULL posts, embeddings` "
+                  "(or let autovacuum run) so the text leaves the data files.")
 
 
 def consent(
@@ -34,11 +39,8 @@ def consent(
     db: DbOpt = None,
 ) -> None:
     """Change a user's consent; opting out forgets them."""
-    from sqlalchemy import delete
-
-    from matcher.forget import audit_hash
     from matcher.forget import forget as forget_user
-    from matcher.store import OptOut, User, session
+    from matcher.forget import opt_in
 
     if state not in ("opted_in", "opted_out"):
         raise typer.BadParameter(f"{state}: write opted_in or opted_out")
@@ -50,20 +52,17 @@ def consent(
                       "will not be stored (check the id if you meant someone already known: `perkmatch export USER`)")
             return
         out.print(f"{user_id} opted out and was forgotten: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        vacuum_reminder(eng)
         return
-    with session(eng) as s:
-        known = s.get(User, user_id)
-        user = known or User(user_id=user_id)
-        user.consent = "opted_in"
-        s.add(user)
-        lifted = delete(OptOut).where(OptOut.user_hash == audit_hash(s, user_id))
-        cleared = s.exec(lifted).rowcount  # type: ignore[call-overload]
-        s.commit()
-    out.print(f"{user_id} opted in: their posts will be profiled from the next `perkmatch profile`")
-    if known is None and cleared:
+    known, cleared, has_posts = opt_in(eng, user_id)
+    if has_posts:
+        out.print(f"{user_id} opted in: their posts will be profiled from the next `perkmatch profile`")
+    else:  # nothing to profile yet: before, "their posts will be profiled" beside a note saying there are none
+        out.print(f"{user_id} opted in: no post of theirs is stored; ingest their posts, then `perkmatch profile`")
+    if not known and cleared:
         err.print(f"note: {user_id} had opted out (nothing about them was kept); that is lifted: their posts can be "
                   "stored again, from the next ingest")
-    elif known is None:  # a mistyped id would otherwise be a new, silent user
+    elif not known:  # a mistyped id would otherwise be a new, silent user
         err.print(f"note: nothing was stored about {user_id} before: a new user was recorded. If you meant someone "
                   "already known, check the id (`perkmatch export USER` shows what is stored).")
 
