@@ -484,7 +484,7 @@ def validate(path: str, line: int, row: dict[str, Any], model: type[M], hints: d
         for err in exc.errors():
             field = ".".join(str(x) for x in err["loc"]) or ""
             top = str(err["loc"][0]) if err["loc"] else ""
-            message = err["msg"]
+            message = err["msg"].removeprefix("Value error, ")  # pydantic's wording for a validator's own message
             if err["type"] != "missing" and "input" in err and not isinstance(err["input"], dict):
                 message += f" (got {str(err['input'])[:60]!r})"
             hint = hints.get(top, "")

@@ -217,15 +217,15 @@ def test_yaml_ids_and_texts_are_read_as_written(write) -> None:  # type: ignore[
 
 @pytest.mark.parametrize(("name", "text", "problem"), [
     ("q.json", '[{"perk_id": "a", "brand": "B", "title": "T", "description": "D", "quantity": true}]',
-     "line 1, field 'quantity': Value error, true is a yes/no value, not a number"),
+     "line 1, field 'quantity': true is a yes/no value, not a number"),
     ("d.yaml", "- {perk_id: a, brand: B, title: T, description: D, starts: 20260131}\n",
-     "line 1, field 'starts': Value error, 20260131 is a number, not an ISO date"),
+     "line 1, field 'starts': 20260131 is a number, not an ISO date"),
     ("d.jsonl", '{"perk_id": "a", "brand": "B", "title": "T", "description": "D", "ends": 1769817600}\n',
-     "line 1, field 'ends': Value error, 1769817600 is a number, not an ISO date"),
+     "line 1, field 'ends': 1769817600 is a number, not an ISO date"),
     ("d.csv", "perk_id,brand,title,description,starts\na,B,T,D,0\n",
-     "line 2, field 'starts': Value error, '0' is a number, not an ISO date"),
+     "line 2, field 'starts': '0' is a number, not an ISO date"),
     ("b.json", '[{"perk_id": true, "brand": "B", "title": "T", "description": "D"}]',
-     "line 1, field 'perk_id': Value error, true is a yes/no value, not text; write the text in quotes"),
+     "line 1, field 'perk_id': true is a yes/no value, not text; write the text in quotes"),
 ])
 def test_wrong_types_are_named_not_read_as_something_else(write, name, text, problem) -> None:  # type: ignore[no-untyped-def]
     # before: quantity true was 1, a number was a date in seconds since 1970 (0 was 1970-01-01, 20260131 was

@@ -35,21 +35,21 @@ def test_json_ids_with_a_fraction_or_lost_digits_are_refused_naming_file_line_an
     with pytest.raises(InputFileError) as info:
         ingest_posts(engine, posts, policy="opt-out")
     assert [str(p) for p in info.value.problems] == [
-        f"{posts}, line 1, field 'post_id': Value error, 1e+20 is a number too large for JSON to keep every digit; "
+        f"{posts}, line 1, field 'post_id': 1e+20 is a number too large for JSON to keep every digit; "
         "write the id in quotes, as a string (got '1e+20'); give every post its id on the platform",
-        f"{posts}, line 2, field 'user_id': Value error, 12.5 is a number with a fraction, not an id; write the id in "
+        f"{posts}, line 2, field 'user_id': 12.5 is a number with a fraction, not an id; write the id in "
         "quotes, as a string (got '12.5'); give the author's user id",
-        f"{posts}, line 3, field 'post_id': Value error, 1.2345678901234568e+18 is a number too large for JSON to "
+        f"{posts}, line 3, field 'post_id': 1.2345678901234568e+18 is a number too large for JSON to "
         "keep every digit; write the id in quotes, as a string (got '1.2345678901234568e+18'); give every post its "
         "id on the platform",
-        f"{posts}, line 4, field 'user_id': Value error, nan is a number with a fraction, not an id; write the id in "
+        f"{posts}, line 4, field 'user_id': nan is a number with a fraction, not an id; write the id in "
         "quotes, as a string (got 'nan'); give the author's user id",
     ]  # before: stored as posts "1e+20" and "1.2345678901234568e+18", and users "12.5" and "nan"
     users = write("users.jsonl", [{"user_id": 1e20, "consent": "opted_in"}])
     with pytest.raises(InputFileError) as info:
         ingest_users(engine, users)
     assert [str(p) for p in info.value.problems] == [
-        f"{users}, line 1, field 'user_id': Value error, 1e+20 is a number too large for JSON to keep every digit; "
+        f"{users}, line 1, field 'user_id': 1e+20 is a number too large for JSON to keep every digit; "
         "write the id in quotes, as a string (got '1e+20'); give the user's id"]
     assert stored(engine) == ([], [])
 
