@@ -37,27 +37,36 @@ def posts_for(user: str, words: str, n: int = 6) -> list[dict]:
              "created_at": 1_735_732_800 + i * 3 * 86_400, "likes": 5, "replies": 1} for i in range(n)]
 
 
-@pytest.fixture
-def world(tmp_path, write, monkeypatch):  # type: ignore[no-untyped-def]
+def build_world(tmp_path, write, monkeypatch, users: list[dict], posts: list[dict], as_of: str,  # type: ignore[no-untyped-def]
+                perks: list[dict] = PERKS, then: tuple[list[str], ...] = (), taxonomy: list[dict] = TAXONOMY):
+    """A database with the taxonomy, these users and posts, the perks, a profile run as of that day (and ``then``'s
+    commands), all through the CLI with the fake encoder; returns ``invoke(*args)`` running a command on it."""
     monkeypatch.setattr(common, "cache", lambda eng, model: EmbeddingCache(eng, FakeEncoder()))
     db = str(tmp_path / "w.db")
-    users = [{"user_id": "ann", "consent": "opted_in", "region": "US-NY"},
-             {"user_id": "bob", "consent": "opted_in", "region": "US-NJ"},
-             {"user_id": "cat", "consent": "opted_in", "region": "GB"},
-             {"user_id": "dan", "consent": "opted_in", "region": "GB"}]  # no posts yet: profiled, no topic
-    posts = (posts_for("ann", "flights airport lounge travel") + posts_for("bob", "travel trips flights airport")
-             + posts_for("cat", "coffee espresso beans roast"))
-    for args in (["taxonomy", "load", write("t.yaml", TAXONOMY)],
+    for args in (["taxonomy", "load", write("t.yaml", taxonomy)],
                  ["ingest", write("p.jsonl", posts), "--users", write("u.jsonl", users)],
-                 ["catalog", "refresh", write("c.yaml", PERKS)],
-                 ["profile", "--as-of", "2025-03-01"]):
+                 ["catalog", "refresh", write("c.yaml", perks)],
+                 ["profile", "--as-of", as_of], *then):
         result = runner.invoke(app, ["--db", db, *args])
         assert result.exit_code == 0, result.output
 
     def invoke(*args: str):  # type: ignore[no-untyped-def]
         return runner.invoke(app, ["--db", db, *args])
 
+    invoke.db = db  # type: ignore[attr-defined]
+    invoke.tmp = tmp_path  # type: ignore[attr-defined]
     return invoke
+
+
+@pytest.fixture
+def world(tmp_path, write, monkeypatch):  # type: ignore[no-untyped-def]
+    users = [{"user_id": "ann", "consent": "opted_in", "region": "US-NY"},
+             {"user_id": "bob", "consent": "opted_in", "region": "US-NJ"},
+             {"user_id": "cat", "consent": "opted_in", "region": "GB"},
+             {"user_id": "dan", "consent": "opted_in", "region": "GB"}]  # no posts yet: profiled, no topic
+    posts = (posts_for("ann", "flights airport lounge travel") + posts_for("bob", "travel trips flights airport")
+             + posts_for("cat", "coffee espresso beans roast"))
+    return build_world(tmp_path, write, monkeypatch, users, posts, "2025-03-01")
 
 
 def assignments(result) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]

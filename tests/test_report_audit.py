@@ -8,14 +8,9 @@ import json
 import re
 
 import pytest
-from typer.testing import CliRunner
 
-from matcher.cli import app, common
-from matcher.embed import EmbeddingCache
-from matcher.encoder import FakeEncoder
+from tests.test_cli_match import build_world, posts_for
 
-runner = CliRunner()
-WORDS = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar".split()
 TAXONOMY = [
     {"topic_id": "travel", "name": "Travel", "description": "flights airport lounge travel trips"},
     {"topic_id": "coffee", "name": "Coffee", "description": "coffee espresso beans roast brewing"},
@@ -29,32 +24,15 @@ PERKS = [
 ]
 
 
-def posts_for(user: str, words: str, n: int = 6) -> list[dict]:
-    return [{"post_id": f"{user}-{i}", "user_id": user, "text": f"{words} {WORDS[i]} {WORDS[i + 1]}",
-             "created_at": 1_735_732_800 + i * 3 * 86_400, "likes": 5, "replies": 1} for i in range(n)]
-
-
 @pytest.fixture
 def world(tmp_path, write, monkeypatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(common, "cache", lambda eng, model: EmbeddingCache(eng, FakeEncoder()))
-    db = str(tmp_path / "w.db")
     users = [{"user_id": u, "consent": "opted_in", "region": "US"} for u in ("ann", "cat", "eve")]
     posts = posts_for("ann", "flights airport lounge travel") + posts_for("cat", "coffee espresso beans roast")
     for i, tail in enumerate(["alpha bravo", "kilo lima", "mike november", "oscar papa", "quebec romeo"]):
         posts.append({"post_id": f"eve-{i}", "user_id": "eve", "text": f"coffee espresso beans {tail}",
                       "created_at": 1_735_732_800 + i * 3 * 86_400, "likes": 5, "replies": 1,
                       **({"is_share": True, "likes": 40} if i >= 3 else {})})  # eve-3 and eve-4: reshares
-    for args in (["taxonomy", "load", write("t.yaml", TAXONOMY)],
-                 ["ingest", write("p.jsonl", posts), "--users", write("u.jsonl", users)],
-                 ["catalog", "refresh", write("c.yaml", PERKS)],
-                 ["profile", "--as-of", "2025-03-15"]):
-        result = runner.invoke(app, ["--db", db, *args])
-        assert result.exit_code == 0, result.output
-
-    def invoke(*args: str):  # type: ignore[no-untyped-def]
-        return runner.invoke(app, ["--db", db, *args])
-
-    return invoke
+    return build_world(tmp_path, write, monkeypatch, users, posts, "2025-03-15", PERKS, taxonomy=TAXONOMY)
 
 
 def page(world, tmp_path, *args: str) -> str:  # type: ignore[no-untyped-def]

@@ -8,14 +8,11 @@ from sqlalchemy import text
 from sqlmodel import select
 from typer.testing import CliRunner
 
-from matcher.cli import app, common
-from matcher.embed import EmbeddingCache
-from matcher.encoder import FakeEncoder
 from matcher.forget import forgotten_units
 from matcher.ingest import ingest
 from matcher.store import open_engine, session
 from tests.conftest import post
-from tests.test_cli_match import PERKS, TAXONOMY, posts_for
+from tests.test_cli_match import build_world, posts_for
 
 runner = CliRunner()
 SECRET = "zanzibarkayak"  # a word only ann writes
@@ -43,28 +40,14 @@ def test_a_users_file_opt_out_scrubs_the_deleted_text_from_the_database_files(tm
 @pytest.fixture
 def world(tmp_path, write, monkeypatch):  # type: ignore[no-untyped-def]
     """Ann and Bob write about travel (Bob copies two of Ann's posts later), Cat about coffee; one lounge pass."""
-    monkeypatch.setattr(common, "cache", lambda eng, model: EmbeddingCache(eng, FakeEncoder()))
-    db = str(tmp_path / "w.db")
     users = [{"user_id": u, "consent": "opted_in", "region": "US-NY"} for u in ("ann", "bob", "cat")]
     ann = posts_for("ann", f"flights airport lounge travel {SECRET}")
     copies = [p | {"post_id": f"bob-copy{i}", "user_id": "bob", "created_at": p["created_at"] + 3600}
               for i, p in enumerate(ann[:2])]
     posts = ann + posts_for("bob", "travel trips flights airport") + copies + posts_for("cat", "coffee espresso beans")
-    for args in (["taxonomy", "load", write("t.yaml", TAXONOMY)],
-                 ["ingest", write("p.jsonl", posts), "--users", write("u.jsonl", users)],
-                 ["catalog", "refresh", write("c.yaml", PERKS)],
-                 ["profile", "--as-of", "2025-03-01"], ["match"],
-                 ["ingest", write("p2.jsonl", [ann[0] | {"likes": 50}])],  # a second profile run, recomputing ann
-                 ["profile", "--as-of", "2025-03-01"], ["match"]):
-        result = runner.invoke(app, ["--db", db, *args])
-        assert result.exit_code == 0, result.output
-
-    def invoke(*args: str):  # type: ignore[no-untyped-def]
-        return runner.invoke(app, ["--db", db, *args])
-
-    invoke.db = db  # type: ignore[attr-defined]
-    invoke.tmp = tmp_path  # type: ignore[attr-defined]
-    return invoke
+    return build_world(tmp_path, write, monkeypatch, users, posts, "2025-03-01", then=(
+        ["match"], ["ingest", write("p2.jsonl", [ann[0] | {"likes": 50}])],  # a second profile run, recomputing ann
+        ["profile", "--as-of", "2025-03-01"], ["match"]))
 
 
 def test_forget_keeps_the_units_a_forgotten_user_used_counted_without_their_id(world) -> None:  # type: ignore[no-untyped-def]
