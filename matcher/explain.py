@@ -553,13 +553,20 @@ def export_user(engine: Engine, user_id: str) -> dict[str, Any]:
                           .order_by(col(Withheld.run_id), col(Withheld.id))).all()
         scored = s.exec(select(TopicScore).where(TopicScore.user_id == user_id)
                         .order_by(col(TopicScore.run_id), col(TopicScore.rank))).all()
+        cited: dict[tuple[int, str], list[int]] = defaultdict(list)  # each run's evidence of each topic, ranked
+        for e in s.exec(select(EvidencePost).where(EvidencePost.user_id == user_id)
+                        .order_by(col(EvidencePost.run_id), col(EvidencePost.rank))).all():
+            cited[(e.run_id, e.topic_id)].append(e.post_pk)
     run = latest_run(engine, "profile")
     topics = [] if run is None else topic_records(engine, int(run.id or 0), [user_id], True, stored=True)[0]["topics"]
+    keys = {p.id: {"post_id": p.post_id, "platform": p.platform} for p in posts}  # evidence names the export's posts
     earlier: dict[int, list[dict[str, Any]]] = defaultdict(list)  # what earlier profile runs kept (snapshots)
     for r in scored:
         if run is None or r.run_id != run.id:
-            earlier[r.run_id].append({"topic_id": r.topic_id, "status": r.status, "score": r.score,
-                                      "confidence": r.confidence, "posts": r.posts, "days": r.days})
+            earlier[r.run_id].append({"topic_id": r.topic_id, "status": r.status, "rank": r.rank, "score": r.score,
+                                      "confidence": r.confidence, "posts": r.posts, "days": r.days,
+                                      "engagement": r.engagement, "details": json.loads(r.details or "{}"),
+                                      "evidence": [keys[k] for k in cited[(r.run_id, r.topic_id)] if k in keys]})
     record = json.loads(user.extra or "{}") | {  # the users-file shape, so an export can be ingested again
         "user_id": user.user_id, "handle": user.handle, "region": user.region, "consent": user.consent,
         "sensitive_opt_in": json.loads(user.sensitive_opt_in or "[]")}

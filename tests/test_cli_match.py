@@ -170,7 +170,11 @@ def test_export_holds_every_run_assignments_and_withheld_perks(world) -> None:  
     assert [(a["perk_id"], a["match_run"], a["catalog_version"]) for a in doc["assignments"]] == [("trips", 2, 1)]
     assert [w["perk_id"] for w in doc["withheld"]] == ["lounge"]  # US-NY only: bob is in US-NJ
     assert [r["run_id"] for r in doc["earlier_profile_runs"]] == [1]
-    assert doc["earlier_profile_runs"][0]["topics"][0]["topic_id"] == "travel"
+    earlier = doc["earlier_profile_runs"][0]["topics"][0]
+    assert earlier["topic_id"] == "travel"
+    # everything stored of that run, its evidence too (before: topics without evidence, rank or details)
+    assert earlier["evidence"] and all(e["post_id"].startswith("bob-") for e in earlier["evidence"])
+    assert {"rank", "engagement", "details"} <= earlier.keys()
 
 
 def test_match_respects_region_quantity_dates_and_brand(world) -> None:  # type: ignore[no-untyped-def]
