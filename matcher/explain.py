@@ -30,7 +30,6 @@ from matcher.store import (
     Post,
     ProfiledUser,
     Run,
-    Setting,
     TopicScore,
     User,
     Withheld,
@@ -72,8 +71,7 @@ def require_user(engine: Engine, user_id: str) -> User:
     with session(engine) as s:
         user = s.get(User, user_id)
         has_posts = s.exec(select(Post.id).where(Post.user_id == user_id).limit(1)).first() is not None
-        out = (user is None and not has_posts and s.get(Setting, "audit_salt") is not None  # else no opt-out yet,
-               and opted_out(s, user_id))  # and asking would write a salt: no write lock in a reading command
+        out = user is None and not has_posts and opted_out(s, user_id)
     if out:  # the answer to a right-of-access request, too: what is kept, and why
         raise UnknownUserError(f"nothing about '{user_id}' is stored: they opted out and were forgotten; only a "
                                "salted hash of their id is kept, so that their posts are never stored again")
@@ -444,18 +442,27 @@ def _assignment_records(engine: Engine, rows: list[Assignment], stored: bool = F
                   for t in shown]
         record = {"user_id": r.user_id, "perk_id": r.perk_id, "brand": perk.brand if perk else "",
                   "title": perk.title if perk else "", "rank": r.rank, "score": r.score, "topics": topics}
-        since = _since(perk, newest.get(r.perk_id), live)
+        since = _since(perk, newest.get(r.perk_id), live, r.catalog_version)
         out.append(record | ({"catalog_since": since} if since else {}))
     return out
 
 
-def _since(matched: PerkRecord | None, newest: PerkRecord | None, live: int | None) -> str | None:
-    """'retired' or 'changed' when the catalog has retired or changed the perk since the version a match saw."""
+def _since(matched: PerkRecord | None, newest: PerkRecord | None, live: int | None, version: int | None
+           ) -> str | None:
+    """'retired' or 'changed' when the live catalog has retired or changed the perk since catalog ``version``, which a
+    match saw (``matched``: its record then; ``newest``: its last)."""
     if matched is None or newest is None:
         return None
-    if newest.version_retired is not None and live is not None and newest.version_retired <= live:
+    retired = newest.version_retired
+    if retired is not None and live is not None and retired <= live and version is not None and retired > version:
         return "retired"
     return "changed" if newest.id != matched.id else None
+
+
+def _matched_version(s: Session, run_id: int) -> int | None:
+    """The catalog version a match run assigned from."""
+    run = s.get(Run, run_id)
+    return json.loads(run.params or "{}").get("catalog_version") if run else None
 
 
 def _perks(s: Session, perk_ids: set[str], version: int | None = None) -> dict[str, PerkRecord]:
@@ -485,9 +492,7 @@ def withheld_records(engine: Engine, user_id: str, run_id: int | None = None) ->
     with session(engine) as s:
         rows = sorted(s.exec(select(Withheld).where(Withheld.run_id == run_id)
                              .where(Withheld.user_id == user_id)).all(), key=lambda r: (-r.score, r.perk_id))
-        run = s.get(Run, run_id)
-        perks = _perks(s, {r.perk_id for r in rows}, json.loads(run.params or "{}").get("catalog_version") if run
-                       else None)
+        perks = _perks(s, {r.perk_id for r in rows}, _matched_version(s, run_id))
     return [{"perk_id": r.perk_id, "brand": perks[r.perk_id].brand if r.perk_id in perks else "",
              "title": perks[r.perk_id].title if r.perk_id in perks else "", "score": r.score, "reason": r.reason}
             for r in rows]
@@ -500,8 +505,7 @@ def brand_view(engine: Engine, perk_id: str) -> dict[str, Any]:
         newest = _perks(s, {perk_id}).get(perk_id)
         if newest is None:
             raise NotReadyError(unknown_perk(s, perk_id))
-        run = s.get(Run, run_id)
-        matched_on = json.loads(run.params or "{}").get("catalog_version") if run else None
+        matched_on = _matched_version(s, run_id)
         perk = _perks(s, {perk_id}, matched_on)[perk_id]  # as the match run saw it: its quantity, title, regions
         rows = sorted(s.exec(select(Assignment).where(Assignment.run_id == run_id)
                              .where(Assignment.perk_id == perk_id)).all(), key=lambda r: (-r.score, r.user_id))
@@ -521,10 +525,11 @@ def brand_view(engine: Engine, perk_id: str) -> dict[str, Any]:
            "offer": "retired" if retired else _offer(perk, _match_day(engine, run_id)),
            "users": records, "left_out": [{"user_id": w.user_id, "score": w.score, "reason": w.reason} for w in left],
            "catalog_version": matched_on}
-    since = newest.id != perk.id or retired and matched_on is not None and (newest.version_retired or 0) > matched_on
+    since = _since(perk, newest, version, matched_on)
     if since:  # the brand sees the match as it was, and is told the catalog has moved on
-        out["note"] = (f"the perk {'was retired' if retired else 'changed'} in the catalog after match run {run_id} "
-                       f"(catalog version {matched_on}); this is that run's view: run `perkmatch match` again")
+        done = "was retired" if since == "retired" else "changed"
+        out["note"] = (f"the perk {done} in the catalog after match run {run_id} (catalog version {matched_on}); this "
+                       "is that run's view: run `perkmatch match` again")
     return out
 
 

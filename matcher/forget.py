@@ -29,15 +29,18 @@ from matcher.store import (
     TopicVector,
     User,
     Withheld,
+    bulk_insert,
     hold_forget_lock,
     session,
 )
 
+SALT = "audit_salt"  # the setting holding the salt of every hash kept of forgotten users
+
 
 def _salt(s: Session) -> str:
-    row = s.get(Setting, "audit_salt")
+    row = s.get(Setting, SALT)
     if row is None:
-        row = Setting(key="audit_salt", value=secrets.token_hex(16))
+        row = Setting(key=SALT, value=secrets.token_hex(16))
         s.add(row)
         s.flush()
     return row.value
@@ -47,9 +50,11 @@ def audit_hash(s: Session, user_id: str) -> str:
     return hashlib.sha256((_salt(s) + user_id).encode()).hexdigest()
 
 
-def text_hash(s: Session, key: str) -> str:
-    """The salted hash a forgotten text's key is kept by (``ForgottenText``): it tells a text again, not what it was."""
-    return hashlib.sha256((_salt(s) + "text:" + key).encode()).hexdigest()
+def text_hashes(s: Session, keys: set[str] | list[str]) -> dict[str, str]:
+    """The salted hash each text key is kept by once forgotten (``ForgottenText``), to its key: it tells a text
+    again, not what it was."""
+    salt = _salt(s)
+    return {hashlib.sha256((salt + "text:" + key).encode()).hexdigest(): key for key in keys}
 
 
 def any_forgotten_text(s: Session) -> bool:
@@ -60,7 +65,7 @@ def forgotten_contexts(s: Session, keys: set[str]) -> set[str]:
     """Which of these text keys are those of forgotten users' texts."""
     if not keys:
         return set()
-    hashed = {text_hash(s, k): k for k in keys}
+    hashed = text_hashes(s, keys)
     found: set[str] = set()
     names = sorted(hashed)
     for start in range(0, len(names), 500):
@@ -86,8 +91,8 @@ def forget_in_session(s: Session, user_id: str) -> dict[str, int]:
     for start in range(0, len(written), 500):
         quoted = update(Post).where(col(Post.context_key).in_(written[start:start + 500]))
         counts["quoted_contexts"] += int(s.execute(quoted.values(context=None, context_key=None)).rowcount or 0)
-    for key in written:  # so a file ingested later does not quote them again (``ingest``)
-        s.merge(ForgottenText(key_hash=text_hash(s, key)))
+    bulk_insert(s.connection(), ForgottenText.__table__, ("key_hash",),  # a file ingested later quotes none again
+                [(h,) for h in sorted(text_hashes(s, written))], keep_existing=True)
     bare = sorted({form for _, _, text in rows for form in _bare_forms(text)})
     bare = sorted(set(bare) - _still_posted(s, bare, Post.text))
     for start in range(0, len(bare), 500):  # links only: no key, so their quotes are found by their text
@@ -195,7 +200,9 @@ def record_opt_out(s: Session, user_id: str) -> None:
 
 
 def opted_out(s: Session, user_id: str) -> bool:
-    return s.get(OptOut, audit_hash(s, user_id)) is not None
+    """Whether the user opted out. Reads only: with no salt yet, nobody has opted out, and none is made (no write
+    in a reading command)."""
+    return s.get(Setting, SALT) is not None and s.get(OptOut, audit_hash(s, user_id)) is not None
 
 
 def opt_in(engine: Engine, user_id: str) -> tuple[bool, bool, bool]:

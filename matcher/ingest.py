@@ -147,7 +147,7 @@ def ingest_users(engine: Engine, path: str, *, skip_invalid: bool = False,
     """Validate and upsert a users file; users who opt out are forgotten. A user who opted out stays out: a row
     without consent, or an old file still saying opted_in, does not bring them back (only `perkmatch consent USER
     opted_in` does). ``within``: in that session's transaction, committed by the caller (``ingest``)."""
-    from matcher.forget import forget_in_session, opted_out, record_opt_out
+    from matcher.forget import opted_out
 
     report = IngestReport(path, kind="users")
     rejects = _Rejects(path, (reject_path or default_reject_path(path)) if skip_invalid else None)
@@ -165,12 +165,12 @@ def ingest_users(engine: Engine, path: str, *, skip_invalid: bool = False,
                 leaving = _opting_out(row)
                 if leaving is not None and leaving not in seen:  # the opt-out holds whatever else is wrong
                     seen[leaving] = line
-                    _opt_out(s, leaving, report, forget_in_session, record_opt_out)
+                    _opt_out(s, leaving, report)
                 continue
             seen[item.user_id] = line
             existing = s.get(User, item.user_id)
             if item.consent == "opted_out":
-                _opt_out(s, item.user_id, report, forget_in_session, record_opt_out)
+                _opt_out(s, item.user_id, report)
                 continue
             if opted_out(s, item.user_id):
                 report.users_kept_out += 1
@@ -211,9 +211,10 @@ def _opting_out(row: dict[str, Any] | Problem) -> str | None:
     return _author(row)
 
 
-def _opt_out(s: Session, user_id: str, report: IngestReport, forget_in_session: Callable,
-             record_opt_out: Callable) -> None:
+def _opt_out(s: Session, user_id: str, report: IngestReport) -> None:
     """Forget a user who opts out (or record the opt-out of one with nothing stored), so their posts stay out."""
+    from matcher.forget import forget_in_session, record_opt_out
+
     if s.get(User, user_id) is not None or _has_posts(s, user_id):
         forget_in_session(s, user_id)
         report.users_forgotten += 1

@@ -82,12 +82,11 @@ def user_report(engine: Engine, user_id: str) -> dict[str, Any]:
     changes = topic_changes(engine, user_id)
     for c in changes["changes"]:
         c["name"] = names.get(c["topic_id"], c["topic_id"])
-    assignments = match_records(engine, user_id=user_id) if match else None
     return _run_info(profile, match) | {
         "user": doc["user"], "post_count": len(doc["posts"]), "usual": usual,
         "topics": inferred, "candidates": candidates, "changes": changes,
         "chart": activity_chart(doc["posts"], inferred, usual),
-        "assignments": assignments,
+        "assignments": match_records(engine, user_id=user_id) if match else None,
         "withheld": withheld_records(engine, user_id) if match else [],
     }
 
