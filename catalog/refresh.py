@@ -138,11 +138,14 @@ def live_perks(session: Session, version: int | None = None) -> list[PerkRecord]
     version = live_version(session) if version is None else version
     if version is None:
         return []
-    rows = session.exec(
-        select(PerkRecord).where(PerkRecord.version_added <= version)
-        .where((col(PerkRecord.version_retired).is_(None)) | (col(PerkRecord.version_retired) > version))
-    ).all()
+    rows = session.exec(select(PerkRecord).where(valid_in(version))).all()
     return sorted(rows, key=lambda r: r.perk_id)
+
+
+def valid_in(version: Any) -> Any:
+    """The SQL condition that a perk record is valid in a catalog version (a number, or a column holding one)."""
+    return (col(PerkRecord.version_added) <= version) & (
+        col(PerkRecord.version_retired).is_(None) | (col(PerkRecord.version_retired) > version))
 
 
 def diff_catalog(current: Iterable[PerkRecord], new: Iterable[PerkIn]) -> CatalogDiff:

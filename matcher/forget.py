@@ -32,6 +32,7 @@ from matcher.store import (
     bulk_insert,
     hold_forget_lock,
     session,
+    utcnow,
 )
 
 SALT = "audit_salt"  # the setting holding the salt of every hash kept of forgotten users
@@ -211,7 +212,8 @@ def opt_in(engine: Engine, user_id: str) -> tuple[bool, bool, bool]:
     with session(engine) as s:
         known = s.get(User, user_id)
         user = known or User(user_id=user_id)
-        user.consent = "opted_in"
+        if user.consent != "opted_in":  # a record changed: its time stamp moves (`perkmatch status` reads it)
+            user.consent, user.updated_at = "opted_in", utcnow()
         s.add(user)
         cleared = bool(s.exec(delete(OptOut).where(OptOut.user_hash == audit_hash(s, user_id))).rowcount)  # type: ignore[call-overload]
         has_posts = s.exec(select(Post.id).where(Post.user_id == user_id).limit(1)).first() is not None

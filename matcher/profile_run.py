@@ -59,7 +59,7 @@ from matcher.store import (
     session,
     utcnow,
 )
-from matcher.taxonomy import TopicInfo, lineage, load_topics, not_shown
+from matcher.taxonomy import TopicInfo, lineage, load_topics, not_shown, taxonomy_digest
 from matcher.vocabulary import vocabulary_vectors
 
 USER_CHUNK = 200
@@ -600,6 +600,7 @@ def _profile(engine: Engine, cache: EmbeddingCache, users: list[str], policy: st
         assert run is not None
         related = {t: words for t, words in zip(space.ids, space.related, strict=True) if words}
         run.params = json.dumps({"policy": policy, "basis": basis, "rules": incremental.RULES_VERSION,
+                                 "taxonomy": taxonomy_digest(topics),
                                  "related_words": related, "vocabulary": vocabulary_source(cache.encoder),
                                  "topic_vectors": fit.record(space.ids)})
         s.add(run)

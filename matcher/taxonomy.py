@@ -5,6 +5,7 @@ The project ships its own default taxonomy (``matcher/data/taxonomy.yaml``), use
 
 import csv
 import functools
+import hashlib
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -199,6 +200,15 @@ def load_topics(engine: Engine) -> list[TopicInfo]:
         store_taxonomy(engine, read_taxonomy(default_taxonomy_path()))
         return load_topics(engine)
     return [TopicInfo(r.topic_id, r.name, r.parent_id, r.description, r.sensitive) for r in rows]
+
+
+def taxonomy_digest(topics: list[TopicInfo]) -> str:
+    """A digest of the taxonomy's content (ids, names, parents, descriptions, sensitivity, order): a profile run
+    records the one it used, and `perkmatch status` compares it with the loaded one."""
+    h = hashlib.blake2b(digest_size=16)
+    for t in topics:
+        h.update(json.dumps([t.topic_id, t.name, t.parent_id, t.description, t.sensitive]).encode())
+    return h.hexdigest()
 
 
 def topic_ids_in(s: Session) -> set[str]:

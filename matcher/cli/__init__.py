@@ -41,13 +41,14 @@ def _main(
 
 
 def _register() -> None:
-    from matcher.cli import data, imports, people, report, results
+    from matcher.cli import data, imports, people, report, results, status
 
     data.register(app)
     results.register(app)
     people.register(app)
     imports.register(app)
     report.register(app)
+    status.register(app)
 
 
 _register()

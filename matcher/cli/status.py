@@ -1,0 +1,70 @@
+"""`perkmatch status`: what the database holds and what to run next (``matcher.status``)."""
+
+from typing import Any
+
+import typer
+
+from matcher.cli.common import DbOpt, JsonOpt, engine, handled, out, print_json
+
+
+def status(db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """What the database holds, what its newest runs used, and what to run next (changes nothing)."""
+    from matcher.cli.common import State
+    from matcher.status import database_status
+    from matcher.store import DEFAULT_DB
+
+    report = database_status(engine(db, existing=True), db or State.db or DEFAULT_DB)
+    if as_json:
+        print_json(report)
+        return
+    for label, text in lines(report):
+        out.print(f"{label:<9} {text}")
+    out.print()
+    if report["up_to_date"]:
+        out.print("up to date: nothing to run")
+    else:
+        out.print("next:")
+        for step in report["next"]:
+            out.print(f"  {step}")
+
+
+def lines(r: dict[str, Any]) -> list[tuple[str, str]]:
+    """The report as labelled lines of text."""
+    from matcher.status import plural
+
+    users, posts, tax = r["users"], r["posts"], r["taxonomy"]
+    size = f" ({r['size_bytes'] / 1e6:,.1f} MB)" if r["size_bytes"] is not None else ""
+    rows = [("database", f"{r['database']}{size}"),
+            ("users", f"{users['total']:,}: {users['opted_in']:,} opted in, {users['opted_out']:,} opted out, "
+                      f"{users['no_consent']:,} without consent; {users['forgotten']:,} forgotten"),
+            ("posts", f"{posts['total']:,} by {posts['users']:,} users ({plural(posts['reshares'], 'reshare')})"
+                      + (f", written {posts['first']} to {posts['last']}" if posts["total"] else ""))]
+    rows += [("vectors", f"{count:,} texts embedded by {model}") for model, count in r["embeddings"].items()]
+    rows.append(("taxonomy", f"{tax['topics']:,} topics ({tax['top_level']:,} top-level, {tax['sensitive']:,} "
+                             "sensitive)" if tax["loaded"] else
+                             "none loaded: the shipped default is stored at the first profile run"))
+    catalog = r["catalog"]
+    rows.append(("catalog", f"version {catalog['version']}, refreshed {catalog['refreshed_at']} from "
+                            f"{catalog['source']}: {catalog['live_perks']:,} live perks" if catalog else "none loaded"))
+    rows.append(("profile", _profile_line(r["profile"])))
+    if r["unfinished_profile"]:
+        run = r["unfinished_profile"]
+        rows.append(("", f"run {run['run_id']}, started {run['started_at']}, is {run['status']} (a run still "
+                         "going, or one stopped before it finished)"))
+    match = r["match"]
+    rows.append(("match", f"run {match['run_id']} finished {match['finished_at']}: {match['assignments']:,} "
+                          f"assignments to {match['users']:,} users (catalog version {match['catalog_version']}, "
+                          f"profile run {match['profile_run']})" if match else "none yet"))
+    return rows
+
+
+def _profile_line(run: dict[str, Any] | None) -> str:
+    if run is None:
+        return "none finished yet"
+    return (f"run {run['run_id']} finished {run['finished_at']} (as of {run['as_of']}, {run['policy']}): "
+            f"{run['users']:,} users, {run['posts']:,} posts, {run['inferred_topics']:,} topics inferred, "
+            f"by {run['model']}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(handled(status))

@@ -1,0 +1,199 @@
+"""`perkmatch status`: what a database holds, what its newest runs used, and what is out of date since.
+
+For operators between batch jobs: it reads counts and the newest runs only (no vectors, no posts' texts), so it is
+quick on millions of posts, and it changes nothing. "Out of date" is judged from time stamps: posts and users'
+records written after the newest profile run started, a taxonomy whose content differs from the one that run
+used, a catalog version or profile run newer than the newest match run used, and assigned perks whose offer has
+ended. It is a hint of what to run next; the runs themselves decide exactly what to recompute.
+"""
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, exists, func
+from sqlmodel import Session, col, select
+
+from catalog.refresh import live_version, valid_in
+from catalog.schema import CatalogVersion, PerkRecord
+from matcher.store import Assignment, Embedding, ForgetAudit, Post, Run, Topic, User, session, shown_db, utcnow
+from matcher.taxonomy import TopicInfo, taxonomy_digest
+
+
+def database_status(engine: Engine, db: str, today: dt.date | None = None) -> dict[str, Any]:
+    """Everything `perkmatch status` shows, as one JSON-ready dict (README, "Using it as a CLI tool")."""
+    today = today or utcnow().date()
+    with session(engine) as s:
+        profile = _newest(s, "profile", finished=True)
+        unfinished = _newest(s, "profile", finished=False)
+        match = _newest(s, "match", finished=True)
+        report: dict[str, Any] = {
+            "database": shown_db(db), "size_bytes": _size(engine),
+            "users": _users(s), "posts": _posts(s), "embeddings": _embeddings(s), "taxonomy": _taxonomy(s),
+            "catalog": _catalog(s),
+            "profile": _profile(s, profile) if profile else None,
+            "unfinished_profile": (_run_times(unfinished) if unfinished and (profile is None
+                                                                             or unfinished.id > profile.id) else None),
+            "match": _match(s, match, today) if match else None,
+        }
+    report["next"] = next_steps(report)
+    report["up_to_date"] = not report["next"]
+    return report
+
+
+def _newest(s: Session, kind: str, finished: bool) -> Run | None:
+    query = select(Run).where(Run.kind == kind)
+    query = query.where(Run.status == "finished") if finished else query.where(Run.status != "finished")
+    return s.exec(query.order_by(col(Run.id).desc())).first()
+
+
+def _size(engine: Engine) -> int | None:
+    """A SQLite database's bytes on disk, its write-ahead log included; None for a server's."""
+    if engine.dialect.name != "sqlite" or not engine.url.database or engine.url.database == ":memory:":
+        return None
+    files = [Path(engine.url.database), Path(engine.url.database + "-wal")]
+    return sum(f.stat().st_size for f in files if f.exists())
+
+
+def _users(s: Session) -> dict[str, int]:
+    counts = dict(s.exec(select(User.consent, func.count()).group_by(User.consent)).all())
+    return {"total": sum(counts.values()), "opted_in": counts.get("opted_in", 0),
+            "opted_out": counts.get("opted_out", 0), "no_consent": counts.get(None, 0),
+            "forgotten": s.exec(select(func.count()).select_from(ForgetAudit)).one()}
+
+
+def _posts(s: Session) -> dict[str, Any]:
+    total, users, shares, first, last = s.exec(select(
+        func.count(), func.count(func.distinct(Post.user_id)), func.coalesce(func.sum(col(Post.is_share)), 0),
+        func.min(Post.created_at), func.max(Post.created_at))).one()
+    return {"total": total, "users": users, "reshares": int(shares), "first": _day(first), "last": _day(last)}
+
+
+def _embeddings(s: Session) -> dict[str, int]:
+    """Stored vectors by encoder (each backend has its own key: README, 'Encoders')."""
+    return dict(s.exec(select(Embedding.model, func.count()).group_by(Embedding.model)
+                       .order_by(Embedding.model)).all())
+
+
+def _taxonomy(s: Session) -> dict[str, Any]:
+    rows = s.exec(select(Topic).order_by(col(Topic.position))).all()
+    topics = [TopicInfo(r.topic_id, r.name, r.parent_id, r.description, r.sensitive) for r in rows]
+    return {"loaded": bool(rows), "topics": len(rows), "sensitive": sum(r.sensitive for r in rows),
+            "top_level": sum(r.parent_id is None for r in rows), "digest": taxonomy_digest(topics) if rows else None}
+
+
+def _catalog(s: Session) -> dict[str, Any] | None:
+    version = live_version(s)
+    if version is None:
+        return None
+    row = s.get(CatalogVersion, version)
+    assert row is not None
+    live = s.exec(select(func.count()).select_from(PerkRecord).where(valid_in(version))).one()
+    return {"version": version, "refreshed_at": _when(row.created_at), "source": row.source, "live_perks": live}
+
+
+def _run_times(run: Run) -> dict[str, Any]:
+    return {"run_id": run.id, "status": run.status, "started_at": _when(run.started_at),
+            "finished_at": _when(run.finished_at), "as_of": _day(run.as_of)}
+
+
+def _profile(s: Session, run: Run) -> dict[str, Any]:
+    """The newest finished profile run, and what changed after it started (posts and users' records by the users
+    its consent policy covers now; the taxonomy by content)."""
+    params, stats = json.loads(run.params or "{}"), json.loads(run.stats or "{}")
+    policy = params.get("policy", "opt-in")
+    mine = exists().where(User.user_id == Post.user_id)
+    covered = mine.where(User.consent == "opted_in") if policy == "opt-in" else ~mine.where(User.consent == "opted_out")
+    changed = select(Post.user_id).where(Post.updated_at > run.started_at).where(covered).subquery()
+    posts, users = s.exec(select(func.count(), func.count(func.distinct(changed.c.user_id))).select_from(changed)).one()
+    records = s.exec(select(func.count()).select_from(User).where(User.updated_at > run.started_at)).one()
+    forgotten = s.exec(select(func.count()).select_from(ForgetAudit)
+                       .where(ForgetAudit.forgotten_at > run.started_at)).one()
+    return {**_run_times(run), "policy": policy, "users": stats.get("users"),
+            "posts": stats.get("posts"), "inferred_topics": stats.get("inferred_topics"), "model": stats.get("model"),
+            "taxonomy_digest": params.get("taxonomy"),
+            "since": {"posts": posts, "posting_users": users, "user_records": records, "forgotten": forgotten}}
+
+
+def _match(s: Session, run: Run, today: dt.date) -> dict[str, Any]:
+    """The newest finished match run: the catalog version and profile run it used, its assigned perks whose offer
+    has ended (``ends`` before today), and that version's perks whose offer has opened since the day it matched
+    for (``starts`` after it, by today) and is still open."""
+    params, stats = json.loads(run.params or "{}"), json.loads(run.stats or "{}")
+    version = params.get("catalog_version")
+    ended = s.exec(select(func.count()).select_from(Assignment).join(
+        PerkRecord, (PerkRecord.perk_id == Assignment.perk_id) & valid_in(Assignment.catalog_version))
+        .where(Assignment.run_id == run.id).where(col(PerkRecord.ends).is_not(None))
+        .where(col(PerkRecord.ends) < today)).one()
+    matched_on = dt.datetime.fromtimestamp(run.as_of, dt.UTC).date()
+    opened = 0 if version is None else s.exec(
+        select(func.count()).select_from(PerkRecord).where(valid_in(version))
+        .where(col(PerkRecord.starts) > matched_on).where(col(PerkRecord.starts) <= today)
+        .where(col(PerkRecord.ends).is_(None) | (col(PerkRecord.ends) >= today))).one()
+    return {**_run_times(run), "assignments": stats.get("assignments"), "users": stats.get("users"),
+            "catalog_version": version, "profile_run": params.get("profile_run"), "ended_offers": ended,
+            "opened_offers": opened}
+
+
+def next_steps(report: dict[str, Any]) -> list[str]:
+    """What to run next, and why, in pipeline order (empty: everything is up to date)."""
+    steps: list[str] = []
+    profile, match, catalog = report["profile"], report["match"], report["catalog"]
+    if not report["posts"]["total"]:
+        return ["perkmatch ingest POSTS --users USERS: there are no posts yet"]
+    if report["unfinished_profile"]:
+        run = report["unfinished_profile"]
+        steps.append(f"perkmatch profile: profile run {run['run_id']} (started {run['started_at']}) did not finish; "
+                     "a new run reuses the users it completed")
+    elif profile is None:
+        steps.append("perkmatch profile: no profile run yet")
+    else:
+        steps.extend(_profile_reasons(profile, report["taxonomy"]))
+    if catalog is None:
+        steps.append("perkmatch catalog refresh FILE: no perk catalog loaded yet")
+    elif profile is not None and (match is None or match["catalog_version"] != catalog["version"]
+                                  or match["profile_run"] != profile["run_id"] or match["ended_offers"]
+                                  or match["opened_offers"]):
+        steps.append("perkmatch match: " + _match_reason(match, catalog, profile))
+    return steps
+
+
+def _profile_reasons(profile: dict[str, Any], taxonomy: dict[str, Any]) -> list[str]:
+    since, run = profile["since"], profile["run_id"]
+    why = []
+    if since["posts"]:
+        why.append(f"{plural(since['posts'], 'post')} by {plural(since['posting_users'], 'user')} added or changed")
+    if since["user_records"]:
+        why.append(f"{plural(since['user_records'], 'user record')} changed (consent, region, opt-ins)")
+    if profile["taxonomy_digest"] and taxonomy["digest"] and profile["taxonomy_digest"] != taxonomy["digest"]:
+        why.append("the taxonomy was replaced")
+    return [f"perkmatch profile: since profile run {run} started, " + "; ".join(why)] if why else []
+
+
+def _match_reason(match: dict[str, Any] | None, catalog: dict[str, Any], profile: dict[str, Any]) -> str:
+    if match is None:
+        return "no match run yet"
+    why = []
+    if match["catalog_version"] != catalog["version"]:
+        why.append(f"it used catalog version {match['catalog_version']}, the live one is {catalog['version']}")
+    if match["profile_run"] != profile["run_id"]:
+        why.append(f"it used profile run {match['profile_run']}, the newest is {profile['run_id']}")
+    if match["ended_offers"]:
+        why.append(f"offer ended for {plural(match['ended_offers'], 'assigned perk')}")
+    if match["opened_offers"]:
+        why.append(f"offer opened after {match['as_of']} for {plural(match['opened_offers'], 'perk')}")
+    return f"match run {match['run_id']}: " + "; ".join(why)
+
+
+def plural(count: int, noun: str) -> str:
+    """"1 post", "2 posts"."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def _when(value: dt.datetime | None) -> str | None:
+    return None if value is None else value.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _day(seconds: int | None) -> str | None:
+    return None if seconds is None else dt.datetime.fromtimestamp(seconds, dt.UTC).date().isoformat()

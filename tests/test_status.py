@@ -1,0 +1,122 @@
+"""`perkmatch status`: what the database holds and what to run next, on a tiny world (fake encoder)."""
+
+import datetime as dt
+import json
+
+import pytest
+
+from matcher.status import database_status
+from matcher.store import Run, open_engine, session
+from tests.test_cli_match import PERKS, TAXONOMY, build_world, posts_for
+
+USERS = [{"user_id": "ann", "consent": "opted_in", "region": "US-NY"},
+         {"user_id": "bob", "consent": "opted_in", "region": "US-NJ"},
+         {"user_id": "cat", "consent": "opted_in", "region": "GB"},
+         {"user_id": "eve"}]  # no consent: her posts are not even stored (under the default policy)
+POSTS = (posts_for("ann", "flights airport lounge travel") + posts_for("bob", "travel trips flights airport")
+         + posts_for("cat", "coffee espresso beans roast") + posts_for("eve", "coffee espresso beans roast", 3))
+
+
+@pytest.fixture
+def world(tmp_path, write, monkeypatch):  # type: ignore[no-untyped-def]
+    perks = [*PERKS, {"perk_id": "spring-beans", "brand": "Spring", "title": "Spring beans",
+                      "description": "coffee beans roast espresso", "starts": "2025-04-01", "ends": "2025-06-30"}]
+    return build_world(tmp_path, write, monkeypatch, USERS, POSTS, "2025-03-01", perks=perks,
+                       then=(["match", "--as-of", "2025-03-01"],))
+
+
+def status(world) -> dict:  # type: ignore[no-untyped-def]
+    result = world("status", "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_a_fresh_world_is_up_to_date_and_counted(world) -> None:  # type: ignore[no-untyped-def]
+    report = status(world)
+    assert report["next"] == [] and report["up_to_date"] is True
+    assert report["users"] == {"total": 4, "opted_in": 3, "opted_out": 0, "no_consent": 1, "forgotten": 0}
+    assert report["posts"] == {"total": 18, "users": 3, "reshares": 0, "first": "2025-01-01", "last": "2025-01-16"}
+    assert report["taxonomy"]["topics"] == len(TAXONOMY) and report["taxonomy"]["sensitive"] == 1
+    assert report["catalog"]["version"] == 1 and report["catalog"]["live_perks"] == 5
+    assert report["profile"]["users"] == 3 and report["profile"]["as_of"] == "2025-03-01"
+    assert report["profile"]["taxonomy_digest"] == report["taxonomy"]["digest"]
+    assert report["match"]["profile_run"] == report["profile"]["run_id"] and report["match"]["catalog_version"] == 1
+    assert report["size_bytes"] > 0
+    text = world("status")
+    assert text.exit_code == 0
+    assert "users     4: 3 opted in, 0 opted out, 1 without consent; 0 forgotten" in text.stdout
+    assert text.stdout.rstrip().endswith("up to date: nothing to run")
+
+
+def test_new_posts_by_consenting_users_call_for_profile_then_match(world, write) -> None:  # type: ignore[no-untyped-def]
+    again = world("ingest", write("again.jsonl", POSTS))  # the same posts again: nothing changed
+    assert again.exit_code == 0 and status(world)["up_to_date"]
+    eve = world("ingest", write("eve.jsonl", POSTS[-3:]), "--consent-policy", "opt-out")  # stored, not opted in:
+    assert eve.exit_code == 0 and status(world)["posts"]["users"] == 4  # nothing for an opt-in profile run to do
+    assert status(world)["up_to_date"]
+    new = posts_for("ann", "flights airport lounge travel", 8)[6:]
+    assert world("ingest", write("new.jsonl", new)).exit_code == 0
+    report = status(world)
+    run = report["profile"]["run_id"]
+    assert report["profile"]["since"]["posts"] == 2 and report["profile"]["since"]["posting_users"] == 1
+    assert report["next"] == [f"perkmatch profile: since profile run {run} started, 2 posts by 1 user added or changed"]
+    assert world("profile", "--as-of", "2025-03-01").exit_code == 0
+    report = status(world)
+    assert report["next"] == [f"perkmatch match: match run {report['match']['run_id']}: it used profile run {run}, "
+                              f"the newest is {report['profile']['run_id']}"]
+    assert world("match", "--as-of", "2025-03-01").exit_code == 0
+    assert status(world)["up_to_date"]
+
+
+def test_consent_taxonomy_and_catalog_changes_are_named(world, write) -> None:  # type: ignore[no-untyped-def]
+    assert world("consent", "eve", "opted_in").exit_code == 0
+    renamed = [{**TAXONOMY[0], "name": "Trips"}, *TAXONOMY[1:]]
+    assert world("taxonomy", "load", write("t2.yaml", renamed)).exit_code == 0
+    changed = [{**PERKS[0], "title": "Two lounge passes", "quantity": 2}, *PERKS[1:]]
+    assert world("catalog", "refresh", write("c2.yaml", changed)).exit_code == 0
+    report = status(world)
+    run, match = report["profile"]["run_id"], report["match"]["run_id"]
+    assert report["next"] == [
+        f"perkmatch profile: since profile run {run} started, 1 user record changed (consent, region, opt-ins); "
+        "the taxonomy was replaced",
+        f"perkmatch match: match run {match}: it used catalog version 1, the live one is 2"]
+
+
+def test_an_unfinished_profile_run_is_named(world) -> None:  # type: ignore[no-untyped-def]
+    engine = open_engine(world.db)
+    with session(engine) as s:
+        s.add(Run(kind="profile", status="interrupted", as_of=0))
+        s.commit()
+    report = status(world)
+    unfinished = report["unfinished_profile"]
+    assert unfinished["status"] == "interrupted" and unfinished["run_id"] == report["profile"]["run_id"] + 2
+    assert report["next"][0].startswith(f"perkmatch profile: profile run {unfinished['run_id']} (started ")
+    assert "is interrupted (a run still going, or one stopped before it finished)" in world("status").stdout
+
+
+def test_offers_that_ended_or_opened_since_the_match_are_named(world) -> None:  # type: ignore[no-untyped-def]
+    engine = open_engine(world.db)
+    opened = database_status(engine, world.db, today=dt.date(2025, 4, 2))
+    assert opened["match"]["opened_offers"] == 1 and opened["match"]["ended_offers"] == 0
+    assert opened["next"][-1].endswith("offer opened after 2025-03-01 for 1 perk")
+    assert world("match", "--as-of", "2025-04-02").exit_code == 0
+    assert database_status(engine, world.db, today=dt.date(2025, 6, 30))["up_to_date"]  # its last day
+    ended = database_status(engine, world.db, today=dt.date(2025, 7, 1))
+    assert ended["match"]["ended_offers"] == 1
+    assert ended["next"][-1].endswith("offer ended for 1 assigned perk")
+
+
+def test_an_empty_database_and_a_missing_one(tmp_path, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from matcher.cli import app
+
+    runner = CliRunner()
+    db = str(tmp_path / "e.db")
+    assert runner.invoke(app, ["--db", db, "ingest", "--users", write("u.jsonl", USERS)]).exit_code == 0
+    result = runner.invoke(app, ["--db", db, "status"])
+    assert result.exit_code == 0, result.output
+    assert "taxonomy  none loaded: the shipped default is stored at the first profile run" in result.stdout
+    assert result.stdout.rstrip().endswith("next:\n  perkmatch ingest POSTS --users USERS: there are no posts yet")
+    missing = runner.invoke(app, ["--db", str(tmp_path / "nothere.db"), "status"])
+    assert missing.exit_code == 1 and "there is no database there" in missing.output
