@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, exists, func
+from sqlalchemy import Engine, case, exists, func
 from sqlmodel import Session, col, select
 
 from catalog.refresh import live_version, valid_in
@@ -64,9 +64,10 @@ def _users(s: Session) -> dict[str, int]:
 
 
 def _posts(s: Session) -> dict[str, Any]:
+    shares = func.coalesce(func.sum(case((col(Post.is_share), 1), else_=0)), 0)  # (PostgreSQL: no sum of booleans)
     total, users, shares, first, last = s.exec(select(
-        func.count(), func.count(func.distinct(Post.user_id)), func.coalesce(func.sum(col(Post.is_share)), 0),
-        func.min(Post.created_at), func.max(Post.created_at))).one()
+        func.count(), func.count(func.distinct(Post.user_id)), shares, func.min(Post.created_at),
+        func.max(Post.created_at))).one()
     return {"total": total, "users": users, "reshares": int(shares), "first": _day(first), "last": _day(last)}
 
 

@@ -19,6 +19,7 @@ from matcher.demo import run_demo
 from matcher.embed import EmbeddingCache
 from matcher.encoder import FakeEncoder
 from matcher.explain import match_records, user_topics
+from matcher.status import database_status
 from matcher.store import open_engine
 
 
@@ -59,19 +60,25 @@ def postgres_url():  # type: ignore[no-untyped-def]
         shutil.rmtree(root, ignore_errors=True)
 
 
-def pipeline(db: str) -> tuple[str, str]:
+def pipeline(db: str) -> tuple[str, str, str]:
     engine = open_engine(db)
     run_demo(engine, EmbeddingCache(engine, FakeEncoder()))
     topics = json.dumps(user_topics(engine), sort_keys=True)
     matches = json.dumps(match_records(engine), sort_keys=True)
+    status = database_status(engine, db)
     engine.dispose()
-    return topics, matches
+    when = ("started_at", "finished_at", "refreshed_at")
+    for part in ("catalog", "profile", "match"):  # times and where the database is differ, the rest must not
+        status[part] = {k: v for k, v in status[part].items() if k not in when}
+    return topics, matches, json.dumps({k: v for k, v in status.items() if k not in ("database", "size_bytes")},
+                                       sort_keys=True)
 
 
 def test_postgres_gives_the_same_topics_and_assignments_as_sqlite(postgres_url, tmp_path) -> None:  # type: ignore[no-untyped-def]
     on_sqlite = pipeline(str(tmp_path / "s.db"))
     on_postgres = pipeline(postgres_url)
     assert json.loads(on_sqlite[0]) and json.loads(on_sqlite[1])
+    assert json.loads(on_sqlite[2])["posts"]["reshares"] == 86  # `perkmatch status` too (u-resharer)
     assert on_postgres == on_sqlite
 
 
