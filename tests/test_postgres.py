@@ -231,3 +231,24 @@ def test_a_reading_command_refuses_a_server_database_without_perkmatch_data(post
     plain.dispose()
     open_engine(url).dispose()  # a command that writes sets it up; then reading commands open it
     open_engine(url, existing=True).dispose()
+
+
+def test_every_way_of_forgetting_a_user_on_postgres_reminds_to_vacuum(postgres_url, write) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from matcher.cli import app
+
+    url = _fresh_database(postgres_url, "vacuum1")
+    runner = CliRunner()
+    users = [{"user_id": u, "consent": "opted_in"} for u in ("a", "b", "c")]
+    posts = [{"post_id": f"{u}1", "user_id": u, "text": "hello there", "created_at": 1_735_732_800}
+             for u in ("a", "b", "c")]
+    assert runner.invoke(app, ["--db", url, "ingest", write("p.jsonl", posts), "--users",
+                               write("u.jsonl", users)]).exit_code == 0
+    reminder = "PostgreSQL keeps deleted rows until VACUUM: run `VACUUM FULL posts, embeddings`"
+    for args in (["forget", "a"], ["consent", "b", "opted_out"],
+                 ["ingest", "--users", write("out.jsonl", [{"user_id": "c", "consent": "opted_out"}])]):
+        result = runner.invoke(app, ["--db", url, *args])
+        assert result.exit_code == 0 and reminder in result.stderr, (args, result.output)
+    unchanged = runner.invoke(app, ["--db", url, "ingest", "--users", write("u2.jsonl", users[:1])])
+    assert unchanged.exit_code == 0 and reminder not in unchanged.stderr  # nobody forgotten: no reminder

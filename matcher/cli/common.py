@@ -32,6 +32,7 @@ class State:
     model: str | None = None
     precision: str = "float32"
     encoder: str | None = None
+    opened: list[Any] = []  # the engines this command opened: disposed when it ends (``handled``)
 
 
 def engine(db: str | None, existing: bool = False):  # type: ignore[no-untyped-def]
@@ -46,7 +47,9 @@ def engine(db: str | None, existing: bool = False):  # type: ignore[no-untyped-d
     if existing and "://" not in path and not Path(path).expanduser().exists():
         raise PerkmatchError(f"--db {path}: there is no database there; check the path (this command does not "
                              "create one: start with `perkmatch ingest`)")
-    return open_engine(path, existing=existing)
+    opened = open_engine(path, existing=existing)
+    State.opened.append(opened)
+    return opened
 
 
 def cache(eng, model: str | None):  # type: ignore[no-untyped-def]
@@ -81,6 +84,14 @@ def print_table(table: Any) -> None:
 def print_json(records: list[dict[str, Any]] | dict[str, Any]) -> None:
     for record in records if isinstance(records, list) else [records]:
         sys.stdout.write(orjson.dumps(record, option=orjson.OPT_NON_STR_KEYS).decode() + "\n")
+
+
+def vacuum_reminder(eng) -> None:  # type: ignore[no-untyped-def]
+    """On PostgreSQL, deleted text stays in the data files until VACUUM: say so wherever a user is forgotten
+    (`forget`, `consent USER opted_out`, an opt-out in a users file)."""
+    if eng.dialect.name == "postgresql":
+        err.print("PostgreSQL keeps deleted rows until VACUUM: run `VACUUM FULL posts, embeddings` "
+                  "(or let autovacuum run) so the text leaves the data files.")
 
 
 def warn_policy(policy: str) -> None:
@@ -190,6 +201,9 @@ def handled(fn: Callable[..., Any]) -> Callable[..., Any]:
         except (OperationalError, DataError) as exc:  # the server went away, a lock timed out, a value it refused
             raise fail(f"the database failed: {database_error(exc)}. What was committed before is kept (each stage "
                        "commits as it goes); run the command again once the database is reachable") from None
+        finally:  # close its connections now (a server's would otherwise stay open until garbage collection)
+            while State.opened:
+                State.opened.pop().dispose()
 
     return wrapper
 

@@ -21,6 +21,7 @@ from matcher.cli.common import (
     print_table,
     progress,
     say_skipped,
+    vacuum_reminder,
     warn_policy,
 )
 
@@ -70,6 +71,8 @@ def ingest(
             err.print(f"warning: {problem}", markup=False, highlight=False)
         if len(report.unknown_opt_ins) > 10:
             err.print(f"warning: ... and {len(report.unknown_opt_ins) - 10} more user(s) opted in to unknown topic ids")
+        if report.kind == "users" and report.users_forgotten:
+            vacuum_reminder(eng)
         if report.users_kept_out:
             err.print(f"{report.users_kept_out} user(s) not stored: they opted out earlier and stay out (only "
                       "`perkmatch consent USER opted_in` brings one back)")

@@ -7,7 +7,18 @@ from typing import Annotated
 import typer
 
 from matcher.cli import common
-from matcher.cli.common import DbOpt, JsonOpt, ModelOpt, engine, err, handled, out, print_json, progress
+from matcher.cli.common import (
+    DbOpt,
+    JsonOpt,
+    ModelOpt,
+    engine,
+    err,
+    handled,
+    out,
+    print_json,
+    progress,
+    vacuum_reminder,
+)
 
 
 def forget(user_id: Annotated[str, typer.Argument(help="The user's id")], db: DbOpt = None,
@@ -24,13 +35,6 @@ def forget(user_id: Annotated[str, typer.Argument(help="The user's id")], db: Db
     else:
         out.print(f"forgot {user_id}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
         vacuum_reminder(eng)
-
-
-def vacuum_reminder(eng) -> None:  # type: ignore[no-untyped-def]
-    """On PostgreSQL, deleted text stays in the data files until VACUUM: say so wherever a user is forgotten."""
-    if eng.dialect.name == "postgresql":
-        err.print("PostgreSQL keeps deleted rows until VACUUM: run `VACUUM FULL posts, embeddings` "
-                  "(or let autovacuum run) so the text leaves the data files.")
 
 
 def consent(
