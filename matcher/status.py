@@ -100,21 +100,24 @@ def _run_times(run: Run) -> dict[str, Any]:
 
 
 def _profile(s: Session, run: Run) -> dict[str, Any]:
-    """The newest finished profile run, and what changed after it started (posts and users' records by the users
-    its consent policy covers now; the taxonomy by content)."""
+    """The newest finished profile run, what changed after it started (posts and users' records by the users its
+    consent policy covers now; the taxonomy by content), and how many of those users' posts were written after the
+    day it profiled as of (a run as of a past day, or posts dated in the future)."""
     params, stats = json.loads(run.params or "{}"), json.loads(run.stats or "{}")
     policy = params.get("policy", "opt-in")
     mine = exists().where(User.user_id == Post.user_id)
     covered = mine.where(User.consent == "opted_in") if policy == "opt-in" else ~mine.where(User.consent == "opted_out")
     changed = select(Post.user_id).where(Post.updated_at > run.started_at).where(covered).subquery()
     posts, users = s.exec(select(func.count(), func.count(func.distinct(changed.c.user_id))).select_from(changed)).one()
+    later = s.exec(select(func.count()).select_from(Post).where(Post.created_at > run.as_of).where(covered)).one()
     records = s.exec(select(func.count()).select_from(User).where(User.updated_at > run.started_at)).one()
     forgotten = s.exec(select(func.count()).select_from(ForgetAudit)
                        .where(ForgetAudit.forgotten_at > run.started_at)).one()
     return {**_run_times(run), "policy": policy, "users": stats.get("users"),
             "posts": stats.get("posts"), "inferred_topics": stats.get("inferred_topics"), "model": stats.get("model"),
             "taxonomy_digest": params.get("taxonomy"),
-            "since": {"posts": posts, "posting_users": users, "user_records": records, "forgotten": forgotten}}
+            "since": {"posts": posts, "posting_users": users, "user_records": records, "forgotten": forgotten},
+            "posts_after_as_of": later}
 
 
 def _match(s: Session, run: Run, today: dt.date) -> dict[str, Any]:
@@ -161,15 +164,20 @@ def next_steps(report: dict[str, Any]) -> list[str]:
 
 
 def _profile_reasons(profile: dict[str, Any], taxonomy: dict[str, Any]) -> list[str]:
-    since, run = profile["since"], profile["run_id"]
+    since = profile["since"]
     why = []
     if since["posts"]:
-        why.append(f"{plural(since['posts'], 'post')} by {plural(since['posting_users'], 'user')} added or changed")
+        why.append(f"{plural(since['posts'], 'post')} by {plural(since['posting_users'], 'user')} added or changed "
+                   "since it started")
     if since["user_records"]:
-        why.append(f"{plural(since['user_records'], 'user record')} changed (consent, region, opt-ins)")
+        why.append(f"{plural(since['user_records'], 'user record')} (consent, region, opt-ins) changed since it "
+                   "started")
+    if profile["posts_after_as_of"]:
+        why.append(f"{plural(profile['posts_after_as_of'], 'post')} written after its as-of day ({profile['as_of']}), "
+                   "which a run with a later --as-of counts")
     if profile["taxonomy_digest"] and taxonomy["digest"] and profile["taxonomy_digest"] != taxonomy["digest"]:
-        why.append("the taxonomy was replaced")
-    return [f"perkmatch profile: since profile run {run} started, " + "; ".join(why)] if why else []
+        why.append("the taxonomy was replaced since")
+    return [f"perkmatch profile: profile run {profile['run_id']}: " + "; ".join(why)] if why else []
 
 
 def _match_reason(match: dict[str, Any] | None, catalog: dict[str, Any], profile: dict[str, Any]) -> str:

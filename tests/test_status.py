@@ -59,7 +59,8 @@ def test_new_posts_by_consenting_users_call_for_profile_then_match(world, write)
     report = status(world)
     run = report["profile"]["run_id"]
     assert report["profile"]["since"]["posts"] == 2 and report["profile"]["since"]["posting_users"] == 1
-    assert report["next"] == [f"perkmatch profile: since profile run {run} started, 2 posts by 1 user added or changed"]
+    assert report["next"] == [f"perkmatch profile: profile run {run}: 2 posts by 1 user added or changed since it "
+                              "started"]
     assert world("profile", "--as-of", "2025-03-01").exit_code == 0
     report = status(world)
     assert report["next"] == [f"perkmatch match: match run {report['match']['run_id']}: it used profile run {run}, "
@@ -77,8 +78,8 @@ def test_consent_taxonomy_and_catalog_changes_are_named(world, write) -> None:  
     report = status(world)
     run, match = report["profile"]["run_id"], report["match"]["run_id"]
     assert report["next"] == [
-        f"perkmatch profile: since profile run {run} started, 1 user record changed (consent, region, opt-ins); "
-        "the taxonomy was replaced",
+        f"perkmatch profile: profile run {run}: 1 user record (consent, region, opt-ins) changed since it started; "
+        "the taxonomy was replaced since",
         f"perkmatch match: match run {match}: it used catalog version 1, the live one is 2"]
 
 
@@ -120,3 +121,16 @@ def test_an_empty_database_and_a_missing_one(tmp_path, write, monkeypatch) -> No
     assert result.stdout.rstrip().endswith("next:\n  perkmatch ingest POSTS --users USERS: there are no posts yet")
     missing = runner.invoke(app, ["--db", str(tmp_path / "nothere.db"), "status"])
     assert missing.exit_code == 1 and "there is no database there" in missing.output
+
+
+def test_posts_after_the_runs_as_of_day_are_named_until_a_later_run(world, write) -> None:  # type: ignore[no-untyped-def]
+    april = {**posts_for("ann", "flights airport lounge travel", 7)[6], "created_at": 1_743_508_800}  # 2025-04-01
+    assert world("ingest", write("april.jsonl", [april])).exit_code == 0
+    assert world("profile", "--as-of", "2025-03-01").exit_code == 0  # profiled again, as of the same day
+    report = status(world)
+    assert report["profile"]["posts_after_as_of"] == 1
+    assert report["next"][0] == (f"perkmatch profile: profile run {report['profile']['run_id']}: 1 post written after "
+                                 "its as-of day (2025-03-01), which a run with a later --as-of counts")
+    assert world("profile", "--as-of", "2025-04-01").exit_code == 0
+    report = status(world)
+    assert report["profile"]["posts_after_as_of"] == 0 and not report["next"][0].startswith("perkmatch profile")
