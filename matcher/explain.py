@@ -5,10 +5,12 @@ answer to "why (not) this topic?", what changed between profile runs, and a user
 """
 
 import datetime as dt
+import difflib
 import json
 import math
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,7 @@ from catalog.refresh import live_version, unknown_perk
 from catalog.schema import PerkRecord
 from matcher.classify import WORDLESS_KEY, readable
 from matcher.encoder import known_words
-from matcher.errors import NotReadyError, UnknownUserError
+from matcher.errors import NotReadyError, UnknownTopicError, UnknownUserError
 from matcher.forget import forgotten_units
 from matcher.match import offer_closed
 from matcher.profile_run import latest_run, previous_run
@@ -27,15 +29,17 @@ from matcher.profiles import ProfileParams
 from matcher.store import (
     Assignment,
     EvidencePost,
+    ForgetAudit,
     Post,
     ProfiledUser,
     Run,
+    Setting,
     TopicScore,
     User,
     Withheld,
     session,
 )
-from matcher.taxonomy import TopicInfo, load_topics, not_shown, replaced_since, topic_by_id, topic_ids_in
+from matcher.taxonomy import TopicInfo, load_topics, not_shown, replaced_since, topic_ids_in
 
 
 def iso(ts: int) -> str:
@@ -72,12 +76,27 @@ def require_user(engine: Engine, user_id: str) -> User:
         user = s.get(User, user_id)
         has_posts = s.exec(select(Post.id).where(Post.user_id == user_id).limit(1)).first() is not None
         out = user is None and not has_posts and opted_out(s, user_id)
+        gone = user is None and not has_posts and not out and _forgotten(s, user_id)
     if out:  # the answer to a right-of-access request, too: what is kept, and why
         raise UnknownUserError(f"nothing about '{user_id}' is stored: they opted out and were forgotten; only a "
                                "salted hash of their id is kept, so that their posts are never stored again")
+    if gone:
+        raise UnknownUserError(f"no user '{user_id}' is stored: they were forgotten (`perkmatch forget`); only a "
+                               "salted hash of their id is kept, in the audit log of deletions")
     if user is None and not has_posts:
         raise UnknownUserError(f"no user '{user_id}' is stored; check the id (`perkmatch topics --all` lists users)")
     return user or User(user_id=user_id)
+
+
+def _forgotten(s: Session, user_id: str) -> bool:
+    """Whether `forget` deleted a user of this id (its audit log keeps a salted hash of the id). Reads only: with no
+    salt yet, nobody was forgotten."""
+    from matcher.forget import SALT, audit_hash
+
+    if s.get(Setting, SALT) is None:
+        return False
+    return s.exec(select(ForgetAudit.id).where(ForgetAudit.user_hash == audit_hash(s, user_id))
+                  .limit(1)).first() is not None
 
 
 def require_profiled(engine: Engine, run: Run, user: User) -> None:
@@ -226,7 +245,8 @@ def stale_taxonomy(engine: Engine) -> str | None:
 
 def explain_topic(engine: Engine, user_id: str, topic_id: str) -> dict[str, Any]:
     """Why a topic was, or was not, inferred for a user: verdict, numbers, thresholds, evidence."""
-    topic = topic_by_id(engine, topic_id)
+    taxonomy = load_topics(engine)
+    topic = known_topic(taxonomy, topic_id)
     user = require_user(engine, user_id)
     run = _require_profile(engine)
     require_profiled(engine, run, user)
@@ -234,9 +254,7 @@ def explain_topic(engine: Engine, user_id: str, topic_id: str) -> dict[str, Any]
     records = topic_records(engine, int(run.id or 0), [user_id], candidates=True)[0]["topics"]
     record = next((t for t in records if t["topic_id"] == topic_id), None)
     out: dict[str, Any] = {"user_id": user_id, "topic_id": topic_id, "name": topic.name, "run_id": run.id,
-                           "thresholds": {"posts": params.min_posts, "days": params.min_days,
-                                          "threads": params.min_threads, "engaged_posts": params.min_engaged_posts,
-                                          "confidence": params.min_confidence, "plain": params.min_plain}}
+                           "thresholds": thresholds(params)}
     run_params = json.loads(run.params or "{}")
     related = run_params.get("related_words", {}).get(topic_id)
     if related:
@@ -249,14 +267,16 @@ def explain_topic(engine: Engine, user_id: str, topic_id: str) -> dict[str, Any]
         out["unread_posts"] = unread  # the user's posts the model cannot read: about no topic at all
     if wordless:
         out["wordless_posts"] = wordless  # bare links: about no topic either
-    if topic_id in not_shown(load_topics(engine))(user.sensitive_opt_in):
+    if topic_id in not_shown(taxonomy)(user.sensitive_opt_in):
         out.update(inferred=False, verdict="not inferred: this is a sensitive topic and the user has not opted in "
                    "to it, so perkmatch never infers or shows it")
         return out
     if record is None:
-        out.update(inferred=False, verdict="not inferred: none of the user's posts is about this topic "
-                   "(or it ranked below the candidates kept)" + "".join(f"; {x}" for x in
-                                                                          _unread_words(unread, wordless)))
+        late = topic_id in not_shown(taxonomy)(None) and _record_changed(engine, user_id, run.started_at)
+        # (opted in since the run, perhaps: it weighed the topic only if they had by then)
+        out.update(inferred=False, verdict="not inferred: " + "; ".join(
+            ([_opted_in_since(run, user_id)] if late else [_absent(engine, run, user_id, params)])
+            + _unread_words(unread, wordless)))
         return out
     with session(engine) as s:
         score = s.exec(select(TopicScore).where(TopicScore.run_id == run.id).where(TopicScore.user_id == user_id)
@@ -265,15 +285,104 @@ def explain_topic(engine: Engine, user_id: str, topic_id: str) -> dict[str, Any]
     inferred = score.status == "inferred"
     if inferred:
         verdict = "inferred: every threshold is met"
-    elif details.get("covered_by") and not details.get("shortfalls"):
-        verdict = f"not shown: its support comes from the more specific {', '.join(details['covered_by'])}"
+    elif details.get("covered_by"):
+        verdict = _covered(details, record["posts"], {t.topic_id: t.name for t in taxonomy})
     else:
-        reasons = details.get("shortfalls", []) + _unread_words(unread, wordless)
+        counted = _short_on_posts(record, details, params)
+        reasons = details.get("shortfalls", []) + (_not_original(details) if counted else []) + _unread_words(
+            unread, wordless)
         verdict = "not inferred: " + "; ".join(reasons)
     out.update(inferred=inferred, verdict=verdict, details=details, **{k: record[k] for k in (
         "score", "confidence", "posts", "days", "threads", "engagement", "engagement_vs_usual", "first", "last",
         "evidence")})
     return out
+
+
+def known_topic(taxonomy: list[TopicInfo], topic_id: str) -> TopicInfo:
+    """The loaded taxonomy's topic of this id; else an error naming the topics meant most likely (its name given
+    for its id, another case, a typo)."""
+    for topic in taxonomy:
+        if topic.topic_id == topic_id:
+            return topic
+    wanted = topic_id.strip().casefold()
+    near = [t for t in taxonomy if wanted in (t.topic_id.casefold(), t.name.casefold())]
+    if not near:
+        keys: dict[str, TopicInfo] = {}
+        for t in taxonomy:
+            keys.setdefault(t.topic_id.casefold(), t)
+            keys.setdefault(t.name.casefold(), t)
+        near = list({keys[k].topic_id: keys[k] for k in difflib.get_close_matches(wanted, keys, n=5, cutoff=0.75)}
+                    .values())
+    hint = (": did you mean " + " or ".join(f"'{t.topic_id}' ({t.name})" for t in near[:3]) + "?") if near else ";"
+    raise UnknownTopicError(f"no topic '{topic_id}' in the loaded taxonomy{hint} `perkmatch taxonomy show` lists the "
+                            "ids in use")
+
+
+def thresholds(params: ProfileParams) -> dict[str, float]:
+    """Every threshold a topic must meet to be inferred (README, "How topics are inferred", step 9), by name."""
+    return {"posts": params.min_posts, "days": params.min_days, "day_gap_hours": params.day_gap_hours,
+            "threads": params.min_threads, "engaged_posts": params.min_engaged_posts,
+            "engagement_per_post": params.min_mean_engagement,
+            "engagement_vs_usual": round(math.exp(params.min_lift), 2), "burst_share": params.max_burst_share,
+            "confidence": params.min_confidence, "plain": params.min_plain, "own_words": params.alone_min,
+            "share_of_strongest": params.min_share_of_best}
+
+
+def _absent(engine: Engine, run: Run, user_id: str, params: ProfileParams) -> str:
+    """Why a run kept no score of a topic for the user: no post of theirs is about it, or it was not among the
+    candidates kept (``ProfileParams.max_candidates``, the closest that fell short)."""
+    with session(engine) as s:
+        kept = s.exec(select(func.count()).select_from(TopicScore).where(TopicScore.run_id == run.id)
+                      .where(TopicScore.user_id == user_id).where(TopicScore.status != "inferred")).one()
+    if kept >= params.max_candidates:
+        return (f"it is not among the {params.max_candidates} topics closest to being inferred that fell short, the "
+                f"only ones kept (`perkmatch topics {user_id} --candidates` lists them)")
+    return f"none of the user's posts is about this topic (membership {params.member_min:g} or more)"
+
+
+def _record_changed(engine: Engine, user_id: str, after: dt.datetime, until: dt.datetime | None = None) -> bool:
+    """Whether the user's stored record (consent, opt-ins, region) changed after ``after`` (and by ``until``). Asked
+    of the database: a user with posts but no record has none to have changed."""
+    query = select(User.user_id).where(User.user_id == user_id).where(col(User.updated_at) > after)
+    if until is not None:
+        query = query.where(col(User.updated_at) <= until)
+    with session(engine) as s:
+        return s.exec(query).first() is not None
+
+
+def _opted_in_since(run: Run, user_id: str) -> str:
+    return (f"this sensitive topic is weighed only for users who opted in to it, and the user's record (which holds "
+            f"their opt-ins) changed after profile run {run.id}: run `perkmatch profile` to weigh it for {user_id} now")
+
+
+def _covered(details: dict[str, Any], posts: int, names: dict[str, str]) -> str:
+    """The verdict on a parent topic whose posts count for its inferred children (README, step 10)."""
+    kids = ", ".join(f"{names.get(k, k)} ({k})" for k in details["covered_by"])
+    said = (f"not shown: its posts count for the more specific {kids}, inferred instead (a parent is shown only when "
+            "its posts beyond its inferred children's meet every threshold on their own)")
+    if posts and details.get("shortfalls"):  # with none beyond them, every threshold "falls short" of nothing
+        said += "; beyond them: " + "; ".join(details["shortfalls"])
+    return said
+
+
+def _short_on_posts(record: dict[str, Any], details: dict[str, Any], params: ProfileParams) -> bool:
+    """Whether a topic falls short on a count of its original posts (posts, days, threads, engaged posts, or the
+    confidence they give): then the posts that did not count as original say why."""
+    return (record["posts"] < params.min_posts or record["days"] < params.min_days
+            or record["threads"] < params.min_threads or details.get("engaged_posts", 0) < params.min_engaged_posts
+            or record["confidence"] < params.min_confidence)
+
+
+def _not_original(details: dict[str, Any]) -> list[str]:
+    """What of a topic's posts did not count as the user's own (reshares, copies, repeats), when any did not."""
+    kinds = [(details.get("shares", 0), "reshare(s) (each counts 0.2 of a post)"),
+             (details.get("copies", 0), "post(s) copying another user's earlier post (counted as reshares)"),
+             (details.get("duplicates_dropped", 0), "repeat(s) of an earlier post of theirs (not counted)")]
+    parts = [f"{n} {what}" for n, what in kinds if n]
+    if not parts:
+        return []
+    return [f"of its {details.get('posts_total', 0)} post(s), {', '.join(parts)}: only the user's own posts, "
+            "each counted once, are original"]
 
 
 def _unread_posts(engine: Engine, user_id: str, vocabulary: str | None) -> tuple[int, int]:
@@ -299,7 +408,8 @@ def _unread_words(unread: int, wordless: int) -> list[str]:
 def topic_changes(engine: Engine, user_id: str) -> dict[str, Any]:
     """What changed in a user's topics since the previous profile run, and why."""
     run = _require_profile(engine)
-    require_user(engine, user_id)
+    user = require_user(engine, user_id)
+    require_profiled(engine, run, user)  # else "no topic changed" would be said of a user the run did not profile
     prev = previous_run(engine, int(run.id or 0))
     every = {t["topic_id"]: t for t in topic_records(engine, int(run.id or 0), [user_id], candidates=True)[0]["topics"]}
     now = {k: t for k, t in every.items() if t["status"] == "inferred"}
@@ -307,25 +417,58 @@ def topic_changes(engine: Engine, user_id: str) -> dict[str, Any]:
         return {"user_id": user_id, "run_id": run.id, "previous_run_id": None, "changes": [
             {"topic_id": k, "change": "new", "why": "first profile run"} for k in now]}
     before = {t["topic_id"]: t for t in topic_records(engine, int(prev.id or 0), [user_id])[0]["topics"]}
-    with session(engine) as s:
-        new_posts = len(s.exec(select(Post.id).where(Post.user_id == user_id)
-                               .where(col(Post.updated_at) > prev.started_at)).all())
-        # stored before, but written after the previous run's date (``--as-of``): this run reads them, that one did not
-        reached = len(s.exec(select(Post.id).where(Post.user_id == user_id)
-                             .where(col(Post.updated_at) <= prev.started_at)
-                             .where(col(Post.created_at) > prev.as_of).where(col(Post.created_at) <= run.as_of)).all())
-    copies = {rid: _copies(engine, rid, user_id) for rid in (int(run.id or 0), int(prev.id or 0))}
+    if not before and _not_profiled(engine, prev, user):
+        first = f"first profiled in this run (they were not in profile run {prev.id})"
+        return {"user_id": user_id, "run_id": run.id, "previous_run_id": prev.id, "changes": [
+            {"topic_id": k, "change": "new", "before": None, "after": t["score"], "why": first}
+            for k, t in now.items()]}
+    causes = _causes(engine, run, prev, user)
     changes = []
     for k in sorted(set(now) | set(before)):
         a, b = before.get(k), now.get(k)
         if a and b and abs(a["score"] - b["score"]) < 1e-9:
             continue
-        why = _why(a, b or every.get(k), new_posts, run.as_of - prev.as_of, _refitted(run, prev), reached,
-                   (copies[int(prev.id or 0)].get(k, 0), copies[int(run.id or 0)].get(k, 0)))
         change = "new" if a is None else "dropped" if b is None else "score"
         changes.append({"topic_id": k, "change": change, "before": a and a["score"], "after": b and b["score"],
-                        "why": why})
+                        "why": _why(k, a, b or every.get(k), causes)})
     return {"user_id": user_id, "run_id": run.id, "previous_run_id": prev.id, "changes": changes}
+
+
+@dataclass(frozen=True)
+class _Causes:
+    """What changed between two profile runs for one user, to name as the reasons a topic's score moved."""
+
+    new_posts: int  # the user's posts added or updated between the runs, that the later run reads
+    reached: int  # stored before the earlier run, written after its date and by the later one's (``--as-of``)
+    elapsed: int  # seconds between the runs' dates
+    refitted: str | None  # why the topic vectors or the rules differ (``_refitted``)
+    copies: dict[int, dict[str, int]]  # per run, per topic: posts copying another user's earlier post
+    runs: tuple[int, int]  # (earlier, later) run ids
+    record_changed: bool  # the user's record (consent, opt-ins, region) changed between the runs
+    sensitive: frozenset[str]  # the taxonomy's topics inferred only with an opt-in
+    topic_ids: frozenset[str]  # the loaded taxonomy's
+
+
+def _causes(engine: Engine, run: Run, prev: Run, user: User) -> _Causes:
+    """The changes between two profile runs that can move a user's scores (``_why`` says which did, per topic)."""
+    user_id = user.user_id
+    with session(engine) as s:
+        # added or updated after the earlier run started and before this one did: posts stored since this run are
+        # no reason for what it found, nor are posts written after its date (it does not read them)
+        new_posts = len(s.exec(select(Post.id).where(Post.user_id == user_id)
+                               .where(col(Post.updated_at) > prev.started_at)
+                               .where(col(Post.updated_at) <= run.started_at)
+                               .where(col(Post.created_at) <= run.as_of)).all())
+        # stored before, but written after the previous run's date (``--as-of``): this run reads them, that one did not
+        reached = len(s.exec(select(Post.id).where(Post.user_id == user_id)
+                             .where(col(Post.updated_at) <= prev.started_at)
+                             .where(col(Post.created_at) > prev.as_of).where(col(Post.created_at) <= run.as_of)).all())
+        topic_ids = frozenset(topic_ids_in(s))
+    ids = (int(prev.id or 0), int(run.id or 0))
+    changed = _record_changed(engine, user_id, prev.started_at, run.started_at)
+    return _Causes(new_posts, reached, run.as_of - prev.as_of, _refitted(run, prev),
+                   {rid: _copies(engine, rid, user_id) for rid in ids}, ids, changed,
+                   not_shown(load_topics(engine))(None), topic_ids)
 
 
 def _refitted(run: Run, prev: Run) -> str | None:
@@ -360,32 +503,51 @@ def _copies(engine: Engine, run_id: int, user_id: str) -> dict[str, int]:
     return {topic_id: int(json.loads(details or "{}").get("copies", 0)) for topic_id, details in rows}
 
 
-def _why(a: dict | None, b: dict | None, new_posts: int, elapsed: int, refitted: str | None = None,
-         reached: int = 0, copies: tuple[int, int] = (0, 0)) -> str:
-    reasons = [refitted] if refitted else []
+def _why(topic_id: str, a: dict | None, b: dict | None, c: _Causes) -> str:
+    """Why a topic's score moved between two runs (``a``: its record in the earlier, ``b``: in the later, candidates
+    included), in words."""
+    reasons = []
+    if b is None and topic_id not in c.topic_ids:
+        reasons.append("the topic is no longer in the taxonomy (it was replaced after the previous run)")
+    if c.refitted:
+        reasons.append(c.refitted)
+    if a is None and b and b.get("status") == "inferred" and topic_id in c.sensitive and c.record_changed:
+        reasons.append("a sensitive topic, inferred only with the user's opt-in: their users record (which holds "
+                       "their opt-ins) changed after the previous run")
+    copies = (c.copies[c.runs[0]].get(topic_id, 0), c.copies[c.runs[1]].get(topic_id, 0))
     if copies[0] != copies[1]:  # another user's post with the same text, written earlier, was added or deleted
         reasons.append(f"posts on the topic that copy another user's earlier post word for word (they count as "
                        f"reshares) {copies[0]} -> {copies[1]}: that user's post was added or deleted")
-    if new_posts:
-        reasons.append(f"{new_posts} new or updated post(s) of the user's, on any topic (new posts or new engagement)")
-    if reached:
-        reasons.append(f"{reached} post(s) of the user's, on any topic, written after the previous run's date and by "
-                       "this one's, now count")
-    if a and b and a["posts"] != b["posts"]:
-        reasons.append(f"posts on the topic {a['posts']} -> {b['posts']}")
-    if a and b and a["engagement"] != b["engagement"]:
-        reasons.append(f"engagement {a['engagement']:g} -> {b['engagement']:g}")
-    elif a and b and a["engagement_vs_usual"] != b["engagement_vs_usual"]:  # the same reactions, another usual
-        reasons.append(f"the user's usual engagement moved (their posts elsewhere), so this topic's against it went "
-                       f"×{a['engagement_vs_usual']:.2f} -> ×{b['engagement_vs_usual']:.2f}")
+    if c.new_posts:
+        reasons.append(f"{c.new_posts} new or updated post(s) of the user's, on any topic (new posts or new "
+                       "engagement)")
+    if c.reached:
+        reasons.append(f"{c.reached} post(s) of the user's, on any topic, written after the previous run's date and "
+                       "by this one's, now count")
+    reasons += _moved(a, b)
     if b and b.get("status") == "candidate" and b.get("shortfalls"):  # dropped: what it now falls short of
         reasons.append("now short of: " + "; ".join(b["shortfalls"]))
-    if elapsed > 0 and not new_posts:
-        reasons.append(f"time passing: {elapsed // 86400} day(s) since the previous run lowers the recency weight")
-    if elapsed < 0:
-        reasons.append(f"this run is as of {-elapsed // 86400} day(s) before the previous one (--as-of): posts "
+    if c.elapsed > 0:  # with new posts too: every post is older against the later date
+        reasons.append(f"time passing: {c.elapsed // 86400} day(s) since the previous run lowers the recency weight")
+    if c.elapsed < 0:
+        reasons.append(f"this run is as of {-c.elapsed // 86400} day(s) before the previous one (--as-of): posts "
                        "written after its date are left out")
     return "; ".join(reasons) or "the taxonomy or the settings changed"
+
+
+def _moved(a: dict | None, b: dict | None) -> list[str]:
+    """How a topic's own numbers moved between two runs: its posts, their engagement, the user's usual."""
+    if not (a and b):
+        return []
+    out = [f"posts on the topic {a['posts']} -> {b['posts']}"] if a["posts"] != b["posts"] else []
+    same = a["posts"] == b["posts"] and (a["first"], a["last"]) == (b["first"], b["last"])
+    if a["engagement"] != b["engagement"]:
+        out.append(f"engagement {a['engagement']:g} -> {b['engagement']:g}" + (
+            " on the same posts (new likes, replies or shares on posts it already counted)" if same else ""))
+    elif a["engagement_vs_usual"] != b["engagement_vs_usual"]:  # the same reactions, another usual
+        out.append(f"the user's usual engagement moved (their posts elsewhere), so this topic's against it went "
+                   f"×{a['engagement_vs_usual']:.2f} -> ×{b['engagement_vs_usual']:.2f}")
+    return out
 
 
 def match_records(engine: Engine, run_id: int | None = None, user_id: str | None = None) -> list[dict[str, Any]]:

@@ -1,0 +1,252 @@
+"""`explain USER TOPIC`, `topics USER --changes` and `match --changes` from the user's side, on a small hand-written
+world (fake encoder): why a topic was or was not inferred, and why a score or an assignment moved.
+
+Each user has one obvious story: ann writes about travel on six days; few wrote two coffee posts in one morning;
+sharer only reshares coffee posts; dup pastes one coffee post six times; par writes about air travel (a child of
+travel); sens writes about health (sensitive) without opting in; nocon never consented.
+"""
+
+import json
+
+import pytest
+
+from matcher.profiles import ProfileParams
+from tests.test_cli_match import build_world
+
+TAXONOMY = [
+    {"topic_id": "travel", "name": "Travel", "description": "flights airport lounge travel trips"},
+    {"topic_id": "air", "name": "Air Travel", "parent_id": "travel", "description": "airline plane cabin boarding"},
+    {"topic_id": "coffee", "name": "Coffee", "description": "coffee espresso beans roast brewing"},
+    {"topic_id": "health", "name": "Health", "description": "doctor therapy medicine", "sensitive": True},
+]
+PERKS = [
+    {"perk_id": "trips", "brand": "Roam", "title": "Trips credit", "description": "travel trips flights airport"},
+    {"perk_id": "beans", "brand": "Bean", "title": "Beans", "description": "coffee beans roast espresso"},
+    {"perk_id": "later", "brand": "Later", "title": "Later trips", "description": "travel trips flights airport lounge",
+     "starts": "2025-04-01"},
+]
+WORDS = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa".split()
+DAY0 = 1_735_732_800  # 2025-01-01, noon UTC
+
+
+def post(pid: str, user: str, text: str, day: float, likes: int = 5, **extra: object) -> dict:
+    return {"post_id": pid, "user_id": user, "text": text, "created_at": DAY0 + int(day * 86_400), "likes": likes,
+            "replies": 1, **extra}
+
+
+def posts_for(user: str, words: str, n: int = 6, **extra: object) -> list[dict]:
+    """n posts on one subject, three days apart, each with two words of its own."""
+    return [post(f"{user}-{i}", user, f"{words} {WORDS[i]} {WORDS[i + 1]}", i * 3, **extra) for i in range(n)]
+
+
+@pytest.fixture
+def world(tmp_path, write, monkeypatch):  # type: ignore[no-untyped-def]
+    users = [{"user_id": u, "consent": "opted_in"} for u in ("ann", "few", "sharer", "dup", "par", "sens")]
+    users.append({"user_id": "nocon"})
+    posts = (posts_for("ann", "flights airport lounge travel")
+             + [post("few-0", "few", "coffee espresso beans roast alpha", 0),
+                post("few-1", "few", "coffee espresso brewing roast bravo", 0.2)]
+             + posts_for("sharer", "coffee espresso beans roast", is_share=True)
+             + [post(f"dup-{i}", "dup", "coffee espresso beans roast grinder morning", i * 3) for i in range(6)]
+             + posts_for("par", "airline plane cabin boarding") + posts_for("sens", "doctor therapy medicine")
+             + posts_for("nocon", "coffee espresso beans roast"))
+    return build_world(tmp_path, write, monkeypatch, users, posts, "2025-03-01", perks=PERKS, taxonomy=TAXONOMY)
+
+
+def explain(world, user: str, topic: str) -> dict:  # type: ignore[no-untyped-def]
+    result = world("explain", user, topic, "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def changes(world, user: str) -> dict[str, dict]:  # type: ignore[no-untyped-def]
+    result = world("topics", user, "--changes", "--json")
+    assert result.exit_code == 0, result.output
+    return {c["topic_id"]: c for c in json.loads(result.stdout)["changes"]}
+
+
+def test_a_parent_whose_posts_count_for_its_inferred_child_says_so(world) -> None:  # type: ignore[no-untyped-def]
+    assert explain(world, "par", "air")["inferred"]
+    said = explain(world, "par", "travel")
+    assert not said["inferred"] and said["details"]["covered_by"] == ["air"]
+    assert said["verdict"].startswith("not shown: its posts count for the more specific Air Travel (air), inferred "
+                                      "instead")  # before: "not inferred: 0 original post(s); needs 3; ... its 3rd
+    assert "original post(s)" not in said["verdict"] and "similar to it" not in said["verdict"]  # closest post is
+    # only -0.07 similar to it", thresholds that nothing beyond the child's posts could meet
+
+
+def test_a_topic_on_reshares_or_repeats_says_which_posts_were_not_original(world) -> None:  # type: ignore[no-untyped-def]
+    sharer = explain(world, "sharer", "coffee")
+    assert sharer["verdict"].startswith("not inferred: 0 original post(s); needs 3")
+    assert "of its 6 post(s), 3 reshare(s) (each counts 0.2 of a post), 3 repeat(s) of an earlier post of theirs " \
+           "(not counted): only the user's own posts, each counted once, are original" in sharer["verdict"]
+    dup = explain(world, "dup", "coffee")
+    assert "1 original post(s); needs 3" in dup["verdict"]
+    assert "of its 6 post(s), 5 repeat(s) of an earlier post of theirs (not counted)" in dup["verdict"]
+    few = explain(world, "few", "coffee")  # all original: nothing to add to what fell short
+    assert few["verdict"] == "not inferred: 2 original post(s); needs 3; posts on 1 distinct day(s); needs 2"
+
+
+def test_explain_gives_every_threshold_and_agrees_with_topics(world) -> None:  # type: ignore[no-untyped-def]
+    said = explain(world, "few", "coffee")
+    params = ProfileParams()
+    assert said["thresholds"] == {  # README, "How topics are inferred", step 9; before: 6 of these 12
+        "posts": 3, "days": 2, "day_gap_hours": 20.0, "threads": 2, "engaged_posts": 2, "engagement_per_post": 0.5,
+        "engagement_vs_usual": 0.5, "burst_share": 0.8, "confidence": 0.5, "plain": 0.3, "own_words": 0.25,
+        "share_of_strongest": 0.5}
+    assert said["thresholds"]["burst_share"] == params.max_burst_share
+    listed = json.loads(world("topics", "few", "--candidates", "--json").stdout)["topics"]
+    topic = next(t for t in listed if t["topic_id"] == "coffee")
+    for key in ("score", "confidence", "posts", "days", "threads", "engagement", "engagement_vs_usual", "first",
+                "last", "evidence"):
+        assert said[key] == topic[key], key
+    assert said["details"]["shortfalls"] == topic["shortfalls"]
+
+
+def test_a_topic_no_post_is_about_says_so_without_guessing(world, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    said = explain(world, "ann", "coffee")
+    assert said["verdict"] == "not inferred: none of the user's posts is about this topic (membership 0.2 or more)"
+    # before: "... (or it ranked below the candidates kept)", though ann has no candidate at all
+    from matcher import explain as module
+
+    monkeypatch.setattr(module, "ProfileParams", lambda: ProfileParams(max_candidates=1))  # few keeps 1: coffee
+    crowded = explain(world, "few", "travel")
+    assert crowded["verdict"] == ("not inferred: it is not among the 1 topics closest to being inferred that fell "
+                                  "short, the only ones kept (`perkmatch topics few --candidates` lists them)")
+
+
+def test_an_unknown_topic_id_is_answered_with_the_id_meant(world) -> None:  # type: ignore[no-untyped-def]
+    for asked, meant in (("Travel", "'travel' (Travel)"), ("Air Travel", "'air' (Air Travel)"),
+                         ("cofee", "'coffee' (Coffee)")):
+        result = world("explain", "ann", asked)
+        assert result.exit_code == 1 and "Traceback" not in result.output
+        assert f"Error: no topic '{asked}' in the loaded taxonomy: did you mean {meant}? `perkmatch taxonomy show` " \
+               "lists the ids in use" in " ".join(result.stderr.split())  # before: no hint
+    far = world("explain", "ann", "gardening")
+    assert far.exit_code == 1 and "Error: no topic 'gardening' in the loaded taxonomy; `perkmatch taxonomy show` " \
+        "lists the ids in use" in " ".join(far.stderr.split())
+
+
+def test_explain_for_sensitive_unknown_and_forgotten_users(world, write) -> None:  # type: ignore[no-untyped-def]
+    sensitive = explain(world, "sens", "health")
+    assert "has not opted in to it, so perkmatch never infers or shows it" in sensitive["verdict"]
+    for user, message in (("ghost", "no user 'ghost' is stored; check the id"),
+                          ("nocon", "nocon is not in profile run 1: they have not opted in")):
+        result = world("explain", user, "coffee")
+        assert result.exit_code == 1 and message in " ".join(result.stderr.split())
+    assert world("forget", "dup").exit_code == 0
+    for args in (("explain", "dup", "coffee"), ("topics", "dup", "--changes")):
+        result = world(*args)
+        assert result.exit_code == 1 and "no user 'dup' is stored: they were forgotten (`perkmatch forget`)" in \
+            " ".join(result.stderr.split())  # before: "check the id", as if it were a typo
+    assert world("consent", "few", "opted_out").exit_code == 0
+    assert "they opted out and were forgotten" in world("explain", "few", "coffee").stderr
+
+
+def test_changes_name_only_posts_the_later_run_read(world, write) -> None:  # type: ignore[no-untyped-def]
+    assert world("profile", "--as-of", "2025-06-01").exit_code == 0  # only time passes
+    timed = changes(world, "ann")["travel"]
+    assert timed["why"] == "time passing: 92 day(s) since the previous run lowers the recency weight"
+    late = [post("ann-late", "ann", "flights airport lounge travel papa golf", 100)]
+    assert world("ingest", write("late.jsonl", late)).exit_code == 0  # stored after the run: no reason for it
+    assert changes(world, "ann")["travel"]["why"] == timed["why"]  # before: "1 new or updated post(s) of the
+    # user's", and no word of time passing, the one cause
+
+
+def test_changes_name_time_passing_beside_new_posts(world, write) -> None:  # type: ignore[no-untyped-def]
+    more = [post("ann-new", "ann", "flights airport lounge travel papa golf", 60)]
+    assert world("ingest", write("more.jsonl", more)).exit_code == 0
+    assert world("profile", "--as-of", "2025-06-01").exit_code == 0
+    why = changes(world, "ann")["travel"]["why"]
+    assert "1 new or updated post(s) of the user's" in why and "posts on the topic 4 -> 5" in why
+    assert "time passing: 92 day(s) since the previous run lowers the recency weight" in why  # before: left out
+
+
+def test_changes_name_new_engagement_on_posts_already_counted(world, write) -> None:  # type: ignore[no-untyped-def]
+    counted = next(e["post_id"] for e in explain(world, "ann", "travel")["evidence"])
+    liked = [dict(p, likes=400) for p in posts_for("ann", "flights airport lounge travel") if p["post_id"] == counted]
+    assert world("ingest", write("liked.jsonl", liked)).exit_code == 0
+    assert world("profile", "--as-of", "2025-03-01").exit_code == 0
+    why = changes(world, "ann")["travel"]["why"]
+    assert "1 new or updated post(s)" in why and " on the same posts (new likes, replies or shares on posts it " \
+        "already counted)" in why and "time passing" not in why
+
+
+def test_changes_of_a_user_first_profiled(world, write) -> None:  # type: ignore[no-untyped-def]
+    users = write("zed.jsonl", [{"user_id": "zed", "consent": "opted_in"}])
+    assert world("ingest", write("z.jsonl", posts_for("zed", "coffee espresso beans roast")), "--users", users) \
+        .exit_code == 0
+    assert world("profile", "--as-of", "2025-03-01").exit_code == 0
+    assert changes(world, "zed")["coffee"] == {"topic_id": "coffee", "change": "new", "before": None,
+                                               "after": changes(world, "zed")["coffee"]["after"],
+                                               "why": "first profiled in this run (they were not in profile run 1)"}
+    # before: the refit and "6 new or updated post(s)", as if zed had been there and posted more
+
+
+def test_changes_of_a_user_the_runs_did_not_profile_are_refused(world) -> None:  # type: ignore[no-untyped-def]
+    assert world("profile", "--as-of", "2025-03-01").exit_code == 0
+    result = world("topics", "nocon", "--changes")
+    assert result.exit_code == 1 and "nocon is not in profile run 2: they have not opted in" in \
+        " ".join(result.stderr.split())  # before: "no topic changed", of a user no run profiled
+
+
+def test_changes_name_a_sensitive_opt_in(world, write) -> None:  # type: ignore[no-untyped-def]
+    assert world("ingest", "--users", write("opt.jsonl", [{"user_id": "sens", "sensitive_opt_in": ["health"]}])) \
+        .exit_code == 0
+    assert world("profile", "--as-of", "2025-03-01").exit_code == 0
+    health = changes(world, "sens")["health"]
+    assert health["change"] == "new" and health["why"] == (
+        "a sensitive topic, inferred only with the user's opt-in: their users record (which holds their opt-ins) "
+        "changed after the previous run")  # before: "the taxonomy or the settings changed"
+
+
+def test_changes_name_a_topic_gone_from_the_taxonomy(world, write) -> None:  # type: ignore[no-untyped-def]
+    assert world("taxonomy", "load", write("t2.yaml", [t for t in TAXONOMY if t["topic_id"] != "air"])).exit_code == 0
+    assert world("profile", "--as-of", "2025-03-01").exit_code == 0
+    air = changes(world, "par")["air"]
+    assert air["change"] == "dropped"
+    assert air["why"].startswith("the topic is no longer in the taxonomy (it was replaced after the previous run)")
+    # before: only the refit it caused, "the taxonomy, the model, the settings or perkmatch's rules changed"
+
+
+def test_changes_say_nothing_changed_when_nothing_did(world) -> None:  # type: ignore[no-untyped-def]
+    assert world("profile", "--as-of", "2025-03-01").exit_code == 0
+    assert changes(world, "ann") == {}
+    assert "ann: profile run 2 against run 1\n  no topic changed" in world("topics", "ann", "--changes").stdout
+
+
+def test_match_changes_name_a_perk_no_longer_withheld_and_the_settings(world) -> None:  # type: ignore[no-untyped-def]
+    assert world("match").exit_code == 0  # run 2 (profile run 1 came first): offers as of 2025-03-01, and "later"
+    # starts on 2025-04-01
+    later = world("match", "--as-of", "2025-05-01", "--changes", "--json")
+    record = next(r for r in map(json.loads, later.stdout.splitlines()) if r["user_id"] == "ann")
+    assert record["gained"] == ["later"]
+    assert record["causes"] == ["later no longer withheld (match run 2: dates: the offer starts on 2025-04-01)",
+                                "settings: offer dates checked as of 2025-03-01 -> 2025-05-01"]
+    # before: "competition: other users' changes moved scarce perks"
+
+
+def test_match_changes_name_a_changed_limit(world) -> None:  # type: ignore[no-untyped-def]
+    assert world("match", "--as-of", "2025-05-01").exit_code == 0
+    fewer = world("match", "--as-of", "2025-05-01", "--per-user", "1", "--changes", "--json")
+    record = next(r for r in map(json.loads, fewer.stdout.splitlines()) if r["user_id"] == "ann")
+    assert record["lost"] == ["trips"] and record["causes"] == [
+        "trips withheld: per-user limit: the user already gets 1 better-fitting perk(s)",
+        "settings: --per-user 3 -> 1"]  # before: the limit, but not that it was just lowered
+    back = world("match", "--as-of", "2025-05-01", "--changes", "--json")
+    record = next(r for r in map(json.loads, back.stdout.splitlines()) if r["user_id"] == "ann")
+    assert record["gained"] == ["trips"] and record["causes"] == [
+        "trips no longer withheld (match run 3: per-user limit: the user already gets 1 better-fitting perk(s))",
+        "settings: --per-user 1 -> 3"]  # before: "competition: other users' changes moved scarce perks"
+
+
+def test_a_sensitive_topic_opted_in_to_since_the_run_says_to_profile_again(world, write) -> None:  # type: ignore[no-untyped-def]
+    opted = write("opt.jsonl", [{"user_id": "sens", "sensitive_opt_in": ["health"]}])
+    assert world("ingest", "--users", opted).exit_code == 0  # no profile run since: run 1 did not weigh health
+    said = explain(world, "sens", "health")
+    assert said["verdict"] == (
+        "not inferred: this sensitive topic is weighed only for users who opted in to it, and the user's record "
+        "(which holds their opt-ins) changed after profile run 1: run `perkmatch profile` to weigh it for sens now")
+    # before: "none of the user's posts is about this topic", of six posts about nothing else
+    assert world("profile", "--as-of", "2025-03-01").exit_code == 0
+    assert explain(world, "sens", "health")["inferred"]
