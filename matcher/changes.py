@@ -1,6 +1,11 @@
-"""What changed between two match runs, per user, and whether the catalog or the user caused it.
+"""What changed between runs, and why: a user's topics between the last two profile runs (``topic_changes``), and
+each user's assignments between two match runs (``assignment_changes``).
 
-Causes, checked in this order for each perk a user gained or lost:
+A topic's score moves only for a stated reason: new or updated posts the later run read, posts a later ``--as-of``
+reaches, engagement on the same posts, the user's usual engagement, time passing, a refit of the topic vectors or
+new rules, an opt-in, a topic gone from the taxonomy, or another user's earlier post of the same text.
+
+For assignments, causes are checked in this order for each perk a user gained or lost:
   catalog: the perk was added, changed or retired between the two catalog versions; and, for a perk lost, why this
   run withheld it from the user (its offer dates, its region, its quantity, a limit), when it did; for a perk gained,
   why the previous run withheld it, when it did;
@@ -13,13 +18,17 @@ Causes, checked in this order for each perk a user gained or lost:
 import datetime as dt
 import json
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from catalog.refresh import version_diff
-from matcher.store import Assignment, Run, TopicScore, Withheld, session
+from matcher.explain import not_profiled, record_changed, require_profile, require_profiled, require_user, topic_records
+from matcher.profile_run import previous_run
+from matcher.store import Assignment, Post, Run, TopicScore, User, Withheld, session
+from matcher.taxonomy import load_topics, not_shown, topic_ids_in
 
 
 def _runs(engine: Engine, run_id: int) -> tuple[Run | None, Run | None]:
@@ -119,3 +128,148 @@ def assignment_changes(engine: Engine, run_id: int) -> list[dict[str, Any]]:
         records.append({"user_id": user_id, "gained": gained, "lost": lost,
                         "causes": causes or ["competition: other users' changes moved scarce perks"]})
     return records
+
+
+def topic_changes(engine: Engine, user_id: str) -> dict[str, Any]:
+    """What changed in a user's topics since the previous profile run, and why."""
+    run = require_profile(engine)
+    user = require_user(engine, user_id)
+    require_profiled(engine, run, user)  # else "no topic changed" would be said of a user the run did not profile
+    prev = previous_run(engine, int(run.id or 0))
+    every = {t["topic_id"]: t for t in topic_records(engine, int(run.id or 0), [user_id], candidates=True)[0]["topics"]}
+    now = {k: t for k, t in every.items() if t["status"] == "inferred"}
+    if prev is None:
+        return {"user_id": user_id, "run_id": run.id, "previous_run_id": None, "changes": [
+            {"topic_id": k, "change": "new", "why": "first profile run"} for k in now]}
+    before = {t["topic_id"]: t for t in topic_records(engine, int(prev.id or 0), [user_id])[0]["topics"]}
+    if not before and not_profiled(engine, prev, user):
+        first = f"first profiled in this run (they were not in profile run {prev.id})"
+        return {"user_id": user_id, "run_id": run.id, "previous_run_id": prev.id, "changes": [
+            {"topic_id": k, "change": "new", "before": None, "after": t["score"], "why": first}
+            for k, t in now.items()]}
+    causes = _causes(engine, run, prev, user)
+    changes = []
+    for k in sorted(set(now) | set(before)):
+        a, b = before.get(k), now.get(k)
+        if a and b and abs(a["score"] - b["score"]) < 1e-9:
+            continue
+        change = "new" if a is None else "dropped" if b is None else "score"
+        changes.append({"topic_id": k, "change": change, "before": a and a["score"], "after": b and b["score"],
+                        "why": _why(k, a, b or every.get(k), causes)})
+    return {"user_id": user_id, "run_id": run.id, "previous_run_id": prev.id, "changes": changes}
+
+
+@dataclass(frozen=True)
+class _Causes:
+    """What changed between two profile runs for one user, to name as the reasons a topic's score moved."""
+
+    new_posts: int  # the user's posts added or updated between the runs, that the later run reads
+    reached: int  # stored before the earlier run, written after its date and by the later one's (``--as-of``)
+    elapsed: int  # seconds between the runs' dates
+    refitted: str | None  # why the topic vectors or the rules differ (``_refitted``)
+    copies: dict[int, dict[str, int]]  # per run, per topic: posts copying another user's earlier post
+    runs: tuple[int, int]  # (earlier, later) run ids
+    record_changed: bool  # the user's record (consent, opt-ins, region) changed between the runs
+    sensitive: frozenset[str]  # the taxonomy's topics inferred only with an opt-in
+    topic_ids: frozenset[str]  # the loaded taxonomy's
+
+
+def _causes(engine: Engine, run: Run, prev: Run, user: User) -> _Causes:
+    """The changes between two profile runs that can move a user's scores (``_why`` says which did, per topic)."""
+    user_id = user.user_id
+    with session(engine) as s:
+        # added or updated after the earlier run started and before this one did: posts stored since this run are
+        # no reason for what it found, nor are posts written after its date (it does not read them)
+        new_posts = len(s.exec(select(Post.id).where(Post.user_id == user_id)
+                               .where(col(Post.updated_at) > prev.started_at)
+                               .where(col(Post.updated_at) <= run.started_at)
+                               .where(col(Post.created_at) <= run.as_of)).all())
+        # stored before, but written after the previous run's date (``--as-of``): this run reads them, that one did not
+        reached = len(s.exec(select(Post.id).where(Post.user_id == user_id)
+                             .where(col(Post.updated_at) <= prev.started_at)
+                             .where(col(Post.created_at) > prev.as_of).where(col(Post.created_at) <= run.as_of)).all())
+        topic_ids = frozenset(topic_ids_in(s))
+    ids = (int(prev.id or 0), int(run.id or 0))
+    changed = record_changed(engine, user_id, prev.started_at, run.started_at)
+    return _Causes(new_posts, reached, run.as_of - prev.as_of, _refitted(run, prev),
+                   {rid: _copies(engine, rid, user_id) for rid in ids}, ids, changed,
+                   not_shown(load_topics(engine))(None), topic_ids)
+
+
+def _refitted(run: Run, prev: Run) -> str | None:
+    """Why the topic vectors or the rules differ between two runs, if they do (``matcher.topic_fit``)."""
+    params = [json.loads(r.params or "{}") for r in (run, prev)]
+    reasons = []
+    rules = [p.get("rules") for p in params]  # runs before rules version 5 did not record it
+    if None not in rules and rules[0] != rules[1]:
+        reasons.append(f"perkmatch's profile rules changed (version {rules[1]} -> {rules[0]}): every user was "
+                       "recomputed")
+    now, before = (p.get("topic_vectors") or {} for p in params)
+    if now.get("run") != before.get("run"):
+        if now.get("basis") != before.get("basis"):
+            cause = "the taxonomy, the model, the settings or perkmatch's rules changed"
+        elif now.get("forced"):  # the earlier fit was still fresh
+            cause = "asked for with --refit"
+        elif now.get("forgotten") != before.get("forgotten"):
+            cause = "a user's data was deleted since the last fit"
+        elif now.get("posts") != before.get("posts"):
+            cause = f"the collection changed from {before.get('posts', 0)} to {now.get('posts', 0)} posts"
+        else:
+            cause = "asked for with --refit"
+        reasons.append(f"topic vectors fitted again to the collection: {cause}")
+    return "; ".join(reasons) or None
+
+
+def _copies(engine: Engine, run_id: int, user_id: str) -> dict[str, int]:
+    """Per topic of the user in this run, its posts that copy another user's earlier post (``profiles.copies``)."""
+    with session(engine) as s:
+        rows = s.exec(select(TopicScore.topic_id, TopicScore.details).where(TopicScore.run_id == run_id)
+                      .where(TopicScore.user_id == user_id)).all()
+    return {topic_id: int(json.loads(details or "{}").get("copies", 0)) for topic_id, details in rows}
+
+
+def _why(topic_id: str, a: dict | None, b: dict | None, c: _Causes) -> str:
+    """Why a topic's score moved between two runs (``a``: its record in the earlier, ``b``: in the later, candidates
+    included), in words."""
+    reasons = []
+    if b is None and topic_id not in c.topic_ids:
+        reasons.append("the topic is no longer in the taxonomy (it was replaced after the previous run)")
+    if c.refitted:
+        reasons.append(c.refitted)
+    if a is None and b and b.get("status") == "inferred" and topic_id in c.sensitive and c.record_changed:
+        reasons.append("a sensitive topic, inferred only with the user's opt-in: their users record (which holds "
+                       "their opt-ins) changed after the previous run")
+    copies = (c.copies[c.runs[0]].get(topic_id, 0), c.copies[c.runs[1]].get(topic_id, 0))
+    if copies[0] != copies[1]:  # another user's post with the same text, written earlier, was added or deleted
+        reasons.append(f"posts on the topic that copy another user's earlier post word for word (they count as "
+                       f"reshares) {copies[0]} -> {copies[1]}: that user's post was added or deleted")
+    if c.new_posts:
+        reasons.append(f"{c.new_posts} new or updated post(s) of the user's, on any topic (new posts or new "
+                       "engagement)")
+    if c.reached:
+        reasons.append(f"{c.reached} post(s) of the user's, on any topic, written after the previous run's date and "
+                       "by this one's, now count")
+    reasons += _moved(a, b)
+    if b and b.get("status") == "candidate" and b.get("shortfalls"):  # dropped: what it now falls short of
+        reasons.append("now short of: " + "; ".join(b["shortfalls"]))
+    if c.elapsed > 0:  # with new posts too: every post is older against the later date
+        reasons.append(f"time passing: {c.elapsed // 86400} day(s) since the previous run lowers the recency weight")
+    if c.elapsed < 0:
+        reasons.append(f"this run is as of {-c.elapsed // 86400} day(s) before the previous one (--as-of): posts "
+                       "written after its date are left out")
+    return "; ".join(reasons) or "the taxonomy or the settings changed"
+
+
+def _moved(a: dict | None, b: dict | None) -> list[str]:
+    """How a topic's own numbers moved between two runs: its posts, their engagement, the user's usual."""
+    if not (a and b):
+        return []
+    out = [f"posts on the topic {a['posts']} -> {b['posts']}"] if a["posts"] != b["posts"] else []
+    same = a["posts"] == b["posts"] and (a["first"], a["last"]) == (b["first"], b["last"])
+    if a["engagement"] != b["engagement"]:
+        out.append(f"engagement {a['engagement']:g} -> {b['engagement']:g}" + (
+            " on the same posts (new likes, replies or shares on posts it already counted)" if same else ""))
+    elif a["engagement_vs_usual"] != b["engagement_vs_usual"]:  # the same reactions, another usual
+        out.append(f"the user's usual engagement moved (their posts elsewhere), so this topic's against it went "
+                   f"×{a['engagement_vs_usual']:.2f} -> ×{b['engagement_vs_usual']:.2f}")
+    return out

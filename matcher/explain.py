@@ -10,7 +10,6 @@ import json
 import math
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ from matcher.encoder import known_words
 from matcher.errors import NotReadyError, UnknownTopicError, UnknownUserError
 from matcher.forget import forgotten_units
 from matcher.match import offer_closed
-from matcher.profile_run import latest_run, previous_run
+from matcher.profile_run import latest_run
 from matcher.profiles import ProfileParams
 from matcher.store import (
     Assignment,
@@ -62,7 +61,7 @@ def _posts(s: Session, keys: set[int]) -> dict[int, Post]:
     return out
 
 
-def _require_profile(engine: Engine) -> Run:
+def require_profile(engine: Engine) -> Run:
     run = latest_run(engine, "profile")
     if run is None:
         raise NotReadyError("no profile yet; run `perkmatch profile` first")
@@ -102,12 +101,12 @@ def _forgotten(s: Session, user_id: str) -> bool:
 def require_profiled(engine: Engine, run: Run, user: User) -> None:
     """Refuse to describe the topics of a user the run did not profile (an empty list would read as "writes about
     nothing"), saying why they are not in it and what to do."""
-    why = _not_profiled(engine, run, user)
+    why = not_profiled(engine, run, user)
     if why:
         raise NotReadyError(why)
 
 
-def _not_profiled(engine: Engine, run: Run, user: User) -> str | None:
+def not_profiled(engine: Engine, run: Run, user: User) -> str | None:
     """Why a profile run has no profile of this user (None when it has one)."""
     with session(engine) as s:
         found = s.exec(select(ProfiledUser.user_id).where(ProfiledUser.run_id == run.id)
@@ -133,9 +132,9 @@ def no_perks_reason(engine: Engine, user_id: str) -> str:
     with session(engine) as s:
         profile = s.get(Run, profile_id)
     user = require_user(engine, user_id)
-    missing = _not_profiled(engine, profile, user) if profile else None
+    missing = not_profiled(engine, profile, user) if profile else None
     newer = latest_run(engine, "profile")
-    if missing and newer is not None and newer.id != profile_id and _not_profiled(engine, newer, user) is None:
+    if missing and newer is not None and newer.id != profile_id and not_profiled(engine, newer, user) is None:
         return (f"{user_id} got no perk in match run {match.id}: that run used profile run {profile_id}, made before "
                 f"they were profiled (profile run {newer.id}); run `perkmatch match` to match them")
     if missing:
@@ -224,7 +223,7 @@ def _topic_record(r: TopicScore, names: dict[str, str], evidence: list[EvidenceP
 
 def user_topics(engine: Engine, user_id: str | None = None, candidates: bool = False) -> list[dict[str, Any]]:
     """The latest profile's topics for one user, or for every profiled user."""
-    run = _require_profile(engine)
+    run = require_profile(engine)
     if user_id is not None:
         require_profiled(engine, run, require_user(engine, user_id))
     return topic_records(engine, int(run.id or 0), None if user_id is None else [user_id], candidates)
@@ -248,7 +247,7 @@ def explain_topic(engine: Engine, user_id: str, topic_id: str) -> dict[str, Any]
     taxonomy = load_topics(engine)
     topic = known_topic(taxonomy, topic_id)
     user = require_user(engine, user_id)
-    run = _require_profile(engine)
+    run = require_profile(engine)
     require_profiled(engine, run, user)
     params = ProfileParams()
     records = topic_records(engine, int(run.id or 0), [user_id], candidates=True)[0]["topics"]
@@ -272,7 +271,7 @@ def explain_topic(engine: Engine, user_id: str, topic_id: str) -> dict[str, Any]
                    "to it, so perkmatch never infers or shows it")
         return out
     if record is None:
-        late = topic_id in not_shown(taxonomy)(None) and _record_changed(engine, user_id, run.started_at)
+        late = topic_id in not_shown(taxonomy)(None) and record_changed(engine, user_id, run.started_at)
         # (opted in since the run, perhaps: it weighed the topic only if they had by then)
         out.update(inferred=False, verdict="not inferred: " + "; ".join(
             ([_opted_in_since(run, user_id)] if late else [_absent(engine, run, user_id, params)])
@@ -340,7 +339,7 @@ def _absent(engine: Engine, run: Run, user_id: str, params: ProfileParams) -> st
     return f"none of the user's posts is about this topic (membership {params.member_min:g} or more)"
 
 
-def _record_changed(engine: Engine, user_id: str, after: dt.datetime, until: dt.datetime | None = None) -> bool:
+def record_changed(engine: Engine, user_id: str, after: dt.datetime, until: dt.datetime | None = None) -> bool:
     """Whether the user's stored record (consent, opt-ins, region) changed after ``after`` (and by ``until``). Asked
     of the database: a user with posts but no record has none to have changed."""
     query = select(User.user_id).where(User.user_id == user_id).where(col(User.updated_at) > after)
@@ -403,151 +402,6 @@ def _unread_words(unread: int, wordless: int) -> list[str]:
              "knows (written in another language?), so they are about no topic"] if unread else []) + (
         [f"{wordless} of the user's posts are bare links, with no words of their own, so they are about no topic"]
         if wordless else [])
-
-
-def topic_changes(engine: Engine, user_id: str) -> dict[str, Any]:
-    """What changed in a user's topics since the previous profile run, and why."""
-    run = _require_profile(engine)
-    user = require_user(engine, user_id)
-    require_profiled(engine, run, user)  # else "no topic changed" would be said of a user the run did not profile
-    prev = previous_run(engine, int(run.id or 0))
-    every = {t["topic_id"]: t for t in topic_records(engine, int(run.id or 0), [user_id], candidates=True)[0]["topics"]}
-    now = {k: t for k, t in every.items() if t["status"] == "inferred"}
-    if prev is None:
-        return {"user_id": user_id, "run_id": run.id, "previous_run_id": None, "changes": [
-            {"topic_id": k, "change": "new", "why": "first profile run"} for k in now]}
-    before = {t["topic_id"]: t for t in topic_records(engine, int(prev.id or 0), [user_id])[0]["topics"]}
-    if not before and _not_profiled(engine, prev, user):
-        first = f"first profiled in this run (they were not in profile run {prev.id})"
-        return {"user_id": user_id, "run_id": run.id, "previous_run_id": prev.id, "changes": [
-            {"topic_id": k, "change": "new", "before": None, "after": t["score"], "why": first}
-            for k, t in now.items()]}
-    causes = _causes(engine, run, prev, user)
-    changes = []
-    for k in sorted(set(now) | set(before)):
-        a, b = before.get(k), now.get(k)
-        if a and b and abs(a["score"] - b["score"]) < 1e-9:
-            continue
-        change = "new" if a is None else "dropped" if b is None else "score"
-        changes.append({"topic_id": k, "change": change, "before": a and a["score"], "after": b and b["score"],
-                        "why": _why(k, a, b or every.get(k), causes)})
-    return {"user_id": user_id, "run_id": run.id, "previous_run_id": prev.id, "changes": changes}
-
-
-@dataclass(frozen=True)
-class _Causes:
-    """What changed between two profile runs for one user, to name as the reasons a topic's score moved."""
-
-    new_posts: int  # the user's posts added or updated between the runs, that the later run reads
-    reached: int  # stored before the earlier run, written after its date and by the later one's (``--as-of``)
-    elapsed: int  # seconds between the runs' dates
-    refitted: str | None  # why the topic vectors or the rules differ (``_refitted``)
-    copies: dict[int, dict[str, int]]  # per run, per topic: posts copying another user's earlier post
-    runs: tuple[int, int]  # (earlier, later) run ids
-    record_changed: bool  # the user's record (consent, opt-ins, region) changed between the runs
-    sensitive: frozenset[str]  # the taxonomy's topics inferred only with an opt-in
-    topic_ids: frozenset[str]  # the loaded taxonomy's
-
-
-def _causes(engine: Engine, run: Run, prev: Run, user: User) -> _Causes:
-    """The changes between two profile runs that can move a user's scores (``_why`` says which did, per topic)."""
-    user_id = user.user_id
-    with session(engine) as s:
-        # added or updated after the earlier run started and before this one did: posts stored since this run are
-        # no reason for what it found, nor are posts written after its date (it does not read them)
-        new_posts = len(s.exec(select(Post.id).where(Post.user_id == user_id)
-                               .where(col(Post.updated_at) > prev.started_at)
-                               .where(col(Post.updated_at) <= run.started_at)
-                               .where(col(Post.created_at) <= run.as_of)).all())
-        # stored before, but written after the previous run's date (``--as-of``): this run reads them, that one did not
-        reached = len(s.exec(select(Post.id).where(Post.user_id == user_id)
-                             .where(col(Post.updated_at) <= prev.started_at)
-                             .where(col(Post.created_at) > prev.as_of).where(col(Post.created_at) <= run.as_of)).all())
-        topic_ids = frozenset(topic_ids_in(s))
-    ids = (int(prev.id or 0), int(run.id or 0))
-    changed = _record_changed(engine, user_id, prev.started_at, run.started_at)
-    return _Causes(new_posts, reached, run.as_of - prev.as_of, _refitted(run, prev),
-                   {rid: _copies(engine, rid, user_id) for rid in ids}, ids, changed,
-                   not_shown(load_topics(engine))(None), topic_ids)
-
-
-def _refitted(run: Run, prev: Run) -> str | None:
-    """Why the topic vectors or the rules differ between two runs, if they do (``matcher.topic_fit``)."""
-    params = [json.loads(r.params or "{}") for r in (run, prev)]
-    reasons = []
-    rules = [p.get("rules") for p in params]  # runs before rules version 5 did not record it
-    if None not in rules and rules[0] != rules[1]:
-        reasons.append(f"perkmatch's profile rules changed (version {rules[1]} -> {rules[0]}): every user was "
-                       "recomputed")
-    now, before = (p.get("topic_vectors") or {} for p in params)
-    if now.get("run") != before.get("run"):
-        if now.get("basis") != before.get("basis"):
-            cause = "the taxonomy, the model, the settings or perkmatch's rules changed"
-        elif now.get("forced"):  # the earlier fit was still fresh
-            cause = "asked for with --refit"
-        elif now.get("forgotten") != before.get("forgotten"):
-            cause = "a user's data was deleted since the last fit"
-        elif now.get("posts") != before.get("posts"):
-            cause = f"the collection changed from {before.get('posts', 0)} to {now.get('posts', 0)} posts"
-        else:
-            cause = "asked for with --refit"
-        reasons.append(f"topic vectors fitted again to the collection: {cause}")
-    return "; ".join(reasons) or None
-
-
-def _copies(engine: Engine, run_id: int, user_id: str) -> dict[str, int]:
-    """Per topic of the user in this run, its posts that copy another user's earlier post (``profiles.copies``)."""
-    with session(engine) as s:
-        rows = s.exec(select(TopicScore.topic_id, TopicScore.details).where(TopicScore.run_id == run_id)
-                      .where(TopicScore.user_id == user_id)).all()
-    return {topic_id: int(json.loads(details or "{}").get("copies", 0)) for topic_id, details in rows}
-
-
-def _why(topic_id: str, a: dict | None, b: dict | None, c: _Causes) -> str:
-    """Why a topic's score moved between two runs (``a``: its record in the earlier, ``b``: in the later, candidates
-    included), in words."""
-    reasons = []
-    if b is None and topic_id not in c.topic_ids:
-        reasons.append("the topic is no longer in the taxonomy (it was replaced after the previous run)")
-    if c.refitted:
-        reasons.append(c.refitted)
-    if a is None and b and b.get("status") == "inferred" and topic_id in c.sensitive and c.record_changed:
-        reasons.append("a sensitive topic, inferred only with the user's opt-in: their users record (which holds "
-                       "their opt-ins) changed after the previous run")
-    copies = (c.copies[c.runs[0]].get(topic_id, 0), c.copies[c.runs[1]].get(topic_id, 0))
-    if copies[0] != copies[1]:  # another user's post with the same text, written earlier, was added or deleted
-        reasons.append(f"posts on the topic that copy another user's earlier post word for word (they count as "
-                       f"reshares) {copies[0]} -> {copies[1]}: that user's post was added or deleted")
-    if c.new_posts:
-        reasons.append(f"{c.new_posts} new or updated post(s) of the user's, on any topic (new posts or new "
-                       "engagement)")
-    if c.reached:
-        reasons.append(f"{c.reached} post(s) of the user's, on any topic, written after the previous run's date and "
-                       "by this one's, now count")
-    reasons += _moved(a, b)
-    if b and b.get("status") == "candidate" and b.get("shortfalls"):  # dropped: what it now falls short of
-        reasons.append("now short of: " + "; ".join(b["shortfalls"]))
-    if c.elapsed > 0:  # with new posts too: every post is older against the later date
-        reasons.append(f"time passing: {c.elapsed // 86400} day(s) since the previous run lowers the recency weight")
-    if c.elapsed < 0:
-        reasons.append(f"this run is as of {-c.elapsed // 86400} day(s) before the previous one (--as-of): posts "
-                       "written after its date are left out")
-    return "; ".join(reasons) or "the taxonomy or the settings changed"
-
-
-def _moved(a: dict | None, b: dict | None) -> list[str]:
-    """How a topic's own numbers moved between two runs: its posts, their engagement, the user's usual."""
-    if not (a and b):
-        return []
-    out = [f"posts on the topic {a['posts']} -> {b['posts']}"] if a["posts"] != b["posts"] else []
-    same = a["posts"] == b["posts"] and (a["first"], a["last"]) == (b["first"], b["last"])
-    if a["engagement"] != b["engagement"]:
-        out.append(f"engagement {a['engagement']:g} -> {b['engagement']:g}" + (
-            " on the same posts (new likes, replies or shares on posts it already counted)" if same else ""))
-    elif a["engagement_vs_usual"] != b["engagement_vs_usual"]:  # the same reactions, another usual
-        out.append(f"the user's usual engagement moved (their posts elsewhere), so this topic's against it went "
-                   f"×{a['engagement_vs_usual']:.2f} -> ×{b['engagement_vs_usual']:.2f}")
-    return out
 
 
 def match_records(engine: Engine, run_id: int | None = None, user_id: str | None = None) -> list[dict[str, Any]]:

@@ -18,6 +18,7 @@ from sqlmodel import select
 
 from catalog.refresh import live_perks, live_version
 from catalog.schema import PerkRecord
+from matcher.changes import topic_changes
 from matcher.errors import NotReadyError, PerkmatchError
 from matcher.explain import (
     brand_view,
@@ -27,7 +28,6 @@ from matcher.explain import (
     match_records,
     require_profiled,
     require_user,
-    topic_changes,
     topic_records,
     withheld_records,
 )

@@ -12,13 +12,14 @@ from typer.testing import CliRunner
 
 import matcher.profile_run as profile_run
 from matcher import incremental, profiles, topic_fit
+from matcher.changes import _refitted, topic_changes
 from matcher.classify import ClassifyParams
 from matcher.cli import app
 from matcher.demo import AS_OF, sample_path
 from matcher.embed import EmbeddingCache
 from matcher.encoder import FakeEncoder
 from matcher.engine_pool import PoolExecutor, default_executor
-from matcher.explain import _refitted, topic_changes, user_topics
+from matcher.explain import user_topics
 from matcher.forget import forget
 from matcher.ingest import ingest_posts, ingest_users
 from matcher.profile_run import default_as_of, eligible_users, run_profile

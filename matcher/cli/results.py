@@ -51,7 +51,8 @@ def topics(
     as_json: JsonOpt = False,
 ) -> None:
     """A user's inferred topics with their evidence (or every user's, with --all)."""
-    from matcher.explain import stale_taxonomy, topic_changes, user_topics
+    from matcher.changes import topic_changes
+    from matcher.explain import stale_taxonomy, user_topics
 
     if (user_id is None) == (not all_users):
         raise typer.BadParameter("give a USER_ID or --all (not both)")
