@@ -38,7 +38,7 @@ from matcher.store import (
     Withheld,
     session,
 )
-from matcher.taxonomy import TopicInfo, load_topics, not_shown, replaced_since, topic_ids_in
+from matcher.taxonomy import TopicInfo, load_topics, not_shown, replaced_since, taxonomy_digest, topic_ids_in
 
 
 def iso(ts: int) -> str:
@@ -230,8 +230,9 @@ def user_topics(engine: Engine, user_id: str | None = None, candidates: bool = F
 
 
 def stale_taxonomy(engine: Engine) -> str | None:
-    """What to warn when the latest profile run inferred topics the loaded taxonomy no longer has (it was replaced
-    after the run: the topics shown are the run's, by id, until the next `profile`); None when it has them all."""
+    """What to warn when the taxonomy was replaced after the latest profile run: the run inferred topics it no longer
+    has (the topics shown are the run's, by id, until the next `profile`), or its content differs from the one the
+    run used (a topic added or redescribed, which the run did not weigh); None when it is the run's."""
     run = latest_run(engine, "profile")
     if run is None:
         return None
@@ -239,7 +240,13 @@ def stale_taxonomy(engine: Engine) -> str | None:
         inferred = s.exec(select(TopicScore.topic_id).where(TopicScore.run_id == run.id)
                           .where(TopicScore.status == "inferred").distinct()).all()
         gone = sorted(set(inferred) - topic_ids_in(s))
-    return replaced_since(int(run.id or 0), gone) if gone else None
+    if gone:
+        return replaced_since(int(run.id or 0), gone)
+    used = json.loads(run.params or "{}").get("taxonomy")  # its digest (runs before it was recorded: none)
+    if used and used != taxonomy_digest(load_topics(engine)):
+        return (f"the taxonomy was replaced after profile run {run.id} (topics added, renamed or redescribed): what "
+                "is shown is that run's, which did not weigh the new taxonomy; run `perkmatch profile` again")
+    return None
 
 
 def explain_topic(engine: Engine, user_id: str, topic_id: str) -> dict[str, Any]:

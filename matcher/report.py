@@ -92,8 +92,11 @@ def user_report(engine: Engine, user_id: str) -> dict[str, Any]:
 
 
 def _why(explained: dict[str, Any]) -> list[str]:
-    """What a candidate topic fell short on, one line per threshold (or the verdict, when none is named)."""
-    shortfalls = explained.get("details", {}).get("shortfalls") or []
+    """What a candidate topic fell short on, one line per threshold; the verdict when none is named, or when the
+    topic is a parent whose posts count for its inferred children (its shortfalls are then of its posts beyond
+    theirs, which the verdict puts in context)."""
+    details = explained.get("details", {})
+    shortfalls = [] if details.get("covered_by") else details.get("shortfalls") or []
     return [s.replace("; needs", ", needs") for s in shortfalls] or [explained["verdict"]]
 
 

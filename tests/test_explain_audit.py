@@ -250,3 +250,29 @@ def test_a_sensitive_topic_opted_in_to_since_the_run_says_to_profile_again(world
     # before: "none of the user's posts is about this topic", of six posts about nothing else
     assert world("profile", "--as-of", "2025-03-01").exit_code == 0
     assert explain(world, "sens", "health")["inferred"]
+
+
+def test_the_report_gives_a_covered_parent_its_verdict_not_its_shortfalls(world) -> None:  # type: ignore[no-untyped-def]
+    from matcher.report import _why
+
+    said = explain(world, "par", "travel")
+    assert said["details"]["shortfalls"]  # of posts beyond the child's: meaningless alone
+    assert _why(said) == [said["verdict"]]  # before: "0 original post(s), needs 3", ...
+
+
+def test_explain_text_states_every_engagement_threshold_with_its_numbers(world) -> None:  # type: ignore[no-untyped-def]
+    text = world("explain", "ann", "travel")
+    assert text.exit_code == 0, text.output
+    line = next(x for x in text.stdout.splitlines() if x.startswith("  engagement on it"))
+    assert "of the user's usual (needs ×" in line and " a post (needs 0.5)" in line
+    assert "(needs 0.50)" in line  # the confidence threshold as the verdict writes it (before: "needs 0.5")
+
+
+def test_a_taxonomy_redescribed_after_the_run_is_warned_about(world, write) -> None:  # type: ignore[no-untyped-def]
+    assert "Warning" not in world("explain", "ann", "travel").stderr
+    more = [*TAXONOMY, {"topic_id": "tea", "name": "Tea", "description": "tea leaves kettle"}]
+    assert world("taxonomy", "load", write("t2.yaml", more)).exit_code == 0
+    said = world("explain", "ann", "tea")  # no topic of the run is gone, but the run never weighed tea
+    assert said.exit_code == 0
+    assert "the taxonomy was replaced after profile run 1 (topics added, renamed or redescribed)" in " ".join(
+        said.stderr.split())

@@ -144,10 +144,12 @@ def explain(
         out.print(f"  posts {record['posts']} (needs {th['posts']}), distinct days {record['days']} "
                   f"(days with posts at least {gap:g} h apart; needs {th['days']}), threads {record['threads']} "
                   f"(needs {th['threads']}), engaged posts {d['engaged_posts']} (needs {th['engaged_posts']})")
-        out.print(f"  engagement on it ×{record['engagement_vs_usual']:.2f} of the user's usual (its typical post's, "
-                  f"on a log scale: one viral post moves it little; the usual ≈ {d['usual_engagement']} reactions a "
-                  f"post, beyond the author's own vote), confidence {record['confidence']:.2f} "
-                  f"(needs {th['confidence']}), duplicates dropped {d['duplicates_dropped']}, "
+        per_post = d["positive_engagement"] / record["posts"] if record["posts"] else 0.0
+        out.print(f"  engagement on it ×{record['engagement_vs_usual']:.2f} of the user's usual (needs "
+                  f"×{th['engagement_vs_usual']:.2f}; its typical post's, on a log scale: one viral post moves it "
+                  f"little; the usual ≈ {d['usual_engagement']} reactions a post, beyond the author's own vote), "
+                  f"{per_post:.2f} a post (needs {th['engagement_per_post']:g}), confidence {record['confidence']:.2f} "
+                  f"(needs {th['confidence']:.2f}), duplicates dropped {d['duplicates_dropped']}, "
                   f"reshares {d['shares']}"
                   + (f", copies of other users' earlier posts {d['copies']}" if d.get("copies") else "")
                   + f", recency weight {d['recency']}"
