@@ -273,7 +273,8 @@ def explain_topic(engine: Engine, user_id: str, topic_id: str) -> dict[str, Any]
         out["unread_posts"] = unread  # the user's posts the model cannot read: about no topic at all
     if wordless:
         out["wordless_posts"] = wordless  # bare links: about no topic either
-    if topic_id in not_shown(taxonomy)(user.sensitive_opt_in):
+    hidden = not_shown(taxonomy)(user.sensitive_opt_in)
+    if topic_id in hidden:
         out.update(inferred=False, verdict="not inferred: this is a sensitive topic and the user has not opted in "
                    "to it, so perkmatch never infers or shows it")
         return out
@@ -288,6 +289,8 @@ def explain_topic(engine: Engine, user_id: str, topic_id: str) -> dict[str, Any]
         score = s.exec(select(TopicScore).where(TopicScore.run_id == run.id).where(TopicScore.user_id == user_id)
                        .where(TopicScore.topic_id == topic_id)).one()
     details = json.loads(score.details)
+    if details.get("covered_by"):  # never name a sensitive child the user does not (or no longer) opt in to
+        details["covered_by"] = [k for k in details["covered_by"] if k not in hidden]
     inferred = score.status == "inferred"
     if inferred:
         verdict = "inferred: every threshold is met"

@@ -276,3 +276,11 @@ def test_a_taxonomy_redescribed_after_the_run_is_warned_about(world, write) -> N
     assert said.exit_code == 0
     assert "the taxonomy was replaced after profile run 1 (topics added, renamed or redescribed)" in " ".join(
         said.stderr.split())
+
+
+def test_a_parent_never_names_a_child_now_sensitive_the_user_does_not_opt_in_to(world, write) -> None:  # type: ignore[no-untyped-def]
+    marked = [{**t, "sensitive": True} if t["topic_id"] == "air" else t for t in TAXONOMY]
+    assert world("taxonomy", "load", write("t2.yaml", marked)).exit_code == 0
+    said = explain(world, "par", "travel")
+    assert said["details"]["covered_by"] == [] and "Air Travel" not in said["verdict"]  # before: both named it
+    assert said["verdict"].startswith("not inferred: ")
