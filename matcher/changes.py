@@ -140,7 +140,8 @@ def topic_changes(engine: Engine, user_id: str) -> dict[str, Any]:
     now = {k: t for k, t in every.items() if t["status"] == "inferred"}
     if prev is None:
         return {"user_id": user_id, "run_id": run.id, "previous_run_id": None, "changes": [
-            {"topic_id": k, "change": "new", "why": "first profile run"} for k in now]}
+            {"topic_id": k, "change": "new", "before": None, "after": t["score"], "why": "first profile run"}
+            for k, t in now.items()]}
     before = {t["topic_id"]: t for t in topic_records(engine, int(prev.id or 0), [user_id])[0]["topics"]}
     if not before and not_profiled(engine, prev, user):
         first = f"first profiled in this run (they were not in profile run {prev.id})"

@@ -284,3 +284,13 @@ def test_a_parent_never_names_a_child_now_sensitive_the_user_does_not_opt_in_to(
     said = explain(world, "par", "travel")
     assert said["details"]["covered_by"] == [] and "Air Travel" not in said["verdict"]  # before: both named it
     assert said["verdict"].startswith("not inferred: ")
+
+
+def test_changes_after_the_first_run_have_the_same_fields_as_later_ones(tmp_path, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    users = [{"user_id": "ann", "consent": "opted_in"}]
+    first = build_world(tmp_path, write, monkeypatch, users, posts_for("ann", "flights airport lounge travel"),
+                        "2025-03-01", perks=PERKS, taxonomy=TAXONOMY)
+    result = first("topics", "ann", "--changes", "--json")
+    assert result.exit_code == 0, result.output
+    (change,) = json.loads(result.stdout)["changes"]
+    assert change["before"] is None and change["after"] > 0 and change["why"] == "first profile run"
