@@ -160,6 +160,8 @@ def next_steps(report: dict[str, Any]) -> list[str]:
                                   or match["profile_run"] != profile["run_id"] or match["ended_offers"]
                                   or match["opened_offers"]):
         steps.append("perkmatch match: " + _match_reason(match, catalog, profile))
+    elif steps:  # a profile run to do: the assignments follow from its topics
+        steps.append("perkmatch match: after that profile run, whose topics the assignments follow from")
     return steps
 
 

@@ -60,7 +60,8 @@ def test_new_posts_by_consenting_users_call_for_profile_then_match(world, write)
     run = report["profile"]["run_id"]
     assert report["profile"]["since"]["posts"] == 2 and report["profile"]["since"]["posting_users"] == 1
     assert report["next"] == [f"perkmatch profile: profile run {run}: 2 posts by 1 user added or changed since it "
-                              "started"]
+                              "started", "perkmatch match: after that profile run, whose topics the assignments "
+                              "follow from"]
     assert world("profile", "--as-of", "2025-03-01").exit_code == 0
     report = status(world)
     assert report["next"] == [f"perkmatch match: match run {report['match']['run_id']}: it used profile run {run}, "
