@@ -7,18 +7,7 @@ from typing import Annotated
 import typer
 
 from matcher.cli import common
-from matcher.cli.common import (
-    DbOpt,
-    JsonOpt,
-    ModelOpt,
-    engine,
-    err,
-    handled,
-    out,
-    print_json,
-    progress,
-    vacuum_reminder,
-)
+from matcher.cli.common import DbOpt, JsonOpt, ModelOpt, engine, err, handled, out, print_json, progress
 
 
 def forget(user_id: Annotated[str, typer.Argument(help="The user's id")], db: DbOpt = None,
@@ -34,7 +23,7 @@ def forget(user_id: Annotated[str, typer.Argument(help="The user's id")], db: Db
         print_json({"user_id": user_id, "deleted": counts})
     else:
         out.print(f"forgot {user_id}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-        vacuum_reminder(eng)
+        common.vacuum_reminder(eng)
 
 
 def consent(
@@ -56,7 +45,7 @@ def consent(
                       "will not be stored (check the id if you meant someone already known: `perkmatch export USER`)")
             return
         out.print(f"{user_id} opted out and was forgotten: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-        vacuum_reminder(eng)
+        common.vacuum_reminder(eng)
         return
     known, cleared, has_posts = opt_in(eng, user_id)
     if has_posts:
