@@ -270,8 +270,9 @@ def database_error(exc: BaseException) -> str:
 
 
 def open_engine(db: str = DEFAULT_DB, existing: bool = False) -> Engine:
-    """Open (and create if needed) the database; with ``existing``, a server database without perkmatch's tables is
-    an error, not one to create them in (a command that only reads results, given the wrong database name)."""
+    """Open (and create if needed) the database; with ``existing``, a database without perkmatch's tables (a server's,
+    or a SQLite file another program made) is an error, not one to create them in (a command that only reads
+    results, given the wrong database)."""
     url = db_url(db)
     if url.startswith("sqlite"):
         parent = Path(db).expanduser().resolve().parent
@@ -288,7 +289,7 @@ def open_engine(db: str = DEFAULT_DB, existing: bool = False) -> Engine:
             raise PerkmatchError(f"--db {shown_db(db)}: cannot use this database URL ({database_error(exc)}); "
                                  f"{hint}") from None
     try:
-        if existing and not url.startswith("sqlite") and not inspect(engine).has_table(Post.__tablename__):
+        if existing and not inspect(engine).has_table(Post.__tablename__):  # (a SQLite file too: another program's)
             missing = True
         else:
             missing = False

@@ -135,3 +135,20 @@ def test_posts_after_the_runs_as_of_day_are_named_until_a_later_run(world, write
     assert world("profile", "--as-of", "2025-04-01").exit_code == 0
     report = status(world)
     assert report["profile"]["posts_after_as_of"] == 0 and not report["next"][0].startswith("perkmatch profile")
+
+
+def test_a_sqlite_file_of_another_program_is_refused_and_left_untouched(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    from typer.testing import CliRunner
+
+    from matcher.cli import app
+
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE notes (body TEXT)")
+    for args in (["status"], ["topics", "--all"], ["catalog", "versions"]):
+        result = CliRunner().invoke(app, ["--db", str(other), *args])
+        assert result.exit_code == 1 and "this database holds no perkmatch data" in result.stderr, args
+    with sqlite3.connect(other) as conn:  # before: every perkmatch table was created in it
+        assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")] == ["notes"]
