@@ -11,8 +11,8 @@ For assignments, causes are checked in this order for each perk a user gained or
   why the previous run withheld it, when it did;
   settings: the limits per user and per brand, or the day offer dates were checked on, differ between the runs;
   user: the user's topics changed between the profile runs behind the two match runs (new posts, new engagement,
-  time passing, a refit, another user forgotten: `topics USER --changes` says which), or they were profiled for the
-  first time.
+  time passing, a refit, another user forgotten: `topics USER --changes --since RUN` says which), or they were
+  profiled for the first time.
 """
 
 import datetime as dt
@@ -25,6 +25,7 @@ from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from catalog.refresh import version_diff
+from matcher.errors import PerkmatchError
 from matcher.explain import not_profiled, record_changed, require_profile, require_profiled, require_user, topic_records
 from matcher.profile_run import previous_run
 from matcher.store import Assignment, Post, Run, TopicScore, User, Withheld, session
@@ -122,7 +123,8 @@ def assignment_changes(engine: Engine, run_id: int) -> list[dict[str, Any]]:
                               f"{withheld_before[(user_id, perk_id)]})")
         if topics_new.get(user_id) != topics_old.get(user_id):
             between = f"profile runs {p_old.get('profile_run')} and {p_new.get('profile_run')}"
-            causes.append(f"user: topics changed between {between} (`topics USER --changes` says why)"
+            causes.append(f"user: topics changed between {between} (`topics USER --changes --since "
+                          f"{p_old.get('profile_run')}` says why)"
                           if user_id in topics_old else "user: profiled for the first time")
         causes += settings
         records.append({"user_id": user_id, "gained": gained, "lost": lost,
@@ -130,12 +132,13 @@ def assignment_changes(engine: Engine, run_id: int) -> list[dict[str, Any]]:
     return records
 
 
-def topic_changes(engine: Engine, user_id: str) -> dict[str, Any]:
-    """What changed in a user's topics since the previous profile run, and why."""
+def topic_changes(engine: Engine, user_id: str, since: int | None = None) -> dict[str, Any]:
+    """What changed in a user's topics since the previous profile run (or since the finished profile run ``since``,
+    any earlier snapshot), and why."""
     run = require_profile(engine)
     user = require_user(engine, user_id)
     require_profiled(engine, run, user)  # else "no topic changed" would be said of a user the run did not profile
-    prev = previous_run(engine, int(run.id or 0))
+    prev = previous_run(engine, int(run.id or 0)) if since is None else earlier_run(engine, since, run)
     every = {t["topic_id"]: t for t in topic_records(engine, int(run.id or 0), [user_id], candidates=True)[0]["topics"]}
     now = {k: t for k, t in every.items() if t["status"] == "inferred"}
     if prev is None:
@@ -158,6 +161,19 @@ def topic_changes(engine: Engine, user_id: str) -> dict[str, Any]:
         changes.append({"topic_id": k, "change": change, "before": a and a["score"], "after": b and b["score"],
                         "why": _why(k, a, b or every.get(k), causes)})
     return {"user_id": user_id, "run_id": run.id, "previous_run_id": prev.id, "changes": changes}
+
+
+def earlier_run(engine: Engine, run_id: int, latest: Run) -> Run:
+    """The finished profile run ``run_id``, earlier than the latest; else an error listing the ones there are."""
+    with session(engine) as s:
+        run = s.get(Run, run_id)
+        kept = s.exec(select(Run.id).where(Run.kind == "profile").where(Run.status == "finished")
+                      .where(col(Run.id) < latest.id).order_by(col(Run.id).desc()).limit(10)).all()
+    if run is not None and run.kind == "profile" and run.status == "finished" and run_id < int(latest.id or 0):
+        return run
+    there = (f"earlier finished profile runs: {', '.join(map(str, kept))}" if kept
+             else "there is no earlier finished profile run")
+    raise PerkmatchError(f"--since {run_id}: not a finished profile run before the latest ({latest.id}); {there}")
 
 
 @dataclass(frozen=True)

@@ -294,3 +294,24 @@ def test_changes_after_the_first_run_have_the_same_fields_as_later_ones(tmp_path
     assert result.exit_code == 0, result.output
     (change,) = json.loads(result.stdout)["changes"]
     assert change["before"] is None and change["after"] > 0 and change["why"] == "first profile run"
+
+
+def test_changes_since_any_earlier_run_and_bad_runs_named(world, write) -> None:  # type: ignore[no-untyped-def]
+    more = [post(f"ann-new-{i}", "ann", f"airport travel {WORDS[i + 6]} {WORDS[i + 9]} {WORDS[i + 12]}", 20 + i * 3)
+            for i in range(3)]  # new words: not near-duplicates of the first six
+    assert world("ingest", write("more.jsonl", more)).exit_code == 0
+    for _ in range(2):  # run 2 reads the new posts; run 3 changes nothing
+        assert world("profile", "--as-of", "2025-03-01").exit_code == 0
+    assert changes(world, "ann") == {}  # 3 against 2
+    since = world("topics", "ann", "--changes", "--since", "1", "--json")
+    assert since.exit_code == 0, since.output
+    record = json.loads(since.stdout)
+    assert record["previous_run_id"] == 1 and record["run_id"] == 3
+    (travel,) = record["changes"]
+    assert "3 new or updated post(s) of the user's" in travel["why"]
+    for bad in ("3", "99"):
+        result = world("topics", "ann", "--changes", "--since", bad)
+        assert result.exit_code == 1
+        assert (f"--since {bad}: not a finished profile run before the latest (3); earlier finished profile runs: 2, 1"
+                in " ".join(result.stderr.split()))
+    assert world("topics", "ann", "--since", "1").exit_code == 2  # --since alone: a usage error

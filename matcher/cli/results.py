@@ -47,6 +47,8 @@ def topics(
     candidates: Annotated[bool, typer.Option("--candidates", help="Also list topics that fell short.")] = False,
     changes: Annotated[bool, typer.Option("--changes", help="What changed since the previous profile run, and why.")]
     = False,
+    since: Annotated[int | None, typer.Option("--since", help="With --changes: compare with this earlier profile run "
+                                              "instead of the previous one.", show_default=False)] = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -57,10 +59,12 @@ def topics(
     if (user_id is None) == (not all_users):
         raise typer.BadParameter("give a USER_ID or --all (not both)")
     eng = engine(db, existing=True)
+    if since is not None and not changes:
+        raise typer.BadParameter("--since goes with --changes")
     if changes:
         if user_id is None:
             raise typer.BadParameter("--changes needs a USER_ID")
-        record = topic_changes(eng, user_id)
+        record = topic_changes(eng, user_id, since)
         if as_json:
             print_json(record)
             return
