@@ -21,8 +21,9 @@ from matcher.store import Assignment, Embedding, ForgetAudit, Post, Run, Topic, 
 from matcher.taxonomy import TopicInfo, taxonomy_digest
 
 
-def database_status(engine: Engine, db: str, today: dt.date | None = None) -> dict[str, Any]:
-    """Everything `perkmatch status` shows, as one JSON-ready dict (README, "Using it as a CLI tool")."""
+def database_status(engine: Engine, db: str, today: dt.date | None = None, runs: int = 0) -> dict[str, Any]:
+    """Everything `perkmatch status` shows, as one JSON-ready dict (README, "Using it as a CLI tool"); with
+    ``runs``, the newest runs of any kind too (``run_history``)."""
     today = today or utcnow().date()
     with session(engine) as s:
         profile = _newest(s, "profile", finished=True)
@@ -39,7 +40,22 @@ def database_status(engine: Engine, db: str, today: dt.date | None = None) -> di
         }
     report["next"] = next_steps(report)
     report["up_to_date"] = not report["next"]
+    if runs:
+        report["runs"] = run_history(engine, runs)
     return report
+
+
+def run_history(engine: Engine, limit: int) -> list[dict[str, Any]]:
+    """The newest ``limit`` runs (profile and match, unfinished ones too), newest first: when, how long, and what
+    each recorded of itself (its stats: users, posts, texts embedded, topics, assignments, ...)."""
+    with session(engine) as s:
+        rows = s.exec(select(Run).order_by(col(Run.id).desc()).limit(limit)).all()
+    out = []
+    for run in rows:
+        took = (run.finished_at - run.started_at).total_seconds() if run.finished_at and run.started_at else None
+        out.append({**_run_times(run), "kind": run.kind, "seconds": None if took is None else round(took, 2),
+                    "stats": json.loads(run.stats or "{}")})
+    return out
 
 
 def _newest(s: Session, kind: str, finished: bool) -> Run | None:

@@ -152,3 +152,16 @@ def test_a_sqlite_file_of_another_program_is_refused_and_left_untouched(tmp_path
         assert result.exit_code == 1 and "this database holds no perkmatch data" in result.stderr, args
     with sqlite3.connect(other) as conn:  # before: every perkmatch table was created in it
         assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")] == ["notes"]
+
+
+def test_runs_lists_the_newest_runs_with_their_counts(world) -> None:  # type: ignore[no-untyped-def]
+    result = world("status", "--runs", "5", "--json")
+    assert result.exit_code == 0, result.output
+    runs = json.loads(result.stdout)["runs"]
+    assert [(r["run_id"], r["kind"], r["status"]) for r in runs] == [(2, "match", "finished"), (1, "profile",
+                                                                                                "finished")]
+    assert runs[1]["stats"]["users"] == 3 and runs[0]["stats"]["assignments"] >= 1 and runs[0]["seconds"] >= 0
+    text = world("status", "--runs", "1").stdout
+    assert "runs, newest first:\n     2 match   finished " in text and "offers as of 2025-03-01: " in text
+    assert "runs" not in status(world)  # not asked for
+    assert world("status", "--runs", "-1").exit_code == 2

@@ -1,24 +1,31 @@
 """`perkmatch status`: what the database holds and what to run next (``matcher.status``)."""
 
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
 from matcher.cli.common import DbOpt, JsonOpt, engine, handled, out, print_json
 
 
-def status(db: DbOpt = None, as_json: JsonOpt = False) -> None:
+def status(runs: Annotated[int, typer.Option("--runs", min=0, help="Also list the newest N runs (profile and match, "
+                                              "unfinished ones too), with their times and counts.")] = 0,
+           db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """What the database holds, what its newest runs used, and what to run next (changes nothing)."""
     from matcher.cli.common import State
     from matcher.status import database_status
     from matcher.store import DEFAULT_DB
 
-    report = database_status(engine(db, existing=True), db or State.db or DEFAULT_DB)
+    report = database_status(engine(db, existing=True), db or State.db or DEFAULT_DB, runs=runs)
     if as_json:
         print_json(report)
         return
     for label, text in lines(report):
         out.print(f"{label:<9} {text}")
+    if report.get("runs"):
+        out.print()
+        out.print("runs, newest first:")
+        for run in report["runs"]:
+            out.print(f"  {run_line(run)}")
     out.print()
     if report["up_to_date"]:
         out.print("up to date: nothing to run")
@@ -64,6 +71,21 @@ def _profile_line(run: dict[str, Any] | None) -> str:
     return (f"run {run['run_id']} finished {run['finished_at']} (as of {run['as_of']}, {run['policy']}): "
             f"{run['users']:,} users, {run['posts']:,} posts, {run['inferred_topics']:,} topics inferred, "
             f"by {run['model']}")
+
+
+def run_line(run: dict[str, Any]) -> str:
+    """One run of the history: id, kind, state, when, how long, and its counts."""
+    stats = run["stats"]
+    took = f", {run['seconds']:,.1f} s" if run["seconds"] is not None else ""
+    head = f"{run['run_id']:>4} {run['kind']:<7} {run['status']} {run['finished_at'] or run['started_at']}{took}"
+    if run["kind"] == "profile" and stats:
+        return (f"{head}, as of {run['as_of']}: {stats.get('users', 0):,} users, {stats.get('posts', 0):,} posts, "
+                f"{stats.get('embedded', 0):,} texts embedded, {stats.get('inferred_topics', 0):,} topics inferred, "
+                f"{stats.get('recomputed_users', 0):,} users computed")
+    if run["kind"] == "match" and stats:
+        return (f"{head}, offers as of {run['as_of']}: {stats.get('assignments', 0):,} assignments to "
+                f"{stats.get('users', 0):,} users, catalog version {stats.get('catalog_version')}")
+    return head
 
 
 def register(app: typer.Typer) -> None:
