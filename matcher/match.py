@@ -25,13 +25,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert
 from sqlmodel import col, select
 
 from catalog.index import build_index
 from catalog.refresh import live_perks, live_version
 from catalog.schema import PerkRecord
-from matcher.assign import Candidate, assign
+from matcher.assign import Candidate, assign, lost_reasons
 from matcher.classify import ClassifyParams
 from matcher.embed import EmbeddingCache
 from matcher.errors import NotReadyError
@@ -59,7 +59,7 @@ class MatchParams:
     min_relevance: float = 0.9  # below this a perk does not fit the topic at all
     evidence_weight: float = 0.3  # weight of the cosine between the user's query and the perk
     target_boost: float = 0.10
-    withheld_per_user: int = 5
+    withheld_per_user: int | None = None  # how many exclusions to keep per user, best first (None: every one)
 
 
 @dataclass(frozen=True)
@@ -91,8 +91,12 @@ def offer_closed(perk: PerkRecord, today: dt.date) -> tuple[str, dt.date] | None
 
 
 def ineligible_reason(perk: PerkRecord, regions: list[str], user_region: str | None, today: dt.date) -> str | None:
+    """Why the user cannot have the perk at all, naming the rule (its regions, then its offer window on the day);
+    None when they can."""
     if not region_ok(user_region, regions):
-        return f"region: the perk is for {', '.join(regions)}; the user is in {user_region or 'an unknown region'}"
+        where = f"is in {user_region}" if user_region else ("has no region on record (a users file gives it: "
+                                                         "`perkmatch ingest --users FILE`)")
+        return f"region: the perk is for {', '.join(regions)}; the user {where}"
     closed = offer_closed(perk, today)
     return f"dates: the offer {closed[0]} on {closed[1]}" if closed else None
 
@@ -103,7 +107,7 @@ def run_match(engine: Engine, cache: EmbeddingCache, *, per_user: int = 3, per_b
     profile = latest_run(engine, "profile")
     with session(engine) as s:
         version = live_version(s)
-        perks = live_perks(s)
+        perks = live_perks(s, version)  # that version's, even if a refresh lands between the two reads
     if profile is None:
         raise NotReadyError("no profile yet; run `perkmatch profile` first")
     if version is None:
@@ -242,10 +246,13 @@ def _save(engine, chosen, candidates, withheld, reasons, version, profile, as_of
             s.add(Assignment(run_id=run_id, user_id=c.user_id, perk_id=c.perk_id, catalog_version=version,
                              rank=rank[c.user_id], score=c.score, topics=json.dumps(reasons[(c.user_id, c.perk_id)])))
         lost = lost_reasons(chosen, candidates, per_user, per_brand)
-        for user_id in sorted(set(lost) | set(withheld)):
-            items = sorted(lost[user_id] + withheld[user_id], key=lambda x: (-x[1], x[0]))
-            for perk_id, score, reason in items[: params.withheld_per_user]:
-                s.add(Withheld(run_id=run_id, user_id=user_id, perk_id=perk_id, score=score, reason=reason))
+        kept = [{"run_id": run_id, "user_id": user_id, "perk_id": perk_id, "score": score, "reason": reason}
+                for user_id in sorted(set(lost) | set(withheld))
+                for perk_id, score, reason in sorted(lost[user_id] + withheld[user_id],
+                                                     key=lambda x: (-x[1], x[0]))[: params.withheld_per_user]]
+        s.flush()  # the assignments first, then every exclusion in one statement (there can be many)
+        if kept:
+            s.connection().execute(insert(Withheld), kept)
         s.flush()  # then drop anyone forgotten since the match read them (``profile_run.drop_gone``)
         policy = json.loads(profile.params or "{}").get("policy", "opt-in")
         gone = drop_gone(s.connection(), run_id, {c.user_id for c in chosen} | set(lost) | set(withheld), policy,
@@ -256,47 +263,3 @@ def _save(engine, chosen, candidates, withheld, reasons, version, profile, as_of
         s.add(run)
         s.commit()
     return MatchSummary(run_id, n_users - len(gone), assigned, version, as_of)
-
-
-def lost_reasons(chosen: list[Candidate], candidates: list[Candidate], per_user: int, per_brand: int
-                 ) -> dict[str, list[tuple[str, float, str]]]:
-    """For each user, the candidates they did not get: (perk, score, why)."""
-    chosen_keys = {(c.user_id, c.perk_id) for c in chosen}
-    used: dict[str, int] = defaultdict(int)
-    lowest: dict = {}  # each perk's, and each user's, lowest score among the assignments
-    brands = {(c.user_id, c.brand) for c in chosen}
-    taken: dict[str, int] = defaultdict(int)
-    for c in chosen:
-        taken[c.user_id] += 1
-        used[c.perk_id] += 1
-        for key in (c.perk_id, ("user", c.user_id)):
-            lowest[key] = min(lowest.get(key, c.score), c.score)
-    lost: dict[str, list[tuple[str, float, str]]] = defaultdict(list)
-    for c in candidates:
-        if (c.user_id, c.perk_id) not in chosen_keys:
-            lost[c.user_id].append((c.perk_id, c.score,
-                                    _lost_reason(c, used, lowest, brands, taken, per_user, per_brand)))
-    return lost
-
-
-def _lost_reason(c: Candidate, used: dict[str, int], lowest: dict, brands: set[tuple[str, str]],
-                 taken: dict[str, int], per_user: int, per_brand: int) -> str:
-    """Why a candidate was not assigned, in words that hold: the assignment maximises everyone's total fit, so a
-    unit can go to a lower score than this user's, and a user's slots can hold a perk that fits them less than this
-    one, when that frees a better fit elsewhere. "Fits better" is said only where it is true."""
-    if c.quantity == 0:
-        return "quantity: none to give (the catalog gives it quantity 0)"
-    sold_out = c.quantity is not None and used[c.perk_id] >= c.quantity
-    if sold_out and c.score <= lowest.get(c.perk_id, c.score):
-        return f"quantity: all {c.quantity} went to users it fits better"
-    if (c.user_id, c.brand) in brands:
-        return f"brand limit: the user already gets {per_brand} perk(s) from {c.brand}"
-    if taken.get(c.user_id, 0) >= per_user:
-        if c.score <= lowest.get(("user", c.user_id), c.score):
-            return f"per-user limit: the user already gets {per_user} better-fitting perk(s)"
-        return (f"per-user limit: the user already gets {per_user} perk(s); this mix fits everyone best overall (their "
-                f"lowest-scoring perk {lowest[('user', c.user_id)]:.3f}, this one {c.score:.3f})")
-    if sold_out:
-        return (f"quantity: all {c.quantity} were given; spreading them this way fits everyone best overall (the "
-                f"lowest holder's score is {lowest[c.perk_id]:.3f}, this user's {c.score:.3f})")
-    return "not chosen: other assignments give a higher total fit"

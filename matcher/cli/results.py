@@ -41,6 +41,9 @@ def _evidence_lines(evidence: list[dict[str, Any]], limit: int = 3) -> str:
                      for e in evidence[:limit])
 
 
+WITHHELD_SHOWN = 10  # `explain USER` prints the best this many perks withheld; --json gives every one
+
+
 def topics(
     user_id: Annotated[str | None, typer.Argument(help="The user's id")] = None,
     all_users: Annotated[bool, typer.Option("--all", help="Every profiled user.")] = False,
@@ -126,8 +129,11 @@ def explain(
         if not record["assignments"]:
             out.print(record["reason"], markup=False)
         _print_assignments(record["assignments"])
-        for w in record["withheld"]:
+        for w in record["withheld"][:WITHHELD_SHOWN]:
             out.print(f"  withheld {w['perk_id']} ({w['brand']}: {w['title']}), score {w['score']:.3f}: {w['reason']}")
+        if len(record["withheld"]) > WITHHELD_SHOWN:
+            out.print(f"  ... and {len(record['withheld']) - WITHHELD_SHOWN} more withheld, each with its reason "
+                      "(--json lists every one)")
         return
     _warn_stale(stale_taxonomy(eng))
     record = explain_topic(eng, user_id, topic_id)
