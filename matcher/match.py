@@ -35,7 +35,7 @@ from matcher.assign import Candidate, assign, lost_reasons
 from matcher.classify import ClassifyParams
 from matcher.embed import EmbeddingCache
 from matcher.errors import NotReadyError
-from matcher.profile_run import TopicSpace, drop_gone, latest_run, load_user_posts
+from matcher.profile_run import Progress, TopicSpace, drop_gone, latest_run, load_user_posts
 from matcher.store import (
     Assignment,
     EvidencePost,
@@ -102,8 +102,10 @@ def ineligible_reason(perk: PerkRecord, regions: list[str], user_region: str | N
 
 
 def run_match(engine: Engine, cache: EmbeddingCache, *, per_user: int = 3, per_brand: int = 1,
-              as_of: int | None = None, params: MatchParams = MatchParams()) -> MatchSummary:
-    """Assign perks to every profiled user and keep the result as a match run."""
+              as_of: int | None = None, params: MatchParams = MatchParams(),
+              progress: Progress | None = None) -> MatchSummary:
+    """Assign perks to every profiled user and keep the result as a match run (``progress``: the users whose
+    candidates are found, then the assignment, solved at once, and its writing)."""
     profile = latest_run(engine, "profile")
     with session(engine) as s:
         version = live_version(s)
@@ -125,10 +127,17 @@ def run_match(engine: Engine, cache: EmbeddingCache, *, per_user: int = 3, per_b
         raise NotReadyError(replaced_since(int(profile.id or 0), gone) + ", then match")
     relevance = perk_relevance(space.similarity(perk_vecs, ClassifyParams()), params)
     candidates, withheld, reasons = _candidates(engine, cache, rows, evidence, regions, perks, perk_vecs, relevance,
-                                                index, topics, topic_vecs, today, params)
+                                                index, topics, topic_vecs, today, params, progress)
+    if progress:
+        progress("assign, write", 0, 2)
     chosen = assign(candidates, per_user=per_user, per_brand=per_brand)
-    return _save(engine, chosen, candidates, withheld, reasons, version, profile, as_of, per_user, per_brand,
-                 params, len(rows))
+    if progress:
+        progress("assign, write", 1, 2)
+    summary = _save(engine, chosen, candidates, withheld, reasons, version, profile, as_of, per_user, per_brand,
+                    params, len(rows))
+    if progress:
+        progress("assign, write", 1, 2)
+    return summary
 
 
 def perk_relevance(similarity: np.ndarray, params: MatchParams = MatchParams()) -> np.ndarray:
@@ -172,7 +181,7 @@ def _load_profiles(engine: Engine, run_id: int, hidden: Callable[[str | None], f
 
 
 def _candidates(engine, cache, rows, evidence, regions, perks, perk_vecs, relevance, index, topics, topic_vecs, today,
-                params):  # type: ignore[no-untyped-def]
+                params, progress=None):  # type: ignore[no-untyped-def]
     candidates: list[Candidate] = []
     withheld: dict[str, list[tuple[str, float, str]]] = defaultdict(list)
     reasons: dict[tuple[str, str], list[dict]] = {}
@@ -182,6 +191,8 @@ def _candidates(engine, cache, rows, evidence, regions, perks, perk_vecs, releva
     close = closest_topics(relevance, params.perk_topics)
     most_relevant = np.argsort(-np.where(close, relevance, 0.0), axis=0, kind="stable")[: params.topic_perks].T
     users = sorted(rows)
+    if progress:
+        progress("candidates", 0, len(users))
     for start in range(0, len(users), 200):
         chunk = users[start:start + 200]
         pairs, queries = _queries(engine, cache, chunk, rows, evidence, topic_vecs, params)
@@ -210,6 +221,8 @@ def _candidates(engine, cache, rows, evidence, regions, perks, perk_vecs, releva
                     continue
                 reasons[(user_id, perk.perk_id)] = hits
                 candidates.append(Candidate(user_id, perk.perk_id, perk.brand, hits[0]["score"], perk.quantity))
+        if progress:
+            progress("candidates", len(chunk), len(users))
     return candidates, withheld, reasons
 
 

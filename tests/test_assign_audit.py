@@ -314,3 +314,23 @@ def test_match_output_does_not_depend_on_the_order_of_users_posts_or_perks(tmp_p
                             perks=order(perks))
         outputs.append((world("match", "--json").stdout, [explained(world, u)["withheld"] for u in ("u2", "u9")]))
     assert outputs[0] == outputs[1] and outputs[0][0]
+
+
+def test_match_reports_its_progress_user_by_user_then_the_assignment(tmp_path, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from matcher.embed import EmbeddingCache
+    from matcher.encoder import FakeEncoder
+    from matcher.match import run_match
+    from matcher.store import open_engine
+
+    users = [{"user_id": u, "consent": "opted_in", "region": "US"} for u in ("ann", "bob", "cat")]
+    posts = posts_for("ann", "flights airport lounge travel") + posts_for("bob", "travel trips flights airport")
+    world = build_world(tmp_path, write, monkeypatch, users, posts, "2025-03-01")
+    engine = open_engine(world.db)
+    seen: list[tuple[str, int, int | None]] = []
+    run_match(engine, EmbeddingCache(engine, FakeEncoder()), progress=lambda *step: seen.append(step))
+    engine.dispose()
+    done = Counter()
+    for stage, advance, total in seen:
+        done[stage] += advance
+        assert total == {"candidates": 2, "assign, write": 2}[stage]  # the users with a topic (cat has none)
+    assert done == {"candidates": 2, "assign, write": 2}

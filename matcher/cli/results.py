@@ -216,7 +216,9 @@ def match(
         assignment_format(out_file, fmt)  # a bad name or folder is refused before the match runs
     when = parse_as_of(as_of)
     eng = engine(db, existing=True)
-    summary = run_match(eng, common.cache(eng, model), per_user=per_user, per_brand=per_brand, as_of=when)
+    source = common.cache(eng, model)
+    with common.progress() as bar:
+        summary = run_match(eng, source, per_user=per_user, per_brand=per_brand, as_of=when, progress=bar)
     records = match_records(eng, summary.run_id)
     diff = assignment_changes(eng, summary.run_id)
     first = previous_run(eng, summary.run_id, "match") is None
