@@ -24,7 +24,7 @@ from sqlmodel import col, select
 
 from catalog.errors import InputFileError
 from matcher.errors import PerkmatchError
-from matcher.importers.common import format_error
+from matcher.importers.common import format_error, tracking_reads
 from matcher.importers.feed import read_feed
 from matcher.importers.mastodon import read_mastodon
 from matcher.importers.reddit import read_reddit
@@ -131,7 +131,7 @@ def write_jsonl_files(files: list[tuple[Iterable[dict[str, Any]], str]]) -> list
     """Write each (records, path) as JSON Lines, in order, all or none: every file is renamed into place only once
     all are written, so an error in a later one (a damaged Users.xml) leaves every earlier one as it was."""
     counts = []
-    with contextlib.ExitStack() as stack:
+    with tracking_reads() as read, contextlib.ExitStack() as stack:
         for records, out in files:
             raw = stack.enter_context(atomic_open(out, "JSON Lines file", binary=True))
             handle: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="wb") if out.endswith(".gz") else raw
@@ -142,7 +142,18 @@ def write_jsonl_files(files: list[tuple[Iterable[dict[str, Any]], str]]) -> list
             if handle is not raw:
                 handle.close()
             counts.append(count)
+        for _, out in files:  # the records are read lazily: only now is every file of the export known
+            if _resolved(out) in read:
+                raise PerkmatchError(f"--out {out}: that is a file of the export being converted, which would be "
+                                     "replaced; give another path (the export is left as it was)")
     return counts
+
+
+def _resolved(path: str) -> Path | None:
+    try:
+        return Path(path).expanduser().resolve()
+    except (OSError, RuntimeError):
+        return None
 
 
 def users_file_for(out: str) -> str:

@@ -1,6 +1,7 @@
 """What every importer shares: finding files in a folder or archive, HTML to text, times, the post record."""
 
 import contextlib
+import contextvars
 import datetime as dt
 import os
 import tarfile
@@ -16,10 +17,33 @@ from catalog.schema import INT64_MAX
 from matcher.errors import ImportFormatError
 
 _BLOCKS = {"p", "div", "br", "li", "ul", "ol", "blockquote", "pre", "h1", "h2", "h3", "h4", "h5", "h6", "tr",
-           "hr", "section", "article", "header", "footer", "table", "dd", "dt"}
+           "hr", "section", "article", "header", "footer", "table", "dd", "dt", "td", "th", "caption", "figure",
+           "figcaption", "aside", "details", "summary", "dl", "nav", "main"}
 _SKIP = {"script", "style"}
 _DAMAGED = (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error, OSError)
 _EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+_READ: contextvars.ContextVar[set[Path] | None] = contextvars.ContextVar("importers_read", default=None)
+
+
+@contextlib.contextmanager
+def tracking_reads() -> Iterator[set[Path]]:
+    """The files (resolved) the importers open while the block runs: the export, which an output must not replace."""
+    read: set[Path] = set()
+    token = _READ.set(read)
+    try:
+        yield read
+    finally:
+        _READ.reset(token)
+
+
+def note_read(path: str | Path) -> None:
+    """Record a file an importer opens (``tracking_reads``)."""
+    read = _READ.get()
+    if read is not None:
+        with contextlib.suppress(OSError, RuntimeError):
+            read.add(Path(path).resolve())
 
 
 def format_error(file: str, place: str, problem: str, fix: str) -> ImportFormatError:
@@ -51,6 +75,10 @@ class _Text(HTMLParser):
     def handle_data(self, data: str) -> None:
         if not self.skipping:
             self.parts.append(data)
+
+    def unknown_decl(self, data: str) -> None:  # <![CDATA[...]]> left in a fragment: its text, not nothing
+        if data.startswith("CDATA["):
+            self.handle_data(data.removeprefix("CDATA["))
 
 
 def html_to_text(markup: str | None) -> str:
@@ -85,6 +113,8 @@ def post_time(moment: dt.datetime, value: Any, file: str, place: str, fix: str) 
 
 def parse_iso(value: Any, file: str, place: str, fix: str) -> str:
     """An ISO-8601 time from an export, normalised by iso_utc; anything else is a format error."""
+    if value is None or not str(value).strip():
+        raise format_error(file, place, "missing", fix)
     try:
         moment = dt.datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
     except ValueError:
@@ -119,6 +149,7 @@ class Member:
     @contextlib.contextmanager
     def open(self) -> Iterator[IO[bytes]]:
         """The member's bytes; a damaged or truncated archive becomes an ImportFormatError naming it."""
+        note_read(self.archive or self.name)
         try:
             if self.archive is None:
                 with open(self.name, "rb") as handle:
@@ -151,19 +182,27 @@ def find_members(path: str, wanted: Callable[[str], bool], what: str, fix: str, 
                  required: bool = True) -> list[Member]:
     """The files under a folder or in an archive whose posix path `wanted` accepts, or the file itself.
 
-    Sorted by name, so reading is deterministic. None found is an ImportFormatError naming `what`, if required.
+    Sorted by name, so reading is deterministic. None found is an ImportFormatError naming `what`, if required; so
+    are files found in more than one folder: more than one export, whose posts would be merged under one person, or
+    all but one passed over.
     """
     root = Path(path)
     if not root.exists():
         raise format_error(path, "", "no such file or folder", "check the path")
     if root.is_dir():
         found = [Member(str(p), str(p)) for p in _files_under(root) if wanted(p.relative_to(root).as_posix())]
+        folders = {p.relative_to(root).parent.as_posix() for p in map(Path, (m.name for m in found))}
     elif is_archive(root):
         found = [Member(f"{path}:{name}", name, root) for name in sorted(_archive_names(root, path)) if wanted(name)]
+        folders = {PurePosixPath(m.name).parent.as_posix() for m in found}
     else:
-        found = [Member(path, path)]  # a file given by itself is taken as it is
+        found, folders = [Member(path, path)], set()  # a file given by itself is taken as it is
     if not found and required:
         raise format_error(path, "", f"no {what} found", fix)
+    if len(folders) > 1:
+        shown = ", ".join(f"{folder}/" for folder in sorted(folders)[:3]) + (", ..." if len(folders) > 3 else "")
+        raise format_error(path, "", f"holds {what} in {len(folders)} folders ({shown}): more than one export",
+                           "give the folder or archive of one export at a time")
     return found
 
 

@@ -6,21 +6,29 @@ Mapping, per entry:
   the feed's link when that id is not a URL or URN, so it is stable across re-imports and unique across blogs;
 - `text` = the title and the content (else the summary), HTML converted to plain text;
 - `created_at` = `published`, else `updated`;
+- HTML's named entities (`&eacute;`, `&nbsp;`), which many feeds use though XML defines only five, are read as the
+  characters they name; any other entity, or XML that breaks off, is an error;
 - `replies` = the comment count where the feed gives one (`<slash:comments>`); likes and shares are 0: feeds
   carry none. No context, never a share.
 """
 
 import datetime as dt
 import hashlib
+import html.entities
+import re
 import xml.sax
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from matcher.importers.common import format_error, html_to_text, make_post, post_time
+from matcher.importers.common import format_error, html_to_text, in_range, make_post, note_read, post_time
 
 SOURCE = "feed"
 _FIX = "give the feed file (RSS 2.0 or Atom) as the blog serves it, saved whole"
+_DATED = "give every entry a <pubDate> (RSS) or <published> (Atom)"
+_ENTITY = re.compile(rb"&([A-Za-z][A-Za-z0-9]{1,31});")
+_CDATA = re.compile(rb"<!\[CDATA\[.*?\]\]>", re.DOTALL)
+_XML_ENTITIES = frozenset({b"amp", b"lt", b"gt", b"quot", b"apos"})
 
 
 def read_feed(path: str, user_id: str) -> Iterator[dict[str, Any]]:
@@ -30,16 +38,26 @@ def read_feed(path: str, user_id: str) -> Iterator[dict[str, Any]]:
     if not Path(path).is_file():
         what = "a folder, not a feed file" if Path(path).is_dir() else "no such file"
         raise format_error(path, "", what, "check the path; give the feed as a file (save it first)")
-    parsed = feedparser.parse(Path(path).read_bytes())  # bytes: parsed as a document, never fetched as a URL
+    note_read(path)
+    data = Path(path).read_bytes()
+    parsed = feedparser.parse(data)  # bytes: parsed as a document, never fetched as a URL
     problem = parsed.get("bozo_exception")
+    if isinstance(problem, xml.sax.SAXParseException) and "undefined entity" in problem.getMessage():
+        parsed = feedparser.parse(_numeric_entities(data))  # then read whole again: a later break is still found
+        problem = parsed.get("bozo_exception")
     if parsed.get("bozo") and isinstance(problem, xml.sax.SAXParseException):
         raise format_error(path, f"line {problem.getLineNumber()}, column {problem.getColumnNumber()}",
-                           f"not well-formed XML ({problem.getMessage()}); the file looks truncated or edited", _FIX)
+                           f"not well-formed XML ({_reason(problem.getMessage())}); the file looks truncated or edited",
+                           _FIX)
     if not parsed.get("version"):
         raise format_error(path, "line 1", "not an RSS or Atom feed", _FIX)
     scope = str(parsed.feed.get("link") or parsed.feed.get("id") or "")
     for index, entry in enumerate(parsed.entries, start=1):
         yield _post(path, index, entry, user_id, scope)
+
+
+def _reason(message: str) -> str:
+    return f"{message}: one that neither XML nor HTML defines" if message == "undefined entity" else message
 
 
 def _post(path: str, index: int, entry: Any, user_id: str, scope: str) -> dict[str, Any]:
@@ -48,11 +66,8 @@ def _post(path: str, index: int, entry: Any, user_id: str, scope: str) -> dict[s
     key = str(entry.get("id") or entry.get("link") or "")
     if not key:
         raise format_error(path, where, "no id (guid) or link", "give every entry a <guid> (RSS) or <id> (Atom)")
-    when = entry.get("published_parsed") or entry.get("updated_parsed")
-    if not when:
-        raise format_error(path, where, "no date", "give every entry a <pubDate> (RSS) or <published> (Atom)")
-    created = post_time(dt.datetime(*when[:6], tzinfo=dt.UTC), entry.get("published") or entry.get("updated"), path,
-                        where, _FIX)
+    when, written = _date(path, where, entry)
+    created = post_time(dt.datetime(*when[:6], tzinfo=dt.UTC), written, path, where, _FIX)
     if ":" not in key:
         key = f"{scope}#{key}"
     title_type = (entry.get("title_detail") or {}).get("type", "text/plain")
@@ -61,11 +76,46 @@ def _post(path: str, index: int, entry: Any, user_id: str, scope: str) -> dict[s
     body = str(contents[0].get("value") or "") if contents else str(entry.get("summary") or "")
     text = "\n\n".join(p for p in (title_text, html_to_text(body)) if p)
     return make_post(SOURCE, "blog", f"blog-{hashlib.sha256(key.encode()).hexdigest()[:16]}", user_id, text,
-                     created, replies=_comments(entry))
+                     created, replies=_comments(path, where, entry))
 
 
-def _comments(entry: Any) -> int:
+def _date(path: str, where: str, entry: Any) -> tuple[Any, str]:
+    """The entry's time (a UTC struct_time) and its text: `published`, else `updated`. (dict.get: feedparser's own
+    get maps a missing `updated` to `published`, with a DeprecationWarning.)"""
+    for field in ("published", "updated"):
+        if dict.get(entry, f"{field}_parsed"):
+            return dict.get(entry, f"{field}_parsed"), dict.get(entry, field)
+    written = dict.get(entry, "published") or dict.get(entry, "updated")
+    if written:
+        raise format_error(path, where, f"{written!r} is not a date (RSS: like 'Sat, 10 Jun 2023 08:00:00 +0000'; "
+                           "Atom: like '2023-06-10T08:00:00Z')", _DATED)
+    raise format_error(path, where, "no date", _DATED)
+
+
+def _comments(path: str, where: str, entry: Any) -> int:
+    value = entry.get("slash_comments")
     try:
-        return max(int(str(entry.get("slash_comments") or 0).strip()), 0)
+        count = max(int(str(value or 0).strip()), 0)
     except ValueError:
         return 0
+    return in_range(count, value, path, f"{where}, <slash:comments>", _FIX)
+
+
+def _numeric_entities(data: bytes) -> bytes:
+    """The feed with HTML's named entities outside CDATA sections written as numeric references, which XML reads
+    without a DTD (padded with zeros to the entity's length where they fit, so columns in errors stay right)."""
+
+    def numeric(match: re.Match[bytes]) -> bytes:
+        name = match.group(1)
+        chars = None if name in _XML_ENTITIES else html.entities.html5.get(name.decode() + ";")
+        if chars is None:
+            return match.group(0)
+        if len(chars) == 1:
+            return f"&#{ord(chars):0{max(len(match.group(0)) - 3, 1)}d};".encode()
+        return "".join(f"&#{ord(c)};" for c in chars).encode()
+
+    parts, last = [], 0
+    for cdata in _CDATA.finditer(data):
+        parts += [_ENTITY.sub(numeric, data[last:cdata.start()]), cdata.group(0)]
+        last = cdata.end()
+    return b"".join([*parts, _ENTITY.sub(numeric, data[last:])])

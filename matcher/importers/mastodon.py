@@ -6,7 +6,10 @@ The outbox is one JSON document, so it is read whole. Mapping, per item of `orde
   as plain text (after the content warning `summary`, if any), `created_at` = `published`;
 - `Announce` (a boost) is `is_share`; the export has only the boosted post's URL, so that is its text;
 - a reply's `context` is its parent's text when the parent is in the outbox too (the person's own threads);
-- engagement: the export has no favourite, reply or boost counts, so likes, replies and shares are 0.
+- engagement: the export has no favourite, reply or boost counts, so likes, replies and shares are 0;
+- only what the person made public is imported: a post or boost addressed to the public (`to` or `cc` holding
+  ActivityPub's Public: public and unlisted posts). Direct messages and followers-only posts are left out, and
+  never quoted as a reply's context: the person did not publish them, so they are not theirs to profile.
 """
 
 import json
@@ -19,13 +22,14 @@ from matcher.importers.common import Member, basename, find_members, format_erro
 SOURCE = "mastodon"
 _FIX = "give the outbox.json, or the archive (.zip or .tar.gz) from Preferences > Import and export > Data export"
 _OBJECTS = ("Note", "Question", "Article", "Page")
+_PUBLIC = frozenset({"https://www.w3.org/ns/activitystreams#Public", "as:Public", "Public"})
 
 
 def read_mastodon(path: str, user_id: str) -> Iterator[dict[str, Any]]:
     """Posts and boosts of one person's Mastodon export (outbox.json, the archive, or its folder)."""
     member = find_members(path, lambda name: basename(name) == "outbox.json", "outbox.json", _FIX)[0]
     items = _load(member)
-    texts = {str(obj["id"]): _text(obj) for _, obj in _notes(items)}
+    texts = {str(obj["id"]): _text(obj) for index, obj in _notes(items) if public(obj, items[index])}
     for index, item in enumerate(items):
         post = _post(member.label, index, item, user_id, texts)
         if post is not None:
@@ -57,16 +61,35 @@ def _notes(items: list[Any]) -> Iterator[tuple[int, dict[str, Any]]]:
             yield index, obj
 
 
+def public(obj: Any, activity: dict[str, Any]) -> bool:
+    """Whether a post (its object's addressing, else its activity's) is addressed to the public: `to` or `cc` holds
+    ActivityPub's Public collection. Direct messages and followers-only posts are not; nor is one with no addressing
+    at all (an export always gives it)."""
+    for holder in (obj, activity):
+        if isinstance(holder, dict) and ("to" in holder or "cc" in holder):
+            audience = [a for key in ("to", "cc") for a in _listed(holder.get(key))]
+            return any(a in _PUBLIC for a in audience)
+    return False
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value] if value else []
+
+
 def _text(obj: dict[str, Any]) -> str:
     parts = [html_to_text(str(obj.get("summary") or "")), html_to_text(str(obj.get("content") or ""))]
     return "\n\n".join(p for p in parts if p)
 
 
-def _post_id(url: str) -> str:
-    """`md-<host>-<status id>`: status ids are unique per server, and stable."""
-    parts = urlsplit(url)
-    segments = [s for s in parts.path.split("/") if s and s != "activity"]
-    return f"md-{parts.netloc}-{segments[-1] if segments else parts.path}"
+def _post_id(url: Any, label: str, place: str) -> str:
+    """`md-<host>-<status id>`: status ids are unique per server, and stable. An id that is not such a URL would give
+    every server's post the same id, or none."""
+    parts = urlsplit(url) if isinstance(url, str) else None
+    segments = [s for s in parts.path.split("/") if s and s != "activity"] if parts else []
+    if not parts or not parts.netloc or not segments:
+        raise format_error(label, place, f"expected the post's URL (https://<server>/users/<name>/statuses/<id>), "
+                           f"found {json.dumps(url)[:60]}", _FIX)
+    return f"md-{parts.netloc}-{segments[-1]}"
 
 
 def _post(label: str, index: int, item: Any, user_id: str, texts: dict[str, str]) -> dict[str, Any] | None:
@@ -79,14 +102,20 @@ def _post(label: str, index: int, item: Any, user_id: str, texts: dict[str, str]
             raise format_error(label, f"{where}.id", "missing", _FIX)
         created = parse_iso(item.get("published"), label, f"{where}.published", _FIX)
         target = item.get("object")
+        post_id = _post_id(item["id"], label, f"{where}.id")
+        if not public(None, item):  # a boost only followers see
+            return None
         text = str(target.get("id") if isinstance(target, dict) else target or "")
-        return make_post(SOURCE, "mastodon", _post_id(str(item["id"])), user_id, text, created, is_share=True)
+        return make_post(SOURCE, "mastodon", post_id, user_id, text, created, is_share=True)
     obj = item.get("object")
     if kind != "Create" or not isinstance(obj, dict) or obj.get("type") not in _OBJECTS:
         return None  # other activities (Like, Follow, ...) carry no writing of the person's
     if not obj.get("id"):
         raise format_error(label, f"{where}.object.id", "missing", _FIX)
     created = parse_iso(obj.get("published") or item.get("published"), label, f"{where}.object.published", _FIX)
+    post_id = _post_id(obj["id"], label, f"{where}.object.id")
+    if not public(obj, item):  # a direct message or a followers-only post
+        return None
     parent = obj.get("inReplyTo")
-    return make_post(SOURCE, "mastodon", _post_id(str(obj["id"])), user_id, texts[str(obj["id"])], created,
+    return make_post(SOURCE, "mastodon", post_id, user_id, texts[str(obj["id"])], created,
                      context=texts.get(str(parent)) if parent else None)

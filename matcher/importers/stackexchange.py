@@ -38,6 +38,7 @@ SOURCE = "stackexchange"
 _FIX = "give the site's folder from the Stack Exchange data dump with Posts.xml and Users.xml unpacked whole"
 
 Attrs = dict[str, str]
+_ID = re.compile(r"-?[0-9]+")
 _SITE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")  # a plain site name: lowercase letters, digits, hyphens
 _SAME_SITE = (", the same every time this site is imported: user and post ids are se-<site>-<Id>, so another name "
               "stores everyone again under new ids")
@@ -99,6 +100,8 @@ def read_stackexchange(path: str, site: str | None = None) -> Iterator[dict[str,
 
 def _post(posts: Member, site: str, index: int, attrs: Attrs, titles: dict[str, str]) -> dict[str, Any]:
     place = f"<row> #{index} (Id={attrs['Id']})"
+    for key in ("Id", "OwnerUserId"):
+        _check_id(posts, place, attrs, key)
     question = attrs["PostTypeId"] == "1"
     body = html_to_text(attrs.get("Body"))
     text = "\n\n".join(p for p in (attrs.get("Title", ""), body) if p) if question else body
@@ -115,7 +118,8 @@ def read_stackexchange_users(path: str, site: str | None = None) -> Iterator[dic
     if users is None:
         return
     site = _site(path, site)
-    for _, attrs in _rows(users):
+    for index, attrs in _rows(users):
+        _check_id(users, f"<row> #{index}", attrs, "Id")
         yield {"user_id": f"se-{site}-{attrs['Id']}", "handle": attrs.get("DisplayName"), "source": SOURCE}
 
 
@@ -173,6 +177,12 @@ def _not_well_formed(member: Member, reason: str, line: int) -> str:
         return (f"not UTF-8 (byte 0x{text[exc.start]:02x}), and a dump's XML is UTF-8 throughout: the file looks saved "
                 "again in another encoding, or damaged")
     return "not well-formed XML (invalid token: a character XML does not allow here); the file looks edited or damaged"
+
+
+def _check_id(member: Member, place: str, attrs: Attrs, key: str) -> None:
+    """Ids in a dump are whole numbers; every id stored holds them, so "7 8" or "x" must not become one."""
+    if not _ID.fullmatch(attrs[key]):
+        raise format_error(member.label, f"{place}, attribute {key}", f"{attrs[key]!r} is not a whole number", _FIX)
 
 
 def _int(member: Member, place: str, attrs: Attrs, key: str) -> int:

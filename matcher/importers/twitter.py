@@ -129,6 +129,8 @@ def _post(label: str, index: int, tweet: dict[str, Any], user_id: str, texts: di
 def _count(label: str, where: str, tweet: dict[str, Any], key: str) -> int:
     value = tweet.get(key, 0)
     try:
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+            raise ValueError(value)  # true is no count, and 2.5 is not one to round
         count = int(value or 0)
     except (TypeError, ValueError, OverflowError):
         raise format_error(label, f"{where}.{key}", f"{value!r} is not a whole number", _FIX) from None
