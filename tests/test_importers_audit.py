@@ -286,3 +286,16 @@ def test_mastodon_imports_only_what_the_person_made_public(tmp_path: Path) -> No
     assert [p["text"] for p in posts] == ["open to all", "unlisted, still public",
                                           "my public reply to that followers-only post"]
     assert posts[2].get("context") is None  # the followers-only parent is never quoted
+
+
+def test_out_onto_the_export_file_is_refused_before_converting_it(cli, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import matcher.importers
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the export was converted before --out was checked")
+
+    monkeypatch.setattr(matcher.importers, "read_posts", never)
+    feed = tmp_path / "feed.jsonl"
+    feed.write_bytes((EXPORTS / "feed" / "blog.rss").read_bytes())
+    result = cli("feed", str(feed), "--user-id", "ann", "--out", str(feed))
+    assert result.exit_code == 1 and "that is a file of the export being converted" in result.stderr

@@ -68,6 +68,8 @@ def import_export(
 
 def _write_out(kind: str, path: str, user_id: str | None, site: str | None, out_file: str, as_json: bool) -> None:
     """--out: the posts as JSON Lines, and a dump's users beside them (atomic writes)."""
+    from pathlib import Path
+
     from matcher.errors import PerkmatchError
     from matcher.importers import counted, get_kind, read_posts, read_users, users_file_for, write_jsonl_files
 
@@ -75,6 +77,10 @@ def _write_out(kind: str, path: str, user_id: str | None, site: str | None, out_
         raise PerkmatchError(f"--out {out_file}: the posts are written as JSON Lines; name the file .jsonl or "
                              ".jsonl.gz")
     users_file = users_file_for(out_file) if get_kind(kind).users else None
+    if any(Path(f).expanduser().resolve() == Path(path).expanduser().resolve() for f in (out_file, users_file) if f):
+        raise PerkmatchError(f"--out {out_file}: that is a file of the export being converted, which would be "
+                             "replaced; give another path (the export is left as it was)")  # at once, not after
+        # converting it (a file inside an export's folder or archive is refused once it is read: write_jsonl_files)
     with progress() as bar:
         posts = counted(read_posts(kind, path, user_id, site), lambda n: bar("convert", n, None))
         files = [(posts, out_file)] + ([(read_users(kind, path, site), users_file)] if users_file else [])
