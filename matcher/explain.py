@@ -252,7 +252,12 @@ def stale_taxonomy(engine: Engine) -> str | None:
 def explain_topic(engine: Engine, user_id: str, topic_id: str) -> dict[str, Any]:
     """Why a topic was, or was not, inferred for a user: verdict, numbers, thresholds, evidence."""
     taxonomy = load_topics(engine)
-    topic = known_topic(taxonomy, topic_id)
+    try:
+        topic = known_topic(taxonomy, topic_id)
+    except UnknownTopicError:  # a topic of the latest run for this user, gone from a taxonomy loaded since: as listed
+        topic = _scored_before(engine, user_id, topic_id)
+        if topic is None:
+            raise
     user = require_user(engine, user_id)
     run = require_profile(engine)
     require_profiled(engine, run, user)
@@ -305,6 +310,18 @@ def explain_topic(engine: Engine, user_id: str, topic_id: str) -> dict[str, Any]
         "score", "confidence", "posts", "days", "threads", "engagement", "engagement_vs_usual", "first", "last",
         "evidence")})
     return out
+
+
+def _scored_before(engine: Engine, user_id: str, topic_id: str) -> TopicInfo | None:
+    """A topic the latest profile run scored for the user but the taxonomy no longer has (replaced since the run):
+    `topics` still lists the run's topics, with a warning, so `explain` answers from the run too (its id for name)."""
+    run = latest_run(engine, "profile")
+    if run is None:
+        return None
+    with session(engine) as s:
+        scored = s.exec(select(TopicScore.id).where(TopicScore.run_id == run.id).where(TopicScore.user_id == user_id)
+                        .where(TopicScore.topic_id == topic_id).limit(1)).first()
+    return TopicInfo(topic_id, topic_id, None, "", False) if scored is not None else None
 
 
 def known_topic(taxonomy: list[TopicInfo], topic_id: str) -> TopicInfo:

@@ -315,3 +315,16 @@ def test_changes_since_any_earlier_run_and_bad_runs_named(world, write) -> None:
         assert (f"--since {bad}: not a finished profile run before the latest (3); earlier finished profile runs: 2, 1"
                 in " ".join(result.stderr.split()))
     assert world("topics", "ann", "--since", "1").exit_code == 2  # --since alone: a usage error
+
+
+def test_explain_answers_for_a_listed_topic_gone_from_a_taxonomy_loaded_since(world, write) -> None:  # type: ignore[no-untyped-def]
+    assert world("taxonomy", "load", write("t2.yaml", [t for t in TAXONOMY if t["topic_id"] != "air"])).exit_code == 0
+    listed = world("topics", "par", "--json")
+    assert [t["topic_id"] for t in json.loads(listed.stdout)["topics"]] == ["air"]  # still the run's, with a warning
+    said = world("explain", "par", "air", "--json")
+    assert said.exit_code == 0, said.output  # before: "no topic 'air' in the loaded taxonomy"
+    record = json.loads(said.stdout)
+    assert record["inferred"] and record["name"] == "air" and record["run_id"] == 1
+    assert "the taxonomy was replaced after profile run 1" in " ".join(said.stderr.split())
+    never = world("explain", "par", "zzz")  # a topic neither the taxonomy nor the run has: still refused
+    assert never.exit_code == 1 and "no topic 'zzz' in the loaded taxonomy" in never.stderr
