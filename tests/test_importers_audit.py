@@ -299,3 +299,17 @@ def test_out_onto_the_export_file_is_refused_before_converting_it(cli, tmp_path:
     feed.write_bytes((EXPORTS / "feed" / "blog.rss").read_bytes())
     result = cli("feed", str(feed), "--user-id", "ann", "--out", str(feed))
     assert result.exit_code == 1 and "that is a file of the export being converted" in result.stderr
+
+
+def test_mastodon_image_descriptions_are_part_of_the_post(tmp_path: Path) -> None:
+    public = "https://www.w3.org/ns/activitystreams#Public"
+    obj = {"type": "Note", "id": "https://m.s/users/ann/statuses/1", "published": "2023-05-01T09:30:00Z",
+           "content": "", "to": [public], "cc": [],
+           "attachment": [{"type": "Document", "mediaType": "image/jpeg", "url": "https://m.s/1.jpg",
+                           "name": "Latte art heart in a blue cup"},
+                          {"type": "Document", "mediaType": "image/jpeg", "url": "https://m.s/2.jpg", "name": None}]}
+    outbox = tmp_path / "outbox.json"
+    outbox.write_text(json.dumps({"orderedItems": [{"type": "Create", "id": obj["id"] + "/activity", "to": [public],
+                                                    "cc": [], "published": obj["published"], "object": obj}]}))
+    (post,) = read_posts("mastodon", str(outbox), "ann")
+    assert post["text"] == "Latte art heart in a blue cup"  # before: empty, a photo post about nothing

@@ -3,7 +3,8 @@
 The outbox is one JSON document, so it is read whole. Mapping, per item of `orderedItems`:
 
 - `Create` of a Note (or Question, Article): `post_id` = `md-<host>-<status id>`, `text` = the HTML `content`
-  as plain text (after the content warning `summary`, if any), `created_at` = `published`;
+  as plain text (after the content warning `summary`, if any; then its images' descriptions, `attachment[].name`),
+  `created_at` = `published`;
 - `Announce` (a boost) is `is_share`; the export has only the boosted post's URL, so that is its text;
 - a reply's `context` is its parent's text when the parent is in the outbox too (the person's own threads);
 - engagement: the export has no favourite, reply or boost counts, so likes, replies and shares are 0;
@@ -77,7 +78,11 @@ def _listed(value: Any) -> list[Any]:
 
 
 def _text(obj: dict[str, Any]) -> str:
-    parts = [html_to_text(str(obj.get("summary") or "")), html_to_text(str(obj.get("content") or ""))]
+    """The post as the person wrote it: its content warning, its text, and the descriptions (alt text) they wrote of
+    its images, so a photo post says what it shows."""
+    media = obj.get("attachment") if isinstance(obj.get("attachment"), list) else []
+    described = [str(m["name"]).strip() for m in media if isinstance(m, dict) and isinstance(m.get("name"), str)]
+    parts = [html_to_text(str(obj.get("summary") or "")), html_to_text(str(obj.get("content") or "")), *described]
     return "\n\n".join(p for p in parts if p)
 
 
