@@ -1,10 +1,11 @@
 """`perkmatch status`: what a database holds, what its newest runs used, and what is out of date since.
 
 For operators between batch jobs: it reads counts and the newest runs only (no vectors, no posts' texts), so it is
-quick on millions of posts, and it changes nothing. "Out of date" is judged from time stamps: posts and users'
-records written after the newest profile run started, a taxonomy whose content differs from the one that run
-used, a catalog version or profile run newer than the newest match run used, and assigned perks whose offer has
-ended. It is a hint of what to run next; the runs themselves decide exactly what to recompute.
+quick on millions of posts, and it changes nothing. "Out of date" is judged from time stamps and what the runs
+recorded: posts and users' records written after the newest profile run started, posts dated after the day it
+profiled as of, a taxonomy whose content differs from the one that run used, an unfinished profile run, a catalog
+version or profile run newer than the newest match run used, assigned perks whose offer has ended and perks whose
+offer has opened since. It is a hint of what to run next; the runs themselves decide exactly what to recompute.
 """
 
 import datetime as dt
@@ -164,8 +165,8 @@ def next_steps(report: dict[str, Any]) -> list[str]:
         return ["perkmatch ingest POSTS --users USERS: there are no posts yet"]
     if report["unfinished_profile"]:
         run = report["unfinished_profile"]
-        steps.append(f"perkmatch profile: profile run {run['run_id']} (started {run['started_at']}) did not finish; "
-                     "a new run reuses the users it completed")
+        steps.append(f"perkmatch profile: profile run {run['run_id']} (started {run['started_at']}) has not finished "
+                     "(it is still running, or was stopped); a new run reuses the users it completed")
     elif profile is None:
         steps.append("perkmatch profile: no profile run yet")
     else:
