@@ -550,7 +550,7 @@ def run_profile(engine: Engine, cache: EmbeddingCache, *, policy: str = "opt-in"
     whose inputs changed since a run with the same basis). Topic vectors are fitted to the collection, or an
     earlier fit reused (``matcher.topic_fit``; ``refit`` forces a new fit). Every executor gives the same
     result."""
-    started = time.perf_counter()
+    started, began = time.perf_counter(), utcnow()
     as_of = default_as_of() if as_of is None else as_of
     users = eligible_users(engine, policy)
     if executor is None:
@@ -558,7 +558,8 @@ def run_profile(engine: Engine, cache: EmbeddingCache, *, policy: str = "opt-in"
 
         executor = default_executor(engine, len(users))
     try:
-        return _profile(engine, cache, users, policy, as_of, classify, params, progress, executor, refit, started)
+        return _profile(engine, cache, users, policy, as_of, classify, params, progress, executor, refit,
+                        (started, began))
     finally:
         close = getattr(executor, "close", None)  # a pool of worker processes stops with its run
         if close is not None:
@@ -567,7 +568,8 @@ def run_profile(engine: Engine, cache: EmbeddingCache, *, policy: str = "opt-in"
 
 def _profile(engine: Engine, cache: EmbeddingCache, users: list[str], policy: str, as_of: int,
              classify: ClassifyParams, params: ProfileParams, progress: Progress | None, executor: Executor,
-             refit: bool, started: float) -> ProfileSummary:
+             refit: bool, start: tuple[float, dt.datetime]) -> ProfileSummary:
+    started, began = start
     topics = load_topics(engine)
     embed_started, encoder_before = time.perf_counter(), cache.encode_seconds
     topic_texts, choose_words = space_texts(topics, cache, classify)
@@ -586,7 +588,8 @@ def _profile(engine: Engine, cache: EmbeddingCache, users: list[str], policy: st
     encode_seconds = cache.encode_seconds - encoder_before
     space = TopicSpace.build(topics, cache, classify)
     with session(engine) as s:
-        run = Run(kind="profile", as_of=as_of, params=json.dumps({"policy": policy}))
+        # started when the run began, before its embedding: what is stored after that is "since it started"
+        run = Run(kind="profile", as_of=as_of, params=json.dumps({"policy": policy}), started_at=began)
         s.add(run)
         s.commit()
         run_id = int(run.id or 0)

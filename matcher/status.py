@@ -53,9 +53,11 @@ def run_history(engine: Engine, limit: int) -> list[dict[str, Any]]:
         rows = s.exec(select(Run).order_by(col(Run.id).desc()).limit(limit)).all()
     out = []
     for run in rows:
+        stats = json.loads(run.stats or "{}")
         took = (run.finished_at - run.started_at).total_seconds() if run.finished_at and run.started_at else None
+        took = stats.get("seconds", took)  # a profile run's own measure, its embedding included
         out.append({**_run_times(run), "kind": run.kind, "seconds": None if took is None else round(took, 2),
-                    "stats": json.loads(run.stats or "{}")})
+                    "stats": stats})
     return out
 
 
@@ -127,7 +129,10 @@ def _profile(s: Session, run: Run) -> dict[str, Any]:
     changed = select(Post.user_id).where(Post.updated_at > run.started_at).where(covered).subquery()
     posts, users = s.exec(select(func.count(), func.count(func.distinct(changed.c.user_id))).select_from(changed)).one()
     later = s.exec(select(func.count()).select_from(Post).where(Post.created_at > run.as_of).where(covered)).one()
-    records = s.exec(select(func.count()).select_from(User).where(User.updated_at > run.started_at)).one()
+    users_covered = (User.consent == "opted_in" if policy == "opt-in"
+                     else col(User.consent).is_(None) | (User.consent != "opted_out"))
+    records = s.exec(select(func.count()).select_from(User).where(User.updated_at > run.started_at)
+                     .where(users_covered)).one()
     forgotten = s.exec(select(func.count()).select_from(ForgetAudit)
                        .where(ForgetAudit.forgotten_at > run.started_at)).one()
     return {**_run_times(run), "policy": policy, "users": stats.get("users"),

@@ -165,3 +165,42 @@ def test_runs_lists_the_newest_runs_with_their_counts(world) -> None:  # type: i
     assert "runs, newest first:\n     2 match   finished " in text and "offers as of 2025-03-01: " in text
     assert "runs" not in status(world)  # not asked for
     assert world("status", "--runs", "-1").exit_code == 2
+
+
+def test_only_records_of_users_the_policy_covers_call_for_a_profile(world, write) -> None:  # type: ignore[no-untyped-def]
+    assert world("ingest", "--users", write("newbie.jsonl", [{"user_id": "newbie"}])).exit_code == 0
+    report = status(world)  # a user without consent: nothing for an opt-in profile run to do
+    assert report["profile"]["since"]["user_records"] == 0 and report["up_to_date"]
+
+
+def test_a_profile_run_starts_before_its_embedding_and_its_time_includes_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    from matcher.embed import EmbeddingCache
+    from matcher.encoder import FakeEncoder
+    from matcher.ingest import ingest_posts, ingest_users
+    from matcher.profile_run import LocalExecutor, run_profile
+
+    engine = open_engine(str(tmp_path / "r.db"))
+    users, posts = tmp_path / "u.jsonl", tmp_path / "p.jsonl"
+    users.write_text("".join(json.dumps(u) + "\n" for u in USERS))
+    posts.write_text("".join(json.dumps(p) + "\n" for p in POSTS))
+    ingest_users(engine, str(users))
+    ingest_posts(engine, str(posts))
+    cache = EmbeddingCache(engine, FakeEncoder())
+    executor, seen = LocalExecutor(), {}
+    embed = executor.embed
+
+    def slow_embed(*args, **kwargs):  # type: ignore[no-untyped-def]
+        seen["embedding"] = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        time.sleep(0.3)
+        return embed(*args, **kwargs)
+
+    executor.embed = slow_embed  # type: ignore[method-assign]
+    summary = run_profile(engine, cache, executor=executor)
+    with session(engine) as s:
+        run = s.get(Run, summary.run_id)
+        assert run is not None and run.started_at.replace(tzinfo=None) <= seen["embedding"]  # before: after it
+    (listed,) = database_status(engine, "r.db", runs=1)["runs"]
+    assert listed["seconds"] == round(summary.seconds, 2) and listed["seconds"] >= 0.3
+    engine.dispose()
