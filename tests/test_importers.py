@@ -383,8 +383,8 @@ def test_stackexchange_import_adds_new_users_without_touching_consent(engine, wr
 # --- the command
 
 
-@pytest.fixture
-def cli(tmp_path: Path):  # type: ignore[no-untyped-def]
+def import_cli(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """``invoke(*args)``: `perkmatch import ARGS` on a test database in this folder."""
     app = typer.Typer()
 
     @app.callback()
@@ -399,6 +399,11 @@ def cli(tmp_path: Path):  # type: ignore[no-untyped-def]
         return runner.invoke(app, ["import", *args, "--db", db])
 
     return invoke
+
+
+@pytest.fixture
+def cli(tmp_path: Path):  # type: ignore[no-untyped-def]
+    return import_cli(tmp_path)
 
 
 def test_cli_import_ingests_posts_of_a_consenting_user(cli, engine, write) -> None:  # type: ignore[no-untyped-def]

@@ -7,21 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import typer
-from typer.testing import CliRunner
 
-from matcher.cli.imports import register
 from matcher.errors import ImportFormatError, PerkmatchError
 from matcher.importers import read_posts, read_users, write_jsonl_files
 from matcher.importers.common import html_to_text
+from tests.test_importers import EXPORTS, FEED_FIX, MD_FIX, RD_FIX, SE_FIX, TW_FIX, import_cli
 
-EXPORTS = Path(__file__).parent / "fixtures" / "exports"
-TW_FIX = "give the untouched data/tweets.js, or the archive zip as downloaded from 'Download an archive of your data'"
-MD_FIX = "give the outbox.json, or the archive (.zip or .tar.gz) from Preferences > Import and export > Data export"
-RD_FIX = ("give the folder or zip of the Reddit data export (reddit.com/settings/data-request) with its CSV files "
-          "as sent")
-SE_FIX = "give the site's folder from the Stack Exchange data dump with Posts.xml and Users.xml unpacked whole"
-FEED_FIX = "give the feed file (RSS 2.0 or Atom) as the blog serves it, saved whole"
 THREAD = "https://www.reddit.com/r/beer/comments/p1/slug/"
 
 
@@ -199,19 +190,7 @@ def test_html_to_text_separates_table_cells_and_keeps_cdata_text() -> None:
 
 @pytest.fixture
 def cli(tmp_path: Path):  # type: ignore[no-untyped-def]
-    app = typer.Typer()
-
-    @app.callback()
-    def _main() -> None:
-        """Test app."""
-
-    register(app)
-    runner = CliRunner()
-
-    def invoke(*args: str) -> Any:
-        return runner.invoke(app, ["import", *args, "--db", str(tmp_path / "test.db")])
-
-    return invoke
+    return import_cli(tmp_path)
 
 
 def test_out_onto_the_export_itself_is_refused_and_leaves_it(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
