@@ -15,7 +15,6 @@ For assignments, causes are checked in this order for each perk a user gained or
   profiled for the first time.
 """
 
-import datetime as dt
 import json
 from collections import defaultdict
 from dataclasses import dataclass
@@ -28,8 +27,9 @@ from catalog.refresh import version_diff
 from matcher.errors import PerkmatchError
 from matcher.explain import not_profiled, record_changed, require_profile, require_profiled, require_user, topic_records
 from matcher.profile_run import previous_run
+from matcher.records import utc_day
 from matcher.store import Assignment, Post, Run, TopicScore, User, Withheld, session
-from matcher.taxonomy import load_topics, not_shown, topic_ids_in
+from matcher.taxonomy import load_topics, not_shown
 
 
 def _runs(engine: Engine, run_id: int) -> tuple[Run | None, Run | None]:
@@ -87,12 +87,8 @@ def _settings(p_old: dict[str, Any], p_new: dict[str, Any], old_day: int, new_da
     out = [f"settings: --{key.replace('_', '-')} {p_old[key]} -> {p_new[key]}" for key in ("per_user", "per_brand")
            if key in p_old and key in p_new and p_old[key] != p_new[key]]
     if old_day != new_day:
-        out.append(f"settings: offer dates checked as of {_day(old_day)} -> {_day(new_day)}")
+        out.append(f"settings: offer dates checked as of {utc_day(old_day)} -> {utc_day(new_day)}")
     return out
-
-
-def _day(ts: int) -> str:
-    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d")
 
 
 def assignment_changes(engine: Engine, run_id: int) -> list[dict[str, Any]]:
@@ -205,12 +201,11 @@ def _causes(engine: Engine, run: Run, prev: Run, user: User) -> _Causes:
         reached = len(s.exec(select(Post.id).where(Post.user_id == user_id)
                              .where(col(Post.updated_at) <= prev.started_at)
                              .where(col(Post.created_at) > prev.as_of).where(col(Post.created_at) <= run.as_of)).all())
-        topic_ids = frozenset(topic_ids_in(s))
-    ids = (int(prev.id or 0), int(run.id or 0))
+    ids, taxonomy = (int(prev.id or 0), int(run.id or 0)), load_topics(engine)
     changed = record_changed(engine, user_id, prev.started_at, run.started_at)
     return _Causes(new_posts, reached, run.as_of - prev.as_of, _refitted(run, prev),
                    {rid: _copies(engine, rid, user_id) for rid in ids}, ids, changed,
-                   not_shown(load_topics(engine))(None), topic_ids)
+                   not_shown(taxonomy)(None), frozenset(t.topic_id for t in taxonomy))
 
 
 def _refitted(run: Run, prev: Run) -> str | None:

@@ -25,14 +25,13 @@ from matcher.forget import forgotten_units
 from matcher.match import offer_closed
 from matcher.profile_run import latest_run
 from matcher.profiles import ProfileParams
+from matcher.records import utc_day
 from matcher.store import (
     Assignment,
     EvidencePost,
-    ForgetAudit,
     Post,
     ProfiledUser,
     Run,
-    Setting,
     TopicScore,
     User,
     Withheld,
@@ -69,13 +68,13 @@ def require_profile(engine: Engine) -> Run:
 
 
 def require_user(engine: Engine, user_id: str) -> User:
-    from matcher.forget import opted_out
+    from matcher.forget import opted_out, was_forgotten
 
     with session(engine) as s:
         user = s.get(User, user_id)
         has_posts = s.exec(select(Post.id).where(Post.user_id == user_id).limit(1)).first() is not None
         out = user is None and not has_posts and opted_out(s, user_id)
-        gone = user is None and not has_posts and not out and _forgotten(s, user_id)
+        gone = user is None and not has_posts and not out and was_forgotten(s, user_id)
     if out:  # the answer to a right-of-access request, too: what is kept, and why
         raise UnknownUserError(f"nothing about '{user_id}' is stored: they opted out and were forgotten; only a "
                                "salted hash of their id is kept, so that their posts are never stored again")
@@ -85,17 +84,6 @@ def require_user(engine: Engine, user_id: str) -> User:
     if user is None and not has_posts:
         raise UnknownUserError(f"no user '{user_id}' is stored; check the id (`perkmatch topics --all` lists users)")
     return user or User(user_id=user_id)
-
-
-def _forgotten(s: Session, user_id: str) -> bool:
-    """Whether `forget` deleted a user of this id (its audit log keeps a salted hash of the id). Reads only: with no
-    salt yet, nobody was forgotten."""
-    from matcher.forget import SALT, audit_hash
-
-    if s.get(Setting, SALT) is None:
-        return False
-    return s.exec(select(ForgetAudit.id).where(ForgetAudit.user_hash == audit_hash(s, user_id))
-                  .limit(1)).first() is not None
 
 
 def require_profiled(engine: Engine, run: Run, user: User) -> None:
@@ -278,13 +266,14 @@ def explain_topic(engine: Engine, user_id: str, topic_id: str) -> dict[str, Any]
         out["unread_posts"] = unread  # the user's posts the model cannot read: about no topic at all
     if wordless:
         out["wordless_posts"] = wordless  # bare links: about no topic either
-    hidden = not_shown(taxonomy)(user.sensitive_opt_in)
+    shown = not_shown(taxonomy)
+    hidden = shown(user.sensitive_opt_in)
     if topic_id in hidden:
         out.update(inferred=False, verdict="not inferred: this is a sensitive topic and the user has not opted in "
                    "to it, so perkmatch never infers or shows it")
         return out
     if record is None:
-        late = topic_id in not_shown(taxonomy)(None) and record_changed(engine, user_id, run.started_at)
+        late = topic_id in shown(None) and record_changed(engine, user_id, run.started_at)
         # (opted in since the run, perhaps: it weighed the topic only if they had by then)
         out.update(inferred=False, verdict="not inferred: " + "; ".join(
             ([_opted_in_since(run, user_id)] if late else [_absent(engine, run, user_id, params)])
@@ -580,7 +569,7 @@ def _match_day(engine: Engine, run_id: int) -> dt.date | None:
     """The day a match run checked offer dates against (its profile run's as-of, or `match --as-of`)."""
     with session(engine) as s:
         run = s.get(Run, run_id)
-    return dt.datetime.fromtimestamp(run.as_of, dt.UTC).date() if run else None
+    return utc_day(run.as_of) if run else None
 
 
 def _offer(perk: PerkRecord, day: dt.date | None) -> str:

@@ -206,6 +206,15 @@ def opted_out(s: Session, user_id: str) -> bool:
     return s.get(Setting, SALT) is not None and s.get(OptOut, audit_hash(s, user_id)) is not None
 
 
+def was_forgotten(s: Session, user_id: str) -> bool:
+    """Whether `forget` deleted a user of this id (its audit log keeps a salted hash of the id). Reads only, as
+    ``opted_out`` does: with no salt yet, nobody was forgotten."""
+    if s.get(Setting, SALT) is None:
+        return False
+    return s.exec(select(ForgetAudit.id).where(ForgetAudit.user_hash == audit_hash(s, user_id))
+                  .limit(1)).first() is not None
+
+
 def opt_in(engine: Engine, user_id: str) -> tuple[bool, bool, bool]:
     """Record that a user opts in, lifting an opt-out; (whether they were stored, whether an opt-out was lifted,
     whether any post of theirs is stored)."""

@@ -36,6 +36,7 @@ from matcher.classify import ClassifyParams
 from matcher.embed import EmbeddingCache
 from matcher.errors import NotReadyError
 from matcher.profile_run import Progress, TopicSpace, drop_gone, latest_run, load_user_posts
+from matcher.records import utc_day
 from matcher.store import (
     Assignment,
     EvidencePost,
@@ -115,7 +116,7 @@ def run_match(engine: Engine, cache: EmbeddingCache, *, per_user: int = 3, per_b
     if version is None:
         raise NotReadyError("no catalog yet; run `perkmatch catalog refresh FILE` first")
     as_of = profile.as_of if as_of is None else as_of
-    today = dt.datetime.fromtimestamp(as_of, dt.UTC).date()
+    today = utc_day(as_of)
     perk_vecs = cache.vectors([r.to_perk().embed_text() for r in perks])
     index = build_index(np.arange(len(perks)), perk_vecs)
     topics = {t.topic_id: t for t in load_topics(engine)}

@@ -69,6 +69,11 @@ def to_epoch(value: Any) -> int:
     return int(parsed.timestamp())
 
 
+def utc_day(seconds: int) -> dt.date:
+    """The UTC calendar day of Unix seconds (a run's as-of day, the day offer dates are checked on)."""
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).date()
+
+
 class PostIn(BaseModel):
     """One post as written in a posts file."""
 

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from catalog.refresh import live_version, valid_in
 from catalog.schema import CatalogVersion, PerkRecord
+from matcher.records import utc_day
 from matcher.store import Assignment, Embedding, ForgetAudit, Post, Run, Topic, User, session, shown_db, utcnow
 from matcher.taxonomy import TopicInfo, taxonomy_digest
 
@@ -152,7 +153,7 @@ def _match(s: Session, run: Run, today: dt.date) -> dict[str, Any]:
         PerkRecord, (PerkRecord.perk_id == Assignment.perk_id) & valid_in(Assignment.catalog_version))
         .where(Assignment.run_id == run.id).where(col(PerkRecord.ends).is_not(None))
         .where(col(PerkRecord.ends) < today)).one()
-    matched_on = dt.datetime.fromtimestamp(run.as_of, dt.UTC).date()
+    matched_on = utc_day(run.as_of)
     opened = 0 if version is None else s.exec(
         select(func.count()).select_from(PerkRecord).where(valid_in(version))
         .where(col(PerkRecord.starts) > matched_on).where(col(PerkRecord.starts) <= today)
@@ -229,4 +230,4 @@ def _when(value: dt.datetime | None) -> str | None:
 
 
 def _day(seconds: int | None) -> str | None:
-    return None if seconds is None else dt.datetime.fromtimestamp(seconds, dt.UTC).date().isoformat()
+    return None if seconds is None else utc_day(seconds).isoformat()

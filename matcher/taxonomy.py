@@ -20,7 +20,6 @@ from sqlmodel import Session, col, select
 from catalog.errors import InputFileError, Problem
 from catalog.rows import ALL_FORMATS, iter_rows, open_text, undecodable, validate
 from catalog.schema import id_text
-from matcher.errors import PerkmatchError
 from matcher.store import Topic, session
 
 TOPIC_HINTS = {
@@ -252,14 +251,6 @@ def replaced_since(run_id: int, gone: list[str]) -> str:
     """What to say when a profile run's topics are not all in the loaded taxonomy (it was replaced since)."""
     return (f"the taxonomy was replaced after profile run {run_id}: {len(gone)} of its inferred topics are not in it "
             f"({', '.join(gone[:5])}{', ...' if len(gone) > 5 else ''}); run `perkmatch profile` again")
-
-
-def topic_by_id(engine: Engine, topic_id: str) -> TopicInfo:
-    for topic in load_topics(engine):
-        if topic.topic_id == topic_id:
-            return topic
-    raise PerkmatchError(f"no topic '{topic_id}' in the loaded taxonomy; "
-                         "`perkmatch taxonomy show` lists the ids in use")
 
 
 def topic_sets(s: Session) -> tuple[set[str], set[str]]:
