@@ -5,6 +5,8 @@ at most ``per_user`` perks per user, at most ``per_brand`` perks of one brand pe
 "acme " are one brand). The constraint
 matrix is that of a network flow (user -> user×brand -> perk -> sink), so the LP relaxation is already
 integral: HiGHS's dual simplex returns an integral optimum in seconds (an integer program is the fallback).
+Before it, candidates no optimum can hold (``_Keys.undominated``) and limits that cannot bind (``_Keys.limits``)
+are left out, which changes no assignment and shrinks the problem many times over at scale.
 Ties break on ids: among the optima, a second LP over the optimal face prefers candidates earlier in
 (user, perk) id order. ``lost_reasons`` says why each candidate left out was, naming the limit that held it.
 """
@@ -45,37 +47,120 @@ def assign(candidates: list[Candidate], per_user: int = 3, per_brand: int = 1) -
     if not cands or per_user <= 0:
         return []
     n = len(cands)
-    upper: list[float] = []
-    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for i, c in enumerate(cands):
-        groups[("user", c.user_id)].append(i)
-        groups[("brand", c.user_id + "\x00" + brand_key(c.brand))].append(i)
-        if c.quantity is not None:
-            groups[("perk", c.perk_id)].append(i)
-    limits = {"user": per_user, "brand": per_brand}
-    data_rows, data_cols = [], []
-    for r, (key, members) in enumerate(sorted(groups.items())):
-        data_rows.extend([r] * len(members))
-        data_cols.extend(members)
-        upper.append(float(limits.get(key[0], 0) if key[0] != "perk" else cands[members[0]].quantity or 0))
-    matrix = sparse.csr_array((np.ones(len(data_rows)), (data_rows, data_cols)), shape=(len(groups), n))
-    x = _optimum(np.array([c.score for c in cands]), matrix, np.array(upper))
-    chosen = [c for c, v in zip(cands, x, strict=True) if v > 0.5]
+    keys = _Keys(cands)
+    scores = np.array([c.score for c in cands])
+    kept = np.flatnonzero(keys.undominated(scores, per_user, per_brand))
+    matrix, upper = keys.limits(kept, per_user, per_brand)
+    x = _optimum(scores[kept], matrix, upper, ties=(n - kept).astype(float))
+    chosen = [cands[i] for i, v in zip(kept.tolist(), x, strict=True) if v > 0.5]
     return sorted(chosen, key=lambda c: (c.user_id, -c.score, c.perk_id))
 
 
-def _optimum(scores: np.ndarray, matrix: sparse.csr_array, upper: np.ndarray) -> np.ndarray:
-    """The 0/1 choice maximising the total score; among equal totals, the one preferring candidates earlier in id
-    order (the largest sum of ``n - i``). The ties are broken in a second LP over the optimal face: a tiny bonus
-    added to the scores (``TIE_EPSILON``) sits below the solver's tolerances, which then picked any optimum."""
+class _Keys:
+    """The limits' groups of the candidates (in id order), as numbers: each candidate's user, (user, brand) and
+    perk, and the quantity of each perk (``capped`` says which have one)."""
+
+    def __init__(self, cands: list[Candidate]) -> None:
+        self.users = _codes([c.user_id for c in cands])
+        self.brands = _codes([(c.user_id, brand_key(c.brand)) for c in cands])
+        self.perks = _codes([c.perk_id for c in cands])
+        self.capped = np.array([c.quantity is not None for c in cands], dtype=bool)
+        self.quantity = np.zeros(int(self.perks.max()) + 1)
+        self.quantity[self.perks[self.capped]] = [c.quantity for c in cands if c.quantity is not None]
+
+    def _blocks(self, per_user: int, per_brand: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """(group of each candidate, each group's limit, the candidates the limit applies to) for each kind."""
+        every = np.ones(len(self.users), dtype=bool)
+        return [(self.users, np.full(int(self.users.max()) + 1, float(per_user)), every),
+                (self.brands, np.full(int(self.brands.max()) + 1, float(per_brand)), every),
+                (self.perks, self.quantity, self.capped)]
+
+    def undominated(self, scores: np.ndarray, per_user: int, per_brand: int) -> np.ndarray:
+        """The candidates that can be in an optimal choice. A candidate is left out when the user's candidates that
+        score more and whose perk's quantity cannot bind (no more candidates than units, or no quantity) are
+        enough that any choice holding it leaves one of them out that could take its place: ``per_brand`` of them
+        of its own brand, or, counting at most ``per_brand`` a brand, ``per_user`` in all (the rest of a choice
+        holds ``per_user - 1`` perks: too few to take, or to fill the brands of, all of them). Swapping it for that
+        one keeps every limit and raises the total, so no optimum holds it. At millions of candidates (tens a user,
+        most of them offers without a binding quantity) this leaves a few a user: the solver's memory and time
+        shrink by as much, and its optimum, ties included, is the same. Leaving some out frees more quantities,
+        so it is repeated until none goes."""
+        kept = np.ones(len(scores), dtype=bool)
+        by_user = np.lexsort((-scores, self.users)).tolist()  # each user's candidates, best first
+        users, brands, score = self.users.tolist(), self.brands.tolist(), scores.tolist()
+        while True:
+            wanted = np.bincount(self.perks[self.capped & kept], minlength=len(self.quantity))
+            loose = (~self.capped | (wanted <= self.quantity)[self.perks]).tolist()
+            out = []
+            for block in _runs([i for i in by_user if kept[i]], users):
+                if not any(loose[i] for i in block):
+                    continue
+                counted: dict[int, int] = defaultdict(int)
+                total = better = 0
+                for i in block:
+                    while better < len(block) and score[block[better]] > score[i] + TIE_TOLERANCE:
+                        f = block[better]
+                        better += 1
+                        if loose[f]:
+                            counted[brands[f]] += 1
+                            total += counted[brands[f]] <= per_brand
+                    if total >= per_user or counted[brands[i]] >= per_brand:
+                        out.append(i)
+            if not out:
+                return kept
+            kept[out] = False
+
+    def limits(self, kept: np.ndarray, per_user: int, per_brand: int) -> tuple[sparse.csr_array, np.ndarray]:
+        """The limits on the ``kept`` candidates as rows of a 0/1 matrix (one column per kept candidate), with their
+        upper bounds: a row per user, per (user, brand), and per perk with a quantity. A row with no more
+        candidates than its limit can never bind, so it is left out: it changes neither the feasible choices nor
+        the optimum, and most rows are such (a user's only perk of a brand, an offer fewer users want than it has
+        units)."""
+        rows, cols, upper, offset = [], [], [], 0
+        for codes, limit, member in self._blocks(per_user, per_brand):
+            sub, on = codes[kept], member[kept]
+            binds = np.bincount(sub[on], minlength=len(limit)) > limit
+            number = np.cumsum(binds) - 1 + offset  # the binding rows, numbered from ``offset``
+            take = on & binds[sub]
+            rows.append(number[sub[take]])
+            cols.append(np.flatnonzero(take))
+            upper.append(limit[binds])
+            offset += int(binds.sum())
+        row, col = np.concatenate(rows), np.concatenate(cols)
+        matrix = sparse.csr_array((np.ones(len(row)), (row, col)), shape=(offset, len(kept)))
+        return matrix, np.concatenate(upper)
+
+
+def _runs(order: list[int], keys: list[int]) -> list[list[int]]:
+    """``order`` cut into runs of equal ``keys``."""
+    runs: list[list[int]] = []
+    for i in order:
+        if runs and keys[runs[-1][0]] == keys[i]:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    return runs
+
+
+def _codes(keys: list) -> np.ndarray:
+    """Each key's number, the keys numbered in sorted order."""
+    index = {k: i for i, k in enumerate(sorted(set(keys)))}
+    return np.fromiter((index[k] for k in keys), dtype=np.int64, count=len(keys))
+
+
+def _optimum(scores: np.ndarray, matrix: sparse.csr_array, upper: np.ndarray, ties: np.ndarray) -> np.ndarray:
+    """The 0/1 choice maximising the total score; among equal totals, the one with the largest sum of ``ties``
+    (``n - i`` for the candidate at ``i`` in id order: it prefers candidates earlier in that order). The ties are
+    broken in a second LP over the optimal face: a tiny bonus added to the scores (``TIE_EPSILON``) sits below the
+    solver's tolerances, which then picked any optimum."""
     n = len(scores)
     first = linprog(-scores, A_ub=matrix, b_ub=upper, bounds=(0, 1), method="highs-ds")
     if first.x is not None and _integral(first.x):
-        x = _break_ties(first, scores, matrix, upper)
+        x = _break_ties(first, scores, matrix, upper, ties)
         if x is not None:
             return x
     # The matrix is totally unimodular, so a simplex vertex is integral; keep an exact fallback anyway.
-    weights = scores + TIE_EPSILON * (n - np.arange(n)) / n
+    weights = scores + TIE_EPSILON * ties / max(float(ties.max()), 1.0)
     result = milp(c=-weights, constraints=LinearConstraint(matrix, -np.inf, upper),
                   integrality=np.ones(n), bounds=Bounds(0, 1), options={"mip_rel_gap": 0.0})
     if result.x is None:
@@ -87,12 +172,12 @@ def _integral(x: np.ndarray) -> bool:
     return not np.any((x > 1e-6) & (x < 1 - 1e-6))
 
 
-def _break_ties(first: Any, scores: np.ndarray, matrix: sparse.csr_array, upper: np.ndarray) -> np.ndarray | None:
-    """Among the optima of ``first``, the one with the largest sum of ``n - i``; None if the solver fails. By
+def _break_ties(first: Any, scores: np.ndarray, matrix: sparse.csr_array, upper: np.ndarray, ties: np.ndarray
+                ) -> np.ndarray | None:
+    """Among the optima of ``first``, the one with the largest sum of ``ties``; None if the solver fails. By
     complementary slackness with its duals, every optimum leaves out the candidates whose reduced cost is positive,
     takes those whose reduced cost is negative, and fills the limits whose dual is not zero: that face keeps the
     network matrix, so its optimum for the id order is integral too."""
-    n = len(scores)
     duals = first.ineqlin.marginals  # <= 0: the LP minimises -scores
     reduced = -scores - matrix.T @ duals
     taken, free = reduced < -TIE_TOLERANCE, np.abs(reduced) <= TIE_TOLERANCE
@@ -104,7 +189,7 @@ def _break_ties(first: Any, scores: np.ndarray, matrix: sparse.csr_array, upper:
     rest = upper - matrix @ x
     rows = np.flatnonzero(sub.sum(axis=1))  # limits on no free candidate constrain nothing
     eq, ub = rows[tight[rows]], rows[~tight[rows]]
-    second = linprog(-(n - np.arange(n))[free].astype(float),
+    second = linprog(-ties[free],
                      A_ub=sub[ub] if len(ub) else None, b_ub=rest[ub] if len(ub) else None,
                      A_eq=sub[eq] if len(eq) else None, b_eq=rest[eq] if len(eq) else None,
                      bounds=(0, 1), method="highs-ds")

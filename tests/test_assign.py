@@ -135,3 +135,44 @@ def test_among_equal_totals_the_choice_prefers_lower_ids(raw, per_user) -> None:
     index = {(x.user_id, x.perk_id): i for i, x in enumerate(sorted(cands, key=lambda x: (x.user_id, x.perk_id)))}
     got = (round(sum(x.score for x in chosen), 6), sum(len(cands) - index[(x.user_id, x.perk_id)] for x in chosen))
     assert got == _best_by_brute_force(cands, per_user)
+
+
+def _unpruned(cands: list[Candidate], per_user: int, per_brand: int) -> set[tuple[str, str]]:
+    """The assignment solved over every candidate, none left out as dominated (what ``assign`` did before)."""
+    import numpy as np
+
+    from matcher.assign import _Keys, _optimum
+    ordered = sorted(cands, key=lambda x: (x.user_id, x.perk_id))
+    every = np.arange(len(ordered))
+    matrix, upper = _Keys(ordered).limits(every, per_user, per_brand)
+    x = _optimum(np.array([x.score for x in ordered]), matrix, upper, ties=(len(ordered) - every).astype(float))
+    return {(ordered[i].user_id, ordered[i].perk_id) for i in np.flatnonzero(x > 0.5)}
+
+
+def test_candidates_dominated_by_free_better_ones_leave_the_solver_but_not_the_answer() -> None:
+    import numpy as np
+
+    from matcher.assign import _Keys
+    # u0 has two better perks of two brands, with no quantity: with 2 a user, p2, p3 and p4 can never be chosen
+    cands = [c("u0", "p0", 0.9), c("u0", "p1", 0.8), c("u0", "p2", 0.7), c("u0", "p3", 0.6, 1), c("u0", "p4", 0.5),
+             c("u1", "p3", 0.4, 1), c("u1", "p0", 0.4, None, brand="brand-p5"), c("u1", "p5", 0.4),
+             c("u1", "p6", 0.3, None, brand="brand-p5")]
+    ordered = sorted(cands, key=lambda x: (x.user_id, x.perk_id))
+    kept = _Keys(ordered).undominated(np.array([x.score for x in ordered]), per_user=2, per_brand=1)
+    dropped = {(x.user_id, x.perk_id) for x, k in zip(ordered, kept, strict=True) if not k}
+    # u1's p6 is of the brand of two better perks (1 a brand); its three perks that tie stay, whatever the limits
+    assert dropped == {("u0", "p2"), ("u0", "p3"), ("u0", "p4"), ("u1", "p6")}
+    assert pairs(assign(cands, per_user=2)) == {("u0", "p0"), ("u0", "p1"), ("u1", "p3"), ("u1", "p0")}
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 7), st.integers(0, 11), st.sampled_from([0.3, 0.4, 0.5, 0.6, 0.7])),
+                min_size=1, max_size=60, unique_by=lambda x: (x[0], x[1])),
+       st.lists(st.sampled_from([None, None, None, 1, 2]), min_size=12, max_size=12),
+       st.integers(1, 3), st.integers(1, 2), st.integers(3, 8))
+def test_leaving_out_dominated_candidates_changes_no_assignment(raw, quantities, per_user, per_brand,  # type: ignore[no-untyped-def]
+                                                                 brands) -> None:
+    # mostly unlimited perks of a few brands, scores that often tie: many candidates are dominated, some only
+    # after others are left out, and ties decide many choices; the answer must be the one over every candidate
+    cands = [c(f"u{u}", f"p{p}", s, quantities[p], brand=f"b{p % brands}") for u, p, s in raw]
+    assert pairs(assign(cands, per_user=per_user, per_brand=per_brand)) == _unpruned(cands, per_user, per_brand)
