@@ -106,6 +106,102 @@ def test_twitter_bad_prefix_field_and_truncated_zip(tmp_path: Path) -> None:
         "truncated: download the export again")
 
 
+def _tweet(id_: str, text: str, when: str, likes: int = 0, reply_to: str | None = None,
+           edits: list[str] | None = None, urls: list[dict] | None = None) -> dict[str, Any]:
+    tweet: dict[str, Any] = {"id_str": id_, "full_text": text, "created_at": when, "favorite_count": str(likes),
+                             "retweet_count": "0", "entities": {"urls": urls or []}}
+    if reply_to:
+        tweet["in_reply_to_status_id_str"] = reply_to
+    if edits:
+        first = {"editTweetIds": edits, "editableUntil": "2023-02-10T16:04:05.000Z", "editsRemaining": "4",
+                 "isEditEligible": True}
+        tweet["edit_info"] = ({"initial": first} if id_ == edits[0] else
+                              {"edit": {"initialTweetId": edits[0], "editControlInitial": first}})
+    return {"tweet": tweet}
+
+
+def _js(path: Path, name: str, items: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"window.YTD.{name}.part0 = " + json.dumps(items, indent=1), encoding="utf-8")
+
+
+LONG = ("Three weeks into marathon training and the long runs finally feel easy. Here is what changed: slower easy "
+        "days, a proper fuelling plan with gels every 40 minutes, and new shoes with a rocker sole that saved my "
+        "calves. Next up is a 30 km run on Sunday along the river, then a taper. Notes in the blog post: "
+        "https://t.co/BlogLink1")
+
+
+def _archive(folder: Path) -> Path:
+    """An archive with a long tweet (cut in tweets.js, whole in note-tweet.js), a reply to it that is long too, a
+    Circle tweet and a public reply to it, and a tweet edited once."""
+    data = folder / "data"
+    _js(data / "tweets.js", "tweets", [
+        _tweet("1624000000000000001", LONG[:270] + "\u2026 https://t.co/NoteLink01", "Fri Feb 10 15:04:05 +0000 2023",
+               40),
+        _tweet("1624000000000000002", "@friend @club " + LONG[:250] + "\u2026", "Fri Feb 10 15:20:00 +0000 2023",
+               reply_to="1624000000000000001"),
+        _tweet("1624000000000000003", "Only for my close friends: my knee is acting up again.",
+               "Sat Feb 11 09:00:00 +0000 2023", 3),
+        _tweet("1624000000000000004", "Hope it gets better soon", "Sat Feb 11 10:00:00 +0000 2023",
+               reply_to="1624000000000000003"),
+        _tweet("1624000000000000005", "Race day tomorow!", "Sun Feb 12 18:00:00 +0000 2023", 5,
+               edits=["1624000000000000005", "1624000000000000006"]),
+        _tweet("1624000000000000006", "Race day tomorrow!", "Sun Feb 12 18:02:00 +0000 2023", 7,
+               edits=["1624000000000000005", "1624000000000000006"]),
+    ])
+    _js(data / "note-tweet.js", "note_tweet", [
+        {"noteTweet": {"noteTweetId": "1623999999999999991", "createdAt": "2023-02-10T15:04:05.000Z",
+                       "core": {"text": "Another long post from the same second, about something else entirely."}}},
+        {"noteTweet": {"noteTweetId": "1623999999999999990", "createdAt": "2023-02-10T15:04:05.000Z",
+                       "core": {"text": LONG, "urls": [{"shortUrl": "https://t.co/BlogLink1",
+                                                        "expandedUrl": "https://example.com/marathon"}]}}},
+        {"noteTweet": {"noteTweetId": "1623999999999999992", "createdAt": "2023-02-10T15:20:00.000Z",
+                       "core": {"text": LONG + " (and a reply)"}}},
+    ])
+    _js(data / "twitter-circle-tweet.js", "twitter_circle_tweet",
+        [_tweet("1624000000000000003", "Only for my close friends: my knee is acting up again.",
+                "Sat Feb 11 09:00:00 +0000 2023")])
+    return folder
+
+
+def test_twitter_long_tweets_circles_and_edits(tmp_path: Path) -> None:
+    folder = _archive(tmp_path / "export")
+    posts = posts_of("twitter-archive", folder)
+    whole = LONG.replace("https://t.co/BlogLink1", "https://example.com/marathon")
+    # the long tweet's whole text from its note (the other note of that second is not its), links expanded
+    assert posts["tw-1624000000000000001"]["text"] == whole
+    reply = posts["tw-1624000000000000002"]  # a long reply keeps the @mentions its note leaves out
+    assert reply["text"] == "@friend @club " + LONG + " (and a reply)" and reply["context"] == whole
+    # the Circle tweet is not public: not a post, and not the context of the public reply to it
+    assert "tw-1624000000000000003" not in posts and posts["tw-1624000000000000004"]["context"] is None
+    # the edited tweet is one post, its latest text, with both versions' likes
+    assert "tw-1624000000000000005" not in posts
+    assert (posts["tw-1624000000000000006"]["text"], posts["tw-1624000000000000006"]["likes"]) == (
+        "Race day tomorrow!", 12)
+    assert len(posts) == 4
+    # the same from the zip, and from data/tweets.js given alone (the files beside it are read)
+    assert posts_of("twitter-archive", zip_folder(folder, tmp_path / "x.zip")) == posts
+    assert posts_of("twitter-archive", folder / "data" / "tweets.js") == posts
+
+
+def test_twitter_note_and_edit_errors_name_file_and_field(tmp_path: Path) -> None:
+    folder = _archive(tmp_path / "export")
+    notes = folder / "data" / "note-tweet.js"
+    _js(notes, "note_tweet", [{"noteTweet": {"noteTweetId": "1", "createdAt": "yesterday", "core": {"text": "x"}}}])
+    assert raises_format_error("twitter-archive", folder) == (
+        f"{notes}, JSON path $[0].noteTweet.createdAt: 'yesterday' is not a time like '2023-02-10T15:04:05.000Z'; "
+        f"{TW_FIX}")
+    _js(notes, "note_tweet", [{"noteTweet": {"noteTweetId": "1", "createdAt": "2023-02-10T15:04:05.000Z"}}])
+    assert raises_format_error("twitter-archive", folder) == (
+        f"{notes}, JSON path $[0].noteTweet.core.text: missing, or not a string; {TW_FIX}")
+    notes.unlink()
+    tweets = folder / "data" / "tweets.js"
+    _js(tweets, "tweets", [{"tweet": {**_tweet("7", "hi", "Fri Feb 10 15:04:05 +0000 2023")["tweet"],
+                                      "edit_info": {"initial": {"editTweetIds": "7"}}}}])
+    assert raises_format_error("twitter-archive", folder) == (
+        f"{tweets}, JSON path $[0].tweet.edit_info: editTweetIds is not a list of tweet ids; {TW_FIX}")
+
+
 # --- mastodon
 
 

@@ -8,7 +8,17 @@ format offers no way to stream it). Mapping, per tweet:
 - retweets (`full_text` starting "RT @") are `is_share`; their counts in the archive are the original tweet's,
   earned by someone else, so they are set to 0;
 - a reply's `context` is its parent's text when the parent tweet is in the archive too (the person's own
-  threads); the archive has no other tweets' text.
+  threads); the archive has no other tweets' text;
+- a long tweet (a "note tweet", over 280 characters) is cut short in tweets.js; its whole text is in
+  `data/note-tweet.js`, which names no tweet: a note is the tweet posted in the same second whose text it begins
+  with (links and leading @mentions aside), and that text replaces the cut one;
+- an edited tweet is a new tweet with a new id, its earlier versions listed in `edit_info` and in the archive too:
+  it is one post, the latest version's, with every version's likes and retweets;
+- tweets posted to a Twitter Circle (a chosen few) are in tweets.js too, and listed again in
+  `data/twitter-circle-tweet.js`: they are not public, so they are not imported (as Mastodon's direct and
+  followers-only posts are not).
+
+A data/tweets.js given by itself is read with the note-tweet.js and twitter-circle-tweet.js beside it.
 """
 
 import datetime as dt
@@ -16,12 +26,24 @@ import html
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
-from matcher.importers.common import Member, basename, find_members, format_error, in_range, make_post, post_time
+from matcher.importers.common import (
+    Member,
+    basename,
+    find_members,
+    format_error,
+    in_range,
+    is_archive,
+    make_post,
+    post_time,
+)
 
 SOURCE = "twitter-archive"
 _FILE = re.compile(r"tweets?(-part\d+)?\.js")
+_NOTES = re.compile(r"note-tweet(-part\d+)?\.js")
+_CIRCLE = re.compile(r"twitter-circle-tweet(-part\d+)?\.js")
 _FIX = "give the untouched data/tweets.js, or the archive zip as downloaded from 'Download an archive of your data'"
 _ID, _STRING = (str, int), (str,)
 _TYPES = {"id_str": _ID, "id": _ID, "full_text": _STRING, "text": _STRING, "created_at": _STRING, "entities": (dict,),
@@ -31,22 +53,88 @@ _TYPE_NAMES = {_ID: "a string or a whole number", _STRING: "a string", (dict,): 
 
 def read_twitter_archive(path: str, user_id: str) -> Iterator[dict[str, Any]]:
     """Posts of one person's X/Twitter archive (the zip, its folder, or a tweets.js file), filed under user_id."""
-    members = find_members(path, lambda name: bool(_FILE.fullmatch(basename(name))), "data/tweets.js", _FIX)
-    members.sort(key=_part)
-    tweets = [(m.label, i, t) for m in members for i, t in enumerate(_load(m))]
-    texts = {_id(t): _text(t) for _, _, t in tweets}
+    members = _members(path, _FILE, required=True)
+    circle = {_id(t) for m in _members(path, _CIRCLE) for t in _load(m)} - {""}
+    notes = _notes(_members(path, _NOTES))
+    tweets = [(m.label, i, t) for m in members for i, t in enumerate(_load(m)) if _id(t) not in circle]
+    texts = {_id(t): _text(t, notes, label, i) for label, i, t in tweets}
+    posts = {_id(t): _post(label, index, t, user_id, texts) for label, index, t in tweets}
+    for old, new in _edited(tweets, set(posts)).items():  # one post an edited tweet, with every version's counts
+        for key in ("likes", "shares"):
+            posts[new][key] += posts[old][key]
+        del posts[old]
+    yield from posts.values()
+
+
+def _edited(tweets: list[tuple[str, int, dict[str, Any]]], present: set[str]) -> dict[str, str]:
+    """Each earlier version of an edited tweet -> its latest version in the archive. An edit is a new tweet with a
+    new id, listed with the earlier ones in `edit_info`; all of them are in the archive."""
+    out: dict[str, str] = {}
     for label, index, tweet in tweets:
-        yield _post(label, index, tweet, user_id, texts)
+        info = tweet.get("edit_info") or {}
+        chain = (info.get("initial") or {}).get("editTweetIds") if isinstance(info, dict) else None
+        if isinstance(info, dict) and chain is None:
+            chain = ((info.get("edit") or {}).get("editControlInitial") or {}).get("editTweetIds")
+        if chain is None:
+            continue
+        if not isinstance(chain, list) or not all(isinstance(x, (str, int)) and not isinstance(x, bool)
+                                                  for x in chain):
+            raise format_error(label, f"JSON path $[{index}].tweet.edit_info", "editTweetIds is not a list of tweet "
+                               "ids", _FIX)
+        versions = sorted({str(x) for x in chain} & present, key=lambda x: (len(x), x))  # ids grow with time
+        out.update(dict.fromkeys(versions[:-1], versions[-1]))
+    return out
 
 
-def _part(member: Member) -> tuple[str, int]:
-    """tweets.js, then tweets-part1.js, tweets-part2.js, ... tweets-part10.js."""
-    match = _FILE.fullmatch(basename(member.name))
+def _members(path: str, name: re.Pattern[str], required: bool = False) -> list[Member]:
+    """The archive's files of one kind, in part order (x.js, then x-part1.js, x-part2.js, ... x-part10.js). Beside a
+    .js file given by itself, its siblings of that kind."""
+    def wanted(member: str) -> bool:
+        return bool(name.fullmatch(basename(member)))
+
+    given = Path(path)
+    if required or not given.is_file() or is_archive(given):
+        found = find_members(path, wanted, "data/tweets.js", _FIX, required=required)
+    else:
+        found = [Member(str(p), str(p)) for p in sorted(given.parent.iterdir()) if p.is_file() and wanted(p.name)]
+    return sorted(found, key=lambda m: _part(m, name))
+
+
+def _part(member: Member, name: re.Pattern[str]) -> tuple[str, int]:
+    match = name.fullmatch(basename(member.name))
     return member.label.rsplit("/", 1)[0], int(match.group(1)[5:]) if match and match.group(1) else 0
 
 
-def _load(member: Member) -> list[dict[str, Any]]:
-    """The tweets of one .js file: the JSON array after `window.YTD.<name>.partN =`."""
+def _notes(members: list[Member]) -> dict[int, list[str]]:
+    """The whole texts of the archive's long tweets (note-tweet.js), by the second they were posted."""
+    notes: dict[int, list[str]] = {}
+    for member in members:
+        for i, note in enumerate(_load(member, "noteTweet")):
+            where = f"JSON path $[{i}].noteTweet"
+            core = note.get("core")
+            if not isinstance(core, dict) or not isinstance(core.get("text"), str):
+                raise format_error(member.label, f"{where}.core.text", "missing, or not a string", _FIX)
+            try:
+                created = dt.datetime.fromisoformat(str(note.get("createdAt")))
+            except ValueError:
+                raise format_error(member.label, f"{where}.createdAt", f"{note.get('createdAt')!r} is not a time like "
+                                   "'2023-02-10T15:04:05.000Z'", _FIX) from None
+            if created.tzinfo is None:
+                raise format_error(member.label, f"{where}.createdAt", f"{note.get('createdAt')!r} has no time zone",
+                                   _FIX)
+            text = html.unescape(core["text"])
+            for url in core.get("urls") or []:
+                if isinstance(url, dict):
+                    short = url.get("shortUrl") or url.get("url")
+                    full = url.get("expandedUrl") or url.get("expanded_url")
+                    if isinstance(short, str) and isinstance(full, str) and short and full:
+                        text = text.replace(short, full)
+            notes.setdefault(int(created.timestamp()), []).append(text)
+    return notes
+
+
+def _load(member: Member, key: str = "tweet") -> list[dict[str, Any]]:
+    """The items of one .js file: the JSON array after `window.YTD.<name>.partN =`, each {key: {...}}."""
     try:
         text = member.read().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -71,10 +159,11 @@ def _load(member: Member) -> list[dict[str, Any]]:
         raise format_error(member.label, "JSON path $", "expected a list of tweets", _FIX)
     tweets = []
     for i, item in enumerate(items):
-        tweet = item.get("tweet", item) if isinstance(item, dict) else None
+        tweet = item.get(key, item) if isinstance(item, dict) else None
         if not isinstance(tweet, dict):
-            raise format_error(member.label, f"JSON path $[{i}]", 'expected an object {"tweet": {...}}', _FIX)
-        _check_types(member.label, i, tweet)
+            raise format_error(member.label, f"JSON path $[{i}]", f'expected an object {{"{key}": {{...}}}}', _FIX)
+        if key == "tweet":
+            _check_types(member.label, i, tweet)
         tweets.append(tweet)
     return tweets
 
@@ -96,12 +185,37 @@ def _id(tweet: dict[str, Any]) -> str:
     return str(tweet.get("id_str") or tweet.get("id") or "").strip()
 
 
-def _text(tweet: dict[str, Any]) -> str:
+def _text(tweet: dict[str, Any], notes: dict[int, list[str]], label: str, index: int) -> str:
+    """The tweet's text, t.co links expanded; a long tweet's whole text from its note."""
     text = html.unescape(str(tweet.get("full_text") or tweet.get("text") or ""))
     for url in (tweet.get("entities") or {}).get("urls") or []:
         if isinstance(url, dict) and url.get("url") and url.get("expanded_url"):
             text = text.replace(str(url["url"]), str(url["expanded_url"]))
+    same_second = notes.get(int(_created(tweet, label, index).timestamp()), [])
+    start = _comparable(text)[:80]
+    for note in same_second:
+        if len(start) >= 10 and _comparable(note).startswith(start):
+            mentions = _MENTIONS.match(text)
+            return note if not mentions or note.startswith(mentions.group(0).strip()) else mentions.group(0) + note
     return text
+
+
+_LINK = re.compile(r"https?://\S+")
+_MENTIONS = re.compile(r"(?:@\w+\s+)+")
+
+
+def _comparable(text: str) -> str:
+    """Text as a note and its cut tweet share it: no links, leading @mentions or ellipsis; spaces and case folded."""
+    text = _MENTIONS.sub("", _LINK.sub(" ", text), count=1) if _MENTIONS.match(text) else _LINK.sub(" ", text)
+    return " ".join(text.replace("\u2026", " ").split()).casefold()
+
+
+def _created(tweet: dict[str, Any], label: str, index: int) -> dt.datetime:
+    try:
+        return dt.datetime.strptime(str(tweet.get("created_at")), "%a %b %d %H:%M:%S %z %Y")
+    except ValueError:
+        raise format_error(label, f"JSON path $[{index}].tweet.created_at", f"{tweet.get('created_at')!r} is not a "
+                           "time like 'Wed Oct 10 20:19:24 +0000 2018'", _FIX) from None
 
 
 def _post(label: str, index: int, tweet: dict[str, Any], user_id: str, texts: dict[str, str]) -> dict[str, Any]:
@@ -111,12 +225,7 @@ def _post(label: str, index: int, tweet: dict[str, Any], user_id: str, texts: di
         raise format_error(label, f"{where}.id_str", "missing", _FIX)
     if "full_text" not in tweet and "text" not in tweet:
         raise format_error(label, f"{where}.full_text", "missing", _FIX)
-    try:
-        created = dt.datetime.strptime(str(tweet.get("created_at")), "%a %b %d %H:%M:%S %z %Y")
-    except ValueError:
-        raise format_error(label, f"{where}.created_at", f"{tweet.get('created_at')!r} is not a time like "
-                           "'Wed Oct 10 20:19:24 +0000 2018'", _FIX) from None
-    when = post_time(created, tweet.get("created_at"), label, f"{where}.created_at", _FIX)
+    when = post_time(_created(tweet, label, index), tweet.get("created_at"), label, f"{where}.created_at", _FIX)
     text = texts[tweet_id]
     is_share = text.startswith("RT @") or tweet.get("retweeted") is True
     parent = tweet.get("in_reply_to_status_id_str") or tweet.get("in_reply_to_status_id")
