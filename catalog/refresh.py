@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from catalog.errors import CatalogError, InputFileError, Problem, UnknownPerkError
 from catalog.rows import iter_rows, validate
-from catalog.schema import PERK_HINTS, PERK_TEXTS, PERK_YAML_TEXTS, CatalogVersion, PerkIn, PerkRecord
+from catalog.schema import PERK_HINTS, PERK_TEXTS, PERK_YAML_TEXTS, CatalogVersion, PerkIn, PerkRecord, brand_key
 
 
 class VectorSource(Protocol):
@@ -270,7 +270,7 @@ def unknown_perk(session: Session, perk_id: str, where: str = "in the catalog") 
     import difflib
 
     perks = live_perks(session)
-    brand = [p for p in perks if p.brand.casefold() == perk_id.strip().casefold()]
+    brand = [p for p in perks if brand_key(p.brand) == brand_key(perk_id)]
     if brand:
         ids = [p.perk_id for p in brand]
         shown = ", ".join(ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")

@@ -82,6 +82,12 @@ def refuse_invisible(value: str) -> str:
     return value
 
 
+def brand_key(brand: str) -> str:
+    """A brand's name as every brand rule compares it: without case, width or spacing differences ("Acme", "acme ",
+    "ACME" and "Ａｃｍｅ" are one brand: to the per-brand limit, to ``report brand``, to a brand given as a perk id)."""
+    return " ".join(unicodedata.normalize("NFKC", brand).split()).casefold()
+
+
 def region_code(value: str) -> str:
     """A region as stored: upper case, an ISO 3166-1 country (US, GB) or an ISO 3166-2 part of one (US-NY), known
     to ``pycountry``; anything else is an error (a misspelt region would silently make a user, or a perk, match no

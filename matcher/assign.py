@@ -11,7 +11,6 @@ Ties break on ids: among the optima, a second LP over the optimal face prefers c
 (user, perk) id order. ``lost_reasons`` says why each candidate left out was, naming the limit that held it.
 """
 
-import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +18,8 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+
+from catalog.schema import brand_key
 
 TIE_EPSILON = 1e-6  # per assignment, below the 1e-4 resolution of scores (only in the fallback)
 TIE_TOLERANCE = 1e-6  # reduced costs and duals this close to 0 are 0 (scores closer than this tie)
@@ -33,12 +34,6 @@ class Candidate:
     brand: str
     score: float
     quantity: int | None
-
-
-def brand_key(brand: str) -> str:
-    """The brand a per-brand limit counts: its name without case, width or spacing differences ("Acme", "acme ",
-    "ACME" and "Ａｃｍｅ" are one brand to the user who would get them, as ``report brand`` already finds them)."""
-    return " ".join(unicodedata.normalize("NFKC", brand).split()).casefold()
 
 
 def assign(candidates: list[Candidate], per_user: int = 3, per_brand: int = 1) -> list[Candidate]:

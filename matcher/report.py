@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from sqlmodel import select
 
 from catalog.refresh import live_perks, live_version
-from catalog.schema import PerkRecord
+from catalog.schema import PerkRecord, brand_key
 from matcher.changes import topic_changes
 from matcher.errors import NotReadyError, PerkmatchError
 from matcher.explain import (
@@ -111,10 +111,10 @@ def brand_perks(engine: Engine, brand: str) -> list[PerkRecord]:
     if not perks:
         raise PerkmatchError(f"catalog version {version} has no live perks (every perk was retired); refresh the "
                              "catalog with the brand's perks")
-    mine = [p for p in perks if p.brand.casefold() == brand.strip().casefold()]
+    mine = [p for p in perks if brand_key(p.brand) == brand_key(brand)]
     if mine:
         return mine
-    gone = sorted(b for b in ever if b.casefold() == brand.strip().casefold())
+    gone = sorted(b for b in ever if brand_key(b) == brand_key(brand))
     if gone:  # the name is right: the brand's perks were all retired
         raise PerkmatchError(f"brand '{gone[0]}' has no live perk in catalog version {version}: every one of its "
                              "perks was retired (`perkmatch catalog versions` shows when); the page shows live perks "

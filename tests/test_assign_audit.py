@@ -13,8 +13,8 @@ from collections import Counter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from catalog.schema import INT64_MAX, PerkRecord
-from matcher.assign import Candidate, assign, brand_key, lost_reasons
+from catalog.schema import INT64_MAX, PerkRecord, brand_key
+from matcher.assign import Candidate, assign, lost_reasons
 from matcher.match import ineligible_reason, region_ok
 from tests.test_cli_match import PERKS, TAXONOMY, build_world, posts_for
 

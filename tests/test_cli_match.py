@@ -442,6 +442,8 @@ def test_a_brand_name_or_a_near_miss_given_for_a_perk_id_is_answered(world) -> N
     assert "`perkmatch report brand 'Sky' --out F.html` for all" in " ".join(by_brand.stderr.split())
     assert "did you mean lounge?" in world("brand", "loung").stderr
     assert "that is a brand" in world("catalog", "show", "Bean").stderr
+    # as the per-brand limit counts brands: width and spacing aside too ("ＳＫＹ " is Sky)
+    assert "that is a brand; its live perks are lounge" in world("brand", "\uff33\uff2b\uff39 ").stderr
 
 
 def test_match_csv_cells_never_run_as_formulas(tmp_path) -> None:  # type: ignore[no-untyped-def]

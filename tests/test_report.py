@@ -109,6 +109,8 @@ def test_candidates_say_why_they_fell_short(demo) -> None:  # type: ignore[no-un
 def test_brand_report_shows_each_perk_users_evidence_quantity_and_left_out(demo) -> None:  # type: ignore[no-untyped-def]
     brand = matched_brand(demo)
     data = brand_report(demo, brand.upper())  # the name matches case-insensitively
+    # ... and whatever its width and spacing, as the per-brand limit counts brands
+    assert brand_report(demo, "  ".join(brand.upper().split()) + " ")["brand"] == brand
     page = render("brand.html.j2", data)
     assert data["brand"] == brand and f"<h1>{escape(brand)}</h1>" in page
     assert data["assigned"] >= 1 and data["assigned"] == sum(p["assigned"] for p in data["perks"])
