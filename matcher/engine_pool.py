@@ -23,8 +23,9 @@ from sqlalchemy import Engine
 from matcher import workers
 from matcher.classify import ClassifyParams
 from matcher.embed import EmbeddingCache
-from matcher.profile_run import Executor, Job, LocalExecutor, ReadUser, TopicSpace, take_read
+from matcher.profile_run import Executor, Job, LocalExecutor, ReadUser, take_read
 from matcher.profiles import ProfileParams, TopicResult
+from matcher.topic_space import TopicSpace
 
 POOL_MIN_USERS = 500  # below this, a run stays in one process
 

@@ -40,9 +40,10 @@ from matcher.classify import ClassifyParams
 from matcher.embed import LOOKUP_CHUNK, EmbeddingCache, count_missing, deferred_interrupt, missing_chunks
 from matcher.encoder import Encoder
 from matcher.errors import ClusterError, ModelError
-from matcher.profile_run import Job, Progress, ReadUser, TopicSpace, take_read
+from matcher.profile_run import Job, Progress, ReadUser, take_read
 from matcher.profiles import ProfileParams, TopicResult
 from matcher.store import Embedding, Post, session
+from matcher.topic_space import TopicSpace
 
 WINDOW = 65_536  # texts per Ray Data dataset: each dataset starts its actors (and their models) once
 LOCAL_OBJECT_STORE = 512 * 1024**2  # a local cluster's object store: batches of texts and vectors are small

@@ -35,7 +35,7 @@ from matcher.assign import Candidate, assign, lost_reasons
 from matcher.classify import ClassifyParams
 from matcher.embed import EmbeddingCache
 from matcher.errors import NotReadyError
-from matcher.profile_run import Progress, TopicSpace, drop_gone, latest_run, load_user_posts
+from matcher.profile_run import Progress, drop_gone, latest_run, load_user_posts
 from matcher.records import utc_day
 from matcher.store import (
     Assignment,
@@ -48,6 +48,7 @@ from matcher.store import (
     utcnow,
 )
 from matcher.taxonomy import load_topics, not_shown, replaced_since
+from matcher.topic_space import TopicSpace
 
 
 @dataclass(frozen=True)

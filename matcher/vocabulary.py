@@ -1,6 +1,6 @@
 """The model's vocabulary embedded once per machine, for choosing each topic's related words.
 
-Choosing related words (``profile_run.related_picks``) compares every whole word the model knows (about 20,400
+Choosing related words (``topic_space.related_picks``) compares every whole word the model knows (about 20,400
 for all-MiniLM-L6-v2) with the topics. Embedding them is about 5 seconds of encoder time, and it is the same
 for every database: so the vectors are a model artefact (``matcher.artefacts``), built once in
 ``$PERKMATCH_CACHE`` for each model and encoder, and read by every later run. They are always computed the same

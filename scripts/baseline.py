@@ -43,9 +43,9 @@ def main() -> None:
     from matcher.embed import EmbeddingCache
     from matcher.encoder import load_encoder
     from matcher.match import region_ok
-    from matcher.profile_run import TopicSpace
     from matcher.store import Post, User, open_engine, session
     from matcher.taxonomy import load_topics
+    from matcher.topic_space import TopicSpace
 
     engine = open_engine(a.db)
     cache = EmbeddingCache(engine, load_encoder())

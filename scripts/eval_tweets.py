@@ -33,10 +33,10 @@ def main() -> None:
     from matcher.classify import ClassifyParams, fit_topic_vectors
     from matcher.embed import EmbeddingCache
     from matcher.encoder import load_encoder
-    from matcher.profile_run import TopicSpace
     from matcher.store import open_engine
     from matcher.taxonomy import TopicInfo
     from matcher.topic_fit import FitParams
+    from matcher.topic_space import TopicSpace
 
     path = Path(a.shared) / "data" / "tweettopicxl" / "en_1000.jsonl"
     if not path.exists():

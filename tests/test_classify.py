@@ -20,9 +20,9 @@ from matcher.classify import (
 )
 from matcher.embed import EmbeddingCache
 from matcher.encoder import FakeEncoder, known_words, packaged_model_path, vocabulary_file
-from matcher.profile_run import TopicSpace, space_texts
 from matcher.store import open_engine
 from matcher.taxonomy import TopicInfo
+from matcher.topic_space import TopicSpace, space_texts
 
 
 def unit(*xs: float) -> np.ndarray:

@@ -289,8 +289,8 @@ def test_a_sqlite_file_a_ray_node_lacks_is_an_error_not_an_empty_database(cluste
     from sqlalchemy import create_engine
 
     from matcher.classify import ClassifyParams
-    from matcher.profile_run import TopicSpace
     from matcher.profiles import ProfileParams
+    from matcher.topic_space import TopicSpace
 
     engine = setup_db(tmp_path, "here", sample_lines()[:20])
     cache = EmbeddingCache(engine, FakeEncoder())

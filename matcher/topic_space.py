@@ -1,0 +1,188 @@
+"""The topic space every profile is computed against: the taxonomy's topics as vectors.
+
+Each topic is read through several views (its name; its name and description; its related words, chosen once from
+the model's vocabulary and kept in the ``settings`` table), and a post's similarity to a topic blends the whole
+topic's vector with its closest view (``classify.topic_similarity``). A profile run builds the space, fits its
+topic vectors to the collection (``matcher.topic_fit``), then measures every user's posts against it
+(``matcher.profile_run``); ``match`` reads perks and users against the same space.
+"""
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
+
+from catalog.refresh import text_key
+from matcher.classify import ClassifyParams, cosines, related_words, topic_similarity, view_closeness
+from matcher.embed import EmbeddingCache
+from matcher.encoder import reading_vocabulary, vocabulary
+from matcher.store import Setting, session
+from matcher.taxonomy import TopicInfo, lineage
+from matcher.vocabulary import vocabulary_vectors
+
+SIMILARITY_ROWS = 4096  # posts per post-topic similarity product (4096 x 4,000 views: 64 MB)
+
+Subtree = tuple[np.ndarray, np.ndarray, np.ndarray]  # topics, their views' rows, where each topic's start among them
+
+
+@dataclass(frozen=True)
+class TopicSpace:
+    """What every user's profile is computed against: the taxonomy and its topic vectors."""
+
+    topics: list[TopicInfo]
+    vectors: np.ndarray
+    ids: list[str]
+    parents: list[int]
+    views: np.ndarray  # every topic's view vectors (``TopicInfo.view_texts``), topic by topic
+    view_starts: np.ndarray  # where topic k's views start in ``views``
+
+    related: list[list[str]] = field(default_factory=list)  # each topic's related words (last among its views)
+    vocabulary: frozenset[str] = frozenset()  # the words the model knows whole: which posts it reads (``readable``)
+
+    @classmethod
+    def build(cls, topics: list[TopicInfo], cache: EmbeddingCache,
+              params: ClassifyParams = ClassifyParams()) -> "TopicSpace":
+        index = {t.topic_id: i for i, t in enumerate(topics)}
+        texts = [t.view_texts() for t in topics]
+        starts = np.cumsum([0] + [len(x) for x in texts[:-1]]).astype(np.int64)
+        views = cache.vectors([x for v in texts for x in v]) if topics else np.zeros((0, 0), np.float32)
+        vectors = _whole_topic_vectors(topics, views, starts)
+        picks = related_picks(topics, cache, params, vectors, views, starts)
+        if any(picks):
+            word_vecs = cache.vectors([w for p in picks for w in p])
+            sizes = [len(x) + len(p) for x, p in zip(texts, picks, strict=True)]
+            at = np.cumsum([0] + [len(p) for p in picks])
+            views = np.concatenate([part for k, start in enumerate(starts) for part in
+                                    (views[start:start + len(texts[k])], word_vecs[at[k]:at[k + 1]])])
+            starts = np.cumsum([0] + sizes[:-1]).astype(np.int64)
+        # in column order: the post-by-view product (``view_closeness``, the largest of a run, one user's posts at a
+        # time) then reads the views' transpose contiguously, about 1.5 times as fast (the same bits, but for a user
+        # with one post: a matrix-vector product, which may round a bit differently)
+        return cls(topics, vectors, [t.topic_id for t in topics], [index.get(t.parent_id or "", -1) for t in topics],
+                   np.asfortranarray(views), starts, picks, reading_vocabulary(cache.encoder))
+
+    def adapted(self, vectors: np.ndarray) -> "TopicSpace":
+        """The same space with topic vectors fitted to the collection (``classify.adapt_topic_vectors``)."""
+        return dataclasses.replace(self, vectors=vectors)
+
+    def similarity(self, vecs: np.ndarray, params: ClassifyParams, closest: np.ndarray | None = None) -> np.ndarray:
+        """(n, T) similarity of these (post or perk) vectors to every topic (``closest``: their ``closeness``)."""
+        return topic_similarity(vecs, self.vectors, self.views, self.view_starts, params, closest=closest)
+
+    def subtrees(self) -> list[Subtree]:
+        """Each topic's subtree for ``read_alone``: its index with those of every topic under it, at any depth; the
+        rows of their views in ``views``; and where each one's views start among those rows."""
+        index = {topic_id: k for k, topic_id in enumerate(self.ids)}
+        under: list[list[int]] = [[] for _ in self.ids]
+        for topic_id, chain in lineage(self.topics).items():  # each topic is under itself and its ancestors
+            for up in chain:
+                under[index[up]].append(index[topic_id])
+        ends = np.append(self.view_starts[1:], len(self.views))
+        out = []
+        for topics in (np.array(sorted(x)) for x in under):
+            sizes = ends[topics] - self.view_starts[topics]
+            rows = np.concatenate([np.arange(self.view_starts[t], ends[t]) for t in topics.tolist()])
+            out.append((topics, rows, np.cumsum(sizes) - sizes))
+        return out
+
+    def read_alone(self, text_vecs: np.ndarray, params: ClassifyParams, subtrees: list[Subtree]
+                   ) -> Callable[[np.ndarray, int], np.ndarray]:
+        """``profiles.build_profile``'s ``alone``: the similarity (``similarity``'s, of these topics only, in float64:
+        each row's the same whatever the rows beside it) of these posts' own text vectors to topic k, or to the
+        closest topic under it (``subtrees``)."""
+
+        def similarity(rows: np.ndarray, k: int) -> np.ndarray:
+            (topics, view_rows, starts), vecs = subtrees[k], text_vecs[rows]
+            whole = cosines(vecs, self.vectors[topics])
+            if not params.view_weight or not len(self.views):
+                return whole.max(axis=1)
+            near = np.maximum.reduceat(cosines(vecs, self.views[view_rows]), starts, axis=1)
+            return ((1 - params.view_weight) * whole + params.view_weight * near).max(axis=1)
+
+        return similarity
+
+    def closeness(self, vecs: np.ndarray, params: ClassifyParams) -> np.ndarray:
+        """(n, T) cosine of these vectors to each topic's closest view (``classify.view_closeness``), the part of
+        their similarity no topic fit changes (zeros when views do not count)."""
+        if not params.view_weight:
+            return np.zeros((len(vecs), len(self.ids)), dtype=np.float32)
+        return view_closeness(vecs, self.views, self.view_starts)
+
+
+def topic_words(topics: list[TopicInfo], cache: EmbeddingCache, params: ClassifyParams) -> list[str]:
+    """The vocabulary topics are read through (``classify.related_words``): the model's words, if it has any."""
+    return vocabulary(cache.encoder) if topics and params.related_words > 0 else []
+
+
+def space_texts(topics: list[TopicInfo], cache: EmbeddingCache, params: ClassifyParams) -> tuple[list[str], bool]:
+    """The texts a topic space is built from that the embedding cache holds: the topics' views, and the related
+    words when an earlier run already chose them for these topics, this model and these parameters; and whether
+    the related words are still to be chosen, from the whole vocabulary (``matcher.vocabulary``: not kept in the
+    database; then no earlier topic fit can match this run's)."""
+    words = topic_words(topics, cache, params)
+    known = _stored_picks(cache, _picks_key(topics, cache, params, words)) if words else None
+    return [x for t in topics for x in t.view_texts()] + [w for p in known or [] for w in p], bool(words) and not known
+
+
+def related_picks(topics: list[TopicInfo], cache: EmbeddingCache, params: ClassifyParams, vectors: np.ndarray,
+                  views: np.ndarray, starts: np.ndarray) -> list[list[str]]:
+    """Each topic's related words (``classify.related_words``). Choosing them compares the model's whole
+    vocabulary (about 20,000 words, ``vocabulary_vectors``) with every topic view, about a second; the choice
+    depends only on the topics, the model and the parameters, so it is kept in the ``settings`` table under a
+    digest of them, and the words chosen join the embedding cache with their vocabulary vectors."""
+    words = topic_words(topics, cache, params)
+    if not words:
+        return [[] for _ in topics]
+    key = _picks_key(topics, cache, params, words)
+    known = _stored_picks(cache, key)
+    if known is not None:
+        return known
+    vocab_vecs = vocabulary_vectors(cache, words)
+    closeness = vectors @ vocab_vecs.T
+    near = np.nonzero(closeness.max(axis=0, initial=-1.0) >= params.related_min)[0]  # the only words owned
+    owner = np.full(len(words), -1, dtype=np.int64)
+    for i in range(0, len(near), SIMILARITY_ROWS):
+        rows = near[i:i + SIMILARITY_ROWS]
+        owner[rows] = topic_similarity(vocab_vecs[rows], vectors, views, starts, params).argmax(axis=1)
+    chosen = related_words(closeness, owner, params)
+    picks = [[words[i] for i in p] for p in chosen]
+    index = {text_key(words[i]): i for p in chosen for i in p}
+    new = sorted(cache.missing(index))
+    if new:
+        cache.store_vectors(new, vocab_vecs[[index[k] for k in new]])
+    try:
+        with session(cache.engine) as s:  # one choice is kept: the latest
+            s.execute(delete(Setting).where(col(Setting.key).startswith("related_words:")))
+            s.add(Setting(key=key, value=json.dumps(picks)))
+            s.commit()
+    except IntegrityError:
+        pass  # a run beside this one stored the same choice first
+    return picks
+
+
+def _picks_key(topics: list[TopicInfo], cache: EmbeddingCache, params: ClassifyParams, words: list[str]) -> str:
+    inputs = [cache.name, [t.view_texts() for t in topics], dataclasses.asdict(params), words]
+    return "related_words:" + hashlib.sha256(json.dumps(inputs).encode()).hexdigest()
+
+
+def _stored_picks(cache: EmbeddingCache, key: str) -> list[list[str]] | None:
+    with session(cache.engine) as s:
+        row = s.get(Setting, key)
+    return None if row is None else json.loads(row.value)
+
+
+def _whole_topic_vectors(topics: list[TopicInfo], views: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """(T, d) unit vectors: the normalised sum of each topic's whole-topic views (name; name and description),
+    which lead its views."""
+    out = np.zeros((len(topics), views.shape[1] if views.ndim == 2 else 0), dtype=np.float32)
+    for i, (t, start) in enumerate(zip(topics, starts, strict=True)):
+        out[i] = views[start:start + len(dict.fromkeys(t.embed_texts()))].sum(axis=0)
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return out / norms
