@@ -39,7 +39,7 @@ class Candidate:
 def assign(candidates: list[Candidate], per_user: int = 3, per_brand: int = 1) -> list[Candidate]:
     """The chosen candidates, maximising total score under every limit; sorted by user then score."""
     cands = sorted(candidates, key=lambda c: (c.user_id, c.perk_id))
-    if not cands or per_user <= 0:
+    if not cands or per_user <= 0 or per_brand <= 0:  # every perk has a brand: per_brand 0 gives nothing
         return []
     n = len(cands)
     keys = _Keys(cands)

@@ -163,6 +163,7 @@ def test_candidates_dominated_by_free_better_ones_leave_the_solver_but_not_the_a
     # u1's p6 is of the brand of two better perks (1 a brand); its three perks that tie stay, whatever the limits
     assert dropped == {("u0", "p2"), ("u0", "p3"), ("u0", "p4"), ("u1", "p6")}
     assert pairs(assign(cands, per_user=2)) == {("u0", "p0"), ("u0", "p1"), ("u1", "p3"), ("u1", "p0")}
+    assert assign(cands, per_user=2, per_brand=0) == [] and assign(cands, per_user=0) == []  # nothing, no error
 
 
 @settings(max_examples=80, deadline=None)
