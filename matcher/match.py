@@ -203,7 +203,7 @@ def _candidates(engine, cache, rows, evidence, regions, perks, perk_vecs, releva
         progress("candidates", 0, len(users))
     for start in range(0, len(users), 200):
         chunk = users[start:start + 200]
-        pairs, queries = _queries(engine, cache, chunk, rows, evidence, topic_vecs, params)
+        pairs, queries = topic_queries(engine, cache, chunk, rows, evidence, topic_vecs, params)
         results = index.search(queries, params.candidates_per_topic)  # one batched search per chunk
         found: dict[str, dict[int, list[dict]]] = defaultdict(lambda: defaultdict(list))
         for (user_id, r, strength), query, hits in zip(pairs, queries, results, strict=True):
@@ -234,7 +234,7 @@ def _candidates(engine, cache, rows, evidence, regions, perks, perk_vecs, releva
     return candidates, withheld, reasons
 
 
-def _queries(engine, cache, chunk, rows, evidence, topic_vecs, params):  # type: ignore[no-untyped-def]
+def topic_queries(engine, cache, chunk, rows, evidence, topic_vecs, params):  # type: ignore[no-untyped-def]
     """For each (user, inferred topic): the query vector (topic blended with its evidence posts) and strength."""
     loaded = load_user_posts(engine, cache, chunk, ClassifyParams())
     pairs, queries = [], []

@@ -61,6 +61,11 @@ def build_world(tmp_path, write, monkeypatch, users: list[dict], posts: list[dic
 
 @pytest.fixture
 def world(tmp_path, write, monkeypatch):  # type: ignore[no-untyped-def]
+    return four_users(tmp_path, write, monkeypatch)
+
+
+def four_users(tmp_path, write, monkeypatch):  # type: ignore[no-untyped-def]
+    """The world of this module's docstring, profiled as of 2025-03-01 (``build_world``)."""
     users = [{"user_id": "ann", "consent": "opted_in", "region": "US-NY"},
              {"user_id": "bob", "consent": "opted_in", "region": "US-NJ"},
              {"user_id": "cat", "consent": "opted_in", "region": "GB"},

@@ -83,6 +83,23 @@ def test_one_viral_post_and_a_burst_make_no_topic(demo) -> None:  # type: ignore
     assert not any(t.startswith("personal-finance") for t in topics.get("u-burst", []))
 
 
+def test_why_the_baker_with_one_viral_basketball_post_got_no_basketball_poster(demo) -> None:  # type: ignore[no-untyped-def]
+    from matcher.why_perk import explain_perk
+
+    engine, _, _ = demo
+    cache = EmbeddingCache(engine, load_encoder())
+    poster = explain_perk(engine, cache, "u-oneviral", "pk-courtside-poster")
+    assert poster["status"] == "not_a_candidate"
+    [baking] = poster["topics"]  # her one topic, and the poster is not about it
+    assert baking["topic_id"] == "food-and-drink.baking" and baking["why"].startswith("it is not about Baking: rel")
+    basketball = poster["perk_topics"][0]  # what the poster is about, and why that is not her topic
+    assert basketball["topic_id"] == "sports.basketball"
+    assert basketball["user"].startswith("not inferred: 1 original post(s); needs 3")
+    assert explain_perk(engine, cache, "u-maya", "pk-skyway-lounge")["status"] == "assigned"
+    seat = explain_perk(engine, cache, "u-maya", "pk-skyway-seat-upgrade")
+    assert seat["status"] == "withheld" and seat["reason"].startswith("brand limit: the user already gets 1 perk(s)")
+
+
 def test_sensitive_topics_only_for_users_who_opted_in(demo) -> None:  # type: ignore[no-untyped-def]
     _, topics, _ = demo
     assert not any(t.startswith("health") for t in topics["u-sensitive"])

@@ -101,11 +101,15 @@ def topics(
 
 def explain(
     user_id: Annotated[str, typer.Argument(help="The user's id")],
-    topic_id: Annotated[str | None, typer.Argument(help="A topic id; without it, the user's assignments")] = None,
+    topic_id: Annotated[str | None, typer.Argument(help="A topic id, or a perk id; without it, the user's "
+                                                   "assignments", metavar="[TOPIC_ID|PERK_ID]")] = None,
     db: DbOpt = None,
+    model: ModelOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Why a topic was, or was not, inferred (or, without TOPIC_ID, why the user got each perk)."""
+    """Why a topic was, or was not, inferred; why the user got a perk, or not (PERK_ID); or, with neither, why the
+    user got each of their perks."""
+    from matcher.errors import UnknownTopicError
     from matcher.explain import (
         explain_topic,
         match_records,
@@ -135,8 +139,17 @@ def explain(
             out.print(f"  ... and {len(record['withheld']) - WITHHELD_SHOWN} more withheld, each with its reason "
                       "(--json lists every one)")
         return
+    if _is_perk(eng, topic_id):
+        _explain_perk(eng, common.cache(eng, model), user_id, topic_id, as_json)
+        return
     _warn_stale(stale_taxonomy(eng))
-    record = explain_topic(eng, user_id, topic_id)
+    try:
+        record = explain_topic(eng, user_id, topic_id)
+    except UnknownTopicError as exc:  # neither a topic nor a perk: perk ids it may have meant, too
+        near = _near_perks(eng, topic_id)
+        if near:
+            raise UnknownTopicError(f"{exc}; for a perk, did you mean {' or '.join(near)}?") from None
+        raise
     if as_json:
         print_json(record)
         return
@@ -171,6 +184,58 @@ def explain(
         if any(e.get("platform") in ProfileParams().self_vote_platforms for e in record["evidence"]):
             out.print("  (♥ is the platform's score, which on Reddit includes the author's own +1; engagement above "
                       "leaves that out)")
+
+
+def _is_perk(eng: Any, wanted: str) -> bool:
+    """An id no topic has (now, or in the user's latest run) but a perk has, in any catalog version."""
+    from sqlmodel import select
+
+    from catalog.schema import PerkRecord
+    from matcher.store import TopicScore, session
+    from matcher.taxonomy import load_topics
+
+    if any(t.topic_id == wanted for t in load_topics(eng)):
+        return False
+    with session(eng) as s:
+        if s.exec(select(TopicScore.id).where(TopicScore.topic_id == wanted).limit(1)).first() is not None:
+            return False
+        return s.exec(select(PerkRecord.id).where(PerkRecord.perk_id == wanted).limit(1)).first() is not None
+
+
+def _near_perks(eng: Any, wanted: str) -> list[str]:
+    import difflib
+
+    from sqlmodel import select
+
+    from catalog.schema import PerkRecord
+    from matcher.store import session
+
+    with session(eng) as s:
+        ids = sorted(set(s.exec(select(PerkRecord.perk_id)).all()))
+    return difflib.get_close_matches(wanted, ids, n=3, cutoff=0.75)
+
+
+def _explain_perk(eng: Any, cache: Any, user_id: str, perk_id: str, as_json: bool) -> None:
+    from matcher.why_perk import explain_perk
+
+    record = explain_perk(eng, cache, user_id, perk_id)
+    if as_json:
+        print_json(record)
+        return
+    out.print(f"{user_id} / {perk_id} ({record['brand']}: {record['title']}), match run {record['match_run']}: "
+              f"{record['verdict']}", markup=False)
+    if record.get("assignment"):
+        _print_assignments([record["assignment"]])
+    for t in record.get("topics", []):
+        out.print(f"  through {t['name']} ({t['topic_id']}): {t['why']}", markup=False)
+    if record.get("status") == "not_a_candidate" and not record.get("perk_topics"):
+        out.print("  the perk is about no topic closely enough to reach anyone through it", markup=False)
+    if record.get("perk_topics"):
+        out.print("  the perk is about:", markup=False)
+        for t in record["perk_topics"]:
+            out.print(f"    {t['name']} ({t['topic_id']}, relevance {t['relevance']:.2f}): {t['user']}", markup=False)
+    if record.get("also"):
+        out.print(f"  {record['also']}", markup=False)
 
 
 def _print_assignments(records: list[dict[str, Any]]) -> None:

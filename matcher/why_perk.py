@@ -1,0 +1,160 @@
+"""Why a user got, or did not get, one perk in the last match run: `perkmatch explain USER PERK_ID`.
+
+The question Klout never answered: "I write about travel all the time; why did I not get the travel perk?" A perk
+reaches a user only through one of their inferred topics (``matcher.match``): it must be about the topic (its
+relevance, ``match.perk_relevance``, at least ``MatchParams.min_relevance``); the topic must be one of the few the
+perk is closest to, or one the catalog targets it at; and it must be among the perks nearest the user's own posts
+on the topic, or among the topic's most relevant perks. Only then are its region and dates checked, and the
+assignment weighs it against the limits (a *withheld* perk, with the limit that held it). For a perk that was
+not a candidate, the answer goes through the user's topics one by one and names the first of these steps that
+failed, with its numbers; then it says what the perk is about and where the user stands on those topics.
+"""
+
+import json
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine
+from sqlmodel import col, select
+
+from catalog.errors import UnknownPerkError
+from catalog.refresh import live_perks, unknown_perk
+from catalog.schema import PerkRecord
+from matcher.classify import ClassifyParams
+from matcher.embed import EmbeddingCache
+from matcher.errors import NotReadyError
+from matcher.explain import explain_topic, match_records, require_user
+from matcher.match import MatchParams, closest_topics, ineligible_reason, perk_relevance, topic_queries
+from matcher.profile_run import latest_run
+from matcher.records import utc_day
+from matcher.store import Assignment, EvidencePost, TopicScore, User, Withheld, session
+from matcher.taxonomy import load_topics, not_shown
+from matcher.topic_space import TopicSpace
+
+
+def explain_perk(engine: Engine, cache: EmbeddingCache, user_id: str, perk_id: str,
+                 params: MatchParams = MatchParams()) -> dict[str, Any]:
+    """Why the latest match run gave the user this perk, withheld it, or never weighed it (see the module)."""
+    user = require_user(engine, user_id)
+    match = latest_run(engine, "match")
+    if match is None:
+        raise NotReadyError("no match yet; run `perkmatch match` first")
+    run = json.loads(match.params or "{}")
+    version, profile_id = run.get("catalog_version"), run.get("profile_run")
+    with session(engine) as s:
+        perks = live_perks(s, version)
+        perk = next((p for p in perks if p.perk_id == perk_id), None)
+        history = s.exec(select(PerkRecord).where(PerkRecord.perk_id == perk_id)
+                         .order_by(col(PerkRecord.version_added))).all()
+        if not history:
+            raise UnknownPerkError(unknown_perk(s, perk_id))
+        assigned = s.exec(select(Assignment).where(Assignment.run_id == match.id)
+                          .where(Assignment.user_id == user_id).where(Assignment.perk_id == perk_id)).first()
+        withheld = s.exec(select(Withheld).where(Withheld.run_id == match.id)
+                          .where(Withheld.user_id == user_id).where(Withheld.perk_id == perk_id)).first()
+    shown = perk or history[-1]
+    out: dict[str, Any] = {"user_id": user_id, "perk_id": perk_id, "brand": shown.brand, "title": shown.title,
+                           "match_run": match.id, "catalog_version": version, "profile_run": profile_id}
+    if perk is None:
+        return out | {"status": "not_in_catalog", "verdict": _not_in_version(history, version, int(match.id or 0))}
+    if assigned is not None:
+        record = next((r for r in match_records(engine, int(match.id or 0), user_id) if r["perk_id"] == perk_id), None)
+        if record is None:  # it rested on a sensitive topic the user has withdrawn their opt-in to since
+            return out | {"status": "withdrawn", "verdict": "not shown: the match gave it through a topic the user "
+                          "has since withdrawn their opt-in to; the next `perkmatch match` goes without it"}
+        return out | {"status": "assigned", "score": assigned.score, "assignment": record,
+                      "verdict": f"assigned: their #{assigned.rank} perk (score {assigned.score:.3f})"}
+    if withheld is not None:
+        return out | {"status": "withheld", "score": withheld.score, "reason": withheld.reason,
+                      "verdict": f"withheld (score {withheld.score:.3f}): {withheld.reason}"}
+    return out | _not_a_candidate(engine, cache, user, perk, perks, int(profile_id or 0), int(match.id or 0),
+                                  int(match.as_of or 0), params)
+
+
+def _not_in_version(history: list[PerkRecord], version: int | None, match_id: int) -> str:
+    """Why a perk the catalog has had was not in the version a match run used."""
+    first = history[0].version_added
+    if version is not None and first > version:
+        return (f"not in catalog version {version}, which match run {match_id} used: it came in version {first}; run "
+                "`perkmatch match` to weigh it")
+    retired = history[-1].version_retired
+    return (f"not in catalog version {version}, which match run {match_id} used: it was retired in version {retired} "
+            "(`perkmatch catalog show` has its history)")
+
+
+def _not_a_candidate(engine: Engine, cache: EmbeddingCache, user: User, perk: PerkRecord, perks: list[PerkRecord],
+                     profile_id: int, match_id: int, as_of: int, params: MatchParams) -> dict[str, Any]:
+    """The perk never was a candidate: topic by topic, the first step of ``match`` it failed, and what it is about."""
+    taxonomy = load_topics(engine)
+    names = {t.topic_id: t.name for t in taxonomy}
+    parents = {t.topic_id: t.parent_id for t in taxonomy}
+    hidden = not_shown(taxonomy)(user.sensitive_opt_in)
+    with session(engine) as s:
+        rows = [r for r in s.exec(select(TopicScore).where(TopicScore.run_id == profile_id)
+                                  .where(TopicScore.user_id == user.user_id).where(TopicScore.status == "inferred")
+                                  .order_by(col(TopicScore.rank))).all()
+                if r.topic_id not in hidden and r.topic_id in names and user.consent != "opted_out"]
+        evidence = s.exec(select(EvidencePost.topic_id, EvidencePost.post_pk)
+                          .where(EvidencePost.run_id == profile_id).where(EvidencePost.user_id == user.user_id)
+                          .order_by(col(EvidencePost.topic_id), col(EvidencePost.rank))).all()
+    space = TopicSpace.build(taxonomy, cache, ClassifyParams(related_words=0))  # as ``match`` reads perks
+    at = next(i for i, p in enumerate(perks) if p.perk_id == perk.perk_id)
+    perk_vecs = cache.vectors([p.to_perk().embed_text() for p in perks])
+    relevance = perk_relevance(space.similarity(perk_vecs, ClassifyParams()), params)
+    close = closest_topics(relevance, params.perk_topics)
+    targets = set(json.loads(perk.topics))
+    about = [space.ids[k] for k in np.argsort(-relevance[at], kind="stable")[:params.perk_topics]
+             if relevance[at, k] >= params.min_relevance or targets & {space.ids[k], parents.get(space.ids[k])}]
+    # the topics it can reach users through: its closest, those it is about (or is targeted at)
+    out: dict[str, Any] = {"status": "not_a_candidate", "perk_topics": [
+        {"topic_id": t, "name": names[t], "relevance": round(float(relevance[at, space.ids.index(t)]), 4),
+         "user": _standing(engine, user.user_id, t, {r.topic_id for r in rows}, hidden)} for t in about]}
+    region = ineligible_reason(perk, json.loads(perk.regions), user.region, utc_day(as_of))
+    if region:
+        out["also"] = f"as a candidate it would have been withheld: {region}"
+    if not rows:
+        return out | {"topics": [], "verdict": f"not a candidate: perks reach a user only through their topics, and "
+                      f"{user.user_id} had no inferred topic in profile run {profile_id}, which match run {match_id} "
+                      f"used (`perkmatch explain {user.user_id}` says why)"}
+    ev: dict[tuple[str, str], list[int]] = {}
+    for topic_id, post_pk in evidence:
+        ev.setdefault((user.user_id, topic_id), []).append(post_pk)
+    topic_vecs = dict(zip(space.ids, space.vectors, strict=True))
+    pairs, queries = topic_queries(engine, cache, [user.user_id], {user.user_id: rows}, ev, topic_vecs, params)
+    topics = []
+    for (_, r, _), query in zip(pairs, queries, strict=True):
+        k = space.ids.index(r.topic_id)
+        column = np.where(close[:, k], relevance[:, k], 0.0)
+        most = set(np.argsort(-column, kind="stable")[:params.topic_perks].tolist())
+        nearest = set(np.argsort(-(perk_vecs @ query), kind="stable")[:params.candidates_per_topic].tolist())
+        rel = float(relevance[at, k])
+        targeted = bool(targets & {r.topic_id, parents.get(r.topic_id)})
+        name = names[r.topic_id]
+        if rel < params.min_relevance:
+            why = (f"it is not about {name}: relevance {rel:.2f}, needs {params.min_relevance:.2f} (its similarity to "
+                   "the topic over its usual similarity to its closest topics)")
+        elif not (close[at, k] or targeted):
+            why = (f"{name} is not one of the {params.perk_topics} topics it is closest to, and the catalog does not "
+                   f"target it at {name}")
+        elif at not in nearest and at not in most:
+            why = (f"it fits {name} (relevance {rel:.2f}), but {params.candidates_per_topic} other perks sit nearer "
+                   f"to the user's posts on it, and it is not one of the {params.topic_perks} perks most about it")
+        else:
+            why = (f"it fits {name} (relevance {rel:.2f}) and would be a candidate now: the last match was run on "
+                   "other data; run `perkmatch match`")
+        topics.append({"topic_id": r.topic_id, "name": name, "relevance": round(rel, 4), "why": why})
+    return out | {"topics": topics, "verdict": f"not a candidate: it fits none of {user.user_id}'s topics closely "
+                  "enough (each below)"}
+
+
+def _standing(engine: Engine, user_id: str, topic_id: str, inferred: set[str], hidden: frozenset[str]) -> str:
+    """Where the user stands on a topic a perk is about: inferred, or why not (``explain_topic``'s verdict)."""
+    if topic_id in inferred:
+        return "inferred for them"
+    if topic_id in hidden:
+        return "a sensitive topic they have not opted in to: never inferred or matched"
+    try:
+        return explain_topic(engine, user_id, topic_id)["verdict"]
+    except NotReadyError as exc:
+        return str(exc)
+
