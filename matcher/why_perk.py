@@ -85,30 +85,21 @@ def _not_in_version(history: list[PerkRecord], version: int | None, match_id: in
 def _not_a_candidate(engine: Engine, cache: EmbeddingCache, user: User, perk: PerkRecord, perks: list[PerkRecord],
                      profile_id: int, match_id: int, as_of: int, params: MatchParams) -> dict[str, Any]:
     """The perk never was a candidate: topic by topic, the first step of ``match`` it failed, and what it is about."""
-    taxonomy = load_topics(engine)
-    names = {t.topic_id: t.name for t in taxonomy}
-    parents = {t.topic_id: t.parent_id for t in taxonomy}
-    hidden = not_shown(taxonomy)(user.sensitive_opt_in)
+    ps = _PerkSpace(engine, cache, perks, params)
+    hidden = ps.hidden(user.sensitive_opt_in)
     with session(engine) as s:
         rows = [r for r in s.exec(select(TopicScore).where(TopicScore.run_id == profile_id)
                                   .where(TopicScore.user_id == user.user_id).where(TopicScore.status == "inferred")
                                   .order_by(col(TopicScore.rank))).all()
-                if r.topic_id not in hidden and r.topic_id in names and user.consent != "opted_out"]
+                if r.topic_id not in hidden and r.topic_id in ps.names and user.consent != "opted_out"]
         evidence = s.exec(select(EvidencePost.topic_id, EvidencePost.post_pk)
                           .where(EvidencePost.run_id == profile_id).where(EvidencePost.user_id == user.user_id)
                           .order_by(col(EvidencePost.topic_id), col(EvidencePost.rank))).all()
-    space = TopicSpace.build(taxonomy, cache, ClassifyParams(related_words=0))  # as ``match`` reads perks
-    at = next(i for i, p in enumerate(perks) if p.perk_id == perk.perk_id)
-    perk_vecs = cache.vectors([p.to_perk().embed_text() for p in perks])
-    relevance = perk_relevance(space.similarity(perk_vecs, ClassifyParams()), params)
-    close = closest_topics(relevance, params.perk_topics)
-    targets = set(json.loads(perk.topics))
-    about = [space.ids[k] for k in np.argsort(-relevance[at], kind="stable")[:params.perk_topics]
-             if relevance[at, k] >= params.min_relevance or targets & {space.ids[k], parents.get(space.ids[k])}]
-    # the topics it can reach users through: its closest, those it is about (or is targeted at)
+    at = ps.index(perk.perk_id)
+    relevance, close, names, space = ps.relevance, ps.close, ps.names, ps.space
     out: dict[str, Any] = {"status": "not_a_candidate", "perk_topics": [
-        {"topic_id": t, "name": names[t], "relevance": round(float(relevance[at, space.ids.index(t)]), 4),
-         "user": _standing(engine, user.user_id, t, {r.topic_id for r in rows}, hidden)} for t in about]}
+        {"topic_id": t, "name": names[t], "relevance": ps.relevance_to(at, t),
+         "user": _standing(engine, user.user_id, t, {r.topic_id for r in rows}, hidden)} for t in ps.about(at)]}
     region = ineligible_reason(perk, json.loads(perk.regions), user.region, utc_day(as_of))
     if region:
         out["also"] = f"as a candidate it would have been withheld: {region}"
@@ -126,9 +117,9 @@ def _not_a_candidate(engine: Engine, cache: EmbeddingCache, user: User, perk: Pe
         k = space.ids.index(r.topic_id)
         column = np.where(close[:, k], relevance[:, k], 0.0)
         most = set(np.argsort(-column, kind="stable")[:params.topic_perks].tolist())
-        nearest = set(np.argsort(-(perk_vecs @ query), kind="stable")[:params.candidates_per_topic].tolist())
+        nearest = set(np.argsort(-(ps.vectors @ query), kind="stable")[:params.candidates_per_topic].tolist())
         rel = float(relevance[at, k])
-        targeted = bool(targets & {r.topic_id, parents.get(r.topic_id)})
+        targeted = ps.targeted(at, r.topic_id)
         name = names[r.topic_id]
         if rel < params.min_relevance:
             why = (f"it is not about {name}: relevance {rel:.2f}, needs {params.min_relevance:.2f} (its similarity to "
@@ -158,3 +149,90 @@ def _standing(engine: Engine, user_id: str, topic_id: str, inferred: set[str], h
     except NotReadyError as exc:
         return str(exc)
 
+
+class _PerkSpace:
+    """The perks of a catalog version against the taxonomy, as ``match`` reads them: each perk's relevance to each
+    topic, and the topics each is closest to."""
+
+    def __init__(self, engine: Engine, cache: EmbeddingCache, perks: list[PerkRecord], params: MatchParams) -> None:
+        taxonomy = load_topics(engine)
+        self.perks, self.params = perks, params
+        self.names = {t.topic_id: t.name for t in taxonomy}
+        self.parents = {t.topic_id: t.parent_id for t in taxonomy}
+        self.hidden = not_shown(taxonomy)
+        self.space = TopicSpace.build(taxonomy, cache, ClassifyParams(related_words=0))  # as ``match`` reads perks
+        self.vectors = cache.vectors([p.to_perk().embed_text() for p in perks])
+        self.relevance = perk_relevance(self.space.similarity(self.vectors, ClassifyParams()), params)
+        self.close = closest_topics(self.relevance, params.perk_topics)
+
+    def index(self, perk_id: str) -> int:
+        return next(i for i, p in enumerate(self.perks) if p.perk_id == perk_id)
+
+    def relevance_to(self, at: int, topic_id: str) -> float:
+        return round(float(self.relevance[at, self.space.ids.index(topic_id)]), 4)
+
+    def targeted(self, at: int, topic_id: str) -> bool:
+        """Whether the catalog targets the perk at this topic or its parent (a boost, and a way in)."""
+        return bool(set(json.loads(self.perks[at].topics)) & {topic_id, self.parents.get(topic_id)})
+
+    def about(self, at: int) -> list[str]:
+        """The topics the perk can reach users through, most relevant first: those it is about (relevance at least
+        ``min_relevance``) that are among its ``perk_topics`` closest or that the catalog targets it at."""
+        return [self.space.ids[k] for k in np.argsort(-self.relevance[at], kind="stable").tolist()
+                if self.relevance[at, k] >= self.params.min_relevance
+                and (self.close[at, k] or self.targeted(at, self.space.ids[k]))]
+
+
+def nobody_reason(engine: Engine, cache: EmbeddingCache, perk_id: str,
+                  params: MatchParams = MatchParams()) -> dict[str, Any]:
+    """Why the latest match run gave a perk to nobody (``brand``): the topics it can reach users through, with how
+    many users had each inferred (and how many as a candidate that fell short) in the profile run it used; and how
+    many users it was withheld from, by rule. Empty when the perk was not in that run's catalog version."""
+    match = latest_run(engine, "match")
+    if match is None:
+        raise NotReadyError("no match yet; run `perkmatch match` first")
+    run = json.loads(match.params or "{}")
+    with session(engine) as s:
+        perks = live_perks(s, run.get("catalog_version"))
+        if perk_id not in {p.perk_id for p in perks}:
+            return {}
+        withheld = s.exec(select(Withheld.reason).where(Withheld.run_id == match.id)
+                          .where(Withheld.perk_id == perk_id)).all()
+    ps = _PerkSpace(engine, cache, perks, params)
+    at = ps.index(perk_id)
+    about = ps.about(at)
+    with session(engine) as s:
+        scored = s.exec(select(TopicScore.topic_id, TopicScore.status, User.sensitive_opt_in, User.consent,
+                               TopicScore.user_id)
+                        .join(User, User.user_id == TopicScore.user_id)
+                        .where(TopicScore.run_id == run.get("profile_run"))
+                        .where(col(TopicScore.topic_id).in_(about))).all() if about else []
+    counts = {t: {"inferred": 0, "candidate": 0} for t in about}
+    writers = set()  # the users it could reach: one of its topics inferred for them
+    for topic_id, status, opt_in, consent, user_id in scored:
+        if consent != "opted_out" and topic_id not in ps.hidden(opt_in):
+            counts[topic_id]["inferred" if status == "inferred" else "candidate"] += 1
+            if status == "inferred":
+                writers.add(user_id)
+    rules: dict[str, int] = {}
+    for reason in withheld:
+        rules[reason.split(":", 1)[0]] = rules.get(reason.split(":", 1)[0], 0) + 1
+    topics = [{"topic_id": t, "name": ps.names[t], "relevance": ps.relevance_to(at, t), **counts[t]} for t in about]
+    if not topics:
+        nearest = [ps.space.ids[k] for k in np.argsort(-ps.relevance[at], kind="stable")[:params.perk_topics]]
+        why = ("it is about no topic closely enough to reach anyone through it (its closest: "
+               + ", ".join(f"{ps.names[t]} {ps.relevance_to(at, t):.2f}" for t in nearest)
+               + f"; a topic needs relevance {params.min_relevance:.2f})")
+    elif not any(t["inferred"] for t in topics):
+        why = "none of the topics it is about was inferred for anyone (below: and how many had each as a candidate)"
+    elif rules:
+        why = (f"it was withheld from {sum(rules.values())} user(s) ("
+               + ", ".join(f"{n} by {rule}" for rule, n in sorted(rules.items())) + ")"
+               + ("; for the other users who write about its topics, other perks sat nearer their posts or fit them "
+                  f"better (`perkmatch explain USER {perk_id}` for one of them)"
+                  if len(writers) > sum(rules.values()) else ""))
+    else:
+        why = ("for the users who write about its topics, other perks sat nearer their posts or fit them better "
+               f"(`perkmatch explain USER {perk_id}` for one of them)")
+    return {"match_run": match.id, "why": f"nobody got it in match run {match.id}: {why}", "topics": topics,
+            "withheld": rules}

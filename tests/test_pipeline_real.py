@@ -84,7 +84,7 @@ def test_one_viral_post_and_a_burst_make_no_topic(demo) -> None:  # type: ignore
 
 
 def test_why_the_baker_with_one_viral_basketball_post_got_no_basketball_poster(demo) -> None:  # type: ignore[no-untyped-def]
-    from matcher.why_perk import explain_perk
+    from matcher.why_perk import explain_perk, nobody_reason
 
     engine, _, _ = demo
     cache = EmbeddingCache(engine, load_encoder())
@@ -98,6 +98,10 @@ def test_why_the_baker_with_one_viral_basketball_post_got_no_basketball_poster(d
     assert explain_perk(engine, cache, "u-maya", "pk-skyway-lounge")["status"] == "assigned"
     seat = explain_perk(engine, cache, "u-maya", "pk-skyway-seat-upgrade")
     assert seat["status"] == "withheld" and seat["reason"].startswith("brand limit: the user already gets 1 perk(s)")
+    nobody = nobody_reason(engine, cache, "pk-courtside-poster")  # the brand's side: why nobody got the poster
+    assert nobody["why"].endswith("none of the topics it is about was inferred for anyone (below: and how many had "
+                                  "each as a candidate)")
+    assert nobody["topics"][0]["topic_id"] == "sports.basketball" and nobody["topics"][0]["candidate"] >= 1
 
 
 def test_sensitive_topics_only_for_users_who_opted_in(demo) -> None:  # type: ignore[no-untyped-def]

@@ -80,3 +80,15 @@ def test_an_unknown_id_suggests_perks_too_and_an_unknown_user_is_named(world) ->
 def test_before_any_match_it_says_to_run_one(tmp_path, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     result = four_users(tmp_path, write, monkeypatch)("explain", "ann", "lounge")
     assert result.exit_code == 1 and "no match yet; run `perkmatch match` first" in result.stderr
+
+
+def test_brand_says_why_a_perk_went_to_nobody(world) -> None:  # type: ignore[no-untyped-def]
+    result = world("brand", "old-beans", "--json")  # ended before the match day: withheld from the coffee writer
+    assert result.exit_code == 0, result.output
+    nobody = json.loads(result.stdout)["nobody"]
+    assert nobody["why"] == "nobody got it in match run 2: it was withheld from 1 user(s) (1 by dates)"
+    coffee = next(t for t in nobody["topics"] if t["topic_id"] == "coffee")
+    assert (coffee["inferred"], coffee["candidate"]) == (1, 0) and nobody["withheld"] == {"dates": 1}
+    text = world("brand", "old-beans").stdout
+    assert "Coffee (coffee, relevance" in text and "inferred for 1 user(s)" in text
+    assert "nobody" not in json.loads(world("brand", "beans", "--json").stdout)  # someone got it: no such part

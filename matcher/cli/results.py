@@ -310,12 +310,19 @@ def match(
         _print_assignments(records)
 
 
-def brand(perk_id: Annotated[str, typer.Argument(help="The perk's id")], db: DbOpt = None,
+def brand(perk_id: Annotated[str, typer.Argument(help="The perk's id")], db: DbOpt = None, model: ModelOpt = None,
           as_json: JsonOpt = False) -> None:
-    """The users a perk is assigned to, ranked, with evidence; and the best left out as quantity ran out."""
+    """The users a perk is assigned to, ranked, with evidence; and the best left out as quantity ran out (or, when
+    nobody got it, why)."""
     from matcher.explain import brand_view
+    from matcher.why_perk import nobody_reason
 
-    record = brand_view(engine(db, existing=True), perk_id)
+    eng = engine(db, existing=True)
+    record = brand_view(eng, perk_id)
+    if not record["users"] and not record["retired"]:  # the perk reaches nobody: say why (the model is loaded)
+        nobody = nobody_reason(eng, common.cache(eng, model), perk_id)
+        if nobody:
+            record["nobody"] = nobody
     _warn_stale(record.get("note"))
     if as_json:
         print_json(record)
@@ -335,6 +342,11 @@ def brand(perk_id: Annotated[str, typer.Argument(help="The perk's id")], db: DbO
                 out.print(f"      {line}", markup=False)
     for w in record["left_out"]:
         out.print(f"  left out: {w['user_id']} score {w['score']:.3f} ({w['reason']})")
+    if record.get("nobody"):
+        out.print(f"  {record['nobody']['why']}", markup=False)
+        for t in record["nobody"]["topics"]:
+            out.print(f"    {t['name']} ({t['topic_id']}, relevance {t['relevance']:.2f}): inferred for "
+                      f"{t['inferred']} user(s), a candidate that fell short for {t['candidate']}", markup=False)
 
 
 def register(app: typer.Typer) -> None:
