@@ -132,7 +132,8 @@ def no_perks_reason(engine: Engine, user_id: str) -> str:
                         .where(TopicScore.user_id == user_id)).all()
         withheld = s.exec(select(Withheld.perk_id).where(Withheld.run_id == match.id)
                           .where(Withheld.user_id == user_id)).all()
-    topics = [t for t, status in scored if status == "inferred"]
+    hidden = not_shown(load_topics(engine))(user.sensitive_opt_in)  # an opt-in withdrawn since: never named
+    topics = [t for t, status in scored if status == "inferred" and t not in hidden]
     if not topics and scored:
         return (f"{user_id} got no perk in match run {match.id}: no topic was inferred for them in profile run "
                 f"{profile_id} (`perkmatch topics {user_id} --candidates` shows what fell short)")

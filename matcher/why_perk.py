@@ -11,6 +11,7 @@ failed, with its numbers; then it says what the perk is about and where the user
 """
 
 import json
+import math
 from typing import Any
 
 import numpy as np
@@ -18,17 +19,18 @@ from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from catalog.errors import UnknownPerkError
+from catalog.index import build_index
 from catalog.refresh import live_perks, unknown_perk
 from catalog.schema import PerkRecord
 from matcher.classify import ClassifyParams
 from matcher.embed import EmbeddingCache
 from matcher.errors import NotReadyError
-from matcher.explain import explain_topic, match_records, require_user
+from matcher.explain import explain_topic, match_records, not_profiled, record_changed, require_user
 from matcher.match import MatchParams, closest_topics, ineligible_reason, perk_relevance, topic_queries
 from matcher.profile_run import latest_run
 from matcher.records import utc_day
-from matcher.store import Assignment, EvidencePost, TopicScore, User, Withheld, session
-from matcher.taxonomy import load_topics, not_shown
+from matcher.store import Assignment, EvidencePost, Run, TopicScore, User, Withheld, session
+from matcher.taxonomy import load_topics, not_shown, replaced_since
 from matcher.topic_space import TopicSpace
 
 
@@ -39,8 +41,7 @@ def explain_perk(engine: Engine, cache: EmbeddingCache, user_id: str, perk_id: s
     match = latest_run(engine, "match")
     if match is None:
         raise NotReadyError("no match yet; run `perkmatch match` first")
-    run = json.loads(match.params or "{}")
-    version, profile_id = run.get("catalog_version"), run.get("profile_run")
+    version, profile = _match_basis(engine, match)
     with session(engine) as s:
         perks = live_perks(s, version)
         perk = next((p for p in perks if p.perk_id == perk_id), None)
@@ -53,22 +54,50 @@ def explain_perk(engine: Engine, cache: EmbeddingCache, user_id: str, perk_id: s
         withheld = s.exec(select(Withheld).where(Withheld.run_id == match.id)
                           .where(Withheld.user_id == user_id).where(Withheld.perk_id == perk_id)).first()
     shown = perk or history[-1]
+    match_id = int(match.id or 0)
     out: dict[str, Any] = {"user_id": user_id, "perk_id": perk_id, "brand": shown.brand, "title": shown.title,
-                           "match_run": match.id, "catalog_version": version, "profile_run": profile_id}
+                           "match_run": match.id, "catalog_version": version, "profile_run": profile.id}
     if perk is None:
-        return out | {"status": "not_in_catalog", "verdict": _not_in_version(history, version, int(match.id or 0))}
+        return out | {"status": "not_in_catalog", "verdict": _not_in_version(history, version, match_id)}
+    record = None
     if assigned is not None:
-        record = next((r for r in match_records(engine, int(match.id or 0), user_id) if r["perk_id"] == perk_id), None)
-        if record is None:  # it rested on a sensitive topic the user has withdrawn their opt-in to since
-            return out | {"status": "withdrawn", "verdict": "not shown: the match gave it through a topic the user "
-                          "has since withdrawn their opt-in to; the next `perkmatch match` goes without it"}
-        return out | {"status": "assigned", "score": assigned.score, "assignment": record,
-                      "verdict": f"assigned: their #{assigned.rank} perk (score {assigned.score:.3f})"}
+        record = next((r for r in match_records(engine, match_id, user_id) if r["perk_id"] == perk_id), None)
+    if record is not None:
+        return out | {"status": "assigned", "score": assigned.score, "assignment": record,  # type: ignore[union-attr]
+                      "verdict": f"assigned: their #{assigned.rank} perk (score {assigned.score:.3f})"}  # type: ignore[union-attr]
+    if record_changed(engine, user_id, match.started_at):
+        # a region, consent or opt-in changed since: the match's reasons (and what the perk went through: a
+        # sensitive topic withdrawn since is never named) are no longer theirs to give
+        return out | {"status": "changed", "verdict": f"not answered from match run {match_id}: {user_id}'s record "
+                      "(consent, region or opt-ins) changed after it; run `perkmatch match` to weigh their perks again"}
     if withheld is not None:
         return out | {"status": "withheld", "score": withheld.score, "reason": withheld.reason,
                       "verdict": f"withheld (score {withheld.score:.3f}): {withheld.reason}"}
-    return out | _not_a_candidate(engine, cache, user, perk, perks, int(profile_id or 0), int(match.id or 0),
-                                  int(match.as_of or 0), params)
+    return out | _not_a_candidate(engine, cache, user, perk, perks, profile, match_id, int(match.as_of or 0), params)
+
+
+def _match_basis(engine: Engine, match: Run) -> tuple[int | None, Run]:
+    """The catalog version and the profile run a match run used (the latest profile run for a match run made
+    before runs recorded theirs, as ``explain`` reads them)."""
+    run = json.loads(match.params or "{}")
+    with session(engine) as s:
+        profile = s.get(Run, run["profile_run"]) if run.get("profile_run") else None
+    profile = profile or latest_run(engine, "profile")
+    if profile is None:
+        raise NotReadyError("no profile yet; run `perkmatch profile` first")
+    return run.get("catalog_version"), profile
+
+
+def _replaced(engine: Engine, profile: Run, user_id: str | None = None) -> str | None:
+    """What to say when the profile run's inferred topics (of this user, or anyone's) are not all in the loaded
+    taxonomy, as ``match`` says it; None when they are."""
+    names = {t.topic_id for t in load_topics(engine)}
+    query = select(TopicScore.topic_id).where(TopicScore.run_id == profile.id).where(TopicScore.status == "inferred")
+    if user_id is not None:
+        query = query.where(TopicScore.user_id == user_id)
+    with session(engine) as s:
+        gone = sorted(set(s.exec(query.distinct()).all()) - names)
+    return replaced_since(int(profile.id or 0), gone) + ", then match" if gone else None
 
 
 def _not_in_version(history: list[PerkRecord], version: int | None, match_id: int) -> str:
@@ -77,14 +106,20 @@ def _not_in_version(history: list[PerkRecord], version: int | None, match_id: in
     if version is not None and first > version:
         return (f"not in catalog version {version}, which match run {match_id} used: it came in version {first}; run "
                 "`perkmatch match` to weigh it")
-    retired = history[-1].version_retired
-    return (f"not in catalog version {version}, which match run {match_id} used: it was retired in version {retired} "
-            "(`perkmatch catalog show` has its history)")
+    retired = max((r.version_retired for r in history if r.version_retired is not None
+                   and (version is None or r.version_retired <= version)), default=None)
+    when = f"it was retired in version {retired}" if retired is not None else "it was retired"
+    return (f"not in catalog version {version}, which match run {match_id} used: {when} (`perkmatch catalog show` "
+            "has its history)")
 
 
 def _not_a_candidate(engine: Engine, cache: EmbeddingCache, user: User, perk: PerkRecord, perks: list[PerkRecord],
-                     profile_id: int, match_id: int, as_of: int, params: MatchParams) -> dict[str, Any]:
+                     profile: Run, match_id: int, as_of: int, params: MatchParams) -> dict[str, Any]:
     """The perk never was a candidate: topic by topic, the first step of ``match`` it failed, and what it is about."""
+    profile_id = int(profile.id or 0)
+    replaced = _replaced(engine, profile, user.user_id)
+    if replaced:
+        raise NotReadyError(replaced)
     ps = _PerkSpace(engine, cache, perks, params)
     hidden = ps.hidden(user.sensitive_opt_in)
     with session(engine) as s:
@@ -97,12 +132,19 @@ def _not_a_candidate(engine: Engine, cache: EmbeddingCache, user: User, perk: Pe
                           .order_by(col(EvidencePost.topic_id), col(EvidencePost.rank))).all()
     at = ps.index(perk.perk_id)
     relevance, close, names, space = ps.relevance, ps.close, ps.names, ps.space
+    latest = latest_run(engine, "profile")
     out: dict[str, Any] = {"status": "not_a_candidate", "perk_topics": [
         {"topic_id": t, "name": names[t], "relevance": ps.relevance_to(at, t),
          "user": _standing(engine, user.user_id, t, {r.topic_id for r in rows}, hidden)} for t in ps.about(at)]}
+    if latest is not None and latest.id != profile_id:  # where the user stands on them now, not at the match
+        out["standing_run"] = latest.id
     region = ineligible_reason(perk, json.loads(perk.regions), user.region, utc_day(as_of))
     if region:
         out["also"] = f"as a candidate it would have been withheld: {region}"
+    missing = not_profiled(engine, profile, user)
+    if missing:
+        return out | {"topics": [], "verdict": f"not a candidate: match run {match_id} used profile run {profile_id}, "
+                      f"and {missing.split(': ', 1)[1]}"}
     if not rows:
         return out | {"topics": [], "verdict": f"not a candidate: perks reach a user only through their topics, and "
                       f"{user.user_id} had no inferred topic in profile run {profile_id}, which match run {match_id} "
@@ -112,21 +154,22 @@ def _not_a_candidate(engine: Engine, cache: EmbeddingCache, user: User, perk: Pe
         ev.setdefault((user.user_id, topic_id), []).append(post_pk)
     topic_vecs = dict(zip(space.ids, space.vectors, strict=True))
     pairs, queries = topic_queries(engine, cache, [user.user_id], {user.user_id: rows}, ev, topic_vecs, params)
+    index = build_index(np.arange(len(perks)), ps.vectors)  # as ``match`` searches: exact, or HNSW when large
     topics = []
-    for (_, r, _), query in zip(pairs, queries, strict=True):
+    for (_, r, _), hits in zip(pairs, index.search(queries, params.candidates_per_topic), strict=True):
         k = space.ids.index(r.topic_id)
         column = np.where(close[:, k], relevance[:, k], 0.0)
         most = set(np.argsort(-column, kind="stable")[:params.topic_perks].tolist())
-        nearest = set(np.argsort(-(ps.vectors @ query), kind="stable")[:params.candidates_per_topic].tolist())
+        nearest = {i for i, _ in hits}
         rel = float(relevance[at, k])
         targeted = ps.targeted(at, r.topic_id)
         name = names[r.topic_id]
         if rel < params.min_relevance:
-            why = (f"it is not about {name}: relevance {rel:.2f}, needs {params.min_relevance:.2f} (its similarity to "
-                   "the topic over its usual similarity to its closest topics)")
+            why = (f"it is not about {name}: relevance {_down(rel)}, needs {params.min_relevance:.2f} (its similarity "
+                   "to the topic over its usual similarity to its closest topics)")
         elif not (close[at, k] or targeted):
             why = (f"{name} is not one of the {params.perk_topics} topics it is closest to, and the catalog does not "
-                   f"target it at {name}")
+                   f"target it at {name} or its parent")
         elif at not in nearest and at not in most:
             why = (f"it fits {name} (relevance {rel:.2f}), but {params.candidates_per_topic} other perks sit nearer "
                    f"to the user's posts on it, and it is not one of the {params.topic_perks} perks most about it")
@@ -136,6 +179,11 @@ def _not_a_candidate(engine: Engine, cache: EmbeddingCache, user: User, perk: Pe
         topics.append({"topic_id": r.topic_id, "name": name, "relevance": round(rel, 4), "why": why})
     return out | {"topics": topics, "verdict": f"not a candidate: it fits none of {user.user_id}'s topics closely "
                   "enough (each below)"}
+
+
+def _down(x: float) -> str:
+    """Two decimals rounded down: a relevance of 0.896 is not shown as the 0.90 it falls short of."""
+    return f"{math.floor(x * 100) / 100:.2f}"
 
 
 def _standing(engine: Engine, user_id: str, topic_id: str, inferred: set[str], hidden: frozenset[str]) -> str:
@@ -186,18 +234,26 @@ class _PerkSpace:
 def nobody_reason(engine: Engine, cache: EmbeddingCache, perk_id: str,
                   params: MatchParams = MatchParams()) -> dict[str, Any]:
     """Why the latest match run gave a perk to nobody (``brand``): the topics it can reach users through, with how
-    many users had each inferred (and how many as a candidate that fell short) in the profile run it used; and how
-    many users it was withheld from, by rule. Empty when the perk was not in that run's catalog version."""
+    many users had each inferred (and how many wrote about it but fell short of its thresholds) in the profile run
+    it used; and how many users it was withheld from, by rule."""
     match = latest_run(engine, "match")
     if match is None:
         raise NotReadyError("no match yet; run `perkmatch match` first")
-    run = json.loads(match.params or "{}")
+    version, profile = _match_basis(engine, match)
     with session(engine) as s:
-        perks = live_perks(s, run.get("catalog_version"))
-        if perk_id not in {p.perk_id for p in perks}:
-            return {}
+        perks = live_perks(s, version)
         withheld = s.exec(select(Withheld.reason).where(Withheld.run_id == match.id)
                           .where(Withheld.perk_id == perk_id)).all()
+        history = s.exec(select(PerkRecord).where(PerkRecord.perk_id == perk_id)
+                         .order_by(col(PerkRecord.version_added))).all()
+    said = f"nobody got it in match run {match.id}: "
+    if perk_id not in {p.perk_id for p in perks}:
+        return {"match_run": match.id, "why": said + "it was " + _not_in_version(history, version, int(match.id or 0)),
+                "topics": [], "withheld": {}}
+    replaced = _replaced(engine, profile)
+    if replaced:
+        return {"match_run": match.id, "why": said + "why cannot be told now: " + replaced, "topics": [],
+                "withheld": {}}
     ps = _PerkSpace(engine, cache, perks, params)
     at = ps.index(perk_id)
     about = ps.about(at)
@@ -205,34 +261,34 @@ def nobody_reason(engine: Engine, cache: EmbeddingCache, perk_id: str,
         scored = s.exec(select(TopicScore.topic_id, TopicScore.status, User.sensitive_opt_in, User.consent,
                                TopicScore.user_id)
                         .join(User, User.user_id == TopicScore.user_id)
-                        .where(TopicScore.run_id == run.get("profile_run"))
+                        .where(TopicScore.run_id == profile.id)
                         .where(col(TopicScore.topic_id).in_(about))).all() if about else []
-    counts = {t: {"inferred": 0, "candidate": 0} for t in about}
+    counts = {t: {"inferred": 0, "fell_short": 0} for t in about}
     writers = set()  # the users it could reach: one of its topics inferred for them
     for topic_id, status, opt_in, consent, user_id in scored:
         if consent != "opted_out" and topic_id not in ps.hidden(opt_in):
-            counts[topic_id]["inferred" if status == "inferred" else "candidate"] += 1
+            counts[topic_id]["inferred" if status == "inferred" else "fell_short"] += 1
             if status == "inferred":
                 writers.add(user_id)
     rules: dict[str, int] = {}
     for reason in withheld:
-        rules[reason.split(":", 1)[0]] = rules.get(reason.split(":", 1)[0], 0) + 1
+        rule = reason.split(":", 1)[0]
+        rules[rule] = rules.get(rule, 0) + 1
     topics = [{"topic_id": t, "name": ps.names[t], "relevance": ps.relevance_to(at, t), **counts[t]} for t in about]
+    parts = []
+    if rules:
+        parts.append(f"it was withheld from {sum(rules.values())} user(s) ("
+                     + ", ".join(f"{n} by {rule}" for rule, n in sorted(rules.items())) + ")")
     if not topics:
         nearest = [ps.space.ids[k] for k in np.argsort(-ps.relevance[at], kind="stable")[:params.perk_topics]]
-        why = ("it is about no topic closely enough to reach anyone through it (its closest: "
-               + ", ".join(f"{ps.names[t]} {ps.relevance_to(at, t):.2f}" for t in nearest)
-               + f"; a topic needs relevance {params.min_relevance:.2f})")
-    elif not any(t["inferred"] for t in topics):
-        why = "none of the topics it is about was inferred for anyone (below: and how many had each as a candidate)"
-    elif rules:
-        why = (f"it was withheld from {sum(rules.values())} user(s) ("
-               + ", ".join(f"{n} by {rule}" for rule, n in sorted(rules.items())) + ")"
-               + ("; for the other users who write about its topics, other perks sat nearer their posts or fit them "
-                  f"better (`perkmatch explain USER {perk_id}` for one of them)"
-                  if len(writers) > sum(rules.values()) else ""))
-    else:
-        why = ("for the users who write about its topics, other perks sat nearer their posts or fit them better "
-               f"(`perkmatch explain USER {perk_id}` for one of them)")
-    return {"match_run": match.id, "why": f"nobody got it in match run {match.id}: {why}", "topics": topics,
-            "withheld": rules}
+        parts.append("it is about no topic closely enough to reach anyone through it (its closest: "
+                     + ", ".join(f"{ps.names[t]} {_down(ps.relevance_to(at, t))}" for t in nearest)
+                     + f"; a topic needs relevance {params.min_relevance:.2f})")
+    elif not writers:
+        parts.append("none of the topics it is about was inferred for anyone (below: and how many wrote about each "
+                     "but fell short of its thresholds)")
+    elif len(writers) > sum(rules.values()):
+        parts.append(("for the other users" if rules else "for the users") + " who write about its topics, other "
+                     f"perks sat nearer their posts or fit them better (`perkmatch explain USER {perk_id}` for one of "
+                     "them)")
+    return {"match_run": match.id, "why": said + "; ".join(parts), "topics": topics, "withheld": rules}

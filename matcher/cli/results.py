@@ -145,10 +145,10 @@ def explain(
     _warn_stale(stale_taxonomy(eng))
     try:
         record = explain_topic(eng, user_id, topic_id)
-    except UnknownTopicError as exc:  # neither a topic nor a perk: perk ids it may have meant, too
-        near = _near_perks(eng, topic_id)
-        if near:
-            raise UnknownTopicError(f"{exc}; for a perk, did you mean {' or '.join(near)}?") from None
+    except UnknownTopicError as exc:  # neither a topic nor a perk: a brand's perks, or perk ids it may have meant
+        hint = _perk_hint(eng, topic_id)
+        if hint:
+            raise UnknownTopicError(f"{exc}; {hint}") from None
         raise
     if as_json:
         print_json(record)
@@ -202,17 +202,24 @@ def _is_perk(eng: Any, wanted: str) -> bool:
         return s.exec(select(PerkRecord.id).where(PerkRecord.perk_id == wanted).limit(1)).first() is not None
 
 
-def _near_perks(eng: Any, wanted: str) -> list[str]:
+def _perk_hint(eng: Any, wanted: str) -> str | None:
+    """For an id no topic or perk has: the perks of a brand of that name, or perk ids it may have meant."""
     import difflib
 
     from sqlmodel import select
 
-    from catalog.schema import PerkRecord
+    from catalog.refresh import live_perks
+    from catalog.schema import PerkRecord, brand_key
     from matcher.store import session
 
     with session(eng) as s:
+        brand = [p.perk_id for p in live_perks(s) if brand_key(p.brand) == brand_key(wanted)]
         ids = sorted(set(s.exec(select(PerkRecord.perk_id)).all()))
-    return difflib.get_close_matches(wanted, ids, n=3, cutoff=0.75)
+    if brand:
+        shown = ", ".join(brand[:10]) + (f" and {len(brand) - 10} more" if len(brand) > 10 else "")
+        return f"'{wanted}' is a brand: give one of its perks ({shown})"
+    near = difflib.get_close_matches(wanted, ids, n=3, cutoff=0.75)
+    return f"for a perk, did you mean {' or '.join(near)}?" if near else None
 
 
 def _explain_perk(eng: Any, cache: Any, user_id: str, perk_id: str, as_json: bool) -> None:
@@ -231,7 +238,8 @@ def _explain_perk(eng: Any, cache: Any, user_id: str, perk_id: str, as_json: boo
     if record.get("status") == "not_a_candidate" and not record.get("perk_topics"):
         out.print("  the perk is about no topic closely enough to reach anyone through it", markup=False)
     if record.get("perk_topics"):
-        out.print("  the perk is about:", markup=False)
+        now = f" (where they stand now: profile run {record['standing_run']})" if record.get("standing_run") else ""
+        out.print(f"  the perk is about{now}:", markup=False)
         for t in record["perk_topics"]:
             out.print(f"    {t['name']} ({t['topic_id']}, relevance {t['relevance']:.2f}): {t['user']}", markup=False)
     if record.get("also"):
@@ -319,7 +327,7 @@ def brand(perk_id: Annotated[str, typer.Argument(help="The perk's id")], db: DbO
 
     eng = engine(db, existing=True)
     record = brand_view(eng, perk_id)
-    if not record["users"] and not record["retired"]:  # the perk reaches nobody: say why (the model is loaded)
+    if not record["assigned"] and not record["retired"]:  # the perk went to nobody: say why (the model is loaded)
         nobody = nobody_reason(eng, common.cache(eng, model), perk_id)
         if nobody:
             record["nobody"] = nobody
@@ -346,7 +354,8 @@ def brand(perk_id: Annotated[str, typer.Argument(help="The perk's id")], db: DbO
         out.print(f"  {record['nobody']['why']}", markup=False)
         for t in record["nobody"]["topics"]:
             out.print(f"    {t['name']} ({t['topic_id']}, relevance {t['relevance']:.2f}): inferred for "
-                      f"{t['inferred']} user(s), a candidate that fell short for {t['candidate']}", markup=False)
+                      f"{t['inferred']} user(s); {t['fell_short']} more wrote about it but fell short of its "
+                      "thresholds", markup=False)
 
 
 def register(app: typer.Typer) -> None:
