@@ -423,7 +423,7 @@ def _unread_words(unread: int, wordless: int) -> list[str]:
 
 def match_records(engine: Engine, run_id: int | None = None, user_id: str | None = None) -> list[dict[str, Any]]:
     """Contract `match` records of a match run (the latest by default), by user then rank."""
-    run_id = run_id or _latest_match_id(engine)
+    run_id = run_id or latest_match_id(engine)
     with session(engine) as s:
         query = select(Assignment).where(Assignment.run_id == run_id)
         if user_id is not None:
@@ -433,7 +433,7 @@ def match_records(engine: Engine, run_id: int | None = None, user_id: str | None
     return _assignment_records(engine, sorted(rows, key=lambda r: (r.user_id, r.rank)))
 
 
-def _latest_match_id(engine: Engine) -> int:
+def latest_match_id(engine: Engine) -> int:
     run = latest_run(engine, "match")
     if run is None:
         raise NotReadyError("no match yet; run `perkmatch match` first")
@@ -521,7 +521,11 @@ def _profile_runs(s: Session, match_runs: set[int], latest: int | None) -> dict[
 
 
 def withheld_records(engine: Engine, user_id: str, run_id: int | None = None) -> list[dict[str, Any]]:
-    run_id = run_id or _latest_match_id(engine)
+    """The perks a match run withheld from the user, best first, with the rule that held each; none once the user's
+    record changed after the run (``withheld_hidden``)."""
+    run_id = run_id or latest_match_id(engine)
+    if withheld_hidden(engine, user_id, run_id):
+        return []
     with session(engine) as s:
         rows = sorted(s.exec(select(Withheld).where(Withheld.run_id == run_id)
                              .where(Withheld.user_id == user_id)).all(), key=lambda r: (-r.score, r.perk_id))
@@ -531,9 +535,19 @@ def withheld_records(engine: Engine, user_id: str, run_id: int | None = None) ->
             for r in rows]
 
 
+def withheld_hidden(engine: Engine, user_id: str, run_id: int) -> bool:
+    """Whether the user's record (consent, region, opt-ins) changed after a match run: its withheld perks are then
+    not shown. A withheld perk keeps no topic, so one that came through a sensitive topic whose opt-in the user has
+    withdrawn since could not be told apart (an assignment can: ``_assignment_records``), and the run's reasons may
+    no longer hold; the next match weighs them again."""
+    with session(engine) as s:
+        run = s.get(Run, run_id)
+    return run is not None and record_changed(engine, user_id, run.started_at)
+
+
 def brand_view(engine: Engine, perk_id: str) -> dict[str, Any]:
     """The users a perk is assigned to, ranked, with evidence; and who was left out as quantity ran out."""
-    run_id = _latest_match_id(engine)
+    run_id = latest_match_id(engine)
     with session(engine) as s:
         newest = _perks(s, {perk_id}).get(perk_id)
         if newest is None:
@@ -547,6 +561,10 @@ def brand_view(engine: Engine, perk_id: str) -> dict[str, Any]:
                       key=lambda r: (-r.score, r.user_id))
         version = live_version(s)
         gone = forgotten_units(s, run_id, perk_id)
+        started = s.get(Run, run_id).started_at  # type: ignore[union-attr]
+        changed = set(s.exec(select(User.user_id).where(col(User.user_id).in_(sorted({w.user_id for w in left})))
+                             .where(col(User.updated_at) > started)).all()) if left else set()
+    left = [w for w in left if w.user_id not in changed]  # not told once their record changed (withheld_hidden)
     records = _assignment_records(engine, list(rows))
     for i, rec in enumerate(records, start=1):
         rec["brand_rank"] = i

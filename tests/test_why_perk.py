@@ -133,3 +133,25 @@ def test_a_perk_retired_before_the_match_names_the_version(world, write) -> None
     assert world("catalog", "refresh", write("c3.yaml", PERKS)).exit_code == 0  # back again, after the match
     got = why(world, "cat", "beans")
     assert got["status"] == "not_in_catalog" and "it was retired in version 2" in got["verdict"]
+
+
+def test_withheld_and_left_out_perks_are_not_told_once_the_record_changed(tmp_path, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # one unit of a therapy perk, two users opted in to Health: one gets it, the other is left out; and one GB user
+    # has a US-only one withheld. Once they withdraw their opt-ins, neither the user nor the brand is told of them
+    users = [{"user_id": u, "consent": "opted_in", "region": "GB", "sensitive_opt_in": ["health"]}
+             for u in ("eve", "fay")]
+    perks = [*PERKS, {"perk_id": "clinic", "brand": "Care", "title": "Therapy session", "quantity": 1,
+                      "description": "doctor therapy medicine"},
+             {"perk_id": "us-clinic", "brand": "Cure", "title": "Clinic visit", "regions": ["US"],
+              "description": "doctor medicine therapy"}]
+    posts = posts_for("eve", "doctor therapy medicine") + posts_for("fay", "doctor therapy medicine")
+    invoke = build_world(tmp_path, write, monkeypatch, users, posts, "2025-03-01", perks=perks, then=(["match"],))
+    left = [w["user_id"] for w in json.loads(invoke("brand", "clinic", "--json").stdout)["left_out"]]
+    withheld = {u: [w["perk_id"] for w in json.loads(invoke("explain", u, "--json").stdout)["withheld"]]
+                for u in ("eve", "fay")}
+    assert len(left) == 1 and all("us-clinic" in w for w in withheld.values())  # as matched
+    assert invoke("ingest", "--users", write("u2.jsonl", [{**u, "sensitive_opt_in": []} for u in users])).exit_code == 0
+    assert json.loads(invoke("brand", "clinic", "--json").stdout)["left_out"] == []
+    for u in ("eve", "fay"):
+        assert json.loads(invoke("explain", u, "--json").stdout)["withheld"] == []
+        assert "are not shown: their record changed after the last match" in invoke("explain", u).stdout

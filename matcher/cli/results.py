@@ -112,10 +112,12 @@ def explain(
     from matcher.errors import UnknownTopicError
     from matcher.explain import (
         explain_topic,
+        latest_match_id,
         match_records,
         no_perks_reason,
         require_user,
         stale_taxonomy,
+        withheld_hidden,
         withheld_records,
     )
     from matcher.profiles import ProfileParams
@@ -133,6 +135,9 @@ def explain(
         if not record["assignments"]:
             out.print(record["reason"], markup=False)
         _print_assignments(record["assignments"])
+        if not record["withheld"] and withheld_hidden(eng, user_id, latest_match_id(eng)):
+            out.print(f"  (the perks withheld from {user_id} are not shown: their record changed after the last match; "
+                      "run `perkmatch match` to weigh them again)", markup=False)
         for w in record["withheld"][:WITHHELD_SHOWN]:
             out.print(f"  withheld {w['perk_id']} ({w['brand']}: {w['title']}), score {w['score']:.3f}: {w['reason']}")
         if len(record["withheld"]) > WITHHELD_SHOWN:
