@@ -36,6 +36,7 @@ from matcher.profile_run import latest_run
 from matcher.report_charts import activity_chart, engagement, quantity_chart
 from matcher.store import Run, User, session
 from matcher.taxonomy import load_topics
+from matcher.why_perk import nobody_reason
 
 
 @functools.cache
@@ -127,8 +128,10 @@ def brand_perks(engine: Engine, brand: str) -> list[PerkRecord]:
                          f"field; known brands: {shown}")
 
 
-def brand_report(engine: Engine, brand: str) -> dict[str, Any]:
-    """Everything the brand page shows: each perk with its users, evidence, quantity, the best left out."""
+def brand_report(engine: Engine, brand: str, cache: Callable[[], Any] | None = None) -> dict[str, Any]:
+    """Everything the brand page shows: each perk with its users, evidence, quantity, the best left out; and, for a
+    perk the match could assign that went to nobody, why (``why_perk.nobody_reason``; ``cache`` gives the embedding
+    cache it needs, called only then: the model loads only for such a perk)."""
     perks = brand_perks(engine, brand)
     profile, match = _runs(engine)
     if match is None:
@@ -147,6 +150,8 @@ def brand_report(engine: Engine, brand: str) -> dict[str, Any]:
         view["starts"], view["ends"] = seen.starts and seen.starts.isoformat(), seen.ends and seen.ends.isoformat()
         for u in view["users"] + view["left_out"]:
             u["region"] = users(u["user_id"]).region
+        if cache is not None and not view["assigned"] and view["in_match"] and view["offer"] == "open":
+            view["nobody"] = nobody_reason(engine, cache(), p.perk_id)
         views.append(view)
     anywhere = ["anywhere"] if any(not v["regions"] for v in views) else []
     perk_regions = anywhere + sorted({r for v in views for r in v["regions"]})
@@ -171,8 +176,8 @@ def render_user_report(engine: Engine, user_id: str) -> str:
     return render("user.html.j2", user_report(engine, user_id))
 
 
-def render_brand_report(engine: Engine, brand: str) -> str:
-    return render("brand.html.j2", brand_report(engine, brand))
+def render_brand_report(engine: Engine, brand: str, cache: Callable[[], Any] | None = None) -> str:
+    return render("brand.html.j2", brand_report(engine, brand, cache))
 
 
 def write_report(path: str, text: str) -> None:

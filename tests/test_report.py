@@ -98,6 +98,33 @@ def test_user_report_shows_topics_evidence_candidates_perks_and_changes(demo) ->
     assert page.count("<svg") == 1 and "<?xml" not in page and "<!DOCTYPE svg" not in page
 
 
+def test_brand_report_says_why_a_perk_went_to_nobody(demo) -> None:  # type: ignore[no-untyped-def]
+    from catalog.refresh import live_perks
+    from matcher.store import session as open_session
+
+    with open_session(demo) as s:
+        brands = sorted({p.brand for p in live_perks(s)})
+    loads = []
+
+    def cache() -> EmbeddingCache:  # the model is asked for only when a perk went to nobody
+        loads.append(1)
+        return EmbeddingCache(demo, FakeEncoder())
+
+    nobody = []
+    for brand in brands:
+        data = brand_report(demo, brand, cache)
+        for p in data["perks"]:
+            if "nobody" in p:
+                assert not p["assigned"] and p["in_match"] and p["offer"] == "open"
+                page = render("brand.html.j2", data)
+                assert str(escape(p["nobody"]["why"][1:])) in page
+                assert "the topics it reaches people through" in page or not p["nobody"]["topics"]
+                nobody.append(p["perk_id"])
+            else:
+                assert p["assigned"] or not p["in_match"] or p["offer"] != "open"
+    assert nobody and loads  # the demo has perks nobody got, and they are explained
+
+
 def test_candidates_say_why_they_fell_short(demo) -> None:  # type: ignore[no-untyped-def]
     users = [r["user_id"] for r in user_topics(demo, candidates=True)
              if any(t["status"] == "candidate" for t in r["topics"])]

@@ -4,7 +4,8 @@ from typing import Annotated
 
 import typer
 
-from matcher.cli.common import DbOpt, engine, err, handled
+from matcher.cli import common
+from matcher.cli.common import DbOpt, ModelOpt, engine, err, handled
 
 report_app = typer.Typer(help="Self-contained HTML reports a person can read and print.", no_args_is_help=True)
 
@@ -22,13 +23,17 @@ def user(user_id: Annotated[str, typer.Argument(help="The user's id")], out_file
 
 
 def brand(brand_name: Annotated[str, typer.Argument(metavar="BRAND", help="The brand's name, as in the catalog")],
-          out_file: OutOpt, db: DbOpt = None) -> None:
-    """Every live perk of a brand: its users with evidence, quantity used and left, who was left out, regions."""
+          out_file: OutOpt, db: DbOpt = None, model: ModelOpt = None) -> None:
+    """Every live perk of a brand: its users with evidence, quantity used and left, who was left out, regions; for a
+    perk that went to nobody, why."""
+    import functools
+
     from matcher.outfiles import check_out
     from matcher.report import render_brand_report, write_report
 
     check_out(out_file, "HTML file")
-    write_report(out_file, render_brand_report(engine(db, existing=True), brand_name))
+    eng = engine(db, existing=True)
+    write_report(out_file, render_brand_report(eng, brand_name, functools.cache(lambda: common.cache(eng, model))))
     err.print(f"wrote {out_file}")
 
 
