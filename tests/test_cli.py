@@ -192,7 +192,7 @@ def test_the_demo_refuses_a_database_whose_sample_perks_were_edited(cli, write) 
     perks = re.search(r"(\d+) perks;", first.stdout)
     assert again.exit_code == 0 and perks and int(perks.group(1)) > 0 and f"{perks.group(1)} perks;" in again.stdout
     # before: the re-run said "0 perks" (the perks its refresh added) though all were live
-    assert "`perkmatch --db " in again.stdout and " explain USER [TOPIC]`" in again.stdout  # its own database
+    assert "`perkmatch --db " in again.stdout and " explain USER [TOPIC|PERK_ID]`" in again.stdout  # its own database
     perks = yaml.safe_load(Path(sample_path("catalog.yaml")).read_text(encoding="utf-8"))
     perks = perks.get("perks", perks) if isinstance(perks, dict) else perks
     perks[0]["description"] += " Now for two."

@@ -139,12 +139,12 @@ def _print_demo(eng, result, kept: str | None) -> None:  # type: ignore[no-untyp
         names = ", ".join(t["name"] for t in found[:3]) or "no topic"
         given = ", ".join(f"{a['title']} ({a['brand']})" for a in perks.get(user_id, [])) or "no perk"
         out.print(f"  {user_id}: {names} → {given}", markup=False)
-    if kept:
-        out.print(f"\nWhy? `perkmatch --db {kept} explain USER [TOPIC]`; who gets a perk: `perkmatch --db {kept} brand "
-                  "PERK_ID`.", markup=False)
-    else:  # the temporary database is gone when the demo ends
-        out.print("\nWhy? Keep the database with `perkmatch --db demo.db demo`, then `perkmatch --db demo.db explain "
-                  "USER [TOPIC]`; who gets a perk: `perkmatch --db demo.db brand PERK_ID`.", markup=False)
+    db = kept or "demo.db"
+    keep = "" if kept else "Keep the database with `perkmatch --db demo.db demo`, then: "  # a temporary one is gone
+    out.print(f"\nWhy? {keep}`perkmatch --db {db} explain USER [TOPIC|PERK_ID]` (why the baker with one viral "
+              f"basketball post got no basketball poster: `perkmatch --db {db} explain u-oneviral "
+              f"pk-courtside-poster`); who gets a perk, or why nobody: `perkmatch --db {db} brand PERK_ID`.",
+              markup=False)
 
 
 def register(app: typer.Typer) -> None:
