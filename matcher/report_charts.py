@@ -125,6 +125,7 @@ def quantity_chart(perks: list[dict[str, Any]]) -> str | None:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("perks")
         ax.set_title("Quantity assigned and left")
-        ax.legend(loc="lower right", frameon=False, fontsize=7.5)
+        # outside the axes: inside, it sat over the label of a perk whose bar ran the whole width ("0 of 10")
+        fig.legend(loc="outside lower center", ncols=2, frameon=False, fontsize=7.5)
         ax.margins(x=0.15)
         return to_svg(fig, "Per perk, the quantity assigned and the quantity left")
