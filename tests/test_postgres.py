@@ -60,18 +60,30 @@ def postgres_url():  # type: ignore[no-untyped-def]
         shutil.rmtree(root, ignore_errors=True)
 
 
-def pipeline(db: str) -> tuple[str, str, str]:
+def pipeline(db: str) -> tuple[str, str, str, str]:
+    from catalog.refresh import live_perks
+    from matcher.store import session
+    from matcher.why_perk import explain_perk, nobody_reason
+
     engine = open_engine(db)
-    run_demo(engine, EmbeddingCache(engine, FakeEncoder()))
+    cache = EmbeddingCache(engine, FakeEncoder())
+    run_demo(engine, cache)
     topics = json.dumps(user_topics(engine), sort_keys=True)
-    matches = json.dumps(match_records(engine), sort_keys=True)
+    records = match_records(engine)
+    matches = json.dumps(records, sort_keys=True)
+    with session(engine) as s:
+        unused = sorted({p.perk_id for p in live_perks(s)} - {r["perk_id"] for r in records})[:4]
+    asked = [(r["user_id"], r["perk_id"]) for r in records[:2]] + [("u-oneviral", "pk-courtside-poster"),
+                                                                   ("u-maya", "pk-courtside-poster")]
+    why = json.dumps([explain_perk(engine, cache, u, p) for u, p in asked]
+                     + [nobody_reason(engine, cache, p) for p in unused], sort_keys=True)
     status = database_status(engine, db)
     engine.dispose()
     when = ("started_at", "finished_at", "refreshed_at")
     for part in ("catalog", "profile", "match"):  # times and where the database is differ, the rest must not
         status[part] = {k: v for k, v in status[part].items() if k not in when}
     return topics, matches, json.dumps({k: v for k, v in status.items() if k not in ("database", "size_bytes")},
-                                       sort_keys=True)
+                                       sort_keys=True), why
 
 
 def test_postgres_gives_the_same_topics_and_assignments_as_sqlite(postgres_url, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -79,6 +91,7 @@ def test_postgres_gives_the_same_topics_and_assignments_as_sqlite(postgres_url, 
     on_postgres = pipeline(postgres_url)
     assert json.loads(on_sqlite[0]) and json.loads(on_sqlite[1])
     assert json.loads(on_sqlite[2])["posts"]["reshares"] == 86  # `perkmatch status` too (u-resharer)
+    assert len(json.loads(on_sqlite[3])) >= 5  # explain USER PERK_ID and brand's why-nobody too
     assert on_postgres == on_sqlite
 
 
