@@ -140,7 +140,8 @@ def brand_report(engine: Engine, brand: str, cache: Callable[[], Any] | None = N
     matched = json.loads(match.params or "{}").get("catalog_version")
     with session(engine) as s:  # the perks the match run could assign: its catalog version's
         in_match = None if matched is None else {r.perk_id: r for r in live_perks(s, matched)}
-    views = []
+    views: list[dict[str, Any]] = []
+    spaces: dict[Any, Any] = {}  # the catalog's perk space, built once for every perk nobody got
     for p in perks:
         view = brand_view(engine, p.perk_id)
         view["in_match"] = in_match is None or p.perk_id in in_match
@@ -151,7 +152,7 @@ def brand_report(engine: Engine, brand: str, cache: Callable[[], Any] | None = N
         for u in view["users"] + view["left_out"]:
             u["region"] = users(u["user_id"]).region
         if cache is not None and not view["assigned"] and view["in_match"] and view["offer"] == "open":
-            view["nobody"] = nobody_reason(engine, cache(), p.perk_id)
+            view["nobody"] = nobody_reason(engine, cache(), p.perk_id, spaces=spaces)
         views.append(view)
     anywhere = ["anywhere"] if any(not v["regions"] for v in views) else []
     perk_regions = anywhere + sorted({r for v in views for r in v["regions"]})

@@ -231,11 +231,12 @@ class _PerkSpace:
                 and (self.close[at, k] or self.targeted(at, self.space.ids[k]))]
 
 
-def nobody_reason(engine: Engine, cache: EmbeddingCache, perk_id: str,
-                  params: MatchParams = MatchParams()) -> dict[str, Any]:
+def nobody_reason(engine: Engine, cache: EmbeddingCache, perk_id: str, params: MatchParams = MatchParams(),
+                  spaces: dict[Any, "_PerkSpace"] | None = None) -> dict[str, Any]:
     """Why the latest match run gave a perk to nobody (``brand``): the topics it can reach users through, with how
     many users had each inferred (and how many wrote about it but fell short of its thresholds) in the profile run
-    it used; and how many users it was withheld from, by rule."""
+    it used; and how many users it was withheld from, by rule. ``spaces`` keeps the catalog's perk space across
+    calls (a brand's page asks for each of its perks nobody got: the space is built once)."""
     match = latest_run(engine, "match")
     if match is None:
         raise NotReadyError("no match yet; run `perkmatch match` first")
@@ -254,7 +255,11 @@ def nobody_reason(engine: Engine, cache: EmbeddingCache, perk_id: str,
     if replaced:
         return {"match_run": match.id, "why": said + "why cannot be told now: " + replaced, "topics": [],
                 "withheld": {}}
-    ps = _PerkSpace(engine, cache, perks, params)
+    spaces = {} if spaces is None else spaces
+    key = (version, cache.name, params)
+    if key not in spaces:
+        spaces[key] = _PerkSpace(engine, cache, perks, params)
+    ps = spaces[key]
     at = ps.index(perk_id)
     about = ps.about(at)
     with session(engine) as s:
