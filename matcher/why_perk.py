@@ -59,12 +59,11 @@ def explain_perk(engine: Engine, cache: EmbeddingCache, user_id: str, perk_id: s
                            "match_run": match.id, "catalog_version": version, "profile_run": profile.id}
     if perk is None:
         return out | {"status": "not_in_catalog", "verdict": _not_in_version(history, version, match_id)}
-    record = None
-    if assigned is not None:
-        record = next((r for r in match_records(engine, match_id, user_id) if r["perk_id"] == perk_id), None)
-    if record is not None:
-        return out | {"status": "assigned", "score": assigned.score, "assignment": record,  # type: ignore[union-attr]
-                      "verdict": f"assigned: their #{assigned.rank} perk (score {assigned.score:.3f})"}  # type: ignore[union-attr]
+    record = None if assigned is None else next(
+        (r for r in match_records(engine, match_id, user_id) if r["perk_id"] == perk_id), None)
+    if assigned is not None and record is not None:  # (not shown: it came through an opt-in withdrawn since)
+        return out | {"status": "assigned", "score": assigned.score, "assignment": record,
+                      "verdict": f"assigned: their #{assigned.rank} perk (score {assigned.score:.3f})"}
     if record_changed(engine, user_id, match.started_at):
         # a region, consent or opt-in changed since: the match's reasons (and what the perk went through: a
         # sensitive topic withdrawn since is never named) are no longer theirs to give
