@@ -38,15 +38,11 @@ def explain_perk(engine: Engine, cache: EmbeddingCache, user_id: str, perk_id: s
                  params: MatchParams = MatchParams()) -> dict[str, Any]:
     """Why the latest match run gave the user this perk, withheld it, or never weighed it (see the module)."""
     user = require_user(engine, user_id)
-    match = latest_run(engine, "match")
-    if match is None:
-        raise NotReadyError("no match yet; run `perkmatch match` first")
-    version, profile = _match_basis(engine, match)
+    match, version, profile = _last_match(engine)
     with session(engine) as s:
         perks = live_perks(s, version)
         perk = next((p for p in perks if p.perk_id == perk_id), None)
-        history = s.exec(select(PerkRecord).where(PerkRecord.perk_id == perk_id)
-                         .order_by(col(PerkRecord.version_added))).all()
+        history = _history(s, perk_id)
         if not history:
             raise UnknownPerkError(unknown_perk(s, perk_id))
         assigned = s.exec(select(Assignment).where(Assignment.run_id == match.id)
@@ -75,16 +71,25 @@ def explain_perk(engine: Engine, cache: EmbeddingCache, user_id: str, perk_id: s
     return out | _not_a_candidate(engine, cache, user, perk, perks, profile, match_id, int(match.as_of or 0), params)
 
 
-def _match_basis(engine: Engine, match: Run) -> tuple[int | None, Run]:
-    """The catalog version and the profile run a match run used (the latest profile run for a match run made
-    before runs recorded theirs, as ``explain`` reads them)."""
+def _last_match(engine: Engine) -> tuple[Run, int | None, Run]:
+    """The latest match run, the catalog version it used and the profile run it used (the latest profile run for a
+    match run made before runs recorded theirs, as ``explain`` reads them)."""
+    match = latest_run(engine, "match")
+    if match is None:
+        raise NotReadyError("no match yet; run `perkmatch match` first")
     run = json.loads(match.params or "{}")
     with session(engine) as s:
         profile = s.get(Run, run["profile_run"]) if run.get("profile_run") else None
     profile = profile or latest_run(engine, "profile")
     if profile is None:
         raise NotReadyError("no profile yet; run `perkmatch profile` first")
-    return run.get("catalog_version"), profile
+    return match, run.get("catalog_version"), profile
+
+
+def _history(s: Any, perk_id: str) -> list[PerkRecord]:
+    """Every record the catalog has had of a perk, oldest first."""
+    return list(s.exec(select(PerkRecord).where(PerkRecord.perk_id == perk_id)
+                       .order_by(col(PerkRecord.version_added))).all())
 
 
 def _replaced(engine: Engine, profile: Run, user_id: str | None = None) -> str | None:
@@ -236,16 +241,12 @@ def nobody_reason(engine: Engine, cache: EmbeddingCache, perk_id: str, params: M
     many users had each inferred (and how many wrote about it but fell short of its thresholds) in the profile run
     it used; and how many users it was withheld from, by rule. ``spaces`` keeps the catalog's perk space across
     calls (a brand's page asks for each of its perks nobody got: the space is built once)."""
-    match = latest_run(engine, "match")
-    if match is None:
-        raise NotReadyError("no match yet; run `perkmatch match` first")
-    version, profile = _match_basis(engine, match)
+    match, version, profile = _last_match(engine)
     with session(engine) as s:
         perks = live_perks(s, version)
         withheld = s.exec(select(Withheld.reason).where(Withheld.run_id == match.id)
                           .where(Withheld.perk_id == perk_id)).all()
-        history = s.exec(select(PerkRecord).where(PerkRecord.perk_id == perk_id)
-                         .order_by(col(PerkRecord.version_added))).all()
+        history = _history(s, perk_id)
     said = f"nobody got it in match run {match.id}: "
     if perk_id not in {p.perk_id for p in perks}:
         return {"match_run": match.id, "why": said + "it was " + _not_in_version(history, version, int(match.id or 0)),
