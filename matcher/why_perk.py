@@ -238,7 +238,7 @@ class _PerkSpace:
 def nobody_reason(engine: Engine, cache: EmbeddingCache, perk_id: str, params: MatchParams = MatchParams(),
                   spaces: dict[Any, "_PerkSpace"] | None = None) -> dict[str, Any]:
     """Why the latest match run gave a perk to nobody (``brand``): the topics it can reach users through, with how
-    many users had each inferred (and how many wrote about it but fell short of its thresholds) in the profile run
+    many users had each inferred (and for how many it fell short of its thresholds) in the profile run
     it used; and how many users it was withheld from, by rule. ``spaces`` keeps the catalog's perk space across
     calls (a brand's page asks for each of its perks nobody got: the space is built once)."""
     match, version, profile = _last_match(engine)
@@ -290,8 +290,8 @@ def nobody_reason(engine: Engine, cache: EmbeddingCache, perk_id: str, params: M
                      + ", ".join(f"{ps.names[t]} {_down(ps.relevance_to(at, t))}" for t in nearest)
                      + f"; a topic needs relevance {params.min_relevance:.2f})")
     elif not writers:
-        parts.append("none of the topics it is about was inferred for anyone (below: and how many wrote about each "
-                     "but fell short of its thresholds)")
+        parts.append("none of the topics it is about was inferred for anyone (below: and for how many each fell "
+                     "short of its thresholds)")
     elif len(writers) > sum(rules.values()):
         parts.append(("for the other users" if rules else "for the users") + " who write about its topics, other "
                      f"perks sat nearer their posts or fit them better (`perkmatch explain USER {perk_id}` for one of "

@@ -99,8 +99,8 @@ def test_why_the_baker_with_one_viral_basketball_post_got_no_basketball_poster(d
     seat = explain_perk(engine, cache, "u-maya", "pk-skyway-seat-upgrade")
     assert seat["status"] == "withheld" and seat["reason"].startswith("brand limit: the user already gets 1 perk(s)")
     nobody = nobody_reason(engine, cache, "pk-courtside-poster")  # the brand's side: why nobody got the poster
-    assert nobody["why"].endswith("none of the topics it is about was inferred for anyone (below: and how many wrote "
-                                  "about each but fell short of its thresholds)")
+    assert nobody["why"].endswith("none of the topics it is about was inferred for anyone (below: and for how many "
+                                  "each fell short of its thresholds)")
     assert nobody["topics"][0]["topic_id"] == "sports.basketball" and nobody["topics"][0]["fell_short"] >= 1
 
 

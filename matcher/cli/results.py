@@ -358,9 +358,9 @@ def brand(perk_id: Annotated[str, typer.Argument(help="The perk's id")], db: DbO
     if record.get("nobody"):
         out.print(f"  {record['nobody']['why']}", markup=False)
         for t in record["nobody"]["topics"]:
+            more = " more" if t["inferred"] else ""
             out.print(f"    {t['name']} ({t['topic_id']}, relevance {t['relevance']:.2f}): inferred for "
-                      f"{t['inferred']} user(s); {t['fell_short']} more wrote about it but fell short of its "
-                      "thresholds", markup=False)
+                      f"{t['inferred']} user(s); short of its thresholds for {t['fell_short']}{more}", markup=False)
 
 
 def register(app: typer.Typer) -> None:
