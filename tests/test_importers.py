@@ -133,7 +133,7 @@ LONG = ("Three weeks into marathon training and the long runs finally feel easy.
 
 def _archive(folder: Path) -> Path:
     """An archive with a long tweet (cut in tweets.js, whole in note-tweet.js), a reply to it that is long too, a
-    Circle tweet and a public reply to it, and a tweet edited once."""
+    Circle tweet and a public reply to it, a tweet edited once, and a tweet posted to a Community."""
     data = folder / "data"
     _js(data / "tweets.js", "tweets", [
         _tweet("1624000000000000001", LONG[:270] + "\u2026 https://t.co/NoteLink01", "Fri Feb 10 15:04:05 +0000 2023",
@@ -158,13 +158,16 @@ def _archive(folder: Path) -> Path:
         {"noteTweet": {"noteTweetId": "1623999999999999992", "createdAt": "2023-02-10T15:20:00.000Z",
                        "core": {"text": LONG + " (and a reply)"}}},
     ])
+    _js(data / "community-tweet.js", "community_tweet",
+        [_tweet("1624000000000000007", "Our running club's route for Sunday: 30 km along the river.",
+                "Mon Feb 13 08:00:00 +0000 2023", 9)])
     _js(data / "twitter-circle-tweet.js", "twitter_circle_tweet",
         [_tweet("1624000000000000003", "Only for my close friends: my knee is acting up again.",
                 "Sat Feb 11 09:00:00 +0000 2023")])
     return folder
 
 
-def test_twitter_long_tweets_circles_and_edits(tmp_path: Path) -> None:
+def test_twitter_long_tweets_circles_edits_and_communities(tmp_path: Path) -> None:
     folder = _archive(tmp_path / "export")
     posts = posts_of("twitter-archive", folder)
     whole = LONG.replace("https://t.co/BlogLink1", "https://example.com/marathon")
@@ -178,7 +181,9 @@ def test_twitter_long_tweets_circles_and_edits(tmp_path: Path) -> None:
     assert "tw-1624000000000000005" not in posts
     assert (posts["tw-1624000000000000006"]["text"], posts["tw-1624000000000000006"]["likes"]) == (
         "Race day tomorrow!", 12)
-    assert len(posts) == 4
+    # a tweet posted to a Community is public: read too
+    assert posts["tw-1624000000000000007"]["likes"] == 9 and "running club" in posts["tw-1624000000000000007"]["text"]
+    assert len(posts) == 5
     # the same from the zip, and from data/tweets.js given alone (the files beside it are read)
     assert posts_of("twitter-archive", zip_folder(folder, tmp_path / "x.zip")) == posts
     assert posts_of("twitter-archive", folder / "data" / "tweets.js") == posts

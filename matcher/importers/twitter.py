@@ -14,11 +14,13 @@ format offers no way to stream it). Mapping, per tweet:
   with (links and leading @mentions aside), and that text replaces the cut one;
 - an edited tweet is a new tweet with a new id, its earlier versions listed in `edit_info` and in the archive too:
   it is one post, the latest version's, with every version's likes and retweets;
+- tweets posted to a Community are in `data/community-tweet.js`, in the same form: they are public, and read too;
 - tweets posted to a Twitter Circle (a chosen few) are in tweets.js too, and listed again in
   `data/twitter-circle-tweet.js`: they are not public, so they are not imported (as Mastodon's direct and
   followers-only posts are not).
 
-A data/tweets.js given by itself is read with the note-tweet.js and twitter-circle-tweet.js beside it.
+A data/tweets.js given by itself is read with the community-tweet.js, note-tweet.js and twitter-circle-tweet.js
+beside it.
 """
 
 import datetime as dt
@@ -42,6 +44,7 @@ from matcher.importers.common import (
 
 SOURCE = "twitter-archive"
 _FILE = re.compile(r"tweets?(-part\d+)?\.js")
+_COMMUNITY = re.compile(r"community-tweet(-part\d+)?\.js")
 _NOTES = re.compile(r"note-tweet(-part\d+)?\.js")
 _CIRCLE = re.compile(r"twitter-circle-tweet(-part\d+)?\.js")
 _FIX = "give the untouched data/tweets.js, or the archive zip as downloaded from 'Download an archive of your data'"
@@ -53,7 +56,7 @@ _TYPE_NAMES = {_ID: "a string or a whole number", _STRING: "a string", (dict,): 
 
 def read_twitter_archive(path: str, user_id: str) -> Iterator[dict[str, Any]]:
     """Posts of one person's X/Twitter archive (the zip, its folder, or a tweets.js file), filed under user_id."""
-    members = _members(path, _FILE, required=True)
+    members = _members(path, _FILE, required=True) + _members(path, _COMMUNITY)
     circle = {_id(t) for m in _members(path, _CIRCLE) for t in _load(m)} - {""}
     notes = _notes(_members(path, _NOTES))
     tweets = [(m.label, i, t) for m in members for i, t in enumerate(_load(m)) if _id(t) not in circle]
