@@ -19,6 +19,7 @@ assignment.
 """
 
 import datetime as dt
+import functools
 import json
 from collections import defaultdict
 from collections.abc import Callable
@@ -28,7 +29,7 @@ import numpy as np
 from sqlalchemy import Engine, insert
 from sqlmodel import col, select
 
-from catalog.index import build_index
+from catalog.index import PerkIndex, build_index
 from catalog.refresh import live_perks, live_version
 from catalog.schema import PerkRecord
 from matcher.assign import Candidate, assign, lost_reasons
@@ -47,7 +48,7 @@ from matcher.store import (
     session,
     utcnow,
 )
-from matcher.taxonomy import load_topics, not_shown, replaced_since
+from matcher.taxonomy import TopicInfo, load_topics, not_shown, replaced_since
 from matcher.topic_space import TopicSpace
 
 
@@ -118,18 +119,12 @@ def run_match(engine: Engine, cache: EmbeddingCache, *, per_user: int = 3, per_b
         raise NotReadyError("no catalog yet; run `perkmatch catalog refresh FILE` first")
     as_of = profile.as_of if as_of is None else as_of
     today = utc_day(as_of)
-    perk_vecs = cache.vectors([r.to_perk().embed_text() for r in perks])
-    index = build_index(np.arange(len(perks)), perk_vecs)
-    topics = {t.topic_id: t for t in load_topics(engine)}
-    space = TopicSpace.build(list(topics.values()), cache, ClassifyParams(related_words=0))
-    topic_vecs = dict(zip(topics, space.vectors, strict=True))
-    rows, evidence, regions = _load_profiles(engine, int(profile.id or 0), not_shown(list(topics.values())))
-    gone = sorted({r.topic_id for user_rows in rows.values() for r in user_rows} - set(topics))
+    ps = PerkSpace(perks, load_topics(engine), cache, params)
+    rows, evidence, regions = _load_profiles(engine, int(profile.id or 0), not_shown(ps.topics))
+    gone = sorted({r.topic_id for user_rows in rows.values() for r in user_rows} - set(ps.space.ids))
     if gone:
         raise NotReadyError(replaced_since(int(profile.id or 0), gone) + ", then match")
-    relevance = perk_relevance(space.similarity(perk_vecs, ClassifyParams()), params)
-    candidates, withheld, reasons = _candidates(engine, cache, rows, evidence, regions, perks, perk_vecs, relevance,
-                                                index, topics, topic_vecs, today, params, progress)
+    candidates, withheld, reasons = _candidates(engine, cache, rows, evidence, regions, ps, today, params, progress)
     if progress:
         progress("assign, write", 0, 2)
     chosen = assign(candidates, per_user=per_user, per_brand=per_brand)
@@ -161,6 +156,53 @@ def closest_topics(relevance: np.ndarray, k: int) -> np.ndarray:
     return relevance >= kth
 
 
+class PerkSpace:
+    """A catalog version's perks against the taxonomy, as ``match`` reads them (and ``why_perk`` explains them):
+    their vectors, each perk's relevance to each topic, the topics each is closest to, each topic's most relevant
+    perks, and the rule that lets a perk reach users through a topic (``admits``)."""
+
+    def __init__(self, perks: list[PerkRecord], topics: list[TopicInfo], cache: EmbeddingCache,
+                 params: MatchParams = MatchParams()) -> None:
+        self.perks, self.topics, self.params = perks, topics, params
+        self.space = TopicSpace.build(topics, cache, ClassifyParams(related_words=0))
+        self.vectors = cache.vectors([p.to_perk().embed_text() for p in perks])
+        self.relevance = perk_relevance(self.space.similarity(self.vectors, ClassifyParams()), params)
+        self.close = closest_topics(self.relevance, params.perk_topics)
+        self.most_relevant = np.argsort(-np.where(self.close, self.relevance, 0.0), axis=0,
+                                        kind="stable")[: params.topic_perks].T  # each topic's, by column
+        self.targets = [set(json.loads(p.topics)) for p in perks]
+        self.parents = {t.topic_id: t.parent_id for t in topics}
+        self.column = {topic_id: k for k, topic_id in enumerate(self.space.ids)}
+        self.topic_vectors = dict(zip(self.space.ids, self.space.vectors, strict=True))  # for ``topic_queries``
+
+    @functools.cached_property
+    def index(self) -> PerkIndex:
+        """The perks' FAISS index (exact inner product, or HNSW for large catalogs), built when first searched."""
+        return build_index(np.arange(len(self.perks)), self.vectors)
+
+    def position(self, perk_id: str) -> int:
+        return next(i for i, p in enumerate(self.perks) if p.perk_id == perk_id)
+
+    def relevance_of(self, at: int, topic_id: str) -> float:
+        return round(float(self.relevance[at, self.column[topic_id]]), 4)
+
+    def targeted(self, at: int, topic_id: str) -> bool:
+        """Whether the catalog targets perk ``at`` at this topic or its parent (a boost, and a way in)."""
+        return bool(self.targets[at] & {topic_id, self.parents.get(topic_id)})
+
+    def admits(self, at: int, topic_id: str) -> bool:
+        """Whether perk ``at`` can reach users through this topic: it is about it (relevance at least
+        ``min_relevance``), and the topic is among its ``perk_topics`` closest or the catalog targets it there."""
+        k = self.column[topic_id]
+        return bool(self.relevance[at, k] >= self.params.min_relevance
+                    and (self.close[at, k] or self.targeted(at, topic_id)))
+
+    def about(self, at: int) -> list[str]:
+        """The topics perk ``at`` can reach users through (``admits``), most relevant first."""
+        return [self.space.ids[k] for k in np.argsort(-self.relevance[at], kind="stable").tolist()
+                if self.admits(at, self.space.ids[k])]
+
+
 def _load_profiles(engine: Engine, run_id: int, hidden: Callable[[str | None], frozenset[str]]
                    ) -> tuple[dict[str, list[TopicScore]], dict, dict[str, str | None]]:
     """The run's inferred topics of users who have not opted out, but for sensitive topics they do not opt in to
@@ -188,34 +230,29 @@ def _load_profiles(engine: Engine, run_id: int, hidden: Callable[[str | None], f
     return dict(rows), dict(evidence), {u: r for u, r, _, _ in users}
 
 
-def _candidates(engine, cache, rows, evidence, regions, perks, perk_vecs, relevance, index, topics, topic_vecs, today,
-                params, progress=None):  # type: ignore[no-untyped-def]
+def _candidates(engine, cache, rows, evidence, regions, ps, today, params, progress=None):  # type: ignore[no-untyped-def]
     candidates: list[Candidate] = []
     withheld: dict[str, list[tuple[str, float, str]]] = defaultdict(list)
     reasons: dict[tuple[str, str], list[dict]] = {}
+    perks = ps.perks
     perk_regions = [json.loads(p.regions) for p in perks]
-    perk_topics = [set(json.loads(p.topics)) for p in perks]
-    topic_col = {t: i for i, t in enumerate(topic_vecs)}
-    close = closest_topics(relevance, params.perk_topics)
-    most_relevant = np.argsort(-np.where(close, relevance, 0.0), axis=0, kind="stable")[: params.topic_perks].T
     users = sorted(rows)
     if progress:
         progress("candidates", 0, len(users))
     for start in range(0, len(users), 200):
         chunk = users[start:start + 200]
-        pairs, queries = topic_queries(engine, cache, chunk, rows, evidence, topic_vecs, params)
-        results = index.search(queries, params.candidates_per_topic)  # one batched search per chunk
+        pairs, queries = topic_queries(engine, cache, chunk, rows, evidence, ps.topic_vectors, params)
+        results = ps.index.search(queries, params.candidates_per_topic)  # one batched search per chunk
         found: dict[str, dict[int, list[dict]]] = defaultdict(lambda: defaultdict(list))
         for (user_id, r, strength), query, hits in zip(pairs, queries, results, strict=True):
-            targets = {r.topic_id, topics[r.topic_id].parent_id}
-            column = topic_col[r.topic_id]
-            near = {perk_i for perk_i, _ in hits} | set(most_relevant[column].tolist())
+            column = ps.column[r.topic_id]
+            near = {perk_i for perk_i, _ in hits} | set(ps.most_relevant[column].tolist())
             for perk_i in sorted(near):
-                relevant = float(relevance[perk_i, column])
-                targeted = bool(perk_topics[perk_i] & targets)
-                if relevant < params.min_relevance or not (close[perk_i, column] or targeted):
+                if not ps.admits(perk_i, r.topic_id):
                     continue
-                fit = relevant + params.evidence_weight * float(query @ perk_vecs[perk_i])
+                relevant = float(ps.relevance[perk_i, column])
+                targeted = ps.targeted(perk_i, r.topic_id)
+                fit = relevant + params.evidence_weight * float(query @ ps.vectors[perk_i])
                 fit += params.target_boost if targeted else 0.0
                 found[user_id][perk_i].append({"topic_id": r.topic_id, "relevance": round(relevant, 4),
                                                "fit": round(fit, 4), "score": round(fit * (0.5 + 0.5 * strength), 4)})

@@ -19,19 +19,16 @@ from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from catalog.errors import UnknownPerkError
-from catalog.index import build_index
 from catalog.refresh import live_perks, unknown_perk
 from catalog.schema import PerkRecord
-from matcher.classify import ClassifyParams
 from matcher.embed import EmbeddingCache
 from matcher.errors import NotReadyError
 from matcher.explain import explain_topic, match_records, not_profiled, record_changed, require_user
-from matcher.match import MatchParams, closest_topics, ineligible_reason, perk_relevance, topic_queries
+from matcher.match import MatchParams, PerkSpace, ineligible_reason, topic_queries
 from matcher.profile_run import latest_run
 from matcher.records import utc_day
 from matcher.store import Assignment, EvidencePost, Run, TopicScore, User, Withheld, session
 from matcher.taxonomy import load_topics, not_shown, replaced_since
-from matcher.topic_space import TopicSpace
 
 
 def explain_perk(engine: Engine, cache: EmbeddingCache, user_id: str, perk_id: str,
@@ -124,21 +121,21 @@ def _not_a_candidate(engine: Engine, cache: EmbeddingCache, user: User, perk: Pe
     replaced = _replaced(engine, profile, user.user_id)
     if replaced:
         raise NotReadyError(replaced)
-    ps = _PerkSpace(engine, cache, perks, params)
-    hidden = ps.hidden(user.sensitive_opt_in)
+    ps = PerkSpace(perks, load_topics(engine), cache, params)
+    names = {t.topic_id: t.name for t in ps.topics}
+    hidden = not_shown(ps.topics)(user.sensitive_opt_in)
     with session(engine) as s:
         rows = [r for r in s.exec(select(TopicScore).where(TopicScore.run_id == profile_id)
                                   .where(TopicScore.user_id == user.user_id).where(TopicScore.status == "inferred")
                                   .order_by(col(TopicScore.rank))).all()
-                if r.topic_id not in hidden and r.topic_id in ps.names and user.consent != "opted_out"]
+                if r.topic_id not in hidden and r.topic_id in names and user.consent != "opted_out"]
         evidence = s.exec(select(EvidencePost.topic_id, EvidencePost.post_pk)
                           .where(EvidencePost.run_id == profile_id).where(EvidencePost.user_id == user.user_id)
                           .order_by(col(EvidencePost.topic_id), col(EvidencePost.rank))).all()
-    at = ps.index(perk.perk_id)
-    relevance, close, names, space = ps.relevance, ps.close, ps.names, ps.space
+    at = ps.position(perk.perk_id)
     latest = latest_run(engine, "profile")
     out: dict[str, Any] = {"status": "not_a_candidate", "perk_topics": [
-        {"topic_id": t, "name": names[t], "relevance": ps.relevance_to(at, t),
+        {"topic_id": t, "name": names[t], "relevance": ps.relevance_of(at, t),
          "user": _standing(engine, user.user_id, t, {r.topic_id for r in rows}, hidden)} for t in ps.about(at)]}
     if latest is not None and latest.id != profile_id:  # where the user stands on them now, not at the match
         out["standing_run"] = latest.id
@@ -156,25 +153,20 @@ def _not_a_candidate(engine: Engine, cache: EmbeddingCache, user: User, perk: Pe
     ev: dict[tuple[str, str], list[int]] = {}
     for topic_id, post_pk in evidence:
         ev.setdefault((user.user_id, topic_id), []).append(post_pk)
-    topic_vecs = dict(zip(space.ids, space.vectors, strict=True))
-    pairs, queries = topic_queries(engine, cache, [user.user_id], {user.user_id: rows}, ev, topic_vecs, params)
-    index = build_index(np.arange(len(perks)), ps.vectors)  # as ``match`` searches: exact, or HNSW when large
+    pairs, queries = topic_queries(engine, cache, [user.user_id], {user.user_id: rows}, ev, ps.topic_vectors, params)
     topics = []
-    for (_, r, _), hits in zip(pairs, index.search(queries, params.candidates_per_topic), strict=True):
-        k = space.ids.index(r.topic_id)
-        column = np.where(close[:, k], relevance[:, k], 0.0)
-        most = set(np.argsort(-column, kind="stable")[:params.topic_perks].tolist())
-        nearest = {i for i, _ in hits}
-        rel = float(relevance[at, k])
-        targeted = ps.targeted(at, r.topic_id)
+    for (_, r, _), hits in zip(pairs, ps.index.search(queries, params.candidates_per_topic), strict=True):
+        k = ps.column[r.topic_id]
+        near = {i for i, _ in hits} | set(ps.most_relevant[k].tolist())  # the perks ``match`` weighs for it
+        rel = float(ps.relevance[at, k])
         name = names[r.topic_id]
         if rel < params.min_relevance:
             why = (f"it is not about {name}: relevance {_down(rel)}, needs {params.min_relevance:.2f} (its similarity "
                    "to the topic over its usual similarity to its closest topics)")
-        elif not (close[at, k] or targeted):
+        elif not ps.admits(at, r.topic_id):
             why = (f"{name} is not one of the {params.perk_topics} topics it is closest to, and the catalog does not "
                    f"target it at {name} or its parent")
-        elif at not in nearest and at not in most:
+        elif at not in near:
             why = (f"it fits {name} (relevance {rel:.2f}), but {params.candidates_per_topic} other perks sit nearer "
                    f"to the user's posts on it, and it is not one of the {params.topic_perks} perks most about it")
         else:
@@ -202,41 +194,8 @@ def _standing(engine: Engine, user_id: str, topic_id: str, inferred: set[str], h
         return str(exc)
 
 
-class _PerkSpace:
-    """The perks of a catalog version against the taxonomy, as ``match`` reads them: each perk's relevance to each
-    topic, and the topics each is closest to."""
-
-    def __init__(self, engine: Engine, cache: EmbeddingCache, perks: list[PerkRecord], params: MatchParams) -> None:
-        taxonomy = load_topics(engine)
-        self.perks, self.params = perks, params
-        self.names = {t.topic_id: t.name for t in taxonomy}
-        self.parents = {t.topic_id: t.parent_id for t in taxonomy}
-        self.hidden = not_shown(taxonomy)
-        self.space = TopicSpace.build(taxonomy, cache, ClassifyParams(related_words=0))  # as ``match`` reads perks
-        self.vectors = cache.vectors([p.to_perk().embed_text() for p in perks])
-        self.relevance = perk_relevance(self.space.similarity(self.vectors, ClassifyParams()), params)
-        self.close = closest_topics(self.relevance, params.perk_topics)
-
-    def index(self, perk_id: str) -> int:
-        return next(i for i, p in enumerate(self.perks) if p.perk_id == perk_id)
-
-    def relevance_to(self, at: int, topic_id: str) -> float:
-        return round(float(self.relevance[at, self.space.ids.index(topic_id)]), 4)
-
-    def targeted(self, at: int, topic_id: str) -> bool:
-        """Whether the catalog targets the perk at this topic or its parent (a boost, and a way in)."""
-        return bool(set(json.loads(self.perks[at].topics)) & {topic_id, self.parents.get(topic_id)})
-
-    def about(self, at: int) -> list[str]:
-        """The topics the perk can reach users through, most relevant first: those it is about (relevance at least
-        ``min_relevance``) that are among its ``perk_topics`` closest or that the catalog targets it at."""
-        return [self.space.ids[k] for k in np.argsort(-self.relevance[at], kind="stable").tolist()
-                if self.relevance[at, k] >= self.params.min_relevance
-                and (self.close[at, k] or self.targeted(at, self.space.ids[k]))]
-
-
 def nobody_reason(engine: Engine, cache: EmbeddingCache, perk_id: str, params: MatchParams = MatchParams(),
-                  spaces: dict[Any, "_PerkSpace"] | None = None) -> dict[str, Any]:
+                  spaces: dict[Any, PerkSpace] | None = None) -> dict[str, Any]:
     """Why the latest match run gave a perk to nobody (``brand``): the topics it can reach users through, with how
     many users had each inferred (and for how many it fell short of its thresholds) in the profile run
     it used; and how many users it was withheld from, by rule. ``spaces`` keeps the catalog's perk space across
@@ -258,9 +217,11 @@ def nobody_reason(engine: Engine, cache: EmbeddingCache, perk_id: str, params: M
     spaces = {} if spaces is None else spaces
     key = (version, cache.name, params)
     if key not in spaces:
-        spaces[key] = _PerkSpace(engine, cache, perks, params)
+        spaces[key] = PerkSpace(perks, load_topics(engine), cache, params)
     ps = spaces[key]
-    at = ps.index(perk_id)
+    names = {t.topic_id: t.name for t in ps.topics}
+    hidden = not_shown(ps.topics)
+    at = ps.position(perk_id)
     about = ps.about(at)
     with session(engine) as s:
         scored = s.exec(select(TopicScore.topic_id, TopicScore.status, User.sensitive_opt_in, User.consent,
@@ -271,7 +232,7 @@ def nobody_reason(engine: Engine, cache: EmbeddingCache, perk_id: str, params: M
     counts = {t: {"inferred": 0, "fell_short": 0} for t in about}
     writers = set()  # the users it could reach: one of its topics inferred for them
     for topic_id, status, opt_in, consent, user_id in scored:
-        if consent != "opted_out" and topic_id not in ps.hidden(opt_in):
+        if consent != "opted_out" and topic_id not in hidden(opt_in):
             counts[topic_id]["inferred" if status == "inferred" else "fell_short"] += 1
             if status == "inferred":
                 writers.add(user_id)
@@ -279,7 +240,7 @@ def nobody_reason(engine: Engine, cache: EmbeddingCache, perk_id: str, params: M
     for reason in withheld:
         rule = reason.split(":", 1)[0]
         rules[rule] = rules.get(rule, 0) + 1
-    topics = [{"topic_id": t, "name": ps.names[t], "relevance": ps.relevance_to(at, t), **counts[t]} for t in about]
+    topics = [{"topic_id": t, "name": names[t], "relevance": ps.relevance_of(at, t), **counts[t]} for t in about]
     parts = []
     if rules:
         parts.append(f"it was withheld from {sum(rules.values())} user(s) ("
@@ -287,7 +248,7 @@ def nobody_reason(engine: Engine, cache: EmbeddingCache, perk_id: str, params: M
     if not topics:
         nearest = [ps.space.ids[k] for k in np.argsort(-ps.relevance[at], kind="stable")[:params.perk_topics]]
         parts.append("it is about no topic closely enough to reach anyone through it (its closest: "
-                     + ", ".join(f"{ps.names[t]} {_down(ps.relevance_to(at, t))}" for t in nearest)
+                     + ", ".join(f"{names[t]} {_down(ps.relevance_of(at, t))}" for t in nearest)
                      + f"; a topic needs relevance {params.min_relevance:.2f})")
     elif not writers:
         parts.append("none of the topics it is about was inferred for anyone (below: and for how many each fell "
