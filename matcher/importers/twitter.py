@@ -60,8 +60,10 @@ def read_twitter_archive(path: str, user_id: str) -> Iterator[dict[str, Any]]:
     circle = {_id(t) for m in _members(path, _CIRCLE) for t in _load(m)} - {""}
     notes = _notes(_members(path, _NOTES))
     tweets = [(m.label, i, t) for m in members for i, t in enumerate(_load(m)) if _id(t) not in circle]
-    texts = {_id(t): _text(t, notes, label, i) for label, i, t in tweets}
-    posts = {_id(t): _post(label, index, t, user_id, texts) for label, index, t in tweets}
+    created = [_created(t, label, i) for label, i, t in tweets]  # read once: the notes and the posts need it
+    texts = {_id(t): _text(t, notes, when) for (_, _, t), when in zip(tweets, created, strict=True)}
+    posts = {_id(t): _post(label, index, t, user_id, texts, when)
+             for (label, index, t), when in zip(tweets, created, strict=True)}
     for old, new in _edited(tweets, set(posts)).items():  # one post an edited tweet, with every version's counts
         for key in ("likes", "shares"):
             posts[new][key] += posts[old][key]
@@ -188,13 +190,13 @@ def _id(tweet: dict[str, Any]) -> str:
     return str(tweet.get("id_str") or tweet.get("id") or "").strip()
 
 
-def _text(tweet: dict[str, Any], notes: dict[int, list[str]], label: str, index: int) -> str:
+def _text(tweet: dict[str, Any], notes: dict[int, list[str]], created: dt.datetime) -> str:
     """The tweet's text, t.co links expanded; a long tweet's whole text from its note."""
     text = html.unescape(str(tweet.get("full_text") or tweet.get("text") or ""))
     for url in (tweet.get("entities") or {}).get("urls") or []:
         if isinstance(url, dict) and url.get("url") and url.get("expanded_url"):
             text = text.replace(str(url["url"]), str(url["expanded_url"]))
-    same_second = notes.get(int(_created(tweet, label, index).timestamp()), [])
+    same_second = notes.get(int(created.timestamp()), [])
     start = _comparable(text)[:80]
     for note in same_second:
         if len(start) >= 10 and _comparable(note).startswith(start):
@@ -221,14 +223,15 @@ def _created(tweet: dict[str, Any], label: str, index: int) -> dt.datetime:
                            "time like 'Wed Oct 10 20:19:24 +0000 2018'", _FIX) from None
 
 
-def _post(label: str, index: int, tweet: dict[str, Any], user_id: str, texts: dict[str, str]) -> dict[str, Any]:
+def _post(label: str, index: int, tweet: dict[str, Any], user_id: str, texts: dict[str, str],
+          created: dt.datetime) -> dict[str, Any]:
     where = f"JSON path $[{index}].tweet"
     tweet_id = _id(tweet)
     if not tweet_id:
         raise format_error(label, f"{where}.id_str", "missing", _FIX)
     if "full_text" not in tweet and "text" not in tweet:
         raise format_error(label, f"{where}.full_text", "missing", _FIX)
-    when = post_time(_created(tweet, label, index), tweet.get("created_at"), label, f"{where}.created_at", _FIX)
+    when = post_time(created, tweet.get("created_at"), label, f"{where}.created_at", _FIX)
     text = texts[tweet_id]
     is_share = text.startswith("RT @") or tweet.get("retweeted") is True
     parent = tweet.get("in_reply_to_status_id_str") or tweet.get("in_reply_to_status_id")
