@@ -24,10 +24,11 @@ import json
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from sqlalchemy import Engine, insert
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from catalog.index import PerkIndex, build_index
 from catalog.refresh import live_perks, live_version
@@ -72,6 +73,7 @@ class MatchSummary:
     assignments: int
     catalog_version: int
     as_of: int  # offer dates were checked against this time's day (the profile run's as-of, or match --as-of)
+    preview: Any = None  # a dry run's reading of the run it did not keep (``run_match``'s ``dry_run``)
 
 
 def region_ok(user_region: str | None, perk_regions: list[str]) -> bool:
@@ -106,9 +108,13 @@ def ineligible_reason(perk: PerkRecord, regions: list[str], user_region: str | N
 
 def run_match(engine: Engine, cache: EmbeddingCache, *, per_user: int = 3, per_brand: int = 1,
               as_of: int | None = None, params: MatchParams = MatchParams(),
-              progress: Progress | None = None) -> MatchSummary:
+              progress: Progress | None = None, dry_run: Callable[[Session, int], Any] | None = None) -> MatchSummary:
     """Assign perks to every profiled user and keep the result as a match run (``progress``: the users whose
-    candidates are found, then the assignment, solved at once, and its writing)."""
+    candidates are found, then the assignment, solved at once, and its writing).
+
+    With ``dry_run``, nothing is kept: the run is written as always, in one transaction, ``dry_run(session, run_id)``
+    reads it back through that session (the records `match` prints, what changed since the last match), and the
+    transaction is rolled back. Its result is the summary's ``preview``; the run id is then no run's."""
     profile = latest_run(engine, "profile")
     with session(engine) as s:
         version = live_version(s)
@@ -131,7 +137,7 @@ def run_match(engine: Engine, cache: EmbeddingCache, *, per_user: int = 3, per_b
     if progress:
         progress("assign, write", 1, 2)
     summary = _save(engine, chosen, candidates, withheld, reasons, version, profile, as_of, per_user, per_brand,
-                    params, len(rows))
+                    params, len(rows), dry_run)
     if progress:
         progress("assign, write", 1, 2)
     return summary
@@ -291,7 +297,7 @@ def topic_queries(engine, cache, chunk, rows, evidence, topic_vecs, params):  # 
 
 
 def _save(engine, chosen, candidates, withheld, reasons, version, profile, as_of, per_user, per_brand, params,
-          n_users) -> MatchSummary:  # type: ignore[no-untyped-def]
+          n_users, dry_run=None) -> MatchSummary:  # type: ignore[no-untyped-def]
     with session(engine) as s:
         run = Run(kind="match", as_of=as_of, params=json.dumps(
             {"per_user": per_user, "per_brand": per_brand, "catalog_version": version, "profile_run": profile.id}))
@@ -319,5 +325,11 @@ def _save(engine, chosen, candidates, withheld, reasons, version, profile, as_of
         run.status, run.finished_at = "finished", utcnow()
         run.stats = json.dumps({"users": n_users - len(gone), "assignments": assigned, "catalog_version": version})
         s.add(run)
-        s.commit()
-    return MatchSummary(run_id, n_users - len(gone), assigned, version, as_of)
+        if dry_run is None:
+            s.commit()
+            return MatchSummary(run_id, n_users - len(gone), assigned, version, as_of)
+        s.flush()
+        try:
+            return MatchSummary(run_id, n_users - len(gone), assigned, version, as_of, dry_run(s, run_id))
+        finally:
+            s.rollback()

@@ -6,6 +6,7 @@ No ``from __future__ import annotations`` here: it breaks SQLModel tables.
 
 import datetime as dt
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -338,8 +339,10 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
-def session(engine: Engine) -> Session:
-    return Session(engine, expire_on_commit=False)
+def session(engine: Engine | Session) -> AbstractContextManager[Session]:
+    """A new session on ``engine``; given a session instead, that session, left open when the block ends (a dry run
+    reads back its own writes before they are rolled back: ``match.run_match``)."""
+    return nullcontext(engine) if isinstance(engine, Session) else Session(engine, expire_on_commit=False)
 
 
 class Setting(SQLModel, table=True):

@@ -546,3 +546,36 @@ def test_brand_counts_units_used_by_assignments_no_longer_shown(world, write) ->
     view = json.loads(world("brand", "clinic", "--json").stdout)
     # hal's assignment is no longer shown (it rested on health alone), but its unit was given: before, "0 of 5 used"
     assert view["users"] == [] and view["assigned"] == 1
+
+
+def test_a_dry_run_prints_the_match_and_keeps_nothing(world, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import create_engine, text
+
+    def counts() -> tuple[int, ...]:
+        with create_engine(f"sqlite:///{world.db}").connect() as conn:
+            return tuple(conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
+                         for t in ("runs", "assignments", "withheld"))
+
+    first = world("match", "--dry-run", "--json")  # no match yet: a preview of the first
+    assert first.exit_code == 0, first.output
+    assert "dry run, not kept: 4 assignment(s) among 3 user(s)" in first.stderr
+    assert "no earlier match run" in first.stderr
+    assert world("brand", "lounge").exit_code == 1  # nothing was kept: there is still no match to read
+    before = counts()
+    kept = world("match", "--json")
+    assert kept.stdout == first.stdout  # the preview is what the match then keeps, record for record
+    assert counts() != before
+    before = counts()
+    # one perk a user: ann would lose trips to her per-user limit; nothing changes until a match keeps it
+    preview = world("match", "--dry-run", "--changes", "--json", "--per-user", "1")
+    assert [c["user_id"] for c in map(json.loads, preview.stdout.splitlines())] == ["ann"]
+    assert "1 user(s) would change since the last match" in preview.stderr
+    out_csv = tmp_path / "preview.csv"
+    assert world("match", "--dry-run", "--per-user", "1", "--out", str(out_csv)).exit_code == 0
+    assert [r["perk_id"] for r in csv.DictReader(out_csv.read_text().splitlines())] == ["lounge", "trips", "beans"]
+    assert counts() == before
+    assert assignments(world("match", "--json"))["ann"] == ["lounge", "trips"]  # the previews changed no setting
+    ann = json.loads(world("explain", "ann", "--json").stdout)
+    assert [a["perk_id"] for a in ann["assignments"]] == ["lounge", "trips"]
+    again = world("match", "--changes", "--json")  # against the last kept run, not a preview
+    assert again.exit_code == 0 and again.stdout == ""

@@ -60,8 +60,9 @@ def postgres_url():  # type: ignore[no-untyped-def]
         shutil.rmtree(root, ignore_errors=True)
 
 
-def pipeline(db: str) -> tuple[str, str, str, str]:
+def pipeline(db: str) -> tuple[str, str, str, str, str]:
     from catalog.refresh import live_perks
+    from matcher.match import run_match
     from matcher.store import session
     from matcher.why_perk import explain_perk, nobody_reason
 
@@ -77,13 +78,14 @@ def pipeline(db: str) -> tuple[str, str, str, str]:
                                                                    ("u-maya", "pk-courtside-poster")]
     why = json.dumps([explain_perk(engine, cache, u, p) for u, p in asked]
                      + [nobody_reason(engine, cache, p) for p in unused], sort_keys=True)
-    status = database_status(engine, db)
+    preview = run_match(engine, cache, per_user=1, dry_run=lambda s, run_id: match_records(s, run_id)).preview
+    status = database_status(engine, db)  # after the dry run: it kept no match run
     engine.dispose()
     when = ("started_at", "finished_at", "refreshed_at")
     for part in ("catalog", "profile", "match"):  # times and where the database is differ, the rest must not
         status[part] = {k: v for k, v in status[part].items() if k not in when}
     return topics, matches, json.dumps({k: v for k, v in status.items() if k not in ("database", "size_bytes")},
-                                       sort_keys=True), why
+                                       sort_keys=True), why, json.dumps(preview, sort_keys=True)
 
 
 def test_postgres_gives_the_same_topics_and_assignments_as_sqlite(postgres_url, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -92,6 +94,9 @@ def test_postgres_gives_the_same_topics_and_assignments_as_sqlite(postgres_url, 
     assert json.loads(on_sqlite[0]) and json.loads(on_sqlite[1])
     assert json.loads(on_sqlite[2])["posts"]["reshares"] == 86  # `perkmatch status` too (u-resharer)
     assert len(json.loads(on_sqlite[3])) >= 5  # explain USER PERK_ID and brand's why-nobody too
+    preview = json.loads(on_sqlite[4])  # `match --dry-run --per-user 1`: one perk a user, and the match kept as it was
+    assert len(preview) == len({r["user_id"] for r in preview}) < len(json.loads(on_sqlite[1]))
+    assert json.loads(on_sqlite[2])["match"]["assignments"] == len(json.loads(on_sqlite[1]))
     assert on_postgres == on_sqlite
 
 

@@ -274,6 +274,9 @@ def match(
     as_of: Annotated[str | None, typer.Option("--as-of", help="Check the perks' offer dates against this ISO date "
                                               "\\[default: the date of the last profile run].",
                                               show_default=False)] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Work out the match and print it (or its --changes, or "
+                                          "--out), but keep no match run: brand, explain, report and status go on "
+                                          "reading the last one kept.")] = False,
     db: DbOpt = None,
     model: ModelOpt = None,
     as_json: JsonOpt = False,
@@ -295,14 +298,21 @@ def match(
     when = parse_as_of(as_of)
     eng = engine(db, existing=True)
     source = common.cache(eng, model)
+
+    def read(store: Any, run_id: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]], bool]:
+        """The run's records, what changed since the previous run, and whether there was none."""
+        return (match_records(store, run_id), assignment_changes(store, run_id),
+                previous_run(store, run_id, "match") is None)
+
     with common.progress() as bar:
-        summary = run_match(eng, source, per_user=per_user, per_brand=per_brand, as_of=when, progress=bar)
-    records = match_records(eng, summary.run_id)
-    diff = assignment_changes(eng, summary.run_id)
-    first = previous_run(eng, summary.run_id, "match") is None
-    err.print(f"match run {summary.run_id}: {summary.assignments} assignment(s) among {summary.users} user(s) with "
-              f"topics, catalog version {summary.catalog_version}, offers as of {iso(summary.as_of)[:10]}; "
-              + ("the first match run" if first else f"{len(diff)} user(s) changed since the last match"))
+        summary = run_match(eng, source, per_user=per_user, per_brand=per_brand, as_of=when, progress=bar,
+                            dry_run=read if dry_run else None)
+    records, diff, first = summary.preview if dry_run else read(eng, summary.run_id)
+    since = (f"{len(diff)} user(s) {'would change' if dry_run else 'changed'} since the last match" if not first else
+             "no earlier match run" if dry_run else "the first match run")
+    err.print(f"{'dry run, not kept' if dry_run else f'match run {summary.run_id}'}: {summary.assignments} "
+              f"assignment(s) among {summary.users} user(s) with topics, catalog version {summary.catalog_version}, "
+              f"offers as of {iso(summary.as_of)[:10]}; {since}")
     if changes:
         if as_json:
             print_json(diff)
