@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 
 from catalog.refresh import version_diff
 from matcher.errors import PerkmatchError
@@ -193,14 +193,14 @@ def _causes(engine: Engine, run: Run, prev: Run, user: User) -> _Causes:
     with session(engine) as s:
         # added or updated after the earlier run started and before this one did: posts stored since this run are
         # no reason for what it found, nor are posts written after its date (it does not read them)
-        new_posts = len(s.exec(select(Post.id).where(Post.user_id == user_id)
-                               .where(col(Post.updated_at) > prev.started_at)
-                               .where(col(Post.updated_at) <= run.started_at)
-                               .where(col(Post.created_at) <= run.as_of)).all())
+        new_posts = s.exec(select(func.count()).select_from(Post).where(Post.user_id == user_id)
+                           .where(col(Post.updated_at) > prev.started_at)
+                           .where(col(Post.updated_at) <= run.started_at)
+                           .where(col(Post.created_at) <= run.as_of)).one()
         # stored before, but written after the previous run's date (``--as-of``): this run reads them, that one did not
-        reached = len(s.exec(select(Post.id).where(Post.user_id == user_id)
-                             .where(col(Post.updated_at) <= prev.started_at)
-                             .where(col(Post.created_at) > prev.as_of).where(col(Post.created_at) <= run.as_of)).all())
+        reached = s.exec(select(func.count()).select_from(Post).where(Post.user_id == user_id)
+                         .where(col(Post.updated_at) <= prev.started_at)
+                         .where(col(Post.created_at) > prev.as_of).where(col(Post.created_at) <= run.as_of)).one()
     ids, taxonomy = (int(prev.id or 0), int(run.id or 0)), load_topics(engine)
     changed = record_changed(engine, user_id, prev.started_at, run.started_at)
     return _Causes(new_posts, reached, run.as_of - prev.as_of, _refitted(run, prev),

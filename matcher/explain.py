@@ -9,7 +9,7 @@ import difflib
 import json
 import math
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -359,11 +359,21 @@ def _absent(engine: Engine, run: Run, user_id: str, params: ProfileParams) -> st
 def record_changed(engine: Engine, user_id: str, after: dt.datetime, until: dt.datetime | None = None) -> bool:
     """Whether the user's stored record (consent, opt-ins, region) changed after ``after`` (and by ``until``). Asked
     of the database: a user with posts but no record has none to have changed."""
-    query = select(User.user_id).where(User.user_id == user_id).where(col(User.updated_at) > after)
-    if until is not None:
-        query = query.where(col(User.updated_at) <= until)
+    return bool(records_changed(engine, [user_id], after, until))
+
+
+def records_changed(engine: Engine | Session, user_ids: Iterable[str], after: dt.datetime,
+                    until: dt.datetime | None = None) -> set[str]:
+    """The users among ``user_ids`` whose stored record changed after ``after`` (and by ``until``)."""
+    ids, out = sorted(set(user_ids)), set()
     with session(engine) as s:
-        return s.exec(query).first() is not None
+        for start in range(0, len(ids), 500):
+            query = (select(User.user_id).where(col(User.user_id).in_(ids[start:start + 500]))
+                     .where(col(User.updated_at) > after))
+            if until is not None:
+                query = query.where(col(User.updated_at) <= until)
+            out.update(s.exec(query).all())
+    return out
 
 
 def _opted_in_since(run: Run, user_id: str) -> str:
@@ -562,8 +572,7 @@ def brand_view(engine: Engine, perk_id: str) -> dict[str, Any]:
         version = live_version(s)
         gone = forgotten_units(s, run_id, perk_id)
         started = s.get(Run, run_id).started_at  # type: ignore[union-attr]
-        changed = set(s.exec(select(User.user_id).where(col(User.user_id).in_(sorted({w.user_id for w in left})))
-                             .where(col(User.updated_at) > started)).all()) if left else set()
+        changed = records_changed(s, (w.user_id for w in left), started)
     left = [w for w in left if w.user_id not in changed]  # not told once their record changed (withheld_hidden)
     records = _assignment_records(engine, list(rows))
     for i, rec in enumerate(records, start=1):
