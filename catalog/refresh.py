@@ -172,10 +172,12 @@ def _diff(old: dict[str, str], fresh: dict[str, str]) -> CatalogDiff:
 
 
 def refresh(session: Session, path: str, source: VectorSource, *, dry_run: bool = False,
-            topics: set[str] | None = None, sensitive: Iterable[str] = (), retire_all: bool = False) -> RefreshResult:
+            topics: set[str] | None = None, sensitive: Iterable[str] = (), retire_all: bool = False,
+            commit: bool = True) -> RefreshResult:
     """Load a catalog file as a new version (nothing changes when the file matches the live version). A file with
     no perks would retire every live one: refused unless ``retire_all`` (a truncated export must not empty the
-    catalog)."""
+    catalog). Without ``commit`` the version is written but left uncommitted in ``session``, for a caller that reads
+    it and rolls it back (`match --dry-run --catalog FILE`); its new texts are embedded and cached all the same."""
     perks = read_catalog(path, topics, sensitive)
     version = live_version(session)
     current = live_perks(session, version)  # that version's: read after it, another refresh may have applied one
@@ -198,11 +200,14 @@ def refresh(session: Session, path: str, source: VectorSource, *, dry_run: bool 
             to_embed = len(source.missing(text_key(p.embed_text()) for p in new_perks))
             return RefreshResult(version=(version or 0) + 1, diff=diff, embedded=to_embed, applied=False)
         before = source.encoded
-        source.vectors([p.embed_text() for p in new_perks])  # cached: a re-run after a crash embeds nothing
+        # cached: a re-run after a crash embeds nothing. Left uncommitted, the version holds SQLite's write lock until
+        # it is rolled back, and the cache writes through another connection: every perk is embedded now, for the
+        # match that reads the version then
+        source.vectors([p.embed_text() for p in (new_perks if commit else perks)])
         embedded += source.encoded - before
         new_version = (version or 0) + 1
         try:
-            _apply(session, new_version, path, current, new_perks, diff, embedded, source.name)
+            _apply(session, new_version, path, current, new_perks, diff, embedded, source.name, commit)
         except (IntegrityError, OperationalError) as exc:  # the version taken, or our snapshot stale ("locked")
             session.rollback()
             if isinstance(exc, OperationalError) and "locked" not in str(exc):
@@ -217,7 +222,7 @@ RETRIES = 3
 
 
 def _apply(session: Session, version: int, path: str, current: list[PerkRecord], new_perks: list[PerkIn],
-           diff: CatalogDiff, embedded: int, model: str) -> None:
+           diff: CatalogDiff, embedded: int, model: str, commit: bool = True) -> None:
     ending = set(diff.changed) | set(diff.retired)
     for record in current:
         if record.perk_id in ending:
@@ -236,7 +241,10 @@ def _apply(session: Session, version: int, path: str, current: list[PerkRecord],
         added=len(diff.added), changed=len(diff.changed), retired=len(diff.retired),
         unchanged=len(diff.unchanged), embedded=embedded, model=model,
     ))
-    session.commit()
+    if commit:
+        session.commit()
+    else:
+        session.flush()
 
 
 def _file_hash(path: str) -> str:

@@ -23,7 +23,8 @@ import functools
 import json
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from contextlib import nullcontext
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -74,6 +75,7 @@ class MatchSummary:
     catalog_version: int
     as_of: int  # offer dates were checked against this time's day (the profile run's as-of, or match --as-of)
     preview: Any = None  # a dry run's reading of the run it did not keep (``run_match``'s ``dry_run``)
+    staged: Any = None  # what a dry run's ``stage`` returned
 
 
 def region_ok(user_region: str | None, perk_regions: list[str]) -> bool:
@@ -108,39 +110,58 @@ def ineligible_reason(perk: PerkRecord, regions: list[str], user_region: str | N
 
 def run_match(engine: Engine, cache: EmbeddingCache, *, per_user: int = 3, per_brand: int = 1,
               as_of: int | None = None, params: MatchParams = MatchParams(),
-              progress: Progress | None = None, dry_run: Callable[[Session, int], Any] | None = None) -> MatchSummary:
+              progress: Progress | None = None, dry_run: Callable[[Session, int], Any] | None = None,
+              stage: Callable[[Session], Any] | None = None) -> MatchSummary:
     """Assign perks to every profiled user and keep the result as a match run (``progress``: the users whose
     candidates are found, then the assignment, solved at once, and its writing).
 
     With ``dry_run``, nothing is kept: the run is written as always, in one transaction, ``dry_run(session, run_id)``
     reads it back through that session (the records `match` prints, what changed since the last match), and the
-    transaction is rolled back. Its result is the summary's ``preview``; the run id is then no run's."""
+    transaction is rolled back. Its result is the summary's ``preview``; the run id is then no run's. ``stage``, with
+    a dry run only: ``stage(session)`` writes changes of its own into that transaction before the catalog is read (a
+    catalog version: `match --dry-run --catalog FILE`), rolled back with the run; its result is the summary's
+    ``staged``."""
+    if stage is not None and dry_run is None:
+        raise ValueError("run_match: `stage` is for a dry run only (the run's commit would keep what it wrote)")
     profile = latest_run(engine, "profile")
-    with session(engine) as s:
-        version = live_version(s)
-        perks = live_perks(s, version)  # that version's, even if a refresh lands between the two reads
     if profile is None:
         raise NotReadyError("no profile yet; run `perkmatch profile` first")
-    if version is None:
-        raise NotReadyError("no catalog yet; run `perkmatch catalog refresh FILE` first")
-    as_of = profile.as_of if as_of is None else as_of
-    today = utc_day(as_of)
-    ps = PerkSpace(perks, load_topics(engine), cache, params)
-    rows, evidence, regions = _load_profiles(engine, int(profile.id or 0), not_shown(ps.topics))
-    gone = sorted({r.topic_id for user_rows in rows.values() for r in user_rows} - set(ps.space.ids))
-    if gone:
-        raise NotReadyError(replaced_since(int(profile.id or 0), gone) + ", then match")
-    candidates, withheld, reasons = _candidates(engine, cache, rows, evidence, regions, ps, today, params, progress)
-    if progress:
-        progress("assign, write", 0, 2)
-    chosen = assign(candidates, per_user=per_user, per_brand=per_brand)
+    topics = load_topics(engine)
+    # the topics' texts embedded first (when not cached yet): what ``stage`` writes holds SQLite's write lock until
+    # the rollback, and the cache writes through a connection of its own
+    space = perk_topic_space(topics, cache)
+    with session(engine) if stage else nullcontext() as staging:
+        store = staging or engine
+        staged = stage(staging) if stage else None
+        with session(store) as s:
+            version = live_version(s)
+            perks = live_perks(s, version)  # that version's, even if a refresh lands between the two reads
+        if version is None:
+            raise NotReadyError("no catalog yet; run `perkmatch catalog refresh FILE` first")
+        as_of = profile.as_of if as_of is None else as_of
+        today = utc_day(as_of)
+        ps = PerkSpace(perks, topics, cache, params, space)
+        rows, evidence, regions = _load_profiles(engine, int(profile.id or 0), not_shown(ps.topics))
+        gone = sorted({r.topic_id for user_rows in rows.values() for r in user_rows} - set(ps.space.ids))
+        if gone:
+            raise NotReadyError(replaced_since(int(profile.id or 0), gone) + ", then match")
+        candidates, withheld, reasons = _candidates(engine, cache, rows, evidence, regions, ps, today, params,
+                                                    progress)
+        if progress:
+            progress("assign, write", 0, 2)
+        chosen = assign(candidates, per_user=per_user, per_brand=per_brand)
+        if progress:
+            progress("assign, write", 1, 2)
+        summary = _save(store, chosen, candidates, withheld, reasons, version, profile, as_of, per_user, per_brand,
+                        params, len(rows), dry_run)
     if progress:
         progress("assign, write", 1, 2)
-    summary = _save(engine, chosen, candidates, withheld, reasons, version, profile, as_of, per_user, per_brand,
-                    params, len(rows), dry_run)
-    if progress:
-        progress("assign, write", 1, 2)
-    return summary
+    return replace(summary, staged=staged)
+
+
+def perk_topic_space(topics: list[TopicInfo], cache: EmbeddingCache) -> TopicSpace:
+    """The taxonomy as perks are placed in it: its own texts only (related words are for posts)."""
+    return TopicSpace.build(topics, cache, ClassifyParams(related_words=0))
 
 
 def perk_relevance(similarity: np.ndarray, params: MatchParams = MatchParams()) -> np.ndarray:
@@ -168,9 +189,9 @@ class PerkSpace:
     perks, and the rule that lets a perk reach users through a topic (``admits``)."""
 
     def __init__(self, perks: list[PerkRecord], topics: list[TopicInfo], cache: EmbeddingCache,
-                 params: MatchParams = MatchParams()) -> None:
+                 params: MatchParams = MatchParams(), space: TopicSpace | None = None) -> None:
         self.perks, self.topics, self.params = perks, topics, params
-        self.space = TopicSpace.build(topics, cache, ClassifyParams(related_words=0))
+        self.space = space or perk_topic_space(topics, cache)
         self.vectors = cache.vectors([p.to_perk().embed_text() for p in perks])
         self.relevance = perk_relevance(self.space.similarity(self.vectors, ClassifyParams()), params)
         self.close = closest_topics(self.relevance, params.perk_topics)

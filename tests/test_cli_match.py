@@ -579,3 +579,31 @@ def test_a_dry_run_prints_the_match_and_keeps_nothing(world, tmp_path) -> None: 
     assert [a["perk_id"] for a in ann["assignments"]] == ["lounge", "trips"]
     again = world("match", "--changes", "--json")  # against the last kept run, not a preview
     assert again.exit_code == 0 and again.stdout == ""
+
+
+def test_a_dry_run_previews_a_catalog_file_and_makes_nothing_live(world, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    world("match")
+    jetset = {"perk_id": "jetset", "brand": "Jet", "title": "Jet miles", "description": "flights airport trips travel"}
+    nxt = write("next.yaml", [*PERKS[1:], jetset])  # the lounge pass retired, a travel perk added
+    result = world("match", "--dry-run", "--catalog", nxt, "--changes", "--json")
+    assert result.exit_code == 0, result.output
+    assert "next.yaml as catalog version 2 (not kept): added 1, changed 0, retired 1" in " ".join(result.stderr.split())
+    changes = {c["user_id"]: c for c in map(json.loads, result.stdout.splitlines())}
+    assert "lounge" in changes["ann"]["lost"] and "catalog: lounge retired" in changes["ann"]["causes"]
+    assert "jetset" in changes["ann"]["gained"] and "catalog: jetset added" in changes["ann"]["causes"]
+    previewed = assignments(world("match", "--dry-run", "--catalog", nxt, "--json"))
+    assert "jetset" in previewed["ann"] and "lounge" not in previewed["ann"]
+    # nothing went live: one catalog version, no such perk, and the match kept is the last one
+    assert [json.loads(v)["version"] for v in world("catalog", "versions", "--json").stdout.splitlines()] == [1]
+    assert world("catalog", "show", "jetset").exit_code == 1
+    assert world("brand", "jetset").exit_code == 1 and world("brand", "lounge").exit_code == 0
+    assert assignments(world("match", "--json"))["ann"] == ["lounge", "trips"]
+    bad = world("match", "--dry-run", "--catalog", write("bad.yaml", [{"perk_id": "x", "brand": "X"}]))
+    assert bad.exit_code == 1 and "bad.yaml" in bad.stderr and "title" in bad.stderr
+    assert world("match", "--catalog", nxt).exit_code == 2  # a preview only: refused without --dry-run
+    # another encoder than the profile run's: the topics' and perks' texts are embedded before the uncommitted
+    # version holds SQLite's write lock (before: "database is locked", a minute later)
+    monkeypatch.setattr(common, "cache", lambda eng, model: EmbeddingCache(eng, FakeEncoder(dim=32)))
+    other = world("match", "--dry-run", "--catalog", nxt, "--json")
+    assert other.exit_code == 0, other.output
+    assert "jetset" in assignments(other)["ann"]

@@ -277,16 +277,22 @@ def match(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Work out the match and print it (or its --changes, or "
                                           "--out), but keep no match run: brand, explain, report and status go on "
                                           "reading the last one kept.")] = False,
+    catalog_file: Annotated[str | None, typer.Option("--catalog", help="With --dry-run: match as if this catalog "
+                                                     "file were refreshed into a new live version (it is not: "
+                                                     "`catalog refresh FILE` does that).")] = None,
     db: DbOpt = None,
     model: ModelOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Assign perks to users under the catalog's limits; print ranked assignments with evidence."""
+    from catalog.refresh import read_catalog, refresh
     from matcher.changes import assignment_changes
     from matcher.explain import iso, match_records
     from matcher.export import assignment_format, write_assignments
     from matcher.match import run_match
     from matcher.profile_run import previous_run
+    from matcher.store import session
+    from matcher.taxonomy import topic_sets
 
     if fmt and not out_file:
         raise typer.BadParameter("is the format of the file --out writes; give --out FILE too (or leave --format "
@@ -295,8 +301,15 @@ def match(
         raise typer.BadParameter(f"{fmt!r}: use csv or jsonl", param_hint="'--format'")
     if out_file:
         assignment_format(out_file, fmt)  # a bad name or folder is refused before the match runs
+    if catalog_file and not dry_run:
+        raise typer.BadParameter("previews a catalog: give --dry-run too (to make the file the live catalog, run "
+                                 "`perkmatch catalog refresh FILE`, then `perkmatch match`)", param_hint="'--catalog'")
     when = parse_as_of(as_of)
     eng = engine(db, existing=True)
+    with session(eng) as s:
+        known, sensitive = topic_sets(s)
+    if catalog_file and catalog_file != "-":  # its problems before the model loads (standard input is read once)
+        read_catalog(catalog_file, known, sensitive)
     source = common.cache(eng, model)
 
     def read(store: Any, run_id: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]], bool]:
@@ -304,10 +317,20 @@ def match(
         return (match_records(store, run_id), assignment_changes(store, run_id),
                 previous_run(store, run_id, "match") is None)
 
+    def stage(staging: Any) -> Any:
+        """The catalog file as a new version, written into the dry run's transaction (rolled back with it)."""
+        return refresh(staging, str(catalog_file), source, topics=known, sensitive=sensitive, commit=False)
+
     with common.progress() as bar:
         summary = run_match(eng, source, per_user=per_user, per_brand=per_brand, as_of=when, progress=bar,
-                            dry_run=read if dry_run else None)
+                            dry_run=read if dry_run else None, stage=stage if catalog_file else None)
     records, diff, first = summary.preview if dry_run else read(eng, summary.run_id)
+    if summary.staged is not None:
+        staged, moved = summary.staged, summary.staged.diff
+        err.print(f"{catalog_file} as catalog version {summary.catalog_version} (not kept): added "
+                  f"{len(moved.added)}, changed {len(moved.changed)}, retired {len(moved.retired)}" if staged.applied
+                  else f"{catalog_file}: the same perks as the live catalog (version {summary.catalog_version})",
+                  markup=False)
     since = (f"{len(diff)} user(s) {'would change' if dry_run else 'changed'} since the last match" if not first else
              "no earlier match run" if dry_run else "the first match run")
     err.print(f"{'dry run, not kept' if dry_run else f'match run {summary.run_id}'}: {summary.assignments} "
