@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, event, insert
 from sqlmodel import Session, col, select
 
 from catalog.index import PerkIndex, build_index
@@ -110,18 +110,18 @@ def ineligible_reason(perk: PerkRecord, regions: list[str], user_region: str | N
 
 def run_match(engine: Engine, cache: EmbeddingCache, *, per_user: int = 3, per_brand: int = 1,
               as_of: int | None = None, params: MatchParams = MatchParams(),
-              progress: Progress | None = None, dry_run: Callable[[Session, int], Any] | None = None,
+              progress: Progress | None = None, read_back: Callable[[Session, int], Any] | None = None,
               stage: Callable[[Session], Any] | None = None) -> MatchSummary:
     """Assign perks to every profiled user and keep the result as a match run (``progress``: the users whose
     candidates are found, then the assignment, solved at once, and its writing).
 
-    With ``dry_run``, nothing is kept: the run is written as always, in one transaction, ``dry_run(session, run_id)``
-    reads it back through that session (the records `match` prints, what changed since the last match), and the
-    transaction is rolled back. Its result is the summary's ``preview``; the run id is then no run's. ``stage``, with
-    a dry run only: ``stage(session)`` writes changes of its own into that transaction before the catalog is read (a
-    catalog version: `match --dry-run --catalog FILE`), rolled back with the run; its result is the summary's
-    ``staged``."""
-    if stage is not None and dry_run is None:
+    With ``read_back``, a dry run: nothing is kept. The run is written as always, in one transaction,
+    ``read_back(session, run_id)`` reads it through that session (the records `match` prints, what changed since the
+    last match), and the transaction is rolled back (a commit meanwhile is an error). Its result is the summary's
+    ``preview``; the run id is then no run's. ``stage``, in a dry run only: ``stage(session)`` writes changes of its
+    own into that transaction before the catalog is read (a catalog version: `match --dry-run --catalog FILE`),
+    rolled back with the run; its result is the summary's ``staged``."""
+    if stage is not None and read_back is None:
         raise ValueError("run_match: `stage` is for a dry run only (the run's commit would keep what it wrote)")
     profile = latest_run(engine, "profile")
     if profile is None:
@@ -153,9 +153,9 @@ def run_match(engine: Engine, cache: EmbeddingCache, *, per_user: int = 3, per_b
         if progress:
             progress("assign, write", 1, 2)
         summary = _save(store, chosen, candidates, withheld, reasons, version, profile, as_of, per_user, per_brand,
-                        params, len(rows), dry_run)
+                        params, len(rows), read_back)
     if progress:
-        progress("assign, write", 1, 2)
+        progress("assign, write", 2, 2)
     return replace(summary, staged=staged)
 
 
@@ -318,7 +318,7 @@ def topic_queries(engine, cache, chunk, rows, evidence, topic_vecs, params):  # 
 
 
 def _save(engine, chosen, candidates, withheld, reasons, version, profile, as_of, per_user, per_brand, params,
-          n_users, dry_run=None) -> MatchSummary:  # type: ignore[no-untyped-def]
+          n_users, read_back=None) -> MatchSummary:  # type: ignore[no-untyped-def]
     with session(engine) as s:
         run = Run(kind="match", as_of=as_of, params=json.dumps(
             {"per_user": per_user, "per_brand": per_brand, "catalog_version": version, "profile_run": profile.id}))
@@ -346,11 +346,18 @@ def _save(engine, chosen, candidates, withheld, reasons, version, profile, as_of
         run.status, run.finished_at = "finished", utcnow()
         run.stats = json.dumps({"users": n_users - len(gone), "assignments": assigned, "catalog_version": version})
         s.add(run)
-        if dry_run is None:
+        if read_back is None:
             s.commit()
             return MatchSummary(run_id, n_users - len(gone), assigned, version, as_of)
         s.flush()
+        event.listen(s, "before_commit", _dry_run_commits)
         try:
-            return MatchSummary(run_id, n_users - len(gone), assigned, version, as_of, dry_run(s, run_id))
+            return MatchSummary(run_id, n_users - len(gone), assigned, version, as_of, read_back(s, run_id))
         finally:
+            event.remove(s, "before_commit", _dry_run_commits)
             s.rollback()
+
+
+def _dry_run_commits(_: Session) -> None:
+    """A helper reading a dry run back through its session must not commit it (``session`` hands the same one on)."""
+    raise RuntimeError("a dry run's match was about to be committed")

@@ -607,3 +607,59 @@ def test_a_dry_run_previews_a_catalog_file_and_makes_nothing_live(world, write, 
     other = world("match", "--dry-run", "--catalog", nxt, "--json")
     assert other.exit_code == 0, other.output
     assert "jetset" in assignments(other)["ann"]
+
+
+def test_a_catalog_read_from_a_pipe_or_with_no_perks_is_previewed(world, write, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import threading
+
+    world("match")
+    pipe = tmp_path / "next.jsonl"
+    os.mkfifo(pipe)
+    rows = "".join(json.dumps(p) + "\n" for p in PERKS[1:])
+
+    def unblock() -> None:  # a command opening the pipe again waits for a writer: give it an empty one, not a hang
+        try:
+            os.close(os.open(pipe, os.O_WRONLY | os.O_NONBLOCK))
+        except OSError:
+            pass  # no reader waiting
+
+    for args in (["catalog", "refresh", "--dry-run"], ["match", "--dry-run", "--changes", "--catalog"]):
+        feeder = threading.Thread(target=pipe.write_text, args=(rows,))
+        feeder.start()
+        timer = threading.Timer(15, unblock)
+        timer.start()
+        result = world(*args, str(pipe))  # before: the early check read the pipe, and the refresh waited for more
+        timer.cancel()
+        feeder.join(timeout=5)
+        assert result.exit_code == 0, result.output
+        assert "retired 1" in " ".join((result.stdout + result.stderr).split()), args  # the lounge pass, no more
+    # a file with no perks: refused as a refresh (a truncated export), previewed as what it would do
+    empty = write("empty.jsonl", "")
+    result = world("match", "--dry-run", "--changes", "--json", "--catalog", empty)
+    assert result.exit_code == 0, result.output
+    assert "retired 4" in result.stderr
+    assert {c["user_id"] for c in map(json.loads, result.stdout.splitlines())} == {"ann", "bob", "cat"}
+    assert world("catalog", "refresh", empty).exit_code == 1
+
+
+def test_a_dry_run_cannot_be_committed_and_an_interrupted_one_says_nothing_was_kept(world, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import matcher.match
+    from matcher.match import run_match
+    from matcher.store import open_engine
+
+    eng = open_engine(world.db)
+    cache = EmbeddingCache(eng, FakeEncoder())
+    with pytest.raises(RuntimeError, match="about to be committed"):  # a helper reading it back that commits
+        run_match(eng, cache, read_back=lambda s, run_id: s.commit())
+    assert world("brand", "lounge").exit_code == 1  # still no match kept
+    with pytest.raises(ValueError):
+        run_match(eng, cache, stage=lambda s: None)  # staged changes without a dry run would be committed
+
+    def stopped(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(matcher.match, "run_match", stopped)
+    result = world("match", "--dry-run")
+    assert result.exit_code == 130 and "Interrupted: a dry run keeps nothing" in result.stderr
+    assert "finished work is kept" in world("match").stderr

@@ -78,7 +78,7 @@ def pipeline(db: str) -> tuple[str, str, str, str, str]:
                                                                    ("u-maya", "pk-courtside-poster")]
     why = json.dumps([explain_perk(engine, cache, u, p) for u, p in asked]
                      + [nobody_reason(engine, cache, p) for p in unused], sort_keys=True)
-    preview = run_match(engine, cache, per_user=1, dry_run=lambda s, run_id: match_records(s, run_id)).preview
+    preview = run_match(engine, cache, per_user=1, read_back=lambda s, run_id: match_records(s, run_id)).preview
     status = database_status(engine, db)  # after the dry run: it kept no match run
     engine.dispose()
     when = ("started_at", "finished_at", "refreshed_at")

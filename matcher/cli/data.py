@@ -1,6 +1,7 @@
 """Commands that load data: ingest, taxonomy load, catalog refresh/versions/show, profile."""
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -141,7 +142,7 @@ def catalog_refresh(
     load_topics(eng)
     with session(eng) as s:
         known, sensitive = topic_sets(s)
-    if dry_run and file != "-":  # its problems before the model loads; standard input can be read once only
+    if dry_run and Path(file).is_file():  # its problems before the model loads; standard input or a pipe: read once
         read_catalog(file, known, sensitive)
     source = common.cache(eng, model)
     with session(eng) as s:

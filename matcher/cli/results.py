@@ -1,6 +1,7 @@
 """Commands that show results: topics, explain, match, brand."""
 
 import html
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -290,7 +291,7 @@ def match(
     from matcher.explain import iso, match_records
     from matcher.export import assignment_format, write_assignments
     from matcher.match import run_match
-    from matcher.profile_run import previous_run
+    from matcher.profile_run import latest_run, previous_run
     from matcher.store import session
     from matcher.taxonomy import topic_sets
 
@@ -308,7 +309,9 @@ def match(
     eng = engine(db, existing=True)
     with session(eng) as s:
         known, sensitive = topic_sets(s)
-    if catalog_file and catalog_file != "-":  # its problems before the model loads (standard input is read once)
+    # the file's problems before the model loads; standard input or a pipe can be read once only, and with no profile
+    # yet (maybe no taxonomy either) `run_match` says so first
+    if catalog_file and Path(catalog_file).is_file() and latest_run(eng, "profile"):
         read_catalog(catalog_file, known, sensitive)
     source = common.cache(eng, model)
 
@@ -319,11 +322,17 @@ def match(
 
     def stage(staging: Any) -> Any:
         """The catalog file as a new version, written into the dry run's transaction (rolled back with it)."""
-        return refresh(staging, str(catalog_file), source, topics=known, sensitive=sensitive, commit=False)
+        return refresh(staging, str(catalog_file), source, topics=known, sensitive=sensitive, retire_all=True,
+                       commit=False)  # a file with no perks is previewed as what it would do: retire them all
 
     with common.progress() as bar:
-        summary = run_match(eng, source, per_user=per_user, per_brand=per_brand, as_of=when, progress=bar,
-                            dry_run=read if dry_run else None, stage=stage if catalog_file else None)
+        try:
+            summary = run_match(eng, source, per_user=per_user, per_brand=per_brand, as_of=when, progress=bar,
+                                read_back=read if dry_run else None, stage=stage if catalog_file else None)
+        except KeyboardInterrupt as exc:
+            if not dry_run:
+                raise
+            raise common.interrupted(exc, "a dry run keeps nothing (only the vectors it embedded, cached)") from None
     records, diff, first = summary.preview if dry_run else read(eng, summary.run_id)
     if summary.staged is not None:
         staged, moved = summary.staged, summary.staged.diff
