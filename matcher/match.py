@@ -155,7 +155,7 @@ def run_match(engine: Engine, cache: EmbeddingCache, *, per_user: int = 3, per_b
         summary = _save(store, chosen, candidates, withheld, reasons, version, profile, as_of, per_user, per_brand,
                         params, len(rows), read_back)
     if progress:
-        progress("assign, write", 2, 2)
+        progress("assign, write", 1, 2)
     return replace(summary, staged=staged)
 
 
