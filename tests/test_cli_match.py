@@ -663,3 +663,30 @@ def test_a_dry_run_cannot_be_committed_and_an_interrupted_one_says_nothing_was_k
     result = world("match", "--dry-run")
     assert result.exit_code == 130 and "Interrupted: a dry run keeps nothing" in result.stderr
     assert "finished work is kept" in world("match").stderr
+
+
+def test_match_perk_and_brand_select_what_is_printed_and_written(world, write, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    world("match")
+    assert assignments(world("match", "--dry-run", "--json", "--perk", "lounge")) == {"ann": ["lounge"]}
+    assert assignments(world("match", "--dry-run", "--json", "--brand", " SKY ")) == {"ann": ["lounge"]}
+    both = world("match", "--dry-run", "--json", "--perk", "trips", "--perk", "beans")
+    assert assignments(both) == {"ann": ["trips"], "bob": ["trips"], "cat": ["beans"]}
+    assert "4 assignment(s) among 3 user(s)" in both.stderr  # the summary still counts the whole match
+    assert assignments(world("match", "--dry-run", "--json", "--perk", "trips", "--brand", "Bean")) == {}
+    out_csv = tmp_path / "sky.csv"
+    assert world("match", "--dry-run", "--brand", "Sky", "--out", str(out_csv)).exit_code == 0
+    assert [r["perk_id"] for r in csv.DictReader(out_csv.read_text().splitlines())] == ["lounge"]
+    # the changes of the perks selected: a catalog retiring both of ann's perks, told of trips alone
+    moved = world("match", "--dry-run", "--changes", "--json", "--catalog", write("less.yaml", PERKS[2:]),
+                  "--perk", "trips")
+    changes = {c["user_id"]: c for c in map(json.loads, moved.stdout.splitlines())}
+    assert {u: (c["gained"], c["lost"]) for u, c in changes.items()} == {"ann": ([], ["trips"]), "bob": ([], ["trips"])}
+    assert changes["ann"]["causes"] == ["catalog: trips retired"]  # not "catalog: lounge retired"
+    typo = world("match", "--perk", "loung")  # refused before the match runs: nothing kept
+    assert typo.exit_code == 1 and "did you mean lounge" in typo.stderr
+    assert "did you mean Sky" in world("match", "--dry-run", "--brand", "Skyy").stderr
+    # a perk only a previewed catalog has is selected through it
+    jetset = {"perk_id": "jetset", "brand": "Jet", "title": "Jet miles", "description": "flights airport trips travel"}
+    nxt = write("next.yaml", [*PERKS, jetset])
+    assert "jetset" in assignments(world("match", "--dry-run", "--json", "--catalog", nxt, "--perk", "jetset"))["ann"]
+    assert world("match", "--dry-run", "--perk", "jetset").exit_code == 1

@@ -281,6 +281,11 @@ def match(
     catalog_file: Annotated[str | None, typer.Option("--catalog", help="With --dry-run: match as if this catalog "
                                                      "file were refreshed into a new live version (it is not: "
                                                      "`catalog refresh FILE` does that).")] = None,
+    perk_ids: Annotated[list[str] | None, typer.Option("--perk", help="Print (or write with --out) only this perk's "
+                                                       "assignments and changes; give it again for more.",
+                                                       show_default=False)] = None,
+    brand_name: Annotated[str | None, typer.Option("--brand", help="Print (or write with --out) only the "
+                                                   "assignments and changes of this brand's perks.")] = None,
     db: DbOpt = None,
     model: ModelOpt = None,
     as_json: JsonOpt = False,
@@ -315,10 +320,16 @@ def match(
         read_catalog(catalog_file, known, sensitive)
     source = common.cache(eng, model)
 
-    def read(store: Any, run_id: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]], bool]:
-        """The run's records, what changed since the previous run, and whether there was none."""
+    selecting = bool(perk_ids or brand_name)
+    if selecting and not catalog_file:  # a misspelt id is said before the match runs (a previewed file's, after)
+        _selected_perks(eng, perk_ids or [], brand_name)
+
+    def read(store: Any, run_id: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]], bool, set[str] | None]:
+        """The run's records, what changed since the previous run, whether there was no previous run, and the perks
+        selected (read through ``store``: a previewed catalog's are there only)."""
         return (match_records(store, run_id), assignment_changes(store, run_id),
-                previous_run(store, run_id, "match") is None)
+                previous_run(store, run_id, "match") is None,
+                _selected_perks(store, perk_ids or [], brand_name) if selecting else None)
 
     def stage(staging: Any) -> Any:
         """The catalog file as a new version, written into the dry run's transaction (rolled back with it)."""
@@ -333,7 +344,7 @@ def match(
             if not dry_run:
                 raise
             raise common.interrupted(exc, "a dry run keeps nothing (only the vectors it embedded, cached)") from None
-    records, diff, first = summary.preview if dry_run else read(eng, summary.run_id)
+    records, diff, first, wanted = summary.preview if dry_run else read(eng, summary.run_id)
     if summary.staged is not None:
         staged, moved = summary.staged, summary.staged.diff
         err.print(f"{catalog_file} as catalog version {summary.catalog_version} (not kept): added "
@@ -345,6 +356,9 @@ def match(
     err.print(f"{'dry run, not kept' if dry_run else f'match run {summary.run_id}'}: {summary.assignments} "
               f"assignment(s) among {summary.users} user(s) with topics, catalog version {summary.catalog_version}, "
               f"offers as of {iso(summary.as_of)[:10]}; {since}")
+    if wanted is not None:  # the perks selected: their assignments, and their part of each change
+        records = [r for r in records if r["perk_id"] in wanted]
+        diff = [_narrowed(d, wanted) for d in diff if wanted & {*d["gained"], *d["lost"]}]
     if changes:
         if as_json:
             print_json(diff)
@@ -363,6 +377,45 @@ def match(
         print_json(records)
     else:
         _print_assignments(records)
+        if selecting and not records:
+            err.print("no assignment of the perks selected")
+
+
+def _narrowed(change: dict[str, Any], wanted: set[str]) -> dict[str, Any]:
+    """A user's change of assignments (``changes.assignment_changes``) told of the perks selected only: the perks
+    it gained and lost, and the causes, but those naming another perk ("catalog: P retired", "P withheld: ...")."""
+    others = {*change["gained"], *change["lost"]} - wanted
+    return change | {key: [p for p in change[key] if p in wanted] for key in ("gained", "lost")} | {
+        "causes": [c for c in change["causes"] if c.removeprefix("catalog: ").split(" ", 1)[0] not in others]
+        or change["causes"]}
+
+
+def _selected_perks(store: Any, perk_ids: list[str], brand: str | None) -> set[str]:
+    """The ids of the perks `match --perk/--brand` selects: those given, of that brand if one is given; an id or a
+    brand no catalog version has is an error, with near misses."""
+    import difflib
+
+    from sqlmodel import select
+
+    from catalog.refresh import unknown_perk
+    from catalog.schema import PerkRecord, brand_key
+    from matcher.errors import PerkmatchError
+    from matcher.store import session
+
+    with session(store) as s:
+        rows = s.exec(select(PerkRecord.perk_id, PerkRecord.brand).distinct()).all()
+        for perk_id in perk_ids:
+            if perk_id not in {p for p, _ in rows}:
+                raise PerkmatchError(f"--perk: {unknown_perk(s, perk_id)}")
+    wanted = set(perk_ids) or {p for p, _ in rows}
+    if brand is None:
+        return wanted
+    of_brand = {p for p, b in rows if brand_key(b) == brand_key(brand)}
+    if not of_brand:
+        near = difflib.get_close_matches(brand, sorted({b for _, b in rows}), n=3)
+        raise PerkmatchError(f"--brand: no perk of '{brand}' in any catalog version"
+                             + (f"; did you mean {', '.join(near)}?" if near else ""))
+    return wanted & of_brand
 
 
 def brand(perk_id: Annotated[str, typer.Argument(help="The perk's id")], db: DbOpt = None, model: ModelOpt = None,
