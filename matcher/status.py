@@ -19,7 +19,19 @@ from sqlmodel import Session, col, select
 from catalog.refresh import live_version, valid_in
 from catalog.schema import CatalogVersion, PerkRecord
 from matcher.records import utc_day
-from matcher.store import Assignment, Embedding, ForgetAudit, Post, Run, Topic, User, session, shown_db, utcnow
+from matcher.store import (
+    Assignment,
+    Embedding,
+    ForgetAudit,
+    OptOut,
+    Post,
+    Run,
+    Topic,
+    User,
+    session,
+    shown_db,
+    utcnow,
+)
 from matcher.taxonomy import TopicInfo, taxonomy_digest
 
 
@@ -77,9 +89,11 @@ def _size(engine: Engine) -> int | None:
 
 
 def _users(s: Session) -> dict[str, int]:
+    """Stored users by consent; and the opt-outs and `forget` requests recorded (an opted-out user is forgotten: no
+    record of theirs is kept, only salted hashes)."""
     counts = dict(s.exec(select(User.consent, func.count()).group_by(User.consent)).all())
     return {"total": sum(counts.values()), "opted_in": counts.get("opted_in", 0),
-            "opted_out": counts.get("opted_out", 0), "no_consent": counts.get(None, 0),
+            "opted_out": s.exec(select(func.count()).select_from(OptOut)).one(), "no_consent": counts.get(None, 0),
             "forgotten": s.exec(select(func.count()).select_from(ForgetAudit)).one()}
 
 
@@ -200,6 +214,9 @@ def _profile_reasons(profile: dict[str, Any], taxonomy: dict[str, Any]) -> list[
     if profile["posts_after_as_of"]:
         why.append(f"{plural(profile['posts_after_as_of'], 'post')} written after its as-of day ({profile['as_of']}), "
                    "which a run with a later --as-of counts")
+    if since["forgotten"]:  # the topic vectors it fitted may rest on their posts: they must stop shaping anyone's
+        why.append(f"{plural(since['forgotten'], 'user')} forgotten since it started: the next run fits the topic "
+                   "vectors again, without their posts")
     if profile["taxonomy_digest"] and taxonomy["digest"] and profile["taxonomy_digest"] != taxonomy["digest"]:
         why.append("the taxonomy was replaced since")
     return [f"perkmatch profile: profile run {profile['run_id']}: " + "; ".join(why)] if why else []

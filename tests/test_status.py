@@ -44,7 +44,7 @@ def test_a_fresh_world_is_up_to_date_and_counted(world) -> None:  # type: ignore
     assert report["size_bytes"] > 0
     text = world("status")
     assert text.exit_code == 0
-    assert "users     4: 3 opted in, 0 opted out, 1 without consent; 0 forgotten" in text.stdout
+    assert "users     4: 3 opted in, 1 without consent; 0 opted out and 0 forgotten, kept as" in text.stdout
     assert text.stdout.rstrip().endswith("up to date: nothing to run")
 
 
@@ -204,3 +204,15 @@ def test_a_profile_run_starts_before_its_embedding_and_its_time_includes_it(tmp_
     (listed,) = database_status(engine, "r.db", runs=1)["runs"]
     assert listed["seconds"] == round(summary.seconds, 2) and listed["seconds"] >= 0.3
     engine.dispose()
+
+
+def test_a_forgotten_user_or_an_opt_out_calls_for_a_profile_run(world) -> None:  # type: ignore[no-untyped-def]
+    assert world("consent", "bob", "opted_out").exit_code == 0  # forgotten, and kept out
+    assert world("forget", "cat").exit_code == 0
+    report = status(world)
+    assert report["users"] == {"total": 2, "opted_in": 1, "opted_out": 1, "no_consent": 1, "forgotten": 2}  # eve: 1
+    # before: "nothing to run", while the fitted topic vectors still rested on their posts
+    assert report["next"][0] == (f"perkmatch profile: profile run {report['profile']['run_id']}: 2 users forgotten "
+                                 "since it started: the next run fits the topic vectors again, without their posts")
+    assert world("profile", "--as-of", "2025-03-01").exit_code == 0
+    assert not any(step.startswith("perkmatch profile") for step in status(world)["next"])
