@@ -63,10 +63,12 @@ class RefreshResult:
     embedded: int
     applied: bool
 
-    def summary(self) -> dict[str, int | None]:
+    def summary(self) -> dict[str, Any]:
+        """The counts, and the ids the text output lists (``added_ids``, ``changed_ids``, ``retired_ids``)."""
         d = self.diff
         return {"version": self.version, "added": len(d.added), "changed": len(d.changed),
-                "retired": len(d.retired), "unchanged": len(d.unchanged), "embedded": self.embedded}
+                "retired": len(d.retired), "unchanged": len(d.unchanged), "embedded": self.embedded,
+                "added_ids": list(d.added), "changed_ids": list(d.changed), "retired_ids": list(d.retired)}
 
 
 def read_catalog(path: str, topics: set[str] | None = None, sensitive: Iterable[str] = ()) -> list[PerkIn]:
@@ -96,7 +98,7 @@ def read_catalog(path: str, topics: set[str] | None = None, sensitive: Iterable[
         problems.extend(_check_perk(path, line, result, topics, sensitive))
         perks.append(result)
     if problems:
-        raise InputFileError(path, problems, "Fix these rows and run the refresh again; the catalog is unchanged.")
+        raise InputFileError(path, problems, "Fix these rows and run the command again; the catalog is unchanged.")
     return perks
 
 
@@ -121,7 +123,7 @@ def _check_perk(path: str, line: int, perk: PerkIn, topics: set[str] | None, sen
                                "health, religion, sexuality, politics and the like: remove it"))
         elif topics is not None and topic not in topics:
             out.append(Problem(path, line, "topics", f"'{topic}' is not in the loaded taxonomy; "
-                               "use a topic_id that `perkmatch taxonomy load` knows, or remove it"))
+                               "use a topic_id `perkmatch taxonomy show` lists, or remove it"))
     return out
 
 

@@ -208,6 +208,14 @@ def _causes(engine: Engine, run: Run, prev: Run, user: User) -> _Causes:
                    not_shown(taxonomy)(None), frozenset(t.topic_id for t in taxonomy))
 
 
+def _span(seconds: int) -> str:
+    """A time between two runs' dates, in the largest whole unit (before: "0 day(s)" for a few hours)."""
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            return f"{seconds // size} {unit}(s)"
+    return f"{seconds} second(s)"
+
+
 def _refitted(run: Run, prev: Run) -> str | None:
     """Why the topic vectors or the rules differ between two runs, if they do (``matcher.topic_fit``)."""
     params = [json.loads(r.params or "{}") for r in (run, prev)]
@@ -265,10 +273,10 @@ def _why(topic_id: str, a: dict | None, b: dict | None, c: _Causes) -> str:
     if b and b.get("status") == "candidate" and b.get("shortfalls"):  # dropped: what it now falls short of
         reasons.append("now short of: " + "; ".join(b["shortfalls"]))
     if c.elapsed > 0:  # with new posts too: every post is older against the later date
-        reasons.append(f"time passing: {c.elapsed // 86400} day(s) since the previous run lowers the recency weight")
+        reasons.append(f"time passing: {_span(c.elapsed)} since the previous run lowers the recency weight")
     if c.elapsed < 0:
-        reasons.append(f"this run is as of {-c.elapsed // 86400} day(s) before the previous one (--as-of): posts "
-                       "written after its date are left out")
+        reasons.append(f"this run is as of {_span(-c.elapsed)} before the previous one (--as-of): posts written "
+                       "after its date are left out")
     return "; ".join(reasons) or "the taxonomy or the settings changed"
 
 

@@ -540,9 +540,12 @@ def withheld_records(engine: Engine, user_id: str, run_id: int | None = None) ->
         rows = sorted(s.exec(select(Withheld).where(Withheld.run_id == run_id)
                              .where(Withheld.user_id == user_id)).all(), key=lambda r: (-r.score, r.perk_id))
         perks = _perks(s, {r.perk_id for r in rows}, _matched_version(s, run_id))
-    return [{"perk_id": r.perk_id, "brand": perks[r.perk_id].brand if r.perk_id in perks else "",
-             "title": perks[r.perk_id].title if r.perk_id in perks else "", "score": r.score, "reason": r.reason}
-            for r in rows]
+    return [{"perk_id": r.perk_id, **_named(perks.get(r.perk_id)), "score": r.score, "reason": r.reason} for r in rows]
+
+
+def _named(perk: PerkRecord | None) -> dict[str, str]:
+    """A perk's brand and title, as a record shows them (empty for a perk no catalog version has)."""
+    return {"brand": perk.brand if perk else "", "title": perk.title if perk else ""}
 
 
 def withheld_hidden(engine: Engine, user_id: str, run_id: int) -> bool:
@@ -616,6 +619,8 @@ def export_user(engine: Engine, user_id: str) -> dict[str, Any]:
                           .order_by(col(Assignment.run_id), col(Assignment.rank))).all()
         withheld = s.exec(select(Withheld).where(Withheld.user_id == user_id)
                           .order_by(col(Withheld.run_id), col(Withheld.id))).all()
+        held = {run_id: _perks(s, {w.perk_id for w in withheld if w.run_id == run_id}, _matched_version(s, run_id))
+                for run_id in {w.run_id for w in withheld}}  # each perk as its match run's catalog version had it
         scored = s.exec(select(TopicScore).where(TopicScore.user_id == user_id)
                         .order_by(col(TopicScore.run_id), col(TopicScore.rank))).all()
         cited: dict[tuple[int, str], list[int]] = defaultdict(list)  # each run's evidence of each topic, ranked
@@ -641,5 +646,5 @@ def export_user(engine: Engine, user_id: str) -> dict[str, Any]:
             "earlier_profile_runs": [{"run_id": k, "topics": v} for k, v in sorted(earlier.items())],
             "assignments": [a | {"match_run": row.run_id, "catalog_version": row.catalog_version} for a, row in
                             zip(_assignment_records(engine, list(assigned), stored=True), assigned, strict=True)],
-            "withheld": [{"match_run": w.run_id, "perk_id": w.perk_id, "score": w.score, "reason": w.reason}
-                         for w in withheld]}
+            "withheld": [{"match_run": w.run_id, "perk_id": w.perk_id, **_named(held[w.run_id].get(w.perk_id)),
+                          "score": w.score, "reason": w.reason} for w in withheld]}

@@ -39,6 +39,7 @@ class IngestReport:
     updated: int = 0
     rejected: int = 0
     skipped_no_consent: int = 0
+    skipped_opted_out: int = 0  # ... of which by users who opted out (only `perkmatch consent USER opted_in` lets in)
     users_added: int = 0
     users_updated: int = 0
     users_unchanged: int = 0  # rows giving a stored user exactly as stored: not written
@@ -53,7 +54,8 @@ class IngestReport:
     rejects: "_Rejects | None" = field(default=None, repr=False)  # a reject file to finish once the caller commits
 
     def as_dict(self) -> dict[str, Any]:
-        keys = ("path", "added", "updated", "unchanged", "rejected", "skipped_no_consent", "users_added",
+        keys = ("path", "added", "updated", "unchanged", "rejected", "skipped_no_consent", "skipped_opted_out",
+                "users_added",
                 "users_updated", "users_unchanged", "users_forgotten", "users_kept_out", "users_opted_out", "repeated",
                 "reject_file")
         return {k: getattr(self, k) for k in keys} | {"unknown_opt_ins": [str(p) for p in self.unknown_opt_ins]}
@@ -280,6 +282,7 @@ def ingest_posts(engine: Engine, path: str, *, skip_invalid: bool = False, rejec
             author = item.user_id if not isinstance(item, list) else _author(row)
             if author is not None and not consent.allows(author):  # never read further, even to reject the row
                 report.skipped_no_consent += 1
+                report.skipped_opted_out += consent.opted_out(author)
                 continue
             if isinstance(item, list):
                 rejects.add(line, row, item)
@@ -321,17 +324,24 @@ class _ConsentLookup:
     def __init__(self, s: Session, policy: str) -> None:
         self.s = s
         self.policy = policy
-        self.cache: dict[str, bool] = {}
+        self.cache: dict[str, str | None] = {}
 
     def allows(self, user_id: str) -> bool:
+        consent = self.consent(user_id)
+        return consent == "opted_in" or (self.policy == "opt-out" and consent != "opted_out")
+
+    def opted_out(self, user_id: str) -> bool:
+        return self.consent(user_id) == "opted_out"
+
+    def consent(self, user_id: str) -> str | None:
+        """The user's consent: ``opted_out`` once they opted out (their record is gone), else their record's."""
         if user_id not in self.cache:
             if len(self.cache) > 100_000:
                 self.cache.clear()
             from matcher.forget import opted_out
 
             user = self.s.get(User, user_id)
-            consent = "opted_out" if opted_out(self.s, user_id) else user.consent if user else None
-            self.cache[user_id] = consent == "opted_in" or (self.policy == "opt-out" and consent != "opted_out")
+            self.cache[user_id] = "opted_out" if opted_out(self.s, user_id) else user.consent if user else None
         return self.cache[user_id]
 
 

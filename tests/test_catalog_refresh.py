@@ -32,7 +32,8 @@ def do(engine, cache, path, **kw):  # type: ignore[no-untyped-def]
 
 def test_first_refresh_adds_everything_and_embeds_each_perk(engine, fake_cache, write) -> None:  # type: ignore[no-untyped-def]
     result = do(engine, fake_cache, write("c.yaml", PERKS))
-    assert result.summary() == {"version": 1, "added": 3, "changed": 0, "retired": 0, "unchanged": 0, "embedded": 3}
+    assert result.summary() == {"version": 1, "added": 3, "changed": 0, "retired": 0, "unchanged": 0, "embedded": 3,
+                                "added_ids": ["a", "b", "c"], "changed_ids": [], "retired_ids": []}
 
 
 def test_diff_reports_every_kind_of_change_and_embeds_only_new_text(engine, fake_cache, write) -> None:  # type: ignore[no-untyped-def]

@@ -174,7 +174,7 @@ def test_export_holds_every_run_assignments_and_withheld_perks(world) -> None:  
     assert world("profile", "--as-of", "2025-03-02").exit_code == 0  # a second snapshot
     doc = json.loads(world("export", "bob").stdout)
     assert [(a["perk_id"], a["match_run"], a["catalog_version"]) for a in doc["assignments"]] == [("trips", 2, 1)]
-    assert [w["perk_id"] for w in doc["withheld"]] == ["lounge"]  # US-NY only: bob is in US-NJ
+    assert [(w["perk_id"], w["brand"], w["title"]) for w in doc["withheld"]] == [("lounge", "Sky", "Lounge pass")]
     assert [r["run_id"] for r in doc["earlier_profile_runs"]] == [1]
     earlier = doc["earlier_profile_runs"][0]["topics"][0]
     assert earlier["topic_id"] == "travel"
@@ -229,7 +229,9 @@ def test_brand_view_and_exports(world, tmp_path) -> None:  # type: ignore[no-unt
     assert "(unlimited; regions: anywhere; offer ended 2020-01-01)" in ended.stdout
     assert json.loads(world("brand", "old-beans", "--json").stdout)["offer"] == "ended 2020-01-01"
     assert world("report", "brand", "Old", "--out", str(tmp_path / "old.html")).exit_code == 0
-    assert "offer ended 2020-01-01" in (tmp_path / "old.html").read_text()
+    page = (tmp_path / "old.html").read_text()
+    assert "offer ended 2020-01-01" in page
+    assert "<b>unlimited</b>" in page and "no limit</b> left" not in page  # before: "no limit left", read as none remaining
 
 
 def test_match_changes_name_the_catalog_as_cause(world, write) -> None:  # type: ignore[no-untyped-def]
@@ -635,12 +637,17 @@ def test_a_catalog_read_from_a_pipe_or_with_no_perks_is_previewed(world, write, 
         assert result.exit_code == 0, result.output
         assert "retired 1" in " ".join((result.stdout + result.stderr).split()), args  # the lounge pass, no more
     # a file with no perks: refused as a refresh (a truncated export), previewed as what it would do
-    empty = write("empty.jsonl", "")
+    empty, nxt_ok = write("empty.jsonl", ""), write("ok.jsonl", PERKS[1:])
     result = world("match", "--dry-run", "--changes", "--json", "--catalog", empty)
     assert result.exit_code == 0, result.output
     assert "retired 4" in result.stderr
     assert {c["user_id"] for c in map(json.loads, result.stdout.splitlines())} == {"ann", "bob", "cat"}
     assert world("catalog", "refresh", empty).exit_code == 1
+    dry = world("catalog", "refresh", "--dry-run", empty)  # before: "would be version 2", and the refresh refused
+    assert dry.exit_code == 0 and "would be refused: the file has no perks" in " ".join(dry.stdout.split())
+    assert json.loads(world("catalog", "refresh", "--dry-run", "--json", empty).stdout)["refused"].startswith(
+        "the file has no perks")
+    assert "refused" not in json.loads(world("catalog", "refresh", "--dry-run", "--json", nxt_ok).stdout)
 
 
 def test_a_dry_run_cannot_be_committed_and_an_interrupted_one_says_nothing_was_kept(world, monkeypatch) -> None:  # type: ignore[no-untyped-def]

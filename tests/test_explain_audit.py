@@ -328,3 +328,11 @@ def test_explain_answers_for_a_listed_topic_gone_from_a_taxonomy_loaded_since(wo
     assert "the taxonomy was replaced after profile run 1" in " ".join(said.stderr.split())
     never = world("explain", "par", "zzz")  # a topic neither the taxonomy nor the run has: still refused
     assert never.exit_code == 1 and "no topic 'zzz' in the loaded taxonomy" in never.stderr
+
+
+def test_time_between_runs_is_said_in_its_largest_whole_unit() -> None:
+    from matcher.changes import _span
+
+    # before: "time passing: 0 day(s) since the previous run lowers the recency weight" for runs hours apart
+    assert [_span(n) for n in (92 * 86400 + 5, 7 * 3600, 125, 40)] == ["92 day(s)", "7 hour(s)", "2 minute(s)",
+                                                                       "40 second(s)"]

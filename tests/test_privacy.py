@@ -97,6 +97,11 @@ def test_opting_out_forgets_and_blocks_future_posts(tmp_path, write, monkeypatch
     assert result.exit_code == 0 and "opted out and was forgotten" in result.stdout
     again = runner.invoke(app, ["--db", db, "ingest", posts, "--consent-policy", "opt-out", "--json"])
     assert json.loads(again.stdout.splitlines()[-1])["skipped_no_consent"] == 1
+    # under the default policy too, the fix offered is the one that works (before: "give a users file with consent:
+    # opted_in", which does not bring an opted-out user back)
+    said = " ".join(runner.invoke(app, ["--db", db, "ingest", posts]).stderr.split())
+    assert "1 post(s) not stored: their authors opted out (a users file does not bring them back; only `perkmatch " \
+        "consent USER opted_in` does)" in said and "have not opted in" not in said
     engine = open_engine(db)
     assert count(engine, "SELECT COUNT(*) FROM posts") == 0
     assert count(engine, "SELECT COUNT(*) FROM opt_outs") == 1

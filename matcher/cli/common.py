@@ -115,10 +115,13 @@ def posts_counts(report: Any) -> str:
 
 def say_skipped(report: Any, policy: str, what_to_do: str) -> None:
     """Why posts were not stored: their authors opted out, or (``what_to_do`` follows) have not opted in."""
-    if report.skipped_no_consent and policy == "opt-out":
-        err.print(f"{report.skipped_no_consent} post(s) not stored: their authors opted out")
-    elif report.skipped_no_consent:
-        err.print(f"{report.skipped_no_consent} post(s) not stored: their authors have not opted in{what_to_do}")
+    opted = report.skipped_opted_out
+    if opted:
+        err.print(f"{opted} post(s) not stored: their authors opted out (a users file does not bring them back; only "
+                  "`perkmatch consent USER opted_in` does)")
+    if report.skipped_no_consent - opted and policy != "opt-out":
+        err.print(f"{report.skipped_no_consent - opted} post(s) not stored: their authors have not opted in"
+                  f"{what_to_do}")
 
 
 @contextlib.contextmanager

@@ -148,13 +148,16 @@ def catalog_refresh(
     with session(eng) as s:
         result = refresh(s, file, source, dry_run=dry_run, topics=known, sensitive=sensitive,
                          retire_all=retire_all)
-    if as_json:
-        print_json(result.summary() | {"dry_run": dry_run})
-        return
     d = result.diff
+    refused = (f"the file has no perks: it would retire all {len(d.retired)} live perks, which a refresh does only "
+               "with --retire-all" if dry_run and d.retired and not (d.added or d.changed or d.unchanged)
+               and not retire_all else None)  # as `refresh` refuses it (a truncated export must not empty the catalog)
+    if as_json:
+        print_json(result.summary() | {"dry_run": dry_run} | ({"refused": refused} if refused else {}))
+        return
     changes = not d.is_empty
-    verb = (f"would be version {result.version}" if dry_run and changes else "no change" if not changes
-            else f"version {result.version}")
+    verb = (f"would be refused: {refused}; the diff" if refused else f"would be version {result.version}"
+            if dry_run and changes else "no change" if not changes else f"version {result.version}")
     out.print(f"{file}: {verb}: added {len(d.added)}, changed {len(d.changed)}, retired {len(d.retired)}, "
               f"unchanged {len(d.unchanged)}, {'to embed' if dry_run else 'embedded'} {result.embedded}")
     for label, ids in (("added", d.added), ("changed", d.changed), ("retired", d.retired)):
