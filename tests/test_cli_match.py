@@ -231,7 +231,7 @@ def test_brand_view_and_exports(world, tmp_path) -> None:  # type: ignore[no-unt
     assert world("report", "brand", "Old", "--out", str(tmp_path / "old.html")).exit_code == 0
     page = (tmp_path / "old.html").read_text()
     assert "offer ended 2020-01-01" in page
-    assert "<b>unlimited</b>" in page and "no limit</b> left" not in page  # before: "no limit left", read as none remaining
+    assert "<b>unlimited</b>" in page and "no limit</b> left" not in page  # before: read as "none remaining"
 
 
 def test_match_changes_name_the_catalog_as_cause(world, write) -> None:  # type: ignore[no-untyped-def]
