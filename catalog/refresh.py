@@ -288,5 +288,5 @@ def unknown_perk(session: Session, perk_id: str, where: str = "in the catalog") 
                 f"`perkmatch report brand '{brand[0].brand}' --out F.html` for all)")
     ever = session.exec(select(PerkRecord.perk_id).distinct()).all()  # a retired perk's history is still shown
     near = difflib.get_close_matches(perk_id, sorted(ever), n=3)
-    hint = f"did you mean {', '.join(near)}?" if near else "`perkmatch catalog versions` lists what was loaded"
+    hint = f"did you mean {', '.join(near)}?" if near else "`perkmatch catalog show` lists the live perks"
     return f"no perk '{perk_id}' {where}; {hint}"

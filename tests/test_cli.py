@@ -131,7 +131,8 @@ def test_catalog_refresh_json_and_sensitive_target_rejected(cli, write, tmp_path
     result = cli("catalog", "refresh", write("c.yaml", perks), "--json")
     assert result.exit_code == 0
     assert json.loads(result.stdout) == {"version": 1, "added": 1, "changed": 0, "retired": 0, "unchanged": 0,
-                                         "embedded": 1, "dry_run": False}
+                                         "embedded": 1, "dry_run": False, "added_ids": ["a"], "changed_ids": [],
+                                         "retired_ids": []}
     bad = write("bad.yaml", [dict(perks[0], topics=["health.mental-health"])])
     result = cli("catalog", "refresh", bad)
     assert result.exit_code == 1

@@ -697,3 +697,16 @@ def test_match_perk_and_brand_select_what_is_printed_and_written(world, write, t
     nxt = write("next.yaml", [*PERKS, jetset])
     assert "jetset" in assignments(world("match", "--dry-run", "--json", "--catalog", nxt, "--perk", "jetset"))["ann"]
     assert world("match", "--dry-run", "--perk", "jetset").exit_code == 1
+
+
+def test_catalog_show_lists_the_live_perks_and_unknown_ids_point_to_it(world) -> None:  # type: ignore[no-untyped-def]
+    listed = world("catalog", "show")
+    assert listed.exit_code == 0
+    assert [line.split()[0] for line in listed.stdout.splitlines()] == ["beans", "lounge", "old-beans", "trips"]
+    assert "lounge  Sky - Lounge pass (quantity: 1; regions: US-NY; offer: any time to open-ended)" in listed.stdout
+    assert [r["perk_id"] for r in map(json.loads, world("catalog", "show", "--json").stdout.splitlines())] == [
+        "beans", "lounge", "old-beans", "trips"]
+    # before: "`perkmatch catalog versions` lists what was loaded" (counts only), and explain named topics alone
+    assert world("match").exit_code == 0
+    assert "`perkmatch catalog show` lists the live perks" in world("brand", "zzz").stderr
+    assert "nor is it a perk's id (`perkmatch catalog show`" in " ".join(world("explain", "ann", "zzz").stderr.split())

@@ -189,14 +189,16 @@ def catalog_versions(db: DbOpt = None, as_json: JsonOpt = False) -> None:
     print_table(table)
 
 
-def catalog_show(perk_id: Annotated[str, typer.Argument(help="The perk's id")], db: DbOpt = None,
-                 as_json: JsonOpt = False) -> None:
-    """One perk's history across catalog versions."""
-    from catalog.refresh import perk_history
+def catalog_show(perk_id: Annotated[str | None, typer.Argument(help="The perk's id; without it, every perk of the "
+                                                                "live catalog version, one a line",
+                                                                show_default=False)] = None,
+                 db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """One perk's history across catalog versions; without PERK_ID, the live catalog's perks."""
+    from catalog.refresh import live_perks, perk_history
     from matcher.store import session
 
     with session(engine(db, existing=True)) as s:
-        rows = perk_history(s, perk_id)
+        rows = perk_history(s, perk_id) if perk_id is not None else live_perks(s)
     records = [{"perk_id": r.perk_id, "version_added": r.version_added, "version_retired": r.version_retired,
                 "brand": r.brand, "title": r.title, "description": r.description, "topics": json.loads(r.topics),
                 "regions": json.loads(r.regions), "quantity": r.quantity, "starts": r.starts and str(r.starts),
@@ -204,14 +206,20 @@ def catalog_show(perk_id: Annotated[str, typer.Argument(help="The perk's id")], 
     if as_json:
         print_json(records)
         return
+    if perk_id is None and not records:
+        out.print("no live perk: run `perkmatch catalog refresh FILE`")
     for r in records:
-        until = f"until version {r['version_retired']}" if r["version_retired"] else "current"
         quantity = "unlimited" if r["quantity"] is None else r["quantity"]
+        regions = ", ".join(r["regions"]) or "anywhere"
+        offer = f"{r['starts'] or 'any time'} to {r['ends'] or 'open-ended'}"
+        if perk_id is None:  # the live catalog: one perk a line
+            out.print(f"{r['perk_id']}  {r['brand']} - {r['title']} (quantity: {quantity}; regions: {regions}; offer: "
+                      f"{offer})", markup=False, highlight=False)
+            continue
+        until = f"until version {r['version_retired']}" if r["version_retired"] else "current"
         targets = ", ".join(r["topics"]) or "none (placed by meaning)"
         out.print(f"v{r['version_added']} ({until}): {r['brand']} - {r['title']}: {r['description']}\n"
-                  f"  quantity: {quantity}; regions: {', '.join(r['regions']) or 'anywhere'}; targets: {targets}; "
-                  f"offer: {r['starts'] or 'any time'} to {r['ends'] or 'open-ended'}", markup=False)
-
+                  f"  quantity: {quantity}; regions: {regions}; targets: {targets}; offer: {offer}", markup=False)
 
 def profile(
     db: DbOpt = None,

@@ -225,7 +225,9 @@ def _perk_hint(eng: Any, wanted: str) -> str | None:
         shown = ", ".join(brand[:10]) + (f" and {len(brand) - 10} more" if len(brand) > 10 else "")
         return f"'{wanted}' is a brand: give one of its perks ({shown})"
     near = difflib.get_close_matches(wanted, ids, n=3, cutoff=0.75)
-    return f"for a perk, did you mean {' or '.join(near)}?" if near else None
+    if near:
+        return f"for a perk, did you mean {' or '.join(near)}?"
+    return "nor is it a perk's id (`perkmatch catalog show` lists the live perks)" if ids else None
 
 
 def _explain_perk(eng: Any, cache: Any, user_id: str, perk_id: str, as_json: bool) -> None:
