@@ -710,3 +710,12 @@ def test_catalog_show_lists_the_live_perks_and_unknown_ids_point_to_it(world) ->
     assert world("match").exit_code == 0
     assert "`perkmatch catalog show` lists the live perks" in world("brand", "zzz").stderr
     assert "nor is it a perk's id (`perkmatch catalog show`" in " ".join(world("explain", "ann", "zzz").stderr.split())
+
+
+def test_explain_says_when_a_topics_engagement_is_its_reshares_alone(world, write) -> None:  # type: ignore[no-untyped-def]
+    shares = [p | {"is_share": True} for p in posts_for("dan", "flights airport lounge travel")]
+    assert world("ingest", write("dan.jsonl", shares)).exit_code == 0
+    assert world("profile", "--as-of", "2025-03-01").exit_code == 0
+    said = " ".join(world("explain", "dan", "travel").stdout.split())
+    assert "not inferred" in said and "its reshares', as it has no post of the user's own" in said  # before: as if
+    assert "its typical post's" in " ".join(world("explain", "ann", "travel").stdout.split())  # of their own posts

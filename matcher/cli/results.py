@@ -174,9 +174,11 @@ def explain(
                   f"(days with posts at least {gap:g} h apart; needs {th['days']}), threads {record['threads']} "
                   f"(needs {th['threads']}), engaged posts {d['engaged_posts']} (needs {th['engaged_posts']})")
         per_post = d["positive_engagement"] / record["posts"] if record["posts"] else 0.0
+        whose = "its reshares', as it has no post of the user's own" if not record["posts"] else "its typical post's"
         out.print(f"  engagement on it ×{record['engagement_vs_usual']:.2f} of the user's usual (needs "
-                  f"×{th['engagement_vs_usual']:.2f}; its typical post's, on a log scale: one viral post moves it "
-                  f"little; the usual ≈ {d['usual_engagement']} reactions a post, beyond the author's own vote), "
+                  f"×{th['engagement_vs_usual']:.2f}; {whose}, on a log scale and drawn towards ×1 when there are few "
+                  f"posts, so one viral post moves it far less than its likes; the usual ≈ {d['usual_engagement']} "
+                  "reactions a post, beyond the author's own vote), "
                   f"{per_post:.2f} a post (needs {th['engagement_per_post']:g}), confidence {record['confidence']:.2f} "
                   f"(needs {th['confidence']:.2f}), duplicates dropped {d['duplicates_dropped']}, "
                   f"reshares {d['shares']}"
