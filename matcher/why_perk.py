@@ -195,18 +195,19 @@ def _standing(engine: Engine, user_id: str, topic_id: str, inferred: set[str], h
 
 
 def nobody_reason(engine: Engine, cache: EmbeddingCache, perk_id: str, params: MatchParams = MatchParams(),
-                  spaces: dict[Any, PerkSpace] | None = None) -> dict[str, Any]:
+                  spaces: dict[Any, PerkSpace] | None = None, dry_run: bool = False) -> dict[str, Any]:
     """Why the latest match run gave a perk to nobody (``brand``): the topics it can reach users through, with how
     many users had each inferred (and for how many it fell short of its thresholds) in the profile run
     it used; and how many users it was withheld from, by rule. ``spaces`` keeps the catalog's perk space across
-    calls (a brand's page asks for each of its perks nobody got: the space is built once)."""
+    calls (a brand's page asks for each of its perks nobody got: the space is built once). ``dry_run``: the latest
+    run is a dry run's, read through its session (`match --dry-run --perk`), which `explain` cannot read later."""
     match, version, profile = _last_match(engine)
     with session(engine) as s:
         perks = live_perks(s, version)
         withheld = s.exec(select(Withheld.reason).where(Withheld.run_id == match.id)
                           .where(Withheld.perk_id == perk_id)).all()
         history = _history(s, perk_id)
-    said = f"nobody got it in match run {match.id}: "
+    said = "nobody would get it in this dry run: " if dry_run else f"nobody got it in match run {match.id}: "
     if perk_id not in {p.perk_id for p in perks}:
         return {"match_run": match.id, "why": said + "it was " + _not_in_version(history, version, int(match.id or 0)),
                 "topics": [], "withheld": {}}
@@ -255,6 +256,6 @@ def nobody_reason(engine: Engine, cache: EmbeddingCache, perk_id: str, params: M
                      "short of its thresholds)")
     elif len(writers) > sum(rules.values()):
         parts.append(("for the other users" if rules else "for the users") + " who write about its topics, other "
-                     f"perks sat nearer their posts or fit them better (`perkmatch explain USER {perk_id}` for one of "
-                     "them)")
+                     "perks sat nearer their posts or fit them better"
+                     + ("" if dry_run else f" (`perkmatch explain USER {perk_id}` for one of them)"))
     return {"match_run": match.id, "why": said + "; ".join(parts), "topics": topics, "withheld": rules}

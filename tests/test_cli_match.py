@@ -697,6 +697,15 @@ def test_match_perk_and_brand_select_what_is_printed_and_written(world, write, t
     nxt = write("next.yaml", [*PERKS, jetset])
     assert "jetset" in assignments(world("match", "--dry-run", "--json", "--catalog", nxt, "--perk", "jetset"))["ann"]
     assert world("match", "--dry-run", "--perk", "jetset").exit_code == 1
+    # a perk the preview gives to nobody: why, in the preview's terms (a brand trying a perk before it goes live)
+    paris = {"perk_id": "paris", "brand": "Roam", "title": "Paris trip", "description": "travel trips flights airport",
+             "regions": ["FR"]}
+    said = world("match", "--dry-run", "--catalog", write("fr.yaml", [*PERKS, paris]), "--brand", "Roam")
+    assert said.exit_code == 0 and "#1 trips" in said.stdout
+    assert "paris: nobody would get it in this dry run: it was withheld from 2 user(s) (2 by region)" in \
+        " ".join(said.stdout.split())
+    kept = " ".join(world("match", "--perk", "old-beans").stdout.split())  # a kept match names its run
+    assert "old-beans: nobody got it in match run" in kept and "(1 by dates)" in kept
 
 
 def test_catalog_show_lists_the_live_perks_and_unknown_ids_point_to_it(world) -> None:  # type: ignore[no-untyped-def]

@@ -295,7 +295,7 @@ def match(
     as_json: JsonOpt = False,
 ) -> None:
     """Assign perks to users under the catalog's limits; print ranked assignments with evidence."""
-    from catalog.refresh import read_catalog, refresh
+    from catalog.refresh import live_perks, read_catalog, refresh
     from matcher.changes import assignment_changes
     from matcher.explain import iso, match_records
     from matcher.export import assignment_format, write_assignments
@@ -303,6 +303,7 @@ def match(
     from matcher.profile_run import latest_run, previous_run
     from matcher.store import session
     from matcher.taxonomy import topic_sets
+    from matcher.why_perk import nobody_reason
 
     if fmt and not out_file:
         raise typer.BadParameter("is the format of the file --out writes; give --out FILE too (or leave --format "
@@ -328,12 +329,21 @@ def match(
     if selecting and not catalog_file:  # a misspelt id is said before the match runs (a previewed file's, after)
         _selected_perks(eng, perk_ids or [], brand_name)
 
-    def read(store: Any, run_id: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]], bool, set[str] | None]:
-        """The run's records, what changed since the previous run, whether there was no previous run, and the perks
-        selected (read through ``store``: a previewed catalog's are there only)."""
-        return (match_records(store, run_id), assignment_changes(store, run_id),
-                previous_run(store, run_id, "match") is None,
-                _selected_perks(store, perk_ids or [], brand_name) if selecting else None)
+    def read(store: Any, run_id: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]], bool, set[str] | None,
+                                              dict[str, dict[str, Any]]]:
+        """The run's records, what changed since the previous run, whether there was no previous run, the perks
+        selected, and why each live one selected went to nobody (all read through ``store``: a previewed catalog's
+        perks are there only)."""
+        records = match_records(store, run_id)
+        wanted = _selected_perks(store, perk_ids or [], brand_name) if selecting else None
+        nobody = {}
+        if wanted is not None:
+            with session(store) as s:
+                unassigned = sorted({p.perk_id for p in live_perks(s)} & wanted - {r["perk_id"] for r in records})
+            spaces: dict[Any, Any] = {}
+            nobody = {p: nobody_reason(store, source, p, spaces=spaces, dry_run=dry_run) for p in unassigned}
+        return (records, assignment_changes(store, run_id), previous_run(store, run_id, "match") is None, wanted,
+                nobody)
 
     def stage(staging: Any) -> Any:
         """The catalog file as a new version, written into the dry run's transaction (rolled back with it)."""
@@ -348,7 +358,7 @@ def match(
             if not dry_run:
                 raise
             raise common.interrupted(exc, "a dry run keeps nothing (only the vectors it embedded, cached)") from None
-    records, diff, first, wanted = summary.preview if dry_run else read(eng, summary.run_id)
+    records, diff, first, wanted, nobody = summary.preview if dry_run else read(eng, summary.run_id)
     if summary.staged is not None:
         staged, moved = summary.staged, summary.staged.diff
         err.print(f"{catalog_file} as catalog version {summary.catalog_version} (not kept): added "
@@ -381,8 +391,14 @@ def match(
         print_json(records)
     else:
         _print_assignments(records)
-        if selecting and not records:
-            err.print("no assignment of the perks selected")
+    if selecting and not records and not nobody:
+        err.print("no assignment of the perks selected")
+    for perk_id, why in nobody.items():  # on stderr beside --json, whose lines are the assignments
+        if as_json:
+            err.print(f"{perk_id}: {why['why']}", markup=False)
+        else:
+            out.print(f"{perk_id}:", markup=False)
+            _print_nobody(why, "  ")
 
 
 def _narrowed(change: dict[str, Any], wanted: set[str]) -> dict[str, Any]:
@@ -455,11 +471,16 @@ def brand(perk_id: Annotated[str, typer.Argument(help="The perk's id")], db: DbO
     for w in record["left_out"]:
         out.print(f"  left out: {w['user_id']} score {w['score']:.3f} ({w['reason']})")
     if record.get("nobody"):
-        out.print(f"  {record['nobody']['why']}", markup=False)
-        for t in record["nobody"]["topics"]:
-            more = " more" if t["inferred"] else ""
-            out.print(f"    {t['name']} ({t['topic_id']}, relevance {t['relevance']:.2f}): inferred for "
-                      f"{t['inferred']} user(s); short of its thresholds for {t['fell_short']}{more}", markup=False)
+        _print_nobody(record["nobody"], "  ")
+
+
+def _print_nobody(nobody: dict[str, Any], indent: str) -> None:
+    """Why a perk went to nobody (``why_perk.nobody_reason``), and its topics' counts, one a line."""
+    out.print(f"{indent}{nobody['why']}", markup=False)
+    for t in nobody["topics"]:
+        more = " more" if t["inferred"] else ""
+        out.print(f"{indent}  {t['name']} ({t['topic_id']}, relevance {t['relevance']:.2f}): inferred for "
+                  f"{t['inferred']} user(s); short of its thresholds for {t['fell_short']}{more}", markup=False)
 
 
 def register(app: typer.Typer) -> None:
