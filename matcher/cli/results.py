@@ -1,6 +1,7 @@
 """Commands that show results: topics, explain, match, brand."""
 
 import html
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -295,15 +296,13 @@ def match(
     as_json: JsonOpt = False,
 ) -> None:
     """Assign perks to users under the catalog's limits; print ranked assignments with evidence."""
-    from catalog.refresh import live_perks, read_catalog, refresh
-    from matcher.changes import assignment_changes
-    from matcher.explain import iso, match_records
-    from matcher.export import assignment_format, write_assignments
+    from catalog.refresh import read_catalog, refresh
+    from matcher.explain import iso
+    from matcher.export import assignment_format
     from matcher.match import run_match
-    from matcher.profile_run import latest_run, previous_run
+    from matcher.profile_run import latest_run
     from matcher.store import session
     from matcher.taxonomy import topic_sets
-    from matcher.why_perk import nobody_reason
 
     if fmt and not out_file:
         raise typer.BadParameter("is the format of the file --out writes; give --out FILE too (or leave --format "
@@ -329,21 +328,11 @@ def match(
     if selecting and not catalog_file:  # a misspelt id is said before the match runs (a previewed file's, after)
         _selected_perks(eng, perk_ids or [], brand_name)
 
-    def read(store: Any, run_id: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]], bool, set[str] | None,
-                                              dict[str, dict[str, Any]]]:
-        """The run's records, what changed since the previous run, whether there was no previous run, the perks
-        selected, and why each live one selected went to nobody (all read through ``store``: a previewed catalog's
-        perks are there only)."""
-        records = match_records(store, run_id)
-        wanted = _selected_perks(store, perk_ids or [], brand_name) if selecting else None
-        nobody = {}
-        if wanted is not None:
-            with session(store) as s:
-                unassigned = sorted({p.perk_id for p in live_perks(s)} & wanted - {r["perk_id"] for r in records})
-            spaces: dict[Any, Any] = {}
-            nobody = {p: nobody_reason(store, source, p, spaces=spaces, dry_run=dry_run) for p in unassigned}
-        return (records, assignment_changes(store, run_id), previous_run(store, run_id, "match") is None, wanted,
-                nobody)
+    def read(store: Any, run_id: int) -> _MatchView:
+        """What to show of the run, read through ``store`` (a dry run's session: a previewed catalog's perks are
+        there only)."""
+        return _MatchView.read(store, source, run_id, dry_run,
+                               _selected_perks(store, perk_ids or [], brand_name) if selecting else None)
 
     def stage(staging: Any) -> Any:
         """The catalog file as a new version, written into the dry run's transaction (rolled back with it)."""
@@ -358,42 +347,84 @@ def match(
             if not dry_run:
                 raise
             raise common.interrupted(exc, "a dry run keeps nothing (only the vectors it embedded, cached)") from None
-    records, diff, first, wanted, nobody = summary.preview if dry_run else read(eng, summary.run_id)
+    view: _MatchView = summary.preview if dry_run else read(eng, summary.run_id)
     if summary.staged is not None:
         staged, moved = summary.staged, summary.staged.diff
         err.print(f"{catalog_file} as catalog version {summary.catalog_version} (not kept): added "
                   f"{len(moved.added)}, changed {len(moved.changed)}, retired {len(moved.retired)}" if staged.applied
                   else f"{catalog_file}: the same perks as the live catalog (version {summary.catalog_version})",
                   markup=False)
-    since = (f"{len(diff)} user(s) {'would change' if dry_run else 'changed'} since the last match" if not first else
-             "no earlier match run" if dry_run else "the first match run")
+    since = (f"{len(view.diff)} user(s) {'would change' if dry_run else 'changed'} since the last match"
+             if not view.first else "no earlier match run" if dry_run else "the first match run")
     err.print(f"{'dry run, not kept' if dry_run else f'match run {summary.run_id}'}: {summary.assignments} "
               f"assignment(s) among {summary.users} user(s) with topics, catalog version {summary.catalog_version}, "
               f"offers as of {iso(summary.as_of)[:10]}; {since}")
-    if wanted is not None:  # the perks selected: their assignments, and their part of each change
-        records = [r for r in records if r["perk_id"] in wanted]
-        diff = [_narrowed(d, wanted) for d in diff if wanted & {*d["gained"], *d["lost"]}]
+    _show_match(view.selected(), changes, out_file, fmt, as_json)
+
+
+@dataclass(frozen=True)
+class _MatchView:
+    """What `match` shows of a run: its records, what changed since the previous run (``first``: there was none),
+    and, when ``--perk``/``--brand`` select perks (``wanted``), why each live one selected went to nobody."""
+
+    records: list[dict[str, Any]]
+    diff: list[dict[str, Any]]
+    first: bool
+    wanted: set[str] | None = None
+    nobody: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, store: Any, source: Any, run_id: int, dry_run: bool, wanted: set[str] | None) -> "_MatchView":
+        from catalog.refresh import live_perks
+        from matcher.changes import assignment_changes
+        from matcher.explain import match_records
+        from matcher.profile_run import previous_run
+        from matcher.store import session
+        from matcher.why_perk import nobody_reason
+
+        records, nobody = match_records(store, run_id), {}
+        if wanted is not None:
+            with session(store) as s:
+                unassigned = sorted({p.perk_id for p in live_perks(s)} & wanted - {r["perk_id"] for r in records})
+            spaces: dict[Any, Any] = {}  # one perk space for them all
+            nobody = {p: nobody_reason(store, source, p, spaces=spaces, dry_run=dry_run) for p in unassigned}
+        return cls(records, assignment_changes(store, run_id), previous_run(store, run_id, "match") is None, wanted,
+                   nobody)
+
+    def selected(self) -> "_MatchView":
+        """The view of the perks selected only: their assignments, and their part of each change."""
+        if self.wanted is None:
+            return self
+        return replace(self, records=[r for r in self.records if r["perk_id"] in self.wanted],
+                       diff=[_narrowed(d, self.wanted) for d in self.diff
+                             if self.wanted & {*d["gained"], *d["lost"]}])
+
+
+def _show_match(view: _MatchView, changes: bool, out_file: str | None, fmt: str | None, as_json: bool) -> None:
+    """Print a match (or its --changes), or write it to --out."""
+    from matcher.export import write_assignments
+
     if changes:
         if as_json:
-            print_json(diff)
-        elif not diff:
-            out.print("no earlier match run to compare with" if first else
+            print_json(view.diff)
+        elif not view.diff:
+            out.print("no earlier match run to compare with" if view.first else
                       "no user's assignments changed since the last match")
-        for d in [] if as_json else diff:
+        for d in [] if as_json else view.diff:
             moved = "; ".join(f"{key} {', '.join(d[key])}" for key in ("gained", "lost") if d[key])
             out.print(f"{d['user_id']}: {moved} ({'; '.join(d['causes'])})", markup=False)
         return
     if out_file:
-        write_assignments(records, out_file, fmt)
-        err.print(f"wrote {len(records)} assignment(s) to {out_file}")
+        write_assignments(view.records, out_file, fmt)
+        err.print(f"wrote {len(view.records)} assignment(s) to {out_file}")
         return
     if as_json:
-        print_json(records)
+        print_json(view.records)
     else:
-        _print_assignments(records)
-    if selecting and not records and not nobody:
+        _print_assignments(view.records)
+    if view.wanted is not None and not view.records and not view.nobody:
         err.print("no assignment of the perks selected")
-    for perk_id, why in nobody.items():  # on stderr beside --json, whose lines are the assignments
+    for perk_id, why in view.nobody.items():  # on stderr beside --json, whose lines are the assignments
         if as_json:
             err.print(f"{perk_id}: {why['why']}", markup=False)
         else:
