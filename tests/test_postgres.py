@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from matcher.demo import run_demo
 from matcher.embed import EmbeddingCache
@@ -60,10 +61,11 @@ def postgres_url():  # type: ignore[no-untyped-def]
         shutil.rmtree(root, ignore_errors=True)
 
 
-def pipeline(db: str) -> tuple[str, str, str, str, str]:
-    from catalog.refresh import live_perks
+def pipeline(db: str, next_catalog: str) -> tuple[str, str, str, str, str, str]:
+    from catalog.refresh import live_perks, refresh
     from matcher.match import run_match
     from matcher.store import session
+    from matcher.taxonomy import topic_sets
     from matcher.why_perk import explain_perk, nobody_reason
 
     engine = open_engine(db)
@@ -79,24 +81,40 @@ def pipeline(db: str) -> tuple[str, str, str, str, str]:
     why = json.dumps([explain_perk(engine, cache, u, p) for u, p in asked]
                      + [nobody_reason(engine, cache, p) for p in unused], sort_keys=True)
     preview = run_match(engine, cache, per_user=1, read_back=lambda s, run_id: match_records(s, run_id)).preview
-    status = database_status(engine, db)  # after the dry run: it kept no match run
+    with session(engine) as s:
+        known, sensitive = topic_sets(s)
+    staged = run_match(engine, cache, read_back=lambda s, run_id: match_records(s, run_id), stage=lambda s: refresh(
+        s, next_catalog, cache, topics=known, sensitive=sensitive, commit=False)).preview  # --dry-run --catalog
+    status = database_status(engine, db)  # after the dry runs: they kept no match run, and no catalog version
     engine.dispose()
     when = ("started_at", "finished_at", "refreshed_at")
     for part in ("catalog", "profile", "match"):  # times and where the database is differ, the rest must not
         status[part] = {k: v for k, v in status[part].items() if k not in when}
     return topics, matches, json.dumps({k: v for k, v in status.items() if k not in ("database", "size_bytes")},
-                                       sort_keys=True), why, json.dumps(preview, sort_keys=True)
+                                       sort_keys=True), why, json.dumps(preview, sort_keys=True), json.dumps(
+        staged, sort_keys=True)
 
 
 def test_postgres_gives_the_same_topics_and_assignments_as_sqlite(postgres_url, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    on_sqlite = pipeline(str(tmp_path / "s.db"))
-    on_postgres = pipeline(postgres_url)
+    from matcher.demo import sample_path
+
+    sample = yaml.safe_load(Path(sample_path("catalog.yaml")).read_text())
+    perks = sample["perks"] if isinstance(sample, dict) else sample
+    growler = {"perk_id": "pk-growler", "brand": "Hopyard Brewing", "title": "Free growler fill",
+               "description": "A free growler fill of any draft beer, for home brewers and beer fans."}
+    next_catalog = tmp_path / "next.yaml"  # the sample catalog without its brewery tour, and a new beer perk
+    next_catalog.write_text(yaml.safe_dump([p for p in perks if p["perk_id"] != "pk-hopyard-brewery-tour"] + [growler]))
+    on_sqlite = pipeline(str(tmp_path / "s.db"), str(next_catalog))
+    on_postgres = pipeline(postgres_url, str(next_catalog))
     assert json.loads(on_sqlite[0]) and json.loads(on_sqlite[1])
     assert json.loads(on_sqlite[2])["posts"]["reshares"] == 86  # `perkmatch status` too (u-resharer)
     assert len(json.loads(on_sqlite[3])) >= 5  # explain USER PERK_ID and brand's why-nobody too
     preview = json.loads(on_sqlite[4])  # `match --dry-run --per-user 1`: one perk a user, and the match kept as it was
     assert len(preview) == len({r["user_id"] for r in preview}) < len(json.loads(on_sqlite[1]))
     assert json.loads(on_sqlite[2])["match"]["assignments"] == len(json.loads(on_sqlite[1]))
+    staged = {(r["user_id"], r["perk_id"]) for r in json.loads(on_sqlite[5])}  # the catalog previewed, not kept
+    assert ("u-beerfan", "pk-growler") in staged and ("u-beerfan", "pk-hopyard-brewery-tour") not in staged
+    assert json.loads(on_sqlite[2])["catalog"]["version"] == 1
     assert on_postgres == on_sqlite
 
 
