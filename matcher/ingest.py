@@ -55,9 +55,8 @@ class IngestReport:
 
     def as_dict(self) -> dict[str, Any]:
         keys = ("path", "added", "updated", "unchanged", "rejected", "skipped_no_consent", "skipped_opted_out",
-                "users_added",
-                "users_updated", "users_unchanged", "users_forgotten", "users_kept_out", "users_opted_out", "repeated",
-                "reject_file")
+                "users_added", "users_updated", "users_unchanged", "users_forgotten", "users_kept_out",
+                "users_opted_out", "repeated", "reject_file")
         return {k: getattr(self, k) for k in keys} | {"unknown_opt_ins": [str(p) for p in self.unknown_opt_ins]}
 
 

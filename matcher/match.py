@@ -74,7 +74,7 @@ class MatchSummary:
     assignments: int
     catalog_version: int
     as_of: int  # offer dates were checked against this time's day (the profile run's as-of, or match --as-of)
-    preview: Any = None  # a dry run's reading of the run it did not keep (``run_match``'s ``dry_run``)
+    preview: Any = None  # a dry run's reading of the run it did not keep (``run_match``'s ``read_back``)
     staged: Any = None  # what a dry run's ``stage`` returned
 
 
