@@ -179,7 +179,8 @@ def refresh(session: Session, path: str, source: VectorSource, *, dry_run: bool 
     """Load a catalog file as a new version (nothing changes when the file matches the live version). A file with
     no perks would retire every live one: refused unless ``retire_all`` (a truncated export must not empty the
     catalog). Without ``commit`` the version is written but left uncommitted in ``session``, for a caller that reads
-    it and rolls it back (`match --dry-run --catalog FILE`); its new texts are embedded and cached all the same."""
+    it and rolls it back (`match --dry-run --catalog FILE`); every perk's text in the file is embedded and cached
+    first (``embedded`` counts those it encoded)."""
     perks = read_catalog(path, topics, sensitive)
     version = live_version(session)
     current = live_perks(session, version)  # that version's: read after it, another refresh may have applied one

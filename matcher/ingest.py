@@ -8,7 +8,7 @@ Posts of users without consent are never stored under the default 'opt-in' polic
 
 import json
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -153,7 +153,7 @@ def ingest_users(engine: Engine, path: str, *, skip_invalid: bool = False,
     report = IngestReport(path, kind="users")
     rejects = _Rejects(path, (reject_path or default_reject_path(path)) if skip_invalid else None)
     seen: dict[str, int] = {}  # user id -> its line: a user given twice is a mistake (opted out, then in?)
-    with _discarded_on_error(rejects), _session(engine, within) as s:
+    with _discarded_on_error(rejects), session(engine if within is None else within) as s:
         topic_ids = topic_ids_in(s)
         for line, row in iter_rows(path, columns=("user_id",), texts=USER_TEXTS):
             item = row if isinstance(row, Problem) else validate(path, line, row, UserIn, USER_HINTS)
@@ -228,10 +228,6 @@ def _user_fields(user: User) -> tuple[Any, ...]:
     return tuple(getattr(user, field) for field in sorted(_KEPT)) + (user.extra,)
 
 
-def _session(engine: Engine, within: Session | None) -> AbstractContextManager[Session]:
-    return session(engine) if within is None else nullcontext(within)
-
-
 @contextmanager
 def _discarded_on_error(rejects: _Rejects) -> Iterator[None]:
     """On any exception (a damaged file, Ctrl-C) nothing of the file is stored: its reject file goes too, .part and
@@ -271,7 +267,7 @@ def ingest_posts(engine: Engine, path: str, *, skip_invalid: bool = False, rejec
     check_policy(policy)
     report = IngestReport(path)
     rejects = _Rejects(path, (reject_path or default_reject_path(path)) if skip_invalid else None)
-    with _discarded_on_error(rejects), _session(engine, within) as s:
+    with _discarded_on_error(rejects), session(engine if within is None else within) as s:
         given = _Given(s)
         consent = _ConsentLookup(s, policy)
         batch: dict[tuple[str, str], list[tuple[int, PostIn, dict[str, Any] | None]]] = {}  # each key's rows

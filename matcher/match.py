@@ -131,7 +131,7 @@ def run_match(engine: Engine, cache: EmbeddingCache, *, per_user: int = 3, per_b
     # the rollback, and the cache writes through a connection of its own
     space = perk_topic_space(topics, cache)
     with session(engine) if stage else nullcontext() as staging:
-        store = staging or engine
+        store = engine if staging is None else staging
         staged = stage(staging) if stage else None
         with session(store) as s:
             version = live_version(s)

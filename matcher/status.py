@@ -148,8 +148,10 @@ def _profile(s: Session, run: Run) -> dict[str, Any]:
                      else col(User.consent).is_(None) | (User.consent != "opted_out"))
     records = s.exec(select(func.count()).select_from(User).where(User.updated_at > run.started_at)
                      .where(users_covered)).one()
-    forgotten = s.exec(select(func.count()).select_from(ForgetAudit)
-                       .where(ForgetAudit.forgotten_at > run.started_at)).one()
+    # users forgotten since whose posts were deleted: the fitted topic vectors may rest on those (one who opted out
+    # with nothing stored changes nothing)
+    forgotten = sum(json.loads(counts or "{}").get("posts", 0) > 0 for counts in s.exec(
+        select(ForgetAudit.counts).where(ForgetAudit.forgotten_at > run.started_at)).all())
     return {**_run_times(run), "policy": policy, "users": stats.get("users"),
             "posts": stats.get("posts"), "inferred_topics": stats.get("inferred_topics"), "model": stats.get("model"),
             "taxonomy_digest": params.get("taxonomy"),

@@ -679,7 +679,8 @@ def test_match_perk_and_brand_select_what_is_printed_and_written(world, write, t
     both = world("match", "--dry-run", "--json", "--perk", "trips", "--perk", "beans")
     assert assignments(both) == {"ann": ["trips"], "bob": ["trips"], "cat": ["beans"]}
     assert "4 assignment(s) among 3 user(s)" in both.stderr  # the summary still counts the whole match
-    assert assignments(world("match", "--dry-run", "--json", "--perk", "trips", "--brand", "Bean")) == {}
+    mixed = world("match", "--dry-run", "--json", "--perk", "trips", "--brand", "Bean")  # before: quietly nothing
+    assert mixed.exit_code == 1 and "--perk trips: not a perk of 'Bean'" in mixed.stderr
     out_csv = tmp_path / "sky.csv"
     assert world("match", "--dry-run", "--brand", "Sky", "--out", str(out_csv)).exit_code == 0
     assert [r["perk_id"] for r in csv.DictReader(out_csv.read_text().splitlines())] == ["lounge"]
@@ -706,6 +707,8 @@ def test_match_perk_and_brand_select_what_is_printed_and_written(world, write, t
         " ".join(said.stdout.split())
     kept = " ".join(world("match", "--perk", "old-beans").stdout.split())  # a kept match names its run
     assert "old-beans: nobody got it in match run" in kept and "(1 by dates)" in kept
+    written = world("match", "--dry-run", "--perk", "old-beans", "--out", str(tmp_path / "old.csv"))  # said with --out
+    assert "wrote 0 assignment(s)" in written.stderr and "old-beans: nobody would get it" in written.stderr
 
 
 def test_catalog_show_lists_the_live_perks_and_unknown_ids_point_to_it(world) -> None:  # type: ignore[no-untyped-def]

@@ -44,7 +44,7 @@ def test_a_fresh_world_is_up_to_date_and_counted(world) -> None:  # type: ignore
     assert report["size_bytes"] > 0
     text = world("status")
     assert text.exit_code == 0
-    assert "users     4: 3 opted in, 1 without consent; 0 opted out and 0 forgotten, kept as" in text.stdout
+    assert "users     4: 3 opted in, 1 without consent; 0 opted out, 0 forgotten (opt-outs included)" in text.stdout
     assert text.stdout.rstrip().endswith("up to date: nothing to run")
 
 
@@ -215,4 +215,6 @@ def test_a_forgotten_user_or_an_opt_out_calls_for_a_profile_run(world) -> None: 
     assert report["next"][0] == (f"perkmatch profile: profile run {report['profile']['run_id']}: 2 users forgotten "
                                  "since it started: the next run fits the topic vectors again, without their posts")
     assert world("profile", "--as-of", "2025-03-01").exit_code == 0
+    assert not any(step.startswith("perkmatch profile") for step in status(world)["next"])
+    assert world("consent", "zed", "opted_out").exit_code == 0  # nothing stored of zed: no topic vector rests on them
     assert not any(step.startswith("perkmatch profile") for step in status(world)["next"])

@@ -221,6 +221,7 @@ def catalog_show(perk_id: Annotated[str | None, typer.Argument(help="The perk's 
         out.print(f"v{r['version_added']} ({until}): {r['brand']} - {r['title']}: {r['description']}\n"
                   f"  quantity: {quantity}; regions: {regions}; targets: {targets}; offer: {offer}", markup=False)
 
+
 def profile(
     db: DbOpt = None,
     model: ModelOpt = None,

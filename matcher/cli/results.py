@@ -1,6 +1,7 @@
 """Commands that show results: topics, explain, match, brand."""
 
 import html
+import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any
@@ -332,7 +333,8 @@ def match(
         """What to show of the run, read through ``store`` (a dry run's session: a previewed catalog's perks are
         there only)."""
         return _MatchView.read(store, source, run_id, dry_run,
-                               _selected_perks(store, perk_ids or [], brand_name) if selecting else None)
+                               _selected_perks(store, perk_ids or [], brand_name) if selecting else None,
+                               why_nobody=not changes)
 
     def stage(staging: Any) -> Any:
         """The catalog file as a new version, written into the dry run's transaction (rolled back with it)."""
@@ -374,18 +376,22 @@ class _MatchView:
     nobody: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
-    def read(cls, store: Any, source: Any, run_id: int, dry_run: bool, wanted: set[str] | None) -> "_MatchView":
+    def read(cls, store: Any, source: Any, run_id: int, dry_run: bool, wanted: set[str] | None,
+             why_nobody: bool) -> "_MatchView":
+        """``why_nobody``: say why each live perk selected went to nobody (not for --changes)."""
         from catalog.refresh import live_perks
         from matcher.changes import assignment_changes
         from matcher.explain import match_records
         from matcher.profile_run import previous_run
-        from matcher.store import session
+        from matcher.store import Run, session
         from matcher.why_perk import nobody_reason
 
         records, nobody = match_records(store, run_id), {}
-        if wanted is not None:
-            with session(store) as s:
-                unassigned = sorted({p.perk_id for p in live_perks(s)} & wanted - {r["perk_id"] for r in records})
+        if wanted is not None and why_nobody:
+            with session(store) as s:  # the perks of the run's catalog version (a refresh may have followed it)
+                version = json.loads(s.get(Run, run_id).params or "{}").get("catalog_version")  # type: ignore[union-attr]
+                unassigned = sorted({p.perk_id for p in live_perks(s, version)} & wanted
+                                    - {r["perk_id"] for r in records})
             spaces: dict[Any, Any] = {}  # one perk space for them all
             nobody = {p: nobody_reason(store, source, p, spaces=spaces, dry_run=dry_run) for p in unassigned}
         return cls(records, assignment_changes(store, run_id), previous_run(store, run_id, "match") is None, wanted,
@@ -417,15 +423,14 @@ def _show_match(view: _MatchView, changes: bool, out_file: str | None, fmt: str 
     if out_file:
         write_assignments(view.records, out_file, fmt)
         err.print(f"wrote {len(view.records)} assignment(s) to {out_file}")
-        return
-    if as_json:
+    elif as_json:
         print_json(view.records)
     else:
         _print_assignments(view.records)
     if view.wanted is not None and not view.records and not view.nobody:
         err.print("no assignment of the perks selected")
-    for perk_id, why in view.nobody.items():  # on stderr beside --json, whose lines are the assignments
-        if as_json:
+    for perk_id, why in view.nobody.items():  # on stderr beside --json or --out: their lines are the assignments
+        if as_json or out_file:
             err.print(f"{perk_id}: {why['why']}", markup=False)
         else:
             out.print(f"{perk_id}:", markup=False)
@@ -434,7 +439,8 @@ def _show_match(view: _MatchView, changes: bool, out_file: str | None, fmt: str 
 
 def _narrowed(change: dict[str, Any], wanted: set[str]) -> dict[str, Any]:
     """A user's change of assignments (``changes.assignment_changes``) told of the perks selected only: the perks
-    it gained and lost, and the causes, but those naming another perk ("catalog: P retired", "P withheld: ...")."""
+    it gained and lost, and the causes, but those naming another perk ("catalog: P retired", "P withheld: ...");
+    all of them when every one does (no cause would be left to give)."""
     others = {*change["gained"], *change["lost"]} - wanted
     return change | {key: [p for p in change[key] if p in wanted] for key in ("gained", "lost")} | {
         "causes": [c for c in change["causes"] if c.removeprefix("catalog: ").split(" ", 1)[0] not in others]
@@ -466,6 +472,9 @@ def _selected_perks(store: Any, perk_ids: list[str], brand: str | None) -> set[s
         near = difflib.get_close_matches(brand, sorted({b for _, b in rows}), n=3)
         raise PerkmatchError(f"--brand: no perk of '{brand}' in any catalog version"
                              + (f"; did you mean {', '.join(near)}?" if near else ""))
+    if set(perk_ids) - of_brand:
+        raise PerkmatchError(f"--perk {', '.join(sorted(set(perk_ids) - of_brand))}: not a perk of '{brand}' (give "
+                             "--perk or --brand alone, or perks of that brand)")
     return wanted & of_brand
 
 
