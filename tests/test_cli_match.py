@@ -679,6 +679,8 @@ def test_match_perk_and_brand_select_what_is_printed_and_written(world, write, t
     both = world("match", "--dry-run", "--json", "--perk", "trips", "--perk", "beans")
     assert assignments(both) == {"ann": ["trips"], "bob": ["trips"], "cat": ["beans"]}
     assert "4 assignment(s) among 3 user(s)" in both.stderr  # the summary still counts the whole match
+    unmoved = world("match", "--dry-run", "--changes", "--per-user", "1", "--perk", "beans")  # ann's trips moved
+    assert unmoved.stdout.strip() == "no user's assignments of the perks selected changed since the last match"
     mixed = world("match", "--dry-run", "--json", "--perk", "trips", "--brand", "Bean")  # before: quietly nothing
     assert mixed.exit_code == 1 and "--perk trips: not a perk of 'Bean'" in mixed.stderr
     out_csv = tmp_path / "sky.csv"

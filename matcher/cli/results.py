@@ -415,7 +415,8 @@ def _show_match(view: _MatchView, changes: bool, out_file: str | None, fmt: str 
             print_json(view.diff)
         elif not view.diff:
             out.print("no earlier match run to compare with" if view.first else
-                      "no user's assignments changed since the last match")
+                      "no user's assignments changed since the last match" if view.wanted is None else
+                      "no user's assignments of the perks selected changed since the last match")
         for d in [] if as_json else view.diff:
             moved = "; ".join(f"{key} {', '.join(d[key])}" for key in ("gained", "lost") if d[key])
             out.print(f"{d['user_id']}: {moved} ({'; '.join(d['causes'])})", markup=False)
