@@ -266,13 +266,23 @@ def versions(session: Session) -> list[CatalogVersion]:
     return list(session.exec(select(CatalogVersion).order_by(col(CatalogVersion.version))).all())
 
 
-def perk_history(session: Session, perk_id: str) -> list[PerkRecord]:
-    """Every version of one perk, oldest first."""
+def perk_history(session: Session, perk_id: str, where: str = "in any catalog version") -> list[PerkRecord]:
+    """Every version of one perk, oldest first; an unknown id is an error (``unknown_perk``, saying ``where``)."""
     rows = session.exec(select(PerkRecord).where(PerkRecord.perk_id == perk_id)
                         .order_by(col(PerkRecord.version_added))).all()
     if not rows:
-        raise UnknownPerkError(unknown_perk(session, perk_id, "in any catalog version"))
+        raise UnknownPerkError(unknown_perk(session, perk_id, where))
     return list(rows)
+
+
+def brand_perks_named(session: Session, name: str) -> list[PerkRecord]:
+    """The live perks of the brand so named (``brand_key``): a brand's name given where a perk id goes."""
+    return [p for p in live_perks(session) if brand_key(p.brand) == brand_key(name)]
+
+
+def listed(ids: list[str], most: int = 10) -> str:
+    """Ids for a message: the first ``most``, and how many more."""
+    return ", ".join(ids[:most]) + (f" and {len(ids) - most} more" if len(ids) > most else "")
 
 
 def unknown_perk(session: Session, perk_id: str, where: str = "in the catalog") -> str:
@@ -280,13 +290,11 @@ def unknown_perk(session: Session, perk_id: str, where: str = "in the catalog") 
     to look."""
     import difflib
 
-    perks = live_perks(session)
-    brand = [p for p in perks if brand_key(p.brand) == brand_key(perk_id)]
+    brand = brand_perks_named(session, perk_id)
     if brand:
-        ids = [p.perk_id for p in brand]
-        shown = ", ".join(ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
-        return (f"no perk '{perk_id}' {where}: that is a brand; its live perks are {shown} (give one of them, or "
-                f"`perkmatch report brand '{brand[0].brand}' --out F.html` for all)")
+        return (f"no perk '{perk_id}' {where}: that is a brand; its live perks are "
+                f"{listed([p.perk_id for p in brand])} (give one of them, or `perkmatch report brand "
+                f"'{brand[0].brand}' --out F.html` for all)")
     ever = session.exec(select(PerkRecord.perk_id).distinct()).all()  # a retired perk's history is still shown
     near = difflib.get_close_matches(perk_id, sorted(ever), n=3)
     hint = f"did you mean {', '.join(near)}?" if near else "`perkmatch catalog show` lists the live perks"

@@ -16,7 +16,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from catalog.refresh import live_perks, live_version
+from catalog.refresh import listed, live_perks, live_version
 from catalog.schema import PerkRecord, brand_key
 from matcher.changes import topic_changes
 from matcher.errors import NotReadyError, PerkmatchError
@@ -123,9 +123,8 @@ def brand_perks(engine: Engine, brand: str) -> list[PerkRecord]:
     brands = sorted({p.brand for p in perks})
     close = difflib.get_close_matches(brand, brands, n=3, cutoff=0.5)
     hint = f"did you mean {' or '.join(repr(b) for b in close)}? " if close else ""
-    shown = ", ".join(brands[:8]) + (f" and {len(brands) - 8} more" if len(brands) > 8 else "")
     raise PerkmatchError(f"no brand '{brand}' in the live catalog; {hint}give the name as in the catalog's brand "
-                         f"field; known brands: {shown}")
+                         f"field; known brands: {listed(brands, 8)}")
 
 
 def brand_report(engine: Engine, brand: str, cache: Callable[[], Any] | None = None) -> dict[str, Any]:

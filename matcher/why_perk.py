@@ -18,8 +18,7 @@ import numpy as np
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
-from catalog.errors import UnknownPerkError
-from catalog.refresh import live_perks, unknown_perk
+from catalog.refresh import live_perks, perk_history
 from catalog.schema import PerkRecord
 from matcher.embed import EmbeddingCache
 from matcher.errors import NotReadyError
@@ -39,9 +38,7 @@ def explain_perk(engine: Engine, cache: EmbeddingCache, user_id: str, perk_id: s
     with session(engine) as s:
         perks = live_perks(s, version)
         perk = next((p for p in perks if p.perk_id == perk_id), None)
-        history = _history(s, perk_id)
-        if not history:
-            raise UnknownPerkError(unknown_perk(s, perk_id))
+        history = perk_history(s, perk_id, "in the catalog")
         assigned = s.exec(select(Assignment).where(Assignment.run_id == match.id)
                           .where(Assignment.user_id == user_id).where(Assignment.perk_id == perk_id)).first()
         withheld = s.exec(select(Withheld).where(Withheld.run_id == match.id)
@@ -81,12 +78,6 @@ def _last_match(engine: Engine) -> tuple[Run, int | None, Run]:
     if profile is None:
         raise NotReadyError("no profile yet; run `perkmatch profile` first")
     return match, run.get("catalog_version"), profile
-
-
-def _history(s: Any, perk_id: str) -> list[PerkRecord]:
-    """Every record the catalog has had of a perk, oldest first."""
-    return list(s.exec(select(PerkRecord).where(PerkRecord.perk_id == perk_id)
-                       .order_by(col(PerkRecord.version_added))).all())
 
 
 def _replaced(engine: Engine, profile: Run, user_id: str | None = None) -> str | None:
@@ -206,7 +197,7 @@ def nobody_reason(engine: Engine, cache: EmbeddingCache, perk_id: str, params: M
         perks = live_perks(s, version)
         withheld = s.exec(select(Withheld.reason).where(Withheld.run_id == match.id)
                           .where(Withheld.perk_id == perk_id)).all()
-        history = _history(s, perk_id)
+        history = perk_history(s, perk_id)
     said = "nobody would get it in this dry run: " if dry_run else f"nobody got it in match run {match.id}: "
     if perk_id not in {p.perk_id for p in perks}:
         return {"match_run": match.id, "why": said + "it was " + _not_in_version(history, version, int(match.id or 0)),

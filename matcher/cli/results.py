@@ -218,16 +218,15 @@ def _perk_hint(eng: Any, wanted: str) -> str | None:
 
     from sqlmodel import select
 
-    from catalog.refresh import live_perks
-    from catalog.schema import PerkRecord, brand_key
+    from catalog.refresh import brand_perks_named, listed
+    from catalog.schema import PerkRecord
     from matcher.store import session
 
     with session(eng) as s:
-        brand = [p.perk_id for p in live_perks(s) if brand_key(p.brand) == brand_key(wanted)]
+        brand = [p.perk_id for p in brand_perks_named(s, wanted)]
         ids = sorted(set(s.exec(select(PerkRecord.perk_id)).all()))
     if brand:
-        shown = ", ".join(brand[:10]) + (f" and {len(brand) - 10} more" if len(brand) > 10 else "")
-        return f"'{wanted}' is a brand: give one of its perks ({shown})"
+        return f"'{wanted}' is a brand: give one of its perks ({listed(brand)})"
     near = difflib.get_close_matches(wanted, ids, n=3, cutoff=0.75)
     if near:
         return f"for a perk, did you mean {' or '.join(near)}?"
