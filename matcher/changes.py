@@ -25,11 +25,18 @@ from sqlmodel import col, func, select
 
 from catalog.refresh import version_diff
 from matcher.errors import PerkmatchError
-from matcher.explain import not_profiled, record_changed, require_profile, require_profiled, require_user, topic_records
 from matcher.profile_run import previous_run
 from matcher.records import utc_day
 from matcher.store import Assignment, Post, Run, TopicScore, User, Withheld, session
 from matcher.taxonomy import load_topics, not_shown
+from matcher.topic_records import (
+    not_profiled,
+    record_changed,
+    require_profile,
+    require_profiled,
+    require_user,
+    topic_records,
+)
 
 
 def _runs(engine: Engine, run_id: int) -> tuple[Run | None, Run | None]:

@@ -10,15 +10,16 @@ from sqlalchemy import Engine
 from sqlmodel import select
 
 from catalog.refresh import live_perks, read_catalog, refresh
+from matcher.assignments import match_records
 from matcher.embed import EmbeddingCache
 from matcher.errors import PerkmatchError
-from matcher.explain import match_records, user_topics
 from matcher.ingest import ingest_posts, ingest_users
 from matcher.match import run_match
 from matcher.profile_run import Progress, run_profile
 from matcher.records import to_epoch
 from matcher.store import Post, Topic, User, session
 from matcher.taxonomy import default_taxonomy_path, load_topics, read_taxonomy, topic_sets
+from matcher.topic_records import user_topics
 
 AS_OF = "2026-11-20T00:00:00Z"  # the sample data ends mid-November 2026: a fixed date keeps the demo repeatable
 SPOTLIGHT = "u-maya"

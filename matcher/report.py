@@ -1,6 +1,7 @@
 """HTML reports a person can read: a user's profile and a brand's campaign, one self-contained page each.
 
-The data of each page comes from ``matcher.explain``; Jinja2 templates render it with autoescaping on, so the
+The data of each page comes from the read side (``matcher.topic_records``, ``matcher.assignments``,
+``matcher.explain``, ``matcher.user_export``); Jinja2 templates render it with autoescaping on, so the
 text of a post is always shown as text. Charts (``matcher.report_charts``) are inline SVG. The pages need no
 network and no JavaScript, and they print.
 """
@@ -18,24 +19,17 @@ from sqlmodel import select
 
 from catalog.refresh import listed, live_perks, live_version
 from catalog.schema import PerkRecord, brand_key
+from matcher.assignments import brand_view, match_records, withheld_records
 from matcher.changes import topic_changes
 from matcher.errors import NotReadyError, PerkmatchError
-from matcher.explain import (
-    brand_view,
-    explain_topic,
-    export_user,
-    iso,
-    match_records,
-    require_profiled,
-    require_user,
-    topic_records,
-    withheld_records,
-)
+from matcher.explain import explain_topic
 from matcher.outfiles import atomic_open
 from matcher.profile_run import latest_run
 from matcher.report_charts import activity_chart, engagement, quantity_chart
 from matcher.store import Run, User, session
 from matcher.taxonomy import load_topics
+from matcher.topic_records import iso, require_profiled, require_user, topic_records
+from matcher.user_export import export_user
 from matcher.why_perk import nobody_reason
 
 

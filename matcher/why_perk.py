@@ -20,14 +20,16 @@ from sqlmodel import col, select
 
 from catalog.refresh import live_perks, perk_history
 from catalog.schema import PerkRecord
+from matcher.assignments import match_records
 from matcher.embed import EmbeddingCache
 from matcher.errors import NotReadyError
-from matcher.explain import explain_topic, match_records, not_profiled, record_changed, require_user
+from matcher.explain import explain_topic
 from matcher.match import MatchParams, PerkSpace, ineligible_reason, topic_queries
 from matcher.profile_run import latest_run
 from matcher.records import utc_day
 from matcher.store import Assignment, EvidencePost, Run, TopicScore, User, Withheld, session
 from matcher.taxonomy import load_topics, not_shown, replaced_since
+from matcher.topic_records import not_profiled, record_changed, require_user
 
 
 def explain_perk(engine: Engine, cache: EmbeddingCache, user_id: str, perk_id: str,

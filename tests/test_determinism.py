@@ -10,11 +10,11 @@ import pytest
 from matcher.demo import AS_OF, sample_path
 from matcher.embed import EmbeddingCache
 from matcher.encoder import load_encoder
-from matcher.explain import user_topics
 from matcher.ingest import ingest_posts, ingest_users
 from matcher.profile_run import run_profile
 from matcher.records import to_epoch
 from matcher.store import open_engine
+from matcher.topic_records import user_topics
 
 
 def profile_json(tmp_path, name: str, order_seed: int | None, batch_size: int) -> str:  # type: ignore[no-untyped-def]

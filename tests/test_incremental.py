@@ -19,7 +19,6 @@ from matcher.demo import AS_OF, sample_path
 from matcher.embed import EmbeddingCache
 from matcher.encoder import FakeEncoder
 from matcher.engine_pool import PoolExecutor, default_executor
-from matcher.explain import user_topics
 from matcher.forget import forget
 from matcher.ingest import ingest_posts, ingest_users
 from matcher.profile_run import default_as_of, eligible_users, run_profile
@@ -37,6 +36,7 @@ from matcher.store import (
     open_engine,
     session,
 )
+from matcher.topic_records import user_topics
 
 WHEN = to_epoch(AS_OF)
 
@@ -269,7 +269,7 @@ def test_forget_removes_the_users_input_digests(tmp_path) -> None:  # type: igno
 def test_a_forget_while_profile_and_match_run_leaves_nothing_of_the_user(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import matcher.match
     from catalog.refresh import refresh
-    from matcher.explain import match_records
+    from matcher.assignments import match_records
 
     engine = setup_db(tmp_path, "forget-during", sample_lines())
     cache = EmbeddingCache(engine, FakeEncoder())

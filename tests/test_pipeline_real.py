@@ -12,15 +12,18 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
+from matcher.assignments import brand_view, match_records
 from matcher.cli import app
 from matcher.demo import AS_OF, run_demo
 from matcher.embed import EmbeddingCache
 from matcher.encoder import load_encoder
-from matcher.explain import brand_view, explain_topic, export_user, match_records, user_topics
+from matcher.explain import explain_topic
 from matcher.ingest import ingest_posts, ingest_users
 from matcher.profile_run import run_profile
 from matcher.records import to_epoch
 from matcher.store import open_engine
+from matcher.topic_records import user_topics
+from matcher.user_export import export_user
 from tests.conftest import post
 
 pytestmark = pytest.mark.integration

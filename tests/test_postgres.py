@@ -16,12 +16,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from matcher.assignments import match_records
 from matcher.demo import run_demo
 from matcher.embed import EmbeddingCache
 from matcher.encoder import FakeEncoder
-from matcher.explain import match_records, user_topics
 from matcher.status import database_status
 from matcher.store import open_engine
+from matcher.topic_records import user_topics
 
 
 def _free_port() -> int:

@@ -11,12 +11,12 @@ from catalog.refresh import text_key
 from matcher.cli import app, common
 from matcher.embed import EmbeddingCache
 from matcher.encoder import FakeEncoder
-from matcher.explain import export_user
 from matcher.forget import forget
 from matcher.ingest import ingest_posts, ingest_users
 from matcher.profile_run import run_profile
 from matcher.records import embed_form
 from matcher.store import Embedding, open_engine, session
+from matcher.user_export import export_user
 from tests.conftest import post
 
 runner = CliRunner()

@@ -23,19 +23,20 @@ from typer.testing import CliRunner
 
 import matcher.engine_ray as engine_ray
 from catalog.refresh import refresh
+from matcher.assignments import match_records
 from matcher.cli import app, common
 from matcher.demo import AS_OF, sample_path
 from matcher.embed import EmbeddingCache
 from matcher.encoder import FakeEncoder, load_encoder
 from matcher.engine_ray import RayExecutor, ray_cluster
 from matcher.errors import ClusterError
-from matcher.explain import match_records, user_topics
 from matcher.ingest import ingest_posts, ingest_users
 from matcher.match import run_match
 from matcher.profile_run import run_profile
 from matcher.records import to_epoch
 from matcher.store import Embedding, open_engine, session
 from matcher.taxonomy import load_topics, topic_sets
+from matcher.topic_records import user_topics
 
 WHEN = to_epoch(AS_OF)
 runner = CliRunner()

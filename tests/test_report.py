@@ -20,12 +20,12 @@ from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
 from catalog.refresh import refresh
+from matcher.assignments import match_records
 from matcher.cli.report import register
 from matcher.demo import AS_OF, run_demo, sample_path
 from matcher.embed import EmbeddingCache
 from matcher.encoder import FakeEncoder
 from matcher.errors import PerkmatchError, UnknownUserError
-from matcher.explain import match_records, user_topics
 from matcher.ingest import ingest_posts
 from matcher.match import run_match
 from matcher.profile_run import run_profile
@@ -34,6 +34,7 @@ from matcher.report import brand_report, render, user_report, write_report
 from matcher.report_charts import activity_chart, engagement, quantity_chart
 from matcher.store import Topic, User, open_engine, session
 from matcher.taxonomy import topic_sets
+from matcher.topic_records import user_topics
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = "<script>alert(1)</script>"

@@ -13,8 +13,8 @@ from matcher.cli.common import DbOpt, JsonOpt, ModelOpt, engine, err, handled, o
 def forget(user_id: Annotated[str, typer.Argument(help="The user's id")], db: DbOpt = None,
            as_json: JsonOpt = False) -> None:
     """Delete every trace of a user: posts (and quotes of them), embeddings, profiles, evidence, assignments."""
-    from matcher.explain import require_user
     from matcher.forget import forget as forget_user
+    from matcher.topic_records import require_user
 
     eng = engine(db, existing=True)
     require_user(eng, user_id)
@@ -66,8 +66,8 @@ def export(user_id: Annotated[str, typer.Argument(help="The user's id")], db: Db
     """Everything stored about a user, as one JSON document (the right of access)."""
     import json
 
-    from matcher.explain import export_user
     from matcher.outfiles import atomic_open, check_out
+    from matcher.user_export import export_user
 
     if out_file is not None:
         check_out(out_file, "JSON file")  # before the work
@@ -108,7 +108,8 @@ def _print_demo(eng, result, kept: str | None) -> None:  # type: ignore[no-untyp
 
     from matcher.cli.results import _print_assignments
     from matcher.demo import GAMING, SPOTLIGHT
-    from matcher.explain import explain_topic, user_topics
+    from matcher.explain import explain_topic
+    from matcher.topic_records import user_topics
 
     topics = {r["user_id"]: r["topics"] for r in result.topics}
     live = sum(result.catalog[k] for k in ("added", "changed", "unchanged"))  # a re-run adds none

@@ -60,7 +60,7 @@ def topics(
 ) -> None:
     """A user's inferred topics with their evidence (or every user's, with --all)."""
     from matcher.changes import topic_changes
-    from matcher.explain import stale_taxonomy, user_topics
+    from matcher.topic_records import stale_taxonomy, user_topics
 
     if (user_id is None) == (not all_users):
         raise typer.BadParameter("give a USER_ID or --all (not both)")
@@ -112,18 +112,11 @@ def explain(
 ) -> None:
     """Why a topic was, or was not, inferred; why the user got a perk, or not (PERK_ID); or, with neither, why the
     user got each of their perks."""
+    from matcher.assignments import latest_match_id, match_records, withheld_hidden, withheld_records
     from matcher.errors import UnknownTopicError
-    from matcher.explain import (
-        explain_topic,
-        latest_match_id,
-        match_records,
-        no_perks_reason,
-        require_user,
-        stale_taxonomy,
-        withheld_hidden,
-        withheld_records,
-    )
+    from matcher.explain import explain_topic, no_perks_reason
     from matcher.profiles import ProfileParams
+    from matcher.topic_records import require_user, stale_taxonomy
 
     eng = engine(db, existing=True)
     if topic_id is None:
@@ -297,12 +290,12 @@ def match(
 ) -> None:
     """Assign perks to users under the catalog's limits; print ranked assignments with evidence."""
     from catalog.refresh import read_catalog, refresh
-    from matcher.explain import iso
     from matcher.export import assignment_format
     from matcher.match import run_match
     from matcher.profile_run import latest_run
     from matcher.store import session
     from matcher.taxonomy import topic_sets
+    from matcher.topic_records import iso
 
     if fmt and not out_file:
         raise typer.BadParameter("is the format of the file --out writes; give --out FILE too (or leave --format "
@@ -379,8 +372,8 @@ class _MatchView:
              why_nobody: bool) -> "_MatchView":
         """``why_nobody``: say why each live perk selected went to nobody (not for --changes)."""
         from catalog.refresh import live_perks
+        from matcher.assignments import match_records
         from matcher.changes import assignment_changes
-        from matcher.explain import match_records
         from matcher.profile_run import previous_run
         from matcher.store import Run, session
         from matcher.why_perk import nobody_reason
@@ -482,7 +475,7 @@ def brand(perk_id: Annotated[str, typer.Argument(help="The perk's id")], db: DbO
           as_json: JsonOpt = False) -> None:
     """The users a perk is assigned to, ranked, with evidence; and the best left out as quantity ran out (or, when
     nobody got it, why)."""
-    from matcher.explain import brand_view
+    from matcher.assignments import brand_view
     from matcher.why_perk import nobody_reason
 
     eng = engine(db, existing=True)

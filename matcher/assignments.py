@@ -1,0 +1,217 @@
+"""The records of a kept match run: the contract's `match` records with their evidence, the perks a run withheld
+from a user and why, and a brand's view of one perk (who got it, who was left out as its quantity ran out).
+
+A match run is read as it was made: each perk as the catalog version it assigned from had it, each topic's evidence
+from the profile run it assigned from; a perk the live catalog has changed or retired since says so.
+"""
+
+import datetime as dt
+import json
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from catalog.refresh import live_version, unknown_perk
+from catalog.schema import PerkRecord
+from matcher.errors import NotReadyError
+from matcher.forget import forgotten_units
+from matcher.match import offer_closed
+from matcher.profile_run import latest_run
+from matcher.records import utc_day
+from matcher.store import (
+    Assignment,
+    EvidencePost,
+    Run,
+    Withheld,
+    session,
+)
+from matcher.taxonomy import load_topics
+from matcher.topic_records import (
+    hidden_topics,
+    post_record,
+    posts_by_key,
+    record_changed,
+    records_changed,
+    user_opt_ins,
+)
+
+
+def match_records(engine: Engine, run_id: int | None = None, user_id: str | None = None) -> list[dict[str, Any]]:
+    """Contract `match` records of a match run (the latest by default), by user then rank."""
+    run_id = run_id or latest_match_id(engine)
+    with session(engine) as s:
+        query = select(Assignment).where(Assignment.run_id == run_id)
+        if user_id is not None:
+            query = query.where(Assignment.user_id == user_id)
+        rows = s.exec(query).all()
+    # ordered here, not by the database: PostgreSQL's collation may sort "u_yogi" before "u-cyclist" and SQLite not
+    return assignment_records(engine, sorted(rows, key=lambda r: (r.user_id, r.rank)))
+
+
+def latest_match_id(engine: Engine) -> int:
+    run = latest_run(engine, "match")
+    if run is None:
+        raise NotReadyError("no match yet; run `perkmatch match` first")
+    return int(run.id or 0)
+
+
+def assignment_records(engine: Engine, rows: list[Assignment], stored: bool = False) -> list[dict[str, Any]]:
+    """Contract `match` records of stored assignments. A topic the user has withdrawn their opt-in to since the run
+    (``taxonomy.not_shown``) is not cited, and an assignment that rested on such topics alone is not shown (the
+    perk itself would tell it; the next `match` does without it), unless ``stored`` (for `export`)."""
+    taxonomy = load_topics(engine)
+    names, hidden = {t.topic_id: t.name for t in taxonomy}, hidden_topics(taxonomy, stored)
+    latest = latest_run(engine, "profile")
+    topic_ev: dict[tuple[int, str, str], list[int]] = defaultdict(list)
+    with session(engine) as s:
+        perks = {v: perks_as_of(s, {r.perk_id for r in rows if r.catalog_version == v}, v)
+                 for v in {r.catalog_version for r in rows}}
+        newest, live = perks_as_of(s, {r.perk_id for r in rows}), live_version(s)
+        profile_of = _profile_runs(s, {r.run_id for r in rows}, None if latest is None else int(latest.id or 0))
+        for profile_run in sorted(set(profile_of.values()) - {None}):
+            users = sorted({r.user_id for r in rows if profile_of[r.run_id] == profile_run})
+            for e in s.exec(select(EvidencePost).where(EvidencePost.run_id == profile_run)
+                            .where(col(EvidencePost.user_id).in_(users)).order_by(col(EvidencePost.rank))).all():
+                topic_ev[(profile_run, e.user_id, e.topic_id)].append(e.post_pk)
+        posts = posts_by_key(s, {k for v in topic_ev.values() for k in v})
+        opt_ins = user_opt_ins(s, {r.user_id for r in rows})
+    out = []
+    for r in rows:
+        perk = perks[r.catalog_version].get(r.perk_id)
+        cited = json.loads(r.topics)
+        shown = [t for t in cited if t["topic_id"] not in hidden(opt_ins.get(r.user_id))]
+        if cited and not shown:
+            continue
+        from_run = profile_of[r.run_id]
+        topics = [{"topic_id": t["topic_id"], "name": names.get(t["topic_id"], t["topic_id"]), "score": t["score"],
+                   "fit": t["fit"], **({"relevance": t["relevance"]} if "relevance" in t else {}),
+                   "evidence": [post_record(posts[k]) for k in topic_ev[(from_run, r.user_id, t["topic_id"])]
+                                if k in posts]}
+                  for t in shown]
+        record = {"user_id": r.user_id, "perk_id": r.perk_id, "brand": perk.brand if perk else "",
+                  "title": perk.title if perk else "", "rank": r.rank, "score": r.score, "topics": topics}
+        since = _since(perk, newest.get(r.perk_id), live, r.catalog_version)
+        out.append(record | ({"catalog_since": since} if since else {}))
+    return out
+
+
+def _since(matched: PerkRecord | None, newest: PerkRecord | None, live: int | None, version: int | None
+           ) -> str | None:
+    """'retired' or 'changed' when the live catalog has retired or changed the perk since catalog ``version``, which a
+    match saw (``matched``: its record then; ``newest``: its last)."""
+    if matched is None or newest is None:
+        return None
+    retired = newest.version_retired
+    if retired is not None and live is not None and retired <= live and version is not None and retired > version:
+        return "retired"
+    return "changed" if newest.id != matched.id else None
+
+
+def matched_version(s: Session, run_id: int) -> int | None:
+    """The catalog version a match run assigned from."""
+    run = s.get(Run, run_id)
+    return json.loads(run.params or "{}").get("catalog_version") if run else None
+
+
+def perks_as_of(s: Session, perk_ids: set[str], version: int | None = None) -> dict[str, PerkRecord]:
+    """Each perk id's record as catalog ``version`` had it: what a match run on that version was shown (its title
+    may have changed since); without a version, the newest record (retired ones included: history stays
+    readable)."""
+    out: dict[str, PerkRecord] = {}
+    ids = sorted(perk_ids)
+    for start in range(0, len(ids), 500):
+        for p in s.exec(select(PerkRecord).where(col(PerkRecord.perk_id).in_(ids[start:start + 500]))
+                        .order_by(col(PerkRecord.version_added))).all():
+            if version is None or p.version_added <= version or p.perk_id not in out:
+                out[p.perk_id] = p
+    return out
+
+
+def _profile_runs(s: Session, match_runs: set[int], latest: int | None) -> dict[int, int | None]:
+    """The profile run each match run assigned from: its evidence is that run's (``latest`` for a match run made
+    before runs recorded it)."""
+    found = {int(r.id or 0): json.loads(r.params or "{}").get("profile_run", latest)
+             for r in s.exec(select(Run).where(col(Run.id).in_(sorted(match_runs)))).all()}
+    return {run_id: found.get(run_id, latest) for run_id in match_runs}
+
+
+def withheld_records(engine: Engine, user_id: str, run_id: int | None = None) -> list[dict[str, Any]]:
+    """The perks a match run withheld from the user, best first, with the rule that held each; none once the user's
+    record changed after the run (``withheld_hidden``)."""
+    run_id = run_id or latest_match_id(engine)
+    if withheld_hidden(engine, user_id, run_id):
+        return []
+    with session(engine) as s:
+        rows = sorted(s.exec(select(Withheld).where(Withheld.run_id == run_id)
+                             .where(Withheld.user_id == user_id)).all(), key=lambda r: (-r.score, r.perk_id))
+        perks = perks_as_of(s, {r.perk_id for r in rows}, matched_version(s, run_id))
+    return [{"perk_id": r.perk_id, **named(perks.get(r.perk_id)), "score": r.score, "reason": r.reason} for r in rows]
+
+
+def named(perk: PerkRecord | None) -> dict[str, str]:
+    """A perk's brand and title, as a record shows them (empty for a perk no catalog version has)."""
+    return {"brand": perk.brand if perk else "", "title": perk.title if perk else ""}
+
+
+def withheld_hidden(engine: Engine, user_id: str, run_id: int) -> bool:
+    """Whether the user's record (consent, region, opt-ins) changed after a match run: its withheld perks are then
+    not shown. A withheld perk keeps no topic, so one that came through a sensitive topic whose opt-in the user has
+    withdrawn since could not be told apart (an assignment can: ``assignment_records``), and the run's reasons may
+    no longer hold; the next match weighs them again."""
+    with session(engine) as s:
+        run = s.get(Run, run_id)
+    return run is not None and record_changed(engine, user_id, run.started_at)
+
+
+def brand_view(engine: Engine, perk_id: str) -> dict[str, Any]:
+    """The users a perk is assigned to, ranked, with evidence; and who was left out as quantity ran out."""
+    run_id = latest_match_id(engine)
+    with session(engine) as s:
+        newest = perks_as_of(s, {perk_id}).get(perk_id)
+        if newest is None:
+            raise NotReadyError(unknown_perk(s, perk_id))
+        matched_on = matched_version(s, run_id)
+        perk = perks_as_of(s, {perk_id}, matched_on)[perk_id]  # as the match run saw it: its quantity, title, regions
+        rows = sorted(s.exec(select(Assignment).where(Assignment.run_id == run_id)
+                             .where(Assignment.perk_id == perk_id)).all(), key=lambda r: (-r.score, r.user_id))
+        left = sorted(s.exec(select(Withheld).where(Withheld.run_id == run_id).where(Withheld.perk_id == perk_id)
+                             .where(col(Withheld.reason).startswith("quantity"))).all(),
+                      key=lambda r: (-r.score, r.user_id))
+        version = live_version(s)
+        gone = forgotten_units(s, run_id, perk_id)
+        started = s.get(Run, run_id).started_at  # type: ignore[union-attr]
+        changed = records_changed(s, (w.user_id for w in left), started)
+    left = [w for w in left if w.user_id not in changed]  # not told once their record changed (withheld_hidden)
+    records = assignment_records(engine, list(rows))
+    for i, rec in enumerate(records, start=1):
+        rec["brand_rank"] = i
+    retired = newest.version_retired is not None and version is not None and newest.version_retired <= version
+    out = {"perk_id": perk_id, "brand": perk.brand, "title": perk.title, "quantity": perk.quantity,
+           "assigned": len(rows) + gone,  # units used: of assignments no longer shown (an opt-in withdrawn), and
+           "forgotten_units": gone,  # of users forgotten since the run (counted, with no id: ``forget``)
+           "retired": retired, "regions": json.loads(perk.regions),
+           "offer": "retired" if retired else _offer(perk, _match_day(engine, run_id)),
+           "users": records, "left_out": [{"user_id": w.user_id, "score": w.score, "reason": w.reason} for w in left],
+           "catalog_version": matched_on}
+    since = _since(perk, newest, version, matched_on)
+    if since:  # the brand sees the match as it was, and is told the catalog has moved on
+        done = "was retired" if since == "retired" else "changed"
+        out["note"] = (f"the perk {done} in the catalog after match run {run_id} (catalog version {matched_on}); this "
+                       "is that run's view: run `perkmatch match` again")
+    return out
+
+
+def _match_day(engine: Engine, run_id: int) -> dt.date | None:
+    """The day a match run checked offer dates against (its profile run's as-of, or `match --as-of`)."""
+    with session(engine) as s:
+        run = s.get(Run, run_id)
+    return utc_day(run.as_of) if run else None
+
+
+def _offer(perk: PerkRecord, day: dt.date | None) -> str:
+    """Whether a perk's offer was open on the day (``match.offer_closed``): "open", "ended YYYY-MM-DD" or
+    "starts YYYY-MM-DD"."""
+    closed = offer_closed(perk, day) if day is not None else None
+    return f"{closed[0]} {closed[1]}" if closed else "open"

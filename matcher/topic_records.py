@@ -1,0 +1,214 @@
+"""The contract's `topics` records of a profile run, and the lookups every reader starts from: the latest profile
+run, a user, whether the run profiled them, and whether their record changed since.
+
+The rest of the read side builds on these: ``matcher.explain`` (why a topic was inferred or not),
+``matcher.assignments`` (the records of a kept match run) and ``matcher.user_export`` (everything stored about a
+user).
+"""
+
+import datetime as dt
+import json
+import math
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from matcher.errors import NotReadyError, UnknownUserError
+from matcher.profile_run import latest_run
+from matcher.store import (
+    EvidencePost,
+    Post,
+    ProfiledUser,
+    Run,
+    TopicScore,
+    User,
+    session,
+)
+from matcher.taxonomy import TopicInfo, load_topics, not_shown, replaced_since, taxonomy_digest, topic_ids_in
+
+
+def iso(ts: int) -> str:
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def post_record(p: Post) -> dict[str, Any]:
+    """A post as evidence: ``is_share`` says it passes on someone else's content (not the user's own words)."""
+    return {"post_id": p.post_id, "platform": p.platform, "text": p.text, "context": p.context,
+            "created_at": iso(p.created_at), "likes": p.likes, "replies": p.replies, "shares": p.shares,
+            "is_share": p.is_share}
+
+
+def posts_by_key(s: Session, keys: set[int]) -> dict[int, Post]:
+    out: dict[int, Post] = {}
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), 500):
+        for p in s.exec(select(Post).where(col(Post.id).in_(ordered[start:start + 500]))).all():
+            out[int(p.id or 0)] = p
+    return out
+
+
+def require_profile(engine: Engine) -> Run:
+    run = latest_run(engine, "profile")
+    if run is None:
+        raise NotReadyError("no profile yet; run `perkmatch profile` first")
+    return run
+
+
+def require_user(engine: Engine, user_id: str) -> User:
+    from matcher.forget import opted_out, was_forgotten
+
+    with session(engine) as s:
+        user = s.get(User, user_id)
+        has_posts = s.exec(select(Post.id).where(Post.user_id == user_id).limit(1)).first() is not None
+        out = user is None and not has_posts and opted_out(s, user_id)
+        gone = user is None and not has_posts and not out and was_forgotten(s, user_id)
+    if out:  # the answer to a right-of-access request, too: what is kept, and why
+        raise UnknownUserError(f"nothing about '{user_id}' is stored: they opted out and were forgotten; only a "
+                               "salted hash of their id is kept, so that their posts are never stored again")
+    if gone:
+        raise UnknownUserError(f"no user '{user_id}' is stored: they were forgotten (`perkmatch forget`); only a "
+                               "salted hash of their id is kept, in the audit log of deletions")
+    if user is None and not has_posts:
+        raise UnknownUserError(f"no user '{user_id}' is stored; check the id (`perkmatch topics --all` lists users)")
+    return user or User(user_id=user_id)
+
+
+def require_profiled(engine: Engine, run: Run, user: User) -> None:
+    """Refuse to describe the topics of a user the run did not profile (an empty list would read as "writes about
+    nothing"), saying why they are not in it and what to do."""
+    why = not_profiled(engine, run, user)
+    if why:
+        raise NotReadyError(why)
+
+
+def not_profiled(engine: Engine, run: Run, user: User) -> str | None:
+    """Why a profile run has no profile of this user (None when it has one)."""
+    with session(engine) as s:
+        found = s.exec(select(ProfiledUser.user_id).where(ProfiledUser.run_id == run.id)
+                       .where(ProfiledUser.user_id == user.user_id)).first()
+    if found is not None:
+        return None
+    policy = json.loads(run.params or "{}").get("policy", "opt-in")
+    if user.consent == "opted_out" or (policy == "opt-in" and user.consent != "opted_in"):
+        why = (f"they have not opted in (consent: {user.consent or 'none recorded'}), and only users who opted in are "
+               f"profiled; if they did, record it (`perkmatch consent {user.user_id} opted_in`), then run "
+               "`perkmatch profile`")
+    else:
+        why = "they were added after that run; run `perkmatch profile` to profile them"
+    return f"{user.user_id} is not in profile run {run.id}: {why}"
+
+
+
+
+def topic_records(engine: Engine, run_id: int, user_ids: list[str] | None = None,
+                  candidates: bool = False, stored: bool = False) -> list[dict[str, Any]]:
+    """Contract records `{"user_id", "topics": [...]}` of one profile run, ordered by user id; without the
+    sensitive topics a user has withdrawn their opt-in to since the run, unless ``stored`` (all that is stored,
+    for `export`)."""
+    taxonomy = load_topics(engine)
+    names, hidden = {t.topic_id: t.name for t in taxonomy}, hidden_topics(taxonomy, stored)
+    with session(engine) as s:
+        query = select(TopicScore).where(TopicScore.run_id == run_id)
+        if not candidates:
+            query = query.where(TopicScore.status == "inferred")
+        if user_ids is not None:
+            query = query.where(col(TopicScore.user_id).in_(user_ids))
+        scores = s.exec(query.order_by(col(TopicScore.user_id), col(TopicScore.rank))).all()
+        ev_query = select(EvidencePost).where(EvidencePost.run_id == run_id)
+        if user_ids is not None:
+            ev_query = ev_query.where(col(EvidencePost.user_id).in_(user_ids))
+        evidence: dict[tuple[str, str], list[EvidencePost]] = defaultdict(list)
+        for e in s.exec(ev_query.order_by(col(EvidencePost.rank))).all():
+            evidence[(e.user_id, e.topic_id)].append(e)
+        posts = posts_by_key(s, {e.post_pk for lst in evidence.values() for e in lst})
+        opt_ins = user_opt_ins(s, {r.user_id for r in scores})
+    by_user: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in scores:
+        if r.topic_id not in hidden(opt_ins.get(r.user_id)):  # a sensitive topic they have withdrawn since the run
+            by_user[r.user_id].append(_topic_record(r, names, evidence[(r.user_id, r.topic_id)], posts))
+    if user_ids is None:  # every user the run profiled, those it found no topic for included
+        with session(engine) as s:
+            user_ids = list(s.exec(select(ProfiledUser.user_id).where(ProfiledUser.run_id == run_id)).all())
+            user_ids += s.exec(select(TopicScore.user_id).where(TopicScore.run_id == run_id).distinct()).all()
+    users = sorted(set(user_ids))
+    return [{"user_id": u, "topics": by_user.get(u, [])} for u in users]
+
+
+def hidden_topics(taxonomy: list[TopicInfo], stored: bool) -> Callable[[str | None], frozenset[str]]:
+    return (lambda _: frozenset()) if stored else not_shown(taxonomy)
+
+
+def user_opt_ins(s: Session, user_ids: set[str]) -> dict[str, str | None]:
+    """Each user's stored sensitive-topic opt-ins (JSON), for ``taxonomy.not_shown``."""
+    ids, out = sorted(user_ids), {}
+    for start in range(0, len(ids), 500):
+        out.update(s.exec(select(User.user_id, User.sensitive_opt_in)
+                          .where(col(User.user_id).in_(ids[start:start + 500]))).all())
+    return out
+
+
+def _topic_record(r: TopicScore, names: dict[str, str], evidence: list[EvidencePost],
+                  posts: dict[int, Post]) -> dict[str, Any]:
+    d = json.loads(r.details)
+    return {
+        "topic_id": r.topic_id, "name": names.get(r.topic_id, r.topic_id), "status": r.status,
+        "score": r.score, "confidence": r.confidence, "posts": r.posts, "days": r.days,
+        "threads": d.get("threads", 0), "engagement": d.get("positive_engagement", 0.0),
+        "engagement_vs_usual": round(math.exp(r.engagement), 2),
+        "first": iso(d["first"]) if d.get("first") else None, "last": iso(d["last"]) if d.get("last") else None,
+        **({"shortfalls": d.get("shortfalls", [])} if r.status != "inferred" else {}),
+        "evidence": [post_record(posts[e.post_pk]) for e in evidence if e.post_pk in posts],
+    }
+
+
+def user_topics(engine: Engine, user_id: str | None = None, candidates: bool = False) -> list[dict[str, Any]]:
+    """The latest profile's topics for one user, or for every profiled user."""
+    run = require_profile(engine)
+    if user_id is not None:
+        require_profiled(engine, run, require_user(engine, user_id))
+    return topic_records(engine, int(run.id or 0), None if user_id is None else [user_id], candidates)
+
+
+def stale_taxonomy(engine: Engine) -> str | None:
+    """What to warn when the taxonomy was replaced after the latest profile run: the run inferred topics it no longer
+    has (the topics shown are the run's, by id, until the next `profile`), or its content differs from the one the
+    run used (a topic added or redescribed, which the run did not weigh); None when it is the run's."""
+    run = latest_run(engine, "profile")
+    if run is None:
+        return None
+    with session(engine) as s:
+        inferred = s.exec(select(TopicScore.topic_id).where(TopicScore.run_id == run.id)
+                          .where(TopicScore.status == "inferred").distinct()).all()
+        gone = sorted(set(inferred) - topic_ids_in(s))
+    if gone:
+        return replaced_since(int(run.id or 0), gone)
+    used = json.loads(run.params or "{}").get("taxonomy")  # its digest (runs before it was recorded: none)
+    if used and used != taxonomy_digest(load_topics(engine)):
+        return (f"the taxonomy was replaced after profile run {run.id} (topics added, renamed or redescribed): what "
+                "is shown is that run's, which did not weigh the new taxonomy; run `perkmatch profile` again")
+    return None
+
+
+
+
+def record_changed(engine: Engine, user_id: str, after: dt.datetime, until: dt.datetime | None = None) -> bool:
+    """Whether the user's stored record (consent, opt-ins, region) changed after ``after`` (and by ``until``). Asked
+    of the database: a user with posts but no record has none to have changed."""
+    return bool(records_changed(engine, [user_id], after, until))
+
+
+def records_changed(engine: Engine | Session, user_ids: Iterable[str], after: dt.datetime,
+                    until: dt.datetime | None = None) -> set[str]:
+    """The users among ``user_ids`` whose stored record changed after ``after`` (and by ``until``)."""
+    ids, out = sorted(set(user_ids)), set()
+    with session(engine) as s:
+        for start in range(0, len(ids), 500):
+            query = (select(User.user_id).where(col(User.user_id).in_(ids[start:start + 500]))
+                     .where(col(User.updated_at) > after))
+            if until is not None:
+                query = query.where(col(User.updated_at) <= until)
+            out.update(s.exec(query).all())
+    return out

@@ -1,0 +1,63 @@
+"""A user's right of access: everything perkmatch stores about them, as one JSON-ready document (`perkmatch
+export USER`): their record (in the users-file shape, so that it can be ingested again), posts, topics of every
+profile run kept, assignments and withheld perks.
+"""
+
+import json
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import col, select
+
+from matcher.assignments import assignment_records, matched_version, named, perks_as_of
+from matcher.profile_run import latest_run
+from matcher.store import (
+    Assignment,
+    EvidencePost,
+    Post,
+    TopicScore,
+    Withheld,
+    session,
+)
+from matcher.topic_records import post_record, require_user, topic_records
+
+
+def export_user(engine: Engine, user_id: str) -> dict[str, Any]:
+    """Everything stored about a user, as one JSON-ready document (the right of access)."""
+    user = require_user(engine, user_id)
+    with session(engine) as s:
+        posts = s.exec(select(Post).where(Post.user_id == user_id).order_by(col(Post.created_at), col(Post.id))).all()
+        assigned = s.exec(select(Assignment).where(Assignment.user_id == user_id)
+                          .order_by(col(Assignment.run_id), col(Assignment.rank))).all()
+        withheld = s.exec(select(Withheld).where(Withheld.user_id == user_id)
+                          .order_by(col(Withheld.run_id), col(Withheld.id))).all()
+        held = {run_id: perks_as_of(s, {w.perk_id for w in withheld if w.run_id == run_id}, matched_version(s, run_id))
+                for run_id in {w.run_id for w in withheld}}  # each perk as its match run's catalog version had it
+        scored = s.exec(select(TopicScore).where(TopicScore.user_id == user_id)
+                        .order_by(col(TopicScore.run_id), col(TopicScore.rank))).all()
+        cited: dict[tuple[int, str], list[int]] = defaultdict(list)  # each run's evidence of each topic, ranked
+        for e in s.exec(select(EvidencePost).where(EvidencePost.user_id == user_id)
+                        .order_by(col(EvidencePost.run_id), col(EvidencePost.rank))).all():
+            cited[(e.run_id, e.topic_id)].append(e.post_pk)
+    run = latest_run(engine, "profile")
+    topics = [] if run is None else topic_records(engine, int(run.id or 0), [user_id], True, stored=True)[0]["topics"]
+    keys = {p.id: {"post_id": p.post_id, "platform": p.platform} for p in posts}  # evidence names the export's posts
+    earlier: dict[int, list[dict[str, Any]]] = defaultdict(list)  # what earlier profile runs kept (snapshots)
+    for r in scored:
+        if run is None or r.run_id != run.id:
+            earlier[r.run_id].append({"topic_id": r.topic_id, "status": r.status, "rank": r.rank, "score": r.score,
+                                      "confidence": r.confidence, "posts": r.posts, "days": r.days,
+                                      "engagement": r.engagement, "details": json.loads(r.details or "{}"),
+                                      "evidence": [keys[k] for k in cited[(r.run_id, r.topic_id)] if k in keys]})
+    record = json.loads(user.extra or "{}") | {  # the users-file shape, so an export can be ingested again
+        "user_id": user.user_id, "handle": user.handle, "region": user.region, "consent": user.consent,
+        "sensitive_opt_in": json.loads(user.sensitive_opt_in or "[]")}
+    return {"user": record,
+            "posts": [post_record(p) for p in posts],
+            "topics": topics,
+            "earlier_profile_runs": [{"run_id": k, "topics": v} for k, v in sorted(earlier.items())],
+            "assignments": [a | {"match_run": row.run_id, "catalog_version": row.catalog_version} for a, row in
+                            zip(assignment_records(engine, list(assigned), stored=True), assigned, strict=True)],
+            "withheld": [{"match_run": w.run_id, "perk_id": w.perk_id, **named(held[w.run_id].get(w.perk_id)),
+                          "score": w.score, "reason": w.reason} for w in withheld]}
