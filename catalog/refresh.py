@@ -135,6 +135,12 @@ def live_version(session: Session) -> int | None:
     ).first()
 
 
+def targets_missing(session: Session, known: set[str]) -> dict[str, list[str]]:
+    """The live perks whose ``topics`` name ids not in ``known`` (a taxonomy loaded since), with those ids."""
+    missing = {p.perk_id: sorted(set(json.loads(p.topics or "[]")) - known) for p in live_perks(session)}
+    return {perk_id: ids for perk_id, ids in missing.items() if ids}
+
+
 def live_perks(session: Session, version: int | None = None) -> list[PerkRecord]:
     """The perk records valid in a version (the live one by default), sorted by perk id."""
     version = live_version(session) if version is None else version
@@ -184,11 +190,11 @@ def refresh(session: Session, path: str, source: VectorSource, *, dry_run: bool 
     perks = read_catalog(path, topics, sensitive)
     version = live_version(session)
     current = live_perks(session, version)  # that version's: read after it, another refresh may have applied one
-    if not perks and current and not retire_all and not dry_run:
-        raise InputFileError(path, [Problem(path, 0, "", f"the file has no perks: it would retire all {len(current)} "
-                                            "live perks")],
-                             "Nothing was changed. Check the file (a truncated export?); to retire every perk, run "
-                             "the refresh again with --retire-all.")
+    refused = mass_retirement(diff_catalog(current, perks)) if not retire_all and not dry_run else None
+    if refused:
+        raise InputFileError(path, [Problem(path, 0, "", refused)],
+                             "Nothing was changed. Check the file (a truncated export?); if it is meant, run the "
+                             "refresh again with --retire-all.")
     embedded = 0
     for attempt in range(RETRIES + 1):  # another refresh applying a version meanwhile: diff against it, again
         if attempt:
@@ -222,6 +228,22 @@ def refresh(session: Session, path: str, source: VectorSource, *, dry_run: bool 
 
 
 RETRIES = 3
+MASS_RETIREMENT = 5  # retiring at least this many live perks, over half of them, and adding none: a truncated file?
+
+
+def mass_retirement(diff: CatalogDiff) -> str | None:
+    """Why a refresh with this diff needs ``--retire-all``: the file has no perks, so every live one would be
+    retired; or it would retire more than half of them (at least ``MASS_RETIREMENT``) and add none, as an export cut
+    short at a clean line does. None when it does not. A catalog replaced by a new one (perks added) is not
+    refused."""
+    retired, live = len(diff.retired), len(diff.retired) + len(diff.changed) + len(diff.unchanged)
+    if not retired:
+        return None
+    if not (diff.added or diff.changed or diff.unchanged):
+        return f"the file has no perks: it would retire all {live} live perks"
+    if retired >= MASS_RETIREMENT and 2 * retired > live and not diff.added:
+        return f"the file would retire {retired} of the {live} live perks and add none"
+    return None
 
 
 def _apply(session: Session, version: int, path: str, current: list[PerkRecord], new_perks: list[PerkIn],

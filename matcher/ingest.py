@@ -20,8 +20,9 @@ from catalog.errors import PROBLEMS_KEPT, InputFileError, Problem
 from catalog.refresh import text_key
 from catalog.rows import iter_rows, validate
 from matcher.errors import PerkmatchError
+from matcher.outfiles import unwritable_folder
 from matcher.records import POST_HINTS, USER_HINTS, USER_TEXTS, PostIn, UserIn, check_policy, embed_form, id_text
-from matcher.store import Post, User, session, upsert_insert, utcnow
+from matcher.store import Post, User, hold_ingest_lock, session, upsert_insert, utcnow
 from matcher.taxonomy import topic_ids_in
 
 BATCH = 1000
@@ -77,12 +78,16 @@ class _Rejects:
         if len(self.problems) < PROBLEMS_KEPT:
             self.problems.extend(problems)
         if self.reject_path:
-            if self.handle is None:
-                self.handle = open(self.reject_path + ".part", "w", encoding="utf-8")
             reasons = [f"field '{p.field}': {p.message}" if p.field else p.message for p in problems]
             raw = problems[0].text if row is None else None  # a line that could not be read as a row: as written
             kept = {"row": row} if raw is None else {"text": raw}
-            self.handle.write(json.dumps({"line": line, "reasons": reasons, **kept}, default=str) + "\n")
+            try:
+                if self.handle is None:
+                    self.handle = open(self.reject_path + ".part", "w", encoding="utf-8")
+                self.handle.write(json.dumps({"line": line, "reasons": reasons, **kept}, default=str) + "\n")
+            except OSError as exc:  # a full disk: nothing is stored (the ingest is one transaction), no reject file
+                raise PerkmatchError(f"--rejects {self.reject_path}: cannot write it ({exc.strerror or exc}); nothing "
+                                     "was stored; free space or give --rejects PATH elsewhere") from None
 
     def finish(self, keep: bool) -> str | None:
         if self.handle is None or self.reject_path is None:
@@ -110,6 +115,10 @@ def check_reject_path(path: str, reject_path: str) -> None:
         raise PerkmatchError(f"--rejects {reject_path}: is a folder; give a file path for the rejects")
     if not target.resolve().parent.is_dir():
         raise PerkmatchError(f"--rejects {reject_path}: its folder does not exist; create it or give another path")
+    refused = unwritable_folder(target.resolve().parent)
+    if refused:
+        raise PerkmatchError(f"--rejects {reject_path}: cannot write in its folder ({refused}); give --rejects PATH "
+                             "in a folder that can be written")
 
 
 def ingest(engine: Engine, posts: str | None = None, users: str | None = None, *, skip_invalid: bool = False,
@@ -125,6 +134,7 @@ def ingest(engine: Engine, posts: str | None = None, users: str | None = None, *
         check_reject_path(users, reject_path or default_reject_path(posts))
     try:
         with session(engine) as s:
+            hold_ingest_lock(s.connection())
             if users:
                 reports.append(ingest_users(engine, users, skip_invalid=skip_invalid, within=s,
                                             reject_path=f"{reject_path}.users" if reject_path else None))
@@ -154,6 +164,8 @@ def ingest_users(engine: Engine, path: str, *, skip_invalid: bool = False,
     rejects = _Rejects(path, (reject_path or default_reject_path(path)) if skip_invalid else None)
     seen: dict[str, int] = {}  # user id -> its line: a user given twice is a mistake (opted out, then in?)
     with _discarded_on_error(rejects), session(engine if within is None else within) as s:
+        if within is None:
+            hold_ingest_lock(s.connection())
         topic_ids = topic_ids_in(s)
         for line, row in iter_rows(path, columns=("user_id",), texts=USER_TEXTS):
             item = row if isinstance(row, Problem) else validate(path, line, row, UserIn, USER_HINTS)
@@ -268,6 +280,8 @@ def ingest_posts(engine: Engine, path: str, *, skip_invalid: bool = False, rejec
     report = IngestReport(path)
     rejects = _Rejects(path, (reject_path or default_reject_path(path)) if skip_invalid else None)
     with _discarded_on_error(rejects), session(engine if within is None else within) as s:
+        if within is None:
+            hold_ingest_lock(s.connection())
         given = _Given(s)
         consent = _ConsentLookup(s, policy)
         batch: dict[tuple[str, str], list[tuple[int, PostIn, dict[str, Any] | None]]] = {}  # each key's rows

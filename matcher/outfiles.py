@@ -22,7 +22,25 @@ def check_out(path: str, what: str = "file") -> Path:
         raise PerkmatchError(f"--out {path}: is a folder; give the path of the {what} to write")
     if not target.parent.resolve().is_dir():
         raise PerkmatchError(f"--out {path}: folder {target.parent} does not exist; create it or choose another path")
+    if not (target.exists() and not target.is_file()):  # a device or a pipe is written to, not beside
+        refused = unwritable_folder(target.parent)
+        if refused:
+            raise PerkmatchError(f"--out {path}: cannot write in folder {target.parent} ({refused}); choose another "
+                                 "path")
     return target
+
+
+def unwritable_folder(folder: Path) -> str | None:
+    """Why no file can be made in this folder (read-only, no permission, a full disk), found by making one and
+    removing it; None when one can. Asked before any work is done, so that a command does not work for minutes
+    and then fail to write its result (a match run would be kept, its file not written)."""
+    try:
+        handle, probe = tempfile.mkstemp(dir=folder, prefix=".perkmatch-probe-")
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    os.close(handle)
+    os.unlink(probe)
+    return None
 
 
 _FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}  # what writing itself can fail with (reading input has its own)

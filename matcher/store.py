@@ -14,6 +14,7 @@ from sqlalchemy import BigInteger, Index, UniqueConstraint, event, inspect, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Field, Session, SQLModel, create_engine
 
 import catalog.schema  # noqa: F401  (registers the catalog tables)
@@ -209,6 +210,7 @@ def upsert_insert(bind: Engine | Connection) -> Callable[..., Any]:
 
 
 FORGET_LOCK = 7_310_472  # a key of PostgreSQL's advisory locks, taken by `forget` and by runs writing users' rows
+INGEST_LOCK = 7_310_473  # ... and one taken by ingests
 
 
 def hold_forget_lock(conn: Connection) -> None:
@@ -217,8 +219,21 @@ def hold_forget_lock(conn: Connection) -> None:
     eligible_among``). PostgreSQL: a transaction-scoped advisory lock. SQLite: its single writer lock, taken now by a
     write that changes nothing; a transaction that read first and wrote later would fail ("database is locked") had
     another writer committed in between, which no wait can mend."""
+    _hold_lock(conn, FORGET_LOCK)
+
+
+def hold_ingest_lock(conn: Connection) -> None:
+    """Serialise ingests (until the transaction ends): each reads what is stored (is this user known, is this post
+    unchanged) before it writes, so two at once given the same new users would both insert them (one then failed on
+    the duplicate key) and would count each other's posts wrong. The second waits for the first (SQLite: up to the
+    connection's 60 s), then reads what it stored. Taken as ``hold_forget_lock`` is, under a key of its own on
+    PostgreSQL (an ingest does not hold up a profile run's writing there)."""
+    _hold_lock(conn, INGEST_LOCK)
+
+
+def _hold_lock(conn: Connection, key: int) -> None:
     if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FORGET_LOCK})
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
     elif conn.dialect.name == "sqlite":
         conn.execute(text("DELETE FROM forget_audit WHERE 0"))
 
@@ -270,6 +285,16 @@ def database_error(exc: BaseException) -> str:
     return lines[0].split("(Background on this error")[0].strip() if lines else type(orig).__name__
 
 
+DAMAGED = ("the database file is damaged: restore it from a backup, or recover what can be read into a new file "
+           "(`sqlite3 FILE .recover | sqlite3 NEW.db`) and use that")
+
+
+def is_damaged(exc: BaseException) -> bool:
+    """Whether a database error says the file itself is damaged (SQLite)."""
+    said = str(getattr(exc, "orig", None) or exc).lower()
+    return "malformed" in said or "not a database" in said
+
+
 def open_engine(db: str = DEFAULT_DB, existing: bool = False) -> Engine:
     """Open (and create if needed) the database; with ``existing``, a database without perkmatch's tables (a server's,
     or a SQLite file another program made) is an error, not one to create them in (a command that only reads
@@ -294,16 +319,31 @@ def open_engine(db: str = DEFAULT_DB, existing: bool = False) -> Engine:
             missing = True
         else:
             missing = False
-            SQLModel.metadata.create_all(engine)
+            _create_tables(engine)
             _widen_integers(engine)
             _add_indexes(engine)
     except Exception as exc:
-        raise PerkmatchError(f"--db {shown_db(db)}: cannot open the database ({database_error(exc)})") from None
+        damaged = f": {DAMAGED}" if is_damaged(exc) else ""
+        raise PerkmatchError(f"--db {shown_db(db)}: cannot open the database ({database_error(exc)}){damaged}"
+                             ) from None
     if missing:
         engine.dispose()
         raise PerkmatchError(f"--db {shown_db(db)}: this database holds no perkmatch data; check its name (this "
                              "command reads results and does not set one up: start with `perkmatch ingest`)")
     return engine
+
+
+def _create_tables(engine: Engine, tries: int = 3) -> None:
+    """The tables not made yet. Two commands started at once on a new database both find a table missing and both
+    create it; the second then fails ("already exists"), and looks again."""
+    for attempt in range(tries):
+        try:
+            SQLModel.metadata.create_all(engine)
+            return
+        except DBAPIError as exc:
+            made_meanwhile = "already exists" in str(exc.orig) or "duplicate key" in str(exc.orig)
+            if not made_meanwhile or attempt == tries - 1:
+                raise
 
 
 _WIDE = {"posts": ("created_at", "likes", "replies", "shares"), "runs": ("as_of",)}

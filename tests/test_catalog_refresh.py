@@ -241,3 +241,19 @@ def test_a_field_given_twice_in_one_yaml_item_is_named(write) -> None:  # type: 
     with pytest.raises(InputFileError) as info:  # before: YAML kept the last, 50, silently
         read_catalog(write("c.yaml", text))
     assert "line 6, field 'quantity': given twice in this item (first on line 3); keep one" in str(info.value)
+
+
+def test_a_file_that_retires_most_perks_and_adds_none_is_refused_unless_meant(engine, fake_cache, write) -> None:  # type: ignore[no-untyped-def]
+    many = [{"perk_id": f"p{i}", "brand": "B", "title": f"Perk {i}", "description": f"Perk number {i}."}
+            for i in range(8)]
+    do(engine, fake_cache, write("all.yaml", many))
+    cut = write("cut.yaml", many[:2])  # an export cut short at a clean line: before, 6 of 8 retired, exit 0
+    with pytest.raises(InputFileError, match="the file would retire 6 of the 8 live perks and add none"):
+        do(engine, fake_cache, cut)
+    with session(engine) as s:
+        assert live_version(s) == 1 and len(live_perks(s)) == 8
+    assert do(engine, fake_cache, write("some.yaml", many[:5])).applied  # 3 of 8 retired: under half
+    swap = [{"perk_id": f"n{i}", "brand": "B", "title": f"New {i}", "description": f"A new perk {i}."}
+            for i in range(2)]
+    assert do(engine, fake_cache, write("swap.yaml", many[:1] + swap)).summary()["retired"] == 4  # perks added: a
+    assert do(engine, fake_cache, cut, retire_all=True).applied  # new catalog, not a cut one; --retire-all: meant

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from matcher.cli import app, common
 from matcher.embed import EmbeddingCache
 from matcher.encoder import FakeEncoder
+from matcher.taxonomy import default_taxonomy_path
 from tests.conftest import post
 
 runner = CliRunner()
@@ -94,7 +95,7 @@ def test_opt_out_policy_warns_on_stderr(cli, write) -> None:  # type: ignore[no-
     (["ingest", "posts.txt"], "Error: posts.txt: no such file; check the path"),
 ])
 def test_error_messages(cli, args, message) -> None:  # type: ignore[no-untyped-def]
-    assert cli("taxonomy", "show").exit_code == 0  # the database exists, empty
+    assert cli("taxonomy", "load", default_taxonomy_path()).exit_code == 0  # the database exists, with no posts
     result = cli(*args)
     assert result.exit_code == 1
     assert message in result.stderr

@@ -16,6 +16,7 @@ from matcher import artefacts, backends
 from matcher.cli import app, common
 from matcher.encoder import BACKENDS, FakeEncoder, choose_backend, load_encoder, model_folder
 from matcher.errors import ModelError
+from matcher.store import open_engine
 
 SENTENCES = [
     "Airport lounge review: quiet seats by the gates and great runway views.",
@@ -245,6 +246,7 @@ def test_cli_passes_the_encoder_to_load_encoder(tmp_path: Path, monkeypatch) -> 
 
     monkeypatch.setattr(matcher.encoder, "load_encoder", fake_load)
     monkeypatch.setattr(common.State, "encoder", None)
+    open_engine(str(tmp_path / "x.db")).dispose()  # `profile` makes no database
     result = CliRunner().invoke(app, ["--db", str(tmp_path / "x.db"), "--encoder", "onnx", "profile"])
     assert result.exit_code in (0, 1), result.output
     assert asked == [(None, "float32", "onnx")]

@@ -11,10 +11,17 @@ from rich.console import Console
 
 from matcher.store import DEFAULT_DB  # noqa: F401  (re-exported)
 
+
 # markup off: ids, names, titles and paths are people's text, and rich read "[x]" in them as a style (it vanished)
 # or "[/x]" as a closing tag (a MarkupError traceback); styled lines say markup=True and escape what they quote
-out = Console(soft_wrap=True, highlight=False, markup=False)
-err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """The reader went away: exit as every other output does then (``handled``: 141), not with rich's 1."""
+        raise BrokenPipeError
+
+
+out = _Console(soft_wrap=True, highlight=False, markup=False)
+err = _Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 DbOpt = Annotated[str | None, typer.Option("--db", help="SQLite path or postgresql:// URL \\[default: perkmatch.db]",
                                            show_default=False)]
@@ -188,7 +195,7 @@ def handled(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from sqlalchemy.exc import DataError, OperationalError
+        from sqlalchemy.exc import DBAPIError
 
         from catalog.errors import CatalogError
         from matcher.errors import PerkmatchError
@@ -201,14 +208,50 @@ def handled(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise fail(str(exc)) from None
         except KeyboardInterrupt as exc:
             raise interrupted(exc) from None
-        except (OperationalError, DataError) as exc:  # the server went away, a lock timed out, a value it refused
-            raise fail(f"the database failed: {database_error(exc)}. What was committed before is kept (each stage "
-                       "commits as it goes); run the command again once the database is reachable") from None
+        except DBAPIError as exc:  # the server went away, a lock timed out, a value it refused, a damaged file
+            raise fail(f"the database failed: {database_error(exc)}. {database_hint(exc)}") from None
+        except BrokenPipeError:  # the reader of the output went away (`| head`): stop quietly, as `cat` does
+            _discard_stdout()
+            raise typer.Exit(141) from None
+        except OSError as exc:
+            if exc.filename is not None:  # a file the library did not turn into a message of its own
+                raise fail(f"{exc.filename}: {exc.strerror or exc}") from None
+            _discard_stdout()  # the output could not be written (a full disk): nor can anything more
+            raise fail(f"writing the output failed ({exc.strerror or exc}); what the command committed before is kept; "
+                       "free the space (or write elsewhere) and run it again") from None
         finally:  # close its connections now (a server's would otherwise stay open until garbage collection)
             while State.opened:
                 State.opened.pop().dispose()
 
     return wrapper
+
+
+def database_hint(exc: Exception) -> str:
+    """What to do about a database error (``handled``), by what the driver said."""
+    from matcher.store import DAMAGED, is_damaged
+
+    said = str(getattr(exc, "orig", exc)).lower()
+    if is_damaged(exc):
+        return DAMAGED[0].upper() + DAMAGED[1:]
+    if "readonly" in said or "read-only" in said:
+        return ("The database file, or its folder, cannot be written (SQLite writes a journal beside it): fix the "
+                "permissions, or give a --db path that can be written")
+    if "unique constraint" in said or "duplicate key" in said:
+        return ("Another command changed the same rows at the same time: nothing of this one's last step was kept; run "
+                "it again")
+    return ("What was committed before is kept (each stage commits as it goes); run the command again once the "
+            "database is reachable")
+
+
+def _discard_stdout() -> None:
+    """Point standard output at /dev/null, so that Python's last flush at exit fails no more (it would print a
+    second error)."""
+    import os
+
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def parse_as_of(as_of: str | None) -> int | None:

@@ -8,6 +8,7 @@ import typer
 
 from matcher.cli import common
 from matcher.cli.common import (
+    DEFAULT_DB,
     DbOpt,
     JsonOpt,
     ModelOpt,
@@ -92,22 +93,40 @@ def taxonomy_load(
     as_json: JsonOpt = False,
 ) -> None:
     """Replace the topic vocabulary (the shipped default is used until one is loaded)."""
+    from catalog.refresh import listed, targets_missing
+    from matcher.store import session
     from matcher.taxonomy import read_taxonomy, store_taxonomy
 
     topics = read_taxonomy(file)
-    count = store_taxonomy(engine(db), topics)
+    eng = engine(db)
+    count = store_taxonomy(eng, topics)
     sensitive = sum(t.sensitive for t in topics)
+    with session(eng) as s:
+        orphaned = targets_missing(s, {t.topic_id for t in topics})
     if as_json:
-        print_json({"path": file, "topics": count, "sensitive": sensitive})
+        print_json({"path": file, "topics": count, "sensitive": sensitive}
+                   | ({"perks_targeting_missing_topics": orphaned} if orphaned else {}))
     else:
         out.print(f"{file}: loaded {count} topics ({sensitive} sensitive)")
+    if orphaned:  # loaded all the same: the taxonomy is the operator's to choose; the catalog is told to follow it
+        named = listed([f"{p} ({', '.join(ids)})" for p, ids in orphaned.items()])
+        err.print(f"Warning: {len(orphaned)} live perk(s) target topics this taxonomy does not have: {named}. They "
+                  "now reach users by meaning alone, and a catalog refresh naming those topics is refused: update "
+                  "the catalog's `topics` to ids `perkmatch taxonomy show` lists, then refresh it.")
 
 
 def taxonomy_show(db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """List the topics in use: id, name, parent, and whether sensitive (the ids users' opt-ins name)."""
-    from matcher.taxonomy import load_topics
+    from matcher.taxonomy import TopicInfo, default_taxonomy_path, load_topics, read_taxonomy
 
-    topics = load_topics(engine(db))
+    path = db or common.State.db or DEFAULT_DB
+    if "://" not in path and not Path(path).expanduser().exists():  # shown, not made: a mistyped --db stays unmade
+        err.print(f"No database at {path}: this is the shipped default taxonomy, which a database uses until "
+                  "`perkmatch taxonomy load FILE` replaces it.")
+        topics = [TopicInfo(t.topic_id, t.name, t.parent_id, t.description, t.sensitive)
+                  for t in read_taxonomy(default_taxonomy_path())]
+    else:
+        topics = load_topics(engine(db))
     if as_json:
         for t in topics:
             print_json({"topic_id": t.topic_id, "name": t.name, "parent_id": t.parent_id, "sensitive": t.sensitive,
@@ -126,15 +145,15 @@ def taxonomy_show(db: DbOpt = None, as_json: JsonOpt = False) -> None:
 def catalog_refresh(
     file: Annotated[str, typer.Argument(help="Perk catalog (.yaml, .json, .jsonl, .csv, optionally .gz)")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the diff without applying it.")] = False,
-    retire_all: Annotated[bool, typer.Option("--retire-all", help="Accept a file with no perks: every live perk is "
-                                             "retired (refused otherwise: a truncated export must not empty the "
-                                             "catalog).")] = False,
+    retire_all: Annotated[bool, typer.Option("--retire-all", help="Accept a file that retires every live perk (no "
+                                             "perks in it), or most of them while adding none (refused otherwise: a "
+                                             "truncated export must not empty the catalog).")] = False,
     db: DbOpt = None,
     model: ModelOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Load the catalog as a new version: validate all, diff, embed only what changed, apply atomically."""
-    from catalog.refresh import read_catalog, refresh
+    from catalog.refresh import mass_retirement, read_catalog, refresh
     from matcher.store import session
     from matcher.taxonomy import load_topics, topic_sets
 
@@ -149,9 +168,8 @@ def catalog_refresh(
         result = refresh(s, file, source, dry_run=dry_run, topics=known, sensitive=sensitive,
                          retire_all=retire_all)
     d = result.diff
-    refused = (f"the file has no perks: it would retire all {len(d.retired)} live perks, which a refresh does only "
-               "with --retire-all" if dry_run and d.retired and not (d.added or d.changed or d.unchanged)
-               and not retire_all else None)  # as `refresh` refuses it (a truncated export must not empty the catalog)
+    said = mass_retirement(d) if dry_run and not retire_all else None  # as `refresh` refuses it (a truncated export
+    refused = f"{said}, which a refresh does only with --retire-all" if said else None  # must not empty the catalog)
     if as_json:
         print_json(result.summary() | {"dry_run": dry_run} | ({"refused": refused} if refused else {}))
         return
@@ -175,7 +193,8 @@ def catalog_versions(db: DbOpt = None, as_json: JsonOpt = False) -> None:
 
     with session(engine(db, existing=True)) as s:
         rows = versions(s)
-    records = [r.model_dump(mode="json") for r in rows]
+    # in the fields' order: a loaded row's attributes come in no fixed order, and scripts diff this output
+    records = [{k: d[k] for k in type(r).model_fields} for r in rows for d in [r.model_dump(mode="json")]]
     if as_json:
         print_json(records)
         return
@@ -254,7 +273,7 @@ def profile(
         raise typer.BadParameter("--ray-address is for --engine ray")
     warn_policy(policy)
     when = parse_as_of(as_of)
-    eng = engine(db)
+    eng = engine(db, existing=True)  # a mistyped --db in a nightly job is an error, not an empty run that "worked"
     executor: Executor | None = None
     with contextlib.ExitStack() as stack:
         if engine_kind == "ray":

@@ -1,0 +1,166 @@
+"""Failures a command meets outside its input files: a damaged or busy database, output that cannot be written,
+two commands at once, a mistyped --db. Each ends in one line naming the fix, never a traceback, never half a write."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy.exc import OperationalError
+from sqlmodel import SQLModel, select
+from typer.testing import CliRunner
+
+from catalog.schema import CatalogVersion
+from matcher.cli import app, common
+from matcher.embed import EmbeddingCache
+from matcher.encoder import FakeEncoder
+from matcher.store import Run, open_engine, session
+from tests.conftest import post
+
+runner = CliRunner()
+NO_WRITE = "/sys"  # a folder no file can be made in, even by root (tests run as root in CI)
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(common, "cache", lambda eng, model: EmbeddingCache(eng, FakeEncoder()))
+    db = str(tmp_path / "cli.db")
+
+    def invoke(*args: str):  # type: ignore[no-untyped-def]
+        return runner.invoke(app, ["--db", db, *args])
+
+    invoke.db = db  # type: ignore[attr-defined]
+    return invoke
+
+
+def perkmatch(*args: str, **kw):  # type: ignore[no-untyped-def]
+    """The CLI in a process of its own (its own stdout: a full device, a closed pipe)."""
+    return subprocess.Popen([sys.executable, "-m", "matcher", *args], stderr=subprocess.PIPE, text=True, **kw)
+
+
+def users_and_posts(tmp_path: Path, name: str, users: int = 200, posts: int = 2000) -> tuple[str, str]:
+    users_file, posts_file = tmp_path / f"{name}-users.jsonl", tmp_path / f"{name}-posts.jsonl"
+    users_file.write_text("".join(json.dumps({"user_id": f"u{i}", "handle": name, "consent": "opted_in"}) + "\n"
+                                  for i in range(users)))
+    posts_file.write_text("".join(json.dumps(post(f"{name}-{i}", f"u{i % users}", f"post {i}", 1)) + "\n"
+                                  for i in range(posts)))
+    return str(users_file), str(posts_file)
+
+
+def test_two_ingests_at_once_given_the_same_new_users_both_store_and_count_right(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    db = str(tmp_path / "race.db")
+    open_engine(db).dispose()
+    (u1, p1), (u2, _) = users_and_posts(tmp_path, "one"), users_and_posts(tmp_path, "two")
+    runs = [perkmatch("--db", db, "ingest", p1, "--users", users, "--json", stdout=subprocess.PIPE)
+            for users in (u1, u2)]  # before: the second failed on the users both inserted, with SQL and a traceback
+    outputs = [run.communicate() for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    records = [json.loads(line) for out, _ in outputs for line in out.splitlines()]
+    users = sorted((r for r in records if r["path"] in (u1, u2)), key=lambda r: r["users_added"])
+    assert [(r["users_added"], r["users_updated"]) for r in users] == [(0, 200), (200, 0)]  # one stored, one updated
+    counted = sorted((r for r in records if r["path"] == p1), key=lambda r: r["added"])
+    assert [(r["added"], r["unchanged"]) for r in counted] == [(0, 2000), (2000, 0)]  # before: 1000 of them unsaid
+
+
+def test_a_damaged_database_is_said_in_one_line_without_sql_or_user_data(cli, write) -> None:  # type: ignore[no-untyped-def]
+    users = write("users.jsonl", [{"user_id": f"secret-user-{i}", "consent": "opted_in"} for i in range(300)])
+    cli("ingest", write("p.jsonl", [post(f"p{i}", f"secret-user-{i % 300}", f"words {i} " * 20, 1)
+                                    for i in range(3000)]), "--users", users)
+    size = Path(cli.db).stat().st_size
+    with open(cli.db, "r+b") as f:  # the second half zeroed: the schema reads, the posts do not
+        f.seek(size // 2)
+        f.write(b"\0" * (size - size // 2))
+    result = cli("export", "secret-user-1")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    message = " ".join(result.stderr.split())
+    assert message.startswith("Error: the database failed: database disk image is malformed. The database file is "
+                              "damaged: restore it from a backup") and "SELECT" not in message
+    assert "secret-user-2" not in message  # before: the SQL and its parameters, users' ids among them
+    with open(cli.db, "r+b") as f:  # damaged where the schema is: refused when opened, with the same advice
+        f.seek(100)
+        f.write(b"\0" * 8000)
+    opened = cli("export", "secret-user-1")
+    assert opened.exit_code == 1 and "cannot open the database" in opened.stderr
+    assert "the database file is damaged: restore it from a backup" in " ".join(opened.stderr.split())
+
+
+def test_output_that_cannot_be_written_is_one_line_and_a_closed_pipe_ends_quietly(cli, write) -> None:  # type: ignore[no-untyped-def]
+    cli("ingest", write("p.jsonl", [post("p1", "ann", "hello", 1)]), "--consent-policy", "opt-out")
+    with open("/dev/full", "w") as full:
+        for args in (["taxonomy", "show", "--json"], ["status"]):  # plain JSON, and a rich table
+            run = perkmatch("--db", cli.db, *args, stdout=full)
+            _, stderr = run.communicate()
+            assert run.returncode == 1 and "Traceback" not in stderr, stderr  # before: an OSError traceback
+            assert "Error: writing the output failed (No space left on device)" in stderr
+    run = perkmatch("--db", cli.db, "status", stdout=subprocess.PIPE)
+    run.stdout.close()  # the reader went away (`| head`) before the command wrote
+    _, stderr = run.communicate()
+    assert (run.returncode, stderr) == (141, "")  # before: 1 (rich's own exit)
+
+
+def test_files_that_cannot_be_written_are_refused_before_any_work(cli, write) -> None:  # type: ignore[no-untyped-def]
+    bad = write("bad.jsonl", [post("p1", "ann", "hello", 1), {"post_id": "p2"}])
+    result = cli("ingest", bad, "--consent-policy", "opt-out", "--skip-invalid", "--rejects", f"{NO_WRITE}/r.jsonl")
+    assert result.exit_code == 1 and "Traceback" not in result.output  # before: a PermissionError traceback
+    assert f"--rejects {NO_WRITE}/r.jsonl: cannot write in its folder (Permission denied)" in result.stderr
+    assert "posts added" not in result.stdout
+    cli("ingest", write("p.jsonl", [post(f"p{i}", "ann", f"coffee beans and espresso {i}", i) for i in range(5)]),
+        "--consent-policy", "opt-out")
+    cli("profile", "--consent-policy", "opt-out")
+    cli("catalog", "refresh", write("c.yaml", [{"perk_id": "k", "brand": "B", "title": "Beans",
+                                                "description": "Coffee beans."}]))
+    result = cli("match", "--out", f"{NO_WRITE}/m.csv")
+    assert result.exit_code == 1 and f"cannot write in folder {NO_WRITE} (Permission denied)" in result.stderr
+    with session(open_engine(cli.db)) as s:  # before: the match ran and was kept, then its file failed
+        assert s.exec(select(Run).where(Run.kind == "match")).all() == []
+
+
+def test_a_mistyped_db_is_never_made_into_a_new_database(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    typo = str(tmp_path / "typo.db")
+    result = runner.invoke(app, ["--db", typo, "profile"])
+    assert result.exit_code == 1 and "there is no database there" in result.stderr  # before: an empty run, exit 0
+    shown = runner.invoke(app, ["--db", typo, "taxonomy", "show"])
+    assert shown.exit_code == 0 and "travel.air-travel" in shown.stdout  # the shipped default, before any set-up
+    assert "No database at" in shown.stderr
+    assert not Path(typo).exists()
+
+
+def test_catalog_versions_json_keeps_the_fields_order_in_every_process(cli, write) -> None:  # type: ignore[no-untyped-def]
+    cli("catalog", "refresh", write("c.yaml", [{"perk_id": "k", "brand": "B", "title": "T", "description": "D."}]))
+    outputs = set()
+    for seed in range(6):  # before: the keys came in the order the row's attributes were loaded, by hash seed
+        env = os.environ | {"PYTHONHASHSEED": str(seed)}
+        outputs.add(subprocess.run([sys.executable, "-m", "matcher", "--db", cli.db, "catalog", "versions", "--json"],
+                                   capture_output=True, text=True, env=env, check=True).stdout)
+    assert len(outputs) == 1
+    assert list(json.loads(outputs.pop())) == list(CatalogVersion.model_fields)
+
+
+def test_two_commands_setting_up_one_new_database_both_find_its_tables(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    real, calls = SQLModel.metadata.create_all, []
+
+    def beaten(engine, *args, **kw):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 1:  # another command made a table between this one's look and its CREATE
+            real(engine, *args, **kw)
+            raise OperationalError("CREATE TABLE topic_scores", {}, Exception("table topic_scores already exists"))
+        return real(engine, *args, **kw)
+
+    monkeypatch.setattr(SQLModel.metadata, "create_all", beaten)
+    engine = open_engine(str(tmp_path / "new.db"))  # before: "cannot open the database (table ... already exists)"
+    assert len(calls) == 2
+    engine.dispose()
+
+
+def test_loading_a_taxonomy_that_drops_the_catalogs_target_topics_says_which_perks(cli, write) -> None:  # type: ignore[no-untyped-def]
+    cli("catalog", "refresh", write("c.yaml", [
+        {"perk_id": "lounge", "brand": "Sky", "title": "Lounge", "description": "A lounge pass.",
+         "topics": ["travel.air-travel"]},
+        {"perk_id": "beans", "brand": "Bean", "title": "Beans", "description": "Coffee beans."}]))
+    result = cli("taxonomy", "load", write("t.yaml", [{"topic_id": "food", "name": "Food"}]), "--json")
+    assert result.exit_code == 0  # loaded all the same: the taxonomy is the operator's to choose
+    assert json.loads(result.stdout)["perks_targeting_missing_topics"] == {"lounge": ["travel.air-travel"]}
+    assert "Warning: 1 live perk(s) target topics this taxonomy does not have: lounge (travel.air-travel)" in \
+        " ".join(result.stderr.split())  # before: nothing said; the next refresh of the same file was refused
