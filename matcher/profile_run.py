@@ -84,7 +84,7 @@ def default_as_of(now: float | None = None) -> int:
 def end_of_day(day: dt.date) -> int:
     """The last second of a UTC day: posts written that day count, and the run's day (for offer dates, reports) is
     that day, not the next."""
-    return int(dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.UTC).timestamp()) - 1
+    return int(dt.datetime.combine(day, dt.time(23, 59, 59), dt.UTC).timestamp())  # (9999-12-31 has no next day)
 
 
 def eligible_users(engine: Engine, policy: str = "opt-in") -> list[str]:

@@ -164,3 +164,15 @@ def test_loading_a_taxonomy_that_drops_the_catalogs_target_topics_says_which_per
     assert json.loads(result.stdout)["perks_targeting_missing_topics"] == {"lounge": ["travel.air-travel"]}
     assert "Warning: 1 live perk(s) target topics this taxonomy does not have: lounge (travel.air-travel)" in \
         " ".join(result.stderr.split())  # before: nothing said; the next refresh of the same file was refused
+
+
+def test_an_as_of_before_every_post_warns_and_the_last_day_a_date_can_hold_is_accepted(cli, write) -> None:  # type: ignore[no-untyped-def]
+    cli("ingest", write("p.jsonl", [post(f"p{i}", "ann", f"coffee {i}", i) for i in range(4)]), "--consent-policy",
+        "opt-out")
+    early = cli("profile", "--consent-policy", "opt-out", "--as-of", "1970-01-01")
+    assert early.exit_code == 0 and "1 users, 0 posts" in early.stdout
+    assert "Warning: --as-of 1970-01-01: none of the 1 users' posts was written by then" in \
+        " ".join(early.stderr.split())  # before: said nothing, though `match` now reads an empty run
+    late = cli("profile", "--consent-policy", "opt-out", "--as-of", "9999-12-31")
+    assert late.exit_code == 0 and "1 users, 4 posts" in late.stdout  # before: refused, "(1970 to 9999)"
+    assert "Warning: --as-of" not in late.stderr

@@ -299,6 +299,9 @@ def profile(
         fitted = summary.topic_vectors_run == summary.run_id
         out.print("topic vectors fitted to the collection in this run" if fitted else
                   f"topic vectors of run {summary.topic_vectors_run} reused (the collection changed little since)")
+    if summary.users and not summary.posts and as_of:  # a typo in the date: the run is the one `match` reads now
+        err.print(f"Warning: --as-of {as_of}: none of the {summary.users} users' posts was written by then, so every "
+                  "profile of this run is empty, and `match` now reads it; run `perkmatch profile` with the date meant")
 
 
 def register(app: typer.Typer) -> None:
