@@ -17,7 +17,8 @@ from matcher.errors import ModelError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 PRECISIONS = ("float32", "bfloat16", "auto")
-BACKENDS = ("torch", "torch-bf16", "onnx", "onnx-int8", "openvino", "model2vec", "auto")  # see matcher.backends
+BACKENDS = ("torch", "torch-bf16", "onnx", "onnx-int8", "openvino", "openvino-int8", "fast", "model2vec",
+            "auto")  # see matcher.backends
 MAX_CHARS = 2000  # the model reads 256 tokens; longer text is cut before tokenising
 
 

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Encoder backends compared: speed, agreement with torch float32, and the one-off cost of their cached artefacts.
 
-    python scripts/bench_encoders.py [--texts 5000] [--backends torch,onnx,...] [--cache DIR] [--json]
+    python scripts/bench_encoders.py [--texts 5000] [--backends torch,onnx,...] [--from POSTS] [--cache DIR] [--json]
 
-The texts are built like scripts/bench.py's posts (the shipped sample posts, each made distinct), put in the form
-that is embedded, sorted by length and handed to each backend 512 at a time, as `profile` does (each backend
+The texts are built like scripts/bench.py's posts (the shipped sample posts, each made distinct; about 30 tokens),
+or, with --from, the first --texts posts of a real posts file (JSONL, gzipped or not: e.g.
+../shared/data/reddit-dev/posts.jsonl.gz, whose comments are longer, about 63 tokens), put in the form that is
+embedded, sorted by length and handed to each backend 512 at a time, as `profile` does (each backend
 encodes them in batches of 64). For each backend it prints:
   load_s        loading the encoder, building its artefacts first when they are not cached yet
   build_s       the one-off build of its cached artefact (ONNX export, int8 quantisation, model2vec distillation),
@@ -16,6 +18,8 @@ encodes them in batches of 64). For each backend it prints:
 """
 
 import argparse
+import gzip
+import itertools
 import json
 import os
 import sys
@@ -33,10 +37,16 @@ from matcher.embed import WRITE_BATCH  # noqa: E402
 from matcher.encoder import BACKENDS, Encoder, load_encoder, model_folder  # noqa: E402
 from matcher.records import embed_form  # noqa: E402
 
-ARTEFACT = {"onnx": "onnx", "openvino": "onnx", "auto": "onnx", "onnx-int8": "onnx-int8", "model2vec": "m2v256"}
+ARTEFACT = {"onnx": "onnx", "openvino": "onnx", "auto": "onnx", "onnx-int8": "onnx-int8", "model2vec": "m2v256",
+            "openvino-int8": "ov-int8", "fast": "ov-int8"}
 
 
-def make_texts(n: int, seed: int) -> list[str]:
+def make_texts(n: int, seed: int, source: str | None = None) -> list[str]:
+    if source:
+        opener = gzip.open if source.endswith(".gz") else open
+        with opener(source, "rt", encoding="utf-8") as f:
+            texts = [embed_form(json.loads(line)["text"]) for line in itertools.islice(f, n)]
+        return sorted(texts, key=len)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "posts.jsonl"
         write_posts(path, n, seed)
@@ -98,6 +108,7 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=WRITE_BATCH,
                     help="texts handed to encode() at a time (profile hands 512; each backend batches by 64)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--from", dest="source", help="read the texts from this posts file instead of generating them")
     ap.add_argument("--cache", help="artefact cache folder (default $PERKMATCH_CACHE or ~/.cache/perkmatch); "
                     "an empty one measures every build")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
@@ -105,7 +116,7 @@ def main() -> None:
     if a.cache:
         os.environ["PERKMATCH_CACHE"] = a.cache
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    texts = make_texts(a.texts, a.seed)
+    texts = make_texts(a.texts, a.seed, a.source)
     chosen = [b for b in a.backends.split(",") if b]
     unknown = [b for b in chosen if b not in BACKENDS]
     if unknown:

@@ -99,6 +99,21 @@ def test_faster_backends_agree_with_float32(backend: str) -> None:
 
 
 @pytest.mark.integration
+def test_the_int8_backends_stay_close_to_float32_and_fast_reads_48_tokens_a_text() -> None:
+    reference = torch_float32().encode(SENTENCES)
+    int8 = load_encoder(None, "float32", "openvino-int8").encode(SENTENCES)
+    agreement = cosines(int8, reference)
+    assert agreement.min() > 0.93 and agreement.mean() > 0.98  # the least: the empty text (measured 0.94, 0.989)
+    fast, whole = load_encoder(None, "float32", "fast"), load_encoder(None, "float32", "openvino-int8")
+    short = [s for s in SENTENCES if len(whole.tokenizer.encode(s).ids) <= backends.FAST_TOKENS]
+    assert len(short) == len(SENTENCES) - 1  # all but the long read
+    assert fast.encode(short).tobytes() == whole.encode(short).tobytes()  # the same model
+    words = " ".join(f"word{i}" for i in range(60))  # past the 48th token, what follows is never read
+    assert fast.encode([words + " about cats"]).tobytes() == fast.encode([words + " about tax law"]).tobytes()
+    assert fast.name.endswith("+openvino-int8-t48")
+
+
+@pytest.mark.integration
 def test_openvino_puts_every_vector_back_in_its_place_with_batches_in_flight() -> None:
     texts = [f"{text} (note {i})" for i, text in enumerate(SENTENCES * 15)]  # 330 texts: 6 batches of 64
     reference = torch_float32().encode(texts)
@@ -108,7 +123,7 @@ def test_openvino_puts_every_vector_back_in_its_place_with_batches_in_flight() -
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("backend", ["onnx", "openvino"])
+@pytest.mark.parametrize("backend", ["onnx", "openvino", "openvino-int8"])
 def test_a_vector_does_not_depend_on_what_it_is_batched_with(backend: str) -> None:
     encoder = load_encoder(None, "float32", backend)
     together = encoder.encode(SENTENCES)
@@ -230,8 +245,8 @@ def test_cli_unknown_encoder_lists_the_valid_names(tmp_path: Path) -> None:
     bogus = CliRunner().invoke(app, ["--db", str(tmp_path / "x.db"), "--precision", "bogus", "topics", "--all"])
     assert bogus.exit_code == 2 and "'bogus': use one of" in bogus.stderr  # before: accepted, unless a model loaded
     shown = " ".join(result.stderr.replace("│", " ").split())
-    assert "'fastest': unknown encoder; use one of torch, torch-bf16, onnx, onnx-int8, openvino, model2vec, auto" \
-        in shown and "--encoder" in shown
+    assert ("'fastest': unknown encoder; use one of torch, torch-bf16, onnx, onnx-int8, openvino, openvino-int8, "
+            "fast, model2vec, auto") in shown and "--encoder" in shown
     assert "Traceback" not in result.output
 
 
