@@ -71,3 +71,22 @@ def post(pid: str, user: str, text: str, day: int, likes: int = 3, **extra: Any)
     """A post on day `day` of 2025 (noon UTC)."""
     return {"post_id": pid, "user_id": user, "text": text, "created_at": 1735732800 + day * 86400,
             "likes": likes, **extra}
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    """invoke(*args) runs the CLI in this process against a fresh database (``invoke.db``), with the fake
+    encoder."""
+    from typer.testing import CliRunner
+
+    from matcher.cli import app, common
+
+    runner = CliRunner()
+    monkeypatch.setattr(common, "cache", lambda eng, model: EmbeddingCache(eng, FakeEncoder()))
+    db = str(tmp_path / "cli.db")
+
+    def invoke(*args: str):  # type: ignore[no-untyped-def]
+        return runner.invoke(app, ["--db", db, *args])
+
+    invoke.db = db  # type: ignore[attr-defined]
+    return invoke

@@ -12,9 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from matcher.cli import app, common
-from matcher.embed import EmbeddingCache
-from matcher.encoder import FakeEncoder
+from matcher.cli import app
 from matcher.taxonomy import default_taxonomy_path
 from tests.conftest import post
 
@@ -23,18 +21,6 @@ ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = ["demo", "ingest", "profile", "topics", "explain", "match", "brand", "forget", "consent", "export",
             "import", "report user", "report brand", "taxonomy load", "taxonomy show", "catalog refresh",
             "catalog versions", "catalog show"]
-
-
-@pytest.fixture
-def cli(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
-    """invoke(*args) against a fresh database, with the fake encoder."""
-    monkeypatch.setattr(common, "cache", lambda eng, model: EmbeddingCache(eng, FakeEncoder()))
-    db = str(tmp_path / "cli.db")
-
-    def invoke(*args: str):  # type: ignore[no-untyped-def]
-        return runner.invoke(app, ["--db", db, *args])
-
-    return invoke
 
 
 @pytest.mark.parametrize("command", COMMANDS)

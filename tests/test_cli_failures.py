@@ -7,32 +7,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from sqlalchemy.exc import OperationalError
 from sqlmodel import SQLModel, select
 from typer.testing import CliRunner
 
 from catalog.schema import CatalogVersion
-from matcher.cli import app, common
-from matcher.embed import EmbeddingCache
-from matcher.encoder import FakeEncoder
+from matcher.cli import app
 from matcher.store import Run, open_engine, session
 from tests.conftest import post
 
 runner = CliRunner()
 NO_WRITE = "/sys"  # a folder no file can be made in, even by root (tests run as root in CI)
-
-
-@pytest.fixture
-def cli(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(common, "cache", lambda eng, model: EmbeddingCache(eng, FakeEncoder()))
-    db = str(tmp_path / "cli.db")
-
-    def invoke(*args: str):  # type: ignore[no-untyped-def]
-        return runner.invoke(app, ["--db", db, *args])
-
-    invoke.db = db  # type: ignore[attr-defined]
-    return invoke
 
 
 def perkmatch(*args: str, **kw):  # type: ignore[no-untyped-def]
