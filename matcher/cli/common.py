@@ -215,7 +215,7 @@ def handled(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise typer.Exit(141) from None
         except OSError as exc:
             if exc.filename is not None:  # a file the library did not turn into a message of its own
-                raise fail(f"{exc.filename}: {exc.strerror or exc}") from None
+                raise fail(f"{exc.filename}: {exc.strerror or exc}; check the path and its permissions") from None
             _discard_stdout()  # the output could not be written (a full disk): nor can anything more
             raise fail(f"writing the output failed ({exc.strerror or exc}); what the command committed before is kept; "
                        "free the space (or write elsewhere) and run it again") from None
