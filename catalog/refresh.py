@@ -190,7 +190,8 @@ def refresh(session: Session, path: str, source: VectorSource, *, dry_run: bool 
     perks = read_catalog(path, topics, sensitive)
     version = live_version(session)
     current = live_perks(session, version)  # that version's: read after it, another refresh may have applied one
-    refused = mass_retirement(diff_catalog(current, perks)) if not retire_all and not dry_run else None
+    diff = diff_catalog(current, perks)
+    refused = mass_retirement(diff) if not retire_all and not dry_run else None
     if refused:
         raise InputFileError(path, [Problem(path, 0, "", refused)],
                              "Nothing was changed. Check the file (a truncated export?); if it is meant, run the "
@@ -200,7 +201,7 @@ def refresh(session: Session, path: str, source: VectorSource, *, dry_run: bool 
         if attempt:
             version = live_version(session)
             current = live_perks(session, version)
-        diff = diff_catalog(current, perks)
+            diff = diff_catalog(current, perks)
         if diff.is_empty:
             return RefreshResult(version=version, diff=diff, embedded=embedded, applied=False)
         touched = set(diff.added) | set(diff.changed)

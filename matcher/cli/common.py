@@ -12,14 +12,14 @@ from rich.console import Console
 from matcher.store import DEFAULT_DB  # noqa: F401  (re-exported)
 
 
-# markup off: ids, names, titles and paths are people's text, and rich read "[x]" in them as a style (it vanished)
-# or "[/x]" as a closing tag (a MarkupError traceback); styled lines say markup=True and escape what they quote
 class _Console(Console):
     def on_broken_pipe(self) -> None:
         """The reader went away: exit as every other output does then (``handled``: 141), not with rich's 1."""
         raise BrokenPipeError
 
 
+# markup off: ids, names, titles and paths are people's text, and rich read "[x]" in them as a style (it vanished)
+# or "[/x]" as a closing tag (a MarkupError traceback); styled lines say markup=True and escape what they quote
 out = _Console(soft_wrap=True, highlight=False, markup=False)
 err = _Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 

@@ -2,7 +2,7 @@
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -117,14 +117,14 @@ def taxonomy_load(
 
 def taxonomy_show(db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """List the topics in use: id, name, parent, and whether sensitive (the ids users' opt-ins name)."""
-    from matcher.taxonomy import TopicInfo, default_taxonomy_path, load_topics, read_taxonomy
+    from matcher.taxonomy import default_taxonomy_path, load_topics, read_taxonomy
 
     path = db or common.State.db or DEFAULT_DB
+    topics: list[Any]  # the stored topics, or the shipped file's rows: the same fields
     if "://" not in path and not Path(path).expanduser().exists():  # shown, not made: a mistyped --db stays unmade
         err.print(f"No database at {path}: this is the shipped default taxonomy, which a database uses until "
                   "`perkmatch taxonomy load FILE` replaces it.")
-        topics = [TopicInfo(t.topic_id, t.name, t.parent_id, t.description, t.sensitive)
-                  for t in read_taxonomy(default_taxonomy_path())]
+        topics = read_taxonomy(default_taxonomy_path())
     else:
         topics = load_topics(engine(db))
     if as_json:

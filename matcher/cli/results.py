@@ -1,7 +1,6 @@
 """Commands that show results: topics, explain, match, brand."""
 
 import html
-import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any
@@ -309,12 +308,14 @@ def match(
                                  "`perkmatch catalog refresh FILE`, then `perkmatch match`)", param_hint="'--catalog'")
     when = parse_as_of(as_of)
     eng = engine(db, existing=True)
-    with session(eng) as s:
-        known, sensitive = topic_sets(s)
-    # the file's problems before the model loads; standard input or a pipe can be read once only, and with no profile
-    # yet (maybe no taxonomy either) `run_match` says so first
-    if catalog_file and Path(catalog_file).is_file() and latest_run(eng, "profile"):
-        read_catalog(catalog_file, known, sensitive)
+    known, sensitive = set[str](), set[str]()  # the topics a previewed catalog may name (`stage`)
+    if catalog_file:
+        with session(eng) as s:
+            known, sensitive = topic_sets(s)
+        # the file's problems before the model loads; standard input or a pipe can be read once only, and with no
+        # profile yet (maybe no taxonomy either) `run_match` says so first
+        if Path(catalog_file).is_file() and latest_run(eng, "profile"):
+            read_catalog(catalog_file, known, sensitive)
     source = common.cache(eng, model)
 
     selecting = bool(perk_ids or brand_name)
@@ -372,17 +373,16 @@ class _MatchView:
              why_nobody: bool) -> "_MatchView":
         """``why_nobody``: say why each live perk selected went to nobody (not for --changes)."""
         from catalog.refresh import live_perks
-        from matcher.assignments import match_records
+        from matcher.assignments import match_records, matched_version
         from matcher.changes import assignment_changes
         from matcher.profile_run import previous_run
-        from matcher.store import Run, session
+        from matcher.store import session
         from matcher.why_perk import nobody_reason
 
         records, nobody = match_records(store, run_id), {}
         if wanted is not None and why_nobody:
             with session(store) as s:  # the perks of the run's catalog version (a refresh may have followed it)
-                version = json.loads(s.get(Run, run_id).params or "{}").get("catalog_version")  # type: ignore[union-attr]
-                unassigned = sorted({p.perk_id for p in live_perks(s, version)} & wanted
+                unassigned = sorted({p.perk_id for p in live_perks(s, matched_version(s, run_id))} & wanted
                                     - {r["perk_id"] for r in records})
             spaces: dict[Any, Any] = {}  # one perk space for them all
             nobody = {p: nobody_reason(store, source, p, spaces=spaces, dry_run=dry_run) for p in unassigned}
