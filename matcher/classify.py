@@ -34,7 +34,7 @@ def cosines(rows: np.ndarray, others: np.ndarray) -> np.ndarray:
     block, and byte-for-byte output would depend on how users fell into chunks. In float64 those differences are
     a million times smaller than float32's rounding step and vanish in the cast (none in 24 million products
     measured). Float64 takes about 2.5 times float32's time: the one large product, posts by topic views, stays in
-    float32 and is computed one user's own posts at a time instead (``profile_run.user_closeness``)."""
+    float32 and is computed one user's own posts at a time instead (``profile_chunk.user_closeness``)."""
     return (rows.astype(np.float64, copy=False) @ others.astype(np.float64, copy=False).T).astype(np.float32)
 
 
@@ -149,7 +149,7 @@ def topic_similarity(post_vecs: np.ndarray, topic_vecs: np.ndarray, view_vecs: n
 def view_closeness(post_vecs: np.ndarray, view_vecs: np.ndarray, view_starts: np.ndarray) -> np.ndarray:
     """(n, T) cosine of each post to each topic's closest view. A float32 product (the largest of a profile run,
     several thousand views): a row's values may move by a bit with the other rows given with it (``cosines``), so
-    profiles give each call one user's posts of one kind only (``profile_run.user_closeness``)."""
+    profiles give each call one user's posts of one kind only (``profile_chunk.user_closeness``)."""
     if len(post_vecs) == 0 or len(view_vecs) == 0:
         return np.zeros((len(post_vecs), len(view_starts)), dtype=np.float32)
     return np.maximum.reduceat(post_vecs @ view_vecs.T, view_starts, axis=1)

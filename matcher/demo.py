@@ -12,10 +12,11 @@ from sqlmodel import select
 from catalog.refresh import live_perks, read_catalog, refresh
 from matcher.assignments import match_records
 from matcher.embed import EmbeddingCache
+from matcher.engine_local import Progress
 from matcher.errors import PerkmatchError
 from matcher.ingest import ingest_posts, ingest_users
 from matcher.match import run_match
-from matcher.profile_run import Progress, run_profile
+from matcher.profile_run import run_profile
 from matcher.records import to_epoch
 from matcher.store import Post, Topic, User, session
 from matcher.taxonomy import default_taxonomy_path, load_topics, read_taxonomy, topic_sets

@@ -23,7 +23,8 @@ from sqlalchemy import Engine
 from matcher import workers
 from matcher.classify import ClassifyParams
 from matcher.embed import EmbeddingCache
-from matcher.profile_run import Executor, Job, LocalExecutor, ReadUser, take_read
+from matcher.engine_local import Executor, Job, LocalExecutor, take_read
+from matcher.profile_chunk import ReadUser
 from matcher.profiles import ProfileParams, TopicResult
 from matcher.topic_space import TopicSpace
 

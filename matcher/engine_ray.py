@@ -39,8 +39,9 @@ from matcher import workers
 from matcher.classify import ClassifyParams
 from matcher.embed import LOOKUP_CHUNK, EmbeddingCache, count_missing, deferred_interrupt, missing_chunks
 from matcher.encoder import Encoder
+from matcher.engine_local import Job, Progress, take_read
 from matcher.errors import ClusterError, ModelError
-from matcher.profile_run import Job, Progress, ReadUser, take_read
+from matcher.profile_chunk import ReadUser
 from matcher.profiles import ProfileParams, TopicResult
 from matcher.store import Embedding, Post, session
 from matcher.topic_space import TopicSpace

@@ -89,7 +89,7 @@ def inputs_digest(posts: bytes, user_id: str, stored_opt_ins: dict[str, str | No
 def user_digests(engine: Engine, user_ids: list[str], as_of: int) -> dict[str, str]:
     """A digest of each user's inputs as a run ``as_of`` then reads them: their posts written by then
     (``inputs_digest``; users without posts get one too). A computed user's digest is taken from the rows their
-    profile was computed from instead (``profile_run.compute_users``)."""
+    profile was computed from instead (``profile_chunk.compute_users``)."""
     posts: dict[str, list[bytes]] = {u: [] for u in user_ids}
     stmt = (select(Post.user_id, *POST_INPUTS).where(col(Post.user_id).in_(user_ids))
             .where(col(Post.created_at) <= as_of).order_by(col(Post.user_id), col(Post.id)))

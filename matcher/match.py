@@ -36,9 +36,12 @@ from catalog.refresh import live_perks, live_version
 from catalog.schema import PerkRecord
 from matcher.assign import Candidate, assign, lost_reasons
 from matcher.classify import ClassifyParams
+from matcher.eligible import drop_gone
 from matcher.embed import EmbeddingCache
+from matcher.engine_local import Progress
 from matcher.errors import NotReadyError
-from matcher.profile_run import Progress, drop_gone, latest_run, load_user_posts
+from matcher.profile_chunk import load_user_posts
+from matcher.profile_run import latest_run
 from matcher.records import utc_day
 from matcher.store import (
     Assignment,
@@ -338,7 +341,7 @@ def _save(engine, chosen, candidates, withheld, reasons, version, profile, as_of
         s.flush()  # the assignments first, then every exclusion in one statement (there can be many)
         if kept:
             s.connection().execute(insert(Withheld), kept)
-        s.flush()  # then drop anyone forgotten since the match read them (``profile_run.drop_gone``)
+        s.flush()  # then drop anyone forgotten since the match read them (``eligible.drop_gone``)
         policy = json.loads(profile.params or "{}").get("policy", "opt-in")
         gone = drop_gone(s.connection(), run_id, {c.user_id for c in chosen} | set(lost) | set(withheld), policy,
                          (Assignment, Withheld))

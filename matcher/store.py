@@ -215,7 +215,7 @@ INGEST_LOCK = 7_310_473  # ... and one taken by ingests
 
 def hold_forget_lock(conn: Connection) -> None:
     """Serialise a `forget` with a run's writing of a chunk of users (until the transaction ends), so that a user
-    forgotten meanwhile is either seen gone by the chunk's check or deleted after the chunk commits (``profile_run.
+    forgotten meanwhile is either seen gone by the chunk's check or deleted after the chunk commits (``eligible.
     eligible_among``). PostgreSQL: a transaction-scoped advisory lock. SQLite: its single writer lock, taken now by a
     write that changes nothing; a transaction that read first and wrote later would fail ("database is locked") had
     another writer committed in between, which no wait can mend."""

@@ -18,7 +18,7 @@ from threadpoolctl import threadpool_limits
 from matcher.classify import ClassifyParams
 from matcher.embed import EmbeddingCache
 from matcher.errors import ModelError
-from matcher.profile_run import ReadUser, compute_users, read_users
+from matcher.profile_chunk import ReadUser, compute_users, read_users
 from matcher.profiles import ProfileParams, TopicResult
 from matcher.topic_space import TopicSpace
 

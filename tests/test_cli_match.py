@@ -501,7 +501,7 @@ def test_bare_links_are_about_no_topic_even_under_a_thread_title(world, write, t
     assert world("profile", "--as-of", "2025-03-01").exit_code == 0
     assert json.loads(world("topics", "eve", "--json").stdout)["topics"] == []
     from matcher.classify import ClassifyParams
-    from matcher.profile_run import load_user_posts
+    from matcher.profile_chunk import load_user_posts
     from matcher.store import open_engine
 
     engine = open_engine(str(tmp_path / "w.db"))

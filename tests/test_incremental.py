@@ -10,18 +10,21 @@ import pytest
 from sqlmodel import select
 from typer.testing import CliRunner
 
+import matcher.profile_chunk as profile_chunk
 import matcher.profile_run as profile_run
 from matcher import incremental, profiles, topic_fit
 from matcher.changes import _refitted, topic_changes
 from matcher.classify import ClassifyParams
 from matcher.cli import app
 from matcher.demo import AS_OF, sample_path
+from matcher.eligible import eligible_users
 from matcher.embed import EmbeddingCache
 from matcher.encoder import FakeEncoder
+from matcher.engine_local import LocalExecutor
 from matcher.engine_pool import PoolExecutor, default_executor
 from matcher.forget import forget
 from matcher.ingest import ingest_posts, ingest_users
-from matcher.profile_run import default_as_of, eligible_users, run_profile
+from matcher.profile_run import default_as_of, run_profile
 from matcher.records import embed_form, to_epoch
 from matcher.store import (
     Assignment,
@@ -135,7 +138,7 @@ def test_an_interrupted_run_resumes_without_redoing_finished_users(tmp_path, mon
     lines = sample_lines()
     engine = setup_db(tmp_path, "stop", lines)
     monkeypatch.setattr(profile_run, "USER_CHUNK", 5)
-    real = profile_run.compute_users
+    real = profile_chunk.compute_users
     calls = {"n": 0}
 
     def stop_on_third_chunk(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -144,10 +147,10 @@ def test_an_interrupted_run_resumes_without_redoing_finished_users(tmp_path, mon
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(profile_run, "compute_users", stop_on_third_chunk)
+    monkeypatch.setattr(profile_chunk, "compute_users", stop_on_third_chunk)
     with pytest.raises(KeyboardInterrupt):
         run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN)
-    monkeypatch.setattr(profile_run, "compute_users", real)
+    monkeypatch.setattr(profile_chunk, "compute_users", real)
     resumed = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN)
     assert resumed.reused == 10 and resumed.recomputed == resumed.users - 10
     full = setup_db(tmp_path, "whole", lines)
@@ -275,7 +278,7 @@ def test_a_forget_while_profile_and_match_run_leaves_nothing_of_the_user(tmp_pat
     cache = EmbeddingCache(engine, FakeEncoder())
     with session(engine) as s:
         refresh(s, sample_path("catalog.yaml"), cache)
-    run_profile(engine, cache, as_of=WHEN, executor=profile_run.LocalExecutor())
+    run_profile(engine, cache, as_of=WHEN, executor=LocalExecutor())
     write = profile_run._write_results
 
     def forget_first(engine, run_id, results, *rest):  # type: ignore[no-untyped-def]
@@ -284,7 +287,7 @@ def test_a_forget_while_profile_and_match_run_leaves_nothing_of_the_user(tmp_pat
         write(engine, run_id, results, *rest)
 
     monkeypatch.setattr(profile_run, "_write_results", forget_first)
-    run_profile(engine, cache, as_of=WHEN + 86_400, executor=profile_run.LocalExecutor())  # before: her rows came back
+    run_profile(engine, cache, as_of=WHEN + 86_400, executor=LocalExecutor())  # before: her rows came back
     with session(engine) as s:
         for table in (TopicScore, EvidencePost, ProfiledUser):
             assert s.exec(select(table).where(table.user_id == "u-maya")).all() == [], table
@@ -315,12 +318,12 @@ def test_a_fit_that_read_a_user_forgotten_meanwhile_is_not_kept(tmp_path, monkey
         return fit(*args, **kwargs)
 
     monkeypatch.setattr(profile_run, "fit_topic_vectors", forget_first)
-    first = run_profile(engine, cache, as_of=WHEN, executor=profile_run.LocalExecutor())
+    first = run_profile(engine, cache, as_of=WHEN, executor=LocalExecutor())
     assert first.topic_vectors_run == first.run_id  # the run used its fit ...
     with session(engine) as s:  # ... but did not keep it (before: kept, a mean over her posts among others)
         assert s.exec(select(TopicVector)).all() == []
     monkeypatch.setattr(profile_run, "fit_topic_vectors", fit)
-    second = run_profile(engine, cache, as_of=WHEN, executor=profile_run.LocalExecutor())
+    second = run_profile(engine, cache, as_of=WHEN, executor=LocalExecutor())
     assert second.topic_vectors_run == second.run_id  # fitted again, without her
     with session(engine) as s:
         assert {v.run_id for v in s.exec(select(TopicVector)).all()} == {second.run_id}
@@ -344,7 +347,7 @@ def test_a_forget_while_posts_are_embedded_leaves_none_of_their_vectors(tmp_path
         return encode(texts)
 
     cache.encode = forget_first  # type: ignore[method-assign]
-    run_profile(engine, cache, as_of=WHEN, executor=profile_run.LocalExecutor())
+    run_profile(engine, cache, as_of=WHEN, executor=LocalExecutor())
     with session(engine) as s:
         stored = set(s.exec(select(Embedding.text_key)).all())
     assert not (hers - others) & stored  # before: most of her vectors were stored after the forget, for good
@@ -360,14 +363,14 @@ def test_default_as_of_is_the_end_of_the_utc_day() -> None:
 def test_a_new_topic_fit_reads_each_user_once_for_the_fit_and_the_profiles(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     engine = setup_db(tmp_path, "once", sample_lines())
     loads: list[str] = []
-    real = profile_run.load_user_posts
+    real = profile_chunk.load_user_posts
 
     def counted(engine, cache, user_ids, params, **kw):  # type: ignore[no-untyped-def]
         loads.extend(user_ids)
         return real(engine, cache, user_ids, params, **kw)
 
-    monkeypatch.setattr(profile_run, "load_user_posts", counted)
-    first = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN, executor=profile_run.LocalExecutor())
+    monkeypatch.setattr(profile_chunk, "load_user_posts", counted)
+    first = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN, executor=LocalExecutor())
     users = eligible_users(engine)
     assert first.topic_vectors_run == first.run_id and first.recomputed == len(users)  # a new fit, everyone computed
     assert sorted(loads) == users  # the fit read every user (a small collection); the profiles used that reading
@@ -403,7 +406,7 @@ def test_a_first_run_takes_each_digest_from_the_posts_it_profiled(tmp_path, monk
 def test_a_pool_of_worker_processes_gives_the_same_profiles(tmp_path) -> None:  # type: ignore[no-untyped-def]
     lines = sample_lines()
     alone = setup_db(tmp_path, "alone", lines)
-    run_profile(alone, EmbeddingCache(alone, FakeEncoder()), as_of=WHEN, executor=profile_run.LocalExecutor())
+    run_profile(alone, EmbeddingCache(alone, FakeEncoder()), as_of=WHEN, executor=LocalExecutor())
     pooled = setup_db(tmp_path, "pooled", lines)
     pool = PoolExecutor(2, min_users=0)
     summary = run_profile(pooled, EmbeddingCache(pooled, FakeEncoder()), as_of=WHEN, executor=pool)
@@ -411,7 +414,7 @@ def test_a_pool_of_worker_processes_gives_the_same_profiles(tmp_path) -> None:  
     assert snapshot(pooled) == snapshot(alone)  # profiles computed in other processes, the same bytes
     with session(pooled) as s, session(alone) as t:
         assert s.exec(select(TopicVector.vector)).all() == t.exec(select(TopicVector.vector)).all()
-    assert isinstance(default_executor(pooled, 10), profile_run.LocalExecutor)  # small runs stay in-process
+    assert isinstance(default_executor(pooled, 10), LocalExecutor)  # small runs stay in-process
     few = PoolExecutor(2)  # and so does a run with fewer users to compute than it takes to pay for the workers
     assert run_profile(pooled, EmbeddingCache(pooled, FakeEncoder()), as_of=WHEN + 1, executor=few).recomputed > 0
     assert not few.started
@@ -429,7 +432,7 @@ def test_a_pool_of_worker_processes_gives_the_same_profiles(tmp_path) -> None:  
 def test_profile_chunks_on_threads_give_the_same_profiles_in_order(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     lines = sample_lines()
     alone = setup_db(tmp_path, "alone", lines)
-    run_profile(alone, EmbeddingCache(alone, FakeEncoder()), as_of=WHEN, executor=profile_run.LocalExecutor())
+    run_profile(alone, EmbeddingCache(alone, FakeEncoder()), as_of=WHEN, executor=LocalExecutor())
     monkeypatch.setattr(profile_run, "USER_CHUNK", 2)  # many chunks, several in flight on the threads at once
     threaded = setup_db(tmp_path, "threaded", lines)
     written: list[list[str]] = []
@@ -438,12 +441,12 @@ def test_profile_chunks_on_threads_give_the_same_profiles_in_order(tmp_path, mon
                         lambda engine, run_id, results, *rest: (written.append(list(results)),
                                                                 write(engine, run_id, results, *rest)))
     summary = run_profile(threaded, EmbeddingCache(threaded, FakeEncoder()), as_of=WHEN,
-                          executor=profile_run.LocalExecutor(threads=2))
+                          executor=LocalExecutor(threads=2))
     assert summary.recomputed == summary.users > 4
     assert [u for chunk in written for u in chunk] == eligible_users(threaded)  # written in the order of the users
     assert snapshot(threaded) == snapshot(alone)
     small = default_executor(threaded, 10)  # a small run: threads, one per core
-    assert isinstance(small, profile_run.LocalExecutor) and small.threads == len(os.sched_getaffinity(0))
+    assert isinstance(small, LocalExecutor) and small.threads == len(os.sched_getaffinity(0))
 
 
 def test_a_run_as_of_a_date_reads_only_the_posts_written_by_then(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -467,11 +470,11 @@ def test_a_run_as_of_a_date_reads_only_the_posts_written_by_then(tmp_path) -> No
 def test_posts_added_while_a_run_reads_wait_for_the_next_run(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     engine = setup_db(tmp_path, "late", sample_lines())  # posts ingested, nothing embedded yet (as if added mid-run)
     users = eligible_users(engine)
-    assert profile_run.load_user_posts(engine, EmbeddingCache(engine, FakeEncoder()), users, ClassifyParams()) == {}
+    assert profile_chunk.load_user_posts(engine, EmbeddingCache(engine, FakeEncoder()), users, ClassifyParams()) == {}
     summary = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN)  # the run embeds them first
-    loaded = profile_run.load_user_posts(engine, EmbeddingCache(engine, FakeEncoder()), users, ClassifyParams())
+    loaded = profile_chunk.load_user_posts(engine, EmbeddingCache(engine, FakeEncoder()), users, ClassifyParams())
     assert sum(len(p.keys) for p, _ in loaded.values()) == summary.posts > 0
-    real = profile_run.read_users
+    real = profile_chunk.read_users
     late = json.loads(new_posts(sample_lines(), "u-maya", 1)[0])
 
     landed: list[bool] = []
@@ -483,10 +486,10 @@ def test_posts_added_while_a_run_reads_wait_for_the_next_run(tmp_path, monkeypat
             landed.append(True)
         return real(*args)
 
-    monkeypatch.setattr(profile_run, "read_users", ingest_beside)
+    monkeypatch.setattr(profile_chunk, "read_users", ingest_beside)
     during = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN, refit=True)
     assert landed and during.recomputed >= 1  # it finished; the late post, not embedded, waits for the next run
-    monkeypatch.setattr(profile_run, "read_users", real)
+    monkeypatch.setattr(profile_chunk, "read_users", real)
     after = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN)
     assert after.embedded == 1 and after.recomputed == 1  # the next run embeds it and recomputes its user
 

@@ -124,8 +124,10 @@ def test_a_forget_racing_a_profile_chunk_on_postgres_leaves_nothing(postgres_url
 
     from sqlalchemy import create_engine, text
 
+    import matcher.eligible as eligible
     import matcher.profile_run as profile_run
     from matcher.demo import AS_OF
+    from matcher.engine_local import LocalExecutor
     from matcher.forget import forget
     from matcher.records import to_epoch
     from matcher.store import db_url
@@ -138,7 +140,7 @@ def test_a_forget_racing_a_profile_chunk_on_postgres_leaves_nothing(postgres_url
     url = postgres_url.rsplit("/", 1)[0] + "/race"
     engine = open_engine(url)
     run_demo(engine, EmbeddingCache(engine, FakeEncoder()))
-    real = profile_run.eligible_among
+    real = eligible.eligible_among
     racer: list[threading.Thread] = []
 
     def check_then_race(conn, user_ids, policy):  # type: ignore[no-untyped-def]
@@ -149,9 +151,9 @@ def test_a_forget_racing_a_profile_chunk_on_postgres_leaves_nothing(postgres_url
             racer[0].join(1.0)  # without the lock it finishes here, before the chunk commits its rows for her
         return found
 
-    monkeypatch.setattr(profile_run, "eligible_among", check_then_race)
+    monkeypatch.setattr(eligible, "eligible_among", check_then_race)
     profile_run.run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=to_epoch(AS_OF) + 86_400,
-                            executor=profile_run.LocalExecutor())
+                            executor=LocalExecutor())
     racer[0].join(30)
     with engine.connect() as conn:
         for table in ("topic_scores", "evidence", "profiled_users", "posts", "users"):

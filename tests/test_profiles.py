@@ -310,7 +310,7 @@ def test_what_fell_short_never_shows_a_value_equal_to_its_threshold_and_names_wh
 def test_opting_in_to_a_sensitive_topic_covers_every_topic_under_it() -> None:
     import json
 
-    from matcher.profile_run import allowed_topics
+    from matcher.profile_chunk import allowed_topics
     from matcher.taxonomy import TopicInfo, not_shown
 
     topics = [TopicInfo("health", "Medical Health", None, "", True),

@@ -92,10 +92,10 @@ def test_reshared_evidence_is_marked_as_a_reshare(world, tmp_path) -> None:  # t
     evidence = [e for t in json.loads(world("topics", "eve", "--json").stdout)["topics"] for e in t["evidence"]]
     assert {e["post_id"]: e["is_share"] for e in evidence}.get("eve-3") is True
     assert all(e["is_share"] == (e["post_id"] in ("eve-3", "eve-4")) for e in evidence)
-    from matcher.cli.results import _evidence_lines
+    from matcher.cli.shown import evidence_lines
 
     reshare = next(e for e in evidence if e["is_share"])
-    assert "(reshare) coffee espresso beans" in _evidence_lines([reshare])  # the text answers' evidence lines
+    assert "(reshare) coffee espresso beans" in evidence_lines([reshare])  # the text answers' evidence lines
 
 
 def test_perk_evidence_from_an_earlier_profile_run_is_not_said_to_be_on_the_page(world, write, tmp_path) -> None:  # type: ignore[no-untyped-def]

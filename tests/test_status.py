@@ -178,8 +178,9 @@ def test_a_profile_run_starts_before_its_embedding_and_its_time_includes_it(tmp_
 
     from matcher.embed import EmbeddingCache
     from matcher.encoder import FakeEncoder
+    from matcher.engine_local import LocalExecutor
     from matcher.ingest import ingest_posts, ingest_users
-    from matcher.profile_run import LocalExecutor, run_profile
+    from matcher.profile_run import run_profile
 
     engine = open_engine(str(tmp_path / "r.db"))
     users, posts = tmp_path / "u.jsonl", tmp_path / "p.jsonl"

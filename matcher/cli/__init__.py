@@ -42,10 +42,11 @@ def _main(
 
 
 def _register() -> None:
-    from matcher.cli import data, imports, people, report, results, status
+    from matcher.cli import data, imports, matching, people, report, results, status
 
     data.register(app)
     results.register(app)
+    matching.register(app)
     people.register(app)
     imports.register(app)
     report.register(app)

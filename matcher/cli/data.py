@@ -265,7 +265,8 @@ def profile(
     """Embed new posts and compute every consenting user's topic profile (a new snapshot)."""
     import contextlib
 
-    from matcher.profile_run import Executor, run_profile
+    from matcher.engine_local import Executor
+    from matcher.profile_run import run_profile
 
     if engine_kind not in ("local", "ray"):
         raise typer.BadParameter(f"--engine {engine_kind}: use local or ray")

@@ -106,7 +106,7 @@ def demo(db: DemoDbOpt = None, model: ModelOpt = None, as_json: JsonOpt = False)
 def _print_demo(eng, result, kept: str | None) -> None:  # type: ignore[no-untyped-def]
     from rich.markup import escape
 
-    from matcher.cli.results import _print_assignments
+    from matcher.cli.shown import print_assignments
     from matcher.demo import GAMING, SPOTLIGHT
     from matcher.explain import explain_topic
     from matcher.topic_records import user_topics
@@ -121,7 +121,7 @@ def _print_demo(eng, result, kept: str | None) -> None:  # type: ignore[no-untyp
     out.print(f"[bold]{SPOTLIGHT}[/] writes about travel often, with steady engagement. Topics: " + ", ".join(
         escape(f"{t['name']} ({t['posts']} posts on {t['days']} days, engagement ×{t['engagement_vs_usual']:.1f} of "
                "usual)") for t in topics.get(SPOTLIGHT, [])[:3]), markup=True)
-    _print_assignments(perks.get(SPOTLIGHT, []))
+    print_assignments(perks.get(SPOTLIGHT, []))
     out.print("\n[bold]Activity is not influence[/]: gaming earns nothing:", markup=True)
     for user_id, (what, topic_id) in GAMING.items():
         if topic_id:

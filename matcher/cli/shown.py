@@ -1,0 +1,45 @@
+"""How the result commands print a post, a run's evidence and an assignment (topics, explain, match, brand)."""
+
+import html
+from typing import Any
+
+from rich.markup import escape
+from rich.text import Text
+
+from matcher.cli.common import err, out
+
+
+def short(text: str, n: int = 90) -> str:
+    """A post's text on one line, as a person reads it: Reddit and Twitter send "&gt;" for ">" (JSON keeps it)."""
+    text = " ".join(html.unescape(text).split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def or_dash(value: Any) -> str:
+    return "-" if value is None else str(value)
+
+
+def evidence_lines(evidence: list[dict[str, Any]], limit: int = 3) -> str:
+    """Evidence posts, one a line; a reply shows what it answers (its context, which is read with it)."""
+    return "\n".join(f"{e['created_at'][:10]} ♥{e['likes']} ↩{e['replies']} ⇄{e['shares']}  "
+                     + ("(reshare) " if e.get("is_share") else "") + short(e["text"])
+                     + (f"  [in: {short(e['context'], 60)}]" if e.get("context") else "")
+                     for e in evidence[:limit])
+
+
+def print_assignments(records: list[dict[str, Any]]) -> None:
+    for r in records:
+        since = f"; {r['catalog_since']} in the catalog since" if r.get("catalog_since") else ""
+        out.print(Text.assemble((r["user_id"], "bold"), f" #{r['rank']} {r['perk_id']} — {r['brand']}: {r['title']} "
+                                f"(score {r['score']:.3f}{since})"))
+        for t in r["topics"][:2]:
+            relevance = f", relevance {t['relevance']:.2f}" if "relevance" in t else ""
+            out.print(f"    because of {t['name']} (fit {t['fit']:.2f}{relevance}):")
+            for line in evidence_lines(t["evidence"], 2).splitlines():
+                out.print(f"      {line}", markup=False)
+
+
+def warn_stale(note: str | None) -> None:
+    """On stderr, so that --json output stays the run's records."""
+    if note:
+        err.print(f"[yellow]Warning:[/] {escape(note)}", markup=True)

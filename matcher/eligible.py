@@ -1,0 +1,55 @@
+"""Who may be profiled and matched: the users whose consent allows it, read at a run's start and checked again
+as each chunk of its rows is written (a user forgotten, or who withdrew consent, meanwhile leaves no row)."""
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete
+from sqlmodel import col, select
+
+from matcher.records import check_policy
+from matcher.store import Post, User, hold_forget_lock, session
+
+
+def eligible_users(engine: Engine, policy: str = "opt-in") -> list[str]:
+    """Users whose consent allows profiling, sorted."""
+    check_policy(policy)
+    with session(engine) as s:
+        if policy == "opt-in":
+            rows = s.exec(select(User.user_id).where(User.consent == "opted_in")).all()
+            return sorted(rows)
+        opted_out = set(s.exec(select(User.user_id).where(User.consent == "opted_out")).all())
+        return sorted(set(s.exec(select(Post.user_id).distinct()).all()) - opted_out)
+
+
+def eligible_among(conn: Connection, user_ids: Iterable[str], policy: str) -> set[str]:
+    """Those of these users who are still eligible (``eligible_users``). A long run (profile, match) that read its
+    users at the start checks this in the transaction that writes their rows, after writing them, and deletes the
+    rows of anyone forgotten (or who withdrew consent) meanwhile: the write holds SQLite's lock, so a `forget`
+    committed before it is seen here, and one committed after it deletes the rows itself."""
+    wanted = sorted(set(user_ids))
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start:start + 500]
+        if policy == "opt-in":
+            found.update(conn.execute(select(User.user_id).where(col(User.user_id).in_(chunk))
+                                      .where(User.consent == "opted_in")).scalars())
+        else:
+            out = set(conn.execute(select(User.user_id).where(col(User.user_id).in_(chunk))
+                                   .where(User.consent == "opted_out")).scalars())
+            found.update(set(conn.execute(select(Post.user_id).where(col(Post.user_id).in_(chunk)).distinct())
+                             .scalars()) - out)
+    return found
+
+
+def drop_gone(conn: Connection, run_id: int, user_ids: Iterable[str], policy: str, tables: Iterable[Any]
+              ) -> list[str]:
+    """In the transaction that just wrote these users' rows of a run (into ``tables``): delete the rows of those
+    no longer eligible (``eligible_among``), once the `forget` lock is held (``store.hold_forget_lock``); return
+    them."""
+    users = set(user_ids)
+    hold_forget_lock(conn)
+    gone = sorted(users - eligible_among(conn, users, policy))
+    for table in tables if gone else ():
+        conn.execute(delete(table).where(col(table.run_id) == run_id).where(col(table.user_id).in_(gone)))
+    return gone

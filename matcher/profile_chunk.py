@@ -1,0 +1,192 @@
+"""One chunk of users through the profile stage: read their posts as every profile (and `match`) reads them, then
+build their topic profiles. The local run, the worker processes (``matcher.workers``) and Ray's tasks all call
+these same functions, so every executor gives the same bytes."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine, and_
+from sqlalchemy.orm import aliased
+from sqlmodel import col, select
+
+from matcher import incremental
+from matcher.classify import (
+    WORDLESS_KEY,
+    ClassifyParams,
+    memberships_from_similarity,
+    post_vectors,
+    readable,
+    smooth_within_user,
+)
+from matcher.embed import EmbeddingCache
+from matcher.profiles import ProfileParams, TopicResult, UserPosts, build_profile, own_words
+from matcher.store import Embedding, Post
+from matcher.taxonomy import TopicInfo, not_shown
+from matcher.topic_space import SIMILARITY_ROWS, TopicSpace
+
+
+def load_user_posts(engine: Engine, cache: EmbeddingCache, user_ids: list[str], params: ClassifyParams,
+                    inputs: bool = False, vocabulary: frozenset[str] = frozenset(), as_of: int | None = None
+                    ) -> dict[str, tuple[UserPosts, np.ndarray]]:
+    """Posts and blended post vectors of these users, each sorted by post id (``inputs``: with ``UserPosts.inputs``,
+    what a run's digest of the user reads of these very posts; ``vocabulary``: with ``UserPosts.readable``, which
+    posts a model knowing these words reads, ``classify.readable``; ``as_of``: only the posts written by then).
+    Posts whose text or context has no vector yet are left out: a profile run embeds every post first, so these were
+    added or changed while it ran (an `ingest` beside it); the digest of what was read leaves them out too, so the
+    next run recomputes their users. `match` reads the same way, from the posts its profile run embedded."""
+    text, context = aliased(Embedding), aliased(Embedding)
+    columns = (*incremental.POST_INPUTS, Post.user_id, text.vector.label("text_vec"),
+               context.vector.label("context_vec"), *((Post.text, Post.context) if vocabulary or inputs else ()))
+    stmt = (select(*columns)  # the vectors joined in: one query, not one per 500 keys
+            .join(text, and_(text.model == cache.name, text.text_key == Post.text_key), isouter=True)
+            .join(context, and_(context.model == cache.name, context.text_key == Post.context_key), isouter=True)
+            .where(col(Post.user_id).in_(user_ids)).order_by(col(Post.user_id), col(Post.id)))
+    if as_of is not None:
+        stmt = stmt.where(col(Post.created_at) <= as_of)
+    with engine.connect() as conn:  # plain rows, no ORM session: this is the hot path
+        rows = [r for r in conn.execute(stmt).all()  # a post not embedded yet came after the run's embedding
+                if r.text_vec is not None and (r.context_key is None or r.context_vec is not None)]
+    if not rows:
+        return {}
+    dim = cache.encoder.dim
+    text_vecs = np.frombuffer(b"".join(r.text_vec for r in rows), dtype=np.float32).reshape(len(rows), dim).copy()
+    has_ctx = np.array([r.context_key is not None for r in rows])
+    ctx_vecs = np.zeros_like(text_vecs)
+    if has_ctx.any():
+        ctx_vecs[has_ctx] = np.frombuffer(b"".join(r.context_vec for r in rows if r.context_key is not None),
+                                          dtype=np.float32).reshape(-1, dim)
+    lengths = np.array([r.text_len for r in rows])
+    blended = post_vectors(text_vecs, ctx_vecs, has_ctx, lengths, params)
+    # a post is read when the model knows its words, and it has words of its own: a bare link, even under a thread
+    # title, says nothing of what its author writes about (the title is someone else's)
+    wordless = np.array([r.text_key == WORDLESS_KEY for r in rows])
+    read = readable([r.text for r in rows], [r.context for r in rows], vocabulary, params) if vocabulary else None
+    if wordless.any():
+        read = ~wordless if read is None else read & ~wordless
+    out: dict[str, tuple[UserPosts, np.ndarray]] = {}
+    start = 0
+    for i in range(1, len(rows) + 1):
+        if i == len(rows) or rows[i].user_id != rows[start].user_id:
+            part = rows[start:i]
+            posts = _user_posts(part, text_vecs[start:i], inputs, None if read is None else read[start:i],
+                                texts=bool(vocabulary) or inputs)
+            out[part[0].user_id] = (posts, blended[start:i])
+            start = i
+    return out
+
+
+def _user_posts(rows: list[Any], text_vecs: np.ndarray, inputs: bool, read: np.ndarray | None,
+                texts: bool = False) -> UserPosts:
+    return UserPosts(
+        keys=[int(r.id or 0) for r in rows],
+        created_at=np.array([r.created_at for r in rows], dtype=np.int64),
+        likes=np.array([r.likes for r in rows], dtype=np.int64),
+        replies=np.array([r.replies for r in rows], dtype=np.int64),
+        shares=np.array([r.shares for r in rows], dtype=np.int64),
+        is_share=np.array([r.is_share for r in rows], dtype=bool),
+        self_vote=np.array([r.platform in ProfileParams.self_vote_platforms for r in rows], dtype=bool),
+        thread=[r.context_key or r.text_key for r in rows],
+        text_vecs=text_vecs,
+        readable=read,
+        texts=[r.text for r in rows] if texts else None,
+        copied=np.array([bool(r.copied) for r in rows], dtype=bool),
+        inputs=b"".join(incremental.post_inputs(r) for r in rows) if inputs else b"",
+    )
+
+
+def allowed_topics(topics: list[TopicInfo], hidden: frozenset[str]) -> np.ndarray:
+    """False for the sensitive topics the user does not opt in to: ``hidden``, from ``taxonomy.not_shown``, the one
+    rule for inferring, showing and matching (opting in to a topic covers everything under it)."""
+    return np.array([t.topic_id not in hidden for t in topics])
+
+
+@dataclass(frozen=True)
+class ReadUser:
+    """One user's posts as a profile reads them: the posts; which repeat an earlier one (``dup``) and which are the
+    user's own words (``own``: neither a repeat nor a reshare, ``profiles.own_words``); the post vectors smoothed
+    within the user (``smooth_within_user``, own words as the sources); and their ``closeness`` to each topic's
+    views. No topic fit changes any of it: a run with a new fit reads its fit's users once, for both."""
+
+    posts: UserPosts
+    dup: np.ndarray
+    own: np.ndarray
+    vectors: np.ndarray
+    closeness: np.ndarray
+
+
+def read_users(engine: Engine, cache: EmbeddingCache, space: TopicSpace, user_ids: list[str],
+               classify: ClassifyParams, params: ProfileParams, as_of: int) -> dict[str, ReadUser]:
+    """These users' posts written by ``as_of``, read (``ReadUser``), for each user with such posts, in the order of
+    ``user_ids``."""
+    loaded = load_user_posts(engine, cache, user_ids, classify, inputs=True, vocabulary=space.vocabulary,
+                             as_of=as_of)
+    words = {u: own_words(loaded[u][0], params) for u in user_ids if u in loaded}
+    vectors = {u: smooth_within_user(loaded[u][1], classify, sources=own) for u, (_, own) in words.items()}
+    return {u: ReadUser(loaded[u][0], *words[u], vectors[u], user_closeness(space, vectors[u], words[u][1], classify))
+            for u in words}
+
+
+def user_closeness(space: TopicSpace, vectors: np.ndarray, own: np.ndarray, classify: ClassifyParams) -> np.ndarray:
+    """One user's ``TopicSpace.closeness``: of their own words, then of their other posts (repeats, reshares,
+    unread), each in a product of its own, so that a post's values depend on the user's own words alone, never on
+    another user's posts or on a reshare added (a float32 product's rows depend on their block: ``cosines``)."""
+    out = np.empty((len(vectors), len(space.ids)), dtype=np.float32)
+    for rows in (own, ~own):
+        if rows.any():
+            out[rows] = space.closeness(vectors[rows], classify)
+    return out
+
+
+def compute_users(engine: Engine, cache: EmbeddingCache, space: TopicSpace, user_ids: list[str], as_of: int,
+                  classify: ClassifyParams = ClassifyParams(), params: ProfileParams = ProfileParams(),
+                  read: dict[str, ReadUser] | None = None
+                  ) -> tuple[dict[str, list[TopicResult]], int, dict[str, str]]:
+    """The topic results of these users (all texts already embedded), how many posts they have, and each one's
+    digest (``incremental.inputs_digest``) of exactly the posts and opt-ins their profile was computed from. ``read``
+    may hold some of them already read (``read_users``, by the same space's views and the same parameters)."""
+    read = read or {}
+    unread = [u for u in user_ids if u not in read]
+    fresh = read_users(engine, cache, space, unread, classify, params, as_of) if unread else {}
+    users = {u: read[u] if u in read else fresh[u] for u in user_ids if u in read or u in fresh}
+    opt_ins = incremental.opt_ins(engine, user_ids)
+    similarity = _by_blocks(lambda vecs, closest: space.similarity(vecs, classify, closest),
+                            {u: (r.vectors, r.closeness) for u, r in users.items()})
+    hidden = not_shown(space.topics)
+    under = space.subtrees()
+    results: dict[str, list[TopicResult]] = {}
+    digests = {u: incremental.inputs_digest(users[u].posts.inputs if u in users else b"", u, opt_ins)
+               for u in user_ids}
+    posts = 0
+    for user_id in user_ids:
+        if user_id not in users:
+            results[user_id] = []
+            continue
+        user = users[user_id]
+        posts += len(user.posts.keys)
+        sims = similarity[user_id]
+        results[user_id] = build_profile(user.posts, memberships_from_similarity(sims, classify), space.ids,
+                                         space.parents, allowed_topics(space.topics, hidden(opt_ins.get(user_id))),
+                                         as_of, params, similarity=sims, duplicates=user.dup,
+                                         alone=space.read_alone(user.posts.text_vecs, classify, under))
+    return results, posts, digests
+
+
+def _by_blocks(fn: Callable[..., np.ndarray], rows: dict[str, tuple[np.ndarray, ...]]) -> dict[str, np.ndarray]:
+    """``fn`` of each user's arrays, computed over blocks of about ``SIMILARITY_ROWS`` rows of users' arrays
+    stacked: one large matrix product instead of one small one per user (each row of ``fn``'s result depends on
+    the same row of its inputs only)."""
+    out: dict[str, np.ndarray] = {}
+    block: list[str] = []
+    size = 0
+    for user_id in [*rows, None]:
+        if block and (user_id is None or size + len(rows[user_id][0]) > SIMILARITY_ROWS):
+            parts = [np.concatenate([rows[u][i] for u in block]) for i in range(len(rows[block[0]]))]
+            bounds = np.cumsum([len(rows[u][0]) for u in block])[:-1]
+            out.update(zip(block, np.split(fn(*parts), bounds), strict=True))
+            block, size = [], 0
+        if user_id is not None:
+            block.append(user_id)
+            size += len(rows[user_id][0])
+    return out
