@@ -126,12 +126,15 @@ def forget_in_session(s: Session, user_id: str) -> dict[str, int]:
     return counts
 
 
-def _delete_assignments(s: Session, user_id: str) -> int:
-    """Delete the user's assignments. The units they used stay counted, with no id: each match run's stats keep how
-    many of each perk went to users since forgotten (``forgotten_units``), so a brand is not told a unit given out is
-    still there to give."""
+def _delete_assignments(s: Session, user_id: str, ids: list[int] | None = None) -> int:
+    """Delete the user's assignments (``ids``: only these). The units they used stay counted, with no id: each match
+    run's stats keep how many of each perk went to users since forgotten (``forgotten_units``), so a brand is not told
+    a unit given out is still there to give."""
     used: dict[int, Counter[str]] = {}
-    for run_id, perk_id in s.exec(select(Assignment.run_id, Assignment.perk_id).where(Assignment.user_id == user_id)):
+    which = Assignment.user_id == user_id
+    if ids is not None:
+        which = which & col(Assignment.id).in_(ids)
+    for run_id, perk_id in s.exec(select(Assignment.run_id, Assignment.perk_id).where(which)):
         used.setdefault(run_id, Counter())[perk_id] += 1
     for run_id, units in used.items():
         run = s.get(Run, run_id)
@@ -140,7 +143,7 @@ def _delete_assignments(s: Session, user_id: str) -> int:
             stats["forgotten_units"] = dict(sorted((Counter(stats.get("forgotten_units", {})) + units).items()))
             run.stats = json.dumps(stats)
             s.add(run)
-    return _delete(s, Assignment, Assignment.user_id == user_id)
+    return _delete(s, Assignment, which)
 
 
 def forgotten_units(s: Session, run_id: int, perk_id: str) -> int:
@@ -188,6 +191,23 @@ def _bare_forms(text: str) -> set[str]:
     if embed_form(text):
         return set()
     return {form for form in (text, text.strip()) if form}
+
+
+def withdraw_opt_ins(s: Session, user_id: str, topics: frozenset[str]) -> int:
+    """The user withdrew their opt-in to these sensitive topics: delete, in the caller's transaction, what every
+    stored run inferred about them on those topics (scores and evidence), the assignments that cited them (their units
+    stay counted with no id, as ``forget`` keeps them: ``_delete_assignments``), and the user's withheld perks (they
+    keep no topic, so one that came through these cannot be told apart). Readers already hid all of it
+    (``taxonomy.not_shown``); now it is not kept either, and `export` no longer shows it. Return the topic rows
+    deleted."""
+    if not topics:
+        return 0
+    cited = [r for r in s.exec(select(Assignment).where(Assignment.user_id == user_id))
+             if any(t.get("topic_id") in topics for t in json.loads(r.topics or "[]"))]
+    _delete_assignments(s, user_id, [int(r.id or 0) for r in cited])
+    _delete(s, Withheld, Withheld.user_id == user_id)
+    _delete(s, EvidencePost, (EvidencePost.user_id == user_id) & col(EvidencePost.topic_id).in_(sorted(topics)))
+    return _delete(s, TopicScore, (TopicScore.user_id == user_id) & col(TopicScore.topic_id).in_(sorted(topics)))
 
 
 def _delete(s: Session, table: type, condition: object) -> int:

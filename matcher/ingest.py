@@ -23,7 +23,7 @@ from matcher.errors import PerkmatchError
 from matcher.outfiles import unwritable_folder
 from matcher.records import POST_HINTS, USER_HINTS, USER_TEXTS, PostIn, UserIn, check_policy, embed_form, id_text
 from matcher.store import Post, User, hold_ingest_lock, session, upsert_insert, utcnow
-from matcher.taxonomy import topic_ids_in
+from matcher.taxonomy import not_shown, stored_topics, topic_ids_in
 
 BATCH = 1000
 
@@ -47,6 +47,7 @@ class IngestReport:
     users_forgotten: int = 0
     users_kept_out: int = 0  # rows of users who opted out earlier, not stored (see ``ingest_users``)
     users_opted_out: int = 0  # opted_out rows of users with nothing stored: recorded, so their posts stay out
+    users_withdrew: int = 0  # users who withdrew a sensitive opt-in: what runs inferred on it is deleted
     unknown_opt_ins: list[Problem] = field(default_factory=list)  # opt-ins to ids the loaded taxonomy lacks (stored)
     repeated: int = 0  # rows of a post an earlier row of this file already gave (the last row of each is kept)
     unchanged: int = 0  # posts given again exactly as stored: not written (so not "new or updated" for --changes)
@@ -57,7 +58,7 @@ class IngestReport:
     def as_dict(self) -> dict[str, Any]:
         keys = ("path", "added", "updated", "unchanged", "rejected", "skipped_no_consent", "skipped_opted_out",
                 "users_added", "users_updated", "users_unchanged", "users_forgotten", "users_kept_out",
-                "users_opted_out", "repeated", "reject_file")
+                "users_opted_out", "users_withdrew", "repeated", "reject_file")
         return {k: getattr(self, k) for k in keys} | {"unknown_opt_ins": [str(p) for p in self.unknown_opt_ins]}
 
 
@@ -158,7 +159,7 @@ def ingest_users(engine: Engine, path: str, *, skip_invalid: bool = False,
     """Validate and upsert a users file; users who opt out are forgotten. A user who opted out stays out: a row
     without consent, or an old file still saying opted_in, does not bring them back (only `perkmatch consent USER
     opted_in` does). ``within``: in that session's transaction, committed by the caller (``ingest``)."""
-    from matcher.forget import opted_out
+    from matcher.forget import opted_out, withdraw_opt_ins
 
     report = IngestReport(path, kind="users")
     rejects = _Rejects(path, (reject_path or default_reject_path(path)) if skip_invalid else None)
@@ -167,6 +168,7 @@ def ingest_users(engine: Engine, path: str, *, skip_invalid: bool = False,
         if within is None:
             hold_ingest_lock(s.connection())
         topic_ids = topic_ids_in(s)
+        hidden: Callable[[str | None], frozenset[str]] | None = None  # (``taxonomy.not_shown``, read when needed)
         for line, row in iter_rows(path, columns=("user_id",), texts=USER_TEXTS):
             item = row if isinstance(row, Problem) else validate(path, line, row, UserIn, USER_HINTS)
             if not isinstance(item, Problem | list) and item.user_id in seen:
@@ -189,7 +191,7 @@ def ingest_users(engine: Engine, path: str, *, skip_invalid: bool = False,
                 report.users_kept_out += 1
                 continue
             user = existing or User(user_id=item.user_id)
-            before = _user_fields(user)
+            before, opted_in = _user_fields(user), user.sensitive_opt_in
             # a row updates the fields it gives: a file sent to change regions keeps everyone's consent and opt-ins
             given = {k for k in item.model_fields_set if row.get(k) not in (None, "")} if existing else set(_KEPT)
             for field in _KEPT & given:
@@ -205,6 +207,11 @@ def ingest_users(engine: Engine, path: str, *, skip_invalid: bool = False,
             if existing is not None and _user_fields(user) == before:
                 report.users_unchanged += 1  # given exactly as stored: not written
                 continue
+            if existing is not None and user.sensitive_opt_in != opted_in:
+                hidden = hidden or not_shown(stored_topics(s))
+                withdrawn = hidden(user.sensitive_opt_in) - hidden(opted_in)
+                report.users_withdrew += bool(withdrawn)
+                withdraw_opt_ins(s, user.user_id, withdrawn)
             user.updated_at = utcnow()
             s.add(user)
             report.users_updated += existing is not None

@@ -209,6 +209,7 @@ def upsert_insert(bind: Engine | Connection) -> Callable[..., Any]:
     return pg_insert if bind.dialect.name == "postgresql" else sqlite_insert
 
 
+SQLITE_WAIT_S = 60  # how long a SQLite write waits for another command's to end before it fails ("locked")
 FORGET_LOCK = 7_310_472  # a key of PostgreSQL's advisory locks, taken by `forget` and by runs writing users' rows
 INGEST_LOCK = 7_310_473  # ... and one taken by ingests
 
@@ -232,10 +233,30 @@ def hold_ingest_lock(conn: Connection) -> None:
 
 
 def _hold_lock(conn: Connection, key: int) -> None:
+    """Take the lock, waiting for whoever holds it; first, when the engine has an ``on_lock_wait`` execution option
+    (the CLI's), try without waiting and call it if the lock is taken, so that a wait is said, not silent."""
+    waiting = conn.get_execution_options().get("on_lock_wait")
     if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+        if waiting is None or not conn.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": key}).scalar():
+            if waiting is not None:
+                waiting()
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
     elif conn.dialect.name == "sqlite":
-        conn.execute(text("DELETE FROM forget_audit WHERE 0"))
+        take = text("DELETE FROM forget_audit WHERE 0")
+        if waiting is None:
+            conn.execute(take)
+            return
+        conn.exec_driver_sql("PRAGMA busy_timeout = 0")
+        try:
+            conn.execute(take)
+        except DBAPIError as exc:
+            if "locked" not in str(exc.orig).lower():
+                raise
+            waiting()
+            conn.exec_driver_sql(f"PRAGMA busy_timeout = {SQLITE_WAIT_S * 1000}")
+            conn.execute(take)
+        finally:
+            conn.exec_driver_sql(f"PRAGMA busy_timeout = {SQLITE_WAIT_S * 1000}")
 
 
 def bulk_insert(conn: Connection, table: Any, columns: tuple[str, ...], rows: list[tuple],
@@ -295,6 +316,35 @@ def is_damaged(exc: BaseException) -> bool:
     return "malformed" in said or "not a database" in said
 
 
+def discard_if_empty(path: str) -> bool:
+    """Delete a SQLite database file that holds no row at all (and its journal files), as a command that made it and
+    then failed leaves it: a mistyped --db must not leave an empty database behind to be mistaken for a real one.
+    Only when no one else is using it: the file's exclusive lock is taken first, without waiting, and held until the
+    file is gone (a command writing to it, or in the middle of a transaction, keeps it). A table that is not
+    perkmatch's, or any row, keeps it too."""
+    import sqlite3
+
+    file = Path(path).expanduser()
+    try:
+        conn = sqlite3.connect(file, timeout=0, isolation_level=None)
+    except sqlite3.Error:
+        return False
+    try:
+        conn.execute("BEGIN EXCLUSIVE")
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        ours = set(SQLModel.metadata.tables)
+        if any(t not in ours and not t.startswith("sqlite_") for t in tables) or any(
+                conn.execute(f'SELECT 1 FROM "{t}" LIMIT 1').fetchone() for t in tables):
+            return False
+        for leftover in (file, *(file.with_name(file.name + end) for end in ("-wal", "-shm", "-journal"))):
+            leftover.unlink(missing_ok=True)
+        return True
+    except (sqlite3.Error, OSError):
+        return False
+    finally:
+        conn.close()
+
+
 def open_engine(db: str = DEFAULT_DB, existing: bool = False) -> Engine:
     """Open (and create if needed) the database; with ``existing``, a database without perkmatch's tables (a server's,
     or a SQLite file another program made) is an error, not one to create them in (a command that only reads
@@ -304,7 +354,7 @@ def open_engine(db: str = DEFAULT_DB, existing: bool = False) -> Engine:
         parent = Path(db).expanduser().resolve().parent
         if not parent.is_dir():
             raise PerkmatchError(f"--db {db}: folder {parent} does not exist; create it or choose another path")
-        engine = create_engine(url, connect_args={"timeout": 60})
+        engine = create_engine(url, connect_args={"timeout": SQLITE_WAIT_S})
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
         try:

@@ -194,10 +194,16 @@ def store_taxonomy(engine: Engine, topics: list[TopicIn]) -> int:
 def load_topics(engine: Engine) -> list[TopicInfo]:
     """The stored taxonomy; the default one is stored first if none was loaded."""
     with session(engine) as s:
-        rows = s.exec(select(Topic).order_by(col(Topic.position))).all()
-    if not rows:
+        topics = stored_topics(s)
+    if not topics:
         store_taxonomy(engine, read_taxonomy(default_taxonomy_path()))
         return load_topics(engine)
+    return topics
+
+
+def stored_topics(s: Session) -> list[TopicInfo]:
+    """The stored taxonomy, read in the caller's session (none when none is stored yet)."""
+    rows = s.exec(select(Topic).order_by(col(Topic.position))).all()
     return [TopicInfo(r.topic_id, r.name, r.parent_id, r.description, r.sensitive) for r in rows]
 
 

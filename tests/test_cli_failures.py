@@ -112,6 +112,53 @@ def test_a_mistyped_db_is_never_made_into_a_new_database(cli, tmp_path) -> None:
     assert not Path(typo).exists()
 
 
+def test_a_command_that_fails_on_a_new_database_leaves_no_file_behind(cli, write, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    bad = write("bad.jsonl", [{"post_id": "p1"}])  # no user, text or time
+    typo = tmp_path / "typo.db"
+    result = runner.invoke(app, ["--db", str(typo), "ingest", bad])
+    assert result.exit_code == 1 and "nothing was stored" in result.stderr
+    assert list(tmp_path.glob("typo.db*")) == []  # before: an empty database, to be mistaken for a real one
+    good = write("good.jsonl", [post("p1", "u1", "hello there", 1)])
+    assert runner.invoke(app, ["--db", str(typo), "ingest", good, "--consent-policy", "opt-out"]).exit_code == 0
+    assert runner.invoke(app, ["--db", str(typo), "ingest", bad]).exit_code == 1
+    with open_engine(str(typo)).connect() as conn:  # a database it did not make stays, whatever it holds
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM posts").scalar() == 1
+
+
+def test_an_empty_new_database_another_command_is_using_is_kept(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    from matcher.store import discard_if_empty
+
+    busy = tmp_path / "busy.db"
+    open_engine(str(busy)).dispose()
+    other = sqlite3.connect(busy, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another command in the middle of its first write
+    assert not discard_if_empty(str(busy)) and busy.exists()
+    other.execute("ROLLBACK")
+    other.execute("CREATE TABLE notes (x)")  # a table that is not perkmatch's: not ours to delete
+    assert not discard_if_empty(str(busy)) and busy.exists()
+    other.execute("DROP TABLE notes")
+    other.close()
+    assert discard_if_empty(str(busy)) and not busy.exists()
+
+
+def test_an_ingest_waiting_for_another_commands_write_says_so_then_stores(cli, write) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+    import threading
+
+    posts = write("posts.jsonl", [post("p1", "u1", "hello there", 1)])
+    assert cli("ingest", posts, "--consent-policy", "opt-out").exit_code == 0
+    other = sqlite3.connect(cli.db, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # another command's write, ending in a second
+    threading.Timer(1.0, lambda: other.execute("COMMIT")).start()
+    later = write("later.jsonl", [post("p2", "u1", "hello again", 2)])
+    result = cli("ingest", later, "--consent-policy", "opt-out")
+    other.close()
+    assert result.exit_code == 0 and "posts added 1" in result.stdout  # before: a silent wait
+    assert f"Waiting for another command writing to {cli.db} to finish (up to 60 s)" in result.stderr
+
+
 def test_catalog_versions_json_keeps_the_fields_order_in_every_process(cli, write) -> None:  # type: ignore[no-untyped-def]
     cli("catalog", "refresh", write("c.yaml", [{"perk_id": "k", "brand": "B", "title": "T", "description": "D."}]))
     outputs = set()

@@ -404,11 +404,12 @@ def test_a_withdrawn_sensitive_opt_in_hides_the_topic_before_the_next_profile(wo
 
     assert shown() == ({"travel", "health"}, {"lounge", "trips", "clinic"}, ["ann"])  # opted in: shown, matched on
     users[0]["sensitive_opt_in"] = []  # withdrawn; no profile run since: the stored run still holds the topic
-    assert world("ingest", "--users", write("u2.jsonl", users)).exit_code == 0
+    withdrawn = world("ingest", "--users", write("u2.jsonl", users))
+    assert withdrawn.exit_code == 0 and "1 user(s) withdrew a sensitive opt-in" in withdrawn.stderr
     assert shown() == ({"travel"}, {"lounge", "trips"}, [])  # before: still listed, cited, matched until a profile
-    stored = json.loads(world("export", "ann").stdout)  # the right of access still lists all that is stored
-    assert "health" in {t["topic_id"] for t in stored["topics"]}
-    assert "clinic" in {a["perk_id"] for a in stored["assignments"]}
+    stored = world("export", "ann").stdout  # nor is it kept: before, the stored run still held it, and `export` said so
+    assert "health" not in stored and "clinic" not in stored and "travel" in stored
+    assert json.loads(world("brand", "clinic", "--json").stdout)["assigned"] == 1  # the unit given stays counted
     assert world("match").exit_code == 0
     assert "clinic" not in world("match", "--json").stdout and "health" not in world("topics", "--all", "--json").stdout
 
@@ -644,9 +645,9 @@ def test_a_catalog_read_from_a_pipe_or_with_no_perks_is_previewed(world, write, 
     assert {c["user_id"] for c in map(json.loads, result.stdout.splitlines())} == {"ann", "bob", "cat"}
     assert world("catalog", "refresh", empty).exit_code == 1
     dry = world("catalog", "refresh", "--dry-run", empty)  # before: "would be version 2", and the refresh refused
-    assert dry.exit_code == 0 and "would be refused: the file has no perks" in " ".join(dry.stdout.split())
-    assert json.loads(world("catalog", "refresh", "--dry-run", "--json", empty).stdout)["refused"].startswith(
-        "the file has no perks")
+    assert dry.exit_code == 1 and "would be refused: the file has no perks" in " ".join(dry.stdout.split())
+    refused = world("catalog", "refresh", "--dry-run", "--json", empty)  # exit 1 as the refresh: a gate must not pass
+    assert refused.exit_code == 1 and json.loads(refused.stdout)["refused"].startswith("the file has no perks")
     assert "refused" not in json.loads(world("catalog", "refresh", "--dry-run", "--json", nxt_ok).stdout)
 
 

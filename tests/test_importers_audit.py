@@ -3,6 +3,7 @@ entities or unreadable dates, ids and counts that are not what the export holds,
 
 import csv
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -261,9 +262,11 @@ def test_mastodon_imports_only_what_the_person_made_public(tmp_path: Path) -> No
               "published": "2023-05-06T09:00:00Z", "object": "https://b.s/users/bob/statuses/9"}]  # a private boost
     outbox = tmp_path / "outbox.json"
     outbox.write_text(json.dumps({"orderedItems": items}))
-    posts = list(read_posts("mastodon", str(outbox), "ann"))
+    left_out: Counter[str] = Counter()
+    posts = list(read_posts("mastodon", str(outbox), "ann", left_out=left_out))
     assert [p["text"] for p in posts] == ["open to all", "unlisted, still public",
                                           "my public reply to that followers-only post"]
+    assert left_out == {"not public (a direct message, or for followers only)": 3}  # counted, and said (import)
     assert posts[2].get("context") is None  # the followers-only parent is never quoted
 
 
@@ -292,3 +295,30 @@ def test_mastodon_image_descriptions_are_part_of_the_post(tmp_path: Path) -> Non
                                                     "cc": [], "published": obj["published"], "object": obj}]}))
     (post,) = read_posts("mastodon", str(outbox), "ann")
     assert post["text"] == "Latte art heart in a blue cup"  # before: empty, a photo post about nothing
+
+
+def test_a_gzipped_export_file_is_read_as_its_content(tmp_path: Path) -> None:
+    import gzip
+
+    for kind, plain in (("mastodon", EXPORTS / "mastodon" / "outbox.json"), ("feed", EXPORTS / "feed" / "blog.rss")):
+        packed = tmp_path / f"{plain.name}.gz"
+        packed.write_bytes(gzip.compress(plain.read_bytes()))
+        # before: "not UTF-8 text" and "not well-formed XML ... looks truncated or edited"
+        assert list(read_posts(kind, str(packed), "ann")) == list(read_posts(kind, str(plain), "ann"))
+    fake = tmp_path / "outbox.json.gz"
+    fake.write_text("{}")
+    with pytest.raises(ImportFormatError, match="outbox.json.gz, reading: the file cannot be read"):
+        list(read_posts("mastodon", str(fake), "ann"))
+
+
+def test_blank_posts_of_an_export_are_left_out_and_counted(tmp_path: Path) -> None:
+    folder = tmp_path / "reddit"
+    folder.mkdir()
+    (folder / "comments.csv").write_text(
+        "id,permalink,date,ip,subreddit,gildings,link,parent,body,media\n"
+        "c1,/r/x,2024-03-01 12:34:56 UTC,,beer,0,,t3_p1,hello there,\n"
+        'c2,/r/x,2024-03-02 12:34:56 UTC,,beer,0,,t1_c1,"   ",\n'  # before: stored as a post of three spaces
+        "c3,/r/x,2024-03-03 12:34:56 UTC,,beer,0,,t1_c1,[deleted],\n")
+    left_out: Counter[str] = Counter()
+    assert [p["post_id"] for p in read_posts("reddit", str(folder), "ann", left_out=left_out)] == ["rd-t1_c1"]
+    assert left_out == {"blank (no text)": 1, "deleted or removed (Reddit left a placeholder for the text)": 1}

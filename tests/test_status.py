@@ -219,3 +219,14 @@ def test_a_forgotten_user_or_an_opt_out_calls_for_a_profile_run(world) -> None: 
     assert not any(step.startswith("perkmatch profile") for step in status(world)["next"])
     assert world("consent", "zed", "opted_out").exit_code == 0  # nothing stored of zed: no topic vector rests on them
     assert not any(step.startswith("perkmatch profile") for step in status(world)["next"])
+
+
+def test_commands_reading_an_opt_out_profile_run_say_so(world, write) -> None:  # type: ignore[no-untyped-def]
+    assert world("ingest", write("eve.jsonl", POSTS[-3:]), "--consent-policy", "opt-out").exit_code == 0
+    said = "was made under consent policy opt-out: it includes users who did not opt in"
+    assert said not in world("match", "--as-of", "2025-03-01").stderr  # an opt-in run: nothing to say
+    assert world("profile", "--as-of", "2025-03-01", "--consent-policy", "opt-out").exit_code == 0
+    for command in (["match", "--as-of", "2025-03-01"], ["topics", "--all"], ["brand", "lounge"]):
+        assert said in " ".join(world(*command).stderr.split()), command  # before: served with no word of it
+    assert world("profile", "--as-of", "2025-03-01").exit_code == 0
+    assert said not in world("topics", "--all").stderr

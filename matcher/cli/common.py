@@ -40,6 +40,7 @@ class State:
     precision: str = "float32"
     encoder: str | None = None
     opened: list[Any] = []  # the engines this command opened: disposed when it ends (``handled``)
+    created: list[str] = []  # the SQLite files it made: deleted if it fails and they hold nothing (``handled``)
 
 
 def engine(db: str | None, existing: bool = False):  # type: ignore[no-untyped-def]
@@ -48,15 +49,47 @@ def engine(db: str | None, existing: bool = False):  # type: ignore[no-untyped-d
     from pathlib import Path
 
     from matcher.errors import PerkmatchError
-    from matcher.store import open_engine
+    from matcher.store import SQLITE_WAIT_S, open_engine, shown_db
 
     path = db or State.db or DEFAULT_DB
     if existing and "://" not in path and not Path(path).expanduser().exists():
         raise PerkmatchError(f"--db {path}: there is no database there; check the path (this command does not "
                              "create one: start with `perkmatch ingest`)")
+    if "://" not in path and not Path(path).expanduser().exists():
+        State.created.append(path)
     opened = open_engine(path, existing=existing)
     State.opened.append(opened)
+    opened.update_execution_options(on_lock_wait=lambda: err.print(
+        f"Waiting for another command writing to {shown_db(path)} to finish"
+        + (f" (up to {SQLITE_WAIT_S} s)" if "://" not in path else "") + "; Ctrl-C stops this one safely",
+        markup=False, highlight=False))
     return opened
+
+
+def refuse_overwrite(out: str | None, option: str, db: str | None, inputs: dict[str, str | None] | None = None
+                     ) -> None:
+    """Refuse, before any work, a file to write (``option``: --out, --rejects) that is one the command reads: the
+    database (a SQLite file, or its journal), or an input (``inputs``: what it is -> its path). Writing
+    it would replace it whole: a database replaced by a CSV file, a catalog by its own assignments."""
+    from pathlib import Path
+
+    from matcher.errors import PerkmatchError
+
+    if not out or out == "-":
+        return
+    path = db or State.db or DEFAULT_DB
+    read = {f"{path}{end}": "the database (--db)" for end in ("", "-wal", "-shm", "-journal")} if "://" not in path \
+        else {}
+    read.update({p: what for what, p in (inputs or {}).items() if p and p != "-"})
+    target = Path(out).expanduser()
+    for file, what in read.items():
+        other = Path(file).expanduser()
+        try:
+            same = target.samefile(other) if target.exists() and other.exists() else target.resolve() == other.resolve()
+        except OSError:
+            same = False
+        if same:
+            raise PerkmatchError(f"{option} {out}: that is {what}, which writing would replace; give another path")
 
 
 def cache(eng, model: str | None):  # type: ignore[no-untyped-def]
@@ -111,6 +144,21 @@ def warn_policy(policy: str) -> None:
     if policy == "opt-out":
         err.print("[yellow]Warning:[/] consent policy opt-out: users who did not opt in are included "
                   "(everyone except opted_out). Use this only where the law and your users allow it.", markup=True)
+
+
+def warn_run_policy(eng: Any) -> None:
+    """Warn, as ``warn_policy`` does, when the latest profile run, which `match`, `topics` and `brand` read, was made
+    under opt-out: these commands take no policy of their own, and would otherwise serve users who never opted in
+    without a word."""
+    import json
+
+    from matcher.profile_run import latest_run
+
+    run = latest_run(eng, "profile")
+    if run is not None and json.loads(run.params or "{}").get("policy") == "opt-out":
+        err.print(f"[yellow]Warning:[/] profile run {run.id} was made under consent policy opt-out: it includes users "
+                  "who did not opt in (everyone except opted_out); `perkmatch profile` makes an opt-in one.",
+                  markup=True)
 
 
 def posts_counts(report: Any) -> str:
@@ -202,8 +250,14 @@ def handled(fn: Callable[..., Any]) -> Callable[..., Any]:
         from matcher.store import database_error
 
         command_started()
+        finished = False
         try:
-            return fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
+            finished = True
+            return result
+        except typer.Exit as exc:
+            finished = exc.exit_code == 0
+            raise
         except (PerkmatchError, CatalogError) as exc:
             raise fail(str(exc)) from None
         except KeyboardInterrupt as exc:
@@ -222,8 +276,22 @@ def handled(fn: Callable[..., Any]) -> Callable[..., Any]:
         finally:  # close its connections now (a server's would otherwise stay open until garbage collection)
             while State.opened:
                 State.opened.pop().dispose()
+            _discard_created(keep=finished)
 
     return wrapper
+
+
+def _discard_created(keep: bool) -> None:
+    """A command that failed (a bad file, a usage error, Ctrl-C) deletes the database it made if it holds nothing:
+    a mistyped --db leaves no empty database behind (``store.discard_if_empty``)."""
+    from pathlib import Path
+
+    from matcher.store import discard_if_empty
+
+    while State.created:
+        path = State.created.pop()
+        if not keep and Path(path).expanduser().exists():
+            discard_if_empty(path)
 
 
 def database_hint(exc: Exception) -> str:

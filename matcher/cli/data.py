@@ -48,6 +48,12 @@ def ingest(
 
     if posts is None and users is None:
         raise typer.BadParameter("give a posts file, --users FILE, or both")
+    if skip_invalid:  # the reject files: neither may be the database
+        from matcher.ingest import default_reject_path
+
+        for given, file in ((posts, rejects or (posts and default_reject_path(posts))),
+                            (users, f"{rejects}.users" if rejects else users and default_reject_path(users))):
+            common.refuse_overwrite(file if given else None, "--rejects", db)
     warn_policy(policy)
     eng = engine(db)
     with progress() as bar:  # users and posts in one transaction: if either file is rejected, nothing is stored
@@ -75,6 +81,9 @@ def ingest(
             err.print(f"warning: ... and {len(report.unknown_opt_ins) - 10} more user(s) opted in to unknown topic ids")
         if report.kind == "users" and report.users_forgotten:
             vacuum_reminder(eng)
+        if report.users_withdrew:
+            err.print(f"{report.users_withdrew} user(s) withdrew a sensitive opt-in: what earlier runs inferred about "
+                      "them on those topics is deleted, with the perks it brought them (their units stay counted)")
         if report.users_kept_out:
             err.print(f"{report.users_kept_out} user(s) not stored: they opted out earlier and stay out (only "
                       "`perkmatch consent USER opted_in` brings one back)")
@@ -172,7 +181,14 @@ def catalog_refresh(
     refused = f"{said}, which a refresh does only with --retire-all" if said else None  # must not empty the catalog)
     if as_json:
         print_json(result.summary() | {"dry_run": dry_run} | ({"refused": refused} if refused else {}))
-        return
+    else:
+        _print_refresh(file, result, dry_run, refused)
+    if refused:  # exit 1, as the refresh itself would: a script gating on the dry run must not pass the file
+        raise typer.Exit(1)
+
+
+def _print_refresh(file: str, result: Any, dry_run: bool, refused: str | None) -> None:
+    d = result.diff
     changes = not d.is_empty
     verb = (f"would be refused: {refused}; the diff" if refused else f"would be version {result.version}"
             if dry_run and changes else "no change" if not changes else f"version {result.version}")

@@ -1,5 +1,6 @@
 """`perkmatch import`: convert a platform export into posts, then ingest them, or write them as JSON Lines."""
 
+from collections import Counter
 from typing import Annotated
 
 import typer
@@ -38,8 +39,10 @@ def import_export(
     as_json: JsonOpt = False,
 ) -> None:
     """Convert a platform export into posts, and ingest them (or write them with --out). Never grants consent."""
-    from matcher.importers import get_kind, import_posts
+    from matcher.importers import KINDS, get_kind, import_posts
 
+    if kind not in KINDS:  # a bad value on the command line: a usage error (2), as any other
+        raise typer.BadParameter(f"{kind!r}: use one of {', '.join(KINDS)}", param_hint="'KIND'")
     spec = get_kind(kind)
     try:
         if out_file:
@@ -56,9 +59,11 @@ def import_export(
     report = result.posts_report
     if as_json:
         print_json({"path": path, "kind": kind} | {k: v for k, v in report.as_dict().items() if k != "path"}
-                   | {"posts": result.posts, "users": result.users, "users_added": result.users_new})
+                   | {"posts": result.posts, "users": result.users, "users_added": result.users_new,
+                      "left_out": result.left_out})
         return
     out.print(f"{path}: {result.posts} posts read; {posts_counts(report)}")
+    _say_left_out(path, result.left_out)
     if spec.users:
         out.print(f"{path}: {result.users} users listed, {result.users_new} new ones added (stored users are "
                   "left as they are)")
@@ -81,18 +86,27 @@ def _write_out(kind: str, path: str, user_id: str | None, site: str | None, out_
         raise PerkmatchError(f"--out {out_file}: that is a file of the export being converted, which would be "
                              "replaced; give another path (the export is left as it was)")  # at once, not after
         # converting it (a file inside an export's folder or archive is refused once it is read: write_jsonl_files)
+    left_out: Counter[str] = Counter()
     with progress() as bar:
-        posts = counted(read_posts(kind, path, user_id, site), lambda n: bar("convert", n, None))
+        posts = counted(read_posts(kind, path, user_id, site, left_out), lambda n: bar("convert", n, None))
         files = [(posts, out_file)] + ([(read_users(kind, path, site), users_file)] if users_file else [])
         count, users = (write_jsonl_files(files) + [0])[:2]  # both or neither: a bad Users.xml leaves no posts file
     if as_json:
         print_json({"path": path, "kind": kind, "posts": count, "out": out_file, "users": users,
-                    "users_file": users_file})
+                    "users_file": users_file, "left_out": dict(sorted(left_out.items()))})
         return
     out.print(f"{path}: {count} posts written to {out_file}")
+    _say_left_out(path, left_out)
     if users_file:
         out.print(f"{users} users written to {users_file} (without consent: add consent: opted_in for those "
                   "who gave it before `perkmatch ingest --users`)")
+
+
+def _say_left_out(path: str, left_out: dict[str, int]) -> None:
+    """The items of the export that were not imported, by reason (none: nothing said)."""
+    if left_out:
+        out.print(f"{path}: left out {sum(left_out.values())} item(s): "
+                  + "; ".join(f"{n} {reason}" for reason, n in sorted(left_out.items())), markup=False)
 
 
 def register(app: typer.Typer) -> None:

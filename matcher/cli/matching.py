@@ -61,13 +61,19 @@ def match(
                                  "out to print)", param_hint="'--format'")
     if fmt and fmt.lower() not in ("csv", "jsonl"):  # a bad value: a usage error (2), like any other
         raise typer.BadParameter(f"{fmt!r}: use csv or jsonl", param_hint="'--format'")
+    if changes and out_file:  # before: the changes were printed, and no file was written
+        raise typer.BadParameter("prints only what changed; --out writes the assignments: give one of them (to keep "
+                                 "the changes, redirect them: `perkmatch match --changes --json > FILE`)",
+                                 param_hint="'--changes'")
     if out_file:
         assignment_format(out_file, fmt)  # a bad name or folder is refused before the match runs
+        common.refuse_overwrite(out_file, "--out", db, {"the catalog file being previewed (--catalog)": catalog_file})
     if catalog_file and not dry_run:
         raise typer.BadParameter("previews a catalog: give --dry-run too (to make the file the live catalog, run "
                                  "`perkmatch catalog refresh FILE`, then `perkmatch match`)", param_hint="'--catalog'")
     when = parse_as_of(as_of)
     eng = engine(db, existing=True)
+    common.warn_run_policy(eng)
     known, sensitive = set[str](), set[str]()  # the topics a previewed catalog may name (`stage`)
     if catalog_file:
         with session(eng) as s:
@@ -239,6 +245,7 @@ def brand(perk_id: Annotated[str, typer.Argument(help="The perk's id")], db: DbO
     from matcher.why_perk import nobody_reason
 
     eng = engine(db, existing=True)
+    common.warn_run_policy(eng)
     record = brand_view(eng, perk_id)
     if not record["assigned"] and not record["retired"]:  # the perk went to nobody: say why (the model is loaded)
         nobody = nobody_reason(eng, common.cache(eng, model), perk_id)

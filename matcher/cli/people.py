@@ -71,6 +71,7 @@ def export(user_id: Annotated[str, typer.Argument(help="The user's id")], db: Db
 
     if out_file is not None:
         check_out(out_file, "JSON file")  # before the work
+        common.refuse_overwrite(out_file, "--out", db)
     doc = export_user(engine(db, existing=True), user_id)
     text = json.dumps(doc, ensure_ascii=False, indent=1)
     if out_file is not None:

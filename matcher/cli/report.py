@@ -18,6 +18,7 @@ def user(user_id: Annotated[str, typer.Argument(help="The user's id")], out_file
     from matcher.report import render_user_report, write_report
 
     check_out(out_file, "HTML file")  # before the work, not after it
+    common.refuse_overwrite(out_file, "--out", db)
     write_report(out_file, render_user_report(engine(db, existing=True), user_id))
     err.print(f"wrote {out_file}")
 
@@ -32,6 +33,7 @@ def brand(brand_name: Annotated[str, typer.Argument(metavar="BRAND", help="The b
     from matcher.report import render_brand_report, write_report
 
     check_out(out_file, "HTML file")
+    common.refuse_overwrite(out_file, "--out", db)
     eng = engine(db, existing=True)
     write_report(out_file, render_brand_report(eng, brand_name, functools.cache(lambda: common.cache(eng, model))))
     err.print(f"wrote {out_file}")

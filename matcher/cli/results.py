@@ -40,6 +40,7 @@ def topics(
     if (user_id is None) == (not all_users):
         raise typer.BadParameter("give a USER_ID or --all (not both)")
     eng = engine(db, existing=True)
+    common.warn_run_policy(eng)
     if since is not None and not changes:
         raise typer.BadParameter("--since goes with --changes")
     if changes:

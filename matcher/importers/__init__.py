@@ -14,8 +14,9 @@ import contextlib
 import gzip
 import json
 import tempfile
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -24,7 +25,7 @@ from sqlmodel import col, select
 
 from catalog.errors import InputFileError
 from matcher.errors import PerkmatchError
-from matcher.importers.common import format_error, tracking_reads
+from matcher.importers.common import LeftOut, format_error, tracking_reads
 from matcher.importers.feed import read_feed
 from matcher.importers.mastodon import read_mastodon
 from matcher.importers.reddit import read_reddit
@@ -40,7 +41,7 @@ class Kind:
     a whole site's, whose name may be given)."""
 
     name: str
-    read: Callable[..., Iterator[dict[str, Any]]]
+    read: Callable[..., Iterator[dict[str, Any] | LeftOut]]
     one_person: bool
     users: Callable[..., Iterator[dict[str, Any]]] | None = None
 
@@ -60,10 +61,11 @@ def get_kind(name: str) -> Kind:
     return KINDS[name]
 
 
-def read_posts(kind: str, path: str, user_id: str | None = None, site: str | None = None
-               ) -> Iterator[dict[str, Any]]:
+def read_posts(kind: str, path: str, user_id: str | None = None, site: str | None = None,
+               left_out: Counter[str] | None = None) -> Iterator[dict[str, Any]]:
     """The posts of an export of that kind; one person's exports need user_id, a whole-site dump must not get one
-    (``site``, its name in the ids, is for a whole-site dump only)."""
+    (``site``, its name in the ids, is for a whole-site dump only). The items the export holds but the import
+    leaves out (``LeftOut``: not public, deleted, ...) are counted by reason in ``left_out``."""
     spec = _site_checked(get_kind(kind), site)
     if spec.one_person and not user_id:
         raise PerkmatchError(f"{kind} is one person's export: give the user id to file the posts under "
@@ -74,7 +76,8 @@ def read_posts(kind: str, path: str, user_id: str | None = None, site: str | Non
     if not spec.one_person and user_id:
         raise PerkmatchError(f"{kind} holds every user of the site (ids like se-<site>-<Id>): "
                              "leave out the user id (--user-id)")
-    return _checked(path, spec.read(path, user_id.strip()) if spec.one_person and user_id else spec.read(path, site))
+    return _checked(path, spec.read(path, user_id.strip()) if spec.one_person and user_id else spec.read(path, site),
+                    Counter() if left_out is None else left_out)
 
 
 def _site_checked(spec: Kind, site: str | None) -> Kind:
@@ -84,13 +87,23 @@ def _site_checked(spec: Kind, site: str | None) -> Kind:
     return spec
 
 
-def _checked(path: str, posts: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    """The posts, each as the posts model (ingest's check) accepts it; else a format error naming the post."""
+BLANK = LeftOut("blank (no text)")
+
+
+def _checked(path: str, posts: Iterator[dict[str, Any] | LeftOut], left_out: Counter[str]
+             ) -> Iterator[dict[str, Any]]:
+    """The posts, each as the posts model (ingest's check) accepts it; else a format error naming the post. The items
+    left out are counted, not passed on."""
     from pydantic import ValidationError
 
     from matcher.records import PostIn
 
     for post in posts:
+        if not isinstance(post, LeftOut) and not str(post.get("text") or "").strip():
+            post = BLANK  # an empty note, a comment of spaces: nothing the person wrote to read
+        if isinstance(post, LeftOut):
+            left_out[post.reason] += 1
+            continue
         try:
             PostIn.model_validate(post)
         except ValidationError as exc:
@@ -174,6 +187,7 @@ class ImportResult:
     users_new: int
     posts_report: IngestReport
     users_report: IngestReport | None
+    left_out: dict[str, int] = field(default_factory=dict)  # items of the export not imported, by reason (``LeftOut``)
 
 
 def import_posts(engine: Engine, kind: str, path: str, user_id: str | None = None,
@@ -192,7 +206,8 @@ def import_posts(engine: Engine, kind: str, path: str, user_id: str | None = Non
     check_policy(policy)
     with tempfile.TemporaryDirectory(prefix="perkmatch-import-") as tmp:
         posts_file, users_file = str(Path(tmp) / "posts.jsonl"), str(Path(tmp) / "users.jsonl")
-        posts = write_jsonl(counted(read_posts(kind, path, user_id, site), converted), posts_file)
+        left_out: Counter[str] = Counter()
+        posts = write_jsonl(counted(read_posts(kind, path, user_id, site, left_out), converted), posts_file)
         users = list(read_users(kind, path, site))
         new = _new_users(engine, users)
         if new:
@@ -209,7 +224,8 @@ def import_posts(engine: Engine, kind: str, path: str, user_id: str | None = Non
                                "--user-id") from None
         for report in reports:
             report.path = path
-    return ImportResult(posts, len(users), len(new), reports[-1], reports[0] if new else None)
+    return ImportResult(posts, len(users), len(new), reports[-1], reports[0] if new else None,
+                        dict(sorted(left_out.items())))
 
 
 def _new_users(engine: Engine, users: list[dict[str, Any]]) -> list[dict[str, Any]]:

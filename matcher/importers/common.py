@@ -3,6 +3,7 @@
 import contextlib
 import contextvars
 import datetime as dt
+import gzip
 import os
 import tarfile
 import zipfile
@@ -139,6 +140,14 @@ def make_post(source: str, platform: str, post_id: str, user_id: str, text: str,
 
 
 @dataclass(frozen=True)
+class LeftOut:
+    """An item of an export that is not imported, and why: readers yield it where they would skip the item, so that
+    an import counts and says what it left out (``importers.read_posts``), never silently."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
 class Member:
     """A file to read: a plain file (archive is None) or a member of a .zip / .tar(.gz) archive."""
 
@@ -151,8 +160,8 @@ class Member:
         """The member's bytes; a damaged or truncated archive becomes an ImportFormatError naming it."""
         note_read(self.archive or self.name)
         try:
-            if self.archive is None:
-                with open(self.name, "rb") as handle:
+            if self.archive is None:  # a file given by itself; gzipped (.gz), read as its content
+                with (gzip.open if self.name.lower().endswith(".gz") else open)(self.name, "rb") as handle:
                     yield handle
             elif zipfile.is_zipfile(self.archive):
                 with zipfile.ZipFile(self.archive) as zf, zf.open(self.name) as handle:

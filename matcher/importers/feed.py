@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from matcher.importers.common import format_error, html_to_text, in_range, make_post, note_read, post_time
+from matcher.importers.common import Member, format_error, html_to_text, in_range, make_post, post_time
 
 SOURCE = "feed"
 _FIX = "give the feed file (RSS 2.0 or Atom) as the blog serves it, saved whole"
@@ -38,8 +38,7 @@ def read_feed(path: str, user_id: str) -> Iterator[dict[str, Any]]:
     if not Path(path).is_file():
         what = "a folder, not a feed file" if Path(path).is_dir() else "no such file"
         raise format_error(path, "", what, "check the path; give the feed as a file (save it first)")
-    note_read(path)
-    data = Path(path).read_bytes()
+    data = Member(path, path).read()  # (gzipped: its content)
     parsed = feedparser.parse(data)  # bytes: parsed as a document, never fetched as a URL
     problem = parsed.get("bozo_exception")
     if isinstance(problem, xml.sax.SAXParseException) and "undefined entity" in problem.getMessage():

@@ -18,7 +18,16 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-from matcher.importers.common import Member, basename, find_members, format_error, html_to_text, make_post, parse_iso
+from matcher.importers.common import (
+    LeftOut,
+    Member,
+    basename,
+    find_members,
+    format_error,
+    html_to_text,
+    make_post,
+    parse_iso,
+)
 
 SOURCE = "mastodon"
 _FIX = "give the outbox.json, or the archive (.zip or .tar.gz) from Preferences > Import and export > Data export"
@@ -26,15 +35,17 @@ _OBJECTS = ("Note", "Question", "Article", "Page")
 _PUBLIC = frozenset({"https://www.w3.org/ns/activitystreams#Public", "as:Public", "Public"})
 
 
-def read_mastodon(path: str, user_id: str) -> Iterator[dict[str, Any]]:
+NOT_PUBLIC = LeftOut("not public (a direct message, or for followers only)")
+NOT_WRITING = LeftOut("not a post or a boost (a like, a follow, ...)")
+
+
+def read_mastodon(path: str, user_id: str) -> Iterator[dict[str, Any] | LeftOut]:
     """Posts and boosts of one person's Mastodon export (outbox.json, the archive, or its folder)."""
     member = find_members(path, lambda name: basename(name) == "outbox.json", "outbox.json", _FIX)[0]
     items = _load(member)
     texts = {str(obj["id"]): _text(obj) for index, obj in _notes(items) if public(obj, items[index])}
     for index, item in enumerate(items):
-        post = _post(member.label, index, item, user_id, texts)
-        if post is not None:
-            yield post
+        yield _post(member.label, index, item, user_id, texts)
 
 
 def _load(member: Member) -> list[Any]:
@@ -97,7 +108,7 @@ def _post_id(url: Any, label: str, place: str) -> str:
     return f"md-{parts.netloc}-{segments[-1]}"
 
 
-def _post(label: str, index: int, item: Any, user_id: str, texts: dict[str, str]) -> dict[str, Any] | None:
+def _post(label: str, index: int, item: Any, user_id: str, texts: dict[str, str]) -> dict[str, Any] | LeftOut:
     where = f"JSON path $.orderedItems[{index}]"
     if not isinstance(item, dict):
         raise format_error(label, where, "expected an activity object", _FIX)
@@ -109,18 +120,18 @@ def _post(label: str, index: int, item: Any, user_id: str, texts: dict[str, str]
         target = item.get("object")
         post_id = _post_id(item["id"], label, f"{where}.id")
         if not public(None, item):  # a boost only followers see
-            return None
+            return NOT_PUBLIC
         text = str(target.get("id") if isinstance(target, dict) else target or "")
         return make_post(SOURCE, "mastodon", post_id, user_id, text, created, is_share=True)
     obj = item.get("object")
     if kind != "Create" or not isinstance(obj, dict) or obj.get("type") not in _OBJECTS:
-        return None  # other activities (Like, Follow, ...) carry no writing of the person's
+        return NOT_WRITING  # other activities (Like, Follow, ...) carry no writing of the person's
     if not obj.get("id"):
         raise format_error(label, f"{where}.object.id", "missing", _FIX)
     created = parse_iso(obj.get("published") or item.get("published"), label, f"{where}.object.published", _FIX)
     post_id = _post_id(obj["id"], label, f"{where}.object.id")
     if not public(obj, item):  # a direct message or a followers-only post
-        return None
+        return NOT_PUBLIC
     parent = obj.get("inReplyTo")
     return make_post(SOURCE, "mastodon", post_id, user_id, texts[str(obj["id"])], created,
                      context=texts.get(str(parent)) if parent else None)

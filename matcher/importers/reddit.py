@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from catalog.rows import CSV_CELL_LIMIT
-from matcher.importers.common import Member, basename, find_members, format_error, make_post, post_time
+from matcher.importers.common import LeftOut, Member, basename, find_members, format_error, make_post, post_time
 
 SOURCE = "reddit"
 _FILES = ("comments.csv", "posts.csv")
@@ -34,7 +34,10 @@ _FIX = "give the folder or zip of the Reddit data export (reddit.com/settings/da
 Row = tuple[int, dict[str, str]]
 
 
-def read_reddit(path: str, user_id: str) -> Iterator[dict[str, Any]]:
+GONE = LeftOut("deleted or removed (Reddit left a placeholder for the text)")
+
+
+def read_reddit(path: str, user_id: str) -> Iterator[dict[str, Any] | LeftOut]:
     """Comments and posts of one person's Reddit export (the zip, its folder, or comments.csv / posts.csv)."""
     members = find_members(path, lambda name: basename(name) in _FILES, "comments.csv or posts.csv", _FIX)
     by_kind: dict[str, Member] = {}
@@ -49,13 +52,12 @@ def read_reddit(path: str, user_id: str) -> Iterator[dict[str, Any]]:
     if posts:
         for line, row in _rows(posts):
             text = "\n\n".join(p for p in (_kept(row["title"]), _kept(row.get("body"))) if p.strip())
-            if text:
-                yield make_post(SOURCE, "reddit", f"rd-t3_{row['id']}", user_id, text, _date(posts, line, row))
+            yield make_post(SOURCE, "reddit", f"rd-t3_{row['id']}", user_id, text, _date(posts, line, row)) if text \
+                else GONE
     if comments:
         for line, row in _rows(comments):
-            if _kept(row["body"]):
-                yield make_post(SOURCE, "reddit", f"rd-t1_{row['id']}", user_id, row["body"],
-                                _date(comments, line, row), context=_context(row, titles, bodies))
+            yield make_post(SOURCE, "reddit", f"rd-t1_{row['id']}", user_id, row["body"], _date(comments, line, row),
+                            context=_context(row, titles, bodies)) if _kept(row["body"]) else GONE
 
 
 def _kept(text: str | None) -> str:

@@ -23,6 +23,7 @@ from defusedxml.common import DefusedXmlException, EntitiesForbidden
 from defusedxml.ElementTree import ParseError, iterparse
 
 from matcher.importers.common import (
+    LeftOut,
     Member,
     basename,
     find_members,
@@ -86,7 +87,11 @@ def _site(path: str, site: str | None) -> str:
     return check_site(site) if site is not None else site_name(path)
 
 
-def read_stackexchange(path: str, site: str | None = None) -> Iterator[dict[str, Any]]:
+OTHER_TYPE = LeftOut("not a question or an answer (a tag wiki, ...)")
+NO_OWNER = LeftOut("of a deleted account (no owner: no one can consent for it)")
+
+
+def read_stackexchange(path: str, site: str | None = None) -> Iterator[dict[str, Any] | LeftOut]:
     """Questions and answers of every user of a Stack Exchange site dump (its folder, zip, or Posts.xml)."""
     posts = _member(path, "Posts.xml")
     if posts is None:
@@ -94,7 +99,11 @@ def read_stackexchange(path: str, site: str | None = None) -> Iterator[dict[str,
     site = _site(path, site)
     titles = {a["Id"]: a.get("Title", "") for _, a in _rows(posts) if a.get("PostTypeId") == "1"}
     for index, attrs in _rows(posts):
-        if attrs.get("PostTypeId") in ("1", "2") and attrs.get("OwnerUserId"):
+        if attrs.get("PostTypeId") not in ("1", "2"):
+            yield OTHER_TYPE
+        elif not attrs.get("OwnerUserId"):
+            yield NO_OWNER
+        else:
             yield _post(posts, site, index, attrs, titles)
 
 

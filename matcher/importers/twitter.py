@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from matcher.importers.common import (
+    LeftOut,
     Member,
     basename,
     find_members,
@@ -54,12 +55,18 @@ _TYPES = {"id_str": _ID, "id": _ID, "full_text": _STRING, "text": _STRING, "crea
 _TYPE_NAMES = {_ID: "a string or a whole number", _STRING: "a string", (dict,): "an object {...}"}
 
 
-def read_twitter_archive(path: str, user_id: str) -> Iterator[dict[str, Any]]:
+CIRCLE = LeftOut("for a Twitter Circle only (not public)")
+EARLIER = LeftOut("an earlier version of an edited tweet (its likes and retweets go to the latest)")
+
+
+def read_twitter_archive(path: str, user_id: str) -> Iterator[dict[str, Any] | LeftOut]:
     """Posts of one person's X/Twitter archive (the zip, its folder, or a tweets.js file), filed under user_id."""
     members = _members(path, _FILE, required=True) + _members(path, _COMMUNITY)
     circle = {_id(t) for m in _members(path, _CIRCLE) for t in _load(m)} - {""}
     notes = _notes(_members(path, _NOTES))
-    tweets = [(m.label, i, t) for m in members for i, t in enumerate(_load(m)) if _id(t) not in circle]
+    listed = [(m.label, i, t) for m in members for i, t in enumerate(_load(m))]
+    tweets = [(label, i, t) for label, i, t in listed if _id(t) not in circle]
+    yield from [CIRCLE] * (len(listed) - len(tweets))
     created = [_created(t, label, i) for label, i, t in tweets]  # read once: the notes and the posts need it
     texts = {_id(t): _text(t, notes, when) for (_, _, t), when in zip(tweets, created, strict=True)}
     posts = {_id(t): _post(label, index, t, user_id, texts, when)
@@ -68,6 +75,7 @@ def read_twitter_archive(path: str, user_id: str) -> Iterator[dict[str, Any]]:
         for key in ("likes", "shares"):
             posts[new][key] += posts[old][key]
         del posts[old]
+        yield EARLIER
     yield from posts.values()
 
 
