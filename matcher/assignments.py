@@ -106,7 +106,8 @@ def _since(matched: PerkRecord | None, newest: PerkRecord | None, live: int | No
     retired = newest.version_retired
     if retired is not None and live is not None and retired <= live and version is not None and retired > version:
         return "retired"
-    return "changed" if newest.id != matched.id else None
+    # a perk retired and added back as it was is a new record with the same content: not a change
+    return "changed" if newest.id != matched.id and newest.content_hash != matched.content_hash else None
 
 
 def matched_version(s: Session, run_id: int) -> int | None:

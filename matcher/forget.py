@@ -235,19 +235,20 @@ def was_forgotten(s: Session, user_id: str) -> bool:
                   .limit(1)).first() is not None
 
 
-def opt_in(engine: Engine, user_id: str) -> tuple[bool, bool, bool]:
+def opt_in(engine: Engine, user_id: str) -> tuple[bool, bool, bool, bool]:
     """Record that a user opts in, lifting an opt-out; (whether they were stored, whether an opt-out was lifted,
-    whether any post of theirs is stored)."""
+    whether any post of theirs is stored, whether they had opted in already)."""
     with session(engine) as s:
         known = s.get(User, user_id)
         user = known or User(user_id=user_id)
-        if user.consent != "opted_in":  # a record changed: its time stamp moves (`perkmatch status` reads it)
+        already = known is not None and known.consent == "opted_in"
+        if not already:  # a record changed: its time stamp moves (`perkmatch status` reads it)
             user.consent, user.updated_at = "opted_in", utcnow()
         s.add(user)
         cleared = bool(s.exec(delete(OptOut).where(OptOut.user_hash == audit_hash(s, user_id))).rowcount)  # type: ignore[call-overload]
         has_posts = s.exec(select(Post.id).where(Post.user_id == user_id).limit(1)).first() is not None
         s.commit()
-    return known is not None, cleared, has_posts
+    return known is not None, cleared, has_posts, already
 
 
 def forget(engine: Engine, user_id: str, opt_out: bool = False) -> dict[str, int]:

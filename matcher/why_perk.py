@@ -50,7 +50,7 @@ def explain_perk(engine: Engine, cache: EmbeddingCache, user_id: str, perk_id: s
     out: dict[str, Any] = {"user_id": user_id, "perk_id": perk_id, "brand": shown.brand, "title": shown.title,
                            "match_run": match.id, "catalog_version": version, "profile_run": profile.id}
     if perk is None:
-        return out | {"status": "not_in_catalog", "verdict": _not_in_version(history, version, match_id)}
+        return out | {"status": "not_in_catalog", "verdict": _not_in_version(history, version, f"match run {match_id}")}
     record = None if assigned is None else next(
         (r for r in match_records(engine, match_id, user_id) if r["perk_id"] == perk_id), None)
     if assigned is not None and record is not None:  # (not shown: it came through an opt-in withdrawn since)
@@ -94,16 +94,16 @@ def _replaced(engine: Engine, profile: Run, user_id: str | None = None) -> str |
     return replaced_since(int(profile.id or 0), gone) + ", then match" if gone else None
 
 
-def _not_in_version(history: list[PerkRecord], version: int | None, match_id: int) -> str:
+def _not_in_version(history: list[PerkRecord], version: int | None, run: str) -> str:
     """Why a perk the catalog has had was not in the version a match run used."""
     first = history[0].version_added
     if version is not None and first > version:
-        return (f"not in catalog version {version}, which match run {match_id} used: it came in version {first}; run "
+        return (f"not in catalog version {version}, which {run} used: it came in version {first}; run "
                 "`perkmatch match` to weigh it")
     retired = max((r.version_retired for r in history if r.version_retired is not None
                    and (version is None or r.version_retired <= version)), default=None)
     when = f"it was retired in version {retired}" if retired is not None else "it was retired"
-    return (f"not in catalog version {version}, which match run {match_id} used: {when} (`perkmatch catalog show` "
+    return (f"not in catalog version {version}, which {run} used: {when} (`perkmatch catalog show` "
             "has its history)")
 
 
@@ -202,7 +202,8 @@ def nobody_reason(engine: Engine, cache: EmbeddingCache, perk_id: str, params: M
         history = perk_history(s, perk_id)
     said = "nobody would get it in this dry run: " if dry_run else f"nobody got it in match run {match.id}: "
     if perk_id not in {p.perk_id for p in perks}:
-        return {"match_run": match.id, "why": said + "it was " + _not_in_version(history, version, int(match.id or 0)),
+        run = "this dry run" if dry_run else f"match run {match.id}"
+        return {"match_run": match.id, "why": said + "it was " + _not_in_version(history, version, run),
                 "topics": [], "withheld": {}}
     replaced = _replaced(engine, profile)
     if replaced:

@@ -100,6 +100,16 @@ def test_files_that_cannot_be_written_are_refused_before_any_work(cli, write) ->
     assert result.exit_code == 1 and f"cannot write in folder {NO_WRITE} (Permission denied)" in result.stderr
     with session(open_engine(cli.db)) as s:  # before: the match ran and was kept, then its file failed
         assert s.exec(select(Run).where(Run.kind == "match")).all() == []
+    catalog = write("c2.yaml", [{"perk_id": "k", "brand": "B", "title": "Beans", "description": "Coffee beans."}])
+    db, wal = cli.db, cli.db + "-wal"  # before: each was replaced by the file written, with exit 0
+    for command in (["match", "--out", db, "--format", "csv"], ["export", "ann", "--out", db],
+                    ["report", "user", "ann", "--out", db], ["ingest", bad, "--skip-invalid", "--rejects", wal],
+                    ["match", "--dry-run", "--catalog", catalog, "--out", catalog, "--format", "jsonl"]):
+        result = cli(*command)
+        assert result.exit_code == 1 and "which writing would replace; give another path" in result.stderr, command
+    assert cli("status").exit_code == 0 and "Beans" in Path(catalog).read_text()
+    changes = cli("match", "--changes", "--out", str(Path(db).parent / "changes.csv"))
+    assert changes.exit_code == 2 and "prints only what changed" in changes.stderr  # before: no file, exit 0
 
 
 def test_a_mistyped_db_is_never_made_into_a_new_database(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]

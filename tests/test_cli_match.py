@@ -491,6 +491,16 @@ def test_export_shows_each_match_as_it_was(world, write) -> None:  # type: ignor
     assert any(e["post_id"].endswith("-new") for t in second["topics"] for e in t["evidence"])
 
 
+def test_a_perk_retired_then_added_back_as_it_was_is_named_and_not_said_to_have_changed(world, write) -> None:  # type: ignore[no-untyped-def]
+    assert world("match").exit_code == 0
+    assert world("catalog", "refresh", write("c2.yaml", PERKS[1:])).exit_code == 0  # lounge retired
+    named = world("match", "--dry-run", "--perk", "lounge")  # before: only "no assignment of the perks selected"
+    assert named.exit_code == 0 and "it was retired in version 2" in named.stdout and "this dry run" in named.stdout
+    assert world("catalog", "refresh", write("c3.yaml", PERKS)).exit_code == 0  # back, exactly as it was
+    lounge = next(a for a in json.loads(world("export", "ann").stdout)["assignments"] if a["perk_id"] == "lounge")
+    assert "catalog_since" not in lounge  # before: "changed in the catalog since"
+
+
 def test_bare_links_are_about_no_topic_even_under_a_thread_title(world, write, tmp_path) -> None:  # type: ignore[no-untyped-def]
     links = [{"post_id": f"eve-{i}", "user_id": "ann", "text": f"https://example.com/deal/{i} [](https://x.io/{i})",
               "context": "flights airport lounge travel trips", "created_at": 1_735_732_800 + i * 3 * 86_400,

@@ -114,8 +114,13 @@ def test_opting_out_forgets_and_blocks_future_posts(tmp_path, write, monkeypatch
     assert "nothing was stored about bo before: a new user was recorded" in " ".join(other.stderr.split())
     assert json.loads(runner.invoke(app, ["--db", db, "ingest", posts, "--json"]).stdout)["added"] == 1
     again = runner.invoke(app, ["--db", db, "consent", "ann", "opted_in"])  # known now: no note
-    assert again.exit_code == 0 and "opted in" in again.stdout and "new user" not in again.stderr
-    assert "will be profiled from the next" in " ".join(again.stdout.split())  # her post is stored now
+    assert again.exit_code == 0 and "new user" not in again.stderr
+    assert again.stdout == "ann had opted in already: nothing changed\n"  # before: "will be profiled from the next"
+    cy = tmp_path / "cy.jsonl"  # stored without consent (an opt-out policy ingest), then opting in
+    cy.write_text(json.dumps({"post_id": "c1", "user_id": "cy", "text": "hi", "created_at": "2025-01-01"}) + "\n")
+    assert runner.invoke(app, ["--db", db, "ingest", str(cy), "--consent-policy", "opt-out"]).exit_code == 0
+    joined = runner.invoke(app, ["--db", db, "consent", "cy", "opted_in"])
+    assert "cy opted in: their posts will be profiled from the next" in " ".join(joined.stdout.split())
 
 
 def test_users_file_opt_out_forgets_existing_user(engine, write, fake_cache) -> None:  # type: ignore[no-untyped-def]

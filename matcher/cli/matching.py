@@ -93,7 +93,7 @@ def match(
         there only)."""
         return _MatchView.read(store, source, run_id, dry_run,
                                _selected_perks(store, perk_ids or [], brand_name) if selecting else None,
-                               why_nobody=not changes)
+                               why_nobody=not changes, named=frozenset(perk_ids or ()))
 
     def stage(staging: Any) -> Any:
         """The catalog file as a new version, written into the dry run's transaction (rolled back with it)."""
@@ -126,7 +126,8 @@ def match(
 @dataclass(frozen=True)
 class _MatchView:
     """What `match` shows of a run: its records, what changed since the previous run (``first``: there was none),
-    and, when ``--perk``/``--brand`` select perks (``wanted``), why each live one selected went to nobody."""
+    and, when ``--perk``/``--brand`` select perks (``wanted``), why each live one selected went to nobody (and each
+    one named with --perk that the run's catalog version does not have: retired, or not added yet)."""
 
     records: list[dict[str, Any]]
     diff: list[dict[str, Any]]
@@ -136,8 +137,9 @@ class _MatchView:
 
     @classmethod
     def read(cls, store: Any, source: Any, run_id: int, dry_run: bool, wanted: set[str] | None,
-             why_nobody: bool) -> "_MatchView":
-        """``why_nobody``: say why each live perk selected went to nobody (not for --changes)."""
+             why_nobody: bool, named: frozenset[str] = frozenset()) -> "_MatchView":
+        """``why_nobody``: say why each live perk selected went to nobody, and each perk ``named`` (--perk) not
+        live (not for --changes)."""
         from catalog.refresh import live_perks
         from matcher.assignments import match_records, matched_version
         from matcher.changes import assignment_changes
@@ -148,8 +150,8 @@ class _MatchView:
         records, nobody = match_records(store, run_id), {}
         if wanted is not None and why_nobody:
             with session(store) as s:  # the perks of the run's catalog version (a refresh may have followed it)
-                unassigned = sorted({p.perk_id for p in live_perks(s, matched_version(s, run_id))} & wanted
-                                    - {r["perk_id"] for r in records})
+                live = {p.perk_id for p in live_perks(s, matched_version(s, run_id))}
+                unassigned = sorted((live & wanted | named & wanted) - {r["perk_id"] for r in records})
             spaces: dict[Any, Any] = {}  # one perk space for them all
             nobody = {p: nobody_reason(store, source, p, spaces=spaces, dry_run=dry_run) for p in unassigned}
         return cls(records, assignment_changes(store, run_id), previous_run(store, run_id, "match") is None, wanted,

@@ -47,8 +47,10 @@ def consent(
         out.print(f"{user_id} opted out and was forgotten: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
         common.vacuum_reminder(eng)
         return
-    known, cleared, has_posts = opt_in(eng, user_id)
-    if has_posts:
+    known, cleared, has_posts, already = opt_in(eng, user_id)
+    if already:  # before: "their posts will be profiled from the next profile", as if something had changed
+        out.print(f"{user_id} had opted in already: nothing changed")
+    elif has_posts:
         out.print(f"{user_id} opted in: their posts will be profiled from the next `perkmatch profile`")
     else:  # nothing to profile yet: before, "their posts will be profiled" beside a note saying there are none
         out.print(f"{user_id} opted in: no post of theirs is stored; ingest their posts, then `perkmatch profile`")
