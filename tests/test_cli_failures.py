@@ -177,7 +177,7 @@ def test_catalog_versions_json_keeps_the_fields_order_in_every_process(cli, writ
         outputs.add(subprocess.run([sys.executable, "-m", "matcher", "--db", cli.db, "catalog", "versions", "--json"],
                                    capture_output=True, text=True, env=env, check=True).stdout)
     assert len(outputs) == 1
-    assert list(json.loads(outputs.pop())) == list(CatalogVersion.model_fields)
+    assert list(json.loads(outputs.pop())) == [*CatalogVersion.model_fields, "current"]
 
 
 def test_two_commands_setting_up_one_new_database_both_find_its_tables(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

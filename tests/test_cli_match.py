@@ -620,6 +620,10 @@ def test_a_dry_run_previews_a_catalog_file_and_makes_nothing_live(world, write, 
     other = world("match", "--dry-run", "--catalog", nxt, "--json")
     assert other.exit_code == 0, other.output
     assert "jetset" in assignments(other)["ann"]
+    assert world("catalog", "refresh", write("c-next.yaml", PERKS[1:])).exit_code == 0
+    listed = [json.loads(v) for v in world("catalog", "versions", "--json").stdout.splitlines()]
+    assert [(v["version"], v["status"], v["current"]) for v in listed] == [(1, "live", False), (2, "live", True)]
+    assert "2 (live)" in world("catalog", "versions").stdout  # which one is served: before, every one said "live"
 
 
 def test_a_catalog_read_from_a_pipe_or_with_no_perks_is_previewed(world, write, tmp_path) -> None:  # type: ignore[no-untyped-def]

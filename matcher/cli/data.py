@@ -204,13 +204,15 @@ def catalog_versions(db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """List every catalog version."""
     from rich.table import Table
 
-    from catalog.refresh import versions
+    from catalog.refresh import live_version, versions
     from matcher.store import session
 
     with session(engine(db, existing=True)) as s:
-        rows = versions(s)
-    # in the fields' order: a loaded row's attributes come in no fixed order, and scripts diff this output
-    records = [{k: d[k] for k in type(r).model_fields} for r in rows for d in [r.model_dump(mode="json")]]
+        rows, live = versions(s), live_version(s)
+    # in the fields' order: a loaded row's attributes come in no fixed order, and scripts diff this output; `status`
+    # says a version was committed (every one listed is), `current` which one is served now
+    records = [{k: d[k] for k in type(r).model_fields} | {"current": r.version == live}
+               for r in rows for d in [r.model_dump(mode="json")]]
     if as_json:
         print_json(records)
         return
@@ -219,7 +221,8 @@ def catalog_versions(db: DbOpt = None, as_json: JsonOpt = False) -> None:
         return
     table = Table("version", "created", "added", "changed", "retired", "unchanged", "embedded", "source")
     for r in rows:
-        table.add_row(str(r.version), f"{r.created_at:%Y-%m-%d %H:%M}", str(r.added), str(r.changed), str(r.retired),
+        table.add_row(f"{r.version} (live)" if r.version == live else str(r.version), f"{r.created_at:%Y-%m-%d %H:%M}",
+                      str(r.added), str(r.changed), str(r.retired),
                       str(r.unchanged), str(r.embedded), r.source)
     print_table(table)
 
