@@ -253,10 +253,10 @@ def _hold_lock(conn: Connection, key: int) -> None:
             if "locked" not in str(exc.orig).lower():
                 raise
             waiting()
-            conn.exec_driver_sql(f"PRAGMA busy_timeout = {SQLITE_WAIT_S * 1000}")
+            conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(SQLITE_WAIT_S * 1000)}")
             conn.execute(take)
         finally:
-            conn.exec_driver_sql(f"PRAGMA busy_timeout = {SQLITE_WAIT_S * 1000}")
+            conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(SQLITE_WAIT_S * 1000)}")
 
 
 def bulk_insert(conn: Connection, table: Any, columns: tuple[str, ...], rows: list[tuple],

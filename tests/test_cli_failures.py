@@ -169,6 +169,23 @@ def test_an_ingest_waiting_for_another_commands_write_says_so_then_stores(cli, w
     assert f"Waiting for another command writing to {cli.db} to finish (up to 60 s)" in result.stderr
 
 
+def test_a_wait_that_runs_out_says_what_held_the_database(cli, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    import matcher.store
+
+    first = cli("ingest", write("posts.jsonl", [post("p1", "u1", "hello", 1)]), "--consent-policy", "opt-out")
+    assert first.exit_code == 0
+    monkeypatch.setattr(matcher.store, "SQLITE_WAIT_S", 0.2)
+    other = sqlite3.connect(cli.db, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another command's long write
+    result = cli("ingest", write("later.jsonl", [post("p2", "u1", "hello again", 2)]), "--consent-policy", "opt-out")
+    other.execute("ROLLBACK")
+    other.close()
+    assert result.exit_code == 1 and "Error: the database failed: database is locked." in result.stderr
+    assert "Another command kept the database busy for longer than this one waits" in " ".join(result.stderr.split())
+
+
 def test_catalog_versions_json_keeps_the_fields_order_in_every_process(cli, write) -> None:  # type: ignore[no-untyped-def]
     cli("catalog", "refresh", write("c.yaml", [{"perk_id": "k", "brand": "B", "title": "T", "description": "D."}]))
     outputs = set()

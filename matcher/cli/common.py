@@ -304,6 +304,9 @@ def database_hint(exc: Exception) -> str:
     if "readonly" in said or "read-only" in said:
         return ("The database file, or its folder, cannot be written (SQLite writes a journal beside it): fix the "
                 "permissions, or give a --db path that can be written")
+    if "database is locked" in said:  # SQLite's writer lock, held past the wait (``store.SQLITE_WAIT_S``)
+        return ("Another command kept the database busy for longer than this one waits (an ingest holds it until its "
+                "file is stored): what was committed before is kept; run this command again once that one is done")
     if "unique constraint" in said or "duplicate key" in said:
         return ("Another command changed the same rows at the same time: nothing of this one's last step was kept; run "
                 "it again")
