@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from matcher import artefacts
-from matcher.encoder import MAX_CHARS, Encoder, _normalise
+from matcher.encoder import DEFAULT_MODEL, MAX_CHARS, Encoder, _normalise
 from matcher.errors import ModelError
 
 SUFFIX = {"torch": "", "torch-bf16": "+bf16", "onnx": "+onnx", "onnx-int8": "+onnx-int8", "openvino": "+openvino",
@@ -47,6 +47,13 @@ PACKAGES = {"onnx": ("onnxruntime", "onnx"), "onnx-int8": ("onnxruntime", "onnx"
             "openvino": ("openvino", "onnxruntime", "onnx"),
             "openvino-int8": ("openvino", "nncf", "onnxruntime", "onnx"),
             "fast": ("openvino", "nncf", "onnxruntime", "onnx"), "model2vec": ("model2vec", "skeletoken")}
+def encoder_option(name: str) -> str:
+    """The option that gives an encoder of this name (``SUFFIX``), as a message names it: `--encoder fast`."""
+    backend = max((b for b, end in SUFFIX.items() if end and name.endswith(end)), key=lambda b: len(SUFFIX[b]),
+                  default="torch")
+    return f"`--encoder {backend}`" + ("" if name.startswith(DEFAULT_MODEL) else " and the same --model")
+
+
 FAST_TOKENS = 48  # what `fast` reads of each text: the most that is 3x the default on real comments (README)
 CALIBRATION_TEXTS = 300  # shipped sample posts the int8 quantisation is calibrated on
 

@@ -111,6 +111,19 @@ def ineligible_reason(perk: PerkRecord, regions: list[str], user_region: str | N
     return f"dates: the offer {closed[0]} on {closed[1]}" if closed else None
 
 
+def require_profile_encoder(profile: Run, cache: EmbeddingCache) -> None:
+    """Refuse to read a profile run with another encoder than the one it was made with: matching reads the users'
+    post vectors and the topic space under the encoder's name, and another's would leave every post unread and place
+    perks in another space, quietly (vectors of two encoders are never mixed)."""
+    made = json.loads(profile.stats or "{}").get("model")
+    if made and made != cache.name:
+        from matcher.backends import encoder_option
+
+        raise NotReadyError(f"profile run {profile.id} was made with the encoder {made}, and this command's is "
+                            f"{cache.name}: give it {encoder_option(made)} as the profile run was given, or run "
+                            "`perkmatch profile` with this one first")
+
+
 def run_match(engine: Engine, cache: EmbeddingCache, *, per_user: int = 3, per_brand: int = 1,
               as_of: int | None = None, params: MatchParams = MatchParams(),
               progress: Progress | None = None, read_back: Callable[[Session, int], Any] | None = None,
@@ -129,6 +142,7 @@ def run_match(engine: Engine, cache: EmbeddingCache, *, per_user: int = 3, per_b
     profile = latest_run(engine, "profile")
     if profile is None:
         raise NotReadyError("no profile yet; run `perkmatch profile` first")
+    require_profile_encoder(profile, cache)
     topics = load_topics(engine)
     # the topics' texts embedded first (when not cached yet): what ``stage`` writes holds SQLite's write lock until
     # the rollback, and the cache writes through a connection of its own

@@ -69,7 +69,8 @@ def user_report(engine: Engine, user_id: str) -> dict[str, Any]:
     # the run's topics as every view shows them: a sensitive topic withdrawn since the run is not among them (the
     # export, the right of access, lists all that is stored)
     shown = topic_records(engine, int(profile.id or 0), [user_id], candidates=True)[0]["topics"]
-    explained = {t["topic_id"]: explain_topic(engine, user_id, t["topic_id"]) for t in shown}
+    shared: dict[str, Any] = {}  # what every topic's explanation reads: read once
+    explained = {t["topic_id"]: explain_topic(engine, user_id, t["topic_id"], shared) for t in shown}
     inferred = [t for t in shown if t["status"] == "inferred"]
     candidates = [t | {"why": _why(explained[t["topic_id"]])} for t in shown if t["status"] != "inferred"]
     usual = next((e["details"].get("usual_engagement") for e in explained.values() if "details" in e), None)

@@ -24,7 +24,7 @@ from matcher.assignments import match_records
 from matcher.embed import EmbeddingCache
 from matcher.errors import NotReadyError
 from matcher.explain import explain_topic
-from matcher.match import MatchParams, PerkSpace, ineligible_reason, topic_queries
+from matcher.match import MatchParams, PerkSpace, ineligible_reason, require_profile_encoder, topic_queries
 from matcher.profile_run import latest_run
 from matcher.records import utc_day
 from matcher.store import Assignment, EvidencePost, Run, TopicScore, User, Withheld, session
@@ -37,6 +37,7 @@ def explain_perk(engine: Engine, cache: EmbeddingCache, user_id: str, perk_id: s
     """Why the latest match run gave the user this perk, withheld it, or never weighed it (see the module)."""
     user = require_user(engine, user_id)
     match, version, profile = _last_match(engine)
+    require_profile_encoder(profile, cache)
     with session(engine) as s:
         perks = live_perks(s, version)
         perk = next((p for p in perks if p.perk_id == perk_id), None)
@@ -195,6 +196,7 @@ def nobody_reason(engine: Engine, cache: EmbeddingCache, perk_id: str, params: M
     calls (a brand's page asks for each of its perks nobody got: the space is built once). ``dry_run``: the latest
     run is a dry run's, read through its session (`match --dry-run --perk`), which `explain` cannot read later."""
     match, version, profile = _last_match(engine)
+    require_profile_encoder(profile, cache)
     with session(engine) as s:
         perks = live_perks(s, version)
         withheld = s.exec(select(Withheld.reason).where(Withheld.run_id == match.id)

@@ -4,6 +4,7 @@ cached vectors only (no model). Used by the local process pool (``matcher.engine
 
 import os
 import signal
+import sys
 import threading
 import time
 from collections import deque
@@ -23,6 +24,28 @@ from matcher.profiles import ProfileParams, TopicResult
 from matcher.topic_space import TopicSpace
 
 _ENGINES: dict[str, Engine] = {}
+
+
+def quiet_orphans(previous: Callable[..., Any]) -> Callable[..., Any]:
+    """An excepthook for the fork server, which reports a child's failure to start through it: a worker forked just
+    as its command stopped (Ctrl-C while the pool starts) finds the pool's lock gone as it unpickles its call, and
+    printed that traceback under the command's one line. Nobody is left to read it; any other failure is reported."""
+    lock_file = os.path.join("multiprocessing", "synchronize.py")
+
+    def hook(kind: type[BaseException], value: BaseException, tb: Any) -> None:
+        import traceback
+
+        if issubclass(kind, FileNotFoundError) and any(
+                frame.f_code.co_name == "__setstate__" and frame.f_code.co_filename.endswith(lock_file)
+                for frame, _ in traceback.walk_tb(tb)):
+            return
+        previous(kind, value, tb)
+
+    return hook
+
+
+if sys.argv[:1] == ["-c"] and "multiprocessing.forkserver" in sys.modules:  # imported by the fork server (preload)
+    sys.excepthook = quiet_orphans(sys.excepthook)
 
 
 def database_arg(engine: Engine) -> str | None:

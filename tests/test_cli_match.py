@@ -614,12 +614,16 @@ def test_a_dry_run_previews_a_catalog_file_and_makes_nothing_live(world, write, 
     bad = world("match", "--dry-run", "--catalog", write("bad.yaml", [{"perk_id": "x", "brand": "X"}]))
     assert bad.exit_code == 1 and "bad.yaml" in bad.stderr and "title" in bad.stderr
     assert world("match", "--catalog", nxt).exit_code == 2  # a preview only: refused without --dry-run
-    # another encoder than the profile run's: the topics' and perks' texts are embedded before the uncommitted
-    # version holds SQLite's write lock (before: "database is locked", a minute later)
+    # another encoder than the profile run's (a forgotten --encoder): refused, for every command reading the run's
+    # vectors; before, the match ran, reading none of the users' posts, and placed perks in another space
     monkeypatch.setattr(common, "cache", lambda eng, model: EmbeddingCache(eng, FakeEncoder(dim=32)))
-    other = world("match", "--dry-run", "--catalog", nxt, "--json")
-    assert other.exit_code == 0, other.output
-    assert "jetset" in assignments(other)["ann"]
+    for command in (["match", "--dry-run", "--catalog", nxt, "--json"], ["match"], ["explain", "ann", "beans"],
+                    ["brand", "old-beans"]):
+        other = world(*command)
+        assert other.exit_code == 1 and "profile run 1 was made with the encoder fake-64, and this command's is " \
+            "fake-32: give it `--encoder torch` and the same --model as the profile run was given" in " ".join(
+                other.stderr.split()), command
+    monkeypatch.setattr(common, "cache", lambda eng, model: EmbeddingCache(eng, FakeEncoder()))
     assert world("catalog", "refresh", write("c-next.yaml", PERKS[1:])).exit_code == 0
     listed = [json.loads(v) for v in world("catalog", "versions", "--json").stdout.splitlines()]
     assert [(v["version"], v["status"], v["current"]) for v in listed] == [(1, "live", False), (2, "live", True)]

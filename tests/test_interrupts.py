@@ -77,3 +77,24 @@ def test_a_worker_exits_when_the_command_that_started_it_is_killed() -> None:
     command.kill()  # SIGKILL: the command cannot stop its workers itself; not reaped yet, it stays a zombie
     assert worker.wait(timeout=10) == 1  # before: workers ran on for ever, holding the database and the output
     command.wait()
+
+
+def test_the_fork_server_says_nothing_of_a_worker_forked_after_its_command_stopped() -> None:
+    from matcher.workers import quiet_orphans
+
+    reported: list[type[BaseException]] = []
+    hook = quiet_orphans(lambda kind, value, tb: reported.append(kind))
+    place = os.path.join(os.path.dirname(os.__file__), "multiprocessing", "synchronize.py")
+    code: dict[str, object] = {}
+    exec(compile("def __setstate__():\n    raise FileNotFoundError(2, 'No such file or directory')\n", place, "exec"),
+         code)
+    for raising in (code["__setstate__"], lambda: open("/nonexistent/x")):  # the pool's lock gone; a real failure
+        try:
+            raising()  # type: ignore[operator]
+        except FileNotFoundError:
+            hook(*sys.exc_info())
+    assert reported == [FileNotFoundError]  # before: the first printed 15 lines under the command's one line
+    started = subprocess.run([sys.executable, "-c", "import multiprocessing.forkserver, sys, matcher.workers; "
+                              "print(sys.excepthook.__qualname__)"], capture_output=True, text=True, check=True)
+    assert started.stdout.strip() == "quiet_orphans.<locals>.hook"  # as the fork server imports it
+    assert "quiet_orphans" not in repr(sys.excepthook)  # and nowhere else

@@ -99,6 +99,16 @@ def test_user_report_shows_topics_evidence_candidates_perks_and_changes(demo) ->
     assert page.count("<svg") == 1 and "<?xml" not in page and "<!DOCTYPE svg" not in page
 
 
+def test_user_report_reads_the_users_posts_once_for_every_topic_it_explains(demo, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import matcher.explain
+
+    real, calls = matcher.explain._unread_posts, []
+    monkeypatch.setattr(matcher.explain, "_unread_posts", lambda *a: calls.append(a) or real(*a))
+    data = user_report(demo, matched_user(demo))
+    assert len(data["topics"]) + len(data["candidates"]) > 1
+    assert len(calls) == 1  # before: once per topic, which took 42 s for a user of 20,000 posts
+
+
 def test_brand_report_says_why_a_perk_went_to_nobody(demo) -> None:  # type: ignore[no-untyped-def]
     from catalog.refresh import live_perks
     from matcher.store import session as open_session
