@@ -5,6 +5,7 @@ No ``from __future__ import annotations`` here: it breaks SQLModel tables.
 """
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Index, UniqueConstraint, event, inspect, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Field, Session, SQLModel, create_engine
 
@@ -288,15 +289,13 @@ def db_url(db: str) -> str:
 
 
 def shown_db(db: str) -> str:
-    """The --db value as messages show it: a URL's password masked."""
+    """The --db value as messages show it, as given but for its passwords, masked: the one after `user:` (up to
+    the host's `@`, the last before the path, so one holding an unescaped `@` is masked whole) and those given as
+    query parameters (`?password=`, `sslpassword=`), which the driver reads as well."""
     if "://" not in db:
         return db
-    try:
-        return make_url(db).render_as_string(hide_password=True)
-    except Exception:  # not a URL SQLAlchemy can read: mask what sits between user: and @
-        head, sep, tail = db.partition("://")
-        auth, at, rest = tail.rpartition("@")
-        return f"{head}{sep}{auth.split(':', 1)[0]}:***{at}{rest}" if at and ":" in auth else db
+    masked = re.sub(r"^([^:/]+://[^:@/?#]*:)[^/?#]*@", r"\1***@", db)
+    return re.sub(r"([?&](?:ssl)?password=)[^&#]*", r"\1***", masked, flags=re.IGNORECASE)
 
 
 def database_error(exc: BaseException) -> str:
@@ -317,11 +316,12 @@ def is_damaged(exc: BaseException) -> bool:
 
 
 def discard_if_empty(path: str) -> bool:
-    """Delete a SQLite database file that holds no row at all (and its journal files), as a command that made it and
-    then failed leaves it: a mistyped --db must not leave an empty database behind to be mistaken for a real one.
-    Only when no one else is using it: the file's exclusive lock is taken first, without waiting, and held until the
-    file is gone (a command writing to it, or in the middle of a transaction, keeps it). A table that is not
-    perkmatch's, or any row, keeps it too."""
+    """Delete a SQLite database file that holds nothing (and its journal files), as a command that made it and then
+    failed leaves it: a mistyped --db must not leave an empty database behind to be mistaken for a real one. Nothing:
+    no row but the taxonomy's (the default one is stored as a database is first read, and a command that failed
+    stored no other). Only when no one else is using it: the file's exclusive lock is taken first, without waiting,
+    and held until the file is gone (a command writing to it, or in the middle of a transaction, keeps it). A table
+    that is not perkmatch's keeps it too."""
     import sqlite3
 
     file = Path(path).expanduser()
@@ -334,7 +334,7 @@ def discard_if_empty(path: str) -> bool:
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
         ours = set(SQLModel.metadata.tables)
         if any(t not in ours and not t.startswith("sqlite_") for t in tables) or any(
-                conn.execute(f'SELECT 1 FROM "{t}" LIMIT 1').fetchone() for t in tables):
+                conn.execute(f'SELECT 1 FROM "{t}" LIMIT 1').fetchone() for t in tables if t != Topic.__tablename__):
             return False
         for leftover in (file, *(file.with_name(file.name + end) for end in ("-wal", "-shm", "-journal"))):
             leftover.unlink(missing_ok=True)

@@ -128,6 +128,8 @@ def test_a_command_that_fails_on_a_new_database_leaves_no_file_behind(cli, write
     result = runner.invoke(app, ["--db", str(typo), "ingest", bad])
     assert result.exit_code == 1 and "nothing was stored" in result.stderr
     assert list(tmp_path.glob("typo.db*")) == []  # before: an empty database, to be mistaken for a real one
+    refreshed = runner.invoke(app, ["--db", str(typo), "catalog", "refresh", str(tmp_path / "missing.yaml")])
+    assert refreshed.exit_code == 1 and list(tmp_path.glob("typo.db*")) == []  # (it had stored the default taxonomy)
     good = write("good.jsonl", [post("p1", "u1", "hello there", 1)])
     assert runner.invoke(app, ["--db", str(typo), "ingest", good, "--consent-policy", "opt-out"]).exit_code == 0
     assert runner.invoke(app, ["--db", str(typo), "ingest", bad]).exit_code == 1
@@ -235,3 +237,26 @@ def test_an_as_of_before_every_post_warns_and_the_last_day_a_date_can_hold_is_ac
     late = cli("profile", "--consent-policy", "opt-out", "--as-of", "9999-12-31")
     assert late.exit_code == 0 and "1 users, 4 posts" in late.stdout  # before: refused, "(1970 to 9999)"
     assert "Warning: --as-of" not in late.stderr
+
+
+def test_a_database_password_is_masked_wherever_the_url_gives_it() -> None:
+    from matcher.store import shown_db
+
+    cases = {"postgresql://ann:secretpw@db.example:5432/pm": "postgresql://ann:***@db.example:5432/pm",
+             "postgresql://ann@h/pm?password=secretpw&sslmode=require": "postgresql://ann@h/pm?password=***&sslmode=require",
+             "postgres://ann@h/pm?sslmode=verify-full&sslpassword=secretpw": "postgres://ann@h/pm?sslmode=verify-full&sslpassword=***",
+             "postgresql://ann:pa@ss@h:5/pm": "postgresql://ann:***@h:5/pm",  # an unescaped @: masked whole
+             "postgresql://h:5432/pm": "postgresql://h:5432/pm", "perkmatch.db": "perkmatch.db"}
+    assert {url: shown_db(url) for url in cases} == cases  # before: the query's passwords, and "ss", were shown
+
+
+def test_the_demo_never_prints_a_servers_password(cli, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import matcher.cli.people
+
+    local = open_engine(str(tmp_path / "stand-in.db"))  # the server's place taken by SQLite: what is printed counts
+    monkeypatch.setattr(matcher.cli.people, "engine", lambda db: local)
+    result = runner.invoke(app, ["demo", "--db", "postgresql://ann:secretpw@db.example/pm"])
+    assert result.exit_code == 0, result.output
+    assert "secretpw" not in result.output  # before: three times, in the commands it suggests
+    assert "`perkmatch --db postgresql://ann:***@db.example/pm explain USER [TOPIC|PERK_ID]`" in " ".join(
+        result.stdout.split())

@@ -291,3 +291,28 @@ def test_every_way_of_forgetting_a_user_on_postgres_reminds_to_vacuum(postgres_u
         assert result.exit_code == 0 and reminder in result.stderr, (args, result.output)
     unchanged = runner.invoke(app, ["--db", url, "ingest", "--users", write("u2.jsonl", users[:1])])
     assert unchanged.exit_code == 0 and reminder not in unchanged.stderr  # nobody forgotten: no reminder
+
+
+def test_a_scripted_forget_on_postgres_still_says_to_vacuum(postgres_url, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import create_engine, text
+    from typer.testing import CliRunner
+
+    from matcher.cli import app
+    from matcher.store import db_url
+
+    admin = create_engine(db_url(postgres_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text("DROP DATABASE IF EXISTS scripted"))
+        conn.execute(text("CREATE DATABASE scripted"))
+    admin.dispose()
+    url = postgres_url.rsplit("/", 1)[0] + "/scripted"
+    users = tmp_path / "u.jsonl"
+    users.write_text('{"user_id": "ann", "consent": "opted_in"}\n{"user_id": "bob", "consent": "opted_in"}\n')
+    runner = CliRunner()
+    assert runner.invoke(app, ["--db", url, "ingest", "--users", str(users)]).exit_code == 0
+    forgot = runner.invoke(app, ["--db", url, "forget", "ann", "--json"])
+    assert forgot.exit_code == 0 and json.loads(forgot.stdout)["user_id"] == "ann"
+    assert "VACUUM" in forgot.stderr  # before: said without --json only, and scripts are who deletes in bulk
+    users.write_text('{"user_id": "bob", "consent": "opted_out"}\n')
+    opted_out = runner.invoke(app, ["--db", url, "ingest", "--users", str(users), "--json"])
+    assert json.loads(opted_out.stdout)["users_forgotten"] == 1 and "VACUUM" in opted_out.stderr

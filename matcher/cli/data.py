@@ -63,11 +63,10 @@ def ingest(
         except KeyboardInterrupt as exc:  # inside ingest_files: before its commit
             raise common.interrupted(exc, "nothing was stored (an ingest is one transaction); run the command "
                                      "again") from None
-    for report in reports:
+    for report in reports:  # with --json, the record on stdout; the warnings and reminders on stderr all the same
         if as_json:
             print_json(report.as_dict())
-            continue
-        if report.kind == "users":
+        elif report.kind == "users":
             out.print(f"{report.path}: users added {report.users_added}, updated {report.users_updated}, "
                       + (f"unchanged {report.users_unchanged}, " if report.users_unchanged else "")
                       + f"forgotten (opted out) {report.users_forgotten}, "

@@ -23,7 +23,7 @@ def forget(user_id: Annotated[str, typer.Argument(help="The user's id")], db: Db
         print_json({"user_id": user_id, "deleted": counts})
     else:
         out.print(f"forgot {user_id}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-        common.vacuum_reminder(eng)
+    common.vacuum_reminder(eng)  # on stderr, with --json too: a scripted deletion needs it most
 
 
 def consent(
@@ -143,7 +143,9 @@ def _print_demo(eng, result, kept: str | None) -> None:  # type: ignore[no-untyp
         names = ", ".join(t["name"] for t in found[:3]) or "no topic"
         given = ", ".join(f"{a['title']} ({a['brand']})" for a in perks.get(user_id, [])) or "no perk"
         out.print(f"  {user_id}: {names} → {given}", markup=False)
-    db = kept or "demo.db"
+    from matcher.store import shown_db
+
+    db = shown_db(kept or "demo.db")  # a server's password is never printed (copy the commands with your own --db)
     keep = "" if kept else "Keep the database with `perkmatch --db demo.db demo`, then: "  # a temporary one is gone
     out.print(f"\nWhy? {keep}`perkmatch --db {db} explain USER [TOPIC|PERK_ID]` (why the baker with one viral "
               f"basketball post got no basketball poster: `perkmatch --db {db} explain u-oneviral "
