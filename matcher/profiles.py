@@ -508,7 +508,7 @@ def _shortfalls(r: _Measured, params: ProfileParams) -> Iterator[str]:
         yield (f"its {_ORDINAL.get(params.clarity_post, f'{params.clarity_post}th ')}closest post is only "
                f"{math.floor(r.closest * 100) / 100:.2f} similar to it; needs {params.min_plain:.2f} "
                "(the posts only graze it)")
-    if r.posts and r.engaged >= params.min_engaged_posts and r.positive / r.posts < params.min_mean_engagement:
+    if r.posts and r.positive / r.posts < params.min_mean_engagement:  # said beside too few engaged posts, too
         yield f"engagement {r.positive / r.posts:.2f} per post; needs {params.min_mean_engagement:g}"
     if not r.alone:
         yield (f"none of its {r.posts} post(s) is about it in its own words (read without the thread it answers "

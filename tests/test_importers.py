@@ -268,7 +268,8 @@ def test_reddit_posts_and_comments_with_contexts() -> None:
     assert posts["rd-t1_k1a9x8y"]["text"] == "Update: it worked.\nHazy, juicy, no astringency."
     assert posts["rd-t1_k2zz001"]["context"] == "r/running"  # someone else's thread: only its subreddit is known
     assert posts["rd-t1_k1a2b3c"]["created_at"] == "2023-08-01T18:22:05Z"
-    assert all((p["likes"], p["replies"], p["shares"], p["is_share"]) == (0, 0, 0, False) for p in posts.values())
+    # no score in the export: 1, Reddit's for a post nobody voted on, read as no votes (before: 0, a down-vote)
+    assert all((p["likes"], p["replies"], p["shares"], p["is_share"]) == (1, 0, 0, False) for p in posts.values())
 
 
 def test_reddit_zip_and_single_csv(tmp_path: Path) -> None:

@@ -103,6 +103,14 @@ def test_firehose_with_sparse_engagement_gets_no_topic() -> None:
     assert "per post; needs 0.5" in " ".join(results[0].details["shortfalls"])
 
 
+def test_a_rejected_topic_names_every_engagement_threshold_it_misses() -> None:
+    posts = [P(0, i, likes=int(i == 0), replies=0) for i in range(12)]  # one liked post of twelve
+    said = shortfalls(profile(posts), "travel")
+    # before: the per-post floor was left out while too few posts were engaged, so meeting the one named was not
+    # enough
+    assert "1 post(s) with any engagement; needs 2" in said and "per post; needs 0.5" in said
+
+
 def test_one_viral_post_does_not_make_a_topic() -> None:
     posts = steady(2, 10, likes=3) + [P(1, 30.5, likes=5000, replies=800, shares=1200)]
     results = profile(posts)

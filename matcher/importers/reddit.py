@@ -9,7 +9,9 @@ Both files are streamed. Mapping:
 - `date` looks like `2023-03-01 12:34:56 UTC`;
 - what Reddit left in place of deleted or removed writing (`[deleted]`, `[removed]`) is not the person's: a comment
   holding only that is no post, a post keeps its title alone, and neither is ever a reply's context;
-- engagement: the export has no scores or reply counts, so likes, replies and shares are 0;
+- engagement: the export has no scores or reply counts. `likes` is 1, the score Reddit gives a post nobody has
+  voted on (the author's own vote), which a profile reads as no votes (it takes that vote off); stored as 0 it was
+  read as a down-vote, and dragged the person's usual engagement down with it. Replies and shares are 0;
 - a comment's `context`: the export gives the thread only as a link and the parent only as an id, never their
   text. When the parent comment or the thread is the person's own (in the same export) its text is used;
   otherwise the context is "r/<subreddit>", the one hint of what the thread is about the export does hold.
@@ -34,6 +36,7 @@ _FIX = "give the folder or zip of the Reddit data export (reddit.com/settings/da
 Row = tuple[int, dict[str, str]]
 
 
+NO_VOTES = 1  # Reddit's score of a post nobody has voted on: the export gives none (the module's docstring)
 GONE = LeftOut("deleted or removed (Reddit left a placeholder for the text)")
 
 
@@ -52,12 +55,12 @@ def read_reddit(path: str, user_id: str) -> Iterator[dict[str, Any] | LeftOut]:
     if posts:
         for line, row in _rows(posts):
             text = "\n\n".join(p for p in (_kept(row["title"]), _kept(row.get("body"))) if p.strip())
-            yield make_post(SOURCE, "reddit", f"rd-t3_{row['id']}", user_id, text, _date(posts, line, row)) if text \
-                else GONE
+            yield make_post(SOURCE, "reddit", f"rd-t3_{row['id']}", user_id, text, _date(posts, line, row),
+                            likes=NO_VOTES) if text else GONE
     if comments:
         for line, row in _rows(comments):
             yield make_post(SOURCE, "reddit", f"rd-t1_{row['id']}", user_id, row["body"], _date(comments, line, row),
-                            context=_context(row, titles, bodies)) if _kept(row["body"]) else GONE
+                            likes=NO_VOTES, context=_context(row, titles, bodies)) if _kept(row["body"]) else GONE
 
 
 def _kept(text: str | None) -> str:
