@@ -257,7 +257,10 @@ def _unread_posts(engine: Engine, user_id: str, vocabulary: str | None) -> tuple
 
 
 def _unread_words(unread: int, wordless: int) -> list[str]:
-    return ([f"{unread} of the user's posts were not read: fewer than half of their words are words the model "
-             "knows (written in another language?), so they are about no topic"] if unread else []) + (
-        [f"{wordless} of the user's posts are bare links, with no words of their own, so they are about no topic"]
+    were, are, its = ("was", "is", "its") if unread == 1 else ("were", "are", "their")
+    return ([f"{unread} of the user's posts {were} not read: fewer than half of {its} words are words the model "
+             f"knows (written in another language?), so {'it is' if unread == 1 else 'they are'} about no topic"]
+            if unread else []) + (
+        [f"{wordless} of the user's posts {'is a bare link' if wordless == 1 else 'are bare links'}, with no words of "
+         f"{'its' if wordless == 1 else 'their'} own, so {'it is' if wordless == 1 else 'they are'} about no topic"]
         if wordless else [])

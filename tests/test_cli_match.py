@@ -750,5 +750,7 @@ def test_explain_says_when_a_topics_engagement_is_its_reshares_alone(world, writ
     assert world("ingest", write("dan.jsonl", shares)).exit_code == 0
     assert world("profile", "--as-of", "2025-03-01").exit_code == 0
     said = " ".join(world("explain", "dan", "travel").stdout.split())
-    assert "not inferred" in said and "its reshares', as it has no post of the user's own" in said  # before: as if
+    assert "not inferred" in said and "that of posts passing on others' words or repeating the user's (it has no " \
+        "post in their own words)" in said  # before: as if of their own posts
+    assert "(not their own posts')" in world("topics", "dan", "--candidates").stdout  # the table says so too
     assert "its typical post's" in " ".join(world("explain", "ann", "travel").stdout.split())  # of their own posts

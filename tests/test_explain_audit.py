@@ -336,3 +336,13 @@ def test_time_between_runs_is_said_in_its_largest_whole_unit() -> None:
     # before: "time passing: 0 day(s) since the previous run lowers the recency weight" for runs hours apart
     assert [_span(n) for n in (92 * 86400 + 5, 7 * 3600, 125, 40)] == ["92 day(s)", "7 hour(s)", "2 minute(s)",
                                                                        "40 second(s)"]
+
+
+def test_one_unread_or_wordless_post_is_said_in_the_singular() -> None:
+    from matcher.explain import _unread_words
+
+    assert _unread_words(1, 1) == [
+        "1 of the user's posts was not read: fewer than half of its words are words the model knows (written in "
+        "another language?), so it is about no topic",
+        "1 of the user's posts is a bare link, with no words of its own, so it is about no topic"]  # before: "are"
+    assert _unread_words(2, 0)[0].startswith("2 of the user's posts were not read: fewer than half of their words")

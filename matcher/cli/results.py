@@ -73,7 +73,8 @@ def topics(
         for t in rec["topics"]:
             label = t["name"] + (" (candidate)" if t["status"] != "inferred" else "")
             table.add_row(Text.assemble(label, "\n", (t["topic_id"], "dim")), f"{t['score']:.2f}",
-                          f"{t['confidence']:.2f}", str(t["posts"]), str(t["days"]), f"×{t['engagement_vs_usual']:.2f}",
+                          f"{t['confidence']:.2f}", str(t["posts"]), str(t["days"]), f"×{t['engagement_vs_usual']:.2f}"
+                          + ("\n(not their own posts')" if not t["posts"] else ""),  # reshares' or repeats' alone
                           evidence_lines(t["evidence"]))  # (the console reads no markup: posts' [brackets] stay)
         print_table(table)
 
@@ -145,7 +146,8 @@ def explain(
                   f"(days with posts at least {gap:g} h apart; needs {th['days']}), threads {record['threads']} "
                   f"(needs {th['threads']}), engaged posts {d['engaged_posts']} (needs {th['engaged_posts']})")
         per_post = d["positive_engagement"] / record["posts"] if record["posts"] else 0.0
-        whose = "its reshares', as it has no post of the user's own" if not record["posts"] else "its typical post's"
+        whose = ("that of posts passing on others' words or repeating the user's (it has no post in their own words)"
+                 if not record["posts"] else "its typical post's")
         out.print(f"  engagement on it ×{record['engagement_vs_usual']:.2f} of the user's usual (needs "
                   f"×{th['engagement_vs_usual']:.2f}; {whose}, on a log scale and drawn towards ×1 when there are few "
                   f"posts, so one viral post moves it far less than its likes; the usual ≈ {d['usual_engagement']} "

@@ -76,13 +76,15 @@ def _profile_line(run: dict[str, Any] | None) -> str:
 
 def run_line(run: dict[str, Any]) -> str:
     """One run of the history: id, kind, state, when, how long, and its counts."""
+    from matcher.status import plural
+
     stats = run["stats"]
     took = f", {run['seconds']:,.1f} s" if run["seconds"] is not None else ""
     head = f"{run['run_id']:>4} {run['kind']:<7} {run['status']} {run['finished_at'] or run['started_at']}{took}"
     if run["kind"] == "profile" and stats:
         return (f"{head}, as of {run['as_of']}: {stats.get('users', 0):,} users, {stats.get('posts', 0):,} posts, "
                 f"{stats.get('embedded', 0):,} texts embedded, {stats.get('inferred_topics', 0):,} topics inferred, "
-                f"{stats.get('recomputed_users', 0):,} users computed")
+                f"{plural(stats.get('recomputed_users', 0), 'user')} computed")
     if run["kind"] == "match" and stats:
         return (f"{head}, offers as of {run['as_of']}: {stats.get('assignments', 0):,} assignments to "
                 f"{stats.get('users', 0):,} users, catalog version {stats.get('catalog_version')}")
