@@ -122,7 +122,7 @@ def test_postgres_gives_the_same_topics_and_assignments_as_sqlite(postgres_url, 
 def test_a_forget_racing_a_profile_chunk_on_postgres_leaves_nothing(postgres_url, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import threading
 
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import text
 
     import matcher.eligible as eligible
     import matcher.profile_run as profile_run
@@ -130,14 +130,8 @@ def test_a_forget_racing_a_profile_chunk_on_postgres_leaves_nothing(postgres_url
     from matcher.engine_local import LocalExecutor
     from matcher.forget import forget
     from matcher.records import to_epoch
-    from matcher.store import db_url
 
-    admin = create_engine(db_url(postgres_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text("DROP DATABASE IF EXISTS race"))
-        conn.execute(text("CREATE DATABASE race"))
-    admin.dispose()
-    url = postgres_url.rsplit("/", 1)[0] + "/race"
+    url = _fresh_database(postgres_url, "race")
     engine = open_engine(url)
     run_demo(engine, EmbeddingCache(engine, FakeEncoder()))
     real = eligible.eligible_among
@@ -294,18 +288,11 @@ def test_every_way_of_forgetting_a_user_on_postgres_reminds_to_vacuum(postgres_u
 
 
 def test_a_scripted_forget_on_postgres_still_says_to_vacuum(postgres_url, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from sqlalchemy import create_engine, text
     from typer.testing import CliRunner
 
     from matcher.cli import app
-    from matcher.store import db_url
 
-    admin = create_engine(db_url(postgres_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text("DROP DATABASE IF EXISTS scripted"))
-        conn.execute(text("CREATE DATABASE scripted"))
-    admin.dispose()
-    url = postgres_url.rsplit("/", 1)[0] + "/scripted"
+    url = _fresh_database(postgres_url, "scripted")
     users = tmp_path / "u.jsonl"
     users.write_text('{"user_id": "ann", "consent": "opted_in"}\n{"user_id": "bob", "consent": "opted_in"}\n')
     runner = CliRunner()
