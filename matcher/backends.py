@@ -47,6 +47,8 @@ PACKAGES = {"onnx": ("onnxruntime", "onnx"), "onnx-int8": ("onnxruntime", "onnx"
             "openvino": ("openvino", "onnxruntime", "onnx"),
             "openvino-int8": ("openvino", "nncf", "onnxruntime", "onnx"),
             "fast": ("openvino", "nncf", "onnxruntime", "onnx"), "model2vec": ("model2vec", "skeletoken")}
+
+
 def encoder_option(name: str) -> str:
     """The option that gives an encoder of this name (``SUFFIX``), as a message names it: `--encoder fast`."""
     backend = max((b for b, end in SUFFIX.items() if end and name.endswith(end)), key=lambda b: len(SUFFIX[b]),
