@@ -127,8 +127,9 @@ def topic_records(engine: Engine, run_id: int, user_ids: list[str] | None = None
         opt_ins = user_opt_ins(s, {r.user_id for r in scores})
     by_user: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in scores:
-        if r.topic_id not in hidden(opt_ins.get(r.user_id)):  # a sensitive topic they have withdrawn since the run
-            by_user[r.user_id].append(_topic_record(r, names, evidence[(r.user_id, r.topic_id)], posts))
+        hide = hidden(opt_ins.get(r.user_id))
+        if r.topic_id not in hide:  # a sensitive topic they have withdrawn since the run
+            by_user[r.user_id].append(_topic_record(r, names, evidence[(r.user_id, r.topic_id)], posts, hide))
     if user_ids is None:  # every user the run profiled, those it found no topic for included
         with session(engine) as s:
             user_ids = list(s.exec(select(ProfiledUser.user_id).where(ProfiledUser.run_id == run_id)).all())
@@ -151,8 +152,11 @@ def user_opt_ins(s: Session, user_ids: set[str]) -> dict[str, str | None]:
 
 
 def _topic_record(r: TopicScore, names: dict[str, str], evidence: list[EvidencePost],
-                  posts: dict[int, Post]) -> dict[str, Any]:
+                  posts: dict[int, Post], hide: frozenset[str] = frozenset()) -> dict[str, Any]:
     d = json.loads(r.details)
+    # a candidate parent whose posts count for its inferred children: which (its shortfalls are of its posts beyond
+    # theirs, as `explain` says); never a sensitive child the user does not opt in to
+    covered = [k for k in d.get("covered_by", []) if k not in hide]
     return {
         "topic_id": r.topic_id, "name": names.get(r.topic_id, r.topic_id), "status": r.status,
         "score": r.score, "confidence": r.confidence, "posts": r.posts, "days": r.days,
@@ -160,6 +164,7 @@ def _topic_record(r: TopicScore, names: dict[str, str], evidence: list[EvidenceP
         "engagement_vs_usual": round(math.exp(r.engagement), 2),
         "first": iso(d["first"]) if d.get("first") else None, "last": iso(d["last"]) if d.get("last") else None,
         **({"shortfalls": d.get("shortfalls", [])} if r.status != "inferred" else {}),
+        **({"covered_by": covered} if covered and r.status != "inferred" else {}),
         "evidence": [post_record(posts[e.post_pk]) for e in evidence if e.post_pk in posts],
     }
 

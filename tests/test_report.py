@@ -487,3 +487,15 @@ def test_perks_from_a_match_on_an_earlier_profile_run_say_so(demo_copy) -> None:
     assert ("These perks come from match run 2, made on the topics of profile run 1, not on those of profile run 3 "
             "shown on this page: run <code>perkmatch match</code> to match the user again."
             ) in render("user.html.j2", data)
+
+
+def test_a_covered_parent_candidate_names_the_children_its_posts_count_for(demo) -> None:  # type: ignore[no-untyped-def]
+    from matcher.explain import explain_topic
+
+    covered = [(u["user_id"], t) for u in user_topics(demo, candidates=True) for t in u["topics"] if "covered_by" in t]
+    assert covered  # before: only "0 original post(s); needs 3", where `explain` says they count for its children
+    for user_id, t in covered:
+        inferred = {x["topic_id"] for x in user_topics(demo, user_id)[0]["topics"]}
+        assert t["status"] == "candidate" and set(t["covered_by"]) <= inferred
+        assert "not shown: its posts count for the more specific" in explain_topic(demo, user_id, t["topic_id"])[
+            "verdict"]
