@@ -20,7 +20,7 @@ from catalog.errors import PROBLEMS_KEPT, InputFileError, Problem
 from catalog.refresh import text_key
 from catalog.rows import iter_rows, validate
 from matcher.errors import PerkmatchError
-from matcher.outfiles import unwritable_folder
+from matcher.outfiles import same_file, unwritable_folder
 from matcher.records import POST_HINTS, USER_HINTS, USER_TEXTS, PostIn, UserIn, check_policy, embed_form, id_text
 from matcher.store import Post, User, hold_ingest_lock, session, upsert_insert, utcnow
 from matcher.taxonomy import not_shown, stored_topics, topic_ids_in
@@ -110,7 +110,7 @@ def check_reject_path(path: str, reject_path: str) -> None:
     """Refuse, before anything is read or stored, a reject file that could not be written or would overwrite the
     input."""
     target = Path(reject_path)
-    if path != "-" and target.resolve() == Path(path).resolve():
+    if path != "-" and same_file(reject_path, path):
         raise PerkmatchError(f"--rejects {reject_path}: that is the input file; give another path for the rejects")
     if target.is_dir():
         raise PerkmatchError(f"--rejects {reject_path}: is a folder; give a file path for the rejects")

@@ -30,6 +30,16 @@ def check_out(path: str, what: str = "file") -> Path:
     return target
 
 
+def same_file(a: str, b: str) -> bool:
+    """Whether two paths name one file: the same file when both exist (a hard link, a symlink), the same place when
+    one does not yet (a file about to be written)."""
+    first, second = Path(a).expanduser(), Path(b).expanduser()
+    try:
+        return first.samefile(second) if first.exists() and second.exists() else first.resolve() == second.resolve()
+    except OSError:
+        return False
+
+
 def unwritable_folder(folder: Path) -> str | None:
     """Why no file can be made in this folder (read-only, no permission, a full disk), found by making one and
     removing it; None when one can. Asked before any work is done, so that a command does not work for minutes

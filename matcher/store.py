@@ -250,14 +250,14 @@ def _hold_lock(conn: Connection, key: int) -> None:
         conn.exec_driver_sql("PRAGMA busy_timeout = 0")
         try:
             conn.execute(take)
+            return
         except DBAPIError as exc:
             if "locked" not in str(exc.orig).lower():
                 raise
-            waiting()
+        finally:  # the connection's own wait again, for this and every later statement
             conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(SQLITE_WAIT_S * 1000)}")
-            conn.execute(take)
-        finally:
-            conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(SQLITE_WAIT_S * 1000)}")
+        waiting()
+        conn.execute(take)
 
 
 def bulk_insert(conn: Connection, table: Any, columns: tuple[str, ...], rows: list[tuple],

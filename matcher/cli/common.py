@@ -43,19 +43,29 @@ class State:
     created: list[str] = []  # the SQLite files it made: deleted if it fails and they hold nothing (``handled``)
 
 
+def db_path(db: str | None) -> str:
+    """The database a command uses: its --db, else the one given before the command, else the default."""
+    return db or State.db or DEFAULT_DB
+
+
+def no_database_at(path: str) -> bool:
+    """Whether the database is a SQLite file that is not there yet."""
+    from pathlib import Path
+
+    return "://" not in path and not Path(path).expanduser().exists()
+
+
 def engine(db: str | None, existing: bool = False):  # type: ignore[no-untyped-def]
     """The database; with ``existing``, a SQLite file that is not there is an error, not a new empty database (a
     command that only reads results would otherwise answer "run profile first" for a mistyped --db)."""
-    from pathlib import Path
-
     from matcher.errors import PerkmatchError
     from matcher.store import SQLITE_WAIT_S, open_engine, shown_db
 
-    path = db or State.db or DEFAULT_DB
-    if existing and "://" not in path and not Path(path).expanduser().exists():
-        raise PerkmatchError(f"--db {path}: there is no database there; check the path (this command does not "
-                             "create one: start with `perkmatch ingest`)")
-    if "://" not in path and not Path(path).expanduser().exists():
+    path = db_path(db)
+    if no_database_at(path):
+        if existing:
+            raise PerkmatchError(f"--db {path}: there is no database there; check the path (this command does not "
+                                 "create one: start with `perkmatch ingest`)")
         State.created.append(path)
     opened = open_engine(path, existing=existing)
     State.opened.append(opened)
@@ -71,24 +81,17 @@ def refuse_overwrite(out: str | None, option: str, db: str | None, inputs: dict[
     """Refuse, before any work, a file to write (``option``: --out, --rejects) that is one the command reads: the
     database (a SQLite file, or its journal), or an input (``inputs``: what it is -> its path). Writing
     it would replace it whole: a database replaced by a CSV file, a catalog by its own assignments."""
-    from pathlib import Path
-
     from matcher.errors import PerkmatchError
+    from matcher.outfiles import same_file
 
     if not out or out == "-":
         return
-    path = db or State.db or DEFAULT_DB
+    path = db_path(db)
     read = {f"{path}{end}": "the database (--db)" for end in ("", "-wal", "-shm", "-journal")} if "://" not in path \
         else {}
     read.update({p: what for what, p in (inputs or {}).items() if p and p != "-"})
-    target = Path(out).expanduser()
     for file, what in read.items():
-        other = Path(file).expanduser()
-        try:
-            same = target.samefile(other) if target.exists() and other.exists() else target.resolve() == other.resolve()
-        except OSError:
-            same = False
-        if same:
+        if same_file(out, file):
             raise PerkmatchError(f"{option} {out}: that is {what}, which writing would replace; give another path")
 
 

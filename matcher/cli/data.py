@@ -8,7 +8,6 @@ import typer
 
 from matcher.cli import common
 from matcher.cli.common import (
-    DEFAULT_DB,
     DbOpt,
     JsonOpt,
     ModelOpt,
@@ -127,9 +126,9 @@ def taxonomy_show(db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """List the topics in use: id, name, parent, and whether sensitive (the ids users' opt-ins name)."""
     from matcher.taxonomy import default_taxonomy_path, load_topics, read_taxonomy
 
-    path = db or common.State.db or DEFAULT_DB
+    path = common.db_path(db)
     topics: list[Any]  # the stored topics, or the shipped file's rows: the same fields
-    if "://" not in path and not Path(path).expanduser().exists():  # shown, not made: a mistyped --db stays unmade
+    if common.no_database_at(path):  # shown, not made: a mistyped --db stays unmade
         err.print(f"No database at {path}: this is the shipped default taxonomy, which a database uses until "
                   "`perkmatch taxonomy load FILE` replaces it.")
         topics = read_taxonomy(default_taxonomy_path())

@@ -73,16 +73,15 @@ def import_export(
 
 def _write_out(kind: str, path: str, user_id: str | None, site: str | None, out_file: str, as_json: bool) -> None:
     """--out: the posts as JSON Lines, and a dump's users beside them (atomic writes)."""
-    from pathlib import Path
-
     from matcher.errors import PerkmatchError
     from matcher.importers import counted, get_kind, read_posts, read_users, users_file_for, write_jsonl_files
+    from matcher.outfiles import same_file
 
     if not out_file.endswith((".jsonl", ".jsonl.gz")):  # what is written is JSON Lines, whatever the name says
         raise PerkmatchError(f"--out {out_file}: the posts are written as JSON Lines; name the file .jsonl or "
                              ".jsonl.gz")
     users_file = users_file_for(out_file) if get_kind(kind).users else None
-    if any(Path(f).expanduser().resolve() == Path(path).expanduser().resolve() for f in (out_file, users_file) if f):
+    if any(same_file(f, path) for f in (out_file, users_file) if f):
         raise PerkmatchError(f"--out {out_file}: that is a file of the export being converted, which would be "
                              "replaced; give another path (the export is left as it was)")  # at once, not after
         # converting it (a file inside an export's folder or archive is refused once it is read: write_jsonl_files)

@@ -11,11 +11,10 @@ def status(runs: Annotated[int, typer.Option("--runs", min=0, help="Also list th
                                               "unfinished ones too), with their times and counts.")] = 0,
            db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """What the database holds, what its newest runs used, and what to run next (changes nothing)."""
-    from matcher.cli.common import State
+    from matcher.cli.common import db_path
     from matcher.status import database_status
-    from matcher.store import DEFAULT_DB
 
-    report = database_status(engine(db, existing=True), db or State.db or DEFAULT_DB, runs=runs)
+    report = database_status(engine(db, existing=True), db_path(db), runs=runs)
     if as_json:
         print_json(report)
         return
