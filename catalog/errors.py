@@ -2,8 +2,9 @@
 
 from dataclasses import dataclass
 
-MAX_LISTED = 25
-PROBLEMS_KEPT = 1000  # ingest stops collecting problems once it has this many (``matcher.ingest._Rejects``)
+MAX_LISTED = 25  # kinds of problem listed (one kind: one field with one message, on every line it is on)
+MAX_RANGES = 40  # runs of lines listed for one kind of problem
+PROBLEMS_KEPT = 100_000  # ingest stops collecting problems once it has this many (``matcher.ingest._Rejects``)
 
 
 class CatalogError(Exception):
@@ -28,18 +29,23 @@ class Problem:
 
 
 class InputFileError(CatalogError):
-    """An input file has rows that cannot be used; nothing from it was stored. From ``PROBLEMS_KEPT`` problems on,
+    """An input file has rows that cannot be used; nothing from it was stored. The message lists every problem,
+    each kind once (the same field with the same message) with every line it is on: 150 rows without a text are one
+    line of the message naming lines 1-150, not 25 lines and "... and 125 more". From ``PROBLEMS_KEPT`` problems on,
     the list may have been cut short (ingest stops collecting there), so the count says "at least"."""
 
     def __init__(self, path: str, problems: list[Problem], hint: str = "") -> None:
         self.path = path
         self.problems = problems
-        shown = "\n  ".join(str(p) for p in problems[:MAX_LISTED])
-        more = len(problems) - MAX_LISTED
+        kinds: dict[tuple[str, str, str], list[int]] = {}
+        for p in problems:
+            kinds.setdefault((p.path, p.field, p.message), []).append(p.line)
+        shown = "\n  ".join(_kind(*kind, lines) for kind, lines in list(kinds.items())[:MAX_LISTED])
         at_least = self.at_least
         text = f"{path}: {at_least}{len(problems)} problem(s), nothing was stored:\n  {shown}"
-        if more > 0:
-            text += f"\n  ... and {at_least}{more} more"
+        if len(kinds) > MAX_LISTED:
+            rest = sum(len(lines) for lines in list(kinds.values())[MAX_LISTED:])
+            text += f"\n  ... and {at_least}{rest} more, of {len(kinds) - MAX_LISTED} other kind(s)"
         if hint:
             text += f"\n{hint}"
         super().__init__(text)
@@ -49,6 +55,23 @@ class InputFileError(CatalogError):
         """The words "at least " where the list may have been cut short (``PROBLEMS_KEPT``), else nothing: a count of
         it is then not exact."""
         return "at least " if len(self.problems) >= PROBLEMS_KEPT else ""
+
+
+def _kind(path: str, field: str, message: str, lines: list[int]) -> str:
+    """One kind of problem with the lines it is on: as ``Problem`` says it when on one line."""
+    if len(lines) == 1:
+        return str(Problem(path, lines[0], field, message))
+    runs: list[list[int]] = []
+    for line in sorted(set(lines)):
+        if runs and line == runs[-1][1] + 1:
+            runs[-1][1] = line
+        else:
+            runs.append([line, line])
+    listed = ", ".join(f"{a}-{b}" if b > a else f"{a}" for a, b in runs[:MAX_RANGES])
+    if len(runs) > MAX_RANGES:
+        listed += f", and {sum(b - a + 1 for a, b in runs[MAX_RANGES:])} more lines"
+    where = f"{path}, lines {listed} ({len(lines)} rows)" if all(lines) else path
+    return f"{where}, field '{field}': {message}" if field else f"{where}: {message}"
 
 
 class DamagedFileError(CatalogError):

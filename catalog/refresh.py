@@ -78,7 +78,7 @@ def read_catalog(path: str, topics: set[str] | None = None, sensitive: Iterable[
     problems: list[Problem] = []
     perks: list[PerkIn] = []
     first_line: dict[str, int] = {}
-    for line, row in iter_rows(path, texts=PERK_YAML_TEXTS):
+    for line, row in iter_rows(path, texts=PERK_YAML_TEXTS, known=frozenset(PerkIn.model_fields)):
         if isinstance(row, Problem):
             problems.append(row)
             continue

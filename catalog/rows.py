@@ -127,10 +127,12 @@ def undecodable(text: str) -> str | None:
 
 
 def iter_rows(path: str, formats: tuple[str, ...] = ALL_FORMATS, columns: tuple[str, ...] = (),
-              texts: tuple[str, ...] = ()) -> Iterator[Row]:
+              texts: tuple[str, ...] = (), known: frozenset[str] | None = None) -> Iterator[Row]:
     """Yield (line, row) for every row, or (line, Problem) where a row cannot be parsed. A CSV file's header must
     name ``columns`` (else its first row may have been taken for the header). In YAML, the fields named in ``texts``
-    keep their text as written when unquoted (``0123``, ``yes``, ``1.10``: not 83, True, 1.1)."""
+    keep their text as written when unquoted (``0123``, ``yes``, ``1.10``: not 83, True, 1.1). A field given twice in
+    a row (a CSV column named twice) is a problem when it is one of the ``known`` fields (None: any field): which of
+    its values was meant cannot be told; an unknown extra field given twice keeps its last value, never an error."""
     check_file(path, formats)
     fmt = file_format(path, formats)
     if fmt not in formats:
@@ -139,7 +141,7 @@ def iter_rows(path: str, formats: tuple[str, ...] = ALL_FORMATS, columns: tuple[
     last = 0  # the last line read whole, for a damaged .gz: how far it could be read
     with open_text(path) as handle:
         try:
-            for last, row in _rows(fmt, path, handle, columns, texts):
+            for last, row in _rows(fmt, path, handle, columns, texts, known):
                 yield last, row
         except DamagedFileError as exc:
             raise exc.after(last) from None
@@ -147,18 +149,20 @@ def iter_rows(path: str, formats: tuple[str, ...] = ALL_FORMATS, columns: tuple[
             raise CatalogError(f"{path}: cannot be read ({exc}); is the file complete?") from exc
 
 
-def _rows(fmt: str, path: str, handle: IO[str], columns: tuple[str, ...], texts: tuple[str, ...]) -> Iterator[Row]:
+def _rows(fmt: str, path: str, handle: IO[str], columns: tuple[str, ...], texts: tuple[str, ...],
+          known: frozenset[str] | None) -> Iterator[Row]:
     if fmt == "jsonl":
-        return _jsonl_rows(path, handle)
+        return _jsonl_rows(path, handle, known)
     if fmt == "csv":
-        return _csv_rows(path, handle, columns)
-    return _yaml_rows(path, handle.read(), texts) if fmt == "yaml" else _json_rows(path, handle.read())
+        return _csv_rows(path, handle, columns, known)
+    return _yaml_rows(path, handle.read(), texts, known) if fmt == "yaml" else _json_rows(path, handle.read(), known)
 
 
 class _Repeated(dict):
-    """A JSON object that gives a key twice (``json`` would silently keep the last): ``repeated`` is the key."""
+    """A JSON object that gives keys twice (``json`` would silently keep the last): ``repeated`` are the keys, in
+    the order their second use comes."""
 
-    repeated = ""
+    repeated: tuple[str, ...] = ()
 
 
 def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -166,22 +170,29 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     if len(obj) == len(pairs):
         return obj
     seen: set[str] = set()
+    twice = []
     for key, _ in pairs:
         if key in seen:
-            break
+            twice.append(key)
         seen.add(key)
     repeated = _Repeated(obj)
-    repeated.repeated = key
+    repeated.repeated = tuple(twice)
     return repeated
 
 
-def _repeated(path: str, line: int, obj: dict[str, Any]) -> Problem | None:
+def _is_known(key: str, known: frozenset[str] | None) -> bool:
+    return known is None or key.strip() in known
+
+
+def _repeated(path: str, line: int, obj: dict[str, Any], known: frozenset[str] | None) -> Problem | None:
     if isinstance(obj, _Repeated):
-        return Problem(path, line, obj.repeated, "given twice in this object; keep one")
+        key = next((k for k in obj.repeated if _is_known(k, known)), None)
+        if key is not None:
+            return Problem(path, line, key, "given twice in this object; keep one")
     return None
 
 
-def _jsonl_rows(path: str, handle: IO[str]) -> Iterator[Row]:
+def _jsonl_rows(path: str, handle: IO[str], known: frozenset[str] | None) -> Iterator[Row]:
     for number, line in enumerate(handle, start=1):
         if not line.strip():
             continue
@@ -200,7 +211,7 @@ def _jsonl_rows(path: str, handle: IO[str]) -> Iterator[Row]:
                                   line.rstrip("\r\n"))
             continue
         if isinstance(obj, dict):
-            yield number, _repeated(path, number, obj) or obj
+            yield number, _repeated(path, number, obj, known) or obj
         else:
             yield number, Problem(path, number, "", "expected a JSON object {...} on this line", line.rstrip("\r\n"))
 
@@ -208,12 +219,12 @@ def _jsonl_rows(path: str, handle: IO[str]) -> Iterator[Row]:
 CSV_CELL_LIMIT = 16 * 1024 * 1024  # characters in one cell (the csv module's default, 128 KB, is short for a post)
 
 
-def _csv_rows(path: str, handle: IO[str], columns: tuple[str, ...] = ()) -> Iterator[Row]:
+def _csv_rows(path: str, handle: IO[str], columns: tuple[str, ...], known: frozenset[str] | None) -> Iterator[Row]:
     csv.field_size_limit(max(csv.field_size_limit(), CSV_CELL_LIMIT))
     records = _csv_records(path, csv.reader(handle, strict=True))
     start, fieldnames = next(records, (1, []))
     names = [name.strip() for name in fieldnames]
-    twice = sorted({name for name in names if name and names.count(name) > 1})
+    twice = sorted({name for name in names if name and names.count(name) > 1 and _is_known(name, known)})
     wrong = next((w for w in map(undecodable, names) if w), None)
     if wrong:
         raise CatalogError(f"{path}, line {start} (the header): {wrong}")
@@ -298,7 +309,7 @@ def _document_text(path: str, text: str) -> str:
     return text
 
 
-def _yaml_rows(path: str, text: str, texts: tuple[str, ...] = ()) -> Iterator[Row]:
+def _yaml_rows(path: str, text: str, texts: tuple[str, ...], known: frozenset[str] | None) -> Iterator[Row]:
     loader = SAFE_LOADER(_document_text(path, text))
     try:
         node = loader.get_single_node()
@@ -310,7 +321,7 @@ def _yaml_rows(path: str, text: str, texts: tuple[str, ...] = ()) -> Iterator[Ro
             raise CatalogError(f"{path}: expected a YAML list of items (- key: value ...)")
         for item in node.value:
             line = item.start_mark.line + 1
-            repeated = _repeated_key(item)
+            repeated = _repeated_key(item, known)
             if repeated:
                 yield line, Problem(path, repeated[1], repeated[0], f"given twice in this item (first on line "
                                     f"{repeated[2]}); keep one")
@@ -335,14 +346,15 @@ def _yaml_rows(path: str, text: str, texts: tuple[str, ...] = ()) -> Iterator[Ro
         loader.dispose()
 
 
-def _repeated_key(item: yaml.Node) -> tuple[str, int, int] | None:
-    """A key an item gives twice, with the lines of its second and first use (YAML would silently keep the last)."""
+def _repeated_key(item: yaml.Node, known: frozenset[str] | None) -> tuple[str, int, int] | None:
+    """A known key an item gives twice, with the lines of its second and first use (YAML would silently keep the
+    last)."""
     if not isinstance(item, yaml.MappingNode):
         return None
     seen: dict[str, int] = {}
     for key, _ in item.value:
         if isinstance(key, yaml.ScalarNode) and key.value != "<<":
-            if key.value in seen:
+            if key.value in seen and _is_known(key.value, known):
                 return key.value, key.start_mark.line + 1, seen[key.value]
             seen[key.value] = key.start_mark.line + 1
     return None
@@ -396,7 +408,7 @@ def _unwrap_mapping(loader: Any, node: yaml.MappingNode) -> yaml.Node:
 _LISTS = ("topics", "perks", "items", "users", "posts")  # the key of an object that holds the list of rows
 
 
-def _json_rows(path: str, text: str) -> Iterator[Row]:
+def _json_rows(path: str, text: str, known: frozenset[str] | None) -> Iterator[Row]:
     if not text.strip():
         raise CatalogError(f"{path}: the file is empty; a JSON file holds a list of objects ([] for none)")
     try:
@@ -417,7 +429,7 @@ def _json_rows(path: str, text: str) -> Iterator[Row]:
     for number, obj in enumerate(doc, start=1):
         line = lines[number - 1] if lines else number
         if isinstance(obj, dict):
-            yield line, _repeated(path, line, obj) or obj
+            yield line, _repeated(path, line, obj, known) or obj
         else:
             yield line, Problem(path, line, "", "expected a JSON object in the list")
 

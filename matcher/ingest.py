@@ -9,7 +9,7 @@ Posts of users without consent are never stored under the default 'opt-in' polic
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -76,8 +76,8 @@ class _Rejects:
 
     def add(self, line: int, row: dict[str, Any] | None, problems: list[Problem]) -> None:
         self.rows += 1
-        if len(self.problems) < PROBLEMS_KEPT:
-            self.problems.extend(problems)
+        if len(self.problems) < PROBLEMS_KEPT:  # (a row as written goes to the reject file, not kept here)
+            self.problems.extend(replace(p, text=None) for p in problems)
         if self.reject_path:
             reasons = [f"field '{p.field}': {p.message}" if p.field else p.message for p in problems]
             raw = problems[0].text if row is None else None  # a line that could not be read as a row: as written
@@ -169,7 +169,8 @@ def ingest_users(engine: Engine, path: str, *, skip_invalid: bool = False,
             hold_ingest_lock(s.connection())
         topic_ids = topic_ids_in(s)
         hidden: Callable[[str | None], frozenset[str]] | None = None  # (``taxonomy.not_shown``, read when needed)
-        for line, row in iter_rows(path, columns=("user_id",), texts=USER_TEXTS):
+        for line, row in iter_rows(path, columns=("user_id",), texts=USER_TEXTS,
+                                   known=frozenset(UserIn.model_fields)):
             item = row if isinstance(row, Problem) else validate(path, line, row, UserIn, USER_HINTS)
             if not isinstance(item, Problem | list) and item.user_id in seen:
                 item = [Problem(path, line, "user_id", f"'{item.user_id}' already appears on line "
@@ -327,7 +328,8 @@ def _author(row: dict[str, Any] | None) -> str | None:
 
 
 def _validated_posts(path: str) -> Iterator[tuple[int, PostIn | list[Problem], dict[str, Any] | None]]:
-    for line, row in iter_rows(path, ("jsonl", "csv", "json"), ("post_id", "user_id", "text", "created_at")):
+    for line, row in iter_rows(path, ("jsonl", "csv", "json"), ("post_id", "user_id", "text", "created_at"),
+                               known=frozenset(PostIn.model_fields)):
         if isinstance(row, Problem):
             yield line, [row], None
         else:

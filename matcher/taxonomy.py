@@ -28,9 +28,18 @@ TOPIC_HINTS = {
     "parent_id": "use the topic_id of another topic in the same file, or leave it out",
     "sensitive": "write true or false",
 }
-# IAB tier-1 groups that describe health, religion, sexuality, politics, crime and the like.
-IAB_SENSITIVE = {"Crime", "Disasters", "Law", "Medical Health", "Politics", "Religion & Spirituality",
-                 "Sensitive Topics", "War and Conflicts"}
+# IAB topics, at any tier, that describe health, religion, sexuality, politics, crime, personal hardship and the
+# like: a topic is sensitive when it or one of its ancestors is named here. Content Taxonomy 3.x has politics, law
+# and crime as tier-1 groups; 2.x puts them under "News and Politics" (which itself is not sensitive: its "Weather"
+# is not), and both keep some health and hardship topics under groups that are not sensitive as a whole
+# ("Healthy Living", "Family and Relationships", "Personal Finance").
+IAB_SENSITIVE = {
+    "Crime", "Disasters", "Law", "Medical Health", "Politics", "Religion & Spirituality", "Sensitive Topics",
+    "War and Conflicts",  # tier-1 groups in 3.x
+    "Elections", "Political Issues",  # under 2.x's "News and Politics"
+    "Children's Health", "Men's Health", "Senior Health", "Women's Health", "Weight Loss", "Smoking Cessation",
+    "Health Insurance", "Bereavement", "Divorce", "Dating", "Funeral", "Financial Assistance", "Personal Debt",
+}
 
 
 TOPIC_TEXTS = ("topic_id", "parent_id", "name", "description")  # kept as written in YAML (0123, not 83)
@@ -106,7 +115,8 @@ def read_taxonomy(path: str) -> list[TopicIn]:
     topics: list[TopicIn] = []
     lines: dict[str, int] = {}
     # .tsv (the IAB Content Taxonomy) is read by iab_rows: named among the formats only for messages
-    for line, row in (iab_rows(path) if tsv else iter_rows(path, (*ALL_FORMATS, "tsv"), texts=TOPIC_TEXTS)):
+    for line, row in (iab_rows(path) if tsv else iter_rows(path, (*ALL_FORMATS, "tsv"), texts=TOPIC_TEXTS,
+                                                                  known=frozenset(TopicIn.model_fields))):
         if isinstance(row, Problem):
             problems.append(row)
             continue
@@ -175,9 +185,8 @@ def iab_rows(path: str) -> Iterator[tuple[int, dict[str, Any] | Problem]]:
             yield line, Problem(path, line, "", wrong)
             continue
         tiers = [t.strip() for t in row[3:7] if t.strip()]
-        root = tiers[0] if tiers else row[2].strip()
         yield line, {"topic_id": row[0], "name": row[2], "parent_id": row[1], "description": " > ".join(tiers),
-                     "sensitive": root in IAB_SENSITIVE}
+                     "sensitive": not IAB_SENSITIVE.isdisjoint([*tiers, row[2].strip()])}
 
 
 def store_taxonomy(engine: Engine, topics: list[TopicIn]) -> int:

@@ -143,6 +143,28 @@ def test_taxonomy_load_reads_the_iab_tsv(cli) -> None:  # type: ignore[no-untype
     assert record["topics"] == 704 and record["sensitive"] > 20
 
 
+def test_iab_topics_under_groups_that_are_not_sensitive_are_sensitive_by_their_own_names(cli, write, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # Content Taxonomy 2.x puts politics under "News and Politics", and 3.x keeps weight loss and dating under
+    # groups that are not sensitive as a whole: before, only the tier-1 name counted, so Elections was inferred
+    # for users who never opted in
+    rows = [("379", "", "News and Politics", "News and Politics", "", ""),
+            ("386", "379", "Politics", "News and Politics", "Politics", ""),
+            ("387", "386", "Elections", "News and Politics", "Politics", "Elections"),
+            ("390", "379", "Weather", "News and Politics", "Weather", ""),
+            ("223", "", "Healthy Living", "Healthy Living", "", ""),
+            ("231", "223", "Weight Loss", "Healthy Living", "Weight Loss", ""),
+            ("225", "223", "Fitness and Exercise", "Healthy Living", "Fitness and Exercise", ""),
+            ("188", "", "Dating", "Family and Relationships", "Dating", "")]
+    tsv = tmp_path / "iab2.tsv"
+    tsv.write_text("Relational ID System\t\t\tTiered Categories\nUnique ID\tParent\tName\tTier 1\tTier 2\tTier 3\n"
+                   + "".join("\t".join(r) + "\n" for r in rows))
+    assert cli("taxonomy", "load", str(tsv)).exit_code == 0
+    listed = cli("taxonomy", "show", "--json").stdout.splitlines()
+    shown = {t["topic_id"]: t["sensitive"] for t in map(json.loads, listed)}
+    assert shown == {"379": False, "386": True, "387": True, "390": False, "223": False, "231": True, "225": False,
+                     "188": True}
+
+
 def test_posts_of_people_who_opted_out_are_named_as_such(cli, write) -> None:  # type: ignore[no-untyped-def]
     from tests.conftest import post
 

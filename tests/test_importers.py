@@ -756,7 +756,12 @@ def test_deeply_nested_json_is_refused(engine, tmp_path) -> None:  # type: ignor
         f"{outbox}: the JSON is nested too deeply to be an outbox; the file looks edited; {MD_FIX}")
 
 
-def test_an_import_with_more_problems_than_are_collected_says_at_least(engine, write, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_an_import_with_more_problems_than_are_collected_says_at_least(engine, write, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import catalog.errors
+    import matcher.ingest
+
+    for module in (catalog.errors, matcher.ingest):
+        monkeypatch.setattr(module, "PROBLEMS_KEPT", 1000)
     ingest_users(engine, write("users.jsonl", [{"user_id": "ann", "consent": "opted_in"},
                                                {"user_id": "bob", "consent": "opted_in"}]))
     tweets = [{"tweet": {"id_str": str(i), "created_at": "Wed Oct 10 20:19:24 +0000 2018", "full_text": f"t{i}"}}

@@ -321,20 +321,33 @@ def test_a_damaged_gzip_is_a_clean_error_naming_the_file(engine, tmp_path, write
             read_taxonomy(str(path))
 
 
-def test_more_problems_than_are_collected_are_counted_as_at_least(engine, write) -> None:  # type: ignore[no-untyped-def]
+def test_every_problem_is_listed_each_kind_once_with_its_lines(engine, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import catalog.errors
+    import matcher.ingest
+
     ingest_users(engine, write("users.jsonl", USERS))
-    rows = [{"post_id": f"p{i}", "user_id": "ann", "created_at": 1} for i in range(1100)]  # each without text
+    rows = [{"post_id": f"p{i}", "user_id": "ann", "created_at": 1} for i in range(150)]  # each without text
+    rows[7]["text"] = rows[9]["text"] = "fine"
+    rows[100]["likes"] = "many"
     path = write("many.jsonl", rows)
-    with pytest.raises(InputFileError) as raised:  # before: "1000 problem(s)" and "... and 975 more" for 1100
+    with pytest.raises(InputFileError) as raised:  # before: 25 lines, then "... and 124 more"
         ingest_posts(engine, path)
-    lines = str(raised.value).splitlines()
-    assert lines[0] == f"{path}: at least 1000 problem(s), nothing was stored:"
-    assert lines[26] == "  ... and at least 975 more"
-    few = write("few.jsonl", rows[:30])
-    with pytest.raises(InputFileError) as raised:
-        ingest_posts(engine, few)
-    lines = str(raised.value).splitlines()
-    assert (lines[0], lines[26]) == (f"{few}: 30 problem(s), nothing was stored:", "  ... and 5 more")
+    assert str(raised.value).splitlines()[:3] == [
+        f"{path}: 149 problem(s), nothing was stored:",
+        f"  {path}, lines 1-7, 9, 11-150 (148 rows), field 'text': Field required; give the post body as a string",
+        f"  {path}, line 101, field 'likes': Input should be a valid integer, unable to parse string as an integer "
+        "(got 'many'); give a whole number (negative allowed for net votes)"]
+    monkeypatch.setattr(catalog.errors, "MAX_LISTED", 1)
+    monkeypatch.setattr(catalog.errors, "MAX_RANGES", 2)
+    monkeypatch.setattr(matcher.ingest, "PROBLEMS_KEPT", 100)
+    monkeypatch.setattr(catalog.errors, "PROBLEMS_KEPT", 100)
+    with pytest.raises(InputFileError) as raised:  # more problems than are collected: counted as "at least"
+        ingest_posts(engine, path)
+    assert str(raised.value).splitlines()[:3] == [
+        f"{path}: at least 100 problem(s), nothing was stored:",
+        f"  {path}, lines 1-7, 9, and 91 more lines (99 rows), field 'text': Field required; give the post body as "
+        "a string",
+        "  ... and at least 1 more, of 1 other kind(s)"]
 
 
 def test_a_utf8_bom_is_skipped_on_stdin_as_in_a_file(engine, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -421,6 +434,27 @@ def test_a_key_given_twice_in_a_json_object_is_named_not_silently_last_wins(engi
     with pytest.raises(InputFileError, match=r"line 3, field 'quantity': given twice in this object"):
         read_catalog(write("c.json", doc))
 
+
+
+def test_an_unknown_field_given_twice_is_no_error_in_any_format(engine, write, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # the contract: unknown extra fields are kept or ignored, never an error (before: the whole file refused)
+    from catalog.refresh import read_catalog
+    from matcher.taxonomy import read_taxonomy
+
+    csv_posts = tmp_path / "p.csv"
+    csv_posts.write_text("post_id,user_id,text,created_at,tag,tag\np1,ann,hi,1,a,b\n")
+    jsonl_posts = write("p.jsonl", '{"post_id": "p2", "user_id": "ann", "text": "hi", "created_at": 1, "x": 1, '
+                                   '"x": 2}\n')
+    assert [ingest_posts(engine, str(p), policy="opt-out").added for p in (csv_posts, jsonl_posts)] == [1, 1]
+    perks = write("c.yaml", "- perk_id: a\n  brand: B\n  title: T\n  description: D\n  note: one\n  note: two\n")
+    assert [p.perk_id for p in read_catalog(perks)] == ["a"]
+    topics = write("t.json", '[{"topic_id": "t", "name": "T", "note": 1, "note": 2}]')
+    assert [t.topic_id for t in read_taxonomy(topics)] == ["t"]
+    users = write("u.jsonl", '{"user_id": "bo", "consent": "opted_in", "team": "x", "team": "y"}\n')
+    assert ingest_users(engine, users).users_added == 1
+    known_twice = write("k.yaml", "- perk_id: a\n  brand: B\n  title: T\n  description: D\n  brand: C\n")
+    with pytest.raises(InputFileError, match=r"line 5, field 'brand': given twice in this item"):
+        read_catalog(known_twice)
 
 def test_a_database_made_before_the_copy_index_gets_it_when_opened(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from sqlalchemy import inspect, text
