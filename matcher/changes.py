@@ -27,7 +27,7 @@ from catalog.refresh import version_diff
 from matcher.errors import PerkmatchError
 from matcher.profile_run import previous_run
 from matcher.records import utc_day
-from matcher.store import Assignment, Post, Run, TopicScore, User, Withheld, session
+from matcher.store import Assignment, Post, ProfiledUser, Run, TopicScore, User, Withheld, session
 from matcher.taxonomy import load_topics, not_shown
 from matcher.topic_records import (
     not_profiled,
@@ -81,6 +81,14 @@ def _topic_signature(engine: Engine, profile_run: int | None) -> dict[str, list[
     return {u: sorted(v) for u, v in out.items()}
 
 
+def _profiled(engine: Engine, profile_run: int | None) -> set[str]:
+    """The users a profile run profiled, with topics or without."""
+    if profile_run is None:
+        return set()
+    with session(engine) as s:
+        return set(s.exec(select(ProfiledUser.user_id).where(ProfiledUser.run_id == profile_run)).all())
+
+
 def _withheld(engine: Engine, run_id: int) -> dict[tuple[str, str], str]:
     """Why a match run withheld each (user, perk) it kept a reason for."""
     with session(engine) as s:
@@ -107,6 +115,7 @@ def assignment_changes(engine: Engine, run_id: int) -> list[dict[str, Any]]:
     catalog = _catalog_changes(engine, p_old["catalog_version"], p_new["catalog_version"])
     topics_new = _topic_signature(engine, p_new.get("profile_run"))
     topics_old = _topic_signature(engine, p_old.get("profile_run"))
+    profiled_old = _profiled(engine, p_old.get("profile_run"))  # with topics or without
     withheld, withheld_before = _withheld(engine, run_id), _withheld(engine, int(prev.id or 0))
     settings = _settings(p_old, p_new, prev.as_of, run.as_of)
     new, old = _assigned(engine, run_id), _assigned(engine, int(prev.id or 0))
@@ -128,7 +137,7 @@ def assignment_changes(engine: Engine, run_id: int) -> list[dict[str, Any]]:
             between = f"profile runs {p_old.get('profile_run')} and {p_new.get('profile_run')}"
             causes.append(f"user: topics changed between {between} (`topics USER --changes --since "
                           f"{p_old.get('profile_run')}` says why)"
-                          if user_id in topics_old else "user: profiled for the first time")
+                          if user_id in topics_old or user_id in profiled_old else "user: profiled for the first time")
         causes += settings
         records.append({"user_id": user_id, "gained": gained, "lost": lost,
                         "causes": causes or ["competition: other users' changes moved scarce perks"]})

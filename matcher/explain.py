@@ -5,6 +5,7 @@ The records these explanations rest on are read by ``matcher.topic_records`` (pr
 ``matcher.assignments`` (match runs); why a perk went to a user or to nobody is ``matcher.why_perk``.
 """
 
+import dataclasses
 import difflib
 import json
 import math
@@ -15,13 +16,19 @@ from typing import Any
 from sqlalchemy import Engine, func
 from sqlmodel import select
 
-from matcher.classify import WORDLESS_KEY, readable
+from matcher import topic_fit
+from matcher.classify import WORDLESS_KEY, ClassifyParams, readable
+from matcher.embed import EmbeddingCache
 from matcher.encoder import known_words
 from matcher.errors import UnknownTopicError
-from matcher.profile_run import latest_run
-from matcher.profiles import ProfileParams
+from matcher.incremental import RULES_VERSION, run_basis
+from matcher.profile_chunk import compute_users
+from matcher.profile_run import details_json, latest_run
+from matcher.profiles import ProfileParams, TopicResult
 from matcher.store import (
+    EvidencePost,
     Post,
+    ProfiledUser,
     Run,
     TopicScore,
     Withheld,
@@ -30,12 +37,15 @@ from matcher.store import (
 from matcher.taxonomy import TopicInfo, load_topics, not_shown
 from matcher.topic_records import (
     not_profiled,
+    posts_by_key,
     record_changed,
     require_profile,
     require_profiled,
     require_user,
+    topic_record,
     topic_records,
 )
+from matcher.topic_space import TopicSpace
 
 
 def no_perks_reason(engine: Engine, user_id: str) -> str:
@@ -76,13 +86,13 @@ def no_perks_reason(engine: Engine, user_id: str) -> str:
             f"({', '.join(sorted(names.get(t, t) for t in topics))}) closely enough")
 
 
-
-
-def explain_topic(engine: Engine, user_id: str, topic_id: str, shared: dict[str, Any] | None = None
-                  ) -> dict[str, Any]:
+def explain_topic(engine: Engine, user_id: str, topic_id: str, shared: dict[str, Any] | None = None,
+                  cache: Callable[[], EmbeddingCache] | None = None) -> dict[str, Any]:
     """Why a topic was, or was not, inferred for a user: verdict, numbers, thresholds, evidence. ``shared``: what
     explaining one user's topics reads every time (their records, their posts' readability), kept there across calls
-    by a caller explaining many of them (the user report: before, a user of 20,000 posts took 0.5 s a topic)."""
+    by a caller explaining many of them (the user report: before, a user of 20,000 posts took 0.5 s a topic).
+    ``cache``: the embedding cache, loaded when needed, to work out again a topic the run weighed but did not keep
+    (``worked_again``); without it such a topic is said to be not among those kept."""
     shared = {} if shared is None else shared
 
     def once(key: str, read: Callable[[], Any]) -> Any:
@@ -126,17 +136,30 @@ def explain_topic(engine: Engine, user_id: str, topic_id: str, shared: dict[str,
     if record is None:
         late = topic_id in shown(None) and record_changed(engine, user_id, run.started_at)
         # (opted in since the run, perhaps: it weighed the topic only if they had by then)
-        out.update(inferred=False, verdict="not inferred: " + "; ".join(
-            ([_opted_in_since(run, user_id)] if late else [_absent(engine, run, user_id, params)])
-            + _unread_words(unread, wordless)))
-        return out
-    with session(engine) as s:
-        score = s.exec(select(TopicScore).where(TopicScore.run_id == run.id).where(TopicScore.user_id == user_id)
-                       .where(TopicScore.topic_id == topic_id)).one()
-    details = json.loads(score.details)
+        again = None if late or cache is None or not _short_listed(engine, run, user_id, params) else once(
+            "worked_again", lambda: worked_again(engine, cache(), run, user_id))
+        if again is not None:
+            out["worked_again"] = (f"profile run {run.id} keeps only the {params.max_candidates} topics closest to "
+                                   "being inferred that fell short, and this is not one of them: worked out again "
+                                   "for this answer, as the run worked it out" + ("" if again[1] else (
+                                       ", but from the user's posts as they are now, which changed after the run "
+                                       "(`perkmatch profile` brings it up to date)")))
+        found = again[0].get(topic_id) if again is not None else None
+        if found is None:
+            reason = (_opted_in_since(run, user_id) if late else _no_post_about(params) if again is not None
+                      else _absent(engine, run, user_id, params))
+            out.update(inferred=False, verdict="not inferred: " + "; ".join([reason] + _unread_words(unread, wordless)))
+            return out
+        record = _worked_record(engine, run, user_id, found, {t.topic_id: t.name for t in taxonomy})
+        details = record.pop("details")
+    else:
+        with session(engine) as s:
+            details = json.loads(s.exec(select(TopicScore.details).where(TopicScore.run_id == run.id)
+                                        .where(TopicScore.user_id == user_id)
+                                        .where(TopicScore.topic_id == topic_id)).one())
     if details.get("covered_by"):  # never name a sensitive child the user does not (or no longer) opt in to
         details["covered_by"] = [k for k in details["covered_by"] if k not in hidden]
-    inferred = score.status == "inferred"
+    inferred = record["status"] == "inferred"
     if inferred:
         verdict = "inferred: every threshold is met"
     elif details.get("covered_by"):
@@ -197,15 +220,68 @@ def thresholds(params: ProfileParams) -> dict[str, float]:
 def _absent(engine: Engine, run: Run, user_id: str, params: ProfileParams) -> str:
     """Why a run kept no score of a topic for the user: no post of theirs is about it, or it was not among the
     candidates kept (``ProfileParams.max_candidates``, the closest that fell short)."""
+    if _short_listed(engine, run, user_id, params):
+        return (f"it is not among the {params.max_candidates} topics closest to being inferred that fell short, the "
+                f"only ones kept (`perkmatch topics {user_id} --candidates` lists them)")
+    return _no_post_about(params)
+
+
+def _no_post_about(params: ProfileParams) -> str:
+    return (f"none of the user's posts is about this topic (membership {params.member_min:g} or more: a post belongs "
+            f"to the {ClassifyParams().top_k} topics it is closest to at most, and only as much as it is closer to "
+            "them than to the others)")
+
+
+def _short_listed(engine: Engine, run: Run, user_id: str, params: ProfileParams) -> bool:
+    """Whether the run kept as many topics that fell short as it keeps (so it may have weighed others)."""
     with session(engine) as s:
         kept = s.exec(select(func.count()).select_from(TopicScore).where(TopicScore.run_id == run.id)
                       .where(TopicScore.user_id == user_id).where(TopicScore.status != "inferred")).one()
-    if kept >= params.max_candidates:
-        return (f"it is not among the {params.max_candidates} topics closest to being inferred that fell short, the "
-                f"only ones kept (`perkmatch topics {user_id} --candidates` lists them)")
-    return f"none of the user's posts is about this topic (membership {params.member_min:g} or more)"
+    return bool(kept >= params.max_candidates)
 
 
+def worked_again(engine: Engine, cache: EmbeddingCache, run: Run, user_id: str
+                 ) -> tuple[dict[str, TopicResult], bool] | None:
+    """Every topic the run weighed for the user, kept or not (it keeps only the ``max_candidates`` closest to being
+    inferred that fell short), worked out again as the run worked them out: the run's taxonomy, model, rules and
+    fitted topic vectors (its basis, checked whole), the posts written by its as-of day. Returns the topics by id,
+    and whether the user's posts and opt-ins are still those the run read (their digest); None when the run cannot be
+    repeated (the taxonomy, the rules or the model changed since, or its topic fit was deleted by a `forget`)."""
+    made = json.loads(run.params or "{}")
+    topics = load_topics(engine)
+    classify, params = ClassifyParams(), ProfileParams()
+    if made.get("rules") != RULES_VERSION or json.loads(run.stats or "{}").get("model") not in (None, cache.name):
+        return None
+    space = TopicSpace.build(topics, cache, classify)
+    fit = topic_fit.load_fit(engine, made.get("topic_vectors") or {}, space.ids, space.vectors.shape[1]) \
+        if made.get("topic_vectors") else None
+    if fit is None:
+        return None
+    space = space.adapted(fit.vectors)
+    basis = run_basis(topics, cache.name, made.get("policy", "opt-in"), run.as_of, classify, params,
+                      related=space.related, vectors=fit.vectors)
+    if basis != made.get("basis"):
+        return None
+    every = dataclasses.replace(params, max_candidates=len(space.ids))  # what is kept, not how it is measured
+    results, _, digests = compute_users(engine, cache, space, [user_id], run.as_of, classify, every)
+    with session(engine) as s:
+        read = s.exec(select(ProfiledUser.digest).where(ProfiledUser.run_id == run.id)
+                      .where(ProfiledUser.user_id == user_id)).first()
+    return {r.topic_id: r for r in results.get(user_id, [])}, read == digests.get(user_id)
+
+
+def _worked_record(engine: Engine, run: Run, user_id: str, found: TopicResult, names: dict[str, str]
+                   ) -> dict[str, Any]:
+    """A topic worked out again (``worked_again``) as ``topic_records`` gives a stored one, with its details."""
+    score = TopicScore(run_id=int(run.id or 0), user_id=user_id, topic_id=found.topic_id,
+                       status="inferred" if found.inferred else "candidate", rank=0, score=found.score,
+                       confidence=found.confidence, posts=found.posts, days=found.days, engagement=found.engagement,
+                       details=details_json(found.details))
+    evidence = [EvidencePost(run_id=int(run.id or 0), user_id=user_id, topic_id=found.topic_id, post_pk=key, rank=i,
+                             weight=w) for i, (key, w) in enumerate(found.evidence, start=1)]
+    with session(engine) as s:
+        posts = posts_by_key(s, {key for key, _ in found.evidence})
+    return topic_record(score, names, evidence, posts) | {"details": json.loads(score.details)}
 
 
 def _opted_in_since(run: Run, user_id: str) -> str:

@@ -14,8 +14,8 @@ topic's ``topic_perks`` most relevant perks. A candidate's
 
 Candidates under ``min_relevance`` are dropped (catalog targets are a boost, not a requirement), and so is a perk
 for a topic outside its ``perk_topics`` most relevant ones, unless the catalog targets that topic or its parent.
-Ineligible candidates (region, offer window) are recorded with the reason; the rest go to the exact
-assignment.
+Ineligible candidates (a perk about a sensitive topic the user does not opt in to, region, offer window) are
+recorded with the reason; the rest go to the exact assignment.
 """
 
 import datetime as dt
@@ -158,12 +158,13 @@ def run_match(engine: Engine, cache: EmbeddingCache, *, per_user: int = 3, per_b
         as_of = profile.as_of if as_of is None else as_of
         today = utc_day(as_of)
         ps = PerkSpace(perks, topics, cache, params, space)
-        rows, evidence, regions = _load_profiles(engine, int(profile.id or 0), not_shown(ps.topics))
+        hidden = not_shown(ps.topics)
+        rows, evidence, regions, opt_ins = _load_profiles(engine, int(profile.id or 0), hidden)
         gone = sorted({r.topic_id for user_rows in rows.values() for r in user_rows} - set(ps.space.ids))
         if gone:
             raise NotReadyError(replaced_since(int(profile.id or 0), gone) + ", then match")
         candidates, withheld, reasons = _candidates(engine, cache, rows, evidence, regions, ps, today, params,
-                                                    progress)
+                                                    progress, {u: hidden(opt_ins.get(u)) for u in rows})
         if progress:
             progress("assign, write", 0, 2)
         chosen = assign(candidates, per_user=per_user, per_brand=per_brand)
@@ -246,11 +247,37 @@ class PerkSpace:
         return [self.space.ids[k] for k in np.argsort(-self.relevance[at], kind="stable").tolist()
                 if self.admits(at, self.space.ids[k])]
 
+    @functools.cached_property
+    def sensitive(self) -> list[list[str]]:
+        """Each perk's sensitive topics among those it is about (``admits``), most relevant first."""
+        flagged = np.array([t.sensitive for t in self.topics_by_column], dtype=bool)
+        about = (self.relevance >= self.params.min_relevance) & self.close & flagged[None, :]
+        return [[self.space.ids[k] for k in sorted(np.flatnonzero(row).tolist(), key=lambda k: -self.relevance[i, k])]
+                for i, row in enumerate(about)]
+
+    @functools.cached_property
+    def topics_by_column(self) -> list[TopicInfo]:
+        info = {t.topic_id: t for t in self.topics}
+        return [info[topic_id] for topic_id in self.space.ids]
+
+    def sensitive_reason(self, at: int, hidden: frozenset[str]) -> str | None:
+        """Why perk ``at`` goes to nobody who has not opted in to a sensitive topic it is about (``hidden``: the
+        user's sensitive topics not opted in to), whatever topic of theirs it would reach them through: an adult
+        store's voucher placed by its "Shopping" still tells its recipient what they were taken to be into. None
+        when it may go to them."""
+        topics = [t for t in self.sensitive[at] if t in hidden]
+        if not topics:
+            return None
+        names = ", ".join(self.topics_by_column[self.column[t]].name for t in topics)
+        return (f"sensitive: the perk is about {names}, a sensitive topic they have not opted in to (a perk about one "
+                "goes only to users who opted in to it)")
+
 
 def _load_profiles(engine: Engine, run_id: int, hidden: Callable[[str | None], frozenset[str]]
-                   ) -> tuple[dict[str, list[TopicScore]], dict, dict[str, str | None]]:
+                   ) -> tuple[dict[str, list[TopicScore]], dict, dict[str, str | None], dict[str, str | None]]:
     """The run's inferred topics of users who have not opted out, but for sensitive topics they do not opt in to
-    now (``taxonomy.not_shown``: withdrawn since the run), with their evidence posts and every user's region."""
+    now (``taxonomy.not_shown``: withdrawn since the run), with their evidence posts, and every user's region and
+    sensitive opt-ins."""
     with session(engine) as s:
         scores = s.exec(select(TopicScore).where(TopicScore.run_id == run_id).where(TopicScore.status == "inferred")
                         .order_by(col(TopicScore.user_id), col(TopicScore.rank))).all()
@@ -271,10 +298,10 @@ def _load_profiles(engine: Engine, run_id: int, hidden: Callable[[str | None], f
     evidence: dict[tuple[str, str], list[int]] = defaultdict(list)
     for user_id, topic_id, post_pk in ev:
         evidence[(user_id, topic_id)].append(post_pk)
-    return dict(rows), dict(evidence), {u: r for u, r, _, _ in users}
+    return dict(rows), dict(evidence), {u: r for u, r, _, _ in users}, opt_ins
 
 
-def _candidates(engine, cache, rows, evidence, regions, ps, today, params, progress=None):  # type: ignore[no-untyped-def]
+def _candidates(engine, cache, rows, evidence, regions, ps, today, params, progress, hidden):  # type: ignore[no-untyped-def]
     candidates: list[Candidate] = []
     withheld: dict[str, list[tuple[str, float, str]]] = defaultdict(list)
     reasons: dict[tuple[str, str], list[dict]] = {}
@@ -304,7 +331,8 @@ def _candidates(engine, cache, rows, evidence, regions, ps, today, params, progr
             for perk_i, hits in sorted(found[user_id].items()):
                 hits = sorted(hits, key=lambda h: (-h["score"], h["topic_id"]))
                 perk = perks[perk_i]
-                reason = ineligible_reason(perk, perk_regions[perk_i], regions.get(user_id), today)
+                reason = ps.sensitive_reason(perk_i, hidden[user_id]) or ineligible_reason(
+                    perk, perk_regions[perk_i], regions.get(user_id), today)
                 if reason:
                     withheld[user_id].append((perk.perk_id, hits[0]["score"], reason))
                     continue

@@ -36,7 +36,6 @@ from matcher.vocabulary import vocabulary_vectors
 USER_CHUNK = 200
 
 
-
 @dataclass(frozen=True)
 class ProfileSummary:
     run_id: int
@@ -62,7 +61,6 @@ def end_of_day(day: dt.date) -> int:
     """The last second of a UTC day: posts written that day count, and the run's day (for offer dates, reports) is
     that day, not the next."""
     return int(dt.datetime.combine(day, dt.time(23, 59, 59), dt.UTC).timestamp())  # (9999-12-31 has no next day)
-
 
 
 def run_profile(engine: Engine, cache: EmbeddingCache, *, policy: str = "opt-in", as_of: int | None = None,
@@ -176,11 +174,11 @@ def _fit_topics(engine: Engine, cache: EmbeddingCache, space: TopicSpace, users:
     fit_basis = incremental.run_basis(space.topics, cache.name, policy, 0, classify, fit_params, params,
                                       related=space.related)
     dim = space.vectors.shape[1]
-    earlier = topic_fit.reusable_fit(engine, fit_basis, space.ids, dim, fit_params)
+    earlier = topic_fit.reusable_fit(engine, fit_basis, space.ids, dim, as_of, fit_params)
     if earlier is not None and not refit:
         return earlier, {}
     executor.warm_up(len(users))  # new vectors, a new basis: every user will be computed
-    state = topic_fit.collection_state(engine)
+    state = topic_fit.collection_state(engine, as_of)
     sample = topic_fit.fit_sample(engine, users, fit_params)
     if progress:
         progress("fit topics", 0, len(sample))
@@ -231,7 +229,7 @@ def _write_results(engine: Engine, run_id: int, results: dict[str, list[TopicRes
     for user_id, topics in results.items():
         for rank, r in enumerate(topics, start=1):
             scores.append((run_id, user_id, r.topic_id, "inferred" if r.inferred else "candidate", rank, r.score,
-                           r.confidence, r.posts, r.days, r.engagement, _details_json(r.details)))
+                           r.confidence, r.posts, r.days, r.engagement, details_json(r.details)))
             evidence.extend((run_id, user_id, r.topic_id, key, i, w) for i, (key, w) in enumerate(r.evidence, start=1))
     with engine.begin() as conn:
         bulk_insert(conn, TopicScore.__table__, ("run_id", *incremental.SCORE_COLS), scores)
@@ -242,7 +240,7 @@ def _write_results(engine: Engine, run_id: int, results: dict[str, list[TopicRes
                                                                                    ProfiledUser))
 
 
-def _details_json(details: dict) -> str:
+def details_json(details: dict) -> str:
     """A topic's details as stored: JSON with sorted keys (orjson: this runs once per user and topic)."""
     return orjson.dumps(details, option=orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY).decode()
 

@@ -43,7 +43,6 @@ _LINK = re.compile(r"\[([^\]]*)\]\((?:https?://|/)[^)]*\)")
 _URL = re.compile(r"https?://\S+|www\.\S+")
 
 
-
 def embed_form(text: str) -> str:
     """The form of a text that is embedded: markup links and URLs reduced, entities and spaces normalised."""
     text = html.unescape(text)

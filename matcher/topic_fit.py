@@ -5,7 +5,8 @@ Fitting them again on every run would move every user's scores a little each tim
 would recompute every user; so a fit is kept (table ``topic_vectors``) and reused by later runs with the same
 fit basis (taxonomy, related words, model, consent policy, classification parameters) until
 
-- the collection has grown or shrunk by ``FitParams.refit_change`` (10 %) of the posts it was fitted on, or
+- the collection has grown or shrunk by ``FitParams.refit_change`` (10 %) of the posts it was fitted on (counting
+  the posts written by the day each run reads as of: a run as of an earlier day reads fewer), or
 - a user's data was deleted (`forget`) since the fit: their posts must not shape the vectors any more, or
 - the operator asks for it (``profile --refit``).
 
@@ -39,7 +40,7 @@ class Fit:
 
     basis: str  # what the fit was computed from (``incremental.run_basis`` without as_of or profile parameters)
     run_id: int  # the run that fitted them
-    posts: int  # posts in the collection when they were fitted
+    posts: int  # posts in the collection when they were fitted, written by the day the fit read as of
     forgotten: int  # `forget` requests carried out before the fit
     vectors: np.ndarray  # (T, d) in the taxonomy's order
     mass: np.ndarray  # (T,) membership-weighted count of the posts plainly about each topic
@@ -52,10 +53,13 @@ class Fit:
                 **({"forced": True} if self.forced else {})}
 
 
-def collection_state(engine: Engine) -> tuple[int, int]:
-    """(posts in the collection, `forget` requests carried out so far)."""
+def collection_state(engine: Engine, as_of: int) -> tuple[int, int]:
+    """(posts in the collection written by ``as_of``, the posts a run as of then reads; `forget` requests carried out
+    so far). Counted by the day a run reads as of: a fit made as of 2030 from 3,000 posts is not "the collection
+    changed little" for a run as of 2011 that reads 233 of them."""
     with engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(Post)).scalar_one()), forgets_done(conn)
+        posts = conn.execute(select(func.count()).select_from(Post).where(col(Post.created_at) <= as_of))
+        return int(posts.scalar_one()), forgets_done(conn)
 
 
 def forgets_done(conn: Connection) -> int:
@@ -76,10 +80,11 @@ def fit_sample(engine: Engine, user_ids: list[str], params: FitParams = FitParam
     return sorted(chosen)
 
 
-def reusable_fit(engine: Engine, fit_basis: str, topic_ids: list[str], dim: int,
+def reusable_fit(engine: Engine, fit_basis: str, topic_ids: list[str], dim: int, as_of: int,
                  params: FitParams = FitParams()) -> Fit | None:
-    """The newest kept fit with this basis that is still fresh for the collection as it is now, if any."""
-    posts, forgotten = collection_state(engine)
+    """The newest kept fit with this basis that is still fresh for the collection as a run as of ``as_of`` reads it,
+    if any."""
+    posts, forgotten = collection_state(engine, as_of)
     with session(engine) as s:
         runs = s.execute(select(Run.params).where(Run.kind == "profile").order_by(col(Run.id).desc())).all()
     for (run_params,) in runs:
@@ -88,11 +93,12 @@ def reusable_fit(engine: Engine, fit_basis: str, topic_ids: list[str], dim: int,
             continue
         if fit["forgotten"] != forgotten or abs(posts - fit["posts"]) > params.refit_change * fit["posts"]:
             return None
-        return _load(engine, fit, topic_ids, dim)
+        return load_fit(engine, fit, topic_ids, dim)
     return None
 
 
-def _load(engine: Engine, fit: dict, topic_ids: list[str], dim: int) -> Fit | None:
+def load_fit(engine: Engine, fit: dict, topic_ids: list[str], dim: int) -> Fit | None:
+    """A kept fit (as a run's params record it, ``Fit.record``) read back; None when its rows are gone."""
     with session(engine) as s:
         rows = s.execute(select(TopicVector.topic_id, TopicVector.mass, TopicVector.vector)
                          .where(TopicVector.run_id == fit["run"])).all()

@@ -101,8 +101,6 @@ def not_profiled(engine: Engine, run: Run, user: User) -> str | None:
     return f"{user.user_id} is not in profile run {run.id}: {why}"
 
 
-
-
 def topic_records(engine: Engine, run_id: int, user_ids: list[str] | None = None,
                   candidates: bool = False, stored: bool = False) -> list[dict[str, Any]]:
     """Contract records `{"user_id", "topics": [...]}` of one profile run, ordered by user id; without the
@@ -129,7 +127,7 @@ def topic_records(engine: Engine, run_id: int, user_ids: list[str] | None = None
     for r in scores:
         hide = hidden(opt_ins.get(r.user_id))
         if r.topic_id not in hide:  # a sensitive topic they have withdrawn since the run
-            by_user[r.user_id].append(_topic_record(r, names, evidence[(r.user_id, r.topic_id)], posts, hide))
+            by_user[r.user_id].append(topic_record(r, names, evidence[(r.user_id, r.topic_id)], posts, hide))
     if user_ids is None:  # every user the run profiled, those it found no topic for included
         with session(engine) as s:
             user_ids = list(s.exec(select(ProfiledUser.user_id).where(ProfiledUser.run_id == run_id)).all())
@@ -151,7 +149,7 @@ def user_opt_ins(s: Session, user_ids: set[str]) -> dict[str, str | None]:
     return out
 
 
-def _topic_record(r: TopicScore, names: dict[str, str], evidence: list[EvidencePost],
+def topic_record(r: TopicScore, names: dict[str, str], evidence: list[EvidencePost],
                   posts: dict[int, Post], hide: frozenset[str] = frozenset()) -> dict[str, Any]:
     d = json.loads(r.details)
     # a candidate parent whose posts count for its inferred children: which (its shortfalls are of its posts beyond
@@ -195,8 +193,6 @@ def stale_taxonomy(engine: Engine) -> str | None:
         return (f"the taxonomy was replaced after profile run {run.id} (topics added, renamed or redescribed): what "
                 "is shown is that run's, which did not weigh the new taxonomy; run `perkmatch profile` again")
     return None
-
-
 
 
 def record_changed(engine: Engine, user_id: str, after: dt.datetime, until: dt.datetime | None = None) -> bool:

@@ -128,12 +128,15 @@ def _not_a_candidate(engine: Engine, cache: EmbeddingCache, user: User, perk: Pe
                           .order_by(col(EvidencePost.topic_id), col(EvidencePost.rank))).all()
     at = ps.position(perk.perk_id)
     latest = latest_run(engine, "profile")
+    shared: dict[str, Any] = {}  # what explaining the user's topics reads once (``explain_topic``)
     out: dict[str, Any] = {"status": "not_a_candidate", "perk_topics": [
         {"topic_id": t, "name": names[t], "relevance": ps.relevance_of(at, t),
-         "user": _standing(engine, user.user_id, t, {r.topic_id for r in rows}, hidden)} for t in ps.about(at)]}
+         "user": _standing(engine, cache, user.user_id, t, {r.topic_id for r in rows}, hidden, shared)}
+        for t in ps.about(at)]}
     if latest is not None and latest.id != profile_id:  # where the user stands on them now, not at the match
         out["standing_run"] = latest.id
-    region = ineligible_reason(perk, json.loads(perk.regions), user.region, utc_day(as_of))
+    region = ps.sensitive_reason(at, hidden) or ineligible_reason(perk, json.loads(perk.regions), user.region,
+                                                                  utc_day(as_of))
     if region:
         out["also"] = f"as a candidate it would have been withheld: {region}"
     missing = not_profiled(engine, profile, user)
@@ -176,14 +179,16 @@ def _down(x: float) -> str:
     return f"{math.floor(x * 100) / 100:.2f}"
 
 
-def _standing(engine: Engine, user_id: str, topic_id: str, inferred: set[str], hidden: frozenset[str]) -> str:
-    """Where the user stands on a topic a perk is about: inferred, or why not (``explain_topic``'s verdict)."""
+def _standing(engine: Engine, cache: EmbeddingCache, user_id: str, topic_id: str, inferred: set[str],
+              hidden: frozenset[str], shared: dict[str, Any]) -> str:
+    """Where the user stands on a topic a perk is about: inferred, or why not (``explain_topic``'s verdict, a topic
+    the run did not keep worked out again)."""
     if topic_id in inferred:
         return "inferred for them"
     if topic_id in hidden:
         return "a sensitive topic they have not opted in to: never inferred or matched"
     try:
-        return explain_topic(engine, user_id, topic_id)["verdict"]
+        return explain_topic(engine, user_id, topic_id, shared, cache=lambda: cache)["verdict"]
     except NotReadyError as exc:
         return str(exc)
 

@@ -253,6 +253,15 @@ def test_match_changes_name_the_catalog_as_cause(world, write) -> None:  # type:
     assert not any(c.startswith("catalog:") for c in changes["ann"]["causes"]), changes["ann"]
 
 
+def test_match_changes_say_a_user_profiled_before_without_topics_changed_topics(world, write) -> None:  # type: ignore[no-untyped-def]
+    world("match")  # dan is in profile run 1, with no posts and no topic
+    assert world("ingest", write("dan.jsonl", posts_for("dan", "coffee espresso beans roast"))).exit_code == 0
+    assert world("profile", "--as-of", "2025-03-01").exit_code == 0
+    changes = {c["user_id"]: c for c in map(json.loads, world("match", "--changes", "--json").stdout.splitlines())}
+    assert changes["dan"]["gained"] and changes["dan"]["causes"] == [  # before: "user: profiled for the first time"
+        "user: topics changed between profile runs 1 and 3 (`topics USER --changes --since 1` says why)"]
+
+
 def test_topics_changes_after_new_posts(world, write) -> None:  # type: ignore[no-untyped-def]
     more = posts_for("cat", "coffee roast espresso brewing", 12)[6:]
     for p in more:
@@ -280,7 +289,6 @@ def test_topics_changes_name_posts_a_later_as_of_reaches(world, write) -> None: 
                   if c["topic_id"] == "coffee")
     assert "3 post(s) of the user's, on any topic, written after the previous run's date and by this one's, " \
            "now count" in change["why"] and "new or updated" not in change["why"]
-
 
 
 def test_a_perk_rides_only_on_its_closest_topics_unless_the_catalog_targets_one(world, write, tmp_path) -> None:  # type: ignore[no-untyped-def]

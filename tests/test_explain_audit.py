@@ -105,7 +105,9 @@ def test_explain_gives_every_threshold_and_agrees_with_topics(world) -> None:  #
 
 def test_a_topic_no_post_is_about_says_so_without_guessing(world, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     said = explain(world, "ann", "coffee")
-    assert said["verdict"] == "not inferred: none of the user's posts is about this topic (membership 0.2 or more)"
+    assert said["verdict"] == ("not inferred: none of the user's posts is about this topic (membership 0.2 or more: "
+                               "a post belongs to the 3 topics it is closest to at most, and only as much as it is "
+                               "closer to them than to the others)")
     # before: "... (or it ranked below the candidates kept)", though ann has no candidate at all
     from matcher import explain as module
 
@@ -346,3 +348,28 @@ def test_one_unread_or_wordless_post_is_said_in_the_singular() -> None:
         "another language?), so it is about no topic",
         "1 of the user's posts is a bare link, with no words of its own, so it is about no topic"]  # before: "are"
     assert _unread_words(2, 0)[0].startswith("2 of the user's posts were not read: fewer than half of their words")
+
+
+def test_a_topic_weighed_but_not_kept_is_worked_out_again_with_its_numbers(tmp_path, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # a run keeps only the 8 topics closest to being inferred that fell short: before, `explain` said of any other
+    # only "it is not among the 8 topics closest to being inferred", with no number, for topics people did write on
+    subjects = ["flights airport lounge", "coffee espresso beans", "guitar chords amplifier", "tomato garden soil",
+                "chess opening gambit", "marathon running pace", "camera lens aperture", "sourdough flour oven",
+                "kayak paddle river", "telescope nebula orbit", "knitting yarn needles", "vinyl turntable record"]
+    taxonomy = [{"topic_id": f"t{i}", "name": f"Topic {i}", "description": words} for i, words in enumerate(subjects)]
+    posts = [post(f"eve-{i}", "eve", f"{words} {WORDS[i]}", i) for i, words in enumerate(subjects)]
+    invoke = build_world(tmp_path, write, monkeypatch, [{"user_id": "eve", "consent": "opted_in"}], posts,
+                         "2025-03-01", perks=PERKS, taxonomy=taxonomy)
+    kept = {t["topic_id"] for t in json.loads(invoke("topics", "eve", "--candidates", "--json").stdout)["topics"]}
+    assert len(kept) == ProfileParams().max_candidates
+    [left] = sorted({f"t{i}" for i in range(len(subjects))} - kept)[:1]
+    got = json.loads(invoke("explain", "eve", left, "--json").stdout)
+    assert got["verdict"].startswith("not inferred: 1 original post(s); needs 3; posts on 1 distinct day(s)")
+    assert got["posts"] == 1 and got["evidence"][0]["post_id"] == f"eve-{left[1:]}"
+    assert got["worked_again"].endswith("worked out again for this answer, as the run worked it out")
+    stored = json.loads(invoke("explain", "eve", sorted(kept)[0], "--json").stdout)  # kept: as stored, no note
+    assert "worked_again" not in stored and stored["posts"] == 1
+    liked = [post(f"eve-{left[1:]}", "eve", f"{subjects[int(left[1:])]} {WORDS[int(left[1:])]}", int(left[1:]), 50)]
+    assert invoke("ingest", write("liked.jsonl", liked)).exit_code == 0  # the same post, liked more since the run
+    assert json.loads(invoke("explain", "eve", left, "--json").stdout)["worked_again"].endswith(
+        "from the user's posts as they are now, which changed after the run (`perkmatch profile` brings it up to date)")

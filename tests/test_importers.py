@@ -539,7 +539,6 @@ def test_cli_import_stackexchange_counts_posts_without_consent(cli) -> None:  # 
     assert "4 post(s) not stored: their authors have not opted in, and import never grants consent" in result.stderr
 
 
-
 def test_cli_import_json_counts_the_users_it_added(cli) -> None:  # type: ignore[no-untyped-def]
     result = cli("stackexchange", str(EXPORTS / "tiny.stackexchange.com"), "--json")
     assert result.exit_code == 0, result.output

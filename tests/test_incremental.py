@@ -243,7 +243,6 @@ def test_repeats_and_reshares_do_not_shape_the_topic_fit(tmp_path) -> None:  # t
     assert vectors[0] == vectors[1] and any(mass > 0 for _, mass, _ in vectors[0])
 
 
-
 def test_pasted_copies_change_nothing_in_the_users_topics(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """The copies are dropped as duplicates, and they are not read alongside the user's other posts either."""
     lines = sample_lines()
@@ -548,3 +547,17 @@ def test_changes_say_when_posts_turn_out_to_be_copies(tmp_path) -> None:  # type
     dropped = [c for c in topic_changes(engine, "u-copycat")["changes"] if c["change"] == "dropped"]
     assert dropped and all("copy another user's earlier post word for word" in c["why"] for c in dropped)
     assert "new or updated post" not in dropped[0]["why"]
+
+
+def test_a_run_as_of_an_earlier_day_fits_again_on_the_posts_it_reads(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # before: a fit of every post was reused by a run as of a day when a third of them were written ("the collection
+    # changed little"), so its topics depended on the runs before it
+    lines = sample_lines()
+    early = sorted(to_epoch(json.loads(line)["created_at"]) for line in lines)[len(lines) // 3]
+    engine = setup_db(tmp_path, "late", lines)
+    first = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN)
+    before = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=early)
+    assert before.topic_vectors_run == before.run_id != first.run_id and before.posts < first.posts * 0.9
+    fresh = setup_db(tmp_path, "early", lines)
+    run_profile(fresh, EmbeddingCache(fresh, FakeEncoder()), as_of=early)
+    assert snapshot(engine) == snapshot(fresh)

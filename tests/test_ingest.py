@@ -435,7 +435,6 @@ def test_a_key_given_twice_in_a_json_object_is_named_not_silently_last_wins(engi
         read_catalog(write("c.json", doc))
 
 
-
 def test_an_unknown_field_given_twice_is_no_error_in_any_format(engine, write, tmp_path) -> None:  # type: ignore[no-untyped-def]
     # the contract: unknown extra fields are kept or ignored, never an error (before: the whole file refused)
     from catalog.refresh import read_catalog

@@ -67,12 +67,13 @@ def test_forget_keeps_the_units_a_forgotten_user_used_counted_without_their_id(w
     engine.dispose()
     after = json.loads(world("brand", "lounge", "--json").stdout)  # the brand is told the unit went, not to whom
     assert (after["assigned"], after["forgotten_units"], after["users"]) == (1, 1, [])
-    assert "1 of 1 used" in world("brand", "lounge").stdout and "1 to users forgotten since" in world(
+    assert "1 of 1 used" in world("brand", "lounge").stdout and "1 to users deleted since (forgotten" in world(
         "brand", "lounge").stdout
     brand = json.loads(world("brand", "lounge", "--json").stdout)["brand"]
     out = world.tmp / "brand.html"
     assert world("report", "brand", brand, "--out", str(out)).exit_code == 0
-    assert "1 unit went to a user forgotten since" in out.read_text()  # before: "Nobody ...: no profiled user fits"
+    # before: "Nobody ...: no profiled user fits"
+    assert "1 unit went to a user whose data was deleted since" in out.read_text()
 
 
 def test_forget_leaves_nothing_of_the_user_in_any_run_and_makes_a_copiers_posts_their_own(world) -> None:  # type: ignore[no-untyped-def]

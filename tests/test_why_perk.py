@@ -155,3 +155,22 @@ def test_withheld_and_left_out_perks_are_not_told_once_the_record_changed(tmp_pa
     for u in ("eve", "fay"):
         assert json.loads(invoke("explain", u, "--json").stdout)["withheld"] == []
         assert "are not shown: their record changed after the last match" in invoke("explain", u).stdout
+
+
+def test_a_perk_about_a_sensitive_topic_goes_only_to_users_who_opt_in_to_it(tmp_path, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # a perk about Travel and Health reaches its users through Travel; before, it went to a travel writer who never
+    # opted in to Health, telling them what they were taken to be into (an adult store's voucher, through Shopping)
+    users = [{"user_id": "ann", "consent": "opted_in", "region": "GB"},
+             {"user_id": "eve", "consent": "opted_in", "region": "GB", "sensitive_opt_in": ["health"]}]
+    clinic = {"perk_id": "clinic", "brand": "Care", "title": "Travel clinic",
+              "description": "doctor therapy medicine for flights airport travel"}
+    posts = posts_for("ann", "flights airport lounge travel") + posts_for("eve", "flights airport lounge travel")
+    invoke = build_world(tmp_path, write, monkeypatch, users, posts, "2025-03-01", perks=[*PERKS, clinic],
+                         then=(["match"],))
+    assert why(invoke, "eve", "clinic")["status"] == "assigned"
+    got = why(invoke, "ann", "clinic")
+    assert got["status"] == "withheld" and got["reason"] == (
+        "sensitive: the perk is about Health, a sensitive topic they have not opted in to (a perk about one goes only "
+        "to users who opted in to it)")
+    brand = json.loads(invoke("brand", "clinic", "--json").stdout)
+    assert [u["user_id"] for u in brand["users"]] == ["eve"]

@@ -258,7 +258,8 @@ def brand(perk_id: Annotated[str, typer.Argument(help="The perk's id")], db: DbO
         print_json(record)
         return
     qty = "unlimited" if record["quantity"] is None else f"{record['assigned']} of {record['quantity']} used"
-    qty += f", {record['forgotten_units']} to users forgotten since" if record.get("forgotten_units") else ""
+    qty += (f", {record['forgotten_units']} to users deleted since (forgotten, or a sensitive opt-in it cited "
+            "withdrawn)" if record.get("forgotten_units") else "")
     offer = ("; retired: not in the live catalog" if record["retired"] else
              "" if record["offer"] == "open" else f"; offer {record['offer']}")
     out.print(f"{record['perk_id']} — {record['brand']}: {record['title']} ({qty}; regions: "

@@ -122,7 +122,7 @@ def explain(
         return
     warn_stale(stale_taxonomy(eng))
     try:
-        record = explain_topic(eng, user_id, topic_id)
+        record = explain_topic(eng, user_id, topic_id, cache=lambda: common.cache(eng, model))
     except UnknownTopicError as exc:  # neither a topic nor a perk: a brand's perks, or perk ids it may have meant
         hint = _perk_hint(eng, topic_id)
         if hint:
@@ -132,6 +132,8 @@ def explain(
         print_json(record)
         return
     out.print(f"{user_id} / {record['name']} ({topic_id}): {record['verdict']}")
+    if record.get("worked_again"):
+        out.print(f"  ({record['worked_again']})")
     if record.get("related_words"):
         out.print(f"  read through its name, description and related words: {', '.join(record['related_words'])}")
     if record.get("fitted_on_posts"):

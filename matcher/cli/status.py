@@ -60,7 +60,8 @@ def lines(r: dict[str, Any]) -> list[tuple[str, str]]:
                          "going, or one stopped before it finished)"))
     match = r["match"]
     rows.append(("match", f"run {match['run_id']} finished {match['finished_at']}: {match['assignments']:,} "
-                          f"assignments to {match['users']:,} users (catalog version {match['catalog_version']}, "
+                          f"assignments among {match['users']:,} users with topics "
+                          f"(catalog version {match['catalog_version']}, "
                           f"profile run {match['profile_run']})" if match else "none yet"))
     return rows
 
@@ -85,8 +86,8 @@ def run_line(run: dict[str, Any]) -> str:
                 f"{stats.get('embedded', 0):,} texts embedded, {stats.get('inferred_topics', 0):,} topics inferred, "
                 f"{plural(stats.get('recomputed_users', 0), 'user')} computed")
     if run["kind"] == "match" and stats:
-        return (f"{head}, offers as of {run['as_of']}: {stats.get('assignments', 0):,} assignments to "
-                f"{stats.get('users', 0):,} users, catalog version {stats.get('catalog_version')}")
+        return (f"{head}, offers as of {run['as_of']}: {stats.get('assignments', 0):,} assignments among "
+                f"{stats.get('users', 0):,} users with topics, catalog version {stats.get('catalog_version')}")
     return head
 
 
