@@ -8,7 +8,7 @@ transaction: readers see the old version or the new one, never a mix.
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -33,6 +33,10 @@ class VectorSource(Protocol):
 
     def missing(self, keys: Iterable[str]) -> set[str]:
         """The keys (``text_key``) with no cached vector: what ``vectors`` would encode."""
+
+    def fill(self, texts: dict[str, str], progress: Callable[[int], None] | None = None,
+             known_missing: bool = False) -> int:
+        """Embed and cache these texts (key -> text) not cached yet, calling ``progress(n)`` after each batch."""
 
 
 def text_key(text: str) -> str:
@@ -179,14 +183,23 @@ def _diff(old: dict[str, str], fresh: dict[str, str]) -> CatalogDiff:
     )
 
 
+def _counted(progress: Callable[[str, int, int | None], None] | None, stage: str, total: int
+             ) -> Callable[[int], None] | None:
+    """``progress`` for one stage of ``total`` items, as a callback of how many were just done (shown at 0 first)."""
+    if progress is None or not total:
+        return None
+    progress(stage, 0, total)
+    return lambda n: progress(stage, n, total)
+
+
 def refresh(session: Session, path: str, source: VectorSource, *, dry_run: bool = False,
             topics: set[str] | None = None, sensitive: Iterable[str] = (), retire_all: bool = False,
-            commit: bool = True) -> RefreshResult:
+            commit: bool = True, progress: Callable[[str, int, int | None], None] | None = None) -> RefreshResult:
     """Load a catalog file as a new version (nothing changes when the file matches the live version). A file with
     no perks would retire every live one: refused unless ``retire_all`` (a truncated export must not empty the
     catalog). Without ``commit`` the version is written but left uncommitted in ``session``, for a caller that reads
     it and rolls it back (`match --dry-run --catalog FILE`); every perk's text in the file is embedded and cached
-    first (``embedded`` counts those it encoded)."""
+    first (``embedded`` counts those it encoded; ``progress("embed perks", n, total)`` after each batch)."""
     perks = read_catalog(path, topics, sensitive)
     version = live_version(session)
     current = live_perks(session, version)  # that version's: read after it, another refresh may have applied one
@@ -213,7 +226,9 @@ def refresh(session: Session, path: str, source: VectorSource, *, dry_run: bool 
         # cached: a re-run after a crash embeds nothing. Left uncommitted, the version holds SQLite's write lock until
         # it is rolled back, and the cache writes through another connection: every perk is embedded now, for the
         # match that reads the version then
-        source.vectors([p.embed_text() for p in (new_perks if commit else perks)])
+        texts = {text_key(t): t for t in (p.embed_text() for p in (new_perks if commit else perks))}
+        todo = {k: texts[k] for k in sorted(source.missing(texts))}
+        source.fill(todo, _counted(progress, "embed perks", len(todo)), known_missing=True)
         embedded += source.encoded - before
         new_version = (version or 0) + 1
         try:

@@ -152,8 +152,9 @@ def record_digests(conn: Connection, run_id: int, digests: Iterable[tuple[str, s
 def drop_interrupted(engine: Engine, run_id: int) -> int:
     """Once a run has finished, the rows of earlier interrupted runs are no longer needed: delete them."""
     with session(engine) as s:
-        stale = list(s.execute(select(Run.id).where(Run.kind == "profile").where(Run.status == "running")
-                               .where(col(Run.id) < run_id)).scalars())
+        stale = list(s.execute(select(Run.id).where(Run.kind == "profile")
+                               .where(col(Run.status).in_(("running", "stopped"))).where(col(Run.id) < run_id))
+                     .scalars())
         for table in (TopicScore, EvidencePost, ProfiledUser):
             s.execute(delete(table).where(col(table.run_id).in_(stale)))
         s.execute(update(Run).where(col(Run.id).in_(stale)).values(status="interrupted"))

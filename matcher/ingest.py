@@ -46,6 +46,7 @@ class IngestReport:
     users_unchanged: int = 0  # rows giving a stored user exactly as stored: not written
     users_forgotten: int = 0
     users_kept_out: int = 0  # rows of users who opted out earlier, not stored (see ``ingest_users``)
+    users_returned: int = 0  # users added who were forgotten earlier (``forget``): stored again, by this file
     users_opted_out: int = 0  # opted_out rows of users with nothing stored: recorded, so their posts stay out
     users_withdrew: int = 0  # users who withdrew a sensitive opt-in: what runs inferred on it is deleted
     unknown_opt_ins: list[Problem] = field(default_factory=list)  # opt-ins to ids the loaded taxonomy lacks (stored)
@@ -58,7 +59,7 @@ class IngestReport:
     def as_dict(self) -> dict[str, Any]:
         keys = ("path", "added", "updated", "unchanged", "rejected", "skipped_no_consent", "skipped_opted_out",
                 "users_added", "users_updated", "users_unchanged", "users_forgotten", "users_kept_out",
-                "users_opted_out", "users_withdrew", "repeated", "reject_file")
+                "users_opted_out", "users_withdrew", "users_returned", "repeated", "reject_file")
         return {k: getattr(self, k) for k in keys} | {"unknown_opt_ins": [str(p) for p in self.unknown_opt_ins]}
 
 
@@ -159,7 +160,7 @@ def ingest_users(engine: Engine, path: str, *, skip_invalid: bool = False,
     """Validate and upsert a users file; users who opt out are forgotten. A user who opted out stays out: a row
     without consent, or an old file still saying opted_in, does not bring them back (only `perkmatch consent USER
     opted_in` does). ``within``: in that session's transaction, committed by the caller (``ingest``)."""
-    from matcher.forget import opted_out, withdraw_opt_ins
+    from matcher.forget import opted_out, was_forgotten, withdraw_opt_ins
 
     report = IngestReport(path, kind="users")
     rejects = _Rejects(path, (reject_path or default_reject_path(path)) if skip_invalid else None)
@@ -217,6 +218,7 @@ def ingest_users(engine: Engine, path: str, *, skip_invalid: bool = False,
             s.add(user)
             report.users_updated += existing is not None
             report.users_added += existing is None
+            report.users_returned += existing is None and was_forgotten(s, user.user_id)
         _finish(s, rejects, report, skip_invalid, commit=within is None)
     return report
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import orjson
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine, func, update
 from sqlmodel import col, select
 from threadpoolctl import threadpool_limits
 
@@ -81,10 +81,26 @@ def run_profile(engine: Engine, cache: EmbeddingCache, *, policy: str = "opt-in"
     try:
         return _profile(engine, cache, users, policy, as_of, classify, params, progress, executor, refit,
                         (started, began))
+    except KeyboardInterrupt:  # Ctrl-C, or a termination signal (``cli.common.Terminated``)
+        _stopped(engine, began)
+        raise
     finally:
         close = getattr(executor, "close", None)  # a pool of worker processes stops with its run
         if close is not None:
             close()
+
+
+def _stopped(engine: Engine, began: dt.datetime) -> None:
+    """Mark the run this command started as ``stopped``: `status` then says it was stopped, not that it may still be
+    running (as it must of one killed outright). Its finished users' rows stay for the next run to go on from; that
+    run's end deletes them (``incremental.drop_interrupted``). Best effort: the interrupt goes on whatever happens."""
+    try:
+        with session(engine) as s:
+            s.execute(update(Run).where(col(Run.kind) == "profile").where(col(Run.status) == "running")
+                      .where(col(Run.started_at) == began).values(status="stopped"))
+            s.commit()
+    except Exception:  # noqa: BLE001  (a database gone or locked: the run stays "running", as one killed does)
+        pass
 
 
 def _profile(engine: Engine, cache: EmbeddingCache, users: list[str], policy: str, as_of: int,

@@ -187,8 +187,9 @@ def next_steps(report: dict[str, Any]) -> list[str]:
         return ["perkmatch ingest POSTS --users USERS: there are no posts yet"]
     if report["unfinished_profile"]:
         run = report["unfinished_profile"]
+        how = "it was stopped" if run["status"] == "stopped" else "it is still running, or was killed"
         steps.append(f"perkmatch profile: profile run {run['run_id']} (started {run['started_at']}) has not finished "
-                     "(it is still running, or was stopped); a new run reuses the users it completed")
+                     f"({how}); a new run reuses the users it completed")
     elif profile is None:
         steps.append("perkmatch profile: no profile run yet")
     else:

@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
 from matcher.errors import NotReadyError, UnknownUserError
@@ -193,6 +193,26 @@ def stale_taxonomy(engine: Engine) -> str | None:
         return (f"the taxonomy was replaced after profile run {run.id} (topics added, renamed or redescribed): what "
                 "is shown is that run's, which did not weigh the new taxonomy; run `perkmatch profile` again")
     return None
+
+
+def evidence_changed(engine: Engine, run_id: int, user_ids: list[str] | None = None) -> str | None:
+    """What to warn when evidence posts a profile run cites (of these users; None: of every user) were stored again
+    after the run started, with a new text or new engagement: they are shown as they are now, not as the run read
+    them; None when none was."""
+    with session(engine) as s:
+        run = s.get(Run, run_id)
+        if run is None:
+            return None
+        query = (select(func.count(func.distinct(EvidencePost.post_pk)))
+                 .join(Post, col(Post.id) == EvidencePost.post_pk)
+                 .where(EvidencePost.run_id == run_id).where(col(Post.updated_at) > run.started_at))
+        if user_ids is not None:
+            query = query.where(col(EvidencePost.user_id).in_(user_ids))
+        changed = int(s.exec(query).one())
+    if not changed:
+        return None
+    return (f"{changed} evidence post(s) were stored again (a new text or new engagement) after profile run {run_id} "
+            "read them: they are shown as they are now; `perkmatch profile` reads them again")
 
 
 def record_changed(engine: Engine, user_id: str, after: dt.datetime, until: dt.datetime | None = None) -> bool:

@@ -43,7 +43,9 @@ def test_diff_reports_every_kind_of_change_and_embeds_only_new_text(engine, fake
     new[1]["description"] = "A bag of freshly roasted espresso beans."  # text change
     del new[2]  # retired
     new.append({"perk_id": "d", "brand": "Page", "title": "E-reader", "description": "An e-reader for novels."})
-    result = do(engine, fake_cache, write("c2.yaml", new))
+    shown: list[tuple[str, int, int | None]] = []
+    result = do(engine, fake_cache, write("c2.yaml", new), progress=lambda *a: shown.append(a))
+    assert shown == [("embed perks", 0, 2), ("embed perks", 2, 2)]  # the new texts only (before: no progress bar)
     d = result.diff
     assert (d.added, d.changed, d.retired, d.unchanged) == (["d"], ["a", "b"], ["c"], [])
     assert result.embedded == 2 and result.version == 2

@@ -762,3 +762,18 @@ def test_explain_says_when_a_topics_engagement_is_its_reshares_alone(world, writ
         "post in their own words)" in said  # before: as if of their own posts
     assert "(not their own posts')" in world("topics", "dan", "--candidates").stdout  # the table says so too
     assert "its typical post's" in " ".join(world("explain", "ann", "travel").stdout.split())  # of their own posts
+
+
+def test_evidence_stored_again_after_the_run_is_said_to_be_shown_as_it_is_now(world, write) -> None:  # type: ignore[no-untyped-def]
+    # before: a topic's evidence showed the posts' new text and likes as if the run had read them, without a word
+    assert world("match").exit_code == 0
+    edited = posts_for("ann", "flights airport lounge travel")[:2]
+    for p in edited:
+        p["likes"] = 500
+    assert world("ingest", write("edited.jsonl", edited)).exit_code == 0
+    said = "2 evidence post(s) were stored again (a new text or new engagement) after profile run 1 read them"
+    for args in (["topics", "ann"], ["explain", "ann", "travel"], ["brand", "lounge"]):
+        assert said in " ".join(world(*args).stderr.split()), args
+    assert said not in world("topics", "bob").stderr  # bob's posts were not touched
+    assert world("profile", "--as-of", "2025-03-01").exit_code == 0
+    assert "stored again" not in world("topics", "ann").stderr

@@ -525,7 +525,7 @@ def test_cli_import_ingests_posts_of_a_consenting_user(cli, engine, write) -> No
                                          "skipped_no_consent": 0, "skipped_opted_out": 0, "users_updated": 0,
                                          "users_unchanged": 0, "left_out": {}, "users_forgotten": 0,
                                          "users_kept_out": 0, "users_opted_out": 0, "users_withdrew": 0,
-                                         "repeated": 0, "reject_file": None, "unknown_opt_ins": []}
+                                         "users_returned": 0, "repeated": 0, "reject_file": None, "unknown_opt_ins": []}
 
 
 def test_cli_import_stackexchange_counts_posts_without_consent(cli) -> None:  # type: ignore[no-untyped-def]

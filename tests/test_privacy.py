@@ -204,3 +204,20 @@ def test_export_of_a_user_who_opted_out_says_what_is_kept(tmp_path, write) -> No
         " ".join(asked.output.split())  # before: "no user 'ann' is stored; check the id"
     other = runner.invoke(app, ["--db", db, "export", "zed"])
     assert other.exit_code == 1 and "no user 'zed' is stored; check the id" in " ".join(other.output.split())
+
+
+def test_a_forgotten_user_stored_again_by_a_users_file_is_noted(tmp_path, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # forget deletes; a routine ingest of the same users file then stores them again: before, without a word
+    monkeypatch.setattr(common, "cache", lambda eng, model: EmbeddingCache(eng, FakeEncoder()))
+    db = str(tmp_path / "f.db")
+    users = write("u.jsonl", USERS)
+    assert runner.invoke(app, ["--db", db, "ingest", "--users", users]).exit_code == 0
+    assert runner.invoke(app, ["--db", db, "forget", "ann"]).exit_code == 0
+    again = runner.invoke(app, ["--db", db, "ingest", "--users", users, "--json"])
+    assert again.exit_code == 0 and json.loads(again.stdout)["users_returned"] == 1
+    said = runner.invoke(app, ["--db", db, "ingest", "--users", write("u2.jsonl", [USERS[1] | {"region": "GB"}])])
+    assert "forgotten earlier" not in said.stderr  # bob was never forgotten
+    assert runner.invoke(app, ["--db", db, "forget", "ann"]).exit_code == 0
+    noted = runner.invoke(app, ["--db", db, "ingest", "--users", users])
+    assert "Note: 1 user(s) added were forgotten earlier (`perkmatch forget`) and are stored again" in " ".join(
+        noted.stderr.split())

@@ -4,6 +4,7 @@ import datetime as dt
 import json
 
 import pytest
+from sqlmodel import select
 
 from matcher.status import database_status
 from matcher.store import Run, open_engine, session
@@ -93,7 +94,28 @@ def test_an_unfinished_profile_run_is_named(world) -> None:  # type: ignore[no-u
     unfinished = report["unfinished_profile"]
     assert unfinished["status"] == "interrupted" and unfinished["run_id"] == report["profile"]["run_id"] + 2
     assert report["next"][0].startswith(f"perkmatch profile: profile run {unfinished['run_id']} (started ")
-    assert "is interrupted (a run still going, or one stopped before it finished)" in world("status").stdout
+    assert "is interrupted (a run still going, or one killed before it finished)" in world("status").stdout
+
+
+def test_a_profile_run_stopped_by_ctrl_c_is_said_to_be_stopped_not_running(world, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import matcher.profile_run as profile_run
+
+    def stop(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt
+
+    fit = profile_run._fit_topics
+    monkeypatch.setattr(profile_run, "_fit_topics", stop)
+    assert world("profile", "--as-of", "2025-03-02", "--refit").exit_code == 130
+    report = status(world)  # before: "running" (a run still going, or one stopped) until a later run finished
+    assert report["unfinished_profile"]["status"] == "stopped"
+    assert "(it was stopped); a new run reuses the users it completed" in report["next"][0]
+    assert "was stopped before it finished (Ctrl-C or a termination signal)" in world("status").stdout
+    monkeypatch.setattr(profile_run, "_fit_topics", fit)
+    assert world("profile", "--as-of", "2025-03-02").exit_code == 0
+    engine = open_engine(world.db)
+    with session(engine) as s:  # the next run's end deletes its rows, and names it as every run stopped before
+        assert list(s.exec(select(Run.status).where(Run.kind == "profile").order_by(Run.id)))[-2:] == [
+            "interrupted", "finished"]
 
 
 def test_offers_that_ended_or_opened_since_the_match_are_named(world) -> None:  # type: ignore[no-untyped-def]

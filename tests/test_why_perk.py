@@ -119,6 +119,8 @@ def test_a_replaced_taxonomy_is_said_as_match_says_it(world, write) -> None:  # 
     assert result.exit_code == 1 and "the taxonomy was replaced after profile run 1" in result.stderr
     said = json.loads(world("brand", "old-beans", "--json").stdout)["nobody"]["why"]
     assert said.startswith("nobody got it in match run 2: why cannot be told now: the taxonomy was replaced")
+    warned = world("brand", "lounge")  # before: no word, and a topic gone since cited by its id
+    assert "Warning: the taxonomy was replaced after profile run 1" in " ".join(warned.stderr.split())
 
 
 def test_a_perk_someone_got_before_being_forgotten_is_not_said_to_have_gone_to_nobody(world) -> None:  # type: ignore[no-untyped-def]

@@ -85,6 +85,11 @@ def ingest(
         if report.users_kept_out:
             err.print(f"{report.users_kept_out} user(s) not stored: they opted out earlier and stay out (only "
                       "`perkmatch consent USER opted_in` brings one back)")
+        if report.users_returned:
+            err.print(f"Note: {report.users_returned} user(s) added were forgotten earlier (`perkmatch forget`) and "
+                      "are stored again from this file; if one asked to stay out, record it (`perkmatch consent USER "
+                      "opted_out`, or consent: opted_out in the users file): an opt-out keeps them out of every later "
+                      "ingest")
         say_skipped(report, policy, " (give a users file with consent: opted_in, or use --consent-policy opt-out)")
         if report.repeated:
             err.print(f"{report.repeated} row(s) gave a post an earlier row of the file gave too: the last row of "
@@ -171,9 +176,9 @@ def catalog_refresh(
     if dry_run and Path(file).is_file():  # its problems before the model loads; standard input or a pipe: read once
         read_catalog(file, known, sensitive)
     source = common.cache(eng, model)
-    with session(eng) as s:
+    with session(eng) as s, common.progress() as bar:
         result = refresh(s, file, source, dry_run=dry_run, topics=known, sensitive=sensitive,
-                         retire_all=retire_all)
+                         retire_all=retire_all, progress=bar)
     d = result.diff
     said = mass_retirement(d) if dry_run and not retire_all else None  # as `refresh` refuses it (a truncated export
     refused = f"{said}, which a refresh does only with --retire-all" if said else None  # must not empty the catalog)

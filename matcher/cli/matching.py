@@ -244,11 +244,14 @@ def brand(perk_id: Annotated[str, typer.Argument(help="The perk's id")], db: DbO
     """The users a perk is assigned to, ranked, with evidence; and the best left out as quantity ran out (or, when
     nobody got it, why)."""
     from matcher.assignments import brand_view
+    from matcher.topic_records import stale_taxonomy
     from matcher.why_perk import nobody_reason
 
     eng = engine(db, existing=True)
     common.warn_run_policy(eng)
+    warn_stale(stale_taxonomy(eng))  # the topics cited are the run's (a topic gone since: by its id), as `topics` warns
     record = brand_view(eng, perk_id)
+    warn_stale(_evidence_changed(eng, [u["user_id"] for u in record["users"]]))
     if not record["assigned"] and not record["retired"]:  # the perk went to nobody: say why (the model is loaded)
         nobody = nobody_reason(eng, common.cache(eng, model), perk_id)
         if nobody:
@@ -275,6 +278,18 @@ def brand(perk_id: Annotated[str, typer.Argument(help="The perk's id")], db: DbO
         out.print(f"  left out: {w['user_id']} score {w['score']:.3f} ({w['reason']})")
     if record.get("nobody"):
         _print_nobody(record["nobody"], "  ")
+
+
+def _evidence_changed(eng: Any, user_ids: list[str]) -> str | None:
+    """``evidence_changed`` of the profile run the latest match assigned from, for these users."""
+    import json
+
+    from matcher.profile_run import latest_run
+    from matcher.topic_records import evidence_changed
+
+    match = latest_run(eng, "match")
+    profile_run = json.loads(match.params or "{}").get("profile_run") if match else None
+    return evidence_changed(eng, int(profile_run), user_ids) if profile_run and user_ids else None
 
 
 def _print_nobody(nobody: dict[str, Any], indent: str) -> None:

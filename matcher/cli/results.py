@@ -35,7 +35,8 @@ def topics(
 ) -> None:
     """A user's inferred topics with their evidence (or every user's, with --all)."""
     from matcher.changes import topic_changes
-    from matcher.topic_records import stale_taxonomy, user_topics
+    from matcher.profile_run import latest_run
+    from matcher.topic_records import evidence_changed, stale_taxonomy, user_topics
 
     if (user_id is None) == (not all_users):
         raise typer.BadParameter("give a USER_ID or --all (not both)")
@@ -61,6 +62,8 @@ def topics(
         return
     records = user_topics(eng, user_id, candidates=candidates)
     warn_stale(stale_taxonomy(eng))
+    run = latest_run(eng, "profile")
+    warn_stale(evidence_changed(eng, int(run.id or 0), None if user_id is None else [user_id]) if run else None)
     if as_json:
         print_json(records)
         return
@@ -128,6 +131,10 @@ def explain(
         if hint:
             raise UnknownTopicError(f"{exc}; {hint}") from None
         raise
+    if record.get("evidence") and not record.get("worked_again"):  # (worked again: read as they are now)
+        from matcher.topic_records import evidence_changed
+
+        warn_stale(evidence_changed(eng, int(record["run_id"]), [user_id]))
     if as_json:
         print_json(record)
         return
@@ -138,8 +145,8 @@ def explain(
         out.print(f"  read through its name, description and related words: {', '.join(record['related_words'])}")
     if record.get("fitted_on_posts"):
         plain = max(1, round(record["fitted_on_posts"]))
-        out.print(f"  its vector is fitted to this collection: about {plain} post{'s' if plain != 1 else ''} in it "
-                  f"{'are' if plain != 1 else 'is'} plainly about it")
+        out.print(f"  its vector is fitted to this collection: of all the users' posts, about {plain} "
+                  f"{'are' if plain != 1 else 'is'} plainly about the topic")
     if "posts" in record:
         d = record["details"]
         th = record["thresholds"]
