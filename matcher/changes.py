@@ -180,11 +180,14 @@ def earlier_run(engine: Engine, run_id: int, latest: Run) -> Run:
     with session(engine) as s:
         run = s.get(Run, run_id)
         kept = s.exec(select(Run.id).where(Run.kind == "profile").where(Run.status == "finished")
-                      .where(col(Run.id) < latest.id).order_by(col(Run.id).desc()).limit(10)).all()
+                      .where(col(Run.id) < latest.id).order_by(col(Run.id).desc())).all()
     if run is not None and run.kind == "profile" and run.status == "finished" and run_id < int(latest.id or 0):
         return run
-    there = (f"earlier finished profile runs: {', '.join(map(str, kept))}" if kept
+    more = f" and {len(kept) - 10} earlier (`perkmatch status --runs N` lists them)" if len(kept) > 10 else ""
+    there = (f"earlier finished profile runs: {', '.join(map(str, kept[:10]))}{more}" if kept
              else "there is no earlier finished profile run")
+    if run is not None and run.kind == "profile" and run.status != "finished":
+        there = f"run {run_id} did not finish ({run.status}); {there}"
     raise PerkmatchError(f"--since {run_id}: not a finished profile run before the latest ({latest.id}); {there}")
 
 
@@ -280,8 +283,8 @@ def _why(topic_id: str, a: dict | None, b: dict | None, c: _Causes) -> str:
         reasons.append(f"posts on the topic that copy another user's earlier post word for word (they count as "
                        f"reshares) {copies[0]} -> {copies[1]}: that user's post was added or deleted")
     if c.new_posts:
-        reasons.append(f"{c.new_posts} new or updated post(s) of the user's, on any topic (new posts or new "
-                       "engagement)")
+        reasons.append(f"{c.new_posts} new or updated post(s) of the user's, on any topic (new posts, or posts "
+                       "stored again with a new text, context or engagement)")
     if c.reached:
         reasons.append(f"{c.reached} post(s) of the user's, on any topic, written after the previous run's date and "
                        "by this one's, now count")

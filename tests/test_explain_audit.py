@@ -317,6 +317,15 @@ def test_changes_since_any_earlier_run_and_bad_runs_named(world, write) -> None:
         assert (f"--since {bad}: not a finished profile run before the latest (3); earlier finished profile runs: 2, 1"
                 in " ".join(result.stderr.split()))
     assert world("topics", "ann", "--since", "1").exit_code == 2  # --since alone: a usage error
+    from matcher.store import Run, open_engine, session
+
+    with session(open_engine(world.db)) as s:  # a run stopped half-way: said to be one (before: just not listed)
+        s.add(Run(kind="profile", status="stopped", as_of=0))
+        s.commit()
+    assert world("profile", "--as-of", "2025-03-01").exit_code == 0
+    result = world("topics", "ann", "--changes", "--since", "4")
+    assert "--since 4: not a finished profile run before the latest (5); run 4 did not finish (interrupted); " \
+           "earlier finished profile runs: 3, 2, 1" in " ".join(result.stderr.split())
 
 
 def test_explain_answers_for_a_listed_topic_gone_from_a_taxonomy_loaded_since(world, write) -> None:  # type: ignore[no-untyped-def]
