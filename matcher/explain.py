@@ -34,7 +34,7 @@ from matcher.store import (
     Withheld,
     session,
 )
-from matcher.taxonomy import TopicInfo, load_topics, not_shown
+from matcher.taxonomy import TopicInfo, load_topics, not_shown, taxonomy_digest
 from matcher.topic_records import (
     not_profiled,
     posts_by_key,
@@ -137,7 +137,7 @@ def explain_topic(engine: Engine, user_id: str, topic_id: str, shared: dict[str,
         late = topic_id in shown(None) and record_changed(engine, user_id, run.started_at)
         # (opted in since the run, perhaps: it weighed the topic only if they had by then)
         again = None if late or cache is None or not _short_listed(engine, run, user_id, params) else once(
-            "worked_again", lambda: worked_again(engine, cache(), run, user_id))
+            "worked_again", lambda: worked_again(engine, cache, run, user_id))
         if again is not None:
             out["worked_again"] = (f"profile run {run.id} keeps only the {params.max_candidates} topics closest to "
                                    "being inferred that fell short, and this is not one of them: worked out again "
@@ -240,21 +240,25 @@ def _short_listed(engine: Engine, run: Run, user_id: str, params: ProfileParams)
     return bool(kept >= params.max_candidates)
 
 
-def worked_again(engine: Engine, cache: EmbeddingCache, run: Run, user_id: str
+def worked_again(engine: Engine, load: Callable[[], EmbeddingCache], run: Run, user_id: str
                  ) -> tuple[dict[str, TopicResult], bool] | None:
     """Every topic the run weighed for the user, kept or not (it keeps only the ``max_candidates`` closest to being
     inferred that fell short), worked out again as the run worked them out: the run's taxonomy, model, rules and
     fitted topic vectors (its basis, checked whole), the posts written by its as-of day. Returns the topics by id,
     and whether the user's posts and opt-ins are still those the run read (their digest); None when the run cannot be
-    repeated (the taxonomy, the rules or the model changed since, or its topic fit was deleted by a `forget`)."""
+    repeated (the taxonomy, the rules or the model changed since, or its topic fit was deleted by a `forget`). The
+    embedding cache (``load``: it loads the model) is loaded only once the cheaper of these checks pass."""
     made = json.loads(run.params or "{}")
     topics = load_topics(engine)
     classify, params = ClassifyParams(), ProfileParams()
-    if made.get("rules") != RULES_VERSION or json.loads(run.stats or "{}").get("model") not in (None, cache.name):
+    if made.get("rules") != RULES_VERSION or not made.get("topic_vectors") or made.get("taxonomy") != taxonomy_digest(
+            topics):
+        return None
+    cache = load()
+    if json.loads(run.stats or "{}").get("model") not in (None, cache.name):
         return None
     space = TopicSpace.build(topics, cache, classify)
-    fit = topic_fit.load_fit(engine, made.get("topic_vectors") or {}, space.ids, space.vectors.shape[1]) \
-        if made.get("topic_vectors") else None
+    fit = topic_fit.load_fit(engine, made["topic_vectors"], space.ids, space.vectors.shape[1])
     if fit is None:
         return None
     space = space.adapted(fit.vectors)
