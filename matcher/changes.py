@@ -252,7 +252,9 @@ def _refitted(run: Run, prev: Run) -> str | None:
         elif now.get("forgotten") != before.get("forgotten"):
             cause = "a user's data was deleted since the last fit"
         elif now.get("posts") != before.get("posts"):
-            cause = f"the collection changed from {before.get('posts', 0)} to {now.get('posts', 0)} posts"
+            dates = (f" written by {utc_day(prev.as_of)} and by {utc_day(run.as_of)}, the days the runs read as of"
+                     if run.as_of != prev.as_of else "")
+            cause = f"the collection changed from {before.get('posts', 0)} to {now.get('posts', 0)} posts{dates}"
         else:
             cause = "asked for with --refit"
         reasons.append(f"topic vectors fitted again to the collection: {cause}")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, func
-from sqlmodel import select
+from sqlmodel import col, select
 
 from matcher import topic_fit
 from matcher.classify import WORDLESS_KEY, ClassifyParams, readable
@@ -138,16 +138,18 @@ def explain_topic(engine: Engine, user_id: str, topic_id: str, shared: dict[str,
         # (opted in since the run, perhaps: it weighed the topic only if they had by then)
         again = None if late or cache is None or not _short_listed(engine, run, user_id, params) else once(
             "worked_again", lambda: worked_again(engine, cache, run, user_id))
-        if again is not None:
+        if isinstance(again, tuple):
             out["worked_again"] = (f"profile run {run.id} keeps only the {params.max_candidates} topics closest to "
                                    "being inferred that fell short, and this is not one of them: worked out again "
                                    "for this answer, as the run worked it out" + ("" if again[1] else (
-                                       ", but from the user's posts as they are now, which changed after the run "
-                                       "(`perkmatch profile` brings it up to date)")))
-        found = again[0].get(topic_id) if again is not None else None
+                                       ", but from the user's posts and record as they are now, which changed after "
+                                       "the run (`perkmatch profile` brings it up to date)")))
+            out["posts_changed_since_run"] = not again[1]
+        found = again[0].get(topic_id) if isinstance(again, tuple) else None
         if found is None:
-            reason = (_opted_in_since(run, user_id) if late else _no_post_about(params) if again is not None
-                      else _absent(engine, run, user_id, params))
+            reason = (_opted_in_since(run, user_id) if late else _no_post_about(params) if isinstance(again, tuple)
+                      else _absent(engine, run, user_id, params) + (f" (it cannot be worked out again: {again})"
+                                                                    if again else ""))
             out.update(inferred=False, verdict="not inferred: " + "; ".join([reason] + _unread_words(unread, wordless)))
             return out
         record = _worked_record(engine, run, user_id, found, {t.topic_id: t.name for t in taxonomy})
@@ -241,37 +243,41 @@ def _short_listed(engine: Engine, run: Run, user_id: str, params: ProfileParams)
 
 
 def worked_again(engine: Engine, load: Callable[[], EmbeddingCache], run: Run, user_id: str
-                 ) -> tuple[dict[str, TopicResult], bool] | None:
+                 ) -> tuple[dict[str, TopicResult], bool] | str:
     """Every topic the run weighed for the user, kept or not (it keeps only the ``max_candidates`` closest to being
     inferred that fell short), worked out again as the run worked them out: the run's taxonomy, model, rules and
     fitted topic vectors (its basis, checked whole), the posts written by its as-of day. Returns the topics by id,
-    and whether the user's posts and opt-ins are still those the run read (their digest); None when the run cannot be
-    repeated (the taxonomy, the rules or the model changed since, or its topic fit was deleted by a `forget`). The
-    embedding cache (``load``: it loads the model) is loaded only once the cheaper of these checks pass."""
+    and whether the user's posts and opt-ins are still those the run read (their digest, and no post of theirs stored
+    since the run started: a new one has no vector until `profile`, so the digest cannot see it); or, when the run
+    cannot be repeated, why (the taxonomy, the rules or the model changed since, or its topic fit was deleted by a
+    `forget`). The embedding cache (``load``: it loads the model) is loaded only once the cheaper checks pass."""
     made = json.loads(run.params or "{}")
     topics = load_topics(engine)
     classify, params = ClassifyParams(), ProfileParams()
-    if made.get("rules") != RULES_VERSION or not made.get("topic_vectors") or made.get("taxonomy") != taxonomy_digest(
-            topics):
-        return None
+    if made.get("rules") != RULES_VERSION:
+        return "perkmatch's profile rules changed since the run; run `perkmatch profile`"
+    if not made.get("topic_vectors") or made.get("taxonomy") != taxonomy_digest(topics):
+        return "the taxonomy was replaced since the run; run `perkmatch profile`"
     cache = load()
     if json.loads(run.stats or "{}").get("model") not in (None, cache.name):
-        return None
+        return "the run was made with another encoder"
     space = TopicSpace.build(topics, cache, classify)
     fit = topic_fit.load_fit(engine, made["topic_vectors"], space.ids, space.vectors.shape[1])
     if fit is None:
-        return None
+        return "the topic vectors it fitted were deleted by a `forget` since; run `perkmatch profile`"
     space = space.adapted(fit.vectors)
     basis = run_basis(topics, cache.name, made.get("policy", "opt-in"), run.as_of, classify, params,
                       related=space.related, vectors=fit.vectors)
     if basis != made.get("basis"):
-        return None
+        return "what the run was computed from cannot be had again (its settings differ); run `perkmatch profile`"
     every = dataclasses.replace(params, max_candidates=len(space.ids))  # what is kept, not how it is measured
     results, _, digests = compute_users(engine, cache, space, [user_id], run.as_of, classify, every)
     with session(engine) as s:
         read = s.exec(select(ProfiledUser.digest).where(ProfiledUser.run_id == run.id)
                       .where(ProfiledUser.user_id == user_id)).first()
-    return {r.topic_id: r for r in results.get(user_id, [])}, read == digests.get(user_id)
+        stored_since = s.exec(select(Post.id).where(Post.user_id == user_id)
+                              .where(col(Post.updated_at) > run.started_at).limit(1)).first()
+    return {r.topic_id: r for r in results.get(user_id, [])}, read == digests.get(user_id) and stored_since is None
 
 
 def _worked_record(engine: Engine, run: Run, user_id: str, found: TopicResult, names: dict[str, str]

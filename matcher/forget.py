@@ -7,6 +7,7 @@ import hashlib
 import json
 import secrets
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Engine, delete, event, text, update
@@ -224,6 +225,16 @@ def opted_out(s: Session, user_id: str) -> bool:
     """Whether the user opted out. Reads only: with no salt yet, nobody has opted out, and none is made (no write
     in a reading command)."""
     return s.get(Setting, SALT) is not None and s.get(OptOut, audit_hash(s, user_id)) is not None
+
+
+def forgotten_check(s: Session) -> Callable[[str], bool]:
+    """``was_forgotten`` for many ids at once: the audit log's hashes read once (one per `forget` carried out), the
+    salt once; not a query per id (``ingest`` asks it of every user it adds)."""
+    salt = s.get(Setting, SALT)
+    if salt is None:
+        return lambda _: False
+    hashes = set(s.exec(select(ForgetAudit.user_hash)).all())
+    return lambda user_id: hashlib.sha256((salt.value + user_id).encode()).hexdigest() in hashes
 
 
 def was_forgotten(s: Session, user_id: str) -> bool:

@@ -160,7 +160,7 @@ def ingest_users(engine: Engine, path: str, *, skip_invalid: bool = False,
     """Validate and upsert a users file; users who opt out are forgotten. A user who opted out stays out: a row
     without consent, or an old file still saying opted_in, does not bring them back (only `perkmatch consent USER
     opted_in` does). ``within``: in that session's transaction, committed by the caller (``ingest``)."""
-    from matcher.forget import opted_out, was_forgotten, withdraw_opt_ins
+    from matcher.forget import forgotten_check, opted_out, withdraw_opt_ins
 
     report = IngestReport(path, kind="users")
     rejects = _Rejects(path, (reject_path or default_reject_path(path)) if skip_invalid else None)
@@ -170,6 +170,7 @@ def ingest_users(engine: Engine, path: str, *, skip_invalid: bool = False,
             hold_ingest_lock(s.connection())
         topic_ids = topic_ids_in(s)
         hidden: Callable[[str | None], frozenset[str]] | None = None  # (``taxonomy.not_shown``, read when needed)
+        was_forgotten: Callable[[str], bool] | None = None  # (``forget.forgotten_check``, read when needed)
         for line, row in iter_rows(path, columns=("user_id",), texts=USER_TEXTS,
                                    known=frozenset(UserIn.model_fields)):
             item = row if isinstance(row, Problem) else validate(path, line, row, UserIn, USER_HINTS)
@@ -218,7 +219,9 @@ def ingest_users(engine: Engine, path: str, *, skip_invalid: bool = False,
             s.add(user)
             report.users_updated += existing is not None
             report.users_added += existing is None
-            report.users_returned += existing is None and was_forgotten(s, user.user_id)
+            if existing is None:
+                was_forgotten = was_forgotten or forgotten_check(s)  # (read once, when first needed)
+                report.users_returned += was_forgotten(user.user_id)
         _finish(s, rejects, report, skip_invalid, commit=within is None)
     return report
 

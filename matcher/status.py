@@ -187,7 +187,7 @@ def next_steps(report: dict[str, Any]) -> list[str]:
         return ["perkmatch ingest POSTS --users USERS: there are no posts yet"]
     if report["unfinished_profile"]:
         run = report["unfinished_profile"]
-        how = "it was stopped" if run["status"] == "stopped" else "it is still running, or was killed"
+        how = "it is still running, or was killed" if run["status"] == "running" else f"it was {run['status']}"
         steps.append(f"perkmatch profile: profile run {run['run_id']} (started {run['started_at']}) has not finished "
                      f"({how}); a new run reuses the users it completed")
     elif profile is None:

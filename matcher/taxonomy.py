@@ -28,18 +28,18 @@ TOPIC_HINTS = {
     "parent_id": "use the topic_id of another topic in the same file, or leave it out",
     "sensitive": "write true or false",
 }
-# IAB topics, at any tier, that describe health, religion, sexuality, politics, crime, personal hardship and the
-# like: a topic is sensitive when it or one of its ancestors is named here. Content Taxonomy 3.x has politics, law
-# and crime as tier-1 groups; 2.x puts them under "News and Politics" (which itself is not sensitive: its "Weather"
-# is not), and both keep some health and hardship topics under groups that are not sensitive as a whole
-# ("Healthy Living", "Family and Relationships", "Personal Finance").
+# IAB topics, at any tier, that describe health, religion, sexuality and relationships, politics, crime and the like,
+# as the default taxonomy marks them: a topic is sensitive when it or one of its ancestors is named here. Content
+# Taxonomy 3.x has politics, law and crime as tier-1 groups; 2.x puts them under "News and Politics" (which itself is
+# not sensitive: its "Weather" is not), and both keep some health and relationship topics under groups that are not
+# sensitive as a whole ("Healthy Living", "Family and Relationships").
 IAB_SENSITIVE = {
     "Crime", "Disasters", "Law", "Medical Health", "Politics", "Religion & Spirituality", "Sensitive Topics",
     "War and Conflicts",  # tier-1 groups in 3.x
     "Elections", "Political Issues",  # under 2.x's "News and Politics"
     "Children's Health", "Men's Health", "Senior Health", "Women's Health", "Weight Loss", "Smoking Cessation",
-    "Health Insurance", "Bereavement", "Divorce", "Dating", "Funeral", "Financial Assistance", "Personal Debt",
-}
+    "Dating", "Divorce", "Marriage and Civil Unions",  # as the default taxonomy: health, religion, sexuality and
+}  # relationships, politics; not personal finance (debt would take credit cards and mortgages with it)
 
 
 TOPIC_TEXTS = ("topic_id", "parent_id", "name", "description")  # kept as written in YAML (0123, not 83)

@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from matcher.errors import NotReadyError, UnknownUserError
@@ -175,11 +175,16 @@ def user_topics(engine: Engine, user_id: str | None = None, candidates: bool = F
     return topic_records(engine, int(run.id or 0), None if user_id is None else [user_id], candidates)
 
 
-def stale_taxonomy(engine: Engine) -> str | None:
-    """What to warn when the taxonomy was replaced after the latest profile run: the run inferred topics it no longer
-    has (the topics shown are the run's, by id, until the next `profile`), or its content differs from the one the
-    run used (a topic added or redescribed, which the run did not weigh); None when it is the run's."""
-    run = latest_run(engine, "profile")
+def stale_taxonomy(engine: Engine, run_id: int | None = None) -> str | None:
+    """What to warn when the taxonomy was replaced after the latest profile run (or ``run_id``, the one a match used):
+    the run inferred topics it no longer has (the topics shown are the run's, by id, until the next `profile`), or
+    its content differs from the one the run used (a topic added or redescribed, which the run did not weigh); None
+    when it is the run's."""
+    if run_id is None:
+        run = latest_run(engine, "profile")
+    else:
+        with session(engine) as s:
+            run = s.get(Run, run_id)
     if run is None:
         return None
     with session(engine) as s:
@@ -195,20 +200,30 @@ def stale_taxonomy(engine: Engine) -> str | None:
     return None
 
 
-def evidence_changed(engine: Engine, run_id: int, user_ids: list[str] | None = None) -> str | None:
-    """What to warn when evidence posts a profile run cites (of these users; None: of every user) were stored again
-    after the run started, with a new text or new engagement: they are shown as they are now, not as the run read
-    them; None when none was."""
+def evidence_changed(engine: Engine, run_id: int, user_ids: list[str] | None = None, topic_id: str | None = None,
+                     candidates: bool = False) -> str | None:
+    """What to warn when evidence posts shown from a profile run (of its inferred topics, and its candidates too with
+    ``candidates``; of these users, None: of every user; of this topic only) were stored again after the run
+    started, with a new text or new engagement: they are shown as they are now, not as the run read them; None when
+    none was."""
     with session(engine) as s:
         run = s.get(Run, run_id)
         if run is None:
             return None
-        query = (select(func.count(func.distinct(EvidencePost.post_pk)))
-                 .join(Post, col(Post.id) == EvidencePost.post_pk)
+        query = (select(EvidencePost.post_pk).join(Post, col(Post.id) == EvidencePost.post_pk)
+                 .join(TopicScore, (TopicScore.run_id == EvidencePost.run_id)
+                       & (TopicScore.user_id == EvidencePost.user_id) & (TopicScore.topic_id == EvidencePost.topic_id))
                  .where(EvidencePost.run_id == run_id).where(col(Post.updated_at) > run.started_at))
-        if user_ids is not None:
-            query = query.where(col(EvidencePost.user_id).in_(user_ids))
-        changed = int(s.exec(query).one())
+        if not candidates:
+            query = query.where(TopicScore.status == "inferred")
+        if topic_id is not None:
+            query = query.where(EvidencePost.topic_id == topic_id)
+        found: set[int] = set()
+        for start in range(0, len(user_ids or [None]), 500):  # (a long IN list: PostgreSQL takes 65,535 at most)
+            part = query if user_ids is None else query.where(
+                col(EvidencePost.user_id).in_(user_ids[start:start + 500]))
+            found.update(s.exec(part).all())
+        changed = len(found)
     if not changed:
         return None
     return (f"{changed} evidence post(s) were stored again (a new text or new engagement) after profile run {run_id} "

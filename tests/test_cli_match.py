@@ -772,8 +772,10 @@ def test_evidence_stored_again_after_the_run_is_said_to_be_shown_as_it_is_now(wo
         p["likes"] = 500
     assert world("ingest", write("edited.jsonl", edited)).exit_code == 0
     said = "2 evidence post(s) were stored again (a new text or new engagement) after profile run 1 read them"
-    for args in (["topics", "ann"], ["explain", "ann", "travel"], ["brand", "lounge"]):
+    for args in (["topics", "ann"], ["explain", "ann", "travel"], ["brand", "lounge"], ["explain", "ann"],
+                 ["explain", "ann", "lounge"]):
         assert said in " ".join(world(*args).stderr.split()), args
+    assert "stored again" not in world("explain", "ann", "coffee").stderr  # another topic's evidence: not told
     assert said not in world("topics", "bob").stderr  # bob's posts were not touched
     assert world("profile", "--as-of", "2025-03-01").exit_code == 0
     assert "stored again" not in world("topics", "ann").stderr

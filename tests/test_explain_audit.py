@@ -113,8 +113,9 @@ def test_a_topic_no_post_is_about_says_so_without_guessing(world, monkeypatch) -
 
     monkeypatch.setattr(module, "ProfileParams", lambda: ProfileParams(max_candidates=1))  # few keeps 1: coffee
     crowded = explain(world, "few", "travel")
-    assert crowded["verdict"] == ("not inferred: it is not among the 1 topics closest to being inferred that fell "
-                                  "short, the only ones kept (`perkmatch topics few --candidates` lists them)")
+    assert crowded["verdict"].startswith(  # (and not worked out again: the parameters patched here are not the run's)
+        "not inferred: it is not among the 1 topics closest to being inferred that fell short, the only ones kept "
+        "(`perkmatch topics few --candidates` lists them) (it cannot be worked out again: ")
 
 
 def test_an_unknown_topic_id_is_answered_with_the_id_meant(world) -> None:  # type: ignore[no-untyped-def]
@@ -380,5 +381,19 @@ def test_a_topic_weighed_but_not_kept_is_worked_out_again_with_its_numbers(tmp_p
     assert "worked_again" not in stored and stored["posts"] == 1
     liked = [post(f"eve-{left[1:]}", "eve", f"{subjects[int(left[1:])]} {WORDS[int(left[1:])]}", int(left[1:]), 50)]
     assert invoke("ingest", write("liked.jsonl", liked)).exit_code == 0  # the same post, liked more since the run
-    assert json.loads(invoke("explain", "eve", left, "--json").stdout)["worked_again"].endswith(
-        "from the user's posts as they are now, which changed after the run (`perkmatch profile` brings it up to date)")
+    changed = json.loads(invoke("explain", "eve", left, "--json").stdout)
+    assert changed["posts_changed_since_run"] and changed["worked_again"].endswith(
+        "from the user's posts and record as they are now, which changed after the run (`perkmatch profile` brings "
+        "it up to date)")
+    assert invoke("profile", "--as-of", "2025-03-01").exit_code == 0
+    kept = {t["topic_id"] for t in json.loads(invoke("topics", "eve", "--candidates", "--json").stdout)["topics"]}
+    [left] = sorted({f"t{i}" for i in range(len(subjects))} - kept)[:1]
+    assert json.loads(invoke("explain", "eve", left, "--json").stdout)["posts_changed_since_run"] is False
+    new = [post("eve-new", "eve", f"{subjects[int(left[1:])]} again", 40)]  # stored, no vector until `profile`
+    assert invoke("ingest", write("new.jsonl", new)).exit_code == 0
+    assert json.loads(invoke("explain", "eve", left, "--json").stdout)["posts_changed_since_run"]
+    assert invoke("ingest", write("bo.jsonl", [post("bo-1", "bo", "hello", 1)]), "--consent-policy", "opt-out",
+                  ).exit_code == 0
+    assert invoke("forget", "bo").exit_code == 0  # the kept topic fit goes: said, not silently the old answer
+    assert "(it cannot be worked out again: the topic vectors it fitted were deleted by a `forget` since; run " \
+           "`perkmatch profile`)" in " ".join(invoke("explain", "eve", left).stdout.split())

@@ -165,7 +165,7 @@ def test_a_perk_about_a_sensitive_topic_goes_only_to_users_who_opt_in_to_it(tmp_
     users = [{"user_id": "ann", "consent": "opted_in", "region": "GB"},
              {"user_id": "eve", "consent": "opted_in", "region": "GB", "sensitive_opt_in": ["health"]}]
     clinic = {"perk_id": "clinic", "brand": "Care", "title": "Travel clinic",
-              "description": "doctor therapy medicine for flights airport travel"}
+              "description": "doctor therapy medicine for flights"}
     posts = posts_for("ann", "flights airport lounge travel") + posts_for("eve", "flights airport lounge travel")
     invoke = build_world(tmp_path, write, monkeypatch, users, posts, "2025-03-01", perks=[*PERKS, clinic],
                          then=(["match"],))

@@ -18,7 +18,13 @@ from matcher.cli.common import (
     parse_as_of,
     print_json,
 )
-from matcher.cli.shown import evidence_lines, print_assignments, warn_stale
+from matcher.cli.shown import (
+    evidence_lines,
+    match_evidence_changed,
+    match_profile_run,
+    print_assignments,
+    warn_stale,
+)
 
 
 def match(
@@ -249,9 +255,9 @@ def brand(perk_id: Annotated[str, typer.Argument(help="The perk's id")], db: DbO
 
     eng = engine(db, existing=True)
     common.warn_run_policy(eng)
-    warn_stale(stale_taxonomy(eng))  # the topics cited are the run's (a topic gone since: by its id), as `topics` warns
+    warn_stale(stale_taxonomy(eng, match_profile_run(eng)))  # the topics cited are the match's profile run's
     record = brand_view(eng, perk_id)
-    warn_stale(_evidence_changed(eng, [u["user_id"] for u in record["users"]]))
+    warn_stale(match_evidence_changed(eng, [u["user_id"] for u in record["users"]]))
     if not record["assigned"] and not record["retired"]:  # the perk went to nobody: say why (the model is loaded)
         nobody = nobody_reason(eng, common.cache(eng, model), perk_id)
         if nobody:
@@ -278,18 +284,6 @@ def brand(perk_id: Annotated[str, typer.Argument(help="The perk's id")], db: DbO
         out.print(f"  left out: {w['user_id']} score {w['score']:.3f} ({w['reason']})")
     if record.get("nobody"):
         _print_nobody(record["nobody"], "  ")
-
-
-def _evidence_changed(eng: Any, user_ids: list[str]) -> str | None:
-    """``evidence_changed`` of the profile run the latest match assigned from, for these users."""
-    import json
-
-    from matcher.profile_run import latest_run
-    from matcher.topic_records import evidence_changed
-
-    match = latest_run(eng, "match")
-    profile_run = json.loads(match.params or "{}").get("profile_run") if match else None
-    return evidence_changed(eng, int(profile_run), user_ids) if profile_run and user_ids else None
 
 
 def _print_nobody(nobody: dict[str, Any], indent: str) -> None:

@@ -17,7 +17,7 @@ from matcher.cli.common import (
     print_json,
     print_table,
 )
-from matcher.cli.shown import evidence_lines, or_dash, print_assignments, warn_stale
+from matcher.cli.shown import evidence_lines, match_evidence_changed, or_dash, print_assignments, warn_stale
 
 WITHHELD_SHOWN = 10  # `explain USER` prints the best this many perks withheld; --json gives every one
 
@@ -63,7 +63,8 @@ def topics(
     records = user_topics(eng, user_id, candidates=candidates)
     warn_stale(stale_taxonomy(eng))
     run = latest_run(eng, "profile")
-    warn_stale(evidence_changed(eng, int(run.id or 0), None if user_id is None else [user_id]) if run else None)
+    warn_stale(evidence_changed(eng, int(run.id or 0), None if user_id is None else [user_id], candidates=candidates)
+               if run else None)
     if as_json:
         print_json(records)
         return
@@ -105,6 +106,8 @@ def explain(
                   "withheld": withheld_records(eng, user_id)}
         if not record["assignments"]:
             record["reason"] = no_perks_reason(eng, user_id)  # why none: the text says it, and so does the JSON
+        if record["assignments"]:
+            warn_stale(match_evidence_changed(eng, [user_id]))
         if as_json:
             print_json(record)
             return
@@ -134,7 +137,7 @@ def explain(
     if record.get("evidence") and not record.get("worked_again"):  # (worked again: read as they are now)
         from matcher.topic_records import evidence_changed
 
-        warn_stale(evidence_changed(eng, int(record["run_id"]), [user_id]))
+        warn_stale(evidence_changed(eng, int(record["run_id"]), [user_id], topic_id, candidates=True))
     if as_json:
         print_json(record)
         return
@@ -217,6 +220,8 @@ def _explain_perk(eng: Any, cache: Any, user_id: str, perk_id: str, as_json: boo
     from matcher.why_perk import explain_perk
 
     record = explain_perk(eng, cache, user_id, perk_id)
+    if record.get("status") == "assigned":
+        warn_stale(match_evidence_changed(eng, [user_id]))
     if as_json:
         print_json(record)
         return

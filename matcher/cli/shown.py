@@ -39,6 +39,25 @@ def print_assignments(records: list[dict[str, Any]]) -> None:
                 out.print(f"      {line}", markup=False)
 
 
+def match_profile_run(eng: Any) -> int | None:
+    """The profile run the latest match assigned from: the topics and evidence its assignments cite."""
+    import json
+
+    from matcher.profile_run import latest_run
+
+    match = latest_run(eng, "match")
+    profile_run = json.loads(match.params or "{}").get("profile_run") if match else None
+    return int(profile_run) if profile_run else None
+
+
+def match_evidence_changed(eng: Any, user_ids: list[str]) -> str | None:
+    """``topic_records.evidence_changed`` of the profile run the latest match assigned from, for these users."""
+    from matcher.topic_records import evidence_changed
+
+    profile_run = match_profile_run(eng)
+    return evidence_changed(eng, profile_run, user_ids) if profile_run and user_ids else None
+
+
 def warn_stale(note: str | None) -> None:
     """On stderr, so that --json output stays the run's records."""
     if note:
