@@ -28,7 +28,7 @@ from matcher.profile_run import latest_run
 from matcher.report_charts import activity_chart, engagement, quantity_chart
 from matcher.store import Run, User, session
 from matcher.taxonomy import load_topics
-from matcher.topic_records import iso, require_profiled, require_user, topic_records
+from matcher.topic_records import evidence_changed, iso, require_profiled, require_user, topic_records
 from matcher.user_export import export_user
 from matcher.why_perk import nobody_reason
 
@@ -84,6 +84,7 @@ def user_report(engine: Engine, user_id: str) -> dict[str, Any]:
         "chart": activity_chart(doc["posts"], inferred, usual),
         "assignments": match_records(engine, user_id=user_id) if match else None,
         "withheld": withheld_records(engine, user_id) if match else [],
+        "evidence_note": evidence_changed(engine, int(profile.id or 0), [user_id], candidates=True),
     }
 
 
@@ -156,6 +157,8 @@ def brand_report(engine: Engine, brand: str, cache: Callable[[], Any] | None = N
         "open": sum(v["offer"] == "open" for v in views),
         "assigned": sum(v["assigned"] for v in views), "users": len({u["user_id"] for v in views for u in v["users"]}),
         "chart": quantity_chart(views),
+        "evidence_note": evidence_changed(engine, int(json.loads(match.params or "{}").get("profile_run") or 0),
+                                          sorted({u["user_id"] for v in views for u in v["users"]})),
     }
 
 

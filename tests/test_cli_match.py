@@ -776,6 +776,10 @@ def test_evidence_stored_again_after_the_run_is_said_to_be_shown_as_it_is_now(wo
                  ["explain", "ann", "lounge"]):
         assert said in " ".join(world(*args).stderr.split()), args
     assert "stored again" not in world("explain", "ann", "coffee").stderr  # another topic's evidence: not told
+    for kind, who in (("user", "ann"), ("brand", "Sky")):  # the report pages say it too
+        page = world.tmp / f"{kind}.html"
+        assert world("report", kind, who, "--out", str(page)).exit_code == 0
+        assert said in " ".join(page.read_text().split()), kind
     assert said not in world("topics", "bob").stderr  # bob's posts were not touched
     assert world("profile", "--as-of", "2025-03-01").exit_code == 0
     assert "stored again" not in world("topics", "ann").stderr
