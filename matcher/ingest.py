@@ -53,6 +53,7 @@ class IngestReport:
     repeated: int = 0  # rows of a post an earlier row of this file already gave (the last row of each is kept)
     unchanged: int = 0  # posts given again exactly as stored: not written (so not "new or updated" for --changes)
     reject_file: str | None = None
+    reject_file_emptied: str | None = None  # an earlier run's reject file at the path, emptied: none rejected now
     problems: list[Problem] = field(default_factory=list)
     rejects: "_Rejects | None" = field(default=None, repr=False)  # a reject file to finish once the caller commits
 
@@ -74,6 +75,7 @@ class _Rejects:
         self.handle: IO[str] | None = None
         self.problems: list[Problem] = []
         self.rows = 0
+        self.emptied = False  # an earlier run's reject file at the path was emptied (``finish``)
 
     def add(self, line: int, row: dict[str, Any] | None, problems: list[Problem]) -> None:
         self.rows += 1
@@ -92,7 +94,16 @@ class _Rejects:
                                      "was stored; free space or give --rejects PATH elsewhere") from None
 
     def finish(self, keep: bool) -> str | None:
-        if self.handle is None or self.reject_path is None:
+        """The reject file, once its rows are written whole (``keep``: the rows were stored); None when no row was
+        rejected. Then a reject file an earlier run left at the path is emptied, so that it never lists rows as
+        rejected that this run stored (its rows may have been fixed since)."""
+        if self.reject_path is None:
+            return None
+        if self.handle is None:
+            target = Path(self.reject_path)
+            if keep and target.is_file() and target.stat().st_size:
+                target.write_text("", encoding="utf-8")
+                self.emptied = True
             return None
         self.handle.close()
         part = Path(self.reject_path + ".part")
@@ -151,7 +162,9 @@ def ingest(engine: Engine, posts: str | None = None, users: str | None = None, *
         raise
     for report in reports:  # stored: the reject files too
         if report.rejects is not None:
-            report.reject_file, report.rejects = report.rejects.finish(keep=True), None
+            rejects = report.rejects
+            report.reject_file, report.rejects = rejects.finish(keep=True), None
+            report.reject_file_emptied = rejects.reject_path if rejects.emptied else None
     return reports
 
 
@@ -280,6 +293,7 @@ def _finish(s: Session, rejects: _Rejects, report: IngestReport, skip_invalid: b
     if commit:
         s.commit()
         report.reject_file = rejects.finish(keep=True)
+        report.reject_file_emptied = rejects.reject_path if rejects.emptied else None
     else:
         report.rejects = rejects  # the caller finishes it once it has committed (``ingest``)
 

@@ -526,3 +526,16 @@ def test_a_users_file_given_again_is_unchanged_and_reported_as_users(engine, wri
     db = str(tmp_path / "cli.db")
     result = CliRunner().invoke(app, ["--db", db, "ingest", "--users", str(tmp_path / "empty.jsonl")])
     assert result.exit_code == 0 and "empty.jsonl: users added 0" in result.stdout  # before: "posts added 0"
+
+
+def test_a_run_that_rejects_nothing_empties_an_earlier_reject_file(engine, write) -> None:  # type: ignore[no-untyped-def]
+    # before: the earlier run's reject file stayed, listing as rejected rows this run stored
+    bad = [{"post_id": "p1", "user_id": "ann", "text": "hi", "created_at": 1},
+           {"post_id": "p2", "user_id": "ann", "created_at": 1}]  # no text
+    path = write("p.jsonl", bad)
+    first = ingest_posts(engine, path, policy="opt-out", skip_invalid=True)
+    assert first.reject_file and Path(first.reject_file).read_text().count("\n") == 1
+    write("p.jsonl", [bad[0], bad[1] | {"text": "fixed"}])
+    second = ingest_posts(engine, path, policy="opt-out", skip_invalid=True)
+    assert second.reject_file is None and second.reject_file_emptied == first.reject_file
+    assert Path(first.reject_file).read_text() == ""

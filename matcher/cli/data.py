@@ -96,6 +96,8 @@ def ingest(
                       "each post was kept")
         if report.reject_file:
             err.print(f"{report.rejected} rejected row(s) written to {report.reject_file}")
+        if report.reject_file_emptied:
+            err.print(f"no row rejected: {report.reject_file_emptied}, an earlier run's reject file, was emptied")
 
 
 def taxonomy_load(
