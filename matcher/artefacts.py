@@ -263,8 +263,18 @@ def quantise_static_int8(source: Path, out: Path, feeds: list[dict[str, Any]]) -
                          "use --encoder openvino")
 
 
+def no_telemetry() -> None:
+    """Keep OpenVINO's (and NNCF's) telemetry from running in this process: importing ``openvino`` imports its
+    conversion tools, which send a usage event to Google Analytics from a process they fork. perkmatch makes no
+    network calls beyond the package registries, and that fork once hung a command at exit (its child deadlocked in
+    ``getaddrinfo``, and the exit waited for it). Their telemetry package made unimportable, each falls back to its
+    own no-op stub. Call before the first ``import openvino`` (or ``nncf``)."""
+    sys.modules.setdefault("openvino_telemetry", None)  # type: ignore[arg-type]
+
+
 def _quantise_here(source: str, out: str) -> None:
     """``quantise_static_int8``'s work, in the process it starts."""
+    no_telemetry()
     import nncf
     import numpy as np
     import openvino

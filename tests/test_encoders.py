@@ -4,6 +4,8 @@ the artefact cache (built once, reused, rebuilt when partial or corrupt), and th
 import importlib.util
 import os
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -305,3 +307,15 @@ def test_artefacts_are_keyed_by_the_models_content_and_older_builds_are_pruned(t
     latest = artefacts.ensure(model, "m", "vocabulary", build)
     assert sorted(p.name for p in (tmp_path / "cache").iterdir() if not p.name.startswith(".")) == sorted(
         [latest.name, onnx.name])
+
+
+def test_loading_openvino_sends_no_telemetry() -> None:
+    # `import openvino` imports its conversion tools, which sent a usage event to Google Analytics from a forked
+    # process (that fork once hung a command at exit); perkmatch makes no network calls beyond the package registries
+    code = ("import sys; from matcher.encoder import load_encoder; load_encoder(backend='openvino'); "
+            "import openvino.tools.ovc as ovc; "
+            "print(sys.modules['openvino_telemetry'], type(ovc.telemetry).__module__)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["None", "openvino.tools.ovc.telemetry_stub"]
