@@ -18,7 +18,7 @@ from matcher.ingest import ingest_posts, ingest_users
 from matcher.match import run_match
 from matcher.profile_run import run_profile
 from matcher.records import to_epoch
-from matcher.store import Post, Topic, User, session
+from matcher.store import Post, Topic, User, session, shown_db
 from matcher.taxonomy import default_taxonomy_path, load_topics, read_taxonomy, topic_sets
 from matcher.topic_records import user_topics
 
@@ -60,7 +60,9 @@ def check_demo_database(engine: Engine) -> None:
         ("another catalog", set(perks) - set(sample)),
         ("edited sample perks", {k for k, h in perks.items() if k in sample and sample[k] != h})) if found]
     if held:
-        raise PerkmatchError(f"--db {engine.url.database or engine.url}: this database holds {' and '.join(held)}; the "
+        where = engine.url.database if engine.url.get_backend_name() == "sqlite" else shown_db(
+            engine.url.render_as_string(hide_password=False))  # a PostgreSQL URL whole (its password masked)
+        raise PerkmatchError(f"--db {where or engine.url}: this database holds {' and '.join(held)}; the "
                              "demo would mix its sample data in and retire or overwrite the live perks. Leave --db out "
                              "(the demo then uses a temporary database) or give the path of a new one")
 

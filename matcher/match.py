@@ -261,9 +261,14 @@ class PerkSpace:
         flagged = np.array([t.sensitive for t in self.topics_by_column], dtype=bool)
         if not flagged.any() or not len(self.perks):
             return [[] for _ in self.perks]
-        others = self.relevance[:, ~flagged].max(axis=1, initial=0.0)
+        if self.relevance.shape[1] < 2:
+            return [[self.space.ids[0]] if flagged[0] and self.relevance[i, 0] >= self.params.min_relevance else []
+                    for i in range(len(self.perks))]
+        top2 = -np.partition(-self.relevance, 1, axis=1)[:, :2]  # each perk's best and second-best relevance
+        best, second = top2.max(axis=1), top2.min(axis=1)
+        others = np.where(self.relevance >= best[:, None], second[:, None], best[:, None])  # the best of the rest
         about = ((self.relevance >= self.params.min_relevance)
-                 & (self.relevance >= self.params.sensitive_share * others[:, None]) & flagged[None, :])
+                 & (self.relevance >= self.params.sensitive_share * others) & flagged[None, :])
         return [[self.space.ids[k] for k in sorted(np.flatnonzero(row).tolist(), key=lambda k: -self.relevance[i, k])]
                 for i, row in enumerate(about)]
 

@@ -82,7 +82,7 @@ def run_profile(engine: Engine, cache: EmbeddingCache, *, policy: str = "opt-in"
         return _profile(engine, cache, users, policy, as_of, classify, params, progress, executor, refit,
                         (started, began))
     except KeyboardInterrupt:  # Ctrl-C, or a termination signal (``cli.common.Terminated``)
-        _stopped(engine, began)
+        _stopped(engine, began, as_of, policy)
         raise
     finally:
         close = getattr(executor, "close", None)  # a pool of worker processes stops with its run
@@ -90,14 +90,19 @@ def run_profile(engine: Engine, cache: EmbeddingCache, *, policy: str = "opt-in"
             close()
 
 
-def _stopped(engine: Engine, began: dt.datetime) -> None:
+def _stopped(engine: Engine, began: dt.datetime, as_of: int, policy: str) -> None:
     """Mark the run this command started as ``stopped``: `status` then says it was stopped, not that it may still be
     running (as it must of one killed outright). Its finished users' rows stay for the next run to go on from; that
-    run's end deletes them (``incremental.drop_interrupted``). Best effort: the interrupt goes on whatever happens."""
+    run's end deletes them (``incremental.drop_interrupted``). Stopped while it embedded, before its run was
+    recorded: recorded now, as stopped (its vectors are kept; it has no rows). Best effort: the interrupt goes on
+    whatever happens."""
     try:
         with session(engine) as s:
-            s.execute(update(Run).where(col(Run.kind) == "profile").where(col(Run.status) == "running")
-                      .where(col(Run.started_at) == began).values(status="stopped"))
+            marked = s.execute(update(Run).where(col(Run.kind) == "profile").where(col(Run.status) == "running")
+                               .where(col(Run.started_at) == began).values(status="stopped"))
+            if not marked.rowcount:
+                s.add(Run(kind="profile", status="stopped", as_of=as_of, started_at=began,
+                          params=json.dumps({"policy": policy})))
             s.commit()
     except Exception:  # noqa: BLE001  (a database gone or locked: the run stays "running", as one killed does)
         pass

@@ -116,6 +116,12 @@ def test_a_profile_run_stopped_by_ctrl_c_is_said_to_be_stopped_not_running(world
     with session(engine) as s:  # the next run's end deletes its rows, and names it as every run stopped before
         assert list(s.exec(select(Run.status).where(Run.kind == "profile").order_by(Run.id)))[-2:] == [
             "interrupted", "finished"]
+    embed = profile_run.space_texts  # stopped while it embeds, before its run is recorded: recorded, as stopped
+    monkeypatch.setattr(profile_run, "space_texts", stop)
+    assert world("profile", "--as-of", "2025-03-03").exit_code == 130
+    assert status(world)["unfinished_profile"]["status"] == "stopped"  # before: nothing said it ever started
+    monkeypatch.setattr(profile_run, "space_texts", embed)
+    assert world("profile", "--as-of", "2025-03-03").exit_code == 0 and status(world)["unfinished_profile"] is None
 
 
 def test_offers_that_ended_or_opened_since_the_match_are_named(world) -> None:  # type: ignore[no-untyped-def]
