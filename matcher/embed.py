@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 from sqlalchemy import Engine, and_, delete, func
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from catalog.refresh import text_key
 from matcher.encoder import Encoder
@@ -184,12 +184,19 @@ def missing_chunks(engine: Engine, model: str, size: int = FILL_CHUNK,
     """The post texts and contexts with no vector for this model, streamed in chunks (key -> text).
 
     Contexts are looked up only after every text chunk was consumed, so a context that is also a post's
-    text is not returned again once the texts are stored."""
+    text is not returned again once the texts are stored. A reader that stops early (its own error: the database
+    gone) closes the generator, and a session that cannot roll back then is closed quietly: before, PostgreSQL going
+    away printed "Exception ignored in: <generator object missing_chunks>" and a traceback beside the command's error
+    (which is the one to report)."""
     for which in which_texts:
-        with session(engine) as s:
+        s = Session(engine)
+        try:
             result = s.execute(_missing_stmt(model, which).execution_options(yield_per=size))
             for part in result.partitions():
                 yield {key: embed_form(raw) for key, raw in part}
+        finally:
+            with contextlib.suppress(Exception):
+                s.close()
 
 
 def drop_unreferenced(engine: Engine, model: str, keys: Iterable[str]) -> int:

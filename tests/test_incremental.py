@@ -561,3 +561,21 @@ def test_a_run_as_of_an_earlier_day_fits_again_on_the_posts_it_reads(tmp_path) -
     fresh = setup_db(tmp_path, "early", lines)
     run_profile(fresh, EmbeddingCache(fresh, FakeEncoder()), as_of=early)
     assert snapshot(engine) == snapshot(fresh)
+
+
+def test_a_reader_stopped_by_a_database_gone_closes_the_missing_texts_quietly(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # before: PostgreSQL going away mid-run printed "Exception ignored in: <generator object missing_chunks>" and a
+    # traceback beside the command's one-line error, as the abandoned generator's session failed to roll back
+    from sqlmodel import Session
+
+    from matcher.embed import missing_chunks
+
+    engine = setup_db(tmp_path, "gone", sample_lines())
+    chunks = missing_chunks(engine, "fake-64", size=10)
+    assert next(chunks)
+
+    def gone(self) -> None:  # type: ignore[no-untyped-def]
+        raise ConnectionError("the server closed the connection")
+
+    monkeypatch.setattr(Session, "close", gone)
+    chunks.close()  # quietly: the reader's own error is the one to report
