@@ -98,11 +98,12 @@ def _stopped(engine: Engine, began: dt.datetime, as_of: int, policy: str) -> Non
     whatever happens."""
     try:
         with session(engine) as s:
-            marked = s.execute(update(Run).where(col(Run.kind) == "profile").where(col(Run.status) == "running")
-                               .where(col(Run.started_at) == began).values(status="stopped"))
-            if not marked.rowcount:
+            mine = select(Run.id).where(col(Run.kind) == "profile").where(col(Run.started_at) == began)
+            if s.exec(mine).first() is None:  # (one that finished just before the signal is left as it is)
                 s.add(Run(kind="profile", status="stopped", as_of=as_of, started_at=began,
                           params=json.dumps({"policy": policy})))
+            s.execute(update(Run).where(col(Run.kind) == "profile").where(col(Run.status) == "running")
+                      .where(col(Run.started_at) == began).values(status="stopped"))
             s.commit()
     except Exception:  # noqa: BLE001  (a database gone or locked: the run stays "running", as one killed does)
         pass

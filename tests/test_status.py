@@ -258,3 +258,14 @@ def test_commands_reading_an_opt_out_profile_run_say_so(world, write) -> None:  
         assert said in " ".join(world(*command).stderr.split()), command  # before: served with no word of it
     assert world("profile", "--as-of", "2025-03-01").exit_code == 0
     assert said not in world("topics", "--all").stderr
+
+
+def test_a_signal_after_a_profile_run_finished_leaves_it_finished(world) -> None:  # type: ignore[no-untyped-def]
+    from matcher.profile_run import _stopped, latest_run
+
+    engine = open_engine(world.db)
+    run = latest_run(engine, "profile")
+    _stopped(engine, run.started_at, run.as_of, "opt-in")  # the signal landed as the command returned
+    with session(engine) as s:
+        assert list(s.exec(select(Run.status).where(Run.kind == "profile"))) == ["finished"]
+    assert status(world)["unfinished_profile"] is None
