@@ -21,9 +21,9 @@ from matcher.classify import WORDLESS_KEY, ClassifyParams, readable
 from matcher.embed import EmbeddingCache
 from matcher.encoder import known_words
 from matcher.errors import UnknownTopicError
-from matcher.incremental import RULES_VERSION, run_basis
+from matcher.incremental import RULES_VERSION
 from matcher.profile_chunk import compute_users
-from matcher.profile_run import details_json, latest_run
+from matcher.profile_run import details_json, latest_run, space_basis
 from matcher.profiles import ProfileParams, TopicResult
 from matcher.store import (
     EvidencePost,
@@ -266,9 +266,7 @@ def worked_again(engine: Engine, load: Callable[[], EmbeddingCache], run: Run, u
     if fit is None:
         return "the topic vectors it fitted were deleted by a `forget` since; run `perkmatch profile`"
     space = space.adapted(fit.vectors)
-    basis = run_basis(topics, cache.name, made.get("policy", "opt-in"), run.as_of, classify, params,
-                      related=space.related, vectors=fit.vectors)
-    if basis != made.get("basis"):
+    if space_basis(space, cache.name, made.get("policy", "opt-in"), run.as_of, classify, params) != made.get("basis"):
         return "what the run was computed from cannot be had again (its settings differ); run `perkmatch profile`"
     every = dataclasses.replace(params, max_candidates=len(space.ids))  # what is kept, not how it is measured
     results, _, digests = compute_users(engine, cache, space, [user_id], run.as_of, classify, every)

@@ -49,7 +49,12 @@ def _salt(s: Session) -> str:
 
 
 def audit_hash(s: Session, user_id: str) -> str:
-    return hashlib.sha256((_salt(s) + user_id).encode()).hexdigest()
+    return _salted(_salt(s), user_id)
+
+
+def _salted(salt: str, user_id: str) -> str:
+    """The salted hash a user id is kept by (audit lines, opt-outs)."""
+    return hashlib.sha256((salt + user_id).encode()).hexdigest()
 
 
 def text_hashes(s: Session, keys: set[str] | list[str]) -> dict[str, str]:
@@ -234,7 +239,7 @@ def forgotten_check(s: Session) -> Callable[[str], bool]:
     if salt is None:
         return lambda _: False
     hashes = set(s.exec(select(ForgetAudit.user_hash)).all())
-    return lambda user_id: hashlib.sha256((salt.value + user_id).encode()).hexdigest() in hashes
+    return lambda user_id: _salted(salt.value, user_id) in hashes
 
 
 def was_forgotten(s: Session, user_id: str) -> bool:

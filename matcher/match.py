@@ -258,7 +258,7 @@ class PerkSpace:
         alternative-music festival as about the occult ("Alternative", 0.91 beside Music's 1.11). On 18 sensitive
         and 258 ordinary perks (the dev catalog and hand-written ones) this flags 13 and 6 (one a newspaper, news
         being sensitive there; the top-3 rule: 11 and 9)."""
-        flagged = np.array([t.sensitive for t in self.topics_by_column], dtype=bool)
+        flagged = np.array([t.sensitive for t in self.space.topics], dtype=bool)  # (in column order)
         if not flagged.any() or not len(self.perks):
             return [[] for _ in self.perks]
         if self.relevance.shape[1] < 2:
@@ -272,11 +272,6 @@ class PerkSpace:
         return [[self.space.ids[k] for k in sorted(np.flatnonzero(row).tolist(), key=lambda k: -self.relevance[i, k])]
                 for i, row in enumerate(about)]
 
-    @functools.cached_property
-    def topics_by_column(self) -> list[TopicInfo]:
-        info = {t.topic_id: t for t in self.topics}
-        return [info[topic_id] for topic_id in self.space.ids]
-
     def sensitive_reason(self, at: int, hidden: frozenset[str]) -> str | None:
         """Why perk ``at`` goes to nobody who has not opted in to a sensitive topic it is about (``hidden``: the
         user's sensitive topics not opted in to), whatever topic of theirs it would reach them through: an adult
@@ -285,9 +280,16 @@ class PerkSpace:
         topics = [t for t in self.sensitive[at] if t in hidden]
         if not topics:
             return None
-        names = ", ".join(self.topics_by_column[self.column[t]].name for t in topics)
+        names = ", ".join(self.space.topics[self.column[t]].name for t in topics)
         return (f"sensitive: the perk is about {names}, a sensitive topic they have not opted in to (a perk about one "
                 "goes only to users who opted in to it)")
+
+    def withheld_reason(self, at: int, hidden: frozenset[str], regions: list[str], user_region: str | None,
+                        today: dt.date) -> str | None:
+        """Why perk ``at`` cannot go to the user at all, naming the rule: a sensitive topic it is about that they do
+        not opt in to (``sensitive_reason``), then its regions (``regions``: the perk's, parsed) and its offer window
+        (``ineligible_reason``); None when it can."""
+        return self.sensitive_reason(at, hidden) or ineligible_reason(self.perks[at], regions, user_region, today)
 
 
 def _load_profiles(engine: Engine, run_id: int, hidden: Callable[[str | None], frozenset[str]]
@@ -348,8 +350,7 @@ def _candidates(engine, cache, rows, evidence, regions, ps, today, params, progr
             for perk_i, hits in sorted(found[user_id].items()):
                 hits = sorted(hits, key=lambda h: (-h["score"], h["topic_id"]))
                 perk = perks[perk_i]
-                reason = ps.sensitive_reason(perk_i, hidden[user_id]) or ineligible_reason(
-                    perk, perk_regions[perk_i], regions.get(user_id), today)
+                reason = ps.withheld_reason(perk_i, hidden[user_id], perk_regions[perk_i], regions.get(user_id), today)
                 if reason:
                     withheld[user_id].append((perk.perk_id, hits[0]["score"], reason))
                     continue

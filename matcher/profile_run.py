@@ -90,6 +90,14 @@ def run_profile(engine: Engine, cache: EmbeddingCache, *, policy: str = "opt-in"
             close()
 
 
+def space_basis(space: TopicSpace, model: str, policy: str, as_of: int, classify: ClassifyParams,
+                params: ProfileParams) -> str:
+    """A profile run's basis (``incremental.run_basis``) against its topic space, fitted (``TopicSpace.adapted``):
+    what its users' profiles are computed from beyond their own inputs."""
+    return incremental.run_basis(space.topics, model, policy, as_of, classify, params, related=space.related,
+                                 vectors=space.vectors)
+
+
 def _stopped(engine: Engine, began: dt.datetime, as_of: int, policy: str) -> None:
     """Mark the run this command started as ``stopped``: `status` then says it was stopped, not that it may still be
     running (as it must of one killed outright). Its finished users' rows stay for the next run to go on from; that
@@ -139,8 +147,7 @@ def _profile(engine: Engine, cache: EmbeddingCache, users: list[str], policy: st
     fit, read = _fit_topics(engine, cache, space, users, run_id, policy, as_of, classify, params, executor, progress,
                             refit)
     space = space.adapted(fit.vectors)
-    basis = incremental.run_basis(topics, cache.name, policy, as_of, classify, params, related=space.related,
-                                  vectors=fit.vectors)
+    basis = space_basis(space, cache.name, policy, as_of, classify, params)
     with session(engine) as s:
         run = s.get(Run, run_id)
         assert run is not None

@@ -151,13 +151,14 @@ def brand_report(engine: Engine, brand: str, cache: Callable[[], Any] | None = N
         views.append(view)
     anywhere = ["anywhere"] if any(not v["regions"] for v in views) else []
     perk_regions = anywhere + sorted({r for v in views for r in v["regions"]})
-    return _run_info(profile, match) | {
+    info = _run_info(profile, match)
+    return info | {
         "brand": perks[0].brand, "perks": views, "regions": perk_regions, "matched_version": matched,
         "match_day": iso(match.as_of)[:10],  # the day offer dates were checked against (`match --as-of`)
         "open": sum(v["offer"] == "open" for v in views),
         "assigned": sum(v["assigned"] for v in views), "users": len({u["user_id"] for v in views for u in v["users"]}),
         "chart": quantity_chart(views),
-        "evidence_note": evidence_changed(engine, int(json.loads(match.params or "{}").get("profile_run") or 0),
+        "evidence_note": evidence_changed(engine, int(info["match_profile_run"] or 0),
                                           sorted({u["user_id"] for v in views for u in v["users"]})),
     }
 

@@ -24,7 +24,7 @@ from matcher.assignments import match_records
 from matcher.embed import EmbeddingCache
 from matcher.errors import NotReadyError
 from matcher.explain import explain_topic
-from matcher.match import MatchParams, PerkSpace, ineligible_reason, require_profile_encoder, topic_queries
+from matcher.match import MatchParams, PerkSpace, require_profile_encoder, topic_queries
 from matcher.profile_run import latest_run
 from matcher.records import utc_day
 from matcher.store import Assignment, EvidencePost, Run, TopicScore, User, Withheld, session
@@ -135,8 +135,7 @@ def _not_a_candidate(engine: Engine, cache: EmbeddingCache, user: User, perk: Pe
         for t in ps.about(at)]}
     if latest is not None and latest.id != profile_id:  # where the user stands on them now, not at the match
         out["standing_run"] = latest.id
-    region = ps.sensitive_reason(at, hidden) or ineligible_reason(perk, json.loads(perk.regions), user.region,
-                                                                  utc_day(as_of))
+    region = ps.withheld_reason(at, hidden, json.loads(perk.regions), user.region, utc_day(as_of))
     if region:
         out["also"] = f"as a candidate it would have been withheld: {region}"
     missing = not_profiled(engine, profile, user)

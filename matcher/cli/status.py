@@ -56,10 +56,9 @@ def lines(r: dict[str, Any]) -> list[tuple[str, str]]:
     rows.append(("profile", _profile_line(r["profile"])))
     if r["unfinished_profile"]:
         run = r["unfinished_profile"]
-        rows.append(("", f"run {run['run_id']}, started {run['started_at']}, was stopped before it finished (Ctrl-C "
-                         "or a termination signal)" if run["status"] == "stopped" else
-                         f"run {run['run_id']}, started {run['started_at']}, is {run['status']} (a run still "
-                         "going, or one killed before it finished)"))
+        state = ("was stopped before it finished (Ctrl-C or a termination signal)" if run["status"] == "stopped" else
+                 f"is {run['status']} (a run still going, or one killed before it finished)")
+        rows.append(("", f"run {run['run_id']}, started {run['started_at']}, {state}"))
     match = r["match"]
     rows.append(("match", f"run {match['run_id']} finished {match['finished_at']}: {match['assignments']:,} "
                           f"assignments among {match['users']:,} users with topics "
