@@ -72,9 +72,11 @@ def assignment_records(engine: Engine, rows: list[Assignment], stored: bool = Fa
         profile_of = _profile_runs(s, {r.run_id for r in rows}, None if latest is None else int(latest.id or 0))
         for profile_run in sorted(set(profile_of.values()) - {None}):
             users = sorted({r.user_id for r in rows if profile_of[r.run_id] == profile_run})
-            for e in s.exec(select(EvidencePost).where(EvidencePost.run_id == profile_run)
-                            .where(col(EvidencePost.user_id).in_(users)).order_by(col(EvidencePost.rank))).all():
-                topic_ev[(profile_run, e.user_id, e.topic_id)].append(e.post_pk)
+            for start in range(0, len(users), 500):  # a bound list: PostgreSQL takes at most 65,535 of them
+                for e in s.exec(select(EvidencePost).where(EvidencePost.run_id == profile_run)
+                                .where(col(EvidencePost.user_id).in_(users[start:start + 500]))
+                                .order_by(col(EvidencePost.rank))).all():
+                    topic_ev[(profile_run, e.user_id, e.topic_id)].append(e.post_pk)
         posts = posts_by_key(s, {k for v in topic_ev.values() for k in v})
         opt_ins = user_opt_ins(s, {r.user_id for r in rows})
     out = []
@@ -110,6 +112,13 @@ def _since(matched: PerkRecord | None, newest: PerkRecord | None, live: int | No
     return "changed" if newest.id != matched.id and newest.content_hash != matched.content_hash else None
 
 
+def matched_profile(match: Run | None) -> int | None:
+    """The profile run a match run assigned from: the topics and evidence its assignments cite (None for a match run
+    made before runs recorded it)."""
+    profile_run = json.loads(match.params or "{}").get("profile_run") if match else None
+    return int(profile_run) if profile_run else None
+
+
 def matched_version(s: Session, run_id: int) -> int | None:
     """The catalog version a match run assigned from."""
     run = s.get(Run, run_id)
@@ -133,7 +142,7 @@ def perks_as_of(s: Session, perk_ids: set[str], version: int | None = None) -> d
 def _profile_runs(s: Session, match_runs: set[int], latest: int | None) -> dict[int, int | None]:
     """The profile run each match run assigned from: its evidence is that run's (``latest`` for a match run made
     before runs recorded it)."""
-    found = {int(r.id or 0): json.loads(r.params or "{}").get("profile_run", latest)
+    found = {int(r.id or 0): matched_profile(r) or latest
              for r in s.exec(select(Run).where(col(Run.id).in_(sorted(match_runs)))).all()}
     return {run_id: found.get(run_id, latest) for run_id in match_runs}
 

@@ -17,6 +17,7 @@ from sqlalchemy import Engine, func
 from sqlmodel import col, select
 
 from matcher import topic_fit
+from matcher.assignments import matched_profile
 from matcher.classify import WORDLESS_KEY, ClassifyParams, readable
 from matcher.embed import EmbeddingCache
 from matcher.encoder import known_words
@@ -53,9 +54,9 @@ def no_perks_reason(engine: Engine, user_id: str) -> str:
     match = latest_run(engine, "match")
     if match is None:
         return f"{user_id} has no perks: no match has run yet (`perkmatch match`)"
-    profile_id = json.loads(match.params or "{}").get("profile_run")
+    profile_id = matched_profile(match)
     with session(engine) as s:
-        profile = s.get(Run, profile_id)
+        profile = s.get(Run, profile_id) if profile_id else None
     user = require_user(engine, user_id)
     missing = not_profiled(engine, profile, user) if profile else None
     newer = latest_run(engine, "profile")

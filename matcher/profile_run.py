@@ -126,6 +126,8 @@ def _profile(engine: Engine, cache: EmbeddingCache, users: list[str], policy: st
     topic_texts, choose_words = space_texts(topics, cache, classify)
     with engine.connect() as conn:
         forgotten = topic_fit.forgets_done(conn)
+    if refit or topic_fit.fit_expected(engine, as_of):  # a new fit reads every user: workers get ready meanwhile
+        executor.warm_up(len(users))
     with cache.recording() as stored:
         embedded = executor.embed(engine, cache, topic_texts, progress)
     with engine.connect() as conn:

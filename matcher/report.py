@@ -19,7 +19,7 @@ from sqlmodel import select
 
 from catalog.refresh import listed, live_perks, live_version
 from catalog.schema import PerkRecord, brand_key
-from matcher.assignments import brand_view, match_records, withheld_records
+from matcher.assignments import brand_view, match_records, matched_profile, withheld_records
 from matcher.changes import topic_changes
 from matcher.errors import NotReadyError, PerkmatchError
 from matcher.explain import explain_topic
@@ -56,9 +56,9 @@ def _runs(engine: Engine) -> tuple[Run, Run | None]:
 
 
 def _run_info(profile: Run, match: Run | None) -> dict[str, Any]:
-    matched = json.loads(match.params or "{}").get("profile_run") if match else None
+    # match_profile_run: the profile run the match used (an earlier one when profiled since)
     return {"profile_run": profile.id, "as_of": iso(profile.as_of)[:10], "match_run": match.id if match else None,
-            "match_profile_run": matched}  # the profile run the match used: an earlier one when profiled since
+            "match_profile_run": matched_profile(match)}
 
 
 def user_report(engine: Engine, user_id: str) -> dict[str, Any]:

@@ -84,16 +84,31 @@ def reusable_fit(engine: Engine, fit_basis: str, topic_ids: list[str], dim: int,
                  params: FitParams = FitParams()) -> Fit | None:
     """The newest kept fit with this basis that is still fresh for the collection as a run as of ``as_of`` reads it,
     if any."""
+    fit = _fresh_fit(engine, as_of, params, fit_basis)
+    return None if fit is None else load_fit(engine, fit, topic_ids, dim)
+
+
+def fit_expected(engine: Engine, as_of: int, params: FitParams = FitParams()) -> bool:
+    """Whether a run as of ``as_of`` will fit its topic vectors again: no kept fit, of any basis, is fresh for the
+    collection. Known before the run embeds anything (the basis needs the topics' vectors), so a run can get ready
+    for a fit while it embeds; a fit of another basis (a new taxonomy) is not told apart, and a run reading one
+    just finds out later."""
+    return _fresh_fit(engine, as_of, params) is None
+
+
+def _fresh_fit(engine: Engine, as_of: int, params: FitParams, fit_basis: str | None = None) -> dict | None:
+    """The newest kept fit's record (``Fit.record``) with this basis (any, without one), if it is still fresh for the
+    collection as a run as of ``as_of`` reads it."""
     posts, forgotten = collection_state(engine, as_of)
     with session(engine) as s:
         runs = s.execute(select(Run.params).where(Run.kind == "profile").order_by(col(Run.id).desc())).all()
     for (run_params,) in runs:
         fit = json.loads(run_params or "{}").get("topic_vectors")
-        if not fit or fit.get("basis") != fit_basis:
+        if not fit or fit_basis is not None and fit.get("basis") != fit_basis:
             continue
         if fit["forgotten"] != forgotten or abs(posts - fit["posts"]) > params.refit_change * fit["posts"]:
             return None
-        return load_fit(engine, fit, topic_ids, dim)
+        return fit
     return None
 
 

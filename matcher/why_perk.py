@@ -20,7 +20,7 @@ from sqlmodel import col, select
 
 from catalog.refresh import live_perks, perk_history
 from catalog.schema import PerkRecord
-from matcher.assignments import match_records
+from matcher.assignments import match_records, matched_profile, matched_version
 from matcher.embed import EmbeddingCache
 from matcher.errors import NotReadyError
 from matcher.explain import explain_topic
@@ -74,13 +74,14 @@ def _last_match(engine: Engine) -> tuple[Run, int | None, Run]:
     match = latest_run(engine, "match")
     if match is None:
         raise NotReadyError("no match yet; run `perkmatch match` first")
-    run = json.loads(match.params or "{}")
+    profile_id = matched_profile(match)
     with session(engine) as s:
-        profile = s.get(Run, run["profile_run"]) if run.get("profile_run") else None
+        profile = s.get(Run, profile_id) if profile_id else None
+        version = matched_version(s, int(match.id or 0))
     profile = profile or latest_run(engine, "profile")
     if profile is None:
         raise NotReadyError("no profile yet; run `perkmatch profile` first")
-    return match, run.get("catalog_version"), profile
+    return match, version, profile
 
 
 def _replaced(engine: Engine, profile: Run, user_id: str | None = None) -> str | None:

@@ -334,3 +334,35 @@ def test_match_reports_its_progress_user_by_user_then_the_assignment(tmp_path, w
         done[stage] += advance
         assert total == {"candidates": 2, "assign, write": 2}[stage]  # the users with a topic (cat has none)
     assert done == {"candidates": 2, "assign, write": 2}
+
+
+def test_a_match_of_more_users_than_a_query_may_bind_is_read_back_whole(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """PostgreSQL binds at most 65,535 values in one statement (SQLite 250,000 here): a match's records read the
+    evidence of all its users in lists of 500. Before, one list of every user's id: `match --json`, `brand` and the
+    reports failed on a large run. The limit is lowered to 999 here, so 1,200 users are too many for one list."""
+    import sqlite3
+
+    from sqlalchemy import event
+
+    from matcher.assignments import match_records
+    from matcher.store import Assignment, EvidencePost, Post, Run, open_engine, session
+
+    db = str(tmp_path / "many.db")
+    users = [f"u{i:04d}" for i in range(1200)]
+    engine = open_engine(db)
+    with session(engine) as s:
+        s.add(Run(id=1, kind="profile", status="finished"))
+        s.add(Run(id=2, kind="match", status="finished", params=json.dumps({"profile_run": 1})))
+        for i, user in enumerate(users, start=1):
+            s.add(Post(id=i, post_id=f"p{i}", user_id=user, text="a trip", created_at=1_700_000_000, text_key=f"k{i}"))
+            s.add(EvidencePost(run_id=1, user_id=user, topic_id="travel", post_pk=i, rank=1, weight=1.0))
+            s.add(Assignment(run_id=2, user_id=user, perk_id="lounge", catalog_version=1, rank=1, score=0.9,
+                             topics=json.dumps([{"topic_id": "travel", "score": 0.9, "fit": 1.0}])))
+        s.commit()
+    engine.dispose()
+    event.listen(engine, "connect",
+                 lambda conn, _: conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999))
+    records = match_records(engine, 2)
+    assert [r["user_id"] for r in records] == users
+    assert all([e["post_id"] for e in r["topics"][0]["evidence"]] == [f"p{i}"]
+               for i, r in enumerate(records, start=1))

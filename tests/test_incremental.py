@@ -164,13 +164,16 @@ def test_an_interrupted_run_resumes_without_redoing_finished_users(tmp_path, mon
 def test_topic_vectors_are_fitted_again_when_the_collection_changes(tmp_path) -> None:  # type: ignore[no-untyped-def]
     lines = sample_lines()
     engine = setup_db(tmp_path, "refit", lines)
+    assert topic_fit.fit_expected(engine, WHEN)  # known before the run embeds: no fit yet
     first = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN)
     assert first.topic_vectors_run == first.run_id
+    assert not topic_fit.fit_expected(engine, WHEN + 86_400)
     again = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN + 86_400)
     assert again.topic_vectors_run == first.run_id  # another day, the same collection: the same fit
     many = new_posts(lines, "u-maya", len(lines) // 5)  # 20 % more posts
     (tmp_path / "many.jsonl").write_text("\n".join(many) + "\n", encoding="utf-8")
     ingest_posts(engine, str(tmp_path / "many.jsonl"))
+    assert topic_fit.fit_expected(engine, WHEN + 86_400)
     grown = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN + 86_400)
     assert grown.topic_vectors_run == grown.run_id and grown.recomputed == grown.users
     changed = [c for u in eligible_users(engine) for c in topic_changes(engine, u)["changes"]]
@@ -179,6 +182,7 @@ def test_topic_vectors_are_fitted_again_when_the_collection_changes(tmp_path) ->
     assert changed and all("topic vectors fitted again to the collection: the collection changed from "
                            f"{stored - len(many)} to {stored} posts" in c["why"] for c in changed)
     forget(engine, "u-firehose")  # the deleted user's posts must not shape the vectors any more
+    assert topic_fit.fit_expected(engine, WHEN + 86_400)
     after = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN + 86_400)
     assert after.topic_vectors_run == after.run_id
     forced = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN + 86_400, refit=True)
@@ -426,6 +430,32 @@ def test_a_pool_of_worker_processes_gives_the_same_profiles(tmp_path) -> None:  
     assert not isinstance(default_executor(open_engine(":memory:"), 10**6), PoolExecutor)  # workers cannot open it
     if len(os.sched_getaffinity(0)) >= 2:
         assert isinstance(default_executor(pooled, 10**6), PoolExecutor)
+
+
+def test_workers_get_ready_while_the_run_embeds_when_it_will_fit_topic_vectors(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A new fit reads every user on the worker processes, which take a second to import their modules: a run that
+    will fit starts them before it embeds (the encoder's time hides theirs), one that reuses a fit does not."""
+
+    class Watched(LocalExecutor):
+        def __init__(self) -> None:
+            super().__init__()
+            self.calls: list[str] = []
+
+        def warm_up(self, users: int) -> None:
+            self.calls.append("warm_up")
+
+        def embed(self, *args):  # type: ignore[no-untyped-def]
+            self.calls.append("embed")
+            return super().embed(*args)
+
+    engine = setup_db(tmp_path, "ready", sample_lines())
+    first, again, forced = Watched(), Watched(), Watched()
+    run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN, executor=first)
+    assert first.calls[:2] == ["warm_up", "embed"]
+    run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN, executor=again)
+    assert again.calls == ["embed"]  # the fit is reused, and no user is computed again: no workers
+    run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN, executor=forced, refit=True)
+    assert forced.calls[:2] == ["warm_up", "embed"]
 
 
 def test_profile_chunks_on_threads_give_the_same_profiles_in_order(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -41,13 +41,10 @@ def print_assignments(records: list[dict[str, Any]]) -> None:
 
 def match_profile_run(eng: Any) -> int | None:
     """The profile run the latest match assigned from: the topics and evidence its assignments cite."""
-    import json
-
+    from matcher.assignments import matched_profile
     from matcher.profile_run import latest_run
 
-    match = latest_run(eng, "match")
-    profile_run = json.loads(match.params or "{}").get("profile_run") if match else None
-    return int(profile_run) if profile_run else None
+    return matched_profile(latest_run(eng, "match"))
 
 
 def match_evidence_changed(eng: Any, user_ids: list[str]) -> str | None:
