@@ -164,7 +164,9 @@ def duplicate_mask(p: UserPosts, params: ProfileParams) -> np.ndarray:
     text vectors at least ``duplicate_cosine`` alike; or at least ``duplicate_words_cosine`` alike and, both with
     ``duplicate_min_words`` words or more, sharing ``duplicate_words`` of their words (Jaccard): a template posted
     again and again with a few words swapped ("Copped the new X size 10 🔥") stays under the first cosine but shares
-    most of its words. Words are read only for pairs that close in meaning (``UserPosts.texts``; none: vectors only)."""
+    most of its words; a shorter one repeats when its words are all the same ("{n} days until kickoff ⚽": numbers,
+    emoji and punctuation are not words). Words are read only for pairs that close in meaning (``UserPosts.texts``;
+    none: vectors only)."""
     n = len(p.keys)
     dup = np.zeros(n, dtype=bool)
     if n < 2:
@@ -190,8 +192,8 @@ def _share_words(texts: list[str], i: int, j: int, words: dict[int, frozenset[st
         if k not in words:
             words[k] = word_set(texts[k])
     a, b = words[i], words[j]
-    if min(len(a), len(b)) < params.duplicate_min_words:
-        return False
+    if min(len(a), len(b)) < params.duplicate_min_words:  # a short template: the same words, its numbers, emoji or
+        return bool(a) and a == b  # punctuation changed ("Leafs win 4-2!", "Leafs win 3-1!!")
     shared = len(a & b)
     return shared >= params.duplicate_words * (len(a) + len(b) - shared)
 
