@@ -299,7 +299,7 @@ def test_stackexchange_fixture_titles_scores_and_users() -> None:
     question = posts["se-tiny-1"]
     assert question["text"] == "What is a citra hop?\n\nWhat are citra hops?\nWhy should I care?"
     assert (question["user_id"], question["likes"], question["replies"], question["context"]) == (
-        "se-tiny-7", 5, 2, None)
+        "se-tiny-7", 5, 3, None)  # 2 comments and 1 answer: before, its answers were not counted as replies
     assert posts["se-tiny-2"]["likes"] == -2 and posts["se-tiny-2"]["context"] == "What is a citra hop?"
     assert posts["se-tiny-2"]["text"] == "Citra is a hop variety with citrus notes."
     assert posts["se-tiny-3"]["context"] == "What temperature should I serve a stout at?"  # question comes later
@@ -770,7 +770,9 @@ def test_an_import_with_more_problems_than_are_collected_says_at_least(engine, w
     assert import_posts(engine, "twitter-archive", str(archive), "ann").posts_report.added == 1100
     with pytest.raises(ImportFormatError) as raised:  # every post is ann's; ingest stops collecting at 1000
         import_posts(engine, "twitter-archive", str(archive), "bob")
-    assert "is stored as ann's" in str(raised.value) and "(and at least 997 more);" in str(raised.value)
+    assert ("a post is stored as ann's; a post cannot change author: give this one its own post_id (at least 1000 "
+            "posts: tw-1, tw-2, tw-3, ...); nothing was stored") in str(raised.value)  # each kind once: before,
+    # the first three problems, the same one three times "(and at least 997 more)"
 
 
 def test_importing_a_feed_under_another_user_id_names_the_export(cli) -> None:  # type: ignore[no-untyped-def]
@@ -779,7 +781,7 @@ def test_importing_a_feed_under_another_user_id_names_the_export(cli) -> None:  
     result = cli("feed", feed, "--user-id", "bob", "--consent-policy", "opt-out")
     assert result.exit_code == 1
     message = " ".join(result.output.split())
-    assert f"{feed}, its posts: cannot be stored: post '" in message and "is stored as ann's" in message
+    assert f"{feed}, its posts: cannot be stored: a post is stored as ann's" in message and "(2 posts: blog-" in message
     assert "perkmatch-import-" not in message and "--skip-invalid" not in message  # no temp file, no foreign option
 
 

@@ -129,8 +129,38 @@ def test_feed_comment_count_too_large_names_the_entry(tmp_path: Path) -> None:
                                              'xmlns:slash="http://purl.org/rss/1.0/modules/slash/">'))
     assert fails("feed", feed) == (
         f"{feed}, entry 1 ('Café & bar'), <slash:comments>: '1{'0' * 20}' is too large (at most "
-        f"9223372036854775807); {FEED_FIX}")
+        f"9223372036854775807); {COMMENTS_FIX}")
 
+
+COMMENTS_FIX = "give <slash:comments> as a whole number of comments, or leave it out"
+
+
+def test_feed_comment_count_that_is_not_a_whole_number_is_refused(tmp_path: Path) -> None:
+    for count in ("lots", "2.5"):  # before: read as 0, silently
+        feed = rss(tmp_path / "blog.rss", ITEM.replace("</item>", f"<slash:comments>{count}</slash:comments></item>")
+                   + "</channel></rss>\n")
+        feed.write_text(feed.read_text().replace('<rss version="2.0">', '<rss version="2.0" '
+                                                 'xmlns:slash="http://purl.org/rss/1.0/modules/slash/">'))
+        assert fails("feed", feed) == (
+            f"{feed}, entry 1 ('Café & bar'), <slash:comments>: '{count}' is not a whole number; {COMMENTS_FIX}")
+
+
+def test_a_feed_not_in_the_encoding_it_declares_is_refused_with_its_line_not_garbled(tmp_path: Path) -> None:
+    # one stray Latin-1 byte in a UTF-8 feed: feedparser read the whole file as windows-1252, and the other entries'
+    # text came out garbled ("Paris æ—¥æœ¬"), with exit 0
+    second = ITEM.replace("https://b.example/1", "https://b.example/2").replace("Caf&eacute;", "Caf\u00e9")
+    feed = rss(tmp_path / "blog.rss", ITEM.replace("Caf&eacute;", "Paris \u65e5\u672c") + second + "</channel></rss>\n")
+    data = feed.read_bytes().replace("Caf\u00e9".encode(), "Caf\u00e9".encode("latin-1"))
+    feed.write_bytes(data)
+    at = data.index(b"\xe9")
+    line = data[:at].count(b"\n") + 1
+    assert fails("feed", feed) == (
+        f"{feed}, line {line}, byte {at}: not UTF-8 text (byte 0xe9), the encoding it "
+        "declares; save the file as UTF-8, or declare the encoding it is saved in")
+    latin = data.replace("Paris \u65e5\u672c".encode(), b"Paris").replace(b'encoding="UTF-8"',
+                                                                          b'encoding="ISO-8859-1"')
+    feed.write_bytes(latin)
+    assert [p["text"][:9] for p in read_posts("feed", str(feed), "ann")] == ["Paris & b", "Caf\u00e9 & ba"]
 
 # --- ids, counts and times the export does not hold
 
@@ -295,6 +325,48 @@ def test_mastodon_image_descriptions_are_part_of_the_post(tmp_path: Path) -> Non
                                                     "cc": [], "published": obj["published"], "object": obj}]}))
     (post,) = read_posts("mastodon", str(outbox), "ann")
     assert post["text"] == "Latte art heart in a blue cup"  # before: empty, a photo post about nothing
+
+
+def test_mastodon_favourites_and_boosts_are_the_posts_likes_and_shares_and_a_poll_keeps_its_options(
+        tmp_path: Path) -> None:
+    # Mastodon writes `likes` and `shares` collections with their sizes on its own server's posts (NoteSerializer);
+    # before, every post came in with 0 of each, so a Mastodon-only user never met the engagement rules
+    public = "https://www.w3.org/ns/activitystreams#Public"
+
+    def note(number: int, **fields: Any) -> dict[str, Any]:
+        obj = {"type": "Note", "id": f"https://m.s/users/ann/statuses/{number}", "published": "2023-05-01T09:30:00Z",
+               "content": "<p>Sourdough day 10</p>", "to": [public], "cc": [], **fields}
+        return {"type": "Create", "id": obj["id"] + "/activity", "to": [public], "cc": [],
+                "published": obj["published"], "object": obj}
+
+    outbox = tmp_path / "outbox.json"
+    outbox.write_text(json.dumps({"orderedItems": [
+        note(1, likes={"type": "Collection", "totalItems": 42}, shares={"type": "Collection", "totalItems": 7},
+             replies={"type": "Collection", "first": {"type": "CollectionPage", "items": []}}),
+        note(2),  # an older export, or another server's post: no counts
+        note(3, type="Question", content="<p>Which distro for a gaming rig?</p>",
+             oneOf=[{"type": "Note", "name": "Arch"}, {"type": "Note", "name": "Pop!_OS"}])]}))
+    posts = list(read_posts("mastodon", str(outbox), "ann"))
+    assert [(p["likes"], p["replies"], p["shares"]) for p in posts] == [(42, 0, 7), (0, 0, 0), (0, 0, 0)]
+    assert posts[2]["text"] == "Which distro for a gaming rig?\n\nArch\nPop!_OS"  # before: the options were lost
+    outbox.write_text(outbox.read_text().replace('"totalItems": 42', '"totalItems": "many"'))
+    assert fails("mastodon", outbox) == (
+        f"{outbox}, JSON path $.orderedItems[0].object.likes.totalItems: 'many' is not a whole number; {MD_FIX}")
+
+
+def test_a_photo_tweets_own_link_is_left_out_of_its_text(tmp_path: Path) -> None:
+    def tweet(number: int, text: str) -> dict[str, Any]:
+        return {"tweet": {"id_str": str(number), "created_at": "Wed Oct 10 20:19:24 +0000 2018", "full_text": text,
+                          "entities": {"urls": [], "media": [{"url": f"https://t.co/m{number}",
+                                                              "expanded_url": f"https://x.com/ann/status/{number}"
+                                                                              "/photo/1"}]}}}
+
+    archive = tmp_path / "tweets.js"
+    archive.write_text("window.YTD.tweets.part0 = " + json.dumps([
+        tweet(1, "Latte art, day 40 https://t.co/m1"), tweet(2, "https://t.co/m2")]))
+    posts = list(read_posts("twitter-archive", str(archive), "ann"))
+    # before: "Latte art, day 40 https://t.co/m1", a link of nothing in every photo tweet
+    assert [p["text"] for p in posts] == ["Latte art, day 40", "https://x.com/ann/status/2/photo/1"]
 
 
 def test_a_gzipped_export_file_is_read_as_its_content(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ validation, consent check and upsert. Import never grants consent.
 import contextlib
 import gzip
 import json
+import re
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -23,7 +24,7 @@ from typing import IO, Any
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
-from catalog.errors import InputFileError
+from catalog.errors import InputFileError, Problem
 from matcher.errors import PerkmatchError
 from matcher.importers.common import LeftOut, format_error, tracking_reads
 from matcher.importers.feed import read_feed
@@ -217,8 +218,9 @@ def import_posts(engine: Engine, kind: str, path: str, user_id: str | None = Non
                              progress=progress)
         except InputFileError as exc:  # named against the export, not the converted file (gone with this folder)
             what = "users" if exc.path == users_file else "posts"
-            shown = "; ".join(p.message for p in exc.problems[:3])
-            more = f" (and {exc.at_least}{len(exc.problems) - 3} more)" if len(exc.problems) > 3 else ""
+            kinds = _problem_kinds(exc.problems, exc.at_least)
+            shown = "; ".join(kinds[:3])
+            more = f" (and {exc.at_least}{len(kinds) - 3} more kind(s))" if len(kinds) > 3 else ""
             raise format_error(path, f"its {what}", f"cannot be stored: {shown}{more}",
                                "nothing was stored; for a post stored under another user id, import under that "
                                "--user-id") from None
@@ -226,6 +228,28 @@ def import_posts(engine: Engine, kind: str, path: str, user_id: str | None = Non
             report.path = path
     return ImportResult(posts, len(users), len(new), reports[-1], reports[0] if new else None,
                         dict(sorted(left_out.items())))
+
+
+_NAMED_POST = re.compile(r"post '([^']*)'")
+
+
+def _problem_kinds(problems: list[Problem], at_least: str = "") -> list[str]:
+    """What `ingest` found wrong with the converted posts, each kind once: problems that differ only in the post they
+    name are one, with how many posts and the first ids ("a post is stored as bob's; ... (36 posts: blog-1, blog-2,
+    blog-3, ...)"). Their lines are of the converted file, which the person never sees. Before, the first three
+    problems were listed, often the same one three times."""
+    kinds: dict[str, list[Problem]] = {}
+    for p in problems:
+        kinds.setdefault(_NAMED_POST.sub("a post", p.message), []).append(p)
+    out = []
+    for message, same in kinds.items():
+        if len(same) == 1:
+            out.append(same[0].message)
+            continue
+        named = [m for p in same for m in _NAMED_POST.findall(p.message)]
+        listed = f": {', '.join(named[:3])}{', ...' if len(named) > 3 else ''}" if named else ""
+        out.append(f"{message} ({at_least}{len(same)} posts{listed})")
+    return out
 
 
 def _new_users(engine: Engine, users: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -130,6 +130,18 @@ def in_range(number: int, value: Any, file: str, place: str, fix: str) -> int:
     return number
 
 
+def whole_count(value: Any, file: str, place: str, fix: str) -> int:
+    """A count read from an export (absent: 0): a whole number, refused otherwise (``true`` is no count, and 2.5 is
+    not one to round); below zero read as 0 (no platform counts below none)."""
+    try:
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+            raise ValueError(value)
+        count = int(str(value).strip()) if isinstance(value, str) else int(value or 0)
+    except (TypeError, ValueError, OverflowError):
+        raise format_error(file, place, f"{value!r} is not a whole number", fix) from None
+    return max(in_range(count, value, file, place, fix), 0)
+
+
 def make_post(source: str, platform: str, post_id: str, user_id: str, text: str, created_at: str, *,
               likes: int = 0, replies: int = 0, shares: int = 0, context: str | None = None,
               is_share: bool = False) -> dict[str, Any]:

@@ -21,13 +21,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from matcher.importers.common import Member, format_error, html_to_text, in_range, make_post, post_time
+from matcher.importers.common import Member, format_error, html_to_text, make_post, post_time, whole_count
 
 SOURCE = "feed"
 _FIX = "give the feed file (RSS 2.0 or Atom) as the blog serves it, saved whole"
 _DATED = "give every entry a <pubDate> (RSS) or <published> (Atom)"
 _ENTITY = re.compile(rb"&([A-Za-z][A-Za-z0-9]{1,31});")
 _CDATA = re.compile(rb"<!\[CDATA\[.*?\]\]>", re.DOTALL)
+_DECLARED = re.compile(rb"\s*<\?xml[^>]*?encoding=[\"']([A-Za-z0-9._-]+)[\"']")
 _XML_ENTITIES = frozenset({b"amp", b"lt", b"gt", b"quot", b"apos"})
 
 
@@ -48,11 +49,31 @@ def read_feed(path: str, user_id: str) -> Iterator[dict[str, Any]]:
         raise format_error(path, f"line {problem.getLineNumber()}, column {problem.getColumnNumber()}",
                            f"not well-formed XML ({_reason(problem.getMessage())}); the file looks truncated or edited",
                            _FIX)
+    if isinstance(problem, feedparser.CharacterEncodingOverride):
+        _undecodable(path, data)
     if not parsed.get("version"):
         raise format_error(path, "line 1", "not an RSS or Atom feed", _FIX)
     scope = str(parsed.feed.get("link") or parsed.feed.get("id") or "")
     for index, entry in enumerate(parsed.entries, start=1):
         yield _post(path, index, entry, user_id, scope)
+
+
+def _undecodable(path: str, data: bytes) -> None:
+    """Refuse a feed that is not the text its declaration says (UTF-8 without one): feedparser then reads the whole
+    file in another encoding (windows-1252), and every entry's text came out garbled ("Paris æ—¥æœ¬"), silently."""
+    declared = _DECLARED.match(data)
+    encoding = declared.group(1).decode("ascii") if declared else "utf-8"
+    try:
+        data.decode(encoding)
+    except LookupError:
+        raise format_error(path, "line 1", f"declares the encoding {encoding!r}, which Python does not know",
+                           "declare UTF-8 and save the file as UTF-8") from None
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        said = "the encoding it declares" if declared else "XML's encoding for a file that declares none"
+        raise format_error(path, f"line {line}, byte {exc.start}",
+                           f"not {encoding} text (byte 0x{data[exc.start]:02x}), {said}",
+                           f"save the file as {encoding}, or declare the encoding it is saved in") from None
 
 
 def _reason(message: str) -> str:
@@ -92,12 +113,10 @@ def _date(path: str, where: str, entry: Any) -> tuple[Any, str]:
 
 
 def _comments(path: str, where: str, entry: Any) -> int:
+    """The entry's `<slash:comments>` count: a whole number (read as 0 before, silently, when it was not one)."""
     value = entry.get("slash_comments")
-    try:
-        count = max(int(str(value or 0).strip()), 0)
-    except ValueError:
-        return 0
-    return in_range(count, value, path, f"{where}, <slash:comments>", _FIX)
+    return whole_count(value if value is not None and str(value).strip() else 0, path, f"{where}, <slash:comments>",
+                       "give <slash:comments> as a whole number of comments, or leave it out")
 
 
 def _numeric_entities(data: bytes) -> bytes:

@@ -7,7 +7,11 @@ The outbox is one JSON document, so it is read whole. Mapping, per item of `orde
   `created_at` = `published`;
 - `Announce` (a boost) is `is_share`; the export has only the boosted post's URL, so that is its text;
 - a reply's `context` is its parent's text when the parent is in the outbox too (the person's own threads);
-- engagement: the export has no favourite, reply or boost counts, so likes, replies and shares are 0;
+- engagement: `likes` = the post's `likes.totalItems` (its favourites), `shares` = `shares.totalItems` (its
+  boosts), as Mastodon writes them on the posts of its own server (0 where absent: an older export); replies are
+  0, as the export lists a few of the person's own replies but counts none. A boost's counts are the boosted
+  post's: 0 here;
+- a poll (`Question`) keeps its options (`oneOf`/`anyOf` names) after its text: they are the person's words too;
 - only what the person made public is imported: a post or boost addressed to the public (`to` or `cc` holding
   ActivityPub's Public: public and unlisted posts). Direct messages and followers-only posts are left out, and
   never quoted as a reply's context: the person did not publish them, so they are not theirs to profile.
@@ -27,6 +31,7 @@ from matcher.importers.common import (
     html_to_text,
     make_post,
     parse_iso,
+    whole_count,
 )
 
 SOURCE = "mastodon"
@@ -93,8 +98,19 @@ def _text(obj: dict[str, Any]) -> str:
     its images, so a photo post says what it shows."""
     media = obj.get("attachment") if isinstance(obj.get("attachment"), list) else []
     described = [str(m["name"]).strip() for m in media if isinstance(m, dict) and isinstance(m.get("name"), str)]
-    parts = [html_to_text(str(obj.get("summary") or "")), html_to_text(str(obj.get("content") or "")), *described]
+    options = [o for key in ("oneOf", "anyOf") for o in _listed(obj.get(key))]
+    choices = [str(o["name"]).strip() for o in options if isinstance(o, dict) and isinstance(o.get("name"), str)]
+    parts = [html_to_text(str(obj.get("summary") or "")), html_to_text(str(obj.get("content") or "")),
+             "\n".join(c for c in choices if c), *described]
     return "\n\n".join(p for p in parts if p)
+
+
+def _count(label: str, where: str, obj: dict[str, Any], key: str) -> int:
+    """A post's `likes` or `shares` count: the collection's `totalItems` (0 without one)."""
+    collection = obj.get(key)
+    if not isinstance(collection, dict):
+        return 0
+    return whole_count(collection.get("totalItems", 0), label, f"{where}.object.{key}.totalItems", _FIX)
 
 
 def _post_id(url: Any, label: str, place: str) -> str:
@@ -134,4 +150,5 @@ def _post(label: str, index: int, item: Any, user_id: str, texts: dict[str, str]
         return NOT_PUBLIC
     parent = obj.get("inReplyTo")
     return make_post(SOURCE, "mastodon", post_id, user_id, texts[str(obj["id"])], created,
+                     likes=_count(label, where, obj, "likes"), shares=_count(label, where, obj, "shares"),
                      context=texts.get(str(parent)) if parent else None)

@@ -8,7 +8,8 @@ Both files are streamed with defusedxml's iterparse (the dumps are large and mus
   then be given;
 - questions (`PostTypeId` 1): `text` = `Title` and `Body` as plain text; answers (2): `text` = `Body`, `context` =
   their question's title (Posts.xml is read twice, first for the titles, so answers before questions are fine);
-- `likes` = `Score` (net votes, may be negative), `replies` = `CommentCount`;
+- `likes` = `Score` (net votes, may be negative), `replies` = `CommentCount`, and for a question its
+  `AnswerCount` too (an answer is a reply to it);
 - other post types (tag wikis, ...) are skipped, and so are posts of deleted accounts (no `OwnerUserId`):
   no one could give consent for them;
 - users: `user_id` and `handle` = `DisplayName`, no consent: import never grants it.
@@ -117,7 +118,8 @@ def _post(posts: Member, site: str, index: int, attrs: Attrs, titles: dict[str, 
     created = parse_iso(attrs.get("CreationDate"), posts.label, f"{place}, attribute CreationDate", _FIX)
     return make_post(SOURCE, "stackexchange", f"se-{site}-{attrs['Id']}", f"se-{site}-{attrs['OwnerUserId']}", text,
                      created, likes=_int(posts, place, attrs, "Score"),
-                     replies=max(_int(posts, place, attrs, "CommentCount"), 0),
+                     replies=max(_int(posts, place, attrs, "CommentCount"), 0)
+                     + (max(_int(posts, place, attrs, "AnswerCount"), 0) if question else 0),
                      context=None if question else titles.get(attrs.get("ParentId", "")))
 
 

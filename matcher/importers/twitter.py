@@ -3,7 +3,8 @@
 Each file is `window.YTD.tweets.part0 = [{"tweet": {...}}, ...]`, one JSON document, so it is read whole (the
 format offers no way to stream it). Mapping, per tweet:
 
-- `post_id` = `tw-<id_str>`; `text` = `full_text` with HTML entities decoded and t.co links expanded;
+- `post_id` = `tw-<id_str>`; `text` = `full_text` with HTML entities decoded and t.co links expanded (a photo's or
+  video's own link left out);
 - `likes` = `favorite_count`, `shares` = `retweet_count`; `replies` = 0: the archive has no reply counts;
 - retweets (`full_text` starting "RT @") are `is_share`; their counts in the archive are the original tweet's,
   earned by someone else, so they are set to 0;
@@ -37,10 +38,10 @@ from matcher.importers.common import (
     basename,
     find_members,
     format_error,
-    in_range,
     is_archive,
     make_post,
     post_time,
+    whole_count,
 )
 
 SOURCE = "twitter-archive"
@@ -199,11 +200,17 @@ def _id(tweet: dict[str, Any]) -> str:
 
 
 def _text(tweet: dict[str, Any], notes: dict[int, list[str]], created: dt.datetime) -> str:
-    """The tweet's text, t.co links expanded; a long tweet's whole text from its note."""
+    """The tweet's text, t.co links expanded; a photo or video's own t.co link (``entities.media``) left out, as it
+    says nothing but "a picture" (kept, expanded, for a tweet that is nothing else); a long tweet's whole text from
+    its note."""
     text = html.unescape(str(tweet.get("full_text") or tweet.get("text") or ""))
     for url in (tweet.get("entities") or {}).get("urls") or []:
         if isinstance(url, dict) and url.get("url") and url.get("expanded_url"):
             text = text.replace(str(url["url"]), str(url["expanded_url"]))
+    for media in (tweet.get("entities") or {}).get("media") or []:
+        if isinstance(media, dict) and media.get("url") and str(media["url"]) in text:
+            rest = text.replace(str(media["url"]), "").strip()
+            text = rest or text.replace(str(media["url"]), str(media.get("expanded_url") or media["url"]))
     same_second = notes.get(int(created.timestamp()), [])
     start = _comparable(text)[:80]
     for note in same_second:
@@ -250,11 +257,4 @@ def _post(label: str, index: int, tweet: dict[str, Any], user_id: str, texts: di
 
 
 def _count(label: str, where: str, tweet: dict[str, Any], key: str) -> int:
-    value = tweet.get(key, 0)
-    try:
-        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-            raise ValueError(value)  # true is no count, and 2.5 is not one to round
-        count = int(value or 0)
-    except (TypeError, ValueError, OverflowError):
-        raise format_error(label, f"{where}.{key}", f"{value!r} is not a whole number", _FIX) from None
-    return max(in_range(count, value, label, f"{where}.{key}", _FIX), 0)
+    return whole_count(tweet.get(key, 0), label, f"{where}.{key}", _FIX)
