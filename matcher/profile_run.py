@@ -34,6 +34,7 @@ from matcher.topic_space import SIMILARITY_ROWS, TopicSpace, space_texts, topic_
 from matcher.vocabulary import vocabulary_vectors
 
 USER_CHUNK = 200
+FIT = topic_fit.FitParams()  # when a run fits topic vectors again, and how (one value for the decision and the fit)
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,7 @@ def _profile(engine: Engine, cache: EmbeddingCache, users: list[str], policy: st
     topic_texts, choose_words = space_texts(topics, cache, classify)
     with engine.connect() as conn:
         forgotten = topic_fit.forgets_done(conn)
-    if refit or topic_fit.fit_expected(engine, as_of):  # a new fit reads every user: workers get ready meanwhile
+    if refit or topic_fit.fit_expected(engine, as_of, FIT):  # a new fit reads every user: workers get ready meanwhile
         executor.warm_up(len(users))
     with cache.recording() as stored:
         embedded = executor.embed(engine, cache, topic_texts, progress)
@@ -201,7 +202,7 @@ def _fit_topics(engine: Engine, cache: EmbeddingCache, space: TopicSpace, users:
     this process, their cost bounded by ``max_posts`` whatever the collection's size
     (``classify.fit_topic_vectors``). Only a user's own words shape the vectors: reshares and repeats are left
     out, so an account posting one text 30 times weighs as one post."""
-    fit_params = topic_fit.FitParams()
+    fit_params = FIT
     fit_basis = incremental.run_basis(space.topics, cache.name, policy, 0, classify, fit_params, params,
                                       related=space.related)
     dim = space.vectors.shape[1]

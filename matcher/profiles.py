@@ -35,7 +35,8 @@ class ProfileParams:
     share_originality: float = 0.2  # a reshare counts this much of an original post
     duplicate_cosine: float = 0.95  # posts of one user this similar collapse to one ...
     duplicate_words: float = 0.5  # ... and so do posts sharing this share of their words (a template, words swapped)
-    duplicate_min_words: int = 4  # ... when both have at least this many words (3+ letters, links and numbers out)
+    duplicate_min_words: int = 4  # ... when both have at least this many words (3+ letters, links and numbers out;
+    # shorter posts: when their 2 or more words are all the same)
     duplicate_words_cosine: float = 0.8  # ... and are this similar in meaning (only such pairs' words are compared)
     member_min: float = 0.2  # membership at which a post counts as "about" the topic
     alone_min: float = 0.25  # a topic needs a post this similar to it read alone (classify's membership floor)
@@ -164,9 +165,9 @@ def duplicate_mask(p: UserPosts, params: ProfileParams) -> np.ndarray:
     text vectors at least ``duplicate_cosine`` alike; or at least ``duplicate_words_cosine`` alike and, both with
     ``duplicate_min_words`` words or more, sharing ``duplicate_words`` of their words (Jaccard): a template posted
     again and again with a few words swapped ("Copped the new X size 10 🔥") stays under the first cosine but shares
-    most of its words; a shorter one repeats when its words are all the same ("{n} days until kickoff ⚽": numbers,
-    emoji and punctuation are not words). Words are read only for pairs that close in meaning (``UserPosts.texts``;
-    none: vectors only)."""
+    most of its words; a shorter one repeats when its 2 or more words are all the same ("{n} days until kickoff ⚽":
+    numbers, emoji and punctuation are not words). Words are read only for pairs that close in meaning
+    (``UserPosts.texts``; none: vectors only)."""
     n = len(p.keys)
     dup = np.zeros(n, dtype=bool)
     if n < 2:
@@ -187,13 +188,14 @@ def duplicate_mask(p: UserPosts, params: ProfileParams) -> np.ndarray:
 
 
 def _share_words(texts: list[str], i: int, j: int, words: dict[int, frozenset[str]], params: ProfileParams) -> bool:
-    """Whether posts i and j share ``duplicate_words`` of their words (Jaccard), both having enough of them."""
+    """Whether posts i and j share ``duplicate_words`` of their words (Jaccard), both having enough of them; or,
+    shorter, have the same 2 or more words (one word, "Go Leafs!" and "Leafs go", is too little to call a repeat)."""
     for k in (i, j):
         if k not in words:
             words[k] = word_set(texts[k])
     a, b = words[i], words[j]
-    if min(len(a), len(b)) < params.duplicate_min_words:  # a short template: the same words, its numbers, emoji or
-        return bool(a) and a == b  # punctuation changed ("Leafs win 4-2!", "Leafs win 3-1!!")
+    if min(len(a), len(b)) < params.duplicate_min_words:  # a short template: the same 2 or 3 words, its numbers,
+        return len(a) >= 2 and a == b  # emoji or punctuation changed ("Leafs win 4-2!", "Leafs win 3-1!!")
     shared = len(a & b)
     return shared >= params.duplicate_words * (len(a) + len(b) - shared)
 

@@ -661,7 +661,7 @@ def test_twitter_too_large_count_is_refused(engine, tmp_path) -> None:  # type: 
     inf = tmp_path / "inf.js"
     inf.write_text(tweets_js(inf).read_text().replace('"hello"', '"hello", "retweet_count": 1e400'))
     assert import_fails(engine, "twitter-archive", inf) == (
-        f"{inf}, JSON path $[0].tweet.retweet_count: inf is not a whole number; {TW_FIX}")
+        f"{inf}, JSON path $[0].tweet.retweet_count: Infinity is not a whole number; {TW_FIX}")
 
 
 def test_errors_name_the_export_and_a_fix_not_a_temp_file(cli, engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -770,9 +770,9 @@ def test_an_import_with_more_problems_than_are_collected_says_at_least(engine, w
     assert import_posts(engine, "twitter-archive", str(archive), "ann").posts_report.added == 1100
     with pytest.raises(ImportFormatError) as raised:  # every post is ann's; ingest stops collecting at 1000
         import_posts(engine, "twitter-archive", str(archive), "bob")
-    assert ("a post is stored as ann's; a post cannot change author: give this one its own post_id (at least 1000 "
-            "posts: tw-1, tw-2, tw-3, ...); nothing was stored") in str(raised.value)  # each kind once: before,
-    # the first three problems, the same one three times "(and at least 997 more)"
+    assert ("field 'user_id': a post is stored as ann's; a post cannot change author: give this one its own post_id "
+            "(at least 1000 posts: tw-1, tw-2, tw-3, ...); nothing was stored") in str(raised.value)
+    # each kind once: before, the first three problems, the same one three times "(and at least 997 more)"
 
 
 def test_importing_a_feed_under_another_user_id_names_the_export(cli) -> None:  # type: ignore[no-untyped-def]
@@ -781,7 +781,8 @@ def test_importing_a_feed_under_another_user_id_names_the_export(cli) -> None:  
     result = cli("feed", feed, "--user-id", "bob", "--consent-policy", "opt-out")
     assert result.exit_code == 1
     message = " ".join(result.output.split())
-    assert f"{feed}, its posts: cannot be stored: a post is stored as ann's" in message and "(2 posts: blog-" in message
+    assert f"{feed}, its posts: cannot be stored: field 'user_id': a post is stored as ann's" in message
+    assert "(2 posts: blog-" in message
     assert "perkmatch-import-" not in message and "--skip-invalid" not in message  # no temp file, no foreign option
 
 

@@ -1,6 +1,7 @@
 """Importer edge cases found in an audit: Reddit placeholders and CSV read as ingest reads it, feeds with HTML
 entities or unreadable dates, ids and counts that are not what the export holds, --out onto the export itself."""
 
+import codecs
 import csv
 import json
 from collections import Counter
@@ -161,6 +162,18 @@ def test_a_feed_not_in_the_encoding_it_declares_is_refused_with_its_line_not_gar
                                                                           b'encoding="ISO-8859-1"')
     feed.write_bytes(latin)
     assert [p["text"][:9] for p in read_posts("feed", str(feed), "ann")] == ["Paris & b", "Caf\u00e9 & ba"]
+    # and, as before, what XML reads right is read: a declaration with spaces, a byte-order mark (UTF-16, with no
+    # declaration or another one), a file mislabelled but wholly UTF-8
+    plain = ("<item><title>\u0141\u00f3d\u017a bars</title><guid>https://b.example/{}</guid>"
+             "<pubDate>Sat, 10 Jun 2023 08:00:00 +0000</pubDate></item>\n")  # (no entities: feedparser reads those
+    # in UTF-16 as undefined)
+    utf8 = rss(tmp_path / "plain.rss", plain.format(1) + plain.format(2) + "</channel></rss>\n").read_bytes()
+    for variant in (latin.replace(b'encoding="ISO-8859-1"', b'encoding = "ISO-8859-1"'),
+                    codecs.BOM_UTF16_LE + utf8.decode().replace('encoding="UTF-8"', "").encode("utf-16-le"),
+                    codecs.BOM_UTF16_LE + utf8.decode().encode("utf-16-le"),
+                    utf8.replace(b'encoding="UTF-8"', b'encoding="us-ascii"')):
+        feed.write_bytes(variant)
+        assert len(list(read_posts("feed", str(feed), "ann"))) == 2
 
 # --- ids, counts and times the export does not hold
 
@@ -177,13 +190,13 @@ def test_missing_times_say_missing(tmp_path: Path) -> None:
     assert fails("mastodon", outbox) == f"{outbox}, JSON path $.orderedItems[0].published: missing; {MD_FIX}"
 
 
-@pytest.mark.parametrize(("value", "shown"), [(True, "True"), (2.5, "2.5")])
+@pytest.mark.parametrize(("value", "shown"), [(True, "true"), (2.5, "2.5"), ([], "[]"), ("1_000", "'1_000'")])
 def test_twitter_counts_that_are_not_whole_numbers_are_refused(tmp_path: Path, value: Any, shown: str) -> None:
     tweet = {"id_str": "1", "created_at": "Wed Oct 10 20:19:24 +0000 2018", "full_text": "hi",
              "favorite_count": value, "retweet_count": "3"}
     js = tmp_path / "tweets.js"
     js.write_text("window.YTD.tweets.part0 = " + json.dumps([{"tweet": tweet}]))
-    assert fails("twitter-archive", js) == (  # before: true was 1 like, 2.5 was 2
+    assert fails("twitter-archive", js) == (  # before: true was 1 like, 2.5 was 2, [] none, "1_000" a thousand
         f"{js}, JSON path $[0].tweet.favorite_count: {shown} is not a whole number; {TW_FIX}")
     js.write_text(js.read_text().replace(json.dumps(value), '"12"'))  # the archive writes counts as strings
     assert [(p["likes"], p["shares"]) for p in read_posts("twitter-archive", str(js), "ann")] == [(12, 3)]
@@ -345,10 +358,13 @@ def test_mastodon_favourites_and_boosts_are_the_posts_likes_and_shares_and_a_pol
              replies={"type": "Collection", "first": {"type": "CollectionPage", "items": []}}),
         note(2),  # an older export, or another server's post: no counts
         note(3, type="Question", content="<p>Which distro for a gaming rig?</p>",
-             oneOf=[{"type": "Note", "name": "Arch"}, {"type": "Note", "name": "Pop!_OS"}])]}))
+             oneOf=[{"type": "Note", "name": "Arch"}, {"type": "Note", "name": "Pop!_OS"}]),
+        note(4, type="Question", content="<p>Which do you bake?</p>",  # a poll of several answers
+             anyOf=[{"type": "Note", "name": "Rye"}, {"type": "Note", "name": "Spelt"}])]}))
     posts = list(read_posts("mastodon", str(outbox), "ann"))
-    assert [(p["likes"], p["replies"], p["shares"]) for p in posts] == [(42, 0, 7), (0, 0, 0), (0, 0, 0)]
-    assert posts[2]["text"] == "Which distro for a gaming rig?\n\nArch\nPop!_OS"  # before: the options were lost
+    assert [(p["likes"], p["replies"], p["shares"]) for p in posts] == [(42, 0, 7), (0, 0, 0), (0, 0, 0), (0, 0, 0)]
+    assert [p["text"] for p in posts[2:]] == [  # before: the options were lost
+        "Which distro for a gaming rig?\n\nArch\nPop!_OS", "Which do you bake?\n\nRye\nSpelt"]
     outbox.write_text(outbox.read_text().replace('"totalItems": 42', '"totalItems": "many"'))
     assert fails("mastodon", outbox) == (
         f"{outbox}, JSON path $.orderedItems[0].object.likes.totalItems: 'many' is not a whole number; {MD_FIX}")
@@ -363,10 +379,12 @@ def test_a_photo_tweets_own_link_is_left_out_of_its_text(tmp_path: Path) -> None
 
     archive = tmp_path / "tweets.js"
     archive.write_text("window.YTD.tweets.part0 = " + json.dumps([
-        tweet(1, "Latte art, day 40 https://t.co/m1"), tweet(2, "https://t.co/m2")]))
+        tweet(1, "Latte art, day 40 https://t.co/m1"), tweet(2, "https://t.co/m2"),
+        tweet(3, "nice https://t.co/m3 shot, see https://t.co/m3x")]))
     posts = list(read_posts("twitter-archive", str(archive), "ann"))
     # before: "Latte art, day 40 https://t.co/m1", a link of nothing in every photo tweet
-    assert [p["text"] for p in posts] == ["Latte art, day 40", "https://x.com/ann/status/2/photo/1"]
+    assert [p["text"] for p in posts] == ["Latte art, day 40", "https://x.com/ann/status/2/photo/1",
+                                          "nice shot, see https://t.co/m3x"]  # another link it begins is not it
 
 
 def test_a_gzipped_export_file_is_read_as_its_content(tmp_path: Path) -> None:

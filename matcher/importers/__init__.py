@@ -218,7 +218,7 @@ def import_posts(engine: Engine, kind: str, path: str, user_id: str | None = Non
                              progress=progress)
         except InputFileError as exc:  # named against the export, not the converted file (gone with this folder)
             what = "users" if exc.path == users_file else "posts"
-            kinds = _problem_kinds(exc.problems, exc.at_least)
+            kinds = _problem_kinds(exc.problems, exc.at_least, what)
             shown = "; ".join(kinds[:3])
             more = f" (and {exc.at_least}{len(kinds) - 3} more kind(s))" if len(kinds) > 3 else ""
             raise format_error(path, f"its {what}", f"cannot be stored: {shown}{more}",
@@ -233,22 +233,22 @@ def import_posts(engine: Engine, kind: str, path: str, user_id: str | None = Non
 _NAMED_POST = re.compile(r"post '([^']*)'")
 
 
-def _problem_kinds(problems: list[Problem], at_least: str = "") -> list[str]:
-    """What `ingest` found wrong with the converted posts, each kind once: problems that differ only in the post they
-    name are one, with how many posts and the first ids ("a post is stored as bob's; ... (36 posts: blog-1, blog-2,
-    blog-3, ...)"). Their lines are of the converted file, which the person never sees. Before, the first three
-    problems were listed, often the same one three times."""
+def _problem_kinds(problems: list[Problem], at_least: str = "", what: str = "posts") -> list[str]:
+    """What `ingest` found wrong with the converted posts (or users: ``what``), each kind once: problems of one field
+    that differ only in the post they name are one, with how many and the first ids ("field 'user_id': a post is
+    stored as bob's; ... (36 posts: blog-1, blog-2, blog-3, ...)"). Their lines are of the converted file, which the
+    person never sees. Before, the first three problems were listed, often the same one three times."""
     kinds: dict[str, list[Problem]] = {}
     for p in problems:
-        kinds.setdefault(_NAMED_POST.sub("a post", p.message), []).append(p)
+        kinds.setdefault(f"field '{p.field}': " * bool(p.field) + _NAMED_POST.sub("a post", p.message), []).append(p)
     out = []
     for message, same in kinds.items():
         if len(same) == 1:
-            out.append(same[0].message)
+            out.append(f"field '{same[0].field}': " * bool(same[0].field) + same[0].message)
             continue
         named = [m for p in same for m in _NAMED_POST.findall(p.message)]
         listed = f": {', '.join(named[:3])}{', ...' if len(named) > 3 else ''}" if named else ""
-        out.append(f"{message} ({at_least}{len(same)} posts{listed})")
+        out.append(f"{message} ({at_least}{len(same)} {what}{listed})")
     return out
 
 

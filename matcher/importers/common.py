@@ -4,7 +4,9 @@ import contextlib
 import contextvars
 import datetime as dt
 import gzip
+import json
 import os
+import re
 import tarfile
 import zipfile
 import zlib
@@ -131,15 +133,24 @@ def in_range(number: int, value: Any, file: str, place: str, fix: str) -> int:
 
 
 def whole_count(value: Any, file: str, place: str, fix: str) -> int:
-    """A count read from an export (absent: 0): a whole number, refused otherwise (``true`` is no count, and 2.5 is
-    not one to round); below zero read as 0 (no platform counts below none)."""
-    try:
-        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-            raise ValueError(value)
-        count = int(str(value).strip()) if isinstance(value, str) else int(value or 0)
-    except (TypeError, ValueError, OverflowError):
-        raise format_error(file, place, f"{value!r} is not a whole number", fix) from None
+    """A count read from an export (absent or blank: 0): a whole number, written as digits or a JSON number, refused
+    otherwise (``true``, ``[]`` and "1_000" are no counts, and 2.5 is not one to round); below zero read as 0 (no
+    platform counts below none)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return 0
+    if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
+        count = int(value.strip())
+    elif isinstance(value, int) and not isinstance(value, bool):
+        count = value
+    elif isinstance(value, float) and value.is_integer():
+        count = int(value)
+    else:
+        shown = repr(value) if isinstance(value, str) else json.dumps(value, default=str)[:60]
+        raise format_error(file, place, f"{shown} is not a whole number", fix)
     return max(in_range(count, value, file, place, fix), 0)
+
+
+_DIGITS = re.compile(r"[+-]?[0-9]+")
 
 
 def make_post(source: str, platform: str, post_id: str, user_id: str, text: str, created_at: str, *,

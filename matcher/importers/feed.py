@@ -8,10 +8,14 @@ Mapping, per entry:
 - `created_at` = `published`, else `updated`;
 - HTML's named entities (`&eacute;`, `&nbsp;`), which many feeds use though XML defines only five, are read as the
   characters they name; any other entity, or XML that breaks off, is an error;
-- `replies` = the comment count where the feed gives one (`<slash:comments>`); likes and shares are 0: feeds
-  carry none. No context, never a share.
+- `replies` = the comment count where the feed gives one (`<slash:comments>`, a whole number: anything else is
+  refused); likes and shares are 0: feeds carry none. No context, never a share;
+- the file is read in the encoding XML says (its byte-order mark, else its declaration, else UTF-8), or as UTF-8
+  when it is that whole; a file that is neither (one stray Latin-1 byte in a UTF-8 feed) is refused, naming the
+  line and byte, rather than read in a guessed encoding, every entry garbled.
 """
 
+import codecs
 import datetime as dt
 import hashlib
 import html.entities
@@ -28,7 +32,9 @@ _FIX = "give the feed file (RSS 2.0 or Atom) as the blog serves it, saved whole"
 _DATED = "give every entry a <pubDate> (RSS) or <published> (Atom)"
 _ENTITY = re.compile(rb"&([A-Za-z][A-Za-z0-9]{1,31});")
 _CDATA = re.compile(rb"<!\[CDATA\[.*?\]\]>", re.DOTALL)
-_DECLARED = re.compile(rb"\s*<\?xml[^>]*?encoding=[\"']([A-Za-z0-9._-]+)[\"']")
+_DECLARED = re.compile(rb"\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
+         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 _XML_ENTITIES = frozenset({b"amp", b"lt", b"gt", b"quot", b"apos"})
 
 
@@ -59,21 +65,31 @@ def read_feed(path: str, user_id: str) -> Iterator[dict[str, Any]]:
 
 
 def _undecodable(path: str, data: bytes) -> None:
-    """Refuse a feed that is not the text its declaration says (UTF-8 without one): feedparser then reads the whole
-    file in another encoding (windows-1252), and every entry's text came out garbled ("Paris æ—¥æœ¬"), silently."""
-    declared = _DECLARED.match(data)
-    encoding = declared.group(1).decode("ascii") if declared else "utf-8"
+    """Refuse a feed that is neither in the encoding XML reads it in (its byte-order mark, else its declaration, else
+    UTF-8) nor UTF-8: feedparser then reads the whole file in a guessed one (windows-1252), and every entry's text
+    came out garbled ("Paris æ—¥æœ¬"), silently. A file mislabelled but wholly UTF-8 is read as UTF-8, as before."""
+    bom = next((name for mark, name in _BOMS if data.startswith(mark)), None)
+    declared = None if bom else _DECLARED.match(data)
+    encoding = bom or (declared.group(1).decode("ascii") if declared else "utf-8")
     try:
         data.decode(encoding)
+        return
     except LookupError:
         raise format_error(path, "line 1", f"declares the encoding {encoding!r}, which Python does not know",
                            "declare UTF-8 and save the file as UTF-8") from None
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        said = "the encoding it declares" if declared else "XML's encoding for a file that declares none"
-        raise format_error(path, f"line {line}, byte {exc.start}",
-                           f"not {encoding} text (byte 0x{data[exc.start]:02x}), {said}",
-                           f"save the file as {encoding}, or declare the encoding it is saved in") from None
+        first = exc
+    try:
+        data.decode("utf-8")
+        return
+    except UnicodeDecodeError:
+        pass
+    line = data.count(b"\n", 0, first.start) + 1
+    said = ("its byte-order mark's" if bom else "the encoding it declares" if declared
+            else "XML's encoding for a file that declares none")
+    raise format_error(path, f"line {line}, byte {first.start}",
+                       f"not {encoding} text (byte 0x{data[first.start]:02x}), {said}",
+                       f"save the file as {encoding}, or declare the encoding it is saved in")
 
 
 def _reason(message: str) -> str:
@@ -114,8 +130,7 @@ def _date(path: str, where: str, entry: Any) -> tuple[Any, str]:
 
 def _comments(path: str, where: str, entry: Any) -> int:
     """The entry's `<slash:comments>` count: a whole number (read as 0 before, silently, when it was not one)."""
-    value = entry.get("slash_comments")
-    return whole_count(value if value is not None and str(value).strip() else 0, path, f"{where}, <slash:comments>",
+    return whole_count(entry.get("slash_comments"), path, f"{where}, <slash:comments>",
                        "give <slash:comments> as a whole number of comments, or leave it out")
 
 

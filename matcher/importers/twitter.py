@@ -208,9 +208,12 @@ def _text(tweet: dict[str, Any], notes: dict[int, list[str]], created: dt.dateti
         if isinstance(url, dict) and url.get("url") and url.get("expanded_url"):
             text = text.replace(str(url["url"]), str(url["expanded_url"]))
     for media in (tweet.get("entities") or {}).get("media") or []:
-        if isinstance(media, dict) and media.get("url") and str(media["url"]) in text:
-            rest = text.replace(str(media["url"]), "").strip()
-            text = rest or text.replace(str(media["url"]), str(media.get("expanded_url") or media["url"]))
+        if isinstance(media, dict) and media.get("url"):
+            link = re.compile(r"[ \t]*" + re.escape(str(media["url"])) + r"(?!\S)")  # the link whole, not a prefix
+            rest = link.sub("", text).strip()
+            if rest != text.strip():
+                expanded = str(media.get("expanded_url") or media["url"])
+                text = rest or link.sub(lambda _, shown=expanded: shown, text).strip()
     same_second = notes.get(int(created.timestamp()), [])
     start = _comparable(text)[:80]
     for note in same_second:
