@@ -25,6 +25,7 @@ from matcher.store import (
     EvidencePost,
     Run,
     Withheld,
+    batches,
     session,
 )
 from matcher.taxonomy import load_topics
@@ -72,9 +73,9 @@ def assignment_records(engine: Engine, rows: list[Assignment], stored: bool = Fa
         profile_of = _profile_runs(s, {r.run_id for r in rows}, None if latest is None else int(latest.id or 0))
         for profile_run in sorted(set(profile_of.values()) - {None}):
             users = sorted({r.user_id for r in rows if profile_of[r.run_id] == profile_run})
-            for start in range(0, len(users), 500):  # a bound list: PostgreSQL takes at most 65,535 of them
+            for part in batches(users):  # a bound list: PostgreSQL takes at most 65,535 of them
                 for e in s.exec(select(EvidencePost).where(EvidencePost.run_id == profile_run)
-                                .where(col(EvidencePost.user_id).in_(users[start:start + 500]))
+                                .where(col(EvidencePost.user_id).in_(part))
                                 .order_by(col(EvidencePost.rank))).all():
                     topic_ev[(profile_run, e.user_id, e.topic_id)].append(e.post_pk)
         posts = posts_by_key(s, {k for v in topic_ev.values() for k in v})
@@ -131,8 +132,8 @@ def perks_as_of(s: Session, perk_ids: set[str], version: int | None = None) -> d
     readable)."""
     out: dict[str, PerkRecord] = {}
     ids = sorted(perk_ids)
-    for start in range(0, len(ids), 500):
-        for p in s.exec(select(PerkRecord).where(col(PerkRecord.perk_id).in_(ids[start:start + 500]))
+    for part in batches(ids):
+        for p in s.exec(select(PerkRecord).where(col(PerkRecord.perk_id).in_(part))
                         .order_by(col(PerkRecord.version_added))).all():
             if version is None or p.version_added <= version or p.perk_id not in out:
                 out[p.perk_id] = p

@@ -8,7 +8,7 @@ from sqlalchemy import Connection, Engine, delete
 from sqlmodel import col, select
 
 from matcher.records import check_policy
-from matcher.store import Post, User, hold_forget_lock, session
+from matcher.store import Post, User, batches, hold_forget_lock, session
 
 
 def eligible_users(engine: Engine, policy: str = "opt-in") -> list[str]:
@@ -29,8 +29,7 @@ def eligible_among(conn: Connection, user_ids: Iterable[str], policy: str) -> se
     committed before it is seen here, and one committed after it deletes the rows itself."""
     wanted = sorted(set(user_ids))
     found: set[str] = set()
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start:start + 500]
+    for chunk in batches(wanted):
         if policy == "opt-in":
             found.update(conn.execute(select(User.user_id).where(col(User.user_id).in_(chunk))
                                       .where(User.consent == "opted_in")).scalars())

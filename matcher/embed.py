@@ -20,10 +20,9 @@ from sqlmodel import Session, col, select
 from catalog.refresh import text_key
 from matcher.encoder import Encoder
 from matcher.records import embed_form
-from matcher.store import Embedding, Post, bulk_insert, hold_forget_lock, session
+from matcher.store import Embedding, Post, batches, bulk_insert, hold_forget_lock, session
 
 WRITE_BATCH = 512
-LOOKUP_CHUNK = 500
 FILL_CHUNK = 4096
 
 Progress = Callable[[int], None]
@@ -87,8 +86,7 @@ class EmbeddingCache:
         wanted = sorted(set(keys))
         known: set[str] = set()
         with session(self.engine) as s:
-            for start in range(0, len(wanted), LOOKUP_CHUNK):
-                chunk = wanted[start:start + LOOKUP_CHUNK]
+            for chunk in batches(wanted):
                 known.update(s.exec(select(Embedding.text_key).where(Embedding.model == self.name)
                                     .where(col(Embedding.text_key).in_(chunk))).all())
         return set(wanted) - known
@@ -151,8 +149,7 @@ class EmbeddingCache:
         found: dict[str, bytes] = {}
         unique = sorted(set(keys))
         with self.engine.connect() as conn:  # plain rows: no ORM session on this path
-            for start in range(0, len(unique), LOOKUP_CHUNK):
-                chunk = unique[start:start + LOOKUP_CHUNK]
+            for chunk in batches(unique):
                 found.update((key, blob) for key, blob in conn.execute(
                     select(Embedding.text_key, Embedding.vector).where(Embedding.model == self.name)
                     .where(col(Embedding.text_key).in_(chunk))))
@@ -216,9 +213,9 @@ def drop_unreferenced(engine: Engine, model: str, keys: Iterable[str]) -> int:
             if context_key:
                 used.add(context_key)
         gone = sorted(wanted - used)
-        for start in range(0, len(gone), LOOKUP_CHUNK):
+        for part in batches(gone):
             result = conn.execute(delete(Embedding).where(Embedding.model == model)
-                                  .where(col(Embedding.text_key).in_(gone[start:start + LOOKUP_CHUNK])))
+                                  .where(col(Embedding.text_key).in_(part)))
             dropped += int(result.rowcount or 0)
     return dropped
 

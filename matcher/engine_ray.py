@@ -37,13 +37,13 @@ from sqlmodel import col, select
 from catalog.refresh import text_key
 from matcher import workers
 from matcher.classify import ClassifyParams
-from matcher.embed import LOOKUP_CHUNK, EmbeddingCache, count_missing, deferred_interrupt, missing_chunks
+from matcher.embed import EmbeddingCache, count_missing, deferred_interrupt, missing_chunks
 from matcher.encoder import Encoder
 from matcher.engine_local import Job, Progress, take_read
 from matcher.errors import ClusterError, ModelError
 from matcher.profile_chunk import ReadUser
 from matcher.profiles import ProfileParams, TopicResult
-from matcher.store import Embedding, Post, session
+from matcher.store import Embedding, Post, batches, session
 from matcher.topic_space import TopicSpace
 
 WINDOW = 65_536  # texts per Ray Data dataset: each dataset starts its actors (and their models) once
@@ -318,8 +318,7 @@ def _posts_mention(engine: Engine, keys: set[str]) -> bool:
     """Whether any post's text or context is one of these texts."""
     wanted = sorted(keys)
     with session(engine) as s:
-        for start in range(0, len(wanted), LOOKUP_CHUNK):
-            chunk = wanted[start:start + LOOKUP_CHUNK]
+        for chunk in batches(wanted):
             if s.execute(select(Post.id).where(or_(col(Post.text_key).in_(chunk), col(Post.context_key).in_(chunk)))
                          .limit(1)).first():
                 return True

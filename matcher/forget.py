@@ -30,6 +30,7 @@ from matcher.store import (
     TopicVector,
     User,
     Withheld,
+    batches,
     bulk_insert,
     hold_forget_lock,
     session,
@@ -75,9 +76,9 @@ def forgotten_contexts(s: Session, keys: set[str]) -> set[str]:
     hashed = text_hashes(s, keys)
     found: set[str] = set()
     names = sorted(hashed)
-    for start in range(0, len(names), 500):
+    for part in batches(names):
         found.update(hashed[h] for h in s.exec(select(ForgottenText.key_hash)
-                                              .where(col(ForgottenText.key_hash).in_(names[start:start + 500]))))
+                                              .where(col(ForgottenText.key_hash).in_(part))))
     return found
 
 
@@ -95,26 +96,25 @@ def forget_in_session(s: Session, user_id: str) -> dict[str, int]:
     counts = {"posts": _delete(s, Post, Post.user_id == user_id), "quoted_contexts": 0}
     quotable = sorted({text_key for text_key, _ in keys} | titles)
     written = sorted(set(quotable) - _still_posted(s, quotable))
-    for start in range(0, len(written), 500):
-        quoted = update(Post).where(col(Post.context_key).in_(written[start:start + 500]))
+    for part in batches(written):
+        quoted = update(Post).where(col(Post.context_key).in_(part))
         counts["quoted_contexts"] += int(s.execute(quoted.values(context=None, context_key=None)).rowcount or 0)
     bulk_insert(s.connection(), ForgottenText.__table__, ("key_hash",),  # a file ingested later quotes none again
                 [(h,) for h in sorted(text_hashes(s, written))], keep_existing=True)
     bare = sorted({form for _, _, text in rows for form in _bare_forms(text)})
     bare = sorted(set(bare) - _still_posted(s, bare, Post.text))
-    for start in range(0, len(bare), 500):  # links only: no key, so their quotes are found by their text
-        quoted = update(Post).where(col(Post.context_key).is_(None), col(Post.context).in_(bare[start:start + 500]))
+    for part in batches(bare):  # links only: no key, so their quotes are found by their text
+        quoted = update(Post).where(col(Post.context_key).is_(None), col(Post.context).in_(part))
         counts["quoted_contexts"] += int(s.execute(quoted.values(context=None)).rowcount or 0)
     still_used = set()
     own_list = sorted(own)
-    for start in range(0, len(own_list), 500):
-        chunk = own_list[start:start + 500]
+    for chunk in batches(own_list):
         still_used.update(s.exec(select(Post.text_key).where(col(Post.text_key).in_(chunk))).all())
         still_used.update(s.exec(select(Post.context_key).where(col(Post.context_key).in_(chunk))).all())
     orphaned = sorted(own - still_used)
     counts["embeddings"] = 0
-    for start in range(0, len(orphaned), 500):
-        counts["embeddings"] += _delete(s, Embedding, col(Embedding.text_key).in_(orphaned[start:start + 500]))
+    for part in batches(orphaned):
+        counts["embeddings"] += _delete(s, Embedding, col(Embedding.text_key).in_(part))
     counts["topics"] = _delete(s, TopicScore, TopicScore.user_id == user_id)
     counts["evidence"] = _delete(s, EvidencePost, EvidencePost.user_id == user_id)
     _delete(s, ProfiledUser, ProfiledUser.user_id == user_id)
@@ -186,8 +186,8 @@ def _still_posted(s: Session, keys: list[str], column: Any = Post.text_key) -> s
     are not the user's alone (a copy of their post, a phrase many people post), so a context quoting them may quote
     that other post: it stays."""
     found: set[str] = set()
-    for start in range(0, len(keys), 500):
-        found.update(s.exec(select(column).where(col(column).in_(keys[start:start + 500]))).all())
+    for part in batches(keys):
+        found.update(s.exec(select(column).where(col(column).in_(part))).all())
     return found
 
 

@@ -6,10 +6,10 @@ No ``from __future__ import annotations`` here: it breaks SQLModel tables.
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import BigInteger, Index, UniqueConstraint, event, inspect, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -22,6 +22,16 @@ import catalog.schema  # noqa: F401  (registers the catalog tables)
 from matcher.errors import PerkmatchError
 
 DEFAULT_DB = "perkmatch.db"
+
+
+BOUND_LIST = 500  # values bound in one IN list (PostgreSQL takes at most 65,535 in a statement, SQLite 250,000)
+_T = TypeVar("_T")
+
+
+def batches(items: Sequence[_T], size: int = BOUND_LIST) -> Iterator[Sequence[_T]]:
+    """``items`` in consecutive slices of ``size``: each one query's IN list, however many there are."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
 
 
 def utcnow() -> dt.datetime:

@@ -25,6 +25,7 @@ from matcher.store import (
     Run,
     TopicScore,
     User,
+    batches,
     session,
 )
 from matcher.taxonomy import TopicInfo, load_topics, not_shown, replaced_since, taxonomy_digest, topic_ids_in
@@ -44,8 +45,8 @@ def post_record(p: Post) -> dict[str, Any]:
 def posts_by_key(s: Session, keys: set[int]) -> dict[int, Post]:
     out: dict[int, Post] = {}
     ordered = sorted(keys)
-    for start in range(0, len(ordered), 500):
-        for p in s.exec(select(Post).where(col(Post.id).in_(ordered[start:start + 500]))).all():
+    for part in batches(ordered):
+        for p in s.exec(select(Post).where(col(Post.id).in_(part))).all():
             out[int(p.id or 0)] = p
     return out
 
@@ -143,9 +144,9 @@ def hidden_topics(taxonomy: list[TopicInfo], stored: bool) -> Callable[[str | No
 def user_opt_ins(s: Session, user_ids: set[str]) -> dict[str, str | None]:
     """Each user's stored sensitive-topic opt-ins (JSON), for ``taxonomy.not_shown``."""
     ids, out = sorted(user_ids), {}
-    for start in range(0, len(ids), 500):
+    for part in batches(ids):
         out.update(s.exec(select(User.user_id, User.sensitive_opt_in)
-                          .where(col(User.user_id).in_(ids[start:start + 500]))).all())
+                          .where(col(User.user_id).in_(part))).all())
     return out
 
 
@@ -219,10 +220,8 @@ def evidence_changed(engine: Engine, run_id: int, user_ids: list[str] | None = N
         if topic_id is not None:
             query = query.where(EvidencePost.topic_id == topic_id)
         found: set[int] = set()
-        for start in range(0, len(user_ids or [None]), 500):  # (a long IN list: PostgreSQL takes 65,535 at most)
-            part = query if user_ids is None else query.where(
-                col(EvidencePost.user_id).in_(user_ids[start:start + 500]))
-            found.update(s.exec(part).all())
+        for users in batches(user_ids or [None]):  # (a long IN list: PostgreSQL takes 65,535 at most)
+            found.update(s.exec(query if user_ids is None else query.where(col(EvidencePost.user_id).in_(users))).all())
         changed = len(found)
     if not changed:
         return None
@@ -241,8 +240,8 @@ def records_changed(engine: Engine | Session, user_ids: Iterable[str], after: dt
     """The users among ``user_ids`` whose stored record changed after ``after`` (and by ``until``)."""
     ids, out = sorted(set(user_ids)), set()
     with session(engine) as s:
-        for start in range(0, len(ids), 500):
-            query = (select(User.user_id).where(col(User.user_id).in_(ids[start:start + 500]))
+        for part in batches(ids):
+            query = (select(User.user_id).where(col(User.user_id).in_(part))
                      .where(col(User.updated_at) > after))
             if until is not None:
                 query = query.where(col(User.updated_at) <= until)

@@ -255,13 +255,12 @@ def _problem_kinds(problems: list[Problem], at_least: str = "", what: str = "pos
 def _new_users(engine: Engine, users: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The users not stored yet and never opted out."""
     from matcher.forget import opted_out
-    from matcher.store import OptOut, User, session
+    from matcher.store import OptOut, User, batches, session
 
     known: set[str] = set()
     ids = [u["user_id"] for u in users]
     with session(engine) as s:
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
+        for chunk in batches(ids):
             known.update(s.exec(select(User.user_id).where(col(User.user_id).in_(chunk))).all())
         any_opt_out = s.exec(select(OptOut).limit(1)).first() is not None
         return [u for u in users if u["user_id"] not in known and not (any_opt_out and opted_out(s, u["user_id"]))]
