@@ -1,6 +1,7 @@
 """`perkmatch status`: what a database holds, what its newest runs used, and what is out of date since.
 
-For operators between batch jobs: it reads counts and the newest runs only (no vectors, no posts' texts), so it is
+For operators between batch jobs: it reads counts and the newest runs (no vectors, no posts' texts; the posts of up
+to ``CHECKED_RECORDS`` users whose record changed, to tell a region changed from a profile's input changed), so it is
 quick on millions of posts, and it changes nothing. "Out of date" is judged from time stamps and what the runs
 recorded: posts and users' records written after the newest profile run started, posts dated after the day it
 profiled as of, a taxonomy whose content differs from the one that run used, an unfinished profile run, a catalog
@@ -18,6 +19,8 @@ from sqlmodel import Session, col, select
 
 from catalog.refresh import live_version, valid_in
 from catalog.schema import CatalogVersion, PerkRecord
+from matcher import incremental
+from matcher.assignments import matched_profile
 from matcher.records import utc_day
 from matcher.store import (
     Assignment,
@@ -25,14 +28,18 @@ from matcher.store import (
     ForgetAudit,
     OptOut,
     Post,
+    ProfiledUser,
     Run,
     Topic,
     User,
+    batches,
     session,
     shown_db,
     utcnow,
 )
 from matcher.taxonomy import TopicInfo, taxonomy_digest
+
+CHECKED_RECORDS = 5_000  # changed users' records up to this many are checked against the profile run's inputs
 
 
 def database_status(engine: Engine, db: str, today: dt.date | None = None, runs: int = 0) -> dict[str, Any]:
@@ -148,6 +155,10 @@ def _profile(s: Session, run: Run) -> dict[str, Any]:
                      else col(User.consent).is_(None) | (User.consent != "opted_out"))
     records = s.exec(select(func.count()).select_from(User).where(User.updated_at > run.started_at)
                      .where(users_covered)).one()
+    for_profile = None  # of those, the ones whose profile inputs changed (not only a region, say); None: not checked
+    if 0 < records <= CHECKED_RECORDS:
+        ids = sorted(s.exec(select(User.user_id).where(User.updated_at > run.started_at).where(users_covered)).all())
+        for_profile = _inputs_changed(s, run, ids)
     # users forgotten since whose posts were deleted: the fitted topic vectors may rest on those (one who opted out
     # with nothing stored changes nothing)
     forgotten = sum(json.loads(counts or "{}").get("posts", 0) > 0 for counts in s.exec(
@@ -155,8 +166,21 @@ def _profile(s: Session, run: Run) -> dict[str, Any]:
     return {**_run_times(run), "policy": policy, "users": stats.get("users"),
             "posts": stats.get("posts"), "inferred_topics": stats.get("inferred_topics"), "model": stats.get("model"),
             "taxonomy_digest": params.get("taxonomy"),
-            "since": {"posts": posts, "posting_users": users, "user_records": records, "forgotten": forgotten},
+            "since": {"posts": posts, "posting_users": users, "user_records": records,
+                      "user_records_for_profile": for_profile, "forgotten": forgotten},
             "posts_after_as_of": later}
+
+
+def _inputs_changed(s: Session, run: Run, user_ids: list[str]) -> int:
+    """How many of these users' profile inputs (their posts and sensitive-topic opt-ins, ``incremental.user_digests``)
+    differ from what the run computed them from: a users file that changed regions only changes none (the next
+    profile run would copy every one of them), and then calls for a match, not a profile run."""
+    now = incremental.user_digests(s.get_bind(), user_ids, run.as_of)  # type: ignore[arg-type]
+    stored: dict[str, str] = {}
+    for part in batches(user_ids):
+        stored.update(s.exec(select(ProfiledUser.user_id, ProfiledUser.digest).where(ProfiledUser.run_id == run.id)
+                             .where(col(ProfiledUser.user_id).in_(part))).all())
+    return sum(now[u] != stored.get(u) for u in user_ids)
 
 
 def _match(s: Session, run: Run, today: dt.date) -> dict[str, Any]:
@@ -174,9 +198,12 @@ def _match(s: Session, run: Run, today: dt.date) -> dict[str, Any]:
         select(func.count()).select_from(PerkRecord).where(valid_in(version))
         .where(col(PerkRecord.starts) > matched_on).where(col(PerkRecord.starts) <= today)
         .where(col(PerkRecord.ends).is_(None) | (col(PerkRecord.ends) >= today))).one()
+    profiled = select(ProfiledUser.user_id).where(ProfiledUser.run_id == matched_profile(run))
+    records = s.exec(select(func.count()).select_from(User).where(User.updated_at > run.started_at)
+                     .where(col(User.user_id).in_(profiled))).one()  # the users it matched whose record changed since
     return {**_run_times(run), "assignments": stats.get("assignments"), "users": stats.get("users"),
             "catalog_version": version, "profile_run": params.get("profile_run"), "ended_offers": ended,
-            "opened_offers": opened}
+            "opened_offers": opened, "user_records": records}
 
 
 def next_steps(report: dict[str, Any]) -> list[str]:
@@ -198,7 +225,7 @@ def next_steps(report: dict[str, Any]) -> list[str]:
         steps.append("perkmatch catalog refresh FILE: no perk catalog loaded yet")
     elif profile is not None and (match is None or match["catalog_version"] != catalog["version"]
                                   or match["profile_run"] != profile["run_id"] or match["ended_offers"]
-                                  or match["opened_offers"]):
+                                  or match["opened_offers"] or match["user_records"]):
         steps.append("perkmatch match: " + _match_reason(match, catalog, profile))
     elif steps:  # a profile run to do: the assignments follow from its topics
         steps.append("perkmatch match: after that profile run, whose topics the assignments follow from")
@@ -211,8 +238,11 @@ def _profile_reasons(profile: dict[str, Any], taxonomy: dict[str, Any]) -> list[
     if since["posts"]:
         why.append(f"{plural(since['posts'], 'post')} by {plural(since['posting_users'], 'user')} added or changed "
                    "since it started")
-    if since["user_records"]:
+    if since["user_records_for_profile"] is None and since["user_records"]:  # too many to check: any may matter
         why.append(f"{plural(since['user_records'], 'user record')} (consent, region, opt-ins) changed since it "
+                   "started")
+    elif since["user_records_for_profile"]:
+        why.append(f"consent or opt-ins changed for {plural(since['user_records_for_profile'], 'user')} since it "
                    "started")
     if profile["posts_after_as_of"]:
         why.append(f"{plural(profile['posts_after_as_of'], 'post')} written after its as-of day ({profile['as_of']}), "
@@ -237,6 +267,9 @@ def _match_reason(match: dict[str, Any] | None, catalog: dict[str, Any], profile
         why.append(f"offer ended for {plural(match['ended_offers'], 'assigned perk')}")
     if match["opened_offers"]:
         why.append(f"offer opened after {match['as_of']} for {plural(match['opened_offers'], 'perk')}")
+    if match["user_records"]:
+        why.append(f"{plural(match['user_records'], 'user record')} (region, consent, opt-ins) changed since it "
+                   "started")
     return f"match run {match['run_id']}: " + "; ".join(why)
 
 

@@ -80,9 +80,28 @@ def test_consent_taxonomy_and_catalog_changes_are_named(world, write) -> None:  
     report = status(world)
     run, match = report["profile"]["run_id"], report["match"]["run_id"]
     assert report["next"] == [
-        f"perkmatch profile: profile run {run}: 1 user record (consent, region, opt-ins) changed since it started; "
-        "the taxonomy was replaced since",
+        f"perkmatch profile: profile run {run}: consent or opt-ins changed for 1 user since it started; the "
+        "taxonomy was replaced since",
         f"perkmatch match: match run {match}: it used catalog version 1, the live one is 2"]
+
+
+def test_a_region_changed_calls_for_a_match_not_a_profile_run(world, write) -> None:  # type: ignore[no-untyped-def]
+    # before: "perkmatch profile: 1 user record (consent, region, opt-ins) changed", and that run would have copied
+    # every user: a region is no input of a profile, only of who may get a perk
+    assert world("ingest", "--users", write("moved.jsonl", [{"user_id": "cat", "region": "US-CA"}])).exit_code == 0
+    report = status(world)
+    since = report["profile"]["since"]
+    assert since["user_records"] == 1 and since["user_records_for_profile"] == 0
+    assert report["next"] == [f"perkmatch match: match run {report['match']['run_id']}: 1 user record (region, "
+                              "consent, opt-ins) changed since it started"]
+    assert world("match", "--as-of", "2025-03-01").exit_code == 0
+    assert status(world)["up_to_date"]
+    opted = [{"user_id": "cat", "sensitive_opt_in": [t["topic_id"] for t in TAXONOMY if t.get("sensitive")]}]
+    assert world("ingest", "--users", write("opted.jsonl", opted)).exit_code == 0  # an input of her profile
+    report = status(world)
+    assert report["profile"]["since"]["user_records_for_profile"] == 1
+    assert report["next"][0] == (f"perkmatch profile: profile run {report['profile']['run_id']}: consent or opt-ins "
+                                 "changed for 1 user since it started")
 
 
 def test_an_unfinished_profile_run_is_named(world) -> None:  # type: ignore[no-untyped-def]
