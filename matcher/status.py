@@ -39,7 +39,8 @@ from matcher.store import (
 )
 from matcher.taxonomy import TopicInfo, taxonomy_digest
 
-CHECKED_RECORDS = 5_000  # changed users' records up to this many are checked against the profile run's inputs
+CHECKED_RECORDS = 1_000  # changed users' records up to this many are checked against the profile run's inputs
+# (reading their posts: about 1 s for 1,000 users of 100 posts on SQLite)
 
 
 def database_status(engine: Engine, db: str, today: dt.date | None = None, runs: int = 0) -> dict[str, Any]:
@@ -151,14 +152,19 @@ def _profile(s: Session, run: Run) -> dict[str, Any]:
     changed = select(Post.user_id).where(Post.updated_at > run.started_at).where(covered).subquery()
     posts, users = s.exec(select(func.count(), func.count(func.distinct(changed.c.user_id))).select_from(changed)).one()
     later = s.exec(select(func.count()).select_from(Post).where(Post.created_at > run.as_of).where(covered)).one()
-    users_covered = (User.consent == "opted_in" if policy == "opt-in"
-                     else col(User.consent).is_(None) | (User.consent != "opted_out"))
+    users_covered = (User.consent == "opted_in" if policy == "opt-in"  # (opt-out: a user with posts, as it profiles)
+                     else (col(User.consent).is_(None) | (User.consent != "opted_out"))
+                     & exists().where(Post.user_id == User.user_id))
     records = s.exec(select(func.count()).select_from(User).where(User.updated_at > run.started_at)
                      .where(users_covered)).one()
-    for_profile = None  # of those, the ones whose profile inputs changed (not only a region, say); None: not checked
-    if 0 < records <= CHECKED_RECORDS:
+    for_profile = None  # of those, the ones whose profile inputs changed (not only a region, say), beyond the users
+    if 0 < records <= CHECKED_RECORDS:  # whose posts changed (said already); None: too many to check
         ids = sorted(s.exec(select(User.user_id).where(User.updated_at > run.started_at).where(users_covered)).all())
-        for_profile = _inputs_changed(s, run, ids)
+        posted = set()
+        for part in batches(ids):
+            posted.update(s.exec(select(Post.user_id).where(col(Post.user_id).in_(part))
+                                 .where(Post.updated_at > run.started_at)).all())
+        for_profile = _inputs_changed(s, run, [u for u in ids if u not in posted])
     # users forgotten since whose posts were deleted: the fitted topic vectors may rest on those (one who opted out
     # with nothing stored changes nothing)
     forgotten = sum(json.loads(counts or "{}").get("posts", 0) > 0 for counts in s.exec(
@@ -175,6 +181,8 @@ def _inputs_changed(s: Session, run: Run, user_ids: list[str]) -> int:
     """How many of these users' profile inputs (their posts and sensitive-topic opt-ins, ``incremental.user_digests``)
     differ from what the run computed them from: a users file that changed regions only changes none (the next
     profile run would copy every one of them), and then calls for a match, not a profile run."""
+    if not user_ids:
+        return 0
     now = incremental.user_digests(s.get_bind(), user_ids, run.as_of)  # type: ignore[arg-type]
     stored: dict[str, str] = {}
     for part in batches(user_ids):
@@ -242,8 +250,8 @@ def _profile_reasons(profile: dict[str, Any], taxonomy: dict[str, Any]) -> list[
         why.append(f"{plural(since['user_records'], 'user record')} (consent, region, opt-ins) changed since it "
                    "started")
     elif since["user_records_for_profile"]:
-        why.append(f"consent or opt-ins changed for {plural(since['user_records_for_profile'], 'user')} since it "
-                   "started")
+        why.append(f"{plural(since['user_records_for_profile'], 'user record')} changed in what a profile reads "
+                   "(consent, sensitive-topic opt-ins) since it started")
     if profile["posts_after_as_of"]:
         why.append(f"{plural(profile['posts_after_as_of'], 'post')} written after its as-of day ({profile['as_of']}), "
                    "which a run with a later --as-of counts")

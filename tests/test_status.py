@@ -80,8 +80,8 @@ def test_consent_taxonomy_and_catalog_changes_are_named(world, write) -> None:  
     report = status(world)
     run, match = report["profile"]["run_id"], report["match"]["run_id"]
     assert report["next"] == [
-        f"perkmatch profile: profile run {run}: consent or opt-ins changed for 1 user since it started; the "
-        "taxonomy was replaced since",
+        f"perkmatch profile: profile run {run}: 1 user record changed in what a profile reads (consent, "
+        "sensitive-topic opt-ins) since it started; the taxonomy was replaced since",
         f"perkmatch match: match run {match}: it used catalog version 1, the live one is 2"]
 
 
@@ -100,8 +100,26 @@ def test_a_region_changed_calls_for_a_match_not_a_profile_run(world, write) -> N
     assert world("ingest", "--users", write("opted.jsonl", opted)).exit_code == 0  # an input of her profile
     report = status(world)
     assert report["profile"]["since"]["user_records_for_profile"] == 1
-    assert report["next"][0] == (f"perkmatch profile: profile run {report['profile']['run_id']}: consent or opt-ins "
-                                 "changed for 1 user since it started")
+    assert report["next"][0] == (f"perkmatch profile: profile run {report['profile']['run_id']}: 1 user record "
+                                 "changed in what a profile reads (consent, sensitive-topic opt-ins) since it started")
+    for step in ("profile", "match"):
+        assert world(step, "--as-of", "2025-03-01").exit_code == 0
+    # a record and a post of one user changed: the post says it (before, she was counted a second time, as a record)
+    both = posts_for("cat", "coffee espresso beans roast", 8)[6:]
+    assert world("ingest", write("both.jsonl", both), "--users",
+                 write("back.jsonl", [{"user_id": "cat", "region": "GB"}])).exit_code == 0
+    report = status(world)
+    assert report["next"][0] == (f"perkmatch profile: profile run {report['profile']['run_id']}: 2 posts by 1 user "
+                                 "added or changed since it started")
+
+
+def test_under_opt_out_a_users_row_of_someone_without_posts_calls_for_nothing(world, write) -> None:  # type: ignore[no-untyped-def]
+    assert world("profile", "--as-of", "2025-03-01", "--consent-policy", "opt-out").exit_code == 0
+    assert world("match", "--as-of", "2025-03-01").exit_code == 0 and status(world)["up_to_date"]
+    zed = [{"user_id": "zed", "region": "US-CA"}]  # no posts: an opt-out run does not profile her either
+    assert world("ingest", "--users", write("zed.jsonl", zed)).exit_code == 0
+    report = status(world)  # before: "1 user record changed" and a profile run to do
+    assert report["profile"]["since"]["user_records"] == 0 and report["up_to_date"], report["next"]
 
 
 def test_an_unfinished_profile_run_is_named(world) -> None:  # type: ignore[no-untyped-def]
