@@ -45,6 +45,7 @@ class ProfileParams:
     min_days: int = 2
     day_gap_hours: float = 20.0  # posts closer than this count as the same day
     max_burst_share: float = 0.8  # at most this share of a topic's posts may fall within any 24 hours
+    max_thread_share: float = 0.8  # ... and at most this share in any one thread (one thread's crowd of posts)
     min_threads: int = 2
     min_engaged_posts: int = 2  # posts with engagement above zero
     min_mean_engagement: float = 0.5  # weighted engagement per original post on the topic (absolute floor)
@@ -292,6 +293,7 @@ class _Measured:
     first: int  # time of the topic's first and last original post (0 without one)
     last: int
     burst: float  # the largest share of its original posts within 24 hours (0 under ``min_posts`` posts)
+    one_thread: float  # the largest share of its original posts in one thread
     closest: float  # the similarity of the user's ``clarity_post``-th closest post to it
     covered_by: list[str]
     alone: bool = True  # False: no post of it is about it read alone (``_said_alone``), checked once all else held
@@ -400,6 +402,9 @@ def _measure(todo: list[tuple[int, np.ndarray, np.ndarray, list[str]]], p: UserP
     topic_of, post_of = np.nonzero(own)
     distinct = np.unique(topic_of * len(p.thread) + ctx["thread"][post_of])  # distinct (topic, thread) pairs
     threads = np.bincount(distinct // len(p.thread), minlength=len(todo))
+    per_thread = np.bincount(topic_of * len(p.thread) + ctx["thread"][post_of])  # posts of each (topic, thread)
+    largest = np.zeros(len(todo), dtype=np.int64)  # each topic's most in one thread
+    np.maximum.at(largest, np.flatnonzero(per_thread) // len(p.thread), per_thread[per_thread > 0])
     member = (totals >= params.member_min).any(axis=1)
     covered = (totals.sum(axis=1) > 0) & (columns.sum(axis=1) == 0)  # the whole support is inferred children's
     times_sorted, own_by_time = p.created_at[ctx["by_time"]], own[:, ctx["by_time"]]
@@ -419,7 +424,8 @@ def _measure(todo: list[tuple[int, np.ndarray, np.ndarray, list[str]]], p: UserP
                       days=days, threads=int(threads[i]), engaged=int(engaged[i]), positive=float(positive[i]),
                       lift=lift, decayed=float(decayed[i]), mass=m, first=times[0] if n_posts else 0,
                       last=times[-1] if n_posts else 0,
-                      burst=burst_share(times) if n_posts >= params.min_posts else 0.0, closest=closest,
+                      burst=burst_share(times) if n_posts >= params.min_posts else 0.0,
+                      one_thread=float(largest[i]) / n_posts if n_posts else 0.0, closest=closest,
                       covered_by=covered_by)
         r.inferred = not covered[i] and next(_shortfalls(r, params), None) is None
         if r.inferred and ctx["alone"] is not None:
@@ -505,6 +511,8 @@ def _shortfalls(r: _Measured, params: ProfileParams) -> Iterator[str]:
                "days": f": posts on only {r.days} distinct day(s)",
                "threads": f": posts in only {r.threads} thread(s)"}[limit]
         yield f"confidence {_below(r.confidence, params.min_confidence)}; needs {params.min_confidence:.2f}{why}"
+    if r.one_thread > params.max_thread_share:
+        yield f"{r.one_thread:.0%} of its posts are in one thread; needs at most {params.max_thread_share:.0%}"
     if r.burst > params.max_burst_share:
         yield (f"{r.burst:.0%} of its posts fall within one day (a burst); needs at most "
                f"{params.max_burst_share:.0%}")

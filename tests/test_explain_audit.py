@@ -90,10 +90,10 @@ def test_a_topic_on_reshares_or_repeats_says_which_posts_were_not_original(world
 def test_explain_gives_every_threshold_and_agrees_with_topics(world) -> None:  # type: ignore[no-untyped-def]
     said = explain(world, "few", "coffee")
     params = ProfileParams()
-    assert said["thresholds"] == {  # README, "How topics are inferred", step 9; before: 6 of these 12
+    assert said["thresholds"] == {  # README, "How topics are inferred", step 9; before: 6 of these 13
         "posts": 3, "days": 2, "day_gap_hours": 20.0, "threads": 2, "engaged_posts": 2, "engagement_per_post": 0.5,
-        "engagement_vs_usual": 0.5, "burst_share": 0.8, "confidence": 0.5, "plain": 0.3, "own_words": 0.25,
-        "share_of_strongest": 0.5}
+        "engagement_vs_usual": 0.5, "burst_share": 0.8, "thread_share": 0.8, "confidence": 0.5, "plain": 0.3,
+        "own_words": 0.25, "share_of_strongest": 0.5}
     assert said["thresholds"]["burst_share"] == params.max_burst_share
     listed = json.loads(world("topics", "few", "--candidates", "--json").stdout)["topics"]
     topic = next(t for t in listed if t["topic_id"] == "coffee")

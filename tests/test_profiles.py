@@ -149,6 +149,18 @@ def test_one_thread_is_not_a_topic() -> None:
     assert inferred(profile(posts)) == []
 
 
+def test_one_thread_plus_a_few_posts_elsewhere_is_still_not_a_topic() -> None:
+    # the red team's farm: 20 posts in one game thread, hugely liked, and 3 posts of the account's own elsewhere; its
+    # threads (4) met the rule, and the parent topic was won on the farmed thread's mass and engagement
+    farm = [P(0, i / 10, likes=5000, thread="game thread") for i in range(20)]
+    farm += [P(0, 30 + 10 * i, likes=4, thread=f"elsewhere {i}") for i in range(3)]
+    results = profile(farm)
+    assert inferred(results) == []
+    assert "87% of its posts are in one thread; needs at most 80%" in shortfalls(results, TOPICS[0])
+    spread = [P(0, 3 * i, likes=8, thread=f"thread {i % 5}") for i in range(20)]  # 4 in each of 5 threads
+    assert inferred(profile(spread)) == [TOPICS[0]]
+
+
 def test_volume_counts_sublinearly() -> None:
     small = profile(steady(0, 5, likes=5))[0].score
     big = profile(steady(0, 50, every=1, likes=5))[0].score
@@ -307,7 +319,7 @@ def test_what_fell_short_never_shows_a_value_equal_to_its_threshold_and_names_wh
     params = ProfileParams()
     r = _Measured(0, np.zeros(3), np.zeros(3), inferred=False, score=1.113, confidence=0.498, posts=3, days=2,
                   threads=2, engaged=2, positive=3.0, lift=math.log(0.43), decayed=1.0, mass=1.0, first=0, last=0,
-                  burst=0.0, closest=0.5, covered_by=[], best=2.247)
+                  burst=0.0, one_thread=0.5, closest=0.5, covered_by=[], best=2.247)
     said = list(_shortfalls(r, params))
     assert "engagement ×0.43 of the user's usual; needs at least ×0.50" in said  # before: -0.84 (log scale), -0.70
     assert ("confidence 0.498; needs 0.50: its 3 post(s) are only partly about it (together worth 1.0 post)"
