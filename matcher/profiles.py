@@ -293,7 +293,8 @@ class _Measured:
     first: int  # time of the topic's first and last original post (0 without one)
     last: int
     burst: float  # the largest share of its original posts within 24 hours (0 under ``min_posts`` posts)
-    one_thread: float  # the largest share of its original posts in one thread
+    one_thread: float  # the largest share of its original posts in one thread (0 under ``min_threads`` threads: that
+    # rule says it)
     closest: float  # the similarity of the user's ``clarity_post``-th closest post to it
     covered_by: list[str]
     alone: bool = True  # False: no post of it is about it read alone (``_said_alone``), checked once all else held
@@ -425,7 +426,8 @@ def _measure(todo: list[tuple[int, np.ndarray, np.ndarray, list[str]]], p: UserP
                       lift=lift, decayed=float(decayed[i]), mass=m, first=times[0] if n_posts else 0,
                       last=times[-1] if n_posts else 0,
                       burst=burst_share(times) if n_posts >= params.min_posts else 0.0,
-                      one_thread=float(largest[i]) / n_posts if n_posts else 0.0, closest=closest,
+                      one_thread=float(largest[i]) / n_posts if threads[i] >= params.min_threads else 0.0,
+                      closest=closest,
                       covered_by=covered_by)
         r.inferred = not covered[i] and next(_shortfalls(r, params), None) is None
         if r.inferred and ctx["alone"] is not None:
