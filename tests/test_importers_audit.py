@@ -164,9 +164,9 @@ def test_a_feed_not_in_the_encoding_it_declares_is_refused_with_its_line_not_gar
     assert [p["text"][:9] for p in read_posts("feed", str(feed), "ann")] == ["Paris & b", "Caf\u00e9 & ba"]
     # and, as before, what XML reads right is read: a declaration with spaces, a byte-order mark (UTF-16, with no
     # declaration or another one), a file mislabelled but wholly UTF-8
-    plain = ("<item><title>\u0141\u00f3d\u017a bars</title><guid>https://b.example/{}</guid>"
-             "<pubDate>Sat, 10 Jun 2023 08:00:00 +0000</pubDate></item>\n")  # (no entities: feedparser reads those
-    # in UTF-16 as undefined)
+    plain = ("<item><title>\u0141\u00f3d\u017a &amp; Caf&eacute; bars</title><guid>https://b.example/{}</guid>"
+             "<pubDate>Sat, 10 Jun 2023 08:00:00 +0000</pubDate></item>\n")  # (entities: in UTF-16 too; before,
+    # refused there as undefined)
     utf8 = rss(tmp_path / "plain.rss", plain.format(1) + plain.format(2) + "</channel></rss>\n").read_bytes()
     for variant in (latin.replace(b'encoding="ISO-8859-1"', b'encoding = "ISO-8859-1"'),
                     codecs.BOM_UTF16_LE + utf8.decode().replace('encoding="UTF-8"', "").encode("utf-16-le"),
@@ -174,6 +174,9 @@ def test_a_feed_not_in_the_encoding_it_declares_is_refused_with_its_line_not_gar
                     utf8.replace(b'encoding="UTF-8"', b'encoding="us-ascii"')):
         feed.write_bytes(variant)
         assert len(list(read_posts("feed", str(feed), "ann"))) == 2
+    feed.write_bytes(codecs.BOM_UTF16_LE + utf8.decode().replace('encoding="UTF-8"', 'encoding="UTF-16"')
+                     .encode("utf-16-le"))
+    assert [p["text"] for p in read_posts("feed", str(feed), "ann")] == ["\u0141\u00f3d\u017a & Caf\u00e9 bars"] * 2
 
 # --- ids, counts and times the export does not hold
 

@@ -33,6 +33,7 @@ _DATED = "give every entry a <pubDate> (RSS) or <published> (Atom)"
 _ENTITY = re.compile(rb"&([A-Za-z][A-Za-z0-9]{1,31});")
 _CDATA = re.compile(rb"<!\[CDATA\[.*?\]\]>", re.DOTALL)
 _DECLARED = re.compile(rb"\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
+_DECLARED_TEXT = re.compile(r"(\A\s*<\?xml[^>]*?encoding\s*=\s*[\"'])([A-Za-z0-9._-]+)([\"'])")
 _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
          (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 _XML_ENTITIES = frozenset({b"amp", b"lt", b"gt", b"quot", b"apos"})
@@ -45,7 +46,7 @@ def read_feed(path: str, user_id: str) -> Iterator[dict[str, Any]]:
     if not Path(path).is_file():
         what = "a folder, not a feed file" if Path(path).is_dir() else "no such file"
         raise format_error(path, "", what, "check the path; give the feed as a file (save it first)")
-    data = Member(path, path).read()  # (gzipped: its content)
+    data = _as_utf8(path, Member(path, path).read())  # (gzipped: its content)
     parsed = feedparser.parse(data)  # bytes: parsed as a document, never fetched as a URL
     problem = parsed.get("bozo_exception")
     if isinstance(problem, xml.sax.SAXParseException) and "undefined entity" in problem.getMessage():
@@ -62,6 +63,21 @@ def read_feed(path: str, user_id: str) -> Iterator[dict[str, Any]]:
     scope = str(parsed.feed.get("link") or parsed.feed.get("id") or "")
     for index, entry in enumerate(parsed.entries, start=1):
         yield _post(path, index, entry, user_id, scope)
+
+
+def _as_utf8(path: str, data: bytes) -> bytes:
+    """A UTF-16 or UTF-32 feed (its byte-order mark says so) as UTF-8, its declaration saying so: the rewrite of
+    HTML's named entities reads ASCII-based bytes, and such a feed with `&eacute;` was refused as "undefined
+    entity". Line numbers stay as they were."""
+    bom = next((name for mark, name in _BOMS if data.startswith(mark)), None)
+    if bom is None or bom == "utf-8-sig":
+        return data
+    try:
+        text = data.decode(bom)
+    except UnicodeDecodeError as exc:
+        raise format_error(path, f"byte {exc.start}", f"not {bom} text, though it begins with {bom}'s byte-order mark",
+                           "save the file whole, in one encoding") from None
+    return _DECLARED_TEXT.sub(r"\g<1>utf-8\g<3>", text, count=1).encode("utf-8")
 
 
 def _undecodable(path: str, data: bytes) -> None:
