@@ -162,9 +162,8 @@ def ingest(engine: Engine, posts: str | None = None, users: str | None = None, *
         raise
     for report in reports:  # stored: the reject files too
         if report.rejects is not None:
-            rejects = report.rejects
-            report.reject_file, report.rejects = rejects.finish(keep=True), None
-            report.reject_file_emptied = rejects.reject_path if rejects.emptied else None
+            _stored(report, report.rejects)
+            report.rejects = None
     return reports
 
 
@@ -281,6 +280,13 @@ def _has_posts(s: Session, user_id: str) -> bool:
     return s.exec(select(Post.id).where(Post.user_id == user_id).limit(1)).first() is not None
 
 
+def _stored(report: IngestReport, rejects: _Rejects) -> None:
+    """Once the rows are committed: the reject file written whole, and an earlier run's at the path emptied if this
+    run rejected nothing (``_Rejects.finish``), both said in the report."""
+    report.reject_file = rejects.finish(keep=True)
+    report.reject_file_emptied = rejects.reject_path if rejects.emptied else None
+
+
 def _finish(s: Session, rejects: _Rejects, report: IngestReport, skip_invalid: bool, commit: bool) -> None:
     report.rejected = rejects.rows
     report.problems = rejects.problems
@@ -292,8 +298,7 @@ def _finish(s: Session, rejects: _Rejects, report: IngestReport, skip_invalid: b
                              "rows and write the rejected ones to a reject file.")
     if commit:
         s.commit()
-        report.reject_file = rejects.finish(keep=True)
-        report.reject_file_emptied = rejects.reject_path if rejects.emptied else None
+        _stored(report, rejects)
     else:
         report.rejects = rejects  # the caller finishes it once it has committed (``ingest``)
 

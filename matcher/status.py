@@ -155,16 +155,13 @@ def _profile(s: Session, run: Run) -> dict[str, Any]:
     users_covered = (User.consent == "opted_in" if policy == "opt-in"  # (opt-out: a user with posts, as it profiles)
                      else (col(User.consent).is_(None) | (User.consent != "opted_out"))
                      & exists().where(Post.user_id == User.user_id))
-    records = s.exec(select(func.count()).select_from(User).where(User.updated_at > run.started_at)
-                     .where(users_covered)).one()
+    recorded = select(User.user_id).where(User.updated_at > run.started_at).where(users_covered)
+    records = s.exec(select(func.count()).select_from(recorded.subquery())).one()
     for_profile = None  # of those, the ones whose profile inputs changed (not only a region, say), beyond the users
     if 0 < records <= CHECKED_RECORDS:  # whose posts changed (said already); None: too many to check
-        ids = sorted(s.exec(select(User.user_id).where(User.updated_at > run.started_at).where(users_covered)).all())
-        posted = set()
-        for part in batches(ids):
-            posted.update(s.exec(select(Post.user_id).where(col(Post.user_id).in_(part))
-                                 .where(Post.updated_at > run.started_at)).all())
-        for_profile = _inputs_changed(s, run, [u for u in ids if u not in posted])
+        posted = set(s.exec(select(Post.user_id).where(Post.updated_at > run.started_at)
+                            .where(col(Post.user_id).in_(recorded))).all())
+        for_profile = _inputs_changed(s, run, sorted(set(s.exec(recorded).all()) - posted))
     # users forgotten since whose posts were deleted: the fitted topic vectors may rest on those (one who opted out
     # with nothing stored changes nothing)
     forgotten = sum(json.loads(counts or "{}").get("posts", 0) > 0 for counts in s.exec(

@@ -238,13 +238,16 @@ def _problem_kinds(problems: list[Problem], at_least: str = "", what: str = "pos
     that differ only in the post they name are one, with how many and the first ids ("field 'user_id': a post is
     stored as bob's; ... (36 posts: blog-1, blog-2, blog-3, ...)"). Their lines are of the converted file, which the
     person never sees. Before, the first three problems were listed, often the same one three times."""
+    def field(p: Problem) -> str:
+        return f"field '{p.field}': " if p.field else ""
+
     kinds: dict[str, list[Problem]] = {}
     for p in problems:
-        kinds.setdefault(f"field '{p.field}': " * bool(p.field) + _NAMED_POST.sub("a post", p.message), []).append(p)
+        kinds.setdefault(field(p) + _NAMED_POST.sub("a post", p.message), []).append(p)
     out = []
     for message, same in kinds.items():
         if len(same) == 1:
-            out.append(f"field '{same[0].field}': " * bool(same[0].field) + same[0].message)
+            out.append(field(same[0]) + same[0].message)
             continue
         named = [m for p in same for m in _NAMED_POST.findall(p.message)]
         listed = f": {', '.join(named[:3])}{', ...' if len(named) > 3 else ''}" if named else ""

@@ -32,8 +32,8 @@ _FIX = "give the feed file (RSS 2.0 or Atom) as the blog serves it, saved whole"
 _DATED = "give every entry a <pubDate> (RSS) or <published> (Atom)"
 _ENTITY = re.compile(rb"&([A-Za-z][A-Za-z0-9]{1,31});")
 _CDATA = re.compile(rb"<!\[CDATA\[.*?\]\]>", re.DOTALL)
-_DECLARED = re.compile(rb"\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
-_DECLARED_TEXT = re.compile(r"(\A\s*<\?xml[^>]*?encoding\s*=\s*[\"'])([A-Za-z0-9._-]+)([\"'])")
+_DECLARATION = r"(\A\s*<\?xml[^>]*?encoding\s*=\s*[\"'])([A-Za-z0-9._-]+)([\"'])"  # the encoding: group 2
+_DECLARED, _DECLARED_TEXT = re.compile(_DECLARATION.encode()), re.compile(_DECLARATION)  # (in bytes, in text)
 _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
          (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 _XML_ENTITIES = frozenset({b"amp", b"lt", b"gt", b"quot", b"apos"})
@@ -65,11 +65,16 @@ def read_feed(path: str, user_id: str) -> Iterator[dict[str, Any]]:
         yield _post(path, index, entry, user_id, scope)
 
 
+def _bom(data: bytes) -> str | None:
+    """The encoding the file's byte-order mark names, if it begins with one."""
+    return next((name for mark, name in _BOMS if data.startswith(mark)), None)
+
+
 def _as_utf8(path: str, data: bytes) -> bytes:
     """A UTF-16 or UTF-32 feed (its byte-order mark says so) as UTF-8, its declaration saying so: the rewrite of
     HTML's named entities reads ASCII-based bytes, and such a feed with `&eacute;` was refused as "undefined
     entity". Line numbers stay as they were."""
-    bom = next((name for mark, name in _BOMS if data.startswith(mark)), None)
+    bom = _bom(data)
     if bom is None or bom == "utf-8-sig":
         return data
     try:
@@ -84,9 +89,9 @@ def _undecodable(path: str, data: bytes) -> None:
     """Refuse a feed that is neither in the encoding XML reads it in (its byte-order mark, else its declaration, else
     UTF-8) nor UTF-8: feedparser then reads the whole file in a guessed one (windows-1252), and every entry's text
     came out garbled ("Paris æ—¥æœ¬"), silently. A file mislabelled but wholly UTF-8 is read as UTF-8, as before."""
-    bom = next((name for mark, name in _BOMS if data.startswith(mark)), None)
+    bom = _bom(data)
     declared = None if bom else _DECLARED.match(data)
-    encoding = bom or (declared.group(1).decode("ascii") if declared else "utf-8")
+    encoding = bom or (declared.group(2).decode("ascii") if declared else "utf-8")
     try:
         data.decode(encoding)
         return
