@@ -20,7 +20,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, exists
+from sqlalchemy.orm import aliased
 from sqlmodel import col, func, select
 
 from catalog.refresh import version_diff
@@ -200,8 +201,10 @@ class _Causes:
     elapsed: int  # seconds between the runs' dates
     refitted: str | None  # why the topic vectors or the rules differ (``_refitted``)
     copies: dict[int, dict[str, int]]  # per run, per topic: posts copying another user's earlier post
+    copied: int  # the user's posts whose original (another user's earlier post) was stored between the runs
     runs: tuple[int, int]  # (earlier, later) run ids
     record_changed: bool  # the user's record (consent, opt-ins, region) changed between the runs
+    inputs_changed: bool  # the user's digest differs between the runs: their posts' inputs or their opt-ins
     sensitive: frozenset[str]  # the taxonomy's topics inferred only with an opt-in
     topic_ids: frozenset[str]  # the loaded taxonomy's
 
@@ -220,10 +223,22 @@ def _causes(engine: Engine, run: Run, prev: Run, user: User) -> _Causes:
         reached = s.exec(select(func.count()).select_from(Post).where(Post.user_id == user_id)
                          .where(col(Post.updated_at) <= prev.started_at)
                          .where(col(Post.created_at) > prev.as_of).where(col(Post.created_at) <= run.as_of)).one()
-    ids, taxonomy = (int(prev.id or 0), int(run.id or 0)), load_topics(engine)
+        # the user's posts that turned out to copy another user's earlier post: that post was stored between the runs
+        earlier = aliased(Post)
+        copied = s.exec(select(func.count()).select_from(Post).where(Post.user_id == user_id)
+                        .where(col(Post.created_at) <= run.as_of)
+                        .where(exists().where(earlier.text_key == Post.text_key, earlier.user_id != Post.user_id,
+                                              earlier.created_at < Post.created_at,
+                                              col(earlier.updated_at) > prev.started_at,
+                                              col(earlier.updated_at) <= run.started_at))).one()
+        ids = (int(prev.id or 0), int(run.id or 0))
+        digests = dict(s.exec(select(ProfiledUser.run_id, ProfiledUser.digest).where(ProfiledUser.user_id == user_id)
+                              .where(col(ProfiledUser.run_id).in_(ids))).all())
+    taxonomy = load_topics(engine)
     changed = record_changed(engine, user_id, prev.started_at, run.started_at)
     return _Causes(new_posts, reached, run.as_of - prev.as_of, _refitted(run, prev),
-                   {rid: _copies(engine, rid, user_id) for rid in ids}, ids, changed,
+                   {rid: _copies(engine, rid, user_id) for rid in ids}, copied, ids, changed,
+                   digests.get(ids[0]) != digests.get(ids[1]),
                    not_shown(taxonomy)(None), frozenset(t.topic_id for t in taxonomy))
 
 
@@ -277,19 +292,27 @@ def _why(topic_id: str, a: dict | None, b: dict | None, c: _Causes) -> str:
         reasons.append("the topic is no longer in the taxonomy (it was replaced after the previous run)")
     if c.refitted:
         reasons.append(c.refitted)
-    if a is None and b and b.get("status") == "inferred" and topic_id in c.sensitive and c.record_changed:
+    sensitive_new = a is None and b and b.get("status") == "inferred" and topic_id in c.sensitive and c.record_changed
+    if sensitive_new:
         reasons.append("a sensitive topic, inferred only with the user's opt-in: their users record (which holds "
                        "their opt-ins) changed after the previous run")
-    copies = (c.copies[c.runs[0]].get(topic_id, 0), c.copies[c.runs[1]].get(topic_id, 0))
-    if copies[0] != copies[1]:  # another user's post with the same text, written earlier, was added or deleted
+    copies = (c.copies[c.runs[0]].get(topic_id), c.copies[c.runs[1]].get(topic_id))
+    if None not in copies and copies[0] != copies[1]:
         reasons.append(f"posts on the topic that copy another user's earlier post word for word (they count as "
-                       f"reshares) {copies[0]} -> {copies[1]}: that user's post was added or deleted")
+                       f"reshares) {copies[0]} -> {copies[1]}: another user's post of the same text, written earlier, "
+                       "was added or deleted")
+    elif c.copied and None in copies:  # a topic new to the user, or gone: no count of its own in one of the runs
+        reasons.append(f"{c.copied} of the user's posts, on any topic, turned out to copy another user's earlier post "
+                       "word for word (it was stored after the previous run): they count as reshares")
+    posts_moved = c.new_posts or c.reached or c.copied or (None not in copies and copies[0] != copies[1])
     if c.new_posts:
         reasons.append(f"{c.new_posts} new or updated post(s) of the user's, on any topic (new posts, or posts "
                        "stored again with a new text, context or engagement)")
     if c.reached:
         reasons.append(f"{c.reached} post(s) of the user's, on any topic, written after the previous run's date and "
                        "by this one's, now count")
+    if c.record_changed and c.inputs_changed and not sensitive_new:  # (same inputs: not their opt-ins, then)
+        reasons.append(_record_reason(posts_moved))
     reasons += _moved(a, b)
     if b and b.get("status") == "candidate" and b.get("shortfalls"):  # dropped: what it now falls short of
         reasons.append("now short of: " + "; ".join(b["shortfalls"]))
@@ -299,6 +322,16 @@ def _why(topic_id: str, a: dict | None, b: dict | None, c: _Causes) -> str:
         reasons.append(f"this run is as of {_span(-c.elapsed)} before the previous one (--as-of): posts written "
                        "after its date are left out")
     return "; ".join(reasons) or "the taxonomy or the settings changed"
+
+
+def _record_reason(posts_moved: bool) -> str:
+    """The user's record and their inputs changed between the runs: their sensitive-topic opt-ins did when none of
+    their posts did (a digest reads only the two), else they may have."""
+    why = ("a sensitive topic counts only with an opt-in: opting in or out changes which posts count for the topics "
+           "above it, and which topic is the user's strongest, the one side interests are measured against")
+    if not posts_moved:
+        return f"the user's sensitive-topic opt-ins changed after the previous run ({why})"
+    return f"the user's record (consent, region or sensitive-topic opt-ins) also changed after the previous run ({why})"
 
 
 def _moved(a: dict | None, b: dict | None) -> list[str]:

@@ -128,6 +128,8 @@ def explain_topic(engine: Engine, user_id: str, topic_id: str, shared: dict[str,
         out["unread_posts"] = unread  # the user's posts the model cannot read: about no topic at all
     if wordless:
         out["wordless_posts"] = wordless  # bare links: about no topic either
+    if once("changed_since", lambda: changed_since(engine, run, user_id)):
+        out["posts_changed_since_run"] = True  # the verdict is the run's: `profile` works it out again
     shown = not_shown(taxonomy)
     hidden = shown(user.sensitive_opt_in)
     if topic_id in hidden:
@@ -137,15 +139,19 @@ def explain_topic(engine: Engine, user_id: str, topic_id: str, shared: dict[str,
     if record is None:
         late = topic_id in shown(None) and record_changed(engine, user_id, run.started_at)
         # (opted in since the run, perhaps: it weighed the topic only if they had by then)
-        again = None if late or cache is None or not _short_listed(engine, run, user_id, params) else once(
+        # worked out again when the run may have weighed it and not kept it, or the user's data changed since (a
+        # withdrawn opt-in deletes the topics that fell short, when it was their strongest: ``withdraw_opt_ins``)
+        again = None if late or cache is None or not (_short_listed(engine, run, user_id, params) or once(
+            "changed_since", lambda: changed_since(engine, run, user_id))) else once(
             "worked_again", lambda: worked_again(engine, cache, run, user_id))
         if isinstance(again, tuple):
-            out["worked_again"] = (f"profile run {run.id} keeps only the {params.max_candidates} topics closest to "
-                                   "being inferred that fell short, and this is not one of them: worked out again "
-                                   "for this answer, as the run worked it out" + ("" if again[1] else (
-                                       ", but from the user's posts and record as they are now, which changed after "
-                                       "the run (`perkmatch profile` brings it up to date)")))
-            out["posts_changed_since_run"] = not again[1]
+            kept = (f"profile run {run.id} keeps only the {params.max_candidates} topics closest to being inferred "
+                    "that fell short, and this is not one of them" if _short_listed(engine, run, user_id, params) else
+                    f"profile run {run.id} keeps no score of this topic for the user")
+            out["worked_again"] = (f"{kept}: worked out again for this answer, as the run worked it out" + (
+                "" if again[1] else ", but from the user's posts and record as they are now, which changed after the "
+                "run (`perkmatch profile` brings it up to date)"))
+            out["posts_changed_since_run"] = out.get("posts_changed_since_run", False) or not again[1]
         found = again[0].get(topic_id) if isinstance(again, tuple) else None
         if found is None:
             reason = (_opted_in_since(run, user_id) if late else _no_post_about(params) if isinstance(again, tuple)
@@ -219,6 +225,15 @@ def thresholds(params: ProfileParams) -> dict[str, float]:
             "thread_share": params.max_thread_share,
             "confidence": params.min_confidence, "plain": params.min_plain, "own_words": params.alone_min,
             "share_of_strongest": params.min_share_of_best}
+
+
+def changed_since(engine: Engine, run: Run, user_id: str) -> bool:
+    """Whether the user's posts (one stored, or stored again, since the run started) or their users record changed
+    after a profile run: what it says of them is then not what a run now would."""
+    with session(engine) as s:
+        stored = s.exec(select(Post.id).where(Post.user_id == user_id).where(col(Post.updated_at) > run.started_at)
+                        .limit(1)).first()
+    return stored is not None or record_changed(engine, user_id, run.started_at)
 
 
 def _absent(engine: Engine, run: Run, user_id: str, params: ProfileParams) -> str:

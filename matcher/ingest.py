@@ -48,7 +48,7 @@ class IngestReport:
     users_kept_out: int = 0  # rows of users who opted out earlier, not stored (see ``ingest_users``)
     users_returned: int = 0  # users added who were forgotten earlier (``forget``): stored again, by this file
     users_opted_out: int = 0  # opted_out rows of users with nothing stored: recorded, so their posts stay out
-    users_withdrew: int = 0  # users who withdrew a sensitive opt-in: what runs inferred on it is deleted
+    users_withdrew: int = 0  # users who withdrew a sensitive opt-in: what runs inferred with it is deleted
     unknown_opt_ins: list[Problem] = field(default_factory=list)  # opt-ins to ids the loaded taxonomy lacks (stored)
     repeated: int = 0  # rows of a post an earlier row of this file already gave (the last row of each is kept)
     unchanged: int = 0  # posts given again exactly as stored: not written (so not "new or updated" for --changes)

@@ -73,6 +73,16 @@ def utc_day(seconds: int) -> dt.date:
     return dt.datetime.fromtimestamp(seconds, dt.UTC).date()
 
 
+def as_of_text(seconds: int) -> str:
+    """A run's as-of as `--as-of` takes it back: the day alone when it is that day's last second (as `--as-of DATE`
+    and the default give it), else the moment, ``2026-11-20T00:00:00Z`` (the demo's): two runs shown as of the same
+    day then are as of the same moment."""
+    moment = dt.datetime.fromtimestamp(seconds, dt.UTC)
+    if (moment.hour, moment.minute, moment.second) == (23, 59, 59):
+        return moment.date().isoformat()
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 class PostIn(BaseModel):
     """One post as written in a posts file."""
 

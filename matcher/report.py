@@ -25,6 +25,7 @@ from matcher.errors import NotReadyError, PerkmatchError
 from matcher.explain import explain_topic
 from matcher.outfiles import atomic_open
 from matcher.profile_run import latest_run
+from matcher.records import as_of_text
 from matcher.report_charts import activity_chart, engagement, quantity_chart
 from matcher.store import Run, User, session
 from matcher.taxonomy import load_topics
@@ -57,7 +58,7 @@ def _runs(engine: Engine) -> tuple[Run, Run | None]:
 
 def _run_info(profile: Run, match: Run | None) -> dict[str, Any]:
     # match_profile_run: the profile run the match used (an earlier one when profiled since)
-    return {"profile_run": profile.id, "as_of": iso(profile.as_of)[:10], "match_run": match.id if match else None,
+    return {"profile_run": profile.id, "as_of": as_of_text(profile.as_of), "match_run": match.id if match else None,
             "match_profile_run": matched_profile(match)}
 
 

@@ -21,7 +21,7 @@ from catalog.refresh import live_version, valid_in
 from catalog.schema import CatalogVersion, PerkRecord
 from matcher import incremental
 from matcher.assignments import matched_profile
-from matcher.records import utc_day
+from matcher.records import as_of_text, utc_day
 from matcher.store import (
     Assignment,
     Embedding,
@@ -138,7 +138,7 @@ def _catalog(s: Session) -> dict[str, Any] | None:
 
 def _run_times(run: Run) -> dict[str, Any]:
     return {"run_id": run.id, "status": run.status, "started_at": _when(run.started_at),
-            "finished_at": _when(run.finished_at), "as_of": _day(run.as_of)}
+            "finished_at": _when(run.finished_at), "as_of": as_of_text(run.as_of)}
 
 
 def _profile(s: Session, run: Run) -> dict[str, Any]:
@@ -194,7 +194,8 @@ def _match(s: Session, run: Run, today: dt.date) -> dict[str, Any]:
     for (``starts`` after it, by today) and is still open."""
     params, stats = json.loads(run.params or "{}"), json.loads(run.stats or "{}")
     version = params.get("catalog_version")
-    ended = s.exec(select(func.count()).select_from(Assignment).join(
+    ended, ended_perks = s.exec(select(func.count(), func.count(func.distinct(Assignment.perk_id)))
+                                .select_from(Assignment).join(
         PerkRecord, (PerkRecord.perk_id == Assignment.perk_id) & valid_in(Assignment.catalog_version))
         .where(Assignment.run_id == run.id).where(col(PerkRecord.ends).is_not(None))
         .where(col(PerkRecord.ends) < today)).one()
@@ -208,7 +209,7 @@ def _match(s: Session, run: Run, today: dt.date) -> dict[str, Any]:
                      .where(col(User.user_id).in_(profiled))).one()  # the users it matched whose record changed since
     return {**_run_times(run), "assignments": stats.get("assignments"), "users": stats.get("users"),
             "catalog_version": version, "profile_run": params.get("profile_run"), "ended_offers": ended,
-            "opened_offers": opened, "user_records": records}
+            "ended_perks": ended_perks, "opened_offers": opened, "user_records": records, "today": today.isoformat()}
 
 
 def next_steps(report: dict[str, Any]) -> list[str]:
@@ -231,7 +232,7 @@ def next_steps(report: dict[str, Any]) -> list[str]:
     elif profile is not None and (match is None or match["catalog_version"] != catalog["version"]
                                   or match["profile_run"] != profile["run_id"] or match["ended_offers"]
                                   or match["opened_offers"] or match["user_records"]):
-        steps.append("perkmatch match: " + _match_reason(match, catalog, profile))
+        steps.append(_match_step(match, catalog, profile))
     elif steps:  # a profile run to do: the assignments follow from its topics
         steps.append("perkmatch match: after that profile run, whose topics the assignments follow from")
     return steps
@@ -260,16 +261,27 @@ def _profile_reasons(profile: dict[str, Any], taxonomy: dict[str, Any]) -> list[
     return [f"perkmatch profile: profile run {profile['run_id']}: " + "; ".join(why)] if why else []
 
 
-def _match_reason(match: dict[str, Any] | None, catalog: dict[str, Any], profile: dict[str, Any]) -> str:
+def _match_step(match: dict[str, Any] | None, catalog: dict[str, Any], profile: dict[str, Any]) -> str:
+    """`perkmatch match` and why; with ``--as-of`` today when offer dates are the reason: a match checks them against
+    its profile run's day unless given one, so a plain `match` would find the same offers open."""
     if match is None:
-        return "no match run yet"
+        return "perkmatch match: no match run yet"
+    dated = (match["ended_offers"] or match["opened_offers"]) and match["as_of"] < match["today"]
+    command = f"perkmatch match --as-of {match['today']}" if dated else "perkmatch match"
+    note = (f" (offer dates are checked against the profile run's day, {profile['as_of']}, unless --as-of gives "
+            "another)" if dated else "")
+    return f"{command}: {_match_reason(match, catalog, profile)}{note}"
+
+
+def _match_reason(match: dict[str, Any], catalog: dict[str, Any], profile: dict[str, Any]) -> str:
     why = []
     if match["catalog_version"] != catalog["version"]:
         why.append(f"it used catalog version {match['catalog_version']}, the live one is {catalog['version']}")
     if match["profile_run"] != profile["run_id"]:
         why.append(f"it used profile run {match['profile_run']}, the newest is {profile['run_id']}")
     if match["ended_offers"]:
-        why.append(f"offer ended for {plural(match['ended_offers'], 'assigned perk')}")
+        why.append(f"offer ended for {plural(match['ended_perks'], 'assigned perk')} "
+                   f"({plural(match['ended_offers'], 'assignment')})")
     if match["opened_offers"]:
         why.append(f"offer opened after {match['as_of']} for {plural(match['opened_offers'], 'perk')}")
     if match["user_records"]:

@@ -397,3 +397,47 @@ def test_a_topic_weighed_but_not_kept_is_worked_out_again_with_its_numbers(tmp_p
     assert invoke("forget", "bo").exit_code == 0  # the kept topic fit goes: said, not silently the old answer
     assert "(it cannot be worked out again: the topic vectors it fitted were deleted by a `forget` since; run " \
            "`perkmatch profile`)" in " ".join(invoke("explain", "eve", left).stdout.split())
+
+
+def test_an_opt_in_given_then_withdrawn_is_named_and_leaves_nothing_it_shaped(world, write) -> None:  # type: ignore[no-untyped-def]
+    # mix writes about health (sensitive) a lot, about coffee a little: with the opt-in, health is their strongest
+    # topic and coffee a side interest under half of it
+    mix = posts_for("mix", "doctor therapy medicine", n=12, likes=40) + [
+        post(f"mix-c{i}", "mix", f"coffee espresso beans roast {WORDS[2 * i]} {WORDS[2 * i + 1]}", i * 5 + 1)
+        for i in range(4)]
+    users = [{"user_id": "mix", "consent": "opted_in"}]
+    assert world("ingest", write("mix.jsonl", mix), "--users", write("mu.jsonl", users)).exit_code == 0
+    assert world("profile", "--as-of", "2025-03-01").exit_code == 0
+    assert explain(world, "mix", "coffee")["inferred"], explain(world, "mix", "coffee")["verdict"]
+    assert world("ingest", "--users", write("in.jsonl", [{**users[0], "sensitive_opt_in": ["health"]}])).exit_code == 0
+    assert world("profile", "--as-of", "2025-03-01").exit_code == 0
+    coffee = explain(world, "mix", "coffee")
+    assert not coffee["inferred"] and "of the user's strongest topic's" in coffee["verdict"]
+    why = changes(world, "mix")
+    assert why["coffee"]["why"].startswith(  # before: "the taxonomy or the settings changed"
+        "the user's sensitive-topic opt-ins changed after the previous run (a sensitive topic counts only with an "
+        "opt-in")
+    assert "copy another user's" not in why["health"]["why"]  # before: "... 0 -> n: that user's post was added or
+    # deleted", of a topic the earlier run had no record of
+
+    assert world("ingest", "--users", write("out.jsonl", [{**users[0], "sensitive_opt_in": []}])).exit_code == 0
+    stored = world("export", "mix").stdout  # before: coffee's verdict, measured against health's score, was kept
+    assert "health" not in stored and "strongest" not in stored
+    listed = world("topics", "mix", "--candidates")
+    assert "mix's posts or users record changed after profile run" in " ".join(listed.stderr.split())
+    again = explain(world, "mix", "coffee")  # worked out again, from the record as it is now
+    assert again["inferred"] and again["posts_changed_since_run"] and "keeps no score of this topic" in \
+        again["worked_again"]
+
+
+def test_explain_says_when_the_users_posts_changed_after_the_run(world, write) -> None:  # type: ignore[no-untyped-def]
+    assert "posts_changed_since_run" not in explain(world, "ann", "travel")
+    late = [post("ann-late", "ann", "coffee espresso beans roast papa golf", 50)]
+    assert world("ingest", write("late.jsonl", late)).exit_code == 0
+    said = world("explain", "ann", "travel")  # before: the run's verdict, and no word of the post stored since
+    assert said.exit_code == 0 and "ann's posts or users record changed after profile run 1: this answer is that " \
+        "run's; `perkmatch profile` works it out again" in " ".join(said.stderr.split())
+    assert explain(world, "ann", "travel")["posts_changed_since_run"] is True
+    coffee = explain(world, "ann", "coffee")  # before: "none of the user's posts is about this topic", and no more
+    assert coffee["posts_changed_since_run"] is True and "which changed after the run (`perkmatch profile` brings " \
+        "it up to date)" in coffee["worked_again"]

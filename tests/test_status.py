@@ -165,12 +165,17 @@ def test_offers_that_ended_or_opened_since_the_match_are_named(world) -> None:  
     engine = open_engine(world.db)
     opened = database_status(engine, world.db, today=dt.date(2025, 4, 2))
     assert opened["match"]["opened_offers"] == 1 and opened["match"]["ended_offers"] == 0
-    assert opened["next"][-1].endswith("offer opened after 2025-03-01 for 1 perk")
+    assert opened["next"][-1] == (  # before: "perkmatch match", which checked the dates against 2025-03-01 again
+        "perkmatch match --as-of 2025-04-02: match run 2: offer opened after 2025-03-01 for 1 perk (offer dates are "
+        "checked against the profile run's day, 2025-03-01, unless --as-of gives another)")
+    assert world("match").exit_code == 0 and not database_status(engine, world.db, today=dt.date(2025, 4, 2))[
+        "up_to_date"]  # a plain `match` leaves it as it was
     assert world("match", "--as-of", "2025-04-02").exit_code == 0
     assert database_status(engine, world.db, today=dt.date(2025, 6, 30))["up_to_date"]  # its last day
     ended = database_status(engine, world.db, today=dt.date(2025, 7, 1))
     assert ended["match"]["ended_offers"] == 1
-    assert ended["next"][-1].endswith("offer ended for 1 assigned perk")
+    assert ended["next"][-1].startswith("perkmatch match --as-of 2025-07-01: match run 4: offer ended for 1 assigned "
+                                        "perk (1 assignment)")
 
 
 def test_an_empty_database_and_a_missing_one(tmp_path, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -306,3 +311,10 @@ def test_a_signal_after_a_profile_run_finished_leaves_it_finished(world) -> None
     with session(engine) as s:
         assert list(s.exec(select(Run.status).where(Run.kind == "profile"))) == ["finished"]
     assert status(world)["unfinished_profile"] is None
+
+
+def test_a_run_as_of_a_moment_shows_the_moment_not_just_its_day(world) -> None:  # type: ignore[no-untyped-def]
+    assert world("profile", "--as-of", "2025-03-01T00:00:00Z").exit_code == 0
+    assert status(world)["profile"]["as_of"] == "2025-03-01T00:00:00Z"  # before: "2025-03-01", the day of a run as
+    runs = world("status", "--runs", "3").stdout  # of 2025-03-01 23:59:59 (`--as-of 2025-03-01`) too
+    assert "as of 2025-03-01T00:00:00Z:" in runs and "as of 2025-03-01:" in runs

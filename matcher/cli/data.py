@@ -80,8 +80,9 @@ def ingest(
         if report.kind == "users" and report.users_forgotten:
             vacuum_reminder(eng)
         if report.users_withdrew:
-            err.print(f"{report.users_withdrew} user(s) withdrew a sensitive opt-in: what earlier runs inferred about "
-                      "them on those topics is deleted, with the perks it brought them (their units stay counted)")
+            err.print(f"{report.users_withdrew} user(s) withdrew a sensitive opt-in: what earlier runs inferred with "
+                      "those topics is deleted (with the topics above them and, where one was the user's strongest, "
+                      "those that fell short), with the perks it brought them (their units stay counted)")
         if report.users_kept_out:
             err.print(f"{report.users_kept_out} user(s) not stored: they opted out earlier and stay out (only "
                       "`perkmatch consent USER opted_in` brings one back)")

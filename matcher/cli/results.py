@@ -35,6 +35,7 @@ def topics(
 ) -> None:
     """A user's inferred topics with their evidence (or every user's, with --all)."""
     from matcher.changes import topic_changes
+    from matcher.explain import changed_since
     from matcher.profile_run import latest_run
     from matcher.topic_records import evidence_changed, stale_taxonomy, user_topics
 
@@ -65,6 +66,9 @@ def topics(
     run = latest_run(eng, "profile")
     warn_stale(evidence_changed(eng, int(run.id or 0), None if user_id is None else [user_id], candidates=candidates)
                if run else None)
+    if run and user_id is not None and changed_since(eng, run, user_id):
+        warn_stale(f"{user_id}'s posts or users record changed after profile run {run.id}: these topics are that "
+                   "run's; `perkmatch profile` brings them up to date (`perkmatch explain` works one out again now)")
     if as_json:
         print_json(records)
         return
@@ -138,6 +142,9 @@ def explain(
         from matcher.topic_records import evidence_changed
 
         warn_stale(evidence_changed(eng, int(record["run_id"]), [user_id], topic_id, candidates=True))
+    if record.get("posts_changed_since_run") and not record.get("worked_again"):  # (that one says so itself)
+        warn_stale(f"{user_id}'s posts or users record changed after profile run {record['run_id']}: this answer is "
+                   "that run's; `perkmatch profile` works it out again")
     if as_json:
         print_json(record)
         return
