@@ -6,6 +6,7 @@ transaction: readers see the old version or the new one, never a mix.
 """
 
 import datetime as dt
+import difflib
 import hashlib
 import json
 from collections.abc import Callable, Iterable
@@ -66,26 +67,70 @@ class RefreshResult:
     diff: CatalogDiff
     embedded: int
     applied: bool
+    warnings: list[str] = field(default_factory=list)  # fields ignored that look meant for a limit (``near_misses``)
 
     def summary(self) -> dict[str, Any]:
-        """The counts, and the ids the text output lists (``added_ids``, ``changed_ids``, ``retired_ids``)."""
+        """The counts, and the ids the text output lists (``added_ids``, ``changed_ids``, ``retired_ids``); and
+        ``warnings`` when there are any."""
         d = self.diff
         return {"version": self.version, "added": len(d.added), "changed": len(d.changed),
                 "retired": len(d.retired), "unchanged": len(d.unchanged), "embedded": self.embedded,
-                "added_ids": list(d.added), "changed_ids": list(d.changed), "retired_ids": list(d.retired)}
+                "added_ids": list(d.added), "changed_ids": list(d.changed), "retired_ids": list(d.retired)} | (
+                    {"warnings": self.warnings} if self.warnings else {})
 
 
-def read_catalog(path: str, topics: set[str] | None = None, sensitive: Iterable[str] = ()) -> list[PerkIn]:
+# names a catalog may give an optional field by (an unknown field is ignored: a perk's limit given as "qty" or
+# "region" would be silently lost, and the perk unlimited or offered everywhere)
+MEANT = {"quantity": ("qty", "stock", "units", "count", "amount", "inventory", "available", "supply", "limit"),
+         "regions": ("region", "country", "countries", "market", "markets", "geo", "locations", "location"),
+         "starts": ("start", "start_date", "starts_at", "start_at", "begins", "begin", "from", "valid_from",
+                    "available_from", "launch", "launches"),
+         "ends": ("end", "end_date", "ends_at", "end_at", "expires", "expiry", "expires_at", "expiration", "until",
+                  "valid_until", "valid_to", "available_until"),
+         "topics": ("topic", "tags", "tag", "categories", "category")}
+_WHAT = {"quantity": "the perk has no quantity limit", "regions": "the perk is offered in every region",
+         "starts": "the perk's offer has no start date", "ends": "the perk's offer never ends",
+         "topics": "the perk names no topic"}
+
+
+def meant_field(key: str) -> str | None:
+    """The optional perk field an unknown one most likely meant ("Quantity", "qty", "region", "end_date"), if any."""
+    name = key.strip().lower().replace("-", "_").replace(" ", "_")
+    for wanted, names in MEANT.items():
+        if name == wanted or name in names or difflib.get_close_matches(name, [wanted], n=1, cutoff=0.8):
+            return wanted
+    return None
+
+
+def near_misses(path: str, ignored: dict[tuple[str, str], list[int]]) -> list[str]:
+    """Warnings for fields ignored that look meant for an optional field the rows lack (``meant_field``): by field,
+    with the lines that give it."""
+    out = []
+    for (key, wanted), lines in sorted(ignored.items(), key=lambda item: item[1][0]):
+        shown = ", ".join(map(str, lines[:5])) + (f" and {len(lines) - 5} more" if len(lines) > 5 else "")
+        out.append(f"{path}: field '{key}' (line{'s' if len(lines) > 1 else ''} {shown}) is not one perkmatch reads, "
+                   f"and is ignored: did you mean '{wanted}'? Without it, {_WHAT[wanted]}")
+    return out
+
+
+def read_catalog(path: str, topics: set[str] | None = None, sensitive: Iterable[str] = (),
+                 warnings: list[str] | None = None) -> list[PerkIn]:
     """Validate a whole catalog file; raise InputFileError listing every problem (a perk id given twice is found
-    even when one of its rows has other problems)."""
+    even when one of its rows has other problems). ``warnings`` gets what is ignored that looks like a mistake
+    (``near_misses``)."""
     sensitive = set(sensitive)
     problems: list[Problem] = []
     perks: list[PerkIn] = []
     first_line: dict[str, int] = {}
+    ignored: dict[tuple[str, str], list[int]] = {}
     for line, row in iter_rows(path, texts=PERK_YAML_TEXTS, known=frozenset(PerkIn.model_fields)):
         if isinstance(row, Problem):
             problems.append(row)
             continue
+        for key in row:
+            wanted = None if key in PerkIn.model_fields else meant_field(str(key))
+            if wanted and row.get(wanted) in (None, "", []):  # (given too: the extra one is the row's own)
+                ignored.setdefault((str(key), wanted), []).append(line)
         result = validate(path, line, row, PerkIn, PERK_HINTS)
         perk_id = str(row.get("perk_id") or "").strip() if isinstance(result, list) else result.perk_id
         if perk_id in first_line:
@@ -103,6 +148,8 @@ def read_catalog(path: str, topics: set[str] | None = None, sensitive: Iterable[
         perks.append(result)
     if problems:
         raise InputFileError(path, problems, "Fix these rows and run the command again; the catalog is unchanged.")
+    if warnings is not None:
+        warnings.extend(near_misses(path, ignored))
     return perks
 
 
@@ -200,7 +247,8 @@ def refresh(session: Session, path: str, source: VectorSource, *, dry_run: bool 
     catalog). Without ``commit`` the version is written but left uncommitted in ``session``, for a caller that reads
     it and rolls it back (`match --dry-run --catalog FILE`); every perk's text in the file is embedded and cached
     first (``embedded`` counts those it encoded; ``progress("embed perks", n, total)`` after each batch)."""
-    perks = read_catalog(path, topics, sensitive)
+    warnings: list[str] = []
+    perks = read_catalog(path, topics, sensitive, warnings)
     version = live_version(session)
     current = live_perks(session, version)  # that version's: read after it, another refresh may have applied one
     diff = diff_catalog(current, perks)
@@ -216,12 +264,13 @@ def refresh(session: Session, path: str, source: VectorSource, *, dry_run: bool 
             current = live_perks(session, version)
             diff = diff_catalog(current, perks)
         if diff.is_empty:
-            return RefreshResult(version=version, diff=diff, embedded=embedded, applied=False)
+            return RefreshResult(version=version, diff=diff, embedded=embedded, applied=False, warnings=warnings)
         touched = set(diff.added) | set(diff.changed)
         new_perks = [p for p in perks if p.perk_id in touched]
         if dry_run:
             to_embed = len(source.missing(text_key(p.embed_text()) for p in new_perks))
-            return RefreshResult(version=(version or 0) + 1, diff=diff, embedded=to_embed, applied=False)
+            return RefreshResult(version=(version or 0) + 1, diff=diff, embedded=to_embed, applied=False,
+                                 warnings=warnings)
         before = source.encoded
         # cached: a re-run after a crash embeds nothing. Left uncommitted, the version holds SQLite's write lock until
         # it is rolled back, and the cache writes through another connection: every perk is embedded now, for the
@@ -238,7 +287,7 @@ def refresh(session: Session, path: str, source: VectorSource, *, dry_run: bool 
             if isinstance(exc, OperationalError) and "locked" not in str(exc):
                 raise
             continue
-        return RefreshResult(version=new_version, diff=diff, embedded=embedded, applied=True)
+        return RefreshResult(version=new_version, diff=diff, embedded=embedded, applied=True, warnings=warnings)
     raise CatalogError(f"{path}: other catalog refreshes kept applying new versions while this one ran; nothing "
                        "was changed by this one: run it again")
 

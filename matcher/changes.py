@@ -107,9 +107,12 @@ def _settings(p_old: dict[str, Any], p_new: dict[str, Any], old_day: int, new_da
     return out
 
 
-def assignment_changes(engine: Engine, run_id: int) -> list[dict[str, Any]]:
-    """One record per user whose assignments differ from the previous match run, with causes."""
+def assignment_changes(engine: Engine, run_id: int, since: int | None = None) -> list[dict[str, Any]]:
+    """One record per user whose assignments differ from the previous match run (or the earlier match run
+    ``since``), with causes."""
     run, prev = _runs(engine, run_id)
+    if run is not None and since is not None:
+        prev = earlier_run(engine, since, run, "match")
     if run is None or prev is None:
         return []
     p_new, p_old = json.loads(run.params), json.loads(prev.params)
@@ -176,20 +179,23 @@ def topic_changes(engine: Engine, user_id: str, since: int | None = None) -> dic
     return {"user_id": user_id, "run_id": run.id, "previous_run_id": prev.id, "changes": changes}
 
 
-def earlier_run(engine: Engine, run_id: int, latest: Run) -> Run:
-    """The finished profile run ``run_id``, earlier than the latest; else an error listing the ones there are."""
+def earlier_run(engine: Engine, run_id: int, latest: Run | None, kind: str = "profile") -> Run:
+    """The finished run ``run_id`` of this kind, earlier than ``latest`` (None: one about to be made); else an error
+    listing the ones there are."""
+    bound = 2**63 - 1 if latest is None else int(latest.id or 0)
     with session(engine) as s:
         run = s.get(Run, run_id)
-        kept = s.exec(select(Run.id).where(Run.kind == "profile").where(Run.status == "finished")
-                      .where(col(Run.id) < latest.id).order_by(col(Run.id).desc())).all()
-    if run is not None and run.kind == "profile" and run.status == "finished" and run_id < int(latest.id or 0):
+        kept = s.exec(select(Run.id).where(Run.kind == kind).where(Run.status == "finished")
+                      .where(col(Run.id) < bound).order_by(col(Run.id).desc())).all()
+    if run is not None and run.kind == kind and run.status == "finished" and run_id < bound:
         return run
     more = f" and {len(kept) - 10} earlier (`perkmatch status --runs N` lists them)" if len(kept) > 10 else ""
-    there = (f"earlier finished profile runs: {', '.join(map(str, kept[:10]))}{more}" if kept
-             else "there is no earlier finished profile run")
-    if run is not None and run.kind == "profile" and run.status != "finished":
+    there = (f"earlier finished {kind} runs: {', '.join(map(str, kept[:10]))}{more}" if kept
+             else f"there is no earlier finished {kind} run")
+    if run is not None and run.kind == kind and run.status != "finished":
         there = f"run {run_id} did not finish ({run.status}); {there}"
-    raise PerkmatchError(f"--since {run_id}: not a finished profile run before the latest ({latest.id}); {there}")
+    before = "" if latest is None else f" before the latest ({latest.id})"
+    raise PerkmatchError(f"--since {run_id}: not a finished {kind} run{before}; {there}")
 
 
 @dataclass(frozen=True)

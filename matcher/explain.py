@@ -16,8 +16,9 @@ from typing import Any
 from sqlalchemy import Engine, func
 from sqlmodel import col, select
 
+from catalog.refresh import live_perks
 from matcher import topic_fit
-from matcher.assignments import matched_profile
+from matcher.assignments import matched_profile, matched_version
 from matcher.classify import WORDLESS_KEY, ClassifyParams, readable
 from matcher.embed import EmbeddingCache
 from matcher.encoder import known_words
@@ -82,6 +83,11 @@ def no_perks_reason(engine: Engine, user_id: str) -> str:
                 f"often enough to be weighed (a topic needs at least {ProfileParams().min_posts} posts on it)")
     if withheld:
         return f"{user_id} got no perk in match run {match.id}: each perk that fits their topics was withheld (below)"
+    with session(engine) as s:
+        version = matched_version(s, int(match.id or 0))
+        if version is not None and not live_perks(s, version):
+            return (f"{user_id} got no perk in match run {match.id}: the catalog it matched against (version "
+                    f"{version}) has no live perk at all")
     names = {t.topic_id: t.name for t in load_topics(engine)}
     return (f"{user_id} got no perk in match run {match.id}: no live perk fits their topics "
             f"({', '.join(sorted(names.get(t, t) for t in topics))}) closely enough")

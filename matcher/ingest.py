@@ -317,9 +317,12 @@ def ingest_posts(engine: Engine, path: str, *, skip_invalid: bool = False, rejec
         given = _Given(s)
         consent = _ConsentLookup(s, policy)
         batch: dict[tuple[str, str], list[tuple[int, PostIn, dict[str, Any] | None]]] = {}  # each key's rows
+        rows = postless = 0  # rows, and those with neither a post id nor a text: a users file given as posts?
         for line, item, row in _validated_posts(path):
             if progress:
                 progress(1)
+            rows += 1
+            postless += isinstance(row, dict) and not ({"post_id", "text"} & set(row))
             author = item.user_id if not isinstance(item, list) else _author(row)
             if author is not None and not consent.allows(author):  # never read further, even to reject the row
                 report.skipped_no_consent += 1
@@ -332,6 +335,10 @@ def ingest_posts(engine: Engine, path: str, *, skip_invalid: bool = False, rejec
             if len(batch) >= BATCH:
                 _upsert_posts(s, batch, report, rejects, given)
                 batch = {}
+        if rows and postless == rows:  # before: "skipped without consent" for every row, exit 0
+            raise InputFileError(path, [Problem(path, 0, "post_id", "no row has a post_id or a text: this is not a "
+                                                "posts file (a users file? give it as `--users FILE`)")],
+                                 "Nothing was stored.")
         if batch:
             _upsert_posts(s, batch, report, rejects, given)
         given.close()

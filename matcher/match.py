@@ -80,6 +80,7 @@ class MatchSummary:
     as_of: int  # offer dates were checked against this time's day (the profile run's as-of, or match --as-of)
     preview: Any = None  # a dry run's reading of the run it did not keep (``run_match``'s ``read_back``)
     staged: Any = None  # what a dry run's ``stage`` returned
+    perks: int = 0  # the live perks of the catalog version it matched against
 
 
 def region_ok(user_region: str | None, perk_regions: list[str]) -> bool:
@@ -175,7 +176,7 @@ def run_match(engine: Engine, cache: EmbeddingCache, *, per_user: int = 3, per_b
                         params, len(rows), read_back)
     if progress:
         progress("assign, write", 1, 2)
-    return replace(summary, staged=staged)
+    return replace(summary, staged=staged, perks=len(perks))
 
 
 def perk_topic_space(topics: list[TopicInfo], cache: EmbeddingCache) -> TopicSpace:

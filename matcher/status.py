@@ -229,6 +229,8 @@ def next_steps(report: dict[str, Any]) -> list[str]:
         steps.extend(_profile_reasons(profile, report["taxonomy"]))
     if catalog is None:
         steps.append("perkmatch catalog refresh FILE: no perk catalog loaded yet")
+    elif not catalog["live_perks"]:  # (a match assigns nothing: every perk was retired)
+        steps.append(f"perkmatch catalog refresh FILE: the live catalog, version {catalog['version']}, has no perk")
     elif profile is not None and (match is None or match["catalog_version"] != catalog["version"]
                                   or match["profile_run"] != profile["run_id"] or match["ended_offers"]
                                   or match["opened_offers"] or match["user_records"]):

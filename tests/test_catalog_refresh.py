@@ -147,6 +147,31 @@ def test_csv_catalog_splits_lists_on_pipes(write) -> None:  # type: ignore[no-un
     assert perk.regions == ["GB", "US"] and perk.topics == ["food", "travel"]
 
 
+def test_a_field_that_looks_meant_for_a_limit_is_warned_of_with_its_lines(engine, fake_cache, write) -> None:  # type: ignore[no-untyped-def]
+    # before: "qty", "region" and "end" were dropped silently, and the perk was unlimited, everywhere, for ever
+    rows = [{**PERKS[1], "qty": 5, "region": "US", "end": "2026-01-31"}, {**PERKS[2], "Quantity": 3, "notes": "x"},
+            {**PERKS[0], "perk_id": "d", "region": "GB"}]  # (d gives its regions: an extra "region" is its own)
+    result = do(engine, fake_cache, write("c.jsonl", rows))
+    assert [w.split(": ", 1)[1] for w in result.warnings] == [
+        "field 'qty' (line 1) is not one perkmatch reads, and is ignored: did you mean 'quantity'? Without it, the "
+        "perk has no quantity limit",
+        "field 'region' (line 1) is not one perkmatch reads, and is ignored: did you mean 'regions'? Without it, the "
+        "perk is offered in every region",
+        "field 'end' (line 1) is not one perkmatch reads, and is ignored: did you mean 'ends'? Without it, the perk's "
+        "offer never ends",
+        "field 'Quantity' (line 2) is not one perkmatch reads, and is ignored: did you mean 'quantity'? Without it, "
+        "the perk has no quantity limit"]
+    assert result.applied and result.summary()["warnings"] == result.warnings  # a warning: the catalog is loaded
+    csv = "perk_id,brand,title,description,Regions,start_date\nx,B,T,D,US,2026-01-01\ny,B,T2,D2,GB,\n"
+    said: list[str] = []
+    read_catalog(write("c.csv", csv), warnings=said)
+    assert said == [f"{said[0].split(': ')[0]}: field 'Regions' (lines 2, 3) is not one perkmatch reads, and is "
+                    "ignored: did you mean 'regions'? Without it, the perk is offered in every region",
+                    f"{said[0].split(': ')[0]}: field 'start_date' (line 2) is not one perkmatch reads, and is "
+                    "ignored: did you mean 'starts'? Without it, the perk's offer has no start date"]
+    assert do(engine, fake_cache, write("ok.yaml", PERKS)).summary().get("warnings") is None
+
+
 catalogs = st.lists(st.tuples(st.sampled_from("abcdefgh"), st.sampled_from(["tea", "socks", "flights"]),
                               st.one_of(st.none(), st.integers(0, 5))), unique_by=lambda t: t[0], max_size=8)
 

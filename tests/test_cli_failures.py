@@ -260,3 +260,12 @@ def test_the_demo_never_prints_a_servers_password(cli, tmp_path, monkeypatch) ->
     assert "secretpw" not in result.output  # before: three times, in the commands it suggests
     assert "`perkmatch --db postgresql://ann:***@db.example/pm explain USER [TOPIC|PERK_ID]`" in " ".join(
         result.stdout.split())
+
+
+def test_a_users_file_given_as_posts_is_refused_as_one(cli, write, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    users = write("users.jsonl", [{"user_id": f"u{i}", "consent": "opted_in", "region": "US"} for i in range(3)])
+    new = tmp_path / "new.db"
+    result = runner.invoke(app, ["--db", str(new), "ingest", users])
+    assert result.exit_code == 1 and "no row has a post_id or a text: this is not a posts file (a users file? give " \
+        "it as `--users FILE`)" in " ".join(result.stderr.split())  # before: "skipped without consent 3", exit 0
+    assert list(tmp_path.glob("new.db*")) == []

@@ -783,3 +783,41 @@ def test_evidence_stored_again_after_the_run_is_said_to_be_shown_as_it_is_now(wo
     assert said not in world("topics", "bob").stderr  # bob's posts were not touched
     assert world("profile", "--as-of", "2025-03-01").exit_code == 0
     assert "stored again" not in world("topics", "ann").stderr
+
+
+def test_a_match_stopped_after_it_was_kept_says_so_and_how_to_see_its_changes(world, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import matcher.cli.matching as matching
+
+    assert world("match").exit_code == 0
+    assert world("catalog", "refresh", write("c2.yaml", PERKS[1:])).exit_code == 0  # lounge retired
+
+    def stopped(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt
+
+    report = matching._report_match
+    monkeypatch.setattr(matching, "_report_match", stopped)  # Ctrl-C once the run is kept, before it is printed
+    cut = world("match", "--changes")
+    assert cut.exit_code == 130 and "match run 3 had finished and is kept" in " ".join(cut.stderr.split())
+    assert "the same command with --dry-run --since 2 prints it" in " ".join(cut.stderr.split())
+    # before: "finished work is kept; run the command again", and the run again printed no change (against run 3)
+    monkeypatch.setattr(matching, "_report_match", report)
+    seen = world("match", "--dry-run", "--changes", "--since", "2", "--json")
+    assert seen.exit_code == 0 and [json.loads(line) for line in seen.stdout.splitlines()] == [
+        {"user_id": "ann", "gained": [], "lost": ["lounge"], "causes": ["catalog: lounge retired"]}]
+    assert world("match", "--changes", "--json").stdout.strip() == ""  # against run 3: nothing changed
+    wrong = world("match", "--changes", "--since", "1")  # a profile run
+    assert wrong.exit_code == 1 and "--since 1: not a finished match run; earlier finished match runs: 4, 3, 2" in \
+        " ".join(wrong.stderr.split())
+    assert json.loads(world("status", "--json").stdout)["match"]["run_id"] == 4  # refused before it ran: no run 5
+    assert world("match", "--since", "2").exit_code == 2  # goes with --changes
+
+
+def test_a_catalog_with_no_live_perk_is_named_as_the_reason(world, write) -> None:  # type: ignore[no-untyped-def]
+    assert world("catalog", "refresh", write("none.yaml", []), "--retire-all").exit_code == 0
+    matched = world("match")
+    assert matched.exit_code == 0 and "catalog version 2 has no live perk: nothing to assign" in matched.stderr
+    said = json.loads(world("explain", "ann", "--json").stdout)["reason"]
+    assert said == "ann got no perk in match run 2: the catalog it matched against (version 2) has no live perk at " \
+        "all"  # before: "no live perk fits their topics (Travel) closely enough"
+    assert json.loads(world("status", "--json").stdout)["next"] == [
+        "perkmatch catalog refresh FILE: the live catalog, version 2, has no perk"]  # before: "up to date"

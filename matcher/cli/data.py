@@ -25,6 +25,7 @@ from matcher.cli.common import (
     vacuum_reminder,
     warn_policy,
 )
+from matcher.cli.shown import warn_stale
 
 taxonomy_app = typer.Typer(help="The topic vocabulary.", no_args_is_help=True)
 catalog_app = typer.Typer(help="The perk catalog: refresh, versions, history.", no_args_is_help=True)
@@ -182,6 +183,8 @@ def catalog_refresh(
     with session(eng) as s, common.progress() as bar:
         result = refresh(s, file, source, dry_run=dry_run, topics=known, sensitive=sensitive,
                          retire_all=retire_all, progress=bar)
+    for warning in result.warnings:  # (in --json too, as "warnings")
+        warn_stale(warning)
     d = result.diff
     said = mass_retirement(d) if dry_run and not retire_all else None  # as `refresh` refuses it (a truncated export
     refused = f"{said}, which a refresh does only with --retire-all" if said else None  # must not empty the catalog)

@@ -35,6 +35,9 @@ def match(
     out_file: Annotated[str | None, typer.Option("--out", help="Write the assignments to this file.")] = None,
     changes: Annotated[bool, typer.Option("--changes", help="Print only which users' assignments changed since the "
                                           "previous match, and whether the catalog or the user caused it.")] = False,
+    since: Annotated[int | None, typer.Option("--since", help="With --changes: compare with this earlier match run "
+                                              "instead of the previous one (`perkmatch status --runs N` lists them).",
+                                              show_default=False)] = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="Check the perks' offer dates against this ISO date "
                                               "\\[default: the date of the last profile run].",
                                               show_default=False)] = None,
@@ -60,8 +63,9 @@ def match(
     from matcher.profile_run import latest_run
     from matcher.store import session
     from matcher.taxonomy import topic_sets
-    from matcher.topic_records import iso
 
+    if since is not None and not changes:
+        raise typer.BadParameter("goes with --changes", param_hint="'--since'")
     if fmt and not out_file:
         raise typer.BadParameter("is the format of the file --out writes; give --out FILE too (or leave --format "
                                  "out to print)", param_hint="'--format'")
@@ -79,6 +83,10 @@ def match(
                                  "`perkmatch catalog refresh FILE`, then `perkmatch match`)", param_hint="'--catalog'")
     when = parse_as_of(as_of)
     eng = engine(db, existing=True)
+    if since is not None:  # before the match: a kept run would otherwise precede the error
+        from matcher.changes import earlier_run
+
+        earlier_run(eng, since, None, "match")
     common.warn_run_policy(eng)
     known, sensitive = set[str](), set[str]()  # the topics a previewed catalog may name (`stage`)
     if catalog_file:
@@ -99,7 +107,7 @@ def match(
         there only)."""
         return _MatchView.read(store, source, run_id, dry_run,
                                _selected_perks(store, perk_ids or [], brand_name) if selecting else None,
-                               why_nobody=not changes, named=frozenset(perk_ids or ()))
+                               why_nobody=not changes, named=frozenset(perk_ids or ()), since=since)
 
     def stage(staging: Any) -> Any:
         """The catalog file as a new version, written into the dry run's transaction (rolled back with it)."""
@@ -114,15 +122,45 @@ def match(
             if not dry_run:
                 raise
             raise common.interrupted(exc, "a dry run keeps nothing (only the vectors it embedded, cached)") from None
-    view: _MatchView = summary.preview if dry_run else read(eng, summary.run_id)
+    try:
+        view: _MatchView = summary.preview if dry_run else read(eng, summary.run_id)
+        _report_match(summary, view, catalog_file, dry_run, changes, out_file, fmt, as_json)
+    except KeyboardInterrupt as exc:
+        if dry_run:
+            raise common.interrupted(exc, "a dry run keeps nothing (only the vectors it embedded, cached)") from None
+        raise common.interrupted(exc, _kept_unshown(eng, summary.run_id, changes, out_file)) from None
+
+
+def _kept_unshown(eng: Any, run_id: int, changes: bool, out_file: str | None) -> str:
+    """What to say of a match run kept, but stopped before it was printed (or written to --out)."""
+    from matcher.profile_run import previous_run
+
+    prev = previous_run(eng, run_id, "match")
+    again = "--dry-run" + (f" --since {prev.id}" if changes and prev else "")
+    return (f"match run {run_id} had finished and is kept (`brand`, `explain`, `status` and the reports read it), but "
+            f"it was not {'written' if out_file else 'printed'}: the same command with {again} "
+            f"{'writes' if out_file else 'prints'} it (from the same profile and catalog, the same assignments), "
+            "keeping no second run")
+
+
+def _report_match(summary: Any, view: "_MatchView", catalog_file: str | None, dry_run: bool, changes: bool,
+                  out_file: str | None, fmt: str | None, as_json: bool) -> None:
+    """A match's summary line on stderr, then the match itself (``_show_match``)."""
+    from matcher.topic_records import iso
+
     if summary.staged is not None:
         staged, moved = summary.staged, summary.staged.diff
+        for warning in staged.warnings:
+            warn_stale(warning)
         err.print(f"{catalog_file} as catalog version {summary.catalog_version} (not kept): added "
                   f"{len(moved.added)}, changed {len(moved.changed)}, retired {len(moved.retired)}" if staged.applied
                   else f"{catalog_file}: the same perks as the live catalog (version {summary.catalog_version})",
                   markup=False)
     since = (f"{len(view.diff)} user(s) {'would change' if dry_run else 'changed'} since the last match"
              if not view.first else "no earlier match run" if dry_run else "the first match run")
+    if not summary.perks:
+        err.print(f"catalog version {summary.catalog_version} has no live perk: nothing to assign (`perkmatch catalog "
+                  "refresh FILE` loads perks)")
     err.print(f"{'dry run, not kept' if dry_run else f'match run {summary.run_id}'}: {summary.assignments} "
               f"assignment(s) among {summary.users} user(s) with topics, catalog version {summary.catalog_version}, "
               f"offers as of {iso(summary.as_of)[:10]}; {since}")
@@ -143,7 +181,7 @@ class _MatchView:
 
     @classmethod
     def read(cls, store: Any, source: Any, run_id: int, dry_run: bool, wanted: set[str] | None,
-             why_nobody: bool, named: frozenset[str] = frozenset()) -> "_MatchView":
+             why_nobody: bool, named: frozenset[str] = frozenset(), since: int | None = None) -> "_MatchView":
         """``why_nobody``: say why each live perk selected went to nobody, and each perk ``named`` (--perk) not
         live (not for --changes)."""
         from catalog.refresh import live_perks
@@ -160,8 +198,8 @@ class _MatchView:
                 unassigned = sorted((live & wanted | named & wanted) - {r["perk_id"] for r in records})
             spaces: dict[Any, Any] = {}  # one perk space for them all
             nobody = {p: nobody_reason(store, source, p, spaces=spaces, dry_run=dry_run) for p in unassigned}
-        return cls(records, assignment_changes(store, run_id), previous_run(store, run_id, "match") is None, wanted,
-                   nobody)
+        first = since is None and previous_run(store, run_id, "match") is None
+        return cls(records, assignment_changes(store, run_id, since), first, wanted, nobody)
 
     def selected(self) -> "_MatchView":
         """The view of the perks selected only: their assignments, and their part of each change."""
