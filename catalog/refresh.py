@@ -6,7 +6,6 @@ transaction: readers see the old version or the new one, never a mix.
 """
 
 import datetime as dt
-import difflib
 import hashlib
 import json
 from collections.abc import Callable, Iterable
@@ -81,25 +80,25 @@ class RefreshResult:
 
 # names a catalog may give an optional field by (an unknown field is ignored: a perk's limit given as "qty" or
 # "region" would be silently lost, and the perk unlimited or offered everywhere)
-MEANT = {"quantity": ("qty", "stock", "units", "count", "amount", "inventory", "available", "supply", "limit"),
-         "regions": ("region", "country", "countries", "market", "markets", "geo", "locations", "location"),
-         "starts": ("start", "start_date", "starts_at", "start_at", "begins", "begin", "from", "valid_from",
-                    "available_from", "launch", "launches"),
-         "ends": ("end", "end_date", "ends_at", "end_at", "expires", "expiry", "expires_at", "expiration", "until",
-                  "valid_until", "valid_to", "available_until"),
-         "topics": ("topic", "tags", "tag", "categories", "category")}
+MEANT = {"quantity": ("qty", "stock", "units", "inventory", "quantity_available", "available_quantity",
+                      "supply"),
+         "regions": ("region", "country", "countries", "market", "markets", "geo"),
+         "starts": ("start", "start_date", "start_time", "starts_at", "start_at", "begins", "begins_at",
+                    "valid_from", "available_from"),
+         "ends": ("end", "end_date", "end_time", "ends_at", "end_at", "expires", "expires_at", "expiry",
+                  "expiry_date", "expiration", "expiration_date", "valid_until", "valid_to", "valid_through",
+                  "available_until"),
+         "topics": ("topic", "topic_ids")}
 _WHAT = {"quantity": "the perk has no quantity limit", "regions": "the perk is offered in every region",
          "starts": "the perk's offer has no start date", "ends": "the perk's offer never ends",
          "topics": "the perk names no topic"}
 
 
 def meant_field(key: str) -> str | None:
-    """The optional perk field an unknown one most likely meant ("Quantity", "qty", "region", "end_date"), if any."""
+    """The optional perk field an unknown one plainly meant ("Quantity", "qty", "region", "end_date"), if any: by
+    name only, never by spelling alone ("status" is not "starts")."""
     name = key.strip().lower().replace("-", "_").replace(" ", "_")
-    for wanted, names in MEANT.items():
-        if name == wanted or name in names or difflib.get_close_matches(name, [wanted], n=1, cutoff=0.8):
-            return wanted
-    return None
+    return next((wanted for wanted, names in MEANT.items() if name == wanted or name in names), None)
 
 
 def near_misses(path: str, ignored: dict[tuple[str, str], list[int]]) -> list[str]:

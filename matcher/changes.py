@@ -27,7 +27,7 @@ from sqlmodel import col, func, select
 from catalog.refresh import version_diff
 from matcher.errors import PerkmatchError
 from matcher.profile_run import previous_run
-from matcher.records import utc_day
+from matcher.records import as_of_text
 from matcher.store import Assignment, Post, ProfiledUser, Run, TopicScore, User, Withheld, session
 from matcher.taxonomy import load_topics, not_shown
 from matcher.topic_records import (
@@ -103,7 +103,7 @@ def _settings(p_old: dict[str, Any], p_new: dict[str, Any], old_day: int, new_da
     out = [f"settings: --{key.replace('_', '-')} {p_old[key]} -> {p_new[key]}" for key in ("per_user", "per_brand")
            if key in p_old and key in p_new and p_old[key] != p_new[key]]
     if old_day != new_day:
-        out.append(f"settings: offer dates checked as of {utc_day(old_day)} -> {utc_day(new_day)}")
+        out.append(f"settings: offer dates checked as of {as_of_text(old_day)} -> {as_of_text(new_day)}")
     return out
 
 
@@ -273,7 +273,7 @@ def _refitted(run: Run, prev: Run) -> str | None:
         elif now.get("forgotten") != before.get("forgotten"):
             cause = "a user's data was deleted since the last fit"
         elif now.get("posts") != before.get("posts"):
-            dates = (f" written by {utc_day(prev.as_of)} and by {utc_day(run.as_of)}, the days the runs read as of"
+            dates = (f" written by {as_of_text(prev.as_of)} and by {as_of_text(run.as_of)}, the as-ofs the runs read"
                      if run.as_of != prev.as_of else "")
             cause = f"the collection changed from {before.get('posts', 0)} to {now.get('posts', 0)} posts{dates}"
         else:
@@ -307,10 +307,13 @@ def _why(topic_id: str, a: dict | None, b: dict | None, c: _Causes) -> str:
         reasons.append(f"posts on the topic that copy another user's earlier post word for word (they count as "
                        f"reshares) {copies[0]} -> {copies[1]}: another user's post of the same text, written earlier, "
                        "was added or deleted")
-    elif c.copied and None in copies:  # a topic new to the user, or gone: no count of its own in one of the runs
+    elif c.copied and c.inputs_changed and None in copies:  # a topic new to the user, or gone: no count of its own
+        # in one of the runs (and their inputs, which hold each post's copy flag, changed: not a re-stored original)
         reasons.append(f"{c.copied} of the user's posts, on any topic, turned out to copy another user's earlier post "
                        "word for word (it was stored after the previous run): they count as reshares")
-    posts_moved = c.new_posts or c.reached or c.copied or (None not in copies and copies[0] != copies[1])
+    # (an earlier --as-of leaves posts out: their inputs changed too)
+    posts_moved = (c.new_posts or c.reached or c.copied or c.elapsed < 0
+                   or (None not in copies and copies[0] != copies[1]))
     if c.new_posts:
         reasons.append(f"{c.new_posts} new or updated post(s) of the user's, on any topic (new posts, or posts "
                        "stored again with a new text, context or engagement)")

@@ -17,16 +17,16 @@ from sqlalchemy import Engine, func
 from sqlmodel import col, select
 
 from catalog.refresh import live_perks
-from matcher import topic_fit
 from matcher.assignments import matched_profile, matched_version
 from matcher.classify import WORDLESS_KEY, ClassifyParams, readable
 from matcher.embed import EmbeddingCache
 from matcher.encoder import known_words
 from matcher.errors import UnknownTopicError
-from matcher.incremental import RULES_VERSION
+from matcher.incremental import user_digests
 from matcher.profile_chunk import compute_users
-from matcher.profile_run import details_json, latest_run, space_basis
+from matcher.profile_run import details_json, latest_run
 from matcher.profiles import ProfileParams, TopicResult
+from matcher.rework import run_space
 from matcher.store import (
     EvidencePost,
     Post,
@@ -36,7 +36,7 @@ from matcher.store import (
     Withheld,
     session,
 )
-from matcher.taxonomy import TopicInfo, load_topics, not_shown, taxonomy_digest
+from matcher.taxonomy import TopicInfo, load_topics, not_shown
 from matcher.topic_records import (
     not_profiled,
     posts_by_key,
@@ -47,7 +47,6 @@ from matcher.topic_records import (
     topic_record,
     topic_records,
 )
-from matcher.topic_space import TopicSpace
 
 
 def no_perks_reason(engine: Engine, user_id: str) -> str:
@@ -234,12 +233,12 @@ def thresholds(params: ProfileParams) -> dict[str, float]:
 
 
 def changed_since(engine: Engine, run: Run, user_id: str) -> bool:
-    """Whether the user's posts (one stored, or stored again, since the run started) or their users record changed
-    after a profile run: what it says of them is then not what a run now would."""
+    """Whether what a profile run read of the user changed since (their digest: their posts written by its as-of day,
+    and their opt-ins): what it says of them is then not what it would say now."""
     with session(engine) as s:
-        stored = s.exec(select(Post.id).where(Post.user_id == user_id).where(col(Post.updated_at) > run.started_at)
-                        .limit(1)).first()
-    return stored is not None or record_changed(engine, user_id, run.started_at)
+        read = s.exec(select(ProfiledUser.digest).where(ProfiledUser.run_id == run.id)
+                      .where(ProfiledUser.user_id == user_id)).first()
+    return read is not None and read != user_digests(engine, [user_id], run.as_of)[user_id]
 
 
 def _absent(engine: Engine, run: Run, user_id: str, params: ProfileParams) -> str:
@@ -268,38 +267,21 @@ def _short_listed(engine: Engine, run: Run, user_id: str, params: ProfileParams)
 def worked_again(engine: Engine, load: Callable[[], EmbeddingCache], run: Run, user_id: str
                  ) -> tuple[dict[str, TopicResult], bool] | str:
     """Every topic the run weighed for the user, kept or not (it keeps only the ``max_candidates`` closest to being
-    inferred that fell short), worked out again as the run worked them out: the run's taxonomy, model, rules and
-    fitted topic vectors (its basis, checked whole), the posts written by its as-of day. Returns the topics by id,
-    and whether the user's posts and opt-ins are still those the run read (their digest, and no post of theirs stored
-    since the run started: a new one has no vector until `profile`, so the digest cannot see it); or, when the run
-    cannot be repeated, why (the taxonomy, the rules or the model changed since, or its topic fit was deleted by a
-    `forget`). The embedding cache (``load``: it loads the model) is loaded only once the cheaper checks pass."""
-    made = json.loads(run.params or "{}")
-    topics = load_topics(engine)
-    classify, params = ClassifyParams(), ProfileParams()
-    if made.get("rules") != RULES_VERSION:
-        return "perkmatch's profile rules changed since the run; run `perkmatch profile`"
-    if not made.get("topic_vectors") or made.get("taxonomy") != taxonomy_digest(topics):
-        return "the taxonomy was replaced since the run; run `perkmatch profile`"
-    cache = load()
-    if json.loads(run.stats or "{}").get("model") not in (None, cache.name):
-        return "the run was made with another encoder"
-    space = TopicSpace.build(topics, cache, classify)
-    fit = topic_fit.load_fit(engine, made["topic_vectors"], space.ids, space.vectors.shape[1])
-    if fit is None:
-        return "the topic vectors it fitted were deleted by a `forget` since; run `perkmatch profile`"
-    space = space.adapted(fit.vectors)
-    if space_basis(space, cache.name, made.get("policy", "opt-in"), run.as_of, classify, params) != made.get("basis"):
-        return "what the run was computed from cannot be had again (its settings differ); run `perkmatch profile`"
-    every = dataclasses.replace(params, max_candidates=len(space.ids))  # what is kept, not how it is measured
-    results, _, digests = compute_users(engine, cache, space, [user_id], run.as_of, classify, every)
+    inferred that fell short), worked out again as the run worked them out (``rework.run_space``). Returns the topics
+    by id, and whether the user's posts and opt-ins are still those the run read (their digest, and no post of theirs
+    stored since the run started: a new one has no vector until `profile`, so the digest cannot see it); or, when the
+    run cannot be repeated, why."""
+    space = run_space(engine, load, run)
+    if isinstance(space, str):
+        return space
+    every = dataclasses.replace(ProfileParams(), max_candidates=len(space[1].ids))  # what is kept, not how measured
+    results, _, digests = compute_users(engine, space[0], space[1], [user_id], run.as_of, ClassifyParams(), every)
     with session(engine) as s:
         read = s.exec(select(ProfiledUser.digest).where(ProfiledUser.run_id == run.id)
                       .where(ProfiledUser.user_id == user_id)).first()
         stored_since = s.exec(select(Post.id).where(Post.user_id == user_id)
                               .where(col(Post.updated_at) > run.started_at).limit(1)).first()
     return {r.topic_id: r for r in results.get(user_id, [])}, read == digests.get(user_id) and stored_since is None
-
 
 def _worked_record(engine: Engine, run: Run, user_id: str, found: TopicResult, names: dict[str, str]
                    ) -> dict[str, Any]:

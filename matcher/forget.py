@@ -36,7 +36,6 @@ from matcher.store import (
     session,
     utcnow,
 )
-from matcher.taxonomy import lineage, stored_topics
 
 SALT = "audit_salt"  # the setting holding the salt of every hash kept of forgotten users
 
@@ -119,7 +118,7 @@ def forget_in_session(s: Session, user_id: str) -> dict[str, int]:
     counts["topics"] = _delete(s, TopicScore, TopicScore.user_id == user_id)
     counts["evidence"] = _delete(s, EvidencePost, EvidencePost.user_id == user_id)
     _delete(s, ProfiledUser, ProfiledUser.user_id == user_id)
-    counts["assignments"] = _delete_assignments(s, user_id)
+    counts["assignments"] = delete_assignments(s, user_id)
     counts["withheld"] = _delete(s, Withheld, Withheld.user_id == user_id)
     # a kept topic fit is a mean over posts that may include theirs (on a small collection, a topic written about by
     # them alone is their posts' mean): every fit goes, and the next profile run fits again (``topic_fit``); a user
@@ -133,7 +132,7 @@ def forget_in_session(s: Session, user_id: str) -> dict[str, int]:
     return counts
 
 
-def _delete_assignments(s: Session, user_id: str, ids: list[int] | None = None) -> int:
+def delete_assignments(s: Session, user_id: str, ids: list[int] | None = None) -> int:
     """Delete the user's assignments (``ids``: only these). The units they used stay counted, with no id: each match
     run's stats keep how many of each perk went to users since forgotten (``forgotten_units``), so a brand is not told
     a unit given out is still there to give."""
@@ -154,7 +153,7 @@ def _delete_assignments(s: Session, user_id: str, ids: list[int] | None = None) 
 
 
 def forgotten_units(s: Session, run_id: int, perk_id: str) -> int:
-    """How many units of a perk a match run gave to users forgotten since (``_delete_assignments``)."""
+    """How many units of a perk a match run gave to users forgotten since (``delete_assignments``)."""
     run = s.get(Run, run_id)
     return int(json.loads(run.stats or "{}").get("forgotten_units", {}).get(perk_id, 0)) if run else 0
 
@@ -201,35 +200,21 @@ def _bare_forms(text: str) -> set[str]:
 
 
 def withdraw_opt_ins(s: Session, user_id: str, topics: frozenset[str]) -> int:
-    """The user withdrew their opt-in to these sensitive topics: delete, in the caller's transaction, what every stored
-    run inferred about them with those topics, and the assignments that cited it (their units stay counted with no id,
-    as ``forget`` keeps them: ``_delete_assignments``), and the user's withheld perks (they keep no topic, so one that
-    came through these cannot be told apart). Readers already hid the topics (``taxonomy.not_shown``); now nothing
-    inferred with them is kept, and `export` no longer shows it. In a run that weighed one of the topics for the user,
-    that is its scores and evidence; those of the topics above it (its posts count for them, and are their evidence);
-    and, when it was the user's strongest topic, the topics that fell short (a side interest is measured against the
-    strongest): `explain` works such a topic out again, from the user's record as it is now (``worked_again``).
-    Return the topic rows deleted."""
+    """The user withdrew their opt-in to these sensitive topics: delete, in the caller's transaction, what every
+    stored run inferred about them on those topics (scores and evidence), the assignments that cited them (their units
+    stay counted with no id, as ``forget`` keeps them: ``delete_assignments``), and the user's withheld perks (they
+    keep no topic, so one that came through these cannot be told apart). Readers already hid all of it
+    (``taxonomy.not_shown``); now it is not kept either, and `export` no longer shows it. What the topics shaped
+    beyond their own rows is worked out again once this is committed (``rework.rework_withdrawn``). Return the topic
+    rows deleted."""
     if not topics:
         return 0
-    above = {up for chain in lineage(stored_topics(s)).values() if chain[0] in topics for up in chain}
     cited = [r for r in s.exec(select(Assignment).where(Assignment.user_id == user_id))
-             if any(t.get("topic_id") in above | topics for t in json.loads(r.topics or "[]"))]
-    _delete_assignments(s, user_id, [int(r.id or 0) for r in cited])
+             if any(t.get("topic_id") in topics for t in json.loads(r.topics or "[]"))]
+    delete_assignments(s, user_id, [int(r.id or 0) for r in cited])
     _delete(s, Withheld, Withheld.user_id == user_id)
-    deleted = 0
-    for run_id in sorted(set(s.exec(select(TopicScore.run_id).where(TopicScore.user_id == user_id)
-                                    .where(col(TopicScore.topic_id).in_(sorted(topics)))).all())):
-        rows = s.exec(select(TopicScore.topic_id, TopicScore.status, TopicScore.score)
-                      .where(TopicScore.run_id == run_id).where(TopicScore.user_id == user_id)).all()
-        strongest = max(((score, topic_id) for topic_id, status, score in rows if status == "inferred"), default=None)
-        stale = {topic_id for topic_id, status, _ in rows if topic_id in above | topics or (
-            status != "inferred" and strongest is not None and strongest[1] in topics)}
-        _delete(s, EvidencePost, (EvidencePost.run_id == run_id) & (EvidencePost.user_id == user_id)
-                & col(EvidencePost.topic_id).in_(sorted(stale)))
-        deleted += _delete(s, TopicScore, (TopicScore.run_id == run_id) & (TopicScore.user_id == user_id)
-                           & col(TopicScore.topic_id).in_(sorted(stale)))
-    return deleted
+    _delete(s, EvidencePost, (EvidencePost.user_id == user_id) & col(EvidencePost.topic_id).in_(sorted(topics)))
+    return _delete(s, TopicScore, (TopicScore.user_id == user_id) & col(TopicScore.topic_id).in_(sorted(topics)))
 
 def _delete(s: Session, table: type, condition: object) -> int:
     result = s.execute(delete(table).where(condition))  # type: ignore[arg-type]

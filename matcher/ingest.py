@@ -48,7 +48,8 @@ class IngestReport:
     users_kept_out: int = 0  # rows of users who opted out earlier, not stored (see ``ingest_users``)
     users_returned: int = 0  # users added who were forgotten earlier (``forget``): stored again, by this file
     users_opted_out: int = 0  # opted_out rows of users with nothing stored: recorded, so their posts stay out
-    users_withdrew: int = 0  # users who withdrew a sensitive opt-in: what runs inferred with it is deleted
+    users_withdrew: int = 0  # users who withdrew a sensitive opt-in: what runs inferred on it is deleted
+    withdrew: list[str] = field(default_factory=list, repr=False)  # their ids (``rework.rework_withdrawn``)
     unknown_opt_ins: list[Problem] = field(default_factory=list)  # opt-ins to ids the loaded taxonomy lacks (stored)
     repeated: int = 0  # rows of a post an earlier row of this file already gave (the last row of each is kept)
     unchanged: int = 0  # posts given again exactly as stored: not written (so not "new or updated" for --changes)
@@ -226,6 +227,7 @@ def ingest_users(engine: Engine, path: str, *, skip_invalid: bool = False,
                 hidden = hidden or not_shown(stored_topics(s))
                 withdrawn = hidden(user.sensitive_opt_in) - hidden(opted_in)
                 report.users_withdrew += bool(withdrawn)
+                report.withdrew += [user.user_id] if withdrawn else []
                 withdraw_opt_ins(s, user.user_id, withdrawn)
             user.updated_at = utcnow()
             s.add(user)
@@ -317,12 +319,12 @@ def ingest_posts(engine: Engine, path: str, *, skip_invalid: bool = False, rejec
         given = _Given(s)
         consent = _ConsentLookup(s, policy)
         batch: dict[tuple[str, str], list[tuple[int, PostIn, dict[str, Any] | None]]] = {}  # each key's rows
-        rows = postless = 0  # rows, and those with neither a post id nor a text: a users file given as posts?
+        rows = userish = 0  # rows, and those with a users file's fields but neither a post id nor a text
         for line, item, row in _validated_posts(path):
             if progress:
                 progress(1)
             rows += 1
-            postless += isinstance(row, dict) and not ({"post_id", "text"} & set(row))
+            userish += isinstance(row, dict) and not {"post_id", "text"} & set(row) and bool(USERS_ONLY & set(row))
             author = item.user_id if not isinstance(item, list) else _author(row)
             if author is not None and not consent.allows(author):  # never read further, even to reject the row
                 report.skipped_no_consent += 1
@@ -335,15 +337,18 @@ def ingest_posts(engine: Engine, path: str, *, skip_invalid: bool = False, rejec
             if len(batch) >= BATCH:
                 _upsert_posts(s, batch, report, rejects, given)
                 batch = {}
-        if rows and postless == rows:  # before: "skipped without consent" for every row, exit 0
-            raise InputFileError(path, [Problem(path, 0, "post_id", "no row has a post_id or a text: this is not a "
-                                                "posts file (a users file? give it as `--users FILE`)")],
+        if rows and userish == rows:  # a users file given as posts: before, "skipped without consent", exit 0
+            raise InputFileError(path, [Problem(path, 0, "post_id", "no row has a post_id or a text, and each has a "
+                                                "users file's fields: this is a users file; give it as --users FILE")],
                                  "Nothing was stored.")
         if batch:
             _upsert_posts(s, batch, report, rejects, given)
         given.close()
         _finish(s, rejects, report, skip_invalid, commit=within is None)
     return report
+
+
+USERS_ONLY = frozenset({"consent", "sensitive_opt_in", "region", "handle"})  # a users file's fields, no post's
 
 
 def _author(row: dict[str, Any] | None) -> str | None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import orjson
-from sqlalchemy import Engine, func, update
+from sqlalchemy import Connection, Engine, func, update
 from sqlmodel import col, select
 from threadpoolctl import threadpool_limits
 
@@ -255,21 +255,27 @@ def _totals(engine: Engine, run_id: int, as_of: int, inferred: int, posts: int, 
 
 def _write_results(engine: Engine, run_id: int, results: dict[str, list[TopicResult]], reuse: dict[str, int],
                    digests: dict[str, str], policy: str = "opt-in") -> None:
-    """One transaction per chunk: computed users' rows, reused users' copied rows, and every digest; then the rows
-    of any of them forgotten since the run read them (``eligible_among``) go again."""
+    """One transaction per chunk (``write_rows``)."""
+    with engine.begin() as conn:
+        write_rows(conn, run_id, results, reuse, digests, policy)
+
+
+def write_rows(conn: Connection, run_id: int, results: dict[str, list[TopicResult]], reuse: dict[str, int],
+               digests: dict[str, str], policy: str = "opt-in") -> None:
+    """Computed users' rows, reused users' copied rows, and every digest; then the rows of any of them forgotten since
+    the run read them (``eligible_among``) go again."""
     scores, evidence = [], []
     for user_id, topics in results.items():
         for rank, r in enumerate(topics, start=1):
             scores.append((run_id, user_id, r.topic_id, "inferred" if r.inferred else "candidate", rank, r.score,
                            r.confidence, r.posts, r.days, r.engagement, details_json(r.details)))
             evidence.extend((run_id, user_id, r.topic_id, key, i, w) for i, (key, w) in enumerate(r.evidence, start=1))
-    with engine.begin() as conn:
-        bulk_insert(conn, TopicScore.__table__, ("run_id", *incremental.SCORE_COLS), scores)
-        bulk_insert(conn, EvidencePost.__table__, ("run_id", *incremental.EVIDENCE_COLS), evidence)
-        incremental.copy_users(conn, run_id, reuse)
-        incremental.record_digests(conn, run_id, sorted(digests.items()))
-        drop_gone(conn, run_id, set(results) | set(reuse) | set(digests), policy, (TopicScore, EvidencePost,
-                                                                                   ProfiledUser))
+    bulk_insert(conn, TopicScore.__table__, ("run_id", *incremental.SCORE_COLS), scores)
+    bulk_insert(conn, EvidencePost.__table__, ("run_id", *incremental.EVIDENCE_COLS), evidence)
+    incremental.copy_users(conn, run_id, reuse)
+    incremental.record_digests(conn, run_id, sorted(digests.items()))
+    drop_gone(conn, run_id, set(results) | set(reuse) | set(digests), policy, (TopicScore, EvidencePost,
+                                                                               ProfiledUser))
 
 
 def details_json(details: dict) -> str:

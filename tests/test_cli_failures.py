@@ -266,6 +266,9 @@ def test_a_users_file_given_as_posts_is_refused_as_one(cli, write, tmp_path) -> 
     users = write("users.jsonl", [{"user_id": f"u{i}", "consent": "opted_in", "region": "US"} for i in range(3)])
     new = tmp_path / "new.db"
     result = runner.invoke(app, ["--db", str(new), "ingest", users])
-    assert result.exit_code == 1 and "no row has a post_id or a text: this is not a posts file (a users file? give " \
-        "it as `--users FILE`)" in " ".join(result.stderr.split())  # before: "skipped without consent 3", exit 0
-    assert list(tmp_path.glob("new.db*")) == []
+    assert result.exit_code == 1 and "no row has a post_id or a text, and each has a users file's fields: this is " \
+        "a users file; give it as --users FILE" in " ".join(result.stderr.split())  # before: "skipped without
+    assert list(tmp_path.glob("new.db*")) == []  # consent 3", exit 0
+    blank = write("blank.csv", "post_id,user_id,text,created_at\n,u1,,\n")  # a posts file, its cells blank: its rows'
+    said = runner.invoke(app, ["--db", str(new), "ingest", blank, "--consent-policy", "opt-out"])  # own problems
+    assert said.exit_code == 1 and "field 'post_id'" in said.stderr and "users file" not in said.stderr

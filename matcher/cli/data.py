@@ -41,6 +41,7 @@ def ingest(
     = None,
     policy: PolicyOpt = "opt-in",
     db: DbOpt = None,
+    model: ModelOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Validate and store posts (and users); re-ingesting a post updates it."""
@@ -81,9 +82,9 @@ def ingest(
         if report.kind == "users" and report.users_forgotten:
             vacuum_reminder(eng)
         if report.users_withdrew:
-            err.print(f"{report.users_withdrew} user(s) withdrew a sensitive opt-in: what earlier runs inferred with "
-                      "those topics is deleted (with the topics above them and, where one was the user's strongest, "
-                      "those that fell short), with the perks it brought them (their units stay counted)")
+            err.print(f"{report.users_withdrew} user(s) withdrew a sensitive opt-in: what earlier runs inferred on "
+                      "those topics is deleted, with the perks it brought them (their units stay counted)")
+            _rework(eng, model, report.withdrew)
         if report.users_kept_out:
             err.print(f"{report.users_kept_out} user(s) not stored: they opted out earlier and stay out (only "
                       "`perkmatch consent USER opted_in` brings one back)")
@@ -194,6 +195,26 @@ def catalog_refresh(
         _print_refresh(file, result, dry_run, refused)
     if refused:  # exit 1, as the refresh itself would: a script gating on the dry run must not pass the file
         raise typer.Exit(1)
+
+
+def _rework(eng: Any, model: str | None, user_ids: list[str]) -> None:
+    """Work the stored profiles of users who withdrew an opt-in out again without it (``rework.rework_withdrawn``):
+    committed already, the withdrawal stands if this is stopped; the runs not reached yet keep what the topics shaped
+    beyond their own rows until the next `profile`."""
+    from matcher.rework import rework_withdrawn
+
+    try:
+        done = rework_withdrawn(eng, lambda: common.cache(eng, model), user_ids)
+    except KeyboardInterrupt as exc:
+        raise common.interrupted(exc, "the withdrawal is stored; their stored profiles were being worked out again "
+                                 "without it: run `perkmatch profile` to bring them up to date") from None
+    if done["runs_reworked"] or done["runs_dropped"]:
+        err.print(f"their profiles in {done['runs_reworked'] + done['runs_dropped']} stored run(s) worked out again "
+                  "without it (what it shaped: the topics above it, and those measured against it as their strongest)"
+                  + (f"; {done['runs_dropped']} run(s) that cannot be repeated keep no profile of them"
+                     if done["runs_dropped"] else "")
+                  + (f"; {done['assignments']} assignment(s) resting on what changed deleted (units stay counted)"
+                     if done["assignments"] else ""))
 
 
 def _print_refresh(file: str, result: Any, dry_run: bool, refused: str | None) -> None:

@@ -124,19 +124,20 @@ def match(
             raise common.interrupted(exc, "a dry run keeps nothing (only the vectors it embedded, cached)") from None
     try:
         view: _MatchView = summary.preview if dry_run else read(eng, summary.run_id)
-        _report_match(summary, view, catalog_file, dry_run, changes, out_file, fmt, as_json)
+        _report_match(summary, view, catalog_file, dry_run, changes, out_file, fmt, as_json, since)
     except KeyboardInterrupt as exc:
         if dry_run:
             raise common.interrupted(exc, "a dry run keeps nothing (only the vectors it embedded, cached)") from None
-        raise common.interrupted(exc, _kept_unshown(eng, summary.run_id, changes, out_file)) from None
+        raise common.interrupted(exc, _kept_unshown(eng, summary.run_id, changes, out_file, since)) from None
 
 
-def _kept_unshown(eng: Any, run_id: int, changes: bool, out_file: str | None) -> str:
+def _kept_unshown(eng: Any, run_id: int, changes: bool, out_file: str | None, since: int | None) -> str:
     """What to say of a match run kept, but stopped before it was printed (or written to --out)."""
     from matcher.profile_run import previous_run
 
     prev = previous_run(eng, run_id, "match")
-    again = "--dry-run" + (f" --since {prev.id}" if changes and prev else "")
+    against = since if since is not None else prev.id if prev else None  # (--since given: the same one)
+    again = "--dry-run" + (f" --since {against}" if changes and against is not None else "")
     return (f"match run {run_id} had finished and is kept (`brand`, `explain`, `status` and the reports read it), but "
             f"it was not {'written' if out_file else 'printed'}: the same command with {again} "
             f"{'writes' if out_file else 'prints'} it (from the same profile and catalog, the same assignments), "
@@ -144,7 +145,7 @@ def _kept_unshown(eng: Any, run_id: int, changes: bool, out_file: str | None) ->
 
 
 def _report_match(summary: Any, view: "_MatchView", catalog_file: str | None, dry_run: bool, changes: bool,
-                  out_file: str | None, fmt: str | None, as_json: bool) -> None:
+                  out_file: str | None, fmt: str | None, as_json: bool, since: int | None) -> None:
     """A match's summary line on stderr, then the match itself (``_show_match``)."""
     from matcher.topic_records import iso
 
@@ -156,15 +157,16 @@ def _report_match(summary: Any, view: "_MatchView", catalog_file: str | None, dr
                   f"{len(moved.added)}, changed {len(moved.changed)}, retired {len(moved.retired)}" if staged.applied
                   else f"{catalog_file}: the same perks as the live catalog (version {summary.catalog_version})",
                   markup=False)
-    since = (f"{len(view.diff)} user(s) {'would change' if dry_run else 'changed'} since the last match"
-             if not view.first else "no earlier match run" if dry_run else "the first match run")
+    last = "the last match" if since is None else f"match run {since}"
+    said = (f"{len(view.diff)} user(s) {'would change' if dry_run else 'changed'} since {last}"
+            if not view.first else "no earlier match run" if dry_run else "the first match run")
     if not summary.perks:
         err.print(f"catalog version {summary.catalog_version} has no live perk: nothing to assign (`perkmatch catalog "
                   "refresh FILE` loads perks)")
     err.print(f"{'dry run, not kept' if dry_run else f'match run {summary.run_id}'}: {summary.assignments} "
               f"assignment(s) among {summary.users} user(s) with topics, catalog version {summary.catalog_version}, "
-              f"offers as of {iso(summary.as_of)[:10]}; {since}")
-    _show_match(view.selected(), changes, out_file, fmt, as_json)
+              f"offers as of {iso(summary.as_of)[:10]}; {said}")
+    _show_match(view.selected(), changes, out_file, fmt, as_json, last)
 
 
 @dataclass(frozen=True)
@@ -210,7 +212,8 @@ class _MatchView:
                              if self.wanted & {*d["gained"], *d["lost"]}])
 
 
-def _show_match(view: _MatchView, changes: bool, out_file: str | None, fmt: str | None, as_json: bool) -> None:
+def _show_match(view: _MatchView, changes: bool, out_file: str | None, fmt: str | None, as_json: bool,
+                last: str = "the last match") -> None:
     """Print a match (or its --changes), or write it to --out."""
     from matcher.export import write_assignments
 
@@ -219,8 +222,8 @@ def _show_match(view: _MatchView, changes: bool, out_file: str | None, fmt: str 
             print_json(view.diff)
         elif not view.diff:
             out.print("no earlier match run to compare with" if view.first else
-                      "no user's assignments changed since the last match" if view.wanted is None else
-                      "no user's assignments of the perks selected changed since the last match")
+                      f"no user's assignments changed since {last}" if view.wanted is None else
+                      f"no user's assignments of the perks selected changed since {last}")
         for d in [] if as_json else view.diff:
             moved = "; ".join(f"{key} {', '.join(d[key])}" for key in ("gained", "lost") if d[key])
             out.print(f"{d['user_id']}: {moved} ({'; '.join(d['causes'])})", markup=False)

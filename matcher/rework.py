@@ -1,0 +1,118 @@
+"""A stored profile run worked out again for some of its users, as it computed them: its taxonomy, model, rules and
+fitted topic vectors (its basis, checked whole), the posts written by its as-of day.
+
+`explain` does it for a topic a run weighed but did not keep (``explain.worked_again``). A withdrawn sensitive-topic
+opt-in does it for good (``rework_withdrawn``): `ingest --users` deletes at once what the stored runs inferred on the
+withdrawn topics (``forget.withdraw_opt_ins``), but those topics shaped more than their own rows: their posts count
+for the topics above them (and are their evidence), and the user's strongest topic sets the bar their side interests
+are measured against. So every stored run that profiled the user is repeated for them from their record as it is
+now, and their rows in it replaced; a run that cannot be repeated keeps no profile of them.
+"""
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Engine, delete
+from sqlmodel import col, select
+
+from matcher import topic_fit
+from matcher.classify import ClassifyParams
+from matcher.embed import EmbeddingCache
+from matcher.incremental import RULES_VERSION
+from matcher.profile_chunk import compute_users
+from matcher.profile_run import space_basis, write_rows
+from matcher.profiles import ProfileParams
+from matcher.store import Assignment, EvidencePost, ProfiledUser, Run, TopicScore, session
+from matcher.taxonomy import load_topics, taxonomy_digest
+from matcher.topic_space import TopicSpace
+
+
+def run_space(engine: Engine, load: Callable[[], EmbeddingCache], run: Run) -> tuple[EmbeddingCache, TopicSpace] | str:
+    """The embedding cache and the fitted topic space a profile run computed its users with; or, when it cannot be
+    had again, why (the rules or the taxonomy changed since, another encoder, or its topic fit was deleted by a
+    `forget`). The cache (``load``: it loads the model) is loaded only once the cheaper checks pass."""
+    made = json.loads(run.params or "{}")
+    topics = load_topics(engine)
+    classify = ClassifyParams()
+    if made.get("rules") != RULES_VERSION:
+        return "perkmatch's profile rules changed since the run; run `perkmatch profile`"
+    if not made.get("topic_vectors") or made.get("taxonomy") != taxonomy_digest(topics):
+        return "the taxonomy was replaced since the run; run `perkmatch profile`"
+    cache = load()
+    if json.loads(run.stats or "{}").get("model") not in (None, cache.name):
+        return "the run was made with another encoder"
+    space = TopicSpace.build(topics, cache, classify)
+    fit = topic_fit.load_fit(engine, made["topic_vectors"], space.ids, space.vectors.shape[1])
+    if fit is None:
+        return "the topic vectors it fitted were deleted by a `forget` since; run `perkmatch profile`"
+    space = space.adapted(fit.vectors)
+    if space_basis(space, cache.name, made.get("policy", "opt-in"), run.as_of, classify, ProfileParams()) != made.get(
+            "basis"):
+        return "what the run was computed from cannot be had again (its settings differ); run `perkmatch profile`"
+    return cache, space
+
+
+def rework_withdrawn(engine: Engine, load: Callable[[], EmbeddingCache], user_ids: list[str]) -> dict[str, int]:
+    """After a withdrawal is committed: each finished profile run that profiled these users is worked out again for
+    them (``run_space``), from their records as they are now, and their rows in it (scores, evidence, digest)
+    replaced, in one transaction per run. A run that cannot be repeated keeps no rows of them, and no mark that it
+    profiled them. An assignment, in a match on such a run, citing a topic of theirs whose status or evidence changed,
+    or that went, is deleted (its unit stays counted, as after `forget`). Returns the runs worked again, the runs that
+    dropped them, and the assignments deleted."""
+    from matcher.forget import delete_assignments
+
+    with session(engine) as s:
+        runs = s.exec(select(Run).where(Run.kind == "profile").where(Run.status == "finished")
+                      .where(col(Run.id).in_(select(ProfiledUser.run_id)
+                                             .where(col(ProfiledUser.user_id).in_(user_ids))))
+                      .order_by(col(Run.id))).all()
+        matches = s.exec(select(Run.id, Run.params).where(Run.kind == "match")).all()
+    counts = {"runs_reworked": 0, "runs_dropped": 0, "assignments": 0}
+    for run in runs:
+        run_id = int(run.id or 0)
+        with session(engine) as s:
+            users = sorted(s.exec(select(ProfiledUser.user_id).where(ProfiledUser.run_id == run_id)
+                                  .where(col(ProfiledUser.user_id).in_(user_ids))).all())
+        before = _rows(engine, run_id, users)
+        space = run_space(engine, load, run)
+        results: dict[str, Any] = {}
+        digests: dict[str, str] = {}
+        if not isinstance(space, str):
+            results, _, digests = compute_users(engine, space[0], space[1], users, run.as_of)
+        with session(engine) as s:
+            for table in (TopicScore, EvidencePost, ProfiledUser):
+                s.execute(delete(table).where(table.run_id == run_id).where(col(table.user_id).in_(users)))
+            if not isinstance(space, str):
+                write_rows(s.connection(), run_id, results, {}, digests,
+                           json.loads(run.params or "{}").get("policy", "opt-in"))
+            s.flush()
+            after = _rows(s, run_id, users)
+            on_run = [int(m) for m, params in matches if json.loads(params or "{}").get("profile_run") == run_id]
+            for user_id in users:
+                moved = {t for t in before.get(user_id, {}) if before[user_id][t] != after.get(user_id, {}).get(t)}
+                cited = [int(a.id or 0) for a in s.exec(select(Assignment).where(col(Assignment.run_id).in_(on_run))
+                                                          .where(Assignment.user_id == user_id))
+                         if moved & {t.get("topic_id") for t in json.loads(a.topics or "[]")}]
+                counts["assignments"] += delete_assignments(s, user_id, cited)
+            s.commit()
+        counts["runs_dropped" if isinstance(space, str) else "runs_reworked"] += 1
+    return counts
+
+
+def _rows(store: Any, run_id: int, users: list[str]) -> dict[str, dict[str, tuple]]:
+    """Each user's stored topics in a run: status and evidence posts, by topic (what an assignment citing it rests
+    on: a score moved by likes given since the run does not undo one)."""
+    with session(store) as s:
+        scores = s.exec(select(TopicScore.user_id, TopicScore.topic_id, TopicScore.status)
+                        .where(TopicScore.run_id == run_id).where(col(TopicScore.user_id).in_(users))).all()
+        evidence = s.exec(select(EvidencePost.user_id, EvidencePost.topic_id, EvidencePost.post_pk)
+                          .where(EvidencePost.run_id == run_id).where(col(EvidencePost.user_id).in_(users))
+                          .order_by(col(EvidencePost.rank))).all()
+    posts: dict[tuple[str, str], list[int]] = {}
+    for user_id, topic_id, post_pk in evidence:
+        posts.setdefault((user_id, topic_id), []).append(post_pk)
+    out: dict[str, dict[str, tuple]] = {}
+    for user_id, topic_id, status in scores:
+        out.setdefault(user_id, {})[topic_id] = (status, tuple(posts.get((user_id, topic_id), [])))
+    return out
