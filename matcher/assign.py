@@ -212,9 +212,10 @@ def greedy(candidates: list[Candidate], per_user: int = 3, per_brand: int = 1) -
     return sorted(chosen, key=lambda c: (c.user_id, -c.score, c.perk_id))
 
 
-def lost_reasons(chosen: list[Candidate], candidates: list[Candidate], per_user: int, per_brand: int
-                 ) -> dict[str, list[tuple[str, float, str]]]:
-    """For each user, the candidates they did not get: (perk, score, why)."""
+def lost_reasons(chosen: list[Candidate], candidates: list[Candidate], per_user: int, per_brand: int,
+                 keep: int | None = None) -> dict[str, list[tuple[str, float, str]]]:
+    """For each user, the candidates they did not get: (perk, score, why); with ``keep``, only each user's ``keep``
+    best (by score, then perk id), the only ones put into words (a large match has hundreds of thousands)."""
     chosen_keys = {(c.user_id, c.perk_id) for c in chosen}
     holders: dict[str, list[Candidate]] = defaultdict(list)  # each perk's assignments
     lowest: dict = {}  # each perk's, and each user's, lowest score among the assignments
@@ -226,11 +227,16 @@ def lost_reasons(chosen: list[Candidate], candidates: list[Candidate], per_user:
         holders[c.perk_id].append(c)
         for key in (c.perk_id, ("user", c.user_id)):
             lowest[key] = min(lowest.get(key, c.score), c.score)
-    lost: dict[str, list[tuple[str, float, str]]] = defaultdict(list)
+    left: dict[str, list[Candidate]] = defaultdict(list)
     for c in candidates:
         if (c.user_id, c.perk_id) not in chosen_keys:
-            lost[c.user_id].append((c.perk_id, c.score,
-                                    _lost_reason(c, holders, lowest, brands, taken, per_user, per_brand)))
+            left[c.user_id].append(c)
+    lost: dict[str, list[tuple[str, float, str]]] = defaultdict(list)
+    for user_id, cands in left.items():
+        if keep is not None:
+            cands = sorted(cands, key=lambda c: (-c.score, c.perk_id))[:keep]
+        lost[user_id] = [(c.perk_id, c.score, _lost_reason(c, holders, lowest, brands, taken, per_user, per_brand))
+                         for c in cands]
     return lost
 
 

@@ -294,12 +294,14 @@ class PerkSpace:
 
 
 def _load_profiles(engine: Engine, run_id: int, hidden: Callable[[str | None], frozenset[str]]
-                   ) -> tuple[dict[str, list[TopicScore]], dict, dict[str, str | None], dict[str, str | None]]:
-    """The run's inferred topics of users who have not opted out, but for sensitive topics they do not opt in to
-    now (``taxonomy.not_shown``: withdrawn since the run), with their evidence posts, and every user's region and
-    sensitive opt-ins."""
+                   ) -> tuple[dict[str, list[Any]], dict, dict[str, str | None], dict[str, str | None]]:
+    """The run's inferred topics (rows of user_id, topic_id, score, confidence) of users who have not opted out, but
+    for sensitive topics they do not opt in to now (``taxonomy.not_shown``: withdrawn since the run), with their
+    evidence posts, and every user's region and sensitive opt-ins."""
     with session(engine) as s:
-        scores = s.exec(select(TopicScore).where(TopicScore.run_id == run_id).where(TopicScore.status == "inferred")
+        # the columns matching reads, as plain rows: whole ORM objects carry each topic's details (about 12 kB a user)
+        scores = s.exec(select(TopicScore.user_id, TopicScore.topic_id, TopicScore.score, TopicScore.confidence)
+                        .where(TopicScore.run_id == run_id).where(TopicScore.status == "inferred")
                         .order_by(col(TopicScore.user_id), col(TopicScore.rank))).all()
         # the inferred topics' evidence only, as plain rows: the run also keeps its candidates' (most of the rows), and
         # whole ORM objects of every row took about 0.4 GB at 8,000 users
@@ -309,7 +311,7 @@ def _load_profiles(engine: Engine, run_id: int, hidden: Callable[[str | None], f
             .where(TopicScore.status == "inferred")
             .order_by(col(EvidencePost.user_id), col(EvidencePost.topic_id), col(EvidencePost.rank))).all()
         users = s.exec(select(User.user_id, User.region, User.consent, User.sensitive_opt_in)).all()
-    rows: dict[str, list[TopicScore]] = defaultdict(list)
+    rows: dict[str, list[Any]] = defaultdict(list)
     consent = {u: c for u, _, c, _ in users}
     opt_ins = {u: o for u, _, _, o in users}
     for r in scores:
@@ -319,6 +321,9 @@ def _load_profiles(engine: Engine, run_id: int, hidden: Callable[[str | None], f
     for user_id, topic_id, post_pk in ev:
         evidence[(user_id, topic_id)].append(post_pk)
     return dict(rows), dict(evidence), {u: r for u, r, _, _ in users}, opt_ins
+
+
+HIT = ("topic_id", "relevance", "fit", "score")  # a candidate's reason for one of its topics, as an assignment keeps it
 
 
 def _candidates(engine, cache, rows, evidence, regions, ps, today, params, progress, hidden):  # type: ignore[no-untyped-def]
@@ -345,18 +350,18 @@ def _candidates(engine, cache, rows, evidence, regions, ps, today, params, progr
                 targeted = ps.targeted(perk_i, r.topic_id)
                 fit = relevant + params.evidence_weight * float(query @ ps.vectors[perk_i])
                 fit += params.target_boost if targeted else 0.0
-                found[user_id][perk_i].append({"topic_id": r.topic_id, "relevance": round(relevant, 4),
-                                               "fit": round(fit, 4), "score": round(fit * (0.5 + 0.5 * strength), 4)})
+                found[user_id][perk_i].append(  # (a tuple: a run holds one per candidate; ``HIT`` names its fields)
+                    (r.topic_id, round(relevant, 4), round(fit, 4), round(fit * (0.5 + 0.5 * strength), 4)))
         for user_id in chunk:
             for perk_i, hits in sorted(found[user_id].items()):
-                hits = sorted(hits, key=lambda h: (-h["score"], h["topic_id"]))
+                hits = sorted(hits, key=lambda h: (-h[3], h[0]))
                 perk = perks[perk_i]
                 reason = ps.withheld_reason(perk_i, hidden[user_id], perk_regions[perk_i], regions.get(user_id), today)
                 if reason:
-                    withheld[user_id].append((perk.perk_id, hits[0]["score"], reason))
+                    withheld[user_id].append((perk.perk_id, hits[0][3], reason))
                     continue
                 reasons[(user_id, perk.perk_id)] = hits
-                candidates.append(Candidate(user_id, perk.perk_id, perk.brand, hits[0]["score"], perk.quantity))
+                candidates.append(Candidate(user_id, perk.perk_id, perk.brand, hits[0][3], perk.quantity))
         if progress:
             progress("candidates", len(chunk), len(users))
     return candidates, withheld, reasons
@@ -390,11 +395,15 @@ def _save(engine, chosen, candidates, withheld, reasons, version, profile, as_of
         s.flush()  # its id; the run and its rows are one transaction: an interrupted match leaves nothing behind
         run_id = int(run.id or 0)
         rank: dict[str, int] = defaultdict(int)
+        rows = []  # in one statement, as plain rows: ORM objects of every assignment took about 0.1 GB at 8,000 users
         for c in chosen:
             rank[c.user_id] += 1
-            s.add(Assignment(run_id=run_id, user_id=c.user_id, perk_id=c.perk_id, catalog_version=version,
-                             rank=rank[c.user_id], score=c.score, topics=json.dumps(reasons[(c.user_id, c.perk_id)])))
-        lost = lost_reasons(chosen, candidates, per_user, per_brand)
+            rows.append({"run_id": run_id, "user_id": c.user_id, "perk_id": c.perk_id, "catalog_version": version,
+                         "rank": rank[c.user_id], "score": c.score, "topics": json.dumps(
+                             [dict(zip(HIT, hit, strict=True)) for hit in reasons[(c.user_id, c.perk_id)]])})
+        if rows:
+            s.connection().execute(insert(Assignment), rows)
+        lost = lost_reasons(chosen, candidates, per_user, per_brand, keep=params.withheld_per_user)
         kept = [{"run_id": run_id, "user_id": user_id, "perk_id": perk_id, "score": score, "reason": reason}
                 for user_id in sorted(set(lost) | set(withheld))
                 for perk_id, score, reason in sorted(lost[user_id] + withheld[user_id],
