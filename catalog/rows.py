@@ -78,7 +78,12 @@ def open_text(path: str) -> IO[str]:
     if path == "-":
         if sys.stdin.closed:
             raise CatalogError("-: standard input was read already (it can be read once); give the data as a file")
-        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", errors="surrogateescape", newline="")
+        stdin = sys.stdin.buffer if isinstance(sys.stdin.buffer, io.BufferedReader) else io.BufferedReader(
+            sys.stdin.buffer)  # (peek: a pipe's first bytes, without reading them)
+        if stdin.peek(2)[:2] == b"\x1f\x8b":  # gzip's magic number
+            raise CatalogError("-: standard input is gzip-compressed; give the .gz file's path instead, or decompress "
+                               "it into the pipe (`zcat FILE.gz | perkmatch ...`)")
+        return io.TextIOWrapper(stdin, encoding="utf-8-sig", errors="surrogateescape", newline="")
     check_file(path)
     try:
         if path.lower().endswith(".gz"):

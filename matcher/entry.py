@@ -20,4 +20,10 @@ def main() -> None:
     signal.signal(signal.SIGTERM, starting)
     from matcher.cli import main as run
 
-    run()
+    try:
+        run()
+    except SystemExit as exc:
+        if exc.code in (130, 143):  # stopped: a second signal (a terminal's and `timeout`'s come milliseconds apart)
+            for sig in (signal.SIGINT, signal.SIGTERM):  # must not break the exit's clean-up with a traceback
+                signal.signal(sig, signal.SIG_IGN)
+        raise

@@ -5,6 +5,7 @@ No ``from __future__ import annotations`` here: it breaks SQLModel tables.
 """
 
 import datetime as dt
+import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -383,7 +384,7 @@ def open_engine(db: str = DEFAULT_DB, existing: bool = False) -> Engine:
             _widen_integers(engine)
             _add_indexes(engine)
     except Exception as exc:
-        damaged = f": {DAMAGED}" if is_damaged(exc) else ""
+        damaged = f": {DAMAGED}" if is_damaged(exc) else _unwritable(db, url)
         raise PerkmatchError(f"--db {shown_db(db)}: cannot open the database ({database_error(exc)}){damaged}"
                              ) from None
     if missing:
@@ -391,6 +392,20 @@ def open_engine(db: str = DEFAULT_DB, existing: bool = False) -> Engine:
         raise PerkmatchError(f"--db {shown_db(db)}: this database holds no perkmatch data; check its name (this "
                              "command reads results and does not set one up: start with `perkmatch ingest`)")
     return engine
+
+
+def _unwritable(db: str, url: str) -> str:
+    """Why a SQLite file could not be opened when its folder (or the file) cannot be written: SQLite keeps a
+    write-ahead log and a shared-memory file beside the database, even to read it."""
+    if not url.startswith("sqlite"):
+        return ""
+    path = Path(db).expanduser().resolve()
+    if not os.access(path.parent, os.W_OK):
+        return (f": its folder {path.parent} cannot be written, and SQLite keeps its log files beside the database, "
+                "even to read it; copy the database to a folder you can write, or give write permission")
+    if path.exists() and not os.access(path, os.W_OK):
+        return ": the file cannot be written (its permissions); give write permission, or copy it"
+    return ""
 
 
 def _create_tables(engine: Engine, tries: int = 3) -> None:

@@ -272,3 +272,12 @@ def test_a_users_file_given_as_posts_is_refused_as_one(cli, write, tmp_path) -> 
     blank = write("blank.csv", "post_id,user_id,text,created_at\n,u1,,\n")  # a posts file, its cells blank: its rows'
     said = runner.invoke(app, ["--db", str(new), "ingest", blank, "--consent-policy", "opt-out"])  # own problems
     assert said.exit_code == 1 and "field 'post_id'" in said.stderr and "users file" not in said.stderr
+
+
+def test_gzip_on_standard_input_is_named_as_such(cli, write, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import gzip
+
+    data = gzip.compress((json.dumps(post("p1", "u1", "hello there", 1)) + "\n").encode())
+    result = runner.invoke(app, ["--db", str(tmp_path / "g.db"), "ingest", "-"], input=data)
+    assert result.exit_code == 1 and "-: standard input is gzip-compressed; give the .gz file's path instead" in \
+        " ".join(result.stderr.split())  # before: "not valid UTF-8 (byte 0x8b ...)", row by row

@@ -56,6 +56,26 @@ def test_sigterm_stops_a_command_like_ctrl_c_and_says_what_was_kept(tmp_path) ->
     assert "Interrupted: nothing was stored (an ingest is one transaction)" in err and "Traceback" not in err
 
 
+def test_a_signal_sent_twice_at_once_stops_the_command_once(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # a terminal and `timeout` both send Ctrl-C, milliseconds apart: the second one cut the clean-up short (a profile
+    # run left "running", a traceback from a connection being closed); a later one still stops it
+    proc = subprocess.Popen([sys.executable, "-m", "matcher", "--db", str(tmp_path / "t.db"), "ingest", "-"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "HF_HUB_OFFLINE": "1"}, cwd=ROOT)
+    assert proc.stdin is not None
+    proc.stdin.write('{"post_id": "p1", "user_id": "ann", "text": "hi", "created_at": 1700000000}\n')
+    proc.stdin.flush()
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "t.db").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.005)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and err.count("Interrupted:") == 1 and "Traceback" not in err, err
+
+
 @pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_signal_while_the_command_starts_ends_it_with_one_line(tmp_path, signum, status) -> None:  # type: ignore[no-untyped-def]
     proc = subprocess.Popen([sys.executable, "-m", "matcher", "--db", str(tmp_path / "t.db"), "ingest", "-"],

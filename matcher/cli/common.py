@@ -210,26 +210,29 @@ class Terminated(KeyboardInterrupt):
     finished work is kept, worker processes are stopped, and the exit status says so (143)."""
 
 
-def terminate_on_sigterm() -> None:
-    import signal
-
-    def stop(signum: int, frame: Any) -> None:
-        raise Terminated
-
-    signal.signal(signal.SIGTERM, stop)
-
-
 def command_started() -> None:
     """Once a command runs, Ctrl-C and SIGTERM raise where the command is (``handled`` turns them into one line and
     its status) instead of ending a process that is still starting (``matcher.entry``); left as they are when the
-    process did not start through it (tests)."""
+    process did not start through it (tests). A signal within a second of the one that stops the command is that one
+    again (a terminal and `timeout` both send it, milliseconds apart): it would cut the clean-up short (a run left
+    "running", a traceback from a connection being closed); a Ctrl-C later than that stops the clean-up too."""
     import signal
+    import time
 
     from matcher.entry import starting
 
-    if signal.getsignal(signal.SIGINT) is starting:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        terminate_on_sigterm()
+    if signal.getsignal(signal.SIGINT) is not starting:
+        return
+    first: list[float] = []
+
+    def stop(signum: int, frame: Any) -> None:
+        if first and time.monotonic() - first[0] < 1.0:
+            return
+        first[:] = [time.monotonic()]
+        raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
 
 
 def interrupted(exc: KeyboardInterrupt, what: str = "finished work is kept; run the command again to continue"
