@@ -199,22 +199,30 @@ def _bare_forms(text: str) -> set[str]:
     return {form for form in (text, text.strip()) if form}
 
 
-def withdraw_opt_ins(s: Session, user_id: str, topics: frozenset[str]) -> int:
+def withdraw_opt_ins(s: Session, user_id: str, topics: frozenset[str]) -> list[int]:
     """The user withdrew their opt-in to these sensitive topics: delete, in the caller's transaction, what every
     stored run inferred about them on those topics (scores and evidence), the assignments that cited them (their units
     stay counted with no id, as ``forget`` keeps them: ``delete_assignments``), and the user's withheld perks (they
     keep no topic, so one that came through these cannot be told apart). Readers already hid all of it
     (``taxonomy.not_shown``); now it is not kept either, and `export` no longer shows it. What the topics shaped
-    beyond their own rows is worked out again once this is committed (``rework.rework_withdrawn``). Return the topic
-    rows deleted."""
+    beyond their own rows is worked out again once this is committed (``rework.rework_withdrawn``). Return the runs in
+    which one of the topics was the user's strongest (the one their side interests were measured against)."""
     if not topics:
-        return 0
+        return []
     cited = [r for r in s.exec(select(Assignment).where(Assignment.user_id == user_id))
              if any(t.get("topic_id") in topics for t in json.loads(r.topics or "[]"))]
     delete_assignments(s, user_id, [int(r.id or 0) for r in cited])
     _delete(s, Withheld, Withheld.user_id == user_id)
+    best: dict[int, tuple[float, bool]] = {}
+    for run_id, topic_id, score in s.exec(select(TopicScore.run_id, TopicScore.topic_id, TopicScore.score)
+                                          .where(TopicScore.user_id == user_id)
+                                          .where(TopicScore.status == "inferred")):
+        if run_id not in best or score > best[run_id][0]:
+            best[run_id] = (score, topic_id in topics)
     _delete(s, EvidencePost, (EvidencePost.user_id == user_id) & col(EvidencePost.topic_id).in_(sorted(topics)))
-    return _delete(s, TopicScore, (TopicScore.user_id == user_id) & col(TopicScore.topic_id).in_(sorted(topics)))
+    _delete(s, TopicScore, (TopicScore.user_id == user_id) & col(TopicScore.topic_id).in_(sorted(topics)))
+    return sorted(run_id for run_id, (_, withdrawn) in best.items() if withdrawn)
+
 
 def _delete(s: Session, table: type, condition: object) -> int:
     result = s.execute(delete(table).where(condition))  # type: ignore[arg-type]

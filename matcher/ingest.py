@@ -49,7 +49,8 @@ class IngestReport:
     users_returned: int = 0  # users added who were forgotten earlier (``forget``): stored again, by this file
     users_opted_out: int = 0  # opted_out rows of users with nothing stored: recorded, so their posts stay out
     users_withdrew: int = 0  # users who withdrew a sensitive opt-in: what runs inferred on it is deleted
-    withdrew: list[str] = field(default_factory=list, repr=False)  # their ids (``rework.rework_withdrawn``)
+    # each one's topics withdrawn, and the runs where one was their strongest (``rework.rework_withdrawn``)
+    withdrew: dict[str, tuple[frozenset[str], list[int]]] = field(default_factory=dict, repr=False)
     unknown_opt_ins: list[Problem] = field(default_factory=list)  # opt-ins to ids the loaded taxonomy lacks (stored)
     repeated: int = 0  # rows of a post an earlier row of this file already gave (the last row of each is kept)
     unchanged: int = 0  # posts given again exactly as stored: not written (so not "new or updated" for --changes)
@@ -227,8 +228,9 @@ def ingest_users(engine: Engine, path: str, *, skip_invalid: bool = False,
                 hidden = hidden or not_shown(stored_topics(s))
                 withdrawn = hidden(user.sensitive_opt_in) - hidden(opted_in)
                 report.users_withdrew += bool(withdrawn)
-                report.withdrew += [user.user_id] if withdrawn else []
-                withdraw_opt_ins(s, user.user_id, withdrawn)
+                strongest = withdraw_opt_ins(s, user.user_id, withdrawn)
+                if withdrawn:
+                    report.withdrew[user.user_id] = (withdrawn, strongest)
             user.updated_at = utcnow()
             s.add(user)
             report.users_updated += existing is not None

@@ -24,7 +24,7 @@ from matcher.profile_chunk import compute_users
 from matcher.profile_run import space_basis, write_rows
 from matcher.profiles import ProfileParams
 from matcher.store import Assignment, EvidencePost, ProfiledUser, Run, TopicScore, session
-from matcher.taxonomy import load_topics, taxonomy_digest
+from matcher.taxonomy import lineage, load_topics, taxonomy_digest
 from matcher.topic_space import TopicSpace
 
 
@@ -53,50 +53,70 @@ def run_space(engine: Engine, load: Callable[[], EmbeddingCache], run: Run) -> t
     return cache, space
 
 
-def rework_withdrawn(engine: Engine, load: Callable[[], EmbeddingCache], user_ids: list[str]) -> dict[str, int]:
-    """After a withdrawal is committed: each finished profile run that profiled these users is worked out again for
-    them (``run_space``), from their records as they are now, and their rows in it (scores, evidence, digest)
-    replaced, in one transaction per run. A run that cannot be repeated keeps no rows of them, and no mark that it
-    profiled them. An assignment, in a match on such a run, citing a topic of theirs whose status or evidence changed,
-    or that went, is deleted (its unit stays counted, as after `forget`). Returns the runs worked again, the runs that
-    dropped them, and the assignments deleted."""
+def rework_withdrawn(engine: Engine, load: Callable[[], EmbeddingCache],
+                     withdrawn: dict[str, tuple[frozenset[str], list[int]]]) -> dict[str, int]:
+    """After withdrawals are committed (``withdrawn``: each user's topics, and the runs where one was their strongest,
+    from ``forget.withdraw_opt_ins``), what the topics shaped beyond their own rows, run by run:
+
+    - a finished run that can be repeated (``run_space``) is worked out again for the users, from their records as
+      they are now, and their rows and digests in it replaced: what is kept is what a run now computes;
+    - one that cannot (its rules or taxonomy replaced, another encoder, or its topic fit deleted by a `forget`) loses
+      their rows of the topics above the withdrawn ones, and, where one was their strongest, of those that fell short;
+    - an unfinished one (interrupted: what a later run may copy) loses their rows and digests, to be computed again.
+
+    An assignment, in a match on such a run, citing a topic above a withdrawn one whose status or evidence changed, or
+    that went, is deleted (its unit stays counted, as after `forget`); a topic elsewhere does not rest on the
+    withdrawn ones (a change of its own since the run, new likes say, is no reason to take a perk back). Returns the
+    runs of each kind and the assignments deleted; one transaction per run."""
     from matcher.forget import delete_assignments
 
+    lines = lineage(load_topics(engine))
+    above = {u: {up for t in topics for up in lines.get(t, ())[1:]} for u, (topics, _) in withdrawn.items()}
     with session(engine) as s:
-        runs = s.exec(select(Run).where(Run.kind == "profile").where(Run.status == "finished")
-                      .where(col(Run.id).in_(select(ProfiledUser.run_id)
-                                             .where(col(ProfiledUser.user_id).in_(user_ids))))
+        mine = [select(table.run_id).where(col(table.user_id).in_(list(withdrawn))) for table in
+                (ProfiledUser, TopicScore)]
+        runs = s.exec(select(Run).where(Run.kind == "profile").where(col(Run.id).in_(mine[0].union(mine[1])))
                       .order_by(col(Run.id))).all()
         matches = s.exec(select(Run.id, Run.params).where(Run.kind == "match")).all()
-    counts = {"runs_reworked": 0, "runs_dropped": 0, "assignments": 0}
+    counts = {"reworked": 0, "trimmed": 0, "cleared": 0, "assignments": 0}
     for run in runs:
         run_id = int(run.id or 0)
         with session(engine) as s:
-            users = sorted(s.exec(select(ProfiledUser.user_id).where(ProfiledUser.run_id == run_id)
-                                  .where(col(ProfiledUser.user_id).in_(user_ids))).all())
+            users = sorted({u for table in (ProfiledUser, TopicScore) for u in s.exec(
+                select(table.user_id).where(table.run_id == run_id).where(col(table.user_id).in_(list(withdrawn))))})
+        space = run_space(engine, load, run) if run.status == "finished" else None
         before = _rows(engine, run_id, users)
-        space = run_space(engine, load, run)
         results: dict[str, Any] = {}
         digests: dict[str, str] = {}
-        if not isinstance(space, str):
+        if isinstance(space, tuple):
             results, _, digests = compute_users(engine, space[0], space[1], users, run.as_of)
         with session(engine) as s:
-            for table in (TopicScore, EvidencePost, ProfiledUser):
-                s.execute(delete(table).where(table.run_id == run_id).where(col(table.user_id).in_(users)))
-            if not isinstance(space, str):
+            if space is None or isinstance(space, tuple):  # every row of theirs goes (and is written again)
+                for table in (TopicScore, EvidencePost, ProfiledUser):
+                    s.execute(delete(table).where(table.run_id == run_id).where(col(table.user_id).in_(users)))
+            if isinstance(space, tuple):
                 write_rows(s.connection(), run_id, results, {}, digests,
                            json.loads(run.params or "{}").get("policy", "opt-in"))
+            elif isinstance(space, str):
+                for user_id in users:
+                    fell_short = run_id in withdrawn[user_id][1]
+                    stale = [t for t, (status, _) in before.get(user_id, {}).items()
+                             if t in above[user_id] or (fell_short and status != "inferred")]
+                    for table in (TopicScore, EvidencePost):
+                        s.execute(delete(table).where(table.run_id == run_id).where(table.user_id == user_id)
+                                  .where(col(table.topic_id).in_(stale)))
             s.flush()
             after = _rows(s, run_id, users)
             on_run = [int(m) for m, params in matches if json.loads(params or "{}").get("profile_run") == run_id]
             for user_id in users:
-                moved = {t for t in before.get(user_id, {}) if before[user_id][t] != after.get(user_id, {}).get(t)}
+                moved = {t for t in above[user_id] & set(before.get(user_id, {}))
+                         if before[user_id][t] != after.get(user_id, {}).get(t)}
                 cited = [int(a.id or 0) for a in s.exec(select(Assignment).where(col(Assignment.run_id).in_(on_run))
                                                           .where(Assignment.user_id == user_id))
                          if moved & {t.get("topic_id") for t in json.loads(a.topics or "[]")}]
                 counts["assignments"] += delete_assignments(s, user_id, cited)
             s.commit()
-        counts["runs_dropped" if isinstance(space, str) else "runs_reworked"] += 1
+        counts["cleared" if space is None else "reworked" if isinstance(space, tuple) else "trimmed"] += 1
     return counts
 
 

@@ -197,24 +197,25 @@ def catalog_refresh(
         raise typer.Exit(1)
 
 
-def _rework(eng: Any, model: str | None, user_ids: list[str]) -> None:
-    """Work the stored profiles of users who withdrew an opt-in out again without it (``rework.rework_withdrawn``):
-    committed already, the withdrawal stands if this is stopped; the runs not reached yet keep what the topics shaped
-    beyond their own rows until the next `profile`."""
+def _rework(eng: Any, model: str | None, withdrawn: dict[str, Any]) -> None:
+    """Work out again what withdrawn opt-ins shaped in the stored profiles (``rework.rework_withdrawn``): committed
+    already, the withdrawal stands if this is stopped; the runs not reached yet keep what the topics shaped beyond their
+    own rows until the next `profile`."""
     from matcher.rework import rework_withdrawn
 
     try:
-        done = rework_withdrawn(eng, lambda: common.cache(eng, model), user_ids)
+        done = rework_withdrawn(eng, lambda: common.cache(eng, model), withdrawn)
     except KeyboardInterrupt as exc:
         raise common.interrupted(exc, "the withdrawal is stored; their stored profiles were being worked out again "
                                  "without it: run `perkmatch profile` to bring them up to date") from None
-    if done["runs_reworked"] or done["runs_dropped"]:
-        err.print(f"their profiles in {done['runs_reworked'] + done['runs_dropped']} stored run(s) worked out again "
-                  "without it (what it shaped: the topics above it, and those measured against it as their strongest)"
-                  + (f"; {done['runs_dropped']} run(s) that cannot be repeated keep no profile of them"
-                     if done["runs_dropped"] else "")
-                  + (f"; {done['assignments']} assignment(s) resting on what changed deleted (units stay counted)"
-                     if done["assignments"] else ""))
+    said = [f"{done['reworked']} stored run(s) worked out again for them without it" if done["reworked"] else "",
+            f"{done['trimmed']} that cannot be repeated (rules, taxonomy, encoder or topic fit changed since) lost "
+            "their topics above it and, where it was their strongest, those that fell short" if done["trimmed"] else "",
+            f"{done['cleared']} unfinished run(s) lost their rows" if done["cleared"] else "",
+            f"{done['assignments']} assignment(s) resting on what changed deleted (units stay counted)"
+            if done["assignments"] else ""]
+    if any(said):
+        err.print("what it shaped beyond its own topics: " + "; ".join(x for x in said if x))
 
 
 def _print_refresh(file: str, result: Any, dry_run: bool, refused: str | None) -> None:
