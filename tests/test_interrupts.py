@@ -39,26 +39,9 @@ def test_an_interrupt_during_native_encoding_waits_for_the_block() -> None:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def test_sigterm_stops_a_command_like_ctrl_c_and_says_what_was_kept(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    proc = subprocess.Popen([sys.executable, "-m", "matcher", "--db", str(tmp_path / "t.db"), "ingest", "-"],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "HF_HUB_OFFLINE": "1"}, cwd=ROOT)
-    assert proc.stdin is not None
-    proc.stdin.write('{"post_id": "p1", "user_id": "ann", "text": "hi", "created_at": 1700000000}\n')
-    proc.stdin.flush()  # the command now waits for more posts on stdin, once started: its database then exists
-    deadline = time.monotonic() + 60
-    while not (tmp_path / "t.db").exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    time.sleep(1)
-    proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 143, err  # before: killed silently (-15)
-    assert "Interrupted: nothing was stored (an ingest is one transaction)" in err and "Traceback" not in err
-
-
-def test_a_signal_sent_twice_at_once_stops_the_command_once(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    # a terminal and `timeout` both send Ctrl-C, milliseconds apart: the second one cut the clean-up short (a profile
-    # run left "running", a traceback from a connection being closed); a later one still stops it
+def waiting_ingest(tmp_path: Path) -> subprocess.Popen:
+    """`perkmatch ingest -` started, given one post, and waiting on standard input for more: a command under way (its
+    database exists)."""
     proc = subprocess.Popen([sys.executable, "-m", "matcher", "--db", str(tmp_path / "t.db"), "ingest", "-"],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "HF_HUB_OFFLINE": "1"}, cwd=ROOT)
@@ -69,6 +52,21 @@ def test_a_signal_sent_twice_at_once_stops_the_command_once(tmp_path) -> None:  
     while not (tmp_path / "t.db").exists() and time.monotonic() < deadline:
         time.sleep(0.2)
     time.sleep(1)
+    return proc
+
+
+def test_sigterm_stops_a_command_like_ctrl_c_and_says_what_was_kept(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    proc = waiting_ingest(tmp_path)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 143, err  # before: killed silently (-15)
+    assert "Interrupted: nothing was stored (an ingest is one transaction)" in err and "Traceback" not in err
+
+
+def test_a_signal_sent_twice_at_once_stops_the_command_once(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # a terminal and `timeout` both send Ctrl-C, milliseconds apart: the second one cut the clean-up short (a profile
+    # run left "running", a traceback from a connection being closed); a later one still stops it
+    proc = waiting_ingest(tmp_path)
     proc.send_signal(signal.SIGINT)
     time.sleep(0.005)
     proc.send_signal(signal.SIGINT)

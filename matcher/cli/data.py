@@ -201,10 +201,12 @@ def _rework(eng: Any, model: str | None, withdrawn: dict[str, Any]) -> None:
     """Work out again what withdrawn opt-ins shaped in the stored profiles (``rework.rework_withdrawn``): committed
     already, the withdrawal stands if this is stopped; the runs not reached yet keep what the topics shaped beyond their
     own rows until the next `profile`."""
+    import functools
+
     from matcher.rework import rework_withdrawn
 
     try:
-        done = rework_withdrawn(eng, lambda: common.cache(eng, model), withdrawn)
+        done = rework_withdrawn(eng, functools.cache(lambda: common.cache(eng, model)), withdrawn)  # loaded once
     except KeyboardInterrupt as exc:
         raise common.interrupted(exc, "the withdrawal is stored; their stored profiles were being worked out again "
                                  "without it: run `perkmatch profile` to bring them up to date") from None
