@@ -303,7 +303,8 @@ def _why(topic_id: str, a: dict | None, b: dict | None, c: _Causes) -> str:
         reasons.append("a sensitive topic, inferred only with the user's opt-in: their users record (which holds "
                        "their opt-ins) changed after the previous run")
     copies = (c.copies[c.runs[0]].get(topic_id), c.copies[c.runs[1]].get(topic_id))
-    if None not in copies and copies[0] != copies[1]:
+    copies_moved = None not in copies and copies[0] != copies[1]
+    if copies_moved:
         reasons.append(f"posts on the topic that copy another user's earlier post word for word (they count as "
                        f"reshares) {copies[0]} -> {copies[1]}: another user's post of the same text, written earlier, "
                        "was added or deleted")
@@ -312,8 +313,7 @@ def _why(topic_id: str, a: dict | None, b: dict | None, c: _Causes) -> str:
         reasons.append(f"{c.copied} of the user's posts, on any topic, turned out to copy another user's earlier post "
                        "word for word (it was stored after the previous run): they count as reshares")
     # (an earlier --as-of leaves posts out: their inputs changed too)
-    posts_moved = (c.new_posts or c.reached or c.copied or c.elapsed < 0
-                   or (None not in copies and copies[0] != copies[1]))
+    posts_moved = c.new_posts or c.reached or c.copied or c.elapsed < 0 or copies_moved
     if c.new_posts:
         reasons.append(f"{c.new_posts} new or updated post(s) of the user's, on any topic (new posts, or posts "
                        "stored again with a new text, context or engagement)")

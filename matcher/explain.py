@@ -145,13 +145,15 @@ def explain_topic(engine: Engine, user_id: str, topic_id: str, shared: dict[str,
         late = topic_id in shown(None) and record_changed(engine, user_id, run.started_at)
         # (opted in since the run, perhaps: it weighed the topic only if they had by then)
         # worked out again when the run may have weighed it and not kept it, or the user's data changed since (a
-        # withdrawn opt-in deletes the topics that fell short, when it was their strongest: ``withdraw_opt_ins``)
-        again = None if late or cache is None or not (_short_listed(engine, run, user_id, params) or once(
+        # run a withdrawn opt-in could not be repeated for keeps fewer of the topics that fell short:
+        # ``rework.rework_withdrawn``)
+        short_listed = _short_listed(engine, run, user_id, params)
+        again = None if late or cache is None or not (short_listed or once(
             "changed_since", lambda: changed_since(engine, run, user_id))) else once(
             "worked_again", lambda: worked_again(engine, cache, run, user_id))
         if isinstance(again, tuple):
             kept = (f"profile run {run.id} keeps only the {params.max_candidates} topics closest to being inferred "
-                    "that fell short, and this is not one of them" if _short_listed(engine, run, user_id, params) else
+                    "that fell short, and this is not one of them" if short_listed else
                     f"profile run {run.id} keeps no score of this topic for the user")
             out["worked_again"] = (f"{kept}: worked out again for this answer, as the run worked it out" + (
                 "" if again[1] else ", but from the user's posts and record as they are now, which changed after the "
@@ -282,6 +284,7 @@ def worked_again(engine: Engine, load: Callable[[], EmbeddingCache], run: Run, u
         stored_since = s.exec(select(Post.id).where(Post.user_id == user_id)
                               .where(col(Post.updated_at) > run.started_at).limit(1)).first()
     return {r.topic_id: r for r in results.get(user_id, [])}, read == digests.get(user_id) and stored_since is None
+
 
 def _worked_record(engine: Engine, run: Run, user_id: str, found: TopicResult, names: dict[str, str]
                    ) -> dict[str, Any]:

@@ -8,13 +8,9 @@ since a run with the same basis are copied, not recomputed (``matcher.incrementa
 an interrupted run resume where it stopped.
 """
 
-import contextlib
 import datetime as dt
 import json
-import signal
-import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -109,26 +105,6 @@ def _stopped(engine: Engine, began: dt.datetime, as_of: int, policy: str) -> Non
     run's end deletes them (``incremental.drop_interrupted``). Stopped while it embedded, before its run was
     recorded: recorded now, as stopped (its vectors are kept; it has no rows). Best effort: the interrupt goes on
     whatever happens."""
-    with _deaf():  # a second Ctrl-C (a terminal's and `timeout`'s, milliseconds apart) must not cut this short
-        _mark_stopped(engine, began, as_of, policy)
-
-
-@contextlib.contextmanager
-def _deaf() -> Iterator[None]:
-    """Ctrl-C and SIGTERM ignored meanwhile (in the main thread, where signals are handled): the command is stopping
-    already."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-def _mark_stopped(engine: Engine, began: dt.datetime, as_of: int, policy: str) -> None:
     try:
         with session(engine) as s:
             mine = select(Run.id).where(col(Run.kind) == "profile").where(col(Run.started_at) == began)

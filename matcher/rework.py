@@ -6,7 +6,7 @@ opt-in does it for good (``rework_withdrawn``): `ingest --users` deletes at once
 withdrawn topics (``forget.withdraw_opt_ins``), but those topics shaped more than their own rows: their posts count
 for the topics above them (and are their evidence), and the user's strongest topic sets the bar their side interests
 are measured against. So every stored run that profiled the user is repeated for them from their record as it is
-now, and their rows in it replaced; a run that cannot be repeated keeps no profile of them.
+now, and their rows in it replaced; a run that cannot be repeated has those rows trimmed instead.
 """
 
 import json
@@ -23,7 +23,7 @@ from matcher.incremental import RULES_VERSION
 from matcher.profile_chunk import compute_users
 from matcher.profile_run import space_basis, write_rows
 from matcher.profiles import ProfileParams
-from matcher.store import Assignment, EvidencePost, ProfiledUser, Run, TopicScore, session
+from matcher.store import Assignment, EvidencePost, ProfiledUser, Run, TopicScore, batches, session
 from matcher.taxonomy import lineage, load_topics, taxonomy_digest
 from matcher.topic_space import TopicSpace
 
@@ -68,17 +68,30 @@ def rework_withdrawn(engine: Engine, load: Callable[[], EmbeddingCache],
     that went, is deleted (its unit stays counted, as after `forget`); a topic elsewhere does not rest on the
     withdrawn ones (a change of its own since the run, new likes say, is no reason to take a perk back). Returns the
     runs of each kind and the assignments deleted; one transaction per run."""
+    lines = lineage(load_topics(engine))
+    with session(engine) as s:
+        matches = s.exec(select(Run.id, Run.params).where(Run.kind == "match")).all()
+    runs: dict[str, set[int]] = {"reworked": set(), "trimmed": set(), "cleared": set()}
+    assignments = 0
+    for part in batches(sorted(withdrawn)):  # (each query's IN list: PostgreSQL takes 65,535 values at most)
+        assignments += _rework_users(engine, load, {u: withdrawn[u] for u in part}, lines, matches, runs)
+    return {kind: len(ids) for kind, ids in runs.items()} | {"assignments": assignments}
+
+
+def _rework_users(engine: Engine, load: Callable[[], EmbeddingCache],
+                  withdrawn: dict[str, tuple[frozenset[str], list[int]]], lines: dict[str, tuple[str, ...]],
+                  matches: list[Any], done: dict[str, set[int]]) -> int:
+    """``rework_withdrawn`` for at most ``BOUND_LIST`` users: each run, by what became of it, into ``done``; returns
+    the assignments deleted."""
     from matcher.forget import delete_assignments
 
-    lines = lineage(load_topics(engine))
     above = {u: {up for t in topics for up in lines.get(t, ())[1:]} for u, (topics, _) in withdrawn.items()}
     with session(engine) as s:
         mine = [select(table.run_id).where(col(table.user_id).in_(list(withdrawn))) for table in
                 (ProfiledUser, TopicScore)]
         runs = s.exec(select(Run).where(Run.kind == "profile").where(col(Run.id).in_(mine[0].union(mine[1])))
                       .order_by(col(Run.id))).all()
-        matches = s.exec(select(Run.id, Run.params).where(Run.kind == "match")).all()
-    counts = {"reworked": 0, "trimmed": 0, "cleared": 0, "assignments": 0}
+    deleted = 0
     for run in runs:
         run_id = int(run.id or 0)
         with session(engine) as s:
@@ -114,10 +127,10 @@ def rework_withdrawn(engine: Engine, load: Callable[[], EmbeddingCache],
                 cited = [int(a.id or 0) for a in s.exec(select(Assignment).where(col(Assignment.run_id).in_(on_run))
                                                           .where(Assignment.user_id == user_id))
                          if moved & {t.get("topic_id") for t in json.loads(a.topics or "[]")}]
-                counts["assignments"] += delete_assignments(s, user_id, cited)
+                deleted += delete_assignments(s, user_id, cited)
             s.commit()
-        counts["cleared" if space is None else "reworked" if isinstance(space, tuple) else "trimmed"] += 1
-    return counts
+        done["cleared" if space is None else "reworked" if isinstance(space, tuple) else "trimmed"].add(run_id)
+    return deleted
 
 
 def _rows(store: Any, run_id: int, users: list[str]) -> dict[str, dict[str, tuple]]:
