@@ -14,13 +14,13 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
-from sqlalchemy import Engine, and_, delete, func
+from sqlalchemy import Engine, and_, delete, exists, func
 from sqlmodel import Session, col, select
 
 from catalog.refresh import text_key
 from matcher.encoder import Encoder
 from matcher.records import embed_form
-from matcher.store import Embedding, Post, batches, bulk_insert, hold_forget_lock, session
+from matcher.store import Embedding, Post, User, batches, bulk_insert, hold_forget_lock, session
 
 WRITE_BATCH = 512
 FILL_CHUNK = 4096
@@ -161,24 +161,31 @@ class EmbeddingCache:
         return np.frombuffer(blob, dtype=np.float32).reshape(len(keys), self.encoder.dim).copy()
 
 
-def _missing_stmt(model: str, which: str):  # type: ignore[no-untyped-def]
+def _missing_stmt(model: str, which: str, policy: str | None = None):  # type: ignore[no-untyped-def]
     key_col, text_col = (Post.text_key, Post.text) if which == "text" else (Post.context_key, Post.context)
-    return (select(key_col, func.min(text_col)).select_from(Post)
+    stmt = (select(key_col, func.min(text_col)).select_from(Post)
             .join(Embedding, and_(Embedding.model == model, Embedding.text_key == key_col), isouter=True)
-            .where(col(Embedding.text_key).is_(None)).where(col(key_col).is_not(None)).group_by(key_col))
+            .where(col(Embedding.text_key).is_(None)).where(col(key_col).is_not(None)))
+    if policy is not None:  # only the posts of users a run under this consent policy profiles (``eligible_users``)
+        mine = exists().where(User.user_id == Post.user_id)
+        stmt = stmt.where(mine.where(User.consent == "opted_in") if policy == "opt-in"
+                          else ~mine.where(User.consent == "opted_out"))
+    return stmt.group_by(key_col)
 
 
-def count_missing(engine: Engine, model: str) -> int:
+def count_missing(engine: Engine, model: str, policy: str | None = None) -> int:
     """How many post texts and contexts have no vector for this model (an upper bound: a text that is
-    also another post's context counts twice)."""
+    also another post's context counts twice); with ``policy``, of the users a run under it profiles."""
     with session(engine) as s:
-        return sum(int(s.execute(select(func.count()).select_from(_missing_stmt(model, which).subquery()))
+        return sum(int(s.execute(select(func.count()).select_from(_missing_stmt(model, which, policy).subquery()))
                        .scalar_one()) for which in ("text", "context"))
 
 
 def missing_chunks(engine: Engine, model: str, size: int = FILL_CHUNK,
-                   which_texts: tuple[str, ...] = ("text", "context")) -> Iterator[dict[str, str]]:
-    """The post texts and contexts with no vector for this model, streamed in chunks (key -> text).
+                   which_texts: tuple[str, ...] = ("text", "context"), policy: str | None = None
+                   ) -> Iterator[dict[str, str]]:
+    """The post texts and contexts with no vector for this model, streamed in chunks (key -> text); with
+    ``policy``, only those of the users a profile run under that consent policy profiles.
 
     Contexts are looked up only after every text chunk was consumed, so a context that is also a post's
     text is not returned again once the texts are stored. A reader that stops early (its own error: the database
@@ -188,7 +195,7 @@ def missing_chunks(engine: Engine, model: str, size: int = FILL_CHUNK,
     for which in which_texts:
         s = Session(engine)
         try:
-            result = s.execute(_missing_stmt(model, which).execution_options(yield_per=size))
+            result = s.execute(_missing_stmt(model, which, policy).execution_options(yield_per=size))
             for part in result.partitions():
                 yield {key: embed_form(raw) for key, raw in part}
         finally:
@@ -221,13 +228,14 @@ def drop_unreferenced(engine: Engine, model: str, keys: Iterable[str]) -> int:
 
 
 def embed_new_posts(engine: Engine, cache: EmbeddingCache, extra: Iterable[str] = (),
-                    progress: Callable[[str, int, int | None], None] | None = None) -> int:
-    """Embed the extra texts (e.g. topic descriptions) and every post text and context not yet cached,
+                    progress: Callable[[str, int, int | None], None] | None = None, policy: str | None = None) -> int:
+    """Embed the extra texts (e.g. topic descriptions) and every post text and context not yet cached (with
+    ``policy``: of the users a profile run under that consent policy profiles; no one else's words are read),
     streaming; return how many texts were embedded."""
     done = cache.fill({text_key(x): x for x in extra})
-    total = count_missing(engine, cache.name) if progress else None  # counting is a query of its own
+    total = count_missing(engine, cache.name, policy) if progress else None  # counting is a query of its own
     if progress:
         progress("embed", 0, total)
-    for chunk in missing_chunks(engine, cache.name):
+    for chunk in missing_chunks(engine, cache.name, policy=policy):
         done += cache.fill(chunk, (lambda n: progress("embed", n, total)) if progress else None, known_missing=True)
     return done

@@ -23,7 +23,9 @@ Job = tuple[Any, list[str]]  # (what the caller gets back with the results, the 
 class Executor(Protocol):
     """Where the heavy steps of a profile run: this process, or a cluster (``matcher.engine_ray``)."""
 
-    def embed(self, engine: Engine, cache: EmbeddingCache, extra: list[str], progress: Progress | None) -> int: ...
+    def embed(self, engine: Engine, cache: EmbeddingCache, extra: list[str], progress: Progress | None,
+              policy: str | None = None) -> int:
+        """Embed the extra texts and the posts not yet embedded of the users the policy covers (``embed_new_posts``)."""
 
     def warm_up(self, users: int) -> None:
         """Get ready to compute this many users (a new fit: everyone), e.g. start worker processes."""
@@ -49,8 +51,9 @@ class LocalExecutor:
     def __init__(self, threads: int = 1) -> None:
         self.threads = threads
 
-    def embed(self, engine: Engine, cache: EmbeddingCache, extra: list[str], progress: Progress | None) -> int:
-        return embed_new_posts(engine, cache, extra, progress)
+    def embed(self, engine: Engine, cache: EmbeddingCache, extra: list[str], progress: Progress | None,
+              policy: str | None = None) -> int:
+        return embed_new_posts(engine, cache, extra, progress, policy)
 
     def warm_up(self, users: int) -> None:
         pass

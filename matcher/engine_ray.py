@@ -218,9 +218,10 @@ class RayExecutor:
         self.encoder_factory = encoder_factory
         self.threads = threads
 
-    def embed(self, engine: Engine, cache: EmbeddingCache, extra: list[str], progress: Progress | None) -> int:
+    def embed(self, engine: Engine, cache: EmbeddingCache, extra: list[str], progress: Progress | None,
+              policy: str | None = None) -> int:
         return embed_new_posts_ray(engine, cache, extra, progress, encoder_factory=self.encoder_factory,
-                                   threads=self.threads)
+                                   threads=self.threads, policy=policy)
 
     def warm_up(self, users: int) -> None:
         pass  # the cluster's workers are already running
@@ -290,14 +291,14 @@ def database_arg(engine: Engine) -> str:
 
 def embed_new_posts_ray(engine: Engine, cache: EmbeddingCache, extra: Iterable[str] = (),
                         progress: Progress | None = None, *, encoder_factory: EncoderFactory,
-                        threads: int | None = None) -> int:
+                        threads: int | None = None, policy: str | None = None) -> int:
     """``embed_new_posts`` on Ray Data (the encoder built on the workers by ``encoder_factory``): the same
     texts, in the same batches, give the same cached vectors; return how many texts were embedded."""
     ray = import_ray()
     encode = _Encoding(ray, cache, encoder_factory, threads or local_threads())
     extras = {text_key(x): x for x in extra}
     new_extras = cache.missing(extras)
-    total = len(new_extras) + count_missing(engine, cache.name)
+    total = len(new_extras) + count_missing(engine, cache.name, policy)
     if progress:
         progress("embed", 0, total)
     tick = (lambda n: progress("embed", n, total)) if progress else None
@@ -307,10 +308,10 @@ def embed_new_posts_ray(engine: Engine, cache: EmbeddingCache, extra: Iterable[s
     stages: list[list[Iterable[dict[str, str]]]] = [[[extras]]]
     if _posts_mention(engine, new_extras):
         stages.append([])
-    stages[-1].append(missing_chunks(engine, cache.name, which_texts=("text",)))
+    stages[-1].append(missing_chunks(engine, cache.name, which_texts=("text",), policy=policy))
     if _contexts_are_new_texts(engine, cache.name):
         stages.append([])
-    stages[-1].append(missing_chunks(engine, cache.name, which_texts=("context",)))
+    stages[-1].append(missing_chunks(engine, cache.name, which_texts=("context",), policy=policy))
     return sum(encode.run(itertools.chain(*streams), tick) for streams in stages)
 
 

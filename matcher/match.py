@@ -9,11 +9,16 @@ the query vector (the topic's vector blended with the centroid of the user's evi
 topic's ``topic_perks`` most relevant perks. A candidate's
 
     fit   = relevance + evidence_weight × cosine(query, perk)  (+ target_boost when the perk's ``topics``
-                                                                  name the topic or its parent)
+                                                                  name the topic or its parent; for a topic
+                                                                  named itself, relevance counts as at least
+                                                                  ``min_relevance``)
     score = fit × (0.5 + 0.5 × strength),   strength = confidence × topic score / user's best topic score
 
-Candidates under ``min_relevance`` are dropped (catalog targets are a boost, not a requirement), and so is a perk
-for a topic outside its ``perk_topics`` most relevant ones, unless the catalog targets that topic or its parent.
+Candidates under ``min_relevance`` are dropped, and so is a perk for a topic outside its ``perk_topics`` most
+relevant ones, unless the catalog targets that topic or its parent. A topic the catalog names for the perk itself
+admits it whatever its relevance, and its perks are always among its candidates: the brand's word stands (before, a
+beer kit aimed at Alcoholic Beverages but worded like a household product reached no one, and nothing said why).
+Naming a parent admits the perk through the children it is about, not every child.
 Ineligible candidates (a perk about a sensitive topic the user does not opt in to, region, offer window) are
 recorded with the reason; the rest go to the exact assignment.
 """
@@ -218,6 +223,10 @@ class PerkSpace:
         self.most_relevant = np.argsort(-np.where(self.close, self.relevance, 0.0), axis=0,
                                         kind="stable")[: params.topic_perks].T  # each topic's, by column
         self.targets = [set(json.loads(p.topics)) for p in perks]
+        self.targeting = defaultdict(list)  # topic id -> the perks the catalog names it for (ascending)
+        for i, named in enumerate(self.targets):
+            for topic_id in sorted(named):
+                self.targeting[topic_id].append(i)
         self.parents = {t.topic_id: t.parent_id for t in topics}
         self.column = {topic_id: k for k, topic_id in enumerate(self.space.ids)}
         self.topic_vectors = dict(zip(self.space.ids, self.space.vectors, strict=True))  # for ``topic_queries``
@@ -238,11 +247,20 @@ class PerkSpace:
         return bool(self.targets[at] & {topic_id, self.parents.get(topic_id)})
 
     def admits(self, at: int, topic_id: str) -> bool:
-        """Whether perk ``at`` can reach users through this topic: it is about it (relevance at least
-        ``min_relevance``), and the topic is among its ``perk_topics`` closest or the catalog targets it there."""
+        """Whether perk ``at`` can reach users through this topic: the catalog names the topic for it; or it is
+        about it (relevance at least ``min_relevance``), and the topic is among its ``perk_topics`` closest or the
+        catalog targets its parent."""
+        if topic_id in self.targets[at]:
+            return True
         k = self.column[topic_id]
         return bool(self.relevance[at, k] >= self.params.min_relevance
                     and (self.close[at, k] or self.targeted(at, topic_id)))
+
+    def weighed(self, column: int, hits: list[tuple[int, float]]) -> set[int]:
+        """The perks ``match`` weighs for a (user, topic) query: the index's ``hits``, the topic's ``topic_perks``
+        most relevant, and those the catalog names the topic for."""
+        return ({perk_i for perk_i, _ in hits} | set(self.most_relevant[column].tolist())
+                | set(self.targeting.get(self.space.ids[column], ())))
 
     def about(self, at: int) -> list[str]:
         """The topics perk ``at`` can reach users through (``admits``), most relevant first."""
@@ -342,13 +360,14 @@ def _candidates(engine, cache, rows, evidence, regions, ps, today, params, progr
         found: dict[str, dict[int, list[dict]]] = defaultdict(lambda: defaultdict(list))
         for (user_id, r, strength), query, hits in zip(pairs, queries, results, strict=True):
             column = ps.column[r.topic_id]
-            near = {perk_i for perk_i, _ in hits} | set(ps.most_relevant[column].tolist())
-            for perk_i in sorted(near):
+            for perk_i in sorted(ps.weighed(column, hits)):
                 if not ps.admits(perk_i, r.topic_id):
                     continue
                 relevant = float(ps.relevance[perk_i, column])
                 targeted = ps.targeted(perk_i, r.topic_id)
-                fit = relevant + params.evidence_weight * float(query @ ps.vectors[perk_i])
+                named = r.topic_id in ps.targets[perk_i]  # the brand's word: it fits at least as one that is about it
+                fit = (max(relevant, params.min_relevance) if named else relevant) + params.evidence_weight * float(
+                    query @ ps.vectors[perk_i])
                 fit += params.target_boost if targeted else 0.0
                 found[user_id][perk_i].append(  # (a tuple: a run holds one per candidate; ``HIT`` names its fields)
                     (r.topic_id, round(relevant, 4), round(fit, 4), round(fit * (0.5 + 0.5 * strength), 4)))

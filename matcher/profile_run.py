@@ -130,7 +130,7 @@ def _profile(engine: Engine, cache: EmbeddingCache, users: list[str], policy: st
     if refit or topic_fit.fit_expected(engine, as_of, FIT):  # a new fit reads every user: workers get ready meanwhile
         executor.warm_up(len(users))
     with cache.recording() as stored:
-        embedded = executor.embed(engine, cache, topic_texts, progress)
+        embedded = executor.embed(engine, cache, topic_texts, progress, policy)
     with engine.connect() as conn:
         gone = topic_fit.forgets_done(conn) != forgotten
     if gone:  # a `forget` meanwhile: the vectors of its posts go

@@ -56,7 +56,7 @@ def database_status(engine: Engine, db: str, today: dt.date | None = None, runs:
             "users": _users(s), "posts": _posts(s), "embeddings": _embeddings(s), "taxonomy": _taxonomy(s),
             "catalog": _catalog(s),
             "profile": _profile(s, profile) if profile else None,
-            "unfinished_profile": (_run_times(unfinished) if unfinished and (profile is None
+            "unfinished_profile": (_unfinished(s, unfinished) if unfinished and (profile is None
                                                                              or unfinished.id > profile.id) else None),
             "match": _match(s, match, today) if match else None,
         }
@@ -141,6 +141,13 @@ def _run_times(run: Run) -> dict[str, Any]:
             "finished_at": _when(run.finished_at), "as_of": as_of_text(run.as_of)}
 
 
+def _unfinished(s: Session, run: Run) -> dict[str, Any]:
+    """A profile run newer than the newest finished one that has not finished, and how many users it completed
+    (none when it stopped while it embedded: a new run then reuses only the texts it embedded)."""
+    done = s.exec(select(func.count()).select_from(ProfiledUser).where(ProfiledUser.run_id == run.id)).one()
+    return {**_run_times(run), "users_completed": done}
+
+
 def _profile(s: Session, run: Run) -> dict[str, Any]:
     """The newest finished profile run, what changed after it started (posts and users' records by the users its
     consent policy covers now; the taxonomy by content), and how many of those users' posts were written after the
@@ -221,8 +228,10 @@ def next_steps(report: dict[str, Any]) -> list[str]:
     if report["unfinished_profile"]:
         run = report["unfinished_profile"]
         how = "it is still running, or was killed" if run["status"] == "running" else f"it was {run['status']}"
+        reused = (f"the {run['users_completed']:,} users it completed" if run["users_completed"] else
+                  "the texts it embedded (it completed no user)")
         steps.append(f"perkmatch profile: profile run {run['run_id']} (started {run['started_at']}) has not finished "
-                     f"({how}); a new run reuses the users it completed")
+                     f"({how}); a new run reuses {reused}")
     elif profile is None:
         steps.append("perkmatch profile: no profile run yet")
     else:

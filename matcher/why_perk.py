@@ -154,13 +154,14 @@ def _not_a_candidate(engine: Engine, cache: EmbeddingCache, user: User, perk: Pe
     topics = []
     for (_, r, _), hits in zip(pairs, ps.index.search(queries, params.candidates_per_topic), strict=True):
         k = ps.column[r.topic_id]
-        near = {i for i, _ in hits} | set(ps.most_relevant[k].tolist())  # the perks ``match`` weighs for it
+        near = ps.weighed(k, hits)  # the perks ``match`` weighs for it
         rel = float(ps.relevance[at, k])
         name = names[r.topic_id]
-        if rel < params.min_relevance:
+        admitted = ps.admits(at, r.topic_id)
+        if not admitted and rel < params.min_relevance:
             why = (f"it is not about {name}: relevance {_down(rel)}, needs {params.min_relevance:.2f} (its similarity "
                    "to the topic over its usual similarity to its closest topics)")
-        elif not ps.admits(at, r.topic_id):
+        elif not admitted:
             why = (f"{name} is not one of the {params.perk_topics} topics it is closest to, and the catalog does not "
                    f"target it at {name} or its parent")
         elif at not in near:

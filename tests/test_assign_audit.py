@@ -254,8 +254,8 @@ def test_huge_quantities_go_through_the_catalog_and_the_match(tmp_path, write, m
     assert view["quantity"] == INT64_MAX and view["assigned"] == 2
 
 
-def test_a_catalog_target_is_a_boost_for_the_topic_and_its_parent_not_a_requirement(tmp_path, write,  # type: ignore[no-untyped-def]
-                                                                                     monkeypatch) -> None:
+def test_a_catalog_target_is_a_boost_for_the_topic_and_its_parent_and_a_way_in_for_the_topic(tmp_path, write,  # type: ignore[no-untyped-def]
+                                                                                            monkeypatch) -> None:
     taxonomy = [{"topic_id": "leisure", "name": "Leisure", "description": "leisure free time hobbies weekend"},
                 {**TAXONOMY[0], "parent_id": "leisure"}, *TAXONOMY[1:]]
     users, posts = travellers("ann")
@@ -267,11 +267,14 @@ def test_a_catalog_target_is_a_boost_for_the_topic_and_its_parent_not_a_requirem
     world = build_world(tmp_path, write, monkeypatch, users, posts, "2025-03-01", perks=perks, taxonomy=taxonomy)
     rows = {r["perk_id"]: r for r in map(json.loads, world("match", "--json", "--per-user", "5", "--per-brand", "5")
                                          .stdout.splitlines())}
-    assert sorted(rows) == ["other", "parent", "plain", "topic"]  # no target needed; a target does not make coffee
-    # beans fit a traveller (their relevance to travel is under 0.9)
+    # no target needed; coffee beans the brand names travel for reach a traveller (before, their relevance to travel,
+    # under 0.9, kept them from everyone, and nothing said why): the brand's word stands, at the relevance floor
+    assert sorted(rows) == ["beans", "other", "parent", "plain", "topic"]
     fit = {p: rows[p]["topics"][0]["fit"] for p in rows}
     assert fit["plain"] == fit["other"] and round(fit["topic"] - fit["plain"], 4) == 0.1
     assert fit["parent"] == fit["topic"]
+    beans = rows["beans"]["topics"][0]
+    assert beans["topic_id"] == "travel" and beans["relevance"] < 0.9 and beans["fit"] < fit["topic"]
 
 
 def test_match_uses_the_live_catalog_even_when_it_changed_since_the_profile(tmp_path, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]

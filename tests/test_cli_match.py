@@ -315,6 +315,22 @@ def test_a_perk_rides_only_on_its_closest_topics_unless_the_catalog_targets_one(
     assert users_of({**mixed, "topics": [other]}, closest=1) == {"ann", "bob", "cat"}  # a target opens it again
 
 
+def test_a_topic_the_catalog_names_for_a_perk_admits_it_whatever_its_wording(world, write) -> None:  # type: ignore[no-untyped-def]
+    """Before, a target was only a boost: a perk worded far from the topic its brand named (relevance under 0.90)
+    reached nobody through it, and `brand` listed only the topics its words are about, never the one named."""
+    worded = {"perk_id": "mugs", "brand": "Mug", "title": "Espresso mugs", "description": "coffee espresso beans roast"}
+    assert world("catalog", "refresh", write("c2.yaml", [*PERKS, worded])).exit_code == 0
+    assert "mugs" not in assignments(world("match", "--json", "--per-brand", "1")).get("ann", [])
+    named = {**worded, "topics": ["travel"]}  # the brand's own word: for travellers
+    assert world("catalog", "refresh", write("c3.yaml", [*PERKS, named])).exit_code == 0
+    got = assignments(world("match", "--json"))
+    assert "mugs" in got["ann"] and "mugs" in got["bob"]
+    why = json.loads(world("explain", "ann", "mugs", "--json").stdout)
+    assert why["status"] == "assigned" and [t["topic_id"] for t in why["assignment"]["topics"]] == ["travel"]
+    listed = json.loads(world("brand", "mugs", "--json").stdout)
+    assert {u["user_id"] for u in listed["users"]} >= {"ann", "bob"}
+
+
 def test_a_profile_as_of_a_day_is_that_day_for_offer_dates_and_reports(world, write, tmp_path) -> None:  # type: ignore[no-untyped-def]
     # the profile ran --as-of 2025-03-01: its day is the 1st (before, the next midnight, so the 2nd), so an offer
     # ending on the 1st is still open and one starting on the 2nd is not yet

@@ -221,3 +221,24 @@ def test_a_forgotten_user_stored_again_by_a_users_file_is_noted(tmp_path, write,
     noted = runner.invoke(app, ["--db", db, "ingest", "--users", users])
     assert "Note: 1 user(s) added were forgotten earlier (`perkmatch forget`) and are stored again" in " ".join(
         noted.stderr.split())
+
+
+def test_a_profile_run_reads_no_post_of_a_user_it_does_not_profile(tmp_path, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Before, every stored post was embedded, consent or not: an opt-in run read the words of people it did not
+    profile (stored by an opt-out ingest or import), and with nobody opted in it said only "0 users"."""
+    monkeypatch.setattr(common, "cache", lambda eng, model: EmbeddingCache(eng, FakeEncoder()))
+    db = str(tmp_path / "c.db")
+    rows = [post(f"c{i}", "cy", f"cy's own words number {i}", i, context=f"cy thread {i}") for i in range(3)]
+    assert runner.invoke(app, ["--db", db, "ingest", write("p.jsonl", rows), "--consent-policy", "opt-out"]
+                         ).exit_code == 0
+    first = runner.invoke(app, ["--db", db, "profile", "--json"])
+    assert first.exit_code == 0 and json.loads(first.stdout)["users"] == 0
+    assert "none of the 1 users with posts has opted in (their consent is unknown), and their posts were not " \
+        "read" in " ".join(first.stderr.split()) and "--consent-policy opt-out" in first.stderr
+    engine = open_engine(db)
+    keys = [text_key(embed_form(r[k])) for r in rows for k in ("text", "context")]
+    assert count(engine, "SELECT COUNT(*) FROM embeddings WHERE text_key IN ({})".format(
+        ",".join(f"'{k}'" for k in keys))) == 0  # the run's own texts (the topics') only
+    later = runner.invoke(app, ["--db", db, "profile", "--consent-policy", "opt-out", "--json"])
+    assert json.loads(later.stdout)["users"] == 1 and json.loads(later.stdout)["embedded"] == 6
+    assert "opted in" not in later.stderr

@@ -7,7 +7,7 @@ import pytest
 from sqlmodel import select
 
 from matcher.status import database_status
-from matcher.store import Run, open_engine, session
+from matcher.store import ProfiledUser, Run, open_engine, session
 from tests.test_cli_match import PERKS, TAXONOMY, build_world, posts_for
 
 USERS = [{"user_id": "ann", "consent": "opted_in", "region": "US-NY"},
@@ -125,12 +125,17 @@ def test_under_opt_out_a_users_row_of_someone_without_posts_calls_for_nothing(wo
 def test_an_unfinished_profile_run_is_named(world) -> None:  # type: ignore[no-untyped-def]
     engine = open_engine(world.db)
     with session(engine) as s:
-        s.add(Run(kind="profile", status="interrupted", as_of=0))
+        run = Run(kind="profile", status="interrupted", as_of=0)
+        s.add(run)
+        s.commit()
+        s.add_all([ProfiledUser(run_id=run.id, user_id=u, digest="x") for u in ("ann", "bob")])
         s.commit()
     report = status(world)
     unfinished = report["unfinished_profile"]
     assert unfinished["status"] == "interrupted" and unfinished["run_id"] == report["profile"]["run_id"] + 2
+    assert unfinished["users_completed"] == 2
     assert report["next"][0].startswith(f"perkmatch profile: profile run {unfinished['run_id']} (started ")
+    assert report["next"][0].endswith("; a new run reuses the 2 users it completed")
     assert "is interrupted (a run still going, or one killed before it finished)" in world("status").stdout
 
 
@@ -145,7 +150,9 @@ def test_a_profile_run_stopped_by_ctrl_c_is_said_to_be_stopped_not_running(world
     assert world("profile", "--as-of", "2025-03-02", "--refit").exit_code == 130
     report = status(world)  # before: "running" (a run still going, or one stopped) until a later run finished
     assert report["unfinished_profile"]["status"] == "stopped"
-    assert "(it was stopped); a new run reuses the users it completed" in report["next"][0]
+    # stopped before any user was computed: before, "a new run reuses the users it completed"
+    assert report["unfinished_profile"]["users_completed"] == 0
+    assert "(it was stopped); a new run reuses the texts it embedded (it completed no user)" in report["next"][0]
     assert "was stopped before it finished (Ctrl-C or a termination signal)" in world("status").stdout
     monkeypatch.setattr(profile_run, "_fit_topics", fit)
     assert world("profile", "--as-of", "2025-03-02").exit_code == 0

@@ -317,6 +317,7 @@ def profile(
     """Embed new posts and compute every consenting user's topic profile (a new snapshot)."""
     import contextlib
 
+    from matcher.eligible import not_opted_in
     from matcher.engine_local import Executor
     from matcher.profile_run import run_profile
 
@@ -352,6 +353,11 @@ def profile(
         fitted = summary.topic_vectors_run == summary.run_id
         out.print("topic vectors fitted to the collection in this run" if fitted else
                   f"topic vectors of run {summary.topic_vectors_run} reused (the collection changed little since)")
+    if not summary.users and policy == "opt-in" and (waiting := not_opted_in(eng)):
+        err.print(f"Warning: no user was profiled: none of the {waiting:,} users with posts has opted in (their "
+                  "consent is unknown), and their posts were not read. Record consent with "
+                  "`perkmatch ingest --users USERS` (consent: opted_in); or, where your terms allow profiling "
+                  "everyone who has not opted out, run `perkmatch profile --consent-policy opt-out`")
     if summary.users and not summary.posts and as_of:  # a typo in the date: the run is the one `match` reads now
         err.print(f"Warning: --as-of {as_of}: none of the {summary.users} users' posts was written by then, so every "
                   "profile of this run is empty, and `match` now reads it; run `perkmatch profile` with the date meant")
