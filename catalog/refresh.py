@@ -88,7 +88,7 @@ MEANT = {"quantity": ("qty", "stock", "units", "inventory", "quantity_available"
          "ends": ("end", "end_date", "end_time", "ends_at", "end_at", "expires", "expires_at", "expiry",
                   "expiry_date", "expiration", "expiration_date", "valid_until", "valid_to", "valid_through",
                   "available_until"),
-         "topics": ("topic", "topic_ids")}
+         "topics": ("topic", "topic_ids", "tags", "categories")}
 _WHAT = {"quantity": "the perk has no quantity limit", "regions": "the perk is offered in every region",
          "starts": "the perk's offer has no start date", "ends": "the perk's offer never ends",
          "topics": "the perk names no topic"}

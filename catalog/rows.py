@@ -492,6 +492,13 @@ def _value_start(text: str, key: str | None, decoder: json.JSONDecoder) -> int:
     return found
 
 
+# the fix for a field of the wrong kind that has no hint of its own (a number where text goes, say)
+_TYPE_HINTS = {"string_type": "give it as text, in quotes", "int_type": "give a whole number",
+               "int_parsing": "give a whole number", "bool_type": "give true or false",
+               "bool_parsing": "give true or false", "list_type": "give a list", "float_type": "give a number",
+               "float_parsing": "give a number"}
+
+
 def validate(path: str, line: int, row: dict[str, Any], model: type[M], hints: dict[str, str]) -> M | list[Problem]:
     """Validate one row with a pydantic model; on failure return its problems, each with a fix."""
     try:
@@ -504,6 +511,6 @@ def validate(path: str, line: int, row: dict[str, Any], model: type[M], hints: d
             message = err["msg"].removeprefix("Value error, ")  # pydantic's wording for a validator's own message
             if err["type"] != "missing" and "input" in err and not isinstance(err["input"], dict):
                 message += f" (got {str(err['input'])[:60]!r})"
-            hint = hints.get(top, "")
+            hint = hints.get(top, "") or _TYPE_HINTS.get(err["type"], "")
             problems.append(Problem(path, line, field, f"{message}{'; ' + hint if hint else ''}"))
         return problems

@@ -6,6 +6,7 @@ with its reasons, to a reject file. Re-ingesting a (platform, post_id) updates t
 Posts of users without consent are never stored under the default 'opt-in' policy.
 """
 
+import itertools
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -71,7 +72,7 @@ class _Rejects:
 
     def __init__(self, path: str, reject_path: str | None) -> None:
         if reject_path is not None:
-            check_reject_path(path, reject_path)
+            check_reject_path(reject_path, path)
         self.path = path
         self.reject_path = reject_path
         self.handle: IO[str] | None = None
@@ -120,11 +121,11 @@ def default_reject_path(path: str) -> str:
     return "rejects.jsonl" if path == "-" else f"{path}.rejects.jsonl"
 
 
-def check_reject_path(path: str, reject_path: str) -> None:
-    """Refuse, before anything is read or stored, a reject file that could not be written or would overwrite the
-    input."""
+def check_reject_path(reject_path: str, *inputs: str) -> None:
+    """Refuse, before anything is read or stored, a reject file that could not be written or would overwrite an
+    input, or a file that is not a reject file."""
     target = Path(reject_path)
-    if path != "-" and same_file(reject_path, path):
+    if any(path != "-" and same_file(reject_path, path) for path in inputs):
         raise PerkmatchError(f"--rejects {reject_path}: that is the input file; give another path for the rejects")
     if target.is_dir():
         raise PerkmatchError(f"--rejects {reject_path}: is a folder; give a file path for the rejects")
@@ -134,6 +135,22 @@ def check_reject_path(path: str, reject_path: str) -> None:
     if refused:
         raise PerkmatchError(f"--rejects {reject_path}: cannot write in its folder ({refused}); give --rejects PATH "
                              "in a folder that can be written")
+    if target.is_file() and not is_reject_file(target):  # a run replaces, or empties, the reject file at the path
+        raise PerkmatchError(f"--rejects {reject_path}: a file that is not a perkmatch reject file is there, and "
+                             "this run would replace it; move it, or give --rejects PATH elsewhere")
+
+
+def is_reject_file(path: Path) -> bool:
+    """Whether the file at the path is empty or reads as a reject file (its first lines each a JSON object with the
+    row's line and reasons), so a run may replace or empty it. Before, ingesting standard input emptied whatever
+    file was called rejects.jsonl in the working folder."""
+    try:
+        with path.open(encoding="utf-8") as f:
+            lines = [line for line in itertools.islice(f, 5) if line.strip()]
+        rows = [json.loads(line) for line in lines]
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return all(isinstance(r, dict) and "line" in r and "reasons" in r for r in rows)
 
 
 def ingest(engine: Engine, posts: str | None = None, users: str | None = None, *, skip_invalid: bool = False,
@@ -146,7 +163,7 @@ def ingest(engine: Engine, posts: str | None = None, users: str | None = None, *
         raise PerkmatchError("--users -: the posts are read from standard input too, which can be read once; give "
                              "the users (or the posts) as a file")
     if skip_invalid and posts and users:  # the posts' reject file must not overwrite the users file either
-        check_reject_path(users, reject_path or default_reject_path(posts))
+        check_reject_path(reject_path or default_reject_path(posts), posts, users)
     try:
         with session(engine) as s:
             hold_ingest_lock(s.connection())

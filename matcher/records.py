@@ -62,7 +62,7 @@ def to_epoch(value: Any) -> int:
     text = str(value).strip()
     if re.fullmatch(r"-?\d+(\.\d+)?", text):
         return int(float(text))
-    parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    parsed = dt.datetime.fromisoformat(re.sub(r"[Zz]$", "+00:00", text))  # RFC 3339 allows a lower-case z
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)
     return int(parsed.timestamp())

@@ -124,6 +124,9 @@ def read_taxonomy(path: str) -> list[TopicIn]:
         if isinstance(result, list):
             problems.extend(result)
             continue
+        problems.extend(Problem(path, line, str(key), "is not a field perkmatch reads, so the topic would be loaded "
+                                "as not sensitive and inferred for everyone; name it 'sensitive'")
+                        for key in row if key not in TopicIn.model_fields and meant_sensitive(str(key)))
         if result.topic_id in lines:
             problems.append(Problem(path, line, "topic_id", f"'{result.topic_id}' already appears on line "
                                     f"{lines[result.topic_id]}; topic ids must be unique"))
@@ -139,6 +142,13 @@ def read_taxonomy(path: str) -> list[TopicIn]:
     if problems:
         raise InputFileError(path, problems, "Fix these rows and load again; the taxonomy is unchanged.")
     return topics
+
+
+def meant_sensitive(key: str) -> bool:
+    """Whether a field the taxonomy does not read plainly means ``sensitive`` ("Sensitive", "is_sensitive"): an
+    error, not a field ignored, since ignoring it would infer and show the topic for everyone."""
+    name = key.strip().lower().replace("-", "_").replace(" ", "_")
+    return name in ("sensitive", "is_sensitive", "sensitivity", "sensitive_topic", "private", "is_private")
 
 
 def _cycles(path: str, topics: list[TopicIn], lines: dict[str, int]) -> list[Problem]:

@@ -150,7 +150,8 @@ def test_csv_catalog_splits_lists_on_pipes(write) -> None:  # type: ignore[no-un
 def test_a_field_that_looks_meant_for_a_limit_is_warned_of_with_its_lines(engine, fake_cache, write) -> None:  # type: ignore[no-untyped-def]
     # before: "qty", "region" and "end" were dropped silently, and the perk was unlimited, everywhere, for ever
     rows = [{**PERKS[1], "qty": 5, "region": "US", "end": "2026-01-31"}, {**PERKS[2], "Quantity": 3, "notes": "x"},
-            {**PERKS[0], "perk_id": "d", "region": "GB"}]  # (d gives its regions: an extra "region" is its own)
+            {**PERKS[0], "perk_id": "d", "region": "GB", "tags": ["travel"]}]  # (d gives its regions: an extra
+    # "region" is its own)
     result = do(engine, fake_cache, write("c.jsonl", rows))
     assert [w.split(": ", 1)[1] for w in result.warnings] == [
         "field 'qty' (line 1) is not one perkmatch reads, and is ignored: did you mean 'quantity'? Without it, the "
@@ -160,7 +161,9 @@ def test_a_field_that_looks_meant_for_a_limit_is_warned_of_with_its_lines(engine
         "field 'end' (line 1) is not one perkmatch reads, and is ignored: did you mean 'ends'? Without it, the perk's "
         "offer never ends",
         "field 'Quantity' (line 2) is not one perkmatch reads, and is ignored: did you mean 'quantity'? Without it, "
-        "the perk has no quantity limit"]
+        "the perk has no quantity limit",
+        "field 'tags' (line 3) is not one perkmatch reads, and is ignored: did you mean 'topics'? Without it, the "
+        "perk names no topic"]
     assert result.applied and result.summary()["warnings"] == result.warnings  # a warning: the catalog is loaded
     csv = "perk_id,brand,title,description,Regions,start_date\nx,B,T,D,US,2026-01-01\ny,B,T2,D2,GB,\n"
     said: list[str] = []

@@ -259,6 +259,13 @@ def test_taxonomy_load_rejects_loops_and_bad_iab_rows_and_keeps_the_taxonomy(cli
                   "line 5, field 'parent_id': '9' is not a topic_id"):
         assert where in result.stderr
     assert "the file has no topics" in cli("taxonomy", "load", write("empty.tsv", head)).stderr
+    # before: loaded, the field ignored, and the topic inferred and shown for everyone
+    meant = write("meant.yaml", [{"topic_id": "h", "name": "Health", "is_sensitive": True},
+                                 {"topic_id": "f", "name": "Faith", "Sensitive": True}])
+    said = " ".join(cli("taxonomy", "load", meant).stderr.split())
+    for line, key in ((1, "is_sensitive"), (4, "Sensitive")):
+        assert f"line {line}, field '{key}': is not a field perkmatch reads, so the topic would be loaded as not " \
+            "sensitive and inferred for everyone; name it 'sensitive'" in said
     assert [t.topic_id for t in load_topics(open_engine(str(tmp_path / "cli.db")))] == ["t"]  # unchanged
 
 

@@ -122,6 +122,14 @@ def test_a_mistyped_db_is_never_made_into_a_new_database(cli, tmp_path) -> None:
     assert not Path(typo).exists()
 
 
+def test_a_sqlite_url_is_the_file_it_names(cli, write) -> None:  # type: ignore[no-untyped-def]
+    # before: "folder .../sqlite:/tmp does not exist" (the URL read as a relative path)
+    assert cli("ingest", write("p.jsonl", [{"post_id": "p1", "user_id": "ann", "text": "hi", "created_at": 1}]),
+               "--consent-policy", "opt-out").exit_code == 0
+    result = runner.invoke(app, ["--db", f"sqlite:///{cli.db}", "status", "--json"])
+    assert result.exit_code == 0 and json.loads(result.stdout)["posts"]["total"] == 1
+
+
 def test_a_command_that_fails_on_a_new_database_leaves_no_file_behind(cli, write, tmp_path) -> None:  # type: ignore[no-untyped-def]
     bad = write("bad.jsonl", [{"post_id": "p1"}])  # no user, text or time
     typo = tmp_path / "typo.db"

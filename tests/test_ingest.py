@@ -539,3 +539,40 @@ def test_a_run_that_rejects_nothing_empties_an_earlier_reject_file(engine, write
     second = ingest_posts(engine, path, policy="opt-out", skip_invalid=True)
     assert second.reject_file is None and second.reject_file_emptied == first.reject_file
     assert Path(first.reject_file).read_text() == ""
+
+
+def test_a_file_at_the_reject_path_that_is_not_a_reject_file_is_never_replaced(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Before, `ingest - --skip-invalid` emptied (or replaced) whatever file was called rejects.jsonl in the working
+    folder."""
+    from typer.testing import CliRunner
+
+    from matcher.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    mine = tmp_path / "rejects.jsonl"
+    mine.write_text("my own notes\n")
+    rows = json.dumps({"post_id": "p1", "user_id": "ann", "text": "hi", "created_at": 1}) + "\n"
+    db = str(tmp_path / "cli.db")
+    for extra in ([], ["--rejects", str(mine)]):
+        result = CliRunner().invoke(app, ["--db", db, "ingest", "-", "--skip-invalid", "--consent-policy", "opt-out",
+                                          *extra], input=rows)
+        assert result.exit_code == 1 and "not a perkmatch reject file is there" in " ".join(result.stderr.split())
+        assert mine.read_text() == "my own notes\n"
+    mine.write_text(json.dumps({"line": 2, "reasons": ["field 'text': required"], "row": {}}) + "\n")  # ours: emptied
+    result = CliRunner().invoke(app, ["--db", db, "ingest", "-", "--skip-invalid", "--consent-policy", "opt-out"],
+                                input=rows)
+    assert result.exit_code == 0 and mine.read_text() == ""
+
+
+def test_a_time_in_utc_may_end_in_a_lower_case_z() -> None:
+    from matcher.records import to_epoch
+
+    # RFC 3339 allows it (before: refused, though a lower-case 't' was taken)
+    assert to_epoch("2024-01-01T00:00:00z") == to_epoch("2024-01-01T00:00:00Z") == 1_704_067_200
+
+
+def test_a_field_of_the_wrong_kind_says_how_to_give_it(engine, write) -> None:  # type: ignore[no-untyped-def]
+    bad = write("p.jsonl", [{"post_id": "p1", "user_id": "ann", "text": "hi", "created_at": 1, "context": 5}])
+    with pytest.raises(CatalogError) as got:  # before: "Input should be a valid string (got '5')", no fix
+        ingest_posts(engine, bad, policy="opt-out")
+    assert "field 'context': Input should be a valid string (got '5'); give it as text, in quotes" in str(got.value)

@@ -44,8 +44,10 @@ class State:
 
 
 def db_path(db: str | None) -> str:
-    """The database a command uses: its --db, else the one given before the command, else the default."""
-    return db or State.db or DEFAULT_DB
+    """The database a command uses: its --db, else the one given before the command, else the default. A SQLite URL
+    (``sqlite:///relative.db``, ``sqlite:////absolute.db``) is its file's path (before, it was read as a folder)."""
+    path = db or State.db or DEFAULT_DB
+    return path.removeprefix("sqlite:///") if path.startswith("sqlite:///") else path
 
 
 def no_database_at(path: str) -> bool:
