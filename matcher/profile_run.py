@@ -28,7 +28,17 @@ from matcher.encoder import vocabulary_source
 from matcher.engine_local import Executor, Job, Progress
 from matcher.profile_chunk import ReadUser
 from matcher.profiles import ProfileParams, TopicResult
-from matcher.store import EvidencePost, Post, ProfiledUser, Run, TopicScore, bulk_insert, session, utcnow
+from matcher.store import (
+    EvidencePost,
+    Post,
+    ProfiledUser,
+    Run,
+    TopicScore,
+    bulk_insert,
+    profile_lock,
+    session,
+    utcnow,
+)
 from matcher.taxonomy import load_topics, taxonomy_digest
 from matcher.topic_space import SIMILARITY_ROWS, TopicSpace, space_texts, topic_words
 from matcher.vocabulary import vocabulary_vectors
@@ -71,24 +81,25 @@ def run_profile(engine: Engine, cache: EmbeddingCache, *, policy: str = "opt-in"
     """Embed new texts and snapshot every eligible user's profile as a new run (recomputing only the users
     whose inputs changed since a run with the same basis). Topic vectors are fitted to the collection, or an
     earlier fit reused (``matcher.topic_fit``; ``refit`` forces a new fit). Every executor gives the same
-    result."""
-    started, began = time.perf_counter(), utcnow()
-    as_of = default_as_of() if as_of is None else as_of
-    users = eligible_users(engine, policy)
-    if executor is None:
-        from matcher.engine_pool import default_executor  # it builds on this module
+    result. On PostgreSQL one run at a time: a second waits for the first, then goes on from it (``profile_lock``)."""
+    with profile_lock(engine):
+        started, began = time.perf_counter(), utcnow()
+        as_of = default_as_of() if as_of is None else as_of
+        users = eligible_users(engine, policy)
+        if executor is None:
+            from matcher.engine_pool import default_executor  # it builds on this module
 
-        executor = default_executor(engine, len(users))
-    try:
-        return _profile(engine, cache, users, policy, as_of, classify, params, progress, executor, refit,
-                        (started, began))
-    except KeyboardInterrupt:  # Ctrl-C, or a termination signal (``cli.common.Terminated``)
-        _stopped(engine, began, as_of, policy)
-        raise
-    finally:
-        close = getattr(executor, "close", None)  # a pool of worker processes stops with its run
-        if close is not None:
-            close()
+            executor = default_executor(engine, len(users))
+        try:
+            return _profile(engine, cache, users, policy, as_of, classify, params, progress, executor, refit,
+                            (started, began))
+        except KeyboardInterrupt:  # Ctrl-C, or a termination signal (``cli.common.Terminated``)
+            _stopped(engine, began, as_of, policy)
+            raise
+        finally:
+            close = getattr(executor, "close", None)  # a pool of worker processes stops with its run
+            if close is not None:
+                close()
 
 
 def space_basis(space: TopicSpace, model: str, policy: str, as_of: int, classify: ClassifyParams,

@@ -8,7 +8,7 @@ import datetime as dt
 import os
 import re
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -224,6 +224,7 @@ def upsert_insert(bind: Engine | Connection) -> Callable[..., Any]:
 SQLITE_WAIT_S = 60  # how long a SQLite write waits for another command's to end before it fails ("locked")
 FORGET_LOCK = 7_310_472  # a key of PostgreSQL's advisory locks, taken by `forget` and by runs writing users' rows
 INGEST_LOCK = 7_310_473  # ... and one taken by ingests
+PROFILE_LOCK = 7_310_474  # ... and one a profile run holds from start to end
 
 
 def hold_forget_lock(conn: Connection) -> None:
@@ -242,6 +243,31 @@ def hold_ingest_lock(conn: Connection) -> None:
     connection's 60 s), then reads what it stored. Taken as ``hold_forget_lock`` is, under a key of its own on
     PostgreSQL (an ingest does not hold up a profile run's writing there)."""
     _hold_lock(conn, INGEST_LOCK)
+
+
+@contextmanager
+def profile_lock(engine: Engine) -> Iterator[None]:
+    """One profile run at a time on PostgreSQL: a second waits (said as ``_hold_lock`` says it) for the first to end,
+    then reuses what it embedded and computed. Before, both embedded the same texts and computed every user at once,
+    one of them for nothing. A session-scoped advisory lock on a connection of its own, held with no transaction open;
+    it goes with the connection if the process dies. SQLite: nothing to do (its writer lock serialises them)."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    conn = engine.connect()
+    try:
+        waiting = conn.get_execution_options().get("on_lock_wait")
+        if not conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": PROFILE_LOCK}).scalar():
+            if waiting is not None:
+                waiting()
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": PROFILE_LOCK})
+        conn.commit()
+        yield
+    finally:
+        with suppress(Exception):  # (the server gone: the lock went with the session)
+            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": PROFILE_LOCK})
+            conn.commit()
+        conn.close()
 
 
 def _hold_lock(conn: Connection, key: int) -> None:
@@ -288,6 +314,13 @@ def bulk_insert(conn: Connection, table: Any, columns: tuple[str, ...], rows: li
                          + (" ON CONFLICT DO NOTHING" if keep_existing else ""), rows)
 
 
+def check_url(db: str) -> None:
+    """Refuse a database URL with a slash missing ("postgresql:/host/db"), which would be read as a file path."""
+    if re.match(r"(postgres(ql)?|sqlite)(\+\w+)?:/?(?!/)", db, re.IGNORECASE):
+        raise PerkmatchError(f"--db {shown_db(db)}: a database URL with a slash missing, read as a file path; write "
+                             f"{db.split(':', 1)[0]}://... (two slashes)")
+
+
 def db_url(db: str) -> str:
     """A SQLAlchemy URL for a path or URL given on the command line (``postgres://``, as many hosts write it, is
     PostgreSQL too)."""
@@ -307,6 +340,23 @@ def shown_db(db: str) -> str:
         return db
     masked = re.sub(r"^([^:/]+://[^:@/?#]*:)[^/?#]*@", r"\1***@", db)
     return re.sub(r"([?&](?:ssl)?password=)[^&#]*", r"\1***", masked, flags=re.IGNORECASE)
+
+
+def server_hint(exc: BaseException) -> str | None:
+    """What to do about a database server's refusal, by what its driver said (None: nothing known to say)."""
+    said = str(getattr(exc, "orig", None) or exc).lower()
+    if "database" in said and "does not exist" in said:
+        return "create it (`createdb NAME` on the server), or check the database name at the end of the URL"
+    if "password authentication failed" in said or "no password supplied" in said or (
+            "role" in said and "does not exist" in said):
+        return "check the user and password in the URL (or PGPASSWORD)"
+    if "permission denied" in said:
+        return ("the URL's user may not use perkmatch's tables: have the database's owner GRANT it their use, or "
+                "connect as the owner")
+    if "connection refused" in said or "could not connect" in said or "timeout expired" in said or (
+            "could not translate host name" in said or "name or service not known" in said):
+        return "check that the server is running, and the host and port in the URL"
+    return None
 
 
 def database_error(exc: BaseException) -> str:
@@ -360,6 +410,7 @@ def open_engine(db: str = DEFAULT_DB, existing: bool = False) -> Engine:
     """Open (and create if needed) the database; with ``existing``, a database without perkmatch's tables (a server's,
     or a SQLite file another program made) is an error, not one to create them in (a command that only reads
     results, given the wrong database)."""
+    check_url(db)
     url = db_url(db)
     if url.startswith("sqlite"):
         parent = Path(db).expanduser().resolve().parent
@@ -371,8 +422,10 @@ def open_engine(db: str = DEFAULT_DB, existing: bool = False) -> Engine:
         try:
             engine = create_engine(url, pool_pre_ping=True)
         except Exception as exc:  # bad dialect or missing driver
-            hint = ("for PostgreSQL install perkmatch[postgres]" if "Can't load plugin" in str(exc)
-                    or "No module named" in str(exc) else "check the URL: postgresql://USER:PASSWORD@HOST:PORT/DB")
+            hint = ("for PostgreSQL install perkmatch[postgres]" if "No module named" in str(exc) else
+                    f"'{db.split('://', 1)[0]}://' is not a database perkmatch uses: give a SQLite file path, or "
+                    "postgresql://USER:PASSWORD@HOST:PORT/DB" if "Can't load plugin" in str(exc) else
+                    "check the URL: postgresql://USER:PASSWORD@HOST:PORT/DB")
             raise PerkmatchError(f"--db {shown_db(db)}: cannot use this database URL ({database_error(exc)}); "
                                  f"{hint}") from None
     try:
@@ -384,7 +437,8 @@ def open_engine(db: str = DEFAULT_DB, existing: bool = False) -> Engine:
             _widen_integers(engine)
             _add_indexes(engine)
     except Exception as exc:
-        damaged = f": {DAMAGED}" if is_damaged(exc) else _unwritable(db, url)
+        hint = server_hint(exc) if not url.startswith("sqlite") else None
+        damaged = f": {DAMAGED}" if is_damaged(exc) else f"; {hint}" if hint else _unwritable(db, url)
         raise PerkmatchError(f"--db {shown_db(db)}: cannot open the database ({database_error(exc)}){damaged}"
                              ) from None
     if missing:

@@ -116,3 +116,41 @@ def test_the_fork_server_says_nothing_of_a_worker_forked_after_its_command_stopp
                               "print(sys.excepthook.__qualname__)"], capture_output=True, text=True, check=True)
     assert started.stdout.strip() == "quiet_orphans.<locals>.hook"  # as the fork server imports it
     assert "quiet_orphans" not in repr(sys.excepthook)  # and nowhere else
+
+
+SIGNAL_AT = """
+import os, signal, sys, weakref
+from matcher.entry import main
+import matcher.status as status
+from matcher.cli import common
+real = status.database_status
+def lost_in_a_finaliser(*args, **kwargs):  # as in SQLAlchemy's clean-up of an object: Python prints and drops it
+    class Row: ...
+    row = Row()
+    ref = weakref.ref(row, lambda r: os.kill(os.getpid(), signal.SIGTERM))
+    del row
+    return real(*args, **kwargs)
+def once_done(keep):  # the command has finished its work
+    os.kill(os.getpid(), signal.SIGINT)
+if sys.argv[1] == "finaliser":
+    status.database_status = lost_in_a_finaliser
+else:
+    common._discard_created = once_done
+sys.argv = ["perkmatch", "--db", sys.argv[2], "status", "--json"]
+main()
+"""
+
+
+@pytest.mark.parametrize("when", ["finaliser", "done"])
+def test_a_signal_the_command_cannot_take_leaves_it_finished_and_says_so(tmp_path, when) -> None:  # type: ignore[no-untyped-def]
+    """Before: a SIGTERM raised in a finaliser printed a traceback ("Exception ignored in ...") and the command went on
+    to exit 0 without a word; one that came once the work was done gave exit 130 and no word."""
+    db = tmp_path / "t.db"
+    made = subprocess.run([sys.executable, "-m", "matcher", "--db", str(db), "taxonomy", "load",
+                           str(Path(__file__).parents[1] / "matcher" / "data" / "taxonomy.yaml")], capture_output=True)
+    assert made.returncode == 0, made.stderr
+    done = subprocess.run([sys.executable, "-c", SIGNAL_AT, when, str(db)], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0 and '"database"' in done.stdout, done.stderr
+    assert "Note: a stop signal came as the command was finishing; it finished, and its work is kept." in done.stderr
+    assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr

@@ -209,6 +209,11 @@ def test_postgres_urls_are_masked_in_errors_and_postgres_scheme_is_accepted() ->
     message = str(refused.value)
     assert "secretpw" not in message and "someone:***@127.0.0.1" in message and "cannot open the database" in message
     assert "sqlalche.me" not in message
+    assert message.endswith("; check that the server is running, and the host and port in the URL")  # before: no fix
+    for url, said in (("postgresq://u@h/d", "'postgresq://' is not a database perkmatch uses"),  # not "install ..."
+                      ("postgresql:/u@h/d", "a database URL with a slash missing, read as a file path")):
+        with pytest.raises(PerkmatchError, match=said):
+            open_engine(url)
 
 
 def test_nul_characters_are_dropped_from_texts_and_refused_in_ids() -> None:
@@ -259,8 +264,12 @@ def test_a_reading_command_refuses_a_server_database_without_perkmatch_data(post
     from matcher.store import db_url
 
     url = _fresh_database(postgres_url, "empty1")
-    result = CliRunner().invoke(app, ["--db", url, "topics", "--all"])
-    assert result.exit_code == 1 and "this database holds no perkmatch data; check its name" in result.stderr
+    for args in (["topics", "--all"], ["taxonomy", "show"]):  # before: taxonomy show made the tables in it
+        result = CliRunner().invoke(app, ["--db", url, *args])
+        assert result.exit_code == 1 and "this database holds no perkmatch data; check its name" in result.stderr
+    missing = CliRunner().invoke(app, ["--db", postgres_url.rsplit("/", 1)[0] + "/nosuchdb", "status"])
+    assert missing.exit_code == 1 and "create it (`createdb NAME` on the server), or check the database name" in \
+        " ".join(missing.stderr.split())  # before: the server's words alone
     plain = create_engine(db_url(url))
     assert not inspect(plain).has_table("posts")  # before: all the tables were created in it
     plain.dispose()
@@ -305,3 +314,40 @@ def test_a_scripted_forget_on_postgres_still_says_to_vacuum(postgres_url, tmp_pa
     users.write_text('{"user_id": "bob", "consent": "opted_out"}\n')
     opted_out = runner.invoke(app, ["--db", url, "ingest", "--users", str(users), "--json"])
     assert json.loads(opted_out.stdout)["users_forgotten"] == 1 and "VACUUM" in opted_out.stderr
+
+
+def test_a_second_profile_run_on_postgres_waits_for_the_first(postgres_url) -> None:  # type: ignore[no-untyped-def]
+    """Before, two at once both embedded every text and computed every user (the second for nothing)."""
+    import threading
+
+    from sqlalchemy import text
+
+    from matcher.demo import sample_path
+    from matcher.ingest import ingest
+    from matcher.profile_run import run_profile
+    from matcher.store import PROFILE_LOCK
+
+    url = _fresh_database(postgres_url, "profiles2")
+    engine = open_engine(url)
+    ingest(engine, sample_path("posts.jsonl"), sample_path("users.jsonl"))
+    waited: list[int] = []
+    engine.update_execution_options(on_lock_wait=lambda: waited.append(1))
+    elsewhere = open_engine(url)
+    first = elsewhere.connect()  # a run under way elsewhere: it holds the lock
+    first.execute(text("SELECT pg_advisory_lock(:key)"), {"key": PROFILE_LOCK})
+    first.commit()
+    done: list = []
+    second = threading.Thread(target=lambda: done.append(run_profile(engine, EmbeddingCache(engine, FakeEncoder()),
+                                                                     as_of=1_760_000_000)))
+    second.start()
+    time.sleep(2)
+    with engine.connect() as conn:  # it waits before it embeds or records anything
+        assert waited == [1] and second.is_alive() and conn.execute(text("SELECT COUNT(*) FROM runs")).scalar() == 0
+        assert conn.execute(text("SELECT COUNT(*) FROM embeddings")).scalar() == 0
+    first.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": PROFILE_LOCK})
+    first.commit()
+    second.join(120)
+    assert not second.is_alive() and done[0].users > 0
+    first.close()
+    elsewhere.dispose()
+    engine.dispose()

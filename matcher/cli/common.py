@@ -41,6 +41,8 @@ class State:
     encoder: str | None = None
     opened: list[Any] = []  # the engines this command opened: disposed when it ends (``handled``)
     created: list[str] = []  # the SQLite files it made: deleted if it fails and they hold nothing (``handled``)
+    signalled: list[float] = []  # when a stop signal came (``command_started``)
+    finished: bool = False  # the command's work is done: a signal now stops nothing (``handled``)
 
 
 def db_path(db: str | None) -> str:
@@ -61,9 +63,10 @@ def engine(db: str | None, existing: bool = False):  # type: ignore[no-untyped-d
     """The database; with ``existing``, a SQLite file that is not there is an error, not a new empty database (a
     command that only reads results would otherwise answer "run profile first" for a mistyped --db)."""
     from matcher.errors import PerkmatchError
-    from matcher.store import SQLITE_WAIT_S, open_engine, shown_db
+    from matcher.store import SQLITE_WAIT_S, check_url, open_engine, shown_db
 
     path = db_path(db)
+    check_url(path)
     if no_database_at(path):
         if existing:
             raise PerkmatchError(f"--db {path}: there is no database there; check the path (this command does not "
@@ -217,22 +220,31 @@ def command_started() -> None:
     its status) instead of ending a process that is still starting (``matcher.entry``); left as they are when the
     process did not start through it (tests). A signal within a second of the one that stops the command is that one
     again (a terminal and `timeout` both send it, milliseconds apart): it would cut the clean-up short (a run left
-    "running", a traceback from a connection being closed); a Ctrl-C later than that stops the clean-up too."""
+    "running", a traceback from a connection being closed); a Ctrl-C later than that stops the clean-up too. One that
+    comes once the work is done stops nothing, and one raised where Python drops what is raised (a finaliser in the
+    database library) is not printed as a traceback: the command ends as finished, and says so (``handled``)."""
     import signal
+    import sys
     import time
 
     from matcher.entry import starting
 
     if signal.getsignal(signal.SIGINT) is not starting:
         return
-    first: list[float] = []
+    State.signalled, State.finished = [], False
 
     def stop(signum: int, frame: Any) -> None:
-        if first and time.monotonic() - first[0] < 1.0:
+        first = State.signalled[:1]
+        State.signalled.append(time.monotonic())
+        if State.finished or (first and time.monotonic() - first[0] < 1.0):
             return
-        first[:] = [time.monotonic()]
         raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
 
+    def unraisable(hook: Any) -> None:
+        if not isinstance(hook.exc_value, KeyboardInterrupt):
+            sys.__unraisablehook__(hook)
+
+    sys.unraisablehook = unraisable
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
 
@@ -261,10 +273,10 @@ def handled(fn: Callable[..., Any]) -> Callable[..., Any]:
         finished = False
         try:
             result = fn(*args, **kwargs)
-            finished = True
+            finished = State.finished = True
             return result
         except typer.Exit as exc:
-            finished = exc.exit_code == 0
+            finished = State.finished = exc.exit_code == 0
             raise
         except (PerkmatchError, CatalogError) as exc:
             raise fail(str(exc)) from None
@@ -285,6 +297,9 @@ def handled(fn: Callable[..., Any]) -> Callable[..., Any]:
             while State.opened:
                 State.opened.pop().dispose()
             _discard_created(keep=finished)
+            if finished and State.signalled:  # it came as the work ended (or was lost in a library's clean-up code,
+                # which prints and drops what a signal raises there): before, exit 130/143 and no word, or a traceback
+                err.print("Note: a stop signal came as the command was finishing; it finished, and its work is kept.")
 
     return wrapper
 
@@ -304,7 +319,7 @@ def _discard_created(keep: bool) -> None:
 
 def database_hint(exc: Exception) -> str:
     """What to do about a database error (``handled``), by what the driver said."""
-    from matcher.store import DAMAGED, is_damaged
+    from matcher.store import DAMAGED, is_damaged, server_hint
 
     said = str(getattr(exc, "orig", exc)).lower()
     if is_damaged(exc):
@@ -315,6 +330,8 @@ def database_hint(exc: Exception) -> str:
     if "database is locked" in said:  # SQLite's writer lock, held past the wait (``store.SQLITE_WAIT_S``)
         return ("Another command kept the database busy for longer than this one waits (an ingest holds it until its "
                 "file is stored): what was committed before is kept; run this command again once that one is done")
+    if hint := server_hint(exc):  # PostgreSQL refused: no such database, a wrong password, no rights, no server
+        return hint[0].upper() + hint[1:]
     if "unique constraint" in said or "duplicate key" in said:
         return ("Another command changed the same rows at the same time: nothing of this one's last step was kept; run "
                 "it again")

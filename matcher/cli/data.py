@@ -143,7 +143,7 @@ def taxonomy_show(db: DbOpt = None, as_json: JsonOpt = False) -> None:
                   "`perkmatch taxonomy load FILE` replaces it.")
         topics = read_taxonomy(default_taxonomy_path())
     else:
-        topics = load_topics(engine(db))
+        topics = load_topics(engine(db, existing=True))  # a read: no tables made in another program's database
     if as_json:
         for t in topics:
             print_json({"topic_id": t.topic_id, "name": t.name, "parent_id": t.parent_id, "sensitive": t.sensitive,
