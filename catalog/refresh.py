@@ -149,7 +149,21 @@ def read_catalog(path: str, topics: set[str] | None = None, sensitive: Iterable[
         raise InputFileError(path, problems, "Fix these rows and run the command again; the catalog is unchanged.")
     if warnings is not None:
         warnings.extend(near_misses(path, ignored))
+        warnings.extend(ended_offers(path, perks, first_line))
     return perks
+
+
+def ended_offers(path: str, perks: list[PerkIn], lines: dict[str, int], today: dt.date | None = None) -> list[str]:
+    """A warning for perks whose offer ended before today (before, loaded without a word): a match as of today
+    withholds them from everyone, which is right for an old offer kept in the file and wrong for a mistyped year."""
+    today = today or dt.datetime.now(dt.UTC).date()
+    ended = [p for p in perks if p.ends is not None and p.ends < today]
+    if not ended:
+        return []
+    shown = ", ".join(f"{p.perk_id} (line {lines[p.perk_id]}, ends {p.ends})" for p in ended[:5])
+    more = f" and {len(ended) - 5} more" if len(ended) > 5 else ""
+    return [f"{path}: {len(ended)} perk(s) whose offer ended before today ({today}): {shown}{more}; a match as of "
+            "today withholds them from everyone; fix 'ends' if the offer goes on"]
 
 
 def _readable_part(row: dict[str, Any], problems: list[Problem]) -> PerkIn | None:

@@ -180,6 +180,12 @@ def iab_rows(path: str) -> Iterator[tuple[int, dict[str, Any] | Problem]]:
     with open_text(path) as handle:
         rows = list(csv.reader(handle, delimiter="\t"))
     header = next((i for i, r in enumerate(rows[:5]) if r and r[0].strip() == "Unique ID"), None)
+    audience = next((i for i, r in enumerate(rows[:5]) if any(c.strip().startswith("Condensed Name") for c in r)),
+                    None)
+    if header is None and audience is not None:  # before: "no 'Unique ID' header row", though it has one
+        raise InputFileError(path, [Problem(path, audience + 1, "Unique ID", "this is the IAB Audience Taxonomy "
+                                            "(audience segments: demographics, purchase intent), not topics posts "
+                                            "are about; give the IAB Content Taxonomy TSV")])
     if header is None:
         raise InputFileError(path, [Problem(path, 1, "Unique ID", "no 'Unique ID' header row; "
                                             "give the IAB Content Taxonomy TSV as published")])

@@ -287,3 +287,17 @@ def test_a_file_that_retires_most_perks_and_adds_none_is_refused_unless_meant(en
             for i in range(2)]
     assert do(engine, fake_cache, write("swap.yaml", many[:1] + swap)).summary()["retired"] == 4  # perks added: a
     assert do(engine, fake_cache, cut, retire_all=True).applied  # new catalog, not a cut one; --retire-all: meant
+
+
+def test_perks_whose_offer_ended_before_today_are_warned_of(engine, fake_cache, write) -> None:  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    from catalog.refresh import ended_offers, read_catalog
+
+    rows = [{**PERKS[1], "ends": "2020-01-31"}, PERKS[2]]
+    result = do(engine, fake_cache, write("c.jsonl", rows))  # before: loaded without a word
+    assert result.applied and len(result.warnings) == 1
+    assert "1 perk(s) whose offer ended before today" in result.warnings[0]
+    assert "b (line 1, ends 2020-01-31); a match as of today withholds them from everyone" in result.warnings[0]
+    perks = read_catalog(write("d.jsonl", rows))
+    assert ended_offers("d", perks, {"b": 1, "c": 2}, today=dt.date(2020, 1, 31)) == []  # its last day: still open

@@ -259,6 +259,10 @@ def test_taxonomy_load_rejects_loops_and_bad_iab_rows_and_keeps_the_taxonomy(cli
                   "line 5, field 'parent_id': '9' is not a topic_id"):
         assert where in result.stderr
     assert "the file has no topics" in cli("taxonomy", "load", write("empty.tsv", head)).stderr
+    audience = write("aud.tsv", "\tUnique ID\tParent ID\tCondensed Name (1st, 2nd, Last Tier)\tTier 1\n"
+                                "\t1\t\tDemographic\tDemographic\n")  # before: "no 'Unique ID' header row"
+    assert "this is the IAB Audience Taxonomy (audience segments: demographics, purchase intent), not topics" in \
+        " ".join(cli("taxonomy", "load", audience).stderr.split())
     # before: loaded, the field ignored, and the topic inferred and shown for everyone
     meant = write("meant.yaml", [{"topic_id": "h", "name": "Health", "is_sensitive": True},
                                  {"topic_id": "f", "name": "Faith", "Sensitive": True}])
