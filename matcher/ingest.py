@@ -6,7 +6,6 @@ with its reasons, to a reject file. Re-ingesting a (platform, post_id) updates t
 Posts of users without consent are never stored under the default 'opt-in' policy.
 """
 
-import itertools
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -141,16 +140,16 @@ def check_reject_path(reject_path: str, *inputs: str) -> None:
 
 
 def is_reject_file(path: Path) -> bool:
-    """Whether the file at the path is empty or reads as a reject file (its first lines each a JSON object with the
-    row's line and reasons), so a run may replace or empty it. Before, ingesting standard input emptied whatever
-    file was called rejects.jsonl in the working folder."""
+    """Whether the file at the path is empty or reads as a reject file (its first lines each one this module writes,
+    ``{"line": N, "reasons": [...], ...}``), so a run may replace or empty it. Before, ingesting standard input
+    emptied whatever file was called rejects.jsonl in the working folder."""
     try:
-        with path.open(encoding="utf-8") as f:
-            lines = [line for line in itertools.islice(f, 5) if line.strip()]
-        rows = [json.loads(line) for line in lines]
-    except (OSError, UnicodeDecodeError, ValueError):
+        with path.open("rb") as f:
+            head = f.read(1 << 16)  # (a rejected post may be megabytes: its line is judged by its start)
+    except OSError:
         return False
-    return all(isinstance(r, dict) and "line" in r and "reasons" in r for r in rows)
+    lines = [line for line in head.splitlines() if line.strip()][:5]
+    return not head or (bool(lines) and all(line.startswith(b'{"line": ') for line in lines))
 
 
 def ingest(engine: Engine, posts: str | None = None, users: str | None = None, *, skip_invalid: bool = False,

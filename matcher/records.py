@@ -53,6 +53,11 @@ def embed_form(text: str) -> str:
     return " ".join(text.split())  # runs of whitespace to one space, trimmed (str.split's whitespace is re's \s)
 
 
+def iso_moment(text: str) -> dt.datetime:
+    """An ISO-8601 time as written (``fromisoformat``, with UTC's "Z", or "z", which RFC 3339 allows)."""
+    return dt.datetime.fromisoformat(re.sub(r"[Zz]$", "+00:00", text))
+
+
 def to_epoch(value: Any) -> int:
     """ISO-8601 string (naive means UTC) or Unix seconds, as integer Unix seconds."""
     if isinstance(value, bool):
@@ -62,7 +67,7 @@ def to_epoch(value: Any) -> int:
     text = str(value).strip()
     if re.fullmatch(r"-?\d+(\.\d+)?", text):
         return int(float(text))
-    parsed = dt.datetime.fromisoformat(re.sub(r"[Zz]$", "+00:00", text))  # RFC 3339 allows a lower-case z
+    parsed = iso_moment(text)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)
     return int(parsed.timestamp())

@@ -247,16 +247,21 @@ def hold_ingest_lock(conn: Connection) -> None:
 
 @contextmanager
 def profile_lock(engine: Engine) -> Iterator[None]:
-    """One profile run at a time on PostgreSQL: a second waits (said as ``_hold_lock`` says it) for the first to end,
-    then reuses what it embedded and computed. Before, both embedded the same texts and computed every user at once,
-    one of them for nothing. A session-scoped advisory lock on a connection of its own, held with no transaction open;
-    it goes with the connection if the process dies. SQLite: nothing to do (its writer lock serialises them)."""
+    """One profile run at a time: a second waits (said as ``_hold_lock`` says it) for the first to end, then reuses
+    what it embedded and computed. Before, both embedded the same texts and computed every user at once, one of them
+    for nothing. PostgreSQL: a session-scoped advisory lock on a connection of its own, held with no transaction
+    open. SQLite: an exclusive flock(2) on the database file, which SQLite's own locks (fcntl byte ranges) do not
+    see. Either goes with the process if it dies."""
+    waiting = engine.get_execution_options().get("on_lock_wait")
+    if engine.dialect.name == "sqlite":
+        with _file_lock(engine.url.database or "", waiting):
+            yield
+        return
     if engine.dialect.name != "postgresql":
         yield
         return
     conn = engine.connect()
     try:
-        waiting = conn.get_execution_options().get("on_lock_wait")
         if not conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": PROFILE_LOCK}).scalar():
             if waiting is not None:
                 waiting()
@@ -268,6 +273,26 @@ def profile_lock(engine: Engine) -> Iterator[None]:
             conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": PROFILE_LOCK})
             conn.commit()
         conn.close()
+
+
+@contextmanager
+def _file_lock(path: str, waiting: Callable[[], None] | None) -> Iterator[None]:
+    """An exclusive flock on the file (nothing where there is no file, or no flock: in memory, Windows)."""
+    try:
+        import fcntl
+
+        handle = open(path, "rb")
+    except (ImportError, OSError):
+        yield
+        return
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if waiting is not None:
+                waiting()
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 def _hold_lock(conn: Connection, key: int) -> None:

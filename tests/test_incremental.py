@@ -609,3 +609,27 @@ def test_a_reader_stopped_by_a_database_gone_closes_the_missing_texts_quietly(tm
 
     monkeypatch.setattr(Session, "close", gone)
     chunks.close()  # quietly: the reader's own error is the one to report
+
+
+def test_a_second_profile_run_on_sqlite_waits_for_the_first_and_reuses_its_work(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Before, two at once both embedded every text and computed every user (the second for nothing)."""
+    import fcntl
+    import threading
+    import time
+
+    engine = setup_db(tmp_path, "both", sample_lines())
+    waited: list[int] = []
+    engine.update_execution_options(on_lock_wait=lambda: waited.append(1))
+    with open(tmp_path / "both.db", "rb") as held:  # a run under way in another process: it holds the lock
+        fcntl.flock(held, fcntl.LOCK_EX)
+        done: list = []
+        second = threading.Thread(target=lambda: done.append(
+            run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN)))
+        second.start()
+        time.sleep(1.5)
+        with session(engine) as s:  # it waits before it embeds or records anything
+            assert waited == [1] and second.is_alive() and not s.exec(select(Run)).all()
+    second.join(120)
+    assert not second.is_alive() and done[0].recomputed > 0
+    again = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN)  # the lock was let go
+    assert again.embedded == 0 and again.recomputed == 0 and waited == [1]

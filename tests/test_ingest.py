@@ -550,14 +550,14 @@ def test_a_file_at_the_reject_path_that_is_not_a_reject_file_is_never_replaced(t
 
     monkeypatch.chdir(tmp_path)
     mine = tmp_path / "rejects.jsonl"
-    mine.write_text("my own notes\n")
     rows = json.dumps({"post_id": "p1", "user_id": "ann", "text": "hi", "created_at": 1}) + "\n"
     db = str(tmp_path / "cli.db")
-    for extra in ([], ["--rejects", str(mine)]):
+    for notes, extra in (("my own notes\n", []), ("\n\n\n\n\nmy own notes\n", ["--rejects", str(mine)])):
+        mine.write_text(notes)
         result = CliRunner().invoke(app, ["--db", db, "ingest", "-", "--skip-invalid", "--consent-policy", "opt-out",
                                           *extra], input=rows)
         assert result.exit_code == 1 and "not a perkmatch reject file is there" in " ".join(result.stderr.split())
-        assert mine.read_text() == "my own notes\n"
+        assert mine.read_text() == notes
     mine.write_text(json.dumps({"line": 2, "reasons": ["field 'text': required"], "row": {}}) + "\n")  # ours: emptied
     result = CliRunner().invoke(app, ["--db", db, "ingest", "-", "--skip-invalid", "--consent-policy", "opt-out"],
                                 input=rows)

@@ -348,6 +348,7 @@ def test_a_second_profile_run_on_postgres_waits_for_the_first(postgres_url) -> N
     first.commit()
     second.join(120)
     assert not second.is_alive() and done[0].users > 0
+    assert first.execute(text("SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory'")).scalar() == 0  # let go
     first.close()
     elsewhere.dispose()
     engine.dispose()

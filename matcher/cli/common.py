@@ -221,10 +221,13 @@ def command_started() -> None:
     process did not start through it (tests). A signal within a second of the one that stops the command is that one
     again (a terminal and `timeout` both send it, milliseconds apart): it would cut the clean-up short (a run left
     "running", a traceback from a connection being closed); a Ctrl-C later than that stops the clean-up too. One that
-    comes once the work is done stops nothing, and one raised where Python drops what is raised (a finaliser in the
-    database library) is not printed as a traceback: the command ends as finished, and says so (``handled``)."""
+    comes once the work is done stops nothing: the command ends as finished, and says so (``handled``). One raised
+    where Python drops what is raised (a finaliser in the database library), which printed a traceback and left the
+    command running, is raised again where the command is."""
+    import _thread
     import signal
     import sys
+    import threading
     import time
 
     from matcher.entry import starting
@@ -232,17 +235,27 @@ def command_started() -> None:
     if signal.getsignal(signal.SIGINT) is not starting:
         return
     State.signalled, State.finished = [], False
+    raised: list[float] = []  # when the signal that stops the command came
 
     def stop(signum: int, frame: Any) -> None:
-        first = State.signalled[:1]
-        State.signalled.append(time.monotonic())
-        if State.finished or (first and time.monotonic() - first[0] < 1.0):
+        now = time.monotonic()
+        State.signalled.append(now)
+        if State.finished or (raised and now - raised[0] < 1.0):
             return
+        raised[:] = [now]
         raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
+
+    previous = sys.unraisablehook
 
     def unraisable(hook: Any) -> None:
         if not isinstance(hook.exc_value, KeyboardInterrupt):
-            sys.__unraisablehook__(hook)
+            previous(hook)
+        elif not State.finished:  # dropped: sent again (``stop`` raises it once this hook has returned; raised in
+            raised.clear()  # the hook, it would be dropped too)
+            again = threading.Timer(0.01, _thread.interrupt_main, (signal.SIGTERM if isinstance(
+                hook.exc_value, Terminated) else signal.SIGINT,))
+            again.daemon = True
+            again.start()
 
     sys.unraisablehook = unraisable
     signal.signal(signal.SIGINT, stop)
@@ -297,8 +310,7 @@ def handled(fn: Callable[..., Any]) -> Callable[..., Any]:
             while State.opened:
                 State.opened.pop().dispose()
             _discard_created(keep=finished)
-            if finished and State.signalled:  # it came as the work ended (or was lost in a library's clean-up code,
-                # which prints and drops what a signal raises there): before, exit 130/143 and no word, or a traceback
+            if finished and State.signalled:  # it came as the work ended: before, exit 130/143 and no word
                 err.print("Note: a stop signal came as the command was finishing; it finished, and its work is kept.")
 
     return wrapper

@@ -18,6 +18,7 @@ from typing import IO, Any
 
 from catalog.schema import INT64_MAX
 from matcher.errors import ImportFormatError
+from matcher.records import iso_moment
 
 _BLOCKS = {"p", "div", "br", "li", "ul", "ol", "blockquote", "pre", "h1", "h2", "h3", "h4", "h5", "h6", "tr",
            "hr", "section", "article", "header", "footer", "table", "dd", "dt", "td", "th", "caption", "figure",
@@ -119,7 +120,7 @@ def parse_iso(value: Any, file: str, place: str, fix: str) -> str:
     if value is None or not str(value).strip():
         raise format_error(file, place, "missing", fix)
     try:
-        moment = dt.datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        moment = iso_moment(str(value).strip())
     except ValueError:
         raise format_error(file, place, f"{value!r} is not an ISO-8601 time", fix) from None
     return post_time(moment, value, file, place, fix)
