@@ -523,7 +523,7 @@ def test_cli_import_ingests_posts_of_a_consenting_user(cli, engine, write) -> No
     assert json.loads(result.stdout) == {"path": path, "kind": "twitter-archive", "posts": 5, "users": 0,
                                          "users_added": 0, "added": 0, "updated": 0, "unchanged": 5, "rejected": 0,
                                          "skipped_no_consent": 0, "skipped_opted_out": 0, "users_updated": 0,
-                                         "users_unchanged": 0, "left_out": {}, "users_forgotten": 0,
+                                         "users_unchanged": 0, "left_out": {}, "copies": 0, "users_forgotten": 0,
                                          "users_kept_out": 0, "users_opted_out": 0, "users_withdrew": 0,
                                          "users_returned": 0, "repeated": 0, "reject_file": None, "unknown_opt_ins": []}
 
@@ -846,3 +846,15 @@ def test_converting_an_export_reports_progress(engine) -> None:  # type: ignore[
     seen: list[int] = []
     result = import_posts(engine, "stackexchange", str(EXPORTS / "tiny.stackexchange.com"), converted=seen.append)
     assert sum(seen) == result.posts == 4  # before: nothing moved on screen until the conversion was done
+
+
+def test_the_same_dump_imported_under_another_name_is_warned_of(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Before, a Stack Exchange dump whose folder was renamed came in as a second site, every person twice."""
+    first = cli("stackexchange", str(EXPORTS / "tiny.stackexchange.com"), "--consent-policy", "opt-out", "--json")
+    assert first.exit_code == 0 and json.loads(first.stdout)["copies"] == 0 and "same text" not in first.stderr
+    again = cli("stackexchange", str(EXPORTS / "tiny.stackexchange.com"), "--site", "tiny-2016",
+                "--consent-policy", "opt-out", "--json")
+    posts = json.loads(again.stdout)["posts"]
+    assert again.exit_code == 0 and json.loads(again.stdout)["copies"] == posts > 0
+    assert f"{posts:,} of its {posts:,} posts are stored under other users' ids too, the same text at the same " \
+        "time" in " ".join(again.stderr.split())

@@ -10,6 +10,7 @@ from matcher.cli.common import (
     JsonOpt,
     PolicyOpt,
     engine,
+    err,
     handled,
     interrupted,
     out,
@@ -60,15 +61,26 @@ def import_export(
     if as_json:
         print_json({"path": path, "kind": kind} | {k: v for k, v in report.as_dict().items() if k != "path"}
                    | {"posts": result.posts, "users": result.users, "users_added": result.users_new,
-                      "left_out": result.left_out})
+                      "left_out": result.left_out, "copies": result.copies})
+        _say_copies(path, result.posts, result.copies)
         return
     out.print(f"{path}: {result.posts} posts read; {posts_counts(report)}")
     _say_left_out(path, result.left_out)
+    _say_copies(path, result.posts, result.copies)
     if spec.users:
         out.print(f"{path}: {result.users} users listed, {result.users_new} new ones added (stored users are "
                   "left as they are)")
     say_skipped(report, policy, ", and import never grants consent (record it with `perkmatch consent USER_ID "
                 "opted_in` or a users file with consent: opted_in, then import again; or use --consent-policy opt-out)")
+
+
+def _say_copies(path: str, posts: int, copies: int) -> None:
+    """A warning when most of the export's posts are stored under other users' ids too (``importers._copies``)."""
+    if copies and copies * 2 >= posts:
+        err.print(f"Warning: {path}: {copies:,} of its {posts:,} posts are stored under other users' ids too, the same "
+                  "text at the same time: the same export imported before under another name (a Stack Exchange "
+                  "dump's folder renamed, or --site or --user-id given otherwise) counts its people twice; if so, "
+                  "`perkmatch forget` the new ids and import under the name used before")
 
 
 def _write_out(kind: str, path: str, user_id: str | None, site: str | None, out_file: str, as_json: bool) -> None:

@@ -189,6 +189,7 @@ class ImportResult:
     posts_report: IngestReport
     users_report: IngestReport | None
     left_out: dict[str, int] = field(default_factory=dict)  # items of the export not imported, by reason (``LeftOut``)
+    copies: int = 0  # its posts stored under another user's id too, the same text at the same time (``_copies``)
 
 
 def import_posts(engine: Engine, kind: str, path: str, user_id: str | None = None,
@@ -226,8 +227,31 @@ def import_posts(engine: Engine, kind: str, path: str, user_id: str | None = Non
                                "--user-id") from None
         for report in reports:
             report.path = path
+        copies = _copies(engine, posts_file)
     return ImportResult(posts, len(users), len(new), reports[-1], reports[0] if new else None,
-                        dict(sorted(left_out.items())))
+                        dict(sorted(left_out.items())), copies)
+
+
+def _copies(engine: Engine, posts_file: str) -> int:
+    """How many of the converted posts, as stored, have a twin under another user's id: the same text written at the
+    same second. Nearly all of them: the same export imported again under another name (a Stack Exchange dump's
+    folder renamed, another --user-id), which counts its people twice."""
+    from sqlalchemy import exists
+    from sqlalchemy.orm import aliased
+
+    from matcher.store import Post, batches, session
+
+    with open(posts_file, encoding="utf-8") as f:
+        ids = sorted({str(row["post_id"]) for row in map(json.loads, f)})
+    twin = aliased(Post)
+    found = 0
+    with session(engine) as s:
+        for part in batches(ids):
+            found += len(s.exec(select(Post.id).where(col(Post.post_id).in_(part))
+                                .where(exists().where(twin.text_key == Post.text_key)
+                                       .where(twin.created_at == Post.created_at)
+                                       .where(twin.user_id != Post.user_id))).all())
+    return found
 
 
 _NAMED_POST = re.compile(r"post '([^']*)'")
