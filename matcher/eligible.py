@@ -4,7 +4,7 @@ as each chunk of its rows is written (a user forgotten, or who withdrew consent,
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func
+from sqlalchemy import ColumnElement, Connection, Engine, delete, exists, func
 from sqlmodel import col, select
 
 from matcher.records import check_policy
@@ -22,12 +22,19 @@ def eligible_users(engine: Engine, policy: str = "opt-in") -> list[str]:
         return sorted(set(s.exec(select(Post.user_id).distinct()).all()) - opted_out)
 
 
+def covered(policy: str) -> ColumnElement[bool]:
+    """Whether a post's author is one a run under this policy profiles, as a condition on ``Post`` (for a post, the
+    same as ``eligible_users``: under opt-in, a users row that opted in; under opt-out, none that opted out)."""
+    check_policy(policy)
+    mine = exists().where(User.user_id == Post.user_id)
+    return mine.where(User.consent == "opted_in") if policy == "opt-in" else ~mine.where(User.consent == "opted_out")
+
+
 def not_opted_in(engine: Engine) -> int:
     """How many users with posts have not opted in (their consent unknown): a run under opt-in leaves them out."""
     with session(engine) as s:
-        opted_in = select(User.user_id).where(User.consent == "opted_in")
         return int(s.exec(select(func.count()).select_from(
-            select(Post.user_id).distinct().where(col(Post.user_id).not_in(opted_in)).subquery())).one())
+            select(Post.user_id).distinct().where(~covered("opt-in")).subquery())).one())
 
 
 def eligible_among(conn: Connection, user_ids: Iterable[str], policy: str) -> set[str]:

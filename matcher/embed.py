@@ -14,13 +14,14 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
-from sqlalchemy import Engine, and_, delete, exists, func
+from sqlalchemy import Engine, and_, delete, func
 from sqlmodel import Session, col, select
 
 from catalog.refresh import text_key
+from matcher.eligible import covered
 from matcher.encoder import Encoder
 from matcher.records import embed_form
-from matcher.store import Embedding, Post, User, batches, bulk_insert, hold_forget_lock, session
+from matcher.store import Embedding, Post, batches, bulk_insert, hold_forget_lock, session
 
 WRITE_BATCH = 512
 FILL_CHUNK = 4096
@@ -166,10 +167,8 @@ def _missing_stmt(model: str, which: str, policy: str | None = None):  # type: i
     stmt = (select(key_col, func.min(text_col)).select_from(Post)
             .join(Embedding, and_(Embedding.model == model, Embedding.text_key == key_col), isouter=True)
             .where(col(Embedding.text_key).is_(None)).where(col(key_col).is_not(None)))
-    if policy is not None:  # only the posts of users a run under this consent policy profiles (``eligible_users``)
-        mine = exists().where(User.user_id == Post.user_id)
-        stmt = stmt.where(mine.where(User.consent == "opted_in") if policy == "opt-in"
-                          else ~mine.where(User.consent == "opted_out"))
+    if policy is not None:  # only the posts of users a run under this consent policy profiles
+        stmt = stmt.where(covered(policy))
     return stmt.group_by(key_col)
 
 

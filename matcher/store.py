@@ -250,11 +250,13 @@ def profile_lock(engine: Engine) -> Iterator[None]:
     """One profile run at a time: a second waits (said as ``_hold_lock`` says it) for the first to end, then reuses
     what it embedded and computed. Before, both embedded the same texts and computed every user at once, one of them
     for nothing. PostgreSQL: a session-scoped advisory lock on a connection of its own, held with no transaction
-    open. SQLite: an exclusive flock(2) on the database file, which SQLite's own locks (fcntl byte ranges) do not
-    see. Either goes with the process if it dies."""
+    open. SQLite: an exclusive flock(2) on a file beside the database, ``DB.profile-lock`` (not the database file
+    itself: closing any handle of it in this process would drop SQLite's own locks on it, which then failed with
+    "disk I/O error"). Either goes with the process if it dies."""
     waiting = engine.get_execution_options().get("on_lock_wait")
     if engine.dialect.name == "sqlite":
-        with _file_lock(engine.url.database or "", waiting):
+        database = engine.url.database or ""
+        with _file_lock(f"{database}.profile-lock" if database and database != ":memory:" else "", waiting):
             yield
         return
     if engine.dialect.name != "postgresql":
@@ -277,11 +279,12 @@ def profile_lock(engine: Engine) -> Iterator[None]:
 
 @contextmanager
 def _file_lock(path: str, waiting: Callable[[], None] | None) -> Iterator[None]:
-    """An exclusive flock on the file (nothing where there is no file, or no flock: in memory, Windows)."""
+    """An exclusive flock on the file, made if need be (nothing without a path, a folder that can be written, or
+    flock: Windows)."""
     try:
         import fcntl
 
-        handle = open(path, "rb")
+        handle = open(path, "ab")
     except (ImportError, OSError):
         yield
         return

@@ -620,7 +620,7 @@ def test_a_second_profile_run_on_sqlite_waits_for_the_first_and_reuses_its_work(
     engine = setup_db(tmp_path, "both", sample_lines())
     waited: list[int] = []
     engine.update_execution_options(on_lock_wait=lambda: waited.append(1))
-    with open(tmp_path / "both.db", "rb") as held:  # a run under way in another process: it holds the lock
+    with open(tmp_path / "both.db.profile-lock", "ab") as held:  # a run under way in another process holds it
         fcntl.flock(held, fcntl.LOCK_EX)
         done: list = []
         second = threading.Thread(target=lambda: done.append(
