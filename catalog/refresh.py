@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
 from catalog.errors import CatalogError, InputFileError, Problem, UnknownPerkError
-from catalog.rows import iter_rows, validate
+from catalog.rows import field_key, iter_rows, validate
 from catalog.schema import PERK_HINTS, PERK_TEXTS, PERK_YAML_TEXTS, CatalogVersion, PerkIn, PerkRecord, brand_key
 
 
@@ -97,7 +97,7 @@ _WHAT = {"quantity": "the perk has no quantity limit", "regions": "the perk is o
 def meant_field(key: str) -> str | None:
     """The optional perk field an unknown one plainly meant ("Quantity", "qty", "region", "end_date"), if any: by
     name only, never by spelling alone ("status" is not "starts")."""
-    name = key.strip().lower().replace("-", "_").replace(" ", "_")
+    name = field_key(key)
     return next((wanted for wanted, names in MEANT.items() if name == wanted or name in names), None)
 
 

@@ -492,6 +492,11 @@ def _value_start(text: str, key: str | None, decoder: json.JSONDecoder) -> int:
     return found
 
 
+def field_key(key: str) -> str:
+    """A field's name as the near-miss checks compare it ("End Date", "end-date" -> "end_date")."""
+    return key.strip().lower().replace("-", "_").replace(" ", "_")
+
+
 # the fix for a field of the wrong kind that has no hint of its own (a number where text goes, say)
 _TYPE_HINTS = {"string_type": "give it as text, in quotes", "int_type": "give a whole number",
                "int_parsing": "give a whole number", "bool_type": "give true or false",

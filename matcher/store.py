@@ -264,10 +264,8 @@ def profile_lock(engine: Engine) -> Iterator[None]:
         return
     conn = engine.connect()
     try:
-        if not conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": PROFILE_LOCK}).scalar():
-            if waiting is not None:
-                waiting()
-            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": PROFILE_LOCK})
+        _take(lambda: bool(conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": PROFILE_LOCK}).scalar()),
+              lambda: conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": PROFILE_LOCK}), waiting)
         conn.commit()
         yield
     finally:
@@ -288,14 +286,25 @@ def _file_lock(path: str, waiting: Callable[[], None] | None) -> Iterator[None]:
     except (ImportError, OSError):
         yield
         return
-    with handle:
+    def attempt() -> bool:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            if waiting is not None:
-                waiting()
-            fcntl.flock(handle, fcntl.LOCK_EX)
+            return False
+        return True
+
+    with handle:
+        _take(attempt, lambda: fcntl.flock(handle, fcntl.LOCK_EX), waiting)
         yield
+
+
+def _take(attempt: Callable[[], bool], wait: Callable[[], Any], waiting: Callable[[], None] | None) -> None:
+    """Take a lock: ``attempt`` it without waiting, and when it is held elsewhere, say so (``waiting``: the CLI's
+    ``on_lock_wait``, so that a wait is said, not silent) and ``wait`` for it. Without ``waiting``, just wait."""
+    if waiting is None or not attempt():
+        if waiting is not None:
+            waiting()
+        wait()
 
 
 def _hold_lock(conn: Connection, key: int) -> None:
@@ -303,10 +312,8 @@ def _hold_lock(conn: Connection, key: int) -> None:
     (the CLI's), try without waiting and call it if the lock is taken, so that a wait is said, not silent."""
     waiting = conn.get_execution_options().get("on_lock_wait")
     if conn.dialect.name == "postgresql":
-        if waiting is None or not conn.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": key}).scalar():
-            if waiting is not None:
-                waiting()
-            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+        _take(lambda: bool(conn.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": key}).scalar()),
+              lambda: conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key}), waiting)
     elif conn.dialect.name == "sqlite":
         take = text("DELETE FROM forget_audit WHERE 0")
         if waiting is None:

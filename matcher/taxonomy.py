@@ -18,7 +18,7 @@ from sqlalchemy import Engine, delete
 from sqlmodel import Session, col, select
 
 from catalog.errors import InputFileError, Problem
-from catalog.rows import ALL_FORMATS, iter_rows, open_text, undecodable, validate
+from catalog.rows import ALL_FORMATS, field_key, iter_rows, open_text, undecodable, validate
 from catalog.schema import id_text
 from matcher.store import Topic, session
 
@@ -147,8 +147,7 @@ def read_taxonomy(path: str) -> list[TopicIn]:
 def meant_sensitive(key: str) -> bool:
     """Whether a field the taxonomy does not read plainly means ``sensitive`` ("Sensitive", "is_sensitive"): an
     error, not a field ignored, since ignoring it would infer and show the topic for everyone."""
-    name = key.strip().lower().replace("-", "_").replace(" ", "_")
-    return name in ("sensitive", "is_sensitive", "sensitivity", "sensitive_topic", "private", "is_private")
+    return field_key(key) in ("sensitive", "is_sensitive", "sensitivity", "sensitive_topic", "private", "is_private")
 
 
 def _cycles(path: str, topics: list[TopicIn], lines: dict[str, int]) -> list[Problem]:
