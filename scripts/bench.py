@@ -158,10 +158,18 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--from", dest="source", help="read the posts from this file instead of generating them")
     ap.add_argument("--json", action="store_true")
-    ap.add_argument("--keep", help="work in this folder and keep it (default: a temporary folder)")
+    ap.add_argument("--keep", help="work in this folder and keep it (default: a temporary folder, removed at the end)")
     a = ap.parse_args()
-    folder = Path(a.keep) if a.keep else Path(tempfile.mkdtemp(prefix="perkmatch-bench-"))
-    folder.mkdir(parents=True, exist_ok=True)
+    if a.keep:
+        Path(a.keep).mkdir(parents=True, exist_ok=True)
+        run(a, Path(a.keep))
+        print(f"work folder: {a.keep}", file=sys.stderr)
+    else:  # a temporary folder goes when the run ends, however it ends (at 200,000 posts it holds about 700 MB)
+        with tempfile.TemporaryDirectory(prefix="perkmatch-bench-") as folder:
+            run(a, Path(folder))
+
+
+def run(a: argparse.Namespace, folder: Path) -> None:
     if a.source:
         ids = copy_posts(Path(a.source), folder / "posts.jsonl", folder / "more.jsonl", a.posts)
     else:
@@ -200,7 +208,6 @@ def main() -> None:
     else:
         for key, value in figures.items():
             print(f"{key:<30} {value}")
-    print(f"work folder: {folder}", file=sys.stderr)
 
 
 if __name__ == "__main__":
