@@ -30,6 +30,7 @@ from matcher.store import (
 )
 from matcher.taxonomy import load_topics
 from matcher.topic_records import (
+    SHOWN_EVIDENCE,
     hidden_topics,
     post_record,
     posts_by_key,
@@ -66,6 +67,7 @@ def assignment_records(engine: Engine, rows: list[Assignment], stored: bool = Fa
     names, hidden = {t.topic_id: t.name for t in taxonomy}, hidden_topics(taxonomy, stored)
     latest = latest_run(engine, "profile")
     topic_ev: dict[tuple[int, str, str], list[int]] = defaultdict(list)
+    cited_by = [json.loads(r.topics) for r in rows]
     with session(engine) as s:
         perks = {v: perks_as_of(s, {r.perk_id for r in rows if r.catalog_version == v}, v)
                  for v in {r.catalog_version for r in rows}}
@@ -75,23 +77,24 @@ def assignment_records(engine: Engine, rows: list[Assignment], stored: bool = Fa
             users = sorted({r.user_id for r in rows if profile_of[r.run_id] == profile_run})
             for part in batches(users):  # a bound list: PostgreSQL takes at most 65,535 of them
                 for e in s.exec(select(EvidencePost).where(EvidencePost.run_id == profile_run)
-                                .where(col(EvidencePost.user_id).in_(part))
+                                .where(col(EvidencePost.user_id).in_(part)).where(EvidencePost.rank <= SHOWN_EVIDENCE)
                                 .order_by(col(EvidencePost.rank))).all():
                     topic_ev[(profile_run, e.user_id, e.topic_id)].append(e.post_pk)
-        posts = posts_by_key(s, {k for v in topic_ev.values() for k in v})
+        posts = posts_by_key(s, {k for v in topic_ev.values() for k in v}
+                             | {k for topics in cited_by for t in topics for k in t.get("posts", [])})
         opt_ins = user_opt_ins(s, {r.user_id for r in rows})
     out = []
-    for r in rows:
+    for r, cited in zip(rows, cited_by, strict=True):
         perk = perks[r.catalog_version].get(r.perk_id)
-        cited = json.loads(r.topics)
         shown = [t for t in cited if t["topic_id"] not in hidden(opt_ins.get(r.user_id))]
         if cited and not shown:
             continue
         from_run = profile_of[r.run_id]
+        # the topic's evidence chosen for this perk (``match.perk_evidence``); a match run before that kept none
         topics = [{"topic_id": t["topic_id"], "name": names.get(t["topic_id"], t["topic_id"]), "score": t["score"],
                    "fit": t["fit"], **({"relevance": t["relevance"]} if "relevance" in t else {}),
-                   "evidence": [post_record(posts[k]) for k in topic_ev[(from_run, r.user_id, t["topic_id"])]
-                                if k in posts]}
+                   "evidence": [post_record(posts[k]) for k in t.get("posts") or
+                                topic_ev[(from_run, r.user_id, t["topic_id"])] if k in posts]}
                   for t in shown]
         record = {"user_id": r.user_id, "perk_id": r.perk_id, "brand": perk.brand if perk else "",
                   "title": perk.title if perk else "", "rank": r.rank, "score": r.score, "topics": topics}

@@ -38,6 +38,7 @@ from matcher.store import (
 )
 from matcher.taxonomy import TopicInfo, load_topics, not_shown
 from matcher.topic_records import (
+    SHOWN_EVIDENCE,
     not_profiled,
     posts_by_key,
     record_changed,
@@ -294,9 +295,9 @@ def _worked_record(engine: Engine, run: Run, user_id: str, found: TopicResult, n
                        confidence=found.confidence, posts=found.posts, days=found.days, engagement=found.engagement,
                        details=details_json(found.details))
     evidence = [EvidencePost(run_id=int(run.id or 0), user_id=user_id, topic_id=found.topic_id, post_pk=key, rank=i,
-                             weight=w) for i, (key, w) in enumerate(found.evidence, start=1)]
+                             weight=w) for i, (key, w) in enumerate(found.evidence[:SHOWN_EVIDENCE], start=1)]
     with session(engine) as s:
-        posts = posts_by_key(s, {key for key, _ in found.evidence})
+        posts = posts_by_key(s, {e.post_pk for e in evidence})
     return topic_record(score, names, evidence, posts) | {"details": json.loads(score.details)}
 
 

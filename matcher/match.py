@@ -40,13 +40,14 @@ from catalog.index import PerkIndex, build_index
 from catalog.refresh import live_perks, live_version
 from catalog.schema import PerkRecord
 from matcher.assign import Candidate, assign, lost_reasons
-from matcher.classify import ClassifyParams
+from matcher.classify import ClassifyParams, cosines
 from matcher.eligible import drop_gone
 from matcher.embed import EmbeddingCache
 from matcher.engine_local import Progress
 from matcher.errors import NotReadyError
 from matcher.profile_chunk import load_user_posts
 from matcher.profile_run import latest_run
+from matcher.profiles import ProfileParams
 from matcher.records import utc_day
 from matcher.store import (
     Assignment,
@@ -341,7 +342,8 @@ def _load_profiles(engine: Engine, run_id: int, hidden: Callable[[str | None], f
     return dict(rows), dict(evidence), {u: r for u, r, _, _ in users}, opt_ins
 
 
-HIT = ("topic_id", "relevance", "fit", "score")  # a candidate's reason for one of its topics, as an assignment keeps it
+HIT = ("topic_id", "relevance", "fit", "score", "posts")  # a candidate's reason for one of its topics, as an assignment
+# keeps it; ``posts``: the topic's evidence for this perk (``perk_evidence``)
 
 
 def _candidates(engine, cache, rows, evidence, regions, ps, today, params, progress, hidden):  # type: ignore[no-untyped-def]
@@ -358,11 +360,11 @@ def _candidates(engine, cache, rows, evidence, regions, ps, today, params, progr
         pairs, queries = topic_queries(engine, cache, chunk, rows, evidence, ps.topic_vectors, params)
         results = ps.index.search(queries, params.candidates_per_topic)  # one batched search per chunk
         found: dict[str, dict[int, list[dict]]] = defaultdict(lambda: defaultdict(list))
-        for (user_id, r, strength), query, hits in zip(pairs, queries, results, strict=True):
+        for (user_id, r, strength, pool), query, hits in zip(pairs, queries, results, strict=True):
             column = ps.column[r.topic_id]
-            for perk_i in sorted(ps.weighed(column, hits)):
-                if not ps.admits(perk_i, r.topic_id):
-                    continue
+            admitted = [perk_i for perk_i in sorted(ps.weighed(column, hits)) if ps.admits(perk_i, r.topic_id)]
+            shown = perk_evidence(pool, ps.vectors[admitted])
+            for perk_i, posts in zip(admitted, shown, strict=True):
                 relevant = float(ps.relevance[perk_i, column])
                 targeted = ps.targeted(perk_i, r.topic_id)
                 named = r.topic_id in ps.targets[perk_i]  # the brand's word: it fits at least as one that is about it
@@ -370,7 +372,7 @@ def _candidates(engine, cache, rows, evidence, regions, ps, today, params, progr
                     query @ ps.vectors[perk_i])
                 fit += params.target_boost if targeted else 0.0
                 found[user_id][perk_i].append(  # (a tuple: a run holds one per candidate; ``HIT`` names its fields)
-                    (r.topic_id, round(relevant, 4), round(fit, 4), round(fit * (0.5 + 0.5 * strength), 4)))
+                    (r.topic_id, round(relevant, 4), round(fit, 4), round(fit * (0.5 + 0.5 * strength), 4), posts))
         for user_id in chunk:
             for perk_i, hits in sorted(found[user_id].items()):
                 hits = sorted(hits, key=lambda h: (-h[3], h[0]))
@@ -387,22 +389,39 @@ def _candidates(engine, cache, rows, evidence, regions, ps, today, params, progr
 
 
 def topic_queries(engine, cache, chunk, rows, evidence, topic_vecs, params):  # type: ignore[no-untyped-def]
-    """For each (user, inferred topic): the query vector (topic blended with its evidence posts) and strength."""
+    """For each (user, inferred topic): the query vector (topic blended with the evidence posts it shows), its
+    strength, and its pool of evidence (the keys and vectors of the posts stored for it, ``perk_evidence``)."""
     loaded = load_user_posts(engine, cache, chunk, ClassifyParams())
     pairs, queries = [], []
+    dim = len(next(iter(topic_vecs.values())))
     for user_id in chunk:
         posts, vecs = loaded.get(user_id, (None, None))
         key_pos = {k: i for i, k in enumerate(posts.keys)} if posts else {}
         best = max(r.score for r in rows[user_id]) or 1.0
         for r in rows[user_id]:
-            ev = [key_pos[k] for k in evidence.get((user_id, r.topic_id), []) if k in key_pos]
+            stored = evidence.get((user_id, r.topic_id), [])
+            ev = [key_pos[k] for k in stored[:ProfileParams.evidence_posts] if k in key_pos]
             query = params.topic_weight * topic_vecs[r.topic_id]
             if ev and vecs is not None:
                 query = query + (1 - params.topic_weight) * vecs[ev].mean(axis=0)
             queries.append(query / (np.linalg.norm(query) or 1.0))
-            pairs.append((user_id, r, r.confidence * r.score / best))
-    dim = len(next(iter(topic_vecs.values())))
+            pool = [k for k in stored if k in key_pos]
+            pool_vecs = vecs[[key_pos[k] for k in pool]] if pool and vecs is not None else np.zeros((0, dim))
+            pairs.append((user_id, r, r.confidence * r.score / best, (pool, pool_vecs)))
     return pairs, np.array(queries, dtype=np.float32).reshape(len(queries), dim)
+
+
+def perk_evidence(pool: tuple[list[int], np.ndarray], perk_vecs: np.ndarray) -> list[list[int]]:
+    """For each of these perks, the evidence it is shown with for a topic: the ``ProfileParams.evidence_posts`` posts
+    of the topic's pool (its strongest posts, ``evidence_pool``) closest to the perk, closest first (ties: the
+    stronger first). A travel writer's luggage perk cites their posts about packing, the lounge pass their lounge
+    reviews, not both the topic's strongest posts whatever they are about."""
+    keys, vecs = pool
+    if not keys or not len(perk_vecs):
+        return [list(keys[:ProfileParams.evidence_posts]) for _ in range(len(perk_vecs))]
+    closeness = cosines(perk_vecs, vecs)  # (perks, posts), each row's the same whatever the rows beside it
+    order = np.lexsort((np.broadcast_to(np.arange(len(keys)), closeness.shape), -closeness), axis=1)
+    return [[keys[i] for i in row[:ProfileParams.evidence_posts]] for row in order.tolist()]
 
 
 def _save(engine, chosen, candidates, withheld, reasons, version, profile, as_of, per_user, per_brand, params,

@@ -59,7 +59,9 @@ class ProfileParams:
     min_plain: float = 0.30  # the 3rd closest post must be this similar to the topic: three posts at least halfway
     # into the membership ramp (classify: similarity 0.25 to 0.35), not chatter that only grazes the topic
     min_share_of_best: float = 0.5  # a topic's score must reach this share of the user's strongest topic's
-    evidence_posts: int = 5
+    evidence_posts: int = 5  # a topic's evidence: its strongest posts (``_describe``'s strength), shown with it
+    evidence_pool: int = 20  # an inferred topic keeps this many, its evidence first: the posts a perk it brings is
+    # shown with are chosen from them, those closest to the perk (``match``), not the topic's best whatever the perk
     max_candidates: int = 8
 
 
@@ -469,7 +471,8 @@ def _describe(r: _Measured, p: UserPosts, ctx: dict, topic_ids: list[str], param
     }
     strength = r.column * ctx["weight"] * ctx["boost"] * ctx["recency"] * (r.column >= params.member_min)
     some = np.flatnonzero(strength > 0)
-    top = some[np.lexsort((ctx["keys"][some], -strength[some]))[: params.evidence_posts]].tolist()  # ties: by key
+    kept = params.evidence_pool if r.inferred else params.evidence_posts
+    top = some[np.lexsort((ctx["keys"][some], -strength[some]))[:kept]].tolist()  # ties: by key
     evidence = [(p.keys[i], round(float(strength[i]), 4)) for i in top]
     return TopicResult(topic_ids[r.k], inferred=r.inferred, score=r.score, confidence=round(r.confidence, 3),
                        posts=r.posts, days=r.days, engagement=round(r.lift, 3), details=details, evidence=evidence)

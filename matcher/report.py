@@ -85,7 +85,7 @@ def user_report(engine: Engine, user_id: str) -> dict[str, Any]:
         "chart": activity_chart(doc["posts"], inferred, usual),
         "assignments": match_records(engine, user_id=user_id) if match else None,
         "withheld": withheld_records(engine, user_id) if match else [],
-        "evidence_note": evidence_changed(engine, int(profile.id or 0), [user_id], candidates=True),
+        "evidence_note": evidence_changed(engine, int(profile.id or 0), [user_id], candidates=True, pool=bool(match)),
     }
 
 
@@ -160,7 +160,7 @@ def brand_report(engine: Engine, brand: str, cache: Callable[[], Any] | None = N
         "assigned": sum(v["assigned"] for v in views), "users": len({u["user_id"] for v in views for u in v["users"]}),
         "chart": quantity_chart(views),
         "evidence_note": evidence_changed(engine, int(info["match_profile_run"] or 0),
-                                          sorted({u["user_id"] for v in views for u in v["users"]})),
+                                          sorted({u["user_id"] for v in views for u in v["users"]}), pool=True),
     }
 
 

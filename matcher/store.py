@@ -135,7 +135,9 @@ class TopicScore(SQLModel, table=True):
 
 
 class EvidencePost(SQLModel, table=True):
-    """A post that supports a user's topic in one profile run, ranked by how much it supports it."""
+    """A post that supports a user's topic in one profile run, ranked by how much it supports it. A topic shows the
+    first ``ProfileParams.evidence_posts``; an inferred topic keeps more (``evidence_pool``), that its perks' evidence
+    is chosen from."""
 
     __tablename__ = "evidence"
     __table_args__ = (Index("ix_evidence_run_user", "run_id", "user_id"),)

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from matcher.errors import NotReadyError, UnknownUserError
 from matcher.profile_run import latest_run
+from matcher.profiles import ProfileParams
 from matcher.store import (
     EvidencePost,
     Post,
@@ -29,6 +30,8 @@ from matcher.store import (
     session,
 )
 from matcher.taxonomy import TopicInfo, load_topics, not_shown, replaced_since, taxonomy_digest, topic_ids_in
+
+SHOWN_EVIDENCE = ProfileParams.evidence_posts  # the evidence a topic shows (its perks' is chosen from more)
 
 
 def iso(ts: int) -> str:
@@ -116,7 +119,7 @@ def topic_records(engine: Engine, run_id: int, user_ids: list[str] | None = None
         if user_ids is not None:
             query = query.where(col(TopicScore.user_id).in_(user_ids))
         scores = s.exec(query.order_by(col(TopicScore.user_id), col(TopicScore.rank))).all()
-        ev_query = select(EvidencePost).where(EvidencePost.run_id == run_id)
+        ev_query = select(EvidencePost).where(EvidencePost.run_id == run_id).where(EvidencePost.rank <= SHOWN_EVIDENCE)
         if user_ids is not None:
             ev_query = ev_query.where(col(EvidencePost.user_id).in_(user_ids))
         evidence: dict[tuple[str, str], list[EvidencePost]] = defaultdict(list)
@@ -202,11 +205,11 @@ def stale_taxonomy(engine: Engine, run_id: int | None = None) -> str | None:
 
 
 def evidence_changed(engine: Engine, run_id: int, user_ids: list[str] | None = None, topic_id: str | None = None,
-                     candidates: bool = False) -> str | None:
+                     candidates: bool = False, pool: bool = False) -> str | None:
     """What to warn when evidence posts shown from a profile run (of its inferred topics, and its candidates too with
-    ``candidates``; of these users, None: of every user; of this topic only) were stored again after the run
-    started, with a new text or new engagement: they are shown as they are now, not as the run read them; None when
-    none was."""
+    ``candidates``; of these users, None: of every user; of this topic only; with ``pool``, the posts perks' evidence
+    is chosen from too, not only those a topic shows) were stored again after the run started, with a new text or new
+    engagement: they are shown as they are now, not as the run read them; None when none was."""
     with session(engine) as s:
         run = s.get(Run, run_id)
         if run is None:
@@ -217,6 +220,8 @@ def evidence_changed(engine: Engine, run_id: int, user_ids: list[str] | None = N
                  .where(EvidencePost.run_id == run_id).where(col(Post.updated_at) > run.started_at))
         if not candidates:
             query = query.where(TopicScore.status == "inferred")
+        if not pool:
+            query = query.where(EvidencePost.rank <= SHOWN_EVIDENCE)
         if topic_id is not None:
             query = query.where(EvidencePost.topic_id == topic_id)
         found: set[int] = set()

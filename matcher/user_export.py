@@ -20,7 +20,7 @@ from matcher.store import (
     Withheld,
     session,
 )
-from matcher.topic_records import post_record, require_user, topic_records
+from matcher.topic_records import SHOWN_EVIDENCE, post_record, require_user, topic_records
 
 
 def export_user(engine: Engine, user_id: str) -> dict[str, Any]:
@@ -38,6 +38,7 @@ def export_user(engine: Engine, user_id: str) -> dict[str, Any]:
                         .order_by(col(TopicScore.run_id), col(TopicScore.rank))).all()
         cited: dict[tuple[int, str], list[int]] = defaultdict(list)  # each run's evidence of each topic, ranked
         for e in s.exec(select(EvidencePost).where(EvidencePost.user_id == user_id)
+                        .where(EvidencePost.rank <= SHOWN_EVIDENCE)
                         .order_by(col(EvidencePost.run_id), col(EvidencePost.rank))).all():
             cited[(e.run_id, e.topic_id)].append(e.post_pk)
     run = latest_run(engine, "profile")

@@ -152,7 +152,7 @@ def _not_a_candidate(engine: Engine, cache: EmbeddingCache, user: User, perk: Pe
         ev.setdefault((user.user_id, topic_id), []).append(post_pk)
     pairs, queries = topic_queries(engine, cache, [user.user_id], {user.user_id: rows}, ev, ps.topic_vectors, params)
     topics = []
-    for (_, r, _), hits in zip(pairs, ps.index.search(queries, params.candidates_per_topic), strict=True):
+    for (_, r, *_), hits in zip(pairs, ps.index.search(queries, params.candidates_per_topic), strict=True):
         k = ps.column[r.topic_id]
         near = ps.weighed(k, hits)  # the perks ``match`` weighs for it
         rel = float(ps.relevance[at, k])

@@ -41,3 +41,18 @@ def test_a_perk_is_matched_only_through_the_topics_it_is_most_about() -> None:
     assert close.tolist() == [[True, True, True, False], [True, True, True, False]]
     assert closest_topics(rel, 2)[1].tolist() == [True, True, True, False]  # ties at the second place
     assert closest_topics(rel, 9).all() and closest_topics(rel[:0], 3).shape == (0, 4)
+
+
+def test_a_perk_is_shown_with_the_topics_posts_closest_to_it_ties_to_the_stronger() -> None:
+    from matcher.match import perk_evidence
+
+    axes = np.eye(4, dtype=np.float32)
+    keys = [11, 12, 13, 14, 15, 16, 17]  # strongest first
+    vecs = axes[[0, 1, 1, 2, 0, 1, 3]]
+    luggage, lounge = axes[1], axes[0]
+    shown = perk_evidence((keys, vecs), np.stack([luggage, lounge]))
+    assert shown[0][:3] == [12, 13, 16] and shown[1][:2] == [11, 15]  # each perk its own posts, stronger first
+    assert all(len(s) == 5 and len(set(s)) == 5 and set(s) <= set(keys) for s in shown)
+    assert perk_evidence(([21, 22], axes[[2, 3]]), np.stack([luggage])) == [[21, 22]]  # fewer posts: all of them
+    assert perk_evidence(([], np.zeros((0, 4))), np.stack([luggage, lounge])) == [[], []]
+    assert perk_evidence((keys, vecs), np.zeros((0, 4))) == []

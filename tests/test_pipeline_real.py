@@ -71,6 +71,18 @@ def test_travel_poster_gets_travel_perks_with_travel_evidence(demo) -> None:  # 
     assert evidence and all({"post_id", "text", "created_at", "likes", "replies", "shares"} <= set(e) for e in evidence)
 
 
+def test_each_perk_is_shown_with_the_posts_of_its_topic_closest_to_it(demo) -> None:  # type: ignore[no-untyped-def]
+    engine, topics, perks = demo
+    maya = {p["perk_id"]: p["topics"][0] for p in perks["u-maya"]}
+    luggage, lounge = maya["pk-wayfarer-carry-on"], maya["pk-skyway-lounge"]
+    assert luggage["topic_id"] == lounge["topic_id"] == "travel.air-travel"  # one topic brings both perks ...
+    assert all("carry-on" in e["text"].lower() for e in luggage["evidence"][:2])  # ... each with its own posts
+    assert "lounge" in lounge["evidence"][0]["text"].lower()
+    topic = next(t for t in user_topics(engine, "u-maya")[0]["topics"] if t["topic_id"] == "travel.air-travel")
+    assert len(topic["evidence"]) == 5  # the topic shows its strongest five, whatever its pool
+    assert {e["post_id"] for e in luggage["evidence"]} != {e["post_id"] for e in topic["evidence"]}
+
+
 @pytest.mark.parametrize("user", ["u-firehose", "u-resharer", "u-spammer"])
 def test_gaming_accounts_get_no_topic_and_no_perk(demo, user) -> None:  # type: ignore[no-untyped-def]
     _, topics, perks = demo

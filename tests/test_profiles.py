@@ -401,3 +401,16 @@ def test_a_topic_needs_one_post_about_it_in_its_own_words() -> None:
     assert inferred(reactions) == []
     assert "none of its 6 post(s) is about it in its own words" in shortfalls(reactions, TOPICS[0])
     assert inferred(profile(steady(0, 6, every=3), alone=[0.12, 0.2, 0.31, 0.24, 0.1, 0.15])) == [TOPICS[0]]
+
+
+def test_an_inferred_topic_keeps_a_pool_of_its_strongest_posts_for_its_perks_a_candidate_only_its_evidence() -> None:
+    posts = steady(0, 30, every=3, likes=5) + steady(1, 12, start=1, every=5, likes=0, replies=0)
+    results = profile(posts)
+    travel, sports = topic(results, "travel"), topic(results, "sports")
+    assert travel.inferred and not sports.inferred  # sports: no engagement
+    pool = ProfileParams().evidence_pool
+    assert len(travel.evidence) == pool and all(posts[k - 1].topic == 0 for k, _ in travel.evidence)
+    weights = [w for _, w in travel.evidence]
+    assert weights == sorted(weights, reverse=True)  # the evidence a topic shows is the pool's first posts
+    assert len(sports.evidence) == ProfileParams().evidence_posts
+    assert len(profile(posts, evidence_pool=7)[0].evidence) == 7

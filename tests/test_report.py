@@ -217,7 +217,9 @@ def test_chart_is_inline_svg_without_date_or_prolog(demo) -> None:  # type: igno
 def test_post_text_is_escaped_end_to_end(demo_copy, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """A stored post whose text holds a <script> tag shows up as text in both reports."""
     before = match_records(demo_copy)[0]
-    user, post = before["user_id"], before["topics"][0]["evidence"][0]
+    user, cited = before["user_id"], before["topics"][0]
+    shown = next(t for t in user_topics(demo_copy, user)[0]["topics"] if t["topic_id"] == cited["topic_id"])
+    post = next(e for e in cited["evidence"][:2] if e in shown["evidence"])  # on the brand's page and the user's
     changed = {"post_id": post["post_id"], "platform": post["platform"], "user_id": user,
                "text": f"{post['text']} {SCRIPT}", "created_at": post["created_at"], "likes": post["likes"],
                "replies": post["replies"], "shares": post["shares"], "context": post["context"]}

@@ -105,8 +105,8 @@ def test_perk_evidence_from_an_earlier_profile_run_is_not_said_to_be_on_the_page
     html = page(world, tmp_path, "user", "ann")
     shown = text_of(html)
     assert "made on the topics of profile run 1, not on those of profile run 3" in shown
-    assert "all of it is under" not in shown and "Top evidence for travel in profile run 1, which the match used" \
-        in shown
+    assert "the topic's strongest are under" not in shown
+    assert "Evidence for this perk from travel in profile run 1, which the match used" in shown
     targets = set(re.findall(r'id="([^"]+)"', html))
     assert all(link in targets for link in re.findall(r'href="#([^"]+)"', html))  # no link leads nowhere
 
@@ -114,4 +114,5 @@ def test_perk_evidence_from_an_earlier_profile_run_is_not_said_to_be_on_the_page
 def test_perk_evidence_of_the_same_profile_run_points_to_the_evidence_section(world, tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert world("match").exit_code == 0
     html = page(world, tmp_path, "user", "ann")
-    assert "Top evidence for <bdi>Travel</bdi> (all of it is under" in html and 'href="#ev-travel"' in html
+    assert "Evidence for this perk from <bdi>Travel</bdi>, its posts closest to the perk (the topic's strongest are " \
+        "under" in html and 'href="#ev-travel"' in html

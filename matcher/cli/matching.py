@@ -56,7 +56,8 @@ def match(
     model: ModelOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Assign perks to users under the catalog's limits; print ranked assignments with evidence."""
+    """Assign perks to users under the catalog's limits; print ranked assignments with evidence (each topic's posts
+    closest to the perk)."""
     from catalog.refresh import read_catalog, refresh
     from matcher.export import assignment_format
     from matcher.match import run_match

@@ -52,7 +52,7 @@ def match_evidence_changed(eng: Any, user_ids: list[str]) -> str | None:
     from matcher.topic_records import evidence_changed
 
     profile_run = match_profile_run(eng)
-    return evidence_changed(eng, profile_run, user_ids) if profile_run and user_ids else None
+    return evidence_changed(eng, profile_run, user_ids, pool=True) if profile_run and user_ids else None
 
 
 def warn_stale(note: str | None) -> None:
