@@ -15,6 +15,7 @@ For assignments, causes are checked in this order for each perk a user gained or
   profiled for the first time.
 """
 
+import datetime as dt
 import json
 from collections import defaultdict
 from dataclasses import dataclass
@@ -26,9 +27,21 @@ from sqlmodel import col, func, select
 
 from catalog.refresh import version_diff
 from matcher.errors import PerkmatchError
+from matcher.forget import audit_hash
 from matcher.profile_run import previous_run
 from matcher.records import as_of_text
-from matcher.store import Assignment, Post, ProfiledUser, Run, TopicScore, User, Withheld, session
+from matcher.store import (
+    Assignment,
+    EvidencePost,
+    ForgetAudit,
+    Post,
+    ProfiledUser,
+    Run,
+    TopicScore,
+    User,
+    Withheld,
+    session,
+)
 from matcher.taxonomy import load_topics, not_shown
 from matcher.topic_records import (
     not_profiled,
@@ -163,7 +176,10 @@ def topic_changes(engine: Engine, user_id: str, since: int | None = None) -> dic
             for k, t in now.items()]}
     before = {t["topic_id"]: t for t in topic_records(engine, int(prev.id or 0), [user_id])[0]["topics"]}
     if not before and not_profiled(engine, prev, user):
-        first = f"first profiled in this run (they were not in profile run {prev.id})"
+        deleted = _deleted_since(engine, user_id, prev)
+        first = (f"profiled again in this run: what profile run {prev.id} found was deleted with their data on "
+                 f"{deleted:%Y-%m-%d} (an opt-out or `perkmatch forget`)" if deleted
+                 else f"first profiled in this run (they were not in profile run {prev.id})")
         return {"user_id": user_id, "run_id": run.id, "previous_run_id": prev.id, "changes": [
             {"topic_id": k, "change": "new", "before": None, "after": t["score"], "why": first}
             for k, t in now.items()]}
@@ -177,6 +193,14 @@ def topic_changes(engine: Engine, user_id: str, since: int | None = None) -> dic
         changes.append({"topic_id": k, "change": change, "before": a and a["score"], "after": b and b["score"],
                         "why": _why(k, a, b or every.get(k), causes)})
     return {"user_id": user_id, "run_id": run.id, "previous_run_id": prev.id, "changes": changes}
+
+
+def _deleted_since(engine: Engine, user_id: str, run: Run) -> dt.datetime | None:
+    """When the user's data was last deleted (an opt-out or `forget`, kept by a salted hash of their id) after this
+    run started: its rows of them went with it."""
+    with session(engine) as s:
+        return s.exec(select(func.max(ForgetAudit.forgotten_at)).where(ForgetAudit.user_hash == audit_hash(s, user_id))
+                      .where(col(ForgetAudit.forgotten_at) >= run.started_at)).one()
 
 
 def earlier_run(engine: Engine, run_id: int, latest: Run | None, kind: str = "profile") -> Run:
@@ -211,6 +235,8 @@ class _Causes:
     runs: tuple[int, int]  # (earlier, later) run ids
     record_changed: bool  # the user's record (consent, opt-ins, region) changed between the runs
     inputs_changed: bool  # the user's digest differs between the runs: their posts' inputs or their opt-ins
+    usual: tuple[float | None, float | None]  # the user's usual engagement a post in each run (None: no topic)
+    kept: dict[int, dict[str, set[int]]]  # per run, per topic kept with all its posts as evidence: those posts
     sensitive: frozenset[str]  # the taxonomy's topics inferred only with an opt-in
     topic_ids: frozenset[str]  # the loaded taxonomy's
 
@@ -242,9 +268,13 @@ def _causes(engine: Engine, run: Run, prev: Run, user: User) -> _Causes:
                               .where(col(ProfiledUser.run_id).in_(ids))).all())
     taxonomy = load_topics(engine)
     changed = record_changed(engine, user_id, prev.started_at, run.started_at)
+    details = {rid: _details(engine, rid, user_id) for rid in ids}
     return _Causes(new_posts, reached, run.as_of - prev.as_of, _refitted(run, prev),
-                   {rid: _copies(engine, rid, user_id) for rid in ids}, copied, ids, changed,
-                   digests.get(ids[0]) != digests.get(ids[1]),
+                   {rid: {t: int(d.get("copies", 0)) for t, d in details[rid].items()} for rid in ids}, copied, ids,
+                   changed, digests.get(ids[0]) != digests.get(ids[1]),
+                   tuple(next((d["usual_engagement"] for d in details[rid].values() if "usual_engagement" in d), None)
+                         for rid in ids),  # type: ignore[arg-type]
+                   {rid: _every_post(engine, rid, user_id, details[rid]) for rid in ids},
                    not_shown(taxonomy)(None), frozenset(t.topic_id for t in taxonomy))
 
 
@@ -267,7 +297,7 @@ def _refitted(run: Run, prev: Run) -> str | None:
     now, before = (p.get("topic_vectors") or {} for p in params)
     if now.get("run") != before.get("run"):
         if now.get("basis") != before.get("basis"):
-            cause = "the taxonomy, the model, the settings or perkmatch's rules changed"
+            cause = _basis_moved(run, prev)
         elif now.get("forced"):  # the earlier fit was still fresh
             cause = "asked for with --refit"
         elif now.get("forgotten") != before.get("forgotten"):
@@ -282,12 +312,42 @@ def _refitted(run: Run, prev: Run) -> str | None:
     return "; ".join(reasons) or None
 
 
-def _copies(engine: Engine, run_id: int, user_id: str) -> dict[str, int]:
-    """Per topic of the user in this run, its posts that copy another user's earlier post (``profiles.copies``)."""
+def _every_post(engine: Engine, run_id: int, user_id: str, details: dict[str, dict[str, Any]]) -> dict[str, set[int]]:
+    """The topics of the user in this run whose evidence rows hold every post counted for them (each member post but
+    its repeats: an inferred topic keeps up to ``ProfileParams.evidence_pool``, a candidate its first few), and those
+    posts."""
+    with session(engine) as s:
+        rows = s.exec(select(EvidencePost.topic_id, EvidencePost.post_pk).where(EvidencePost.run_id == run_id)
+                      .where(EvidencePost.user_id == user_id)).all()
+    posts: dict[str, set[int]] = defaultdict(set)
+    for topic_id, post_pk in rows:
+        posts[topic_id].add(post_pk)
+    return {t: posts[t] for t, d in details.items()
+            if "posts_total" in d and len(posts[t]) >= d["posts_total"] - d.get("duplicates_dropped", 0)}
+
+
+def _basis_moved(run: Run, prev: Run) -> str:
+    """What moved the basis of the topic fit between two runs, as far as the runs record it: the taxonomy (its
+    digest), the model, perkmatch's rules; else the settings."""
+    params = [json.loads(r.params or "{}") for r in (prev, run)]
+    models = [json.loads(r.stats or "{}").get("model") for r in (prev, run)]
+    said = []
+    if None not in (taxonomies := [p.get("taxonomy") for p in params]) and taxonomies[0] != taxonomies[1]:
+        said.append("the taxonomy changed (`perkmatch taxonomy load`)")
+    if None not in models and models[0] != models[1]:
+        said.append(f"the model changed ({models[0]} -> {models[1]})")
+    if None not in (rules := [p.get("rules") for p in params]) and rules[0] != rules[1]:
+        said.append("perkmatch's rules changed")
+    return " and ".join(said) or "the settings, the taxonomy, the model or perkmatch's rules changed"
+
+
+def _details(engine: Engine, run_id: int, user_id: str) -> dict[str, dict[str, Any]]:
+    """The details of each topic of the user in this run: among them its posts that copy another user's earlier post
+    (``copies``, ``profiles.copies``), and the user's usual engagement (the same in each)."""
     with session(engine) as s:
         rows = s.exec(select(TopicScore.topic_id, TopicScore.details).where(TopicScore.run_id == run_id)
                       .where(TopicScore.user_id == user_id)).all()
-    return {topic_id: int(json.loads(details or "{}").get("copies", 0)) for topic_id, details in rows}
+    return {topic_id: json.loads(details or "{}") for topic_id, details in rows}
 
 
 def _why(topic_id: str, a: dict | None, b: dict | None, c: _Causes) -> str:
@@ -322,7 +382,7 @@ def _why(topic_id: str, a: dict | None, b: dict | None, c: _Causes) -> str:
                        "by this one's, now count")
     if c.record_changed and c.inputs_changed and not sensitive_new:  # (same inputs: not their opt-ins, then)
         reasons.append(_record_reason(posts_moved))
-    reasons += _moved(a, b)
+    reasons += _moved(a, b, c.usual, (c.kept[c.runs[0]].get(topic_id), c.kept[c.runs[1]].get(topic_id)))
     if b and b.get("status") == "candidate" and b.get("shortfalls"):  # dropped: what it now falls short of
         reasons.append("now short of: " + "; ".join(b["shortfalls"]))
     if c.elapsed > 0:  # with new posts too: every post is older against the later date
@@ -340,19 +400,41 @@ def _record_reason(posts_moved: bool) -> str:
            "above it, and which topic is the user's strongest, the one side interests are measured against")
     if not posts_moved:
         return f"the user's sensitive-topic opt-ins changed after the previous run ({why})"
-    return f"the user's record (consent, region or sensitive-topic opt-ins) also changed after the previous run ({why})"
+    return (f"the user's record also changed after the previous run (of what it holds, only sensitive-topic opt-ins "
+            f"move topics: {why}; a change of region or handle moves none)")
 
 
-def _moved(a: dict | None, b: dict | None) -> list[str]:
-    """How a topic's own numbers moved between two runs: its posts, their engagement, the user's usual."""
+def _moved(a: dict | None, b: dict | None, usual: tuple[float | None, float | None] = (None, None),
+           kept: tuple[set[int] | None, set[int] | None] = (None, None)) -> list[str]:
+    """How a topic's own numbers moved between two runs: its posts, their engagement, the user's usual (``usual``:
+    in the earlier run and the later; ``kept``: every post of the topic each run kept, ``_every_post``)."""
     if not (a and b):
         return []
     out = [f"posts on the topic {a['posts']} -> {b['posts']}"] if a["posts"] != b["posts"] else []
-    same = a["posts"] == b["posts"] and (a["first"], a["last"]) == (b["first"], b["last"])
     if a["engagement"] != b["engagement"]:
-        out.append(f"engagement {a['engagement']:g} -> {b['engagement']:g}" + (
-            " on the same posts (new likes, replies or shares on posts it already counted)" if same else ""))
-    elif a["engagement_vs_usual"] != b["engagement_vs_usual"]:  # the same reactions, another usual
-        out.append(f"the user's usual engagement moved (their posts elsewhere), so this topic's against it went "
-                   f"×{a['engagement_vs_usual']:.2f} -> ×{b['engagement_vs_usual']:.2f}")
+        out.append(f"engagement {a['engagement']:g} -> {b['engagement']:g}" + _same_posts(a, b, kept))
+    elif a["engagement_vs_usual"] != b["engagement_vs_usual"]:  # the same reactions, weighed otherwise
+        went = f"×{a['engagement_vs_usual']:.2f} -> ×{b['engagement_vs_usual']:.2f}"
+        if None not in usual and usual[0] != usual[1]:
+            out.append(f"the user's usual engagement moved ({usual[0]:g} -> {usual[1]:g} a post: their posts "
+                       f"elsewhere), so this topic's against it went {went}")
+        else:  # a refit, or posts read otherwise: each post counts for the topic in another share
+            out.append(f"its posts count for it in other shares, so their engagement against the user's usual went "
+                       f"{went}")
     return out
+
+
+def _same_posts(a: dict, b: dict, kept: tuple[set[int] | None, set[int] | None]) -> str:
+    """Said of engagement that moved with the same number of posts over the same dates: whether on the very posts the
+    topic counted before. Known when each run kept every post of the topic (``kept``, ``_every_post``); else it may be
+    either (new reactions can also move a post into a longer list's strongest)."""
+    if a["posts"] != b["posts"] or (a["first"], a["last"]) != (b["first"], b["last"]):
+        return ""
+    before, after = kept
+    if before is None or after is None:
+        return (" with the same number of posts over the same dates (new likes, replies or shares on them, or a post "
+                "swapped for another)")
+    if before != after:
+        return (f" with the same number of posts over the same dates, but not the same posts ({len(before - after)} "
+                f"left, {len(after - before)} joined)")
+    return " on the same posts (new likes, replies or shares on posts it already counted)"

@@ -229,7 +229,7 @@ def thresholds(params: ProfileParams) -> dict[str, float]:
     return {"posts": params.min_posts, "days": params.min_days, "day_gap_hours": params.day_gap_hours,
             "threads": params.min_threads, "engaged_posts": params.min_engaged_posts,
             "engagement_per_post": params.min_mean_engagement,
-            "engagement_vs_usual": round(math.exp(params.min_lift), 2), "burst_share": params.max_burst_share,
+            "engagement_vs_usual": round(math.exp(params.min_lift), 4), "burst_share": params.max_burst_share,
             "thread_share": params.max_thread_share,
             "confidence": params.min_confidence, "plain": params.min_plain, "own_words": params.alone_min,
             "share_of_strongest": params.min_share_of_best}

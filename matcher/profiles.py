@@ -481,8 +481,8 @@ def _describe(r: _Measured, p: UserPosts, ctx: dict, topic_ids: list[str], param
 def _closest(similarity: np.ndarray, params: ProfileParams) -> np.ndarray:
     """How plainly the user's posts are about each topic: the similarity of their ``clarity_post``-th closest
     (non-duplicate) post to it (their least similar one when they have fewer). Mapped to a clarity
-    (``clarity_floor`` to ``clarity_full`` give ``min_clarity`` to 1), a topic resting on vague posts ranks lower;
-    under ``min_plain`` it is not inferred."""
+    (``clarity_floor`` to ``clarity_full`` give 0 to 1, never under ``min_clarity``), a topic resting on vague posts
+    ranks lower; under ``min_plain`` it is not inferred."""
     n = len(similarity)
     if n == 0:
         return np.zeros(similarity.shape[1])
@@ -526,20 +526,23 @@ def _shortfalls(r: _Measured, params: ProfileParams) -> Iterator[str]:
                f"{math.floor(r.closest * 100) / 100:.2f} similar to it; needs {params.min_plain:.2f} "
                "(the posts only graze it)")
     if r.posts and r.positive / r.posts < params.min_mean_engagement:  # said beside too few engaged posts, too
-        yield f"engagement {r.positive / r.posts:.2f} per post; needs {params.min_mean_engagement:g}"
+        yield (f"engagement {_below(r.positive / r.posts, params.min_mean_engagement)} per post; needs "
+               f"{params.min_mean_engagement:g}")
     if not r.alone:
         yield (f"none of its {r.posts} post(s) is about it in its own words (read without the thread it answers "
                f"and the user's other posts, each is under {params.alone_min:.2f} similar to it): they take the "
                "topic from their threads")
     if r.best:
-        share = r.score / r.best
-        shown = f"{share:.1%}" if f"{share:.0%}" == f"{params.min_share_of_best:.0%}" else f"{share:.0%}"
+        shown = _below(r.score / r.best, params.min_share_of_best, "%", 0)
         yield (f"score {r.score:.3f} is {shown} of the user's strongest topic's ({r.best:.3f}); "
                f"needs {params.min_share_of_best:.0%}")
 
 
-def _below(value: float, threshold: float) -> str:
-    """A value under its threshold, to 2 decimals, or 3 where 2 would show it equal ("0.498", not "0.50; needs
-    0.50")."""
-    shown = f"{value:.2f}"
-    return f"{value:.3f}" if shown == f"{threshold:.2f}" else shown
+def _below(value: float, threshold: float, kind: str = "f", decimals: int = 2) -> str:
+    """A value under its threshold, to ``decimals`` decimals, or as many more as it takes not to show it equal to the
+    threshold ("0.498", not "0.50; needs 0.50"; "49.95%", not "50.0%; needs 50%"); ``kind``: "f", or "%"."""
+    for places in range(decimals, decimals + 6):
+        shown = f"{value:.{places}{kind}}"
+        if shown != f"{threshold:.{places}{kind}}":
+            return shown
+    return shown

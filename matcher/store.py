@@ -459,9 +459,11 @@ def open_engine(db: str = DEFAULT_DB, existing: bool = False) -> Engine:
         try:
             engine = create_engine(url, pool_pre_ping=True)
         except Exception as exc:  # bad dialect or missing driver
+            scheme = db.split("://", 1)[0]
+            if not re.fullmatch(r"postgres(ql)?(\+\w+)?", scheme, re.IGNORECASE) or "Can't load plugin" in str(exc):
+                raise PerkmatchError(f"--db {shown_db(db)}: '{scheme}://' is not a database perkmatch uses: give a "
+                                     "SQLite file path, or postgresql://USER:PASSWORD@HOST:PORT/DB") from None
             hint = ("for PostgreSQL install perkmatch[postgres]" if "No module named" in str(exc) else
-                    f"'{db.split('://', 1)[0]}://' is not a database perkmatch uses: give a SQLite file path, or "
-                    "postgresql://USER:PASSWORD@HOST:PORT/DB" if "Can't load plugin" in str(exc) else
                     "check the URL: postgresql://USER:PASSWORD@HOST:PORT/DB")
             raise PerkmatchError(f"--db {shown_db(db)}: cannot use this database URL ({database_error(exc)}); "
                                  f"{hint}") from None

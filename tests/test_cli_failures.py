@@ -1,12 +1,14 @@
 """Failures a command meets outside its input files: a damaged or busy database, output that cannot be written,
 two commands at once, a mistyped --db. Each ends in one line naming the fix, never a traceback, never half a write."""
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy.exc import OperationalError
 from sqlmodel import SQLModel, select
 from typer.testing import CliRunner
@@ -83,6 +85,24 @@ def test_output_that_cannot_be_written_is_one_line_and_a_closed_pipe_ends_quietl
     run.stdout.close()  # the reader went away (`| head`) before the command wrote
     _, stderr = run.communicate()
     assert (run.returncode, stderr) == (141, "")  # before: 1 (rich's own exit)
+
+
+def test_a_table_written_to_a_closed_pipe_ends_as_every_other_output_does(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from rich.table import Table
+
+    from matcher.cli.common import print_table
+
+    read, write = os.pipe()
+    os.close(read)  # `topics --all | head -1`: the reader is gone by the time the table is written
+    pipe = os.fdopen(write, "w")
+    monkeypatch.setattr(sys, "stdout", pipe)
+    table = Table("topic")
+    table.add_row("travel")
+    with pytest.raises(BrokenPipeError):  # exit 141 (``handled``); before: rich's SystemExit(1), for tables only
+        print_table(table)
+    monkeypatch.undo()
+    with contextlib.suppress(BrokenPipeError):  # what is left in its buffer cannot go anywhere either
+        pipe.close()
 
 
 def test_files_that_cannot_be_written_are_refused_before_any_work(cli, write) -> None:  # type: ignore[no-untyped-def]

@@ -92,7 +92,7 @@ def test_explain_gives_every_threshold_and_agrees_with_topics(world) -> None:  #
     params = ProfileParams()
     assert said["thresholds"] == {  # README, "How topics are inferred", step 9; before: 6 of these 13
         "posts": 3, "days": 2, "day_gap_hours": 20.0, "threads": 2, "engaged_posts": 2, "engagement_per_post": 0.5,
-        "engagement_vs_usual": 0.5, "burst_share": 0.8, "thread_share": 0.8, "confidence": 0.5, "plain": 0.3,
+        "engagement_vs_usual": 0.4966, "burst_share": 0.8, "thread_share": 0.8, "confidence": 0.5, "plain": 0.3,
         "own_words": 0.25, "share_of_strongest": 0.5}
     assert said["thresholds"]["burst_share"] == params.max_burst_share
     listed = json.loads(world("topics", "few", "--candidates", "--json").stdout)["topics"]
@@ -524,3 +524,49 @@ def test_a_withdrawal_clears_an_interrupted_run_a_later_one_would_copy(tmp_path,
     assert world("ingest", "--users", write("in.jsonl", opted)).exit_code == 0
     assert world("profile", "--as-of", "2025-03-01").exit_code == 0  # before: it copied run 2's rows, health gone
     assert world("topics", "mix", "--json", "--candidates").stdout == before
+
+
+def test_changes_tell_posts_swapped_for_others_from_new_engagement_on_the_same_posts(world, write) -> None:  # type: ignore[no-untyped-def]
+    swapped = [post("ann-3", "ann", "coffee espresso beans roast grinder", 9),  # a counted post edited away, and
+               post("ann-new", "ann", "flights airport lounge travel delta echo", 9, likes=40)]  # its words posted
+    assert world("ingest", write("swap.jsonl", swapped)).exit_code == 0  # anew that day: as many posts, same dates
+    assert world("profile", "--as-of", "2025-03-01").exit_code == 0
+    why = changes(world, "ann")["travel"]["why"]
+    assert "with the same number of posts over the same dates, but not the same posts (1 left, 1 joined)" in why
+    assert "on the same posts" not in why  # before: "on the same posts (new likes ... on posts it already counted)"
+
+
+def test_a_weighing_moved_by_a_refit_is_not_said_to_be_a_moved_usual() -> None:
+    from matcher.changes import _moved
+
+    a = {"posts": 20, "first": "2025-01-01", "last": "2025-06-01", "engagement": 947.0, "engagement_vs_usual": 1.06}
+    b = a | {"engagement_vs_usual": 1.07}
+    assert _moved(a, b, (40.3, 40.3)) == ["its posts count for it in other shares, so their engagement against the "
+                                          "user's usual went ×1.06 -> ×1.07"]  # before: "the user's usual moved"
+    assert _moved(a, b, (40.3, 52.0)) == ["the user's usual engagement moved (40.3 -> 52 a post: their posts "
+                                          "elsewhere), so this topic's against it went ×1.06 -> ×1.07"]
+
+
+def test_changes_of_a_user_profiled_again_after_an_opt_out_say_their_profile_was_deleted(world, write) -> None:  # type: ignore[no-untyped-def]
+    assert world("consent", "ann", "opted_out").exit_code == 0  # their rows of profile run 1 go
+    assert world("consent", "ann", "opted_in").exit_code == 0
+    assert world("ingest", write("back.jsonl", posts_for("ann", "flights airport lounge travel"))).exit_code == 0
+    assert world("profile", "--as-of", "2025-03-01").exit_code == 0
+    why = changes(world, "ann")["travel"]["why"]
+    assert why.startswith("profiled again in this run: what profile run 1 found was deleted with their data on 20")
+    assert why.endswith("(an opt-out or `perkmatch forget`)")  # before: "first profiled in this run (they were not
+    # in profile run 1)", though they were
+
+
+def test_a_refit_names_what_moved_its_basis_as_the_runs_record_it() -> None:
+    from matcher.changes import _refitted
+    from matcher.store import Run
+
+    def run(taxonomy: str, model: str, rules: int, fit: int) -> Run:
+        params = {"taxonomy": taxonomy, "rules": rules, "topic_vectors": {"run": fit, "basis": f"{taxonomy}{model}"}}
+        return Run(kind="profile", params=json.dumps(params), stats=json.dumps({"model": model}))
+
+    before = run("t1", "m1", 21, 1)
+    assert _refitted(run("t2", "m1", 21, 2), before) == "topic vectors fitted again to the collection: the taxonomy " \
+        "changed (`perkmatch taxonomy load`)"  # before: "the taxonomy, the model, the settings or perkmatch's rules"
+    assert _refitted(run("t1", "m2", 21, 2), before).endswith(": the model changed (m1 -> m2)")

@@ -1,6 +1,7 @@
 """Importers of platform exports and `perkmatch import`: counts, engagement, shares, contexts, clean errors."""
 
 import json
+import shutil
 import tarfile
 import zipfile
 from collections import Counter
@@ -80,7 +81,12 @@ def test_twitter_archive_maps_engagement_retweets_and_own_thread_context() -> No
 def test_twitter_archive_zip_and_single_js_file(tmp_path: Path) -> None:
     archive = zip_folder(EXPORTS / "twitter", tmp_path / "twitter-2024-01-01-abc.zip")
     assert posts_of("twitter-archive", archive) == posts_of("twitter-archive", EXPORTS / "twitter")
-    assert len(posts_of("twitter-archive", EXPORTS / "twitter" / "data" / "tweets.js")) == 4
+    whole = posts_of("twitter-archive", EXPORTS / "twitter")
+    assert posts_of("twitter-archive", EXPORTS / "twitter" / "data" / "tweets.js") == whole  # its parts came along
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    shutil.copy(EXPORTS / "twitter" / "data" / "tweets.js", alone / "my-backup.js")  # another name: read alone
+    assert len(posts_of("twitter-archive", alone / "my-backup.js")) == len(whole) - 1 == 4
 
 
 def test_twitter_truncated_js_names_line_and_column(tmp_path: Path) -> None:

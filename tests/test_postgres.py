@@ -211,6 +211,8 @@ def test_postgres_urls_are_masked_in_errors_and_postgres_scheme_is_accepted() ->
     assert "sqlalche.me" not in message
     assert message.endswith("; check that the server is running, and the host and port in the URL")  # before: no fix
     for url, said in (("postgresq://u@h/d", "'postgresq://' is not a database perkmatch uses"),  # not "install ..."
+                      ("mysql://u@h/d", "^--db mysql://u@h/d: 'mysql://' is not a database perkmatch uses"),  # not
+                      # "cannot use this database URL (No module named 'MySQLdb'); for PostgreSQL install ..."
                       ("postgresql:/u@h/d", "a database URL with a slash missing, read as a file path")):
         with pytest.raises(PerkmatchError, match=said):
             open_engine(url)

@@ -414,3 +414,10 @@ def test_an_inferred_topic_keeps_a_pool_of_its_strongest_posts_for_its_perks_a_c
     assert weights == sorted(weights, reverse=True)  # the evidence a topic shows is the pool's first posts
     assert len(sports.evidence) == ProfileParams().evidence_posts
     assert len(profile(posts, evidence_pool=7)[0].evidence) == 7
+
+
+def test_a_value_under_its_threshold_is_shown_with_as_many_decimals_as_it_takes_to_differ() -> None:
+    from matcher.profiles import _below
+
+    assert _below(0.49954, 0.5, "%", 0) == "49.95%"  # before: "50.0%; needs 50%"
+    assert _below(0.45, 0.5, "%", 0) == "45%" and _below(0.4999, 0.5) == "0.4999" and _below(0.3, 0.5) == "0.30"

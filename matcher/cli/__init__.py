@@ -15,8 +15,7 @@ app = typer.Typer(name="perkmatch", no_args_is_help=True, add_completion=False, 
 
 @app.callback()
 def _main(
-    db: Annotated[str | None, typer.Option("--db", help="SQLite path or postgresql:// URL \\[default: perkmatch.db].",
-                                           show_default=False)] = None,
+    db: common.DbOpt = None,
     model: common.ModelOpt = None,
     precision: Annotated[str, typer.Option("--precision", help="Older form of --encoder: bfloat16 is --encoder "
                                            "torch-bf16, auto is torch in bfloat16 where supported; float32 "

@@ -23,8 +23,8 @@ class _Console(Console):
 out = _Console(soft_wrap=True, highlight=False, markup=False)
 err = _Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
-DbOpt = Annotated[str | None, typer.Option("--db", help="SQLite path or postgresql:// URL \\[default: perkmatch.db]",
-                                           show_default=False)]
+DbOpt = Annotated[str | None, typer.Option("--db", help="SQLite path (or sqlite:///PATH), or postgresql:// "
+                                           "(postgres://) URL \\[default: perkmatch.db]", show_default=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON Lines instead of a table.")]
 ModelOpt = Annotated[str | None, typer.Option("--model", help="A local sentence-transformers model folder "
                                               "\\[default: the packaged all-MiniLM-L6-v2]", show_default=False)]
@@ -126,7 +126,7 @@ def print_table(table: Any) -> None:
     from rich.measure import Measurement
 
     width = Measurement.get(out, out.options.update(width=10_000), table).maximum
-    Console(width=max(width, out.width), highlight=False, soft_wrap=True, markup=False).print(table)  # (caps width)
+    _Console(width=max(width, out.width), highlight=False, soft_wrap=True, markup=False).print(table)  # (caps width)
 
 
 def print_json(records: list[dict[str, Any]] | dict[str, Any]) -> None:

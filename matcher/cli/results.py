@@ -26,7 +26,8 @@ def topics(
     user_id: Annotated[str | None, typer.Argument(help="The user's id")] = None,
     all_users: Annotated[bool, typer.Option("--all", help="Every profiled user.")] = False,
     candidates: Annotated[bool, typer.Option("--candidates", help="Also list topics that fell short.")] = False,
-    changes: Annotated[bool, typer.Option("--changes", help="What changed since the previous profile run, and why.")]
+    changes: Annotated[bool, typer.Option("--changes", help="What changed in USER_ID's topics since the previous "
+                                          "profile run, and why (one user at a time).")]
     = False,
     since: Annotated[int | None, typer.Option("--since", help="With --changes: compare with this earlier profile run "
                                               "instead of the previous one.", show_default=False)] = None,
@@ -165,8 +166,10 @@ def explain(
                   f"(days with posts at least {gap:g} h apart; needs {th['days']}), threads {record['threads']} "
                   f"(needs {th['threads']}), engaged posts {d['engaged_posts']} (needs {th['engaged_posts']})")
         per_post = d["positive_engagement"] / record["posts"] if record["posts"] else 0.0
-        whose = ("that of posts passing on others' words or repeating the user's (it has no post in their own words)"
-                 if not record["posts"] else "its typical post's")
+        whose = ("its typical post's" if record["posts"] else
+                 f"none of its posts counts for it: they are its inferred children's ({', '.join(d['covered_by'])})"
+                 if d.get("covered_by") else
+                 "that of posts passing on others' words or repeating the user's (it has no post in their own words)")
         out.print(f"  engagement on it ×{record['engagement_vs_usual']:.2f} of the user's usual (needs "
                   f"×{th['engagement_vs_usual']:.2f}; {whose}, on a log scale and drawn towards ×1 when there are few "
                   f"posts, so one viral post moves it far less than its likes; the usual ≈ {d['usual_engagement']} "

@@ -102,12 +102,13 @@ def _edited(tweets: list[tuple[str, int, dict[str, Any]]], present: set[str]) ->
 
 def _members(path: str, name: re.Pattern[str], required: bool = False) -> list[Member]:
     """The archive's files of one kind, in part order (x.js, then x-part1.js, x-part2.js, ... x-part10.js). Beside a
-    .js file given by itself, its siblings of that kind."""
+    .js file given by itself, its siblings of that kind: `data/tweets.js` given alone brings its `tweets-part1.js`, ...
+    (before, their tweets were left out, unsaid). A file of another name given for the tweets is read alone."""
     def wanted(member: str) -> bool:
         return bool(name.fullmatch(basename(member)))
 
     given = Path(path)
-    if required or not given.is_file() or is_archive(given):
+    if not given.is_file() or is_archive(given) or (required and not wanted(given.name)):
         found = find_members(path, wanted, "data/tweets.js", _FIX, required=required)
     else:
         found = [Member(str(p), str(p)) for p in sorted(given.parent.iterdir()) if p.is_file() and wanted(p.name)]
