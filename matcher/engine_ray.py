@@ -93,12 +93,23 @@ def ray_cluster(address: str | None = None, num_cpus: int | None = None) -> Iter
     else:
         kwargs.update(address=address)
     _init(ray, kwargs, address, where)
+    printing = ray._private.worker.print_to_stdstream
     try:
         _quiet()
+        ray._private.worker.print_to_stdstream = _on_stderr(printing)
         yield _describe(ray, f"the Ray cluster at {address}" if address not in (None, "local")
                         else "a local Ray cluster started for this run")
     finally:
+        ray._private.worker.print_to_stdstream = lambda data, ignore_prefix: None  # while it shuts down: a stopped
+        # run's actors are killed, and Ray said so of each ("... killed by `ray.kill`")
         ray.shutdown()
+        ray._private.worker.print_to_stdstream = printing
+
+
+def _on_stderr(printing: Callable[[dict, bool], None]) -> Callable[[dict, bool], None]:
+    """Ray's printer of the cluster's messages to the driver (a task retried, a worker killed for want of memory), on
+    stderr: Ray printed them on stdout, in colour, in the middle of `--json` output."""
+    return lambda data, ignore_prefix: printing({**data, "is_err": True}, ignore_prefix)
 
 
 def _init(ray: Any, kwargs: dict[str, Any], address: str | None, where: str) -> None:
@@ -108,7 +119,8 @@ def _init(ray: Any, kwargs: dict[str, Any], address: str | None, where: str) -> 
     Attaching tries once: where something other than Ray answers, Ray's 20 tries took about 4 minutes."""
     os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")  # Ray's C++ log lines on the driver's stderr
     try:
-        with (_stderr_muted(), _sigterm_kept(ray), deferred_interrupt() if address is None else _one_attempt()):
+        with (_stderr_muted(), _sigterm_kept(ray), _own_session(ray),
+              deferred_interrupt() if address is None else _one_attempt()):
             ray.init(**kwargs)  # (stderr muted but for one line saying so)
     except BaseException as exc:  # whatever Ray raises here, the fix is one of these
         with contextlib.suppress(Exception):
@@ -126,8 +138,30 @@ def _init(ray: Any, kwargs: dict[str, Any], address: str | None, where: str) -> 
                                "gives the same result") from None
         fix = ("set RAY_AUTH_MODE=token and give the cluster's token in RAY_AUTH_TOKEN (`ray get-auth-token` on the "
                "head node)" if auth or "token" in reason.lower() else "start one with `ray start --head` and give "
-               "its address (HOST:6379), or leave --ray-address out to run on a local cluster")
+               "its address (HOST:6379), or give --ray-address local to run on a local cluster")
         raise ClusterError(f"{where}: cannot join a Ray cluster ({reason}); {fix}") from None
+
+
+@contextlib.contextmanager
+def _own_session(ray: Any) -> Iterator[None]:
+    """The processes of a local cluster started here run in a session of their own, so a SIGTERM sent to the
+    command's process group (``timeout``, a terminal's job control) reaches the command alone: it stops its run,
+    says so, and shuts the cluster down. Before, it reached the cluster too, and Ray's core ended the command as its
+    raylet died: at once, with status 1 and no word, and the run left "running". They still end with the command:
+    Ray ties the raylet and its store to their parent's death, and blocks Ctrl-C in them (a SIGKILL of the command
+    leaves its two agents for about a minute, until they find their raylet gone)."""
+    services = ray._private.services
+    popen = services.ConsolePopen
+
+    class OwnSession(popen):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs, start_new_session=True)
+
+    services.ConsolePopen = OwnSession
+    try:
+        yield
+    finally:
+        services.ConsolePopen = popen
 
 
 @contextlib.contextmanager
@@ -185,14 +219,14 @@ def _sigterm_kept(ray: Any) -> Iterator[None]:
 def _check_reachable(address: str, where: str, timeout: float = 5.0) -> None:
     """Fail fast, naming the fix, when nothing listens at a host:port address (ray.init would retry for minutes)."""
     host, _, port = address.rpartition(":")
-    if not host or not port.isdigit():
-        host, port = address, "6379"
+    if not host or not port.isdigit() or host.count(":") and not host.endswith("]"):  # (an IPv6 address: [::1]:6379)
+        raise ClusterError(f"{where}: give the port too, HOST:6379 (the address `ray start --head` printed)")
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
     except OSError as exc:
         raise ClusterError(f"{where}: no Ray cluster answers there ({exc}); start one with "
-                           "`ray start --head` on the head node and give its address (HOST:6379), or leave "
-                           "--ray-address out to run on a local cluster") from None
+                           "`ray start --head` on the head node and give its address (HOST:6379), or give "
+                           "--ray-address local to run on a local cluster") from None
 
 
 def _quiet() -> None:

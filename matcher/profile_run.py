@@ -9,6 +9,7 @@ an interrupted run resume where it stopped.
 """
 
 import datetime as dt
+import gc
 import json
 import time
 from dataclasses import dataclass
@@ -93,13 +94,14 @@ def run_profile(engine: Engine, cache: EmbeddingCache, *, policy: str = "opt-in"
         try:
             return _profile(engine, cache, users, policy, as_of, classify, params, progress, executor, refit,
                             (started, began))
-        except KeyboardInterrupt:  # Ctrl-C, or a termination signal (``cli.common.Terminated``)
-            _stopped(engine, began, as_of, policy)
-            raise
+        except KeyboardInterrupt as exc:  # Ctrl-C, or a termination signal (``cli.common.Terminated``)
+            interrupt = exc.with_traceback(None)  # its frames go, and the connections they hold (``_stopped``)
         finally:
             close = getattr(executor, "close", None)  # a pool of worker processes stops with its run
             if close is not None:
                 close()
+        _stopped(engine, began, as_of, policy)
+        raise interrupt
 
 
 def space_basis(space: TopicSpace, model: str, policy: str, as_of: int, classify: ClassifyParams,
@@ -115,7 +117,10 @@ def _stopped(engine: Engine, began: dt.datetime, as_of: int, policy: str) -> Non
     running (as it must of one killed outright). Its finished users' rows stay for the next run to go on from; that
     run's end deletes them (``incremental.drop_interrupted``). Stopped while it embedded, before its run was
     recorded: recorded now, as stopped (its vectors are kept; it has no rows). Best effort: the interrupt goes on
-    whatever happens."""
+    whatever happens. Run once the interrupt's frames are gone: one that landed inside a write (a chunk's rows) left
+    that statement's connection mid-transaction, held by its frames, and its write lock made this wait a minute and
+    fail, the run left "running" (seen in `profile --engine ray` runs stopped by SIGTERM)."""
+    gc.collect()  # (frames in cycles)
     try:
         with session(engine) as s:
             mine = select(Run.id).where(col(Run.kind) == "profile").where(col(Run.started_at) == began)

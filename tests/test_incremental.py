@@ -633,3 +633,24 @@ def test_a_second_profile_run_on_sqlite_waits_for_the_first_and_reuses_its_work(
     assert not second.is_alive() and done[0].recomputed > 0
     again = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN)  # the lock was let go
     assert again.embedded == 0 and again.recomputed == 0 and waited == [1]
+
+
+class _CutShort(list):  # type: ignore[type-arg]
+    """Rows that stop coming after the first, as when Ctrl-C or SIGTERM lands inside the driver's executemany."""
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        yield self[0]
+        raise KeyboardInterrupt
+
+
+def test_an_interrupt_inside_a_write_leaves_the_run_marked_stopped_at_once(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    engine = setup_db(tmp_path, "cut", sample_lines())
+    real = profile_run.bulk_insert
+    monkeypatch.setattr(profile_run, "bulk_insert", lambda conn, table, columns, rows, **kw: real(
+        conn, table, columns, _CutShort(rows) if rows else rows, **kw))
+    started = dt.datetime.now()
+    with pytest.raises(KeyboardInterrupt):
+        run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN, executor=LocalExecutor())
+    assert (dt.datetime.now() - started).total_seconds() < 20  # before: a minute's wait for its own write lock
+    with session(engine) as s:
+        assert [r.status for r in s.exec(select(Run).where(Run.kind == "profile"))] == ["stopped"]  # not "running"

@@ -246,6 +246,42 @@ def test_sigterm_on_a_cluster_started_here_is_still_the_commands_to_handle() -> 
     assert (result.returncode, result.stdout, result.stderr) == (0, "stopped\n", "")
 
 
+def test_sigterm_to_the_commands_process_group_reaches_the_command_alone() -> None:
+    """`timeout` and a terminal's job control signal the whole process group: the local cluster's processes got the
+    SIGTERM too, and Ray's core then ended the command as its raylet died (status 1, no word, the run "running")."""
+    code = ("import os, signal, time, psutil\nfrom matcher.engine_ray import ray_cluster\n"
+            "def stop(signum, frame): raise KeyboardInterrupt\n"
+            "signal.signal(signal.SIGTERM, stop)\n"
+            "try:\n    with ray_cluster(num_cpus=1):\n"
+            "        kids = [p for p in psutil.Process().children(recursive=True) if p.name() in ('raylet', "
+            "'gcs_server')]\n"
+            "        print(len(kids), all(os.getsid(p.pid) != os.getsid(0) for p in kids), flush=True)\n"
+            "        os.killpg(0, signal.SIGTERM)\n"
+            "        time.sleep(10)\nexcept KeyboardInterrupt:\n"
+            "    time.sleep(3)  # (Ray's core, its raylet gone, had ended the process by now)\n"
+            "    print('stopped', all(not p.is_running() for p in kids), flush=True)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                            start_new_session=True)  # a group of its own: the test's is not signalled
+    assert (result.returncode, result.stdout) == (0, "2 True\nstopped True\n"), result.stderr
+
+
+def test_the_clusters_messages_go_to_stderr_not_into_json_output(capsys) -> None:
+    import ray._private.worker as worker
+
+    engine_ray._on_stderr(worker.print_to_stdstream)(
+        {"lines": ["Task submit failed. There are infinite retries remaining"], "pid": "raylet", "is_err": False},
+        False)
+    printed = capsys.readouterr()
+    assert printed.out == "" and "infinite retries remaining" in printed.err  # before: on stdout, in colour
+
+
+def test_an_address_without_a_port_is_told_to_give_one(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("ray", "profile", "--engine", "ray", "--ray-address", "127.0.0.1")
+    assert (result.exit_code, result.stderr.strip()) == (1, "Error: --ray-address 127.0.0.1: give the port too, "
+                                                         "HOST:6379 (the address `ray start --head` printed)")
+    # before: with a cluster up, "cannot join a Ray cluster (Invalid address format: 127.0.0.1); start one ..."
+
+
 def test_ctrl_c_while_a_local_cluster_starts_acts_once_it_is_up_and_stops_it_whole() -> None:
     """Ctrl-C in the middle of ray.init left the cluster's agents running for a minute, or crashed the process."""
     code = ("import os, signal, ray\nfrom matcher.engine_ray import ray_cluster\nreal, up = ray.init, []\n"

@@ -306,8 +306,9 @@ def profile(
                                              "or ray (a Ray cluster; pip install 'perkmatch\\[ray]'). Same result.")]
     = "local",
     ray_address: Annotated[str | None, typer.Option("--ray-address", help="The Ray cluster for --engine ray: "
-                                                    "HOST:6379, or auto (the one started on this node) \\[default: "
-                                                    "$RAY_ADDRESS, else a local cluster for this run]",
+                                                    "HOST:6379, auto (the one started on this node), or local (a "
+                                                    "cluster started for this run) \\[default: $RAY_ADDRESS, else "
+                                                    "local]",
                                                     show_default=False)] = None,
     refit: Annotated[bool, typer.Option("--refit", help="Fit the topic vectors to the collection again now "
                                         "(otherwise an earlier fit is reused until the posts have changed by "
