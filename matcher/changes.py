@@ -61,12 +61,14 @@ def _runs(engine: Engine, run_id: int) -> tuple[Run | None, Run | None]:
     return run, prev
 
 
-def _assigned(engine: Engine, run_id: int) -> dict[str, set[str]]:
+def _assigned(engine: Engine, run_id: int) -> dict[str, dict[str, float]]:
+    """Each user's assigned perks in a match run, with their scores."""
     with session(engine) as s:
-        rows = s.exec(select(Assignment.user_id, Assignment.perk_id).where(Assignment.run_id == run_id)).all()
-    out: dict[str, set[str]] = defaultdict(set)
-    for user_id, perk_id in rows:
-        out[user_id].add(perk_id)
+        rows = s.exec(select(Assignment.user_id, Assignment.perk_id, Assignment.score)
+                      .where(Assignment.run_id == run_id)).all()
+    out: dict[str, dict[str, float]] = defaultdict(dict)
+    for user_id, perk_id, score in rows:
+        out[user_id][perk_id] = score
     return out
 
 
@@ -122,7 +124,8 @@ def _settings(p_old: dict[str, Any], p_new: dict[str, Any], old_day: int, new_da
 
 def assignment_changes(engine: Engine, run_id: int, since: int | None = None) -> list[dict[str, Any]]:
     """One record per user whose assignments differ from the previous match run (or the earlier match run
-    ``since``), with causes."""
+    ``since``): the perks gained and lost, and those kept whose score moved (``moved``), with causes. A score never
+    moves unsaid: that is how the last generation of tools lost their users' trust (74, 78, 74, and no word why)."""
     run, prev = _runs(engine, run_id)
     if run is not None and since is not None:
         prev = earlier_run(engine, since, run, "match")
@@ -138,11 +141,14 @@ def assignment_changes(engine: Engine, run_id: int, since: int | None = None) ->
     new, old = _assigned(engine, run_id), _assigned(engine, int(prev.id or 0))
     records = []
     for user_id in sorted(set(new) | set(old)):
-        gained, lost = sorted(new[user_id] - old[user_id]), sorted(old[user_id] - new[user_id])
-        if not gained and not lost:
+        now, before = new[user_id], old[user_id]
+        gained, lost = sorted(now.keys() - before.keys()), sorted(before.keys() - now.keys())
+        moved = [{"perk_id": p, "before": before[p], "after": now[p]}
+                 for p in sorted(now.keys() & before.keys()) if now[p] != before[p]]
+        if not gained and not lost and not moved:
             continue
         causes = []
-        for perk_id in gained + lost:
+        for perk_id in gained + lost + [m["perk_id"] for m in moved]:
             if perk_id in catalog:
                 causes.append(f"catalog: {perk_id} {catalog[perk_id]}")
             if perk_id in lost and (user_id, perk_id) in withheld:  # what this run says of it (dates, quantity, ...)
@@ -156,8 +162,13 @@ def assignment_changes(engine: Engine, run_id: int, since: int | None = None) ->
                           f"{p_old.get('profile_run')}` says why)"
                           if user_id in topics_old or user_id in profiled_old else "user: profiled for the first time")
         causes += settings
-        records.append({"user_id": user_id, "gained": gained, "lost": lost,
-                        "causes": causes or ["competition: other users' changes moved scarce perks"]})
+        if moved and not causes and p_old.get("profile_run") != p_new.get("profile_run"):
+            causes.append(f"user: the topic vectors or the evidence posts behind their topics changed between "
+                          f"profile runs {p_old.get('profile_run')} and {p_new.get('profile_run')}, not their topics' "
+                          "scores")
+        records.append({"user_id": user_id, "gained": gained, "lost": lost, "moved": moved,
+                        "causes": causes or ["competition: other users' changes moved scarce perks" if gained or lost
+                                             else "the taxonomy, the model or perkmatch's rules changed"]})
     return records
 
 

@@ -619,6 +619,21 @@ def test_a_dry_run_prints_the_match_and_keeps_nothing(world, tmp_path) -> None: 
     assert again.exit_code == 0 and again.stdout == ""
 
 
+def test_changes_say_why_a_kept_perks_score_moved(world, write) -> None:  # type: ignore[no-untyped-def]
+    world("match")
+    reworded = [p | {"description": "travel trips flights airport hotels"} if p["perk_id"] == "trips" else p
+                for p in PERKS]  # the same perk, reworded: it fits the same users, a little otherwise
+    result = world("match", "--dry-run", "--catalog", write("reworded.yaml", reworded), "--changes", "--json")
+    assert result.exit_code == 0, result.output
+    changes = {c["user_id"]: c for c in map(json.loads, result.stdout.splitlines())}
+    ann = changes["ann"]
+    assert (ann["gained"], ann["lost"], [m["perk_id"] for m in ann["moved"]]) == ([], [], ["trips"])
+    assert ann["moved"][0]["before"] != ann["moved"][0]["after"] and "catalog: trips changed" in ann["causes"]
+    text = world("match", "--dry-run", "--catalog", write("reworded.yaml", reworded), "--changes").stdout
+    assert re.search(r"ann: trips score [\d.]+ -> [\d.]+ \(catalog: trips changed", text)  # before: "no user's
+    # assignments changed since the last match", the score moved unsaid
+
+
 def test_a_dry_run_previews_a_catalog_file_and_makes_nothing_live(world, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     world("match")
     jetset = {"perk_id": "jetset", "brand": "Jet", "title": "Jet miles", "description": "flights airport trips travel"}
@@ -820,7 +835,7 @@ def test_a_match_stopped_after_it_was_kept_says_so_and_how_to_see_its_changes(wo
     monkeypatch.setattr(matching, "_report_match", report)
     seen = world("match", "--dry-run", "--changes", "--since", "2", "--json")
     assert seen.exit_code == 0 and [json.loads(line) for line in seen.stdout.splitlines()] == [
-        {"user_id": "ann", "gained": [], "lost": ["lounge"], "causes": ["catalog: lounge retired"]}]
+        {"user_id": "ann", "gained": [], "lost": ["lounge"], "moved": [], "causes": ["catalog: lounge retired"]}]
     assert world("match", "--changes", "--json").stdout.strip() == ""  # against run 3: nothing changed
     wrong = world("match", "--changes", "--since", "1")  # a profile run
     assert wrong.exit_code == 1 and "--since 1: not a finished match run; earlier finished match runs: 4, 3, 2" in \

@@ -210,7 +210,7 @@ class _MatchView:
             return self
         return replace(self, records=[r for r in self.records if r["perk_id"] in self.wanted],
                        diff=[_narrowed(d, self.wanted) for d in self.diff
-                             if self.wanted & {*d["gained"], *d["lost"]}])
+                             if self.wanted & {*d["gained"], *d["lost"], *(m["perk_id"] for m in d["moved"])}])
 
 
 def _show_match(view: _MatchView, changes: bool, out_file: str | None, fmt: str | None, as_json: bool,
@@ -226,8 +226,9 @@ def _show_match(view: _MatchView, changes: bool, out_file: str | None, fmt: str 
                       f"no user's assignments changed since {last}" if view.wanted is None else
                       f"no user's assignments of the perks selected changed since {last}")
         for d in [] if as_json else view.diff:
-            moved = "; ".join(f"{key} {', '.join(d[key])}" for key in ("gained", "lost") if d[key])
-            out.print(f"{d['user_id']}: {moved} ({'; '.join(d['causes'])})", markup=False)
+            moved = [f"{key} {', '.join(d[key])}" for key in ("gained", "lost") if d[key]]
+            moved += [f"{m['perk_id']} score {m['before']:.3f} -> {m['after']:.3f}" for m in d["moved"]]
+            out.print(f"{d['user_id']}: {'; '.join(moved)} ({'; '.join(d['causes'])})", markup=False)
         return
     if out_file:
         write_assignments(view.records, out_file, fmt)
@@ -250,8 +251,9 @@ def _narrowed(change: dict[str, Any], wanted: set[str]) -> dict[str, Any]:
     """A user's change of assignments (``changes.assignment_changes``) told of the perks selected only: the perks
     it gained and lost, and the causes, but those naming another perk ("catalog: P retired", "P withheld: ...");
     all of them when every one does (no cause would be left to give)."""
-    others = {*change["gained"], *change["lost"]} - wanted
+    others = {*change["gained"], *change["lost"], *(m["perk_id"] for m in change["moved"])} - wanted
     return change | {key: [p for p in change[key] if p in wanted] for key in ("gained", "lost")} | {
+        "moved": [m for m in change["moved"] if m["perk_id"] in wanted]} | {
         "causes": [c for c in change["causes"] if c.removeprefix("catalog: ").split(" ", 1)[0] not in others]
         or change["causes"]}
 
