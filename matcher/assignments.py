@@ -36,6 +36,7 @@ from matcher.topic_records import (
     posts_by_key,
     record_changed,
     records_changed,
+    stored_again,
     user_opt_ins,
 )
 
@@ -82,6 +83,7 @@ def assignment_records(engine: Engine, rows: list[Assignment], stored: bool = Fa
                     topic_ev[(profile_run, e.user_id, e.topic_id)].append(e.post_pk)
         posts = posts_by_key(s, {k for v in topic_ev.values() for k in v}
                              | {k for topics in cited_by for t in topics for k in t.get("posts", [])})
+        again = {run: stored_again(s, posts, run) for run in set(profile_of.values()) - {None}}
         opt_ins = user_opt_ins(s, {r.user_id for r in rows})
     out = []
     for r, cited in zip(rows, cited_by, strict=True):
@@ -93,7 +95,7 @@ def assignment_records(engine: Engine, rows: list[Assignment], stored: bool = Fa
         # the topic's evidence chosen for this perk (``match.perk_evidence``); a match run before that kept none
         topics = [{"topic_id": t["topic_id"], "name": names.get(t["topic_id"], t["topic_id"]), "score": t["score"],
                    "fit": t["fit"], **({"relevance": t["relevance"]} if "relevance" in t else {}),
-                   "evidence": [post_record(posts[k]) for k in t.get("posts") or
+                   "evidence": [post_record(posts[k], again.get(from_run, set())) for k in t.get("posts") or
                                 topic_ev[(from_run, r.user_id, t["topic_id"])] if k in posts]}
                   for t in shown]
         record = {"user_id": r.user_id, "perk_id": r.perk_id, "brand": perk.brand if perk else "",

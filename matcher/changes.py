@@ -5,14 +5,14 @@ A topic's score moves only for a stated reason: new or updated posts the later r
 reaches, engagement on the same posts, the user's usual engagement, time passing, a refit of the topic vectors or
 new rules, an opt-in, a topic gone from the taxonomy, or another user's earlier post of the same text.
 
-For assignments, causes are checked in this order for each perk a user gained or lost:
+For assignments, causes are checked in this order for each perk a user gained or lost, or kept with another score:
   catalog: the perk was added, changed or retired between the two catalog versions; and, for a perk lost, why this
   run withheld it from the user (its offer dates, its region, its quantity, a limit), when it did; for a perk gained,
   why the previous run withheld it, when it did;
   settings: the limits per user and per brand, or the day offer dates were checked on, differ between the runs;
   user: the user's topics changed between the profile runs behind the two match runs (new posts, new engagement,
   time passing, a refit, another user forgotten: `topics USER --changes --since RUN` says which), or they were
-  profiled for the first time.
+  profiled for the first time; for a score alone, the topic vectors or evidence of another profile run.
 """
 
 import datetime as dt

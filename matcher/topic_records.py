@@ -10,7 +10,7 @@ import datetime as dt
 import json
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from typing import Any
 
 from sqlalchemy import Engine
@@ -38,11 +38,26 @@ def iso(ts: int) -> str:
     return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def post_record(p: Post) -> dict[str, Any]:
-    """A post as evidence: ``is_share`` says it passes on someone else's content (not the user's own words)."""
-    return {"post_id": p.post_id, "platform": p.platform, "text": p.text, "context": p.context,
-            "created_at": iso(p.created_at), "likes": p.likes, "replies": p.replies, "shares": p.shares,
-            "is_share": p.is_share}
+def post_record(p: Post, again: Container[int] = frozenset()) -> dict[str, Any]:
+    """A post as evidence: ``is_share`` says it passes on someone else's content (not the user's own words);
+    ``stored_again`` (only when true: the post is among ``again``, ``stored_again``) that it was stored again after
+    the run that cited it read it, so it shows its text and engagement as they are now, not as the run read them."""
+    record = {"post_id": p.post_id, "platform": p.platform, "text": p.text, "context": p.context,
+              "created_at": iso(p.created_at), "likes": p.likes, "replies": p.replies, "shares": p.shares,
+              "is_share": p.is_share}
+    return record | {"stored_again": True} if p.id in again else record
+
+
+def stored_again(s: Session, keys: Iterable[int], run_id: int | None) -> set[int]:
+    """Which of these posts were stored again (a new text or new engagement) after profile run ``run_id`` started."""
+    run = s.get(Run, run_id) if run_id is not None else None
+    if run is None:
+        return set()
+    found: set[int] = set()
+    for part in batches(sorted(set(keys))):
+        found.update(s.exec(select(Post.id).where(col(Post.id).in_(part))
+                            .where(col(Post.updated_at) > run.started_at)).all())
+    return found
 
 
 def posts_by_key(s: Session, keys: set[int]) -> dict[int, Post]:
@@ -126,12 +141,13 @@ def topic_records(engine: Engine, run_id: int, user_ids: list[str] | None = None
         for e in s.exec(ev_query.order_by(col(EvidencePost.rank))).all():
             evidence[(e.user_id, e.topic_id)].append(e)
         posts = posts_by_key(s, {e.post_pk for lst in evidence.values() for e in lst})
+        again = stored_again(s, posts, run_id)
         opt_ins = user_opt_ins(s, {r.user_id for r in scores})
     by_user: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in scores:
         hide = hidden(opt_ins.get(r.user_id))
         if r.topic_id not in hide:  # a sensitive topic they have withdrawn since the run
-            by_user[r.user_id].append(topic_record(r, names, evidence[(r.user_id, r.topic_id)], posts, hide))
+            by_user[r.user_id].append(topic_record(r, names, evidence[(r.user_id, r.topic_id)], posts, hide, again))
     if user_ids is None:  # every user the run profiled, those it found no topic for included
         with session(engine) as s:
             user_ids = list(s.exec(select(ProfiledUser.user_id).where(ProfiledUser.run_id == run_id)).all())
@@ -154,7 +170,8 @@ def user_opt_ins(s: Session, user_ids: set[str]) -> dict[str, str | None]:
 
 
 def topic_record(r: TopicScore, names: dict[str, str], evidence: list[EvidencePost],
-                  posts: dict[int, Post], hide: frozenset[str] = frozenset()) -> dict[str, Any]:
+                  posts: dict[int, Post], hide: frozenset[str] = frozenset(), again: Container[int] = frozenset()
+                  ) -> dict[str, Any]:
     d = json.loads(r.details)
     # a candidate parent whose posts count for its inferred children: which (its shortfalls are of its posts beyond
     # theirs, as `explain` says); never a sensitive child the user does not opt in to
@@ -167,7 +184,7 @@ def topic_record(r: TopicScore, names: dict[str, str], evidence: list[EvidencePo
         "first": iso(d["first"]) if d.get("first") else None, "last": iso(d["last"]) if d.get("last") else None,
         **({"shortfalls": d.get("shortfalls", [])} if r.status != "inferred" else {}),
         **({"covered_by": covered} if covered and r.status != "inferred" else {}),
-        "evidence": [post_record(posts[e.post_pk]) for e in evidence if e.post_pk in posts],
+        "evidence": [post_record(posts[e.post_pk], again) for e in evidence if e.post_pk in posts],
     }
 
 

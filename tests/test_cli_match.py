@@ -813,8 +813,15 @@ def test_evidence_stored_again_after_the_run_is_said_to_be_shown_as_it_is_now(wo
         assert world("report", kind, who, "--out", str(page)).exit_code == 0
         assert said in " ".join(page.read_text().split()), kind
     assert said not in world("topics", "bob").stderr  # bob's posts were not touched
+    flagged = {e["post_id"] for t in json.loads(world("topics", "ann", "--json").stdout)["topics"]
+               for e in t["evidence"] if e.get("stored_again")}  # and the JSON says which, for scripts
+    assert flagged == {p["post_id"] for p in edited}
+    cited = [e for r in map(json.loads, world("match", "--dry-run", "--json").stdout.splitlines())
+             if r["user_id"] == "ann" for t in r["topics"] for e in t["evidence"]]
+    assert {e["post_id"] for e in cited if e.get("stored_again")} == flagged & {e["post_id"] for e in cited}
     assert world("profile", "--as-of", "2025-03-01").exit_code == 0
     assert "stored again" not in world("topics", "ann").stderr
+    assert "stored_again" not in world("topics", "ann", "--json").stdout
 
 
 def test_a_match_stopped_after_it_was_kept_says_so_and_how_to_see_its_changes(world, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
