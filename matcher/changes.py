@@ -139,6 +139,7 @@ def assignment_changes(engine: Engine, run_id: int, since: int | None = None) ->
     withheld, withheld_before = _withheld(engine, run_id), _withheld(engine, int(prev.id or 0))
     settings = _settings(p_old, p_new, prev.as_of, run.as_of)
     new, old = _assigned(engine, run_id), _assigned(engine, int(prev.id or 0))
+    restored = _evidence_restored(engine, p_new.get("profile_run"), prev, run)
     records = []
     for user_id in sorted(set(new) | set(old)):
         now, before = new[user_id], old[user_id]
@@ -156,20 +157,37 @@ def assignment_changes(engine: Engine, run_id: int, since: int | None = None) ->
             if perk_id in gained and (user_id, perk_id) in withheld_before:  # its dates opened, a unit came free, ...
                 causes.append(f"{perk_id} no longer withheld (match run {prev.id}: "
                               f"{withheld_before[(user_id, perk_id)]})")
-        if topics_new.get(user_id) != topics_old.get(user_id):
+        topics_moved = topics_new.get(user_id) != topics_old.get(user_id)
+        if topics_moved:
             between = f"profile runs {p_old.get('profile_run')} and {p_new.get('profile_run')}"
             causes.append(f"user: topics changed between {between} (`topics USER --changes --since "
                           f"{p_old.get('profile_run')}` says why)"
                           if user_id in topics_old or user_id in profiled_old else "user: profiled for the first time")
-        causes += settings
-        if moved and not causes and p_old.get("profile_run") != p_new.get("profile_run"):
-            causes.append(f"user: the topic vectors or the evidence posts behind their topics changed between "
-                          f"profile runs {p_old.get('profile_run')} and {p_new.get('profile_run')}, not their topics' "
-                          "scores")
+        if moved and user_id in restored:  # a score is read from the posts' vectors as they are now
+            causes.append(f"user: posts behind their topics were stored again (a new text or context) after match run "
+                          f"{prev.id}, and were read as they are now")
+        explained = topics_moved or user_id in restored or any(m["perk_id"] in catalog for m in moved)
+        if moved and not explained and p_old.get("profile_run") != p_new.get("profile_run"):
+            causes.append(f"user: the evidence posts behind their topics changed between profile runs "
+                          f"{p_old.get('profile_run')} and {p_new.get('profile_run')}, not their topics' scores")
+        elif moved and not explained:
+            causes.append("the taxonomy, the model or perkmatch's rules changed (a score moved with all else the same)")
+        causes += settings if gained or lost else []  # (limits and the offers' day move no score)
         records.append({"user_id": user_id, "gained": gained, "lost": lost, "moved": moved,
-                        "causes": causes or ["competition: other users' changes moved scarce perks" if gained or lost
-                                             else "the taxonomy, the model or perkmatch's rules changed"]})
+                        "causes": causes or ["competition: other users' changes moved scarce perks"]})
     return records
+
+
+def _evidence_restored(engine: Engine, profile_run: int | None, prev: Run, run: Run) -> set[str]:
+    """The users whose evidence posts in this profile run (any the run kept, its pool) were stored again between two
+    match runs: a match reads their vectors as they are, so the second read them otherwise."""
+    if profile_run is None:
+        return set()
+    with session(engine) as s:
+        return set(s.exec(select(EvidencePost.user_id).join(Post, col(Post.id) == EvidencePost.post_pk)
+                          .where(EvidencePost.run_id == profile_run)
+                          .where(col(Post.updated_at) > prev.started_at)
+                          .where(col(Post.updated_at) <= run.started_at).distinct()).all())
 
 
 def topic_changes(engine: Engine, user_id: str, since: int | None = None) -> dict[str, Any]:

@@ -95,7 +95,8 @@ def run_profile(engine: Engine, cache: EmbeddingCache, *, policy: str = "opt-in"
             return _profile(engine, cache, users, policy, as_of, classify, params, progress, executor, refit,
                             (started, began))
         except KeyboardInterrupt as exc:  # Ctrl-C, or a termination signal (``cli.common.Terminated``)
-            interrupt = exc.with_traceback(None)  # its frames go, and the connections they hold (``_stopped``)
+            interrupt = exc.with_traceback(None)  # its frames go, and the connections they hold (``_stopped``), and
+            interrupt.__context__ = interrupt.__cause__ = None  # those of an error it landed in the handling of
         finally:
             close = getattr(executor, "close", None)  # a pool of worker processes stops with its run
             if close is not None:

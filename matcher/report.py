@@ -85,7 +85,9 @@ def user_report(engine: Engine, user_id: str) -> dict[str, Any]:
         "chart": activity_chart(doc["posts"], inferred, usual),
         "assignments": match_records(engine, user_id=user_id) if match else None,
         "withheld": withheld_records(engine, user_id) if match else [],
-        "evidence_note": evidence_changed(engine, int(profile.id or 0), [user_id], candidates=True, pool=bool(match)),
+        # the topics' evidence, and that of the perks (chosen from the pool of the profile run the match used)
+        "evidence_note": evidence_changed(engine, int(profile.id or 0), [user_id], candidates=True)
+        or (evidence_changed(engine, int(matched_profile(match) or 0), [user_id], pool=True) if match else None),
     }
 
 

@@ -36,21 +36,22 @@ def export_user(engine: Engine, user_id: str) -> dict[str, Any]:
                 for run_id in {w.run_id for w in withheld}}  # each perk as its match run's catalog version had it
         scored = s.exec(select(TopicScore).where(TopicScore.user_id == user_id)
                         .order_by(col(TopicScore.run_id), col(TopicScore.rank))).all()
-        cited: dict[tuple[int, str], list[int]] = defaultdict(list)  # each run's evidence of each topic, ranked
-        for e in s.exec(select(EvidencePost).where(EvidencePost.user_id == user_id)
-                        .where(EvidencePost.rank <= SHOWN_EVIDENCE)
+        cited: dict[tuple[int, str], list[int]] = defaultdict(list)  # each run's evidence of each topic, ranked,
+        for e in s.exec(select(EvidencePost).where(EvidencePost.user_id == user_id)  # its pool included
                         .order_by(col(EvidencePost.run_id), col(EvidencePost.rank))).all():
             cited[(e.run_id, e.topic_id)].append(e.post_pk)
     run = latest_run(engine, "profile")
     topics = [] if run is None else topic_records(engine, int(run.id or 0), [user_id], True, stored=True)[0]["topics"]
     keys = {p.id: {"post_id": p.post_id, "platform": p.platform} for p in posts}  # evidence names the export's posts
+    for t in topics:  # beyond the evidence a topic shows, the posts kept to choose its perks' evidence from
+        t.update(_evidence(keys, cited[(int(getattr(run, "id", 0) or 0), t["topic_id"])]))
     earlier: dict[int, list[dict[str, Any]]] = defaultdict(list)  # what earlier profile runs kept (snapshots)
     for r in scored:
         if run is None or r.run_id != run.id:
             earlier[r.run_id].append({"topic_id": r.topic_id, "status": r.status, "rank": r.rank, "score": r.score,
                                       "confidence": r.confidence, "posts": r.posts, "days": r.days,
                                       "engagement": r.engagement, "details": json.loads(r.details or "{}"),
-                                      "evidence": [keys[k] for k in cited[(r.run_id, r.topic_id)] if k in keys]})
+                                      **_evidence(keys, cited[(r.run_id, r.topic_id)], shown=True)})
     record = json.loads(user.extra or "{}") | {  # the users-file shape, so an export can be ingested again
         "user_id": user.user_id, "handle": user.handle, "region": user.region, "consent": user.consent,
         "sensitive_opt_in": json.loads(user.sensitive_opt_in or "[]")}
@@ -62,3 +63,12 @@ def export_user(engine: Engine, user_id: str) -> dict[str, Any]:
                             zip(assignment_records(engine, list(assigned), stored=True), assigned, strict=True)],
             "withheld": [{"match_run": w.run_id, "perk_id": w.perk_id, **named(held[w.run_id].get(w.perk_id)),
                           "score": w.score, "reason": w.reason} for w in withheld]}
+
+
+def _evidence(keys: dict[Any, dict[str, str]], ranked: list[int], shown: bool = False) -> dict[str, Any]:
+    """A topic's stored evidence rows named by the export's posts: with ``shown``, the evidence it shows
+    (``evidence``); and the rest of an inferred topic's pool, kept to choose its perks' evidence from
+    (``evidence_pool``, when there is one)."""
+    named = [keys[k] for k in ranked if k in keys]
+    pool = named[SHOWN_EVIDENCE:]
+    return ({"evidence": named[:SHOWN_EVIDENCE]} if shown else {}) | ({"evidence_pool": pool} if pool else {})

@@ -634,6 +634,21 @@ def test_changes_say_why_a_kept_perks_score_moved(world, write) -> None:  # type
     # assignments changed since the last match", the score moved unsaid
 
 
+def test_changes_say_a_kept_perks_score_moved_with_a_post_stored_again(world, write) -> None:  # type: ignore[no-untyped-def]
+    world("match")
+    counted = json.loads(world("topics", "ann", "--json").stdout)["topics"][0]["evidence"][0]["post_id"]
+    edited = [p | {"text": "flights airport lounge travel espresso beans"} for p in
+              posts_for("ann", "flights airport lounge travel") if p["post_id"] == counted]
+    assert world("ingest", write("edited.jsonl", edited)).exit_code == 0  # after the match, no profile run since
+    for extra in ([], ["--per-user", "4"]):  # a limit changed beside it moves no score: the post is still named
+        result = world("match", "--dry-run", "--changes", "--json", *extra)
+        ann = next(c for c in map(json.loads, result.stdout.splitlines()) if c["user_id"] == "ann")
+        assert ann["moved"] and any(re.fullmatch(r"user: posts behind their topics were stored again \(a new text or "
+                                                 r"context\) after match run \d+, and were read as they are now", c)
+                                    for c in ann["causes"]), extra  # before: "the taxonomy, the model or perkmatch's
+        # rules changed", or only the limit
+
+
 def test_a_dry_run_previews_a_catalog_file_and_makes_nothing_live(world, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     world("match")
     jetset = {"perk_id": "jetset", "brand": "Jet", "title": "Jet miles", "description": "flights airport trips travel"}

@@ -81,6 +81,10 @@ def test_each_perk_is_shown_with_the_posts_of_its_topic_closest_to_it(demo) -> N
     topic = next(t for t in user_topics(engine, "u-maya")[0]["topics"] if t["topic_id"] == "travel.air-travel")
     assert len(topic["evidence"]) == 5  # the topic shows its strongest five, whatever its pool
     assert {e["post_id"] for e in luggage["evidence"]} != {e["post_id"] for e in topic["evidence"]}
+    exported = next(t for t in export_user(engine, "u-maya")["topics"] if t["topic_id"] == "travel.air-travel")
+    assert len(exported["evidence"]) == 5 and len(exported["evidence_pool"]) == 15  # what is kept is exported
+    assert {e["post_id"] for e in luggage["evidence"]} <= {e["post_id"] for e in exported["evidence"]} | {
+        e["post_id"] for e in exported["evidence_pool"]}
 
 
 @pytest.mark.parametrize("user", ["u-firehose", "u-resharer", "u-spammer"])

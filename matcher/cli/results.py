@@ -170,8 +170,10 @@ def explain(
                  f"none of its posts counts for it: they are its inferred children's ({', '.join(d['covered_by'])})"
                  if d.get("covered_by") else
                  "that of posts passing on others' words or repeating the user's (it has no post in their own words)")
+        needed = th["engagement_vs_usual"]  # to as many decimals as it takes not to look met when it is not
+        needed_shown = f"{needed:.2f}" if f"{needed:.2f}" != f"{record['engagement_vs_usual']:.2f}" else f"{needed:g}"
         out.print(f"  engagement on it ×{record['engagement_vs_usual']:.2f} of the user's usual (needs "
-                  f"×{th['engagement_vs_usual']:.2f}; {whose}, on a log scale and drawn towards ×1 when there are few "
+                  f"×{needed_shown}; {whose}, on a log scale and drawn towards ×1 when there are few "
                   f"posts, so one viral post moves it far less than its likes; the usual ≈ {d['usual_engagement']} "
                   "reactions a post, beyond the author's own vote), "
                   f"{per_post:.2f} a post (needs {th['engagement_per_post']:g}), confidence {record['confidence']:.2f} "

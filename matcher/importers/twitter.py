@@ -103,7 +103,8 @@ def _edited(tweets: list[tuple[str, int, dict[str, Any]]], present: set[str]) ->
 def _members(path: str, name: re.Pattern[str], required: bool = False) -> list[Member]:
     """The archive's files of one kind, in part order (x.js, then x-part1.js, x-part2.js, ... x-part10.js). Beside a
     .js file given by itself, its siblings of that kind: `data/tweets.js` given alone brings its `tweets-part1.js`, ...
-    (before, their tweets were left out, unsaid). A file of another name given for the tweets is read alone."""
+    (before, their tweets were left out, unsaid). A file of another name given for the tweets is the only tweets file
+    read (its folder's community, note and circle files still are)."""
     def wanted(member: str) -> bool:
         return bool(name.fullmatch(basename(member)))
 
