@@ -12,7 +12,8 @@ For assignments, causes are checked in this order for each perk a user gained or
   settings: the limits per user and per brand, or the day offer dates were checked on, differ between the runs;
   user: the user's topics changed between the profile runs behind the two match runs (new posts, new engagement,
   time passing, a refit, another user forgotten: `topics USER --changes --since RUN` says which), or they were
-  profiled for the first time; for a score alone, the topic vectors or evidence of another profile run.
+  profiled for the first time; for a score alone, posts behind their topics stored again since the last match, or
+  the evidence posts of another profile run.
 """
 
 import datetime as dt

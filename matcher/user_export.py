@@ -36,8 +36,8 @@ def export_user(engine: Engine, user_id: str) -> dict[str, Any]:
                 for run_id in {w.run_id for w in withheld}}  # each perk as its match run's catalog version had it
         scored = s.exec(select(TopicScore).where(TopicScore.user_id == user_id)
                         .order_by(col(TopicScore.run_id), col(TopicScore.rank))).all()
-        cited: dict[tuple[int, str], list[int]] = defaultdict(list)  # each run's evidence of each topic, ranked,
-        for e in s.exec(select(EvidencePost).where(EvidencePost.user_id == user_id)  # its pool included
+        cited: dict[tuple[int, str], list[int]] = defaultdict(list)  # each run's evidence of each topic (pool too)
+        for e in s.exec(select(EvidencePost).where(EvidencePost.user_id == user_id)
                         .order_by(col(EvidencePost.run_id), col(EvidencePost.rank))).all():
             cited[(e.run_id, e.topic_id)].append(e.post_pk)
     run = latest_run(engine, "profile")
