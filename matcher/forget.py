@@ -14,12 +14,14 @@ from sqlalchemy import Engine, delete, event, text, update
 from sqlmodel import Session, col, select
 
 from catalog.refresh import text_key
+from matcher.errors import PerkmatchError
 from matcher.records import embed_form
 from matcher.store import (
     Assignment,
     Embedding,
     EvidencePost,
     ForgetAudit,
+    ForgottenPost,
     ForgottenText,
     OptOut,
     Post,
@@ -89,11 +91,76 @@ def forget_in_session(s: Session, user_id: str) -> dict[str, int]:
     another user still posts as theirs (a copy of the user's post, a phrase many people post) are not the user's alone:
     a context quoting them may quote that post, and stays."""
     hold_forget_lock(s.connection())  # a run writing users' rows meanwhile waits, or is waited for
-    rows = s.exec(select(Post.text_key, Post.context_key, Post.text).where(Post.user_id == user_id)).all()
+    counts = _delete_posts(s, Post.user_id == user_id)
+    counts["topics"] = _delete(s, TopicScore, TopicScore.user_id == user_id)
+    counts["evidence"] = _delete(s, EvidencePost, EvidencePost.user_id == user_id)
+    _delete(s, ProfiledUser, ProfiledUser.user_id == user_id)
+    counts["assignments"] = delete_assignments(s, user_id)
+    counts["withheld"] = _delete(s, Withheld, Withheld.user_id == user_id)
+    counts["topic_fits"] = _drop_fits(s) if counts["posts"] else 0  # (a user with no posts is in no fit)
+    counts["users"] = _delete(s, User, User.user_id == user_id)
+    s.add(ForgetAudit(user_hash=audit_hash(s, user_id), counts=json.dumps(counts, sort_keys=True)))
+    _scrub_on_commit(s)
+    return counts
+
+
+def forget_posts(engine: Engine, user_id: str, post_ids: list[str]) -> dict[str, int]:
+    """Delete some of a user's posts, as `forget` deletes all of them (their quotes as other posts' context, their
+    vectors no other post uses, the kept topic fits), and the evidence rows citing them in every run; remember them by
+    salted hash only (``ForgottenPost``), so an export still holding them does not store them again. The user stays,
+    and their topics are worked out again without them by the next `profile` (their inputs changed). Post ids the
+    user has none of are an error, before anything is deleted."""
+    with session(engine) as s:
+        hold_forget_lock(s.connection())
+        found = s.exec(select(Post.id, Post.platform, Post.post_id).where(Post.user_id == user_id)
+                       .where(col(Post.post_id).in_(sorted(set(post_ids))))).all()
+        missing = sorted(set(post_ids) - {post_id for _, _, post_id in found})
+        if missing:
+            raise PerkmatchError(f"{user_id} has no stored post {', '.join(missing)}; `perkmatch export {user_id}` "
+                                 "lists theirs")
+        pks = sorted(int(pk) for pk, _, _ in found)
+        counts = _delete_posts(s, col(Post.id).in_(pks))
+        counts["evidence"] = sum(_delete(s, EvidencePost, col(EvidencePost.post_pk).in_(part)) for part in batches(pks))
+        counts["topic_fits"] = _drop_fits(s)
+        salt = _salt(s)
+        bulk_insert(s.connection(), ForgottenPost.__table__, ("key_hash",),
+                    [(post_hash(salt, platform, post_id),) for _, platform, post_id in found], keep_existing=True)
+        _scrub_on_commit(s)
+        s.commit()
+    return counts
+
+
+def post_hash(salt: str, platform: str, post_id: str) -> str:
+    """The salted hash a deleted post is kept by (``ForgottenPost``): it tells the post again, not what it was."""
+    return hashlib.sha256((salt + "post:" + platform + "\0" + post_id).encode()).hexdigest()
+
+
+def deleted_posts_check(s: Session) -> Callable[[str, str], bool]:
+    """Whether a post (platform, post id) was deleted by its author (`forget USER --post`): the hashes read once."""
+    salt = s.get(Setting, SALT)
+    hashes = set(s.exec(select(ForgottenPost.key_hash)).all()) if salt is not None else set()
+    if not hashes:
+        return lambda platform, post_id: False
+    return lambda platform, post_id: post_hash(salt.value, platform, post_id) in hashes  # type: ignore[union-attr]
+
+
+def _drop_fits(s: Session) -> int:
+    """Delete every kept topic fit: a fit is a mean over posts that may include deleted ones (on a small collection, a
+    topic written about by one person alone is their posts' mean); the next profile run fits again (``topic_fit``)."""
+    fits = len(set(s.exec(select(TopicVector.run_id)).all()))
+    _delete(s, TopicVector, col(TopicVector.run_id).is_not(None))
+    return fits
+
+
+def _delete_posts(s: Session, which: Any) -> dict[str, int]:
+    """Delete these posts, their words quoted whole as the context of other users' posts (a reply's parent, a thread's
+    opening post: those posts keep their own text and lose the context), and the vectors no other post uses; return
+    the counts. Words another user still posts as theirs are not the author's alone: a context quoting them stays."""
+    rows = s.exec(select(Post.text_key, Post.context_key, Post.text).where(which)).all()
     keys = [(text_key, context_key) for text_key, context_key, _ in rows]
     titles = {key for _, _, text in rows for key in _title_keys(text)}
     own = {k for pair in keys for k in pair if k} | titles  # the vectors of these go unless another post uses them
-    counts = {"posts": _delete(s, Post, Post.user_id == user_id), "quoted_contexts": 0}
+    counts = {"posts": _delete(s, Post, which), "quoted_contexts": 0}
     quotable = sorted({text_key for text_key, _ in keys} | titles)
     written = sorted(set(quotable) - _still_posted(s, quotable))
     for part in batches(written):
@@ -115,20 +182,6 @@ def forget_in_session(s: Session, user_id: str) -> dict[str, int]:
     counts["embeddings"] = 0
     for part in batches(orphaned):
         counts["embeddings"] += _delete(s, Embedding, col(Embedding.text_key).in_(part))
-    counts["topics"] = _delete(s, TopicScore, TopicScore.user_id == user_id)
-    counts["evidence"] = _delete(s, EvidencePost, EvidencePost.user_id == user_id)
-    _delete(s, ProfiledUser, ProfiledUser.user_id == user_id)
-    counts["assignments"] = delete_assignments(s, user_id)
-    counts["withheld"] = _delete(s, Withheld, Withheld.user_id == user_id)
-    # a kept topic fit is a mean over posts that may include theirs (on a small collection, a topic written about by
-    # them alone is their posts' mean): every fit goes, and the next profile run fits again (``topic_fit``); a user
-    # with no posts (an opt-out before any ingest) is in no fit, and a costly refit would buy nothing
-    counts["topic_fits"] = len(set(s.exec(select(TopicVector.run_id)).all())) if counts["posts"] else 0
-    if counts["posts"]:
-        _delete(s, TopicVector, col(TopicVector.run_id).is_not(None))
-    counts["users"] = _delete(s, User, User.user_id == user_id)
-    s.add(ForgetAudit(user_hash=audit_hash(s, user_id), counts=json.dumps(counts, sort_keys=True)))
-    _scrub_on_commit(s)
     return counts
 
 

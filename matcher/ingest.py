@@ -41,6 +41,7 @@ class IngestReport:
     rejected: int = 0
     skipped_no_consent: int = 0
     skipped_opted_out: int = 0  # ... of which by users who opted out (only `perkmatch consent USER opted_in` lets in)
+    skipped_deleted: int = 0  # posts their authors deleted (`forget USER --post`): an export may still hold them
     users_added: int = 0
     users_updated: int = 0
     users_unchanged: int = 0  # rows giving a stored user exactly as stored: not written
@@ -61,8 +62,8 @@ class IngestReport:
 
     def as_dict(self) -> dict[str, Any]:
         keys = ("path", "added", "updated", "unchanged", "rejected", "skipped_no_consent", "skipped_opted_out",
-                "users_added", "users_updated", "users_unchanged", "users_forgotten", "users_kept_out",
-                "users_opted_out", "users_withdrew", "users_returned", "repeated", "reject_file")
+                "skipped_deleted", "users_added", "users_updated", "users_unchanged", "users_forgotten",
+                "users_kept_out", "users_opted_out", "users_withdrew", "users_returned", "repeated", "reject_file")
         return {k: getattr(self, k) for k in keys} | {"unknown_opt_ins": [str(p) for p in self.unknown_opt_ins]}
 
 
@@ -328,6 +329,8 @@ def ingest_posts(engine: Engine, path: str, *, skip_invalid: bool = False, rejec
                  within: Session | None = None) -> IngestReport:
     """Validate and upsert a posts file in one transaction, streaming it in batches (``within``: as
     ``ingest_users``)."""
+    from matcher.forget import deleted_posts_check  # (it builds on this module's stores)
+
     check_policy(policy)
     report = IngestReport(path)
     rejects = _Rejects(path, (reject_path or default_reject_path(path)) if skip_invalid else None)
@@ -336,6 +339,7 @@ def ingest_posts(engine: Engine, path: str, *, skip_invalid: bool = False, rejec
             hold_ingest_lock(s.connection())
         given = _Given(s)
         consent = _ConsentLookup(s, policy)
+        deleted = deleted_posts_check(s)
         batch: dict[tuple[str, str], list[tuple[int, PostIn, dict[str, Any] | None]]] = {}  # each key's rows
         rows = userish = 0  # rows, and those with a users file's fields but neither a post id nor a text
         for line, item, row in _validated_posts(path):
@@ -350,6 +354,9 @@ def ingest_posts(engine: Engine, path: str, *, skip_invalid: bool = False, rejec
                 continue
             if isinstance(item, list):
                 rejects.add(line, row, item)
+                continue
+            if deleted(item.platform, item.post_id):  # its author deleted it: an export still holding it stores nothing
+                report.skipped_deleted += 1
                 continue
             batch.setdefault((item.platform, item.post_id), []).append((line, item, row))
             if len(batch) >= BATCH:

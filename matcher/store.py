@@ -578,3 +578,12 @@ class OptOut(SQLModel, table=True):
     __tablename__ = "opt_outs"
 
     user_hash: str = Field(primary_key=True)
+
+
+class ForgottenPost(SQLModel, table=True):
+    """Posts their authors had deleted (`forget USER --post`), by salted hash of (platform, post id) only, so an export
+    that still holds one does not store it again."""
+
+    __tablename__ = "forgotten_posts"
+
+    key_hash: str = Field(primary_key=True)

@@ -528,7 +528,8 @@ def test_cli_import_ingests_posts_of_a_consenting_user(cli, engine, write) -> No
     result = cli("twitter-archive", path, "--user-id", "ann", "--json")
     assert json.loads(result.stdout) == {"path": path, "kind": "twitter-archive", "posts": 5, "users": 0,
                                          "users_added": 0, "added": 0, "updated": 0, "unchanged": 5, "rejected": 0,
-                                         "skipped_no_consent": 0, "skipped_opted_out": 0, "users_updated": 0,
+                                         "skipped_no_consent": 0, "skipped_opted_out": 0, "skipped_deleted": 0,
+                                         "users_updated": 0,
                                          "users_unchanged": 0, "left_out": {}, "copies": 0, "users_forgotten": 0,
                                          "users_kept_out": 0, "users_opted_out": 0, "users_withdrew": 0,
                                          "users_returned": 0, "repeated": 0, "reject_file": None, "unknown_opt_ins": []}

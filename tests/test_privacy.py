@@ -72,6 +72,39 @@ def test_forget_removes_the_users_words_quoted_as_other_posts_context(engine, wr
     assert "unmistakable" not in json.dumps(export_user(engine, "bob"))  # nor in what is shown about bob
 
 
+def test_forgetting_one_post_deletes_it_and_its_traces_and_an_export_holding_it_stores_it_no_more(
+        engine, write, fake_cache, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    setup(engine, write, fake_cache)
+    with engine.connect() as conn:  # one of ann's posts that is evidence, quoted by bob's reply
+        target, quoted = conn.execute(text("SELECT posts.post_id, posts.text FROM evidence JOIN posts ON posts.id = "
+                                           "evidence.post_pk WHERE posts.user_id = 'ann' ORDER BY 1")).first()
+    ingest_posts(engine, write("r.jsonl", [post("b2", "bob", "agreed, kayaks are great", 2, context=quoted)]))
+    run_profile(engine, fake_cache, as_of=1_740_000_000)
+    cited = count(engine, "SELECT COUNT(*) FROM evidence JOIN posts ON posts.id = evidence.post_pk "
+                          f"WHERE posts.post_id = '{target}'")
+    assert cited > 0
+    monkeypatch.setattr(common, "cache", lambda eng, model: fake_cache)
+    db = engine.url.database
+    missing = runner.invoke(app, ["--db", db, "forget", "ann", "--post", target, "--post", "a9"])
+    assert missing.exit_code == 1 and "ann has no stored post a9" in missing.stderr  # nothing deleted then
+    assert count(engine, f"SELECT COUNT(*) FROM posts WHERE post_id = '{target}'") == 1
+    result = runner.invoke(app, ["--db", db, "forget", "ann", "--post", target, "--json"])
+    assert result.exit_code == 0, result.output
+    deleted = json.loads(result.stdout)["deleted"]
+    assert (deleted["posts"], deleted["quoted_contexts"], deleted["evidence"]) == (1, 1, cited)
+    assert deleted["topic_fits"] >= 1 and count(engine, "SELECT COUNT(*) FROM topic_vectors") == 0  # a mean over it
+    assert count(engine, f"SELECT COUNT(*) FROM posts WHERE post_id = '{target}' OR context = '{quoted}'") == 0
+    assert count(engine, "SELECT COUNT(*) FROM posts WHERE user_id = 'ann'") == 3  # her other posts, and she, stay
+    assert count(engine, "SELECT COUNT(*) FROM users WHERE user_id = 'ann'") == 1
+    assert count(engine, "SELECT COUNT(*) FROM forgotten_posts") == 1  # by a salted hash only
+    assert count(engine, "SELECT COUNT(*) FROM forget_audit") == 0  # she was not forgotten
+    again = ingest_posts(engine, write("p2.jsonl", [post(f"a{i}", "ann", f"my unmistakable sentence number {i} about "
+                                                              "kayaks", i, context="Shared thread") for i in range(4)]))
+    assert (again.skipped_deleted, again.added) == (1, 0)  # an export still holding it does not bring it back
+    assert count(engine, f"SELECT COUNT(*) FROM posts WHERE post_id = '{target}'") == 0
+    assert quoted not in json.dumps(export_user(engine, "ann")) + json.dumps(export_user(engine, "bob"))
+
+
 def test_forget_removes_the_title_of_the_users_question_from_its_answers(engine, write, fake_cache) -> None:  # type: ignore[no-untyped-def]
     ingest_users(engine, write("u.jsonl", USERS))
     question = "What is a citra hop, and how does it differ from other hops?"

@@ -173,7 +173,8 @@ def posts_counts(report: Any) -> str:
     """What a posts ingest (``ingest.IngestReport``) did, in words: added, updated, unchanged, rejected, skipped."""
     return (f"added {report.added}, updated {report.updated}, "
             + (f"unchanged {report.unchanged}, " if report.unchanged else "")
-            + f"rejected {report.rejected}, skipped without consent {report.skipped_no_consent}")
+            + f"rejected {report.rejected}, skipped without consent {report.skipped_no_consent}"
+            + (f", skipped as deleted by their authors {report.skipped_deleted}" if report.skipped_deleted else ""))
 
 
 def say_skipped(report: Any, policy: str, what_to_do: str) -> None:

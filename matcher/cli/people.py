@@ -11,16 +11,24 @@ from matcher.cli.common import DbOpt, JsonOpt, ModelOpt, engine, err, handled, o
 
 
 def forget(user_id: Annotated[str, typer.Argument(help="The user's id")], db: DbOpt = None,
+           posts: Annotated[list[str] | None, typer.Option("--post", help="Delete only this post of the user (its "
+                                                            "post_id; repeat for more); an export holding it will not "
+                                                            "store it again.", show_default=False)] = None,
            as_json: JsonOpt = False) -> None:
-    """Delete every trace of a user: posts (and quotes of them), embeddings, profiles, evidence, assignments."""
+    """Delete every trace of a user: posts (and quotes of them), embeddings, profiles, evidence, assignments; or,
+    with --post, of some of their posts."""
     from matcher.forget import forget as forget_user
+    from matcher.forget import forget_posts
     from matcher.topic_records import require_user
 
     eng = engine(db, existing=True)
     require_user(eng, user_id)
-    counts = forget_user(eng, user_id)
+    counts = forget_posts(eng, user_id, posts) if posts else forget_user(eng, user_id)
     if as_json:
-        print_json({"user_id": user_id, "deleted": counts})
+        print_json({"user_id": user_id, "deleted": counts} | ({"post_ids": sorted(set(posts))} if posts else {}))
+    elif posts:
+        out.print(f"deleted {counts['posts']} post(s) of {user_id}: " + ", ".join(f"{k} {v}" for k, v in counts.items())
+                  + "; `perkmatch profile` works their topics out again without them")
     else:
         out.print(f"forgot {user_id}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     common.vacuum_reminder(eng)  # on stderr, with --json too: a scripted deletion needs it most
