@@ -24,7 +24,7 @@ import numpy as np
 from sqlalchemy import Connection, Engine, func, select
 from sqlmodel import col
 
-from matcher.store import ForgetAudit, Post, Run, TopicVector, hold_forget_lock, session
+from matcher.store import ForgetAudit, ForgottenPost, Post, Run, TopicVector, hold_forget_lock, session
 
 
 @dataclass(frozen=True)
@@ -63,8 +63,11 @@ def collection_state(engine: Engine, as_of: int) -> tuple[int, int]:
 
 
 def forgets_done(conn: Connection) -> int:
-    """How many `forget` requests have been carried out (one audit line each): a change says someone was forgotten."""
-    return int(conn.execute(select(func.count()).select_from(ForgetAudit)).scalar_one())
+    """How many deletions `forget` has carried out: of users (one audit line each) and of single posts (one hash each,
+    ``forget --post``). A change says someone's data was deleted: a run embedding meanwhile drops the vectors it stored
+    of it, and the kept fit is not reused."""
+    return int(conn.execute(select(func.count()).select_from(ForgetAudit)).scalar_one()
+               + conn.execute(select(func.count()).select_from(ForgottenPost)).scalar_one())
 
 
 def fit_sample(engine: Engine, user_ids: list[str], params: FitParams = FitParams()) -> list[str]:

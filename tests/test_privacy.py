@@ -8,6 +8,7 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from catalog.refresh import text_key
+from matcher import topic_fit
 from matcher.cli import app, common
 from matcher.embed import EmbeddingCache
 from matcher.encoder import FakeEncoder
@@ -88,8 +89,12 @@ def test_forgetting_one_post_deletes_it_and_its_traces_and_an_export_holding_it_
     missing = runner.invoke(app, ["--db", db, "forget", "ann", "--post", target, "--post", "a9"])
     assert missing.exit_code == 1 and "ann has no stored post a9" in missing.stderr  # nothing deleted then
     assert count(engine, f"SELECT COUNT(*) FROM posts WHERE post_id = '{target}'") == 1
+    with engine.connect() as conn:
+        deletions = topic_fit.forgets_done(conn)
     result = runner.invoke(app, ["--db", db, "forget", "ann", "--post", target, "--json"])
     assert result.exit_code == 0, result.output
+    with engine.connect() as conn:  # a profile run embedding meanwhile drops what it stored of it, as for a user
+        assert topic_fit.forgets_done(conn) == deletions + 1
     deleted = json.loads(result.stdout)["deleted"]
     assert (deleted["posts"], deleted["quoted_contexts"], deleted["evidence"]) == (1, 1, cited)
     assert deleted["topic_fits"] >= 1 and count(engine, "SELECT COUNT(*) FROM topic_vectors") == 0  # a mean over it
