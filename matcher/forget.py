@@ -132,7 +132,7 @@ def forget_posts(engine: Engine, user_id: str, post_ids: list[str]) -> dict[str,
 
 def post_hash(salt: str, platform: str, post_id: str) -> str:
     """The salted hash a deleted post is kept by (``ForgottenPost``): it tells the post again, not what it was."""
-    return hashlib.sha256((salt + "post:" + platform + "\0" + post_id).encode()).hexdigest()
+    return _salted(salt, f"post:{platform}\0{post_id}")
 
 
 def deleted_posts_check(s: Session) -> Callable[[str, str], bool]:

@@ -47,7 +47,6 @@ from matcher.engine_local import Progress
 from matcher.errors import NotReadyError
 from matcher.profile_chunk import load_user_posts
 from matcher.profile_run import latest_run
-from matcher.profiles import ProfileParams
 from matcher.records import utc_day
 from matcher.store import (
     Assignment,
@@ -60,6 +59,7 @@ from matcher.store import (
     utcnow,
 )
 from matcher.taxonomy import TopicInfo, load_topics, not_shown, replaced_since
+from matcher.topic_records import SHOWN_EVIDENCE
 from matcher.topic_space import TopicSpace
 
 
@@ -400,7 +400,7 @@ def topic_queries(engine, cache, chunk, rows, evidence, topic_vecs, params):  # 
         best = max(r.score for r in rows[user_id]) or 1.0
         for r in rows[user_id]:
             stored = evidence.get((user_id, r.topic_id), [])
-            ev = [key_pos[k] for k in stored[:ProfileParams.evidence_posts] if k in key_pos]
+            ev = [key_pos[k] for k in stored[:SHOWN_EVIDENCE] if k in key_pos]
             query = params.topic_weight * topic_vecs[r.topic_id]
             if ev and vecs is not None:
                 query = query + (1 - params.topic_weight) * vecs[ev].mean(axis=0)
@@ -412,16 +412,16 @@ def topic_queries(engine, cache, chunk, rows, evidence, topic_vecs, params):  # 
 
 
 def perk_evidence(pool: tuple[list[int], np.ndarray], perk_vecs: np.ndarray) -> list[list[int]]:
-    """For each of these perks, the evidence it is shown with for a topic: the ``ProfileParams.evidence_posts`` posts
+    """For each of these perks, the evidence it is shown with for a topic: the ``SHOWN_EVIDENCE`` posts
     of the topic's pool (its strongest posts, ``evidence_pool``) closest to the perk, closest first (ties: the
     stronger first). A travel writer's luggage perk cites their posts about packing, the lounge pass their lounge
     reviews, not both the topic's strongest posts whatever they are about."""
     keys, vecs = pool
     if not keys or not len(perk_vecs):
-        return [list(keys[:ProfileParams.evidence_posts]) for _ in range(len(perk_vecs))]
+        return [list(keys[:SHOWN_EVIDENCE]) for _ in range(len(perk_vecs))]
     closeness = cosines(perk_vecs, vecs)  # (perks, posts), each row's the same whatever the rows beside it
     order = np.lexsort((np.broadcast_to(np.arange(len(keys)), closeness.shape), -closeness), axis=1)
-    return [[keys[i] for i in row[:ProfileParams.evidence_posts]] for row in order.tolist()]
+    return [[keys[i] for i in row[:SHOWN_EVIDENCE]] for row in order.tolist()]
 
 
 def _save(engine, chosen, candidates, withheld, reasons, version, profile, as_of, per_user, per_brand, params,

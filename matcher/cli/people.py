@@ -27,11 +27,16 @@ def forget(user_id: Annotated[str, typer.Argument(help="The user's id")], db: Db
     if as_json:
         print_json({"user_id": user_id, "deleted": counts} | ({"post_ids": sorted(set(posts))} if posts else {}))
     elif posts:
-        out.print(f"deleted {counts['posts']} post(s) of {user_id}: " + ", ".join(f"{k} {v}" for k, v in counts.items())
-                  + "; `perkmatch profile` works their topics out again without them")
+        out.print(f"deleted {counts['posts']} post(s) of {user_id}: {_counted(counts)}; `perkmatch profile` works "
+                  "their topics out again without them")
     else:
-        out.print(f"forgot {user_id}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        out.print(f"forgot {user_id}: {_counted(counts)}")
     common.vacuum_reminder(eng)  # on stderr, with --json too: a scripted deletion needs it most
+
+
+def _counted(counts: dict[str, int]) -> str:
+    """What a deletion deleted, in words ("posts 4, quoted_contexts 0, ...")."""
+    return ", ".join(f"{k} {v}" for k, v in counts.items())
 
 
 def consent(
@@ -52,7 +57,7 @@ def consent(
             out.print(f"{user_id} opted out: nothing was stored about them; the opt-out is recorded, so their posts "
                       "will not be stored (check the id if you meant someone already known: `perkmatch export USER`)")
             return
-        out.print(f"{user_id} opted out and was forgotten: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        out.print(f"{user_id} opted out and was forgotten: {_counted(counts)}")
         common.vacuum_reminder(eng)
         return
     known, cleared, has_posts, already = opt_in(eng, user_id)
