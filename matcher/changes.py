@@ -28,7 +28,7 @@ from sqlmodel import col, func, select
 
 from catalog.refresh import version_diff
 from matcher.errors import PerkmatchError
-from matcher.forget import audit_hash
+from matcher.forget import audit_hash, post_deletions
 from matcher.profile_run import previous_run
 from matcher.records import as_of_text
 from matcher.store import (
@@ -257,6 +257,7 @@ class _Causes:
     """What changed between two profile runs for one user, to name as the reasons a topic's score moved."""
 
     new_posts: int  # the user's posts added or updated between the runs, that the later run reads
+    deleted: int  # the user's posts deleted at their request between the runs (`forget USER --post`)
     reached: int  # stored before the earlier run, written after its date and by the later one's (``--as-of``)
     elapsed: int  # seconds between the runs' dates
     refitted: str | None  # why the topic vectors or the rules differ (``_refitted``)
@@ -293,13 +294,14 @@ def _causes(engine: Engine, run: Run, prev: Run, user: User) -> _Causes:
                                               earlier.created_at < Post.created_at,
                                               col(earlier.updated_at) > prev.started_at,
                                               col(earlier.updated_at) <= run.started_at))).one()
+        deleted = sum(n for _, n in post_deletions(s, user_id, prev.started_at, run.started_at))
         ids = (int(prev.id or 0), int(run.id or 0))
         digests = dict(s.exec(select(ProfiledUser.run_id, ProfiledUser.digest).where(ProfiledUser.user_id == user_id)
                               .where(col(ProfiledUser.run_id).in_(ids))).all())
     taxonomy = load_topics(engine)
     changed = record_changed(engine, user_id, prev.started_at, run.started_at)
     details = {rid: _details(engine, rid, user_id) for rid in ids}
-    return _Causes(new_posts, reached, run.as_of - prev.as_of, _refitted(run, prev),
+    return _Causes(new_posts, deleted, reached, run.as_of - prev.as_of, _refitted(run, prev),
                    {rid: {t: int(d.get("copies", 0)) for t, d in details[rid].items()} for rid in ids}, copied, ids,
                    changed, digests.get(ids[0]) != digests.get(ids[1]),
                    tuple(next((d["usual_engagement"] for d in details[rid].values() if "usual_engagement" in d), None)
@@ -331,7 +333,7 @@ def _refitted(run: Run, prev: Run) -> str | None:
         elif now.get("forced"):  # the earlier fit was still fresh
             cause = "asked for with --refit"
         elif now.get("forgotten") != before.get("forgotten"):
-            cause = "a user's data was deleted since the last fit"
+            cause = "a user's data, or some of their posts, were deleted since the last fit"
         elif now.get("posts") != before.get("posts"):
             dates = (f" written by {as_of_text(prev.as_of)} and by {as_of_text(run.as_of)}, the as-ofs the runs read"
                      if run.as_of != prev.as_of else "")
@@ -403,10 +405,13 @@ def _why(topic_id: str, a: dict | None, b: dict | None, c: _Causes) -> str:
         reasons.append(f"{c.copied} of the user's posts, on any topic, turned out to copy another user's earlier post "
                        "word for word (it was stored after the previous run): they count as reshares")
     # (an earlier --as-of leaves posts out: their inputs changed too)
-    posts_moved = c.new_posts or c.reached or c.copied or c.elapsed < 0 or copies_moved
+    posts_moved = c.new_posts or c.deleted or c.reached or c.copied or c.elapsed < 0 or copies_moved
     if c.new_posts:
         reasons.append(f"{c.new_posts} new or updated post(s) of the user's, on any topic (new posts, or posts "
                        "stored again with a new text, context or engagement)")
+    if c.deleted:
+        reasons.append(f"{c.deleted} post(s) of the user's, on any topic, deleted at their request after the previous "
+                       "run (`perkmatch forget USER --post`)")
     if c.reached:
         reasons.append(f"{c.reached} post(s) of the user's, on any topic, written after the previous run's date and "
                        "by this one's, now count")

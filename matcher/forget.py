@@ -3,6 +3,7 @@ embeddings, profiles, evidence, assignments, and the kept topic fits their posts
 audit line (salted hash of the id, time, counts), and scrub free pages once the deletion is committed.
 """
 
+import datetime as dt
 import hashlib
 import json
 import secrets
@@ -25,6 +26,7 @@ from matcher.store import (
     ForgottenText,
     OptOut,
     Post,
+    PostDeletion,
     ProfiledUser,
     Run,
     Setting,
@@ -99,6 +101,7 @@ def forget_in_session(s: Session, user_id: str) -> dict[str, int]:
     counts["withheld"] = _delete(s, Withheld, Withheld.user_id == user_id)
     counts["topic_fits"] = _drop_fits(s) if counts["posts"] else 0  # (a user with no posts is in no fit)
     counts["users"] = _delete(s, User, User.user_id == user_id)
+    _delete(s, PostDeletion, PostDeletion.user_hash == audit_hash(s, user_id))  # the audit line below says enough
     s.add(ForgetAudit(user_hash=audit_hash(s, user_id), counts=json.dumps(counts, sort_keys=True)))
     _scrub_on_commit(s)
     return counts
@@ -107,8 +110,9 @@ def forget_in_session(s: Session, user_id: str) -> dict[str, int]:
 def forget_posts(engine: Engine, user_id: str, post_ids: list[str]) -> dict[str, int]:
     """Delete some of a user's posts, as `forget` deletes all of them (their quotes as other posts' context, their
     vectors no other post uses, the kept topic fits), and the evidence rows citing them in every run; remember them by
-    salted hash only (``ForgottenPost``), so an export still holding them does not store them again. The user stays,
-    and their topics are worked out again without them by the next `profile` (their inputs changed). Post ids the
+    salted hash only (``ForgottenPost``), so an export still holding them does not store them again, and the deletion by
+    its time and count (``PostDeletion``: `topics --changes` names it). The user stays, and their topics are worked out
+    again without them by the next `profile` (their inputs changed). Post ids the
     user has none of are an error, before anything is deleted."""
     with session(engine) as s:
         hold_forget_lock(s.connection())
@@ -125,6 +129,7 @@ def forget_posts(engine: Engine, user_id: str, post_ids: list[str]) -> dict[str,
         salt = _salt(s)
         bulk_insert(s.connection(), ForgottenPost.__table__, ("key_hash",),
                     [(post_hash(salt, platform, post_id),) for _, platform, post_id in found], keep_existing=True)
+        s.add(PostDeletion(user_hash=audit_hash(s, user_id), posts=counts["posts"]))  # a reason scores moved
         _scrub_on_commit(s)
         s.commit()
     return counts
@@ -133,6 +138,22 @@ def forget_posts(engine: Engine, user_id: str, post_ids: list[str]) -> dict[str,
 def post_hash(salt: str, platform: str, post_id: str) -> str:
     """The salted hash a deleted post is kept by (``ForgottenPost``): it tells the post again, not what it was."""
     return _salted(salt, f"post:{platform}\0{post_id}")
+
+
+def post_deletions(s: Session, user_id: str, after: dt.datetime | None = None, until: dt.datetime | None = None
+                   ) -> list[tuple[dt.datetime, int]]:
+    """When `forget USER --post` deleted posts of the user, and how many each time, oldest first (only after ``after``
+    and by ``until`` when given). Reads only: with no salt yet, nothing was deleted."""
+    salt = s.get(Setting, SALT)
+    if salt is None:
+        return []
+    stmt = select(PostDeletion.deleted_at, PostDeletion.posts).where(PostDeletion.user_hash == _salted(salt.value,
+                                                                                                     user_id))
+    if after is not None:
+        stmt = stmt.where(col(PostDeletion.deleted_at) > after)
+    if until is not None:
+        stmt = stmt.where(col(PostDeletion.deleted_at) <= until)
+    return [(at, int(n)) for at, n in s.exec(stmt.order_by(col(PostDeletion.deleted_at), col(PostDeletion.id)))]
 
 
 def deleted_posts_check(s: Session) -> Callable[[str, str], bool]:

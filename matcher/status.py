@@ -28,6 +28,7 @@ from matcher.store import (
     ForgetAudit,
     OptOut,
     Post,
+    PostDeletion,
     ProfiledUser,
     Run,
     Topic,
@@ -173,11 +174,16 @@ def _profile(s: Session, run: Run) -> dict[str, Any]:
     # with nothing stored changes nothing)
     forgotten = sum(json.loads(counts or "{}").get("posts", 0) > 0 for counts in s.exec(
         select(ForgetAudit.counts).where(ForgetAudit.forgotten_at > run.started_at)).all())
+    # posts deleted by their authors since (`forget USER --post`): the run's scores still count them
+    deleted, deleting = s.exec(select(func.coalesce(func.sum(PostDeletion.posts), 0),
+                                      func.count(func.distinct(PostDeletion.user_hash)))
+                               .where(PostDeletion.deleted_at > run.started_at)).one()
     return {**_run_times(run), "policy": policy, "users": stats.get("users"),
             "posts": stats.get("posts"), "inferred_topics": stats.get("inferred_topics"), "model": stats.get("model"),
             "taxonomy_digest": params.get("taxonomy"),
             "since": {"posts": posts, "posting_users": users, "user_records": records,
-                      "user_records_for_profile": for_profile, "forgotten": forgotten},
+                      "user_records_for_profile": for_profile, "forgotten": forgotten,
+                      "deleted_posts": int(deleted), "deleting_users": int(deleting)},
             "posts_after_as_of": later}
 
 
@@ -267,6 +273,10 @@ def _profile_reasons(profile: dict[str, Any], taxonomy: dict[str, Any]) -> list[
     if since["forgotten"]:  # the topic vectors it fitted may rest on their posts: they must stop shaping anyone's
         why.append(f"{plural(since['forgotten'], 'user')} forgotten since it started: the next run fits the topic "
                    "vectors again, without their posts")
+    if since.get("deleted_posts"):
+        why.append(f"{plural(since['deleted_posts'], 'post')} by {plural(since['deleting_users'], 'user')} deleted at "
+                   "their request since it started (`forget USER --post`): its scores still count the deleted posts; "
+                   "the next run works those users' topics out again without them")
     if profile["taxonomy_digest"] and taxonomy["digest"] and profile["taxonomy_digest"] != taxonomy["digest"]:
         why.append("the taxonomy was replaced since")
     return [f"perkmatch profile: profile run {profile['run_id']}: " + "; ".join(why)] if why else []

@@ -587,3 +587,16 @@ class ForgottenPost(SQLModel, table=True):
     __tablename__ = "forgotten_posts"
 
     key_hash: str = Field(primary_key=True)
+
+
+class PostDeletion(SQLModel, table=True):
+    """What `forget USER --post` leaves behind beside the posts' hashes: a salted hash of the user id (as
+    ``ForgetAudit``'s), the time, and how many posts went. `topics --changes` and `status` name the deletion as a
+    reason scores moved; forgetting the user deletes these rows too (their `forget` audit line stays)."""
+
+    __tablename__ = "post_deletions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_hash: str = Field(index=True)
+    deleted_at: dt.datetime = Field(default_factory=utcnow)
+    posts: int = 0

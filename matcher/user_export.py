@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from matcher.assignments import assignment_records, matched_version, named, perks_as_of
+from matcher.forget import post_deletions
 from matcher.profile_run import latest_run
 from matcher.store import (
     Assignment,
@@ -34,6 +35,7 @@ def export_user(engine: Engine, user_id: str) -> dict[str, Any]:
                           .order_by(col(Withheld.run_id), col(Withheld.id))).all()
         held = {run_id: perks_as_of(s, {w.perk_id for w in withheld if w.run_id == run_id}, matched_version(s, run_id))
                 for run_id in {w.run_id for w in withheld}}  # each perk as its match run's catalog version had it
+        deletions = post_deletions(s, user_id)  # (the posts themselves are gone: only when, and how many)
         scored = s.exec(select(TopicScore).where(TopicScore.user_id == user_id)
                         .order_by(col(TopicScore.run_id), col(TopicScore.rank))).all()
         cited: dict[tuple[int, str], list[int]] = defaultdict(list)  # each run's evidence of each topic (pool too)
@@ -62,7 +64,8 @@ def export_user(engine: Engine, user_id: str) -> dict[str, Any]:
             "assignments": [a | {"match_run": row.run_id, "catalog_version": row.catalog_version} for a, row in
                             zip(assignment_records(engine, list(assigned), stored=True), assigned, strict=True)],
             "withheld": [{"match_run": w.run_id, "perk_id": w.perk_id, **named(held[w.run_id].get(w.perk_id)),
-                          "score": w.score, "reason": w.reason} for w in withheld]}
+                          "score": w.score, "reason": w.reason} for w in withheld],
+            "post_deletions": [{"deleted_at": at.strftime("%Y-%m-%d %H:%M:%S UTC"), "posts": n} for at, n in deletions]}
 
 
 def _evidence(keys: dict[Any, dict[str, str]], ranked: list[int], shown: bool = False) -> dict[str, Any]:

@@ -38,11 +38,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from matcher.demo import sample_path
 from matcher.embed import EmbeddingCache
 from matcher.encoder import BACKENDS, Encoder, FakeEncoder, load_encoder
 from matcher.ingest import ingest_posts, ingest_users
-from matcher.match import run_match
 from matcher.profile_run import run_profile
 from matcher.records import embed_form
 from matcher.store import open_engine, session
@@ -53,6 +51,8 @@ THEMES = ["travel", "coffee", "running", "gaming", "films", "cooking", "photogra
 
 def write_posts(path: Path, n: int, seed: int, first: int = 0, users: int | None = None) -> int:
     """Posts b{first}..b{first+n-1} over `users` users (default n/25), streamed to a JSONL file."""
+    from matcher.demo import sample_path  # (imported here: see run_match below)
+
     rng = random.Random(seed)
     base = [json.loads(line)["text"] for line in Path(sample_path("posts.jsonl")).read_text().splitlines()]
     users = users or max(1, n // 25)
@@ -130,6 +130,9 @@ def stage_profile(folder: str, choice: str) -> dict[str, Any]:
 
 def stage_match(folder: str, choice: str) -> dict[str, Any]:
     from catalog.refresh import refresh
+    from matcher.match import run_match  # imported here, not at the top: the profile stage's worker processes import
+    # this script again (as every multiprocessing child does its parent's main module), and matching pulls in SciPy:
+    # about half a second of each worker's start inside the measured run, which the `perkmatch` command never pays
 
     engine = open_engine(f"{folder}/bench.db")
     cache = EmbeddingCache(engine, make_encoder(choice))

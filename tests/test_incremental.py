@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 from typer.testing import CliRunner
 
 import matcher.profile_chunk as profile_chunk
@@ -22,15 +22,17 @@ from matcher.embed import EmbeddingCache
 from matcher.encoder import FakeEncoder
 from matcher.engine_local import LocalExecutor
 from matcher.engine_pool import PoolExecutor, default_executor
-from matcher.forget import forget
+from matcher.forget import forget, forget_posts
 from matcher.ingest import ingest_posts, ingest_users
 from matcher.profile_run import default_as_of, run_profile
 from matcher.records import embed_form, to_epoch
+from matcher.status import database_status
 from matcher.store import (
     Assignment,
     Embedding,
     EvidencePost,
     Post,
+    PostDeletion,
     ProfiledUser,
     Run,
     TopicScore,
@@ -40,6 +42,7 @@ from matcher.store import (
     session,
 )
 from matcher.topic_records import user_topics
+from matcher.user_export import export_user
 
 WHEN = to_epoch(AS_OF)
 
@@ -200,6 +203,30 @@ def test_topic_vectors_are_fitted_again_when_the_collection_changes(tmp_path) ->
         why = _refitted(s.get(Run, asked.run_id), s.get(Run, forced.run_id))
     assert why == "topic vectors fitted again to the collection: asked for with --refit"  # before: "the collection
     # changed from N to N+2 posts", though that alone would not have fitted them again
+
+
+def test_a_deletion_of_posts_is_named_where_scores_move_and_kept_as_a_count_only(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    engine = setup_db(tmp_path, "deleted", sample_lines())
+    run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN)
+    with session(engine) as s:  # one of the posts her topics count
+        target = s.exec(select(Post.post_id).join(EvidencePost, col(EvidencePost.post_pk) == Post.id)
+                        .where(Post.user_id == "u-maya").order_by(col(Post.post_id))).first()
+    assert not any(step.startswith("perkmatch profile") for step in database_status(engine, "db")["next"])
+    forget_posts(engine, "u-maya", [target])
+    status = database_status(engine, "db")  # the run's scores still count it: a profile run is due (before: none)
+    assert (status["profile"]["since"]["deleted_posts"], status["profile"]["since"]["deleting_users"]) == (1, 1)
+    assert any("1 post by 1 user deleted at their request since it started" in step for step in status["next"])
+    run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN)
+    assert database_status(engine, "db")["profile"]["since"]["deleted_posts"] == 0
+    changes = topic_changes(engine, "u-maya")["changes"]  # before: numbers only ("posts on the topic 9 -> 8")
+    assert changes and all("1 post(s) of the user's, on any topic, deleted at their request after the previous run"
+                           in c["why"] and "a user's data, or some of their posts, were deleted since the last fit"
+                           in c["why"] for c in changes)
+    assert [d["posts"] for d in export_user(engine, "u-maya")["post_deletions"]] == [1]  # when and how many: no ids
+    assert export_user(engine, "u-firehose")["post_deletions"] == []
+    forget(engine, "u-maya")  # forgotten whole: the audit line says it, the deletions' rows go
+    with session(engine) as s:
+        assert s.exec(select(PostDeletion)).all() == []
 
 
 def test_an_upgrade_that_changes_the_rules_says_so_in_the_changes(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
