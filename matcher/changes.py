@@ -329,7 +329,7 @@ def _refitted(run: Run, prev: Run) -> str | None:
     now, before = (p.get("topic_vectors") or {} for p in params)
     if now.get("run") != before.get("run"):
         if now.get("basis") != before.get("basis"):
-            cause = _basis_moved(run, prev)
+            cause = _basis_moved(run, prev, rules_said=bool(reasons))
         elif now.get("forced"):  # the earlier fit was still fresh
             cause = "asked for with --refit"
         elif now.get("forgotten") != before.get("forgotten"):
@@ -358,9 +358,10 @@ def _every_post(engine: Engine, run_id: int, user_id: str, details: dict[str, di
             if "posts_total" in d and len(posts[t]) >= d["posts_total"] - d.get("duplicates_dropped", 0)}
 
 
-def _basis_moved(run: Run, prev: Run) -> str:
+def _basis_moved(run: Run, prev: Run, rules_said: bool = False) -> str:
     """What moved the basis of the topic fit between two runs, as far as the runs record it: the taxonomy (its
-    digest), the model, perkmatch's rules; else the settings."""
+    digest), the model, perkmatch's rules (``rules_said``: named already, as the reason every user was recomputed);
+    else the settings."""
     params = [json.loads(r.params or "{}") for r in (prev, run)]
     models = [json.loads(r.stats or "{}").get("model") for r in (prev, run)]
     said = []
@@ -368,8 +369,9 @@ def _basis_moved(run: Run, prev: Run) -> str:
         said.append("the taxonomy changed (`perkmatch taxonomy load`)")
     if None not in models and models[0] != models[1]:
         said.append(f"the model changed ({models[0]} -> {models[1]})")
-    if None not in (rules := [p.get("rules") for p in params]) and rules[0] != rules[1]:
-        said.append("perkmatch's rules changed")
+    rules_moved = None not in (rules := [p.get("rules") for p in params]) and rules[0] != rules[1]
+    if rules_moved:
+        said.append("the new rules" if rules_said else "perkmatch's rules changed")
     return " and ".join(said) or "the settings, the taxonomy, the model or perkmatch's rules changed"
 
 

@@ -239,8 +239,9 @@ def test_an_upgrade_that_changes_the_rules_says_so_in_the_changes(tmp_path, monk
     why = topic_changes(engine, "u-maya")["changes"][0]["why"]
     assert f"perkmatch's profile rules changed (version {incremental.RULES_VERSION - 1} -> " \
            f"{incremental.RULES_VERSION}): every user was recomputed" in why
-    assert "topic vectors fitted again to the collection: perkmatch's rules changed" in why  # before: "the taxonomy,
-    # the model, the settings or perkmatch's rules changed", though the runs record which
+    assert "topic vectors fitted again to the collection: the new rules" in why  # before: "the taxonomy, the model,
+    # the settings or perkmatch's rules changed", though the runs record which; then the rules named twice
+    assert "perkmatch's rules changed" not in why
 
 
 def test_a_fit_reads_whole_users_in_a_fixed_order_up_to_its_budget(tmp_path) -> None:  # type: ignore[no-untyped-def]
