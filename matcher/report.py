@@ -29,7 +29,14 @@ from matcher.records import as_of_text
 from matcher.report_charts import activity_chart, engagement, quantity_chart
 from matcher.store import Run, User, session
 from matcher.taxonomy import load_topics
-from matcher.topic_records import evidence_changed, iso, require_profiled, require_user, topic_records
+from matcher.topic_records import (
+    evidence_changed,
+    iso,
+    require_profiled,
+    require_user,
+    shown_again,
+    topic_records,
+)
 from matcher.user_export import export_user
 from matcher.why_perk import nobody_reason
 
@@ -77,17 +84,18 @@ def user_report(engine: Engine, user_id: str) -> dict[str, Any]:
     usual = next((e["details"].get("usual_engagement") for e in explained.values() if "details" in e), None)
     names = {t.topic_id: t.name for t in load_topics(engine)}
     changes = topic_changes(engine, user_id)
+    assignments = match_records(engine, user_id=user_id) if match else None
     for c in changes["changes"]:
         c["name"] = names.get(c["topic_id"], c["topic_id"])
     return _run_info(profile, match) | {
         "user": doc["user"], "post_count": len(doc["posts"]), "usual": usual,
         "topics": inferred, "candidates": candidates, "changes": changes,
         "chart": activity_chart(doc["posts"], inferred, usual),
-        "assignments": match_records(engine, user_id=user_id) if match else None,
+        "assignments": assignments,
         "withheld": withheld_records(engine, user_id) if match else [],
         # the topics' evidence, and that of the perks (chosen from the pool of the profile run the match used)
         "evidence_note": evidence_changed(engine, int(profile.id or 0), [user_id], candidates=True)
-        or (evidence_changed(engine, int(matched_profile(match) or 0), [user_id], pool=True) if match else None),
+        or shown_again(assignments or [], matched_profile(match)),
     }
 
 
@@ -161,8 +169,7 @@ def brand_report(engine: Engine, brand: str, cache: Callable[[], Any] | None = N
         "open": sum(v["offer"] == "open" for v in views),
         "assigned": sum(v["assigned"] for v in views), "users": len({u["user_id"] for v in views for u in v["users"]}),
         "chart": quantity_chart(views),
-        "evidence_note": evidence_changed(engine, int(info["match_profile_run"] or 0),
-                                          sorted({u["user_id"] for v in views for u in v["users"]}), pool=True),
+        "evidence_note": shown_again([u for v in views for u in v["users"]], info["match_profile_run"]),
     }
 
 

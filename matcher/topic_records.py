@@ -222,11 +222,11 @@ def stale_taxonomy(engine: Engine, run_id: int | None = None) -> str | None:
 
 
 def evidence_changed(engine: Engine, run_id: int, user_ids: list[str] | None = None, topic_id: str | None = None,
-                     candidates: bool = False, pool: bool = False) -> str | None:
+                     candidates: bool = False) -> str | None:
     """What to warn when evidence posts shown from a profile run (of its inferred topics, and its candidates too with
-    ``candidates``; of these users, None: of every user; of this topic only; with ``pool``, the posts perks' evidence
-    is chosen from too, not only those a topic shows) were stored again after the run started, with a new text or new
-    engagement: they are shown as they are now, not as the run read them; None when none was."""
+    ``candidates``; of these users, None: of every user; of this topic only) were stored again after the run started,
+    with a new text or new engagement: they are shown as they are now, not as the run read them; None when none was.
+    Assignments show posts of their topics' pools: ``shown_again``."""
     with session(engine) as s:
         run = s.get(Run, run_id)
         if run is None:
@@ -237,14 +237,25 @@ def evidence_changed(engine: Engine, run_id: int, user_ids: list[str] | None = N
                  .where(EvidencePost.run_id == run_id).where(col(Post.updated_at) > run.started_at))
         if not candidates:
             query = query.where(TopicScore.status == "inferred")
-        if not pool:
-            query = query.where(EvidencePost.rank <= SHOWN_EVIDENCE)
+        query = query.where(EvidencePost.rank <= SHOWN_EVIDENCE)
         if topic_id is not None:
             query = query.where(EvidencePost.topic_id == topic_id)
         found: set[int] = set()
         for users in batches(user_ids or [None]):  # (a long IN list: PostgreSQL takes 65,535 at most)
             found.update(s.exec(query if user_ids is None else query.where(col(EvidencePost.user_id).in_(users))).all())
-        changed = len(found)
+        return _again_note(len(found), run_id)
+
+
+def shown_again(records: Iterable[dict[str, Any]], run_id: int | None) -> str | None:
+    """``evidence_changed`` of the evidence these assignment records (``assignments.assignment_records``) show, from
+    their flags (``post_record``): a perk's evidence is chosen from its topic's pool, and a pool post no assignment
+    shows, stored again, was counted too."""
+    again = {(p["platform"], p["post_id"]) for r in records for t in r.get("topics", [])
+             for p in t.get("evidence", []) if p.get("stored_again")}
+    return _again_note(len(again), run_id)
+
+
+def _again_note(changed: int, run_id: int | None) -> str | None:
     if not changed:
         return None
     return (f"{changed} evidence post(s) were stored again (a new text or new engagement) after profile run {run_id} "

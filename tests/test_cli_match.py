@@ -839,6 +839,27 @@ def test_evidence_stored_again_after_the_run_is_said_to_be_shown_as_it_is_now(wo
     assert "stored_again" not in world("topics", "ann", "--json").stdout
 
 
+def test_a_pool_post_no_view_shows_stored_again_is_not_warned_of(tmp_path, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    users = [{"user_id": "ann", "consent": "opted_in", "region": "US-NY"}]
+    invoke = build_world(tmp_path, write, monkeypatch, users, posts_for("ann", "flights airport lounge travel", 12),
+                         "2025-03-01", perks=PERKS[:1], then=(["match"],))  # one perk: 5 posts it shows
+    [topic] = json.loads(invoke("export", "ann").stdout)["topics"]
+    shown = {e["post_id"] for e in topic["evidence"]} | {e["post_id"] for r in map(
+        json.loads, invoke("match", "--dry-run", "--json").stdout.splitlines()) for t in r["topics"]
+        for e in t["evidence"]}
+    unshown = sorted({e["post_id"] for e in topic["evidence_pool"]} - shown)  # kept to choose perks' evidence from
+    assert unshown
+    edited = [p | {"likes": 500} for p in posts_for("ann", "flights airport lounge travel", 12)
+              if p["post_id"] == unshown[0]]
+    assert invoke("ingest", write("edited.jsonl", edited)).exit_code == 0
+    for args in (["brand", "lounge"], ["explain", "ann"], ["explain", "ann", "lounge"], ["topics", "ann"]):
+        result = invoke(*args)  # before: "1 evidence post(s) were stored again" beside assignments that show none
+        assert result.exit_code == 0 and "stored again" not in result.stderr, args
+    page = tmp_path / "brand.html"
+    assert invoke("report", "brand", "Sky", "--out", str(page)).exit_code == 0
+    assert "stored again" not in page.read_text()
+
+
 def test_a_match_stopped_after_it_was_kept_says_so_and_how_to_see_its_changes(world, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import matcher.cli.matching as matching
 

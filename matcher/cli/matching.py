@@ -301,7 +301,7 @@ def brand(perk_id: Annotated[str, typer.Argument(help="The perk's id")], db: DbO
     common.warn_run_policy(eng)
     warn_stale(stale_taxonomy(eng, match_profile_run(eng)))  # the topics cited are the match's profile run's
     record = brand_view(eng, perk_id)
-    warn_stale(match_evidence_changed(eng, [u["user_id"] for u in record["users"]]))
+    warn_stale(match_evidence_changed(eng, record["users"]))
     if not record["assigned"] and not record["retired"]:  # the perk went to nobody: say why (the model is loaded)
         nobody = nobody_reason(eng, common.cache(eng, model), perk_id)
         if nobody:

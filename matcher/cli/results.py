@@ -111,8 +111,7 @@ def explain(
                   "withheld": withheld_records(eng, user_id)}
         if not record["assignments"]:
             record["reason"] = no_perks_reason(eng, user_id)  # why none: the text says it, and so does the JSON
-        if record["assignments"]:
-            warn_stale(match_evidence_changed(eng, [user_id]))
+        warn_stale(match_evidence_changed(eng, record["assignments"]))
         if as_json:
             print_json(record)
             return
@@ -233,7 +232,7 @@ def _explain_perk(eng: Any, cache: Any, user_id: str, perk_id: str, as_json: boo
 
     record = explain_perk(eng, cache, user_id, perk_id)
     if record.get("status") == "assigned":
-        warn_stale(match_evidence_changed(eng, [user_id]))
+        warn_stale(match_evidence_changed(eng, [record["assignment"]]))
     if as_json:
         print_json(record)
         return

@@ -47,12 +47,11 @@ def match_profile_run(eng: Any) -> int | None:
     return matched_profile(latest_run(eng, "match"))
 
 
-def match_evidence_changed(eng: Any, user_ids: list[str]) -> str | None:
-    """``topic_records.evidence_changed`` of the profile run the latest match assigned from, for these users."""
-    from matcher.topic_records import evidence_changed
+def match_evidence_changed(eng: Any, records: list[dict[str, Any]]) -> str | None:
+    """``topic_records.shown_again`` of these records of the latest match (the posts they show as evidence)."""
+    from matcher.topic_records import shown_again
 
-    profile_run = match_profile_run(eng)
-    return evidence_changed(eng, profile_run, user_ids, pool=True) if profile_run and user_ids else None
+    return shown_again(records, match_profile_run(eng))
 
 
 def warn_stale(note: str | None) -> None:
