@@ -236,12 +236,13 @@ def _deleted_since(engine: Engine, user_id: str, run: Run) -> dt.datetime | None
 def earlier_run(engine: Engine, run_id: int, latest: Run | None, kind: str = "profile") -> Run:
     """The finished run ``run_id`` of this kind, earlier than ``latest`` (None: one about to be made); else an error
     listing the ones there are."""
-    bound = 2**63 - 1 if latest is None else int(latest.id or 0)
-    with session(engine) as s:
-        run = s.get(Run, run_id)
-        kept = s.exec(select(Run.id).where(Run.kind == kind).where(Run.status == "finished")
-                      .where(col(Run.id) < bound).order_by(col(Run.id).desc())).all()
-    if run is not None and run.kind == kind and run.status == "finished" and run_id < bound:
+    finished = select(Run.id).where(Run.kind == kind).where(Run.status == "finished")
+    if latest is not None:
+        finished = finished.where(col(Run.id) < int(latest.id or 0))
+    with session(engine) as s:  # (PostgreSQL's ids are 32-bit: a larger one is no run, not "integer out of range")
+        run = s.get(Run, run_id) if 0 < run_id < 2**31 else None
+        kept = s.exec(finished.order_by(col(Run.id).desc())).all()
+    if run is not None and run.kind == kind and run.status == "finished" and run.id in kept:
         return run
     more = f" and {len(kept) - 10} earlier (`perkmatch status --runs N` lists them)" if len(kept) > 10 else ""
     there = (f"earlier finished {kind} runs: {', '.join(map(str, kept[:10]))}{more}" if kept

@@ -54,17 +54,21 @@ def worker_context() -> multiprocessing.context.BaseContext:
 
 
 def start_fork_server() -> None:
-    """Start the fork server (if it is not running) deaf to Ctrl-C, which a terminal sends to every process of the
-    command: it imports ``matcher.workers`` (about a second) before it ignores Ctrl-C itself, and a Ctrl-C then
-    printed its traceback under the command's one line. (An ignored signal stays ignored in the new program.)"""
-    if threading.current_thread() is not threading.main_thread():
+    """Start the fork server (if it is not running) deaf to Ctrl-C and SIGTERM, which a terminal, `timeout` or a
+    service manager sends to every process of the command: it imports ``matcher.workers`` (about a second) before
+    it ignores Ctrl-C itself, and a Ctrl-C then printed its traceback under the command's one line; and SIGTERM
+    killed it and the workers it forked, and the command, stopping, hung in Python's exit waiting on them. An ignored
+    signal stays ignored in the new program and in what it forks (the workers also ignore them, ``workers.start``);
+    one sent to the command in the milliseconds it takes to start the server is lost."""
+    if threading.current_thread() is not threading.main_thread():  # (only the main thread sets handlers)
         multiprocessing.forkserver.ensure_running()
         return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         multiprocessing.forkserver.ensure_running()
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 class PoolExecutor(LocalExecutor):
@@ -146,7 +150,9 @@ class PoolExecutor(LocalExecutor):
         try:
             yield from workers.in_order(lambda user_ids: pool.submit(fn, *fixed, user_ids, *extra(user_ids)),
                                         lambda future: future.result(), jobs, 2 * self.processes)
-        except BaseException:
+        except BaseException:  # stopped, or failed: what the workers compute now is thrown away
             pool.shutdown(wait=False, cancel_futures=True)
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
+                process.kill()  # (they ignore stop signals, ``workers.start``): the exit need not wait for their chunks
             self._pool = None
             raise

@@ -3,6 +3,7 @@ imported: from the first instant, Ctrl-C and SIGTERM end the command with one li
 instead of a traceback from the middle of an import. Nothing is written before a command starts, so until then
 the process just exits; from then on each command handles them itself (``cli.common.handled``)."""
 
+import atexit
 import os
 import signal
 import sys
@@ -18,12 +19,38 @@ def starting(signum: int, frame: FrameType | None) -> None:
 def main() -> None:
     signal.signal(signal.SIGINT, starting)
     signal.signal(signal.SIGTERM, starting)
+    atexit.register(deaf)
     from matcher.cli import main as run
 
     try:
         run()
     except SystemExit as exc:
-        if exc.code in (130, 143):  # stopped: a second signal (a terminal's and `timeout`'s come milliseconds apart)
-            for sig in (signal.SIGINT, signal.SIGTERM):  # must not break the exit's clean-up with a traceback
-                signal.signal(sig, signal.SIG_IGN)
+        ending(0 if exc.code is None else exc.code if isinstance(exc.code, int) else 1)
         raise
+
+
+def ending(status: int) -> None:
+    """The command is over (its work done, or stopped): its output is flushed, and a stop signal from now on ends
+    the process at once with the command's status. Python's exit still has work: it waits for worker processes to
+    finish their chunk, and late in it restores the default handlers, and a signal then killed the process (status
+    -15 or -2, and no word, after a command that had finished); a second signal (a terminal's and `timeout`'s come
+    milliseconds apart) broke the exit's clean-up with a traceback; and one ignored could not end an exit that
+    hung. Once the exit's waits are over, stop signals are ignored (``deaf``)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: the command said what it could
+            pass
+
+    def now(signum: int, frame: FrameType | None) -> None:
+        os._exit(status)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, now)
+
+
+def deaf() -> None:
+    """The last step of Python's exit that may wait (the first exit function registered runs last): stop signals are
+    ignored from here, as Python restores the default handlers (which end the process with no word)."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)

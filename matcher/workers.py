@@ -92,10 +92,13 @@ def fit_chunk(db: str, model: str, dim: int, space: TopicSpace, classify: Classi
 
 
 def start(command_pid: int) -> None:
-    """Each worker process's first step. Ctrl-C goes to the whole process group: the command stops the workers
-    itself (no traceback from each of them). And a worker exits once the command that started it is gone, even
-    killed (SIGKILL): left running, workers held the database and the command's output pipe open for ever."""
+    """Each worker process's first step. Ctrl-C and SIGTERM go to the whole process group (a terminal, `timeout`, a
+    service manager): the command stops the workers itself (no traceback from each of them). A worker the group's
+    SIGTERM killed left the pool waiting on it, and the stopped command, its "Interrupted" line printed, hung for
+    ever in Python's exit. A worker exits once the command that started it is gone, even killed (SIGKILL): left
+    running, workers held the database and the command's output pipe open for ever."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
     def watch() -> None:
         while _alive(command_pid):

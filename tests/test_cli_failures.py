@@ -309,3 +309,13 @@ def test_gzip_on_standard_input_is_named_as_such(cli, write, tmp_path) -> None: 
     result = runner.invoke(app, ["--db", str(tmp_path / "g.db"), "ingest", "-"], input=data)
     assert result.exit_code == 1 and "-: standard input is gzip-compressed; give the .gz file's path instead" in \
         " ".join(result.stderr.split())  # before: "not valid UTF-8 (byte 0x8b ...)", row by row
+
+
+def test_a_value_the_database_refuses_is_not_blamed_on_its_reach() -> None:
+    from sqlalchemy.exc import DataError
+
+    from matcher.cli.common import database_hint
+
+    hint = database_hint(DataError("SELECT", {}, Exception("integer out of range")))
+    assert hint.startswith("The database refused a value") and "reachable" not in hint  # before: "once the database
+    # is reachable", for a PostgreSQL run id out of its 32-bit range

@@ -92,9 +92,53 @@ def test_a_worker_exits_when_the_command_that_started_it_is_killed() -> None:
     worker = subprocess.Popen([sys.executable, "-c", f"from matcher import workers; import time; "
                                f"workers.start({command.pid}); time.sleep(60)"], cwd=ROOT)
     time.sleep(1)
+    worker.send_signal(signal.SIGTERM)  # the group's (`timeout`, a service manager): the command stops its workers
+    time.sleep(0.5)
+    assert worker.poll() is None  # before: killed, and the command, stopping, could hang waiting on it
     command.kill()  # SIGKILL: the command cannot stop its workers itself; not reaped yet, it stays a zombie
     assert worker.wait(timeout=10) == 1  # before: workers ran on for ever, holding the database and the output
     command.wait()
+
+
+def test_the_fork_server_ignores_the_stop_signals_of_the_command_group() -> None:
+    code = ("import multiprocessing.forkserver as f, time; from matcher.engine_pool import start_fork_server, "
+            "worker_context; worker_context(); start_fork_server(); time.sleep(1); "
+            "pid = f._forkserver._forkserver_pid; "
+            "print(next(line for line in open(f'/proc/{pid}/status') if line.startswith('SigIgn')).split()[1])")
+    ignored = int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+                  .stdout.strip(), 16)
+    assert ignored >> (signal.SIGTERM - 1) & 1 and ignored >> (signal.SIGINT - 1) & 1  # before: SIGTERM killed it
+
+
+EXIT_SIGNAL = """
+import os, signal, sys, threading, time
+from matcher.entry import main
+SIG = getattr(signal, sys.argv[2])
+def late():  # Python's exit, after the command: waiting for worker processes, say
+    os.kill(os.getpid(), SIG)
+    time.sleep(20)
+threading._register_atexit(late)
+sys.argv = ["perkmatch", "--db", sys.argv[1], "status"]
+main()
+"""
+
+
+@pytest.mark.parametrize(("command", "status"), [("status", 0), ("stopped", 143)])
+def test_a_signal_during_the_exit_ends_it_at_once_with_the_commands_status(tmp_path, command, status) -> None:  # type: ignore[no-untyped-def]
+    """Before: a signal late in the exit (as Python restores the default handlers) killed the process (-15, no word)
+    after a command that had finished; one during a stopped command's exit was ignored, and an exit that hung on its
+    worker processes could not be ended but by SIGKILL."""
+    db = tmp_path / "t.db"
+    assert subprocess.run([sys.executable, "-m", "matcher", "--db", str(db), "taxonomy", "load",
+                           str(ROOT / "matcher" / "data" / "taxonomy.yaml")], capture_output=True).returncode == 0
+    code = EXIT_SIGNAL if command == "status" else EXIT_SIGNAL.replace(
+        "main()", "import matcher.status as s\nfrom matcher.cli.common import Terminated\n"
+        "def stop(*a, **k): raise Terminated\ns.database_status = stop\nmain()")
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", code, str(db), "SIGTERM"], capture_output=True, text=True,
+                          timeout=60, cwd=ROOT)
+    assert done.returncode == status and time.monotonic() - started < 15, done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_the_fork_server_says_nothing_of_a_worker_forked_after_its_command_stopped() -> None:

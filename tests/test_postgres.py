@@ -62,9 +62,12 @@ def postgres_url():  # type: ignore[no-untyped-def]
         shutil.rmtree(root, ignore_errors=True)
 
 
-def pipeline(db: str, next_catalog: str) -> tuple[str, str, str, str, str, str]:
+def pipeline(db: str, next_catalog: str) -> tuple[str, str, str, str, str, str, str]:
     from catalog.refresh import live_perks, refresh
+    from matcher.changes import earlier_run
+    from matcher.errors import PerkmatchError
     from matcher.match import run_match
+    from matcher.profile_run import latest_run
     from matcher.store import session
     from matcher.taxonomy import topic_sets
     from matcher.why_perk import explain_perk, nobody_reason
@@ -87,13 +90,19 @@ def pipeline(db: str, next_catalog: str) -> tuple[str, str, str, str, str, str]:
     staged = run_match(engine, cache, read_back=lambda s, run_id: match_records(s, run_id), stage=lambda s: refresh(
         s, next_catalog, cache, topics=known, sensitive=sensitive, commit=False)).preview  # --dry-run --catalog
     status = database_status(engine, db)  # after the dry runs: they kept no match run, and no catalog version
+    matched = latest_run(engine, "match")
+    since = [earlier_run(engine, int(matched.id or 0), None, "match").id]  # `match --dry-run --changes --since`
+    try:  # before, on PostgreSQL: both "integer out of range" (ids are 32-bit there)
+        earlier_run(engine, 99_999_999_999, latest_run(engine))
+    except PerkmatchError as exc:
+        since.append(str(exc))
     engine.dispose()
     when = ("started_at", "finished_at", "refreshed_at")
     for part in ("catalog", "profile", "match"):  # times and where the database is differ, the rest must not
         status[part] = {k: v for k, v in status[part].items() if k not in when}
     return topics, matches, json.dumps({k: v for k, v in status.items() if k not in ("database", "size_bytes")},
                                        sort_keys=True), why, json.dumps(preview, sort_keys=True), json.dumps(
-        staged, sort_keys=True)
+        staged, sort_keys=True), json.dumps(since)
 
 
 def test_postgres_gives_the_same_topics_and_assignments_as_sqlite(postgres_url, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -116,6 +125,8 @@ def test_postgres_gives_the_same_topics_and_assignments_as_sqlite(postgres_url, 
     staged = {(r["user_id"], r["perk_id"]) for r in json.loads(on_sqlite[5])}  # the catalog previewed, not kept
     assert ("u-beerfan", "pk-growler") in staged and ("u-beerfan", "pk-hopyard-brewery-tour") not in staged
     assert json.loads(on_sqlite[2])["catalog"]["version"] == 1
+    since = json.loads(on_sqlite[6])  # an earlier run, as `--since` reads it; and an id no run has
+    assert since[0] == json.loads(on_sqlite[2])["match"]["run_id"] and "--since 99999999999: not a finished" in since[1]
     assert on_postgres == on_sqlite
 
 

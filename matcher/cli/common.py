@@ -332,6 +332,8 @@ def _discard_created(keep: bool) -> None:
 
 def database_hint(exc: Exception) -> str:
     """What to do about a database error (``handled``), by what the driver said."""
+    from sqlalchemy.exc import DataError
+
     from matcher.store import DAMAGED, is_damaged, server_hint
 
     said = str(getattr(exc, "orig", exc)).lower()
@@ -345,6 +347,9 @@ def database_hint(exc: Exception) -> str:
                 "file is stored): what was committed before is kept; run this command again once that one is done")
     if hint := server_hint(exc):  # PostgreSQL refused: no such database, a wrong password, no rights, no server
         return hint[0].upper() + hint[1:]
+    if isinstance(exc, DataError):  # (not the server's reach: "integer out of range" read so, for a --since id)
+        return ("The database refused a value (out of the range of its column, or malformed): what was committed "
+                "before is kept; check the ids, dates and counts given")
     if "unique constraint" in said or "duplicate key" in said:
         return ("Another command changed the same rows at the same time: nothing of this one's last step was kept; run "
                 "it again")
