@@ -34,6 +34,7 @@ from matcher.store import (
     Topic,
     User,
     batches,
+    profile_running,
     session,
     shown_db,
     utcnow,
@@ -57,8 +58,8 @@ def database_status(engine: Engine, db: str, today: dt.date | None = None, runs:
             "users": _users(s), "posts": _posts(s), "embeddings": _embeddings(s), "taxonomy": _taxonomy(s),
             "catalog": _catalog(s),
             "profile": _profile(s, profile) if profile else None,
-            "unfinished_profile": (_unfinished(s, unfinished) if unfinished and (profile is None
-                                                                             or unfinished.id > profile.id) else None),
+            "unfinished_profile": (_unfinished(s, unfinished, engine) if unfinished and (
+                profile is None or unfinished.id > profile.id) else None),
             "match": _match(s, match, today) if match else None,
         }
     report["next"] = next_steps(report)
@@ -142,11 +143,14 @@ def _run_times(run: Run) -> dict[str, Any]:
             "finished_at": _when(run.finished_at), "as_of": as_of_text(run.as_of)}
 
 
-def _unfinished(s: Session, run: Run) -> dict[str, Any]:
+def _unfinished(s: Session, run: Run, engine: Engine) -> dict[str, Any]:
     """A profile run newer than the newest finished one that has not finished, and how many users it completed
-    (none when it stopped while it embedded: a new run then reuses only the texts it embedded)."""
+    (none when it stopped while it embedded: a new run then reuses only the texts it embedded); for one marked
+    running, whether a run holds the profile lock now (``store.profile_running``; false: it was killed; null: not
+    known)."""
     done = s.exec(select(func.count()).select_from(ProfiledUser).where(ProfiledUser.run_id == run.id)).one()
-    return {**_run_times(run), "users_completed": done}
+    running = {"running": profile_running(engine)} if run.status == "running" else {}
+    return {**_run_times(run), "users_completed": done, **running}
 
 
 def _profile(s: Session, run: Run) -> dict[str, Any]:
@@ -233,11 +237,16 @@ def next_steps(report: dict[str, Any]) -> list[str]:
         return ["perkmatch ingest POSTS --users USERS: there are no posts yet"]
     if report["unfinished_profile"]:
         run = report["unfinished_profile"]
-        how = "it is still running, or was killed" if run["status"] == "running" else f"it was {run['status']}"
         reused = (f"the {run['users_completed']:,} users it completed" if run["users_completed"] else
                   "the texts it embedded (it completed no user)")
-        steps.append(f"perkmatch profile: profile run {run['run_id']} (started {run['started_at']}) has not finished "
-                     f"({how}); a new run reuses {reused}")
+        if run.get("running"):
+            steps.append(f"wait: profile run {run['run_id']} (started {run['started_at']}) is running; a `perkmatch "
+                         "profile` started now waits for it, then reuses its work")
+        else:
+            how = {None: "it is still running, or was killed", False: "it was killed: no run holds the profile lock"
+                   }.get(run.get("running")) if run["status"] == "running" else f"it was {run['status']}"
+            steps.append(f"perkmatch profile: profile run {run['run_id']} (started {run['started_at']}) has not "
+                         f"finished ({how}); a new run reuses {reused}")
     elif profile is None:
         steps.append("perkmatch profile: no profile run yet")
     else:

@@ -277,6 +277,36 @@ def profile_lock(engine: Engine) -> Iterator[None]:
         conn.close()
 
 
+def profile_running(engine: Engine) -> bool | None:
+    """Whether a profile run holds ``profile_lock`` now (a run marked running that holds none was killed); None where
+    it cannot be told (a database in memory, or no flock). PostgreSQL: read from ``pg_locks``, taking nothing.
+    SQLite: a shared lock tried on the lock file and let go at once (a run starting in that instant waits for it)."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            return bool(conn.execute(text(
+                "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = 0 "
+                "AND objid = :key AND objsubid = 1 AND database = (SELECT oid FROM pg_database WHERE datname = "
+                "current_database()))"), {"key": PROFILE_LOCK}).scalar())
+    database = engine.url.database or ""
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return None
+    try:
+        import fcntl
+
+        handle = open(f"{database}.profile-lock", "rb")
+    except FileNotFoundError:  # no run ever took it
+        return False
+    except (ImportError, OSError):
+        return None
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
+
+
 @contextmanager
 def _file_lock(path: str, waiting: Callable[[], None] | None) -> Iterator[None]:
     """An exclusive flock on the file, made if need be (nothing without a path, a folder that can be written, or

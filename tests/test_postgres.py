@@ -365,3 +365,18 @@ def test_a_second_profile_run_on_postgres_waits_for_the_first(postgres_url) -> N
     first.close()
     elsewhere.dispose()
     engine.dispose()
+
+
+def test_status_tells_a_running_profile_run_from_a_killed_one_on_postgres(postgres_url) -> None:  # type: ignore[no-untyped-def]
+    from matcher.store import profile_lock, profile_running
+
+    engine = open_engine(_fresh_database(postgres_url, "running"))
+    assert profile_running(engine) is False  # read from pg_locks: nothing taken
+    with profile_lock(engine):
+        assert profile_running(engine) is True
+    assert profile_running(engine) is False
+    other = open_engine(_fresh_database(postgres_url, "running2"))  # another database's run is not this one's
+    with profile_lock(other):
+        assert profile_running(engine) is False
+    engine.dispose()
+    other.dispose()

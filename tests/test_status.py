@@ -7,7 +7,7 @@ import pytest
 from sqlmodel import select
 
 from matcher.status import database_status
-from matcher.store import ProfiledUser, Run, open_engine, session
+from matcher.store import ProfiledUser, Run, open_engine, profile_lock, session
 from tests.test_cli_match import PERKS, TAXONOMY, build_world, posts_for
 
 USERS = [{"user_id": "ann", "consent": "opted_in", "region": "US-NY"},
@@ -137,6 +137,25 @@ def test_an_unfinished_profile_run_is_named(world) -> None:  # type: ignore[no-u
     assert report["next"][0].startswith(f"perkmatch profile: profile run {unfinished['run_id']} (started ")
     assert report["next"][0].endswith("; a new run reuses the 2 users it completed")
     assert "is interrupted (a run still going, or one killed before it finished)" in world("status").stdout
+
+
+def test_a_run_marked_running_is_told_running_or_killed_by_the_profile_lock(world) -> None:  # type: ignore[no-untyped-def]
+    engine = open_engine(world.db)
+    with session(engine) as s:
+        run = Run(kind="profile", status="running", as_of=0)
+        s.add(run)
+        s.commit()
+        run_id = run.id
+    report = status(world)  # no run holds the lock: it was killed (before: "still running, or was killed")
+    assert report["unfinished_profile"]["running"] is False
+    assert report["next"][0].startswith(f"perkmatch profile: profile run {run_id} (started ")
+    assert "(it was killed: no run holds the profile lock); a new run reuses" in report["next"][0]
+    assert "was killed before it finished" in world("status").stdout
+    with profile_lock(engine):  # as the run itself holds it
+        report = status(world)
+        assert report["unfinished_profile"]["running"] is True and not report["up_to_date"]
+        assert report["next"][0].startswith(f"wait: profile run {run_id} (started ")
+        assert f"run {run_id}, started " in world("status").stdout and "is running" in world("status").stdout
 
 
 def test_a_profile_run_stopped_by_ctrl_c_is_said_to_be_stopped_not_running(world, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -57,6 +57,8 @@ def lines(r: dict[str, Any]) -> list[tuple[str, str]]:
     if r["unfinished_profile"]:
         run = r["unfinished_profile"]
         state = ("was stopped before it finished (Ctrl-C or a termination signal)" if run["status"] == "stopped" else
+                 "is running" if run.get("running") else
+                 "was killed before it finished" if run.get("running") is False else
                  f"is {run['status']} (a run still going, or one killed before it finished)")
         rows.append(("", f"run {run['run_id']}, started {run['started_at']}, {state}"))
     match = r["match"]
