@@ -301,3 +301,31 @@ def test_perks_whose_offer_ended_before_today_are_warned_of(engine, fake_cache, 
     assert "b (line 1, ends 2020-01-31); a match as of today withholds them from everyone" in result.warnings[0]
     perks = read_catalog(write("d.jsonl", rows))
     assert ended_offers("d", perks, {"b": 1, "c": 2}, today=dt.date(2020, 1, 31)) == []  # its last day: still open
+
+
+def test_a_refresh_stopped_says_whether_the_catalog_changed(tmp_path, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    import matcher.cli.data as data
+    from matcher.cli import app, common
+    from matcher.embed import EmbeddingCache
+    from matcher.encoder import FakeEncoder
+
+    class Stopping(FakeEncoder):
+        def encode(self, texts):  # type: ignore[no-untyped-def]
+            raise KeyboardInterrupt  # Ctrl-C while the perks are embedded
+
+    db = str(tmp_path / "c.db")
+    runner = CliRunner()
+    monkeypatch.setattr(common, "cache", lambda eng, model: EmbeddingCache(eng, Stopping()))
+    cut = runner.invoke(app, ["--db", db, "catalog", "refresh", write("c.yaml", PERKS)])
+    assert cut.exit_code == 130 and "Interrupted: the catalog is unchanged; run the command again" in cut.stderr
+    monkeypatch.setattr(common, "cache", lambda eng, model: EmbeddingCache(eng, FakeEncoder()))
+
+    def stopped(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt  # Ctrl-C once the version is applied, before it is printed
+
+    monkeypatch.setattr(data, "_print_refresh", stopped)
+    late = runner.invoke(app, ["--db", db, "catalog", "refresh", write("c.yaml", PERKS)])
+    assert late.exit_code == 130 and "Interrupted: catalog version 1 is live" in late.stderr  # before: "finished
+    # work is kept; run the command again" either way

@@ -170,7 +170,7 @@ def catalog_refresh(
     as_json: JsonOpt = False,
 ) -> None:
     """Load the catalog as a new version: validate all, diff, embed only what changed, apply atomically."""
-    from catalog.refresh import mass_retirement, read_catalog, refresh
+    from catalog.refresh import live_version, read_catalog, refresh
     from matcher.store import session
     from matcher.taxonomy import load_topics, topic_sets
 
@@ -181,9 +181,24 @@ def catalog_refresh(
     if dry_run and Path(file).is_file():  # its problems before the model loads; standard input or a pipe: read once
         read_catalog(file, known, sensitive)
     source = common.cache(eng, model)
-    with session(eng) as s, common.progress() as bar:
-        result = refresh(s, file, source, dry_run=dry_run, topics=known, sensitive=sensitive,
-                         retire_all=retire_all, progress=bar)
+    with session(eng) as s:
+        before = live_version(s)
+    try:
+        with session(eng) as s, common.progress() as bar:
+            result = refresh(s, file, source, dry_run=dry_run, topics=known, sensitive=sensitive,
+                             retire_all=retire_all, progress=bar)
+        _report_refresh(file, result, dry_run, retire_all, as_json)
+    except KeyboardInterrupt as exc:  # a refresh applies its version in one transaction (its vectors are cached)
+        with session(eng) as s:
+            now = live_version(s)
+        raise common.interrupted(exc, "the catalog is unchanged; run the command again" if now == before else
+                                 f"catalog version {now} is live (`perkmatch catalog versions` lists it)") from None
+
+
+def _report_refresh(file: str, result: Any, dry_run: bool, retire_all: bool, as_json: bool) -> None:
+    """A refresh's warnings, then what it did (or would do); exit 1 for a dry run that the refresh would refuse."""
+    from catalog.refresh import mass_retirement
+
     for warning in result.warnings:  # (in --json too, as "warnings")
         warn_stale(warning)
     d = result.diff
