@@ -110,10 +110,10 @@ def forget_in_session(s: Session, user_id: str) -> dict[str, int]:
 def forget_posts(engine: Engine, user_id: str, post_ids: list[str]) -> dict[str, int]:
     """Delete some of a user's posts, as `forget` deletes all of them (their quotes as other posts' context, their
     vectors no other post uses, the kept topic fits), and the evidence rows citing them in every run; remember them by
-    salted hash only (``ForgottenPost``), so an export still holding them does not store them again, and the deletion by
-    its time and count (``PostDeletion``: `topics --changes` names it). The user stays, and their topics are worked out
-    again without them by the next `profile` (their inputs changed). Post ids the
-    user has none of are an error, before anything is deleted."""
+    salted hash only (``ForgottenPost``), so an export still holding them does not store them again, and the deletion
+    by its time and count (``PostDeletion``: `status` and `topics --changes` name it). The user stays, and their topics
+    are worked out again without them by the next `profile` (their inputs changed). Post ids the user has none of are
+    an error, before anything is deleted."""
     with session(engine) as s:
         hold_forget_lock(s.connection())
         found = s.exec(select(Post.id, Post.platform, Post.post_id).where(Post.user_id == user_id)

@@ -248,8 +248,8 @@ def evidence_changed(engine: Engine, run_id: int, user_ids: list[str] | None = N
 
 def shown_again(records: Iterable[dict[str, Any]], run_id: int | None) -> str | None:
     """``evidence_changed`` of the evidence these assignment records (``assignments.assignment_records``) show, from
-    their flags (``post_record``): a perk's evidence is chosen from its topic's pool, and a pool post no assignment
-    shows, stored again, was counted too."""
+    their flags (``post_record``): a perk's evidence is chosen from its topic's pool, and counting the whole pool warned
+    of posts no assignment shows."""
     again = {(p["platform"], p["post_id"]) for r in records for t in r.get("topics", [])
              for p in t.get("evidence", []) if p.get("stored_again")}
     return _again_note(len(again), run_id)

@@ -122,14 +122,20 @@ def test_under_opt_out_a_users_row_of_someone_without_posts_calls_for_nothing(wo
     assert report["profile"]["since"]["user_records"] == 0 and report["up_to_date"], report["next"]
 
 
-def test_an_unfinished_profile_run_is_named(world) -> None:  # type: ignore[no-untyped-def]
+def unfinished_run(world, state: str, completed: tuple[str, ...] = ()) -> int:  # type: ignore[no-untyped-def]
+    """A profile run recorded as in this state (as a run stopped or killed leaves it), with these users completed."""
     engine = open_engine(world.db)
     with session(engine) as s:
-        run = Run(kind="profile", status="interrupted", as_of=0)
+        run = Run(kind="profile", status=state, as_of=0)
         s.add(run)
         s.commit()
-        s.add_all([ProfiledUser(run_id=run.id, user_id=u, digest="x") for u in ("ann", "bob")])
+        s.add_all([ProfiledUser(run_id=run.id, user_id=u, digest="x") for u in completed])
         s.commit()
+        return int(run.id or 0)
+
+
+def test_an_unfinished_profile_run_is_named(world) -> None:  # type: ignore[no-untyped-def]
+    unfinished_run(world, "interrupted", ("ann", "bob"))
     report = status(world)
     unfinished = report["unfinished_profile"]
     assert unfinished["status"] == "interrupted" and unfinished["run_id"] == report["profile"]["run_id"] + 2
@@ -140,18 +146,13 @@ def test_an_unfinished_profile_run_is_named(world) -> None:  # type: ignore[no-u
 
 
 def test_a_run_marked_running_is_told_running_or_killed_by_the_profile_lock(world) -> None:  # type: ignore[no-untyped-def]
-    engine = open_engine(world.db)
-    with session(engine) as s:
-        run = Run(kind="profile", status="running", as_of=0)
-        s.add(run)
-        s.commit()
-        run_id = run.id
+    run_id = unfinished_run(world, "running")
     report = status(world)  # no run holds the lock: it was killed (before: "still running, or was killed")
     assert report["unfinished_profile"]["running"] is False
     assert report["next"][0].startswith(f"perkmatch profile: profile run {run_id} (started ")
     assert "(it was killed: no run holds the profile lock); a new run reuses" in report["next"][0]
     assert "was killed before it finished" in world("status").stdout
-    with profile_lock(engine):  # as the run itself holds it
+    with profile_lock(open_engine(world.db)):  # as the run itself holds it
         report = status(world)
         assert report["unfinished_profile"]["running"] is True and not report["up_to_date"]
         assert report["next"][0].startswith(f"wait: profile run {run_id} (started ")
