@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, case, exists, func
+from sqlalchemy import Engine, case, exists, func, text
 from sqlmodel import Session, col, select
 
 from catalog.refresh import live_version, valid_in
@@ -91,7 +91,11 @@ def _newest(s: Session, kind: str, finished: bool) -> Run | None:
 
 
 def _size(engine: Engine) -> int | None:
-    """A SQLite database's bytes on disk, its write-ahead log included; None for a server's."""
+    """The database's bytes on disk: a SQLite file's, its write-ahead log included; a PostgreSQL database's as the
+    server counts it (``pg_database_size``); None otherwise (in memory)."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            return int(conn.execute(text("SELECT pg_database_size(current_database())")).scalar() or 0)
     if engine.dialect.name != "sqlite" or not engine.url.database or engine.url.database == ":memory:":
         return None
     files = [Path(engine.url.database), Path(engine.url.database + "-wal")]

@@ -367,11 +367,12 @@ def test_a_second_profile_run_on_postgres_waits_for_the_first(postgres_url) -> N
     engine.dispose()
 
 
-def test_status_tells_a_running_profile_run_from_a_killed_one_on_postgres(postgres_url) -> None:  # type: ignore[no-untyped-def]
+def test_status_on_postgres_tells_a_running_profile_run_from_a_killed_one_and_gives_its_size(postgres_url) -> None:  # type: ignore[no-untyped-def]
     from matcher.store import profile_lock, profile_running
 
     engine = open_engine(_fresh_database(postgres_url, "running"))
     assert profile_running(engine) is False  # read from pg_locks: nothing taken
+    assert database_status(engine, "db")["size_bytes"] > 0  # (before: null on a server)
     with profile_lock(engine):
         assert profile_running(engine) is True
     assert profile_running(engine) is False
