@@ -370,8 +370,7 @@ def _basis_moved(run: Run, prev: Run, rules_said: bool = False) -> str:
         said.append("the taxonomy changed (`perkmatch taxonomy load`)")
     if None not in models and models[0] != models[1]:
         said.append(f"the model changed ({models[0]} -> {models[1]})")
-    rules_moved = None not in (rules := [p.get("rules") for p in params]) and rules[0] != rules[1]
-    if rules_moved:
+    if None not in (rules := [p.get("rules") for p in params]) and rules[0] != rules[1]:
         said.append("the new rules" if rules_said else "perkmatch's rules changed")
     return " and ".join(said) or "the settings, the taxonomy, the model or perkmatch's rules changed"
 

@@ -101,8 +101,9 @@ def forget_in_session(s: Session, user_id: str) -> dict[str, int]:
     counts["withheld"] = _delete(s, Withheld, Withheld.user_id == user_id)
     counts["topic_fits"] = _drop_fits(s) if counts["posts"] else 0  # (a user with no posts is in no fit)
     counts["users"] = _delete(s, User, User.user_id == user_id)
-    _delete(s, PostDeletion, PostDeletion.user_hash == audit_hash(s, user_id))  # the audit line below says enough
-    s.add(ForgetAudit(user_hash=audit_hash(s, user_id), counts=json.dumps(counts, sort_keys=True)))
+    hashed = audit_hash(s, user_id)
+    _delete(s, PostDeletion, PostDeletion.user_hash == hashed)  # the audit line below says enough
+    s.add(ForgetAudit(user_hash=hashed, counts=json.dumps(counts, sort_keys=True)))
     _scrub_on_commit(s)
     return counts
 

@@ -247,8 +247,9 @@ def next_steps(report: dict[str, Any]) -> list[str]:
             steps.append(f"wait: profile run {run['run_id']} (started {run['started_at']}) is running; a `perkmatch "
                          "profile` started now waits for it, then reuses its work")
         else:
-            how = {None: "it is still running, or was killed", False: "it was killed: no run holds the profile lock"
-                   }.get(run.get("running")) if run["status"] == "running" else f"it was {run['status']}"
+            how = (f"it was {run['status']}" if run["status"] != "running" else
+                   "it was killed: no run holds the profile lock" if run.get("running") is False else
+                   "it is still running, or was killed")
             steps.append(f"perkmatch profile: profile run {run['run_id']} (started {run['started_at']}) has not "
                          f"finished ({how}); a new run reuses {reused}")
     elif profile is None:

@@ -257,8 +257,7 @@ def profile_lock(engine: Engine) -> Iterator[None]:
     "disk I/O error"). Either goes with the process if it dies."""
     waiting = engine.get_execution_options().get("on_lock_wait")
     if engine.dialect.name == "sqlite":
-        database = engine.url.database or ""
-        with _file_lock(f"{database}.profile-lock" if database and database != ":memory:" else "", waiting):
+        with _file_lock(_lock_file(engine), waiting):
             yield
         return
     if engine.dialect.name != "postgresql":
@@ -287,13 +286,13 @@ def profile_running(engine: Engine) -> bool | None:
                 "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = 0 "
                 "AND objid = :key AND objsubid = 1 AND database = (SELECT oid FROM pg_database WHERE datname = "
                 "current_database()))"), {"key": PROFILE_LOCK}).scalar())
-    database = engine.url.database or ""
-    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+    path = _lock_file(engine) if engine.dialect.name == "sqlite" else ""
+    if not path:
         return None
     try:
         import fcntl
 
-        handle = open(f"{database}.profile-lock", "rb")
+        handle = open(path, "rb")
     except FileNotFoundError:  # no run ever took it
         return False
     except (ImportError, OSError):
@@ -305,6 +304,12 @@ def profile_running(engine: Engine) -> bool | None:
             return True
         fcntl.flock(handle, fcntl.LOCK_UN)
         return False
+
+
+def _lock_file(engine: Engine) -> str:
+    """The file a SQLite database's profile runs lock (``profile_lock``); none for one in memory."""
+    database = engine.url.database or ""
+    return f"{database}.profile-lock" if database and database != ":memory:" else ""
 
 
 @contextmanager
