@@ -154,7 +154,7 @@ def compute_users(engine: Engine, cache: EmbeddingCache, space: TopicSpace, user
     similarity = _by_blocks(lambda vecs, closest: space.similarity(vecs, classify, closest),
                             {u: (r.vectors, r.closeness) for u, r in users.items()})
     hidden = not_shown(space.topics)
-    under = space.subtrees()
+    under = space.subtrees(classify)
     results: dict[str, list[TopicResult]] = {}
     digests = {u: incremental.inputs_digest(users[u].posts.inputs if u in users else b"", u, opt_ins)
                for u in user_ids}

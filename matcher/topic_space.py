@@ -28,8 +28,6 @@ from matcher.vocabulary import vocabulary_vectors
 
 SIMILARITY_ROWS = 4096  # posts per post-topic similarity product (4096 x 4,000 views: 64 MB)
 
-Subtree = tuple[np.ndarray, np.ndarray, np.ndarray]  # topics, their views' rows, where each topic's start among them
-
 
 @dataclass(frozen=True)
 class TopicSpace:
@@ -75,35 +73,23 @@ class TopicSpace:
         """(n, T) similarity of these (post or perk) vectors to every topic (``closest``: their ``closeness``)."""
         return topic_similarity(vecs, self.vectors, self.views, self.view_starts, params, closest=closest)
 
-    def subtrees(self) -> list[Subtree]:
-        """Each topic's subtree for ``read_alone``: its index with those of every topic under it, at any depth; the
-        rows of their views in ``views``; and where each one's views start among those rows."""
-        index = {topic_id: k for k, topic_id in enumerate(self.ids)}
-        under: list[list[int]] = [[] for _ in self.ids]
-        for topic_id, chain in lineage(self.topics).items():  # each topic is under itself and its ancestors
-            for up in chain:
-                under[index[up]].append(index[topic_id])
-        ends = np.append(self.view_starts[1:], len(self.views))
-        out = []
-        for topics in (np.array(sorted(x)) for x in under):
-            sizes = ends[topics] - self.view_starts[topics]
-            rows = np.concatenate([np.arange(self.view_starts[t], ends[t]) for t in topics.tolist()])
-            out.append((topics, rows, np.cumsum(sizes) - sizes))
-        return out
+    def subtrees(self, params: ClassifyParams) -> "Subtrees":
+        """Each topic's subtree for ``read_alone`` (``Subtrees``)."""
+        return Subtrees(self, params)
 
-    def read_alone(self, text_vecs: np.ndarray, params: ClassifyParams, subtrees: list[Subtree]
+    def read_alone(self, text_vecs: np.ndarray, params: ClassifyParams, subtrees: "Subtrees"
                    ) -> Callable[[np.ndarray, int], np.ndarray]:
         """``profiles.build_profile``'s ``alone``: the similarity (``similarity``'s, of these topics only, in float64:
         each row's the same whatever the rows beside it) of these posts' own text vectors to topic k, or to the
         closest topic under it (``subtrees``)."""
 
         def similarity(rows: np.ndarray, k: int) -> np.ndarray:
-            (topics, view_rows, starts), vecs = subtrees[k], text_vecs[rows]
-            whole = cosines(vecs, self.vectors[topics])
-            if not params.view_weight or not len(self.views):
-                return whole.max(axis=1)
-            near = np.maximum.reduceat(cosines(vecs, self.views[view_rows]), starts, axis=1)
-            return ((1 - params.view_weight) * whole + params.view_weight * near).max(axis=1)
+            whole, views, starts = subtrees[k]
+            vecs = text_vecs[rows]
+            if views is None:
+                return cosines(vecs, whole).max(axis=1)
+            near = np.maximum.reduceat(cosines(vecs, views), starts, axis=1)
+            return ((1 - params.view_weight) * cosines(vecs, whole) + params.view_weight * near).max(axis=1)
 
         return similarity
 
@@ -113,6 +99,36 @@ class TopicSpace:
         if not params.view_weight:
             return np.zeros((len(vecs), len(self.ids)), dtype=np.float32)
         return view_closeness(vecs, self.views, self.view_starts)
+
+
+class Subtrees:
+    """Each topic's subtree, for ``TopicSpace.read_alone``: the vectors of the topic and of every topic under it, at
+    any depth, and their views' (None when views do not count), with where each topic's views start among them.
+    Gathered in float64 (as ``cosines`` reads them) the first time a topic is asked for, and kept: one chunk of
+    users asks for the same few topics again and again."""
+
+    def __init__(self, space: TopicSpace, params: ClassifyParams) -> None:
+        self.space, self.params = space, params
+        self.under: list[list[int]] = [[] for _ in space.ids]
+        index = {topic_id: k for k, topic_id in enumerate(space.ids)}
+        for topic_id, chain in lineage(space.topics).items():  # each topic is under itself and its ancestors
+            for up in chain:
+                self.under[index[up]].append(index[topic_id])
+        self._gathered: dict[int, tuple[np.ndarray, np.ndarray | None, np.ndarray]] = {}
+
+    def __getitem__(self, k: int) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        if k not in self._gathered:
+            space = self.space
+            topics = np.array(sorted(self.under[k]))
+            whole = space.vectors[topics].astype(np.float64)
+            if not self.params.view_weight or not len(space.views):
+                self._gathered[k] = (whole, None, np.zeros(0, np.int64))
+            else:
+                ends = np.append(space.view_starts[1:], len(space.views))
+                sizes = ends[topics] - space.view_starts[topics]
+                rows = np.concatenate([np.arange(space.view_starts[t], ends[t]) for t in topics.tolist()])
+                self._gathered[k] = (whole, space.views[rows].astype(np.float64), np.cumsum(sizes) - sizes)
+        return self._gathered[k]
 
 
 def topic_words(topics: list[TopicInfo], cache: EmbeddingCache, params: ClassifyParams) -> list[str]:
