@@ -28,7 +28,7 @@ from sqlmodel import col, func, select
 
 from catalog.refresh import version_diff
 from matcher.errors import PerkmatchError
-from matcher.forget import audit_hash, post_deletions
+from matcher.forget import kept_hash, post_deletions
 from matcher.profile_run import previous_run
 from matcher.records import as_of_text
 from matcher.store import (
@@ -227,10 +227,12 @@ def topic_changes(engine: Engine, user_id: str, since: int | None = None) -> dic
 
 def _deleted_since(engine: Engine, user_id: str, run: Run) -> dt.datetime | None:
     """When the user's data was last deleted (an opt-out or `forget`, kept by a salted hash of their id) after this
-    run started: its rows of them went with it."""
+    run started: its rows of them went with it. Reads only (``kept_hash``)."""
     with session(engine) as s:
-        return s.exec(select(func.max(ForgetAudit.forgotten_at)).where(ForgetAudit.user_hash == audit_hash(s, user_id))
-                      .where(col(ForgetAudit.forgotten_at) >= run.started_at)).one()
+        hashed = kept_hash(s, user_id)
+        return None if hashed is None else s.exec(
+            select(func.max(ForgetAudit.forgotten_at)).where(ForgetAudit.user_hash == hashed)
+            .where(col(ForgetAudit.forgotten_at) >= run.started_at)).one()
 
 
 def earlier_run(engine: Engine, run_id: int, latest: Run | None, kind: str = "profile") -> Run:

@@ -57,6 +57,13 @@ def audit_hash(s: Session, user_id: str) -> str:
     return _salted(_salt(s), user_id)
 
 
+def kept_hash(s: Session, user_id: str) -> str | None:
+    """``audit_hash`` for a reading command: None when there is no salt yet (nothing was ever kept by a hash of a user
+    id: no opt-out, `forget` or deleted post), and none is made (no write in a reading command)."""
+    salt = s.get(Setting, SALT)
+    return None if salt is None else _salted(salt.value, user_id)
+
+
 def _salted(salt: str, user_id: str) -> str:
     """The salted hash a user id is kept by (audit lines, opt-outs)."""
     return hashlib.sha256((salt + user_id).encode()).hexdigest()
@@ -144,12 +151,11 @@ def post_hash(salt: str, platform: str, post_id: str) -> str:
 def post_deletions(s: Session, user_id: str, after: dt.datetime | None = None, until: dt.datetime | None = None
                    ) -> list[tuple[dt.datetime, int]]:
     """When `forget USER --post` deleted posts of the user, and how many each time, oldest first (only after ``after``
-    and by ``until`` when given). Reads only: with no salt yet, nothing was deleted."""
-    salt = s.get(Setting, SALT)
-    if salt is None:
+    and by ``until`` when given). Reads only (``kept_hash``)."""
+    hashed = kept_hash(s, user_id)
+    if hashed is None:
         return []
-    stmt = select(PostDeletion.deleted_at, PostDeletion.posts).where(PostDeletion.user_hash == _salted(salt.value,
-                                                                                                     user_id))
+    stmt = select(PostDeletion.deleted_at, PostDeletion.posts).where(PostDeletion.user_hash == hashed)
     if after is not None:
         stmt = stmt.where(col(PostDeletion.deleted_at) > after)
     if until is not None:
@@ -310,9 +316,9 @@ def record_opt_out(s: Session, user_id: str) -> None:
 
 
 def opted_out(s: Session, user_id: str) -> bool:
-    """Whether the user opted out. Reads only: with no salt yet, nobody has opted out, and none is made (no write
-    in a reading command)."""
-    return s.get(Setting, SALT) is not None and s.get(OptOut, audit_hash(s, user_id)) is not None
+    """Whether the user opted out. Reads only (``kept_hash``)."""
+    hashed = kept_hash(s, user_id)
+    return hashed is not None and s.get(OptOut, hashed) is not None
 
 
 def forgotten_check(s: Session) -> Callable[[str], bool]:
@@ -326,12 +332,11 @@ def forgotten_check(s: Session) -> Callable[[str], bool]:
 
 
 def was_forgotten(s: Session, user_id: str) -> bool:
-    """Whether `forget` deleted a user of this id (its audit log keeps a salted hash of the id). Reads only, as
-    ``opted_out`` does: with no salt yet, nobody was forgotten."""
-    if s.get(Setting, SALT) is None:
-        return False
-    return s.exec(select(ForgetAudit.id).where(ForgetAudit.user_hash == audit_hash(s, user_id))
-                  .limit(1)).first() is not None
+    """Whether `forget` deleted a user of this id (its audit log keeps a salted hash of the id). Reads only
+    (``kept_hash``)."""
+    hashed = kept_hash(s, user_id)
+    return hashed is not None and s.exec(select(ForgetAudit.id).where(ForgetAudit.user_hash == hashed)
+                                         .limit(1)).first() is not None
 
 
 def opt_in(engine: Engine, user_id: str) -> tuple[bool, bool, bool, bool]:
