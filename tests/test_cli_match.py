@@ -11,6 +11,7 @@ import re
 import pytest
 from typer.testing import CliRunner
 
+from matcher import store
 from matcher.cli import app, common
 from matcher.embed import EmbeddingCache
 from matcher.encoder import FakeEncoder
@@ -896,3 +897,32 @@ def test_a_catalog_with_no_live_perk_is_named_as_the_reason(world, write) -> Non
         "all"  # before: "no live perk fits their topics (Travel) closely enough"
     assert json.loads(world("status", "--json").stdout)["next"] == [
         "perkmatch catalog refresh FILE: the live catalog, version 2, has no perk"]  # before: "up to date"
+
+
+def test_reading_commands_run_on_a_read_only_database(tmp_path, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Commands that show what is stored write nothing, not even in a transaction rolled back: they run where the
+    database cannot be written (a brand's read-only copy). SQLite's ``query_only`` refuses every write. The world
+    has a second profile run (eve's first) and a match, and no `forget` yet: no salt (``forget.kept_hash``)."""
+    world = four_users(tmp_path, write, monkeypatch)
+    assert world("ingest", write("eve.jsonl", posts_for("eve", "coffee espresso beans roast")), "--users",
+                 write("eve-user.jsonl", [{"user_id": "eve", "consent": "opted_in"}])).exit_code == 0
+    assert world("profile", "--as-of", "2025-03-01").exit_code == 0 and world("match").exit_code == 0
+    pragmas = store._sqlite_pragmas
+
+    def read_only(connection, record) -> None:  # type: ignore[no-untyped-def]
+        pragmas(connection, record)
+        connection.execute("PRAGMA query_only = ON")
+
+    monkeypatch.setattr(store, "_sqlite_pragmas", read_only)
+    assert "attempt to write a readonly database" in world("ingest", write("more.jsonl", posts_for("ann", "coffee"))) \
+        .stderr.replace("\n", " ")  # (the pragma holds: a writing command is refused)
+    for command in (["status", "--runs", "3"], ["topics", "--all", "--json"], ["topics", "eve", "--changes"],
+                    ["topics", "ann", "--changes", "--since", "1"], ["explain", "eve"], ["explain", "ann", "travel"],
+                    ["explain", "cat", "lounge"], ["brand", "lounge"], ["export", "ann"], ["catalog", "show"],
+                    ["catalog", "versions"], ["taxonomy", "show"],
+                    ["report", "user", "ann", "--out", str(tmp_path / "u.html")],
+                    ["report", "brand", "Sky", "--out", str(tmp_path / "b.html")]):
+        result = world(*command)
+        assert result.exit_code == 0, (command, result.output)
+    # before: `topics eve --changes` (first profiled in the newer run) failed: it asked whether eve's data had been
+    # deleted by making the salt
