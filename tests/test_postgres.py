@@ -381,3 +381,30 @@ def test_status_on_postgres_tells_a_running_profile_run_from_a_killed_one_and_gi
         assert profile_running(engine) is False
     engine.dispose()
     other.dispose()
+
+
+def test_reading_on_a_read_only_postgres_connection(postgres_url) -> None:  # type: ignore[no-untyped-def]
+    """What the reading commands call runs where every transaction is read-only (a hot standby, a read-only role):
+    opening the database (its tables, widened columns and indexes there already), `status` (size, locks), topics,
+    their changes, assignments and why a perk went to a user."""
+    from sqlalchemy import text
+
+    from matcher.changes import topic_changes
+    from matcher.why_perk import explain_perk
+
+    url = _fresh_database(postgres_url, "readonly1")
+    engine = open_engine(url)
+    cache = EmbeddingCache(engine, FakeEncoder())
+    run_demo(engine, cache)
+    engine.dispose()
+    read_only = open_engine(url + "?options=-c%20default_transaction_read_only%3Don", existing=True)
+    try:
+        cache = EmbeddingCache(read_only, FakeEncoder())
+        assert database_status(read_only, url)["posts"]["total"] > 0
+        assert user_topics(read_only, "u-maya") and match_records(read_only)
+        assert {c["change"] for c in topic_changes(read_only, "u-maya")["changes"]} == {"new"}  # (the one run)
+        assert explain_perk(read_only, cache, "u-oneviral", "pk-courtside-poster")
+        with pytest.raises(Exception, match="read-only transaction"), read_only.begin() as conn:
+            conn.execute(text("CREATE TABLE probe (i int)"))  # (the option holds: a write is refused)
+    finally:
+        read_only.dispose()
