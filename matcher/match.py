@@ -25,10 +25,11 @@ recorded with the reason; the rest go to the exact assignment.
 
 import datetime as dt
 import functools
+import gc
 import json
 from collections import defaultdict
-from collections.abc import Callable
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -171,18 +172,34 @@ def run_match(engine: Engine, cache: EmbeddingCache, *, per_user: int = 3, per_b
         gone = sorted({r.topic_id for user_rows in rows.values() for r in user_rows} - set(ps.space.ids))
         if gone:
             raise NotReadyError(replaced_since(int(profile.id or 0), gone) + ", then match")
-        candidates, withheld, reasons = _candidates(engine, cache, rows, evidence, regions, ps, today, params,
-                                                    progress, {u: hidden(opt_ins.get(u)) for u in rows})
-        if progress:
-            progress("assign, write", 0, 2)
-        chosen = assign(candidates, per_user=per_user, per_brand=per_brand)
-        if progress:
-            progress("assign, write", 1, 2)
-        summary = _save(store, chosen, candidates, withheld, reasons, version, profile, as_of, per_user, per_brand,
-                        params, len(rows), read_back)
+        with _no_cycle_collection():
+            candidates, withheld, reasons = _candidates(engine, cache, rows, evidence, regions, ps, today, params,
+                                                        progress, {u: hidden(opt_ins.get(u)) for u in rows})
+            if progress:
+                progress("assign, write", 0, 2)
+            chosen = assign(candidates, per_user=per_user, per_brand=per_brand)
+            if progress:
+                progress("assign, write", 1, 2)
+            summary = _save(store, chosen, candidates, withheld, reasons, version, profile, as_of, per_user,
+                            per_brand, params, len(rows), read_back)
     if progress:
         progress("assign, write", 1, 2)
     return replace(summary, staged=staged, perks=len(perks))
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Python's cycle collector off while a match builds its candidates, assigns and writes them: millions of small
+    tuples and lists (about 380,000 candidates and their reasons at 8,000 users), none in a cycle, which reference
+    counting frees, and which the collector walked again and again as they grew (2.5 to 3.5 s of 13 s of finding
+    candidates, at 8,000 users). On again after, whatever happens."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def perk_topic_space(topics: list[TopicInfo], cache: EmbeddingCache) -> TopicSpace:

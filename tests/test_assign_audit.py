@@ -6,10 +6,12 @@ did not, in words that name the rule.
 """
 
 import datetime as dt
+import gc
 import json
 import random
 from collections import Counter
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -330,13 +332,20 @@ def test_match_reports_its_progress_user_by_user_then_the_assignment(tmp_path, w
     world = build_world(tmp_path, write, monkeypatch, users, posts, "2025-03-01")
     engine = open_engine(world.db)
     seen: list[tuple[str, int, int | None]] = []
-    run_match(engine, EmbeddingCache(engine, FakeEncoder()), progress=lambda *step: seen.append(step))
-    engine.dispose()
+    cycles = []
+    run_match(engine, EmbeddingCache(engine, FakeEncoder()),
+              progress=lambda *step: seen.append(step) or cycles.append(gc.isenabled()))
     done = Counter()
     for stage, advance, total in seen:
         done[stage] += advance
         assert total == {"candidates": 2, "assign, write": 2}[stage]  # the users with a topic (cat has none)
     assert done == {"candidates": 2, "assign, write": 2}
+    assert not cycles[0] and cycles[-1] and gc.isenabled()  # the cycle collector off while candidates are found
+    monkeypatch.setattr("matcher.match.assign", lambda *a, **k: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        run_match(engine, EmbeddingCache(engine, FakeEncoder()))
+    engine.dispose()
+    assert gc.isenabled()  # and after a failure too
 
 
 def test_a_match_of_more_users_than_a_query_may_bind_is_read_back_whole(tmp_path) -> None:  # type: ignore[no-untyped-def]
