@@ -408,7 +408,8 @@ def _candidates(engine, cache, rows, evidence, regions, ps, today, params, progr
 def topic_queries(engine, cache, chunk, rows, evidence, topic_vecs, params):  # type: ignore[no-untyped-def]
     """For each (user, inferred topic): the query vector (topic blended with the evidence posts it shows), its
     strength, and its pool of evidence (the keys and vectors of the posts stored for it, ``perk_evidence``)."""
-    loaded = load_user_posts(engine, cache, chunk, ClassifyParams())
+    shown = sorted({k for user_id in chunk for r in rows[user_id] for k in evidence.get((user_id, r.topic_id), ())})
+    loaded = load_user_posts(engine, cache, chunk, ClassifyParams(), only=shown)  # not their every post
     pairs, queries = [], []
     dim = len(next(iter(topic_vecs.values())))
     for user_id in chunk:

@@ -2,7 +2,7 @@
 build their topic profiles. The local run, the worker processes (``matcher.workers``) and Ray's tasks all call
 these same functions, so every executor gives the same bytes."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,20 +22,22 @@ from matcher.classify import (
 )
 from matcher.embed import EmbeddingCache
 from matcher.profiles import ProfileParams, TopicResult, UserPosts, build_profile, own_words
-from matcher.store import Embedding, Post
+from matcher.store import Embedding, Post, batches
 from matcher.taxonomy import TopicInfo, not_shown
 from matcher.topic_space import SIMILARITY_ROWS, TopicSpace
 
 
 def load_user_posts(engine: Engine, cache: EmbeddingCache, user_ids: list[str], params: ClassifyParams,
-                    inputs: bool = False, vocabulary: frozenset[str] = frozenset(), as_of: int | None = None
-                    ) -> dict[str, tuple[UserPosts, np.ndarray]]:
+                    inputs: bool = False, vocabulary: frozenset[str] = frozenset(), as_of: int | None = None,
+                    only: Sequence[int] | None = None) -> dict[str, tuple[UserPosts, np.ndarray]]:
     """Posts and blended post vectors of these users, each sorted by post id (``inputs``: with ``UserPosts.inputs``,
     what a run's digest of the user reads of these very posts; ``vocabulary``: with ``UserPosts.readable``, which
-    posts a model knowing these words reads, ``classify.readable``; ``as_of``: only the posts written by then).
-    Posts whose text or context has no vector yet are left out: a profile run embeds every post first, so these were
+    posts a model knowing these words reads, ``classify.readable``; ``as_of``: only the posts written by then;
+    ``only``: only the posts of these ids, asked for in lists a statement can bind, ``store.batches``). Posts whose
+    text or context has no vector yet are left out: a profile run embeds every post first, so these were
     added or changed while it ran (an `ingest` beside it); the digest of what was read leaves them out too, so the
-    next run recomputes their users. `match` reads the same way, from the posts its profile run embedded."""
+    next run recomputes their users. `match` reads the same way, from the posts its profile run embedded (only the
+    evidence it shows: ``match.topic_queries``)."""
     text, context = aliased(Embedding), aliased(Embedding)
     columns = (*incremental.POST_INPUTS, Post.user_id, text.vector.label("text_vec"),
                context.vector.label("context_vec"), *((Post.text, Post.context) if vocabulary or inputs else ()))
@@ -46,7 +48,12 @@ def load_user_posts(engine: Engine, cache: EmbeddingCache, user_ids: list[str], 
     if as_of is not None:
         stmt = stmt.where(col(Post.created_at) <= as_of)
     with engine.connect() as conn:  # plain rows, no ORM session: this is the hot path
-        rows = [r for r in conn.execute(stmt).all()  # a post not embedded yet came after the run's embedding
+        if only is None:
+            found = conn.execute(stmt).all()
+        else:  # grouped by user, each one's by post id, as one statement gives them
+            parts = (conn.execute(stmt.where(col(Post.id).in_(part))) for part in batches(sorted(only)))
+            found = sorted((r for part in parts for r in part), key=lambda r: (r.user_id, r.id))
+        rows = [r for r in found  # a post not embedded yet came after the run's embedding
                 if r.text_vec is not None and (r.context_key is None or r.context_vec is not None)]
     if not rows:
         return {}

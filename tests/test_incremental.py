@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sqlmodel import col, select
 from typer.testing import CliRunner
@@ -522,6 +523,25 @@ def test_a_run_as_of_a_date_reads_only_the_posts_written_by_then(tmp_path) -> No
     run_profile(engine, cache, as_of=middle)
     why = {c["why"] for c in topic_changes(engine, "u-maya")["changes"]}
     assert any("before the previous one (--as-of): posts written after its date are left out" in w for w in why)
+
+
+def test_reading_only_some_posts_gives_those_rows_as_reading_them_all_does(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``load_user_posts(only=...)``, what `match` reads (the evidence it shows, not every post), asks for the ids in
+    lists a statement can bind and gives each of those posts as the whole read does: user by user, by post id."""
+    engine = setup_db(tmp_path, "only", sample_lines())
+    cache = EmbeddingCache(engine, FakeEncoder())
+    run_profile(engine, cache, as_of=WHEN)
+    users = eligible_users(engine)
+    whole = profile_chunk.load_user_posts(engine, cache, users, ClassifyParams())
+    keys = [k for posts, _ in whole.values() for k in posts.keys]
+    some = keys[1::3] + keys[::3]  # over 1,000 ids (three lists of 500), in no order
+    part = profile_chunk.load_user_posts(engine, cache, users, ClassifyParams(), only=some)
+    assert len(some) > 1000 and set(part) == set(whole)
+    for user_id, (posts, vectors) in whole.items():
+        kept = [i for i, k in enumerate(posts.keys) if k in set(some)]
+        assert part[user_id][0].keys == [posts.keys[i] for i in kept]
+        assert np.array_equal(part[user_id][1], vectors[kept]) and np.array_equal(part[user_id][0].likes,
+                                                                                 posts.likes[kept])
 
 
 def test_posts_added_while_a_run_reads_wait_for_the_next_run(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
