@@ -316,7 +316,11 @@ def _levels(p: UserPosts, members: np.ndarray, topic_ids: list[str], parents: li
     present = set(np.flatnonzero(members.any(axis=0)).tolist())
     touched = set(np.nonzero((members >= params.member_min).any(axis=0)
                              | ((members * ctx["weight"][:, None]).sum(axis=0) > 0.5))[0].tolist())
-    touched |= {parents[k] for k in touched if parents[k] >= 0}
+    for k in list(touched):  # and every topic above one: support climbs every level (two grandchildren in two
+        up = parents[k]  # branches make their grandparent, whose children no post touches)
+        while up >= 0 and up not in touched:
+            touched.add(up)
+            up = parents[up]
     children: dict[int, list[int]] = {}
     for c in sorted(touched | present):
         if parents[c] >= 0:

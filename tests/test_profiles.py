@@ -307,6 +307,10 @@ def test_in_a_deeper_taxonomy_support_climbs_every_level_and_the_most_specific_i
     results = profile(two_and_two, parents=chain)
     assert inferred(results) == ["travel"]  # cooking's posts count for sports and, through it, for travel
     assert topic(results, "travel").posts == 4
+    branches = [-1, 0, 0, 1, 2]  # travel > sports > health, travel > cooking > lifestyle: two grandchildren
+    results = profile([P(3, i * 3.0, likes=5) for i in range(2)] + [P(4, 1 + i * 3.0, likes=5) for i in range(2)],
+                      parents=branches, allowed=np.ones(5, dtype=bool))
+    assert inferred(results) == ["travel"] and topic(results, "travel").posts == 4  # before: 4 candidates, no travel
 
 
 def test_what_fell_short_never_shows_a_value_equal_to_its_threshold_and_names_what_held_confidence_back() -> None:
