@@ -10,6 +10,7 @@ from matcher.classify import (
     cosines,
     fit_topic_vectors,
     memberships_from_similarity,
+    post_vectors,
     prototype_sums,
     readable,
     related_words,
@@ -268,3 +269,22 @@ def test_a_post_is_read_only_when_the_model_knows_most_of_its_words() -> None:
     # file reads everything
     assert not readable(texts[5:6], contexts[5:6], model_words, ClassifyParams(read_share=0.95))[0]
     assert readable(texts, contexts, frozenset()).all()
+
+
+def test_a_short_reply_leans_on_its_thread_more_than_a_long_post_does() -> None:
+    """The context (thread title or parent) is blended in with weight 2 under 120 characters, 1 above; a post with no
+    context is its text alone."""
+    text, context = np.eye(4, dtype=np.float32)[:2]
+    out = post_vectors(np.stack([text] * 3), np.stack([context, context, np.zeros(4, np.float32)]),
+                       np.array([True, True, False]), np.array([20, 400, 20]))
+    toward = out @ context
+    assert toward[0] > toward[1] > toward[2] == 0.0
+    assert np.allclose(out[0], (text + 2 * context) / np.sqrt(5)) and np.allclose(out[1], (text + context) / np.sqrt(2))
+
+
+def test_a_post_is_read_with_its_neighbours_and_is_not_its_own() -> None:
+    a = np.array([1.0, 0.0, 0.0], dtype=np.float32)
+    b = np.array([0.6, 0.8, 0.0], dtype=np.float32)  # cosine 0.6 with a
+    out = smooth_within_user(np.stack([a, b]))
+    mixed = a + 2.0 * 0.6 * b  # (``neighbour_weight`` 2, weighted by the cosine)
+    assert np.allclose(out[0], mixed / np.linalg.norm(mixed), atol=1e-6)

@@ -926,3 +926,13 @@ def test_reading_commands_run_on_a_read_only_database(tmp_path, write, monkeypat
         assert result.exit_code == 0, (command, result.output)
     # before: `topics eve --changes` (first profiled in the newer run) failed: it asked whether eve's data had been
     # deleted by making the salt
+
+
+def test_why_a_user_got_no_perk_never_names_a_topic_now_sensitive(world, write) -> None:  # type: ignore[no-untyped-def]
+    assert world("catalog", "refresh", write("travel.yaml", PERKS[:2])).exit_code == 0  # nothing about coffee
+    assert world("match").exit_code == 0
+    assert "no live perk fits their topics (Coffee) closely enough" in world("explain", "cat").stdout
+    sensitive = [dict(t, sensitive=True) if t["topic_id"] == "coffee" else t for t in TAXONOMY]
+    assert world("taxonomy", "load", write("t2.yaml", sensitive)).exit_code == 0  # coffee is sensitive now
+    why = world("explain", "cat")
+    assert "cat got no perk in match run" in why.stdout and "offee" not in why.output  # before: "(Coffee)"

@@ -146,7 +146,8 @@ def test_a_burst_plus_one_other_day_is_still_not_a_topic() -> None:
 
 def test_one_thread_is_not_a_topic() -> None:
     posts = [P(0, i, likes=8, thread="the same thread") for i in range(6)]
-    assert inferred(profile(posts)) == []
+    results = profile(posts)
+    assert inferred(results) == [] and "posts in 1 thread(s); needs 2" in shortfalls(results, "travel")
 
 
 def test_one_thread_plus_a_few_posts_elsewhere_is_still_not_a_topic() -> None:
@@ -218,6 +219,8 @@ def test_recent_topic_outranks_an_old_one_of_the_same_size() -> None:
     posts = steady(0, 10, likes=5) + steady(1, 10, start=600, likes=5)
     results = profile(posts, as_of=T0 + 700 * DAY)
     assert inferred(results) == ["sports", "travel"]
+    swapped = steady(1, 10, likes=5) + steady(0, 10, start=600, likes=5)  # (not the topics' order by name)
+    assert inferred(profile(swapped, as_of=T0 + 700 * DAY)) == ["travel", "sports"]
 
 
 def test_order_of_posts_does_not_change_the_result() -> None:
@@ -425,3 +428,78 @@ def test_a_value_under_its_threshold_is_shown_with_as_many_decimals_as_it_takes_
 
     assert _below(0.49954, 0.5, "%", 0) == "49.95%"  # before: "50.0%; needs 50%"
     assert _below(0.45, 0.5, "%", 0) == "45%" and _below(0.4999, 0.5) == "0.4999" and _below(0.3, 0.5) == "0.30"
+
+
+def test_replies_and_reshares_weigh_more_than_likes() -> None:
+    """Two replies, or two reshares, say more than two likes (``reply_weight`` 2, ``share_weight`` 3)."""
+    for more in ({"replies": 2}, {"replies": 0, "shares": 2}):
+        results = profile(steady(0, 8, likes=0, **more) + steady(1, 8, start=1, likes=2, replies=0),
+                          min_share_of_best=0)
+        assert topic(results, "travel").engagement > topic(results, "sports").engagement, more
+
+
+def test_negative_net_votes_count_against_a_topic() -> None:
+    down = profile(steady(0, 8, likes=-10, replies=2) + steady(1, 8, start=1, likes=5))
+    flat = profile(steady(0, 8, likes=0, replies=2) + steady(1, 8, start=1, likes=5))
+    assert "travel" not in inferred(down) and "travel" in inferred(flat)
+    assert topic(down, "travel").engagement < topic(flat, "travel").engagement
+
+
+def test_the_authors_own_vote_is_not_engagement() -> None:
+    from types import SimpleNamespace
+
+    from matcher.profiles import engagement
+
+    posts = SimpleNamespace(likes=np.array([1, 3]), self_vote=np.array([True, False]), replies=np.zeros(2, int),
+                            shares=np.zeros(2, int))
+    assert engagement(posts, ProfileParams()).tolist() == [0.0, 3.0]  # (Reddit's score starts at the author's 1)
+
+
+def test_usual_engagement_is_a_median_shrunk_towards_the_prior() -> None:
+    from matcher.profiles import usual_engagement
+
+    params = ProfileParams()
+    assert params.prior_engagement < usual_engagement(np.array([3.0, 3.0]), params) < 3.0  # two posts: pulled in
+    assert abs(usual_engagement(np.full(400, 3.0), params) - 3.0) < 0.02  # many: their own
+    assert usual_engagement(np.array([1.0] * 9 + [50.0]), params) <= 1.0  # one viral post does not move it
+
+
+def test_reshares_count_for_much_less_than_own_posts() -> None:
+    shared = profile(steady(0, 5, likes=5) + steady(0, 20, start=1, likes=5, share=True))
+    own = profile(steady(0, 10, likes=5))
+    assert topic(shared, "travel").score < topic(own, "travel").score  # 5 own and 20 reshares: under 10 own
+
+
+def test_confidence_needs_distinct_days_and_threads_not_only_posts() -> None:
+    spread = topic(profile(steady(0, 20, likes=5)), "travel").confidence
+    two_days = topic(profile([P(0, (i % 2) * 5 + i * 0.001, likes=5) for i in range(20)]), "travel").confidence
+    two_threads = topic(profile([P(0, i * 7.0, likes=5, thread=f"t{i % 2}") for i in range(20)]), "travel").confidence
+    assert two_days <= spread - 0.2 and two_threads <= spread - 0.2
+
+
+def test_a_topic_engaged_above_the_users_usual_scores_higher() -> None:
+    results = profile(steady(0, 8, likes=20, replies=3) + steady(1, 8, start=1, likes=3, replies=1),
+                      min_share_of_best=0)
+    assert topic(results, "travel").score > 1.2 * topic(results, "sports").score  # same posts, days and threads
+
+
+def test_of_repeated_posts_the_earliest_is_kept_whatever_their_keys() -> None:
+    results = profile([P(0, 9, text="x"), P(0, 0), P(0, 3), P(0, 6, text="x")])  # key 1 repeats key 4, written later
+    travel = topic(results, "travel")
+    assert travel.details["last"] == T0 + 6 * DAY and 1 not in [key for key, _ in travel.evidence]
+
+
+def test_near_identical_texts_are_repeats_not_only_identical_ones() -> None:
+    from types import SimpleNamespace
+
+    from matcher.profiles import duplicate_mask
+
+    a = np.array([1.0, 0.0], dtype=np.float32)
+    b = np.array([0.97, np.sqrt(1 - 0.97**2)], dtype=np.float32)  # cosine 0.97 (``duplicate_cosine`` 0.95)
+    posts = SimpleNamespace(keys=[1, 2], created_at=np.array([0, 10]), text_vecs=np.stack([a, b]), texts=None)
+    assert duplicate_mask(posts, ProfileParams()).tolist() == [False, True]
+
+
+def test_a_sensitive_parent_not_opted_in_to_is_never_output_even_as_a_candidate() -> None:
+    results = profile(steady(0, 2), parents=[3, 4, 4, -1, -1])  # travel under health (sensitive, not allowed)
+    assert "health" not in [r.topic_id for r in results] and "travel" in [r.topic_id for r in results]
