@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
-from sqlalchemy import Engine, and_, delete, func
+from sqlalchemy import Engine, and_, delete, func, or_
 from sqlmodel import Session, col, select
 
 from catalog.refresh import text_key
@@ -167,8 +167,10 @@ def _missing_stmt(model: str, which: str, policy: str | None = None):  # type: i
     stmt = (select(key_col, func.min(text_col)).select_from(Post)
             .join(Embedding, and_(Embedding.model == model, Embedding.text_key == key_col), isouter=True)
             .where(col(Embedding.text_key).is_(None)).where(col(key_col).is_not(None)))
-    if policy is not None:  # only the posts of users a run under this consent policy profiles
-        stmt = stmt.where(covered(policy))
+    if policy is not None:  # only the posts of users a run under this consent policy profiles, asked of posts with no
+        # vector only: written so that it reads the vector's row, SQLite asks it after the join, not of every post
+        # first (200,000 posts, none missing: 0.55 s as a plain condition, 0.14 s so)
+        stmt = stmt.where(or_(covered(policy), col(Embedding.text_key).is_not(None)))
     return stmt.group_by(key_col)
 
 
