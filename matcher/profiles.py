@@ -316,8 +316,10 @@ def _levels(p: UserPosts, members: np.ndarray, topic_ids: list[str], parents: li
     present = set(np.flatnonzero(members.any(axis=0)).tolist())
     touched = set(np.nonzero((members >= params.member_min).any(axis=0)
                              | ((members * ctx["weight"][:, None]).sum(axis=0) > 0.5))[0].tolist())
-    for k in list(touched):  # and every topic above one: support climbs every level (two grandchildren in two
-        up = parents[k]  # branches make their grandparent, whose children no post touches)
+    # and every topic above one: support climbs every level (two grandchildren in two branches make their
+    # grandparent, though no post touches its children)
+    for k in list(touched):
+        up = parents[k]
         while up >= 0 and up not in touched:
             touched.add(up)
             up = parents[up]
