@@ -156,6 +156,17 @@ def test_the_offer_window_counts_both_its_days(day, starts, ends) -> None:  # ty
         assert reason == f"dates: the offer starts on {starts}"
     elif not is_open:
         assert reason == f"dates: the offer ended on {ends}"
+    ended = PerkRecord(perk_id="p", version_added=1, brand="B", title="T", description="D", content_hash="",
+                       text_hash="", ends=dt.date(2024, 12, 31))  # both rules hold it back: the region is named first
+    assert ineligible_reason(ended, ["US"], "GB", day) == "region: the perk is for US; the user is in GB"
+
+
+def test_of_a_users_candidates_not_given_the_best_are_the_ones_put_into_words() -> None:
+    cands = [Candidate("ann", "p2", "B", 0.5, None), Candidate("ann", "p1", "A", 0.9, None),
+             Candidate("ann", "p3", "C", 0.7, None)]
+    chosen = assign(cands, per_user=1)
+    assert [c.perk_id for c in chosen] == ["p1"]
+    assert [perk for perk, _, _ in lost_reasons(chosen, cands, 1, 1, keep=1)["ann"]] == ["p3"]  # not p2, listed first
 
 
 # --- CLI worlds -------------------------------------------------------------------------------------------------

@@ -936,3 +936,75 @@ def test_why_a_user_got_no_perk_never_names_a_topic_now_sensitive(world, write) 
     assert world("taxonomy", "load", write("t2.yaml", sensitive)).exit_code == 0  # coffee is sensitive now
     why = world("explain", "cat")
     assert "cat got no perk in match run" in why.stdout and "offee" not in why.output  # before: "(Coffee)"
+
+
+def test_a_topic_marked_sensitive_after_the_profile_run_plays_no_part_in_matching(tmp_path, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """eve writes about health (not sensitive when profiled) and travel; then the taxonomy marks health sensitive,
+    and she has not opted in to it: the match and `explain eve PERK` read her as if health had never been
+    inferred."""
+    plain = [dict(t, sensitive=False) for t in TAXONOMY]
+    posts = posts_for("eve", "doctor therapy medicine", n=10) + [
+        dict(p, post_id=p["post_id"] + "t") for p in posts_for("eve", "travel trips flights airport", n=5)]
+    world = build_world(tmp_path, write, monkeypatch, [{"user_id": "eve", "consent": "opted_in", "region": "US"}],
+                        posts, "2025-03-01", taxonomy=plain)
+    topics = {t["topic_id"]: t for t in json.loads(world("topics", "eve", "--json").stdout)["topics"]}
+    assert topics["health"]["score"] > topics["travel"]["score"]  # her strongest, when profiled
+
+    def trips() -> dict:  # type: ignore[type-arg]
+        assert world("match").exit_code == 0
+        return next(r for r in map(json.loads, world("match", "--json").stdout.splitlines()) if r["perk_id"] == "trips")
+
+    before = trips()  # a topic's strength: its confidence, times its score against her strongest topic's
+    strength = topics["travel"]["confidence"] * topics["travel"]["score"] / topics["health"]["score"]
+    assert abs(before["score"] - before["topics"][0]["fit"] * (0.5 + 0.5 * strength)) < 5e-4
+    assert world("taxonomy", "load", write("t2.yaml", TAXONOMY)).exit_code == 0  # health is sensitive now
+    after = trips()
+    for args in (["explain", "eve", "--json"], ["explain", "eve", "beans", "--json"], ["match", "--json"]):
+        result = world(*args)
+        assert result.exit_code == 0 and "health" not in result.stdout.lower(), (args, result.stdout)
+    assert after["topics"][0]["topic_id"] == "travel"  # now her strongest topic: measured against itself
+    assert abs(after["score"] - after["topics"][0]["fit"] * (0.5 + 0.5 * topics["travel"]["confidence"])) < 5e-4
+
+
+def test_withheld_perks_are_not_shown_once_the_users_region_changed(world, write) -> None:  # type: ignore[no-untyped-def]
+    """cat is in GB: the lounge (US-NY) and the trips credit (US) are withheld from her by region. Once her record
+    says US, those reasons no longer hold: they are not shown (the next match weighs them again)."""
+    assert world("match").exit_code == 0
+    assert json.loads(world("explain", "cat", "--json").stdout)["withheld"]
+    assert world("ingest", "--users", write("us.jsonl", [{"user_id": "cat", "consent": "opted_in",
+                                                          "region": "US"}])).exit_code == 0
+    assert json.loads(world("explain", "cat", "--json").stdout)["withheld"] == []
+
+
+def test_a_user_forgotten_while_a_match_runs_leaves_no_withheld_perk(world, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """cat (GB, coffee) is assigned nothing from a catalog without the live beans: the ended coffee offer is withheld
+    from her. Forgotten after the match read her, before it wrote, none of her rows stays in its run
+    (``eligible.drop_gone``, over the users with only withheld perks too)."""
+    from sqlmodel import select
+
+    from matcher import match as match_module
+    from matcher.forget import forget
+    from matcher.store import Assignment, Withheld, open_engine, session
+
+    real = match_module.assign
+
+    def forget_cat_then_assign(*args, **kwargs):  # type: ignore[no-untyped-def]
+        engine = open_engine(world.db)
+        forget(engine, "cat")
+        engine.dispose()
+        return real(*args, **kwargs)
+
+    assert world("catalog", "refresh", write("no-beans.yaml", [p for p in PERKS if p["perk_id"] != "beans"])) \
+        .exit_code == 0
+    assert world("match").exit_code == 0
+    engine = open_engine(world.db)
+    with session(engine) as s:
+        assert s.exec(select(Withheld.perk_id).where(Withheld.user_id == "cat")).all()  # (a match withholds some)
+        assert not s.exec(select(Assignment.perk_id).where(Assignment.user_id == "cat")).all()  # and assigns none
+    monkeypatch.setattr(match_module, "assign", forget_cat_then_assign)
+    assert world("match").exit_code == 0
+    with session(engine) as s:
+        assert s.exec(select(Assignment.perk_id).where(Assignment.user_id == "ann")).all()  # the others' stay
+        assert not s.exec(select(Withheld.perk_id).where(Withheld.user_id == "cat")).all()
+        assert not s.exec(select(Assignment.perk_id).where(Assignment.user_id == "cat")).all()
+    engine.dispose()

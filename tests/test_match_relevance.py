@@ -56,3 +56,56 @@ def test_a_perk_is_shown_with_the_topics_posts_closest_to_it_ties_to_the_stronge
     assert perk_evidence(([21, 22], axes[[2, 3]]), np.stack([luggage])) == [[21, 22]]  # fewer posts: all of them
     assert perk_evidence(([], np.zeros((0, 4))), np.stack([luggage, lounge])) == [[], []]
     assert perk_evidence((keys, vecs), np.zeros((0, 4))) == []
+
+
+def _perk_space(relevance: list[list[float]], topics: list[tuple[str, str | None, bool]], targets=None,  # type: ignore[no-untyped-def]
+                **params: float):
+    """A ``PerkSpace`` over a hand-written relevance matrix (perks x topics); topics as (id, parent, sensitive)."""
+    from types import SimpleNamespace
+
+    from matcher.match import PerkSpace, closest_topics
+
+    ps = object.__new__(PerkSpace)
+    ps.params = MatchParams(**params)
+    ps.space = SimpleNamespace(ids=[t for t, _, _ in topics], topics=[
+        SimpleNamespace(topic_id=t, name=t.title(), parent_id=p, sensitive=s) for t, p, s in topics])
+    ps.relevance = np.array(relevance, dtype=np.float32)
+    ps.perks = [SimpleNamespace(perk_id=f"k{i}") for i in range(len(relevance))]
+    ps.close = closest_topics(ps.relevance, ps.params.perk_topics)
+    ps.most_relevant = np.argsort(-np.where(ps.close, ps.relevance, 0.0), axis=0, kind="stable")[
+        : ps.params.topic_perks].T
+    ps.targets = targets or [set() for _ in relevance]
+    ps.targeting = {}
+    for i, named in enumerate(ps.targets):
+        for topic_id in sorted(named):
+            ps.targeting.setdefault(topic_id, []).append(i)
+    ps.parents = {t: p for t, p, _ in topics}
+    ps.column = {t: k for k, (t, _, _) in enumerate(topics)}
+    return ps
+
+
+def test_a_perk_is_about_a_sensitive_topic_that_fits_it_nearly_as_well_as_its_best_at_whatever_rank() -> None:
+    """An adult store's voucher fits Shopping (1.04), Gifts and Fashion before Adult (0.94): it is still about Adult,
+    and goes to nobody who has not opted in to it; an alternative-music festival (Music 1.11) is not made about the
+    occult by Alternative's 0.91."""
+    topics = [("shopping", None, False), ("gifts", None, False), ("fashion", None, False), ("adult", None, True)]
+    ps = _perk_space([[1.04, 1.0, 0.98, 0.94], [1.11, 0.5, 0.4, 0.91]], topics)
+    assert ps.sensitive == [["adult"], []]  # before the rule: only among a perk's 3 closest, so none
+    assert ps.sensitive_reason(0, frozenset({"adult"})).startswith("sensitive: the perk is about Adult")
+    assert ps.sensitive_reason(0, frozenset()) is None and ps.sensitive_reason(1, frozenset({"adult"})) is None
+
+
+def test_a_catalog_targeting_a_parent_lets_its_perk_reach_users_through_a_child_it_fits() -> None:
+    topics = [("a", None, False), ("b", None, False), ("c", None, False), ("leisure-child", "leisure", False),
+              ("other-child", "x", False)]
+    ps = _perk_space([[1.2, 1.1, 1.05, 0.95, 0.95]], topics, targets=[{"leisure"}])
+    assert ps.admits(0, "a") and not ps.close[0, 3]  # its 3 closest; the children are 4th and 5th
+    assert ps.admits(0, "leisure-child") and not ps.admits(0, "other-child")
+
+
+def test_a_topics_query_also_weighs_the_perks_named_for_it_and_its_most_relevant() -> None:
+    topics = [("travel", None, False), ("coffee", None, False)]
+    ps = _perk_space([[1.3, 0.2], [0.2, 1.3], [0.2, 0.3]], topics, targets=[set(), set(), {"travel"}], topic_perks=1)
+    assert ps.weighed(0, []) == {0, 2}  # the index found nothing: its most relevant, and the one named for it
+    assert ps.weighed(1, [(1, 0.9)]) == {1}
+    assert ps.weighed(0, [(1, 0.9)]) == {0, 1, 2}
