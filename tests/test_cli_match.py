@@ -1008,3 +1008,27 @@ def test_a_user_forgotten_while_a_match_runs_leaves_no_withheld_perk(world, writ
         assert not s.exec(select(Withheld.perk_id).where(Withheld.user_id == "cat")).all()
         assert not s.exec(select(Assignment.perk_id).where(Assignment.user_id == "cat")).all()
     engine.dispose()
+
+
+def test_a_perk_reaching_a_user_through_two_topics_scores_as_the_better_and_lists_it_first(tmp_path, write,  # type: ignore[no-untyped-def]
+                                                                                            monkeypatch) -> None:
+    posts = posts_for("ann", "flights airport lounge travel") + [
+        dict(p, post_id=p["post_id"] + "c", likes=1) for p in posts_for("ann", "coffee espresso beans roast")]
+    both = {"perk_id": "both", "brand": "Duo", "title": "Travel mug", "description": "coffee travel mug for flights",
+            "topics": ["travel", "coffee"]}
+    world = build_world(tmp_path, write, monkeypatch, [{"user_id": "ann", "consent": "opted_in", "region": "US"}],
+                        posts, "2025-03-01", perks=[both])
+    record = json.loads(world("match", "--json").stdout)
+    cited = [t["score"] for t in record["topics"]]
+    assert len(cited) == 2 and cited == sorted(cited, reverse=True) and record["score"] == cited[0]
+
+
+def test_why_nobody_got_a_perk_says_when_its_topics_only_fell_short(tmp_path, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    posts = posts_for("ann", "flights airport lounge travel") + [
+        dict(p, post_id=p["post_id"] + "c") for p in posts_for("ann", "coffee espresso beans roast", n=2)]
+    world = build_world(tmp_path, write, monkeypatch, [{"user_id": "ann", "consent": "opted_in", "region": "US"}],
+                        posts, "2025-03-01", then=(["match"],))
+    nobody = json.loads(world("brand", "beans", "--json").stdout)["nobody"]  # ann's 2 coffee posts: a candidate
+    assert nobody["why"] == ("nobody got it in match run 2: none of the topics it is about was inferred for anyone "
+                             "(below: and for how many each fell short of its thresholds)")
+    assert [(t["topic_id"], t["inferred"], t["fell_short"]) for t in nobody["topics"]] == [("coffee", 0, 1)]
