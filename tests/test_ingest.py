@@ -79,13 +79,13 @@ def test_users_region_is_normalised_and_extra_fields_kept(engine, write) -> None
 def test_invalid_row_rejects_whole_file_naming_line_and_field(engine, write) -> None:  # type: ignore[no-untyped-def]
     ingest_users(engine, write("users.jsonl", USERS))
     rows = [post("p1", "ann", "fine", 1), {"post_id": "p2", "user_id": "ann", "text": "x", "created_at": "yesterday"},
-            post("p3", "ann", "fine too", 2, replies=-1)]
+            post("p3", "ann", "fine too", 2, replies=-1), post("p4", "ann", "fine again", 3, shares=-2)]
     path = write("bad.jsonl", rows)
     with pytest.raises(InputFileError) as info:
         ingest_posts(engine, path)
     message = str(info.value)
     assert f"{path}, line 2, field 'created_at'" in message and "ISO-8601" in message
-    assert f"{path}, line 3, field 'replies'" in message
+    assert f"{path}, line 3, field 'replies'" in message and f"{path}, line 4, field 'shares'" in message
     assert "--skip-invalid" in message
     assert posts_in(engine) == []
 

@@ -280,3 +280,47 @@ def test_a_profile_run_reads_no_post_of_a_user_it_does_not_profile(tmp_path, wri
     later = runner.invoke(app, ["--db", db, "profile", "--consent-policy", "opt-out", "--json"])
     assert json.loads(later.stdout)["users"] == 1 and json.loads(later.stdout)["embedded"] == 6
     assert "opted in" not in later.stderr
+
+
+def test_a_post_deletion_is_kept_by_a_salted_hash_exported_to_its_user_and_goes_when_they_are_forgotten(  # type: ignore[no-untyped-def]
+        engine, write, fake_cache) -> None:
+    from matcher.forget import forget_posts
+
+    setup(engine, write, fake_cache)
+    forget_posts(engine, "ann", ["a1"])
+    with engine.connect() as conn:
+        kept = conn.execute(text("SELECT user_hash, posts FROM post_deletions")).all()
+    assert [n for _, n in kept] == [1] and all(h != "ann" and len(h) == 64 for h, _ in kept)  # never the raw id
+    assert [d["posts"] for d in export_user(engine, "ann")["post_deletions"]] == [1]  # when, and how many
+    assert export_user(engine, "bob")["post_deletions"] == []
+    forget(engine, "ann")
+    assert count(engine, "SELECT COUNT(*) FROM post_deletions") == 0  # the audit line says enough
+
+
+def test_an_export_holds_every_field_the_users_file_gave(engine, write, fake_cache) -> None:  # type: ignore[no-untyped-def]
+    ingest_users(engine, write("u.jsonl", [dict(USERS[0], favourite="tea")]))
+    assert export_user(engine, "ann")["user"]["favourite"] == "tea"
+
+
+def test_a_mistyped_consent_state_changes_nothing(engine, write, fake_cache) -> None:  # type: ignore[no-untyped-def]
+    ingest_users(engine, write("u.jsonl", [{"user_id": "cy"}]))  # no consent recorded
+    result = runner.invoke(app, ["--db", engine.url.database, "consent", "cy", "opted-in"])
+    assert result.exit_code == 2 and "write opted_in or opted_out" in " ".join(result.output.split())
+    assert count(engine, "SELECT COUNT(*) FROM users WHERE user_id = 'cy' AND consent IS NOT NULL") == 0
+
+
+def test_withdrawing_an_opt_in_deletes_its_evidence_and_the_withheld_perks(engine, write, fake_cache) -> None:  # type: ignore[no-untyped-def]
+    from matcher.forget import withdraw_opt_ins
+    from matcher.store import EvidencePost, Withheld
+
+    setup(engine, write, fake_cache)
+    with session(engine) as s:  # a run's rows of hers on health (sensitive, opted in to) and on kayaks, and a match's
+        s.add_all([EvidencePost(run_id=1, user_id="ann", topic_id=t, post_pk=1, rank=1, weight=1.0)
+                   for t in ("health", "kayaks")])
+        s.add(Withheld(run_id=1, user_id="ann", perk_id="p", score=1.0, reason="region: the perk is for US"))
+        s.commit()
+        withdraw_opt_ins(s, "ann", frozenset({"health"}))
+        s.commit()
+    assert count(engine, "SELECT COUNT(*) FROM evidence WHERE user_id = 'ann' AND topic_id = 'health'") == 0
+    assert count(engine, "SELECT COUNT(*) FROM evidence WHERE user_id = 'ann' AND topic_id = 'kayaks'") == 1
+    assert count(engine, "SELECT COUNT(*) FROM withheld WHERE user_id = 'ann'") == 0  # (they keep no topic)
