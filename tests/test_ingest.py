@@ -576,3 +576,27 @@ def test_a_field_of_the_wrong_kind_says_how_to_give_it(engine, write) -> None:  
     with pytest.raises(CatalogError) as got:  # before: "Input should be a valid string (got '5')", no fix
         ingest_posts(engine, bad, policy="opt-out")
     assert "field 'context': Input should be a valid string (got '5'); give it as text, in quotes" in str(got.value)
+
+
+def test_a_blank_field_in_a_later_users_file_keeps_the_stored_value(engine, write) -> None:  # type: ignore[no-untyped-def]
+    ingest_users(engine, write("u1.jsonl", [{"user_id": "ann", "consent": "opted_in", "region": "GB"}]))
+    ingest_users(engine, write("u2.jsonl", [{"user_id": "ann", "consent": "", "region": "US"}]))
+    with session(engine) as s:
+        ann = s.get(User, "ann")
+        assert ann is not None and (ann.consent, ann.region) == ("opted_in", "US")  # a blank is not a withdrawal
+
+
+def test_a_nul_character_in_a_handle_is_refused_naming_line_and_field(engine, write) -> None:  # type: ignore[no-untyped-def]
+    path = write("u.jsonl", [{"user_id": "ann", "consent": "opted_in", "handle": "a\u0000b"}])
+    with pytest.raises(InputFileError, match=re.escape(f"{path}, line 1, field 'handle'")):
+        ingest_users(engine, path)
+
+
+def test_an_unknown_consent_policy_is_refused_by_the_library_too(engine, write) -> None:  # type: ignore[no-untyped-def]
+    from matcher.eligible import eligible_users
+    from matcher.errors import PerkmatchError
+
+    with pytest.raises(PerkmatchError):
+        eligible_users(engine, "optin")
+    with pytest.raises(PerkmatchError):
+        ingest_posts(engine, write("p.jsonl", [post("p1", "ann", "hello", 1)]), policy="optin")
