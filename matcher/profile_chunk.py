@@ -24,7 +24,7 @@ from matcher.embed import EmbeddingCache
 from matcher.profiles import ProfileParams, TopicResult, UserPosts, build_profile, own_words
 from matcher.store import Embedding, Post, batches
 from matcher.taxonomy import TopicInfo, not_shown
-from matcher.topic_space import SIMILARITY_ROWS, TopicSpace
+from matcher.topic_space import SIMILARITY_ROWS, Subtrees, TopicSpace
 
 
 def load_user_posts(engine: Engine, cache: EmbeddingCache, user_ids: list[str], params: ClassifyParams,
@@ -161,7 +161,7 @@ def compute_users(engine: Engine, cache: EmbeddingCache, space: TopicSpace, user
     similarity = _by_blocks(lambda vecs, closest: space.similarity(vecs, classify, closest),
                             {u: (r.vectors, r.closeness) for u, r in users.items()})
     hidden = not_shown(space.topics)
-    under = space.subtrees(classify)
+    under = Subtrees(space, classify)
     results: dict[str, list[TopicResult]] = {}
     digests = {u: incremental.inputs_digest(users[u].posts.inputs if u in users else b"", u, opt_ins)
                for u in user_ids}

@@ -73,10 +73,6 @@ class TopicSpace:
         """(n, T) similarity of these (post or perk) vectors to every topic (``closest``: their ``closeness``)."""
         return topic_similarity(vecs, self.vectors, self.views, self.view_starts, params, closest=closest)
 
-    def subtrees(self, params: ClassifyParams) -> "Subtrees":
-        """Each topic's subtree for ``read_alone`` (``Subtrees``)."""
-        return Subtrees(self, params)
-
     def read_alone(self, text_vecs: np.ndarray, params: ClassifyParams, subtrees: "Subtrees"
                    ) -> Callable[[np.ndarray, int], np.ndarray]:
         """``profiles.build_profile``'s ``alone``: the similarity (``similarity``'s, of these topics only, in float64:
