@@ -2,12 +2,17 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
+# A dropped connection must not fail a fresh set-up: pip retries a failed request and resumes a cut
+# download (--resume-retries needs the upgraded pip), and each install is tried three times.
+retry = for try in 1 2 3; do $(1) && break; [ $$try = 3 ] && exit 1; \
+	echo "install failed ($$try/3); retrying in 15 s" >&2; sleep 15; done
+PIP := $(PY) -m pip install --quiet --retries 10
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet torch==2.13.0   # the CPU wheel; must come before sentence-transformers
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(call retry,$(PIP) --upgrade pip)
+	$(call retry,$(PIP) --resume-retries 30 torch==2.13.0)   # the CPU wheel; before sentence-transformers
+	$(call retry,$(PIP) --resume-retries 30 -e '.[test]')
 	touch $@
 
 .PHONY: install demo test lint
