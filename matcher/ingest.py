@@ -47,7 +47,8 @@ class IngestReport:
     users_unchanged: int = 0  # rows giving a stored user exactly as stored: not written
     users_forgotten: int = 0
     users_kept_out: int = 0  # rows of users who opted out earlier, not stored (see ``ingest_users``)
-    users_returned: int = 0  # users added who were forgotten earlier (``forget``): stored again, by this file
+    users_returned: int = 0  # users added who were forgotten earlier (``forget``): stored again, by this file;
+    # of a posts file, authors with no record (stored under --consent-policy opt-out) whose posts it stores again
     users_opted_out: int = 0  # opted_out rows of users with nothing stored: recorded, so their posts stay out
     users_withdrew: int = 0  # users who withdrew a sensitive opt-in: what runs inferred on it is deleted
     # each one's topics withdrawn, and the runs where one was their strongest (``rework.rework_withdrawn``)
@@ -329,7 +330,7 @@ def ingest_posts(engine: Engine, path: str, *, skip_invalid: bool = False, rejec
                  within: Session | None = None) -> IngestReport:
     """Validate and upsert a posts file in one transaction, streaming it in batches (``within``: as
     ``ingest_users``)."""
-    from matcher.forget import deleted_posts_check  # (it builds on this module's stores)
+    from matcher.forget import deleted_posts_check, forgotten_check  # (they build on this module's stores)
 
     check_policy(policy)
     report = IngestReport(path)
@@ -340,6 +341,8 @@ def ingest_posts(engine: Engine, path: str, *, skip_invalid: bool = False, rejec
         given = _Given(s)
         consent = _ConsentLookup(s, policy)
         deleted = deleted_posts_check(s)
+        was_forgotten: Callable[[str], bool] | None = None  # (``forget.forgotten_check``, read when needed)
+        authors: set[str] = set()  # authors with no record whose posts are stored: was one forgotten earlier?
         batch: dict[tuple[str, str], list[tuple[int, PostIn, dict[str, Any] | None]]] = {}  # each key's rows
         rows = userish = 0  # rows, and those with a users file's fields but neither a post id nor a text
         for line, item, row in _validated_posts(path):
@@ -358,6 +361,10 @@ def ingest_posts(engine: Engine, path: str, *, skip_invalid: bool = False, rejec
             if deleted(item.platform, item.post_id):  # its author deleted it: an export still holding it stores nothing
                 report.skipped_deleted += 1
                 continue
+            if consent.consent(item.user_id) is None and item.user_id not in authors:  # (opt-out: no record)
+                authors.add(item.user_id)
+                was_forgotten = was_forgotten or forgotten_check(s)
+                report.users_returned += was_forgotten(item.user_id) and _nothing_stored(s, item.user_id)
             batch.setdefault((item.platform, item.post_id), []).append((line, item, row))
             if len(batch) >= BATCH:
                 _upsert_posts(s, batch, report, rejects, given)
@@ -371,6 +378,12 @@ def ingest_posts(engine: Engine, path: str, *, skip_invalid: bool = False, rejec
         given.close()
         _finish(s, rejects, report, skip_invalid, commit=within is None)
     return report
+
+
+def _nothing_stored(s: Session, user_id: str) -> bool:
+    """Whether neither a record nor a post of the user is stored (a forgotten one's posts not given back yet)."""
+    return s.get(User, user_id) is None and s.exec(select(Post.id).where(Post.user_id == user_id).limit(1)).first() \
+        is None
 
 
 USERS_ONLY = frozenset({"consent", "sensitive_opt_in", "region", "handle"})  # a users file's fields, no post's

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from matcher.cli.imports import register
 from matcher.errors import ImportFormatError, PerkmatchError
+from matcher.forget import forget
 from matcher.importers import import_posts, read_posts, read_users, users_file_for, write_jsonl
 from matcher.importers.common import html_to_text
 from matcher.ingest import ingest_users
@@ -550,6 +551,24 @@ def test_cli_import_json_counts_the_users_it_added(cli) -> None:  # type: ignore
     result = cli("stackexchange", str(EXPORTS / "tiny.stackexchange.com"), "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["users_added"] == 3  # before: the posts report's own 0 won the merge
+
+
+def test_cli_import_notes_forgotten_users_it_stores_again(cli, engine) -> None:  # type: ignore[no-untyped-def]
+    # importing the same dump again re-adds its users; before, one deleted by `forget` came back without a word
+    dump = str(EXPORTS / "tiny.stackexchange.com")
+    assert json.loads(cli("stackexchange", dump, "--json").stdout)["users_returned"] == 0
+    forget(engine, "se-tiny-7")
+    again = cli("stackexchange", dump, "--json")
+    assert json.loads(again.stdout)["users_returned"] == 1  # the users report's, merged (before: the posts' 0)
+    assert "Note: 1 user(s) added were forgotten earlier (`perkmatch forget`) and are stored again from this " \
+        "export" in " ".join(again.stderr.split())
+    # an export with no users list, under opt-out: its author has no record, only posts
+    archive = str(EXPORTS / "twitter")
+    assert cli("twitter-archive", archive, "--user-id", "tw", "--consent-policy", "opt-out").exit_code == 0
+    forget(engine, "tw")
+    back = cli("twitter-archive", archive, "--user-id", "tw", "--consent-policy", "opt-out")
+    assert back.exit_code == 0 and "Note: 1 author(s) of posts stored were forgotten earlier" in \
+        " ".join(back.stderr.split())
 
 
 def test_cli_import_out_writes_neither_file_when_users_xml_is_damaged(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]

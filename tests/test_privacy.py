@@ -261,6 +261,34 @@ def test_a_forgotten_user_stored_again_by_a_users_file_is_noted(tmp_path, write,
         noted.stderr.split())
 
 
+def test_a_forgotten_users_posts_stored_again_under_opt_out_are_noted(tmp_path, write) -> None:  # type: ignore[no-untyped-def]
+    # under opt-out, posts need no users record: before, a forgotten user's posts came back from the next routine
+    # ingest of the same export without a word (a users file bringing them back was noted; a posts file was not)
+    db = str(tmp_path / "o.db")
+    rows = [post(f"c{i}", "cy", f"cy's words {i}", i) for i in range(3)] + [post("d1", "dee", "dee's words", 1)]
+    posts = write("p.jsonl", rows)
+    opt_out = ["--consent-policy", "opt-out"]
+    assert runner.invoke(app, ["--db", db, "ingest", posts, *opt_out]).exit_code == 0
+    assert runner.invoke(app, ["--db", db, "forget", "cy"]).exit_code == 0
+    again = runner.invoke(app, ["--db", db, "ingest", posts, *opt_out, "--json"])
+    assert again.exit_code == 0 and json.loads(again.stdout)["users_returned"] == 1  # cy, not dee (never forgotten)
+    assert json.loads(again.stdout)["added"] == 3
+    assert "Note: 1 author(s) of posts stored were forgotten earlier (`perkmatch forget`) and are stored again" in \
+        " ".join(again.stderr.split())
+    quiet = runner.invoke(app, ["--db", db, "ingest", posts, *opt_out, "--json"])  # cy has posts now: not again
+    assert json.loads(quiet.stdout)["users_returned"] == 0 and "forgotten earlier" not in quiet.stderr
+    # a users file giving cy back in the same ingest: noted once, as a user added, not again as an author
+    assert runner.invoke(app, ["--db", db, "forget", "cy"]).exit_code == 0
+    both = runner.invoke(app, ["--db", db, "ingest", posts, "--users", write("u.jsonl", [{"user_id": "cy"}]),
+                               *opt_out, "--json"])
+    reports = [json.loads(line) for line in both.stdout.splitlines()]
+    assert [r["users_returned"] for r in reports] == [1, 0] and reports[1]["added"] == 3
+    # under opt-in, a forgotten user's posts are not stored at all: nothing comes back, nothing to note
+    assert runner.invoke(app, ["--db", db, "forget", "cy"]).exit_code == 0
+    opt_in = runner.invoke(app, ["--db", db, "ingest", posts, "--json"])
+    assert json.loads(opt_in.stdout)["users_returned"] == 0 and json.loads(opt_in.stdout)["added"] == 0
+
+
 def test_a_profile_run_reads_no_post_of_a_user_it_does_not_profile(tmp_path, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Before, every stored post was embedded, consent or not: an opt-in run read the words of people it did not
     profile (stored by an opt-out ingest or import), and with nobody opted in it said only "0 users"."""

@@ -188,6 +188,19 @@ def say_skipped(report: Any, policy: str, what_to_do: str) -> None:
                   f"{what_to_do}")
 
 
+def say_returned(users: int, authors: int, source: str = "this file") -> None:
+    """A note on users a `forget` deleted whom this ingest stores again (``IngestReport.users_returned``): ``users``
+    added by a users file, ``authors`` with no record whose posts were stored (--consent-policy opt-out)."""
+    if not users and not authors:
+        return
+    again = " and ".join(part for part in (f"{users} user(s) added" if users else "",
+                                           f"{authors} author(s) of posts stored" if authors else "") if part)
+    err.print(f"Note: {again} were forgotten earlier (`perkmatch forget`) and are stored again from {source}"
+              + (" (--consent-policy opt-out stores the posts of everyone who has not opted out)" if authors else "")
+              + "; if one asked to stay out, record it (`perkmatch consent USER opted_out`, or consent: opted_out in "
+              "a users file): an opt-out keeps them out of every later ingest")
+
+
 @contextlib.contextmanager
 def progress() -> Iterator[Callable[[str, int, int | None], None]]:
     """A rich progress bar on stderr; yields callback(stage, advance, total)."""

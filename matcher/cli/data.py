@@ -21,6 +21,7 @@ from matcher.cli.common import (
     print_json,
     print_table,
     progress,
+    say_returned,
     say_skipped,
     vacuum_reminder,
     warn_policy,
@@ -88,11 +89,8 @@ def ingest(
         if report.users_kept_out:
             err.print(f"{report.users_kept_out} user(s) not stored: they opted out earlier and stay out (only "
                       "`perkmatch consent USER opted_in` brings one back)")
-        if report.users_returned:
-            err.print(f"Note: {report.users_returned} user(s) added were forgotten earlier (`perkmatch forget`) and "
-                      "are stored again from this file; if one asked to stay out, record it (`perkmatch consent USER "
-                      "opted_out`, or consent: opted_out in the users file): an opt-out keeps them out of every later "
-                      "ingest")
+        users = report.kind == "users"
+        say_returned(report.users_returned if users else 0, 0 if users else report.users_returned)
         say_skipped(report, policy, " (give a users file with consent: opted_in, or use --consent-policy opt-out)")
         if report.repeated:
             err.print(f"{report.repeated} row(s) gave a post an earlier row of the file gave too: the last row of "

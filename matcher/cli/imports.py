@@ -17,6 +17,7 @@ from matcher.cli.common import (
     posts_counts,
     print_json,
     progress,
+    say_returned,
     say_skipped,
     warn_policy,
 )
@@ -58,11 +59,14 @@ def import_export(
         raise interrupted(exc, "nothing was stored or written (an import is one transaction); run the command "
                           "again") from None
     report = result.posts_report
+    users_returned = result.users_report.users_returned if result.users_report else 0
     if as_json:
         print_json({"path": path, "kind": kind} | {k: v for k, v in report.as_dict().items() if k != "path"}
                    | {"posts": result.posts, "users": result.users, "users_added": result.users_new,
+                      "users_returned": users_returned + report.users_returned,
                       "left_out": result.left_out, "copies": result.copies})
         _say_copies(path, result.posts, result.copies)
+        say_returned(users_returned, report.users_returned, "this export")
         return
     out.print(f"{path}: {result.posts} posts read; {posts_counts(report)}")
     _say_left_out(path, result.left_out)
@@ -70,6 +74,7 @@ def import_export(
     if spec.users:
         out.print(f"{path}: {result.users} users listed, {result.users_new} new ones added (stored users are "
                   "left as they are)")
+    say_returned(users_returned, report.users_returned, "this export")
     say_skipped(report, policy, ", and import never grants consent (record it with `perkmatch consent USER_ID "
                 "opted_in` or a users file with consent: opted_in, then import again; or use --consent-policy opt-out)")
 
