@@ -7,6 +7,7 @@ No ``from __future__ import annotations`` here: it breaks SQLModel tables.
 import datetime as dt
 import os
 import re
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from pathlib import Path
@@ -254,7 +255,26 @@ def profile_lock(engine: Engine) -> Iterator[None]:
     for nothing. PostgreSQL: a session-scoped advisory lock on a connection of its own, held with no transaction
     open. SQLite: an exclusive flock(2) on a file beside the database, ``DB.profile-lock`` (not the database file
     itself: closing any handle of it in this process would drop SQLite's own locks on it, which then failed with
-    "disk I/O error"). Either goes with the process if it dies."""
+    "disk I/O error"). Either goes with the process if it dies. Taken again by the thread holding it, it is held
+    already (`profile --engine ray` takes it before it starts a cluster, then runs the profile)."""
+    held: set[str] = _HELD.__dict__.setdefault("databases", set())
+    key = engine.url.render_as_string(hide_password=True)
+    if key in held:
+        yield
+        return
+    held.add(key)
+    try:
+        with _profile_lock(engine):
+            yield
+    finally:
+        held.discard(key)
+
+
+_HELD = threading.local()  # ``databases``: those whose profile lock the thread holds (``profile_lock``)
+
+
+@contextmanager
+def _profile_lock(engine: Engine) -> Iterator[None]:
     waiting = engine.get_execution_options().get("on_lock_wait")
     if engine.dialect.name == "sqlite":
         with _file_lock(_lock_file(engine), waiting):

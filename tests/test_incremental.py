@@ -683,6 +683,52 @@ def test_a_second_profile_run_on_sqlite_waits_for_the_first_and_reuses_its_work(
     assert again.embedded == 0 and again.recomputed == 0 and waited == [1]
 
 
+def test_the_profile_lock_taken_again_by_its_holder_is_held_and_still_keeps_others_out(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """`profile --engine ray` takes the lock before it starts a cluster (before, a second run started a whole cluster,
+    then waited with it), and the run it makes takes it again: that must go on, not wait for itself."""
+    import threading
+
+    import matcher.engine_ray as engine_ray
+    from matcher.errors import ClusterError
+    from matcher.store import profile_lock, profile_running
+
+    engine = setup_db(tmp_path, "lock", sample_lines()[:20])
+    inner: list[bool | None] = []
+
+    def twice() -> None:
+        with profile_lock(engine):
+            with profile_lock(engine):  # (before: a second flock of the same file, which waited for ever)
+                inner.append(profile_running(engine))
+            inner.append(profile_running(engine))  # the inner one let go of nothing
+
+    nested = threading.Thread(target=twice, daemon=True)
+    nested.start()
+    nested.join(10)
+    assert not nested.is_alive() and inner == [True, True] and profile_running(engine) is False
+    with profile_lock(engine):
+        other: list[bool] = []
+
+        def take() -> None:
+            with profile_lock(engine):
+                other.append(True)
+
+        elsewhere = threading.Thread(target=take, daemon=True)
+        elsewhere.start()
+        elsewhere.join(1.0)
+        assert elsewhere.is_alive() and not other  # another thread still waits for it
+    elsewhere.join(10)
+    assert other == [True] and profile_running(engine) is False  # it took it once let go, then let go too
+    seen: list[bool | None] = []
+
+    def cluster(address: str | None = None):  # type: ignore[no-untyped-def]
+        seen.append(profile_running(engine))
+        raise ClusterError("no cluster here")
+
+    monkeypatch.setattr(engine_ray, "ray_cluster", cluster)
+    ran = CliRunner().invoke(app, ["--db", str(tmp_path / "lock.db"), "profile", "--engine", "ray"])
+    assert ran.exit_code == 1 and "no cluster here" in ran.output and seen == [True]
+
+
 class _CutShort(list):  # type: ignore[type-arg]
     """Rows that stop coming after the first, as when Ctrl-C or SIGTERM lands inside the driver's executemany."""
 

@@ -346,7 +346,9 @@ def profile(
     with contextlib.ExitStack() as stack:
         if engine_kind == "ray":
             from matcher.engine_ray import RayExecutor, ray_cluster
+            from matcher.store import profile_lock
 
+            stack.enter_context(profile_lock(eng))  # a run under way: wait for it before starting a cluster
             err.print(stack.enter_context(ray_cluster(ray_address)), style="dim")
             executor = RayExecutor(common.encoder_factory(model))
         source = common.cache(eng, model)
