@@ -89,15 +89,20 @@ def test_a_signal_while_the_command_starts_ends_it_with_one_line(tmp_path, signu
 
 def test_a_worker_exits_when_the_command_that_started_it_is_killed() -> None:
     command = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    worker = subprocess.Popen([sys.executable, "-c", f"from matcher import workers; import time; "
-                               f"workers.start({command.pid}); time.sleep(60)"], cwd=ROOT)
-    time.sleep(1)
-    worker.send_signal(signal.SIGTERM)  # the group's (`timeout`, a service manager): the command stops its workers
-    time.sleep(0.5)
-    assert worker.poll() is None  # before: killed, and the command, stopping, could hang waiting on it
-    command.kill()  # SIGKILL: the command cannot stop its workers itself; not reaped yet, it stays a zombie
-    assert worker.wait(timeout=10) == 1  # before: workers ran on for ever, holding the database and the output
-    command.wait()
+    worker = subprocess.Popen([sys.executable, "-c", f"from matcher import workers; import sys, time; "
+                               f"workers.start({command.pid}); print('started', flush=True); time.sleep(60)"],
+                              cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert worker.stdout is not None and worker.stdout.readline() == "started\n"  # (importing: a second or more)
+        worker.send_signal(signal.SIGTERM)  # the group's (`timeout`, a service manager): the command stops its workers
+        time.sleep(0.5)
+        assert worker.poll() is None  # before: killed, and the command, stopping, could hang waiting on it
+        command.kill()  # SIGKILL: the command cannot stop its workers itself; not reaped yet, it stays a zombie
+        assert worker.wait(timeout=10) == 1  # before: workers ran on for ever, holding the database and the output
+    finally:
+        for process in (worker, command):
+            process.kill()
+            process.communicate()
 
 
 def test_the_fork_server_ignores_the_stop_signals_of_the_command_group() -> None:
