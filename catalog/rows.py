@@ -321,7 +321,7 @@ def _yaml_rows(path: str, text: str, texts: tuple[str, ...], known: frozenset[st
         if node is None:
             return
         if isinstance(node, yaml.MappingNode):
-            node = _unwrap_mapping(loader, node)
+            node = _unwrap_mapping(loader, node, known)
         if not isinstance(node, yaml.SequenceNode):
             raise CatalogError(f"{path}: expected a YAML list of items (- key: value ...)")
         for item in node.value:
@@ -403,14 +403,29 @@ def _retyped(node: yaml.ScalarNode) -> bool:
     return not node.style and node.tag not in (_YAML_STR, _YAML_NULL)
 
 
-def _unwrap_mapping(loader: Any, node: yaml.MappingNode) -> yaml.Node:
-    for key, value in node.value:
-        if loader.construct_object(key) in ("topics", "perks", "items", "users", "posts"):
-            return value
-    return node
+def _unwrap_mapping(loader: Any, node: yaml.MappingNode, known: frozenset[str] | None) -> yaml.Node:
+    values = {loader.construct_object(key): value for key, value in node.value}
+    kinds = {k: "rows" if isinstance(v, yaml.SequenceNode) and v.value and all(
+        isinstance(item, yaml.MappingNode) for item in v.value) else "other" for k, v in values.items()}
+    key = _holder(kinds, known)
+    return node if key is None else values[key]
 
 
 _LISTS = ("topics", "perks", "items", "users", "posts")  # the key of an object that holds the list of rows
+
+
+def _holder(kinds: dict[Any, str], known: frozenset[str] | None) -> str | None:
+    """Which key of a top-level object holds the list of rows (``kinds``: each key's value, "rows" for a list of
+    objects); None when the object is a row itself. A row may have a field named as such a key (a perk's ``topics``,
+    a list of topic ids): before, that list was read as the rows, and a perk given alone was refused."""
+    listed = [k for k in _LISTS if k in kinds]
+    rows = next((k for k in listed if kinds[k] == "rows"), None)
+    if rows is not None:
+        return rows
+    own = {k for k in kinds if k not in _LISTS}
+    if own & (known if known is not None else own):  # fields of its own: a row
+        return None
+    return listed[0] if listed else None  # (a list of something else: each item is refused, naming its line)
 
 
 def _json_rows(path: str, text: str, known: frozenset[str] | None) -> Iterator[Row]:
@@ -425,7 +440,8 @@ def _json_rows(path: str, text: str, known: frozenset[str] | None) -> Iterator[R
         raise CatalogError(f"{path}: not valid JSON ({exc}); fix the syntax") from exc
     except RecursionError as exc:
         raise CatalogError(f"{path}: nested too deeply to read; give a flat list of objects") from exc
-    key = next((k for k in _LISTS if k in doc), None) if isinstance(doc, dict) else None
+    key = _holder({k: "rows" if isinstance(v, list) and v and all(isinstance(i, dict) for i in v) else "other"
+                   for k, v in doc.items()}, known) if isinstance(doc, dict) else None
     if isinstance(doc, dict):
         doc = doc[key] if key else [doc]
     if not isinstance(doc, list):

@@ -118,6 +118,31 @@ def test_a_list_inside_a_json_object_is_named_by_the_lines_of_its_items(tmp_path
     assert f"line {wrong - 5}, field 'quantity'" in str(info.value)
 
 
+def test_a_perk_given_alone_may_have_topics_and_a_wrapper_takes_its_list_of_objects(tmp_path: Path) -> None:
+    """A perk's own ``topics`` (a list of topic ids) was read as the file's list of rows: a JSON catalog of one perk
+    with topics was refused ("expected a JSON object in the list"), and so was a wrapper giving topics before perks."""
+    perk = {"perk_id": "p1", "brand": "B", "title": "T", "description": "D", "topics": ["coffee"]}
+    alone = tmp_path / "one.json"
+    alone.write_text(json.dumps(perk), encoding="utf-8")
+    assert [(p.perk_id, p.topics) for p in read_catalog(str(alone))] == [("p1", ["coffee"])]
+    both = tmp_path / "both.json"
+    both.write_text(json.dumps({"topics": ["coffee"], "perks": [perk, perk | {"perk_id": "p2"}]}, indent=1),
+                    encoding="utf-8")
+    assert [p.perk_id for p in read_catalog(str(both))] == ["p1", "p2"]
+    assert [line for line, _ in _rows(both)] == [6, 15]  # the items' own lines, under the key that holds them
+    empty = tmp_path / "empty.json"
+    empty.write_text(json.dumps({"version": 2, "perks": []}), encoding="utf-8")
+    assert read_catalog(str(empty)) == []  # a wrapper of no perks, not a perk missing every field
+    yaml_alone = tmp_path / "one.yaml"
+    yaml_alone.write_text("perk_id: p1\nbrand: B\ntitle: T\ndescription: D\ntopics: [coffee]\n", encoding="utf-8")
+    with pytest.raises(CatalogError, match="expected a YAML list of items"):  # before: "expected a mapping" on line 5
+        read_catalog(str(yaml_alone))
+    yaml_both = tmp_path / "both.yaml"
+    yaml_both.write_text("topics: [coffee]\nperks:\n  - perk_id: p1\n    brand: B\n    title: T\n"
+                         "    description: D\n", encoding="utf-8")
+    assert [p.perk_id for p in read_catalog(str(yaml_both))] == ["p1"]
+
+
 def test_item_lines_of_a_large_json_list_take_linear_time(tmp_path: Path) -> None:
     path = tmp_path / "p.json"
     posts = [{"post_id": f"p{i}", "user_id": "u", "text": "words " * 20, "created_at": 1} for i in range(40_000)]
