@@ -289,6 +289,27 @@ def test_a_forgotten_users_posts_stored_again_under_opt_out_are_noted(tmp_path, 
     assert json.loads(opt_in.stdout)["users_returned"] == 0 and json.loads(opt_in.stdout)["added"] == 0
 
 
+def test_a_user_forgotten_and_given_again_without_consent_during_a_run_is_no_longer_eligible(engine, write) -> None:  # type: ignore[no-untyped-def]
+    """A long run checks, as it writes, who is still eligible (``eligible_among``): one forgotten meanwhile and
+    stored again by a users file that gives no consent has a record, but has not opted in."""
+    from matcher.eligible import eligible_among
+
+    ingest_users(engine, write("u.jsonl", USERS))
+    ingest_posts(engine, write("p.jsonl", [post("a1", "ann", "kayaks", 1), post("b1", "bob", "hello", 1),
+                                           post("c1", "cy", "cy's words", 1)]), policy="opt-out")
+    forget(engine, "ann")
+    ingest_users(engine, write("again.jsonl", [{"user_id": "ann", "region": "GB"}]))  # no consent given
+    ingest_users(engine, write("out.jsonl", [{"user_id": "bob", "consent": "opted_out"}]))
+    with engine.connect() as conn:
+        assert eligible_among(conn, ["ann", "bob", "cy", "nobody"], "opt-in") == set()
+        assert eligible_among(conn, ["ann", "bob", "cy", "nobody"], "opt-out") == {"cy"}  # ann: no post left
+    ingest_posts(engine, write("p2.jsonl", [post("a2", "ann", "kayaks again", 2)]), policy="opt-out")
+    ingest_users(engine, write("in.jsonl", [{"user_id": "cy", "consent": "opted_in"}]))
+    with engine.connect() as conn:
+        assert eligible_among(conn, ["ann", "bob", "cy"], "opt-in") == {"cy"}
+        assert eligible_among(conn, ["ann", "bob", "cy"], "opt-out") == {"ann", "cy"}
+
+
 def test_a_profile_run_reads_no_post_of_a_user_it_does_not_profile(tmp_path, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Before, every stored post was embedded, consent or not: an opt-in run read the words of people it did not
     profile (stored by an opt-out ingest or import), and with nobody opted in it said only "0 users"."""
