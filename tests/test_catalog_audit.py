@@ -142,3 +142,13 @@ def test_a_catalog_from_a_named_pipe_is_read_once(engine, fake_cache, tmp_path) 
     assert not worker.is_alive() and done and done[0].version == 1
     with session(engine) as s:
         assert versions(s)[-1].source_hash == ""
+
+
+def test_a_brand_given_for_a_perk_id_is_recognised_whatever_its_case_and_spaces(engine, fake_cache, write) -> None:  # type: ignore[no-untyped-def]
+    # a brand is compared as every brand rule compares it (brand_key): "ACME " is the brand Acme, not an unknown id
+    from catalog.refresh import unknown_perk
+
+    do(engine, fake_cache, write("c.yaml", [dict(PERKS[0], brand="Acme")]))
+    with session(engine) as s:
+        assert unknown_perk(s, "ACME ").startswith("no perk 'ACME ' in the catalog: that is a brand; its live perks "
+                                                   "are a")

@@ -329,3 +329,135 @@ def test_a_refresh_stopped_says_whether_the_catalog_changed(tmp_path, write, mon
     late = runner.invoke(app, ["--db", db, "catalog", "refresh", write("c.yaml", PERKS)])
     assert late.exit_code == 130 and "Interrupted: catalog version 1 is live" in late.stderr  # before: "finished
     # work is kept; run the command again" either way
+
+
+def test_a_json_perk_id_with_a_fraction_is_refused_not_cut_to_a_whole_number(write) -> None:  # type: ignore[no-untyped-def]
+    # without the fraction check, 12.5 was read as perk "12": another perk's id, silently
+    with pytest.raises(InputFileError) as info:
+        read_catalog(write("c.json", [{"perk_id": 12.5, "brand": "B", "title": "T", "description": "D"}]))
+    assert "line 1, field 'perk_id': 12.5 is a number with a fraction, not an id" in str(info.value)
+
+
+def test_a_nul_character_in_a_perk_description_is_refused(write) -> None:  # type: ignore[no-untyped-def]
+    # PostgreSQL cannot store a NUL: the perk must be refused at the file, naming the field, not fail the write
+    with pytest.raises(InputFileError) as info:
+        read_catalog(write("c.json", [{"perk_id": "a", "brand": "B", "title": "T", "description": "a\u0000b"}]))
+    assert "line 1, field 'description': holds a NUL character" in str(info.value)
+
+
+def test_a_perk_whose_brand_alone_changed_is_embedded_again(engine, fake_cache, write) -> None:  # type: ignore[no-untyped-def]
+    # the brand is part of the text embedded for a perk: a new brand must give a new vector, not the old one
+    do(engine, fake_cache, write("c1.yaml", PERKS))
+    renamed = copy.deepcopy(PERKS)
+    renamed[1]["brand"] = "Roastery"
+    result = do(engine, fake_cache, write("c2.yaml", renamed))
+    assert result.diff.changed == ["b"] and result.embedded == 1
+
+
+def test_csv_cells_are_read_without_the_spaces_around_them(write) -> None:  # type: ignore[no-untyped-def]
+    # spaces around a cell are not part of it: " a " is perk "a", and "a" and " a" are one perk given twice
+    perk = read_catalog(write("c.csv", "perk_id,brand,title,description\n a , B ,T,D\n"))[0]
+    assert (perk.perk_id, perk.brand) == ("a", "B")
+    with pytest.raises(InputFileError) as info:
+        read_catalog(write("d.csv", "perk_id,brand,title,description\na,B,T,D\n a,B,T2,D2\n"))
+    assert "line 3, field 'perk_id': 'a' already appears on line 2" in str(info.value)
+
+
+def test_a_one_day_offer_ending_the_day_it_starts_loads(write) -> None:  # type: ignore[no-untyped-def]
+    # 'ends' is the offer's last day: ends == starts is a one-day offer, not ends before starts
+    rows = [{"perk_id": "a", "brand": "B", "title": "T", "description": "D", "starts": "2026-03-01",
+             "ends": "2026-03-01"}]
+    (perk,) = read_catalog(write("c.jsonl", rows))
+    assert perk.starts == perk.ends
+
+
+@pytest.mark.parametrize(("live", "kept", "added", "refused"), [
+    (6, 1, 0, True),  # retires exactly MASS_RETIREMENT (5), over half: refused
+    (10, 5, 0, False),  # retires 5, exactly half, not over it: applied
+    (6, 1, 1, False),  # retires 5, over half, but adds a perk (a new catalog, not a cut one): applied
+])
+def test_the_mass_retirement_guard_at_its_boundaries(engine, fake_cache, write, live, kept, added, refused) -> None:  # type: ignore[no-untyped-def]
+    # the guard refuses retiring at least 5 live perks, over half of them, adding none; each case sits on one edge
+    many = [{"perk_id": f"p{i}", "brand": "B", "title": f"Perk {i}", "description": f"Perk number {i}."}
+            for i in range(live)]
+    do(engine, fake_cache, write("all.yaml", many))
+    new = [{"perk_id": f"n{i}", "brand": "B", "title": f"New {i}", "description": f"A new perk {i}."}
+           for i in range(added)]
+    path = write("next.yaml", many[:kept] + new)
+    if refused:
+        with pytest.raises(InputFileError, match=f"the file would retire {live - kept} of the {live} live perks"):
+            do(engine, fake_cache, path)
+    else:
+        assert do(engine, fake_cache, path).summary()["retired"] == live - kept
+
+
+def test_an_uncommitted_refresh_embeds_every_perk_the_cache_lacks_not_only_changed_ones(  # type: ignore[no-untyped-def]
+        engine, fake_cache, write) -> None:
+    # commit=False (`match --dry-run --catalog F`) leaves the version holding SQLite's write lock, so the match that
+    # reads it cannot write vectors then: every perk's text must be cached first, unchanged perks' too
+    do(engine, fake_cache, write("c1.yaml", PERKS))
+
+    class Recording:
+        name, encoded = "fake", 0
+
+        def __init__(self) -> None:
+            self.filled: list[str] = []
+
+        def missing(self, keys):  # type: ignore[no-untyped-def]
+            return set(keys)  # a cache that holds none of them
+
+        def fill(self, texts, progress=None, known_missing=False):  # type: ignore[no-untyped-def]
+            self.filled.extend(texts.values())
+            self.encoded += len(texts)
+            return len(texts)
+
+    changed = copy.deepcopy(PERKS)
+    changed[1]["description"] = "A bag of freshly roasted espresso beans."
+    recording = Recording()
+    with session(engine) as s:
+        result = refresh(s, write("c2.yaml", changed), recording, commit=False)
+        s.rollback()
+    assert result.diff.changed == ["b"] and result.diff.unchanged == ["a", "c"]
+    assert sorted(recording.filled) == sorted(f"{p['brand']}: {p['title']}. {p['description']}" for p in changed)
+
+
+def test_catalog_versions_record_how_many_texts_each_refresh_embedded(engine, fake_cache, write) -> None:  # type: ignore[no-untyped-def]
+    # `catalog versions` shows what each refresh embedded; it read 0 if the count was not stored with the version
+    do(engine, fake_cache, write("c.yaml", PERKS[:2]))
+    with session(engine) as s:
+        assert [(v.version, v.embedded) for v in versions(s)] == [(1, 2)]
+
+
+def test_the_perk_at_index_position_zero_is_found() -> None:
+    # a match indexes perks by position (0, 1, ...): only FAISS's -1 padding is dropped, never the first perk
+    import numpy as np
+
+    from catalog.index import build_index
+
+    vectors = np.eye(3, dtype=np.float32)
+    assert build_index(np.arange(3), vectors).search(vectors[:1], 3)[0][0] == (0, 1.0)
+
+
+def test_perks_with_the_same_score_come_in_id_order() -> None:
+    # ties are broken by id, so a match's candidates are the same on every run
+    import numpy as np
+
+    from catalog.index import build_index
+
+    vectors = np.tile(np.eye(2, dtype=np.float32)[:1], (4, 1))  # four identical vectors
+    hits = build_index(np.array([3, 1, 0, 2]), vectors).search(vectors[:1], 4)[0]
+    assert [i for i, _ in hits] == [0, 1, 2, 3]
+
+
+def test_the_index_is_exact_up_to_the_limit_and_hnsw_beyond_it() -> None:
+    # a small catalog is searched exactly (a flat inner-product index); only beyond exact_limit perks approximately
+    import faiss
+    import numpy as np
+
+    from catalog.index import build_index
+
+    vectors = np.eye(3, dtype=np.float32)
+    exact = build_index(np.arange(3), vectors, exact_limit=3)
+    assert isinstance(faiss.downcast_index(exact.index.index), faiss.IndexFlatIP)  # type: ignore[attr-defined]
+    large = build_index(np.arange(3), vectors, exact_limit=2)
+    assert isinstance(faiss.downcast_index(large.index.index), faiss.IndexHNSWFlat)  # type: ignore[attr-defined]

@@ -415,3 +415,74 @@ def test_blank_posts_of_an_export_are_left_out_and_counted(tmp_path: Path) -> No
     left_out: Counter[str] = Counter()
     assert [p["post_id"] for p in read_posts("reddit", str(folder), "ann", left_out=left_out)] == ["rd-t1_c1"]
     assert left_out == {"blank (no text)": 1, "deleted or removed (Reddit left a placeholder for the text)": 1}
+
+
+def test_counts_below_zero_are_read_as_zero_not_refused(tmp_path: Path) -> None:
+    # no platform counts below none: a negative count in an export is read as 0 (not stored below zero, not an error)
+    js = tmp_path / "tweets.js"
+    js.write_text("window.YTD.tweets.part0 = " + json.dumps([{"tweet": {
+        "id_str": "1", "created_at": "Wed Oct 10 20:19:24 +0000 2018", "full_text": "hi", "favorite_count": "-5",
+        "retweet_count": "3"}}]))
+    assert [(p["likes"], p["shares"]) for p in read_posts("twitter-archive", str(js), "ann")] == [(0, 3)]
+    feed = rss(tmp_path / "blog.rss", ITEM.replace("</item>", "<slash:comments>-1</slash:comments></item>")
+               + "</channel></rss>\n")
+    feed.write_text(feed.read_text().replace('<rss version="2.0">', '<rss version="2.0" '
+                                             'xmlns:slash="http://purl.org/rss/1.0/modules/slash/">'))
+    assert [p["replies"] for p in read_posts("feed", str(feed), "ann")] == [0]
+
+
+def test_a_tweet_marked_retweeted_is_a_share_even_without_rt_in_its_text(tmp_path: Path) -> None:
+    # an archive may mark a retweet by "retweeted": true alone; its counts are the original's, not the person's
+    js = tmp_path / "tweets.js"
+    js.write_text("window.YTD.tweets.part0 = " + json.dumps([{"tweet": {
+        "id_str": "1", "created_at": "Wed Oct 10 20:19:24 +0000 2018", "full_text": "Great hazy IPA recipe",
+        "retweeted": True, "favorite_count": "40", "retweet_count": "9"}}]))
+    (post,) = read_posts("twitter-archive", str(js), "ann")
+    assert post["is_share"] and (post["likes"], post["shares"]) == (0, 0)
+
+
+def test_reddit_a_comment_on_a_post_takes_the_posts_title_even_if_a_comment_has_the_same_id(tmp_path: Path) -> None:
+    # t3_ (a post) and t1_ (a comment) ids are separate: a reply to post t3_abc must not quote comment abc's body
+    folder = reddit(tmp_path / "rd", [["abc", "t3_p1", "Some other comment"], ["c2", "t3_abc", "I brew it too"]],
+                    [["abc", "Best stout?", "Which one?"]])
+    posts = {p["post_id"]: p for p in read_posts("reddit", str(folder), "ann")}
+    assert posts["rd-t1_c2"]["context"] == "Best stout?"
+
+
+def _create(n: int, obj_to: list[str] | None, obj_cc: list[str] | None, to: list[str], text: str) -> dict[str, Any]:
+    """A Mastodon Create activity addressed `to`, of a Note with its own addressing (None: the key left out)."""
+    url = f"https://m.s/users/ann/statuses/{n}"
+    obj = {"type": "Note", "id": url, "published": f"2023-05-0{n}T09:30:00Z", "content": f"<p>{text}</p>"}
+    obj |= {k: v for k, v in (("to", obj_to), ("cc", obj_cc)) if v is not None}
+    return {"type": "Create", "id": f"{url}/activity", "published": obj["published"], "to": to, "cc": [],
+            "object": obj}
+
+
+def test_mastodon_a_post_addressed_by_cc_alone_is_judged_by_its_own_addressing(tmp_path: Path) -> None:
+    # the object's own cc (followers only) decides, though it has no `to` and its activity is addressed to Public
+    public, followers = "https://www.w3.org/ns/activitystreams#Public", "https://m.s/users/ann/followers"
+    outbox = tmp_path / "outbox.json"
+    outbox.write_text(json.dumps({"orderedItems": [_create(1, None, [followers], [public], "for followers"),
+                                                   _create(2, [public], None, [public], "for all")]}))
+    left_out: Counter[str] = Counter()
+    assert [p["text"] for p in read_posts("mastodon", str(outbox), "ann", left_out=left_out)] == ["for all"]
+    assert left_out == {"not public (a direct message, or for followers only)": 1}
+
+
+def test_mastodon_public_may_be_named_by_its_short_forms(tmp_path: Path) -> None:
+    # ActivityPub lets the Public collection be written "as:Public" or "Public" (compacted JSON-LD)
+    outbox = tmp_path / "outbox.json"
+    outbox.write_text(json.dumps({"orderedItems": [_create(1, ["as:Public"], [], ["as:Public"], "short"),
+                                                   _create(2, ["Public"], [], ["Public"], "shorter")]}))
+    assert [p["text"] for p in read_posts("mastodon", str(outbox), "ann")] == ["short", "shorter"]
+
+
+def test_feeds_of_two_blogs_with_the_same_non_url_guid_give_different_post_ids(tmp_path: Path) -> None:
+    # a guid that is not a URL ("42") is unique within its blog only: it is scoped by the feed's link
+    item = ('<item><title>T</title><guid isPermaLink="false">42</guid>'
+            "<pubDate>Sat, 10 Jun 2023 08:00:00 +0000</pubDate><description>D</description></item></channel></rss>\n")
+    one = rss(tmp_path / "one.rss", item)
+    two = rss(tmp_path / "two.rss", item)
+    two.write_text(two.read_text().replace("https://b.example/", "https://other.example/"))
+    ids = [p["post_id"] for path in (one, two) for p in read_posts("feed", str(path), "ann")]
+    assert len(ids) == 2 and ids[0] != ids[1]

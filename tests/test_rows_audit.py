@@ -194,3 +194,12 @@ def test_taxonomy_load_names_the_iab_tsv_among_the_formats(tmp_path: Path) -> No
     with pytest.raises(CatalogError) as info:  # before: the list left out .tsv, which taxonomy load reads
         read_taxonomy(str(tmp_path / "topics.txt"))
     assert ".yml, .json or .tsv (optionally with .gz)" in str(info.value)
+
+
+def test_a_csv_row_with_one_cell_more_than_the_header_is_refused_on_its_line(tmp_path: Path) -> None:
+    # one extra cell (often an unquoted comma in a text) must not be dropped silently: the row's cells would shift
+    path = tmp_path / "c.csv"
+    path.write_text(HEADER + "a,B,T,D,1\nb,B,T,D,2,extra\n", encoding="utf-8")
+    with pytest.raises(InputFileError) as info:
+        read_catalog(str(path))
+    assert f"{path}, line 3: more cells than the header has columns" in str(info.value)
