@@ -29,6 +29,7 @@ from matcher.encoder import vocabulary_source
 from matcher.engine_local import Executor, Job, Progress
 from matcher.profile_chunk import ReadUser
 from matcher.profiles import ProfileParams, TopicResult
+from matcher.records import end_of_day
 from matcher.store import (
     EvidencePost,
     Post,
@@ -67,12 +68,6 @@ def default_as_of(now: float | None = None) -> int:
     """The end of the current UTC day (its last second, ``end_of_day``): runs on the same day share a basis, so they
     reuse each other's users."""
     return end_of_day(dt.datetime.fromtimestamp(time.time() if now is None else now, dt.UTC).date())
-
-
-def end_of_day(day: dt.date) -> int:
-    """The last second of a UTC day: posts written that day count, and the run's day (for offer dates, reports) is
-    that day, not the next."""
-    return int(dt.datetime.combine(day, dt.time(23, 59, 59), dt.UTC).timestamp())  # (9999-12-31 has no next day)
 
 
 def run_profile(engine: Engine, cache: EmbeddingCache, *, policy: str = "opt-in", as_of: int | None = None,

@@ -78,6 +78,12 @@ def utc_day(seconds: int) -> dt.date:
     return dt.datetime.fromtimestamp(seconds, dt.UTC).date()
 
 
+def end_of_day(day: dt.date) -> int:
+    """The last second of a UTC day: posts written that day count, and the run's day (for offer dates, reports) is
+    that day, not the next."""
+    return int(dt.datetime.combine(day, dt.time(23, 59, 59), dt.UTC).timestamp())  # (9999-12-31 has no next day)
+
+
 def as_of_text(seconds: int) -> str:
     """A run's as-of as `--as-of` takes it back: the day alone when it is that day's last second (as `--as-of DATE`
     and the default give it), else the moment, ``2026-11-20T00:00:00Z`` (the demo's): two runs shown as of the same

@@ -21,7 +21,7 @@ from catalog.refresh import live_version, valid_in
 from catalog.schema import CatalogVersion, PerkRecord
 from matcher import incremental
 from matcher.assignments import matched_profile
-from matcher.records import as_of_text, utc_day
+from matcher.records import as_of_text, end_of_day, utc_day
 from matcher.store import (
     Assignment,
     Embedding,
@@ -55,9 +55,9 @@ def database_status(engine: Engine, db: str, today: dt.date | None = None, runs:
         match = _newest(s, "match", finished=True)
         report: dict[str, Any] = {
             "database": shown_db(db), "size_bytes": _size(engine),
-            "users": _users(s), "posts": _posts(s), "embeddings": _embeddings(s), "taxonomy": _taxonomy(s),
+            "users": _users(s), "posts": _posts(s, today), "embeddings": _embeddings(s), "taxonomy": _taxonomy(s),
             "catalog": _catalog(s),
-            "profile": _profile(s, profile) if profile else None,
+            "profile": _profile(s, profile, today) if profile else None,
             "unfinished_profile": (_unfinished(s, unfinished, engine) if unfinished and (
                 profile is None or unfinished.id > profile.id) else None),
             "match": _match(s, match, today) if match else None,
@@ -111,12 +111,17 @@ def _users(s: Session) -> dict[str, int]:
             "forgotten": s.exec(select(func.count()).select_from(ForgetAudit)).one()}
 
 
-def _posts(s: Session) -> dict[str, Any]:
-    shares = func.coalesce(func.sum(case((col(Post.is_share), 1), else_=0)), 0)  # (PostgreSQL: no sum of booleans)
-    total, users, shares, first, last = s.exec(select(
-        func.count(), func.count(func.distinct(Post.user_id)), shares, func.min(Post.created_at),
-        func.max(Post.created_at))).one()
-    return {"total": total, "users": users, "reshares": int(shares), "first": _day(first), "last": _day(last)}
+def _posts(s: Session, today: dt.date) -> dict[str, Any]:
+    """Counts of the stored posts; ``after_today``: dated after today (a source's clock or dates wrong), which no
+    run reads until their day comes (a run profiles as of today by default)."""
+    def counted(condition: Any) -> Any:  # (PostgreSQL: no sum of booleans)
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    total, users, shares, future, first, last = s.exec(select(
+        func.count(), func.count(func.distinct(Post.user_id)), counted(col(Post.is_share)),
+        counted(Post.created_at > end_of_day(today)), func.min(Post.created_at), func.max(Post.created_at))).one()
+    return {"total": total, "users": users, "reshares": int(shares), "after_today": int(future), "first": _day(first),
+            "last": _day(last)}
 
 
 def _embeddings(s: Session) -> dict[str, int]:
@@ -157,17 +162,19 @@ def _unfinished(s: Session, run: Run, engine: Engine) -> dict[str, Any]:
     return {**_run_times(run), "users_completed": done, **running}
 
 
-def _profile(s: Session, run: Run) -> dict[str, Any]:
+def _profile(s: Session, run: Run, today: dt.date) -> dict[str, Any]:
     """The newest finished profile run, what changed after it started (posts and users' records by the users its
     consent policy covers now; the taxonomy by content), and how many of those users' posts were written after the
-    day it profiled as of (a run as of a past day, or posts dated in the future)."""
+    day it profiled as of, by today (a run as of a past day; posts dated after today no run reads yet: before,
+    status called for a profile run after every run, as long as one post was dated in the future)."""
     params, stats = json.loads(run.params or "{}"), json.loads(run.stats or "{}")
     policy = params.get("policy", "opt-in")
     mine = exists().where(User.user_id == Post.user_id)
     covered = mine.where(User.consent == "opted_in") if policy == "opt-in" else ~mine.where(User.consent == "opted_out")
     changed = select(Post.user_id).where(Post.updated_at > run.started_at).where(covered).subquery()
     posts, users = s.exec(select(func.count(), func.count(func.distinct(changed.c.user_id))).select_from(changed)).one()
-    later = s.exec(select(func.count()).select_from(Post).where(Post.created_at > run.as_of).where(covered)).one()
+    later = s.exec(select(func.count()).select_from(Post).where(Post.created_at > run.as_of)
+                   .where(Post.created_at <= end_of_day(today)).where(covered)).one()
     users_covered = (User.consent == "opted_in" if policy == "opt-in"  # (opt-out: a user with posts, as it profiles)
                      else (col(User.consent).is_(None) | (User.consent != "opted_out"))
                      & exists().where(Post.user_id == User.user_id))

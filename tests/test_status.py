@@ -36,7 +36,8 @@ def test_a_fresh_world_is_up_to_date_and_counted(world) -> None:  # type: ignore
     report = status(world)
     assert report["next"] == [] and report["up_to_date"] is True
     assert report["users"] == {"total": 4, "opted_in": 3, "opted_out": 0, "no_consent": 1, "forgotten": 0}
-    assert report["posts"] == {"total": 18, "users": 3, "reshares": 0, "first": "2025-01-01", "last": "2025-01-16"}
+    assert report["posts"] == {"total": 18, "users": 3, "reshares": 0, "after_today": 0, "first": "2025-01-01",
+                               "last": "2025-01-16"}
     assert report["taxonomy"]["topics"] == len(TAXONOMY) and report["taxonomy"]["sensitive"] == 1
     assert report["catalog"]["version"] == 1 and report["catalog"]["live_perks"] == 5
     assert report["profile"]["users"] == 3 and report["profile"]["as_of"] == "2025-03-01"
@@ -234,6 +235,24 @@ def test_posts_after_the_runs_as_of_day_are_named_until_a_later_run(world, write
     assert report["profile"]["posts_after_as_of"] == 0 and not report["next"][0].startswith("perkmatch profile")
 
 
+def test_posts_dated_after_today_are_counted_apart_and_call_for_no_run(world, write) -> None:  # type: ignore[no-untyped-def]
+    # no run reads a post dated in the future until its day (a run profiles as of today): before, one such post made
+    # status call for a profile run after every run, for ever
+    future = {**posts_for("ann", "flights airport lounge travel", 7)[6], "created_at": 1_956_528_000}  # 2032-01-01
+    assert world("ingest", write("future.jsonl", [future])).exit_code == 0
+    assert world("profile", "--as-of", "2025-03-01").exit_code == 0  # (the world's day)
+    assert world("match", "--as-of", "2025-03-01").exit_code == 0
+    report = database_status(open_engine(world.db), world.db, today=dt.date(2025, 3, 1))
+    assert report["posts"]["after_today"] == 1 and report["profile"]["posts_after_as_of"] == 0
+    assert report["up_to_date"], report["next"]
+    later = database_status(open_engine(world.db), world.db, today=dt.date(2032, 1, 1))  # its day has come
+    assert later["posts"]["after_today"] == 0 and later["profile"]["posts_after_as_of"] == 1
+    assert later["next"][0].startswith("perkmatch profile")
+    shown = world("status")
+    assert "1 post dated after today, which no run reads until its day (check the source's dates)" in " ".join(
+        shown.stdout.split())
+
+
 def test_a_sqlite_file_of_another_program_is_refused_and_left_untouched(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import sqlite3
 
@@ -345,3 +364,88 @@ def test_a_run_as_of_a_moment_shows_the_moment_not_just_its_day(world) -> None: 
     assert status(world)["profile"]["as_of"] == "2025-03-01T00:00:00Z"  # before: "2025-03-01", the day of a run as
     runs = world("status", "--runs", "3").stdout  # of 2025-03-01 23:59:59 (`--as-of 2025-03-01`) too
     assert "as of 2025-03-01T00:00:00Z:" in runs and "as of 2025-03-01:" in runs
+
+
+def test_after_an_opt_out_run_new_posts_of_users_without_consent_call_for_a_profile(world, write) -> None:  # type: ignore[no-untyped-def]
+    assert world("profile", "--as-of", "2025-03-01", "--consent-policy", "opt-out").exit_code == 0
+    assert world("ingest", write("eve.jsonl", POSTS[-3:]), "--consent-policy", "opt-out").exit_code == 0
+    report = status(world)  # eve has no consent recorded: an opt-out run profiles her (before, her posts went unseen)
+    assert report["profile"]["since"]["posts"] == 3 and report["profile"]["since"]["posting_users"] == 1
+    assert report["next"][0].startswith(f"perkmatch profile: profile run {report['profile']['run_id']}: 3 posts by "
+                                        "1 user added or changed since it started")
+
+
+def test_a_post_at_the_last_second_of_the_as_of_day_is_not_after_it(world, write) -> None:  # type: ignore[no-untyped-def]
+    last = {**posts_for("ann", "flights airport lounge travel", 7)[6], "created_at": 1_740_873_599}  # 23:59:59 UTC,
+    # the last second of 2025-03-01
+    assert world("ingest", write("last.jsonl", [last])).exit_code == 0
+    assert world("profile", "--as-of", "2025-03-01").exit_code == 0
+    report = status(world)  # the run read it: before, ">=" said it was written after the run's as-of day
+    assert report["profile"]["posts_after_as_of"] == 0 and report["profile"]["since"]["posts"] == 0
+
+
+def test_a_user_record_changed_while_the_profile_run_ran_is_named(world) -> None:  # type: ignore[no-untyped-def]
+    from matcher.store import User
+
+    engine = open_engine(world.db)
+    with session(engine) as s:  # a run that took an hour, and cat's record changed in its first minute
+        run = s.exec(select(Run).where(Run.kind == "profile")).one()
+        run.finished_at = run.started_at + dt.timedelta(hours=1)
+        cat = s.get(User, "cat")
+        assert cat is not None
+        cat.region, cat.updated_at = "US-CA", run.started_at + dt.timedelta(minutes=1)
+        s.add_all([run, cat])
+        s.commit()
+    # the run may have read the record before it changed: before, only records changed after it finished counted
+    assert status(world)["profile"]["since"]["user_records"] == 1
+
+
+def test_as_many_changed_records_as_are_checked_are_checked(world, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import matcher.status
+
+    monkeypatch.setattr(matcher.status, "CHECKED_RECORDS", 1)
+    assert world("ingest", "--users", write("moved.jsonl", [{"user_id": "cat", "region": "US-CA"}])).exit_code == 0
+    report = status(world)  # one record, the limit: checked, a region only (before, "<" left it unchecked: a profile)
+    assert report["profile"]["since"]["user_records_for_profile"] == 0
+    assert not any(step.startswith("perkmatch profile") for step in report["next"]), report["next"]
+
+
+def test_a_perk_starting_on_the_matchs_own_day_has_not_opened_since(world, write) -> None:  # type: ignore[no-untyped-def]
+    same_day = {"perk_id": "march-beans", "brand": "March", "title": "March beans", "starts": "2025-03-01",
+                "description": "coffee beans roast espresso"}
+    assert world("catalog", "refresh", write("c2.yaml", [*PERKS, same_day])).exit_code == 0
+    assert world("match", "--as-of", "2025-03-01").exit_code == 0  # it was open on that day: the match saw it
+    report = database_status(open_engine(world.db), world.db, today=dt.date(2025, 3, 5))
+    assert report["match"]["opened_offers"] == 0 and report["up_to_date"], report["next"]  # before (">="): 1
+
+
+def test_a_perk_opening_after_today_has_not_opened(world) -> None:  # type: ignore[no-untyped-def]
+    report = database_status(open_engine(world.db), world.db, today=dt.date(2025, 3, 15))  # spring-beans: 2025-04-01
+    assert report["match"]["opened_offers"] == 0 and report["up_to_date"], report["next"]
+
+
+def test_an_opened_offer_ending_today_is_still_named(world) -> None:  # type: ignore[no-untyped-def]
+    report = database_status(open_engine(world.db), world.db, today=dt.date(2025, 6, 30))  # spring-beans' last day
+    assert report["match"]["opened_offers"] == 1  # before ("> today"): 0, as if it had ended
+    assert "offer opened after 2025-03-01 for 1 perk" in report["next"][-1]
+
+
+def test_a_run_marked_running_with_the_lock_state_unknown_is_said_running_or_killed(world, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import matcher.status
+
+    monkeypatch.setattr(matcher.status, "profile_running", lambda engine: None)  # as a database that cannot tell
+    run_id = unfinished_run(world, "running")
+    report = status(world)
+    assert report["unfinished_profile"]["running"] is None
+    assert report["next"][0].startswith(f"perkmatch profile: profile run {run_id} (started ")
+    assert "(it is still running, or was killed)" in report["next"][0]  # before: "it was killed", unknown as it was
+
+
+def test_a_post_deleted_at_its_authors_request_calls_for_a_profile_run(world) -> None:  # type: ignore[no-untyped-def]
+    assert world("forget", "cat", "--post", "cat-0").exit_code == 0
+    report = status(world)
+    assert report["profile"]["since"]["deleted_posts"] == 1
+    assert report["next"][0] == (
+        f"perkmatch profile: profile run {report['profile']['run_id']}: 1 post by 1 user deleted at their request "
+        "since it started (`forget USER --post`): its scores still count the deleted posts; the next run works those "
+        "users' topics out again without them")

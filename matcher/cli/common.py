@@ -387,8 +387,7 @@ def parse_as_of(as_of: str | None) -> int | None:
     import datetime as dt
     import re
 
-    from matcher.profile_run import end_of_day
-    from matcher.records import LATEST, to_epoch
+    from matcher.records import LATEST, end_of_day, to_epoch
 
     if not as_of:
         return None

@@ -45,7 +45,9 @@ def lines(r: dict[str, Any]) -> list[tuple[str, str]]:
                       f"{users['opted_out']:,} opted out, {users['forgotten']:,} forgotten (opt-outs included), kept "
                       "as salted hashes only"),
             ("posts", f"{posts['total']:,} by {posts['users']:,} users ({plural(posts['reshares'], 'reshare')})"
-                      + (f", written {posts['first']} to {posts['last']}" if posts["total"] else ""))]
+                      + (f", written {posts['first']} to {posts['last']}" if posts["total"] else "")
+                      + (f"; {plural(posts['after_today'], 'post')} dated after today, which no run reads until its "
+                         "day (check the source's dates)" if posts.get("after_today") else ""))]
     rows += [("vectors", f"{count:,} texts embedded by {model}") for model, count in r["embeddings"].items()]
     rows.append(("taxonomy", f"{tax['topics']:,} topics ({tax['top_level']:,} top-level, {tax['sensitive']:,} "
                              "sensitive)" if tax["loaded"] else
