@@ -1032,3 +1032,84 @@ def test_why_nobody_got_a_perk_says_when_its_topics_only_fell_short(tmp_path, wr
     assert nobody["why"] == ("nobody got it in match run 2: none of the topics it is about was inferred for anyone "
                              "(below: and for how many each fell short of its thresholds)")
     assert [(t["topic_id"], t["inferred"], t["fell_short"]) for t in nobody["topics"]] == [("coffee", 0, 1)]
+
+
+def match_changes(result) -> dict[str, dict]:  # type: ignore[no-untyped-def]
+    assert result.exit_code == 0, result.output
+    return {c["user_id"]: c for c in map(json.loads, result.stdout.splitlines())}
+
+
+def rescore(world, run_id: int, user_id: str, perk_id: str, score: float) -> None:  # type: ignore[no-untyped-def]
+    """Sets a stored assignment's score, as another version of perkmatch's rules would have scored it."""
+    from sqlmodel import select
+
+    from matcher.store import Assignment, open_engine, session
+
+    engine = open_engine(world.db)
+    with session(engine) as s:
+        row = s.exec(select(Assignment).where(Assignment.run_id == run_id).where(Assignment.user_id == user_id)
+                     .where(Assignment.perk_id == perk_id)).one()
+        row.score = score
+        s.add(row)
+        s.commit()
+    engine.dispose()
+
+
+def test_match_changes_name_a_changed_per_brand_limit(world, write) -> None:  # type: ignore[no-untyped-def]
+    more = {"perk_id": "trips-plus", "brand": "Roam", "title": "More trips", "description": "travel trips flights"}
+    assert world("catalog", "refresh", write("c2.yaml", [*PERKS, more])).exit_code == 0
+    assert world("match").exit_code == 0  # one Roam perk a user
+    ann = match_changes(world("match", "--dry-run", "--per-brand", "2", "--changes", "--json"))["ann"]
+    assert ann["gained"] == ["trips-plus"] and "settings: --per-brand 1 -> 2" in ann["causes"], ann  # before: only
+    # the per-user limit was compared
+
+
+def test_a_kept_perks_score_moved_by_its_catalog_change_names_that_alone(world, write) -> None:  # type: ignore[no-untyped-def]
+    world("match")
+    reworded = [p | {"description": "travel trips flights airport hotels"} if p["perk_id"] == "trips" else p
+                for p in PERKS]
+    ann = match_changes(world("match", "--dry-run", "--catalog", write("reworded.yaml", reworded), "--changes",
+                              "--json"))["ann"]
+    assert ann["moved"] and ann["causes"] == ["catalog: trips changed"]  # before: a rules change was blamed beside it
+
+
+def test_a_score_moved_on_the_same_profile_run_is_not_blamed_on_its_evidence_posts(world) -> None:  # type: ignore[no-untyped-def]
+    assert world("match").exit_code == 0  # run 2, on profile run 1
+    rescore(world, 2, "ann", "trips", 0.01)  # as rules of another version scored it
+    ann = match_changes(world("match", "--dry-run", "--changes", "--json"))["ann"]
+    assert ann["moved"] and ann["causes"] == [
+        "the taxonomy, the model or perkmatch's rules changed (a score moved with all else the same)"]
+    # before: "the evidence posts behind their topics changed between profile runs 1 and 1"
+
+
+def test_a_changed_limit_is_not_named_for_a_score_that_only_moved(world) -> None:  # type: ignore[no-untyped-def]
+    assert world("match").exit_code == 0
+    rescore(world, 2, "ann", "trips", 0.01)
+    ann = match_changes(world("match", "--dry-run", "--per-user", "4", "--changes", "--json"))["ann"]
+    assert ann["moved"] and not ann["gained"] and not ann["lost"]
+    assert not any(c.startswith("settings:") for c in ann["causes"]), ann  # a limit moves no score
+
+
+def test_posts_stored_again_after_the_later_match_are_no_cause_of_its_changes(world, write) -> None:  # type: ignore[no-untyped-def]
+    from matcher.changes import assignment_changes
+    from matcher.store import open_engine
+
+    assert world("match").exit_code == 0 and world("match").exit_code == 0  # runs 2 and 3
+    rescore(world, 2, "ann", "trips", 0.01)
+    counted = json.loads(world("topics", "ann", "--json").stdout)["topics"][0]["evidence"][0]["post_id"]
+    edited = [p | {"text": "flights airport lounge travel espresso beans"} for p in
+              posts_for("ann", "flights airport lounge travel") if p["post_id"] == counted]
+    assert world("ingest", write("edited.jsonl", edited)).exit_code == 0  # after run 3: it read the post as it was
+    engine = open_engine(world.db)
+    (ann,) = [c for c in assignment_changes(engine, 3) if c["user_id"] == "ann"]
+    engine.dispose()
+    assert not any("stored again" in c for c in ann["causes"]), ann["causes"]
+
+
+def test_a_user_whose_fitting_perks_were_all_withheld_is_told_so(world, write) -> None:  # type: ignore[no-untyped-def]
+    assert world("catalog", "refresh", write("ny.yaml", PERKS[:1])).exit_code == 0  # the lounge pass: US-NY only
+    assert world("match").exit_code == 0
+    said = json.loads(world("explain", "bob", "--json").stdout)  # bob, in US-NJ: withheld by its region
+    assert said["reason"] == ("bob got no perk in match run 2: each perk that fits their topics was withheld (below)")
+    assert [w["perk_id"] for w in said["withheld"]] == ["lounge"]  # before: "no live perk fits their topics
+    # (Travel) closely enough", of a perk that fits them and was kept from them

@@ -570,3 +570,71 @@ def test_a_refit_names_what_moved_its_basis_as_the_runs_record_it() -> None:
     assert _refitted(run("t2", "m1", 21, 2), before) == "topic vectors fitted again to the collection: the taxonomy " \
         "changed (`perkmatch taxonomy load`)"  # before: "the taxonomy, the model, the settings or perkmatch's rules"
     assert _refitted(run("t1", "m2", 21, 2), before).endswith(": the model changed (m1 -> m2)")
+
+
+def test_changes_of_a_user_forgotten_before_the_previous_run_say_first_profiled(world, write) -> None:  # type: ignore[no-untyped-def]
+    assert world("forget", "par").exit_code == 0
+    assert world("profile", "--as-of", "2025-03-01").exit_code == 0  # run 2: par is not in it
+    users = write("par.jsonl", [{"user_id": "par", "consent": "opted_in"}])
+    assert world("ingest", write("p.jsonl", posts_for("par", "airline plane cabin boarding")), "--users", users) \
+        .exit_code == 0
+    assert world("profile", "--as-of", "2025-03-01").exit_code == 0
+    # before: "what profile run 2 found was deleted", though run 2 found nothing of theirs: they went before it
+    assert changes(world, "par")["air"]["why"] == "first profiled in this run (they were not in profile run 2)"
+
+
+def test_changes_do_not_count_posts_dated_after_the_later_runs_date(world, write) -> None:  # type: ignore[no-untyped-def]
+    future = [post("ann-future", "ann", "flights airport lounge travel papa golf", 200)]  # 2025-07-20
+    assert world("ingest", write("future.jsonl", future)).exit_code == 0
+    assert world("profile", "--as-of", "2025-03-01").exit_code == 0
+    assert world("profile", "--as-of", "2025-06-01").exit_code == 0  # reads up to 2025-06-01: not that post
+    assert changes(world, "ann")["travel"]["why"] == (
+        "time passing: 92 day(s) since the previous run lowers the recency weight")  # before: "1 post(s) of the
+    # user's, on any topic, written after the previous run's date and by this one's, now count"
+
+
+def test_a_users_own_repeated_post_is_not_said_to_copy_another_users(world, write) -> None:  # type: ignore[no-untyped-def]
+    coffee = posts_for("ann", "coffee espresso beans roast")
+    coffee = [dict(p, post_id=p["post_id"] + "c") for p in coffee] + [
+        dict(coffee[5], post_id="ann-again", created_at=coffee[5]["created_at"] + 86_400)]  # her own text, again
+    assert world("ingest", write("coffee.jsonl", coffee)).exit_code == 0
+    assert world("profile", "--as-of", "2025-03-01").exit_code == 0
+    new = changes(world, "ann")["coffee"]
+    assert new["change"] == "new" and "copy another user's earlier post" not in new["why"], new["why"]
+
+
+def test_a_changed_region_does_not_make_a_topic_the_sensitive_opt_in_one(world, write) -> None:  # type: ignore[no-untyped-def]
+    assert world("ingest", "--users", write("moved.jsonl", [{"user_id": "ann", "region": "US-CA"}])).exit_code == 0
+    said = explain(world, "ann", "coffee")  # coffee is not sensitive: her record changing says nothing of it
+    assert said["verdict"] == ("not inferred: none of the user's posts is about this topic (membership 0.2 or more: "
+                               "a post belongs to the 3 topics it is closest to at most, and only as much as it is "
+                               "closer to them than to the others)")  # before: "this sensitive topic is weighed only
+    # for users who opted in to it, and the user's record ... changed after profile run 1"
+
+
+def side_coffee(tmp_path, write, monkeypatch, originals: int) -> dict:  # type: ignore[no-untyped-def]
+    """`explain mix coffee` of a user of 15 much-liked travel posts and a few little-liked coffee posts, two of them
+    reshares: coffee falls short on its engagement against the user's usual alone."""
+    words = ["kilo lima", "mike november", "oscar papa", "golf hotel"]
+    posts = (posts_for("mix", "flights airport lounge travel", 15, likes=5000)
+             + [post(f"mix-c{i}", "mix", f"coffee espresso beans roast {w}", 1 + i * 3)
+                for i, w in enumerate(words[:originals])]
+             + [post(f"mix-s{i}", "mix", f"coffee espresso brewing roast share{i}", 2 + i * 3, is_share=True)
+                for i in range(2)])
+    world = build_world(tmp_path, write, monkeypatch, [{"user_id": "mix", "consent": "opted_in"}], posts,
+                        "2025-03-01", perks=PERKS, taxonomy=TAXONOMY)
+    return explain(world, "mix", "coffee")
+
+
+def test_a_topic_short_only_on_engagement_names_no_reshares(tmp_path, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    said = side_coffee(tmp_path, write, monkeypatch, originals=4)
+    assert said["posts"] == 4 and said["details"]["shares"] == 2 and len(said["details"]["shortfalls"]) == 1
+    assert said["verdict"].startswith("not inferred: engagement ×") and "reshare" not in said["verdict"], said[
+        "verdict"]  # before: "of its 6 post(s), 2 reshare(s) ...", though no count of original posts fell short
+
+
+def test_a_topic_with_just_enough_original_posts_names_no_reshares(tmp_path, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    said = side_coffee(tmp_path, write, monkeypatch, originals=3)  # 3 original posts: as many as a topic needs
+    assert said["posts"] == ProfileParams().min_posts and said["details"]["shares"] == 2
+    assert said["verdict"].startswith("not inferred: engagement ×") and "reshare" not in said["verdict"], said[
+        "verdict"]

@@ -176,3 +176,73 @@ def test_a_perk_about_a_sensitive_topic_goes_only_to_users_who_opt_in_to_it(tmp_
         "to users who opted in to it)")
     brand = json.loads(invoke("brand", "clinic", "--json").stdout)
     assert [u["user_id"] for u in brand["users"]] == ["eve"]
+
+
+def test_a_perk_assigned_through_a_topic_marked_sensitive_since_is_not_said_assigned(world, write) -> None:  # type: ignore[no-untyped-def]
+    from tests.test_cli_match import TAXONOMY
+
+    sensitive = [dict(t, sensitive=True) if t["topic_id"] == "travel" else t for t in TAXONOMY]
+    assert world("taxonomy", "load", write("t2.yaml", sensitive)).exit_code == 0  # ann never opted in to travel
+    got = why(world, "ann", "lounge")  # before: "assigned: their #1 perk", with no assignment to show
+    assert got["status"] != "assigned" and "assignment" not in got, got
+
+
+def test_a_perk_retired_again_after_the_match_names_the_retirement_before_it(world, write) -> None:  # type: ignore[no-untyped-def]
+    without = write("c2.yaml", [p for p in PERKS if p["perk_id"] != "beans"])
+    assert world("catalog", "refresh", without).exit_code == 0  # version 2: beans retired
+    assert world("match").exit_code == 0
+    assert world("catalog", "refresh", write("c3.yaml", PERKS)).exit_code == 0  # back in version 3
+    assert world("catalog", "refresh", without).exit_code == 0  # and retired again in version 4
+    got = why(world, "cat", "beans")  # before: "retired in version 4", after the match on version 2
+    assert got["status"] == "not_in_catalog" and "it was retired in version 2 " in got["verdict"], got["verdict"]
+
+
+def test_a_perk_the_catalog_targets_at_a_topic_is_not_said_to_be_not_about_it(world, write, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from matcher.embed import EmbeddingCache
+    from matcher.encoder import FakeEncoder
+    from matcher.match import MatchParams, run_match
+    from matcher.store import open_engine
+
+    flask = {"perk_id": "flask", "brand": "Flask", "title": "Travel flask", "description": "travel trips flights",
+             "topics": ["coffee"], "regions": ["US"]}  # worded for travel, targeted at coffee; not for GB
+    assert world("catalog", "refresh", write("c2.yaml", [*PERKS, flask])).exit_code == 0
+    engine = open_engine(str(tmp_path / "w.db"))  # a match keeping no exclusion: cat's is not told as withheld
+    run_match(engine, EmbeddingCache(engine, FakeEncoder()), params=MatchParams(withheld_per_user=0))
+    engine.dispose()
+    got = why(world, "cat", "flask")
+    [coffee] = got["topics"]
+    assert got["status"] == "not_a_candidate" and coffee["relevance"] < 0.9  # not about coffee by its words, but
+    assert not coffee["why"].startswith("it is not about Coffee"), coffee["why"]  # the catalog takes it there
+
+
+def test_a_perk_about_no_topic_names_its_closest_topics_most_relevant_first(world, write) -> None:  # type: ignore[no-untyped-def]
+    import re
+
+    odd = {"perk_id": "odd", "brand": "Odd", "title": "Odd thing", "description": "garden shovel hose rake"}
+    assert world("catalog", "refresh", write("c2.yaml", [*PERKS, odd])).exit_code == 0
+    assert world("match").exit_code == 0
+    said = json.loads(world("brand", "odd", "--json").stdout)["nobody"]["why"]
+    closest = re.search(r"its closest: (.*); a topic needs", said)
+    assert closest, said
+    relevance = [float(x.rsplit(" ", 1)[1]) for x in closest.group(1).split(", ")]
+    assert len(relevance) == 3 and relevance == sorted(relevance, reverse=True) and relevance[0] > relevance[-1], said
+
+
+def test_the_withheld_note_of_a_perk_never_weighed_checks_the_matchs_day(world, write) -> None:  # type: ignore[no-untyped-def]
+    ended = {"perk_id": "winter", "brand": "Winter", "title": "Winter trips", "description": "travel trips flights",
+             "ends": "2025-03-15"}  # open on the profile run's day, 2025-03-01; ended by the match's
+    assert world("catalog", "refresh", write("c2.yaml", [*PERKS, ended])).exit_code == 0
+    assert world("match", "--as-of", "2025-04-02").exit_code == 0
+    got = why(world, "cat", "winter")
+    assert got["status"] == "not_a_candidate"
+    assert got.get("also") == "as a candidate it would have been withheld: dates: the offer ended on 2025-03-15"
+
+
+def test_a_user_the_matchs_profile_run_did_not_profile_is_not_said_to_have_no_topic(world, write) -> None:  # type: ignore[no-untyped-def]
+    fay = write("fay.jsonl", posts_for("fay", "coffee espresso beans roast"))
+    assert world("ingest", fay, "--users", write("fu.jsonl", [{"user_id": "fay"}]),
+                 "--consent-policy", "opt-out").exit_code == 0
+    assert world("match").exit_code == 0  # on profile run 1, which did not profile fay: she has not opted in
+    got = why(world, "fay", "beans")
+    assert got["status"] == "not_a_candidate" and "had no inferred topic" not in got["verdict"], got["verdict"]
+    assert got["verdict"].startswith("not a candidate: match run 3 used profile run 1, and they have not opted in")
