@@ -26,6 +26,7 @@ from matcher.engine_pool import PoolExecutor, default_executor
 from matcher.forget import forget, forget_posts
 from matcher.ingest import ingest_posts, ingest_users
 from matcher.profile_run import default_as_of, run_profile
+from matcher.profiles import ProfileParams
 from matcher.records import embed_form, to_epoch
 from matcher.status import database_status
 from matcher.store import (
@@ -42,6 +43,7 @@ from matcher.store import (
     open_engine,
     session,
 )
+from matcher.taxonomy import default_taxonomy_path, read_taxonomy, store_taxonomy
 from matcher.topic_records import user_topics
 from matcher.user_export import export_user
 
@@ -748,3 +750,190 @@ def test_an_interrupt_inside_a_write_leaves_the_run_marked_stopped_at_once(tmp_p
     assert (dt.datetime.now() - started).total_seconds() < 20  # before: a minute's wait for its own write lock
     with session(engine) as s:
         assert [r.status for r in s.exec(select(Run).where(Run.kind == "profile"))] == ["stopped"]  # not "running"
+
+
+def reingest(engine, tmp_path: Path, name: str, rows: list[dict]) -> None:  # type: ignore[no-untyped-def]
+    """Ingest these post rows (new, or updates of posts already stored)."""
+    (tmp_path / f"{name}.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    ingest_posts(engine, str(tmp_path / f"{name}.jsonl"))
+
+
+def test_a_pool_run_writes_the_chunks_whose_users_are_all_reused(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # a chunk with no user to compute gets no task on the workers: before, a pool that yielded nothing for it left
+    # its reused users out of the new run (no digests, no topics)
+    lines = sample_lines()
+    monkeypatch.setattr(profile_run, "USER_CHUNK", 5)
+    engine = setup_db(tmp_path, "pool-reuse", lines)
+    first = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN, executor=LocalExecutor())
+    row = json.loads(lines[0])
+    row["likes"] = int(row.get("likes", 0)) + 50
+    reingest(engine, tmp_path, "likes", [row])
+    pool = PoolExecutor(2, min_users=1)
+    again = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN, executor=pool)
+    assert pool.started and again.recomputed == 1 and again.reused == first.users - 1
+    with session(engine) as s:
+        profiled = set(s.exec(select(ProfiledUser.user_id).where(ProfiledUser.run_id == again.run_id)).all())
+    assert profiled == set(eligible_users(engine))
+    full = setup_db(tmp_path, "pool-full", [json.dumps(row), *lines[1:]])
+    run_profile(full, EmbeddingCache(full, FakeEncoder()), as_of=WHEN, executor=LocalExecutor())
+    assert snapshot(engine) == snapshot(full)
+
+
+@pytest.mark.parametrize("field", ["replies", "shares", "is_share", "context"])
+def test_a_post_updated_in_any_input_its_profile_reads_recomputes_its_user(tmp_path, field) -> None:  # type: ignore[no-untyped-def]
+    # each of these is part of a user's input digest: before, dropping one from it copied the user's stale rows
+    lines = sample_lines()
+    engine = setup_db(tmp_path, f"input-{field}", lines)
+    run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN)
+    row = json.loads(lines[0])
+    row[field] = {"replies": int(row.get("replies", 0)) + 7, "shares": int(row.get("shares", 0)) + 7,
+                  "is_share": not row.get("is_share", False), "context": "Where are you flying to this summer?"}[field]
+    reingest(engine, tmp_path, "update", [row])
+    again = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN)
+    assert again.recomputed == 1 and again.reused == again.users - 1
+
+
+def test_earlier_originals_of_a_users_posts_by_another_user_recompute_that_user(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # her posts turn out to be copies (reshares) though none of her own rows changed: before, with the copy flag out
+    # of her digest, her stale rows were copied on
+    lines = sample_lines()
+    engine = setup_db(tmp_path, "originals", lines)
+    first = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN)
+    maya = [row for row in map(json.loads, lines) if row["user_id"] == "u-maya"][:3]
+    (tmp_path / "original.jsonl").write_text(json.dumps({"user_id": "u-original", "consent": "opted_in"}) + "\n")
+    ingest_users(engine, str(tmp_path / "original.jsonl"))
+    reingest(engine, tmp_path, "originals", [p | {"post_id": f"orig-{i}", "user_id": "u-original",
+                                                  "created_at": to_epoch(p["created_at"]) - 86_400}
+                                             for i, p in enumerate(maya)])
+    again = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN)
+    assert again.topic_vectors_run == first.run_id  # three posts: the same fit, the same basis
+    assert again.recomputed == 2 and again.reused == first.users - 1  # the new user, and u-maya
+
+
+def test_a_taxonomy_that_unmarks_sensitive_topics_reuses_nobody(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # which topics are sensitive decides who may be given them: before, with the flag out of the basis, every user's
+    # rows from the old taxonomy were copied on
+    engine = setup_db(tmp_path, "unmarked", sample_lines())
+    first = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN)
+    topics = read_taxonomy(default_taxonomy_path())
+    assert any(t.sensitive for t in topics)
+    store_taxonomy(engine, [t.model_copy(update={"sensitive": False}) for t in topics])
+    again = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN)
+    assert again.reused == 0 and again.recomputed == again.users == first.users
+
+
+def test_a_run_under_another_consent_policy_reuses_nobody(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # before, with the policy out of the basis, a run under opt-out copied the rows of a run under opt-in
+    lines = sample_lines()
+    engine = setup_db(tmp_path, "policy", lines)
+    walk_in = new_posts(lines, "u-walk-in", 5)  # a user with no users row: profiled under opt-out only
+    (tmp_path / "walk-in.jsonl").write_text("\n".join(walk_in) + "\n", encoding="utf-8")
+    ingest_posts(engine, str(tmp_path / "walk-in.jsonl"), policy="opt-out")
+    opt_in = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN, policy="opt-in")
+    opt_out = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN, policy="opt-out")
+    assert opt_out.users > opt_in.users and "u-walk-in" in eligible_users(engine, "opt-out")
+    assert opt_out.reused == 0 and opt_out.recomputed == opt_out.users
+
+
+def test_other_profile_parameters_reuse_nobody(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # before, with the parameters out of the basis, a run with other thresholds copied every user's old rows
+    engine = setup_db(tmp_path, "params", sample_lines())
+    first = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN)
+    stricter = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN, params=ProfileParams(min_posts=4))
+    assert stricter.reused == 0 and stricter.recomputed == first.users
+
+
+def test_a_new_sensitive_topic_opt_in_recomputes_that_user(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # her opt-ins decide which sensitive topics she may be given: before, with them out of her digest, her rows from
+    # before the opt-in were copied on
+    engine = setup_db(tmp_path, "opt-in", sample_lines())
+    first = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN)
+    (tmp_path / "grant.jsonl").write_text(json.dumps({"user_id": "u-sensitive", "consent": "opted_in",
+                                                      "sensitive_opt_in": ["health.mental-health"]}) + "\n")
+    ingest_users(engine, str(tmp_path / "grant.jsonl"))
+    again = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN)
+    assert again.recomputed == 1 and again.reused == first.users - 1
+
+
+def interrupt_on_chunk(monkeypatch, n: int) -> None:  # type: ignore[no-untyped-def]
+    """The next profile run is stopped (KeyboardInterrupt) as it starts computing its n-th chunk of users."""
+    real = profile_chunk.compute_users
+    calls = {"n": 0}
+
+    def stop(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == n:
+            monkeypatch.setattr(profile_chunk, "compute_users", real)
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(profile_chunk, "compute_users", stop)
+
+
+def test_a_run_killed_outright_is_marked_interrupted_and_its_rows_go_after_the_next_run(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # killed (SIGKILL, power gone), a run stays "running": before, only "stopped" runs were cleaned up, and the
+    # killed run's rows stayed for good (as did any run's topic scores or evidence, had those tables been left out)
+    engine = setup_db(tmp_path, "killed", sample_lines())
+    monkeypatch.setattr(profile_run, "USER_CHUNK", 5)
+    monkeypatch.setattr(profile_run, "_stopped", lambda *args: None)  # nothing marks it: as if killed
+    interrupt_on_chunk(monkeypatch, 3)
+    with pytest.raises(KeyboardInterrupt):
+        run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN, executor=LocalExecutor())
+    with session(engine) as s:
+        assert [r.status for r in s.exec(select(Run).where(Run.kind == "profile"))] == ["running"]
+        assert s.exec(select(EvidencePost)).first() is not None  # two chunks' rows written
+    resumed = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN, executor=LocalExecutor())
+    assert resumed.reused == 10
+    with session(engine) as s:
+        assert [r.status for r in s.exec(select(Run).where(Run.kind == "profile").order_by(col(Run.id)))] == [
+            "interrupted", "finished"]
+        for table in (ProfiledUser, TopicScore, EvidencePost):
+            assert set(s.exec(select(table.run_id)).all()) == {resumed.run_id}, table
+
+
+def test_a_run_that_reuses_exactly_one_user_counts_everyones_topics_and_posts(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # before (a bound off by one), a run reusing one user counted only the recomputed users' topics and posts
+    lines = sample_lines()
+    engine = setup_db(tmp_path, "one-reused", lines)
+    monkeypatch.setattr(profile_run, "USER_CHUNK", 1)
+    interrupt_on_chunk(monkeypatch, 2)  # one user written, then stopped
+    with pytest.raises(KeyboardInterrupt):
+        run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN, executor=LocalExecutor())
+    resumed = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN, executor=LocalExecutor())
+    assert resumed.reused == 1 and resumed.recomputed == resumed.users - 1
+    full = setup_db(tmp_path, "one-full", lines)
+    whole = run_profile(full, EmbeddingCache(full, FakeEncoder()), as_of=WHEN, executor=LocalExecutor())
+    assert (resumed.inferred_topics, resumed.posts) == (whole.inferred_topics, whole.posts)
+    with session(engine) as s:
+        inferred = s.exec(select(TopicScore.id).where(TopicScore.run_id == resumed.run_id)
+                          .where(TopicScore.status == "inferred")).all()
+        posts = s.exec(select(Post.id).where(col(Post.user_id).in_(eligible_users(engine)))
+                       .where(col(Post.created_at) <= WHEN)).all()
+    assert (resumed.inferred_topics, resumed.posts) == (len(inferred), len(posts))
+    with session(engine) as s:
+        stats = json.loads(s.get(Run, resumed.run_id).stats)  # type: ignore[union-attr]
+    assert (stats["inferred_topics"], stats["posts"]) == (len(inferred), len(posts))
+
+
+def test_runs_with_another_model_between_read_only_their_own_models_vectors(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # before, a run read whichever model's stored vector came for a text: of another size, the run failed
+    engine = setup_db(tmp_path, "models", sample_lines())
+    assert FakeEncoder(dim=64).name != FakeEncoder(dim=32).name
+    run_profile(engine, EmbeddingCache(engine, FakeEncoder(dim=64)), as_of=WHEN)
+    first = snapshot(engine)
+    other = run_profile(engine, EmbeddingCache(engine, FakeEncoder(dim=32)), as_of=WHEN)
+    assert other.reused == 0 and other.recomputed == other.users
+    back = run_profile(engine, EmbeddingCache(engine, FakeEncoder(dim=64)), as_of=WHEN)
+    assert back.embedded == 0 and snapshot(engine) == first
+
+
+def test_a_run_with_a_new_model_embeds_every_text_anew_in_its_embed_stage(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # before, texts with another model's vector were taken as embedded by the embed stage: they were encoded later,
+    # outside it, and the run's count of embedded texts left them out
+    engine = setup_db(tmp_path, "new-model", sample_lines())
+    run_profile(engine, EmbeddingCache(engine, FakeEncoder(dim=64)), as_of=WHEN)
+    fake = FakeEncoder(dim=32)
+    switched = run_profile(engine, EmbeddingCache(engine, fake), as_of=WHEN)
+    with session(engine) as s:
+        stored = len(s.exec(select(Embedding.text_key).where(Embedding.model == fake.name)).all())
+    assert switched.embedded == fake.encoded_texts == stored > 0
