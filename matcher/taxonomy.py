@@ -141,7 +141,26 @@ def read_taxonomy(path: str) -> list[TopicIn]:
         problems.append(Problem(path, 0, "", "the file has no topics"))
     if problems:
         raise InputFileError(path, problems, "Fix these rows and load again; the taxonomy is unchanged.")
-    return topics
+    return _sensitive_below(topics)
+
+
+def _sensitive_below(topics: list[TopicIn]) -> list[TopicIn]:
+    """A topic under a sensitive one is sensitive too, as opting in to a topic covers everything under it. Before, a
+    child left unmarked (an IAB TSV without its tier columns: Cancer under Medical Health) was inferred and shown for
+    everyone."""
+    parent = {t.topic_id: t.parent_id for t in topics}
+    marked = {t.topic_id for t in topics if t.sensitive}
+
+    def under_marked(topic_id: str) -> bool:  # (the parents form no loop: ``_cycles``)
+        node = parent.get(topic_id)
+        while node:
+            if node in marked:
+                return True
+            node = parent.get(node)
+        return False
+
+    return [t if t.sensitive or not under_marked(t.topic_id) else t.model_copy(update={"sensitive": True})
+            for t in topics]
 
 
 def meant_sensitive(key: str) -> bool:

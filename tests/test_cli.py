@@ -165,6 +165,61 @@ def test_iab_topics_under_groups_that_are_not_sensitive_are_sensitive_by_their_o
                      "188": True}
 
 
+def test_iab_3_topics_of_every_sensitive_tier_1_group_are_sensitive_and_of_no_other_group() -> None:
+    # Content Taxonomy 3.x's sensitive tier-1 groups, each with all its topics at any tier: before (mutation), a group
+    # left out of the names (Crime, say) had its topics inferred for users who never opted in
+    from collections import defaultdict
+
+    from matcher.taxonomy import read_taxonomy
+    from tests.conftest import SHARED
+
+    groups: dict[str, list[bool]] = defaultdict(list)
+    for t in read_taxonomy(str(SHARED / "data/iab/Content Taxonomy 3.1.tsv")):
+        groups[t.description.split(" > ")[0]].append(t.sensitive)
+    sensitive = {"Crime", "Disasters", "Law", "Medical Health", "Politics", "Religion & Spirituality",
+                 "Sensitive Topics", "War and Conflicts"}
+    assert {g for g, flags in groups.items() if all(flags)} == sensitive
+    assert not any(groups["Personal Finance"] + groups["Travel"] + groups["Business and Finance"])
+
+
+def test_an_iab_row_without_tier_columns_is_sensitive_by_its_own_name(write) -> None:  # type: ignore[no-untyped-def]
+    # the loader takes rows of Unique ID, Parent and Name only: a sensitive name still marks its topic
+    from matcher.taxonomy import read_taxonomy
+
+    topics = read_taxonomy(write("bare.tsv", "Unique ID\tParent\tName\n1\t\tMedical Health\n2\t\tTravel\n"))
+    assert [(t.name, t.sensitive) for t in topics] == [("Medical Health", True), ("Travel", False)]
+
+
+def test_a_topic_under_a_sensitive_one_is_sensitive_whatever_its_own_row_says(write) -> None:  # type: ignore[no-untyped-def]
+    # an IAB TSV without its tier columns marked Medical Health alone: Diseases and Cancer under it were inferred and
+    # shown for everyone (found by helper-83); a YAML child left unmarked under a sensitive parent is sensitive too
+    from matcher.taxonomy import read_taxonomy
+
+    iab = read_taxonomy(write("bare.tsv", "Unique ID\tParent\tName\n1\t\tMedical Health\n2\t1\tDiseases\n"
+                                          "3\t2\tCancer\n4\t\tTravel\n5\t4\tCruises\n"))
+    assert [(t.name, t.sensitive) for t in iab] == [("Medical Health", True), ("Diseases", True), ("Cancer", True),
+                                                      ("Travel", False), ("Cruises", False)]
+    plain = read_taxonomy(write("t.yaml", [{"topic_id": "cruises", "name": "Cruises", "parent_id": "faith"},
+                                           {"topic_id": "faith", "name": "Faith", "parent_id": "life"},
+                                           {"topic_id": "life", "name": "Life", "sensitive": True}]))
+    assert [t.sensitive for t in plain] == [True, True, True]
+
+
+def test_a_gzipped_iab_tsv_is_read_as_the_iab_taxonomy(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # "Content Taxonomy 3.1.tsv.gz" is the IAB TSV too (its header rows, tiers and sensitive names), not a plain TSV
+    import gzip
+
+    from matcher.taxonomy import read_taxonomy
+
+    body = ("Relational ID System\t\t\tTiered Categories\nUnique ID\tParent\tName\tTier 1\tTier 2\n"
+            "286\t\tMedical Health\tMedical Health\t\n292\t286\tDiseases\tMedical Health\tDiseases\n"
+            "653\t\tTravel\tTravel\t\n")
+    path = tmp_path / "iab.tsv.gz"
+    path.write_bytes(gzip.compress(body.encode()))
+    assert [(t.topic_id, t.parent_id, t.sensitive) for t in read_taxonomy(str(path))] == [
+        ("286", None, True), ("292", "286", True), ("653", None, False)]
+
+
 def test_posts_of_people_who_opted_out_are_named_as_such(cli, write) -> None:  # type: ignore[no-untyped-def]
     from tests.conftest import post
 
@@ -271,6 +326,20 @@ def test_taxonomy_load_rejects_loops_and_bad_iab_rows_and_keeps_the_taxonomy(cli
         assert f"line {line}, field '{key}': is not a field perkmatch reads, so the topic would be loaded as not " \
             "sensitive and inferred for everyone; name it 'sensitive'" in said
     assert [t.topic_id for t in load_topics(open_engine(str(tmp_path / "cli.db")))] == ["t"]  # unchanged
+
+
+def test_taxonomy_fields_meaning_private_or_sensitivity_are_refused_not_ignored(write) -> None:  # type: ignore[no-untyped-def]
+    # "private: true" or "sensitivity: high", ignored, would load the topic as not sensitive and infer it for everyone
+    from catalog.errors import InputFileError
+    from matcher.taxonomy import read_taxonomy
+
+    rows = [{"topic_id": "h", "name": "Health", "private": True}, {"topic_id": "f", "name": "Faith", "is_private": 1},
+            {"topic_id": "p", "name": "Politics", "sensitivity": "high"}]
+    with pytest.raises(InputFileError) as info:
+        read_taxonomy(write("meant.jsonl", rows))
+    said = " ".join(str(info.value).split())
+    for line, key in ((1, "private"), (2, "is_private"), (3, "sensitivity")):
+        assert f"line {line}, field '{key}': is not a field perkmatch reads" in said
 
 
 def test_readme_commands_are_the_ci_ones() -> None:
