@@ -17,6 +17,7 @@ import typer
 import yaml
 from markupsafe import escape
 from sqlalchemy import Engine, text
+from sqlmodel import select
 from typer.testing import CliRunner
 
 from catalog.refresh import refresh
@@ -501,3 +502,59 @@ def test_a_covered_parent_candidate_names_the_children_its_posts_count_for(demo)
         assert t["status"] == "candidate" and set(t["covered_by"]) <= inferred
         assert "not shown: its posts count for the more specific" in explain_topic(demo, user_id, t["topic_id"])[
             "verdict"]
+
+
+def test_brand_template_escapes_why_a_perk_went_to_nobody() -> None:
+    # the reason names topics and perks whose text comes from files: it is escaped as every other field
+    perk = {"perk_id": "p", "brand": "B", "title": "T", "quantity": None, "assigned": 0, "left": None,
+            "retired": False, "offer": "open", "regions": [], "starts": None, "ends": None, "users": [],
+            "left_out": [], "in_match": True, "forgotten_units": 0,
+            "nobody": {"why": "x" + SCRIPT, "topics": [{"topic_id": SCRIPT, "name": SCRIPT, "relevance": 1.0,
+                                                        "inferred": 0, "fell_short": 1}]}}
+    data = {"profile_run": 1, "as_of": "2026-01-03", "match_run": 2, "brand": "B", "perks": [perk],
+            "regions": ["anywhere"], "assigned": 0, "users": 0, "chart": None, "open": 1}
+    page = render("brand.html.j2", data)
+    assert "<script" not in page and page.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 3
+
+
+def test_user_page_lists_the_perks_withheld_from_the_user(demo) -> None:  # type: ignore[no-untyped-def]
+    # the perks that fit but were not given, with why: part of what the match stored about the user
+    from matcher.assignments import withheld_records
+
+    user = next(r["user_id"] for r in match_records(demo) if withheld_records(demo, r["user_id"]))
+    withheld = withheld_records(demo, user)
+    page = render("user.html.j2", user_report(demo, user))
+    assert "Perks that fit but were not given" in page
+    assert all(str(escape(w["perk_id"])) in page and str(escape(w["reason"])) in page for w in withheld)
+
+
+def test_brand_page_gives_each_user_their_stored_region(demo) -> None:  # type: ignore[no-untyped-def]
+    # each user given or left out of a perk is shown in their own region (what the offer's regions were checked on)
+    with session(demo) as s:
+        regions = {u.user_id: u.region for u in s.exec(select(User)).all()}
+    views = brand_report(demo, matched_brand(demo))["perks"]
+    shown = [(u["user_id"], u["region"]) for v in views for u in v["users"] + v["left_out"]]
+    assert shown and all(region == regions[user] and region for user, region in shown)
+
+
+def test_export_holds_every_topic_the_latest_run_stored_candidates_too(demo) -> None:  # type: ignore[no-untyped-def]
+    # the right of access lists all that is stored of the run: the topics that fell short as well as those inferred
+    from matcher.user_export import export_user
+
+    user = matched_user(demo)
+    with demo.connect() as conn:
+        stored = conn.execute(text("SELECT topic_id, status FROM topic_scores WHERE user_id = :u AND run_id = "
+                                   "(SELECT MAX(run_id) FROM topic_scores) ORDER BY rank"), {"u": user}).all()
+    assert {s for _, s in stored} >= {"inferred", "candidate"}
+    assert [(t["topic_id"], t["status"]) for t in export_user(demo, user)["topics"]] == [tuple(r) for r in stored]
+
+
+def test_activity_chart_draws_only_the_inferred_topics(demo) -> None:  # type: ignore[no-untyped-def]
+    # the chart's legend is of the inferred topics: a candidate that fell short is not drawn as if inferred (the SVG
+    # keeps each text drawn as a comment); every inferred topic is drawn, not only the first
+    users = sorted({r["user_id"] for r in match_records(demo)})
+    report = next(r for r in (user_report(demo, u) for u in users) if r["candidates"] and len(r["topics"]) > 1)
+    names = {t["name"] for t in report["topics"]} - {t["name"] for t in report["candidates"]}
+    assert names and all(f"<!-- {escape(n)} -->" in report["chart"] for n in names)
+    drawn_too = {t["name"] for t in report["candidates"]} - {t["name"] for t in report["topics"]}
+    assert not any(f"<!-- {escape(n)} -->" in report["chart"] for n in drawn_too)

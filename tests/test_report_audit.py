@@ -116,3 +116,33 @@ def test_perk_evidence_of_the_same_profile_run_points_to_the_evidence_section(wo
     html = page(world, tmp_path, "user", "ann")
     assert "Evidence for this perk from <bdi>Travel</bdi>, its posts closest to the perk (the topic's strongest are " \
         "under" in html and 'href="#ev-travel"' in html
+
+
+def test_brand_page_counts_a_person_given_two_of_its_perks_once(world, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # "N people": the distinct users given any of the brand's perks, not the assignments
+    result = world("match", "--json", "--per-brand", "2")
+    bean = [r["user_id"] for r in map(json.loads, result.stdout.splitlines()) if r["brand"] == "Bean"]
+    assert len(bean) > len(set(bean))  # someone has both Bean perks
+    people = len(set(bean))
+    assert f"{len(bean)} assigned {people} {'person' if people == 1 else 'people'}" in \
+        text_of(page(world, tmp_path, "brand", "Bean"))
+
+
+def test_perk_evidence_from_an_earlier_run_of_a_topic_still_shown_says_which_run(world, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # profiled again after the match, the topic still inferred: the perk's evidence is the earlier run's, and the
+    # page says so rather than pointing to this run's evidence section as if it were the same
+    assert world("match").exit_code == 0
+    assert world("profile", "--as-of", "2025-03-16").exit_code == 0
+    shown = text_of(page(world, tmp_path, "user", "ann"))
+    assert "Evidence for this perk from Travel in profile run 1, which the match used" in shown
+    assert "the topic's strongest are under" not in shown
+
+
+def test_brand_page_says_when_evidence_it_shows_was_stored_again_after_the_run(world, write, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # a post edited after the profile run read it is shown as it is now: the brand page says so, as the user page does
+    assert world("match").exit_code == 0
+    edited = [p | {"likes": p["likes"] + 7} for p in posts_for("cat", "coffee espresso beans roast")]
+    assert world("ingest", write("again.jsonl", edited)).exit_code == 0
+    shown = text_of(page(world, tmp_path, "brand", "Bean"))
+    assert re.search(r"Note: \d+ evidence post\(s\) were stored again \(a new text or new engagement\) after profile "
+                     r"run 1 read them", shown)

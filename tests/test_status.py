@@ -449,3 +449,13 @@ def test_a_post_deleted_at_its_authors_request_calls_for_a_profile_run(world) ->
         f"perkmatch profile: profile run {report['profile']['run_id']}: 1 post by 1 user deleted at their request "
         "since it started (`forget USER --post`): its scores still count the deleted posts; the next run works those "
         "users' topics out again without them")
+
+
+def test_a_taxonomy_that_only_marks_a_topic_sensitive_is_named_as_replaced(world, write) -> None:  # type: ignore[no-untyped-def]
+    # the taxonomy's digest covers each topic's sensitivity: a taxonomy differing from the run's only there (a topic
+    # now inferred only with an opt-in, or now for everyone) calls for a profile run like any other change
+    marked = [{**TAXONOMY[0], "sensitive": True}, *TAXONOMY[1:]]
+    assert world("taxonomy", "load", write("t2.yaml", marked)).exit_code == 0
+    report = status(world)
+    assert report["profile"]["taxonomy_digest"] != report["taxonomy"]["digest"]
+    assert any("the taxonomy was replaced since" in step for step in report["next"])
