@@ -9,6 +9,7 @@ import datetime as dt
 import gc
 import json
 import random
+import re
 from collections import Counter
 
 import pytest
@@ -144,6 +145,13 @@ def test_a_perk_serves_its_regions_and_their_parts_only(user, regions) -> None: 
         assert (f"is in {user}" if user else "has no region on record") in reason  # before: "an unknown region"
 
 
+def test_a_region_whose_code_merely_starts_with_a_perks_region_is_not_part_of_it() -> None:
+    # ISO 3166-2 has codes that begin with another one without being a part of it (Baku AZ-BA, Babek AZ-BAB; Rhone
+    # FR-69, Lyon FR-69M): only a code and its "-" parts are served, not a prefix of letters
+    assert not region_ok("AZ-BAB", ["AZ-BA"]) and not region_ok("FR-69M", ["FR-69"])
+    assert region_ok("AZ-BA", ["AZ"]) and region_ok("FR-69M", ["FR"])
+
+
 @given(st.dates(dt.date(2025, 1, 1), dt.date(2025, 1, 10)), st.one_of(st.none(), st.dates(dt.date(2025, 1, 1),
        dt.date(2025, 1, 10))), st.one_of(st.none(), st.dates(dt.date(2025, 1, 1), dt.date(2025, 1, 10))))
 def test_the_offer_window_counts_both_its_days(day, starts, ends) -> None:  # type: ignore[no-untyped-def]
@@ -170,6 +178,7 @@ def test_of_a_users_candidates_not_given_the_best_are_the_ones_put_into_words() 
 
 
 # --- CLI worlds -------------------------------------------------------------------------------------------------
+
 
 def travellers(*ids: str, region: str = "US-NY") -> tuple[list[dict], list[dict]]:
     """Users who all write the same travel posts: their fits tie exactly."""
@@ -204,6 +213,50 @@ def test_one_unit_among_equal_fits_goes_to_the_lowest_id_and_the_others_are_told
     assert view["assigned"] == 1 and [u["user_id"] for u in view["left_out"]] == ["u2", "u3", "u9"]
 
 
+def two_passes_among_five(tmp_path, write, monkeypatch):  # type: ignore[no-untyped-def]
+    """Two units of a US travel pass, four US travellers and one in GB, matched: u4 (score 1.910) and u1 (1.867) get
+    it, u2 (1.864) and u3 (1.766) are left out as it ran out, and g1 (1.867, above u2) has it withheld for her region
+    (the scores: fake encoder)."""
+    users = [{"user_id": u, "consent": "opted_in", "region": r} for u, r in
+             (("u1", "US-NY"), ("u2", "US"), ("u3", "US-NJ"), ("u4", "US"), ("g1", "GB"))]
+    posts = (posts_for("u1", "flights airport lounge travel") + posts_for("u2", "travel trips flights airport", 5)
+             + posts_for("u3", "airport lounge travel flights", 4) + posts_for("u4", "lounge travel")
+             + posts_for("g1", "flights airport lounge travel"))
+    perks = [travel_perk("pass", "Sky", regions=["US"], quantity=2)]
+    return build_world(tmp_path, write, monkeypatch, users, posts, "2025-03-01", perks=perks, then=(["match"],))
+
+
+def test_brand_ranks_the_users_who_got_a_perk_best_first_from_one(tmp_path, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    view = json.loads(two_passes_among_five(tmp_path, write, monkeypatch)("brand", "pass", "--json").stdout)
+    assert [(u["user_id"], u["brand_rank"]) for u in view["users"]] == [("u4", 1), ("u1", 2)]
+    assert view["users"][0]["score"] > view["users"][1]["score"]
+
+
+def test_brand_left_out_are_those_the_quantity_held_back_best_first(tmp_path, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # g1 had the perk withheld for her region, not for its quantity: not one the brand left out, though she scores
+    # above u2; and the best left out comes first
+    view = json.loads(two_passes_among_five(tmp_path, write, monkeypatch)("brand", "pass", "--json").stdout)
+    assert [w["user_id"] for w in view["left_out"]] == ["u2", "u3"]
+    assert all(w["reason"].startswith("quantity: all 2 went to users") for w in view["left_out"])
+    assert view["left_out"][0]["score"] > view["left_out"][1]["score"]
+
+
+def test_brand_does_not_tell_of_a_user_left_out_whose_record_changed_since(tmp_path, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # u2 moves (a region change keeps her withheld rows, unlike a withdrawn opt-in): the run's reason may no longer
+    # hold, so the brand is told of u3 only, as `explain u2` shows her no withheld perk
+    world = two_passes_among_five(tmp_path, write, monkeypatch)
+    moved = [{"user_id": "u2", "consent": "opted_in", "region": "US-NY"}]
+    assert world("ingest", "--users", write("moved.jsonl", moved)).exit_code == 0
+    view = json.loads(world("brand", "pass", "--json").stdout)
+    assert [w["user_id"] for w in view["left_out"]] == ["u3"] and view["assigned"] == 2
+
+
+def test_brand_prints_every_user_left_out(tmp_path, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    shown = two_passes_among_five(tmp_path, write, monkeypatch)("brand", "pass").stdout
+    assert "pass — Sky: pass pass (2 of 2 used; regions: US)" in shown
+    assert re.findall(r"left out: (\w+) score", shown) == ["u2", "u3"] and "g1" not in shown
+
+
 def test_every_exclusion_of_a_user_is_recorded_with_its_rule(tmp_path, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     users, posts = travellers("zed", region="GB")
     perks = [travel_perk(f"us{i}", f"Us{i}", regions=["US"]) for i in range(4)]
@@ -229,6 +282,39 @@ def test_every_exclusion_of_a_user_is_recorded_with_its_rule(tmp_path, write, mo
     short = world("explain", "zed").stdout
     assert short.count("  withheld ") == 5 and "... and 4 more withheld, each with its reason (--json lists every " \
         "one)" in short
+
+
+def test_explain_says_no_more_withheld_when_it_printed_them_all(tmp_path, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # exactly as many withheld perks as the text prints: every one is shown, with no "... and 0 more withheld"
+    from matcher.cli import results
+
+    users, posts = travellers("zed", region="GB")
+    perks = [travel_perk(f"us{i}", f"Us{i}", regions=["US"]) for i in range(3)]
+    world = build_world(tmp_path, write, monkeypatch, users, posts, "2025-03-01", perks=perks, then=(["match"],))
+    monkeypatch.setattr(results, "WITHHELD_SHOWN", 3)
+    shown = world("explain", "zed").stdout
+    assert shown.count("  withheld ") == 3 and "more withheld" not in shown
+
+
+def test_a_match_keeping_few_exclusions_a_user_keeps_the_best(tmp_path, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # ``withheld_per_user``: of zed's nine exclusions (regions, dates, quantity 0), a match keeping two keeps the two
+    # best-scoring, as a match keeping all of them ranks them
+    from matcher.embed import EmbeddingCache
+    from matcher.encoder import FakeEncoder
+    from matcher.match import MatchParams, run_match
+    from matcher.store import open_engine
+
+    users, posts = travellers("zed", region="GB")
+    perks = [travel_perk(f"us{i}", f"Us{i}", regions=["US"]) for i in range(4)]
+    perks += [travel_perk(f"old{i}", f"Old{i}", ends="2024-12-31") for i in range(3)]
+    perks += [travel_perk("soon", "Soon", starts="2025-03-02"), travel_perk("none", "Nil", quantity=0)]
+    world = build_world(tmp_path, write, monkeypatch, users, posts, "2025-03-01", perks=perks, then=(["match"],))
+    every = [(w["perk_id"], w["score"]) for w in explained(world, "zed")["withheld"]]
+    assert len(every) == 9 and every[0][1] > every[-1][1]
+    engine = open_engine(world.db)
+    run_match(engine, EmbeddingCache(engine, FakeEncoder()), params=MatchParams(withheld_per_user=2))
+    engine.dispose()
+    assert [(w["perk_id"], w["score"]) for w in explained(world, "zed")["withheld"]] == every[:2]
 
 
 def test_a_user_with_no_region_is_told_how_to_give_one(tmp_path, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]

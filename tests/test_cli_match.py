@@ -527,6 +527,31 @@ def test_a_perk_retired_then_added_back_as_it_was_is_named_and_not_said_to_have_
     assert "catalog_since" not in lounge  # before: "changed in the catalog since"
 
 
+def test_a_perk_retired_by_the_latest_refresh_is_said_retired_where_its_assignment_is_shown(world, write) -> None:  # type: ignore[no-untyped-def]
+    # the refresh that retires lounge makes the live version the very one it was retired in (retired == live): the
+    # assignment of the match before it, and the brand's view of it, still say so
+    assert world("match").exit_code == 0
+    assert world("catalog", "refresh", write("c2.yaml", PERKS[1:])).exit_code == 0  # lounge retired in version 2
+    lounge = next(a for a in json.loads(world("explain", "ann", "--json").stdout)["assignments"]
+                  if a["perk_id"] == "lounge")
+    assert lounge["catalog_since"] == "retired"
+    view = json.loads(world("brand", "lounge", "--json").stdout)
+    assert view["retired"] and view["offer"] == "retired" and "was retired in the catalog after match run" in \
+        view["note"]
+
+
+def test_a_perk_retired_before_the_match_is_not_said_to_have_been_retired_after_it(world, write) -> None:  # type: ignore[no-untyped-def]
+    # lounge retired in version 2, then a match on version 2: the brand's view says it is retired, and no note that
+    # the catalog moved on after the match (it did not)
+    assert world("catalog", "refresh", write("c2.yaml", PERKS[1:])).exit_code == 0
+    assert world("match").exit_code == 0
+    result = world("brand", "lounge", "--json")
+    view = json.loads(result.stdout)
+    assert view["retired"] and view["users"] == [] and view["catalog_version"] == 2
+    assert "note" not in view and "after match run" not in result.stderr
+    assert "nobody" not in view  # "retired" is why nobody has it: no why-nobody is worked out beside it
+
+
 def test_bare_links_are_about_no_topic_even_under_a_thread_title(world, write, tmp_path) -> None:  # type: ignore[no-untyped-def]
     links = [{"post_id": f"eve-{i}", "user_id": "ann", "text": f"https://example.com/deal/{i} [](https://x.io/{i})",
               "context": "flights airport lounge travel trips", "created_at": 1_735_732_800 + i * 3 * 86_400,
@@ -568,6 +593,33 @@ def test_brand_view_shows_the_perk_as_the_match_saw_it(world, write) -> None:  #
     world("match")
     fresh = world("brand", "lounge")
     assert "Renamed lounge (0 of 0 used" in fresh.stdout and "changed in the catalog" not in fresh.stderr
+
+
+def test_brand_view_gives_the_regions_and_offer_the_match_checked(world, write) -> None:  # type: ignore[no-untyped-def]
+    # the lounge pass, since opened to all the US and ended: the brand's view of the last match gives the regions and
+    # offer window that match checked (US-NY, open), beside the note that the catalog changed
+    world("match")
+    changed = [dict(PERKS[0], regions=["US"], ends="2020-01-01"), *PERKS[1:]]
+    assert world("catalog", "refresh", write("c2.yaml", changed)).exit_code == 0
+    view = json.loads(world("brand", "lounge", "--json").stdout)
+    assert (view["regions"], view["offer"]) == (["US-NY"], "open") and "changed in the catalog" in view["note"]
+
+
+def test_a_withheld_perk_is_named_as_the_match_saw_it(world, write) -> None:  # type: ignore[no-untyped-def]
+    # bob (US-NJ) had the US-NY lounge withheld; renamed in the catalog since, it is told by the run's title
+    world("match")
+    renamed = [dict(PERKS[0], brand="Cloud", title="Renamed lounge"), *PERKS[1:]]
+    assert world("catalog", "refresh", write("c2.yaml", renamed)).exit_code == 0
+    withheld = json.loads(world("explain", "bob", "--json").stdout)["withheld"]
+    assert [(w["perk_id"], w["brand"], w["title"]) for w in withheld] == [("lounge", "Sky", "Lounge pass")]
+
+
+def test_explain_user_lists_the_last_matchs_withheld_perks_only_and_no_reason_beside_assignments(world) -> None:  # type: ignore[no-untyped-def]
+    world("match")
+    world("match")  # two runs, each withholding the lounge from bob
+    bob = json.loads(world("explain", "bob", "--json").stdout)
+    assert [w["perk_id"] for w in bob["withheld"]] == ["lounge"]  # once: the last run's, not every run's
+    assert [a["perk_id"] for a in bob["assignments"]] == ["trips"] and "reason" not in bob  # (why none: only for none)
 
 
 def test_brand_counts_units_used_by_assignments_no_longer_shown(world, write) -> None:  # type: ignore[no-untyped-def]
@@ -788,6 +840,16 @@ def test_match_perk_and_brand_select_what_is_printed_and_written(world, write, t
     assert "wrote 0 assignment(s)" in written.stderr and "old-beans: nobody would get it" in written.stderr
 
 
+def test_match_json_keeps_why_a_perk_went_to_nobody_off_its_records(world, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # with --json, stdout is the records, one JSON object a line: why old-beans went to nobody goes to stderr, and
+    # --out writes the assignments alone, printing none of them
+    shown = world("match", "--dry-run", "--json", "--perk", "old-beans", "--perk", "beans")
+    assert shown.exit_code == 0 and assignments(shown) == {"cat": ["beans"]}  # (each line parses as a record)
+    assert "old-beans: nobody would get it" in shown.stderr and "old-beans" not in shown.stdout
+    written = world("match", "--dry-run", "--json", "--out", str(tmp_path / "all.jsonl"))
+    assert written.stdout == "" and len((tmp_path / "all.jsonl").read_text().splitlines()) == 4
+
+
 def test_catalog_show_lists_the_live_perks_and_unknown_ids_point_to_it(world) -> None:  # type: ignore[no-untyped-def]
     listed = world("catalog", "show")
     assert listed.exit_code == 0
@@ -886,6 +948,17 @@ def test_a_match_stopped_after_it_was_kept_says_so_and_how_to_see_its_changes(wo
         " ".join(wrong.stderr.split())
     assert json.loads(world("status", "--json").stdout)["match"]["run_id"] == 4  # refused before it ran: no run 5
     assert world("match", "--since", "2").exit_code == 2  # goes with --changes
+
+
+def test_match_before_any_catalog_is_refused_and_keeps_no_run(cli, write) -> None:  # type: ignore[no-untyped-def]
+    users = [{"user_id": "ann", "consent": "opted_in", "region": "US-NY"}]
+    for args in (["taxonomy", "load", write("t.yaml", TAXONOMY)],
+                 ["ingest", write("p.jsonl", posts_for("ann", "flights airport lounge travel")), "--users",
+                  write("u.jsonl", users)], ["profile", "--as-of", "2025-03-01"]):
+        assert cli(*args).exit_code == 0
+    result = cli("match")
+    assert result.exit_code == 1 and "no catalog yet; run `perkmatch catalog refresh FILE` first" in result.stderr
+    assert "no match yet" in cli("explain", "ann").stderr  # no run was kept
 
 
 def test_a_catalog_with_no_live_perk_is_named_as_the_reason(world, write) -> None:  # type: ignore[no-untyped-def]
@@ -1010,6 +1083,29 @@ def test_a_user_forgotten_while_a_match_runs_leaves_no_withheld_perk(world, writ
     engine.dispose()
 
 
+def test_a_user_forgotten_while_a_match_runs_is_not_counted_in_its_summary(world, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # ann (lounge and trips) is forgotten after the match read her, before it wrote: her assignments are dropped, and
+    # the summary (and the run's stats) count neither her nor them
+    from matcher import match as match_module
+    from matcher.forget import forget
+    from matcher.store import open_engine
+
+    real = match_module.assign
+
+    def forget_ann_then_assign(*args, **kwargs):  # type: ignore[no-untyped-def]
+        engine = open_engine(world.db)
+        forget(engine, "ann")
+        engine.dispose()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(match_module, "assign", forget_ann_then_assign)
+    result = world("match", "--json")
+    assert result.exit_code == 0 and assignments(result) == {"bob": ["trips"], "cat": ["beans"]}
+    assert "2 assignment(s) among 2 user(s) with topics" in result.stderr  # before forgetting: 4 among 3
+    last = json.loads(world("status", "--json").stdout)["match"]
+    assert (last["assignments"], last["users"]) == (2, 2)
+
+
 def test_a_perk_reaching_a_user_through_two_topics_scores_as_the_better_and_lists_it_first(tmp_path, write,  # type: ignore[no-untyped-def]
                                                                                             monkeypatch) -> None:
     posts = posts_for("ann", "flights airport lounge travel") + [
@@ -1021,6 +1117,40 @@ def test_a_perk_reaching_a_user_through_two_topics_scores_as_the_better_and_list
     record = json.loads(world("match", "--json").stdout)
     cited = [t["score"] for t in record["topics"]]
     assert len(cited) == 2 and cited == sorted(cited, reverse=True) and record["score"] == cited[0]
+
+
+def test_each_perk_cites_the_topics_posts_closest_to_it(tmp_path, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # ann writes about airport lounges and about trips, all of it Travel: the lounge pass cites her lounge posts first,
+    # the trips credit her trips posts, not both the topic's strongest posts whatever they are about
+    posts = posts_for("ann", "airport lounge lounge travel", 5) + [
+        dict(p, post_id=p["post_id"] + "-trip", created_at=p["created_at"] + 3600)
+        for p in posts_for("ann", "travel trips trips flights", 5)]
+    world = build_world(tmp_path, write, monkeypatch, [{"user_id": "ann", "consent": "opted_in", "region": "US-NY"}],
+                        posts, "2025-03-01", perks=PERKS[:2])
+    cited = {r["perk_id"]: [e["post_id"] for e in r["topics"][0]["evidence"]]
+             for r in map(json.loads, world("match", "--json").stdout.splitlines())}
+    assert not cited["lounge"][0].endswith("-trip") and cited["trips"][0].endswith("-trip")
+    shown = {r["perk_id"]: [e["post_id"] for e in r["topics"][0]["evidence"]]
+             for r in json.loads(world("explain", "ann", "--json").stdout)["assignments"]}
+    assert shown == cited  # read back as the match chose them
+
+
+def test_a_perk_withheld_through_two_topics_keeps_the_better_score(tmp_path, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # the travel mug reaches ann through travel and coffee; limited to GB, it is withheld from her at the score it
+    # would have been assigned with (the better topic's), not the other's
+    posts = posts_for("ann", "flights airport lounge travel") + [
+        dict(p, post_id=p["post_id"] + "c", likes=1) for p in posts_for("ann", "coffee espresso beans roast")]
+    both = {"perk_id": "both", "brand": "Duo", "title": "Travel mug", "description": "coffee travel mug for flights",
+            "topics": ["travel", "coffee"]}
+    world = build_world(tmp_path, write, monkeypatch, [{"user_id": "ann", "consent": "opted_in", "region": "US"}],
+                        posts, "2025-03-01", perks=[both])
+    assigned = json.loads(world("match", "--json").stdout)
+    assert len({t["score"] for t in assigned["topics"]}) == 2  # two topics, two scores
+    assert world("catalog", "refresh", write("gb.yaml", [dict(both, regions=["GB"])])).exit_code == 0
+    assert world("match").exit_code == 0
+    withheld = json.loads(world("explain", "ann", "--json").stdout)["withheld"]
+    assert [(w["perk_id"], w["score"]) for w in withheld] == [("both", assigned["score"])]
+    assert withheld[0]["reason"].startswith("region: the perk is for GB")
 
 
 def test_why_nobody_got_a_perk_says_when_its_topics_only_fell_short(tmp_path, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
