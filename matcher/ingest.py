@@ -364,7 +364,8 @@ def ingest_posts(engine: Engine, path: str, *, skip_invalid: bool = False, rejec
             if consent.consent(item.user_id) is None and item.user_id not in authors:  # (opt-out: no record)
                 authors.add(item.user_id)
                 was_forgotten = was_forgotten or forgotten_check(s)
-                report.users_returned += was_forgotten(item.user_id) and _nothing_stored(s, item.user_id)
+                report.users_returned += was_forgotten(item.user_id) and s.get(User, item.user_id) is None \
+                    and not _has_posts(s, item.user_id)  # (nothing of theirs stored: not given back already)
             batch.setdefault((item.platform, item.post_id), []).append((line, item, row))
             if len(batch) >= BATCH:
                 _upsert_posts(s, batch, report, rejects, given)
@@ -378,12 +379,6 @@ def ingest_posts(engine: Engine, path: str, *, skip_invalid: bool = False, rejec
         given.close()
         _finish(s, rejects, report, skip_invalid, commit=within is None)
     return report
-
-
-def _nothing_stored(s: Session, user_id: str) -> bool:
-    """Whether neither a record nor a post of the user is stored (a forgotten one's posts not given back yet)."""
-    return s.get(User, user_id) is None and s.exec(select(Post.id).where(Post.user_id == user_id).limit(1)).first() \
-        is None
 
 
 USERS_ONLY = frozenset({"consent", "sensitive_opt_in", "region", "handle"})  # a users file's fields, no post's

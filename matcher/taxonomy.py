@@ -8,7 +8,7 @@ import functools
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -148,19 +148,10 @@ def _sensitive_below(topics: list[TopicIn]) -> list[TopicIn]:
     """A topic under a sensitive one is sensitive too, as opting in to a topic covers everything under it. Before, a
     child left unmarked (an IAB TSV without its tier columns: Cancer under Medical Health) was inferred and shown for
     everyone."""
-    parent = {t.topic_id: t.parent_id for t in topics}
+    chains = lineage(topics)
     marked = {t.topic_id for t in topics if t.sensitive}
-
-    def under_marked(topic_id: str) -> bool:  # (the parents form no loop: ``_cycles``)
-        node = parent.get(topic_id)
-        while node:
-            if node in marked:
-                return True
-            node = parent.get(node)
-        return False
-
-    return [t if t.sensitive or not under_marked(t.topic_id) else t.model_copy(update={"sensitive": True})
-            for t in topics]
+    return [t.model_copy(update={"sensitive": True}) if not t.sensitive and marked.intersection(chains[t.topic_id])
+            else t for t in topics]
 
 
 def meant_sensitive(key: str) -> bool:
@@ -266,7 +257,7 @@ def topic_ids_in(s: Session) -> set[str]:
     return ids or {t.topic_id for t in read_taxonomy(default_taxonomy_path())}
 
 
-def lineage(topics: list[TopicInfo]) -> dict[str, tuple[str, ...]]:
+def lineage(topics: Sequence[TopicInfo | TopicIn]) -> dict[str, tuple[str, ...]]:
     """Each topic id with its ancestors' ids, nearest first: opting in to a topic covers everything under it, at any
     depth (IAB's four tiers: "Medical Health" covers its third- and fourth-tier topics)."""
     parent = {t.topic_id: t.parent_id for t in topics}
