@@ -1049,23 +1049,30 @@ def test_withheld_perks_are_not_shown_once_the_users_region_changed(world, write
     assert json.loads(world("explain", "cat", "--json").stdout)["withheld"] == []
 
 
+def forget_when_match_assigns(world, monkeypatch, user_id: str) -> None:  # type: ignore[no-untyped-def]
+    """Make the next match forget the user after it has read them, before it writes (as `assign` starts)."""
+    from matcher import match as match_module
+    from matcher.forget import forget
+    from matcher.store import open_engine
+
+    real = match_module.assign
+
+    def forget_then_assign(*args, **kwargs):  # type: ignore[no-untyped-def]
+        engine = open_engine(world.db)
+        forget(engine, user_id)
+        engine.dispose()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(match_module, "assign", forget_then_assign)
+
+
 def test_a_user_forgotten_while_a_match_runs_leaves_no_withheld_perk(world, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """cat (GB, coffee) is assigned nothing from a catalog without the live beans: the ended coffee offer is withheld
     from her. Forgotten after the match read her, before it wrote, none of her rows stays in its run
     (``eligible.drop_gone``, over the users with only withheld perks too)."""
     from sqlmodel import select
 
-    from matcher import match as match_module
-    from matcher.forget import forget
     from matcher.store import Assignment, Withheld, open_engine, session
-
-    real = match_module.assign
-
-    def forget_cat_then_assign(*args, **kwargs):  # type: ignore[no-untyped-def]
-        engine = open_engine(world.db)
-        forget(engine, "cat")
-        engine.dispose()
-        return real(*args, **kwargs)
 
     assert world("catalog", "refresh", write("no-beans.yaml", [p for p in PERKS if p["perk_id"] != "beans"])) \
         .exit_code == 0
@@ -1074,7 +1081,7 @@ def test_a_user_forgotten_while_a_match_runs_leaves_no_withheld_perk(world, writ
     with session(engine) as s:
         assert s.exec(select(Withheld.perk_id).where(Withheld.user_id == "cat")).all()  # (a match withholds some)
         assert not s.exec(select(Assignment.perk_id).where(Assignment.user_id == "cat")).all()  # and assigns none
-    monkeypatch.setattr(match_module, "assign", forget_cat_then_assign)
+    forget_when_match_assigns(world, monkeypatch, "cat")
     assert world("match").exit_code == 0
     with session(engine) as s:
         assert s.exec(select(Assignment.perk_id).where(Assignment.user_id == "ann")).all()  # the others' stay
@@ -1086,19 +1093,7 @@ def test_a_user_forgotten_while_a_match_runs_leaves_no_withheld_perk(world, writ
 def test_a_user_forgotten_while_a_match_runs_is_not_counted_in_its_summary(world, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     # ann (lounge and trips) is forgotten after the match read her, before it wrote: her assignments are dropped, and
     # the summary (and the run's stats) count neither her nor them
-    from matcher import match as match_module
-    from matcher.forget import forget
-    from matcher.store import open_engine
-
-    real = match_module.assign
-
-    def forget_ann_then_assign(*args, **kwargs):  # type: ignore[no-untyped-def]
-        engine = open_engine(world.db)
-        forget(engine, "ann")
-        engine.dispose()
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(match_module, "assign", forget_ann_then_assign)
+    forget_when_match_assigns(world, monkeypatch, "ann")
     result = world("match", "--json")
     assert result.exit_code == 0 and assignments(result) == {"bob": ["trips"], "cat": ["beans"]}
     assert "2 assignment(s) among 2 user(s) with topics" in result.stderr  # before forgetting: 4 among 3
@@ -1106,14 +1101,21 @@ def test_a_user_forgotten_while_a_match_runs_is_not_counted_in_its_summary(world
     assert (last["assignments"], last["users"]) == (2, 2)
 
 
-def test_a_perk_reaching_a_user_through_two_topics_scores_as_the_better_and_lists_it_first(tmp_path, write,  # type: ignore[no-untyped-def]
-                                                                                            monkeypatch) -> None:
+def travel_mug_world(tmp_path, write, monkeypatch):  # type: ignore[no-untyped-def]
+    """ann (US) writes about travel and, with less engagement, coffee; the one perk, a travel mug, names both topics.
+    Returns the world and the perk."""
     posts = posts_for("ann", "flights airport lounge travel") + [
         dict(p, post_id=p["post_id"] + "c", likes=1) for p in posts_for("ann", "coffee espresso beans roast")]
     both = {"perk_id": "both", "brand": "Duo", "title": "Travel mug", "description": "coffee travel mug for flights",
             "topics": ["travel", "coffee"]}
     world = build_world(tmp_path, write, monkeypatch, [{"user_id": "ann", "consent": "opted_in", "region": "US"}],
                         posts, "2025-03-01", perks=[both])
+    return world, both
+
+
+def test_a_perk_reaching_a_user_through_two_topics_scores_as_the_better_and_lists_it_first(tmp_path, write,  # type: ignore[no-untyped-def]
+                                                                                            monkeypatch) -> None:
+    world, _ = travel_mug_world(tmp_path, write, monkeypatch)
     record = json.loads(world("match", "--json").stdout)
     cited = [t["score"] for t in record["topics"]]
     assert len(cited) == 2 and cited == sorted(cited, reverse=True) and record["score"] == cited[0]
@@ -1138,12 +1140,7 @@ def test_each_perk_cites_the_topics_posts_closest_to_it(tmp_path, write, monkeyp
 def test_a_perk_withheld_through_two_topics_keeps_the_better_score(tmp_path, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     # the travel mug reaches ann through travel and coffee; limited to GB, it is withheld from her at the score it
     # would have been assigned with (the better topic's), not the other's
-    posts = posts_for("ann", "flights airport lounge travel") + [
-        dict(p, post_id=p["post_id"] + "c", likes=1) for p in posts_for("ann", "coffee espresso beans roast")]
-    both = {"perk_id": "both", "brand": "Duo", "title": "Travel mug", "description": "coffee travel mug for flights",
-            "topics": ["travel", "coffee"]}
-    world = build_world(tmp_path, write, monkeypatch, [{"user_id": "ann", "consent": "opted_in", "region": "US"}],
-                        posts, "2025-03-01", perks=[both])
+    world, both = travel_mug_world(tmp_path, write, monkeypatch)
     assigned = json.loads(world("match", "--json").stdout)
     assert len({t["score"] for t in assigned["topics"]}) == 2  # two topics, two scores
     assert world("catalog", "refresh", write("gb.yaml", [dict(both, regions=["GB"])])).exit_code == 0
