@@ -151,8 +151,9 @@ class PoolExecutor(LocalExecutor):
             yield from workers.in_order(lambda user_ids: pool.submit(fn, *fixed, user_ids, *extra(user_ids)),
                                         lambda future: future.result(), jobs, 2 * self.processes)
         except BaseException:  # stopped, or failed: what the workers compute now is thrown away
+            running = list((getattr(pool, "_processes", None) or {}).values())  # (``shutdown`` forgets them)
             pool.shutdown(wait=False, cancel_futures=True)
-            for process in list((getattr(pool, "_processes", None) or {}).values()):
+            for process in running:
                 process.kill()  # (they ignore stop signals, ``workers.start``): the exit need not wait for their chunks
             self._pool = None
             raise

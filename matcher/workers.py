@@ -62,7 +62,8 @@ def database_arg(engine: Engine) -> str | None:
 def in_order(submit: Callable[[list[str]], Any], result: Callable[[Any], Any],
              jobs: Iterable[tuple[Any, list[str]]], in_flight: int) -> Iterator[tuple[Any, Any]]:
     """(tag, result(submit(users))) for each (tag, users) job, in the order of the jobs, with at most
-    ``in_flight`` jobs submitted and not yet read back; a job with no users gives (tag, None) without a task."""
+    ``in_flight`` jobs submitted and not yet read back besides the one just submitted (its oldest is read back
+    next); a job with no users gives (tag, None) without a task."""
     pending: deque[tuple[Any, Any]] = deque()
     for tag, user_ids in jobs:
         pending.append((tag, submit(user_ids) if user_ids else None))

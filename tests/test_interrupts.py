@@ -63,6 +63,16 @@ def test_sigterm_stops_a_command_like_ctrl_c_and_says_what_was_kept(tmp_path) ->
     assert "Interrupted: nothing was stored (an ingest is one transaction)" in err and "Traceback" not in err
 
 
+def test_a_command_a_signal_stopped_does_not_say_it_finished(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The note for a signal that came as the work ended is for a command that finished; one the signal stopped says
+    only that it was interrupted, and what was kept."""
+    proc = waiting_ingest(tmp_path)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and len(err.splitlines()) == 1 and "it finished" not in err, err
+    assert err.startswith("Interrupted: nothing was stored (an ingest is one transaction)")
+
+
 def test_a_signal_sent_twice_at_once_stops_the_command_once(tmp_path) -> None:  # type: ignore[no-untyped-def]
     # a terminal and `timeout` both send Ctrl-C, milliseconds apart: the second one cut the clean-up short (a profile
     # run left "running", a traceback from a connection being closed); a later one still stops it
@@ -105,6 +115,96 @@ def test_a_worker_exits_when_the_command_that_started_it_is_killed() -> None:
             process.communicate()
 
 
+def test_the_commands_stop_handlers_are_back_once_the_fork_server_has_started() -> None:
+    """The fork server starts deaf to stop signals, the command does not stay so: Ctrl-C and SIGTERM still stop it."""
+    code = ("import signal; from matcher.engine_pool import start_fork_server, worker_context\n"
+            "def mine(signum, frame): pass\n"
+            "signal.signal(signal.SIGINT, mine); signal.signal(signal.SIGTERM, mine)\n"
+            "worker_context(); start_fork_server()\n"
+            "print([signal.getsignal(sig) is mine for sig in (signal.SIGINT, signal.SIGTERM)])\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.stdout == "[True, True]\n", done.stderr
+
+
+def test_a_worker_ignores_ctrl_c_and_sigterm_from_its_start() -> None:
+    """The command stops its workers itself: a terminal's Ctrl-C and `timeout`'s SIGTERM, sent to the whole group,
+    give no traceback from each worker (where workers are spawned, not forked from the deaf fork server)."""
+    code = ("import os, signal\nfrom matcher import workers\nworkers.start(os.getppid())\n"
+            "print([signal.getsignal(sig) is signal.SIG_IGN for sig in (signal.SIGINT, signal.SIGTERM)])\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.stdout == "[True, True]\n", done.stderr
+
+
+def _running(pid: int) -> bool:
+    """Whether the process runs (gone, or a zombie nobody reaps, is not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def test_pool_workers_exit_when_the_command_that_started_them_is_killed() -> None:
+    """Each worker the pool starts watches its command: killed (SIGKILL), the command cannot stop them itself, and
+    workers left running held the database and the command's output open for ever."""
+    code = ("import os, time\nfrom matcher.engine_pool import PoolExecutor\npool = PoolExecutor(1, min_users=0)\n"
+            "print(pool._workers().submit(os.getpid).result(timeout=60), flush=True)\ntime.sleep(60)\n")
+    command = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    worker = 0
+    try:
+        assert command.stdout is not None
+        worker = int(command.stdout.readline())
+        assert _running(worker)
+        command.kill()
+        command.wait(timeout=30)
+        deadline = time.monotonic() + 30
+        while _running(worker) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _running(worker)
+    finally:
+        command.kill()
+        if worker and _running(worker):  # (first: it would hold the command's output open)
+            os.kill(worker, signal.SIGKILL)
+        command.communicate()
+
+
+def _slow_chunk(user_ids: list[str]) -> None:
+    """A chunk a pool worker computes for a minute, saying (a file named by its one "user") that it has begun."""
+    Path(user_ids[0]).touch()
+    time.sleep(60)
+
+
+def test_pool_workers_ignore_stop_signals_and_are_killed_when_the_run_stops(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The command stops its workers itself: they ignore the group's Ctrl-C and SIGTERM, and a run stopped while
+    they compute kills them at once (the command's exit need not wait for their chunks). Before: the pool's
+    ``shutdown`` forgot its processes before they were killed, so none was."""
+    from matcher.engine_pool import PoolExecutor
+
+    pool = PoolExecutor(1, min_users=0)
+    started = tmp_path / "started"
+    workers: list = []
+
+    def jobs():  # type: ignore[no-untyped-def]
+        yield 1, [str(started)]
+        deadline = time.monotonic() + 60
+        while not started.exists() and time.monotonic() < deadline:  # the worker is computing the chunk
+            time.sleep(0.05)
+        workers.extend((getattr(pool._pool, "_processes", None) or {}).values())
+        raise KeyboardInterrupt  # Ctrl-C, while it computes
+
+    try:
+        handlers = [pool._workers().submit(signal.getsignal, sig).result(timeout=60)
+                    for sig in (signal.SIGINT, signal.SIGTERM)]
+        assert handlers == [signal.SIG_IGN, signal.SIG_IGN]  # before: the group's SIGTERM killed them
+        with pytest.raises(KeyboardInterrupt):
+            list(pool._in_order(_slow_chunk, (), jobs()))
+        assert started.exists() and workers
+        for worker in workers:
+            worker.join(timeout=20)
+            assert worker.exitcode is not None  # killed, not computing on for a minute
+    finally:
+        pool.close()
+
+
 def test_the_fork_server_ignores_the_stop_signals_of_the_command_group() -> None:
     code = ("import multiprocessing.forkserver as f, time; from matcher.engine_pool import start_fork_server, "
             "worker_context; worker_context(); start_fork_server(); time.sleep(1); "
@@ -126,6 +226,22 @@ threading._register_atexit(late)
 sys.argv = ["perkmatch", "--db", sys.argv[1], "status"]
 main()
 """
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGINT"])
+def test_a_signal_during_the_exit_ends_it_at_once_with_the_commands_output_whole(tmp_path, signame) -> None:  # type: ignore[no-untyped-def]
+    """Ctrl-C or SIGTERM late in the exit of a command that finished: the process ends at once, with status 0 and
+    all that the command printed (its output is flushed before the signal can end the process)."""
+    import json
+
+    db = tmp_path / "t.db"
+    assert subprocess.run([sys.executable, "-m", "matcher", "--db", str(db), "taxonomy", "load",
+                           str(ROOT / "matcher" / "data" / "taxonomy.yaml")], capture_output=True).returncode == 0
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", EXIT_SIGNAL.replace('"status"]', '"status", "--json"]'), str(db),
+                           signame], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.returncode == 0 and time.monotonic() - started < 15, done.stderr
+    assert json.loads(done.stdout)["database"] and "Traceback" not in done.stderr
 
 
 @pytest.mark.parametrize(("command", "status"), [("status", 0), ("stopped", 143)])
