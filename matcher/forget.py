@@ -36,6 +36,7 @@ from matcher.store import (
     Withheld,
     batches,
     bulk_insert,
+    has_posts,
     hold_forget_lock,
     session,
     utcnow,
@@ -350,9 +351,9 @@ def opt_in(engine: Engine, user_id: str) -> tuple[bool, bool, bool, bool]:
             user.consent, user.updated_at = "opted_in", utcnow()
         s.add(user)
         cleared = bool(s.exec(delete(OptOut).where(OptOut.user_hash == audit_hash(s, user_id))).rowcount)  # type: ignore[call-overload]
-        has_posts = s.exec(select(Post.id).where(Post.user_id == user_id).limit(1)).first() is not None
+        posted = has_posts(s, user_id)
         s.commit()
-    return known is not None, cleared, has_posts, already
+    return known is not None, cleared, posted, already
 
 
 def forget(engine: Engine, user_id: str, opt_out: bool = False) -> dict[str, int]:

@@ -22,7 +22,7 @@ from catalog.rows import iter_rows, validate
 from matcher.errors import PerkmatchError
 from matcher.outfiles import same_file, unwritable_folder
 from matcher.records import POST_HINTS, USER_HINTS, USER_TEXTS, PostIn, UserIn, check_policy, embed_form, id_text
-from matcher.store import Post, User, hold_ingest_lock, session, upsert_insert, utcnow
+from matcher.store import Post, User, has_posts, hold_ingest_lock, session, upsert_insert, utcnow
 from matcher.taxonomy import not_shown, stored_topics, topic_ids_in
 
 BATCH = 1000
@@ -275,7 +275,7 @@ def _opt_out(s: Session, user_id: str, report: IngestReport) -> None:
     """Forget a user who opts out (or record the opt-out of one with nothing stored), so their posts stay out."""
     from matcher.forget import forget_in_session, record_opt_out
 
-    if s.get(User, user_id) is not None or _has_posts(s, user_id):
+    if s.get(User, user_id) is not None or has_posts(s, user_id):
         forget_in_session(s, user_id)
         report.users_forgotten += 1
     else:
@@ -296,10 +296,6 @@ def _discarded_on_error(rejects: _Rejects) -> Iterator[None]:
     except BaseException:
         rejects.finish(keep=False)
         raise
-
-
-def _has_posts(s: Session, user_id: str) -> bool:
-    return s.exec(select(Post.id).where(Post.user_id == user_id).limit(1)).first() is not None
 
 
 def _stored(report: IngestReport, rejects: _Rejects) -> None:
@@ -365,7 +361,7 @@ def ingest_posts(engine: Engine, path: str, *, skip_invalid: bool = False, rejec
                 authors.add(item.user_id)
                 was_forgotten = was_forgotten or forgotten_check(s)
                 report.users_returned += was_forgotten(item.user_id) and s.get(User, item.user_id) is None \
-                    and not _has_posts(s, item.user_id)  # (nothing of theirs stored: not given back already)
+                    and not has_posts(s, item.user_id)  # (nothing of theirs stored: not given back already)
             batch.setdefault((item.platform, item.post_id), []).append((line, item, row))
             if len(batch) >= BATCH:
                 _upsert_posts(s, batch, report, rejects, given)

@@ -462,7 +462,7 @@ def _save(engine, chosen, candidates, withheld, reasons, version, profile, as_of
         lost = lost_reasons(chosen, candidates, per_user, per_brand, keep=params.withheld_per_user)
         kept = [{"run_id": run_id, "user_id": user_id, "perk_id": perk_id, "score": score, "reason": reason}
                 for user_id in sorted(set(lost) | set(withheld))
-                for perk_id, score, reason in sorted(lost[user_id] + withheld[user_id],
+                for perk_id, score, reason in sorted(lost.get(user_id, []) + withheld.get(user_id, []),
                                                      key=lambda x: (-x[1], x[0]))[: params.withheld_per_user]]
         s.flush()  # the assignments first, then every exclusion in one statement (there can be many)
         if kept:

@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
-from sqlmodel import Field, Session, SQLModel, create_engine
+from sqlmodel import Field, Session, SQLModel, create_engine, select
 
 import catalog.schema  # noqa: F401  (registers the catalog tables)
 from matcher.errors import PerkmatchError
@@ -606,6 +606,11 @@ def session(engine: Engine | Session) -> AbstractContextManager[Session]:
     """A new session on ``engine``; given a session instead, that session, left open when the block ends (a dry run
     reads back its own writes before they are rolled back: ``match.run_match``)."""
     return nullcontext(engine) if isinstance(engine, Session) else Session(engine, expire_on_commit=False)
+
+
+def has_posts(s: Session, user_id: str) -> bool:
+    """Whether any post of this user is stored (one indexed row read)."""
+    return s.exec(select(Post.id).where(Post.user_id == user_id).limit(1)).first() is not None
 
 
 class Setting(SQLModel, table=True):

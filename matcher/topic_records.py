@@ -27,6 +27,7 @@ from matcher.store import (
     TopicScore,
     User,
     batches,
+    has_posts,
     session,
 )
 from matcher.taxonomy import TopicInfo, load_topics, not_shown, replaced_since, taxonomy_digest, topic_ids_in
@@ -81,16 +82,16 @@ def require_user(engine: Engine, user_id: str) -> User:
 
     with session(engine) as s:
         user = s.get(User, user_id)
-        has_posts = s.exec(select(Post.id).where(Post.user_id == user_id).limit(1)).first() is not None
-        out = user is None and not has_posts and opted_out(s, user_id)
-        gone = user is None and not has_posts and not out and was_forgotten(s, user_id)
+        posted = has_posts(s, user_id)
+        out = user is None and not posted and opted_out(s, user_id)
+        gone = user is None and not posted and not out and was_forgotten(s, user_id)
     if out:  # the answer to a right-of-access request, too: what is kept, and why
         raise UnknownUserError(f"nothing about '{user_id}' is stored: they opted out and were forgotten; only a "
                                "salted hash of their id is kept, so that their posts are never stored again")
     if gone:
         raise UnknownUserError(f"no user '{user_id}' is stored: they were forgotten (`perkmatch forget`); only a "
                                "salted hash of their id is kept, in the audit log of deletions")
-    if user is None and not has_posts:
+    if user is None and not posted:
         raise UnknownUserError(f"no user '{user_id}' is stored; check the id (`perkmatch topics --all` lists users)")
     return user or User(user_id=user_id)
 
