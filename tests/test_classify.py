@@ -23,7 +23,7 @@ from matcher.embed import EmbeddingCache
 from matcher.encoder import FakeEncoder, known_words, packaged_model_path, vocabulary_file
 from matcher.store import open_engine
 from matcher.taxonomy import TopicInfo
-from matcher.topic_space import TopicSpace, space_texts
+from matcher.topic_space import Subtrees, TopicSpace, space_texts
 
 
 def unit(*xs: float) -> np.ndarray:
@@ -288,3 +288,177 @@ def test_a_post_is_read_with_its_neighbours_and_is_not_its_own() -> None:
     out = smooth_within_user(np.stack([a, b]))
     mixed = a + 2.0 * 0.6 * b  # (``neighbour_weight`` 2, weighted by the cosine)
     assert np.allclose(out[0], mixed / np.linalg.norm(mixed), atol=1e-6)
+
+
+def test_a_post_of_three_words_is_judged_and_an_even_split_is_read() -> None:
+    """Three words are enough to judge a post (two are not); a post is read when at least half its words are known,
+    exactly half included."""
+    model_words = known_words(str(vocabulary_file(packaged_model_path())))
+    assert readable(["Zeker echt mooi", "Zeker mooi"], [None, None], model_words).tolist() == [False, True]
+    assert readable(["Prachtige fietstocht, great ride"], [None], model_words)[0]  # two of four words known
+
+
+def test_a_post_in_title_case_is_read_by_its_lower_case_words() -> None:
+    """Words are looked up in lower case: a headline-style English post is read."""
+    model_words = known_words(str(vocabulary_file(packaged_model_path())))
+    assert readable(["Great Ride Through The Mountains Today"], [None], model_words)[0]
+
+
+def test_a_post_is_judged_by_the_first_300_characters_of_its_text() -> None:
+    """An English first sentence does not make a post read when the rest of its opening is in Dutch: the verdict
+    reads 300 characters of the text (and 120 of its context), not 120 of the text."""
+    model_words = known_words(str(vocabulary_file(packaged_model_path())))
+    text = ("Lovely ride along the coast this morning with the wind behind us. Daarna zijn we met de hele groep naar "
+            "het dorpscafé gegaan voor koffie en appeltaart, echt heerlijk gezellig weer eens samen fietsen in het "
+            "voorjaar met vrienden uit de buurt, volgende week weer.")
+    assert not readable([text], [None], model_words)[0]
+    assert readable([text], [None], model_words, ClassifyParams(read_chars=(120, 300)))[0]  # the opening alone
+
+
+def test_a_reply_of_exactly_120_characters_is_a_long_one() -> None:
+    """Context weight 2 is for texts under ``short_chars`` (120); at 120 characters the weight is 1."""
+    text, context = np.eye(4, dtype=np.float32)[:2]
+    out = post_vectors(np.stack([text, text]), np.stack([context, context]), np.array([True, True]),
+                       np.array([119, 120]))
+    assert np.allclose(out[0], (text + 2 * context) / np.sqrt(5)) and np.allclose(out[1], (text + context) / np.sqrt(2))
+
+
+def test_a_post_is_read_with_its_related_source_posts_wherever_they_sit_among_the_others() -> None:
+    """Neighbours are taken from the source posts by their place among the sources: with the repeats left out
+    ahead of them, a post is still read with its related post, as without the repeats at all."""
+    post, related, pasted = unit(1, 0, 0, 0), unit(1, 0.5, 0, 0), unit(1, 0, 1, 0)
+    vecs = np.stack([pasted] * 29 + [post, related, pasted])
+    sources = np.arange(len(vecs)) >= 29
+    assert np.allclose(smooth_within_user(vecs, sources=sources)[29:], smooth_within_user(vecs[29:]), atol=1e-6)
+
+
+def test_the_view_weight_is_the_closest_views_share_of_the_similarity() -> None:
+    """With ``view_weight`` 0.2 a post's similarity is 0.8 of its cosine to the whole topic and 0.2 of its closest
+    view's."""
+    topics = np.stack([unit(1, 0, 0), unit(0, 0, 1)])
+    views = np.stack([unit(1, 0, 0), unit(0, 1, 0), unit(0, 0, 1)])
+    post = unit(0.2, 1, 0.3)[None, :]
+    sims = topic_similarity(post, topics, views, np.array([0, 2]), ClassifyParams(view_weight=0.2))
+    assert np.isclose(sims[0, 0], 0.8 * float(post[0] @ topics[0]) + 0.2 * float(post[0] @ views[1]))
+
+
+def test_related_words_equally_close_go_to_the_lower_index() -> None:
+    """Of two words equally close to a topic, with room for one, the one earlier in the vocabulary is chosen."""
+    closeness = np.array([[0.6, 0.8, 0.8, 0.7]], dtype=np.float32)
+    assert related_words(closeness, np.zeros(4, np.int64), ClassifyParams(related_words=1)) == [[1]]
+    assert related_words(closeness, np.zeros(4, np.int64), ClassifyParams(related_words=3)) == [[1, 2, 3]]
+
+
+def test_a_post_belongs_to_at_most_three_topics() -> None:
+    """Of five topics equally close, a post belongs to the first three (``top_k``), the rest get nothing."""
+    m = memberships_from_similarity(np.full((1, 5), 0.6, np.float32))
+    assert np.flatnonzero(m[0]).tolist() == [0, 1, 2] and np.isclose(m[0].sum(), 1.0)
+
+
+def test_more_fit_rounds_over_the_same_plain_posts_do_not_move_a_topic_further() -> None:
+    """Every round blends the posts with the taxonomy's vector, not the previous round's: when each round finds
+    the same posts plainly about a topic, three rounds give the vectors one round does."""
+    topics = np.stack([unit(1, 0, 0), unit(0, 1, 0)])
+    posts = np.stack([unit(1, 0, 0.5)] * 3)
+    one, mass_one = fit_topic_vectors(topics, topics.copy(), np.array([0, 1]), posts, rounds=1)
+    three, mass_three = fit_topic_vectors(topics, topics.copy(), np.array([0, 1]), posts, rounds=3)
+    assert np.allclose(mass_one, mass_three) and np.allclose(one, three, atol=1e-6)
+
+
+def test_no_number_of_posts_pulls_a_topic_further_than_the_prototype_weight() -> None:
+    """The posts' pull is ``prototype_weight`` times mass / (mass + ``prototype_shrink``), along the unit mean of
+    the posts: however many posts are plainly about a topic, its vector stays at least as close to its own as
+    ``topic + prototype_weight * direction`` is."""
+    topic, direction = unit(1, 0, 0), unit(0, 1, 0)
+    for mass in (3.0, 1_000.0, 1_000_000.0):
+        adapted = adapt_topic_vectors(topic[None, :], mass * direction[None, :], np.array([mass]))
+        assert adapted[0] @ topic >= 1 / np.sqrt(1 + 4.0**2) - 1e-6
+    few = adapt_topic_vectors(topic[None, :], direction[None, :], np.array([5.0]))  # mass = prototype_shrink
+    assert np.allclose(few[0], (topic + 2.0 * direction) / np.sqrt(5), atol=1e-6)  # half the weight
+
+
+def _sports_space(tmp_path, params: ClassifyParams):  # type: ignore[no-untyped-def]
+    """Sports, with Cycling under it, and Cooking; the fake encoder has no vocabulary (no related words)."""
+    topics = [TopicInfo("sports", "Sports", None, "Team games, matches, league tables.", False),
+              TopicInfo("sports.cycling", "Cycling", "sports", "Road cycling, gravel bikes, tyres and saddles.", False),
+              TopicInfo("cooking", "Cooking", None, "Recipes, baking.", False)]
+    cache = EmbeddingCache(open_engine(str(tmp_path / "s.db")), FakeEncoder())
+    return topics, cache, TopicSpace.build(topics, cache, params)
+
+
+def test_a_topic_space_keeps_each_topics_parent_views_and_whole_vector(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Each topic's parent is its parent's index (-1 for none); its views are its own view texts' vectors, from
+    where they start, whatever the other topics' number of views; its whole vector is the normalised sum of its
+    name and its name and description only (not its keyword phrases)."""
+    topics, cache, space = _sports_space(tmp_path, ClassifyParams())
+    assert space.parents == [-1, 0, -1]
+    assert len({len(t.view_texts()) for t in topics}) == 3  # three different numbers of views
+    for k, t in enumerate(topics):
+        start = space.view_starts[k]
+        assert np.array_equal(space.views[start:start + len(t.view_texts())], cache.vectors(t.view_texts()))
+        whole = cache.vectors(t.embed_texts()).sum(axis=0)
+        assert np.allclose(space.vectors[k], whole / np.linalg.norm(whole), atol=1e-6)
+
+
+def test_the_closeness_a_profile_computes_once_gives_the_same_similarity(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``closeness`` (the closest view of each topic, computed once a user) is the part of the similarity the
+    views give: passing it changes nothing."""
+    params = ClassifyParams()
+    _, cache, space = _sports_space(tmp_path, params)
+    posts = cache.vectors(["gravel tyres for the road", "baking bread", "league tables"])
+    assert np.allclose(space.similarity(posts, params, closest=space.closeness(posts, params)),
+                       space.similarity(posts, params), atol=1e-6)
+
+
+def test_a_post_read_alone_counts_for_a_topic_through_the_topics_under_it_only(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``read_alone`` gives a post's similarity to topic k or to the closest topic under it: a post about gravel
+    tyres counts for Sports through Cycling, but a post about Sports does not count for Cycling through its
+    parent; with or without the views."""
+    for params in (ClassifyParams(), ClassifyParams(view_weight=0.0)):
+        _, cache, space = _sports_space(tmp_path, params)
+        posts = cache.vectors(["gravel tyres and saddles", "league tables and matches", "baking bread"])
+        alone = space.read_alone(posts, params, Subtrees(space, params))
+        sims = space.similarity(posts, params)
+        rows = np.arange(3)
+        assert np.allclose(alone(rows, 0), sims[:, :2].max(axis=1), atol=1e-5)  # Sports and Cycling
+        assert np.allclose(alone(rows, 1), sims[:, 1], atol=1e-5)  # Cycling alone
+        assert np.allclose(alone(rows, 2), sims[:, 2], atol=1e-5)
+        assert alone(rows[:1], 0)[0] > sims[0, 0]  # the gravel post lifts Sports through Cycling
+        assert alone(rows[1:2], 1)[0] < sims[1, 0]  # the league post does not lift Cycling through Sports
+
+
+def test_a_word_a_topics_description_lists_is_that_topics_related_word(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """"hacking" is closer to Travel Hacking as a whole, but Cybersecurity lists it: it is Cybersecurity's related
+    word (owned by the similarity with views), not Travel Hacking's."""
+    topics = [TopicInfo("travel", "Travel Hacking", None, "Points and miles: airline points, lounge access.", False),
+              TopicInfo("security", "Cybersecurity", None, "Hacking, malware, encryption.", False)]
+    cache = EmbeddingCache(open_engine(str(tmp_path / "w.db")), FakeEncoder(words=("hacking", "lounge")))
+    params = ClassifyParams(related_min=0.2)
+    space = TopicSpace.build(topics, cache, params)
+    word = cache.vectors(["hacking"])[0]
+    assert space.vectors[0] @ word > space.vectors[1] @ word
+    assert space.related == [["lounge"], ["hacking"]]
+
+
+def test_another_model_with_the_same_words_chooses_its_own_related_words(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The kept choice of related words is the model's: a model of another name with the same vocabulary does
+    not reuse it."""
+    topics = [TopicInfo("travel", "Travel", None, "flights airport lounge", False),
+              TopicInfo("coffee", "Coffee", None, "espresso beans roast", False)]
+    engine = open_engine(str(tmp_path / "w.db"))
+    words = ("flights", "espresso", "zebra")
+    params = ClassifyParams(related_min=0.2)
+    TopicSpace.build(topics, EmbeddingCache(engine, FakeEncoder(words=words)), params)
+    other = EmbeddingCache(engine, FakeEncoder(dim=32, words=words))
+    assert space_texts(topics, other, params)[1]  # still to be chosen for this model
+
+
+def test_without_related_words_the_vocabulary_is_not_compared_with_the_topics(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """With ``related_words`` 0 there is nothing to choose: a run does not embed the model's whole vocabulary."""
+    topics = [TopicInfo("travel", "Travel", None, "flights airport lounge", False)]
+    encoder = FakeEncoder(words=("flights", "espresso", "zebra"))
+    cache = EmbeddingCache(open_engine(str(tmp_path / "w.db")), encoder)
+    params = ClassifyParams(related_words=0)
+    assert not space_texts(topics, cache, params)[1]
+    TopicSpace.build(topics, cache, params)
+    assert encoder.encoded_texts == len(topics[0].view_texts())

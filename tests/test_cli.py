@@ -401,3 +401,73 @@ def test_out_files_follow_symlinks_write_streams_and_name_write_failures(cli, wr
     assert Path("/dev/full").is_char_device()
     empty = cli("export", "ann", "--out", "")
     assert empty.exit_code == 1 and "the path is empty" in empty.stderr  # before: "is a folder"
+
+
+def test_out_paths_that_are_blank_or_a_folder_are_refused_naming_the_path(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A path of blanks is an empty path (not a file named "  " in the current folder); a folder is named as the path
+    given."""
+    from matcher.errors import PerkmatchError
+    from matcher.outfiles import check_out
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(PerkmatchError, match="^--out: the path is empty; give the path of the CSV file to write$"):
+        check_out("  ", "CSV file")
+    with pytest.raises(PerkmatchError, match=f"^--out {re.escape(str(tmp_path))}: is a folder; give the path"):
+        check_out(str(tmp_path), "CSV file")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_out_file_stopped_while_written_keeps_the_old_file_and_leaves_no_part(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Ctrl-C (or SIGTERM) while the file is written: the file there before stays whole, and no temporary file is
+    left beside it."""
+    from matcher.outfiles import atomic_open
+
+    target = tmp_path / "m.csv"
+    target.write_text("old")
+    with pytest.raises(KeyboardInterrupt), atomic_open(str(target)) as handle:
+        handle.write("half of the new")
+        raise KeyboardInterrupt
+    assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["m.csv"]
+
+
+def test_a_new_out_file_gets_the_permissions_the_umask_allows(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Neither mkstemp's owner-only 0600 nor 0666 whatever the umask: 0666 less the umask, as any new file."""
+    import os
+
+    from matcher.outfiles import atomic_open
+
+    previous = os.umask(0o027)
+    try:
+        with atomic_open(str(tmp_path / "m.csv")) as handle:
+            handle.write("x")
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "m.csv").stat().st_mode & 0o777 == 0o640
+
+
+def test_an_out_file_reaches_the_disk_before_it_replaces_the_old_one(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The new file's content is synced before the rename: a crash just after it does not leave an empty file where
+    the old one was."""
+    import os
+
+    from matcher.outfiles import atomic_open
+
+    done: list[tuple[str, object]] = []
+    fsync, replace = os.fsync, os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: (done.append(("synced", os.fstat(fd).st_size)), fsync(fd))[1])
+    monkeypatch.setattr(os, "replace", lambda a, b: (done.append(("renamed", Path(b).name)), replace(a, b))[1])
+    with atomic_open(str(tmp_path / "m.csv")) as handle:
+        handle.write("content")
+    assert done == [("synced", 7), ("renamed", "m.csv")]
+
+
+def test_an_out_folder_that_cannot_be_written_by_the_time_of_writing_is_named(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The folder could be written when the command started and cannot when it writes (minutes later): one error
+    naming --out, not the temporary file's PermissionError."""
+    import matcher.outfiles as outfiles
+    from matcher.errors import PerkmatchError
+
+    monkeypatch.setattr(outfiles, "check_out", lambda path, what="file": Path(path))  # (checked before the work)
+    with pytest.raises(PerkmatchError, match=r"^--out /sys/m.csv: cannot write it \(Permission denied\)"), \
+            outfiles.atomic_open("/sys/m.csv") as handle:
+        handle.write("x")

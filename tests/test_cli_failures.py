@@ -319,3 +319,56 @@ def test_a_value_the_database_refuses_is_not_blamed_on_its_reach() -> None:
     hint = database_hint(DataError("SELECT", {}, Exception("integer out of range")))
     assert hint.startswith("The database refused a value") and "reachable" not in hint  # before: "once the database
     # is reachable", for a PostgreSQL run id out of its 32-bit range
+
+
+def test_an_out_path_on_any_of_the_databases_files_is_refused_naming_it(cli, write) -> None:  # type: ignore[no-untyped-def]
+    """The database's journal and shared-memory files are the database too; the refusal names the option and the
+    path given."""
+    cli("ingest", write("p.jsonl", [post("p1", "ann", "hello", 1)]), "--consent-policy", "opt-out")
+    for end in ("", "-journal", "-shm", "-wal"):
+        result = cli("export", "ann", "--out", cli.db + end)
+        assert result.exit_code == 1 and f"Error: --out {cli.db}{end}: that is the database (--db), which writing " \
+            "would replace; give another path" in " ".join(result.stderr.split()), end
+        assert not Path(cli.db + end).exists() or end == ""
+
+
+def test_a_file_the_library_cannot_open_is_named_in_one_line(cli, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """An OSError naming a file, which the library did not turn into a message of its own, is said with that file
+    (not as output that could not be written)."""
+    import matcher.status
+
+    cli("ingest", write("p.jsonl", [post("p1", "ann", "hello", 1)]), "--consent-policy", "opt-out")
+
+    def denied(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise PermissionError(13, "Permission denied", "/srv/perkmatch/model.bin")
+
+    monkeypatch.setattr(matcher.status, "database_status", denied)
+    result = cli("status")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.stderr == ("Error: /srv/perkmatch/model.bin: Permission denied; check the path and its "
+                             "permissions\n")
+
+
+@pytest.mark.parametrize(("said", "hint"), [
+    ("attempt to write a readonly database", "The database file, or its folder, cannot be written"),
+    ("UNIQUE constraint failed: users.user_id", "Another command changed the same rows at the same time"),
+    ('duplicate key value violates unique constraint "users_pkey"', "Another command changed the same rows"),
+])
+def test_a_read_only_database_and_a_lost_race_are_told_what_to_do(said, hint) -> None:  # type: ignore[no-untyped-def]
+    """database_hint's advice follows what the driver said."""
+    from matcher.cli.common import database_hint
+
+    assert database_hint(OperationalError("UPDATE users", {}, Exception(said))).startswith(hint)
+
+
+def test_as_of_takes_a_day_whole_and_refuses_what_is_before_1970() -> None:
+    """--as-of: a date is the end of that day (UTC); the first instant of 1970 is accepted, the one before is not."""
+    import typer
+
+    from matcher.cli.common import parse_as_of
+
+    assert parse_as_of("2026-01-31") == 1769903999 and parse_as_of(" 2026-01-31 ") == 1769903999
+    assert parse_as_of("2026-01-31T00:00:00Z") == 1769817600 and parse_as_of(None) is None
+    assert parse_as_of("1970-01-01T00:00:00Z") == 0
+    with pytest.raises(typer.BadParameter, match="1970 to 9999"):
+        parse_as_of("1969-12-31T23:59:59Z")

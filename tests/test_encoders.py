@@ -2,6 +2,7 @@
 the artefact cache (built once, reused, rebuilt when partial or corrupt), and the --encoder option."""
 
 import importlib.util
+import json
 import os
 import shutil
 import subprocess
@@ -16,7 +17,18 @@ from typer.testing import CliRunner
 
 from matcher import artefacts, backends
 from matcher.cli import app, common
-from matcher.encoder import BACKENDS, FakeEncoder, choose_backend, load_encoder, model_folder
+from matcher.encoder import (
+    BACKENDS,
+    FakeEncoder,
+    base_name,
+    choose_backend,
+    known_words,
+    load_encoder,
+    model_folder,
+    model_words,
+    reading_vocabulary,
+    vocabulary_file,
+)
 from matcher.errors import ModelError
 from matcher.store import open_engine
 
@@ -319,3 +331,136 @@ def test_loading_openvino_sends_no_telemetry() -> None:
                           env={**os.environ, "HF_HUB_OFFLINE": "1"})
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["None", "openvino.tools.ovc.telemetry_stub"]
+
+
+def test_precision_auto_alone_is_torch_and_an_unknown_precision_is_refused() -> None:
+    """--precision auto with no --encoder is torch, deciding bfloat16 by the CPU (not forced); a precision not in
+    PRECISIONS is refused with the valid ones named, also with no --encoder."""
+    assert choose_backend(None, "auto") == ("torch", "auto")
+    with pytest.raises(ModelError, match=r"--precision bogus: use one of float32, bfloat16, auto"):
+        choose_backend(None, "bogus")
+
+
+def test_a_model_folder_needs_modules_json_or_config_json(tmp_path: Path) -> None:
+    """A plain transformers folder (config.json, no modules.json) is a model folder; one with neither is refused."""
+    plain = _model(tmp_path / "plain", b"weights")
+    assert model_folder(str(plain)) == plain
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ModelError, match=r"--model .*empty: not a sentence-transformers model folder"):
+        model_folder(str(tmp_path / "empty"))
+
+
+def test_a_models_cache_name_is_its_folder_name_wherever_the_folder_is(tmp_path: Path) -> None:
+    """The embedding cache is keyed by the folder's name, so the same model moved elsewhere keeps its vectors."""
+    assert base_name(None) == "all-MiniLM-L6-v2"
+    assert base_name(str(tmp_path / "a" / "my-model")) == base_name(str(tmp_path / "b" / "my-model")) == "my-model"
+
+
+def test_known_words_are_the_whole_words_of_the_vocabulary_in_lower_case(tmp_path: Path) -> None:
+    """Word pieces and [special] tokens are left out; a cased vocabulary's words are lower-cased, as posts are."""
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("[PAD]\n[CLS]\nParis\ncycling\n##ing\n", encoding="utf-8")
+    assert known_words(str(vocab)) == {"paris", "cycling"}
+    assert known_words(None) == frozenset()
+
+
+def test_an_encoders_reading_vocabulary_is_its_models_vocab_txt(tmp_path: Path) -> None:
+    """``reading_vocabulary``: the whole words of the vocab.txt ``load_encoder`` found; none for an encoder without."""
+    fake = FakeEncoder()
+    assert reading_vocabulary(fake) == frozenset()
+    (tmp_path / "vocab.txt").write_text("[PAD]\nhello\n##lo\n", encoding="utf-8")
+    fake.vocabulary_path = tmp_path / "vocab.txt"  # type: ignore[attr-defined]
+    assert reading_vocabulary(fake) == {"hello"}
+
+
+@pytest.mark.integration
+def test_a_loaded_encoder_knows_its_models_vocabulary() -> None:
+    """``load_encoder`` gives every backend the model's vocab.txt (which posts it reads) and its whole words."""
+    encoder = load_encoder(None, "float32", "onnx")
+    assert encoder.vocabulary_path == model_folder(None) / "vocab.txt"  # type: ignore[attr-defined]
+    assert "cycling" in reading_vocabulary(encoder) and "cycling" in encoder.words  # type: ignore[attr-defined]
+
+
+def test_the_vocabulary_of_a_model_with_its_transformer_in_a_subfolder_is_found(tmp_path: Path) -> None:
+    """Older sentence-transformers folders keep vocab.txt in 0_Transformer/; ``model_words`` are its whole words of
+    four letters or more."""
+    folder = tmp_path / "model"
+    (folder / "0_Transformer").mkdir(parents=True)
+    (folder / "0_Transformer" / "vocab.txt").write_text("[PAD]\ncycling\ncat\n##ling\nbike\n", encoding="utf-8")
+    assert vocabulary_file(folder) == folder / "0_Transformer" / "vocab.txt"
+    assert model_words(folder) == ("cycling", "bike")
+    assert vocabulary_file(tmp_path) is None and model_words(tmp_path) == ()
+
+
+@pytest.mark.integration
+def test_onnx_int8_runs_the_quantised_export_not_the_float32_one() -> None:
+    """The two ONNX backends have artefacts of their own: onnx-int8's vectors are the int8 model's, near float32's
+    but not the same."""
+    float32 = load_encoder(None, "float32", "onnx").encode(SENTENCES)
+    int8 = load_encoder(None, "float32", "onnx-int8").encode(SENTENCES)
+    assert np.abs(int8 - float32).max() > 1e-3 and cosines(int8, float32).min() > 0.9
+
+
+def test_an_artefact_that_fails_with_a_model_error_is_not_deleted_and_built_again(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A ModelError on opening (the model's own fault, e.g. no tokenizer.json) is reported as it is; only other
+    failures (a corrupt artefact) discard the artefact and build it again, once."""
+    discarded: list[Path] = []
+    monkeypatch.setattr(artefacts, "ensure", lambda model, base, kind, build: Path("artefact"))
+    monkeypatch.setattr(artefacts, "discard", discarded.append)
+
+    def refuse(folder: Path) -> None:
+        raise ModelError("--model m: no tokenizer.json (a fast tokenizer) in m; use --encoder torch")
+
+    with pytest.raises(ModelError, match="no tokenizer.json"):
+        backends._opened(Path("m"), "m", "onnx", lambda out: None, refuse)
+    assert discarded == []
+    opened: list[Path] = []
+
+    def corrupt_once(folder: Path) -> FakeEncoder:
+        opened.append(folder)
+        if len(opened) == 1:
+            raise RuntimeError("protobuf parsing failed")
+        return FakeEncoder()
+
+    assert isinstance(backends._opened(Path("m"), "m", "onnx", lambda out: None, corrupt_once), FakeEncoder)
+    assert discarded == [Path("artefact")] and len(opened) == 2
+
+
+@pytest.mark.parametrize("modes", [{"pooling_mode_cls_token": True},
+                                   {"pooling_mode_mean_tokens": True, "pooling_mode_max_tokens": True}])
+def test_the_fast_backends_refuse_a_model_not_pooled_by_the_mean_alone(tmp_path: Path, modes: dict[str, bool]) -> None:
+    """A model whose Pooling module is not mean pooling alone is refused, naming the fix, before anything is built."""
+    model = _model(tmp_path / "model", b"weights")
+    (model / "modules.json").write_text(json.dumps([
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}]))
+    (model / "1_Pooling").mkdir()
+    (model / "1_Pooling" / "config.json").write_text(json.dumps({"pooling_mode_mean_tokens": False, **modes}))
+    with pytest.raises(ModelError, match="the fast backends support mean pooling only; use --encoder torch"):
+        backends.load("onnx", model, "model")
+
+
+@pytest.mark.integration
+def test_a_text_is_read_whole_up_to_the_models_token_limit() -> None:
+    """Texts are cut at ``MAX_CHARS`` before tokenising, far past what 256 tokens hold: words 1,000 characters in
+    are still read."""
+    encoder = load_encoder(None, "float32", "onnx")
+    opening = "the " * 230  # 920 characters, 230 tokens
+    cats, tax = encoder.encode([opening + "cats", opening + "tax law"])
+    assert float(cats @ tax) < 0.999
+
+
+@pytest.mark.integration
+def test_auto_falls_back_to_torch_float32_when_openvino_cannot_load(monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    """The default encoder's fallback is the float32 reference (its own cache name), whatever the CPU."""
+    def unavailable(backend: str, model: Path, base: str) -> None:
+        raise ModelError("--encoder openvino needs openvino: run `pip install openvino`")
+
+    monkeypatch.setattr(backends, "load", unavailable)
+    load_encoder.cache_clear()
+    try:
+        encoder = load_encoder(None, "float32", "auto")
+        assert encoder.name == "all-MiniLM-L6-v2" and not encoder.bf16  # type: ignore[attr-defined]
+        assert "the openvino backend is unavailable" in capsys.readouterr().err
+    finally:
+        load_encoder.cache_clear()

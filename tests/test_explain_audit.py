@@ -87,6 +87,15 @@ def test_a_topic_on_reshares_or_repeats_says_which_posts_were_not_original(world
     assert few["verdict"] == "not inferred: 2 original post(s); needs 3; posts on 1 distinct day(s); needs 2"
 
 
+def test_each_threshold_is_named_after_the_parameter_it_shows() -> None:
+    """With every count threshold set apart, each name shows its own parameter (the defaults give days and threads
+    both 2, so a swap between them would go unseen there)."""
+    from matcher.explain import thresholds
+
+    said = thresholds(ProfileParams(min_posts=4, min_days=5, min_threads=7, min_engaged_posts=6))
+    assert (said["posts"], said["days"], said["threads"], said["engaged_posts"]) == (4, 5, 7, 6)
+
+
 def test_explain_gives_every_threshold_and_agrees_with_topics(world) -> None:  # type: ignore[no-untyped-def]
     said = explain(world, "few", "coffee")
     params = ProfileParams()

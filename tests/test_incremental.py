@@ -2,8 +2,10 @@
 inputs changed, and its snapshot is byte-identical to a full run on the same data; an interrupted run resumes."""
 
 import datetime as dt
+import hashlib
 import json
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -13,13 +15,14 @@ from typer.testing import CliRunner
 
 import matcher.profile_chunk as profile_chunk
 import matcher.profile_run as profile_run
+from catalog.refresh import text_key
 from matcher import incremental, profiles, topic_fit
 from matcher.changes import _refitted, topic_changes
 from matcher.classify import ClassifyParams
 from matcher.cli import app
 from matcher.demo import AS_OF, sample_path
 from matcher.eligible import eligible_users
-from matcher.embed import EmbeddingCache
+from matcher.embed import EmbeddingCache, count_missing, drop_unreferenced, embed_new_posts, missing_chunks
 from matcher.encoder import FakeEncoder
 from matcher.engine_local import LocalExecutor
 from matcher.engine_pool import PoolExecutor, default_executor
@@ -33,6 +36,7 @@ from matcher.store import (
     Assignment,
     Embedding,
     EvidencePost,
+    ForgottenPost,
     Post,
     PostDeletion,
     ProfiledUser,
@@ -937,3 +941,192 @@ def test_a_run_with_a_new_model_embeds_every_text_anew_in_its_embed_stage(tmp_pa
     with session(engine) as s:
         stored = len(s.exec(select(Embedding.text_key).where(Embedding.model == fake.name)).all())
     assert switched.embedded == fake.encoded_texts == stored > 0
+
+
+def _posts(engine, counts: dict[str, int], at: int = WHEN) -> None:  # type: ignore[no-untyped-def]
+    """``counts[user]`` posts by each user, all written at ``at``."""
+    with session(engine) as s:
+        for user, n in counts.items():
+            for i in range(n):
+                key = f"{user}-{i}-{at}"
+                s.add(Post(post_id=key, user_id=user, text="x", created_at=at, text_key=key))
+        s.commit()
+
+
+def _kept_fit(engine, basis: str, ids: list[str], vectors: np.ndarray,  # type: ignore[no-untyped-def]
+              forced: bool = False) -> topic_fit.Fit:
+    """A fit kept under a new profile run as of ``WHEN`` (masses 1, 2, 3, ...), as a run records it."""
+    with session(engine) as s:
+        run = Run(kind="profile")
+        s.add(run)
+        s.commit()
+        run_id = int(run.id)  # type: ignore[arg-type]
+    fit = topic_fit.store_fit(engine, basis, run_id, ids, vectors, np.arange(1.0, len(ids) + 1),
+                              topic_fit.collection_state(engine, WHEN), forced)
+    with session(engine) as s:
+        s.get(Run, run_id).params = json.dumps({"topic_vectors": fit.record(ids)})  # type: ignore[union-attr]
+        s.commit()
+    return fit
+
+
+def test_a_fit_samples_whole_users_in_hash_order_until_exactly_its_budget(engine) -> None:  # type: ignore[no-untyped-def]
+    """Users are read in the order of a hash of their ids, counting their posts, and reading stops once the posts
+    read reach ``max_posts``: with two posts a user and a budget of four, the first two users by hash, sorted."""
+    users = [f"user-{i}" for i in range(10)]
+    _posts(engine, dict.fromkeys(users, 2))
+    by_hash = sorted(users, key=lambda u: (hashlib.blake2b(u.encode(), digest_size=8).digest(), u))
+    chosen = topic_fit.fit_sample(engine, users, topic_fit.FitParams(max_posts=4))
+    assert chosen == sorted(by_hash[:2])
+    assert chosen != users[:2]  # not simply the first ids
+
+
+def test_a_kept_fit_is_read_back_in_the_taxonomys_order_and_only_while_fresh(engine) -> None:  # type: ignore[no-untyped-def]
+    """A kept fit is reused, each topic with its own vector and mass, by a run of the same basis while the
+    collection has changed by at most 10 %; another basis, a collection grown by more, or a `forget` of a single
+    post fits again; of two fresh fits the newest is used."""
+    ids = ["travel", "coffee", "art"]  # not in sorted order
+    _posts(engine, {"a": 60, "b": 40}, at=WHEN - 10)
+    _kept_fit(engine, "basis-1", ids, np.eye(3, 4, dtype=np.float32)[::-1].copy())
+    newest = _kept_fit(engine, "basis-1", ids, np.eye(3, 4, dtype=np.float32), forced=True)
+    assert newest.forced and newest.record(ids)["forced"]
+    again = topic_fit.reusable_fit(engine, "basis-1", ids, 4, WHEN)
+    assert again is not None and again.run_id == newest.run_id
+    assert np.array_equal(again.vectors, np.eye(3, 4, dtype=np.float32))  # travel's vector is travel's
+    assert again.mass.tolist() == [1.0, 2.0, 3.0]
+    assert topic_fit.reusable_fit(engine, "basis-2", ids, 4, WHEN) is None  # another taxonomy, model, ...
+    _posts(engine, {"c": 10}, at=WHEN - 1)  # 10 % more posts: still fresh
+    assert topic_fit.reusable_fit(engine, "basis-1", ids, 4, WHEN) is not None
+    _posts(engine, {"c": 1}, at=WHEN)  # posts written at the day's last second count
+    assert topic_fit.collection_state(engine, WHEN)[0] == 111
+    assert topic_fit.reusable_fit(engine, "basis-1", ids, 4, WHEN) is None
+    assert topic_fit.reusable_fit(engine, "basis-1", ids, 4, WHEN - 1) is not None  # as of then: 110 posts
+    with session(engine) as s:
+        s.add(ForgottenPost(key_hash="a deleted post"))
+        s.commit()
+    assert topic_fit.reusable_fit(engine, "basis-1", ids, 4, WHEN - 1) is None
+
+
+def test_pool_workers_open_the_database_the_command_opened(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """What a worker is given to open: a SQLite file by its absolute path (not relative to a folder it may not share),
+    a server's URL whole, its password included (a masked one cannot log in); nothing for an in-memory database."""
+    from sqlalchemy import create_engine
+
+    from matcher.workers import database_arg
+
+    monkeypatch.chdir(tmp_path)
+    assert database_arg(create_engine("sqlite:///rel.db")) == str(tmp_path / "rel.db")
+    assert [database_arg(create_engine(url)) for url in ("sqlite://", "sqlite:///:memory:")] == [None, None]
+    url = "postgresql+psycopg://ann:secretpw@db.example:5432/pm"
+    assert database_arg(create_engine(url)) == url
+
+
+def test_pool_results_come_in_the_order_of_the_chunks_with_a_bounded_number_in_flight() -> None:
+    """in_order: each chunk's result in the order of the chunks; at most ``in_flight`` chunks handed out and not read
+    back, besides the one just handed out (a run of a million users does not queue them all at once); a chunk with
+    no users gives None without a task."""
+    from matcher.workers import in_order
+
+    outstanding: list[list[str]] = []
+    most = 0
+
+    def submit(users: list[str]) -> list[str]:
+        nonlocal most
+        outstanding.append(users)
+        most = max(most, len(outstanding))
+        return users
+
+    def result(users: list[str]) -> str:
+        outstanding.remove(users)
+        return ",".join(users)
+
+    jobs = [(1, ["a"]), (2, []), (3, ["b", "c"]), (4, ["d"]), (5, ["e"]), (6, ["f"])]
+    assert list(in_order(submit, result, jobs, 2)) == [(1, "a"), (2, None), (3, "b,c"), (4, "d"), (5, "e"), (6, "f")]
+    assert most == 3 and outstanding == []  # 2, and the one just handed out
+
+
+def test_the_cache_embeds_each_text_once_per_model_and_gives_vectors_in_the_order_asked(engine) -> None:  # type: ignore[no-untyped-def]
+    """``vectors`` encodes only the texts with no vector for this model (a repeated text once), gives every text's
+    vector in the order asked, and encodes nothing it has stored; another model's vectors are its own."""
+    fake = FakeEncoder()
+    cache = EmbeddingCache(engine, fake)
+    texts = ["cheap flights to lisbon", "espresso grinder review", "cheap flights to lisbon"]
+    first = cache.vectors(texts)
+    assert fake.encoded_texts == cache.encoded == 2
+    assert first.flags.writeable and cache.get([text_key(texts[1])]).flags.writeable  # the caller's own arrays
+    assert first.tobytes() == FakeEncoder().encode(texts).tobytes()
+    again = cache.vectors(texts[::-1] + ["sourdough starter"])
+    assert fake.encoded_texts == 3 and again[:3].tobytes() == first[::-1].tobytes()  # only the new text
+    keys = {text_key(t): t for t in texts}
+    assert cache.missing(keys) == set() and cache.fill(keys) == 0 and fake.encoded_texts == 3
+    other = EmbeddingCache(engine, FakeEncoder(dim=32))
+    assert other.missing(keys) == set(keys) and other.fill(keys) == 2 and other.get(list(keys)).shape == (2, 32)
+
+
+def test_a_vector_already_stored_for_a_text_is_kept(engine) -> None:  # type: ignore[no-untyped-def]
+    """``store_vectors`` keeps the first vector stored for a key (a run beside this one may store it too)."""
+    cache = EmbeddingCache(engine, FakeEncoder(dim=4))
+    cache.store_vectors(["k"], np.array([[1, 0, 0, 0]], dtype=np.float32))
+    cache.store_vectors(["k", "j"], np.array([[0, 1, 0, 0], [0, 0, 1, 0]], dtype=np.float32))
+    assert cache.get(["j", "k"]).tolist() == [[0, 0, 1, 0], [1, 0, 0, 0]]
+
+
+def test_the_texts_missing_are_those_with_no_vector_for_this_model(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``missing_chunks`` streams every post text and context (as embedded, ``embed_form``) with no vector for this
+    model, another model's vectors notwithstanding; ``count_missing`` counts texts and contexts."""
+    engine = setup_db(tmp_path, "missing", sample_lines())
+    with session(engine) as s:
+        rows = s.exec(select(Post.text_key, Post.text, Post.context_key, Post.context)).all()
+    texts = {k: embed_form(t) for k, t, _, _ in rows}
+    contexts = {k: embed_form(c) for _, _, k, c in rows if k}
+    assert contexts and count_missing(engine, "fake-64") == len(texts) + len(contexts)
+    assert {k: t for chunk in missing_chunks(engine, "fake-64", size=50) for k, t in chunk.items()} == texts | contexts
+    assert embed_new_posts(engine, EmbeddingCache(engine, FakeEncoder(dim=64))) == len(texts | contexts)
+    assert count_missing(engine, "fake-64") == 0 and list(missing_chunks(engine, "fake-64")) == []
+    assert count_missing(engine, "fake-32") == len(texts) + len(contexts)  # before: another model's vectors counted
+    assert {k for chunk in missing_chunks(engine, "fake-32") for k in chunk} == set(texts) | set(contexts)
+
+
+def test_vectors_no_post_uses_any_more_are_dropped_and_those_of_contexts_kept(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``drop_unreferenced`` deletes only the vectors of keys no post's text or context uses, of this model."""
+    engine = setup_db(tmp_path, "drop", sample_lines())
+    cache = EmbeddingCache(engine, FakeEncoder())
+    embed_new_posts(engine, cache)
+    with session(engine) as s:
+        text, context = s.exec(select(Post.text_key, Post.context_key)
+                               .where(col(Post.context_key).is_not(None))).first()
+    cache.vectors(["a topic description"])
+    gone = text_key("a topic description")
+    assert drop_unreferenced(engine, cache.name, {text, context, gone}) == 1
+    assert cache.missing([text, context, gone]) == {gone}
+    assert drop_unreferenced(engine, cache.name, set()) == 0
+
+
+def test_the_embed_stage_reports_its_total_first_then_each_batch(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``embed_new_posts`` gives its progress the total to embed before it starts (a bar with its end at once; under
+    a consent policy, of the users it covers), then each batch stored; it returns how many texts it embedded, the
+    extra ones included."""
+    engine = setup_db(tmp_path, "progress", sample_lines())
+    stranger = {"post_id": "x-1", "user_id": "u-unknown", "text": "Kayaking the fjords this summer with my brother.",
+                "created_at": "2024-07-01T00:00:00Z"}  # no consent given: stored under opt-out, not read under opt-in
+    (tmp_path / "stranger.jsonl").write_text(json.dumps(stranger) + "\n", encoding="utf-8")
+    ingest_posts(engine, str(tmp_path / "stranger.jsonl"), policy="opt-out")
+    total = count_missing(engine, "fake-64", "opt-in")
+    assert total == count_missing(engine, "fake-64") - 1
+    calls: list[tuple[str, int, int | None]] = []
+    done = embed_new_posts(engine, EmbeddingCache(engine, FakeEncoder()), ["a topic description"],
+                           lambda *call: calls.append(call), policy="opt-in")
+    assert calls[0] == ("embed", 0, total) and {t for _, _, t in calls} == {total}
+    assert sum(n for _, n, _ in calls) == done - 1 > 0  # every post text and context; the topic text unreported
+
+
+def test_the_time_spent_encoding_adds_up_over_every_batch(engine) -> None:  # type: ignore[no-untyped-def]
+    """``encode_seconds`` sums the encoder's time over every call (a run reports it beside its own time)."""
+    class Slow(FakeEncoder):
+        def encode(self, texts: list[str]) -> np.ndarray:
+            time.sleep(0.05)
+            return super().encode(texts)
+
+    cache = EmbeddingCache(engine, Slow())
+    cache.vectors(["espresso grinder"])
+    cache.vectors(["cheap flights"])
+    assert cache.encode_seconds >= 0.1
