@@ -10,7 +10,7 @@ import datetime as dt
 import json
 import math
 from collections import defaultdict
-from collections.abc import Callable, Container, Iterable
+from collections.abc import Callable, Container, Iterable, Iterator
 from typing import Any
 
 from sqlalchemy import Engine
@@ -33,6 +33,7 @@ from matcher.store import (
 from matcher.taxonomy import TopicInfo, load_topics, not_shown, replaced_since, taxonomy_digest, topic_ids_in
 
 SHOWN_EVIDENCE = ProfileParams.evidence_posts  # the evidence a topic shows (its perks' is chosen from more)
+RECORD_CHUNK = 500  # users whose records ``every_user_topics`` reads at a time
 
 
 def iso(ts: int) -> str:
@@ -121,23 +122,20 @@ def not_profiled(engine: Engine, run: Run, user: User) -> str | None:
     return f"{user.user_id} is not in profile run {run.id}: {why}"
 
 
-def topic_records(engine: Engine, run_id: int, user_ids: list[str] | None = None,
-                  candidates: bool = False, stored: bool = False) -> list[dict[str, Any]]:
-    """Contract records `{"user_id", "topics": [...]}` of one profile run, ordered by user id; without the
-    sensitive topics a user has withdrawn their opt-in to since the run, unless ``stored`` (all that is stored,
-    for `export`)."""
+def topic_records(engine: Engine, run_id: int, user_ids: list[str], candidates: bool = False,
+                  stored: bool = False) -> list[dict[str, Any]]:
+    """Contract records `{"user_id", "topics": [...]}` of these users in one profile run, ordered by user id (a user
+    with no topic in it too; ``every_user_topics``: of every user it profiled); without the sensitive topics a user
+    has withdrawn their opt-in to since the run, unless ``stored`` (all that is stored, for `export`)."""
     taxonomy = load_topics(engine)
     names, hidden = {t.topic_id: t.name for t in taxonomy}, hidden_topics(taxonomy, stored)
     with session(engine) as s:
-        query = select(TopicScore).where(TopicScore.run_id == run_id)
+        query = select(TopicScore).where(TopicScore.run_id == run_id).where(col(TopicScore.user_id).in_(user_ids))
         if not candidates:
             query = query.where(TopicScore.status == "inferred")
-        if user_ids is not None:
-            query = query.where(col(TopicScore.user_id).in_(user_ids))
         scores = s.exec(query.order_by(col(TopicScore.user_id), col(TopicScore.rank))).all()
-        ev_query = select(EvidencePost).where(EvidencePost.run_id == run_id).where(EvidencePost.rank <= SHOWN_EVIDENCE)
-        if user_ids is not None:
-            ev_query = ev_query.where(col(EvidencePost.user_id).in_(user_ids))
+        ev_query = (select(EvidencePost).where(EvidencePost.run_id == run_id).where(EvidencePost.rank <= SHOWN_EVIDENCE)
+                    .where(col(EvidencePost.user_id).in_(user_ids)))
         evidence: dict[tuple[str, str], list[EvidencePost]] = defaultdict(list)
         for e in s.exec(ev_query.order_by(col(EvidencePost.rank))).all():
             evidence[(e.user_id, e.topic_id)].append(e)
@@ -149,12 +147,7 @@ def topic_records(engine: Engine, run_id: int, user_ids: list[str] | None = None
         hide = hidden(opt_ins.get(r.user_id))
         if r.topic_id not in hide:  # a sensitive topic they have withdrawn since the run
             by_user[r.user_id].append(topic_record(r, names, evidence[(r.user_id, r.topic_id)], posts, hide, again))
-    if user_ids is None:  # every user the run profiled, those it found no topic for included
-        with session(engine) as s:
-            user_ids = list(s.exec(select(ProfiledUser.user_id).where(ProfiledUser.run_id == run_id)).all())
-            user_ids += s.exec(select(TopicScore.user_id).where(TopicScore.run_id == run_id).distinct()).all()
-    users = sorted(set(user_ids))
-    return [{"user_id": u, "topics": by_user.get(u, [])} for u in users]
+    return [{"user_id": u, "topics": by_user.get(u, [])} for u in sorted(set(user_ids))]
 
 
 def hidden_topics(taxonomy: list[TopicInfo], stored: bool) -> Callable[[str | None], frozenset[str]]:
@@ -190,11 +183,27 @@ def topic_record(r: TopicScore, names: dict[str, str], evidence: list[EvidencePo
 
 
 def user_topics(engine: Engine, user_id: str | None = None, candidates: bool = False) -> list[dict[str, Any]]:
-    """The latest profile's topics for one user, or for every profiled user."""
+    """The latest profile's topics for one user, or for every profiled user (``every_user_topics`` gives those
+    without holding them all)."""
+    if user_id is None:
+        return list(every_user_topics(engine, candidates))
     run = require_profile(engine)
-    if user_id is not None:
-        require_profiled(engine, run, require_user(engine, user_id))
-    return topic_records(engine, int(run.id or 0), None if user_id is None else [user_id], candidates)
+    require_profiled(engine, run, require_user(engine, user_id))
+    return topic_records(engine, int(run.id or 0), [user_id], candidates)
+
+
+def every_user_topics(engine: Engine, candidates: bool = False) -> Iterator[dict[str, Any]]:
+    """The latest profile's topics of every user it profiled, by user id, read ``RECORD_CHUNK`` users at a time:
+    `topics --all` prints each chunk before it reads the next, so its memory does not grow with the users (reading
+    every user's records at once took 0.9 GB at 8,000 users)."""
+    run = require_profile(engine)
+    run_id = int(run.id or 0)
+    with session(engine) as s:  # every user the run profiled, those it found no topic for included
+        users = set(s.exec(select(ProfiledUser.user_id).where(ProfiledUser.run_id == run_id)).all())
+        users.update(s.exec(select(TopicScore.user_id).where(TopicScore.run_id == run_id).distinct()).all())
+    ordered = sorted(users)
+    for start in range(0, len(ordered), RECORD_CHUNK):
+        yield from topic_records(engine, run_id, ordered[start:start + RECORD_CHUNK], candidates)
 
 
 def stale_taxonomy(engine: Engine, run_id: int | None = None) -> str | None:

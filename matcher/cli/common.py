@@ -2,7 +2,7 @@
 
 import contextlib
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Annotated, Any
 
 import orjson
@@ -129,8 +129,9 @@ def print_table(table: Any) -> None:
     _Console(width=max(width, out.width), highlight=False, soft_wrap=True, markup=False).print(table)  # (caps width)
 
 
-def print_json(records: list[dict[str, Any]] | dict[str, Any]) -> None:
-    for record in records if isinstance(records, list) else [records]:
+def print_json(records: Iterable[dict[str, Any]] | dict[str, Any]) -> None:
+    """One JSON object per line, each written as it comes (``records`` may be a generator)."""
+    for record in [records] if isinstance(records, dict) else records:
         sys.stdout.write(orjson.dumps(record, option=orjson.OPT_NON_STR_KEYS).decode() + "\n")
 
 

@@ -38,7 +38,7 @@ def topics(
     from matcher.changes import topic_changes
     from matcher.explain import changed_since
     from matcher.profile_run import latest_run
-    from matcher.topic_records import evidence_changed, stale_taxonomy, user_topics
+    from matcher.topic_records import every_user_topics, evidence_changed, stale_taxonomy, user_topics
 
     if (user_id is None) == (not all_users):
         raise typer.BadParameter("give a USER_ID or --all (not both)")
@@ -62,7 +62,9 @@ def topics(
             moved = f" {or_dash(c['before'])} -> {or_dash(c['after'])}" if "before" in c else ""
             out.print(f"  {c['topic_id']}: {c['change']}{moved}  {c['why']}")
         return
-    records = user_topics(eng, user_id, candidates=candidates)
+    # every user's: read and printed a chunk of users at a time (``every_user_topics``)
+    records = (user_topics(eng, user_id, candidates=candidates) if user_id is not None
+               else every_user_topics(eng, candidates))
     warn_stale(stale_taxonomy(eng))
     run = latest_run(eng, "profile")
     warn_stale(evidence_changed(eng, int(run.id or 0), None if user_id is None else [user_id], candidates=candidates)
