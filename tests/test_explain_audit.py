@@ -647,3 +647,77 @@ def test_a_topic_with_just_enough_original_posts_names_no_reshares(tmp_path, wri
     assert said["posts"] == ProfileParams().min_posts and said["details"]["shares"] == 2
     assert said["verdict"].startswith("not inferred: engagement ×") and "reshare" not in said["verdict"], said[
         "verdict"]
+
+
+def _mix_opted_in_then_withdrawn(world, write) -> object:  # type: ignore[no-untyped-def]
+    """mix's health (opted in) is their strongest topic in profile run 3, coffee a side interest that fell short of it;
+    then mix withdraws the opt-in in the file where ann opts out (every topic fit goes: run 3 cannot be repeated)."""
+    mix = posts_for("mix", "doctor therapy medicine", n=12, likes=40) + [
+        post(f"mix-c{i}", "mix", f"coffee espresso beans roast {WORDS[2 * i]} {WORDS[2 * i + 1]}", i * 5 + 1)
+        for i in range(4)]
+    users = [{"user_id": "mix", "consent": "opted_in"}]
+    assert world("ingest", write("mix.jsonl", mix), "--users", write("mu.jsonl", users)).exit_code == 0
+    assert world("ingest", "--users", write("in.jsonl", [{**users[0], "sensitive_opt_in": ["health"]}])).exit_code == 0
+    assert world("profile", "--as-of", "2025-03-01").exit_code == 0
+    assert "of the user's strongest topic's" in explain(world, "mix", "coffee")["verdict"]
+    out = [{**users[0], "sensitive_opt_in": []}, {"user_id": "ann", "consent": "opted_out"}]
+    return world("ingest", "--users", write("out.jsonl", out))
+
+
+def test_a_run_that_cannot_be_repeated_loses_what_fell_short_of_a_withdrawn_strongest_topic(world, write) -> None:  # type: ignore[no-untyped-def]
+    """Where the withdrawn topic was the user's strongest, the topics that fell short were measured against it: a run
+    that cannot be worked out again drops them."""
+    said = _mix_opted_in_then_withdrawn(world, write)
+    assert said.exit_code == 0 and "1 that cannot be repeated" in " ".join(said.stderr.split())
+    kept = json.loads(world("topics", "mix", "--json", "--candidates").stdout)["topics"]
+    assert "coffee" not in {t["topic_id"] for t in kept}  # before the trim: a candidate, short of health's score
+    assert "strongest" not in world("export", "mix").stdout
+
+
+def test_a_run_that_cannot_be_repeated_loses_the_parent_a_withdrawn_topic_counted_for(tmp_path, write, monkeypatch,
+                                                                                     ) -> None:  # type: ignore[no-untyped-def]
+    """A withdrawn sensitive topic's posts counted for its parent (and were its evidence): where the run cannot be
+    worked out again, the parent's rows go, and the assignment citing it; the user's other topics stay."""
+    from tests.test_cli_match import build_world
+
+    posts = (posts_for("mix", "gym fitness workout exercise", n=10) + [
+        post("mix-t0", "mix", "doctor therapy medicine", 7, likes=0)] + [
+        post(f"mix-h{i}-{j}", "mix", f"{t['description']} {WORDS[j]}", i + j * 9, likes=9)
+        for i, t in enumerate(SENSITIVE_CHILD[2:]) for j in range(2)] + posts_for("bob", "guitar chord strum amp"))
+    users = [{"user_id": "mix", "consent": "opted_in", "sensitive_opt_in": ["therapy"]},
+             {"user_id": "bob", "consent": "opted_in"}]
+    perks = [{"perk_id": "gymp", "brand": "Gym", "title": "Gym pass", "description": "gym fitness workout exercise"}]
+    world = build_world(tmp_path, write, monkeypatch, users, posts, "2025-03-01", perks=perks, then=(["match"],),
+                        taxonomy=SENSITIVE_CHILD)
+    shaped = json.loads(world("topics", "mix", "--json", "--candidates").stdout)["topics"]
+    assert any(e["post_id"] == "mix-t0" for t in shaped if t["topic_id"] == "well" for e in t["evidence"])
+    assert [u["user_id"] for u in json.loads(world("brand", "gymp", "--json").stdout)["users"]] == ["mix"]
+    out = [{**users[0], "sensitive_opt_in": []}, {"user_id": "bob", "consent": "opted_out"}]
+    said = world("ingest", "--users", write("out.jsonl", out))
+    assert said.exit_code == 0 and "1 that cannot be repeated" in " ".join(said.stderr.split())
+    left = world("topics", "mix", "--json", "--candidates").stdout
+    assert "mix-t0" not in left  # the hobbies rest on nothing withdrawn: they stay
+    assert {t["topic_id"] for t in json.loads(left)["topics"]} == {t["topic_id"] for t in shaped} - {"well"}
+    assert json.loads(world("brand", "gymp", "--json").stdout)["users"] == []  # it cited Wellness as it was
+
+
+def test_a_topic_not_kept_is_not_worked_out_again_with_another_encoder(tmp_path, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """`explain` with another model than the run's says why the run's numbers cannot be had again."""
+    from matcher.cli import common
+    from matcher.embed import EmbeddingCache
+    from matcher.encoder import FakeEncoder
+    from tests.test_cli_match import build_world
+
+    subjects = ["flights airport lounge", "coffee espresso beans", "guitar chords amplifier", "tomato garden soil",
+                "chess opening gambit", "marathon running pace", "camera lens aperture", "sourdough flour oven",
+                "kayak paddle river", "telescope nebula orbit"]
+    taxonomy = [{"topic_id": f"t{i}", "name": f"Topic {i}", "description": words} for i, words in enumerate(subjects)]
+    posts = [post(f"eve-{i}", "eve", f"{words} {WORDS[i]}", i) for i, words in enumerate(subjects)]
+    invoke = build_world(tmp_path, write, monkeypatch, [{"user_id": "eve", "consent": "opted_in"}], posts,
+                         "2025-03-01", perks=PERKS, taxonomy=taxonomy)
+    kept = {t["topic_id"] for t in json.loads(invoke("topics", "eve", "--candidates", "--json").stdout)["topics"]}
+    [left] = sorted({f"t{i}" for i in range(len(subjects))} - kept)[:1]
+    monkeypatch.setattr(common, "cache", lambda eng, model: EmbeddingCache(eng, FakeEncoder(32)))
+    said = invoke("explain", "eve", left)
+    assert said.exit_code == 0 and "(it cannot be worked out again: the run was made with another encoder)" in " ".join(
+        said.stdout.split())

@@ -338,3 +338,223 @@ def test_a_sqlite_file_a_ray_node_lacks_is_an_error_not_an_empty_database(cluste
         list(RayExecutor(FakeEncoder).fit_posts(elsewhere, cache, space, [(1, ["u-maya"])], ClassifyParams(),
                                                 ProfileParams(), WHEN))
     assert not (tmp_path / "elsewhere.db").exists()
+
+
+class NodesOf:
+    """What ``_Encoding`` asks of Ray: the CPUs of each live node and of the cluster."""
+
+    def __init__(self, *cpus: int) -> None:
+        self.cpus = cpus
+
+    def nodes(self) -> list[dict]:
+        gone = {"Alive": False, "Resources": {"CPU": 64}}  # a dead node's CPUs are no one's
+        return [{"Alive": True, "Resources": {"CPU": n}} for n in self.cpus] + [gone]
+
+    def cluster_resources(self) -> dict[str, float]:
+        return {"CPU": float(sum(self.cpus))}
+
+
+def test_encoder_actors_never_ask_for_more_cpus_than_one_node_has(fake_cache) -> None:  # type: ignore[no-untyped-def]
+    """An actor asking for 8 CPUs on a cluster of 2-CPU nodes would never be scheduled: the run would wait forever."""
+    encoding = engine_ray._Encoding(NodesOf(2, 2), fake_cache, FakeEncoder, threads=8)
+    assert (encoding.threads, encoding.actors) == (2, 2)
+    assert (engine_ray._Encoding(NodesOf(4), fake_cache, FakeEncoder, threads=1).actors) == 4
+
+
+def test_each_window_of_texts_is_encoded_once_and_no_empty_dataset_is_run(fake_cache, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Texts are sent in datasets of at least WINDOW texts, each text in one dataset only; a run whose last window
+    is full starts no empty dataset."""
+    sizes: list[int] = []
+
+    def dataset(self, batches, tick) -> int:  # type: ignore[no-untyped-def]
+        sizes.append(sum(len(keys) for keys, _ in batches))
+        return sizes[-1]
+
+    monkeypatch.setattr(engine_ray, "WINDOW", 4)
+    monkeypatch.setattr(engine_ray._Encoding, "_dataset", dataset)
+    encoding = engine_ray._Encoding(NodesOf(2), fake_cache, FakeEncoder, threads=1)
+    chunks = [{f"k{i}{j}": f"text {i} {j}" for j in range(2)} for i in range(3)]
+    assert (encoding.run(chunks, None), sizes) == (6, [4, 2])
+    sizes.clear()
+    assert (encoding.run(chunks[:2], None), sizes) == (4, [4])
+
+
+def test_a_post_text_or_context_among_the_new_texts_is_found(engine, write) -> None:  # type: ignore[no-untyped-def]
+    """Texts a post also has (as its text or as its context) are embedded before the posts' texts are looked up, in a
+    dataset of their own; contexts that are also new post texts wait for those to be stored."""
+    from catalog.refresh import text_key
+
+    ingest_users(engine, write("u.jsonl", [{"user_id": "ann", "consent": "opted_in"}]))
+    rows = [{"post_id": "p1", "user_id": "ann", "text": "Agreed.", "context": "Trains beat planes.",
+             "created_at": "2025-01-02T08:00:00Z"}]
+    ingest_posts(engine, write("p.jsonl", rows))
+    assert engine_ray._posts_mention(engine, {text_key("Trains beat planes.")})  # a context only
+    assert engine_ray._posts_mention(engine, {text_key("Agreed.")})
+    assert not engine_ray._posts_mention(engine, {text_key("Travel")})
+    assert not engine_ray._contexts_are_new_texts(engine, "fake-64")
+    later = rows[0] | {"post_id": "p2", "text": "Trains beat planes.", "context": None}
+    ingest_posts(engine, write("q.jsonl", [later]))
+    assert engine_ray._contexts_are_new_texts(engine, "fake-64")  # the context is now also a post's text
+    cache = EmbeddingCache(engine, FakeEncoder())
+    cache.store_vectors([text_key("Trains beat planes.")], FakeEncoder().encode(["Trains beat planes."]))
+    assert not engine_ray._contexts_are_new_texts(engine, cache.name)  # stored: no longer new
+
+
+def test_a_database_url_is_opened_on_the_node_as_it_is(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Only a SQLite path is checked on the node: a postgresql:// URL is for the worker to open."""
+    url = "postgresql://db.example/perks"
+    assert engine_ray._on_node(lambda db, *args: (db, *args), url, 1, 2) == (url, 1, 2)
+    path = tmp_path / "here.db"
+    path.write_bytes(b"")
+    assert engine_ray._on_node(lambda db: db, str(path)) == str(path)
+
+
+def test_a_worker_failure_names_the_last_error_raised_there() -> None:
+    """Ray's text of a failure holds the whole chain: the one that ended the task is the last."""
+    import ray
+
+    text = ("ray::_on_node() (pid=1, ip=10.0.0.2)\n  File \"x.py\", line 1, in f\nKeyError: 'u-1'\n\nDuring handling "
+            "of the above exception, another exception occurred:\n\nmatcher.errors.ModelError: the model is gone")
+    with pytest.raises(ClusterError, match=r"^a Ray worker failed: matcher.errors.ModelError: the model is gone \("):
+        with engine_ray.worker_errors(ray):
+            raise ray.exceptions.RayError(text)
+
+
+def test_an_in_memory_database_is_refused_for_ray() -> None:
+    """Workers cannot open the driver's in-memory database: said at once, not an empty database on each worker."""
+    from sqlalchemy import create_engine
+
+    with pytest.raises(ClusterError, match=r"^--engine ray needs a database the workers can open"):
+        engine_ray.database_arg(create_engine("sqlite://"))
+
+
+def test_the_executor_embeds_under_the_runs_consent_policy(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The texts embedded on Ray are those of the users a run under its consent policy profiles, as locally."""
+    calls: list[dict] = []
+    monkeypatch.setattr(engine_ray, "embed_new_posts_ray", lambda *args, **kwargs: calls.append(kwargs) or 0)
+    RayExecutor(FakeEncoder, threads=3).embed(None, None, [], None, policy="opt-out")  # type: ignore[arg-type]
+    assert calls == [{"encoder_factory": FakeEncoder, "threads": 3, "policy": "opt-out"}]
+
+
+def test_attaching_tries_once_and_leaves_the_environment_as_it_was(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Ray's 20 tries (minutes where something else answers) become one, unless the user set the wait themselves."""
+    name = "RAY_gcs_server_port_wait_time_s"
+    monkeypatch.delenv(name, raising=False)
+    with engine_ray._one_attempt():
+        assert os.environ[name] == "1"
+    assert name not in os.environ
+    monkeypatch.setenv(name, "30")
+    with engine_ray._one_attempt():
+        assert os.environ[name] == "30"
+    assert os.environ[name] == "30"
+
+
+def test_an_address_is_checked_for_a_port_and_an_ipv6_one_is_reached() -> None:
+    """A host:port address (IPv6 in brackets) is tried; one without a port is told to give one, not tried."""
+    import socket
+
+    with socket.create_server(("::1", 0), family=socket.AF_INET6) as server:
+        engine_ray._check_reachable(f"[::1]:{server.getsockname()[1]}", "--ray-address x")  # reached: no error
+    for address in ("::1:6379", "head:ray", ":6379"):
+        with pytest.raises(ClusterError, match=r"^--ray-address x: give the port too, HOST:6379"):
+            engine_ray._check_reachable(address, "--ray-address x")
+
+
+def test_a_local_cluster_starts_with_the_cpus_asked_for(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """``ray_cluster(num_cpus=...)`` starts a local cluster of that many CPUs, whatever the machine has."""
+    import ray
+
+    started: list[dict] = []
+
+    def init(ray, kwargs, address, where) -> None:  # type: ignore[no-untyped-def]
+        started.append(kwargs)
+        raise ClusterError("stop here")
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)  # (the module's cluster may be up)
+    monkeypatch.setattr(engine_ray, "_init", init)
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    with pytest.raises(ClusterError, match="stop here"), ray_cluster(num_cpus=3):
+        pass
+    assert (started[0]["address"], started[0]["num_cpus"]) == ("local", 3)
+
+
+def test_a_local_cluster_that_cannot_start_is_one_error_naming_the_cause(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The reason is the first sentence of the innermost cause; what was started is shut down."""
+    import ray
+
+    stopped: list[bool] = []
+
+    def init(**kwargs) -> None:  # type: ignore[no-untyped-def]
+        raise RuntimeError("ray.init failed") from OSError("No space left on device. See /tmp/ray for the logs")
+
+    monkeypatch.setattr(ray, "init", init)
+    monkeypatch.setattr(ray, "shutdown", lambda: stopped.append(True))  # (not the module's cluster)
+    with pytest.raises(ClusterError) as raised:
+        engine_ray._init(ray, {}, None, "")
+    assert str(raised.value) == ("--engine ray: cannot start a local Ray cluster (No space left on device); start one "
+                                 "with `ray start --head` and give --ray-address auto, or leave --engine ray out: the "
+                                 "local engine gives the same result")
+    assert stopped == [True]
+
+
+def test_a_cluster_asking_for_a_token_is_told_how_to_give_one(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Attaching fails naming a token, though not as Ray's AuthenticationError: the fix is the token, not a new
+    cluster."""
+    import ray
+
+    def init(**kwargs) -> None:  # type: ignore[no-untyped-def]
+        raise ConnectionError("The cluster requires token authentication. Set RAY_AUTH_TOKEN")
+
+    monkeypatch.setattr(ray, "init", init)
+    monkeypatch.setattr(ray, "shutdown", lambda: None)  # (not the module's cluster)
+    with pytest.raises(ClusterError) as raised:
+        engine_ray._init(ray, {}, "10.0.0.1:6379", "--ray-address 10.0.0.1:6379")
+    assert str(raised.value) == ("--ray-address 10.0.0.1:6379: cannot join a Ray cluster (The cluster requires token "
+                                 "authentication); set RAY_AUTH_MODE=token and give the cluster's token in "
+                                 "RAY_AUTH_TOKEN (`ray get-auth-token` on the head node)")
+
+
+def test_ray_data_prints_no_progress_bars_of_its_own() -> None:
+    """perkmatch's progress bars are the only ones: Ray Data's drew over them on stderr."""
+    from ray.data import DataContext
+
+    engine_ray._quiet()
+    context = DataContext.get_current()
+    assert (context.enable_progress_bars, context.print_on_execution_start) == (False, False)
+
+
+def test_the_embedding_progress_counts_the_extra_texts_too(engine, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The progress bar's total counts the topic and perk texts to embed as well as the posts': it ends full."""
+
+    class Encoding:  # the texts each stage sends to Ray Data, counted
+        def __init__(self, *args: object) -> None:
+            pass
+
+        def run(self, chunks, tick) -> int:  # type: ignore[no-untyped-def]
+            return sum(len(chunk) for chunk in chunks)
+
+    monkeypatch.setattr(engine_ray, "import_ray", lambda: None)
+    monkeypatch.setattr(engine_ray, "_Encoding", Encoding)
+    ingest_users(engine, write("u.jsonl", [{"user_id": "ann", "consent": "opted_in"}]))
+    ingest_posts(engine, write("p.jsonl", [{"post_id": "p1", "user_id": "ann", "text": "Trains beat planes.",
+                                            "created_at": "2025-01-02T08:00:00Z"}]))
+    said: list[tuple] = []
+    embedded = engine_ray.embed_new_posts_ray(engine, EmbeddingCache(engine, FakeEncoder()), ["Travel", "Coffee"],
+                                              lambda *args: said.append(args), encoder_factory=FakeEncoder, threads=1)
+    assert (embedded, said) == (3, [("embed", 0, 3)])
+
+
+def test_the_commands_sigterm_handler_is_back_once_ray_init_returns() -> None:
+    """Whatever ray.init left handling SIGTERM (Ray's C++ core installed its own), the command's handler is back."""
+    import ray
+
+    def mine(signum, frame) -> None:  # type: ignore[no-untyped-def]
+        pass
+
+    previous = signal.signal(signal.SIGTERM, mine)
+    try:
+        with engine_ray._sigterm_kept(ray):
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)  # as Ray's core did
+        assert signal.getsignal(signal.SIGTERM) is mine
+    finally:
+        signal.signal(signal.SIGTERM, previous)
