@@ -50,6 +50,9 @@ def ingest(
 
     if posts is None and users is None:
         raise typer.BadParameter("give a posts file, --users FILE, or both")
+    if rejects and not skip_invalid:  # without it a bad row stops the ingest, and no reject file is written
+        raise typer.BadParameter("names the reject file of --skip-invalid: give --skip-invalid too (without it, a bad "
+                                 "row stops the ingest and nothing is stored)", param_hint="'--rejects'")
     if skip_invalid:  # the reject files: neither may be the database
         from matcher.ingest import default_reject_path
 
@@ -172,7 +175,9 @@ def catalog_refresh(
     from matcher.store import session
     from matcher.taxonomy import load_topics, topic_sets
 
-    eng = engine(db)
+    # a dry run with no database there previews against an empty one in memory, leaving none behind (before, a
+    # mistyped --db got a database made there, holding the shipped taxonomy)
+    eng = engine("sqlite://" if dry_run and common.no_database_at(common.db_path(db)) else db)
     load_topics(eng)
     with session(eng) as s:
         known, sensitive = topic_sets(s)

@@ -42,13 +42,14 @@ def topics(
 
     if (user_id is None) == (not all_users):
         raise typer.BadParameter("give a USER_ID or --all (not both)")
+    if since is not None and not changes:  # usage errors before the database is opened or anything is said
+        raise typer.BadParameter("--since goes with --changes")
+    if changes and user_id is None:
+        raise typer.BadParameter("--changes needs a USER_ID")
     eng = engine(db, existing=True)
     common.warn_run_policy(eng)
-    if since is not None and not changes:
-        raise typer.BadParameter("--since goes with --changes")
     if changes:
-        if user_id is None:
-            raise typer.BadParameter("--changes needs a USER_ID")
+        assert user_id is not None
         record = topic_changes(eng, user_id, since)
         if as_json:
             print_json(record)
