@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from matcher.cli import app
+from matcher.cli import app, common
+from matcher.embed import EmbeddingCache
+from matcher.encoder import FakeEncoder
 from matcher.taxonomy import default_taxonomy_path
 from tests.conftest import post
 
@@ -471,3 +473,159 @@ def test_an_out_folder_that_cannot_be_written_by_the_time_of_writing_is_named(mo
     with pytest.raises(PerkmatchError, match=r"^--out /sys/m.csv: cannot write it \(Permission denied\)"), \
             outfiles.atomic_open("/sys/m.csv") as handle:
         handle.write("x")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["ingest"], "give a posts file, --users FILE, or both"),
+    (["topics"], "give a USER_ID or --all (not both)"),
+    (["topics", "ann", "--all"], "give a USER_ID or --all (not both)"),
+    (["topics", "--all", "--changes"], "--changes needs a USER_ID"),
+    (["topics", "ann", "--since", "1"], "--since goes with --changes"),
+    (["consent", "ann", "opted-in"], "opted-in: write opted_in or opted_out"),
+    (["ingest", "posts.jsonl", "--rejects", "r.jsonl"], "names the reject file of --skip-invalid: give --skip-invalid"),
+])
+def test_bad_option_combinations_are_usage_errors_that_store_nothing(cli, args, message) -> None:  # type: ignore[no-untyped-def]
+    """A command given too little, or options that do not go together, exits 2 saying what to give, and stores
+    nothing."""
+    assert cli("taxonomy", "load", default_taxonomy_path()).exit_code == 0  # the database exists, with no posts
+    before = Path(cli.db).read_bytes()
+    result = cli(*args)
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.stderr.replace("│", " ").split())
+    assert Path(cli.db).read_bytes() == before
+
+
+@pytest.mark.parametrize("args", [["topics", "ann", "--since", "1"], ["topics", "--all", "--changes"],
+                                  ["ingest", "p.jsonl", "--rejects", "r.jsonl"]])
+def test_a_usage_error_is_said_before_a_missing_database_is(tmp_path, args) -> None:  # type: ignore[no-untyped-def]
+    """Options that do not go together are a usage error (exit 2) whatever the --db: before, with a mistyped --db,
+    `topics ann --since 1` said there was no database there (exit 1); and no database is made."""
+    db = tmp_path / "typo.db"
+    result = runner.invoke(app, ["--db", str(db), *args])
+    assert result.exit_code == 2, result.output
+    assert not db.exists()
+
+
+def test_a_catalog_dry_run_with_no_database_there_previews_and_leaves_none(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """`catalog refresh --dry-run` on a --db that does not exist previews the file against an empty catalog and
+    leaves no database behind (before: one was made there, holding the shipped taxonomy)."""
+    monkeypatch.setattr(common, "cache", lambda eng, model: EmbeddingCache(eng, FakeEncoder()))
+    catalog = tmp_path / "c.yaml"
+    catalog.write_text("- perk_id: p1\n  brand: Acme\n  title: Free coffee beans\n  description: Espresso beans\n")
+    db = tmp_path / "typo.db"
+    result = runner.invoke(app, ["--db", str(db), "catalog", "refresh", str(catalog), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "would be version 1: added 1" in result.stdout
+    assert list(tmp_path.iterdir()) == [catalog]
+
+
+def test_ingest_given_no_file_makes_no_database(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`ingest` with neither a posts file nor --users is refused before a database is made at --db."""
+    db = tmp_path / "new.db"
+    result = runner.invoke(app, ["--db", str(db), "ingest"])
+    assert result.exit_code == 2 and "give a posts file, --users FILE, or both" in result.stderr
+    assert not db.exists()
+
+
+def test_a_reject_file_that_is_the_database_is_refused_naming_rejects(cli, write) -> None:  # type: ignore[no-untyped-def]
+    """`ingest --skip-invalid --rejects DB` is refused before any work, naming --rejects, and stores nothing."""
+    assert cli("taxonomy", "load", default_taxonomy_path()).exit_code == 0
+    before = Path(cli.db).read_bytes()
+    posts = write("p.jsonl", [post("p1", "ann", "hello", 1), {"post_id": "p2"}])
+    result = cli("ingest", posts, "--consent-policy", "opt-out", "--skip-invalid", "--rejects", cli.db)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"--rejects {cli.db}: that is the database (--db)" in " ".join(result.stderr.split())
+    assert result.stdout == "" and Path(cli.db).read_bytes() == before
+
+
+def test_a_catalog_refresh_dry_run_applies_nothing_and_fails_where_the_refresh_would(cli, write) -> None:  # type: ignore[no-untyped-def]
+    """A dry run says what the refresh would do ("would be version N", "to embed") and applies none of it; one that
+    the refresh would refuse (a file retiring every perk, without --retire-all) exits 1 saying why, in --json as
+    "refused"; the versions list marks the live one, and `catalog show` a retired perk's last version."""
+    assert cli("taxonomy", "load", default_taxonomy_path()).exit_code == 0
+    assert cli("catalog", "versions").stdout.strip() == "no catalog loaded yet; run `perkmatch catalog refresh FILE`"
+    one = [{"perk_id": "a", "brand": "B", "title": "Lounge", "description": "Airport lounge pass"}]
+    two = write("two.yaml", one + [{"perk_id": "b", "brand": "C", "title": "Beans", "description": "Coffee beans"}])
+    empty = write("empty.yaml", [])
+    assert cli("catalog", "refresh", write("one.yaml", one)).exit_code == 0
+    preview = cli("catalog", "refresh", two, "--dry-run")
+    assert preview.exit_code == 0 and preview.stdout.splitlines() == [
+        f"{two}: would be version 2: added 1, changed 0, retired 0, unchanged 1, to embed 1", "  added: b"]
+    refused = cli("catalog", "refresh", empty, "--dry-run")
+    assert refused.exit_code == 1  # a script gating on the dry run must not pass the file
+    assert refused.stdout.startswith(f"{empty}: would be refused: the file has no perks: it would retire all 1 live "
+                                     "perks, which a refresh does only with --retire-all; the diff: ")
+    record = cli("catalog", "refresh", empty, "--dry-run", "--json")
+    said = json.loads(record.stdout)
+    assert record.exit_code == 1 and said["dry_run"] is True and said["refused"].endswith("only with --retire-all")
+    meant = cli("catalog", "refresh", empty, "--dry-run", "--retire-all")
+    assert meant.exit_code == 0 and meant.stdout.startswith(f"{empty}: would be version 2: ") and "retired 1" in \
+        meant.stdout
+    versions = [json.loads(line) for line in cli("catalog", "versions", "--json").stdout.splitlines()]
+    assert [(v["version"], v["current"]) for v in versions] == [(1, True)]  # no dry run applied anything
+    assert "1 (live)" in cli("catalog", "versions").stdout
+    assert cli("catalog", "refresh", two).exit_code == 0
+    versions = [json.loads(line) for line in cli("catalog", "versions", "--json").stdout.splitlines()]
+    assert [(v["version"], v["current"]) for v in versions] == [(1, False), (2, True)]
+    table = cli("catalog", "versions").stdout
+    assert "2 (live)" in table and "1 (live)" not in table
+    assert cli("catalog", "refresh", empty, "--retire-all").exit_code == 0
+    assert cli("catalog", "show").stdout.strip() == "no live perk: run `perkmatch catalog refresh FILE`"
+    assert cli("catalog", "show", "a").stdout.startswith("v1 (until version 3): B - Lounge")
+
+
+def test_profile_reports_its_run_in_json_and_in_words(cli, write) -> None:  # type: ignore[no-untyped-def]
+    """`profile --json` gives the run's record, every key; the text says how many users were recomputed and how many
+    reused, and whether the topic vectors were fitted in this run or an earlier one's reused."""
+    users = write("u.jsonl", [{"user_id": "ann", "consent": "opted_in"}])
+    cli("ingest", write("p.jsonl", [post(f"p{i}", "ann", f"coffee beans espresso {i}", i) for i in range(6)]),
+        "--users", users)
+    first = cli("profile", "--json")
+    assert first.exit_code == 0, first.output
+    record = json.loads(first.stdout)
+    assert list(record) == ["run_id", "users", "posts", "embedded", "inferred_topics", "recomputed_users",
+                            "reused_users", "topic_vectors_run", "seconds", "embed_seconds", "encode_seconds"]
+    assert (record["run_id"], record["users"], record["posts"], record["recomputed_users"], record["reused_users"],
+            record["topic_vectors_run"]) == (1, 1, 6, 1, 0, 1)
+    again = cli("profile").stdout.splitlines()
+    assert again[0].startswith("profile run 2: 1 users, 6 posts, 0 texts embedded, 0 topics inferred (0 users "
+                               "recomputed, 1 unchanged) in ")
+    assert again[1] == "topic vectors of run 1 reused (the collection changed little since)"
+    assert cli("profile", "--refit").stdout.splitlines()[1] == "topic vectors fitted to the collection in this run"
+
+
+def test_evidence_lines_show_a_post_on_one_line_as_a_person_reads_it(capsys) -> None:  # type: ignore[no-untyped-def]
+    """An evidence line: the day, the counts, "(reshare)" for a reshare, the text with HTML entities read and cut to
+    90 characters, and what a reply answers; at most `limit` posts; a stale-results warning keeps its brackets."""
+    from matcher.cli.shown import evidence_lines, short, warn_stale
+
+    assert short("a &gt; b\n   c") == "a > b c"
+    cut = short("word " * 40)
+    assert len(cut) == 90 and cut.endswith("…")
+    reply = {"created_at": "2025-01-01T12:00:00Z", "likes": 1, "replies": 2, "shares": 3, "is_share": True,
+             "text": "hi &amp; bye", "context": "the question"}
+    assert evidence_lines([reply]) == "2025-01-01 ♥1 ↩2 ⇄3  (reshare) hi & bye  [in: the question]"
+    assert len(evidence_lines([reply] * 5, 2).splitlines()) == 2
+    warn_stale("posts of [bold]ann[/bold] changed")
+    assert capsys.readouterr().err == "Warning: posts of [bold]ann[/bold] changed\n"
+
+
+def test_ingest_says_on_stderr_what_it_did_not_store_as_given(cli, write) -> None:  # type: ignore[no-untyped-def]
+    """Beside its counts, `ingest` says: the first ten unknown sensitive opt-ins and how many more; rows repeating a
+    post; where rejected rows were written, and an earlier reject file it emptied; users kept out by an opt-out."""
+    users = write("u.jsonl", [{"user_id": f"u{i}", "consent": "opted_in", "sensitive_opt_in": "nope"}
+                              for i in range(12)])
+    first = " ".join(cli("ingest", "--users", users).stderr.split())
+    assert first.count("'nope': no topic of the loaded taxonomy has this id") == 10
+    assert "warning: ... and 2 more user(s) opted in to unknown topic ids" in first
+    posts = write("p.jsonl", [post("p1", "u1", "first", 1), post("p1", "u1", "second", 1), {"post_id": "p2"}])
+    rejects = f"{posts}.rejects.jsonl"
+    said = " ".join(cli("ingest", posts, "--skip-invalid", "--rejects", rejects).stderr.split())
+    assert "1 row(s) gave a post an earlier row of the file gave too: the last row of each post was kept" in said
+    assert f"1 rejected row(s) written to {rejects}" in said
+    fixed = cli("ingest", write("fixed.jsonl", [post("p1", "u1", "second", 1)]), "--skip-invalid", "--rejects", rejects)
+    assert f"no row rejected: {rejects}, an earlier run's reject file, was emptied" in " ".join(fixed.stderr.split())
+    assert cli("consent", "u3", "opted_out").exit_code == 0
+    kept_out = " ".join(cli("ingest", "--users", users).stderr.split())
+    assert "1 user(s) not stored: they opted out earlier and stay out (only `perkmatch consent USER opted_in` " \
+        "brings one back)" in kept_out

@@ -1311,3 +1311,20 @@ def test_export_names_a_withheld_perk_as_its_match_runs_catalog_had_it(world, wr
     assert world("catalog", "refresh", write("c2.yaml", retitled)).exit_code == 0
     doc = json.loads(world("export", "bob").stdout)
     assert [(w["perk_id"], w["title"]) for w in doc["withheld"]] == [("lounge", "Lounge pass")]
+
+
+def test_topics_candidates_and_explain_of_a_user_with_no_perk_say_what_fell_short(tmp_path, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """`topics USER --candidates` counts the candidates that fell short and labels each one; `explain USER` of a user
+    with no perk says why, as its first line and as "reason" in --json."""
+    users = [{"user_id": "ann", "consent": "opted_in", "region": "US-NY"},
+             {"user_id": "dan", "consent": "opted_in", "region": "GB"}]
+    world = build_world(tmp_path, write, monkeypatch, users, posts_for("ann", "flights airport lounge travel")
+                        + posts_for("dan", "coffee espresso beans roast", 2), "2025-03-01", then=(["match"],))
+    shown = world("topics", "dan", "--candidates")
+    assert shown.exit_code == 0 and shown.stdout.startswith("dan: 0 topic(s), 1 candidate(s) that fell short\n")
+    assert "Coffee (candidate)" in shown.stdout
+    reason = "dan got no perk in match run 2: no topic was inferred for them in profile run 1"
+    explained = world("explain", "dan")
+    assert explained.exit_code == 0 and explained.stdout.startswith(reason)
+    record = json.loads(world("explain", "dan", "--json").stdout)
+    assert record["assignments"] == [] and record["reason"].startswith(reason)

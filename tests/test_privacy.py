@@ -373,3 +373,39 @@ def test_withdrawing_an_opt_in_deletes_its_evidence_and_the_withheld_perks(engin
     assert count(engine, "SELECT COUNT(*) FROM evidence WHERE user_id = 'ann' AND topic_id = 'health'") == 0
     assert count(engine, "SELECT COUNT(*) FROM evidence WHERE user_id = 'ann' AND topic_id = 'kayaks'") == 1
     assert count(engine, "SELECT COUNT(*) FROM withheld WHERE user_id = 'ann'") == 0  # (they keep no topic)
+
+
+def test_forget_says_what_it_deleted_and_refuses_an_unknown_user(cli, write) -> None:  # type: ignore[no-untyped-def]
+    """`forget USER --post ID` says how many posts of whom went (--json: the post ids, each once, sorted);
+    `forget USER` says whom it forgot; an id nobody has is an error (exit 1) naming it, not a silent success."""
+    posts = write("p.jsonl", [post(f"a{i}", "ann", f"kayaks {i}", i) for i in range(3)])
+    assert cli("ingest", posts, "--users", write("u.jsonl", USERS)).exit_code == 0
+    unknown = cli("forget", "an")
+    assert unknown.exit_code == 1 and "no user 'an' is stored" in unknown.stderr
+    record = cli("forget", "ann", "--post", "a2", "--post", "a0", "--post", "a2", "--json")
+    assert record.exit_code == 0, record.output
+    said = json.loads(record.stdout)
+    assert said["user_id"] == "ann" and said["post_ids"] == ["a0", "a2"] and said["deleted"]["posts"] == 2
+    one = cli("forget", "ann", "--post", "a1")
+    assert one.exit_code == 0 and one.stdout.startswith("deleted 1 post(s) of ann: posts 1, ")
+    whole = cli("forget", "ann")
+    assert whole.exit_code == 0 and whole.stdout.startswith("forgot ann: ")
+
+
+def test_export_to_a_file_writes_it_whole_and_refuses_the_database_or_a_folder(cli, write, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`export --out FILE` writes the document, as written (not \\u escapes), to FILE and says so on stderr, leaving
+    stdout empty; an --out that is the database or a folder is refused, naming --out, before anything is written."""
+    assert cli("ingest", "--users", write("u.jsonl", [{"user_id": "ann", "consent": "opted_in",
+                                                        "handle": "Zoë"}])).exit_code == 0
+    before = Path(cli.db).read_bytes()
+    refused = cli("export", "ann", "--out", cli.db)
+    assert refused.exit_code == 1 and f"--out {cli.db}: that is the database (--db)" in " ".join(refused.stderr.split())
+    assert Path(cli.db).read_bytes() == before
+    folder = cli("export", "ann", "--out", str(tmp_path))
+    assert folder.exit_code == 1 and f"--out {tmp_path}: is a folder; give the path of the JSON file to write" in \
+        " ".join(folder.stderr.split())
+    target = tmp_path / "ann.json"
+    result = cli("export", "ann", "--out", str(target))
+    assert result.exit_code == 0 and result.stdout == "" and result.stderr == f"wrote {target}\n"
+    assert '"handle": "Zoë"' in target.read_text(encoding="utf-8")
+    assert json.loads(target.read_text(encoding="utf-8"))["user"]["user_id"] == "ann"
