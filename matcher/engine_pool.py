@@ -16,6 +16,7 @@ import os
 import signal
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from sqlalchemy import Engine
@@ -24,6 +25,7 @@ from matcher import workers
 from matcher.classify import ClassifyParams
 from matcher.embed import EmbeddingCache
 from matcher.engine_local import Executor, Job, LocalExecutor, take_read
+from matcher.errors import PerkmatchError
 from matcher.profile_chunk import ReadUser
 from matcher.profiles import ProfileParams, TopicResult
 from matcher.topic_space import TopicSpace
@@ -149,7 +151,7 @@ class PoolExecutor(LocalExecutor):
         pool = self._workers()
         try:
             yield from workers.in_order(lambda user_ids: pool.submit(fn, *fixed, user_ids, *extra(user_ids)),
-                                        lambda future: future.result(), jobs, 2 * self.processes)
+                                        _result, jobs, 2 * self.processes)
         except BaseException:  # stopped, or failed: what the workers compute now is thrown away
             running = list((getattr(pool, "_processes", None) or {}).values())  # (``shutdown`` forgets them)
             pool.shutdown(wait=False, cancel_futures=True)
@@ -157,3 +159,15 @@ class PoolExecutor(LocalExecutor):
                 process.kill()  # (they ignore stop signals, ``workers.start``): the exit need not wait for their chunks
             self._pool = None
             raise
+
+
+def _result(future: concurrent.futures.Future) -> Any:
+    """A chunk's result; a worker gone before its chunk was done (killed, for want of memory perhaps, or failed as
+    it started: ``store.not_a_starting_worker``) fails the run with an error that says so, not a bare
+    ``BrokenProcessPool``."""
+    try:
+        return future.result()
+    except BrokenProcessPool:
+        raise PerkmatchError("a worker process of this profile run ended before its work was done (killed, for want "
+                             "of memory perhaps, or it failed as it started: its own message, if any, is above); "
+                             "run it again: the users it finished are kept") from None

@@ -5,6 +5,7 @@ No ``from __future__ import annotations`` here: it breaks SQLModel tables.
 """
 
 import datetime as dt
+import multiprocessing
 import os
 import re
 import threading
@@ -257,6 +258,7 @@ def profile_lock(engine: Engine) -> Iterator[None]:
     itself: closing any handle of it in this process would drop SQLite's own locks on it, which then failed with
     "disk I/O error"). Either goes with the process if it dies. Taken again by the thread holding it, it is held
     already (`profile --engine ray` takes it before it starts a cluster, then runs the profile)."""
+    not_a_starting_worker()
     held: set[str] = _HELD.__dict__.setdefault("databases", set())
     key = engine.url.render_as_string(hide_password=True)
     if key in held:
@@ -268,6 +270,20 @@ def profile_lock(engine: Engine) -> Iterator[None]:
             yield
     finally:
         held.discard(key)
+
+
+def not_a_starting_worker() -> None:
+    """Refuse to run in a worker process that is still starting. Python starts the workers of a profile run by
+    importing the program's main script again (as ``__mp_main__``): a library script that calls perkmatch at its top
+    level, not under ``if __name__ == "__main__":``, ran again in every worker, which waited for the profile lock its
+    own run held, and the run waited for the workers for ever, saying nothing. Now each worker stops at its first
+    call with this message, and the run with it (``engine_pool``: a worker that cannot start fails the run). The
+    test is Python's own (``multiprocessing.spawn``'s "bootstrapping phase" error, raised only once a worker starts
+    processes of its own)."""
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        raise PerkmatchError("perkmatch was called while a worker process started: Python starts workers by running "
+                             "the main script again, so a script that uses perkmatch as a library must make its calls "
+                             "under `if __name__ == \"__main__\":` (README, \"Using it as a library\")")
 
 
 _HELD = threading.local()  # ``databases``: those whose profile lock the thread holds (``profile_lock``)
@@ -502,6 +518,7 @@ def open_engine(db: str = DEFAULT_DB, existing: bool = False) -> Engine:
     """Open (and create if needed) the database; with ``existing``, a database without perkmatch's tables (a server's,
     or a SQLite file another program made) is an error, not one to create them in (a command that only reads
     results, given the wrong database)."""
+    not_a_starting_worker()
     check_url(db)
     url = db_url(db)
     if url.startswith("sqlite"):

@@ -205,6 +205,55 @@ def test_pool_workers_ignore_stop_signals_and_are_killed_when_the_run_stops(tmp_
         pool.close()
 
 
+def _dies(user_ids: list[str]) -> None:
+    """A chunk whose worker is killed while it computes it (the kernel's out-of-memory killer, say)."""
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_a_worker_killed_while_it_computes_fails_the_run_with_an_error_that_says_so() -> None:
+    from matcher.engine_pool import PoolExecutor
+    from matcher.errors import PerkmatchError
+
+    pool = PoolExecutor(1, min_users=0)
+    try:
+        with pytest.raises(PerkmatchError, match="a worker process of this profile run ended before its work was done"):
+            list(pool._in_order(_dies, (), iter([(1, ["u1"])])))  # before: a bare BrokenProcessPool and its traceback
+    finally:
+        pool.close()
+
+
+UNGUARDED = """
+import sys
+sys.path.insert(0, {tests!r})
+from conftest import FakeEncoder
+from matcher.demo import sample_path
+from matcher.embed import EmbeddingCache
+from matcher.engine_pool import PoolExecutor
+from matcher.ingest import ingest_posts, ingest_users
+from matcher.profile_run import run_profile
+from matcher.store import open_engine
+engine = open_engine({db!r})  # at the top level, not under `if __name__ == "__main__":`
+ingest_users(engine, sample_path("users.jsonl"))
+ingest_posts(engine, sample_path("posts.jsonl"))
+run_profile(engine, EmbeddingCache(engine, FakeEncoder()), executor=PoolExecutor(2, min_users=0))
+"""
+
+
+def test_a_library_script_without_the_main_guard_fails_at_once_instead_of_hanging(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Python starts the pool's workers by running the main script again: each ran the script's calls, waited for
+    the profile lock its own run held, and the run waited for them for ever, saying nothing."""
+    script = tmp_path / "unguarded.py"
+    script.write_text(UNGUARDED.format(tests=str(ROOT / "tests"), db=str(tmp_path / "p.db")), encoding="utf-8")
+    try:
+        done = subprocess.run([sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True, timeout=180,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+    except subprocess.TimeoutExpired:
+        pytest.fail("the run hung, waiting for workers that wait for it")
+    assert done.returncode != 0
+    assert 'make its calls under `if __name__ == "__main__":`' in done.stderr  # each worker says why it stopped
+    assert "a worker process of this profile run ended before its work was done" in done.stderr  # and so does the run
+
+
 def test_the_fork_server_ignores_the_stop_signals_of_the_command_group() -> None:
     code = ("import multiprocessing.forkserver as f, time; from matcher.engine_pool import start_fork_server, "
             "worker_context; worker_context(); start_fork_server(); time.sleep(1); "

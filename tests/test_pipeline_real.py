@@ -293,3 +293,22 @@ def test_replies_that_say_nothing_themselves_make_no_topic_of_their_threads(tmp_
     assert "travel.air-travel" not in topics["u-reacts"]
     said = explain_topic(engine, "u-reacts", "travel.air-travel")
     assert not said["inferred"] and any("in its own words" in s for s in said["details"]["shortfalls"])
+
+
+def test_the_readme_library_example_runs_as_written(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The README's "Using it as a library" block, run as a script from a folder holding the sample files."""
+    import os
+    import subprocess
+    import sys
+
+    from matcher.demo import sample_path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## Using it as a library", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    for name in ("users.jsonl", "posts.jsonl", "catalog.yaml"):
+        shutil.copy(sample_path(name), tmp_path / name)
+    (tmp_path / "example.py").write_text(block, encoding="utf-8")
+    done = subprocess.run([sys.executable, "example.py"], cwd=tmp_path, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "'user_id': 'u-maya'" in done.stdout and "'perk_id'" in done.stdout
