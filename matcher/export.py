@@ -22,6 +22,8 @@ def assignment_format(path: str, fmt: str | None = None) -> str:
     runs, so a bad name costs no work)."""
     if fmt and fmt.lower() not in FORMATS:
         raise PerkmatchError(f"--format {fmt}: use csv or jsonl")
+    if not path.strip():  # (said before its name's format: there is no name)
+        check_out(path, f"{fmt.upper() if fmt else 'CSV or JSONL'} file")
     if not fmt and Path(path).suffix.lstrip(".").lower() not in FORMATS:
         raise PerkmatchError(f"--out {path}: cannot tell the format from the name; name the file .csv or .jsonl, or "
                              "give --format csv|jsonl")

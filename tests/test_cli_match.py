@@ -10,6 +10,7 @@ import re
 import sys
 
 import pytest
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from matcher import store
@@ -1328,3 +1329,27 @@ def test_topics_candidates_and_explain_of_a_user_with_no_perk_say_what_fell_shor
     assert explained.exit_code == 0 and explained.stdout.startswith(reason)
     record = json.loads(world("explain", "dan", "--json").stdout)
     assert record["assignments"] == [] and record["reason"].startswith(reason)
+
+
+def test_an_empty_out_path_is_refused_before_the_match_runs_not_printed_instead(world) -> None:  # type: ignore[no-untyped-def]
+    """`--out ""` (an unset shell variable) is an empty path, as `export` says, not no --out at all."""
+    def runs() -> int:
+        with store.open_engine(world.db).connect() as conn:
+            return int(conn.execute(text("SELECT count(*) FROM runs")).scalar_one())
+
+    before = runs()
+    for extra in ([], ["--format", "csv"]):
+        result = world("match", "--out", "", *extra)
+        assert result.exit_code == 1, result.output  # before: the assignments printed, exit 0 (or, with --format,
+        assert "--out: the path is empty" in result.stderr and result.stdout == ""  # "give --out FILE too")
+    assert runs() == before  # no match run was made
+
+
+def test_import_with_an_empty_out_path_is_refused_not_stored(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.test_importers import EXPORTS, import_cli
+
+    result = import_cli(tmp_path)("twitter-archive", str(EXPORTS / "twitter"), "--user-id", "tw", "--out", "",
+                                  "--consent-policy", "opt-out")
+    assert result.exit_code == 1 and "--out: the path is empty" in result.stderr  # before: 5 posts stored, exit 0
+    with store.open_engine(str(tmp_path / "test.db")).connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM posts")).scalar_one() == 0

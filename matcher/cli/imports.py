@@ -47,7 +47,7 @@ def import_export(
         raise typer.BadParameter(f"{kind!r}: use one of {', '.join(KINDS)}", param_hint="'KIND'")
     spec = get_kind(kind)
     try:
-        if out_file:
+        if out_file is not None:  # (`--out ""`, an unset shell variable, is refused: not an ingest)
             _write_out(kind, path, user_id, site, out_file, as_json)
             return
         warn_policy(policy)
@@ -94,6 +94,8 @@ def _write_out(kind: str, path: str, user_id: str | None, site: str | None, out_
     from matcher.importers import counted, get_kind, read_posts, read_users, users_file_for, write_jsonl_files
     from matcher.outfiles import same_file
 
+    if not out_file.strip():
+        raise PerkmatchError("--out: the path is empty; give the path of the posts file (.jsonl) to write")
     if not out_file.endswith((".jsonl", ".jsonl.gz")):  # what is written is JSON Lines, whatever the name says
         raise PerkmatchError(f"--out {out_file}: the posts are written as JSON Lines; name the file .jsonl or "
                              ".jsonl.gz")

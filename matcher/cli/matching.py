@@ -67,16 +67,16 @@ def match(
 
     if since is not None and not changes:
         raise typer.BadParameter("goes with --changes", param_hint="'--since'")
-    if fmt and not out_file:
+    if fmt and out_file is None:
         raise typer.BadParameter("is the format of the file --out writes; give --out FILE too (or leave --format "
                                  "out to print)", param_hint="'--format'")
     if fmt and fmt.lower() not in ("csv", "jsonl"):  # a bad value: a usage error (2), like any other
         raise typer.BadParameter(f"{fmt!r}: use csv or jsonl", param_hint="'--format'")
-    if changes and out_file:  # before: the changes were printed, and no file was written
+    if changes and out_file is not None:  # before: the changes were printed, and no file was written
         raise typer.BadParameter("prints only what changed; --out writes the assignments: give one of them (to keep "
                                  "the changes, redirect them: `perkmatch match --changes --json > FILE`)",
                                  param_hint="'--changes'")
-    if out_file:
+    if out_file is not None:  # (`--out ""` too: refused, not printed instead)
         assignment_format(out_file, fmt)  # a bad name or folder is refused before the match runs
         common.refuse_overwrite(out_file, "--out", db, {"the catalog file being previewed (--catalog)": catalog_file})
     if catalog_file and not dry_run:
@@ -230,7 +230,7 @@ def _show_match(view: _MatchView, changes: bool, out_file: str | None, fmt: str 
             moved += [f"{m['perk_id']} score {m['before']:.3f} -> {m['after']:.3f}" for m in d["moved"]]
             out.print(f"{d['user_id']}: {'; '.join(moved)} ({'; '.join(d['causes'])})", markup=False)
         return
-    if out_file:
+    if out_file is not None:
         write_assignments(view.records, out_file, fmt)
         err.print(f"wrote {len(view.records)} assignment(s) to {out_file}")
     elif as_json:
@@ -240,7 +240,7 @@ def _show_match(view: _MatchView, changes: bool, out_file: str | None, fmt: str 
     if view.wanted is not None and not view.records and not view.nobody:
         err.print("no assignment of the perks selected")
     for perk_id, why in view.nobody.items():  # on stderr beside --json or --out: their lines are the assignments
-        if as_json or out_file:
+        if as_json or out_file is not None:
             err.print(f"{perk_id}: {why['why']}", markup=False)
         else:
             out.print(f"{perk_id}:", markup=False)
