@@ -126,6 +126,8 @@ def check_reject_path(reject_path: str, *inputs: str) -> None:
     """Refuse, before anything is read or stored, a reject file that could not be written or would overwrite an
     input, or a file that is not a reject file."""
     target = Path(reject_path)
+    if reject_path == "-":  # (before: a file named "-" in the working folder)
+        raise PerkmatchError("--rejects -: is not standard output here; give a file path for the rejects")
     if any(path != "-" and same_file(reject_path, path) for path in inputs):
         raise PerkmatchError(f"--rejects {reject_path}: that is the input file; give another path for the rejects")
     if target.is_dir():

@@ -17,6 +17,9 @@ def check_out(path: str, what: str = "file") -> Path:
     """The path to write, refused when it is empty, a folder, or its folder does not exist."""
     if not path.strip():
         raise PerkmatchError(f"--out: the path is empty; give the path of the {what} to write")
+    if path == "-":  # (before: a file named "-" in the working folder)
+        raise PerkmatchError(f"--out -: is not standard output here; give the path of the {what} to write, or "
+                             "/dev/stdout")
     target = Path(path).expanduser()
     if target.is_dir():
         raise PerkmatchError(f"--out {path}: is a folder; give the path of the {what} to write")

@@ -631,3 +631,18 @@ def test_ingest_says_on_stderr_what_it_did_not_store_as_given(cli, write) -> Non
     kept_out = " ".join(cli("ingest", "--users", users).stderr.split())
     assert "1 user(s) not stored: they opted out earlier and stay out (only `perkmatch consent USER opted_in` " \
         "brings one back)" in kept_out
+
+
+def test_a_dash_for_a_file_to_write_is_refused_not_made_a_file_named_dash(cli, write, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """`-` reads standard input where a command reads a file; where it writes one, it made a file named "-"."""
+    monkeypatch.chdir(tmp_path)
+    posts = write("p.jsonl", [post("a1", "ann", "hello there", 1), {"post_id": "a2"}])
+    cli("ingest", write("q.jsonl", [post("a1", "ann", "hello there", 1)]), "--consent-policy", "opt-out")
+    for args, said in ((["export", "ann", "--out", "-"], "--out -: is not standard output here; give the path of the "
+                        "JSON file to write, or /dev/stdout"),
+                       (["ingest", posts, "--skip-invalid", "--rejects", "-"], "--rejects -: is not standard output "
+                        "here; give a file path for the rejects")):
+        result = cli(*args)
+        assert result.exit_code == 1, result.output
+        assert said in " ".join(result.stderr.split())
+    assert not (tmp_path / "-").exists()
