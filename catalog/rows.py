@@ -9,6 +9,7 @@ import gzip
 import io
 import json
 import re
+import reprlib
 import sys
 import zlib
 from collections.abc import Iterator
@@ -520,6 +521,18 @@ _TYPE_HINTS = {"string_type": "give it as text, in quotes", "int_type": "give a 
                "float_parsing": "give a number"}
 
 
+_SHOWN = reprlib.Repr()  # (its limits as attributes: Python 3.11 takes none as arguments)
+_SHOWN.maxlevel, _SHOWN.maxlist, _SHOWN.maxtuple, _SHOWN.maxset, _SHOWN.maxdict = 3, 8, 8, 8, 8
+_SHOWN.maxstring = _SHOWN.maxother = 60
+
+
+def _shown(value: Any) -> str:
+    """A wrong value as an error quotes it: its first 60 characters, reached without writing the whole value out (a
+    YAML file's aliases can make a list of 10⁸ items from a few lines, and ``str`` of it took gigabytes, then a
+    MemoryError's traceback)."""
+    return (value if isinstance(value, str) else _SHOWN.repr(value))[:60]
+
+
 def validate(path: str, line: int, row: dict[str, Any], model: type[M], hints: dict[str, str]) -> M | list[Problem]:
     """Validate one row with a pydantic model; on failure return its problems, each with a fix."""
     try:
@@ -531,7 +544,7 @@ def validate(path: str, line: int, row: dict[str, Any], model: type[M], hints: d
             top = str(err["loc"][0]) if err["loc"] else ""
             message = err["msg"].removeprefix("Value error, ")  # pydantic's wording for a validator's own message
             if err["type"] != "missing" and "input" in err and not isinstance(err["input"], dict):
-                message += f" (got {str(err['input'])[:60]!r})"
+                message += f" (got {_shown(err['input'])!r})"
             hint = hints.get(top, "") or _TYPE_HINTS.get(err["type"], "")
             problems.append(Problem(path, line, field, f"{message}{'; ' + hint if hint else ''}"))
         return problems

@@ -94,7 +94,7 @@ def vocabulary(encoder: Encoder) -> list[str]:
 
 def base_name(model: str | None) -> str:
     """The model's part of the encoder name (the embedding cache key): all-MiniLM-L6-v2, or the folder's name."""
-    return DEFAULT_MODEL if model is None else Path(model).name
+    return DEFAULT_MODEL if not model else Path(model).name  # ("" loads the packaged model: ``load_encoder``)
 
 
 class SentenceTransformerEncoder:

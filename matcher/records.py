@@ -6,6 +6,7 @@ Everything read from a file is validated here once; after that the pipeline trus
 import datetime as dt
 import html
 import re
+import unicodedata
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -94,6 +95,14 @@ def as_of_text(seconds: int) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def one_form(value: Any) -> Any:
+    """An id in Unicode's composed form (NFC), as ingest stores ids and every command reads them: "josé" typed on a
+    keyboard and "josé" from a file written decomposed (an e and a combining accent, as macOS writes names) are one
+    user. Before, the opt-out of one left the other's posts stored, and the opt-in of one left the other's
+    skipped."""
+    return unicodedata.normalize("NFC", value) if isinstance(value, str) and not value.isascii() else value
+
+
 class PostIn(BaseModel):
     """One post as written in a posts file."""
 
@@ -143,7 +152,7 @@ class PostIn(BaseModel):
     @classmethod
     def _ids(cls, value: Any) -> Any:
         value = id_text(value)
-        return value.strip() if isinstance(value, str) else value
+        return one_form(value.strip()) if isinstance(value, str) else value
 
     @field_validator("platform", mode="before")
     @classmethod
@@ -198,7 +207,7 @@ class UserIn(BaseModel):
     @field_validator("user_id", mode="before")
     @classmethod
     def _id(cls, value: Any) -> Any:  # not a bool: true is no user id (it was stored as "True")
-        return id_text(value)
+        return one_form(id_text(value))
 
     @field_validator("handle", mode="after")
     @classmethod

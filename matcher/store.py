@@ -549,6 +549,9 @@ def open_engine(db: str = DEFAULT_DB, existing: bool = False) -> Engine:
             _add_indexes(engine)
     except Exception as exc:
         hint = server_hint(exc) if not url.startswith("sqlite") else None
+        other = _not_sqlite(db) if url.startswith("sqlite") else ""
+        if other:
+            raise PerkmatchError(f"--db {db}: {other}") from None
         damaged = f": {DAMAGED}" if is_damaged(exc) else f"; {hint}" if hint else _unwritable(db, url)
         raise PerkmatchError(f"--db {shown_db(db)}: cannot open the database ({database_error(exc)}){damaged}"
                              ) from None
@@ -557,6 +560,24 @@ def open_engine(db: str = DEFAULT_DB, existing: bool = False) -> Engine:
         raise PerkmatchError(f"--db {shown_db(db)}: this database holds no perkmatch data; check its name (this "
                              "command reads results and does not set one up: start with `perkmatch ingest`)")
     return engine
+
+
+def _not_sqlite(db: str) -> str:
+    """Why the file at a SQLite path is not a database at all, when it is not: a folder, or a file of another kind
+    (a posts file given as --db). Before, both were "unable to open database file" or "the database file is damaged:
+    restore it from a backup", advice for a database, not for a wrong path."""
+    path = Path(db).expanduser()
+    if path.is_dir():
+        return "is a folder; give the path of the database file (perkmatch.db by default)"
+    try:
+        with path.open("rb") as f:
+            head = f.read(16)
+    except OSError:
+        return ""
+    if head and head != b"SQLite format 3\x00"[:len(head)]:  # (a damaged database still starts as one)
+        return ("is not a SQLite database (another kind of file: check the path; a posts or users file is given to "
+                "`ingest`, not to --db)")
+    return ""
 
 
 def _unwritable(db: str, url: str) -> str:

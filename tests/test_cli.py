@@ -477,7 +477,7 @@ def test_an_out_folder_that_cannot_be_written_by_the_time_of_writing_is_named(mo
 
 @pytest.mark.parametrize(("args", "message"), [
     (["ingest"], "give a posts file, --users FILE, or both"),
-    (["topics"], "give a USER_ID or --all (not both)"),
+    (["topics"], "give a USER_ID, or --all for every profiled user"),
     (["topics", "ann", "--all"], "give a USER_ID or --all (not both)"),
     (["topics", "--all", "--changes"], "--changes needs a USER_ID"),
     (["topics", "ann", "--since", "1"], "--since goes with --changes"),

@@ -73,6 +73,19 @@ def test_a_damaged_database_is_said_in_one_line_without_sql_or_user_data(cli, wr
     assert "the database file is damaged: restore it from a backup" in " ".join(opened.stderr.split())
 
 
+def test_a_db_path_that_is_a_folder_or_another_kind_of_file_says_so(write, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Before: "unable to open database file", and for a posts file given as --db, "the database file is damaged:
+    restore it from a backup" (found by helper-92)."""
+    users = write("users.jsonl", [{"user_id": "ann", "consent": "opted_in"}])
+    before = Path(users).read_bytes()
+    for db, said in ((users, "is not a SQLite database (another kind of file: check the path"),
+                     (str(tmp_path), "is a folder; give the path of the database file")):
+        result = subprocess.run([sys.executable, "-m", "matcher", "--db", db, "status"], capture_output=True, text=True)
+        assert result.returncode == 1 and f"Error: --db {db}: {said}" in " ".join(result.stderr.split())
+        assert "damaged" not in result.stderr
+    assert Path(users).read_bytes() == before
+
+
 def test_output_that_cannot_be_written_is_one_line_and_a_closed_pipe_ends_quietly(cli, write) -> None:  # type: ignore[no-untyped-def]
     cli("ingest", write("p.jsonl", [post("p1", "ann", "hello", 1)]), "--consent-policy", "opt-out")
     with open("/dev/full", "w") as full:
@@ -264,7 +277,20 @@ def test_an_as_of_before_every_post_warns_and_the_last_day_a_date_can_hold_is_ac
         " ".join(early.stderr.split())  # before: said nothing, though `match` now reads an empty run
     late = cli("profile", "--consent-policy", "opt-out", "--as-of", "9999-12-31")
     assert late.exit_code == 0 and "1 users, 4 posts" in late.stdout  # before: refused, "(1970 to 9999)"
-    assert "Warning: --as-of" not in late.stderr
+    assert "none of the" not in late.stderr
+
+
+def test_an_as_of_decades_after_the_posts_warns_that_the_scores_no_longer_rank(cli, write) -> None:  # type: ignore[no-untyped-def]
+    """2126 for 2026, one key off: every post's recency weight is about 2^-50, every score rounds to 0, and the rule
+    that demotes a side interest to the strongest topic (0) demotes nothing (found by helper-92)."""
+    cli("ingest", write("p.jsonl", [post(f"p{i}", "ann", f"coffee {i}", i) for i in range(4)]), "--consent-policy",
+        "opt-out")  # (posts of January 2025)
+    said = lambda r: " ".join(r.stderr.split())  # noqa: E731
+    assert "years after" not in said(cli("profile", "--consent-policy", "opt-out", "--as-of", "2040-01-01"))
+    late = cli("profile", "--consent-policy", "opt-out", "--as-of", "2126-01-01")
+    assert late.exit_code == 0
+    assert ("Warning: --as-of 2126-01-01 is 101 years after the newest post (2025-01-04): recency has halved every "
+            "post's weight 50 times since, so the scores round to 0") in said(late)
 
 
 def test_a_database_password_is_masked_wherever_the_url_gives_it() -> None:

@@ -33,9 +33,10 @@ catalog_app = typer.Typer(help="The perk catalog: refresh, versions, history.", 
 
 
 def ingest(
-    posts: Annotated[str | None, typer.Argument(help="Posts file (.jsonl, .csv, .json, optionally .gz; '-' = stdin)")]
-    = None,
-    users: Annotated[str | None, typer.Option("--users", help="Users file (.jsonl, .csv, .yaml, .json)")] = None,
+    posts: Annotated[str | None, typer.Argument(help="Posts file (.jsonl, .csv, .json, optionally .gz; '-' = stdin)",
+                                                callback=common.not_blank)] = None,
+    users: Annotated[str | None, typer.Option("--users", help="Users file (.jsonl, .csv, .yaml, .json)",
+                                              callback=common.not_blank)] = None,
     skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Store valid rows; write rejected rows, with "
                                                "reasons, to a reject file.")] = False,
     rejects: Annotated[str | None, typer.Option("--rejects", help="Reject file \\[default: POSTS.rejects.jsonl]")]
@@ -385,6 +386,33 @@ def profile(
     if summary.users and not summary.posts and as_of:  # a typo in the date: the run is the one `match` reads now
         err.print(f"Warning: --as-of {as_of}: none of the {summary.users} users' posts was written by then, so every "
                   "profile of this run is empty, and `match` now reads it; run `perkmatch profile` with the date meant")
+    elif summary.posts and as_of and (faded := _faded(eng, when)):
+        years, day, halvings = faded
+        err.print(f"Warning: --as-of {as_of} is {years:,.0f} years after the newest post ({day}): recency has halved "
+                  f"every post's weight {halvings:,} times since, so the scores round to 0 and no longer rank topics "
+                  "(a topic resting on posts that count for nothing may be inferred), and `match` now reads this run; "
+                  "if the year was mistyped, run `perkmatch profile` with the date meant")
+
+
+def _faded(eng: Any, when: int | None) -> tuple[float, str, int] | None:
+    """How many years ``when`` is after the newest post written by then, that post's day, and how many half-lives
+    (``ProfileParams.half_life_days``) have passed since, when more than ten: scores, kept to 4 decimals, are 0 from
+    about there."""
+    import datetime as dt
+
+    from sqlalchemy import func, select
+
+    from matcher.profiles import ProfileParams
+    from matcher.store import Post, session
+
+    if when is None:
+        return None
+    with session(eng) as s:
+        newest = s.execute(select(func.max(Post.created_at)).where(Post.created_at <= when)).scalar()
+    halvings = int((when - newest) / (ProfileParams.half_life_days * 86_400)) if newest is not None else 0
+    if halvings <= 10:
+        return None
+    return (when - newest) / (365.25 * 86_400), dt.datetime.fromtimestamp(newest, dt.UTC).date().isoformat(), halvings
 
 
 def register(app: typer.Typer) -> None:

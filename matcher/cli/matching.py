@@ -46,12 +46,14 @@ def match(
                                           "reading the last one kept.")] = False,
     catalog_file: Annotated[str | None, typer.Option("--catalog", help="With --dry-run: match as if this catalog "
                                                      "file were refreshed into a new live version (it is not: "
-                                                     "`catalog refresh FILE` does that).")] = None,
+                                                     "`catalog refresh FILE` does that).",
+                                                     callback=common.not_blank)] = None,
     perk_ids: Annotated[list[str] | None, typer.Option("--perk", help="Print (or write with --out) only this perk's "
                                                        "assignments and changes; give it again for more.",
                                                        show_default=False)] = None,
     brand_name: Annotated[str | None, typer.Option("--brand", help="Print (or write with --out) only the "
-                                                   "assignments and changes of this brand's perks.")] = None,
+                                                   "assignments and changes of this brand's perks.",
+                                                   callback=common.not_blank)] = None,
     db: DbOpt = None,
     model: ModelOpt = None,
     as_json: JsonOpt = False,

@@ -10,7 +10,7 @@ from matcher.cli import common
 from matcher.cli.common import DbOpt, JsonOpt, ModelOpt, engine, err, handled, out, print_json, progress
 
 
-def forget(user_id: Annotated[str, typer.Argument(help="The user's id")], db: DbOpt = None,
+def forget(user_id: Annotated[str, typer.Argument(help="The user's id", callback=common.user_id_arg)], db: DbOpt = None,
            posts: Annotated[list[str] | None, typer.Option("--post", help="Delete only this post of the user (its "
                                                             "post_id; repeat for more); an export holding it will not "
                                                             "store it again.", show_default=False)] = None,
@@ -40,7 +40,7 @@ def _counted(counts: dict[str, int]) -> str:
 
 
 def consent(
-    user_id: Annotated[str, typer.Argument(help="The user's id")],
+    user_id: Annotated[str, typer.Argument(help="The user's id", callback=common.user_id_arg)],
     state: Annotated[str, typer.Argument(help="opted_in or opted_out")],
     db: DbOpt = None,
 ) -> None:
@@ -75,7 +75,7 @@ def consent(
                   "already known, check the id (`perkmatch export USER` shows what is stored).")
 
 
-def export(user_id: Annotated[str, typer.Argument(help="The user's id")], db: DbOpt = None,
+def export(user_id: Annotated[str, typer.Argument(help="The user's id", callback=common.user_id_arg)], db: DbOpt = None,
            out_file: Annotated[str | None, typer.Option("--out", help="Write to this file instead of stdout.")]
            = None) -> None:
     """Everything stored about a user, as one JSON document (the right of access)."""

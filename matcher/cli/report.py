@@ -12,7 +12,8 @@ report_app = typer.Typer(help="Self-contained HTML reports a person can read and
 OutOpt = Annotated[str, typer.Option("--out", help="The HTML file to write (replaced atomically).")]
 
 
-def user(user_id: Annotated[str, typer.Argument(help="The user's id")], out_file: OutOpt, db: DbOpt = None) -> None:
+def user(user_id: Annotated[str, typer.Argument(help="The user's id", callback=common.user_id_arg)], out_file: OutOpt,
+         db: DbOpt = None) -> None:
     """A user's topics with evidence, a chart over time, topics that fell short, perks and changes."""
     from matcher.outfiles import check_out
     from matcher.report import render_user_report, write_report

@@ -23,7 +23,7 @@ WITHHELD_SHOWN = 10  # `explain USER` prints the best this many perks withheld; 
 
 
 def topics(
-    user_id: Annotated[str | None, typer.Argument(help="The user's id")] = None,
+    user_id: Annotated[str | None, typer.Argument(help="The user's id", callback=common.user_id_arg)] = None,
     all_users: Annotated[bool, typer.Option("--all", help="Every profiled user.")] = False,
     candidates: Annotated[bool, typer.Option("--candidates", help="Also list topics that fell short.")] = False,
     changes: Annotated[bool, typer.Option("--changes", help="What changed in USER_ID's topics since the previous "
@@ -40,7 +40,9 @@ def topics(
     from matcher.profile_run import latest_run
     from matcher.topic_records import every_user_topics, evidence_changed, stale_taxonomy, user_topics
 
-    if (user_id is None) == (not all_users):
+    if user_id is None and not all_users:
+        raise typer.BadParameter("give a USER_ID, or --all for every profiled user")
+    if user_id is not None and all_users:
         raise typer.BadParameter("give a USER_ID or --all (not both)")
     if since is not None and not changes:  # usage errors before the database is opened or anything is said
         raise typer.BadParameter("--since goes with --changes")
@@ -92,7 +94,7 @@ def topics(
 
 
 def explain(
-    user_id: Annotated[str, typer.Argument(help="The user's id")],
+    user_id: Annotated[str, typer.Argument(help="The user's id", callback=common.user_id_arg)],
     topic_id: Annotated[str | None, typer.Argument(help="A topic id, or a perk id; without it, the user's "
                                                    "assignments", metavar="TOPIC_ID|PERK_ID")] = None,
     db: DbOpt = None,
