@@ -483,8 +483,8 @@ def test_an_out_folder_that_cannot_be_written_by_the_time_of_writing_is_named(mo
     (["topics", "ann", "--since", "1"], "--since goes with --changes"),
     (["consent", "ann", "opted-in"], "opted-in: write opted_in or opted_out"),
     (["ingest", "posts.jsonl", "--rejects", "r.jsonl"], "names the reject file of --skip-invalid: give --skip-invalid"),
-    (["ingest", "posts.jsonl", "--skip-invalid", "--rejects", ""], "the path is empty; give the path of the reject "
-     "file"),  # before: written to the default place, as if --rejects had not been given
+    (["ingest", "posts.jsonl", "--skip-invalid", "--rejects", ""], "'--rejects': is empty; give a value, or leave it "
+     "out"),  # before: written to the default place, as if --rejects had not been given
 ])
 def test_bad_option_combinations_are_usage_errors_that_store_nothing(cli, args, message) -> None:  # type: ignore[no-untyped-def]
     """A command given too little, or options that do not go together, exits 2 saying what to give, and stores

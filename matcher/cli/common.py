@@ -24,7 +24,6 @@ out = _Console(soft_wrap=True, highlight=False, markup=False)
 err = _Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 
-
 def not_blank(param: typer.CallbackParam, value: Any) -> Any:
     """An option's callback: an empty value (an unset shell variable, `--db "$DB"`) is a usage error, not the option
     left out. Before, `--db ""` used ./perkmatch.db, `ingest ""` stored nothing and said nothing, `match --dry-run

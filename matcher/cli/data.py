@@ -39,8 +39,8 @@ def ingest(
                                               callback=common.not_blank)] = None,
     skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Store valid rows; write rejected rows, with "
                                                "reasons, to a reject file.")] = False,
-    rejects: Annotated[str | None, typer.Option("--rejects", help="Reject file \\[default: POSTS.rejects.jsonl]")]
-    = None,
+    rejects: Annotated[str | None, typer.Option("--rejects", help="Reject file \\[default: POSTS.rejects.jsonl]",
+                                                callback=common.not_blank)] = None,
     policy: PolicyOpt = "opt-in",
     db: DbOpt = None,
     model: ModelOpt = None,
@@ -51,9 +51,6 @@ def ingest(
 
     if posts is None and users is None:
         raise typer.BadParameter("give a posts file, --users FILE, or both")
-    if rejects is not None and not rejects.strip():  # (an unset shell variable: not the default place)
-        raise typer.BadParameter("the path is empty; give the path of the reject file, or leave --rejects out to "
-                                 "write it beside the input (FILE.rejects.jsonl)", param_hint="'--rejects'")
     if rejects and not skip_invalid:  # without it a bad row stops the ingest, and no reject file is written
         raise typer.BadParameter("names the reject file of --skip-invalid: give --skip-invalid too (without it, a bad "
                                  "row stops the ingest and nothing is stored)", param_hint="'--rejects'")
