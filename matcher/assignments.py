@@ -198,11 +198,13 @@ def brand_view(engine: Engine, perk_id: str) -> dict[str, Any]:
         version = live_version(s)
         gone = forgotten_units(s, run_id, perk_id)
         started = s.get(Run, run_id).started_at  # type: ignore[union-attr]
-        changed = records_changed(s, (w.user_id for w in left), started)
+        changed = records_changed(s, [w.user_id for w in left] + [r.user_id for r in rows], started)
     left = [w for w in left if w.user_id not in changed]  # not told once their record changed (withheld_hidden)
     records = assignment_records(engine, list(rows))
     for i, rec in enumerate(records, start=1):
         rec["brand_rank"] = i
+        if rec["user_id"] in changed:  # their region, consent or opt-ins now may not be what the match checked
+            rec["record_changed"] = True
     retired = newest.version_retired is not None and version is not None and newest.version_retired <= version
     out = {"perk_id": perk_id, "brand": perk.brand, "title": perk.title, "quantity": perk.quantity,
            "assigned": len(rows) + gone,  # units used: of assignments no longer shown (an opt-in withdrawn), and

@@ -1353,3 +1353,22 @@ def test_import_with_an_empty_out_path_is_refused_not_stored(tmp_path) -> None: 
     assert result.exit_code == 1 and "--out: the path is empty" in result.stderr  # before: 5 posts stored, exit 0
     with store.open_engine(str(tmp_path / "test.db")).connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM posts")).scalar_one() == 0
+
+
+def test_a_holder_whose_record_changed_since_the_match_is_marked_in_brand_and_its_report(tmp_path, write,  # type: ignore[no-untyped-def]
+                                                                                          monkeypatch) -> None:
+    """Ann (US-NY) holds the US-NY-only lounge pass; a users file then moves her to US-NJ. `brand` and `report brand`
+    show the last match, but the report's region column reads her record as it is now: before, a US-NJ holder of a
+    US-NY-only perk, with no word (found by helper-94)."""
+    world = four_users(tmp_path, write, monkeypatch)
+    assert world("match").exit_code == 0
+    before = json.loads(world("brand", "lounge", "--json").stdout)["users"]
+    assert before[0]["user_id"] == "ann" and "record_changed" not in before[0]
+    assert world("ingest", "--users", write("moved.jsonl", [{"user_id": "ann", "region": "US-NJ"}])).exit_code == 0
+    after = json.loads(world("brand", "lounge", "--json").stdout)["users"]
+    assert after[0]["user_id"] == "ann" and after[0]["record_changed"] is True
+    assert "ann score" in (text := world("brand", "lounge").stdout) and \
+        "their record changed since the match; the next match checks it again" in text
+    out = tmp_path / "sky.html"
+    assert world("report", "brand", "Sky", "--out", str(out)).exit_code == 0
+    assert "US-NJ <span class=\"tag\">changed since the match, which checked the record then</span>" in out.read_text()

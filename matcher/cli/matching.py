@@ -322,7 +322,9 @@ def brand(perk_id: Annotated[str, typer.Argument(help="The perk's id")], db: DbO
     for u in record["users"]:
         top = u["topics"][0] if u["topics"] else None
         out.print(f"  {u['brand_rank']}. {u['user_id']} score {u['score']:.3f}"
-                  + (f" because of {top['name']}" if top else ""))
+                  + (f" because of {top['name']}" if top else "")
+                  + (" (their record changed since the match; the next match checks it again)"
+                     if u.get("record_changed") else ""))
         if top:
             for line in evidence_lines(top["evidence"], 2).splitlines():
                 out.print(f"      {line}", markup=False)
