@@ -12,12 +12,14 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Engine, delete, event, text, update
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
 from catalog.refresh import text_key
 from matcher.errors import PerkmatchError
 from matcher.records import embed_form
 from matcher.store import (
+    SQLITE_WAIT_S,
     Assignment,
     Embedding,
     EvidencePost,
@@ -366,13 +368,39 @@ def forget(engine: Engine, user_id: str, opt_out: bool = False) -> dict[str, int
     return counts
 
 
-def scrub(engine: Engine) -> None:
-    """SQLite: secure_delete is on; also checkpoint the WAL and VACUUM. PostgreSQL: see README."""
+SCRUB_WAIT_MS = 2_000  # how long a forget's scrub waits for another command reading the database
+_UNSCRUBBED: set[str] = set()  # the databases whose last scrub could not finish (``scrub_unfinished``)
+
+
+def scrub(engine: Engine, wait_ms: int | None = SCRUB_WAIT_MS) -> bool:
+    """SQLite: secure_delete is on; also checkpoint the WAL and VACUUM (PostgreSQL: see README). Whether it finished.
+
+    A checkpoint that empties the log takes SQLite's writer lock while it waits for the commands reading the database
+    to end. A profile run streams the texts it embeds in one long read, and writes their vectors meanwhile: a forget
+    beside it held the writer lock for the whole busy timeout (60 s), and the profile's next write, waiting behind it
+    as long, failed "database is locked". So the scrub waits ``wait_ms`` at most (None: as any write waits), says it
+    did not finish (``scrub_unfinished``), and a profile run a forget landed in scrubs when it ends."""
     if engine.dialect.name != "sqlite":
-        return
-    with engine.connect() as conn:
-        conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
-        conn.commit()
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("VACUUM"))
-        conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        return True
+    key = engine.url.render_as_string(hide_password=True)
+    done = False
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            if wait_ms is not None:
+                conn.execute(text(f"PRAGMA busy_timeout = {int(wait_ms)}"))
+            try:
+                busy = conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)")).scalar()
+                if not busy:
+                    conn.execute(text("VACUUM"))
+                    done = not conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)")).scalar()
+            finally:
+                conn.execute(text(f"PRAGMA busy_timeout = {int(SQLITE_WAIT_S * 1000)}"))
+    except OperationalError:  # locked: another command is writing (the deletion itself is committed)
+        done = False
+    (_UNSCRUBBED.discard if done else _UNSCRUBBED.add)(key)
+    return done
+
+
+def scrub_unfinished(engine: Engine) -> bool:
+    """Whether this process's last scrub of the database could not finish (another command was reading it)."""
+    return engine.url.render_as_string(hide_password=True) in _UNSCRUBBED

@@ -200,6 +200,12 @@ def _profile(engine: Engine, cache: EmbeddingCache, users: list[str], policy: st
         s.add(run)
         s.commit()
     incremental.drop_interrupted(engine, run_id)
+    with engine.connect() as conn:
+        forgot = topic_fit.forgets_done(conn) != forgotten
+    if forgot:  # a forget landed in the run: its scrub could not empty the log while the run read (``forget.scrub``)
+        from matcher.forget import scrub  # (it builds on this module's neighbours)
+
+        scrub(engine, wait_ms=None)
     return ProfileSummary(run_id, len(users), posts, embedded, inferred, seconds, encode_seconds,
                           recomputed, len(users) - recomputed, fit.run_id, embed_seconds)
 

@@ -373,3 +373,62 @@ def test_a_signal_the_command_cannot_take_where_it_lands_is_not_lost(tmp_path) -
     assert "Traceback" not in done.stderr
     for result in (lost, done):  # (where the signal sent again lands is not fixed: inside a database fetch,
         assert "Exception ignored" not in result.stderr  # SQLAlchemy may log its cursor's closing, as for any Ctrl-C)
+
+
+def test_a_forget_while_profile_streams_missing_texts_does_not_lock_the_profile_out(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Found by helper-93. `profile` streams the texts it must embed (``embed.missing_chunks``: a read transaction
+    held open across chunks) and stores each chunk's vectors from another connection. A `forget` meanwhile
+    commits, then scrubs (``forget.scrub``): ``PRAGMA wal_checkpoint(TRUNCATE)`` takes SQLite's writer lock and
+    waits (busy timeout, 60 s in the CLI) for that reader, so the profile's next write waits as long and fails
+    "database is locked" (seen with the CLI: `forget u5` 6 s into `profile` took 65 s, and the profile then
+    failed with "Error: the database failed: database is locked"). Here the wait is 3 s instead of 60."""
+    import threading
+
+    from sqlalchemy import text
+    from sqlmodel import Session, select
+
+    import matcher.store as store
+    from matcher.demo import sample_path
+    from matcher.embed import missing_chunks
+    from matcher.forget import forget
+    from matcher.ingest import ingest_posts, ingest_users
+    from matcher.store import Post, open_engine
+
+    monkeypatch.setattr(store, "SQLITE_WAIT_S", 3)
+    engine = open_engine(str(tmp_path / "t.db"))
+    ingest_users(engine, sample_path("users.jsonl"))
+    ingest_posts(engine, sample_path("posts.jsonl"))
+    user = "u-maya"
+    reader = missing_chunks(engine, "some-model", size=64)  # as the profile's embed stage reads
+    next(reader)  # first chunk read: the read transaction stays open for the next ones
+    done: dict[str, object] = {}
+
+    def forget_user() -> None:
+        started = time.monotonic()
+        try:
+            forget(engine, user)
+        except Exception as exc:  # noqa: BLE001
+            done["error"] = exc
+        done["seconds"] = time.monotonic() - started
+
+    thread = threading.Thread(target=forget_user)
+    thread.start()
+    time.sleep(1.0)  # the forget has committed and is scrubbing
+    error = None
+    try:
+        with engine.begin() as conn:  # the profile storing the vectors of the chunk it embedded
+            conn.execute(text("INSERT INTO settings (key, value) VALUES ('h93-probe', 'x')"))
+    except Exception as exc:  # noqa: BLE001
+        error = exc
+    reader.close()
+    thread.join(30)
+    assert error is None, f"a profile's write during a forget's scrub failed: {error}"
+    assert done.get("seconds", 99) < 3, done  # the forget itself waited out the whole busy timeout
+    with Session(engine) as s:
+        assert s.exec(select(Post).where(Post.user_id == user)).first() is None
+    from matcher.forget import scrub, scrub_unfinished
+
+    assert scrub_unfinished(engine)  # said (`forget` and `consent` print a note), and left to a later scrub:
+    assert scrub(engine, wait_ms=None) and not scrub_unfinished(engine)  # as a profile run's end does
+    assert Path(f"{tmp_path / 't.db'}-wal").stat().st_size == 0  # the log emptied
+
