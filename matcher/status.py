@@ -62,6 +62,9 @@ def database_status(engine: Engine, db: str, today: dt.date | None = None, runs:
                 profile is None or unfinished.id > profile.id) else None),
             "match": _match(s, match, today) if match else None,
         }
+    # a run holding the profile lock with no run of its own recorded yet: it is embedding (its run is recorded once the
+    # new texts are embedded); before, `status` said "no profile run yet", or called for a run already under way
+    report["profile_embedding"] = report["unfinished_profile"] is None and bool(profile_running(engine))
     report["next"] = next_steps(report)
     report["up_to_date"] = not report["next"]
     if runs:
@@ -259,6 +262,9 @@ def next_steps(report: dict[str, Any]) -> list[str]:
                    "it is still running, or was killed")
             steps.append(f"perkmatch profile: profile run {run['run_id']} (started {run['started_at']}) has not "
                          f"finished ({how}); a new run reuses {reused}")
+    elif report.get("profile_embedding"):
+        steps.append("wait: a profile run is embedding new texts (its run is recorded once they are embedded); a "
+                     "`perkmatch profile` started now waits for it, then reuses its work")
     elif profile is None:
         steps.append("perkmatch profile: no profile run yet")
     else:
