@@ -7,8 +7,7 @@ import re
 import pytest
 
 from matcher.store import Run, open_engine, session
-from tests.test_cli_match import PERKS, build_world
-from tests.test_status import POSTS, USERS
+from tests.test_status import status_world
 
 TIME = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC"
 
@@ -16,10 +15,7 @@ TIME = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC"
 @pytest.fixture
 def world(tmp_path, write, monkeypatch):  # type: ignore[no-untyped-def]
     """``test_status``'s world: three people profiled and matched as of 2025-03-01, one without consent."""
-    perks = [*PERKS, {"perk_id": "spring-beans", "brand": "Spring", "title": "Spring beans",
-                      "description": "coffee beans roast espresso", "starts": "2025-04-01", "ends": "2025-06-30"}]
-    return build_world(tmp_path, write, monkeypatch, USERS, POSTS, "2025-03-01", perks=perks,
-                       then=(["match", "--as-of", "2025-03-01"],))
+    return status_world(tmp_path, write, monkeypatch)
 
 
 def shown(world, *args: str) -> list[str]:  # type: ignore[no-untyped-def]

@@ -11,11 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests.test_cli_match import build_world, posts_for
+from tests.test_report_audit import TAXONOMY
 
-TAXONOMY = [
-    {"topic_id": "travel", "name": "Travel", "description": "flights airport lounge travel trips"},
-    {"topic_id": "coffee", "name": "Coffee", "description": "coffee espresso beans roast brewing"},
-]
 PERKS = [
     {"perk_id": "trips", "brand": "Roam", "title": "Trips credit", "description": "travel trips flights airport"},
     {"perk_id": "beans", "brand": "Bean", "title": "Beans", "description": "coffee beans roast espresso",

@@ -18,12 +18,17 @@ POSTS = (posts_for("ann", "flights airport lounge travel") + posts_for("bob", "t
          + posts_for("cat", "coffee espresso beans roast") + posts_for("eve", "coffee espresso beans roast", 3))
 
 
-@pytest.fixture
-def world(tmp_path, write, monkeypatch):  # type: ignore[no-untyped-def]
+def status_world(tmp_path, write, monkeypatch):  # type: ignore[no-untyped-def]
+    """Three people profiled and matched as of 2025-03-01, one without consent; a perk whose offer opens later."""
     perks = [*PERKS, {"perk_id": "spring-beans", "brand": "Spring", "title": "Spring beans",
                       "description": "coffee beans roast espresso", "starts": "2025-04-01", "ends": "2025-06-30"}]
     return build_world(tmp_path, write, monkeypatch, USERS, POSTS, "2025-03-01", perks=perks,
                        then=(["match", "--as-of", "2025-03-01"],))
+
+
+@pytest.fixture
+def world(tmp_path, write, monkeypatch):  # type: ignore[no-untyped-def]
+    return status_world(tmp_path, write, monkeypatch)
 
 
 def status(world) -> dict:  # type: ignore[no-untyped-def]
