@@ -291,7 +291,8 @@ _HELD = threading.local()  # ``databases``: those whose profile lock the thread 
 
 @contextmanager
 def _profile_lock(engine: Engine) -> Iterator[None]:
-    waiting = engine.get_execution_options().get("on_lock_wait")
+    options = engine.get_execution_options()  # what to say while waiting for a run under way: no time limit, unlike a
+    waiting = options.get("on_profile_wait") or options.get("on_lock_wait")  # write's wait (the CLI says which)
     if engine.dialect.name == "sqlite":
         with _file_lock(_lock_file(engine), waiting):
             yield

@@ -212,6 +212,35 @@ def test_an_ingest_waiting_for_another_commands_write_says_so_then_stores(cli, w
     assert f"Waiting for another command writing to {cli.db} to finish (up to 60 s)" in result.stderr
 
 
+def test_a_profile_waiting_for_the_run_under_way_says_so_with_no_time_limit(cli, write) -> None:  # type: ignore[no-untyped-def]
+    """The profile lock waits as long as the run under way takes: before, the message said "(up to 60 s)", a write's
+    limit (found by helper-93)."""
+    import threading
+
+    from matcher.store import open_engine, profile_lock
+
+    cli("ingest", write("posts.jsonl", [post(f"p{i}", "u1", f"coffee beans {i}", i) for i in range(3)]),
+        "--consent-policy", "opt-out")
+    held = threading.Event()
+    release = threading.Event()
+
+    def run_under_way() -> None:
+        with profile_lock(open_engine(cli.db)):
+            held.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=run_under_way)
+    holder.start()
+    held.wait(30)
+    threading.Timer(1.0, release.set).start()
+    result = cli("profile", "--consent-policy", "opt-out")
+    holder.join(30)
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.stderr.split())
+    assert f"Waiting for the profile run under way on {cli.db} to finish (this one then reuses its work)" in said
+    assert "up to 60 s" not in said
+
+
 def test_a_wait_that_runs_out_says_what_held_the_database(cli, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import sqlite3
 

@@ -428,7 +428,13 @@ def test_a_forget_while_profile_streams_missing_texts_does_not_lock_the_profile_
         assert s.exec(select(Post).where(Post.user_id == user)).first() is None
     from matcher.forget import scrub, scrub_unfinished
 
-    assert scrub_unfinished(engine)  # said (`forget` and `consent` print a note), and left to a later scrub:
+    assert scrub_unfinished(engine)  # said (`forget`, `consent`, `ingest` print a note), and left to a later scrub:
+    from matcher.cli import common
+
+    said: list[str] = []
+    monkeypatch.setattr(common.err, "print", lambda text, **kw: said.append(text))
+    common.unscrubbed_note(engine)
+    assert said and "SQLite's write-ahead log may keep the deleted text until it ends" in said[0]
     assert scrub(engine, wait_ms=None) and not scrub_unfinished(engine)  # as a profile run's end does
     assert Path(f"{tmp_path / 't.db'}-wal").stat().st_size == 0  # the log emptied
 

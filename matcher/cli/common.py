@@ -107,10 +107,16 @@ def engine(db: str | None, existing: bool = False):  # type: ignore[no-untyped-d
         State.created.append(path)
     opened = open_engine(path, existing=existing)
     State.opened.append(opened)
-    opened.update_execution_options(on_lock_wait=lambda: err.print(
-        f"Waiting for another command writing to {shown_db(path)} to finish"
-        + (f" (up to {SQLITE_WAIT_S} s)" if "://" not in path else "") + "; Ctrl-C stops this one safely",
-        markup=False, highlight=False))
+    def waiting(profile: bool = False) -> None:
+        """Said when a command must wait its turn: for a write (SQLite gives up after ``SQLITE_WAIT_S``), or, for a
+        profile run, for the one under way (``store.profile_lock``: as long as it takes; before, "up to 60 s")."""
+        err.print(f"Waiting for the profile run under way on {shown_db(path)} to finish (this one then reuses its "
+                  "work); Ctrl-C stops this one safely" if profile else
+                  f"Waiting for another command writing to {shown_db(path)} to finish"
+                  + (f" (up to {SQLITE_WAIT_S} s)" if "://" not in path else "") + "; Ctrl-C stops this one safely",
+                  markup=False, highlight=False)
+
+    opened.update_execution_options(on_lock_wait=waiting, on_profile_wait=lambda: waiting(profile=True))
     return opened
 
 
@@ -174,6 +180,17 @@ def vacuum_reminder(eng) -> None:  # type: ignore[no-untyped-def]
     if eng.dialect.name == "postgresql":
         err.print("PostgreSQL keeps deleted rows until VACUUM: run `VACUUM FULL posts, embeddings` "
                   "(or let autovacuum run) so the text leaves the data files.")
+
+
+def unscrubbed_note(eng) -> None:  # type: ignore[no-untyped-def]
+    """Say when a deletion (`forget`, an opt-out by `consent` or in a users file) is committed but the file could not
+    be scrubbed (``forget.scrub``)."""
+    from matcher.forget import scrub_unfinished
+
+    if scrub_unfinished(eng):
+        err.print("note: another command is reading the database (a profile run?), so SQLite's write-ahead log may "
+                  "keep the deleted text until it ends; a profile run scrubs the file when it ends, and so does the "
+                  "next forget or opt-out")
 
 
 def warn_policy(policy: str) -> None:

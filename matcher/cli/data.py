@@ -86,6 +86,7 @@ def ingest(
             err.print(f"warning: ... and {len(report.unknown_opt_ins) - 10} more user(s) opted in to unknown topic ids")
         if report.kind == "users" and report.users_forgotten:
             vacuum_reminder(eng)
+            common.unscrubbed_note(eng)
         if report.users_withdrew:
             err.print(f"{report.users_withdrew} user(s) withdrew a sensitive opt-in: what earlier runs inferred on "
                       "those topics is deleted, with the perks it brought them (their units stay counted)")

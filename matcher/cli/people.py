@@ -32,17 +32,7 @@ def forget(user_id: Annotated[str, typer.Argument(help="The user's id", callback
     else:
         out.print(f"forgot {user_id}: {_counted(counts)}")
     common.vacuum_reminder(eng)  # on stderr, with --json too: a scripted deletion needs it most
-    _unscrubbed_note(eng)
-
-
-def _unscrubbed_note(eng) -> None:  # type: ignore[no-untyped-def]
-    """Say when the deletion is committed but the file could not be scrubbed (``forget.scrub``)."""
-    from matcher.forget import scrub_unfinished
-
-    if scrub_unfinished(eng):
-        err.print("note: another command is reading the database (a profile run?), so SQLite's write-ahead log may "
-                  "keep the deleted text until it ends; a profile run scrubs the file when it ends, and so does the "
-                  "next forget or opt-out")
+    common.unscrubbed_note(eng)
 
 
 def _counted(counts: dict[str, int]) -> str:
@@ -70,7 +60,7 @@ def consent(
             return
         out.print(f"{user_id} opted out and was forgotten: {_counted(counts)}")
         common.vacuum_reminder(eng)
-        _unscrubbed_note(eng)
+        common.unscrubbed_note(eng)
         return
     known, cleared, has_posts, already = opt_in(eng, user_id)
     if already:  # before: "their posts will be profiled from the next profile", as if something had changed
