@@ -92,10 +92,10 @@ def _write_out(kind: str, path: str, user_id: str | None, site: str | None, out_
     """--out: the posts as JSON Lines, and a dump's users beside them (atomic writes)."""
     from matcher.errors import PerkmatchError
     from matcher.importers import counted, get_kind, read_posts, read_users, users_file_for, write_jsonl_files
-    from matcher.outfiles import same_file
+    from matcher.outfiles import check_out, same_file
 
-    if not out_file.strip():
-        raise PerkmatchError("--out: the path is empty; give the path of the posts file (.jsonl) to write")
+    if not out_file.strip():  # (said before its name's format, as ``export.assignment_format`` does)
+        check_out(out_file, "posts file (.jsonl)")
     if not out_file.endswith((".jsonl", ".jsonl.gz")):  # what is written is JSON Lines, whatever the name says
         raise PerkmatchError(f"--out {out_file}: the posts are written as JSON Lines; name the file .jsonl or "
                              ".jsonl.gz")
