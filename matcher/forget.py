@@ -118,21 +118,21 @@ def forget_in_session(s: Session, user_id: str) -> dict[str, int]:
     return counts
 
 
-def forget_posts(engine: Engine, user_id: str, post_ids: list[str]) -> dict[str, int]:
+def forget_posts(engine: Engine, user_id: str, post_ids: list[str]) -> tuple[dict[str, int], list[str]]:
     """Delete some of a user's posts, as `forget` deletes all of them (their quotes as other posts' context, their
     vectors no other post uses, the kept topic fits), and the evidence rows citing them in every run; remember them by
     salted hash only (``ForgottenPost``), so an export still holding them does not store them again, and the deletion
     by its time and count (``PostDeletion``: `status` and `topics --changes` name it). The user stays, and their topics
-    are worked out again without them by the next `profile` (their inputs changed). Post ids the user has none of are
-    an error, before anything is deleted."""
+    are worked out again without them by the next `profile` (their inputs changed). Return the counts, and the ids
+    asked for that a `forget --post` deleted already (a re-run after an interrupted one: nothing to do for them).
+
+    An id is a post id, or PLATFORM:POST_ID where the user has that id on more than one platform. An id the user has
+    no post of (stored, or deleted already), or one naming several posts, is an error, before anything is deleted."""
     with session(engine) as s:
         hold_forget_lock(s.connection())
-        found = s.exec(select(Post.id, Post.platform, Post.post_id).where(Post.user_id == user_id)
-                       .where(col(Post.post_id).in_(sorted(set(post_ids))))).all()
-        missing = sorted(set(post_ids) - {post_id for _, _, post_id in found})
-        if missing:
-            raise PerkmatchError(f"{user_id} has no stored post {', '.join(missing)}; `perkmatch export {user_id}` "
-                                 "lists theirs")
+        found, already = _posts_named(s, user_id, sorted(set(post_ids)))
+        if not found:  # every one was deleted already: no deletion to record, no fit to drop
+            return dict.fromkeys(FORGET_POSTS_COUNTS, 0), already
         pks = sorted(int(pk) for pk, _, _ in found)
         counts = _delete_posts(s, col(Post.id).in_(pks))
         counts["evidence"] = sum(_delete(s, EvidencePost, col(EvidencePost.post_pk).in_(part)) for part in batches(pks))
@@ -143,7 +143,42 @@ def forget_posts(engine: Engine, user_id: str, post_ids: list[str]) -> dict[str,
         s.add(PostDeletion(user_hash=audit_hash(s, user_id), posts=counts["posts"]))  # a reason scores moved
         _scrub_on_commit(s)
         s.commit()
-    return counts
+    return counts, already
+
+
+FORGET_POSTS_COUNTS = ("posts", "quoted_contexts", "embeddings", "evidence", "topic_fits")  # what `--post` counts
+
+
+def _posts_named(s: Session, user_id: str, names: list[str]) -> tuple[list[tuple[int, str, str]], list[str]]:
+    """The user's stored posts (pk, platform, post id) the names given to `forget --post` name, and the names of posts
+    deleted already by their author (``ForgottenPost``). Raise, naming each, for a name that is neither, or that
+    names the user's posts on several platforms (PLATFORM:POST_ID names one)."""
+    mine = s.exec(select(Post.id, Post.platform, Post.post_id).where(Post.user_id == user_id)
+                  .where(col(Post.post_id).in_(names + [n.split(":", 1)[1] for n in names if ":" in n]))).all()
+    deleted = deleted_posts_check(s)
+    platforms = sorted(set(s.exec(select(Post.platform).distinct()).all()) | {p for _, p, _ in mine})
+    found: list[tuple[int, str, str]] = []
+    already: list[str] = []
+    missing: list[str] = []
+    for name in names:
+        rows = [r for r in mine if r[2] == name]
+        if not rows and ":" in name:
+            platform, post_id = name.split(":", 1)
+            rows = [r for r in mine if (r[1], r[2]) == (platform.lower(), post_id)]
+        if len(rows) > 1:
+            raise PerkmatchError(f"{user_id} has post {name} on {len(rows)} platforms ("
+                                 f"{', '.join(sorted(r[1] for r in rows))}): write --post PLATFORM:{name} for each one "
+                                 "to delete")
+        if rows:
+            found.extend(rows)
+        elif any(deleted(p, name) for p in platforms) or (":" in name and deleted(*name.split(":", 1))):
+            already.append(name)
+        else:
+            missing.append(name)
+    if missing:
+        raise PerkmatchError(f"{user_id} has no stored post {', '.join(missing)}; `perkmatch export {user_id}` "
+                             "lists theirs")
+    return sorted(set(found)), already
 
 
 def post_hash(salt: str, platform: str, post_id: str) -> str:
@@ -332,6 +367,13 @@ def forgotten_check(s: Session) -> Callable[[str], bool]:
         return lambda _: False
     hashes = set(s.exec(select(ForgetAudit.user_hash)).all())
     return lambda user_id: _salted(salt.value, user_id) in hashes
+
+
+def forgotten_already(engine: Engine, user_id: str) -> bool:
+    """Whether a user id is one `forget` (or an opt-out) deleted, with nothing stored under it since."""
+    with session(engine) as s:
+        return (s.get(User, user_id) is None and not has_posts(s, user_id)
+                and (was_forgotten(s, user_id) or opted_out(s, user_id)))
 
 
 def was_forgotten(s: Session, user_id: str) -> bool:

@@ -16,19 +16,38 @@ def forget(user_id: Annotated[str, typer.Argument(help="The user's id", callback
                                                             "store it again.", show_default=False)] = None,
            as_json: JsonOpt = False) -> None:
     """Delete every trace of a user: posts (and quotes of them), embeddings, profiles, evidence, assignments; or,
-    with --post, of some of their posts."""
+    with --post, of some of their posts. Run again after an interruption, it finishes the work and deletes nothing
+    twice: a user forgotten already, or posts deleted already, are said to be so (exit 0)."""
     from matcher.forget import forget as forget_user
-    from matcher.forget import forget_posts
+    from matcher.forget import forget_posts, forgotten_already, scrub
     from matcher.topic_records import require_user
 
     eng = engine(db, existing=True)
+    if not posts and forgotten_already(eng, user_id):
+        scrub(eng)  # what an interrupted forget may not have finished
+        if as_json:
+            print_json({"user_id": user_id, "deleted": {}, "forgotten_already": True})
+        else:
+            out.print(f"{user_id} was forgotten already: nothing of theirs is stored (only a salted hash of the id, in "
+                      "the audit log of deletions)")
+        common.unscrubbed_note(eng)
+        return
     require_user(eng, user_id)
-    counts = forget_posts(eng, user_id, posts) if posts else forget_user(eng, user_id)
+    already: list[str] = []
+    if posts:
+        counts, already = forget_posts(eng, user_id, posts)
+    else:
+        counts = forget_user(eng, user_id)
     if as_json:
-        print_json({"user_id": user_id, "deleted": counts} | ({"post_ids": sorted(set(posts))} if posts else {}))
+        print_json({"user_id": user_id, "deleted": counts}
+                   | ({"post_ids": sorted(set(posts)), "deleted_already": already} if posts else {}))
     elif posts:
-        out.print(f"deleted {counts['posts']} post(s) of {user_id}: {_counted(counts)}; `perkmatch profile` works "
-                  "their topics out again without them")
+        if already:
+            out.print(f"{', '.join(already)}: deleted already (an earlier `forget --post`); nothing to do for "
+                      f"{'it' if len(already) == 1 else 'them'}")
+        if counts["posts"] or not already:
+            out.print(f"deleted {counts['posts']} post(s) of {user_id}: {_counted(counts)}; `perkmatch profile` works "
+                      "their topics out again without them")
     else:
         out.print(f"forgot {user_id}: {_counted(counts)}")
     common.vacuum_reminder(eng)  # on stderr, with --json too: a scripted deletion needs it most

@@ -1,0 +1,82 @@
+"""`forget` run again after an interruption (or twice by a script) finishes the work and deletes nothing twice; a
+post id the user has on two platforms is named by its platform."""
+
+import json
+
+from sqlalchemy import text
+
+from tests.conftest import post
+
+USERS = [{"user_id": "ann", "consent": "opted_in"}, {"user_id": "bob", "consent": "opted_in"}]
+
+
+def count(db: str, sql: str) -> int:
+    from matcher.store import open_engine
+
+    with open_engine(db).connect() as conn:
+        return int(conn.execute(text(sql)).scalar() or 0)
+
+
+def stored(cli, write) -> None:  # type: ignore[no-untyped-def]
+    rows = [post(f"a{i}", "ann", f"kayaks on the river, day {i}", i) for i in range(3)]
+    rows += [post("b1", "bob", "hello there", 1), post("a1", "bob", "a post of bob's with ann's id", 2, platform="x")]
+    assert cli("ingest", write("p.jsonl", rows), "--users", write("u.jsonl", USERS)).exit_code == 0
+
+
+def test_forgetting_a_forgotten_user_again_says_so_and_succeeds(cli, write) -> None:  # type: ignore[no-untyped-def]
+    """Before: a forget re-run after one interrupted once committed (or a script retrying) exited 1, "no user 'ann'
+    is stored", as if the first had failed."""
+    stored(cli, write)
+    assert cli("forget", "ann").exit_code == 0
+    audits = count(cli.db, "SELECT COUNT(*) FROM forget_audit")
+    again = cli("forget", "ann")
+    assert again.exit_code == 0, again.output
+    assert again.stdout.startswith("ann was forgotten already: nothing of theirs is stored")
+    scripted = cli("forget", "ann", "--json")
+    assert scripted.exit_code == 0 and json.loads(scripted.stdout) == {"user_id": "ann", "deleted": {},
+                                                                        "forgotten_already": True}
+    assert count(cli.db, "SELECT COUNT(*) FROM forget_audit") == audits  # no audit line for nothing done
+    assert count(cli.db, "SELECT COUNT(*) FROM posts WHERE user_id = 'bob'") == 2  # nobody else touched
+    assert cli("consent", "bob", "opted_out").exit_code == 0
+    assert cli("forget", "bob").stdout.startswith("bob was forgotten already")  # an opt-out forgot him
+    unknown = cli("forget", "carol")  # never stored: still an error, a typo must not read as done
+    assert unknown.exit_code == 1 and "no user 'carol' is stored" in unknown.stderr
+
+
+def test_deleting_posts_deleted_already_says_so_and_deletes_the_rest(cli, write) -> None:  # type: ignore[no-untyped-def]
+    stored(cli, write)
+    assert cli("forget", "ann", "--post", "a0").exit_code == 0
+    deletions = count(cli.db, "SELECT COUNT(*) FROM post_deletions")
+    again = cli("forget", "ann", "--post", "a0")
+    assert again.exit_code == 0, again.output
+    assert again.stdout.startswith("a0: deleted already (an earlier `forget --post`); nothing to do for it")
+    assert "deleted 0 post(s)" not in again.stdout
+    assert count(cli.db, "SELECT COUNT(*) FROM post_deletions") == deletions  # no deletion recorded for nothing
+    both = cli("forget", "ann", "--post", "a0", "--post", "a2", "--json")
+    said = json.loads(both.stdout)
+    assert (said["deleted"]["posts"], said["deleted_already"], said["post_ids"]) == (1, ["a0"], ["a0", "a2"])
+    typo = cli("forget", "ann", "--post", "a0", "--post", "a7")  # one never stored: nothing deleted, it is named
+    assert typo.exit_code == 1 and "ann has no stored post a7" in typo.stderr
+
+
+def test_a_post_id_on_two_platforms_is_named_by_its_platform(cli, write) -> None:  # type: ignore[no-untyped-def]
+    """Before: `forget ann --post 7` deleted both of ann's posts with id 7, her reddit one and her x one."""
+    assert cli("ingest", write("p.jsonl", [post("7", "ann", "kayaks on the river", 1, platform="reddit"),
+                                           post("7", "ann", "kayaks by the sea", 2, platform="x")]),
+               "--users", write("u.jsonl", USERS[:1])).exit_code == 0
+    both = cli("forget", "ann", "--post", "7")
+    assert both.exit_code == 1 and "ann has post 7 on 2 platforms (reddit, x): write --post PLATFORM:7" in \
+        " ".join(both.stderr.split())
+    assert count(cli.db, "SELECT COUNT(*) FROM posts") == 2  # nothing deleted
+    one = cli("forget", "ann", "--post", "x:7")
+    assert one.exit_code == 0 and one.stdout.startswith("deleted 1 post(s) of ann")
+    assert open_rows(cli.db) == [("reddit", "7")]
+    again = cli("forget", "ann", "--post", "x:7")
+    assert again.exit_code == 0 and again.stdout.startswith("x:7: deleted already")
+
+
+def open_rows(db: str) -> list[tuple[str, str]]:
+    from matcher.store import open_engine
+
+    with open_engine(db).connect() as conn:
+        return [tuple(r) for r in conn.execute(text("SELECT platform, post_id FROM posts"))]
