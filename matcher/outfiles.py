@@ -4,7 +4,9 @@ leaves nothing behind), with the permissions any new file gets (mkstemp's are ow
 
 import contextlib
 import errno
+import glob
 import os
+import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -78,8 +80,9 @@ def atomic_open(path: str, what: str = "file", binary: bool = False) -> Iterator
             stream.flush()
         return
     target = target.resolve()
+    _sweep_parts(target)
     with _writing(path, body=False):
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.{_OWNER}.", suffix=".part")
     try:
         umask = os.umask(0)
         os.umask(umask)
@@ -95,6 +98,30 @@ def atomic_open(path: str, what: str = "file", binary: bool = False) -> Iterator
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+_OWNER = f"{socket.gethostname()}-{os.getpid()}"  # in a temporary file's name: whose it is (``_sweep_parts``)
+
+
+def _sweep_parts(target: Path) -> None:
+    """Remove the temporary files an earlier write of ``target`` left when it was killed (SIGKILL, a power cut: no
+    clean-up ran), told by the owner in their names: a process of this machine that is gone. Another machine's, or a
+    live process's (a write under way), stay."""
+    host = socket.gethostname()
+    for part in target.parent.glob(f".{glob.escape(target.name)}.{glob.escape(host)}-*.part"):
+        pid = part.name[len(f".{target.name}.{host}-"):].split(".", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            part.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: alive
+        return True
+    return True
 
 
 @contextlib.contextmanager

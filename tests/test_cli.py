@@ -432,6 +432,43 @@ def test_an_out_file_stopped_while_written_keeps_the_old_file_and_leaves_no_part
     assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["m.csv"]
 
 
+def test_a_part_file_left_by_a_killed_write_goes_with_the_next_write_and_a_live_ones_stays(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """SIGKILL runs no clean-up, so the write's hidden temporary file stayed for ever beside the --out file (before,
+    after each killed `import --out` or `match --out`). The next write of that file removes it; the temporary file of
+    a write still under way stays."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from matcher.outfiles import atomic_open
+
+    target = tmp_path / "m.jsonl"
+    script = ("import sys, time\nfrom matcher.outfiles import atomic_open\n"
+              "with atomic_open(sys.argv[1]) as f:\n    f.write('half'); f.flush(); print('in', flush=True); "
+              "time.sleep(600)\n")
+    writers = [subprocess.Popen([sys.executable, "-c", script, str(target)], stdout=subprocess.PIPE, text=True)
+               for _ in range(2)]
+    try:
+        for writer in writers:
+            assert writer.stdout.readline() == "in\n"  # type: ignore[union-attr]
+        os.kill(writers[0].pid, signal.SIGKILL)
+        writers[0].wait()
+        killed = [p for p in tmp_path.iterdir() if f"-{writers[0].pid}." in p.name]
+        assert len(killed) == 1 and killed[0].name.startswith(".m.jsonl.") and killed[0].name.endswith(".part")
+        with atomic_open(str(target)) as handle:
+            handle.write("whole")
+        names = sorted(p.name for p in tmp_path.iterdir())
+        assert "m.jsonl" in names and killed[0].name not in names
+        assert [n for n in names if n.endswith(".part")] == [n for n in names if f"-{writers[1].pid}." in n] != []
+    finally:
+        for writer in writers:
+            writer.kill()
+            writer.wait()
+            writer.stdout.close()  # type: ignore[union-attr]
+    assert target.read_text() == "whole"
+
+
 def test_a_new_out_file_gets_the_permissions_the_umask_allows(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """Neither mkstemp's owner-only 0600 nor 0666 whatever the umask: 0666 less the umask, as any new file."""
     import os
