@@ -27,7 +27,7 @@ from sqlalchemy import Connection, Engine, delete, exists, func, insert, literal
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
-from matcher.store import EvidencePost, Post, ProfiledUser, Run, TopicScore, User, bulk_insert, session
+from matcher.store import EvidencePost, Post, ProfiledUser, Run, TopicScore, TopicVector, User, bulk_insert, session
 from matcher.taxonomy import TopicInfo
 
 SCORE_COLS = ("user_id", "topic_id", "status", "rank", "score", "confidence", "posts", "days", "engagement",
@@ -150,13 +150,18 @@ def record_digests(conn: Connection, run_id: int, digests: Iterable[tuple[str, s
 
 
 def drop_interrupted(engine: Engine, run_id: int) -> int:
-    """Once a run has finished, the rows of earlier interrupted runs are no longer needed: delete them."""
+    """Once a run has finished, the rows of earlier interrupted runs are no longer needed: delete them. So is the
+    topic fit such a run kept, unless a run's record names it as its fit (one stopped after it recorded its fit, whose
+    fit a later run reused): one killed between keeping its fit and recording it left those rows for ever."""
     with session(engine) as s:
         stale = list(s.execute(select(Run.id).where(Run.kind == "profile")
                                .where(col(Run.status).in_(("running", "stopped"))).where(col(Run.id) < run_id))
                      .scalars())
         for table in (TopicScore, EvidencePost, ProfiledUser):
             s.execute(delete(table).where(col(table.run_id).in_(stale)))
+        named = {(json.loads(params or "{}").get("topic_vectors") or {}).get("run")
+                 for params in s.execute(select(Run.params).where(Run.kind == "profile")).scalars()}
+        s.execute(delete(TopicVector).where(col(TopicVector.run_id).in_(sorted(set(stale) - named))))
         s.execute(update(Run).where(col(Run.id).in_(stale)).values(status="interrupted"))
         s.commit()
     return len(stale)

@@ -895,6 +895,35 @@ def test_a_run_killed_outright_is_marked_interrupted_and_its_rows_go_after_the_n
             assert set(s.exec(select(table.run_id)).all()) == {resumed.run_id}, table
 
 
+def test_a_fit_kept_by_a_run_killed_before_it_recorded_it_goes_after_the_next_run(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Killed between keeping its topic fit and recording it in its run, a run left the fit's rows for good: nothing
+    read them (runs find fits by their record) and only a `forget` deleted them. A fit an interrupted run recorded,
+    which a later run reuses, stays."""
+    engine = setup_db(tmp_path, "killed-fit", sample_lines())
+    monkeypatch.setattr(profile_run, "_stopped", lambda *args: None)  # nothing marks it: as if killed
+    real = profile_run.space_basis
+
+    def killed(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt  # just after the fit was kept, before the run records it
+
+    monkeypatch.setattr(profile_run, "space_basis", killed)
+    with pytest.raises(KeyboardInterrupt):
+        run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN, executor=LocalExecutor())
+    with session(engine) as s:
+        killed_run = s.exec(select(Run.id).where(Run.kind == "profile")).one()
+        assert s.exec(select(TopicVector.run_id)).first() == killed_run  # its fit's rows, which no run names
+    monkeypatch.setattr(profile_run, "space_basis", real)
+    monkeypatch.setattr(profile_run, "USER_CHUNK", 5)
+    interrupt_on_chunk(monkeypatch, 2)  # this one records its fit, then is stopped
+    with pytest.raises(KeyboardInterrupt):
+        run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN, executor=LocalExecutor())
+    last = run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=WHEN, executor=LocalExecutor())
+    with session(engine) as s:
+        recorded = s.exec(select(Run.id).where(Run.kind == "profile").order_by(col(Run.id))).all()[1]
+        assert last.topic_vectors_run == recorded  # the stopped run's fit, reused
+        assert set(s.exec(select(TopicVector.run_id)).all()) == {recorded}  # the killed run's fit is gone
+
+
 def test_a_run_that_reuses_exactly_one_user_counts_everyones_topics_and_posts(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     # before (a bound off by one), a run reusing one user counted only the recomputed users' topics and posts
     lines = sample_lines()
