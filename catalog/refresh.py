@@ -312,8 +312,8 @@ MASS_RETIREMENT = 5  # retiring at least this many live perks, over half of them
 def mass_retirement(diff: CatalogDiff) -> str | None:
     """Why a refresh with this diff needs ``--retire-all``: the file has no perks, so every live one would be
     retired; or it would retire more than half of them (at least ``MASS_RETIREMENT``) and add none, as an export cut
-    short at a clean line does. None when it does not. A catalog replaced by a new one (perks added) is not
-    refused."""
+    short at a clean line does, or hold a single perk, as a file written to add one does. None when it does not. A
+    catalog replaced by a new one (perks added) is not refused."""
     retired, live = len(diff.retired), len(diff.retired) + len(diff.changed) + len(diff.unchanged)
     if not retired:
         return None
@@ -321,6 +321,10 @@ def mass_retirement(diff: CatalogDiff) -> str | None:
         return f"the file has no perks: it would retire all {live} live perks"
     if retired >= MASS_RETIREMENT and 2 * retired > live and not diff.added:
         return f"the file would retire {retired} of the {live} live perks and add none"
+    if retired >= MASS_RETIREMENT and 2 * retired > live and len(diff.added) + len(diff.changed) + len(
+            diff.unchanged) == 1:  # one perk written to be added: a refresh retires every perk a file leaves out
+        return (f"the file holds one perk and would retire {retired} of the {live} live perks (a refresh retires "
+                "every perk the file leaves out: to add a perk, add it to the whole catalog file)")
     return None
 
 

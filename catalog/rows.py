@@ -323,9 +323,9 @@ def _yaml_rows(path: str, text: str, texts: tuple[str, ...], known: frozenset[st
             return
         if isinstance(node, yaml.MappingNode):
             node = _unwrap_mapping(loader, node, known)
-        if not isinstance(node, yaml.SequenceNode):
+        if not isinstance(node, yaml.SequenceNode | yaml.MappingNode):
             raise CatalogError(f"{path}: expected a YAML list of items (- key: value ...)")
-        for item in node.value:
+        for item in node.value if isinstance(node, yaml.SequenceNode) else [node]:  # an item given alone, as JSON's
             line = item.start_mark.line + 1
             repeated = _repeated_key(item, known)
             if repeated:

@@ -1,6 +1,7 @@
 """Catalog refresh: validation, the diff for every kind of change, versions, no-op re-runs, atomicity."""
 
 import copy
+import json
 import os
 import signal
 import subprocess
@@ -8,6 +9,7 @@ import sys
 import time
 
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import select
@@ -287,6 +289,25 @@ def test_a_file_that_retires_most_perks_and_adds_none_is_refused_unless_meant(en
             for i in range(2)]
     assert do(engine, fake_cache, write("swap.yaml", many[:1] + swap)).summary()["retired"] == 4  # perks added: a
     assert do(engine, fake_cache, cut, retire_all=True).applied  # new catalog, not a cut one; --retire-all: meant
+
+
+def test_a_perk_given_alone_loads_as_in_json_and_does_not_retire_the_catalog(engine, fake_cache, write) -> None:  # type: ignore[no-untyped-def]
+    """A YAML file holding one perk as a mapping (not a list) was refused, "expected a YAML list", where the same perk
+    as a JSON object loaded. It loads now; but a refresh retires every perk a file leaves out, so a file of one perk
+    written to add it would have retired the whole catalog: that is refused unless meant."""
+    alone = "perk_id: kayak\nbrand: Paddle Co\ntitle: Kayak paddle\ndescription: A light paddle for rivers.\n"
+    (perk,) = read_catalog(write("one.yaml", alone))
+    (same,) = read_catalog(write("one.json", json.dumps(yaml.safe_load(alone))))
+    assert perk == same and perk.perk_id == "kayak"
+    many = [{"perk_id": f"p{i}", "brand": "B", "title": f"Perk {i}", "description": f"Perk number {i}."}
+            for i in range(8)]
+    do(engine, fake_cache, write("all.yaml", many))
+    with pytest.raises(InputFileError, match="the file holds one perk and would retire 8 of the 8 live perks"):
+        do(engine, fake_cache, write("add.yaml", alone))
+    with session(engine) as s:
+        assert live_version(s) == 1 and len(live_perks(s)) == 8
+    assert do(engine, fake_cache, write("all2.yaml", many + [yaml.safe_load(alone)])).summary()["added"] == 1
+    assert do(engine, fake_cache, write("add.yaml", alone), retire_all=True).summary()["retired"] == 8  # meant
 
 
 def test_perks_whose_offer_ended_before_today_are_warned_of(engine, fake_cache, write) -> None:  # type: ignore[no-untyped-def]

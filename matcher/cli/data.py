@@ -166,8 +166,8 @@ def catalog_refresh(
     file: Annotated[str, typer.Argument(help="Perk catalog (.yaml, .json, .jsonl, .csv, optionally .gz)")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the diff without applying it.")] = False,
     retire_all: Annotated[bool, typer.Option("--retire-all", help="Accept a file that retires every live perk (no "
-                                             "perks in it), or most of them while adding none (refused otherwise: a "
-                                             "truncated export must not empty the catalog).")] = False,
+                                             "perks in it), or most of them while adding none or holding one "
+                                             "perk (else refused: a cut export must not empty the catalog).")] = False,
     db: DbOpt = None,
     model: ModelOpt = None,
     as_json: JsonOpt = False,
