@@ -112,6 +112,9 @@ def near_misses(path: str, ignored: dict[tuple[str, str], list[int]]) -> list[st
     return out
 
 
+PERK_COLUMNS = tuple(name for name, field in PerkIn.model_fields.items() if field.is_required())  # a CSV names them
+
+
 def read_catalog(path: str, topics: set[str] | None = None, sensitive: Iterable[str] = (),
                  warnings: list[str] | None = None) -> list[PerkIn]:
     """Validate a whole catalog file; raise InputFileError listing every problem (a perk id given twice is found
@@ -122,7 +125,7 @@ def read_catalog(path: str, topics: set[str] | None = None, sensitive: Iterable[
     perks: list[PerkIn] = []
     first_line: dict[str, int] = {}
     ignored: dict[tuple[str, str], list[int]] = {}
-    for line, row in iter_rows(path, texts=PERK_YAML_TEXTS, known=frozenset(PerkIn.model_fields)):
+    for line, row in iter_rows(path, columns=PERK_COLUMNS, texts=PERK_YAML_TEXTS, known=frozenset(PerkIn.model_fields)):
         if isinstance(row, Problem):
             problems.append(row)
             continue
@@ -261,7 +264,11 @@ def refresh(session: Session, path: str, source: VectorSource, *, dry_run: bool 
     it and rolls it back (`match --dry-run --catalog FILE`); every perk's text in the file is embedded and cached
     first (``embedded`` counts those it encoded; ``progress("embed perks", n, total)`` after each batch)."""
     warnings: list[str] = []
+    loaded = _file_hash(path)  # of the bytes read: the file may be replaced while the perks are embedded
     perks = read_catalog(path, topics, sensitive, warnings)
+    if _file_hash(path) != loaded:
+        raise CatalogError(f"{path}: the file changed while it was read (is an export still writing it?); run the "
+                           "refresh again once it is whole")
     version = live_version(session)
     current = live_perks(session, version)  # that version's: read after it, another refresh may have applied one
     diff = diff_catalog(current, perks)
@@ -294,7 +301,7 @@ def refresh(session: Session, path: str, source: VectorSource, *, dry_run: bool 
         embedded += source.encoded - before
         new_version = (version or 0) + 1
         try:
-            _apply(session, new_version, path, current, new_perks, diff, embedded, source.name, commit)
+            _apply(session, new_version, path, loaded, current, new_perks, diff, embedded, source.name, commit)
         except (IntegrityError, OperationalError) as exc:  # the version taken, or our snapshot stale ("locked")
             session.rollback()
             if isinstance(exc, OperationalError) and "locked" not in str(exc):
@@ -328,7 +335,7 @@ def mass_retirement(diff: CatalogDiff) -> str | None:
     return None
 
 
-def _apply(session: Session, version: int, path: str, current: list[PerkRecord], new_perks: list[PerkIn],
+def _apply(session: Session, version: int, path: str, loaded: str, current: list[PerkRecord], new_perks: list[PerkIn],
            diff: CatalogDiff, embedded: int, model: str, commit: bool = True) -> None:
     ending = set(diff.changed) | set(diff.retired)
     for record in current:
@@ -344,7 +351,7 @@ def _apply(session: Session, version: int, path: str, current: list[PerkRecord],
         ))
     session.add(CatalogVersion(
         version=version, created_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
-        source=str(Path(path).resolve()) if path != "-" else "-", source_hash=_file_hash(path),
+        source=str(Path(path).resolve()) if path != "-" else "-", source_hash=loaded,
         added=len(diff.added), changed=len(diff.changed), retired=len(diff.retired),
         unchanged=len(diff.unchanged), embedded=embedded, model=model,
     ))

@@ -225,6 +225,11 @@ def _jsonl_rows(path: str, handle: IO[str], known: frozenset[str] | None) -> Ite
 CSV_CELL_LIMIT = 16 * 1024 * 1024  # characters in one cell (the csv module's default, 128 KB, is short for a post)
 
 
+def _plain_name(name: str) -> str:
+    """A column name as perkmatch writes its fields: "Perk ID", "Perk-ID" and "PERK_ID" are "perk_id"."""
+    return re.sub(r"[\s\-]+", "_", name.strip()).lower()
+
+
 def _csv_rows(path: str, handle: IO[str], columns: tuple[str, ...], known: frozenset[str] | None) -> Iterator[Row]:
     csv.field_size_limit(max(csv.field_size_limit(), CSV_CELL_LIMIT))
     records = _csv_records(path, csv.reader(handle, strict=True))
@@ -243,8 +248,10 @@ def _csv_rows(path: str, handle: IO[str], columns: tuple[str, ...], known: froze
                            "give each column once")
     missing = [c for c in columns if c not in names]
     if names and missing:
-        raise CatalogError(f"{path}, line {start}: the header has no column {', '.join(map(repr, missing))}; the "
-                           f"first line must name the columns ({', '.join(columns)}, ...)")
+        otherwise = [f"{n!r} to {c!r}" for c in missing for n in names if _plain_name(n) == c]
+        said = f" (rename {', '.join(otherwise)}: column names are lower case)" if otherwise else ""
+        raise CatalogError(f"{path}, line {start}: the header has no column {', '.join(map(repr, missing))}{said}; "
+                           f"the first line must name the columns ({', '.join(columns)}, ...)")
     for line, cells in records:
         row: dict[Any, Any] = dict(zip(fieldnames, cells, strict=False))
         if len(cells) > len(fieldnames):
@@ -339,7 +346,8 @@ def _yaml_rows(path: str, text: str, texts: tuple[str, ...], known: frozenset[st
                 yield line, Problem(path, at, field, f"a value YAML cannot read ({exc}); fix it, or quote it")
                 continue
             if isinstance(obj, dict):
-                yield line, {str(k): v for k, v in obj.items()} | _as_written_texts(item, texts)
+                yield line, {str(k): v for k, v in obj.items()} | _as_written_numbers(item) | _as_written_texts(item,
+                                                                                                            texts)
             else:
                 yield line, Problem(path, line, "", "expected a mapping (key: value) for this item")
     except yaml.YAMLError as exc:
@@ -397,6 +405,21 @@ def _as_written_texts(item: yaml.Node, texts: tuple[str, ...]) -> dict[str, Any]
               and any(_retyped(v) for v in value.value)):
             out[key.value] = [None if v.tag == _YAML_NULL and not v.style else v.value for v in value.value]
     return out
+
+
+_YAML_INT = "tag:yaml.org,2002:int"
+_NOT_DECIMAL = re.compile(r"[-+]?0[0-9a-zA-Z_]|.*:")  # 010, 0x10, 0o17, 0b11 and 1:30 (YAML 1.1's base 60)
+
+
+def _as_written_numbers(item: yaml.Node) -> dict[str, Any]:
+    """The plain scalars YAML 1.1 reads as integers in another base, as written: ``quantity: 010`` is 10 units, as
+    the same cell in a CSV file is (YAML read it as octal 8, silently), and ``0x10`` or ``1:30`` is refused by the
+    field, naming it, instead of read as 16 or 90."""
+    if not isinstance(item, yaml.MappingNode):
+        return {}
+    return {key.value: value.value for key, value in item.value
+            if isinstance(key, yaml.ScalarNode) and isinstance(value, yaml.ScalarNode) and not value.style
+            and value.tag == _YAML_INT and _NOT_DECIMAL.match(value.value)}
 
 
 def _retyped(node: yaml.ScalarNode) -> bool:

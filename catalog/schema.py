@@ -154,7 +154,8 @@ class PerkIn(BaseModel):
     @field_validator("perk_id", mode="after")
     @classmethod
     def _visible(cls, value: str) -> str:
-        return refuse_invisible(value)  # (no NUL either)
+        # (no NUL either); composed (NFC), as user ids are: "café" written decomposed is the same perk, not a second
+        return unicodedata.normalize("NFC", refuse_invisible(value))
 
     @field_validator("topics", "regions", mode="before")
     @classmethod

@@ -148,6 +148,7 @@ def run_match(engine: Engine, cache: EmbeddingCache, *, per_user: int = 3, per_b
     rolled back with the run; its result is the summary's ``staged``."""
     if stage is not None and read_back is None:
         raise ValueError("run_match: `stage` is for a dry run only (the run's commit would keep what it wrote)")
+    started = utcnow()  # before the users' records are read: one changed after this calls for another match
     profile = latest_run(engine, "profile")
     if profile is None:
         raise NotReadyError("no profile yet; run `perkmatch profile` first")
@@ -181,7 +182,7 @@ def run_match(engine: Engine, cache: EmbeddingCache, *, per_user: int = 3, per_b
             if progress:
                 progress("assign, write", 1, 2)
             summary = _save(store, chosen, candidates, withheld, reasons, version, profile, as_of, per_user,
-                            per_brand, params, len(rows), read_back)
+                            per_brand, params, len(rows), started, read_back)
     if progress:
         progress("assign, write", 1, 2)
     return replace(summary, staged=staged, perks=len(perks))
@@ -443,9 +444,9 @@ def perk_evidence(pool: tuple[list[int], np.ndarray], perk_vecs: np.ndarray) -> 
 
 
 def _save(engine, chosen, candidates, withheld, reasons, version, profile, as_of, per_user, per_brand, params,
-          n_users, read_back=None) -> MatchSummary:  # type: ignore[no-untyped-def]
+          n_users, started, read_back=None) -> MatchSummary:  # type: ignore[no-untyped-def]
     with session(engine) as s:
-        run = Run(kind="match", as_of=as_of, params=json.dumps(
+        run = Run(kind="match", as_of=as_of, started_at=started, params=json.dumps(
             {"per_user": per_user, "per_brand": per_brand, "catalog_version": version, "profile_run": profile.id}))
         s.add(run)
         s.flush()  # its id; the run and its rows are one transaction: an interrupted match leaves nothing behind

@@ -35,6 +35,15 @@ def not_blank(param: typer.CallbackParam, value: Any) -> Any:
     return value
 
 
+def composed(value: Any) -> Any:
+    """A perk (or topic) id argument's callback: in Unicode's composed form, as catalog files' ids are stored
+    (``records.one_form``), so "café" typed on a keyboard finds the perk a file wrote decomposed. A list (a repeated
+    option) each."""
+    from matcher.records import one_form
+
+    return [one_form(v) for v in value] if isinstance(value, list) else one_form(value)
+
+
 def user_id_arg(value: str | None) -> str | None:
     """A USER_ID argument's callback: read as ingest reads ids (``records.PostIn``): stripped, in Unicode's composed
     form (``records.one_form``), and refused when empty or holding an invisible character. Before, `consent " ann"

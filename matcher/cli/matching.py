@@ -50,7 +50,7 @@ def match(
                                                      callback=common.not_blank)] = None,
     perk_ids: Annotated[list[str] | None, typer.Option("--perk", help="Print (or write with --out) only this perk's "
                                                        "assignments and changes; give it again for more.",
-                                                       show_default=False)] = None,
+                                                       show_default=False, callback=common.composed)] = None,
     brand_name: Annotated[str | None, typer.Option("--brand", help="Print (or write with --out) only the "
                                                    "assignments and changes of this brand's perks.",
                                                    callback=common.not_blank)] = None,
@@ -117,21 +117,30 @@ def match(
         return refresh(staging, str(catalog_file), source, topics=known, sensitive=sensitive, retire_all=True,
                        commit=False)  # a file with no perks is previewed as what it would do: retire them all
 
+    from matcher.profile_run import latest_run
+
+    before = latest_run(eng, "match")
     with common.progress() as bar:
         try:
             summary = run_match(eng, source, per_user=per_user, per_brand=per_brand, as_of=when, progress=bar,
                                 read_back=read if dry_run else None, stage=stage if catalog_file else None)
         except KeyboardInterrupt as exc:
-            if not dry_run:
-                raise
-            raise common.interrupted(exc, "a dry run keeps nothing (only the vectors it embedded, cached)") from None
+            if dry_run:
+                raise common.interrupted(exc, DRY_RUN_KEEPS) from None
+            kept = latest_run(eng, "match")  # stopped as its run committed, or just after: kept, never shown
+            if kept is not None and (before is None or int(kept.id or 0) > int(before.id or 0)):
+                raise common.interrupted(exc, _kept_unshown(eng, int(kept.id or 0), changes, out_file, since)) from None
+            raise
     try:
         view: _MatchView = summary.preview if dry_run else read(eng, summary.run_id)
         _report_match(summary, view, catalog_file, dry_run, changes, out_file, fmt, as_json, since)
     except KeyboardInterrupt as exc:
         if dry_run:
-            raise common.interrupted(exc, "a dry run keeps nothing (only the vectors it embedded, cached)") from None
+            raise common.interrupted(exc, DRY_RUN_KEEPS) from None
         raise common.interrupted(exc, _kept_unshown(eng, summary.run_id, changes, out_file, since)) from None
+
+
+DRY_RUN_KEEPS = "a dry run keeps nothing (only the vectors it embedded, cached)"  # said when one is stopped
 
 
 def _kept_unshown(eng: Any, run_id: int, changes: bool, out_file: str | None, since: int | None) -> str:
@@ -291,8 +300,8 @@ def _selected_perks(store: Any, perk_ids: list[str], brand: str | None) -> set[s
     return wanted & of_brand
 
 
-def brand(perk_id: Annotated[str, typer.Argument(help="The perk's id")], db: DbOpt = None, model: ModelOpt = None,
-          as_json: JsonOpt = False) -> None:
+def brand(perk_id: Annotated[str, typer.Argument(help="The perk's id", callback=common.composed)], db: DbOpt = None,
+          model: ModelOpt = None, as_json: JsonOpt = False) -> None:
     """The users a perk is assigned to, ranked, with evidence; and the best left out as quantity ran out (or, when
     nobody got it, why)."""
     from matcher.assignments import brand_view
