@@ -187,9 +187,13 @@ def _profile(engine: Engine, cache: EmbeddingCache, users: list[str], policy: st
             _write_results(engine, run_id, results, reuse, {**digests, **computed}, policy)
             if progress:
                 progress("profile", len(chunk), len(users))
-    inferred, posts = _totals(engine, run_id, as_of, inferred, posts, recomputed < len(users))
+    with engine.connect() as conn:
+        forgot = topic_fit.forgets_done(conn) != forgotten
+    # a user forgotten during the run has no rows in it: counted in SQL then, not as read
+    inferred, posts = _totals(engine, run_id, as_of, inferred, posts, recomputed < len(users) or forgot)
+    profiled = _profiled(engine, run_id) if forgot else len(users)
     seconds = time.perf_counter() - started
-    stats = {"users": len(users), "posts": posts, "embedded": embedded, "inferred_topics": inferred,
+    stats = {"users": profiled, "posts": posts, "embedded": embedded, "inferred_topics": inferred,
              "recomputed_users": recomputed, "reused_users": len(users) - recomputed,
              "seconds": round(seconds, 2), "encode_seconds": round(encode_seconds, 2),
              "embed_seconds": round(embed_seconds, 2), "model": cache.name}
@@ -200,13 +204,11 @@ def _profile(engine: Engine, cache: EmbeddingCache, users: list[str], policy: st
         s.add(run)
         s.commit()
     incremental.drop_interrupted(engine, run_id)
-    with engine.connect() as conn:
-        forgot = topic_fit.forgets_done(conn) != forgotten
     if forgot:  # a forget landed in the run: its scrub could not empty the log while the run read (``forget.scrub``)
         from matcher.forget import scrub  # (it builds on this module's neighbours)
 
         scrub(engine, wait_ms=None)
-    return ProfileSummary(run_id, len(users), posts, embedded, inferred, seconds, encode_seconds,
+    return ProfileSummary(run_id, profiled, posts, embedded, inferred, seconds, encode_seconds,
                           recomputed, len(users) - recomputed, fit.run_id, embed_seconds)
 
 
@@ -269,6 +271,13 @@ def _totals(engine: Engine, run_id: int, as_of: int, inferred: int, posts: int, 
         posts = int(s.execute(select(func.count()).select_from(Post).where(col(Post.created_at) <= as_of)
                               .where(col(Post.user_id).in_(users))).scalar_one())
     return inferred, posts
+
+
+def _profiled(engine: Engine, run_id: int) -> int:
+    """The users a run holds profiles of."""
+    with session(engine) as s:
+        return int(s.execute(select(func.count()).select_from(ProfiledUser)
+                             .where(ProfiledUser.run_id == run_id)).scalar_one())
 
 
 def _write_results(engine: Engine, run_id: int, results: dict[str, list[TopicResult]], reuse: dict[str, int],

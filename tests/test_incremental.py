@@ -316,7 +316,7 @@ def test_a_forget_while_profile_and_match_run_leaves_nothing_of_the_user(tmp_pat
     cache = EmbeddingCache(engine, FakeEncoder())
     with session(engine) as s:
         refresh(s, sample_path("catalog.yaml"), cache)
-    run_profile(engine, cache, as_of=WHEN, executor=LocalExecutor())
+    first = run_profile(engine, cache, as_of=WHEN, executor=LocalExecutor())
     write = profile_run._write_results
 
     def forget_first(engine, run_id, results, *rest):  # type: ignore[no-untyped-def]
@@ -325,10 +325,16 @@ def test_a_forget_while_profile_and_match_run_leaves_nothing_of_the_user(tmp_pat
         write(engine, run_id, results, *rest)
 
     monkeypatch.setattr(profile_run, "_write_results", forget_first)
-    run_profile(engine, cache, as_of=WHEN + 86_400, executor=LocalExecutor())  # before: her rows came back
+    during = run_profile(engine, cache, as_of=WHEN + 86_400, executor=LocalExecutor())  # before: her rows came back
     with session(engine) as s:
         for table in (TopicScore, EvidencePost, ProfiledUser):
             assert s.exec(select(table).where(table.user_id == "u-maya")).all() == [], table
+        stats = json.loads(s.get(Run, during.run_id).stats)  # type: ignore[union-attr]
+        inferred = s.exec(select(TopicScore.id).where(TopicScore.run_id == during.run_id)
+                          .where(TopicScore.status == "inferred")).all()
+    # before: counted as read, her topics and herself among them
+    assert during.users == stats["users"] == first.users - 1
+    assert during.inferred_topics == stats["inferred_topics"] == len(inferred)
     assert "u-maya" not in {r["user_id"] for r in user_topics(engine)}
     monkeypatch.setattr(profile_run, "_write_results", write)
     assign = matcher.match.assign
