@@ -8,6 +8,7 @@ import functools
 import hashlib
 import json
 import re
+import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -19,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from catalog.errors import InputFileError, Problem
 from catalog.rows import ALL_FORMATS, field_key, iter_rows, open_text, undecodable, validate
-from catalog.schema import id_text
+from catalog.schema import id_text, refuse_invisible, refuse_nul
 from matcher.store import Topic, session
 
 TOPIC_HINTS = {
@@ -65,6 +66,23 @@ class TopicIn(BaseModel):
     @classmethod
     def _text(cls, value: Any) -> Any:
         return str(value) if isinstance(value, int | float) else value
+
+    @field_validator("description", mode="before")
+    @classmethod
+    def _no_description(cls, value: Any) -> Any:
+        return "" if value is None else value  # `description:` left empty, JSON null: none given, as elsewhere
+
+    @field_validator("topic_id", "parent_id", mode="after")
+    @classmethod
+    def _visible(cls, value: str | None) -> str | None:
+        # as perk and user ids: "travel\u200b" would look like travel and be reached by no perk or opt-in; and
+        # composed (NFC), so an id written decomposed is the same topic
+        return unicodedata.normalize("NFC", refuse_invisible(value)) if value else value
+
+    @field_validator("name", "description", mode="after")
+    @classmethod
+    def _no_nul(cls, value: str) -> str:
+        return refuse_nul(value)  # (PostgreSQL cannot store one: "the database failed", naming no line)
 
     @field_validator("parent_id", mode="after")
     @classmethod
@@ -114,6 +132,7 @@ def read_taxonomy(path: str) -> list[TopicIn]:
     problems: list[Problem] = []
     topics: list[TopicIn] = []
     lines: dict[str, int] = {}
+    invalid: set[str] = set()  # the ids of rows refused (their own problems are said)
     # .tsv (the IAB Content Taxonomy) is read by iab_rows: named among the formats only for messages
     for line, row in (iab_rows(path) if tsv else iter_rows(path, (*ALL_FORMATS, "tsv"), texts=TOPIC_TEXTS,
                                                                   known=frozenset(TopicIn.model_fields))):
@@ -123,6 +142,7 @@ def read_taxonomy(path: str) -> list[TopicIn]:
         result = validate(path, line, row, TopicIn, TOPIC_HINTS)
         if isinstance(result, list):
             problems.extend(result)
+            invalid.add(str(row.get("topic_id") or "").strip())  # its children's parent is in the file
             continue
         problems.extend(Problem(path, line, str(key), "is not a field perkmatch reads, so the topic would be loaded "
                                 "as not sensitive and inferred for everyone; name it 'sensitive'")
@@ -133,7 +153,7 @@ def read_taxonomy(path: str) -> list[TopicIn]:
         lines.setdefault(result.topic_id, line)
         topics.append(result)
     for topic in topics:
-        if topic.parent_id and topic.parent_id not in lines:
+        if topic.parent_id and topic.parent_id not in lines and topic.parent_id not in invalid:
             problems.append(Problem(path, lines[topic.topic_id], "parent_id",
                                     f"'{topic.parent_id}' is not a topic_id in this file; add it or fix the id"))
     problems += _cycles(path, topics, lines)
