@@ -147,6 +147,8 @@ def forget_posts(engine: Engine, user_id: str, post_ids: list[str]) -> tuple[dic
 
 
 FORGET_POSTS_COUNTS = ("posts", "quoted_contexts", "embeddings", "evidence", "topic_fits")  # what `--post` counts
+FORGET_COUNTS = ("posts", "quoted_contexts", "embeddings", "topics", "evidence", "assignments", "withheld",
+                 "topic_fits", "users")  # what `forget` counts (``forget_in_session``)
 
 
 def _posts_named(s: Session, user_id: str, names: list[str]) -> tuple[list[tuple[int, str, str]], list[str]]:

@@ -18,15 +18,15 @@ def forget(user_id: Annotated[str, typer.Argument(help="The user's id", callback
     """Delete every trace of a user: posts (and quotes of them), embeddings, profiles, evidence, assignments; or,
     with --post, of some of their posts. Run again after an interruption, it finishes the work and deletes nothing
     twice: a user forgotten already, or posts deleted already, are said to be so (exit 0)."""
+    from matcher.forget import FORGET_COUNTS, forget_posts, forgotten_already, scrub
     from matcher.forget import forget as forget_user
-    from matcher.forget import forget_posts, forgotten_already, scrub
     from matcher.topic_records import require_user
 
     eng = engine(db, existing=True)
     if not posts and forgotten_already(eng, user_id):
         scrub(eng)  # what an interrupted forget may not have finished
         if as_json:
-            print_json({"user_id": user_id, "deleted": {}, "forgotten_already": True})
+            print_json({"user_id": user_id, "deleted": dict.fromkeys(FORGET_COUNTS, 0), "forgotten_already": True})
         else:
             out.print(f"{user_id} was forgotten already: nothing of theirs is stored (only a salted hash of the id, in "
                       "the audit log of deletions)")
