@@ -424,10 +424,15 @@ def bulk_insert(conn: Connection, table: Any, columns: tuple[str, ...], rows: li
 
 
 def check_url(db: str) -> None:
-    """Refuse a database URL with a slash missing ("postgresql:/host/db"), which would be read as a file path."""
+    """Refuse a database URL with a slash missing ("postgresql:/host/db"), which would be read as a file path; and
+    one whose password holds an unescaped `@`: SQLAlchemy ends the password at the first `@`, so the rest went to
+    the driver as the host, and its "failed to resolve host 'word@...'" showed the password's tail."""
     if re.match(r"(postgres(ql)?|sqlite)(\+\w+)?:/?(?!/)", db, re.IGNORECASE):
         raise PerkmatchError(f"--db {shown_db(db)}: a database URL with a slash missing, read as a file path; write "
                              f"{db.split(':', 1)[0]}://... (two slashes)")
+    if re.match(r"postgres(ql)?(\+\w+)?://[^@?]*@[^@?]*@", db, re.IGNORECASE):  # (a query may hold one)
+        raise PerkmatchError("--db postgresql://USER:***@...: the URL holds '@' more than once, so its password, or "
+                             "user name, holds one: write each '@' in them as %40")
 
 
 def db_url(db: str) -> str:
@@ -442,12 +447,13 @@ def db_url(db: str) -> str:
 
 
 def shown_db(db: str) -> str:
-    """The --db value as messages show it, as given but for its passwords, masked: the one after `user:` (up to
-    the host's `@`, the last before the path, so one holding an unescaped `@` is masked whole) and those given as
-    query parameters (`?password=`, `sslpassword=`), which the driver reads as well."""
+    """The --db value as messages show it, as given but for its passwords, masked: the one after `user:` up to the
+    last `@` followed by a host (so one holding `/`, `?` or `#`, which SQLAlchemy reads as written, is masked whole,
+    and so is one holding an unescaped `@`, which ``check_url`` refuses), and those given as query parameters
+    (`?password=`, `sslpassword=`), which the driver reads as well."""
     if "://" not in db:
         return db
-    masked = re.sub(r"^([^:/]+://[^:@/?#]*:)[^/?#]*@", r"\1***@", db)
+    masked = re.sub(r"^([^:/]+://[^:@/?#]*:).*@(?=[\w.\-\[\]:%,]*(?:[/?#]|$))", r"\1***@", db)
     return re.sub(r"([?&](?:ssl)?password=)[^&#]*", r"\1***", masked, flags=re.IGNORECASE)
 
 

@@ -329,8 +329,22 @@ def test_a_database_password_is_masked_wherever_the_url_gives_it() -> None:
              "postgresql://ann@h/pm?password=secretpw&sslmode=require": "postgresql://ann@h/pm?password=***&sslmode=require",
              "postgres://ann@h/pm?sslmode=verify-full&sslpassword=secretpw": "postgres://ann@h/pm?sslmode=verify-full&sslpassword=***",
              "postgresql://ann:pa@ss@h:5/pm": "postgresql://ann:***@h:5/pm",  # an unescaped @: masked whole
+             # SQLAlchemy reads /, ? and # in a password as written: before, such a password was shown whole
+             "postgresql://ann:pa/ss@h:5/pm": "postgresql://ann:***@h:5/pm",
+             "postgresql://ann:pa?ss@h/pm": "postgresql://ann:***@h/pm",
+             "postgresql://ann:pa#ss@h/pm": "postgresql://ann:***@h/pm",
+             "postgresql://ann:p@ss/word@h:5/pm": "postgresql://ann:***@h:5/pm",
              "postgresql://h:5432/pm": "postgresql://h:5432/pm", "perkmatch.db": "perkmatch.db"}
     assert {url: shown_db(url) for url in cases} == cases  # before: the query's passwords, and "ss", were shown
+
+
+def test_a_password_holding_an_at_sign_is_refused_without_showing_any_of_it(cli) -> None:  # type: ignore[no-untyped-def]
+    """SQLAlchemy ends the password at its first `@` and gave the rest to the driver as the host: the connection went
+    to a host named "word@127.0.0.1", and its error showed the password's tail."""
+    for url in ("postgresql://op:pa55@w0rdz@127.0.0.1:1/pm", "postgres://op:pa55@w0/rdz@127.0.0.1:1/pm"):
+        result = runner.invoke(app, ["--db", url, "status"])
+        assert result.exit_code == 1 and "write each '@' in them as %40" in result.stderr
+        assert "pa55" not in result.stderr and "w0" not in result.stderr and "rdz" not in result.stderr
 
 
 def test_the_demo_never_prints_a_servers_password(cli, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -302,7 +302,10 @@ def test_every_way_of_forgetting_a_user_on_postgres_reminds_to_vacuum(postgres_u
              for u in ("a", "b", "c")]
     assert runner.invoke(app, ["--db", url, "ingest", write("p.jsonl", posts), "--users",
                                write("u.jsonl", users)]).exit_code == 0
-    reminder = "PostgreSQL keeps deleted rows until VACUUM: run `VACUUM FULL posts, embeddings`"
+    # every table holding their rows: before, posts and embeddings only, and the advice, followed, left the users'
+    # ids, handles and regions in the data files of the others
+    reminder = ("PostgreSQL keeps deleted rows until VACUUM: run `VACUUM FULL posts, embeddings, users, topic_scores, "
+                "evidence, profiled_users, assignments, withheld`")
     for args in (["forget", "a"], ["consent", "b", "opted_out"],
                  ["ingest", "--users", write("out.jsonl", [{"user_id": "c", "consent": "opted_out"}])]):
         result = runner.invoke(app, ["--db", url, *args])

@@ -183,12 +183,17 @@ def print_json(records: Iterable[dict[str, Any]] | dict[str, Any]) -> None:
         sys.stdout.write(orjson.dumps(record, option=orjson.OPT_NON_STR_KEYS).decode() + "\n")
 
 
+# every table a forget deletes a user's rows from (posts and vectors, and their id and record: their handle, region)
+FORGOTTEN_TABLES = ("posts", "embeddings", "users", "topic_scores", "evidence", "profiled_users", "assignments",
+                    "withheld")
+
+
 def vacuum_reminder(eng) -> None:  # type: ignore[no-untyped-def]
     """On PostgreSQL, deleted text stays in the data files until VACUUM: say so wherever a user is forgotten
     (`forget`, `consent USER opted_out`, an opt-out in a users file)."""
     if eng.dialect.name == "postgresql":
-        err.print("PostgreSQL keeps deleted rows until VACUUM: run `VACUUM FULL posts, embeddings` "
-                  "(or let autovacuum run) so the text leaves the data files.")
+        err.print(f"PostgreSQL keeps deleted rows until VACUUM: run `VACUUM FULL {', '.join(FORGOTTEN_TABLES)}` (or "
+                  "let autovacuum run) so the text, and the user's id and record, leave the data files.")
 
 
 def unscrubbed_note(eng) -> None:  # type: ignore[no-untyped-def]
