@@ -551,9 +551,13 @@ def open_engine(db: str = DEFAULT_DB, existing: bool = False) -> Engine:
             missing = True
         else:
             missing = False
+            _refuse_foreign_tables(engine, db)
             _create_tables(engine)
             _widen_integers(engine)
             _add_indexes(engine)
+    except PerkmatchError:
+        engine.dispose()
+        raise
     except Exception as exc:
         hint = server_hint(exc) if not url.startswith("sqlite") else None
         other = _not_sqlite(db) if url.startswith("sqlite") else ""
@@ -599,6 +603,25 @@ def _unwritable(db: str, url: str) -> str:
     if path.exists() and not os.access(path, os.W_OK):
         return ": the file cannot be written (its permissions); give write permission, or copy it"
     return ""
+
+
+def _refuse_foreign_tables(engine: Engine, db: str) -> None:
+    """Before tables are made in a database that lacks some: refuse one holding a table of a name perkmatch uses
+    but not its columns (an application's `users`). Before, `ingest` made perkmatch's other tables there, then failed
+    "column users.user_id does not exist ... run the command again once the database is reachable", every time."""
+    ours = SQLModel.metadata.tables
+    inspector = inspect(engine)
+    there = set(inspector.get_table_names())
+    if set(ours) <= there:
+        return  # set up already (checked when it was)
+    for name in sorted(set(ours) & there):
+        lacking = sorted({c.name for c in ours[name].columns} - {c["name"] for c in inspector.get_columns(name)})
+        if lacking:
+            schema = (" (on PostgreSQL a schema of its own will do: add ?options=-csearch_path%3Dperkmatch to the URL, "
+                      "after `CREATE SCHEMA perkmatch`)" if engine.dialect.name == "postgresql" else "")
+            raise PerkmatchError(f"--db {shown_db(db)}: the database holds a table '{name}' that is not perkmatch's "
+                                 f"(it has no column {', '.join(lacking)}); give perkmatch a database of its "
+                                 f"own{schema}; nothing was changed")
 
 
 def _create_tables(engine: Engine, tries: int = 3) -> None:

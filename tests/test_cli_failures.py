@@ -441,3 +441,18 @@ def test_as_of_takes_a_day_whole_and_refuses_what_is_before_1970() -> None:
     assert parse_as_of("1970-01-01T00:00:00Z") == 0
     with pytest.raises(typer.BadParameter, match="1970 to 9999"):
         parse_as_of("1969-12-31T23:59:59Z")
+
+
+def test_a_sqlite_file_holding_another_programs_users_table_is_refused_and_left_as_it_was(tmp_path, write) -> None:  # type: ignore[no-untyped-def]
+    """An application's database with a `users` table of its own: `ingest` made perkmatch's other tables in it, then
+    failed "no such column: users.user_id ... run the command again", and failed again every time."""
+    import sqlite3
+
+    db = tmp_path / "app.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT)")
+    result = runner.invoke(app, ["--db", str(db), "ingest", "--users", write("u.jsonl", [{"user_id": "ann"}])])
+    assert result.exit_code == 1
+    assert "holds a table 'users' that is not perkmatch's (it has no column consent" in " ".join(result.stderr.split())
+    with sqlite3.connect(db) as conn:
+        assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")] == ["users"]

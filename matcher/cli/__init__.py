@@ -58,5 +58,12 @@ _register()
 def main() -> None:
     """Run the command line (``matcher.entry.main`` first sets how Ctrl-C and SIGTERM end a process still starting).
     Every command is wrapped by ``common.handled``, which turns the library's errors into 'Error: <message>' on
-    stderr and exit code 1, and Ctrl-C and SIGTERM into one line and status 130 or 143."""
+    stderr and exit code 1, and Ctrl-C and SIGTERM into one line and status 130 or 143.
+
+    The database driver's own log is not printed: with no handler, Python wrote its warnings to stderr, so a
+    PostgreSQL server going away mid-write gave up to four lines ("error ignored terminating <psycopg.Pipeline [BAD]
+    at 0x7f...>: ...") before the command's one "Error: the database failed: ..." line."""
+    import logging
+
+    logging.getLogger("psycopg").addHandler(logging.NullHandler())
     app()

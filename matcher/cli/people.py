@@ -30,6 +30,7 @@ def forget(user_id: Annotated[str, typer.Argument(help="The user's id", callback
         else:
             out.print(f"{user_id} was forgotten already: nothing of theirs is stored (only a salted hash of the id, in "
                       "the audit log of deletions)")
+        common.vacuum_reminder(eng)  # the deleted rows may still be in PostgreSQL's files: the advice again
         common.unscrubbed_note(eng)
         return
     require_user(eng, user_id)

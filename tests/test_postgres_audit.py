@@ -1,0 +1,228 @@
+"""An operator's audit of perkmatch on PostgreSQL: what the README promises there, checked against a real server.
+
+Each test here failed when written (helper-98's audit); see the README passages quoted in each. Needs Debian's
+`postgresql` package, as tests/test_postgres.py does; the server runs as the `postgres` user on a private port and
+socket folder, with trust authentication, and is stopped at the end.
+"""
+
+import glob
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from matcher.demo import run_demo
+from matcher.embed import EmbeddingCache
+from matcher.encoder import FakeEncoder
+from matcher.store import open_engine
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _as_postgres(*args: str) -> list[str]:
+    runner = shutil.which("runuser")
+    return [runner, "-u", "postgres", "--", *args] if runner else list(args)
+
+
+@pytest.fixture(scope="module")
+def server():  # type: ignore[no-untyped-def]
+    """A private PostgreSQL server, as tests/test_postgres.py's `postgres_url` starts it: (URL, data folder)."""
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not bins:
+        pytest.fail("PostgreSQL is not installed: `apt-get install postgresql` (Debian), as .ci/run does")
+    bindir = Path(bins[-1]).parent
+    root = Path(tempfile.mkdtemp(prefix="perkmatch-pg-audit-"))
+    data, sock = root / "data", root / "sock"
+    sock.mkdir()
+    shutil.chown(root, "postgres")
+    shutil.chown(sock, "postgres")
+    subprocess.run(_as_postgres(str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"),
+                   check=True, capture_output=True)
+    port = _free_port()
+    subprocess.run(_as_postgres(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(root / "log"), "-w", "-o",
+                                f"-p {port} -k {sock} -c listen_addresses=127.0.0.1", "start"),
+                   check=True, capture_output=True)
+    try:
+        time.sleep(0.5)
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres", data
+    finally:
+        subprocess.run(_as_postgres(str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"),
+                       check=False, capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _fresh_database(url: str, name: str) -> str:
+    from sqlalchemy import create_engine, text
+
+    from matcher.store import db_url
+
+    admin = create_engine(db_url(url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    return url.rsplit("/", 1)[0] + "/" + name
+
+
+def _cli(*args: str, code: str | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """`perkmatch ARGS` in a process of its own (or `code`, given ARGS as sys.argv[1:]), as an operator runs it."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-c", code, *args] if code else [sys.executable, "-m", "matcher", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env)
+
+
+@pytest.mark.parametrize("password", ["Kw8/Zq9x77", "Kw8#Zq9x77", "Kw8?Zq9x77", "Kw8@Zq9x77/Yv5t", "Kw8t@Zq9x77"])
+def test_no_part_of_a_password_is_shown_whatever_it_holds(password: str) -> None:
+    """README: "`postgresql://...` selects PostgreSQL; messages show its password as `***`". A password holding `/`,
+    `?` or `#` (SQLAlchemy takes it unescaped, and connects with it) was printed whole; one holding `@` showed its
+    tail (in the URL, or in the driver's "failed to resolve host 'Zq9x77@127.0.0.1'"). No server is needed: port 1
+    refuses the connection. (`status` on a server whose role has such a password printed it too, in the table and in
+    `--json`'s "database".)"""
+    done = _cli("--db", f"postgresql://op:{password}@127.0.0.1:1/perk", "status")
+    assert done.returncode == 1
+    for part in ("Kw8", "Zq9x77", "Yv5t"):
+        assert part not in done.stderr + done.stdout, (part, done.stderr)
+
+
+def test_following_the_vacuum_advice_after_forget_leaves_no_trace_of_the_user(server) -> None:  # type: ignore[no-untyped-def]
+    """README: `forget` "deletes every trace of the user"; on SQLite the file is scrubbed (secure_delete, VACUUM) and
+    holds neither the user's id nor handle after. On PostgreSQL it says "PostgreSQL keeps deleted rows until VACUUM:
+    run `VACUUM FULL posts, embeddings` ...". Done as it says, the user's handle and id stayed in the data files of
+    users, topic_scores, evidence, profiled_users, withheld, assignments and their indexes: the advice names only two
+    of the tables a forget deletes from."""
+    from sqlalchemy import create_engine, text
+
+    from matcher.store import db_url
+
+    url, data = server
+    url = _fresh_database(url, "vacuumed")
+    engine = open_engine(url)
+    run_demo(engine, EmbeddingCache(engine, FakeEncoder()))
+    with engine.connect() as conn:
+        handle = conn.execute(text("SELECT handle FROM users WHERE user_id = 'u-maya'")).scalar()
+    engine.dispose()
+    assert handle
+    done = _cli("--db", url, "forget", "u-maya")
+    assert done.returncode == 0, done.stderr
+    advised = re.search(r"run `(VACUUM[^`]*)`", done.stderr)
+    assert advised, done.stderr
+    admin = create_engine(db_url(url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(advised.group(1)))  # exactly what it advises
+        conn.execute(text("CHECKPOINT"))
+        oid = conn.execute(text("SELECT oid FROM pg_database WHERE datname = current_database()")).scalar()
+        holding = []
+        for path in sorted((data / "base" / str(oid)).iterdir()):
+            if not path.is_file() or not path.name.isdigit():
+                continue
+            body = path.read_bytes()
+            if handle.encode() in body or b"u-maya" in body:
+                holding.append(conn.execute(text("SELECT relname FROM pg_class WHERE relfilenode = :n"),
+                                            {"n": int(path.name)}).scalar())
+    admin.dispose()
+    assert [name for name in holding if name and not name.startswith("pg_")] == []
+    again = _cli("--db", url, "forget", "u-maya")  # run again (an interrupted one, a script retrying): the advice too
+    assert again.returncode == 0 and "was forgotten already" in again.stdout and advised.group(1) in again.stderr
+
+
+WRITE_FAILS = """
+import sys, threading
+import matcher.encoder as encoder
+import matcher.profile_run as profile_run
+from sqlalchemy import create_engine, text
+
+encoder.load_encoder = lambda *a, **k: encoder.FakeEncoder()  # no model: the fake encoder, as the tests use
+real = profile_run.bulk_insert
+admin_url = sys.argv.pop(1)
+
+
+def dying(conn, table, columns, rows, keep_existing=False):
+    # the server goes away while a chunk's evidence rows are written (rows repeated only to widen the window;
+    # nothing is committed)
+    if table.name != "evidence":
+        return real(conn, table, columns, rows, keep_existing)
+    pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+
+    def kill():
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as a:
+            a.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+        admin.dispose()
+
+    killer = threading.Thread(target=kill)
+    killer.start()
+    try:
+        return real(conn, table, columns, rows * 50, keep_existing)
+    finally:
+        killer.join()
+
+
+profile_run.bulk_insert = dying
+from matcher.entry import main
+sys.argv[0] = "perkmatch"
+main()
+"""
+
+
+def test_a_connection_lost_while_a_profile_writes_gives_one_line(server) -> None:  # type: ignore[no-untyped-def]
+    """README: "A database that fails mid-command (a PostgreSQL server going away, ...) gives one line, 'Error: the
+    database failed: ...'". Seen with `pg_ctl stop -m fast` while `profile` wrote its chunks: psycopg's own warning
+    came first, "error ignored terminating <psycopg.Pipeline [BAD] at 0x7f...>: flush request failed: server closed
+    the connection unexpectedly" (with "This probably means the server terminated abnormally ...", "no connection to
+    the server"): up to four more lines, one of them an internal object's repr."""
+    from matcher.demo import sample_path
+    from matcher.ingest import ingest_posts, ingest_users
+    from matcher.store import db_url
+
+    url, _ = server
+    url = _fresh_database(url, "lost")
+    engine = open_engine(url)
+    ingest_users(engine, sample_path("users.jsonl"))
+    ingest_posts(engine, sample_path("posts.jsonl"))
+    engine.dispose()
+    admin = db_url(url.rsplit("/", 1)[0] + "/postgres")
+    done = _cli(admin, "--db", url, "profile", "--as-of", "2026-11-20T00:00:00Z", code=WRITE_FAILS)
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert lines[-1].startswith("Error: the database failed:"), done.stderr
+    assert len(lines) == 1, done.stderr
+
+
+def test_a_users_table_that_is_not_perkmatchs_is_said_to_be(server) -> None:  # type: ignore[no-untyped-def]
+    """An operator points --db at a database that has a `users` table of its own (an application's). `ingest`
+    said "Error: the database failed: column users.user_id does not exist. ... run the command again once the
+    database is reachable": the database is reachable, and running again fails the same way. It should say that
+    the database holds a `users` table that is not perkmatch's (another database, or a schema of its own)."""
+    from sqlalchemy import create_engine, text
+
+    from matcher.demo import sample_path
+    from matcher.store import db_url
+
+    url, _ = server
+    url = _fresh_database(url, "appdb")
+    admin = create_engine(db_url(url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text("CREATE TABLE users (id serial PRIMARY KEY, email text)"))
+    admin.dispose()
+    done = _cli("--db", url, "ingest", sample_path("posts.jsonl"), "--users", sample_path("users.jsonl"))
+    assert done.returncode == 1
+    assert "once the database is reachable" not in done.stderr, done.stderr
+    assert "holds a table 'users' that is not perkmatch's (it has no column" in done.stderr, done.stderr
+    check = create_engine(db_url(url))
+    with check.connect() as conn:  # before: perkmatch's other 18 tables were made there first
+        assert conn.execute(text("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")
+                            ).scalars().all() == ["users"]
+    check.dispose()
