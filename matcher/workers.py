@@ -56,6 +56,8 @@ def database_arg(engine: Engine) -> str | None:
         if not url.database or url.database == ":memory:":
             return None
         return str(Path(url.database).resolve())
+    if url.drivername == "postgresql+psycopg":  # the driver ``db_url`` adds: the URL as an operator writes it, which a
+        url = url.set(drivername="postgresql")  # worker's error shows (password masked)
     return url.render_as_string(hide_password=False)
 
 

@@ -1046,13 +1046,16 @@ def test_pool_workers_open_the_database_the_command_opened(tmp_path, monkeypatch
     a server's URL whole, its password included (a masked one cannot log in); nothing for an in-memory database."""
     from sqlalchemy import create_engine
 
+    from matcher.store import db_url
     from matcher.workers import database_arg
 
     monkeypatch.chdir(tmp_path)
     assert database_arg(create_engine("sqlite:///rel.db")) == str(tmp_path / "rel.db")
     assert [database_arg(create_engine(url)) for url in ("sqlite://", "sqlite:///:memory:")] == [None, None]
     url = "postgresql+psycopg://ann:secretpw@db.example:5432/pm"
-    assert database_arg(create_engine(url)) == url
+    # as the operator wrote it (a worker's error shows it; before, the driver's form), driving the same driver
+    assert database_arg(create_engine(url)) == "postgresql://ann:secretpw@db.example:5432/pm"
+    assert db_url(database_arg(create_engine(url))) == url
 
 
 def test_pool_results_come_in_the_order_of_the_chunks_with_a_bounded_number_in_flight() -> None:
