@@ -138,8 +138,11 @@ def forget_posts(engine: Engine, user_id: str, post_ids: list[str]) -> tuple[dic
         counts["evidence"] = sum(_delete(s, EvidencePost, col(EvidencePost.post_pk).in_(part)) for part in batches(pks))
         counts["topic_fits"] = _drop_fits(s)
         salt = _salt(s)
-        bulk_insert(s.connection(), ForgottenPost.__table__, ("key_hash",),
-                    [(post_hash(salt, platform, post_id),) for _, platform, post_id in found], keep_existing=True)
+        kept = [post_hash(salt, platform, post_id) for _, platform, post_id in found]  # an export's copy is skipped
+        kept += [_named_hash(salt, user_id, name) for _, platform, post_id in found  # a re-run finds it deleted
+                 for name in (post_id, f"{platform}:{post_id}")]
+        bulk_insert(s.connection(), ForgottenPost.__table__, ("key_hash",), [(h,) for h in sorted(set(kept))],
+                    keep_existing=True)
         s.add(PostDeletion(user_hash=audit_hash(s, user_id), posts=counts["posts"]))  # a reason scores moved
         _scrub_on_commit(s)
         s.commit()
@@ -152,35 +155,51 @@ FORGET_COUNTS = ("posts", "quoted_contexts", "embeddings", "topics", "evidence",
 
 
 def _posts_named(s: Session, user_id: str, names: list[str]) -> tuple[list[tuple[int, str, str]], list[str]]:
-    """The user's stored posts (pk, platform, post id) the names given to `forget --post` name, and the names of posts
-    deleted already by their author (``ForgottenPost``). Raise, naming each, for a name that is neither, or that
-    names the user's posts on several platforms (PLATFORM:POST_ID names one)."""
+    """The user's stored posts (pk, platform, post id) the names given to `forget --post` name, and the names of the
+    user's posts deleted already (an earlier `forget --post`: ``_named_hash``). A name is first a post id as it is
+    (stored, or deleted already), and only then PLATFORM:POST_ID: a post whose id holds a colon is named by it, and a
+    re-run finds it deleted instead of reading it as another post's. Raise, naming each, for a name that is none of
+    these, or that names the user's posts on several platforms (PLATFORM:POST_ID names one)."""
+    qualified = {n: (n.split(":", 1)[0].lower(), n.split(":", 1)[1]) for n in names if ":" in n}
     mine = s.exec(select(Post.id, Post.platform, Post.post_id).where(Post.user_id == user_id)
-                  .where(col(Post.post_id).in_(names + [n.split(":", 1)[1] for n in names if ":" in n]))).all()
-    deleted = deleted_posts_check(s)
-    platforms = sorted(set(s.exec(select(Post.platform).distinct()).all()) | {p for _, p, _ in mine})
+                  .where(col(Post.post_id).in_(names + [post_id for _, post_id in qualified.values()]))).all()
+    salt = s.get(Setting, SALT)
+    hashes = set(s.exec(select(ForgottenPost.key_hash)).all()) if salt is not None else set()
+
+    def deleted(name: str) -> bool:
+        return salt is not None and _named_hash(salt.value, user_id, name) in hashes
+
     found: list[tuple[int, str, str]] = []
     already: list[str] = []
     missing: list[str] = []
     for name in names:
         rows = [r for r in mine if r[2] == name]
-        if not rows and ":" in name:
-            platform, post_id = name.split(":", 1)
-            rows = [r for r in mine if (r[1], r[2]) == (platform.lower(), post_id)]
+        if not rows and deleted(name):
+            already.append(name)
+            continue
+        if not rows and name in qualified:
+            rows = [r for r in mine if (r[1], r[2]) == qualified[name]]
+            if not rows and deleted(":".join(qualified[name])):
+                already.append(name)
+                continue
         if len(rows) > 1:
             raise PerkmatchError(f"{user_id} has post {name} on {len(rows)} platforms ("
                                  f"{', '.join(sorted(r[1] for r in rows))}): write --post PLATFORM:{name} for each one "
                                  "to delete")
         if rows:
             found.extend(rows)
-        elif any(deleted(p, name) for p in platforms) or (":" in name and deleted(*name.split(":", 1))):
-            already.append(name)
         else:
             missing.append(name)
     if missing:
         raise PerkmatchError(f"{user_id} has no stored post {', '.join(missing)}; `perkmatch export {user_id}` "
                              "lists theirs")
     return sorted(set(found)), already
+
+
+def _named_hash(salt: str, user_id: str, name: str) -> str:
+    """The salted hash by which a post a user deleted is known by a name they may give it again (its post id, and
+    PLATFORM:POST_ID): kept with the post's own hash (``ForgottenPost``), it tells nothing without the user's id."""
+    return _salted(salt, f"named:{user_id}\0{name}")
 
 
 def post_hash(salt: str, platform: str, post_id: str) -> str:

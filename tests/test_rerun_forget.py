@@ -3,6 +3,7 @@ post id the user has on two platforms is named by its platform."""
 
 import json
 
+import pytest
 from sqlalchemy import text
 
 from tests.conftest import post
@@ -82,3 +83,47 @@ def open_rows(db: str) -> list[tuple[str, str]]:
 
     with open_engine(db).connect() as conn:
         return [tuple(r) for r in conn.execute(text("SELECT platform, post_id FROM posts"))]
+
+
+def posts_of(db: str) -> list[tuple[str, str, str]]:
+    from matcher.store import open_engine
+
+    with open_engine(db).connect() as conn:
+        return sorted(tuple(r) for r in conn.execute(text("SELECT user_id, platform, post_id FROM posts")))
+
+
+def test_a_rerun_never_reads_a_deleted_posts_id_as_another_posts_platform_and_id(cli, write) -> None:  # type: ignore[no-untyped-def]
+    """ann's reddit post "x:7" and her x post "7": the first `--post x:7` deletes the reddit one (a post id as it is
+    comes first); run again, it found no post "x:7" and deleted her x post 7 instead (helper-99)."""
+    assert cli("ingest", write("p.jsonl", [post("x:7", "ann", "kayaks", 1, platform="reddit"),
+                                           post("7", "ann", "sea", 2, platform="x")]),
+               "--users", write("u.jsonl", USERS[:1])).exit_code == 0
+    assert cli("forget", "ann", "--post", "x:7").exit_code == 0
+    assert posts_of(cli.db) == [("ann", "x", "7")]
+    again = cli("forget", "ann", "--post", "x:7")
+    assert again.exit_code == 0 and again.stdout.startswith("x:7: deleted already")
+    assert posts_of(cli.db) == [("ann", "x", "7")]
+
+
+@pytest.mark.parametrize(("stored", "name"), [
+    ([post("7", "ann", "kayaks", 1, platform="reddit"), post("7", "ann", "sea", 2, platform="x")], "Reddit:7"),
+    ([post("m1", "ann", "kayaks", 1, platform="mastodon"), post("a2", "ann", "sea", 2)], "m1"),  # mastodon's last
+    ([post("caf\u00e9", "ann", "kayaks", 1), post("a2", "ann", "sea", 2)], "cafe\u0301"),  # typed decomposed
+])
+def test_a_rerun_finds_the_post_deleted_however_it_was_named(cli, write, stored, name) -> None:  # type: ignore[no-untyped-def]
+    """Before: a platform written capitalised, or the user's only post on its platform, was "no stored post" on the
+    re-run (exit 1); a post id typed decomposed was never found."""
+    assert cli("ingest", write("p.jsonl", stored), "--users", write("u.jsonl", USERS[:1])).exit_code == 0
+    first = cli("forget", "ann", "--post", name)
+    assert first.exit_code == 0 and first.stdout.startswith("deleted 1 post(s)"), first.output
+    again = cli("forget", "ann", "--post", name)
+    assert again.exit_code == 0 and "deleted already" in again.stdout, again.output
+
+
+def test_a_post_another_user_deleted_is_not_this_users_deleted_post(cli, write) -> None:  # type: ignore[no-untyped-def]
+    """`forget bob --post a1` after ann deleted her a1: bob never had it, so it is an error, as any id never stored
+    (before: "a1: deleted already", exit 0, telling bob that someone deleted a post a1)."""
+    stored(cli, write)
+    assert cli("forget", "ann", "--post", "a2").exit_code == 0
+    other = cli("forget", "bob", "--post", "a2")
+    assert other.exit_code == 1 and "bob has no stored post a2" in other.stderr

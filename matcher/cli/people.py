@@ -13,7 +13,8 @@ from matcher.cli.common import DbOpt, JsonOpt, ModelOpt, engine, err, handled, o
 def forget(user_id: Annotated[str, typer.Argument(help="The user's id", callback=common.user_id_arg)], db: DbOpt = None,
            posts: Annotated[list[str] | None, typer.Option("--post", help="Delete only this post of the user (its "
                                                             "post_id; repeat for more); an export holding it will not "
-                                                            "store it again.", show_default=False)] = None,
+                                                            "store it again.", show_default=False,
+                                                            callback=common.composed)] = None,
            as_json: JsonOpt = False) -> None:
     """Delete every trace of a user: posts (and quotes of them), embeddings, profiles, evidence, assignments; or,
     with --post, of some of their posts. Run again after an interruption, it finishes the work and deletes nothing
