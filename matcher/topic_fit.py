@@ -63,9 +63,9 @@ def collection_state(engine: Engine, as_of: int) -> tuple[int, int]:
 
 
 def forgets_done(conn: Connection) -> int:
-    """How many deletions `forget` has carried out: of users (one audit line each) and of single posts (one hash each,
-    ``forget --post``). A change says someone's data was deleted: a run embedding meanwhile drops the vectors it stored
-    of it, and the kept fit is not reused."""
+    """A count that grows with every deletion `forget` carries out: of users (one audit line each) and of single posts
+    (their hashes, ``forget --post``). A change says someone's data was deleted: a run embedding meanwhile drops the
+    vectors it stored of it, and the kept fit is not reused."""
     return int(conn.execute(select(func.count()).select_from(ForgetAudit)).scalar_one()
                + conn.execute(select(func.count()).select_from(ForgottenPost)).scalar_one())
 
