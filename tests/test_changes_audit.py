@@ -194,3 +194,33 @@ def test_a_kept_perks_score_that_moved_by_a_hair_is_still_said_to_have_moved(tmp
     ann = match_changes(world("match", "--dry-run", "--changes", "--json"))["ann"]
     assert [m["perk_id"] for m in ann["moved"]] == [kept["perk_id"]] and not ann["gained"] and not ann["lost"]
     assert ann["moved"][0]["after"] == kept["score"]
+
+
+def test_a_topics_dates_run_from_its_first_post_to_its_last(world) -> None:  # type: ignore[no-untyped-def]
+    (travel,) = json.loads(world("topics", "ann", "--json").stdout)["topics"]
+    dates = [e["created_at"] for e in travel["evidence"]]
+    assert travel["first"] == "2025-01-01T12:00:00Z" < travel["last"]  # ann-0, her first post, to a later one
+    assert all(travel["first"] <= d <= travel["last"] for d in dates), (travel["first"], travel["last"], dates)
+
+
+def test_the_engagement_against_the_usual_shown_is_the_one_a_topic_fell_short_of(world, write) -> None:  # type: ignore[no-untyped-def]
+    """`topics --candidates` shows a dropped topic's engagement against the user's usual as the ratio its shortfall
+    names (×0.44 and "engagement ×0.44 of the user's usual"), not its logarithm."""
+    loud = [post(f"ann-c{i}", "ann", f"coffee {WORDS[2 * i]} {WORDS[2 * i + 1]}", i * 3 + 1, likes=500)
+            for i in range(6)]
+    assert world("ingest", write("loud.jsonl", loud)).exit_code == 0
+    assert world("profile", "--as-of", "2025-03-01").exit_code == 0
+    listed = json.loads(world("topics", "ann", "--candidates", "--json").stdout)["topics"]
+    travel = next(t for t in listed if t["topic_id"] == "travel")
+    short = next(s for s in travel["shortfalls"] if s.startswith("engagement ×"))
+    assert short.startswith(f"engagement ×{travel['engagement_vs_usual']:.2f} of the user's usual"), (short, travel)
+    assert 0 < travel["engagement_vs_usual"] < 0.5  # far below her usual, which her coffee posts raised
+
+
+def test_evidence_of_a_candidate_stored_again_is_warned_of_only_where_candidates_are_shown(world, write) -> None:  # type: ignore[no-untyped-def]
+    liked = [post("few-0", "few", "coffee espresso beans roast alpha", 0, likes=50)]  # few's coffee: a candidate
+    assert world("ingest", write("liked.jsonl", liked)).exit_code == 0
+    note = "evidence post(s) were stored again"
+    assert note in " ".join(world("topics", "few", "--candidates").stderr.split())
+    plain = world("topics", "few")  # no topic shown: no evidence shown, none to warn of
+    assert plain.exit_code == 0 and note not in " ".join(plain.stderr.split()), plain.stderr
