@@ -430,7 +430,7 @@ def check_url(db: str) -> None:
     if re.match(r"(postgres(ql)?|sqlite)(\+\w+)?:/?(?!/)", db, re.IGNORECASE):
         raise PerkmatchError(f"--db {shown_db(db)}: a database URL with a slash missing, read as a file path; write "
                              f"{db.split(':', 1)[0]}://... (two slashes)")
-    if re.match(r"postgres(ql)?(\+\w+)?://[^@?]*@[^@?]*@", db, re.IGNORECASE):  # (a query may hold one)
+    if re.match(r"postgres(ql)?(\+\w+)?://", db, re.IGNORECASE) and _at_in_password(db):
         raise PerkmatchError("--db postgresql://USER:***@...: the URL holds '@' more than once, so its password, or "
                              "user name, holds one: write each '@' in them as %40")
 
@@ -447,14 +447,39 @@ def db_url(db: str) -> str:
 
 
 def shown_db(db: str) -> str:
-    """The --db value as messages show it, as given but for its passwords, masked: the one after `user:` up to the
-    last `@` followed by a host (so one holding `/`, `?` or `#`, which SQLAlchemy reads as written, is masked whole,
-    and so is one holding an unescaped `@`, which ``check_url`` refuses), and those given as query parameters
+    """The --db value as messages show it, as given but for its passwords, masked: the one after `user:`, as
+    SQLAlchemy reads it (up to the first `@`: `/`, `?` and `#` are part of it), or up to a later `@` that a host
+    follows when it holds one unescaped (which ``check_url`` refuses), and those given as query parameters
     (`?password=`, `sslpassword=`), which the driver reads as well."""
     if "://" not in db:
         return db
-    masked = re.sub(r"^([^:/]+://[^:@/?#]*:).*@(?=[\w.\-\[\]:%,]*(?:[/?#]|$))", r"\1***@", db)
+    start, end = _password_span(db)
+    masked = db if start < 0 else db[:start] + "***" + db[end:]
     return re.sub(r"([?&](?:ssl)?password=)[^&#]*", r"\1***", masked, flags=re.IGNORECASE)
+
+
+def _password_span(db: str) -> tuple[int, int]:
+    """Where the password after `scheme://user:` lies, (-1, -1) when there is none; and whether the URL holds a
+    second `@` before its query that a host follows, as an unescaped `@` in the password makes it."""
+    head = re.match(r"[^:/]+://[^:@/?#]*:", db)
+    first = db.find("@", head.end()) if head else -1
+    if first < 0:
+        return -1, -1
+    later = [m.start() for m in re.finditer(r"@(?=[\w.\-\[\]%]+(?::\d*)?/)", db.split("?", 1)[0] if "?" not in
+                                           db[:first] else db) if m.start() > first]
+    return head.end(), later[-1] if later else first  # type: ignore[union-attr]
+
+
+def _at_in_password(db: str) -> bool:
+    """Whether a PostgreSQL URL's password (or user name) holds an unescaped `@`: SQLAlchemy ends the password at the
+    first `@` and reads the rest as the host (which then holds one) or as the database name (a path with a host in
+    it), so the connection goes elsewhere and the driver's error shows the password's tail."""
+    rest = db.split("://", 1)[1]
+    if "@" not in rest:
+        return False
+    host = re.split(r"[/?]", rest.split("@", 1)[1], maxsplit=1)[0]
+    start, end = _password_span(db)
+    return "@" in host or (start >= 0 and db.find("@", start) != end)
 
 
 def server_hint(exc: BaseException) -> str | None:
@@ -606,15 +631,16 @@ def _unwritable(db: str, url: str) -> str:
 
 
 def _refuse_foreign_tables(engine: Engine, db: str) -> None:
-    """Before tables are made in a database that lacks some: refuse one holding a table of a name perkmatch uses
-    but not its columns (an application's `users`). Before, `ingest` made perkmatch's other tables there, then failed
-    "column users.user_id does not exist ... run the command again once the database is reachable", every time."""
+    """Refuse a database holding a table of a name perkmatch uses but not its columns (an application's `users`).
+    Before, `ingest` made perkmatch's other tables there, then failed "column users.user_id does not exist ... run
+    the command again once the database is reachable", every time."""
     ours = SQLModel.metadata.tables
     inspector = inspect(engine)
     there = set(inspector.get_table_names())
-    if set(ours) <= there:
-        return  # set up already (checked when it was)
-    for name in sorted(set(ours) & there):
+    # set up already: `users` and `posts` only (the names an application's tables take; a database an earlier
+    # version half set up, making every other table before failing on such a one, is refused too)
+    check = sorted(set(ours) & there) if not set(ours) <= there else ["posts", "users"]
+    for name in check:
         lacking = sorted({c.name for c in ours[name].columns} - {c["name"] for c in inspector.get_columns(name)})
         if lacking:
             schema = (" (on PostgreSQL a schema of its own will do: add ?options=-csearch_path%3Dperkmatch to the URL, "

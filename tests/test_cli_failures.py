@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import SQLModel, select
 from typer.testing import CliRunner
@@ -334,6 +335,8 @@ def test_a_database_password_is_masked_wherever_the_url_gives_it() -> None:
              "postgresql://ann:pa?ss@h/pm": "postgresql://ann:***@h/pm",
              "postgresql://ann:pa#ss@h/pm": "postgresql://ann:***@h/pm",
              "postgresql://ann:p@ss/word@h:5/pm": "postgresql://ann:***@h:5/pm",
+             "postgresql://ann:pw@h/pm?application_name=me@corp": "postgresql://ann:***@h/pm?application_name=me@corp",
+             "postgresql://ann:pw@h/my@db": "postgresql://ann:***@h/my@db",  # an @ after the host is not the password's
              "postgresql://h:5432/pm": "postgresql://h:5432/pm", "perkmatch.db": "perkmatch.db"}
     assert {url: shown_db(url) for url in cases} == cases  # before: the query's passwords, and "ss", were shown
 
@@ -341,7 +344,8 @@ def test_a_database_password_is_masked_wherever_the_url_gives_it() -> None:
 def test_a_password_holding_an_at_sign_is_refused_without_showing_any_of_it(cli) -> None:  # type: ignore[no-untyped-def]
     """SQLAlchemy ends the password at its first `@` and gave the rest to the driver as the host: the connection went
     to a host named "word@127.0.0.1", and its error showed the password's tail."""
-    for url in ("postgresql://op:pa55@w0rdz@127.0.0.1:1/pm", "postgres://op:pa55@w0/rdz@127.0.0.1:1/pm"):
+    for url in ("postgresql://op:pa55@w0rdz@127.0.0.1:1/pm", "postgres://op:pa55@w0/rdz@127.0.0.1:1/pm",
+                "postgresql://op:pa55?w0@rdz@127.0.0.1:1/pm"):
         result = runner.invoke(app, ["--db", url, "status"])
         assert result.exit_code == 1 and "write each '@' in them as %40" in result.stderr
         assert "pa55" not in result.stderr and "w0" not in result.stderr and "rdz" not in result.stderr
@@ -456,3 +460,11 @@ def test_a_sqlite_file_holding_another_programs_users_table_is_refused_and_left_
     assert "holds a table 'users' that is not perkmatch's (it has no column consent" in " ".join(result.stderr.split())
     with sqlite3.connect(db) as conn:
         assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")] == ["users"]
+    from matcher.store import _create_tables
+
+    engine = create_engine(f"sqlite:///{db}")  # as an earlier version left it: every other table made, then failed
+    _create_tables(engine)
+    engine.dispose()
+    for args in (["status"], ["ingest", "--users", write("u.jsonl", [{"user_id": "ann"}])]):
+        again = runner.invoke(app, ["--db", str(db), *args])
+        assert again.exit_code == 1 and "holds a table 'users' that is not perkmatch's" in again.stderr, again.output
