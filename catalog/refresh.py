@@ -8,6 +8,7 @@ transaction: readers see the old version or the new one, never a mix.
 import datetime as dt
 import hashlib
 import json
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,7 +124,8 @@ def read_catalog(path: str, topics: set[str] | None = None, sensitive: Iterable[
     sensitive = set(sensitive)
     problems: list[Problem] = []
     perks: list[PerkIn] = []
-    first_line: dict[str, int] = {}
+    first_line: dict[str, int] = {}  # by the id's composed form (NFC)
+    written: set[str] = set()  # the ids as written
     ignored: dict[tuple[str, str], list[int]] = {}
     for line, row in iter_rows(path, columns=PERK_COLUMNS, texts=PERK_YAML_TEXTS, known=frozenset(PerkIn.model_fields)):
         if isinstance(row, Problem):
@@ -135,11 +137,14 @@ def read_catalog(path: str, topics: set[str] | None = None, sensitive: Iterable[
                 ignored.setdefault((str(key), wanted), []).append(line)
         result = validate(path, line, row, PerkIn, PERK_HINTS)
         perk_id = str(row.get("perk_id") or "").strip() if isinstance(result, list) else result.perk_id
-        if perk_id in first_line:
+        one = unicodedata.normalize("NFC", perk_id)  # "café" and "café" (decomposed) look the same: one id
+        if one in first_line:
+            other = "" if perk_id in written else " (written there in another Unicode form)"
             problems.append(Problem(path, line, "perk_id", f"'{perk_id}' already appears on line "
-                                    f"{first_line[perk_id]}; perk ids must be unique"))
+                                    f"{first_line[one]}{other}; perk ids must be unique"))
         elif perk_id:
-            first_line[perk_id] = line
+            first_line[one] = line
+            written.add(perk_id)
         if isinstance(result, list):
             problems.extend(result)
             readable = _readable_part(row, result)  # its other fields are checked too: every problem is listed

@@ -154,8 +154,7 @@ class PerkIn(BaseModel):
     @field_validator("perk_id", mode="after")
     @classmethod
     def _visible(cls, value: str) -> str:
-        # (no NUL either); composed (NFC), as user ids are: "café" written decomposed is the same perk, not a second
-        return unicodedata.normalize("NFC", refuse_invisible(value))
+        return refuse_invisible(value)  # (no NUL either)
 
     @field_validator("topics", "regions", mode="before")
     @classmethod

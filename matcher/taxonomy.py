@@ -8,7 +8,6 @@ import functools
 import hashlib
 import json
 import re
-import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -75,9 +74,8 @@ class TopicIn(BaseModel):
     @field_validator("topic_id", "parent_id", mode="after")
     @classmethod
     def _visible(cls, value: str | None) -> str | None:
-        # as perk and user ids: "travel\u200b" would look like travel and be reached by no perk or opt-in; and
-        # composed (NFC), so an id written decomposed is the same topic
-        return unicodedata.normalize("NFC", refuse_invisible(value)) if value else value
+        # as perk and user ids: "travel\u200b" would look like travel and be reached by no perk or opt-in
+        return refuse_invisible(value) if value else value
 
     @field_validator("name", "description", mode="after")
     @classmethod

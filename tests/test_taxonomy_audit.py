@@ -206,15 +206,6 @@ def test_an_id_with_an_invisible_character_or_a_nul_is_refused_naming_its_line_a
     assert "line 4, field 'parent_id'" in said
 
 
-def test_an_id_written_decomposed_is_the_same_topic(write) -> None:  # type: ignore[no-untyped-def]
-    import unicodedata
-
-    nfd = unicodedata.normalize("NFD", "café")
-    topics = read_taxonomy(write("t.jsonl", [{"topic_id": "café", "name": "Cafés"},
-                                             {"topic_id": "espresso", "name": "Espresso", "parent_id": nfd}]))
-    assert [t.parent_id for t in topics] == [None, "café"]
-
-
 def test_children_of_a_refused_row_are_not_said_to_lack_their_parent(write) -> None:  # type: ignore[no-untyped-def]
     """Each child of a row refused for its own problem (an empty name) was also told "'travel' is not a topic_id in
     this file; add it", though it is on line 1."""

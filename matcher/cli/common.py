@@ -36,9 +36,9 @@ def not_blank(param: typer.CallbackParam, value: Any) -> Any:
 
 
 def composed(value: Any) -> Any:
-    """A perk (or topic) id argument's callback: in Unicode's composed form, as catalog files' ids are stored
-    (``records.one_form``), so "café" typed on a keyboard finds the perk a file wrote decomposed. A list (a repeated
-    option) each."""
+    """A post id option's callback (`forget --post`): in Unicode's composed form, as ingest stores post ids
+    (``records.one_form``), so "café" typed either way finds the post. A list (a repeated option) each. (Perk and
+    topic ids are kept as written: databases hold them so.)"""
     from matcher.records import one_form
 
     return [one_form(v) for v in value] if isinstance(value, list) else one_form(value)

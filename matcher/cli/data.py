@@ -282,7 +282,7 @@ def catalog_versions(db: DbOpt = None, as_json: JsonOpt = False) -> None:
 
 def catalog_show(perk_id: Annotated[str | None, typer.Argument(help="The perk's id; without it, every perk of the "
                                                                 "live catalog version, one a line",
-                                                                show_default=False, callback=common.composed)] = None,
+                                                                show_default=False)] = None,
                  db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """One perk's history across catalog versions; without PERK_ID, the live catalog's perks."""
     from catalog.refresh import live_perks, perk_history

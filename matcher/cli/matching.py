@@ -50,7 +50,7 @@ def match(
                                                      callback=common.not_blank)] = None,
     perk_ids: Annotated[list[str] | None, typer.Option("--perk", help="Print (or write with --out) only this perk's "
                                                        "assignments and changes; give it again for more.",
-                                                       show_default=False, callback=common.composed)] = None,
+                                                       show_default=False)] = None,
     brand_name: Annotated[str | None, typer.Option("--brand", help="Print (or write with --out) only the "
                                                    "assignments and changes of this brand's perks.",
                                                    callback=common.not_blank)] = None,
@@ -300,7 +300,7 @@ def _selected_perks(store: Any, perk_ids: list[str], brand: str | None) -> set[s
     return wanted & of_brand
 
 
-def brand(perk_id: Annotated[str, typer.Argument(help="The perk's id", callback=common.composed)], db: DbOpt = None,
+def brand(perk_id: Annotated[str, typer.Argument(help="The perk's id")], db: DbOpt = None,
           model: ModelOpt = None, as_json: JsonOpt = False) -> None:
     """The users a perk is assigned to, ranked, with evidence; and the best left out as quantity ran out (or, when
     nobody got it, why)."""

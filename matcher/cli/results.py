@@ -96,8 +96,7 @@ def topics(
 def explain(
     user_id: Annotated[str, typer.Argument(help="The user's id", callback=common.user_id_arg)],
     topic_id: Annotated[str | None, typer.Argument(help="A topic id, or a perk id; without it, the user's "
-                                                   "assignments", metavar="TOPIC_ID|PERK_ID",
-                                                   callback=common.composed)] = None,
+                                                   "assignments", metavar="TOPIC_ID|PERK_ID")] = None,
     db: DbOpt = None,
     model: ModelOpt = None,
     as_json: JsonOpt = False,
