@@ -249,7 +249,7 @@ def _csv_rows(path: str, handle: IO[str], columns: tuple[str, ...], known: froze
     missing = [c for c in columns if c not in names]
     if names and missing:
         otherwise = [f"{n!r} to {c!r}" for c in missing for n in names if _plain_name(n) == c]
-        said = f" (rename {', '.join(otherwise)}: column names are lower case)" if otherwise else ""
+        said = f" (rename {', '.join(otherwise)}: names are lower case, _ between words)" if otherwise else ""
         raise CatalogError(f"{path}, line {start}: the header has no column {', '.join(map(repr, missing))}{said}; "
                            f"the first line must name the columns ({', '.join(columns)}, ...)")
     for line, cells in records:
@@ -330,6 +330,12 @@ def _yaml_rows(path: str, text: str, texts: tuple[str, ...], known: frozenset[st
             return
         if isinstance(node, yaml.MappingNode):
             node = _unwrap_mapping(loader, node, known)
+        keys = [str(k.value) for k, _ in node.value if isinstance(k, yaml.ScalarNode)] if isinstance(
+            node, yaml.MappingNode) else []
+        if isinstance(node, yaml.MappingNode) and known is not None and not set(keys) & known:  # (a list under
+            raise CatalogError(f"{path}: expected a YAML list of items (- key: value ...), or one item given alone; "
+                               f"its top level names {', '.join(map(repr, keys[:5]))}, none of them a field: put the "
+                               "list at the top level, or under 'perks:' or 'topics:'")  # another key, not a row)
         if not isinstance(node, yaml.SequenceNode | yaml.MappingNode):
             raise CatalogError(f"{path}: expected a YAML list of items (- key: value ...)")
         for item in node.value if isinstance(node, yaml.SequenceNode) else [node]:  # an item given alone, as JSON's

@@ -6,6 +6,7 @@ import contextlib
 import errno
 import glob
 import os
+import re
 import socket
 import tempfile
 from collections.abc import Iterator
@@ -108,10 +109,12 @@ def _sweep_parts(target: Path) -> None:
     clean-up ran), told by the owner in their names: a process of this machine that is gone. Another machine's, or a
     live process's (a write under way), stay."""
     host = socket.gethostname()
+    named = re.compile(rf"\.{re.escape(target.name)}\.{re.escape(host)}-(\d+)\.\w{{8}}\.part")  # mkstemp's 8
     for part in target.parent.glob(f".{glob.escape(target.name)}.{glob.escape(host)}-*.part"):
-        pid = part.name[len(f".{target.name}.{host}-"):].split(".", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
-            part.unlink(missing_ok=True)
+        found = named.fullmatch(part.name)  # (not another file's: "m.jsonl.HOST-1.x" has parts of its own)
+        if found and not _alive(int(found.group(1))):
+            with contextlib.suppress(OSError):  # another user's (a shared folder): theirs to remove, not a failure
+                part.unlink(missing_ok=True)
 
 
 def _alive(pid: int) -> bool:

@@ -191,10 +191,14 @@ def _profile(engine: Engine, cache: EmbeddingCache, users: list[str], policy: st
         forgot = topic_fit.forgets_done(conn) != forgotten
     # a user forgotten during the run has no rows in it: counted in SQL then, not as read
     inferred, posts = _totals(engine, run_id, as_of, inferred, posts, recomputed < len(users) or forgot)
-    profiled = _profiled(engine, run_id) if forgot else len(users)
+    profiled, reused = len(users), len(users) - recomputed
+    if forgot:  # the users counted are those the run holds, recomputed and reused adding up to them
+        profiled = _profiled(engine, run_id)
+        recomputed = max(0, profiled - reused)
+        reused = profiled - recomputed
     seconds = time.perf_counter() - started
     stats = {"users": profiled, "posts": posts, "embedded": embedded, "inferred_topics": inferred,
-             "recomputed_users": recomputed, "reused_users": len(users) - recomputed,
+             "recomputed_users": recomputed, "reused_users": reused,
              "seconds": round(seconds, 2), "encode_seconds": round(encode_seconds, 2),
              "embed_seconds": round(embed_seconds, 2), "model": cache.name}
     with session(engine) as s:
@@ -209,7 +213,7 @@ def _profile(engine: Engine, cache: EmbeddingCache, users: list[str], policy: st
 
         scrub(engine, wait_ms=None)
     return ProfileSummary(run_id, profiled, posts, embedded, inferred, seconds, encode_seconds,
-                          recomputed, len(users) - recomputed, fit.run_id, embed_seconds)
+                          recomputed, reused, fit.run_id, embed_seconds)
 
 
 def _fit_topics(engine: Engine, cache: EmbeddingCache, space: TopicSpace, users: list[str], run_id: int,

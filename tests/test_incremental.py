@@ -334,6 +334,7 @@ def test_a_forget_while_profile_and_match_run_leaves_nothing_of_the_user(tmp_pat
                           .where(TopicScore.status == "inferred")).all()
     # before: counted as read, her topics and herself among them
     assert during.users == stats["users"] == first.users - 1
+    assert stats["recomputed_users"] + stats["reused_users"] == stats["users"]
     assert during.inferred_topics == stats["inferred_topics"] == len(inferred)
     assert "u-maya" not in {r["user_id"] for r in user_topics(engine)}
     monkeypatch.setattr(profile_run, "_write_results", write)

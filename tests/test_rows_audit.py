@@ -137,6 +137,11 @@ def test_a_perk_given_alone_may_have_topics_and_a_wrapper_takes_its_list_of_obje
     yaml_alone.write_text("perk_id: p1\nbrand: B\ntitle: T\ndescription: D\ntopics: [coffee]\n", encoding="utf-8")
     # first "expected a mapping" on line 5, then "expected a YAML list": loaded as its JSON form is
     assert [(p.perk_id, p.topics) for p in read_catalog(str(yaml_alone))] == [("p1", ["coffee"])]
+    wrapped = tmp_path / "wrapped.yaml"  # a list under a key perkmatch does not know: not one perk missing its fields
+    wrapped.write_text("catalog:\n  - perk_id: p1\n    brand: B\n    title: T\n    description: D\n", encoding="utf-8")
+    with pytest.raises(CatalogError, match="expected a YAML list of items .* its top level names 'catalog', none of "
+                                           "them a field"):
+        read_catalog(str(wrapped))
     yaml_both = tmp_path / "both.yaml"
     yaml_both.write_text("topics: [coffee]\nperks:\n  - perk_id: p1\n    brand: B\n    title: T\n"
                          "    description: D\n", encoding="utf-8")
