@@ -43,7 +43,7 @@ from matcher.store import (
     Withheld,
     session,
 )
-from matcher.taxonomy import load_topics, not_shown
+from matcher.taxonomy import load_topics, not_shown, taxonomy_digest
 from matcher.topic_records import (
     not_profiled,
     record_changed,
@@ -272,7 +272,7 @@ class _Causes:
     usual: tuple[float | None, float | None]  # the user's usual engagement a post in each run (None: no topic)
     kept: dict[int, dict[str, set[int]]]  # per run, per topic kept with all its posts as evidence: those posts
     sensitive: frozenset[str]  # the taxonomy's topics inferred only with an opt-in
-    topic_ids: frozenset[str]  # the loaded taxonomy's
+    topic_ids: frozenset[str] | None  # the later run's taxonomy's (None: the loaded one is another, loaded since)
 
 
 def _causes(engine: Engine, run: Run, prev: Run, user: User) -> _Causes:
@@ -310,7 +310,8 @@ def _causes(engine: Engine, run: Run, prev: Run, user: User) -> _Causes:
                    tuple(next((d["usual_engagement"] for d in details[rid].values() if "usual_engagement" in d), None)
                          for rid in ids),  # type: ignore[arg-type]
                    {rid: _every_post(engine, rid, user_id, details[rid]) for rid in ids},
-                   not_shown(taxonomy)(None), frozenset(t.topic_id for t in taxonomy))
+                   not_shown(taxonomy)(None), frozenset(t.topic_id for t in taxonomy)
+                   if json.loads(run.params or "{}").get("taxonomy") == taxonomy_digest(taxonomy) else None)
 
 
 def _span(seconds: int) -> str:
@@ -390,7 +391,7 @@ def _why(topic_id: str, a: dict | None, b: dict | None, c: _Causes) -> str:
     """Why a topic's score moved between two runs (``a``: its record in the earlier, ``b``: in the later, candidates
     included), in words."""
     reasons = []
-    if b is None and topic_id not in c.topic_ids:
+    if b is None and c.topic_ids is not None and topic_id not in c.topic_ids:
         reasons.append("the topic is no longer in the taxonomy (it was replaced after the previous run)")
     if c.refitted:
         reasons.append(c.refitted)

@@ -224,3 +224,17 @@ def test_evidence_of_a_candidate_stored_again_is_warned_of_only_where_candidates
     assert note in " ".join(world("topics", "few", "--candidates").stderr.split())
     plain = world("topics", "few")  # no topic shown: no evidence shown, none to warn of
     assert plain.exit_code == 0 and note not in " ".join(plain.stderr.split()), plain.stderr
+
+
+def test_a_topic_dropped_for_its_posts_is_not_said_gone_from_a_taxonomy_loaded_later(world, write) -> None:  # type: ignore[no-untyped-def]
+    """par deletes every post on air travel; run 2 drops "air" under the taxonomy that still has it. A taxonomy
+    without "air", loaded after run 2, was named as the first reason of the drop, "no longer in the taxonomy (it was
+    replaced after the previous run)", a change neither run saw (helper-95)."""
+    export = json.loads(world("export", "par").stdout)
+    ids = [p["post_id"] for p in export["posts"]]
+    assert world("forget", "par", *[a for i in ids for a in ("--post", i)]).exit_code == 0
+    assert world("profile", "--as-of", "2025-03-01").exit_code == 0
+    assert world("taxonomy", "load", write("t2.yaml", [t for t in TAXONOMY if t["topic_id"] != "air"])).exit_code == 0
+    air = by_topic(changes(world, "par"))["air"]
+    assert air["change"] == "dropped" and "no longer in the taxonomy" not in air["why"], air
+    assert "deleted" in air["why"], air
