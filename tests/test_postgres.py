@@ -4,6 +4,7 @@ Needs Debian's `postgresql` package (`.ci/run` installs it); the server runs as 
 port and socket folder, with trust authentication, and is stopped at the end.
 """
 
+import contextlib
 import glob
 import json
 import shutil
@@ -36,13 +37,14 @@ def _as_postgres(*args: str) -> list[str]:
     return [runner, "-u", "postgres", "--", *args] if runner else list(args)
 
 
-@pytest.fixture(scope="module")
-def postgres_url():  # type: ignore[no-untyped-def]
+@contextlib.contextmanager
+def postgres_server(prefix: str = "perkmatch-pg-"):  # type: ignore[no-untyped-def]
+    """A private PostgreSQL server for a module's tests: (URL of its `postgres` database, its data folder)."""
     bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     if not bins:
         pytest.fail("PostgreSQL is not installed: `apt-get install postgresql` (Debian), as .ci/run does")
     bindir = Path(bins[-1]).parent
-    root = Path(tempfile.mkdtemp(prefix="perkmatch-pg-"))  # pytest's folders are private to root; this one is not
+    root = Path(tempfile.mkdtemp(prefix=prefix))  # pytest's folders are private to root; this one is not
     data, sock = root / "data", root / "sock"
     sock.mkdir()
     shutil.chown(root, "postgres")
@@ -55,11 +57,17 @@ def postgres_url():  # type: ignore[no-untyped-def]
                    check=True, capture_output=True)
     try:
         time.sleep(0.5)
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres", data
     finally:
         subprocess.run(_as_postgres(str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"),
                        check=False, capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def postgres_url():  # type: ignore[no-untyped-def]
+    with postgres_server() as (url, _):
+        yield url
 
 
 def pipeline(db: str, next_catalog: str) -> tuple[str, str, str, str, str, str, str]:
@@ -142,7 +150,7 @@ def test_a_forget_racing_a_profile_chunk_on_postgres_leaves_nothing(postgres_url
     from matcher.forget import forget
     from matcher.records import to_epoch
 
-    url = _fresh_database(postgres_url, "race")
+    url = fresh_database(postgres_url, "race")
     engine = open_engine(url)
     run_demo(engine, EmbeddingCache(engine, FakeEncoder()))
     real = eligible.eligible_among
@@ -166,14 +174,15 @@ def test_a_forget_racing_a_profile_chunk_on_postgres_leaves_nothing(postgres_url
     engine.dispose()
 
 
-def _fresh_database(postgres_url: str, name: str) -> str:
+def fresh_database(postgres_url: str, name: str) -> str:
+    """The URL of a new, empty database of this name on the server (dropped first if there)."""
     from sqlalchemy import create_engine, text
 
     from matcher.store import db_url
 
     admin = create_engine(db_url(postgres_url), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         conn.execute(text(f"CREATE DATABASE {name}"))
     admin.dispose()
     return postgres_url.rsplit("/", 1)[0] + "/" + name
@@ -186,7 +195,7 @@ def test_postgres_stores_far_dates_big_counts_and_text_with_nul(postgres_url, tm
     from matcher.profile_run import run_profile
     from matcher.records import to_epoch
 
-    url = _fresh_database(postgres_url, "edges")
+    url = fresh_database(postgres_url, "edges")
     old = open_engine(url)  # a database made before the columns were 64-bit
     with old.begin() as conn:
         conn.execute(text("ALTER TABLE posts ALTER COLUMN created_at TYPE INTEGER"))
@@ -276,7 +285,7 @@ def test_a_reading_command_refuses_a_server_database_without_perkmatch_data(post
     from matcher.cli import app
     from matcher.store import db_url
 
-    url = _fresh_database(postgres_url, "empty1")
+    url = fresh_database(postgres_url, "empty1")
     for args in (["topics", "--all"], ["taxonomy", "show"]):  # before: taxonomy show made the tables in it
         result = CliRunner().invoke(app, ["--db", url, *args])
         assert result.exit_code == 1 and "this database holds no perkmatch data; check its name" in result.stderr
@@ -295,7 +304,7 @@ def test_every_way_of_forgetting_a_user_on_postgres_reminds_to_vacuum(postgres_u
 
     from matcher.cli import app
 
-    url = _fresh_database(postgres_url, "vacuum1")
+    url = fresh_database(postgres_url, "vacuum1")
     runner = CliRunner()
     users = [{"user_id": u, "consent": "opted_in"} for u in ("a", "b", "c")]
     posts = [{"post_id": f"{u}1", "user_id": u, "text": "hello there", "created_at": 1_735_732_800}
@@ -319,7 +328,7 @@ def test_a_scripted_forget_on_postgres_still_says_to_vacuum(postgres_url, tmp_pa
 
     from matcher.cli import app
 
-    url = _fresh_database(postgres_url, "scripted")
+    url = fresh_database(postgres_url, "scripted")
     users = tmp_path / "u.jsonl"
     users.write_text('{"user_id": "ann", "consent": "opted_in"}\n{"user_id": "bob", "consent": "opted_in"}\n')
     runner = CliRunner()
@@ -343,7 +352,7 @@ def test_a_second_profile_run_on_postgres_waits_for_the_first(postgres_url) -> N
     from matcher.profile_run import run_profile
     from matcher.store import PROFILE_LOCK
 
-    url = _fresh_database(postgres_url, "profiles2")
+    url = fresh_database(postgres_url, "profiles2")
     engine = open_engine(url)
     ingest(engine, sample_path("posts.jsonl"), sample_path("users.jsonl"))
     waited: list[int] = []
@@ -373,13 +382,13 @@ def test_a_second_profile_run_on_postgres_waits_for_the_first(postgres_url) -> N
 def test_status_on_postgres_tells_a_running_profile_run_from_a_killed_one_and_gives_its_size(postgres_url) -> None:  # type: ignore[no-untyped-def]
     from matcher.store import profile_lock, profile_running
 
-    engine = open_engine(_fresh_database(postgres_url, "running"))
+    engine = open_engine(fresh_database(postgres_url, "running"))
     assert profile_running(engine) is False  # read from pg_locks: nothing taken
     assert database_status(engine, "db")["size_bytes"] > 0  # (before: null on a server)
     with profile_lock(engine):
         assert profile_running(engine) is True
     assert profile_running(engine) is False
-    other = open_engine(_fresh_database(postgres_url, "running2"))  # another database's run is not this one's
+    other = open_engine(fresh_database(postgres_url, "running2"))  # another database's run is not this one's
     with profile_lock(other):
         assert profile_running(engine) is False
     engine.dispose()
@@ -395,7 +404,7 @@ def test_reading_on_a_read_only_postgres_connection(postgres_url) -> None:  # ty
     from matcher.changes import topic_changes
     from matcher.why_perk import explain_perk
 
-    url = _fresh_database(postgres_url, "readonly1")
+    url = fresh_database(postgres_url, "readonly1")
     engine = open_engine(url)
     cache = EmbeddingCache(engine, FakeEncoder())
     run_demo(engine, cache)

@@ -5,15 +5,10 @@ Each test here failed when written (helper-98's audit); see the README passages 
 socket folder, with trust authentication, and is stopped at the end.
 """
 
-import glob
 import os
 import re
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 import pytest
@@ -22,59 +17,16 @@ from matcher.demo import run_demo
 from matcher.embed import EmbeddingCache
 from matcher.encoder import FakeEncoder
 from matcher.store import open_engine
+from tests.test_postgres import fresh_database, postgres_server
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _as_postgres(*args: str) -> list[str]:
-    runner = shutil.which("runuser")
-    return [runner, "-u", "postgres", "--", *args] if runner else list(args)
-
-
 @pytest.fixture(scope="module")
 def server():  # type: ignore[no-untyped-def]
-    """A private PostgreSQL server, as tests/test_postgres.py's `postgres_url` starts it: (URL, data folder)."""
-    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if not bins:
-        pytest.fail("PostgreSQL is not installed: `apt-get install postgresql` (Debian), as .ci/run does")
-    bindir = Path(bins[-1]).parent
-    root = Path(tempfile.mkdtemp(prefix="perkmatch-pg-audit-"))
-    data, sock = root / "data", root / "sock"
-    sock.mkdir()
-    shutil.chown(root, "postgres")
-    shutil.chown(sock, "postgres")
-    subprocess.run(_as_postgres(str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"),
-                   check=True, capture_output=True)
-    port = _free_port()
-    subprocess.run(_as_postgres(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(root / "log"), "-w", "-o",
-                                f"-p {port} -k {sock} -c listen_addresses=127.0.0.1", "start"),
-                   check=True, capture_output=True)
-    try:
-        time.sleep(0.5)
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres", data
-    finally:
-        subprocess.run(_as_postgres(str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"),
-                       check=False, capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
-
-
-def _fresh_database(url: str, name: str) -> str:
-    from sqlalchemy import create_engine, text
-
-    from matcher.store import db_url
-
-    admin = create_engine(db_url(url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    admin.dispose()
-    return url.rsplit("/", 1)[0] + "/" + name
+    """A private PostgreSQL server, as tests/test_postgres.py starts one: (URL, data folder)."""
+    with postgres_server("perkmatch-pg-audit-") as started:
+        yield started
 
 
 def _cli(*args: str, code: str | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -109,7 +61,7 @@ def test_following_the_vacuum_advice_after_forget_leaves_no_trace_of_the_user(se
     from matcher.store import db_url
 
     url, data = server
-    url = _fresh_database(url, "vacuumed")
+    url = fresh_database(url, "vacuumed")
     engine = open_engine(url)
     run_demo(engine, EmbeddingCache(engine, FakeEncoder()))
     with engine.connect() as conn:
@@ -189,7 +141,7 @@ def test_a_connection_lost_while_a_profile_writes_gives_one_line(server) -> None
     from matcher.store import db_url
 
     url, _ = server
-    url = _fresh_database(url, "lost")
+    url = fresh_database(url, "lost")
     engine = open_engine(url)
     ingest_users(engine, sample_path("users.jsonl"))
     ingest_posts(engine, sample_path("posts.jsonl"))
@@ -213,7 +165,7 @@ def test_a_users_table_that_is_not_perkmatchs_is_said_to_be(server) -> None:  # 
     from matcher.store import db_url
 
     url, _ = server
-    url = _fresh_database(url, "appdb")
+    url = fresh_database(url, "appdb")
     admin = create_engine(db_url(url), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text("CREATE TABLE users (id serial PRIMARY KEY, email text)"))
