@@ -306,6 +306,8 @@ def _scrub_on_commit(s: Session) -> None:
         return
     s.info["forget_scrub"] = True
     engine = s.get_bind().engine
+    if engine.dialect.name == "sqlite":  # committed with the deletion: cleared by the scrub that finishes
+        s.merge(Setting(key=SCRUB_PENDING, value=utcnow().isoformat()))
 
     def scrub_committed(committed: Session) -> None:
         committed.info.pop("forget_scrub", None)
@@ -432,7 +434,8 @@ def forget(engine: Engine, user_id: str, opt_out: bool = False) -> dict[str, int
 
 
 SCRUB_WAIT_MS = 2_000  # how long a forget's scrub waits for another command reading the database
-_UNSCRUBBED: set[str] = set()  # the databases whose last scrub could not finish (``scrub_unfinished``)
+SCRUB_PENDING = "scrub_pending"  # the setting kept from a deletion's commit until a scrub of the file finishes
+_UNSCRUBBED: set[str] = set()  # the databases whose last scrub could not finish, nor say so (``scrub_unfinished``)
 
 
 def scrub(engine: Engine, wait_ms: int | None = SCRUB_WAIT_MS) -> bool:
@@ -455,7 +458,11 @@ def scrub(engine: Engine, wait_ms: int | None = SCRUB_WAIT_MS) -> bool:
                 busy = conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)")).scalar()
                 if not busy:
                     conn.execute(text("VACUUM"))
-                    done = not conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)")).scalar()
+                    conn.execute(text("DELETE FROM settings WHERE key = :k"), {"k": SCRUB_PENDING})  # (before the
+                    done = not conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)")).scalar()  # log is emptied)
+                if not done:  # kept for the next scrub, in another process too (a profile run's end)
+                    conn.execute(text("INSERT OR REPLACE INTO settings (key, value) VALUES (:k, :v)"),
+                                 {"k": SCRUB_PENDING, "v": utcnow().isoformat()})
             finally:
                 conn.execute(text(f"PRAGMA busy_timeout = {int(SQLITE_WAIT_S * 1000)}"))
     except OperationalError:  # locked: another command is writing (the deletion itself is committed)
@@ -465,5 +472,12 @@ def scrub(engine: Engine, wait_ms: int | None = SCRUB_WAIT_MS) -> bool:
 
 
 def scrub_unfinished(engine: Engine) -> bool:
-    """Whether this process's last scrub of the database could not finish (another command was reading it)."""
-    return engine.url.render_as_string(hide_password=True) in _UNSCRUBBED
+    """Whether a deletion's scrub of the database has not finished (another command was reading it): kept in the
+    database (``SCRUB_PENDING``), so a profile run's end scrubs only then, not after every forget that landed in it;
+    or this process's last scrub could not finish nor say so (a write lock held)."""
+    if engine.url.render_as_string(hide_password=True) in _UNSCRUBBED:
+        return True
+    if engine.dialect.name != "sqlite":
+        return False
+    with session(engine) as s:
+        return s.get(Setting, SCRUB_PENDING) is not None

@@ -208,10 +208,11 @@ def _profile(engine: Engine, cache: EmbeddingCache, users: list[str], policy: st
         s.add(run)
         s.commit()
     incremental.drop_interrupted(engine, run_id)
-    if forgot:  # a forget landed in the run: its scrub could not empty the log while the run read (``forget.scrub``)
-        from matcher.forget import scrub  # (it builds on this module's neighbours)
+    if forgot:  # a forget landed in the run: its scrub may not have emptied the log while the run read
+        from matcher.forget import scrub, scrub_unfinished  # (it builds on this module's neighbours)
 
-        scrub(engine, wait_ms=None)
+        if scrub_unfinished(engine):  # (``forget.scrub``; one that finished leaves nothing to do)
+            scrub(engine, wait_ms=None)
     return ProfileSummary(run_id, profiled, posts, embedded, inferred, seconds, encode_seconds,
                           recomputed, reused, fit.run_id, embed_seconds)
 

@@ -438,3 +438,46 @@ def test_a_forget_while_profile_streams_missing_texts_does_not_lock_the_profile_
     assert scrub(engine, wait_ms=None) and not scrub_unfinished(engine)  # as a profile run's end does
     assert Path(f"{tmp_path / 't.db'}-wal").stat().st_size == 0  # the log emptied
 
+
+
+def test_an_unfinished_scrub_is_kept_in_the_database_and_a_profile_run_scrubs_only_then(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Whether a deletion's scrub finished was known only to the process that tried it: a profile run a forget
+    landed in ran a VACUUM at its end every time (a rewrite of the whole file: minutes at millions of posts), even
+    when the forget's own scrub had finished; and a later command could not tell an unfinished one."""
+    import matcher.forget as forget_module
+    import matcher.profile_run as profile_run
+    from matcher.demo import sample_path
+    from matcher.embed import EmbeddingCache, missing_chunks
+    from matcher.encoder import FakeEncoder
+    from matcher.engine_local import LocalExecutor
+    from matcher.forget import forget, scrub_unfinished
+    from matcher.ingest import ingest_posts, ingest_users
+    from matcher.store import open_engine
+
+    engine = open_engine(str(tmp_path / "t.db"))
+    ingest_users(engine, sample_path("users.jsonl"))
+    ingest_posts(engine, sample_path("posts.jsonl"))
+    reader = missing_chunks(engine, "some-model", size=64)
+    next(reader)  # a command reading: the forget's scrub cannot empty the log
+    monkeypatch.setattr(forget_module, "SCRUB_WAIT_MS", 200)
+    forget(engine, "u-maya")
+    reader.close()
+    forget_module._UNSCRUBBED.clear()  # another process: only the database can tell
+    assert scrub_unfinished(engine)
+    assert forget_module.scrub(engine) and not scrub_unfinished(engine)
+    assert Path(f"{tmp_path / 't.db'}-wal").stat().st_size == 0  # the flag's own deletion emptied with the log
+
+    ends: list[object] = []
+    real = forget_module.scrub
+    monkeypatch.setattr(forget_module, "scrub", lambda eng, wait_ms=2000: (ends.append(wait_ms), real(eng, wait_ms))[1])
+    write = profile_run._write_results
+
+    def forget_first(eng, run_id, results, *rest):  # type: ignore[no-untyped-def]
+        if "u-runner" in results:
+            forget(eng, "u-runner")  # no reader now: its scrub finishes
+        write(eng, run_id, results, *rest)
+
+    monkeypatch.setattr(profile_run, "_write_results", forget_first)
+    profile_run.run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=1_760_000_000,
+                            executor=LocalExecutor())
+    assert ends == [2000]  # the forget's scrub only; before, the run's end ran another (wait_ms None)
