@@ -208,11 +208,10 @@ def _profile(engine: Engine, cache: EmbeddingCache, users: list[str], policy: st
         s.add(run)
         s.commit()
     incremental.drop_interrupted(engine, run_id)
-    if forgot:  # a forget landed in the run: its scrub may not have emptied the log while the run read
-        from matcher.forget import scrub, scrub_unfinished  # (it builds on this module's neighbours)
+    from matcher.forget import scrub, scrub_unfinished  # (it builds on this module's neighbours)
 
-        if scrub_unfinished(engine):  # (``forget.scrub``; one that finished leaves nothing to do)
-            scrub(engine, wait_ms=None)
+    if scrub_unfinished(engine):  # a deletion's scrub could not finish (a forget landed in this run, or beside
+        scrub(engine, wait_ms=None)  # another command): the run's end does it (``forget.scrub``; `status` says so)
     return ProfileSummary(run_id, profiled, posts, embedded, inferred, seconds, encode_seconds,
                           recomputed, reused, fit.run_id, embed_seconds)
 

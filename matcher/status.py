@@ -21,6 +21,7 @@ from catalog.refresh import live_version, valid_in
 from catalog.schema import CatalogVersion, PerkRecord
 from matcher import incremental
 from matcher.assignments import matched_profile
+from matcher.forget import SCRUB_PENDING
 from matcher.records import as_of_text, end_of_day, utc_day
 from matcher.store import (
     Assignment,
@@ -31,6 +32,7 @@ from matcher.store import (
     PostDeletion,
     ProfiledUser,
     Run,
+    Setting,
     Topic,
     User,
     batches,
@@ -65,6 +67,8 @@ def database_status(engine: Engine, db: str, today: dt.date | None = None, runs:
     # a run holding the profile lock with no run of its own recorded yet: it is embedding (its run is recorded once the
     # new texts are embedded); before, `status` said "no profile run yet", or called for a run already under way
     report["profile_embedding"] = report["unfinished_profile"] is None and bool(profile_running(engine))
+    with session(engine) as s:  # a deletion's scrub that could not finish (``forget.scrub``)
+        report["scrub_pending"] = s.get(Setting, SCRUB_PENDING) is not None
     report["next"] = next_steps(report)
     report["up_to_date"] = not report["next"]
     if runs:
@@ -279,6 +283,14 @@ def next_steps(report: dict[str, Any]) -> list[str]:
         steps.append(_match_step(match, catalog, profile))
     elif steps:  # a profile run to do: the assignments follow from its topics
         steps.append("perkmatch match: after that profile run, whose topics the assignments follow from")
+    if report.get("scrub_pending"):  # the profile run to do (or one for this alone) scrubs the file when it ends
+        why = ("a deletion's scrub could not finish (another command was reading the database), so SQLite's log may "
+               "still hold the deleted text; a profile run scrubs the file when it ends")
+        at = next((i for i, step in enumerate(steps) if step.startswith("perkmatch profile")), None)
+        if at is None:
+            steps.insert(0, f"perkmatch profile: {why}")
+        else:
+            steps[at] += f"; also, {why}"
     return steps
 
 

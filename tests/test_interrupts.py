@@ -452,6 +452,7 @@ def test_an_unfinished_scrub_is_kept_in_the_database_and_a_profile_run_scrubs_on
     from matcher.engine_local import LocalExecutor
     from matcher.forget import forget, scrub_unfinished
     from matcher.ingest import ingest_posts, ingest_users
+    from matcher.status import database_status
     from matcher.store import open_engine
 
     engine = open_engine(str(tmp_path / "t.db"))
@@ -464,8 +465,12 @@ def test_an_unfinished_scrub_is_kept_in_the_database_and_a_profile_run_scrubs_on
     reader.close()
     forget_module._UNSCRUBBED.clear()  # another process: only the database can tell
     assert scrub_unfinished(engine)
+    report = database_status(engine, str(tmp_path / "t.db"))  # and `status` says what to do
+    assert report["scrub_pending"] and report["next"][0].startswith("perkmatch profile: no profile run yet; also, "
+                                                                    "a deletion's scrub could not finish")
     assert forget_module.scrub(engine) and not scrub_unfinished(engine)
     assert Path(f"{tmp_path / 't.db'}-wal").stat().st_size == 0  # the flag's own deletion emptied with the log
+    assert not database_status(engine, str(tmp_path / "t.db"))["scrub_pending"]
 
     ends: list[object] = []
     real = forget_module.scrub

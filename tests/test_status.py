@@ -484,3 +484,24 @@ def test_status_says_a_profile_run_is_under_way_while_it_embeds(tmp_path) -> Non
     assert any(step.startswith("wait:") for step in steps), steps
     assert next_steps(database_status(engine, str(tmp_path / "t.db")))[0] == "perkmatch profile: no profile run yet"
 
+
+
+def test_an_unfinished_scrub_calls_for_a_profile_run_which_scrubs_the_file(world) -> None:  # type: ignore[no-untyped-def]
+    """A deletion whose scrub could not finish (a command was reading): `status` said "up to date", and nothing an
+    operator could run scrubbed the file (a profile run did so only when a forget had landed in it)."""
+    from sqlalchemy import text
+
+    from matcher.store import open_engine
+
+    engine = open_engine(world.db)
+    with engine.begin() as conn:  # as `forget.scrub` leaves it when it cannot finish
+        conn.execute(text("INSERT INTO settings (key, value) VALUES ('scrub_pending', '2025-03-02T00:00:00')"))
+    engine.dispose()
+    report = status(world)
+    assert report["scrub_pending"] and not report["up_to_date"]
+    assert report["next"] == ["perkmatch profile: a deletion's scrub could not finish (another command was reading the "
+                              "database), so SQLite's log may still hold the deleted text; a profile run scrubs the "
+                              "file when it ends"]
+    assert world("profile", "--as-of", "2025-03-01").exit_code == 0
+    after = status(world)  # (then a match, as after any profile run)
+    assert not after["scrub_pending"] and not any("scrub" in step for step in after["next"]), after["next"]
