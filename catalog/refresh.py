@@ -331,12 +331,13 @@ def mass_retirement(diff: CatalogDiff) -> str | None:
         return None
     if not (diff.added or diff.changed or diff.unchanged):
         return f"the file has no perks: it would retire all {live} live perks"
-    if retired >= MASS_RETIREMENT and 2 * retired > live and not diff.added:
-        return f"the file would retire {retired} of the {live} live perks and add none"
-    if retired >= MASS_RETIREMENT and 2 * retired > live and len(diff.added) + len(diff.changed) + len(
-            diff.unchanged) == 1:  # one perk written to be added: a refresh retires every perk a file leaves out
-        return (f"the file holds one perk and would retire {retired} of the {live} live perks (a refresh retires "
-                "every perk the file leaves out: to add a perk, add it to the whole catalog file)")
+    if retired >= MASS_RETIREMENT and 2 * retired > live:
+        if not diff.added:
+            return f"the file would retire {retired} of the {live} live perks and add none"
+        # the file's perks are the live ones it keeps and the ones it adds: one, written to add it, empties the rest
+        if live - retired + len(diff.added) == 1:
+            return (f"the file holds one perk and would retire {retired} of the {live} live perks (a refresh "
+                    "retires every perk the file leaves out: to add a perk, add it to the whole catalog file)")
     return None
 
 

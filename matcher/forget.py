@@ -480,4 +480,9 @@ def scrub_unfinished(engine: Engine) -> bool:
     if engine.dialect.name != "sqlite":
         return False
     with session(engine) as s:
-        return s.get(Setting, SCRUB_PENDING) is not None
+        return scrub_pending(s)
+
+
+def scrub_pending(s: Session) -> bool:
+    """Whether the database keeps a note of a deletion's scrub that could not finish (``SCRUB_PENDING``)."""
+    return s.get(Setting, SCRUB_PENDING) is not None

@@ -21,7 +21,7 @@ from catalog.refresh import live_version, valid_in
 from catalog.schema import CatalogVersion, PerkRecord
 from matcher import incremental
 from matcher.assignments import matched_profile
-from matcher.forget import SCRUB_PENDING
+from matcher.forget import scrub_pending
 from matcher.records import as_of_text, end_of_day, utc_day
 from matcher.store import (
     Assignment,
@@ -32,7 +32,6 @@ from matcher.store import (
     PostDeletion,
     ProfiledUser,
     Run,
-    Setting,
     Topic,
     User,
     batches,
@@ -63,12 +62,11 @@ def database_status(engine: Engine, db: str, today: dt.date | None = None, runs:
             "unfinished_profile": (_unfinished(s, unfinished, engine) if unfinished and (
                 profile is None or unfinished.id > profile.id) else None),
             "match": _match(s, match, today) if match else None,
+            "scrub_pending": scrub_pending(s),  # a deletion's scrub that could not finish (``forget.scrub``)
         }
     # a run holding the profile lock with no run of its own recorded yet: it is embedding (its run is recorded once the
     # new texts are embedded); before, `status` said "no profile run yet", or called for a run already under way
     report["profile_embedding"] = report["unfinished_profile"] is None and bool(profile_running(engine))
-    with session(engine) as s:  # a deletion's scrub that could not finish (``forget.scrub``)
-        report["scrub_pending"] = s.get(Setting, SCRUB_PENDING) is not None
     report["next"] = next_steps(report)
     report["up_to_date"] = not report["next"]
     if runs:

@@ -459,8 +459,9 @@ def shown_db(db: str) -> str:
 
 
 def _password_span(db: str) -> tuple[int, int]:
-    """Where the password after `scheme://user:` lies, (-1, -1) when there is none; and whether the URL holds a
-    second `@` before its query that a host follows, as an unescaped `@` in the password makes it."""
+    """Where the password after `scheme://user:` lies, (-1, -1) when there is none: up to the first `@`, or to the
+    last `@` before the query that a host and a path follow (an unescaped `@` in the password puts a second one
+    there)."""
     head = re.match(r"[^:/]+://[^:@/?#]*:", db)
     first = db.find("@", head.end()) if head else -1
     if first < 0:
