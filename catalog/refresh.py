@@ -213,6 +213,13 @@ def targets_missing(session: Session, known: set[str]) -> dict[str, list[str]]:
     return {perk_id: ids for perk_id, ids in missing.items() if ids}
 
 
+def targets_sensitive(session: Session, sensitive: set[str]) -> dict[str, list[str]]:
+    """The live perks whose ``topics`` name topics in ``sensitive`` (a taxonomy loaded since marks them), with
+    those ids."""
+    named = {p.perk_id: sorted(set(json.loads(p.topics or "[]")) & sensitive) for p in live_perks(session)}
+    return {perk_id: ids for perk_id, ids in named.items() if ids}
+
+
 def live_perks(session: Session, version: int | None = None) -> list[PerkRecord]:
     """The perk records valid in a version (the live one by default), sorted by perk id."""
     version = live_version(session) if version is None else version

@@ -24,11 +24,12 @@ from matcher.store import (
     Assignment,
     EvidencePost,
     Run,
+    TopicScore,
     Withheld,
     batches,
     session,
 )
-from matcher.taxonomy import load_topics
+from matcher.taxonomy import known_names, load_topics, not_shown
 from matcher.topic_records import (
     SHOWN_EVIDENCE,
     hidden_topics,
@@ -65,7 +66,7 @@ def assignment_records(engine: Engine, rows: list[Assignment], stored: bool = Fa
     (``taxonomy.not_shown``) is not cited, and an assignment that rested on such topics alone is not shown (the
     perk itself would tell it; the next `match` does without it), unless ``stored`` (for `export`)."""
     taxonomy = load_topics(engine)
-    names, hidden = {t.topic_id: t.name for t in taxonomy}, hidden_topics(taxonomy, stored)
+    names, hidden = known_names(engine, taxonomy), hidden_topics(taxonomy, stored)
     latest = latest_run(engine, "profile")
     topic_ev: dict[tuple[int, str, str], list[int]] = defaultdict(list)
     cited_by = [json.loads(r.topics) for r in rows]
@@ -200,7 +201,8 @@ def brand_view(engine: Engine, perk_id: str) -> dict[str, Any]:
         started = s.get(Run, run_id).started_at  # type: ignore[union-attr]
         changed = records_changed(s, [w.user_id for w in left] + [r.user_id for r in rows], started)
     left = [w for w in left if w.user_id not in changed]  # not told once their record changed (withheld_hidden)
-    records = assignment_records(engine, list(rows))
+    left = [w for w in left if w.user_id not in _now_sensitive(engine, run_id, {w.user_id for w in left})]
+    records = assignment_records(engine, list(rows))  # less those resting on topics now sensitive for the user
     for i, rec in enumerate(records, start=1):
         rec["brand_rank"] = i
         if rec["user_id"] in changed:  # their region, consent or opt-ins now may not be what the match checked
@@ -208,7 +210,8 @@ def brand_view(engine: Engine, perk_id: str) -> dict[str, Any]:
     retired = newest.version_retired is not None and version is not None and newest.version_retired <= version
     out = {"perk_id": perk_id, "brand": perk.brand, "title": perk.title, "quantity": perk.quantity,
            "assigned": len(rows) + gone,  # units used: of assignments no longer shown (an opt-in withdrawn), and
-           "forgotten_units": gone,  # of users forgotten since the run (counted, with no id: ``forget``)
+           "forgotten_units": gone,  # of users forgotten since the run (counted, with no id: ``forget``), and
+           "sensitive_units": len(rows) - len(records),  # of users whose topics it cited are now sensitive to them
            "retired": retired, "regions": json.loads(perk.regions),
            "offer": "retired" if retired else _offer(perk, _match_day(engine, run_id)),
            "users": records, "left_out": [{"user_id": w.user_id, "score": w.score, "reason": w.reason} for w in left],
@@ -219,6 +222,26 @@ def brand_view(engine: Engine, perk_id: str) -> dict[str, Any]:
         out["note"] = (f"the perk {done} in the catalog after match run {run_id} (catalog version {matched_on}); this "
                        "is that run's view: run `perkmatch match` again")
     return out
+
+
+def _now_sensitive(engine: Engine, run_id: int, user_ids: set[str]) -> set[str]:
+    """Those of these users with a topic inferred in the match run's profile run that is not shown now (the taxonomy
+    marks it sensitive, and they have not opted in to it): which of their topics brought them a perk withheld is not
+    kept, so such a user's withheld perks are not shown to a brand, lest they tell the topic."""
+    with session(engine) as s:
+        profile_run = matched_profile(s.get(Run, run_id))
+        if not user_ids or profile_run is None:
+            return set()
+        inferred: dict[str, set[str]] = defaultdict(set)
+        for part in batches(sorted(user_ids)):
+            for user_id, topic_id in s.exec(select(TopicScore.user_id, TopicScore.topic_id)
+                                            .where(TopicScore.run_id == profile_run)
+                                            .where(TopicScore.status == "inferred")
+                                            .where(col(TopicScore.user_id).in_(part))).all():
+                inferred[user_id].add(topic_id)
+        opt_ins = user_opt_ins(s, set(inferred))
+    hidden = not_shown(load_topics(engine))
+    return {u for u, topics in inferred.items() if topics & hidden(opt_ins.get(u))}
 
 
 def _match_day(engine: Engine, run_id: int) -> dt.date | None:

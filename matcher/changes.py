@@ -43,7 +43,7 @@ from matcher.store import (
     Withheld,
     session,
 )
-from matcher.taxonomy import load_topics, not_shown, taxonomy_digest
+from matcher.taxonomy import known_names, load_topics, not_shown, taxonomy_digest
 from matcher.topic_records import (
     not_profiled,
     record_changed,
@@ -193,8 +193,11 @@ def _evidence_restored(engine: Engine, profile_run: int | None, prev: Run, run: 
 
 def topic_changes(engine: Engine, user_id: str, since: int | None = None) -> dict[str, Any]:
     """What changed in a user's topics since the previous profile run (or since the finished profile run ``since``,
-    any earlier snapshot), and why."""
+    any earlier snapshot), and why; each change names its topic. Topics of the earlier run that the taxonomy now
+    marks sensitive, which the user has not opted in to, are neither shown nor named: they are counted
+    (``now_sensitive``, when there are any), so that their going is not "no topic changed"."""
     run = require_profile(engine)
+    names = known_names(engine, load_topics(engine))
     user = require_user(engine, user_id)
     require_profiled(engine, run, user)  # else "no topic changed" would be said of a user the run did not profile
     prev = previous_run(engine, int(run.id or 0)) if since is None else earlier_run(engine, since, run)
@@ -202,8 +205,8 @@ def topic_changes(engine: Engine, user_id: str, since: int | None = None) -> dic
     now = {k: t for k, t in every.items() if t["status"] == "inferred"}
     if prev is None:
         return {"user_id": user_id, "run_id": run.id, "previous_run_id": None, "changes": [
-            {"topic_id": k, "change": "new", "before": None, "after": t["score"], "why": "first profile run"}
-            for k, t in now.items()]}
+            {"topic_id": k, "name": names.get(k, k), "change": "new", "before": None, "after": t["score"],
+             "why": "first profile run"} for k, t in now.items()]}
     before = {t["topic_id"]: t for t in topic_records(engine, int(prev.id or 0), [user_id])[0]["topics"]}
     if not before and not_profiled(engine, prev, user):
         deleted = _deleted_since(engine, user_id, prev)
@@ -211,8 +214,8 @@ def topic_changes(engine: Engine, user_id: str, since: int | None = None) -> dic
                  f"{deleted:%Y-%m-%d} (an opt-out or `perkmatch forget`)" if deleted
                  else f"first profiled in this run (they were not in profile run {prev.id})")
         return {"user_id": user_id, "run_id": run.id, "previous_run_id": prev.id, "changes": [
-            {"topic_id": k, "change": "new", "before": None, "after": t["score"], "why": first}
-            for k, t in now.items()]}
+            {"topic_id": k, "name": names.get(k, k), "change": "new", "before": None, "after": t["score"],
+             "why": first} for k, t in now.items()]}
     causes = _causes(engine, run, prev, user)
     changes = []
     for k in sorted(set(now) | set(before)):
@@ -220,9 +223,12 @@ def topic_changes(engine: Engine, user_id: str, since: int | None = None) -> dic
         if a and b and abs(a["score"] - b["score"]) < 1e-9:
             continue
         change = "new" if a is None else "dropped" if b is None else "score"
-        changes.append({"topic_id": k, "change": change, "before": a and a["score"], "after": b and b["score"],
-                        "why": _why(k, a, b or every.get(k), causes)})
-    return {"user_id": user_id, "run_id": run.id, "previous_run_id": prev.id, "changes": changes}
+        changes.append({"topic_id": k, "name": names.get(k, k), "change": change, "before": a and a["score"],
+                        "after": b and b["score"], "why": _why(k, a, b or every.get(k), causes)})
+    stored = topic_records(engine, int(prev.id or 0), [user_id], stored=True)[0]["topics"]
+    hidden = len({t["topic_id"] for t in stored} - set(before))  # (only a sensitive topic is ever hidden)
+    return {"user_id": user_id, "run_id": run.id, "previous_run_id": prev.id, "changes": changes,
+            **({"now_sensitive": hidden} if hidden else {})}
 
 
 def _deleted_since(engine: Engine, user_id: str, run: Run) -> dt.datetime | None:

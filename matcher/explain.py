@@ -36,7 +36,7 @@ from matcher.store import (
     Withheld,
     session,
 )
-from matcher.taxonomy import TopicInfo, load_topics, not_shown
+from matcher.taxonomy import TopicInfo, known_names, load_topics, not_shown
 from matcher.topic_records import (
     SHOWN_EVIDENCE,
     not_profiled,
@@ -79,8 +79,11 @@ def no_perks_reason(engine: Engine, user_id: str) -> str:
     if not topics:
         with session(engine) as s:
             posts = s.exec(select(func.count()).select_from(Post).where(Post.user_id == user_id)).one()
+        # a run keeps no row of a sensitive topic the user did not opt in to: their posts may be about one
+        aside = (", sensitive topics aside: those are weighed only for users who opted in to them"
+                 if posts and hidden else "")
         return (f"{user_id} got no perk in match run {match.id}: none of their {posts} post(s) is about any topic "
-                f"often enough to be weighed (a topic needs at least {ProfileParams().min_posts} posts on it)")
+                f"often enough to be weighed (a topic needs at least {ProfileParams().min_posts} posts on it){aside}")
     if withheld:
         return f"{user_id} got no perk in match run {match.id}: each perk that fits their topics was withheld (below)"
     with session(engine) as s:
@@ -88,7 +91,7 @@ def no_perks_reason(engine: Engine, user_id: str) -> str:
         if version is not None and not live_perks(s, version):
             return (f"{user_id} got no perk in match run {match.id}: the catalog it matched against (version "
                     f"{version}) has no live perk at all")
-    names = {t.topic_id: t.name for t in load_topics(engine)}
+    names = known_names(engine, load_topics(engine))
     return (f"{user_id} got no perk in match run {match.id}: no live perk fits their topics "
             f"({', '.join(sorted(names.get(t, t) for t in topics))}) closely enough")
 

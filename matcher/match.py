@@ -241,7 +241,10 @@ class PerkSpace:
         self.close = closest_topics(self.relevance, params.perk_topics)
         self.most_relevant = np.argsort(-np.where(self.close, self.relevance, 0.0), axis=0,
                                         kind="stable")[: params.topic_perks].T  # each topic's, by column
-        self.targets = [set(json.loads(p.topics)) for p in perks]
+        # a target the taxonomy now marks sensitive is dropped (brands cannot target one: `taxonomy load` warns, and
+        # the catalog's next refresh naming it is refused); before, it let the perk in through it, boosted
+        unsafe = {t.topic_id for t in topics if t.sensitive}
+        self.targets = [set(json.loads(p.topics)) - unsafe for p in perks]
         self.targeting = defaultdict(list)  # topic id -> the perks the catalog names it for (ascending)
         for i, named in enumerate(self.targets):
             for topic_id in sorted(named):

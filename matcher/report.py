@@ -28,7 +28,6 @@ from matcher.profile_run import latest_run
 from matcher.records import as_of_text
 from matcher.report_charts import activity_chart, engagement, quantity_chart
 from matcher.store import Run, User, session
-from matcher.taxonomy import load_topics
 from matcher.topic_records import (
     evidence_changed,
     iso,
@@ -82,11 +81,8 @@ def user_report(engine: Engine, user_id: str) -> dict[str, Any]:
     inferred = [t for t in shown if t["status"] == "inferred"]
     candidates = [t | {"why": _why(explained[t["topic_id"]])} for t in shown if t["status"] != "inferred"]
     usual = next((e["details"].get("usual_engagement") for e in explained.values() if "details" in e), None)
-    names = {t.topic_id: t.name for t in load_topics(engine)}
-    changes = topic_changes(engine, user_id)
+    changes = topic_changes(engine, user_id)  # (each change names its topic)
     assignments = match_records(engine, user_id=user_id) if match else None
-    for c in changes["changes"]:
-        c["name"] = names.get(c["topic_id"], c["topic_id"])
     return _run_info(profile, match) | {
         "user": doc["user"], "post_count": len(doc["posts"]), "usual": usual,
         "topics": inferred, "candidates": candidates, "changes": changes,

@@ -101,6 +101,16 @@ class Topic(SQLModel, table=True):
     position: int = 0
 
 
+class TopicName(SQLModel, table=True):
+    """The name each topic id was last loaded with, kept when a later taxonomy leaves the topic out: the runs and
+    assignments that cited it go on naming it (``taxonomy.known_names``), where they fell back on its id before."""
+
+    __tablename__ = "topic_names"
+
+    topic_id: str = Field(primary_key=True)
+    name: str
+
+
 class Run(SQLModel, table=True):
     """One profile or match run; its results are kept as a snapshot under its id."""
 
@@ -520,10 +530,10 @@ def is_damaged(exc: BaseException) -> bool:
 def discard_if_empty(path: str) -> bool:
     """Delete a SQLite database file that holds nothing (and its journal files), as a command that made it and then
     failed leaves it: a mistyped --db must not leave an empty database behind to be mistaken for a real one. Nothing:
-    no row but the taxonomy's (the default one is stored as a database is first read, and a command that failed
-    stored no other). Only when no one else is using it: the file's exclusive lock is taken first, without waiting,
-    and held until the file is gone (a command writing to it, or in the middle of a transaction, keeps it). A table
-    that is not perkmatch's keeps it too."""
+    no row but the taxonomy's and its topics' names (the default one is stored as a database is first read, and a
+    command that failed stored no other). Only when no one else is using it: the file's exclusive lock is taken
+    first, without waiting, and held until the file is gone (a command writing to it, or in the middle of a
+    transaction, keeps it). A table that is not perkmatch's keeps it too."""
     import sqlite3
 
     file = Path(path).expanduser()
@@ -535,8 +545,9 @@ def discard_if_empty(path: str) -> bool:
         conn.execute("BEGIN EXCLUSIVE")
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
         ours = set(SQLModel.metadata.tables)
+        taxonomy = (Topic.__tablename__, TopicName.__tablename__)
         if any(t not in ours and not t.startswith("sqlite_") for t in tables) or any(
-                conn.execute(f'SELECT 1 FROM "{t}" LIMIT 1').fetchone() for t in tables if t != Topic.__tablename__):
+                conn.execute(f'SELECT 1 FROM "{t}" LIMIT 1').fetchone() for t in tables if t not in taxonomy):
             return False
         for leftover in (file, *(file.with_name(file.name + end) for end in ("-wal", "-shm", "-journal"))):
             leftover.unlink(missing_ok=True)

@@ -9,7 +9,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from typing import Any
 
@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 from catalog.errors import InputFileError, Problem
 from catalog.rows import ALL_FORMATS, field_key, iter_rows, open_text, undecodable, validate
 from catalog.schema import id_text, refuse_invisible, refuse_nul
-from matcher.store import Topic, session
+from matcher.store import Topic, TopicName, session
 
 TOPIC_HINTS = {
     "topic_id": "give every topic a stable, unique id",
@@ -158,6 +158,8 @@ def read_taxonomy(path: str) -> list[TopicIn]:
     if not topics and not problems:
         problems.append(Problem(path, 0, "", "the file has no topics"))
     if problems:
+        if tsv:  # named as the TSV names its columns
+            problems = [replace(p, field=IAB_COLUMNS.get(p.field, p.field)) for p in problems]
         raise InputFileError(path, problems, "Fix these rows and load again; the taxonomy is unchanged.")
     return _sensitive_below(topics)
 
@@ -201,9 +203,17 @@ def _cycles(path: str, topics: list[TopicIn], lines: dict[str, int]) -> list[Pro
     return problems
 
 
+IAB_COLUMNS = {"topic_id": "Unique ID", "parent_id": "Parent", "name": "Name", "description": "Tier 1-4",
+               "sensitive": "Sensitive"}  # the TSV's columns each topic field is read from
+YES, NO = {"true", "yes", "y", "1", "x"}, {"false", "no", "n", "0", ""}
+
+
 def iab_rows(path: str) -> Iterator[tuple[int, dict[str, Any] | Problem]]:
     """The IAB Tech Lab Content Taxonomy TSV (two header lines; Unique ID, Parent, Name, tiers), as topic rows
-    with their line numbers."""
+    with their line numbers. The topics of ``IAB_SENSITIVE`` are sensitive, and so are those an added column
+    ``Sensitive`` marks (true, yes, 1): it marks more, never fewer. Another column meaning it (``meant_sensitive``:
+    "is_sensitive", "private") is refused, not ignored, since ignoring it would infer and show the topics it marks
+    for everyone."""
     with open_text(path) as handle:
         rows = list(csv.reader(handle, delimiter="\t"))
     header = next((i for i, r in enumerate(rows[:5]) if r and r[0].strip() == "Unique ID"), None)
@@ -216,6 +226,13 @@ def iab_rows(path: str) -> Iterator[tuple[int, dict[str, Any] | Problem]]:
     if header is None:
         raise InputFileError(path, [Problem(path, 1, "Unique ID", "no 'Unique ID' header row; "
                                             "give the IAB Content Taxonomy TSV as published")])
+    names = [cell.strip() for cell in rows[header]]
+    marked = next((i for i, name in enumerate(names) if field_key(name) == "sensitive"), None)
+    meant = next((name for i, name in enumerate(names) if i != marked and meant_sensitive(name)), None)
+    if meant:
+        raise InputFileError(path, [Problem(path, header + 1, meant, "is not a column perkmatch reads, so the topics "
+                                            "it marks would be loaded as not sensitive and inferred for everyone; "
+                                            "name it 'Sensitive'")])
     for line, row in enumerate(rows[header + 1:], start=header + 2):
         if not any(cell.strip() for cell in row):
             continue
@@ -227,9 +244,14 @@ def iab_rows(path: str) -> Iterator[tuple[int, dict[str, Any] | Problem]]:
         if wrong:
             yield line, Problem(path, line, "", wrong)
             continue
+        flag = row[marked].strip().lower() if marked is not None and marked < len(row) else ""
+        if flag not in YES | NO:
+            yield line, Problem(path, line, names[marked or 0], f"'{row[marked or 0].strip()}' is neither true nor "
+                                "false; write true (or yes, 1) to mark the topic sensitive, or leave it empty")
+            continue
         tiers = [t.strip() for t in row[3:7] if t.strip()]
         yield line, {"topic_id": row[0], "name": row[2], "parent_id": row[1], "description": " > ".join(tiers),
-                     "sensitive": not IAB_SENSITIVE.isdisjoint([*tiers, row[2].strip()])}
+                     "sensitive": flag in YES or not IAB_SENSITIVE.isdisjoint([*tiers, row[2].strip()])}
 
 
 def store_taxonomy(engine: Engine, topics: list[TopicIn]) -> int:
@@ -239,8 +261,17 @@ def store_taxonomy(engine: Engine, topics: list[TopicIn]) -> int:
         for position, t in enumerate(topics):
             s.add(Topic(topic_id=t.topic_id, name=t.name, parent_id=t.parent_id, description=t.description,
                         sensitive=t.sensitive, position=position))
+            s.merge(TopicName(topic_id=t.topic_id, name=t.name))
         s.commit()
     return len(topics)
+
+
+def known_names(engine: Engine, taxonomy: list[TopicInfo]) -> dict[str, str]:
+    """Each topic's name: the loaded taxonomy's, and for a topic it left out, the name it was last loaded with
+    (``TopicName``; a topic dropped before names were kept has none, and is shown by its id)."""
+    with session(engine) as s:
+        names = dict(s.exec(select(TopicName.topic_id, TopicName.name)).all())
+    return names | {t.topic_id: t.name for t in taxonomy}
 
 
 def load_topics(engine: Engine) -> list[TopicInfo]:

@@ -30,7 +30,15 @@ from matcher.store import (
     has_posts,
     session,
 )
-from matcher.taxonomy import TopicInfo, load_topics, not_shown, replaced_since, taxonomy_digest, topic_ids_in
+from matcher.taxonomy import (
+    TopicInfo,
+    known_names,
+    load_topics,
+    not_shown,
+    replaced_since,
+    taxonomy_digest,
+    topic_ids_in,
+)
 
 SHOWN_EVIDENCE = ProfileParams.evidence_posts  # the evidence a topic shows (its perks' is chosen from more)
 RECORD_CHUNK = 500  # users whose records ``every_user_topics`` reads at a time
@@ -128,7 +136,7 @@ def topic_records(engine: Engine, run_id: int, user_ids: list[str], candidates: 
     with no topic in it too; ``every_user_topics``: of every user it profiled); without the sensitive topics a user
     has withdrawn their opt-in to since the run, unless ``stored`` (all that is stored, for `export`)."""
     taxonomy = load_topics(engine)
-    names, hidden = {t.topic_id: t.name for t in taxonomy}, hidden_topics(taxonomy, stored)
+    names, hidden = known_names(engine, taxonomy), hidden_topics(taxonomy, stored)
     with session(engine) as s:
         query = select(TopicScore).where(TopicScore.run_id == run_id).where(col(TopicScore.user_id).in_(user_ids))
         if not candidates:
@@ -226,8 +234,10 @@ def stale_taxonomy(engine: Engine, run_id: int | None = None) -> str | None:
         return replaced_since(int(run.id or 0), gone)
     used = json.loads(run.params or "{}").get("taxonomy")  # its digest (runs before it was recorded: none)
     if used and used != taxonomy_digest(load_topics(engine)):
-        return (f"the taxonomy was replaced after profile run {run.id} (topics added, renamed or redescribed): what "
-                "is shown is that run's, which did not weigh the new taxonomy; run `perkmatch profile` again")
+        return (f"the taxonomy was replaced after profile run {run.id} (topics added, renamed or redescribed, or "
+                "marked sensitive or no longer): what is shown is that run's, which did not weigh the new taxonomy, "
+                "less the topics it now marks sensitive for users who did not opt in to them; run `perkmatch profile` "
+                "again")
     return None
 
 

@@ -243,8 +243,13 @@ def nobody_reason(engine: Engine, cache: EmbeddingCache, perk_id: str, params: M
     for reason in withheld:
         rule = reason.split(":", 1)[0]
         rules[rule] = rules.get(rule, 0) + 1
-    topics = [{"topic_id": t, "name": names[t], "relevance": ps.relevance_of(at, t), **counts[t]} for t in about]
+    sensitive = {t.topic_id for t in ps.topics if t.sensitive}
+    topics = [{"topic_id": t, "name": names[t], "relevance": ps.relevance_of(at, t), **counts[t],
+               **({"sensitive": True} if t in sensitive else {})} for t in about]
     parts = []
+    if sensitive.intersection(about):  # counted above only for the users who opted in to it
+        parts.append(f"it is about {', '.join(names[t] for t in about if t in sensitive)}, which the taxonomy marks "
+                     "sensitive: it goes only to users who opted in to that")
     if rules:
         parts.append(f"it was withheld from {sum(rules.values())} user(s) ("
                      + ", ".join(f"{n} by {rule}" for rule, n in sorted(rules.items())) + ")")

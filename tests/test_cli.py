@@ -312,8 +312,8 @@ def test_taxonomy_load_rejects_loops_and_bad_iab_rows_and_keeps_the_taxonomy(cli
     tsv = write("bad.tsv", head + "1\t\tTravel\tTravel\n1\t\tAgain\tAgain\n2\t1\t\tTravel\n3\t9\tX\tX\n")
     result = cli("taxonomy", "load", tsv)
     assert result.exit_code == 1 and "Traceback" not in result.output
-    for where in ("line 3, field 'topic_id': '1' already appears on line 2", "line 4, field 'name'",
-                  "line 5, field 'parent_id': '9' is not a topic_id"):
+    for where in ("line 3, field 'Unique ID': '1' already appears on line 2", "line 4, field 'Name'",
+                  "line 5, field 'Parent': '9' is not a topic_id"):
         assert where in result.stderr
     assert "the file has no topics" in cli("taxonomy", "load", write("empty.tsv", head)).stderr
     audience = write("aud.tsv", "\tUnique ID\tParent ID\tCondensed Name (1st, 2nd, Last Tier)\tTier 1\n"

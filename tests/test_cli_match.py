@@ -116,7 +116,8 @@ def test_topics_all_reads_and_prints_a_chunk_of_users_at_a_time(world, monkeypat
 def test_match_after_a_new_taxonomy_and_other_misuses_are_clean_errors(world, write, tmp_path) -> None:  # type: ignore[no-untyped-def]
     first = world("topics", "ann", "--changes")
     assert first.exit_code == 0 and "(the first: no earlier run to compare)" in first.stdout
-    assert re.search(r"travel: new - -> [0-9.]+  first profile run", first.stdout) and "None" not in first.stdout
+    assert re.search(r"Travel \(travel\): new - -> [0-9.]+  first profile run", first.stdout)
+    assert "None" not in first.stdout
     assert world("match", "--per-user", "0").exit_code == 2  # 0 perks a user would record an empty match
     folder = world("report", "user", "ann", "--out", str(tmp_path))
     assert folder.exit_code == 1 and "is a folder; give the path of the HTML file to write" in folder.stderr

@@ -191,7 +191,7 @@ def test_changes_of_a_user_first_profiled(world, write) -> None:  # type: ignore
     assert world("ingest", write("z.jsonl", posts_for("zed", "coffee espresso beans roast")), "--users", users) \
         .exit_code == 0
     assert world("profile", "--as-of", "2025-03-01").exit_code == 0
-    assert changes(world, "zed")["coffee"] == {"topic_id": "coffee", "change": "new", "before": None,
+    assert changes(world, "zed")["coffee"] == {"topic_id": "coffee", "name": "Coffee", "change": "new", "before": None,
                                                "after": changes(world, "zed")["coffee"]["after"],
                                                "why": "first profiled in this run (they were not in profile run 1)"}
     # before: the refit and "6 new or updated post(s)", as if zed had been there and posted more
@@ -288,8 +288,8 @@ def test_a_taxonomy_redescribed_after_the_run_is_warned_about(world, write) -> N
     assert world("taxonomy", "load", write("t2.yaml", more)).exit_code == 0
     said = world("explain", "ann", "tea")  # no topic of the run is gone, but the run never weighed tea
     assert said.exit_code == 0
-    assert "the taxonomy was replaced after profile run 1 (topics added, renamed or redescribed)" in " ".join(
-        said.stderr.split())
+    assert ("the taxonomy was replaced after profile run 1 (topics added, renamed or redescribed, or marked sensitive "
+            "or no longer)") in " ".join(said.stderr.split())
 
 
 def test_a_parent_never_names_a_child_now_sensitive_the_user_does_not_opt_in_to(world, write) -> None:  # type: ignore[no-untyped-def]

@@ -551,6 +551,8 @@ def test_cli_import_json_counts_the_users_it_added(cli) -> None:  # type: ignore
     result = cli("stackexchange", str(EXPORTS / "tiny.stackexchange.com"), "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["users_added"] == 3  # before: the posts report's own 0 won the merge
+    again = json.loads(cli("stackexchange", str(EXPORTS / "tiny.stackexchange.com"), "--json").stdout)
+    assert (again["users"], again["users_added"], again["users_updated"], again["users_unchanged"]) == (3, 0, 0, 3)
 
 
 def test_cli_import_notes_forgotten_users_it_stores_again(cli, engine) -> None:  # type: ignore[no-untyped-def]

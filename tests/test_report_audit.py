@@ -106,7 +106,7 @@ def test_perk_evidence_from_an_earlier_profile_run_is_not_said_to_be_on_the_page
     shown = text_of(html)
     assert "made on the topics of profile run 1, not on those of profile run 3" in shown
     assert "the topic's strongest are under" not in shown
-    assert "Evidence for this perk from travel in profile run 1, which the match used" in shown
+    assert "Evidence for this perk from Travel in profile run 1, which the match used" in shown  # its name kept
     targets = set(re.findall(r'id="([^"]+)"', html))
     assert all(link in targets for link in re.findall(r'href="#([^"]+)"', html))  # no link leads nowhere
 

@@ -113,7 +113,7 @@ def taxonomy_load(
     as_json: JsonOpt = False,
 ) -> None:
     """Replace the topic vocabulary (the shipped default is used until one is loaded)."""
-    from catalog.refresh import listed, targets_missing
+    from catalog.refresh import listed, targets_missing, targets_sensitive
     from matcher.store import session
     from matcher.taxonomy import read_taxonomy, store_taxonomy
 
@@ -123,9 +123,11 @@ def taxonomy_load(
     sensitive = sum(t.sensitive for t in topics)
     with session(eng) as s:
         orphaned = targets_missing(s, {t.topic_id for t in topics})
+        unsafe = targets_sensitive(s, {t.topic_id for t in topics if t.sensitive})
     if as_json:
         print_json({"path": file, "topics": count, "sensitive": sensitive}
-                   | ({"perks_targeting_missing_topics": orphaned} if orphaned else {}))
+                   | ({"perks_targeting_missing_topics": orphaned} if orphaned else {})
+                   | ({"perks_targeting_sensitive_topics": unsafe} if unsafe else {}))
     else:
         out.print(f"{file}: loaded {count} topics ({sensitive} sensitive)")
     if orphaned:  # loaded all the same: the taxonomy is the operator's to choose; the catalog is told to follow it
@@ -133,6 +135,12 @@ def taxonomy_load(
         err.print(f"Warning: {len(orphaned)} live perk(s) target topics this taxonomy does not have: {named}. They "
                   "now reach users by meaning alone, and a catalog refresh naming those topics is refused: update "
                   "the catalog's `topics` to ids `perkmatch taxonomy show` lists, then refresh it.")
+    if unsafe:  # the same: brands cannot target a sensitive topic, so `match` no longer reads those targets
+        named = listed([f"{p} ({', '.join(ids)})" for p, ids in unsafe.items()])
+        err.print(f"Warning: {len(unsafe)} live perk(s) target topics this taxonomy marks sensitive: {named}. Brands "
+                  "cannot target a sensitive topic: those targets are dropped (the perks reach users by meaning "
+                  "alone), and a catalog refresh naming them is refused: take them out of the catalog's `topics`, "
+                  "then refresh it.")
 
 
 def taxonomy_show(db: DbOpt = None, as_json: JsonOpt = False) -> None:

@@ -63,6 +63,8 @@ def import_export(
     if as_json:
         print_json({"path": path, "kind": kind} | {k: v for k, v in report.as_dict().items() if k != "path"}
                    | {"posts": result.posts, "users": result.users, "users_added": result.users_new,
+                      # the users it lists that were stored already: left as they are (an import adds, never updates)
+                      "users_unchanged": max(0, result.users - result.users_new),
                       "users_returned": users_returned + report.users_returned,
                       "left_out": result.left_out, "copies": result.copies})
         _say_copies(path, result.posts, result.copies)

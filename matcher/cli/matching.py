@@ -324,6 +324,8 @@ def brand(perk_id: Annotated[str, typer.Argument(help="The perk's id")], db: DbO
     qty = "unlimited" if record["quantity"] is None else f"{record['assigned']} of {record['quantity']} used"
     qty += (f", {record['forgotten_units']} to users deleted since (forgotten, or a sensitive opt-in it cited "
             "withdrawn)" if record.get("forgotten_units") else "")
+    qty += (f", {record['sensitive_units']} to users not shown: the topics it reached them by are now marked "
+            "sensitive, and they have not opted in to them" if record.get("sensitive_units") else "")
     offer = ("; retired: not in the live catalog" if record["retired"] else
              "" if record["offer"] == "open" else f"; offer {record['offer']}")
     out.print(f"{record['perk_id']} — {record['brand']}: {record['title']} ({qty}; regions: "
@@ -348,8 +350,9 @@ def _print_nobody(nobody: dict[str, Any], indent: str) -> None:
     out.print(f"{indent}{nobody['why']}", markup=False)
     for t in nobody["topics"]:
         more = " more" if t["inferred"] else ""
+        opted = " who opted in to it" if t.get("sensitive") else ""
         out.print(f"{indent}  {t['name']} ({t['topic_id']}, relevance {t['relevance']:.2f}): inferred for "
-                  f"{t['inferred']} user(s); short of its thresholds for {t['fell_short']}{more}", markup=False)
+                  f"{t['inferred']} user(s){opted}; short of its thresholds for {t['fell_short']}{more}", markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -59,11 +59,14 @@ def topics(
         against = record["previous_run_id"]
         out.print(f"{user_id}: profile run {record['run_id']} "
                   + (f"against run {against}" if against is not None else "(the first: no earlier run to compare)"))
-        if not record["changes"]:
+        if not record["changes"] and not record.get("now_sensitive"):
             out.print("  no topic changed" if against is not None else "  no topics")
         for c in record["changes"]:
             moved = f" {or_dash(c['before'])} -> {or_dash(c['after'])}" if "before" in c else ""
-            out.print(f"  {c['topic_id']}: {c['change']}{moved}  {c['why']}")
+            out.print(f"  {c['name']} ({c['topic_id']}): {c['change']}{moved}  {c['why']}")
+        if record.get("now_sensitive"):
+            out.print(f"  and {record['now_sensitive']} topic(s) of run {against} not shown: the taxonomy now marks "
+                      "them sensitive, and the user has not opted in to them")
         return
     # every user's: read and printed a chunk of users at a time (``every_user_topics``)
     records = (user_topics(eng, user_id, candidates=candidates) if user_id is not None
@@ -82,6 +85,9 @@ def topics(
         inferred = sum(t["status"] == "inferred" for t in rec["topics"])
         title = f"{rec['user_id']}: {inferred} topic(s)" + (
             f", {len(rec['topics']) - inferred} candidate(s) that fell short" if candidates else "")
+        if not rec["topics"]:  # a line, not an empty table (`topics --all`: most users of a large run, perhaps)
+            out.print(title, markup=False, highlight=False)
+            continue
         table = Table("topic", "score", "conf.", "posts", "days", "engagement vs usual", "evidence", title=title,
                       title_justify="left")
         for t in rec["topics"]:
