@@ -51,6 +51,7 @@ from matcher.topic_records import (
     require_profiled,
     require_user,
     topic_records,
+    user_opt_ins,
 )
 
 
@@ -113,6 +114,17 @@ def _withheld(engine: Engine, run_id: int) -> dict[tuple[str, str], str]:
             select(Withheld.user_id, Withheld.perk_id, Withheld.reason).where(Withheld.run_id == run_id)).all()}
 
 
+def _cited_now_sensitive(engine: Engine, run_id: int) -> set[str]:
+    """The users whose assignments in this match run cite a topic not shown to them now (``taxonomy.not_shown``: the
+    taxonomy marked it sensitive since, and they have not opted in to it)."""
+    hidden = not_shown(load_topics(engine))
+    with session(engine) as s:
+        cited = s.exec(select(Assignment.user_id, Assignment.topics).where(Assignment.run_id == run_id)).all()
+        opt_ins = user_opt_ins(s, {u for u, _ in cited})
+    return {u for u, topics in cited
+            if any(t.get("topic_id") in hidden(opt_ins.get(u)) for t in json.loads(topics or "[]"))}
+
+
 def _settings(p_old: dict[str, Any], p_new: dict[str, Any], old_day: int, new_day: int) -> list[str]:
     """The match settings that differ between two runs: the limits per user and per brand, and the day offer dates
     were checked on (``match --as-of``)."""
@@ -141,6 +153,7 @@ def assignment_changes(engine: Engine, run_id: int, since: int | None = None) ->
     settings = _settings(p_old, p_new, prev.as_of, run.as_of)
     new, old = _assigned(engine, run_id), _assigned(engine, int(prev.id or 0))
     restored = _evidence_restored(engine, p_new.get("profile_run"), prev, run)
+    hidden_since = _cited_now_sensitive(engine, int(prev.id or 0))
     records = []
     for user_id in sorted(set(new) | set(old)):
         now, before = new[user_id], old[user_id]
@@ -164,6 +177,9 @@ def assignment_changes(engine: Engine, run_id: int, since: int | None = None) ->
             causes.append(f"user: topics changed between {between} (`topics USER --changes --since "
                           f"{p_old.get('profile_run')}` says why)"
                           if user_id in topics_old or user_id in profiled_old else "user: profiled for the first time")
+        if lost and user_id in hidden_since:  # (named by no topic: the user has not opted in to it)
+            causes.append(f"user: a topic their perks of match run {prev.id} came through is now marked sensitive "
+                          "in the taxonomy, and they have not opted in to it")
         if moved and user_id in restored:  # a score is read from the posts' vectors as they are now
             causes.append(f"user: posts behind their topics were stored again (a new text or context) after match run "
                           f"{prev.id}, and were read as they are now")

@@ -73,6 +73,10 @@ def no_perks_reason(engine: Engine, user_id: str) -> str:
                           .where(Withheld.user_id == user_id)).all()
     hidden = not_shown(load_topics(engine))(user.sensitive_opt_in)  # an opt-in withdrawn since: never named
     topics = [t for t, status in scored if status == "inferred" and t not in hidden]
+    if not topics and any(status == "inferred" for _, status in scored):  # all hidden now: counted, not named
+        return (f"{user_id} has no perk to show from match run {match.id}: the topics inferred for them in profile "
+                f"run {profile_id} are sensitive ones they have not opted in to (the taxonomy marks them so, or the "
+                "user withdrew an opt-in, since that run), which are never shown or matched on")
     if not topics and scored:
         return (f"{user_id} got no perk in match run {match.id}: no topic was inferred for them in profile run "
                 f"{profile_id} (`perkmatch topics {user_id} --candidates` shows what fell short)")

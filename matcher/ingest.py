@@ -246,7 +246,10 @@ def ingest_users(engine: Engine, path: str, *, skip_invalid: bool = False,
                 continue
             if existing is not None and user.sensitive_opt_in != opted_in:
                 hidden = hidden or not_shown(stored_topics(s))
-                withdrawn = hidden(user.sensitive_opt_in) - hidden(opted_in)
+                # and an opt-in to a topic the loaded taxonomy lacks (an operator may load it again): before, such a
+                # withdrawal deleted nothing, and the topic, no longer known to be sensitive, was shown
+                gone = set(json.loads(opted_in or "[]")) - set(json.loads(user.sensitive_opt_in or "[]")) - topic_ids
+                withdrawn = (hidden(user.sensitive_opt_in) - hidden(opted_in)) | frozenset(gone)
                 report.users_withdrew += bool(withdrawn)
                 strongest = withdraw_opt_ins(s, user.user_id, withdrawn)
                 if withdrawn:

@@ -62,6 +62,10 @@ def explain_perk(engine: Engine, cache: EmbeddingCache, user_id: str, perk_id: s
         # sensitive topic withdrawn since is never named) are no longer theirs to give
         return out | {"status": "changed", "verdict": f"not answered from match run {match_id}: {user_id}'s record "
                       "(consent, region or opt-ins) changed after it; run `perkmatch match` to weigh their perks again"}
+    if assigned is not None:  # assigned, not shown: every topic it cited is sensitive to them now (never named)
+        return out | {"status": "hidden", "verdict": f"not shown from match run {match_id}: it reached {user_id} "
+                      "through topics the taxonomy now marks sensitive, which they have not opted in to; the next "
+                      "`perkmatch match` goes without it"}
     if withheld is not None:
         return out | {"status": "withheld", "score": withheld.score, "reason": withheld.reason,
                       "verdict": f"withheld (score {withheld.score:.3f}): {withheld.reason}"}
@@ -120,10 +124,10 @@ def _not_a_candidate(engine: Engine, cache: EmbeddingCache, user: User, perk: Pe
     names = {t.topic_id: t.name for t in ps.topics}
     hidden = not_shown(ps.topics)(user.sensitive_opt_in)
     with session(engine) as s:
-        rows = [r for r in s.exec(select(TopicScore).where(TopicScore.run_id == profile_id)
-                                  .where(TopicScore.user_id == user.user_id).where(TopicScore.status == "inferred")
-                                  .order_by(col(TopicScore.rank))).all()
-                if r.topic_id not in hidden and r.topic_id in names and user.consent != "opted_out"]
+        inferred = s.exec(select(TopicScore).where(TopicScore.run_id == profile_id)
+                          .where(TopicScore.user_id == user.user_id).where(TopicScore.status == "inferred")
+                          .order_by(col(TopicScore.rank))).all()
+        rows = [r for r in inferred if r.topic_id not in hidden and r.topic_id in names and user.consent != "opted_out"]
         evidence = s.exec(select(EvidencePost.topic_id, EvidencePost.post_pk)
                           .where(EvidencePost.run_id == profile_id).where(EvidencePost.user_id == user.user_id)
                           .order_by(col(EvidencePost.topic_id), col(EvidencePost.rank))).all()
@@ -143,6 +147,10 @@ def _not_a_candidate(engine: Engine, cache: EmbeddingCache, user: User, perk: Pe
     if missing:
         return out | {"topics": [], "verdict": f"not a candidate: match run {match_id} used profile run {profile_id}, "
                       f"and {missing.split(': ', 1)[1]}"}
+    if not rows and any(r.topic_id in hidden for r in inferred):  # counted, never named
+        return out | {"topics": [], "verdict": f"not a candidate: perks reach a user only through their topics, and "
+                      f"those inferred for {user.user_id} in profile run {profile_id}, which match run {match_id} "
+                      "used, are sensitive ones they have not opted in to (marked so, or an opt-in withdrawn, since)"}
     if not rows:
         return out | {"topics": [], "verdict": f"not a candidate: perks reach a user only through their topics, and "
                       f"{user.user_id} had no inferred topic in profile run {profile_id}, which match run {match_id} "
