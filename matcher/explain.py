@@ -28,6 +28,7 @@ from matcher.profile_run import details_json, latest_run
 from matcher.profiles import ProfileParams, TopicResult
 from matcher.rework import run_space
 from matcher.store import (
+    Assignment,
     EvidencePost,
     Post,
     ProfiledUser,
@@ -74,7 +75,11 @@ def no_perks_reason(engine: Engine, user_id: str) -> str:
     hidden = not_shown(load_topics(engine))(user.sensitive_opt_in)  # an opt-in withdrawn since: never named
     topics = [t for t, status in scored if status == "inferred" and t not in hidden]
     if not topics and any(status == "inferred" for _, status in scored):  # all hidden now: counted, not named
-        return (f"{user_id} has no perk to show from match run {match.id}: the topics inferred for them in profile "
+        with session(engine) as s:  # perks it gave them through those topics are not shown either
+            got = s.exec(select(Assignment.id).where(Assignment.run_id == match.id)
+                         .where(Assignment.user_id == user_id)).first() is not None
+        said = f"has no perk to show from match run {match.id}" if got else f"got no perk in match run {match.id}"
+        return (f"{user_id} {said}: the topics inferred for them in profile "
                 f"run {profile_id} are sensitive ones they have not opted in to (the taxonomy marks them so, or the "
                 "user withdrew an opt-in, since that run), which are never shown or matched on")
     if not topics and scored:
