@@ -39,7 +39,10 @@ IAB_SENSITIVE = {
     "Elections", "Political Issues",  # under 2.x's "News and Politics"
     "Children's Health", "Men's Health", "Senior Health", "Women's Health", "Weight Loss", "Smoking Cessation",
     "Dating", "Divorce", "Marriage and Civil Unions",  # as the default taxonomy: health, religion, sexuality and
-}  # relationships, politics; not personal finance (debt would take credit cards and mortgages with it)
+    # relationships, politics; not personal finance (debt would take credit cards and mortgages with it); health
+    # outside Medical Health (a child's special needs, physical therapy), and grief
+    "Special Needs Kids", "Physical Therapy", "Bereavement", "Funeral",
+}
 
 
 TOPIC_TEXTS = ("topic_id", "parent_id", "name", "description")  # kept as written in YAML (0123, not 83)

@@ -251,3 +251,15 @@ def test_a_target_the_taxonomy_now_marks_sensitive_lets_no_perk_in(tmp_path, wri
     assert world("profile", "--as-of", "2025-03-01").exit_code == 0  # travel inferred: ann opted in to it
     assert "travel" in world("topics", "ann", "--json").stdout
     assert world("match", "--dry-run", "--json").stdout.strip() == ""
+
+
+def test_the_iab_file_marks_health_and_grief_outside_medical_health_sensitive() -> None:
+    """In IAB 3.1, Special Needs Kids (under Parenting) and Physical Therapy (under Healthy Living) are health data
+    outside Medical Health, and Bereavement and Funeral are grief: they were inferred and matched for everyone
+    (helper-101). Disabled Sports (watching the Paralympics says nothing of one's health) stays as it was."""
+    from tests.conftest import SHARED
+
+    iab = SHARED / "data" / "iab" / "Content Taxonomy 3.1.tsv"
+    marked = {t.name: t.sensitive for t in read_taxonomy(str(iab))}
+    assert all(marked[n] for n in ("Special Needs Kids", "Physical Therapy", "Bereavement", "Funeral")), marked
+    assert not marked["Disabled Sports"] and not marked["Personal Finance"]
