@@ -154,11 +154,26 @@ class PoolExecutor(LocalExecutor):
                                         _result, jobs, 2 * self.processes)
         except BaseException:  # stopped, or failed: what the workers compute now is thrown away
             running = list((getattr(pool, "_processes", None) or {}).values())  # (``shutdown`` forgets them)
+            results = getattr(pool, "_result_queue", None)
             pool.shutdown(wait=False, cancel_futures=True)
             for process in running:
                 process.kill()  # (they ignore stop signals, ``workers.start``): the exit need not wait for their chunks
+            _unblock(results, running)
             self._pool = None
             raise
+
+
+def _unblock(results: Any, running: list[Any]) -> None:
+    """A worker killed while it sent its chunk's result (megabytes) leaves part of the message in the pool's result
+    pipe, and the pool's manager thread waits for the rest for ever; Python's exit waits for that thread, so the
+    command hung after saying "Interrupted", until a second signal. Once the workers are gone, this process's copy
+    of the pipe's writing end is the last: closing it ends that wait (end of file: the pool is broken, and its
+    thread ends). The workers are gone within milliseconds of being killed; if one is not, the pipe is left open."""
+    for process in running:
+        process.join(5)
+    writer = getattr(results, "_writer", None)
+    if writer is not None and not any(process.is_alive() for process in running):
+        writer.close()
 
 
 def _result(future: concurrent.futures.Future) -> Any:

@@ -222,6 +222,30 @@ def test_a_worker_killed_while_it_computes_fails_the_run_with_an_error_that_says
         pool.close()
 
 
+def test_a_stop_while_the_model_loads_says_what_was_kept(tmp_path, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Ctrl-C as the model loads (a second or two, the first thing `match` and `catalog refresh` do that takes time)
+    said "finished work is kept; run the command again to continue", even of a dry run, which keeps nothing (found by
+    helper-103's interrupt fuzz)."""
+    from matcher.cli import common
+    from tests.test_cli_match import PERKS, build_world, posts_for
+
+    users = [{"user_id": "ann", "consent": "opted_in", "region": "US-NY"}]
+    world = build_world(tmp_path, write, monkeypatch, users, posts_for("ann", "flights airport lounge travel"),
+                        "2025-03-01")
+
+    def stopped(eng, model):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(common, "cache", stopped)
+    dry = world("match", "--dry-run")
+    assert dry.exit_code == 130 and "a dry run keeps nothing" in " ".join(dry.output.split()), dry.output
+    real = world("match")
+    assert real.exit_code == 130, real.output
+    assert "no match run was made; run the command again" in " ".join(real.output.split()), real.output
+    refresh = world("catalog", "refresh", write("c3.yaml", PERKS[:2]))
+    assert refresh.exit_code == 130 and "the catalog is unchanged" in " ".join(refresh.output.split()), refresh.output
+
+
 UNGUARDED = """
 import sys
 sys.path.insert(0, {tests!r})
@@ -486,3 +510,57 @@ def test_an_unfinished_scrub_is_kept_in_the_database_and_a_profile_run_scrubs_on
     profile_run.run_profile(engine, EmbeddingCache(engine, FakeEncoder()), as_of=1_760_000_000,
                             executor=LocalExecutor())
     assert ends == [2000]  # the forget's scrub only; before, the run's end ran another (wait_ms None)
+
+
+def _half_sent(user_ids: list[str]) -> None:
+    """A chunk whose worker has sent the start of its result, and no more, when the run stops (it is killed while it
+    sends: a profile chunk's result is megabytes). It writes into the pool's result pipe as the worker's own loop
+    would (``concurrent.futures.process._process_worker``, the frame that called it)."""
+    import struct
+
+    result_queue = sys._getframe(1).f_locals["result_queue"]
+    result_queue._writer._send(struct.pack("!i", 1 << 20) + b"x" * 10)  # the first bytes of a 1 MB message
+    Path(user_ids[0]).touch()
+    time.sleep(60)
+
+
+HALF_SENT = """
+import sys, time
+from pathlib import Path
+from matcher.engine_pool import PoolExecutor
+from tests.test_interrupts import _half_sent
+
+if __name__ == "__main__":
+    started = Path(sys.argv[1])
+    pool = PoolExecutor(1, min_users=0)
+
+    def jobs():
+        yield 1, [str(started)]
+        while not started.exists():
+            time.sleep(0.05)
+        time.sleep(0.3)  # the pool's manager thread now waits for the rest of the message
+        raise KeyboardInterrupt
+
+    try:
+        list(pool._in_order(_half_sent, (), jobs()))
+    except KeyboardInterrupt:
+        print("stopped", flush=True)
+"""
+
+
+def test_a_run_stopped_while_a_worker_sends_its_result_exits(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A run stopped while a worker sent its chunk's result (found by helper-103's interrupt fuzz: about 1 stop in 35
+    during the chunks): the worker, killed, left part of its message in the result pipe, and the pool's manager thread
+    waited for the rest for ever; Python's exit waits for that thread, so the command hung after saying
+    "Interrupted", until a second signal. The command now closes its own end of the pipe the workers write to once
+    they are gone, so the wait ends (``engine_pool._unblock``)."""
+    root = Path(__file__).resolve().parents[1]
+    script = tmp_path / "half_sent.py"
+    script.write_text(HALF_SENT)
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    try:
+        done = subprocess.run([sys.executable, str(script), str(tmp_path / "started")], cwd=root, env=env,
+                              capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the process hung at its exit after the run was stopped")
+    assert done.returncode == 0 and "stopped" in done.stdout, done.stderr

@@ -193,10 +193,10 @@ def catalog_refresh(
         known, sensitive = topic_sets(s)
     if dry_run and Path(file).is_file():  # its problems before the model loads; standard input or a pipe: read once
         read_catalog(file, known, sensitive)
-    source = common.cache(eng, model)
     with session(eng) as s:
         before = live_version(s)
     try:
+        source = common.cache(eng, model)  # (stopped as the model loads: before, "finished work is kept")
         with session(eng) as s, common.progress() as bar:
             result = refresh(s, file, source, dry_run=dry_run, topics=known, sensitive=sensitive,
                              retire_all=retire_all, progress=bar)

@@ -99,7 +99,11 @@ def match(
         # profile yet (maybe no taxonomy either) `run_match` says so first
         if Path(catalog_file).is_file() and latest_run(eng, "profile"):
             read_catalog(catalog_file, known, sensitive)
-    source = common.cache(eng, model)
+    try:
+        source = common.cache(eng, model)
+    except KeyboardInterrupt as exc:  # stopped as the model loads (before: "finished work is kept")
+        raise common.interrupted(exc, DRY_RUN_KEEPS if dry_run else "no match run was made; run the command "
+                                 "again") from None
 
     selecting = bool(perk_ids or brand_name)
     if selecting and not catalog_file:  # a misspelt id is said before the match runs (a previewed file's, after)
