@@ -173,13 +173,14 @@ def named(perk: PerkRecord | None) -> dict[str, str]:
 
 
 def withheld_hidden(engine: Engine, user_id: str, run_id: int) -> bool:
-    """Whether the user's record (consent, region, opt-ins) changed after a match run: its withheld perks are then
-    not shown. A withheld perk keeps no topic, so one that came through a sensitive topic whose opt-in the user has
-    withdrawn since could not be told apart (an assignment can: ``assignment_records``), and the run's reasons may
-    no longer hold; the next match weighs them again."""
+    """Whether the user's record (consent, region, opt-ins) changed after a match run, or a topic inferred for them
+    in its profile run is now sensitive to them (``_now_sensitive``): its withheld perks are then not shown. A
+    withheld perk keeps no topic, so one that came through a sensitive topic could not be told apart (an assignment
+    can: ``assignment_records``), and the run's reasons may no longer hold; the next match weighs them again."""
     with session(engine) as s:
         run = s.get(Run, run_id)
-    return run is not None and record_changed(engine, user_id, run.started_at)
+    return run is not None and (record_changed(engine, user_id, run.started_at)
+                                or user_id in _now_sensitive(engine, run_id, {user_id}))
 
 
 def brand_view(engine: Engine, perk_id: str) -> dict[str, Any]:
@@ -228,8 +229,9 @@ def _now_sensitive(engine: Engine, run_id: int, user_ids: set[str]) -> set[str]:
     """Those of these users with a topic inferred in the match run's profile run that is not shown now (the taxonomy
     marks it sensitive, and they have not opted in to it): which of their topics brought them a perk withheld is not
     kept, so such a user's withheld perks are not shown to a brand, lest they tell the topic."""
-    with session(engine) as s:
-        profile_run = matched_profile(s.get(Run, run_id))
+    latest = latest_run(engine, "profile")
+    with session(engine) as s:  # (a match run made before runs recorded theirs: the latest, as everywhere)
+        profile_run = matched_profile(s.get(Run, run_id)) or (None if latest is None else int(latest.id or 0))
         if not user_ids or profile_run is None:
             return set()
         inferred: dict[str, set[str]] = defaultdict(set)

@@ -22,8 +22,8 @@ from catalog.rows import iter_rows, validate
 from matcher.errors import PerkmatchError
 from matcher.outfiles import same_file, unwritable_folder
 from matcher.records import POST_HINTS, USER_HINTS, USER_TEXTS, PostIn, UserIn, check_policy, embed_form, id_text
-from matcher.store import Post, User, has_posts, hold_ingest_lock, session, upsert_insert, utcnow
-from matcher.taxonomy import not_shown, stored_topics, topic_ids_in
+from matcher.store import Post, TopicScore, User, has_posts, hold_ingest_lock, session, upsert_insert, utcnow
+from matcher.taxonomy import dropped_under, not_shown, stored_topics, topic_ids_in
 
 BATCH = 1000
 
@@ -246,10 +246,13 @@ def ingest_users(engine: Engine, path: str, *, skip_invalid: bool = False,
                 continue
             if existing is not None and user.sensitive_opt_in != opted_in:
                 hidden = hidden or not_shown(stored_topics(s))
-                # and an opt-in to a topic the loaded taxonomy lacks (an operator may load it again): before, such a
-                # withdrawal deleted nothing, and the topic, no longer known to be sensitive, was shown
-                gone = set(json.loads(opted_in or "[]")) - set(json.loads(user.sensitive_opt_in or "[]")) - topic_ids
-                withdrawn = (hidden(user.sensitive_opt_in) - hidden(opted_in)) | frozenset(gone)
+                # and the user's topics the loaded taxonomy lacks under an opt-in taken back: before, such a withdrawal
+                # deleted nothing, and the topic, no longer known to be sensitive, was shown
+                gone = set(json.loads(opted_in or "[]")) - set(json.loads(user.sensitive_opt_in or "[]"))
+                stored = set(s.exec(select(TopicScore.topic_id).where(TopicScore.user_id == user.user_id)
+                                    .distinct()).all()) if gone else set()
+                withdrawn = (hidden(user.sensitive_opt_in) - hidden(opted_in)) | dropped_under(s, stored, gone,
+                                                                                               topic_ids)
                 report.users_withdrew += bool(withdrawn)
                 strongest = withdraw_opt_ins(s, user.user_id, withdrawn)
                 if withdrawn:

@@ -102,13 +102,15 @@ class Topic(SQLModel, table=True):
 
 
 class TopicName(SQLModel, table=True):
-    """The name each topic id was last loaded with, kept when a later taxonomy leaves the topic out: the runs and
-    assignments that cited it go on naming it (``taxonomy.known_names``), where they fell back on its id before."""
+    """The name and parent each topic id was last loaded with, kept when a later taxonomy leaves the topic out: the
+    runs and assignments that cited it go on naming it (``taxonomy.known_names``), where they fell back on its id
+    before, and an opt-in withdrawn to its parent still covers it (``taxonomy.dropped_under``)."""
 
     __tablename__ = "topic_names"
 
     topic_id: str = Field(primary_key=True)
     name: str
+    parent_id: str | None = None
 
 
 class Run(SQLModel, table=True):
@@ -590,6 +592,7 @@ def open_engine(db: str = DEFAULT_DB, existing: bool = False) -> Engine:
             missing = False
             _refuse_foreign_tables(engine, db)
             _create_tables(engine)
+            _add_columns(engine)
             _widen_integers(engine)
             _add_indexes(engine)
     except PerkmatchError:
@@ -672,6 +675,23 @@ def _create_tables(engine: Engine, tries: int = 3) -> None:
         except DBAPIError as exc:
             made_meanwhile = "already exists" in str(exc.orig) or "duplicate key" in str(exc.orig)
             if not made_meanwhile or attempt == tries - 1:
+                raise
+
+
+_ADDED = {"topic_names": ("parent_id", "VARCHAR")}  # columns added since the table was first made
+
+
+def _add_columns(engine: Engine) -> None:
+    """Columns added to a table since a database was made (``create_all`` adds none to an existing table). Two
+    commands opening it at once may both add one: the second finds it there."""
+    for table, (name, kind) in _ADDED.items():
+        if name in {c["name"] for c in inspect(engine).get_columns(table)}:
+            continue
+        try:
+            with engine.begin() as conn:
+                conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {kind}"))
+        except DBAPIError:
+            if name not in {c["name"] for c in inspect(engine).get_columns(table)}:
                 raise
 
 

@@ -258,15 +258,42 @@ def iab_rows(path: str) -> Iterator[tuple[int, dict[str, Any] | Problem]]:
 
 
 def store_taxonomy(engine: Engine, topics: list[TopicIn]) -> int:
-    """Replace the stored vocabulary with these topics (in one transaction)."""
+    """Replace the stored vocabulary with these topics (in one transaction), keeping the name and parent of every
+    topic it replaces (``TopicName``: a database made before that was kept has the replaced taxonomy's only)."""
     with session(engine) as s:
+        kept = set(s.exec(select(TopicName.topic_id)).all())
+        for old in s.exec(select(Topic)).all():
+            if old.topic_id not in kept:
+                s.add(TopicName(topic_id=old.topic_id, name=old.name, parent_id=old.parent_id))
+        s.flush()
         s.exec(delete(Topic))  # type: ignore[call-overload]
         for position, t in enumerate(topics):
             s.add(Topic(topic_id=t.topic_id, name=t.name, parent_id=t.parent_id, description=t.description,
                         sensitive=t.sensitive, position=position))
-            s.merge(TopicName(topic_id=t.topic_id, name=t.name))
+            s.merge(TopicName(topic_id=t.topic_id, name=t.name, parent_id=t.parent_id))
         s.commit()
     return len(topics)
+
+
+def dropped_under(s: Session, stored: set[str], withdrawn: set[str], loaded: set[str]) -> frozenset[str]:
+    """Of these stored topic ids, those the loaded taxonomy lacks that are one of ``withdrawn`` (opt-ins taken back)
+    or under one, by the parents they were last loaded with (``TopicName``): the loaded taxonomy no longer says they
+    are sensitive, so no reader hides them, and a withdrawal must delete them. An opt-in id never stored as a topic
+    (a typo corrected) withdraws nothing."""
+    if not withdrawn:
+        return frozenset()
+    parents = dict(s.exec(select(TopicName.topic_id, TopicName.parent_id)).all())
+    out = set()
+    for topic_id in stored - loaded:
+        node: str | None = topic_id
+        seen: set[str] = set()
+        while node is not None and node not in seen:
+            if node in withdrawn:
+                out.add(topic_id)
+                break
+            seen.add(node)
+            node = parents.get(node)
+    return frozenset(out)
 
 
 def known_names(engine: Engine, taxonomy: list[TopicInfo]) -> dict[str, str]:

@@ -20,7 +20,7 @@ from sqlmodel import col, select
 
 from catalog.refresh import live_perks, perk_history
 from catalog.schema import PerkRecord
-from matcher.assignments import match_records, matched_profile, matched_version
+from matcher.assignments import match_records, matched_profile, matched_version, withheld_hidden
 from matcher.embed import EmbeddingCache
 from matcher.errors import NotReadyError
 from matcher.explain import explain_topic
@@ -66,6 +66,10 @@ def explain_perk(engine: Engine, cache: EmbeddingCache, user_id: str, perk_id: s
         return out | {"status": "hidden", "verdict": f"not shown from match run {match_id}: it reached {user_id} "
                       "through topics the taxonomy now marks sensitive, which they have not opted in to; the next "
                       "`perkmatch match` goes without it"}
+    if withheld is not None and withheld_hidden(engine, user_id, match_id):  # a topic of theirs is sensitive now
+        return out | {"status": "hidden", "verdict": f"not shown from match run {match_id}: a topic inferred for "
+                      f"{user_id} is now marked sensitive, which they have not opted in to, and what a withheld perk "
+                      "came through is not kept; the next `perkmatch match` weighs it again"}
     if withheld is not None:
         return out | {"status": "withheld", "score": withheld.score, "reason": withheld.reason,
                       "verdict": f"withheld (score {withheld.score:.3f}): {withheld.reason}"}

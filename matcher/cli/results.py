@@ -130,8 +130,9 @@ def explain(
             out.print(record["reason"], markup=False)
         print_assignments(record["assignments"])
         if not record["withheld"] and withheld_hidden(eng, user_id, latest_match_id(eng)):
-            out.print(f"  (the perks withheld from {user_id} are not shown: their record changed after the last match; "
-                      "run `perkmatch match` to weigh them again)", markup=False)
+            out.print(f"  (the perks withheld from {user_id} are not shown: their record changed after the last match, "
+                      "or a topic of theirs is now marked sensitive; run `perkmatch match` to weigh them again)",
+                      markup=False)
         for w in record["withheld"][:WITHHELD_SHOWN]:
             out.print(f"  withheld {w['perk_id']} ({w['brand']}: {w['title']}), score {w['score']:.3f}: {w['reason']}")
         if len(record["withheld"]) > WITHHELD_SHOWN:
