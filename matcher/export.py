@@ -42,13 +42,14 @@ def write_assignments(records: list[dict[str, Any]], path: str, fmt: str | None 
         else:
             writer = csv.writer(handle)
             writer.writerow(["user_id", "rank", "perk_id", "brand", "title", "score", "topics", "evidence_post_ids",
-                             "evidence_platforms"])
+                             "evidence_platforms", "topic_names"])  # (names last: columns read by position stay)
             for r in records:
                 evidence = [e for t in r["topics"] for e in t["evidence"]]
                 writer.writerow([inert(r["user_id"]), r["rank"], inert(r["perk_id"]), inert(r["brand"]),
                                  inert(r["title"]), r["score"], inert("|".join(t["topic_id"] for t in r["topics"])),
                                  inert("|".join(e["post_id"] for e in evidence)),
-                                 inert("|".join(e["platform"] for e in evidence))])
+                                 inert("|".join(e["platform"] for e in evidence)),
+                                 inert("|".join(t.get("name", t["topic_id"]) for t in r["topics"]))])
 
 
 def inert(cell: str) -> str:

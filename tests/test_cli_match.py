@@ -241,6 +241,7 @@ def test_brand_view_and_exports(world, tmp_path) -> None:  # type: ignore[no-unt
     rows = list(csv.DictReader(out_csv.read_text().splitlines()))
     assert [(r["user_id"], r["perk_id"]) for r in rows][:2] == [("ann", "lounge"), ("ann", "trips")]
     assert rows[0]["topics"] == "travel" and rows[0]["evidence_post_ids"].startswith("ann-")
+    assert rows[0]["topic_names"] == "Travel"  # (before: ids only, unreadable under the IAB's numeric ids)
     out_jsonl = tmp_path / "a.out"
     assert world("match", "--out", str(out_jsonl), "--format", "jsonl").exit_code == 0
     assert len(out_jsonl.read_text().splitlines()) == 4
@@ -514,6 +515,7 @@ def test_match_csv_cells_never_run_as_formulas(tmp_path) -> None:  # type: ignor
                                                                            "'=HYPERLINK(\"x\")")
     assert row["evidence_post_ids"] == "'=1+1|p2" and row["evidence_platforms"] == "reddit|mastodon"
     assert row["score"] == "-0.5" and row["topics"] == "travel"  # numbers and plain text as they are
+    assert row["topic_names"] == "travel"  # a record without names: the ids (an assignment's record has them)
     write_assignments([record], str(tmp_path / "a.jsonl"))  # JSON Lines is read by programs: unchanged
     assert json.loads((tmp_path / "a.jsonl").read_text())["title"] == "=HYPERLINK(\"x\")"
 

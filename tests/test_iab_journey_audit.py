@@ -267,3 +267,10 @@ def test_the_iab_file_marks_health_and_grief_outside_medical_health_sensitive() 
     marked = {t.name: t.sensitive for t in read_taxonomy(str(iab))}
     assert all(marked[n] for n in ("Special Needs Kids", "Physical Therapy", "Bereavement", "Funeral")), marked
     assert not marked["Disabled Sports"] and not marked["Personal Finance"]
+
+
+def test_catalog_show_names_the_topics_a_perk_targets(iab_world) -> None:  # type: ignore[no-untyped-def]
+    """`catalog show PERK` said "targets: 653": under the IAB's numeric ids, no one can tell what a perk is aimed at
+    (helper-101)."""
+    shown = iab_world("catalog", "show", "lounge")
+    assert shown.exit_code == 0 and "targets: Travel (653);" in _said(shown), shown.output

@@ -295,8 +295,10 @@ def catalog_show(perk_id: Annotated[str | None, typer.Argument(help="The perk's 
     """One perk's history across catalog versions; without PERK_ID, the live catalog's perks."""
     from catalog.refresh import live_perks, perk_history
     from matcher.store import session
+    from matcher.taxonomy import known_names, load_topics
 
-    with session(engine(db, existing=True)) as s:
+    eng = engine(db, existing=True)
+    with session(eng) as s:
         rows = perk_history(s, perk_id) if perk_id is not None else live_perks(s)
     records = [{"perk_id": r.perk_id, "version_added": r.version_added, "version_retired": r.version_retired,
                 "brand": r.brand, "title": r.title, "description": r.description, "topics": json.loads(r.topics),
@@ -307,6 +309,7 @@ def catalog_show(perk_id: Annotated[str | None, typer.Argument(help="The perk's 
         return
     if perk_id is None and not records:
         out.print("no live perk: run `perkmatch catalog refresh FILE`")
+    names = known_names(eng, load_topics(eng)) if perk_id is not None else {}  # targets named, not by id alone
     for r in records:
         quantity = "unlimited" if r["quantity"] is None else r["quantity"]
         regions = ", ".join(r["regions"]) or "anywhere"
@@ -316,7 +319,7 @@ def catalog_show(perk_id: Annotated[str | None, typer.Argument(help="The perk's 
                       f"{offer})", markup=False, highlight=False)
             continue
         until = f"until version {r['version_retired']}" if r["version_retired"] else "current"
-        targets = ", ".join(r["topics"]) or "none (placed by meaning)"
+        targets = ", ".join(f"{names[t]} ({t})" if t in names else t for t in r["topics"]) or "none (placed by meaning)"
         out.print(f"v{r['version_added']} ({until}): {r['brand']} - {r['title']}: {r['description']}\n"
                   f"  quantity: {quantity}; regions: {regions}; targets: {targets}; offer: {offer}", markup=False)
 
