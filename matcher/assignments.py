@@ -202,7 +202,8 @@ def brand_view(engine: Engine, perk_id: str) -> dict[str, Any]:
         started = s.get(Run, run_id).started_at  # type: ignore[union-attr]
         changed = records_changed(s, [w.user_id for w in left] + [r.user_id for r in rows], started)
     left = [w for w in left if w.user_id not in changed]  # not told once their record changed (withheld_hidden)
-    left = [w for w in left if w.user_id not in _now_sensitive(engine, run_id, {w.user_id for w in left})]
+    sensitive_now = _now_sensitive(engine, run_id, {w.user_id for w in left})  # (read once, not once a user)
+    left = [w for w in left if w.user_id not in sensitive_now]
     records = assignment_records(engine, list(rows))  # less those resting on topics now sensitive for the user
     for i, rec in enumerate(records, start=1):
         rec["brand_rank"] = i

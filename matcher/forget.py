@@ -164,10 +164,13 @@ def _posts_named(s: Session, user_id: str, names: list[str]) -> tuple[list[tuple
     mine = s.exec(select(Post.id, Post.platform, Post.post_id).where(Post.user_id == user_id)
                   .where(col(Post.post_id).in_(names + [post_id for _, post_id in qualified.values()]))).all()
     salt = s.get(Setting, SALT)
-    hashes = set(s.exec(select(ForgottenPost.key_hash)).all()) if salt is not None else set()
+    every = {*names, *(":".join(q) for q in qualified.values())}  # as given, and qualified as stored
+    asked = {name: _named_hash(salt.value, user_id, name) for name in every} if salt is not None else {}
+    hashes = {h for part in batches(sorted(asked.values()))  # only these names' (before: every deletion's)
+              for h in s.exec(select(ForgottenPost.key_hash).where(col(ForgottenPost.key_hash).in_(part))).all()}
 
     def deleted(name: str) -> bool:
-        return salt is not None and _named_hash(salt.value, user_id, name) in hashes
+        return asked.get(name) in hashes
 
     found: list[tuple[int, str, str]] = []
     already: list[str] = []
