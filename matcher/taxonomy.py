@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 from catalog.errors import InputFileError, Problem
 from catalog.rows import ALL_FORMATS, field_key, iter_rows, open_text, undecodable, validate
 from catalog.schema import id_text, refuse_invisible, refuse_nul
-from matcher.store import Topic, TopicName, session
+from matcher.store import Topic, TopicName, batches, session
 
 TOPIC_HINTS = {
     "topic_id": "give every topic a stable, unique id",
@@ -260,17 +260,19 @@ def iab_rows(path: str) -> Iterator[tuple[int, dict[str, Any] | Problem]]:
 def store_taxonomy(engine: Engine, topics: list[TopicIn]) -> int:
     """Replace the stored vocabulary with these topics (in one transaction), keeping the name and parent of every
     topic it replaces (``TopicName``: a database made before that was kept has the replaced taxonomy's only)."""
+    loading = {t.topic_id for t in topics}
     with session(engine) as s:
         kept = set(s.exec(select(TopicName.topic_id)).all())
         for old in s.exec(select(Topic)).all():
-            if old.topic_id not in kept:
+            if old.topic_id not in kept and old.topic_id not in loading:
                 s.add(TopicName(topic_id=old.topic_id, name=old.name, parent_id=old.parent_id))
-        s.flush()
+        for part in batches(sorted(kept & loading)):  # written anew below (one statement, not a merge a topic)
+            s.exec(delete(TopicName).where(col(TopicName.topic_id).in_(part)))  # type: ignore[call-overload]
         s.exec(delete(Topic))  # type: ignore[call-overload]
         for position, t in enumerate(topics):
             s.add(Topic(topic_id=t.topic_id, name=t.name, parent_id=t.parent_id, description=t.description,
                         sensitive=t.sensitive, position=position))
-            s.merge(TopicName(topic_id=t.topic_id, name=t.name, parent_id=t.parent_id))
+            s.add(TopicName(topic_id=t.topic_id, name=t.name, parent_id=t.parent_id))
         s.commit()
     return len(topics)
 
