@@ -558,3 +558,19 @@ def test_activity_chart_draws_only_the_inferred_topics(demo) -> None:  # type: i
     assert names and all(f"<!-- {escape(n)} -->" in report["chart"] for n in names)
     drawn_too = {t["name"] for t in report["candidates"]} - {t["name"] for t in report["topics"]}
     assert not any(f"<!-- {escape(n)} -->" in report["chart"] for n in drawn_too)
+
+
+def test_brand_page_accounts_for_every_unit_beside_the_holders_it_lists() -> None:
+    # a perk given to 3 users, 1 of them forgotten since and 1 hidden by a topic now sensitive: the page listed the
+    # one holder left and "2 left of 5" with nothing said of the other 2 units (the notes showed only with no holder)
+    holder = {"user_id": "u-kept", "region": "US", "score": 0.9, "brand_rank": 1, "topics": []}
+    perk = {"perk_id": "p", "brand": "B", "title": "T", "quantity": 5, "assigned": 3, "left": 2,
+            "retired": False, "offer": "open", "regions": [], "starts": None, "ends": None, "users": [holder],
+            "left_out": [], "in_match": True, "forgotten_units": 1, "sensitive_units": 1}
+    data = {"profile_run": 1, "as_of": "2026-01-03", "match_run": 2, "brand": "B", "perks": [perk],
+            "regions": ["anywhere"], "assigned": 3, "users": 1, "chart": None, "open": 1}
+    page = " ".join(render("brand.html.j2", data).split())
+    assert "u-kept" in page
+    assert "1 unit went to a user whose data was deleted since at their request" in page
+    assert "1 unit went to a user not shown: the topics it reached them by are now marked sensitive" in page
+    assert "Nobody in match run" not in page
