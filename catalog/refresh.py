@@ -168,7 +168,10 @@ def ended_offers(path: str, perks: list[PerkIn], lines: dict[str, int], today: d
     ended = [p for p in perks if p.ends is not None and p.ends < today]
     if not ended:
         return []
-    shown = ", ".join(f"{p.perk_id} (line {lines[p.perk_id]}, ends {p.ends})" for p in ended[:5])
+    # ``lines`` is keyed by each id's composed form (NFC), as ``read_catalog`` tells ids apart: an id written
+    # decomposed was looked up as written, and the refresh ended in a KeyError
+    shown = ", ".join(f"{p.perk_id} (line {lines[unicodedata.normalize('NFC', p.perk_id)]}, ends {p.ends})"
+                      for p in ended[:5])
     more = f" and {len(ended) - 5} more" if len(ended) > 5 else ""
     return [f"{path}: {len(ended)} perk(s) whose offer ended before today ({today}): {shown}{more}; a match as of "
             "today withholds them from everyone; fix 'ends' if the offer goes on"]

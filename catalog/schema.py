@@ -144,7 +144,8 @@ class PerkIn(BaseModel):
     def _iso_date(cls, value: Any) -> Any:
         if isinstance(value, bool | int | float) or (isinstance(value, str) and NUMBER.fullmatch(value.strip())):
             raise ValueError(f"{value!r} is a number, not an ISO date")
-        return value
+        # read trimmed, as every other field is (a spreadsheet's "2025-03-02 " was refused as "input is too short")
+        return value.strip() if isinstance(value, str) else value
 
     @field_validator("brand", "title", "description", mode="after")
     @classmethod
