@@ -450,16 +450,16 @@ def parse_as_of(as_of: str | None) -> int | None:
     """``--as-of``: an ISO date/time as Unix seconds; a date alone is the end of that day (UTC), as the default
     today is; None when not given."""
     import datetime as dt
-    import re
 
     from matcher.records import LATEST, end_of_day, to_epoch
 
     if as_of is None:  # ("": refused below, not today)
         return None
     try:
-        when = to_epoch(as_of)
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", as_of.strip()):
-            when = end_of_day(dt.date.fromisoformat(as_of.strip()))  # a day counts whole
+        try:  # a date alone in any ISO form (2026-01-31, 20260131, 2026-W05-6) counts whole: before, 20260131 was
+            when = end_of_day(dt.date.fromisoformat(as_of.strip()))  # read as Unix seconds (1970-08-23)
+        except ValueError:
+            when = to_epoch(as_of)
         if not 0 <= when <= LATEST:
             raise ValueError("out of range")
     except (ValueError, OverflowError):
