@@ -135,15 +135,21 @@ def matched_version(s: Session, run_id: int) -> int | None:
 def perks_as_of(s: Session, perk_ids: set[str], version: int | None = None) -> dict[str, PerkRecord]:
     """Each perk id's record as catalog ``version`` had it: what a match run on that version was shown (its title
     may have changed since); without a version, the newest record (retired ones included: history stays
-    readable)."""
+    readable). A perk that version did not have gets its newest record: one retired before it and added back since
+    was given its retired record, which `brand` then called "changed" since the match, showing its old window."""
     out: dict[str, PerkRecord] = {}
     ids = sorted(perk_ids)
     for part in batches(ids):
         for p in s.exec(select(PerkRecord).where(col(PerkRecord.perk_id).in_(part))
                         .order_by(col(PerkRecord.version_added))).all():
-            if version is None or p.version_added <= version or p.perk_id not in out:
+            if version is None or _valid(p, version) or not (p.perk_id in out and _valid(out[p.perk_id], version)):
                 out[p.perk_id] = p
     return out
+
+
+def _valid(perk: PerkRecord, version: int) -> bool:
+    """Whether the record is the perk's in catalog ``version`` (``catalog.refresh.valid_in``)."""
+    return perk.version_added <= version and (perk.version_retired is None or perk.version_retired > version)
 
 
 def _profile_runs(s: Session, match_runs: set[int], latest: int | None) -> dict[int, int | None]:
@@ -218,12 +224,22 @@ def brand_view(engine: Engine, perk_id: str) -> dict[str, Any]:
            "offer": "retired" if retired else _offer(perk, _match_day(engine, run_id)),
            "users": records, "left_out": [{"user_id": w.user_id, "score": w.score, "reason": w.reason} for w in left],
            "catalog_version": matched_on}
-    since = _since(perk, newest, version, matched_on)
-    if since:  # the brand sees the match as it was, and is told the catalog has moved on
-        done = "was retired" if since == "retired" else "changed"
-        out["note"] = (f"the perk {done} in the catalog after match run {run_id} (catalog version {matched_on}); this "
-                       "is that run's view: run `perkmatch match` again")
+    note = since_match_note(perk, newest, version, matched_on, run_id)
+    if note:  # the brand sees the match as it was, and is told the catalog has moved on
+        out["note"] = note
     return out
+
+
+def since_match_note(matched: PerkRecord | None, newest: PerkRecord | None, live: int | None, version: int | None,
+                     run_id: int) -> str | None:
+    """What to say when the live catalog has retired or changed a perk since match run ``run_id`` (on catalog
+    ``version``; ``_since``), whose view `brand` and `explain USER PERK` give; None when it has not."""
+    since = _since(matched, newest, live, version)
+    if since is None:
+        return None
+    done = "was retired" if since == "retired" else "changed"
+    return (f"the perk {done} in the catalog after match run {run_id} (catalog version {version}); this is that "
+            "run's view: run `perkmatch match` again")
 
 
 def _now_sensitive(engine: Engine, run_id: int, user_ids: set[str]) -> set[str]:

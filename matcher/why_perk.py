@@ -18,9 +18,9 @@ import numpy as np
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
-from catalog.refresh import live_perks, perk_history
+from catalog.refresh import live_perks, live_version, perk_history
 from catalog.schema import PerkRecord
-from matcher.assignments import match_records, matched_profile, matched_version, withheld_hidden
+from matcher.assignments import match_records, matched_profile, matched_version, since_match_note, withheld_hidden
 from matcher.embed import EmbeddingCache
 from matcher.errors import NotReadyError
 from matcher.explain import explain_topic
@@ -46,12 +46,16 @@ def explain_perk(engine: Engine, cache: EmbeddingCache, user_id: str, perk_id: s
                           .where(Assignment.user_id == user_id).where(Assignment.perk_id == perk_id)).first()
         withheld = s.exec(select(Withheld).where(Withheld.run_id == match.id)
                           .where(Withheld.user_id == user_id).where(Withheld.perk_id == perk_id)).first()
+        live = live_version(s)
     shown = perk or history[-1]
     match_id = int(match.id or 0)
     out: dict[str, Any] = {"user_id": user_id, "perk_id": perk_id, "brand": shown.brand, "title": shown.title,
                            "match_run": match.id, "catalog_version": version, "profile_run": profile.id}
     if perk is None:
         return out | {"status": "not_in_catalog", "verdict": _not_in_version(history, version, f"match run {match_id}")}
+    note = since_match_note(perk, history[-1], live, version, match_id)  # the answer is that run's: before, a perk
+    if note:  # re-dated since was said to be withheld as its old dates had it, and nothing said the catalog moved on
+        out["note"] = note
     record = None if assigned is None else next(
         (r for r in match_records(engine, match_id, user_id) if r["perk_id"] == perk_id), None)
     if assigned is not None and record is not None:  # (not shown: it came through an opt-in withdrawn since)

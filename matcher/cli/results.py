@@ -245,6 +245,7 @@ def _explain_perk(eng: Any, cache: Any, user_id: str, perk_id: str, as_json: boo
     record = explain_perk(eng, cache, user_id, perk_id)
     if record.get("status") == "assigned":
         warn_stale(match_evidence_changed(eng, [record["assignment"]]))
+    warn_stale(record.get("note"))  # the perk changed or was retired in the catalog since the match
     if as_json:
         print_json(record)
         return
