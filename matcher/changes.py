@@ -30,7 +30,7 @@ from catalog.refresh import version_diff
 from matcher.errors import PerkmatchError
 from matcher.forget import kept_hash, post_deletions
 from matcher.profile_run import previous_run
-from matcher.records import as_of_text
+from matcher.records import as_of_text, utc_day
 from matcher.store import (
     Assignment,
     EvidencePost,
@@ -130,7 +130,7 @@ def _settings(p_old: dict[str, Any], p_new: dict[str, Any], old_day: int, new_da
     were checked on (``match --as-of``)."""
     out = [f"settings: --{key.replace('_', '-')} {p_old[key]} -> {p_new[key]}" for key in ("per_user", "per_brand")
            if key in p_old and key in p_new and p_old[key] != p_new[key]]
-    if old_day != new_day:
+    if utc_day(old_day) != utc_day(new_day):  # the day they are checked on (a moment of the same day checks the same)
         out.append(f"settings: offer dates checked as of {as_of_text(old_day)} -> {as_of_text(new_day)}")
     return out
 
