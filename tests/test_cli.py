@@ -130,7 +130,7 @@ def test_catalog_refresh_json_and_sensitive_target_rejected(cli, write, tmp_path
     assert [json.loads(line)["version"] for line in versions.stdout.splitlines()] == [1]
     table = cli("catalog", "versions").stdout  # written to a pipe: whole, not squeezed into 80 columns ("2026-1…")
     assert "…" not in table and str(tmp_path / "c.yaml") in table
-    assert re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", table) and "unchanged" in table
+    assert re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", table) and "unchanged" in table and "created (UTC)" in table
     shown = cli("catalog", "show", "a").stdout  # before: quantity=None ... topics=-
     assert "quantity: unlimited; regions: anywhere; targets: none (placed by meaning); offer: any time to " \
         "open-ended" in " ".join(shown.split())

@@ -280,7 +280,7 @@ def catalog_versions(db: DbOpt = None, as_json: JsonOpt = False) -> None:
     if not rows:
         out.print("no catalog loaded yet; run `perkmatch catalog refresh FILE`")
         return
-    table = Table("version", "created", "added", "changed", "retired", "unchanged", "embedded", "source")
+    table = Table("version", "created (UTC)", "added", "changed", "retired", "unchanged", "embedded", "source")
     for r in rows:
         table.add_row(f"{r.version} (live)" if r.version == live else str(r.version), f"{r.created_at:%Y-%m-%d %H:%M}",
                       str(r.added), str(r.changed), str(r.retired),
