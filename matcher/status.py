@@ -277,7 +277,7 @@ def next_steps(report: dict[str, Any]) -> list[str]:
         steps.append(f"perkmatch catalog refresh FILE: the live catalog, version {catalog['version']}, has no perk")
     elif profile is not None and (match is None or match["catalog_version"] != catalog["version"]
                                   or match["profile_run"] != profile["run_id"] or match["ended_offers"]
-                                  or match["opened_offers"] or match["user_records"]):
+                                  or match["opened_offers"] or match["user_records"] or _ahead(match)):
         steps.append(_match_step(match, catalog, profile))
     elif steps:  # a profile run to do: the assignments follow from its topics
         steps.append("perkmatch match: after that profile run, whose topics the assignments follow from")
@@ -324,7 +324,7 @@ def _match_step(match: dict[str, Any] | None, catalog: dict[str, Any], profile: 
     its profile run's day unless given one, so a plain `match` would find the same offers open."""
     if match is None:
         return "perkmatch match: no match run yet"
-    dated = (match["ended_offers"] or match["opened_offers"]) and match["as_of"] < match["today"]
+    dated = ((match["ended_offers"] or match["opened_offers"]) and match["as_of"] < match["today"]) or _ahead(match)
     command = f"perkmatch match --as-of {match['today']}" if dated else "perkmatch match"
     note = (f" (offer dates are checked against the profile run's day, {profile['as_of']}, unless --as-of gives "
             "another)" if dated else "")
@@ -345,7 +345,16 @@ def _match_reason(match: dict[str, Any], catalog: dict[str, Any], profile: dict[
     if match["user_records"]:
         why.append(f"{plural(match['user_records'], 'user record')} (region, consent, opt-ins) changed since it "
                    "started")
+    if _ahead(match):
+        why.append(f"it checked offer dates as of {match['as_of']}, a day still to come (today is {match['today']}): "
+                   "its assignments hold perks whose offer is not open yet, and leave out those ending before then")
     return f"match run {match['run_id']}: " + "; ".join(why)
+
+
+def _ahead(match: dict[str, Any]) -> bool:
+    """Whether the match checked offer dates on a day after today (``match --as-of`` a future day: a trial of next
+    week's catalog kept as the assignments in force)."""
+    return match["as_of"][:10] > match["today"]
 
 
 def plural(count: int, noun: str) -> str:

@@ -505,3 +505,16 @@ def test_an_unfinished_scrub_calls_for_a_profile_run_which_scrubs_the_file(world
     assert world("profile", "--as-of", "2025-03-01").exit_code == 0
     after = status(world)  # (then a match, as after any profile run)
     assert not after["scrub_pending"] and not any("scrub" in step for step in after["next"]), after["next"]
+
+
+def test_a_match_that_checked_offers_on_a_day_to_come_is_named(world) -> None:  # type: ignore[no-untyped-def]
+    # a trial of next month's offers kept as the assignments in force: spring-beans (open from 2025-04-01) is
+    # assigned though it is not open on 2025-03-15, and status said everything was up to date (helper-106)
+    assert world("match", "--as-of", "2025-04-02").exit_code == 0
+    engine = open_engine(world.db)
+    early = database_status(engine, world.db, today=dt.date(2025, 3, 15))
+    assert not early["up_to_date"]
+    assert early["next"][-1].startswith(
+        "perkmatch match --as-of 2025-03-15: match run 3: it checked offer dates as of 2025-04-02, a day still to "
+        "come (today is 2025-03-15)")
+    assert database_status(engine, world.db, today=dt.date(2025, 4, 2))["up_to_date"]  # the day came
