@@ -197,13 +197,17 @@ def assignment_changes(engine: Engine, run_id: int, since: int | None = None) ->
 
 def _evidence_restored(engine: Engine, profile_run: int | None, prev: Run, run: Run) -> set[str]:
     """The users whose evidence posts in this profile run (any the run kept, its pool) were stored again between two
-    match runs: a match reads their vectors as they are, so the second read them otherwise."""
+    match runs, after the profile run read them: a match reads their vectors as they are, so the second read them
+    otherwise. A post stored before the profile run started (a new post it read, say) is the profile run's, not
+    stored again: the score moved with the run (before, a user's new posts were said to be "stored again")."""
     if profile_run is None:
         return set()
     with session(engine) as s:
+        read = s.get(Run, profile_run)
+        since = max(prev.started_at, read.started_at) if read is not None else prev.started_at
         return set(s.exec(select(EvidencePost.user_id).join(Post, col(Post.id) == EvidencePost.post_pk)
                           .where(EvidencePost.run_id == profile_run)
-                          .where(col(Post.updated_at) > prev.started_at)
+                          .where(col(Post.updated_at) > since)
                           .where(col(Post.updated_at) <= run.started_at).distinct()).all())
 
 

@@ -206,14 +206,18 @@ def explain_topic(engine: Engine, user_id: str, topic_id: str, shared: dict[str,
 
 def _scored_before(engine: Engine, user_id: str, topic_id: str) -> TopicInfo | None:
     """A topic the latest profile run scored for the user but the taxonomy no longer has (replaced since the run):
-    `topics` still lists the run's topics, with a warning, so `explain` answers from the run too (its id for name)."""
+    `topics` still lists the run's topics, with a warning, so `explain` answers from the run too, naming the topic as
+    `topics` does: by the name it was last loaded with (``taxonomy.known_names``; its id when none was kept)."""
     run = latest_run(engine, "profile")
     if run is None:
         return None
     with session(engine) as s:
         scored = s.exec(select(TopicScore.id).where(TopicScore.run_id == run.id).where(TopicScore.user_id == user_id)
                         .where(TopicScore.topic_id == topic_id).limit(1)).first()
-    return TopicInfo(topic_id, topic_id, None, "", False) if scored is not None else None
+    if scored is None:
+        return None
+    name = known_names(engine, []).get(topic_id, topic_id)  # (the loaded taxonomy lacks it: the kept names alone)
+    return TopicInfo(topic_id, name, None, "", False)
 
 
 def known_topic(taxonomy: list[TopicInfo], topic_id: str) -> TopicInfo:

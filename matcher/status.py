@@ -176,7 +176,10 @@ def _profile(s: Session, run: Run, today: dt.date) -> dict[str, Any]:
     policy = params.get("policy", "opt-in")
     mine = exists().where(User.user_id == Post.user_id)
     covered = mine.where(User.consent == "opted_in") if policy == "opt-in" else ~mine.where(User.consent == "opted_out")
-    changed = select(Post.user_id).where(Post.updated_at > run.started_at).where(covered).subquery()
+    # posts dated after today are left out here too: no run reads them until their day (`posts.after_today` counts
+    # them), so one ingested since the run calls for no run (before, it called for a profile run that changed nothing)
+    changed = (select(Post.user_id).where(Post.updated_at > run.started_at)
+               .where(Post.created_at <= end_of_day(today)).where(covered).subquery())
     posts, users = s.exec(select(func.count(), func.count(func.distinct(changed.c.user_id))).select_from(changed)).one()
     later = s.exec(select(func.count()).select_from(Post).where(Post.created_at > run.as_of)
                    .where(Post.created_at <= end_of_day(today)).where(covered)).one()
@@ -188,6 +191,7 @@ def _profile(s: Session, run: Run, today: dt.date) -> dict[str, Any]:
     for_profile = None  # of those, the ones whose profile inputs changed (not only a region, say), beyond the users
     if 0 < records <= CHECKED_RECORDS:  # whose posts changed (said already); None: too many to check
         posted = set(s.exec(select(Post.user_id).where(Post.updated_at > run.started_at)
+                            .where(Post.created_at <= end_of_day(today))
                             .where(col(Post.user_id).in_(recorded))).all())
         for_profile = _inputs_changed(s, run, sorted(set(s.exec(recorded).all()) - posted))
     # users forgotten since whose posts were deleted: the fitted topic vectors may rest on those (one who opted out

@@ -347,7 +347,8 @@ def test_explain_answers_for_a_listed_topic_gone_from_a_taxonomy_loaded_since(wo
     said = world("explain", "par", "air", "--json")
     assert said.exit_code == 0, said.output  # before: "no topic 'air' in the loaded taxonomy"
     record = json.loads(said.stdout)
-    assert record["inferred"] and record["name"] == "air" and record["run_id"] == 1
+    # named as `topics` names it, by the name it was last loaded with (before names were kept: its id, "air")
+    assert record["inferred"] and record["name"] == "Air Travel" and record["run_id"] == 1
     assert "the taxonomy was replaced after profile run 1" in " ".join(said.stderr.split())
     never = world("explain", "par", "zzz")  # a topic neither the taxonomy nor the run has: still refused
     assert never.exit_code == 1 and "no topic 'zzz' in the loaded taxonomy" in never.stderr
