@@ -192,7 +192,8 @@ def explain_topic(engine: Engine, user_id: str, topic_id: str, shared: dict[str,
     if inferred:
         verdict = "inferred: every threshold is met"
     elif details.get("covered_by"):
-        verdict = _covered(details, record["posts"], {t.topic_id: t.name for t in taxonomy})
+        # (a child the taxonomy dropped since the run keeps the name it was last loaded with, as `topics` shows it)
+        verdict = _covered(details, record["posts"], once("names", lambda: known_names(engine, taxonomy)))
     else:
         counted = _short_on_posts(record, details, params)
         reasons = details.get("shortfalls", []) + (_not_original(details) if counted else []) + _unread_words(

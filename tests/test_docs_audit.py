@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from tests.test_cli_match import TAXONOMY, four_users
+from tests.test_cli_match import TAXONOMY, build_world, four_users
 
 
 @pytest.fixture
@@ -78,3 +78,23 @@ def test_match_changes_still_says_a_post_stored_again_after_the_profile_run(worl
     assert changed.exit_code == 0, changed.output
     ann = next(r for r in map(json.loads, changed.stdout.splitlines()) if r["user_id"] == "ann")
     assert any("stored again" in c for c in ann["causes"]), ann
+
+
+def test_explain_names_a_dropped_child_its_parent_counts_for_by_its_last_loaded_name(tmp_path, write,  # type: ignore[no-untyped-def]
+                                                                                      monkeypatch) -> None:
+    """The same claim (README.md:104), for a parent shown as covered by its inferred child: par writes of air travel
+    (Air Travel, under Travel); the operator reloads the taxonomy without Air Travel. `explain par travel` said "not
+    shown: its posts count for the more specific air (air), inferred instead": the child by its id twice, where
+    `topics par` names it "Air Travel" (``explain._covered`` was given the loaded taxonomy's names only)."""
+    from tests import test_explain_audit as tiny
+
+    world = build_world(tmp_path, write, monkeypatch, [{"user_id": "par", "consent": "opted_in"}],
+                        tiny.posts_for("par", "airline plane cabin boarding"), "2025-03-01", perks=tiny.PERKS,
+                        taxonomy=tiny.TAXONOMY)
+    assert world("explain", "par", "travel", "--json").exit_code == 0
+    without = write("t2.yaml", [t for t in tiny.TAXONOMY if t["topic_id"] != "air"])
+    assert world("taxonomy", "load", without).exit_code == 0
+    said = world("explain", "par", "travel", "--json")
+    assert said.exit_code == 0, said.output
+    assert json.loads(said.stdout)["verdict"].startswith("not shown: its posts count for the more specific Air Travel "
+                                                         "(air), inferred instead")
