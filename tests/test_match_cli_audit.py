@@ -131,3 +131,12 @@ def test_a_match_stopped_before_it_was_shown_says_how_to_see_it_again(world, tmp
     since = world("match", "--changes", "--since", "2")  # run 5: against run 2, the one asked for, not run 4
     said = " ".join(since.stderr.split())
     assert since.exit_code == 130 and "it was not printed: the same command with --dry-run --since 2 prints it" in said
+
+
+def test_a_score_move_is_shown_with_the_decimals_it_takes_to_see_it() -> None:
+    # a kept perk's score that moved in its fifth decimal read "1.116 -> 1.116" in `match --changes` (helper-107)
+    from matcher.cli.matching import score_move
+
+    assert score_move(1.116, 1.121) == "1.116 -> 1.121"
+    assert score_move(1.11612, 1.11648) == "1.1161 -> 1.1165"
+    assert score_move(0.5, 0.5 + 1e-12) == f"0.5 -> {0.5 + 1e-12!r}"

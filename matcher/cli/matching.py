@@ -242,7 +242,7 @@ def _show_match(view: _MatchView, changes: bool, out_file: str | None, fmt: str 
                       f"no user's assignments of the perks selected changed since {last}")
         for d in [] if as_json else view.diff:
             moved = [f"{key} {', '.join(d[key])}" for key in ("gained", "lost") if d[key]]
-            moved += [f"{m['perk_id']} score {m['before']:.3f} -> {m['after']:.3f}" for m in d["moved"]]
+            moved += [f"{m['perk_id']} score {score_move(m['before'], m['after'])}" for m in d["moved"]]
             out.print(f"{d['user_id']}: {'; '.join(moved)} ({'; '.join(d['causes'])})", markup=False)
         return
     if out_file is not None:
@@ -362,3 +362,13 @@ def _print_nobody(nobody: dict[str, Any], indent: str) -> None:
 def register(app: typer.Typer) -> None:
     app.command()(handled(match))
     app.command()(handled(brand))
+
+
+def score_move(before: float, after: float) -> str:
+    """"1.116 -> 1.121": to 3 decimals, or as many more as it takes to show the move (a score that moved in its fifth
+    decimal read "1.116 -> 1.116", a change that seemed to be none)."""
+    for digits in range(3, 9):
+        old, new = f"{before:.{digits}f}", f"{after:.{digits}f}"
+        if old != new:
+            return f"{old} -> {new}"
+    return f"{before!r} -> {after!r}"
