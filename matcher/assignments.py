@@ -23,6 +23,7 @@ from matcher.records import utc_day
 from matcher.store import (
     Assignment,
     EvidencePost,
+    ProfiledUser,
     Run,
     TopicScore,
     Withheld,
@@ -185,8 +186,12 @@ def withheld_hidden(engine: Engine, user_id: str, run_id: int) -> bool:
     can: ``assignment_records``), and the run's reasons may no longer hold; the next match weighs them again."""
     with session(engine) as s:
         run = s.get(Run, run_id)
-    return run is not None and (record_changed(engine, user_id, run.started_at)
-                                or user_id in _now_sensitive(engine, run_id, {user_id}))
+        profile = matched_profile(run)
+        weighed = run is not None and (profile is None or s.exec(  # a user the match never weighed had none withheld
+            select(ProfiledUser.user_id).where(ProfiledUser.run_id == profile)
+            .where(ProfiledUser.user_id == user_id)).first() is not None)  # (one added since: "none shown" was false)
+    return weighed and run is not None and (record_changed(engine, user_id, run.started_at)
+                                            or user_id in _now_sensitive(engine, run_id, {user_id}))
 
 
 def brand_view(engine: Engine, perk_id: str) -> dict[str, Any]:

@@ -98,3 +98,20 @@ def test_explain_names_a_dropped_child_its_parent_counts_for_by_its_last_loaded_
     assert said.exit_code == 0, said.output
     assert json.loads(said.stdout)["verdict"].startswith("not shown: its posts count for the more specific Air Travel "
                                                          "(air), inferred instead")
+
+
+def test_explain_of_a_user_added_after_the_match_says_no_withheld_perk_is_hidden(world, write) -> None:  # type: ignore[no-untyped-def]
+    """A user whose record came after the last match was never weighed by it: `explain USER` added "(the perks
+    withheld from eve are not shown: their record changed after the last match ...)", of perks that never were
+    (helper s35/h3's oddity). A user weighed by it whose record changed since is still told so."""
+    from tests.test_cli_match import posts_for
+
+    users = write("u2.jsonl", [{"user_id": "eve", "consent": "opted_in", "region": "US"}])
+    assert world("ingest", write("p2.jsonl", posts_for("eve", "coffee espresso beans roast")), "--users",
+                 users).exit_code == 0
+    said = world("explain", "eve")
+    assert said.exit_code == 0, said.output
+    assert "withheld from eve are not shown" not in said.stdout
+    changed = write("u3.jsonl", [{"user_id": "cat", "consent": "opted_in", "region": "US"}])
+    assert world("ingest", write("p3.jsonl", []), "--users", changed).exit_code == 0
+    assert "withheld from cat are not shown" in world("explain", "cat").stdout
