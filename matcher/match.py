@@ -91,13 +91,27 @@ class MatchSummary:
 
 
 def region_ok(user_region: str | None, perk_regions: list[str]) -> bool:
-    """A perk for US serves US-NY; a perk for US-NY does not serve US-NJ; no regions = everywhere."""
+    """A perk for US serves US-NY, and one for GB-ENG (England) serves GB-LND (London): a region serves every part
+    ISO 3166-2 places in it (``within``); a perk for US-NY does not serve US-NJ; no regions = everywhere."""
     if not perk_regions:
         return True
     if not user_region:
         return False
-    u = user_region.upper()
-    return any(u == r or u.startswith(r + "-") for r in perk_regions)
+    return not within(user_region.upper()).isdisjoint(perk_regions)
+
+
+@functools.lru_cache(maxsize=4096)
+def within(code: str) -> frozenset[str]:
+    """The region and every region it is part of: its country, and the subdivisions ISO 3166-2 nests it in
+    (``pycountry``'s parents: GB-LND is in GB-ENG, ES-B in ES-CT). Before, only the country was: a perk for England
+    was withheld from Londoners. A code pycountry no longer knows is in its country alone."""
+    import pycountry  # its tables load on first use
+
+    out, at = {code, code.split("-", 1)[0]}, code
+    while "-" in at and (sub := pycountry.subdivisions.get(code=at)) and sub.parent_code not in (None, *out):
+        at = sub.parent_code
+        out.add(at)
+    return frozenset(out)
 
 
 def offer_closed(perk: PerkRecord, today: dt.date) -> tuple[str, dt.date] | None:
