@@ -248,6 +248,9 @@ def _lost_reason(c: Candidate, holders: dict[str, list[Candidate]], lowest: dict
     (the tie rule: lower ids first) is said as such."""
     if c.quantity == 0:
         return "quantity: none to give (the catalog gives it quantity 0)"
+    if per_user <= 0 or per_brand <= 0:  # (``assign`` gives nothing; the user's lowest score below is of none)
+        limit = "per-user limit" if per_user <= 0 else "brand limit"
+        return f"{limit}: 0 perks {'a user' if per_user <= 0 else 'of one brand a user'}, so none is given"
     sold_out = c.quantity is not None and len(holders[c.perk_id]) >= c.quantity
     if sold_out and c.score <= lowest.get(c.perk_id, c.score) + TIE_TOLERANCE:
         if c.score < lowest[c.perk_id] - TIE_TOLERANCE:

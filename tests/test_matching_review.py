@@ -3,6 +3,7 @@ not made, still fails and is marked ``xfail(strict=True)`` with the defect it sh
 
 
 
+from matcher.assign import Candidate, lost_reasons
 from matcher.match import region_ok
 
 
@@ -16,3 +17,13 @@ def test_a_perk_for_a_subdivision_serves_the_subdivisions_iso_places_inside_it()
     # ... and the rest holds: a part does not serve the whole, nor a sibling
     assert region_ok("GB-LND", ["GB"]) and not region_ok("GB-ENG", ["GB-LND"]) and not region_ok("GB-SCT", ["GB-ENG"])
     assert not region_ok("ES-CT", ["ES-B"]) and not region_ok("US-NJ", ["US-NY"])
+
+
+def test_a_per_user_limit_of_zero_is_put_into_words_not_a_key_error() -> None:
+    # ``assign`` takes per_user 0 (nothing is given) but ``lost_reasons``, which ``run_match`` calls next, looked up
+    # the user's lowest assigned score, of none: KeyError ('user', 'ann')
+    cands = [Candidate("ann", "p", "Acme", 0.5, None)]
+    lost = lost_reasons([], cands, per_user=0, per_brand=1)
+    assert lost["ann"][0][2].startswith("per-user limit")
+    lost = lost_reasons([], cands, per_user=1, per_brand=0)
+    assert lost["ann"][0][2].startswith("brand limit") and "already gets 0" not in lost["ann"][0][2]
