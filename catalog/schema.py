@@ -221,8 +221,9 @@ class PerkRecord(SQLModel, table=True):
     text_hash: str
 
     def to_perk(self) -> PerkIn:
-        """The perk as its catalog file gave it."""
-        return PerkIn(
+        """The perk as its catalog file gave it, as stored: validated when it was loaded, not again (a region code
+        ISO 3166 has withdrawn since, which a newer ``pycountry`` refuses, made every `match` fail)."""
+        return PerkIn.model_construct(
             perk_id=self.perk_id, brand=self.brand, title=self.title, description=self.description,
             topics=json.loads(self.topics), regions=json.loads(self.regions), quantity=self.quantity,
             starts=self.starts, ends=self.ends,

@@ -1,10 +1,12 @@
 """Review of the matching and assignment stage: each test here failed before the fix it names (or, where the fix is
 not made, still fails and is marked ``xfail(strict=True)`` with the defect it shows)."""
 
-
+import json
+import sqlite3
 
 from matcher.assign import Candidate, lost_reasons
 from matcher.match import region_ok
+from tests.test_cli_match import build_world, posts_for
 
 
 def test_a_perk_for_a_subdivision_serves_the_subdivisions_iso_places_inside_it() -> None:
@@ -27,3 +29,24 @@ def test_a_per_user_limit_of_zero_is_put_into_words_not_a_key_error() -> None:
     assert lost["ann"][0][2].startswith("per-user limit")
     lost = lost_reasons([], cands, per_user=1, per_brand=0)
     assert lost["ann"][0][2].startswith("brand limit") and "already gets 0" not in lost["ann"][0][2]
+
+
+def market_perks(markets: list[str]) -> list[dict]:
+    """One offer run in several markets, a perk per market (each has its own quantity): the same text."""
+    return [{"perk_id": f"trips-{m.lower()}", "brand": "Roam", "title": "Trips credit",
+             "description": "travel trips flights airport", "regions": [m], "quantity": 5} for m in markets]
+
+
+def test_a_stored_perk_whose_region_code_iso_has_since_withdrawn_does_not_break_match(tmp_path, write,  # type: ignore[no-untyped-def]
+                                                                                      monkeypatch) -> None:
+    # A region stored when pycountry knew it (ISO 3166-2 withdraws codes: Orissa IN-OR became Odisha IN-OD) is
+    # read back as stored; before, ``PerkSpace`` re-validated every stored perk (``to_perk``) just for its text, and
+    # every `match` after a pycountry upgrade ended in a pydantic ValidationError
+    users = [{"user_id": "ann", "consent": "opted_in", "region": "US-NY"}]
+    world = build_world(tmp_path, write, monkeypatch, users, posts_for("ann", "travel trips flights airport"),
+                        "2025-03-01", perks=market_perks(["US", "GB"]))
+    with sqlite3.connect(world.db) as conn:
+        conn.execute("UPDATE perks SET regions = '[\"IN-OR\"]' WHERE perk_id = 'trips-gb'")
+    result = world("match", "--json")
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["perk_id"] for line in result.stdout.splitlines()] == ["trips-us"]
