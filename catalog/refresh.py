@@ -287,17 +287,19 @@ def refresh(session: Session, path: str, source: VectorSource, *, dry_run: bool 
     version = live_version(session)
     current = live_perks(session, version)  # that version's: read after it, another refresh may have applied one
     diff = diff_catalog(current, perks)
-    refused = mass_retirement(diff) if not retire_all and not dry_run else None
-    if refused:
-        raise InputFileError(path, [Problem(path, 0, "", refused)],
-                             "Nothing was changed. Check the file (a truncated export?); if it is meant, run the "
-                             "refresh again with --retire-all.")
     embedded = 0
     for attempt in range(RETRIES + 1):  # another refresh applying a version meanwhile: diff against it, again
         if attempt:
             version = live_version(session)
             current = live_perks(session, version)
             diff = diff_catalog(current, perks)
+        # checked on every diff: before, only the first, and a file that would retire the perks another refresh had
+        # just added (most of the catalog, adding none) was applied without --retire-all when the two raced
+        refused = mass_retirement(diff) if not retire_all and not dry_run else None
+        if refused:
+            raise InputFileError(path, [Problem(path, 0, "", refused)],
+                                 "Nothing was changed. Check the file (a truncated export?); if it is meant, run the "
+                                 "refresh again with --retire-all.")
         if diff.is_empty:
             return RefreshResult(version=version, diff=diff, embedded=embedded, applied=False, warnings=warnings)
         touched = set(diff.added) | set(diff.changed)

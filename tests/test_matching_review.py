@@ -4,6 +4,8 @@ not made, still fails and is marked ``xfail(strict=True)`` with the defect it sh
 import json
 import sqlite3
 
+import pytest
+
 from matcher.assign import Candidate, lost_reasons
 from matcher.match import region_ok
 from tests.test_cli_match import build_world, posts_for
@@ -50,3 +52,32 @@ def test_a_stored_perk_whose_region_code_iso_has_since_withdrawn_does_not_break_
     result = world("match", "--json")
     assert result.exit_code == 0, result.output
     assert [json.loads(line)["perk_id"] for line in result.stdout.splitlines()] == ["trips-us"]
+
+
+def test_a_refresh_diffed_again_after_another_one_applied_is_checked_for_mass_retirement_again(  # type: ignore[no-untyped-def]
+        engine, fake_cache, write, monkeypatch) -> None:
+    # Two perks live; another refresh adds six while this one, which changes b, is being applied: diffed again, this
+    # file would retire 6 of the 8 live perks and add none, which a refresh refuses without --retire-all. It was
+    # checked against the first diff only, and the six perks just added were retired without a word.
+    from catalog import refresh as module
+    from catalog.errors import InputFileError
+    from matcher.store import session
+
+    two = [{"perk_id": p, "brand": "B", "title": f"Perk {p}", "description": f"about {p}"} for p in "ab"]
+    with session(engine) as s:
+        module.refresh(s, write("v1.yaml", two), fake_cache)
+    more = two + [{"perk_id": p, "brand": "N", "title": f"Perk {p}", "description": f"about {p}"} for p in "cdefgh"]
+    mine = [two[0], {**two[1], "description": "about b, reworded"}]
+    real = module._apply
+
+    def beaten(s, *args):  # type: ignore[no-untyped-def]
+        monkeypatch.setattr(module, "_apply", real)
+        with session(engine) as other:
+            module.refresh(other, write("more.yaml", more), fake_cache)  # takes version 2 first
+        real(s, *args)
+
+    monkeypatch.setattr(module, "_apply", beaten)
+    with pytest.raises(InputFileError, match="would retire 6 of the 8 live perks and add none"), session(engine) as s:
+        module.refresh(s, write("mine.yaml", mine), fake_cache)
+    with session(engine) as s:
+        assert module.live_version(s) == 2 and len(module.live_perks(s)) == 8
