@@ -20,12 +20,19 @@ class PerkIndex:
     index: object
     size: int
 
-    def search(self, queries: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
-        """For each query, up to k (id, cosine) pairs, best first, ties broken by id."""
-        if self.size == 0 or len(queries) == 0:
+    def search(self, queries: np.ndarray, k: int, among: np.ndarray | None = None) -> list[list[tuple[int, float]]]:
+        """For each query, up to k (id, cosine) pairs, best first, ties broken by id; with ``among``, only of those
+        ids (a FAISS selector: the k nearest of them, not those of the k nearest that are among them)."""
+        if self.size == 0 or len(queries) == 0 or (among is not None and not len(among)):
             return [[] for _ in range(len(queries))]
-        k = min(k, self.size)
-        scores, ids = self.index.search(np.ascontiguousarray(queries, dtype=np.float32), k)  # type: ignore[attr-defined]
+        k = min(k, self.size if among is None else len(among))
+        params = None
+        if among is not None:
+            import faiss
+
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.asarray(among, dtype=np.int64)))
+        scores, ids = self.index.search(np.ascontiguousarray(queries, dtype=np.float32), k,  # type: ignore[attr-defined]
+                                        params=params)
         out = []
         for row_ids, row_scores in zip(ids, scores, strict=True):
             pairs = [(int(i), round(float(s), 6)) for i, s in zip(row_ids, row_scores, strict=True) if i >= 0]

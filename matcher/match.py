@@ -266,6 +266,9 @@ class PerkSpace:
         self.parents = {t.topic_id: t.parent_id for t in topics}
         self.column = {topic_id: k for k, topic_id in enumerate(self.space.ids)}
         self.topic_vectors = dict(zip(self.space.ids, self.space.vectors, strict=True))  # for ``topic_queries``
+        self.regions = [json.loads(p.regions) for p in perks]
+        self._open: dict[tuple, np.ndarray | None] = {}  # ``open_to``'s answers, and the most relevant of them
+        self._open_relevant: dict[tuple[int, int], list[int]] = {}
 
     @functools.cached_property
     def index(self) -> PerkIndex:
@@ -297,6 +300,44 @@ class PerkSpace:
         most relevant, and those the catalog names the topic for."""
         return ({perk_i for perk_i, _ in hits} | set(self.most_relevant[column].tolist())
                 | set(self.targeting.get(self.space.ids[column], ())))
+
+    def open_to(self, hidden: frozenset[str], user_region: str | None, today: dt.date) -> np.ndarray | None:
+        """The positions of the perks that may go to a user (no ``withheld_reason``), ascending; None when every perk
+        may (then the plain search is theirs). Users of one region and the same opt-ins share the answer."""
+        key = (hidden, user_region, today)
+        if key not in self._open:
+            ok = [i for i in range(len(self.perks))
+                  if self.withheld_reason(i, hidden, self.regions[i], user_region, today) is None]
+            self._open[key] = None if len(ok) == len(self.perks) else np.array(ok, dtype=np.int64)
+        return self._open[key]
+
+    def search_open(self, queries: np.ndarray, among: list[np.ndarray | None]) -> list[list[tuple[int, float]]]:
+        """For each query, the index's ``candidates_per_topic`` nearest perks of those open to its user (``among[i]``,
+        from ``open_to``); none where every perk is open (the plain search has them). One search per set."""
+        out: list[list[tuple[int, float]]] = [[] for _ in range(len(queries))]
+        groups: dict[int, list[int]] = defaultdict(list)
+        for i, perks in enumerate(among):
+            if perks is not None:
+                groups[id(perks)].append(i)
+        for rows in groups.values():
+            found = self.index.search(queries[rows], self.params.candidates_per_topic, among[rows[0]])
+            for i, hits in zip(rows, found, strict=True):
+                out[i] = hits
+        return out
+
+    def weighed_open(self, column: int, hits: list[tuple[int, float]], among: np.ndarray | None) -> set[int]:
+        """Beside ``weighed``, for a user some perks are not open to (``open_to``): the nearest perks open to them
+        (``search_open``'s ``hits``) and the topic's ``topic_perks`` most relevant of those. So perks a user cannot
+        have (another region's copies of an offer, last year's ended ones kept in the file) do not crowd out one
+        they can: before, 21 copies of an offer for English counties took every place, and a New Yorker was weighed
+        for none of the US one."""
+        if among is None:
+            return set()
+        key = (id(among), column)
+        if key not in self._open_relevant:
+            close = np.where(self.close[among, column], self.relevance[among, column], 0.0)
+            self._open_relevant[key] = among[np.argsort(-close, kind="stable")[: self.params.topic_perks]].tolist()
+        return {perk_i for perk_i, _ in hits} | set(self._open_relevant[key])
 
     def about(self, at: int) -> list[str]:
         """The topics perk ``at`` can reach users through (``admits``), most relevant first."""
@@ -385,8 +426,7 @@ def _candidates(engine, cache, rows, evidence, regions, ps, today, params, progr
     candidates: list[Candidate] = []
     withheld: dict[str, list[tuple[str, float, str]]] = defaultdict(list)
     reasons: dict[tuple[str, str], list[dict]] = {}
-    perks = ps.perks
-    perk_regions = [json.loads(p.regions) for p in perks]
+    perks, perk_regions = ps.perks, ps.regions
     users = sorted(rows)
     if progress:
         progress("candidates", 0, len(users))
@@ -394,10 +434,14 @@ def _candidates(engine, cache, rows, evidence, regions, ps, today, params, progr
         chunk = users[start:start + 200]
         pairs, queries = topic_queries(engine, cache, chunk, rows, evidence, ps.topic_vectors, params)
         results = ps.index.search(queries, params.candidates_per_topic)  # one batched search per chunk
+        among = [ps.open_to(hidden[user_id], regions.get(user_id), today) for user_id, *_ in pairs]
+        open_results = ps.search_open(queries, among)  # (perks a user cannot have crowd out none they can)
         found: dict[str, dict[int, list[dict]]] = defaultdict(lambda: defaultdict(list))
-        for (user_id, r, strength, pool), query, hits in zip(pairs, queries, results, strict=True):
+        for (user_id, r, strength, pool), query, hits, near, perks_open in zip(pairs, queries, results, open_results,
+                                                                              among, strict=True):
             column = ps.column[r.topic_id]
-            admitted = [perk_i for perk_i in sorted(ps.weighed(column, hits)) if ps.admits(perk_i, r.topic_id)]
+            weighed = ps.weighed(column, hits) | ps.weighed_open(column, near, perks_open)
+            admitted = [perk_i for perk_i in sorted(weighed) if ps.admits(perk_i, r.topic_id)]
             shown = perk_evidence(pool, ps.vectors[admitted])
             for perk_i, posts in zip(admitted, shown, strict=True):
                 relevant = float(ps.relevance[perk_i, column])

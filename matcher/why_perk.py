@@ -168,9 +168,12 @@ def _not_a_candidate(engine: Engine, cache: EmbeddingCache, user: User, perk: Pe
         ev.setdefault((user.user_id, topic_id), []).append(post_pk)
     pairs, queries = topic_queries(engine, cache, [user.user_id], {user.user_id: rows}, ev, ps.topic_vectors, params)
     topics = []
-    for (_, r, *_), hits in zip(pairs, ps.index.search(queries, params.candidates_per_topic), strict=True):
+    among = ps.open_to(hidden, user.region, utc_day(as_of))
+    nearest = ps.index.search(queries, params.candidates_per_topic)
+    for (_, r, *_), hits, near_open in zip(pairs, nearest, ps.search_open(queries, [among] * len(queries)),
+                                          strict=True):
         k = ps.column[r.topic_id]
-        near = ps.weighed(k, hits)  # the perks ``match`` weighs for it
+        near = ps.weighed(k, hits) | ps.weighed_open(k, near_open, among)  # the perks ``match`` weighs for it
         rel = float(ps.relevance[at, k])
         name = names[r.topic_id]
         admitted = ps.admits(at, r.topic_id)
@@ -181,7 +184,8 @@ def _not_a_candidate(engine: Engine, cache: EmbeddingCache, user: User, perk: Pe
             why = (f"{name} is not one of the {params.perk_topics} topics it is closest to, and the catalog does not "
                    f"target it at {name} or its parent")
         elif at not in near:
-            why = (f"it fits {name} (relevance {rel:.2f}), but {params.candidates_per_topic} other perks sit nearer "
+            others = "other perks" if among is None else "other perks they could be given"
+            why = (f"it fits {name} (relevance {rel:.2f}), but {params.candidates_per_topic} {others} sit nearer "
                    f"to the user's posts on it, and it is not one of the {params.topic_perks} perks most about it")
         else:
             why = (f"it fits {name} (relevance {rel:.2f}) and would be a candidate now: the last match was run on "

@@ -1,5 +1,5 @@
 """Review of the matching and assignment stage: each test here failed before the fix it names (or, where the fix is
-not made, still fails and is marked ``xfail(strict=True)`` with the defect it shows)."""
+not made, still fails and is marked ``xfail(strict=True)`` with the defect it shows; none is now)."""
 
 import json
 import sqlite3
@@ -44,8 +44,6 @@ ENGLISH = ("BAS", "BBD", "BCP", "BDF", "BDG", "BEN", "BEX", "BIR", "BKM", "BNE",
 GB_AND_US = [f"GB-{c}" for c in ENGLISH] + ["US"]
 
 
-@pytest.mark.xfail(strict=True, reason="not fixed: regions and dates are checked after the index's nearest perks are "
-                   "taken (matcher/match.py, _candidates); see the review")
 def test_perks_the_user_cannot_have_do_not_crowd_out_one_they_can(tmp_path, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     # The index's nearest 20 perks (and the topic's 6 most relevant) are taken first; regions and dates are checked
     # after. 21 regional copies of one offer for English counties fill every place, and the US copy, nearest too,
@@ -55,9 +53,10 @@ def test_perks_the_user_cannot_have_do_not_crowd_out_one_they_can(tmp_path, writ
                         "2025-03-01", perks=market_perks(GB_AND_US), then=(["match"],))
     got = [json.loads(line)["perk_id"] for line in world("match", "--json").stdout.splitlines()]
     assert got == ["trips-us"]
+    withheld = json.loads(world("explain", "ann", "--json").stdout)["withheld"]  # the nearest she cannot have, and why
+    assert withheld and all(w["reason"].startswith("region: the perk is for GB-") for w in withheld)
 
 
-@pytest.mark.xfail(strict=True, reason="not fixed: as above, for offer dates")
 def test_ended_offers_kept_in_the_catalog_do_not_crowd_out_the_open_one(tmp_path, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     # last year's 21 copies of an offer, kept in the file (as `catalog refresh` warns of them), and this year's:
     # the traveller gets nothing, every place among her nearest perks being an ended offer
