@@ -112,3 +112,23 @@ def test_a_refresh_diffed_again_after_another_one_applied_is_checked_for_mass_re
         module.refresh(s, write("mine.yaml", mine), fake_cache)
     with session(engine) as s:
         assert module.live_version(s) == 2 and len(module.live_perks(s)) == 8
+
+
+def test_explain_of_a_perk_crowded_out_by_nearer_ones_counts_those_the_user_could_be_given(tmp_path, write,  # type: ignore[no-untyped-def]
+                                                                                             monkeypatch) -> None:
+    # 21 copies of an offer open in the US sit nearer a New Yorker's travel posts than a perk worded a little
+    # further off, which is weighed for nobody: `explain ann PERK` says 20 other perks she could be given sit nearer;
+    # with 21 copies for English counties instead, it was weighed (their places are not hers) and went to her
+    users = [{"user_id": "ann", "consent": "opted_in", "region": "US-NY"}]
+    far = {"perk_id": "trips-far", "brand": "Far", "title": "Trips credit",
+           "description": "travel trips flights airport hotel beach", "quantity": 5}
+    for markets, got in ((["US"] * 21, "not_a_candidate"), ([f"GB-{c}" for c in ENGLISH], "assigned")):
+        perks = [dict(p, perk_id=f"{p['perk_id']}-{i}") for i, p in enumerate(market_perks(markets))] + [far]
+        (tmp_path / got).mkdir()
+        world = build_world(tmp_path / got, write, monkeypatch, users,
+                            posts_for("ann", "travel trips flights airport"), "2025-03-01", perks=perks,
+                            then=(["match", "--per-brand", "1"],))
+        said = json.loads(world("explain", "ann", "trips-far", "--json").stdout)
+        assert said["status"] == got, said
+        if got == "not_a_candidate":
+            assert any("20 other perks sit nearer" in t["why"] for t in said["topics"]), said["topics"]
