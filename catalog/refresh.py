@@ -67,7 +67,8 @@ class RefreshResult:
     diff: CatalogDiff
     embedded: int
     applied: bool
-    warnings: list[str] = field(default_factory=list)  # fields ignored that look meant for a limit (``near_misses``)
+    warnings: list[str] = field(default_factory=list)  # fields ignored that look meant for a limit (``near_misses``),
+    # and offers that ended before today (``ended_offers``)
 
     def summary(self) -> dict[str, Any]:
         """The counts, and the ids the text output lists (``added_ids``, ``changed_ids``, ``retired_ids``); and
@@ -275,9 +276,11 @@ def refresh(session: Session, path: str, source: VectorSource, *, dry_run: bool 
             commit: bool = True, progress: Callable[[str, int, int | None], None] | None = None) -> RefreshResult:
     """Load a catalog file as a new version (nothing changes when the file matches the live version). A file with
     no perks would retire every live one: refused unless ``retire_all`` (a truncated export must not empty the
-    catalog). Without ``commit`` the version is written but left uncommitted in ``session``, for a caller that reads
-    it and rolls it back (`match --dry-run --catalog FILE`); every perk's text in the file is embedded and cached
-    first (``embedded`` counts those it encoded; ``progress("embed perks", n, total)`` after each batch)."""
+    catalog), as is one that would retire most of the live perks and add none, or that holds a single perk
+    (``mass_retirement``, checked on every diff). Without ``commit`` the version is written but left uncommitted in
+    ``session``, for a caller that reads it and rolls it back (`match --dry-run --catalog FILE`); every perk's text
+    in the file is embedded and cached first (``embedded`` counts those it encoded; ``progress("embed perks", n,
+    total)`` after each batch)."""
     warnings: list[str] = []
     loaded = _file_hash(path)  # of the bytes read: the file may be replaced while the perks are embedded
     perks = read_catalog(path, topics, sensitive, warnings)

@@ -4,7 +4,8 @@ The question Klout never answered: "I write about travel all the time; why did I
 reaches a user only through one of their inferred topics (``matcher.match``): it must be about the topic (its
 relevance, ``match.perk_relevance``, at least ``MatchParams.min_relevance``); the topic must be one of the few the
 perk is closest to, or one the catalog targets it at; and it must be among the perks nearest the user's own posts
-on the topic, or among the topic's most relevant perks. Only then are its region and dates checked, and the
+on the topic, or among the topic's most relevant perks (of all perks, and of those open to the user: ``PerkSpace.
+weighed_open``), or one the catalog names the topic for (always weighed). Then its region and dates are checked, and the
 assignment weighs it against the limits (a *withheld* perk, with the limit that held it). For a perk that was
 not a candidate, the answer goes through the user's topics one by one and names the first of these steps that
 failed, with its numbers; then it says what the perk is about and where the user stands on those topics.
