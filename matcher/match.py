@@ -9,13 +9,13 @@ the query vector (the topic's vector blended with the centroid of the user's evi
 topic's ``topic_perks`` most relevant perks. A candidate's
 
     fit   = relevance + evidence_weight × cosine(query, perk)  (+ target_boost when the perk's ``topics``
-                                                                  name the topic or its parent; for a topic
+                                                                  name the topic or one above; for a topic
                                                                   named itself, relevance counts as at least
                                                                   ``min_relevance``)
     score = fit × (0.5 + 0.5 × strength),   strength = confidence × topic score / user's best topic score
 
 Candidates under ``min_relevance`` are dropped, and so is a perk for a topic outside its ``perk_topics`` most
-relevant ones, unless the catalog targets that topic or its parent. A topic the catalog names for the perk itself
+relevant ones, unless the catalog targets that topic or one above it. A topic the catalog names for the perk itself
 admits it whatever its relevance, and its perks are always among its candidates: the brand's word stands (before, a
 beer kit aimed at Alcoholic Beverages but worded like a household product reached no one, and nothing said why).
 Naming a parent admits the perk through the children it is about, not every child.
@@ -282,13 +282,28 @@ class PerkSpace:
         return round(float(self.relevance[at, self.column[topic_id]]), 4)
 
     def targeted(self, at: int, topic_id: str) -> bool:
-        """Whether the catalog targets perk ``at`` at this topic or its parent (a boost, and a way in)."""
-        return bool(self.targets[at] & {topic_id, self.parents.get(topic_id)})
+        """Whether the catalog targets perk ``at`` at this topic or one above it (a boost, and a way in): its parent,
+        or higher in a deeper taxonomy (a perk aimed at IAB's Travel reaches Airport Lounges, two tiers down, as
+        profiles and opt-ins follow the whole line; before, only a child of the topic named was)."""
+        return bool(self.targets[at] & ({topic_id} | self.above.get(topic_id, frozenset())))
+
+    @functools.cached_property
+    def above(self) -> dict[str, frozenset[str]]:
+        """Each topic's ancestors: its parent, its parent's parent, and so on."""
+        out = {}
+        for topic_id in self.parents:
+            line: set[str] = set()
+            at = self.parents.get(topic_id)
+            while at is not None and at not in line:
+                line.add(at)
+                at = self.parents.get(at)
+            out[topic_id] = frozenset(line)
+        return out
 
     def admits(self, at: int, topic_id: str) -> bool:
         """Whether perk ``at`` can reach users through this topic: the catalog names the topic for it; or it is
         about it (relevance at least ``min_relevance``), and the topic is among its ``perk_topics`` closest or the
-        catalog targets its parent."""
+        catalog targets a topic above it (``targeted``)."""
         if topic_id in self.targets[at]:
             return True
         k = self.column[topic_id]

@@ -183,7 +183,7 @@ def _not_a_candidate(engine: Engine, cache: EmbeddingCache, user: User, perk: Pe
                    "to the topic over its usual similarity to its closest topics)")
         elif not admitted:
             why = (f"{name} is not one of the {params.perk_topics} topics it is closest to, and the catalog does not "
-                   f"target it at {name} or its parent")
+                   f"target it at {name} or a topic above it")
         elif at not in near:
             others = "other perks" if among is None else "other perks they could be given"
             why = (f"it fits {name} (relevance {rel:.2f}), but {params.candidates_per_topic} {others} sit nearer "

@@ -109,3 +109,14 @@ def test_a_topics_query_also_weighs_the_perks_named_for_it_and_its_most_relevant
     assert ps.weighed(0, []) == {0, 2}  # the index found nothing: its most relevant, and the one named for it
     assert ps.weighed(1, [(1, 0.9)]) == {1}
     assert ps.weighed(0, [(1, 0.9)]) == {0, 1, 2}
+
+
+def test_a_catalog_targeting_a_topic_reaches_the_ones_two_tiers_below_it_too() -> None:
+    # IAB's taxonomy has four tiers: a perk aimed at Travel fits Airport Lounges (tier 3) but is closer to three other
+    # topics; it reached users through a child of Travel only, never through a grandchild, though profiles and
+    # opt-ins follow the whole line (helper-108's review)
+    topics = [("a", None, False), ("b", None, False), ("c", None, False), ("travel", None, False),
+              ("air", "travel", False), ("lounges", "air", False), ("other", "x", False)]
+    ps = _perk_space([[1.2, 1.1, 1.05, 0.5, 0.5, 0.95, 0.95]], topics, targets=[{"travel"}])
+    assert not ps.close[0, 5] and ps.admits(0, "lounges") and ps.targeted(0, "lounges") and ps.targeted(0, "air")
+    assert not ps.admits(0, "other") and not ps.targeted(0, "a")
