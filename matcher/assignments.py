@@ -17,7 +17,7 @@ from catalog.refresh import live_version, unknown_perk
 from catalog.schema import PerkRecord
 from matcher.errors import NotReadyError
 from matcher.forget import forgotten_units
-from matcher.match import offer_closed
+from matcher.perk_space import offer_closed
 from matcher.profile_run import latest_run
 from matcher.records import utc_day
 from matcher.store import (
@@ -276,7 +276,7 @@ def _match_day(engine: Engine, run_id: int) -> dt.date | None:
 
 
 def _offer(perk: PerkRecord, day: dt.date | None) -> str:
-    """Whether a perk's offer was open on the day (``match.offer_closed``): "open", "ended YYYY-MM-DD" or
+    """Whether a perk's offer was open on the day (``perk_space.offer_closed``): "open", "ended YYYY-MM-DD" or
     "starts YYYY-MM-DD"."""
     closed = offer_closed(perk, day) if day is not None else None
     return f"{closed[0]} {closed[1]}" if closed else "open"

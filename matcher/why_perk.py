@@ -2,7 +2,7 @@
 
 The question Klout never answered: "I write about travel all the time; why did I not get the travel perk?" A perk
 reaches a user only through one of their inferred topics (``matcher.match``): it must be about the topic (its
-relevance, ``match.perk_relevance``, at least ``MatchParams.min_relevance``); the topic must be one of the few the
+relevance, ``perk_space.perk_relevance``, at least ``MatchParams.min_relevance``); the topic must be one of the few the
 perk is closest to, or one the catalog targets it at; and it must be among the perks nearest the user's own posts
 on the topic, or among the topic's most relevant perks (of all perks, and of those open to the user: ``PerkSpace.
 weighed_open``), or one the catalog names the topic for (always weighed). Then its region and dates are checked, and the
@@ -25,7 +25,8 @@ from matcher.assignments import match_records, matched_profile, matched_version,
 from matcher.embed import EmbeddingCache
 from matcher.errors import NotReadyError
 from matcher.explain import explain_topic
-from matcher.match import MatchParams, PerkSpace, require_profile_encoder, topic_queries
+from matcher.match import require_profile_encoder, topic_queries
+from matcher.perk_space import MatchParams, PerkSpace
 from matcher.profile_run import latest_run
 from matcher.records import utc_day
 from matcher.store import Assignment, EvidencePost, Run, TopicScore, User, Withheld, session

@@ -42,7 +42,7 @@ def main() -> None:
     from matcher.classify import ClassifyParams
     from matcher.embed import EmbeddingCache
     from matcher.encoder import load_encoder
-    from matcher.match import region_ok
+    from matcher.perk_space import region_ok
     from matcher.store import Post, User, open_engine, session
     from matcher.taxonomy import load_topics
     from matcher.topic_space import TopicSpace

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matcher.assign import Candidate, assign, greedy
-from matcher.match import region_ok
+from matcher.perk_space import region_ok
 
 
 def c(user: str, perk: str, score: float, quantity: int | None = None, brand: str | None = None) -> Candidate:

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from catalog.schema import INT64_MAX, PerkRecord, brand_key
 from matcher.assign import Candidate, assign, lost_reasons
-from matcher.match import ineligible_reason, region_ok
+from matcher.perk_space import ineligible_reason, region_ok
 from tests.test_cli_match import PERKS, TAXONOMY, build_world, posts_for
 
 BRANDS = ["Acme", "acme ", "ACME", " Acme", "Beta", "beta"]  # two brands, each written several ways
@@ -301,7 +301,8 @@ def test_a_match_keeping_few_exclusions_a_user_keeps_the_best(tmp_path, write, m
     # best-scoring, as a match keeping all of them ranks them
     from matcher.embed import EmbeddingCache
     from matcher.encoder import FakeEncoder
-    from matcher.match import MatchParams, run_match
+    from matcher.match import run_match
+    from matcher.perk_space import MatchParams
     from matcher.store import open_engine
 
     users, posts = travellers("zed", region="GB")

@@ -318,7 +318,8 @@ def test_topics_changes_name_posts_a_later_as_of_reaches(world, write) -> None: 
 def test_a_perk_rides_only_on_its_closest_topics_unless_the_catalog_targets_one(world, write, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from sqlmodel import select
 
-    from matcher.match import MatchParams, run_match
+    from matcher.match import run_match
+    from matcher.perk_space import MatchParams
     from matcher.store import Assignment, open_engine, session
 
     engine = open_engine(str(tmp_path / "w.db"))

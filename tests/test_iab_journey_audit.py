@@ -241,7 +241,7 @@ def test_an_iab_sensitive_column_with_another_word_is_refused_naming_line_and_co
 def test_a_target_the_taxonomy_now_marks_sensitive_lets_no_perk_in(tmp_path, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """A coffee perk the brand aimed at travel (before the operator marked travel sensitive) no longer reaches a user
     through travel: a brand cannot target a sensitive topic, and the live record's target used to let the perk in
-    through it, boosted, for users who opted in to travel (``match.PerkSpace``'s targets)."""
+    through it, boosted, for users who opted in to travel (``perk_space.PerkSpace``'s targets)."""
     users = [{"user_id": "ann", "consent": "opted_in", "region": "US-NY", "sensitive_opt_in": ["travel"]}]
     perks = [{**PERKS[2], "topics": ["travel"]}]  # beans, about coffee by meaning
     world = build_world(tmp_path, write, monkeypatch, users, posts_for("ann", "flights airport lounge travel"),

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from matcher.match import MatchParams, perk_relevance
+from matcher.perk_space import MatchParams, perk_relevance
 
 
 def test_a_broad_perk_fits_no_topic_as_well_as_a_specific_one_fits_its_own() -> None:
@@ -31,7 +31,7 @@ def test_relevance_keeps_shape_and_handles_an_empty_catalog() -> None:
 
 
 def test_a_perk_is_matched_only_through_the_topics_it_is_most_about() -> None:
-    from matcher.match import closest_topics
+    from matcher.perk_space import closest_topics
 
     rel = np.array([
         [1.30, 1.00, 0.95, 0.92],  # a lounge pass: air travel first, three more above the 0.9 floor
@@ -63,7 +63,7 @@ def _perk_space(relevance: list[list[float]], topics: list[tuple[str, str | None
     """A ``PerkSpace`` over a hand-written relevance matrix (perks x topics); topics as (id, parent, sensitive)."""
     from types import SimpleNamespace
 
-    from matcher.match import PerkSpace, closest_topics
+    from matcher.perk_space import PerkSpace, closest_topics
 
     ps = object.__new__(PerkSpace)
     ps.params = MatchParams(**params)

@@ -7,7 +7,7 @@ import sqlite3
 import pytest
 
 from matcher.assign import Candidate, lost_reasons
-from matcher.match import region_ok
+from matcher.perk_space import region_ok
 from tests.test_cli_match import build_world, posts_for
 
 

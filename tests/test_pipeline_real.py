@@ -165,7 +165,7 @@ def test_quantities_regions_and_dates_are_respected(demo) -> None:  # type: igno
     import yaml
 
     from matcher.demo import sample_path
-    from matcher.match import region_ok
+    from matcher.perk_space import region_ok
 
     engine, _, perks = demo
     catalog = {p["perk_id"]: p for p in yaml.safe_load(Path(sample_path("catalog.yaml")).read_text())}

@@ -200,7 +200,8 @@ def test_a_perk_retired_again_after_the_match_names_the_retirement_before_it(wor
 def test_a_perk_the_catalog_targets_at_a_topic_is_not_said_to_be_not_about_it(world, write, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from matcher.embed import EmbeddingCache
     from matcher.encoder import FakeEncoder
-    from matcher.match import MatchParams, run_match
+    from matcher.match import run_match
+    from matcher.perk_space import MatchParams
     from matcher.store import open_engine
 
     flask = {"perk_id": "flask", "brand": "Flask", "title": "Travel flask", "description": "travel trips flights",
