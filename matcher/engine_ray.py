@@ -70,6 +70,9 @@ def ray_cluster(address: str | None = None, num_cpus: int | None = None) -> Iter
     was started here. A process already connected to Ray keeps its connection. Yields a line
     saying which cluster it is."""
     ray = import_ray()
+    if address is not None and not address.strip():  # `--ray-address "$HEAD"` with HEAD unset
+        raise ClusterError("--ray-address is empty: give the cluster's address, HOST:6379, or auto, or local, or "
+                           "leave the option out ($RAY_ADDRESS, else a local cluster)")
     where = f"--ray-address {address}" if address else f"RAY_ADDRESS={os.environ.get('RAY_ADDRESS')}"
     address = address or os.environ.get("RAY_ADDRESS") or None
     if address and address.startswith("ray://"):
@@ -221,6 +224,9 @@ def _check_reachable(address: str, where: str, timeout: float = 5.0) -> None:
     host, _, port = address.rpartition(":")
     if not host or not port.isdigit() or host.count(":") and not host.endswith("]"):  # (an IPv6 address: [::1]:6379)
         raise ClusterError(f"{where}: give the port too, HOST:6379 (the address `ray start --head` printed)")
+    if not 0 < int(port) < 65536:  # (the resolver took 99999 as port 34463)
+        raise ClusterError(f"{where}: port {port} is out of range (1 to 65535); give the address `ray start --head` "
+                           "printed, HOST:6379")
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
     except OSError as exc:

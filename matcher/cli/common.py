@@ -1,8 +1,10 @@
 """What every command shares: options, the database and encoder, output, progress bars."""
 
 import contextlib
+import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Annotated, Any
 
 import orjson
@@ -162,7 +164,10 @@ def encoder_factory(model: str | None) -> Callable[[], Any]:
 
     from matcher.encoder import load_encoder
 
-    return functools.partial(load_encoder, model or State.model, State.precision, State.encoder)
+    model = model or State.model
+    if model and Path(model).name and not os.path.isabs(model):  # a worker runs in its own directory (that of `ray
+        model = os.path.abspath(model)  # start`); the folder's name, the cache's key, stays (no symlink resolved)
+    return functools.partial(load_encoder, model, State.precision, State.encoder)
 
 
 def print_table(table: Any) -> None:

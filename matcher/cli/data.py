@@ -355,7 +355,7 @@ def profile(
 
     if engine_kind not in ("local", "ray"):
         raise typer.BadParameter(f"--engine {engine_kind}: use local or ray")
-    if ray_address and engine_kind != "ray":
+    if ray_address is not None and engine_kind != "ray":
         raise typer.BadParameter("--ray-address is for --engine ray")
     warn_policy(policy)
     when = parse_as_of(as_of)
