@@ -6,6 +6,8 @@ Topics: 0 travel, 1 sports, 2 cooking (children of 4 lifestyle), 3 health (sensi
 from dataclasses import dataclass
 
 import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
 
 from matcher.profiles import ProfileParams, UserPosts, build_profile, own_words
 
@@ -462,6 +464,14 @@ def test_usual_engagement_is_a_median_shrunk_towards_the_prior() -> None:
     assert params.prior_engagement < usual_engagement(np.array([3.0, 3.0]), params) < 3.0  # two posts: pulled in
     assert abs(usual_engagement(np.full(400, 3.0), params) - 3.0) < 0.02  # many: their own
     assert usual_engagement(np.array([1.0] * 9 + [50.0]), params) <= 1.0  # one viral post does not move it
+
+
+@given(st.lists(st.floats(-1e6, 1e6) | st.sampled_from([0.0, 1.0, 2.5, -3.0]), min_size=1, max_size=60))
+def test_the_median_of_a_users_engagement_is_numpys_to_the_bit(values: list[float]) -> None:
+    from matcher.profiles import _median
+
+    # ties, odd and even counts: a user's usual engagement, so every lift and score, rests on it
+    assert _median(np.array(values)).hex() == float(np.median(np.array(values))).hex()
 
 
 def test_reshares_count_for_much_less_than_own_posts() -> None:
