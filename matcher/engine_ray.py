@@ -100,7 +100,7 @@ def ray_cluster(address: str | None = None, num_cpus: int | None = None) -> Iter
     try:
         _quiet()
         ray._private.worker.print_to_stdstream = _on_stderr(printing)
-        yield _describe(ray, f"the Ray cluster at {address}" if address not in (None, "local")
+        yield _describe(ray, f"the Ray cluster at {_found(ray, address)}" if address not in (None, "local")
                         else "a local Ray cluster started for this run")
     finally:
         ray._private.worker.print_to_stdstream = lambda data, ignore_prefix: None  # while it shuts down: a stopped
@@ -180,6 +180,16 @@ def _one_attempt() -> Iterator[None]:
         yield
     finally:
         os.environ.pop(name, None)
+
+
+def _found(ray: Any, address: str) -> str:
+    """The address attached to: ``auto``'s own (it said "the Ray cluster at auto"), the one given otherwise."""
+    if address != "auto":
+        return address
+    try:
+        return f"{ray.get_runtime_context().gcs_address} (found by auto)"
+    except Exception:  # noqa: BLE001  (a Ray without it: the line is only informative)
+        return "auto"
 
 
 def _describe(ray: Any, what: str) -> str:

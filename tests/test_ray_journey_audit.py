@@ -42,3 +42,19 @@ def test_port_out_of_range_is_named() -> None:
     """127.0.0.1:99999 was tried as port 34463 (99999 modulo 65536): "no Ray cluster answers there"."""
     with pytest.raises(ClusterError, match=r"--ray-address 127.0.0.1:99999: port 99999 is out of range"):
         engine_ray._check_reachable("127.0.0.1:99999", "--ray-address 127.0.0.1:99999")
+
+
+def test_auto_names_the_cluster_it_found() -> None:
+    # with --ray-address auto the line said "Running on the Ray cluster at auto", not which cluster (helper-109)
+    from types import SimpleNamespace
+
+    from matcher.engine_ray import _found
+
+    found = SimpleNamespace(get_runtime_context=lambda: SimpleNamespace(gcs_address="10.0.0.2:6379"))
+    assert _found(found, "auto") == "10.0.0.2:6379 (found by auto)"
+    assert _found(found, "10.0.0.1:6379") == "10.0.0.1:6379"
+
+    def gone() -> None:
+        raise RuntimeError("not connected")
+
+    assert _found(SimpleNamespace(get_runtime_context=gone), "auto") == "auto"
