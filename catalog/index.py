@@ -22,8 +22,8 @@ class PerkIndex:
 
     def search(self, queries: np.ndarray, k: int, among: np.ndarray | None = None) -> list[list[tuple[int, float]]]:
         """For each query, up to k (id, cosine) pairs, best first, ties among them broken by id (which of several
-        tied perks make the k is FAISS's choice); with ``among``, only of those
-        ids (a FAISS selector: the k nearest of them, not those of the k nearest that are among them)."""
+        tied perks make the k is FAISS's choice); with ``among``, of those ids only (a FAISS selector: the k nearest
+        of them, not those of the k nearest that are among them)."""
         if self.size == 0 or len(queries) == 0 or (among is not None and not len(among)):
             return [[] for _ in range(len(queries))]
         k = min(k, self.size if among is None else len(among))
