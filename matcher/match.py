@@ -191,7 +191,7 @@ def _candidates(engine, cache, rows, evidence, regions, ps, today, params, progr
     candidates: list[Candidate] = []
     withheld: dict[str, list[tuple[str, float, str]]] = defaultdict(list)
     reasons: dict[tuple[str, str], list[dict]] = {}
-    perks, perk_regions = ps.perks, ps.regions
+    perks = ps.perks
     users = sorted(rows)
     if progress:
         progress("candidates", 0, len(users))
@@ -221,7 +221,7 @@ def _candidates(engine, cache, rows, evidence, regions, ps, today, params, progr
             for perk_i, hits in sorted(found[user_id].items()):
                 hits = sorted(hits, key=lambda h: (-h[3], h[0]))
                 perk = perks[perk_i]
-                reason = ps.withheld_reason(perk_i, hidden[user_id], perk_regions[perk_i], regions.get(user_id), today)
+                reason = ps.withheld_reason(perk_i, hidden[user_id], regions.get(user_id), today)
                 if reason:
                     withheld[user_id].append((perk.perk_id, hits[0][3], reason))
                     continue

@@ -187,7 +187,7 @@ class PerkSpace:
         key = (hidden, user_region, today)
         if key not in self._open:
             ok = [i for i in range(len(self.perks))
-                  if self.withheld_reason(i, hidden, self.regions[i], user_region, today) is None]
+                  if self.withheld_reason(i, hidden, user_region, today) is None]
             self._open[key] = None if len(ok) == len(self.perks) else np.array(ok, dtype=np.int64)
         return self._open[key]
 
@@ -260,9 +260,9 @@ class PerkSpace:
         return (f"sensitive: the perk is about {names}, a sensitive topic they have not opted in to (a perk about one "
                 "goes only to users who opted in to it)")
 
-    def withheld_reason(self, at: int, hidden: frozenset[str], regions: list[str], user_region: str | None,
-                        today: dt.date) -> str | None:
+    def withheld_reason(self, at: int, hidden: frozenset[str], user_region: str | None, today: dt.date) -> str | None:
         """Why perk ``at`` cannot go to the user at all, naming the rule: a sensitive topic it is about that they do
-        not opt in to (``sensitive_reason``), then its regions (``regions``: the perk's, parsed) and its offer window
+        not opt in to (``sensitive_reason``), then its regions (``regions``, parsed once) and its offer window
         (``ineligible_reason``); None when it can."""
-        return self.sensitive_reason(at, hidden) or ineligible_reason(self.perks[at], regions, user_region, today)
+        return self.sensitive_reason(at, hidden) or ineligible_reason(self.perks[at], self.regions[at], user_region,
+                                                                      today)

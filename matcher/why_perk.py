@@ -11,7 +11,6 @@ not a candidate, the answer goes through the user's topics one by one and names 
 failed, with its numbers; then it says what the perk is about and where the user stands on those topics.
 """
 
-import json
 import math
 from typing import Any
 
@@ -150,7 +149,7 @@ def _not_a_candidate(engine: Engine, cache: EmbeddingCache, user: User, perk: Pe
         for t in ps.about(at)]}
     if latest is not None and latest.id != profile_id:  # where the user stands on them now, not at the match
         out["standing_run"] = latest.id
-    region = ps.withheld_reason(at, hidden, json.loads(perk.regions), user.region, utc_day(as_of))
+    region = ps.withheld_reason(at, hidden, user.region, utc_day(as_of))
     if region:
         out["also"] = f"as a candidate it would have been withheld: {region}"
     missing = not_profiled(engine, profile, user)
