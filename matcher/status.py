@@ -178,11 +178,12 @@ def _profile(s: Session, run: Run, today: dt.date) -> dict[str, Any]:
     covered = mine.where(User.consent == "opted_in") if policy == "opt-in" else ~mine.where(User.consent == "opted_out")
     # posts dated after today are left out here too: no run reads them until their day (`posts.after_today` counts
     # them), so one ingested since the run calls for no run (before, it called for a profile run that changed nothing)
-    changed = (select(Post.user_id).where(Post.updated_at > run.started_at)
-               .where(Post.created_at <= end_of_day(today)).where(covered).subquery())
+    until = end_of_day(today)
+    stored_since = (col(Post.updated_at) > run.started_at) & (col(Post.created_at) <= until)
+    changed = select(Post.user_id).where(stored_since).where(covered).subquery()
     posts, users = s.exec(select(func.count(), func.count(func.distinct(changed.c.user_id))).select_from(changed)).one()
     later = s.exec(select(func.count()).select_from(Post).where(Post.created_at > run.as_of)
-                   .where(Post.created_at <= end_of_day(today)).where(covered)).one()
+                   .where(Post.created_at <= until).where(covered)).one()
     users_covered = (User.consent == "opted_in" if policy == "opt-in"  # (opt-out: a user with posts, as it profiles)
                      else (col(User.consent).is_(None) | (User.consent != "opted_out"))
                      & exists().where(Post.user_id == User.user_id))
@@ -190,9 +191,7 @@ def _profile(s: Session, run: Run, today: dt.date) -> dict[str, Any]:
     records = s.exec(select(func.count()).select_from(recorded.subquery())).one()
     for_profile = None  # of those, the ones whose profile inputs changed (not only a region, say), beyond the users
     if 0 < records <= CHECKED_RECORDS:  # whose posts changed (said already); None: too many to check
-        posted = set(s.exec(select(Post.user_id).where(Post.updated_at > run.started_at)
-                            .where(Post.created_at <= end_of_day(today))
-                            .where(col(Post.user_id).in_(recorded))).all())
+        posted = set(s.exec(select(Post.user_id).where(stored_since).where(col(Post.user_id).in_(recorded))).all())
         for_profile = _inputs_changed(s, run, sorted(set(s.exec(recorded).all()) - posted))
     # users forgotten since whose posts were deleted: the fitted topic vectors may rest on those (one who opted out
     # with nothing stored changes nothing)
