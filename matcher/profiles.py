@@ -132,7 +132,8 @@ def _median(values: np.ndarray) -> float:
     dozen NumPy calls."""
     ordered = sorted(values.tolist())
     half = len(ordered) // 2
-    return ordered[half] if len(ordered) % 2 else (ordered[half - 1] + ordered[half]) / 2
+    # summed from +0.0, as NumPy's mean sums (so the sign of a zero is its: -0.0 alone gives 0.0)
+    return 0.0 + ordered[half] if len(ordered) % 2 else (0.0 + ordered[half - 1] + ordered[half]) / 2
 
 
 def own_words(p: UserPosts, params: ProfileParams) -> tuple[np.ndarray, np.ndarray]:
