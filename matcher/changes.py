@@ -406,7 +406,7 @@ def _basis_moved(run: Run, prev: Run, rules_said: bool = False) -> str:
 
 def _details(engine: Engine, run_id: int, user_id: str) -> dict[str, dict[str, Any]]:
     """The details of each topic of the user in this run: among them its posts that copy another user's earlier post
-    (``copies``, ``profiles.copies``), and the user's usual engagement (the same in each)."""
+    (``copies``, ``post_signals.copies``), and the user's usual engagement (the same in each)."""
     with session(engine) as s:
         rows = s.exec(select(TopicScore.topic_id, TopicScore.details).where(TopicScore.run_id == run_id)
                       .where(TopicScore.user_id == user_id)).all()

@@ -7,8 +7,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Engine, delete, exists, func
 from sqlmodel import col, select
 
+from matcher.locks import hold_forget_lock
 from matcher.records import check_policy
-from matcher.store import Post, User, batches, hold_forget_lock, session
+from matcher.store import Post, User, batches, session
 
 
 def eligible_users(engine: Engine, policy: str = "opt-in") -> list[str]:
@@ -59,7 +60,7 @@ def eligible_among(conn: Connection, user_ids: Iterable[str], policy: str) -> se
 def drop_gone(conn: Connection, run_id: int, user_ids: Iterable[str], policy: str, tables: Iterable[Any]
               ) -> list[str]:
     """In the transaction that just wrote these users' rows of a run (into ``tables``): delete the rows of those
-    no longer eligible (``eligible_among``), once the `forget` lock is held (``store.hold_forget_lock``); return
+    no longer eligible (``eligible_among``), once the `forget` lock is held (``locks.hold_forget_lock``); return
     them."""
     users = set(user_ids)
     hold_forget_lock(conn)

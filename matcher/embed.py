@@ -20,8 +20,9 @@ from sqlmodel import Session, col, select
 from catalog.refresh import text_key
 from matcher.eligible import covered
 from matcher.encoder import Encoder
+from matcher.locks import hold_forget_lock
 from matcher.records import embed_form
-from matcher.store import Embedding, Post, batches, bulk_insert, hold_forget_lock, session
+from matcher.store import Embedding, Post, batches, bulk_insert, session
 
 WRITE_BATCH = 512
 FILL_CHUNK = 4096

@@ -12,7 +12,7 @@ from matcher import profile_chunk
 from matcher.classify import ClassifyParams
 from matcher.embed import EmbeddingCache, embed_new_posts
 from matcher.profile_chunk import ReadUser
-from matcher.profiles import ProfileParams, TopicResult
+from matcher.profile_types import ProfileParams, TopicResult
 from matcher.topic_space import TopicSpace
 
 Progress = Callable[[str, int, int | None], None]  # (stage, advance, total)

@@ -27,7 +27,7 @@ from matcher.embed import EmbeddingCache
 from matcher.engine_local import Executor, Job, LocalExecutor, take_read
 from matcher.errors import PerkmatchError
 from matcher.profile_chunk import ReadUser
-from matcher.profiles import ProfileParams, TopicResult
+from matcher.profile_types import ProfileParams, TopicResult
 from matcher.topic_space import TopicSpace
 
 POOL_MIN_USERS = 500  # below this, a run stays in one process
@@ -178,7 +178,7 @@ def _unblock(results: Any, running: list[Any]) -> None:
 
 def _result(future: concurrent.futures.Future) -> Any:
     """A chunk's result; a worker gone before its chunk was done (killed, for want of memory perhaps, or failed as
-    it started: ``store.not_a_starting_worker``) fails the run with an error that says so, not a bare
+    it started: ``locks.not_a_starting_worker``) fails the run with an error that says so, not a bare
     ``BrokenProcessPool``."""
     try:
         return future.result()

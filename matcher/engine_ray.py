@@ -42,7 +42,7 @@ from matcher.encoder import Encoder
 from matcher.engine_local import Job, Progress, take_read
 from matcher.errors import ClusterError, ModelError
 from matcher.profile_chunk import ReadUser
-from matcher.profiles import ProfileParams, TopicResult
+from matcher.profile_types import ProfileParams, TopicResult
 from matcher.store import Embedding, Post, batches, session
 from matcher.topic_space import TopicSpace
 

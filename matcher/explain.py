@@ -25,7 +25,7 @@ from matcher.errors import UnknownTopicError
 from matcher.incremental import user_digests
 from matcher.profile_chunk import compute_users
 from matcher.profile_run import details_json, latest_run
-from matcher.profiles import ProfileParams, TopicResult
+from matcher.profile_types import ProfileParams, TopicResult
 from matcher.rework import run_space
 from matcher.store import (
     Assignment,

@@ -16,10 +16,11 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
 from catalog.refresh import text_key
+from matcher import locks
 from matcher.errors import PerkmatchError
+from matcher.locks import hold_forget_lock
 from matcher.records import embed_form
 from matcher.store import (
-    SQLITE_WAIT_S,
     Assignment,
     Embedding,
     EvidencePost,
@@ -39,7 +40,6 @@ from matcher.store import (
     batches,
     bulk_insert,
     has_posts,
-    hold_forget_lock,
     session,
     utcnow,
 )
@@ -467,7 +467,7 @@ def scrub(engine: Engine, wait_ms: int | None = SCRUB_WAIT_MS) -> bool:
                     conn.execute(text("INSERT OR REPLACE INTO settings (key, value) VALUES (:k, :v)"),
                                  {"k": SCRUB_PENDING, "v": utcnow().isoformat()})
             finally:
-                conn.execute(text(f"PRAGMA busy_timeout = {int(SQLITE_WAIT_S * 1000)}"))
+                conn.execute(text(f"PRAGMA busy_timeout = {int(locks.SQLITE_WAIT_S * 1000)}"))
     except OperationalError:  # locked: another command is writing (the deletion itself is committed)
         done = False
     (_UNSCRUBBED.discard if done else _UNSCRUBBED.add)(key)

@@ -57,7 +57,7 @@ def run_basis(topics: list[TopicInfo], model: str, policy: str, as_of: int, *par
 
 _earlier = aliased(Post)
 # whether another user posted the same text (by content hash) before this post: a copy, which counts as a reshare
-# (``profiles.copies``); one index seek a post (``store.Post``'s ix_posts_text)
+# (``post_signals.copies``); one index seek a post (``store.Post``'s ix_posts_text)
 COPIED = (exists().where(_earlier.text_key == Post.text_key, _earlier.user_id != Post.user_id,
                          _earlier.created_at < Post.created_at).label("copied"))
 POST_INPUTS = (Post.id, Post.platform, Post.text_key, Post.context_key, func.length(Post.text).label("text_len"),

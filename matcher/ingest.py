@@ -20,9 +20,10 @@ from catalog.errors import PROBLEMS_KEPT, InputFileError, Problem
 from catalog.refresh import text_key
 from catalog.rows import iter_rows, validate
 from matcher.errors import PerkmatchError
+from matcher.locks import hold_ingest_lock
 from matcher.outfiles import same_file, unwritable_folder
 from matcher.records import POST_HINTS, USER_HINTS, USER_TEXTS, PostIn, UserIn, check_policy, embed_form, id_text
-from matcher.store import Post, TopicScore, User, has_posts, hold_ingest_lock, session, upsert_insert, utcnow
+from matcher.store import Post, TopicScore, User, has_posts, session, upsert_insert, utcnow
 from matcher.taxonomy import dropped_under, not_shown, stored_topics, topic_ids_in
 
 BATCH = 1000

@@ -21,7 +21,9 @@ from matcher.classify import (
     smooth_within_user,
 )
 from matcher.embed import EmbeddingCache
-from matcher.profiles import ProfileParams, TopicResult, UserPosts, build_profile, own_words
+from matcher.post_signals import own_words
+from matcher.profile_types import ProfileParams, TopicResult, UserPosts
+from matcher.profiles import build_profile
 from matcher.store import Embedding, Post, batches
 from matcher.taxonomy import TopicInfo, not_shown
 from matcher.topic_space import SIMILARITY_ROWS, Subtrees, TopicSpace
@@ -112,7 +114,7 @@ def allowed_topics(topics: list[TopicInfo], hidden: frozenset[str]) -> np.ndarra
 @dataclass(frozen=True)
 class ReadUser:
     """One user's posts as a profile reads them: the posts; which repeat an earlier one (``dup``) and which are the
-    user's own words (``own``: neither a repeat nor a reshare, ``profiles.own_words``); the post vectors smoothed
+    user's own words (``own``: neither a repeat nor a reshare, ``post_signals.own_words``); the post vectors smoothed
     within the user (``smooth_within_user``, own words as the sources); and their ``closeness`` to each topic's
     views. No topic fit changes any of it: a run with a new fit reads its fit's users once, for both."""
 

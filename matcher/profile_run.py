@@ -27,20 +27,11 @@ from matcher.eligible import drop_gone, eligible_users
 from matcher.embed import EmbeddingCache, drop_unreferenced
 from matcher.encoder import vocabulary_source
 from matcher.engine_local import Executor, Job, Progress
+from matcher.locks import profile_lock
 from matcher.profile_chunk import ReadUser
-from matcher.profiles import ProfileParams, TopicResult
+from matcher.profile_types import ProfileParams, TopicResult
 from matcher.records import end_of_day
-from matcher.store import (
-    EvidencePost,
-    Post,
-    ProfiledUser,
-    Run,
-    TopicScore,
-    bulk_insert,
-    profile_lock,
-    session,
-    utcnow,
-)
+from matcher.store import EvidencePost, Post, ProfiledUser, Run, TopicScore, bulk_insert, session, utcnow
 from matcher.taxonomy import load_topics, taxonomy_digest
 from matcher.topic_space import SIMILARITY_ROWS, TopicSpace, space_texts, topic_words
 from matcher.vocabulary import vocabulary_vectors

@@ -4,238 +4,28 @@ Plain functions over numpy arrays. For each topic the user touches we count the 
 distinct days, distinct threads), the engagement relative to the user's own usual engagement, and
 a recency-weighted, sublinear score; a topic is *inferred* only when every threshold is met, and is
 kept as a *candidate* with what fell short otherwise. All constants are in ``ProfileParams`` and
-documented in the README ('How topics are inferred').
+documented in the README ('How topics are inferred'); what each post says before any topic (engagement, originality,
+repeats, days, recency) is ``matcher.post_signals``.
 """
 
 import math
-import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from matcher.classify import cosines
-from matcher.records import embed_form
-
-DAY = 86_400
-
-
-@dataclass(frozen=True)
-class ProfileParams:
-    """Thresholds and weights of topic inference."""
-
-    like_weight: float = 1.0
-    reply_weight: float = 2.0  # a reply costs the reader more than a like
-    share_weight: float = 3.0  # a reshare puts the post in front of new people
-    self_vote_platforms: tuple[str, ...] = ("reddit",)  # net score starts at 1: the author's own vote
-    unit_share: float = 1 / 3  # engagement is counted in units of this share of the user's median engaged post
-    prior_engagement: float = math.log1p(1.0)  # log-engagement (in the user's units) assumed before evidence
-    prior_weight: float = 2.0  # the prior counts as this many posts when estimating a user's usual
-    lift_shrinkage: float = 2.0  # pseudo-posts of zero lift added to each topic's engagement lift
-    share_originality: float = 0.2  # a reshare counts this much of an original post
-    duplicate_cosine: float = 0.95  # posts of one user this similar collapse to one ...
-    duplicate_words: float = 0.5  # ... and so do posts sharing this share of their words (a template, words swapped)
-    duplicate_min_words: int = 4  # ... when both have at least this many words (3+ letters, links and numbers out;
-    # shorter posts: when their 2 or more words are all the same)
-    duplicate_words_cosine: float = 0.8  # ... and are this similar in meaning (only such pairs' words are compared)
-    member_min: float = 0.2  # membership at which a post counts as "about" the topic
-    alone_min: float = 0.25  # a topic needs a post this similar to it read alone (classify's membership floor)
-    half_life_days: float = 730.0  # recency weight halves every two years
-    min_posts: int = 3
-    min_days: int = 2
-    day_gap_hours: float = 20.0  # posts closer than this count as the same day
-    max_burst_share: float = 0.8  # at most this share of a topic's posts may fall within any 24 hours
-    max_thread_share: float = 0.8  # ... and at most this share in any one thread (one thread's crowd of posts)
-    min_threads: int = 2
-    min_engaged_posts: int = 2  # posts with engagement above zero
-    min_mean_engagement: float = 0.5  # weighted engagement per original post on the topic (absolute floor)
-    min_lift: float = -0.7  # topic engagement may not sit far below the user's usual (log scale)
-    min_confidence: float = 0.5
-    confidence_scale: float = 2.5  # confidence = 1 - exp(-evidence / scale)
-    clarity_post: int = 3  # clarity is the similarity of the user's 3rd closest post to the topic ...
-    clarity_floor: float = 0.2  # ... mapped linearly from this similarity (clarity ~0) ...
-    clarity_full: float = 0.5  # ... to this one (clarity 1)
-    min_clarity: float = 0.03  # clarity never drops below this (a score stays comparable)
-    min_plain: float = 0.30  # the 3rd closest post must be this similar to the topic: three posts at least halfway
-    # into the membership ramp (classify: similarity 0.25 to 0.35), not chatter that only grazes the topic
-    min_share_of_best: float = 0.5  # a topic's score must reach this share of the user's strongest topic's
-    evidence_posts: int = 5  # a topic's evidence: its strongest posts (``_describe``'s strength), shown with it
-    evidence_pool: int = 20  # an inferred topic keeps this many, its evidence first: the posts a perk it brings is
-    # shown with are chosen from them, those closest to the perk (``match``), not the topic's best whatever the perk
-    max_candidates: int = 8
-
-
-@dataclass(frozen=True)
-class UserPosts:
-    """One user's posts as arrays, row i = post i (sorted by post key for determinism)."""
-
-    keys: list[int]  # database ids of the posts
-    created_at: np.ndarray  # int64 Unix seconds
-    likes: np.ndarray
-    replies: np.ndarray
-    shares: np.ndarray
-    is_share: np.ndarray  # bool
-    self_vote: np.ndarray  # bool: platform counts the author's own vote
-    thread: list[str]  # context key, or the post's own key when it answers nothing
-    text_vecs: np.ndarray  # (n, d) text-only vectors, for near-duplicate detection
-    readable: np.ndarray | None = None  # bool: posts the model can read (``classify.readable``); None: all
-    texts: list[str] | None = None  # the posts' texts, for near-duplicates by words (``word_set``); None: unknown
-    copied: np.ndarray | None = None  # bool: another user posted the same text earlier (``copies``); None: none did
-    inputs: bytes = b""  # read for a profile run: the posts' inputs as its digests read them (``matcher.incremental``)
-
-
-@dataclass(frozen=True)
-class TopicResult:
-    """One topic of one user: the numbers, the verdict and the evidence."""
-
-    topic_id: str
-    inferred: bool
-    score: float
-    confidence: float
-    posts: int
-    days: int
-    engagement: float  # lift over the user's usual, log scale (0 = usual)
-    details: dict[str, float | int | str | list[str]] = field(default_factory=dict)
-    evidence: list[tuple[int, float]] = field(default_factory=list)  # (post key, weight)
-
-
-def engagement(p: UserPosts, params: ProfileParams) -> np.ndarray:
-    """Weighted engagement per post (likes net of a self-vote; may be negative)."""
-    likes = p.likes - p.self_vote.astype(np.int64)
-    return (params.like_weight * likes + params.reply_weight * p.replies + params.share_weight * p.shares).astype(
-        np.float64)
-
-
-def signed_log(x: np.ndarray) -> np.ndarray:
-    return np.sign(x) * np.log1p(np.abs(x))
-
-
-def engagement_unit(eng: np.ndarray, params: ProfileParams) -> float:
-    """The unit a user's engagement is read in: ``unit_share`` of the median of their engaged original posts (of
-    1 when none is engaged). Read in it, an account whose every post draws 1,000 times the reactions has the same
-    lifts as a small one; a third of the median keeps a topic far below the user's usual visibly below it on the
-    log scale (a unit of the whole median would squeeze everything under it between 0 and log 2)."""
-    positive = eng[eng > 0]
-    return params.unit_share * (_median(positive) if len(positive) else 1.0)
-
-
-def usual_engagement(g: np.ndarray, params: ProfileParams) -> float:
-    """A user's usual log-engagement: the median of their original posts, shrunk towards the prior."""
-    n = len(g)
-    median = _median(g) if n else 0.0
-    return (n * median + params.prior_weight * params.prior_engagement) / (n + params.prior_weight)
-
-
-def _median(values: np.ndarray) -> float:
-    """``np.median`` of these (finite) values, the same float: the middle one, or the middle two's sum halved (as
-    ``np.mean`` of two takes it). A sort of a user's few dozen values in Python is several times quicker than its
-    dozen NumPy calls."""
-    ordered = sorted(values.tolist())
-    half = len(ordered) // 2
-    # summed from +0.0, as NumPy's mean sums (so the sign of a zero is its: -0.0 alone gives 0.0)
-    return 0.0 + ordered[half] if len(ordered) % 2 else (0.0 + ordered[half - 1] + ordered[half]) / 2
-
-
-def own_words(p: UserPosts, params: ProfileParams) -> tuple[np.ndarray, np.ndarray]:
-    """(duplicates, own): the posts that repeat an earlier one (``duplicate_mask``), and the user's own words:
-    neither a repeat nor a reshare, and readable by the model. Only own words shape the topic fit and how a user's
-    other posts are read."""
-    dup = duplicate_mask(p, params)
-    own = ~(dup | reshared(p, params))
-    return dup, own if p.readable is None else own & p.readable
-
-
-def reshared(p: UserPosts, params: ProfileParams) -> np.ndarray:
-    """The posts that pass on someone else's words: reshares (``is_share``) and ``copies``."""
-    return p.is_share | copies(p, params)
-
-
-def copies(p: UserPosts, params: ProfileParams) -> np.ndarray:
-    """The posts that copy another user's earlier post word for word (``UserPosts.copied``), of at least
-    ``duplicate_min_words`` words: pasting someone's post is passing it on, as a reshare does, not writing. A short
-    text ("Thanks for sharing this!") is said the same way by many people, and stays the user's own."""
-    if p.copied is None:
-        return np.zeros(len(p.keys), dtype=bool)
-    if p.texts is None:
-        return p.copied
-    out = np.zeros(len(p.keys), dtype=bool)
-    for i in np.flatnonzero(p.copied).tolist():  # few: words are read for these alone
-        out[i] = len(word_set(p.texts[i])) >= params.duplicate_min_words
-    return out
-
-
-_WORD = re.compile(r"[^\W\d_]{3,}")  # three or more letters: no numbers, emoji or punctuation
-
-
-def word_set(text: str) -> frozenset[str]:
-    """A post's words as the near-duplicate rule compares them: lower-case runs of 3+ letters of its embedded form
-    (``embed_form``: links reduced to their words, URLs out)."""
-    return frozenset(_WORD.findall(embed_form(text).lower()))
-
-
-def duplicate_mask(p: UserPosts, params: ProfileParams) -> np.ndarray:
-    """True for posts that repeat (near enough) an earlier post of the same user; the earliest is kept. Near enough:
-    text vectors at least ``duplicate_cosine`` alike; or at least ``duplicate_words_cosine`` alike and, both with
-    ``duplicate_min_words`` words or more, sharing ``duplicate_words`` of their words (Jaccard): a template posted
-    again and again with a few words swapped ("Copped the new X size 10 🔥") stays under the first cosine but shares
-    most of its words; a shorter one repeats when its 2 or more words are all the same ("{n} days until kickoff ⚽":
-    numbers, emoji and punctuation are not words). Words are read only for pairs that close in meaning
-    (``UserPosts.texts``; none: vectors only)."""
-    n = len(p.keys)
-    dup = np.zeros(n, dtype=bool)
-    if n < 2:
-        return dup
-    order = np.lexsort((np.asarray(p.keys), p.created_at))
-    vecs = p.text_vecs[order].astype(np.float64)  # cast once for ``cosines``, in blocks of 512 rows
-    words: dict[int, frozenset[str]] = {}  # computed for the posts of a pair close in meaning only: few
-    for start in range(0, n, 512):
-        sims = np.triu(cosines(vecs[start:start + 512], vecs), start + 1)  # later posts
-        close = sims >= params.duplicate_cosine
-        if p.texts is not None:
-            for row, other in zip(*np.nonzero((sims >= params.duplicate_words_cosine) & ~close), strict=True):
-                close[row, other] = _share_words(p.texts, order[start + row], order[other], words, params)
-        for row in np.flatnonzero(close.any(axis=1)).tolist():  # most posts repeat none: no row to visit
-            if not dup[order[start + row]]:
-                dup[order[np.flatnonzero(close[row])]] = True
-    return dup
-
-
-def _share_words(texts: list[str], i: int, j: int, words: dict[int, frozenset[str]], params: ProfileParams) -> bool:
-    """Whether posts i and j share ``duplicate_words`` of their words (Jaccard), both having enough of them; or,
-    shorter, have the same 2 or more words (one word, "Go Leafs!" and "Leafs go", is too little to call a repeat)."""
-    for k in (i, j):
-        if k not in words:
-            words[k] = word_set(texts[k])
-    a, b = words[i], words[j]
-    if min(len(a), len(b)) < params.duplicate_min_words:  # a short template: the same 2 or 3 words, its numbers,
-        return len(a) >= 2 and a == b  # emoji or punctuation changed ("Leafs win 4-2!", "Leafs win 3-1!!")
-    shared = len(a & b)
-    return shared >= params.duplicate_words * (len(a) + len(b) - shared)
-
-
-def distinct_days(times: list[int], params: ProfileParams) -> int:
-    """Days with posts (``times`` in order), counted robustly: posts at least `day_gap_hours` after the last
-    counted one. Calendar dates would let a burst around midnight count as two days."""
-    count, last, gap = 0, None, params.day_gap_hours * 3600
-    for t in times:
-        if last is None or t - last >= gap:
-            count, last = count + 1, t
-    return count
-
-
-def burst_share(times: list[int]) -> float:
-    """The largest share of these posts (``times`` in order) that falls within any 24-hour window."""
-    most, end = 0, 0
-    for start, t in enumerate(times):  # the window from each post on: ``end`` only moves forward
-        while end < len(times) and times[end] < t + DAY:
-            end += 1
-        most = max(most, end - start)
-    return most / len(times) if times else 0.0
-
-
-def recency(created_at: np.ndarray, as_of: int, params: ProfileParams) -> np.ndarray:
-    age_days = np.maximum(as_of - created_at, 0) / DAY
-    return np.power(0.5, age_days / params.half_life_days)
+from matcher.post_signals import (
+    burst_share,
+    copies,
+    distinct_days,
+    duplicate_mask,
+    engagement,
+    engagement_unit,
+    recency,
+    signed_log,
+    usual_engagement,
+)
+from matcher.profile_types import ProfileParams, TopicResult, UserPosts
 
 
 def build_profile(p: UserPosts, members: np.ndarray, topic_ids: list[str], parents: list[int],

@@ -14,7 +14,7 @@ from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from matcher.profiles import ProfileParams
+from matcher.profile_types import ProfileParams
 
 RC = {"svg.hashsalt": "perkmatch", "svg.fonttype": "path", "font.family": "DejaVu Sans", "font.size": 8.5,
       "axes.spines.top": False, "axes.spines.right": False, "axes.titlesize": 9.5, "axes.titleweight": "bold",
@@ -35,7 +35,7 @@ def to_svg(fig: Figure, label: str) -> str:
 
 def engagement(post: dict[str, Any], params: ProfileParams = ProfileParams()) -> float:
     """A post's weighted engagement, on the scale the profile compares with the user's usual: likes net of the
-    author's own vote where the platform counts it (``profiles.engagement``)."""
+    author's own vote where the platform counts it (``post_signals.engagement``)."""
     likes = post["likes"] - (post.get("platform") in params.self_vote_platforms)
     return float(params.like_weight * likes + params.reply_weight * post["replies"]
                  + params.share_weight * post["shares"])

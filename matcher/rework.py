@@ -22,7 +22,7 @@ from matcher.embed import EmbeddingCache
 from matcher.incremental import RULES_VERSION
 from matcher.profile_chunk import compute_users
 from matcher.profile_run import space_basis, write_rows
-from matcher.profiles import ProfileParams
+from matcher.profile_types import ProfileParams
 from matcher.store import Assignment, EvidencePost, ProfiledUser, Run, TopicScore, batches, session
 from matcher.taxonomy import lineage, load_topics, taxonomy_digest
 from matcher.topic_space import TopicSpace

@@ -22,6 +22,7 @@ from catalog.schema import CatalogVersion, PerkRecord
 from matcher import incremental
 from matcher.assignments import matched_profile
 from matcher.forget import scrub_pending
+from matcher.locks import profile_running
 from matcher.records import as_of_text, end_of_day, utc_day
 from matcher.store import (
     Assignment,
@@ -35,7 +36,6 @@ from matcher.store import (
     Topic,
     User,
     batches,
-    profile_running,
     session,
     shown_db,
     utcnow,
@@ -160,7 +160,7 @@ def _run_times(run: Run) -> dict[str, Any]:
 def _unfinished(s: Session, run: Run, engine: Engine) -> dict[str, Any]:
     """A profile run newer than the newest finished one that has not finished, and how many users it completed
     (none when it stopped while it embedded: a new run then reuses only the texts it embedded); for one marked
-    running, whether a run holds the profile lock now (``store.profile_running``; false: it was killed; null: not
+    running, whether a run holds the profile lock now (``locks.profile_running``; false: it was killed; null: not
     known)."""
     done = s.exec(select(func.count()).select_from(ProfiledUser).where(ProfiledUser.run_id == run.id)).one()
     running = {"running": profile_running(engine)} if run.status == "running" else {}

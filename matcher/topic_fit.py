@@ -24,7 +24,8 @@ import numpy as np
 from sqlalchemy import Connection, Engine, func, select
 from sqlmodel import col
 
-from matcher.store import ForgetAudit, ForgottenPost, Post, Run, TopicVector, hold_forget_lock, session
+from matcher.locks import hold_forget_lock
+from matcher.store import ForgetAudit, ForgottenPost, Post, Run, TopicVector, session
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from matcher.errors import NotReadyError, UnknownUserError
 from matcher.profile_run import latest_run
-from matcher.profiles import ProfileParams
+from matcher.profile_types import ProfileParams
 from matcher.store import (
     EvidencePost,
     Post,

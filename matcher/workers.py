@@ -20,7 +20,7 @@ from matcher.classify import ClassifyParams
 from matcher.embed import EmbeddingCache
 from matcher.errors import ModelError
 from matcher.profile_chunk import ReadUser, compute_users, read_users
-from matcher.profiles import ProfileParams, TopicResult
+from matcher.profile_types import ProfileParams, TopicResult
 from matcher.topic_space import TopicSpace
 
 _ENGINES: dict[str, Engine] = {}

@@ -218,7 +218,8 @@ def test_a_profile_waiting_for_the_run_under_way_says_so_with_no_time_limit(cli,
     limit (found by helper-93)."""
     import threading
 
-    from matcher.store import open_engine, profile_lock
+    from matcher.locks import profile_lock
+    from matcher.store import open_engine
 
     cli("ingest", write("posts.jsonl", [post(f"p{i}", "u1", f"coffee beans {i}", i) for i in range(3)]),
         "--consent-policy", "opt-out")
@@ -245,11 +246,11 @@ def test_a_profile_waiting_for_the_run_under_way_says_so_with_no_time_limit(cli,
 def test_a_wait_that_runs_out_says_what_held_the_database(cli, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import sqlite3
 
-    import matcher.store
+    import matcher.locks
 
     first = cli("ingest", write("posts.jsonl", [post("p1", "u1", "hello", 1)]), "--consent-policy", "opt-out")
     assert first.exit_code == 0
-    monkeypatch.setattr(matcher.store, "SQLITE_WAIT_S", 0.2)
+    monkeypatch.setattr(matcher.locks, "SQLITE_WAIT_S", 0.2)
     other = sqlite3.connect(cli.db, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another command's long write
     result = cli("ingest", write("later.jsonl", [post("p2", "u1", "hello again", 2)]), "--consent-policy", "opt-out")

@@ -383,7 +383,7 @@ def test_topics_changes_name_a_moved_usual_engagement_and_what_a_dropped_topic_f
     loud = posts_for("ann", "coffee espresso beans roast", 6)
     for i, p in enumerate(loud):  # ann's new posts elsewhere draw far more than her travel posts: her usual rises
         p.update(post_id=p["post_id"] + "-coffee", likes=500, text=f"coffee {WORDS[2 * i]} {WORDS[2 * i + 1]}")
-        # (each its own words: a template with two words swapped would count once, ``profiles.duplicate_mask``)
+        # (each its own words: a template with two words swapped would count once, ``post_signals.duplicate_mask``)
     assert world("ingest", write("loud.jsonl", loud)).exit_code == 0
     assert world("profile", "--as-of", "2025-03-01").exit_code == 0
     record = json.loads(world("topics", "ann", "--changes", "--json").stdout)

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from matcher.profiles import ProfileParams
+from matcher.profile_types import ProfileParams
 from tests.test_cli_match import build_world
 
 TAXONOMY = [

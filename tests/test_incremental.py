@@ -29,7 +29,7 @@ from matcher.engine_pool import PoolExecutor, default_executor
 from matcher.forget import forget, forget_posts
 from matcher.ingest import ingest_posts, ingest_users
 from matcher.profile_run import default_as_of, run_profile
-from matcher.profiles import ProfileParams
+from matcher.profile_types import ProfileParams
 from matcher.records import embed_form, to_epoch
 from matcher.status import database_status
 from matcher.store import (
@@ -703,7 +703,7 @@ def test_the_profile_lock_taken_again_by_its_holder_is_held_and_still_keeps_othe
 
     import matcher.engine_ray as engine_ray
     from matcher.errors import ClusterError
-    from matcher.store import profile_lock, profile_running
+    from matcher.locks import profile_lock, profile_running
 
     engine = setup_db(tmp_path, "lock", sample_lines()[:20])
     inner: list[bool | None] = []

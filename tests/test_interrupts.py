@@ -411,14 +411,14 @@ def test_a_forget_while_profile_streams_missing_texts_does_not_lock_the_profile_
     from sqlalchemy import text
     from sqlmodel import Session, select
 
-    import matcher.store as store
+    import matcher.locks as locks
     from matcher.demo import sample_path
     from matcher.embed import missing_chunks
     from matcher.forget import forget
     from matcher.ingest import ingest_posts, ingest_users
     from matcher.store import Post, open_engine
 
-    monkeypatch.setattr(store, "SQLITE_WAIT_S", 3)
+    monkeypatch.setattr(locks, "SQLITE_WAIT_S", 3)
     engine = open_engine(str(tmp_path / "t.db"))
     ingest_users(engine, sample_path("users.jsonl"))
     ingest_posts(engine, sample_path("posts.jsonl"))

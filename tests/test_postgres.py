@@ -349,8 +349,8 @@ def test_a_second_profile_run_on_postgres_waits_for_the_first(postgres_url) -> N
 
     from matcher.demo import sample_path
     from matcher.ingest import ingest
+    from matcher.locks import PROFILE_LOCK
     from matcher.profile_run import run_profile
-    from matcher.store import PROFILE_LOCK
 
     url = fresh_database(postgres_url, "profiles2")
     engine = open_engine(url)
@@ -380,7 +380,7 @@ def test_a_second_profile_run_on_postgres_waits_for_the_first(postgres_url) -> N
 
 
 def test_status_on_postgres_tells_a_running_profile_run_from_a_killed_one_and_gives_its_size(postgres_url) -> None:  # type: ignore[no-untyped-def]
-    from matcher.store import profile_lock, profile_running
+    from matcher.locks import profile_lock, profile_running
 
     engine = open_engine(fresh_database(postgres_url, "running"))
     assert profile_running(engine) is False  # read from pg_locks: nothing taken

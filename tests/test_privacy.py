@@ -210,7 +210,7 @@ def test_an_opted_out_user_stays_out_whatever_a_later_users_file_says(tmp_path) 
 def test_the_forget_lock_on_sqlite_is_the_writer_lock_taken_at_once(engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
     import sqlite3
 
-    from matcher.store import hold_forget_lock
+    from matcher.locks import hold_forget_lock
 
     other = sqlite3.connect(str(tmp_path / "test.db"), timeout=0.1)
     with engine.begin() as conn:

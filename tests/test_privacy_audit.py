@@ -36,7 +36,7 @@ def test_forget_removes_a_links_only_post_quoted_as_another_posts_context(engine
 def test_forget_keeps_a_context_quoting_words_another_user_still_posts(engine, write, fake_cache) -> None:  # type: ignore[no-untyped-def]
     setup(engine, write, fake_cache, [
         post("a1", "ann", HOTEL, 1), post("a2", "ann", "my unmistakable sentence about kayaks", 2),
-        post("b1", "bob", HOTEL, 3),  # bob copies ann's post word for word (a reshare, ``profiles.copies``)
+        post("b1", "bob", HOTEL, 3),  # bob copies ann's post word for word (a reshare, ``post_signals.copies``)
         post("c1", "cat", "I want to stay there", 4, context=HOTEL),  # quotes bob's post, or ann's: the same words
         post("c2", "cat", "agreed, kayaks are great", 5, context="my unmistakable sentence about kayaks")])
     counts = forget(engine, "ann")

@@ -9,7 +9,9 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from matcher.profiles import ProfileParams, UserPosts, build_profile, own_words
+from matcher.post_signals import own_words
+from matcher.profile_types import ProfileParams, UserPosts
+from matcher.profiles import build_profile
 
 TOPICS = ["travel", "sports", "cooking", "health", "lifestyle"]
 PARENTS = [4, 4, 4, -1, -1]
@@ -450,7 +452,7 @@ def test_negative_net_votes_count_against_a_topic() -> None:
 def test_the_authors_own_vote_is_not_engagement() -> None:
     from types import SimpleNamespace
 
-    from matcher.profiles import engagement
+    from matcher.post_signals import engagement
 
     posts = SimpleNamespace(likes=np.array([1, 3]), self_vote=np.array([True, False]), replies=np.zeros(2, int),
                             shares=np.zeros(2, int))
@@ -458,7 +460,7 @@ def test_the_authors_own_vote_is_not_engagement() -> None:
 
 
 def test_usual_engagement_is_a_median_shrunk_towards_the_prior() -> None:
-    from matcher.profiles import usual_engagement
+    from matcher.post_signals import usual_engagement
 
     params = ProfileParams()
     assert params.prior_engagement < usual_engagement(np.array([3.0, 3.0]), params) < 3.0  # two posts: pulled in
@@ -468,7 +470,7 @@ def test_usual_engagement_is_a_median_shrunk_towards_the_prior() -> None:
 
 @given(st.lists(st.floats(-1e6, 1e6) | st.sampled_from([0.0, 1.0, 2.5, -3.0]), min_size=1, max_size=60))
 def test_the_median_of_a_users_engagement_is_numpys_to_the_bit(values: list[float]) -> None:
-    from matcher.profiles import _median
+    from matcher.post_signals import _median
 
     # ties, odd and even counts: a user's usual engagement, so every lift and score, rests on it
     assert _median(np.array(values)).hex() == float(np.median(np.array(values))).hex()
@@ -502,7 +504,7 @@ def test_of_repeated_posts_the_earliest_is_kept_whatever_their_keys() -> None:
 def test_near_identical_texts_are_repeats_not_only_identical_ones() -> None:
     from types import SimpleNamespace
 
-    from matcher.profiles import duplicate_mask
+    from matcher.post_signals import duplicate_mask
 
     a = np.array([1.0, 0.0], dtype=np.float32)
     b = np.array([0.97, np.sqrt(1 - 0.97**2)], dtype=np.float32)  # cosine 0.97 (``duplicate_cosine`` 0.95)

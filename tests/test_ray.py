@@ -326,7 +326,7 @@ def test_a_sqlite_file_a_ray_node_lacks_is_an_error_not_an_empty_database(cluste
     from sqlalchemy import create_engine
 
     from matcher.classify import ClassifyParams
-    from matcher.profiles import ProfileParams
+    from matcher.profile_types import ProfileParams
     from matcher.topic_space import TopicSpace
 
     engine = setup_db(tmp_path, "here", sample_lines()[:20])

@@ -370,7 +370,7 @@ def test_quantity_chart_gives_perks_with_one_title_a_bar_each() -> None:
 
 
 def test_chart_engagement_leaves_out_the_reddit_authors_own_vote() -> None:
-    """The dashed 'usual' line is net of Reddit's self-vote (``profiles.engagement``): so are the points."""
+    """The dashed 'usual' line is net of Reddit's self-vote (``post_signals.engagement``): so are the points."""
     post = {"likes": 1, "replies": 1, "shares": 1}
     assert engagement(post | {"platform": "reddit"}) == 5.0 and engagement(post | {"platform": "twitter"}) == 6.0
 

@@ -6,8 +6,9 @@ import json
 import pytest
 from sqlmodel import select
 
+from matcher.locks import profile_lock
 from matcher.status import database_status
-from matcher.store import ProfiledUser, Run, open_engine, profile_lock, session
+from matcher.store import ProfiledUser, Run, open_engine, session
 from tests.test_cli_match import PERKS, TAXONOMY, build_world, posts_for
 
 USERS = [{"user_id": "ann", "consent": "opted_in", "region": "US-NY"},
@@ -473,8 +474,9 @@ def test_status_says_a_profile_run_is_under_way_while_it_embeds(tmp_path) -> Non
     (which ``status.profile_running`` can see)."""
     from matcher.demo import sample_path
     from matcher.ingest import ingest_posts, ingest_users
+    from matcher.locks import profile_lock
     from matcher.status import database_status, next_steps
-    from matcher.store import open_engine, profile_lock
+    from matcher.store import open_engine
 
     engine = open_engine(str(tmp_path / "t.db"))
     ingest_users(engine, sample_path("users.jsonl"))

@@ -107,7 +107,8 @@ def engine(db: str | None, existing: bool = False):  # type: ignore[no-untyped-d
     """The database; with ``existing``, a SQLite file that is not there is an error, not a new empty database (a
     command that only reads results would otherwise answer "run profile first" for a mistyped --db)."""
     from matcher.errors import PerkmatchError
-    from matcher.store import SQLITE_WAIT_S, check_url, open_engine, shown_db
+    from matcher.locks import SQLITE_WAIT_S
+    from matcher.store import check_url, open_engine, shown_db
 
     path = db_path(db)
     check_url(path)
@@ -120,7 +121,7 @@ def engine(db: str | None, existing: bool = False):  # type: ignore[no-untyped-d
     State.opened.append(opened)
     def waiting(profile: bool = False) -> None:
         """Said when a command must wait its turn: for a write (SQLite gives up after ``SQLITE_WAIT_S``), or, for a
-        profile run, for the one under way (``store.profile_lock``: as long as it takes; before, "up to 60 s")."""
+        profile run, for the one under way (``locks.profile_lock``: as long as it takes; before, "up to 60 s")."""
         err.print(f"Waiting for the profile run under way on {shown_db(path)} to finish (this one then reuses its "
                   "work); Ctrl-C stops this one safely" if profile else
                   f"Waiting for another command writing to {shown_db(path)} to finish"
@@ -425,7 +426,7 @@ def database_hint(exc: Exception) -> str:
     if "readonly" in said or "read-only" in said:
         return ("The database file, or its folder, cannot be written (SQLite writes a journal beside it): fix the "
                 "permissions, or give a --db path that can be written")
-    if "database is locked" in said:  # SQLite's writer lock, held past the wait (``store.SQLITE_WAIT_S``)
+    if "database is locked" in said:  # SQLite's writer lock, held past the wait (``locks.SQLITE_WAIT_S``)
         return ("Another command kept the database busy for longer than this one waits (an ingest holds it until its "
                 "file is stored): what was committed before is kept; run this command again once that one is done")
     if hint := server_hint(exc):  # PostgreSQL refused: no such database, a wrong password, no rights, no server

@@ -364,7 +364,7 @@ def profile(
     with contextlib.ExitStack() as stack:
         if engine_kind == "ray":
             from matcher.engine_ray import RayExecutor, ray_cluster
-            from matcher.store import profile_lock
+            from matcher.locks import profile_lock
 
             stack.enter_context(profile_lock(eng))  # a run under way: wait for it before starting a cluster
             err.print(stack.enter_context(ray_cluster(ray_address)), style="dim")
@@ -411,7 +411,7 @@ def _faded(eng: Any, when: int | None) -> tuple[float, str, int] | None:
 
     from sqlalchemy import func, select
 
-    from matcher.profiles import ProfileParams
+    from matcher.profile_types import ProfileParams
     from matcher.store import Post, session
 
     if when is None:

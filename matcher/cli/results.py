@@ -112,7 +112,7 @@ def explain(
     from matcher.assignments import latest_match_id, match_records, withheld_hidden, withheld_records
     from matcher.errors import UnknownTopicError
     from matcher.explain import explain_topic, no_perks_reason
-    from matcher.profiles import ProfileParams
+    from matcher.profile_types import ProfileParams
     from matcher.topic_records import require_user, stale_taxonomy
 
     eng = engine(db, existing=True)
