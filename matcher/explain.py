@@ -112,13 +112,7 @@ def explain_topic(engine: Engine, user_id: str, topic_id: str, shared: dict[str,
     by a caller explaining many of them (the user report: before, a user of 20,000 posts took 0.5 s a topic).
     ``cache``: the embedding cache, loaded when needed, to work out again a topic the run weighed but did not keep
     (``worked_again``); without it such a topic is said to be not among those kept."""
-    shared = {} if shared is None else shared
-
-    def once(key: str, read: Callable[[], Any]) -> Any:
-        if key not in shared:
-            shared[key] = read()
-        return shared[key]
-
+    once = _Once({} if shared is None else shared)
     taxonomy = once("taxonomy", lambda: load_topics(engine))
     try:
         topic = known_topic(taxonomy, topic_id)
@@ -132,7 +126,49 @@ def explain_topic(engine: Engine, user_id: str, topic_id: str, shared: dict[str,
     params = ProfileParams()
     records = once("records", lambda: topic_records(engine, int(run.id or 0), [user_id], candidates=True)[0]["topics"])
     record = next((t for t in records if t["topic_id"] == topic_id), None)
-    out: dict[str, Any] = {"user_id": user_id, "topic_id": topic_id, "name": topic.name, "run_id": run.id,
+    out = _topic_context(engine, run, user_id, topic_id, topic.name, params, once)
+    shown = not_shown(taxonomy)
+    hidden = shown(user.sensitive_opt_in)
+    if topic_id in hidden:
+        out.update(inferred=False, verdict="not inferred: this is a sensitive topic and the user has not opted in "
+                   "to it, so perkmatch never infers or shows it")
+        return out
+    if record is not None:
+        details = _stored_details(engine, run, user_id, topic_id)
+    else:
+        late = topic_id in shown(None) and record_changed(engine, user_id, run.started_at)
+        # (opted in since the run, perhaps: it weighed the topic only if they had by then)
+        worked = _not_kept(engine, run, user_id, topic_id, late, params, cache, once, out)
+        if worked is None:
+            return out
+        record = _worked_record(engine, run, user_id, worked, {t.topic_id: t.name for t in taxonomy})
+        details = record.pop("details")
+    if details.get("covered_by"):  # never name a sensitive child the user does not (or no longer) opt in to
+        details["covered_by"] = [k for k in details["covered_by"] if k not in hidden]
+    verdict = _verdict(engine, record, details, params, taxonomy, once, _unread(engine, run, user_id, once))
+    out.update(inferred=record["status"] == "inferred", verdict=verdict, details=details,
+               **{k: record[k] for k in ("score", "confidence", "posts", "days", "threads", "engagement",
+                                         "engagement_vs_usual", "first", "last", "evidence")})
+    return out
+
+
+class _Once:
+    """What explaining one user's topics reads every time, read once: kept in ``shared`` under a key."""
+
+    def __init__(self, shared: dict[str, Any]) -> None:
+        self.shared = shared
+
+    def __call__(self, key: str, read: Callable[[], Any]) -> Any:
+        if key not in self.shared:
+            self.shared[key] = read()
+        return self.shared[key]
+
+
+def _topic_context(engine: Engine, run: Run, user_id: str, topic_id: str, name: str, params: ProfileParams,
+                   once: _Once) -> dict[str, Any]:
+    """What every answer about the topic says, whatever its verdict: the thresholds, the words and collection posts
+    that shaped the topic in the run, the user's posts the model cannot read, and whether their posts changed since."""
+    out: dict[str, Any] = {"user_id": user_id, "topic_id": topic_id, "name": name, "run_id": run.id,
                            "thresholds": thresholds(params)}
     run_params = json.loads(run.params or "{}")
     related = run_params.get("related_words", {}).get(topic_id)
@@ -141,68 +177,71 @@ def explain_topic(engine: Engine, user_id: str, topic_id: str, shared: dict[str,
     fitted = run_params.get("topic_vectors", {}).get("mass", {}).get(topic_id)
     if fitted:
         out["fitted_on_posts"] = fitted  # posts in the collection plainly about the topic, shaping its vector
-    unread, wordless = once("unread", lambda: _unread_posts(engine, user_id, run_params.get("vocabulary")))
+    unread, wordless = _unread(engine, run, user_id, once)
     if unread:
         out["unread_posts"] = unread  # the user's posts the model cannot read: about no topic at all
     if wordless:
         out["wordless_posts"] = wordless  # bare links: about no topic either
     if once("changed_since", lambda: changed_since(engine, run, user_id)):
         out["posts_changed_since_run"] = True  # the verdict is the run's: `profile` works it out again
-    shown = not_shown(taxonomy)
-    hidden = shown(user.sensitive_opt_in)
-    if topic_id in hidden:
-        out.update(inferred=False, verdict="not inferred: this is a sensitive topic and the user has not opted in "
-                   "to it, so perkmatch never infers or shows it")
-        return out
-    if record is None:
-        late = topic_id in shown(None) and record_changed(engine, user_id, run.started_at)
-        # (opted in since the run, perhaps: it weighed the topic only if they had by then)
-        # worked out again when the run may have weighed it and not kept it, or the user's data changed since (a
-        # run a withdrawn opt-in could not be repeated for keeps fewer of the topics that fell short:
-        # ``rework.rework_withdrawn``)
-        short_listed = _short_listed(engine, run, user_id, params)
-        again = None if late or cache is None or not (short_listed or once(
-            "changed_since", lambda: changed_since(engine, run, user_id))) else once(
-            "worked_again", lambda: worked_again(engine, cache, run, user_id))
-        if isinstance(again, tuple):
-            kept = (f"profile run {run.id} keeps only the {params.max_candidates} topics closest to being inferred "
-                    "that fell short, and this is not one of them" if short_listed else
-                    f"profile run {run.id} keeps no score of this topic for the user")
-            out["worked_again"] = (f"{kept}: worked out again for this answer, as the run worked it out" + (
-                "" if again[1] else ", but from the user's posts and record as they are now, which changed after the "
-                "run (`perkmatch profile` brings it up to date)"))
-            out["posts_changed_since_run"] = out.get("posts_changed_since_run", False) or not again[1]
-        found = again[0].get(topic_id) if isinstance(again, tuple) else None
-        if found is None:
-            reason = (_opted_in_since(run, user_id) if late else _no_post_about(params) if isinstance(again, tuple)
-                      else _absent(engine, run, user_id, params) + (f" (it cannot be worked out again: {again})"
-                                                                    if again else ""))
-            out.update(inferred=False, verdict="not inferred: " + "; ".join([reason] + _unread_words(unread, wordless)))
-            return out
-        record = _worked_record(engine, run, user_id, found, {t.topic_id: t.name for t in taxonomy})
-        details = record.pop("details")
-    else:
-        with session(engine) as s:
-            details = json.loads(s.exec(select(TopicScore.details).where(TopicScore.run_id == run.id)
-                                        .where(TopicScore.user_id == user_id)
-                                        .where(TopicScore.topic_id == topic_id)).one())
-    if details.get("covered_by"):  # never name a sensitive child the user does not (or no longer) opt in to
-        details["covered_by"] = [k for k in details["covered_by"] if k not in hidden]
-    inferred = record["status"] == "inferred"
-    if inferred:
-        verdict = "inferred: every threshold is met"
-    elif details.get("covered_by"):
-        # (a child the taxonomy dropped since the run keeps the name it was last loaded with, as `topics` shows it)
-        verdict = _covered(details, record["posts"], once("names", lambda: known_names(engine, taxonomy)))
-    else:
-        counted = _short_on_posts(record, details, params)
-        reasons = details.get("shortfalls", []) + (_not_original(details) if counted else []) + _unread_words(
-            unread, wordless)
-        verdict = "not inferred: " + "; ".join(reasons)
-    out.update(inferred=inferred, verdict=verdict, details=details, **{k: record[k] for k in (
-        "score", "confidence", "posts", "days", "threads", "engagement", "engagement_vs_usual", "first", "last",
-        "evidence")})
     return out
+
+
+def _unread(engine: Engine, run: Run, user_id: str, once: _Once) -> tuple[int, int]:
+    """The user's posts the model cannot read, and their bare links (``_unread_posts``), read once."""
+    vocabulary = json.loads(run.params or "{}").get("vocabulary")
+    counts: tuple[int, int] = once("unread", lambda: _unread_posts(engine, user_id, vocabulary))
+    return counts
+
+
+def _stored_details(engine: Engine, run: Run, user_id: str, topic_id: str) -> dict[str, Any]:
+    """The details the run stored for the user's topic (``TopicScore.details``)."""
+    with session(engine) as s:
+        details: dict[str, Any] = json.loads(s.exec(select(TopicScore.details).where(TopicScore.run_id == run.id)
+                                                    .where(TopicScore.user_id == user_id)
+                                                    .where(TopicScore.topic_id == topic_id)).one())
+    return details
+
+
+def _not_kept(engine: Engine, run: Run, user_id: str, topic_id: str, late: bool, params: ProfileParams,
+              cache: Callable[[], EmbeddingCache] | None, once: _Once, out: dict[str, Any]) -> TopicResult | None:
+    """A topic the run keeps no record of for the user: worked out again when the run may have weighed it and not
+    kept it, or the user's data changed since (a run a withdrawn opt-in could not be repeated for keeps fewer of the
+    topics that fell short: ``rework.rework_withdrawn``), and returned; or None, with the verdict put in ``out``
+    (opted in since the run, no post about it, or absent from the run)."""
+    short_listed = _short_listed(engine, run, user_id, params)
+    again = None if late or cache is None or not (short_listed or once(
+        "changed_since", lambda: changed_since(engine, run, user_id))) else once(
+        "worked_again", lambda: worked_again(engine, cache, run, user_id))
+    if isinstance(again, tuple):
+        kept = (f"profile run {run.id} keeps only the {params.max_candidates} topics closest to being inferred "
+                "that fell short, and this is not one of them" if short_listed else
+                f"profile run {run.id} keeps no score of this topic for the user")
+        out["worked_again"] = (f"{kept}: worked out again for this answer, as the run worked it out" + (
+            "" if again[1] else ", but from the user's posts and record as they are now, which changed after the "
+            "run (`perkmatch profile` brings it up to date)"))
+        out["posts_changed_since_run"] = out.get("posts_changed_since_run", False) or not again[1]
+    found: TopicResult | None = again[0].get(topic_id) if isinstance(again, tuple) else None
+    if found is None:
+        reason = (_opted_in_since(run, user_id) if late else _no_post_about(params) if isinstance(again, tuple)
+                  else _absent(engine, run, user_id, params) + (f" (it cannot be worked out again: {again})"
+                                                                if again else ""))
+        unread, wordless = _unread(engine, run, user_id, once)
+        out.update(inferred=False, verdict="not inferred: " + "; ".join([reason] + _unread_words(unread, wordless)))
+    return found
+
+
+def _verdict(engine: Engine, record: dict[str, Any], details: dict[str, Any], params: ProfileParams,
+             taxonomy: list[TopicInfo], once: _Once, unread: tuple[int, int]) -> str:
+    """The verdict on a topic the run weighed: inferred, covered by inferred children, or what fell short."""
+    if record["status"] == "inferred":
+        return "inferred: every threshold is met"
+    if details.get("covered_by"):
+        # (a child the taxonomy dropped since the run keeps the name it was last loaded with, as `topics` shows it)
+        return _covered(details, record["posts"], once("names", lambda: known_names(engine, taxonomy)))
+    counted = _short_on_posts(record, details, params)
+    reasons = details.get("shortfalls", []) + (_not_original(details) if counted else []) + _unread_words(*unread)
+    return "not inferred: " + "; ".join(reasons)
 
 
 def _scored_before(engine: Engine, user_id: str, topic_id: str) -> TopicInfo | None:
