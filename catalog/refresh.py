@@ -8,6 +8,7 @@ transaction: readers see the old version or the new one, never a mix.
 import datetime as dt
 import hashlib
 import json
+import os
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -117,11 +118,12 @@ def near_misses(path: str, ignored: dict[tuple[str, str], list[int]]) -> list[st
 PERK_COLUMNS = tuple(name for name, field in PerkIn.model_fields.items() if field.is_required())  # a CSV names them
 
 
-def read_catalog(path: str, topics: set[str] | None = None, sensitive: Iterable[str] = (),
+def read_catalog(path: str | os.PathLike[str], topics: set[str] | None = None, sensitive: Iterable[str] = (),
                  warnings: list[str] | None = None) -> list[PerkIn]:
     """Validate a whole catalog file; raise InputFileError listing every problem (a perk id given twice is found
     even when one of its rows has other problems). ``warnings`` gets what is ignored that looks like a mistake
     (``near_misses``)."""
+    path = os.fspath(path)
     sensitive = set(sensitive)
     problems: list[Problem] = []
     perks: list[PerkIn] = []
@@ -271,7 +273,7 @@ def _counted(progress: Callable[[str, int, int | None], None] | None, stage: str
     return lambda n: progress(stage, n, total)
 
 
-def refresh(session: Session, path: str, source: VectorSource, *, dry_run: bool = False,
+def refresh(session: Session, path: str | os.PathLike[str], source: VectorSource, *, dry_run: bool = False,
             topics: set[str] | None = None, sensitive: Iterable[str] = (), retire_all: bool = False,
             commit: bool = True, progress: Callable[[str, int, int | None], None] | None = None) -> RefreshResult:
     """Load a catalog file as a new version (nothing changes when the file matches the live version). A file with
@@ -281,6 +283,7 @@ def refresh(session: Session, path: str, source: VectorSource, *, dry_run: bool 
     ``session``, for a caller that reads it and rolls it back (`match --dry-run --catalog FILE`); every perk's text
     in the file is embedded and cached first (``embedded`` counts those it encoded; ``progress("embed perks", n,
     total)`` after each batch)."""
+    path = os.fspath(path)
     warnings: list[str] = []
     loaded = _file_hash(path)  # of the bytes read: the file may be replaced while the perks are embedded
     perks = read_catalog(path, topics, sensitive, warnings)

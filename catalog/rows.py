@@ -8,6 +8,7 @@ import csv
 import gzip
 import io
 import json
+import os
 import re
 import reprlib
 import sys
@@ -132,13 +133,14 @@ def undecodable(text: str) -> str | None:
     return None
 
 
-def iter_rows(path: str, formats: tuple[str, ...] = ALL_FORMATS, columns: tuple[str, ...] = (),
+def iter_rows(path: str | os.PathLike[str], formats: tuple[str, ...] = ALL_FORMATS, columns: tuple[str, ...] = (),
               texts: tuple[str, ...] = (), known: frozenset[str] | None = None) -> Iterator[Row]:
     """Yield (line, row) for every row, or (line, Problem) where a row cannot be parsed. A CSV file's header must
     name ``columns`` (else its first row may have been taken for the header). In YAML, the fields named in ``texts``
     keep their text as written when unquoted (``0123``, ``yes``, ``1.10``: not 83, True, 1.1). A field given twice in
     a row (a CSV column named twice) is a problem when it is one of the ``known`` fields (None: any field): which of
     its values was meant cannot be told; an unknown extra field given twice keeps its last value, never an error."""
+    path = os.fspath(path)
     check_file(path, formats)
     fmt = file_format(path, formats)
     if fmt not in formats:

@@ -7,6 +7,7 @@ Posts of users without consent are never stored under the default 'opt-in' polic
 """
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -29,6 +30,7 @@ from matcher.taxonomy import dropped_under, not_shown, stored_topics, topic_ids_
 BATCH = 1000
 
 Progress = Callable[[int], None]
+FilePath = str | os.PathLike[str]  # a file's path: a str or a pathlib.Path
 
 
 @dataclass
@@ -157,11 +159,12 @@ def is_reject_file(path: Path) -> bool:
     return not head or (bool(lines) and all(line.startswith(b'{"line": ') for line in lines))
 
 
-def ingest(engine: Engine, posts: str | None = None, users: str | None = None, *, skip_invalid: bool = False,
-           reject_path: str | None = None, policy: str = "opt-in", progress: Progress | None = None
-           ) -> list[IngestReport]:
+def ingest(engine: Engine, posts: FilePath | None = None, users: FilePath | None = None, *,
+           skip_invalid: bool = False, reject_path: FilePath | None = None, policy: str = "opt-in",
+           progress: Progress | None = None) -> list[IngestReport]:
     """A users file then a posts file, in one transaction: if either is rejected, neither is stored (a users file
     that opts someone out forgets them only when the posts are stored too)."""
+    posts, users, reject_path = (None if p is None else os.fspath(p) for p in (posts, users, reject_path))
     reports: list[IngestReport] = []
     if posts == "-" and users == "-":  # the users would read it all, and the posts nothing
         raise PerkmatchError("--users -: the posts are read from standard input too, which can be read once; give "
@@ -190,11 +193,12 @@ def ingest(engine: Engine, posts: str | None = None, users: str | None = None, *
     return reports
 
 
-def ingest_users(engine: Engine, path: str, *, skip_invalid: bool = False,
-                 reject_path: str | None = None, within: Session | None = None) -> IngestReport:
+def ingest_users(engine: Engine, path: FilePath, *, skip_invalid: bool = False,
+                 reject_path: FilePath | None = None, within: Session | None = None) -> IngestReport:
     """Validate and upsert a users file; users who opt out are forgotten. A user who opted out stays out: a row
     without consent, or an old file still saying opted_in, does not bring them back (only `perkmatch consent USER
     opted_in` does). ``within``: in that session's transaction, committed by the caller (``ingest``)."""
+    path, reject_path = os.fspath(path), None if reject_path is None else os.fspath(reject_path)
     from matcher.forget import forgotten_check, opted_out, withdraw_opt_ins
 
     report = IngestReport(path, kind="users")
@@ -330,11 +334,12 @@ def _finish(s: Session, rejects: _Rejects, report: IngestReport, skip_invalid: b
         report.rejects = rejects  # the caller finishes it once it has committed (``ingest``)
 
 
-def ingest_posts(engine: Engine, path: str, *, skip_invalid: bool = False, reject_path: str | None = None,
+def ingest_posts(engine: Engine, path: FilePath, *, skip_invalid: bool = False, reject_path: FilePath | None = None,
                  policy: str = "opt-in", progress: Progress | None = None,
                  within: Session | None = None) -> IngestReport:
     """Validate and upsert a posts file in one transaction, streaming it in batches (``within``: as
     ``ingest_users``)."""
+    path, reject_path = os.fspath(path), None if reject_path is None else os.fspath(reject_path)
     from matcher.forget import deleted_posts_check, forgotten_check  # (they build on this module's stores)
 
     check_policy(policy)

@@ -379,11 +379,12 @@ def discard_if_empty(path: str) -> bool:
         conn.close()
 
 
-def open_engine(db: str = DEFAULT_DB, existing: bool = False) -> Engine:
-    """Open (and create if needed) the database; with ``existing``, a database without perkmatch's tables (a server's,
-    or a SQLite file another program made) is an error, not one to create them in (a command that only reads
-    results, given the wrong database)."""
+def open_engine(db: str | os.PathLike[str] = DEFAULT_DB, existing: bool = False) -> Engine:
+    """Open (and create if needed) the database: a SQLite file's path (a str or a ``pathlib.Path``) or a URL. With
+    ``existing``, a database without perkmatch's tables (a server's, or a SQLite file another program made) is an
+    error, not one to create them in (a command that only reads results, given the wrong database)."""
     not_a_starting_worker()
+    db = os.fspath(db)
     check_url(db)
     url = db_url(db)
     if url.startswith("sqlite"):

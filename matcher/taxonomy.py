@@ -7,6 +7,7 @@ import csv
 import functools
 import hashlib
 import json
+import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -127,8 +128,9 @@ def default_taxonomy_path() -> str:
     return str(resources.files("matcher").joinpath("data/taxonomy.yaml"))
 
 
-def read_taxonomy(path: str) -> list[TopicIn]:
+def read_taxonomy(path: str | os.PathLike[str]) -> list[TopicIn]:
     """Validate a whole taxonomy file; raise InputFileError listing every problem."""
+    path = os.fspath(path)
     tsv = path != "-" and path.lower().removesuffix(".gz").endswith(".tsv")
     problems: list[Problem] = []
     topics: list[TopicIn] = []
