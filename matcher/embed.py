@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from catalog.refresh import text_key
 from matcher.eligible import covered
-from matcher.encoder import Encoder
+from matcher.encoder import Encoder, checked_vectors, encoded
 from matcher.locks import hold_forget_lock
 from matcher.records import embed_form
 from matcher.store import Embedding, Post, batches, bulk_insert, session
@@ -102,8 +102,9 @@ class EmbeddingCache:
         return [order[start:start + WRITE_BATCH] for start in range(0, len(order), WRITE_BATCH)]
 
     def store_vectors(self, keys: list[str], vectors: np.ndarray) -> None:
-        """Store one batch of vectors (one transaction; a vector already stored for a key is kept)."""
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        """Store one batch of vectors (one transaction; a vector already stored for a key is kept), checked as the
+        encoder's (``encoder.checked_vectors``: they may come from elsewhere, a Ray cluster's encoders)."""
+        vectors = np.ascontiguousarray(checked_vectors(self.encoder, len(keys), vectors))
         with self.engine.begin() as conn:
             bulk_insert(conn, Embedding.__table__, ("model", "text_key", "vector"),
                         [(self.name, key, vector.tobytes()) for key, vector in zip(keys, vectors, strict=True)],
@@ -125,10 +126,11 @@ class EmbeddingCache:
         return sum(len(keys) for keys in batches)
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        """The encoder's vectors for these texts (not stored), its time counted in ``encode_seconds``."""
+        """The encoder's vectors for these texts (not stored), checked (``encoder.encoded``), its time counted in
+        ``encode_seconds``."""
         started = time.perf_counter()
         with deferred_interrupt():
-            vectors = self.encoder.encode(texts)
+            vectors = encoded(self.encoder, texts)
         self.encode_seconds += time.perf_counter() - started
         return vectors
 

@@ -13,13 +13,14 @@ from typing import Protocol
 
 import numpy as np
 
-from matcher.errors import ModelError
+from matcher.errors import EncoderError, ModelError, PerkmatchError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 PRECISIONS = ("float32", "bfloat16", "auto")
 BACKENDS = ("torch", "torch-bf16", "onnx", "onnx-int8", "openvino", "openvino-int8", "fast", "model2vec",
             "auto")  # see matcher.backends
 MAX_CHARS = 2000  # the model reads 256 tokens; longer text is cut before tokenising
+UNIT_TOLERANCE = 1e-3  # how far from 1 a vector's length may be (float32 and bfloat16 rounding stay far below)
 
 
 class Encoder(Protocol):
@@ -29,6 +30,47 @@ class Encoder(Protocol):
     dim: int
 
     def encode(self, texts: list[str]) -> np.ndarray: ...
+
+
+def encoded(encoder: Encoder, texts: list[str]) -> np.ndarray:
+    """``encoder.encode(texts)``, checked (``checked_vectors``); its failure is an EncoderError naming it."""
+    try:
+        vectors = encoder.encode(texts)
+    except PerkmatchError:
+        raise
+    except Exception as exc:
+        raise EncoderError(f"the encoder {encoder.name!r} failed on a batch of {len(texts)} text(s): "
+                           f"{type(exc).__name__}: {exc}; check its encode(texts) (for the packaged model, try "
+                           "another --encoder, such as torch)") from exc
+    return checked_vectors(encoder, len(texts), vectors, texts)
+
+
+def checked_vectors(encoder: Encoder, n: int, vectors: object, texts: list[str] | None = None) -> np.ndarray:
+    """The vectors an encoder returned for ``n`` texts, as float32, when they are what ``Encoder`` promises: shape
+    (n, dim), finite, unit-norm. Else an EncoderError saying what is wrong and how to fix it: before, a wrong ``dim``
+    was a bare "cannot reshape array" from the cache, NaN a database NOT NULL error, and vectors not of unit length
+    were stored and quietly scored wrong (scores are inner products, read as cosines)."""
+    name = f"the encoder {encoder.name!r}"
+    try:
+        out = np.asarray(vectors, dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise EncoderError(f"{name} returned {type(vectors).__name__}, not an array of numbers ({exc}); its "
+                           "encode(texts) must return a numpy array of shape (len(texts), dim)") from None
+    if out.shape != (n, encoder.dim):
+        raise EncoderError(f"{name} returned vectors of shape {out.shape} for {n} text(s); its encode(texts) must "
+                           f"return shape (len(texts), dim), one row of {encoder.dim} numbers (its `dim`) per text")
+    bad = ~np.isfinite(out).all(axis=1)
+    norms = np.linalg.norm(out, axis=1)
+    bad |= np.abs(norms - 1) > UNIT_TOLERANCE
+    if bad.any():
+        first = int(np.argmax(bad))
+        what = f"text {texts[first][:60]!r}" if texts else f"row {first}"
+        problem = (f"NaN or infinite numbers (for {what})" if not np.isfinite(out[first]).all() else
+                   f"a vector of length {norms[first]:.4g}, not 1 (for {what})")
+        raise EncoderError(f"{name} returned {problem}: {int(bad.sum())} of its {n} row(s) are so; its vectors "
+                           "must be finite and L2-normalised: return vectors / np.linalg.norm(vectors, axis=1, "
+                           "keepdims=True)")
+    return out
 
 
 def packaged_model_path() -> Path:

@@ -21,6 +21,10 @@ class ModelError(PerkmatchError):
     """The embedding model cannot be loaded."""
 
 
+class EncoderError(PerkmatchError):
+    """An encoder failed, or returned what the Encoder interface does not: (n, dim) finite unit-norm vectors."""
+
+
 class ImportFormatError(PerkmatchError):
     """A platform export is malformed or truncated; the message names the file, the place and the fix."""
 

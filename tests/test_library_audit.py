@@ -3,9 +3,13 @@ when it is right and when it is not (the package's own errors, naming the fix, n
 
 from pathlib import Path
 
-from catalog.refresh import refresh
+import numpy as np
+import pytest
+
+from catalog.refresh import refresh, text_key
 from matcher.embed import EmbeddingCache
 from matcher.encoder import FakeEncoder
+from matcher.errors import EncoderError
 from matcher.ingest import ingest, ingest_posts, ingest_users
 from matcher.match import run_match
 from matcher.profile_run import run_profile
@@ -32,3 +36,86 @@ def test_files_and_the_database_may_be_given_as_pathlib_paths(tmp_path: Path) ->
     assert user_topics(engine, "u-maya")[0]["topics"]
     assert read_taxonomy(Path(__file__).resolve().parents[1] / "matcher" / "data" / "taxonomy.yaml")
     engine.dispose()
+
+
+class _Float64(FakeEncoder):
+    def encode(self, texts: list[str]) -> np.ndarray:
+        return super().encode(texts).astype(np.float64)
+
+
+class _Unnormalised(FakeEncoder):
+    def encode(self, texts: list[str]) -> np.ndarray:
+        return super().encode(texts) * 7
+
+
+class _WrongDim(FakeEncoder):
+    def encode(self, texts: list[str]) -> np.ndarray:
+        return FakeEncoder(32).encode(texts)
+
+
+class _RowShort(FakeEncoder):
+    def encode(self, texts: list[str]) -> np.ndarray:
+        return super().encode(texts)[1:]
+
+
+class _NaN(FakeEncoder):
+    def encode(self, texts: list[str]) -> np.ndarray:
+        vectors = super().encode(texts)
+        vectors[0, 0] = np.nan  # the first row of the batch: the shortest text
+        return vectors
+
+
+class _Raises(FakeEncoder):
+    def encode(self, texts: list[str]) -> np.ndarray:
+        raise RuntimeError("model exploded")
+
+
+def test_an_encoder_returning_float64_or_a_list_is_taken_as_float32(engine) -> None:  # type: ignore[no-untyped-def]
+    reference = EmbeddingCache(engine, FakeEncoder()).encode(["espresso grinder", "cheap flights"])
+    assert EmbeddingCache(engine, _Float64()).encode(["espresso grinder", "cheap flights"]).dtype == np.float32
+    np.testing.assert_array_equal(EmbeddingCache(engine, _Float64()).encode(["espresso grinder", "cheap flights"]),
+                                  reference)
+
+
+@pytest.mark.parametrize(("encoder", "said"), [
+    (_Unnormalised(), "the encoder 'fake-64' returned a vector of length 7, not 1 (for text 'cheap flights'): 2 of "
+                      "its 2 row(s) are so; its vectors must be finite and L2-normalised: return vectors / "
+                      "np.linalg.norm(vectors, axis=1, keepdims=True)"),
+    (_WrongDim(), "the encoder 'fake-64' returned vectors of shape (2, 32) for 2 text(s); its encode(texts) must "
+                  "return shape (len(texts), dim), one row of 64 numbers (its `dim`) per text"),
+    (_RowShort(), "the encoder 'fake-64' returned vectors of shape (1, 64) for 2 text(s)"),
+    (_NaN(), "the encoder 'fake-64' returned NaN or infinite numbers (for text 'cheap flights'): 1 of its 2 row(s)"),
+    (_Raises(), "the encoder 'fake-64' failed on a batch of 2 text(s): RuntimeError: model exploded; check its "
+                "encode(texts)"),
+])
+def test_an_encoder_breaking_its_interface_is_an_encoder_error_naming_it(engine, encoder, said) -> None:  # type: ignore[no-untyped-def]
+    """Before: a wrong dim was numpy's "cannot reshape array" from the cache (once stored), too few rows zip()'s
+    ValueError, NaN a database NOT NULL error in the profile run, an encoder's own failure its bare exception (a
+    traceback from the CLI), and vectors not of unit length were stored and scored quietly wrong (topic scores are
+    inner products read as cosines: 2 topics inferred on the sample data instead of 50)."""
+    cache = EmbeddingCache(engine, encoder)
+    with pytest.raises(EncoderError) as caught:
+        cache.vectors(["espresso grinder", "cheap flights"])
+    assert str(caught.value).startswith(said)
+    assert cache.missing([text_key("espresso grinder"), text_key("cheap flights")]) == {
+        text_key("espresso grinder"), text_key("cheap flights")}  # nothing was stored
+
+
+def test_vectors_stored_from_elsewhere_are_checked_too(engine) -> None:  # type: ignore[no-untyped-def]
+    """``store_vectors`` (a Ray cluster's encoders hand their batches to it) checks them as the encoder's."""
+    cache = EmbeddingCache(engine, FakeEncoder())
+    with pytest.raises(EncoderError, match=r"returned vectors of shape \(1, 64\) for 2 text\(s\)"):
+        cache.store_vectors(["a", "b"], FakeEncoder().encode(["one"]))
+
+
+def test_the_cli_says_an_encoder_failed_without_a_traceback(tmp_path, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from matcher.cli import app, common
+
+    monkeypatch.setattr(common, "cache", lambda eng, model: EmbeddingCache(eng, _Raises()))
+    result = CliRunner().invoke(app, ["--db", str(tmp_path / "c.db"), "catalog", "refresh",
+                                      str(SAMPLE / "catalog.yaml")])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert result.stderr.startswith("Error: the encoder 'fake-64' failed on a batch of 62 text(s): RuntimeError: "
+                                    "model exploded")
