@@ -90,6 +90,10 @@ class DamagedFileError(CatalogError):
         return DamagedFileError(self.path, self.reason, self.located, line if self.located else 0)
 
 
+class WrongArgumentError(CatalogError, TypeError):
+    """A function was given another kind of object than it takes; the message names the one to give."""
+
+
 class UnknownTopicError(CatalogError):
     """A perk names a topic the taxonomy does not have, or a sensitive one."""
 

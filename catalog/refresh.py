@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
-from catalog.errors import CatalogError, InputFileError, Problem, UnknownPerkError
+from catalog.errors import CatalogError, InputFileError, Problem, UnknownPerkError, WrongArgumentError
 from catalog.rows import field_key, iter_rows, validate
 from catalog.schema import PERK_HINTS, PERK_TEXTS, PERK_YAML_TEXTS, CatalogVersion, PerkIn, PerkRecord, brand_key
 
@@ -283,6 +283,7 @@ def refresh(session: Session, path: str | os.PathLike[str], source: VectorSource
     ``session``, for a caller that reads it and rolls it back (`match --dry-run --catalog FILE`); every perk's text
     in the file is embedded and cached first (``embedded`` counts those it encoded; ``progress("embed perks", n,
     total)`` after each batch)."""
+    _require_arguments(session, source)
     path = os.fspath(path)
     warnings: list[str] = []
     loaded = _file_hash(path)  # of the bytes read: the file may be replaced while the perks are embedded
@@ -333,6 +334,20 @@ def refresh(session: Session, path: str | os.PathLike[str], source: VectorSource
         return RefreshResult(version=new_version, diff=diff, embedded=embedded, applied=True, warnings=warnings)
     raise CatalogError(f"{path}: other catalog refreshes kept applying new versions while this one ran; nothing "
                        "was changed by this one: run it again")
+
+
+def _require_arguments(session: object, source: object) -> None:
+    """Refuse, naming the fix, another kind of object than ``refresh`` takes: before, an engine given for the session
+    was an AttributeError ("'Engine' object has no attribute 'exec'"), and an encoder given for the source one after
+    the file was read ("'FakeEncoder' object has no attribute 'encoded'")."""
+    if not isinstance(session, Session):
+        raise WrongArgumentError(f"refresh takes a session (given: {type(session).__name__}): "
+                                 "`with session(engine) as s: refresh(s, FILE, cache)`")
+    lacking = [name for name in ("name", "encoded", "missing", "fill") if not hasattr(source, name)]
+    if lacking:
+        wrap = " (an encoder: wrap it, EmbeddingCache(engine, encoder))" if hasattr(source, "dim") else ""
+        raise WrongArgumentError(f"refresh takes a vector source, an embedding cache (matcher.embed.EmbeddingCache) "
+                                 f"(given: {type(source).__name__}, which has no {', '.join(lacking)}){wrap}")
 
 
 RETRIES = 3

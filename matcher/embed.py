@@ -20,9 +20,10 @@ from sqlmodel import Session, col, select
 from catalog.refresh import text_key
 from matcher.eligible import covered
 from matcher.encoder import Encoder, checked_vectors, encoded
+from matcher.errors import WrongArgumentError
 from matcher.locks import hold_forget_lock
 from matcher.records import embed_form
-from matcher.store import Embedding, Post, batches, bulk_insert, session
+from matcher.store import Embedding, Post, batches, bulk_insert, require_engine, session
 
 WRITE_BATCH = 512
 FILL_CHUNK = 4096
@@ -67,6 +68,10 @@ class EmbeddingCache:
     """Vectors for texts, from the database when known, from the encoder otherwise."""
 
     def __init__(self, engine: Engine, encoder: Encoder) -> None:
+        require_engine(engine, "EmbeddingCache")
+        if not all(hasattr(encoder, name) for name in ("name", "dim", "encode")):
+            raise WrongArgumentError(f"EmbeddingCache takes an encoder, with name, dim and encode(texts) (given: "
+                                     f"{type(encoder).__name__}): load_encoder() or one of your own")
         self.engine = engine
         self.encoder = encoder
         self.name = encoder.name
@@ -163,6 +168,15 @@ class EmbeddingCache:
         """The vectors of these keys, in order, from ``_stored``'s bytes."""
         blob = b"".join(found[key] for key in keys)
         return np.frombuffer(blob, dtype=np.float32).reshape(len(keys), self.encoder.dim).copy()
+
+
+def require_cache(cache: object, who: str) -> None:
+    """Refuse, naming the fix, what is not an embedding cache: an encoder given as one is the usual slip (before, an
+    AttributeError from deep inside: "'FakeEncoder' object has no attribute 'missing'")."""
+    if not all(hasattr(cache, name) for name in ("encoder", "fill", "missing", "vectors")):
+        wrap = " (an encoder: wrap it, EmbeddingCache(engine, encoder))" if hasattr(cache, "dim") else ""
+        given = type(cache).__name__
+        raise WrongArgumentError(f"{who} takes an EmbeddingCache(engine, encoder) (given: {given}){wrap}")
 
 
 def _missing_stmt(model: str, which: str, policy: str | None = None):  # type: ignore[no-untyped-def]

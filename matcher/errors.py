@@ -21,6 +21,11 @@ class ModelError(PerkmatchError):
     """The embedding model cannot be loaded."""
 
 
+class WrongArgumentError(PerkmatchError, TypeError):
+    """A library function was given another kind of object than it takes (a session for an engine, an encoder for
+    a cache); the message names the one to give."""
+
+
 class EncoderError(PerkmatchError):
     """An encoder failed, or returned what the Encoder interface does not: (n, dim) finite unit-norm vectors."""
 

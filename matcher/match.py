@@ -37,7 +37,7 @@ from catalog.refresh import live_perks, live_version
 from matcher.assign import Candidate, assign, lost_reasons
 from matcher.classify import ClassifyParams, cosines
 from matcher.eligible import drop_gone
-from matcher.embed import EmbeddingCache
+from matcher.embed import EmbeddingCache, require_cache
 from matcher.engine_local import Progress
 from matcher.errors import NotReadyError
 from matcher.perk_space import MatchParams, PerkSpace, perk_topic_space
@@ -51,6 +51,7 @@ from matcher.store import (
     TopicScore,
     User,
     Withheld,
+    require_engine,
     session,
     utcnow,
 )
@@ -98,6 +99,8 @@ def run_match(engine: Engine, cache: EmbeddingCache, *, per_user: int = 3, per_b
     rolled back with the run; its result is the summary's ``staged``."""
     if stage is not None and read_back is None:
         raise ValueError("run_match: `stage` is for a dry run only (the run's commit would keep what it wrote)")
+    require_engine(engine, "run_match")
+    require_cache(cache, "run_match")
     started = utcnow()  # before the users' records are read: one changed after this calls for another match
     profile = latest_run(engine, "profile")
     if profile is None:

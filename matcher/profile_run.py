@@ -24,14 +24,24 @@ from catalog.refresh import text_key
 from matcher import incremental, topic_fit
 from matcher.classify import ClassifyParams, fit_topic_vectors
 from matcher.eligible import drop_gone, eligible_users
-from matcher.embed import EmbeddingCache, drop_unreferenced
+from matcher.embed import EmbeddingCache, drop_unreferenced, require_cache
 from matcher.encoder import vocabulary_source
 from matcher.engine_local import Executor, Job, Progress
 from matcher.locks import profile_lock
 from matcher.profile_chunk import ReadUser
 from matcher.profile_types import ProfileParams, TopicResult
 from matcher.records import end_of_day
-from matcher.store import EvidencePost, Post, ProfiledUser, Run, TopicScore, bulk_insert, session, utcnow
+from matcher.store import (
+    EvidencePost,
+    Post,
+    ProfiledUser,
+    Run,
+    TopicScore,
+    bulk_insert,
+    require_engine,
+    session,
+    utcnow,
+)
 from matcher.taxonomy import load_topics, taxonomy_digest
 from matcher.topic_space import SIMILARITY_ROWS, TopicSpace, space_texts, topic_words
 from matcher.vocabulary import vocabulary_vectors
@@ -69,6 +79,8 @@ def run_profile(engine: Engine, cache: EmbeddingCache, *, policy: str = "opt-in"
     whose inputs changed since a run with the same basis). Topic vectors are fitted to the collection, or an
     earlier fit reused (``matcher.topic_fit``; ``refit`` forces a new fit). Every executor gives the same
     result. On PostgreSQL one run at a time: a second waits for the first, then goes on from it (``profile_lock``)."""
+    require_engine(engine, "run_profile")
+    require_cache(cache, "run_profile")
     with profile_lock(engine):
         started, began = time.perf_counter(), utcnow()
         as_of = default_as_of() if as_of is None else as_of

@@ -21,7 +21,7 @@ from sqlmodel import Field, Session, SQLModel, create_engine, select
 
 import catalog.schema  # noqa: F401  (registers the catalog tables)
 from matcher import locks
-from matcher.errors import PerkmatchError
+from matcher.errors import PerkmatchError, WrongArgumentError
 from matcher.locks import not_a_starting_worker
 
 DEFAULT_DB = "perkmatch.db"
@@ -546,6 +546,16 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.execute("PRAGMA secure_delete=ON")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def require_engine(engine: object, who: str) -> None:
+    """Refuse, naming the fix, what is not an engine (a session, a path): before, an AttributeError from deep inside
+    ("'Session' object has no attribute 'url'")."""
+    if isinstance(engine, Engine):
+        return
+    fix = ("pass the engine it was opened on; it makes its own transactions" if isinstance(engine, Session) else
+           "open it with open_engine(PATH_OR_URL)")
+    raise WrongArgumentError(f"{who} takes the database's engine (given: {type(engine).__name__}): {fix}")
 
 
 def session(engine: Engine | Session) -> AbstractContextManager[Session]:

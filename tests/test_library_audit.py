@@ -9,7 +9,7 @@ import pytest
 from catalog.refresh import refresh, text_key
 from matcher.embed import EmbeddingCache
 from matcher.encoder import FakeEncoder
-from matcher.errors import EncoderError
+from matcher.errors import EncoderError, WrongArgumentError
 from matcher.ingest import ingest, ingest_posts, ingest_users
 from matcher.match import run_match
 from matcher.profile_run import run_profile
@@ -119,3 +119,40 @@ def test_the_cli_says_an_encoder_failed_without_a_traceback(tmp_path, write, mon
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
     assert result.stderr.startswith("Error: the encoder 'fake-64' failed on a batch of 62 text(s): RuntimeError: "
                                     "model exploded")
+
+
+def test_another_kind_of_object_than_a_step_takes_is_refused_naming_the_one_to_give(engine, fake_cache) -> None:  # type: ignore[no-untyped-def]
+    """A session where an engine goes, an engine where a session goes, an encoder where a cache goes: each was an
+    AttributeError from deep inside ("'Session' object has no attribute 'url'", "'Engine' object has no attribute
+    'exec'", "'FakeEncoder' object has no attribute 'encoded'", the last after the catalog file was read). Each is now
+    the package's own error, a TypeError too, naming what to give."""
+    import catalog.errors
+
+    catalog_file = str(SAMPLE / "catalog.yaml")
+    with session(engine) as s:
+        with pytest.raises(WrongArgumentError, match=r"^run_profile takes the database's engine \(given: Session\): "
+                           r"pass the engine it was opened on; it makes its own transactions$"):
+            run_profile(s, fake_cache)
+        with pytest.raises(WrongArgumentError, match=r"^run_match takes the database's engine \(given: Session\)"):
+            run_match(s, fake_cache)
+        with pytest.raises(WrongArgumentError, match=r"^EmbeddingCache takes the database's engine \(given: Session"):
+            EmbeddingCache(s, FakeEncoder())
+        with pytest.raises(catalog.errors.WrongArgumentError, match=r"^refresh takes a vector source, an embedding "
+                           r"cache \(matcher.embed.EmbeddingCache\) \(given: FakeEncoder, which has no encoded, "
+                           r"missing, fill\) \(an encoder: wrap it, EmbeddingCache\(engine, encoder\)\)$"):
+            refresh(s, catalog_file, FakeEncoder())  # type: ignore[arg-type]
+    with pytest.raises(catalog.errors.WrongArgumentError, match=r"^refresh takes a session \(given: Engine\): `with "
+                       r"session\(engine\) as s: refresh\(s, FILE, cache\)`$"):
+        refresh(engine, catalog_file, fake_cache)  # type: ignore[arg-type]
+    with pytest.raises(WrongArgumentError, match=r"^run_profile takes an EmbeddingCache\(engine, encoder\) \(given: "
+                       r"FakeEncoder\) \(an encoder: wrap it, EmbeddingCache\(engine, encoder\)\)$"):
+        run_profile(engine, FakeEncoder())  # type: ignore[arg-type]
+    with pytest.raises(WrongArgumentError, match=r"^run_match takes an EmbeddingCache\(engine, encoder\) \(given: "
+                       r"str\)$"):
+        run_match(engine, "all-MiniLM-L6-v2")  # type: ignore[arg-type]
+    with pytest.raises(WrongArgumentError, match=r"\(given: str\): open it with open_engine\(PATH_OR_URL\)$"):
+        run_profile("perkmatch.db", fake_cache)  # type: ignore[arg-type]
+    with pytest.raises(WrongArgumentError, match=r"^EmbeddingCache takes an encoder, with name, dim and encode\(texts"
+                       r"\) \(given: str\): load_encoder\(\) or one of your own$"):
+        EmbeddingCache(engine, "all-MiniLM-L6-v2")  # type: ignore[arg-type]
+    assert issubclass(WrongArgumentError, TypeError) and issubclass(catalog.errors.WrongArgumentError, TypeError)
