@@ -45,6 +45,8 @@ BUILDS: Counter[str] = Counter()  # kind -> builds done by this process (tests c
 STALE_BUILD_SECONDS = 86_400  # a hidden build folder this old was left by a build that was killed
 _WEIGHTS: dict[tuple[str, int, int], str] = {}  # (path, size, mtime): the weights' digest, once per process
 
+log = logging.getLogger(__name__)  # a build's notice, at INFO: the CLI shows it on stderr (``cli.show_notices``)
+
 
 def cache_root() -> Path:
     """$PERKMATCH_CACHE, else ~/.cache/perkmatch."""
@@ -121,7 +123,7 @@ def ensure(model: Path, base: str, kind: str, build: Callable[[Path], None]) -> 
     except OSError as exc:
         raise ModelError(f"cannot write the model cache {root}: {exc}; "
                          "set PERKMATCH_CACHE to a writable folder") from exc
-    sys.stderr.write(f"building the {RECIPES[kind][0]} of {base} (once) ...\n")
+    log.info("building the %s of %s (once) ...", RECIPES[kind][0], base)
     try:
         start = time.perf_counter()
         build(tmp)

@@ -30,7 +30,7 @@ The ONNX and OpenVINO backends support the models sentence-transformers runs wit
 
 import itertools
 import json
-import sys
+import logging
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,8 @@ import numpy as np
 from matcher import artefacts
 from matcher.encoder import DEFAULT_MODEL, MAX_CHARS, Encoder, _normalise
 from matcher.errors import ModelError
+
+log = logging.getLogger(__name__)
 
 SUFFIX = {"torch": "", "torch-bf16": "+bf16", "onnx": "+onnx", "onnx-int8": "+onnx-int8", "openvino": "+openvino",
           "openvino-int8": "+openvino-int8", "fast": "+openvino-int8-t48", "model2vec": "+m2v256"}
@@ -237,12 +239,13 @@ def load(backend: str, model: Path, base: str) -> Encoder:
 
 def load_auto(model: Path, base: str, fallback: Callable[[], Encoder]) -> Encoder:
     """The default encoder: ``openvino`` (2.5-3.5x torch float32 on this machine class, no loss of topic F1 on the
-    dev data), or the fallback (torch float32) with a warning on stderr when it cannot be had."""
+    dev data), or the fallback (torch float32) with a warning (logged: the CLI shows it on stderr) when it cannot be
+    had."""
     try:
         return load("openvino", model, base)
     except Exception as exc:
-        sys.stderr.write(f"Warning: encoder auto (the default): the openvino backend is unavailable ({exc}); using "
-                         "torch float32\n")
+        log.warning("Warning: encoder auto (the default): the openvino backend is unavailable (%s); using torch "
+                    "float32", exc)
         return fallback()
 
 

@@ -3,6 +3,7 @@ the artefact cache (built once, reused, rebuilt when partial or corrupt), and th
 
 import importlib.util
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -203,7 +204,7 @@ def test_artefacts_are_built_once_and_reused(model_cache: Path) -> None:
 
 @pytest.mark.integration
 @pytest.mark.parametrize("damage", ["truncated", "no manifest", "garbage of the right size"])
-def test_a_partial_or_corrupt_artefact_is_rebuilt(damage: str, tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_a_partial_or_corrupt_artefact_is_rebuilt(damage: str, tmp_path: Path, monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("PERKMATCH_CACHE", str(tmp_path))
     model = model_folder(None)
     reference = backends.load("onnx", model, "all-MiniLM-L6-v2").encode(SENTENCES[:3])
@@ -215,25 +216,25 @@ def test_a_partial_or_corrupt_artefact_is_rebuilt(damage: str, tmp_path: Path, m
         (folder / "manifest.json").unlink()
     else:
         onnx.write_bytes(b"\0" * onnx.stat().st_size)
-    capsys.readouterr()
+    caplog.set_level(logging.INFO, logger="matcher")
     before = artefacts.BUILDS["onnx"]
     again = backends.load("onnx", model, "all-MiniLM-L6-v2").encode(SENTENCES[:3])
     assert artefacts.BUILDS["onnx"] == before + 1
-    assert "building the ONNX export of all-MiniLM-L6-v2 (once) ..." in capsys.readouterr().err
+    assert "building the ONNX export of all-MiniLM-L6-v2 (once) ..." in caplog.messages  # (logged; the CLI shows it)
     assert artefacts.manifest(folder) is not None
     np.testing.assert_allclose(again, reference, atol=1e-6)
 
 
-def test_auto_falls_back_to_torch_with_a_warning(monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_auto_falls_back_to_torch_with_a_warning(monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]
     def unavailable(backend: str, model: Path, base: str) -> None:
         raise ModelError("--encoder onnx needs onnxruntime: run `pip install onnxruntime`")
 
     monkeypatch.setattr(backends, "load", unavailable)
     fallback = FakeEncoder()
     assert backends.load_auto(Path("."), "m", lambda: fallback) is fallback
-    assert capsys.readouterr().err == ("Warning: encoder auto (the default): the openvino backend is unavailable "
-                                       "(--encoder onnx needs onnxruntime: run `pip install onnxruntime`); using "
-                                       "torch float32\n")
+    assert [(r.name, r.levelname) for r in caplog.records] == [("matcher.backends", "WARNING")]
+    assert caplog.messages == ["Warning: encoder auto (the default): the openvino backend is unavailable (--encoder "
+                               "onnx needs onnxruntime: run `pip install onnxruntime`); using torch float32"]
 
 
 def test_a_missing_package_names_the_fix(monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -451,7 +452,7 @@ def test_a_text_is_read_whole_up_to_the_models_token_limit() -> None:
 
 
 @pytest.mark.integration
-def test_auto_falls_back_to_torch_float32_when_openvino_cannot_load(monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_auto_falls_back_to_torch_float32_when_openvino_cannot_load(monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]
     """The default encoder's fallback is the float32 reference (its own cache name), whatever the CPU."""
     def unavailable(backend: str, model: Path, base: str) -> None:
         raise ModelError("--encoder openvino needs openvino: run `pip install openvino`")
@@ -461,6 +462,6 @@ def test_auto_falls_back_to_torch_float32_when_openvino_cannot_load(monkeypatch,
     try:
         encoder = load_encoder(None, "float32", "auto")
         assert encoder.name == "all-MiniLM-L6-v2" and not encoder.bf16  # type: ignore[attr-defined]
-        assert "the openvino backend is unavailable" in capsys.readouterr().err
+        assert "the openvino backend is unavailable" in caplog.text
     finally:
         load_encoder.cache_clear()

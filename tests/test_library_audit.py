@@ -1,6 +1,11 @@
 """The library journey of the README's "Using it as a library": what a data scientist passes and what they get back,
 when it is right and when it is not (the package's own errors, naming the fix, not a bare error from deep inside)."""
 
+import ast
+import contextlib
+import io
+import logging
+import re
 from pathlib import Path
 
 import numpy as np
@@ -156,3 +161,53 @@ def test_another_kind_of_object_than_a_step_takes_is_refused_naming_the_one_to_g
                        r"\) \(given: str\): load_encoder\(\) or one of your own$"):
         EmbeddingCache(engine, "all-MiniLM-L6-v2")  # type: ignore[arg-type]
     assert issubclass(WrongArgumentError, TypeError) and issubclass(catalog.errors.WrongArgumentError, TypeError)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+CLI_ONLY = {ROOT / "matcher" / "entry.py", ROOT / "matcher" / "__main__.py"}  # the CLI's entry point (README)
+
+
+def _speaks(path: Path) -> list[str]:
+    """What a module does that only the CLI may: print, write to stdout/stderr, exit, import typer or click."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        where = f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', 0)}"
+        if isinstance(node, ast.Call):
+            name = ast.unparse(node.func)
+            if name == "print" or name in {"sys.exit", "exit", "quit"} or re.fullmatch(
+                    r"sys\.(stdout|stderr|__stdout__|__stderr__)(\.buffer)?\.(write|writelines|flush)", name):
+                found.append(f"{where}: {name}(...)")
+        elif isinstance(node, ast.Name) and node.id == "SystemExit":
+            found.append(f"{where}: SystemExit")
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+            found.extend(f"{where}: import {n}" for n in names if n.split(".")[0] in {"typer", "click", "rich"})
+    return found
+
+
+def test_nothing_below_the_cli_prints_or_exits() -> None:
+    """STYLE: only the CLI modules import typer; nothing below them prints or exits. Before, a model artefact's build
+    ("building the ONNX export of ... (once) ...") and the default encoder's fallback warning were written to
+    sys.stderr by matcher/artefacts.py and matcher/backends.py: a library caller could not silence or redirect them.
+    They are logged now (``logging``: matcher.artefacts, matcher.backends), and the CLI shows them as before."""
+    modules = [p for package in ("matcher", "catalog") for p in sorted((ROOT / package).rglob("*.py"))
+               if "cli" not in p.relative_to(ROOT).parts and p not in CLI_ONLY]
+    assert len(modules) > 40
+    assert [hit for path in modules for hit in _speaks(path)] == []
+
+
+def test_the_cli_shows_what_the_library_logs_on_stderr(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from matcher.cli import app
+
+    def logs() -> None:
+        logging.getLogger("matcher.artefacts").info("building the ONNX export of all-MiniLM-L6-v2 (once) ...")
+        logging.getLogger("matcher.backends").warning("Warning: encoder auto (the default): ...")
+
+    runner = CliRunner()
+    assert runner.invoke(app, ["--db", str(tmp_path / "s.db"), "taxonomy", "show"]).exit_code == 0  # every command
+    with contextlib.redirect_stderr(io.StringIO()) as err:
+        logs()
+    assert err.getvalue() == ("building the ONNX export of all-MiniLM-L6-v2 (once) ...\n"
+                              "Warning: encoder auto (the default): ...\n")

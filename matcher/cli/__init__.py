@@ -3,6 +3,8 @@
 Heavy libraries (torch, sentence-transformers, faiss) are imported inside commands, never at start-up.
 """
 
+import logging
+import sys
 from typing import Annotated
 
 import typer
@@ -38,6 +40,7 @@ def _main(
     common.State.model = model
     common.State.precision = precision
     common.State.encoder = encoder
+    show_notices()
 
 
 def _register() -> None:
@@ -63,7 +66,25 @@ def main() -> None:
     The database driver's own log is not printed: with no handler, Python wrote its warnings to stderr, so a
     PostgreSQL server going away mid-write gave up to four lines ("error ignored terminating <psycopg.Pipeline [BAD]
     at 0x7f...>: ...") before the command's one "Error: the database failed: ..." line."""
-    import logging
-
     logging.getLogger("psycopg").addHandler(logging.NullHandler())
     app()
+
+
+class _ToStderr(logging.Handler):
+    """The message alone, to the ``sys.stderr`` of the moment (a progress bar's, while one is drawn)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+        except Exception:
+            self.handleError(record)
+
+
+def show_notices() -> None:
+    """Show what the library logs (``matcher.*``, INFO and up: a model artefact built once, an encoder's fallback)
+    on stderr as the CLI's own notes are; the library itself prints nothing. Set by every command (the app's
+    callback), once."""
+    library = logging.getLogger("matcher")
+    if not any(isinstance(h, _ToStderr) for h in library.handlers):
+        library.addHandler(_ToStderr())
+    library.setLevel(logging.INFO)
