@@ -44,9 +44,15 @@ from matcher.topic_records import (
 
 
 def match_records(engine: Engine, run_id: int | None = None, user_id: str | None = None) -> list[dict[str, Any]]:
-    """Contract `match` records of a match run (the latest by default), by user then rank."""
-    run_id = run_id or latest_match_id(engine)
+    """Contract `match` records of a match run (the latest by default), by user then rank. A ``run_id`` that is no
+    match run is an error (before, its records were quietly none: a profile run's id, or a typo)."""
+    run_id = latest_match_id(engine) if run_id is None else run_id
     with session(engine) as s:
+        run = s.get(Run, run_id) if 0 < run_id < 2**31 else None  # (PostgreSQL's ids are 32-bit)
+        if run is None or run.kind != "match":
+            what = "no run" if run is None else f"a {run.kind} run"
+            raise NotReadyError(f"run {run_id} is {what}, not a match run; give a match run's id (`perkmatch status "
+                                "--runs N` lists them), or none for the latest")
         query = select(Assignment).where(Assignment.run_id == run_id)
         if user_id is not None:
             query = query.where(Assignment.user_id == user_id)

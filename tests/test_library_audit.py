@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 
 from catalog.refresh import refresh, text_key
+from matcher.assignments import match_records
 from matcher.embed import EmbeddingCache
 from matcher.encoder import FakeEncoder
-from matcher.errors import EncoderError, WrongArgumentError
+from matcher.errors import EncoderError, NotReadyError, WrongArgumentError
 from matcher.ingest import ingest, ingest_posts, ingest_users
 from matcher.match import run_match
 from matcher.profile_run import run_profile
@@ -211,3 +212,21 @@ def test_the_cli_shows_what_the_library_logs_on_stderr(tmp_path) -> None:  # typ
         logs()
     assert err.getvalue() == ("building the ONNX export of all-MiniLM-L6-v2 (once) ...\n"
                               "Warning: encoder auto (the default): ...\n")
+
+
+def test_match_records_of_a_run_that_is_no_match_run_is_an_error(engine, fake_cache) -> None:  # type: ignore[no-untyped-def]
+    """Before, match_records(engine, run_id=1), a profile run's id, or one of no run at all, was an empty list: as if
+    that match had assigned nothing. 0 was read as "the latest"."""
+    ingest_users(engine, str(SAMPLE / "users.jsonl"))
+    ingest_posts(engine, str(SAMPLE / "posts.jsonl"))
+    with session(engine) as s:
+        refresh(s, str(SAMPLE / "catalog.yaml"), fake_cache)
+    profile = run_profile(engine, fake_cache).run_id
+    match = run_match(engine, fake_cache).run_id
+    assert match_records(engine, match) == match_records(engine) != []
+    with pytest.raises(NotReadyError, match=rf"^run {profile} is a profile run, not a match run; give a match run's id "
+                       r"\(`perkmatch status --runs N` lists them\), or none for the latest$"):
+        match_records(engine, profile)
+    for missing in (0, 99, 2**40):
+        with pytest.raises(NotReadyError, match=rf"^run {missing} is no run, not a match run"):
+            match_records(engine, missing)
