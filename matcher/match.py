@@ -23,6 +23,7 @@ recorded with the reason; the rest go to the exact assignment.
 
 import gc
 import json
+import numbers
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
@@ -39,11 +40,11 @@ from matcher.classify import ClassifyParams, cosines
 from matcher.eligible import drop_gone
 from matcher.embed import EmbeddingCache, require_cache
 from matcher.engine_local import Progress
-from matcher.errors import NotReadyError
+from matcher.errors import NotReadyError, WrongArgumentError
 from matcher.perk_space import MatchParams, PerkSpace, perk_topic_space
 from matcher.profile_chunk import load_user_posts
 from matcher.profile_run import latest_run
-from matcher.records import utc_day
+from matcher.records import require_as_of, utc_day
 from matcher.store import (
     Assignment,
     EvidencePost,
@@ -84,6 +85,15 @@ def require_profile_encoder(profile: Run, cache: EmbeddingCache) -> None:
                             "`perkmatch profile` with this one first")
 
 
+def _require_limits(per_user: object, per_brand: object) -> None:
+    """Refuse a per-user or per-brand limit that is not a whole number of 0 or more (0: nobody gets a perk), naming
+    it: before, a negative one gave no assignment and said nothing, 2.5 ran, and a str failed deep in the assignment."""
+    for name, value in (("per_user", per_user), ("per_brand", per_brand)):
+        if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 0:  # NumPy's ints too
+            raise WrongArgumentError(f"run_match: {name} takes a whole number of perks, 0 or more (given "
+                                     f"{type(value).__name__} {value!r})")
+
+
 def run_match(engine: Engine, cache: EmbeddingCache, *, per_user: int = 3, per_brand: int = 1,
               as_of: int | None = None, params: MatchParams = MatchParams(),
               progress: Progress | None = None, read_back: Callable[[Session, int], Any] | None = None,
@@ -101,6 +111,8 @@ def run_match(engine: Engine, cache: EmbeddingCache, *, per_user: int = 3, per_b
         raise ValueError("run_match: `stage` is for a dry run only (the run's commit would keep what it wrote)")
     require_engine(engine, "run_match")
     require_cache(cache, "run_match")
+    require_as_of(as_of, "run_match")
+    _require_limits(per_user, per_brand)
     started = utcnow()  # before the users' records are read: one changed after this calls for another match
     profile = latest_run(engine, "profile")
     if profile is None:

@@ -30,7 +30,7 @@ from matcher.engine_local import Executor, Job, Progress
 from matcher.locks import profile_lock
 from matcher.profile_chunk import ReadUser
 from matcher.profile_types import ProfileParams, TopicResult
-from matcher.records import end_of_day
+from matcher.records import end_of_day, require_as_of
 from matcher.store import (
     EvidencePost,
     Post,
@@ -81,6 +81,7 @@ def run_profile(engine: Engine, cache: EmbeddingCache, *, policy: str = "opt-in"
     result. On PostgreSQL one run at a time: a second waits for the first, then goes on from it (``profile_lock``)."""
     require_engine(engine, "run_profile")
     require_cache(cache, "run_profile")
+    require_as_of(as_of, "run_profile")
     with profile_lock(engine):
         started, began = time.perf_counter(), utcnow()
         as_of = default_as_of() if as_of is None else as_of

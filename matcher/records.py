@@ -5,6 +5,7 @@ Everything read from a file is validated here once; after that the pipeline trus
 
 import datetime as dt
 import html
+import numbers
 import re
 import unicodedata
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from catalog.schema import INT64_MAX, id_text, refuse_invisible, refuse_nul
-from matcher.errors import PerkmatchError
+from matcher.errors import PerkmatchError, WrongArgumentError
 
 CONSENT_VALUES = ("opted_in", "opted_out")
 POLICIES = ("opt-in", "opt-out")  # who may be stored and profiled: those who opted in, or all but those who opted out
@@ -72,6 +73,15 @@ def to_epoch(value: Any) -> int:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)
     return int(parsed.timestamp())
+
+
+def require_as_of(as_of: object, who: str) -> None:
+    """Refuse an ``as_of`` that is not Unix seconds (or None: today), naming the fix: before, a date string given to
+    the library failed deep inside (numpy's UFuncTypeError in a profile run, a TypeError in a match)."""
+    if as_of is None or (isinstance(as_of, numbers.Integral) and not isinstance(as_of, bool)):  # NumPy's ints too
+        return
+    raise WrongArgumentError(f"{who}: as_of takes Unix seconds, an int (given {type(as_of).__name__} {as_of!r}); "
+                             "for a date, give matcher.records.end_of_day(datetime.date(...)), or None for today")
 
 
 def utc_day(seconds: int) -> dt.date:

@@ -230,3 +230,26 @@ def test_match_records_of_a_run_that_is_no_match_run_is_an_error(engine, fake_ca
     for missing in (0, 99, 2**40):
         with pytest.raises(NotReadyError, match=rf"^run {missing} is no run, not a match run"):
             match_records(engine, missing)
+
+
+def test_run_profile_and_run_match_refuse_an_as_of_or_a_limit_of_the_wrong_kind(engine, fake_cache) -> None:  # type: ignore[no-untyped-def]
+    """Before, a date string as ``as_of`` failed with numpy's UFuncTypeError (profile) or a TypeError (match), a
+    negative per_user gave no assignment and said nothing, and 2.5 ran. Nothing is written before the refusal."""
+    ingest_users(engine, str(SAMPLE / "users.jsonl"))
+    ingest_posts(engine, str(SAMPLE / "posts.jsonl"))
+    with session(engine) as s:
+        refresh(s, str(SAMPLE / "catalog.yaml"), fake_cache)
+    for bad in ("2026-05-01", 1.7e9, True):
+        with pytest.raises(WrongArgumentError, match=r"^run_profile: as_of takes Unix seconds, an int \(given "):
+            run_profile(engine, fake_cache, as_of=bad)  # type: ignore[arg-type]
+    assert run_profile(engine, fake_cache).users > 0
+    with pytest.raises(WrongArgumentError, match=r"^run_match: as_of takes Unix seconds, an int \(given str "
+                       r"'2026-05-01'\); for a date, give matcher.records.end_of_day\(datetime.date\(...\)\)"):
+        run_match(engine, fake_cache, as_of="2026-05-01")  # type: ignore[arg-type]
+    for name, bad in (("per_user", -1), ("per_user", 2.5), ("per_brand", "1"), ("per_brand", None)):
+        with pytest.raises(WrongArgumentError, match=rf"^run_match: {name} takes a whole number of perks, 0 or more "
+                           rf"\(given {type(bad).__name__} "):
+            run_match(engine, fake_cache, **{name: bad})  # type: ignore[arg-type]
+    with pytest.raises(NotReadyError, match="no match yet"):
+        match_records(engine)  # no run was kept by the refusals
+    assert run_match(engine, fake_cache, per_user=0).assignments == 0
