@@ -58,7 +58,7 @@ def transformer_folder(model: Path) -> Path:
     modules = model / "modules.json"
     if modules.exists():
         for module in json.loads(modules.read_text()):
-            if module.get("type", "").endswith("models.Transformer"):
+            if str(module.get("type", "")).rsplit(".", 1)[-1] == "Transformer":  # (its class, whatever its module)
                 return model / module.get("path", "")
     return model
 

@@ -25,7 +25,8 @@ from two backends are never mixed:
 - ``auto`` (the default): ``openvino``, or ``torch`` float32 with a warning on stderr when OpenVINO is missing or
   the export fails. It is the fastest backend with no measurable loss on the dev data (README, 'Encoders').
 
-The ONNX and OpenVINO backends support the models sentence-transformers runs with mean pooling (as MiniLM does).
+The ONNX and OpenVINO backends support the models sentence-transformers runs as a Transformer, mean pooling and
+normalisation (as MiniLM); they refuse one with any other module (a Dense projection: ``_check_modules``).
 """
 
 import itertools
@@ -218,7 +219,7 @@ def load(backend: str, model: Path, base: str) -> Encoder:
     if backend == "model2vec":
         return _opened(model, base, "m2v256", lambda out: artefacts.distil_static(model, out),
                        lambda folder: StaticEncoder(name, folder))
-    _check_mean_pooling(model)
+    _check_modules(model)
 
     def export(out: Path) -> None:
         artefacts.export_onnx(model, out)
@@ -325,14 +326,33 @@ def _require(backend: str) -> None:
                          "the checkout), or use --encoder torch")
 
 
-def _check_mean_pooling(model: Path) -> None:
+RUN_MODULES = ("Transformer", "Pooling", "Normalize")  # the modules the ONNX and OpenVINO backends run
+
+
+def _check_modules(model: Path) -> None:
+    """Refuse a model the ONNX and OpenVINO backends would not run as sentence-transformers does: they run its
+    Transformer, then mean pooling and normalisation in numpy. A module they do not run (a Dense projection after the
+    pooling) was left out, and another pooling read as the mean: vectors of another space, and size, without a word.
+    Module types are matched by their class name (sentence-transformers 5 writes ``...modules.pooling.Pooling``)."""
     modules = json.loads((model / "modules.json").read_text()) if (model / "modules.json").exists() else []
     for module in modules:
-        if module.get("type", "").endswith("models.Pooling"):
-            config: dict[str, Any] = json.loads((model / module["path"] / "config.json").read_text())
-            if not config.get("pooling_mode_mean_tokens") or sum(
-                    bool(v) for k, v in config.items() if k.startswith("pooling_mode")) != 1:
-                raise ModelError(f"--model {model}: the fast backends support mean pooling only; use --encoder torch")
+        kind = str(module.get("type", "")).rsplit(".", 1)[-1]
+        if kind not in RUN_MODULES:
+            raise ModelError(f"--model {model}: its module {module.get('path') or module.get('name')} ({kind}) is one "
+                             "the fast backends do not run (they run a Transformer, mean pooling and normalisation "
+                             "only); use --encoder torch")
+        if kind == "Pooling" and not _mean_pooling(json.loads((model / module["path"] / "config.json").read_text())):
+            raise ModelError(f"--model {model}: the fast backends support mean pooling only; use --encoder torch")
+
+
+def _mean_pooling(config: dict[str, Any]) -> bool:
+    """Whether a Pooling module's config is the mean of the token states alone (``pooling_mode: mean`` in
+    sentence-transformers 5, ``pooling_mode_mean_tokens`` and no other mode before)."""
+    if "pooling_mode" in config:
+        mode = config["pooling_mode"]
+        return mode == "mean" or (isinstance(mode, list) and mode == ["mean"])
+    return bool(config.get("pooling_mode_mean_tokens")) and sum(
+        bool(v) for k, v in config.items() if k.startswith("pooling_mode")) == 1
 
 
 def _max_seq_length(folder: Path) -> int:
