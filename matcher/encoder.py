@@ -135,8 +135,9 @@ def vocabulary(encoder: Encoder) -> list[str]:
 
 
 def base_name(model: str | None) -> str:
-    """The model's part of the encoder name (the embedding cache key): all-MiniLM-L6-v2, or the folder's name."""
-    return DEFAULT_MODEL if not model else Path(model).name  # ("" loads the packaged model: ``load_encoder``)
+    """The model's part of the encoder name (the embedding cache key): all-MiniLM-L6-v2, or the folder's name, read
+    from its absolute path (no symlink resolved): `--model .` in the folder is named as `--model ../NAME` is."""
+    return DEFAULT_MODEL if not model else Path(os.path.abspath(model)).name  # ("" loads the packaged model)
 
 
 class SentenceTransformerEncoder:

@@ -55,3 +55,19 @@ def test_the_transformer_folder_of_a_sentence_transformers_5_model_is_found(tmp_
     modules = [{"path": "0_Transformer", "type": f"{ST5}.transformer.Transformer"}]
     (folder / "modules.json").write_text(json.dumps(modules))
     assert artefacts.transformer_folder(folder) == folder / "0_Transformer"
+
+
+def test_model_dot_is_named_by_its_folder_as_any_other_path_to_it(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """`cd my-model && perkmatch --model . profile` stored every vector under the encoder name "" (the default's
+    "+openvino"), `status` said "texts embedded by " and a later `--model ../my-model` embedded everything again;
+    `--model ..` was named ".." whatever folder it was. Ray's workers are given the folder's absolute path."""
+    from matcher.cli import common
+    from matcher.encoder import base_name
+
+    model = tmp_path / "my model"
+    (model / "sub").mkdir(parents=True)
+    monkeypatch.chdir(model)
+    assert base_name(".") == base_name("./") == base_name(str(model)) == "my model"
+    monkeypatch.chdir(model / "sub")
+    assert base_name("..") == "my model"
+    assert common.encoder_factory("..").args[0] == str(model)  # type: ignore[attr-defined]

@@ -4,7 +4,6 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
 from typing import Annotated, Any
 
 import orjson
@@ -166,8 +165,8 @@ def encoder_factory(model: str | None) -> Callable[[], Any]:
     from matcher.encoder import load_encoder
 
     model = model or State.model
-    if model and Path(model).name and not os.path.isabs(model):  # a worker runs in its own directory (that of `ray
-        model = os.path.abspath(model)  # start`); the folder's name, the cache's key, stays (no symlink resolved)
+    if model and not os.path.isabs(model):  # a worker runs in its own directory (that of `ray start`); the folder's
+        model = os.path.abspath(model)  # name, the cache's key, stays (``encoder.base_name``: no symlink resolved)
     return functools.partial(load_encoder, model, State.precision, State.encoder)
 
 
