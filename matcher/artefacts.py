@@ -74,12 +74,12 @@ def source_key(model: Path, kind: str) -> str:
             digest.update(name.encode() + b"\0" + (folder / name).read_bytes())
     for name in ("model.safetensors", "pytorch_model.bin"):
         if (folder / name).exists():
-            digest.update(f"{name}\0{_weights_digest(folder / name)}".encode())
+            digest.update(f"{name}\0{file_digest(folder / name)}".encode())
     return digest.hexdigest()[:16]
 
 
-def _weights_digest(path: Path) -> str:
-    """The weights file's SHA-256 (about 0.1 s for MiniLM's 90 MB), computed once per process and file version."""
+def file_digest(path: Path) -> str:
+    """A file's SHA-256 (about 0.1 s for MiniLM's 90 MB of weights), computed once per process and file version."""
     stat = path.stat()
     version = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
     if version not in _WEIGHTS:

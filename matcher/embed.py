@@ -8,22 +8,23 @@ number of posts.
 """
 
 import contextlib
+import json
 import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
-from sqlalchemy import Engine, and_, delete, func, or_
+from sqlalchemy import Connection, Engine, and_, delete, func, or_
 from sqlmodel import Session, col, select
 
 from catalog.refresh import text_key
 from matcher.eligible import covered
 from matcher.encoder import Encoder, checked_vectors, encoded
-from matcher.errors import WrongArgumentError
+from matcher.errors import ModelError, WrongArgumentError
 from matcher.locks import hold_forget_lock
 from matcher.records import embed_form
-from matcher.store import Embedding, Post, batches, bulk_insert, require_engine, session
+from matcher.store import Embedding, Post, Setting, batches, bulk_insert, require_engine, session
 
 WRITE_BATCH = 512
 FILL_CHUNK = 4096
@@ -78,6 +79,7 @@ class EmbeddingCache:
         self.encoded = 0
         self.encode_seconds = 0.0  # wall time spent encoding (or, on Ray, waiting for it): the rest is overhead
         self._recording: list[str] | None = None
+        self._claimed = check_model(engine, encoder)  # whether the database names this model for the name already
 
     @contextlib.contextmanager
     def recording(self) -> Iterator[list[str]]:
@@ -111,6 +113,7 @@ class EmbeddingCache:
         encoder's (``encoder.checked_vectors``: they may come from elsewhere, a Ray cluster's encoders)."""
         vectors = np.ascontiguousarray(checked_vectors(self.encoder, len(keys), vectors))
         with self.engine.begin() as conn:
+            self._claimed = self._claimed or claim_model(conn, self.encoder)
             bulk_insert(conn, Embedding.__table__, ("model", "text_key", "vector"),
                         [(self.name, key, vector.tobytes()) for key, vector in zip(keys, vectors, strict=True)],
                         keep_existing=True)
@@ -177,6 +180,55 @@ def require_cache(cache: object, who: str) -> None:
         wrap = " (an encoder: wrap it, EmbeddingCache(engine, encoder))" if hasattr(cache, "dim") else ""
         given = type(cache).__name__
         raise WrongArgumentError(f"{who} takes an EmbeddingCache(engine, encoder) (given: {given}){wrap}")
+
+
+MODEL_SETTING = "encoder:"  # + an encoder's name: the model its vectors were made with (``check_model``)
+
+
+def check_model(engine: Engine, encoder: Encoder) -> bool:
+    """Refuse an encoder whose name the database's vectors were made under by another model, and return whether the
+    database names this one for it. The name is the model folder's (``encoder.base_name``): two models kept in folders
+    of one name shared their vectors, mixed without a word (or, of another size, a traceback). A database from before
+    names none: a stored vector of another size is then refused. Encoders not loaded from a folder are not checked."""
+    digest = getattr(encoder, "model_digest", None)
+    if digest is None:
+        return True
+    with engine.connect() as conn:
+        made = _named(conn, encoder.name)
+        if made is None:
+            size = conn.execute(select(func.length(Embedding.vector)).where(Embedding.model == encoder.name)
+                                .limit(1)).scalar()
+            made = None if size in (None, 4 * encoder.dim) else {"dim": size // 4}
+    if made is not None and made.get("digest") != digest:
+        raise ModelError(_another_model(encoder, made))
+    return made is not None
+
+
+def claim_model(conn: Connection, encoder: Encoder) -> bool:
+    """Name the encoder's model for its name in the database (in the transaction storing its first vectors), unless
+    another run named another model first: that is refused, as ``check_model`` refuses it."""
+    digest = getattr(encoder, "model_digest", None)
+    if digest is None:
+        return True
+    row = json.dumps({"digest": digest, "dim": encoder.dim, "folder": str(getattr(encoder, "folder", ""))})
+    bulk_insert(conn, Setting.__table__, ("key", "value"), [(MODEL_SETTING + encoder.name, row)], keep_existing=True)
+    made = _named(conn, encoder.name) or {}
+    if made.get("digest") != digest:
+        raise ModelError(_another_model(encoder, made))
+    return True
+
+
+def _named(conn: Connection, name: str) -> dict[str, object] | None:
+    value = conn.execute(select(Setting.value).where(Setting.key == MODEL_SETTING + name)).scalar()
+    return None if value is None else dict(json.loads(value))
+
+
+def _another_model(encoder: Encoder, made: dict[str, object]) -> str:
+    other = f"the model in {made['folder']}" if made.get("folder") else "another model"
+    return (f"--model {getattr(encoder, 'folder', '')}: the vectors this database holds under the encoder name "
+            f"{encoder.name} were made by {other} ({made.get('dim')} dimensions), not by this one ({encoder.dim}): "
+            "the name is the model folder's, so keep this model in a folder of a name of its own (copy or rename it), "
+            "or give the model they were made with")
 
 
 def _missing_stmt(model: str, which: str, policy: str | None = None):  # type: ignore[no-untyped-def]

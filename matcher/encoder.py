@@ -6,6 +6,7 @@ Every encoder returns float32 arrays of shape (n, dim), L2-normalised, so inner 
 
 import functools
 import hashlib
+import json
 import os
 import re
 from pathlib import Path
@@ -140,6 +141,24 @@ def base_name(model: str | None) -> str:
     return DEFAULT_MODEL if not model else Path(os.path.abspath(model)).name  # ("" loads the packaged model)
 
 
+def model_digest(folder: Path) -> str:
+    """A digest of what makes a model folder's vectors: the files in it and in each of its modules' folders
+    (``modules.json``: a Dense layer's, say), a README or hidden file aside. It tells two models given the same folder
+    name (the embedding cache's key, ``base_name``) apart. Each file is read once per process
+    (``artefacts.file_digest``: the fast backends' artefact keys read the weights too)."""
+    from matcher import artefacts
+
+    folders = {folder}
+    if (folder / "modules.json").exists():
+        folders |= {folder / str(m.get("path", "")) for m in json.loads((folder / "modules.json").read_text())}
+    digest = hashlib.sha256()
+    for sub in sorted(f for f in folders if f.is_dir()):
+        for path in sorted(sub.iterdir()):
+            if path.is_file() and not path.name.startswith(".") and not path.name.lower().startswith("readme"):
+                digest.update(f"{path.relative_to(folder)}\0{artefacts.file_digest(path)}\n".encode())
+    return digest.hexdigest()[:16]
+
+
 class SentenceTransformerEncoder:
     """A local sentence-transformers model, loaded by path with the hub switched off.
 
@@ -261,6 +280,7 @@ def load_encoder(model: str | None = None, precision: str = "float32", backend: 
         encoder.folder = model_folder(model)  # type: ignore[attr-defined]  # its vocabulary's vectors are cached
         encoder.words = model_words(encoder.folder)  # type: ignore[attr-defined]
         encoder.vocabulary_path = vocabulary_file(encoder.folder)  # type: ignore[attr-defined]
+        encoder.model_digest = model_digest(encoder.folder)  # type: ignore[attr-defined]  # (``embed.check_model``)
         return encoder
     except ModelError:
         raise

@@ -2,11 +2,15 @@
 database, and the cached builds."""
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
+from catalog.refresh import text_key
 from matcher import artefacts, backends
+from matcher.embed import EmbeddingCache
+from matcher.encoder import FakeEncoder
 from matcher.errors import ModelError
 
 ST5 = "sentence_transformers.base.modules"  # where sentence-transformers 5 saves its module types
@@ -71,3 +75,78 @@ def test_model_dot_is_named_by_its_folder_as_any_other_path_to_it(tmp_path, monk
     monkeypatch.chdir(model / "sub")
     assert base_name("..") == "my model"
     assert common.encoder_factory("..").args[0] == str(model)  # type: ignore[attr-defined]
+
+
+def _loaded(name: str, dim: int, folder: str, digest: str | None) -> FakeEncoder:
+    """A fake standing for an encoder ``load_encoder`` gave: named by its folder, with its model's digest."""
+    encoder = FakeEncoder(dim=dim)
+    encoder.name, encoder.folder = name, Path(folder)  # type: ignore[attr-defined]
+    if digest is not None:
+        encoder.model_digest = digest  # type: ignore[attr-defined]
+    return encoder
+
+
+def test_two_models_in_folders_of_one_name_never_share_vectors(engine) -> None:  # type: ignore[no-untyped-def]
+    """The embedding cache's key is the model folder's name: a fine-tuned model saved as `.../v2/my-model` read the
+    vectors `.../v1/my-model` had stored, as its own, without a word. Now the database names the model behind each
+    name (when it stores its first vectors) and refuses another; the same model from elsewhere (a reinstall) reads
+    them."""
+    EmbeddingCache(engine, _loaded("my-model", 32, "/v1/my-model", "aaaa")).vectors(["hello there"])
+    with pytest.raises(ModelError, match=r"--model /v2/my-model: the vectors this database holds under the encoder "
+                                         r"name my-model were made by the model in /v1/my-model \(32 dimensions\), "
+                                         r"not by this one \(32\): .*a folder of a name of its own"):
+        EmbeddingCache(engine, _loaded("my-model", 32, "/v2/my-model", "bbbb"))
+    moved = EmbeddingCache(engine, _loaded("my-model", 32, "/elsewhere/my-model", "aaaa"))
+    assert moved.missing([text_key("hello there")]) == set()
+
+
+def test_a_model_of_another_size_under_the_same_name_is_refused_not_a_traceback(engine) -> None:  # type: ignore[no-untyped-def]
+    """A database from before names no model: a 128-dim model saved in a folder named all-MiniLM-L6-v2 read the
+    384-dim vectors stored under that name and stopped with "ValueError: cannot reshape array" and a traceback."""
+    EmbeddingCache(engine, _loaded("all-MiniLM-L6-v2", 64, "", None)).vectors(["hello there"])  # stored, unnamed
+    with pytest.raises(ModelError, match=r"were made by another model \(64 dimensions\), not by this one \(32\)"):
+        EmbeddingCache(engine, _loaded("all-MiniLM-L6-v2", 32, "/models/all-MiniLM-L6-v2", "cccc"))
+
+
+def test_of_two_runs_starting_with_two_models_of_one_name_the_second_to_store_is_refused(engine) -> None:  # type: ignore[no-untyped-def]
+    """Both start on an empty cache; the first to store vectors names its model; the other's are refused, unstored."""
+    first = EmbeddingCache(engine, _loaded("my-model", 32, "/v1/my-model", "aaaa"))
+    second = EmbeddingCache(engine, _loaded("my-model", 32, "/v2/my-model", "bbbb"))
+    first.vectors(["one"])
+    with pytest.raises(ModelError, match="made by the model in /v1/my-model"):
+        second.vectors(["two"])
+    assert first.missing([text_key("two")]) == {text_key("two")}
+
+
+def test_the_cli_says_which_model_made_the_vectors(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """`--model v2/my-model` after `--model v1/my-model` on one database: one line naming both folders, exit 1."""
+    from typer.testing import CliRunner
+
+    from matcher import encoder as encoder_module
+    from matcher.cli import app
+
+    monkeypatch.setattr(encoder_module, "load_encoder", lambda model, precision, backend: _loaded(
+        encoder_module.base_name(model), 32, model, model.split("/")[-2]))
+    catalog = str(Path(encoder_module.__file__).parent / "data" / "sample" / "catalog.yaml")
+    db = str(tmp_path / "x.db")
+    runner = CliRunner()
+    assert runner.invoke(app, ["--db", db, "--model", "v1/my-model", "catalog", "refresh", catalog]).exit_code == 0
+    result = runner.invoke(app, ["--db", db, "--model", "v2/my-model", "catalog", "refresh", catalog])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "Error: --model v2/my-model: the vectors this database holds under the encoder name my-model were made by " \
+           "the model in v1/my-model (32 dimensions)" in result.output
+
+
+def test_a_models_digest_follows_what_makes_its_vectors(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Its files and its modules' (a Dense layer's weights) count; a README does not, nor where the folder is."""
+    from matcher.encoder import model_digest
+
+    model = _st5_model(tmp_path / "a" / "m", ("2_Dense", "Dense"))
+    (model / "2_Dense").mkdir()
+    (model / "2_Dense" / "model.safetensors").write_bytes(b"dense v1")
+    before = model_digest(model)
+    (model / "README.md").write_text("notes")
+    shutil.copytree(model, tmp_path / "b" / "m")
+    assert model_digest(model) == model_digest(tmp_path / "b" / "m") == before
+    (model / "2_Dense" / "model.safetensors").write_bytes(b"dense v2")
+    assert model_digest(model) != before
