@@ -131,12 +131,12 @@ def ensure(model: Path, base: str, kind: str, build: Callable[[Path], None]) -> 
         (tmp / "manifest.json").write_text(json.dumps({
             "kind": kind, "source": str(model), "recipe": RECIPES[kind][1], "files": files,
             "build_seconds": round(time.perf_counter() - start, 2), "built_at": int(time.time())}, indent=1))
-        discard(final)  # a partial or corrupt folder from before
         try:
             tmp.rename(final)
-        except OSError:  # another process finished the same build first
-            if manifest(final) is None:
-                raise
+        except OSError:  # a folder is there: the same build, finished first by another process, which may be reading
+            if manifest(final) is None:  # it now (kept; this one goes), or a partial or corrupt one (replaced)
+                discard(final)
+                tmp.rename(final)
         BUILDS[kind] += 1
         prune(final, model, base, kind)
         return final

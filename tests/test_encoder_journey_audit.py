@@ -150,3 +150,42 @@ def test_a_models_digest_follows_what_makes_its_vectors(tmp_path) -> None:  # ty
     assert model_digest(model) == model_digest(tmp_path / "b" / "m") == before
     (model / "2_Dense" / "model.safetensors").write_bytes(b"dense v2")
     assert model_digest(model) != before
+
+
+def _stand_in_model(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text('{"model_type": "bert"}')
+    (folder / "model.safetensors").write_bytes(b"weights")
+    return folder
+
+
+def test_a_build_finished_second_keeps_the_one_another_process_finished_first(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Two commands building one artefact at once (two `--encoder onnx` runs on a new machine): the one finishing
+    second deleted the first's complete folder, which that process was reading (OpenVINO compiling its model.onnx,
+    numpy loading the vocabulary's vectors), and put its own in its place. Now the folder finished first stays."""
+    monkeypatch.setenv("PERKMATCH_CACHE", str(tmp_path / "cache"))
+    model = _stand_in_model(tmp_path / "m")
+    final = artefacts.artefact_folder(model, "m", "vocabulary")
+
+    def other_process_finishes_first(out: Path) -> None:
+        (out / "vectors.npy").write_bytes(b"ours")
+        final.mkdir()
+        (final / "vectors.npy").write_bytes(b"theirs")
+        (final / "manifest.json").write_text(json.dumps({"kind": "vocabulary", "source": str(model),
+                                                         "files": {"vectors.npy": 6}}))
+        (final / "open").write_text("a file the other process holds open")
+
+    assert artefacts.ensure(model, "m", "vocabulary", other_process_finishes_first) == final
+    assert (final / "open").exists() and (final / "vectors.npy").read_bytes() == b"theirs"
+    assert [p.name for p in final.parent.iterdir()] == [final.name]  # this one's build folder is gone
+
+
+def test_a_partial_folder_in_the_way_is_still_replaced_by_the_build(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A folder with no manifest (a copy cut short) is built again and replaced."""
+    monkeypatch.setenv("PERKMATCH_CACHE", str(tmp_path / "cache"))
+    model = _stand_in_model(tmp_path / "m")
+    final = artefacts.artefact_folder(model, "m", "vocabulary")
+    final.mkdir(parents=True)
+    (final / "vectors.npy").write_bytes(b"cut")
+    assert artefacts.ensure(model, "m", "vocabulary", lambda out: (out / "vectors.npy").write_bytes(b"built")) == final
+    assert (final / "vectors.npy").read_bytes() == b"built" and artefacts.manifest(final) is not None
