@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 from pathlib import Path
 from typing import Protocol
 
@@ -259,6 +260,17 @@ def choose_backend(backend: str | None, precision: str = "float32") -> tuple[str
     return ("torch", "bfloat16") if backend == "torch-bf16" else (backend, "float32")
 
 
+def given_options(model: str | None, backend: str, precision: str) -> str:
+    """The global options that load this encoder again (``choose_backend``'s backend and precision), as `status` puts
+    them before the commands it calls for: none for the default's (auto, or openvino, with the packaged model)."""
+    parts = [] if not model else [f"--model {shlex.quote(os.path.abspath(model))}"]
+    if backend == "torch" and precision != "float32":
+        parts.append("--encoder torch-bf16" if precision == "bfloat16" else "--precision auto")
+    elif backend not in ("auto", "openvino"):
+        parts.append(f"--encoder {backend}")
+    return " ".join(parts)
+
+
 @functools.lru_cache(maxsize=8)
 def load_encoder(model: str | None = None, precision: str = "float32", backend: str | None = None) -> Encoder:
     """The real encoder (loaded once): the packaged model or a --model folder, run by the chosen backend
@@ -281,6 +293,7 @@ def load_encoder(model: str | None = None, precision: str = "float32", backend: 
         encoder.words = model_words(encoder.folder)  # type: ignore[attr-defined]
         encoder.vocabulary_path = vocabulary_file(encoder.folder)  # type: ignore[attr-defined]
         encoder.model_digest = model_digest(encoder.folder)  # type: ignore[attr-defined]  # (``embed.check_model``)
+        encoder.options = given_options(model, backend, precision)  # type: ignore[attr-defined]  # (a run records it)
         return encoder
     except ModelError:
         raise

@@ -205,6 +205,8 @@ def _profile(engine: Engine, cache: EmbeddingCache, users: list[str], policy: st
              "recomputed_users": recomputed, "reused_users": reused,
              "seconds": round(seconds, 2), "encode_seconds": round(encode_seconds, 2),
              "embed_seconds": round(embed_seconds, 2), "model": cache.name}
+    if options := getattr(cache.encoder, "options", ""):  # the options that gave its encoder (``status`` names them)
+        stats["encoder_options"] = options
     with session(engine) as s:
         run = s.get(Run, run_id)
         assert run is not None

@@ -203,7 +203,7 @@ def _profile(s: Session, run: Run, today: dt.date) -> dict[str, Any]:
                                .where(PostDeletion.deleted_at > run.started_at)).one()
     return {**_run_times(run), "policy": policy, "users": stats.get("users"),
             "posts": stats.get("posts"), "inferred_topics": stats.get("inferred_topics"), "model": stats.get("model"),
-            "taxonomy_digest": params.get("taxonomy"),
+            "encoder_options": stats.get("encoder_options"), "taxonomy_digest": params.get("taxonomy"),
             "since": {"posts": posts, "posting_users": users, "user_records": records,
                       "user_records_for_profile": for_profile, "forgotten": forgotten,
                       "deleted_posts": int(deleted), "deleting_users": int(deleting)},
@@ -292,7 +292,18 @@ def next_steps(report: dict[str, Any]) -> list[str]:
             steps.insert(0, f"perkmatch profile: {why}")
         else:
             steps[at] += f"; also, {why}"
-    return steps
+    return _with_encoder(steps, profile)
+
+
+def _with_encoder(steps: list[str], profile: dict[str, Any] | None) -> list[str]:
+    """The steps, `perkmatch profile` and `match` given the options of the encoder the profile run was made with when
+    not the default's (`perkmatch --encoder fast match`): the default `match` refuses that run, and the default
+    `profile` embeds every text again with another encoder."""
+    options = (profile or {}).get("encoder_options")
+    if not options:
+        return steps
+    return [step.replace("perkmatch ", f"perkmatch {options} ", 1)
+            if step.startswith(("perkmatch profile", "perkmatch match")) else step for step in steps]
 
 
 def _profile_reasons(profile: dict[str, Any], taxonomy: dict[str, Any]) -> list[str]:

@@ -189,3 +189,46 @@ def test_a_partial_folder_in_the_way_is_still_replaced_by_the_build(tmp_path, mo
     (final / "vectors.npy").write_bytes(b"cut")
     assert artefacts.ensure(model, "m", "vocabulary", lambda out: (out / "vectors.npy").write_bytes(b"built")) == final
     assert (final / "vectors.npy").read_bytes() == b"built" and artefacts.manifest(final) is not None
+
+
+def test_status_calls_for_the_encoder_the_profile_run_was_made_with(tmp_path, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """After `perkmatch --encoder onnx profile`, `status` said "next: perkmatch match": run as said, `match` refused
+    the run ("made with the encoder all-MiniLM-L6-v2+onnx"), and a `perkmatch profile` as said for new posts embedded
+    every text again with the default encoder. The run records the options that gave its encoder; the steps name
+    them."""
+    from typer.testing import CliRunner
+
+    from matcher.cli import app, common
+    from tests.test_cli_match import PERKS, TAXONOMY, posts_for
+
+    def onnx(eng, model):  # type: ignore[no-untyped-def]
+        encoder = FakeEncoder()
+        encoder.options = "--encoder onnx"  # type: ignore[attr-defined]  # as load_encoder gives it
+        return EmbeddingCache(eng, encoder)
+
+    monkeypatch.setattr(common, "cache", onnx)
+    users = [{"user_id": "ann", "consent": "opted_in"}]
+    db, runner = str(tmp_path / "w.db"), CliRunner()
+    for args in (["taxonomy", "load", write("t.yaml", TAXONOMY)], ["catalog", "refresh", write("c.yaml", PERKS)],
+                 ["ingest", write("p.jsonl", posts_for("ann", "flights airport lounge travel")), "--users",
+                  write("u.jsonl", users)], ["--encoder", "onnx", "profile", "--as-of", "2025-03-01"]):
+        assert runner.invoke(app, ["--db", db, *args]).exit_code == 0
+    report = json.loads(runner.invoke(app, ["--db", db, "status", "--json"]).stdout)
+    assert report["profile"]["encoder_options"] == "--encoder onnx"
+    assert report["next"] == ["perkmatch --encoder onnx match: no match run yet"]
+    new = [{"post_id": "ann-new", "user_id": "ann", "text": "trips flights airport", "created_at": 1_736_000_000}]
+    assert runner.invoke(app, ["--db", db, "ingest", write("q.jsonl", new)]).exit_code == 0
+    assert runner.invoke(app, ["--db", db, "status"]).stdout.splitlines()[-2].startswith(
+        "  perkmatch --encoder onnx profile: profile run 1: 1 post by 1 user added or changed since it started")
+
+
+def test_the_options_a_run_records_load_its_encoder_again(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """None for the default's (auto, or openvino, with the packaged model); the older --precision as --encoder."""
+    from matcher.encoder import given_options
+
+    monkeypatch.chdir(tmp_path)
+    assert given_options(None, "auto", "float32") == given_options(None, "openvino", "float32") == ""
+    assert given_options(None, "torch", "bfloat16") == "--encoder torch-bf16"
+    assert given_options(None, "torch", "float32") == "--encoder torch"
+    assert given_options("my model", "fast", "float32") == f"--model '{tmp_path}/my model' --encoder fast"
+    assert given_options("m", "auto", "float32") == f"--model {tmp_path}/m"
