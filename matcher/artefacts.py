@@ -257,7 +257,10 @@ def quantise_static_int8(source: Path, out: Path, feeds: list[dict[str, Any]]) -
     import numpy as np
 
     np.savez(out / "calibration.npz", **{f"{i}:{k}": v for i, feed in enumerate(feeds) for k, v in feed.items()})
-    code = "import sys; from matcher.artefacts import _quantise_here; _quantise_here(*sys.argv[1:])"
+    # Ctrl-C reaches every process of the terminal's group: the command stops the build (``subprocess.run`` kills this
+    # one), so this one ignores it; before, it printed NNCF's traceback above the command's "Interrupted:"
+    code = ("import signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+            "from matcher.artefacts import _quantise_here; _quantise_here(*sys.argv[1:])")
     done = subprocess.run([sys.executable, "-c", code, str(source), str(out)], stdout=sys.stderr, text=True)
     (out / "calibration.npz").unlink(missing_ok=True)
     if done.returncode:

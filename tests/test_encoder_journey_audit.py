@@ -232,3 +232,34 @@ def test_the_options_a_run_records_load_its_encoder_again(tmp_path, monkeypatch)
     assert given_options(None, "torch", "float32") == "--encoder torch"
     assert given_options("my model", "fast", "float32") == f"--model '{tmp_path}/my model' --encoder fast"
     assert given_options("m", "auto", "float32") == f"--model {tmp_path}/m"
+
+
+@pytest.mark.integration
+def test_ctrl_c_during_the_int8_build_ends_with_one_line_and_no_traceback(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Ctrl-C reaches every process of the terminal's group: during `--encoder openvino-int8`'s one-off build, the
+    NNCF process it runs printed a 30-line traceback ("KeyboardInterrupt" in openvino's infer) above the command's
+    "Interrupted: no match run was made". Now that process leaves Ctrl-C to the command, which stops it."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root), "PERKMATCH_CACHE": str(tmp_path / "cache"), "HF_HUB_OFFLINE": "1"}
+    command = subprocess.Popen([sys.executable, "-m", "matcher", "--db", str(tmp_path / "x.db"), "--encoder",
+                                "openvino-int8", "catalog", "refresh", "--dry-run",
+                                str(root / "matcher" / "data" / "sample" / "catalog.yaml")],
+                               env=env, cwd=tmp_path, start_new_session=True, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while not list((tmp_path / "cache").glob(".*ov-int8*/calibration.npz")):  # the NNCF process is starting
+        assert command.poll() is None and time.monotonic() < deadline, command.communicate()
+        time.sleep(0.2)
+    time.sleep(1.5)  # as it imports NNCF (later, in a native call, the command may kill it before it prints)
+    os.killpg(command.pid, signal.SIGINT)  # as a terminal sends it
+    _, err = command.communicate(timeout=60)
+    assert command.returncode == 130, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert err.splitlines()[-1].startswith("Interrupted:"), err
+    assert not list((tmp_path / "cache").glob("*ov-int8*"))  # nothing of the build is left
