@@ -49,8 +49,9 @@ log = logging.getLogger(__name__)  # a build's notice, at INFO: the CLI shows it
 
 
 def cache_root() -> Path:
-    """$PERKMATCH_CACHE, else ~/.cache/perkmatch."""
-    return Path(os.environ.get("PERKMATCH_CACHE") or Path.home() / ".cache" / "perkmatch")
+    """$PERKMATCH_CACHE, else ~/.cache/perkmatch. A leading ~ is the home folder, as the shell reads it (a service's
+    environment file does not expand it: a literal "~" folder was made in the working directory)."""
+    return Path(os.environ.get("PERKMATCH_CACHE") or Path.home() / ".cache" / "perkmatch").expanduser()
 
 
 def transformer_folder(model: Path) -> Path:

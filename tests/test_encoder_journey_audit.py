@@ -263,3 +263,15 @@ def test_ctrl_c_during_the_int8_build_ends_with_one_line_and_no_traceback(tmp_pa
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
     assert err.splitlines()[-1].startswith("Interrupted:"), err
     assert not list((tmp_path / "cache").glob("*ov-int8*"))  # nothing of the build is left
+
+
+def test_a_cache_folder_given_with_a_tilde_is_in_the_home_folder(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """PERKMATCH_CACHE=~/models/perkmatch in a service's environment file (no shell to expand it) built every artefact
+    in a folder literally named "~" in the working directory."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("PERKMATCH_CACHE", "~/models/perkmatch")
+    monkeypatch.chdir(tmp_path)
+    assert artefacts.cache_root() == tmp_path / "home" / "models" / "perkmatch"
+    model = _stand_in_model(tmp_path / "m")
+    built = artefacts.ensure(model, "m", "vocabulary", lambda out: (out / "vectors.npy").write_bytes(b"v"))
+    assert built.parent == tmp_path / "home" / "models" / "perkmatch" and not (tmp_path / "~").exists()
