@@ -46,7 +46,7 @@ class PerkIndex:
 
         selector = faiss.IDSelectorBatch(np.asarray(among, dtype=np.int64))
         if isinstance(faiss.downcast_index(self.index.index), faiss.IndexHNSW):  # type: ignore[attr-defined]
-            params = faiss.SearchParametersHNSW()
+            params = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]  # (FAISS's stubs leave it out)
             params.efSearch = int(min(HNSW_EF_FILTERED, HNSW_EF_SEARCH * self.size / len(among)))
         else:
             params = faiss.SearchParameters()
@@ -61,8 +61,9 @@ def build_index(ids: np.ndarray, vectors: np.ndarray, exact_limit: int = EXACT_L
 
     dim = vectors.shape[1] if vectors.ndim == 2 and vectors.shape[1] else 384
     if len(ids) > exact_limit:
-        base = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-        base.hnsw.efSearch = HNSW_EF_SEARCH
+        hnsw = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        hnsw.hnsw.efSearch = HNSW_EF_SEARCH
+        base: faiss.Index = hnsw
     else:
         base = faiss.IndexFlatIP(dim)
     index = faiss.IndexIDMap2(base)

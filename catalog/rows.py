@@ -81,7 +81,7 @@ def open_text(path: str) -> IO[str]:
         if sys.stdin.closed:
             raise CatalogError("-: standard input was read already (it can be read once); give the data as a file")
         stdin = sys.stdin.buffer if isinstance(sys.stdin.buffer, io.BufferedReader) else io.BufferedReader(
-            sys.stdin.buffer)  # (peek: a pipe's first bytes, without reading them)
+            sys.stdin.buffer)  # type: ignore[type-var]  # (typed BinaryIO, no readinto) (peek: a pipe's first bytes, unread)
         if stdin.peek(2)[:2] == b"\x1f\x8b":  # gzip's magic number
             raise CatalogError("-: standard input is gzip-compressed; give the .gz file's path instead, or decompress "
                                "it into the pipe (`zcat FILE.gz | perkmatch ...`)")
@@ -166,7 +166,7 @@ def _rows(fmt: str, path: str, handle: IO[str], columns: tuple[str, ...], texts:
     return _yaml_rows(path, handle.read(), texts, known) if fmt == "yaml" else _json_rows(path, handle.read(), known)
 
 
-class _Repeated(dict):
+class _Repeated(dict[str, Any]):
     """A JSON object that gives keys twice (``json`` would silently keep the last): ``repeated`` are the keys, in
     the order their second use comes."""
 
@@ -261,9 +261,9 @@ def _csv_rows(path: str, handle: IO[str], columns: tuple[str, ...], known: froze
             yield line, Problem(path, line, "", "more cells than the header has columns; quote cells with commas",
                                 _as_written(fieldnames, row))
             continue
-        wrong = [(k, w) for k, v in row.items() if isinstance(v, str) and (w := undecodable(v))]
-        if wrong:
-            yield line, Problem(path, line, str(wrong[0][0]).strip(), wrong[0][1], _as_written(fieldnames, row))
+        undecoded = [(k, w) for k, v in row.items() if isinstance(v, str) and (w := undecodable(v))]
+        if undecoded:
+            yield line, Problem(path, line, str(undecoded[0][0]).strip(), undecoded[0][1], _as_written(fieldnames, row))
             continue
         yield line, {k.strip(): v for k, v in row.items() if k and v.strip() != ""}
 
@@ -500,7 +500,8 @@ def _item_lines(text: str, key: str | None) -> list[int] | None:
     """The line each item of the document's list starts on: the top-level list, or the one the top-level object
     holds under ``key`` (a pretty-printed list spreads an item over many lines: counting items would point at the
     wrong place); one line for an object that is the only item; None if the walk fails."""
-    decoder, out = json.JSONDecoder(), []
+    decoder = json.JSONDecoder()
+    out: list[int] = []
     try:
         i = _value_start(text, key, decoder)
         if text[i] == "{":

@@ -102,7 +102,7 @@ def region_code(value: str) -> str:
         raise ValueError(f"{value!r} is not an ISO 3166 country code: {NOT_COUNTRIES[country]}")
     if pycountry.countries.get(alpha_2=country) is None:
         raise ValueError(f"{value!r}: {country!r} is not an ISO 3166 country code")
-    if code != country and pycountry.subdivisions.get(code=code) is None:
+    if code != country and pycountry.subdivisions.get(code=code) is None:  # type: ignore[no-untyped-call]  # (pycountry)
         raise ValueError(f"{value!r} is not an ISO 3166-2 subdivision of {country}; give the country alone, or a "
                          f"code such as US-NY")
     return code
