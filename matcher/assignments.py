@@ -75,14 +75,14 @@ def assignment_records(engine: Engine, rows: list[Assignment], stored: bool = Fa
     taxonomy = load_topics(engine)
     names, hidden = known_names(engine, taxonomy), hidden_topics(taxonomy, stored)
     latest = latest_run(engine, "profile")
-    topic_ev: dict[tuple[int, str, str], list[int]] = defaultdict(list)
+    topic_ev: dict[tuple[int | None, str, str], list[int]] = defaultdict(list)
     cited_by = [json.loads(r.topics) for r in rows]
     with session(engine) as s:
         perks = {v: perks_as_of(s, {r.perk_id for r in rows if r.catalog_version == v}, v)
                  for v in {r.catalog_version for r in rows}}
         newest, live = perks_as_of(s, {r.perk_id for r in rows}), live_version(s)
         profile_of = _profile_runs(s, {r.run_id for r in rows}, None if latest is None else int(latest.id or 0))
-        for profile_run in sorted(set(profile_of.values()) - {None}):
+        for profile_run in sorted({run for run in profile_of.values() if run is not None}):
             users = sorted({r.user_id for r in rows if profile_of[r.run_id] == profile_run})
             for part in batches(users):  # a bound list: PostgreSQL takes at most 65,535 of them
                 for e in s.exec(select(EvidencePost).where(EvidencePost.run_id == profile_run)

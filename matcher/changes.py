@@ -319,8 +319,9 @@ def _causes(engine: Engine, run: Run, prev: Run, user: User) -> _Causes:
         earlier = aliased(Post)
         copied = s.exec(select(func.count()).select_from(Post).where(Post.user_id == user_id)
                         .where(col(Post.created_at) <= run.as_of)
-                        .where(exists().where(earlier.text_key == Post.text_key, earlier.user_id != Post.user_id,
-                                              earlier.created_at < Post.created_at,
+                        .where(exists().where(col(earlier.text_key) == Post.text_key,
+                                              col(earlier.user_id) != Post.user_id,
+                                              col(earlier.created_at) < Post.created_at,
                                               col(earlier.updated_at) > prev.started_at,
                                               col(earlier.updated_at) <= run.started_at))).one()
         deleted = sum(n for _, n in post_deletions(s, user_id, prev.started_at, run.started_at))
@@ -413,7 +414,7 @@ def _details(engine: Engine, run_id: int, user_id: str) -> dict[str, dict[str, A
     return {topic_id: json.loads(details or "{}") for topic_id, details in rows}
 
 
-def _why(topic_id: str, a: dict | None, b: dict | None, c: _Causes) -> str:
+def _why(topic_id: str, a: dict[str, Any] | None, b: dict[str, Any] | None, c: _Causes) -> str:
     """Why a topic's score moved between two runs (``a``: its record in the earlier, ``b``: in the later, candidates
     included), in words."""
     reasons = []
@@ -447,7 +448,7 @@ def _why(topic_id: str, a: dict | None, b: dict | None, c: _Causes) -> str:
         reasons.append(f"{c.reached} post(s) of the user's, on any topic, written after the previous run's date and "
                        "by this one's, now count")
     if c.record_changed and c.inputs_changed and not sensitive_new:  # (same inputs: not their opt-ins, then)
-        reasons.append(_record_reason(posts_moved))
+        reasons.append(_record_reason(bool(posts_moved)))
     reasons += _moved(a, b, c.usual, (c.kept[c.runs[0]].get(topic_id), c.kept[c.runs[1]].get(topic_id)))
     if b and b.get("status") == "candidate" and b.get("shortfalls"):  # dropped: what it now falls short of
         reasons.append("now short of: " + "; ".join(b["shortfalls"]))
@@ -470,7 +471,7 @@ def _record_reason(posts_moved: bool) -> str:
             f"move topics: {why}; a change of region or handle moves none)")
 
 
-def _moved(a: dict | None, b: dict | None, usual: tuple[float | None, float | None] = (None, None),
+def _moved(a: dict[str, Any] | None, b: dict[str, Any] | None, usual: tuple[float | None, float | None] = (None, None),
            kept: tuple[set[int] | None, set[int] | None] = (None, None)) -> list[str]:
     """How a topic's own numbers moved between two runs: its posts, their engagement, the user's usual (``usual``:
     in the earlier run and the later; ``kept``: every post of the topic each run kept, ``_every_post``)."""
@@ -490,7 +491,7 @@ def _moved(a: dict | None, b: dict | None, usual: tuple[float | None, float | No
     return out
 
 
-def _same_posts(a: dict, b: dict, kept: tuple[set[int] | None, set[int] | None]) -> str:
+def _same_posts(a: dict[str, Any], b: dict[str, Any], kept: tuple[set[int] | None, set[int] | None]) -> str:
     """Said of engagement that moved with the same number of posts over the same dates: whether on the very posts the
     topic counted before. Known when each run kept every post of the topic (``kept``, ``_every_post``); else it may be
     either (new reactions can also move a post into a longer list's strongest)."""

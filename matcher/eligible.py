@@ -27,8 +27,9 @@ def covered(policy: str) -> ColumnElement[bool]:
     """Whether a post's author is one a run under this policy profiles, as a condition on ``Post`` (for a post, the
     same as ``eligible_users``: under opt-in, a users row that opted in; under opt-out, none that opted out)."""
     check_policy(policy)
-    mine = exists().where(User.user_id == Post.user_id)
-    return mine.where(User.consent == "opted_in") if policy == "opt-in" else ~mine.where(User.consent == "opted_out")
+    mine = exists().where(col(User.user_id) == Post.user_id)
+    return (mine.where(col(User.consent) == "opted_in") if policy == "opt-in"
+            else ~mine.where(col(User.consent) == "opted_out"))
 
 
 def not_opted_in(engine: Engine) -> int:

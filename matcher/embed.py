@@ -13,10 +13,12 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 from sqlalchemy import Connection, Engine, and_, delete, func, or_
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import Select
 
 from catalog.refresh import text_key
 from matcher.eligible import covered
@@ -57,7 +59,7 @@ def deferred_interrupt() -> Iterator[None]:
         finally:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, deferred)
     if caught:
-        first = signal.SIGTERM if signal.SIGTERM in caught else caught[0]  # a stop request outranks Ctrl-C
+        first = signal.SIGTERM if signal.SIGTERM in caught else signal.Signals(caught[0])  # stop outranks Ctrl-C
         handler = previous[first]
         if callable(handler):
             handler(first, None)  # Python's own (KeyboardInterrupt for Ctrl-C) or the CLI's
@@ -234,7 +236,7 @@ def _another_model(encoder: Encoder, made: dict[str, object]) -> str:
 def _missing_stmt(model: str, which: str, policy: str | None = None):  # type: ignore[no-untyped-def]
     key_col, text_col = (Post.text_key, Post.text) if which == "text" else (Post.context_key, Post.context)
     stmt = (select(key_col, func.min(text_col)).select_from(Post)
-            .join(Embedding, and_(Embedding.model == model, Embedding.text_key == key_col), isouter=True)
+            .join(Embedding, and_(col(Embedding.model) == model, col(Embedding.text_key) == key_col), isouter=True)
             .where(col(Embedding.text_key).is_(None)).where(col(key_col).is_not(None)))
     if policy is not None:  # only the posts of users a run under this consent policy profiles, asked of posts with no
         # vector only: written so that it reads the vector's row, SQLite asks it after the join, not of every post
@@ -291,7 +293,7 @@ def drop_unreferenced(engine: Engine, model: str, keys: Iterable[str]) -> int:
                 used.add(context_key)
         gone = sorted(wanted - used)
         for part in batches(gone):
-            result = conn.execute(delete(Embedding).where(Embedding.model == model)
+            result = conn.execute(delete(Embedding).where(col(Embedding.model) == model)
                                   .where(col(Embedding.text_key).in_(part)))
             dropped += int(result.rowcount or 0)
     return dropped

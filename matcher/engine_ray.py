@@ -109,7 +109,7 @@ def ray_cluster(address: str | None = None, num_cpus: int | None = None) -> Iter
         ray._private.worker.print_to_stdstream = printing
 
 
-def _on_stderr(printing: Callable[[dict, bool], None]) -> Callable[[dict, bool], None]:
+def _on_stderr(printing: Callable[[dict[str, Any], bool], None]) -> Callable[[dict[str, Any], bool], None]:
     """Ray's printer of the cluster's messages to the driver (a task retried, a worker killed for want of memory), on
     stderr: Ray printed them on stdout, in colour, in the middle of `--json` output."""
     return lambda data, ignore_prefix: printing({**data, "is_err": True}, ignore_prefix)
@@ -293,8 +293,8 @@ class RayExecutor:
             yield (tag, {}, 0, {}) if result is None else (tag, *result)  # None: every user of the chunk is reused
 
 
-def _in_order(fn: Callable[..., Any], fixed: tuple, jobs: Iterable[tuple[Any, list[str]]],
-              extra: Callable[[list[str]], tuple] = lambda user_ids: ()) -> Iterator[tuple[Any, Any]]:
+def _in_order(fn: Callable[..., Any], fixed: tuple[Any, ...], jobs: Iterable[tuple[Any, list[str]]],
+              extra: Callable[[list[str]], tuple[Any, ...]] = lambda user_ids: ()) -> Iterator[tuple[Any, Any]]:
     """(tag, fn(*fixed, users, *extra(users))) for each job, each a Ray task (the topic space put in the object
     store once), in the order of the jobs, with at most two tasks per cluster CPU in flight."""
     ray = import_ray()
@@ -378,8 +378,8 @@ def _posts_mention(engine: Engine, keys: set[str]) -> bool:
 
 def _contexts_are_new_texts(engine: Engine, model: str) -> bool:
     """Whether a context with no vector yet is also some post's text (and so is embedded with the texts)."""
-    new_contexts = (select(Post.context_key).join(Embedding, and_(Embedding.model == model,
-                                                                   Embedding.text_key == Post.context_key),
+    new_contexts = (select(Post.context_key).join(Embedding, and_(col(Embedding.model) == model,
+                                                                   col(Embedding.text_key) == Post.context_key),
                                                   isouter=True)
                     .where(col(Embedding.text_key).is_(None)).where(col(Post.context_key).is_not(None)))
     with session(engine) as s:
@@ -395,7 +395,8 @@ class _Encoding:
         self.actors = max(1, _cluster_cpus(ray) // self.threads)
 
     def run(self, chunks: Iterable[dict[str, str]], tick: Callable[[int], None] | None) -> int:
-        done, window = 0, []
+        done = 0
+        window: list[tuple[list[str], list[str]]] = []
         for chunk in chunks:
             window.extend((keys, [chunk[k] for k in keys]) for keys in self.cache.batches(chunk))
             if sum(len(keys) for keys, _ in window) >= WINDOW:

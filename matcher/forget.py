@@ -141,7 +141,7 @@ def forget_posts(engine: Engine, user_id: str, post_ids: list[str]) -> tuple[dic
         kept = [post_hash(salt, platform, post_id) for _, platform, post_id in found]  # an export's copy is skipped
         kept += [_named_hash(salt, user_id, name) for _, platform, post_id in found  # a re-run finds it deleted
                  for name in (post_id, f"{platform}:{post_id}")]
-        bulk_insert(s.connection(), ForgottenPost.__table__, ("key_hash",), [(h,) for h in sorted(set(kept))],
+        bulk_insert(s.connection(), ForgottenPost.__table__, ("key_hash",), [(h,) for h in sorted(set(kept))],  # type: ignore[attr-defined]
                     keep_existing=True)
         s.add(PostDeletion(user_hash=audit_hash(s, user_id), posts=counts["posts"]))  # a reason scores moved
         _scrub_on_commit(s)
@@ -190,7 +190,7 @@ def _posts_named(s: Session, user_id: str, names: list[str]) -> tuple[list[tuple
                                  f"{', '.join(sorted(r[1] for r in rows))}): write --post PLATFORM:{name} for each one "
                                  "to delete")
         if rows:
-            found.extend(rows)
+            found.extend(rows)  # type: ignore[arg-type]  # (SQLModel types a stored row's id as int | None)
         else:
             missing.append(name)
     if missing:
@@ -255,15 +255,15 @@ def _delete_posts(s: Session, which: Any) -> dict[str, int]:
     written = sorted(set(quotable) - _still_posted(s, quotable))
     for part in batches(written):
         quoted = update(Post).where(col(Post.context_key).in_(part))
-        counts["quoted_contexts"] += int(s.execute(quoted.values(context=None, context_key=None)).rowcount or 0)
-    bulk_insert(s.connection(), ForgottenText.__table__, ("key_hash",),  # a file ingested later quotes none again
+        counts["quoted_contexts"] += int(s.exec(quoted.values(context=None, context_key=None)).rowcount or 0)
+    bulk_insert(s.connection(), ForgottenText.__table__, ("key_hash",),  # type: ignore[attr-defined]  # a file ingested later quotes none again
                 [(h,) for h in sorted(text_hashes(s, written))], keep_existing=True)
     bare = sorted({form for _, _, text in rows for form in _bare_forms(text)})
     bare = sorted(set(bare) - _still_posted(s, bare, Post.text))
     for part in batches(bare):  # links only: no key, so their quotes are found by their text
         quoted = update(Post).where(col(Post.context_key).is_(None), col(Post.context).in_(part))
-        counts["quoted_contexts"] += int(s.execute(quoted.values(context=None)).rowcount or 0)
-    still_used = set()
+        counts["quoted_contexts"] += int(s.exec(quoted.values(context=None)).rowcount or 0)
+    still_used: set[str | None] = set()
     own_list = sorted(own)
     for chunk in batches(own_list):
         still_used.update(s.exec(select(Post.text_key).where(col(Post.text_key).in_(chunk))).all())
@@ -280,7 +280,7 @@ def delete_assignments(s: Session, user_id: str, ids: list[int] | None = None) -
     run's stats keep how many of each perk went to users since forgotten (``forgotten_units``), so a brand is not told
     a unit given out is still there to give."""
     used: dict[int, Counter[str]] = {}
-    which = Assignment.user_id == user_id
+    which = col(Assignment.user_id) == user_id
     if ids is not None:
         which = which & col(Assignment.id).in_(ids)
     for run_id, perk_id in s.exec(select(Assignment.run_id, Assignment.perk_id).where(which)):
@@ -364,8 +364,8 @@ def withdraw_opt_ins(s: Session, user_id: str, topics: frozenset[str]) -> list[i
                                           .where(TopicScore.status == "inferred")):
         if run_id not in best or score > best[run_id][0]:
             best[run_id] = (score, topic_id in topics)
-    _delete(s, EvidencePost, (EvidencePost.user_id == user_id) & col(EvidencePost.topic_id).in_(sorted(topics)))
-    _delete(s, TopicScore, (TopicScore.user_id == user_id) & col(TopicScore.topic_id).in_(sorted(topics)))
+    _delete(s, EvidencePost, (col(EvidencePost.user_id) == user_id) & col(EvidencePost.topic_id).in_(sorted(topics)))
+    _delete(s, TopicScore, (col(TopicScore.user_id) == user_id) & col(TopicScore.topic_id).in_(sorted(topics)))
     return sorted(run_id for run_id, (_, withdrawn) in best.items() if withdrawn)
 
 
@@ -420,7 +420,7 @@ def opt_in(engine: Engine, user_id: str) -> tuple[bool, bool, bool, bool]:
         if not already:  # a record changed: its time stamp moves (`perkmatch status` reads it)
             user.consent, user.updated_at = "opted_in", utcnow()
         s.add(user)
-        cleared = bool(s.exec(delete(OptOut).where(OptOut.user_hash == audit_hash(s, user_id))).rowcount)  # type: ignore[call-overload]
+        cleared = bool(s.exec(delete(OptOut).where(col(OptOut.user_hash) == audit_hash(s, user_id))).rowcount)
         posted = has_posts(s, user_id)
         s.commit()
     return known is not None, cleared, posted, already

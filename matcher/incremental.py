@@ -47,7 +47,7 @@ def run_basis(topics: list[TopicInfo], model: str, policy: str, as_of: int, *par
     h = hashlib.blake2b(digest_size=16)
     h.update(f"rules {RULES_VERSION}".encode())
     for t in topics:
-        h.update(repr(dataclasses.astuple(t)).encode())  # type: ignore[call-overload]
+        h.update(repr(dataclasses.astuple(t)).encode())
     h.update(repr(related or []).encode())
     if vectors is not None:
         h.update(np.ascontiguousarray(vectors, dtype=np.float32).tobytes())
@@ -58,11 +58,12 @@ def run_basis(topics: list[TopicInfo], model: str, policy: str, as_of: int, *par
 _earlier = aliased(Post)
 # whether another user posted the same text (by content hash) before this post: a copy, which counts as a reshare
 # (``post_signals.copies``); one index seek a post (``store.Post``'s ix_posts_text)
-COPIED = (exists().where(_earlier.text_key == Post.text_key, _earlier.user_id != Post.user_id,
-                         _earlier.created_at < Post.created_at).label("copied"))
-POST_INPUTS = (Post.id, Post.platform, Post.text_key, Post.context_key, func.length(Post.text).label("text_len"),
-               Post.created_at, Post.likes, Post.replies, Post.shares, Post.is_share, COPIED)  # what a digest reads
-_post_inputs = operator.attrgetter(*(c.name for c in POST_INPUTS))
+COPIED = (exists().where(col(_earlier.text_key) == Post.text_key, col(_earlier.user_id) != Post.user_id,
+                         col(_earlier.created_at) < Post.created_at).label("copied"))
+POST_INPUTS = (col(Post.id), col(Post.platform), col(Post.text_key), col(Post.context_key),
+               func.length(Post.text).label("text_len"), col(Post.created_at), col(Post.likes), col(Post.replies),
+               col(Post.shares), col(Post.is_share), COPIED)  # what a digest reads
+_post_inputs = operator.attrgetter(*select(*POST_INPUTS).selected_columns.keys())
 
 
 def post_inputs(row: Any) -> bytes:
@@ -73,8 +74,8 @@ def post_inputs(row: Any) -> bytes:
 def opt_ins(engine: Engine, user_ids: list[str]) -> dict[str, str | None]:
     """These users' sensitive-topic opt-ins as stored (JSON), for those with a users row."""
     with session(engine) as s:
-        return dict(s.execute(select(User.user_id, User.sensitive_opt_in).where(col(User.user_id).in_(user_ids)))
-                    .all())
+        return dict(s.execute(select(col(User.user_id), col(User.sensitive_opt_in))
+                              .where(col(User.user_id).in_(user_ids))).all())
 
 
 def inputs_digest(posts: bytes, user_id: str, stored_opt_ins: dict[str, str | None]) -> str:
@@ -91,7 +92,7 @@ def user_digests(engine: Engine, user_ids: list[str], as_of: int) -> dict[str, s
     (``inputs_digest``; users without posts get one too). A computed user's digest is taken from the rows their
     profile was computed from instead (``profile_chunk.compute_users``)."""
     posts: dict[str, list[bytes]] = {u: [] for u in user_ids}
-    stmt = (select(Post.user_id, *POST_INPUTS).where(col(Post.user_id).in_(user_ids))
+    stmt = (select(col(Post.user_id), *POST_INPUTS).where(col(Post.user_id).in_(user_ids))
             .where(col(Post.created_at) <= as_of).order_by(col(Post.user_id), col(Post.id)))
     with engine.connect() as conn:  # plain rows, no ORM session: this reads every post of every user
         for row in conn.execute(stmt):
@@ -104,7 +105,7 @@ def source_runs(engine: Engine, basis: str, run_id: int) -> list[int]:
     """Earlier runs whose rows this run may copy: the newest finished run with this basis, and any
     interrupted run with this basis started after it (newest first)."""
     with session(engine) as s:
-        runs = s.execute(select(Run.id, Run.status, Run.params).where(Run.kind == "profile")
+        runs = s.execute(select(col(Run.id), col(Run.status), col(Run.params)).where(col(Run.kind) == "profile")
                          .where(col(Run.id) < run_id).order_by(col(Run.id).desc())).all()
     out = []
     for rid, status, params in runs:
@@ -124,7 +125,7 @@ def reusable(engine: Engine, sources: list[int], digests: dict[str, str]) -> dic
         return {}
     found: dict[str, int] = {}
     with session(engine) as s:
-        rows = s.execute(select(ProfiledUser.user_id, ProfiledUser.run_id, ProfiledUser.digest)
+        rows = s.execute(select(col(ProfiledUser.user_id), col(ProfiledUser.run_id), col(ProfiledUser.digest))
                          .where(col(ProfiledUser.run_id).in_(sources))
                          .where(col(ProfiledUser.user_id).in_(list(digests)))).all()
     for user_id, rid, digest in rows:
@@ -141,12 +142,12 @@ def copy_users(conn: Connection, run_id: int, sources: dict[str, int]) -> None:
     for rid, users in sorted(by_run.items()):
         for table, cols in ((TopicScore, SCORE_COLS), (EvidencePost, EVIDENCE_COLS)):
             picked = select(literal(run_id), *[getattr(table, c) for c in cols]).where(
-                table.run_id == rid).where(col(table.user_id).in_(users)).order_by(table.id)
+                col(table.run_id) == rid).where(col(table.user_id).in_(users)).order_by(col(table.id))
             conn.execute(insert(table).from_select(["run_id", *cols], picked))
 
 
 def record_digests(conn: Connection, run_id: int, digests: Iterable[tuple[str, str]]) -> None:
-    bulk_insert(conn, ProfiledUser.__table__, ("run_id", "user_id", "digest"), [(run_id, u, d) for u, d in digests])
+    bulk_insert(conn, ProfiledUser.__table__, ("run_id", "user_id", "digest"), [(run_id, u, d) for u, d in digests])  # type: ignore[attr-defined]
 
 
 def drop_interrupted(engine: Engine, run_id: int) -> int:
@@ -154,13 +155,13 @@ def drop_interrupted(engine: Engine, run_id: int) -> int:
     topic fit such a run kept, unless a run's record names it as its fit (one stopped after it recorded its fit, whose
     fit a later run reused): one killed between keeping its fit and recording it left those rows for ever."""
     with session(engine) as s:
-        stale = list(s.execute(select(Run.id).where(Run.kind == "profile")
+        stale = list(s.execute(select(col(Run.id)).where(col(Run.kind) == "profile")
                                .where(col(Run.status).in_(("running", "stopped"))).where(col(Run.id) < run_id))
                      .scalars())
         for table in (TopicScore, EvidencePost, ProfiledUser):
             s.execute(delete(table).where(col(table.run_id).in_(stale)))
         named = {(json.loads(params or "{}").get("topic_vectors") or {}).get("run")
-                 for params in s.execute(select(Run.params).where(Run.kind == "profile")).scalars()}
+                 for params in s.execute(select(col(Run.params)).where(col(Run.kind) == "profile")).scalars()}
         s.execute(delete(TopicVector).where(col(TopicVector.run_id).in_(sorted(set(stale) - named))))
         s.execute(update(Run).where(col(Run.id).in_(stale)).values(status="interrupted"))
         s.commit()

@@ -20,10 +20,11 @@ from sqlmodel import Session, col, select
 from catalog.errors import PROBLEMS_KEPT, InputFileError, Problem
 from catalog.refresh import text_key
 from catalog.rows import iter_rows, validate
+from catalog.schema import id_text
 from matcher.errors import PerkmatchError
 from matcher.locks import hold_ingest_lock
 from matcher.outfiles import same_file, unwritable_folder
-from matcher.records import POST_HINTS, USER_HINTS, USER_TEXTS, PostIn, UserIn, check_policy, embed_form, id_text
+from matcher.records import POST_HINTS, USER_HINTS, USER_TEXTS, PostIn, UserIn, check_policy, embed_form
 from matcher.store import Post, TopicScore, User, has_posts, session, upsert_insert, utcnow
 from matcher.taxonomy import dropped_under, not_shown, stored_topics, topic_ids_in
 
@@ -235,6 +236,7 @@ def ingest_users(engine: Engine, path: FilePath, *, skip_invalid: bool = False,
             user = existing or User(user_id=item.user_id)
             before, opted_in = _user_fields(user), user.sensitive_opt_in
             # a row updates the fields it gives: a file sent to change regions keeps everyone's consent and opt-ins
+            assert not isinstance(row, Problem)  # (a Problem row is its own item: rejected above)
             given = {k for k in item.model_fields_set if row.get(k) not in (None, "")} if existing else set(_KEPT)
             for field in _KEPT & given:
                 value = getattr(item, field)
@@ -493,7 +495,7 @@ def _upsert_posts(s: Session, batch: dict[tuple[str, str], list[tuple[int, PostI
     belongs to its stored author, or to the author of its first row in the file when new: a row giving it another
     author is rejected, never moves it."""
     stored = {(r[0], r[1]): (r[2], r[3], tuple(r[4:])) for r in s.execute(  # author, updated_at, content
-        select(Post.platform, Post.post_id, Post.user_id, Post.updated_at, *_CONTENT)
+        select(Post.platform, Post.post_id, Post.user_id, Post.updated_at, *_CONTENT)  # type: ignore[call-overload]  # (SQLModel: 4 columns at most)
         .where(tuple_(col(Post.platform), col(Post.post_id)).in_(list(batch)))).all()}
     latest: dict[tuple[str, str], PostIn] = {}
     for key, entries in batch.items():
@@ -554,6 +556,6 @@ def _drop_forgotten_contexts(s: Session, latest: dict[tuple[str, str], PostIn]) 
 _CONTENT = (Post.text, Post.context, Post.created_at, Post.likes, Post.replies, Post.shares, Post.is_share)
 
 
-def _content(p: PostIn) -> tuple:
+def _content(p: PostIn) -> tuple[Any, ...]:
     """A post's stored content (``_CONTENT``) as this row would store it."""
     return (p.text, p.context or None, p.created_at, p.likes, p.replies, p.shares, p.is_share)

@@ -21,11 +21,12 @@ Ineligible candidates (a perk about a sensitive topic the user does not opt in t
 recorded with the reason; the rest go to the exact assignment.
 """
 
+import datetime as dt
 import gc
 import json
 import numbers
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from typing import Any
@@ -124,7 +125,7 @@ def run_match(engine: Engine, cache: EmbeddingCache, *, per_user: int = 3, per_b
     space = perk_topic_space(topics, cache)
     with session(engine) if stage else nullcontext() as staging:
         store = engine if staging is None else staging
-        staged = stage(staging) if stage else None
+        staged = stage(staging) if stage and staging is not None else None
         with session(store) as s:
             version = live_version(s)
             perks = live_perks(s, version)  # that version's, even if a refresh lands between the two reads
@@ -169,20 +170,23 @@ def _no_cycle_collection() -> Iterator[None]:
 
 
 def _load_profiles(engine: Engine, run_id: int, hidden: Callable[[str | None], frozenset[str]]
-                   ) -> tuple[dict[str, list[Any]], dict, dict[str, str | None], dict[str, str | None]]:
+                   ) -> tuple[dict[str, list[Any]], dict[tuple[str, str], list[int]], dict[str, str | None],
+                              dict[str, str]]:
     """The run's inferred topics (rows of user_id, topic_id, score, confidence) of users who have not opted out, but
     for sensitive topics they do not opt in to now (``taxonomy.not_shown``: withdrawn since the run), with their
     evidence posts, and every user's region and sensitive opt-ins."""
     with session(engine) as s:
         # the columns matching reads, as plain rows: whole ORM objects carry each topic's details (about 12 kB a user)
-        scores = s.exec(select(TopicScore.user_id, TopicScore.topic_id, TopicScore.score, TopicScore.confidence)
-                        .where(TopicScore.run_id == run_id).where(TopicScore.status == "inferred")
-                        .order_by(col(TopicScore.user_id), col(TopicScore.rank))).all()
+        scores: Sequence[Any] = s.exec(  # (rows: read by column name)
+            select(TopicScore.user_id, TopicScore.topic_id, TopicScore.score, TopicScore.confidence)
+            .where(TopicScore.run_id == run_id).where(TopicScore.status == "inferred")
+            .order_by(col(TopicScore.user_id), col(TopicScore.rank))).all()
         # the inferred topics' evidence only, as plain rows: the run also keeps its candidates' (most of the rows), and
         # whole ORM objects of every row took about 0.4 GB at 8,000 users
         ev = s.exec(select(EvidencePost.user_id, EvidencePost.topic_id, EvidencePost.post_pk).join(
-            TopicScore, (TopicScore.run_id == EvidencePost.run_id) & (TopicScore.user_id == EvidencePost.user_id)
-            & (TopicScore.topic_id == EvidencePost.topic_id)).where(EvidencePost.run_id == run_id)
+            TopicScore, (col(TopicScore.run_id) == EvidencePost.run_id)
+            & (col(TopicScore.user_id) == EvidencePost.user_id)
+            & (col(TopicScore.topic_id) == EvidencePost.topic_id)).where(EvidencePost.run_id == run_id)
             .where(TopicScore.status == "inferred")
             .order_by(col(EvidencePost.user_id), col(EvidencePost.topic_id), col(EvidencePost.rank))).all()
         users = s.exec(select(User.user_id, User.region, User.consent, User.sensitive_opt_in)).all()
@@ -200,12 +204,17 @@ def _load_profiles(engine: Engine, run_id: int, hidden: Callable[[str | None], f
 
 HIT = ("topic_id", "relevance", "fit", "score", "posts")  # a candidate's reason for one of its topics, as an assignment
 # keeps it; ``posts``: the topic's evidence for this perk (``perk_evidence``)
+Hit = tuple[str, float, float, float, list[int]]  # (``HIT``'s fields)
+WithheldByUser = dict[str, list[tuple[str, float, str]]]  # each user's perks withheld: (perk, score, why)
 
 
-def _candidates(engine, cache, rows, evidence, regions, ps, today, params, progress, hidden):  # type: ignore[no-untyped-def]
+def _candidates(engine: Engine, cache: EmbeddingCache, rows: dict[str, list[Any]],
+                evidence: dict[tuple[str, str], list[int]], regions: dict[str, str | None], ps: PerkSpace,
+                today: dt.date, params: MatchParams, progress: Progress | None, hidden: dict[str, frozenset[str]]
+                ) -> tuple[list[Candidate], WithheldByUser, dict[tuple[str, str], list[Hit]]]:
     candidates: list[Candidate] = []
-    withheld: dict[str, list[tuple[str, float, str]]] = defaultdict(list)
-    reasons: dict[tuple[str, str], list[dict]] = {}
+    withheld: WithheldByUser = defaultdict(list)
+    reasons: dict[tuple[str, str], list[Hit]] = {}
     perks = ps.perks
     users = sorted(rows)
     if progress:
@@ -216,11 +225,11 @@ def _candidates(engine, cache, rows, evidence, regions, ps, today, params, progr
         results = ps.index.search(queries, params.candidates_per_topic)  # one batched search per chunk
         among = [ps.open_to(hidden[user_id], regions.get(user_id), today) for user_id, *_ in pairs]
         open_results = ps.search_open(queries, among)  # (perks a user cannot have crowd out none they can)
-        found: dict[str, dict[int, list[dict]]] = defaultdict(lambda: defaultdict(list))
-        for (user_id, r, strength, pool), query, hits, near, perks_open in zip(pairs, queries, results, open_results,
-                                                                              among, strict=True):
+        found: dict[str, dict[int, list[Hit]]] = defaultdict(lambda: defaultdict(list))
+        for (user_id, r, strength, pool), query, nearest, near, perks_open in zip(pairs, queries, results,
+                                                                                 open_results, among, strict=True):
             column = ps.column[r.topic_id]
-            weighed = ps.weighed(column, hits) | ps.weighed_open(column, near, perks_open)
+            weighed = ps.weighed(column, nearest) | ps.weighed_open(column, near, perks_open)
             admitted = [perk_i for perk_i in sorted(weighed) if ps.admits(perk_i, r.topic_id)]
             shown = perk_evidence(pool, ps.vectors[admitted])
             for perk_i, posts in zip(admitted, shown, strict=True):
@@ -247,7 +256,9 @@ def _candidates(engine, cache, rows, evidence, regions, ps, today, params, progr
     return candidates, withheld, reasons
 
 
-def topic_queries(engine, cache, chunk, rows, evidence, topic_vecs, params):  # type: ignore[no-untyped-def]
+def topic_queries(engine: Engine, cache: EmbeddingCache, chunk: list[str], rows: dict[str, list[Any]],
+                  evidence: dict[tuple[str, str], list[int]], topic_vecs: dict[str, np.ndarray], params: MatchParams
+                  ) -> tuple[list[tuple[str, Any, float, tuple[list[int], np.ndarray]]], np.ndarray]:
     """For each (user, inferred topic): the query vector (topic blended with the evidence posts it shows), its
     strength, and its pool of evidence (the keys and vectors of the posts stored for it, ``perk_evidence``)."""
     shown = sorted({k for user_id in chunk for r in rows[user_id] for k in evidence.get((user_id, r.topic_id), ())})
@@ -284,8 +295,10 @@ def perk_evidence(pool: tuple[list[int], np.ndarray], perk_vecs: np.ndarray) -> 
     return [[keys[i] for i in row[:SHOWN_EVIDENCE]] for row in order.tolist()]
 
 
-def _save(engine, chosen, candidates, withheld, reasons, version, profile, as_of, per_user, per_brand, params,
-          n_users, started, read_back=None) -> MatchSummary:  # type: ignore[no-untyped-def]
+def _save(engine: Engine | Session, chosen: list[Candidate], candidates: list[Candidate], withheld: WithheldByUser,
+          reasons: dict[tuple[str, str], list[Hit]], version: int, profile: Run, as_of: int, per_user: int,
+          per_brand: int, params: MatchParams, n_users: int, started: dt.datetime,
+          read_back: Callable[[Session, int], Any] | None = None) -> MatchSummary:
     with session(engine) as s:
         run = Run(kind="match", as_of=as_of, started_at=started, params=json.dumps(
             {"per_user": per_user, "per_brand": per_brand, "catalog_version": version, "profile_run": profile.id}))

@@ -41,11 +41,12 @@ def load_user_posts(engine: Engine, cache: EmbeddingCache, user_ids: list[str], 
     next run recomputes their users. `match` reads the same way, from the posts its profile run embedded (only the
     evidence it shows: ``match.topic_queries``)."""
     text, context = aliased(Embedding), aliased(Embedding)
-    columns = (*incremental.POST_INPUTS, Post.user_id, text.vector.label("text_vec"),
-               context.vector.label("context_vec"), *((Post.text, Post.context) if vocabulary or inputs else ()))
+    columns = (*incremental.POST_INPUTS, col(Post.user_id), col(text.vector).label("text_vec"),
+               col(context.vector).label("context_vec"), *((Post.text, Post.context) if vocabulary or inputs else ()))
     stmt = (select(*columns)  # the vectors joined in: one query, not one per 500 keys
-            .join(text, and_(text.model == cache.name, text.text_key == Post.text_key), isouter=True)
-            .join(context, and_(context.model == cache.name, context.text_key == Post.context_key), isouter=True)
+            .join(text, and_(col(text.model) == cache.name, col(text.text_key) == Post.text_key), isouter=True)
+            .join(context, and_(col(context.model) == cache.name, col(context.text_key) == Post.context_key),
+                  isouter=True)
             .where(col(Post.user_id).in_(user_ids)).order_by(col(Post.user_id), col(Post.id)))
     if as_of is not None:
         stmt = stmt.where(col(Post.created_at) <= as_of)

@@ -13,6 +13,7 @@ import gc
 import json
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import orjson
@@ -159,6 +160,7 @@ def _profile(engine: Engine, cache: EmbeddingCache, users: list[str], policy: st
     space = TopicSpace.build(topics, cache, classify)
     with session(engine) as s:
         # started when the run began, before its embedding: what is stored after that is "since it started"
+        run: Run | None  # (read back below: s.get finds a row or None)
         run = Run(kind="profile", as_of=as_of, params=json.dumps({"policy": policy}), started_at=began)
         s.add(run)
         s.commit()
@@ -301,21 +303,22 @@ def write_rows(conn: Connection, run_id: int, results: dict[str, list[TopicResul
                digests: dict[str, str], policy: str = "opt-in") -> None:
     """Computed users' rows, reused users' copied rows, and every digest; then the rows of any of them forgotten since
     the run read them (``eligible_among``) go again."""
-    scores, evidence = [], []
+    scores: list[tuple[Any, ...]] = []
+    evidence: list[tuple[Any, ...]] = []
     for user_id, topics in results.items():
         for rank, r in enumerate(topics, start=1):
             scores.append((run_id, user_id, r.topic_id, "inferred" if r.inferred else "candidate", rank, r.score,
                            r.confidence, r.posts, r.days, r.engagement, details_json(r.details)))
             evidence.extend((run_id, user_id, r.topic_id, key, i, w) for i, (key, w) in enumerate(r.evidence, start=1))
-    bulk_insert(conn, TopicScore.__table__, ("run_id", *incremental.SCORE_COLS), scores)
-    bulk_insert(conn, EvidencePost.__table__, ("run_id", *incremental.EVIDENCE_COLS), evidence)
+    bulk_insert(conn, TopicScore.__table__, ("run_id", *incremental.SCORE_COLS), scores)  # type: ignore[attr-defined]
+    bulk_insert(conn, EvidencePost.__table__, ("run_id", *incremental.EVIDENCE_COLS), evidence)  # type: ignore[attr-defined]
     incremental.copy_users(conn, run_id, reuse)
     incremental.record_digests(conn, run_id, sorted(digests.items()))
     drop_gone(conn, run_id, set(results) | set(reuse) | set(digests), policy, (TopicScore, EvidencePost,
                                                                                ProfiledUser))
 
 
-def details_json(details: dict) -> str:
+def details_json(details: dict[str, Any]) -> str:
     """A topic's details as stored: JSON with sorted keys (orjson: this runs once per user and topic)."""
     return orjson.dumps(details, option=orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY).decode()
 

@@ -10,7 +10,7 @@ now, and their rows in it replaced; a run that cannot be repeated has those rows
 """
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Engine, delete
@@ -80,7 +80,7 @@ def rework_withdrawn(engine: Engine, load: Callable[[], EmbeddingCache],
 
 def _rework_users(engine: Engine, load: Callable[[], EmbeddingCache],
                   withdrawn: dict[str, tuple[frozenset[str], list[int]]], lines: dict[str, tuple[str, ...]],
-                  matches: list[Any], done: dict[str, set[int]]) -> int:
+                  matches: Sequence[Any], done: dict[str, set[int]]) -> int:
     """``rework_withdrawn`` for at most ``BOUND_LIST`` users: each run, by what became of it, into ``done``; returns
     the assignments deleted."""
     from matcher.forget import delete_assignments
@@ -106,7 +106,7 @@ def _rework_users(engine: Engine, load: Callable[[], EmbeddingCache],
         with session(engine) as s:
             if space is None or isinstance(space, tuple):  # every row of theirs goes (and is written again)
                 for table in (TopicScore, EvidencePost, ProfiledUser):
-                    s.execute(delete(table).where(table.run_id == run_id).where(col(table.user_id).in_(users)))
+                    s.execute(delete(table).where(col(table.run_id) == run_id).where(col(table.user_id).in_(users)))
             if isinstance(space, tuple):
                 write_rows(s.connection(), run_id, results, {}, digests,
                            json.loads(run.params or "{}").get("policy", "opt-in"))
@@ -116,7 +116,7 @@ def _rework_users(engine: Engine, load: Callable[[], EmbeddingCache],
                     stale = [t for t, (status, _) in before.get(user_id, {}).items()
                              if t in above[user_id] or (fell_short and status != "inferred")]
                     for table in (TopicScore, EvidencePost):
-                        s.execute(delete(table).where(table.run_id == run_id).where(table.user_id == user_id)
+                        s.execute(delete(table).where(col(table.run_id) == run_id).where(col(table.user_id) == user_id)
                                   .where(col(table.topic_id).in_(stale)))
             s.flush()
             after = _rows(s, run_id, users)
@@ -133,7 +133,7 @@ def _rework_users(engine: Engine, load: Callable[[], EmbeddingCache],
     return deleted
 
 
-def _rows(store: Any, run_id: int, users: list[str]) -> dict[str, dict[str, tuple]]:
+def _rows(store: Any, run_id: int, users: list[str]) -> dict[str, dict[str, tuple[str, tuple[int, ...]]]]:
     """Each user's stored topics in a run: status and evidence posts, by topic (what an assignment citing it rests
     on: a score moved by likes given since the run does not undo one)."""
     with session(store) as s:
@@ -145,7 +145,7 @@ def _rows(store: Any, run_id: int, users: list[str]) -> dict[str, dict[str, tupl
     posts: dict[tuple[str, str], list[int]] = {}
     for user_id, topic_id, post_pk in evidence:
         posts.setdefault((user_id, topic_id), []).append(post_pk)
-    out: dict[str, dict[str, tuple]] = {}
+    out: dict[str, dict[str, tuple[str, tuple[int, ...]]]] = {}
     for user_id, topic_id, status in scores:
         out.setdefault(user_id, {})[topic_id] = (status, tuple(posts.get((user_id, topic_id), [])))
     return out

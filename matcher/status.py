@@ -60,7 +60,7 @@ def database_status(engine: Engine, db: str, today: dt.date | None = None, runs:
             "catalog": _catalog(s),
             "profile": _profile(s, profile, today) if profile else None,
             "unfinished_profile": (_unfinished(s, unfinished, engine) if unfinished and (
-                profile is None or unfinished.id > profile.id) else None),
+                profile is None or (unfinished.id or 0) > (profile.id or 0)) else None),
             "match": _match(s, match, today) if match else None,
             "scrub_pending": scrub_pending(s),  # a deletion's scrub that could not finish (``forget.scrub``)
         }
@@ -122,7 +122,7 @@ def _posts(s: Session, today: dt.date) -> dict[str, Any]:
     def counted(condition: Any) -> Any:  # (PostgreSQL: no sum of booleans)
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
-    total, users, shares, future, first, last = s.exec(select(
+    total, users, shares, future, first, last = s.exec(select(  # type: ignore[call-overload]  # (SQLModel: 4 columns at most)
         func.count(), func.count(func.distinct(Post.user_id)), counted(col(Post.is_share)),
         counted(Post.created_at > end_of_day(today)), func.min(Post.created_at), func.max(Post.created_at))).one()
     return {"total": total, "users": users, "reshares": int(shares), "after_today": int(future), "first": _day(first),
@@ -174,8 +174,9 @@ def _profile(s: Session, run: Run, today: dt.date) -> dict[str, Any]:
     status called for a profile run after every run, as long as one post was dated in the future)."""
     params, stats = json.loads(run.params or "{}"), json.loads(run.stats or "{}")
     policy = params.get("policy", "opt-in")
-    mine = exists().where(User.user_id == Post.user_id)
-    covered = mine.where(User.consent == "opted_in") if policy == "opt-in" else ~mine.where(User.consent == "opted_out")
+    mine = exists().where(col(User.user_id) == Post.user_id)
+    covered = (mine.where(col(User.consent) == "opted_in") if policy == "opt-in"
+               else ~mine.where(col(User.consent) == "opted_out"))
     # posts dated after today are left out here too: no run reads them until their day (`posts.after_today` counts
     # them), so one ingested since the run calls for no run (before, it called for a profile run that changed nothing)
     until = end_of_day(today)
@@ -186,7 +187,7 @@ def _profile(s: Session, run: Run, today: dt.date) -> dict[str, Any]:
                    .where(Post.created_at <= until).where(covered)).one()
     users_covered = (User.consent == "opted_in" if policy == "opt-in"  # (opt-out: a user with posts, as it profiles)
                      else (col(User.consent).is_(None) | (User.consent != "opted_out"))
-                     & exists().where(Post.user_id == User.user_id))
+                     & exists().where(col(Post.user_id) == User.user_id))
     recorded = select(User.user_id).where(User.updated_at > run.started_at).where(users_covered)
     records = s.exec(select(func.count()).select_from(recorded.subquery())).one()
     for_profile = None  # of those, the ones whose profile inputs changed (not only a region, say), beyond the users
@@ -368,7 +369,7 @@ def _match_reason(match: dict[str, Any], catalog: dict[str, Any], profile: dict[
 def _ahead(match: dict[str, Any]) -> bool:
     """Whether the match checked offer dates on a day after today (``match --as-of`` a future day: a trial of next
     week's catalog kept as the assignments in force)."""
-    return match["as_of"][:10] > match["today"]
+    return bool(match["as_of"][:10] > match["today"])
 
 
 def plural(count: int, noun: str) -> str:

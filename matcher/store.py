@@ -237,7 +237,7 @@ def upsert_insert(bind: Engine | Connection) -> Callable[..., Any]:
     return pg_insert if bind.dialect.name == "postgresql" else sqlite_insert
 
 
-def bulk_insert(conn: Connection, table: Any, columns: tuple[str, ...], rows: list[tuple],
+def bulk_insert(conn: Connection, table: Any, columns: tuple[str, ...], rows: list[tuple[Any, ...]],
                 keep_existing: bool = False) -> None:
     """Insert many rows (tuples in ``columns`` order) in one statement executed many times. SQLite and PostgreSQL
     get the tuples straight through the driver (SQLAlchemy's per-row parameter handling costs a third of the time
@@ -401,7 +401,7 @@ def open_engine(db: str | os.PathLike[str] = DEFAULT_DB, existing: bool = False)
             if not re.fullmatch(r"postgres(ql)?(\+\w+)?", scheme, re.IGNORECASE) or "Can't load plugin" in str(exc):
                 raise PerkmatchError(f"--db {shown_db(db)}: '{scheme}://' is not a database perkmatch uses: give a "
                                      "SQLite file path, or postgresql://USER:PASSWORD@HOST:PORT/DB") from None
-            hint = ("for PostgreSQL install perkmatch[postgres]" if "No module named" in str(exc) else
+            hint: str | None = ("for PostgreSQL install perkmatch[postgres]" if "No module named" in str(exc) else
                     "check the URL: postgresql://USER:PASSWORD@HOST:PORT/DB")
             raise PerkmatchError(f"--db {shown_db(db)}: cannot use this database URL ({database_error(exc)}); "
                                  f"{hint}") from None

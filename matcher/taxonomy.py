@@ -269,8 +269,8 @@ def store_taxonomy(engine: Engine, topics: list[TopicIn]) -> int:
             if old.topic_id not in kept and old.topic_id not in loading:
                 s.add(TopicName(topic_id=old.topic_id, name=old.name, parent_id=old.parent_id))
         for part in batches(sorted(kept & loading)):  # written anew below (one statement, not a merge a topic)
-            s.exec(delete(TopicName).where(col(TopicName.topic_id).in_(part)))  # type: ignore[call-overload]
-        s.exec(delete(Topic))  # type: ignore[call-overload]
+            s.exec(delete(TopicName).where(col(TopicName.topic_id).in_(part)))
+        s.exec(delete(Topic))
         for position, t in enumerate(topics):
             s.add(Topic(topic_id=t.topic_id, name=t.name, parent_id=t.parent_id, description=t.description,
                         sensitive=t.sensitive, position=position))

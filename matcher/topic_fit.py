@@ -19,6 +19,7 @@ measured with one round), and the fit's cost stays flat as the collection grows.
 import hashlib
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from sqlalchemy import Connection, Engine, func, select
@@ -47,7 +48,7 @@ class Fit:
     mass: np.ndarray  # (T,) membership-weighted count of the posts plainly about each topic
     forced: bool = False  # fitted because the operator asked (``profile --refit``), not because it was stale
 
-    def record(self, topic_ids: list[str]) -> dict:
+    def record(self, topic_ids: list[str]) -> dict[str, Any]:
         """What a run's params keep about its fit (``mass``: posts plainly about each topic, for `explain`)."""
         return {"basis": self.basis, "run": self.run_id, "posts": self.posts, "forgotten": self.forgotten,
                 "mass": {t: round(float(m), 1) for t, m in zip(topic_ids, self.mass, strict=True) if m > 0},
@@ -74,7 +75,7 @@ def forgets_done(conn: Connection) -> int:
 def fit_sample(engine: Engine, user_ids: list[str], params: FitParams = FitParams()) -> list[str]:
     """The users a fit reads, sorted: whole users in the order of a hash of their ids, until ``max_posts``."""
     with session(engine) as s:
-        counts = dict(s.execute(select(Post.user_id, func.count()).group_by(Post.user_id)).all())
+        counts: dict[str, int] = dict(s.execute(select(col(Post.user_id), func.count()).group_by(Post.user_id)).all())
     chosen, total = [], 0
     for user_id in sorted(user_ids, key=lambda u: (hashlib.blake2b(u.encode(), digest_size=8).digest(), u)):
         if total >= params.max_posts:
@@ -100,14 +101,14 @@ def fit_expected(engine: Engine, as_of: int, params: FitParams = FitParams()) ->
     return _fresh_fit(engine, as_of, params) is None
 
 
-def _fresh_fit(engine: Engine, as_of: int, params: FitParams, fit_basis: str | None = None) -> dict | None:
+def _fresh_fit(engine: Engine, as_of: int, params: FitParams, fit_basis: str | None = None) -> dict[str, Any] | None:
     """The newest kept fit's record (``Fit.record``) with this basis (any, without one), if it is still fresh for the
     collection as a run as of ``as_of`` reads it."""
     posts, forgotten = collection_state(engine, as_of)
     with session(engine) as s:
-        runs = s.execute(select(Run.params).where(Run.kind == "profile").order_by(col(Run.id).desc())).all()
+        runs = s.execute(select(col(Run.params)).where(col(Run.kind) == "profile").order_by(col(Run.id).desc())).all()
     for (run_params,) in runs:
-        fit = json.loads(run_params or "{}").get("topic_vectors")
+        fit: dict[str, Any] | None = json.loads(run_params or "{}").get("topic_vectors")
         if not fit or fit_basis is not None and fit.get("basis") != fit_basis:
             continue
         if fit["forgotten"] != forgotten or abs(posts - fit["posts"]) > params.refit_change * fit["posts"]:
@@ -116,11 +117,11 @@ def _fresh_fit(engine: Engine, as_of: int, params: FitParams, fit_basis: str | N
     return None
 
 
-def load_fit(engine: Engine, fit: dict, topic_ids: list[str], dim: int) -> Fit | None:
+def load_fit(engine: Engine, fit: dict[str, Any], topic_ids: list[str], dim: int) -> Fit | None:
     """A kept fit (as a run's params record it, ``Fit.record``) read back; None when its rows are gone."""
     with session(engine) as s:
-        rows = s.execute(select(TopicVector.topic_id, TopicVector.mass, TopicVector.vector)
-                         .where(TopicVector.run_id == fit["run"])).all()
+        rows = s.execute(select(col(TopicVector.topic_id), col(TopicVector.mass), col(TopicVector.vector))
+                         .where(col(TopicVector.run_id) == fit["run"])).all()
     found = {t: (m, v) for t, m, v in rows}
     if set(found) != set(topic_ids):
         return None  # the fit's rows are gone: fit again

@@ -65,7 +65,7 @@ def stored_again(s: Session, keys: Iterable[int], run_id: int | None) -> set[int
         return set()
     found: set[int] = set()
     for part in batches(sorted(set(keys))):
-        found.update(s.exec(select(Post.id).where(col(Post.id).in_(part))
+        found.update(s.exec(select(Post.id).where(col(Post.id).in_(part))  # type: ignore[arg-type]  # (SQLModel: int | None)
                             .where(col(Post.updated_at) > run.started_at)).all())
     return found
 
@@ -164,7 +164,8 @@ def hidden_topics(taxonomy: list[TopicInfo], stored: bool) -> Callable[[str | No
 
 def user_opt_ins(s: Session, user_ids: set[str]) -> dict[str, str | None]:
     """Each user's stored sensitive-topic opt-ins (JSON), for ``taxonomy.not_shown``."""
-    ids, out = sorted(user_ids), {}
+    ids = sorted(user_ids)
+    out: dict[str, str | None] = {}
     for part in batches(ids):
         out.update(s.exec(select(User.user_id, User.sensitive_opt_in)
                           .where(col(User.user_id).in_(part))).all())
@@ -252,8 +253,9 @@ def evidence_changed(engine: Engine, run_id: int, user_ids: list[str] | None = N
         if run is None:
             return None
         query = (select(EvidencePost.post_pk).join(Post, col(Post.id) == EvidencePost.post_pk)
-                 .join(TopicScore, (TopicScore.run_id == EvidencePost.run_id)
-                       & (TopicScore.user_id == EvidencePost.user_id) & (TopicScore.topic_id == EvidencePost.topic_id))
+                 .join(TopicScore, (col(TopicScore.run_id) == EvidencePost.run_id)
+                       & (col(TopicScore.user_id) == EvidencePost.user_id)
+                       & (col(TopicScore.topic_id) == EvidencePost.topic_id))
                  .where(EvidencePost.run_id == run_id).where(col(Post.updated_at) > run.started_at))
         if not candidates:
             query = query.where(TopicScore.status == "inferred")
@@ -291,7 +293,8 @@ def record_changed(engine: Engine, user_id: str, after: dt.datetime, until: dt.d
 def records_changed(engine: Engine | Session, user_ids: Iterable[str], after: dt.datetime,
                     until: dt.datetime | None = None) -> set[str]:
     """The users among ``user_ids`` whose stored record changed after ``after`` (and by ``until``)."""
-    ids, out = sorted(set(user_ids)), set()
+    ids = sorted(set(user_ids))
+    out: set[str] = set()
     with session(engine) as s:
         for part in batches(ids):
             query = (select(User.user_id).where(col(User.user_id).in_(part))

@@ -210,7 +210,7 @@ def _standing(engine: Engine, cache: EmbeddingCache, user_id: str, topic_id: str
     if topic_id in hidden:
         return "a sensitive topic they have not opted in to: never inferred or matched"
     try:
-        return explain_topic(engine, user_id, topic_id, shared, cache=lambda: cache)["verdict"]
+        return str(explain_topic(engine, user_id, topic_id, shared, cache=lambda: cache)["verdict"])
     except NotReadyError as exc:
         return str(exc)
 
@@ -248,7 +248,7 @@ def nobody_reason(engine: Engine, cache: EmbeddingCache, perk_id: str, params: M
     at = ps.position(perk_id)
     about = ps.about(at)
     with session(engine) as s:
-        scored = s.exec(select(TopicScore.topic_id, TopicScore.status, User.sensitive_opt_in, User.consent,
+        scored = s.exec(select(TopicScore.topic_id, TopicScore.status, User.sensitive_opt_in, User.consent,  # type: ignore[call-overload]  # (SQLModel: 4 columns at most)
                                TopicScore.user_id)
                         .join(User, User.user_id == TopicScore.user_id)
                         .where(TopicScore.run_id == profile.id)
