@@ -94,8 +94,8 @@ def ingest(
         if report.users_kept_out:
             err.print(f"{report.users_kept_out} user(s) not stored: they opted out earlier and stay out (only "
                       "`perkmatch consent USER opted_in` brings one back)")
-        users = report.kind == "users"
-        say_returned(report.users_returned if users else 0, 0 if users else report.users_returned)
+        of_users = report.kind == "users"
+        say_returned(report.users_returned if of_users else 0, 0 if of_users else report.users_returned)
         say_skipped(report, policy, " (give a users file with consent: opted_in, or use --consent-policy opt-out)")
         if report.repeated:
             err.print(f"{report.repeated} row(s) gave a post an earlier row of the file gave too: the last row of "
@@ -410,6 +410,7 @@ def _faded(eng: Any, when: int | None) -> tuple[float, str, int] | None:
     import datetime as dt
 
     from sqlalchemy import func, select
+    from sqlmodel import col
 
     from matcher.profile_types import ProfileParams
     from matcher.store import Post, session
@@ -417,8 +418,10 @@ def _faded(eng: Any, when: int | None) -> tuple[float, str, int] | None:
     if when is None:
         return None
     with session(eng) as s:
-        newest = s.execute(select(func.max(Post.created_at)).where(Post.created_at <= when)).scalar()
-    halvings = int((when - newest) / (ProfileParams.half_life_days * 86_400)) if newest is not None else 0
+        newest = s.execute(select(func.max(Post.created_at)).where(col(Post.created_at) <= when)).scalar()
+    if newest is None:  # (no post written by then)
+        return None
+    halvings = int((when - newest) / (ProfileParams.half_life_days * 86_400))
     if halvings <= 10:
         return None
     return (when - newest) / (365.25 * 86_400), dt.datetime.fromtimestamp(newest, dt.UTC).date().isoformat(), halvings

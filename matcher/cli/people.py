@@ -2,7 +2,7 @@
 
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -152,7 +152,7 @@ def _print_demo(eng, result, kept: str | None) -> None:  # type: ignore[no-untyp
 
     topics = {r["user_id"]: r["topics"] for r in result.topics}
     live = sum(result.catalog[k] for k in ("added", "changed", "unchanged"))  # a re-run adds none
-    perks: dict[str, list[dict]] = {}
+    perks: dict[str, list[dict[str, Any]]] = {}
     for a in result.assignments:
         perks.setdefault(a["user_id"], []).append(a)
     out.print(f"[bold]perkmatch demo[/]: {len(topics)} users profiled, {sum(map(bool, topics.values()))} with topics; "

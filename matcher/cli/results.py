@@ -118,7 +118,7 @@ def explain(
     eng = engine(db, existing=True)
     if topic_id is None:
         require_user(eng, user_id)
-        record = {"user_id": user_id, "assignments": match_records(eng, user_id=user_id),
+        record: dict[str, Any] = {"user_id": user_id, "assignments": match_records(eng, user_id=user_id),
                   "withheld": withheld_records(eng, user_id)}
         if not record["assignments"]:
             record["reason"] = no_perks_reason(eng, user_id)  # why none: the text says it, and so does the JSON
