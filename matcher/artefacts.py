@@ -193,7 +193,7 @@ def _quiet() -> Iterator[None]:
 def _load_transformer(model: Path) -> Any:
     import transformers
 
-    transformers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     return transformers.AutoModel.from_pretrained(str(transformer_folder(model))).eval()
 
 
@@ -307,13 +307,13 @@ def distil_static(model: Path, out: Path) -> None:
     import transformers
     from model2vec.distill import distill, inference
 
-    transformers.utils.logging.disable_progress_bar()
-    bar = inference.tqdm
-    inference.tqdm = functools.partial(bar, disable=True)  # model2vec has no switch for its progress bar
+    transformers.utils.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    bar = inference.tqdm  # type: ignore[attr-defined]  # (model2vec imports it without exporting it)
+    inference.tqdm = functools.partial(bar, disable=True)  # type: ignore[attr-defined]  # model2vec has no switch for its progress bar
     try:
         with _quiet():
             static = distill(model_name=str(transformer_folder(model)), pca_dims=256,
                              token_remove_pattern=M2V_REMOVE)
             static.save_pretrained(str(out))
     finally:
-        inference.tqdm = bar
+        inference.tqdm = bar  # type: ignore[attr-defined]

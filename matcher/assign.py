@@ -12,6 +12,7 @@ Ties break on ids: among the optima, a second LP over the optimal face prefers c
 """
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -137,7 +138,7 @@ def _runs(order: list[int], keys: list[int]) -> list[list[int]]:
     return runs
 
 
-def _codes(keys: list) -> np.ndarray:
+def _codes(keys: Sequence[str | tuple[str, str]]) -> np.ndarray:
     """Each key's number, the keys numbered in sorted order."""
     index = {k: i for i, k in enumerate(sorted(set(keys)))}
     return np.fromiter((index[k] for k in keys), dtype=np.int64, count=len(keys))
@@ -176,7 +177,7 @@ def _break_ties(first: Any, scores: np.ndarray, matrix: sparse.csr_array, upper:
     duals = first.ineqlin.marginals  # <= 0: the LP minimises -scores
     reduced = -scores - matrix.T @ duals
     taken, free = reduced < -TIE_TOLERANCE, np.abs(reduced) <= TIE_TOLERANCE
-    x = taken.astype(float)
+    x: np.ndarray = taken.astype(float)
     if not free.any():
         return x
     tight = duals < -TIE_TOLERANCE
@@ -218,7 +219,7 @@ def lost_reasons(chosen: list[Candidate], candidates: list[Candidate], per_user:
     best (by score, then perk id), the only ones put into words (a large match has hundreds of thousands)."""
     chosen_keys = {(c.user_id, c.perk_id) for c in chosen}
     holders: dict[str, list[Candidate]] = defaultdict(list)  # each perk's assignments
-    lowest: dict = {}  # each perk's, and each user's, lowest score among the assignments
+    lowest: dict[str | tuple[str, str], float] = {}  # each perk's, and each user's, lowest score among the assignments
     brands: dict[tuple[str, str], int] = defaultdict(int)  # perks of each brand (``brand_key``) each user gets
     taken: dict[str, int] = defaultdict(int)
     for c in chosen:
@@ -240,8 +241,8 @@ def lost_reasons(chosen: list[Candidate], candidates: list[Candidate], per_user:
     return lost
 
 
-def _lost_reason(c: Candidate, holders: dict[str, list[Candidate]], lowest: dict, brands: dict[tuple[str, str], int],
-                 taken: dict[str, int], per_user: int, per_brand: int) -> str:
+def _lost_reason(c: Candidate, holders: dict[str, list[Candidate]], lowest: dict[str | tuple[str, str], float],
+                 brands: dict[tuple[str, str], int], taken: dict[str, int], per_user: int, per_brand: int) -> str:
     """Why a candidate was not assigned, in words that hold: the assignment maximises everyone's total fit, so a
     unit can go to a lower score than this user's, and a user's slots can hold a perk that fits them less than this
     one, when that frees a better fit elsewhere. "Fits better" is said only where it is true, and an equal fit

@@ -71,8 +71,9 @@ Pipeline = Callable[[Iterable[tuple[Feed, np.ndarray]]], list[np.ndarray]]
 def mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Mean of each text's token states over its real (unpadded) tokens."""
     weights = mask.astype(np.float32)
-    return np.einsum("bsd,bs->bd", np.asarray(hidden, dtype=np.float32), weights) / np.maximum(
+    pooled: np.ndarray = np.einsum("bsd,bs->bd", np.asarray(hidden, dtype=np.float32), weights) / np.maximum(
         weights.sum(1, keepdims=True), 1e-9)
+    return pooled
 
 
 def sequential(run: Callable[[Feed], np.ndarray]) -> Pipeline:

@@ -95,7 +95,8 @@ def post_vectors(text_vecs: np.ndarray, context_vecs: np.ndarray, has_context: n
     blended = text_vecs + weight * context_vecs
     norms = np.linalg.norm(blended, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
-    return (blended / norms).astype(np.float32)
+    unit: np.ndarray = (blended / norms).astype(np.float32)
+    return unit
 
 
 def smooth_within_user(post_vecs: np.ndarray, params: ClassifyParams = ClassifyParams(),
@@ -260,4 +261,5 @@ def adapt_topic_vectors(topic_vecs: np.ndarray, sums: np.ndarray, mass: np.ndarr
     blended = topic_vecs.astype(np.float64) + weight[:, None] * direction
     lengths = np.linalg.norm(blended, axis=1, keepdims=True)
     lengths[lengths == 0] = 1.0
-    return (blended / lengths).astype(np.float32)
+    unit: np.ndarray = (blended / lengths).astype(np.float32)
+    return unit

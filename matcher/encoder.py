@@ -176,7 +176,7 @@ class SentenceTransformerEncoder:
         import transformers
         from sentence_transformers import SentenceTransformer
 
-        transformers.utils.logging.disable_progress_bar()  # our own progress bars are the only ones on stderr
+        transformers.utils.logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # our own progress bars are the only ones on stderr
         if precision not in PRECISIONS:
             raise ModelError(f"--precision {precision}: use one of {', '.join(PRECISIONS)}")
         self.bf16 = precision == "bfloat16" or (precision == "auto" and _cpu_has_bf16(torch))
@@ -242,7 +242,8 @@ _STOP = frozenset("the and for with was are but you this that have has had not a
 def _normalise(vectors: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
-    return (vectors / norms).astype(np.float32)
+    unit: np.ndarray = (vectors / norms).astype(np.float32)
+    return unit
 
 
 def choose_backend(backend: str | None, precision: str = "float32") -> tuple[str, str]:

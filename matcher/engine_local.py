@@ -78,7 +78,7 @@ class LocalExecutor:
             yield (tag, {}, 0, {}) if result is None else (tag, *result)
 
     def _threaded(self, fn: Callable[..., Any], jobs: Iterable[Job],
-                  extra: Callable[[list[str]], tuple] = lambda user_ids: ()) -> Iterator[tuple[Any, Any]]:
+                  extra: Callable[[list[str]], tuple[Any, ...]] = lambda user_ids: ()) -> Iterator[tuple[Any, Any]]:
         """(tag, fn(users, *extra(users))) for each job, in the order of the jobs (None for a job with no users):
         here, or on ``threads`` threads with at most two jobs per thread in flight (``extra`` runs here)."""
         from matcher.workers import in_order  # it builds on this module

@@ -144,8 +144,8 @@ class PoolExecutor(LocalExecutor):
             self.started = True
         return self._pool
 
-    def _in_order(self, fn: Callable[..., Any], fixed: tuple, jobs: Iterable[tuple[Any, list[str]]],
-                  extra: Callable[[list[str]], tuple] = lambda user_ids: ()) -> Iterator[tuple[Any, Any]]:
+    def _in_order(self, fn: Callable[..., Any], fixed: tuple[Any, ...], jobs: Iterable[tuple[Any, list[str]]],
+                  extra: Callable[[list[str]], tuple[Any, ...]] = lambda user_ids: ()) -> Iterator[tuple[Any, Any]]:
         """(tag, fn(*fixed, users, *extra(users))) for each job, in the order of the jobs (None for a job with no
         users), with at most two jobs per process in flight."""
         pool = self._workers()
@@ -176,7 +176,7 @@ def _unblock(results: Any, running: list[Any]) -> None:
         writer.close()
 
 
-def _result(future: concurrent.futures.Future) -> Any:
+def _result(future: concurrent.futures.Future[Any]) -> Any:
     """A chunk's result; a worker gone before its chunk was done (killed, for want of memory perhaps, or failed as
     it started: ``locks.not_a_starting_worker``) fails the run with an error that says so, not a bare
     ``BrokenProcessPool``."""

@@ -114,6 +114,7 @@ def explain_topic(engine: Engine, user_id: str, topic_id: str, shared: dict[str,
     (``worked_again``); without it such a topic is said to be not among those kept."""
     once = _Once({} if shared is None else shared)
     taxonomy = once("taxonomy", lambda: load_topics(engine))
+    topic: TopicInfo | None
     try:
         topic = known_topic(taxonomy, topic_id)
     except UnknownTopicError:  # a topic of the latest run for this user, gone from a taxonomy loaded since: as listed
@@ -375,7 +376,7 @@ def _covered(details: dict[str, Any], posts: int, names: dict[str, str]) -> str:
 def _short_on_posts(record: dict[str, Any], details: dict[str, Any], params: ProfileParams) -> bool:
     """Whether a topic falls short on a count of its original posts (posts, days, threads, engaged posts, or the
     confidence they give): then the posts that did not count as original say why."""
-    return (record["posts"] < params.min_posts or record["days"] < params.min_days
+    return bool(record["posts"] < params.min_posts or record["days"] < params.min_days
             or record["threads"] < params.min_threads or details.get("engaged_posts", 0) < params.min_engaged_posts
             or record["confidence"] < params.min_confidence)
 

@@ -11,7 +11,7 @@ import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from matcher.errors import PerkmatchError
 
@@ -67,11 +67,12 @@ def _cannot_write(path: str, exc: OSError) -> PerkmatchError:
 
 
 @contextlib.contextmanager
-def atomic_open(path: str, what: str = "file", binary: bool = False) -> Iterator[IO]:
+def atomic_open(path: str, what: str = "file", binary: bool = False) -> Iterator[IO[Any]]:
     """Open a temporary file beside ``path`` for writing; on success it replaces ``path``, on any error it goes. A
     symlink's target is replaced (the link stays); a device or a pipe (``/dev/stdout``) is written to, not replaced
     by a file. A path that cannot be written, or a full disk, is an error that says so."""
     target = check_out(path, what)
+    text: dict[str, Any]  # (open's keyword arguments)
     mode, text = ("wb", {}) if binary else ("w", {"encoding": "utf-8", "newline": ""})
     if target.exists() and not target.is_file():
         with _writing(path, body=False):

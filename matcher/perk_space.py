@@ -56,7 +56,7 @@ def within(code: str) -> frozenset[str]:
     import pycountry  # its tables load on first use
 
     out, at = {code, code.split("-", 1)[0]}, code
-    while "-" in at and (sub := pycountry.subdivisions.get(code=at)) and sub.parent_code not in (None, *out):
+    while "-" in at and (sub := pycountry.subdivisions.get(code=at)) and sub.parent_code not in (None, *out):  # type: ignore[no-untyped-call]
         at = sub.parent_code
         out.add(at)
     return frozenset(out)
@@ -95,7 +95,8 @@ def perk_relevance(similarity: np.ndarray, params: MatchParams = MatchParams()) 
         return similarity.astype(np.float32)
     k = min(params.hub_topics, similarity.shape[1])
     usual = np.sort(similarity, axis=1)[:, -k:].mean(axis=1)
-    return (similarity / np.maximum(usual, ClassifyParams().floor)[:, None]).astype(np.float32)
+    relevance: np.ndarray = (similarity / np.maximum(usual, ClassifyParams().floor)[:, None]).astype(np.float32)
+    return relevance
 
 
 def closest_topics(relevance: np.ndarray, k: int) -> np.ndarray:
@@ -132,7 +133,8 @@ class PerkSpace:
         self.column = {topic_id: k for k, topic_id in enumerate(self.space.ids)}
         self.topic_vectors = dict(zip(self.space.ids, self.space.vectors, strict=True))  # for ``topic_queries``
         self.regions = [json.loads(p.regions) for p in perks]
-        self._open: dict[tuple, np.ndarray | None] = {}  # ``open_to``'s answers, and the most relevant of them
+        # ``open_to``'s answers, and the most relevant of them
+        self._open: dict[tuple[frozenset[str], str | None, dt.date], np.ndarray | None] = {}
         self._open_relevant: dict[tuple[int, int], list[int]] = {}
 
     @functools.cached_property

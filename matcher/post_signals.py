@@ -22,7 +22,8 @@ def engagement(p: UserPosts, params: ProfileParams) -> np.ndarray:
 
 
 def signed_log(x: np.ndarray) -> np.ndarray:
-    return np.sign(x) * np.log1p(np.abs(x))
+    logged: np.ndarray = np.sign(x) * np.log1p(np.abs(x))
+    return logged
 
 
 def engagement_unit(eng: np.ndarray, params: ProfileParams) -> float:
@@ -45,7 +46,7 @@ def _median(values: np.ndarray) -> float:
     """``np.median`` of these (finite) values, the same float: the middle one, or the middle two's sum halved (as
     ``np.mean`` of two takes it). A sort of a user's few dozen values in Python is several times quicker than its
     dozen NumPy calls."""
-    ordered = sorted(values.tolist())
+    ordered: list[float] = sorted(values.tolist())
     half = len(ordered) // 2
     # summed from +0.0, as NumPy's mean sums (so the sign of a zero is its: -0.0 alone gives 0.0)
     return 0.0 + ordered[half] if len(ordered) % 2 else (0.0 + ordered[half - 1] + ordered[half]) / 2
@@ -62,7 +63,8 @@ def own_words(p: UserPosts, params: ProfileParams) -> tuple[np.ndarray, np.ndarr
 
 def reshared(p: UserPosts, params: ProfileParams) -> np.ndarray:
     """The posts that pass on someone else's words: reshares (``is_share``) and ``copies``."""
-    return p.is_share | copies(p, params)
+    passed_on: np.ndarray = p.is_share | copies(p, params)
+    return passed_on
 
 
 def copies(p: UserPosts, params: ProfileParams) -> np.ndarray:
@@ -149,5 +151,5 @@ def burst_share(times: list[int]) -> float:
 
 
 def recency(created_at: np.ndarray, as_of: int, params: ProfileParams) -> np.ndarray:
-    age_days = np.maximum(as_of - created_at, 0) / DAY
+    age_days: np.ndarray = np.maximum(as_of - created_at, 0) / DAY
     return np.power(0.5, age_days / params.half_life_days)

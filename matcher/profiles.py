@@ -11,6 +11,7 @@ repeats, days, recency) is ``matcher.post_signals``.
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -119,7 +120,7 @@ class _Plan:
     levels: list[list[int]]  # the same, deepest first (``_by_depth``)
 
 
-def _plan(members: np.ndarray, parents: list[int], ctx: dict, params: ProfileParams) -> _Plan:
+def _plan(members: np.ndarray, parents: list[int], ctx: dict[str, Any], params: ProfileParams) -> _Plan:
     """The topics to measure: those touched (a post at ``member_min`` or more, or half a post's weight in all), and
     every topic above one: support climbs every level (two grandchildren in two branches make their grandparent,
     though no post touches its children)."""
@@ -139,7 +140,7 @@ def _plan(members: np.ndarray, parents: list[int], ctx: dict, params: ProfilePar
     return _Plan(np.ascontiguousarray(members.T), present, children, topics, _by_depth(topics, parents))
 
 
-def _levels(plan: _Plan, topic_ids: list[str], allowed: np.ndarray, ctx: dict, params: ProfileParams,
+def _levels(plan: _Plan, topic_ids: list[str], allowed: np.ndarray, ctx: dict[str, Any], params: ProfileParams,
             best: float = 0.0, previous: dict[int, _Measured] | None = None) -> dict[int, _Measured]:
     """Every touched topic's verdict, the deepest level first. A parent's support (``column``) adds that of its
     children that are not inferred, which in a deeper taxonomy includes their own children's; its ``total`` adds
@@ -218,7 +219,7 @@ def _side_interest(r: _Measured, best: float, params: ProfileParams) -> _Measure
     return replace(r, inferred=False, best=best)
 
 
-def _context(p: UserPosts, params: ProfileParams, as_of: int, dup: np.ndarray) -> dict[str, np.ndarray | float]:
+def _context(p: UserPosts, params: ProfileParams, as_of: int, dup: np.ndarray) -> dict[str, Any]:
     """What every topic's measures read of the user's posts, computed once per user."""
     eng = engagement(p, params)
     copied = copies(p, params)
@@ -244,7 +245,7 @@ def _context(p: UserPosts, params: ProfileParams, as_of: int, dup: np.ndarray) -
             "by_time": by_time, "times": p.created_at[by_time], "keys": np.asarray(p.keys, dtype=np.int64)}
 
 
-def _measure(todo: list[int], columns: np.ndarray, totals: np.ndarray, covered_by: list[list[str]], ctx: dict,
+def _measure(todo: list[int], columns: np.ndarray, totals: np.ndarray, covered_by: list[list[str]], ctx: dict[str, Any],
              params: ProfileParams) -> list[_Measured]:
     """The verdicts of these topics, given their (K, n) columns and totals (``_support``) and the inferred children
     covering each: the sums over posts for all of them at once (one row per topic, so each sum adds the same
@@ -257,7 +258,7 @@ def _measure(todo: list[int], columns: np.ndarray, totals: np.ndarray, covered_b
     decayed = (weight * ctx["recency"][None, :]).sum(axis=1).tolist()
     positive = (own * ctx["gained"]).sum(axis=1).tolist()
     engaged, ends, threads, largest = _counts(own, ctx)
-    member = (totals >= params.member_min).any(axis=1).tolist()
+    member: list[bool] = (totals >= params.member_min).any(axis=1).tolist()  # type: ignore[assignment]  # (2-D: a list)
     covered = ((totals.sum(axis=1) > 0) & (columns.sum(axis=1) == 0)).tolist()  # all support: inferred children's
     times_all = ctx["times"][np.nonzero(own[:, ctx["by_time"]])[1]].tolist()  # each topic's original posts', in order
     out = []
@@ -287,7 +288,7 @@ def _measure(todo: list[int], columns: np.ndarray, totals: np.ndarray, covered_b
     return out
 
 
-def _counts(own: np.ndarray, ctx: dict) -> tuple[list[int], list[int], list[int], list[int]]:
+def _counts(own: np.ndarray, ctx: dict[str, Any]) -> tuple[list[int], list[int], list[int], list[int]]:
     """Each topic's (row of ``own``, its original posts) engaged posts, the running total of its posts (where its
     posts end among all topics'), its distinct threads and the most of its posts in one thread: from one product
     with ``tally`` (per post: its thread, one-hot; whether engaged; 1), of whole numbers, so exact in float64."""
@@ -314,7 +315,7 @@ def _evidence(mass: float, days: int, threads: int) -> tuple[float, str]:
     return min((mass, "mass"), (float(days) + 1.0, "days"), (float(threads) + 1.0, "threads"))
 
 
-def _describe(kept: list[_Measured], p: UserPosts, ctx: dict, topic_ids: list[str],
+def _describe(kept: list[_Measured], p: UserPosts, ctx: dict[str, Any], topic_ids: list[str],
               params: ProfileParams) -> list[TopicResult]:
     """The measured topics as they are kept: their numbers, details and best evidence posts. Their arrays are
     stacked, one row per topic, so that each count and strength is one operation for all of them (element by
@@ -340,7 +341,7 @@ def _describe(kept: list[_Measured], p: UserPosts, ctx: dict, topic_ids: list[st
     return out
 
 
-def _evidence_posts(columns: np.ndarray, inferred: list[bool], p: UserPosts, ctx: dict,
+def _evidence_posts(columns: np.ndarray, inferred: list[bool], p: UserPosts, ctx: dict[str, Any],
                     params: ProfileParams) -> list[list[tuple[int, float]]]:
     """Each topic's (row of ``columns``) strongest posts as (post key, strength), strongest first (ties: by key):
     ``evidence_pool`` of them for an inferred topic, ``evidence_posts`` for a candidate. A post's strength is its
@@ -369,7 +370,8 @@ def _closest(similarity: np.ndarray, params: ProfileParams) -> np.ndarray:
     if n == 0:
         return np.zeros(similarity.shape[1])
     rank = min(params.clarity_post, n)
-    return np.partition(similarity, n - rank, axis=0)[n - rank]
+    closest: np.ndarray = np.partition(similarity, n - rank, axis=0)[n - rank]
+    return closest
 
 
 _ORDINAL = {1: "", 2: "2nd ", 3: "3rd "}

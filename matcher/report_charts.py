@@ -13,10 +13,12 @@ import matplotlib
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
+from matplotlib.typing import RcKeyType
 
 from matcher.profile_types import ProfileParams
 
-RC = {"svg.hashsalt": "perkmatch", "svg.fonttype": "path", "font.family": "DejaVu Sans", "font.size": 8.5,
+RC: dict[RcKeyType, Any] = {
+      "svg.hashsalt": "perkmatch", "svg.fonttype": "path", "font.family": "DejaVu Sans", "font.size": 8.5,
       "axes.spines.top": False, "axes.spines.right": False, "axes.titlesize": 9.5, "axes.titleweight": "bold",
       "axes.titlelocation": "left"}
 MAX_TOPICS = 8  # colours a reader can still tell apart
@@ -64,9 +66,9 @@ def activity_chart(posts: list[dict[str, Any]], topics: list[dict[str, Any]], us
         top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [1, 2]})
         _posts_per_month(top, posts)
         _evidence_engagement(bottom, topics[:MAX_TOPICS], usual)
-        locator = AutoDateLocator()  # a year of monthly ticks as "2021-04" ran into each other: "Apr", "May"
+        locator = AutoDateLocator()  # type: ignore[no-untyped-call]  # a year of monthly ticks as "2021-04" ran into each other: "Apr", "May"
         bottom.xaxis.set_major_locator(locator)
-        bottom.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+        bottom.xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
         fig.align_ylabels()
         return to_svg(fig, "The user's posts per month, and the engagement of each topic's evidence posts over time")
 
@@ -83,7 +85,7 @@ def _posts_per_month(ax: Any, posts: list[dict[str, Any]]) -> None:
 
 
 def _evidence_engagement(ax: Any, topics: list[dict[str, Any]], usual: float | None) -> None:
-    colours = matplotlib.colormaps["tab10"].colors
+    colours = matplotlib.colormaps["tab10"].colors  # type: ignore[attr-defined]  # (tab10: a ListedColormap)
     markers = "osD^vP*X"
     for i, t in enumerate(topics):
         xs = [_when(p["created_at"]) for p in t["evidence"]]

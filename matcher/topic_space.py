@@ -82,10 +82,13 @@ class TopicSpace:
         def similarity(rows: np.ndarray, k: int) -> np.ndarray:
             whole, views, starts = subtrees[k]
             vecs = text_vecs[rows]
+            best: np.ndarray
             if views is None:
-                return cosines(vecs, whole).max(axis=1)
+                best = cosines(vecs, whole).max(axis=1)
+                return best
             near = np.maximum.reduceat(cosines(vecs, views), starts, axis=1)
-            return ((1 - params.view_weight) * cosines(vecs, whole) + params.view_weight * near).max(axis=1)
+            best = ((1 - params.view_weight) * cosines(vecs, whole) + params.view_weight * near).max(axis=1)
+            return best
 
         return similarity
 
@@ -197,4 +200,5 @@ def _whole_topic_vectors(topics: list[TopicInfo], views: np.ndarray, starts: np.
         out[i] = views[start:start + len(dict.fromkeys(t.embed_texts()))].sum(axis=0)
     norms = np.linalg.norm(out, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
-    return out / norms
+    unit: np.ndarray = out / norms
+    return unit

@@ -16,7 +16,7 @@ import json
 import re
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -141,14 +141,14 @@ def write_jsonl(records: Iterable[dict[str, Any]], out: str) -> int:
     return write_jsonl_files([(records, out)])[0]
 
 
-def write_jsonl_files(files: list[tuple[Iterable[dict[str, Any]], str]]) -> list[int]:
+def write_jsonl_files(files: Sequence[tuple[Iterable[dict[str, Any]], str]]) -> list[int]:
     """Write each (records, path) as JSON Lines, in order, all or none: every file is renamed into place only once
     all are written, so an error in a later one (a damaged Users.xml) leaves every earlier one as it was."""
     counts = []
     with tracking_reads() as read, contextlib.ExitStack() as stack:
         for records, out in files:
             raw = stack.enter_context(atomic_open(out, "JSON Lines file", binary=True))
-            handle: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="wb") if out.endswith(".gz") else raw
+            handle: IO[bytes] | gzip.GzipFile = gzip.GzipFile(fileobj=raw, mode="wb") if out.endswith(".gz") else raw
             count = 0
             for record in records:
                 handle.write(json.dumps(record, ensure_ascii=False).encode() + b"\n")
@@ -248,9 +248,9 @@ def _copies(engine: Engine, posts_file: str) -> int:
     with session(engine) as s:
         for part in batches(ids):
             found += len(s.exec(select(Post.id).where(col(Post.post_id).in_(part))
-                                .where(exists().where(twin.text_key == Post.text_key)
-                                       .where(twin.created_at == Post.created_at)
-                                       .where(twin.user_id != Post.user_id))).all())
+                                .where(exists().where(col(twin.text_key) == Post.text_key)
+                                       .where(col(twin.created_at) == Post.created_at)
+                                       .where(col(twin.user_id) != Post.user_id))).all())
     return found
 
 

@@ -183,10 +183,11 @@ class Member:
     def open(self) -> Iterator[IO[bytes]]:
         """The member's bytes; a damaged or truncated archive becomes an ImportFormatError naming it."""
         note_read(self.archive or self.name)
+        handle: IO[bytes] | gzip.GzipFile | None
         try:
             if self.archive is None:  # a file given by itself; gzipped (.gz), read as its content
                 with (gzip.open if self.name.lower().endswith(".gz") else open)(self.name, "rb") as handle:
-                    yield handle
+                    yield handle  # type: ignore[misc]  # (typeshed: a GzipFile is no IO[bytes])
             elif zipfile.is_zipfile(self.archive):
                 with zipfile.ZipFile(self.archive) as zf, zf.open(self.name) as handle:
                     yield handle

@@ -124,7 +124,7 @@ def _post(path: str, index: int, entry: Any, user_id: str, scope: str) -> dict[s
     if not key:
         raise format_error(path, where, "no id (guid) or link", "give every entry a <guid> (RSS) or <id> (Atom)")
     when, written = _date(path, where, entry)
-    created = post_time(dt.datetime(*when[:6], tzinfo=dt.UTC), written, path, where, _FIX)
+    created = post_time(dt.datetime(*when[:6]).replace(tzinfo=dt.UTC), written, path, where, _FIX)
     if ":" not in key:
         key = f"{scope}#{key}"
     title_type = (entry.get("title_detail") or {}).get("type", "text/plain")
@@ -136,7 +136,7 @@ def _post(path: str, index: int, entry: Any, user_id: str, scope: str) -> dict[s
                      created, replies=_comments(path, where, entry))
 
 
-def _date(path: str, where: str, entry: Any) -> tuple[Any, str]:
+def _date(path: str, where: str, entry: Any) -> tuple[Any, str | None]:
     """The entry's time (a UTC struct_time) and its text: `published`, else `updated`. (dict.get: feedparser's own
     get maps a missing `updated` to `published`, with a DeprecationWarning.)"""
     for field in ("published", "updated"):

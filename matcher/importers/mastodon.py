@@ -96,7 +96,8 @@ def _listed(value: Any) -> list[Any]:
 def _text(obj: dict[str, Any]) -> str:
     """The post as the person wrote it: its content warning, its text, and the descriptions (alt text) they wrote of
     its images, so a photo post says what it shows."""
-    media = obj.get("attachment") if isinstance(obj.get("attachment"), list) else []
+    attachment = obj.get("attachment")
+    media = attachment if isinstance(attachment, list) else []
     described = [str(m["name"]).strip() for m in media if isinstance(m, dict) and isinstance(m.get("name"), str)]
     options = [o for key in ("oneOf", "anyOf") for o in _listed(obj.get(key))]
     choices = [str(o["name"]).strip() for o in options if isinstance(o, dict) and isinstance(o.get("name"), str)]

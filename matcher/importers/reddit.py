@@ -20,7 +20,7 @@ Both files are streamed. Mapping:
 import csv
 import datetime as dt
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -102,7 +102,7 @@ def _rows(member: Member) -> Iterator[Row]:
                                "looks truncated or edited", _FIX) from None
 
 
-def _check_header(member: Member, names: list[str], required: tuple[str, ...]) -> None:
+def _check_header(member: Member, names: Sequence[str], required: tuple[str, ...]) -> None:
     _check_utf8(member, 1, {"(header)": ",".join(names)})  # UTF-16, say: not "missing"
     missing = [c for c in required if c not in names]
     if missing:

@@ -215,7 +215,7 @@ def _text(tweet: dict[str, Any], notes: dict[int, list[str]], created: dt.dateti
             rest = link.sub("", text).strip()
             if rest != text.strip():
                 expanded = str(media.get("expanded_url") or media["url"])
-                text = rest or link.sub(lambda _, shown=expanded: shown, text).strip()
+                text = rest or link.sub(lambda _, shown=expanded: shown, text).strip()  # type: ignore[misc]  # (mypy: a default)
     same_second = notes.get(int(created.timestamp()), [])
     start = _comparable(text)[:80]
     for note in same_second:
