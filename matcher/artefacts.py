@@ -60,7 +60,7 @@ def transformer_folder(model: Path) -> Path:
     if modules.exists():
         for module in json.loads(modules.read_text()):
             if str(module.get("type", "")).rsplit(".", 1)[-1] == "Transformer":  # (its class, whatever its module)
-                return model / module.get("path", "")
+                return model / str(module.get("path", ""))
     return model
 
 

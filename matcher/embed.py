@@ -13,12 +13,10 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
 
 import numpy as np
 from sqlalchemy import Connection, Engine, and_, delete, func, or_
 from sqlmodel import Session, col, select
-from sqlmodel.sql.expression import Select
 
 from catalog.refresh import text_key
 from matcher.eligible import covered
@@ -116,7 +114,7 @@ class EmbeddingCache:
         vectors = np.ascontiguousarray(checked_vectors(self.encoder, len(keys), vectors))
         with self.engine.begin() as conn:
             self._claimed = self._claimed or claim_model(conn, self.encoder)
-            bulk_insert(conn, Embedding.__table__, ("model", "text_key", "vector"),
+            bulk_insert(conn, Embedding.__table__, ("model", "text_key", "vector"),  # type: ignore[attr-defined]
                         [(self.name, key, vector.tobytes()) for key, vector in zip(keys, vectors, strict=True)],
                         keep_existing=True)
         self.encoded += len(keys)
@@ -213,7 +211,7 @@ def claim_model(conn: Connection, encoder: Encoder) -> bool:
     if digest is None:
         return True
     row = json.dumps({"digest": digest, "dim": encoder.dim, "folder": str(getattr(encoder, "folder", ""))})
-    bulk_insert(conn, Setting.__table__, ("key", "value"), [(MODEL_SETTING + encoder.name, row)], keep_existing=True)
+    bulk_insert(conn, Setting.__table__, ("key", "value"), [(MODEL_SETTING + encoder.name, row)], keep_existing=True)  # type: ignore[attr-defined]
     made = _named(conn, encoder.name) or {}
     if made.get("digest") != digest:
         raise ModelError(_another_model(encoder, made))
