@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from catalog.refresh import text_key
 from matcher import locks
 from matcher.errors import PerkmatchError
-from matcher.locks import hold_forget_lock
+from matcher.locks import hold_deletion_locks
 from matcher.records import embed_form
 from matcher.store import (
     Assignment,
@@ -102,7 +102,7 @@ def forget_in_session(s: Session, user_id: str) -> dict[str, int]:
     own text and lose the context (``quoted_contexts``), and are read without it from the next profile run on. Words
     another user still posts as theirs (a copy of the user's post, a phrase many people post) are not the user's alone:
     a context quoting them may quote that post, and stays."""
-    hold_forget_lock(s.connection())  # a run writing users' rows meanwhile waits, or is waited for
+    hold_deletion_locks(s.connection())  # a run writing users' rows, or an ingest, meanwhile waits or is waited for
     counts = _delete_posts(s, Post.user_id == user_id)
     counts["topics"] = _delete(s, TopicScore, TopicScore.user_id == user_id)
     counts["evidence"] = _delete(s, EvidencePost, EvidencePost.user_id == user_id)
@@ -129,7 +129,7 @@ def forget_posts(engine: Engine, user_id: str, post_ids: list[str]) -> tuple[dic
     An id is a post id, or PLATFORM:POST_ID where the user has that id on more than one platform. An id the user has
     no post of (stored, or deleted already), or one naming several posts, is an error, before anything is deleted."""
     with session(engine) as s:
-        hold_forget_lock(s.connection())
+        hold_deletion_locks(s.connection())
         found, already = _posts_named(s, user_id, sorted(set(post_ids)))
         if not found:  # every one was deleted already: no deletion to record, no fit to drop
             return dict.fromkeys(FORGET_POSTS_COUNTS, 0), already

@@ -39,6 +39,16 @@ def hold_ingest_lock(conn: Connection) -> None:
     _hold_lock(conn, INGEST_LOCK)
 
 
+def hold_deletion_locks(conn: Connection) -> None:
+    """What a deletion (`forget`, an opt-out, `forget --post`) holds until its transaction ends: the ingest lock, then
+    the forget lock. An ingest reads whom and what it may store (consent, opt-outs, posts deleted) before it writes,
+    so on PostgreSQL, where the two are separate locks, an opt-out committed while an ingest ran was followed by the
+    ingest's commit, storing the user's posts again (the ingest waits for the deletion now, or the deletion for it).
+    SQLite's single writer lock did so already. Always in this order (an ingest opting someone out holds the first)."""
+    hold_ingest_lock(conn)
+    hold_forget_lock(conn)
+
+
 @contextmanager
 def profile_lock(engine: Engine) -> Iterator[None]:
     """One profile run at a time: a second waits (said as ``_hold_lock`` says it) for the first to end, then reuses
