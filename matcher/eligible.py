@@ -1,7 +1,8 @@
 """Who may be profiled and matched: the users whose consent allows it, read at a run's start and checked again
 as each chunk of its rows is written (a user forgotten, or who withdrew consent, meanwhile leaves no row)."""
 
-from collections.abc import Iterable
+import json
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Engine, delete, exists, func
@@ -9,7 +10,7 @@ from sqlmodel import col, select
 
 from matcher.locks import hold_forget_lock
 from matcher.records import check_policy
-from matcher.store import Post, User, batches, session
+from matcher.store import Assignment, Post, User, Withheld, batches, session
 
 
 def eligible_users(engine: Engine, policy: str = "opt-in") -> list[str]:
@@ -69,3 +70,26 @@ def drop_gone(conn: Connection, run_id: int, user_ids: Iterable[str], policy: st
     for table in tables if gone else ():
         conn.execute(delete(table).where(col(table.run_id) == run_id).where(col(table.user_id).in_(gone)))
     return gone
+
+
+def drop_withdrawn(conn: Connection, run_id: int, read: dict[str, str | None],
+                   hidden: Callable[[str | None], frozenset[str]]) -> int:
+    """In the transaction that just wrote a match run, once ``drop_gone`` holds the `forget` lock: for each user whose
+    sensitive opt-ins (``read``: as the match read them, JSON) were withdrawn since, what ``forget.withdraw_opt_ins``
+    deletes from the stored runs, from this one: the assignments citing a topic now hidden from them
+    (``taxonomy.not_shown``) and their withheld perks. Before, a withdrawal committed while a match computed was
+    followed by the match's commit, which kept the perk it brought them. Return how many assignments went."""
+    now: dict[str, str | None] = dict(conn.execute(select(User.user_id, User.sensitive_opt_in)).all())
+    dropped = 0
+    for user_id in sorted(u for u in read if u in now and now[u] != read[u]):
+        topics = hidden(now[user_id]) - hidden(read[user_id])
+        if not topics:
+            continue
+        rows = conn.execute(select(Assignment.id, Assignment.topics).where(Assignment.run_id == run_id)
+                            .where(Assignment.user_id == user_id)).all()
+        cited = [pk for pk, cites in rows if any(t.get("topic_id") in topics for t in json.loads(cites or "[]"))]
+        conn.execute(delete(Assignment).where(col(Assignment.id).in_(cited)))
+        conn.execute(delete(Withheld).where(col(Withheld.run_id) == run_id).where(col(Withheld.user_id) == user_id))
+        dropped += len(cited)
+    return dropped
+

@@ -38,7 +38,7 @@ from sqlmodel import Session, col, select
 from catalog.refresh import live_perks, live_version
 from matcher.assign import Candidate, assign, lost_reasons
 from matcher.classify import ClassifyParams, cosines
-from matcher.eligible import drop_gone
+from matcher.eligible import drop_gone, drop_withdrawn
 from matcher.embed import EmbeddingCache, require_cache
 from matcher.engine_local import Progress
 from matcher.errors import NotReadyError, WrongArgumentError
@@ -148,7 +148,7 @@ def run_match(engine: Engine, cache: EmbeddingCache, *, per_user: int = 3, per_b
             if progress:
                 progress("assign, write", 1, 2)
             summary = _save(store, chosen, candidates, withheld, reasons, version, profile, as_of, per_user,
-                            per_brand, params, len(rows), started, read_back)
+                            per_brand, params, len(rows), started, read_back, (opt_ins, hidden))
     if progress:
         progress("assign, write", 1, 2)
     return replace(summary, staged=staged, perks=len(perks))
@@ -298,7 +298,9 @@ def perk_evidence(pool: tuple[list[int], np.ndarray], perk_vecs: np.ndarray) -> 
 def _save(engine: Engine | Session, chosen: list[Candidate], candidates: list[Candidate], withheld: WithheldByUser,
           reasons: dict[tuple[str, str], list[Hit]], version: int, profile: Run, as_of: int, per_user: int,
           per_brand: int, params: MatchParams, n_users: int, started: dt.datetime,
-          read_back: Callable[[Session, int], Any] | None = None) -> MatchSummary:
+          read_back: Callable[[Session, int], Any] | None = None,
+          opt_ins: tuple[dict[str, str | None], Callable[[str | None], frozenset[str]] | None] = ({}, None)
+          ) -> MatchSummary:
     with session(engine) as s:
         run = Run(kind="match", as_of=as_of, started_at=started, params=json.dumps(
             {"per_user": per_user, "per_brand": per_brand, "catalog_version": version, "profile_run": profile.id}))
@@ -327,6 +329,10 @@ def _save(engine: Engine | Session, chosen: list[Candidate], candidates: list[Ca
         gone = drop_gone(s.connection(), run_id, {c.user_id for c in chosen} | set(lost) | set(withheld), policy,
                          (Assignment, Withheld))
         assigned = len(chosen) - sum(c.user_id in gone for c in chosen)
+        read, hidden = opt_ins  # the sensitive opt-ins the match read: any withdrawn since drop what they brought
+        if hidden is not None:
+            kept_users = ({c.user_id for c in chosen} | set(lost) | set(withheld)) - set(gone)
+            assigned -= drop_withdrawn(s.connection(), run_id, {u: read.get(u) for u in kept_users}, hidden)
         run.status, run.finished_at = "finished", utcnow()
         run.stats = json.dumps({"users": n_users - len(gone), "assignments": assigned, "catalog_version": version})
         s.add(run)

@@ -4,15 +4,25 @@ after the other: a user forgotten, opted out or withdrawn stays so."""
 
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from sqlalchemy import text
 
+import matcher.eligible as eligible
 import matcher.ingest as ingest_module
+import matcher.match as match_module
+from catalog.refresh import refresh
+from matcher.demo import run_demo, sample_path
+from matcher.embed import EmbeddingCache
+from matcher.encoder import FakeEncoder
 from matcher.forget import forget, forget_posts
 from matcher.ingest import ingest
-from matcher.store import open_engine
+from matcher.match import run_match
+from matcher.store import open_engine, session
+from matcher.taxonomy import topic_sets
 from tests.conftest import post
 from tests.test_postgres import fresh_database, postgres_server
 
@@ -82,4 +92,58 @@ def test_a_deletion_while_an_ingest_runs_is_never_undone_by_its_commit(monkeypat
         others = conn.execute(text("SELECT COUNT(*) FROM posts WHERE user_id = 'bob'")).scalar()
     assert ("p0" not in kept) if deletion == "forget --post" else not kept  # before, on PostgreSQL: 1,500 (or p0)
     assert others == 1500
+    engine.dispose()
+
+
+THERAPY = {"perk_id": "pk-calm-harbor-therapy", "brand": "Calm Harbor", "title": "A free month of online therapy",
+           "description": "Mental health, anxiety, depression, therapy, therapists, panic attacks, burnout and "
+                          "self-care."}  # (worded for the fake encoder: the words of the Mental Health topic)
+CITES = "SELECT COUNT(*) FROM assignments WHERE user_id = 'u-shares-health' AND run_id = :run AND topics LIKE :topic"
+
+
+@pytest.mark.parametrize("when", ["while it computes", "while it writes"])
+def test_a_sensitive_opt_in_withdrawn_while_a_match_runs_keeps_no_perk_it_brought(monkeypatch, write, database,
+                                                                                 when) -> None:  # type: ignore[no-untyped-def]
+    """The demo's u-shares-health opts in to Mental Health, and a therapy perk goes to her for it. She withdrew the
+    opt-in (a users file) while a match computed: the match's commit kept the perk, citing the topic, which `export`
+    then showed and the withdrawal had promised to delete (seen with `match` and `ingest --users` started 3.7 s apart).
+    Landing while the match writes, on PostgreSQL the withdrawal did not wait for it (an ingest's lock only)."""
+    engine = open_engine(database)
+    cache = EmbeddingCache(engine, FakeEncoder())
+    run_demo(engine, cache)
+    perks = yaml.safe_load(Path(sample_path("catalog.yaml")).read_text(encoding="utf-8")) + [THERAPY]
+    with session(engine) as s:
+        known, sensitive = topic_sets(s)
+        refresh(s, write("catalog.yaml", perks), cache, topics=known, sensitive=sensitive)
+    topic = {"run": run_match(engine, cache).run_id, "topic": '%"health.mental-health"%'}
+    with engine.connect() as conn:
+        assert conn.execute(text(CITES), topic).scalar() == 1  # the perk her opt-in brought
+
+    withdrawal = write("withdraw.jsonl", [{"user_id": "u-shares-health", "sensitive_opt_in": []}])
+    racer: list[threading.Thread] = []
+    if when == "while it computes":
+        real_assign = match_module.assign
+        monkeypatch.setattr(match_module, "assign", lambda *a, **kw: (ingest(engine, users=withdrawal),
+                                                                       real_assign(*a, **kw))[1])
+    else:
+        real_check = eligible.drop_withdrawn
+
+        def checked_then_withdrawn(*args: Any) -> int:  # the match has checked her: a withdrawal now, before it commits
+            dropped = real_check(*args)
+            racer.append(threading.Thread(target=ingest, args=(engine,), kwargs={"users": withdrawal}))
+            racer[0].start()
+            racer[0].join(1.0)  # without the lock it finishes here, before the match commits the perk
+            return dropped
+
+        monkeypatch.setattr(match_module, "drop_withdrawn", checked_then_withdrawn)
+    summary = run_match(engine, cache)
+    for thread in racer:
+        thread.join(30)
+    with engine.connect() as conn:
+        topic["run"] = summary.run_id
+        assert conn.execute(text(CITES), topic).scalar() == 0  # before: 1
+        assert conn.execute(text("SELECT COUNT(*) FROM withheld WHERE user_id = 'u-shares-health' AND run_id = :run"),
+                            topic).scalar() == 0
+        stored = conn.execute(text("SELECT COUNT(*) FROM assignments WHERE run_id = :run"), topic).scalar()
+    assert summary.assignments == stored or when == "while it writes"  # (a withdrawal after the run counts it used)
     engine.dispose()
