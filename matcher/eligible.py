@@ -10,7 +10,7 @@ from sqlmodel import col, select
 
 from matcher.locks import hold_forget_lock
 from matcher.records import check_policy
-from matcher.store import Assignment, Post, User, Withheld, batches, session
+from matcher.store import Assignment, Post, TopicScore, User, Withheld, batches, session
 
 
 def eligible_users(engine: Engine, policy: str = "opt-in") -> list[str]:
@@ -93,3 +93,25 @@ def drop_withdrawn(conn: Connection, run_id: int, read: dict[str, str | None],
         dropped += len(cited)
     return dropped
 
+
+def drop_withdrawn_profiles(conn: Connection, run_id: int, user_ids: Iterable[str],
+                            hidden: Callable[[str | None], frozenset[str]], tables: Iterable[Any]) -> list[str]:
+    """In the transaction that just wrote these users' rows of a profile run, after ``drop_gone`` (the `forget` lock
+    held): delete every row (``tables``) of those whose rows hold a sensitive topic hidden from them now (``hidden``:
+    ``taxonomy.not_shown`` over the run's topics). A profile computed from their opt-ins as stored never holds one, so
+    theirs was computed from an opt-in withdrawn since, whose withdrawal (``forget.withdraw_opt_ins``) found no rows
+    of theirs in this run yet. Before, the finished run kept the topic, and `export` showed it. Like an interrupted
+    run's, they are left for the next run to compute. Return them."""
+    sensitive = sorted(hidden(None))  # (no opt-in: every sensitive topic hidden)
+    found: set[str] = set()
+    for chunk in batches(sorted(set(user_ids))) if sensitive else ():
+        rows = conn.execute(select(TopicScore.user_id, TopicScore.topic_id).where(col(TopicScore.run_id) == run_id)
+                            .where(col(TopicScore.user_id).in_(chunk)).where(col(TopicScore.topic_id).in_(sensitive))
+                            ).all()
+        if rows:
+            now = dict(conn.execute(select(User.user_id, User.sensitive_opt_in)
+                                    .where(col(User.user_id).in_({u for u, _ in rows}))).all())
+            found.update(u for u, topic_id in rows if topic_id in hidden(now.get(u)))
+    for table in tables if found else ():
+        conn.execute(delete(table).where(col(table.run_id) == run_id).where(col(table.user_id).in_(sorted(found))))
+    return sorted(found)

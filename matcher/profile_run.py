@@ -12,6 +12,7 @@ import datetime as dt
 import gc
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +25,7 @@ from threadpoolctl import threadpool_limits
 from catalog.refresh import text_key
 from matcher import incremental, topic_fit
 from matcher.classify import ClassifyParams, fit_topic_vectors
-from matcher.eligible import drop_gone, eligible_users
+from matcher.eligible import drop_gone, drop_withdrawn_profiles, eligible_users
 from matcher.embed import EmbeddingCache, drop_unreferenced, require_cache
 from matcher.encoder import vocabulary_source
 from matcher.engine_local import Executor, Job, Progress
@@ -43,7 +44,7 @@ from matcher.store import (
     session,
     utcnow,
 )
-from matcher.taxonomy import load_topics, taxonomy_digest
+from matcher.taxonomy import load_topics, not_shown, taxonomy_digest
 from matcher.topic_space import SIMILARITY_ROWS, TopicSpace, space_texts, topic_words
 from matcher.vocabulary import vocabulary_vectors
 
@@ -181,6 +182,7 @@ def _profile(engine: Engine, cache: EmbeddingCache, users: list[str], policy: st
         s.commit()
     sources = incremental.source_runs(engine, basis, run_id)
     posts = inferred = recomputed = 0
+    hidden = not_shown(space.topics)  # (each chunk's users who withdrew a sensitive opt-in meanwhile: ``write_rows``)
     if progress:
         progress("profile", 0, len(users))
     with threadpool_limits(1, user_api="blas"):  # per-user matrices are small: BLAS threads only spin
@@ -190,12 +192,13 @@ def _profile(engine: Engine, cache: EmbeddingCache, users: list[str], policy: st
             posts += n_posts
             recomputed += len(chunk) - len(reuse)
             inferred += sum(r.inferred for rs in results.values() for r in rs)
-            _write_results(engine, run_id, results, reuse, {**digests, **computed}, policy)
+            _write_results(engine, run_id, results, reuse, {**digests, **computed}, policy, hidden)
             if progress:
                 progress("profile", len(chunk), len(users))
     with engine.connect() as conn:
         forgot = topic_fit.forgets_done(conn) != forgotten
-    # a user forgotten during the run has no rows in it: counted in SQL then, not as read
+    # a user forgotten (or who withdrew a sensitive opt-in) during the run has no rows in it: counted in SQL then
+    forgot = forgot or _profiled(engine, run_id) != len(users)
     inferred, posts = _totals(engine, run_id, as_of, inferred, posts, recomputed < len(users) or forgot)
     profiled, reused = len(users), len(users) - recomputed
     if forgot:  # the users counted are those the run holds, recomputed and reused adding up to them
@@ -293,16 +296,19 @@ def _profiled(engine: Engine, run_id: int) -> int:
 
 
 def _write_results(engine: Engine, run_id: int, results: dict[str, list[TopicResult]], reuse: dict[str, int],
-                   digests: dict[str, str], policy: str = "opt-in") -> None:
+                   digests: dict[str, str], policy: str = "opt-in",
+                   hidden: Callable[[str | None], frozenset[str]] | None = None) -> None:
     """One transaction per chunk (``write_rows``)."""
     with engine.begin() as conn:
-        write_rows(conn, run_id, results, reuse, digests, policy)
+        write_rows(conn, run_id, results, reuse, digests, policy, hidden)
 
 
 def write_rows(conn: Connection, run_id: int, results: dict[str, list[TopicResult]], reuse: dict[str, int],
-               digests: dict[str, str], policy: str = "opt-in") -> None:
+               digests: dict[str, str], policy: str = "opt-in",
+               hidden: Callable[[str | None], frozenset[str]] | None = None) -> None:
     """Computed users' rows, reused users' copied rows, and every digest; then the rows of any of them forgotten since
-    the run read them (``eligible_among``) go again."""
+    the run read them (``eligible_among``) go again, and with ``hidden`` (``taxonomy.not_shown`` of the run's topics)
+    those of anyone who withdrew a sensitive opt-in since (``drop_withdrawn_profiles``)."""
     scores: list[tuple[Any, ...]] = []
     evidence: list[tuple[Any, ...]] = []
     for user_id, topics in results.items():
@@ -314,8 +320,10 @@ def write_rows(conn: Connection, run_id: int, results: dict[str, list[TopicResul
     bulk_insert(conn, EvidencePost.__table__, ("run_id", *incremental.EVIDENCE_COLS), evidence)  # type: ignore[attr-defined]
     incremental.copy_users(conn, run_id, reuse)
     incremental.record_digests(conn, run_id, sorted(digests.items()))
-    drop_gone(conn, run_id, set(results) | set(reuse) | set(digests), policy, (TopicScore, EvidencePost,
-                                                                               ProfiledUser))
+    written, tables = set(results) | set(reuse) | set(digests), (TopicScore, EvidencePost, ProfiledUser)
+    gone = drop_gone(conn, run_id, written, policy, tables)
+    if hidden is not None:
+        drop_withdrawn_profiles(conn, run_id, written - set(gone), hidden, tables)
 
 
 def details_json(details: dict[str, Any]) -> str:

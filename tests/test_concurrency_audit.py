@@ -147,3 +147,43 @@ def test_a_sensitive_opt_in_withdrawn_while_a_match_runs_keeps_no_perk_it_brough
         stored = conn.execute(text("SELECT COUNT(*) FROM assignments WHERE run_id = :run"), topic).scalar()
     assert summary.assignments == stored or when == "while it writes"  # (a withdrawal after the run counts it used)
     engine.dispose()
+
+
+def test_a_sensitive_opt_in_withdrawn_while_a_profile_computes_is_not_kept_by_the_run(monkeypatch, write,
+                                                                                      database) -> None:  # type: ignore[no-untyped-def]
+    """The withdrawal landed between the computing of her chunk of users and its writing: it found no rows of hers
+    in the run yet, and the run then wrote Mental Health for her, inferred; the run finished with it, and `export`
+    listed it among her latest topics. Now the chunk's transaction drops her rows, and the next run computes her."""
+    import matcher.profile_run as profile_run
+    from matcher.demo import AS_OF
+    from matcher.engine_local import LocalExecutor
+    from matcher.records import to_epoch
+    from matcher.user_export import export_user
+
+    engine = open_engine(database)
+    cache = EmbeddingCache(engine, FakeEncoder())
+    run_demo(engine, cache)
+    withdrawal = write("withdraw.jsonl", [{"user_id": "u-shares-health", "sensitive_opt_in": []}])
+    real = profile_run._write_results
+
+    def withdrawn_then_written(engine_, run_id, results, *args: Any) -> None:  # type: ignore[no-untyped-def]
+        if "u-shares-health" in results:  # computed with the opt-in
+            assert "health.mental-health" in {r.topic_id for r in results["u-shares-health"] if r.inferred}
+            ingest(engine, users=withdrawal)
+        real(engine_, run_id, results, *args)
+
+    monkeypatch.setattr(profile_run, "_write_results", withdrawn_then_written)
+    as_of = to_epoch(AS_OF) + 86_400  # the next day: everyone computed again
+    summary = profile_run.run_profile(engine, cache, as_of=as_of, executor=LocalExecutor())
+    with engine.connect() as conn:
+        held = conn.execute(text("SELECT COUNT(*) FROM topic_scores WHERE user_id = 'u-shares-health' "
+                                 "AND run_id = :run"), {"run": summary.run_id}).scalar()
+        profiled = conn.execute(text("SELECT COUNT(*) FROM profiled_users WHERE run_id = :run"),
+                                {"run": summary.run_id}).scalar()
+    assert held == 0  # before: her 10 topics, Mental Health among them
+    assert summary.users == profiled == 30
+    assert not [t for t in export_user(engine, "u-shares-health")["topics"] if t["topic_id"].startswith("health")]
+    monkeypatch.setattr(profile_run, "_write_results", real)
+    again = profile_run.run_profile(engine, cache, as_of=as_of, executor=LocalExecutor())
+    assert (again.users, again.recomputed) == (31, 1)  # the next run computes her, without it
+    engine.dispose()
