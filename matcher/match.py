@@ -26,7 +26,7 @@ import gc
 import json
 import numbers
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from typing import Any
@@ -299,7 +299,7 @@ def _save(engine: Engine | Session, chosen: list[Candidate], candidates: list[Ca
           reasons: dict[tuple[str, str], list[Hit]], version: int, profile: Run, as_of: int, per_user: int,
           per_brand: int, params: MatchParams, n_users: int, started: dt.datetime,
           read_back: Callable[[Session, int], Any] | None = None,
-          opt_ins: tuple[dict[str, str | None], Callable[[str | None], frozenset[str]] | None] = ({}, None)
+          opt_ins: tuple[Mapping[str, str | None], Callable[[str | None], frozenset[str]] | None] = ({}, None)
           ) -> MatchSummary:
     with session(engine) as s:
         run = Run(kind="match", as_of=as_of, started_at=started, params=json.dumps(
