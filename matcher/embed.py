@@ -9,6 +9,7 @@ number of posts.
 
 import contextlib
 import json
+import os
 import signal
 import threading
 import time
@@ -210,7 +211,8 @@ def claim_model(conn: Connection, encoder: Encoder) -> bool:
     digest = getattr(encoder, "model_digest", None)
     if digest is None:
         return True
-    row = json.dumps({"digest": digest, "dim": encoder.dim, "folder": str(getattr(encoder, "folder", ""))})
+    folder = getattr(encoder, "folder", None)  # as given: the whole path, for a command run elsewhere to name it
+    row = json.dumps({"digest": digest, "dim": encoder.dim, "folder": os.path.abspath(folder) if folder else ""})
     bulk_insert(conn, Setting.__table__, ("key", "value"), [(MODEL_SETTING + encoder.name, row)], keep_existing=True)  # type: ignore[attr-defined]
     made = _named(conn, encoder.name) or {}
     if made.get("digest") != digest:

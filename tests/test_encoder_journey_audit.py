@@ -134,7 +134,7 @@ def test_the_cli_says_which_model_made_the_vectors(tmp_path, monkeypatch) -> Non
     result = runner.invoke(app, ["--db", db, "--model", "v2/my-model", "catalog", "refresh", catalog])
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "Error: --model v2/my-model: the vectors this database holds under the encoder name my-model were made by " \
-           "the model in v1/my-model (32 dimensions)" in result.output
+           f"the model in {Path('v1/my-model').absolute()} (32 dimensions)" in result.output
 
 
 def test_a_models_digest_follows_what_makes_its_vectors(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -1,11 +1,15 @@
 """Review of the library checks, encoder checks and model claims merged on 2026-12-07: what they refused or said
 wrong, each tested as it showed before its fix."""
 
+from pathlib import Path
+
 import numpy as np
+import pytest
 
 from catalog.refresh import text_key
 from matcher.embed import EmbeddingCache
 from matcher.encoder import FakeEncoder
+from matcher.errors import ModelError
 
 TEXTS = ["espresso grinder", "cheap flights", "sourdough knitting", "starter games", "vinyl records"]
 
@@ -37,3 +41,25 @@ def test_an_encoder_normalising_in_bfloat16_is_taken_and_its_vectors_stored_unch
     cache = EmbeddingCache(engine, encoder)
     np.testing.assert_array_equal(cache.vectors(TEXTS), given)
     np.testing.assert_array_equal(cache.get([text_key(t) for t in TEXTS]), given)
+
+
+def _loaded(name: str, folder: str, digest: str) -> FakeEncoder:
+    """A fake standing for an encoder ``load_encoder`` gave for ``--model folder`` (as typed): its model's digest."""
+    encoder = FakeEncoder(dim=32)
+    encoder.name, encoder.folder, encoder.model_digest = name, Path(folder), digest  # type: ignore[attr-defined]
+    return encoder
+
+
+def test_the_model_a_database_names_for_its_vectors_is_named_by_its_whole_path(engine, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The database records which model folder stored the vectors under a name, for the refusal of another model of
+    that name to name it. It recorded the --model as typed, relative to the directory that command ran in: run from
+    /srv/a with `--model models/my-model`, then from /srv/b with its own `--model models/my-model`, the second was told
+    the vectors 'were made by the model in models/my-model', the very path it had given. Now the whole path."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    monkeypatch.chdir(tmp_path / "a")
+    EmbeddingCache(engine, _loaded("my-model", "models/my-model", "aaaa")).vectors(["hello there"])
+    monkeypatch.chdir(tmp_path / "b")
+    with pytest.raises(ModelError) as caught:
+        EmbeddingCache(engine, _loaded("my-model", "models/my-model", "bbbb"))
+    assert f"were made by the model in {tmp_path / 'a' / 'models' / 'my-model'} (32 dimensions)" in str(caught.value)
