@@ -144,10 +144,14 @@ def base_name(model: str | None) -> str:
 
 
 def model_digest(folder: Path) -> str:
-    """A digest of what makes a model folder's vectors: the files in it and in each of its modules' folders
-    (``modules.json``: a Dense layer's, say), a README or hidden file aside. It tells two models given the same folder
-    name (the embedding cache's key, ``base_name``) apart. Each file is read once per process
-    (``artefacts.file_digest``: the fast backends' artefact keys read the weights too)."""
+    """A digest of what makes a model folder's vectors: its weights (``WEIGHTS``: in it and in each of its modules'
+    folders, ``modules.json``: a Dense layer's, say) and its modules' own settings (``1_Pooling/config.json``: mean or
+    CLS pooling). It tells two models given the same folder name (the embedding cache's key, ``base_name``) apart.
+    What does not change the vectors is left out: a README, another framework's copy of the weights
+    (``tf_model.h5``), the version stamps of the files that say which library saved the model (``config.json``,
+    ``config_sentence_transformers.json``), so a reinstall or a package update that changes only those reads the
+    vectors stored before. Each file is read once per process (``artefacts.file_digest``: the fast backends'
+    artefact keys read the weights too)."""
     from matcher import artefacts
 
     folders = {folder}
@@ -156,9 +160,13 @@ def model_digest(folder: Path) -> str:
     digest = hashlib.sha256()
     for sub in sorted(f for f in folders if f.is_dir()):
         for path in sorted(sub.iterdir()):
-            if path.is_file() and not path.name.startswith(".") and not path.name.lower().startswith("readme"):
+            module_setting = sub != folder and path.name == "config.json"
+            if path.is_file() and (path.suffix in WEIGHTS or module_setting):
                 digest.update(f"{path.relative_to(folder)}\0{artefacts.file_digest(path)}\n".encode())
     return digest.hexdigest()[:16]
+
+
+WEIGHTS = (".safetensors", ".bin", ".pt", ".pth")  # the PyTorch weights sentence-transformers loads (``model_digest``)
 
 
 class SentenceTransformerEncoder:

@@ -152,6 +152,28 @@ def test_a_models_digest_follows_what_makes_its_vectors(tmp_path) -> None:  # ty
     assert model_digest(model) != before
 
 
+def test_a_models_digest_leaves_out_what_does_not_change_its_vectors(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A package update that re-saves only the files saying which library versions wrote the model, or drops another
+    framework's copy of the weights, reads the vectors stored before (the database refused the packaged model after
+    such an update, with advice, "copy or rename it", that cannot be followed for it). Its weights and its modules'
+    settings (mean or CLS pooling) still count."""
+    from matcher.encoder import model_digest
+
+    model = _st5_model(tmp_path / "m")
+    (model / "model.safetensors").write_bytes(b"weights v1")
+    (model / "tf_model.h5").write_bytes(b"the same weights, for TensorFlow")
+    before = model_digest(model)
+    (model / "config.json").write_text('{"model_type": "bert", "transformers_version": "9.9.9"}')
+    (model / "config_sentence_transformers.json").write_text('{"__version__": {"sentence_transformers": "9.9"}}')
+    (model / "tf_model.h5").unlink()
+    assert model_digest(model) == before
+    (model / "1_Pooling" / "config.json").write_text(json.dumps({"embedding_dimension": 384, "pooling_mode": "cls"}))
+    cls = model_digest(model)
+    assert cls != before
+    (model / "model.safetensors").write_bytes(b"weights v2")
+    assert model_digest(model) not in (before, cls)
+
+
 def _stand_in_model(folder: Path) -> Path:
     folder.mkdir(parents=True)
     (folder / "config.json").write_text('{"model_type": "bert"}')
