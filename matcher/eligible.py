@@ -79,7 +79,9 @@ def drop_withdrawn(conn: Connection, run_id: int, read: dict[str, str | None],
     deletes from the stored runs, from this one: the assignments citing a topic now hidden from them
     (``taxonomy.not_shown``) and their withheld perks. Before, a withdrawal committed while a match computed was
     followed by the match's commit, which kept the perk it brought them. Return how many assignments went."""
-    now: dict[str, str | None] = dict(conn.execute(select(User.user_id, User.sensitive_opt_in)).all())
+    now: dict[str, str | None] = {}
+    for chunk in batches(sorted(read)):  # (the users the run kept, not every user stored)
+        now.update(conn.execute(select(User.user_id, User.sensitive_opt_in).where(col(User.user_id).in_(chunk))).all())
     dropped = 0
     for user_id in sorted(u for u in read if u in now and now[u] != read[u]):
         topics = hidden(now[user_id]) - hidden(read[user_id])
