@@ -136,6 +136,7 @@ def forget_posts(engine: Engine, user_id: str, post_ids: list[str]) -> tuple[dic
         pks = sorted(int(pk) for pk, _, _ in found)
         counts = _delete_posts(s, col(Post.id).in_(pks))
         counts["evidence"] = sum(_delete(s, EvidencePost, col(EvidencePost.post_pk).in_(part)) for part in batches(pks))
+        _uncite(s, user_id, set(pks))
         counts["topic_fits"] = _drop_fits(s)
         salt = _salt(s)
         kept = [post_hash(salt, platform, post_id) for _, platform, post_id in found]  # an export's copy is skipped
@@ -152,6 +153,18 @@ def forget_posts(engine: Engine, user_id: str, post_ids: list[str]) -> tuple[dic
 FORGET_POSTS_COUNTS = ("posts", "quoted_contexts", "embeddings", "evidence", "topic_fits")  # what `--post` counts
 FORGET_COUNTS = ("posts", "quoted_contexts", "embeddings", "topics", "evidence", "assignments", "withheld",
                  "topic_fits", "users")  # what `forget` counts (``forget_in_session``)
+
+
+def _uncite(s: Session, user_id: str, pks: set[int]) -> None:
+    """Take these deleted posts out of the posts the user's assignments cite for their perks (``match.perk_evidence``).
+    Left there, a key pointed at whatever post SQLite stores next under it: another user's, shown as this user's
+    evidence in `match` records and brands' exports."""
+    for row in s.exec(select(Assignment).where(Assignment.user_id == user_id)).all():
+        topics = json.loads(row.topics or "[]")
+        if any(pks.intersection(t.get("posts") or []) for t in topics):
+            row.topics = json.dumps([t | {"posts": [k for k in t["posts"] if k not in pks]} if t.get("posts") else t
+                                     for t in topics])
+            s.add(row)
 
 
 def _posts_named(s: Session, user_id: str, names: list[str]) -> tuple[list[tuple[int, str, str]], list[str]]:

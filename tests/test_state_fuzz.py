@@ -1,0 +1,41 @@
+"""The database's life over many operations: a model-based fuzz of random sequences (``tests/state_fuzz.py``, with a
+small budget here; ``python -m tests.state_fuzz 1-500 25`` runs more), and the defects it found, each as a small
+deterministic test."""
+
+import json
+from pathlib import Path
+
+from matcher.assignments import match_records
+from matcher.forget import forget_posts
+from matcher.match import run_match
+from matcher.profile_run import run_profile
+from tests.state_fuzz import PERKS, World, day, end_of
+
+
+def traveller(tmp_path: Path) -> World:
+    """ann, who writes about travel (6 posts, a0..a5), and bob (no posts yet); the lounge perk."""
+    w = World(tmp_path)
+    w.op_users([{"user_id": "ann", "consent": "opted_in"}, {"user_id": "bob", "consent": "opted_in"}])
+    w.op_posts([{"post_id": f"a{i}", "user_id": "ann", "text": f"airport lounge flights travel trips note{i}",
+                 "created_at": day(10 + 7 * i), "likes": 5} for i in range(6)])
+    w.op_catalog([PERKS[0]])
+    return w
+
+
+def test_a_deleted_post_is_no_longer_cited_by_the_assignments_it_was_evidence_for(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Before: `forget ann --post a5` deleted the post and its evidence rows, but ann's assignment kept citing its
+    key; SQLite gives the next post stored the same key, so ann's match record (and a brand's export of it) showed
+    bob's new post as ann's evidence for the lounge pass."""
+    w = traveller(tmp_path)
+    run_profile(w.engine, w.cache, as_of=end_of(60))
+    match = run_match(w.engine, w.cache).run_id
+    (cited,) = w.rows("SELECT topics FROM assignments WHERE user_id = 'ann'")[0]
+    (newest,) = w.rows("SELECT id FROM posts WHERE post_id = 'a5'")[0]
+    assert newest in json.loads(cited)[0]["posts"]
+    forget_posts(w.engine, "ann", ["a5"])
+    w.op_posts([{"post_id": "b1", "user_id": "bob", "text": "bob's own words about nothing", "created_at": day(20)}])
+    assert w.rows("SELECT id FROM posts WHERE post_id = 'b1'")[0][0] == newest  # its key, given again
+    (cited,) = w.rows("SELECT topics FROM assignments WHERE user_id = 'ann'")[0]
+    assert newest not in json.loads(cited)[0]["posts"]
+    shown = [p["post_id"] for r in match_records(w.engine, match) for t in r["topics"] for p in t["evidence"]]
+    assert shown and set(shown) <= {f"a{i}" for i in range(5)}
