@@ -90,6 +90,16 @@ def word_set(text: str) -> frozenset[str]:
     return frozenset(_WORD.findall(embed_form(text).lower()))
 
 
+def time_order(p: UserPosts) -> np.ndarray:
+    """The posts' rows oldest first; posts of the same second by (platform, post id) when known (``UserPosts.names``),
+    else by key. Not by key alone: the keys follow the order the posts were stored in, and a text cross-posted to two
+    platforms in one second had its repeat (weighed as nothing) chosen by which export was ingested first."""
+    if p.names is None:
+        return np.lexsort((np.asarray(p.keys), p.created_at))
+    names = p.names
+    return np.array(sorted(range(len(names)), key=lambda i: (int(p.created_at[i]), names[i])), dtype=np.int64)
+
+
 def duplicate_mask(p: UserPosts, params: ProfileParams) -> np.ndarray:
     """True for posts that repeat (near enough) an earlier post of the same user; the earliest is kept. Near enough:
     text vectors at least ``duplicate_cosine`` alike; or at least ``duplicate_words_cosine`` alike and, both with
@@ -102,7 +112,7 @@ def duplicate_mask(p: UserPosts, params: ProfileParams) -> np.ndarray:
     dup = np.zeros(n, dtype=bool)
     if n < 2:
         return dup
-    order = np.lexsort((np.asarray(p.keys), p.created_at))
+    order = time_order(p)
     vecs = p.text_vecs[order].astype(np.float64)  # cast once for ``cosines``, in blocks of 512 rows
     words: dict[int, frozenset[str]] = {}  # computed for the posts of a pair close in meaning only: few
     for start in range(0, n, 512):

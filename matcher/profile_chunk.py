@@ -41,7 +41,7 @@ def load_user_posts(engine: Engine, cache: EmbeddingCache, user_ids: list[str], 
     next run recomputes their users. `match` reads the same way, from the posts its profile run embedded (only the
     evidence it shows: ``match.topic_queries``)."""
     text, context = aliased(Embedding), aliased(Embedding)
-    columns = (*incremental.POST_INPUTS, col(Post.user_id), col(text.vector).label("text_vec"),
+    columns = (*incremental.POST_INPUTS, col(Post.user_id), col(Post.post_id), col(text.vector).label("text_vec"),
                col(context.vector).label("context_vec"), *((Post.text, Post.context) if vocabulary or inputs else ()))
     stmt = (select(*columns)  # the vectors joined in: one query, not one per 500 keys
             .join(text, and_(col(text.model) == cache.name, col(text.text_key) == Post.text_key), isouter=True)
@@ -103,6 +103,7 @@ def _user_posts(rows: list[Any], text_vecs: np.ndarray, inputs: bool, read: np.n
         texts=[r.text for r in rows] if texts else None,
         copied=np.array([bool(r.copied) for r in rows], dtype=bool),
         inputs=b"".join(incremental.post_inputs(r) for r in rows) if inputs else b"",
+        names=[(r.platform, r.post_id) for r in rows],
     )
 
 

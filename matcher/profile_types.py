@@ -70,6 +70,7 @@ class UserPosts:
     texts: list[str] | None = None  # the posts' texts, for near-duplicates by words (``word_set``); None: unknown
     copied: np.ndarray | None = None  # bool: another user posted the same text earlier (``copies``); None: none did
     inputs: bytes = b""  # read for a profile run: the posts' inputs as its digests read them (``matcher.incremental``)
+    names: list[tuple[str, str]] | None = None  # (platform, post id): which of two posts of one second came first
 
 
 @dataclass(frozen=True)

@@ -221,8 +221,8 @@ class Model:
     posts: dict[str, dict[str, Any]] = field(default_factory=dict)  # post id -> the row stored
     opted_out: set[str] = field(default_factory=set)
     deleted_posts: set[str] = field(default_factory=set)  # `forget --post`: never stored again
-    forgotten_texts: set[str] = field(default_factory=set)  # texts of deleted posts no post had any more
-    gone_texts: set[str] = field(default_factory=set)  # every text of a deleted post
+    forgotten_texts: set[str] = field(default_factory=set)  # texts of deleted posts no other post had (a text
+    # another post still had is theirs too: its vector may stay once that post is edited)
     gone_users: set[str] = field(default_factory=set)
     gone_pks: set[int] = field(default_factory=set)
     catalog: list[dict[str, Any]] = field(default_factory=list)
@@ -269,7 +269,6 @@ class Model:
         still = {p["text"] for p in self.posts.values()}
         gone = texts - still
         self.forgotten_texts |= gone
-        self.gone_texts |= texts
         for p in self.posts.values():
             if p.get("context") in gone:
                 p.pop("context")
@@ -433,7 +432,7 @@ def check_traces(w: World) -> None:
     if cited - pks:
         fail(f"evidence or assignments cite posts no longer stored: {sorted(cited - pks)[:5]}")
     alive = {p["text"] for p in m.posts.values()} | {p.get("context") for p in m.posts.values()}
-    forbidden = m.gone_texts - alive
+    forbidden = m.forgotten_texts - alive
     keys = {text_key(embed_form(t)) for t in forbidden}
     vectors = {r[0] for r in w.rows("SELECT text_key FROM embeddings")} & keys
     if vectors:

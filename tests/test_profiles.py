@@ -508,7 +508,8 @@ def test_near_identical_texts_are_repeats_not_only_identical_ones() -> None:
 
     a = np.array([1.0, 0.0], dtype=np.float32)
     b = np.array([0.97, np.sqrt(1 - 0.97**2)], dtype=np.float32)  # cosine 0.97 (``duplicate_cosine`` 0.95)
-    posts = SimpleNamespace(keys=[1, 2], created_at=np.array([0, 10]), text_vecs=np.stack([a, b]), texts=None)
+    posts = SimpleNamespace(keys=[1, 2], created_at=np.array([0, 10]), text_vecs=np.stack([a, b]), texts=None,
+                            names=None)
     assert duplicate_mask(posts, ProfileParams()).tolist() == [False, True]
 
 
