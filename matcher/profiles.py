@@ -24,6 +24,7 @@ from matcher.post_signals import (
     engagement_unit,
     recency,
     signed_log,
+    time_order,
     usual_engagement,
 )
 from matcher.profile_types import ProfileParams, TopicResult, UserPosts
@@ -242,7 +243,16 @@ def _context(p: UserPosts, params: ProfileParams, as_of: int, dup: np.ndarray) -
             "dup": dup, "original": original, "kinds": kinds,
             "weight": weight, "recency": recency(p.created_at, as_of, params),
             "usual_shown": round(math.expm1(usual) * unit, 2), "tally": tally,
-            "by_time": by_time, "times": p.created_at[by_time], "keys": np.asarray(p.keys, dtype=np.int64)}
+            "by_time": by_time, "times": p.created_at[by_time], "arrival": _arrival(p)}
+
+
+def _arrival(p: UserPosts) -> np.ndarray:
+    """Each post's place in time (``post_signals.time_order``), which breaks ties between equally strong evidence:
+    the earlier post first. Before, the post stored first came first, so the same posts ingested in another order
+    showed another evidence."""
+    place = np.empty(len(p.keys), dtype=np.int64)
+    place[time_order(p)] = np.arange(len(p.keys))
+    return place
 
 
 def _measure(todo: list[int], columns: np.ndarray, totals: np.ndarray, covered_by: list[list[str]], ctx: dict[str, Any],
@@ -343,14 +353,14 @@ def _describe(kept: list[_Measured], p: UserPosts, ctx: dict[str, Any], topic_id
 
 def _evidence_posts(columns: np.ndarray, inferred: list[bool], p: UserPosts, ctx: dict[str, Any],
                     params: ProfileParams) -> list[list[tuple[int, float]]]:
-    """Each topic's (row of ``columns``) strongest posts as (post key, strength), strongest first (ties: by key):
-    ``evidence_pool`` of them for an inferred topic, ``evidence_posts`` for a candidate. A post's strength is its
-    membership, weight, engagement boost and recency (a member's: ``member_min`` or more)."""
+    """Each topic's (row of ``columns``) strongest posts as (post key, strength), strongest first (ties: the earlier
+    first, ``_arrival``): ``evidence_pool`` of them for an inferred topic, ``evidence_posts`` for a candidate. A post's
+    strength is its membership, weight, engagement boost and recency (a member's: ``member_min`` or more)."""
     strength = columns * ctx["weight"] * ctx["boost"] * ctx["recency"] * (columns >= params.member_min)
     some = strength > 0
     row, post = np.nonzero(some)
     value = strength[row, post]
-    order = np.lexsort((ctx["keys"][post], -value, row))  # by topic (as ``nonzero`` gave them), then strength, key
+    order = np.lexsort((ctx["arrival"][post], -value, row))  # by topic (as ``nonzero`` gave them), strength, time
     posts, values = post[order].tolist(), value[order].tolist()
     ends = some.sum(axis=1).cumsum().tolist()
     out = []

@@ -73,3 +73,13 @@ def test_a_post_and_its_copy_at_the_same_second_give_the_same_topics_whichever_w
     first, second = topics_in_two_orders(tmp_path, TRAVEL + pair[:1], pair[1:])
     assert first == second
 
+
+def test_equally_strong_evidence_comes_in_the_same_order_whichever_was_stored_first(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Two posts of one day, as liked and as plainly about travel, are equally strong evidence; the tie went to the
+    post stored first, so the same posts ingested in another order listed ann's evidence in another order (the fuzz
+    found it). Ties go to the earlier post, then by (platform, post id)."""
+    twins = [{"post_id": name, "user_id": "ann", "text": text, "created_at": day(52), "likes": 40}
+             for name, text in (("c", "airport lounge travel flights morning"),
+                                ("b", "flights travel trips airport weekend"))]
+    first, second = topics_in_two_orders(tmp_path, TRAVEL + twins[:1], twins[1:])
+    assert first == second
