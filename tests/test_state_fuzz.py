@@ -5,12 +5,25 @@ deterministic test."""
 import json
 from pathlib import Path
 
+import pytest
+
 from matcher.assignments import match_records
 from matcher.forget import forget_posts
 from matcher.match import run_match
 from matcher.profile_run import run_profile
 from tests import state_fuzz
 from tests.state_fuzz import PERKS, World, day, end_of
+
+FUZZ_SEEDS = range(1, 9)  # about 2 s a sequence: well under a minute in all (``state_fuzz`` runs thousands)
+FUZZ_STEPS = 16
+
+
+@pytest.mark.parametrize("seed", FUZZ_SEEDS)
+def test_random_sequences_keep_every_invariant(tmp_path, seed) -> None:  # type: ignore[no-untyped-def]
+    """Ingests, edits, forgets, consent and opt-in changes, catalog refreshes, taxonomy reloads, profile runs as of
+    random days and match runs, each step checked (``tests/state_fuzz.py``'s docstring lists the invariants); then
+    the final inputs replayed in two orders."""
+    state_fuzz.run_ops(state_fuzz.gen_ops(seed, FUZZ_STEPS), tmp_path, seed)
 
 
 def traveller(tmp_path: Path) -> World:
