@@ -432,8 +432,9 @@ def _why(topic_id: str, a: dict[str, Any] | None, b: dict[str, Any] | None, c: _
         reasons.append(f"posts on the topic that copy another user's earlier post word for word (they count as "
                        f"reshares) {copies[0]} -> {copies[1]}: another user's post of the same text, written earlier, "
                        "was added or deleted")
-    elif c.copied and c.inputs_changed and None in copies:  # a topic new to the user, or gone: no count of its own
-        # in one of the runs (and their inputs, which hold each post's copy flag, changed: not a re-stored original)
+    elif c.copied and c.inputs_changed:  # a topic new to the user, or gone (no count of its own in one of the runs),
+        # or one whose count did not move: a copy on another topic moves the user's usual engagement, which this one's
+        # is measured against (and their inputs, which hold each post's copy flag, changed: not a re-stored original)
         reasons.append(f"{c.copied} of the user's posts, on any topic, turned out to copy another user's earlier post "
                        "word for word (it was stored after the previous run): they count as reshares")
     # (an earlier --as-of leaves posts out: their inputs changed too)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from matcher.assignments import match_records
+from matcher.changes import topic_changes
 from matcher.forget import forget_posts
 from matcher.match import run_match
 from matcher.profile_run import run_profile
@@ -96,3 +97,23 @@ def test_equally_strong_evidence_comes_in_the_same_order_whichever_was_stored_fi
                                 ("b", "flights travel trips airport weekend"))]
     first, second = topics_in_two_orders(tmp_path, TRAVEL + twins[:1], twins[1:])
     assert first == second
+
+
+def test_a_post_on_another_topic_turning_out_a_copy_is_named_where_a_topic_moved(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """bob once wrote word for word what ann posted later about coffee, and his post is stored after her profile run:
+    her coffee post counts as a reshare from the next run, her usual engagement moves, and so does her travel score.
+    The copy was named only for a topic new or gone: `topics ann --changes` gave travel's move as "the user's usual
+    engagement moved (... their posts elsewhere)", or, where that moved too little to show, "the taxonomy or the
+    settings changed" (the fuzz), though neither had."""
+    w = traveller(tmp_path)
+    coffee = "espresso beans roast brewing at home this morning"
+    w.op_posts([{"post_id": "a9", "user_id": "ann", "text": coffee, "created_at": day(40), "likes": 60}])
+    w.op_posts([{"post_id": f"b{i}", "user_id": "bob", "text": f"music concerts guitar songs albums take{i}",
+                 "created_at": day(i), "likes": 2} for i in range(2, 14)])  # (one more post later: no new fit)
+    run_profile(w.engine, w.cache, as_of=end_of(60))
+    w.op_posts([{"post_id": "b1", "user_id": "bob", "text": coffee, "created_at": day(20)}])
+    run_profile(w.engine, w.cache, as_of=end_of(60))
+    (travel,) = [c for c in topic_changes(w.engine, "ann")["changes"] if c["topic_id"] == "travel"]
+    assert travel["before"] != travel["after"]
+    assert "turned out to copy another user's earlier post" in travel["why"]
+    assert "the taxonomy or the settings changed" not in travel["why"]
