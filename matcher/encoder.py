@@ -42,9 +42,10 @@ def encoded(encoder: Encoder, texts: list[str]) -> np.ndarray:
     except PerkmatchError:
         raise
     except Exception as exc:
+        other = "torch" if "+" in encoder.name else "onnx"  # (a backend names itself model+backend; torch: model)
         raise EncoderError(f"the encoder {encoder.name!r} failed on a batch of {len(texts)} text(s): "
                            f"{type(exc).__name__}: {exc}; check its encode(texts) (for the packaged model, try "
-                           "another --encoder, such as torch)") from exc
+                           f"another --encoder, such as {other})") from exc
     return checked_vectors(encoder, len(texts), vectors, texts)
 
 

@@ -253,3 +253,15 @@ def test_run_profile_and_run_match_refuse_an_as_of_or_a_limit_of_the_wrong_kind(
     with pytest.raises(NotReadyError, match="no match yet"):
         match_records(engine)  # no run was kept by the refusals
     assert run_match(engine, fake_cache, per_user=0).assignments == 0
+
+
+@pytest.mark.parametrize(("name", "advice"), [("all-MiniLM-L6-v2", "onnx"), ("all-MiniLM-L6-v2+openvino", "torch")])
+def test_an_encoder_that_fails_is_told_to_try_another_than_itself(name: str, advice: str) -> None:
+    """Before, the advice was "another --encoder, such as torch" when torch (whose name is the model's alone) was the
+    encoder that failed."""
+    from matcher.encoder import encoded
+
+    failing = _Raises()
+    failing.name = name
+    with pytest.raises(EncoderError, match=rf"try another --encoder, such as {advice}\)$"):
+        encoded(failing, ["cheap flights"])
