@@ -41,6 +41,7 @@ from matcher.store import (
     TopicScore,
     User,
     Withheld,
+    cited_topics,
     session,
 )
 from matcher.taxonomy import known_names, load_topics, not_shown, taxonomy_digest
@@ -122,7 +123,7 @@ def _cited_now_sensitive(engine: Engine, run_id: int) -> set[str]:
         cited = s.exec(select(Assignment.user_id, Assignment.topics).where(Assignment.run_id == run_id)).all()
         opt_ins = user_opt_ins(s, {u for u, _ in cited})
     return {u for u, topics in cited
-            if any(t.get("topic_id") in hidden(opt_ins.get(u)) for t in json.loads(topics or "[]"))}
+            if not cited_topics(topics).isdisjoint(hidden(opt_ins.get(u)))}
 
 
 def _settings(p_old: dict[str, Any], p_new: dict[str, Any], old_day: int, new_day: int) -> list[str]:

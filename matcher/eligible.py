@@ -1,7 +1,6 @@
 """Who may be profiled and matched: the users whose consent allows it, read at a run's start and checked again
 as each chunk of its rows is written (a user forgotten, or who withdrew consent, meanwhile leaves no row)."""
 
-import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -10,7 +9,7 @@ from sqlmodel import col, select
 
 from matcher.locks import hold_forget_lock
 from matcher.records import check_policy
-from matcher.store import Assignment, Post, TopicScore, User, Withheld, batches, session
+from matcher.store import Assignment, Post, TopicScore, User, Withheld, batches, cited_topics, session
 
 
 def eligible_users(engine: Engine, policy: str = "opt-in") -> list[str]:
@@ -89,7 +88,7 @@ def drop_withdrawn(conn: Connection, run_id: int, read: dict[str, str | None],
             continue
         rows = conn.execute(select(Assignment.id, Assignment.topics).where(Assignment.run_id == run_id)
                             .where(Assignment.user_id == user_id)).all()
-        cited = [pk for pk, cites in rows if any(t.get("topic_id") in topics for t in json.loads(cites or "[]"))]
+        cited = [pk for pk, cites in rows if not cited_topics(cites).isdisjoint(topics)]
         conn.execute(delete(Assignment).where(col(Assignment.id).in_(cited)))
         conn.execute(delete(Withheld).where(col(Withheld.run_id) == run_id).where(col(Withheld.user_id) == user_id))
         dropped += len(cited)

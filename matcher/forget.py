@@ -39,6 +39,7 @@ from matcher.store import (
     Withheld,
     batches,
     bulk_insert,
+    cited_topics,
     has_posts,
     session,
     utcnow,
@@ -369,7 +370,7 @@ def withdraw_opt_ins(s: Session, user_id: str, topics: frozenset[str]) -> list[i
         return []
     hold_deletion_locks(s.connection())  # a match writing its run waits, or is waited for (``eligible.drop_withdrawn``)
     cited = [r for r in s.exec(select(Assignment).where(Assignment.user_id == user_id))
-             if any(t.get("topic_id") in topics for t in json.loads(r.topics or "[]"))]
+             if not cited_topics(r.topics).isdisjoint(topics)]
     delete_assignments(s, user_id, [int(r.id or 0) for r in cited])
     _delete(s, Withheld, Withheld.user_id == user_id)
     best: dict[int, tuple[float, bool]] = {}

@@ -23,7 +23,7 @@ from matcher.incremental import RULES_VERSION
 from matcher.profile_chunk import compute_users
 from matcher.profile_run import space_basis, write_rows
 from matcher.profile_types import ProfileParams
-from matcher.store import Assignment, EvidencePost, ProfiledUser, Run, TopicScore, batches, session
+from matcher.store import Assignment, EvidencePost, ProfiledUser, Run, TopicScore, batches, cited_topics, session
 from matcher.taxonomy import lineage, load_topics, taxonomy_digest
 from matcher.topic_space import TopicSpace
 
@@ -126,7 +126,7 @@ def _rework_users(engine: Engine, load: Callable[[], EmbeddingCache],
                          if before[user_id][t] != after.get(user_id, {}).get(t)}
                 cited = [int(a.id or 0) for a in s.exec(select(Assignment).where(col(Assignment.run_id).in_(on_run))
                                                           .where(Assignment.user_id == user_id))
-                         if moved & {t.get("topic_id") for t in json.loads(a.topics or "[]")}]
+                         if moved & cited_topics(a.topics)]
                 deleted += delete_assignments(s, user_id, cited)
             s.commit()
         done["cleared" if space is None else "reworked" if isinstance(space, tuple) else "trimmed"].add(run_id)

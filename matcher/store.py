@@ -5,6 +5,7 @@ No ``from __future__ import annotations`` here: it breaks SQLModel tables.
 """
 
 import datetime as dt
+import json
 import os
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -193,6 +194,11 @@ class Assignment(SQLModel, table=True):
     rank: int
     score: float
     topics: str = "[]"
+
+
+def cited_topics(topics: str | None) -> set[str]:
+    """The topics an assignment cites (its ``topics`` JSON: one record per topic behind the perk)."""
+    return {t.get("topic_id") for t in json.loads(topics or "[]")}
 
 
 class Withheld(SQLModel, table=True):
