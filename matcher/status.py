@@ -21,6 +21,7 @@ from catalog.refresh import live_version, valid_in
 from catalog.schema import CatalogVersion, PerkRecord
 from matcher import incremental
 from matcher.assignments import matched_profile
+from matcher.eligible import covered as posts_covered
 from matcher.forget import scrub_pending
 from matcher.locks import profile_running
 from matcher.records import as_of_text, end_of_day, utc_day
@@ -174,9 +175,7 @@ def _profile(s: Session, run: Run, today: dt.date) -> dict[str, Any]:
     status called for a profile run after every run, as long as one post was dated in the future)."""
     params, stats = json.loads(run.params or "{}"), json.loads(run.stats or "{}")
     policy = params.get("policy", "opt-in")
-    mine = exists().where(col(User.user_id) == Post.user_id)
-    covered = (mine.where(col(User.consent) == "opted_in") if policy == "opt-in"
-               else ~mine.where(col(User.consent) == "opted_out"))
+    covered = posts_covered(policy)  # the posts of the users the run's policy covers now
     # posts dated after today are left out here too: no run reads them until their day (`posts.after_today` counts
     # them), so one ingested since the run calls for no run (before, it called for a profile run that changed nothing)
     until = end_of_day(today)
