@@ -112,7 +112,11 @@ class EmbeddingCache:
     def store_vectors(self, keys: list[str], vectors: np.ndarray) -> None:
         """Store one batch of vectors (one transaction; a vector already stored for a key is kept), checked as the
         encoder's (``encoder.checked_vectors``: they may come from elsewhere, a Ray cluster's encoders)."""
-        vectors = np.ascontiguousarray(checked_vectors(self.encoder, len(keys), vectors))
+        self._store(keys, checked_vectors(self.encoder, len(keys), vectors))
+
+    def _store(self, keys: list[str], vectors: np.ndarray) -> None:
+        """``store_vectors`` of vectors checked already (``encode``'s)."""
+        vectors = np.ascontiguousarray(vectors)
         with self.engine.begin() as conn:
             self._claimed = self._claimed or claim_model(conn, self.encoder)
             bulk_insert(conn, Embedding.__table__, ("model", "text_key", "vector"),  # type: ignore[attr-defined]
@@ -129,7 +133,7 @@ class EmbeddingCache:
         wait for the interpreter lock, and encoding ran at half speed.)"""
         batches = self.batches(texts, known_missing)
         for keys in batches:
-            self.store_vectors(keys, self.encode([texts[k] for k in keys]))
+            self._store(keys, self.encode([texts[k] for k in keys]))  # (checked as encoded)
             if progress:
                 progress(len(keys))
         return sum(len(keys) for keys in batches)
