@@ -198,11 +198,12 @@ def _profile(engine: Engine, cache: EmbeddingCache, users: list[str], policy: st
     with engine.connect() as conn:
         forgot = topic_fit.forgets_done(conn) != forgotten
     # a user forgotten (or who withdrew a sensitive opt-in) during the run has no rows in it: counted in SQL then
-    forgot = forgot or _profiled(engine, run_id) != len(users)
+    held = _profiled(engine, run_id)
+    forgot = forgot or held != len(users)
     inferred, posts = _totals(engine, run_id, as_of, inferred, posts, recomputed < len(users) or forgot)
     profiled, reused = len(users), len(users) - recomputed
     if forgot:  # the users counted are those the run holds, recomputed and reused adding up to them
-        profiled = _profiled(engine, run_id)
+        profiled = held
         recomputed = max(0, profiled - reused)
         reused = profiled - recomputed
     seconds = time.perf_counter() - started

@@ -236,22 +236,22 @@ def _context(p: UserPosts, params: ProfileParams, as_of: int, dup: np.ndarray) -
     tally = np.zeros((len(thread), len(thread_of) + 2))  # per post: its thread (one-hot), whether engaged, 1
     tally[np.arange(len(thread)), thread] = 1.0
     tally[:, -2], tally[:, -1] = eng > 0, 1.0
-    by_time = np.argsort(p.created_at, kind="stable")
+    by_time = time_order(p)  # (the times alone are read in this order; the order itself breaks evidence ties)
     # a topic's members as ``_describe`` counts them: all, the repeats, and the reshares and copies kept
     kinds = np.stack([np.ones(len(dup)), dup, p.is_share & ~dup, copied & ~p.is_share & ~dup], axis=1)
     return {"gained": np.maximum(eng, 0), "lift": lift, "boost": 1.0 + np.maximum(lift, 0.0),
             "dup": dup, "original": original, "kinds": kinds,
             "weight": weight, "recency": recency(p.created_at, as_of, params),
             "usual_shown": round(math.expm1(usual) * unit, 2), "tally": tally,
-            "by_time": by_time, "times": p.created_at[by_time], "arrival": _arrival(p)}
+            "by_time": by_time, "times": p.created_at[by_time], "arrival": _arrival(by_time)}
 
 
-def _arrival(p: UserPosts) -> np.ndarray:
-    """Each post's place in time (``post_signals.time_order``), which breaks ties between equally strong evidence:
-    the earlier post first. Before, the post stored first came first, so the same posts ingested in another order
-    showed another evidence."""
-    place = np.empty(len(p.keys), dtype=np.int64)
-    place[time_order(p)] = np.arange(len(p.keys))
+def _arrival(by_time: np.ndarray) -> np.ndarray:
+    """Each post's place in time (``by_time``: ``post_signals.time_order``), which breaks ties between equally strong
+    evidence: the earlier post first. Before, the post stored first came first, so the same posts ingested in another
+    order showed another evidence."""
+    place = np.empty(len(by_time), dtype=np.int64)
+    place[by_time] = np.arange(len(by_time))
     return place
 
 
