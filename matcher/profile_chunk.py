@@ -102,7 +102,7 @@ def _user_posts(rows: list[Any], text_vecs: np.ndarray, inputs: bool, read: np.n
         readable=read,
         texts=[r.text for r in rows] if texts else None,
         copied=np.array([bool(r.copied) for r in rows], dtype=bool),
-        inputs=b"".join(incremental.post_inputs(r) for r in rows) if inputs else b"",
+        inputs=incremental.post_inputs(rows) if inputs else b"",
         names=[(r.platform, r.post_id) for r in rows],
     )
 
