@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 MAX_LISTED = 25  # kinds of problem listed (one kind: one field with one message, on every line it is on)
 MAX_RANGES = 40  # runs of lines listed for one kind of problem
-PROBLEMS_KEPT = 100_000  # ingest stops collecting problems once it has this many (``matcher.ingest._Rejects``)
+PROBLEMS_KEPT = 100_000  # ingest stops collecting problems once it has this many (``matcher.ingest_report.Rejects``)
 
 
 class CatalogError(Exception):

@@ -45,14 +45,14 @@ def paused_ingest(monkeypatch, engine, posts: str) -> tuple[threading.Thread, th
     """An ingest of ``posts`` in a thread, paused once it has written its first batch (its transaction open, the
     authors' consent read): (thread, paused, go on)."""
     paused, go_on = threading.Event(), threading.Event()
-    real = ingest_module._upsert_posts
+    real = ingest_module.upsert_posts
 
     def write_then_wait(*args: Any, **kw: Any) -> None:
         real(*args, **kw)
         paused.set()
         go_on.wait(20)
 
-    monkeypatch.setattr(ingest_module, "_upsert_posts", write_then_wait)
+    monkeypatch.setattr(ingest_module, "upsert_posts", write_then_wait)
     thread = threading.Thread(target=ingest, args=(engine,), kwargs={"posts": posts})
     thread.start()
     assert paused.wait(20)

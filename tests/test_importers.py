@@ -785,9 +785,9 @@ def test_deeply_nested_json_is_refused(engine, tmp_path) -> None:  # type: ignor
 
 def test_an_import_with_more_problems_than_are_collected_says_at_least(engine, write, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import catalog.errors
-    import matcher.ingest
+    import matcher.ingest_report
 
-    for module in (catalog.errors, matcher.ingest):
+    for module in (catalog.errors, matcher.ingest_report):
         monkeypatch.setattr(module, "PROBLEMS_KEPT", 1000)
     ingest_users(engine, write("users.jsonl", [{"user_id": "ann", "consent": "opted_in"},
                                                {"user_id": "bob", "consent": "opted_in"}]))

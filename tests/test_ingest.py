@@ -323,7 +323,7 @@ def test_a_damaged_gzip_is_a_clean_error_naming_the_file(engine, tmp_path, write
 
 def test_every_problem_is_listed_each_kind_once_with_its_lines(engine, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import catalog.errors
-    import matcher.ingest
+    import matcher.ingest_report
 
     ingest_users(engine, write("users.jsonl", USERS))
     rows = [{"post_id": f"p{i}", "user_id": "ann", "created_at": 1} for i in range(150)]  # each without text
@@ -339,7 +339,7 @@ def test_every_problem_is_listed_each_kind_once_with_its_lines(engine, write, mo
         "(got 'many'); give a whole number (negative allowed for net votes)"]
     monkeypatch.setattr(catalog.errors, "MAX_LISTED", 1)
     monkeypatch.setattr(catalog.errors, "MAX_RANGES", 2)
-    monkeypatch.setattr(matcher.ingest, "PROBLEMS_KEPT", 100)
+    monkeypatch.setattr(matcher.ingest_report, "PROBLEMS_KEPT", 100)
     monkeypatch.setattr(catalog.errors, "PROBLEMS_KEPT", 100)
     with pytest.raises(InputFileError) as raised:  # more problems than are collected: counted as "at least"
         ingest_posts(engine, path)

@@ -55,7 +55,7 @@ def ingest(
         raise typer.BadParameter("names the reject file of --skip-invalid: give --skip-invalid too (without it, a bad "
                                  "row stops the ingest and nothing is stored)", param_hint="'--rejects'")
     if skip_invalid:  # the reject files: neither may be the database
-        from matcher.ingest import default_reject_path
+        from matcher.ingest_report import default_reject_path
 
         for given, file in ((posts, rejects or (posts and default_reject_path(posts))),
                             (users, f"{rejects}.users" if rejects else users and default_reject_path(users))):

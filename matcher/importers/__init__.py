@@ -32,7 +32,7 @@ from matcher.importers.mastodon import read_mastodon
 from matcher.importers.reddit import read_reddit
 from matcher.importers.stackexchange import read_stackexchange, read_stackexchange_users
 from matcher.importers.twitter import read_twitter_archive
-from matcher.ingest import IngestReport
+from matcher.ingest_report import IngestReport
 from matcher.outfiles import atomic_open
 
 
