@@ -28,7 +28,7 @@ from sqlmodel import col, func, select
 
 from catalog.refresh import version_diff
 from matcher.errors import PerkmatchError
-from matcher.forget import kept_hash, post_deletions
+from matcher.forgotten import kept_hash, post_deletions
 from matcher.profile_run import previous_run
 from matcher.records import as_of_text, utc_day
 from matcher.store import (

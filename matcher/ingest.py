@@ -20,6 +20,7 @@ from sqlmodel import Session
 from catalog.errors import InputFileError, Problem
 from catalog.rows import iter_rows, validate
 from matcher.errors import PerkmatchError
+from matcher.forgotten import deleted_posts_check, forgotten_check, opted_out
 from matcher.ingest_report import (
     FilePath,
     IngestReport,
@@ -123,18 +124,14 @@ class _Screen:
     record, those forgotten earlier whose posts come back (``users_returned``)."""
 
     def __init__(self, s: Session, policy: str, report: IngestReport, rejects: Rejects) -> None:
-        from matcher.forget import deleted_posts_check  # (it builds on this module's stores)
-
         self.s, self.report, self.rejects = s, report, rejects
         self.consent = _ConsentLookup(s, policy)
         self.deleted = deleted_posts_check(s)
-        self.was_forgotten: Callable[[str], bool] | None = None  # (``forget.forgotten_check``, read when needed)
+        self.was_forgotten: Callable[[str], bool] | None = None  # (``forgotten.forgotten_check``, read when needed)
         self.authors: set[str] = set()  # authors with no record whose posts are stored: was one forgotten earlier?
 
     def kept(self, line: int, item: PostIn | list[Problem], row: dict[str, Any] | None) -> PostIn | None:
         """The row's post, when it goes on to be stored."""
-        from matcher.forget import forgotten_check  # (it builds on this module's stores)
-
         s, report, consent = self.s, self.report, self.consent
         author = item.user_id if not isinstance(item, list) else row_author(row)
         if author is not None and not consent.allows(author):  # never read further, even to reject the row
@@ -187,8 +184,6 @@ class _ConsentLookup:
         if user_id not in self.cache:
             if len(self.cache) > 100_000:
                 self.cache.clear()
-            from matcher.forget import opted_out
-
             user = self.s.get(User, user_id)
             self.cache[user_id] = "opted_out" if opted_out(self.s, user_id) else user.consent if user else None
         return self.cache[user_id]

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from catalog.errors import Problem
 from catalog.refresh import text_key
+from matcher.forgotten import any_forgotten_text, forgotten_contexts
 from matcher.ingest_report import IngestReport, Rejects
 from matcher.records import PostIn, embed_form
 from matcher.store import Post, upsert_insert, utcnow
@@ -115,8 +116,6 @@ def upsert_posts(s: Session, batch: Batch, report: IngestReport, rejects: Reject
 def _drop_forgotten_contexts(s: Session, latest: dict[tuple[str, str], PostIn]) -> None:
     """A reply quoting a forgotten user's post as its context (``forget``: an old export of another user's posts)
     is stored without that context, as forget left it: their words never come back."""
-    from matcher.forget import any_forgotten_text, forgotten_contexts
-
     if not any_forgotten_text(s):  # most databases: nothing to look up
         return
     keys = {key: text_key(embed_form(p.context)) for key, p in latest.items() if p.context}

@@ -83,7 +83,7 @@ def _rework_users(engine: Engine, load: Callable[[], EmbeddingCache],
                   matches: Sequence[Any], done: dict[str, set[int]]) -> int:
     """``rework_withdrawn`` for at most ``BOUND_LIST`` users: each run, by what became of it, into ``done``; returns
     the assignments deleted."""
-    from matcher.forget import delete_assignments
+    from matcher.deletion import delete_assignments
 
     above = {u: {up for t in topics for up in lines.get(t, ())[1:]} for u, (topics, _) in withdrawn.items()}
     with session(engine) as s:

@@ -87,7 +87,7 @@ def require_profile(engine: Engine) -> Run:
 
 
 def require_user(engine: Engine, user_id: str) -> User:
-    from matcher.forget import opted_out, was_forgotten
+    from matcher.forgotten import opted_out, was_forgotten
 
     with session(engine) as s:
         user = s.get(User, user_id)

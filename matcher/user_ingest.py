@@ -13,6 +13,8 @@ from sqlmodel import Session, select
 
 from catalog.errors import Problem
 from catalog.rows import iter_rows, validate
+from matcher.forget import forget_in_session, withdraw_opt_ins
+from matcher.forgotten import forgotten_check, opted_out, record_opt_out
 from matcher.ingest_report import (
     FilePath,
     IngestReport,
@@ -73,12 +75,10 @@ class _Users:
         self.report = report
         self.topic_ids = topic_ids_in(s)
         self.hidden: Callable[[str | None], frozenset[str]] | None = None  # (``taxonomy.not_shown``, read when needed)
-        self.was_forgotten: Callable[[str], bool] | None = None  # (``forget.forgotten_check``, read when needed)
+        self.was_forgotten: Callable[[str], bool] | None = None  # (``forgotten.forgotten_check``, read when needed)
 
     def apply(self, line: int, row: dict[str, Any], item: UserIn) -> None:
         """Store the row's user; or forget them (they opt out), or leave them out (they opted out earlier)."""
-        from matcher.forget import forgotten_check, opted_out
-
         s, report = self.s, self.report
         existing = s.get(User, item.user_id)
         if item.consent == "opted_out":
@@ -123,8 +123,6 @@ class _Users:
     def _withdraw(self, user: User, opted_in: str | None) -> None:
         """The user took back sensitive-topic opt-ins (``opted_in``: those stored before): delete what runs inferred
         on the topics no longer shown to them (``forget.withdraw_opt_ins``), and say so in the report."""
-        from matcher.forget import withdraw_opt_ins
-
         s = self.s
         self.hidden = hidden = self.hidden or not_shown(stored_topics(s))
         # and the user's topics the loaded taxonomy lacks under an opt-in taken back: before, such a withdrawal
@@ -149,8 +147,6 @@ def _opting_out(row: dict[str, Any] | Problem) -> str | None:
 
 def _opt_out(s: Session, user_id: str, report: IngestReport) -> None:
     """Forget a user who opts out (or record the opt-out of one with nothing stored), so their posts stay out."""
-    from matcher.forget import forget_in_session, record_opt_out
-
     if s.get(User, user_id) is not None or has_posts(s, user_id):
         forget_in_session(s, user_id)
         report.users_forgotten += 1

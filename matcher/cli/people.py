@@ -19,8 +19,9 @@ def forget(user_id: Annotated[str, typer.Argument(help="The user's id", callback
     """Delete every trace of a user: posts (and quotes of them), embeddings, profiles, evidence, assignments; or,
     with --post, of some of their posts. Run again after an interruption, it finishes the work and deletes nothing
     twice: a user forgotten already, or posts deleted already, are said to be so (exit 0)."""
-    from matcher.forget import FORGET_COUNTS, forget_posts, forgotten_already, scrub
+    from matcher.forget import FORGET_COUNTS, forget_posts, scrub
     from matcher.forget import forget as forget_user
+    from matcher.forgotten import forgotten_already
     from matcher.topic_records import require_user
 
     eng = engine(db, existing=True)

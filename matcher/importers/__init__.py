@@ -281,7 +281,7 @@ def _problem_kinds(problems: list[Problem], at_least: str = "", what: str = "pos
 
 def _new_users(engine: Engine, users: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The users not stored yet and never opted out."""
-    from matcher.forget import opted_out
+    from matcher.forgotten import opted_out
     from matcher.store import OptOut, User, batches, session
 
     known: set[str] = set()
