@@ -355,7 +355,7 @@ def test_explain_answers_for_a_listed_topic_gone_from_a_taxonomy_loaded_since(wo
 
 
 def test_time_between_runs_is_said_in_its_largest_whole_unit() -> None:
-    from matcher.changes import _span
+    from matcher.change_reasons import _span
 
     # before: "time passing: 0 day(s) since the previous run lowers the recency weight" for runs hours apart
     assert [_span(n) for n in (92 * 86400 + 5, 7 * 3600, 125, 40)] == ["92 day(s)", "7 hour(s)", "2 minute(s)",
@@ -547,7 +547,7 @@ def test_changes_tell_posts_swapped_for_others_from_new_engagement_on_the_same_p
 
 
 def test_a_weighing_moved_by_a_refit_is_not_said_to_be_a_moved_usual() -> None:
-    from matcher.changes import _moved
+    from matcher.change_reasons import _moved
 
     a = {"posts": 20, "first": "2025-01-01", "last": "2025-06-01", "engagement": 947.0, "engagement_vs_usual": 1.06}
     b = a | {"engagement_vs_usual": 1.07}
@@ -569,7 +569,7 @@ def test_changes_of_a_user_profiled_again_after_an_opt_out_say_their_profile_was
 
 
 def test_a_refit_names_what_moved_its_basis_as_the_runs_record_it() -> None:
-    from matcher.changes import _refitted
+    from matcher.change_causes import _refitted
     from matcher.store import Run
 
     def run(taxonomy: str, model: str, rules: int, fit: int) -> Run:

@@ -17,7 +17,8 @@ import matcher.profile_chunk as profile_chunk
 import matcher.profile_run as profile_run
 from catalog.refresh import text_key
 from matcher import incremental, profiles, topic_fit
-from matcher.changes import _refitted, topic_changes
+from matcher.change_causes import _refitted
+from matcher.changes import topic_changes
 from matcher.classify import ClassifyParams
 from matcher.cli import app
 from matcher.demo import AS_OF, sample_path

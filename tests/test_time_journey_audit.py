@@ -100,7 +100,7 @@ def test_match_changes_blames_the_offer_day_only_when_the_day_moved(tmp_path, wr
     assert "offers as of 2025-03-01" in result.stderr
     assert "cat: lost beans (catalog: beans retired)" in result.stdout
     assert "settings: offer dates" not in result.stdout
-    from matcher.changes import _settings
+    from matcher.match_changes import _settings
     from matcher.records import end_of_day
 
     day = end_of_day(dt.date(2025, 3, 1))

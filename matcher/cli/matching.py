@@ -87,7 +87,7 @@ def match(
     when = parse_as_of(as_of)
     eng = engine(db, existing=True)
     if since is not None:  # before the match: a kept run would otherwise precede the error
-        from matcher.changes import earlier_run
+        from matcher.change_causes import earlier_run
 
         earlier_run(eng, since, None, "match")
     common.warn_run_policy(eng)
@@ -204,7 +204,7 @@ class _MatchView:
         live (not for --changes)."""
         from catalog.refresh import live_perks
         from matcher.assignments import match_records, matched_version
-        from matcher.changes import assignment_changes
+        from matcher.match_changes import assignment_changes
         from matcher.profile_run import previous_run
         from matcher.store import session
         from matcher.why_perk import nobody_reason
