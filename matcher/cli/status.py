@@ -36,7 +36,7 @@ def status(runs: Annotated[int, typer.Option("--runs", min=0, help="Also list th
 
 def lines(r: dict[str, Any]) -> list[tuple[str, str]]:
     """The report as labelled lines of text."""
-    from matcher.status import plural
+    from matcher.next_steps import plural
 
     users, posts, tax = r["users"], r["posts"], r["taxonomy"]
     size = f" ({r['size_bytes'] / 1e6:,.1f} MB)" if r["size_bytes"] is not None else ""
@@ -81,7 +81,7 @@ def _profile_line(run: dict[str, Any] | None) -> str:
 
 def run_line(run: dict[str, Any]) -> str:
     """One run of the history: id, kind, state, when, how long, and its counts."""
-    from matcher.status import plural
+    from matcher.next_steps import plural
 
     stats = run["stats"]
     took = f", {run['seconds']:,.1f} s" if run["seconds"] is not None else ""
