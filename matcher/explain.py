@@ -1,108 +1,48 @@
 """Explanations in plain words: why a topic was inferred about a user or what fell short, against the thresholds,
-with the evidence; and why a user got no perk.
+with the evidence; a topic the run weighed but did not keep is worked out again (``matcher.work_again``).
 
-The records these explanations rest on are read by ``matcher.topic_records`` (profile runs) and
-``matcher.assignments`` (match runs); why a perk went to a user or to nobody is ``matcher.why_perk``.
+The records these explanations rest on are read by ``matcher.topic_records`` (profile runs); the words of a verdict
+are ``matcher.topic_verdicts``'. Why a user got no perk is ``matcher.why_no_perk``; why a perk went to a user or to
+nobody, ``matcher.why_perk``.
 """
 
-import dataclasses
 import difflib
 import json
-import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, func
-from sqlmodel import col, select
+from sqlmodel import select
 
-from catalog.refresh import live_perks
-from matcher.assignments import matched_profile, matched_version
-from matcher.classify import WORDLESS_KEY, ClassifyParams, readable
+from matcher.classify import WORDLESS_KEY, readable
 from matcher.embed import EmbeddingCache
 from matcher.encoder import known_words
 from matcher.errors import UnknownTopicError
 from matcher.incremental import user_digests
-from matcher.profile_chunk import compute_users
-from matcher.profile_run import details_json, latest_run
+from matcher.profile_run import latest_run
 from matcher.profile_types import ProfileParams, TopicResult
-from matcher.rework import run_space
-from matcher.store import (
-    Assignment,
-    EvidencePost,
-    Post,
-    ProfiledUser,
-    Run,
-    TopicScore,
-    Withheld,
-    session,
-)
+from matcher.store import Post, ProfiledUser, Run, TopicScore, session
 from matcher.taxonomy import TopicInfo, known_names, load_topics, not_shown
 from matcher.topic_records import (
-    SHOWN_EVIDENCE,
-    not_profiled,
-    posts_by_key,
     record_changed,
     require_profile,
     require_profiled,
     require_user,
-    topic_record,
     topic_records,
 )
+from matcher.topic_verdicts import (
+    covered,
+    no_post_about,
+    not_original,
+    opted_in_since,
+    short_on_posts,
+    thresholds,
+    unread_words,
+)
+from matcher.work_again import worked_again, worked_record
 
-
-def no_perks_reason(engine: Engine, user_id: str) -> str:
-    """Why the latest match run gave a user no perk, in plain words."""
-    match = latest_run(engine, "match")
-    if match is None:
-        return f"{user_id} has no perks: no match has run yet (`perkmatch match`)"
-    profile_id = matched_profile(match)
-    with session(engine) as s:
-        profile = s.get(Run, profile_id) if profile_id else None
-    user = require_user(engine, user_id)
-    missing = not_profiled(engine, profile, user) if profile else None
-    newer = latest_run(engine, "profile")
-    if missing and newer is not None and newer.id != profile_id and not_profiled(engine, newer, user) is None:
-        return (f"{user_id} got no perk in match run {match.id}: that run used profile run {profile_id}, made before "
-                f"they were profiled (profile run {newer.id}); run `perkmatch match` to match them")
-    if missing:
-        return f"{user_id} got no perk in match run {match.id}: {missing.split(': ', 1)[1]}"
-    with session(engine) as s:
-        scored = s.exec(select(TopicScore.topic_id, TopicScore.status).where(TopicScore.run_id == profile_id)
-                        .where(TopicScore.user_id == user_id)).all()
-        withheld = s.exec(select(Withheld.perk_id).where(Withheld.run_id == match.id)
-                          .where(Withheld.user_id == user_id)).all()
-    hidden = not_shown(load_topics(engine))(user.sensitive_opt_in)  # an opt-in withdrawn since: never named
-    topics = [t for t, status in scored if status == "inferred" and t not in hidden]
-    if not topics and any(status == "inferred" for _, status in scored):  # all hidden now: counted, not named
-        with session(engine) as s:  # perks it gave them through those topics are not shown either
-            got = s.exec(select(Assignment.id).where(Assignment.run_id == match.id)
-                         .where(Assignment.user_id == user_id)).first() is not None
-        said = f"has no perk to show from match run {match.id}" if got else f"got no perk in match run {match.id}"
-        return (f"{user_id} {said}: the topics inferred for them in profile "
-                f"run {profile_id} are sensitive ones they have not opted in to (the taxonomy marks them so, or the "
-                "user withdrew an opt-in, since that run), which are never shown or matched on")
-    if not topics and scored:
-        return (f"{user_id} got no perk in match run {match.id}: no topic was inferred for them in profile run "
-                f"{profile_id} (`perkmatch topics {user_id} --candidates` shows what fell short)")
-    if not topics:
-        with session(engine) as s:
-            posts = s.exec(select(func.count()).select_from(Post).where(Post.user_id == user_id)).one()
-        # a run keeps no row of a sensitive topic the user did not opt in to: their posts may be about one
-        aside = (", sensitive topics aside: those are weighed only for users who opted in to them"
-                 if posts and hidden else "")
-        return (f"{user_id} got no perk in match run {match.id}: none of their {posts} post(s) is about any topic "
-                f"often enough to be weighed (a topic needs at least {ProfileParams().min_posts} posts on it){aside}")
-    if withheld:
-        return f"{user_id} got no perk in match run {match.id}: each perk that fits their topics was withheld (below)"
-    with session(engine) as s:
-        version = matched_version(s, int(match.id or 0))
-        if version is not None and not live_perks(s, version):
-            return (f"{user_id} got no perk in match run {match.id}: the catalog it matched against (version "
-                    f"{version}) has no live perk at all")
-    names = known_names(engine, load_topics(engine))
-    return (f"{user_id} got no perk in match run {match.id}: no live perk fits their topics "
-            f"({', '.join(sorted(names.get(t, t) for t in topics))}) closely enough")
+__all__ = ["changed_since", "explain_topic", "known_topic", "thresholds"]
 
 
 def explain_topic(engine: Engine, user_id: str, topic_id: str, shared: dict[str, Any] | None = None,
@@ -142,7 +82,7 @@ def explain_topic(engine: Engine, user_id: str, topic_id: str, shared: dict[str,
         worked = _not_kept(engine, run, user_id, topic_id, late, params, cache, once, out)
         if worked is None:
             return out
-        record = _worked_record(engine, run, user_id, worked, {t.topic_id: t.name for t in taxonomy})
+        record = worked_record(engine, run, user_id, worked, {t.topic_id: t.name for t in taxonomy})
         details = record.pop("details")
     if details.get("covered_by"):  # never name a sensitive child the user does not (or no longer) opt in to
         details["covered_by"] = [k for k in details["covered_by"] if k not in hidden]
@@ -224,11 +164,11 @@ def _not_kept(engine: Engine, run: Run, user_id: str, topic_id: str, late: bool,
         out["posts_changed_since_run"] = out.get("posts_changed_since_run", False) or not again[1]
     found: TopicResult | None = again[0].get(topic_id) if isinstance(again, tuple) else None
     if found is None:
-        reason = (_opted_in_since(run, user_id) if late else _no_post_about(params) if isinstance(again, tuple)
+        reason = (opted_in_since(run, user_id) if late else no_post_about(params) if isinstance(again, tuple)
                   else _absent(engine, run, user_id, params) + (f" (it cannot be worked out again: {again})"
                                                                 if again else ""))
         unread, wordless = _unread(engine, run, user_id, once)
-        out.update(inferred=False, verdict="not inferred: " + "; ".join([reason] + _unread_words(unread, wordless)))
+        out.update(inferred=False, verdict="not inferred: " + "; ".join([reason] + unread_words(unread, wordless)))
     return found
 
 
@@ -239,9 +179,9 @@ def _verdict(engine: Engine, record: dict[str, Any], details: dict[str, Any], pa
         return "inferred: every threshold is met"
     if details.get("covered_by"):
         # (a child the taxonomy dropped since the run keeps the name it was last loaded with, as `topics` shows it)
-        return _covered(details, record["posts"], once("names", lambda: known_names(engine, taxonomy)))
-    counted = _short_on_posts(record, details, params)
-    reasons = details.get("shortfalls", []) + (_not_original(details) if counted else []) + _unread_words(*unread)
+        return covered(details, record["posts"], once("names", lambda: known_names(engine, taxonomy)))
+    counted = short_on_posts(record, details, params)
+    reasons = details.get("shortfalls", []) + (not_original(details) if counted else []) + unread_words(*unread)
     return "not inferred: " + "; ".join(reasons)
 
 
@@ -281,17 +221,6 @@ def known_topic(taxonomy: list[TopicInfo], topic_id: str) -> TopicInfo:
                             "ids in use")
 
 
-def thresholds(params: ProfileParams) -> dict[str, float]:
-    """Every threshold a topic must meet to be inferred (README, "How topics are inferred", step 9), by name."""
-    return {"posts": params.min_posts, "days": params.min_days, "day_gap_hours": params.day_gap_hours,
-            "threads": params.min_threads, "engaged_posts": params.min_engaged_posts,
-            "engagement_per_post": params.min_mean_engagement,
-            "engagement_vs_usual": round(math.exp(params.min_lift), 4), "burst_share": params.max_burst_share,
-            "thread_share": params.max_thread_share,
-            "confidence": params.min_confidence, "plain": params.min_plain, "own_words": params.alone_min,
-            "share_of_strongest": params.min_share_of_best}
-
-
 def changed_since(engine: Engine, run: Run, user_id: str) -> bool:
     """Whether what a profile run read of the user changed since (their digest: their posts written by its as-of day,
     and their opt-ins): what it says of them is then not what it would say now."""
@@ -307,13 +236,7 @@ def _absent(engine: Engine, run: Run, user_id: str, params: ProfileParams) -> st
     if _short_listed(engine, run, user_id, params):
         return (f"it is not among the {params.max_candidates} topics closest to being inferred that fell short, the "
                 f"only ones kept (`perkmatch topics {user_id} --candidates` lists them)")
-    return _no_post_about(params)
-
-
-def _no_post_about(params: ProfileParams) -> str:
-    return (f"none of the user's posts is about this topic (membership {params.member_min:g} or more: a post belongs "
-            f"to the {ClassifyParams().top_k} topics it is closest to at most, and only as much as it is closer to "
-            "them than to the others)")
+    return no_post_about(params)
 
 
 def _short_listed(engine: Engine, run: Run, user_id: str, params: ProfileParams) -> bool:
@@ -322,75 +245,6 @@ def _short_listed(engine: Engine, run: Run, user_id: str, params: ProfileParams)
         kept = s.exec(select(func.count()).select_from(TopicScore).where(TopicScore.run_id == run.id)
                       .where(TopicScore.user_id == user_id).where(TopicScore.status != "inferred")).one()
     return bool(kept >= params.max_candidates)
-
-
-def worked_again(engine: Engine, load: Callable[[], EmbeddingCache], run: Run, user_id: str
-                 ) -> tuple[dict[str, TopicResult], bool] | str:
-    """Every topic the run weighed for the user, kept or not (it keeps only the ``max_candidates`` closest to being
-    inferred that fell short), worked out again as the run worked them out (``rework.run_space``). Returns the topics
-    by id, and whether the user's posts and opt-ins are still those the run read (their digest, and no post of theirs
-    stored since the run started: a new one has no vector until `profile`, so the digest cannot see it); or, when the
-    run cannot be repeated, why."""
-    space = run_space(engine, load, run)
-    if isinstance(space, str):
-        return space
-    every = dataclasses.replace(ProfileParams(), max_candidates=len(space[1].ids))  # what is kept, not how measured
-    results, _, digests = compute_users(engine, space[0], space[1], [user_id], run.as_of, ClassifyParams(), every)
-    with session(engine) as s:
-        read = s.exec(select(ProfiledUser.digest).where(ProfiledUser.run_id == run.id)
-                      .where(ProfiledUser.user_id == user_id)).first()
-        stored_since = s.exec(select(Post.id).where(Post.user_id == user_id)
-                              .where(col(Post.updated_at) > run.started_at).limit(1)).first()
-    return {r.topic_id: r for r in results.get(user_id, [])}, read == digests.get(user_id) and stored_since is None
-
-
-def _worked_record(engine: Engine, run: Run, user_id: str, found: TopicResult, names: dict[str, str]
-                   ) -> dict[str, Any]:
-    """A topic worked out again (``worked_again``) as ``topic_records`` gives a stored one, with its details."""
-    score = TopicScore(run_id=int(run.id or 0), user_id=user_id, topic_id=found.topic_id,
-                       status="inferred" if found.inferred else "candidate", rank=0, score=found.score,
-                       confidence=found.confidence, posts=found.posts, days=found.days, engagement=found.engagement,
-                       details=details_json(found.details))
-    evidence = [EvidencePost(run_id=int(run.id or 0), user_id=user_id, topic_id=found.topic_id, post_pk=key, rank=i,
-                             weight=w) for i, (key, w) in enumerate(found.evidence[:SHOWN_EVIDENCE], start=1)]
-    with session(engine) as s:
-        posts = posts_by_key(s, {e.post_pk for e in evidence})
-    return topic_record(score, names, evidence, posts) | {"details": json.loads(score.details)}
-
-
-def _opted_in_since(run: Run, user_id: str) -> str:
-    return (f"this sensitive topic is weighed only for users who opted in to it, and the user's record (which holds "
-            f"their opt-ins) changed after profile run {run.id}: run `perkmatch profile` to weigh it for {user_id} now")
-
-
-def _covered(details: dict[str, Any], posts: int, names: dict[str, str]) -> str:
-    """The verdict on a parent topic whose posts count for its inferred children (README, step 10)."""
-    kids = ", ".join(f"{names.get(k, k)} ({k})" for k in details["covered_by"])
-    said = (f"not shown: its posts count for the more specific {kids}, inferred instead (a parent is shown only when "
-            "its posts beyond its inferred children's meet every threshold on their own)")
-    if posts and details.get("shortfalls"):  # with none beyond them, every threshold "falls short" of nothing
-        said += "; beyond them: " + "; ".join(details["shortfalls"])
-    return said
-
-
-def _short_on_posts(record: dict[str, Any], details: dict[str, Any], params: ProfileParams) -> bool:
-    """Whether a topic falls short on a count of its original posts (posts, days, threads, engaged posts, or the
-    confidence they give): then the posts that did not count as original say why."""
-    return bool(record["posts"] < params.min_posts or record["days"] < params.min_days
-            or record["threads"] < params.min_threads or details.get("engaged_posts", 0) < params.min_engaged_posts
-            or record["confidence"] < params.min_confidence)
-
-
-def _not_original(details: dict[str, Any]) -> list[str]:
-    """What of a topic's posts did not count as the user's own (reshares, copies, repeats), when any did not."""
-    kinds = [(details.get("shares", 0), "reshare(s) (each counts 0.2 of a post)"),
-             (details.get("copies", 0), "post(s) copying another user's earlier post (counted as reshares)"),
-             (details.get("duplicates_dropped", 0), "repeat(s) of an earlier post of theirs (not counted)")]
-    parts = [f"{n} {what}" for n, what in kinds if n]
-    if not parts:
-        return []
-    return [f"of its {details.get('posts_total', 0)} post(s), {', '.join(parts)}: only the user's own posts, "
-            "each counted once, are original"]
 
 
 def _unread_posts(engine: Engine, user_id: str, vocabulary: str | None) -> tuple[int, int]:
@@ -404,13 +258,3 @@ def _unread_posts(engine: Engine, user_id: str, vocabulary: str | None) -> tuple
         return 0, wordless
     read = readable([r.text for r in rows], [r.context for r in rows], known_words(vocabulary))
     return sum(not ok and r.text_key != WORDLESS_KEY for ok, r in zip(read, rows, strict=True)), wordless
-
-
-def _unread_words(unread: int, wordless: int) -> list[str]:
-    were, are, its = ("was", "is", "its") if unread == 1 else ("were", "are", "their")
-    return ([f"{unread} of the user's posts {were} not read: fewer than half of {its} words are words the model "
-             f"knows (written in another language?), so {'it is' if unread == 1 else 'they are'} about no topic"]
-            if unread else []) + (
-        [f"{wordless} of the user's posts {'is a bare link' if wordless == 1 else 'are bare links'}, with no words of "
-         f"{'its' if wordless == 1 else 'their'} own, so {'it is' if wordless == 1 else 'they are'} about no topic"]
-        if wordless else [])

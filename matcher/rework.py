@@ -1,7 +1,7 @@
 """A stored profile run worked out again for some of its users, as it computed them: its taxonomy, model, rules and
 fitted topic vectors (its basis, checked whole), the posts written by its as-of day.
 
-`explain` does it for a topic a run weighed but did not keep (``explain.worked_again``). A withdrawn sensitive-topic
+`explain` does it for a topic a run weighed but did not keep (``work_again.worked_again``). A withdrawn sensitive-topic
 opt-in does it for good (``rework_withdrawn``): `ingest --users` deletes at once what the stored runs inferred on the
 withdrawn topics (``forget.withdraw_opt_ins``), but those topics shaped more than their own rows: their posts count
 for the topics above them (and are their evidence), and the user's strongest topic sets the bar their side interests

@@ -363,13 +363,13 @@ def test_time_between_runs_is_said_in_its_largest_whole_unit() -> None:
 
 
 def test_one_unread_or_wordless_post_is_said_in_the_singular() -> None:
-    from matcher.explain import _unread_words
+    from matcher.topic_verdicts import unread_words
 
-    assert _unread_words(1, 1) == [
+    assert unread_words(1, 1) == [
         "1 of the user's posts was not read: fewer than half of its words are words the model knows (written in "
         "another language?), so it is about no topic",
         "1 of the user's posts is a bare link, with no words of its own, so it is about no topic"]  # before: "are"
-    assert _unread_words(2, 0)[0].startswith("2 of the user's posts were not read: fewer than half of their words")
+    assert unread_words(2, 0)[0].startswith("2 of the user's posts were not read: fewer than half of their words")
 
 
 def test_a_topic_weighed_but_not_kept_is_worked_out_again_with_its_numbers(tmp_path, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]

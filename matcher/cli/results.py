@@ -111,9 +111,10 @@ def explain(
     user got each of their perks."""
     from matcher.assignments import latest_match_id, match_records, withheld_hidden, withheld_records
     from matcher.errors import UnknownTopicError
-    from matcher.explain import explain_topic, no_perks_reason
+    from matcher.explain import explain_topic
     from matcher.profile_types import ProfileParams
     from matcher.topic_records import require_user, stale_taxonomy
+    from matcher.why_no_perk import no_perks_reason
 
     eng = engine(db, existing=True)
     if topic_id is None:
