@@ -702,7 +702,7 @@ def test_the_profile_lock_taken_again_by_its_holder_is_held_and_still_keeps_othe
     then waited with it), and the run it makes takes it again: that must go on, not wait for itself."""
     import threading
 
-    import matcher.engine_ray as engine_ray
+    import matcher.ray_cluster as cluster_module
     from matcher.errors import ClusterError
     from matcher.locks import profile_lock, profile_running
 
@@ -738,7 +738,7 @@ def test_the_profile_lock_taken_again_by_its_holder_is_held_and_still_keeps_othe
         seen.append(profile_running(engine))
         raise ClusterError("no cluster here")
 
-    monkeypatch.setattr(engine_ray, "ray_cluster", cluster)
+    monkeypatch.setattr(cluster_module, "ray_cluster", cluster)
     ran = CliRunner().invoke(app, ["--db", str(tmp_path / "lock.db"), "profile", "--engine", "ray"])
     assert ran.exit_code == 1 and "no cluster here" in ran.output and seen == [True]
 

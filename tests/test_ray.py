@@ -22,6 +22,8 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 import matcher.engine_ray as engine_ray
+import matcher.ray_cluster as cluster_module
+import matcher.ray_embed as ray_embed
 from catalog.refresh import refresh
 from matcher.assignments import match_records
 from matcher.cli import app, common
@@ -52,13 +54,13 @@ def cluster():  # type: ignore[no-untyped-def]
 def datasets(monkeypatch) -> list[int]:  # type: ignore[no-untyped-def]
     """The number of texts in each Ray Data dataset the embedding ran."""
     sizes: list[int] = []
-    real = engine_ray._Encoding._dataset
+    real = ray_embed._Encoding._dataset
 
     def spy(self, batches, tick):  # type: ignore[no-untyped-def]
         sizes.append(sum(len(keys) for keys, _ in batches))
         return real(self, batches, tick)
 
-    monkeypatch.setattr(engine_ray._Encoding, "_dataset", spy)
+    monkeypatch.setattr(ray_embed._Encoding, "_dataset", spy)
     return sizes
 
 
@@ -268,7 +270,7 @@ def test_sigterm_to_the_commands_process_group_reaches_the_command_alone() -> No
 def test_the_clusters_messages_go_to_stderr_not_into_json_output(capsys) -> None:
     import ray._private.worker as worker
 
-    engine_ray._on_stderr(worker.print_to_stdstream)(
+    cluster_module._on_stderr(worker.print_to_stdstream)(
         {"lines": ["Task submit failed. There are infinite retries remaining"], "pid": "raylet", "is_err": False},
         False)
     printed = capsys.readouterr()
@@ -356,9 +358,9 @@ class NodesOf:
 
 def test_encoder_actors_never_ask_for_more_cpus_than_one_node_has(fake_cache) -> None:  # type: ignore[no-untyped-def]
     """An actor asking for 8 CPUs on a cluster of 2-CPU nodes would never be scheduled: the run would wait forever."""
-    encoding = engine_ray._Encoding(NodesOf(2, 2), fake_cache, FakeEncoder, threads=8)
+    encoding = ray_embed._Encoding(NodesOf(2, 2), fake_cache, FakeEncoder, threads=8)
     assert (encoding.threads, encoding.actors) == (2, 2)
-    assert (engine_ray._Encoding(NodesOf(4), fake_cache, FakeEncoder, threads=1).actors) == 4
+    assert (ray_embed._Encoding(NodesOf(4), fake_cache, FakeEncoder, threads=1).actors) == 4
 
 
 def test_each_window_of_texts_is_encoded_once_and_no_empty_dataset_is_run(fake_cache, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -370,9 +372,9 @@ def test_each_window_of_texts_is_encoded_once_and_no_empty_dataset_is_run(fake_c
         sizes.append(sum(len(keys) for keys, _ in batches))
         return sizes[-1]
 
-    monkeypatch.setattr(engine_ray, "WINDOW", 4)
-    monkeypatch.setattr(engine_ray._Encoding, "_dataset", dataset)
-    encoding = engine_ray._Encoding(NodesOf(2), fake_cache, FakeEncoder, threads=1)
+    monkeypatch.setattr(ray_embed, "WINDOW", 4)
+    monkeypatch.setattr(ray_embed._Encoding, "_dataset", dataset)
+    encoding = ray_embed._Encoding(NodesOf(2), fake_cache, FakeEncoder, threads=1)
     chunks = [{f"k{i}{j}": f"text {i} {j}" for j in range(2)} for i in range(3)]
     assert (encoding.run(chunks, None), sizes) == (6, [4, 2])
     sizes.clear()
@@ -388,16 +390,16 @@ def test_a_post_text_or_context_among_the_new_texts_is_found(engine, write) -> N
     rows = [{"post_id": "p1", "user_id": "ann", "text": "Agreed.", "context": "Trains beat planes.",
              "created_at": "2025-01-02T08:00:00Z"}]
     ingest_posts(engine, write("p.jsonl", rows))
-    assert engine_ray._posts_mention(engine, {text_key("Trains beat planes.")})  # a context only
-    assert engine_ray._posts_mention(engine, {text_key("Agreed.")})
-    assert not engine_ray._posts_mention(engine, {text_key("Travel")})
-    assert not engine_ray._contexts_are_new_texts(engine, "fake-64")
+    assert ray_embed._posts_mention(engine, {text_key("Trains beat planes.")})  # a context only
+    assert ray_embed._posts_mention(engine, {text_key("Agreed.")})
+    assert not ray_embed._posts_mention(engine, {text_key("Travel")})
+    assert not ray_embed._contexts_are_new_texts(engine, "fake-64")
     later = rows[0] | {"post_id": "p2", "text": "Trains beat planes.", "context": None}
     ingest_posts(engine, write("q.jsonl", [later]))
-    assert engine_ray._contexts_are_new_texts(engine, "fake-64")  # the context is now also a post's text
+    assert ray_embed._contexts_are_new_texts(engine, "fake-64")  # the context is now also a post's text
     cache = EmbeddingCache(engine, FakeEncoder())
     cache.store_vectors([text_key("Trains beat planes.")], FakeEncoder().encode(["Trains beat planes."]))
-    assert not engine_ray._contexts_are_new_texts(engine, cache.name)  # stored: no longer new
+    assert not ray_embed._contexts_are_new_texts(engine, cache.name)  # stored: no longer new
 
 
 def test_a_database_url_is_opened_on_the_node_as_it_is(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -416,7 +418,7 @@ def test_a_worker_failure_names_the_last_error_raised_there() -> None:
     text = ("ray::_on_node() (pid=1, ip=10.0.0.2)\n  File \"x.py\", line 1, in f\nKeyError: 'u-1'\n\nDuring handling "
             "of the above exception, another exception occurred:\n\nmatcher.errors.ModelError: the model is gone")
     with pytest.raises(ClusterError, match=r"^a Ray worker failed: matcher.errors.ModelError: the model is gone \("):
-        with engine_ray.worker_errors(ray):
+        with cluster_module.worker_errors(ray):
             raise ray.exceptions.RayError(text)
 
 
@@ -440,11 +442,11 @@ def test_attaching_tries_once_and_leaves_the_environment_as_it_was(monkeypatch) 
     """Ray's 20 tries (minutes where something else answers) become one, unless the user set the wait themselves."""
     name = "RAY_gcs_server_port_wait_time_s"
     monkeypatch.delenv(name, raising=False)
-    with engine_ray._one_attempt():
+    with cluster_module._one_attempt():
         assert os.environ[name] == "1"
     assert name not in os.environ
     monkeypatch.setenv(name, "30")
-    with engine_ray._one_attempt():
+    with cluster_module._one_attempt():
         assert os.environ[name] == "30"
     assert os.environ[name] == "30"
 
@@ -454,10 +456,10 @@ def test_an_address_is_checked_for_a_port_and_an_ipv6_one_is_reached() -> None:
     import socket
 
     with socket.create_server(("::1", 0), family=socket.AF_INET6) as server:
-        engine_ray._check_reachable(f"[::1]:{server.getsockname()[1]}", "--ray-address x")  # reached: no error
+        cluster_module._check_reachable(f"[::1]:{server.getsockname()[1]}", "--ray-address x")  # reached: no error
     for address in ("::1:6379", "head:ray", ":6379"):
         with pytest.raises(ClusterError, match=r"^--ray-address x: give the port too, HOST:6379"):
-            engine_ray._check_reachable(address, "--ray-address x")
+            cluster_module._check_reachable(address, "--ray-address x")
 
 
 def test_a_local_cluster_starts_with_the_cpus_asked_for(monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -471,7 +473,7 @@ def test_a_local_cluster_starts_with_the_cpus_asked_for(monkeypatch) -> None:  #
         raise ClusterError("stop here")
 
     monkeypatch.setattr(ray, "is_initialized", lambda: False)  # (the module's cluster may be up)
-    monkeypatch.setattr(engine_ray, "_init", init)
+    monkeypatch.setattr(cluster_module, "_init", init)
     monkeypatch.setattr(os, "cpu_count", lambda: 64)
     with pytest.raises(ClusterError, match="stop here"), ray_cluster(num_cpus=3):
         pass
@@ -490,7 +492,7 @@ def test_a_local_cluster_that_cannot_start_is_one_error_naming_the_cause(monkeyp
     monkeypatch.setattr(ray, "init", init)
     monkeypatch.setattr(ray, "shutdown", lambda: stopped.append(True))  # (not the module's cluster)
     with pytest.raises(ClusterError) as raised:
-        engine_ray._init(ray, {}, None, "")
+        cluster_module._init(ray, {}, None, "")
     assert str(raised.value) == ("--engine ray: cannot start a local Ray cluster (No space left on device); start one "
                                  "with `ray start --head` and give --ray-address auto, or leave --engine ray out: the "
                                  "local engine gives the same result")
@@ -508,7 +510,7 @@ def test_a_cluster_asking_for_a_token_is_told_how_to_give_one(monkeypatch) -> No
     monkeypatch.setattr(ray, "init", init)
     monkeypatch.setattr(ray, "shutdown", lambda: None)  # (not the module's cluster)
     with pytest.raises(ClusterError) as raised:
-        engine_ray._init(ray, {}, "10.0.0.1:6379", "--ray-address 10.0.0.1:6379")
+        cluster_module._init(ray, {}, "10.0.0.1:6379", "--ray-address 10.0.0.1:6379")
     assert str(raised.value) == ("--ray-address 10.0.0.1:6379: cannot join a Ray cluster (The cluster requires token "
                                  "authentication); set RAY_AUTH_MODE=token and give the cluster's token in "
                                  "RAY_AUTH_TOKEN (`ray get-auth-token` on the head node)")
@@ -518,7 +520,7 @@ def test_ray_data_prints_no_progress_bars_of_its_own() -> None:
     """perkmatch's progress bars are the only ones: Ray Data's drew over them on stderr."""
     from ray.data import DataContext
 
-    engine_ray._quiet()
+    cluster_module._quiet()
     context = DataContext.get_current()
     assert (context.enable_progress_bars, context.print_on_execution_start) == (False, False)
 
@@ -533,14 +535,14 @@ def test_the_embedding_progress_counts_the_extra_texts_too(engine, write, monkey
         def run(self, chunks, tick) -> int:  # type: ignore[no-untyped-def]
             return sum(len(chunk) for chunk in chunks)
 
-    monkeypatch.setattr(engine_ray, "import_ray", lambda: None)
-    monkeypatch.setattr(engine_ray, "_Encoding", Encoding)
+    monkeypatch.setattr(ray_embed, "import_ray", lambda: None)
+    monkeypatch.setattr(ray_embed, "_Encoding", Encoding)
     ingest_users(engine, write("u.jsonl", [{"user_id": "ann", "consent": "opted_in"}]))
     ingest_posts(engine, write("p.jsonl", [{"post_id": "p1", "user_id": "ann", "text": "Trains beat planes.",
                                             "created_at": "2025-01-02T08:00:00Z"}]))
     said: list[tuple] = []
-    embedded = engine_ray.embed_new_posts_ray(engine, EmbeddingCache(engine, FakeEncoder()), ["Travel", "Coffee"],
-                                              lambda *args: said.append(args), encoder_factory=FakeEncoder, threads=1)
+    embedded = ray_embed.embed_new_posts_ray(engine, EmbeddingCache(engine, FakeEncoder()), ["Travel", "Coffee"],
+                                             lambda *args: said.append(args), encoder_factory=FakeEncoder, threads=1)
     assert (embedded, said) == (3, [("embed", 0, 3)])
 
 
@@ -553,7 +555,7 @@ def test_the_commands_sigterm_handler_is_back_once_ray_init_returns() -> None:
 
     previous = signal.signal(signal.SIGTERM, mine)
     try:
-        with engine_ray._sigterm_kept(ray):
+        with cluster_module._sigterm_kept(ray):
             signal.signal(signal.SIGTERM, signal.SIG_DFL)  # as Ray's core did
         assert signal.getsignal(signal.SIGTERM) is mine
     finally:

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import matcher.engine_ray as engine_ray
+import matcher.ray_cluster as cluster_module
 from matcher.cli import app, common
 from matcher.errors import ClusterError
 from matcher.store import open_engine
@@ -27,7 +27,7 @@ def test_relative_model_folder_reaches_the_workers_absolute(tmp_path: Path, monk
 
 def test_empty_ray_address_is_refused(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """`--ray-address "$HEAD"` with HEAD unset started a local cluster (or used $RAY_ADDRESS) without a word."""
-    monkeypatch.setattr(engine_ray, "_init", lambda *args: pytest.fail("a cluster was started"))
+    monkeypatch.setattr(cluster_module, "_init", lambda *args: pytest.fail("a cluster was started"))
     db = str(tmp_path / "x.db")
     open_engine(db).dispose()
     result = runner.invoke(app, ["--db", db, "profile", "--engine", "ray", "--ray-address", ""])
@@ -41,14 +41,14 @@ def test_empty_ray_address_is_refused(tmp_path: Path, monkeypatch) -> None:  # t
 def test_port_out_of_range_is_named() -> None:
     """127.0.0.1:99999 was tried as port 34463 (99999 modulo 65536): "no Ray cluster answers there"."""
     with pytest.raises(ClusterError, match=r"--ray-address 127.0.0.1:99999: port 99999 is out of range"):
-        engine_ray._check_reachable("127.0.0.1:99999", "--ray-address 127.0.0.1:99999")
+        cluster_module._check_reachable("127.0.0.1:99999", "--ray-address 127.0.0.1:99999")
 
 
 def test_auto_names_the_cluster_it_found() -> None:
     # with --ray-address auto the line said "Running on the Ray cluster at auto", not which cluster (helper-109)
     from types import SimpleNamespace
 
-    from matcher.engine_ray import _found
+    from matcher.ray_cluster import _found
 
     found = SimpleNamespace(get_runtime_context=lambda: SimpleNamespace(gcs_address="10.0.0.2:6379"))
     assert _found(found, "auto") == "10.0.0.2:6379 (found by auto)"

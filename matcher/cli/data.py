@@ -363,8 +363,9 @@ def profile(
     executor: Executor | None = None
     with contextlib.ExitStack() as stack:
         if engine_kind == "ray":
-            from matcher.engine_ray import RayExecutor, ray_cluster
+            from matcher.engine_ray import RayExecutor
             from matcher.locks import profile_lock
+            from matcher.ray_cluster import ray_cluster
 
             stack.enter_context(profile_lock(eng))  # a run under way: wait for it before starting a cluster
             err.print(stack.enter_context(ray_cluster(ray_address)), style="dim")
