@@ -18,8 +18,9 @@ from matcher.errors import PerkmatchError
 from matcher.forgotten import kept_hash, post_deletions
 from matcher.records import as_of_text
 from matcher.store import EvidencePost, ForgetAudit, Post, ProfiledUser, Run, TopicScore, User, session
-from matcher.taxonomy import load_topics, not_shown, taxonomy_digest
+from matcher.taxonomy import load_topics, taxonomy_digest
 from matcher.topic_records import record_changed
+from matcher.topic_tree import not_shown
 
 
 def earlier_run(engine: Engine, run_id: int, latest: Run | None, kind: str = "profile") -> Run:

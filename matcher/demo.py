@@ -19,7 +19,8 @@ from matcher.match import run_match
 from matcher.profile_run import run_profile
 from matcher.records import to_epoch
 from matcher.store import Post, Topic, User, session, shown_db
-from matcher.taxonomy import default_taxonomy_path, load_topics, read_taxonomy, topic_sets
+from matcher.taxonomy import default_taxonomy_path, load_topics, topic_sets
+from matcher.taxonomy_files import read_taxonomy
 from matcher.topic_records import user_topics
 
 AS_OF = "2026-11-20T00:00:00Z"  # the sample data ends mid-November 2026: a fixed date keeps the demo repeatable

@@ -23,7 +23,7 @@ from matcher.incremental import user_digests
 from matcher.profile_run import latest_run
 from matcher.profile_types import ProfileParams, TopicResult
 from matcher.store import Post, ProfiledUser, Run, TopicScore, session
-from matcher.taxonomy import TopicInfo, known_names, load_topics, not_shown
+from matcher.taxonomy import known_names, load_topics
 from matcher.topic_records import (
     record_changed,
     require_profile,
@@ -31,6 +31,7 @@ from matcher.topic_records import (
     require_user,
     topic_records,
 )
+from matcher.topic_tree import TopicInfo, not_shown
 from matcher.topic_verdicts import (
     covered,
     no_post_about,

@@ -177,7 +177,7 @@ def withdraw_opt_ins(s: Session, user_id: str, topics: frozenset[str]) -> list[i
     stored run inferred about them on those topics (scores and evidence), the assignments that cited them (their units
     stay counted with no id, as ``forget`` keeps them: ``delete_assignments``), and the user's withheld perks (they
     keep no topic, so one that came through these cannot be told apart). Readers already hid all of it
-    (``taxonomy.not_shown``); now it is not kept either, and `export` no longer shows it. What the topics shaped
+    (``topic_tree.not_shown``); now it is not kept either, and `export` no longer shows it. What the topics shaped
     beyond their own rows is worked out again once this is committed (``rework.rework_withdrawn``). Return the runs in
     which one of the topics was the user's strongest (the one their side interests were measured against)."""
     if not topics:

@@ -23,8 +23,9 @@ from catalog.refresh import version_diff
 from matcher.change_causes import earlier_run
 from matcher.records import as_of_text, utc_day
 from matcher.store import Assignment, EvidencePost, Post, ProfiledUser, Run, TopicScore, Withheld, cited_topics, session
-from matcher.taxonomy import load_topics, not_shown
+from matcher.taxonomy import load_topics
 from matcher.topic_records import user_opt_ins
+from matcher.topic_tree import not_shown
 
 
 def _runs(engine: Engine, run_id: int) -> tuple[Run | None, Run | None]:
@@ -87,7 +88,7 @@ def _withheld(engine: Engine, run_id: int) -> dict[tuple[str, str], str]:
 
 
 def _cited_now_sensitive(engine: Engine, run_id: int) -> set[str]:
-    """The users whose assignments in this match run cite a topic not shown to them now (``taxonomy.not_shown``: the
+    """The users whose assignments in this match run cite a topic not shown to them now (``topic_tree.not_shown``: the
     taxonomy marked it sensitive since, and they have not opted in to it)."""
     hidden = not_shown(load_topics(engine))
     with session(engine) as s:

@@ -20,8 +20,8 @@ from catalog.index import PerkIndex, build_index
 from catalog.schema import PerkRecord
 from matcher.classify import ClassifyParams
 from matcher.embed import EmbeddingCache
-from matcher.taxonomy import TopicInfo
 from matcher.topic_space import TopicSpace
+from matcher.topic_tree import TopicInfo
 
 
 @dataclass(frozen=True)

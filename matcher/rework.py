@@ -24,8 +24,9 @@ from matcher.profile_chunk import compute_users
 from matcher.profile_run import space_basis, write_rows
 from matcher.profile_types import ProfileParams
 from matcher.store import Assignment, EvidencePost, ProfiledUser, Run, TopicScore, batches, cited_topics, session
-from matcher.taxonomy import lineage, load_topics, taxonomy_digest
+from matcher.taxonomy import load_topics, taxonomy_digest
 from matcher.topic_space import TopicSpace
+from matcher.topic_tree import lineage
 
 
 def run_space(engine: Engine, load: Callable[[], EmbeddingCache], run: Run) -> tuple[EmbeddingCache, TopicSpace] | str:

@@ -43,7 +43,8 @@ from matcher.store import (
     shown_db,
     utcnow,
 )
-from matcher.taxonomy import TopicInfo, taxonomy_digest
+from matcher.taxonomy import taxonomy_digest
+from matcher.topic_tree import TopicInfo
 
 __all__ = ["CHECKED_RECORDS", "database_status", "next_steps", "run_history"]
 

@@ -30,15 +30,8 @@ from matcher.store import (
     has_posts,
     session,
 )
-from matcher.taxonomy import (
-    TopicInfo,
-    known_names,
-    load_topics,
-    not_shown,
-    replaced_since,
-    taxonomy_digest,
-    topic_ids_in,
-)
+from matcher.taxonomy import known_names, load_topics, replaced_since, taxonomy_digest, topic_ids_in
+from matcher.topic_tree import TopicInfo, not_shown
 
 SHOWN_EVIDENCE = ProfileParams.evidence_posts  # the evidence a topic shows (its perks' is chosen from more)
 RECORD_CHUNK = 500  # users whose records ``every_user_topics`` reads at a time
@@ -163,7 +156,7 @@ def hidden_topics(taxonomy: list[TopicInfo], stored: bool) -> Callable[[str | No
 
 
 def user_opt_ins(s: Session, user_ids: set[str]) -> dict[str, str | None]:
-    """Each user's stored sensitive-topic opt-ins (JSON), for ``taxonomy.not_shown``."""
+    """Each user's stored sensitive-topic opt-ins (JSON), for ``topic_tree.not_shown``."""
     ids = sorted(user_ids)
     out: dict[str, str | None] = {}
     for part in batches(ids):

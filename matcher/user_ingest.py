@@ -27,7 +27,8 @@ from matcher.ingest_report import (
 from matcher.locks import hold_ingest_lock
 from matcher.records import USER_HINTS, USER_TEXTS, UserIn
 from matcher.store import TopicScore, User, has_posts, session, utcnow
-from matcher.taxonomy import dropped_under, not_shown, stored_topics, topic_ids_in
+from matcher.taxonomy import dropped_under, stored_topics, topic_ids_in
+from matcher.topic_tree import not_shown
 
 
 def ingest_users(engine: Engine, path: FilePath, *, skip_invalid: bool = False,
@@ -74,7 +75,7 @@ class _Users:
         self.s = s
         self.report = report
         self.topic_ids = topic_ids_in(s)
-        self.hidden: Callable[[str | None], frozenset[str]] | None = None  # (``taxonomy.not_shown``, read when needed)
+        self.hidden: Callable[[str | None], frozenset[str]] | None = None  # (``not_shown``, read when needed)
         self.was_forgotten: Callable[[str], bool] | None = None  # (``forgotten.forgotten_check``, read when needed)
 
     def apply(self, line: int, row: dict[str, Any], item: UserIn) -> None:

@@ -11,8 +11,9 @@ from matcher.assignments import matched_profile, matched_version
 from matcher.profile_run import latest_run
 from matcher.profile_types import ProfileParams
 from matcher.store import Assignment, Post, Run, TopicScore, User, Withheld, session
-from matcher.taxonomy import known_names, load_topics, not_shown
+from matcher.taxonomy import known_names, load_topics
 from matcher.topic_records import not_profiled, require_user
+from matcher.topic_tree import not_shown
 
 
 def no_perks_reason(engine: Engine, user_id: str) -> str:

@@ -29,8 +29,9 @@ from matcher.perk_space import MatchParams, PerkSpace
 from matcher.profile_run import latest_run
 from matcher.records import utc_day
 from matcher.store import Assignment, EvidencePost, Run, TopicScore, User, Withheld, session
-from matcher.taxonomy import load_topics, not_shown, replaced_since
+from matcher.taxonomy import load_topics, replaced_since
 from matcher.topic_records import not_profiled, record_changed, require_user
+from matcher.topic_tree import not_shown
 
 
 def explain_perk(engine: Engine, cache: EmbeddingCache, user_id: str, perk_id: str,

@@ -115,7 +115,8 @@ def taxonomy_load(
     """Replace the topic vocabulary (the shipped default is used until one is loaded)."""
     from catalog.refresh import listed, targets_missing, targets_sensitive
     from matcher.store import session
-    from matcher.taxonomy import read_taxonomy, store_taxonomy
+    from matcher.taxonomy import store_taxonomy
+    from matcher.taxonomy_files import read_taxonomy
 
     topics = read_taxonomy(file)
     eng = engine(db)
@@ -145,7 +146,8 @@ def taxonomy_load(
 
 def taxonomy_show(db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """List the topics in use: id, name, parent, and whether sensitive (the ids users' opt-ins name)."""
-    from matcher.taxonomy import default_taxonomy_path, load_topics, read_taxonomy
+    from matcher.taxonomy import default_taxonomy_path, load_topics
+    from matcher.taxonomy_files import read_taxonomy
 
     path = common.db_path(db)
     topics: list[Any]  # the stored topics, or the shipped file's rows: the same fields
