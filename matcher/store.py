@@ -585,7 +585,7 @@ class Setting(SQLModel, table=True):
 
 
 class ForgottenText(SQLModel, table=True):
-    """The texts of forgotten users, by salted hash of their text key only (``forget.text_hashes``): a posts file
+    """The texts of forgotten users, by salted hash of their text key only (``forgotten.text_hashes``): a posts file
     ingested later that quotes one as a reply's context (another user's old export) stores the reply without it, so
     a forgotten user's words never come back that way."""
 
