@@ -7,8 +7,10 @@ matrix is that of a network flow (user -> user×brand -> perk -> sink), so the L
 integral: HiGHS's dual simplex returns an integral optimum in seconds (an integer program is the fallback).
 Before it, candidates no optimum can hold (``_Keys.undominated``) and limits that cannot bind (``_Keys.limits``)
 are left out, which changes no assignment and shrinks the problem many times over at scale.
-Ties break on ids: among the optima, a second LP over the optimal face prefers candidates earlier in
-(user, perk) id order. ``lost_reasons`` says why each candidate left out was, naming the limit that held it.
+Ties break on ids, in two further LPs, each over the optimal face of the one before (``_break_ties``): among
+the optima, the units of a perk more users want than it has go to the lowest user ids; among those, candidates
+earlier in (user, perk) id order are preferred. ``lost_reasons`` says why each candidate left out was, naming the
+limit that held it.
 """
 
 from collections import defaultdict
@@ -42,12 +44,11 @@ def assign(candidates: list[Candidate], per_user: int = 3, per_brand: int = 1) -
     cands = sorted(candidates, key=lambda c: (c.user_id, c.perk_id))
     if not cands or per_user <= 0 or per_brand <= 0:  # every perk has a brand: per_brand 0 gives nothing
         return []
-    n = len(cands)
     keys = _Keys(cands)
     scores = np.array([c.score for c in cands])
     kept = np.flatnonzero(keys.undominated(scores, per_user, per_brand))
     matrix, upper = keys.limits(kept, per_user, per_brand)
-    x = _optimum(scores[kept], matrix, upper, ties=(n - kept).astype(float))
+    x = _optimum(scores[kept], matrix, upper, ties=[t[kept] for t in keys.preferences()])
     chosen = [cands[i] for i, v in zip(kept.tolist(), x, strict=True) if v > 0.5]
     return sorted(chosen, key=lambda c: (c.user_id, -c.score, c.perk_id))
 
@@ -63,6 +64,19 @@ class _Keys:
         self.capped = np.array([c.quantity is not None for c in cands], dtype=bool)
         self.quantity = np.zeros(int(self.perks.max()) + 1)
         self.quantity[self.perks[self.capped]] = [c.quantity for c in cands if c.quantity is not None]
+
+    def preferences(self) -> list[np.ndarray]:
+        """What breaks ties among the optima, in order (``_break_ties``): first, a unit of a perk wanted by more
+        candidates than it has units goes to the lowest user id (each such candidate weighs its user's place from
+        the end of the id order: the sum is the most when the units go to the lowest ids); then the candidates
+        earlier in (user, perk) id order (``n - i``). The second alone let the solver pick who got the unit where
+        each contender had another perk to take instead (a brand's unlimited perk beside its scarce one): every
+        choice summed the same, and the highest id could get it."""
+        n = len(self.users)
+        wanted = np.bincount(self.perks[self.capped], minlength=len(self.quantity))
+        scarce = self.capped & (wanted > self.quantity)[self.perks]
+        return [np.where(scarce, self.users.max() + 1 - self.users, 0).astype(float),
+                (n - np.arange(n)).astype(float)]
 
     def _blocks(self, per_user: int, per_brand: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """(group of each candidate, each group's limit, the candidates the limit applies to) for each kind."""
@@ -144,10 +158,10 @@ def _codes(keys: Sequence[str | tuple[str, str]]) -> np.ndarray:
     return np.fromiter((index[k] for k in keys), dtype=np.int64, count=len(keys))
 
 
-def _optimum(scores: np.ndarray, matrix: sparse.csr_array, upper: np.ndarray, ties: np.ndarray) -> np.ndarray:
-    """The 0/1 choice maximising the total score; among equal totals, the one with the largest sum of ``ties``
-    (``n - i`` for the candidate at ``i`` in id order: it prefers candidates earlier in that order). The ties are
-    broken in a second LP over the optimal face: a tiny bonus added to the scores (``TIE_EPSILON``) sits below the
+def _optimum(scores: np.ndarray, matrix: sparse.csr_array, upper: np.ndarray, ties: list[np.ndarray]) -> np.ndarray:
+    """The 0/1 choice maximising the total score; among equal totals, the one with the largest sum of ``ties[0]``,
+    among those the largest of ``ties[1]``, and so on (``_Keys.preferences``). The ties are broken in further LPs,
+    each over the optimal face of the one before: a tiny bonus added to the scores (``TIE_EPSILON``) sits below the
     solver's tolerances, which then picked any optimum."""
     n = len(scores)
     first = linprog(-scores, A_ub=matrix, b_ub=upper, bounds=(0, 1), method="highs-ds")
@@ -156,7 +170,8 @@ def _optimum(scores: np.ndarray, matrix: sparse.csr_array, upper: np.ndarray, ti
         if x is not None:
             return x
     # The matrix is totally unimodular, so a simplex vertex is integral; keep an exact fallback anyway.
-    weights = scores + TIE_EPSILON * ties / max(float(ties.max()), 1.0)
+    bonus = sum(t / max(float(t.max()), 1.0) * 1e-3 ** k for k, t in enumerate(ties))
+    weights = scores + TIE_EPSILON * bonus
     result = milp(c=-weights, constraints=LinearConstraint(matrix, -np.inf, upper),
                   integrality=np.ones(n), bounds=Bounds(0, 1), options={"mip_rel_gap": 0.0})
     if result.x is None:
@@ -168,31 +183,50 @@ def _integral(x: np.ndarray) -> bool:
     return not np.any((x > 1e-6) & (x < 1 - 1e-6))
 
 
-def _break_ties(first: Any, scores: np.ndarray, matrix: sparse.csr_array, upper: np.ndarray, ties: np.ndarray
+def _break_ties(first: Any, scores: np.ndarray, matrix: sparse.csr_array, upper: np.ndarray, ties: list[np.ndarray]
                 ) -> np.ndarray | None:
-    """Among the optima of ``first``, the one with the largest sum of ``ties``; None if the solver fails. By
-    complementary slackness with its duals, every optimum leaves out the candidates whose reduced cost is positive,
-    takes those whose reduced cost is negative, and fills the limits whose dual is not zero: that face keeps the
-    network matrix, so its optimum for the id order is integral too."""
-    duals = first.ineqlin.marginals  # <= 0: the LP minimises -scores
-    reduced = -scores - matrix.T @ duals
-    taken, free = reduced < -TIE_TOLERANCE, np.abs(reduced) <= TIE_TOLERANCE
-    x: np.ndarray = taken.astype(float)
-    if not free.any():
-        return x
-    tight = duals < -TIE_TOLERANCE
-    sub = sparse.csc_array(matrix)[:, np.flatnonzero(free)].tocsr()
-    rest = upper - matrix @ x
-    rows = np.flatnonzero(sub.sum(axis=1))  # limits on no free candidate constrain nothing
-    eq, ub = rows[tight[rows]], rows[~tight[rows]]
-    second = linprog(-ties[free],
-                     A_ub=sub[ub] if len(ub) else None, b_ub=rest[ub] if len(ub) else None,
-                     A_eq=sub[eq] if len(eq) else None, b_eq=rest[eq] if len(eq) else None,
-                     bounds=(0, 1), method="highs-ds")
-    if second.x is None or not _integral(second.x):
-        return None
-    x[free] = second.x
+    """Among the optima of ``first``, the one with the largest sum of ``ties[0]``, among those of ``ties[1]``...;
+    None if the solver fails. Each LP's optimal face is read from its duals (``_settle``); it keeps the network
+    matrix, so the optimum of the next LP over it is integral too."""
+    x = np.zeros(len(scores))
+    free, tight = np.ones(len(scores), dtype=bool), np.zeros(len(upper), dtype=bool)
+    _settle(x, free, tight, matrix, -scores, first.ineqlin.marginals)
+    for weights in ties:
+        if not free.any():
+            break
+        cols = np.flatnonzero(free)
+        x[cols] = 0.0
+        sub = sparse.csc_array(matrix)[:, cols].tocsr()
+        rest = upper - matrix @ x
+        rows = np.flatnonzero(sub.sum(axis=1))  # limits on no free candidate constrain nothing
+        eq, ub = rows[tight[rows]], rows[~tight[rows]]
+        result = linprog(-weights[cols],
+                         A_ub=sub[ub] if len(ub) else None, b_ub=rest[ub] if len(ub) else None,
+                         A_eq=sub[eq] if len(eq) else None, b_eq=rest[eq] if len(eq) else None,
+                         bounds=(0, 1), method="highs-ds")
+        if result.x is None or not _integral(result.x):
+            return None
+        duals = np.zeros(len(upper))
+        if len(ub):
+            duals[ub] = result.ineqlin.marginals
+        if len(eq):
+            duals[eq] = result.eqlin.marginals
+        _settle(x, free, tight, matrix, -weights, duals)
+        undecided = free[cols]
+        x[cols[undecided]] = result.x[undecided]  # this LP's choice, unless a later one settles them
     return x
+
+
+def _settle(x: np.ndarray, free: np.ndarray, tight: np.ndarray, matrix: sparse.csr_array, cost: np.ndarray,
+            duals: np.ndarray) -> None:
+    """Narrow the ``free`` candidates to an LP's optimal face (it minimised ``cost``; ``duals``: its limits'). By
+    complementary slackness, every optimum takes the candidates whose reduced cost is negative (``x`` = 1), leaves
+    out those whose reduced cost is positive, and fills the limits whose dual is not zero (``tight``)."""
+    cols = np.flatnonzero(free)
+    reduced = cost[cols] - sparse.csc_array(matrix)[:, cols].T @ duals
+    x[cols[reduced < -TIE_TOLERANCE]] = 1.0
+    free[cols[np.abs(reduced) > TIE_TOLERANCE]] = False
+    tight |= np.abs(duals) > TIE_TOLERANCE
 
 
 def greedy(candidates: list[Candidate], per_user: int = 3, per_brand: int = 1) -> list[Candidate]:

@@ -1,6 +1,7 @@
 """Assignment under limits: quantity, per-user and per-brand caps, determinism, and the optimum."""
 
 import random
+from collections import Counter
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -106,10 +107,22 @@ def test_a_tie_for_the_last_unit_goes_to_the_lower_user_id() -> None:
     assert pairs(assign(cands, per_user=1)) == {("u0", "p2"), ("u1", "p2"), ("u3", "p1"), ("u4", "p0")}
 
 
-def _best_by_brute_force(cands: list[Candidate], per_user: int) -> tuple[float, int]:
-    """The best (total score, sum of n - i over the id-sorted index) any choice within the limits reaches."""
+def preferred(ordered: list[Candidate], picked: list[int]) -> tuple[float, int, int]:
+    """How a choice (``picked``: indexes into the candidates in (user, perk) id order) ranks under the documented rule
+    (README: "among the assignments with the best total ..."): its total score; then, for each unit it gives of a perk
+    more candidates want than it has units, its holder's place from the end of the user id order (units to the
+    lowest ids); then ``n - i`` for each candidate it takes (candidates earlier in (user, perk) id order)."""
+    n, users = len(ordered), sorted({c.user_id for c in ordered})
+    wanted = Counter(c.perk_id for c in ordered)
+    scarce = [c.quantity is not None and wanted[c.perk_id] > c.quantity for c in ordered]
+    return (round(sum(ordered[i].score for i in picked), 6),
+            sum(len(users) - users.index(ordered[i].user_id) for i in picked if scarce[i]), sum(n - i for i in picked))
+
+
+def _best_by_brute_force(cands: list[Candidate], per_user: int) -> tuple[float, int, int]:
+    """The best choice within the limits under the documented rule (``preferred``)."""
     ordered = sorted(cands, key=lambda x: (x.user_id, x.perk_id))
-    n, best = len(ordered), (0.0, 0)
+    n, best = len(ordered), (0.0, 0, 0)
     for mask in range(1 << n):
         picked = [i for i in range(n) if mask >> i & 1]
         users = [ordered[i].user_id for i in picked]
@@ -117,7 +130,7 @@ def _best_by_brute_force(cands: list[Candidate], per_user: int) -> tuple[float, 
         if any(users.count(u) > per_user for u in users) or any(
                 perks.count(ordered[i].perk_id) > (ordered[i].quantity or n) for i in picked):
             continue
-        best = max(best, (round(sum(ordered[i].score for i in picked), 6), sum(n - i for i in picked)))
+        best = max(best, preferred(ordered, picked))
     return best
 
 
@@ -132,9 +145,9 @@ def test_among_equal_totals_the_choice_prefers_lower_ids(raw, per_user) -> None:
             seen.add((u, p))
             cands.append(c(f"u{u}", f"p{p}", s, quantity[p]))
     chosen = assign(cands, per_user=per_user)
-    index = {(x.user_id, x.perk_id): i for i, x in enumerate(sorted(cands, key=lambda x: (x.user_id, x.perk_id)))}
-    got = (round(sum(x.score for x in chosen), 6), sum(len(cands) - index[(x.user_id, x.perk_id)] for x in chosen))
-    assert got == _best_by_brute_force(cands, per_user)
+    ordered = sorted(cands, key=lambda x: (x.user_id, x.perk_id))
+    index = {(x.user_id, x.perk_id): i for i, x in enumerate(ordered)}
+    assert preferred(ordered, [index[(x.user_id, x.perk_id)] for x in chosen]) == _best_by_brute_force(cands, per_user)
 
 
 def _unpruned(cands: list[Candidate], per_user: int, per_brand: int) -> set[tuple[str, str]]:
@@ -144,8 +157,9 @@ def _unpruned(cands: list[Candidate], per_user: int, per_brand: int) -> set[tupl
     from matcher.assign import _Keys, _optimum
     ordered = sorted(cands, key=lambda x: (x.user_id, x.perk_id))
     every = np.arange(len(ordered))
-    matrix, upper = _Keys(ordered).limits(every, per_user, per_brand)
-    x = _optimum(np.array([x.score for x in ordered]), matrix, upper, ties=(len(ordered) - every).astype(float))
+    keys = _Keys(ordered)
+    matrix, upper = keys.limits(every, per_user, per_brand)
+    x = _optimum(np.array([x.score for x in ordered]), matrix, upper, ties=keys.preferences())
     return {(ordered[i].user_id, ordered[i].perk_id) for i in np.flatnonzero(x > 0.5)}
 
 

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from catalog.schema import INT64_MAX, PerkRecord, brand_key
 from matcher.assign import Candidate, assign, lost_reasons
 from matcher.perk_space import ineligible_reason, region_ok
+from tests.test_assign import preferred
 from tests.test_cli_match import PERKS, TAXONOMY, build_world, posts_for
 
 BRANDS = ["Acme", "acme ", "ACME", " Acme", "Beta", "beta"]  # two brands, each written several ways
@@ -46,16 +47,14 @@ def within_limits(chosen: list[Candidate], per_user: int, per_brand: int) -> boo
             and all(quantity[p] is None or n <= quantity[p] for p, n in perks.items()))
 
 
-def best_by_brute_force(cands: list[Candidate], per_user: int, per_brand: int) -> tuple[float, int]:
-    """The best (total score, sum of n - i over the (user, perk) id order) of any choice within the limits: the
-    documented rule (README: "among the assignments with the best total ... prefers lower user ids, then perk ids")."""
+def best_by_brute_force(cands: list[Candidate], per_user: int, per_brand: int) -> tuple[float, int, int]:
+    """The best choice within the limits under the documented rule (``test_assign.preferred``)."""
     ordered = sorted(cands, key=lambda x: (x.user_id, x.perk_id))
-    n, best = len(ordered), (0.0, 0)
+    n, best = len(ordered), (0.0, 0, 0)
     for mask in range(1 << n):
-        picked = [ordered[i] for i in range(n) if mask >> i & 1]
-        if within_limits(picked, per_user, per_brand):
-            best = max(best, (round(sum(c.score for c in picked), 6),
-                              sum(n - i for i in range(n) if mask >> i & 1)))
+        picked = [i for i in range(n) if mask >> i & 1]
+        if within_limits([ordered[i] for i in picked], per_user, per_brand):
+            best = max(best, preferred(ordered, picked))
     return best
 
 
@@ -66,8 +65,9 @@ def test_limits_hold_the_total_is_the_optimum_and_order_does_not_matter(instance
     chosen = assign(cands, per_user=per_user, per_brand=per_brand)
     # a quantity of 0 gives nothing; "Acme" and "acme " are one brand to the per-brand limit (before: two)
     assert within_limits(chosen, per_user, per_brand)
-    index = {(c.user_id, c.perk_id): i for i, c in enumerate(sorted(cands, key=lambda x: (x.user_id, x.perk_id)))}
-    got = (round(sum(c.score for c in chosen), 6), sum(len(cands) - index[(c.user_id, c.perk_id)] for c in chosen))
+    ordered = sorted(cands, key=lambda x: (x.user_id, x.perk_id))
+    index = {(c.user_id, c.perk_id): i for i, c in enumerate(ordered)}
+    got = preferred(ordered, [index[(c.user_id, c.perk_id)] for c in chosen])
     assert got == best_by_brute_force(cands, per_user, per_brand)
     shuffled = cands[:]
     rnd.shuffle(shuffled)

@@ -61,3 +61,53 @@ def test_export_reads_one_snapshot_whatever_commits_while_it_reads(monkeypatch, 
     assert post_id not in _cited(after) | {p["post_id"] for p in after["posts"]}
     assert [d["posts"] for d in after["post_deletions"]] == [1]
     engine.dispose()
+
+
+def test_a_tie_for_a_scarce_unit_goes_to_the_lower_id_when_each_contender_has_another_perk() -> None:
+    """ann and zed fit the last lounge pass exactly as well, and each could take the brand's unlimited miles
+    instead (one perk a brand): every choice summed the same under the (user, perk) id order, and the solver's pick
+    stood, zed. Now the unit goes to the lower id, whatever order the candidates come in and whatever the perks'
+    ids (the lounge's is after the miles' here, so the perk order cannot be what decides)."""
+    from matcher.assign import Candidate, assign
+
+    cands = [Candidate(u, p, "Sky", s, q) for u in ("zed", "ann")
+             for p, s, q in (("zz-lounge", 1.914, 1), ("aa-miles", 1.7977, None))]
+    for order in (cands, cands[::-1], cands[1::2] + cands[::2]):
+        chosen = {(c.user_id, c.perk_id) for c in assign(order)}
+        assert chosen == {("ann", "zz-lounge"), ("zed", "aa-miles")}  # before: zed got the lounge
+
+
+WORDS = "alpha bravo charlie delta echo foxtrot golf hotel".split()
+
+
+def _travel_posts(user: str, backwards: bool) -> list[dict[str, Any]]:
+    """Six travel posts; ``backwards``: each with its words the other way round (the fake encoder reads words, not
+    their order: the same vectors, and the posts are no copies of another user's)."""
+    out = []
+    for i in range(6):
+        words = ["flights", "airport", "lounge", "travel", WORDS[i], WORDS[i + 1]]
+        out.append({"post_id": f"{user}-{i}", "user_id": user, "text": " ".join(words[::-1] if backwards else words),
+                    "created_at": 1_735_732_800 + i * 3 * 86_400, "likes": 5, "replies": 1})
+    return out
+
+
+@pytest.mark.parametrize("first", ["ann", "zed"])
+def test_equal_profiles_get_the_same_assignments_whatever_order_they_were_ingested_in(tmp_path, write, monkeypatch,
+                                                                                      first) -> None:  # type: ignore[no-untyped-def]
+    """Two users with the same posts (fits tie exactly), one lounge pass and the brand's unlimited miles: in either
+    order of ingest, ann (the lower id) gets the lounge and zed the miles. Before: zed got the lounge, both times."""
+    import json
+
+    from tests.test_cli_match import build_world
+
+    order = [first, "zed" if first == "ann" else "ann"]
+    perks = [{"perk_id": "lounge", "brand": "Sky", "title": "Lounge pass",
+              "description": "airport lounge flights travel", "quantity": 1},
+             {"perk_id": "miles", "brand": "Sky", "title": "Miles",
+              "description": "travel flights airport trips miles"}]
+    world = build_world(tmp_path, write, monkeypatch, [{"user_id": u, "consent": "opted_in"} for u in order],
+                        [p for u in order for p in _travel_posts(u, backwards=u == "zed")], "2025-03-01", perks=perks)
+    got = [json.loads(line) for line in world("match", "--json").stdout.splitlines()]
+    assert [(r["user_id"], r["perk_id"]) for r in got] == [("ann", "lounge"), ("zed", "miles")]
+    why = json.loads(world("explain", "zed", "lounge", "--json").stdout)["reason"]
+    assert why == "quantity: all 1 went to users it fits as well or better (on an equal fit, lower user ids first)"
