@@ -9,7 +9,7 @@ from sqlmodel import col, select
 
 from matcher.locks import hold_forget_lock
 from matcher.records import check_policy
-from matcher.store import Assignment, Post, TopicScore, User, Withheld, batches, cited_topics, session
+from matcher.store import Post, TopicScore, User, batches, session
 
 
 def eligible_users(engine: Engine, policy: str = "opt-in") -> list[str]:
@@ -71,28 +71,19 @@ def drop_gone(conn: Connection, run_id: int, user_ids: Iterable[str], policy: st
     return gone
 
 
-def drop_withdrawn(conn: Connection, run_id: int, read: dict[str, str | None],
-                   hidden: Callable[[str | None], frozenset[str]]) -> int:
-    """In the transaction that just wrote a match run, once ``drop_gone`` holds the `forget` lock: for each user whose
-    sensitive opt-ins (``read``: as the match read them, JSON) were withdrawn since, what ``forget.withdraw_opt_ins``
-    deletes from the stored runs, from this one: the assignments citing a topic now hidden from them
-    (``taxonomy.not_shown``) and their withheld perks. Before, a withdrawal committed while a match computed was
-    followed by the match's commit, which kept the perk it brought them. Return how many assignments went."""
+def dropped_out(conn: Connection, read: dict[str, str | None], policy: str,
+                hidden: Callable[[str | None], frozenset[str]]) -> set[str]:
+    """Of the users a match read (``read``: their sensitive opt-ins then, JSON), those a match reading them now would
+    read otherwise: no longer eligible (forgotten, opted out: ``eligible_among``), or whose opt-ins now hide other
+    topics (``taxonomy.not_shown``: one withdrawn). Checked in the transaction that writes the run, once it holds the
+    `forget` lock (``locks.hold_forget_lock``), so that none drops out between this and the commit unseen: a
+    withdrawal (``forget.withdraw_opt_ins``) and a `forget` wait for the commit, then delete the rows themselves."""
+    users = sorted(read)
     now: dict[str, str | None] = {}
-    for chunk in batches(sorted(read)):  # (the users the run kept, not every user stored)
+    for chunk in batches(users):
         now.update(conn.execute(select(User.user_id, User.sensitive_opt_in).where(col(User.user_id).in_(chunk))).all())
-    dropped = 0
-    for user_id in sorted(u for u in read if u in now and now[u] != read[u]):
-        topics = hidden(now[user_id]) - hidden(read[user_id])
-        if not topics:
-            continue
-        rows = conn.execute(select(Assignment.id, Assignment.topics).where(Assignment.run_id == run_id)
-                            .where(Assignment.user_id == user_id)).all()
-        cited = [pk for pk, cites in rows if not cited_topics(cites).isdisjoint(topics)]
-        conn.execute(delete(Assignment).where(col(Assignment.id).in_(cited)))
-        conn.execute(delete(Withheld).where(col(Withheld.run_id) == run_id).where(col(Withheld.user_id) == user_id))
-        dropped += len(cited)
-    return dropped
+    changed = {u for u in users if u in now and now[u] != read[u] and hidden(now[u]) != hidden(read[u])}
+    return changed | (set(users) - eligible_among(conn, users, policy))
 
 
 def drop_withdrawn_profiles(conn: Connection, run_id: int, user_ids: Iterable[str],

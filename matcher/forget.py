@@ -182,7 +182,7 @@ def withdraw_opt_ins(s: Session, user_id: str, topics: frozenset[str]) -> list[i
     which one of the topics was the user's strongest (the one their side interests were measured against)."""
     if not topics:
         return []
-    hold_deletion_locks(s.connection())  # a match writing its run waits, or is waited for (``eligible.drop_withdrawn``)
+    hold_deletion_locks(s.connection())  # a match writing its run waits, or is waited for (``eligible.dropped_out``)
     cited = [r for r in s.exec(select(Assignment).where(Assignment.user_id == user_id))
              if not cited_topics(r.topics).isdisjoint(topics)]
     delete_assignments(s, user_id, [int(r.id or 0) for r in cited])

@@ -26,22 +26,23 @@ import gc
 import json
 import numbers
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, event, insert
+from sqlalchemy import Connection, Engine, event, insert
 from sqlmodel import Session, col, select
 
 from catalog.refresh import live_perks, live_version
 from matcher.assign import Candidate, assign, lost_reasons
 from matcher.classify import ClassifyParams, cosines
-from matcher.eligible import drop_gone, drop_withdrawn
+from matcher.eligible import dropped_out
 from matcher.embed import EmbeddingCache, require_cache
 from matcher.engine_local import Progress
 from matcher.errors import NotReadyError, WrongArgumentError
+from matcher.locks import hold_forget_lock
 from matcher.perk_space import MatchParams, PerkSpace, perk_topic_space
 from matcher.profile_chunk import load_user_posts
 from matcher.profile_run import latest_run
@@ -53,6 +54,7 @@ from matcher.store import (
     TopicScore,
     User,
     Withheld,
+    batches,
     require_engine,
     session,
     utcnow,
@@ -134,24 +136,68 @@ def run_match(engine: Engine, cache: EmbeddingCache, *, per_user: int = 3, per_b
         as_of = profile.as_of if as_of is None else as_of
         today = utc_day(as_of)
         ps = PerkSpace(perks, topics, cache, params, space)
-        hidden = not_shown(ps.topics)
-        rows, evidence, regions, opt_ins = _load_profiles(engine, int(profile.id or 0), hidden)
-        gone = sorted({r.topic_id for user_rows in rows.values() for r in user_rows} - set(ps.space.ids))
-        if gone:
-            raise NotReadyError(replaced_since(int(profile.id or 0), gone) + ", then match")
+        policy = json.loads(profile.params or "{}").get("policy", "opt-in")
+
+        def work_out(users: set[str] | None = None) -> _Worked:
+            return _work_out(engine, cache, int(profile.id or 0), ps, today, params, None if users else progress, users)
+
+        def again(conn: Connection, worked: _Worked) -> _Worked:
+            """``worked`` as a match started now works it out: the users who dropped out since it read them
+            (``eligible.dropped_out``: forgotten, opted out, a sensitive opt-in withdrawn) read and worked out again."""
+            changed = dropped_out(conn, worked.opt_ins, policy, not_shown(ps.topics))
+            return worked.redone(changed, work_out(changed)) if changed else worked
+
         with _no_cycle_collection():
-            candidates, withheld, reasons = _candidates(engine, cache, rows, evidence, regions, ps, today, params,
-                                                        progress, {u: hidden(opt_ins.get(u)) for u in rows})
+            worked = work_out()
             if progress:
                 progress("assign, write", 0, 2)
-            chosen = assign(candidates, per_user=per_user, per_brand=per_brand)
+            chosen = assign(worked.candidates, per_user=per_user, per_brand=per_brand)
             if progress:
                 progress("assign, write", 1, 2)
-            summary = _save(store, chosen, candidates, withheld, reasons, version, profile, as_of, per_user,
-                            per_brand, params, len(rows), started, read_back, (opt_ins, hidden))
+            summary = _save(store, worked, chosen, again, version, profile, as_of, (per_user, per_brand), params,
+                            started, read_back)
     if progress:
         progress("assign, write", 1, 2)
     return replace(summary, staged=staged, perks=len(perks))
+
+
+@dataclass(frozen=True)
+class _Worked:
+    """What a match works out of the users it reads, before it assigns: each one's inferred topics (``rows``; users
+    with none are not matched), sensitive opt-ins as read (JSON), candidates, perks withheld, and each candidate's
+    reasons (its topics: ``HIT``)."""
+
+    rows: dict[str, list[Any]]
+    opt_ins: dict[str, str | None]
+    candidates: list[Candidate]
+    withheld: "WithheldByUser"
+    reasons: dict[tuple[str, str], list["Hit"]]
+
+    def redone(self, users: set[str], again: "_Worked") -> "_Worked":
+        """These users as ``again`` (read later) has them, the others as before, in the order a match reading them all
+        at once gives (by user; each user's candidates as ``_candidates`` lists them)."""
+        def mine(user_id: str) -> bool:
+            return user_id not in users
+
+        return _Worked({u: r for u, r in self.rows.items() if mine(u)} | again.rows,
+                       {u: o for u, o in self.opt_ins.items() if mine(u)} | again.opt_ins,
+                       sorted([c for c in self.candidates if mine(c.user_id)] + again.candidates,
+                              key=lambda c: c.user_id),
+                       defaultdict(list, {u: w for u, w in self.withheld.items() if mine(u)} | again.withheld),
+                       {k: h for k, h in self.reasons.items() if mine(k[0])} | again.reasons)
+
+
+def _work_out(engine: Engine, cache: EmbeddingCache, profile_run: int, ps: PerkSpace, today: dt.date,
+              params: MatchParams, progress: Progress | None, only: set[str] | None = None) -> _Worked:
+    """The profile run's users (``only``: these of them), as stored now, with their candidates (``_candidates``)."""
+    hidden = not_shown(ps.topics)
+    rows, evidence, regions, opt_ins = _load_profiles(engine, profile_run, hidden, only)
+    gone = sorted({r.topic_id for user_rows in rows.values() for r in user_rows} - set(ps.space.ids))
+    if gone:
+        raise NotReadyError(replaced_since(profile_run, gone) + ", then match")
+    candidates, withheld, reasons = _candidates(engine, cache, rows, evidence, regions, ps, today, params, progress,
+                                                {u: hidden(opt_ins.get(u)) for u in rows})
+    return _Worked(rows, {u: opt_ins.get(u) for u in rows}, candidates, withheld, reasons)
 
 
 @contextmanager
@@ -169,27 +215,33 @@ def _no_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
-def _load_profiles(engine: Engine, run_id: int, hidden: Callable[[str | None], frozenset[str]]
-                   ) -> tuple[dict[str, list[Any]], dict[tuple[str, str], list[int]], dict[str, str | None],
-                              dict[str, str]]:
+def _load_profiles(engine: Engine, run_id: int, hidden: Callable[[str | None], frozenset[str]],
+                   only: set[str] | None = None) -> tuple[dict[str, list[Any]], dict[tuple[str, str], list[int]],
+                                                        dict[str, str | None], dict[str, str]]:
     """The run's inferred topics (rows of user_id, topic_id, score, confidence) of users who have not opted out, but
     for sensitive topics they do not opt in to now (``taxonomy.not_shown``: withdrawn since the run), with their
-    evidence posts, and every user's region and sensitive opt-ins."""
+    evidence posts, and every user's region and sensitive opt-ins (``only``: of these users only)."""
+    # the columns matching reads, as plain rows: whole ORM objects carry each topic's details (about 12 kB a user)
+    scores_q = (select(TopicScore.user_id, TopicScore.topic_id, TopicScore.score, TopicScore.confidence)
+                .where(TopicScore.run_id == run_id).where(TopicScore.status == "inferred")
+                .order_by(col(TopicScore.user_id), col(TopicScore.rank)))
+    # the inferred topics' evidence only, as plain rows: the run also keeps its candidates' (most of the rows), and
+    # whole ORM objects of every row took about 0.4 GB at 8,000 users
+    ev_q = (select(EvidencePost.user_id, EvidencePost.topic_id, EvidencePost.post_pk).join(
+        TopicScore, (col(TopicScore.run_id) == EvidencePost.run_id)
+        & (col(TopicScore.user_id) == EvidencePost.user_id)
+        & (col(TopicScore.topic_id) == EvidencePost.topic_id)).where(EvidencePost.run_id == run_id)
+        .where(TopicScore.status == "inferred")
+        .order_by(col(EvidencePost.user_id), col(EvidencePost.topic_id), col(EvidencePost.rank)))
+    users_q = select(User.user_id, User.region, User.consent, User.sensitive_opt_in)
+    scores: list[Any] = []
+    ev: list[Any] = []
+    users: list[Any] = []
     with session(engine) as s:
-        # the columns matching reads, as plain rows: whole ORM objects carry each topic's details (about 12 kB a user)
-        scores: Sequence[Any] = s.exec(  # (rows: read by column name)
-            select(TopicScore.user_id, TopicScore.topic_id, TopicScore.score, TopicScore.confidence)
-            .where(TopicScore.run_id == run_id).where(TopicScore.status == "inferred")
-            .order_by(col(TopicScore.user_id), col(TopicScore.rank))).all()
-        # the inferred topics' evidence only, as plain rows: the run also keeps its candidates' (most of the rows), and
-        # whole ORM objects of every row took about 0.4 GB at 8,000 users
-        ev = s.exec(select(EvidencePost.user_id, EvidencePost.topic_id, EvidencePost.post_pk).join(
-            TopicScore, (col(TopicScore.run_id) == EvidencePost.run_id)
-            & (col(TopicScore.user_id) == EvidencePost.user_id)
-            & (col(TopicScore.topic_id) == EvidencePost.topic_id)).where(EvidencePost.run_id == run_id)
-            .where(TopicScore.status == "inferred")
-            .order_by(col(EvidencePost.user_id), col(EvidencePost.topic_id), col(EvidencePost.rank))).all()
-        users = s.exec(select(User.user_id, User.region, User.consent, User.sensitive_opt_in)).all()
+        for part in [None] if only is None else batches(sorted(only)):
+            for found, query, column in ((scores, scores_q, TopicScore.user_id), (ev, ev_q, EvidencePost.user_id),
+                                         (users, users_q, User.user_id)):
+                found += s.exec(query if part is None else query.where(col(column).in_(part))).all()
     rows: dict[str, list[Any]] = defaultdict(list)
     consent = {u: c for u, _, c, _ in users}
     opt_ins = {u: o for u, _, _, o in users}
@@ -295,13 +347,22 @@ def perk_evidence(pool: tuple[list[int], np.ndarray], perk_vecs: np.ndarray) -> 
     return [[keys[i] for i in row[:SHOWN_EVIDENCE]] for row in order.tolist()]
 
 
-def _save(engine: Engine | Session, chosen: list[Candidate], candidates: list[Candidate], withheld: WithheldByUser,
-          reasons: dict[tuple[str, str], list[Hit]], version: int, profile: Run, as_of: int, per_user: int,
-          per_brand: int, params: MatchParams, n_users: int, started: dt.datetime,
-          read_back: Callable[[Session, int], Any] | None = None,
-          opt_ins: tuple[Mapping[str, str | None], Callable[[str | None], frozenset[str]] | None] = ({}, None)
-          ) -> MatchSummary:
+def _save(engine: Engine | Session, worked: _Worked, chosen: list[Candidate],
+          again: Callable[[Connection, _Worked], _Worked], version: int, profile: Run, as_of: int,
+          limits: tuple[int, int], params: MatchParams, started: dt.datetime,
+          read_back: Callable[[Session, int], Any] | None) -> MatchSummary:
+    """Write the run (``chosen``: the assignment of ``worked``), in one transaction that first takes the `forget` lock
+    (``locks.hold_forget_lock``). A user who dropped out while the match computed (forgotten, opted out, a sensitive
+    opt-in withdrawn) is worked out again (``again``), and the assignment solved again, so the units they held go to
+    whom a match started now gives them; one who drops out once the lock is held waits for the commit, and their
+    deletion then deletes their rows. Before, the run was written, then their rows deleted, and their units went to
+    nobody."""
+    per_user, per_brand = limits
     with session(engine) as s:
+        hold_forget_lock(s.connection())
+        redone = again(s.connection(), worked)
+        if redone is not worked:  # (rare: the lock is held meanwhile, so solved again only then)
+            worked, chosen = redone, assign(redone.candidates, per_user=per_user, per_brand=per_brand)
         run = Run(kind="match", as_of=as_of, started_at=started, params=json.dumps(
             {"per_user": per_user, "per_brand": per_brand, "catalog_version": version, "profile_run": profile.id}))
         s.add(run)
@@ -313,10 +374,11 @@ def _save(engine: Engine | Session, chosen: list[Candidate], candidates: list[Ca
             rank[c.user_id] += 1
             rows.append({"run_id": run_id, "user_id": c.user_id, "perk_id": c.perk_id, "catalog_version": version,
                          "rank": rank[c.user_id], "score": c.score, "topics": json.dumps(
-                             [dict(zip(HIT, hit, strict=True)) for hit in reasons[(c.user_id, c.perk_id)]])})
+                             [dict(zip(HIT, hit, strict=True)) for hit in worked.reasons[(c.user_id, c.perk_id)]])})
         if rows:
             s.connection().execute(insert(Assignment), rows)
-        lost = lost_reasons(chosen, candidates, per_user, per_brand, keep=params.withheld_per_user)
+        lost = lost_reasons(chosen, worked.candidates, per_user, per_brand, keep=params.withheld_per_user)
+        withheld = worked.withheld
         kept = [{"run_id": run_id, "user_id": user_id, "perk_id": perk_id, "score": score, "reason": reason}
                 for user_id in sorted(set(lost) | set(withheld))
                 for perk_id, score, reason in sorted(lost.get(user_id, []) + withheld.get(user_id, []),
@@ -324,25 +386,17 @@ def _save(engine: Engine | Session, chosen: list[Candidate], candidates: list[Ca
         s.flush()  # the assignments first, then every exclusion in one statement (there can be many)
         if kept:
             s.connection().execute(insert(Withheld), kept)
-        s.flush()  # then drop anyone forgotten since the match read them (``eligible.drop_gone``)
-        policy = json.loads(profile.params or "{}").get("policy", "opt-in")
-        gone = drop_gone(s.connection(), run_id, {c.user_id for c in chosen} | set(lost) | set(withheld), policy,
-                         (Assignment, Withheld))
-        assigned = len(chosen) - sum(c.user_id in gone for c in chosen)
-        read, hidden = opt_ins  # the sensitive opt-ins the match read: any withdrawn since drop what they brought
-        if hidden is not None:
-            kept_users = ({c.user_id for c in chosen} | set(lost) | set(withheld)) - set(gone)
-            assigned -= drop_withdrawn(s.connection(), run_id, {u: read.get(u) for u in kept_users}, hidden)
         run.status, run.finished_at = "finished", utcnow()
-        run.stats = json.dumps({"users": n_users - len(gone), "assignments": assigned, "catalog_version": version})
+        run.stats = json.dumps({"users": len(worked.rows), "assignments": len(chosen), "catalog_version": version})
         s.add(run)
+        summary = MatchSummary(run_id, len(worked.rows), len(chosen), version, as_of)
         if read_back is None:
             s.commit()
-            return MatchSummary(run_id, n_users - len(gone), assigned, version, as_of)
+            return summary
         s.flush()
         event.listen(s, "before_commit", _dry_run_commits)
         try:
-            return MatchSummary(run_id, n_users - len(gone), assigned, version, as_of, read_back(s, run_id))
+            return replace(summary, preview=read_back(s, run_id))
         finally:
             event.remove(s, "before_commit", _dry_run_commits)
             s.rollback()

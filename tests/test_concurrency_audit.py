@@ -122,30 +122,36 @@ def test_a_sensitive_opt_in_withdrawn_while_a_match_runs_keeps_no_perk_it_brough
     withdrawal = write("withdraw.jsonl", [{"user_id": "u-shares-health", "sensitive_opt_in": []}])
     racer: list[threading.Thread] = []
     if when == "while it computes":
-        real_assign = match_module.assign
-        monkeypatch.setattr(match_module, "assign", lambda *a, **kw: (ingest(engine, users=withdrawal),
-                                                                       real_assign(*a, **kw))[1])
+        real_assign = match_module.assign  # (the first call, as it computes; the match solves again once it sees
+        monkeypatch.setattr(match_module, "assign", lambda *a, **kw: (  # the withdrawal, in its write transaction)
+            racer or racer.append(ingest(engine, users=withdrawal)), real_assign(*a, **kw))[1])
     else:
-        real_check = eligible.drop_withdrawn
+        real_check = eligible.dropped_out
 
-        def checked_then_withdrawn(*args: Any) -> int:  # the match has checked her: a withdrawal now, before it commits
-            dropped = real_check(*args)
+        def checked_then_withdrawn(*args: Any) -> set[str]:  # the match has checked her: a withdrawal now, before
+            dropped = real_check(*args)  # it commits
             racer.append(threading.Thread(target=ingest, args=(engine,), kwargs={"users": withdrawal}))
             racer[0].start()
             racer[0].join(1.0)  # without the lock it finishes here, before the match commits the perk
             return dropped
 
-        monkeypatch.setattr(match_module, "drop_withdrawn", checked_then_withdrawn)
+        monkeypatch.setattr(match_module, "dropped_out", checked_then_withdrawn)
     summary = run_match(engine, cache)
-    for thread in racer:
+    for thread in racer if when == "while it writes" else ():
         thread.join(30)
     with engine.connect() as conn:
         topic["run"] = summary.run_id
         assert conn.execute(text(CITES), topic).scalar() == 0  # before: 1
-        assert conn.execute(text("SELECT COUNT(*) FROM withheld WHERE user_id = 'u-shares-health' AND run_id = :run"),
-                            topic).scalar() == 0
+        withheld = conn.execute(text("SELECT COUNT(*) FROM withheld WHERE user_id = 'u-shares-health' AND "
+                                     "run_id = :run"), topic).scalar()
         stored = conn.execute(text("SELECT COUNT(*) FROM assignments WHERE run_id = :run"), topic).scalar()
     assert summary.assignments == stored or when == "while it writes"  # (a withdrawal after the run counts it used)
+    if when == "while it writes":  # the withdrawal, after the commit, deleted her withheld perks
+        assert withheld == 0
+    else:  # the match worked her out again: the run is the one a match started after the withdrawal writes
+        from tests.test_s37_match_export import stored_run
+
+        assert stored_run(engine, summary.run_id) == stored_run(engine, run_match(engine, cache).run_id)
     engine.dispose()
 
 

@@ -111,3 +111,85 @@ def test_equal_profiles_get_the_same_assignments_whatever_order_they_were_ingest
     assert [(r["user_id"], r["perk_id"]) for r in got] == [("ann", "lounge"), ("zed", "miles")]
     why = json.loads(world("explain", "zed", "lounge", "--json").stdout)["reason"]
     assert why == "quantity: all 1 went to users it fits as well or better (on an equal fit, lower user ids first)"
+
+
+HEALTH_PERK = {"perk_id": "therapy", "brand": "Calm", "title": "A month of therapy",
+               "description": "doctor therapy medicine", "quantity": 1}
+
+
+def _health_world(tmp_path, write):  # type: ignore[no-untyped-def]
+    """ann and bob opt in to Health (sensitive) and write about it, ann more (more posts): the one therapy perk
+    goes to ann; bob is next best for it. Both also write about travel (a perk for everyone). Profiled, not matched."""
+    from catalog.refresh import refresh
+    from matcher.ingest import ingest
+    from matcher.profile_run import run_profile
+    from matcher.records import to_epoch
+    from matcher.store import session
+    from matcher.taxonomy import read_taxonomy, store_taxonomy, topic_sets
+    from tests.test_cli_match import PERKS, TAXONOMY, posts_for
+
+    engine = open_engine(str(tmp_path / "health.db"))
+    cache = EmbeddingCache(engine, FakeEncoder())
+    store_taxonomy(engine, read_taxonomy(write("taxonomy.yaml", TAXONOMY)))
+    users = [{"user_id": u, "consent": "opted_in", "region": "US-NY", "sensitive_opt_in": ["health"]}
+             for u in ("ann", "bob")]
+    posts = posts_for("ann", "doctor therapy medicine", n=8) + posts_for("bob", "doctor therapy medicine", n=5)
+    posts += [dict(p, post_id=p["post_id"] + "t") for u in ("ann", "bob") for p in posts_for(u, "travel trips flights")]
+    ingest(engine, posts=write("posts.jsonl", posts), users=write("users.jsonl", users))
+    with session(engine) as s:
+        known, sensitive = topic_sets(s)
+        refresh(s, write("catalog.yaml", [PERKS[1], HEALTH_PERK]), cache, topics=known, sensitive=sensitive)
+    run_profile(engine, cache, as_of=to_epoch("2025-03-01"))
+    return engine, cache
+
+
+def stored_run(engine, run_id: int) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """What a match run keeps: its assignments, the perks it withheld and its counts (``runs.stats``)."""
+    import json
+
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        assigned = conn.execute(text("SELECT user_id, perk_id, rank, score, topics FROM assignments WHERE run_id = :r "
+                                     "ORDER BY user_id, rank"), {"r": run_id}).all()
+        withheld = conn.execute(text("SELECT user_id, perk_id, score, reason FROM withheld WHERE run_id = :r "
+                                     "ORDER BY id"), {"r": run_id}).all()
+        stats = json.loads(conn.execute(text("SELECT stats FROM runs WHERE id = :r"), {"r": run_id}).scalar())
+    return {"assigned": [tuple(r) for r in assigned], "withheld": [tuple(r) for r in withheld], "stats": stats}
+
+
+@pytest.mark.parametrize("drop_out", ["withdraw the opt-in", "forget", "opt out"])
+def test_a_user_dropping_out_while_a_match_computes_frees_their_unit_for_the_next_best(tmp_path, write, monkeypatch,
+                                                                                      drop_out) -> None:  # type: ignore[no-untyped-def]
+    """ann holds the one therapy perk; she withdraws her Health opt-in (or is forgotten, or opts out) while a match
+    computes. The match dropped her assignment as it wrote and the unit went to nobody, though bob, next best, gets
+    it from a match started after. Now the run written is the one a match started after writes: bob has the perk."""
+    import matcher.match as match_module
+    from matcher.forget import forget
+    from matcher.ingest import ingest
+    from matcher.match import run_match
+
+    engine, cache = _health_world(tmp_path, write)
+    first = run_match(engine, cache)
+    assert [(u, p) for u, p, *_ in stored_run(engine, first.run_id)["assigned"] if p == "therapy"] == [
+        ("ann", "therapy")]
+    act = {"withdraw the opt-in": lambda: ingest(engine, users=write("withdraw.jsonl", [
+               {"user_id": "ann", "sensitive_opt_in": []}])),
+           "forget": lambda: forget(engine, "ann"), "opt out": lambda: forget(engine, "ann", opt_out=True)}[drop_out]
+    real, done = match_module._candidates, []
+
+    def then_drop_out(*args: Any) -> Any:
+        found = real(*args)
+        if not done:  # once: after the match has read ann and worked out her candidates
+            done.append(act())
+        return found
+
+    monkeypatch.setattr(match_module, "_candidates", then_drop_out)
+    during = run_match(engine, cache)
+    monkeypatch.setattr(match_module, "_candidates", real)
+    after = run_match(engine, cache)
+    kept = stored_run(engine, during.run_id)
+    assert [(u, p) for u, p, *_ in kept["assigned"] if p == "therapy"] == [("bob", "therapy")]  # before: nobody's
+    assert kept == stored_run(engine, after.run_id)
+    assert (during.users, during.assignments) == (after.users, after.assignments)
+    engine.dispose()
