@@ -44,6 +44,7 @@ from matcher.engine_local import Progress
 from matcher.errors import NotReadyError, WrongArgumentError
 from matcher.locks import hold_forget_lock
 from matcher.perk_space import MatchParams, PerkSpace, perk_topic_space
+from matcher.preview import open_preview
 from matcher.profile_chunk import load_user_posts
 from matcher.profile_run import latest_run
 from matcher.records import require_as_of, utc_day
@@ -359,7 +360,10 @@ def _save(engine: Engine | Session, worked: _Worked, chosen: list[Candidate],
     nobody."""
     per_user, per_brand = limits
     with session(engine) as s:
-        hold_forget_lock(s.connection())
+        if read_back is None:
+            hold_forget_lock(s.connection())
+        else:  # (on a database that cannot be written, into copies of its tables: ``preview``)
+            open_preview(s)
         redone = again(s.connection(), worked)
         if redone is not worked:  # (rare: the lock is held meanwhile, so solved again only then)
             worked, chosen = redone, assign(redone.candidates, per_user=per_user, per_brand=per_brand)

@@ -193,3 +193,31 @@ def test_a_user_dropping_out_while_a_match_computes_frees_their_unit_for_the_nex
     assert kept == stored_run(engine, after.run_id)
     assert (during.users, during.assignments) == (after.users, after.assignments)
     engine.dispose()
+
+
+def test_match_dry_run_runs_on_a_database_it_cannot_write(tmp_path, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A dry run keeps nothing, but wrote its run into a transaction it rolled back: on a SQLite file that cannot be
+    written (opened read-only here, as a read-only file or mount opens it) it failed, "attempt to write a readonly
+    database", once it had worked the match out. Now it writes the run into copies of the run tables in the
+    connection's TEMP schema: the same output as on the writable file, and nothing of it stays."""
+    from sqlalchemy import create_engine, event, text
+
+    import matcher.cli.matching as matching
+    from matcher import store
+    from tests.test_cli_match import four_users
+
+    world = four_users(tmp_path, write, monkeypatch)
+    assert world("match").exit_code == 0
+    writable = {args: world("match", "--dry-run", *args) for args in (("--json",), ("--changes",))}
+    read_only = create_engine(f"sqlite:///file:{world.db}?mode=ro&uri=true")
+    event.listen(read_only, "connect", store._sqlite_pragmas)
+    monkeypatch.setattr(matching, "engine", lambda db, existing=False: read_only)
+    assert "attempt to write a readonly database" in world("match").stderr  # (a kept match is refused, as it was)
+    for args, expected in writable.items():
+        result = world("match", "--dry-run", *args)
+        assert result.exit_code == 0, result.output  # before: 1, "attempt to write a readonly database"
+        assert result.stdout == expected.stdout and "would change since the last match" in result.stderr
+    with read_only.connect() as conn:  # no copy outlives the dry run on the pooled connection
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM temp.sqlite_master").scalar() == 0
+        assert conn.execute(text("SELECT COUNT(*) FROM runs WHERE kind = 'match'")).scalar() == 1
+    read_only.dispose()
