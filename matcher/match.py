@@ -18,11 +18,13 @@ admits it whatever its relevance, and its perks are always among its candidates:
 beer kit aimed at Alcoholic Beverages but worded like a household product reached no one, and nothing said why).
 Naming a parent admits the perk through the children it is about, not every child.
 Ineligible candidates (a perk about a sensitive topic the user does not opt in to, region, offer window) are
-recorded with the reason; the rest go to the exact assignment.
+recorded with the reason; the rest go to the exact assignment. Finding the candidates is ``matcher.perk_candidates``;
+this module reads the catalog, assigns (``matcher.assign``) and writes the run.
 """
 
 import datetime as dt
 import gc
+import itertools
 import json
 import numbers
 from collections import defaultdict
@@ -31,37 +33,27 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from typing import Any
 
-import numpy as np
 from sqlalchemy import Connection, Engine, event, insert
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from catalog.refresh import live_perks, live_version
+from matcher import perk_candidates
 from matcher.assign import Candidate, assign, lost_reasons
-from matcher.classify import ClassifyParams, cosines
 from matcher.eligible import dropped_out
 from matcher.embed import EmbeddingCache, require_cache
 from matcher.engine_local import Progress
 from matcher.errors import NotReadyError, WrongArgumentError
 from matcher.locks import hold_forget_lock
+from matcher.perk_candidates import HIT, Hit, WithheldByUser, perk_evidence, topic_queries
 from matcher.perk_space import MatchParams, PerkSpace, perk_topic_space
 from matcher.preview import open_preview
-from matcher.profile_chunk import load_user_posts
 from matcher.profile_run import latest_run
 from matcher.records import require_as_of, utc_day
-from matcher.store import (
-    Assignment,
-    EvidencePost,
-    Run,
-    TopicScore,
-    User,
-    Withheld,
-    batches,
-    require_engine,
-    session,
-    utcnow,
-)
+from matcher.store import Assignment, Run, Withheld, require_engine, session, utcnow
 from matcher.taxonomy import load_topics, not_shown, replaced_since
-from matcher.topic_records import SHOWN_EVIDENCE
+
+WITHHELD_ROWS = 20_000  # perks withheld written in one statement
+__all__ = ["MatchSummary", "perk_evidence", "run_match", "topic_queries"]  # (the last two: ``perk_candidates``')
 
 
 @dataclass(frozen=True)
@@ -171,12 +163,12 @@ class _Worked:
     rows: dict[str, list[Any]]
     opt_ins: dict[str, str | None]
     candidates: list[Candidate]
-    withheld: "WithheldByUser"
-    reasons: dict[tuple[str, str], list["Hit"]]
+    withheld: WithheldByUser
+    reasons: dict[tuple[str, str], list[Hit]]
 
     def redone(self, users: set[str], again: "_Worked") -> "_Worked":
         """These users as ``again`` (read later) has them, the others as before, in the order a match reading them all
-        at once gives (by user; each user's candidates as ``_candidates`` lists them)."""
+        at once gives (by user; each user's candidates as ``find_candidates`` lists them)."""
         def mine(user_id: str) -> bool:
             return user_id not in users
 
@@ -190,14 +182,16 @@ class _Worked:
 
 def _work_out(engine: Engine, cache: EmbeddingCache, profile_run: int, ps: PerkSpace, today: dt.date,
               params: MatchParams, progress: Progress | None, only: set[str] | None = None) -> _Worked:
-    """The profile run's users (``only``: these of them), as stored now, with their candidates (``_candidates``)."""
+    """The profile run's users (``only``: these of them), as stored now, with their candidates
+    (``perk_candidates.find_candidates``)."""
     hidden = not_shown(ps.topics)
-    rows, evidence, regions, opt_ins = _load_profiles(engine, profile_run, hidden, only)
+    rows, regions, opt_ins = perk_candidates.load_profiles(engine, profile_run, hidden, only)
     gone = sorted({r.topic_id for user_rows in rows.values() for r in user_rows} - set(ps.space.ids))
     if gone:
         raise NotReadyError(replaced_since(profile_run, gone) + ", then match")
-    candidates, withheld, reasons = _candidates(engine, cache, rows, evidence, regions, ps, today, params, progress,
-                                                {u: hidden(opt_ins.get(u)) for u in rows})
+    hides = {u: hidden(opt_ins.get(u)) for u in rows}
+    candidates, withheld, reasons = perk_candidates.find_candidates(engine, cache, profile_run, rows, regions, ps,
+                                                                    today, params, progress, hides)
     return _Worked(rows, {u: opt_ins.get(u) for u in rows}, candidates, withheld, reasons)
 
 
@@ -214,138 +208,6 @@ def _no_cycle_collection() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-def _load_profiles(engine: Engine, run_id: int, hidden: Callable[[str | None], frozenset[str]],
-                   only: set[str] | None = None) -> tuple[dict[str, list[Any]], dict[tuple[str, str], list[int]],
-                                                        dict[str, str | None], dict[str, str]]:
-    """The run's inferred topics (rows of user_id, topic_id, score, confidence) of users who have not opted out, but
-    for sensitive topics they do not opt in to now (``taxonomy.not_shown``: withdrawn since the run), with their
-    evidence posts, and every user's region and sensitive opt-ins (``only``: of these users only)."""
-    # the columns matching reads, as plain rows: whole ORM objects carry each topic's details (about 12 kB a user)
-    scores_q = (select(TopicScore.user_id, TopicScore.topic_id, TopicScore.score, TopicScore.confidence)
-                .where(TopicScore.run_id == run_id).where(TopicScore.status == "inferred")
-                .order_by(col(TopicScore.user_id), col(TopicScore.rank)))
-    # the inferred topics' evidence only, as plain rows: the run also keeps its candidates' (most of the rows), and
-    # whole ORM objects of every row took about 0.4 GB at 8,000 users
-    ev_q = (select(EvidencePost.user_id, EvidencePost.topic_id, EvidencePost.post_pk).join(
-        TopicScore, (col(TopicScore.run_id) == EvidencePost.run_id)
-        & (col(TopicScore.user_id) == EvidencePost.user_id)
-        & (col(TopicScore.topic_id) == EvidencePost.topic_id)).where(EvidencePost.run_id == run_id)
-        .where(TopicScore.status == "inferred")
-        .order_by(col(EvidencePost.user_id), col(EvidencePost.topic_id), col(EvidencePost.rank)))
-    users_q = select(User.user_id, User.region, User.consent, User.sensitive_opt_in)
-    scores: list[Any] = []
-    ev: list[Any] = []
-    users: list[Any] = []
-    with session(engine) as s:
-        for part in [None] if only is None else batches(sorted(only)):
-            for found, query, column in ((scores, scores_q, TopicScore.user_id), (ev, ev_q, EvidencePost.user_id),
-                                         (users, users_q, User.user_id)):
-                found += s.exec(query if part is None else query.where(col(column).in_(part))).all()
-    rows: dict[str, list[Any]] = defaultdict(list)
-    consent = {u: c for u, _, c, _ in users}
-    opt_ins = {u: o for u, _, _, o in users}
-    for r in scores:
-        if consent.get(r.user_id) != "opted_out" and r.topic_id not in hidden(opt_ins.get(r.user_id)):
-            rows[r.user_id].append(r)
-    evidence: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for user_id, topic_id, post_pk in ev:
-        evidence[(user_id, topic_id)].append(post_pk)
-    return dict(rows), dict(evidence), {u: r for u, r, _, _ in users}, opt_ins
-
-
-HIT = ("topic_id", "relevance", "fit", "score", "posts")  # a candidate's reason for one of its topics, as an assignment
-# keeps it; ``posts``: the topic's evidence for this perk (``perk_evidence``)
-Hit = tuple[str, float, float, float, list[int]]  # (``HIT``'s fields)
-WithheldByUser = dict[str, list[tuple[str, float, str]]]  # each user's perks withheld: (perk, score, why)
-
-
-def _candidates(engine: Engine, cache: EmbeddingCache, rows: dict[str, list[Any]],
-                evidence: dict[tuple[str, str], list[int]], regions: dict[str, str | None], ps: PerkSpace,
-                today: dt.date, params: MatchParams, progress: Progress | None, hidden: dict[str, frozenset[str]]
-                ) -> tuple[list[Candidate], WithheldByUser, dict[tuple[str, str], list[Hit]]]:
-    candidates: list[Candidate] = []
-    withheld: WithheldByUser = defaultdict(list)
-    reasons: dict[tuple[str, str], list[Hit]] = {}
-    perks = ps.perks
-    users = sorted(rows)
-    if progress:
-        progress("candidates", 0, len(users))
-    for start in range(0, len(users), 200):
-        chunk = users[start:start + 200]
-        pairs, queries = topic_queries(engine, cache, chunk, rows, evidence, ps.topic_vectors, params)
-        results = ps.index.search(queries, params.candidates_per_topic)  # one batched search per chunk
-        among = [ps.open_to(hidden[user_id], regions.get(user_id), today) for user_id, *_ in pairs]
-        open_results = ps.search_open(queries, among)  # (perks a user cannot have crowd out none they can)
-        found: dict[str, dict[int, list[Hit]]] = defaultdict(lambda: defaultdict(list))
-        for (user_id, r, strength, pool), query, nearest, near, perks_open in zip(pairs, queries, results,
-                                                                                 open_results, among, strict=True):
-            column = ps.column[r.topic_id]
-            weighed = ps.weighed(column, nearest) | ps.weighed_open(column, near, perks_open)
-            admitted = [perk_i for perk_i in sorted(weighed) if ps.admits(perk_i, r.topic_id)]
-            shown = perk_evidence(pool, ps.vectors[admitted])
-            for perk_i, posts in zip(admitted, shown, strict=True):
-                relevant = float(ps.relevance[perk_i, column])
-                targeted = ps.targeted(perk_i, r.topic_id)
-                named = r.topic_id in ps.targets[perk_i]  # the brand's word: it fits at least as one that is about it
-                fit = (max(relevant, params.min_relevance) if named else relevant) + params.evidence_weight * float(
-                    query @ ps.vectors[perk_i])
-                fit += params.target_boost if targeted else 0.0
-                found[user_id][perk_i].append(  # (a tuple: a run holds one per candidate; ``HIT`` names its fields)
-                    (r.topic_id, round(relevant, 4), round(fit, 4), round(fit * (0.5 + 0.5 * strength), 4), posts))
-        for user_id in chunk:
-            for perk_i, hits in sorted(found[user_id].items()):
-                hits = sorted(hits, key=lambda h: (-h[3], h[0]))
-                perk = perks[perk_i]
-                reason = ps.withheld_reason(perk_i, hidden[user_id], regions.get(user_id), today)
-                if reason:
-                    withheld[user_id].append((perk.perk_id, hits[0][3], reason))
-                    continue
-                reasons[(user_id, perk.perk_id)] = hits
-                candidates.append(Candidate(user_id, perk.perk_id, perk.brand, hits[0][3], perk.quantity))
-        if progress:
-            progress("candidates", len(chunk), len(users))
-    return candidates, withheld, reasons
-
-
-def topic_queries(engine: Engine, cache: EmbeddingCache, chunk: list[str], rows: dict[str, list[Any]],
-                  evidence: dict[tuple[str, str], list[int]], topic_vecs: dict[str, np.ndarray], params: MatchParams
-                  ) -> tuple[list[tuple[str, Any, float, tuple[list[int], np.ndarray]]], np.ndarray]:
-    """For each (user, inferred topic): the query vector (topic blended with the evidence posts it shows), its
-    strength, and its pool of evidence (the keys and vectors of the posts stored for it, ``perk_evidence``)."""
-    shown = sorted({k for user_id in chunk for r in rows[user_id] for k in evidence.get((user_id, r.topic_id), ())})
-    loaded = load_user_posts(engine, cache, chunk, ClassifyParams(), only=shown)  # not their every post
-    pairs, queries = [], []
-    dim = len(next(iter(topic_vecs.values())))
-    for user_id in chunk:
-        posts, vecs = loaded.get(user_id, (None, None))
-        key_pos = {k: i for i, k in enumerate(posts.keys)} if posts else {}
-        best = max(r.score for r in rows[user_id]) or 1.0
-        for r in rows[user_id]:
-            stored = evidence.get((user_id, r.topic_id), [])
-            ev = [key_pos[k] for k in stored[:SHOWN_EVIDENCE] if k in key_pos]
-            query = params.topic_weight * topic_vecs[r.topic_id]
-            if ev and vecs is not None:
-                query = query + (1 - params.topic_weight) * vecs[ev].mean(axis=0)
-            queries.append(query / (np.linalg.norm(query) or 1.0))
-            pool = [k for k in stored if k in key_pos]
-            pool_vecs = vecs[[key_pos[k] for k in pool]] if pool and vecs is not None else np.zeros((0, dim))
-            pairs.append((user_id, r, r.confidence * r.score / best, (pool, pool_vecs)))
-    return pairs, np.array(queries, dtype=np.float32).reshape(len(queries), dim)
-
-
-def perk_evidence(pool: tuple[list[int], np.ndarray], perk_vecs: np.ndarray) -> list[list[int]]:
-    """For each of these perks, the evidence it is shown with for a topic: the ``SHOWN_EVIDENCE`` posts
-    of the topic's pool (its strongest posts, ``evidence_pool``) closest to the perk, closest first (ties: the
-    stronger first). A travel writer's luggage perk cites their posts about packing, the lounge pass their lounge
-    reviews, not both the topic's strongest posts whatever they are about."""
-    keys, vecs = pool
-    if not keys or not len(perk_vecs):
-        return [list(keys[:SHOWN_EVIDENCE]) for _ in range(len(perk_vecs))]
-    closeness = cosines(perk_vecs, vecs)  # (perks, posts), each row's the same whatever the rows beside it
-    order = np.lexsort((np.broadcast_to(np.arange(len(keys)), closeness.shape), -closeness), axis=1)
-    return [[keys[i] for i in row[:SHOWN_EVIDENCE]] for row in order.tolist()]
 
 
 def _save(engine: Engine | Session, worked: _Worked, chosen: list[Candidate],
@@ -382,14 +244,8 @@ def _save(engine: Engine | Session, worked: _Worked, chosen: list[Candidate],
         if rows:
             s.connection().execute(insert(Assignment), rows)
         lost = lost_reasons(chosen, worked.candidates, per_user, per_brand, keep=params.withheld_per_user)
-        withheld = worked.withheld
-        kept = [{"run_id": run_id, "user_id": user_id, "perk_id": perk_id, "score": score, "reason": reason}
-                for user_id in sorted(set(lost) | set(withheld))
-                for perk_id, score, reason in sorted(lost.get(user_id, []) + withheld.get(user_id, []),
-                                                     key=lambda x: (-x[1], x[0]))[: params.withheld_per_user]]
-        s.flush()  # the assignments first, then every exclusion in one statement (there can be many)
-        if kept:
-            s.connection().execute(insert(Withheld), kept)
+        s.flush()  # the assignments first, then every exclusion
+        _write_withheld(s.connection(), run_id, lost, worked.withheld, params.withheld_per_user)
         run.status, run.finished_at = "finished", utcnow()
         run.stats = json.dumps({"users": len(worked.rows), "assignments": len(chosen), "catalog_version": version})
         s.add(run)
@@ -404,6 +260,18 @@ def _save(engine: Engine | Session, worked: _Worked, chosen: list[Candidate],
         finally:
             event.remove(s, "before_commit", _dry_run_commits)
             s.rollback()
+
+
+def _write_withheld(conn: Connection, run_id: int, lost: WithheldByUser, withheld: WithheldByUser,
+                    keep: int | None) -> None:
+    """Every user's perks lost to the assignment's limits and withheld by a rule, best first (``keep`` of them), in
+    statements of ``WITHHELD_ROWS`` rows: one list of them all took about 0.7 GB at 40,000 users."""
+    rows = ({"run_id": run_id, "user_id": user_id, "perk_id": perk_id, "score": score, "reason": reason}
+            for user_id in sorted(set(lost) | set(withheld))
+            for perk_id, score, reason in sorted(lost.get(user_id, []) + withheld.get(user_id, []),
+                                                 key=lambda x: (-x[1], x[0]))[:keep])
+    while part := list(itertools.islice(rows, WITHHELD_ROWS)):
+        conn.execute(insert(Withheld), part)
 
 
 def _dry_run_commits(_: Session) -> None:

@@ -24,7 +24,8 @@ from matcher.assignments import match_records, matched_profile, matched_version,
 from matcher.embed import EmbeddingCache
 from matcher.errors import NotReadyError
 from matcher.explain import explain_topic
-from matcher.match import require_profile_encoder, topic_queries
+from matcher.match import require_profile_encoder
+from matcher.perk_candidates import topic_queries
 from matcher.perk_space import MatchParams, PerkSpace
 from matcher.profile_run import latest_run
 from matcher.records import utc_day

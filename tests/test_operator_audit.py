@@ -41,12 +41,12 @@ def test_a_users_record_changed_while_the_match_computed_calls_for_another_match
     ingested after the match read them, before it wrote, is not "changed since the match started", so `status` says
     nothing is to run while ann holds the US-NY lounge pass from a region she has left (a profile run records its
     start before it reads anything, for this reason)."""
-    import matcher.match as mm
+    import matcher.perk_candidates as perk_candidates
     from matcher.ingest import ingest_users
     from matcher.store import open_engine
 
     moved = write("moved.jsonl", [{"user_id": "ann", "region": "GB"}])
-    real = mm._load_profiles
+    real = perk_candidates.load_profiles
 
     def read_then_someone_ingests(*args, **kwargs):  # type: ignore[no-untyped-def]
         result = real(*args, **kwargs)
@@ -55,7 +55,7 @@ def test_a_users_record_changed_while_the_match_computed_calls_for_another_match
         eng.dispose()
         return result
 
-    monkeypatch.setattr(mm, "_load_profiles", read_then_someone_ingests)
+    monkeypatch.setattr(perk_candidates, "load_profiles", read_then_someone_ingests)
     matched = world("match", "--json")
     assert matched.exit_code == 0, matched.output
     assert any(json.loads(line)["perk_id"] == "lounge" for line in matched.stdout.splitlines())  # from US-NY

@@ -164,7 +164,7 @@ def test_a_user_dropping_out_while_a_match_computes_frees_their_unit_for_the_nex
     """ann holds the one therapy perk; she withdraws her Health opt-in (or is forgotten, or opts out) while a match
     computes. The match dropped her assignment as it wrote and the unit went to nobody, though bob, next best, gets
     it from a match started after. Now the run written is the one a match started after writes: bob has the perk."""
-    import matcher.match as match_module
+    import matcher.perk_candidates as perk_candidates
     from matcher.forget import forget
     from matcher.ingest import ingest
     from matcher.match import run_match
@@ -176,7 +176,7 @@ def test_a_user_dropping_out_while_a_match_computes_frees_their_unit_for_the_nex
     act = {"withdraw the opt-in": lambda: ingest(engine, users=write("withdraw.jsonl", [
                {"user_id": "ann", "sensitive_opt_in": []}])),
            "forget": lambda: forget(engine, "ann"), "opt out": lambda: forget(engine, "ann", opt_out=True)}[drop_out]
-    real, done = match_module._candidates, []
+    real, done = perk_candidates.find_candidates, []
 
     def then_drop_out(*args: Any) -> Any:
         found = real(*args)
@@ -184,9 +184,9 @@ def test_a_user_dropping_out_while_a_match_computes_frees_their_unit_for_the_nex
             done.append(act())
         return found
 
-    monkeypatch.setattr(match_module, "_candidates", then_drop_out)
+    monkeypatch.setattr(perk_candidates, "find_candidates", then_drop_out)
     during = run_match(engine, cache)
-    monkeypatch.setattr(match_module, "_candidates", real)
+    monkeypatch.setattr(perk_candidates, "find_candidates", real)
     after = run_match(engine, cache)
     kept = stored_run(engine, during.run_id)
     assert [(u, p) for u, p, *_ in kept["assigned"] if p == "therapy"] == [("bob", "therapy")]  # before: nobody's
