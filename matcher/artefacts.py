@@ -132,12 +132,7 @@ def ensure(model: Path, base: str, kind: str, build: Callable[[Path], None]) -> 
         (tmp / "manifest.json").write_text(json.dumps({
             "kind": kind, "source": str(model), "recipe": RECIPES[kind][1], "files": files,
             "build_seconds": round(time.perf_counter() - start, 2), "built_at": int(time.time())}, indent=1))
-        try:
-            tmp.rename(final)
-        except OSError:  # a folder is there: the same build, finished first by another process, which may be reading
-            if manifest(final) is None:  # it now (kept; this one goes), or a partial or corrupt one (replaced)
-                discard(final)
-                tmp.rename(final)
+        _put(tmp, final)
         BUILDS[kind] += 1
         prune(final, model, base, kind)
         return final
@@ -151,6 +146,21 @@ def ensure(model: Path, base: str, kind: str, build: Callable[[Path], None]) -> 
                          "use --encoder torch, or report it") from exc
     finally:
         discard(tmp)
+
+
+def _put(tmp: Path, final: Path) -> None:
+    """The build in ``tmp`` becomes the artefact, under a lock beside it: a folder already there is the same build,
+    finished first by another process, which may be reading it now (kept; this one goes), or a partial or corrupt one
+    (replaced). Without the lock two builds replacing a partial one could each find it partial: the second deleted
+    the first's finished build (perhaps as its process read it), or failed to put its own in place."""
+    from matcher.locks import file_lock  # (its SQLAlchemy is not needed to read an artefact)
+
+    with file_lock(str(final.parent / f".{final.name}.lock")):
+        if manifest(final) is not None:
+            return
+        if final.exists():
+            discard(final)
+        tmp.rename(final)
 
 
 def prune(final: Path, model: Path, base: str, kind: str) -> list[Path]:

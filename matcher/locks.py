@@ -94,7 +94,7 @@ def _profile_lock(engine: Engine) -> Iterator[None]:
     options = engine.get_execution_options()  # what to say while waiting for a run under way: no time limit, unlike a
     waiting = options.get("on_profile_wait") or options.get("on_lock_wait")  # write's wait (the CLI says which)
     if engine.dialect.name == "sqlite":
-        with _file_lock(_lock_file(engine), waiting):
+        with file_lock(_lock_file(engine), waiting):
             yield
         return
     if engine.dialect.name != "postgresql":
@@ -150,7 +150,7 @@ def _lock_file(engine: Engine) -> str:
 
 
 @contextmanager
-def _file_lock(path: str, waiting: Callable[[], None] | None) -> Iterator[None]:
+def file_lock(path: str, waiting: Callable[[], None] | None = None) -> Iterator[None]:
     """An exclusive flock on the file, made if need be (nothing without a path, a folder that can be written, or
     flock: Windows)."""
     try:

@@ -1,8 +1,10 @@
 """An operator's journey through the encoders (README, "Encoders"): another --model, switching encoders on one
 database, and the cached builds."""
 
+import contextlib
 import json
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -199,7 +201,7 @@ def test_a_build_finished_second_keeps_the_one_another_process_finished_first(tm
 
     assert artefacts.ensure(model, "m", "vocabulary", other_process_finishes_first) == final
     assert (final / "open").exists() and (final / "vectors.npy").read_bytes() == b"theirs"
-    assert [p.name for p in final.parent.iterdir()] == [final.name]  # this one's build folder is gone
+    assert [p.name for p in final.parent.iterdir() if p.is_dir()] == [final.name]  # this one's build folder is gone
 
 
 def test_a_partial_folder_in_the_way_is_still_replaced_by_the_build(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -211,6 +213,48 @@ def test_a_partial_folder_in_the_way_is_still_replaced_by_the_build(tmp_path, mo
     (final / "vectors.npy").write_bytes(b"cut")
     assert artefacts.ensure(model, "m", "vocabulary", lambda out: (out / "vectors.npy").write_bytes(b"built")) == final
     assert (final / "vectors.npy").read_bytes() == b"built" and artefacts.manifest(final) is not None
+
+
+def test_two_builds_replacing_one_partial_folder_keep_one_whole_build(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Two commands at once (threads here: flock(2) locks are per open file) each find a partial folder and build: both
+    found it partial at the end too, so the second to finish deleted the first's finished build (which its process
+    may have been reading) to put its own in place, or its rename failed and the command with it. Now the swap is
+    locked: the second finds a whole build there, keeps it, and both return it."""
+    monkeypatch.setenv("PERKMATCH_CACHE", str(tmp_path / "cache"))
+    model = _stand_in_model(tmp_path / "m")
+    final = artefacts.artefact_folder(model, "m", "vocabulary")
+    final.mkdir(parents=True)
+    (final / "vectors.npy").write_bytes(b"cut")
+    both_built, both_replacing = threading.Barrier(2), threading.Barrier(2)
+    returned: dict[str, Path | BaseException] = {}
+    real_discard = artefacts.discard
+
+    def discard(folder: Path) -> None:
+        if folder == final:  # both commands about to replace the partial folder at once, if they can be
+            with contextlib.suppress(threading.BrokenBarrierError):
+                both_replacing.wait(2)
+        real_discard(folder)
+
+    monkeypatch.setattr(artefacts, "discard", discard)
+
+    def command(name: str) -> None:
+        def build(out: Path) -> None:
+            (out / "vectors.npy").write_bytes(name.encode())
+            both_built.wait(10)  # neither puts its build in place before both have built
+
+        try:
+            returned[name] = artefacts.ensure(model, "m", "vocabulary", build)
+        except BaseException as exc:  # noqa: BLE001  (what the command would have failed with)
+            returned[name] = exc
+
+    threads = [threading.Thread(target=command, args=(name,)) for name in ("first", "second")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert returned == {"first": final, "second": final}
+    assert artefacts.manifest(final) is not None and (final / "vectors.npy").read_bytes() in (b"first", b"second")
+    assert [p.name for p in final.parent.iterdir() if p.is_dir()] == [final.name]
 
 
 def test_status_calls_for_the_encoder_the_profile_run_was_made_with(tmp_path, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
