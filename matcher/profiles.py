@@ -62,7 +62,8 @@ def build_profile(p: UserPosts, members: np.ndarray, topic_ids: list[str], paren
     ctx["alone"] = alone
     plan = _plan(members, parents, ctx, params)
     topics = plan.topics  # clarity is read for the topics measured only: their columns alone are partitioned
-    closest = (_closest(similarity[np.ix_(~ctx["dup"] & read, topics)], params) if similarity is not None
+    # of the user's own words only: a reshare or a copy says plainly what someone else wrote about
+    closest = (_closest(similarity[np.ix_(ctx["original"] & read, topics)], params) if similarity is not None
                else np.ones(len(topics)))
     span = params.clarity_full - params.clarity_floor
     clarity = np.clip((closest - params.clarity_floor) / span, params.min_clarity, 1.0)
@@ -373,9 +374,9 @@ def _evidence_posts(columns: np.ndarray, inferred: list[bool], p: UserPosts, ctx
 
 def _closest(similarity: np.ndarray, params: ProfileParams) -> np.ndarray:
     """How plainly the user's posts are about each topic: the similarity of their ``clarity_post``-th closest
-    (non-duplicate) post to it (their least similar one when they have fewer). Mapped to a clarity
-    (``clarity_floor`` to ``clarity_full`` give 0 to 1, never under ``min_clarity``), a topic resting on vague posts
-    ranks lower; under ``min_plain`` it is not inferred."""
+    original post (their own words: not a repeat, a reshare or a copy) to it (their least similar one when they have
+    fewer). Mapped to a clarity (``clarity_floor`` to ``clarity_full`` give 0 to 1, never under ``min_clarity``), a
+    topic resting on vague posts ranks lower; under ``min_plain`` it is not inferred."""
     n = len(similarity)
     if n == 0:
         return np.zeros(similarity.shape[1])

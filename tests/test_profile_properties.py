@@ -227,6 +227,40 @@ def test_repeating_a_post_never_creates_a_topic_nor_raises_a_score(ps: list[Post
 
 
 @CHECKS
+@given(users(), st.data())
+def test_a_reshare_weighs_only_its_share_of_a_post(ps: list[Post], data: st.DataObject) -> None:
+    """A reshare passes on someone else's words and "counts 0.2 of an original post" (step 5): that weight is all it
+    has. So with it set to 0 (``share_originality``), adding reshares, about anything, with any engagement, changes no
+    verdict and no score. (With 0.2, a reshare adds to a topic's volume, mass and lift as documented, and may tip a
+    topic that falls short on them.)"""
+    extra = [replace(data.draw(posts(len(ps) + j + 1, list(range(len(TOPICS))))), share=True, text=10_000 + j)
+             for j in range(data.draw(st.integers(1, 10)))]  # (texts of their own: a text's earliest post counts)
+    params = ProfileParams(share_originality=0.0)
+    before, after = by_topic(profile(ps, "health", params=params)), profile([*ps, *extra], "health", params=params)
+    assert inferred(after) == [t for t, r in before.items() if r.inferred]
+    for r in after:
+        assert r.topic_id not in before or r.score == before[r.topic_id].score, r.topic_id
+
+
+def test_a_reshare_is_not_one_of_the_posts_that_say_plainly_what_a_topic_is() -> None:
+    """Step 8-9: a topic needs its 3rd closest post at least 0.30 similar to it. Before, reshares were among those
+    posts, at full weight (elsewhere a reshare counts 0.2 of a post): three posts of one's own, one only grazing
+    travel (0.28), and one reshare of someone's plain travel post made travel inferred, and multiplied its score by
+    the clarity the reshare gave it. Shrunk by hypothesis from ``test_a_reshare_weighs_only_its_share_of_a_post``."""
+    own = [Post(i + 1, i * 3 * DAY, (sim, 0, 0, 0, 0, 0, 0), 5, 0, 0, False, False, None, i + 1, True, False, 1.0)
+           for i, sim in enumerate([0.4, 0.4, 0.28])]
+    reshare = replace(own[0], uid=4, at=10 * DAY, sims=(0.5, 0, 0, 0, 0, 0, 0), share=True, text=4)
+    alone = by_topic(profile(own))["travel"]
+    assert not alone.inferred and "3rd closest post is only 0.28" in " ".join(alone.details["shortfalls"])
+    shared = by_topic(profile([*own, reshare]))["travel"]
+    assert not shared.inferred and "3rd closest post is only 0.28" in " ".join(shared.details["shortfalls"])
+    assert shared.details["clarity"] == alone.details["clarity"]
+
+
+# --- sensitive topics --------------------------------------------------------------------------------------------
+
+
+@CHECKS
 @given(users(), OPT_IN, st.data())
 def test_a_sensitive_topic_not_opted_in_to_is_never_output_and_lends_no_support(
         ps: list[Post], opt_in: str, data: st.DataObject) -> None:
@@ -418,3 +452,34 @@ def test_the_order_posts_are_stored_in_and_of_users_in_a_chunk_changes_no_byte(
     rnd.shuffle(other)
     with tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b:
         assert computed(b, users, shuffled, other) == computed(a, users, rows, order)
+
+
+@STORED
+@given(people(), st.data())
+def test_repeats_and_weightless_reshares_read_with_the_rest_change_no_verdict(
+        made: tuple[list[dict[str, Any]], list[dict[str, Any]]], data: st.DataObject) -> None:
+    """Read as a profile run reads posts (a thread's title blended in, the user's related posts read together, step
+    2, from their own words only), exact repeats of a user's posts (written later) and reshares weighing nothing
+    (``share_originality=0``, the precondition: step 5's 0.2 is their only weight) change no verdict and no score."""
+    users, rows = made
+    extra = []
+    for i in data.draw(st.lists(st.integers(0, len(rows) - 1), min_size=1, max_size=8)):
+        row = rows[i]
+        extra.append({**row, "post_id": f"{row['post_id']}-again{len(extra)}",
+                      "created_at": row["created_at"] + data.draw(st.integers(1, 30 * DAY)),
+                      "likes": data.draw(st.integers(0, 10**6))})
+        passed = data.draw(written(row["user_id"], 1000 + len(extra)))  # someone's words, unlike the user's own (a
+        # reshare posted before a post of the user's own that repeats it is the earliest of the two: that one counts)
+        extra.append({**passed, "text": f"{passed['text']} passed along from elsewhere", "is_share": True})
+    extra = [r for r in extra if r["created_at"] <= AS_OF_STORED]
+    order = [u["user_id"] for u in users]
+    params = ProfileParams(share_originality=0.0)
+    with tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b:
+        before, after = computed(a, users, rows, order, params), computed(b, users, [*rows, *extra], order, params)
+    for user in order:
+        was = {m[0]: m[1:] for m in re.findall(r"TopicResult\(topic_id='([^']+)', inferred=(\w+), score=([\d.e-]+)",
+                                                before[user])}
+        now = {m[0]: m[1:] for m in re.findall(r"TopicResult\(topic_id='([^']+)', inferred=(\w+), score=([\d.e-]+)",
+                                                after[user])}
+        assert [t for t, (i, _) in now.items() if i == "True"] == [t for t, (i, _) in was.items() if i == "True"]
+        assert all(was[t][1] == s for t, (_, s) in now.items() if t in was), user
