@@ -66,14 +66,21 @@ COPIED = case((exists().where(col(_earlier.text_key) == Post.text_key, col(_earl
 POST_INPUTS = (col(Post.id), col(Post.platform), col(Post.text_key), col(Post.context_key),
                func.length(Post.text).label("text_len"), col(Post.created_at), col(Post.likes), col(Post.replies),
                col(Post.shares), cast(Post.is_share, Integer).label("is_share"), COPIED)
-_post_inputs = operator.attrgetter("user_id", *select(*POST_INPUTS).selected_columns.keys())
+_post_inputs = operator.attrgetter(*select(*POST_INPUTS).selected_columns.keys())
 
 
-def post_inputs(rows: Sequence[Any]) -> bytes:
-    """One user's posts' inputs as their digest reads them, from rows with ``user_id`` and the ``POST_INPUTS``
-    columns, in post id order (nothing for no posts): the text of the list of their values, as ``user_digests`` makes
-    it of the driver's rows."""
-    return repr([_post_inputs(r) for r in rows]).encode() if rows else b""
+def post_inputs(rows: Iterable[Any]) -> bytes:
+    """These posts' inputs as a user's digest reads them, from rows with the ``POST_INPUTS`` columns, in post id
+    order (``_inputs``)."""
+    return _inputs(_post_inputs(r) for r in rows)
+
+
+def _inputs(posts: Iterable[Sequence[Any]]) -> bytes:
+    """Each post's ``POST_INPUTS`` values, its two flags as booleans, as the text of a tuple, one after the other: the
+    form digests have always had, so that those stored by earlier versions still match the users whose inputs have
+    not changed (a new form made every user look changed to `explain`, `status` and `topics --changes`, until a
+    profile run computed everyone again)."""
+    return "".join([repr((*p[:9], bool(p[9]), bool(p[10]))) for p in posts]).encode()
 
 
 def opt_ins(engine: Engine, user_ids: list[str]) -> dict[str, str | None]:
@@ -102,7 +109,7 @@ def user_digests(engine: Engine, user_ids: list[str], as_of: int) -> dict[str, s
     with engine.connect() as conn:  # this reads every post of every user: the driver's tuples, not a Row each
         rows = conn.execute(stmt).cursor.fetchall()  # (half the time at a million posts)
     for user_id, theirs in itertools.groupby(rows, key=operator.itemgetter(0)):
-        posts[user_id] = repr(list(theirs)).encode()  # = ``post_inputs`` of the same posts
+        posts[user_id] = _inputs(row[1:] for row in theirs)  # = ``post_inputs`` of the same posts
     stored = opt_ins(engine, user_ids)
     return {u: inputs_digest(parts, u, stored) for u, parts in posts.items()}
 
