@@ -134,10 +134,12 @@ def run_match(engine: Engine, cache: EmbeddingCache, *, per_user: int = 3, per_b
         def work_out(users: set[str] | None = None) -> _Worked:
             return _work_out(engine, cache, int(profile.id or 0), ps, today, params, None if users else progress, users)
 
-        def again(conn: Connection, worked: _Worked) -> _Worked:
+        def again(conn: Connection, worked: _Worked, chosen: list[Candidate]) -> _Worked:
             """``worked`` as a match started now works it out: the users who dropped out since it read them
-            (``eligible.dropped_out``: forgotten, opted out, a sensitive opt-in withdrawn) read and worked out again."""
+            (``eligible.dropped_out``: forgotten, opted out, a sensitive opt-in withdrawn), and those whose ``chosen``
+            perks cite a post of theirs deleted since (``perk_candidates.citing_gone``), read and worked out again."""
             changed = dropped_out(conn, worked.opt_ins, policy, not_shown(ps.topics))
+            changed |= perk_candidates.citing_gone(conn, chosen, worked.reasons)
             return worked.redone(changed, work_out(changed)) if changed else worked
 
         with _no_cycle_collection():
@@ -211,7 +213,7 @@ def _no_cycle_collection() -> Iterator[None]:
 
 
 def _save(engine: Engine | Session, worked: _Worked, chosen: list[Candidate],
-          again: Callable[[Connection, _Worked], _Worked], version: int, profile: Run, as_of: int,
+          again: Callable[[Connection, _Worked, list[Candidate]], _Worked], version: int, profile: Run, as_of: int,
           limits: tuple[int, int], params: MatchParams, started: dt.datetime,
           read_back: Callable[[Session, int], Any] | None) -> MatchSummary:
     """Write the run (``chosen``: the assignment of ``worked``), in one transaction that first takes the `forget` lock
@@ -226,9 +228,10 @@ def _save(engine: Engine | Session, worked: _Worked, chosen: list[Candidate],
             hold_forget_lock(s.connection())
         else:  # (on a database that cannot be written, into copies of its tables: ``preview``)
             open_preview(s)
-        redone = again(s.connection(), worked)
-        if redone is not worked:  # (rare: the lock is held meanwhile, so solved again only then)
+        redone = again(s.connection(), worked, chosen)
+        while redone is not worked:  # (rare: the lock is held meanwhile, so solved again only then, and it settles)
             worked, chosen = redone, assign(redone.candidates, per_user=per_user, per_brand=per_brand)
+            redone = again(s.connection(), worked, chosen)
         run = Run(kind="match", as_of=as_of, started_at=started, params=json.dumps(
             {"per_user": per_user, "per_brand": per_brand, "catalog_version": version, "profile_run": profile.id}))
         s.add(run)

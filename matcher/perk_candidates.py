@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlmodel import col, select
 
 from matcher.assign import Candidate
@@ -19,7 +19,7 @@ from matcher.embed import EmbeddingCache
 from matcher.engine_local import Progress
 from matcher.perk_space import MatchParams, PerkSpace
 from matcher.profile_chunk import load_user_posts
-from matcher.store import EvidencePost, TopicScore, User, batches, session
+from matcher.store import EvidencePost, Post, TopicScore, User, batches, session
 from matcher.topic_records import SHOWN_EVIDENCE
 
 
@@ -160,3 +160,14 @@ def perk_evidence(pool: tuple[list[int], np.ndarray], perk_vecs: np.ndarray) -> 
     closeness = cosines(perk_vecs, vecs)  # (perks, posts), each row's the same whatever the rows beside it
     order = np.lexsort((np.broadcast_to(np.arange(len(keys)), closeness.shape), -closeness), axis=1)
     return [[keys[i] for i in row[:SHOWN_EVIDENCE]] for row in order.tolist()]
+
+
+def citing_gone(conn: Connection, chosen: list[Candidate], reasons: dict[tuple[str, str], list[Hit]]) -> set[str]:
+    """The users among ``chosen`` whose perks cite (``reasons``) a post key that is no longer one of their posts: a
+    `forget --post` since the match read their evidence (a key SQLite may since have given another user's post)."""
+    cited = {(c.user_id, key) for c in chosen for hit in reasons[(c.user_id, c.perk_id)] for key in hit[4]}
+    held: set[tuple[str, int | None]] = set()
+    for part in batches(sorted({key for _, key in cited})):
+        held.update((user_id, key) for key, user_id in conn.execute(
+            select(col(Post.id), col(Post.user_id)).where(col(Post.id).in_(part))).all())
+    return {user_id for user_id, key in cited if (user_id, key) not in held}

@@ -221,3 +221,52 @@ def test_match_dry_run_runs_on_a_database_it_cannot_write(tmp_path, write, monke
         assert conn.exec_driver_sql("SELECT COUNT(*) FROM temp.sqlite_master").scalar() == 0
         assert conn.execute(text("SELECT COUNT(*) FROM runs WHERE kind = 'match'")).scalar() == 1
     read_only.dispose()
+
+
+def _cited_keys(engine, run_id: int) -> dict[str, set[int]]:  # type: ignore[no-untyped-def]
+    """Each user's post keys a match run's assignments cite as evidence, as stored."""
+    import json
+
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT user_id, topics FROM assignments WHERE run_id = :r"), {"r": run_id}).all()
+    out: dict[str, set[int]] = {}
+    for user_id, topics in rows:
+        out.setdefault(user_id, set()).update(k for hit in json.loads(topics) for k in hit["posts"])
+    return out
+
+
+def test_a_post_deleted_while_a_match_computes_is_not_cited_by_the_run_it_writes(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """u-maya deletes a post (`forget --post`) that her perk cites as evidence while a match computes, after it read
+    her evidence: the run kept citing the deleted post's key, which `forget --post` takes out of the assignments
+    already written (and which SQLite gives the next post stored: another user's post shown as hers). Now the match,
+    in its write transaction, works out again the users whose chosen perks cite a post of theirs gone since: the run
+    written is the one a match started after writes."""
+    import matcher.perk_candidates as perk_candidates
+    from matcher.match import run_match
+
+    engine = open_engine(str(tmp_path / "d.db"))
+    cache = EmbeddingCache(engine, FakeEncoder())
+    run_demo(engine, cache)
+    first = run_match(engine, cache)
+    key = sorted(_cited_keys(engine, first.run_id)["u-maya"])[0]
+    with engine.connect() as conn:
+        from sqlalchemy import text
+
+        post_id = conn.execute(text("SELECT post_id FROM posts WHERE id = :k"), {"k": key}).scalar()
+    real, done = perk_candidates.find_candidates, []
+
+    def then_delete(*args: Any) -> Any:
+        found = real(*args)
+        if not done:  # once: after the match has read u-maya's evidence
+            done.append(forget_posts(engine, "u-maya", [post_id]))
+        return found
+
+    monkeypatch.setattr(perk_candidates, "find_candidates", then_delete)
+    during = run_match(engine, cache)
+    monkeypatch.setattr(perk_candidates, "find_candidates", real)
+    assert done and key not in _cited_keys(engine, during.run_id).get("u-maya", set())  # before: still cited
+    after = run_match(engine, cache)
+    assert stored_run(engine, during.run_id) == stored_run(engine, after.run_id)
+    engine.dispose()
