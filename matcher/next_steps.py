@@ -103,6 +103,9 @@ def _profile_reasons(profile: dict[str, Any], taxonomy: dict[str, Any]) -> list[
                    "the next run works those users' topics out again without them")
     if profile["taxonomy_digest"] and taxonomy["digest"] and profile["taxonomy_digest"] != taxonomy["digest"]:
         why.append("the taxonomy was replaced since")
+    if profile.get("rules") is not None and profile["rules"] != profile.get("rules_now", profile["rules"]):
+        why.append(f"perkmatch's profile rules changed since (version {profile['rules']} -> {profile['rules_now']}, an "
+                   "upgrade): its scores and verdicts follow the old rules; the next run computes every user again")
     return [f"perkmatch profile: profile run {profile['run_id']}: " + "; ".join(why)] if why else []
 
 

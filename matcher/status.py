@@ -209,6 +209,7 @@ def _profile(s: Session, run: Run, today: dt.date) -> dict[str, Any]:
     return {**_run_times(run), "policy": policy, "users": stats.get("users"),
             "posts": stats.get("posts"), "inferred_topics": stats.get("inferred_topics"), "model": stats.get("model"),
             "encoder_options": stats.get("encoder_options"), "taxonomy_digest": params.get("taxonomy"),
+            "rules": params.get("rules"), "rules_now": incremental.RULES_VERSION,
             "since": {"posts": posts, "posting_users": users, "user_records": records,
                       "user_records_for_profile": for_profile, "forgotten": forgotten,
                       "deleted_posts": int(deleted), "deleting_users": int(deleting)},

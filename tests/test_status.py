@@ -520,3 +520,22 @@ def test_a_match_that_checked_offers_on_a_day_to_come_is_named(world) -> None:  
         "perkmatch match --as-of 2025-03-15: match run 3: it checked offer dates as of 2025-04-02, a day still to "
         "come (today is 2025-03-15)")
     assert database_status(engine, world.db, today=dt.date(2025, 4, 2))["up_to_date"]  # the day came
+
+
+def test_profile_rules_changed_by_an_upgrade_call_for_a_profile_run(world, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """After an upgrade whose rules compute profiles differently (``incremental.RULES_VERSION``), the newest run's
+    scores and verdicts follow the old rules, but `status` said "up to date: nothing to run" (found by helper-120's
+    review). It now names the change, and a profile run (which computes every user again) clears it."""
+    import matcher.incremental as incremental
+
+    report = status(world)
+    assert report["profile"]["rules"] == report["profile"]["rules_now"] == incremental.RULES_VERSION
+    now = incremental.RULES_VERSION
+    monkeypatch.setattr(incremental, "RULES_VERSION", now + 1)  # the upgrade
+    report = status(world)
+    assert report["up_to_date"] is False
+    assert report["next"][0] == (f"perkmatch profile: profile run {report['profile']['run_id']}: perkmatch's profile "
+                                 f"rules changed since (version {now} -> {now + 1}, an upgrade): its scores and "
+                                 "verdicts follow the old rules; the next run computes every user again")
+    assert world("profile", "--as-of", "2025-03-01").exit_code == 0
+    assert not any(step.startswith("perkmatch profile") for step in status(world)["next"])
