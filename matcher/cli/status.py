@@ -1,4 +1,5 @@
-"""`perkmatch status`: what the database holds and what to run next (``matcher.status``)."""
+"""`perkmatch status`: what the database holds and what to run next (``matcher.status``); `perkmatch prune`: old runs
+deleted (``matcher.prune``)."""
 
 from typing import Annotated, Any
 
@@ -96,5 +97,33 @@ def run_line(run: dict[str, Any]) -> str:
     return head
 
 
+def prune(keep: Annotated[int, typer.Option("--keep", min=1, help="How many of the newest finished profile runs, and "
+                                            "of match runs, to keep (and any a kept run still reads).")] = 2,
+          dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would go; delete nothing.")] = False,
+          db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """Delete old profile and match runs (their topics, evidence, assignments), keeping the newest --keep of each."""
+    from matcher.next_steps import plural
+    from matcher.prune import prune_runs
+
+    report = prune_runs(engine(db, existing=True), keep=keep, dry_run=dry_run)
+    if as_json:
+        print_json({"kept": report.kept, "pruned": report.pruned, "rows": report.rows, "dry_run": report.dry_run})
+        return
+    gone = [f"{plural(len(ids), kind + ' run')} ({', '.join(map(str, ids))})"
+            for kind, ids in report.pruned.items() if ids]
+    if not gone:
+        out.print(f"nothing to prune: no finished run is older than the newest {keep} of its kind, or each is still "
+                  "read by a kept run")
+        return
+    rows = ", ".join(f"{n:,} {table}" for table, n in report.rows.items() if n and table != "runs")
+    verb = "would delete" if dry_run else "deleted"
+    out.print(f"{verb} {' and '.join(gone)}: {rows or 'no rows'}")
+    kept = [f"{kind} runs {', '.join(map(str, ids))}" for kind, ids in report.kept.items() if ids]
+    out.print("kept: " + "; ".join(kept))
+    if not dry_run:
+        out.print("(SQLite reuses the freed pages; `VACUUM` shrinks the file)")
+
+
 def register(app: typer.Typer) -> None:
     app.command()(handled(status))
+    app.command()(handled(prune))
