@@ -62,8 +62,12 @@ def build_profile(p: UserPosts, members: np.ndarray, topic_ids: list[str], paren
     ctx["alone"] = alone
     plan = _plan(members, parents, ctx, params)
     topics = plan.topics  # clarity is read for the topics measured only: their columns alone are partitioned
-    # of the user's own words only: a reshare or a copy says plainly what someone else wrote about
-    closest = (_closest(similarity[np.ix_(ctx["original"] & read, topics)], params) if similarity is not None
+    # of the user's own words only: a reshare or a copy says plainly what someone else wrote about; a user with none
+    # (reshares only) is read by their reshares, so their candidates rank and read as before: their topics fail for
+    # want of original posts, and "the posts only graze it" (0.00, none read) would be untrue
+    own = ctx["original"] & read
+    clear = own if own.any() else ~ctx["dup"] & read
+    closest = (_closest(similarity[np.ix_(clear, topics)], params) if similarity is not None
                else np.ones(len(topics)))
     span = params.clarity_full - params.clarity_floor
     clarity = np.clip((closest - params.clarity_floor) / span, params.min_clarity, 1.0)

@@ -134,6 +134,20 @@ def test_reshare_only_account_gets_no_topic() -> None:
     assert inferred(profile(steady(0, 40, share=True, likes=10))) == []
 
 
+def test_a_reshare_only_account_is_read_by_its_reshares_for_how_plainly_they_are_about_a_topic() -> None:
+    """Clarity reads a user's own words only (a reshare says plainly what someone else wrote); an account of reshares
+    only has none, and read by none its candidates all scored as grazing their topic ("its 3rd closest post is only
+    0.00 similar"), untrue, and the demo's resharer of running posts was said to be best at Sports, not Running.
+    Its reshares are read instead: its topics fail for want of original posts alone."""
+    posts = steady(0, 12, share=True, likes=10) + steady(1, 4, share=True, likes=10)
+    similarity = np.full((len(posts), len(TOPICS)), 0.1, dtype=np.float32)
+    similarity[:12, 0], similarity[12:, 1] = 0.6, 0.35
+    results = profile(posts, similarity=similarity)
+    assert inferred(results) == [] and results[0].topic_id == "travel"  # what it reshares most, and most plainly
+    assert "original post(s); needs 3" in shortfalls(results, "travel")
+    assert "graze" not in shortfalls(results, "travel")
+
+
 def test_a_burst_on_one_day_is_not_a_topic() -> None:
     posts = [P(0, 3 + i / 100, likes=8) for i in range(15)]
     results = profile(posts)
