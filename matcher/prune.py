@@ -37,6 +37,7 @@ class PruneReport:
     pruned: dict[str, list[int]]
     rows: dict[str, int] = field(default_factory=dict)
     dry_run: bool = False
+    sqlite: bool = True  # where freed space is reused at once (PostgreSQL: after VACUUM)
 
 
 def prune_runs(engine: Engine, keep: int = 2, dry_run: bool = False) -> PruneReport:
@@ -65,7 +66,8 @@ def prune_runs(engine: Engine, keep: int = 2, dry_run: bool = False) -> PruneRep
         if not dry_run:
             s.execute(delete(Run).where(col(Run.id).in_([i for ids in pruned.values() for i in ids])))
             s.commit()
-    return PruneReport({k: sorted(v, reverse=True) for k, v in kept.items()}, pruned, rows, dry_run)
+    return PruneReport({k: sorted(v, reverse=True) for k, v in kept.items()}, pruned, rows, dry_run,
+                       engine.dialect.name == "sqlite")
 
 
 def _kept(runs: Sequence[tuple[int, str, str, str | None]], keep: int) -> dict[str, set[int]]:

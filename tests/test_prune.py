@@ -111,6 +111,7 @@ def test_prune_through_the_library_on_both_databases(tmp_path, request, kind: st
     report = prune_runs(eng, keep=1)
     assert report.kept["match"] == [match.run_id] and profile.run_id in report.kept["profile"]
     assert report.pruned["match"] == [2] and report.rows["assignments"] > 0
+    assert report.sqlite == (kind == "sqlite")  # (what the CLI says of the space freed)
     with eng.connect() as conn:
         left = {r for (r,) in conn.execute(text("SELECT DISTINCT run_id FROM assignments")).all()}
     assert left == {match.run_id}

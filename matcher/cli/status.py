@@ -121,7 +121,8 @@ def prune(keep: Annotated[int, typer.Option("--keep", min=1, help="How many of t
     kept = [f"{kind} runs {', '.join(map(str, ids))}" for kind, ids in report.kept.items() if ids]
     out.print("kept: " + "; ".join(kept))
     if not dry_run:
-        out.print("(SQLite reuses the freed pages; `VACUUM` shrinks the file)")
+        out.print("(SQLite reuses the freed pages; `VACUUM` shrinks the file)" if report.sqlite else
+                  "(PostgreSQL reuses the space once VACUUM, or autovacuum, has run)")
 
 
 def register(app: typer.Typer) -> None:
