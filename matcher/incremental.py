@@ -28,7 +28,18 @@ from sqlalchemy import Connection, Engine, Integer, case, cast, delete, exists, 
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
-from matcher.store import EvidencePost, Post, ProfiledUser, Run, TopicScore, TopicVector, User, bulk_insert, session
+from matcher.store import (
+    PROFILE_ROWS,
+    EvidencePost,
+    Post,
+    ProfiledUser,
+    Run,
+    TopicScore,
+    TopicVector,
+    User,
+    bulk_insert,
+    session,
+)
 from matcher.taxonomy import TopicInfo
 
 SCORE_COLS = ("user_id", "topic_id", "status", "rank", "score", "confidence", "posts", "days", "engagement",
@@ -171,7 +182,7 @@ def drop_interrupted(engine: Engine, run_id: int) -> int:
         stale = list(s.execute(select(col(Run.id)).where(col(Run.kind) == "profile")
                                .where(col(Run.status).in_(("running", "stopped"))).where(col(Run.id) < run_id))
                      .scalars())
-        for table in (TopicScore, EvidencePost, ProfiledUser):
+        for table in PROFILE_ROWS:
             s.execute(delete(table).where(col(table.run_id).in_(stale)))
         named = {(json.loads(params or "{}").get("topic_vectors") or {}).get("run")
                  for params in s.execute(select(col(Run.params)).where(col(Run.kind) == "profile")).scalars()}

@@ -34,6 +34,7 @@ from matcher.profile_chunk import ReadUser
 from matcher.profile_types import ProfileParams, TopicResult
 from matcher.records import end_of_day, require_as_of
 from matcher.store import (
+    PROFILE_ROWS,
     EvidencePost,
     Post,
     ProfiledUser,
@@ -321,7 +322,7 @@ def write_rows(conn: Connection, run_id: int, results: dict[str, list[TopicResul
     bulk_insert(conn, EvidencePost.__table__, ("run_id", *incremental.EVIDENCE_COLS), evidence)  # type: ignore[attr-defined]
     incremental.copy_users(conn, run_id, reuse)
     incremental.record_digests(conn, run_id, sorted(digests.items()))
-    written, tables = set(results) | set(reuse) | set(digests), (TopicScore, EvidencePost, ProfiledUser)
+    written, tables = set(results) | set(reuse) | set(digests), PROFILE_ROWS
     gone = drop_gone(conn, run_id, written, policy, tables)
     if hidden is not None:
         drop_withdrawn_profiles(conn, run_id, written - set(gone), hidden, tables)

@@ -15,18 +15,16 @@ from sqlmodel import col, select
 from matcher.errors import WrongArgumentError
 from matcher.locks import hold_forget_lock
 from matcher.store import (
+    PROFILE_ROWS,
     Assignment,
-    EvidencePost,
-    ProfiledUser,
     Run,
-    TopicScore,
     TopicVector,
     Withheld,
     require_engine,
     session,
 )
 
-ROWS = {"profile": (TopicScore, EvidencePost, ProfiledUser, TopicVector), "match": (Assignment, Withheld)}
+ROWS = {"profile": (*PROFILE_ROWS, TopicVector), "match": (Assignment, Withheld)}
 
 
 @dataclass(frozen=True)

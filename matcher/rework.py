@@ -23,7 +23,17 @@ from matcher.incremental import RULES_VERSION
 from matcher.profile_chunk import compute_users
 from matcher.profile_run import space_basis, write_rows
 from matcher.profile_types import ProfileParams
-from matcher.store import Assignment, EvidencePost, ProfiledUser, Run, TopicScore, batches, cited_topics, session
+from matcher.store import (
+    PROFILE_ROWS,
+    Assignment,
+    EvidencePost,
+    ProfiledUser,
+    Run,
+    TopicScore,
+    batches,
+    cited_topics,
+    session,
+)
 from matcher.taxonomy import load_topics, taxonomy_digest
 from matcher.topic_space import TopicSpace
 from matcher.topic_tree import lineage
@@ -106,7 +116,7 @@ def _rework_users(engine: Engine, load: Callable[[], EmbeddingCache],
             results, _, digests = compute_users(engine, space[0], space[1], users, run.as_of)
         with session(engine) as s:
             if space is None or isinstance(space, tuple):  # every row of theirs goes (and is written again)
-                for table in (TopicScore, EvidencePost, ProfiledUser):
+                for table in PROFILE_ROWS:
                     s.execute(delete(table).where(col(table.run_id) == run_id).where(col(table.user_id).in_(users)))
             if isinstance(space, tuple):
                 write_rows(s.connection(), run_id, results, {}, digests,

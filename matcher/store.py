@@ -180,6 +180,9 @@ class ProfiledUser(SQLModel, table=True):
     digest: str
 
 
+PROFILE_ROWS = (TopicScore, EvidencePost, ProfiledUser)  # a user's rows in one profile run, by (run_id, user_id)
+
+
 class Assignment(SQLModel, table=True):
     """A perk assigned to a user in one match run, with the topics behind it (JSON)."""
 
