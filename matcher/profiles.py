@@ -55,11 +55,12 @@ def build_profile(p: UserPosts, members: np.ndarray, topic_ids: list[str], paren
     if n == 0:
         return []
     read = np.ones(n, dtype=bool) if p.readable is None else p.readable
+    veiled = _veiled(members, allowed, params)  # (read before the sensitive topics' memberships are dropped)
     # a sensitive topic lends its posts to no parent (they are not evidence); a post the model cannot read is about
     # no topic, nor one of a topic's closest posts
     members = members * allowed[None, :] * read[:, None]
     ctx = _context(p, params, as_of, duplicate_mask(p, params) if duplicates is None else duplicates)
-    ctx["alone"] = alone
+    ctx["alone"], ctx["veiled"] = alone, veiled
     plan = _plan(members, parents, ctx, params)
     topics = plan.topics  # clarity is read for the topics measured only: their columns alone are partitioned
     # of the user's own words only: a reshare or a copy says plainly what someone else wrote about; a user with none
@@ -251,6 +252,21 @@ def _context(p: UserPosts, params: ProfileParams, as_of: int, dup: np.ndarray) -
             "by_time": by_time, "times": p.created_at[by_time], "arrival": _arrival(by_time)}
 
 
+def _veiled(members: np.ndarray, allowed: np.ndarray, params: ProfileParams) -> np.ndarray:
+    """(n,) bool: the posts about a topic not ``allowed`` (a sensitive topic the user has not opted in to): a member
+    of it (``member_min``), or closer to it than to any other topic. They are no topic's evidence (``_evidence_posts``),
+    so their text is never shown, nor quoted to a brand by a perk (its evidence is drawn from the topic's): before, a
+    post mostly about the user's depression that also touched Running (0.73 and 0.27) was Running's evidence, and a
+    running coach's perk quoted it to its brand. They still count for the other topic, as before."""
+    hide = ~np.asarray(allowed, dtype=bool)
+    if not hide.any() or not len(members):
+        return np.zeros(len(members), dtype=bool)
+    hidden = members[:, hide].max(axis=1)
+    shown = members[:, ~hide].max(axis=1, initial=0.0)
+    veiled: np.ndarray = (hidden >= params.member_min) | ((hidden > 0) & (hidden >= shown))
+    return veiled
+
+
 def _arrival(by_time: np.ndarray) -> np.ndarray:
     """Each post's place in time (``by_time``: ``post_signals.time_order``), which breaks ties between equally strong
     evidence: the earlier post first. Before, the post stored first came first, so the same posts ingested in another
@@ -361,7 +377,7 @@ def _evidence_posts(columns: np.ndarray, inferred: list[bool], p: UserPosts, ctx
     """Each topic's (row of ``columns``) strongest posts as (post key, strength), strongest first (ties: the earlier
     first, ``_arrival``): ``evidence_pool`` of them for an inferred topic, ``evidence_posts`` for a candidate. A post's
     strength is its membership, weight, engagement boost and recency (a member's: ``member_min`` or more)."""
-    strength = columns * ctx["weight"] * ctx["boost"] * ctx["recency"] * (columns >= params.member_min)
+    strength = columns * ctx["weight"] * ctx["boost"] * ctx["recency"] * (columns >= params.member_min) * ~ctx["veiled"]
     some = strength > 0
     row, post = np.nonzero(some)
     value = strength[row, post]
