@@ -132,7 +132,7 @@ def run_match(engine: Engine, cache: EmbeddingCache, *, per_user: int = 3, per_b
         policy = json.loads(profile.params or "{}").get("policy", "opt-in")
 
         def work_out(users: set[str] | None = None) -> _Worked:
-            return _work_out(engine, cache, int(profile.id or 0), ps, today, params, None if users else progress, users)
+            return _work_out(engine, cache, int(profile.id or 0), ps, today, params, _bar(progress, users), users)
 
         def again(conn: Connection, worked: _Worked, chosen: list[Candidate]) -> _Worked:
             """``worked`` as a match started now works it out: the users who dropped out since it read them
@@ -195,6 +195,16 @@ def _work_out(engine: Engine, cache: EmbeddingCache, profile_run: int, ps: PerkS
     candidates, withheld, reasons = perk_candidates.find_candidates(engine, cache, profile_run, rows, regions, ps,
                                                                     today, params, progress, hides)
     return _Worked(rows, {u: opt_ins.get(u) for u in rows}, candidates, withheld, reasons)
+
+
+def _bar(progress: Progress | None, again: set[str] | None) -> Progress | None:
+    """The progress of finding candidates: the match's own stage, or, for users worked out ``again`` as the run is
+    written (``_save``), a stage of its own saying so. Before, that work showed nothing (the first reading's bar stood
+    full while it ran, however many users it read again)."""
+    if progress is None or not again:
+        return progress
+    said = f"candidates again ({len(again)} user(s) changed while the match ran)"
+    return lambda stage, advance, total: progress(said if stage == "candidates" else stage, advance, total)
 
 
 @contextmanager

@@ -128,3 +128,33 @@ def test_no_output_quotes_a_post_about_a_topic_the_user_did_not_opt_in_to(tmp_pa
         quoted = SAM_POSTS[i][:40]
         assert not [where for where, text in shown.items() if quoted in text.replace("\\u2019", "'")], quoted
     assert "Running" in shown["topics"] and any(f'"s{i}"' in shown["match"] for i in range(7))
+
+
+# --- 5. the progress of a match working dropped-out users out again ----------------------------------------------
+
+def test_a_match_shows_the_progress_of_working_users_out_again(tmp_path, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """ann withdraws her Health opt-in while a match computes, so the match works her out again as it writes its run
+    (``match._Worked.redone``). That work showed no progress (its candidates were found with no bar); now it has a
+    stage of its own, counting the users read again, on the same bar as the rest of the match."""
+    import matcher.perk_candidates as perk_candidates
+    from matcher.ingest import ingest
+    from matcher.match import run_match
+    from tests.test_s37_match_export import _health_world
+
+    engine, cache = _health_world(tmp_path, write)
+    real, seen = perk_candidates.find_candidates, []
+
+    def then_withdraw(*args, **kwargs):  # type: ignore[no-untyped-def]
+        found = real(*args, **kwargs)
+        if len(seen) == 0:
+            seen.append(ingest(engine, users=write("withdraw.jsonl", [{"user_id": "ann", "sensitive_opt_in": []}])))
+        return found
+
+    monkeypatch.setattr(perk_candidates, "find_candidates", then_withdraw)
+    steps: list[tuple[str, int, int | None]] = []
+    run_match(engine, cache, progress=lambda stage, advance, total: steps.append((stage, advance, total)))
+    again = [s for s in steps if s[0].startswith("candidates again")]
+    assert again and {s[0] for s in again} == {"candidates again (1 user(s) changed while the match ran)"}
+    assert sum(s[1] for s in again) == 1 and {s[2] for s in again} == {1}  # before: no such stage
+    assert sum(s[1] for s in steps if s[0] == "candidates") == 2  # the first reading's bar as before
+    engine.dispose()
