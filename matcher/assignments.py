@@ -101,7 +101,7 @@ def assignment_records(engine: Engine, rows: list[Assignment], stored: bool = Fa
             continue
         from_run = profile_of[r.run_id]
         # the topic's evidence chosen for this perk (``match.perk_evidence``); a match run before that kept none
-        topics = [{"topic_id": t["topic_id"], "name": names.get(t["topic_id"], t["topic_id"]), "score": t["score"],
+        topics = [{"topic_id": t["topic_id"], "name": names[t["topic_id"]], "score": t["score"],
                    "fit": t["fit"], **({"relevance": t["relevance"]} if "relevance" in t else {}),
                    "evidence": [post_record(posts[k], again.get(from_run, set())) for k in t.get("posts") or
                                 topic_ev[(from_run, r.user_id, t["topic_id"])] if k in posts]}

@@ -41,7 +41,7 @@ def topic_changes(engine: Engine, user_id: str, since: int | None = None) -> dic
     now = {k: t for k, t in every.items() if t["status"] == "inferred"}
     if prev is None:
         return {"user_id": user_id, "run_id": run.id, "previous_run_id": None, "changes": [
-            {"topic_id": k, "name": names.get(k, k), "change": "new", "before": None, "after": t["score"],
+            {"topic_id": k, "name": names[k], "change": "new", "before": None, "after": t["score"],
              "why": "first profile run"} for k, t in now.items()]}
     before = {t["topic_id"]: t for t in topic_records(engine, int(prev.id or 0), [user_id])[0]["topics"]}
     if not before and not_profiled(engine, prev, user):
@@ -50,7 +50,7 @@ def topic_changes(engine: Engine, user_id: str, since: int | None = None) -> dic
                  f"{deleted:%Y-%m-%d} (an opt-out or `perkmatch forget`)" if deleted
                  else f"first profiled in this run (they were not in profile run {prev.id})")
         return {"user_id": user_id, "run_id": run.id, "previous_run_id": prev.id, "changes": [
-            {"topic_id": k, "name": names.get(k, k), "change": "new", "before": None, "after": t["score"],
+            {"topic_id": k, "name": names[k], "change": "new", "before": None, "after": t["score"],
              "why": first} for k, t in now.items()]}
     causes = read_causes(engine, run, prev, user)
     changes = []
@@ -59,7 +59,7 @@ def topic_changes(engine: Engine, user_id: str, since: int | None = None) -> dic
         if a and b and abs(a["score"] - b["score"]) < 1e-9:
             continue
         change = "new" if a is None else "dropped" if b is None else "score"
-        changes.append({"topic_id": k, "name": names.get(k, k), "change": change, "before": a and a["score"],
+        changes.append({"topic_id": k, "name": names[k], "change": change, "before": a and a["score"],
                         "after": b and b["score"], "why": why_moved(k, a, b or every.get(k), causes)})
     stored = topic_records(engine, int(prev.id or 0), [user_id], stored=True)[0]["topics"]
     hidden = len({t["topic_id"] for t in stored} - set(before))  # (only a sensitive topic is ever hidden)

@@ -23,7 +23,7 @@ from matcher.incremental import user_digests
 from matcher.profile_run import latest_run
 from matcher.profile_types import ProfileParams, TopicResult
 from matcher.store import Post, ProfiledUser, Run, TopicScore, session
-from matcher.taxonomy import known_names, load_topics
+from matcher.taxonomy import TopicNames, known_names, load_topics
 from matcher.topic_records import (
     record_changed,
     require_profile,
@@ -83,7 +83,7 @@ def explain_topic(engine: Engine, user_id: str, topic_id: str, shared: dict[str,
         worked = _not_kept(engine, run, user_id, topic_id, late, params, cache, once, out)
         if worked is None:
             return out
-        record = worked_record(engine, run, user_id, worked, {t.topic_id: t.name for t in taxonomy})
+        record = worked_record(engine, run, user_id, worked, TopicNames({t.topic_id: t.name for t in taxonomy}))
         details = record.pop("details")
     if details.get("covered_by"):  # never name a sensitive child the user does not (or no longer) opt in to
         details["covered_by"] = [k for k in details["covered_by"] if k not in hidden]
@@ -198,7 +198,7 @@ def _scored_before(engine: Engine, user_id: str, topic_id: str) -> TopicInfo | N
                         .where(TopicScore.topic_id == topic_id).limit(1)).first()
     if scored is None:
         return None
-    name = known_names(engine, []).get(topic_id, topic_id)  # (the loaded taxonomy lacks it: the kept names alone)
+    name = known_names(engine, [])[topic_id]  # (the loaded taxonomy lacks it: the kept names alone)
     return TopicInfo(topic_id, name, None, "", False)
 
 

@@ -17,7 +17,8 @@ from matcher.store import Topic, TopicName, batches, session
 from matcher.taxonomy_files import TopicIn, read_taxonomy
 from matcher.topic_tree import TopicInfo, lineage, not_shown
 
-__all__ = ["TopicIn", "TopicInfo", "default_taxonomy_path", "dropped_under", "known_names", "lineage", "load_topics",
+__all__ = ["TopicIn", "TopicInfo", "REMOVED", "TopicNames", "default_taxonomy_path", "dropped_under",
+           "known_names", "lineage", "load_topics",
            "not_shown", "read_taxonomy", "replaced_since", "store_taxonomy", "stored_topics", "taxonomy_digest",
            "topic_ids_in", "topic_sets"]
 
@@ -67,12 +68,24 @@ def dropped_under(s: Session, stored: set[str], withdrawn: set[str], loaded: set
     return frozenset(out)
 
 
-def known_names(engine: Engine, taxonomy: list[TopicInfo]) -> dict[str, str]:
+REMOVED = "(removed from the taxonomy)"
+
+
+class TopicNames(dict[str, str]):
+    """Topic names by id (``known_names``): a topic with no name kept, dropped from the taxonomy before names were
+    kept, is named by its id and ``REMOVED`` (read with ``names[topic_id]``). Before, it showed as its bare id, as if
+    that were its name."""
+
+    def __missing__(self, topic_id: str) -> str:
+        return f"{topic_id} {REMOVED}"
+
+
+def known_names(engine: Engine, taxonomy: list[TopicInfo]) -> TopicNames:
     """Each topic's name: the loaded taxonomy's, and for a topic it left out, the name it was last loaded with
-    (``TopicName``; a topic dropped before names were kept has none, and is shown by its id)."""
+    (``TopicName``; a topic dropped before names were kept has none: ``TopicNames`` says it was removed)."""
     with session(engine) as s:
         names = dict(s.exec(select(TopicName.topic_id, TopicName.name)).all())
-    return names | {t.topic_id: t.name for t in taxonomy}
+    return TopicNames(names | {t.topic_id: t.name for t in taxonomy})
 
 
 def load_topics(engine: Engine) -> list[TopicInfo]:

@@ -173,7 +173,7 @@ def topic_record(r: TopicScore, names: dict[str, str], evidence: list[EvidencePo
     # theirs, as `explain` says); never a sensitive child the user does not opt in to
     covered = [k for k in d.get("covered_by", []) if k not in hide]
     return {
-        "topic_id": r.topic_id, "name": names.get(r.topic_id, r.topic_id), "status": r.status,
+        "topic_id": r.topic_id, "name": names[r.topic_id], "status": r.status,
         "score": r.score, "confidence": r.confidence, "posts": r.posts, "days": r.days,
         "threads": d.get("threads", 0), "engagement": d.get("positive_engagement", 0.0),
         "engagement_vs_usual": round(math.exp(r.engagement), 2),

@@ -34,7 +34,7 @@ def opted_in_since(run: Run, user_id: str) -> str:
 
 def covered(details: dict[str, Any], posts: int, names: dict[str, str]) -> str:
     """The verdict on a parent topic whose posts count for its inferred children (README, step 10)."""
-    kids = ", ".join(f"{names.get(k, k)} ({k})" for k in details["covered_by"])
+    kids = ", ".join(f"{names[k]} ({k})" for k in details["covered_by"])
     said = (f"not shown: its posts count for the more specific {kids}, inferred instead (a parent is shown only when "
             "its posts beyond its inferred children's meet every threshold on their own)")
     if posts and details.get("shortfalls"):  # with none beyond them, every threshold "falls short" of nothing

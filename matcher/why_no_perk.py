@@ -46,7 +46,7 @@ def no_perks_reason(engine: Engine, user_id: str) -> str:
                     f"{version}) has no live perk at all")
     names = known_names(engine, load_topics(engine))
     return (f"{user_id} got no perk in match run {match.id}: no live perk fits their topics "
-            f"({', '.join(sorted(names.get(t, t) for t in topics))}) closely enough")
+            f"({', '.join(sorted(names[t] for t in topics))}) closely enough")
 
 
 def _unprofiled(engine: Engine, match: Run, profile: Run | None, profile_id: int | None, user: User) -> str | None:

@@ -158,3 +158,33 @@ def test_a_match_shows_the_progress_of_working_users_out_again(tmp_path, write, 
     assert sum(s[1] for s in again) == 1 and {s[2] for s in again} == {1}  # before: no such stage
     assert sum(s[1] for s in steps if s[0] == "candidates") == 2  # the first reading's bar as before
     engine.dispose()
+
+
+# --- 4. a topic removed from the taxonomy before names were kept ---------------------------------------------------
+
+def test_a_topic_removed_before_its_name_was_kept_is_said_to_be_removed_not_named_by_its_id(tmp_path, write,  # type: ignore[no-untyped-def]
+                                                                                             monkeypatch) -> None:
+    """cat's Coffee was inferred, then the taxonomy was replaced by one without it, in a database made before the names
+    of replaced topics were kept (``topic_names`` lacks it). `topics`, `explain`, `topics --changes`, `brand` and
+    `explain USER` named it "coffee", its bare id, as if that were its name (`"name": "coffee"`). Now they say it was
+    removed; a topic whose name was kept is still shown by that name."""
+    from sqlalchemy import text
+
+    from matcher.store import open_engine
+    from tests.test_cli_match import TAXONOMY, four_users
+
+    world = four_users(tmp_path, write, monkeypatch)
+    assert world("match").exit_code == 0 and world("profile").exit_code == 0
+    without = write("t2.yaml", [t for t in TAXONOMY if t["topic_id"] != "coffee"])
+    assert world("taxonomy", "load", without).exit_code == 0
+    assert json.loads(world("topics", "cat", "--json").stdout)["topics"][0]["name"] == "Coffee"  # (kept: its name)
+    engine = open_engine(world.db)
+    with engine.begin() as conn:  # as in a database made before replaced topics' names were kept
+        conn.execute(text("DELETE FROM topic_names WHERE topic_id = 'coffee'"))
+    engine.dispose()
+    label = "coffee (removed from the taxonomy)"
+    assert json.loads(world("topics", "cat", "--json").stdout)["topics"][0]["name"] == label  # before: "coffee"
+    assert json.loads(world("explain", "cat", "coffee", "--json").stdout)["name"] == label
+    assert json.loads(world("topics", "cat", "--changes", "--json").stdout)["changes"][0]["name"] == label
+    for args in (["topics", "cat"], ["explain", "cat"], ["brand", "beans"], ["topics", "cat", "--changes"]):
+        assert "removed from the taxonomy" in " ".join(world(*args).stdout.split()), args
