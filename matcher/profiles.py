@@ -112,6 +112,7 @@ class _Measured:
     closest: float  # the similarity of the user's ``clarity_post``-th closest post to it
     covered_by: list[str]
     alone: bool = True  # False: no post of it is about it read alone (``_said_alone``), checked once all else held
+    shown: bool = True  # False: every original post of it is veiled (``_veiled``): it could not be shown with evidence
     best: float = 0.0  # the user's strongest score, when this topic was demoted as a side interest to it
 
 
@@ -292,6 +293,7 @@ def _measure(todo: list[int], columns: np.ndarray, totals: np.ndarray, covered_b
     member: list[bool] = (totals >= params.member_min).any(axis=1).tolist()  # type: ignore[assignment]  # (2-D: a list)
     covered = ((totals.sum(axis=1) > 0) & (columns.sum(axis=1) == 0)).tolist()  # all support: inferred children's
     times_all = ctx["times"][np.nonzero(own[:, ctx["by_time"]])[1]].tolist()  # each topic's original posts', in order
+    veiled = ctx["veiled"]
     out = []
     for i, k in enumerate(todo):
         if not member[i]:
@@ -313,6 +315,8 @@ def _measure(todo: list[int], columns: np.ndarray, totals: np.ndarray, covered_b
                       covered_by[i])
         # the first rule (``_shortfalls``) is read here first: most topics miss it, and putting it into words is dear
         r.inferred = not covered[i] and posts >= params.min_posts and next(_shortfalls(r, params), None) is None
+        if r.inferred and veiled.any():  # a topic is shown with its evidence, and veiled posts are no one's
+            r.shown = r.inferred = bool((own[i] & ~veiled).any())
         if r.inferred and ctx["alone"] is not None:
             r.alone = r.inferred = _said_alone(k, own[i], ctx["alone"], params)
         out.append(r)
@@ -443,6 +447,9 @@ def _shortfalls(r: _Measured, params: ProfileParams) -> Iterator[str]:
     if r.posts and r.positive / r.posts < params.min_mean_engagement:  # said beside too few engaged posts, too
         yield (f"engagement {_below(r.positive / r.posts, params.min_mean_engagement)} per post; needs "
                f"{params.min_mean_engagement:g}")
+    if not r.shown:
+        yield ("each of its original posts is about a sensitive topic the user has not opted in to: it cannot be "
+               "shown with posts of its own")
     if not r.alone:
         yield (f"none of its {r.posts} post(s) is about it in its own words (read without the thread it answers "
                f"and the user's other posts, each is under {params.alone_min:.2f} similar to it): they take the "

@@ -28,7 +28,7 @@ from matcher.encoder import FakeEncoder
 from matcher.ingest import ingest
 from matcher.profile_chunk import compute_users
 from matcher.profile_types import ProfileParams, TopicResult, UserPosts
-from matcher.profiles import build_profile
+from matcher.profiles import _veiled, build_profile
 from matcher.store import Post as Stored
 from matcher.store import open_engine, session
 from matcher.taxonomy import load_topics, read_taxonomy, store_taxonomy
@@ -266,16 +266,25 @@ def test_a_sensitive_topic_not_opted_in_to_is_never_output_and_lends_no_support(
         ps: list[Post], opt_in: str, data: st.DataObject) -> None:
     """Step 10: sensitive topics are never output unless the user opted in to them (an opt-in covers the topics under
     it), and their posts lend no support: how much the posts are about a sensitive topic not opted in to changes no
-    byte of the result."""
+    byte of the result, as long as the same posts are about it (a member of it, or closer to it than to any other
+    topic: ``_veiled``). Those posts are shown as no topic's evidence, and a topic is shown with its evidence: every
+    inferred topic has some."""
     results = profile(ps, opt_in)
     hidden = {TOPICS[k] for k in SENSITIVE if not allowed(opt_in)[k]}
     assert not hidden & {r.topic_id for r in results}
     sims = np.array([p.sims for p in ps], dtype=np.float32).reshape(len(ps), len(TOPICS))
     members = memberships_from_similarity(sims)
+    changed = members.copy()
     for k in SENSITIVE:
         if not allowed(opt_in)[k]:
-            members[:, k] = data.draw(st.sampled_from([0.0, 0.5, 1.0]))
-    assert repr(profile(ps, opt_in, members=members)) == repr(results)
+            changed[:, k] = data.draw(st.sampled_from([0.0, 0.5, 1.0]))
+    veiled = _veiled(changed, allowed(opt_in), ProfileParams())
+    again = profile(ps, opt_in, members=changed)
+    if (veiled == _veiled(members, allowed(opt_in), ProfileParams())).all():
+        assert repr(again) == repr(results)
+    shown = {key for r in again for key, _ in r.evidence}
+    assert not shown & {p.uid for p, v in zip(ps, veiled, strict=True) if v}
+    assert all(r.evidence for r in again if r.inferred)
 
 
 # --- volume ------------------------------------------------------------------------------------------------------

@@ -54,6 +54,22 @@ def test_a_post_about_a_hidden_sensitive_topic_is_no_evidence_of_another_topic()
     assert _running([True, False], plain) == _running([True, True], plain)  # no post about it: nothing moves
 
 
+
+def test_a_topic_whose_every_post_is_veiled_is_not_inferred() -> None:
+    """Ten posts mostly about the user's mental health (0.6), each touching running (0.4): enough for Running by every
+    count, but each post is about a sensitive topic the user has not opted in to, so none can be its evidence, and a
+    topic is shown with its evidence: before, Running was inferred with none to show. One plain post about running
+    is enough to show it (and is all it shows); opted in, it is inferred as before."""
+    veiled = np.array([[0.4, 0.6]] * 10, dtype=np.float32)
+    hidden = build_profile(_user(10), veiled, TOPICS, [-1, -1], np.array([True, False]), T0 + 400 * DAY,
+                           ProfileParams())
+    running = next(r for r in hidden if r.topic_id == "running")
+    assert not running.inferred and not running.evidence
+    assert "each of its original posts is about a sensitive topic" in " ".join(running.details["shortfalls"])
+    assert _running([True, True], veiled)[0]  # opted in: inferred, its posts its evidence
+    one_plain = np.concatenate([veiled, [[0.9, 0.0]]]).astype(np.float32)
+    assert _running([True, False], one_plain)[0] == [11]
+
 SAM_POSTS = [
     "Did a 10k tempo run along the river this morning, negative splits the whole way",
     "Marathon training week 12: 70 miles, long run of 20 miles at easy pace",
