@@ -179,3 +179,23 @@ def test_a_users_table_that_is_not_perkmatchs_is_said_to_be(server) -> None:  # 
         assert conn.execute(text("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")
                             ).scalars().all() == ["users"]
     check.dispose()
+
+
+def test_a_write_refused_by_a_read_only_session_names_postgresql_not_a_sqlite_file(server) -> None:  # type: ignore[no-untyped-def]
+    """A hot standby, or a role whose transactions are read-only by default: a command that writes (`ingest` here;
+    `match --dry-run` too, whose preview is written and rolled back) failed with "The database file, or its folder,
+    cannot be written (SQLite writes a journal beside it): fix the permissions" (helper-123's audit): there is no file.
+    It now says what PostgreSQL refused, and what to do: the primary, or a role that may write."""
+    from matcher.demo import sample_path
+
+    url, _ = server
+    url = fresh_database(url, "standby")
+    first = _cli("--db", url, "ingest", sample_path("posts.jsonl"), "--users", sample_path("users.jsonl"))
+    assert first.returncode == 0, first.stderr
+    standby = url + "?options=-c%20default_transaction_read_only%3Don"
+    done = _cli("--db", standby, "consent", "u-maya", "opted_in")
+    assert done.returncode == 1, done.stderr
+    assert "read-only transaction" in done.stderr and "SQLite" not in done.stderr, done.stderr
+    assert "run this command against the primary, or as a role whose transactions may write" in done.stderr
+    shown = _cli("--db", standby, "status")
+    assert shown.returncode == 0, shown.stderr  # (what only shows what is stored runs there, as the message says)

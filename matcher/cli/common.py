@@ -422,6 +422,11 @@ def database_hint(exc: Exception) -> str:
     said = str(getattr(exc, "orig", exc)).lower()
     if is_damaged(exc):
         return DAMAGED[0].upper() + DAMAGED[1:]
+    if "read-only transaction" in said:  # PostgreSQL: a hot standby, or default_transaction_read_only
+        return ("The PostgreSQL server takes no writes in this session (a hot standby, or transactions read-only by "
+                "default): run this command against the primary, or as a role whose transactions may write; the "
+                "commands that only show what is stored (status, topics, explain, brand, export, report) run here, "
+                "but match, even with --dry-run, writes (its preview is rolled back)")
     if "readonly" in said or "read-only" in said:
         return ("The database file, or its folder, cannot be written (SQLite writes a journal beside it): fix the "
                 "permissions, or give a --db path that can be written")
