@@ -14,6 +14,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 from sqlalchemy import Connection, Engine, and_, delete, func, or_
@@ -94,11 +95,8 @@ class EmbeddingCache:
     def missing(self, keys: Iterable[str]) -> set[str]:
         """The keys with no stored vector for this model."""
         wanted = sorted(set(keys))
-        known: set[str] = set()
-        with session(self.engine) as s:
-            for chunk in batches(wanted):
-                known.update(s.exec(select(Embedding.text_key).where(Embedding.model == self.name)
-                                    .where(col(Embedding.text_key).in_(chunk))).all())
+        with self.engine.connect() as conn:
+            known = {key for key, in stored_rows(conn, self.name, wanted, vectors=False)}
         return set(wanted) - known
 
     def batches(self, texts: dict[str, str], known_missing: bool = False) -> list[list[str]]:
@@ -163,19 +161,30 @@ class EmbeddingCache:
 
     def _stored(self, keys: list[str]) -> dict[str, bytes]:
         """The stored vectors (bytes) of those of these keys that have one."""
-        found: dict[str, bytes] = {}
-        unique = sorted(set(keys))
-        with self.engine.connect() as conn:  # plain rows: no ORM session on this path
-            for chunk in batches(unique):
-                found.update((key, blob) for key, blob in conn.execute(
-                    select(Embedding.text_key, Embedding.vector).where(Embedding.model == self.name)
-                    .where(col(Embedding.text_key).in_(chunk))))
-        return found
+        with self.engine.connect() as conn:
+            return dict(stored_rows(conn, self.name, sorted(set(keys))))
 
     def _rows(self, keys: list[str], found: dict[str, bytes]) -> np.ndarray:
         """The vectors of these keys, in order, from ``_stored``'s bytes."""
         blob = b"".join(found[key] for key in keys)
         return np.frombuffer(blob, dtype=np.float32).reshape(len(keys), self.encoder.dim).copy()
+
+
+def stored_rows(conn: Connection, model: str, keys: list[str], vectors: bool = True) -> Iterator[tuple[Any, ...]]:
+    """(key, vector bytes), or (key,) without ``vectors``, of those of these keys stored for this model, asked in lists
+    a statement can bind (``batches``). On SQLite and PostgreSQL the statement goes through the driver: SQLAlchemy
+    renders an IN list's bound values anew at each execution, which took a profile run about 0.05 s for the 4,000
+    texts of its topic space, each time it looked them up (the same rows either way)."""
+    mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(conn.dialect.paramstyle)
+    for chunk in batches(keys):
+        if mark is None:
+            columns = (Embedding.text_key, Embedding.vector) if vectors else (Embedding.text_key,)
+            yield from conn.execute(select(*columns).where(Embedding.model == model)
+                                    .where(col(Embedding.text_key).in_(chunk))).tuples()
+            continue
+        sql = (f"SELECT text_key{', vector' if vectors else ''} FROM {Embedding.__tablename__} WHERE model = {mark} "
+               f"AND text_key IN ({', '.join([mark] * len(chunk))})")
+        yield from conn.exec_driver_sql(sql, (model, *chunk)).cursor.fetchall()
 
 
 def require_cache(cache: object, who: str) -> None:
