@@ -77,13 +77,12 @@ COPIED = case((exists().where(col(_earlier.text_key) == Post.text_key, col(_earl
 POST_INPUTS = (col(Post.id), col(Post.platform), col(Post.text_key), col(Post.context_key),
                func.length(Post.text).label("text_len"), col(Post.created_at), col(Post.likes), col(Post.replies),
                col(Post.shares), cast(Post.is_share, Integer).label("is_share"), COPIED)
-_post_inputs = operator.attrgetter(*select(*POST_INPUTS).selected_columns.keys())
 
 
-def post_inputs(rows: Iterable[Any]) -> bytes:
-    """These posts' inputs as a user's digest reads them, from rows with the ``POST_INPUTS`` columns, in post id
-    order (``_inputs``)."""
-    return _inputs(_post_inputs(r) for r in rows)
+def post_inputs(rows: Iterable[Sequence[Any]]) -> bytes:
+    """These posts' inputs as a user's digest reads them, from rows whose first columns are the ``POST_INPUTS`` (the
+    driver's tuples), in post id order (``_inputs``)."""
+    return _inputs(rows)
 
 
 def _inputs(posts: Iterable[Sequence[Any]]) -> bytes:

@@ -4,6 +4,7 @@ these same functions, so every executor gives the same bytes."""
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -50,60 +51,96 @@ def load_user_posts(engine: Engine, cache: EmbeddingCache, user_ids: list[str], 
             .where(col(Post.user_id).in_(user_ids)).order_by(col(Post.user_id), col(Post.id)))
     if as_of is not None:
         stmt = stmt.where(col(Post.created_at) <= as_of)
-    with engine.connect() as conn:  # plain rows, no ORM session: this is the hot path
+    c = _Columns(stmt.selected_columns.keys())
+    with engine.connect() as conn:  # the driver's tuples, not a Row each: this is the hot path
         if only is None:
-            found = conn.execute(stmt).all()
+            found = conn.execute(stmt).cursor.fetchall()
         else:  # grouped by user, each one's by post id, as one statement gives them
-            parts = (conn.execute(stmt.where(col(Post.id).in_(part))) for part in batches(sorted(only)))
-            found = sorted((r for part in parts for r in part), key=lambda r: (r.user_id, r.id))
-        rows = [r for r in found  # a post not embedded yet came after the run's embedding
-                if r.text_vec is not None and (r.context_key is None or r.context_vec is not None)]
+            parts = (conn.execute(stmt.where(col(Post.id).in_(part))).cursor.fetchall()
+                     for part in batches(sorted(only)))
+            found = sorted((r for part in parts for r in part), key=itemgetter(c.user_id, c.id))
+    rows = [r for r in found  # a post not embedded yet came after the run's embedding
+            if r[c.text_vec] is not None and (r[c.context_key] is None or r[c.context_vec] is not None)]
     if not rows:
         return {}
-    dim = cache.encoder.dim
-    text_vecs = np.frombuffer(b"".join(r.text_vec for r in rows), dtype=np.float32).reshape(len(rows), dim).copy()
-    has_ctx = np.array([r.context_key is not None for r in rows])
+    return _by_user(rows, c, cache.encoder.dim, params, inputs, vocabulary)
+
+
+class _Columns:
+    """Where each of ``load_user_posts``'s columns is in its rows (``POST_INPUTS`` first, as ``post_inputs`` reads
+    them)."""
+
+    def __init__(self, names: list[str]) -> None:
+        for i, name in enumerate(names):
+            setattr(self, name, i)
+
+    id: int
+    platform: int
+    text_key: int
+    context_key: int
+    text_len: int
+    created_at: int
+    likes: int
+    replies: int
+    shares: int
+    is_share: int
+    copied: int
+    user_id: int
+    post_id: int
+    text_vec: int
+    context_vec: int
+    text: int
+    context: int
+
+
+def _by_user(rows: list[Any], c: _Columns, dim: int, params: ClassifyParams, inputs: bool,
+             vocabulary: frozenset[str]) -> dict[str, tuple[UserPosts, np.ndarray]]:
+    """``load_user_posts``'s result from its rows (each user's together), read column by column."""
+    column = list(zip(*rows, strict=True))
+    text_vecs = np.frombuffer(b"".join(column[c.text_vec]), dtype=np.float32).reshape(len(rows), dim).copy()
+    has_ctx = np.array([key is not None for key in column[c.context_key]])
     ctx_vecs = np.zeros_like(text_vecs)
     if has_ctx.any():
-        ctx_vecs[has_ctx] = np.frombuffer(b"".join(r.context_vec for r in rows if r.context_key is not None),
+        ctx_vecs[has_ctx] = np.frombuffer(b"".join(v for key, v in zip(column[c.context_key], column[c.context_vec],
+                                                                      strict=True) if key is not None),
                                           dtype=np.float32).reshape(-1, dim)
-    lengths = np.array([r.text_len for r in rows])
-    blended = post_vectors(text_vecs, ctx_vecs, has_ctx, lengths, params)
+    blended = post_vectors(text_vecs, ctx_vecs, has_ctx, np.array(column[c.text_len]), params)
     # a post is read when the model knows its words, and it has words of its own: a bare link, even under a thread
     # title, says nothing of what its author writes about (the title is someone else's)
-    wordless = np.array([r.text_key == WORDLESS_KEY for r in rows])
-    read = readable([r.text for r in rows], [r.context for r in rows], vocabulary, params) if vocabulary else None
+    wordless = np.array([key == WORDLESS_KEY for key in column[c.text_key]])
+    read = readable(list(column[c.text]), list(column[c.context]), vocabulary, params) if vocabulary else None
     if wordless.any():
         read = ~wordless if read is None else read & ~wordless
     out: dict[str, tuple[UserPosts, np.ndarray]] = {}
+    users = column[c.user_id]
     start = 0
     for i in range(1, len(rows) + 1):
-        if i == len(rows) or rows[i].user_id != rows[start].user_id:
-            part = rows[start:i]
-            posts = _user_posts(part, text_vecs[start:i], inputs, None if read is None else read[start:i],
-                                texts=bool(vocabulary) or inputs)
-            out[part[0].user_id] = (posts, blended[start:i])
+        if i == len(rows) or users[i] != users[start]:
+            posts = _user_posts(rows[start:i], [part[start:i] for part in column], c, text_vecs[start:i],
+                                inputs, None if read is None else read[start:i], texts=bool(vocabulary) or inputs)
+            out[users[start]] = (posts, blended[start:i])
             start = i
     return out
 
 
-def _user_posts(rows: list[Any], text_vecs: np.ndarray, inputs: bool, read: np.ndarray | None,
-                texts: bool = False) -> UserPosts:
+def _user_posts(rows: list[Any], column: list[tuple[Any, ...]], c: _Columns, text_vecs: np.ndarray, inputs: bool,
+                read: np.ndarray | None, texts: bool = False) -> UserPosts:
+    """One user's posts from their rows and the same rows' columns."""
     return UserPosts(
-        keys=[int(r.id or 0) for r in rows],
-        created_at=np.array([r.created_at for r in rows], dtype=np.int64),
-        likes=np.array([r.likes for r in rows], dtype=np.int64),
-        replies=np.array([r.replies for r in rows], dtype=np.int64),
-        shares=np.array([r.shares for r in rows], dtype=np.int64),
-        is_share=np.array([r.is_share for r in rows], dtype=bool),
-        self_vote=np.array([r.platform in ProfileParams.self_vote_platforms for r in rows], dtype=bool),
-        thread=[r.context_key or r.text_key for r in rows],
+        keys=[int(key or 0) for key in column[c.id]],
+        created_at=np.array(column[c.created_at], dtype=np.int64),
+        likes=np.array(column[c.likes], dtype=np.int64),
+        replies=np.array(column[c.replies], dtype=np.int64),
+        shares=np.array(column[c.shares], dtype=np.int64),
+        is_share=np.array(column[c.is_share], dtype=bool),
+        self_vote=np.array([p in ProfileParams.self_vote_platforms for p in column[c.platform]], dtype=bool),
+        thread=[ctx or key for ctx, key in zip(column[c.context_key], column[c.text_key], strict=True)],
         text_vecs=text_vecs,
         readable=read,
-        texts=[r.text for r in rows] if texts else None,
-        copied=np.array([bool(r.copied) for r in rows], dtype=bool),
+        texts=list(column[c.text]) if texts else None,
+        copied=np.array([bool(x) for x in column[c.copied]], dtype=bool),
         inputs=incremental.post_inputs(rows) if inputs else b"",
-        names=[(r.platform, r.post_id) for r in rows],
+        names=list(zip(column[c.platform], column[c.post_id], strict=True)),
     )
 
 
