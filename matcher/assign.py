@@ -44,13 +44,25 @@ def assign(candidates: list[Candidate], per_user: int = 3, per_brand: int = 1) -
     cands = sorted(candidates, key=lambda c: (c.user_id, c.perk_id))
     if not cands or per_user <= 0 or per_brand <= 0:  # every perk has a brand: per_brand 0 gives nothing
         return []
-    keys = _Keys(cands)
-    scores = np.array([c.score for c in cands])
+    chosen = _solve(_Keys(cands), np.array([c.score for c in cands]), per_user, per_brand)
+    return sorted([cands[i] for i in chosen.tolist()], key=lambda c: (c.user_id, -c.score, c.perk_id))
+
+
+def choose(users: np.ndarray, brands: np.ndarray, perks: np.ndarray, quantities: np.ndarray, scores: np.ndarray,
+           per_user: int, per_brand: int) -> np.ndarray:
+    """``assign`` from numbers alone: the positions of the chosen candidates, given in (user, perk) id order, each
+    one's user, (user, brand ``brand_key``) and perk numbered in id order from 0 (``_codes``), its perk's quantity
+    (NaN: none) and its score. ``match`` keeps its candidates so (``match_table``), not as ``Candidate`` objects."""
+    if not len(scores) or per_user <= 0 or per_brand <= 0:
+        return np.zeros(0, dtype=np.int64)
+    return _solve(_Keys.of_codes(users, brands, perks, quantities), scores, per_user, per_brand)
+
+
+def _solve(keys: "_Keys", scores: np.ndarray, per_user: int, per_brand: int) -> np.ndarray:
     kept = np.flatnonzero(keys.undominated(scores, per_user, per_brand))
     matrix, upper = keys.limits(kept, per_user, per_brand)
     x = _optimum(scores[kept], matrix, upper, ties=[t[kept] for t in keys.preferences()])
-    chosen = [cands[i] for i, v in zip(kept.tolist(), x, strict=True) if v > 0.5]
-    return sorted(chosen, key=lambda c: (c.user_id, -c.score, c.perk_id))
+    return kept[np.asarray(x) > 0.5]
 
 
 class _Keys:
@@ -58,12 +70,21 @@ class _Keys:
     perk, and the quantity of each perk (``capped`` says which have one)."""
 
     def __init__(self, cands: list[Candidate]) -> None:
-        self.users = _codes([c.user_id for c in cands])
-        self.brands = _codes([(c.user_id, brand_key(c.brand)) for c in cands])
-        self.perks = _codes([c.perk_id for c in cands])
-        self.capped = np.array([c.quantity is not None for c in cands], dtype=bool)
+        self._set(_codes([c.user_id for c in cands]), _codes([(c.user_id, brand_key(c.brand)) for c in cands]),
+                  _codes([c.perk_id for c in cands]),
+                  np.array([np.nan if c.quantity is None else c.quantity for c in cands], dtype=float))
+
+    @classmethod
+    def of_codes(cls, users: np.ndarray, brands: np.ndarray, perks: np.ndarray, quantities: np.ndarray) -> "_Keys":
+        keys = cls.__new__(cls)
+        keys._set(users, brands, perks, quantities)
+        return keys
+
+    def _set(self, users: np.ndarray, brands: np.ndarray, perks: np.ndarray, quantities: np.ndarray) -> None:
+        self.users, self.brands, self.perks = users, brands, perks
+        self.capped = ~np.isnan(quantities)
         self.quantity = np.zeros(int(self.perks.max()) + 1)
-        self.quantity[self.perks[self.capped]] = [c.quantity for c in cands if c.quantity is not None]
+        self.quantity[self.perks[self.capped]] = quantities[self.capped]
 
     def preferences(self) -> list[np.ndarray]:
         """What breaks ties among the optima, in order (``_break_ties``): first, a unit of a perk wanted by more
@@ -96,26 +117,19 @@ class _Keys:
         shrink by as much, and its optimum, ties included, is the same. Leaving some out frees more quantities,
         so it is repeated until none goes."""
         kept = np.ones(len(scores), dtype=bool)
-        by_user = np.lexsort((-scores, self.users)).tolist()  # each user's candidates, best first
-        users, brands, score = self.users.tolist(), self.brands.tolist(), scores.tolist()
+        by_user = np.lexsort((-scores, self.users))  # each user's candidates, best first
         while True:
             wanted = np.bincount(self.perks[self.capped & kept], minlength=len(self.quantity))
-            loose = (~self.capped | (wanted <= self.quantity)[self.perks]).tolist()
-            out = []
-            for block in _runs([i for i in by_user if kept[i]], users):
-                if not any(loose[i] for i in block):
-                    continue
-                counted: dict[int, int] = defaultdict(int)
-                total = better = 0
-                for i in block:
-                    while better < len(block) and score[block[better]] > score[i] + TIE_TOLERANCE:
-                        f = block[better]
-                        better += 1
-                        if loose[f]:
-                            counted[brands[f]] += 1
-                            total += counted[brands[f]] <= per_brand
-                    if total >= per_user or counted[brands[i]] >= per_brand:
-                        out.append(i)
+            loose = ~self.capped | (wanted <= self.quantity)[self.perks]
+            order = by_user[kept[by_user]]
+            starts = np.flatnonzero(np.diff(self.users[order], prepend=-1))  # where each user's run starts
+            ends = np.append(starts[1:], len(order))[:len(starts)]
+            some = np.maximum.reduceat(loose[order], starts) if len(order) else np.zeros(0, dtype=bool)
+            out: list[int] = []
+            for start, end in zip(starts[some].tolist(), ends[some].tolist(), strict=True):
+                block = order[start:end]  # (as lists a user at a time: all at once took 0.15 GB at 1M candidates)
+                out += _dominated(block.tolist(), scores[block].tolist(), self.brands[block].tolist(),
+                                  loose[block].tolist(), per_user, per_brand)
             if not out:
                 return kept
             kept[out] = False
@@ -141,15 +155,21 @@ class _Keys:
         return matrix, np.concatenate(upper)
 
 
-def _runs(order: list[int], keys: list[int]) -> list[list[int]]:
-    """``order`` cut into runs of equal ``keys``."""
-    runs: list[list[int]] = []
-    for i in order:
-        if runs and keys[runs[-1][0]] == keys[i]:
-            runs[-1].append(i)
-        else:
-            runs.append([i])
-    return runs
+def _dominated(block: list[int], score: list[float], brands: list[int], loose: list[bool], per_user: int,
+               per_brand: int) -> list[int]:
+    """Those of one user's candidates (``block``, best first, each with its score, brand and whether its quantity
+    cannot bind) that ``_Keys.undominated`` leaves out."""
+    counted: dict[int, int] = defaultdict(int)
+    out, total, better = [], 0, 0
+    for k, i in enumerate(block):
+        while better < len(block) and score[better] > score[k] + TIE_TOLERANCE:
+            if loose[better]:
+                counted[brands[better]] += 1
+                total += counted[brands[better]] <= per_brand
+            better += 1
+        if total >= per_user or counted[brands[k]] >= per_brand:
+            out.append(i)
+    return out
 
 
 def _codes(keys: Sequence[str | tuple[str, str]]) -> np.ndarray:
@@ -251,28 +271,42 @@ def lost_reasons(chosen: list[Candidate], candidates: list[Candidate], per_user:
                  keep: int | None = None) -> dict[str, list[tuple[str, float, str]]]:
     """For each user, the candidates they did not get: (perk, score, why); with ``keep``, only each user's ``keep``
     best (by score, then perk id), the only ones put into words (a large match has hundreds of thousands)."""
-    chosen_keys = {(c.user_id, c.perk_id) for c in chosen}
-    holders: dict[str, list[Candidate]] = defaultdict(list)  # each perk's assignments
-    lowest: dict[str | tuple[str, str], float] = {}  # each perk's, and each user's, lowest score among the assignments
-    brands: dict[tuple[str, str], int] = defaultdict(int)  # perks of each brand (``brand_key``) each user gets
-    taken: dict[str, int] = defaultdict(int)
-    for c in chosen:
-        taken[c.user_id] += 1
-        brands[(c.user_id, brand_key(c.brand))] += 1
-        holders[c.perk_id].append(c)
-        for key in (c.perk_id, ("user", c.user_id)):
-            lowest[key] = min(lowest.get(key, c.score), c.score)
+    why = LostReasons(chosen, per_user, per_brand)
     left: dict[str, list[Candidate]] = defaultdict(list)
     for c in candidates:
-        if (c.user_id, c.perk_id) not in chosen_keys:
+        if (c.user_id, c.perk_id) not in why.chosen:
             left[c.user_id].append(c)
     lost: dict[str, list[tuple[str, float, str]]] = defaultdict(list)
     for user_id, cands in left.items():
+        lost[user_id] = why.of(cands, keep)
+    return lost
+
+
+class LostReasons:
+    """What ``lost_reasons`` reads of an assignment (``chosen``) to say why a candidate left out was, one user's
+    candidates at a time (``of``)."""
+
+    def __init__(self, chosen: list[Candidate], per_user: int, per_brand: int) -> None:
+        self.chosen = {(c.user_id, c.perk_id) for c in chosen}
+        self.limits = per_user, per_brand
+        self.holders: dict[str, list[Candidate]] = defaultdict(list)  # each perk's assignments
+        self.lowest: dict[str | tuple[str, str], float] = {}  # each perk's, and each user's, lowest score among them
+        self.brands: dict[tuple[str, str], int] = defaultdict(int)  # perks of each brand (``brand_key``) a user gets
+        self.taken: dict[str, int] = defaultdict(int)
+        for c in chosen:
+            self.taken[c.user_id] += 1
+            self.brands[(c.user_id, brand_key(c.brand))] += 1
+            self.holders[c.perk_id].append(c)
+            for key in (c.perk_id, ("user", c.user_id)):
+                self.lowest[key] = min(self.lowest.get(key, c.score), c.score)
+
+    def of(self, cands: list[Candidate], keep: int | None = None) -> list[tuple[str, float, str]]:
+        """(perk, score, why) of these candidates left out (one user's), in their order; with ``keep``, the ``keep``
+        best (by score, then perk id)."""
         if keep is not None:
             cands = sorted(cands, key=lambda c: (-c.score, c.perk_id))[:keep]
-        lost[user_id] = [(c.perk_id, c.score, _lost_reason(c, holders, lowest, brands, taken, per_user, per_brand))
-                         for c in cands]
-    return lost
+        return [(c.perk_id, c.score, _lost_reason(c, self.holders, self.lowest, self.brands, self.taken, *self.limits))
+                for c in cands]
 
 
 def _lost_reason(c: Candidate, holders: dict[str, list[Candidate]], lowest: dict[str | tuple[str, str], float],

@@ -38,13 +38,14 @@ from sqlmodel import Session
 
 from catalog.refresh import live_perks, live_version
 from matcher import perk_candidates
-from matcher.assign import Candidate, assign, lost_reasons
+from matcher.assign import Candidate, lost_reasons
 from matcher.eligible import dropped_out
 from matcher.embed import EmbeddingCache, require_cache
 from matcher.engine_local import Progress
 from matcher.errors import NotReadyError, WrongArgumentError
 from matcher.locks import hold_forget_lock
-from matcher.perk_candidates import HIT, Hit, WithheldByUser, perk_evidence, topic_queries
+from matcher.match_table import Excluded, Found
+from matcher.perk_candidates import HIT, perk_evidence, topic_queries
 from matcher.perk_space import MatchParams, PerkSpace, perk_topic_space
 from matcher.preview import open_preview
 from matcher.profile_run import latest_run
@@ -53,7 +54,8 @@ from matcher.store import Assignment, Run, Withheld, require_engine, session, ut
 from matcher.taxonomy import load_topics, not_shown, replaced_since
 
 WITHHELD_ROWS = 20_000  # perks withheld written in one statement
-__all__ = ["MatchSummary", "perk_evidence", "run_match", "topic_queries"]  # (the last two: ``perk_candidates``')
+__all__ = ["MatchSummary", "lost_reasons", "perk_evidence", "run_match", "topic_queries"]  # (the last three:
+# ``assign``'s and ``perk_candidates``')
 
 
 @dataclass(frozen=True)
@@ -139,14 +141,14 @@ def run_match(engine: Engine, cache: EmbeddingCache, *, per_user: int = 3, per_b
             (``eligible.dropped_out``: forgotten, opted out, a sensitive opt-in withdrawn), and those whose ``chosen``
             perks cite a post of theirs deleted since (``perk_candidates.citing_gone``), read and worked out again."""
             changed = dropped_out(conn, worked.opt_ins, policy, not_shown(ps.topics))
-            changed |= perk_candidates.citing_gone(conn, chosen, worked.reasons)
+            changed |= perk_candidates.citing_gone(conn, chosen, worked.found)
             return worked.redone(changed, work_out(changed)) if changed else worked
 
         with _no_cycle_collection():
             worked = work_out()
             if progress:
                 progress("assign, write", 0, 2)
-            chosen = assign(worked.candidates, per_user=per_user, per_brand=per_brand)
+            chosen = worked.found.assign(per_user, per_brand)
             if progress:
                 progress("assign, write", 1, 2)
             summary = _save(store, worked, chosen, again, version, profile, as_of, (per_user, per_brand), params,
@@ -159,14 +161,12 @@ def run_match(engine: Engine, cache: EmbeddingCache, *, per_user: int = 3, per_b
 @dataclass(frozen=True)
 class _Worked:
     """What a match works out of the users it reads, before it assigns: each one's inferred topics (``rows``; users
-    with none are not matched), sensitive opt-ins as read (JSON), candidates, perks withheld, and each candidate's
-    reasons (its topics: ``HIT``)."""
+    with none are not matched), sensitive opt-ins as read (JSON), and their candidates, each with its reasons (its
+    topics: ``HIT``), and perks withheld (``found``, held compactly)."""
 
     rows: dict[str, list[Any]]
     opt_ins: dict[str, str | None]
-    candidates: list[Candidate]
-    withheld: WithheldByUser
-    reasons: dict[tuple[str, str], list[Hit]]
+    found: Found
 
     def redone(self, users: set[str], again: "_Worked") -> "_Worked":
         """These users as ``again`` (read later) has them, the others as before, in the order a match reading them all
@@ -176,10 +176,7 @@ class _Worked:
 
         return _Worked({u: r for u, r in self.rows.items() if mine(u)} | again.rows,
                        {u: o for u, o in self.opt_ins.items() if mine(u)} | again.opt_ins,
-                       sorted([c for c in self.candidates if mine(c.user_id)] + again.candidates,
-                              key=lambda c: c.user_id),
-                       defaultdict(list, {u: w for u, w in self.withheld.items() if mine(u)} | again.withheld),
-                       {k: h for k, h in self.reasons.items() if mine(k[0])} | again.reasons)
+                       self.found.redone(users, again.found))
 
 
 def _work_out(engine: Engine, cache: EmbeddingCache, profile_run: int, ps: PerkSpace, today: dt.date,
@@ -192,9 +189,9 @@ def _work_out(engine: Engine, cache: EmbeddingCache, profile_run: int, ps: PerkS
     if gone:
         raise NotReadyError(replaced_since(profile_run, gone) + ", then match")
     hides = {u: hidden(opt_ins.get(u)) for u in rows}
-    candidates, withheld, reasons = perk_candidates.find_candidates(engine, cache, profile_run, rows, regions, ps,
-                                                                    today, params, progress, hides)
-    return _Worked(rows, {u: opt_ins.get(u) for u in rows}, candidates, withheld, reasons)
+    found = perk_candidates.find_candidates(engine, cache, profile_run, rows, regions, ps, today, params, progress,
+                                            hides)
+    return _Worked(rows, {u: opt_ins.get(u) for u in rows}, found)
 
 
 def _bar(progress: Progress | None, again: set[str] | None) -> Progress | None:
@@ -240,7 +237,7 @@ def _save(engine: Engine | Session, worked: _Worked, chosen: list[Candidate],
             open_preview(s)
         redone = again(s.connection(), worked, chosen)
         while redone is not worked:  # (rare: the lock is held meanwhile, so solved again only then, and it settles)
-            worked, chosen = redone, assign(redone.candidates, per_user=per_user, per_brand=per_brand)
+            worked, chosen = redone, redone.found.assign(per_user, per_brand)
             redone = again(s.connection(), worked, chosen)
         run = Run(kind="match", as_of=as_of, started_at=started, params=json.dumps(
             {"per_user": per_user, "per_brand": per_brand, "catalog_version": version, "profile_run": profile.id}))
@@ -253,12 +250,12 @@ def _save(engine: Engine | Session, worked: _Worked, chosen: list[Candidate],
             rank[c.user_id] += 1
             rows.append({"run_id": run_id, "user_id": c.user_id, "perk_id": c.perk_id, "catalog_version": version,
                          "rank": rank[c.user_id], "score": c.score, "topics": json.dumps(
-                             [dict(zip(HIT, hit, strict=True)) for hit in worked.reasons[(c.user_id, c.perk_id)]])})
+                             [dict(zip(HIT, hit, strict=True)) for hit in worked.found[(c.user_id, c.perk_id)]])})
         if rows:
             s.connection().execute(insert(Assignment), rows)
-        lost = lost_reasons(chosen, worked.candidates, per_user, per_brand, keep=params.withheld_per_user)
         s.flush()  # the assignments first, then every exclusion
-        _write_withheld(s.connection(), run_id, lost, worked.withheld, params.withheld_per_user)
+        _write_withheld(s.connection(), run_id, worked.found.excluded(chosen, per_user, per_brand,
+                                                                      params.withheld_per_user))
         run.status, run.finished_at = "finished", utcnow()
         run.stats = json.dumps({"users": len(worked.rows), "assignments": len(chosen), "catalog_version": version})
         s.add(run)
@@ -275,14 +272,12 @@ def _save(engine: Engine | Session, worked: _Worked, chosen: list[Candidate],
             s.rollback()
 
 
-def _write_withheld(conn: Connection, run_id: int, lost: WithheldByUser, withheld: WithheldByUser,
-                    keep: int | None) -> None:
-    """Every user's perks lost to the assignment's limits and withheld by a rule, best first (``keep`` of them), in
-    statements of ``WITHHELD_ROWS`` rows: one list of them all took about 0.7 GB at 40,000 users."""
+def _write_withheld(conn: Connection, run_id: int, excluded: Iterator[Excluded]) -> None:
+    """Every user's perks lost to the assignment's limits and withheld by a rule (``Found.excluded``: a user's at a
+    time), in statements of ``WITHHELD_ROWS`` rows: one list of them all took about 0.7 GB at 40,000 users, and the
+    reasons of every user's lost perks, put into words at once, about 0.2 GB more."""
     rows = ({"run_id": run_id, "user_id": user_id, "perk_id": perk_id, "score": score, "reason": reason}
-            for user_id in sorted(set(lost) | set(withheld))
-            for perk_id, score, reason in sorted(lost.get(user_id, []) + withheld.get(user_id, []),
-                                                 key=lambda x: (-x[1], x[0]))[:keep])
+            for user_id, perk_id, score, reason in excluded)
     while part := list(itertools.islice(rows, WITHHELD_ROWS)):
         conn.execute(insert(Withheld), part)
 

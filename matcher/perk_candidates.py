@@ -17,6 +17,7 @@ from matcher.assign import Candidate
 from matcher.classify import ClassifyParams, cosines
 from matcher.embed import EmbeddingCache
 from matcher.engine_local import Progress
+from matcher.match_table import Found, Hit
 from matcher.perk_space import MatchParams, PerkSpace
 from matcher.profile_chunk import load_user_posts
 from matcher.store import EvidencePost, Post, TopicScore, User, batches, session
@@ -67,22 +68,17 @@ def chunk_evidence(engine: Engine, run_id: int, user_ids: list[str]) -> dict[tup
 
 
 HIT = ("topic_id", "relevance", "fit", "score", "posts")  # a candidate's reason for one of its topics, as an assignment
-# keeps it; ``posts``: the topic's evidence for this perk (``perk_evidence``)
-Hit = tuple[str, float, float, float, list[int]]  # (``HIT``'s fields)
-WithheldByUser = dict[str, list[tuple[str, float, str]]]  # each user's perks withheld: (perk, score, why)
+# keeps it; ``posts``: the topic's evidence for this perk (``perk_evidence``); a ``Hit`` holds these fields
 
 
 def find_candidates(engine: Engine, cache: EmbeddingCache, run_id: int, rows: dict[str, list[Any]],
                     regions: dict[str, str | None], ps: PerkSpace, today: dt.date, params: MatchParams,
-                    progress: Progress | None, hidden: dict[str, frozenset[str]]
-                    ) -> tuple[list[Candidate], WithheldByUser, dict[tuple[str, str], list[Hit]]]:
+                    progress: Progress | None, hidden: dict[str, frozenset[str]]) -> Found:
     """Each user's candidate perks (through their inferred ``rows`` of profile run ``run_id``), with their reasons
-    (``HIT``), and the perks withheld from them (region, offer window, a sensitive topic), 200 users at a time."""
-    candidates: list[Candidate] = []
-    withheld: WithheldByUser = defaultdict(list)
-    reasons: dict[tuple[str, str], list[Hit]] = {}
-    perks = ps.perks
+    (``HIT``), and the perks withheld from them (region, offer window, a sensitive topic), 200 users at a time; kept
+    compactly (``match_table.Found``)."""
     users = sorted(rows)
+    found_all = Found(users, ps.perks, ps.space.ids)
     if progress:
         progress("candidates", 0, len(users))
     for start in range(0, len(users), 200):
@@ -111,16 +107,14 @@ def find_candidates(engine: Engine, cache: EmbeddingCache, run_id: int, rows: di
         for user_id in chunk:
             for perk_i, hits in sorted(found[user_id].items()):
                 hits = sorted(hits, key=lambda h: (-h[3], h[0]))
-                perk = perks[perk_i]
                 reason = ps.withheld_reason(perk_i, hidden[user_id], regions.get(user_id), today)
                 if reason:
-                    withheld[user_id].append((perk.perk_id, hits[0][3], reason))
-                    continue
-                reasons[(user_id, perk.perk_id)] = hits
-                candidates.append(Candidate(user_id, perk.perk_id, perk.brand, hits[0][3], perk.quantity))
+                    found_all.withhold(user_id, perk_i, hits[0][3], reason)
+                else:
+                    found_all.add(user_id, perk_i, hits[0][3], hits)
         if progress:
             progress("candidates", len(chunk), len(users))
-    return candidates, withheld, reasons
+    return found_all
 
 
 def topic_queries(engine: Engine, cache: EmbeddingCache, chunk: list[str], rows: dict[str, list[Any]],
@@ -162,7 +156,7 @@ def perk_evidence(pool: tuple[list[int], np.ndarray], perk_vecs: np.ndarray) -> 
     return [[keys[i] for i in row[:SHOWN_EVIDENCE]] for row in order.tolist()]
 
 
-def citing_gone(conn: Connection, chosen: list[Candidate], reasons: dict[tuple[str, str], list[Hit]]) -> set[str]:
+def citing_gone(conn: Connection, chosen: list[Candidate], reasons: Found) -> set[str]:
     """The users among ``chosen`` whose perks cite (``reasons``) a post key that is no longer one of their posts: a
     `forget --post` since the match read their evidence (a key SQLite may since have given another user's post)."""
     cited = {(c.user_id, key) for c in chosen for hit in reasons[(c.user_id, c.perk_id)] for key in hit[4]}

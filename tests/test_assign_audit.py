@@ -439,7 +439,7 @@ def test_match_reports_its_progress_user_by_user_then_the_assignment(tmp_path, w
         assert total == {"candidates": 2, "assign, write": 2}[stage]  # the users with a topic (cat has none)
     assert done == {"candidates": 2, "assign, write": 2}
     assert not cycles[0] and cycles[-1] and gc.isenabled()  # the cycle collector off while candidates are found
-    monkeypatch.setattr("matcher.match.assign", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr("matcher.match_table.Found.assign", lambda *a, **k: 1 / 0)  # (the assignment fails)
     with pytest.raises(ZeroDivisionError):
         run_match(engine, EmbeddingCache(engine, FakeEncoder()))
     engine.dispose()

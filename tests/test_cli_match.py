@@ -1077,11 +1077,11 @@ def test_withheld_perks_are_not_shown_once_the_users_region_changed(world, write
 def forget_when_match_assigns(world, monkeypatch, user_id: str) -> None:  # type: ignore[no-untyped-def]
     """Make the next match forget the user after it has read them, before it writes (as `assign` first starts: the
     match solves again, in its write transaction, once it sees them gone)."""
-    from matcher import match as match_module
     from matcher.forget import forget
+    from matcher.match_table import Found
     from matcher.store import open_engine
 
-    real, done = match_module.assign, []
+    real, done = Found.assign, []
 
     def forget_then_assign(*args, **kwargs):  # type: ignore[no-untyped-def]
         if not done:
@@ -1090,7 +1090,7 @@ def forget_when_match_assigns(world, monkeypatch, user_id: str) -> None:  # type
             engine.dispose()
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(match_module, "assign", forget_then_assign)
+    monkeypatch.setattr(Found, "assign", forget_then_assign)  # (the candidates' assignment, as `match` first solves it)
 
 
 def test_a_user_forgotten_while_a_match_runs_leaves_no_withheld_perk(world, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
