@@ -38,12 +38,13 @@ from sqlmodel import Session
 
 from catalog.refresh import live_perks, live_version
 from matcher import perk_candidates
-from matcher.assign import Candidate, lost_reasons
+from matcher.assign import Candidate
 from matcher.eligible import dropped_out
 from matcher.embed import EmbeddingCache, require_cache
 from matcher.engine_local import Progress
 from matcher.errors import NotReadyError, WrongArgumentError
 from matcher.locks import hold_forget_lock
+from matcher.lost import lost_reasons
 from matcher.match_table import Excluded, Found
 from matcher.perk_candidates import HIT, perk_evidence, topic_queries
 from matcher.perk_space import MatchParams, PerkSpace, perk_topic_space
@@ -55,7 +56,7 @@ from matcher.taxonomy import load_topics, not_shown, replaced_since
 
 WITHHELD_ROWS = 20_000  # perks withheld written in one statement
 __all__ = ["MatchSummary", "lost_reasons", "perk_evidence", "run_match", "topic_queries"]  # (the last three:
-# ``assign``'s and ``perk_candidates``')
+# ``lost``'s and ``perk_candidates``')
 
 
 @dataclass(frozen=True)

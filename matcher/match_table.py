@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from catalog.schema import brand_key
-from matcher.assign import Candidate, LostReasons, choose
+from matcher.assign import Candidate, choose
+from matcher.lost import LostReasons
 
 Hit = tuple[str, float, float, float, list[int]]  # (``perk_candidates.HIT``'s fields)
 Excluded = tuple[str, str, float, str]  # (user, perk, score, why) of a perk withheld from a user or lost to a limit
@@ -113,7 +114,7 @@ class Found:
         return sorted([self.candidate(i) for i in chosen.tolist()], key=lambda c: (c.user_id, -c.score, c.perk_id))
 
     def excluded(self, chosen: list[Candidate], per_user: int, per_brand: int, keep: int | None) -> Iterator[Excluded]:
-        """Each user's perks lost to the limits of the assignment ``chosen`` (``assign.lost_reasons``) and withheld
+        """Each user's perks lost to the limits of the assignment ``chosen`` (``lost.lost_reasons``) and withheld
         by a rule, best first (``keep`` of them), by user: a user's at a time, as they are written."""
         why = LostReasons(chosen, per_user, per_brand)
         for at, user_id in enumerate(self.users):

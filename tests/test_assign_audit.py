@@ -17,7 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from catalog.schema import INT64_MAX, PerkRecord, brand_key
-from matcher.assign import Candidate, assign, lost_reasons
+from matcher.assign import Candidate, assign
+from matcher.lost import lost_reasons
 from matcher.perk_space import ineligible_reason, region_ok
 from tests.test_assign import preferred
 from tests.test_cli_match import PERKS, TAXONOMY, build_world, posts_for

@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from matcher.assign import Candidate, assign, lost_reasons
+from matcher.assign import Candidate, assign
 from matcher.demo import run_demo
 from matcher.embed import EmbeddingCache
 from matcher.encoder import FakeEncoder
+from matcher.lost import lost_reasons
 from matcher.match import run_match
 from matcher.match_table import Found, Hit, pack_hits, unpack_hits
 from matcher.perk_candidates import HIT

@@ -6,7 +6,8 @@ import sqlite3
 
 import pytest
 
-from matcher.assign import Candidate, lost_reasons
+from matcher.assign import Candidate
+from matcher.lost import lost_reasons
 from matcher.perk_space import region_ok
 from tests.test_cli_match import build_world, posts_for
 
