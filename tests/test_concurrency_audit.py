@@ -21,6 +21,7 @@ from matcher.encoder import FakeEncoder
 from matcher.forget import forget, forget_posts
 from matcher.ingest import ingest
 from matcher.match import run_match
+from matcher.match_table import Found
 from matcher.store import open_engine, session
 from matcher.taxonomy import topic_sets
 from tests.conftest import post
@@ -122,8 +123,8 @@ def test_a_sensitive_opt_in_withdrawn_while_a_match_runs_keeps_no_perk_it_brough
     withdrawal = write("withdraw.jsonl", [{"user_id": "u-shares-health", "sensitive_opt_in": []}])
     racer: list[threading.Thread] = []
     if when == "while it computes":
-        real_assign = match_module.assign  # (the first call, as it computes; the match solves again once it sees
-        monkeypatch.setattr(match_module, "assign", lambda *a, **kw: (  # the withdrawal, in its write transaction)
+        real_assign = Found.assign  # (the first call, as it computes; the match solves again once it sees
+        monkeypatch.setattr(Found, "assign", lambda *a, **kw: (  # the withdrawal, in its write transaction)
             racer or racer.append(ingest(engine, users=withdrawal)), real_assign(*a, **kw))[1])
     else:
         real_check = eligible.dropped_out

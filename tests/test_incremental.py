@@ -29,6 +29,7 @@ from matcher.engine_local import LocalExecutor
 from matcher.engine_pool import PoolExecutor, default_executor
 from matcher.forget import forget, forget_posts
 from matcher.ingest import ingest_posts, ingest_users
+from matcher.match_table import Found
 from matcher.profile_run import default_as_of, run_profile
 from matcher.profile_types import ProfileParams
 from matcher.records import embed_form, to_epoch
@@ -339,15 +340,15 @@ def test_a_forget_while_profile_and_match_run_leaves_nothing_of_the_user(tmp_pat
     assert during.inferred_topics == stats["inferred_topics"] == len(inferred)
     assert "u-maya" not in {r["user_id"] for r in user_topics(engine)}
     monkeypatch.setattr(profile_run, "_write_results", write)
-    assign, done = matcher.match.assign, []
+    assign, done = Found.assign, []
 
-    def forget_then_assign(candidates, **limits):  # type: ignore[no-untyped-def]
+    def forget_then_assign(found, *limits):  # type: ignore[no-untyped-def]
         if not done:  # the match read their profile and found their perks (its second call, in its write
             done.append(forget(engine, "u-runner"))  # transaction, would wait for the match's own lock)
-        return assign(candidates, **limits)
+        return assign(found, *limits)
 
     assert any(r["user_id"] == "u-runner" for r in user_topics(engine) if r["topics"])
-    monkeypatch.setattr(matcher.match, "assign", forget_then_assign)
+    monkeypatch.setattr(Found, "assign", forget_then_assign)
     matcher.match.run_match(engine, cache)
     with session(engine) as s:
         for table in (Assignment, Withheld):
