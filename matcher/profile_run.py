@@ -6,10 +6,12 @@ computed per chunk of users and written under one run id, marked finished only a
 keep seeing the previous finished run until this one is complete. Users whose inputs did not change
 since a run with the same basis are copied, not recomputed (``matcher.incremental``); that also makes
 an interrupted run resume where it stopped.
+
+The run's record in the ``runs`` table (marked stopped, its totals counted, the latest and previous finished run) is
+read and marked in ``matcher.run_records``, importable from here as before.
 """
 
 import datetime as dt
-import gc
 import json
 import time
 from collections.abc import Callable
@@ -18,8 +20,7 @@ from typing import Any
 
 import numpy as np
 import orjson
-from sqlalchemy import Connection, Engine, func, update
-from sqlmodel import col, select
+from sqlalchemy import Connection, Engine
 from threadpoolctl import threadpool_limits
 
 from catalog.refresh import text_key
@@ -33,11 +34,10 @@ from matcher.locks import profile_lock
 from matcher.profile_chunk import ReadUser
 from matcher.profile_types import ProfileParams, TopicResult
 from matcher.records import end_of_day, require_as_of
+from matcher.run_records import _profiled, _stopped, _totals, latest_run, previous_run
 from matcher.store import (
     PROFILE_ROWS,
     EvidencePost,
-    Post,
-    ProfiledUser,
     Run,
     TopicScore,
     bulk_insert,
@@ -48,6 +48,9 @@ from matcher.store import (
 from matcher.taxonomy import load_topics, not_shown, taxonomy_digest
 from matcher.topic_space import SIMILARITY_ROWS, TopicSpace, space_texts, topic_words
 from matcher.vocabulary import vocabulary_vectors
+
+__all__ = ["FIT", "USER_CHUNK", "ProfileSummary", "default_as_of", "details_json", "latest_run", "previous_run",
+           "run_profile", "space_basis", "write_rows"]
 
 USER_CHUNK = 200
 FIT = topic_fit.FitParams()  # when a run fits topic vectors again, and how (one value for the decision and the fit)
@@ -113,28 +116,6 @@ def space_basis(space: TopicSpace, model: str, policy: str, as_of: int, classify
     what its users' profiles are computed from beyond their own inputs."""
     return incremental.run_basis(space.topics, model, policy, as_of, classify, params, related=space.related,
                                  vectors=space.vectors)
-
-
-def _stopped(engine: Engine, began: dt.datetime, as_of: int, policy: str) -> None:
-    """Mark the run this command started as ``stopped``: `status` then says it was stopped, not that it may still be
-    running (as it must of one killed outright). Its finished users' rows stay for the next run to go on from; that
-    run's end deletes them (``incremental.drop_interrupted``). Stopped while it embedded, before its run was
-    recorded: recorded now, as stopped (its vectors are kept; it has no rows). Best effort: the interrupt goes on
-    whatever happens. Run once the interrupt's frames are gone: one that landed inside a write (a chunk's rows) left
-    that statement's connection mid-transaction, held by its frames, and its write lock made this wait a minute and
-    fail, the run left "running" (seen in `profile --engine ray` runs stopped by SIGTERM)."""
-    gc.collect()  # (frames in cycles)
-    try:
-        with session(engine) as s:
-            mine = select(Run.id).where(col(Run.kind) == "profile").where(col(Run.started_at) == began)
-            if s.exec(mine).first() is None:  # (one that finished just before the signal is left as it is)
-                s.add(Run(kind="profile", status="stopped", as_of=as_of, started_at=began,
-                          params=json.dumps({"policy": policy})))
-            s.execute(update(Run).where(col(Run.kind) == "profile").where(col(Run.status) == "running")
-                      .where(col(Run.started_at) == began).values(status="stopped"))
-            s.commit()
-    except Exception:  # noqa: BLE001  (a database gone or locked: the run stays "running", as one killed does)
-        pass
 
 
 def _profile(engine: Engine, cache: EmbeddingCache, users: list[str], policy: str, as_of: int,
@@ -277,26 +258,6 @@ def _plan(engine: Engine, sources: list[int], chunk: list[str], as_of: int) -> J
     return (chunk, digests, reuse), [u for u in chunk if u not in reuse]
 
 
-def _totals(engine: Engine, run_id: int, as_of: int, inferred: int, posts: int, reused_any: bool) -> tuple[int, int]:
-    """Inferred topics and posts over the whole run (counted in SQL when some users were copied)."""
-    if not reused_any:
-        return inferred, posts
-    with session(engine) as s:
-        inferred = int(s.execute(select(func.count()).select_from(TopicScore).where(TopicScore.run_id == run_id)
-                                 .where(TopicScore.status == "inferred")).scalar_one())
-        users = select(ProfiledUser.user_id).where(ProfiledUser.run_id == run_id)
-        posts = int(s.execute(select(func.count()).select_from(Post).where(col(Post.created_at) <= as_of)
-                              .where(col(Post.user_id).in_(users))).scalar_one())
-    return inferred, posts
-
-
-def _profiled(engine: Engine, run_id: int) -> int:
-    """The users a run holds profiles of."""
-    with session(engine) as s:
-        return int(s.execute(select(func.count()).select_from(ProfiledUser)
-                             .where(ProfiledUser.run_id == run_id)).scalar_one())
-
-
 def _write_results(engine: Engine, run_id: int, results: dict[str, list[TopicResult]], reuse: dict[str, int],
                    digests: dict[str, str], policy: str = "opt-in",
                    hidden: Callable[[str | None], frozenset[str]] | None = None) -> None:
@@ -331,18 +292,3 @@ def write_rows(conn: Connection, run_id: int, results: dict[str, list[TopicResul
 def details_json(details: dict[str, Any]) -> str:
     """A topic's details as stored: JSON with sorted keys (orjson: this runs once per user and topic)."""
     return orjson.dumps(details, option=orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY).decode()
-
-
-def latest_run(engine: Engine, kind: str = "profile") -> Run | None:
-    """The most recent finished run of a kind."""
-    with session(engine) as s:
-        return s.exec(select(Run).where(Run.kind == kind).where(Run.status == "finished")
-                      .order_by(col(Run.id).desc())).first()
-
-
-def previous_run(engine: Engine, run_id: int, kind: str = "profile") -> Run | None:
-    with session(engine) as s:
-        return s.exec(select(Run).where(Run.kind == kind).where(Run.status == "finished")
-                      .where(col(Run.id) < run_id).order_by(col(Run.id).desc())).first()
-
-
