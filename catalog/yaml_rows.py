@@ -1,0 +1,134 @@
+"""A YAML document's rows (``catalog.rows.iter_rows``), read whole, each with its line: keys given twice, values
+YAML cannot read, and the plain scalars YAML would read as something other than what was written (``0123``,
+``yes``, ``010``) kept as written."""
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import yaml
+
+from catalog.errors import CatalogError, Problem
+from catalog.row_keys import Row, _holder, _is_known
+from catalog.text_files import _document_text
+
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser (~8x faster) where it is built in
+
+
+def _yaml_rows(path: str, text: str, texts: tuple[str, ...], known: frozenset[str] | None) -> Iterator[Row]:
+    loader = SAFE_LOADER(_document_text(path, text))
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return
+        if isinstance(node, yaml.MappingNode):
+            node = _unwrap_mapping(loader, node, known)
+        keys = [str(k.value) for k, _ in node.value if isinstance(k, yaml.ScalarNode)] if isinstance(
+            node, yaml.MappingNode) else []
+        if isinstance(node, yaml.MappingNode) and known is not None and not set(keys) & known:  # (a list under
+            raise CatalogError(f"{path}: expected a YAML list of items (- key: value ...), or one item given alone; "
+                               f"its top level names {', '.join(map(repr, keys[:5]))}, none of them a field: put the "
+                               "list at the top level, or under 'perks:' or 'topics:'")  # another key, not a row)
+        if not isinstance(node, yaml.SequenceNode | yaml.MappingNode):
+            raise CatalogError(f"{path}: expected a YAML list of items (- key: value ...)")
+        for item in node.value if isinstance(node, yaml.SequenceNode) else [node]:  # an item given alone, as JSON's
+            line = item.start_mark.line + 1
+            repeated = _repeated_key(item, known)
+            if repeated:
+                yield line, Problem(path, repeated[1], repeated[0], f"given twice in this item (first on line "
+                                    f"{repeated[2]}); keep one")
+                continue
+            try:
+                obj = loader.construct_object(item, deep=True)
+            except ValueError as exc:  # a value YAML reads itself, such as an impossible date (2026-02-30)
+                field, at = _unreadable(loader, item, line)
+                yield line, Problem(path, at, field, f"a value YAML cannot read ({exc}); fix it, or quote it")
+                continue
+            if isinstance(obj, dict):
+                yield line, {str(k): v for k, v in obj.items()} | _as_written_numbers(item) | _as_written_texts(item,
+                                                                                                            texts)
+            else:
+                yield line, Problem(path, line, "", "expected a mapping (key: value) for this item")
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 0
+        raise CatalogError(f"{path}, line {line}: not valid YAML ({exc}); fix the syntax") from exc
+    except RecursionError as exc:
+        raise CatalogError(f"{path}: nested too deeply to read; give a flat list of items") from exc
+    finally:
+        loader.dispose()
+
+
+def _repeated_key(item: yaml.Node, known: frozenset[str] | None) -> tuple[str, int, int] | None:
+    """A known key an item gives twice, with the lines of its second and first use (YAML would silently keep the
+    last)."""
+    if not isinstance(item, yaml.MappingNode):
+        return None
+    seen: dict[str, int] = {}
+    for key, _ in item.value:
+        if isinstance(key, yaml.ScalarNode) and key.value != "<<":
+            if key.value in seen and _is_known(key.value, known):
+                return key.value, key.start_mark.line + 1, seen[key.value]
+            seen[key.value] = key.start_mark.line + 1
+    return None
+
+
+def _unreadable(loader: Any, item: yaml.Node, line: int) -> tuple[str, int]:
+    """The field of an item whose value YAML cannot read, and its line (else no field, and the item's line)."""
+    if isinstance(item, yaml.MappingNode):
+        for key, value in item.value:
+            loader.recursive_objects.clear()  # the failed construction left its nodes marked as under way
+            try:
+                loader.construct_object(value, deep=True)
+            except ValueError:
+                return str(key.value) if isinstance(key, yaml.ScalarNode) else "", value.start_mark.line + 1
+    return "", line
+
+
+_YAML_STR, _YAML_NULL = "tag:yaml.org,2002:str", "tag:yaml.org,2002:null"
+
+
+def _as_written_texts(item: yaml.Node, texts: tuple[str, ...]) -> dict[str, Any]:
+    """The unquoted scalars of ``texts`` fields (or of their lists) that YAML would read as something other than
+    text (a number, a date, yes/no), as written: an id ``0123`` is not 83, a brand ``Yes`` is not True, and the
+    region ``NO`` (Norway) is not False."""
+    if not texts or not isinstance(item, yaml.MappingNode):
+        return {}
+    out: dict[str, Any] = {}
+    for key, value in item.value:
+        if not (isinstance(key, yaml.ScalarNode) and key.value in texts):
+            continue
+        if isinstance(value, yaml.ScalarNode) and _retyped(value):
+            out[key.value] = value.value
+        elif (isinstance(value, yaml.SequenceNode) and all(isinstance(v, yaml.ScalarNode) for v in value.value)
+              and any(_retyped(v) for v in value.value)):
+            out[key.value] = [None if v.tag == _YAML_NULL and not v.style else v.value for v in value.value]
+    return out
+
+
+_YAML_INT = "tag:yaml.org,2002:int"
+_NOT_DECIMAL = re.compile(r"[-+]?0[0-9a-zA-Z_]|.*:")  # 010, 0x10, 0o17, 0b11 and 1:30 (YAML 1.1's base 60)
+
+
+def _as_written_numbers(item: yaml.Node) -> dict[str, Any]:
+    """The plain scalars YAML 1.1 reads as integers in another base, as written: ``quantity: 010`` is 10 units, as
+    the same cell in a CSV file is (YAML read it as octal 8, silently), and ``0x10`` or ``1:30`` is refused by the
+    field, naming it, instead of read as 16 or 90."""
+    if not isinstance(item, yaml.MappingNode):
+        return {}
+    return {key.value: value.value for key, value in item.value
+            if isinstance(key, yaml.ScalarNode) and isinstance(value, yaml.ScalarNode) and not value.style
+            and value.tag == _YAML_INT and _NOT_DECIMAL.match(value.value)}
+
+
+def _retyped(node: yaml.ScalarNode) -> bool:
+    """A plain scalar YAML reads as something other than text (its null, empty, stays None)."""
+    return not node.style and node.tag not in (_YAML_STR, _YAML_NULL)
+
+
+def _unwrap_mapping(loader: Any, node: yaml.MappingNode, known: frozenset[str] | None) -> yaml.Node:
+    values = {loader.construct_object(key): value for key, value in node.value}
+    kinds = {k: "rows" if isinstance(v, yaml.SequenceNode) and v.value and all(
+        isinstance(item, yaml.MappingNode) for item in v.value) else "other" for k, v in values.items()}
+    key = _holder(kinds, known)
+    return node if key is None else values[key]
