@@ -3,26 +3,49 @@
 A refresh validates the whole file, diffs it against the live version, embeds only the perks whose
 text is new (through the caller's cached ``VectorSource``), then writes the new version in one
 transaction: readers see the old version or the new one, never a mix.
+
+Here: the refresh itself and the key of a text's embedding (``text_key``). The rest is in modules of its own,
+importable from here as before: a catalog file read and checked in ``catalog.perk_file``, the stored versions read
+(the live perks, diffs, a perk's history) in ``catalog.versions``.
 """
 
 import datetime as dt
 import hashlib
 import json
 import os
-import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
-from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from catalog.errors import CatalogError, InputFileError, Problem, UnknownPerkError, WrongArgumentError
-from catalog.rows import field_key, iter_rows, validate
-from catalog.schema import PERK_HINTS, PERK_TEXTS, PERK_YAML_TEXTS, CatalogVersion, PerkIn, PerkRecord, brand_key
+from catalog.errors import CatalogError, InputFileError, Problem, WrongArgumentError
+from catalog.perk_file import MEANT, PERK_COLUMNS, ended_offers, meant_field, near_misses, read_catalog
+from catalog.schema import CatalogVersion, PerkIn, PerkRecord
+from catalog.versions import (
+    CatalogDiff,
+    brand_perks_named,
+    diff_catalog,
+    listed,
+    live_perks,
+    live_version,
+    perk_history,
+    targets_missing,
+    targets_sensitive,
+    unknown_perk,
+    valid_in,
+    version_diff,
+    versions,
+)
+
+__all__ = ["MASS_RETIREMENT", "RETRIES", "RefreshResult", "VectorSource", "mass_retirement", "refresh", "text_key",
+           # catalog.perk_file, catalog.versions
+           "MEANT", "PERK_COLUMNS", "ended_offers", "meant_field", "near_misses", "read_catalog",
+           "CatalogDiff", "brand_perks_named", "diff_catalog", "listed", "live_perks", "live_version", "perk_history",
+           "targets_missing", "targets_sensitive", "unknown_perk", "valid_in", "version_diff", "versions"]
 
 
 class VectorSource(Protocol):
@@ -47,20 +70,6 @@ def text_key(text: str) -> str:
 
 
 @dataclass(frozen=True)
-class CatalogDiff:
-    """How a catalog file differs from the live version, as sorted perk ids."""
-
-    added: list[str] = field(default_factory=list)
-    changed: list[str] = field(default_factory=list)
-    retired: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-
-    @property
-    def is_empty(self) -> bool:
-        return not (self.added or self.changed or self.retired)
-
-
-@dataclass(frozen=True)
 class RefreshResult:
     """What a refresh did (or, on a dry run, would do: the version it would create, the texts it would embed)."""
 
@@ -79,189 +88,6 @@ class RefreshResult:
                 "retired": len(d.retired), "unchanged": len(d.unchanged), "embedded": self.embedded,
                 "added_ids": list(d.added), "changed_ids": list(d.changed), "retired_ids": list(d.retired)} | (
                     {"warnings": self.warnings} if self.warnings else {})
-
-
-# names a catalog may give an optional field by (an unknown field is ignored: a perk's limit given as "qty" or
-# "region" would be silently lost, and the perk unlimited or offered everywhere)
-MEANT = {"quantity": ("qty", "stock", "units", "inventory", "quantity_available", "available_quantity",
-                      "supply"),
-         "regions": ("region", "country", "countries", "market", "markets", "geo"),
-         "starts": ("start", "start_date", "start_time", "starts_at", "start_at", "begins", "begins_at",
-                    "valid_from", "available_from"),
-         "ends": ("end", "end_date", "end_time", "ends_at", "end_at", "expires", "expires_at", "expiry",
-                  "expiry_date", "expiration", "expiration_date", "valid_until", "valid_to", "valid_through",
-                  "available_until"),
-         "topics": ("topic", "topic_ids", "tags", "categories")}
-_WHAT = {"quantity": "the perk has no quantity limit", "regions": "the perk is offered in every region",
-         "starts": "the perk's offer has no start date", "ends": "the perk's offer never ends",
-         "topics": "the perk names no topic"}
-
-
-def meant_field(key: str) -> str | None:
-    """The optional perk field an unknown one plainly meant ("Quantity", "qty", "region", "end_date"), if any: by
-    name only, never by spelling alone ("status" is not "starts")."""
-    name = field_key(key)
-    return next((wanted for wanted, names in MEANT.items() if name == wanted or name in names), None)
-
-
-def near_misses(path: str, ignored: dict[tuple[str, str], list[int]]) -> list[str]:
-    """Warnings for fields ignored that look meant for an optional field the rows lack (``meant_field``): by field,
-    with the lines that give it."""
-    out = []
-    for (key, wanted), lines in sorted(ignored.items(), key=lambda item: item[1][0]):
-        shown = ", ".join(map(str, lines[:5])) + (f" and {len(lines) - 5} more" if len(lines) > 5 else "")
-        out.append(f"{path}: field '{key}' (line{'s' if len(lines) > 1 else ''} {shown}) is not one perkmatch reads, "
-                   f"and is ignored: did you mean '{wanted}'? Without it, {_WHAT[wanted]}")
-    return out
-
-
-PERK_COLUMNS = tuple(name for name, field in PerkIn.model_fields.items() if field.is_required())  # a CSV names them
-
-
-def read_catalog(path: str | os.PathLike[str], topics: set[str] | None = None, sensitive: Iterable[str] = (),
-                 warnings: list[str] | None = None) -> list[PerkIn]:
-    """Validate a whole catalog file; raise InputFileError listing every problem (a perk id given twice is found
-    even when one of its rows has other problems). ``warnings`` gets what is ignored that looks like a mistake
-    (``near_misses``)."""
-    path = os.fspath(path)
-    sensitive = set(sensitive)
-    problems: list[Problem] = []
-    perks: list[PerkIn] = []
-    first_line: dict[str, int] = {}  # by the id's composed form (NFC)
-    written: set[str] = set()  # the ids as written
-    ignored: dict[tuple[str, str], list[int]] = {}
-    for line, row in iter_rows(path, columns=PERK_COLUMNS, texts=PERK_YAML_TEXTS, known=frozenset(PerkIn.model_fields)):
-        if isinstance(row, Problem):
-            problems.append(row)
-            continue
-        for key in row:
-            wanted = None if key in PerkIn.model_fields else meant_field(str(key))
-            if wanted and row.get(wanted) in (None, "", []):  # (given too: the extra one is the row's own)
-                ignored.setdefault((str(key), wanted), []).append(line)
-        result = validate(path, line, row, PerkIn, PERK_HINTS)
-        perk_id = str(row.get("perk_id") or "").strip() if isinstance(result, list) else result.perk_id
-        one = unicodedata.normalize("NFC", perk_id)  # "café" and "café" (decomposed) look the same: one id
-        if one in first_line:
-            other = "" if perk_id in written else " (written there in another Unicode form)"
-            problems.append(Problem(path, line, "perk_id", f"'{perk_id}' already appears on line "
-                                    f"{first_line[one]}{other}; perk ids must be unique"))
-        elif perk_id:
-            first_line[one] = line
-            written.add(perk_id)
-        if isinstance(result, list):
-            problems.extend(result)
-            readable = _readable_part(row, result)  # its other fields are checked too: every problem is listed
-            if readable is not None:
-                problems.extend(_check_perk(path, line, readable, topics, sensitive))
-            continue
-        problems.extend(_check_perk(path, line, result, topics, sensitive))
-        perks.append(result)
-    if problems:
-        raise InputFileError(path, problems, "Fix these rows and run the command again; the catalog is unchanged.")
-    if warnings is not None:
-        warnings.extend(near_misses(path, ignored))
-        warnings.extend(ended_offers(path, perks, first_line))
-    return perks
-
-
-def ended_offers(path: str, perks: list[PerkIn], lines: dict[str, int], today: dt.date | None = None) -> list[str]:
-    """A warning for perks whose offer ended before today (before, loaded without a word): a match as of today
-    withholds them from everyone, which is right for an old offer kept in the file and wrong for a mistyped year."""
-    today = today or dt.datetime.now(dt.UTC).date()
-    ended = [p for p in perks if p.ends is not None and p.ends < today]
-    if not ended:
-        return []
-    # ``lines`` is keyed by each id's composed form (NFC), as ``read_catalog`` tells ids apart: an id written
-    # decomposed was looked up as written, and the refresh ended in a KeyError
-    shown = ", ".join(f"{p.perk_id} (line {lines[unicodedata.normalize('NFC', p.perk_id)]}, ends {p.ends})"
-                      for p in ended[:5])
-    more = f" and {len(ended) - 5} more" if len(ended) > 5 else ""
-    return [f"{path}: {len(ended)} perk(s) whose offer ended before today ({today}): {shown}{more}; a match as of "
-            "today withholds them from everyone; fix 'ends' if the offer goes on"]
-
-
-def _readable_part(row: dict[str, Any], problems: list[Problem]) -> PerkIn | None:
-    """The row without the fields it has problems with (a required one stands in as "?"), for the checks that need a
-    valid perk: its topics and dates are then checked even when, say, its description is missing."""
-    bad = {p.field.split(".")[0] for p in problems}
-    rest = {k: v for k, v in row.items() if k not in bad} | dict.fromkeys(bad & set(PERK_TEXTS), "?")
-    try:
-        return PerkIn.model_validate(rest)
-    except ValidationError:
-        return None
-
-
-def _check_perk(path: str, line: int, perk: PerkIn, topics: set[str] | None, sensitive: set[str]) -> list[Problem]:
-    out = []
-    if perk.starts and perk.ends and perk.ends < perk.starts:
-        out.append(Problem(path, line, "ends", f"{perk.ends} is before starts {perk.starts}; swap or fix the dates"))
-    for topic in perk.topics:
-        if topic in sensitive:
-            out.append(Problem(path, line, "topics", f"'{topic}' is a sensitive topic; brands cannot target "
-                               "health, religion, sexuality, politics and the like: remove it"))
-        elif topics is not None and topic not in topics:
-            out.append(Problem(path, line, "topics", f"'{topic}' is not in the loaded taxonomy; "
-                               "use a topic_id `perkmatch taxonomy show` lists, or remove it"))
-    return out
-
-
-def live_version(session: Session) -> int | None:
-    """The version now being served, or None before the first refresh."""
-    return session.exec(
-        select(CatalogVersion.version).where(CatalogVersion.status == "live")
-        .order_by(col(CatalogVersion.version).desc())
-    ).first()
-
-
-def targets_missing(session: Session, known: set[str]) -> dict[str, list[str]]:
-    """The live perks whose ``topics`` name ids not in ``known`` (a taxonomy loaded since), with those ids."""
-    missing = {p.perk_id: sorted(set(json.loads(p.topics or "[]")) - known) for p in live_perks(session)}
-    return {perk_id: ids for perk_id, ids in missing.items() if ids}
-
-
-def targets_sensitive(session: Session, sensitive: set[str]) -> dict[str, list[str]]:
-    """The live perks whose ``topics`` name topics in ``sensitive`` (a taxonomy loaded since marks them), with
-    those ids."""
-    named = {p.perk_id: sorted(set(json.loads(p.topics or "[]")) & sensitive) for p in live_perks(session)}
-    return {perk_id: ids for perk_id, ids in named.items() if ids}
-
-
-def live_perks(session: Session, version: int | None = None) -> list[PerkRecord]:
-    """The perk records valid in a version (the live one by default), sorted by perk id."""
-    version = live_version(session) if version is None else version
-    if version is None:
-        return []
-    rows = session.exec(select(PerkRecord).where(valid_in(version))).all()
-    return sorted(rows, key=lambda r: r.perk_id)
-
-
-def valid_in(version: Any) -> Any:
-    """The SQL condition that a perk record is valid in a catalog version (a number, or a column holding one)."""
-    return (col(PerkRecord.version_added) <= version) & (
-        col(PerkRecord.version_retired).is_(None) | (col(PerkRecord.version_retired) > version))
-
-
-def diff_catalog(current: Iterable[PerkRecord], new: Iterable[PerkIn]) -> CatalogDiff:
-    """Compare the live records with the perks of a new file."""
-    return _diff({r.perk_id: r.content_hash for r in current}, {p.perk_id: p.content_hash() for p in new})
-
-
-def version_diff(session: Session, old: int | None, new: int | None) -> CatalogDiff:
-    """How catalog version ``new`` differs from version ``old`` (None: before the first), by content: a perk changed
-    and changed back, or retired and added again as it was, is unchanged between them."""
-    def hashes(version: int | None) -> dict[str, str]:
-        return {} if version is None else {r.perk_id: r.content_hash for r in live_perks(session, version)}
-
-    return _diff(hashes(old), hashes(new))
-
-
-def _diff(old: dict[str, str], fresh: dict[str, str]) -> CatalogDiff:
-    return CatalogDiff(
-        added=sorted(set(fresh) - set(old)),
-        changed=sorted(p for p in fresh.keys() & old.keys() if fresh[p] != old[p]),
-        retired=sorted(set(old) - set(fresh)),
-        unchanged=sorted(p for p in fresh.keys() & old.keys() if fresh[p] == old[p]),
-    )
 
 
 def _counted(progress: Callable[[str, int, int | None], None] | None, stage: str, total: int
@@ -409,43 +235,3 @@ def _file_hash(path: str) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def versions(session: Session) -> list[CatalogVersion]:
-    """Every catalog version, oldest first."""
-    return list(session.exec(select(CatalogVersion).order_by(col(CatalogVersion.version))).all())
-
-
-def perk_history(session: Session, perk_id: str, where: str = "in any catalog version") -> list[PerkRecord]:
-    """Every version of one perk, oldest first; an unknown id is an error (``unknown_perk``, saying ``where``)."""
-    rows = session.exec(select(PerkRecord).where(PerkRecord.perk_id == perk_id)
-                        .order_by(col(PerkRecord.version_added))).all()
-    if not rows:
-        raise UnknownPerkError(unknown_perk(session, perk_id, where))
-    return list(rows)
-
-
-def brand_perks_named(session: Session, name: str) -> list[PerkRecord]:
-    """The live perks of the brand so named (``brand_key``): a brand's name given where a perk id goes."""
-    return [p for p in live_perks(session) if brand_key(p.brand) == brand_key(name)]
-
-
-def listed(ids: list[str], most: int = 10) -> str:
-    """Ids for a message: the first ``most``, and how many more."""
-    return ", ".join(ids[:most]) + (f" and {len(ids) - most} more" if len(ids) > most else "")
-
-
-def unknown_perk(session: Session, perk_id: str, where: str = "in the catalog") -> str:
-    """What to say of a perk id no perk has: a brand's name given instead (its perks then), a near miss, or where
-    to look."""
-    import difflib
-
-    brand = brand_perks_named(session, perk_id)
-    if brand:
-        return (f"no perk '{perk_id}' {where}: that is a brand; its live perks are "
-                f"{listed([p.perk_id for p in brand])} (give one of them, or `perkmatch report brand "
-                f"'{brand[0].brand}' --out F.html` for all)")
-    ever = session.exec(select(PerkRecord.perk_id).distinct()).all()  # a retired perk's history is still shown
-    near = difflib.get_close_matches(perk_id, sorted(ever), n=3)
-    hint = f"did you mean {', '.join(near)}?" if near else "`perkmatch catalog show` lists the live perks"
-    return f"no perk '{perk_id}' {where}; {hint}"
