@@ -5,11 +5,14 @@ batching (less padding), encoded in batches, and committed batch by batch, so an
 keeps what it finished and a re-run embeds only what is left. ``embed_new_posts`` streams the post
 texts and contexts not yet cached from the database in chunks, so memory does not grow with the
 number of posts.
+
+Here: the cache, its stored rows read, and ``embed_new_posts``. The rest is in modules of its own, importable from
+here as before: the post texts with no vector yet (counted, streamed; vectors no post uses dropped) in
+``matcher.embed_missing``, the model a database's vectors were made with (checked, claimed) in
+``matcher.embed_model``.
 """
 
 import contextlib
-import json
-import os
 import signal
 import threading
 import time
@@ -17,19 +20,25 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Engine, and_, delete, func, or_
+from sqlalchemy import Connection, Engine
 from sqlmodel import col, select
 
 from catalog.refresh import text_key
-from matcher.eligible import covered
+from matcher.embed_missing import FILL_CHUNK, count_missing, drop_unreferenced, missing_chunks
+from matcher.embed_model import MODEL_SETTING, check_model, claim_model
 from matcher.encoder import Encoder, checked_vectors, encoded
-from matcher.errors import ModelError, WrongArgumentError
-from matcher.locks import hold_forget_lock
-from matcher.records import embed_form
-from matcher.store import Embedding, Post, Setting, batches, bulk_insert, require_engine, session
+from matcher.errors import WrongArgumentError
+from matcher.store import Embedding, batches, bulk_insert, require_engine
+
+__all__ = ["WRITE_BATCH", "EmbeddingCache", "Progress", "deferred_interrupt", "embed_new_posts", "require_cache",
+           "stored_rows",
+           # matcher.embed_missing, matcher.embed_model
+           "FILL_CHUNK", "count_missing", "drop_unreferenced", "missing_chunks", "MODEL_SETTING", "check_model",
+           "claim_model"]
+
 
 WRITE_BATCH = 512
-FILL_CHUNK = 4096
+
 
 Progress = Callable[[int], None]
 
@@ -194,123 +203,6 @@ def require_cache(cache: object, who: str) -> None:
         wrap = " (an encoder: wrap it, EmbeddingCache(engine, encoder))" if hasattr(cache, "dim") else ""
         given = type(cache).__name__
         raise WrongArgumentError(f"{who} takes an EmbeddingCache(engine, encoder) (given: {given}){wrap}")
-
-
-MODEL_SETTING = "encoder:"  # + an encoder's name: the model its vectors were made with (``check_model``)
-
-
-def check_model(engine: Engine, encoder: Encoder) -> bool:
-    """Refuse an encoder whose name the database's vectors were made under by another model, and return whether the
-    database names this one for it. The name is the model folder's (``encoder.base_name``): two models kept in folders
-    of one name shared their vectors, mixed without a word (or, of another size, a traceback). A database from before
-    names none: a stored vector of another size is then refused. Encoders not loaded from a folder are not checked."""
-    digest = getattr(encoder, "model_digest", None)
-    if digest is None:
-        return True
-    with engine.connect() as conn:
-        made = _named(conn, encoder.name)
-        if made is None:
-            size = conn.execute(select(func.length(Embedding.vector)).where(Embedding.model == encoder.name)
-                                .limit(1)).scalar()
-            made = None if size in (None, 4 * encoder.dim) else {"dim": size // 4}
-    if made is not None and made.get("digest") != digest:
-        raise ModelError(_another_model(encoder, made))
-    return made is not None
-
-
-def claim_model(conn: Connection, encoder: Encoder) -> bool:
-    """Name the encoder's model for its name in the database (in the transaction storing its first vectors), unless
-    another run named another model first: that is refused, as ``check_model`` refuses it."""
-    digest = getattr(encoder, "model_digest", None)
-    if digest is None:
-        return True
-    folder = getattr(encoder, "folder", None)  # as given: the whole path, for a command run elsewhere to name it
-    row = json.dumps({"digest": digest, "dim": encoder.dim, "folder": os.path.abspath(folder) if folder else ""})
-    bulk_insert(conn, Setting.__table__, ("key", "value"), [(MODEL_SETTING + encoder.name, row)], keep_existing=True)  # type: ignore[attr-defined]
-    made = _named(conn, encoder.name) or {}
-    if made.get("digest") != digest:
-        raise ModelError(_another_model(encoder, made))
-    return True
-
-
-def _named(conn: Connection, name: str) -> dict[str, object] | None:
-    value = conn.execute(select(Setting.value).where(Setting.key == MODEL_SETTING + name)).scalar()
-    return None if value is None else dict(json.loads(value))
-
-
-def _another_model(encoder: Encoder, made: dict[str, object]) -> str:
-    other = f"the model in {made['folder']}" if made.get("folder") else "another model"
-    return (f"--model {getattr(encoder, 'folder', '')}: the vectors this database holds under the encoder name "
-            f"{encoder.name} were made by {other} ({made.get('dim')} dimensions), not by this one ({encoder.dim}): "
-            "the name is the model folder's, so keep this model in a folder of a name of its own (copy or rename it), "
-            "or give the model they were made with")
-
-
-def _missing_stmt(model: str, which: str, policy: str | None = None):  # type: ignore[no-untyped-def]
-    key_col, text_col = (Post.text_key, Post.text) if which == "text" else (Post.context_key, Post.context)
-    stmt = (select(key_col, func.min(text_col)).select_from(Post)
-            .join(Embedding, and_(col(Embedding.model) == model, col(Embedding.text_key) == key_col), isouter=True)
-            .where(col(Embedding.text_key).is_(None)).where(col(key_col).is_not(None)))
-    if policy is not None:  # only the posts of users a run under this consent policy profiles, asked of posts with no
-        # vector only: written so that it reads the vector's row, SQLite asks it after the join, not of every post
-        # first (200,000 posts, none missing: 0.55 s as a plain condition, 0.14 s so)
-        stmt = stmt.where(or_(covered(policy), col(Embedding.text_key).is_not(None)))
-    return stmt.group_by(key_col)
-
-
-def count_missing(engine: Engine, model: str, policy: str | None = None) -> int:
-    """How many post texts and contexts have no vector for this model (an upper bound: a text that is
-    also another post's context counts twice); with ``policy``, of the users a run under it profiles."""
-    with session(engine) as s:
-        return sum(int(s.execute(select(func.count()).select_from(_missing_stmt(model, which, policy).subquery()))
-                       .scalar_one()) for which in ("text", "context"))
-
-
-def missing_chunks(engine: Engine, model: str, size: int = FILL_CHUNK,
-                   which_texts: tuple[str, ...] = ("text", "context"), policy: str | None = None
-                   ) -> Iterator[dict[str, str]]:
-    """The post texts and contexts with no vector for this model, streamed in chunks (key -> text); with
-    ``policy``, only those of the users a profile run under that consent policy profiles.
-
-    Contexts are looked up only after every text chunk was consumed, so a context that is also a post's
-    text is not returned again once the texts are stored. A reader that stops early (its own error: the database
-    gone) closes the generator, and a connection that cannot roll back then is closed quietly: before, PostgreSQL going
-    away printed "Exception ignored in: <generator object missing_chunks>" and a traceback beside the command's error
-    (which is the one to report). Read on a plain connection: an ORM session built its own row object for each text,
-    about a third of the embed stage's CPU outside the encoder."""
-    for which in which_texts:
-        conn = engine.connect()
-        try:
-            result = conn.execute(_missing_stmt(model, which, policy).execution_options(yield_per=size))
-            for part in result.partitions():
-                yield {key: embed_form(raw) for key, raw in part}
-        finally:
-            with contextlib.suppress(Exception):
-                conn.close()
-
-
-def drop_unreferenced(engine: Engine, model: str, keys: Iterable[str]) -> int:
-    """Delete the vectors of these keys that no post's text or context uses any more; return how many. A `forget`
-    while posts were being embedded deleted the user's posts and vectors, but the run then stored the vectors of
-    the texts it had read before: without this they would stay, unreferenced, for good. One read of every post's
-    keys (a run calls this only when a `forget` came during its embedding), then deletes by primary key."""
-    wanted = set(keys)
-    if not wanted:
-        return 0
-    dropped = 0
-    with engine.begin() as conn:
-        hold_forget_lock(conn)
-        used: set[str] = set()
-        for text_key, context_key in conn.execute(select(Post.text_key, Post.context_key)):
-            used.add(text_key)
-            if context_key:
-                used.add(context_key)
-        gone = sorted(wanted - used)
-        for part in batches(gone):
-            result = conn.execute(delete(Embedding).where(col(Embedding.model) == model)
-                                  .where(col(Embedding.text_key).in_(part)))
-            dropped += int(result.rowcount or 0)
-    return dropped
 
 
 def embed_new_posts(engine: Engine, cache: EmbeddingCache, extra: Iterable[str] = (),
