@@ -27,10 +27,11 @@ def signed_log(x: np.ndarray) -> np.ndarray:
 
 
 def engagement_unit(eng: np.ndarray, params: ProfileParams) -> float:
-    """The unit a user's engagement is read in: ``unit_share`` of the median of their engaged original posts (of
-    1 when none is engaged). Read in it, an account whose every post draws 1,000 times the reactions has the same
-    lifts as a small one; a third of the median keeps a topic far below the user's usual visibly below it on the
-    log scale (a unit of the whole median would squeeze everything under it between 0 and log 2)."""
+    """The unit a user's engagement is read in: ``unit_share`` of the median of their engaged original posts (their
+    engaged reshares and copies when no original post is engaged; 1 when no post is: ``profiles._context``). Read in
+    it, an account whose every post draws 1,000 times the reactions has the same lifts as a small one; a third of the
+    median keeps a topic far below the user's usual visibly below it on the log scale (a unit of the whole median
+    would squeeze everything under it between 0 and log 2)."""
     positive = eng[eng > 0]
     return params.unit_share * (_median(positive) if len(positive) else 1.0)
 

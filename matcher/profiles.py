@@ -98,7 +98,10 @@ def _context(p: UserPosts, params: ProfileParams, as_of: int, dup: np.ndarray) -
     copied = copies(p, params)
     shared = p.is_share | copied
     original = ~shared & ~dup
-    unit = engagement_unit(eng[original], params)
+    # an account none of whose own posts drew any reaction (reshares only, say) is read in the unit of its reshares
+    # and copies: in the fallback unit of 1, a reshare's lift grew with the account's size (a property test found it)
+    basis = original if (eng[original] > 0).any() else ~dup
+    unit = engagement_unit(eng[basis], params)
     g = signed_log(eng / unit)
     usual = usual_engagement(g[original], params)
     weight = np.where(dup, 0.0, np.where(shared, params.share_originality, 1.0))

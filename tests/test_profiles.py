@@ -134,6 +134,17 @@ def test_reshare_only_account_gets_no_topic() -> None:
     assert inferred(profile(steady(0, 40, share=True, likes=10))) == []
 
 
+def test_an_account_whose_own_posts_draw_nothing_is_read_in_the_unit_of_its_reshares() -> None:
+    """Engagement is read in the user's own unit: that of their engaged original posts, and, when none is engaged (a
+    reshare-only account), of their reshares. Before, the unit fell back to 1 there, so the same reshares drawing
+    1,000 times the reactions read as far above the user's usual (engagement 0.08 against 0.11 at twice the reactions
+    in the property test that found it; more at 1,000 times)."""
+    quiet = steady(0, 6, share=True, likes=3, replies=1) + steady(1, 3, start=1, likes=0, replies=0)
+    loud = [P(p.topic, p.day, likes=p.likes * 1000, replies=p.replies * 1000, share=p.share) for p in quiet]
+    for kept in (quiet, loud):
+        assert topic(profile(kept), "travel").engagement == topic(profile(quiet), "travel").engagement
+
+
 def test_a_reshare_only_account_is_read_by_its_reshares_for_how_plainly_they_are_about_a_topic() -> None:
     """Clarity reads a user's own words only (a reshare says plainly what someone else wrote); an account of reshares
     only has none, and read by none its candidates all scored as grazing their topic ("its 3rd closest post is only
