@@ -44,6 +44,7 @@ class _Measured:
     covered_by: list[str]
     alone: bool = True  # False: no post of it is about it read alone (``_said_alone``), checked once all else held
     shown: bool = True  # False: every original post of it is veiled (``_veiled``): it could not be shown with evidence
+    veiled: int = 0  # its original posts veiled, which ``_said_alone`` does not read (said when that rule fails)
     best: float = 0.0  # the user's strongest score, when this topic was demoted as a side interest to it
 
 
@@ -87,8 +88,10 @@ def _measure(todo: list[int], columns: np.ndarray, totals: np.ndarray, covered_b
         r.inferred = not covered[i] and posts >= params.min_posts and next(_shortfalls(r, params), None) is None
         if r.inferred and veiled.any():  # a topic is shown with its evidence, and veiled posts are no one's
             r.shown = r.inferred = bool((own[i] & ~veiled).any())
-        if r.inferred and ctx["alone"] is not None:
-            r.alone = r.inferred = _said_alone(k, own[i], ctx["alone"], params)
+        if r.inferred and ctx["alone"] is not None:  # (in a post that can be shown: not a veiled one)
+            showable = own[i] & ~veiled
+            r.alone = r.inferred = _said_alone(k, showable, ctx["alone"], params)
+            r.veiled = posts - int(showable.sum())
         out.append(r)
     return out
 
@@ -164,7 +167,8 @@ def _shortfalls(r: _Measured, params: ProfileParams) -> Iterator[str]:
     if not r.alone:
         yield (f"none of its {r.posts} post(s) is about it in its own words (read without the thread it answers "
                f"and the user's other posts, each is under {params.alone_min:.2f} similar to it): they take the "
-               "topic from their threads")
+               "topic from their threads" + (f"; {r.veiled} of them, about a sensitive topic the user has not opted in "
+               "to, are not read for it (they are not shown)" if r.veiled else ""))
     if r.best:
         shown = _below(r.score / r.best, params.min_share_of_best, "%", 0)
         yield (f"score {r.score:.3f} is {shown} of the user's strongest topic's ({r.best:.3f}); "

@@ -70,6 +70,26 @@ def test_a_topic_whose_every_post_is_veiled_is_not_inferred() -> None:
     one_plain = np.concatenate([veiled, [[0.9, 0.0]]]).astype(np.float32)
     assert _running([True, False], one_plain)[0] == [11]
 
+
+def test_a_topic_said_in_its_own_words_only_in_a_veiled_post_is_not_inferred() -> None:
+    """"At least one post about it in its own words" is read among the posts that can be shown: nine replies that
+    take Running from their threads (0.1 similar read alone) and one post that says it plainly but is as much about the
+    user's mental health (0.5 / 0.5, veiled). Before, that post passed the rule for Running, which was then shown with
+    the nine replies alone as its evidence. Opted in to mental health, the post can be shown: Running is inferred."""
+    members = np.array([[0.9, 0.0]] * 9 + [[0.5, 0.5]], dtype=np.float32)
+    said = np.array([0.1] * 9 + [0.9])
+
+    def running(allowed: list[bool]):  # type: ignore[no-untyped-def]
+        results = build_profile(_user(10), members, TOPICS, [-1, -1], np.array(allowed), T0 + 400 * DAY,
+                                ProfileParams(), alone=lambda rows, k: said[rows])
+        return next(r for r in results if r.topic_id == "running")
+
+    hidden = running([True, False])
+    assert not hidden.inferred
+    assert "1 of them, about a sensitive topic the user has not opted in to, are not read for it" in " ".join(
+        hidden.details["shortfalls"])
+    assert running([True, True]).inferred
+
 SAM_POSTS = [
     "Did a 10k tempo run along the river this morning, negative splits the whole way",
     "Marathon training week 12: 70 miles, long run of 20 miles at easy pace",
