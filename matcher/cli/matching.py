@@ -1,12 +1,13 @@
-"""Commands for brands: match (assign perks under the catalog's limits) and brand (who a perk goes to, and why)."""
+"""The `match` command: assign perks under the catalog's limits, show the run (or preview it: --dry-run, --catalog), and
+what changed since the last one. What it shows is read and printed by ``match_view``; `brand` is in ``brand_cmd``."""
 
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from matcher.cli import common
+from matcher.cli.brand_cmd import brand
 from matcher.cli.common import (
     DbOpt,
     JsonOpt,
@@ -14,17 +15,12 @@ from matcher.cli.common import (
     engine,
     err,
     handled,
-    out,
     parse_as_of,
-    print_json,
 )
-from matcher.cli.shown import (
-    evidence_lines,
-    match_evidence_changed,
-    match_profile_run,
-    print_assignments,
-    warn_stale,
-)
+from matcher.cli.match_view import _MatchView, _print_nobody, _show_match, score_move
+from matcher.cli.shown import warn_stale
+
+__all__ = ["DRY_RUN_KEEPS", "brand", "match", "register", "score_move", "_MatchView", "_print_nobody", "_show_match"]
 
 
 def match(
@@ -185,94 +181,6 @@ def _report_match(summary: Any, view: "_MatchView", catalog_file: str | None, dr
     _show_match(view.selected(), changes, out_file, fmt, as_json, last)
 
 
-@dataclass(frozen=True)
-class _MatchView:
-    """What `match` shows of a run: its records, what changed since the previous run (``first``: there was none),
-    and, when ``--perk``/``--brand`` select perks (``wanted``), why each live one selected went to nobody (and each
-    one named with --perk that the run's catalog version does not have: retired, or not added yet)."""
-
-    records: list[dict[str, Any]]
-    diff: list[dict[str, Any]]
-    first: bool
-    wanted: set[str] | None = None
-    nobody: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    @classmethod
-    def read(cls, store: Any, source: Any, run_id: int, dry_run: bool, wanted: set[str] | None,
-             why_nobody: bool, named: frozenset[str] = frozenset(), since: int | None = None) -> "_MatchView":
-        """``why_nobody``: say why each live perk selected went to nobody, and each perk ``named`` (--perk) not
-        live (not for --changes)."""
-        from catalog.refresh import live_perks
-        from matcher.assignments import match_records, matched_version
-        from matcher.match_changes import assignment_changes
-        from matcher.profile_run import previous_run
-        from matcher.store import session
-        from matcher.why_perk import nobody_reason
-
-        records, nobody = match_records(store, run_id), {}
-        if wanted is not None and why_nobody:
-            with session(store) as s:  # the perks of the run's catalog version (a refresh may have followed it)
-                live = {p.perk_id for p in live_perks(s, matched_version(s, run_id))}
-                unassigned = sorted((live & wanted | named & wanted) - {r["perk_id"] for r in records})
-            spaces: dict[Any, Any] = {}  # one perk space for them all
-            nobody = {p: nobody_reason(store, source, p, spaces=spaces, dry_run=dry_run) for p in unassigned}
-        first = since is None and previous_run(store, run_id, "match") is None
-        return cls(records, assignment_changes(store, run_id, since), first, wanted, nobody)
-
-    def selected(self) -> "_MatchView":
-        """The view of the perks selected only: their assignments, and their part of each change."""
-        if self.wanted is None:
-            return self
-        return replace(self, records=[r for r in self.records if r["perk_id"] in self.wanted],
-                       diff=[_narrowed(d, self.wanted) for d in self.diff
-                             if self.wanted & {*d["gained"], *d["lost"], *(m["perk_id"] for m in d["moved"])}])
-
-
-def _show_match(view: _MatchView, changes: bool, out_file: str | None, fmt: str | None, as_json: bool,
-                last: str = "the last match") -> None:
-    """Print a match (or its --changes), or write it to --out."""
-    from matcher.export import write_assignments
-
-    if changes:
-        if as_json:
-            print_json(view.diff)
-        elif not view.diff:
-            out.print("no earlier match run to compare with" if view.first else
-                      f"no user's assignments changed since {last}" if view.wanted is None else
-                      f"no user's assignments of the perks selected changed since {last}")
-        for d in [] if as_json else view.diff:
-            moved = [f"{key} {', '.join(d[key])}" for key in ("gained", "lost") if d[key]]
-            moved += [f"{m['perk_id']} score {score_move(m['before'], m['after'])}" for m in d["moved"]]
-            out.print(f"{d['user_id']}: {'; '.join(moved)} ({'; '.join(d['causes'])})", markup=False)
-        return
-    if out_file is not None:
-        write_assignments(view.records, out_file, fmt)
-        err.print(f"wrote {len(view.records)} assignment(s) to {out_file}")
-    elif as_json:
-        print_json(view.records)
-    else:
-        print_assignments(view.records)
-    if view.wanted is not None and not view.records and not view.nobody:
-        err.print("no assignment of the perks selected")
-    for perk_id, why in view.nobody.items():  # on stderr beside --json or --out: their lines are the assignments
-        if as_json or out_file is not None:
-            err.print(f"{perk_id}: {why['why']}", markup=False)
-        else:
-            out.print(f"{perk_id}:", markup=False)
-            _print_nobody(why, "  ")
-
-
-def _narrowed(change: dict[str, Any], wanted: set[str]) -> dict[str, Any]:
-    """A user's change of assignments (``changes.assignment_changes``) told of the perks selected only: the perks
-    it gained and lost, and the causes, but those naming another perk ("catalog: P retired", "P withheld: ...");
-    all of them when every one does (no cause would be left to give)."""
-    others = {*change["gained"], *change["lost"], *(m["perk_id"] for m in change["moved"])} - wanted
-    return change | {key: [p for p in change[key] if p in wanted] for key in ("gained", "lost")} | {
-        "moved": [m for m in change["moved"] if m["perk_id"] in wanted]} | {
-        "causes": [c for c in change["causes"] if c.removeprefix("catalog: ").split(" ", 1)[0] not in others]
-        or change["causes"]}
-
-
 def _selected_perks(store: Any, perk_ids: list[str], brand: str | None) -> set[str]:
     """The ids of the perks `match --perk/--brand` selects: those given, of that brand if one is given; an id or a
     brand no catalog version has is an error, with near misses."""
@@ -304,71 +212,6 @@ def _selected_perks(store: Any, perk_ids: list[str], brand: str | None) -> set[s
     return wanted & of_brand
 
 
-def brand(perk_id: Annotated[str, typer.Argument(help="The perk's id")], db: DbOpt = None,
-          model: ModelOpt = None, as_json: JsonOpt = False) -> None:
-    """The users a perk is assigned to, ranked, with evidence; and the best left out as quantity ran out (or, when
-    nobody got it, why)."""
-    from matcher.assignments import brand_view
-    from matcher.topic_records import stale_taxonomy
-    from matcher.why_perk import nobody_reason
-
-    eng = engine(db, existing=True)
-    common.warn_run_policy(eng)
-    warn_stale(stale_taxonomy(eng, match_profile_run(eng)))  # the topics cited are the match's profile run's
-    record = brand_view(eng, perk_id)
-    warn_stale(match_evidence_changed(eng, record["users"]))
-    if not record["assigned"] and not record["retired"]:  # the perk went to nobody: say why (the model is loaded)
-        nobody = nobody_reason(eng, common.cache(eng, model), perk_id)
-        if nobody:
-            record["nobody"] = nobody
-    warn_stale(record.get("note"))
-    if as_json:
-        print_json(record)
-        return
-    qty = "unlimited" if record["quantity"] is None else f"{record['assigned']} of {record['quantity']} used"
-    qty += (f", {record['forgotten_units']} to users deleted since (forgotten, or a sensitive opt-in it cited "
-            "withdrawn)" if record.get("forgotten_units") else "")
-    qty += (f", {record['sensitive_units']} to users not shown: the topics it reached them by are now marked "
-            "sensitive, and they have not opted in to them" if record.get("sensitive_units") else "")
-    offer = ("; retired: not in the live catalog" if record["retired"] else
-             "" if record["offer"] == "open" else f"; offer {record['offer']}")
-    out.print(f"{record['perk_id']} — {record['brand']}: {record['title']} ({qty}; regions: "
-              f"{', '.join(record['regions']) or 'anywhere'}{offer})", markup=False)
-    for u in record["users"]:
-        top = u["topics"][0] if u["topics"] else None
-        out.print(f"  {u['brand_rank']}. {u['user_id']} score {u['score']:.3f}"
-                  + (f" because of {top['name']}" if top else "")
-                  + (" (their record changed since the match; the next match checks it again)"
-                     if u.get("record_changed") else ""))
-        if top:
-            for line in evidence_lines(top["evidence"], 2).splitlines():
-                out.print(f"      {line}", markup=False)
-    for w in record["left_out"]:
-        out.print(f"  left out: {w['user_id']} score {w['score']:.3f} ({w['reason']})")
-    if record.get("nobody"):
-        _print_nobody(record["nobody"], "  ")
-
-
-def _print_nobody(nobody: dict[str, Any], indent: str) -> None:
-    """Why a perk went to nobody (``why_perk.nobody_reason``), and its topics' counts, one a line."""
-    out.print(f"{indent}{nobody['why']}", markup=False)
-    for t in nobody["topics"]:
-        more = " more" if t["inferred"] else ""
-        opted = " who opted in to it" if t.get("sensitive") else ""
-        out.print(f"{indent}  {t['name']} ({t['topic_id']}, relevance {t['relevance']:.2f}): inferred for "
-                  f"{t['inferred']} user(s){opted}; short of its thresholds for {t['fell_short']}{more}", markup=False)
-
-
 def register(app: typer.Typer) -> None:
     app.command()(handled(match))
     app.command()(handled(brand))
-
-
-def score_move(before: float, after: float) -> str:
-    """"1.116 -> 1.121": to 3 decimals, or as many more as it takes to show the move (a score that moved in its fifth
-    decimal read "1.116 -> 1.116", a change that seemed to be none)."""
-    for digits in range(3, 9):
-        old, new = f"{before:.{digits}f}", f"{after:.{digits}f}"
-        if old != new:
-            return f"{old} -> {new}"
-    return f"{before!r} -> {after!r}"
