@@ -81,16 +81,11 @@ POST_INPUTS = (col(Post.id), col(Post.platform), col(Post.text_key), col(Post.co
 
 def post_inputs(rows: Iterable[Sequence[Any]]) -> bytes:
     """These posts' inputs as a user's digest reads them, from rows whose first columns are the ``POST_INPUTS`` (the
-    driver's tuples), in post id order (``_inputs``)."""
-    return _inputs(rows)
-
-
-def _inputs(posts: Iterable[Sequence[Any]]) -> bytes:
-    """Each post's ``POST_INPUTS`` values, its two flags as booleans, as the text of a tuple, one after the other: the
-    form digests have always had, so that those stored by earlier versions still match the users whose inputs have
-    not changed (a new form made every user look changed to `explain`, `status` and `topics --changes`, until a
-    profile run computed everyone again)."""
-    return "".join([repr((*p[:9], bool(p[9]), bool(p[10]))) for p in posts]).encode()
+    driver's tuples), in post id order: each post's values, its two flags as booleans, as the text of a tuple, one
+    after the other. The form digests have always had, so that those stored by earlier versions still match the users
+    whose inputs have not changed (a new form made every user look changed to `explain`, `status` and `topics
+    --changes`, until a profile run computed everyone again)."""
+    return "".join([repr((*p[:9], bool(p[9]), bool(p[10]))) for p in rows]).encode()
 
 
 def opt_ins(engine: Engine, user_ids: list[str]) -> dict[str, str | None]:
@@ -119,7 +114,7 @@ def user_digests(engine: Engine, user_ids: list[str], as_of: int) -> dict[str, s
     with engine.connect() as conn:  # this reads every post of every user: the driver's tuples, not a Row each
         rows = conn.execute(stmt).cursor.fetchall()  # (half the time at a million posts)
     for user_id, theirs in itertools.groupby(rows, key=operator.itemgetter(0)):
-        posts[user_id] = _inputs(row[1:] for row in theirs)  # = ``post_inputs`` of the same posts
+        posts[user_id] = post_inputs(row[1:] for row in theirs)  # = ``post_inputs`` of the same posts
     stored = opt_ins(engine, user_ids)
     return {u: inputs_digest(parts, u, stored) for u, parts in posts.items()}
 

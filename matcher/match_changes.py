@@ -145,10 +145,12 @@ def assignment_changes(engine: Engine, run_id: int, since: int | None = None) ->
                  for p in sorted(now.keys() & before.keys()) if now[p] != before[p]]
         if gained or lost or moved:
             changed.append((user_id, gained, lost, moved))
-    between = _between(engine, run, prev, {user_id for user_id, *_ in changed}) if changed else None
+    if not changed:
+        return []
+    between = _between(engine, run, prev, {user_id for user_id, *_ in changed})
     records = []
     for user_id, gained, lost, moved in changed:
-        causes = between.causes(user_id, gained, lost, moved) if between else []
+        causes = between.causes(user_id, gained, lost, moved)
         records.append({"user_id": user_id, "gained": gained, "lost": lost, "moved": moved,
                         "causes": causes or ["competition: other users' changes moved scarce perks"]})
     return records

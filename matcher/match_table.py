@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from catalog.schema import brand_key
-from matcher.assign import Candidate, choose
+from matcher.assign import Candidate, _codes, choose
 from matcher.lost import LostReasons
 
 Hit = tuple[str, float, float, float, list[int]]  # (``perk_candidates.HIT``'s fields)
@@ -102,8 +102,8 @@ class Found:
         if not len(self):
             return []
         ids = [p.perk_id for p in self.perks]
-        perk_rank = _ranks(ids)
-        brand_rank = _ranks([brand_key(p.brand) for p in self.perks])
+        perk_rank = _codes(ids)
+        brand_rank = _codes([brand_key(p.brand) for p in self.perks])
         quantity = np.array([np.nan if p.quantity is None else p.quantity for p in self.perks], dtype=float)
         user, perk = np.frombuffer(self.user, dtype=np.intc), np.frombuffer(self.perk, dtype=np.intc)
         order = np.lexsort((perk_rank[perk], user))  # (user, perk id) order: users are numbered in id order
@@ -147,12 +147,6 @@ class Found:
         lo, hi = self._rows(self.held_user, at)
         for i in range(lo, hi):
             to.withhold(user_id, self.held_perk[i], self.held_score[i], self.whys[self.held_why[i]])
-
-
-def _ranks(keys: list[str]) -> np.ndarray:
-    """Each key's place in the sorted keys (equal keys: one place)."""
-    index = {k: i for i, k in enumerate(sorted(set(keys)))}
-    return np.array([index[k] for k in keys], dtype=np.int64).reshape(len(keys))
 
 
 def _dense(codes: np.ndarray) -> np.ndarray:
