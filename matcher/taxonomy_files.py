@@ -4,6 +4,7 @@ topic under a sensitive one marked sensitive too. Storing and loading it is ``ma
 """
 
 import csv
+import itertools
 import os
 from collections.abc import Iterator
 from dataclasses import replace
@@ -12,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from catalog.errors import InputFileError, Problem
-from catalog.rows import ALL_FORMATS, field_key, iter_rows, open_text, undecodable, validate
+from catalog.rows import ALL_FORMATS, field_key, file_format, iter_rows, open_text, undecodable, validate
 from catalog.schema import id_text, refuse_invisible, refuse_nul
 from matcher.topic_tree import lineage
 
@@ -40,6 +41,7 @@ IAB_SENSITIVE = {
 
 
 TOPIC_TEXTS = ("topic_id", "parent_id", "name", "description")  # kept as written in YAML (0123, not 83)
+TOPIC_COLUMNS = ("topic_id", "name")  # a CSV taxonomy's header names them (before, "Topic ID" was read as no id)
 
 
 class TopicIn(BaseModel):
@@ -93,8 +95,11 @@ def read_taxonomy(path: str | os.PathLike[str]) -> list[TopicIn]:
     topics: list[TopicIn] = []
     lines: dict[str, int] = {}
     invalid: set[str] = set()  # the ids of rows refused (their own problems are said)
+    iab = None if tsv else _iab_saved_as_csv(path)
+    if iab:
+        raise InputFileError(path, [iab], "The taxonomy is unchanged.")
     # .tsv (the IAB Content Taxonomy) is read by iab_rows: named among the formats only for messages
-    for line, row in (iab_rows(path) if tsv else iter_rows(path, (*ALL_FORMATS, "tsv"), texts=TOPIC_TEXTS,
+    for line, row in (iab_rows(path) if tsv else iter_rows(path, (*ALL_FORMATS, "tsv"), TOPIC_COLUMNS, TOPIC_TEXTS,
                                                                   known=frozenset(TopicIn.model_fields))):
         if isinstance(row, Problem):
             problems.append(row)
@@ -124,6 +129,25 @@ def read_taxonomy(path: str | os.PathLike[str]) -> list[TopicIn]:
             problems = [replace(p, field=IAB_COLUMNS.get(p.field, p.field)) for p in problems]
         raise InputFileError(path, problems, "Fix these rows and load again; the taxonomy is unchanged.")
     return _sensitive_below(topics)
+
+
+def _iab_saved_as_csv(path: str) -> Problem | None:
+    """The problem of a CSV holding the IAB Content Taxonomy (its header, on one of its first lines, starts with
+    IAB's ``Unique ID``): IAB's columns, and the sensitive topics ``IAB_SENSITIVE`` names, are read from the TSV
+    only. Before, every row was said to lack a topic_id and a name, though each gives them."""
+    if path == "-" or not os.path.isfile(path) or file_format(path, (*ALL_FORMATS, "tsv")) != "csv":
+        return None  # (a missing file, or another format: the reader says what is wrong)
+    try:
+        with open_text(path) as handle:
+            head = list(itertools.islice(csv.reader(handle), 5))
+    except (csv.Error, OSError, UnicodeError):
+        return None
+    line = next((i for i, row in enumerate(head, start=1) if row and row[0].strip() == IAB_COLUMNS["topic_id"]), 0)
+    if not line:
+        return None
+    return Problem(path, line, IAB_COLUMNS["topic_id"], "this is the IAB Content Taxonomy saved as CSV; save it as "
+                   "the tab-separated .tsv IAB publishes (perkmatch reads IAB's columns, and marks its sensitive "
+                   "topics, there), or name the columns topic_id, parent_id and name")
 
 
 def _sensitive_below(topics: list[TopicIn]) -> list[TopicIn]:

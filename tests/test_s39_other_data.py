@@ -1,0 +1,39 @@
+"""perkmatch run as a new operator runs it on data it was not tuned on (the IAB taxonomies, a Stack Exchange dump,
+topic-labelled tweets): what such an operator stumbled over, pinned with small hand-written files."""
+
+import pytest
+
+from catalog.errors import CatalogError
+from matcher.taxonomy import read_taxonomy
+
+IAB_HEAD = ("Relational ID System\t\t\tContent Taxonomy v3.1 Tiered Categories\n"
+            "Unique ID\tParent\tName\tTier 1\tTier 2\n")
+
+
+def _refused(path: str) -> str:
+    with pytest.raises(CatalogError) as info:
+        read_taxonomy(path)
+    return " ".join(str(info.value).split())
+
+
+def test_a_csv_taxonomy_header_written_otherwise_is_named_with_the_names_to_use(write) -> None:  # type: ignore[no-untyped-def]
+    # "Topic ID,Name" was read as rows without a topic_id or name: "Field required; give every topic a stable,
+    # unique id" on every line, though every row gives one
+    said = _refused(write("t.csv", "Topic ID,Name,Parent ID\nbeer,Beer,\nipa,IPA,beer\n"))
+    assert "t.csv, line 1: the header has no column 'topic_id', 'name'" in said
+    assert "rename 'Topic ID' to 'topic_id', 'Name' to 'name'" in said
+    assert "Field required" not in said
+
+
+@pytest.mark.parametrize("head", [IAB_HEAD, IAB_HEAD.split("\n", 1)[1]])
+def test_the_iab_taxonomy_saved_as_csv_is_named_as_iabs_with_the_fix(write, head: str) -> None:  # type: ignore[no-untyped-def]
+    # the IAB TSV opened in a spreadsheet and saved as CSV: its columns (Unique ID, Parent, Name) are IAB's, which
+    # perkmatch reads (with IAB's sensitive topics) only from the .tsv
+    text = (head + "210\t\tFood & Drink\tFood & Drink\n211\t210\tAlcoholic Beverages\tFood & Drink\t"
+            "Alcoholic Beverages\n").replace("\t", ",")
+    said = _refused(write("iab.csv", text))
+    line = 1 if head == IAB_HEAD.split("\n", 1)[1] else 2
+    assert f"iab.csv, line {line}, field 'Unique ID': this is the IAB Content Taxonomy saved as CSV" in said
+    assert "save it as the tab-separated .tsv IAB publishes" in said
+    assert "Field required" not in said
+
