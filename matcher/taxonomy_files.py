@@ -210,8 +210,10 @@ def iab_rows(path: str) -> Iterator[tuple[int, dict[str, Any] | Problem]]:
                                             "(audience segments: demographics, purchase intent), not topics posts "
                                             "are about; give the IAB Content Taxonomy TSV")])
     if header is None:
-        raise InputFileError(path, [Problem(path, 1, "Unique ID", "no 'Unique ID' header row; "
-                                            "give the IAB Content Taxonomy TSV as published")])
+        raise InputFileError(path, [Problem(path, 1, "Unique ID", "no 'Unique ID' header row; a .tsv file is read as "
+                                            "the IAB Content Taxonomy: give that TSV as published, or, for topics "
+                                            "of your own (columns topic_id, name, parent_id, ...), save it as .csv "
+                                            "(comma-separated)")])
     names = [cell.strip() for cell in rows[header]]
     marked = next((i for i, name in enumerate(names) if field_key(name) == "sensitive"), None)
     meant = next((name for i, name in enumerate(names) if i != marked and meant_sensitive(name)), None)

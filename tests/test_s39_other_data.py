@@ -37,3 +37,11 @@ def test_the_iab_taxonomy_saved_as_csv_is_named_as_iabs_with_the_fix(write, head
     assert "save it as the tab-separated .tsv IAB publishes" in said
     assert "Field required" not in said
 
+
+def test_a_tsv_of_ones_own_topics_is_told_that_tsv_means_iabs_layout(write) -> None:  # type: ignore[no-untyped-def]
+    # a .tsv is read as the IAB Content Taxonomy; one with perkmatch's own columns was told only "no 'Unique ID'
+    # header row; give the IAB Content Taxonomy TSV as published", with no word of the formats its columns fit
+    said = _refused(write("mine.tsv", "topic_id\tname\tparent_id\nbeer\tBeer\t\nipa\tIPA\tbeer\n"))
+    assert "mine.tsv, line 1, field 'Unique ID': no 'Unique ID' header row" in said
+    assert "a .tsv file is read as the IAB Content Taxonomy" in said
+    assert "save it as .csv (comma-separated)" in said
