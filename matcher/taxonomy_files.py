@@ -109,9 +109,7 @@ def read_taxonomy(path: str | os.PathLike[str]) -> list[TopicIn]:
             problems.extend(result)
             invalid.add(str(row.get("topic_id") or "").strip())  # its children's parent is in the file
             continue
-        problems.extend(Problem(path, line, str(key), "is not a field perkmatch reads, so the topic would be loaded "
-                                "as not sensitive and inferred for everyone; name it 'sensitive'")
-                        for key in row if key not in TopicIn.model_fields and meant_sensitive(str(key)))
+        problems.extend(_meant_fields(path, line, row))
         if result.topic_id in lines:
             problems.append(Problem(path, line, "topic_id", f"'{result.topic_id}' already appears on line "
                                     f"{lines[result.topic_id]}; topic ids must be unique"))
@@ -158,6 +156,28 @@ def _sensitive_below(topics: list[TopicIn]) -> list[TopicIn]:
     marked = {t.topic_id for t in topics if t.sensitive}
     return [t.model_copy(update={"sensitive": True}) if not t.sensitive and marked.intersection(chains[t.topic_id])
             else t for t in topics]
+
+
+# what a topic loses when a field meant for one perkmatch reads is ignored under another name
+_LOST = {"sensitive": "the topic would be loaded as not sensitive and inferred for everyone",
+         "parent_id": "the topic would be loaded at the top level, outside its parent (which its posts support, and "
+                      "whose sensitive marking it takes)",
+         "description": "the topic would be read by its name alone"}
+
+
+def _meant_fields(path: str, line: int, row: dict[str, Any]) -> list[Problem]:
+    """A problem for each field the row gives that perkmatch does not read but that plainly means one it does
+    ("Sensitive", "Parent ID", "parent", "Description"): an error, not a field ignored. Before, only ``sensitive``
+    was checked: "topic_id,name,Parent ID" loaded every topic at the top level."""
+    out = []
+    for key in map(str, row):
+        wanted = None if key in TopicIn.model_fields else "sensitive" if meant_sensitive(key) else (
+            "parent_id" if field_key(key) in ("parent", "parent_topic", "parent_topic_id", "parentid") else
+            next((f for f in _LOST if field_key(key) == f), None))
+        if wanted:
+            out.append(Problem(path, line, key, f"is not a field perkmatch reads, so {_LOST[wanted]}; name it "
+                               f"'{wanted}'"))
+    return out
 
 
 def meant_sensitive(key: str) -> bool:

@@ -45,3 +45,13 @@ def test_a_tsv_of_ones_own_topics_is_told_that_tsv_means_iabs_layout(write) -> N
     assert "mine.tsv, line 1, field 'Unique ID': no 'Unique ID' header row" in said
     assert "a .tsv file is read as the IAB Content Taxonomy" in said
     assert "save it as .csv (comma-separated)" in said
+
+
+@pytest.mark.parametrize("key", ["Parent ID", "parent", "Description"])
+def test_a_column_plainly_meant_for_parent_id_or_description_is_refused_not_ignored(write, key: str) -> None:  # type: ignore[no-untyped-def]
+    # "topic_id,name,Parent ID" loaded every topic at the top level: the hierarchy (and the sensitive marking that
+    # flows down it, and a parent's support from its children) was silently lost
+    said = _refused(write("t.csv", f"topic_id,name,{key}\nbeer,Beer,\nipa,IPA,beer\n"))
+    wanted = "description" if key == "Description" else "parent_id"
+    assert f"line 3, field '{key}': is not a field perkmatch reads" in said
+    assert f"name it '{wanted}'" in said
