@@ -1,6 +1,7 @@
 """The `match` command: assign perks under the catalog's limits, show the run (or preview it: --dry-run, --catalog), and
 what changed since the last one. What it shows is read and printed by ``match_view``; `brand` is in ``brand_cmd``."""
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -56,12 +57,48 @@ def match(
 ) -> None:
     """Assign perks to users under the catalog's limits; print ranked assignments with evidence (each topic's posts
     closest to the perk)."""
-    from catalog.refresh import read_catalog, refresh
-    from matcher.export import assignment_format
+    from catalog.refresh import refresh
     from matcher.match import run_match
-    from matcher.profile_run import latest_run
-    from matcher.store import session
-    from matcher.taxonomy import topic_sets
+
+    _check_options(fmt, out_file, changes, since, catalog_file, dry_run, db)
+    when = parse_as_of(as_of)
+    eng = engine(db, existing=True)
+    known, sensitive = _before_match(eng, since, catalog_file)
+    source = _encoder(eng, model, dry_run)
+    selecting = bool(perk_ids or brand_name)
+    if selecting and not catalog_file:  # a misspelt id is said before the match runs (a previewed file's, after)
+        _selected_perks(eng, perk_ids or [], brand_name)
+
+    def read(store: Any, run_id: int) -> _MatchView:
+        """What to show of the run, read through ``store`` (a dry run's session: a previewed catalog's perks are
+        there only)."""
+        return _MatchView.read(store, source, run_id, dry_run,
+                               _selected_perks(store, perk_ids or [], brand_name) if selecting else None,
+                               why_nobody=not changes, named=frozenset(perk_ids or ()), since=since)
+
+    def stage(staging: Any) -> Any:
+        """The catalog file as a new version, written into the dry run's transaction (rolled back with it)."""
+        return refresh(staging, str(catalog_file), source, topics=known, sensitive=sensitive, retire_all=True,
+                       commit=False)  # a file with no perks is previewed as what it would do: retire them all
+
+    def unshown(run_id: int) -> str:
+        """What to say when stopped with the run ``run_id`` kept, but not shown."""
+        return DRY_RUN_KEEPS if dry_run else _kept_unshown(eng, run_id, changes, out_file, since)
+
+    summary = _run(eng, dry_run, unshown, lambda bar: run_match(
+        eng, source, per_user=per_user, per_brand=per_brand, as_of=when, progress=bar,
+        read_back=read if dry_run else None, stage=stage if catalog_file else None))
+    try:
+        view: _MatchView = summary.preview if dry_run else read(eng, summary.run_id)
+        _report_match(summary, view, catalog_file, dry_run, changes, out_file, fmt, as_json, since)
+    except KeyboardInterrupt as exc:
+        raise common.interrupted(exc, unshown(summary.run_id)) from None
+
+
+def _check_options(fmt: str | None, out_file: str | None, changes: bool, since: int | None, catalog_file: str | None,
+                   dry_run: bool, db: str | None) -> None:
+    """The options that do not go together, or a --out file that would be refused, said before anything runs."""
+    from matcher.export import assignment_format
 
     if since is not None and not changes:
         raise typer.BadParameter("goes with --changes", param_hint="'--since'")
@@ -80,8 +117,16 @@ def match(
     if catalog_file and not dry_run:
         raise typer.BadParameter("previews a catalog: give --dry-run too (to make the file the live catalog, run "
                                  "`perkmatch catalog refresh FILE`, then `perkmatch match`)", param_hint="'--catalog'")
-    when = parse_as_of(as_of)
-    eng = engine(db, existing=True)
+
+
+def _before_match(eng: Any, since: int | None, catalog_file: str | None) -> tuple[set[str], set[str]]:
+    """What is refused before the match runs (a --since that is no earlier match run, a previewed catalog file's
+    problems), the run policy's warning; and the topics a previewed catalog may name (known, sensitive)."""
+    from catalog.refresh import read_catalog
+    from matcher.profile_run import latest_run
+    from matcher.store import session
+    from matcher.taxonomy import topic_sets
+
     if since is not None:  # before the match: a kept run would otherwise precede the error
         from matcher.change_causes import earlier_run
 
@@ -95,49 +140,34 @@ def match(
         # profile yet (maybe no taxonomy either) `run_match` says so first
         if Path(catalog_file).is_file() and latest_run(eng, "profile"):
             read_catalog(catalog_file, known, sensitive)
+    return known, sensitive
+
+
+def _encoder(eng: Any, model: str | None, dry_run: bool) -> Any:
+    """The encoder (with the database's embedding cache) the match embeds with."""
     try:
-        source = common.cache(eng, model)
+        return common.cache(eng, model)
     except KeyboardInterrupt as exc:  # stopped as the model loads (before: "finished work is kept")
         raise common.interrupted(exc, DRY_RUN_KEEPS if dry_run else "no match run was made; run the command "
                                  "again") from None
 
-    selecting = bool(perk_ids or brand_name)
-    if selecting and not catalog_file:  # a misspelt id is said before the match runs (a previewed file's, after)
-        _selected_perks(eng, perk_ids or [], brand_name)
 
-    def read(store: Any, run_id: int) -> _MatchView:
-        """What to show of the run, read through ``store`` (a dry run's session: a previewed catalog's perks are
-        there only)."""
-        return _MatchView.read(store, source, run_id, dry_run,
-                               _selected_perks(store, perk_ids or [], brand_name) if selecting else None,
-                               why_nobody=not changes, named=frozenset(perk_ids or ()), since=since)
-
-    def stage(staging: Any) -> Any:
-        """The catalog file as a new version, written into the dry run's transaction (rolled back with it)."""
-        return refresh(staging, str(catalog_file), source, topics=known, sensitive=sensitive, retire_all=True,
-                       commit=False)  # a file with no perks is previewed as what it would do: retire them all
-
+def _run(eng: Any, dry_run: bool, unshown: Callable[[int], str], run: Callable[[Any], Any]) -> Any:
+    """``run(bar)``'s summary, under a progress bar. Stopped (Ctrl-C): a run kept as it committed, or just after, is
+    said to be kept but not shown (``unshown``); a dry run keeps nothing."""
     from matcher.profile_run import latest_run
 
     before = latest_run(eng, "match")
     with common.progress() as bar:
         try:
-            summary = run_match(eng, source, per_user=per_user, per_brand=per_brand, as_of=when, progress=bar,
-                                read_back=read if dry_run else None, stage=stage if catalog_file else None)
+            return run(bar)
         except KeyboardInterrupt as exc:
             if dry_run:
                 raise common.interrupted(exc, DRY_RUN_KEEPS) from None
             kept = latest_run(eng, "match")  # stopped as its run committed, or just after: kept, never shown
             if kept is not None and (before is None or int(kept.id or 0) > int(before.id or 0)):
-                raise common.interrupted(exc, _kept_unshown(eng, int(kept.id or 0), changes, out_file, since)) from None
+                raise common.interrupted(exc, unshown(int(kept.id or 0))) from None
             raise
-    try:
-        view: _MatchView = summary.preview if dry_run else read(eng, summary.run_id)
-        _report_match(summary, view, catalog_file, dry_run, changes, out_file, fmt, as_json, since)
-    except KeyboardInterrupt as exc:
-        if dry_run:
-            raise common.interrupted(exc, DRY_RUN_KEEPS) from None
-        raise common.interrupted(exc, _kept_unshown(eng, summary.run_id, changes, out_file, since)) from None
 
 
 DRY_RUN_KEEPS = "a dry run keeps nothing (only the vectors it embedded, cached)"  # said when one is stopped
