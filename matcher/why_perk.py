@@ -9,18 +9,18 @@ weighed_open``), or one the catalog names the topic for (always weighed). Then i
 assignment weighs it against the limits (a *withheld* perk, with the limit that held it). For a perk that was
 not a candidate, the answer goes through the user's topics one by one and names the first of these steps that
 failed, with its numbers; then it says what the perk is about and where the user stands on those topics.
+
+Why a perk went to nobody (`brand PERK_ID`) is ``matcher.why_nobody``'s, importable from here as before.
 """
 
-import math
 from typing import Any
 
-import numpy as np
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from catalog.refresh import live_perks, live_version, perk_history
 from catalog.schema import PerkRecord
-from matcher.assignments import match_records, matched_profile, matched_version, since_match_note, withheld_hidden
+from matcher.assignments import match_records, since_match_note, withheld_hidden
 from matcher.embed import EmbeddingCache
 from matcher.errors import NotReadyError
 from matcher.explain import explain_topic
@@ -30,9 +30,12 @@ from matcher.perk_space import MatchParams, PerkSpace
 from matcher.profile_run import latest_run
 from matcher.records import utc_day
 from matcher.store import Assignment, EvidencePost, Run, TopicScore, User, Withheld, session
-from matcher.taxonomy import load_topics, replaced_since
+from matcher.taxonomy import load_topics
 from matcher.topic_records import not_profiled, record_changed, require_user
 from matcher.topic_tree import not_shown
+from matcher.why_nobody import _down, _last_match, _not_in_version, _replaced, nobody_reason
+
+__all__ = ["explain_perk", "nobody_reason"]  # (why a perk went to nobody is ``why_nobody``'s; importable from here)
 
 
 def explain_perk(engine: Engine, cache: EmbeddingCache, user_id: str, perk_id: str,
@@ -83,47 +86,6 @@ def explain_perk(engine: Engine, cache: EmbeddingCache, user_id: str, perk_id: s
     return out | _not_a_candidate(engine, cache, user, perk, perks, profile, match_id, int(match.as_of or 0), params)
 
 
-def _last_match(engine: Engine) -> tuple[Run, int | None, Run]:
-    """The latest match run, the catalog version it used and the profile run it used (the latest profile run for a
-    match run made before runs recorded theirs, as ``explain`` reads them)."""
-    match = latest_run(engine, "match")
-    if match is None:
-        raise NotReadyError("no match yet; run `perkmatch match` first")
-    profile_id = matched_profile(match)
-    with session(engine) as s:
-        profile = s.get(Run, profile_id) if profile_id else None
-        version = matched_version(s, int(match.id or 0))
-    profile = profile or latest_run(engine, "profile")
-    if profile is None:
-        raise NotReadyError("no profile yet; run `perkmatch profile` first")
-    return match, version, profile
-
-
-def _replaced(engine: Engine, profile: Run, user_id: str | None = None) -> str | None:
-    """What to say when the profile run's inferred topics (of this user, or anyone's) are not all in the loaded
-    taxonomy, as ``match`` says it; None when they are."""
-    names = {t.topic_id for t in load_topics(engine)}
-    query = select(TopicScore.topic_id).where(TopicScore.run_id == profile.id).where(TopicScore.status == "inferred")
-    if user_id is not None:
-        query = query.where(TopicScore.user_id == user_id)
-    with session(engine) as s:
-        gone = sorted(set(s.exec(query.distinct()).all()) - names)
-    return replaced_since(int(profile.id or 0), gone) + ", then match" if gone else None
-
-
-def _not_in_version(history: list[PerkRecord], version: int | None, run: str) -> str:
-    """Why a perk the catalog has had was not in the version a match run used."""
-    first = history[0].version_added
-    if version is not None and first > version:
-        return (f"not in catalog version {version}, which {run} used: it came in version {first}; run "
-                "`perkmatch match` to weigh it")
-    retired = max((r.version_retired for r in history if r.version_retired is not None
-                   and (version is None or r.version_retired <= version)), default=None)
-    when = f"it was retired in version {retired}" if retired is not None else "it was retired"
-    return (f"not in catalog version {version}, which {run} used: {when} (`perkmatch catalog show` "
-            "has its history)")
-
-
 def _not_a_candidate(engine: Engine, cache: EmbeddingCache, user: User, perk: PerkRecord, perks: list[PerkRecord],
                      profile: Run, match_id: int, as_of: int, params: MatchParams) -> dict[str, Any]:
     """The perk never was a candidate: topic by topic, the first step of ``match`` it failed, and what it is about."""
@@ -132,28 +94,10 @@ def _not_a_candidate(engine: Engine, cache: EmbeddingCache, user: User, perk: Pe
     if replaced:
         raise NotReadyError(replaced)
     ps = PerkSpace(perks, load_topics(engine), cache, params)
-    names = {t.topic_id: t.name for t in ps.topics}
     hidden = not_shown(ps.topics)(user.sensitive_opt_in)
-    with session(engine) as s:
-        inferred = s.exec(select(TopicScore).where(TopicScore.run_id == profile_id)
-                          .where(TopicScore.user_id == user.user_id).where(TopicScore.status == "inferred")
-                          .order_by(col(TopicScore.rank))).all()
-        rows = [r for r in inferred if r.topic_id not in hidden and r.topic_id in names and user.consent != "opted_out"]
-        evidence = s.exec(select(EvidencePost.topic_id, EvidencePost.post_pk)
-                          .where(EvidencePost.run_id == profile_id).where(EvidencePost.user_id == user.user_id)
-                          .order_by(col(EvidencePost.topic_id), col(EvidencePost.rank))).all()
+    inferred, rows, evidence = _user_topics(engine, ps, user, profile_id, hidden)
     at = ps.position(perk.perk_id)
-    latest = latest_run(engine, "profile")
-    shared: dict[str, Any] = {}  # what explaining the user's topics reads once (``explain_topic``)
-    out: dict[str, Any] = {"status": "not_a_candidate", "perk_topics": [
-        {"topic_id": t, "name": names[t], "relevance": ps.relevance_of(at, t),
-         "user": _standing(engine, cache, user.user_id, t, {r.topic_id for r in rows}, hidden, shared)}
-        for t in ps.about(at)]}
-    if latest is not None and latest.id != profile_id:  # where the user stands on them now, not at the match
-        out["standing_run"] = latest.id
-    region = ps.withheld_reason(at, hidden, user.region, utc_day(as_of))
-    if region:
-        out["also"] = f"as a candidate it would have been withheld: {region}"
+    out = _what_it_is_about(engine, cache, ps, at, user, profile_id, {r.topic_id for r in rows}, hidden, as_of)
     missing = not_profiled(engine, profile, user)
     if missing:
         return out | {"topics": [], "verdict": f"not a candidate: match run {match_id} used profile run {profile_id}, "
@@ -166,10 +110,55 @@ def _not_a_candidate(engine: Engine, cache: EmbeddingCache, user: User, perk: Pe
         return out | {"topics": [], "verdict": f"not a candidate: perks reach a user only through their topics, and "
                       f"{user.user_id} had no inferred topic in profile run {profile_id}, which match run {match_id} "
                       f"used (`perkmatch explain {user.user_id}` says why)"}
+    topics = _topic_steps(engine, cache, ps, at, user, rows, evidence, hidden, as_of, params)
+    return out | {"topics": topics, "verdict": f"not a candidate: it fits none of {user.user_id}'s topics closely "
+                  "enough (each below)"}
+
+
+def _user_topics(engine: Engine, ps: PerkSpace, user: User, profile_id: int,
+                 hidden: frozenset[str]) -> tuple[list[TopicScore], list[TopicScore], list[tuple[str, int]]]:
+    """The user's inferred topics in the profile run, those a perk can reach them through (shown to them, in the
+    taxonomy, the user not opted out), and their evidence posts (topic, post) in order."""
+    names = {t.topic_id: t.name for t in ps.topics}
+    with session(engine) as s:
+        inferred = s.exec(select(TopicScore).where(TopicScore.run_id == profile_id)
+                          .where(TopicScore.user_id == user.user_id).where(TopicScore.status == "inferred")
+                          .order_by(col(TopicScore.rank))).all()
+        rows = [r for r in inferred if r.topic_id not in hidden and r.topic_id in names and user.consent != "opted_out"]
+        evidence = s.exec(select(EvidencePost.topic_id, EvidencePost.post_pk)
+                          .where(EvidencePost.run_id == profile_id).where(EvidencePost.user_id == user.user_id)
+                          .order_by(col(EvidencePost.topic_id), col(EvidencePost.rank))).all()
+    return list(inferred), rows, list(evidence)
+
+
+def _what_it_is_about(engine: Engine, cache: EmbeddingCache, ps: PerkSpace, at: int, user: User, profile_id: int,
+                      inferred: set[str], hidden: frozenset[str], as_of: int) -> dict[str, Any]:
+    """The topics the perk is about and where the user stands on each (now, when a later profile run was made), and
+    whether as a candidate it would have been withheld (region, dates)."""
+    names = {t.topic_id: t.name for t in ps.topics}
+    latest = latest_run(engine, "profile")
+    shared: dict[str, Any] = {}  # what explaining the user's topics reads once (``explain_topic``)
+    out: dict[str, Any] = {"status": "not_a_candidate", "perk_topics": [
+        {"topic_id": t, "name": names[t], "relevance": ps.relevance_of(at, t),
+         "user": _standing(engine, cache, user.user_id, t, inferred, hidden, shared)}
+        for t in ps.about(at)]}
+    if latest is not None and latest.id != profile_id:  # where the user stands on them now, not at the match
+        out["standing_run"] = latest.id
+    region = ps.withheld_reason(at, hidden, user.region, utc_day(as_of))
+    if region:
+        out["also"] = f"as a candidate it would have been withheld: {region}"
+    return out
+
+
+def _topic_steps(engine: Engine, cache: EmbeddingCache, ps: PerkSpace, at: int, user: User, rows: list[TopicScore],
+                 evidence: list[tuple[str, int]], hidden: frozenset[str], as_of: int,
+                 params: MatchParams) -> list[dict[str, Any]]:
+    """For each of the user's topics, the first step of ``match`` the perk failed through it, with its numbers."""
     ev: dict[tuple[str, str], list[int]] = {}
     for topic_id, post_pk in evidence:
         ev.setdefault((user.user_id, topic_id), []).append(post_pk)
     pairs, queries = topic_queries(engine, cache, [user.user_id], {user.user_id: rows}, ev, ps.topic_vectors, params)
+    names = {t.topic_id: t.name for t in ps.topics}
     topics = []
     among = ps.open_to(hidden, user.region, utc_day(as_of))
     nearest = ps.index.search(queries, params.candidates_per_topic)
@@ -179,28 +168,26 @@ def _not_a_candidate(engine: Engine, cache: EmbeddingCache, user: User, perk: Pe
         near = ps.weighed(k, hits) | ps.weighed_open(k, near_open, among)  # the perks ``match`` weighs for it
         rel = float(ps.relevance[at, k])
         name = names[r.topic_id]
-        admitted = ps.admits(at, r.topic_id)
-        if not admitted and rel < params.min_relevance:
-            why = (f"it is not about {name}: relevance {_down(rel)}, needs {params.min_relevance:.2f} (its similarity "
-                   "to the topic over its usual similarity to its closest topics)")
-        elif not admitted:
-            why = (f"{name} is not one of the {params.perk_topics} topics it is closest to, and the catalog does not "
-                   f"target it at {name} or a topic above it")
-        elif at not in near:
-            others = "other perks" if among is None else "other perks they could be given"
-            why = (f"it fits {name} (relevance {rel:.2f}), but {params.candidates_per_topic} {others} sit nearer "
-                   f"to the user's posts on it, and it is not one of the {params.topic_perks} perks most about it")
-        else:
-            why = (f"it fits {name} (relevance {rel:.2f}) and would be a candidate now: the last match was run on "
-                   "other data; run `perkmatch match`")
+        why = _why_not(ps.admits(at, r.topic_id), at in near, rel, name, among is None, params)
         topics.append({"topic_id": r.topic_id, "name": name, "relevance": round(rel, 4), "why": why})
-    return out | {"topics": topics, "verdict": f"not a candidate: it fits none of {user.user_id}'s topics closely "
-                  "enough (each below)"}
+    return topics
 
 
-def _down(x: float) -> str:
-    """Two decimals rounded down: a relevance of 0.896 is not shown as the 0.90 it falls short of."""
-    return f"{math.floor(x * 100) / 100:.2f}"
+def _why_not(admitted: bool, near: bool, rel: float, name: str, anyone: bool, params: MatchParams) -> str:
+    """The first step of ``match`` a perk failed through a topic (``name``): not about it, not one of the topics it
+    reaches users through, not near the user's posts on it; or none (the match was run on other data)."""
+    if not admitted and rel < params.min_relevance:
+        return (f"it is not about {name}: relevance {_down(rel)}, needs {params.min_relevance:.2f} (its similarity "
+                "to the topic over its usual similarity to its closest topics)")
+    if not admitted:
+        return (f"{name} is not one of the {params.perk_topics} topics it is closest to, and the catalog does not "
+                f"target it at {name} or a topic above it")
+    if not near:
+        others = "other perks" if anyone else "other perks they could be given"
+        return (f"it fits {name} (relevance {rel:.2f}), but {params.candidates_per_topic} {others} sit nearer "
+                f"to the user's posts on it, and it is not one of the {params.topic_perks} perks most about it")
+    return (f"it fits {name} (relevance {rel:.2f}) and would be a candidate now: the last match was run on "
+            "other data; run `perkmatch match`")
 
 
 def _standing(engine: Engine, cache: EmbeddingCache, user_id: str, topic_id: str, inferred: set[str],
@@ -215,77 +202,3 @@ def _standing(engine: Engine, cache: EmbeddingCache, user_id: str, topic_id: str
         return str(explain_topic(engine, user_id, topic_id, shared, cache=lambda: cache)["verdict"])
     except NotReadyError as exc:
         return str(exc)
-
-
-def nobody_reason(engine: Engine, cache: EmbeddingCache, perk_id: str, params: MatchParams = MatchParams(),
-                  spaces: dict[Any, PerkSpace] | None = None, dry_run: bool = False) -> dict[str, Any]:
-    """Why the latest match run gave a perk to nobody (``brand``): the topics it can reach users through, with how
-    many users had each inferred (and for how many it fell short of its thresholds) in the profile run
-    it used; and how many users it was withheld from, by rule. ``spaces`` keeps the catalog's perk space across
-    calls (a brand's page asks for each of its perks nobody got: the space is built once). ``dry_run``: the latest
-    run is a dry run's, read through its session (`match --dry-run --perk`), which `explain` cannot read later."""
-    match, version, profile = _last_match(engine)
-    require_profile_encoder(profile, cache)
-    with session(engine) as s:
-        perks = live_perks(s, version)
-        withheld = s.exec(select(Withheld.reason).where(Withheld.run_id == match.id)
-                          .where(Withheld.perk_id == perk_id)).all()
-        history = perk_history(s, perk_id)
-    said = "nobody would get it in this dry run: " if dry_run else f"nobody got it in match run {match.id}: "
-    if perk_id not in {p.perk_id for p in perks}:
-        run = "this dry run" if dry_run else f"match run {match.id}"
-        return {"match_run": match.id, "why": said + "it was " + _not_in_version(history, version, run),
-                "topics": [], "withheld": {}}
-    replaced = _replaced(engine, profile)
-    if replaced:
-        return {"match_run": match.id, "why": said + "why cannot be told now: " + replaced, "topics": [],
-                "withheld": {}}
-    spaces = {} if spaces is None else spaces
-    key = (version, cache.name, params)
-    if key not in spaces:
-        spaces[key] = PerkSpace(perks, load_topics(engine), cache, params)
-    ps = spaces[key]
-    names = {t.topic_id: t.name for t in ps.topics}
-    hidden = not_shown(ps.topics)
-    at = ps.position(perk_id)
-    about = ps.about(at)
-    with session(engine) as s:
-        scored = s.exec(select(TopicScore.topic_id, TopicScore.status, User.sensitive_opt_in, User.consent,  # type: ignore[call-overload]  # (SQLModel: 4 columns at most)
-                               TopicScore.user_id)
-                        .join(User, User.user_id == TopicScore.user_id)
-                        .where(TopicScore.run_id == profile.id)
-                        .where(col(TopicScore.topic_id).in_(about))).all() if about else []
-    counts = {t: {"inferred": 0, "fell_short": 0} for t in about}
-    writers = set()  # the users it could reach: one of its topics inferred for them
-    for topic_id, status, opt_in, consent, user_id in scored:
-        if consent != "opted_out" and topic_id not in hidden(opt_in):
-            counts[topic_id]["inferred" if status == "inferred" else "fell_short"] += 1
-            if status == "inferred":
-                writers.add(user_id)
-    rules: dict[str, int] = {}
-    for reason in withheld:
-        rule = reason.split(":", 1)[0]
-        rules[rule] = rules.get(rule, 0) + 1
-    sensitive = {t.topic_id for t in ps.topics if t.sensitive}
-    topics = [{"topic_id": t, "name": names[t], "relevance": ps.relevance_of(at, t), **counts[t],
-               **({"sensitive": True} if t in sensitive else {})} for t in about]
-    parts = []
-    if sensitive.intersection(about):  # counted above only for the users who opted in to it
-        parts.append(f"it is about {', '.join(names[t] for t in about if t in sensitive)}, which the taxonomy marks "
-                     "sensitive: it goes only to users who opted in to that")
-    if rules:
-        parts.append(f"it was withheld from {sum(rules.values())} user(s) ("
-                     + ", ".join(f"{n} by {rule}" for rule, n in sorted(rules.items())) + ")")
-    if not topics:
-        nearest = [ps.space.ids[k] for k in np.argsort(-ps.relevance[at], kind="stable")[:params.perk_topics]]
-        parts.append("it is about no topic closely enough to reach anyone through it (its closest: "
-                     + ", ".join(f"{names[t]} {_down(ps.relevance_of(at, t))}" for t in nearest)
-                     + f"; a topic needs relevance {params.min_relevance:.2f})")
-    elif not writers:
-        parts.append("none of the topics it is about was inferred for anyone (below: and for how many each fell "
-                     "short of its thresholds)")
-    elif len(writers) > sum(rules.values()):
-        parts.append(("for the other users" if rules else "for the users") + " who write about its topics, other "
-                     "perks sat nearer their posts or fit them better"
-                     + ("" if dry_run else f" (`perkmatch explain USER {perk_id}` for one of them)"))
-    return {"match_run": match.id, "why": said + "; ".join(parts), "topics": topics, "withheld": rules}
