@@ -1,7 +1,7 @@
 """`perkmatch import`: convert a platform export into posts, then ingest them, or write them as JSON Lines."""
 
 from collections import Counter
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -58,6 +58,11 @@ def import_export(
     except KeyboardInterrupt as exc:  # the posts are converted, then stored in one transaction; --out writes whole
         raise interrupted(exc, "nothing was stored or written (an import is one transaction); run the command "
                           "again") from None
+    _print_import(path, kind, bool(spec.users), result, policy, as_json)
+
+
+def _print_import(path: str, kind: str, lists_users: bool, result: Any, policy: str, as_json: bool) -> None:
+    """What the import stored: its record (--json) or its lines, and the notes on stderr."""
     report = result.posts_report
     users_returned = result.users_report.users_returned if result.users_report else 0
     if as_json:
@@ -73,7 +78,7 @@ def import_export(
     out.print(f"{path}: {result.posts} posts read; {posts_counts(report)}")
     _say_left_out(path, result.left_out)
     _say_copies(path, result.posts, result.copies)
-    if spec.users:
+    if lists_users:
         out.print(f"{path}: {result.users} users listed, {result.users_new} new ones added (stored users are "
                   "left as they are)")
     say_returned(users_returned, report.users_returned, "this export")
