@@ -112,20 +112,12 @@ def refresh(session: Session, path: str | os.PathLike[str], source: VectorSource
     _require_arguments(session, source)
     path = os.fspath(path)
     warnings: list[str] = []
-    loaded = _file_hash(path)  # of the bytes read: the file may be replaced while the perks are embedded
-    perks = read_catalog(path, topics, sensitive, warnings)
-    if _file_hash(path) != loaded:
-        raise CatalogError(f"{path}: the file changed while it was read (is an export still writing it?); run the "
-                           "refresh again once it is whole")
-    version = live_version(session)
-    current = live_perks(session, version)  # that version's: read after it, another refresh may have applied one
-    diff = diff_catalog(current, perks)
+    loaded, perks = _read_whole(path, topics, sensitive, warnings)
     embedded = 0
-    for attempt in range(RETRIES + 1):  # another refresh applying a version meanwhile: diff against it, again
-        if attempt:
-            version = live_version(session)
-            current = live_perks(session, version)
-            diff = diff_catalog(current, perks)
+    for _ in range(RETRIES + 1):  # another refresh applying a version meanwhile: diff against it, again
+        version = live_version(session)
+        current = live_perks(session, version)  # that version's: read after it, another refresh may have applied one
+        diff = diff_catalog(current, perks)
         # checked on every diff: before, only the first, and a file that would retire the perks another refresh had
         # just added (most of the catalog, adding none) was applied without --retire-all when the two raced
         refused = mass_retirement(diff) if not retire_all and not dry_run else None
@@ -141,14 +133,9 @@ def refresh(session: Session, path: str | os.PathLike[str], source: VectorSource
             to_embed = len(source.missing(text_key(p.embed_text()) for p in new_perks))
             return RefreshResult(version=(version or 0) + 1, diff=diff, embedded=to_embed, applied=False,
                                  warnings=warnings)
-        before = source.encoded
-        # cached: a re-run after a crash embeds nothing. Left uncommitted, the version holds SQLite's write lock until
-        # it is rolled back, and the cache writes through another connection: every perk is embedded now, for the
-        # match that reads the version then
-        texts = {text_key(t): t for t in (p.embed_text() for p in (new_perks if commit else perks))}
-        todo = {k: texts[k] for k in sorted(source.missing(texts))}
-        source.fill(todo, _counted(progress, "embed perks", len(todo)), known_missing=True)
-        embedded += source.encoded - before
+        # Left uncommitted, the version holds SQLite's write lock until it is rolled back, and the cache writes through
+        # another connection: every perk is embedded now, for the match that reads the version then
+        embedded += _embed(source, new_perks if commit else perks, progress)
         new_version = (version or 0) + 1
         try:
             _apply(session, new_version, path, loaded, current, new_perks, diff, embedded, source.name, commit)
@@ -160,6 +147,26 @@ def refresh(session: Session, path: str | os.PathLike[str], source: VectorSource
         return RefreshResult(version=new_version, diff=diff, embedded=embedded, applied=True, warnings=warnings)
     raise CatalogError(f"{path}: other catalog refreshes kept applying new versions while this one ran; nothing "
                        "was changed by this one: run it again")
+
+
+def _read_whole(path: str, topics: set[str] | None, sensitive: Iterable[str],
+                warnings: list[str]) -> tuple[str, list[PerkIn]]:
+    """The file's hash and its perks, read and checked (``read_catalog``); refused if it changed while it was read."""
+    loaded = _file_hash(path)  # of the bytes read: the file may be replaced while the perks are embedded
+    perks = read_catalog(path, topics, sensitive, warnings)
+    if _file_hash(path) != loaded:
+        raise CatalogError(f"{path}: the file changed while it was read (is an export still writing it?); run the "
+                           "refresh again once it is whole")
+    return loaded, perks
+
+
+def _embed(source: VectorSource, perks: list[PerkIn], progress: Callable[[str, int, int | None], None] | None) -> int:
+    """Embed the perks' texts not cached yet (a re-run after a crash embeds nothing); how many were encoded."""
+    before = source.encoded
+    texts = {text_key(t): t for t in (p.embed_text() for p in perks)}
+    todo = {k: texts[k] for k in sorted(source.missing(texts))}
+    source.fill(todo, _counted(progress, "embed perks", len(todo)), known_missing=True)
+    return source.encoded - before
 
 
 def _require_arguments(session: object, source: object) -> None:
