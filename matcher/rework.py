@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Engine, delete
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from matcher import topic_fit
 from matcher.classify import ClassifyParams
@@ -94,8 +94,6 @@ def _rework_users(engine: Engine, load: Callable[[], EmbeddingCache],
                   matches: Sequence[Any], done: dict[str, set[int]]) -> int:
     """``rework_withdrawn`` for at most ``BOUND_LIST`` users: each run, by what became of it, into ``done``; returns
     the assignments deleted."""
-    from matcher.deletion import delete_assignments
-
     above = {u: {up for t in topics for up in lines.get(t, ())[1:]} for u, (topics, _) in withdrawn.items()}
     with session(engine) as s:
         mine = [select(table.run_id).where(col(table.user_id).in_(list(withdrawn))) for table in
@@ -104,44 +102,67 @@ def _rework_users(engine: Engine, load: Callable[[], EmbeddingCache],
                       .order_by(col(Run.id))).all()
     deleted = 0
     for run in runs:
-        run_id = int(run.id or 0)
-        with session(engine) as s:
-            users = sorted({u for table in (ProfiledUser, TopicScore) for u in s.exec(
-                select(table.user_id).where(table.run_id == run_id).where(col(table.user_id).in_(list(withdrawn))))})
-        space = run_space(engine, load, run) if run.status == "finished" else None
-        before = _rows(engine, run_id, users)
-        results: dict[str, Any] = {}
-        digests: dict[str, str] = {}
-        if isinstance(space, tuple):
-            results, _, digests = compute_users(engine, space[0], space[1], users, run.as_of)
-        with session(engine) as s:
-            if space is None or isinstance(space, tuple):  # every row of theirs goes (and is written again)
-                for table in PROFILE_ROWS:
-                    s.execute(delete(table).where(col(table.run_id) == run_id).where(col(table.user_id).in_(users)))
-            if isinstance(space, tuple):
-                write_rows(s.connection(), run_id, results, {}, digests,
-                           json.loads(run.params or "{}").get("policy", "opt-in"))
-            elif isinstance(space, str):
-                for user_id in users:
-                    fell_short = run_id in withdrawn[user_id][1]
-                    stale = [t for t, (status, _) in before.get(user_id, {}).items()
-                             if t in above[user_id] or (fell_short and status != "inferred")]
-                    for table in (TopicScore, EvidencePost):
-                        s.execute(delete(table).where(col(table.run_id) == run_id).where(col(table.user_id) == user_id)
-                                  .where(col(table.topic_id).in_(stale)))
-            s.flush()
-            after = _rows(s, run_id, users)
-            on_run = [int(m) for m, params in matches if json.loads(params or "{}").get("profile_run") == run_id]
-            for user_id in users:
-                moved = {t for t in above[user_id] & set(before.get(user_id, {}))
-                         if before[user_id][t] != after.get(user_id, {}).get(t)}
-                cited = [int(a.id or 0) for a in s.exec(select(Assignment).where(col(Assignment.run_id).in_(on_run))
-                                                          .where(Assignment.user_id == user_id))
-                         if moved & cited_topics(a.topics)]
-                deleted += delete_assignments(s, user_id, cited)
-            s.commit()
-        done["cleared" if space is None else "reworked" if isinstance(space, tuple) else "trimmed"].add(run_id)
+        kind, assignments = _rework_run(engine, load, run, withdrawn, above, matches)
+        deleted += assignments
+        done[kind].add(int(run.id or 0))
     return deleted
+
+
+def _rework_run(engine: Engine, load: Callable[[], EmbeddingCache], run: Run,
+                withdrawn: dict[str, tuple[frozenset[str], list[int]]], above: dict[str, set[str]],
+                matches: Sequence[Any]) -> tuple[str, int]:
+    """One run, for the users of ``withdrawn`` it holds: worked out again ("reworked": every row of theirs written
+    again), "trimmed" (the topics above a withdrawn one dropped: a run that cannot be repeated) or "cleared" (an
+    unfinished run: their rows deleted); then the assignments resting on a topic that moved. Returns what became of
+    the run and how many assignments were deleted. One transaction."""
+    from matcher.deletion import delete_assignments
+
+    run_id = int(run.id or 0)
+    with session(engine) as s:
+        users = sorted({u for table in (ProfiledUser, TopicScore) for u in s.exec(
+            select(table.user_id).where(table.run_id == run_id).where(col(table.user_id).in_(list(withdrawn))))})
+    space = run_space(engine, load, run) if run.status == "finished" else None
+    before = _rows(engine, run_id, users)
+    computed = compute_users(engine, space[0], space[1], users, run.as_of) if isinstance(space, tuple) else None
+    deleted = 0
+    with session(engine) as s:
+        _rewrite(s, run, space, computed, users, before, withdrawn, above)
+        s.flush()
+        after = _rows(s, run_id, users)
+        on_run = [int(m) for m, params in matches if json.loads(params or "{}").get("profile_run") == run_id]
+        for user_id in users:
+            moved = {t for t in above[user_id] & set(before.get(user_id, {}))
+                     if before[user_id][t] != after.get(user_id, {}).get(t)}
+            cited = [int(a.id or 0) for a in s.exec(select(Assignment).where(col(Assignment.run_id).in_(on_run))
+                                                      .where(Assignment.user_id == user_id))
+                     if moved & cited_topics(a.topics)]
+            deleted += delete_assignments(s, user_id, cited)
+        s.commit()
+    return "cleared" if space is None else "reworked" if isinstance(space, tuple) else "trimmed", deleted
+
+
+def _rewrite(s: Session, run: Run, space: tuple[EmbeddingCache, TopicSpace] | str | None, computed: Any,
+             users: list[str], before: dict[str, dict[str, tuple[str, tuple[int, ...]]]],
+             withdrawn: dict[str, tuple[frozenset[str], list[int]]], above: dict[str, set[str]]) -> None:
+    """The users' rows of the run in ``s``: all deleted, and written again as the run computes them now
+    (``computed``) when its ``space`` is had (none for an unfinished run); or, for a run that cannot be repeated
+    (``space`` says why), their topics above a withdrawn one deleted (and, where it was their strongest, those that
+    fell short)."""
+    run_id = int(run.id or 0)
+    if space is None or isinstance(space, tuple):  # every row of theirs goes (and is written again)
+        for table in PROFILE_ROWS:
+            s.execute(delete(table).where(col(table.run_id) == run_id).where(col(table.user_id).in_(users)))
+    if isinstance(space, tuple):
+        results, _, digests = computed
+        write_rows(s.connection(), run_id, results, {}, digests, json.loads(run.params or "{}").get("policy", "opt-in"))
+    elif isinstance(space, str):
+        for user_id in users:
+            fell_short = run_id in withdrawn[user_id][1]
+            stale = [t for t, (status, _) in before.get(user_id, {}).items()
+                     if t in above[user_id] or (fell_short and status != "inferred")]
+            for table in (TopicScore, EvidencePost):
+                s.execute(delete(table).where(col(table.run_id) == run_id).where(col(table.user_id) == user_id)
+                          .where(col(table.topic_id).in_(stale)))
 
 
 def _rows(store: Any, run_id: int, users: list[str]) -> dict[str, dict[str, tuple[str, tuple[int, ...]]]]:
