@@ -5,9 +5,10 @@ from two backends are never mixed:
 
 - ``torch`` (``all-MiniLM-L6-v2``): sentence-transformers in float32, the reference (``matcher.encoder``).
 - ``torch-bf16`` (``+bf16``): the same under bfloat16 autocast; what ``--precision bfloat16`` selects.
-- ``onnx`` (``+onnx``): the transformer exported once to ONNX (``matcher.artefacts``) and run by ONNX Runtime in
-  float32; the model's fast tokenizer (truncation at its max_seq_length, 256), mean pooling and L2 normalisation
-  run in numpy. Agrees with ``torch`` to ~1e-7 and does not depend on the batch composition beyond ~1e-7.
+- ``onnx`` (``+onnx``): the transformer exported once to ONNX (``matcher.artefact_builds``; cached by
+  ``matcher.artefacts``) and run by ONNX Runtime in float32; the model's fast tokenizer (truncation at its
+  max_seq_length, 256), mean pooling and L2 normalisation run in numpy. Agrees with ``torch`` to ~1e-7 and does
+  not depend on the batch composition beyond ~1e-7.
 - ``onnx-int8`` (``+onnx-int8``): the export with dynamic int8 quantisation (per-channel weights, quantised
   activations at run time). Cosine with float32 ~0.99 (above 0.98); not faster than ``onnx`` on AVX-512 CPUs.
 - ``openvino`` (``+openvino``): OpenVINO compiles the same ONNX file at load (under a second) and runs it in its
@@ -15,8 +16,8 @@ from two backends are never mixed:
   float32 ~0.99995) and in float32 elsewhere. Like every ``HiddenStateEncoder`` it gives a text the same vector
   whatever it is batched with (texts are padded to a length fixed by their own token count).
 - ``openvino-int8`` (``+openvino-int8``): OpenVINO running a static int8 quantisation of the export (weights and
-  activations; ``artefacts.quantise_static_int8``, calibrated on shipped sample posts): about 1.55x ``openvino``
-  on AVX-512 VNNI CPUs, cosine with float32 ~0.996.
+  activations; ``artefact_builds.quantise_static_int8``, calibrated on shipped sample posts): about 1.55x
+  ``openvino`` on AVX-512 VNNI CPUs, cosine with float32 ~0.996.
 - ``fast`` (``+openvino-int8-t48``): the fast path, ``openvino-int8`` reading at most ``FAST_TOKENS`` tokens of a
   text: 3x the default on real comments (about 63 tokens), the int8 gain alone on short posts.
 - ``model2vec`` (``+m2v256``): a static model distilled once from the local model with model2vec (every
@@ -38,7 +39,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from matcher import artefacts
+from matcher import artefact_builds, artefacts
 from matcher.encoder import DEFAULT_MODEL, Encoder
 from matcher.errors import ModelError
 from matcher.hidden_state import (
@@ -92,22 +93,22 @@ def load(backend: str, model: Path, base: str) -> Encoder:
     _require(backend)
     name = base + SUFFIX[backend]
     if backend == "model2vec":
-        return _opened(model, base, "m2v256", lambda out: artefacts.distil_static(model, out),
+        return _opened(model, base, "m2v256", lambda out: artefact_builds.distil_static(model, out),
                        lambda folder: StaticEncoder(name, folder))
     _check_modules(model)
 
     def export(out: Path) -> None:
-        artefacts.export_onnx(model, out)
+        artefact_builds.export_onnx(model, out)
 
     if backend == "onnx-int8":
         source = artefacts.ensure(model, base, "onnx", export)
-        return _opened(model, base, "onnx-int8", lambda out: artefacts.quantise_int8(source, out),
+        return _opened(model, base, "onnx-int8", lambda out: artefact_builds.quantise_int8(source, out),
                        lambda folder: _onnx_runtime(name, model, folder))
     if backend in ("openvino-int8", "fast"):
         source = artefacts.ensure(model, base, "onnx", export)
         cap = FAST_TOKENS if backend == "fast" else None
         return _opened(model, base, "ov-int8",
-                       lambda out: artefacts.quantise_static_int8(source, out, calibration_feeds(model)),
+                       lambda out: artefact_builds.quantise_static_int8(source, out, calibration_feeds(model)),
                        lambda folder: _openvino(name, model, folder, cap))
     opener = _openvino if backend == "openvino" else _onnx_runtime
     return _opened(model, base, "onnx", export, lambda folder: opener(name, model, folder))

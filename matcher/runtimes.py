@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from matcher import artefacts
+from matcher import artefact_builds
 from matcher.encoder import MAX_CHARS, Encoder, _normalise
 from matcher.errors import ModelError
 from matcher.hidden_state import Feed, HiddenStateEncoder, mean_pool, sequential
@@ -61,7 +61,7 @@ def _openvino(name: str, model: Path, folder: Path, max_tokens: int | None = Non
     """OpenVINO in its throughput mode: the CPU split into streams (2 of 1 core here), each running its own
     batch; tokenising the next batches overlaps with them (measured 1.5x the one-request latency mode). The
     folder's OpenVINO model (``model.xml``, the int8 one) or its ONNX export."""
-    artefacts.no_telemetry()
+    artefact_builds.no_telemetry()
     import openvino
 
     path = folder / "model.xml" if (folder / "model.xml").exists() else folder / "model.onnx"
