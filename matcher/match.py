@@ -37,6 +37,7 @@ from sqlalchemy import Connection, Engine, event, insert
 from sqlmodel import Session
 
 from catalog.refresh import live_perks, live_version
+from catalog.schema import PerkRecord
 from matcher import perk_candidates
 from matcher.assign import Candidate
 from matcher.eligible import dropped_out
@@ -46,13 +47,13 @@ from matcher.errors import NotReadyError, WrongArgumentError
 from matcher.locks import hold_forget_lock
 from matcher.lost import lost_reasons
 from matcher.match_table import Excluded, Found
-from matcher.perk_candidates import HIT, perk_evidence, topic_queries
+from matcher.perk_candidates import HIT, Worked, again_bar, perk_evidence, topic_queries, work_out
 from matcher.perk_space import MatchParams, PerkSpace, perk_topic_space
 from matcher.preview import open_preview
 from matcher.profile_run import latest_run
 from matcher.records import require_as_of, utc_day
 from matcher.store import Assignment, Run, Withheld, require_engine, session, utcnow
-from matcher.taxonomy import load_topics, not_shown, replaced_since
+from matcher.taxonomy import load_topics, not_shown
 
 WITHHELD_ROWS = 20_000  # perks withheld written in one statement
 __all__ = ["MatchSummary", "lost_reasons", "perk_evidence", "run_match", "topic_queries"]  # (the last three:
@@ -106,17 +107,9 @@ def run_match(engine: Engine, cache: EmbeddingCache, *, per_user: int = 3, per_b
     ``preview``; the run id is then no run's. ``stage``, in a dry run only: ``stage(session)`` writes changes of its
     own into that transaction before the catalog is read (a catalog version: `match --dry-run --catalog FILE`),
     rolled back with the run; its result is the summary's ``staged``."""
-    if stage is not None and read_back is None:
-        raise ValueError("run_match: `stage` is for a dry run only (the run's commit would keep what it wrote)")
-    require_engine(engine, "run_match")
-    require_cache(cache, "run_match")
-    require_as_of(as_of, "run_match")
-    _require_limits(per_user, per_brand)
+    _require_arguments(engine, cache, as_of, per_user, per_brand, stage, read_back)
     started = utcnow()  # before the users' records are read: one changed after this calls for another match
-    profile = latest_run(engine, "profile")
-    if profile is None:
-        raise NotReadyError("no profile yet; run `perkmatch profile` first")
-    require_profile_encoder(profile, cache)
+    profile = _profile(engine, cache)
     topics = load_topics(engine)
     # the topics' texts embedded first (when not cached yet): what ``stage`` writes holds SQLite's write lock until
     # the rollback, and the cache writes through a connection of its own
@@ -124,29 +117,18 @@ def run_match(engine: Engine, cache: EmbeddingCache, *, per_user: int = 3, per_b
     with session(engine) if stage else nullcontext() as staging:
         store = engine if staging is None else staging
         staged = stage(staging) if stage and staging is not None else None
-        with session(store) as s:
-            version = live_version(s)
-            perks = live_perks(s, version)  # that version's, even if a refresh lands between the two reads
-        if version is None:
-            raise NotReadyError("no catalog yet; run `perkmatch catalog refresh FILE` first")
+        version, perks = _catalog(store)
         as_of = profile.as_of if as_of is None else as_of
         today = utc_day(as_of)
         ps = PerkSpace(perks, topics, cache, params, space)
         policy = json.loads(profile.params or "{}").get("policy", "opt-in")
 
-        def work_out(users: set[str] | None = None) -> _Worked:
-            return _work_out(engine, cache, int(profile.id or 0), ps, today, params, _bar(progress, users), users)
+        def work(users: set[str] | None = None) -> Worked:
+            return work_out(engine, cache, int(profile.id or 0), ps, today, params, again_bar(progress, users), users)
 
-        def again(conn: Connection, worked: _Worked, chosen: list[Candidate]) -> _Worked:
-            """``worked`` as a match started now works it out: the users who dropped out since it read them
-            (``eligible.dropped_out``: forgotten, opted out, a sensitive opt-in withdrawn), and those whose ``chosen``
-            perks cite a post of theirs deleted since (``perk_candidates.citing_gone``), read and worked out again."""
-            changed = dropped_out(conn, worked.opt_ins, policy, not_shown(ps.topics))
-            changed |= perk_candidates.citing_gone(conn, chosen, worked.found)
-            return worked.redone(changed, work_out(changed)) if changed else worked
-
+        again = _again(policy, ps, work)
         with _no_cycle_collection():
-            worked = work_out()
+            worked = work()
             if progress:
                 progress("assign, write", 0, 2)
             chosen = worked.found.assign(per_user, per_brand)
@@ -159,58 +141,59 @@ def run_match(engine: Engine, cache: EmbeddingCache, *, per_user: int = 3, per_b
     return replace(summary, staged=staged, perks=len(perks))
 
 
-@dataclass(frozen=True)
-class _Worked:
-    """What a match works out of the users it reads, before it assigns: each one's inferred topics (``rows``; users
-    with none are not matched), sensitive opt-ins as read (JSON), and their candidates, each with its reasons (its
-    topics: ``HIT``), and perks withheld (``found``, held compactly)."""
+def _again(policy: str, ps: PerkSpace, work: Callable[[set[str]], Worked]
+           ) -> Callable[[Connection, Worked, list[Candidate]], Worked]:
+    """What ``_save`` calls as it writes the run: ``again(conn, worked, chosen)`` is ``worked`` as a match started now
+    works it out: the users who dropped out since it read them (``eligible.dropped_out``: forgotten, opted out, a
+    sensitive opt-in withdrawn), and those whose ``chosen`` perks cite a post of theirs deleted since
+    (``perk_candidates.citing_gone``), read and worked out again (``work``)."""
+    def again(conn: Connection, worked: Worked, chosen: list[Candidate]) -> Worked:
+        changed = dropped_out(conn, worked.opt_ins, policy, not_shown(ps.topics))
+        changed |= perk_candidates.citing_gone(conn, chosen, worked.found)
+        return worked.redone(changed, work(changed)) if changed else worked
 
-    rows: dict[str, list[Any]]
-    opt_ins: dict[str, str | None]
-    found: Found
-
-    def redone(self, users: set[str], again: "_Worked") -> "_Worked":
-        """These users as ``again`` (read later) has them, the others as before, in the order a match reading them all
-        at once gives (by user; each user's candidates as ``find_candidates`` lists them)."""
-        def mine(user_id: str) -> bool:
-            return user_id not in users
-
-        return _Worked({u: r for u, r in self.rows.items() if mine(u)} | again.rows,
-                       {u: o for u, o in self.opt_ins.items() if mine(u)} | again.opt_ins,
-                       self.found.redone(users, again.found))
+    return again
 
 
-def _work_out(engine: Engine, cache: EmbeddingCache, profile_run: int, ps: PerkSpace, today: dt.date,
-              params: MatchParams, progress: Progress | None, only: set[str] | None = None) -> _Worked:
-    """The profile run's users (``only``: these of them), as stored now, with their candidates
-    (``perk_candidates.find_candidates``)."""
-    hidden = not_shown(ps.topics)
-    rows, regions, opt_ins = perk_candidates.load_profiles(engine, profile_run, hidden, only)
-    gone = sorted({r.topic_id for user_rows in rows.values() for r in user_rows} - set(ps.space.ids))
-    if gone:
-        raise NotReadyError(replaced_since(profile_run, gone) + ", then match")
-    hides = {u: hidden(opt_ins.get(u)) for u in rows}
-    found = perk_candidates.find_candidates(engine, cache, profile_run, rows, regions, ps, today, params, progress,
-                                            hides)
-    return _Worked(rows, {u: opt_ins.get(u) for u in rows}, found)
+def _require_arguments(engine: Engine, cache: EmbeddingCache, as_of: int | None, per_user: int, per_brand: int,
+                       stage: Callable[[Session], Any] | None, read_back: Callable[[Session, int], Any] | None) -> None:
+    """``run_match``'s arguments checked, each refused naming the fix."""
+    if stage is not None and read_back is None:
+        raise ValueError("run_match: `stage` is for a dry run only (the run's commit would keep what it wrote)")
+    require_engine(engine, "run_match")
+    require_cache(cache, "run_match")
+    require_as_of(as_of, "run_match")
+    _require_limits(per_user, per_brand)
 
 
-def _bar(progress: Progress | None, again: set[str] | None) -> Progress | None:
-    """The progress of finding candidates: the match's own stage, or, for users worked out ``again`` as the run is
-    written (``_save``), a stage of its own saying so. Before, that work showed nothing (the first reading's bar stood
-    full while it ran, however many users it read again)."""
-    if progress is None or not again:
-        return progress
-    said = f"candidates again ({len(again)} user(s) changed while the match ran)"
-    return lambda stage, advance, total: progress(said if stage == "candidates" else stage, advance, total)
+def _profile(engine: Engine, cache: EmbeddingCache) -> Run:
+    """The latest profile run, which the match reads (made with this encoder)."""
+    profile = latest_run(engine, "profile")
+    if profile is None:
+        raise NotReadyError("no profile yet; run `perkmatch profile` first")
+    require_profile_encoder(profile, cache)
+    return profile
+
+
+def _catalog(store: Engine | Session) -> tuple[int, list[PerkRecord]]:
+    """The live catalog version and its perks (that version's, even if a refresh lands between the two reads)."""
+    with session(store) as s:
+        version = live_version(s)
+        perks = live_perks(s, version)
+    if version is None:
+        raise NotReadyError("no catalog yet; run `perkmatch catalog refresh FILE` first")
+    return version, perks
 
 
 @contextmanager
 def _no_cycle_collection() -> Iterator[None]:
-    """Python's cycle collector off while a match builds its candidates, assigns and writes them: millions of small
-    tuples and lists (about 380,000 candidates and their reasons at 8,000 users), none in a cycle, which reference
-    counting frees, and which the collector walked again and again as they grew (2.5 to 3.5 s of 13 s of finding
-    candidates, at 8,000 users). On again after, whatever happens."""
+    """Python's cycle collector off while a match finds its candidates, assigns and writes them. Since candidates are
+    held as arrays (``matcher.match_table``), a match keeps few objects (about 37,000 more at 800 users, once its
+    candidates are found); but reading the users' rows and evidence posts makes and drops many small containers, none
+    in a cycle, and their allocations set the collector off again and again: about 400 collections at 800 users, two
+    of them full (walking every object of the modules loaded too), 0.1-0.15 s of the match's 3.4 s of CPU, at the
+    same peak memory (``scripts/bench.py --posts 20000 --encoder fake``, 2026-12-07). On again after, whatever
+    happens."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -220,8 +203,8 @@ def _no_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
-def _save(engine: Engine | Session, worked: _Worked, chosen: list[Candidate],
-          again: Callable[[Connection, _Worked, list[Candidate]], _Worked], version: int, profile: Run, as_of: int,
+def _save(engine: Engine | Session, worked: Worked, chosen: list[Candidate],
+          again: Callable[[Connection, Worked, list[Candidate]], Worked], version: int, profile: Run, as_of: int,
           limits: tuple[int, int], params: MatchParams, started: dt.datetime,
           read_back: Callable[[Session, int], Any] | None) -> MatchSummary:
     """Write the run (``chosen``: the assignment of ``worked``), in one transaction that first takes the `forget` lock
@@ -245,15 +228,7 @@ def _save(engine: Engine | Session, worked: _Worked, chosen: list[Candidate],
         s.add(run)
         s.flush()  # its id; the run and its rows are one transaction: an interrupted match leaves nothing behind
         run_id = int(run.id or 0)
-        rank: dict[str, int] = defaultdict(int)
-        rows = []  # in one statement, as plain rows: ORM objects of every assignment took about 0.1 GB at 8,000 users
-        for c in chosen:
-            rank[c.user_id] += 1
-            rows.append({"run_id": run_id, "user_id": c.user_id, "perk_id": c.perk_id, "catalog_version": version,
-                         "rank": rank[c.user_id], "score": c.score, "topics": json.dumps(
-                             [dict(zip(HIT, hit, strict=True)) for hit in worked.found[(c.user_id, c.perk_id)]])})
-        if rows:
-            s.connection().execute(insert(Assignment), rows)
+        _write_assignments(s.connection(), run_id, chosen, worked.found, version)
         s.flush()  # the assignments first, then every exclusion
         _write_withheld(s.connection(), run_id, worked.found.excluded(chosen, per_user, per_brand,
                                                                       params.withheld_per_user))
@@ -264,13 +239,32 @@ def _save(engine: Engine | Session, worked: _Worked, chosen: list[Candidate],
         if read_back is None:
             s.commit()
             return summary
-        s.flush()
-        event.listen(s, "before_commit", _dry_run_commits)
-        try:
-            return replace(summary, preview=read_back(s, run_id))
-        finally:
-            event.remove(s, "before_commit", _dry_run_commits)
-            s.rollback()
+        return _read_back(s, summary, read_back)
+
+
+def _write_assignments(conn: Connection, run_id: int, chosen: list[Candidate], found: Found, version: int) -> None:
+    """The assignments, ranked by user, each with its reasons (``HIT``), in one statement, as plain rows: ORM objects
+    of every assignment took about 0.1 GB at 8,000 users."""
+    rank: dict[str, int] = defaultdict(int)
+    rows = []
+    for c in chosen:
+        rank[c.user_id] += 1
+        rows.append({"run_id": run_id, "user_id": c.user_id, "perk_id": c.perk_id, "catalog_version": version,
+                     "rank": rank[c.user_id], "score": c.score, "topics": json.dumps(
+                         [dict(zip(HIT, hit, strict=True)) for hit in found[(c.user_id, c.perk_id)]])})
+    if rows:
+        conn.execute(insert(Assignment), rows)
+
+
+def _read_back(s: Session, summary: MatchSummary, read_back: Callable[[Session, int], Any]) -> MatchSummary:
+    """A dry run: the run read back through its own transaction (``read_back``), which is then rolled back."""
+    s.flush()
+    event.listen(s, "before_commit", _dry_run_commits)
+    try:
+        return replace(summary, preview=read_back(s, summary.run_id))
+    finally:
+        event.remove(s, "before_commit", _dry_run_commits)
+        s.rollback()
 
 
 def _write_withheld(conn: Connection, run_id: int, excluded: Iterator[Excluded]) -> None:

@@ -2,11 +2,13 @@
 profile run (``load_profiles``, their evidence a chunk at a time), a query per (user, topic) blending the topic with the
 posts it shows (``topic_queries``), the catalog's FAISS index and the topic's most relevant perks searched with it,
 each candidate scored (``matcher.match``'s docstring gives the formula) with the evidence it is shown with
-(``perk_evidence``), and the perks a user cannot have withheld with the rule that keeps them."""
+(``perk_evidence``), and the perks a user cannot have withheld with the rule that keeps them; all of it, for the users a
+match reads (``work_out``: ``Worked``)."""
 
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,10 +19,12 @@ from matcher.assign import Candidate
 from matcher.classify import ClassifyParams, cosines
 from matcher.embed import EmbeddingCache
 from matcher.engine_local import Progress
+from matcher.errors import NotReadyError
 from matcher.match_table import Found, Hit
 from matcher.perk_space import MatchParams, PerkSpace
 from matcher.profile_chunk import load_user_posts
 from matcher.store import EvidencePost, Post, TopicScore, User, batches, session
+from matcher.taxonomy import not_shown, replaced_since
 from matcher.topic_records import SHOWN_EVIDENCE
 
 
@@ -165,3 +169,47 @@ def citing_gone(conn: Connection, chosen: list[Candidate], reasons: Found) -> se
         held.update((user_id, key) for key, user_id in conn.execute(
             select(col(Post.id), col(Post.user_id)).where(col(Post.id).in_(part))).all())
     return {user_id for user_id, key in cited if (user_id, key) not in held}
+
+
+@dataclass(frozen=True)
+class Worked:
+    """What a match works out of the users it reads, before it assigns: each one's inferred topics (``rows``; users
+    with none are not matched), sensitive opt-ins as read (JSON), and their candidates, each with its reasons (its
+    topics: ``HIT``), and perks withheld (``found``, held compactly)."""
+
+    rows: dict[str, list[Any]]
+    opt_ins: dict[str, str | None]
+    found: Found
+
+    def redone(self, users: set[str], again: "Worked") -> "Worked":
+        """These users as ``again`` (read later) has them, the others as before, in the order a match reading them all
+        at once gives (by user; each user's candidates as ``find_candidates`` lists them)."""
+        def mine(user_id: str) -> bool:
+            return user_id not in users
+
+        return Worked({u: r for u, r in self.rows.items() if mine(u)} | again.rows,
+                      {u: o for u, o in self.opt_ins.items() if mine(u)} | again.opt_ins,
+                      self.found.redone(users, again.found))
+
+
+def work_out(engine: Engine, cache: EmbeddingCache, profile_run: int, ps: PerkSpace, today: dt.date,
+             params: MatchParams, progress: Progress | None, only: set[str] | None = None) -> Worked:
+    """The profile run's users (``only``: these of them), as stored now, with their candidates (``find_candidates``)."""
+    hidden = not_shown(ps.topics)
+    rows, regions, opt_ins = load_profiles(engine, profile_run, hidden, only)
+    gone = sorted({r.topic_id for user_rows in rows.values() for r in user_rows} - set(ps.space.ids))
+    if gone:
+        raise NotReadyError(replaced_since(profile_run, gone) + ", then match")
+    hides = {u: hidden(opt_ins.get(u)) for u in rows}
+    found = find_candidates(engine, cache, profile_run, rows, regions, ps, today, params, progress, hides)
+    return Worked(rows, {u: opt_ins.get(u) for u in rows}, found)
+
+
+def again_bar(progress: Progress | None, again: set[str] | None) -> Progress | None:
+    """The progress of finding candidates: the match's own stage, or, for users worked out ``again`` as the run is
+    written (``match._save``), a stage of its own saying so. Before, that work showed nothing (the first reading's
+    bar stood full while it ran, however many users it read again)."""
+    if progress is None or not again:
+        return progress
+    said = f"candidates again ({len(again)} user(s) changed while the match ran)"
+    return lambda stage, advance, total: progress(said if stage == "candidates" else stage, advance, total)
