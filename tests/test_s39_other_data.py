@@ -55,3 +55,23 @@ def test_a_column_plainly_meant_for_parent_id_or_description_is_refused_not_igno
     wanted = "description" if key == "Description" else "parent_id"
     assert f"line 3, field '{key}': is not a field perkmatch reads" in said
     assert f"name it '{wanted}'" in said
+
+
+def _explained(platform: str) -> str:
+    from matcher.cli.explain_view import _engagement
+
+    return _engagement({
+        "posts": 4, "engagement_vs_usual": 1.2, "confidence": 0.8,
+        "evidence": [{"post_id": "p1", "platform": platform}],
+        "thresholds": {"engagement_vs_usual": 0.5, "engagement_per_post": 0.5, "confidence": 0.5},
+        "details": {"positive_engagement": 6.0, "usual_engagement": 2.0, "duplicates_dropped": 0, "shares": 0,
+                    "recency": 0.9},
+    })
+
+
+def test_explain_leaves_out_the_authors_own_vote_only_where_the_platform_counts_one() -> None:
+    """`explain` said the usual engagement was "beyond the author's own vote" on Stack Exchange and Twitter too,
+    where no such vote exists: it is said only for evidence on a platform that counts one (Reddit)."""
+    assert "reactions a post, beyond the author's own vote)" in _explained("reddit")
+    assert "own vote" not in _explained("stackexchange")
+    assert "reactions a post)" in _explained("twitter")

@@ -85,9 +85,19 @@ def print_measures(record: dict[str, Any]) -> None:
         out.print(f"  written about from {record['first'][:10]} to {record['last'][:10]}")
     for line in evidence_lines(record["evidence"], 5).splitlines():
         out.print(f"  {line}", markup=False)
-    if any(e.get("platform") in ProfileParams().self_vote_platforms for e in record["evidence"]):
+    if _own_vote(record):
         out.print("  (♥ is the platform's score, which on Reddit includes the author's own +1; engagement above "
                   "leaves that out)")
+
+
+def _own_vote(record: dict[str, Any]) -> str:
+    """What the usual leaves out, said only where the topic's evidence is on a platform that counts the author's own
+    vote (Reddit): a Stack Exchange or Twitter user has no such vote to leave out."""
+    from matcher.profile_types import ProfileParams
+
+    if any(e.get("platform") in ProfileParams().self_vote_platforms for e in record["evidence"]):
+        return ", beyond the author's own vote"
+    return ""
 
 
 def _engagement(record: dict[str, Any]) -> str:
@@ -104,7 +114,7 @@ def _engagement(record: dict[str, Any]) -> str:
     return (f"  engagement on it ×{record['engagement_vs_usual']:.2f} of the user's usual (needs "
             f"×{needed_shown}; {whose}, on a log scale and drawn towards ×1 when there are few "
             f"posts, so one viral post moves it far less than its likes; the usual ≈ {d['usual_engagement']} "
-            "reactions a post, beyond the author's own vote), "
+            f"reactions a post{_own_vote(record)}), "
             f"{per_post:.2f} a post (needs {th['engagement_per_post']:g}), confidence {record['confidence']:.2f} "
             f"(needs {th['confidence']:.2f}), duplicates dropped {d['duplicates_dropped']}, "
             f"reshares {d['shares']}"
