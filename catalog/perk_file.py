@@ -3,9 +3,10 @@ twice, topics the taxonomy lacks or marks sensitive, dates out of order, and war
 meant for a limit and for offers that ended before today."""
 
 import datetime as dt
+import difflib
 import os
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -51,7 +52,7 @@ def near_misses(path: str, ignored: dict[tuple[str, str], list[int]]) -> list[st
 PERK_COLUMNS = tuple(name for name, field in PerkIn.model_fields.items() if field.is_required())  # a CSV names them
 
 
-def read_catalog(path: str | os.PathLike[str], topics: set[str] | None = None, sensitive: Iterable[str] = (),
+def read_catalog(path: str | os.PathLike[str], topics: Collection[str] | None = None, sensitive: Iterable[str] = (),
                  warnings: list[str] | None = None) -> list[PerkIn]:
     """Validate a whole catalog file; raise InputFileError listing every problem (a perk id given twice is found
     even when one of its rows has other problems). ``warnings`` gets what is ignored that looks like a mistake
@@ -124,7 +125,8 @@ def _readable_part(row: dict[str, Any], problems: list[Problem]) -> PerkIn | Non
         return None
 
 
-def _check_perk(path: str, line: int, perk: PerkIn, topics: set[str] | None, sensitive: set[str]) -> list[Problem]:
+def _check_perk(path: str, line: int, perk: PerkIn, topics: Collection[str] | None, sensitive: set[str]
+                ) -> list[Problem]:
     out = []
     if perk.starts and perk.ends and perk.ends < perk.starts:
         out.append(Problem(path, line, "ends", f"{perk.ends} is before starts {perk.starts}; swap or fix the dates"))
@@ -133,6 +135,26 @@ def _check_perk(path: str, line: int, perk: PerkIn, topics: set[str] | None, sen
             out.append(Problem(path, line, "topics", f"'{topic}' is a sensitive topic; brands cannot target "
                                "health, religion, sexuality, politics and the like: remove it"))
         elif topics is not None and topic not in topics:
+            meant = _meant(topic, topics, sensitive)
             out.append(Problem(path, line, "topics", f"'{topic}' is not in the loaded taxonomy; "
-                               "use a topic_id `perkmatch taxonomy show` lists, or remove it"))
+                               + (f"did you mean {meant}? If not, use" if meant else "use")
+                               + " a topic_id `perkmatch taxonomy show` lists, or remove it"))
     return out
+
+
+def _meant(topic: str, topics: Collection[str], sensitive: set[str]) -> str:
+    """The ids meant by a topic given by its name (IAB's "Rugby League" for its id '528'), in another case, or with a
+    typo in its id, with their names ("'528' (Rugby League)"); "" when none is near. ``topics`` maps the ids to their
+    names where known. A sensitive topic is never offered: brands cannot target it."""
+    names = topics if isinstance(topics, Mapping) else {}
+    wanted = topic.strip().casefold()
+    keys: dict[str, str] = {}
+    for topic_id in sorted(set(topics) - sensitive):
+        keys.setdefault(topic_id.casefold(), topic_id)
+        if names.get(topic_id):
+            keys.setdefault(str(names[topic_id]).casefold(), topic_id)
+    near = [keys[wanted]] if wanted in keys else [keys[k] for k in difflib.get_close_matches(wanted, keys, 5, 0.75)]
+    near = list(dict.fromkeys(near))[:3]
+    if not near:
+        return ""
+    return " or ".join(f"'{t}'" + (f" ({names[t]})" if names.get(t) else "") for t in near)

@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -100,7 +100,7 @@ def _counted(progress: Callable[[str, int, int | None], None] | None, stage: str
 
 
 def refresh(session: Session, path: str | os.PathLike[str], source: VectorSource, *, dry_run: bool = False,
-            topics: set[str] | None = None, sensitive: Iterable[str] = (), retire_all: bool = False,
+            topics: Collection[str] | None = None, sensitive: Iterable[str] = (), retire_all: bool = False,
             commit: bool = True, progress: Callable[[str, int, int | None], None] | None = None) -> RefreshResult:
     """Load a catalog file as a new version (nothing changes when the file matches the live version). A file with
     no perks would retire every live one: refused unless ``retire_all`` (a truncated export must not empty the
@@ -149,7 +149,7 @@ def refresh(session: Session, path: str | os.PathLike[str], source: VectorSource
                        "was changed by this one: run it again")
 
 
-def _read_whole(path: str, topics: set[str] | None, sensitive: Iterable[str],
+def _read_whole(path: str, topics: Collection[str] | None, sensitive: Iterable[str],
                 warnings: list[str]) -> tuple[str, list[PerkIn]]:
     """The file's hash and its perks, read and checked (``read_catalog``); refused if it changed while it was read."""
     loaded = _file_hash(path)  # of the bytes read: the file may be replaced while the perks are embedded

@@ -126,7 +126,8 @@ def replaced_since(run_id: int, gone: list[str]) -> str:
             f"({', '.join(gone[:5])}{', ...' if len(gone) > 5 else ''}); run `perkmatch profile` again")
 
 
-def topic_sets(s: Session) -> tuple[set[str], set[str]]:
-    """(all topic ids, sensitive topic ids) of the stored taxonomy."""
-    rows = s.exec(select(Topic.topic_id, Topic.sensitive)).all()
-    return {r[0] for r in rows}, {r[0] for r in rows if r[1]}
+def topic_sets(s: Session) -> tuple[dict[str, str], set[str]]:
+    """(all topic ids, each mapped to its name; the sensitive topic ids) of the stored taxonomy. The names let a
+    catalog naming a topic by its name rather than its id be told the id meant."""
+    rows = s.exec(select(Topic.topic_id, Topic.name, Topic.sensitive)).all()
+    return {r[0]: r[1] for r in rows}, {r[0] for r in rows if r[2]}

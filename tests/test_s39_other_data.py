@@ -75,3 +75,36 @@ def test_explain_leaves_out_the_authors_own_vote_only_where_the_platform_counts_
     assert "reactions a post, beyond the author's own vote)" in _explained("reddit")
     assert "own vote" not in _explained("stackexchange")
     assert "reactions a post)" in _explained("twitter")
+
+
+def _catalog_refused(write, topics: list[str], known, sensitive=frozenset()) -> str:  # type: ignore[no-untyped-def]
+    from catalog.errors import InputFileError
+    from catalog.perk_file import read_catalog
+
+    perk = {"perk_id": "p1", "brand": "Try Line", "title": "Match tickets", "description": "Two seats at a match.",
+            "topics": topics}
+    with pytest.raises(InputFileError) as info:
+        read_catalog(write("c.yaml", [perk]), known, set(sensitive))
+    return str(info.value)
+
+
+def test_a_catalog_naming_a_topic_by_its_name_is_told_the_id_meant(write) -> None:  # type: ignore[no-untyped-def]
+    """An IAB catalog gave "Rugby League" where the id is '528': the error said only that it is not in the taxonomy.
+    It now names the id (and a typo in an id, or another case, is answered the same way)."""
+    known = {"528": "Rugby League", "483": "Sports", "food.coffee": "Coffee"}
+    assert "did you mean '528' (Rugby League)?" in _catalog_refused(write, ["Rugby League"], known)
+    assert "did you mean 'food.coffee' (Coffee)?" in _catalog_refused(write, ["food.cofee"], known)
+    assert "did you mean 'food.coffee'?" in _catalog_refused(write, ["food.cofee"], set(known))  # ids only: no names
+    assert "did you mean" not in _catalog_refused(write, ["knitting"], known)
+    assert "did you mean" not in _catalog_refused(write, ["Mental Health"], known | {"h.mh": "Mental Health"}, {"h.mh"})
+
+
+def test_topic_sets_give_each_topic_id_its_name(engine) -> None:  # type: ignore[no-untyped-def]
+    from matcher.store import session
+    from matcher.taxonomy import load_topics, topic_sets
+
+    load_topics(engine)  # the default taxonomy stored
+    with session(engine) as s:
+        known, sensitive = topic_sets(s)
+    assert known and all(isinstance(name, str) and name for name in known.values())
+    assert sensitive <= set(known)

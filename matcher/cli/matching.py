@@ -119,7 +119,7 @@ def _check_options(fmt: str | None, out_file: str | None, changes: bool, since: 
                                  "`perkmatch catalog refresh FILE`, then `perkmatch match`)", param_hint="'--catalog'")
 
 
-def _before_match(eng: Any, since: int | None, catalog_file: str | None) -> tuple[set[str], set[str]]:
+def _before_match(eng: Any, since: int | None, catalog_file: str | None) -> tuple[dict[str, str], set[str]]:
     """What is refused before the match runs (a --since that is no earlier match run, a previewed catalog file's
     problems), the run policy's warning; and the topics a previewed catalog may name (known, sensitive)."""
     from catalog.refresh import read_catalog
@@ -132,7 +132,7 @@ def _before_match(eng: Any, since: int | None, catalog_file: str | None) -> tupl
 
         earlier_run(eng, since, None, "match")
     common.warn_run_policy(eng)
-    known, sensitive = set[str](), set[str]()  # the topics a previewed catalog may name (`stage`)
+    known, sensitive = dict[str, str](), set[str]()  # the topics a previewed catalog may name (`stage`)
     if catalog_file:
         with session(eng) as s:
             known, sensitive = topic_sets(s)
