@@ -26,7 +26,16 @@ def main() -> None:
         run()
     except SystemExit as exc:
         ending(0 if exc.code is None else exc.code if isinstance(exc.code, int) else 1)
+        unmark_interrupt()
         raise
+
+
+def unmark_interrupt() -> None:
+    """CPython 3.11 marks a KeyboardInterrupt raised inside exec() or eval() of a string (SciPy's import runs
+    ``exec("from numpy import *")``) as unhandled even once the command has handled it, and `python -m matcher` then
+    ends killed by SIGINT (status -2 to its parent) instead of with the command's status (130). Each string run
+    clears the mark first: a harmless one, once the command is over, does."""
+    exec("None")
 
 
 def ending(status: int) -> None:
