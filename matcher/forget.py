@@ -273,8 +273,9 @@ def scrub(engine: Engine, wait_ms: int | None = SCRUB_WAIT_MS) -> bool:
                 if not done:  # kept for the next scrub, in another process too (a profile run's end)
                     conn.execute(text("INSERT OR REPLACE INTO settings (key, value) VALUES (:k, :v)"),
                                  {"k": SCRUB_PENDING, "v": utcnow().isoformat()})
-            finally:
-                conn.execute(text(f"PRAGMA busy_timeout = {int(locks.SQLITE_WAIT_S * 1000)}"))
+            finally:  # (not on a connection a stop signal invalidated: its error would replace the interrupt)
+                if not conn.invalidated:
+                    conn.execute(text(f"PRAGMA busy_timeout = {int(locks.SQLITE_WAIT_S * 1000)}"))
     except OperationalError:  # locked: another command is writing (the deletion itself is committed)
         done = False
     (_UNSCRUBBED.discard if done else _UNSCRUBBED.add)(key)

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.conftest import post
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -32,3 +34,36 @@ def test_ctrl_c_inside_a_string_exec_still_exits_130_under_python_m(tmp_path: Pa
         proc.stderr
     assert proc.returncode == 130, (proc.returncode, proc.stderr)  # before: -2 (killed by SIGINT)
     assert "Traceback" not in proc.stderr
+
+
+def _stored_user(cli, write) -> None:  # type: ignore[no-untyped-def]
+    users = write("users.jsonl", [{"user_id": "ann", "consent": "opted_in"}])
+    posts = write("posts.jsonl", [post(f"p{i}", "ann", f"espresso note {i}", i) for i in range(3)])
+    assert cli("ingest", posts, "--users", users).exit_code == 0
+
+
+def test_a_stop_signal_during_the_scrub_after_a_forget_is_one_line_and_its_status(cli, write) -> None:  # type: ignore[no-untyped-def]
+    # SIGTERM landing in the scrub that follows a forget's commit (its VACUUM) ended `forget` with a traceback of
+    # SQLAlchemy's PendingRollbackError and status 1 (2 SIGTERMs in 8 at 1.1 s of a forget): the scrub's clean-up ran a
+    # statement on the connection the interrupt had invalidated, and its error replaced the interrupt
+    from sqlalchemy import Engine, event
+
+    from matcher.cli.failures import Terminated
+
+    _stored_user(cli, write)
+
+    def stop(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        if statement.startswith("VACUUM"):
+            raise Terminated  # what `kill PID` raises where the command is
+
+    event.listen(Engine, "before_cursor_execute", stop)
+    try:
+        result = cli("forget", "ann")
+    finally:
+        event.remove(Engine, "before_cursor_execute", stop)
+    assert result.exit_code == 143, (result.output, result.exception)  # before: 1, PendingRollbackError
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Interrupted:" in result.output and "Traceback" not in result.output
+    again = cli("forget", "ann", "--json")  # the deletion was committed: the re-run finds it done, and scrubs
+    assert again.exit_code == 0 and '"forgotten_already":true' in again.output.replace(" ", "")
+
