@@ -143,6 +143,13 @@ def forgotten_already(engine: Engine, user_id: str) -> bool:
                 and (was_forgotten(s, user_id) or opted_out(s, user_id)))
 
 
+def opted_out_already(engine: Engine, user_id: str) -> bool:
+    """Whether a user opted out, with nothing stored under the id since: `consent USER opted_out` run again (after
+    an interruption) has nothing to delete, nor a forget to record again."""
+    with session(engine) as s:
+        return s.get(User, user_id) is None and not has_posts(s, user_id) and opted_out(s, user_id)
+
+
 def was_forgotten(s: Session, user_id: str) -> bool:
     """Whether `forget` deleted a user of this id (its audit log keeps a salted hash of the id). Reads only
     (``kept_hash``)."""

@@ -67,3 +67,23 @@ def test_a_stop_signal_during_the_scrub_after_a_forget_is_one_line_and_its_statu
     again = cli("forget", "ann", "--json")  # the deletion was committed: the re-run finds it done, and scrubs
     assert again.exit_code == 0 and '"forgotten_already":true' in again.output.replace(" ", "")
 
+
+def test_consent_opted_out_run_again_records_no_second_forget(cli, write) -> None:  # type: ignore[no-untyped-def]
+    # `consent USER opted_out` stopped after its commit (a kill fuzz: 3 stops in 12 at 0.7-0.9 s), then run again as
+    # the message says: the re-run said "nothing was stored about them ... check the id", and wrote a second forget
+    # audit line, so `status` counted the user forgotten twice ("forgotten": 2)
+    from matcher.status import database_status
+    from matcher.store import open_engine
+
+    _stored_user(cli, write)
+    first = cli("consent", "ann", "opted_out")
+    assert first.exit_code == 0 and "was forgotten" in first.output
+    again = cli("consent", "ann", "opted_out")
+    assert again.exit_code == 0, again.output
+    assert "opted out already" in again.output and "check the id" not in again.output
+    eng = open_engine(cli.db)
+    try:
+        users = database_status(eng, cli.db)["users"]
+    finally:
+        eng.dispose()
+    assert users["forgotten"] == 1 and users["opted_out"] == 1  # before: forgotten 2

@@ -69,11 +69,18 @@ def consent(
 ) -> None:
     """Change a user's consent; opting out forgets them."""
     from matcher.forget import forget as forget_user
-    from matcher.forget import opt_in
+    from matcher.forget import opt_in, scrub
+    from matcher.forgotten import opted_out_already
 
     if state not in ("opted_in", "opted_out"):
         raise typer.BadParameter(f"{state}: write opted_in or opted_out")
     eng = engine(db, existing=True)  # a mistyped --db is an error, not a new database holding the opt-out
+    if state == "opted_out" and opted_out_already(eng, user_id):  # run again: before, a second forget was recorded
+        scrub(eng)  # what an interrupted opt-out may not have finished
+        out.print(f"{user_id} had opted out already: nothing of theirs is stored, and the opt-out stays recorded")
+        common.vacuum_reminder(eng)
+        common.unscrubbed_note(eng)
+        return
     if state == "opted_out":
         counts = forget_user(eng, user_id, opt_out=True)
         if not any(counts.values()):  # a mistyped id, or a user not stored yet: nothing was forgotten
