@@ -55,8 +55,9 @@ def warn_topic_stale(eng: Any, record: dict[str, Any], user_id: str, topic_id: s
                    "that run's; `perkmatch profile` works it out again")
 
 
-def print_topic(record: dict[str, Any], user_id: str, topic_id: str) -> None:
-    """A topic's verdict for the user, how its vector was read, then its measures (``print_measures``)."""
+def print_topic(record: dict[str, Any], user_id: str, topic_id: str, votes: bool = False) -> None:
+    """A topic's verdict for the user, how its vector was read, then its measures (``print_measures``; ``votes``:
+    the user has posts on a platform that counts the author's own vote, ``counts_own_vote``)."""
     out.print(f"{user_id} / {record['name']} ({topic_id}): {record['verdict']}")
     if record.get("worked_again"):
         out.print(f"  ({record['worked_again']})")
@@ -67,10 +68,10 @@ def print_topic(record: dict[str, Any], user_id: str, topic_id: str) -> None:
         out.print(f"  its vector is fitted to this collection: of all the users' posts, about {plain} "
                   f"{'are' if plain != 1 else 'is'} plainly about the topic")
     if "posts" in record:
-        print_measures(record)
+        print_measures(record, votes)
 
 
-def print_measures(record: dict[str, Any]) -> None:
+def print_measures(record: dict[str, Any], votes: bool = False) -> None:
     """The topic's measures against the thresholds they need, when it was written about, and its evidence."""
     from matcher.profile_types import ProfileParams
 
@@ -80,7 +81,7 @@ def print_measures(record: dict[str, Any]) -> None:
     out.print(f"  posts {record['posts']} (needs {th['posts']}), distinct days {record['days']} "
               f"(days with posts at least {gap:g} h apart; needs {th['days']}), threads {record['threads']} "
               f"(needs {th['threads']}), engaged posts {d['engaged_posts']} (needs {th['engaged_posts']})")
-    out.print(_engagement(record))
+    out.print(_engagement(record, votes))
     if record["first"]:
         out.print(f"  written about from {record['first'][:10]} to {record['last'][:10]}")
     for line in evidence_lines(record["evidence"], 5).splitlines():
@@ -90,17 +91,32 @@ def print_measures(record: dict[str, Any]) -> None:
                   "leaves that out)")
 
 
-def _own_vote(record: dict[str, Any]) -> str:
-    """What the usual leaves out, said only where the topic's evidence is on a platform that counts the author's own
-    vote (Reddit): a Stack Exchange or Twitter user has no such vote to leave out."""
+def counts_own_vote(eng: Any, user_id: str) -> bool:
+    """Whether the user has posts on a platform that counts the author's own vote (Reddit): their usual engagement,
+    read over all their posts, leaves it out."""
+    from sqlmodel import col, select
+
+    from matcher.profile_types import ProfileParams
+    from matcher.store import Post, session
+
+    with session(eng) as s:
+        return s.exec(select(Post.id).where(Post.user_id == user_id)
+                      .where(col(Post.platform).in_(ProfileParams().self_vote_platforms)).limit(1)).first() is not None
+
+
+def _own_vote(record: dict[str, Any], votes: bool = False) -> str:
+    """What the usual leaves out, said only where there is one to leave out: the user has posts on a platform that
+    counts the author's own vote (``votes``), or the topic's evidence is on one (Reddit). A Stack Exchange or
+    Twitter user has no such vote. (Before, only the evidence was read: a user with Reddit posts, whose topic's
+    evidence is on Twitter, was not told their usual leaves their own votes out.)"""
     from matcher.profile_types import ProfileParams
 
-    if any(e.get("platform") in ProfileParams().self_vote_platforms for e in record["evidence"]):
+    if votes or any(e.get("platform") in ProfileParams().self_vote_platforms for e in record["evidence"]):
         return ", beyond the author's own vote"
     return ""
 
 
-def _engagement(record: dict[str, Any]) -> str:
+def _engagement(record: dict[str, Any], votes: bool = False) -> str:
     """The line of the topic's engagement, confidence and what was dropped or weighed."""
     d = record["details"]
     th = record["thresholds"]
@@ -114,7 +130,7 @@ def _engagement(record: dict[str, Any]) -> str:
     return (f"  engagement on it ×{record['engagement_vs_usual']:.2f} of the user's usual (needs "
             f"×{needed_shown}; {whose}, on a log scale and drawn towards ×1 when there are few "
             f"posts, so one viral post moves it far less than its likes; the usual ≈ {d['usual_engagement']} "
-            f"reactions a post{_own_vote(record)}), "
+            f"reactions a post{_own_vote(record, votes)}), "
             f"{per_post:.2f} a post (needs {th['engagement_per_post']:g}), confidence {record['confidence']:.2f} "
             f"(needs {th['confidence']:.2f}), duplicates dropped {d['duplicates_dropped']}, "
             f"reshares {d['shares']}"

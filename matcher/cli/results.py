@@ -18,7 +18,7 @@ from matcher.cli.common import (
     print_json,
     print_table,
 )
-from matcher.cli.explain_view import is_perk, perk_hint, print_topic, show_perk, warn_topic_stale
+from matcher.cli.explain_view import counts_own_vote, is_perk, perk_hint, print_topic, show_perk, warn_topic_stale
 from matcher.cli.shown import evidence_lines, match_evidence_changed, or_dash, print_assignments, warn_stale
 
 WITHHELD_SHOWN = 10  # `explain USER` prints the best this many perks withheld; --json gives every one
@@ -155,7 +155,7 @@ def explain(
     if as_json:
         print_json(record)
         return
-    print_topic(record, user_id, topic_id)
+    print_topic(record, user_id, topic_id, counts_own_vote(eng, user_id))
 
 
 def _explain_user(eng: Any, user_id: str, as_json: bool) -> None:
