@@ -170,8 +170,8 @@ def test_no_output_quotes_a_post_about_a_topic_the_user_did_not_opt_in_to(tmp_pa
 
 def test_a_match_shows_the_progress_of_working_users_out_again(tmp_path, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """ann withdraws her Health opt-in while a match computes, so the match works her out again as it writes its run
-    (``match._Worked.redone``). That work showed no progress (its candidates were found with no bar); now it has a
-    stage of its own, counting the users read again, on the same bar as the rest of the match."""
+    (``perk_candidates.Worked.redone``). That work showed no progress (its candidates were found with no bar); now it
+    has a stage of its own, counting the users read again, on the same bar as the rest of the match."""
     import matcher.perk_candidates as perk_candidates
     from matcher.ingest import ingest
     from matcher.match import run_match
