@@ -1,7 +1,7 @@
 """The `profile` command: embed new posts and compute every consenting user's topic profile, here or on a Ray
 cluster, and warn of a run that profiled no one or an --as-of that empties it."""
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -19,6 +19,9 @@ from matcher.cli.common import (
     progress,
     warn_policy,
 )
+
+if TYPE_CHECKING:
+    from matcher.profile_run import ProfileSummary
 
 
 def profile(
@@ -44,12 +47,6 @@ def profile(
     as_json: JsonOpt = False,
 ) -> None:
     """Embed new posts and compute every consenting user's topic profile (a new snapshot)."""
-    import contextlib
-
-    from matcher.eligible import not_opted_in
-    from matcher.engine_local import Executor
-    from matcher.profile_run import run_profile
-
     if engine_kind not in ("local", "ray"):
         raise typer.BadParameter(f"--engine {engine_kind}: use local or ray")
     if ray_address is not None and engine_kind != "ray":
@@ -57,6 +54,19 @@ def profile(
     warn_policy(policy)
     when = parse_as_of(as_of)
     eng = engine(db, existing=True)  # a mistyped --db in a nightly job is an error, not an empty run that "worked"
+    summary = _run(eng, model, policy, when, engine_kind, ray_address, refit)
+    _print_summary(summary, as_json)
+    _warn_after(eng, summary, policy, as_of, when)
+
+
+def _run(eng: Any, model: str | None, policy: str, when: int | None, engine_kind: str, ray_address: str | None,
+         refit: bool) -> "ProfileSummary":
+    """The profile run under a progress bar, here or on a Ray cluster (started, or joined, under the profile lock)."""
+    import contextlib
+
+    from matcher.engine_local import Executor
+    from matcher.profile_run import run_profile
+
     executor: Executor | None = None
     with contextlib.ExitStack() as stack:
         if engine_kind == "ray":
@@ -69,8 +79,11 @@ def profile(
             executor = RayExecutor(common.encoder_factory(model))
         source = common.cache(eng, model)
         with progress() as bar:
-            summary = run_profile(eng, source, policy=policy, as_of=when, progress=bar, executor=executor,
-                                  refit=refit)
+            return run_profile(eng, source, policy=policy, as_of=when, progress=bar, executor=executor, refit=refit)
+
+
+def _print_summary(summary: "ProfileSummary", as_json: bool) -> None:
+    """The run's record (`--json`) or its two lines: what it read, embedded and inferred; the topic vectors used."""
     record = {"run_id": summary.run_id, "users": summary.users, "posts": summary.posts,
               "embedded": summary.embedded, "inferred_topics": summary.inferred_topics,
               "recomputed_users": summary.recomputed, "reused_users": summary.reused,
@@ -78,13 +91,20 @@ def profile(
               "embed_seconds": round(summary.embed_seconds, 2), "encode_seconds": round(summary.encode_seconds, 2)}
     if as_json:
         print_json(record)
-    else:
-        out.print(f"profile run {summary.run_id}: {summary.users} users, {summary.posts} posts, "
-                  f"{summary.embedded} texts embedded, {summary.inferred_topics} topics inferred "
-                  f"({summary.recomputed} users recomputed, {summary.reused} unchanged) in {summary.seconds:.1f}s")
-        fitted = summary.topic_vectors_run == summary.run_id
-        out.print("topic vectors fitted to the collection in this run" if fitted else
-                  f"topic vectors of run {summary.topic_vectors_run} reused (the collection changed little since)")
+        return
+    out.print(f"profile run {summary.run_id}: {summary.users} users, {summary.posts} posts, "
+              f"{summary.embedded} texts embedded, {summary.inferred_topics} topics inferred "
+              f"({summary.recomputed} users recomputed, {summary.reused} unchanged) in {summary.seconds:.1f}s")
+    fitted = summary.topic_vectors_run == summary.run_id
+    out.print("topic vectors fitted to the collection in this run" if fitted else
+              f"topic vectors of run {summary.topic_vectors_run} reused (the collection changed little since)")
+
+
+def _warn_after(eng: Any, summary: "ProfileSummary", policy: str, as_of: str | None, when: int | None) -> None:
+    """Warnings on stderr for a run that profiled no one for want of consent, or read no post or only faded ones by
+    its --as-of day (`match` reads the run all the same)."""
+    from matcher.eligible import not_opted_in
+
     if not summary.users and policy == "opt-in" and (waiting := not_opted_in(eng)):
         err.print(f"Warning: no user was profiled: none of the {waiting:,} users with posts has opted in (their "
                   "consent is unknown), and their posts were not read. Record consent with "
