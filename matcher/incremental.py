@@ -184,3 +184,15 @@ def drop_interrupted(engine: Engine, run_id: int) -> int:
         s.execute(update(Run).where(col(Run.id).in_(stale)).values(status="interrupted"))
         s.commit()
     return len(stale)
+
+
+def plan_chunk(engine: Engine, sources: list[int], chunk: list[str], as_of: int) -> tuple[
+        tuple[list[str], dict[str, str], dict[str, int]], list[str]]:
+    """A chunk's digests and reusable users (kept for writing), and the users left to compute (a job of
+    ``engine_local.Executor.compute``). With no earlier run to copy from, every user is computed, and their digests
+    come with their results (``compute_users``)."""
+    if not sources:
+        return (chunk, {}, {}), chunk
+    digests = user_digests(engine, chunk, as_of)
+    reuse = reusable(engine, sources, digests)
+    return (chunk, digests, reuse), [u for u in chunk if u not in reuse]

@@ -29,12 +29,12 @@ from matcher.classify import ClassifyParams, fit_topic_vectors
 from matcher.eligible import drop_gone, drop_withdrawn_profiles, eligible_users
 from matcher.embed import EmbeddingCache, drop_unreferenced, require_cache
 from matcher.encoder import vocabulary_source
-from matcher.engine_local import Executor, Job, Progress
+from matcher.engine_local import Executor, Progress
 from matcher.locks import profile_lock
 from matcher.profile_chunk import ReadUser
 from matcher.profile_types import ProfileParams, TopicResult
 from matcher.records import end_of_day, require_as_of
-from matcher.run_records import _profiled, _stopped, _totals, latest_run, previous_run
+from matcher.run_records import _profiled, _stopped, _totals, latest_run, mark_finished, open_run, previous_run
 from matcher.store import (
     PROFILE_ROWS,
     EvidencePost,
@@ -47,6 +47,7 @@ from matcher.store import (
 )
 from matcher.taxonomy import load_topics, not_shown, taxonomy_digest
 from matcher.topic_space import SIMILARITY_ROWS, TopicSpace, space_texts, topic_words
+from matcher.topic_tree import TopicInfo
 from matcher.vocabulary import vocabulary_vectors
 
 __all__ = ["FIT", "USER_CHUNK", "ProfileSummary", "default_as_of", "details_json", "latest_run", "previous_run",
@@ -121,37 +122,54 @@ def space_basis(space: TopicSpace, model: str, policy: str, as_of: int, classify
 def _profile(engine: Engine, cache: EmbeddingCache, users: list[str], policy: str, as_of: int,
              classify: ClassifyParams, params: ProfileParams, progress: Progress | None, executor: Executor,
              refit: bool, start: tuple[float, dt.datetime]) -> ProfileSummary:
+    """The run's stages in order: new texts embedded, the run opened, the topic vectors fitted (or an earlier fit
+    reused), every user computed (or reused) and written a chunk at a time, the run marked finished."""
     started, began = start
     topics = load_topics(engine)
-    embed_started, encoder_before = time.perf_counter(), cache.encode_seconds
-    topic_texts, choose_words = space_texts(topics, cache, classify)
-    with engine.connect() as conn:
-        forgotten = topic_fit.forgets_done(conn)
-    if refit or topic_fit.fit_expected(engine, as_of, FIT):  # a new fit reads every user: workers get ready meanwhile
-        executor.warm_up(len(users))
-    with cache.recording() as stored:
-        embedded = executor.embed(engine, cache, topic_texts, progress, policy)
-    with engine.connect() as conn:
-        gone = topic_fit.forgets_done(conn) != forgotten
-    if gone:  # a `forget` meanwhile: the vectors of its posts go
-        drop_unreferenced(engine, cache.name, set(stored) - {text_key(t) for t in topic_texts})
-    if choose_words:  # a new choice of related words, so a new topic fit: the workers start while they are chosen
-        vocabulary_vectors(cache, topic_words(topics, cache, classify), progress)  # built once per machine
-        executor.warm_up(len(users))
-    embed_seconds = time.perf_counter() - embed_started
-    encode_seconds = cache.encode_seconds - encoder_before
+    embedded, forgotten, timing = _embed(engine, cache, topics, len(users), policy, as_of, classify, progress,
+                                         executor, refit)
     space = TopicSpace.build(topics, cache, classify)
-    with session(engine) as s:
-        # started when the run began, before its embedding: what is stored after that is "since it started"
-        run: Run | None  # (read back below: s.get finds a row or None)
-        run = Run(kind="profile", as_of=as_of, params=json.dumps({"policy": policy}), started_at=began)
-        s.add(run)
-        s.commit()
-        run_id = int(run.id or 0)
+    run_id = open_run(engine, as_of, policy, began)
     fit, read = _fit_topics(engine, cache, space, users, run_id, policy, as_of, classify, params, executor, progress,
                             refit)
     space = space.adapted(fit.vectors)
     basis = space_basis(space, cache.name, policy, as_of, classify, params)
+    _record_basis(engine, run_id, space, topics, cache, fit, policy, basis)
+    posts, inferred, recomputed = _compute(engine, cache, space, users, run_id, basis, policy, as_of, classify,
+                                           params, read, executor, progress)
+    forgot = _forgets(engine) != forgotten
+    return _finish(engine, cache, run_id, users, as_of, forgot, (posts, inferred, recomputed, embedded), fit.run_id,
+                   started, timing)
+
+
+def _forgets(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return topic_fit.forgets_done(conn)
+
+
+def _embed(engine: Engine, cache: EmbeddingCache, topics: list[TopicInfo], users: int, policy: str, as_of: int,
+           classify: ClassifyParams, progress: Progress | None, executor: Executor, refit: bool
+           ) -> tuple[int, int, tuple[float, float]]:
+    """The texts not embedded yet (posts, the taxonomy's texts, the related words' vocabulary) embedded: how many,
+    the forgets done before (``_finish`` compares), and (the stage's seconds, the encoder's seconds in it)."""
+    embed_started, encoder_before = time.perf_counter(), cache.encode_seconds
+    topic_texts, choose_words = space_texts(topics, cache, classify)
+    forgotten = _forgets(engine)
+    if refit or topic_fit.fit_expected(engine, as_of, FIT):  # a new fit reads every user: workers get ready meanwhile
+        executor.warm_up(users)
+    with cache.recording() as stored:
+        embedded = executor.embed(engine, cache, topic_texts, progress, policy)
+    if _forgets(engine) != forgotten:  # a `forget` meanwhile: the vectors of its posts go
+        drop_unreferenced(engine, cache.name, set(stored) - {text_key(t) for t in topic_texts})
+    if choose_words:  # a new choice of related words, so a new topic fit: the workers start while they are chosen
+        vocabulary_vectors(cache, topic_words(topics, cache, classify), progress)  # built once per machine
+        executor.warm_up(users)
+    return embedded, forgotten, (time.perf_counter() - embed_started, cache.encode_seconds - encoder_before)
+
+
+def _record_basis(engine: Engine, run_id: int, space: TopicSpace, topics: list[TopicInfo], cache: EmbeddingCache,
+                  fit: topic_fit.Fit, policy: str, basis: str) -> None:
+    """What the run's results rest on, in its params: later runs reuse a user's results only on the same basis."""
     with session(engine) as s:
         run = s.get(Run, run_id)
         assert run is not None
@@ -162,13 +180,21 @@ def _profile(engine: Engine, cache: EmbeddingCache, users: list[str], policy: st
                                  "topic_vectors": fit.record(space.ids)})
         s.add(run)
         s.commit()
+
+
+def _compute(engine: Engine, cache: EmbeddingCache, space: TopicSpace, users: list[str], run_id: int, basis: str,
+             policy: str, as_of: int, classify: ClassifyParams, params: ProfileParams, read: dict[str, ReadUser],
+             executor: Executor, progress: Progress | None) -> tuple[int, int, int]:
+    """Every user computed, or their results of an earlier run on the same basis reused, and written a chunk at a
+    time: (posts read, topics inferred, users recomputed)."""
     sources = incremental.source_runs(engine, basis, run_id)
     posts = inferred = recomputed = 0
     hidden = not_shown(space.topics)  # (each chunk's users who withdrew a sensitive opt-in meanwhile: ``write_rows``)
     if progress:
         progress("profile", 0, len(users))
     with threadpool_limits(1, user_api="blas"):  # per-user matrices are small: BLAS threads only spin
-        jobs = (_plan(engine, sources, users[i:i + USER_CHUNK], as_of) for i in range(0, len(users), USER_CHUNK))
+        jobs = (incremental.plan_chunk(engine, sources, users[i:i + USER_CHUNK], as_of)
+                for i in range(0, len(users), USER_CHUNK))
         for (chunk, digests, reuse), results, n_posts, computed in executor.compute(engine, cache, space, jobs,
                                                                                     as_of, classify, params, read):
             posts += n_posts
@@ -177,8 +203,15 @@ def _profile(engine: Engine, cache: EmbeddingCache, users: list[str], policy: st
             _write_results(engine, run_id, results, reuse, {**digests, **computed}, policy, hidden)
             if progress:
                 progress("profile", len(chunk), len(users))
-    with engine.connect() as conn:
-        forgot = topic_fit.forgets_done(conn) != forgotten
+    return posts, inferred, recomputed
+
+
+def _finish(engine: Engine, cache: EmbeddingCache, run_id: int, users: list[str], as_of: int, forgot: bool,
+            counts: tuple[int, int, int, int], fit_run: int, started: float, timing: tuple[float, float]
+            ) -> ProfileSummary:
+    """The run's totals counted and recorded, the run marked finished, a deletion's unfinished scrub done."""
+    posts, inferred, recomputed, embedded = counts
+    embed_seconds, encode_seconds = timing
     # a user forgotten (or who withdrew a sensitive opt-in) during the run has no rows in it: counted in SQL then
     held = _profiled(engine, run_id)
     forgot = forgot or held != len(users)
@@ -195,19 +228,9 @@ def _profile(engine: Engine, cache: EmbeddingCache, users: list[str], policy: st
              "embed_seconds": round(embed_seconds, 2), "model": cache.name}
     if options := getattr(cache.encoder, "options", ""):  # the options that gave its encoder (``status`` names them)
         stats["encoder_options"] = options
-    with session(engine) as s:
-        run = s.get(Run, run_id)
-        assert run is not None
-        run.status, run.finished_at, run.stats = "finished", utcnow(), json.dumps(stats)
-        s.add(run)
-        s.commit()
-    incremental.drop_interrupted(engine, run_id)
-    from matcher.forget import scrub, scrub_unfinished  # (it builds on this module's neighbours)
-
-    if scrub_unfinished(engine):  # a deletion's scrub could not finish (a forget landed in this run, or beside
-        scrub(engine, wait_ms=None)  # another command): the run's end does it (``forget.scrub``; `status` says so)
+    mark_finished(engine, run_id, stats)
     return ProfileSummary(run_id, profiled, posts, embedded, inferred, seconds, encode_seconds,
-                          recomputed, reused, fit.run_id, embed_seconds)
+                          recomputed, reused, fit_run, embed_seconds)
 
 
 def _fit_topics(engine: Engine, cache: EmbeddingCache, space: TopicSpace, users: list[str], run_id: int,
@@ -246,16 +269,6 @@ def _fit_topics(engine: Engine, cache: EmbeddingCache, space: TopicSpace, users:
     vectors, mass = fit_topic_vectors(space.vectors, space.views, space.view_starts, posts, fit_params.rounds,
                                       classify, SIMILARITY_ROWS, closest)
     return topic_fit.store_fit(engine, fit_basis, run_id, space.ids, vectors, mass, state, earlier is not None), read
-
-
-def _plan(engine: Engine, sources: list[int], chunk: list[str], as_of: int) -> Job:
-    """A chunk's digests and reusable users (kept for writing), and the users left to compute. With no earlier
-    run to copy from, every user is computed, and their digests come with their results (``compute_users``)."""
-    if not sources:
-        return (chunk, {}, {}), chunk
-    digests = incremental.user_digests(engine, chunk, as_of)
-    reuse = incremental.reusable(engine, sources, digests)
-    return (chunk, digests, reuse), [u for u in chunk if u not in reuse]
 
 
 def _write_results(engine: Engine, run_id: int, results: dict[str, list[TopicResult]], reuse: dict[str, int],

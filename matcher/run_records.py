@@ -1,5 +1,6 @@
 """A run's record in the ``runs`` table, read and marked: the latest and the previous finished run of a kind; a
-profile run stopped by an interrupt, marked so; what a profile run holds, counted (``matcher.profile_run``)."""
+profile run opened, marked finished with its stats, or stopped by an interrupt, marked so; what a profile run holds,
+counted (``matcher.profile_run``)."""
 
 import datetime as dt
 import gc
@@ -8,7 +9,35 @@ import json
 from sqlalchemy import Engine, func, update
 from sqlmodel import col, select
 
-from matcher.store import Post, ProfiledUser, Run, TopicScore, session
+from matcher.store import Post, ProfiledUser, Run, TopicScore, session, utcnow
+
+
+def open_run(engine: Engine, as_of: int, policy: str, began: dt.datetime) -> int:
+    """A profile run's row, started when the run began, before its embedding: what is stored after that is "since it
+    started"."""
+    with session(engine) as s:
+        run = Run(kind="profile", as_of=as_of, params=json.dumps({"policy": policy}), started_at=began)
+        s.add(run)
+        s.commit()
+        return int(run.id or 0)
+
+
+def mark_finished(engine: Engine, run_id: int, stats: dict[str, object]) -> None:
+    """The profile run marked finished with its stats; the rows of the run it went on from, if it was stopped, go
+    (``incremental.drop_interrupted``); and a deletion's scrub that could not finish (a forget landed in this run,
+    or beside another command) is done (``forget.scrub``; `status` says so)."""
+    from matcher import incremental
+    from matcher.forget import scrub, scrub_unfinished  # (it builds on profile_run's neighbours)
+
+    with session(engine) as s:
+        run = s.get(Run, run_id)
+        assert run is not None
+        run.status, run.finished_at, run.stats = "finished", utcnow(), json.dumps(stats)
+        s.add(run)
+        s.commit()
+    incremental.drop_interrupted(engine, run_id)
+    if scrub_unfinished(engine):
+        scrub(engine, wait_ms=None)
 
 
 def _stopped(engine: Engine, began: dt.datetime, as_of: int, policy: str) -> None:
