@@ -17,9 +17,9 @@ from sqlmodel import select
 
 from matcher.classify import WORDLESS_KEY, readable
 from matcher.embed import EmbeddingCache
-from matcher.encoder import known_words
 from matcher.errors import UnknownTopicError
 from matcher.incremental import user_digests
+from matcher.model_files import known_words
 from matcher.profile_run import latest_run
 from matcher.profile_types import ProfileParams, TopicResult
 from matcher.store import Post, ProfiledUser, Run, TopicScore, session

@@ -28,9 +28,9 @@ from matcher import incremental, topic_fit
 from matcher.classify import ClassifyParams, fit_topic_vectors
 from matcher.eligible import drop_gone, drop_withdrawn_profiles, eligible_users
 from matcher.embed import EmbeddingCache, drop_unreferenced, require_cache
-from matcher.encoder import vocabulary_source
 from matcher.engine_local import Executor, Progress
 from matcher.locks import profile_lock
+from matcher.model_files import vocabulary_source
 from matcher.profile_chunk import ReadUser
 from matcher.profile_types import ProfileParams, TopicResult
 from matcher.records import end_of_day, require_as_of

@@ -21,7 +21,7 @@ from sqlmodel import col
 from catalog.refresh import text_key
 from matcher.classify import ClassifyParams, cosines, related_words, topic_similarity, view_closeness
 from matcher.embed import EmbeddingCache
-from matcher.encoder import reading_vocabulary, vocabulary
+from matcher.model_files import reading_vocabulary, vocabulary
 from matcher.store import Setting, session
 from matcher.taxonomy import TopicInfo, lineage
 from matcher.vocabulary import vocabulary_vectors
