@@ -44,6 +44,7 @@ from matcher.store import (
     utcnow,
 )
 from matcher.taxonomy import taxonomy_digest
+from matcher.topic_fit import forgets_done
 from matcher.topic_tree import TopicInfo
 
 __all__ = ["CHECKED_RECORDS", "database_status", "next_steps", "run_history"]
@@ -198,10 +199,7 @@ def _profile(s: Session, run: Run, today: dt.date) -> dict[str, Any]:
     if 0 < records <= CHECKED_RECORDS:  # whose posts changed (said already); None: too many to check
         posted = set(s.exec(select(Post.user_id).where(stored_since).where(col(Post.user_id).in_(recorded))).all())
         for_profile = _inputs_changed(s, run, sorted(set(s.exec(recorded).all()) - posted))
-    # users forgotten since whose posts were deleted: the fitted topic vectors may rest on those (one who opted out
-    # with nothing stored changes nothing)
-    forgotten = sum(json.loads(counts or "{}").get("posts", 0) > 0 for counts in s.exec(
-        select(ForgetAudit.counts).where(ForgetAudit.forgotten_at > run.started_at)).all())
+    forgotten = _forgotten_since(s, run, params)
     # posts deleted by their authors since (`forget USER --post`): the run's scores still count them
     deleted, deleting = s.exec(select(func.coalesce(func.sum(PostDeletion.posts), 0),
                                       func.count(func.distinct(PostDeletion.user_hash)))
@@ -214,6 +212,20 @@ def _profile(s: Session, run: Run, today: dt.date) -> dict[str, Any]:
                       "user_records_for_profile": for_profile, "forgotten": forgotten,
                       "deleted_posts": int(deleted), "deleting_users": int(deleting)},
             "posts_after_as_of": later}
+
+
+def _forgotten_since(s: Session, run: Run, params: dict[str, Any]) -> int:
+    """Users forgotten since the run started whose posts were deleted: the topic vectors it fitted may rest on those
+    (one who opted out with nothing stored changes nothing). Zero when no deletion was carried out after the run
+    counted them for its topic fit (the fit's record, ``topic_fit.Fit.forgotten``, holds the count now): a `forget`
+    that landed as the run started, before its fit read any post, left nothing of theirs in it (before, `status`
+    called for a profile run "to fit the topic vectors again", and that run reused the fit and recomputed nobody)."""
+    forgotten: int = sum(json.loads(counts or "{}").get("posts", 0) > 0 for counts in s.exec(
+        select(ForgetAudit.counts).where(ForgetAudit.forgotten_at > run.started_at)).all())
+    fit = params.get("topic_vectors")
+    if forgotten and isinstance(fit, dict) and fit.get("forgotten") == forgets_done(s.connection()):
+        return 0
+    return forgotten
 
 
 def _inputs_changed(s: Session, run: Run, user_ids: list[str]) -> int:

@@ -1,6 +1,7 @@
 """Found by a randomised kill fuzz (commands stopped with SIGKILL, SIGINT and SIGTERM at random moments, then run
 again and compared with an uninterrupted run): each defect it found, injected at the point found."""
 
+import json
 import os
 import subprocess
 import sys
@@ -87,3 +88,46 @@ def test_consent_opted_out_run_again_records_no_second_forget(cli, write) -> Non
     finally:
         eng.dispose()
     assert users["forgotten"] == 1 and users["opted_out"] == 1  # before: forgotten 2
+
+
+def test_a_forget_landing_as_a_profile_run_starts_calls_for_no_second_run(tmp_path, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # Two commands at once (a fuzz of `forget` started at random moments of a `profile`, 5 of 13): a forget committed
+    # after the run had started, but before its topic fit counted the forgets and read the posts, left nothing of
+    # the user in the run, which kept its fit; yet `status` said "1 user forgotten since it started: the next run fits
+    # the topic vectors again", and that run reused the fit and recomputed nobody. A forget after the fit read the
+    # posts still calls for one. The forget is injected at each point: when the run reads whom it profiles, and when
+    # it writes its first chunk of users (after the fit)
+    from matcher import profile_run
+    from matcher.forget import forget
+    from matcher.store import open_engine
+    from tests.test_status import status, status_world
+
+    world = status_world(tmp_path, write, monkeypatch)
+    eligible, write_results = profile_run.eligible_users, profile_run._write_results
+
+    def forget_now(user_id: str) -> None:
+        other = open_engine(world.db)  # another command's connection
+        try:
+            forget(other, user_id)
+        finally:
+            other.dispose()
+
+    def forget_cat_first(*args):  # type: ignore[no-untyped-def]
+        forget_now("cat")
+        return eligible(*args)
+
+    monkeypatch.setattr(profile_run, "eligible_users", forget_cat_first)
+    assert world("profile", "--as-of", "2025-03-01").exit_code == 0
+    monkeypatch.setattr(profile_run, "eligible_users", eligible)
+    assert not [step for step in status(world)["next"] if step.startswith("perkmatch profile")]  # before: one
+    again = world("profile", "--as-of", "2025-03-01", "--json")  # what that step would have done: nothing new
+    assert json.loads(again.stdout)["recomputed_users"] == 0
+
+    def forget_bob_after_the_fit(*args):  # type: ignore[no-untyped-def]
+        forget_now("bob")  # as it writes its users (the fit has read the posts)
+        return write_results(*args)
+
+    monkeypatch.setattr(profile_run, "_write_results", forget_bob_after_the_fit)
+    assert world("profile", "--as-of", "2025-03-01", "--refit").exit_code == 0
+    steps = [step for step in status(world)["next"] if step.startswith("perkmatch profile")]
+    assert steps and "1 user forgotten since it started: the next run fits the topic vectors again" in steps[0]
