@@ -27,9 +27,9 @@ def unscrubbed_note(eng) -> None:  # type: ignore[no-untyped-def]
     from matcher.forget import scrub_unfinished
 
     if scrub_unfinished(eng):
-        err.print("note: another command is reading the database (a profile run?), so SQLite's write-ahead log may "
-                  "keep the deleted text until it ends; a profile run scrubs the file when it ends, and so does the "
-                  "next forget or opt-out")
+        err.print("note: another command is reading the database (a profile or match run, say), so SQLite's "
+                  "write-ahead log may keep the deleted text until it ends; a profile run scrubs the file when it "
+                  "ends, and so does the next forget or opt-out")
 
 
 def warn_policy(policy: str) -> None:
