@@ -100,50 +100,69 @@ def open_engine(db: str | os.PathLike[str] = DEFAULT_DB, existing: bool = False)
     db = os.fspath(db)
     check_url(db)
     url = db_url(db)
-    if url.startswith("sqlite"):
-        parent = Path(db).expanduser().resolve().parent
-        if not parent.is_dir():
-            raise PerkmatchError(f"--db {db}: folder {parent} does not exist; create it or choose another path")
-        engine = create_engine(url, connect_args={"timeout": locks.SQLITE_WAIT_S})
-        event.listen(engine, "connect", _sqlite_pragmas)
-    else:
-        try:
-            engine = create_engine(url, pool_pre_ping=True)
-        except Exception as exc:  # bad dialect or missing driver
-            scheme = db.split("://", 1)[0]
-            if not re.fullmatch(r"postgres(ql)?(\+\w+)?", scheme, re.IGNORECASE) or "Can't load plugin" in str(exc):
-                raise PerkmatchError(f"--db {shown_db(db)}: '{scheme}://' is not a database perkmatch uses: give a "
-                                     "SQLite file path, or postgresql://USER:PASSWORD@HOST:PORT/DB") from None
-            hint: str | None = ("for PostgreSQL install perkmatch[postgres]" if "No module named" in str(exc) else
-                    "check the URL: postgresql://USER:PASSWORD@HOST:PORT/DB")
-            raise PerkmatchError(f"--db {shown_db(db)}: cannot use this database URL ({database_error(exc)}); "
-                                 f"{hint}") from None
+    engine = _sqlite_engine(db, url) if url.startswith("sqlite") else _server_engine(db, url)
     try:
         if existing and not inspect(engine).has_table(Post.__tablename__):  # (a SQLite file too: another program's)
             missing = True
         else:
             missing = False
-            _refuse_foreign_tables(engine, db)
-            _create_tables(engine)
-            _add_columns(engine)
-            _widen_integers(engine)
-            _add_indexes(engine)
+            _bring_up_schema(engine, db)
     except PerkmatchError:
         engine.dispose()
         raise
     except Exception as exc:
-        hint = server_hint(exc) if not url.startswith("sqlite") else None
-        other = _not_sqlite(db) if url.startswith("sqlite") else ""
-        if other:
-            raise PerkmatchError(f"--db {db}: {other}") from None
-        damaged = f": {DAMAGED}" if is_damaged(exc) else f"; {hint}" if hint else _unwritable(db, url)
-        raise PerkmatchError(f"--db {shown_db(db)}: cannot open the database ({database_error(exc)}){damaged}"
-                             ) from None
+        raise _open_error(db, url, exc) from None
     if missing:
         engine.dispose()
         raise PerkmatchError(f"--db {shown_db(db)}: this database holds no perkmatch data; check its name (this "
                              "command reads results and does not set one up: start with `perkmatch ingest`)")
     return engine
+
+
+def _sqlite_engine(db: str, url: str) -> Engine:
+    """The engine on a SQLite file, whose folder must exist; each connection gets ``_sqlite_pragmas``."""
+    parent = Path(db).expanduser().resolve().parent
+    if not parent.is_dir():
+        raise PerkmatchError(f"--db {db}: folder {parent} does not exist; create it or choose another path")
+    engine = create_engine(url, connect_args={"timeout": locks.SQLITE_WAIT_S})
+    event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _server_engine(db: str, url: str) -> Engine:
+    """The engine on a server's URL; a scheme perkmatch does not use, or a missing driver, is an error naming the
+    fix."""
+    try:
+        return create_engine(url, pool_pre_ping=True)
+    except Exception as exc:  # bad dialect or missing driver
+        scheme = db.split("://", 1)[0]
+        if not re.fullmatch(r"postgres(ql)?(\+\w+)?", scheme, re.IGNORECASE) or "Can't load plugin" in str(exc):
+            raise PerkmatchError(f"--db {shown_db(db)}: '{scheme}://' is not a database perkmatch uses: give a "
+                                 "SQLite file path, or postgresql://USER:PASSWORD@HOST:PORT/DB") from None
+        hint: str | None = ("for PostgreSQL install perkmatch[postgres]" if "No module named" in str(exc) else
+                "check the URL: postgresql://USER:PASSWORD@HOST:PORT/DB")
+        raise PerkmatchError(f"--db {shown_db(db)}: cannot use this database URL ({database_error(exc)}); "
+                             f"{hint}") from None
+
+
+def _bring_up_schema(engine: Engine, db: str) -> None:
+    """Refuse a database holding tables that are not perkmatch's, then create and bring the schema up to date."""
+    _refuse_foreign_tables(engine, db)
+    _create_tables(engine)
+    _add_columns(engine)
+    _widen_integers(engine)
+    _add_indexes(engine)
+
+
+def _open_error(db: str, url: str, exc: Exception) -> PerkmatchError:
+    """The error for a database that could not be opened: not a SQLite file, damaged, the server's hint, or
+    unwritable."""
+    hint = server_hint(exc) if not url.startswith("sqlite") else None
+    other = _not_sqlite(db) if url.startswith("sqlite") else ""
+    if other:
+        return PerkmatchError(f"--db {db}: {other}")
+    damaged = f": {DAMAGED}" if is_damaged(exc) else f"; {hint}" if hint else _unwritable(db, url)
+    return PerkmatchError(f"--db {shown_db(db)}: cannot open the database ({database_error(exc)}){damaged}")
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
