@@ -7,10 +7,11 @@ kept as a *candidate* with what fell short otherwise. All constants are in ``Pro
 documented in the README ('How topics are inferred'); what each post says before any topic (engagement, originality,
 repeats, days, recency) is ``matcher.post_signals``.
 
-Here: ``build_profile``, what it reads of the user's posts once (``_context``, ``_veiled``) and each topic's
-clarity (``_closest``). The rest is in modules of its own, importable from here as before: the taxonomy walked level
-by level in ``matcher.profile_levels``, one topic measured and judged (and what fell short, in words) in
-``matcher.profile_measure``, the topics kept described with their evidence in ``matcher.profile_describe``.
+Here: ``build_profile``, what it reads of the user's posts once (``_context``, ``_veiled``), each topic's clarity
+(``_add_clarity``, ``_closest``) and the topics kept, in order (``_kept``). The rest is in modules of their own,
+importable from here as before: the taxonomy walked level by level in ``matcher.profile_levels``, one topic measured
+and judged (and what fell short, in words) in ``matcher.profile_measure``, the topics kept described with their
+evidence in ``matcher.profile_describe``.
 """
 
 import math
@@ -30,7 +31,7 @@ from matcher.post_signals import (
     usual_engagement,
 )
 from matcher.profile_describe import _describe
-from matcher.profile_levels import _levels, _plan
+from matcher.profile_levels import _levels, _Plan, _plan
 from matcher.profile_measure import _below, _Measured, _shortfalls
 from matcher.profile_types import ProfileParams, TopicResult, UserPosts
 
@@ -70,7 +71,15 @@ def build_profile(p: UserPosts, members: np.ndarray, topic_ids: list[str], paren
     ctx = _context(p, params, as_of, duplicate_mask(p, params) if duplicates is None else duplicates)
     ctx["alone"], ctx["veiled"] = alone, veiled
     plan = _plan(members, parents, ctx, params)
-    topics = plan.topics  # clarity is read for the topics measured only: their columns alone are partitioned
+    _add_clarity(ctx, plan.topics, read, similarity, params)
+    kept = _kept(plan, topic_ids, allowed, ctx, params)
+    return _describe(kept, p, ctx, topic_ids, params)
+
+
+def _add_clarity(ctx: dict[str, Any], topics: list[int], read: np.ndarray, similarity: np.ndarray | None,
+                 params: ProfileParams) -> None:
+    """Each measured topic's closest-post similarity and clarity, into ``ctx`` ("closest", "clarity"). Clarity is read
+    for the topics measured only: their columns alone are partitioned."""
     # of the user's own words only: a reshare or a copy says plainly what someone else wrote about; a user with none
     # (reshares only) is read by their reshares, so their candidates rank and read as before: their topics fail for
     # want of original posts, and "the posts only graze it" (0.00, none read) would be untrue
@@ -82,14 +91,19 @@ def build_profile(p: UserPosts, members: np.ndarray, topic_ids: list[str], paren
     clarity = np.clip((closest - params.clarity_floor) / span, params.min_clarity, 1.0)
     ctx["closest"] = dict(zip(topics, closest.tolist(), strict=True))  # Python floats, read topic by topic
     ctx["clarity"] = dict(zip(topics, clarity.tolist(), strict=True))
+
+
+def _kept(plan: _Plan, topic_ids: list[str], allowed: np.ndarray, ctx: dict[str, Any],
+          params: ProfileParams) -> list[_Measured]:
+    """The topics judged level by level (again, once, when a side interest was demoted), inferred ones first (best
+    first, ties by topic id), then the ``max_candidates`` best-scoring candidates (in the same order)."""
     results = _levels(plan, topic_ids, allowed, ctx, params)
     best = max((r.score for r in results.values() if r.inferred), default=0.0)
     if any(r.inferred and r.score < params.min_share_of_best * best for r in results.values()):
         results = _levels(plan, topic_ids, allowed, ctx, params, best=best, previous=results)
     ordered = sorted(results.values(), key=lambda r: (not r.inferred, -r.score, topic_ids[r.k]))
     inferred = [r for r in ordered if r.inferred]
-    kept = inferred + [r for r in ordered if not r.inferred][: params.max_candidates]
-    return _describe(kept, p, ctx, topic_ids, params)
+    return inferred + [r for r in ordered if not r.inferred][: params.max_candidates]
 
 
 def _context(p: UserPosts, params: ProfileParams, as_of: int, dup: np.ndarray) -> dict[str, Any]:
