@@ -4,6 +4,7 @@ exactly as stored left alone, a post never moved to another author; and which po
 the file, and checks consent, before a row comes here.
 """
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import Column, MetaData, String, Table, delete, insert, text, tuple_
@@ -17,6 +18,7 @@ from matcher.records import PostIn, embed_form
 from matcher.store import Post, upsert_insert, utcnow
 
 Batch = dict[tuple[str, str], list[tuple[int, PostIn, dict[str, Any] | None]]]  # each (platform, post_id)'s rows
+Stored = dict[tuple[str, str], tuple[str, dt.datetime, tuple[Any, ...]]]  # each one's author, updated_at, content
 
 
 _UNCHANGED = Table("perkmatch_ingest_unchanged", MetaData(), Column("platform", String), Column("post_id", String))
@@ -68,18 +70,8 @@ def upsert_posts(s: Session, batch: Batch, report: IngestReport, rejects: Reject
     stored is left alone (``unchanged``; one an earlier batch left alone and this one changes is ``updated``). A post
     belongs to its stored author, or to the author of its first row in the file when new: a row giving it another
     author is rejected, never moves it."""
-    stored = {(r[0], r[1]): (r[2], r[3], tuple(r[4:])) for r in s.execute(  # author, updated_at, content
-        select(Post.platform, Post.post_id, Post.user_id, Post.updated_at, *_CONTENT)  # type: ignore[call-overload]  # (SQLModel: 4 columns at most)
-        .where(tuple_(col(Post.platform), col(Post.post_id)).in_(list(batch)))).all()}
-    latest: dict[tuple[str, str], PostIn] = {}
-    for key, entries in batch.items():
-        owner = stored[key][0] if key in stored else entries[0][1].user_id
-        for line, item, row in entries:
-            if item.user_id == owner:
-                report.repeated += key in latest
-                latest[key] = item
-            else:
-                rejects.add(line, row, [_other_author(rejects.path, line, item, owner, key in stored)])
+    stored = _stored(s, batch)
+    latest = _latest(batch, stored, report, rejects)
     if not latest:
         return
     _drop_forgotten_contexts(s, latest)
@@ -92,21 +84,49 @@ def upsert_posts(s: Session, batch: Batch, report: IngestReport, rejects: Reject
     report.unchanged += len(same - earlier) - len(left - same)  # those left alone before but written now: updated
     given.pending = same - earlier
     now = utcnow()
-    rows = []
-    for (platform, post_id), p in latest.items():
-        if (platform, post_id) in same:
-            continue
-        text, context = embed_form(p.text), embed_form(p.context) if p.context else None
-        rows.append({
-            "post_id": post_id, "platform": platform, "user_id": p.user_id, "text": p.text,
-            "context": p.context or None, "created_at": p.created_at, "likes": p.likes, "replies": p.replies,
-            "shares": p.shares, "is_share": p.is_share, "text_key": text_key(text),
-            "context_key": text_key(context) if context else None, "updated_at": now,
-        })
+    rows = [_row(key, p, now) for key, p in latest.items() if key not in same]
     report.updated += len(existing - earlier - same) + len(left - same)
     report.added += len(latest) - len(existing)
-    if not rows:
-        return
+    if rows:
+        _write(s, rows)
+
+
+def _stored(s: Session, batch: Batch) -> Stored:
+    """The batch's posts already stored: each one's author, when it was last written and its content (``_CONTENT``)."""
+    return {(r[0], r[1]): (r[2], r[3], tuple(r[4:])) for r in s.execute(  # author, updated_at, content
+        select(Post.platform, Post.post_id, Post.user_id, Post.updated_at, *_CONTENT)  # type: ignore[call-overload]  # (SQLModel: 4 columns at most)
+        .where(tuple_(col(Post.platform), col(Post.post_id)).in_(list(batch)))).all()}
+
+
+def _latest(batch: Batch, stored: Stored, report: IngestReport, rejects: Rejects) -> dict[tuple[str, str], PostIn]:
+    """Each post's last row by its owner (the earlier ones counted as ``repeated``); a row giving it another author is
+    rejected."""
+    latest: dict[tuple[str, str], PostIn] = {}
+    for key, entries in batch.items():
+        owner = stored[key][0] if key in stored else entries[0][1].user_id
+        for line, item, row in entries:
+            if item.user_id == owner:
+                report.repeated += key in latest
+                latest[key] = item
+            else:
+                rejects.add(line, row, [_other_author(rejects.path, line, item, owner, key in stored)])
+    return latest
+
+
+def _row(key: tuple[str, str], p: PostIn, now: dt.datetime) -> dict[str, Any]:
+    """The row a post is written as, with its text's and context's keys."""
+    platform, post_id = key
+    text, context = embed_form(p.text), embed_form(p.context) if p.context else None
+    return {
+        "post_id": post_id, "platform": platform, "user_id": p.user_id, "text": p.text,
+        "context": p.context or None, "created_at": p.created_at, "likes": p.likes, "replies": p.replies,
+        "shares": p.shares, "is_share": p.is_share, "text_key": text_key(text),
+        "context_key": text_key(context) if context else None, "updated_at": now,
+    }
+
+
+def _write(s: Session, rows: list[dict[str, Any]]) -> None:
+    """These rows inserted, or updating the stored post of the same (platform, post_id)."""
     insert = upsert_insert(s.get_bind())
     stmt = insert(Post).values(rows)
     updatable = {c: stmt.excluded[c] for c in rows[0] if c not in ("post_id", "platform")}
