@@ -16,7 +16,7 @@ Why a perk went to nobody (`brand PERK_ID`) is ``matcher.why_nobody``'s, importa
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from catalog.refresh import live_perks, live_version, perk_history
 from catalog.schema import PerkRecord
@@ -48,10 +48,7 @@ def explain_perk(engine: Engine, cache: EmbeddingCache, user_id: str, perk_id: s
         perks = live_perks(s, version)
         perk = next((p for p in perks if p.perk_id == perk_id), None)
         history = perk_history(s, perk_id, "in the catalog")
-        assigned = s.exec(select(Assignment).where(Assignment.run_id == match.id)
-                          .where(Assignment.user_id == user_id).where(Assignment.perk_id == perk_id)).first()
-        withheld = s.exec(select(Withheld).where(Withheld.run_id == match.id)
-                          .where(Withheld.user_id == user_id).where(Withheld.perk_id == perk_id)).first()
+        assigned, withheld = _outcome(s, match, user_id, perk_id)
         live = live_version(s)
     shown = perk or history[-1]
     match_id = int(match.id or 0)
@@ -62,28 +59,48 @@ def explain_perk(engine: Engine, cache: EmbeddingCache, user_id: str, perk_id: s
     note = since_match_note(perk, history[-1], live, version, match_id)  # the answer is that run's: before, a perk
     if note:  # re-dated since was said to be withheld as its old dates had it, and nothing said the catalog moved on
         out["note"] = note
+    answer = _weighed(engine, match, user_id, perk_id, assigned, withheld)
+    if answer is not None:
+        return out | answer
+    return out | _not_a_candidate(engine, cache, user, perk, perks, profile, match_id, int(match.as_of or 0), params)
+
+
+def _outcome(s: Session, match: Run, user_id: str, perk_id: str) -> tuple[Assignment | None, Withheld | None]:
+    """The match run's assignment of this perk to the user, and its withholding of it, if any."""
+    assigned = s.exec(select(Assignment).where(Assignment.run_id == match.id)
+                      .where(Assignment.user_id == user_id).where(Assignment.perk_id == perk_id)).first()
+    withheld = s.exec(select(Withheld).where(Withheld.run_id == match.id)
+                      .where(Withheld.user_id == user_id).where(Withheld.perk_id == perk_id)).first()
+    return assigned, withheld
+
+
+def _weighed(engine: Engine, match: Run, user_id: str, perk_id: str, assigned: Assignment | None,
+             withheld: Withheld | None) -> dict[str, Any] | None:
+    """The answer for a perk the match run assigned or withheld (or one no longer answered from it: the user's record
+    changed since, or it is not shown); None for a perk that was not a candidate."""
+    match_id = int(match.id or 0)
     record = None if assigned is None else next(
         (r for r in match_records(engine, match_id, user_id) if r["perk_id"] == perk_id), None)
     if assigned is not None and record is not None:  # (not shown: it came through an opt-in withdrawn since)
-        return out | {"status": "assigned", "score": assigned.score, "assignment": record,
-                      "verdict": f"assigned: their #{assigned.rank} perk (score {assigned.score:.3f})"}
+        return {"status": "assigned", "score": assigned.score, "assignment": record,
+                "verdict": f"assigned: their #{assigned.rank} perk (score {assigned.score:.3f})"}
     if record_changed(engine, user_id, match.started_at):
         # a region, consent or opt-in changed since: the match's reasons (and what the perk went through: a
         # sensitive topic withdrawn since is never named) are no longer theirs to give
-        return out | {"status": "changed", "verdict": f"not answered from match run {match_id}: {user_id}'s record "
-                      "(consent, region or opt-ins) changed after it; run `perkmatch match` to weigh their perks again"}
+        return {"status": "changed", "verdict": f"not answered from match run {match_id}: {user_id}'s record "
+                "(consent, region or opt-ins) changed after it; run `perkmatch match` to weigh their perks again"}
     if assigned is not None:  # assigned, not shown: every topic it cited is sensitive to them now (never named)
-        return out | {"status": "hidden", "verdict": f"not shown from match run {match_id}: it reached {user_id} "
-                      "through topics the taxonomy now marks sensitive, which they have not opted in to; the next "
-                      "`perkmatch match` goes without it"}
+        return {"status": "hidden", "verdict": f"not shown from match run {match_id}: it reached {user_id} "
+                "through topics the taxonomy now marks sensitive, which they have not opted in to; the next "
+                "`perkmatch match` goes without it"}
     if withheld is not None and withheld_hidden(engine, user_id, match_id):  # a topic of theirs is sensitive now
-        return out | {"status": "hidden", "verdict": f"not shown from match run {match_id}: a topic inferred for "
-                      f"{user_id} is now marked sensitive, which they have not opted in to, and what a withheld perk "
-                      "came through is not kept; the next `perkmatch match` weighs it again"}
+        return {"status": "hidden", "verdict": f"not shown from match run {match_id}: a topic inferred for "
+                f"{user_id} is now marked sensitive, which they have not opted in to, and what a withheld perk "
+                "came through is not kept; the next `perkmatch match` weighs it again"}
     if withheld is not None:
-        return out | {"status": "withheld", "score": withheld.score, "reason": withheld.reason,
-                      "verdict": f"withheld (score {withheld.score:.3f}): {withheld.reason}"}
-    return out | _not_a_candidate(engine, cache, user, perk, perks, profile, match_id, int(match.as_of or 0), params)
+        return {"status": "withheld", "score": withheld.score, "reason": withheld.reason,
+                "verdict": f"withheld (score {withheld.score:.3f}): {withheld.reason}"}
+    return None
 
 
 def _not_a_candidate(engine: Engine, cache: EmbeddingCache, user: User, perk: PerkRecord, perks: list[PerkRecord],
