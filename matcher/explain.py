@@ -55,13 +55,7 @@ def explain_topic(engine: Engine, user_id: str, topic_id: str, shared: dict[str,
     (``worked_again``); without it such a topic is said to be not among those kept."""
     once = _Once({} if shared is None else shared)
     taxonomy = once("taxonomy", lambda: load_topics(engine))
-    topic: TopicInfo | None
-    try:
-        topic = known_topic(taxonomy, topic_id)
-    except UnknownTopicError:  # a topic of the latest run for this user, gone from a taxonomy loaded since: as listed
-        topic = _scored_before(engine, user_id, topic_id)
-        if topic is None:
-            raise
+    topic = _topic(engine, taxonomy, user_id, topic_id)
     user = once("user", lambda: require_user(engine, user_id))
     run = once("run", lambda: require_profile(engine))
     once("profiled", lambda: require_profiled(engine, run, user))
@@ -89,9 +83,24 @@ def explain_topic(engine: Engine, user_id: str, topic_id: str, shared: dict[str,
         details["covered_by"] = [k for k in details["covered_by"] if k not in hidden]
     verdict = _verdict(engine, record, details, params, taxonomy, once, _unread(engine, run, user_id, once))
     out.update(inferred=record["status"] == "inferred", verdict=verdict, details=details,
-               **{k: record[k] for k in ("score", "confidence", "posts", "days", "threads", "engagement",
-                                         "engagement_vs_usual", "first", "last", "evidence")})
+               **{k: record[k] for k in _FROM_RECORD})
     return out
+
+
+_FROM_RECORD = ("score", "confidence", "posts", "days", "threads", "engagement", "engagement_vs_usual", "first", "last",
+                "evidence")  # what an explanation shows of the topic's record, as ``topics`` gives it
+
+
+def _topic(engine: Engine, taxonomy: list[TopicInfo], user_id: str, topic_id: str) -> TopicInfo:
+    """The topic in the taxonomy; one of the latest run for this user, gone from a taxonomy loaded since, as listed
+    (``_scored_before``); otherwise ``UnknownTopicError``."""
+    try:
+        return known_topic(taxonomy, topic_id)
+    except UnknownTopicError:
+        topic = _scored_before(engine, user_id, topic_id)
+        if topic is None:
+            raise
+        return topic
 
 
 class _Once:
