@@ -19,21 +19,14 @@ def forget(user_id: Annotated[str, typer.Argument(help="The user's id", callback
     """Delete every trace of a user: posts (and quotes of them), embeddings, profiles, evidence, assignments; or,
     with --post, of some of their posts. Run again after an interruption, it finishes the work and deletes nothing
     twice: a user forgotten already, or posts deleted already, are said to be so (exit 0)."""
-    from matcher.forget import FORGET_COUNTS, forget_posts, scrub
     from matcher.forget import forget as forget_user
+    from matcher.forget import forget_posts
     from matcher.forgotten import forgotten_already
     from matcher.topic_records import require_user
 
     eng = engine(db, existing=True)
     if not posts and forgotten_already(eng, user_id):
-        scrub(eng)  # what an interrupted forget may not have finished
-        if as_json:
-            print_json({"user_id": user_id, "deleted": dict.fromkeys(FORGET_COUNTS, 0), "forgotten_already": True})
-        else:
-            out.print(f"{user_id} was forgotten already: nothing of theirs is stored (only a salted hash of the id, in "
-                      "the audit log of deletions)")
-        common.vacuum_reminder(eng)  # the deleted rows may still be in PostgreSQL's files: the advice again
-        common.unscrubbed_note(eng)
+        _forgotten_already(eng, user_id, as_json)
         return
     require_user(eng, user_id)
     already: list[str] = []
@@ -41,6 +34,28 @@ def forget(user_id: Annotated[str, typer.Argument(help="The user's id", callback
         counts, already = forget_posts(eng, user_id, posts)
     else:
         counts = forget_user(eng, user_id)
+    _print_forgot(user_id, counts, posts, already, as_json)
+    common.vacuum_reminder(eng)  # on stderr, with --json too: a scripted deletion needs it most
+    common.unscrubbed_note(eng)
+
+
+def _forgotten_already(eng, user_id: str, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+    """``forget`` of a user forgotten already: what an interrupted forget may not have finished is done, and said."""
+    from matcher.forget import FORGET_COUNTS, scrub
+
+    scrub(eng)  # what an interrupted forget may not have finished
+    if as_json:
+        print_json({"user_id": user_id, "deleted": dict.fromkeys(FORGET_COUNTS, 0), "forgotten_already": True})
+    else:
+        out.print(f"{user_id} was forgotten already: nothing of theirs is stored (only a salted hash of the id, in "
+                  "the audit log of deletions)")
+    common.vacuum_reminder(eng)  # the deleted rows may still be in PostgreSQL's files: the advice again
+    common.unscrubbed_note(eng)
+
+
+def _print_forgot(user_id: str, counts: dict[str, int], posts: list[str] | None, already: list[str],
+                  as_json: bool) -> None:
+    """What ``forget`` deleted: its --json record, or its lines (the posts deleted already said first)."""
     if as_json:
         print_json({"user_id": user_id, "deleted": counts}
                    | ({"post_ids": sorted(set(posts)), "deleted_already": already} if posts else {}))
@@ -53,8 +68,6 @@ def forget(user_id: Annotated[str, typer.Argument(help="The user's id", callback
                       "their topics out again without them")
     else:
         out.print(f"forgot {user_id}: {_counted(counts)}")
-    common.vacuum_reminder(eng)  # on stderr, with --json too: a scripted deletion needs it most
-    common.unscrubbed_note(eng)
 
 
 def _counted(counts: dict[str, int]) -> str:
@@ -155,8 +168,6 @@ def _print_demo(eng, result, kept: str | None) -> None:  # type: ignore[no-untyp
 
     from matcher.cli.shown import print_assignments
     from matcher.demo import GAMING, SPOTLIGHT
-    from matcher.explain import explain_topic
-    from matcher.topic_records import user_topics
 
     topics = {r["user_id"]: r["topics"] for r in result.topics}
     live = sum(result.catalog[k] for k in ("added", "changed", "unchanged"))  # a re-run adds none
@@ -171,15 +182,7 @@ def _print_demo(eng, result, kept: str | None) -> None:  # type: ignore[no-untyp
     print_assignments(perks.get(SPOTLIGHT, []))
     out.print("\n[bold]Activity is not influence[/]: gaming earns nothing:", markup=True)
     for user_id, (what, topic_id) in GAMING.items():
-        if topic_id:
-            verdict = explain_topic(eng, user_id, topic_id)
-            why = f"{verdict['name']} {verdict['verdict']}"
-        elif topics.get(user_id):
-            why = "inferred " + ", ".join(t["name"] for t in topics[user_id])
-        else:
-            best = next(iter(user_topics(eng, user_id, candidates=True)[0]["topics"]), None)
-            why = f"no topic (best candidate {best['name']}: {'; '.join(best['shortfalls'])})" if best else "no topic"
-        out.print(f"  {user_id} ({what}): {why}", markup=False)
+        out.print(f"  {user_id} ({what}): {_why_gaming(eng, topics, user_id, topic_id)}", markup=False)
     out.print("\n[bold]Everyone else[/] (user: topics → perks):", markup=True)
     for user_id, found in sorted(topics.items()):
         if user_id == SPOTLIGHT or user_id in GAMING:
@@ -187,6 +190,26 @@ def _print_demo(eng, result, kept: str | None) -> None:  # type: ignore[no-untyp
         names = ", ".join(t["name"] for t in found[:3]) or "no topic"
         given = ", ".join(f"{a['title']} ({a['brand']})" for a in perks.get(user_id, [])) or "no perk"
         out.print(f"  {user_id}: {names} → {given}", markup=False)
+    _print_why(kept)
+
+
+def _why_gaming(eng, topics: dict[str, Any], user_id: str, topic_id: str | None) -> str:  # type: ignore[no-untyped-def]
+    """Why a demo user gaming the system earned nothing: the verdict on the topic they gamed, else their topics, else
+    their best candidate's shortfalls."""
+    from matcher.explain import explain_topic
+    from matcher.topic_records import user_topics
+
+    if topic_id:
+        verdict = explain_topic(eng, user_id, topic_id)
+        return f"{verdict['name']} {verdict['verdict']}"
+    if topics.get(user_id):
+        return "inferred " + ", ".join(t["name"] for t in topics[user_id])
+    best = next(iter(user_topics(eng, user_id, candidates=True)[0]["topics"]), None)
+    return f"no topic (best candidate {best['name']}: {'; '.join(best['shortfalls'])})" if best else "no topic"
+
+
+def _print_why(kept: str | None) -> None:
+    """The demo's last line: the commands that explain it, on its database (kept, or how to keep it)."""
     from matcher.store import shown_db
 
     db = shown_db(kept or "demo.db")  # a server's password is never printed (copy the commands with your own --db)
