@@ -68,20 +68,10 @@ def read_catalog(path: str | os.PathLike[str], topics: Collection[str] | None = 
         if isinstance(row, Problem):
             problems.append(row)
             continue
-        for key in row:
-            wanted = None if key in PerkIn.model_fields else meant_field(str(key))
-            if wanted and row.get(wanted) in (None, "", []):  # (given too: the extra one is the row's own)
-                ignored.setdefault((str(key), wanted), []).append(line)
+        _note_ignored(row, line, ignored)
         result = validate(path, line, row, PerkIn, PERK_HINTS)
         perk_id = str(row.get("perk_id") or "").strip() if isinstance(result, list) else result.perk_id
-        one = unicodedata.normalize("NFC", perk_id)  # "café" and "café" (decomposed) look the same: one id
-        if one in first_line:
-            other = "" if perk_id in written else " (written there in another Unicode form)"
-            problems.append(Problem(path, line, "perk_id", f"'{perk_id}' already appears on line "
-                                    f"{first_line[one]}{other}; perk ids must be unique"))
-        elif perk_id:
-            first_line[one] = line
-            written.add(perk_id)
+        problems.extend(_given_twice(path, line, perk_id, first_line, written))
         if isinstance(result, list):
             problems.extend(result)
             readable = _readable_part(row, result)  # its other fields are checked too: every problem is listed
@@ -96,6 +86,29 @@ def read_catalog(path: str | os.PathLike[str], topics: Collection[str] | None = 
         warnings.extend(near_misses(path, ignored))
         warnings.extend(ended_offers(path, perks, first_line))
     return perks
+
+
+def _note_ignored(row: dict[str, Any], line: int, ignored: dict[tuple[str, str], list[int]]) -> None:
+    """This row's line, under each field it gives that perkmatch ignores but that looks meant for an optional field
+    the row lacks (``meant_field``)."""
+    for key in row:
+        wanted = None if key in PerkIn.model_fields else meant_field(str(key))
+        if wanted and row.get(wanted) in (None, "", []):  # (given too: the extra one is the row's own)
+            ignored.setdefault((str(key), wanted), []).append(line)
+
+
+def _given_twice(path: str, line: int, perk_id: str, first_line: dict[str, int], written: set[str]) -> list[Problem]:
+    """The problem of a perk id an earlier row gave (``first_line``: by the id's composed form, NFC; ``written``: the
+    ids as written); a new one is recorded there."""
+    one = unicodedata.normalize("NFC", perk_id)  # "café" and "café" (decomposed) look the same: one id
+    if one in first_line:
+        other = "" if perk_id in written else " (written there in another Unicode form)"
+        return [Problem(path, line, "perk_id", f"'{perk_id}' already appears on line {first_line[one]}{other}; "
+                        "perk ids must be unique")]
+    if perk_id:
+        first_line[one] = line
+        written.add(perk_id)
+    return []
 
 
 def ended_offers(path: str, perks: list[PerkIn], lines: dict[str, int], today: dt.date | None = None) -> list[str]:
