@@ -142,10 +142,7 @@ def command_started() -> None:
     comes once the work is done stops nothing: the command ends as finished, and says so (``handled``). One raised
     where Python drops what is raised (a finaliser in the database library), which printed a traceback and left the
     command running, is raised again where the command is."""
-    import _thread
     import signal
-    import sys
-    import threading
     import time
 
     from matcher.entry import starting
@@ -163,6 +160,21 @@ def command_started() -> None:
         raised[:] = [now]
         raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
 
+    _resend_dropped(raised)
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+
+
+def _resend_dropped(raised: list[float]) -> None:
+    """A Ctrl-C or SIGTERM raised where Python drops what is raised (``sys.unraisablehook``: a finaliser in the database
+    library) sent again to the main thread, unless the command finished; ``raised`` (when the signal that stops the
+    command came) is cleared, so the one sent again is not taken for a repeat. Other unraisable errors go to the hook
+    as before."""
+    import _thread
+    import signal
+    import sys
+    import threading
+
     previous = sys.unraisablehook
 
     def unraisable(hook: Any) -> None:
@@ -176,8 +188,6 @@ def command_started() -> None:
             again.start()
 
     sys.unraisablehook = unraisable
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
 
 
 def handled(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -211,19 +221,32 @@ def handled(fn: Callable[..., Any]) -> Callable[..., Any]:
             _discard_stdout()
             raise typer.Exit(141) from None
         except OSError as exc:
-            if exc.filename is not None:  # a file the library did not turn into a message of its own
-                raise fail(f"{exc.filename}: {exc.strerror or exc}; check the path and its permissions") from None
-            _discard_stdout()  # the output could not be written (a full disk): nor can anything more
-            raise fail(f"writing the output failed ({exc.strerror or exc}); what the command committed before is kept; "
-                       "free the space (or write elsewhere) and run it again") from None
-        finally:  # close its connections now (a server's would otherwise stay open until garbage collection)
-            while State.opened:
-                State.opened.pop().dispose()
-            _discard_created(keep=finished)
-            if finished and State.signalled:  # it came as the work ended: before, exit 130/143 and no word
-                err.print("Note: a stop signal came as the command was finishing; it finished, and its work is kept.")
+            raise _os_failure(exc) from None
+        finally:
+            _wind_up(finished)
 
     return wrapper
+
+
+def _os_failure(exc: OSError) -> typer.Exit:
+    """The error a command's OSError ends it with (said on stderr): a file the library did not turn into a message of
+    its own, or output that could not be written (a full disk: stdout is then discarded, nothing more can be)."""
+    if exc.filename is not None:  # a file the library did not turn into a message of its own
+        return fail(f"{exc.filename}: {exc.strerror or exc}; check the path and its permissions")
+    _discard_stdout()  # the output could not be written (a full disk): nor can anything more
+    return fail(f"writing the output failed ({exc.strerror or exc}); what the command committed before is kept; "
+                "free the space (or write elsewhere) and run it again")
+
+
+def _wind_up(finished: bool) -> None:
+    """After a command, however it ended: its connections closed now (a server's would otherwise stay open until
+    garbage collection), a database it created discarded unless it ``finished``, and a stop signal that came as it
+    finished said to have stopped nothing."""
+    while State.opened:
+        State.opened.pop().dispose()
+    _discard_created(keep=finished)
+    if finished and State.signalled:  # it came as the work ended: before, exit 130/143 and no word
+        err.print("Note: a stop signal came as the command was finishing; it finished, and its work is kept.")
 
 
 def _discard_created(keep: bool) -> None:
