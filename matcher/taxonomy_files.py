@@ -222,25 +222,7 @@ def iab_rows(path: str) -> Iterator[tuple[int, dict[str, Any] | Problem]]:
     for everyone."""
     with open_text(path) as handle:
         rows = list(csv.reader(handle, delimiter="\t"))
-    header = next((i for i, r in enumerate(rows[:5]) if r and r[0].strip() == "Unique ID"), None)
-    audience = next((i for i, r in enumerate(rows[:5]) if any(c.strip().startswith("Condensed Name") for c in r)),
-                    None)
-    if header is None and audience is not None:  # before: "no 'Unique ID' header row", though it has one
-        raise InputFileError(path, [Problem(path, audience + 1, "Unique ID", "this is the IAB Audience Taxonomy "
-                                            "(audience segments: demographics, purchase intent), not topics posts "
-                                            "are about; give the IAB Content Taxonomy TSV")])
-    if header is None:
-        raise InputFileError(path, [Problem(path, 1, "Unique ID", "no 'Unique ID' header row; a .tsv file is read as "
-                                            "the IAB Content Taxonomy: give that TSV as published, or, for topics "
-                                            "of your own (columns topic_id, name, parent_id, ...), save it as .csv "
-                                            "(comma-separated)")])
-    names = [cell.strip() for cell in rows[header]]
-    marked = next((i for i, name in enumerate(names) if field_key(name) == "sensitive"), None)
-    meant = next((name for i, name in enumerate(names) if i != marked and meant_sensitive(name)), None)
-    if meant:
-        raise InputFileError(path, [Problem(path, header + 1, meant, "is not a column perkmatch reads, so the topics "
-                                            "it marks would be loaded as not sensitive and inferred for everyone; "
-                                            "name it 'Sensitive'")])
+    header, names, marked = _iab_header(path, rows)
     for line, row in enumerate(rows[header + 1:], start=header + 2):
         if not any(cell.strip() for cell in row):
             continue
@@ -260,3 +242,28 @@ def iab_rows(path: str) -> Iterator[tuple[int, dict[str, Any] | Problem]]:
         tiers = [t.strip() for t in row[3:7] if t.strip()]
         yield line, {"topic_id": row[0], "name": row[2], "parent_id": row[1], "description": " > ".join(tiers),
                      "sensitive": flag in YES or not IAB_SENSITIVE.isdisjoint([*tiers, row[2].strip()])}
+
+
+def _iab_header(path: str, rows: list[list[str]]) -> tuple[int, list[str], int | None]:
+    """The IAB TSV's header row (its index), its column names and the index of its ``Sensitive`` column, if any; an
+    error for the IAB Audience Taxonomy, a file without the header, or a column meaning sensitive by another name."""
+    header = next((i for i, r in enumerate(rows[:5]) if r and r[0].strip() == "Unique ID"), None)
+    audience = next((i for i, r in enumerate(rows[:5]) if any(c.strip().startswith("Condensed Name") for c in r)),
+                    None)
+    if header is None and audience is not None:  # before: "no 'Unique ID' header row", though it has one
+        raise InputFileError(path, [Problem(path, audience + 1, "Unique ID", "this is the IAB Audience Taxonomy "
+                                            "(audience segments: demographics, purchase intent), not topics posts "
+                                            "are about; give the IAB Content Taxonomy TSV")])
+    if header is None:
+        raise InputFileError(path, [Problem(path, 1, "Unique ID", "no 'Unique ID' header row; a .tsv file is read as "
+                                            "the IAB Content Taxonomy: give that TSV as published, or, for topics "
+                                            "of your own (columns topic_id, name, parent_id, ...), save it as .csv "
+                                            "(comma-separated)")])
+    names = [cell.strip() for cell in rows[header]]
+    marked = next((i for i, name in enumerate(names) if field_key(name) == "sensitive"), None)
+    meant = next((name for i, name in enumerate(names) if i != marked and meant_sensitive(name)), None)
+    if meant:
+        raise InputFileError(path, [Problem(path, header + 1, meant, "is not a column perkmatch reads, so the topics "
+                                            "it marks would be loaded as not sensitive and inferred for everyone; "
+                                            "name it 'Sensitive'")])
+    return header, names, marked
