@@ -100,25 +100,40 @@ def find_candidates(engine: Engine, cache: EmbeddingCache, run_id: int, rows: di
             admitted = [perk_i for perk_i in sorted(weighed) if ps.admits(perk_i, r.topic_id)]
             shown = perk_evidence(pool, ps.vectors[admitted])
             for perk_i, posts in zip(admitted, shown, strict=True):
-                relevant = float(ps.relevance[perk_i, column])
-                targeted = ps.targeted(perk_i, r.topic_id)
-                named = r.topic_id in ps.targets[perk_i]  # the brand's word: it fits at least as one that is about it
-                fit = (max(relevant, params.min_relevance) if named else relevant) + params.evidence_weight * float(
-                    query @ ps.vectors[perk_i])
-                fit += params.target_boost if targeted else 0.0
-                found[user_id][perk_i].append(  # (a tuple: a run holds one per candidate; ``HIT`` names its fields)
-                    (r.topic_id, round(relevant, 4), round(fit, 4), round(fit * (0.5 + 0.5 * strength), 4), posts))
+                found[user_id][perk_i].append(_hit(ps, params, perk_i, r.topic_id, strength, query, posts))
         for user_id in chunk:
-            for perk_i, hits in sorted(found[user_id].items()):
-                hits = sorted(hits, key=lambda h: (-h[3], h[0]))
-                reason = ps.withheld_reason(perk_i, hidden[user_id], regions.get(user_id), today)
-                if reason:
-                    found_all.withhold(user_id, perk_i, hits[0][3], reason)
-                else:
-                    found_all.add(user_id, perk_i, hits[0][3], hits)
+            _file(found_all, ps, user_id, found[user_id], hidden[user_id], regions.get(user_id), today)
         if progress:
             progress("candidates", len(chunk), len(users))
     return found_all
+
+
+def _hit(ps: PerkSpace, params: MatchParams, perk_i: int, topic_id: str, strength: float, query: np.ndarray,
+         posts: list[int]) -> Hit:
+    """A perk's reason to be a candidate through one of the user's topics (``HIT``): its relevance to the topic, its
+    fit (that relevance, at least ``min_relevance`` for a topic the catalog names it for, with the nearness of the
+    user's own posts and the boost of a topic it targets) and its score (the fit weighed by the topic's strength)."""
+    relevant = float(ps.relevance[perk_i, ps.column[topic_id]])
+    targeted = ps.targeted(perk_i, topic_id)
+    named = topic_id in ps.targets[perk_i]  # the brand's word: it fits at least as one that is about it
+    fit = (max(relevant, params.min_relevance) if named else relevant) + params.evidence_weight * float(
+        query @ ps.vectors[perk_i])
+    fit += params.target_boost if targeted else 0.0
+    # (a tuple: a run holds one per candidate; ``HIT`` names its fields)
+    return (topic_id, round(relevant, 4), round(fit, 4), round(fit * (0.5 + 0.5 * strength), 4), posts)
+
+
+def _file(found_all: Found, ps: PerkSpace, user_id: str, by_perk: dict[int, list[Hit]], hidden: frozenset[str],
+          region: str | None, today: dt.date) -> None:
+    """A user's candidate perks filed, each with its reasons best first (by score, then topic id): as withheld when
+    the perk is not open to them (its region, its offer window, a sensitive topic), else as a candidate."""
+    for perk_i, hits in sorted(by_perk.items()):
+        hits = sorted(hits, key=lambda h: (-h[3], h[0]))
+        reason = ps.withheld_reason(perk_i, hidden, region, today)
+        if reason:
+            found_all.withhold(user_id, perk_i, hits[0][3], reason)
+        else:
+            found_all.add(user_id, perk_i, hits[0][3], hits)
 
 
 def topic_queries(engine: Engine, cache: EmbeddingCache, chunk: list[str], rows: dict[str, list[Any]],
