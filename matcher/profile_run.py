@@ -143,6 +143,7 @@ def _profile(engine: Engine, cache: EmbeddingCache, users: list[str], policy: st
 
 
 def _forgets(engine: Engine) -> int:
+    """How many forgets were done so far (``topic_fit.forgets_done``): one done during the run shows as a change."""
     with engine.connect() as conn:
         return topic_fit.forgets_done(conn)
 
