@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from catalog.errors import InputFileError, Problem
-from catalog.rows import field_key, iter_rows, validate
+from catalog.rows import iter_rows, meant_by, validate
 from catalog.schema import PERK_HINTS, PERK_TEXTS, PERK_YAML_TEXTS, PerkIn
 
 # names a catalog may give an optional field by (an unknown field is ignored: a perk's limit given as "qty" or
@@ -34,8 +34,7 @@ _WHAT = {"quantity": "the perk has no quantity limit", "regions": "the perk is o
 def meant_field(key: str) -> str | None:
     """The optional perk field an unknown one plainly meant ("Quantity", "qty", "region", "end_date"), if any: by
     name only, never by spelling alone ("status" is not "starts")."""
-    name = field_key(key)
-    return next((wanted for wanted, names in MEANT.items() if name == wanted or name in names), None)
+    return meant_by(key, MEANT)
 
 
 def near_misses(path: str, ignored: dict[tuple[str, str], list[int]]) -> list[str]:

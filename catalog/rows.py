@@ -11,7 +11,7 @@ what every reader checks of a row's keys in ``catalog.row_keys``, and each forma
 
 import os
 import reprlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import IO, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -33,7 +33,7 @@ from catalog.text_files import (
 from catalog.yaml_rows import SAFE_LOADER, _yaml_rows
 
 __all__ = ["ALL_FORMATS", "CSV_CELL_LIMIT", "DOCUMENT_FORMATS", "SAFE_LOADER", "STREAM_FORMATS", "Row", "check_file",
-           "extensions", "field_key", "file_format", "iter_rows", "open_text", "undecodable", "validate"]
+           "extensions", "field_key", "file_format", "iter_rows", "meant_by", "open_text", "undecodable", "validate"]
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -75,6 +75,13 @@ def _rows(fmt: str, path: str, handle: IO[str], columns: tuple[str, ...], texts:
 def field_key(key: str) -> str:
     """A field's name as the near-miss checks compare it ("End Date", "end-date" -> "end_date")."""
     return key.strip().lower().replace("-", "_").replace(" ", "_")
+
+
+def meant_by(key: str, meant: Mapping[str, tuple[str, ...]]) -> str | None:
+    """The field a key plainly means, by ``meant`` (each field read, the other names it is given by; its own name
+    written otherwise, "End Date" for ``end_date``, counts too): by name only, never by spelling alone."""
+    name = field_key(key)
+    return next((wanted for wanted, names in meant.items() if name == wanted or name in names), None)
 
 
 # the fix for a field of the wrong kind that has no hint of its own (a number where text goes, say)

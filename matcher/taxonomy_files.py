@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from catalog.errors import InputFileError, Problem
-from catalog.rows import ALL_FORMATS, field_key, file_format, iter_rows, open_text, undecodable, validate
+from catalog.rows import ALL_FORMATS, field_key, file_format, iter_rows, meant_by, open_text, undecodable, validate
 from catalog.schema import id_text, refuse_invisible, refuse_nul
 from matcher.topic_tree import lineage
 
@@ -158,7 +158,11 @@ def _sensitive_below(topics: list[TopicIn]) -> list[TopicIn]:
             else t for t in topics]
 
 
-# what a topic loses when a field meant for one perkmatch reads is ignored under another name
+# names a taxonomy may give a field it reads by (``catalog.rows.meant_by``), and what a topic loses when the field
+# is ignored under such a name
+_MEANT = {"sensitive": ("is_sensitive", "sensitivity", "sensitive_topic", "private", "is_private"),
+          "parent_id": ("parent", "parent_topic", "parent_topic_id", "parentid"),
+          "description": ()}
 _LOST = {"sensitive": "the topic would be loaded as not sensitive and inferred for everyone",
          "parent_id": "the topic would be loaded at the top level, outside its parent (which its posts support, and "
                       "whose sensitive marking it takes)",
@@ -169,21 +173,15 @@ def _meant_fields(path: str, line: int, row: dict[str, Any]) -> list[Problem]:
     """A problem for each field the row gives that perkmatch does not read but that plainly means one it does
     ("Sensitive", "Parent ID", "parent", "Description"): an error, not a field ignored. Before, only ``sensitive``
     was checked: "topic_id,name,Parent ID" loaded every topic at the top level."""
-    out = []
-    for key in map(str, row):
-        wanted = None if key in TopicIn.model_fields else "sensitive" if meant_sensitive(key) else (
-            "parent_id" if field_key(key) in ("parent", "parent_topic", "parent_topic_id", "parentid") else
-            next((f for f in _LOST if field_key(key) == f), None))
-        if wanted:
-            out.append(Problem(path, line, key, f"is not a field perkmatch reads, so {_LOST[wanted]}; name it "
-                               f"'{wanted}'"))
-    return out
+    meant = {key: meant_by(key, _MEANT) for key in map(str, row) if key not in TopicIn.model_fields}
+    return [Problem(path, line, key, f"is not a field perkmatch reads, so {_LOST[wanted]}; name it '{wanted}'")
+            for key, wanted in meant.items() if wanted]
 
 
 def meant_sensitive(key: str) -> bool:
     """Whether a field the taxonomy does not read plainly means ``sensitive`` ("Sensitive", "is_sensitive"): an
     error, not a field ignored, since ignoring it would infer and show the topic for everyone."""
-    return field_key(key) in ("sensitive", "is_sensitive", "sensitivity", "sensitive_topic", "private", "is_private")
+    return meant_by(key, _MEANT) == "sensitive"
 
 
 def _cycles(path: str, topics: list[TopicIn], lines: dict[str, int]) -> list[Problem]:
@@ -247,7 +245,7 @@ def iab_rows(path: str) -> Iterator[tuple[int, dict[str, Any] | Problem]]:
 def _iab_header(path: str, rows: list[list[str]]) -> tuple[int, list[str], int | None]:
     """The IAB TSV's header row (its index), its column names and the index of its ``Sensitive`` column, if any; an
     error for the IAB Audience Taxonomy, a file without the header, or a column meaning sensitive by another name."""
-    header = next((i for i, r in enumerate(rows[:5]) if r and r[0].strip() == "Unique ID"), None)
+    header = next((i for i, r in enumerate(rows[:5]) if r and r[0].strip() == IAB_COLUMNS["topic_id"]), None)
     audience = next((i for i, r in enumerate(rows[:5]) if any(c.strip().startswith("Condensed Name") for c in r)),
                     None)
     if header is None and audience is not None:  # before: "no 'Unique ID' header row", though it has one
