@@ -16,6 +16,7 @@ import typer
 from matcher.cli.failures import Terminated, _discard_stdout, database_hint, fail, interrupted
 from matcher.cli.notes import (
     FORGOTTEN_TABLES,
+    deletion_notes,
     posts_counts,
     say_returned,
     say_skipped,
@@ -32,8 +33,8 @@ __all__ = ["DEFAULT_DB", "State", "cache", "command_started", "db_path", "encode
            "no_database_at", "refuse_overwrite",
            # matcher.cli.failures, notes, options, output
            "Terminated", "database_hint", "fail", "interrupted",
-           "FORGOTTEN_TABLES", "posts_counts", "say_returned", "say_skipped", "unscrubbed_note", "vacuum_reminder",
-           "warn_policy", "warn_run_policy",
+           "FORGOTTEN_TABLES", "deletion_notes", "posts_counts", "say_returned", "say_skipped", "unscrubbed_note",
+           "vacuum_reminder", "warn_policy", "warn_run_policy",
            "DbOpt", "JsonOpt", "ModelOpt", "PolicyOpt", "composed", "not_blank", "parse_as_of", "user_id_arg",
            "_Console", "err", "out", "print_json", "print_table", "progress"]
 

@@ -19,7 +19,6 @@ from matcher.cli.common import (
     progress,
     say_returned,
     say_skipped,
-    vacuum_reminder,
     warn_policy,
 )
 
@@ -93,8 +92,7 @@ def _say_notes(eng: Any, model: str | None, report: Any, policy: str) -> None:
     if len(report.unknown_opt_ins) > 10:
         err.print(f"warning: ... and {len(report.unknown_opt_ins) - 10} more user(s) opted in to unknown topic ids")
     if report.kind == "users" and report.users_forgotten:
-        vacuum_reminder(eng)
-        common.unscrubbed_note(eng)
+        common.deletion_notes(eng)
     if report.users_withdrew:
         err.print(f"{report.users_withdrew} user(s) withdrew a sensitive opt-in: what earlier runs inferred on "
                   "those topics is deleted, with the perks it brought them (their units stay counted)")

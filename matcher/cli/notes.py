@@ -32,6 +32,13 @@ def unscrubbed_note(eng) -> None:  # type: ignore[no-untyped-def]
                   "ends, and so does the next forget or opt-out")
 
 
+def deletion_notes(eng) -> None:  # type: ignore[no-untyped-def]
+    """What a deletion (`forget`, an opt-out by `consent` or in a users file) leaves to do, on stderr, with --json
+    too (a scripted deletion needs it most): VACUUM on PostgreSQL, and a scrub of the SQLite file not finished."""
+    vacuum_reminder(eng)
+    unscrubbed_note(eng)
+
+
 def warn_policy(policy: str) -> None:
     """Refuse a policy that is not one of the two (a typo must never include people who did not opt in), and warn
     about opt-out."""

@@ -35,8 +35,7 @@ def forget(user_id: Annotated[str, typer.Argument(help="The user's id", callback
     else:
         counts = forget_user(eng, user_id)
     _print_forgot(user_id, counts, posts, already, as_json)
-    common.vacuum_reminder(eng)  # on stderr, with --json too: a scripted deletion needs it most
-    common.unscrubbed_note(eng)
+    common.deletion_notes(eng)
 
 
 def _forgotten_already(eng, user_id: str, as_json: bool) -> None:  # type: ignore[no-untyped-def]
@@ -49,8 +48,7 @@ def _forgotten_already(eng, user_id: str, as_json: bool) -> None:  # type: ignor
     else:
         out.print(f"{user_id} was forgotten already: nothing of theirs is stored (only a salted hash of the id, in "
                   "the audit log of deletions)")
-    common.vacuum_reminder(eng)  # the deleted rows may still be in PostgreSQL's files: the advice again
-    common.unscrubbed_note(eng)
+    common.deletion_notes(eng)  # the deleted rows may still be in PostgreSQL's files: the advice again
 
 
 def _print_forgot(user_id: str, counts: dict[str, int], posts: list[str] | None, already: list[str],
@@ -91,8 +89,7 @@ def consent(
     if state == "opted_out" and opted_out_already(eng, user_id):  # run again: before, a second forget was recorded
         scrub(eng)  # what an interrupted opt-out may not have finished
         out.print(f"{user_id} had opted out already: nothing of theirs is stored, and the opt-out stays recorded")
-        common.vacuum_reminder(eng)
-        common.unscrubbed_note(eng)
+        common.deletion_notes(eng)
         return
     if state == "opted_out":
         counts = forget_user(eng, user_id, opt_out=True)
@@ -101,8 +98,7 @@ def consent(
                       "will not be stored (check the id if you meant someone already known: `perkmatch export USER`)")
             return
         out.print(f"{user_id} opted out and was forgotten: {_counted(counts)}")
-        common.vacuum_reminder(eng)
-        common.unscrubbed_note(eng)
+        common.deletion_notes(eng)
         return
     known, cleared, has_posts, already = opt_in(eng, user_id)
     if already:  # before: "their posts will be profiled from the next profile", as if something had changed
