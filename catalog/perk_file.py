@@ -3,7 +3,6 @@ twice, topics the taxonomy lacks or marks sensitive, dates out of order, and war
 meant for a limit and for offers that ended before today."""
 
 import datetime as dt
-import difflib
 import os
 import unicodedata
 from collections.abc import Collection, Iterable, Mapping
@@ -12,7 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from catalog.errors import InputFileError, Problem
-from catalog.rows import iter_rows, meant_by, validate
+from catalog.rows import iter_rows, meant_by, meant_ids, validate
 from catalog.schema import PERK_HINTS, PERK_TEXTS, PERK_YAML_TEXTS, PerkIn
 
 # names a catalog may give an optional field by (an unknown field is ignored: a perk's limit given as "qty" or
@@ -156,17 +155,8 @@ def _check_perk(path: str, line: int, perk: PerkIn, topics: Collection[str] | No
 
 def _meant(topic: str, topics: Collection[str], sensitive: set[str]) -> str:
     """The ids meant by a topic given by its name (IAB's "Rugby League" for its id '528'), in another case, or with a
-    typo in its id, with their names ("'528' (Rugby League)"); "" when none is near. ``topics`` maps the ids to their
-    names where known. A sensitive topic is never offered: brands cannot target it."""
+    typo in its id (``catalog.rows.meant_ids``), with their names ("'528' (Rugby League)"); "" when none is near.
+    ``topics`` maps the ids to their names where known. A sensitive topic is never offered: brands cannot target it."""
     names = topics if isinstance(topics, Mapping) else {}
-    wanted = topic.strip().casefold()
-    keys: dict[str, str] = {}
-    for topic_id in sorted(set(topics) - sensitive):
-        keys.setdefault(topic_id.casefold(), topic_id)
-        if names.get(topic_id):
-            keys.setdefault(str(names[topic_id]).casefold(), topic_id)
-    near = [keys[wanted]] if wanted in keys else [keys[k] for k in difflib.get_close_matches(wanted, keys, 5, 0.75)]
-    near = list(dict.fromkeys(near))[:3]
-    if not near:
-        return ""
+    near = meant_ids(topic, {t: str(names.get(t) or "") for t in sorted(set(topics) - sensitive)})
     return " or ".join(f"'{t}'" + (f" ({names[t]})" if names.get(t) else "") for t in near)

@@ -9,6 +9,7 @@ what every reader checks of a row's keys in ``catalog.row_keys``, and each forma
 ``catalog.json_rows`` and ``catalog.yaml_rows``.
 """
 
+import difflib
 import os
 import reprlib
 from collections.abc import Iterator, Mapping
@@ -33,7 +34,8 @@ from catalog.text_files import (
 from catalog.yaml_rows import SAFE_LOADER, _yaml_rows
 
 __all__ = ["ALL_FORMATS", "CSV_CELL_LIMIT", "DOCUMENT_FORMATS", "SAFE_LOADER", "STREAM_FORMATS", "Row", "check_file",
-           "extensions", "field_key", "file_format", "iter_rows", "meant_by", "open_text", "undecodable", "validate"]
+           "extensions", "field_key", "file_format", "iter_rows", "meant_by", "meant_ids", "open_text", "undecodable",
+           "validate"]
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -82,6 +84,22 @@ def meant_by(key: str, meant: Mapping[str, tuple[str, ...]]) -> str | None:
     written otherwise, "End Date" for ``end_date``, counts too): by name only, never by spelling alone."""
     name = field_key(key)
     return next((wanted for wanted, names in meant.items() if name == wanted or name in names), None)
+
+
+def meant_ids(given: str, names: Mapping[str, str]) -> list[str]:
+    """The ids (``names``: each id's name, in the order to offer them) that ``given``, not one of them, most likely
+    means, at most 3: those it names in another case, by id or by name (every id of a name several share), else those
+    close to it in spelling (a typo)."""
+    wanted = given.strip().casefold()
+    exact = [i for i, name in names.items() if wanted in (i.casefold(), name.casefold())]
+    if exact:
+        return exact[:3]
+    keys: dict[str, str] = {}
+    for i, name in names.items():
+        keys.setdefault(i.casefold(), i)
+        if name:
+            keys.setdefault(name.casefold(), i)
+    return list(dict.fromkeys(keys[k] for k in difflib.get_close_matches(wanted, keys, n=5, cutoff=0.75)))[:3]
 
 
 # the fix for a field of the wrong kind that has no hint of its own (a number where text goes, say)

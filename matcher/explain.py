@@ -6,7 +6,6 @@ are ``matcher.topic_verdicts``'. Why a user got no perk is ``matcher.why_no_perk
 nobody, ``matcher.why_perk``.
 """
 
-import difflib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 from sqlalchemy import Engine, func
 from sqlmodel import select
 
+from catalog.rows import meant_ids
 from matcher.classify import WORDLESS_KEY, readable
 from matcher.embed import EmbeddingCache
 from matcher.errors import UnknownTopicError
@@ -217,16 +217,9 @@ def known_topic(taxonomy: list[TopicInfo], topic_id: str) -> TopicInfo:
     for topic in taxonomy:
         if topic.topic_id == topic_id:
             return topic
-    wanted = topic_id.strip().casefold()
-    near = [t for t in taxonomy if wanted in (t.topic_id.casefold(), t.name.casefold())]
-    if not near:
-        keys: dict[str, TopicInfo] = {}
-        for t in taxonomy:
-            keys.setdefault(t.topic_id.casefold(), t)
-            keys.setdefault(t.name.casefold(), t)
-        near = list({keys[k].topic_id: keys[k] for k in difflib.get_close_matches(wanted, keys, n=5, cutoff=0.75)}
-                    .values())
-    hint = (": did you mean " + " or ".join(f"'{t.topic_id}' ({t.name})" for t in near[:3]) + "?") if near else ";"
+    by_id = {t.topic_id: t for t in taxonomy}
+    near = [by_id[i] for i in meant_ids(topic_id, {t.topic_id: t.name for t in taxonomy})]
+    hint = (": did you mean " + " or ".join(f"'{t.topic_id}' ({t.name})" for t in near) + "?") if near else ";"
     raise UnknownTopicError(f"no topic '{topic_id}' in the loaded taxonomy{hint} `perkmatch taxonomy show` lists the "
                             "ids in use")
 
