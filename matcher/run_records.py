@@ -9,6 +9,7 @@ import json
 from sqlalchemy import Engine, func, update
 from sqlmodel import col, select
 
+from matcher import incremental
 from matcher.store import Post, ProfiledUser, Run, TopicScore, session, utcnow
 
 
@@ -26,7 +27,6 @@ def mark_finished(engine: Engine, run_id: int, stats: dict[str, object]) -> None
     """The profile run marked finished with its stats; the rows of the run it went on from, if it was stopped, go
     (``incremental.drop_interrupted``); and a deletion's scrub that could not finish (a forget landed in this run,
     or beside another command) is done (``forget.scrub``; `status` says so)."""
-    from matcher import incremental
     from matcher.forget import scrub, scrub_unfinished  # (it builds on profile_run's neighbours)
 
     with session(engine) as s:

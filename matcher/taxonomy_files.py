@@ -140,10 +140,10 @@ def _iab_saved_as_csv(path: str) -> Problem | None:
             head = list(itertools.islice(csv.reader(handle), 5))
     except (csv.Error, OSError, UnicodeError):
         return None
-    line = next((i for i, row in enumerate(head, start=1) if row and row[0].strip() == IAB_COLUMNS["topic_id"]), 0)
-    if not line:
+    at = _iab_header_row(head)
+    if at is None:
         return None
-    return Problem(path, line, IAB_COLUMNS["topic_id"], "this is the IAB Content Taxonomy saved as CSV; save it as "
+    return Problem(path, at + 1, IAB_COLUMNS["topic_id"], "this is the IAB Content Taxonomy saved as CSV; save it as "
                    "the tab-separated .tsv IAB publishes (perkmatch reads IAB's columns, and marks its sensitive "
                    "topics, there), or name the columns topic_id, parent_id and name")
 
@@ -242,10 +242,15 @@ def iab_rows(path: str) -> Iterator[tuple[int, dict[str, Any] | Problem]]:
                      "sensitive": flag in YES or not IAB_SENSITIVE.isdisjoint([*tiers, row[2].strip()])}
 
 
+def _iab_header_row(rows: list[list[str]]) -> int | None:
+    """The index of IAB's header row (its first cell ``Unique ID``), on one of the first 5 rows; None without one."""
+    return next((i for i, r in enumerate(rows[:5]) if r and r[0].strip() == IAB_COLUMNS["topic_id"]), None)
+
+
 def _iab_header(path: str, rows: list[list[str]]) -> tuple[int, list[str], int | None]:
     """The IAB TSV's header row (its index), its column names and the index of its ``Sensitive`` column, if any; an
     error for the IAB Audience Taxonomy, a file without the header, or a column meaning sensitive by another name."""
-    header = next((i for i, r in enumerate(rows[:5]) if r and r[0].strip() == IAB_COLUMNS["topic_id"]), None)
+    header = _iab_header_row(rows)
     audience = next((i for i, r in enumerate(rows[:5]) if any(c.strip().startswith("Condensed Name") for c in r)),
                     None)
     if header is None and audience is not None:  # before: "no 'Unique ID' header row", though it has one
