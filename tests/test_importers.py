@@ -703,6 +703,21 @@ def test_errors_name_the_export_and_a_fix_not_a_temp_file(cli, engine, tmp_path)
         f"{comments}, line 2, column 'date': '0001-01-01 00:00:00 UTC' {OUT_OF_RANGE}; {RD_FIX}")
 
 
+def test_an_empty_user_id_is_refused_never_taken_for_none_given(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`--user-id "$ID"` with ID unset. Before, a Stack Exchange dump took `--user-id ""` for no --user-id and was
+    imported, and one person's export asked for the id it had been given."""
+    dump = str(EXPORTS / "tiny.stackexchange.com")
+    result = cli("stackexchange", dump, "--user-id", "", "--out", str(tmp_path / "se.jsonl"))
+    assert (result.exit_code, result.stderr) == (1, "Error: stackexchange holds every user of the site (ids like "
+                                                    "se-<site>-<Id>): leave out the user id (--user-id)\n")
+    assert not (tmp_path / "se.jsonl").exists()
+    result = cli("feed", str(EXPORTS / "feed" / "blog.rss"), "--user-id", "")
+    assert (result.exit_code, result.stderr) == (1, "Error: --user-id '' is blank: give a non-empty --user-id (the "
+                                                    "same id for every network of that person)\n")
+    assert [p["user_id"] for p in read_posts("feed", str(EXPORTS / "feed" / "blog.rss"), " ann ")] == ["ann", "ann"]
+    assert len(list(read_posts("stackexchange", dump))) == 4  # left out, as before
+
+
 def test_posts_the_model_refuses_are_reported_against_the_export() -> None:
     from matcher.importers import _checked
 

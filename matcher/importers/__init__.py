@@ -68,16 +68,18 @@ def read_posts(kind: str, path: str, user_id: str | None = None, site: str | Non
     (``site``, its name in the ids, is for a whole-site dump only). The items the export holds but the import
     leaves out (``LeftOut``: not public, deleted, ...) are counted by reason in ``left_out``."""
     spec = _site_checked(get_kind(kind), site)
-    if spec.one_person and not user_id:
+    # An empty id (`--user-id "$ID"`, unset) is a blank one, never the option left out: before, a Stack Exchange
+    # dump took `--user-id ""` as no --user-id, and one person's export asked for the id it had been given.
+    if spec.one_person and user_id is None:
         raise PerkmatchError(f"{kind} is one person's export: give the user id to file the posts under "
                              "(--user-id ID; use the same id for every network of that person)")
-    if spec.one_person and user_id and not user_id.strip():
+    if spec.one_person and user_id is not None and not user_id.strip():
         raise PerkmatchError(f"--user-id {user_id!r} is blank: give a non-empty --user-id (the same id for every "
                              "network of that person)")
-    if not spec.one_person and user_id:
+    if not spec.one_person and user_id is not None:
         raise PerkmatchError(f"{kind} holds every user of the site (ids like se-<site>-<Id>): "
                              "leave out the user id (--user-id)")
-    return _checked(path, spec.read(path, user_id.strip()) if spec.one_person and user_id else spec.read(path, site),
+    return _checked(path, spec.read(path, user_id.strip()) if user_id is not None else spec.read(path, site),
                     Counter() if left_out is None else left_out)
 
 
