@@ -270,6 +270,27 @@ def test_the_demo_refuses_a_database_whose_sample_perks_were_edited(cli, write) 
     assert shown["description"].endswith("Now for two.")
 
 
+@pytest.mark.parametrize(("stop", "status"), [(KeyboardInterrupt, 130), (common.Terminated, 143)])
+def test_a_demo_stopped_in_a_temporary_database_says_nothing_is_kept(cli, monkeypatch, tmp_path, stop,  # type: ignore[no-untyped-def]
+                                                                      status) -> None:
+    """Before, a demo without --db stopped by Ctrl-C said "finished work is kept; run the command again to continue"
+    of a database deleted as it stopped. With --db, its database keeps the work, and says so as before."""
+    import matcher.demo
+
+    def stopped(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise stop
+
+    monkeypatch.setattr(matcher.demo, "run_demo", stopped)
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["demo"])
+    assert (result.exit_code, " ".join(result.stderr.split())) == (
+        status, "Interrupted: nothing is kept: the demo ran in a temporary database, now deleted; run it again (with "
+        "--db PATH its work is kept, and a demo stopped there goes on from it).")
+    assert list(tmp_path.iterdir()) == []  # no perkmatch.db made here either
+    result = cli("demo")
+    assert result.exit_code == status and "Interrupted: finished work is kept" in result.stderr
+
+
 def test_help_shows_defaults_in_brackets_and_the_right_numbers() -> None:
     text = " ".join(runner.invoke(app, ["profile", "--help"]).output.replace("│", " ").split())
     for shown in ("[default: perkmatch.db]", "[default: the end of today]", "pip install 'perkmatch[ray]'",

@@ -150,13 +150,22 @@ def demo(db: DemoDbOpt = None, model: ModelOpt = None, as_json: JsonOpt = False)
     kept = db or State.db
     with tempfile.TemporaryDirectory(prefix="perkmatch-demo-") as tmp:
         eng = engine(kept or str(Path(tmp) / "demo.db"))
-        with progress() as bar:
-            result = run_demo(eng, common.cache(eng, model), progress=bar)
-        if as_json:
-            print_json(result.assignments)
-        else:
-            _print_demo(eng, result, kept)
+        try:
+            with progress() as bar:
+                result = run_demo(eng, common.cache(eng, model), progress=bar)
+            if as_json:
+                print_json(result.assignments)
+            else:
+                _print_demo(eng, result, kept)
+        except KeyboardInterrupt as exc:  # before: "finished work is kept; run the command again", of a deleted file
+            if kept:
+                raise  # its database keeps the finished work, and a demo run again there goes on from it
+            raise common.interrupted(exc, TEMPORARY_STOPPED) from None
         eng.dispose()
+
+
+TEMPORARY_STOPPED = ("nothing is kept: the demo ran in a temporary database, now deleted; run it again (with --db "
+                     "PATH its work is kept, and a demo stopped there goes on from it)")
 
 
 def _print_demo(eng, result, kept: str | None) -> None:  # type: ignore[no-untyped-def]
