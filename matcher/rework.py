@@ -51,8 +51,11 @@ def run_space(engine: Engine, load: Callable[[], EmbeddingCache], run: Run) -> t
     if not made.get("topic_vectors") or made.get("taxonomy") != taxonomy_digest(topics):
         return "the taxonomy was replaced since the run; run `perkmatch profile`"
     cache = load()
-    if json.loads(run.stats or "{}").get("model") not in (None, cache.name):
-        return "the run was made with another encoder"
+    if (made_with := json.loads(run.stats or "{}").get("model")) not in (None, cache.name):
+        from matcher.backends import encoder_option
+
+        # (before, the reason alone: the other reasons name their fix, and `match` names this one)
+        return f"the run was made with another encoder, {made_with}: give {encoder_option(made_with)} as it was given"
     space = TopicSpace.build(topics, cache, classify)
     fit = topic_fit.load_fit(engine, made["topic_vectors"], space.ids, space.vectors.shape[1])
     if fit is None:

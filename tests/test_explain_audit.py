@@ -720,5 +720,6 @@ def test_a_topic_not_kept_is_not_worked_out_again_with_another_encoder(tmp_path,
     [left] = sorted({f"t{i}" for i in range(len(subjects))} - kept)[:1]
     monkeypatch.setattr(common, "cache", lambda eng, model: EmbeddingCache(eng, FakeEncoder(32)))
     said = invoke("explain", "eve", left)
-    assert said.exit_code == 0 and "(it cannot be worked out again: the run was made with another encoder)" in " ".join(
-        said.stdout.split())
+    assert said.exit_code == 0 and ("(it cannot be worked out again: the run was made with another encoder, fake-64: "
+                                    "give `--encoder torch` and the same --model as it was given)") in " ".join(
+        said.stdout.split())  # before: the reason, without the fix
