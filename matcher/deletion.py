@@ -1,7 +1,7 @@
 """Deleting posts and what rests on them, in the caller's transaction: the posts, their words quoted whole as other
-posts' context, the vectors no other post uses, the kept topic fits, a user's assignments (their units still counted,
-``forgotten_units``) and the posts their perks cite. ``matcher.forget`` decides what goes (a user, some posts, an
-opt-in) and keeps the record of it (``matcher.forgotten``).
+posts' context, the vectors no other post (nor a topic's or perk's text) uses, the kept topic fits, a user's
+assignments (their units still counted, ``forgotten_units``) and the posts their perks cite. ``matcher.forget``
+decides what goes (a user, some posts, an opt-in) and keeps the record of it (``matcher.forgotten``).
 """
 
 import json
@@ -12,9 +12,12 @@ from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
 from catalog.refresh import text_key
+from catalog.schema import PerkRecord
 from matcher.forgotten import text_hashes
 from matcher.records import embed_form
 from matcher.store import Assignment, Embedding, ForgottenText, Post, Run, TopicVector, batches, bulk_insert
+
+TOPIC_KEYS = "topic_text_keys"  # where a session holds the topic texts' keys, with the transaction they were read in
 
 
 def delete_where(s: Session, table: type, condition: object) -> int:
@@ -25,8 +28,9 @@ def delete_where(s: Session, table: type, condition: object) -> int:
 
 def delete_posts(s: Session, which: Any) -> dict[str, int]:
     """Delete these posts, their words quoted whole as the context of other users' posts (a reply's parent, a thread's
-    opening post: those posts keep their own text and lose the context), and the vectors no other post uses; return
-    the counts. Words another user still posts as theirs are not the author's alone: a context quoting them stays."""
+    opening post: those posts keep their own text and lose the context), and the vectors no other post uses, nor the
+    taxonomy or the catalog (``_public_keys``); return the counts (``embeddings``: the vectors deleted). Words another
+    user still posts as theirs are not the author's alone: a context quoting them stays."""
     rows = s.exec(select(Post.text_key, Post.context_key, Post.text).where(which)).all()
     keys = [(text_key, context_key) for text_key, context_key, _ in rows]
     titles = {key for _, _, text in rows for key in _title_keys(text)}
@@ -49,11 +53,31 @@ def delete_posts(s: Session, which: Any) -> dict[str, int]:
     for chunk in batches(own_list):
         still_used.update(s.exec(select(Post.text_key).where(col(Post.text_key).in_(chunk))).all())
         still_used.update(s.exec(select(Post.context_key).where(col(Post.context_key).in_(chunk))).all())
-    orphaned = sorted(own - still_used)
+    unused = own - still_used
+    orphaned = sorted(unused - _public_keys(s, unused))
     counts["embeddings"] = 0
     for part in batches(orphaned):
         counts["embeddings"] += delete_where(s, Embedding, col(Embedding.text_key).in_(part))
     return counts
+
+
+def _public_keys(s: Session, keys: set[str]) -> set[str]:
+    """Those of these keys that are also a text no one wrote: a view of a topic of the loaded taxonomy or a related
+    word chosen for one (``topic_space.topic_text_keys``), or a perk's text in any catalog version. Their vectors are
+    not the user's (a post "Travel" and the topic Travel share one), so they stay: before, they went, and the next
+    `profile` or `match` embedded them again."""
+    from matcher.topic_space import topic_text_keys  # (numpy and the classifier: only when a vector may go)
+
+    if not keys:
+        return set()
+    held: tuple[object, set[str]] | None = s.info.get(TOPIC_KEYS)
+    if held is None or held[0] is not s.get_transaction():  # read once a transaction: read for each user, a users
+        # file opting out 500 stored users (4 posts each, the default taxonomy) took 7 s of CPU instead of 2.6 s
+        held = s.info[TOPIC_KEYS] = (s.get_transaction(), topic_text_keys(s))
+    found = held[1] & keys
+    for part in batches(sorted(keys)):
+        found.update(s.exec(select(PerkRecord.text_hash).where(col(PerkRecord.text_hash).in_(part))).all())
+    return found
 
 
 def _title_keys(text: str) -> set[str]:

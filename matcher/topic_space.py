@@ -16,17 +16,18 @@ from dataclasses import dataclass, field
 import numpy as np
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col
+from sqlmodel import Session, col, select
 
 from catalog.refresh import text_key
 from matcher.classify import ClassifyParams, cosines, related_words, topic_similarity, view_closeness
 from matcher.embed import EmbeddingCache
 from matcher.model_files import reading_vocabulary, vocabulary
 from matcher.store import Setting, session
-from matcher.taxonomy import TopicInfo, lineage
+from matcher.taxonomy import TopicInfo, lineage, stored_topics
 from matcher.vocabulary import vocabulary_vectors
 
 SIMILARITY_ROWS = 4096  # posts per post-topic similarity product (4096 x 4,000 views: 64 MB)
+PICKS = "related_words:"  # the setting keeping the related words chosen (``related_picks``), + a digest of the inputs
 
 
 @dataclass(frozen=True)
@@ -173,7 +174,7 @@ def related_picks(topics: list[TopicInfo], cache: EmbeddingCache, params: Classi
         cache.store_vectors(new, vocab_vecs[[index[k] for k in new]])
     try:
         with session(cache.engine) as s:  # one choice is kept: the latest
-            s.execute(delete(Setting).where(col(Setting.key).startswith("related_words:")))
+            s.execute(delete(Setting).where(col(Setting.key).startswith(PICKS)))
             s.add(Setting(key=key, value=json.dumps(picks)))
             s.commit()
     except IntegrityError:
@@ -183,13 +184,23 @@ def related_picks(topics: list[TopicInfo], cache: EmbeddingCache, params: Classi
 
 def _picks_key(topics: list[TopicInfo], cache: EmbeddingCache, params: ClassifyParams, words: list[str]) -> str:
     inputs = [cache.name, [t.view_texts() for t in topics], dataclasses.asdict(params), words]
-    return "related_words:" + hashlib.sha256(json.dumps(inputs).encode()).hexdigest()
+    return PICKS + hashlib.sha256(json.dumps(inputs).encode()).hexdigest()
 
 
 def _stored_picks(cache: EmbeddingCache, key: str) -> list[list[str]] | None:
     with session(cache.engine) as s:
         row = s.get(Setting, key)
     return None if row is None else json.loads(row.value)
+
+
+def topic_text_keys(s: Session) -> set[str]:
+    """The keys of the texts a topic space is built from as the database holds them: the views of the loaded
+    taxonomy's topics and the related words chosen for them (``related_picks``). They are no one's: a post of the same
+    words does not make them personal (``deletion.delete_posts`` keeps their vectors)."""
+    keys = {text_key(x) for t in stored_topics(s) for x in t.view_texts()}
+    for value in s.exec(select(Setting.value).where(col(Setting.key).startswith(PICKS))):
+        keys.update(text_key(w) for picked in json.loads(value) for w in picked)
+    return keys
 
 
 def _whole_topic_vectors(topics: list[TopicInfo], views: np.ndarray, starts: np.ndarray) -> np.ndarray:
