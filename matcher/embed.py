@@ -6,10 +6,10 @@ keeps what it finished and a re-run embeds only what is left. ``embed_new_posts`
 texts and contexts not yet cached from the database in chunks, so memory does not grow with the
 number of posts.
 
-Here: the cache, its stored rows read, and ``embed_new_posts``. The rest is in modules of its own, importable from
-here as before: the post texts with no vector yet (counted, streamed; vectors no post uses dropped) in
-``matcher.embed_missing``, the model a database's vectors were made with (checked, claimed) in
-``matcher.embed_model``.
+Here: the cache (and ``HeldCache``, a dry run's, which writes nothing), its stored rows read, and
+``embed_new_posts``. The rest is in modules of its own, importable from here as before: the post texts with no
+vector yet (counted, streamed; vectors no post uses dropped) in ``matcher.embed_missing``, the model a database's
+vectors were made with (checked, claimed) in ``matcher.embed_model``.
 """
 
 import contextlib
@@ -30,8 +30,8 @@ from matcher.encoder import Encoder, checked_vectors, encoded
 from matcher.errors import WrongArgumentError
 from matcher.store import Embedding, batches, bulk_insert, require_engine
 
-__all__ = ["WRITE_BATCH", "EmbeddingCache", "Progress", "deferred_interrupt", "embed_new_posts", "require_cache",
-           "stored_rows",
+__all__ = ["WRITE_BATCH", "EmbeddingCache", "HeldCache", "Progress", "deferred_interrupt", "embed_new_posts", "held",
+           "require_cache", "stored_rows",
            # matcher.embed_missing, matcher.embed_model
            "FILL_CHUNK", "count_missing", "drop_unreferenced", "missing_chunks", "MODEL_SETTING", "check_model",
            "claim_model"]
@@ -123,15 +123,18 @@ class EmbeddingCache:
 
     def _store(self, keys: list[str], vectors: np.ndarray) -> None:
         """``store_vectors`` of vectors checked already (``encode``'s)."""
-        vectors = np.ascontiguousarray(vectors)
+        self._keep(keys, np.ascontiguousarray(vectors))
+        self.encoded += len(keys)
+        if self._recording is not None:
+            self._recording.extend(keys)
+
+    def _keep(self, keys: list[str], vectors: np.ndarray) -> None:
+        """Write these vectors to the database, in one transaction (one stored already for a key is kept)."""
         with self.engine.begin() as conn:
             self._claimed = self._claimed or claim_model(conn, self.encoder)
             bulk_insert(conn, Embedding.__table__, ("model", "text_key", "vector"),  # type: ignore[attr-defined]
                         [(self.name, key, vector.tobytes()) for key, vector in zip(keys, vectors, strict=True)],
                         keep_existing=True)
-        self.encoded += len(keys)
-        if self._recording is not None:
-            self._recording.extend(keys)
 
     def fill(self, texts: dict[str, str], progress: Progress | None = None, known_missing: bool = False) -> int:
         """Embed and store every text (key -> text) not yet cached; return how many were encoded.
@@ -177,6 +180,33 @@ class EmbeddingCache:
         """The vectors of these keys, in order, from ``_stored``'s bytes."""
         blob = b"".join(found[key] for key in keys)
         return np.frombuffer(blob, dtype=np.float32).reshape(len(keys), self.encoder.dim).copy()
+
+
+class HeldCache(EmbeddingCache):
+    """An embedding cache that writes nothing: the vectors it encodes are held in memory for its life, beside those the
+    database holds. A dry run's (`match --dry-run`), which must leave the database as it was: before, a topic's text
+    with no vector (reworded by a `taxonomy load` since the profile run, or its vector deleted by a `forget` of a post
+    of the same words) was embedded and stored, the one write a dry run kept."""
+
+    def __init__(self, cache: EmbeddingCache) -> None:
+        super().__init__(cache.engine, cache.encoder)
+        self._held: dict[str, bytes] = {}
+
+    def missing(self, keys: Iterable[str]) -> set[str]:
+        return super().missing(set(keys) - self._held.keys())
+
+    def _keep(self, keys: list[str], vectors: np.ndarray) -> None:
+        for key, vector in zip(keys, vectors, strict=True):
+            self._held.setdefault(key, vector.tobytes())
+
+    def _stored(self, keys: list[str]) -> dict[str, bytes]:
+        kept = {key: self._held[key] for key in keys if key in self._held}
+        return super()._stored([key for key in keys if key not in kept]) | kept
+
+
+def held(cache: EmbeddingCache) -> EmbeddingCache:
+    """``cache`` as a dry run reads it: writing nothing (``HeldCache``)."""
+    return cache if isinstance(cache, HeldCache) else HeldCache(cache)
 
 
 def stored_rows(conn: Connection, model: str, keys: list[str], vectors: bool = True) -> Iterator[tuple[Any, ...]]:

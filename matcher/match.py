@@ -41,7 +41,7 @@ from catalog.schema import PerkRecord
 from matcher import perk_candidates
 from matcher.assign import Candidate
 from matcher.eligible import dropped_out
-from matcher.embed import EmbeddingCache, require_cache
+from matcher.embed import EmbeddingCache, held, require_cache
 from matcher.engine_local import Progress
 from matcher.errors import NotReadyError, WrongArgumentError
 from matcher.locks import hold_forget_lock
@@ -104,10 +104,12 @@ def run_match(engine: Engine, cache: EmbeddingCache, *, per_user: int = 3, per_b
     With ``read_back``, a dry run: nothing is kept. The run is written as always, in one transaction,
     ``read_back(session, run_id)`` reads it through that session (the records `match` prints, what changed since the
     last match), and the transaction is rolled back (a commit meanwhile is an error). Its result is the summary's
-    ``preview``; the run id is then no run's. ``stage``, in a dry run only: ``stage(session)`` writes changes of its
-    own into that transaction before the catalog is read (a catalog version: `match --dry-run --catalog FILE`),
-    rolled back with the run; its result is the summary's ``staged``."""
+    ``preview``; the run id is then no run's. A text it embeds (a topic's reworded since the profile run) is held in
+    memory, not stored (``embed.HeldCache``): the database is left as it was. ``stage``, in a dry run only:
+    ``stage(session)`` writes changes of its own into that transaction before the catalog is read (a catalog version:
+    `match --dry-run --catalog FILE`), rolled back with the run; its result is the summary's ``staged``."""
     _require_arguments(engine, cache, as_of, per_user, per_brand, stage, read_back)
+    cache = cache if read_back is None else held(cache)
     started = utcnow()  # before the users' records are read: one changed after this calls for another match
     profile = _profile(engine, cache)
     topics = load_topics(engine)

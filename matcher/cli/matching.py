@@ -58,6 +58,7 @@ def match(
     """Assign perks to users under the catalog's limits; print ranked assignments with evidence (each topic's posts
     closest to the perk)."""
     from catalog.refresh import refresh
+    from matcher.embed import held
     from matcher.match import run_match
 
     _check_options(fmt, out_file, changes, since, catalog_file, dry_run, db)
@@ -65,6 +66,7 @@ def match(
     eng = engine(db, existing=True)
     known, sensitive = _before_match(eng, since, catalog_file)
     source = _encoder(eng, model, dry_run)
+    reading = held(source) if dry_run else source  # a dry run stores no vector it embeds, but the file's (``stage``)
     selecting = bool(perk_ids or brand_name)
     if selecting and not catalog_file:  # a misspelt id is said before the match runs (a previewed file's, after)
         _selected_perks(eng, perk_ids or [], brand_name)
@@ -72,12 +74,13 @@ def match(
     def read(store: Any, run_id: int) -> _MatchView:
         """What to show of the run, read through ``store`` (a dry run's session: a previewed catalog's perks are
         there only)."""
-        return _MatchView.read(store, source, run_id, dry_run,
+        return _MatchView.read(store, reading, run_id, dry_run,
                                _selected_perks(store, perk_ids or [], brand_name) if selecting else None,
                                why_nobody=not changes, named=frozenset(perk_ids or ()), since=since)
 
     def stage(staging: Any) -> Any:
-        """The catalog file as a new version, written into the dry run's transaction (rolled back with it)."""
+        """The catalog file as a new version, written into the dry run's transaction (rolled back with it); its perks'
+        vectors are stored, as `catalog refresh` stores them (refreshing the file then embeds nothing)."""
         return refresh(staging, str(catalog_file), source, topics=known, sensitive=sensitive, retire_all=True,
                        commit=False)  # a file with no perks is previewed as what it would do: retire them all
 
@@ -86,7 +89,7 @@ def match(
         return DRY_RUN_KEEPS if dry_run else _kept_unshown(eng, run_id, changes, out_file, since)
 
     summary = _run(eng, dry_run, unshown, lambda bar: run_match(
-        eng, source, per_user=per_user, per_brand=per_brand, as_of=when, progress=bar,
+        eng, reading, per_user=per_user, per_brand=per_brand, as_of=when, progress=bar,
         read_back=read if dry_run else None, stage=stage if catalog_file else None))
     try:
         view: _MatchView = summary.preview if dry_run else read(eng, summary.run_id)
@@ -170,7 +173,8 @@ def _run(eng: Any, dry_run: bool, unshown: Callable[[int], str], run: Callable[[
             raise
 
 
-DRY_RUN_KEEPS = "a dry run keeps nothing (only the vectors it embedded, cached)"  # said when one is stopped
+DRY_RUN_KEEPS = ("a dry run keeps nothing (with --catalog, only the vectors of the file's perk texts, cached as "
+                 "`catalog refresh` caches them)")  # said when one is stopped
 
 
 def _kept_unshown(eng: Any, run_id: int, changes: bool, out_file: str | None, since: int | None) -> str:
