@@ -216,9 +216,13 @@ def opt_in(engine: Engine, user_id: str) -> tuple[bool, bool, bool, bool]:
 
 
 def forget(engine: Engine, user_id: str, opt_out: bool = False) -> dict[str, int]:
-    """Forget a user (and, on opt-out, remember the hash) and scrub the file of the deleted text (on commit)."""
+    """Forget a user (and, on opt-out, remember the hash) and scrub the file of the deleted text (on commit). An
+    opt-out of an id with nothing stored is recorded alone (counts all 0), as a users file records one: no data was
+    deleted, so no forget is (before, `status` counted one)."""
     with session(engine) as s:
-        counts = forget_in_session(s, user_id)
+        hold_deletion_locks(s.connection())  # (before reading what is stored: an ingest may be storing it)
+        stored = s.get(User, user_id) is not None or has_posts(s, user_id)
+        counts = forget_in_session(s, user_id) if stored or not opt_out else dict.fromkeys(FORGET_COUNTS, 0)
         if opt_out:
             record_opt_out(s, user_id)
         s.commit()

@@ -8,6 +8,7 @@ stored again. The reading functions write nothing (``kept_hash``: no salt is mad
 
 import datetime as dt
 import hashlib
+import json
 import secrets
 from collections.abc import Callable
 
@@ -132,8 +133,15 @@ def forgotten_check(s: Session) -> Callable[[str], bool]:
     salt = s.get(Setting, SALT)
     if salt is None:
         return lambda _: False
-    hashes = set(s.exec(select(ForgetAudit.user_hash)).all())
+    hashes = {h for h, counts in s.exec(select(ForgetAudit.user_hash, ForgetAudit.counts)) if deleted_any(counts)}
     return lambda user_id: _salted(salt.value, user_id) in hashes
+
+
+def deleted_any(counts: str | None) -> bool:
+    """Whether a forget's audit line (its counts) records data deleted. An opt-out of an id with nothing stored is
+    recorded alone now (``forget.forget``); before, `consent USER opted_out` wrote such an id an audit line of zeros,
+    and no one's data was deleted: it is no forget."""
+    return any(json.loads(counts or "{}").values())
 
 
 def forgotten_already(engine: Engine, user_id: str) -> bool:
@@ -154,5 +162,5 @@ def was_forgotten(s: Session, user_id: str) -> bool:
     """Whether `forget` deleted a user of this id (its audit log keeps a salted hash of the id). Reads only
     (``kept_hash``)."""
     hashed = kept_hash(s, user_id)
-    return hashed is not None and s.exec(select(ForgetAudit.id).where(ForgetAudit.user_hash == hashed)
-                                         .limit(1)).first() is not None
+    return hashed is not None and any(map(deleted_any, s.exec(select(ForgetAudit.counts)
+                                                              .where(ForgetAudit.user_hash == hashed))))

@@ -24,6 +24,7 @@ from matcher import incremental
 from matcher.assignments import matched_profile
 from matcher.eligible import covered as posts_covered
 from matcher.forget import scrub_pending
+from matcher.forgotten import deleted_any
 from matcher.locks import profile_running
 from matcher.next_steps import next_steps
 from matcher.records import as_of_text, end_of_day, utc_day
@@ -115,12 +116,13 @@ def _size(engine: Engine) -> int | None:
 
 
 def _users(s: Session) -> dict[str, int]:
-    """Stored users by consent; and the opt-outs and `forget` requests recorded (an opted-out user is forgotten: no
-    record of theirs is kept, only salted hashes)."""
+    """Stored users by consent; and the opt-outs recorded and the `forget`s that deleted someone's data (an opt-out of
+    a stored user forgets them: no record of theirs is kept, only salted hashes; one of an id with nothing stored is
+    an opt-out on record, no forget: ``forgotten.deleted_any``)."""
     counts = dict(s.exec(select(User.consent, func.count()).group_by(User.consent)).all())
     return {"total": sum(counts.values()), "opted_in": counts.get("opted_in", 0),
             "opted_out": s.exec(select(func.count()).select_from(OptOut)).one(), "no_consent": counts.get(None, 0),
-            "forgotten": s.exec(select(func.count()).select_from(ForgetAudit)).one()}
+            "forgotten": sum(map(deleted_any, s.exec(select(ForgetAudit.counts))))}
 
 
 def _posts(s: Session, today: dt.date) -> dict[str, Any]:

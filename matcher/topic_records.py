@@ -86,10 +86,11 @@ def require_user(engine: Engine, user_id: str) -> User:
         user = s.get(User, user_id)
         posted = has_posts(s, user_id)
         out = user is None and not posted and opted_out(s, user_id)
-        gone = user is None and not posted and not out and was_forgotten(s, user_id)
+        gone = user is None and not posted and was_forgotten(s, user_id)
     if out:  # the answer to a right-of-access request, too: what is kept, and why
-        raise UnknownUserError(f"nothing about '{user_id}' is stored: they opted out and were forgotten; only a "
-                               "salted hash of their id is kept, so that their posts are never stored again")
+        how = "and were forgotten" if gone else "before anything of theirs was stored"  # (before: "were forgotten")
+        raise UnknownUserError(f"nothing about '{user_id}' is stored: they opted out {how}; only a salted hash of "
+                               "their id is kept, so that their posts are never stored again")
     if gone:
         raise UnknownUserError(f"no user '{user_id}' is stored: they were forgotten (`perkmatch forget`); only a "
                                "salted hash of their id is kept, in the audit log of deletions")

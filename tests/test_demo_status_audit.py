@@ -31,8 +31,8 @@ def test_status_text_shows_each_part_of_the_report(world) -> None:  # type: igno
     size = json.loads(world("status", "--json").stdout)["size_bytes"]
     assert lines[0] == f"database  TMP/w.db ({size / 1e6:,.1f} MB)"  # megabytes
     assert lines[1:] == [
-        "users     4: 3 opted in, 1 without consent; 0 opted out, 0 forgotten (opt-outs included), kept as salted "
-        "hashes only",
+        "users     4: 3 opted in, 1 without consent; 0 opted out, 0 forgotten (their data deleted, by forget or an "
+        "opt-out), kept as salted hashes only",
         "posts     18 by 3 users (0 reshares), written 2025-01-01 to 2025-01-16",
         "vectors   32 texts embedded by fake-64",  # the embeddings, by model
         "taxonomy  3 topics (3 top-level, 1 sensitive)",
@@ -68,8 +68,8 @@ def test_status_text_tells_opt_outs_from_forgotten_users_and_a_rerun_computing_n
     assert world("consent", "cat", "opted_out").exit_code == 0
     assert world("forget", "bob").exit_code == 0
     lines = shown(world, "--runs", "3")
-    assert lines[1] == ("users     2: 1 opted in, 1 without consent; 1 opted out, 2 forgotten (opt-outs included), "
-                        "kept as salted hashes only")
+    assert lines[1] == ("users     2: 1 opted in, 1 without consent; 1 opted out, 2 forgotten (their data deleted, by "
+                        "forget or an opt-out), kept as salted hashes only")
     assert "     3 profile finished TIME, N s, as of 2025-03-01: 3 users, 18 posts, 0 texts embedded, 3 topics " \
         "inferred, 0 users computed" in lines
 

@@ -52,7 +52,8 @@ def test_a_fresh_world_is_up_to_date_and_counted(world) -> None:  # type: ignore
     assert report["size_bytes"] > 0
     text = world("status")
     assert text.exit_code == 0
-    assert "users     4: 3 opted in, 1 without consent; 0 opted out, 0 forgotten (opt-outs included)" in text.stdout
+    assert ("users     4: 3 opted in, 1 without consent; 0 opted out, 0 forgotten (their data deleted, by forget or an "
+            "opt-out)") in text.stdout
     assert text.stdout.rstrip().endswith("up to date: nothing to run")
 
 

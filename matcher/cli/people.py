@@ -41,13 +41,20 @@ def forget(user_id: Annotated[str, typer.Argument(help="The user's id", callback
 def _forgotten_already(eng, user_id: str, as_json: bool) -> None:  # type: ignore[no-untyped-def]
     """``forget`` of a user forgotten already: what an interrupted forget may not have finished is done, and said."""
     from matcher.forget import FORGET_COUNTS, scrub
+    from matcher.forgotten import was_forgotten
+    from matcher.store import session
 
     scrub(eng)  # what an interrupted forget may not have finished
+    with session(eng) as s:
+        forgotten = was_forgotten(s, user_id)
     if as_json:
         print_json({"user_id": user_id, "deleted": dict.fromkeys(FORGET_COUNTS, 0), "forgotten_already": True})
-    else:
+    elif forgotten:
         out.print(f"{user_id} was forgotten already: nothing of theirs is stored (only a salted hash of the id, in "
                   "the audit log of deletions)")
+    else:  # an opt-out of an id with nothing stored: before, "was forgotten already", though nothing ever was
+        out.print(f"{user_id} opted out before anything of theirs was stored: there is nothing to forget (only a "
+                  "salted hash of the id is kept, so that their posts are never stored)")
     common.deletion_notes(eng)  # the deleted rows may still be in PostgreSQL's files: the advice again
 
 

@@ -43,8 +43,8 @@ def lines(r: dict[str, Any]) -> list[tuple[str, str]]:
     size = f" ({r['size_bytes'] / 1e6:,.1f} MB)" if r["size_bytes"] is not None else ""
     rows = [("database", f"{r['database']}{size}"),
             ("users", f"{users['total']:,}: {users['opted_in']:,} opted in, {users['no_consent']:,} without consent; "
-                      f"{users['opted_out']:,} opted out, {users['forgotten']:,} forgotten (opt-outs included), kept "
-                      "as salted hashes only"),
+                      f"{users['opted_out']:,} opted out, {users['forgotten']:,} forgotten (their data deleted, by "
+                      "forget or an opt-out), kept as salted hashes only"),
             ("posts", f"{posts['total']:,} by {posts['users']:,} users ({plural(posts['reshares'], 'reshare')})"
                       + (f", written {posts['first']} to {posts['last']}" if posts["total"] else "")
                       + (f"; {plural(posts['after_today'], 'post')} dated after today, which no run reads until its "
