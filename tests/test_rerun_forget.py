@@ -62,6 +62,17 @@ def test_deleting_posts_deleted_already_says_so_and_deletes_the_rest(cli, write)
     assert typo.exit_code == 1 and "ann has no stored post a7" in typo.stderr
 
 
+def test_an_empty_post_id_is_refused_before_anything_is_deleted(cli, write) -> None:  # type: ignore[no-untyped-def]
+    """Before: `forget ann --post ""` (an unset shell variable) said "ann has no stored post ;"."""
+    stored(cli, write)
+    posts = count(cli.db, "SELECT COUNT(*) FROM posts")
+    for args in (["--post", ""], ["--post", "a0", "--post", " "]):
+        empty = cli("forget", "ann", *args)
+        said = " ".join(empty.stderr.replace("│", " ").split())
+        assert empty.exit_code == 2 and "'--post': is empty; give a value, or leave it out" in said
+    assert count(cli.db, "SELECT COUNT(*) FROM posts") == posts  # a0 too is kept: the command never ran
+
+
 def test_a_post_id_on_two_platforms_is_named_by_its_platform(cli, write) -> None:  # type: ignore[no-untyped-def]
     """Before: `forget ann --post 7` deleted both of ann's posts with id 7, her reddit one and her x one."""
     assert cli("ingest", write("p.jsonl", [post("7", "ann", "kayaks on the river", 1, platform="reddit"),

@@ -17,13 +17,16 @@ def not_blank(param: typer.CallbackParam, value: Any) -> Any:
     return value
 
 
-def composed(value: Any) -> Any:
+def composed(param: typer.CallbackParam, value: Any) -> Any:
     """A post id option's callback (`forget --post`): in Unicode's composed form, as ingest stores post ids
-    (``records.one_form``), so "café" typed either way finds the post. A list (a repeated option) each. (Perk and
+    (``records.one_form``), so "café" typed either way finds the post. A list (a repeated option) each; an empty one
+    is refused as ``not_blank`` refuses it (before, `forget ann --post ""` said "ann has no stored post ;"). (Perk and
     topic ids are kept as written: databases hold them so.)"""
     from matcher.records import one_form
 
-    return [one_form(v) for v in value] if isinstance(value, list) else one_form(value)
+    if isinstance(value, list):
+        return [one_form(not_blank(param, v)) for v in value]
+    return one_form(not_blank(param, value))
 
 
 def user_id_arg(value: str | None) -> str | None:
