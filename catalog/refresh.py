@@ -120,11 +120,8 @@ def refresh(session: Session, path: str | os.PathLike[str], source: VectorSource
         diff = diff_catalog(current, perks)
         # checked on every diff: before, only the first, and a file that would retire the perks another refresh had
         # just added (most of the catalog, adding none) was applied without --retire-all when the two raced
-        refused = mass_retirement(diff) if not retire_all and not dry_run else None
-        if refused:
-            raise InputFileError(path, [Problem(path, 0, "", refused)],
-                                 "Nothing was changed. Check the file (a truncated export?); if it is meant, run the "
-                                 "refresh again with --retire-all.")
+        if not retire_all and not dry_run:
+            _refuse_mass_retirement(path, diff)
         if diff.is_empty:
             return RefreshResult(version=version, diff=diff, embedded=embedded, applied=False, warnings=warnings)
         touched = set(diff.added) | set(diff.changed)
@@ -137,16 +134,33 @@ def refresh(session: Session, path: str | os.PathLike[str], source: VectorSource
         # another connection: every perk is embedded now, for the match that reads the version then
         embedded += _embed(source, new_perks if commit else perks, progress)
         new_version = (version or 0) + 1
-        try:
-            _apply(session, new_version, path, loaded, current, new_perks, diff, embedded, source.name, commit)
-        except (IntegrityError, OperationalError) as exc:  # the version taken, or our snapshot stale ("locked")
-            session.rollback()
-            if isinstance(exc, OperationalError) and "locked" not in str(exc):
-                raise
-            continue
-        return RefreshResult(version=new_version, diff=diff, embedded=embedded, applied=True, warnings=warnings)
+        if _applied(session, new_version, path, loaded, current, new_perks, diff, embedded, source.name, commit):
+            return RefreshResult(version=new_version, diff=diff, embedded=embedded, applied=True, warnings=warnings)
     raise CatalogError(f"{path}: other catalog refreshes kept applying new versions while this one ran; nothing "
                        "was changed by this one: run it again")
+
+
+def _refuse_mass_retirement(path: str, diff: CatalogDiff) -> None:
+    """Refuse a diff that needs ``--retire-all`` (``mass_retirement``), changing nothing."""
+    refused = mass_retirement(diff)
+    if refused:
+        raise InputFileError(path, [Problem(path, 0, "", refused)],
+                             "Nothing was changed. Check the file (a truncated export?); if it is meant, run the "
+                             "refresh again with --retire-all.")
+
+
+def _applied(session: Session, version: int, path: str, loaded: str, current: list[PerkRecord],
+             new_perks: list[PerkIn], diff: CatalogDiff, embedded: int, model: str, commit: bool) -> bool:
+    """Write the new version (``_apply``); False, rolled back, when another refresh took the version number first or
+    our snapshot of the live version went stale (SQLite: "locked"), for ``refresh`` to diff against the new one."""
+    try:
+        _apply(session, version, path, loaded, current, new_perks, diff, embedded, model, commit)
+    except (IntegrityError, OperationalError) as exc:  # the version taken, or our snapshot stale ("locked")
+        session.rollback()
+        if isinstance(exc, OperationalError) and "locked" not in str(exc):
+            raise
+        return False
+    return True
 
 
 def _read_whole(path: str, topics: Collection[str] | None, sensitive: Iterable[str],

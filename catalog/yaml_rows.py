@@ -16,39 +16,14 @@ SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser 
 
 
 def _yaml_rows(path: str, text: str, texts: tuple[str, ...], known: frozenset[str] | None) -> Iterator[Row]:
+    """The document's rows (or their problems), each with its item's line; a document YAML cannot read is refused."""
     loader = SAFE_LOADER(_document_text(path, text))
     try:
         node = loader.get_single_node()
         if node is None:
             return
-        if isinstance(node, yaml.MappingNode):
-            node = _unwrap_mapping(loader, node, known)
-        keys = [str(k.value) for k, _ in node.value if isinstance(k, yaml.ScalarNode)] if isinstance(
-            node, yaml.MappingNode) else []
-        if isinstance(node, yaml.MappingNode) and known is not None and not set(keys) & known:  # (a list under
-            raise CatalogError(f"{path}: expected a YAML list of items (- key: value ...), or one item given alone; "
-                               f"its top level names {', '.join(map(repr, keys[:5]))}, none of them a field: put the "
-                               "list at the top level, or under 'perks:' or 'topics:'")  # another key, not a row)
-        if not isinstance(node, yaml.SequenceNode | yaml.MappingNode):
-            raise CatalogError(f"{path}: expected a YAML list of items (- key: value ...)")
-        for item in node.value if isinstance(node, yaml.SequenceNode) else [node]:  # an item given alone, as JSON's
-            line = item.start_mark.line + 1
-            repeated = _repeated_key(item, known)
-            if repeated:
-                yield line, Problem(path, repeated[1], repeated[0], f"given twice in this item (first on line "
-                                    f"{repeated[2]}); keep one")
-                continue
-            try:
-                obj = loader.construct_object(item, deep=True)
-            except ValueError as exc:  # a value YAML reads itself, such as an impossible date (2026-02-30)
-                field, at = _unreadable(loader, item, line)
-                yield line, Problem(path, at, field, f"a value YAML cannot read ({exc}); fix it, or quote it")
-                continue
-            if isinstance(obj, dict):
-                yield line, {str(k): v for k, v in obj.items()} | _as_written_numbers(item) | _as_written_texts(item,
-                                                                                                            texts)
-            else:
-                yield line, Problem(path, line, "", "expected a mapping (key: value) for this item")
+        for item in _items(path, loader, node, known):
+            yield item.start_mark.line + 1, _item_row(path, loader, item, texts, known)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 0
@@ -57,6 +32,41 @@ def _yaml_rows(path: str, text: str, texts: tuple[str, ...], known: frozenset[st
         raise CatalogError(f"{path}: nested too deeply to read; give a flat list of items") from exc
     finally:
         loader.dispose()
+
+
+def _items(path: str, loader: Any, node: yaml.Node, known: frozenset[str] | None) -> list[yaml.Node]:
+    """The document's items: its list (at the top level, or under the key holding the rows: ``_unwrap_mapping``), or
+    one item given alone, as JSON's; a document that is neither is refused."""
+    if isinstance(node, yaml.MappingNode):
+        node = _unwrap_mapping(loader, node, known)
+    keys = [str(k.value) for k, _ in node.value if isinstance(k, yaml.ScalarNode)] if isinstance(
+        node, yaml.MappingNode) else []
+    if isinstance(node, yaml.MappingNode) and known is not None and not set(keys) & known:  # (a list under
+        raise CatalogError(f"{path}: expected a YAML list of items (- key: value ...), or one item given alone; "
+                           f"its top level names {', '.join(map(repr, keys[:5]))}, none of them a field: put the "
+                           "list at the top level, or under 'perks:' or 'topics:'")  # another key, not a row)
+    if not isinstance(node, yaml.SequenceNode | yaml.MappingNode):
+        raise CatalogError(f"{path}: expected a YAML list of items (- key: value ...)")
+    return list(node.value) if isinstance(node, yaml.SequenceNode) else [node]
+
+
+def _item_row(path: str, loader: Any, item: yaml.Node, texts: tuple[str, ...], known: frozenset[str] | None
+              ) -> dict[str, Any] | Problem:
+    """One item's row, its plain scalars kept as written where YAML would read them as something else; or its
+    problem: a known key given twice, a value YAML cannot read, an item that is no mapping."""
+    line = item.start_mark.line + 1
+    repeated = _repeated_key(item, known)
+    if repeated:
+        return Problem(path, repeated[1], repeated[0], f"given twice in this item (first on line {repeated[2]}); "
+                       "keep one")
+    try:
+        obj = loader.construct_object(item, deep=True)
+    except ValueError as exc:  # a value YAML reads itself, such as an impossible date (2026-02-30)
+        field, at = _unreadable(loader, item, line)
+        return Problem(path, at, field, f"a value YAML cannot read ({exc}); fix it, or quote it")
+    if not isinstance(obj, dict):
+        return Problem(path, line, "", "expected a mapping (key: value) for this item")
+    return {str(k): v for k, v in obj.items()} | _as_written_numbers(item) | _as_written_texts(item, texts)
 
 
 def _repeated_key(item: yaml.Node, known: frozenset[str] | None) -> tuple[str, int, int] | None:

@@ -75,20 +75,13 @@ def assignment_records(engine: Engine, rows: list[Assignment], stored: bool = Fa
     taxonomy = load_topics(engine)
     names, hidden = known_names(engine, taxonomy), hidden_topics(taxonomy, stored)
     latest = latest_run(engine, "profile")
-    topic_ev: dict[tuple[int | None, str, str], list[int]] = defaultdict(list)
     cited_by = [json.loads(r.topics) for r in rows]
     with session(engine) as s:
         perks = {v: perks_as_of(s, {r.perk_id for r in rows if r.catalog_version == v}, v)
                  for v in {r.catalog_version for r in rows}}
         newest, live = perks_as_of(s, {r.perk_id for r in rows}), live_version(s)
         profile_of = _profile_runs(s, {r.run_id for r in rows}, None if latest is None else int(latest.id or 0))
-        for profile_run in sorted({run for run in profile_of.values() if run is not None}):
-            users = sorted({r.user_id for r in rows if profile_of[r.run_id] == profile_run})
-            for part in batches(users):  # a bound list: PostgreSQL takes at most 65,535 of them
-                for e in s.exec(select(EvidencePost).where(EvidencePost.run_id == profile_run)
-                                .where(col(EvidencePost.user_id).in_(part)).where(EvidencePost.rank <= SHOWN_EVIDENCE)
-                                .order_by(col(EvidencePost.rank))).all():
-                    topic_ev[(profile_run, e.user_id, e.topic_id)].append(e.post_pk)
+        topic_ev = _shown_evidence(s, rows, profile_of)
         posts = posts_by_key(s, {k for v in topic_ev.values() for k in v}
                              | {k for topics in cited_by for t in topics for k in t.get("posts", [])})
         again = {run: stored_again(s, posts, run) for run in set(profile_of.values()) - {None}}
@@ -111,6 +104,21 @@ def assignment_records(engine: Engine, rows: list[Assignment], stored: bool = Fa
         since = _since(perk, newest.get(r.perk_id), live, r.catalog_version)
         out.append(record | ({"catalog_since": since} if since else {}))
     return out
+
+
+def _shown_evidence(s: Session, rows: list[Assignment], profile_of: dict[int, int | None]
+                    ) -> defaultdict[tuple[int | None, str, str], list[int]]:
+    """The keys of the posts each topic shows as evidence (``SHOWN_EVIDENCE``, by rank), by (profile run, user, topic),
+    for the users of ``rows``, each in the profile run its match run assigned from (``profile_of``)."""
+    topic_ev: defaultdict[tuple[int | None, str, str], list[int]] = defaultdict(list)
+    for profile_run in sorted({run for run in profile_of.values() if run is not None}):
+        users = sorted({r.user_id for r in rows if profile_of[r.run_id] == profile_run})
+        for part in batches(users):  # a bound list: PostgreSQL takes at most 65,535 of them
+            for e in s.exec(select(EvidencePost).where(EvidencePost.run_id == profile_run)
+                            .where(col(EvidencePost.user_id).in_(part)).where(EvidencePost.rank <= SHOWN_EVIDENCE)
+                            .order_by(col(EvidencePost.rank))).all():
+                topic_ev[(profile_run, e.user_id, e.topic_id)].append(e.post_pk)
+    return topic_ev
 
 
 def _since(matched: PerkRecord | None, newest: PerkRecord | None, live: int | None, version: int | None

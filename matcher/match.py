@@ -29,7 +29,7 @@ import json
 import numbers
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -116,9 +116,7 @@ def run_match(engine: Engine, cache: EmbeddingCache, *, per_user: int = 3, per_b
     # the topics' texts embedded first (when not cached yet): what ``stage`` writes holds SQLite's write lock until
     # the rollback, and the cache writes through a connection of its own
     space = perk_topic_space(topics, cache)
-    with session(engine) if stage else nullcontext() as staging:
-        store = engine if staging is None else staging
-        staged = stage(staging) if stage and staging is not None else None
+    with _staging(engine, stage) as (store, staged):
         version, perks = _catalog(store)
         as_of = profile.as_of if as_of is None else as_of
         today = utc_day(as_of)
@@ -131,16 +129,34 @@ def run_match(engine: Engine, cache: EmbeddingCache, *, per_user: int = 3, per_b
         again = _again(policy, ps, work)
         with _no_cycle_collection():
             worked = work()
-            if progress:
-                progress("assign, write", 0, 2)
-            chosen = worked.found.assign(per_user, per_brand)
-            if progress:
-                progress("assign, write", 1, 2)
+            chosen = _assign(worked, per_user, per_brand, progress)
             summary = _save(store, worked, chosen, again, version, profile, as_of, (per_user, per_brand), params,
                             started, read_back)
     if progress:
         progress("assign, write", 1, 2)
     return replace(summary, staged=staged, perks=len(perks))
+
+
+@contextmanager
+def _staging(engine: Engine, stage: Callable[[Session], Any] | None) -> Iterator[tuple[Engine | Session, Any]]:
+    """Where ``run_match`` reads the catalog and writes its run, and ``stage``'s result: the engine, and None; with
+    ``stage`` (a dry run's), a session holding what ``stage(session)`` wrote, rolled back with the run."""
+    if stage is None:
+        yield engine, None
+        return
+    with session(engine) as staging:
+        yield staging, stage(staging)
+
+
+def _assign(worked: Worked, per_user: int, per_brand: int, progress: Progress | None) -> list[Candidate]:
+    """The assignment of ``worked`` (``match_table.Found.assign``), solved at once: the first of the two steps of
+    "assign, write" (``progress``)."""
+    if progress:
+        progress("assign, write", 0, 2)
+    chosen = worked.found.assign(per_user, per_brand)
+    if progress:
+        progress("assign, write", 1, 2)
+    return chosen
 
 
 def _again(policy: str, ps: PerkSpace, work: Callable[[set[str]], Worked]

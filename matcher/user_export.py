@@ -62,6 +62,28 @@ def _document(s: Session, user_id: str) -> dict[str, Any]:
     held = {run_id: perks_as_of(s, {w.perk_id for w in withheld if w.run_id == run_id}, matched_version(s, run_id))
             for run_id in {w.run_id for w in withheld}}  # each perk as its match run's catalog version had it
     deletions = post_deletions(s, user_id)  # (the posts themselves are gone: only when, and how many)
+    keys = {p.id: {"post_id": p.post_id, "platform": p.platform} for p in posts}  # evidence names the export's posts
+    topics, earlier = _profile_topics(s, user_id, keys)
+    record = json.loads(user.extra or "{}") | {  # the users-file shape, so an export can be ingested again
+        "user_id": user.user_id, "handle": user.handle, "region": user.region, "consent": user.consent,
+        "sensitive_opt_in": json.loads(user.sensitive_opt_in or "[]")}
+    return {"user": record,
+            "posts": [post_record(p) for p in posts],
+            "topics": topics,
+            "earlier_profile_runs": earlier,
+            "assignments": [a | {"match_run": row.run_id, "catalog_version": row.catalog_version} for a, row in
+                            zip(assignment_records(engine, list(assigned), stored=True), assigned, strict=True)],
+            "withheld": [{"match_run": w.run_id, "perk_id": w.perk_id, **named(held[w.run_id].get(w.perk_id)),
+                          "score": w.score, "reason": w.reason} for w in withheld],
+            "post_deletions": [{"deleted_at": at.strftime("%Y-%m-%d %H:%M:%S UTC"), "posts": n} for at, n in deletions]}
+
+
+def _profile_topics(s: Session, user_id: str, keys: dict[Any, dict[str, str]]
+                    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The user's topics in the latest profile run (candidates included), each with the evidence pool kept beyond
+    the evidence it shows; and what earlier profile runs kept (snapshots), by run. Their evidence is named by the
+    export's posts (``keys``)."""
+    engine = cast(Engine, s)
     scored = s.exec(select(TopicScore).where(TopicScore.user_id == user_id)
                     .order_by(col(TopicScore.run_id), col(TopicScore.rank))).all()
     cited: dict[tuple[int, str], list[int]] = defaultdict(list)  # each run's evidence of each topic (pool too)
@@ -70,7 +92,6 @@ def _document(s: Session, user_id: str) -> dict[str, Any]:
         cited[(e.run_id, e.topic_id)].append(e.post_pk)
     run = latest_run(engine, "profile")
     topics = [] if run is None else topic_records(engine, int(run.id or 0), [user_id], True, stored=True)[0]["topics"]
-    keys = {p.id: {"post_id": p.post_id, "platform": p.platform} for p in posts}  # evidence names the export's posts
     for t in topics:  # beyond the evidence a topic shows, the posts kept to choose its perks' evidence from
         t.update(_evidence(keys, cited[(int(getattr(run, "id", 0) or 0), t["topic_id"])]))
     earlier: dict[int, list[dict[str, Any]]] = defaultdict(list)  # what earlier profile runs kept (snapshots)
@@ -80,18 +101,7 @@ def _document(s: Session, user_id: str) -> dict[str, Any]:
                                       "confidence": r.confidence, "posts": r.posts, "days": r.days,
                                       "engagement": r.engagement, "details": json.loads(r.details or "{}"),
                                       **_evidence(keys, cited[(r.run_id, r.topic_id)], shown=True)})
-    record = json.loads(user.extra or "{}") | {  # the users-file shape, so an export can be ingested again
-        "user_id": user.user_id, "handle": user.handle, "region": user.region, "consent": user.consent,
-        "sensitive_opt_in": json.loads(user.sensitive_opt_in or "[]")}
-    return {"user": record,
-            "posts": [post_record(p) for p in posts],
-            "topics": topics,
-            "earlier_profile_runs": [{"run_id": k, "topics": v} for k, v in sorted(earlier.items())],
-            "assignments": [a | {"match_run": row.run_id, "catalog_version": row.catalog_version} for a, row in
-                            zip(assignment_records(engine, list(assigned), stored=True), assigned, strict=True)],
-            "withheld": [{"match_run": w.run_id, "perk_id": w.perk_id, **named(held[w.run_id].get(w.perk_id)),
-                          "score": w.score, "reason": w.reason} for w in withheld],
-            "post_deletions": [{"deleted_at": at.strftime("%Y-%m-%d %H:%M:%S UTC"), "posts": n} for at, n in deletions]}
+    return topics, [{"run_id": k, "topics": v} for k, v in sorted(earlier.items())]
 
 
 def _evidence(keys: dict[Any, dict[str, str]], ranked: list[int], shown: bool = False) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """The `brand` command: the users a perk is assigned to, ranked, with evidence; the best left out as quantity ran
 out, or, when nobody got it, why."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -31,7 +31,13 @@ def brand(perk_id: Annotated[str, typer.Argument(help="The perk's id")], db: DbO
     warn_stale(record.get("note"))
     if as_json:
         print_json(record)
-        return
+    else:
+        _print_brand(record)
+
+
+def _print_brand(record: dict[str, Any]) -> None:
+    """``brand``'s text: the perk with its quantity used, regions and offer; its users, ranked, each with their top
+    topic's evidence; the best left out; and, when nobody got it, why."""
     qty = "unlimited" if record["quantity"] is None else f"{record['assigned']} of {record['quantity']} used"
     qty += (f", {record['forgotten_units']} to users deleted since (forgotten, or a sensitive opt-in it cited "
             "withdrawn)" if record.get("forgotten_units") else "")
