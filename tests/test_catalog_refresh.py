@@ -135,6 +135,32 @@ def test_two_refreshes_at_once_both_apply_in_turn(engine, fake_cache, write, mon
         assert [v.version for v in versions(s)] == [1, 2] and len(live_perks(s)) == 3
 
 
+@pytest.mark.parametrize(("said", "retried"), [("database is locked", True), ("disk I/O error", False)])
+def test_a_refresh_whose_write_fails_diffs_again_only_when_the_database_was_locked(  # type: ignore[no-untyped-def]
+        engine, fake_cache, write, monkeypatch, said, retried) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from catalog import refresh as module
+
+    real = module._apply
+
+    def failing_once(session, *args):  # type: ignore[no-untyped-def]
+        monkeypatch.setattr(module, "_apply", real)
+        raise OperationalError("INSERT INTO perks", {}, Exception(said))
+
+    monkeypatch.setattr(module, "_apply", failing_once)
+    path = write("c.yaml", PERKS)
+    if retried:  # a stale snapshot ("locked"): rolled back, diffed against the live version again, applied
+        result = do(engine, fake_cache, path)
+        assert result.applied and result.version == 1 and result.summary()["added"] == 3
+    else:  # any other failure is the caller's to see, with nothing applied
+        with pytest.raises(OperationalError, match="disk I/O error"):
+            do(engine, fake_cache, path)
+    with session(engine) as s:
+        assert [v.version for v in versions(s)] == ([1] if retried else [])
+        assert len(live_perks(s)) == (3 if retried else 0)
+
+
 def test_sensitive_and_unknown_target_topics_are_catalog_errors(write) -> None:  # type: ignore[no-untyped-def]
     rows = [dict(PERKS[1], topics=["health.mental-health"]), dict(PERKS[2], topics=["nope"])]
     with pytest.raises(InputFileError) as info:
