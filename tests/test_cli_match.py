@@ -249,6 +249,9 @@ def test_brand_view_and_exports(world, tmp_path) -> None:  # type: ignore[no-unt
     assert bad.exit_code == 1 and "a.xml: cannot tell the format from the name" in bad.stderr
     wrong = world("match", "--out", str(tmp_path / "a.csv"), "--format", "xml")  # a bad value: 2 (before: 1)
     assert wrong.exit_code == 2 and "'xml': use csv or jsonl" in " ".join(wrong.stderr.replace("│", " ").split())
+    empty = world("match", "--out", str(tmp_path / "e.csv"), "--format", "")  # before: taken for no --format, exit 0
+    assert empty.exit_code == 2 and "'--format': is empty" in " ".join(empty.stderr.replace("│", " ").split())
+    assert not (tmp_path / "e.csv").exists()
     ended = world("brand", "old-beans")  # its offer ended in 2020: before, shown as any other perk
     assert "(unlimited; regions: anywhere; offer ended 2020-01-01)" in ended.stdout
     assert json.loads(world("brand", "old-beans", "--json").stdout)["offer"] == "ended 2020-01-01"

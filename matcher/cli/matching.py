@@ -28,7 +28,8 @@ def match(
     per_user: Annotated[int, typer.Option("--per-user", min=1, help="At most K perks per user.")] = 3,
     per_brand: Annotated[int, typer.Option("--per-brand", min=1, help="At most this many perks of one brand per "
                                            "user.")] = 1,
-    fmt: Annotated[str | None, typer.Option("--format", help="Export format for --out: csv or jsonl.")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="Export format for --out: csv or jsonl.",
+                                            callback=common.not_blank)] = None,
     out_file: Annotated[str | None, typer.Option("--out", help="Write the assignments to this file.")] = None,
     changes: Annotated[bool, typer.Option("--changes", help="Print only which users' assignments changed since the "
                                           "previous match, and whether the catalog or the user caused it.")] = False,
