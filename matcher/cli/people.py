@@ -146,7 +146,8 @@ def export(user_id: Annotated[str, typer.Argument(help="The user's id", callback
 
 DemoDbOpt = Annotated[str | None, typer.Option("--db", help="Keep the demo's database here (a new one, or the demo's "
                                                "own), for explain, brand and the reports \\[default: a temporary "
-                                               "one]", show_default=False)]
+                                               "one]", show_default=False,
+                                               callback=common.not_blank)]
 
 
 def demo(db: DemoDbOpt = None, model: ModelOpt = None, as_json: JsonOpt = False) -> None:

@@ -67,7 +67,7 @@ def read_posts(kind: str, path: str, user_id: str | None = None, site: str | Non
     """The posts of an export of that kind; one person's exports need user_id, a whole-site dump must not get one
     (``site``, its name in the ids, is for a whole-site dump only). The items the export holds but the import
     leaves out (``LeftOut``: not public, deleted, ...) are counted by reason in ``left_out``."""
-    spec = _site_checked(get_kind(kind), site)
+    spec = _site_checked(get_kind(kind), site, path)
     # An empty id (`--user-id "$ID"`, unset) is a blank one, never the option left out: before, a Stack Exchange
     # dump took `--user-id ""` as no --user-id, and one person's export asked for the id it had been given.
     if spec.one_person and user_id is None:
@@ -83,7 +83,12 @@ def read_posts(kind: str, path: str, user_id: str | None = None, site: str | Non
                     Counter() if left_out is None else left_out)
 
 
-def _site_checked(spec: Kind, site: str | None) -> Kind:
+def _site_checked(spec: Kind, site: str | None, path: str) -> Kind:
+    """The kind, once what it is given is checked: an empty path (`import feed "$F"`, unset) is none given, where
+    before it was read as the working folder ("Error: : a folder, not a feed file"); --site is a dump's only."""
+    if not path.strip():
+        raise PerkmatchError("no export given (an empty path); give the path of the export: its .zip / .tar.gz, its "
+                             "folder, or the file itself")
     if site is not None and spec.one_person:
         raise PerkmatchError(f"--site is for stackexchange dumps only (it names the site in their ids, "
                              f"se-<site>-<Id>); leave it out for {spec.name}")
@@ -121,7 +126,7 @@ def _checked(path: str, posts: Iterator[dict[str, Any] | LeftOut], left_out: Cou
 def read_users(kind: str, path: str, site: str | None = None) -> Iterator[dict[str, Any]]:
     """The users an export lists (Stack Exchange dumps, ``site`` as for ``read_posts``), without consent; none for one
     person's exports."""
-    spec = _site_checked(get_kind(kind), site)
+    spec = _site_checked(get_kind(kind), site, path)
     return spec.users(path, site) if spec.users else iter(())
 
 
