@@ -25,7 +25,7 @@ def brand(perk_id: Annotated[str, typer.Argument(help="The perk's id")], db: DbO
     record = brand_view(eng, perk_id)
     warn_stale(match_evidence_changed(eng, record["users"]))
     if not record["assigned"] and not record["retired"]:  # the perk went to nobody: say why (the model is loaded)
-        nobody = nobody_reason(eng, common.cache(eng, model), perk_id)
+        nobody = nobody_reason(eng, common.shown_cache(eng, model), perk_id)
         if nobody:
             record["nobody"] = nobody
     warn_stale(record.get("note"))

@@ -30,7 +30,7 @@ from matcher.cli.output import _Console, err, out, print_json, print_table, prog
 from matcher.store import DEFAULT_DB
 
 __all__ = ["DEFAULT_DB", "State", "cache", "command_started", "db_path", "encoder_factory", "engine", "handled",
-           "no_database_at", "refuse_overwrite",
+           "no_database_at", "refuse_overwrite", "shown_cache",
            # matcher.cli.failures, notes, options, output
            "Terminated", "database_hint", "fail", "interrupted",
            "FORGOTTEN_TABLES", "deletion_notes", "posts_counts", "say_returned", "say_skipped", "unscrubbed_note",
@@ -120,6 +120,15 @@ def cache(eng, model: str | None):  # type: ignore[no-untyped-def]
 
     with err.status("Loading the embedding model..."):
         return EmbeddingCache(eng, load_encoder(model or State.model, State.precision, State.encoder))
+
+
+def shown_cache(eng, model: str | None):  # type: ignore[no-untyped-def]
+    """The cache of a command that only shows what is stored (`brand`, `explain`, `report`): a text it has to embed to
+    work a reason out again (a topic reworded by a `taxonomy load` since the match) is held in memory, never stored
+    (``embed.HeldCache``), so the command writes nothing and runs on a copy that cannot be written."""
+    from matcher.embed import held
+
+    return held(cache(eng, model))
 
 
 def encoder_factory(model: str | None) -> Callable[[], Any]:

@@ -36,7 +36,8 @@ def brand(brand_name: Annotated[str, typer.Argument(metavar="BRAND", help="The b
     check_out(out_file, "HTML file")
     common.refuse_overwrite(out_file, "--out", db)
     eng = engine(db, existing=True)
-    write_report(out_file, render_brand_report(eng, brand_name, functools.cache(lambda: common.cache(eng, model))))
+    shown = functools.cache(lambda: common.shown_cache(eng, model))  # loaded once, if a reason needs the model
+    write_report(out_file, render_brand_report(eng, brand_name, shown))
     err.print(f"wrote {out_file}")
 
 

@@ -141,11 +141,11 @@ def explain(
         _explain_user(eng, user_id, as_json)
         return
     if is_perk(eng, topic_id):
-        show_perk(eng, common.cache(eng, model), user_id, topic_id, as_json)
+        show_perk(eng, common.shown_cache(eng, model), user_id, topic_id, as_json)
         return
     warn_stale(stale_taxonomy(eng))
     try:
-        record = explain_topic(eng, user_id, topic_id, cache=lambda: common.cache(eng, model))
+        record = explain_topic(eng, user_id, topic_id, cache=lambda: common.shown_cache(eng, model))
     except UnknownTopicError as exc:  # neither a topic nor a perk: a brand's perks, or perk ids it may have meant
         hint = perk_hint(eng, topic_id)
         if hint:
