@@ -278,7 +278,7 @@ def test_explain_text_states_every_engagement_threshold_with_its_numbers(world) 
     text = world("explain", "ann", "travel")
     assert text.exit_code == 0, text.output
     line = next(x for x in text.stdout.splitlines() if x.startswith("  engagement on it"))
-    assert "of the user's usual (needs ×" in line and " a post (needs 0.5)" in line
+    assert "of the user's usual (needs ×" in line and " reactions a post on it (needs 0.5)" in line
     assert "(needs 0.50)" in line  # the confidence threshold as the verdict writes it (before: "needs 0.5")
 
 

@@ -86,9 +86,10 @@ def print_measures(record: dict[str, Any], votes: bool = False) -> None:
         out.print(f"  written about from {record['first'][:10]} to {record['last'][:10]}")
     for line in evidence_lines(record["evidence"], 5).splitlines():
         out.print(f"  {line}", markup=False)
-    if _own_vote(record):
-        out.print("  (♥ is the platform's score, which on Reddit includes the author's own +1; engagement above "
-                  "leaves that out)")
+    if record["evidence"]:  # every sign of the evidence lines, whatever the platform (before, only ♥, on Reddit)
+        vote = ("; ♥ is the platform's score, which on Reddit includes the author's own +1; engagement above leaves "
+                "that out" if _own_vote(record) else "")
+        out.print(f"  (♥ likes, ↩ replies, ⇄ shares; [in: ...] is what the post answers{vote})")
 
 
 def counts_own_vote(eng: Any, user_id: str) -> bool:
@@ -131,11 +132,12 @@ def _engagement(record: dict[str, Any], votes: bool = False) -> str:
             f"×{needed_shown}; {whose}, on a log scale and drawn towards ×1 when there are few "
             f"posts, so one viral post moves it far less than its likes; the usual ≈ {d['usual_engagement']} "
             f"reactions a post{_own_vote(record, votes)}), "
-            f"{per_post:.2f} a post (needs {th['engagement_per_post']:g}), confidence {record['confidence']:.2f} "
+            f"{per_post:.2f} reactions a post on it (needs {th['engagement_per_post']:g}), how sure, from how many "
+            f"posts, days and threads it rests on: confidence {record['confidence']:.2f} "
             f"(needs {th['confidence']:.2f}), duplicates dropped {d['duplicates_dropped']}, "
             f"reshares {d['shares']}"
             + (f", copies of other users' earlier posts {d['copies']}" if d.get("copies") else "")
-            + f", recency weight {d['recency']}"
+            + f", recency weight {d['recency']} (1 when its posts are recent; older posts count less)"
             + (f", clarity {d['clarity']} (how plainly the posts are about it)" if "clarity" in d else ""))
 
 

@@ -21,6 +21,17 @@ from matcher.cli.common import (
 from matcher.cli.explain_view import counts_own_vote, is_perk, perk_hint, print_topic, show_perk, warn_topic_stale
 from matcher.cli.shown import evidence_lines, match_evidence_changed, or_dash, print_assignments, warn_stale
 
+TOPICS_LEGEND = ("(score: how strongly the user's posts show the interest, from how many there are, how plainly "
+                 "they are about it, how recent and how engaged; read it against the user's other topics. conf.: "
+                 "how sure perkmatch is, 0 to 1, from how many posts, days and threads it rests on; 0.50 is needed. "
+                 "engagement vs usual: how the posts on it fared against the user's own typical post, ×1.00 = as "
+                 "usual. ♥ likes (on Reddit, the post's score), ↩ replies, ⇄ shares; [in: ...] is what the post "
+                 "answers. `perkmatch explain USER TOPIC_ID` gives every number of a topic)")
+PERKS_LEGEND = ("  (score: how well a perk suits the user, its fit weighed by how strong the topic is among theirs. "
+                "fit: how close the perk is to the topic and to the user's posts on it, about 1 or more is close. "
+                "relevance: how much the perk is about this topic rather than others, 1.00 = as much as about the "
+                "topics it is closest to. ♥ likes, ↩ replies, ⇄ shares; [in: ...] is what the post answers. "
+                "`perkmatch explain USER PERK_ID` says why one perk was given or not)")
 WITHHELD_SHOWN = 10  # `explain USER` prints the best this many perks withheld; --json gives every one
 
 
@@ -52,6 +63,11 @@ def topics(
         return
     for rec in records:
         _print_topics(rec, candidates)
+    if any(rec["topics"] for rec in records):  # once, under the tables: what their numbers and signs mean
+        out.print(TOPICS_LEGEND, markup=False, highlight=False)
+    elif user_id is not None and not candidates:  # a person told only "0 topic(s)" had nowhere to go next
+        out.print(f"  (`perkmatch topics {user_id} --candidates` shows the topics that came closest and why each fell "
+                  "short)", markup=False, highlight=False)
 
 
 def _check_topics_options(user_id: str | None, all_users: bool, changes: bool, since: int | None) -> None:
@@ -111,15 +127,27 @@ def _print_topics(rec: dict[str, Any], candidates: bool) -> None:
     if not rec["topics"]:  # a line, not an empty table (`topics --all`: most users of a large run, perhaps)
         out.print(title, markup=False, highlight=False)
         return
-    table = Table("topic", "score", "conf.", "posts", "days", "engagement vs usual", "evidence", title=title,
-                  title_justify="left")
+    columns = ["topic", "score", "conf.", "posts", "days", "engagement vs usual", "evidence"]
+    table = Table(*columns, *(["why it fell short"] if candidates else []), title=title, title_justify="left")
     for t in rec["topics"]:
         label = t["name"] + (" (candidate)" if t["status"] != "inferred" else "")
-        table.add_row(Text.assemble(label, "\n", (t["topic_id"], "dim")), f"{t['score']:.2f}",
-                      f"{t['confidence']:.2f}", str(t["posts"]), str(t["days"]), f"×{t['engagement_vs_usual']:.2f}"
-                      + ("\n(not their own posts')" if not t["posts"] else ""),  # reshares' or repeats' alone
-                      evidence_lines(t["evidence"]))  # (the console reads no markup: posts' [brackets] stay)
+        cells: list[Text | str] = [Text.assemble(label, "\n", (t["topic_id"], "dim")), f"{t['score']:.2f}",
+                 f"{t['confidence']:.2f}", str(t["posts"]), str(t["days"]), f"×{t['engagement_vs_usual']:.2f}"
+                 + ("\n(not their own posts')" if not t["posts"] else ""),  # reshares' or repeats' alone
+                 evidence_lines(t["evidence"])]  # (the console reads no markup: posts' [brackets] stay)
+        if candidates:  # before, only --json said why: the table showed "(candidate)" and no reason
+            cells.append(Text(_fell_short(t)))
+        table.add_row(*cells)
     print_table(table)
+
+
+def _fell_short(topic: dict[str, Any]) -> str:
+    """A candidate's shortfalls, one a line, as the user report writes them; for a parent whose posts count for its
+    inferred children, those children first (its shortfalls are of its posts beyond theirs)."""
+    said = "\n".join(s.replace("; needs", ", needs") for s in topic.get("shortfalls") or [])
+    if topic.get("covered_by"):
+        return f"its posts count for {', '.join(topic['covered_by'])}, inferred instead; beyond those:\n{said}"
+    return said
 
 
 def explain(
@@ -185,6 +213,8 @@ def _explain_user(eng: Any, user_id: str, as_json: bool) -> None:
     if len(record["withheld"]) > WITHHELD_SHOWN:
         out.print(f"  ... and {len(record['withheld']) - WITHHELD_SHOWN} more withheld, each with its reason "
                   "(--json lists every one)")
+    if record["assignments"] or record["withheld"]:
+        out.print(PERKS_LEGEND, markup=False, highlight=False)
 
 
 def register(app: typer.Typer) -> None:
