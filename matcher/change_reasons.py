@@ -104,8 +104,8 @@ def _moved(a: dict[str, Any] | None, b: dict[str, Any] | None, usual: tuple[floa
             out.append(f"the user's usual engagement moved ({usual[0]:g} -> {usual[1]:g} a post: their posts "
                    f"elsewhere), so this topic's against it went {went}")
         else:  # a refit, or posts read otherwise: each post counts for the topic in another share
-            out.append(f"its posts count for it in other shares, so their engagement against the user's usual went "
-                   f"{went}")
+            out.append(f"its posts are read as more or less about it than before (each counts for it in another "
+                   f"share), so their engagement against the user's usual went {went}")
     return out
 
 

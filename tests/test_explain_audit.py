@@ -551,8 +551,10 @@ def test_a_weighing_moved_by_a_refit_is_not_said_to_be_a_moved_usual() -> None:
 
     a = {"posts": 20, "first": "2025-01-01", "last": "2025-06-01", "engagement": 947.0, "engagement_vs_usual": 1.06}
     b = a | {"engagement_vs_usual": 1.07}
-    assert _moved(a, b, (40.3, 40.3)) == ["its posts count for it in other shares, so their engagement against the "
-                                          "user's usual went ×1.06 -> ×1.07"]  # before: "the user's usual moved"
+    assert _moved(a, b, (40.3, 40.3)) == ["its posts are read as more or less about it than before (each counts for "
+                                          "it in another share), so their engagement against the user's usual went "
+                                          "×1.06 -> ×1.07"]  # before: "the user's usual moved"; then "its posts
+    # count for it in other shares", which a person could not read (helper-141)
     assert _moved(a, b, (40.3, 52.0)) == ["the user's usual engagement moved (40.3 -> 52 a post: their posts "
                                           "elsewhere), so this topic's against it went ×1.06 -> ×1.07"]
 
