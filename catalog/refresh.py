@@ -24,7 +24,7 @@ from sqlmodel import Session
 
 from catalog.errors import CatalogError, InputFileError, Problem, WrongArgumentError
 from catalog.perk_file import MEANT, PERK_COLUMNS, ended_offers, meant_field, near_misses, read_catalog
-from catalog.schema import CatalogVersion, PerkIn, PerkRecord
+from catalog.schema import CatalogVersion, PerkIn, PerkRecord, brand_key
 from catalog.versions import (
     CatalogDiff,
     brand_perks_named,
@@ -42,6 +42,7 @@ from catalog.versions import (
 )
 
 __all__ = ["MASS_RETIREMENT", "RETRIES", "RefreshResult", "VectorSource", "mass_retirement", "refresh", "text_key",
+           "unnamed_brands",
            # catalog.perk_file, catalog.versions
            "MEANT", "PERK_COLUMNS", "ended_offers", "meant_field", "near_misses", "read_catalog",
            "CatalogDiff", "brand_perks_named", "diff_catalog", "listed", "live_perks", "live_version", "perk_history",
@@ -79,6 +80,8 @@ class RefreshResult:
     applied: bool
     warnings: list[str] = field(default_factory=list)  # fields ignored that look meant for a limit (``near_misses``),
     # and offers that ended before today (``ended_offers``)
+    refused: str | None = None  # on a dry run without ``retire_all``: why the refresh would be refused
+    # (``mass_retirement``)
 
     def summary(self) -> dict[str, Any]:
         """The counts, and the ids the text output lists (``added_ids``, ``changed_ids``, ``retired_ids``); and
@@ -120,8 +123,9 @@ def refresh(session: Session, path: str | os.PathLike[str], source: VectorSource
         diff = diff_catalog(current, perks)
         # checked on every diff: before, only the first, and a file that would retire the perks another refresh had
         # just added (most of the catalog, adding none) was applied without --retire-all when the two raced
-        if not retire_all and not dry_run:
-            _refuse_mass_retirement(path, diff)
+        refused = None if retire_all else mass_retirement(diff, unnamed_brands(current, perks, diff))
+        if refused and not dry_run:
+            _refuse_mass_retirement(path, refused)
         if diff.is_empty:
             return RefreshResult(version=version, diff=diff, embedded=embedded, applied=False, warnings=warnings)
         touched = set(diff.added) | set(diff.changed)
@@ -129,7 +133,7 @@ def refresh(session: Session, path: str | os.PathLike[str], source: VectorSource
         if dry_run:
             to_embed = len(source.missing(text_key(p.embed_text()) for p in new_perks))
             return RefreshResult(version=(version or 0) + 1, diff=diff, embedded=to_embed, applied=False,
-                                 warnings=warnings)
+                                 warnings=warnings, refused=refused)
         # Left uncommitted, the version holds SQLite's write lock until it is rolled back, and the cache writes through
         # another connection: every perk is embedded now, for the match that reads the version then
         embedded += _embed(source, new_perks if commit else perks, progress)
@@ -140,13 +144,11 @@ def refresh(session: Session, path: str | os.PathLike[str], source: VectorSource
                        "was changed by this one: run it again")
 
 
-def _refuse_mass_retirement(path: str, diff: CatalogDiff) -> None:
-    """Refuse a diff that needs ``--retire-all`` (``mass_retirement``), changing nothing."""
-    refused = mass_retirement(diff)
-    if refused:
-        raise InputFileError(path, [Problem(path, 0, "", refused)],
-                             "Nothing was changed. Check the file (a truncated export?); if it is meant, run the "
-                             "refresh again with --retire-all.")
+def _refuse_mass_retirement(path: str, refused: str) -> None:
+    """Refuse a diff that needs ``--retire-all`` (``mass_retirement`` said why), changing nothing."""
+    raise InputFileError(path, [Problem(path, 0, "", refused)],
+                         "Nothing was changed. Check the file (a truncated export? one brand's perks alone?); if it "
+                         "is meant, run the refresh again with --retire-all.")
 
 
 def _applied(session: Session, version: int, path: str, loaded: str, current: list[PerkRecord],
@@ -201,11 +203,25 @@ RETRIES = 3
 MASS_RETIREMENT = 5  # retiring at least this many live perks, over half of them, and adding none: a truncated file?
 
 
-def mass_retirement(diff: CatalogDiff) -> str | None:
+def unnamed_brands(current: Iterable[PerkRecord], perks: Iterable[PerkIn], diff: CatalogDiff) -> dict[str, list[str]]:
+    """The brands of the perks ``diff`` retires that no perk of the file names (``brand_key``), each with those
+    perks' ids: what a file holding only some brands' perks would take out of the catalog."""
+    named = {brand_key(p.brand) for p in perks}
+    retired = set(diff.retired)
+    out: dict[str, list[str]] = {}
+    for record in sorted(current, key=lambda r: r.perk_id):
+        if record.perk_id in retired and brand_key(record.brand) not in named:
+            out.setdefault(record.brand, []).append(record.perk_id)
+    return out
+
+
+def mass_retirement(diff: CatalogDiff, unnamed: dict[str, list[str]] | None = None) -> str | None:
     """Why a refresh with this diff needs ``--retire-all``: the file has no perks, so every live one would be
     retired; or it would retire more than half of them (at least ``MASS_RETIREMENT``) and add none, as an export cut
-    short at a clean line does, or hold a single perk, as a file written to add one does. None when it does not. A
-    catalog replaced by a new one (perks added) is not refused."""
+    short at a clean line does, or hold a single perk, as a file written to add one does; or the perks it retires of
+    brands it does not name at all (``unnamed``: ``unnamed_brands``) are more than half of them (at least
+    ``MASS_RETIREMENT``), as a file holding one brand's perks alone does. None when it does not. A catalog replaced
+    by a new one of the same brands (perks added) is not refused."""
     retired, live = len(diff.retired), len(diff.retired) + len(diff.changed) + len(diff.unchanged)
     if not retired:
         return None
@@ -218,7 +234,20 @@ def mass_retirement(diff: CatalogDiff) -> str | None:
         if live - retired + len(diff.added) == 1:
             return (f"the file holds one perk and would retire {retired} of the {live} live perks (a refresh "
                     "retires every perk the file leaves out: to add a perk, add it to the whole catalog file)")
-    return None
+    return _brands_left_out(retired, live, unnamed or {})
+
+
+def _brands_left_out(retired: int, live: int, unnamed: dict[str, list[str]]) -> str | None:
+    """``mass_retirement``'s last rule: most live perks are of brands the file does not name."""
+    gone = sum(len(ids) for ids in unnamed.values())
+    if gone < MASS_RETIREMENT or 2 * gone <= live:
+        return None
+    brands = sorted(unnamed, key=lambda b: (-len(unnamed[b]), brand_key(b)))
+    shown = ", ".join(f"{b} ({len(unnamed[b])})" for b in brands[:5]) + (
+        f" and {len(brands) - 5} more" if len(brands) > 5 else "")
+    return (f"the file would retire {retired} of the {live} live perks, {gone} of them of {len(brands)} brand(s) the "
+            f"file does not name: {shown} (a refresh replaces the whole catalog and retires every perk the file "
+            "leaves out: to add or change one brand's perks, edit them in the whole catalog file)")
 
 
 def _apply(session: Session, version: int, path: str, loaded: str, current: list[PerkRecord], new_perks: list[PerkIn],

@@ -535,3 +535,32 @@ def test_a_search_kept_to_some_ids_finds_their_nearest_in_both_kinds_of_index() 
         recall = np.mean([len({i for i, _ in a} & {i for i, _ in b}) / 20 for a, b in zip(found, truth, strict=True)])
         assert recall >= 0.97, (step, recall)
     assert exact.search(queries[:1], 5, ids[:0]) == [[]]
+
+
+def test_a_file_of_some_brands_perks_alone_is_refused_before_it_retires_the_other_brands(  # type: ignore[no-untyped-def]
+        engine, fake_cache, write) -> None:
+    """A brand handed perkmatch writes a file of its own perks and refreshes it: a refresh replaces the whole
+    catalog, so every other brand's perks would go (on the dev catalog, 244 of 244, for a file of 16 perks of 3
+    brands). Before, the file was applied, since it added perks; now it is refused unless meant, naming the brands
+    it leaves out. A new catalog of the same brands, new ids and all, is still applied."""
+    others = [{"perk_id": f"p{i}", "brand": f"Brand {i % 4}", "title": f"Perk {i}", "description": f"Perk {i}."}
+              for i in range(8)]
+    do(engine, fake_cache, write("all.yaml", others))
+    ours = [{"perk_id": f"rl-{i}", "brand": "Ridgeline", "title": f"Tent {i}", "description": f"A tent {i}."}
+            for i in range(3)]
+    with pytest.raises(InputFileError) as info:
+        do(engine, fake_cache, write("ours.yaml", ours))
+    assert ("the file would retire 8 of the 8 live perks, 8 of them of 4 brand(s) the file does not name: Brand 0 (2), "
+            "Brand 1 (2), Brand 2 (2), Brand 3 (2) (a refresh replaces the whole catalog") in str(info.value)
+    assert "one brand's perks alone?" in str(info.value)
+    with session(engine) as s:
+        assert live_version(s) == 1 and len(live_perks(s)) == 8
+    preview = do(engine, fake_cache, write("ours.yaml", ours), dry_run=True)  # the dry run says the same
+    assert preview.refused is not None and preview.refused.startswith("the file would retire 8 of the 8 live perks")
+    # one brand of the four kept (named, as " brand 1 " is Brand 1): its 2 perks retired are not counted, the other 6 are
+    kept = [{**others[1], "brand": " brand 1 "}]
+    with pytest.raises(InputFileError, match="the file would retire 7 of the 8 live perks, 6 of them of 3 brand"):
+        do(engine, fake_cache, write("kept.yaml", ours + kept))
+    renewed = [{**p, "perk_id": f"n{i}"} for i, p in enumerate(others)]  # next season: same brands, new ids
+    assert do(engine, fake_cache, write("renewed.yaml", renewed)).summary()["retired"] == 8
+    assert do(engine, fake_cache, write("ours.yaml", ours), retire_all=True).summary()["retired"] == 8  # meant

@@ -29,8 +29,9 @@ def catalog_refresh(
     file: Annotated[str, typer.Argument(help="Perk catalog (.yaml, .json, .jsonl, .csv, optionally .gz)")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the diff without applying it.")] = False,
     retire_all: Annotated[bool, typer.Option("--retire-all", help="Accept a file that retires every live perk (no "
-                                             "perks in it), or most of them while adding none or holding one "
-                                             "perk (else refused: a cut export must not empty the catalog).")] = False,
+                                             "perks in it), or most of them while adding none, holding one "
+                                             "perk or naming none of their brands (else refused: a cut export, or "
+                                             "one brand's file, must not empty the catalog).")] = False,
     db: DbOpt = None,
     model: ModelOpt = None,
     as_json: JsonOpt = False,
@@ -65,13 +66,11 @@ def catalog_refresh(
 
 def _report_refresh(file: str, result: Any, dry_run: bool, retire_all: bool, as_json: bool) -> None:
     """A refresh's warnings, then what it did (or would do); exit 1 for a dry run that the refresh would refuse."""
-    from catalog.refresh import mass_retirement
-
     for warning in result.warnings:  # (in --json too, as "warnings")
         warn_stale(warning)
-    d = result.diff
-    said = mass_retirement(d) if dry_run and not retire_all else None  # as `refresh` refuses it (a truncated export
-    refused = f"{said}, which a refresh does only with --retire-all" if said else None  # must not empty the catalog)
+    said = result.refused if dry_run and not retire_all else None  # as `refresh` refuses it (a truncated export, or
+    refused = f"{said}, which a refresh does only with --retire-all" if said else None  # one brand's file, must not
+    # empty the catalog)
     if as_json:
         print_json(result.summary() | {"dry_run": dry_run} | ({"refused": refused} if refused else {}))
     else:
