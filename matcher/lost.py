@@ -31,11 +31,12 @@ class LostReasons:
         self.limits = per_user, per_brand
         self.holders: dict[str, list[Candidate]] = defaultdict(list)  # each perk's assignments
         self.lowest: dict[str | tuple[str, str], float] = {}  # each perk's, and each user's, lowest score among them
-        self.brands: dict[tuple[str, str], int] = defaultdict(int)  # perks of each brand (``brand_key``) a user gets
+        self.brands: dict[tuple[str, str], list[str]] = defaultdict(list)  # perks of each brand (``brand_key``) a user
+        # gets
         self.taken: dict[str, int] = defaultdict(int)
         for c in chosen:
             self.taken[c.user_id] += 1
-            self.brands[(c.user_id, brand_key(c.brand))] += 1
+            self.brands[(c.user_id, brand_key(c.brand))].append(c.perk_id)
             self.holders[c.perk_id].append(c)
             for key in (c.perk_id, ("user", c.user_id)):
                 self.lowest[key] = min(self.lowest.get(key, c.score), c.score)
@@ -50,7 +51,7 @@ class LostReasons:
 
 
 def _lost_reason(c: Candidate, holders: dict[str, list[Candidate]], lowest: dict[str | tuple[str, str], float],
-                 brands: dict[tuple[str, str], int], taken: dict[str, int], per_user: int, per_brand: int) -> str:
+                 brands: dict[tuple[str, str], list[str]], taken: dict[str, int], per_user: int, per_brand: int) -> str:
     """Why a candidate was not assigned, in words that hold: the assignment maximises everyone's total fit, so a
     unit can go to a lower score than this user's, and a user's slots can hold a perk that fits them less than this
     one, when that frees a better fit elsewhere. "Fits better" is said only where it is true, and an equal fit
@@ -67,8 +68,9 @@ def _lost_reason(c: Candidate, holders: dict[str, list[Candidate]], lowest: dict
         tied = [h.user_id for h in holders[c.perk_id] if abs(h.score - c.score) <= TIE_TOLERANCE]
         rule = " (on an equal fit, lower user ids first)" if all(u < c.user_id for u in tied) else ""
         return f"quantity: all {c.quantity} went to users it fits as well or better{rule}"
-    if brands.get((c.user_id, brand_key(c.brand)), 0) >= per_brand:
-        return f"brand limit: the user already gets {per_brand} perk(s) from {c.brand}"
+    held = brands.get((c.user_id, brand_key(c.brand)), [])
+    if len(held) >= per_brand:  # the perks named: a brand asking why its tent went to nobody sees its gift card took
+        return f"brand limit: the user already gets {per_brand} perk(s) from {c.brand} ({', '.join(sorted(held))})"
     if taken.get(c.user_id, 0) >= per_user:
         mine = lowest[("user", c.user_id)]
         if c.score < mine - TIE_TOLERANCE:

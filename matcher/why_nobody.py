@@ -5,6 +5,7 @@ topics the taxonomy has replaced since, a perk not in the version it used.
 """
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -12,14 +13,14 @@ from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from catalog.refresh import live_perks, perk_history
-from catalog.schema import PerkRecord
+from catalog.schema import PerkRecord, brand_key
 from matcher.assignments import matched_profile, matched_version
 from matcher.embed import EmbeddingCache
 from matcher.errors import NotReadyError
 from matcher.match import require_profile_encoder
 from matcher.perk_space import MatchParams, PerkSpace
 from matcher.profile_run import latest_run
-from matcher.store import Run, TopicScore, User, Withheld, session
+from matcher.store import Assignment, Run, TopicScore, User, Withheld, session
 from matcher.taxonomy import load_topics, replaced_since
 from matcher.topic_tree import not_shown
 
@@ -35,7 +36,7 @@ def nobody_reason(engine: Engine, cache: EmbeddingCache, perk_id: str, params: M
     require_profile_encoder(profile, cache)
     with session(engine) as s:
         perks = live_perks(s, version)
-        withheld = s.exec(select(Withheld.reason).where(Withheld.run_id == match.id)
+        withheld = s.exec(select(Withheld.user_id, Withheld.reason).where(Withheld.run_id == match.id)
                           .where(Withheld.perk_id == perk_id)).all()
         history = perk_history(s, perk_id)
     said = "nobody would get it in this dry run: " if dry_run else f"nobody got it in match run {match.id}: "
@@ -51,16 +52,55 @@ def nobody_reason(engine: Engine, cache: EmbeddingCache, perk_id: str, params: M
     at = ps.position(perk_id)
     about = ps.about(at)
     counts, writers = _reach(engine, ps, about, profile)
-    rules: dict[str, int] = {}
-    for reason in withheld:
-        rule = reason.split(":", 1)[0]
-        rules[rule] = rules.get(rule, 0) + 1
+    rules, instead = _withheld(engine, int(match.id or 0), perk_id, perks, withheld)
     sensitive = {t.topic_id for t in ps.topics if t.sensitive}
     names = {t.topic_id: t.name for t in ps.topics}
     topics = [{"topic_id": t, "name": names[t], "relevance": ps.relevance_of(at, t), **counts[t],
                **({"sensitive": True} if t in sensitive else {})} for t in about]
     parts = _why_nobody(ps, at, about, perk_id, sensitive, rules, writers, params, dry_run)
-    return {"match_run": match.id, "why": said + "; ".join(parts), "topics": topics, "withheld": rules}
+    if instead:  # after the counts by rule: which of the brand's own perks the brand limit gave them
+        parts.insert(1 + bool(sensitive.intersection(about)), _said_instead(perks, perk_id, rules, instead))
+    return {"match_run": match.id, "why": said + "; ".join(parts), "topics": topics, "withheld": rules} | (
+        {"brand_limit_instead": instead} if instead else {})
+
+
+BRAND_LIMIT = "brand limit:"  # how ``matcher.lost`` starts the reason a per-brand cap withheld a perk
+
+
+def _withheld(engine: Engine, match_id: int, perk_id: str, perks: list[PerkRecord],
+              withheld: Sequence[tuple[str, str]]) -> tuple[dict[str, int], dict[str, int]]:
+    """How many users the perk was withheld from by each rule (``(user, reason)`` rows), and the brand's perks the
+    brand limit gave in its place (``_instead``)."""
+    rules: dict[str, int] = {}
+    for _, reason in withheld:
+        rule = reason.split(":", 1)[0]
+        rules[rule] = rules.get(rule, 0) + 1
+    return rules, _instead(engine, match_id, perk_id, perks, {u for u, r in withheld if r.startswith(BRAND_LIMIT)})
+
+
+def _instead(engine: Engine, match_id: int, perk_id: str, perks: list[PerkRecord], users: set[str]) -> dict[str, int]:
+    """For the ``users`` a perk was withheld from by the brand limit: the perks of its brand (``brand_key``) they
+    got in the run instead, each with how many of them got it, most first (then by id)."""
+    brand = brand_key(next(p.brand for p in perks if p.perk_id == perk_id))
+    same = [p.perk_id for p in perks if brand_key(p.brand) == brand and p.perk_id != perk_id]
+    if not users or not same:
+        return {}
+    with session(engine) as s:
+        got = s.exec(select(Assignment.user_id, Assignment.perk_id).where(Assignment.run_id == match_id)
+                     .where(col(Assignment.perk_id).in_(same))).all()
+    counts: dict[str, int] = {}
+    for user_id, other in got:
+        if user_id in users:
+            counts[other] = counts.get(other, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _said_instead(perks: list[PerkRecord], perk_id: str, rules: dict[str, int], instead: dict[str, int]) -> str:
+    """The users withheld by the brand limit, and the brand's perks they got in its place, in words."""
+    brand = next(p.brand for p in perks if p.perk_id == perk_id)
+    return (f"the {rules.get('brand limit', 0)} withheld by brand limit get another {brand} perk instead: "
+            + ", ".join(f"{other} ({n})" for other, n in instead.items())
+            + " (`match --per-brand N` lets a user have N perks of one brand)")
 
 
 def _perk_space(engine: Engine, cache: EmbeddingCache, perks: list[PerkRecord], version: int | None,

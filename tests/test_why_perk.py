@@ -9,7 +9,7 @@ import math
 
 import pytest
 
-from tests.test_cli_match import PERKS, build_world, four_users, posts_for
+from tests.test_cli_match import PERKS, assignments, build_world, four_users, posts_for
 
 
 @pytest.fixture
@@ -247,3 +247,25 @@ def test_a_user_the_matchs_profile_run_did_not_profile_is_not_said_to_have_no_to
     got = why(world, "fay", "beans")
     assert got["status"] == "not_a_candidate" and "had no inferred topic" not in got["verdict"], got["verdict"]
     assert got["verdict"].startswith("not a candidate: match run 3 used profile run 1, and they have not opted in")
+
+
+def test_a_perk_the_brand_limit_gave_to_nobody_names_the_brands_perks_they_got_instead(  # type: ignore[no-untyped-def]
+        tmp_path, write, monkeypatch) -> None:
+    """A brand's second coffee perk goes to nobody: its one writer already gets the brand's first (one perk a brand
+    per user). Before, `brand` said "withheld from 1 user(s) (1 by brand limit)" and `explain` "already gets 1
+    perk(s) from Bean": the brand could not tell which of its own perks took the user. Both name it now."""
+    mug = {"perk_id": "mug", "brand": "bean ", "title": "Mug", "description": "coffee espresso beans roast mug"}
+    users = [{"user_id": "cat", "consent": "opted_in", "region": "GB"}]
+    world = build_world(tmp_path, write, monkeypatch, users, posts_for("cat", "coffee espresso beans roast"),
+                        "2025-03-01", perks=[*PERKS, mug], then=(["match"],))
+    got = assignments(world("match", "--dry-run", "--json"))["cat"]
+    kept, lost = ("beans", "mug") if "beans" in got else ("mug", "beans")
+    assert kept in got and lost not in got
+    record = json.loads(world("brand", lost, "--json").stdout)["nobody"]
+    assert record["withheld"] == {"brand limit": 1} and record["brand_limit_instead"] == {kept: 1}
+    owner = "bean" if lost == "mug" else "Bean"  # the brand as the perk that went to nobody writes it (trimmed)
+    assert record["why"] == (f"nobody got it in match run 2: it was withheld from 1 user(s) (1 by brand limit); the 1 "
+                             f"withheld by brand limit get another {owner} perk instead: {kept} (1) (`match "
+                             "--per-brand N` lets a user have N perks of one brand)")
+    assert why(world, "cat", lost)["reason"] == f"brand limit: the user already gets 1 perk(s) from {owner} ({kept})"
+    assert "brand_limit_instead" not in json.loads(world("brand", "old-beans", "--json").stdout)["nobody"]
