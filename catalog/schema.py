@@ -4,6 +4,7 @@ No ``from __future__ import annotations`` here: it breaks SQLModel tables.
 """
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import re
@@ -97,7 +98,7 @@ def region_code(value: str) -> str:
     code = value.strip().upper()
     country = code.split("-", 1)[0]
     if not REGION.fullmatch(code):
-        raise ValueError(f"{value!r} is not an ISO 3166 code")
+        raise ValueError(f"{value!r} is not an ISO 3166 code{country_meant(value)}")
     if country in NOT_COUNTRIES:
         raise ValueError(f"{value!r} is not an ISO 3166 country code: {NOT_COUNTRIES[country]}")
     if pycountry.countries.get(alpha_2=country) is None:
@@ -106,6 +107,30 @@ def region_code(value: str) -> str:
         raise ValueError(f"{value!r} is not an ISO 3166-2 subdivision of {country}; give the country alone, or a "
                          f"code such as US-NY")
     return code
+
+
+@functools.cache
+def country_meant(value: str) -> str:
+    """The code of the country a region not written as a code means, for its error: a country's name or its
+    3-letter code ("Canada", "USA": "; Canada is CA"), or one a near typo of a name ("Canda": "; did you mean CA
+    (Canada)?"); "" when none is plain. Before, "Canada" was only "not an ISO 3166 code"."""
+    import difflib
+
+    import pycountry
+
+    text = " ".join(value.split())
+    try:
+        country = pycountry.countries.lookup(text)
+    except LookupError:
+        names = {_called(c).casefold(): c for c in pycountry.countries}
+        near = difflib.get_close_matches(text.casefold(), sorted(names), n=1, cutoff=0.8)
+        return f"; did you mean {names[near[0]].alpha_2} ({_called(names[near[0]])})?" if near else ""
+    return f"; {_called(country)} is {country.alpha_2}"
+
+
+def _called(country: Any) -> str:
+    """A country's everyday name: Bolivia, not "Bolivia, Plurinational State of"."""
+    return str(getattr(country, "common_name", country.name))
 
 
 class PerkIn(BaseModel):

@@ -564,3 +564,16 @@ def test_a_file_of_some_brands_perks_alone_is_refused_before_it_retires_the_othe
     renewed = [{**p, "perk_id": f"n{i}"} for i, p in enumerate(others)]  # next season: same brands, new ids
     assert do(engine, fake_cache, write("renewed.yaml", renewed)).summary()["retired"] == 8
     assert do(engine, fake_cache, write("ours.yaml", ours), retire_all=True).summary()["retired"] == 8  # meant
+
+
+def test_a_region_written_as_a_country_name_is_refused_with_its_code(write) -> None:  # type: ignore[no-untyped-def]
+    # before: "'Canada' is not an ISO 3166 code", and the brand had to look the code up
+    rows = [{"perk_id": p, "brand": "B", "title": "T", "description": "D", "regions": regions}
+            for p, regions in (("a", ["US", "Canada"]), ("b", ["Canda"]), ("c", ["USA"]), ("d", ["Narnia"]))]
+    with pytest.raises(InputFileError) as info:
+        read_catalog(write("c.yaml", rows))
+    text = str(info.value)
+    assert "field 'regions': 'Canada' is not an ISO 3166 code; Canada is CA (got " in text
+    assert "field 'regions': 'Canda' is not an ISO 3166 code; did you mean CA (Canada)? (got " in text
+    assert "field 'regions': 'USA' is not an ISO 3166 code; United States is US (got " in text
+    assert "field 'regions': 'Narnia' is not an ISO 3166 code (got " in text  # nothing plain to suggest
