@@ -82,6 +82,7 @@ class RefreshResult:
     # and offers that ended before today (``ended_offers``)
     refused: str | None = None  # on a dry run without ``retire_all``: why the refresh would be refused
     # (``mass_retirement``)
+    ends: dict[str, dt.date] = field(default_factory=dict)  # the file's perks that have an end date, with it
 
     def summary(self) -> dict[str, Any]:
         """The counts, and the ids the text output lists (``added_ids``, ``changed_ids``, ``retired_ids``); and
@@ -128,6 +129,7 @@ def refresh(session: Session, path: str | os.PathLike[str], source: VectorSource
             _refuse_mass_retirement(path, refused)
         if diff.is_empty:
             return RefreshResult(version=version, diff=diff, embedded=embedded, applied=False, warnings=warnings)
+        ends = {p.perk_id: p.ends for p in perks if p.ends is not None}
         touched = set(diff.added) | set(diff.changed)
         new_perks = [p for p in perks if p.perk_id in touched]
         if dry_run:
@@ -139,7 +141,8 @@ def refresh(session: Session, path: str | os.PathLike[str], source: VectorSource
         embedded += _embed(source, new_perks if commit else perks, progress)
         new_version = (version or 0) + 1
         if _applied(session, new_version, path, loaded, current, new_perks, diff, embedded, source.name, commit):
-            return RefreshResult(version=new_version, diff=diff, embedded=embedded, applied=True, warnings=warnings)
+            return RefreshResult(version=new_version, diff=diff, embedded=embedded, applied=True, warnings=warnings,
+                                 ends=ends)
     raise CatalogError(f"{path}: other catalog refreshes kept applying new versions while this one ran; nothing "
                        "was changed by this one: run it again")
 

@@ -95,6 +95,7 @@ def match(
     try:
         view: _MatchView = summary.preview if dry_run else read(eng, summary.run_id)
         _report_match(summary, view, catalog_file, dry_run, changes, out_file, fmt, as_json, since)
+        _warn_ended_offered(eng, summary, view, dry_run)
     except KeyboardInterrupt as exc:
         raise common.interrupted(exc, unshown(summary.run_id)) from None
 
@@ -214,6 +215,37 @@ def _report_match(summary: Any, view: "_MatchView", catalog_file: str | None, dr
               f"assignment(s) among {summary.users} user(s) with topics, catalog version {summary.catalog_version}, "
               f"offers as of {iso(summary.as_of)[:10]}; {said}")
     _show_match(view.selected(), changes, out_file, fmt, as_json, last)
+
+
+def _warn_ended_offered(eng: Any, summary: Any, view: "_MatchView", dry_run: bool) -> None:
+    """Warn of perks whose offer ended before today but not before the day the match checked offers on (the profile
+    run's, in the past), so that it offered them: before, a dry run of a file was told "a match as of today withholds
+    them", and then, checking offers as of its profile run's day years back, gave them out."""
+    import datetime as dt
+
+    from catalog.refresh import live_perks
+    from matcher.store import session
+    from matcher.topic_records import iso
+
+    day, today = dt.date.fromisoformat(iso(summary.as_of)[:10]), dt.datetime.now(dt.UTC).date()
+    if day >= today:
+        return
+    if summary.staged is not None and summary.staged.applied:  # the previewed version was rolled back: its perks'
+        # end dates came with it
+        ends = summary.staged.ends
+    else:
+        with session(eng) as s:
+            ends = {p.perk_id: p.ends for p in live_perks(s, summary.catalog_version) if p.ends is not None}
+    offered = sorted((perk_id, end) for perk_id, end in ends.items() if day <= end < today)
+    if not offered:
+        return
+    given = sum(1 for r in view.records if r["perk_id"] in dict(offered))
+    shown = ", ".join(f"{p} (ended {e})" for p, e in offered[:5]) + (
+        f" and {len(offered) - 5} more" if len(offered) > 5 else "")
+    run = "this dry run" if dry_run else f"match run {summary.run_id}"
+    warn_stale(f"{run} checked offers as of {day} (the profile run's as-of day, unless --as-of gives another), when "
+               f"{len(offered)} perk(s) whose offer ended before today ({today}) were still open, so it offered them "
+               f"({given} assignment(s)): {shown}; give --as-of {today} to check offers as of today")
 
 
 def _selected_perks(store: Any, perk_ids: list[str], brand: str | None) -> set[str]:
