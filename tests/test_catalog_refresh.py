@@ -557,7 +557,7 @@ def test_a_file_of_some_brands_perks_alone_is_refused_before_it_retires_the_othe
         assert live_version(s) == 1 and len(live_perks(s)) == 8
     preview = do(engine, fake_cache, write("ours.yaml", ours), dry_run=True)  # the dry run says the same
     assert preview.refused is not None and preview.refused.startswith("the file would retire 8 of the 8 live perks")
-    # one brand of the four kept (named, as " brand 1 " is Brand 1): its 2 perks retired are not counted, the other 6 are
+    # one brand of the four named (" brand 1 " is Brand 1): its perk retired is not counted, the other 6 are
     kept = [{**others[1], "brand": " brand 1 "}]
     with pytest.raises(InputFileError, match="the file would retire 7 of the 8 live perks, 6 of them of 3 brand"):
         do(engine, fake_cache, write("kept.yaml", ours + kept))
