@@ -114,7 +114,11 @@ def _said_alone(k: int, own: np.ndarray, alone: Callable[[np.ndarray, int], np.n
     readings lend a topic to replies that say nothing themselves ("nice", "so true" under air-travel thread
     titles). Checked only for a topic that meets every other threshold: a product of its posts with the views of
     the topic and those under it."""
-    return bool((alone(own.nonzero()[0], k) >= params.alone_min).any())  # (``np.flatnonzero``'s, without its wrappers)
+    rows = own.nonzero()[0]  # (``np.flatnonzero``'s, without its wrappers)
+    reaches = getattr(alone, "reaches", None)  # ``topic_space.ReadAlone``'s: the same answer, most often quicker
+    if reaches is not None:
+        return bool(reaches(rows, k, params.alone_min))
+    return bool((alone(rows, k) >= params.alone_min).any())
 
 
 def _evidence(mass: float, days: int, threads: int) -> tuple[float, str]:

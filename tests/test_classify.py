@@ -427,6 +427,28 @@ def test_a_post_read_alone_counts_for_a_topic_through_the_topics_under_it_only(t
         assert alone(rows[1:2], 1)[0] < sims[1, 0]  # the league post does not lift Cycling through Sports
 
 
+def test_whether_posts_read_alone_reach_a_floor_is_what_their_similarities_say(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``ReadAlone.reaches`` (read first from topic k's own vectors) answers as ``(alone(rows, k) >= floor).any()``
+    does, for every topic and set of posts, at floors far from the similarities and at each of them and a float32
+    step either side (where only the full reading can tell); with or without the views. The gravel post reaches
+    Sports only through Cycling, under it: not from Sports' own vectors."""
+    for params in (ClassifyParams(), ClassifyParams(view_weight=0.0)):
+        _, cache, space = _sports_space(tmp_path, params)
+        posts = cache.vectors(["gravel tyres and saddles", "league tables and matches", "baking bread"])
+        alone = space.read_alone(posts, params, Subtrees(space, params))
+        for rows in (np.arange(3), np.array([0]), np.array([1, 2]), np.zeros(0, dtype=np.int64)):
+            for k in range(3):
+                sims = alone(rows, k)
+                floors = [-1.0, 0.0, 0.1, 0.5, 0.99, 2.0]
+                floors += [float(f) for v in sims for f in (np.nextafter(v, -1), v, np.nextafter(v, 2))]
+                for floor in floors:
+                    assert alone.reaches(rows, k, floor) is bool((sims >= floor).any()), (params, rows, k, floor)
+        gravel, sports = np.array([0]), 0
+        own = space.similarity(posts[:1], params)[0, sports]
+        floor = float(own) + 0.01  # above what Sports' own vectors give the gravel post, under what Cycling gives it
+        assert alone(gravel, sports)[0] > floor and alone.reaches(gravel, sports, floor)
+
+
 def test_a_word_a_topics_description_lists_is_that_topics_related_word(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """"hacking" is closer to Travel Hacking as a whole, but Cybersecurity lists it: it is Cybersecurity's related
     word (owned by the similarity with views), not Travel Hacking's."""
