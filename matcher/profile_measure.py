@@ -64,7 +64,8 @@ def _measure(todo: list[int], columns: np.ndarray, totals: np.ndarray, covered_b
     member: list[bool] = (totals >= params.member_min).any(axis=1).tolist()  # type: ignore[assignment]  # (2-D: a list)
     covered = ((totals.sum(axis=1) > 0) & (columns.sum(axis=1) == 0)).tolist()  # all support: inferred children's
     times_all = ctx["times"][np.nonzero(own[:, ctx["by_time"]])[1]].tolist()  # each topic's original posts', in order
-    veiled = ctx["veiled"]
+    veiled, clarity, closest = ctx["veiled"], ctx["clarity"], ctx["closest"]
+    any_veiled = bool(veiled.any())
     out = []
     for i, k in enumerate(todo):
         if not member[i]:
@@ -73,20 +74,20 @@ def _measure(todo: list[int], columns: np.ndarray, totals: np.ndarray, covered_b
         days = distinct_days(times, params)
         m = mass[i]
         lift = lifted[i] / (m + params.lift_shrinkage) if m else 0.0
-        confidence = 1.0 - math.exp(-_evidence(m, days, threads[i])[0] / params.confidence_scale)
-        score = (math.log2(1.0 + decayed[i]) * (1.0 + 0.5 * min(max(lift, -1.0), 2.0)) * confidence
-                 * ctx["clarity"][k])
+        # ``_evidence``'s amount, its least value without which of the three it is (the same float)
+        confidence = 1.0 - math.exp(-min(m, days + 1.0, threads[i] + 1.0) / params.confidence_scale)
+        score = math.log2(1.0 + decayed[i]) * (1.0 + 0.5 * min(max(lift, -1.0), 2.0)) * confidence * clarity[k]
         posts = len(times)
         first, last = (times[0], times[-1]) if posts else (0, 0)
         burst = burst_share(times) if posts >= params.min_posts else 0.0
         one_thread = largest[i] / posts if threads[i] >= params.min_threads else 0.0
         # by position, each argument named as its field: about 4 times as quick as by keyword
         r = _Measured(k, columns[i], totals[i], False, round(score, 4), confidence, posts, days, threads[i],
-                      engaged[i], positive[i], lift, decayed[i], m, first, last, burst, one_thread, ctx["closest"][k],
+                      engaged[i], positive[i], lift, decayed[i], m, first, last, burst, one_thread, closest[k],
                       covered_by[i])
         # the first rule (``_shortfalls``) is read here first: most topics miss it, and putting it into words is dear
         r.inferred = not covered[i] and posts >= params.min_posts and next(_shortfalls(r, params), None) is None
-        if r.inferred and veiled.any():  # a topic is shown with its evidence, and veiled posts are no one's
+        if r.inferred and any_veiled:  # a topic is shown with its evidence, and veiled posts are no one's
             r.shown = r.inferred = bool((own[i] & ~veiled).any())
         if r.inferred and ctx["alone"] is not None:  # (in a post that can be shown: not a veiled one)
             showable = own[i] & ~veiled
