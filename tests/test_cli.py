@@ -41,6 +41,18 @@ def test_help_does_not_import_torch() -> None:
     assert result.stdout.strip() == "[]"
 
 
+def test_a_command_on_sqlite_does_not_import_sqlalchemys_postgresql_dialect(tmp_path: Path) -> None:
+    """The PostgreSQL dialect (with its asyncpg, pg8000 and psycopg modules: about 20 ms of each command's start) is
+    imported for a PostgreSQL database only: an ingest into SQLite, which upserts, does without it."""
+    posts = tmp_path / "p.jsonl"
+    posts.write_text(json.dumps(post("p1", "ann", "hello there", 1)) + "\n")
+    code = ("import sys; from typer.testing import CliRunner; from matcher.cli import app; "
+            f"r = CliRunner().invoke(app, ['--db', {str(tmp_path / 'x.db')!r}, 'ingest', {str(posts)!r}, "
+            "'--consent-policy', 'opt-out']); print(r.exit_code, 'sqlalchemy.dialects.postgresql' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["0", "False"]
+
+
 def test_bad_posts_file_exits_1_naming_file_line_and_field(cli, write) -> None:  # type: ignore[no-untyped-def]
     users = write("users.jsonl", [{"user_id": "ann", "consent": "opted_in"}])
     path = write("posts.jsonl", [post("p1", "ann", "ok", 1), {"post_id": "p2", "user_id": "ann", "created_at": 5}])
