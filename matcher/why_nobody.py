@@ -113,9 +113,10 @@ def _perk_space(engine: Engine, cache: EmbeddingCache, perks: list[PerkRecord], 
     return spaces[key]
 
 
-def _reach(engine: Engine, ps: PerkSpace, about: list[str], profile: Run) -> tuple[dict[str, dict[str, int]], int]:
+def _reach(engine: Engine, ps: PerkSpace, about: list[str], profile: Run
+           ) -> tuple[dict[str, dict[str, int]], list[str]]:
     """For each topic the perk is ``about``: how many users had it inferred in the profile run, and for how many it
-    fell short; and how many users it could reach (one of its topics inferred for them). Users opted out, and
+    fell short; and the users it could reach, by id (one of its topics inferred for them). Users opted out, and
     sensitive topics a user has not opted in to, are not counted."""
     hidden = not_shown(ps.topics)
     with session(engine) as s:
@@ -131,11 +132,11 @@ def _reach(engine: Engine, ps: PerkSpace, about: list[str], profile: Run) -> tup
             counts[topic_id]["inferred" if status == "inferred" else "fell_short"] += 1
             if status == "inferred":
                 writers.add(user_id)
-    return counts, len(writers)
+    return counts, sorted(writers)
 
 
 def _why_nobody(ps: PerkSpace, at: int, about: list[str], perk_id: str, sensitive: set[str], rules: dict[str, int],
-                writers: int, params: MatchParams, dry_run: bool) -> list[str]:
+                writers: list[str], params: MatchParams, dry_run: bool) -> list[str]:
     """The reasons, in words: sensitive topics, the users it was withheld from, and why it reached no one else."""
     names = {t.topic_id: t.name for t in ps.topics}
     parts = []
@@ -153,10 +154,11 @@ def _why_nobody(ps: PerkSpace, at: int, about: list[str], perk_id: str, sensitiv
     elif not writers:
         parts.append("none of the topics it is about was inferred for anyone (below: and for how many each fell "
                      "short of its thresholds)")
-    elif writers > sum(rules.values()):
+    elif len(writers) > sum(rules.values()):
         parts.append(("for the other users" if rules else "for the users") + " who write about its topics, other "
                      "perks sat nearer their posts or fit them better"
-                     + ("" if dry_run else f" (`perkmatch explain USER {perk_id}` for one of them)"))
+                     + ("" if dry_run else f" (`perkmatch explain {writers[0]} {perk_id}`, for one of them: why "
+                                           "this perk was not theirs)"))
     return parts
 
 

@@ -269,3 +269,20 @@ def test_a_perk_the_brand_limit_gave_to_nobody_names_the_brands_perks_they_got_i
                              "--per-brand N` lets a user have N perks of one brand)")
     assert why(world, "cat", lost)["reason"] == f"brand limit: the user already gets 1 perk(s) from {owner} ({kept})"
     assert "brand_limit_instead" not in json.loads(world("brand", "old-beans", "--json").stdout)["nobody"]
+
+
+def test_a_perk_other_perks_outdid_names_a_user_to_ask_about() -> None:
+    """Before, the brand was told "`perkmatch explain USER PERK` for one of them" and given no user to try (helper-140,
+    as a brand on the dev data, had to query the database for one): the first by id of those it could reach is named."""
+    from types import SimpleNamespace
+
+    from matcher.perk_space import MatchParams
+    from matcher.why_nobody import _why_nobody
+
+    ps = SimpleNamespace(topics=[SimpleNamespace(topic_id="travel", name="Travel", sensitive=False)])
+    parts = _why_nobody(ps, 0, ["travel"], "trips", set(), {"per-user limit": 1}, ["ann", "bob"],  # type: ignore[arg-type]
+                        MatchParams(), dry_run=False)
+    assert parts[-1].endswith("other perks sat nearer their posts or fit them better (`perkmatch explain ann trips`, "
+                              "for one of them: why this perk was not theirs)")
+    assert "explain" not in _why_nobody(ps, 0, ["travel"], "trips", set(), {}, ["ann"], MatchParams(),  # type: ignore[arg-type]
+                                        dry_run=True)[-1]  # a dry run keeps no match to explain
