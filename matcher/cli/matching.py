@@ -239,7 +239,8 @@ def _warn_ended_offered(eng: Any, summary: Any, view: "_MatchView", dry_run: boo
     offered = sorted((perk_id, end) for perk_id, end in ends.items() if day <= end < today)
     if not offered:
         return
-    given = sum(1 for r in view.records if r["perk_id"] in dict(offered))
+    ended = {perk_id for perk_id, _ in offered}
+    given = sum(1 for r in view.records if r["perk_id"] in ended)
     shown = ", ".join(f"{p} (ended {e})" for p, e in offered[:5]) + (
         f" and {len(offered) - 5} more" if len(offered) > 5 else "")
     run = "this dry run" if dry_run else f"match run {summary.run_id}"
