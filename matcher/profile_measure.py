@@ -46,6 +46,7 @@ class _Measured:
     shown: bool = True  # False: every original post of it is veiled (``_veiled``): it could not be shown with evidence
     veiled: int = 0  # its original posts veiled, which ``_said_alone`` does not read (said when that rule fails)
     best: float = 0.0  # the user's strongest score, when this topic was demoted as a side interest to it
+    rank: int = 0  # the rank of the post ``closest`` is of, when the user has fewer than ``clarity_post`` (their last)
 
 
 def _measure(todo: list[int], columns: np.ndarray, totals: np.ndarray, covered_by: list[list[str]], ctx: dict[str, Any],
@@ -64,7 +65,7 @@ def _measure(todo: list[int], columns: np.ndarray, totals: np.ndarray, covered_b
     member: list[bool] = (totals >= params.member_min).any(axis=1).tolist()  # type: ignore[assignment]  # (2-D: a list)
     covered = ((totals.sum(axis=1) > 0) & (columns.sum(axis=1) == 0)).tolist()  # all support: inferred children's
     times_all = ctx["times"][np.nonzero(own[:, ctx["by_time"]])[1]].tolist()  # each topic's original posts', in order
-    veiled, clarity, closest = ctx["veiled"], ctx["clarity"], ctx["closest"]
+    veiled, clarity, closest, rank = ctx["veiled"], ctx["clarity"], ctx["closest"], ctx.get("closest_rank", 0)
     any_veiled = bool(veiled.any())
     out = []
     for i, k in enumerate(todo):
@@ -85,6 +86,8 @@ def _measure(todo: list[int], columns: np.ndarray, totals: np.ndarray, covered_b
         r = _Measured(k, columns[i], totals[i], False, round(score, 4), confidence, posts, days, threads[i],
                       engaged[i], positive[i], lift, decayed[i], m, first, last, burst, one_thread, closest[k],
                       covered_by[i])
+        if rank:  # (a user with fewer posts than ``clarity_post``: rare)
+            r.rank = rank
         # the first rule (``_shortfalls``) is read here first: most topics miss it, and putting it into words is dear
         r.inferred = not covered[i] and posts >= params.min_posts and next(_shortfalls(r, params), None) is None
         if r.inferred and any_veiled:  # a topic is shown with its evidence, and veiled posts are no one's
@@ -159,9 +162,10 @@ def _shortfalls(r: _Measured, params: ProfileParams) -> Iterator[str]:
     if r.burst > params.max_burst_share:
         yield (f"{r.burst:.0%} of its posts fall within one day (a burst); needs at most "
                f"{params.max_burst_share:.0%}")
-    if r.closest < params.min_plain:
-        yield (f"its {_ORDINAL.get(params.clarity_post, f'{params.clarity_post}th ')}closest post is only "
-               f"{math.floor(r.closest * 100) / 100:.2f} similar to it; needs {params.min_plain:.2f} "
+    if r.closest < params.min_plain:  # (before, a user with 2 posts was told of "its 3rd closest post")
+        which = (f"its {_ORDINAL.get(params.clarity_post, f'{params.clarity_post}th ')}closest post" if not r.rank
+                 else f"the least similar of the user's {r.rank} post(s) of their own")
+        yield (f"{which} is only {math.floor(r.closest * 100) / 100:.2f} similar to it; needs {params.min_plain:.2f} "
                "(the posts only graze it)")
     if r.posts and r.positive / r.posts < params.min_mean_engagement:  # said beside too few engaged posts, too
         yield (f"engagement {_below(r.positive / r.posts, params.min_mean_engagement)} per post; needs "

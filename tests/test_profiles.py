@@ -296,6 +296,17 @@ def test_a_topic_whose_posts_only_graze_it_is_not_inferred() -> None:
     assert inferred(profile(posts, similarity=similarity, min_share_of_best=0.0)) == ["travel", "sports"]
 
 
+def test_a_user_with_fewer_posts_than_the_rule_reads_is_told_of_their_own_posts() -> None:
+    """The rule reads the 3rd closest post, or the user's last when they have fewer: before, a person with 2 posts
+    was told "its 3rd closest post is only 0.25 similar" (found by helper-141, reading as such a person)."""
+    posts = steady(0, 2, likes=5)
+    similarity = np.full((len(posts), len(TOPICS)), 0.1, dtype=np.float32)
+    similarity[:, 0] = [0.6, 0.25]
+    said = shortfalls(profile(posts, similarity=similarity), "travel")
+    assert "the least similar of the user's 2 post(s) of their own is only 0.25 similar to it; needs 0.30" in said
+    assert "3rd" not in said
+
+
 def test_posts_the_model_cannot_read_are_nobodys_words_and_nobodys_closest_posts() -> None:
     posts = [P(0, 1), P(0, 2), P(0, 3, share=True), P(-1, 4), P(-1, 5), P(-1, 6)]
     read = [True, True, True, False, False, True]
