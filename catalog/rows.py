@@ -134,5 +134,6 @@ def validate(path: str, line: int, row: dict[str, Any], model: type[M], hints: d
             if err["type"] != "missing" and "input" in err and not isinstance(err["input"], dict):
                 message += f" (got {_shown(err['input'])!r})"
             hint = hints.get(top, "") or _TYPE_HINTS.get(err["type"], "")
-            problems.append(Problem(path, line, field, f"{message}{'; ' + hint if hint else ''}"))
+            at = int(getattr(line, "fields", {}).get(top, line))  # the field's own line where the rows know it (YAML)
+            problems.append(Problem(path, at, field, f"{message}{'; ' + hint if hint else ''}"))
         return problems

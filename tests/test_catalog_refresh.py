@@ -577,3 +577,14 @@ def test_a_region_written_as_a_country_name_is_refused_with_its_code(write) -> N
     assert "field 'regions': 'Canda' is not an ISO 3166 code; did you mean CA (Canada)? (got " in text
     assert "field 'regions': 'USA' is not an ISO 3166 code; United States is US (got " in text
     assert "field 'regions': 'Narnia' is not an ISO 3166 code (got " in text  # nothing plain to suggest
+
+
+def test_a_yaml_fields_problem_is_said_on_the_fields_own_line(write) -> None:  # type: ignore[no-untyped-def]
+    """Before, a bad quantity on line 9 of a perk starting on line 4 was said to be on line 4 (helper-140, as a brand
+    writing a catalog by hand): YAML rows know each key's line."""
+    text = ("- perk_id: a\n  brand: B\n  title: T\n"
+            "- perk_id: b\n  brand: B\n  title: T2\n  description: a tent\n  regions: [US]\n  quantity: 100 units\n")
+    with pytest.raises(InputFileError) as caught:
+        read_catalog(write("c.yaml", text))
+    said = str(caught.value)
+    assert "line 9" in said and "quantity" in said and "line 4" not in said

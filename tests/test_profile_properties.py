@@ -322,6 +322,8 @@ SHORTFALL = [
      lambda r, m: int(m[1]) >= int(m[2])),
     (r"^its 3rd closest post is only ([\d.]+) similar to it; needs ([\d.]+)",
      lambda r, m: float(m[1]) < float(m[2]) and r.details["clarity"] <= 0.334),
+    (r"^the least similar of the user's ([12]) post\(s\) of their own is only ([\d.]+) similar to it; needs ([\d.]+)",
+     lambda r, m: float(m[2]) < float(m[3]) and r.details["clarity"] <= 0.334),
     (r"^engagement ([\d.e+-]+) per post; needs ([\d.]+)$",
      lambda r, m: float(m[1]) < float(m[2]) and r.details["positive_engagement"] / r.posts < float(m[2])),
     (r"^none of its (\d+) post\(s\) is about it in its own words", lambda r, m: int(m[1]) == r.posts),
