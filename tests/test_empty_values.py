@@ -16,6 +16,8 @@ CHECKED = {"not_blank", "user_id_arg", "composed"}  # the shared callbacks that 
 # Texts whose emptiness the command refuses itself, as part of reading the value: the words it says, and a command
 # line with that value empty (run below, each must fail and say so).
 SAID: dict[tuple[str, str], tuple[list[str], str]] = {
+    ("", "encoder"): (["--encoder", "", "status"], "'': unknown encoder"),
+    ("", "precision"): (["--precision", "", "status"], "'': use one of float32"),
     ("ingest", "policy"): (["ingest", "--users", "u.jsonl", "--consent-policy", ""], "opt-in"),
     ("profile", "policy"): (["profile", "--consent-policy", ""], "opt-in"),
     ("import", "policy"): (["import", "feed", "f.xml", "--user-id", "ann", "--consent-policy", ""], "opt-in"),
@@ -44,20 +46,17 @@ SAID: dict[tuple[str, str], tuple[list[str], str]] = {
 
 
 def _texts() -> list[tuple[str, str, str | None]]:
-    """Every command's text parameters: (command, parameter name, its callback's name)."""
+    """Every command's text parameters, and those given before a command (`perkmatch --db X ...`): (command, parameter
+    name, its callback's name)."""
     found = []
-    root = typer.main.get_command(app)
-    commands = [("", root)]
+    commands = [("", typer.main.get_command(app))]
     while commands:
         path, command = commands.pop()
-        subs = getattr(command, "commands", None)
-        if subs:
-            commands += [(f"{path} {name}".strip(), sub) for name, sub in subs.items()]
-            continue
+        commands += [(f"{path} {name}".strip(), sub) for name, sub in getattr(command, "commands", {}).items()]
         hints = typing.get_type_hints(command.callback) if command.callback else {}
         for param in command.params:
-            if str in typing.get_args(hints.get(param.name or "")) or hints.get(param.name or "") is str or \
-                    list[str] in typing.get_args(hints.get(param.name or "")):
+            hint = hints.get(param.name or "")
+            if hint is str or {str, list[str]} & set(typing.get_args(hint)):
                 found.append((path, param.name or "", getattr(param.callback, "__name__", None)))
     return found
 
