@@ -6,6 +6,8 @@ from collections import defaultdict
 from catalog.schema import brand_key
 from matcher.assign import TIE_TOLERANCE, Candidate
 
+BRAND_LIMIT = "brand limit"  # the rule a reason a per-brand cap withheld a perk starts with, before its ":"
+
 
 def lost_reasons(chosen: list[Candidate], candidates: list[Candidate], per_user: int, per_brand: int,
                  keep: int | None = None) -> dict[str, list[tuple[str, float, str]]]:
@@ -59,7 +61,7 @@ def _lost_reason(c: Candidate, holders: dict[str, list[Candidate]], lowest: dict
     if c.quantity == 0:
         return "quantity: none to give (the catalog gives it quantity 0)"
     if per_user <= 0 or per_brand <= 0:  # (``assign`` gives nothing; the user's lowest score below is of none)
-        limit = "per-user limit" if per_user <= 0 else "brand limit"
+        limit = "per-user limit" if per_user <= 0 else BRAND_LIMIT
         return f"{limit}: 0 perks {'a user' if per_user <= 0 else 'of one brand a user'}, so none is given"
     sold_out = c.quantity is not None and len(holders[c.perk_id]) >= c.quantity
     if sold_out and c.score <= lowest.get(c.perk_id, c.score) + TIE_TOLERANCE:
@@ -70,7 +72,8 @@ def _lost_reason(c: Candidate, holders: dict[str, list[Candidate]], lowest: dict
         return f"quantity: all {c.quantity} went to users it fits as well or better{rule}"
     held = brands.get((c.user_id, brand_key(c.brand)), [])
     if len(held) >= per_brand:  # the perks named: a brand asking why its tent went to nobody sees its gift card took
-        return f"brand limit: the user already gets {per_brand} perk(s) from {c.brand} ({', '.join(sorted(held))})"
+        return (f"{BRAND_LIMIT}: the user already gets {per_brand} perk(s) from {c.brand} "
+                f"({', '.join(sorted(held))})")
     if taken.get(c.user_id, 0) >= per_user:
         mine = lowest[("user", c.user_id)]
         if c.score < mine - TIE_TOLERANCE:

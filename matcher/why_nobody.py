@@ -17,6 +17,7 @@ from catalog.schema import PerkRecord, brand_key
 from matcher.assignments import matched_profile, matched_version
 from matcher.embed import EmbeddingCache
 from matcher.errors import NotReadyError
+from matcher.lost import BRAND_LIMIT
 from matcher.match import require_profile_encoder
 from matcher.perk_space import MatchParams, PerkSpace
 from matcher.profile_run import latest_run
@@ -64,9 +65,6 @@ def nobody_reason(engine: Engine, cache: EmbeddingCache, perk_id: str, params: M
         {"brand_limit_instead": instead} if instead else {})
 
 
-BRAND_LIMIT = "brand limit:"  # how ``matcher.lost`` starts the reason a per-brand cap withheld a perk
-
-
 def _withheld(engine: Engine, match_id: int, perk_id: str, perks: list[PerkRecord],
               withheld: Sequence[tuple[str, str]]) -> tuple[dict[str, int], dict[str, int]]:
     """How many users the perk was withheld from by each rule (``(user, reason)`` rows), and the brand's perks the
@@ -75,7 +73,8 @@ def _withheld(engine: Engine, match_id: int, perk_id: str, perks: list[PerkRecor
     for _, reason in withheld:
         rule = reason.split(":", 1)[0]
         rules[rule] = rules.get(rule, 0) + 1
-    return rules, _instead(engine, match_id, perk_id, perks, {u for u, r in withheld if r.startswith(BRAND_LIMIT)})
+    by_brand = {user_id for user_id, reason in withheld if reason.split(":", 1)[0] == BRAND_LIMIT}
+    return rules, _instead(engine, match_id, perk_id, perks, by_brand)
 
 
 def _instead(engine: Engine, match_id: int, perk_id: str, perks: list[PerkRecord], users: set[str]) -> dict[str, int]:
@@ -98,7 +97,7 @@ def _instead(engine: Engine, match_id: int, perk_id: str, perks: list[PerkRecord
 def _said_instead(perks: list[PerkRecord], perk_id: str, rules: dict[str, int], instead: dict[str, int]) -> str:
     """The users withheld by the brand limit, and the brand's perks they got in its place, in words."""
     brand = next(p.brand for p in perks if p.perk_id == perk_id)
-    return (f"the {rules.get('brand limit', 0)} withheld by brand limit get another {brand} perk instead: "
+    return (f"the {rules.get(BRAND_LIMIT, 0)} withheld by {BRAND_LIMIT} get another {brand} perk instead: "
             + ", ".join(f"{other} ({n})" for other, n in instead.items())
             + " (`match --per-brand N` lets a user have N perks of one brand)")
 
