@@ -25,6 +25,7 @@ from matcher.errors import NotReadyError, PerkmatchError
 from matcher.explain import explain_topic
 from matcher.outfiles import atomic_open
 from matcher.profile_run import latest_run
+from matcher.profile_types import ProfileParams
 from matcher.records import as_of_text
 from matcher.report_charts import activity_chart, engagement, quantity_chart
 from matcher.store import Run, User, session
@@ -81,10 +82,11 @@ def user_report(engine: Engine, user_id: str) -> dict[str, Any]:
     inferred = [t for t in shown if t["status"] == "inferred"]
     candidates = [t | {"why": _why(explained[t["topic_id"]])} for t in shown if t["status"] != "inferred"]
     usual = next((e["details"].get("usual_engagement") for e in explained.values() if "details" in e), None)
+    needed = next((e["thresholds"]["confidence"] for e in explained.values()), ProfileParams().min_confidence)
     changes = topic_changes(engine, user_id)  # (each change names its topic)
     assignments = match_records(engine, user_id=user_id) if match else None
     return _run_info(profile, match) | {
-        "user": doc["user"], "post_count": len(doc["posts"]), "usual": usual,
+        "user": doc["user"], "post_count": len(doc["posts"]), "usual": usual, "confidence_needed": needed,
         "topics": inferred, "candidates": candidates, "changes": changes,
         "chart": activity_chart(doc["posts"], inferred, usual),
         "assignments": assignments,

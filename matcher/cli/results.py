@@ -21,12 +21,19 @@ from matcher.cli.common import (
 from matcher.cli.explain_view import counts_own_vote, is_perk, perk_hint, print_topic, show_perk, warn_topic_stale
 from matcher.cli.shown import evidence_lines, match_evidence_changed, or_dash, print_assignments, warn_stale
 
-TOPICS_LEGEND = ("(score: how strongly the user's posts show the interest, from how many there are, how plainly "
-                 "they are about it, how recent and how engaged; read it against the user's other topics. conf.: "
-                 "how sure perkmatch is, 0 to 1, from how many posts, days and threads it rests on; 0.50 is needed. "
-                 "engagement vs usual: how the posts on it fared against the user's own typical post, ×1.00 = as "
-                 "usual. ♥ likes (on Reddit, the post's score), ↩ replies, ⇄ shares; [in: ...] is what the post "
-                 "answers. `perkmatch explain USER TOPIC_ID` gives every number of a topic)")
+
+def topics_legend() -> str:
+    """What the topics table's numbers and signs mean, in words; the confidence needed is ``ProfileParams``'."""
+    from matcher.profile_types import ProfileParams  # (NumPy: not at the CLI's import)
+
+    return ("(score: how strongly the user's posts show the interest, from how many there are, how plainly they are "
+            "about it, how recent and how engaged; read it against the user's other topics. conf.: how sure perkmatch "
+            f"is, 0 to 1, from how many posts, days and threads it rests on; {ProfileParams().min_confidence:.2f} is "
+            "needed. engagement vs usual: how the posts on it fared against the user's own typical post, ×1.00 = as "
+            "usual. ♥ likes (on Reddit, the post's score), ↩ replies, ⇄ shares; [in: ...] is what the post answers. "
+            "`perkmatch explain USER TOPIC_ID` gives every number of a topic)")
+
+
 PERKS_LEGEND = ("  (score: how well a perk suits the user, its fit weighed by how strong the topic is among theirs. "
                 "fit: how close the perk is to the topic and to the user's posts on it, about 1 or more is close. "
                 "relevance: how much the perk is about this topic rather than others, 1.00 = as much as about the "
@@ -64,7 +71,7 @@ def topics(
     for rec in records:
         _print_topics(rec, candidates)
     if any(rec["topics"] for rec in records):  # once, under the tables: what their numbers and signs mean
-        out.print(TOPICS_LEGEND, markup=False, highlight=False)
+        out.print(topics_legend(), markup=False, highlight=False)
     elif user_id is not None and not candidates:  # a person told only "0 topic(s)" had nowhere to go next
         out.print(f"  (`perkmatch topics {user_id} --candidates` shows the topics that came closest and why each fell "
                   "short)", markup=False, highlight=False)
