@@ -90,7 +90,8 @@ def _add_clarity(ctx: dict[str, Any], topics: list[int], read: np.ndarray, simil
     span = params.clarity_full - params.clarity_floor
     clarity = np.clip((closest - params.clarity_floor) / span, params.min_clarity, 1.0)
     ctx["closest"] = dict(zip(topics, closest.tolist(), strict=True))  # Python floats, read topic by topic
-    ctx["closest_rank"] = int(clear.sum()) if 0 < clear.sum() < params.clarity_post else 0  # (0: the usual rank)
+    fewer = int(clear.sum())  # the user's posts read for it: the rank ``_closest`` takes is theirs when under 3
+    ctx["closest_rank"] = fewer if 0 < fewer < params.clarity_post else 0  # (0: the usual rank)
     ctx["clarity"] = dict(zip(topics, clarity.tolist(), strict=True))
 
 
