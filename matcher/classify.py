@@ -61,6 +61,8 @@ class ClassifyParams:
     read_share: float = 0.5  # a post is read when this share of its words are words the model knows whole ...
     read_min_words: int = 3  # ... judged only with at least this many words (text and context together) ...
     read_chars: tuple[int, int] = (300, 120)  # ... among the first this many characters of its text and context
+    matter_alone: float = 0.55  # a post (or its thread) this similar to a sensitive matter's phrase is not shown,
+    matter_with_word: float = 0.35  # nor one this similar holding a word that may name it (``sensitive_content``)
 
 
 _WORD = re.compile(r"[^\W\d_]{2,}")  # a word: two or more letters

@@ -25,6 +25,7 @@ from matcher.embed import EmbeddingCache
 from matcher.post_signals import own_words
 from matcher.profile_types import ProfileParams, TopicResult, UserPosts
 from matcher.profiles import build_profile
+from matcher.sensitive_content import touches, veiled_matters
 from matcher.store import Embedding, Post, batches
 from matcher.taxonomy import TopicInfo, not_shown
 from matcher.topic_space import SIMILARITY_ROWS, Subtrees, TopicSpace
@@ -32,18 +33,21 @@ from matcher.topic_space import SIMILARITY_ROWS, Subtrees, TopicSpace
 
 def load_user_posts(engine: Engine, cache: EmbeddingCache, user_ids: list[str], params: ClassifyParams,
                     inputs: bool = False, vocabulary: frozenset[str] = frozenset(), as_of: int | None = None,
-                    only: Sequence[int] | None = None) -> dict[str, tuple[UserPosts, np.ndarray]]:
+                    only: Sequence[int] | None = None, matters: np.ndarray | None = None
+                    ) -> dict[str, tuple[UserPosts, np.ndarray]]:
     """Posts and blended post vectors of these users, each sorted by post id (``inputs``: with ``UserPosts.inputs``,
     what a run's digest of the user reads of these very posts; ``vocabulary``: with ``UserPosts.readable``, which
     posts a model knowing these words reads, ``classify.readable``; ``as_of``: only the posts written by then;
-    ``only``: only the posts of these ids, asked for in lists a statement can bind, ``store.batches``). Posts whose
+    ``only``: only the posts of these ids, asked for in lists a statement can bind, ``store.batches``; ``matters``:
+    with ``UserPosts.touchy``, by these vectors of ``sensitive_content.matter_phrases()``). Posts whose
     text or context has no vector yet are left out: a profile run embeds every post first, so these were
     added or changed while it ran (an `ingest` beside it); the digest of what was read leaves them out too, so the
     next run recomputes their users. `match` reads the same way, from the posts its profile run embedded (only the
     evidence it shows: ``match.topic_queries``)."""
     text, context = aliased(Embedding), aliased(Embedding)
     columns = (*incremental.POST_INPUTS, col(Post.user_id), col(Post.post_id), col(text.vector).label("text_vec"),
-               col(context.vector).label("context_vec"), *((Post.text, Post.context) if vocabulary or inputs else ()))
+               col(context.vector).label("context_vec"),
+               *((Post.text, Post.context) if vocabulary or inputs or matters is not None else ()))
     stmt = (select(*columns)  # the vectors joined in: one query, not one per 500 keys
             .join(text, and_(col(text.model) == cache.name, col(text.text_key) == Post.text_key), isouter=True)
             .join(context, and_(col(context.model) == cache.name, col(context.text_key) == Post.context_key),
@@ -63,7 +67,7 @@ def load_user_posts(engine: Engine, cache: EmbeddingCache, user_ids: list[str], 
             if r[c.text_vec] is not None and (r[c.context_key] is None or r[c.context_vec] is not None)]
     if not rows:
         return {}
-    return _by_user(rows, c, cache.encoder.dim, params, inputs, vocabulary)
+    return _by_user(rows, c, cache.encoder.dim, params, inputs, vocabulary, matters)
 
 
 class _Columns:
@@ -94,7 +98,7 @@ class _Columns:
 
 
 def _by_user(rows: list[Any], c: _Columns, dim: int, params: ClassifyParams, inputs: bool,
-             vocabulary: frozenset[str]) -> dict[str, tuple[UserPosts, np.ndarray]]:
+             vocabulary: frozenset[str], matters: np.ndarray | None) -> dict[str, tuple[UserPosts, np.ndarray]]:
     """``load_user_posts``'s result from its rows (each user's together), read column by column."""
     column = list(zip(*rows, strict=True))
     text_vecs = np.frombuffer(b"".join(column[c.text_vec]), dtype=np.float32).reshape(len(rows), dim).copy()
@@ -111,20 +115,23 @@ def _by_user(rows: list[Any], c: _Columns, dim: int, params: ClassifyParams, inp
     read = readable(list(column[c.text]), list(column[c.context]), vocabulary, params) if vocabulary else None
     if wordless.any():
         read = ~wordless if read is None else read & ~wordless
+    touchy = None if matters is None else (touches(column[c.text], text_vecs, matters, params)
+                                            | (has_ctx & touches(column[c.context], ctx_vecs, matters, params)))
     out: dict[str, tuple[UserPosts, np.ndarray]] = {}
     users = column[c.user_id]
     start = 0
     for i in range(1, len(rows) + 1):
         if i == len(rows) or users[i] != users[start]:
             posts = _user_posts(rows[start:i], [part[start:i] for part in column], c, text_vecs[start:i],
-                                inputs, None if read is None else read[start:i], texts=bool(vocabulary) or inputs)
+                                inputs, None if read is None else read[start:i], texts=bool(vocabulary) or inputs,
+                                touchy=None if touchy is None else touchy[start:i])
             out[users[start]] = (posts, blended[start:i])
             start = i
     return out
 
 
 def _user_posts(rows: list[Any], column: list[tuple[Any, ...]], c: _Columns, text_vecs: np.ndarray, inputs: bool,
-                read: np.ndarray | None, texts: bool = False) -> UserPosts:
+                read: np.ndarray | None, texts: bool = False, touchy: np.ndarray | None = None) -> UserPosts:
     """One user's posts from their rows and the same rows' columns."""
     return UserPosts(
         keys=[int(key or 0) for key in column[c.id]],
@@ -141,6 +148,7 @@ def _user_posts(rows: list[Any], column: list[tuple[Any, ...]], c: _Columns, tex
         copied=np.array([bool(x) for x in column[c.copied]], dtype=bool),
         inputs=incremental.post_inputs(rows) if inputs else b"",
         names=list(zip(column[c.platform], column[c.post_id], strict=True)),
+        touchy=touchy,
     )
 
 
@@ -185,7 +193,7 @@ def read_users(engine: Engine, cache: EmbeddingCache, space: TopicSpace, user_id
     """These users' posts written by ``as_of``, read (``ReadUser``), for each user with such posts, in the order of
     ``user_ids``."""
     loaded = load_user_posts(engine, cache, user_ids, classify, inputs=True, vocabulary=space.vocabulary,
-                             as_of=as_of)
+                             as_of=as_of, matters=space.matters)
     words = {u: own_words(loaded[u][0], params) for u in user_ids if u in loaded}
     vectors = {u: smooth_within_user(loaded[u][1], classify, sources=own) for u, (_, own) in words.items()}
     return {u: ReadUser(loaded[u][0], *words[u], vectors[u], user_closeness(space, vectors[u], words[u][1], classify))
@@ -218,6 +226,7 @@ def compute_users(engine: Engine, cache: EmbeddingCache, space: TopicSpace, user
     similarity = _by_blocks(lambda vecs, closest: space.similarity(vecs, classify, closest),
                             {u: (r.vectors, r.closeness) for u, r in users.items()})
     hidden = not_shown(space.topics)
+    sensitive = np.array([t.sensitive for t in space.topics], dtype=bool)
     under = Subtrees(space, classify)
     results: dict[str, list[TopicResult]] = {}
     digests = {u: incremental.inputs_digest(users[u].posts.inputs if u in users else b"", u, opt_ins)
@@ -230,10 +239,12 @@ def compute_users(engine: Engine, cache: EmbeddingCache, space: TopicSpace, user
         user = users[user_id]
         posts += len(user.posts.keys)
         sims = similarity[user_id]
-        results[user_id] = build_profile(user.posts, memberships_from_similarity(sims, classify), space.ids,
-                                         space.parents, allowed_topics(space.topics, hidden(opt_ins.get(user_id))),
-                                         as_of, params, similarity=sims, duplicates=user.dup,
-                                         alone=space.read_alone(user.posts.text_vecs, classify, under))
+        members = memberships_from_similarity(sims, classify)
+        allowed = allowed_topics(space.topics, hidden(opt_ins.get(user_id)))
+        touchy = veiled_matters(user.posts.touchy, members, allowed & sensitive, params)
+        results[user_id] = build_profile(user.posts, members, space.ids, space.parents, allowed, as_of, params,
+                                         similarity=sims, duplicates=user.dup,
+                                         alone=space.read_alone(user.posts.text_vecs, classify, under), touchy=touchy)
     return results, posts, digests
 
 

@@ -132,6 +132,9 @@ def _evidence(mass: float, days: int, threads: int) -> tuple[float, str]:
 
 
 _ORDINAL = {1: "", 2: "2nd ", 3: "3rd "}
+# a veiled post (``profiles._veiled``, ``sensitive_content``), as a shortfall names it
+VEILED = ("about a sensitive topic the user has not opted in to, or touching a sensitive matter (health, pregnancy, "
+          "medication, sexuality, religion, politics, grief, crime)")
 
 
 def _shortfalls(r: _Measured, params: ProfileParams) -> Iterator[str]:
@@ -171,13 +174,12 @@ def _shortfalls(r: _Measured, params: ProfileParams) -> Iterator[str]:
         yield (f"engagement {_below(r.positive / r.posts, params.min_mean_engagement)} per post; needs "
                f"{params.min_mean_engagement:g}")
     if not r.shown:
-        yield ("each of its original posts is about a sensitive topic the user has not opted in to: it cannot be "
-               "shown with posts of its own")
+        yield (f"each of its original posts is {VEILED}: it cannot be shown with posts of its own")
     if not r.alone:
         yield (f"none of its {r.posts} post(s) is about it in its own words (read without the thread it answers "
                f"and the user's other posts, each is under {params.alone_min:.2f} similar to it): they take the "
-               "topic from their threads" + (f"; {r.veiled} of them, about a sensitive topic the user has not opted in "
-               "to, are not read for it (they are not shown)" if r.veiled else ""))
+               "topic from their threads" + (f"; {r.veiled} of them, each {VEILED}, are not read for it "
+               "(they are not shown)" if r.veiled else ""))
     if r.best:
         shown = _below(r.score / r.best, params.min_share_of_best, "%", 0)
         yield (f"score {r.score:.3f} is {shown} of the user's strongest topic's ({r.best:.3f}); "

@@ -42,7 +42,8 @@ __all__ = ["ProfileParams", "TopicResult", "UserPosts", "build_profile",
 def build_profile(p: UserPosts, members: np.ndarray, topic_ids: list[str], parents: list[int],
                   allowed: np.ndarray, as_of: int, params: ProfileParams = ProfileParams(),
                   similarity: np.ndarray | None = None, duplicates: np.ndarray | None = None,
-                  alone: Callable[[np.ndarray, int], np.ndarray] | None = None) -> list[TopicResult]:
+                  alone: Callable[[np.ndarray, int], np.ndarray] | None = None,
+                  touchy: np.ndarray | None = None) -> list[TopicResult]:
     """Inferred topics (best first) then candidates, for one user.
 
     ``members`` is (n, T) post-topic membership; ``parents[k]`` is the index of topic k's parent or -1;
@@ -50,7 +51,8 @@ def build_profile(p: UserPosts, members: np.ndarray, topic_ids: list[str], paren
     ``similarity`` is the (n, T) similarity of each post to each topic (``matcher.classify.topic_similarity``),
     for clarity (without it clarity is 1); ``duplicates`` is ``duplicate_mask(p, params)`` when the caller has it.
     ``alone(rows, k)`` is the similarity of these posts' own texts, read alone, to topic k or the closest under it
-    (``_said_alone``; without it the rule is not applied).
+    (``_said_alone``; without it the rule is not applied). ``touchy`` is (n,) bool, the posts touching a sensitive
+    matter (``sensitive_content.veiled_matters``): veiled as the posts about a sensitive topic are (``_veiled``).
     Posts' membership in topics that are not allowed is dropped first, so
     a parent is never inferred from (nor shows as evidence) posts about a sensitive child; so is the membership of
     posts the model cannot read (``p.readable``).
@@ -65,6 +67,8 @@ def build_profile(p: UserPosts, members: np.ndarray, topic_ids: list[str], paren
         return []
     read = np.ones(n, dtype=bool) if p.readable is None else p.readable
     veiled = _veiled(members, allowed, params)  # (read before the sensitive topics' memberships are dropped)
+    if touchy is not None:
+        veiled |= touchy
     # a sensitive topic lends its posts to no parent (they are not evidence); a post the model cannot read is about
     # no topic, nor one of a topic's closest posts
     members = members * allowed[None, :] * read[:, None]

@@ -21,6 +21,7 @@ from catalog.refresh import text_key
 from matcher.classify import ClassifyParams, cosines, related_words, topic_similarity, view_closeness
 from matcher.embed import EmbeddingCache
 from matcher.model_files import reading_vocabulary, vocabulary
+from matcher.sensitive_content import matter_phrases
 from matcher.store import Setting, session
 from matcher.taxonomy import TopicInfo, lineage, stored_topics
 from matcher.vocabulary import vocabulary_vectors
@@ -42,6 +43,8 @@ class TopicSpace:
 
     related: list[list[str]] = field(default_factory=list)  # each topic's related words (last among its views)
     vocabulary: frozenset[str] = frozenset()  # the words the model knows whole: which posts it reads (``readable``)
+    matters: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))  # ``sensitive_content``'s
+    # phrases' vectors, which veil the posts touching a sensitive matter (none: no post is veiled so)
 
     @classmethod
     def build(cls, topics: list[TopicInfo], cache: EmbeddingCache,
@@ -63,7 +66,8 @@ class TopicSpace:
         # time) then reads the views' transpose contiguously, about 1.5 times as fast (the same bits, but for a user
         # with one post: a matrix-vector product, which may round a bit differently)
         return cls(topics, vectors, [t.topic_id for t in topics], [index.get(t.parent_id or "", -1) for t in topics],
-                   np.asfortranarray(views), starts, picks, reading_vocabulary(cache.encoder))
+                   np.asfortranarray(views), starts, picks, reading_vocabulary(cache.encoder),
+                   cache.vectors(matter_phrases()))
 
     def adapted(self, vectors: np.ndarray) -> "TopicSpace":
         """The same space with topic vectors fitted to the collection (``classify.adapt_topic_vectors``)."""
@@ -233,9 +237,10 @@ def _stored_picks(cache: EmbeddingCache, key: str) -> list[list[str]] | None:
 
 def topic_text_keys(s: Session) -> set[str]:
     """The keys of the texts a topic space is built from as the database holds them: the views of the loaded
-    taxonomy's topics and the related words chosen for them (``related_picks``). They are no one's: a post of the same
-    words does not make them personal (``deletion.delete_posts`` keeps their vectors)."""
-    keys = {text_key(x) for t in stored_topics(s) for x in t.view_texts()}
+    taxonomy's topics, the related words chosen for them (``related_picks``) and the sensitive matters' phrases. They
+    are no one's: a post of the same words does not make them personal (``deletion.delete_posts`` keeps their
+    vectors)."""
+    keys = {text_key(x) for t in stored_topics(s) for x in t.view_texts()} | {text_key(x) for x in matter_phrases()}
     for value in s.exec(select(Setting.value).where(col(Setting.key).startswith(PICKS))):
         keys.update(text_key(w) for picked in json.loads(value) for w in picked)
     return keys

@@ -327,6 +327,8 @@ SHORTFALL = [
     (r"^engagement ([\d.e+-]+) per post; needs ([\d.]+)$",
      lambda r, m: float(m[1]) < float(m[2]) and r.details["positive_engagement"] / r.posts < float(m[2])),
     (r"^none of its (\d+) post\(s\) is about it in its own words", lambda r, m: int(m[1]) == r.posts),
+    (r"^each of its original posts is about a sensitive topic the user has not opted in to, or touching a sensitive "
+     r"matter", lambda r, m: not r.evidence),
     (r"^score ([\d.]+) is ([\d.]+)% of the user's strongest topic's \(([\d.]+)\); needs (\d+)%$",
      lambda r, m: abs(float(m[1]) - r.score) < 6e-4 and float(m[2]) < float(m[4]) and r.score < 0.5 * float(m[3])),
 ]

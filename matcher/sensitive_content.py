@@ -1,0 +1,113 @@
+"""Sensitive matters in posts, whatever the taxonomy: a backstop that keeps such posts from being shown.
+
+A taxonomy's sensitive topics keep the posts about them out of every topic's evidence (``profiles._veiled``), but only
+the posts the model places near them. On the dev data a miscarriage was Parenting's evidence, stimulant medication
+Psychology's, a darknet pill order Shopping's: the model put the miscarriage post 0.22 from the nearest sensitive
+topic's view, below an airport lounge review. The matters of ``data/sensitive_matters.yaml`` (pregnancy and
+fertility, physical and mental health, medication and drugs, sexuality, religion, politics, grief, crime, identity)
+are each read two ways: short phrases, against the vector of each post's own text and of its thread's, and words, in
+those texts. A text touches a matter when it is ``matter_alone`` similar to a phrase, or names the matter outright
+("miscarriage", "Adderall", "passed away": a long post whose vector the matter barely moves is caught so), or holds
+one of its other words ("meds", "funeral") and is ``matter_with_word`` similar (a mention alone, "prescription
+glasses", is mostly left alone). A post touching one, or under a thread that does (a reply in "I have ADHD" tells
+as much), is veiled as a sensitive topic's post is: shown to no one, and a topic whose own posts are all veiled is not
+inferred. It still counts for its topics. A post about a sensitive topic the user opted in to (a member of it) is not
+veiled by this.
+"""
+
+import functools
+import string
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+
+import numpy as np
+import yaml
+
+from matcher.classify import ClassifyParams
+from matcher.profile_types import ProfileParams
+
+__all__ = ["MATTERS_FILE", "Words", "matter_names", "matter_phrases", "matter_words", "touches", "veiled_matters"]
+
+MATTERS_FILE = "data/sensitive_matters.yaml"
+# a text's words: in lower case, split at white space, hyphens ("self-harm" is "self harm", "pregnant-" "pregnant") and
+# other punctuation, with apostrophes dropped ("Crohn's": "crohns"; a word in single quotes is the word)
+_SPLIT = str.maketrans({**dict.fromkeys(string.punctuation.replace("'", "") + "“”«»…–—", " "), "'": None, "’": None})
+
+
+@functools.cache
+def _matters() -> dict[str, dict[str, list[str]]]:
+    matters: dict[str, dict[str, list[str]]] = yaml.safe_load(
+        resources.files("matcher").joinpath(MATTERS_FILE).read_text(encoding="utf-8"))
+    return matters
+
+
+def _split(text: str) -> list[str]:
+    return text.lower().translate(_SPLIT).split()
+
+
+@dataclass(frozen=True)
+class Words:
+    """Words to find whole in a text (``_split``'s words); one of several words, those words in a row."""
+
+    single: frozenset[str]
+    runs: tuple[str, ...]  # " a b ": several words, in a row
+
+    @classmethod
+    def of(cls, entries: list[str]) -> "Words":
+        split = [_split(e) for e in entries]
+        return cls(frozenset(w[0] for w in split if len(w) == 1),
+                   tuple(sorted({f" {' '.join(w)} " for w in split if len(w) > 1})))
+
+    def found(self, text: str) -> bool:
+        words = _split(text)
+        if not self.single.isdisjoint(words):
+            return True
+        joined = f" {' '.join(words)} " if self.runs else ""
+        return any(run in joined for run in self.runs)
+
+
+def matter_phrases() -> list[str]:
+    """Every matter's phrases, in the file's order: the texts a topic space embeds beside its topics' views."""
+    return [str(p) for m in _matters().values() for p in m["phrases"]]
+
+
+@functools.cache
+def matter_names() -> Words:
+    """The words naming a matter outright."""
+    return Words.of([str(w) for m in _matters().values() for w in m["names"]])
+
+
+@functools.cache
+def matter_words() -> Words:
+    """The words that may name a matter."""
+    return Words.of([str(w) for m in _matters().values() for w in m["words"]])
+
+
+def touches(texts: Sequence[str | None], vecs: np.ndarray, phrases: np.ndarray,
+            params: ClassifyParams = ClassifyParams()) -> np.ndarray:
+    """(n,) bool: the texts (a post's, or its thread's: None, none) that touch a sensitive matter, by them and their
+    vectors. ``phrases``: the vectors of ``matter_phrases()``. In float64, so a post's answer does not depend on the
+    posts read beside it. Every text is read for the names (7 microseconds for a Reddit comment; the other words
+    only where the vector is near enough)."""
+    n = len(vecs)
+    if n == 0 or not len(phrases):
+        return np.zeros(n, dtype=bool)
+    best = (np.asarray(vecs, dtype=np.float64) @ np.asarray(phrases, dtype=np.float64).T).max(axis=1)
+    out: np.ndarray = best >= params.matter_alone
+    names, words, near = matter_names(), matter_words(), (best >= params.matter_with_word).tolist()
+    for i, text in enumerate(texts):
+        if text and not out[i]:
+            out[i] = names.found(text) or (near[i] and words.found(text))
+    return out
+
+
+def veiled_matters(touchy: np.ndarray | None, members: np.ndarray, opted: np.ndarray,
+                   params: ProfileParams = ProfileParams()) -> np.ndarray | None:
+    """``touchy`` (``UserPosts.touchy``: the posts ``touches`` flags, or None: not read) but for the posts that are
+    members (``member_min``) of a sensitive topic the user opted in to (``opted``, (T,) bool over ``members``' (n, T)
+    columns): they asked to have it read."""
+    if touchy is None or not touchy.any() or not opted.any():
+        return touchy
+    out: np.ndarray = touchy & (members[:, opted].max(axis=1) < params.member_min)
+    return out

@@ -1,0 +1,150 @@
+"""Posts touching a sensitive matter the taxonomy does not name closely (a miscarriage under Parenting, medication
+under Psychology) are shown to no one: ``matcher.sensitive_content``, read into ``profiles.build_profile``'s veil."""
+
+import numpy as np
+import pytest
+import yaml
+from sqlmodel import Session
+
+from catalog.refresh import text_key
+from matcher.classify import ClassifyParams
+from matcher.embed import EmbeddingCache
+from matcher.encoder import load_encoder
+from matcher.explain import explain_topic
+from matcher.ingest import ingest_posts, ingest_users
+from matcher.profile_run import run_profile
+from matcher.profile_types import ProfileParams, UserPosts
+from matcher.profiles import build_profile
+from matcher.records import to_epoch
+from matcher.sensitive_content import matter_names, matter_phrases, matter_words, touches, veiled_matters
+from matcher.store import open_engine
+from matcher.topic_records import user_topics
+from matcher.topic_space import topic_text_keys
+from tests.conftest import post
+
+T0, DAY = 1_700_000_000, 86_400
+P = ProfileParams()
+C = ClassifyParams()
+
+
+def _unit(*rows: list[float]) -> np.ndarray:
+    a = np.array(rows, dtype=np.float64)
+    return a / np.linalg.norm(a, axis=1, keepdims=True)
+
+
+def test_names_and_words_are_found_whole_in_any_case_and_in_a_row() -> None:
+    names, words = matter_names(), matter_words()
+    for said in ("I had a Miscarriage in May", "she miscarried twice", "on 'Adderall' again", "my mom passed   away",
+                 "self-harming again", "self harm", "living with Crohn’s", "PREGNANT!", "we're pregnant- it's early",
+                 "a murder-suicide", "I lost my Mom in May"):
+        assert names.found(said), said
+    for said in ("the transmission failed", "Sussex coast", "diagnostic port",
+                 "passed the ball", "away we passed", "grievances about the referee", "my meds ran out"):
+        assert not names.found(said), said
+    assert words.found("my meds ran out") and words.found("Coming out to my parents")
+    assert not words.found("methane leak") and not words.found("weeds in the garden")
+
+
+def test_the_matters_file_gives_each_matter_words_and_phrases() -> None:
+    from importlib import resources
+
+    matters = yaml.safe_load(resources.files("matcher").joinpath("data/sensitive_matters.yaml").read_text())
+    assert len(matters) >= 10
+    for name, m in matters.items():
+        assert m["words"] and m["phrases"], name
+    assert "I had a miscarriage" in matter_phrases()
+
+
+def test_a_text_touches_a_matter_by_its_similarity_by_a_name_or_by_a_word_and_a_lower_one() -> None:
+    """Phrase vector (1, 0): a text 0.6 similar touches a matter whatever it says; one naming a matter outright
+    ("lexapro") does at any similarity; one holding a word that may name it ("meds") only at 0.35 or more; a text
+    that is None (no thread) only by similarity."""
+    phrases = _unit([1.0, 0.0])
+    sims = [0.6, 0.4, 0.4, 0.3, 0.05, 0.6, 0.3]
+    vecs = np.array([[s, np.sqrt(1 - s * s)] for s in sims])
+    texts = ["a long day", "my meds ran out", "a long day", "my meds ran out", "on lexapro since May", None, None]
+    assert touches(texts, vecs, phrases, C).tolist() == [True, True, False, False, True, True, False]
+    assert not touches(texts, vecs, np.zeros((0, 2)), C).any()  # no phrases: nothing veiled
+
+
+def test_a_post_about_a_sensitive_topic_the_user_opted_in_to_is_not_veiled_by_a_matter() -> None:
+    touchy = np.array([True, True, False])
+    members = np.array([[0.1, 0.6], [0.9, 0.0], [0.1, 0.9]])  # post 0 is a member of topic 1 (sensitive)
+    assert veiled_matters(touchy, members, np.array([False, True]), P).tolist() == [False, True, False]
+    assert veiled_matters(touchy, members, np.array([False, False]), P).tolist() == [True, True, False]
+    assert veiled_matters(None, members, np.array([False, True]), P) is None
+
+
+def _user(n: int) -> UserPosts:
+    rng = np.random.default_rng(0)
+    vecs = rng.standard_normal((n, 16)).astype(np.float32)
+    return UserPosts(keys=list(range(1, n + 1)), created_at=np.array([T0 + i * 3 * DAY for i in range(n)]),
+                     likes=np.full(n, 6), replies=np.full(n, 2), shares=np.zeros(n, dtype=int),
+                     is_share=np.zeros(n, dtype=bool), self_vote=np.zeros(n, dtype=bool),
+                     thread=[f"t{i}" for i in range(n)], text_vecs=vecs / np.linalg.norm(vecs, axis=1, keepdims=True))
+
+
+def test_posts_touching_a_matter_are_no_evidence_and_a_topic_resting_on_them_alone_is_not_inferred() -> None:
+    members = np.array([[0.9]] * 6, dtype=np.float32)
+    touchy = np.array([True, False, False, False, False, False])
+    kept = build_profile(_user(6), members, ["parenting"], [-1], np.array([True]), T0 + 30 * DAY, P, touchy=touchy)
+    assert kept[0].inferred and 1 not in [key for key, _ in kept[0].evidence]
+    every = build_profile(_user(6), members, ["parenting"], [-1], np.array([True]), T0 + 30 * DAY, P,
+                          touchy=np.ones(6, dtype=bool))
+    assert not every[0].inferred and not every[0].evidence
+    assert "touching a sensitive matter" in " ".join(every[0].details["shortfalls"])
+
+
+def test_forgetting_a_post_keeps_the_vectors_of_the_matters_phrases(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    engine = open_engine(str(tmp_path / "k.db"))
+    with Session(engine) as s:
+        keys = topic_text_keys(s)
+    assert {text_key(p) for p in matter_phrases()} <= keys
+
+
+# --- with the real model ---------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def encoder():  # type: ignore[no-untyped-def]
+    return load_encoder()
+
+
+@pytest.mark.integration
+def test_the_real_model_veils_what_the_taxonomy_missed_and_not_ordinary_posts(encoder) -> None:  # type: ignore[no-untyped-def]
+    touchy = ["I had a miscarriage at ten weeks last month and I still cry every morning.",
+              "My psychiatrist upped my Adderall dose and the crash at 4pm is brutal.",
+              "I lost my Mom on Monday. There really are no words.",
+              "I was formally diagnosed with ADHD in October last year."]
+    plain = ["Swapped my cassette for an 11-34 and the climbs feel so much easier now.",
+             "The exit row on the A321 has the most legroom I have found in economy.",
+             "Our sourdough starter finally doubled overnight, the loaf had a great crumb.",
+             "The new GPU runs every game I own at 144 fps on high settings."]
+    texts = touchy + plain
+    flags = touches(texts, encoder.encode(texts), encoder.encode(matter_phrases()), C)
+    assert flags.tolist() == [True] * len(touchy) + [False] * len(plain)
+
+
+@pytest.mark.integration
+def test_a_pregnancy_loss_is_not_shown_as_parenting_evidence(tmp_path, write) -> None:  # type: ignore[no-untyped-def]
+    """A parent writing about toddlers and once about a miscarriage: Toddlers is inferred from the other posts, and
+    the miscarriage post is none of its evidence (before, on the dev data, such a post was Parenting's), nor is a
+    reply under a thread about the user's ADHD."""
+    texts = ["Our toddler finally sleeps through the night after we moved bedtime to seven.",
+             "Potty training tip: a sticker chart worked wonders for our three year old.",
+             "I had a miscarriage at ten weeks and our toddler keeps asking when the baby is coming.",
+             "Packing lunches for two kids under five is a daily puzzle, bento boxes help.",
+             "Our daughter started daycare and we are all exhausted but she loves it.",
+             "Screen time rules for toddlers: we allow one short show after dinner."]
+    posts = [post(f"p{i}", "u-mum", t, day=9 * i, likes=8, replies=2, platform="reddit")
+             for i, t in enumerate(texts)]
+    posts[3]["context"] = "I have ADHD and I think my toddler does too"  # a reply there tells as much
+    engine = open_engine(str(tmp_path / "m.db"))
+    ingest_users(engine, write("users.jsonl", [{"user_id": "u-mum", "consent": "opted_in"}]))
+    ingest_posts(engine, write("posts.jsonl", posts))
+    run_profile(engine, EmbeddingCache(engine, load_encoder()), as_of=to_epoch("2025-03-01"))
+    (record,) = user_topics(engine)
+    shown = [e["text"] for t in record["topics"] for e in t["evidence"]]
+    assert [t["topic_id"] for t in record["topics"]] == ["parenting.toddlers"] and shown
+    assert not any("miscarriage" in s or "bento" in s for s in shown) and len(shown) == 4
+    said = explain_topic(engine, "u-mum", "parenting.toddlers")
+    assert not any("miscarriage" in e["text"] or "bento" in e["text"] for e in said["evidence"])
