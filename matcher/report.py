@@ -23,9 +23,9 @@ from matcher.assignments import brand_view, match_records, matched_profile, with
 from matcher.changes import topic_changes
 from matcher.errors import NotReadyError, PerkmatchError
 from matcher.explain import explain_topic
+from matcher.glossary import report_glossary
 from matcher.outfiles import atomic_open
 from matcher.profile_run import latest_run
-from matcher.profile_types import ProfileParams
 from matcher.records import as_of_text
 from matcher.report_charts import activity_chart, engagement, quantity_chart
 from matcher.store import Run, User, session
@@ -52,8 +52,9 @@ def environment() -> Environment:
 
 
 def render(template: str, data: dict[str, Any]) -> str:
-    """Render one report template (``user.html.j2`` or ``brand.html.j2``) with its data."""
-    return environment().get_template(template).render(**data)
+    """Render one report template (``user.html.j2`` or ``brand.html.j2``) with its data; the words that say what its
+    numbers mean are ``glossary``'s: the data's own (``user_report``: against its run's thresholds), else the rules'."""
+    return environment().get_template(template).render(**({"glossary": report_glossary()} | data))
 
 
 def _runs(engine: Engine) -> tuple[Run, Run | None]:
@@ -82,11 +83,11 @@ def user_report(engine: Engine, user_id: str) -> dict[str, Any]:
     inferred = [t for t in shown if t["status"] == "inferred"]
     candidates = [t | {"why": _why(explained[t["topic_id"]])} for t in shown if t["status"] != "inferred"]
     usual = next((e["details"].get("usual_engagement") for e in explained.values() if "details" in e), None)
-    needed = next((e["thresholds"]["confidence"] for e in explained.values()), ProfileParams().min_confidence)
+    rules = next((e["thresholds"] for e in explained.values()), None)  # as the run's explanations read them
     changes = topic_changes(engine, user_id)  # (each change names its topic)
     assignments = match_records(engine, user_id=user_id) if match else None
     return _run_info(profile, match) | {
-        "user": doc["user"], "post_count": len(doc["posts"]), "usual": usual, "confidence_needed": needed,
+        "user": doc["user"], "post_count": len(doc["posts"]), "usual": usual, "glossary": report_glossary(rules),
         "topics": inferred, "candidates": candidates, "changes": changes,
         "chart": activity_chart(doc["posts"], inferred, usual),
         "assignments": assignments,

@@ -406,7 +406,7 @@ def test_explain_shows_what_a_reply_answers_and_what_a_reddit_score_counts(world
     assert world("profile", "--as-of", "2025-03-01").exit_code == 0
     said = world("explain", "ann", "travel").stdout
     assert "[in: Best airport lounges in Europe?]" in said  # before: the reply alone, not what made it count
-    assert "♥ is the platform's score, which on Reddit includes the author's own +1" in said
+    assert "on Reddit, ♥ is the post's score, which counts the author's own +1" in said
     table = " ".join(world("topics", "ann").stdout.split())
     assert "[in: Best airport lounges in Europe?]" in table  # text in [brackets] is not taken for rich markup
 

@@ -249,7 +249,7 @@ def test_template_escapes_every_field_it_is_given() -> None:
              "days": 3, "threads": 3, "engagement": 5.0, "engagement_vs_usual": 1.2, "first": None, "last": None,
              "evidence": [ev]}
     data = {"profile_run": 1, "as_of": "2026-01-03", "match_run": 2, "match_profile_run": 1, "usual": 3.0,
-            "post_count": 1, "confidence_needed": 0.5,
+            "post_count": 1,
             "user": {"user_id": bad, "handle": bad, "region": bad, "consent": bad},
             "topics": [topic], "candidates": [topic | {"status": "candidate", "why": [bad]}], "chart": None,
             "assignments": [{"user_id": bad, "perk_id": bad, "brand": bad, "title": bad, "rank": 1, "score": 0.5,
@@ -408,7 +408,7 @@ def test_bidi_controls_in_names_cannot_reorder_the_numbers_beside_them() -> None
              "days": 3, "threads": 3, "engagement": 5.0, "engagement_vs_usual": 1.2, "first": None, "last": None,
              "evidence": [ev]}
     data = {"profile_run": 1, "as_of": "2026-01-03", "match_run": 2, "match_profile_run": 1, "usual": 3.0,
-            "post_count": 1, "confidence_needed": 0.5,
+            "post_count": 1,
             "user": {"user_id": rlo, "handle": None, "region": None, "consent": None},
             "topics": [topic], "candidates": [], "chart": None,
             "assignments": [{"user_id": rlo, "perk_id": "k", "brand": rlo, "title": rlo, "rank": 1, "score": 0.5,

@@ -43,7 +43,7 @@ def test_explain_says_the_usual_leaves_out_the_own_vote_when_the_user_posts_wher
     assert said.exit_code == 0, said.output
     text = " ".join(said.stdout.split())
     assert "engagement on it" in text and "♥" in text
-    assert "(♥ is the platform's score" not in text  # none of the posts shown is on Reddit
+    assert "on Reddit, ♥ is the post's score" not in text  # none of the posts shown is on Reddit
     assert "reactions a post, beyond the author's own vote)" in text  # before (dcdfb80): "reactions a post)"
     from matcher.cli.explain_view import counts_own_vote
     from matcher.store import open_engine

@@ -4,7 +4,14 @@ perks, a near perk id), a topic's verdict with its measures and evidence, and wh
 from typing import Any
 
 from matcher.cli.common import out, print_json
-from matcher.cli.shown import evidence_lines, match_evidence_changed, print_assignments, warn_stale
+from matcher.cli.shown import (
+    assignments_own_vote,
+    evidence_lines,
+    match_evidence_changed,
+    perks_legend,
+    print_assignments,
+    warn_stale,
+)
 
 
 def is_perk(eng: Any, wanted: str) -> bool:
@@ -72,24 +79,24 @@ def print_topic(record: dict[str, Any], user_id: str, topic_id: str, votes: bool
 
 
 def print_measures(record: dict[str, Any], votes: bool = False) -> None:
-    """The topic's measures against the thresholds they need, when it was written about, and its evidence."""
-    from matcher.profile_types import ProfileParams
+    """The topic's measures against the thresholds they need, when it was written about, its evidence, and what the
+    measures and the evidence's signs mean (``glossary``: as the topics table and the user report say it)."""
+    from matcher.glossary import legend, own_vote_shown, topic_terms
 
     d = record["details"]
     th = record["thresholds"]
-    gap = ProfileParams().day_gap_hours
-    out.print(f"  posts {record['posts']} (needs {th['posts']}), distinct days {record['days']} "
-              f"(days with posts at least {gap:g} h apart; needs {th['days']}), threads {record['threads']} "
-              f"(needs {th['threads']}), engaged posts {d['engaged_posts']} (needs {th['engaged_posts']})")
+    out.print(f"  posts {record['posts']} (needs {th['posts']}), distinct days {record['days']} (needs {th['days']}), "
+              f"threads {record['threads']} (needs {th['threads']}), engaged posts {d['engaged_posts']} (needs "
+              f"{th['engaged_posts']})")
     out.print(_engagement(record, votes))
     if record["first"]:
         out.print(f"  written about from {record['first'][:10]} to {record['last'][:10]}")
     for line in evidence_lines(record["evidence"], 5).splitlines():
         out.print(f"  {line}", markup=False)
-    if record["evidence"]:  # every sign of the evidence lines, whatever the platform (before, only ♥, on Reddit)
-        vote = ("; ♥ is the platform's score, which on Reddit includes the author's own +1; engagement above leaves "
-                "that out" if _own_vote(record) else "")
-        out.print(f"  (♥ likes, ↩ replies, ⇄ shares; [in: ...] is what the post answers{vote})")
+    terms = topic_terms(th)  # the thresholds are said beside each number above
+    said = [terms[k] for k in ("posts", "days", "threads", "confidence", "engagement_vs_usual")]
+    own_vote = own_vote_shown(record["evidence"]) if record["evidence"] else None
+    out.print(f"  {legend(said, own_vote, labels=False, needs=False)}", markup=False, highlight=False)
 
 
 def counts_own_vote(eng: Any, user_id: str) -> bool:
@@ -110,11 +117,9 @@ def _own_vote(record: dict[str, Any], votes: bool = False) -> str:
     counts the author's own vote (``votes``), or the topic's evidence is on one (Reddit). A Stack Exchange or
     Twitter user has no such vote. (Before, only the evidence was read: a user with Reddit posts, whose topic's
     evidence is on Twitter, was not told their usual leaves their own votes out.)"""
-    from matcher.profile_types import ProfileParams
+    from matcher.glossary import own_vote_shown
 
-    if votes or any(e.get("platform") in ProfileParams().self_vote_platforms for e in record["evidence"]):
-        return ", beyond the author's own vote"
-    return ""
+    return ", beyond the author's own vote" if votes or own_vote_shown(record["evidence"]) else ""
 
 
 def _engagement(record: dict[str, Any], votes: bool = False) -> str:
@@ -129,12 +134,11 @@ def _engagement(record: dict[str, Any], votes: bool = False) -> str:
     needed = th["engagement_vs_usual"]  # to as many decimals as it takes not to look met when it is not
     needed_shown = f"{needed:.2f}" if f"{needed:.2f}" != f"{record['engagement_vs_usual']:.2f}" else f"{needed:g}"
     return (f"  engagement on it ×{record['engagement_vs_usual']:.2f} of the user's usual (needs "
-            f"×{needed_shown}; {whose}, on a log scale and drawn towards ×1 when there are few "
-            f"posts, so one viral post moves it far less than its likes; the usual ≈ {d['usual_engagement']} "
+            f"×{needed_shown}; {whose}; the usual ≈ {d['usual_engagement']} "
             f"reactions a post{_own_vote(record, votes)}), "
-            f"{per_post:.2f} reactions a post on it (needs {th['engagement_per_post']:g}), how sure, from how many "
-            f"posts, days and threads it rests on: confidence {record['confidence']:.2f} "
-            f"(needs {th['confidence']:.2f}), duplicates dropped {d['duplicates_dropped']}, "
+            f"{per_post:.2f} reactions a post on it (needs {th['engagement_per_post']:g}), "
+            f"confidence {record['confidence']:.2f} (needs {th['confidence']:.2f}), "
+            f"duplicates dropped {d['duplicates_dropped']}, "
             f"reshares {d['shares']}"
             + (f", copies of other users' earlier posts {d['copies']}" if d.get("copies") else "")
             + f", recency weight {d['recency']} (1 when its posts are recent; older posts count less)"
@@ -167,3 +171,6 @@ def show_perk(eng: Any, cache: Any, user_id: str, perk_id: str, as_json: bool) -
             out.print(f"    {t['name']} ({t['topic_id']}, relevance {t['relevance']:.2f}): {t['user']}", markup=False)
     if record.get("also"):
         out.print(f"  {record['also']}", markup=False)
+    if "score" in record or record.get("topics") or record.get("perk_topics"):  # a number said: what it means
+        own_vote = assignments_own_vote([record["assignment"]]) if record.get("assignment") else None
+        out.print(perks_legend(own_vote, tail=""), markup=False, highlight=False)

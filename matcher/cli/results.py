@@ -19,26 +19,28 @@ from matcher.cli.common import (
     print_table,
 )
 from matcher.cli.explain_view import counts_own_vote, is_perk, perk_hint, print_topic, show_perk, warn_topic_stale
-from matcher.cli.shown import evidence_lines, match_evidence_changed, or_dash, print_assignments, warn_stale
+from matcher.cli.shown import (
+    assignments_own_vote,
+    evidence_lines,
+    match_evidence_changed,
+    or_dash,
+    perks_legend,
+    print_assignments,
+    warn_stale,
+)
+
+TOPIC_COLUMNS = ("score", "confidence", "posts", "days", "engagement_vs_usual")  # the table's numbers (glossary keys)
+TOPICS_TAIL = "`perkmatch explain USER TOPIC_ID` gives every number of a topic"
 
 
-def topics_legend() -> str:
-    """What the topics table's numbers and signs mean, in words; the confidence needed is ``ProfileParams``'."""
-    from matcher.profile_types import ProfileParams  # (NumPy: not at the CLI's import)
+def topics_legend(own_vote: bool | None = False) -> str:
+    """What the topics table's numbers and signs mean (``glossary``; ``own_vote``: as ``glossary.legend`` reads it)."""
+    from matcher.glossary import legend, topic_terms  # (NumPy: not at the CLI's import)
 
-    return ("(score: how strongly the user's posts show the interest, from how many there are, how plainly they are "
-            "about it, how recent and how engaged; read it against the user's other topics. conf.: how sure perkmatch "
-            f"is, 0 to 1, from how many posts, days and threads it rests on; {ProfileParams().min_confidence:.2f} is "
-            "needed. engagement vs usual: how the posts on it fared against the user's own typical post, ×1.00 = as "
-            "usual. ♥ likes (on Reddit, the post's score), ↩ replies, ⇄ shares; [in: ...] is what the post answers. "
-            "`perkmatch explain USER TOPIC_ID` gives every number of a topic)")
+    terms = topic_terms()
+    return legend([terms[k] for k in TOPIC_COLUMNS], own_vote, TOPICS_TAIL)
 
 
-PERKS_LEGEND = ("  (score: how well a perk suits the user, its fit weighed by how strong the topic is among theirs. "
-                "fit: how close the perk is to the topic and to the user's posts on it, about 1 or more is close. "
-                "relevance: how much the perk is about this topic rather than others, 1.00 = as much as about the "
-                "topics it is closest to. ♥ likes, ↩ replies, ⇄ shares; [in: ...] is what the post answers. "
-                "`perkmatch explain USER PERK_ID` says why one perk was given or not)")
 WITHHELD_SHOWN = 10  # `explain USER` prints the best this many perks withheld; --json gives every one
 
 
@@ -68,13 +70,23 @@ def topics(
     if as_json:
         print_json(records)
         return
+    tables, own_vote = False, False  # (`--all`: the records are read a chunk at a time, and read once)
     for rec in records:
         _print_topics(rec, candidates)
-    if any(rec["topics"] for rec in records):  # once, under the tables: what their numbers and signs mean
-        out.print(topics_legend(), markup=False, highlight=False)
+        tables = tables or bool(rec["topics"])
+        own_vote = own_vote or _own_vote(rec)
+    if tables:  # once, under the tables: what their numbers and signs mean (before, `--all` never said it)
+        out.print(topics_legend(own_vote), markup=False, highlight=False)
     elif user_id is not None and not candidates:  # a person told only "0 topic(s)" had nowhere to go next
         out.print(f"  (`perkmatch topics {user_id} --candidates` shows the topics that came closest and why each fell "
                   "short)", markup=False, highlight=False)
+
+
+def _own_vote(rec: dict[str, Any]) -> bool:
+    """Whether a post shown as one of the user's topics' evidence counts its author's own vote (``glossary``)."""
+    from matcher.glossary import own_vote_shown
+
+    return own_vote_shown(e for t in rec["topics"] for e in t["evidence"])
 
 
 def _check_topics_options(user_id: str | None, all_users: bool, changes: bool, since: int | None) -> None:
@@ -134,7 +146,10 @@ def _print_topics(rec: dict[str, Any], candidates: bool) -> None:
     if not rec["topics"]:  # a line, not an empty table (`topics --all`: most users of a large run, perhaps)
         out.print(title, markup=False, highlight=False)
         return
-    columns = ["topic", "score", "conf.", "posts", "days", "engagement vs usual", "evidence"]
+    from matcher.glossary import topic_terms
+
+    terms = topic_terms()  # the columns headed as the legend under the table names them
+    columns = ["topic", *(terms[k].label for k in TOPIC_COLUMNS), "evidence"]
     table = Table(*columns, *(["why it fell short"] if candidates else []), title=title, title_justify="left")
     for t in rec["topics"]:
         label = t["name"] + (" (candidate)" if t["status"] != "inferred" else "")
@@ -221,7 +236,7 @@ def _explain_user(eng: Any, user_id: str, as_json: bool) -> None:
         out.print(f"  ... and {len(record['withheld']) - WITHHELD_SHOWN} more withheld, each with its reason "
                   "(--json lists every one)")
     if record["assignments"] or record["withheld"]:
-        out.print(PERKS_LEGEND, markup=False, highlight=False)
+        out.print(perks_legend(assignments_own_vote(record["assignments"])), markup=False, highlight=False)
 
 
 def register(app: typer.Typer) -> None:

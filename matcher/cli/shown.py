@@ -39,6 +39,26 @@ def print_assignments(records: list[dict[str, Any]]) -> None:
                 out.print(f"      {line}", markup=False)
 
 
+PERKS_TAIL = "`perkmatch explain USER PERK_ID` says why one perk was given or not"
+
+
+def perks_legend(own_vote: bool | None, tail: str = PERKS_TAIL) -> str:
+    """What a perk's score, fit and relevance, and the signs of its evidence, mean (``glossary``; ``own_vote``: as
+    ``glossary.legend`` reads it, ``assignments_own_vote``)."""
+    from matcher.glossary import legend, perk_terms  # (the catalog's index: not at the CLI's import)
+
+    return "  " + legend(perk_terms().values(), own_vote, tail)
+
+
+def assignments_own_vote(records: list[dict[str, Any]]) -> bool | None:
+    """``glossary.legend``'s ``own_vote`` for these assignments as ``print_assignments`` shows them: None when they
+    show no evidence post."""
+    from matcher.glossary import own_vote_shown
+
+    evidence = [e for r in records for t in r["topics"][:2] for e in t["evidence"]]
+    return own_vote_shown(evidence) if evidence else None
+
+
 def match_profile_run(eng: Any) -> int | None:
     """The profile run the latest match assigned from: the topics and evidence its assignments cite."""
     from matcher.assignments import matched_profile
