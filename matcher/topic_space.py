@@ -67,7 +67,7 @@ class TopicSpace:
         # with one post: a matrix-vector product, which may round a bit differently)
         return cls(topics, vectors, [t.topic_id for t in topics], [index.get(t.parent_id or "", -1) for t in topics],
                    np.asfortranarray(views), starts, picks, reading_vocabulary(cache.encoder),
-                   cache.vectors(matter_phrases()))
+                   cache.vectors(matter_phrases()) if topics else np.zeros((0, 0), np.float32))
 
     def adapted(self, vectors: np.ndarray) -> "TopicSpace":
         """The same space with topic vectors fitted to the collection (``classify.adapt_topic_vectors``)."""
@@ -179,13 +179,15 @@ def topic_words(topics: list[TopicInfo], cache: EmbeddingCache, params: Classify
 
 
 def space_texts(topics: list[TopicInfo], cache: EmbeddingCache, params: ClassifyParams) -> tuple[list[str], bool]:
-    """The texts a topic space is built from that the embedding cache holds: the topics' views, and the related
+    """The texts a topic space is built from that the embedding cache holds: the topics' views, the sensitive matters'
+    phrases (``sensitive_content``), and the related
     words when an earlier run already chose them for these topics, this model and these parameters; and whether
     the related words are still to be chosen, from the whole vocabulary (``matcher.vocabulary``: not kept in the
     database; then no earlier topic fit can match this run's)."""
     words = topic_words(topics, cache, params)
     known = _stored_picks(cache, _picks_key(topics, cache, params, words)) if words else None
-    return [x for t in topics for x in t.view_texts()] + [w for p in known or [] for w in p], bool(words) and not known
+    views = [x for t in topics for x in t.view_texts()] + (matter_phrases() if topics else [])
+    return views + [w for p in known or [] for w in p], bool(words) and not known
 
 
 def related_picks(topics: list[TopicInfo], cache: EmbeddingCache, params: ClassifyParams, vectors: np.ndarray,

@@ -21,6 +21,7 @@ from matcher.classify import (
 )
 from matcher.embed import EmbeddingCache
 from matcher.encoder import FakeEncoder, known_words, packaged_model_path, vocabulary_file
+from matcher.sensitive_content import matter_phrases
 from matcher.store import open_engine
 from matcher.taxonomy import TopicInfo
 from matcher.topic_space import Subtrees, TopicSpace, space_texts
@@ -483,4 +484,4 @@ def test_without_related_words_the_vocabulary_is_not_compared_with_the_topics(tm
     params = ClassifyParams(related_words=0)
     assert not space_texts(topics, cache, params)[1]
     TopicSpace.build(topics, cache, params)
-    assert encoder.encoded_texts == len(topics[0].view_texts())
+    assert encoder.encoded_texts == len(topics[0].view_texts()) + len(matter_phrases())  # (and the matters' phrases)

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from matcher.sensitive_content import matter_phrases
 from matcher.store import Run, open_engine, session
 from tests.test_status import status_world
 
@@ -34,7 +35,8 @@ def test_status_text_shows_each_part_of_the_report(world) -> None:  # type: igno
         "users     4: 3 opted in, 1 without consent; 0 opted out, 0 forgotten (their data deleted, by forget or an "
         "opt-out), kept as salted hashes only",
         "posts     18 by 3 users (0 reshares), written 2025-01-01 to 2025-01-16",
-        "vectors   32 texts embedded by fake-64",  # the embeddings, by model
+        f"vectors   {32 + len(matter_phrases())} texts embedded by fake-64",  # the embeddings, by model (and the
+        # sensitive matters' phrases: ``sensitive_content``)
         "taxonomy  3 topics (3 top-level, 1 sensitive)",
         "catalog   version 1, refreshed TIME from TMP/c.yaml: 5 live perks",
         "profile   run 1 finished TIME (as of 2025-03-01, opt-in): 3 users, 18 posts, 3 topics inferred, by fake-64",
@@ -43,7 +45,8 @@ def test_status_text_shows_each_part_of_the_report(world) -> None:  # type: igno
         "runs, newest first:",
         "     2 match   finished TIME, N s, offers as of 2025-03-01: 4 assignments among 3 users with topics, "
         "catalog version 1",
-        "     1 profile finished TIME, N s, as of 2025-03-01: 3 users, 18 posts, 27 texts embedded, 3 topics "
+        f"     1 profile finished TIME, N s, as of 2025-03-01: 3 users, 18 posts, {27 + len(matter_phrases())} texts "
+        "embedded, 3 topics "
         "inferred, 3 users computed",
         "",
         "up to date: nothing to run"]
