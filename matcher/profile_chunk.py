@@ -115,8 +115,7 @@ def _by_user(rows: list[Any], c: _Columns, dim: int, params: ClassifyParams, inp
     read = readable(list(column[c.text]), list(column[c.context]), vocabulary, params) if vocabulary else None
     if wordless.any():
         read = ~wordless if read is None else read & ~wordless
-    touchy = None if matters is None else (touches(column[c.text], text_vecs, matters, params)
-                                            | (has_ctx & touches(column[c.context], ctx_vecs, matters, params)))
+    touchy = None if matters is None else _touchy(column, c, text_vecs, ctx_vecs, matters, params)
     out: dict[str, tuple[UserPosts, np.ndarray]] = {}
     users = column[c.user_id]
     start = 0
@@ -127,6 +126,22 @@ def _by_user(rows: list[Any], c: _Columns, dim: int, params: ClassifyParams, inp
                                 touchy=None if touchy is None else touchy[start:i])
             out[users[start]] = (posts, blended[start:i])
             start = i
+    return out
+
+
+def _touchy(column: list[tuple[Any, ...]], c: _Columns, text_vecs: np.ndarray, ctx_vecs: np.ndarray,
+            matters: np.ndarray, params: ClassifyParams) -> np.ndarray:
+    """(n,) bool: the posts whose text, or whose thread's, touches a sensitive matter (``sensitive_content``): each
+    thread read once, however many of the posts answer it."""
+    first: dict[str, int] = {}
+    for i, key in enumerate(column[c.context_key]):
+        if key is not None:
+            first.setdefault(key, i)
+    at = list(first.values())
+    threads = touches([column[c.context][i] for i in at], ctx_vecs[at], matters, params)
+    said = dict(zip(first, threads.tolist(), strict=True))
+    out: np.ndarray = touches(column[c.text], text_vecs, matters, params)
+    out |= np.array([said.get(key, False) for key in column[c.context_key]], dtype=bool)
     return out
 
 
