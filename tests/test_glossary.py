@@ -127,3 +127,16 @@ def test_a_page_term_is_the_legends_in_a_sentence() -> None:
     assert confidence.said() == f"conf.: {confidence.meaning} (needs 0.50)"
     assert confidence.sentence == f"Confidence: {confidence.meaning} (needs 0.50)."
     assert perk_terms()["score"].sentence.startswith("A perk's score: how well the perk suits the user")
+
+
+def test_match_and_brand_gloss_the_numbers_they_show_in_the_glossarys_words(world) -> None:  # type: ignore[no-untyped-def]
+    """`match` shows each perk's score, fit and relevance, `brand` each user's score: before, with no word on them."""
+    text = said(world("match", "--dry-run"))
+    assert "because of Travel (fit" in text
+    for term in perk_terms().values():
+        assert text.count(term.said()) == 1, term.name
+    perk = json.loads(world("explain", "ann", "--json").stdout)["assignments"][0]["perk_id"]
+    shown = said(world("brand", perk))
+    assert perk_terms()["score"].said() in shown and perk_terms()["fit"].said() not in shown  # (it shows no fit)
+    assert f"{SIGNS}." in shown and "`perkmatch explain USER PERK_ID` says why a user got it or not" in shown
+    assert SIGNS not in said(world("match", "--dry-run", "--json"))  # the contract's JSON carries none of it

@@ -8,7 +8,7 @@ import typer
 from matcher.cli import common
 from matcher.cli.common import DbOpt, JsonOpt, ModelOpt, engine, out, print_json
 from matcher.cli.match_view import _print_nobody
-from matcher.cli.shown import evidence_lines, match_evidence_changed, match_profile_run, warn_stale
+from matcher.cli.shown import brand_legend, evidence_lines, match_evidence_changed, match_profile_run, warn_stale
 
 
 def brand(perk_id: Annotated[str, typer.Argument(help="The perk's id")], db: DbOpt = None,
@@ -58,5 +58,7 @@ def _print_brand(record: dict[str, Any]) -> None:
                 out.print(f"      {line}", markup=False)
     for w in record["left_out"]:
         out.print(f"  left out: {w['user_id']} score {w['score']:.3f} ({w['reason']})")
+    if record["users"] or record["left_out"]:
+        out.print(brand_legend(record["users"]), markup=False, highlight=False)
     if record.get("nobody"):
         _print_nobody(record["nobody"], "  ")

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from matcher.cli.common import err, out, print_json
-from matcher.cli.shown import print_assignments
+from matcher.cli.shown import assignments_own_vote, perks_legend, print_assignments
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,8 @@ def _show_match(view: _MatchView, changes: bool, out_file: str | None, fmt: str 
         print_json(view.records)
     else:
         print_assignments(view.records)
+        if view.records:  # (as under `explain USER`'s perks)
+            out.print(perks_legend(assignments_own_vote(view.records)), markup=False, highlight=False)
     if view.wanted is not None and not view.records and not view.nobody:
         err.print("no assignment of the perks selected")
     for perk_id, why in view.nobody.items():  # on stderr beside --json or --out: their lines are the assignments

@@ -50,6 +50,16 @@ def perks_legend(own_vote: bool | None, tail: str = PERKS_TAIL) -> str:
     return "  " + legend(perk_terms().values(), own_vote, tail)
 
 
+def brand_legend(users: list[dict[str, Any]]) -> str:
+    """What `brand`'s numbers and signs mean: a perk's score, and the signs of the evidence shown (its users' top
+    topic's, as ``_print_brand`` shows it)."""
+    from matcher.glossary import legend, own_vote_shown, perk_terms
+
+    evidence = [e for u in users for e in (u["topics"][0]["evidence"][:2] if u["topics"] else [])]
+    return "  " + legend([perk_terms()["score"]], own_vote_shown(evidence) if evidence else None,
+                         "`perkmatch explain USER PERK_ID` says why a user got it or not")
+
+
 def assignments_own_vote(records: list[dict[str, Any]]) -> bool | None:
     """``glossary.legend``'s ``own_vote`` for these assignments as ``print_assignments`` shows them: None when they
     show no evidence post."""
