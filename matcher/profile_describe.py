@@ -19,6 +19,9 @@ def _describe(kept: list[_Measured], p: UserPosts, ctx: dict[str, Any], topic_id
     is_member = np.array([r.total for r in kept]) >= params.member_min  # ``np.array``: ``np.stack``'s result, quicker
     members = (is_member @ ctx["kinds"]).astype(np.int64).tolist()  # whole numbers, exact in float64
     evidence = _evidence_posts(np.array([r.column for r in kept]), [r.inferred for r in kept], p, ctx, params)
+    # its posts never shown (``profiles._veiled``): counted, so `explain` can say why it shows fewer than it counts
+    veiled = ((is_member.astype(np.int64) @ ctx["veiled"].astype(np.int64)).tolist() if ctx["veiled"].any()
+              else [0] * len(kept))
     out = []
     for i, r in enumerate(kept):
         details = {
@@ -28,6 +31,7 @@ def _describe(kept: list[_Measured], p: UserPosts, ctx: dict[str, Any], topic_id
             "recency": round(r.decayed / r.mass, 3) if r.mass else 0.0, "clarity": round(ctx["clarity"][r.k], 3),
             "first": r.first, "last": r.last,
             "shortfalls": list(_shortfalls(r, params)), "covered_by": r.covered_by,
+            **({"not_shown": veiled[i]} if veiled[i] else {}),
         }
         out.append(TopicResult(topic_ids[r.k], inferred=r.inferred, score=r.score, confidence=round(r.confidence, 3),
                                posts=r.posts, days=r.days, engagement=round(r.lift, 3), details=details,

@@ -148,3 +148,19 @@ def test_a_pregnancy_loss_is_not_shown_as_parenting_evidence(tmp_path, write) ->
     assert not any("miscarriage" in s or "bento" in s for s in shown) and len(shown) == 4
     said = explain_topic(engine, "u-mum", "parenting.toddlers")
     assert not any("miscarriage" in e["text"] or "bento" in e["text"] for e in said["evidence"])
+    assert said["details"]["not_shown"] == 2  # (`explain` says so: "not shown 2 (each ... touching a sensitive")
+
+
+def test_explain_says_how_many_of_a_topics_posts_are_not_shown() -> None:
+    """A topic counts posts it never quotes; `explain` says how many and why, so its evidence is not taken to be all
+    of them. A topic with none such says nothing of it."""
+    from matcher.cli.explain_view import _engagement
+
+    record = {"posts": 10, "engagement_vs_usual": 1.0, "confidence": 0.9,
+              "thresholds": {"engagement_vs_usual": 0.5, "engagement_per_post": 0.5, "confidence": 0.5},
+              "evidence": [], "details": {"positive_engagement": 20.0, "usual_engagement": 1.0, "duplicates_dropped": 0,
+                                          "shares": 0, "recency": 1.0, "not_shown": 3}}
+    assert "not shown 3 (each about a sensitive topic the user has not opted in to, or touching a sensitive" in \
+        _engagement(record)
+    del record["details"]["not_shown"]
+    assert "not shown" not in _engagement(record)
