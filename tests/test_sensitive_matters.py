@@ -164,3 +164,24 @@ def test_explain_says_how_many_of_a_topics_posts_are_not_shown() -> None:
         _engagement(record)
     del record["details"]["not_shown"]
     assert "not shown" not in _engagement(record)
+
+
+def test_a_texts_side_of_each_threshold_is_float64s_whatever_rows_are_read_beside_it() -> None:
+    """``_best`` reads the product in float32 and again in float64 near a threshold: each row's side of
+    ``matter_alone`` and ``matter_with_word`` is the float64 product's, alone or among 500 others."""
+    from matcher.sensitive_content import _best
+
+    rng = np.random.default_rng(7)
+    phrases = _unit(*rng.standard_normal((5, 16)).tolist()).astype(np.float32)
+    near = []  # rows 1e-6 to 5e-5 from a threshold, on either side
+    for i, cos in enumerate([0.35 + 3e-6, 0.35 - 3e-6, 0.55 + 5e-5, 0.55 - 1e-6] * 10):
+        other = rng.standard_normal(16)
+        other -= other @ phrases[i % 5] * phrases[i % 5]
+        near.append(cos * phrases[i % 5] + np.sqrt(1 - cos * cos) * other / np.linalg.norm(other))
+    vecs = np.concatenate([np.array(near), _unit(*rng.standard_normal((500, 16)).tolist())]).astype(np.float32)
+    exact = (vecs.astype(np.float64) @ phrases.T.astype(np.float64)).max(axis=1)
+    thresholds = (C.matter_alone, C.matter_with_word)
+    for rows in (np.arange(len(vecs)), np.arange(40), np.arange(3, 9)):
+        got = _best(vecs[rows], phrases, thresholds)
+        for t in thresholds:
+            assert ((got >= t) == (exact[rows] >= t)).all()
