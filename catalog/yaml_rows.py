@@ -28,6 +28,18 @@ class ItemLine(int):
         return made
 
 
+def _yaml_problem(path: str, exc: yaml.YAMLError) -> str:
+    """A syntax error in the file's own terms: its line and column, what YAML found, and where the construct it was
+    reading began (PyYAML's own text names the file "<unicode string>" twice)."""
+    mark, problem = getattr(exc, "problem_mark", None), getattr(exc, "problem", None)
+    if mark is None or not problem:
+        return f"{path}: not valid YAML ({exc}); fix the syntax"
+    context, begun = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    started = (f" ({context}, begun at line {begun.line + 1}, column {begun.column + 1})" if context and begun
+               else f" ({context})" if context else "")
+    return f"{path}, line {mark.line + 1}, column {mark.column + 1}: not valid YAML: {problem}{started}; fix the syntax"
+
+
 def _yaml_rows(path: str, text: str, texts: tuple[str, ...], known: frozenset[str] | None) -> Iterator[Row]:
     """The document's rows (or their problems), each with its item's line; a document YAML cannot read is refused."""
     loader = SAFE_LOADER(_document_text(path, text))
@@ -40,9 +52,7 @@ def _yaml_rows(path: str, text: str, texts: tuple[str, ...], known: frozenset[st
                       } if isinstance(item, yaml.MappingNode) else {}
             yield ItemLine(item.start_mark.line + 1, fields), _item_row(path, loader, item, texts, known)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 0
-        raise CatalogError(f"{path}, line {line}: not valid YAML ({exc}); fix the syntax") from exc
+        raise CatalogError(_yaml_problem(path, exc)) from exc
     except RecursionError as exc:
         raise CatalogError(f"{path}: nested too deeply to read; give a flat list of items") from exc
     finally:

@@ -208,3 +208,14 @@ def test_a_csv_row_with_one_cell_more_than_the_header_is_refused_on_its_line(tmp
     with pytest.raises(InputFileError) as info:
         read_catalog(str(path))
     assert f"{path}, line 3: more cells than the header has columns" in str(info.value)
+
+
+def test_a_yaml_syntax_error_names_its_line_column_problem_and_where_its_construct_began(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Before, PyYAML's own text was quoted whole: "(while parsing a flow sequence in "<unicode string>", line 2,
+    column 10 did not find expected ',' or ']' in "<unicode string>", line 3, column 8)"."""
+    broken = tmp_path / "c.yaml"
+    broken.write_text("- perk_id: a\n  title: [unclosed\n  brand: b\n", encoding="utf-8")
+    with pytest.raises(CatalogError) as info:
+        _rows(broken)
+    assert str(info.value) == (f"{broken}, line 3, column 8: not valid YAML: did not find expected ',' or ']' (while "
+                               "parsing a flow sequence, begun at line 2, column 10); fix the syntax")
