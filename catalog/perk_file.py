@@ -87,12 +87,12 @@ def read_catalog(path: str | os.PathLike[str], topics: Collection[str] | None = 
 
 
 def _note_ignored(row: dict[str, Any], line: int, ignored: dict[tuple[str, str], list[int]]) -> None:
-    """This row's line, under each field it gives that perkmatch ignores but that looks meant for an optional field
-    the row lacks (``meant_field``)."""
+    """This row's line (the field's own, where the rows know it: YAML's ``ItemLine``), under each field it gives that
+    perkmatch ignores but that looks meant for an optional field the row lacks (``meant_field``)."""
     for key in row:
         wanted = None if key in PerkIn.model_fields else meant_field(str(key))
         if wanted and row.get(wanted) in (None, "", []):  # (given too: the extra one is the row's own)
-            ignored.setdefault((str(key), wanted), []).append(line)
+            ignored.setdefault((str(key), wanted), []).append(int(getattr(line, "fields", {}).get(str(key), line)))
 
 
 def _given_twice(path: str, line: int, perk_id: str, first_line: dict[str, int], written: set[str]) -> list[Problem]:

@@ -201,6 +201,11 @@ def test_a_field_that_looks_meant_for_a_limit_is_warned_of_with_its_lines(engine
                     f"{said[0].split(': ')[0]}: field 'start_date' (line 2) is not one perkmatch reads, and is "
                     "ignored: did you mean 'starts'? Without it, the perk's offer has no start date"]
     assert do(engine, fake_cache, write("ok.yaml", PERKS)).summary().get("warnings") is None
+    yaml_text = "- perk_id: y1\n  brand: B\n  title: T\n  description: D\n  qty: 5\n"
+    said = []
+    read_catalog(write("w.yaml", yaml_text), warnings=said)  # in YAML, the field's own line (before: the item's, 1)
+    assert said == [f"{said[0].split(': ')[0]}: field 'qty' (line 5) is not one perkmatch reads, and is ignored: did "
+                    "you mean 'quantity'? Without it, the perk has no quantity limit"]
 
 
 catalogs = st.lists(st.tuples(st.sampled_from("abcdefgh"), st.sampled_from(["tea", "socks", "flights"]),
