@@ -3,16 +3,17 @@
 A taxonomy's sensitive topics keep the posts about them out of every topic's evidence (``profiles._veiled``), but only
 the posts the model places near them. On the dev data a miscarriage was Parenting's evidence, stimulant medication
 Psychology's, a darknet pill order Shopping's: the model put the miscarriage post 0.22 from the nearest sensitive
-topic's view, below an airport lounge review. The matters of ``data/sensitive_matters.yaml`` (pregnancy and
-fertility, physical and mental health, medication and drugs, sexuality, religion, politics, grief, crime, identity)
-are each read two ways: short phrases, against the vector of each post's own text and of its thread's, and words, in
-those texts. A text touches a matter when it is ``matter_alone`` similar to a phrase, or names the matter outright
-("miscarriage", "Adderall", "passed away": a long post whose vector the matter barely moves is caught so), or holds
-one of its other words ("meds", "funeral") and is ``matter_with_word`` similar (a mention alone, "prescription
-glasses", is mostly left alone). A post touching one, or under a thread that does (a reply in "I have ADHD" tells
-as much), is veiled as a sensitive topic's post is: shown to no one, and a topic whose own posts are all veiled is not
-inferred. It still counts for its topics. A post about a sensitive topic the user opted in to (a member of it) is not
-veiled by this.
+topic's view, below an airport lounge review. The matters of ``data/sensitive_matters.yaml`` (pregnancy and fertility,
+physical and mental health, medication and drugs, sexuality, religion, politics, grief, crime and abuse, relationships,
+money trouble, identity, immigration and disability) are each read two ways: short phrases, against the vector of each
+post's own text and of its thread's, and words, in those texts. A text touches a matter when it is ``matter_alone``
+similar to a phrase, or names the matter outright ("miscarriage", "Adderall", "passed away", "my therapist": a long post
+whose vector the matter barely moves is caught so), or holds one of its other words ("meds", "funeral") and is
+``matter_with_word`` similar (a mention alone, "abuse those i-frames" in a game guide, is mostly left alone). Words a
+matter lists as "not" ("Suicide Squad", a film) are no name or word of it. A post touching one, or under a thread that
+does (a reply in "I have ADHD" tells as much), is veiled as a sensitive topic's post is: shown to no one, and a topic
+whose own posts are all veiled is not inferred. It still counts for its topics. A post about a sensitive topic the user
+opted in to (a member of it) is not veiled by this.
 """
 
 import functools
@@ -46,28 +47,43 @@ def _split(text: str) -> list[str]:
     return text.lower().translate(_SPLIT).split()
 
 
+def _run(entry: str) -> str:
+    return f" {' '.join(_split(entry))} "
+
+
 @dataclass(frozen=True)
 class Words:
-    """Words to find whole in a text (``_split``'s words); one of several words, those words in a row."""
+    """Words to find whole in a text (``_split``'s words); one of several words, those words in a row; but not inside
+    ``unless``'s words in a row ("suicide" is no name in "Suicide Squad")."""
 
     single: frozenset[str]
     runs: tuple[str, ...]  # " a b ": several words, in a row
     starts: frozenset[str]  # the runs' first words: a text holding none of them holds no run
+    unless: tuple[str, ...] = ()  # " a b ": words in a row read as none of these
+    unless_starts: frozenset[str] = frozenset()  # their first words
 
     @classmethod
-    def of(cls, entries: list[str]) -> "Words":
+    def of(cls, entries: Sequence[str], unless: Sequence[str] = ()) -> "Words":
         split = [_split(e) for e in entries]
         return cls(frozenset(w[0] for w in split if len(w) == 1),
                    tuple(sorted({f" {' '.join(w)} " for w in split if len(w) > 1})),
-                   frozenset(w[0] for w in split if len(w) > 1))
+                   frozenset(w[0] for w in split if len(w) > 1),
+                   tuple(sorted({_run(e) for e in unless})), frozenset(_split(e)[0] for e in unless if _split(e)))
 
     def found(self, text: str) -> bool:
         words = _split(text)
+        joined = ""
+        if not self.unless_starts.isdisjoint(words):  # (most texts hold no "not": they are not joined for it)
+            joined = f" {' '.join(words)} "
+            for run in self.unless:
+                while run in joined:  # "suicide squad suicide squad": each one
+                    joined = joined.replace(run, " | ")
+            words = joined.split()
         if not self.single.isdisjoint(words):
             return True
         if self.starts.isdisjoint(words):
             return False
-        joined = f" {' '.join(words)} "
+        joined = joined or f" {' '.join(words)} "
         return any(run in joined for run in self.runs)
 
 
@@ -76,23 +92,28 @@ def matter_phrases() -> list[str]:
     return [str(p) for m in _matters().values() for p in m["phrases"]]
 
 
+def _not() -> list[str]:
+    """Every matter's "not": words in a row that name no matter though they hold a name or a word of one."""
+    return [str(w) for m in _matters().values() for w in m.get("not", [])]
+
+
 @functools.cache
 def matter_names() -> Words:
     """The words naming a matter outright."""
-    return Words.of([str(w) for m in _matters().values() for w in m["names"]])
+    return Words.of([str(w) for m in _matters().values() for w in m["names"]], _not())
 
 
 @functools.cache
 def matter_words() -> Words:
     """The words that may name a matter."""
-    return Words.of([str(w) for m in _matters().values() for w in m["words"]])
+    return Words.of([str(w) for m in _matters().values() for w in m["words"]], _not())
 
 
 def touches(texts: Sequence[str | None], vecs: np.ndarray, phrases: np.ndarray,
             params: ClassifyParams = ClassifyParams()) -> np.ndarray:
     """(n,) bool: the texts (a post's, or its thread's: None, none) that touch a sensitive matter, by them and their
     vectors. ``phrases``: the vectors of ``matter_phrases()`` (``_best``: a post's answer does not depend on the
-    posts read beside it). Every text is read for the names (about 5 microseconds for a Reddit comment; the other
+    posts read beside it). Every text is read for the names (about 9 microseconds for a Reddit comment; the other
     words only where the vector is near enough)."""
     n = len(vecs)
     if n == 0 or not len(phrases):

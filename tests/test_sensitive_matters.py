@@ -16,7 +16,7 @@ from matcher.profile_run import run_profile
 from matcher.profile_types import ProfileParams, UserPosts
 from matcher.profiles import build_profile
 from matcher.records import to_epoch
-from matcher.sensitive_content import matter_names, matter_phrases, matter_words, touches, veiled_matters
+from matcher.sensitive_content import Words, matter_names, matter_phrases, matter_words, touches, veiled_matters
 from matcher.store import open_engine
 from matcher.topic_records import user_topics
 from matcher.topic_space import topic_text_keys
@@ -45,14 +45,48 @@ def test_names_and_words_are_found_whole_in_any_case_and_in_a_row() -> None:
     assert not words.found("methane leak") and not words.found("weeds in the garden")
 
 
+def test_names_a_common_word_would_overreach_with_are_read_in_the_first_person() -> None:
+    """Found on dev as shown evidence (a fiancé's death, anti-depressants, a darknet MDMA order, coming out at work,
+    a bankruptcy, being cheated on): named outright now. The same words in other senses are not names: a basketball
+    player's rehab (six posts under Kings and Sixers threads were veiled by "rehab"), a price that "came out to" $5, a
+    company's bankruptcy, a therapist who is someone else's."""
+    names = matter_names()
+    for said in ("Lost my fiance as she was coming over", "until I started taking anti-depressants",
+                 "Reviews of SR2 MDMA vendors", "Came out at work today!", "I filed for bankruptcy in 2019",
+                 "a hard time hashing out with my therapist", "I'm gay and", "watering my fiancé's grave",
+                 "Microdosed at the gym twice", "my mom was sent to collections", "since I went to rehab",
+                 "Tonight, I finally come out to my parents.", "my Nx totally cheated on me"):
+        assert names.found(said), said
+    for said in ("Klay draining threes during his rehab", "it came out to about $5 in material",
+                 "PG&E filed for bankruptcy", "the therapist said", "Dolphins get high on puffer fish"):
+        assert not names.found(said), said
+    assert matter_words().found("Klay draining threes during his rehab")  # a word: only near a matter's phrase
+
+
+def test_words_in_a_row_a_matter_lists_as_not_name_nothing_but_the_rest_of_the_text_is_read() -> None:
+    """"Suicide Squad" (a film, six posts veiled on dev) holds "suicide", a name: read as none; the word said
+    elsewhere in the same text still is, and a title said twice in a row is none twice."""
+    names = matter_names()
+    for said in ("Official Discussion - The Suicide Squad [SPOILERS]", "suicide squad suicide squad",
+                 "the ME2 suicide mission", "Cocaine Bear is a bad movie on purpose", "a pregnant pause"):
+        assert not names.found(said), said
+    assert names.found("The Suicide Squad's director on suicide") and names.found("Cocaine Bear and cocaine")
+    words = Words.of(["meds", "ran out"], unless=["meds ran out of steam"])
+    assert not words.found("the Meds ran out of steam") and words.found("my meds ran out")
+
+
 def test_the_matters_file_gives_each_matter_words_and_phrases() -> None:
     from importlib import resources
 
     matters = yaml.safe_load(resources.files("matcher").joinpath("data/sensitive_matters.yaml").read_text())
-    assert len(matters) >= 10
+    assert len(matters) >= 12 and {"money trouble", "relationships"} <= set(matters)
     for name, m in matters.items():
         assert m["words"] and m["phrases"], name
     assert "I had a miscarriage" in matter_phrases()
+    every = Words.of([str(w) for m in matters.values() for w in m["names"] + m["words"]])  # and no "not"
+    for name, m in matters.items():  # each "not" holds a name or a word (else it says nothing), and unnames it
+        for run in m.get("not", []):
+            assert every.found(run) and not matter_names().found(run) and not matter_words().found(run), (name, run)
 
 
 def test_a_text_touches_a_matter_by_its_similarity_by_a_name_or_by_a_word_and_a_lower_one() -> None:
@@ -114,11 +148,16 @@ def test_the_real_model_veils_what_the_taxonomy_missed_and_not_ordinary_posts(en
     touchy = ["I had a miscarriage at ten weeks last month and I still cry every morning.",
               "My psychiatrist upped my Adderall dose and the crash at 4pm is brutal.",
               "I lost my Mom on Monday. There really are no words.",
-              "I was formally diagnosed with ADHD in October last year."]
+              "I was formally diagnosed with ADHD in October last year.",
+              "I filed for bankruptcy last year and the debt collectors still call every week.",
+              "Came out to my parents last night and it went better than I feared."]
     plain = ["Swapped my cassette for an 11-34 and the climbs feel so much easier now.",
              "The exit row on the A321 has the most legroom I have found in economy.",
              "Our sourdough starter finally doubled overnight, the loaf had a great crumb.",
-             "The new GPU runs every game I own at 144 fps on high settings."]
+             "The new GPU runs every game I own at 144 fps on high settings.",
+             "Suicide Squad has the best King Shark, the effects looked great in IMAX.",
+             "Klay is draining threes during his Achilles rehab, what a shooter.",
+             "The new turntable came out to about 300 dollars with the cartridge."]
     texts = touchy + plain
     flags = touches(texts, encoder.encode(texts), encoder.encode(matter_phrases()), C)
     assert flags.tolist() == [True] * len(touchy) + [False] * len(plain)
