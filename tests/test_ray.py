@@ -36,6 +36,7 @@ from matcher.ingest import ingest_posts, ingest_users
 from matcher.match import run_match
 from matcher.profile_run import run_profile
 from matcher.records import to_epoch
+from matcher.sensitive_content import matter_phrases
 from matcher.store import Embedding, open_engine, session
 from matcher.taxonomy import load_topics, topic_sets
 from matcher.topic_records import user_topics
@@ -144,7 +145,8 @@ def test_ray_runs_embed_in_the_local_batches_and_a_rerun_only_the_new_texts(clus
         assert runs[-1].embedded == 2 and len(vectors(engine)) == stored + 2  # the two new texts only
         changed = len({first["user_id"], second["user_id"]})
         assert runs[-1].recomputed == changed and runs[-1].reused == runs[-2].users - changed
-    topic_texts = {x for t in load_topics(engine) for x in t.view_texts()}
+    topic_texts = {x for t in load_topics(engine) for x in t.view_texts()} | set(matter_phrases())  # (embedded with
+    # the topics' views: ``topic_space.space_texts``)
     assert len(datasets) == 3 and datasets[0] == len(topic_texts) and datasets[2] == 2  # the contexts: none new
     counts = [(r.users, r.posts, r.embedded, r.inferred_topics, r.recomputed, r.reused) for r in runs]
     assert counts[:2] == counts[2:]
