@@ -12,7 +12,7 @@ from matcher.glossary import OWN_VOTE, SIGNS, legend, own_vote_shown, perk_terms
 from matcher.perk_space import MatchParams
 from matcher.profile_types import ProfileParams
 from matcher.topic_verdicts import thresholds
-from tests.test_cli_match import build_world, posts_for
+from tests.test_person_view import person_world, said
 
 TABLE = ("score", "confidence", "posts", "days", "engagement_vs_usual")  # the numbers the `topics` table shows
 
@@ -20,15 +20,7 @@ TABLE = ("score", "confidence", "posts", "days", "engagement_vs_usual")  # the n
 @pytest.fixture
 def world(tmp_path, write, monkeypatch):  # type: ignore[no-untyped-def]
     """ann writes about travel (a topic and the lounge perk of the brand Sky); dan's two coffee posts fall short."""
-    users = [{"user_id": "ann", "consent": "opted_in", "region": "US-NY"},
-             {"user_id": "dan", "consent": "opted_in", "region": "GB"}]
-    posts = posts_for("ann", "flights airport lounge travel") + posts_for("dan", "coffee espresso beans roast", 2)
-    return build_world(tmp_path, write, monkeypatch, users, posts, "2025-03-01", then=(["match"],))
-
-
-def said(result) -> str:  # type: ignore[no-untyped-def]
-    assert result.exit_code == 0, result.output
-    return " ".join(result.stdout.split())
+    return person_world(tmp_path, write, monkeypatch)
 
 
 def test_topics_table_is_headed_and_glossed_in_the_glossarys_words(world) -> None:  # type: ignore[no-untyped-def]

@@ -11,13 +11,17 @@ import pytest
 from tests.test_cli_match import build_world, posts_for
 
 
-@pytest.fixture
-def world(tmp_path, write, monkeypatch):  # type: ignore[no-untyped-def]
+def person_world(tmp_path, write, monkeypatch):  # type: ignore[no-untyped-def]
     """ann writes about travel (a topic, perks); dan wrote two coffee posts (a candidate that falls short)."""
     users = [{"user_id": "ann", "consent": "opted_in", "region": "US-NY"},
              {"user_id": "dan", "consent": "opted_in", "region": "GB"}]
     posts = posts_for("ann", "flights airport lounge travel") + posts_for("dan", "coffee espresso beans roast", 2)
     return build_world(tmp_path, write, monkeypatch, users, posts, "2025-03-01", then=(["match"],))
+
+
+@pytest.fixture
+def world(tmp_path, write, monkeypatch):  # type: ignore[no-untyped-def]
+    return person_world(tmp_path, write, monkeypatch)
 
 
 def said(result) -> str:  # type: ignore[no-untyped-def]

@@ -13,7 +13,7 @@ from matcher.encoder import load_encoder
 from matcher.explain import explain_topic
 from matcher.ingest import ingest_posts, ingest_users
 from matcher.profile_run import run_profile
-from matcher.profile_types import ProfileParams, UserPosts
+from matcher.profile_types import ProfileParams
 from matcher.profiles import build_profile
 from matcher.records import to_epoch
 from matcher.sensitive_content import Words, matter_names, matter_phrases, matter_words, touches, veiled_matters
@@ -21,6 +21,7 @@ from matcher.store import open_engine
 from matcher.topic_records import user_topics
 from matcher.topic_space import topic_text_keys
 from tests.conftest import post
+from tests.test_s38_audit import _user  # ten posts three days apart, engaged, each its own thread
 
 T0, DAY = 1_700_000_000, 86_400
 P = ProfileParams()
@@ -107,15 +108,6 @@ def test_a_post_about_a_sensitive_topic_the_user_opted_in_to_is_not_veiled_by_a_
     assert veiled_matters(touchy, members, np.array([False, True]), P).tolist() == [False, True, False]
     assert veiled_matters(touchy, members, np.array([False, False]), P).tolist() == [True, True, False]
     assert veiled_matters(None, members, np.array([False, True]), P) is None
-
-
-def _user(n: int) -> UserPosts:
-    rng = np.random.default_rng(0)
-    vecs = rng.standard_normal((n, 16)).astype(np.float32)
-    return UserPosts(keys=list(range(1, n + 1)), created_at=np.array([T0 + i * 3 * DAY for i in range(n)]),
-                     likes=np.full(n, 6), replies=np.full(n, 2), shares=np.zeros(n, dtype=int),
-                     is_share=np.zeros(n, dtype=bool), self_vote=np.zeros(n, dtype=bool),
-                     thread=[f"t{i}" for i in range(n)], text_vecs=vecs / np.linalg.norm(vecs, axis=1, keepdims=True))
 
 
 def test_posts_touching_a_matter_are_no_evidence_and_a_topic_resting_on_them_alone_is_not_inferred() -> None:
