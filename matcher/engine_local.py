@@ -33,7 +33,8 @@ class Executor(Protocol):
     def fit_posts(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, jobs: Iterable[Job],
                   classify: ClassifyParams, params: ProfileParams, as_of: int
                   ) -> Iterator[tuple[Any, dict[str, ReadUser]]]:
-        """(tag, ``profile_chunk.read_users`` of the job's users) for each job, in the order of the jobs."""
+        """(tag, ``profile_chunk.read_users`` of the job's users) for each job, in the order of the jobs (a pool of
+        worker processes gives ``engine_pool.HeldUser``s: the rest stays on the worker that read them)."""
 
     def compute(self, engine: Engine, cache: EmbeddingCache, space: TopicSpace, jobs: Iterable[Job], as_of: int,
                 classify: ClassifyParams, params: ProfileParams, read: dict[str, ReadUser],

@@ -180,9 +180,10 @@ class ReadUser:
     views. No topic fit changes any of it: a run with a new fit reads its fit's users once, for both.
 
     Pickled with its posts as one bytes object, made once and unpickled only where the posts are read: the users a
-    topic fit's worker processes read go to the run's process, which reads only their vectors and closeness, and
-    back to the workers that compute them. Unpickling and pickling again the posts' many small objects there took
-    about 0.05 s of that process's CPU for each chunk of 200 users; passing bytes on is a copy."""
+    topic fit's Ray tasks read go to the driver, which reads only their vectors and closeness (``fit_rows``), and
+    back to the tasks that compute them. Unpickling and pickling again the posts' many small objects there took
+    about 0.05 s of that process's CPU for each chunk of 200 users; passing bytes on is a copy. (A pool of worker
+    processes keeps them where they were read: ``engine_pool.HeldUser``.)"""
 
     __slots__ = ("_posts", "_packed", "dup", "own", "vectors", "closeness")
 
@@ -196,6 +197,10 @@ class ReadUser:
         if self._posts is None:
             self._posts, self._packed = pickle.loads(self._packed), b""  # (the bytes go: read, they are not needed)
         return self._posts
+
+    def fit_rows(self) -> tuple[np.ndarray, np.ndarray]:
+        """What a topic fit reads of the user: the vectors and the closeness of their own words (``own``)."""
+        return self.vectors[self.own], self.closeness[self.own]
 
     def __reduce__(self) -> tuple[Any, ...]:
         if not self._packed:

@@ -263,9 +263,10 @@ def _fit_topics(engine: Engine, cache: EmbeddingCache, space: TopicSpace, users:
             read.update(part)
             if progress:
                 progress("fit topics", users_read, len(sample))
-    posts = np.concatenate([r.vectors[r.own] for r in read.values()] or [np.zeros((0, dim), np.float32)])
-    closest = np.concatenate([r.closeness[r.own] for r in read.values()] or
-                             [np.zeros((0, len(space.ids)), np.float32)])
+    rows = [r.fit_rows() for r in read.values()]
+    posts = np.concatenate([vectors for vectors, _ in rows] or [np.zeros((0, dim), np.float32)])
+    closest = np.concatenate([closeness for _, closeness in rows] or [np.zeros((0, len(space.ids)), np.float32)])
+    del rows
     # the rounds' products are large, in float64 (``classify.cosines``): on every core, while the workers wait
     vectors, mass = fit_topic_vectors(space.vectors, space.views, space.view_starts, posts, fit_params.rounds,
                                       classify, SIMILARITY_ROWS, closest)

@@ -147,7 +147,7 @@ def test_pool_workers_exit_when_the_command_that_started_them_is_killed() -> Non
     """Each worker the pool starts watches its command: killed (SIGKILL), the command cannot stop them itself, and
     workers left running held the database and the command's output open for ever."""
     code = ("import os, time\nfrom matcher.engine_pool import PoolExecutor\npool = PoolExecutor(1, min_users=0)\n"
-            "print(pool._workers().submit(os.getpid).result(timeout=60), flush=True)\ntime.sleep(60)\n")
+            "print(pool._workers()[0].submit(os.getpid).result(timeout=60), flush=True)\ntime.sleep(60)\n")
     command = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     worker = 0
     try:
@@ -188,11 +188,11 @@ def test_pool_workers_ignore_stop_signals_and_are_killed_when_the_run_stops(tmp_
         deadline = time.monotonic() + 60
         while not started.exists() and time.monotonic() < deadline:  # the worker is computing the chunk
             time.sleep(0.05)
-        workers.extend((getattr(pool._pool, "_processes", None) or {}).values())
+        workers.extend(p for each in pool._pools for p in (getattr(each, "_processes", None) or {}).values())
         raise KeyboardInterrupt  # Ctrl-C, while it computes
 
     try:
-        handlers = [pool._workers().submit(signal.getsignal, sig).result(timeout=60)
+        handlers = [pool._workers()[0].submit(signal.getsignal, sig).result(timeout=60)
                     for sig in (signal.SIGINT, signal.SIGTERM)]
         assert handlers == [signal.SIG_IGN, signal.SIG_IGN]  # before: the group's SIGTERM killed them
         with pytest.raises(KeyboardInterrupt):
