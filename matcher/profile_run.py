@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Engine
 from threadpoolctl import threadpool_limits
 
 from catalog.refresh import text_key
-from matcher import incremental, topic_fit
+from matcher import collector, incremental, topic_fit
 from matcher.classify import ClassifyParams, fit_topic_vectors
 from matcher.eligible import drop_gone, drop_withdrawn_profiles, eligible_users
 from matcher.embed import EmbeddingCache, drop_unreferenced, require_cache
@@ -89,7 +89,7 @@ def run_profile(engine: Engine, cache: EmbeddingCache, *, policy: str = "opt-in"
     require_engine(engine, "run_profile")
     require_cache(cache, "run_profile")
     require_as_of(as_of, "run_profile")
-    with profile_lock(engine):
+    with profile_lock(engine), collector.frozen():
         started, began = time.perf_counter(), utcnow()
         as_of = default_as_of() if as_of is None else as_of
         users = eligible_users(engine, policy)

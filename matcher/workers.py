@@ -2,6 +2,7 @@
 cached vectors only (no model). Used by the local process pool (``matcher.engine_pool``) and by Ray
 (``matcher.engine_ray``); both give the local run's result: the same functions, one BLAS thread each."""
 
+import gc
 import os
 import signal
 import sys
@@ -137,6 +138,7 @@ def start(command_pid: int) -> None:
     running, workers held the database and the command's output pipe open for ever."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    gc.freeze()  # what it inherited (the fork server's imports) lives as long as it does: out of the collector's reach
 
     def watch() -> None:
         while _alive(command_pid):
