@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from catalog.errors import InputFileError, Problem
 from catalog.rows import iter_rows, meant_by, meant_ids, validate
 from catalog.schema import PERK_HINTS, PERK_TEXTS, PERK_YAML_TEXTS, PerkIn
+from catalog.yaml_rows import field_line
 
 # names a catalog may give an optional field by (an unknown field is ignored: a perk's limit given as "qty" or
 # "region" would be silently lost, and the perk unlimited or offered everywhere)
@@ -92,7 +93,7 @@ def _note_ignored(row: dict[str, Any], line: int, ignored: dict[tuple[str, str],
     for key in row:
         wanted = None if key in PerkIn.model_fields else meant_field(str(key))
         if wanted and row.get(wanted) in (None, "", []):  # (given too: the extra one is the row's own)
-            ignored.setdefault((str(key), wanted), []).append(int(getattr(line, "fields", {}).get(str(key), line)))
+            ignored.setdefault((str(key), wanted), []).append(field_line(line, str(key)))
 
 
 def _given_twice(path: str, line: int, perk_id: str, first_line: dict[str, int], written: set[str]) -> list[Problem]:

@@ -31,7 +31,7 @@ from catalog.text_files import (
     open_text,
     undecodable,
 )
-from catalog.yaml_rows import SAFE_LOADER, _yaml_rows
+from catalog.yaml_rows import SAFE_LOADER, _yaml_rows, field_line
 
 __all__ = ["ALL_FORMATS", "CSV_CELL_LIMIT", "DOCUMENT_FORMATS", "SAFE_LOADER", "STREAM_FORMATS", "Row", "check_file",
            "extensions", "field_key", "file_format", "iter_rows", "meant_by", "meant_ids", "open_text", "undecodable",
@@ -134,6 +134,5 @@ def validate(path: str, line: int, row: dict[str, Any], model: type[M], hints: d
             if err["type"] != "missing" and "input" in err and not isinstance(err["input"], dict):
                 message += f" (got {_shown(err['input'])!r})"
             hint = hints.get(top, "") or _TYPE_HINTS.get(err["type"], "")
-            at = int(getattr(line, "fields", {}).get(top, line))  # the field's own line where the rows know it (YAML)
-            problems.append(Problem(path, at, field, f"{message}{'; ' + hint if hint else ''}"))
+            problems.append(Problem(path, field_line(line, top), field, f"{message}{'; ' + hint if hint else ''}"))
         return problems

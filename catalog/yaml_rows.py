@@ -28,6 +28,11 @@ class ItemLine(int):
         return made
 
 
+def field_line(line: int, key: str) -> int:
+    """The line of a row's field ``key``: its own where the rows know it (YAML's ``ItemLine``), else the row's."""
+    return int(getattr(line, "fields", {}).get(key, line))
+
+
 def _yaml_problem(path: str, exc: yaml.YAMLError) -> str:
     """A syntax error in the file's own terms: its line and column, what YAML found, and where the construct it was
     reading began (PyYAML's own text names the file "<unicode string>" twice)."""
