@@ -53,19 +53,22 @@ def perks_legend(own_vote: bool | None, tail: str = PERKS_TAIL) -> str:
 def brand_legend(users: list[dict[str, Any]]) -> str:
     """What `brand`'s numbers and signs mean: a perk's score, and the signs of the evidence shown (its users' top
     topic's, as ``_print_brand`` shows it)."""
-    from matcher.glossary import legend, own_vote_shown, perk_terms
+    from matcher.glossary import legend, perk_terms
 
     evidence = [e for u in users for e in (u["topics"][0]["evidence"][:2] if u["topics"] else [])]
-    return "  " + legend([perk_terms()["score"]], own_vote_shown(evidence) if evidence else None,
+    return "  " + legend([perk_terms()["score"]], _own_vote(evidence),
                          "`perkmatch explain USER PERK_ID` says why a user got it or not")
 
 
 def assignments_own_vote(records: list[dict[str, Any]]) -> bool | None:
-    """``glossary.legend``'s ``own_vote`` for these assignments as ``print_assignments`` shows them: None when they
-    show no evidence post."""
+    """``glossary.legend``'s ``own_vote`` for these assignments as ``print_assignments`` shows them."""
+    return _own_vote([e for r in records for t in r["topics"][:2] for e in t["evidence"]])
+
+
+def _own_vote(evidence: list[dict[str, Any]]) -> bool | None:
+    """``glossary.legend``'s ``own_vote`` for these evidence posts shown: None when there is none."""
     from matcher.glossary import own_vote_shown
 
-    evidence = [e for r in records for t in r["topics"][:2] for e in t["evidence"]]
     return own_vote_shown(evidence) if evidence else None
 
 
