@@ -7,6 +7,7 @@ from matcher.cli.common import out, print_json
 from matcher.cli.shown import (
     assignments_own_vote,
     evidence_lines,
+    evidence_own_vote,
     match_evidence_changed,
     perks_legend,
     print_assignments,
@@ -81,7 +82,7 @@ def print_topic(record: dict[str, Any], user_id: str, topic_id: str, votes: bool
 def print_measures(record: dict[str, Any], votes: bool = False) -> None:
     """The topic's measures against the thresholds they need, when it was written about, its evidence, and what the
     measures and the evidence's signs mean (``glossary``: as the topics table and the user report say it)."""
-    from matcher.glossary import legend, own_vote_shown, topic_terms
+    from matcher.glossary import legend, topic_terms
 
     d = record["details"]
     th = record["thresholds"]
@@ -95,7 +96,7 @@ def print_measures(record: dict[str, Any], votes: bool = False) -> None:
         out.print(f"  {line}", markup=False)
     terms = topic_terms(th)  # the thresholds are said beside each number above
     said = [terms[k] for k in ("posts", "days", "threads", "confidence", "engagement_vs_usual")]
-    own_vote = own_vote_shown(record["evidence"]) if record["evidence"] else None
+    own_vote = evidence_own_vote(record["evidence"])
     out.print(f"  {legend(said, own_vote, labels=False, needs=False)}", markup=False, highlight=False)
 
 

@@ -56,16 +56,16 @@ def brand_legend(users: list[dict[str, Any]]) -> str:
     from matcher.glossary import legend, perk_terms
 
     evidence = [e for u in users for e in (u["topics"][0]["evidence"][:2] if u["topics"] else [])]
-    return "  " + legend([perk_terms()["score"]], _own_vote(evidence),
+    return "  " + legend([perk_terms()["score"]], evidence_own_vote(evidence),
                          "`perkmatch explain USER PERK_ID` says why a user got it or not")
 
 
 def assignments_own_vote(records: list[dict[str, Any]]) -> bool | None:
     """``glossary.legend``'s ``own_vote`` for these assignments as ``print_assignments`` shows them."""
-    return _own_vote([e for r in records for t in r["topics"][:2] for e in t["evidence"]])
+    return evidence_own_vote([e for r in records for t in r["topics"][:2] for e in t["evidence"]])
 
 
-def _own_vote(evidence: list[dict[str, Any]]) -> bool | None:
+def evidence_own_vote(evidence: list[dict[str, Any]]) -> bool | None:
     """``glossary.legend``'s ``own_vote`` for these evidence posts shown: None when there is none."""
     from matcher.glossary import own_vote_shown
 
