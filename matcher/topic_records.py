@@ -181,6 +181,8 @@ def topic_record(r: TopicScore, names: dict[str, str], evidence: list[EvidencePo
         "first": iso(d["first"]) if d.get("first") else None, "last": iso(d["last"]) if d.get("last") else None,
         **({"shortfalls": d.get("shortfalls", [])} if r.status != "inferred" else {}),
         **({"covered_by": covered} if covered and r.status != "inferred" else {}),
+        # its posts never shown (each about a sensitive topic or matter: counted, never quoted), when there are any
+        **({"not_shown": d["not_shown"]} if d.get("not_shown") else {}),
         "evidence": [post_record(posts[e.post_pk], again) for e in evidence if e.post_pk in posts],
     }
 

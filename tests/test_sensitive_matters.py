@@ -5,9 +5,11 @@ import numpy as np
 import pytest
 import yaml
 from sqlmodel import Session
+from typer.testing import CliRunner
 
 from catalog.refresh import text_key
 from matcher.classify import ClassifyParams
+from matcher.cli import app
 from matcher.embed import EmbeddingCache
 from matcher.encoder import load_encoder
 from matcher.explain import explain_topic
@@ -16,6 +18,7 @@ from matcher.profile_run import run_profile
 from matcher.profile_types import ProfileParams
 from matcher.profiles import build_profile
 from matcher.records import to_epoch
+from matcher.report import render_user_report
 from matcher.sensitive_content import Words, matter_names, matter_phrases, matter_words, touches, veiled_matters
 from matcher.store import open_engine
 from matcher.topic_records import user_topics
@@ -180,6 +183,12 @@ def test_a_pregnancy_loss_is_not_shown_as_parenting_evidence(tmp_path, write) ->
     said = explain_topic(engine, "u-mum", "parenting.toddlers")
     assert not any("miscarriage" in e["text"] or "bento" in e["text"] for e in said["evidence"])
     assert said["details"]["not_shown"] == 2  # (`explain` says so: "not shown 2 (each ... touching a sensitive")
+    assert record["topics"][0]["not_shown"] == 2  # `topics --json` too; a topic with none carries no such field
+    table = CliRunner().invoke(app, ["--db", str(tmp_path / "m.db"), "topics", "u-mum"]).stdout
+    assert "(and 2 post(s) not shown: sensitive)" in table  # before: 4 posts shown of 6 counted, and no word why
+    assert "Not shown: posts each about a sensitive topic the user has not opted in to, or touching" in table
+    page = render_user_report(engine, "u-mum")
+    assert "And 2 posts not shown, each about a sensitive topic" in page and "miscarriage" not in page
 
 
 def test_explain_says_how_many_of_a_topics_posts_are_not_shown() -> None:

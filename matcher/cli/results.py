@@ -33,12 +33,15 @@ TOPIC_COLUMNS = ("score", "confidence", "posts", "days", "engagement_vs_usual") 
 TOPICS_TAIL = "`perkmatch explain USER TOPIC_ID` gives every number of a topic"
 
 
-def topics_legend(own_vote: bool | None = False) -> str:
-    """What the topics table's numbers and signs mean (``glossary``; ``own_vote``: as ``glossary.legend`` reads it)."""
+def topics_legend(own_vote: bool | None = False, not_shown: bool = False) -> str:
+    """What the topics table's numbers and signs mean (``glossary``; ``own_vote``: as ``glossary.legend`` reads it;
+    ``not_shown``: a table said some posts are not shown, and why is said once, here)."""
     from matcher.glossary import legend, topic_terms  # (NumPy: not at the CLI's import)
+    from matcher.profile_measure import VEILED
 
     terms = topic_terms()
-    return legend([terms[k] for k in TOPIC_COLUMNS], own_vote, TOPICS_TAIL)
+    tail = (f"Not shown: posts each {VEILED}: they count, and are never quoted. " if not_shown else "") + TOPICS_TAIL
+    return legend([terms[k] for k in TOPIC_COLUMNS], own_vote, tail)
 
 
 WITHHELD_SHOWN = 10  # `explain USER` prints the best this many perks withheld; --json gives every one
@@ -70,13 +73,14 @@ def topics(
     if as_json:
         print_json(records)
         return
-    tables, own_vote = False, False  # (`--all`: the records are read a chunk at a time, and read once)
+    tables, own_vote, not_shown = False, False, False  # (`--all`: the records are read a chunk at a time, once)
     for rec in records:
         _print_topics(rec, candidates)
         tables = tables or bool(rec["topics"])
         own_vote = own_vote or _own_vote(rec)
+        not_shown = not_shown or any(t.get("not_shown") for t in rec["topics"])
     if tables:  # once, under the tables: what their numbers and signs mean (before, `--all` never said it)
-        out.print(topics_legend(own_vote), markup=False, highlight=False)
+        out.print(topics_legend(own_vote, not_shown), markup=False, highlight=False)
     elif user_id is not None and not candidates:  # a person told only "0 topic(s)" had nowhere to go next
         out.print(f"  (`perkmatch topics {user_id} --candidates` shows the topics that came closest and why each fell "
                   "short)", markup=False, highlight=False)
@@ -156,7 +160,8 @@ def _print_topics(rec: dict[str, Any], candidates: bool) -> None:
         cells: list[Text | str] = [Text.assemble(label, "\n", (t["topic_id"], "dim")), f"{t['score']:.2f}",
                  f"{t['confidence']:.2f}", str(t["posts"]), str(t["days"]), f"×{t['engagement_vs_usual']:.2f}"
                  + ("\n(not their own posts')" if not t["posts"] else ""),  # reshares' or repeats' alone
-                 evidence_lines(t["evidence"])]  # (the console reads no markup: posts' [brackets] stay)
+                 evidence_lines(t["evidence"])  # (the console reads no markup: posts' [brackets] stay)
+                 + (f"\n(and {t['not_shown']} post(s) not shown: sensitive)" if t.get("not_shown") else "")]
         if candidates:  # before, only --json said why: the table showed "(candidate)" and no reason
             cells.append(Text(_fell_short(t)))
         table.add_row(*cells)
