@@ -35,3 +35,42 @@ def test_the_dry_run_example_perk_is_a_valid_catalog_entry(tmp_path: Path) -> No
     path = tmp_path / "next.yaml"
     path.write_text(block.group(1))
     assert [p.perk_id for p in read_catalog(path)] == ["pk-hopyard-growler"]
+
+
+def _links(markdown: str) -> list[str]:
+    """The targets of a Markdown file's links and images, code blocks and code spans left out."""
+    prose = re.sub(r"`[^`\n]*`", "", re.sub(r"```.*?```", "", markdown, flags=re.S))
+    return re.findall(r"!?\[[^\]]*\]\(([^)\s]+)\)", prose)
+
+
+def _anchor(heading: str) -> str:
+    """A heading's anchor as GitHub makes it: lower case, punctuation dropped, spaces as hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_every_relative_link_of_the_readme_and_docs_resolves() -> None:
+    """Each relative link in README.md and docs/*.md names a file of the repository that exists, and each link to a
+    heading of the same page (#...) names one of its headings. A link that leaves the repository (the README's
+    ../shared/CONTRACT.md, the contract kept beside it) is not checked here."""
+    broken = []
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        text = page.read_text(encoding="utf-8")
+        headings = {_anchor(h) for h in re.findall(r"^#+ (.*)$", re.sub(r"```.*?```", "", text, flags=re.S), re.M)}
+        for target in _links(text):
+            path, _, fragment = target.partition("#")
+            if re.match(r"[a-z]+:", path):
+                continue
+            if not path:
+                if fragment not in headings:
+                    broken.append(f"{page.name}: {target}")
+                continue
+            dest = (page.parent / path).resolve()
+            if ROOT in dest.parents and not dest.exists():
+                broken.append(f"{page.name}: {target}")
+    assert broken == []
+
+
+def test_the_readme_links_each_docs_page() -> None:
+    """Every page of docs/ is reachable from the README, where its topic comes up."""
+    linked = {Path(t.partition("#")[0]).name for t in _links(README) if t.startswith("docs/")}
+    assert sorted(p.name for p in (ROOT / "docs").glob("*.md") if p.name not in linked) == []
