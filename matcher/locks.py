@@ -5,6 +5,7 @@ a flock(2) on a file beside the database for the profile run. A wait is said, no
 
 import multiprocessing
 import threading
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
@@ -19,6 +20,19 @@ SQLITE_WAIT_S = 60  # how long a SQLite write waits for another command's to end
 FORGET_LOCK = 7_310_472  # a key of PostgreSQL's advisory locks, taken by `forget` and by runs writing users' rows
 INGEST_LOCK = 7_310_473  # ... and one taken by ingests
 PROFILE_LOCK = 7_310_474  # ... and one a profile run holds from start to end
+
+
+def lock_key(conn: Connection, key: int) -> int:
+    """An advisory lock's key for the schema perkmatch's tables are in (PostgreSQL's ``current_schema()``, which the
+    URL's ``?options=-csearch_path%3DNAME`` sets): the key itself in ``public``, the default; elsewhere, the schema's
+    CRC-32 in its upper 32 bits. Advisory locks belong to the whole database, so two perkmatch databases in two schemas
+    of one shared the keys: one's profile run waited for the other's, and `status` said a profile run of the other
+    was under way. The schema is read once per connection (``Connection.info``)."""
+    info = conn.info
+    if "perkmatch_schema" not in info:
+        info["perkmatch_schema"] = conn.execute(text("SELECT current_schema()")).scalar() or "public"
+    schema: str = info["perkmatch_schema"]
+    return key if schema == "public" else (zlib.crc32(schema.encode("utf-8")) - (1 << 31)) << 32 | key
 
 
 def hold_forget_lock(conn: Connection) -> None:
@@ -102,13 +116,14 @@ def _profile_lock(engine: Engine) -> Iterator[None]:
         return
     conn = engine.connect()
     try:
-        _take(lambda: bool(conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": PROFILE_LOCK}).scalar()),
-              lambda: conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": PROFILE_LOCK}), waiting)
+        key = lock_key(conn, PROFILE_LOCK)
+        _take(lambda: bool(conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar()),
+              lambda: conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key}), waiting)
         conn.commit()
         yield
     finally:
         with suppress(Exception):  # (the server gone: the lock went with the session)
-            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": PROFILE_LOCK})
+            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
             conn.commit()
         conn.close()
 
@@ -118,11 +133,12 @@ def profile_running(engine: Engine) -> bool | None:
     it cannot be told (a database in memory, or no flock). PostgreSQL: read from ``pg_locks``, taking nothing.
     SQLite: a shared lock tried on the lock file and let go at once (a run starting in that instant waits for it)."""
     if engine.dialect.name == "postgresql":
-        with engine.connect() as conn:
+        with engine.connect() as conn:  # (a bigint key is (classid, objid): its upper and lower 32 bits, unsigned)
+            key = lock_key(conn, PROFILE_LOCK) & 0xFFFF_FFFF_FFFF_FFFF
             return bool(conn.execute(text(
-                "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = 0 "
-                "AND objid = :key AND objsubid = 1 AND database = (SELECT oid FROM pg_database WHERE datname = "
-                "current_database()))"), {"key": PROFILE_LOCK}).scalar())
+                "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = :high "
+                "AND objid = :low AND objsubid = 1 AND database = (SELECT oid FROM pg_database WHERE datname = "
+                "current_database()))"), {"high": key >> 32, "low": key & 0xFFFF_FFFF}).scalar())
     path = _lock_file(engine) if engine.dialect.name == "sqlite" else ""
     if not path:
         return None
@@ -186,6 +202,7 @@ def _hold_lock(conn: Connection, key: int) -> None:
     (the CLI's), try without waiting and call it if the lock is taken, so that a wait is said, not silent."""
     waiting = conn.get_execution_options().get("on_lock_wait")
     if conn.dialect.name == "postgresql":
+        key = lock_key(conn, key)
         _take(lambda: bool(conn.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": key}).scalar()),
               lambda: conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key}), waiting)
     elif conn.dialect.name == "sqlite":

@@ -199,3 +199,36 @@ def test_a_write_refused_by_a_read_only_session_names_postgresql_not_a_sqlite_fi
     assert "run this command against the primary, or as a role whose transactions may write" in done.stderr
     shown = _cli("--db", standby, "status")
     assert shown.returncode == 0, shown.stderr  # (what only shows what is stored runs there, as the message says)
+
+
+def test_two_perkmatch_databases_in_two_schemas_of_one_database_neither_wait_nor_see_each_others_runs(
+        server) -> None:  # type: ignore[no-untyped-def]
+    """The error above tells an operator to give perkmatch a schema of its own (?options=-csearch_path%3DNAME). Two
+    such, in one database, shared its advisory locks (they belong to the database): one's profile run waited for the
+    other's, and `status` of one said a profile run was under way while only the other's was. Each schema's locks
+    are its own now; in `public` the keys are as they were (a run of an earlier version still excludes this one)."""
+    from sqlalchemy import create_engine, text
+
+    from matcher.locks import PROFILE_LOCK, lock_key, profile_lock, profile_running
+    from matcher.store import db_url
+
+    url, _ = server
+    url = fresh_database(url, "tenants")
+    admin = create_engine(db_url(url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text("CREATE SCHEMA alpha; CREATE SCHEMA beta; CREATE TABLE public.users (id serial, email text)"))
+    alpha, beta = (open_engine(f"{url}?options=-csearch_path%3D{name}") for name in ("alpha", "beta"))
+    for engine in (alpha, beta):
+        run_demo(engine, EmbeddingCache(engine, FakeEncoder()))  # each its own tables (public's `users` is the app's)
+    with admin.connect() as conn:
+        assert conn.execute(text("SELECT table_schema, count(*) FROM information_schema.tables WHERE table_schema IN "
+                                 "('alpha', 'beta', 'public') GROUP BY 1 ORDER BY 1")).all() == \
+            [("alpha", 20), ("beta", 20), ("public", 1)]
+        assert lock_key(conn, PROFILE_LOCK) == PROFILE_LOCK  # public: as before
+    with profile_lock(alpha):
+        assert profile_running(alpha) is True and profile_running(beta) is False  # before: True for both
+        with profile_lock(beta):  # before: waited for alpha's run to end
+            assert profile_running(beta) is True
+    assert profile_running(alpha) is False and profile_running(beta) is False
+    for engine in (alpha, beta, admin):
+        engine.dispose()
