@@ -1,6 +1,7 @@
 """Who may be profiled and matched: the users whose consent allows it, read at a run's start and checked again
 as each chunk of its rows is written (a user forgotten, or who withdrew consent, meanwhile leaves no row)."""
 
+import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -9,7 +10,7 @@ from sqlmodel import col, select
 
 from matcher.locks import hold_forget_lock
 from matcher.records import check_policy
-from matcher.store import Post, TopicScore, User, batches, session
+from matcher.store import Post, Run, TopicScore, User, batches, session
 
 
 def eligible_users(engine: Engine, policy: str = "opt-in") -> list[str]:
@@ -92,10 +93,11 @@ def drop_withdrawn_profiles(conn: Connection, run_id: int, user_ids: Iterable[st
     held): delete every row (``tables``) of those whose rows hold a sensitive topic hidden from them now (``hidden``:
     ``taxonomy.not_shown`` over the run's topics). A profile computed from their opt-ins as stored never holds one, so
     theirs was computed from an opt-in withdrawn since, whose withdrawal (``forget.withdraw_opt_ins``) found no rows
-    of theirs in this run yet. Before, the finished run kept the topic, and `export` showed it. Like an interrupted
-    run's, they are left for the next run to compute. Return them."""
+    of theirs in this run yet. Before, the finished run kept the topic, and `export` showed it. So are those of anyone
+    whose record changed since the run began and whose opt-ins now leave out a topic the run links to a sensitive
+    matter (``_relinked``). Like an interrupted run's, they are left for the next run to compute. Return them."""
     sensitive = sorted(hidden(None))  # (no opt-in: every sensitive topic hidden)
-    found: set[str] = set()
+    found = _relinked(conn, run_id, user_ids, hidden) if sensitive else set()
     for chunk in batches(sorted(set(user_ids))) if sensitive else ():
         rows = conn.execute(select(TopicScore.user_id, TopicScore.topic_id).where(col(TopicScore.run_id) == run_id)
                             .where(col(TopicScore.user_id).in_(chunk)).where(col(TopicScore.topic_id).in_(sensitive))
@@ -107,3 +109,18 @@ def drop_withdrawn_profiles(conn: Connection, run_id: int, user_ids: Iterable[st
     for table in tables if found else ():
         conn.execute(delete(table).where(col(table.run_id) == run_id).where(col(table.user_id).in_(sorted(found))))
     return sorted(found)
+
+
+def _relinked(conn: Connection, run_id: int, user_ids: Iterable[str],
+              hidden: Callable[[str | None], frozenset[str]]) -> set[str]:
+    """Of these users, those whose record changed since the profile run began and whose opt-ins now leave out a topic
+    it links to a sensitive matter (``matter_links``, as its params keep them): it may have read an opt-in to that
+    topic, withdrawn since, and shown a post touching the matter as any topic's evidence; their rows do not tell."""
+    started, params = conn.execute(select(Run.started_at, Run.params).where(col(Run.id) == run_id)).one()
+    linked = {t for ids in (json.loads(params or "{}").get("matter_links") or {}).values() for t in ids}
+    found: set[str] = set()
+    for chunk in batches(sorted(set(user_ids))) if linked else ():
+        changed = conn.execute(select(User.user_id, User.sensitive_opt_in).where(col(User.user_id).in_(chunk))
+                               .where(col(User.updated_at) > started)).all()
+        found.update(u for u, opt_in in changed if not linked.isdisjoint(hidden(opt_in)))
+    return found

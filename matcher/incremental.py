@@ -47,15 +47,17 @@ SCORE_COLS = ("user_id", "topic_id", "status", "rank", "score", "confidence", "p
 EVIDENCE_COLS = ("user_id", "topic_id", "post_pk", "rank", "weight")
 
 
-RULES_VERSION = 33  # bump with any change to how profiles are computed that no parameter records
+RULES_VERSION = 34  # bump with any change to how profiles are computed that no parameter records
 
 
 def run_basis(topics: list[TopicInfo], model: str, policy: str, as_of: int, *params: object,
-              related: list[list[str]] | None = None, vectors: np.ndarray | None = None) -> str:
+              related: list[list[str]] | None = None, vectors: np.ndarray | None = None,
+              links: np.ndarray | None = None) -> str:
     """A digest of everything, beyond a user's own inputs, that a profile is computed from (the rules'
     version included, so an upgrade that changes them recomputes every user instead of copying stale ones;
-    each topic's related words, which follow the model's vocabulary; and the topic vectors fitted to the
-    collection, ``matcher.topic_fit``)."""
+    each topic's related words, which follow the model's vocabulary; the topic vectors fitted to the
+    collection, ``matcher.topic_fit``; and the sensitive matters linked to each topic, ``matcher.matter_links``,
+    which decide whose posts an opt-in shows)."""
     h = hashlib.blake2b(digest_size=16)
     h.update(f"rules {RULES_VERSION}".encode())
     for t in topics:
@@ -63,6 +65,8 @@ def run_basis(topics: list[TopicInfo], model: str, policy: str, as_of: int, *par
     h.update(repr(related or []).encode())
     if vectors is not None:
         h.update(np.ascontiguousarray(vectors, dtype=np.float32).tobytes())
+    if links is not None:
+        h.update(b"links " + np.ascontiguousarray(links, dtype=np.uint32).tobytes())
     h.update(repr((model, policy, as_of, [dataclasses.astuple(p) for p in params])).encode())  # type: ignore
     return h.hexdigest()
 

@@ -131,8 +131,8 @@ def _by_user(rows: list[Any], c: _Columns, dim: int, params: ClassifyParams, inp
 
 def _touchy(column: list[tuple[Any, ...]], c: _Columns, text_vecs: np.ndarray, ctx_vecs: np.ndarray,
             matters: np.ndarray, params: ClassifyParams) -> np.ndarray:
-    """(n,) bool: the posts whose text, or whose thread's, touches a sensitive matter (``sensitive_content``): each
-    thread read once, however many of the posts answer it."""
+    """(n,) ``sensitive_content.MASK``: the sensitive matters each post's text, or its thread's, touches
+    (``sensitive_content.touches``): each thread read once, however many of the posts answer it."""
     first: dict[str, int] = {}
     for i, key in enumerate(column[c.context_key]):
         if key is not None:
@@ -141,7 +141,7 @@ def _touchy(column: list[tuple[Any, ...]], c: _Columns, text_vecs: np.ndarray, c
     threads = touches([column[c.context][i] for i in at], ctx_vecs[at], matters, params)
     said = dict(zip(first, threads.tolist(), strict=True))
     out: np.ndarray = touches(column[c.text], text_vecs, matters, params)
-    out |= np.array([said.get(key, False) for key in column[c.context_key]], dtype=bool)
+    out |= np.array([said.get(key, 0) for key in column[c.context_key]], dtype=out.dtype)
     return out
 
 
@@ -261,7 +261,7 @@ def compute_users(engine: Engine, cache: EmbeddingCache, space: TopicSpace, user
         sims = similarity[user_id]
         members = memberships_from_similarity(sims, classify)
         allowed = allowed_topics(space.topics, hidden(opt_ins.get(user_id)))
-        touchy = veiled_matters(user.posts.touchy, members, allowed & sensitive, params)
+        touchy = veiled_matters(user.posts.touchy, members, allowed & sensitive, params, space.links)
         results[user_id] = build_profile(user.posts, members, space.ids, space.parents, allowed, as_of, params,
                                          similarity=sims, duplicates=user.dup,
                                          alone=space.read_alone(user.posts.text_vecs, classify, under), touchy=touchy)

@@ -134,7 +134,8 @@ def _evidence(mass: float, days: int, threads: int) -> tuple[float, str]:
 _ORDINAL = {1: "", 2: "2nd ", 3: "3rd "}
 # a veiled post (``profiles._veiled``, ``sensitive_content``), as a shortfall names it
 VEILED = ("about a sensitive topic the user has not opted in to, or touching a sensitive matter (health, pregnancy, "
-          "medication, sexuality, relationships, religion, politics, grief, crime, money trouble)")
+          "medication, sexuality, relationships, religion, politics, grief, crime, money trouble) their opt-ins do not "
+          "cover")
 
 
 def _shortfalls(r: _Measured, params: ProfileParams) -> Iterator[str]:

@@ -30,6 +30,7 @@ from matcher.eligible import drop_gone, drop_withdrawn_profiles, eligible_users
 from matcher.embed import EmbeddingCache, drop_unreferenced, require_cache
 from matcher.engine_local import Executor, Progress
 from matcher.locks import profile_lock
+from matcher.matter_links import link_table
 from matcher.model_files import vocabulary_source
 from matcher.profile_chunk import ReadUser
 from matcher.profile_types import ProfileParams, TopicResult
@@ -116,7 +117,7 @@ def space_basis(space: TopicSpace, model: str, policy: str, as_of: int, classify
     """A profile run's basis (``incremental.run_basis``) against its topic space, fitted (``TopicSpace.adapted``):
     what its users' profiles are computed from beyond their own inputs."""
     return incremental.run_basis(space.topics, model, policy, as_of, classify, params, related=space.related,
-                                 vectors=space.vectors)
+                                 vectors=space.vectors, links=space.links)
 
 
 def _profile(engine: Engine, cache: EmbeddingCache, users: list[str], policy: str, as_of: int,
@@ -175,10 +176,11 @@ def _record_basis(engine: Engine, run_id: int, space: TopicSpace, topics: list[T
         run = s.get(Run, run_id)
         assert run is not None
         related = {t: words for t, words in zip(space.ids, space.related, strict=True) if words}
+        linked = {matter: ids for matter, ids in link_table(space.topics, space.links).items() if ids}
         run.params = json.dumps({"policy": policy, "basis": basis, "rules": incremental.RULES_VERSION,
                                  "taxonomy": taxonomy_digest(topics),
                                  "related_words": related, "vocabulary": vocabulary_source(cache.encoder),
-                                 "topic_vectors": fit.record(space.ids)})
+                                 "topic_vectors": fit.record(space.ids), "matter_links": linked})
         s.add(run)
         s.commit()
 

@@ -71,7 +71,7 @@ class UserPosts:
     copied: np.ndarray | None = None  # bool: another user posted the same text earlier (``copies``); None: none did
     inputs: bytes = b""  # read for a profile run: the posts' inputs as its digests read them (``matcher.incremental``)
     names: list[tuple[str, str]] | None = None  # (platform, post id): which of two posts of one second came first
-    touchy: np.ndarray | None = None  # bool: the post or its thread touches a sensitive matter (``sensitive_content``)
+    touchy: np.ndarray | None = None  # the sensitive matters it or its thread touches, bits (``sensitive_content``)
 
 
 @dataclass(frozen=True)

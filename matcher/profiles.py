@@ -51,8 +51,9 @@ def build_profile(p: UserPosts, members: np.ndarray, topic_ids: list[str], paren
     ``similarity`` is the (n, T) similarity of each post to each topic (``matcher.classify.topic_similarity``),
     for clarity (without it clarity is 1); ``duplicates`` is ``duplicate_mask(p, params)`` when the caller has it.
     ``alone(rows, k)`` is the similarity of these posts' own texts, read alone, to topic k or the closest under it
-    (``_said_alone``; without it the rule is not applied). ``touchy`` is (n,) bool, the posts touching a sensitive
-    matter (``sensitive_content.veiled_matters``): veiled as the posts about a sensitive topic are (``_veiled``).
+    (``_said_alone``; without it the rule is not applied). ``touchy`` is (n,), the sensitive matters that veil each
+    post (``sensitive_content.veiled_matters``: bits; or bool, whether any does): a post with any is veiled as the
+    posts about a sensitive topic are (``_veiled``), and a topic says which of them its posts not shown touch.
     Posts' membership in topics that are not allowed is dropped first, so
     a parent is never inferred from (nor shows as evidence) posts about a sensitive child; so is the membership of
     posts the model cannot read (``p.readable``).
@@ -68,12 +69,12 @@ def build_profile(p: UserPosts, members: np.ndarray, topic_ids: list[str], paren
     read = np.ones(n, dtype=bool) if p.readable is None else p.readable
     veiled = _veiled(members, allowed, params)  # (read before the sensitive topics' memberships are dropped)
     if touchy is not None:
-        veiled |= touchy
+        veiled |= touchy != 0
     # a sensitive topic lends its posts to no parent (they are not evidence); a post the model cannot read is about
     # no topic, nor one of a topic's closest posts
     members = members * allowed[None, :] * read[:, None]
     ctx = _context(p, params, as_of, duplicate_mask(p, params) if duplicates is None else duplicates)
-    ctx["alone"], ctx["veiled"] = alone, veiled
+    ctx["alone"], ctx["veiled"], ctx["touchy"] = alone, veiled, touchy
     plan = _plan(members, parents, ctx, params)
     _add_clarity(ctx, plan.topics, read, similarity, params)
     kept = _kept(plan, topic_ids, allowed, ctx, params)

@@ -20,6 +20,7 @@ from matcher import topic_fit
 from matcher.classify import ClassifyParams
 from matcher.embed import EmbeddingCache
 from matcher.incremental import RULES_VERSION
+from matcher.matter_links import linked_topics
 from matcher.profile_chunk import compute_users
 from matcher.profile_run import space_basis, write_rows
 from matcher.profile_types import ProfileParams
@@ -75,13 +76,15 @@ def rework_withdrawn(engine: Engine, load: Callable[[], EmbeddingCache],
     - a finished run that can be repeated (``run_space``) is worked out again for the users, from their records as
       they are now, and their rows and digests in it replaced: what is kept is what a run now computes;
     - one that cannot (its rules or taxonomy replaced, another encoder, or its topic fit deleted by a `forget`) loses
-      their rows of the topics above the withdrawn ones, and, where one was their strongest, of those that fell short;
+      their rows of the topics above the withdrawn ones, and, where one was their strongest, of those that fell short
+      (all their rows, when a withdrawn one was linked to a sensitive matter in it: ``_resting``);
     - an unfinished one (interrupted: what a later run may copy) loses their rows and digests, to be computed again.
 
-    An assignment, in a match on such a run, citing a topic above a withdrawn one whose status or evidence changed, or
-    that went, is deleted (its unit stays counted, as after `forget`); a topic elsewhere does not rest on the
-    withdrawn ones (a change of its own since the run, new likes say, is no reason to take a perk back). Returns the
-    runs of each kind and the assignments deleted; one transaction per run."""
+    An assignment, in a match on such a run, citing a topic above a withdrawn one (any topic, when a withdrawn one was
+    linked to a sensitive matter in the run) whose status or evidence changed, or that went, is deleted (its unit stays
+    counted, as after `forget`); a topic elsewhere does not rest on the withdrawn ones (a change of its own since the
+    run, new likes say, is no reason to take a perk back). Returns the runs of each kind and the assignments deleted;
+    one transaction per run."""
     lines = lineage(load_topics(engine))
     with session(engine) as s:
         matches = s.exec(select(Run.id, Run.params).where(Run.kind == "match")).all()
@@ -126,6 +129,7 @@ def _rework_run(engine: Engine, load: Callable[[], EmbeddingCache], run: Run,
             select(table.user_id).where(table.run_id == run_id).where(col(table.user_id).in_(list(withdrawn))))})
     space = run_space(engine, load, run) if run.status == "finished" else None
     before = _rows(engine, run_id, users)
+    above = _resting(run, users, withdrawn, above, before)
     computed = compute_users(engine, space[0], space[1], users, run.as_of) if isinstance(space, tuple) else None
     deleted = 0
     with session(engine) as s:
@@ -142,6 +146,16 @@ def _rework_run(engine: Engine, load: Callable[[], EmbeddingCache], run: Run,
             deleted += delete_assignments(s, user_id, cited)
         s.commit()
     return "cleared" if space is None else "reworked" if isinstance(space, tuple) else "trimmed", deleted
+
+
+def _resting(run: Run, users: list[str], withdrawn: dict[str, tuple[frozenset[str], list[int]]],
+             above: dict[str, set[str]], before: dict[str, dict[str, tuple[str, tuple[int, ...]]]]
+             ) -> dict[str, set[str]]:
+    """Each user's topics of the run that rested on the withdrawn ones: those above them; and all of them when one
+    withdrawn was linked to a sensitive matter in the run (``matter_links``, as its params keep them): a post touching
+    it was then shown, and a topic inferred, wherever the model placed it."""
+    linked = linked_topics(json.loads(run.params or "{}").get("matter_links"))
+    return {u: set(before.get(u, {})) | above[u] if linked & withdrawn[u][0] else above[u] for u in users}
 
 
 def _rewrite(s: Session, run: Run, space: tuple[EmbeddingCache, TopicSpace] | str | None, computed: Any,

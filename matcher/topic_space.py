@@ -20,8 +20,9 @@ from sqlmodel import Session, col, select
 from catalog.refresh import text_key
 from matcher.classify import ClassifyParams, cosines, related_words, topic_similarity, view_closeness
 from matcher.embed import EmbeddingCache
+from matcher.matter_links import matter_links
 from matcher.model_files import reading_vocabulary, vocabulary
-from matcher.sensitive_content import matter_phrases
+from matcher.sensitive_content import MASK, matter_phrases
 from matcher.store import Setting, session
 from matcher.taxonomy import TopicInfo, lineage, stored_topics
 from matcher.vocabulary import vocabulary_vectors
@@ -45,6 +46,8 @@ class TopicSpace:
     vocabulary: frozenset[str] = frozenset()  # the words the model knows whole: which posts it reads (``readable``)
     matters: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))  # ``sensitive_content``'s
     # phrases' vectors, which veil the posts touching a sensitive matter (none: no post is veiled so)
+    links: np.ndarray = field(default_factory=lambda: np.zeros(0, MASK))  # (T,) the matters linked to each topic
+    # (``matter_links``, read off the views before any fit): an opt-in to the topic shows the posts touching them
 
     @classmethod
     def build(cls, topics: list[TopicInfo], cache: EmbeddingCache,
@@ -65,9 +68,10 @@ class TopicSpace:
         # in column order: the post-by-view product (``view_closeness``, the largest of a run, one user's posts at a
         # time) then reads the views' transpose contiguously, about 1.5 times as fast (the same bits, but for a user
         # with one post: a matrix-vector product, which may round a bit differently)
+        matters = cache.vectors(matter_phrases()) if topics else np.zeros((0, 0), np.float32)
         return cls(topics, vectors, [t.topic_id for t in topics], [index.get(t.parent_id or "", -1) for t in topics],
-                   np.asfortranarray(views), starts, picks, reading_vocabulary(cache.encoder),
-                   cache.vectors(matter_phrases()) if topics else np.zeros((0, 0), np.float32))
+                   np.asfortranarray(views), starts, picks, reading_vocabulary(cache.encoder), matters,
+                   matter_links(topics, vectors, views, starts, matters, params))
 
     def adapted(self, vectors: np.ndarray) -> "TopicSpace":
         """The same space with topic vectors fitted to the collection (``classify.adapt_topic_vectors``)."""
