@@ -3,7 +3,7 @@
 
     python scripts/evaluate.py --adversarial 20     # the whole pipeline on dev + these users, then this report
 
-At 20 a kind about 4,900 posts are added to the 59,715: under the 10 % that refits the topic vectors
+At 20 a kind about 5,750 posts are added to the 59,715: under the 10 % that refits the topic vectors
 (``matcher.topic_fit``), so the dev users' figures stay those of the plain dev run. More refits them on another
 sample, and the dev figures then move by up to a point with the sample alone.
 
@@ -16,6 +16,10 @@ Each adversarial user is built from real dev comments (pseudonymised, as in the 
   loud      a real user's posts with the others' votes and the replies multiplied by 1,000 (a big account)
   reshares  40 engaged reshares (`is_share`) on one topic, one a day, and nothing of their own
   firehose  250 posts on everything (drawn from the whole split), 5 a day, none engaged beyond the author's vote
+  firehose-liked  150-200 posts on everything, 5 a day, each with a little engagement (1 to 3 votes beyond the
+            author's, a reply on one in three), each opening with a filler ("Quick thought: ") as the demo's firehose
+            does, which also keeps them the account's own words (not copies); drawn from the whole split
+            (even-numbered accounts) or from every group's donors alike (odd-numbered: posts plainly about a topic)
 
 The injected posts come from "donors": dev users all of whose comments map to one topic, so the gamed topic is
 known. A real user's copy (viral, copies, burst, loud) keeps that user's true topics in the answer key; the
@@ -35,8 +39,9 @@ from typing import Any
 
 Post = dict[str, Any]
 BASE_KINDS = ("viral", "copies", "burst", "loud")
-ALONE_KINDS = ("reshares", "firehose")
+ALONE_KINDS = ("reshares", "firehose", "firehose-liked")
 DAY = 86_400
+FILLERS = ("Quick thought: ", "Note to self: ", "Random one: ", "Just saying: ", "Today's thought: ", "PSA: ")
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -59,7 +64,7 @@ def donors(answers: dict[str, dict], posts: dict[str, list[Post]]) -> dict[str, 
 
 def build(data: Path, per_kind: int, seed: int = 0) -> tuple[list[Post], list[dict], list[dict], dict[str, dict]]:
     """(posts, users, answer lines, {adversarial user: {kind, base, topic}}) for ``per_kind`` users of each kind
-    (firehose: a quarter of that), drawn deterministically from the split in ``data``."""
+    (firehose and firehose-liked: a quarter of that), drawn deterministically from the split in ``data``."""
     rng = random.Random(seed)
     answers = {a["user_id"]: a for a in read_jsonl(data / "answers.jsonl")}
     regions = {u["user_id"]: u.get("region", "US") for u in read_jsonl(data / "users.jsonl")}
@@ -73,13 +78,15 @@ def build(data: Path, per_kind: int, seed: int = 0) -> tuple[list[Post], list[di
     lines: list[dict] = []
     meta: dict[str, dict] = {}
     for kind in (*BASE_KINDS, *ALONE_KINDS):
-        for i in range(per_kind // 4 if kind == "firehose" else per_kind):
+        for i in range(per_kind // 4 if kind.startswith("firehose") else per_kind):
             user = f"adv-{kind}-{i:03d}"
             base = rng.choice(bases) if kind in BASE_KINDS else None
             known = set(answers[base]["topics"]) if base else set()
             topic = rng.choice(sorted(t for t in pools if t not in known and _l1(t) not in {_l1(k) for k in known}))
             donor = [dict(p) for p in by_user[rng.choice(pools[topic])]]
             own = [dict(p) for p in by_user[base]] if base else []
+            if kind == "firehose-liked":
+                donor = _across_groups(rng, pools, by_user) if i % 2 else _anything(rng, by_user)
             made = _pattern(kind, rng, own, donor, by_user)
             for j, post in enumerate(made):
                 post.update(post_id=f"{user}-{j:03d}", user_id=user)
@@ -88,7 +95,8 @@ def build(data: Path, per_kind: int, seed: int = 0) -> tuple[list[Post], list[di
             ans = answers[base] if base else {"true_topics": [], "one_off": [], "unengaged": [], "topics": {}}
             lines.append({**{k: ans.get(k) for k in ("true_topics", "one_off", "unengaged", "topics")},
                           "user_id": user, "kind": kind, "sensitive_seen": []})
-            meta[user] = {"kind": kind, "base": base, "topic": None if kind in ("loud", "firehose") else topic}
+            meta[user] = {"kind": kind, "base": base,
+                          "topic": None if kind in ("loud", "firehose", "firehose-liked") else topic}
     return posts, users, lines, meta
 
 
@@ -111,9 +119,36 @@ def _pattern(kind: str, rng: random.Random, own: list[Post], donor: list[Post],
     if kind == "reshares":
         return [{**donor[k % len(donor)], "is_share": True, "created_at": end - k * DAY, "likes": rng.randint(10, 50),
                  "shares": rng.randint(1, 5)} for k in range(40)]
+    if kind == "firehose-liked":  # (``donor``: posts on everything, ``_anything`` or ``_across_groups``)
+        return [{**p, "text": rng.choice(FILLERS) + p["text"], "created_at": end - k * DAY // 5,
+                 "likes": rng.randint(2, 4), "replies": int(rng.random() < 1 / 3)}
+                for k, p in enumerate(donor[:rng.randint(150, 200)])]
     pool = sorted(everyone)
     return [{**rng.choice(everyone[rng.choice(pool)]), "created_at": end - k * DAY // 5, "likes": 1, "replies": 0}
             for k in range(250)]
+
+
+def _anything(rng: random.Random, everyone: dict[str, list[Post]]) -> list[Post]:
+    """200 posts drawn from the whole split, each of a user drawn at random."""
+    pool = sorted(everyone)
+    return [dict(rng.choice(everyone[rng.choice(pool)])) for _ in range(200)]
+
+
+def _across_groups(rng: random.Random, pools: dict[str, list[str]], everyone: dict[str, list[Post]]) -> list[Post]:
+    """Donors' posts spread over every topic group alike, none twice: one from each group in turn (in an order drawn
+    anew each round; a group whose posts have all been drawn is passed), each of a random donor of the group's
+    topics. So a group with many donor topics (sports) takes no larger share than one with a single topic."""
+    groups: dict[str, list[Post]] = collections.defaultdict(list)
+    for topic in sorted(pools):
+        groups[_l1(topic)] += [dict(p) for user in pools[topic] for p in everyone[user]]
+    for posts in groups.values():
+        rng.shuffle(posts)
+    out: list[Post] = []
+    while len(out) < 200 and any(groups.values()):
+        names = sorted(groups)
+        rng.shuffle(names)
+        out += [groups[name].pop() for name in names if groups[name]]
+    return out[:200]
 
 
 def _l1(topic: str) -> str:
