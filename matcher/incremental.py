@@ -47,7 +47,7 @@ SCORE_COLS = ("user_id", "topic_id", "status", "rank", "score", "confidence", "p
 EVIDENCE_COLS = ("user_id", "topic_id", "post_pk", "rank", "weight")
 
 
-RULES_VERSION = 34  # bump with any change to how profiles are computed that no parameter records
+RULES_VERSION = 35  # bump with any change to how profiles are computed that no parameter records
 
 
 def run_basis(topics: list[TopicInfo], model: str, policy: str, as_of: int, *params: object,

@@ -43,13 +43,16 @@ def _plan(members: np.ndarray, parents: list[int], ctx: dict[str, Any], params: 
 
 
 def _levels(plan: _Plan, topic_ids: list[str], allowed: np.ndarray, ctx: dict[str, Any], params: ProfileParams,
-            best: float = 0.0, previous: dict[int, _Measured] | None = None) -> dict[int, _Measured]:
+            best: float = 0.0, previous: dict[int, _Measured] | None = None,
+            spread: tuple[int, int] = (0, 0)) -> dict[int, _Measured]:
     """Every touched topic's verdict, the deepest level first. A parent's support (``column``) adds that of its
     children that are not inferred, which in a deeper taxonomy includes their own children's; its ``total`` adds
     every child's (``_support``).
 
     With ``best``, topics under ``min_share_of_best`` of it are demoted; a topic whose children kept their
-    status and support in ``previous`` (an earlier pass) is not measured again."""
+    status and support in ``previous`` (an earlier pass) is not measured again. With ``spread`` (the user's posts
+    are on everything, ``profiles._focus``), no topic is inferred, and each says so: a parent counts all its
+    children's support, as none covers it."""
     results: dict[int, _Measured] = {}
     measured: set[int] = set()  # topics measured in this pass (not taken from ``previous``)
     for level in plan.levels:
@@ -71,6 +74,8 @@ def _levels(plan: _Plan, topic_ids: list[str], allowed: np.ndarray, ctx: dict[st
         columns, totals, covered_by = _support(plan.by_topic, branches, leaves, results, topic_ids)
         for result in _measure(todo, columns, totals, covered_by, ctx, params):
             if allowed[result.k]:
+                if spread[1]:
+                    result.inferred, result.spread = False, spread
                 results[result.k] = _side_interest(result, best, params) if best else result
     return results
 

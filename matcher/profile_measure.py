@@ -47,6 +47,8 @@ class _Measured:
     veiled: int = 0  # its original posts veiled, which ``_said_alone`` does not read (said when that rule fails)
     best: float = 0.0  # the user's strongest score, when this topic was demoted as a side interest to it
     rank: int = 0  # the rank of the post ``closest`` is of, when the user has fewer than ``clarity_post`` (their last)
+    spread: tuple[int, int] = (0, 0)  # (most in one group, all) of the user's posts plainly about a topic, when they
+    # were too spread for any topic (``profiles._focus``, ``min_focus``)
 
 
 def _measure(todo: list[int], columns: np.ndarray, totals: np.ndarray, covered_by: list[list[str]], ctx: dict[str, Any],
@@ -181,6 +183,11 @@ def _shortfalls(r: _Measured, params: ProfileParams) -> Iterator[str]:
                f"and the user's other posts, each is under {params.alone_min:.2f} similar to it): they take the "
                "topic from their threads" + (f"; {r.veiled} of them, each {VEILED}, are not read for it "
                "(they are not shown)" if r.veiled else ""))
+    if r.spread[1]:
+        most, plain = r.spread
+        yield (f"the user's posts are spread over everything: of their {plain} posts plainly about a topic, at most "
+               f"{most} ({_below(most / plain, params.min_focus, '%', 0)}) are about any one topic group; needs "
+               f"{params.min_focus:.0%} (a firehose, not an interest)")
     if r.best:
         shown = _below(r.score / r.best, params.min_share_of_best, "%", 0)
         yield (f"score {r.score:.3f} is {shown} of the user's strongest topic's ({r.best:.3f}); "

@@ -47,6 +47,11 @@ class ProfileParams:
     min_plain: float = 0.30  # the 3rd closest post must be this similar to the topic: three posts at least halfway
     # into the membership ramp (classify: similarity 0.25 to 0.35), not chatter that only grazes the topic
     min_share_of_best: float = 0.5  # a topic's score must reach this share of the user's strongest topic's
+    min_focus: float = 0.25  # no topic at all while no top-level topic group holds this share of the user's posts
+    # plainly about a topic: posts on everything, each topic a thin slice (a firehose with a little engagement)
+    focus_member: float = 0.85  # ... a post is plainly about a group at this summed membership in its topics (the
+    # topic fit's "plainly", ``ClassifyParams.prototype_member``)
+    focus_posts: int = 20  # ... judged from at least this many such posts of the user's own (fewer tell too little)
     evidence_posts: int = 5  # a topic's evidence: its strongest posts (``_describe``'s strength), shown with it
     evidence_pool: int = 20  # an inferred topic keeps this many, its evidence first: the posts a perk it brings is
     # shown with are chosen from them, those closest to the perk (``match``), not the topic's best whatever the perk

@@ -8,12 +8,13 @@ documented in the README ('How topics are inferred'); what each post says before
 repeats, days, recency) is ``matcher.post_signals``.
 
 Here: ``build_profile``, what it reads of the user's posts once (``_context``, ``_veiled``), each topic's clarity
-(``_add_clarity``, ``_closest``) and the topics kept, in order (``_kept``). The rest is in modules of their own,
-importable from here as before: the taxonomy walked level by level in ``matcher.profile_levels``, one topic measured
-and judged (and what fell short, in words) in ``matcher.profile_measure``, the topics kept described with their
-evidence in ``matcher.profile_describe``.
+(``_add_clarity``, ``_closest``), how focused their posts are (``_focus``) and the topics kept, in order
+(``_kept``). The rest is in modules of their own, importable from here as before: the taxonomy walked level by level
+in ``matcher.profile_levels``, one topic measured and judged (and what fell short, in words) in
+``matcher.profile_measure``, the topics kept described with their evidence in ``matcher.profile_describe``.
 """
 
+import functools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -60,8 +61,9 @@ def build_profile(p: UserPosts, members: np.ndarray, topic_ids: list[str], paren
 
     A topic whose score is under ``min_share_of_best`` of the user's strongest topic is a side interest, not
     a topic: it is kept as a candidate. The levels are then evaluated again, so a parent gets back the support
-    of children demoted this way. Every touched topic is measured (``_measure``, one level of the taxonomy at a
-    time); only the topics returned are described with their details and evidence (``_describe``).
+    of children demoted this way. No topic is inferred from posts spread over everything (``_focus``, ``_kept``).
+    Every touched topic is measured (``_measure``, one level of the taxonomy at a time); only the topics returned
+    are described with their details and evidence (``_describe``).
     """
     n = len(p.keys)
     if n == 0:
@@ -75,6 +77,7 @@ def build_profile(p: UserPosts, members: np.ndarray, topic_ids: list[str], paren
     members = members * allowed[None, :] * read[:, None]
     ctx = _context(p, params, as_of, duplicate_mask(p, params) if duplicates is None else duplicates)
     ctx["alone"], ctx["veiled"], ctx["touchy"] = alone, veiled, touchy
+    ctx["focus"] = _focus(members[ctx["original"]], parents, params)
     plan = _plan(members, parents, ctx, params)
     _add_clarity(ctx, plan.topics, read, similarity, params)
     kept = _kept(plan, topic_ids, allowed, ctx, params)
@@ -103,14 +106,50 @@ def _add_clarity(ctx: dict[str, Any], topics: list[int], read: np.ndarray, simil
 def _kept(plan: _Plan, topic_ids: list[str], allowed: np.ndarray, ctx: dict[str, Any],
           params: ProfileParams) -> list[_Measured]:
     """The topics judged level by level (again, once, when a side interest was demoted), inferred ones first (best
-    first, ties by topic id), then the ``max_candidates`` best-scoring candidates (in the same order)."""
-    results = _levels(plan, topic_ids, allowed, ctx, params)
+    first, ties by topic id), then the ``max_candidates`` best-scoring candidates (in the same order). None is inferred
+    while the user's posts plainly about a topic are spread over everything (``_focus``: no top-level group holds
+    ``min_focus`` of them, judged from ``focus_posts`` or more): then each topic says so."""
+    most, plain = ctx["focus"]
+    spread = (most, plain) if plain >= params.focus_posts and most < params.min_focus * plain else (0, 0)
+    results = _levels(plan, topic_ids, allowed, ctx, params, spread=spread)
     best = max((r.score for r in results.values() if r.inferred), default=0.0)
     if any(r.inferred and r.score < params.min_share_of_best * best for r in results.values()):
         results = _levels(plan, topic_ids, allowed, ctx, params, best=best, previous=results)
     ordered = sorted(results.values(), key=lambda r: (not r.inferred, -r.score, topic_ids[r.k]))
     inferred = [r for r in ordered if r.inferred]
     return inferred + [r for r in ordered if not r.inferred][: params.max_candidates]
+
+
+def _focus(own: np.ndarray, parents: list[int], params: ProfileParams) -> tuple[int, int]:
+    """How focused the user's own posts are (``own``: their memberships, (n, T)): the most of them plainly about any
+    one top-level topic group, and how many are plainly about one (their membership in the group's topics, summed,
+    at least ``focus_member``). A firehose's posts are each plainly about something, and no group holds many of them;
+    a person's, however many, gather in the few groups of their interests (``_kept`` reads it)."""
+    if not len(own):
+        return 0, 0
+    order, starts = _groups(tuple(parents))
+    # each group's topics summed one after another, in index order: a post's sums are its own memberships' alone, the
+    # same bits wherever it stands among the user's posts (a matrix product's rows may depend on their block)
+    by_group = np.add.reduceat(own[:, order], starts, axis=1)
+    plain = by_group.max(axis=1) >= params.focus_member
+    if not plain.any():
+        return 0, 0
+    counts = np.bincount(by_group[plain].argmax(axis=1))
+    return int(counts.max()), int(plain.sum())
+
+
+@functools.lru_cache(maxsize=8)
+def _groups(parents: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The topics in the order of their top-level ancestor (a group; a top-level topic is its own), in index order
+    within it, and where each group's topics start in that order (``np.add.reduceat``). One per taxonomy, cached."""
+    def root(k: int) -> int:
+        while parents[k] >= 0:
+            k = parents[k]
+        return k
+
+    order = sorted(range(len(parents)), key=lambda k: (root(k), k))
+    starts = [i for i, k in enumerate(order) if not i or root(k) != root(order[i - 1])]
+    return np.array(order, dtype=np.intp), np.array(starts, dtype=np.intp)
 
 
 def _context(p: UserPosts, params: ProfileParams, as_of: int, dup: np.ndarray) -> dict[str, Any]:

@@ -329,6 +329,9 @@ SHORTFALL = [
     (r"^none of its (\d+) post\(s\) is about it in its own words", lambda r, m: int(m[1]) == r.posts),
     (r"^each of its original posts is about a sensitive topic the user has not opted in to, or touching a sensitive "
      r"matter", lambda r, m: not r.evidence),
+    (r"^the user's posts are spread over everything: of their (\d+) posts plainly about a topic, at most (\d+) "
+     r"\(([\d.]+)%\) are about any one topic group; needs (\d+)% \(a firehose, not an interest\)$",
+     lambda r, m: int(m[2]) < int(m[4]) / 100 * int(m[1]) and float(m[3]) < float(m[4]) and not r.inferred),
     (r"^score ([\d.]+) is ([\d.]+)% of the user's strongest topic's \(([\d.]+)\); needs (\d+)%$",
      lambda r, m: abs(float(m[1]) - r.score) < 6e-4 and float(m[2]) < float(m[4]) and r.score < 0.5 * float(m[3])),
 ]

@@ -37,7 +37,8 @@ class P:
 
 def profile(posts: list[P], allowed: np.ndarray = ALLOWED, as_of: int = AS_OF,  # type: ignore[no-untyped-def]
             similarity: np.ndarray | None = None, parents: list[int] = PARENTS, readable: list[bool] | None = None,
-            copied: list[bool] | None = None, alone: list[float] | None = None, **params: float):
+            copied: list[bool] | None = None, alone: list[float] | None = None, topics: list[str] = TOPICS,
+            **params: float):
     rng = np.random.default_rng(0)
     vec_of: dict[str, np.ndarray] = {}
     vecs = []
@@ -61,12 +62,12 @@ def profile(posts: list[P], allowed: np.ndarray = ALLOWED, as_of: int = AS_OF,  
         texts=[p.words or "" for p in posts] if any(p.words for p in posts) else None,
         copied=None if copied is None else np.array(copied),
     )
-    members = np.zeros((n, len(TOPICS)), dtype=np.float32)
+    members = np.zeros((n, len(topics)), dtype=np.float32)
     for i, p in enumerate(posts):
         if p.topic >= 0:
             members[i, p.topic] = 0.9
     read_alone = None if alone is None else (lambda rows, k: np.array(alone)[rows])  # noqa: E731
-    return build_profile(user, members, TOPICS, parents, allowed, as_of, ProfileParams(**params), similarity,
+    return build_profile(user, members, topics, parents, allowed, as_of, ProfileParams(**params), similarity,
                          alone=read_alone)
 
 
@@ -105,6 +106,50 @@ def test_firehose_with_sparse_engagement_gets_no_topic() -> None:
     results = profile(posts)
     assert inferred(results) == []
     assert "per post; needs 0.5" in " ".join(results[0].details["shortfalls"])
+
+
+TEN = [f"topic{k}" for k in range(10)]  # a flat taxonomy of ten top-level topics, for accounts on many things
+
+
+def on_ten(counts: list[int], **kw) -> list[P]:  # type: ignore[no-untyped-def]
+    """As many posts on each of ``TEN``'s topics as ``counts`` says, taken in turn, five a day."""
+    order = [k for turn in range(max(counts)) for k, count in enumerate(counts) if turn < count]
+    return [P(k, i / 5, **kw) for i, k in enumerate(order)]
+
+
+def profile_ten(posts: list[P], **params: float):  # type: ignore[no-untyped-def]
+    return profile(posts, allowed=np.ones(10, dtype=bool), parents=[-1] * 10, topics=TEN, **params)
+
+
+def test_a_firehose_with_a_little_engagement_gets_no_topic() -> None:
+    """150 posts on ten things, 2 likes each: each topic has 15 posts on many days, engaged as usual, and meets every
+    other rule (as the demo's firehose with 2 likes a post won 18 topics and 3 perks), but no group holds a quarter
+    of the posts: an account on everything, not an interest."""
+    firehose = on_ten([15] * 10, likes=2, replies=0)
+    results = profile_ten(firehose)
+    assert inferred(results) == []
+    assert len(results) == 8 and all(r.details["shortfalls"] == [
+        "the user's posts are spread over everything: of their 150 posts plainly about a topic, at most 15 (10%) are "
+        "about any one topic group; needs 25% (a firehose, not an interest)"] for r in results)
+    assert len(inferred(profile_ten(firehose, focus_posts=10**6))) == 10  # that rule stops it, and no other
+
+
+def test_a_prolific_person_with_one_interest_or_a_few_keeps_them_beside_posts_on_everything_else() -> None:
+    """As prolific and as steadily engaged as the firehose above, with 4 posts on each other thing: one interest
+    (114 of 150 posts), or three (50, 40 and 30 of 148), is focus enough. Their posts on the other things are side
+    interests, as before."""
+    assert inferred(profile_ten(on_ten([114] + [4] * 9, likes=2, replies=0))) == ["topic0"]
+    three = profile_ten(on_ten([50, 40, 30] + [4] * 7, likes=2, replies=0))
+    assert inferred(three) == ["topic0", "topic1", "topic2"]
+    assert "of the user's strongest topic's" in shortfalls(three, "topic3")
+    assert "spread" not in " ".join(r.details["shortfalls"][0] for r in three if not r.inferred)
+
+
+def test_posts_on_many_topics_of_one_group_are_a_focus_not_a_firehose() -> None:
+    """Travel, sports and cooking are all under lifestyle: 150 posts spread over the three are all plainly about one
+    group, and each topic is kept."""
+    results = profile([P(i % 3, i / 5, likes=2, replies=0) for i in range(150)])
+    assert sorted(inferred(results)) == ["cooking", "sports", "travel"]
 
 
 def test_a_rejected_topic_names_every_engagement_threshold_it_misses() -> None:
