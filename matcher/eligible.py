@@ -8,9 +8,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Engine, delete, exists, func
 from sqlmodel import col, select
 
+from matcher.incremental import user_digests
 from matcher.locks import hold_forget_lock
 from matcher.records import check_policy
-from matcher.store import Post, Run, TopicScore, User, batches, session
+from matcher.store import Post, ProfiledUser, Run, TopicScore, User, batches, session
 
 
 def eligible_users(engine: Engine, policy: str = "opt-in") -> list[str]:
@@ -94,7 +95,7 @@ def drop_withdrawn_profiles(conn: Connection, run_id: int, user_ids: Iterable[st
     ``taxonomy.not_shown`` over the run's topics). A profile computed from their opt-ins as stored never holds one, so
     theirs was computed from an opt-in withdrawn since, whose withdrawal (``forget.withdraw_opt_ins``) found no rows
     of theirs in this run yet. Before, the finished run kept the topic, and `export` showed it. So are those of anyone
-    whose record changed since the run began and whose opt-ins now leave out a topic the run links to a sensitive
+    whose inputs changed since the run read them and whose opt-ins now leave out a topic the run links to a sensitive
     matter (``_relinked``). Like an interrupted run's, they are left for the next run to compute. Return them."""
     sensitive = sorted(hidden(None))  # (no opt-in: every sensitive topic hidden)
     found = _relinked(conn, run_id, user_ids, hidden) if sensitive else set()
@@ -113,14 +114,23 @@ def drop_withdrawn_profiles(conn: Connection, run_id: int, user_ids: Iterable[st
 
 def _relinked(conn: Connection, run_id: int, user_ids: Iterable[str],
               hidden: Callable[[str | None], frozenset[str]]) -> set[str]:
-    """Of these users, those whose record changed since the profile run began and whose opt-ins now leave out a topic
-    it links to a sensitive matter (``matter_links``, as its params keep them): it may have read an opt-in to that
-    topic, withdrawn since, and shown a post touching the matter as any topic's evidence; their rows do not tell."""
-    started, params = conn.execute(select(Run.started_at, Run.params).where(col(Run.id) == run_id)).one()
+    """Of these users, those whose opt-ins now leave out a topic the run links to a sensitive matter (``matter_links``,
+    as its params keep them) and whose inputs changed since the run read them (the digest it recorded for them is not
+    theirs now: ``incremental.user_digests``): it may have read an opt-in to that topic, withdrawn since, and shown a
+    post touching the matter as any topic's evidence; their rows do not tell. Only records changed since the run began
+    are read again. Before, anyone whose record changed since then was taken (a region changed, or a change the run
+    had read), and left out of the run."""
+    started, as_of, params = conn.execute(select(Run.started_at, Run.as_of, Run.params).where(col(Run.id) == run_id)
+                                          ).one()
     linked = {t for ids in (json.loads(params or "{}").get("matter_links") or {}).values() for t in ids}
     found: set[str] = set()
     for chunk in batches(sorted(set(user_ids))) if linked else ():
         changed = conn.execute(select(User.user_id, User.sensitive_opt_in).where(col(User.user_id).in_(chunk))
                                .where(col(User.updated_at) > started)).all()
-        found.update(u for u, opt_in in changed if not linked.isdisjoint(hidden(opt_in)))
+        suspects = sorted(u for u, opt_in in changed if not linked.isdisjoint(hidden(opt_in)))
+        read = dict(conn.execute(select(ProfiledUser.user_id, ProfiledUser.digest)
+                                 .where(col(ProfiledUser.run_id) == run_id)
+                                 .where(col(ProfiledUser.user_id).in_(suspects))).all()) if suspects else {}
+        now = user_digests(conn, suspects, as_of) if suspects else {}
+        found.update(u for u in suspects if read.get(u) != now[u])
     return found

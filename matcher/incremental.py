@@ -21,6 +21,7 @@ import itertools
 import json
 import operator
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import numpy as np
@@ -92,11 +93,16 @@ def post_inputs(rows: Iterable[Sequence[Any]]) -> bytes:
     return "".join([repr((*p[:9], bool(p[9]), bool(p[10]))) for p in rows]).encode()
 
 
-def opt_ins(engine: Engine, user_ids: list[str]) -> dict[str, str | None]:
+def _connected(store: Engine | Connection) -> AbstractContextManager[Connection]:
+    """A connection to read on: ``store`` itself, in its transaction, or a new one of the engine."""
+    return nullcontext(store) if isinstance(store, Connection) else store.connect()
+
+
+def opt_ins(store: Engine | Connection, user_ids: list[str]) -> dict[str, str | None]:
     """These users' sensitive-topic opt-ins as stored (JSON), for those with a users row."""
-    with session(engine) as s:
-        return dict(s.execute(select(col(User.user_id), col(User.sensitive_opt_in))
-                              .where(col(User.user_id).in_(user_ids))).all())
+    with _connected(store) as conn:
+        return dict(conn.execute(select(col(User.user_id), col(User.sensitive_opt_in))
+                                 .where(col(User.user_id).in_(user_ids))).all())
 
 
 def inputs_digest(posts: bytes, user_id: str, stored_opt_ins: dict[str, str | None]) -> str:
@@ -108,18 +114,19 @@ def inputs_digest(posts: bytes, user_id: str, stored_opt_ins: dict[str, str | No
     return h.hexdigest()
 
 
-def user_digests(engine: Engine, user_ids: list[str], as_of: int) -> dict[str, str]:
+def user_digests(store: Engine | Connection, user_ids: list[str], as_of: int) -> dict[str, str]:
     """A digest of each user's inputs as a run ``as_of`` then reads them: their posts written by then
     (``inputs_digest``; users without posts get one too). A computed user's digest is taken from the rows their
-    profile was computed from instead (``profile_chunk.compute_users``)."""
+    profile was computed from instead (``profile_chunk.compute_users``). ``store``: an engine, or a connection whose
+    transaction it reads in (``eligible.drop_withdrawn_profiles``)."""
     posts = dict.fromkeys(user_ids, b"")
     stmt = (select(col(Post.user_id), *POST_INPUTS).where(col(Post.user_id).in_(user_ids))
             .where(col(Post.created_at) <= as_of).order_by(col(Post.user_id), col(Post.id)))
-    with engine.connect() as conn:  # this reads every post of every user: the driver's tuples, not a Row each
+    with _connected(store) as conn:  # this reads every post of every user: the driver's tuples, not a Row each
         rows = conn.execute(stmt).cursor.fetchall()  # (half the time at a million posts)
     for user_id, theirs in itertools.groupby(rows, key=operator.itemgetter(0)):
         posts[user_id] = post_inputs(row[1:] for row in theirs)  # = ``post_inputs`` of the same posts
-    stored = opt_ins(engine, user_ids)
+    stored = opt_ins(store, user_ids)
     return {u: inputs_digest(parts, u, stored) for u, parts in posts.items()}
 
 

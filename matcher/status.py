@@ -236,7 +236,7 @@ def _inputs_changed(s: Session, run: Run, user_ids: list[str]) -> int:
     profile run would copy every one of them), and then calls for a match, not a profile run."""
     if not user_ids:
         return 0
-    now = incremental.user_digests(s.get_bind(), user_ids, run.as_of)  # type: ignore[arg-type]
+    now = incremental.user_digests(s.get_bind(), user_ids, run.as_of)
     stored: dict[str, str] = {}
     for part in batches(user_ids):
         stored.update(s.exec(select(ProfiledUser.user_id, ProfiledUser.digest).where(ProfiledUser.run_id == run.id)

@@ -318,6 +318,34 @@ def test_an_opt_in_withdrawn_while_a_profile_computes_leaves_no_post_it_showed(l
     assert "ann-8" not in shown and (not_shown, matters) == (2, ["mental health", "grief"])
 
 
+def test_a_record_changed_while_a_profile_computes_but_read_as_it_is_now_keeps_its_rows(linked_world, write,  # type: ignore[no-untyped-def]
+                                                                                    monkeypatch) -> None:
+    """README: "A `profile` run under way that computed the user with the opt-in leaves them out". cat (opted in to
+    Faith, so Health, linked to mental health, is hidden from her) and bob (no opt-in) change only their region while
+    the run computes them, after it began: the run read their posts and opt-ins as they are now, so their rows are
+    what a run started after the change computes. Before, anyone whose record changed since the run began and whose
+    opt-ins left out a linked topic was dropped from it (nearly everyone a users file touched during a run): `topics`
+    then said they "were added after that run", and a match gave them no perk."""
+    import matcher.profile_run as profile_run
+    from matcher.engine_local import LocalExecutor
+
+    engine, cache = linked_world
+    real = profile_run._write_results
+
+    def moved_then_written(engine_, run_id, results, *args):  # type: ignore[no-untyped-def]
+        if "cat" in results:
+            ingest(engine, users=write("regions.jsonl", [{"user_id": u, "region": "FR"} for u in ("bob", "cat")]))
+        real(engine_, run_id, results, *args)
+
+    monkeypatch.setattr(profile_run, "_write_results", moved_then_written)
+    summary = profile_run.run_profile(engine, cache, as_of=to_epoch("2025-03-02"), executor=LocalExecutor())
+    with engine.connect() as conn:
+        held = dict(conn.execute(text("SELECT user_id, COUNT(*) FROM topic_scores WHERE run_id = :r GROUP BY user_id"),
+                                 {"r": summary.run_id}).all())
+    assert held.keys() == set(OPTED) and summary.users == 3
+    assert {"bob-8", "bob-9", "cat-8", "cat-9"}.isdisjoint(_shown(engine, "bob")[0] | _shown(engine, "cat")[0])
+
+
 # --- with the real model ---------------------------------------------------------------------------------------------
 
 RUNS = ["Did a 10k tempo run along the river this morning, negative splits the whole way",
