@@ -125,7 +125,7 @@ def _focus(own: np.ndarray, parents: list[int], params: ProfileParams) -> tuple[
     one top-level topic group, and how many are plainly about one (their membership in the group's topics, summed,
     at least ``focus_member``). A firehose's posts are each plainly about something, and no group holds many of them;
     a person's, however many, gather in the few groups of their interests (``_kept`` reads it)."""
-    if not len(own):
+    if not own.size:  # (no post of their own, or no topic)
         return 0, 0
     order, starts = _groups(tuple(parents))
     # each group's topics summed one after another, in index order: a post's sums are its own memberships' alone, the

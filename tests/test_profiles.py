@@ -152,6 +152,13 @@ def test_posts_on_many_topics_of_one_group_are_a_focus_not_a_firehose() -> None:
     assert sorted(inferred(results)) == ["cooking", "sports", "travel"]
 
 
+def test_a_taxonomy_with_no_topics_gives_no_topic_however_many_posts() -> None:
+    """``build_profile`` over no topics at all (an (n, 0) membership): no topic, as before the spread rule, whose
+    reading of each post's group (``profiles._focus``) raised "zero-size array to reduction operation maximum"."""
+    assert profile([P(-1, i / 5, likes=2) for i in range(30)], allowed=np.ones(0, dtype=bool), parents=[],
+                   topics=[]) == []
+
+
 def test_a_rejected_topic_names_every_engagement_threshold_it_misses() -> None:
     posts = [P(0, i, likes=int(i == 0), replies=0) for i in range(12)]  # one liked post of twelve
     said = shortfalls(profile(posts), "travel")
