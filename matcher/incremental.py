@@ -53,12 +53,13 @@ RULES_VERSION = 35  # bump with any change to how profiles are computed that no 
 
 def run_basis(topics: list[TopicInfo], model: str, policy: str, as_of: int, *params: object,
               related: list[list[str]] | None = None, vectors: np.ndarray | None = None,
-              links: np.ndarray | None = None) -> str:
+              links: np.ndarray | None = None, matters: str | None = None) -> str:
     """A digest of everything, beyond a user's own inputs, that a profile is computed from (the rules'
     version included, so an upgrade that changes them recomputes every user instead of copying stale ones;
     each topic's related words, which follow the model's vocabulary; the topic vectors fitted to the
-    collection, ``matcher.topic_fit``; and the sensitive matters linked to each topic, ``matcher.matter_links``,
-    which decide whose posts an opt-in shows)."""
+    collection, ``matcher.topic_fit``; the sensitive matters linked to each topic, ``matcher.matter_links``,
+    which decide whose posts an opt-in shows; and the matters themselves, ``sensitive_content.matters_read``, which
+    decide which posts are veiled: before, a new file kept every copied row as the old one had it)."""
     h = hashlib.blake2b(digest_size=16)
     h.update(f"rules {RULES_VERSION}".encode())
     for t in topics:
@@ -68,6 +69,8 @@ def run_basis(topics: list[TopicInfo], model: str, policy: str, as_of: int, *par
         h.update(np.ascontiguousarray(vectors, dtype=np.float32).tobytes())
     if links is not None:
         h.update(b"links " + np.ascontiguousarray(links, dtype=np.uint32).tobytes())
+    if matters is not None:
+        h.update(f"matters {matters}".encode())
     h.update(repr((model, policy, as_of, [dataclasses.astuple(p) for p in params])).encode())  # type: ignore
     return h.hexdigest()
 

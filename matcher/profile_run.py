@@ -36,6 +36,7 @@ from matcher.profile_chunk import ReadUser
 from matcher.profile_types import ProfileParams, TopicResult
 from matcher.records import end_of_day, require_as_of
 from matcher.run_records import _profiled, _stopped, _totals, latest_run, mark_finished, open_run, previous_run
+from matcher.sensitive_content import matters_read
 from matcher.store import (
     PROFILE_ROWS,
     EvidencePost,
@@ -117,7 +118,7 @@ def space_basis(space: TopicSpace, model: str, policy: str, as_of: int, classify
     """A profile run's basis (``incremental.run_basis``) against its topic space, fitted (``TopicSpace.adapted``):
     what its users' profiles are computed from beyond their own inputs."""
     return incremental.run_basis(space.topics, model, policy, as_of, classify, params, related=space.related,
-                                 vectors=space.vectors, links=space.links)
+                                 vectors=space.vectors, links=space.links, matters=matters_read())
 
 
 def _profile(engine: Engine, cache: EmbeddingCache, users: list[str], policy: str, as_of: int,

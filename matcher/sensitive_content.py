@@ -19,6 +19,7 @@ the file, ``matter_list``).
 """
 
 import functools
+import json
 import string
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from matcher.classify import ClassifyParams
 from matcher.profile_types import ProfileParams
 
 __all__ = ["MASK", "MATTERS_FILE", "Words", "matter_list", "matter_names", "matter_phrases", "matter_starts",
-           "matter_words", "named", "touches", "veiled_matters"]
+           "matter_words", "matters_read", "named", "touches", "veiled_matters"]
 
 MATTERS_FILE = "data/sensitive_matters.yaml"
 MASK = np.uint32  # the matters a text touches, one bit each (``touches``): at most 32 matters
@@ -45,6 +46,12 @@ def _matters() -> dict[str, dict[str, list[str]]]:
     matters: dict[str, dict[str, list[str]]] = yaml.safe_load(
         resources.files("matcher").joinpath(MATTERS_FILE).read_text(encoding="utf-8"))
     return matters
+
+
+def matters_read() -> str:
+    """The matters as they are read (the file's content, in its order; not its comments or layout): what a profile
+    run's basis holds of them (``incremental.run_basis``), so that another file recomputes every user."""
+    return json.dumps(_matters(), ensure_ascii=False)
 
 
 def _split(text: str) -> list[str]:

@@ -2,6 +2,7 @@
 far from it: each sensitive matter is linked to the sensitive topics about it (``matcher.matter_links``), and a post
 whose every matter is linked to one the user opted in to is not veiled (``sensitive_content.veiled_matters``)."""
 
+import functools
 import json
 
 import numpy as np
@@ -344,6 +345,29 @@ def test_a_record_changed_while_a_profile_computes_but_read_as_it_is_now_keeps_i
                                  {"r": summary.run_id}).all())
     assert held.keys() == set(OPTED) and summary.users == 3
     assert {"bob-8", "bob-9", "cat-8", "cat-9"}.isdisjoint(_shown(engine, "bob")[0] | _shown(engine, "cat")[0])
+
+
+def test_a_changed_matters_file_recomputes_every_user_instead_of_copying_rows_it_would_now_veil(  # type: ignore[no-untyped-def]
+        linked_world, monkeypatch) -> None:
+    """A newer perkmatch ships a ``sensitive_matters.yaml`` that names one more thing ("tempo", here, for mental
+    health): a run on the same day, with the same taxonomy, model and rules, must read every post again, not copy
+    rows that show posts the file now veils. Before, the file was in no run's basis: the run copied everyone's rows,
+    bob's tempo runs among Running's evidence."""
+    import matcher.sensitive_content as sensitive_content
+
+    engine, cache = linked_world
+    as_of = to_epoch("2025-03-01")
+    assert run_profile(engine, cache, as_of=as_of).recomputed == 0  # (unchanged: all copied)
+    matters = json.loads(json.dumps(sensitive_content._matters()))
+    matters["mental health"]["names"].append("tempo")
+    monkeypatch.setattr(sensitive_content, "_matters", lambda: matters)
+    for cached in (sensitive_content.matter_names, sensitive_content.matter_words):
+        cached.cache_clear()
+        monkeypatch.setattr(sensitive_content, cached.__name__, functools.cache(cached.__wrapped__))
+    again = run_profile(engine, cache, as_of=as_of)
+    assert again.recomputed == 3
+    (bob,) = [r for r in user_topics(engine) if r["user_id"] == "bob"]
+    assert all(not t["evidence"] for t in bob["topics"] if t["topic_id"] == "running")
 
 
 # --- with the real model ---------------------------------------------------------------------------------------------
