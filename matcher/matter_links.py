@@ -21,8 +21,10 @@ collection, in float64).
   matter (it would show posts the topic is not about). IAB's Elections, covering 3 of the 5 politics phrases, is not
   linked (an opt-in to it does not show a post about abortion law); Politics, covering them all, is.
 
-A matter linked to no topic stays veiled for everyone. Prefer that to a wrong link: a wrong one shows a pregnancy to a
-brand because the user opted in to religion. ``scripts/matter_links.py`` prints a taxonomy's links.
+A matter linked to no topic stays veiled for everyone, as does one the file marks ``linked: false`` (crime, violence
+and abuse: an opt-in to a taxonomy's crime news is no consent to show one's own abuse). Prefer that to a wrong link:
+a wrong one shows a pregnancy to a brand because the user opted in to religion. ``scripts/matter_links.py`` prints a
+taxonomy's links.
 """
 
 from dataclasses import dataclass
@@ -30,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from matcher.classify import ClassifyParams
-from matcher.sensitive_content import MASK, matter_list, matter_starts
+from matcher.sensitive_content import MASK, matter_linkable, matter_list, matter_starts
 from matcher.topic_tree import TopicInfo, lineage
 
 __all__ = ["LinkParams", "link_table", "linked_topics", "matter_links"]
@@ -65,7 +67,10 @@ def matter_links(topics: list[TopicInfo], vectors: np.ndarray, views: np.ndarray
     starts = matter_starts()
     ends = np.append(starts[1:], len(sim))
     about = _about(sim, starts, link)
+    linkable = matter_linkable()
     for m, (start, end) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
+        if not linkable[m]:  # (the file says no opt-in shows it)
+            continue
         share = _shares(sim[start:end], sensitive, under, params, link)
         if share is None:
             continue

@@ -7,7 +7,6 @@ import numpy as np
 
 from matcher.profile_measure import _Measured, _shortfalls
 from matcher.profile_types import ProfileParams, TopicResult, UserPosts
-from matcher.sensitive_content import matter_list
 
 
 def _describe(kept: list[_Measured], p: UserPosts, ctx: dict[str, Any], topic_ids: list[str],
@@ -23,7 +22,6 @@ def _describe(kept: list[_Measured], p: UserPosts, ctx: dict[str, Any], topic_id
     # its posts never shown (``profiles._veiled``): counted, so `explain` can say why it shows fewer than it counts
     veiled = ((is_member.astype(np.int64) @ ctx["veiled"].astype(np.int64)).tolist() if ctx["veiled"].any()
               else [0] * len(kept))
-    matters = _not_shown_matters(is_member, ctx.get("touchy"))
     out = []
     for i, r in enumerate(kept):
         details = {
@@ -34,22 +32,11 @@ def _describe(kept: list[_Measured], p: UserPosts, ctx: dict[str, Any], topic_id
             "first": r.first, "last": r.last,
             "shortfalls": list(_shortfalls(r, params)), "covered_by": r.covered_by,
             **({"not_shown": veiled[i]} if veiled[i] else {}),
-            **({"not_shown_matters": matters[i]} if matters[i] else {}),
         }
         out.append(TopicResult(topic_ids[r.k], inferred=r.inferred, score=r.score, confidence=round(r.confidence, 3),
                                posts=r.posts, days=r.days, engagement=round(r.lift, 3), details=details,
                                evidence=evidence[i]))
     return out
-
-
-def _not_shown_matters(is_member: np.ndarray, touchy: np.ndarray | None) -> list[list[str]]:
-    """For each topic (a row of ``is_member``), the sensitive matters (``sensitive_content.matter_list``' order) that
-    veil its member posts (``touchy``'s bits: none read, or only whether, says none)."""
-    if touchy is None or touchy.dtype == bool or not touchy.any():
-        return [[] for _ in is_member]
-    bits = (touchy[:, None].astype(np.int64) >> np.arange(len(matter_list()))) & 1  # (n, matters)
-    touched = (is_member.astype(np.int64) @ bits) > 0
-    return [[name for name, hit in zip(matter_list(), row, strict=True) if hit] for row in touched.tolist()]
 
 
 def _evidence_posts(columns: np.ndarray, inferred: list[bool], p: UserPosts, ctx: dict[str, Any],

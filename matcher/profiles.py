@@ -76,7 +76,7 @@ def build_profile(p: UserPosts, members: np.ndarray, topic_ids: list[str], paren
     # no topic, nor one of a topic's closest posts
     members = members * allowed[None, :] * read[:, None]
     ctx = _context(p, params, as_of, duplicate_mask(p, params) if duplicates is None else duplicates)
-    ctx["alone"], ctx["veiled"], ctx["touchy"] = alone, veiled, touchy
+    ctx["alone"], ctx["veiled"] = alone, veiled
     ctx["focus"] = _focus(members[ctx["original"]], parents, params)
     plan = _plan(members, parents, ctx, params)
     _add_clarity(ctx, plan.topics, read, similarity, params)

@@ -31,8 +31,8 @@ import yaml
 from matcher.classify import ClassifyParams
 from matcher.profile_types import ProfileParams
 
-__all__ = ["MASK", "MATTERS_FILE", "Words", "matter_list", "matter_names", "matter_phrases", "matter_starts",
-           "matter_words", "matters_read", "named", "touches", "veiled_matters"]
+__all__ = ["MASK", "MATTERS_FILE", "Words", "matter_linkable", "matter_list", "matter_names", "matter_phrases",
+           "matter_starts", "matter_words", "matters_read", "named", "touches", "veiled_matters"]
 
 MATTERS_FILE = "data/sensitive_matters.yaml"
 MASK = np.uint32  # the matters a text touches, one bit each (``touches``): at most 32 matters
@@ -126,6 +126,12 @@ def matter_list() -> tuple[str, ...]:
     if len(names) > np.iinfo(MASK).bits:
         raise ValueError(f"{MATTERS_FILE}: {len(names)} matters, more than the {np.iinfo(MASK).bits} a mask holds")
     return names
+
+
+def matter_linkable() -> tuple[bool, ...]:
+    """Whether each matter (``matter_list``'s order) may be linked to a sensitive topic: not one the file marks
+    ``linked: false`` (``matter_links``)."""
+    return tuple(bool(m.get("linked", True)) for m in _matters().values())
 
 
 def named(bits: int) -> list[str]:

@@ -21,6 +21,7 @@ from matcher.profile_types import ProfileParams
 from matcher.profiles import build_profile
 from matcher.records import to_epoch
 from matcher.sensitive_content import (
+    matter_linkable,
     matter_list,
     matter_names,
     matter_phrases,
@@ -112,6 +113,21 @@ def test_a_matter_is_linked_to_the_sensitive_topic_about_it_and_to_nothing_else(
                                                 "religion and belief": ["faith"], "politics": ["politics"]}
 
 
+def test_a_matter_the_file_marks_linked_false_is_linked_to_nothing_however_near_a_topic(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Crime, violence and abuse is never linked (``linked: false`` in the file): on the shipped taxonomy the model
+    linked it to Crime and Justice, a news topic under Politics, so an opt-in to Politics showed a post about the
+    user's abusive parents (helper-148's review). The same space with religion so marked: religion is not linked."""
+    import matcher.matter_links as links_module
+
+    assert matter_linkable()[matter_list().index("crime, violence and abuse")] is False
+    assert sum(matter_linkable()) == len(matter_list()) - 1
+    topics, vectors, phrases = _space()
+    faith = matter_list().index("religion and belief")
+    monkeypatch.setattr(links_module, "matter_linkable", lambda: tuple(i != faith for i in range(len(matter_list()))))
+    assert _links(topics, vectors, phrases) == {"physical health": ["health"], "mental health": ["health.mind"],
+                                                "politics": ["politics"]}
+
+
 def test_a_topic_under_another_stands_for_a_matter_only_when_it_covers_most_of_what_the_other_does() -> None:
     """Mind covers 8 of mental health's 11 phrases (the other 3 point where only Health does): less than 3 in 4 of
     what Health covers (all 11), so Health stands for it, not Mind (an opt-in to Mind alone would show posts Mind is
@@ -151,25 +167,17 @@ def test_a_post_is_shown_when_every_matter_it_touches_is_linked_to_a_topic_the_u
     assert got["none"] == touchy.tolist() and got["both"] == [0, GRIEF, 0, 0]
 
 
-def test_a_topic_says_which_matters_keep_its_posts_from_being_shown() -> None:
+def test_a_topic_counts_its_posts_not_shown_and_never_names_the_matters_they_touch() -> None:
+    """Which matters a user's posts touch is itself sensitive: a topic says how many of its posts are not shown, never
+    which matters keep them so (as ``covered_by`` never names a sensitive topic the user has not opted in to)."""
     members = np.array([[0.9]] * 6, dtype=np.float32)
     touchy = np.array([MIND | GRIEF, GRIEF, 0, 0, 0, 0], dtype=np.uint32)
     (kept,) = build_profile(_user(6), members, ["running"], [-1], np.array([True]), T0 + 30 * DAY, P, touchy=touchy)
-    assert kept.details["not_shown"] == 2 and kept.details["not_shown_matters"] == ["mental health", "grief"]
+    assert kept.details["not_shown"] == 2
+    assert not any(name in json.dumps(kept.details) for name in ("mental health", "grief"))
     (plain,) = build_profile(_user(6), members, ["running"], [-1], np.array([True]), T0 + 30 * DAY, P,
                              touchy=np.zeros(6, dtype=np.uint32))
-    assert "not_shown" not in plain.details and "not_shown_matters" not in plain.details  # (only when there are)
-
-
-def test_explain_says_which_matters_the_posts_not_shown_touch() -> None:
-    from matcher.cli.explain_view import _engagement
-
-    record = {"posts": 10, "engagement_vs_usual": 1.0, "confidence": 0.9,
-              "thresholds": {"engagement_vs_usual": 0.5, "engagement_per_post": 0.5, "confidence": 0.5},
-              "evidence": [], "details": {"positive_engagement": 20.0, "usual_engagement": 1.0, "duplicates_dropped": 0,
-                                          "shares": 0, "recency": 1.0, "not_shown": 2,
-                                          "not_shown_matters": ["mental health", "grief"]}}
-    assert "do not cover: counted, never quoted; they touch mental health, grief)" in _engagement(record)
+    assert "not_shown" not in plain.details  # (only when there are)
 
 
 def test_the_links_enter_the_runs_basis() -> None:
@@ -215,25 +223,24 @@ def linked_world(tmp_path, write, monkeypatch):  # type: ignore[no-untyped-def]
     return engine, cache
 
 
-def _shown(engine, user: str) -> tuple[set[str], int, list[str]]:  # type: ignore[no-untyped-def]
-    """The user's posts among Running's evidence; how many of its posts are not shown, and the matters they touch."""
+def _shown(engine, user: str) -> tuple[set[str], int]:  # type: ignore[no-untyped-def]
+    """The user's posts among Running's evidence, and how many of its posts are not shown."""
     (record,) = [r for r in user_topics(engine) if r["user_id"] == user]
     (running,) = [t for t in record["topics"] if t["topic_id"] == "running"]
     said = explain_topic(engine, user, "running")
     assert {e["post_id"] for e in said["evidence"]} <= {e["post_id"] for e in running["evidence"]}
-    return ({e["post_id"] for e in running["evidence"]}, said["details"].get("not_shown", 0),
-            said["details"].get("not_shown_matters", []))
+    return {e["post_id"] for e in running["evidence"]}, said["details"].get("not_shown", 0)
 
 
 def test_an_opt_in_to_a_linked_topic_shows_the_posts_touching_its_matter(linked_world) -> None:  # type: ignore[no-untyped-def]
     """ann (Health) sees her therapist post as Running's evidence; the one also about her dad's death stays veiled
-    (grief is linked to nothing). bob (no opt-in) and cat (Faith, unrelated) see neither. `explain` says which
-    matters keep the rest from being shown."""
+    (grief is linked to nothing). bob (no opt-in) and cat (Faith, unrelated) see neither. `explain` says how many
+    are not shown."""
     engine, _ = linked_world
     ann, bob, cat = (_shown(engine, u) for u in OPTED)
-    assert "ann-8" in ann[0] and "ann-9" not in ann[0] and ann[1:] == (1, ["grief"])
-    assert {"bob-8", "bob-9"}.isdisjoint(bob[0]) and bob[1:] == (2, ["mental health", "grief"])
-    assert {"cat-8", "cat-9"}.isdisjoint(cat[0]) and cat[1:] == (2, ["mental health", "grief"])
+    assert "ann-8" in ann[0] and "ann-9" not in ann[0] and ann[1] == 1
+    assert {"bob-8", "bob-9"}.isdisjoint(bob[0]) and bob[1] == 2
+    assert {"cat-8", "cat-9"}.isdisjoint(cat[0]) and cat[1] == 2
     with engine.connect() as conn:
         (params,) = conn.execute(text("SELECT params FROM runs WHERE kind = 'profile'")).scalars()
     assert json.loads(params)["matter_links"] == {"mental health": ["health"], "religion and belief": ["faith"]}
@@ -262,8 +269,8 @@ def test_withdrawing_the_opt_in_veils_the_post_again(linked_world, write) -> Non
     (report,) = ingest(engine, users=write("withdraw.jsonl", [{"user_id": "ann", "sensitive_opt_in": []}]))
     done = rework_withdrawn(engine, lambda: cache, report.withdrew)
     assert done["reworked"] == 1 and done["assignments"] == 1
-    shown, not_shown, matters = _shown(engine, "ann")
-    assert "ann-8" not in shown and (not_shown, matters) == (2, ["mental health", "grief"])
+    shown, not_shown = _shown(engine, "ann")
+    assert "ann-8" not in shown and not_shown == 2
     with engine.connect() as conn:
         held = {u for (u,) in conn.execute(text("SELECT user_id FROM assignments WHERE user_id IS NOT NULL"))}
     assert held == {"bob", "cat"}
@@ -315,8 +322,8 @@ def test_an_opt_in_withdrawn_while_a_profile_computes_leaves_no_post_it_showed(l
     monkeypatch.setattr(profile_run, "_write_results", real)
     again = profile_run.run_profile(engine, cache, as_of=as_of, executor=LocalExecutor())
     assert (again.users, again.recomputed) == (3, 1)
-    shown, not_shown, matters = _shown(engine, "ann")
-    assert "ann-8" not in shown and (not_shown, matters) == (2, ["mental health", "grief"])
+    shown, not_shown = _shown(engine, "ann")
+    assert "ann-8" not in shown and not_shown == 2
 
 
 def test_a_record_changed_while_a_profile_computes_but_read_as_it_is_now_keeps_its_rows(linked_world, write,  # type: ignore[no-untyped-def]
@@ -405,12 +412,12 @@ def test_the_real_model_shows_a_mental_health_post_to_a_user_opted_in_to_mental_
     cache = EmbeddingCache(engine, load_encoder())
     run_profile(engine, cache, as_of=to_epoch("2025-09-01"))
     space = topic_space.TopicSpace.build(load_topics(engine), cache)
-    assert link_table(space.topics, space.links)["mental health"] == ["health.mental-health"]
+    table = link_table(space.topics, space.links)
+    assert table["mental health"] == ["health.mental-health"] and table["crime, violence and abuse"] == []
     shown = {u: {e["post_id"] for t in r["topics"] if t["topic_id"] == "sports.running" for e in t["evidence"]}
              for r in user_topics(engine) for u in [r["user_id"]]}
     assert {"ann-7", "ann-8"} <= shown["ann"] and "ann-9" not in shown["ann"]
     for user in ("bob", "cat"):
         assert shown[user] and not {f"{user}-7", f"{user}-8", f"{user}-9"} & shown[user], user
     said = {u: explain_topic(engine, u, "sports.running")["details"] for u in opted}
-    assert (said["ann"]["not_shown"], said["ann"]["not_shown_matters"]) == (1, ["grief"])  # (the rest hers to see)
-    assert (said["bob"]["not_shown"], said["bob"]["not_shown_matters"]) == (3, ["mental health", "grief"])
+    assert (said["ann"]["not_shown"], said["bob"]["not_shown"]) == (1, 3)  # (the rest hers to see)

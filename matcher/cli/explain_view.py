@@ -144,16 +144,9 @@ def _engagement(record: dict[str, Any], votes: bool = False) -> str:
             f"duplicates dropped {d['duplicates_dropped']}, "
             f"reshares {d['shares']}"
             + (f", copies of other users' earlier posts {d['copies']}" if d.get("copies") else "")
-            + (f", not shown {d['not_shown']} (each {VEILED}: counted, never quoted{_touching(d)})"
-               if d.get("not_shown") else "")
+            + (f", not shown {d['not_shown']} (each {VEILED}: counted, never quoted)" if d.get("not_shown") else "")
             + f", recency weight {d['recency']} (1 when its posts are recent; older posts count less)"
             + (f", clarity {d['clarity']} (how plainly the posts are about it)" if "clarity" in d else ""))
-
-
-def _touching(details: dict[str, Any]) -> str:
-    """The sensitive matters a topic's posts not shown touch (``details.not_shown_matters``), when it says."""
-    matters = details.get("not_shown_matters")
-    return f"; they touch {', '.join(matters)}" if matters else ""
 
 
 def show_perk(eng: Any, cache: Any, user_id: str, perk_id: str, as_json: bool) -> None:
