@@ -3,8 +3,8 @@
 
     python scripts/bench.py [--posts 20000] [--encoder real|fake|BACKEND] [--from POSTS] [--json] [--keep DIR]
 
-Posts are generated from the shipped sample posts (each made distinct, so every one is embedded) and spread
-over posts/25 consenting users; or, with --from, read from a real posts file (JSONL, gzipped or not: e.g.
+Posts are generated from the shipped sample posts (each made distinct, so every one is embedded) over
+posts/25 consenting users, each writing mostly about one to three interests; or, with --from, read from a real posts file (JSONL, gzipped or not: e.g.
 ../shared/data/reddit-dev/posts.jsonl.gz, whose texts are longer and come with thread titles): its first
 --posts posts, the last 1% of them held back as the new posts, their users all consenting. A 1,000-perk
 catalog is generated too. Each stage runs in a fresh process, so
@@ -49,17 +49,37 @@ AS_OF = 1_760_000_000
 THEMES = ["travel", "coffee", "running", "gaming", "films", "cooking", "photography", "cycling", "books", "music"]
 
 
-def write_posts(path: Path, n: int, seed: int, first: int = 0, users: int | None = None) -> int:
-    """Posts b{first}..b{first+n-1} over `users` users (default n/25), streamed to a JSONL file."""
+# the sample's gaming and consent accounts are nobody's interests (a user made of the firehose's posts is a firehose)
+NOT_PERSONAS = {"u-firehose", "u-resharer", "u-oneviral", "u-spammer", "u-burst", "u-optout", "u-noconsent",
+                "u-sensitive", "u-shares-health"}
+OWN_SHARE = 0.85  # of a user's posts, this share is about their interests; the rest is drawn from anything
+
+
+def write_posts(path: Path, n: int, seed: int, first: int = 0, users: int | None = None,
+                interest_seed: int | None = None) -> int:
+    """Posts b{first}..b{first+n-1} over `users` users (default n/25), streamed to a JSONL file. Each user writes
+    about one to three interests, the posts of as many of the sample's users (``OWN_SHARE`` of their posts; chosen by
+    ``interest_seed``, default ``seed``), and about anything now and then, as people do. Before, every post was drawn
+    from the whole sample: every user posted on everything, a firehose, which rules version 35 gives no topic."""
     from matcher.demo import sample_path  # (imported here: see run_match below)
 
     rng = random.Random(seed)
-    base = [json.loads(line)["text"] for line in Path(sample_path("posts.jsonl")).read_text().splitlines()]
+    rows = [json.loads(line) for line in Path(sample_path("posts.jsonl")).read_text().splitlines()]
+    base = [r["text"] for r in rows]
+    by_persona: dict[str, list[str]] = {}
+    for r in rows:
+        if r["user_id"] not in NOT_PERSONAS:
+            by_persona.setdefault(r["user_id"], []).append(r["text"])
+    personas = sorted(by_persona)
     users = users or max(1, n // 25)
+    chosen = seed if interest_seed is None else interest_seed
+    interests = [random.Random(f"{chosen}-{u}").sample(personas, 1 + u % 3) for u in range(users)]
     with path.open("w") as f:
         for i in range(first, first + n):
-            text = f"{rng.choice(base)} ({rng.choice(THEMES)} note {i})"
-            f.write(json.dumps({"post_id": f"b{i}", "user_id": f"u{i % users}", "text": text,
+            u = i % users
+            pool = by_persona[rng.choice(interests[u])] if rng.random() < OWN_SHARE else base
+            text = f"{rng.choice(pool)} ({rng.choice(THEMES)} note {i})"
+            f.write(json.dumps({"post_id": f"b{i}", "user_id": f"u{u}", "text": text,
                                 "created_at": 1_700_000_000 + rng.randrange(0, 600 * 86_400),
                                 "likes": rng.randrange(0, 30), "replies": rng.randrange(0, 5),
                                 "shares": rng.randrange(0, 3)}) + "\n")
@@ -177,7 +197,8 @@ def run(a: argparse.Namespace, folder: Path) -> None:
         ids = copy_posts(Path(a.source), folder / "posts.jsonl", folder / "more.jsonl", a.posts)
     else:
         ids = [f"u{u}" for u in range(write_posts(folder / "posts.jsonl", a.posts, a.seed))]
-        write_posts(folder / "more.jsonl", max(1, a.posts // 100), a.seed + 1, first=a.posts, users=len(ids))
+        write_posts(folder / "more.jsonl", max(1, a.posts // 100), a.seed + 1, first=a.posts, users=len(ids),
+                    interest_seed=a.seed)
     write_users(folder / "users.jsonl", ids)
     posts, extra, users = _lines(folder / "posts.jsonl"), _lines(folder / "more.jsonl"), len(ids)
     write_catalog(folder / "catalog.jsonl")
