@@ -34,7 +34,7 @@ from matcher.store import open_engine
 from matcher.taxonomy import load_topics, read_taxonomy, store_taxonomy
 from matcher.topic_records import user_topics
 from matcher.topic_tree import TopicInfo
-from tests.test_s38_audit import _user
+from tests.test_s38_audit import SAM_POSTS, _user
 
 P = ProfileParams()
 C = ClassifyParams()
@@ -379,13 +379,7 @@ def test_a_changed_matters_file_recomputes_every_user_instead_of_copying_rows_it
 
 # --- with the real model ---------------------------------------------------------------------------------------------
 
-RUNS = ["Did a 10k tempo run along the river this morning, negative splits the whole way",
-        "Marathon training week 12: 70 miles, long run of 20 miles at easy pace",
-        "New running shoes arrived, carbon plate racers for the half marathon next month",
-        "Interval session on the track: 8 x 800m repeats, legs are toast",
-        "Parkrun PB today! 19:42 for 5k, the hill training is paying off",
-        "Trail running in the hills, 15 miles of mud and switchbacks, loved every step",
-        "Easy recovery jog, 5 miles, kept my heart rate low",
+RUNS = [*SAM_POSTS[:7],  # seven plain running posts (the s38 audit's), then
         # the model places these in Running (0.96 to 1.0), none in Mental Health: each touches mental health ...
         "Tempo run along the river this morning, 8 miles at marathon pace; my therapist would be proud of those "
         "negative splits.",
