@@ -4,9 +4,10 @@
     python scripts/bench.py [--posts 20000] [--encoder real|fake|BACKEND] [--from POSTS] [--json] [--keep DIR]
 
 Posts are generated from the shipped sample posts (each made distinct, so every one is embedded) over
-posts/25 consenting users, each writing mostly about one to three interests; or, with --from, read from a real posts file (JSONL, gzipped or not: e.g.
-../shared/data/reddit-dev/posts.jsonl.gz, whose texts are longer and come with thread titles): its first
---posts posts, the last 1% of them held back as the new posts, their users all consenting. A 1,000-perk
+posts/25 consenting users, each writing mostly about one to three interests; or, with --from, read from a real
+posts file (JSONL, gzipped or not: e.g. ../shared/data/reddit-dev/posts.jsonl.gz, whose texts are longer and come
+with thread titles): its first --posts posts, the last 1% of them held back as the new posts, their users all
+consenting. A 1,000-perk
 catalog is generated too. Each stage runs in a fresh process, so
 its peak memory is its own. Prints:
   encoder_posts_per_s     the bare encoder on a sample of those texts (up to 5,000)
