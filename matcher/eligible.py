@@ -10,6 +10,7 @@ from sqlmodel import col, select
 
 from matcher.incremental import user_digests
 from matcher.locks import hold_forget_lock
+from matcher.matter_links import linked_topics
 from matcher.records import check_policy
 from matcher.store import Post, ProfiledUser, Run, TopicScore, User, batches, session
 
@@ -122,7 +123,7 @@ def _relinked(conn: Connection, run_id: int, user_ids: Iterable[str],
     had read), and left out of the run."""
     started, as_of, params = conn.execute(select(Run.started_at, Run.as_of, Run.params).where(col(Run.id) == run_id)
                                           ).one()
-    linked = {t for ids in (json.loads(params or "{}").get("matter_links") or {}).values() for t in ids}
+    linked = linked_topics(json.loads(params or "{}").get("matter_links"))
     found: set[str] = set()
     for chunk in batches(sorted(set(user_ids))) if linked else ():
         changed = conn.execute(select(User.user_id, User.sensitive_opt_in).where(col(User.user_id).in_(chunk))
