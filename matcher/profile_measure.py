@@ -138,6 +138,7 @@ _ORDINAL = {1: "", 2: "2nd ", 3: "3rd "}
 VEILED = ("about a sensitive topic the user has not opted in to, or touching a sensitive matter (health, pregnancy, "
           "medication, sexuality, relationships, religion, politics, grief, crime, money trouble) their opt-ins do not "
           "cover")
+NOT_SHOWN = f"each {VEILED}: counted, never quoted"  # what a topic's posts not shown are (`explain`, `topics`, report)
 
 
 def _shortfalls(r: _Measured, params: ProfileParams) -> Iterator[str]:

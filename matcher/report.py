@@ -25,7 +25,7 @@ from matcher.errors import NotReadyError, PerkmatchError
 from matcher.explain import explain_topic
 from matcher.glossary import report_glossary
 from matcher.outfiles import atomic_open
-from matcher.profile_measure import VEILED
+from matcher.profile_measure import NOT_SHOWN
 from matcher.profile_run import latest_run
 from matcher.records import as_of_text
 from matcher.report_charts import activity_chart, engagement, quantity_chart
@@ -89,7 +89,7 @@ def user_report(engine: Engine, user_id: str) -> dict[str, Any]:
     assignments = match_records(engine, user_id=user_id) if match else None
     return _run_info(profile, match) | {
         "user": doc["user"], "post_count": len(doc["posts"]), "usual": usual, "glossary": report_glossary(rules),
-        "topics": inferred, "candidates": candidates, "changes": changes, "veiled": VEILED,
+        "topics": inferred, "candidates": candidates, "changes": changes, "not_shown_why": NOT_SHOWN,
         "chart": activity_chart(doc["posts"], inferred, usual),
         "assignments": assignments,
         "withheld": withheld_records(engine, user_id) if match else [],

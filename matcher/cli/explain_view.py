@@ -125,7 +125,7 @@ def _own_vote(record: dict[str, Any], votes: bool = False) -> str:
 
 def _engagement(record: dict[str, Any], votes: bool = False) -> str:
     """The line of the topic's engagement, confidence and what was dropped, weighed or not shown."""
-    from matcher.profile_measure import VEILED  # (NumPy: not at the CLI's import)
+    from matcher.profile_measure import NOT_SHOWN  # (NumPy: not at the CLI's import)
 
     d = record["details"]
     th = record["thresholds"]
@@ -144,7 +144,7 @@ def _engagement(record: dict[str, Any], votes: bool = False) -> str:
             f"duplicates dropped {d['duplicates_dropped']}, "
             f"reshares {d['shares']}"
             + (f", copies of other users' earlier posts {d['copies']}" if d.get("copies") else "")
-            + (f", not shown {d['not_shown']} (each {VEILED}: counted, never quoted)" if d.get("not_shown") else "")
+            + (f", not shown {d['not_shown']} ({NOT_SHOWN})" if d.get("not_shown") else "")
             + f", recency weight {d['recency']} (1 when its posts are recent; older posts count less)"
             + (f", clarity {d['clarity']} (how plainly the posts are about it)" if "clarity" in d else ""))
 

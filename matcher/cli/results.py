@@ -37,10 +37,10 @@ def topics_legend(own_vote: bool | None = False, not_shown: bool = False) -> str
     """What the topics table's numbers and signs mean (``glossary``; ``own_vote``: as ``glossary.legend`` reads it;
     ``not_shown``: a table said some posts are not shown, and why is said once, here)."""
     from matcher.glossary import legend, topic_terms  # (NumPy: not at the CLI's import)
-    from matcher.profile_measure import VEILED
+    from matcher.profile_measure import NOT_SHOWN
 
     terms = topic_terms()
-    tail = (f"Not shown: posts each {VEILED}: they count, and are never quoted. " if not_shown else "") + TOPICS_TAIL
+    tail = (f"Not shown: posts {NOT_SHOWN}. " if not_shown else "") + TOPICS_TAIL
     return legend([terms[k] for k in TOPIC_COLUMNS], own_vote, tail)
 
 
